@@ -1,0 +1,65 @@
+"""soundstage: smart-speaker spatial processing as pedalboard-style processors and chains.
+
+Stages are called exactly like pedalboard plugins, go into a :class:`Chain`
+together with pedalboard's built-ins and external VST3/AU plugins, and are saved
+to and loaded from TOML chain files.
+"""
+
+from soundstage.errors import (
+    AudioFileError,
+    AudioInputError,
+    ChainError,
+    ChainFileError,
+    ChannelError,
+    OutputError,
+    ParameterError,
+    PluginError,
+    SoundstageError,
+    StreamError,
+)
+from soundstage.host import (
+    ANY,
+    Chain,
+    OnChannels,
+    Parallel,
+    Parameter,
+    ParameterSpec,
+    PerChannel,
+    Processor,
+    Route,
+    load_plugin,
+    load_vstpreset,
+    save_vstpreset,
+)
+from soundstage.host.chainfile import load_chain, save_chain
+from soundstage.stages import Gain
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "ANY",
+    "AudioFileError",
+    "AudioInputError",
+    "Chain",
+    "ChainError",
+    "ChainFileError",
+    "ChannelError",
+    "Gain",
+    "OnChannels",
+    "OutputError",
+    "Parallel",
+    "Parameter",
+    "ParameterError",
+    "ParameterSpec",
+    "PerChannel",
+    "PluginError",
+    "Processor",
+    "Route",
+    "SoundstageError",
+    "StreamError",
+    "load_chain",
+    "load_plugin",
+    "load_vstpreset",
+    "save_chain",
+    "save_vstpreset",
+]

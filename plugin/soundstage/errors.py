@@ -1,0 +1,62 @@
+"""The soundstage error hierarchy.
+
+Every error soundstage raises on purpose derives from :class:`SoundstageError`, so
+a caller (or the command line) can catch them all in one place. Errors about bad
+values also derive from :class:`ValueError`, in the way numpy and librosa do, and
+each message says what was passed, what is allowed and how to fix it.
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "SoundstageError",
+    "ParameterError",
+    "ChannelError",
+    "ChainError",
+    "AudioInputError",
+    "StreamError",
+    "ChainFileError",
+    "PluginError",
+    "AudioFileError",
+    "OutputError",
+]
+
+
+class SoundstageError(Exception):
+    """Base class of every error soundstage raises on purpose."""
+
+
+class ParameterError(SoundstageError, ValueError):
+    """A parameter value is out of range, of the wrong kind, or unknown."""
+
+
+class ChannelError(SoundstageError, ValueError):
+    """A node cannot take the number of channels it is given."""
+
+
+class ChainError(SoundstageError, ValueError):
+    """A chain is built wrongly: a non-node member, a duplicate name, an unknown path."""
+
+
+class AudioInputError(SoundstageError, ValueError):
+    """Audio passed to ``process`` is empty, non-finite or of an ambiguous shape."""
+
+
+class StreamError(SoundstageError, ValueError):
+    """A streaming call (``reset=False``) does not continue the open stream."""
+
+
+class ChainFileError(SoundstageError, ValueError):
+    """A chain file is malformed: names the file, the key and the value."""
+
+
+class PluginError(SoundstageError, ValueError):
+    """An external plugin is missing, unloadable, or of the wrong kind."""
+
+
+class AudioFileError(SoundstageError, ValueError):
+    """An audio file cannot be read (missing, corrupt, not audio)."""
+
+
+class OutputError(SoundstageError, ValueError):
+    """An output cannot be written (exists, equals an input, unwritable)."""

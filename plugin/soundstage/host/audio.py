@@ -1,0 +1,105 @@
+"""Validation of audio arrays at the edge of the host.
+
+soundstage works on ``(channels, samples)`` float32 arrays, as pedalboard does.
+These helpers turn what a user passes into that layout, or raise an
+:class:`~soundstage.errors.AudioInputError` that names the shape or the bad sample.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from soundstage.errors import AudioInputError
+
+__all__ = ["MAX_CHANNELS", "as_audio", "check_sample_rate", "db_to_gain", "gain_to_db"]
+
+#: More channels than this in the first axis means the array is almost certainly
+#: ``(samples, channels)``; soundstage refuses to guess and says so.
+MAX_CHANNELS = 64
+
+
+def db_to_gain(gain_db: float) -> float:
+    """Convert decibels to a linear amplitude factor: ``10 ** (gain_db / 20)``."""
+    return float(10.0 ** (gain_db / 20.0))
+
+
+def gain_to_db(gain: float) -> float:
+    """Convert a linear amplitude factor to decibels (``-inf`` for 0)."""
+    return float(20.0 * math.log10(gain)) if gain > 0 else -math.inf
+
+
+def check_sample_rate(sample_rate: float, *, owner: str) -> float:
+    """Return ``sample_rate`` as a float, or raise if it is not a positive finite number."""
+    if isinstance(sample_rate, bool) or not isinstance(sample_rate, (int, float, np.integer, np.floating)):
+        raise TypeError(f"{owner}: sample_rate must be a number in Hz, got {type(sample_rate).__name__}")
+    rate = float(sample_rate)
+    if not math.isfinite(rate) or rate <= 0:
+        raise AudioInputError(f"{owner}: sample_rate={sample_rate!r} Hz is not a positive finite number")
+    return rate
+
+
+def as_audio(
+    input_array: object,
+    *,
+    owner: str,
+    expected_channels: int | None = None,
+    check_finite: bool = True,
+) -> np.ndarray:
+    """Return ``input_array`` as a C-contiguous float32 ``(channels, samples)`` array.
+
+    Parameters
+    ----------
+    input_array : array_like, shape (samples,) or (channels, samples)
+        1-D input is mono. 2-D input is always ``(channels, samples)``.
+    owner : str
+        The name used in error messages (the stage or chain being called).
+    expected_channels : int or None
+        The channel count the caller needs, used to explain a transposed array.
+    check_finite : bool
+        Raise on NaN or Inf, naming the first bad channel and sample.
+
+    Raises
+    ------
+    TypeError
+        If the array is not numeric.
+    AudioInputError
+        If it is empty, non-finite, of more than two dimensions, or of a shape
+        whose layout is ambiguous, e.g. ``(2, 2)``, or that looks transposed.
+    """
+    array = np.asarray(input_array)
+    if array.dtype.kind not in "fiu":
+        raise TypeError(f"{owner}: audio must be a float array, got dtype {array.dtype}")
+    if array.ndim == 1:
+        array = array[np.newaxis, :]
+    elif array.ndim != 2:
+        raise AudioInputError(
+            f"{owner}: audio of shape {array.shape} has {array.ndim} dimensions; "
+            "pass (samples,) for mono or (channels, samples)"
+        )
+    channels, samples = array.shape
+    if samples == 0 or channels == 0:
+        raise AudioInputError(f"{owner}: audio of shape {array.shape} is empty (zero-length input)")
+    if channels == samples and channels > 1:
+        raise AudioInputError(
+            f"{owner}: audio of shape {array.shape} is ambiguous: it could be (channels, samples) or "
+            "(samples, channels); soundstage expects (channels, samples), so pass at least "
+            f"{channels + 1} samples at once, or process fewer channels"
+        )
+    if channels > MAX_CHANNELS or (
+        expected_channels is not None and channels != expected_channels and samples == expected_channels
+    ):
+        raise AudioInputError(
+            f"{owner}: audio of shape {array.shape} looks like (samples, channels); "
+            "soundstage expects (channels, samples): pass audio.T"
+        )
+    audio = np.ascontiguousarray(array, dtype=np.float32)
+    if check_finite and not np.isfinite(audio).all():
+        bad_channel, bad_sample = np.argwhere(~np.isfinite(audio))[0]
+        value = audio[bad_channel, bad_sample]
+        raise AudioInputError(
+            f"{owner}: audio contains {value} at channel {bad_channel}, sample {bad_sample}; "
+            "soundstage only processes finite samples (check the source for NaN/Inf)"
+        )
+    return audio

@@ -1,0 +1,358 @@
+"""``Chain``: a list-like container of soundstage stages and pedalboard plugins.
+
+A chain holds any mix of soundstage processors, pedalboard built-ins, external
+VST3/AU plugins, routing nodes and nested chains, and is itself a
+:class:`~soundstage.host.processor.Processor`, so it is called like a pedalboard
+``Pedalboard``. On top of that it
+
+- checks channel counts whenever it is built or modified, naming the node, its
+  index, the counts and the fix;
+- runs consecutive pedalboard plugins as one native ``pedalboard.Pedalboard`` call;
+- compensates latency (see :mod:`soundstage.host.processor` for the contract);
+- gives every parameter of every member a path (``"limiter.threshold_db"``,
+  ``"2.gain_db"``, ``"bus.trim.gain_db"``) for chain files and MIDI mapping.
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Iterable, Iterator
+from typing import Any, overload
+
+import numpy as np
+
+from soundstage.errors import ChainError, ChannelError
+from soundstage.host.nodes import (
+    PedalboardStep,
+    ProcessorStep,
+    Step,
+    describe_channels,
+    is_node,
+    is_pedalboard_plugin,
+    node_input_channels,
+    node_name,
+    node_output_channels,
+    node_parameters,
+)
+from soundstage.host.parameters import Parameter
+from soundstage.host.processor import Processor
+
+__all__ = ["Chain", "compile_steps", "channel_fix"]
+
+
+def channel_fix(node: object, wanted: int | None, got: int) -> str:
+    """A sentence telling how to route ``got`` channels into a node that wants ``wanted``."""
+    label = node_name(node)
+    if wanted == 1 and got > 1:
+        return f"run it once per channel with PerChannel({label}), or pick one channel with Route(channels=[0])"
+    if wanted is not None and wanted < got:
+        picks = list(range(wanted))
+        return (
+            f"run it on {wanted} of the {got} channels with OnChannels({label}, channels={picks}), "
+            f"or keep {wanted} with Route(channels={picks}) first"
+        )
+    if wanted is not None and wanted > got:
+        picks = [min(i, got - 1) for i in range(wanted)]
+        return f"make {wanted} channels first, e.g. Route(channels={picks})"
+    return "route the channels it accepts with Route(...) or OnChannels(...)"
+
+
+def compile_steps(nodes: list[object]) -> list[Step]:
+    """Turn nodes into steps, grouping consecutive pedalboard plugins into one board."""
+    steps: list[Step] = []
+    group: list[Any] = []
+    for node in nodes:
+        if is_pedalboard_plugin(node):
+            group.append(node)
+            continue
+        if group:
+            steps.append(PedalboardStep(group))
+            group = []
+        steps.append(ProcessorStep(node))  # type: ignore[arg-type]
+    if group:
+        steps.append(PedalboardStep(group))
+    return steps
+
+
+class Chain(Processor):
+    """A list-like chain of nodes, called like ``pedalboard.Pedalboard``.
+
+    Parameters
+    ----------
+    nodes : iterable, optional
+        soundstage processors, pedalboard plugins (built-in or external),
+        routing nodes and nested chains, in signal order.
+    names : iterable of str, optional
+        Names for the nodes (for parameter paths); defaults are derived from
+        each node's type and made unique (``gain``, ``gain_2``).
+
+    Examples
+    --------
+    >>> import numpy as np, pedalboard
+    >>> from soundstage import Chain, Gain
+    >>> chain = Chain([Gain(gain_db=-6.0), pedalboard.HighpassFilter(cutoff_frequency_hz=30.0)])
+    >>> chain(np.zeros((2, 1000), np.float32), 48000).shape
+    (2, 1000)
+    >>> chain.names
+    ['gain', 'highpass_filter']
+    """
+
+    type_name = "Chain"
+
+    def __init__(self, nodes: Iterable[object] | None = None, *, names: Iterable[str | None] | None = None) -> None:
+        super().__init__()
+        self._nodes: list[object] = []
+        self._names: list[str] = []
+        self._steps: list[Step] | None = None
+        given = list(nodes or [])
+        labels = list(names) if names is not None else [None] * len(given)
+        if len(labels) != len(given):
+            raise ChainError(f"Chain got {len(given)} nodes but {len(labels)} names")
+        for node, label in zip(given, labels):
+            self._check_node(node)
+            self._nodes.append(node)
+            self._names.append(self._unique_name(node, label))
+        self.validate()
+
+    # -- list behaviour -------------------------------------------------------
+    def __len__(self) -> int:
+        return len(self._nodes)
+
+    def __iter__(self) -> Iterator[object]:
+        return iter(list(self._nodes))
+
+    @overload
+    def __getitem__(self, key: int | str) -> Any: ...
+    @overload
+    def __getitem__(self, key: slice) -> list[Any]: ...
+    def __getitem__(self, key: int | str | slice) -> Any:
+        if isinstance(key, str):
+            return self._nodes[self._index_of_name(key)]
+        return self._nodes[key]
+
+    def __setitem__(self, index: int, node: object) -> None:
+        self._check_node(node)
+        old_nodes, old_names = list(self._nodes), list(self._names)
+        self._nodes[index] = node
+        self._names[index] = ""
+        self._names[index] = self._unique_name(node, None)
+        self._commit(old_nodes, old_names)
+
+    def __delitem__(self, index: int | slice) -> None:
+        old_nodes, old_names = list(self._nodes), list(self._names)
+        del self._nodes[index]
+        del self._names[index]
+        self._commit(old_nodes, old_names)
+
+    def append(self, node: object, *, name: str | None = None) -> None:
+        """Add a node at the end (``name`` addresses its parameters)."""
+        self.insert(len(self._nodes), node, name=name)
+
+    def insert(self, index: int, node: object, *, name: str | None = None) -> None:
+        """Insert a node before ``index``."""
+        self._check_node(node)
+        old_nodes, old_names = list(self._nodes), list(self._names)
+        label = self._unique_name(node, name)
+        self._nodes.insert(index, node)
+        self._names.insert(index if index >= 0 else max(len(self._names) + index, 0), label)
+        self._commit(old_nodes, old_names)
+
+    def extend(self, nodes: Iterable[object]) -> None:
+        """Append several nodes."""
+        for node in nodes:
+            self.append(node)
+
+    def remove(self, node: object) -> None:
+        """Remove the first occurrence of ``node``."""
+        del self[self.index(node)]
+
+    def pop(self, index: int = -1) -> Any:
+        """Remove and return the node at ``index``."""
+        node = self._nodes[index]
+        del self[index]
+        return node
+
+    def index(self, node: object) -> int:
+        """Position of ``node`` (by identity)."""
+        for position, member in enumerate(self._nodes):
+            if member is node:
+                return position
+        raise ValueError(f"{node!r} is not in this chain")
+
+    @property
+    def names(self) -> list[str]:
+        """The names of the nodes, in order."""
+        return list(self._names)
+
+    def name_of(self, index: int) -> str:
+        """The name of the node at ``index``."""
+        return self._names[index]
+
+    def _index_of_name(self, name: str) -> int:
+        if name in self._names:
+            return self._names.index(name)
+        close = difflib.get_close_matches(name, self._names, n=3)
+        hint = f"; did you mean {', '.join(repr(c) for c in close)}?" if close else ""
+        raise ChainError(f"no node named {name!r} in the chain{hint} (names: {', '.join(self._names) or 'none'})")
+
+    def _check_node(self, node: object) -> None:
+        if not is_node(node):
+            raise TypeError(
+                f"a Chain holds soundstage processors and pedalboard plugins, got {type(node).__name__}; "
+                "wrap a pedalboard.Pedalboard's plugins in a Chain instead"
+            )
+        if node is self:
+            raise ChainError("a chain cannot contain itself")
+
+    def _unique_name(self, node: object, wanted: str | None) -> str:
+        if wanted is not None:
+            if not wanted or "." in wanted or wanted.isdigit():
+                raise ChainError(f"node name {wanted!r} must be non-empty, without '.', and not a number")
+            if wanted in self._names:
+                raise ChainError(f"the chain already has a node named {wanted!r}; choose another name")
+            return wanted
+        base = node_name(node).replace(".", "_").replace(" ", "_").lower() or "node"
+        label, suffix = base, 2
+        while label in self._names:
+            label, suffix = f"{base}_{suffix}", suffix + 1
+        return label
+
+    def _commit(self, old_nodes: list[object], old_names: list[str]) -> None:
+        """Validate after a modification; roll back and re-raise if it broke the chain."""
+        try:
+            self.validate()
+        except ChannelError:
+            self._nodes, self._names = old_nodes, old_names
+            raise
+        self._steps = None
+        self._open = False
+
+    # -- channels ---------------------------------------------------------------
+    def validate(self, num_input_channels: int | None = None) -> int | None:
+        """Check channel counts through the chain; return the output count (None if it follows the input).
+
+        Raises
+        ------
+        ChannelError
+            Naming the node, its index, the counts and how to route them.
+        """
+        count = num_input_channels
+        source = "the chain input"
+        for position, node in enumerate(self._nodes):
+            if count is None:
+                count = node_input_channels(node)
+                if count is None:
+                    fixed = getattr(node, "output_channels", None) if isinstance(node, Processor) else None
+                    count = fixed if isinstance(fixed, int) else None
+                    if count is not None:
+                        source = f"{self._names[position]!r} (chain[{position}])"
+                    continue
+            try:
+                count = node_output_channels(node, count)
+            except ChannelError:
+                wanted = node_input_channels(node)
+                raise ChannelError(
+                    f"{self._names[position]!r} (chain[{position}]) takes {describe_channels(node)} channel(s), "
+                    f"but gets {count} from {source}; {channel_fix(node, wanted, count)}"
+                ) from None
+            source = f"{self._names[position]!r} (chain[{position}])"
+        return count
+
+    @property
+    def input_channels(self) -> int | None:  # type: ignore[override]
+        """The input channel count the chain requires, or None if it takes any."""
+        for node in self._nodes:
+            required = node_input_channels(node)
+            if required is not None:
+                return required
+            if isinstance(node, Processor) and isinstance(getattr(node, "output_channels", None), int):
+                return None
+        return None
+
+    @property
+    def output_channels(self) -> int | None:  # type: ignore[override]
+        """The output channel count if fixed by the chain, else None (follows the input)."""
+        try:
+            return self.validate()
+        except ChannelError:
+            return None
+
+    def output_channels_for(self, num_input_channels: int) -> int:
+        count = self.validate(num_input_channels)
+        return num_input_channels if count is None else count
+
+    # -- latency and processing ----------------------------------------------
+    @property
+    def latency_samples(self) -> int:
+        """Total latency of the members as of the last prepared stream (an estimate before)."""
+        if self._steps is not None:
+            return sum(step.latency for step in self._steps)
+        total = 0
+        for node in self._nodes:
+            if isinstance(node, Processor):
+                total += int(node.latency_samples)
+            else:
+                total += int(getattr(node, "reported_latency_samples", 0) or 0)
+        return total
+
+    def member_latencies(self) -> list[int]:
+        """Latency of each node (pedalboard groups counted on their first plugin), after a stream opened."""
+        result: list[int] = []
+        steps = self._steps or []
+        for step in steps:
+            if isinstance(step, PedalboardStep):
+                result.extend(int(getattr(p, "reported_latency_samples", 0) or 0) for p in step.plugins)
+            else:
+                result.append(step.latency)
+        return result
+
+    def _prepare(self, sample_rate: float, num_channels: int) -> None:
+        self.output_channels_for(num_channels)
+        steps = compile_steps(self._nodes)
+        count = num_channels
+        for step in steps:
+            count = step.prepare(sample_rate, count)
+        self._steps = steps
+
+    def _process_block(self, block: np.ndarray) -> np.ndarray:
+        for step in self._steps or ():
+            block = step.process_block(block)
+        return block
+
+    # -- parameters -------------------------------------------------------------
+    @property
+    def parameters(self) -> dict[str, Parameter]:  # type: ignore[override]
+        """Every parameter of every member, by path ``name.parameter`` (nested: ``a.b.parameter``)."""
+        view: dict[str, Parameter] = {}
+        for name, node in zip(self._names, self._nodes):
+            for key, parameter in node_parameters(node).items():
+                view[f"{name}.{key}"] = parameter
+        return view
+
+    def parameter(self, path: str) -> Parameter:
+        """The parameter at ``path``: node name or index, then nested names, then the parameter.
+
+        Examples: ``"limiter.threshold_db"``, ``"2.gain_db"``, ``"bus.trim.gain_db"``.
+        """
+        head, _, rest = path.partition(".")
+        if not rest:
+            raise ChainError(f"parameter path {path!r} needs a node and a parameter, e.g. 'gain.gain_db'")
+        index = int(head) if head.isdigit() else self._index_of_name(head)
+        if not 0 <= index < len(self._nodes):
+            raise ChainError(f"parameter path {path!r}: index {index} is outside 0..{len(self._nodes) - 1}")
+        node = self._nodes[index]
+        if isinstance(node, Chain):
+            return node.parameter(rest)
+        view = node_parameters(node)
+        if rest in view:
+            return view[rest]
+        close = difflib.get_close_matches(rest, list(view), n=3)
+        hint = f"; did you mean {', '.join(repr(c) for c in close)}?" if close else ""
+        raise ChainError(
+            f"{self._names[index]!r} (chain[{index}]) has no parameter {rest!r}{hint} "
+            f"(parameters: {', '.join(view) or 'none'})"
+        )
+
+    def __repr__(self) -> str:
+        inner = ", ".join(f"{name}={node!r}" for name, node in zip(self._names, self._nodes))
+        return f"<Chain [{inner}]>"

@@ -1,0 +1,413 @@
+"""Chain files: TOML descriptions of chains, loaded and saved losslessly.
+
+A chain file is data only. Node types are looked up in fixed tables (soundstage's
+stages, the routing nodes, the supported pedalboard built-ins, ``plugin`` for
+external plugins); nothing in a file is ever evaluated. Example::
+
+    format = 1
+    description = "Mastering bus"
+
+    [[stages]]
+    type = "pedalboard.HighpassFilter"
+    name = "rumble"
+    parameters = { cutoff_frequency_hz = 25.0 }
+
+    [[stages]]
+    type = "plugin"                      # a VST3 / AU, path relative to this file
+    path = "plugins/Limiter.vst3"
+    state = "VkMyIe..."                  # base64 raw_state, written by save_chain
+    parameters = { ceiling_db = -1.0 }   # applied after the state
+
+    [[stages]]
+    type = "on_channels"                 # routing: run a stereo node on two channels
+    channels = [0, 1]
+    stage = { type = "Gain", parameters = { gain_db = -3.0 } }
+
+Other node tables: ``{type = "route", channels = [...]}``,
+``{type = "per_channel", channels = [...], stage = {...}}``,
+``{type = "parallel", branches = [{stages = [...]}, ...]}`` and
+``{type = "chain", stages = [...]}`` for a nested chain.
+"""
+
+from __future__ import annotations
+
+import difflib
+import math
+import os
+import sys
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import tomli_w
+
+from soundstage.errors import ChainFileError, SoundstageError
+from soundstage.host.builtins import BUILTIN_RANGES, builtin_specs, is_builtin, make_builtin
+from soundstage.host.chain import Chain
+from soundstage.host.external import (
+    external_parameters,
+    is_external,
+    load_plugin,
+    load_vstpreset,
+    plugin_source,
+    restore_state,
+    saved_state,
+)
+from soundstage.host.processor import Processor
+from soundstage.host.routing import OnChannels, Parallel, PerChannel, Route
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover - Python 3.10
+    import tomli as tomllib
+
+__all__ = ["FORMAT_VERSION", "load_chain", "save_chain", "chain_to_dict", "chain_from_dict"]
+
+#: The chain-file format this version writes and reads.
+FORMAT_VERSION = 1
+
+_ROUTING_TYPES = ("route", "on_channels", "per_channel", "parallel", "chain")
+
+
+def _stage_types() -> dict[str, type[Processor]]:
+    from soundstage.stages import stage_types  # late: stages import the host
+
+    return stage_types()
+
+
+@dataclass
+class _Context:
+    file: str
+    base: Path
+    stages: dict[str, type[Processor]]
+
+    def error(self, key: str, message: str) -> ChainFileError:
+        return ChainFileError(f"{self.file}: {key}: {message}")
+
+
+# -- loading ----------------------------------------------------------------------
+
+
+def load_chain(
+    path: str | os.PathLike[str],
+    *,
+    stages: Mapping[str, type[Processor]] | None = None,
+) -> Chain:
+    """Build the chain a chain file describes.
+
+    Parameters
+    ----------
+    path : path-like
+        The ``.toml`` chain file. Plugin and preset paths in it are relative to it.
+    stages : mapping, optional
+        Extra stage types (type name -> Processor subclass) beyond soundstage's own,
+        for chains that use processors defined in your code.
+
+    Raises
+    ------
+    ChainFileError
+        Naming the file, the key (``stages[2].parameters.gain_db``), the value and
+        what is allowed; also for a missing or unreadable file.
+    """
+    file = Path(path)
+    try:
+        text = file.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ChainFileError(f"chain file {str(file)!r} does not exist") from None
+    except (OSError, UnicodeDecodeError) as error:
+        raise ChainFileError(f"chain file {str(file)!r} cannot be read: {error}") from None
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as error:
+        raise ChainFileError(f"{file}: not valid TOML: {error}") from None
+    return chain_from_dict(data, source=str(file), base=file.resolve().parent, stages=stages)
+
+
+def chain_from_dict(
+    data: Mapping[str, Any],
+    *,
+    source: str = "<chain>",
+    base: Path | None = None,
+    stages: Mapping[str, type[Processor]] | None = None,
+) -> Chain:
+    """Build a chain from the parsed contents of a chain file (see :func:`load_chain`)."""
+    known = _stage_types()
+    known.update(stages or {})
+    context = _Context(source, base or Path.cwd(), known)
+    _check_keys(data, {"format", "description", "stages"}, "top level", context)
+    version = data.get("format", FORMAT_VERSION)
+    if version != FORMAT_VERSION:
+        raise context.error("format", f"format = {version!r} is not supported; this soundstage reads format {FORMAT_VERSION}")
+    return _build_chain(data.get("stages", []), "stages", context)
+
+
+def _check_keys(table: Mapping[str, Any], allowed: set[str], key: str, context: _Context) -> None:
+    for name in table:
+        if name not in allowed:
+            close = difflib.get_close_matches(name, sorted(allowed), n=1)
+            hint = f"; did you mean {close[0]!r}?" if close else ""
+            raise context.error(f"{key}.{name}" if key != "top level" else name, f"unknown key {name!r}{hint} (allowed: {', '.join(sorted(allowed))})")
+
+
+def _build_chain(tables: object, key: str, context: _Context) -> Chain:
+    if not isinstance(tables, list):
+        raise context.error(key, f"expected an array of stage tables ([[{key}]]), got {type(tables).__name__}")
+    chain = Chain()
+    for index, table in enumerate(tables):
+        node_key = f"{key}[{index}]"
+        node, name = _build_node(table, node_key, context)
+        try:
+            chain.append(node, name=name)
+        except SoundstageError as error:
+            raise context.error(node_key, str(error)) from None
+    return chain
+
+
+def _build_node(table: object, key: str, context: _Context) -> tuple[object, str | None]:
+    if not isinstance(table, dict):
+        raise context.error(key, f"expected a table with a 'type' key, got {table!r}")
+    kind = table.get("type")
+    if not isinstance(kind, str):
+        raise context.error(f"{key}.type", f"missing or not a string (got {kind!r}); {_type_help(context)}")
+    name = table.get("name")
+    if name is not None and not isinstance(name, str):
+        raise context.error(f"{key}.name", f"name = {name!r} must be a string")
+    try:
+        if kind in _ROUTING_TYPES:
+            return _build_routing(kind, table, key, context), name
+        if kind == "plugin":
+            return _build_external(table, key, context), name
+        if kind.startswith("pedalboard."):
+            return _build_builtin(kind, table, key, context), name
+        if kind in context.stages:
+            return _build_stage(context.stages[kind], table, key, context), name
+    except ChainFileError:
+        raise
+    except SoundstageError as error:
+        raise context.error(key, str(error)) from None
+    except TypeError as error:
+        raise context.error(key, str(error)) from None
+    close = difflib.get_close_matches(kind, [*context.stages, *_ROUTING_TYPES, "plugin", *(f"pedalboard.{n}" for n in BUILTIN_RANGES)], n=2)
+    hint = f"; did you mean {' or '.join(repr(c) for c in close)}?" if close else ""
+    raise context.error(f"{key}.type", f"unknown stage type {kind!r}{hint} ({_type_help(context)})")
+
+
+def _type_help(context: _Context) -> str:
+    return (
+        f"stage types: {', '.join(sorted(context.stages))}; routing: {', '.join(_ROUTING_TYPES)}; "
+        "'plugin' for a VST3/AU; 'pedalboard.<Name>' for a built-in"
+    )
+
+
+def _parameters(table: Mapping[str, Any], key: str, context: _Context) -> dict[str, Any]:
+    values = table.get("parameters", {})
+    if not isinstance(values, dict):
+        raise context.error(f"{key}.parameters", f"expected a table of name = value, got {values!r}")
+    return values
+
+
+def _build_stage(cls: type[Processor], table: Mapping[str, Any], key: str, context: _Context) -> Processor:
+    _check_keys(table, {"type", "name", "parameters"}, key, context)
+    values = _parameters(table, key, context)
+    known = {spec.name: spec for spec in cls.parameter_specs}
+    for name, value in values.items():
+        if name not in known:
+            close = difflib.get_close_matches(name, list(known), n=1)
+            hint = f"; did you mean {close[0]!r}?" if close else ""
+            raise context.error(
+                f"{key}.parameters.{name}",
+                f"{cls.type_name} has no parameter {name!r}{hint} (parameters: {', '.join(known) or 'none'})",
+            )
+        try:
+            known[name].validate(value, owner=cls.type_name)
+        except (SoundstageError, TypeError) as error:
+            raise context.error(f"{key}.parameters.{name}", str(error)) from None
+    return cls(**values)
+
+
+def _build_builtin(kind: str, table: Mapping[str, Any], key: str, context: _Context) -> object:
+    _check_keys(table, {"type", "name", "parameters"}, key, context)
+    class_name = kind.removeprefix("pedalboard.")
+    if class_name not in BUILTIN_RANGES:
+        close = difflib.get_close_matches(class_name, list(BUILTIN_RANGES), n=1)
+        hint = f"; did you mean 'pedalboard.{close[0]}'?" if close else ""
+        raise context.error(f"{key}.type", f"unsupported built-in {kind!r}{hint} (supported: {', '.join(sorted(BUILTIN_RANGES))})")
+    values = _parameters(table, key, context)
+    specs = {spec.name: spec for spec in builtin_specs(class_name)}
+    for name, value in values.items():
+        if name not in specs:
+            raise context.error(f"{key}.parameters.{name}", f"{kind} has no parameter {name!r} (parameters: {', '.join(specs) or 'none'})")
+        try:
+            specs[name].validate(value, owner=kind)
+        except (SoundstageError, TypeError) as error:
+            raise context.error(f"{key}.parameters.{name}", str(error)) from None
+    return make_builtin(class_name, values, owner=kind)
+
+
+def _build_external(table: Mapping[str, Any], key: str, context: _Context) -> object:
+    _check_keys(table, {"type", "name", "path", "plugin_name", "state", "preset", "parameters"}, key, context)
+    where = table.get("path")
+    if not isinstance(where, str) or not where:
+        raise context.error(f"{key}.path", f"a plugin needs path = \"...\" (the .vst3 bundle), got {where!r}")
+    file = Path(where).expanduser()
+    if not file.is_absolute():
+        file = context.base / file
+    if not file.exists():
+        raise context.error(f"{key}.path", f"plugin file {where!r} does not exist (looked at {str(file)!r})")
+    plugin_name = table.get("plugin_name")
+    plugin = load_plugin(file, plugin_name=plugin_name)
+    state = table.get("state")
+    if state is not None:
+        if not isinstance(state, str):
+            raise context.error(f"{key}.state", "state must be the base64 text written by save_chain")
+        restore_state(plugin, state, owner=f"{context.file}: {key}.state")
+    preset = table.get("preset")
+    if preset is not None:
+        preset_file = Path(str(preset)) if Path(str(preset)).is_absolute() else context.base / str(preset)
+        load_vstpreset(plugin, preset_file)
+    view = external_parameters(plugin)
+    for name, value in _parameters(table, key, context).items():
+        if name not in view:
+            close = difflib.get_close_matches(name, list(view), n=1)
+            hint = f"; did you mean {close[0]!r}?" if close else ""
+            raise context.error(f"{key}.parameters.{name}", f"{plugin.name} has no parameter {name!r}{hint} (parameters: {', '.join(view)})")
+        parameter = view[name]
+        if not parameter.writable:
+            continue
+        if parameter.value == value:  # already so from the state: keep the exact raw value
+            continue
+        try:
+            parameter.value = value
+        except (SoundstageError, TypeError) as error:
+            raise context.error(f"{key}.parameters.{name}", str(error)) from None
+    return plugin
+
+
+def _build_routing(kind: str, table: Mapping[str, Any], key: str, context: _Context) -> object:
+    if kind == "route":
+        _check_keys(table, {"type", "name", "channels"}, key, context)
+        return Route(channels=_channels(table, key, context))
+    if kind in ("on_channels", "per_channel"):
+        _check_keys(table, {"type", "name", "channels", "stage"}, key, context)
+        inner = table.get("stage")
+        if not isinstance(inner, dict):
+            raise context.error(f"{key}.stage", f"{kind} needs stage = {{ type = ... }}, the node it runs")
+        node, _ = _build_node(inner, f"{key}.stage", context)
+        if kind == "on_channels":
+            return OnChannels(node, channels=_channels(table, key, context))
+        channels = _channels(table, key, context) if "channels" in table else None
+        return PerChannel(node, channels=channels)
+    if kind == "parallel":
+        _check_keys(table, {"type", "name", "branches"}, key, context)
+        branches = table.get("branches")
+        if not isinstance(branches, list) or not branches:
+            raise context.error(f"{key}.branches", "parallel needs branches = [{ stages = [...] }, ...]")
+        built = []
+        for index, branch in enumerate(branches):
+            branch_key = f"{key}.branches[{index}]"
+            if not isinstance(branch, dict):
+                raise context.error(branch_key, "each branch is a table with stages = [...]")
+            _check_keys(branch, {"stages"}, branch_key, context)
+            built.append(_build_chain(branch.get("stages", []), f"{branch_key}.stages", context))
+        return Parallel(built)
+    _check_keys(table, {"type", "name", "stages"}, key, context)
+    return _build_chain(table.get("stages", []), f"{key}.stages", context)
+
+
+def _channels(table: Mapping[str, Any], key: str, context: _Context) -> list[int]:
+    channels = table.get("channels")
+    if not isinstance(channels, list) or not channels or not all(isinstance(c, int) and not isinstance(c, bool) and c >= 0 for c in channels):
+        raise context.error(f"{key}.channels", f"channels = {channels!r} must be a non-empty list of channel indices like [0, 1]")
+    return channels
+
+
+# -- saving -----------------------------------------------------------------------
+
+
+def save_chain(chain: Chain, path: str | os.PathLike[str], *, description: str | None = None) -> None:
+    """Write ``chain`` as a chain file that :func:`load_chain` turns back into an identical chain.
+
+    External plugins are saved by path (relative to the file when they live
+    beside or below it), with their full state and their parameter values. The
+    file is written atomically (a temporary file, then a rename).
+    """
+    target = Path(path)
+    data = chain_to_dict(chain, base=target.resolve().parent)
+    if description:
+        data = {"format": FORMAT_VERSION, "description": description, "stages": data["stages"]}
+    text = "# soundstage chain file\n" + tomli_w.dumps(data)
+    temporary = target.with_name(f".{target.name}.partial")
+    try:
+        temporary.write_text(text, encoding="utf-8")
+        os.replace(temporary, target)
+    except OSError as error:
+        temporary.unlink(missing_ok=True)
+        raise ChainFileError(f"cannot write chain file {str(target)!r}: {error}") from None
+
+
+def chain_to_dict(chain: Chain, *, base: Path | None = None) -> dict[str, Any]:
+    """The chain-file contents for ``chain`` as plain data."""
+    return {"format": FORMAT_VERSION, "stages": _dump_nodes(chain, base or Path.cwd())}
+
+
+def _dump_nodes(chain: Chain, base: Path) -> list[dict[str, Any]]:
+    return [{**_dump_node(node, base), "name": name} for name, node in zip(chain.names, chain)]
+
+
+def _number(value: Any) -> Any:
+    if isinstance(value, float) and not math.isfinite(value):
+        raise ChainFileError(f"value {value!r} cannot be written to a chain file")
+    return value
+
+
+def _dump_node(node: object, base: Path) -> dict[str, Any]:
+    if isinstance(node, Route):
+        return {"type": "route", "channels": node.channels}
+    if isinstance(node, OnChannels):
+        return {"type": "on_channels", "channels": node.channels, "stage": _dump_node(node.node, base)}
+    if isinstance(node, PerChannel):
+        table: dict[str, Any] = {"type": "per_channel", "stage": _dump_node(node.node, base)}
+        if node.channels is not None:
+            table["channels"] = node.channels
+        return table
+    if isinstance(node, Parallel):
+        return {"type": "parallel", "branches": [{"stages": _dump_nodes(branch, base)} for branch in node.branches]}
+    if isinstance(node, Chain):
+        return {"type": "chain", "stages": _dump_nodes(node, base)}
+    if isinstance(node, Processor):
+        return {"type": node.type_name, "parameters": {k: _number(v) for k, v in node.parameter_values().items()}}
+    if is_external(node):
+        return _dump_external(node, base)
+    if is_builtin(node):
+        specs = builtin_specs(type(node).__name__)
+        values = {}
+        for spec in specs:
+            current = getattr(node, spec.name)
+            values[spec.name] = str(current.name) if spec.kind == "choice" else _number(float(current))
+        table = {"type": f"pedalboard.{type(node).__name__}"}
+        if values:
+            table["parameters"] = values
+        return table
+    raise ChainFileError(f"cannot save a node of type {type(node).__name__}")
+
+
+def _dump_external(plugin: Any, base: Path) -> dict[str, Any]:
+    source = plugin_source(plugin)
+    if source is None:
+        raise ChainFileError(
+            f"{plugin.name} was loaded with pedalboard.load_plugin, so its file is unknown; "
+            "load it with soundstage.load_plugin(path) to save it in a chain file"
+        )
+    try:
+        where = str(source.path.relative_to(base))
+    except ValueError:
+        where = str(source.path)
+    table: dict[str, Any] = {"type": "plugin", "path": where}
+    if source.plugin_name:
+        table["plugin_name"] = source.plugin_name
+    table["state"] = saved_state(plugin)
+    values = {key: _number(p.value) for key, p in external_parameters(plugin).items() if p.writable}
+    if values:
+        table["parameters"] = values
+    return table

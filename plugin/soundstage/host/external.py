@@ -1,0 +1,344 @@
+"""External plugins (VST3, and Audio Units on macOS) through ``pedalboard.load_plugin``.
+
+soundstage loads plugins with pedalboard and adds what a host needs around it:
+the file a plugin came from (so a chain file can name it), the channel counts it
+accepts (probed once), a precise parameter view, and state save/restore.
+
+Precision: pedalboard's attribute setter (``plugin.gain_db = -12``) snaps to a
+1000-step grid; :class:`ExternalParameter` writes ``raw_value`` directly, solving
+for the raw value that reads back as the requested value.
+"""
+
+from __future__ import annotations
+
+import base64
+import math
+import os
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pedalboard
+
+from soundstage.errors import ParameterError, PluginError
+from soundstage.host.parameters import Parameter, ParameterSpec, Value
+
+__all__ = [
+    "ExternalParameter",
+    "PluginSource",
+    "external_parameters",
+    "is_external",
+    "load_plugin",
+    "load_vstpreset",
+    "plugin_source",
+    "restore_state",
+    "save_vstpreset",
+    "saved_state",
+    "supported_channel_counts",
+]
+
+_SOURCE_ATTRIBUTE = "_soundstage_source"
+_CHANNELS_ATTRIBUTE = "_soundstage_channels"
+_VIEW_ATTRIBUTE = "_soundstage_parameters"
+_PROBE_CHANNELS = (1, 2, 3, 4, 5, 6, 8)
+_NUMBER = re.compile(r"[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?|[-+]?inf", re.IGNORECASE)
+
+
+@dataclass(frozen=True)
+class PluginSource:
+    """Where an external plugin was loaded from."""
+
+    path: Path
+    plugin_name: str | None = None
+
+
+def is_external(node: object) -> bool:
+    """True for a VST3 / Audio Unit plugin loaded through pedalboard."""
+    return isinstance(node, pedalboard.ExternalPlugin)
+
+
+def load_plugin(
+    path: str | os.PathLike[str],
+    *,
+    plugin_name: str | None = None,
+    parameter_values: dict[str, Value] | None = None,
+    expect: str = "effect",
+) -> pedalboard.ExternalPlugin:
+    """Load a VST3 (or AU) plugin and remember the file it came from.
+
+    Parameters
+    ----------
+    path : path-like
+        The ``.vst3`` bundle (or ``.component`` on macOS).
+    plugin_name : str, optional
+        Which plugin of a multi-plugin bundle.
+    parameter_values : dict, optional
+        Real values (in each parameter's unit) set through the precise parameter view.
+    expect : {"effect", "instrument", "any"}
+        What kind of plugin the caller needs; a mismatch raises.
+
+    Returns
+    -------
+    pedalboard.ExternalPlugin
+        pedalboard's own plugin object, usable in any ``pedalboard.Pedalboard``.
+
+    Raises
+    ------
+    PluginError
+        If the file is missing, cannot be loaded, or is an instrument where an
+        effect is expected (or the other way round).
+
+    Examples
+    --------
+    >>> plugin = load_plugin("Limiter.vst3")          # doctest: +SKIP
+    >>> external_parameters(plugin)["ceiling_db"].value = -1.0  # doctest: +SKIP
+    """
+    file = Path(path)
+    if not file.exists():
+        raise PluginError(f"plugin file {str(file)!r} does not exist; check the path (relative paths start at {os.getcwd()})")
+    try:
+        plugin = pedalboard.load_plugin(str(file), plugin_name=plugin_name)
+    except Exception as error:  # pedalboard raises ImportError/ValueError/RuntimeError here
+        raise PluginError(f"cannot load plugin {str(file)!r}: {error}") from None
+    if expect == "effect" and not plugin.is_effect:
+        raise PluginError(
+            f"plugin {str(file)!r} ({plugin.name}) is an instrument, but an effect is expected here; "
+            "soundstage chains process audio through effects only"
+        )
+    if expect == "instrument" and not plugin.is_instrument:
+        raise PluginError(f"plugin {str(file)!r} ({plugin.name}) is an effect, but an instrument is expected here")
+    object.__setattr__(plugin, _SOURCE_ATTRIBUTE, PluginSource(file.resolve(), plugin_name))
+    if parameter_values:
+        view = external_parameters(plugin)
+        for key, value in parameter_values.items():
+            if key not in view:
+                raise ParameterError(f"{plugin.name} has no parameter {key!r}; parameters: {', '.join(view)}")
+            view[key].value = value
+    return plugin
+
+
+def plugin_source(plugin: pedalboard.ExternalPlugin) -> PluginSource | None:
+    """The file a plugin was loaded from by :func:`load_plugin`, or None."""
+    return getattr(plugin, _SOURCE_ATTRIBUTE, None)
+
+
+def supported_channel_counts(plugin: pedalboard.ExternalPlugin) -> frozenset[int]:
+    """The channel counts the plugin's main bus accepts, probed once and cached on it."""
+    cached = getattr(plugin, _CHANNELS_ATTRIBUTE, None)
+    if cached is not None:
+        return cached  # type: ignore[no-any-return]
+    supported = set()
+    for channels in _PROBE_CHANNELS:
+        try:
+            plugin.process(np.zeros((channels, 64), np.float32), 48000.0, buffer_size=64, reset=True)
+        except Exception:  # pedalboard raises ValueError for an unsupported layout
+            continue
+        supported.add(channels)
+    plugin.reset()
+    result = frozenset(supported)
+    object.__setattr__(plugin, _CHANNELS_ATTRIBUTE, result)
+    return result
+
+
+def _parse_number(text: str) -> float | None:
+    match = _NUMBER.search(text)
+    return float(match.group(0)) if match else None
+
+
+class ExternalParameter(Parameter):
+    """A parameter of an external plugin, written through ``raw_value`` for full precision.
+
+    ``normalized`` is the plugin's own raw value (0..1). ``value`` is the value the
+    plugin displays, in its unit; setting it solves for the raw value that the
+    plugin reads back as the requested value (to the plugin's display precision).
+    """
+
+    def __init__(self, plugin: pedalboard.ExternalPlugin, key: str, handle: object, *, writable: bool) -> None:
+        self.plugin = plugin
+        self.handle = handle
+        self.owner = plugin.name
+        self.writable = writable
+        valid = list(getattr(handle, "valid_values", None) or [])
+        numeric_valid = all(_parse_number(str(v)) is not None for v in valid)
+        lo = float(getattr(handle, "min_value", 0.0) or 0.0)
+        hi = float(getattr(handle, "max_value", 1.0) or 1.0)
+        if getattr(handle, "is_boolean", False) or (len(valid) == 2 and lo == 0.0 and hi == 1.0):
+            kind, choices = "bool", ()
+        elif valid and not numeric_valid:
+            kind, choices = "choice", tuple(str(v) for v in valid)
+        else:
+            kind, choices = "float", ()
+        if kind == "float" and not lo < hi:
+            hi = lo + 1.0
+        self.spec = ParameterSpec(
+            name=key,
+            default=lo if kind == "float" else (False if kind == "bool" else choices[0]),
+            minimum=lo,
+            maximum=hi,
+            unit=str(getattr(handle, "label", "") or ""),
+            kind=kind,  # type: ignore[arg-type]
+            choices=choices,
+            automatable=writable,
+        )
+        self._curve: tuple[np.ndarray, np.ndarray] | None = None
+
+    # pedalboard probes every parameter on a 1000-step grid ("ranges"); that table
+    # gives a first estimate of the raw <-> value curve, refined below.
+    def _grid(self) -> tuple[np.ndarray, np.ndarray]:
+        if self._curve is None:
+            raws, values = [], []
+            for (start, _end), value in sorted(getattr(self.handle, "ranges", {}).items()):
+                number = value if isinstance(value, (int, float)) else _parse_number(str(value))
+                if number is not None and math.isfinite(float(number)):
+                    raws.append(float(start))
+                    values.append(float(number))
+            if len(raws) < 2:
+                raws, values = [0.0, 1.0], [self.spec.minimum, self.spec.maximum]
+            self._curve = (np.asarray(raws), np.asarray(values))
+        return self._curve
+
+    @property
+    def raw(self) -> float:
+        """The plugin's normalised value, exactly as the plugin holds it."""
+        return float(self.handle.raw_value)  # type: ignore[attr-defined]
+
+    @raw.setter
+    def raw(self, position: float) -> None:
+        self._check_writable()
+        self.handle.raw_value = min(max(float(position), 0.0), 1.0)  # type: ignore[attr-defined]
+
+    def _check_writable(self) -> None:
+        if not self.writable:
+            raise ParameterError(f"{self.owner}.{self.name} is read-only (the plugin reports it, e.g. latency); it cannot be set")
+
+    def _read_value(self) -> float | None:
+        return _parse_number(str(self.handle.string_value))  # type: ignore[attr-defined]
+
+    @property
+    def value(self) -> Value:
+        if self.spec.kind == "bool":
+            return self.raw >= 0.5
+        if self.spec.kind == "choice":
+            return str(self.handle.string_value)  # type: ignore[attr-defined]
+        number = self._read_value()
+        return float(number) if number is not None else float(self.from_normalized(self.raw))
+
+    @value.setter
+    def value(self, new_value: Value) -> None:
+        self._check_writable()
+        checked = self.spec.validate(new_value, owner=self.owner)
+        if self.spec.kind == "bool":
+            self.raw = 1.0 if checked else 0.0
+            return
+        if self.spec.kind == "choice":
+            self.raw = float(self.handle.get_raw_value_for(str(checked)))  # type: ignore[attr-defined]
+            return
+        self.raw = self._solve_raw(float(checked))
+
+    def _solve_raw(self, target: float) -> float:
+        """The raw value the plugin displays as ``target``: grid estimate, then secant/bisection."""
+        raws, values = self._grid()
+        increasing = values[-1] >= values[0]
+        order = np.argsort(values)
+        estimate = float(np.interp(target, values[order], raws[order]))
+        lo, hi = 0.0, 1.0
+        x = estimate
+        best = (math.inf, estimate)
+        for _ in range(40):
+            self.handle.raw_value = x  # type: ignore[attr-defined]
+            shown = self._read_value()
+            if shown is None:
+                break
+            error = shown - target
+            best = min(best, (abs(error), x))
+            if abs(error) <= 1e-6 * max(1.0, abs(target)):
+                return x
+            if (error > 0) == increasing:
+                hi = x
+            else:
+                lo = x
+            x = 0.5 * (lo + hi)
+            if hi - lo < 1e-9:
+                break
+        return best[1]
+
+    def from_normalized(self, position: float) -> Value:
+        if self.spec.kind != "float":
+            return self.spec.from_normalized(position)
+        raws, values = self._grid()
+        return float(np.interp(min(max(position, 0.0), 1.0), raws, values))
+
+    def to_normalized(self, value: Value) -> float:
+        if self.spec.kind != "float":
+            return self.spec.to_normalized(value)
+        raws, values = self._grid()
+        order = np.argsort(values)
+        return float(np.interp(float(value), values[order], raws[order]))
+
+
+def external_parameters(plugin: pedalboard.ExternalPlugin) -> dict[str, ExternalParameter]:
+    """The parameter view of an external plugin, keyed by pedalboard's Python names.
+
+    Read-only parameters (a plugin's latency report, meters) are included with
+    ``automatable=False``; setting them raises :class:`ParameterError`.
+    """
+    cached = getattr(plugin, _VIEW_ATTRIBUTE, None)
+    if cached is not None:
+        return cached  # type: ignore[no-any-return]
+    view = {}
+    for key, handle in plugin.parameters.items():
+        view[key] = ExternalParameter(plugin, key, handle, writable=_is_writable(handle))
+    object.__setattr__(plugin, _VIEW_ATTRIBUTE, view)
+    return view
+
+
+def _is_writable(handle: object) -> bool:
+    """Probe a parameter: a read-only one ignores a write. Restores the value."""
+    before = float(handle.raw_value)  # type: ignore[attr-defined]
+    probe = 0.25 if abs(before - 0.25) > 0.1 else 0.75
+    try:
+        handle.raw_value = probe  # type: ignore[attr-defined]
+        after = float(handle.raw_value)  # type: ignore[attr-defined]
+    finally:
+        handle.raw_value = before  # type: ignore[attr-defined]
+    return abs(after - before) > 1e-6
+
+
+def saved_state(plugin: pedalboard.ExternalPlugin) -> str:
+    """The plugin's complete state (``raw_state``) as base64 text for a chain file."""
+    return base64.b64encode(bytes(plugin.raw_state)).decode("ascii")
+
+
+def restore_state(plugin: pedalboard.ExternalPlugin, state: str, *, owner: str) -> None:
+    """Restore a state saved by :func:`saved_state`."""
+    try:
+        data = base64.b64decode(state.encode("ascii"), validate=True)
+    except (ValueError, UnicodeEncodeError) as error:
+        raise PluginError(f"{owner}: state is not valid base64 ({error}); re-save the chain to regenerate it") from None
+    try:
+        plugin.raw_state = data
+    except Exception as error:
+        raise PluginError(f"{owner}: the plugin rejected the saved state: {error}") from None
+
+
+def save_vstpreset(plugin: pedalboard.ExternalPlugin, path: str | os.PathLike[str]) -> None:
+    """Write the plugin's state as a ``.vstpreset`` file (VST3 only), atomically."""
+    data = getattr(plugin, "preset_data", None)
+    if data is None:
+        raise PluginError(f"{plugin.name}: only VST3 plugins have .vstpreset data")
+    target = Path(path)
+    temporary = target.with_name(f".{target.name}.partial")
+    temporary.write_bytes(bytes(data))
+    os.replace(temporary, target)
+
+
+def load_vstpreset(plugin: pedalboard.ExternalPlugin, path: str | os.PathLike[str]) -> None:
+    """Load a ``.vstpreset`` file into the plugin."""
+    source = Path(path)
+    if not source.is_file():
+        raise PluginError(f"preset file {str(source)!r} does not exist")
+    try:
+        plugin.preset_data = source.read_bytes()
+    except Exception as error:
+        raise PluginError(f"{plugin.name}: cannot load preset {str(source)!r}: {error}") from None

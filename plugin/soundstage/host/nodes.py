@@ -1,0 +1,217 @@
+"""What a chain can hold, seen uniformly: names, channel counts, parameters, steps.
+
+A chain node is a soundstage :class:`~soundstage.host.processor.Processor`
+(stages, routing nodes, nested chains) or a pedalboard plugin (built-in or
+external). This module answers the same questions for both, and compiles nodes
+into *steps*: objects that process the raw stream one block at a time,
+``(channels, n)`` in and ``(channels', n)`` out, delayed by their latency.
+"""
+
+from __future__ import annotations
+
+import copy
+from typing import Protocol
+
+import numpy as np
+import pedalboard
+
+from soundstage.errors import ChannelError
+from soundstage.host.builtins import BuiltinParameter, builtin_specs, builtin_type_name, clone_builtin, is_builtin
+from soundstage.host.external import (
+    external_parameters,
+    is_external,
+    load_plugin,
+    plugin_source,
+    restore_state,
+    saved_state,
+    supported_channel_counts,
+)
+from soundstage.host.parameters import Parameter
+from soundstage.host.processor import Processor
+
+__all__ = [
+    "Step",
+    "PedalboardStep",
+    "ProcessorStep",
+    "clone_node",
+    "describe_channels",
+    "is_node",
+    "is_pedalboard_plugin",
+    "node_input_channels",
+    "node_name",
+    "node_output_channels",
+    "node_parameters",
+    "node_type",
+]
+
+
+def is_pedalboard_plugin(node: object) -> bool:
+    """True for a pedalboard plugin (built-in or external), not a Pedalboard container."""
+    return isinstance(node, pedalboard.Plugin) and not isinstance(node, pedalboard.Pedalboard)
+
+
+def is_node(node: object) -> bool:
+    """True for anything a Chain can hold."""
+    return isinstance(node, Processor) or is_pedalboard_plugin(node)
+
+
+def node_type(node: object) -> str:
+    """The chain-file type of a node: a stage's type name, ``pedalboard.X`` or ``plugin``."""
+    if isinstance(node, Processor):
+        return node.type_name
+    if is_external(node):
+        return "plugin"
+    return builtin_type_name(node)
+
+
+def node_name(node: object) -> str:
+    """A readable default name: the plugin's own name, or the type in snake case."""
+    if is_external(node):
+        return str(node.name)  # type: ignore[attr-defined]
+    base = node.type_name if isinstance(node, Processor) else type(node).__name__
+    return "".join("_" + c.lower() if c.isupper() and i else c.lower() for i, c in enumerate(base))
+
+
+def node_input_channels(node: object) -> int | None:
+    """The one input channel count a node requires, or None if it takes several."""
+    if isinstance(node, Processor):
+        return node.input_channels
+    if is_external(node):
+        counts = supported_channel_counts(node)  # type: ignore[arg-type]
+        return next(iter(counts)) if len(counts) == 1 else None
+    return None
+
+
+def describe_channels(node: object) -> str:
+    """The input channel counts a node accepts, as a phrase."""
+    if is_external(node):
+        counts = sorted(supported_channel_counts(node))  # type: ignore[arg-type]
+        return " or ".join(str(c) for c in counts) if counts else "no"
+    required = node_input_channels(node)
+    return "any number of" if required is None else str(required)
+
+
+def node_output_channels(node: object, num_input_channels: int) -> int:
+    """Output channel count of ``node`` for that many inputs; ChannelError if it cannot take them."""
+    if isinstance(node, Processor):
+        return node.output_channels_for(num_input_channels)
+    if is_external(node):
+        counts = supported_channel_counts(node)  # type: ignore[arg-type]
+        if num_input_channels not in counts:
+            raise ChannelError(f"{node.name} takes {describe_channels(node)} channel(s), got {num_input_channels}")  # type: ignore[attr-defined]
+    return num_input_channels
+
+
+def node_parameters(node: object) -> dict[str, Parameter]:
+    """The parameter view of any node."""
+    if isinstance(node, Processor):
+        return dict(node.parameters)
+    if is_external(node):
+        return dict(external_parameters(node))  # type: ignore[arg-type]
+    name = type(node).__name__
+    owner = builtin_type_name(node)
+    return {spec.name: BuiltinParameter(node, spec, owner=owner) for spec in builtin_specs(name)}
+
+
+def clone_node(node: object) -> object:
+    """An independent copy with the same parameters and state (for per-channel instances)."""
+    if isinstance(node, Processor):
+        return copy.deepcopy(node)
+    if is_external(node):
+        source = plugin_source(node)  # type: ignore[arg-type]
+        if source is None:
+            raise ChannelError(
+                f"{node.name} was loaded with pedalboard.load_plugin, so soundstage cannot load more copies of it; "  # type: ignore[attr-defined]
+                "load it with soundstage.load_plugin(path) instead"
+            )
+        twin = load_plugin(source.path, plugin_name=source.plugin_name)
+        restore_state(twin, saved_state(node), owner=str(node.name))  # type: ignore[arg-type,attr-defined]
+        return twin
+    return clone_builtin(node)  # type: ignore[arg-type]
+
+
+def sync_parameters(source: object, targets: list[object]) -> None:
+    """Copy ``source``'s parameter values onto ``targets`` where they differ (cheap when equal)."""
+    if isinstance(source, Processor):
+        values = source.parameter_values()
+        for target in targets:
+            if isinstance(target, Processor) and target.parameter_values() != values:
+                for key, value in values.items():
+                    setattr(target, key, value)
+        return
+    if is_external(source):
+        raws = {key: handle.raw_value for key, handle in source.parameters.items()}  # type: ignore[attr-defined]
+        for target in targets:
+            for key, handle in target.parameters.items():  # type: ignore[attr-defined]
+                if key in raws and handle.raw_value != raws[key]:
+                    handle.raw_value = raws[key]
+        return
+    specs = builtin_specs(type(source).__name__) if is_builtin(source) else ()
+    for target in targets:
+        for spec in specs:
+            value = getattr(source, spec.name)
+            if getattr(target, spec.name) != value:
+                setattr(target, spec.name, value)
+
+
+class Step(Protocol):
+    """A compiled node: processes the raw stream block by block."""
+
+    latency: int
+
+    def prepare(self, sample_rate: float, num_channels: int) -> int:
+        """Clear state for a new stream; returns the output channel count."""
+        ...
+
+    def process_block(self, block: np.ndarray) -> np.ndarray:
+        """``(channels, n)`` float32 in, ``(channels', n)`` float32 out, delayed by ``latency``."""
+        ...
+
+
+class ProcessorStep:
+    """A soundstage processor as a step (its raw ``_process_block``)."""
+
+    def __init__(self, processor: Processor) -> None:
+        self.processor = processor
+        self.latency = 0
+
+    def prepare(self, sample_rate: float, num_channels: int) -> int:
+        self.processor._open_stream(sample_rate, num_channels)
+        self.latency = int(self.processor.latency_samples)
+        return self.processor.output_channels_for(num_channels)
+
+    def process_block(self, block: np.ndarray) -> np.ndarray:
+        return self.processor._process_block(block)
+
+
+class PedalboardStep:
+    """Consecutive pedalboard plugins run as one native ``pedalboard.Pedalboard`` call.
+
+    pedalboard compensates latency while streaming by returning fewer samples at
+    the start of a stream; this step pads those at the front instead, so it
+    delivers one output sample per input sample, delayed by the reported latency,
+    like every other step. pedalboard also needs one non-square block to learn the
+    channel layout, and forgets it on ``Pedalboard.reset()``: ``prepare`` primes the
+    board with silence, then resets each plugin (which keeps that knowledge).
+    """
+
+    def __init__(self, plugins: list[pedalboard.Plugin]) -> None:
+        self.plugins = plugins
+        self.board = pedalboard.Pedalboard(plugins)
+        self.latency = 0
+        self.sample_rate = 48000.0
+
+    def prepare(self, sample_rate: float, num_channels: int) -> int:
+        self.sample_rate = sample_rate
+        self.board.process(np.zeros((num_channels, num_channels + 64), np.float32), sample_rate, reset=True)
+        for plugin in self.plugins:
+            plugin.reset()
+        self.latency = sum(int(getattr(p, "reported_latency_samples", 0) or 0) for p in self.plugins)
+        return num_channels
+
+    def process_block(self, block: np.ndarray) -> np.ndarray:
+        out = self.board.process(block, self.sample_rate, buffer_size=block.shape[1], reset=False)
+        missing = block.shape[1] - out.shape[1]
+        if missing:
+            out = np.concatenate([np.zeros((out.shape[0], missing), np.float32), out], axis=1)
+        return out

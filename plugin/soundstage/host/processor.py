@@ -1,0 +1,334 @@
+"""``Processor``: the base of every soundstage stage, with pedalboard's call contract.
+
+A processor is called exactly like a pedalboard plugin::
+
+    out = stage(audio, sample_rate)                       # one shot, reset=True
+    out = stage.process(block, sample_rate, reset=False)  # streaming
+
+and adds what pedalboard plugins lack: declared channel counts, a reported
+latency, and a parameter table (:class:`~soundstage.host.parameters.ParameterSpec`).
+
+Latency and streaming follow pedalboard. With ``reset=True`` the output has the
+input's length and is latency-compensated (an impulse stays where it was). With
+``reset=False`` the output is latency-compensated too, so the first calls of a
+stream return fewer samples than they were given (``latency_samples`` fewer in
+all); :meth:`Processor.flush` returns those last samples and ends the stream.
+Concatenating every streamed output and ``flush()`` equals the one-shot output.
+
+Subclasses implement :meth:`Processor._prepare` (allocate state for a sample rate
+and channel count) and :meth:`Processor._process_block` (``(channels, n)`` in,
+``(output_channels, n)`` out, delayed by ``latency_samples``: the raw stream).
+"""
+
+from __future__ import annotations
+
+import difflib
+from typing import Any, ClassVar
+
+import numpy as np
+
+from soundstage.errors import ChannelError, ParameterError, StreamError
+from soundstage.host.audio import as_audio, check_sample_rate
+from soundstage.host.parameters import AttributeParameter, ParameterSpec, Value
+
+__all__ = ["Processor", "ANY"]
+
+#: Channel count meaning "any number of channels".
+ANY = None
+
+
+class _ParameterAttribute:
+    """Descriptor that stores a parameter through :meth:`Processor._set_parameter`."""
+
+    def __init__(self, spec: ParameterSpec) -> None:
+        self.spec = spec
+        self.__doc__ = spec.description or f"{spec.name} ({spec.range_text()})"
+
+    def __get__(self, instance: Processor | None, owner: type | None = None) -> Any:
+        if instance is None:
+            return self
+        return instance._values[self.spec.name]
+
+    def __set__(self, instance: Processor, value: Value) -> None:
+        instance._set_parameter(self.spec, value)
+
+
+class _Ramp:
+    """A linear parameter ramp, exact per sample whatever the block size.
+
+    The value at sample ``position`` of the ramp is ``start + slope * position``
+    (computed, not accumulated), so splitting a stream differently cannot change it.
+    """
+
+    __slots__ = ("start", "target", "slope", "position", "length")
+
+    def __init__(self, value: float) -> None:
+        self.start = self.target = float(value)
+        self.slope = 0.0
+        self.position = self.length = 0
+
+    @property
+    def value(self) -> float:
+        if self.position >= self.length:
+            return self.target
+        return self.start + self.slope * self.position
+
+    def move_to(self, target: float, samples: int) -> None:
+        current = self.value
+        self.target = float(target)
+        if samples <= 0 or current == self.target:
+            self.start, self.position, self.length, self.slope = self.target, 0, 0, 0.0
+            return
+        self.start, self.position, self.length = current, 0, samples
+        self.slope = (self.target - current) / samples
+
+    def render(self, n: int) -> np.ndarray:
+        if self.position >= self.length:
+            return np.full(n, self.target)
+        positions = self.position + 1 + np.arange(n, dtype=np.float64)
+        values = np.where(positions >= self.length, self.target, self.start + self.slope * positions)
+        self.position = min(self.position + n, self.length)
+        return values
+
+
+class Processor:
+    """Base class of soundstage stages: pedalboard's contract plus channels, latency, parameters.
+
+    Subclasses declare ``parameter_specs`` (a tuple of
+    :class:`~soundstage.host.parameters.ParameterSpec`), which become attributes
+    and constructor keywords, and ``input_channels`` / ``output_channels``
+    (an int, or :data:`ANY` for "any" input / "same as input" output).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from soundstage import Gain
+    >>> out = Gain(gain_db=-6.0)(np.ones((2, 4800), np.float32), 48000)
+    >>> out.shape, round(float(out[0, -1]), 4)
+    ((2, 4800), 0.5012)
+    """
+
+    parameter_specs: ClassVar[tuple[ParameterSpec, ...]] = ()
+    input_channels: ClassVar[int | None] = ANY
+    output_channels: ClassVar[int | None] = ANY
+    type_name: ClassVar[str] = "Processor"
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        if "type_name" not in cls.__dict__:
+            cls.type_name = cls.__name__
+        for spec in cls.__dict__.get("parameter_specs", ()):
+            setattr(cls, spec.name, _ParameterAttribute(spec))
+
+    def __init__(self, **parameters: Value) -> None:
+        self._values: dict[str, Value] = {spec.name: spec.default for spec in self.parameter_specs}
+        self._ramps: dict[str, _Ramp] = {}
+        self._sample_rate: float | None = None
+        self._num_channels: int | None = None
+        self._open = False
+        self._drop = 0
+        self._stream_latency = 0
+        self._buffer_size = 8192
+        for name, value in parameters.items():
+            if name not in self._values:
+                raise self._unknown_parameter(name)
+            setattr(self, name, value)
+
+    # -- parameters ---------------------------------------------------------
+    def _unknown_parameter(self, name: str) -> ParameterError:
+        known = list(self._values)
+        close = difflib.get_close_matches(name, known, n=1)
+        hint = f"; did you mean {close[0]!r}?" if close else ""
+        listed = ", ".join(known) if known else "none"
+        return ParameterError(f"{self.type_name} has no parameter {name!r}{hint} (parameters: {listed})")
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        # Catch the typo pedalboard lets through silently (plugin.gain_bd = 3).
+        if (
+            not name.startswith("_")
+            and "_values" in self.__dict__
+            and name not in self._values
+            and not hasattr(type(self), name)
+            and name not in self.__dict__
+            and difflib.get_close_matches(name, list(self._values), n=1)
+        ):
+            raise self._unknown_parameter(name)
+        object.__setattr__(self, name, value)
+
+    def _set_parameter(self, spec: ParameterSpec, value: Value) -> None:
+        checked = spec.validate(value, owner=self.type_name)
+        previous = self._values[spec.name]
+        self._values[spec.name] = checked
+        if spec.smoothing_ms and spec.kind == "float":
+            ramp = self._ramps.setdefault(spec.name, _Ramp(float(previous)))
+            samples = 0
+            if self._sample_rate is not None:
+                samples = int(round(spec.smoothing_ms * 1e-3 * self._sample_rate))
+            ramp.move_to(float(checked), samples)
+        if checked != previous:
+            self._parameter_changed(spec.name)
+
+    def _parameter_changed(self, name: str) -> None:
+        """Hook: a parameter changed (redesign coefficients here; keep the state)."""
+
+    def _smoothed(self, name: str, num_samples: int) -> np.ndarray:
+        """Per-sample values of a smoothed parameter for the next ``num_samples`` samples."""
+        ramp = self._ramps.get(name)
+        if ramp is None:
+            return np.full(num_samples, float(self._values[name]))  # type: ignore[arg-type]
+        return ramp.render(num_samples)
+
+    @property
+    def parameters(self) -> dict[str, AttributeParameter]:
+        """The parameter view: name -> :class:`~soundstage.host.parameters.Parameter`."""
+        return {spec.name: AttributeParameter(self, spec, owner=self.type_name) for spec in self.parameter_specs}
+
+    def parameter_values(self) -> dict[str, Value]:
+        """Current parameter values by name."""
+        return dict(self._values)
+
+    # -- channels and latency ----------------------------------------------
+    def output_channels_for(self, num_input_channels: int) -> int:
+        """The output channel count for ``num_input_channels`` inputs, or raise ChannelError."""
+        if self.input_channels is not None and num_input_channels != self.input_channels:
+            raise ChannelError(
+                f"{self.type_name} expects {self.input_channels} input channel"
+                f"{'s' if self.input_channels != 1 else ''}, got {num_input_channels}"
+            )
+        return self.output_channels if self.output_channels is not None else num_input_channels
+
+    @property
+    def latency_samples(self) -> int:
+        """Samples by which the raw output lags the input (compensated by ``process``)."""
+        return 0
+
+    @property
+    def sample_rate(self) -> float | None:
+        """The sample rate of the current stream, or None before the first call."""
+        return self._sample_rate
+
+    # -- the pedalboard contract -------------------------------------------
+    def process(
+        self,
+        input_array: np.ndarray,
+        sample_rate: float,
+        buffer_size: int = 8192,
+        reset: bool = True,
+    ) -> np.ndarray:
+        """Process audio, pedalboard-style.
+
+        Parameters
+        ----------
+        input_array : ndarray, shape (samples,) or (channels, samples)
+            float32 or float64 audio; 1-D is mono.
+        sample_rate : float
+            Hz.
+        buffer_size : int
+            Largest block handed to the processing code, in samples (>= 1).
+        reset : bool
+            True: start from a clean state and return the whole,
+            latency-compensated result. False: continue the open stream.
+
+        Returns
+        -------
+        ndarray, shape (output_channels, samples), float32
+        """
+        owner = self.type_name
+        rate = check_sample_rate(sample_rate, owner=owner)
+        if isinstance(buffer_size, bool) or not isinstance(buffer_size, (int, np.integer)) or buffer_size < 1:
+            raise ParameterError(f"{owner}: buffer_size={buffer_size!r} must be a whole number of samples >= 1")
+        audio = as_audio(input_array, owner=owner, expected_channels=self.input_channels)
+        channels = audio.shape[0]
+        if reset or not self._open:
+            self._open_stream(rate, channels)
+        elif rate != self._sample_rate or channels != self._num_channels:
+            raise StreamError(
+                f"{owner}: a stream at {self._sample_rate:g} Hz with {self._num_channels} channel(s) is open, "
+                f"but this call has {rate:g} Hz and {channels} channel(s); pass reset=True or call reset() first"
+            )
+        self._buffer_size = int(buffer_size)
+        pieces = [self._run(audio)]
+        if reset:
+            pieces.append(self.flush())
+        return np.concatenate(pieces, axis=1) if len(pieces) > 1 else pieces[0]
+
+    __call__ = process
+
+    def flush(self) -> np.ndarray:
+        """Return the last ``latency_samples`` samples of the open stream and end it.
+
+        After streaming with ``reset=False``, the outputs hold ``latency_samples``
+        fewer samples than the inputs; ``flush()`` processes silence to return them.
+        The stream's state is then cleared (as by :meth:`reset`).
+
+        Returns
+        -------
+        ndarray, shape (output_channels, k), float32
+            ``k = min(latency_samples, samples streamed)``; empty with no open stream.
+        """
+        if not self._open or self._num_channels is None:
+            out = self.output_channels_for(self._num_channels) if self._num_channels else 0
+            return np.zeros((out, 0), np.float32)
+        silence = np.zeros((self._num_channels, self._stream_latency), np.float32)
+        tail = self._run(silence) if self._stream_latency else None
+        self.reset()
+        if tail is None:
+            return np.zeros((self.output_channels_for(self._num_channels), 0), np.float32)
+        return tail
+
+    def reset(self) -> None:
+        """Clear all streaming state (tails, delay lines, ramps); keep parameter values."""
+        if self._sample_rate is not None and self._num_channels is not None:
+            self._prepare(self._sample_rate, self._num_channels)
+        for ramp in self._ramps.values():
+            ramp.move_to(ramp.target, 0)
+        self._open = False
+
+    # -- internals ------------------------------------------------------------
+    def _open_stream(self, sample_rate: float, num_channels: int) -> None:
+        self.output_channels_for(num_channels)
+        self._sample_rate = sample_rate
+        self._num_channels = num_channels
+        for ramp in self._ramps.values():
+            ramp.move_to(ramp.target, 0)
+        self._prepare(sample_rate, num_channels)
+        self._stream_latency = int(self.latency_samples)
+        self._drop = self._stream_latency
+        self._open = True
+
+    def _run(self, audio: np.ndarray) -> np.ndarray:
+        """Raw-process ``audio`` in blocks and drop the stream's leading latency."""
+        step = self._buffer_size
+        total = audio.shape[1]
+        pieces = []
+        for start in range(0, total, step):
+            out = self._process_block(audio[:, start : start + step])
+            if self._drop:
+                cut = min(self._drop, out.shape[1])
+                out = out[:, cut:]
+                self._drop -= cut
+            pieces.append(out)
+        if not pieces:
+            return np.zeros((self.output_channels_for(audio.shape[0]), 0), np.float32)
+        result = pieces[0] if len(pieces) == 1 else np.concatenate(pieces, axis=1)
+        return np.ascontiguousarray(result, dtype=np.float32)
+
+    def _prepare(self, sample_rate: float, num_channels: int) -> None:
+        """Hook: allocate and clear state for a stream. Called on reset too."""
+
+    def _process_block(self, block: np.ndarray) -> np.ndarray:
+        """Hook: process one ``(channels, n)`` float32 block into ``(out_channels, n)``."""
+        return block
+
+    # -- display --------------------------------------------------------------
+    def _config(self) -> dict[str, Any]:
+        """Constructor arguments that are not parameters (structure), for repr and chain files."""
+        return {}
+
+    def __repr__(self) -> str:
+        parts = [f"{key}={value!r}" for key, value in self._config().items()]
+        for spec in self.parameter_specs:
+            value = self._values[spec.name]
+            if value != spec.default:
+                parts.append(f"{spec.name}={value!r}")
+        return f"<{self.type_name}{' ' if parts else ''}{' '.join(parts)}>"
