@@ -17,6 +17,7 @@ import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pedalboard
@@ -154,11 +155,20 @@ class ExternalParameter(Parameter):
     plugin reads back as the requested value (to the plugin's display precision).
     """
 
-    def __init__(self, plugin: pedalboard.ExternalPlugin, key: str, handle: object, *, writable: bool) -> None:
+    def __init__(
+        self,
+        plugin: pedalboard.ExternalPlugin,
+        key: str,
+        handle: object,
+        *,
+        writable: bool,
+        native_name: str | None = None,
+    ) -> None:
         self.plugin = plugin
         self.handle = handle
         self.owner = plugin.name
         self.writable = writable
+        self._native_name = native_name
         valid = list(getattr(handle, "valid_values", None) or [])
         numeric_valid = all(_parse_number(str(v)) is not None for v in valid)
         lo = float(getattr(handle, "min_value", 0.0) or 0.0)
@@ -171,9 +181,15 @@ class ExternalParameter(Parameter):
             kind, choices = "float", ()
         if kind == "float" and not lo < hi:
             hi = lo + 1.0
+        default: Value = lo if kind == "float" else (False if kind == "bool" else choices[0])
+        native = self._native()
+        if native is not None and kind == "float":
+            shown = _parse_number(str(native.get_text_for_raw_value(float(native.default_raw_value))))
+            if shown is not None and lo <= shown <= hi:
+                default = shown
         self.spec = ParameterSpec(
             name=key,
-            default=lo if kind == "float" else (False if kind == "bool" else choices[0]),
+            default=default,
             minimum=lo,
             maximum=hi,
             unit=str(getattr(handle, "label", "") or ""),
@@ -197,6 +213,27 @@ class ExternalParameter(Parameter):
                 raws, values = [0.0, 1.0], [self.spec.minimum, self.spec.maximum]
             self._curve = (np.asarray(raws), np.asarray(values))
         return self._curve
+
+    def _native(self) -> Any:
+        """pedalboard's C++ parameter (looked up each time: its address may change)."""
+        if self._native_name is None:
+            return None
+        try:
+            return self.plugin._get_parameter(self._native_name)
+        except Exception:  # private API of pedalboard: fall back to the public one
+            return None
+
+    def _text_at(self, raw: float) -> float | None:
+        """The value the plugin displays at ``raw``, without changing the plugin if possible."""
+        native = self._native()
+        if native is not None:
+            return _parse_number(str(native.get_text_for_raw_value(raw)))
+        before = self.handle.raw_value  # type: ignore[attr-defined]
+        try:
+            self.handle.raw_value = raw  # type: ignore[attr-defined]
+            return self._read_value()
+        finally:
+            self.handle.raw_value = before  # type: ignore[attr-defined]
 
     @property
     def raw(self) -> float:
@@ -246,8 +283,7 @@ class ExternalParameter(Parameter):
         x = estimate
         best = (math.inf, estimate)
         for _ in range(40):
-            self.handle.raw_value = x  # type: ignore[attr-defined]
-            shown = self._read_value()
+            shown = self._text_at(x)
             if shown is None:
                 break
             error = shown - target
@@ -286,9 +322,22 @@ def external_parameters(plugin: pedalboard.ExternalPlugin) -> dict[str, External
     cached = getattr(plugin, _VIEW_ATTRIBUTE, None)
     if cached is not None:
         return cached  # type: ignore[no-any-return]
+    natives: dict[str, Any] = {}
+    try:  # pedalboard's C++ parameters know what its Python wrapper hides (automatable, default)
+        from pedalboard._pedalboard import to_python_parameter_name
+
+        natives = {to_python_parameter_name(p): p for p in plugin._parameters}
+    except Exception:  # a pedalboard without these private helpers: probe instead
+        natives = {}
     view = {}
     for key, handle in plugin.parameters.items():
-        view[key] = ExternalParameter(plugin, key, handle, writable=_is_writable(handle))
+        native = natives.get(key)
+        if native is not None:
+            writable = bool(native.is_automatable)
+            name = str(native.name)
+        else:
+            writable, name = _is_writable(handle), None
+        view[key] = ExternalParameter(plugin, key, handle, writable=writable, native_name=name)
     object.__setattr__(plugin, _VIEW_ATTRIBUTE, view)
     return view
 
