@@ -1,0 +1,181 @@
+"""The ``soundstage`` command.
+
+    soundstage process IN OUT --chain FILE [--buffer-size N] [--bit-depth B] [--overwrite]
+    soundstage chain show FILE [--sample-rate HZ] [--channels N]
+    soundstage plugin info PATH [--plugin-name NAME]
+    soundstage demo [DIR]
+
+Errors of the soundstage hierarchy print one line (``soundstage: error: ...``)
+and exit with status 2; Ctrl-C exits with 130 and leaves no partial output.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+
+from soundstage.errors import SoundstageError
+from soundstage.host.chain import Chain
+from soundstage.host.chainfile import load_chain
+from soundstage.host.nodes import describe_channels, node_output_channels, node_type
+
+__all__ = ["main", "build_parser", "find_chain"]
+
+#: The folder of chain presets in a source checkout (``chains/`` beside ``plugin/``).
+PRESET_DIR = Path(__file__).resolve().parents[2] / "chains"
+
+
+def find_chain(name: str) -> Path:
+    """A chain file path, or the name of a preset in ``chains/`` (``mastering`` -> chains/mastering.toml)."""
+    path = Path(name)
+    if path.exists() or path.suffix == ".toml" or "/" in name:
+        return path
+    preset = PRESET_DIR / f"{name}.toml"
+    if preset.exists():
+        return preset
+    known = sorted(p.stem for p in PRESET_DIR.glob("*.toml")) if PRESET_DIR.is_dir() else []
+    raise SoundstageError(f"no chain file {name!r} and no preset of that name (presets: {', '.join(known) or 'none'})")
+
+
+def _progress(total: int, label: str):  # type: ignore[no-untyped-def]
+    from tqdm import tqdm
+
+    return tqdm(total=total, unit="sample", unit_scale=True, desc=label, disable=not sys.stderr.isatty(), leave=False)
+
+
+def _cmd_process(args: argparse.Namespace) -> int:
+    from soundstage.fileio import open_audio, process_file
+
+    chain = load_chain(find_chain(args.chain))
+    with open_audio(args.input) as probe:
+        total = int(probe.frames)
+    bar = _progress(total, Path(args.input).name)
+    try:
+        info = process_file(
+            chain, args.input, args.output,
+            buffer_size=args.buffer_size, overwrite=args.overwrite, bit_depth=args.bit_depth, progress=bar.update,
+        )
+    finally:
+        bar.close()
+    seconds = info["frames"] / info["sample_rate"]
+    print(
+        f"wrote {args.output}: {seconds:.2f} s, {int(info['output_channels'])} channel(s) at "
+        f"{info['sample_rate']:g} Hz (from {int(info['input_channels'])}); chain latency "
+        f"{int(info['latency_samples'])} samples, compensated"
+    )
+    return 0
+
+
+def chain_table(chain: Chain, sample_rate: float, channels: int) -> list[tuple[str, str, str, str, str]]:
+    """Rows (index, name, type, channels in->out, latency) for ``chain show``."""
+    chain.process(np.zeros((channels, 2 * channels + 64), np.float32), sample_rate)  # prepare to learn latencies
+    latencies = chain.member_latencies()
+    rows = []
+    count = channels
+    for index, (name, node) in enumerate(zip(chain.names, chain)):
+        out = node_output_channels(node, count)
+        accepts = describe_channels(node)
+        rows.append((str(index), name, node_type(node), f"{count} -> {out}  (takes {accepts})", str(latencies[index])))
+        count = out
+    return rows
+
+
+def _cmd_chain_show(args: argparse.Namespace) -> int:
+    path = find_chain(args.file)
+    chain = load_chain(path)
+    rows = chain_table(chain, args.sample_rate, args.channels)
+    header = ("#", "name", "type", "channels", "latency (samples)")
+    widths = [max(len(r[i]) for r in [header, *rows]) for i in range(5)]
+    print(f"{path}: {len(chain)} node(s) at {args.sample_rate:g} Hz, {args.channels} input channel(s)")
+    for row in [header, *rows]:
+        print("  ".join(cell.ljust(width) for cell, width in zip(row, widths)).rstrip())
+    total = chain.latency_samples
+    print(f"total latency: {total} samples ({1000 * total / args.sample_rate:.2f} ms), compensated by soundstage")
+    for path_name, parameter in chain.parameters.items():
+        unit = f" {parameter.unit}" if parameter.unit else ""
+        print(f"  {path_name} = {parameter.value!r}{unit}   [{parameter.spec.range_text()}]")
+    return 0
+
+
+def _cmd_plugin_info(args: argparse.Namespace) -> int:
+    from soundstage.host.external import external_parameters, load_plugin, supported_channel_counts
+
+    plugin = load_plugin(args.path, plugin_name=args.plugin_name, expect="any")
+    kind = "instrument" if plugin.is_instrument else "effect"
+    counts = sorted(supported_channel_counts(plugin))
+    print(f"{plugin.name} ({kind}) by {plugin.manufacturer_name}, version {plugin.version}")
+    print(f"  file: {args.path}")
+    print(f"  channels: {' or '.join(map(str, counts)) if counts else 'none found'}")
+    plugin.process(np.zeros((counts[0] if counts else 2, 256), np.float32), args.sample_rate)
+    print(f"  latency: {plugin.reported_latency_samples} samples at {args.sample_rate:g} Hz")
+    print("  parameters:")
+    for key, parameter in external_parameters(plugin).items():
+        unit = f" {parameter.unit}" if parameter.unit else ""
+        access = "" if parameter.writable else "  (read-only)"
+        print(
+            f"    {key}: {parameter.value!r}{unit}  range {parameter.spec.range_text()}  "
+            f"default {parameter.spec.default!r}  {parameter.spec.kind}{access}"
+        )
+    return 0
+
+
+def _cmd_demo(args: argparse.Namespace) -> int:
+    from soundstage.demo import run_demo
+
+    return run_demo(Path(args.dir), overwrite=args.overwrite)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser of the ``soundstage`` command."""
+    parser = argparse.ArgumentParser(prog="soundstage", description=__doc__.split("\n")[0] if __doc__ else None)
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    process = commands.add_parser("process", help="stream an audio file through a chain")
+    process.add_argument("input", help="input audio file (never modified)")
+    process.add_argument("output", help="output audio file (.wav, .aiff, .flac)")
+    process.add_argument("--chain", required=True, help="chain file, or the name of a preset in chains/")
+    process.add_argument("--buffer-size", type=int, default=8192, help="block size in samples (default 8192)")
+    process.add_argument("--bit-depth", type=int, choices=(16, 24, 32), default=None, help="output bit depth (default: 32-bit float WAV/AIFF, 24-bit FLAC)")
+    process.add_argument("--overwrite", action="store_true", help="replace an existing output")
+    process.set_defaults(run=_cmd_process)
+
+    chain = commands.add_parser("chain", help="inspect chain files").add_subparsers(dest="chain_command", required=True)
+    show = chain.add_parser("show", help="print a chain with channel counts and latency per node")
+    show.add_argument("file", help="chain file, or a preset name")
+    show.add_argument("--sample-rate", type=float, default=48000.0)
+    show.add_argument("--channels", type=int, default=2, help="input channel count (default 2)")
+    show.set_defaults(run=_cmd_chain_show)
+
+    plugin = commands.add_parser("plugin", help="inspect external plugins").add_subparsers(dest="plugin_command", required=True)
+    info = plugin.add_parser("info", help="list a plugin's parameters with ranges and units")
+    info.add_argument("path", help="the .vst3 bundle (or .component on macOS)")
+    info.add_argument("--plugin-name", default=None, help="which plugin of a multi-plugin bundle")
+    info.add_argument("--sample-rate", type=float, default=48000.0)
+    info.set_defaults(run=_cmd_plugin_info)
+
+    demo = commands.add_parser("demo", help="generate an example mix and run it through the bundled chain")
+    demo.add_argument("dir", nargs="?", default="soundstage-demo", help="output folder (default ./soundstage-demo)")
+    demo.add_argument("--overwrite", action="store_true")
+    demo.set_defaults(run=_cmd_demo)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line; returns the exit status."""
+    args = build_parser().parse_args(argv)
+    try:
+        return int(args.run(args))
+    except SoundstageError as error:
+        print(f"soundstage: error: {error}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("soundstage: interrupted; no output was written", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())
