@@ -249,8 +249,12 @@ class Chain(Processor):
                     continue
             try:
                 count = node_output_channels(node, count)
-            except ChannelError:
+            except ChannelError as error:
                 wanted = node_input_channels(node)
+                if wanted is None and not is_pedalboard_plugin(node):
+                    raise ChannelError(
+                        f"{self._names[position]!r} (chain[{position}]) cannot take {count} channel(s) from {source}: {error}"
+                    ) from None
                 raise ChannelError(
                     f"{self._names[position]!r} (chain[{position}]) takes {describe_channels(node)} channel(s), "
                     f"but gets {count} from {source}; {channel_fix(node, wanted, count)}"
@@ -296,12 +300,19 @@ class Chain(Processor):
         return total
 
     def member_latencies(self) -> list[int]:
-        """Latency of each node (pedalboard groups counted on their first plugin), after a stream opened."""
+        """Latency of each node in samples, as of the last opened stream; they add up to ``latency_samples``.
+
+        A run of consecutive pedalboard plugins shares one queue of
+        ``PedalboardStep.BLOCK - 1`` samples (see :class:`~soundstage.host.nodes.PedalboardStep`),
+        counted on the first plugin of the run.
+        """
         result: list[int] = []
         steps = self._steps or []
         for step in steps:
             if isinstance(step, PedalboardStep):
-                result.extend(int(getattr(p, "reported_latency_samples", 0) or 0) for p in step.plugins)
+                reported = [int(getattr(p, "reported_latency_samples", 0) or 0) for p in step.plugins]
+                reported[0] += step.latency - sum(reported)
+                result.extend(reported)
             else:
                 result.append(step.latency)
         return result

@@ -187,31 +187,55 @@ class ProcessorStep:
 class PedalboardStep:
     """Consecutive pedalboard plugins run as one native ``pedalboard.Pedalboard`` call.
 
-    pedalboard compensates latency while streaming by returning fewer samples at
-    the start of a stream; this step pads those at the front instead, so it
-    delivers one output sample per input sample, delayed by the reported latency,
-    like every other step. pedalboard also needs one non-square block to learn the
-    channel layout, and forgets it on ``Pedalboard.reset()``: ``prepare`` primes the
-    board with silence, then resets each plugin (which keeps that knowledge).
+    pedalboard re-prepares a plugin (clearing its state) whenever a call brings a
+    larger block than the plugin was last prepared for, and it guesses the channel
+    layout of short blocks. Both would make the output depend on how a stream is
+    cut into blocks. So this step only ever calls pedalboard with at least
+    :attr:`BLOCK` samples and ``buffer_size=BLOCK``: the plugins always see
+    ``BLOCK``-sample blocks (the last one of a call may be shorter), are prepared
+    once, and never see an ambiguous shape. Input waits in a queue until ``BLOCK``
+    samples are there, which adds ``BLOCK - 1`` samples of latency, reported and
+    compensated like any other.
+
+    pedalboard compensates plugin latency while streaming by returning fewer
+    samples at the start of a stream; this step pads those at the front instead,
+    so it delivers one output sample per input sample, delayed by ``latency``.
     """
+
+    #: Block size pedalboard's plugins run at, in samples; also the largest
+    #: granularity at which their parameter changes can land.
+    BLOCK = 64
 
     def __init__(self, plugins: list[pedalboard.Plugin]) -> None:
         self.plugins = plugins
         self.board = pedalboard.Pedalboard(plugins)
         self.latency = 0
+        self.plugin_latency = 0
         self.sample_rate = 48000.0
+        self._queue = np.zeros((0, 0), np.float32)
+        self._ready = np.zeros((0, 0), np.float32)
 
     def prepare(self, sample_rate: float, num_channels: int) -> int:
         self.sample_rate = sample_rate
-        self.board.process(np.zeros((num_channels, num_channels + 64), np.float32), sample_rate, reset=True)
-        for plugin in self.plugins:
-            plugin.reset()
-        self.latency = sum(int(getattr(p, "reported_latency_samples", 0) or 0) for p in self.plugins)
+        # one block of silence lets the plugins report their latency; then a clean start
+        self.board.process(np.zeros((num_channels, self.BLOCK), np.float32), sample_rate, buffer_size=self.BLOCK, reset=True)
+        self.board.reset()
+        self.plugin_latency = sum(int(getattr(p, "reported_latency_samples", 0) or 0) for p in self.plugins)
+        self.latency = self.BLOCK - 1 + self.plugin_latency
+        self._queue = np.zeros((num_channels, 0), np.float32)
+        self._ready = np.zeros((num_channels, self.BLOCK - 1), np.float32)
         return num_channels
 
     def process_block(self, block: np.ndarray) -> np.ndarray:
-        out = self.board.process(block, self.sample_rate, buffer_size=block.shape[1], reset=False)
-        missing = block.shape[1] - out.shape[1]
-        if missing:
-            out = np.concatenate([np.zeros((out.shape[0], missing), np.float32), out], axis=1)
-        return out
+        queue = np.concatenate([self._queue, block], axis=1) if self._queue.shape[1] else block
+        if queue.shape[1] >= self.BLOCK:
+            out = self.board.process(queue, self.sample_rate, buffer_size=self.BLOCK, reset=False)
+            missing = queue.shape[1] - out.shape[1]
+            if missing:
+                out = np.concatenate([np.zeros((out.shape[0], missing), np.float32), out], axis=1)
+            self._ready = np.concatenate([self._ready, out], axis=1)
+            queue = queue[:, :0]
+        self._queue = np.ascontiguousarray(queue)
+        n = block.shape[1]
+        result, self._ready = self._ready[:, :n], self._ready[:, n:]
+        return result

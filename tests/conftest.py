@@ -1,0 +1,53 @@
+"""Shared fixtures: the DPF test plugins (built once per session) and test audio."""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+sys.path.insert(0, str(Path(__file__).resolve().parent / "vst3"))
+import build as vst3_build  # noqa: E402  (tests/vst3/build.py)
+
+
+@pytest.fixture(scope="session")
+def vst3_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Folder holding SSGain.vst3, SSMono.vst3, SSSynth.vst3, built from tests/vst3/.
+
+    Skips (with the reason) where g++ or dpf-source is missing; under CI
+    (CI=true) a missing toolchain is a failure instead, so these tests cannot
+    silently stop running there.
+    """
+    reason = vst3_build.missing_tools()
+    if reason:
+        if os.environ.get("CI") == "true":
+            pytest.fail(f"VST3 test plugins cannot be built in CI: {reason}; .ci/run must install them")
+        pytest.skip(f"VST3 test plugins cannot be built: {reason}")
+    cache = Path(os.environ.get("SOUNDSTAGE_VST3_CACHE", Path(__file__).resolve().parent / ".vst3-build"))
+    vst3_build.build_all(cache)
+    return cache
+
+
+@pytest.fixture
+def stereo_gain_path(vst3_dir: Path) -> Path:
+    return vst3_dir / "SSGain.vst3"
+
+
+@pytest.fixture
+def mono_path(vst3_dir: Path) -> Path:
+    return vst3_dir / "SSMono.vst3"
+
+
+@pytest.fixture
+def synth_path(vst3_dir: Path) -> Path:
+    return vst3_dir / "SSSynth.vst3"
+
+
+@pytest.fixture
+def noise() -> np.ndarray:
+    """Two channels of 0.5 s of white noise at -10 dBFS RMS, float32, seeded."""
+    rng = np.random.default_rng(1234)
+    return (0.316 * rng.standard_normal((2, 24000))).astype(np.float32)

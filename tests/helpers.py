@@ -1,0 +1,74 @@
+"""Small Python processors used across the tests (and their chain-file stage table)."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from soundstage import ParameterSpec, Processor
+from soundstage.dsp import DelayLine
+
+
+class PassThrough(Processor):
+    """Returns its input (for overhead and container tests)."""
+
+    def _process_block(self, block: np.ndarray) -> np.ndarray:
+        return block
+
+
+class Split3(Processor):
+    """2 -> 3: left, right, and their mean as a third channel."""
+
+    input_channels = 2
+    output_channels = 3
+
+    def _process_block(self, block: np.ndarray) -> np.ndarray:
+        return np.concatenate([block, 0.5 * (block[:1] + block[1:2])]).astype(np.float32)
+
+
+class Lookahead(Processor):
+    """A latent stage: delays by ``delay_samples`` and reports it as latency (like a lookahead limiter)."""
+
+    parameter_specs = (ParameterSpec("delay_samples", 300.0, 0.0, 4096.0, unit="samples", step=1.0),)
+
+    def __init__(self, *, delay_samples: float = 300.0) -> None:
+        super().__init__(delay_samples=delay_samples)
+        self._line: DelayLine | None = None
+
+    @property
+    def latency_samples(self) -> int:
+        return int(self._values["delay_samples"])
+
+    def _prepare(self, sample_rate: float, num_channels: int) -> None:
+        self._line = DelayLine(num_channels, self.latency_samples)
+
+    def _process_block(self, block: np.ndarray) -> np.ndarray:
+        assert self._line is not None
+        return self._line.process(block)
+
+
+class Tilt(Processor):
+    """A stateful one-pole low-pass mix (so block boundaries would show if state were lost)."""
+
+    parameter_specs = (ParameterSpec("amount", 0.5, 0.0, 0.99),)
+
+    def _prepare(self, sample_rate: float, num_channels: int) -> None:
+        self._zi = np.zeros((num_channels, 1))  # scipy lfilter state, one per channel
+
+    def _process_block(self, block: np.ndarray) -> np.ndarray:
+        from scipy.signal import lfilter
+
+        a = float(self._values["amount"])
+        out, self._zi = lfilter([1 - a], [1, -a], block, axis=1, zi=self._zi)
+        return out.astype(np.float32)
+
+
+STAGES = {cls.type_name: cls for cls in (PassThrough, Split3, Lookahead, Tilt)}
+
+
+def sine(frequency_hz: float, sample_rate: float, seconds: float, amplitude: float = 0.5, channels: int = 2) -> np.ndarray:
+    t = np.arange(int(sample_rate * seconds)) / sample_rate
+    return np.tile(amplitude * np.sin(2 * np.pi * frequency_hz * t), (channels, 1)).astype(np.float32)
+
+
+def rms_db(x: np.ndarray) -> float:
+    return float(10 * np.log10(np.mean(np.asarray(x, np.float64) ** 2)))

@@ -1,0 +1,218 @@
+"""Chain: list behaviour, channel checks, pedalboard groups, latency, routing — with real VST3s."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pedalboard
+import pytest
+from helpers import Lookahead, PassThrough, Split3, Tilt, rms_db, sine
+
+from soundstage import (
+    Chain,
+    ChainError,
+    ChannelError,
+    Gain,
+    OnChannels,
+    Parallel,
+    PerChannel,
+    Route,
+    load_plugin,
+)
+from soundstage.host.external import external_parameters
+from soundstage.host.nodes import PedalboardStep
+
+SR = 48000
+
+
+def impulse(channels: int = 2, length: int = 6000, at: int = 1000) -> np.ndarray:
+    x = np.zeros((channels, length), np.float32)
+    x[:, at] = 1.0
+    return x
+
+
+# -- list behaviour ------------------------------------------------------------------
+
+
+def test_list_api_like_pedalboard() -> None:
+    gain, tilt = Gain(), Tilt()
+    chain = Chain([gain])
+    chain.append(tilt)
+    chain.insert(0, PassThrough())
+    assert len(chain) == 3 and list(chain) == [chain[0], gain, tilt]
+    assert chain.index(tilt) == 2 and chain["gain"] is gain
+    assert chain.names == ["pass_through", "gain", "tilt"]
+    chain.append(Gain())
+    assert chain.names[-1] == "gain_2"
+    assert chain.pop() is not gain and len(chain) == 3
+    chain.remove(gain)
+    assert chain.names == ["pass_through", "tilt"]
+    chain[0] = Gain(gain_db=-1.0)
+    assert chain.names == ["gain", "tilt"]
+    del chain[0]
+    assert len(chain) == 1
+    with pytest.raises(ChainError, match="already has a node named 'tilt'"):
+        chain.append(Gain(), name="tilt")
+    with pytest.raises(TypeError, match="a Chain holds soundstage processors and pedalboard plugins, got int"):
+        chain.append(3)
+
+
+def test_parameter_paths() -> None:
+    inner = Chain([Gain(gain_db=-2.0)], names=["trim"])
+    chain = Chain([pedalboard.Compressor(threshold_db=-10), inner], names=["comp", "bus"])
+    assert chain.parameter("comp.threshold_db").value == -10.0
+    assert chain.parameter("bus.trim.gain_db").value == -2.0
+    assert chain.parameter("0.ratio").value == 1.0
+    chain.parameter("bus.trim.gain_db").normalized = 1.0
+    assert inner[0].gain_db == 24.0
+    with pytest.raises(ChainError, match=r"no parameter 'threshold'.*did you mean 'threshold_db'"):
+        chain.parameter("comp.threshold")
+    with pytest.raises(ChainError, match=r"no node named 'compp'.*did you mean 'comp'"):
+        chain.parameter("compp.ratio")
+
+
+def test_consecutive_pedalboard_plugins_run_as_one_board(stereo_gain_path: Path) -> None:
+    vst = load_plugin(stereo_gain_path)
+    chain = Chain([pedalboard.HighpassFilter(), vst, pedalboard.Gain(), Gain(), pedalboard.Reverb()])
+    chain(np.zeros((2, 1000), np.float32), SR)
+    steps = chain._steps or []
+    groups = [len(step.plugins) for step in steps if isinstance(step, PedalboardStep)]
+    assert groups == [3, 1] and len(steps) == 3
+
+
+# -- channel checks -------------------------------------------------------------------
+
+
+def test_channel_error_names_node_position_counts_and_fix(stereo_gain_path: Path, mono_path: Path) -> None:
+    vst = load_plugin(stereo_gain_path)
+    with pytest.raises(ChannelError, match=r"'ss_test_gain' \(chain\[1\]\) takes 2 channel\(s\), but gets 3 from 'split3' \(chain\[0\]\); run it on 2 of the 3 channels with OnChannels\(SS Test Gain, channels=\[0, 1\]\)"):
+        Chain([Split3(), vst])
+    chain = Chain([Split3()])
+    with pytest.raises(ChannelError, match=r"PerChannel\(SS Test Mono\)"):
+        chain.append(load_plugin(mono_path))
+    assert len(chain) == 1  # the failed append was rolled back
+    with pytest.raises(ChannelError, match=r"takes 2 channel\(s\), but gets 1 from the chain input; make 2 channels first, e.g. Route\(channels=\[0, 0\]\)"):
+        Chain([vst])(np.zeros((1, 100), np.float32), SR)
+
+
+# -- block-size invariance and latency with real plugins ---------------------------------
+
+
+def mixed_chain(stereo_gain_path: Path, mono_path: Path) -> Chain:
+    vst = load_plugin(stereo_gain_path)
+    external_parameters(vst)["gain_db"].value = -3.0
+    external_parameters(vst)["delay_samples"].value = 100
+    mono = load_plugin(mono_path)
+    external_parameters(mono)["smoothing"].value = 0.5
+    return Chain(
+        [
+            Tilt(amount=0.6),
+            pedalboard.LowShelfFilter(cutoff_frequency_hz=200, gain_db=3.0),
+            vst,
+            pedalboard.Compressor(threshold_db=-20, ratio=3),
+            Lookahead(delay_samples=37),
+            PerChannel(mono),
+            Gain(gain_db=-1.5),
+            pedalboard.Reverb(room_size=0.3),
+        ]
+    )
+
+
+def test_block_size_invariance_with_builtins_and_vst3(stereo_gain_path: Path, mono_path: Path, noise: np.ndarray) -> None:
+    chain = mixed_chain(stereo_gain_path, mono_path)
+    reference = chain(noise, SR)
+    assert reference.shape == noise.shape
+    for buffer_size in (64, 256, 1000, 8192):
+        out = chain(noise, SR, buffer_size=buffer_size)
+        assert np.abs(out - reference).max() <= 1e-6, buffer_size
+    cuts = [0, 3, 500, 777, 4096, 10000, 10001, noise.shape[1]]
+    parts = [chain.process(noise[:, a:b], SR, buffer_size=256, reset=False) for a, b in zip(cuts, cuts[1:])]
+    streamed = np.concatenate([*parts, chain.flush()], axis=1)
+    assert streamed.shape == reference.shape
+    assert np.abs(streamed - reference).max() <= 1e-6
+
+
+@pytest.mark.parametrize("buffer_size", [128, 256, 1000, 4096, 8192, 65536])
+def test_impulse_stays_in_place_whatever_the_latencies(stereo_gain_path: Path, buffer_size: int) -> None:
+    vst = load_plugin(stereo_gain_path)
+    external_parameters(vst)["delay_samples"].value = 100
+    chain = Chain([PassThrough(), vst, pedalboard.Gain(gain_db=0.0), Lookahead(delay_samples=300)])
+    x = impulse(length=70000)
+    out = chain(x, SR, buffer_size=buffer_size)
+    queue = PedalboardStep.BLOCK - 1  # the pedalboard group's block queue, compensated like the rest
+    assert chain.member_latencies() == [0, 100 + queue, 0, 300] and chain.latency_samples == 400 + queue
+    assert out.shape == x.shape
+    assert int(np.argmax(np.abs(out[0]))) == 1000 and int(np.argmax(np.abs(out[1]))) == 1000
+    assert out[0, 1000] == pytest.approx(1.0, abs=1e-6)
+
+
+# -- routing ------------------------------------------------------------------------------
+
+
+def test_routing_two_to_three_then_stereo_vst3_and_mono_plugin(stereo_gain_path: Path, mono_path: Path) -> None:
+    vst = load_plugin(stereo_gain_path)
+    external_parameters(vst)["gain_db"].value = -6.0
+    external_parameters(vst)["delay_samples"].value = 64
+    mono = load_plugin(mono_path)
+    external_parameters(mono)["gain_db"].value = -12.0
+    chain = Chain([Split3(), OnChannels(vst, channels=[0, 1]), OnChannels(mono, channels=[2])])
+    left = sine(500.0, SR, 0.5, amplitude=0.5, channels=1)[0]
+    right = sine(1500.0, SR, 0.5, amplitude=0.25, channels=1)[0]
+    x = np.stack([left, right])
+    out = chain(x, SR)
+    assert out.shape == (3, x.shape[1])
+    # expected numbers: L, R at -6 dB; C = (L+R)/2 at -12 dB; all aligned despite the VST's 64-sample latency
+    np.testing.assert_allclose(out[0], left * 10 ** (-6 / 20), atol=2e-6)
+    np.testing.assert_allclose(out[1], right * 10 ** (-6 / 20), atol=2e-6)
+    np.testing.assert_allclose(out[2], 0.5 * (left + right) * 10 ** (-12 / 20), atol=2e-6)
+    with pytest.raises(ChannelError, match=r"gets 3 from 'split3' \(chain\[0\]\); run it on 2 of the 3 channels with OnChannels"):
+        Chain([Split3(), vst, mono])
+
+
+def test_per_channel_instances_are_independent_and_follow_the_parameters(mono_path: Path) -> None:
+    mono = load_plugin(mono_path)
+    external_parameters(mono)["smoothing"].value = 0.9
+    node = PerChannel(mono)
+    x = np.zeros((2, 2000), np.float32)
+    x[0, 10] = 1.0  # only the left channel gets an impulse
+    out = node(x, SR)
+    assert np.abs(out[1]).max() == 0.0  # a shared instance would smear the left state into the right
+    assert out[0, 10] == pytest.approx(0.1, rel=1e-5) and out[0, 11] == pytest.approx(0.09, rel=1e-4)
+    node.parameters["gain_db"].value = -6.0
+    out = node(np.ones((2, 4000), np.float32), SR)
+    np.testing.assert_allclose(out[:, -1], [10 ** (-6 / 20)] * 2, rtol=1e-4)
+
+
+def test_route_select_reorder_duplicate() -> None:
+    x = np.stack([np.full(100, 1.0), np.full(100, 2.0), np.full(100, 3.0)]).astype(np.float32)
+    out = Route(channels=[2, 0, 0])(x, SR)
+    np.testing.assert_array_equal(out[:, 0], [3.0, 1.0, 1.0])
+    with pytest.raises(ChannelError, match=r"Route\(channels=\[0, 3\]\) reads channel 3, so it needs at least 4 input channels, got 3"):
+        Chain([Route(channels=[0, 3])])(x, SR)
+
+
+def test_parallel_sums_latency_aligned_branches(stereo_gain_path: Path) -> None:
+    vst = load_plugin(stereo_gain_path)
+    external_parameters(vst)["delay_samples"].value = 250
+    node = Parallel([[Gain(gain_db=-6.0)], [vst, Gain(gain_db=-6.0)], [Lookahead(delay_samples=40)]])
+    out = node(impulse(), SR)
+    assert node.latency_samples == 250 + PedalboardStep.BLOCK - 1
+    # three unit impulses (two at -6 dB) add up at the same sample
+    assert out[0, 1000] == pytest.approx(2 * 10 ** (-6 / 20) + 1.0, abs=1e-5)
+    assert np.abs(np.delete(out[0], 1000)).max() < 1e-7
+    with pytest.raises(ChannelError, match=r"different channel counts \[2, 3\]"):
+        Parallel([[PassThrough()], [Split3()]])(impulse(), SR)
+
+
+def test_vst3_gain_through_the_parameter_view(stereo_gain_path: Path) -> None:
+    vst = load_plugin(stereo_gain_path)
+    parameter = Chain([vst]).parameter("ss_test_gain.gain_db")
+    parameter.value = -12.0
+    assert parameter.value == pytest.approx(-12.0, abs=0.01)
+    x = sine(1000.0, SR, 1.0, amplitude=0.5)
+    measured = rms_db(vst(x, SR)) - rms_db(x)
+    assert measured == pytest.approx(-12.0, abs=0.05)
+    # pedalboard's own setter would have snapped to its 1000-step grid: -11.976 dB
+    vst.gain_db = -12.0
+    assert abs(float(vst.gain_db) + 12.0) > 0.01
