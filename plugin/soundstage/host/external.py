@@ -354,8 +354,22 @@ def _is_writable(handle: object) -> bool:
     return abs(after - before) > 1e-6
 
 
+def _sync_processor(plugin: pedalboard.ExternalPlugin) -> None:
+    """Let parameter changes reach the plugin's audio side before its state is read.
+
+    A VST3 receives parameter changes with the next audio call; until then its
+    saved state still holds the old values. Processing a short block of silence
+    (after a reset) delivers them. The plugin's audio state is cleared by this.
+    """
+    counts = supported_channel_counts(plugin)
+    channels = min(counts) if counts else 2
+    plugin.process(np.zeros((channels, 64), np.float32), 48000.0, buffer_size=64, reset=True)
+    plugin.reset()
+
+
 def saved_state(plugin: pedalboard.ExternalPlugin) -> str:
     """The plugin's complete state (``raw_state``) as base64 text for a chain file."""
+    _sync_processor(plugin)
     return base64.b64encode(bytes(plugin.raw_state)).decode("ascii")
 
 
@@ -373,6 +387,7 @@ def restore_state(plugin: pedalboard.ExternalPlugin, state: str, *, owner: str) 
 
 def save_vstpreset(plugin: pedalboard.ExternalPlugin, path: str | os.PathLike[str]) -> None:
     """Write the plugin's state as a ``.vstpreset`` file (VST3 only), atomically."""
+    _sync_processor(plugin)
     data = getattr(plugin, "preset_data", None)
     if data is None:
         raise PluginError(f"{plugin.name}: only VST3 plugins have .vstpreset data")

@@ -1,0 +1,168 @@
+"""Every kind of bad input the host bridge must refuse, in one list.
+
+Each case gets an error of the soundstage hierarchy whose message names the
+problem, and leaves no output file behind; input files are byte-identical after.
+Cases go through the `soundstage` command (the way users meet them) or the
+Python API where there is no file.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+import pytest
+from pedalboard.io import AudioFile
+
+from soundstage import AudioInputError, Chain, ChainFileError, Gain, PluginError, SoundstageError
+from soundstage.cli import main
+
+SR = 48000
+
+
+def write_wav(path: Path, audio: np.ndarray, bit_depth: int = 32) -> Path:
+    with AudioFile(str(path), "w", SR, audio.shape[0], bit_depth=bit_depth) as writer:
+        writer.write(audio)
+    return path
+
+
+def digest(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+@pytest.fixture
+def workspace(tmp_path: Path) -> Path:
+    write_wav(tmp_path / "in.wav", (0.1 * np.random.default_rng(0).standard_normal((2, 4800))).astype(np.float32))
+    (tmp_path / "gain.toml").write_text('[[stages]]\ntype = "Gain"\nparameters = { gain_db = -3.0 }\n')
+    return tmp_path
+
+
+def run_cli(args: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str]:
+    status = main(args)
+    return status, capsys.readouterr().err
+
+
+# (name, setup(workspace) -> cli args, expected message regex)
+CLI_CASES: dict[str, tuple[Callable[[Path], list[str]], str]] = {
+    "nan_in_input_file": (
+        lambda w: [
+            "process",
+            str(write_wav(w / "nan.wav", np.where(np.arange(4800) == 1234, np.nan, 0.0)[None].repeat(2, 0).astype(np.float32))),
+            str(w / "out.wav"), "--chain", str(w / "gain.toml"),
+        ],
+        r"nan.wav' contains nan at channel 0, sample 1234",
+    ),
+    "inf_in_input_file": (
+        lambda w: [
+            "process",
+            str(write_wav(w / "inf.wav", np.where(np.arange(9000) == 8500, np.inf, 0.0)[None].repeat(2, 0).astype(np.float32))),
+            str(w / "out.wav"), "--chain", str(w / "gain.toml"), "--buffer-size", "4096",
+        ],
+        r"inf.wav' contains inf at channel 0, sample 8500",
+    ),
+    "zero_length_input_file": (
+        lambda w: ["process", str(write_wav(w / "empty.wav", np.zeros((2, 0), np.float32))), str(w / "out.wav"), "--chain", str(w / "gain.toml")],
+        r"empty.wav' has no samples \(zero-length input\)",
+    ),
+    "unknown_stage_type": (
+        lambda w: ["process", str(w / "in.wav"), str(w / "out.wav"), "--chain", str(_write(w / "c.toml", '[[stages]]\ntype = "Upmixx"\n'))],
+        r"c.toml: stages\[0\]\.type: unknown stage type 'Upmixx'",
+    ),
+    "unknown_parameter": (
+        lambda w: ["process", str(w / "in.wav"), str(w / "out.wav"), "--chain", str(_write(w / "c.toml", '[[stages]]\ntype = "Gain"\nparameters = { volume = 1.0 }\n'))],
+        r"c.toml: stages\[0\]\.parameters\.volume: Gain has no parameter 'volume'",
+    ),
+    "out_of_range_value": (
+        lambda w: ["process", str(w / "in.wav"), str(w / "out.wav"), "--chain", str(_write(w / "c.toml", '[[stages]]\ntype = "pedalboard.HighpassFilter"\nparameters = { cutoff_frequency_hz = -5.0 }\n'))],
+        r"c.toml: stages\[0\]\.parameters\.cutoff_frequency_hz: .*=-5\.0 is outside 10\.\.24000 Hz",
+    ),
+    "missing_plugin_path": (
+        lambda w: ["process", str(w / "in.wav"), str(w / "out.wav"), "--chain", str(_write(w / "c.toml", '[[stages]]\ntype = "plugin"\npath = "gone/Missing.vst3"\n'))],
+        r"c.toml: stages\[0\]\.path: plugin file 'gone/Missing\.vst3' does not exist",
+    ),
+    "corrupt_input_file": (
+        lambda w: ["process", str(_write_bytes(w / "corrupt.wav", b"RIFF\x24\x00\x00\x00WAVEfmt \x10\x00\x00\x00garbage")), str(w / "out.wav"), "--chain", str(w / "gain.toml")],
+        r"corrupt.wav' cannot be read as audio",
+    ),
+    "non_audio_input_file": (
+        lambda w: ["process", str(_write(w / "notes.txt", "these are not samples\n" * 100)), str(w / "out.wav"), "--chain", str(w / "gain.toml")],
+        r"notes.txt' cannot be read as audio",
+    ),
+    "missing_input_file": (
+        lambda w: ["process", str(w / "nothing.wav"), str(w / "out.wav"), "--chain", str(w / "gain.toml")],
+        r"nothing.wav' does not exist",
+    ),
+    "output_equals_input": (
+        lambda w: ["process", str(w / "in.wav"), str(w / "." / "in.wav"), "--chain", str(w / "gain.toml"), "--overwrite"],
+        r"is the input file; choose another output path",
+    ),
+    "unwritable_output_folder": (
+        lambda w: ["process", str(w / "in.wav"), "/proc/soundstage-out.wav", "--chain", str(w / "gain.toml")],
+        r"output folder '/proc' is not writable",
+    ),
+    "output_exists_without_overwrite": (
+        lambda w: ["process", str(w / "in.wav"), str(_write(w / "out.wav", "keep me")), "--chain", str(w / "gain.toml")],
+        r"out.wav' already exists; pass --overwrite",
+    ),
+    "unknown_chain_preset": (
+        lambda w: ["process", str(w / "in.wav"), str(w / "out.wav"), "--chain", "no-such-preset"],
+        r"no chain file 'no-such-preset' and no preset of that name \(presets: .*mastering",
+    ),
+}
+
+
+def _write(path: Path, text: str) -> Path:
+    path.write_text(text)
+    return path
+
+
+def _write_bytes(path: Path, data: bytes) -> Path:
+    path.write_bytes(data)
+    return path
+
+
+@pytest.mark.parametrize("case", sorted(CLI_CASES))
+def test_bad_input_through_the_command(case: str, workspace: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    make_args, message = CLI_CASES[case]
+    args = make_args(workspace)
+    before = {p.name: digest(p) for p in workspace.iterdir() if p.is_file()}
+    status, err = run_cli(args, capsys)
+    assert status == 2
+    assert err.startswith("soundstage: error: ") and "Traceback" not in err
+    assert re.search(message, err), err
+    after = {p.name: digest(p) for p in workspace.iterdir() if p.is_file()}
+    assert after == before, "an input was modified or an output/partial file appeared"
+
+
+def test_instrument_plugin_where_an_effect_is_expected(tmp_path: Path, synth_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    # one test for both paths: pedalboard takes ~11 s to load any instrument
+    write_wav(tmp_path / "in.wav", np.zeros((2, 1000), np.float32))
+    chain = _write(tmp_path / "c.toml", f'[[stages]]\ntype = "plugin"\npath = "{synth_path}"\n')
+    status, err = run_cli(["process", str(tmp_path / "in.wav"), str(tmp_path / "out.wav"), "--chain", str(chain)], capsys)
+    assert status == 2
+    assert re.search(r"c.toml: stages\[0\]: plugin '.*SSSynth.vst3' \(SS Test Synth\) is an instrument, but an effect is expected", err), err
+    assert not (tmp_path / "out.wav").exists()
+    assert issubclass(ChainFileError, SoundstageError) and issubclass(PluginError, SoundstageError)
+
+
+@pytest.mark.parametrize(
+    ("audio", "error", "message"),
+    [
+        (np.full((2, 100), np.nan, np.float32), AudioInputError, r"nan at channel 0, sample 0"),
+        (np.zeros((2, 2), np.float32), AudioInputError, r"shape \(2, 2\) is ambiguous"),
+        (np.zeros((2, 0), np.float32), AudioInputError, r"is empty \(zero-length input\)"),
+        (np.zeros((0,), np.float32), AudioInputError, r"is empty"),
+        (np.zeros((2, 3, 4), np.float32), AudioInputError, r"has 3 dimensions"),
+    ],
+)
+def test_bad_arrays_through_the_api(audio: np.ndarray, error: type[SoundstageError], message: str) -> None:
+    with pytest.raises(error, match=message):
+        Chain([Gain()])(audio, SR)
+
+
+def test_all_errors_share_the_hierarchy() -> None:
+    for cls in (AudioInputError, ChainFileError, PluginError):
+        assert issubclass(cls, SoundstageError) and issubclass(cls, ValueError)

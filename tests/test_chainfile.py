@@ -1,0 +1,180 @@
+"""Chain files: lossless round trips for every node type, state in a fresh process, errors."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import numpy as np
+import pedalboard
+import pytest
+from helpers import STAGES, Lookahead, Split3, Tilt
+
+from soundstage import (
+    Chain,
+    ChainFileError,
+    Gain,
+    OnChannels,
+    Parallel,
+    PerChannel,
+    Route,
+    load_chain,
+    load_plugin,
+    load_vstpreset,
+    save_chain,
+    save_vstpreset,
+)
+from soundstage.host.external import external_parameters
+
+SR = 48000
+
+
+def every_node_type(stereo_gain_path: Path, mono_path: Path) -> Chain:
+    vst = load_plugin(stereo_gain_path)
+    external_parameters(vst)["gain_db"].value = -7.25
+    external_parameters(vst)["polarity"].value = True
+    external_parameters(vst)["delay_samples"].value = 33
+    mono = load_plugin(mono_path)
+    external_parameters(mono)["smoothing"].value = 0.3
+    mono2 = load_plugin(mono_path)
+    external_parameters(mono2)["gain_db"].value = -2.5
+    ladder = pedalboard.LadderFilter(mode=pedalboard.LadderFilter.Mode.HPF24, cutoff_hz=150.0)
+    nested = Chain([Gain(gain_db=-1.0), pedalboard.Chorus(rate_hz=0.7)], names=["pre", "chorus"])
+    return Chain(
+        [
+            Tilt(amount=0.25),
+            ladder,
+            vst,
+            nested,
+            Split3(),
+            OnChannels(Gain(gain_db=-3.0, invert=True), channels=[2]),
+            OnChannels(pedalboard.Compressor(threshold_db=-12.0, ratio=4.0), channels=[0, 1]),
+            PerChannel(mono, channels=[0, 2]),
+            Parallel([[Route(channels=[0, 1])], [Lookahead(delay_samples=10), Route(channels=[2, 2])]]),
+            PerChannel(mono2),
+            Route(channels=[1, 0]),
+        ],
+        names=["tilt", "ladder", "vst", "bus", "split", "center", "comp", "mono", "sum", "mono_all", "swap"],
+    )
+
+
+def test_round_trip_every_node_type_is_bit_identical(tmp_path: Path, stereo_gain_path: Path, mono_path: Path, noise: np.ndarray) -> None:
+    chain = every_node_type(stereo_gain_path, mono_path)
+    reference = chain(noise, SR)
+    assert reference.shape == (2, noise.shape[1])
+    file = tmp_path / "everything.toml"
+    save_chain(chain, file, description="all node types")
+    loaded = load_chain(file, stages=STAGES)
+    assert loaded.names == chain.names
+    np.testing.assert_array_equal(loaded(noise, SR), reference)
+    # saving the loaded chain again gives the same file: nothing drifts
+    again = tmp_path / "again.toml"
+    save_chain(loaded, again, description="all node types")
+    assert again.read_text() == file.read_text()
+    assert "type = \"on_channels\"" in file.read_text() and "[[stages.branches]]" in file.read_text()
+
+
+def test_plugin_state_and_parameters_survive_in_a_fresh_process(tmp_path: Path, stereo_gain_path: Path, noise: np.ndarray) -> None:
+    vst = load_plugin(stereo_gain_path)
+    external_parameters(vst)["gain_db"].value = -12.0
+    external_parameters(vst)["delay_samples"].value = 77
+    chain = Chain([vst, pedalboard.HighShelfFilter(cutoff_frequency_hz=3000, gain_db=2.0)], names=["vst", "shelf"])
+    file = tmp_path / "plugin.toml"
+    save_chain(chain, file)
+    np.save(tmp_path / "noise.npy", noise)
+    np.save(tmp_path / "expected.npy", chain(noise, SR))
+    script = textwrap.dedent(
+        f"""
+        import numpy as np
+        from soundstage import load_chain
+        chain = load_chain({str(file)!r})
+        print(chain.parameter("vst.gain_db").value, chain.parameter("vst.delay_samples").value)
+        out = chain(np.load({str(tmp_path / "noise.npy")!r}), {SR})
+        print(float(np.abs(out - np.load({str(tmp_path / "expected.npy")!r})).max()))
+        """
+    )
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    lines = [line for line in result.stdout.splitlines() if line and not line.startswith("DPF")]
+    gain, delay = map(float, lines[0].split())
+    assert gain == pytest.approx(-12.0, abs=0.01) and delay == 77.0
+    assert float(lines[1]) == 0.0
+
+
+def test_file_with_hand_edited_parameter_wins_over_state(tmp_path: Path, stereo_gain_path: Path) -> None:
+    vst = load_plugin(stereo_gain_path)
+    file = tmp_path / "edit.toml"
+    save_chain(Chain([vst], names=["vst"]), file)
+    text = file.read_text()
+    assert "gain_db = -1e-06" in text or "gain_db = -1.0e-06" in text
+    file.write_text(text.replace("gain_db = -1e-06", "gain_db = -20.0").replace("gain_db = -1.0e-06", "gain_db = -20.0"))
+    assert load_chain(file).parameter("vst.gain_db").value == pytest.approx(-20.0, abs=0.01)
+
+
+def test_vstpreset_save_and_load(tmp_path: Path, stereo_gain_path: Path) -> None:
+    vst = load_plugin(stereo_gain_path)
+    external_parameters(vst)["gain_db"].value = -9.5
+    preset = tmp_path / "quiet.vstpreset"
+    save_vstpreset(vst, preset)
+    assert preset.read_bytes()[:4] == b"VST3"
+    fresh = load_plugin(stereo_gain_path)
+    load_vstpreset(fresh, preset)
+    assert external_parameters(fresh)["gain_db"].value == pytest.approx(-9.5, abs=0.01)
+    file = tmp_path / "preset.toml"
+    file.write_text(f'[[stages]]\ntype = "plugin"\npath = "{stereo_gain_path}"\npreset = "quiet.vstpreset"\n')
+    assert load_chain(file).parameter("0.gain_db").value == pytest.approx(-9.5, abs=0.01)
+
+
+def test_bundled_presets_load() -> None:
+    presets = sorted((Path(__file__).resolve().parents[1] / "chains").glob("*.toml"))
+    assert presets
+    for preset in presets:
+        chain = load_chain(preset)
+        assert len(chain) > 0
+        assert chain(np.zeros((2, 4800), np.float32), SR).shape[1] == 4800
+
+
+BAD_FILES = {
+    "unknown_type": ('[[stages]]\ntype = "Gian"\n', r"stages\[0\]\.type: unknown stage type 'Gian'; did you mean 'Gain'"),
+    "unknown_parameter": ('[[stages]]\ntype = "Gain"\nparameters = { gain = 1.0 }\n', r"stages\[0\]\.parameters\.gain: Gain has no parameter 'gain'; did you mean 'gain_db'"),
+    "out_of_range": ('[[stages]]\ntype = "Gain"\nparameters = { gain_db = 40.0 }\n', r"stages\[0\]\.parameters\.gain_db: Gain\.gain_db=40\.0 is outside -96\.\.24 dB"),
+    "wrong_kind": ('[[stages]]\ntype = "Gain"\nparameters = { invert = "yes" }\n', r"stages\[0\]\.parameters\.invert: Gain\.invert='yes': expected true or false"),
+    "builtin_range": ('[[stages]]\ntype = "pedalboard.Compressor"\nparameters = { ratio = 0.5 }\n', r"parameters\.ratio: pedalboard\.Compressor\.ratio=0\.5 is outside 1\.\.100"),
+    "unsupported_builtin": ('[[stages]]\ntype = "pedalboard.Convolution"\n', r"unsupported built-in 'pedalboard\.Convolution'"),
+    "missing_plugin": ('[[stages]]\ntype = "plugin"\npath = "nowhere/Limiter.vst3"\n', r"stages\[0\]\.path: plugin file 'nowhere/Limiter\.vst3' does not exist"),
+    "unknown_key": ('[[stages]]\ntype = "Gain"\nparamters = {}\n', r"stages\[0\]\.paramters: unknown key 'paramters'; did you mean 'parameters'"),
+    "bad_channels": ('[[stages]]\ntype = "route"\nchannels = [0, -1]\n', r"stages\[0\]\.channels: channels = \[0, -1\] must be a non-empty list"),
+    "not_toml": ("[[stages]\ntype = 'Gain'\n", r"not valid TOML"),
+    "channel_mismatch": ('[[stages]]\ntype = "route"\nchannels = [0, 1, 2]\n[[stages]]\ntype = "Split3"\n', r"stages\[1\]: 'split3' \(chain\[1\]\) takes 2 channel\(s\), but gets 3"),
+    "format": ("format = 9\n", r"format = 9 is not supported"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(BAD_FILES))
+def test_chain_file_errors_name_file_key_and_value(tmp_path: Path, case: str) -> None:
+    text, message = BAD_FILES[case]
+    file = tmp_path / f"{case}.toml"
+    file.write_text(text)
+    with pytest.raises(ChainFileError, match=message) as error:
+        load_chain(file, stages=STAGES)
+    assert str(file) in str(error.value)
+
+
+def test_files_are_data_only(tmp_path: Path) -> None:
+    file = tmp_path / "evil.toml"
+    file.write_text('[[stages]]\ntype = "__import__(\'os\').system(\'touch pwned\')"\n')
+    with pytest.raises(ChainFileError, match="unknown stage type"):
+        load_chain(file)
+    file.write_text('[[stages]]\ntype = "pedalboard.load_plugin"\n')
+    with pytest.raises(ChainFileError, match="unsupported built-in"):
+        load_chain(file)
+    assert not (tmp_path / "pwned").exists() and not Path("pwned").exists()
+
+
+def test_saving_a_plugin_loaded_by_pedalboard_explains_the_fix(tmp_path: Path, stereo_gain_path: Path) -> None:
+    chain = Chain([pedalboard.load_plugin(str(stereo_gain_path))])
+    with pytest.raises(ChainFileError, match=r"load it with soundstage\.load_plugin\(path\)"):
+        save_chain(chain, tmp_path / "x.toml")
+    assert not (tmp_path / "x.toml").exists()
