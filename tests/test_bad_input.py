@@ -51,7 +51,9 @@ CLI_CASES: dict[str, tuple[Callable[[Path], list[str]], str]] = {
         lambda w: [
             "process",
             str(write_wav(w / "nan.wav", np.where(np.arange(4800) == 1234, np.nan, 0.0)[None].repeat(2, 0).astype(np.float32))),
-            str(w / "out.wav"), "--chain", str(w / "gain.toml"),
+            str(w / "out.wav"),
+            "--chain",
+            str(w / "gain.toml"),
         ],
         r"nan.wav' contains nan at channel 0, sample 1234",
     ),
@@ -59,36 +61,86 @@ CLI_CASES: dict[str, tuple[Callable[[Path], list[str]], str]] = {
         lambda w: [
             "process",
             str(write_wav(w / "inf.wav", np.where(np.arange(9000) == 8500, np.inf, 0.0)[None].repeat(2, 0).astype(np.float32))),
-            str(w / "out.wav"), "--chain", str(w / "gain.toml"), "--buffer-size", "4096",
+            str(w / "out.wav"),
+            "--chain",
+            str(w / "gain.toml"),
+            "--buffer-size",
+            "4096",
         ],
         r"inf.wav' contains inf at channel 0, sample 8500",
     ),
     "zero_length_input_file": (
-        lambda w: ["process", str(write_wav(w / "empty.wav", np.zeros((2, 0), np.float32))), str(w / "out.wav"), "--chain", str(w / "gain.toml")],
+        lambda w: [
+            "process",
+            str(write_wav(w / "empty.wav", np.zeros((2, 0), np.float32))),
+            str(w / "out.wav"),
+            "--chain",
+            str(w / "gain.toml"),
+        ],
         r"empty.wav' has no samples \(zero-length input\)",
     ),
     "unknown_stage_type": (
-        lambda w: ["process", str(w / "in.wav"), str(w / "out.wav"), "--chain", str(_write(w / "c.toml", '[[stages]]\ntype = "Upmixx"\n'))],
+        lambda w: [
+            "process",
+            str(w / "in.wav"),
+            str(w / "out.wav"),
+            "--chain",
+            str(_write(w / "c.toml", '[[stages]]\ntype = "Upmixx"\n')),
+        ],
         r"c.toml: stages\[0\]\.type: unknown stage type 'Upmixx'",
     ),
     "unknown_parameter": (
-        lambda w: ["process", str(w / "in.wav"), str(w / "out.wav"), "--chain", str(_write(w / "c.toml", '[[stages]]\ntype = "Gain"\nparameters = { volume = 1.0 }\n'))],
+        lambda w: [
+            "process",
+            str(w / "in.wav"),
+            str(w / "out.wav"),
+            "--chain",
+            str(_write(w / "c.toml", '[[stages]]\ntype = "Gain"\nparameters = { volume = 1.0 }\n')),
+        ],
         r"c.toml: stages\[0\]\.parameters\.volume: Gain has no parameter 'volume'",
     ),
     "out_of_range_value": (
-        lambda w: ["process", str(w / "in.wav"), str(w / "out.wav"), "--chain", str(_write(w / "c.toml", '[[stages]]\ntype = "pedalboard.HighpassFilter"\nparameters = { cutoff_frequency_hz = -5.0 }\n'))],
+        lambda w: [
+            "process",
+            str(w / "in.wav"),
+            str(w / "out.wav"),
+            "--chain",
+            str(
+                _write(
+                    w / "c.toml", '[[stages]]\ntype = "pedalboard.HighpassFilter"\nparameters = { cutoff_frequency_hz = -5.0 }\n'
+                )
+            ),
+        ],
         r"c.toml: stages\[0\]\.parameters\.cutoff_frequency_hz: .*=-5\.0 is outside 10\.\.24000 Hz",
     ),
     "missing_plugin_path": (
-        lambda w: ["process", str(w / "in.wav"), str(w / "out.wav"), "--chain", str(_write(w / "c.toml", '[[stages]]\ntype = "plugin"\npath = "gone/Missing.vst3"\n'))],
+        lambda w: [
+            "process",
+            str(w / "in.wav"),
+            str(w / "out.wav"),
+            "--chain",
+            str(_write(w / "c.toml", '[[stages]]\ntype = "plugin"\npath = "gone/Missing.vst3"\n')),
+        ],
         r"c.toml: stages\[0\]\.path: plugin file 'gone/Missing\.vst3' does not exist",
     ),
     "corrupt_input_file": (
-        lambda w: ["process", str(_write_bytes(w / "corrupt.wav", b"RIFF\x24\x00\x00\x00WAVEfmt \x10\x00\x00\x00garbage")), str(w / "out.wav"), "--chain", str(w / "gain.toml")],
+        lambda w: [
+            "process",
+            str(_write_bytes(w / "corrupt.wav", b"RIFF\x24\x00\x00\x00WAVEfmt \x10\x00\x00\x00garbage")),
+            str(w / "out.wav"),
+            "--chain",
+            str(w / "gain.toml"),
+        ],
         r"corrupt.wav' cannot be read as audio",
     ),
     "non_audio_input_file": (
-        lambda w: ["process", str(_write(w / "notes.txt", "these are not samples\n" * 100)), str(w / "out.wav"), "--chain", str(w / "gain.toml")],
+        lambda w: [
+            "process",
+            str(_write(w / "notes.txt", "these are not samples\n" * 100)),
+            str(w / "out.wav"),
+            "--chain",
+            str(w / "gain.toml"),
+        ],
         r"notes.txt' cannot be read as audio",
     ),
     "missing_input_file": (
@@ -137,13 +189,17 @@ def test_bad_input_through_the_command(case: str, workspace: Path, capsys: pytes
     assert after == before, "an input was modified or an output/partial file appeared"
 
 
-def test_instrument_plugin_where_an_effect_is_expected(tmp_path: Path, synth_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_instrument_plugin_where_an_effect_is_expected(
+    tmp_path: Path, synth_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     # one test for both paths: pedalboard takes ~11 s to load any instrument
     write_wav(tmp_path / "in.wav", np.zeros((2, 1000), np.float32))
     chain = _write(tmp_path / "c.toml", f'[[stages]]\ntype = "plugin"\npath = "{synth_path}"\n')
     status, err = run_cli(["process", str(tmp_path / "in.wav"), str(tmp_path / "out.wav"), "--chain", str(chain)], capsys)
     assert status == 2
-    assert re.search(r"c.toml: stages\[0\]: plugin '.*SSSynth.vst3' \(SS Test Synth\) is an instrument, but an effect is expected", err), err
+    assert re.search(
+        r"c.toml: stages\[0\]: plugin '.*SSSynth.vst3' \(SS Test Synth\) is an instrument, but an effect is expected", err
+    ), err
     assert not (tmp_path / "out.wav").exists()
     assert issubclass(ChainFileError, SoundstageError) and issubclass(PluginError, SoundstageError)
 

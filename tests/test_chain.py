@@ -7,8 +7,8 @@ from pathlib import Path
 import numpy as np
 import pedalboard
 import pytest
-from helpers import Lookahead, PassThrough, Split3, Tilt, rms_db, sine
 
+from helpers import Lookahead, PassThrough, Split3, Tilt, rms_db, sine
 from soundstage import (
     Chain,
     ChainError,
@@ -86,13 +86,19 @@ def test_consecutive_pedalboard_plugins_run_as_one_board(stereo_gain_path: Path)
 
 def test_channel_error_names_node_position_counts_and_fix(stereo_gain_path: Path, mono_path: Path) -> None:
     vst = load_plugin(stereo_gain_path)
-    with pytest.raises(ChannelError, match=r"'ss_test_gain' \(chain\[1\]\) takes 2 channel\(s\), but gets 3 from 'split3' \(chain\[0\]\); run it on 2 of the 3 channels with OnChannels\(SS Test Gain, channels=\[0, 1\]\)"):
+    with pytest.raises(
+        ChannelError,
+        match=r"'ss_test_gain' \(chain\[1\]\) takes 2 channel\(s\), but gets 3 from 'split3' \(chain\[0\]\); run it on 2 of the 3 channels with OnChannels\(SS Test Gain, channels=\[0, 1\]\)",
+    ):
         Chain([Split3(), vst])
     chain = Chain([Split3()])
     with pytest.raises(ChannelError, match=r"PerChannel\(SS Test Mono\)"):
         chain.append(load_plugin(mono_path))
     assert len(chain) == 1  # the failed append was rolled back
-    with pytest.raises(ChannelError, match=r"takes 2 channel\(s\), but gets 1 from the chain input; make 2 channels first, e.g. Route\(channels=\[0, 0\]\)"):
+    with pytest.raises(
+        ChannelError,
+        match=r"takes 2 channel\(s\), but gets 1 from the chain input; make 2 channels first, e.g. Route\(channels=\[0, 0\]\)",
+    ):
         Chain([vst])(np.zeros((1, 100), np.float32), SR)
 
 
@@ -188,7 +194,9 @@ def test_route_select_reorder_duplicate() -> None:
     x = np.stack([np.full(100, 1.0), np.full(100, 2.0), np.full(100, 3.0)]).astype(np.float32)
     out = Route(channels=[2, 0, 0])(x, SR)
     np.testing.assert_array_equal(out[:, 0], [3.0, 1.0, 1.0])
-    with pytest.raises(ChannelError, match=r"Route\(channels=\[0, 3\]\) reads channel 3, so it needs at least 4 input channels, got 3"):
+    with pytest.raises(
+        ChannelError, match=r"Route\(channels=\[0, 3\]\) reads channel 3, so it needs at least 4 input channels, got 3"
+    ):
         Chain([Route(channels=[0, 3])])(x, SR)
 
 

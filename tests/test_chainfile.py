@@ -10,8 +10,8 @@ from pathlib import Path
 import numpy as np
 import pedalboard
 import pytest
-from helpers import STAGES, Lookahead, Split3, Tilt
 
+from helpers import STAGES, Lookahead, Split3, Tilt
 from soundstage import (
     Chain,
     ChainFileError,
@@ -60,7 +60,9 @@ def every_node_type(stereo_gain_path: Path, mono_path: Path) -> Chain:
     )
 
 
-def test_round_trip_every_node_type_is_bit_identical(tmp_path: Path, stereo_gain_path: Path, mono_path: Path, noise: np.ndarray) -> None:
+def test_round_trip_every_node_type_is_bit_identical(
+    tmp_path: Path, stereo_gain_path: Path, mono_path: Path, noise: np.ndarray
+) -> None:
     chain = every_node_type(stereo_gain_path, mono_path)
     reference = chain(noise, SR)
     assert reference.shape == (2, noise.shape[1])
@@ -73,10 +75,12 @@ def test_round_trip_every_node_type_is_bit_identical(tmp_path: Path, stereo_gain
     again = tmp_path / "again.toml"
     save_chain(loaded, again, description="all node types")
     assert again.read_text() == file.read_text()
-    assert "type = \"on_channels\"" in file.read_text() and "[[stages.branches]]" in file.read_text()
+    assert 'type = "on_channels"' in file.read_text() and "[[stages.branches]]" in file.read_text()
 
 
-def test_plugin_state_and_parameters_survive_in_a_fresh_process(tmp_path: Path, stereo_gain_path: Path, noise: np.ndarray) -> None:
+def test_plugin_state_and_parameters_survive_in_a_fresh_process(
+    tmp_path: Path, stereo_gain_path: Path, noise: np.ndarray
+) -> None:
     vst = load_plugin(stereo_gain_path)
     external_parameters(vst)["gain_db"].value = -12.0
     external_parameters(vst)["delay_samples"].value = 77
@@ -138,16 +142,40 @@ def test_bundled_presets_load() -> None:
 
 BAD_FILES = {
     "unknown_type": ('[[stages]]\ntype = "Gian"\n', r"stages\[0\]\.type: unknown stage type 'Gian'; did you mean 'Gain'"),
-    "unknown_parameter": ('[[stages]]\ntype = "Gain"\nparameters = { gain = 1.0 }\n', r"stages\[0\]\.parameters\.gain: Gain has no parameter 'gain'; did you mean 'gain_db'"),
-    "out_of_range": ('[[stages]]\ntype = "Gain"\nparameters = { gain_db = 40.0 }\n', r"stages\[0\]\.parameters\.gain_db: Gain\.gain_db=40\.0 is outside -96\.\.24 dB"),
-    "wrong_kind": ('[[stages]]\ntype = "Gain"\nparameters = { invert = "yes" }\n', r"stages\[0\]\.parameters\.invert: Gain\.invert='yes': expected true or false"),
-    "builtin_range": ('[[stages]]\ntype = "pedalboard.Compressor"\nparameters = { ratio = 0.5 }\n', r"parameters\.ratio: pedalboard\.Compressor\.ratio=0\.5 is outside 1\.\.100"),
+    "unknown_parameter": (
+        '[[stages]]\ntype = "Gain"\nparameters = { gain = 1.0 }\n',
+        r"stages\[0\]\.parameters\.gain: Gain has no parameter 'gain'; did you mean 'gain_db'",
+    ),
+    "out_of_range": (
+        '[[stages]]\ntype = "Gain"\nparameters = { gain_db = 40.0 }\n',
+        r"stages\[0\]\.parameters\.gain_db: Gain\.gain_db=40\.0 is outside -96\.\.24 dB",
+    ),
+    "wrong_kind": (
+        '[[stages]]\ntype = "Gain"\nparameters = { invert = "yes" }\n',
+        r"stages\[0\]\.parameters\.invert: Gain\.invert='yes': expected true or false",
+    ),
+    "builtin_range": (
+        '[[stages]]\ntype = "pedalboard.Compressor"\nparameters = { ratio = 0.5 }\n',
+        r"parameters\.ratio: pedalboard\.Compressor\.ratio=0\.5 is outside 1\.\.100",
+    ),
     "unsupported_builtin": ('[[stages]]\ntype = "pedalboard.Convolution"\n', r"unsupported built-in 'pedalboard\.Convolution'"),
-    "missing_plugin": ('[[stages]]\ntype = "plugin"\npath = "nowhere/Limiter.vst3"\n', r"stages\[0\]\.path: plugin file 'nowhere/Limiter\.vst3' does not exist"),
-    "unknown_key": ('[[stages]]\ntype = "Gain"\nparamters = {}\n', r"stages\[0\]\.paramters: unknown key 'paramters'; did you mean 'parameters'"),
-    "bad_channels": ('[[stages]]\ntype = "route"\nchannels = [0, -1]\n', r"stages\[0\]\.channels: channels = \[0, -1\] must be a non-empty list"),
+    "missing_plugin": (
+        '[[stages]]\ntype = "plugin"\npath = "nowhere/Limiter.vst3"\n',
+        r"stages\[0\]\.path: plugin file 'nowhere/Limiter\.vst3' does not exist",
+    ),
+    "unknown_key": (
+        '[[stages]]\ntype = "Gain"\nparamters = {}\n',
+        r"stages\[0\]\.paramters: unknown key 'paramters'; did you mean 'parameters'",
+    ),
+    "bad_channels": (
+        '[[stages]]\ntype = "route"\nchannels = [0, -1]\n',
+        r"stages\[0\]\.channels: channels = \[0, -1\] must be a non-empty list",
+    ),
     "not_toml": ("[[stages]\ntype = 'Gain'\n", r"not valid TOML"),
-    "channel_mismatch": ('[[stages]]\ntype = "route"\nchannels = [0, 1, 2]\n[[stages]]\ntype = "Split3"\n', r"stages\[1\]: 'split3' \(chain\[1\]\) takes 2 channel\(s\), but gets 3"),
+    "channel_mismatch": (
+        '[[stages]]\ntype = "route"\nchannels = [0, 1, 2]\n[[stages]]\ntype = "Split3"\n',
+        r"stages\[1\]: 'split3' \(chain\[1\]\) takes 2 channel\(s\), but gets 3",
+    ),
     "format": ("format = 9\n", r"format = 9 is not supported"),
 }
 
@@ -164,7 +192,7 @@ def test_chain_file_errors_name_file_key_and_value(tmp_path: Path, case: str) ->
 
 def test_files_are_data_only(tmp_path: Path) -> None:
     file = tmp_path / "evil.toml"
-    file.write_text('[[stages]]\ntype = "__import__(\'os\').system(\'touch pwned\')"\n')
+    file.write_text("[[stages]]\ntype = \"__import__('os').system('touch pwned')\"\n")
     with pytest.raises(ChainFileError, match="unknown stage type"):
         load_chain(file)
     file.write_text('[[stages]]\ntype = "pedalboard.load_plugin"\n')

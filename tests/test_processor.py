@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from helpers import Lookahead, PassThrough, Split3, Tilt, rms_db, sine
 
+from helpers import Lookahead, PassThrough, Split3, Tilt, rms_db, sine
 from soundstage import AudioInputError, ChannelError, Gain, ParameterError, StreamError
 
 SR = 48000
@@ -124,7 +124,9 @@ def test_parameter_change_ramps_without_a_click() -> None:
 # -- block-size invariance and latency ---------------------------------------------
 
 
-@pytest.mark.parametrize("make", [lambda: Gain(gain_db=-4.0), lambda: Tilt(amount=0.7), lambda: Lookahead(delay_samples=37), Split3, PassThrough])
+@pytest.mark.parametrize(
+    "make", [lambda: Gain(gain_db=-4.0), lambda: Tilt(amount=0.7), lambda: Lookahead(delay_samples=37), Split3, PassThrough]
+)
 def test_block_size_invariance(make, noise: np.ndarray) -> None:  # type: ignore[no-untyped-def]
     reference = make()(noise, SR)
     for buffer_size in (7, 64, 256, 8192):

@@ -56,8 +56,13 @@ def _cmd_process(args: argparse.Namespace) -> int:
     bar = _progress(total, Path(args.input).name)
     try:
         info = process_file(
-            chain, args.input, args.output,
-            buffer_size=args.buffer_size, overwrite=args.overwrite, bit_depth=args.bit_depth, progress=bar.update,
+            chain,
+            args.input,
+            args.output,
+            buffer_size=args.buffer_size,
+            overwrite=args.overwrite,
+            bit_depth=args.bit_depth,
+            progress=bar.update,
         )
     finally:
         bar.close()
@@ -139,7 +144,13 @@ def build_parser() -> argparse.ArgumentParser:
     process.add_argument("output", help="output audio file (.wav, .aiff, .flac)")
     process.add_argument("--chain", required=True, help="chain file, or the name of a preset in chains/")
     process.add_argument("--buffer-size", type=int, default=8192, help="block size in samples (default 8192)")
-    process.add_argument("--bit-depth", type=int, choices=(16, 24, 32), default=None, help="output bit depth (default: 32-bit float WAV/AIFF, 24-bit FLAC)")
+    process.add_argument(
+        "--bit-depth",
+        type=int,
+        choices=(16, 24, 32),
+        default=None,
+        help="output bit depth (default: 32-bit float WAV/AIFF, 24-bit FLAC)",
+    )
     process.add_argument("--overwrite", action="store_true", help="replace an existing output")
     process.set_defaults(run=_cmd_process)
 

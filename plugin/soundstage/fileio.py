@@ -13,6 +13,7 @@ import tempfile
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 from pedalboard.io import AudioFile
@@ -23,7 +24,7 @@ from soundstage.host.processor import Processor
 __all__ = ["atomic_output", "check_output_path", "open_audio", "process_file", "output_bit_depth"]
 
 
-def open_audio(path: str | os.PathLike[str]) -> AudioFile:
+def open_audio(path: str | os.PathLike[str]) -> Any:
     """Open an audio file for reading, or raise AudioFileError naming it."""
     file = Path(path)
     if not file.exists():
@@ -31,7 +32,7 @@ def open_audio(path: str | os.PathLike[str]) -> AudioFile:
     if file.is_dir():
         raise AudioFileError(f"input {str(file)!r} is a folder, not an audio file")
     try:
-        return AudioFile(str(file))
+        return AudioFile(str(file))  # a ReadableAudioFile (typed loosely: pedalboard's stubs lack __enter__)
     except Exception as error:  # pedalboard raises ValueError/RuntimeError for bad files
         reason = str(error).split(": ", 1)[-1] if "Failed to open" in str(error) else str(error)
         raise AudioFileError(f"input file {str(file)!r} cannot be read as audio: {reason}") from None
@@ -54,7 +55,9 @@ def check_output_path(output: str | os.PathLike[str], *, inputs: list[Path], ove
         with tempfile.TemporaryFile(dir=folder):
             pass
     except OSError as error:
-        raise OutputError(f"output folder {str(folder)!r} is not writable ({error.strerror}); choose another output path") from None
+        raise OutputError(
+            f"output folder {str(folder)!r} is not writable ({error.strerror}); choose another output path"
+        ) from None
     return target
 
 
@@ -121,12 +124,15 @@ def process_file(
         out_channels = processor.output_channels_for(channels)
         processor.reset()
         with atomic_output(target) as temporary:
-            with AudioFile(str(temporary), "w", rate, out_channels, bit_depth=depth) as writer:
+            writer_file: Any = AudioFile(str(temporary), "w", rate, out_channels, bit_depth=depth)
+            with writer_file as writer:
                 position = 0
                 while position < frames:
                     block = reader.read(min(buffer_size, frames - position))
                     if block.shape[1] == 0:
-                        raise AudioFileError(f"input file {str(source)!r} ends early at sample {position} of {frames} (truncated?)")
+                        raise AudioFileError(
+                            f"input file {str(source)!r} ends early at sample {position} of {frames} (truncated?)"
+                        )
                     if not np.isfinite(block).all():
                         channel, sample = np.argwhere(~np.isfinite(block))[0]
                         raise AudioInputError(

@@ -52,11 +52,20 @@ def build_plugin(key: str, out_dir: Path) -> Path:
         shutil.rmtree(bundle)
     binary.parent.mkdir(parents=True)
     command = [
-        "g++", "-std=c++17", "-O2", "-shared", "-fPIC", "-fvisibility=hidden",
-        "-DDISTRHO_PLUGIN_TARGET_VST3", f"-I{source_dir}", f"-I{DPF / 'distrho'}",
-        str(source_dir / f"{key}.cpp"), str(DPF / "distrho" / "DistrhoPluginMain.cpp"),
+        "g++",
+        "-std=c++17",
+        "-O2",
+        "-shared",
+        "-fPIC",
+        "-fvisibility=hidden",
+        "-DDISTRHO_PLUGIN_TARGET_VST3",
+        f"-I{source_dir}",
+        f"-I{DPF / 'distrho'}",
+        str(source_dir / f"{key}.cpp"),
+        str(DPF / "distrho" / "DistrhoPluginMain.cpp"),
         f"-Wl,--version-script={DPF / 'utils' / 'symbols' / 'vst3.version'}",
-        "-o", str(binary),
+        "-o",
+        str(binary),
     ]
     result = subprocess.run(command, capture_output=True, text=True)
     if result.returncode != 0:

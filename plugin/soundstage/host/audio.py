@@ -75,8 +75,7 @@ def as_audio(
         array = array[np.newaxis, :]
     elif array.ndim != 2:
         raise AudioInputError(
-            f"{owner}: audio of shape {array.shape} has {array.ndim} dimensions; "
-            "pass (samples,) for mono or (channels, samples)"
+            f"{owner}: audio of shape {array.shape} has {array.ndim} dimensions; pass (samples,) for mono or (channels, samples)"
         )
     channels, samples = array.shape
     if samples == 0 or channels == 0:

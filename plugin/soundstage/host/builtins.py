@@ -9,7 +9,7 @@ instance, so they always match the installed pedalboard.
 
 from __future__ import annotations
 
-from functools import lru_cache
+from functools import cache
 
 import pedalboard
 
@@ -90,8 +90,10 @@ BUILTIN_RANGES: dict[str, list[dict[str, object]]] = {
 
 def is_builtin(node: object) -> bool:
     """True for an instance of one of pedalboard's own plugins (not an external one)."""
-    return isinstance(node, pedalboard.Plugin) and not isinstance(node, pedalboard.ExternalPlugin) and not isinstance(
-        node, pedalboard.Pedalboard
+    return (
+        isinstance(node, pedalboard.Plugin)
+        and not isinstance(node, pedalboard.ExternalPlugin)
+        and not isinstance(node, pedalboard.Pedalboard)
     )
 
 
@@ -100,7 +102,7 @@ def builtin_type_name(node: object) -> str:
     return f"pedalboard.{type(node).__name__}"
 
 
-@lru_cache(maxsize=None)
+@cache
 def builtin_specs(class_name: str) -> tuple[ParameterSpec, ...]:
     """The parameter specs of the built-in ``class_name``, defaults from a fresh instance.
 
@@ -136,7 +138,8 @@ class BuiltinParameter(AttributeParameter):
     def value(self, new_value: Value) -> None:
         checked = self.spec.validate(new_value, owner=self.owner)
         if self.spec.kind == "choice":
-            checked = getattr(type(self.target).Mode, str(checked))  # LadderFilter.Mode enum
+            plugin_class: Any = type(self.target)
+            checked = getattr(plugin_class.Mode, str(checked))  # LadderFilter.Mode enum
         setattr(self.target, self.spec.name, checked)
 
 

@@ -360,8 +360,7 @@ class Chain(Processor):
         close = difflib.get_close_matches(rest, list(view), n=3)
         hint = f"; did you mean {', '.join(repr(c) for c in close)}?" if close else ""
         raise ChainError(
-            f"{self._names[index]!r} (chain[{index}]) has no parameter {rest!r}{hint} "
-            f"(parameters: {', '.join(view) or 'none'})"
+            f"{self._names[index]!r} (chain[{index}]) has no parameter {rest!r}{hint} (parameters: {', '.join(view) or 'none'})"
         )
 
     def __repr__(self) -> str:

@@ -147,7 +147,10 @@ def _check_keys(table: Mapping[str, Any], allowed: set[str], key: str, context: 
         if name not in allowed:
             close = difflib.get_close_matches(name, sorted(allowed), n=1)
             hint = f"; did you mean {close[0]!r}?" if close else ""
-            raise context.error(f"{key}.{name}" if key != "top level" else name, f"unknown key {name!r}{hint} (allowed: {', '.join(sorted(allowed))})")
+            raise context.error(
+                f"{key}.{name}" if key != "top level" else name,
+                f"unknown key {name!r}{hint} (allowed: {', '.join(sorted(allowed))})",
+            )
 
 
 def _build_chain(tables: object, key: str, context: _Context) -> Chain:
@@ -188,7 +191,9 @@ def _build_node(table: object, key: str, context: _Context) -> tuple[object, str
         raise context.error(key, str(error)) from None
     except TypeError as error:
         raise context.error(key, str(error)) from None
-    close = difflib.get_close_matches(kind, [*context.stages, *_ROUTING_TYPES, "plugin", *(f"pedalboard.{n}" for n in BUILTIN_RANGES)], n=2)
+    close = difflib.get_close_matches(
+        kind, [*context.stages, *_ROUTING_TYPES, "plugin", *(f"pedalboard.{n}" for n in BUILTIN_RANGES)], n=2
+    )
     hint = f"; did you mean {' or '.join(repr(c) for c in close)}?" if close else ""
     raise context.error(f"{key}.type", f"unknown stage type {kind!r}{hint} ({_type_help(context)})")
 
@@ -232,12 +237,16 @@ def _build_builtin(kind: str, table: Mapping[str, Any], key: str, context: _Cont
     if class_name not in BUILTIN_RANGES:
         close = difflib.get_close_matches(class_name, list(BUILTIN_RANGES), n=1)
         hint = f"; did you mean 'pedalboard.{close[0]}'?" if close else ""
-        raise context.error(f"{key}.type", f"unsupported built-in {kind!r}{hint} (supported: {', '.join(sorted(BUILTIN_RANGES))})")
+        raise context.error(
+            f"{key}.type", f"unsupported built-in {kind!r}{hint} (supported: {', '.join(sorted(BUILTIN_RANGES))})"
+        )
     values = _parameters(table, key, context)
     specs = {spec.name: spec for spec in builtin_specs(class_name)}
     for name, value in values.items():
         if name not in specs:
-            raise context.error(f"{key}.parameters.{name}", f"{kind} has no parameter {name!r} (parameters: {', '.join(specs) or 'none'})")
+            raise context.error(
+                f"{key}.parameters.{name}", f"{kind} has no parameter {name!r} (parameters: {', '.join(specs) or 'none'})"
+            )
         try:
             specs[name].validate(value, owner=kind)
         except (SoundstageError, TypeError) as error:
@@ -249,7 +258,7 @@ def _build_external(table: Mapping[str, Any], key: str, context: _Context) -> ob
     _check_keys(table, {"type", "name", "path", "plugin_name", "state", "preset", "parameters"}, key, context)
     where = table.get("path")
     if not isinstance(where, str) or not where:
-        raise context.error(f"{key}.path", f"a plugin needs path = \"...\" (the .vst3 bundle), got {where!r}")
+        raise context.error(f"{key}.path", f'a plugin needs path = "..." (the .vst3 bundle), got {where!r}')
     file = Path(where).expanduser()
     if not file.is_absolute():
         file = context.base / file
@@ -271,7 +280,9 @@ def _build_external(table: Mapping[str, Any], key: str, context: _Context) -> ob
         if name not in view:
             close = difflib.get_close_matches(name, list(view), n=1)
             hint = f"; did you mean {close[0]!r}?" if close else ""
-            raise context.error(f"{key}.parameters.{name}", f"{plugin.name} has no parameter {name!r}{hint} (parameters: {', '.join(view)})")
+            raise context.error(
+                f"{key}.parameters.{name}", f"{plugin.name} has no parameter {name!r}{hint} (parameters: {', '.join(view)})"
+            )
         parameter = view[name]
         if not parameter.writable:
             continue
@@ -317,7 +328,11 @@ def _build_routing(kind: str, table: Mapping[str, Any], key: str, context: _Cont
 
 def _channels(table: Mapping[str, Any], key: str, context: _Context) -> list[int]:
     channels = table.get("channels")
-    if not isinstance(channels, list) or not channels or not all(isinstance(c, int) and not isinstance(c, bool) and c >= 0 for c in channels):
+    if (
+        not isinstance(channels, list)
+        or not channels
+        or not all(isinstance(c, int) and not isinstance(c, bool) and c >= 0 for c in channels)
+    ):
         raise context.error(f"{key}.channels", f"channels = {channels!r} must be a non-empty list of channel indices like [0, 1]")
     return channels
 

@@ -39,6 +39,10 @@ __all__ = [
     "supported_channel_counts",
 ]
 
+#: pedalboard's VST3Plugin / AudioUnitPlugin. Its type stubs omit most of what
+#: these objects have (name, raw_state, parameters ...), so it is typed loosely.
+ExternalPlugin = Any
+
 _SOURCE_ATTRIBUTE = "_soundstage_source"
 _CHANNELS_ATTRIBUTE = "_soundstage_channels"
 _VIEW_ATTRIBUTE = "_soundstage_parameters"
@@ -65,7 +69,7 @@ def load_plugin(
     plugin_name: str | None = None,
     parameter_values: dict[str, Value] | None = None,
     expect: str = "effect",
-) -> pedalboard.ExternalPlugin:
+) -> ExternalPlugin:
     """Load a VST3 (or AU) plugin and remember the file it came from.
 
     Parameters
@@ -99,7 +103,7 @@ def load_plugin(
     if not file.exists():
         raise PluginError(f"plugin file {str(file)!r} does not exist; check the path (relative paths start at {os.getcwd()})")
     try:
-        plugin = pedalboard.load_plugin(str(file), plugin_name=plugin_name)
+        plugin: ExternalPlugin = pedalboard.load_plugin(str(file), plugin_name=plugin_name)
     except Exception as error:  # pedalboard raises ImportError/ValueError/RuntimeError here
         raise PluginError(f"cannot load plugin {str(file)!r}: {error}") from None
     if expect == "effect" and not plugin.is_effect:
@@ -119,12 +123,12 @@ def load_plugin(
     return plugin
 
 
-def plugin_source(plugin: pedalboard.ExternalPlugin) -> PluginSource | None:
+def plugin_source(plugin: ExternalPlugin) -> PluginSource | None:
     """The file a plugin was loaded from by :func:`load_plugin`, or None."""
     return getattr(plugin, _SOURCE_ATTRIBUTE, None)
 
 
-def supported_channel_counts(plugin: pedalboard.ExternalPlugin) -> frozenset[int]:
+def supported_channel_counts(plugin: ExternalPlugin) -> frozenset[int]:
     """The channel counts the plugin's main bus accepts, probed once and cached on it."""
     cached = getattr(plugin, _CHANNELS_ATTRIBUTE, None)
     if cached is not None:
@@ -157,7 +161,7 @@ class ExternalParameter(Parameter):
 
     def __init__(
         self,
-        plugin: pedalboard.ExternalPlugin,
+        plugin: ExternalPlugin,
         key: str,
         handle: object,
         *,
@@ -173,12 +177,13 @@ class ExternalParameter(Parameter):
         numeric_valid = all(_parse_number(str(v)) is not None for v in valid)
         lo = float(getattr(handle, "min_value", 0.0) or 0.0)
         hi = float(getattr(handle, "max_value", 1.0) or 1.0)
+        choices: tuple[str, ...] = ()
         if getattr(handle, "is_boolean", False) or (len(valid) == 2 and lo == 0.0 and hi == 1.0):
-            kind, choices = "bool", ()
+            kind = "bool"
         elif valid and not numeric_valid:
             kind, choices = "choice", tuple(str(v) for v in valid)
         else:
-            kind, choices = "float", ()
+            kind = "float"
         if kind == "float" and not lo < hi:
             hi = lo + 1.0
         default: Value = lo if kind == "float" else (False if kind == "bool" else choices[0])
@@ -313,7 +318,7 @@ class ExternalParameter(Parameter):
         return float(np.interp(float(value), values[order], raws[order]))
 
 
-def external_parameters(plugin: pedalboard.ExternalPlugin) -> dict[str, ExternalParameter]:
+def external_parameters(plugin: ExternalPlugin) -> dict[str, ExternalParameter]:
     """The parameter view of an external plugin, keyed by pedalboard's Python names.
 
     Read-only parameters (a plugin's latency report, meters) are included with
@@ -326,7 +331,7 @@ def external_parameters(plugin: pedalboard.ExternalPlugin) -> dict[str, External
     try:  # pedalboard's C++ parameters know what its Python wrapper hides (automatable, default)
         from pedalboard._pedalboard import to_python_parameter_name
 
-        natives = {to_python_parameter_name(p): p for p in plugin._parameters}
+        natives = {str(to_python_parameter_name(p)): p for p in plugin._parameters}
     except Exception:  # a pedalboard without these private helpers: probe instead
         natives = {}
     view = {}
@@ -354,7 +359,7 @@ def _is_writable(handle: object) -> bool:
     return abs(after - before) > 1e-6
 
 
-def _sync_processor(plugin: pedalboard.ExternalPlugin) -> None:
+def _sync_processor(plugin: ExternalPlugin) -> None:
     """Let parameter changes reach the plugin's audio side before its state is read.
 
     A VST3 receives parameter changes with the next audio call; until then its
@@ -367,13 +372,13 @@ def _sync_processor(plugin: pedalboard.ExternalPlugin) -> None:
     plugin.reset()
 
 
-def saved_state(plugin: pedalboard.ExternalPlugin) -> str:
+def saved_state(plugin: ExternalPlugin) -> str:
     """The plugin's complete state (``raw_state``) as base64 text for a chain file."""
     _sync_processor(plugin)
     return base64.b64encode(bytes(plugin.raw_state)).decode("ascii")
 
 
-def restore_state(plugin: pedalboard.ExternalPlugin, state: str, *, owner: str) -> None:
+def restore_state(plugin: ExternalPlugin, state: str, *, owner: str) -> None:
     """Restore a state saved by :func:`saved_state`."""
     try:
         data = base64.b64decode(state.encode("ascii"), validate=True)
@@ -385,7 +390,7 @@ def restore_state(plugin: pedalboard.ExternalPlugin, state: str, *, owner: str) 
         raise PluginError(f"{owner}: the plugin rejected the saved state: {error}") from None
 
 
-def save_vstpreset(plugin: pedalboard.ExternalPlugin, path: str | os.PathLike[str]) -> None:
+def save_vstpreset(plugin: ExternalPlugin, path: str | os.PathLike[str]) -> None:
     """Write the plugin's state as a ``.vstpreset`` file (VST3 only), atomically."""
     _sync_processor(plugin)
     data = getattr(plugin, "preset_data", None)
@@ -397,7 +402,7 @@ def save_vstpreset(plugin: pedalboard.ExternalPlugin, path: str | os.PathLike[st
     os.replace(temporary, target)
 
 
-def load_vstpreset(plugin: pedalboard.ExternalPlugin, path: str | os.PathLike[str]) -> None:
+def load_vstpreset(plugin: ExternalPlugin, path: str | os.PathLike[str]) -> None:
     """Load a ``.vstpreset`` file into the plugin."""
     source = Path(path)
     if not source.is_file():

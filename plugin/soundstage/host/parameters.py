@@ -27,7 +27,7 @@ __all__ = [
 
 Scale = Literal["linear", "log", "db"]
 Kind = Literal["float", "bool", "choice"]
-Value = Union[float, bool, str]
+Value = Union[float, bool, str]  # noqa: UP007 (a runtime alias; "|" needs Python 3.10 objects)
 
 # The dB scale is a fader taper: the normalised position is the fourth root of the
 # amplitude's share of the range, so 0 dB sits near 70 % of travel on a -60..+12 dB

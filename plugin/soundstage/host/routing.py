@@ -18,6 +18,7 @@ import numpy as np
 from soundstage.dsp.delay import DelayLine
 from soundstage.errors import ChainError, ChannelError
 from soundstage.host.chain import Chain, channel_fix
+from soundstage.host.external import is_external, restore_state, saved_state
 from soundstage.host.nodes import (
     PedalboardStep,
     ProcessorStep,
@@ -32,7 +33,6 @@ from soundstage.host.nodes import (
     node_parameters,
     sync_parameters,
 )
-from soundstage.host.external import is_external, restore_state, saved_state
 from soundstage.host.parameters import Parameter
 from soundstage.host.processor import Processor
 

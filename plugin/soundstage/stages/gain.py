@@ -30,7 +30,13 @@ class Gain(Processor):
 
     parameter_specs = (
         ParameterSpec(
-            "gain_db", 0.0, -96.0, 24.0, unit="dB", scale="db", smoothing_ms=20.0,
+            "gain_db",
+            0.0,
+            -96.0,
+            24.0,
+            unit="dB",
+            scale="db",
+            smoothing_ms=20.0,
             description="Level change; ramps over 20 ms when changed while audio runs",
         ),
         ParameterSpec("invert", False, kind="bool", description="Flip the polarity"),

@@ -1,0 +1,22 @@
+"""The benchmarks run (with tiny sizes) and print their figure and target.
+
+The figures themselves are measured by running the scripts on their own; no
+timing is asserted here, this only keeps the scripts working.
+"""
+
+import subprocess
+import sys
+from pathlib import Path
+
+BENCHMARKS = Path(__file__).resolve().parents[1] / "benchmarks"
+
+
+def test_chain_overhead_benchmark_runs() -> None:
+    result = subprocess.run(
+        [sys.executable, str(BENCHMARKS / "chain_overhead.py"), "--blocks", "300", "--rounds", "1"],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert result.returncode == 0, result.stderr
+    assert "overhead per Python processor per block" in result.stdout and "target <= 30" in result.stdout

@@ -1,0 +1,136 @@
+"""The `soundstage` command: process, chain show, plugin info, demo; atomic outputs; Ctrl-C."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pedalboard
+import pytest
+from pedalboard.io import AudioFile
+
+from soundstage import Chain, Gain, load_chain, load_plugin, save_chain
+from soundstage.cli import main
+from soundstage.host.external import external_parameters
+
+SR = 48000
+
+
+def write_wav(path: Path, audio: np.ndarray, rate: int = SR, bit_depth: int = 32) -> Path:
+    with AudioFile(str(path), "w", rate, audio.shape[0], bit_depth=bit_depth) as writer:
+        writer.write(audio)
+    return path
+
+
+def read(path: Path) -> np.ndarray:
+    with AudioFile(str(path)) as reader:
+        return reader.read(reader.frames)
+
+
+def test_process_streams_a_file_like_the_one_shot_chain(
+    tmp_path: Path, stereo_gain_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    audio = (0.2 * np.random.default_rng(3).standard_normal((2, 30011))).astype(np.float32)
+    source = write_wav(tmp_path / "mix.wav", audio)
+    vst = load_plugin(stereo_gain_path)
+    external_parameters(vst)["gain_db"].value = -6.0
+    external_parameters(vst)["delay_samples"].value = 500
+    chain = Chain([pedalboard.HighpassFilter(cutoff_frequency_hz=40.0), vst, Gain(gain_db=1.5)])
+    save_chain(chain, tmp_path / "chain.toml")
+    expected = load_chain(tmp_path / "chain.toml")(audio, SR)
+    status = main(
+        ["process", str(source), str(tmp_path / "out.wav"), "--chain", str(tmp_path / "chain.toml"), "--buffer-size", "1000"]
+    )
+    assert status == 0
+    out = read(tmp_path / "out.wav")
+    assert out.shape == audio.shape
+    assert np.abs(out - expected).max() <= 1e-6
+    assert "chain latency 563 samples, compensated" in capsys.readouterr().out
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["chain.toml", "mix.wav", "out.wav"]
+
+
+def test_overwrite_and_bit_depth(tmp_path: Path) -> None:
+    source = write_wav(tmp_path / "in.wav", np.full((1, 1000), 0.25, np.float32))
+    (tmp_path / "g.toml").write_text('[[stages]]\ntype = "Gain"\nparameters = { gain_db = -6.0206 }\n')
+    target = tmp_path / "out.flac"
+    assert main(["process", str(source), str(target), "--chain", str(tmp_path / "g.toml")]) == 0
+    assert main(["process", str(source), str(target), "--chain", str(tmp_path / "g.toml")]) == 2
+    assert (
+        main(["process", str(source), str(target), "--chain", str(tmp_path / "g.toml"), "--overwrite", "--bit-depth", "16"]) == 0
+    )
+    with AudioFile(str(target)) as reader:
+        assert reader.file_dtype == "int16"
+        assert float(reader.read(1000)[0, 500]) == pytest.approx(0.125, abs=1 / 32768)
+
+
+def test_chain_show_lists_channels_and_latency(
+    tmp_path: Path, stereo_gain_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    vst = load_plugin(stereo_gain_path)
+    external_parameters(vst)["delay_samples"].value = 100
+    save_chain(Chain([Gain(), vst], names=["trim", "vst"]), tmp_path / "c.toml")
+    assert main(["chain", "show", str(tmp_path / "c.toml")]) == 0
+    out = capsys.readouterr().out
+    assert "trim" in out and "2 -> 2  (takes 2)" in out
+    assert "total latency: 163 samples" in out  # 100 reported + the 63-sample pedalboard queue
+    assert "vst.gain_db" in out
+
+
+def test_plugin_info_lists_parameters(stereo_gain_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["plugin", "info", str(stereo_gain_path)]) == 0
+    out = capsys.readouterr().out
+    assert "SS Test Gain (effect)" in out and "channels: 2" in out
+    assert "gain_db: " in out and "range -60..12 dB" in out
+    assert "latency_frames" in out and "(read-only)" in out
+
+
+def test_demo_runs_on_a_fresh_folder(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["demo", str(tmp_path / "demo")]) == 0
+    out = read(tmp_path / "demo" / "example-mix-mastered.wav")
+    source = read(tmp_path / "demo" / "example-mix.wav")
+    assert out.shape == source.shape
+    peak_db = 20 * np.log10(np.abs(out).max())
+    assert -1.6 <= peak_db <= -0.9  # the mastering preset's limiter at -1 dBFS
+    assert main(["demo", str(tmp_path / "demo")]) == 2  # refuses to overwrite
+
+
+def test_ctrl_c_leaves_no_partial_output(tmp_path: Path) -> None:
+    long = (0.1 * np.random.default_rng(0).standard_normal((2, SR * 120))).astype(np.float32)
+    source = write_wav(tmp_path / "long.wav", long)
+    (tmp_path / "slow.toml").write_text(
+        '[[stages]]\ntype = "pedalboard.Reverb"\n[[stages]]\ntype = "Gain"\n[[stages]]\ntype = "pedalboard.Chorus"\n'
+    )
+    before = sorted(p.name for p in tmp_path.iterdir())
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "soundstage.cli",
+            "process",
+            str(source),
+            str(tmp_path / "out.wav"),
+            "--chain",
+            str(tmp_path / "slow.toml"),
+            "--buffer-size",
+            "256",
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    deadline = time.time() + 30
+    while time.time() < deadline and not any(p.name.endswith(".partial.wav") for p in tmp_path.iterdir()):
+        time.sleep(0.05)
+    assert any(p.name.endswith(".partial.wav") for p in tmp_path.iterdir()), "the render never started"
+    time.sleep(0.3)
+    process.send_signal(signal.SIGINT)
+    _, err = process.communicate(timeout=60)
+    assert process.returncode == 130, err
+    assert "interrupted; no output was written" in err
+    assert sorted(p.name for p in tmp_path.iterdir()) == before
+    assert os.path.getsize(source) > 0
