@@ -10,6 +10,7 @@ instance, so they always match the installed pedalboard.
 from __future__ import annotations
 
 from functools import cache
+from typing import Any
 
 import pedalboard
 
