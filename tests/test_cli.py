@@ -134,3 +134,45 @@ def test_ctrl_c_leaves_no_partial_output(tmp_path: Path) -> None:
     assert "interrupted; no output was written" in err
     assert sorted(p.name for p in tmp_path.iterdir()) == before
     assert os.path.getsize(source) > 0
+
+
+def test_progress_bar_on_a_terminal_only(tmp_path: Path) -> None:
+    import fcntl
+    import pty
+    import struct
+    import termios
+
+    source = write_wav(tmp_path / "in.wav", np.zeros((2, SR * 4), np.float32))
+    (tmp_path / "g.toml").write_text('[[stages]]\ntype = "Gain"\n')
+    command = [
+        sys.executable,
+        "-m",
+        "soundstage.cli",
+        "process",
+        str(source),
+        "--chain",
+        str(tmp_path / "g.toml"),
+        "--buffer-size",
+        "4096",
+    ]
+    primary, secondary = pty.openpty()
+    fcntl.ioctl(secondary, termios.TIOCSWINSZ, struct.pack("HHHH", 24, 100, 0, 0))  # a 100-column terminal
+    process = subprocess.Popen(
+        [*command[:5], str(tmp_path / "tty.wav"), *command[5:]], stderr=secondary, stdout=subprocess.DEVNULL
+    )
+    os.close(secondary)
+    captured = b""
+    while True:
+        try:
+            chunk = os.read(primary, 4096)
+        except OSError:
+            break
+        if not chunk:
+            break
+        captured += chunk
+    process.wait(timeout=60)
+    os.close(primary)
+    assert process.returncode == 0
+    assert b"in.wav" in captured and b"%|" in captured  # tqdm's bar
+    piped = subprocess.run([*command[:5], str(tmp_path / "pipe.wav"), *command[5:]], capture_output=True, text=True, timeout=60)
+    assert piped.returncode == 0 and "%|" not in piped.stderr

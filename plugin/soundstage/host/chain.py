@@ -131,6 +131,8 @@ class Chain(Processor):
         return self._nodes[key]
 
     def __setitem__(self, index: int, node: object) -> None:
+        if self._nodes[index] is node:
+            return
         self._check_node(node)
         old_nodes, old_names = list(self._nodes), list(self._names)
         self._nodes[index] = node
@@ -203,6 +205,12 @@ class Chain(Processor):
             )
         if node is self:
             raise ChainError("a chain cannot contain itself")
+        for position, member in enumerate(self._nodes):
+            if member is node:
+                raise ChainError(
+                    f"this {node_name(node)!r} object is already in the chain at chain[{position}]; "
+                    "a node holds streaming state, so add a second instance instead"
+                )
 
     def _unique_name(self, node: object, wanted: str | None) -> str:
         if wanted is not None:
