@@ -20,3 +20,14 @@ def test_chain_overhead_benchmark_runs() -> None:
     )
     assert result.returncode == 0, result.stderr
     assert "overhead per Python processor per block" in result.stdout and "target <= 30" in result.stdout
+
+
+def test_fir_engine_benchmark_runs() -> None:
+    result = subprocess.run(
+        [sys.executable, str(BENCHMARKS / "fir_engine.py"), "--seconds", "3"],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert result.returncode == 0, result.stderr
+    assert "target >= 300x" in result.stdout and "target >= 3x" in result.stdout and "target >= 20x" in result.stdout

@@ -32,7 +32,9 @@ def test_equals_direct_convolution_for_any_block_sizes(partition: int) -> None:
     h = rng.standard_normal((5, 2, 2048)) * np.exp(-np.arange(2048) / 300) * 0.3
     x = (0.3 * rng.standard_normal((2, 70000))).astype(np.float32)
     expected = reference(x, h)
-    results = [run(MimoFir(h, partition_size=partition), x, sizes) for sizes in ([7], [256], [8192], [70000], [3, 5000, 1, 40000])]
+    results = [
+        run(MimoFir(h, partition_size=partition), x, sizes) for sizes in ([7], [256], [8192], [70000], [3, 5000, 1, 40000])
+    ]
     peak = np.abs(expected).max()
     for result in results:
         assert np.abs(result - expected).max() <= 2e-6 * peak  # float32 spectra

@@ -58,6 +58,7 @@ class MimoFir:
             raise ValueError(f"partition_size={partition_size} must be >= 1")
         self.partition_size = int(partition_size)
         self._spectra = np.zeros((0, 0, 0, 0), np.complex64)
+        self._history = np.zeros((0, 0), np.float32)
         self.set_filters(filters)
         self.reset()
 
@@ -95,7 +96,7 @@ class MimoFir:
         # offline path: the whole (padded) filter in one FFT of N >= 8 K P
         self._big_n = max(16384, 1 << int(np.ceil(np.log2(8 * parts * p))))
         self._big_spectra = scipy.fft.rfft(padded, n=self._big_n, axis=-1).astype(np.complex64)  # (out, in, N/2+1)
-        if resized and hasattr(self, "_history"):
+        if resized and self._history.size:
             history = np.zeros((inputs, (parts + 1) * p), np.float32)
             keep = min(history.shape[1], self._history.shape[1])
             history[:, -keep:] = self._history[:, -keep:]
@@ -201,3 +202,51 @@ class MimoFir:
         self._remember(samples)
         self._fdl_valid = False
         return out[:, : lead + total]
+
+
+class CrossfadingFir:
+    """A :class:`MimoFir` whose filter changes crossfade instead of switching.
+
+    On :meth:`set_filters` a twin engine with the same history takes the new
+    filters; for ``fade_samples`` both run and the output moves linearly from
+    the old to the new one, so a redesign mid-stream does not click. The fade
+    position is counted in samples, so it is the same whatever the block sizes.
+    """
+
+    def __init__(self, filters: np.ndarray, *, partition_size: int = 512, fade_samples: int = 1024) -> None:
+        self.engine = MimoFir(filters, partition_size=partition_size)
+        self.fade_samples = int(fade_samples)
+        self._old: MimoFir | None = None
+        self._position = 0
+
+    @property
+    def latency_samples(self) -> int:
+        """Delay of the output relative to ``h * x``, in samples."""
+        return self.engine.latency_samples
+
+    def reset(self) -> None:
+        """Clear the state and finish any fade."""
+        self.engine.reset()
+        self._old = None
+
+    def set_filters(self, filters: np.ndarray, *, fade: bool = True) -> None:
+        """Change the filters, crossfading over ``fade_samples`` (or at once with ``fade=False``)."""
+        import copy
+
+        if fade and self.fade_samples > 0:
+            self._old = copy.deepcopy(self.engine) if self._old is None else self._old
+            self._position = 0
+        self.engine.set_filters(filters)
+
+    def process(self, block: np.ndarray) -> np.ndarray:
+        """Convolve one ``(inputs, n)`` block into ``(outputs, n)``."""
+        new = self.engine.process(block)
+        if self._old is None:
+            return new
+        old = self._old.process(block)
+        n = block.shape[1]
+        ramp = np.clip((self._position + 1 + np.arange(n)) / self.fade_samples, 0.0, 1.0).astype(np.float32)
+        self._position += n
+        if self._position >= self.fade_samples:
+            self._old = None
+        return old + (new - old) * ramp

@@ -129,10 +129,12 @@ class Processor:
         self._drop = 0
         self._stream_latency = 0
         self._buffer_size = 8192
+        self._constructed = False  # no _parameter_changed hooks while the constructor sets values
         for name, value in parameters.items():
             if name not in self._values:
                 raise self._unknown_parameter(name)
             setattr(self, name, value)
+        self._constructed = True
 
     # -- parameters ---------------------------------------------------------
     def _unknown_parameter(self, name: str) -> ParameterError:
@@ -165,7 +167,7 @@ class Processor:
             if self._sample_rate is not None:
                 samples = int(round(spec.smoothing_ms * 1e-3 * self._sample_rate))
             ramp.move_to(float(checked), samples)
-        if checked != previous:
+        if checked != previous and self._constructed:
             self._parameter_changed(spec.name)
 
     def _parameter_changed(self, name: str) -> None:

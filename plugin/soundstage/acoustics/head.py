@@ -1,0 +1,107 @@
+"""Head models: how sound from a direction arrives at each ear.
+
+Every head model answers one question, :meth:`ear_responses`: the complex
+frequency response at the left and right ear for plane waves from given
+directions, relative to the free field at the centre of the head (no head).
+Measured HRTFs (:mod:`soundstage.acoustics.hrtf`) answer the same question.
+
+:class:`SphericalHead` is the model of Brown & Duda (1998), "A structural model
+for binaural sound synthesis", IEEE Trans. Speech Audio Proc. 6(5): per ear, a
+one-pole/one-zero head-shadow filter whose zero moves with the angle of
+incidence, and a Woodworth-style delay (the path around the sphere).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Protocol
+
+import numpy as np
+
+from soundstage.acoustics.geometry import SPEED_OF_SOUND_M_S, direction
+
+__all__ = ["HeadModel", "SphericalHead"]
+
+
+class HeadModel(Protocol):
+    """Anything that gives ear responses for directions (head coordinates)."""
+
+    radius_m: float
+
+    def ear_responses(self, frequencies_hz: np.ndarray, directions: np.ndarray) -> np.ndarray:
+        """Complex responses, shape (2 ears [left, right], directions, frequencies)."""
+        ...
+
+
+@dataclass(frozen=True)
+class SphericalHead:
+    """Brown & Duda's spherical head.
+
+    Parameters
+    ----------
+    radius_m : float
+        Head radius, 0.0875 m by default.
+    ear_azimuth_deg : float
+        Ears at +-this azimuth (90: on the interaural axis).
+    alpha_min : float
+        Depth of the head shadow (0.1 in Brown & Duda: -20 dB at high frequency).
+    theta_min_deg : float
+        Incidence angle of the deepest shadow (150 deg).
+
+    Notes
+    -----
+    For an ear and an angle of incidence theta (between the source direction and
+    the ear's outward axis), the shadow filter is
+    ``H(w) = (1 + j alpha(theta) w / (2 w0)) / (1 + j w / (2 w0))`` with
+    ``w0 = c / a`` and ``alpha(theta) = (1 + alpha_min/2) + (1 - alpha_min/2) cos(pi theta / theta_min)``,
+    and the delay is ``-(a/c) cos(theta)`` for theta < 90 deg, ``(a/c)(theta - pi/2)`` beyond.
+    """
+
+    radius_m: float = 0.0875
+    ear_azimuth_deg: float = 90.0
+    alpha_min: float = 0.1
+    theta_min_deg: float = 150.0
+
+    @property
+    def w0(self) -> float:
+        """``c / a``, rad/s."""
+        return SPEED_OF_SOUND_M_S / self.radius_m
+
+    def ear_axes(self) -> np.ndarray:
+        """Outward ear directions (head coordinates), shape (2, 3): left, right."""
+        return np.array([direction(self.ear_azimuth_deg), direction(-self.ear_azimuth_deg)])
+
+    def incidence(self, directions: np.ndarray) -> np.ndarray:
+        """Angle between each ear axis and each direction, radians, shape (2, D)."""
+        units = np.atleast_2d(directions)
+        units = units / np.linalg.norm(units, axis=1, keepdims=True)
+        return np.arccos(np.clip(self.ear_axes() @ units.T, -1.0, 1.0))
+
+    def alpha(self, theta: np.ndarray) -> np.ndarray:
+        """Zero coefficient of the shadow filter at incidence ``theta`` (radians)."""
+        theta_min = np.deg2rad(self.theta_min_deg)
+        return (1 + self.alpha_min / 2) + (1 - self.alpha_min / 2) * np.cos(theta / theta_min * np.pi)
+
+    def delay_s(self, theta: np.ndarray) -> np.ndarray:
+        """Arrival time relative to the head centre (seconds) at incidence ``theta``."""
+        a_over_c = self.radius_m / SPEED_OF_SOUND_M_S
+        return np.where(theta < np.pi / 2, -a_over_c * np.cos(theta), a_over_c * (theta - np.pi / 2))
+
+    def ear_responses(self, frequencies_hz: np.ndarray, directions: np.ndarray) -> np.ndarray:
+        """Complex ear responses, shape (2, D, F), relative to the free field at the head centre."""
+        w = 2 * np.pi * np.asarray(frequencies_hz, dtype=float)
+        theta = self.incidence(directions)  # (2, D)
+        alpha = self.alpha(theta)[:, :, None]
+        x = 1j * w[None, None, :] / (2 * self.w0)
+        shadow = (1 + alpha * x) / (1 + x)
+        delay = np.exp(-1j * w[None, None, :] * self.delay_s(theta)[:, :, None])
+        return shadow * delay
+
+    def shadow_ba(self, theta: float, sample_rate: float) -> tuple[np.ndarray, np.ndarray]:
+        """Digital (bilinear) coefficients of the shadow filter at incidence ``theta`` radians."""
+        from scipy.signal import bilinear
+
+        alpha = float(self.alpha(np.asarray(theta)))
+        tau = 1 / (2 * self.w0)
+        b, a = bilinear([alpha * tau, 1.0], [tau, 1.0], fs=sample_rate)
+        return np.asarray(b), np.asarray(a)

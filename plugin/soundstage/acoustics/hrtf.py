@@ -1,0 +1,232 @@
+"""Measured HRTFs from SOFA files (read with ``sofar``), interpolated between directions.
+
+A :class:`HrtfSet` answers the same question as a head model
+(:meth:`HrtfSet.ear_responses`: ear responses relative to the free field at the
+head centre), so every design and analysis can use either.
+
+Interpolation is onset-aligned: each measured HRIR is split into its onset time
+(fractional samples, from the first crossing of -20 dB re its peak) and the
+onset-aligned response; for a direction between measurements the aligned
+spectra and the onsets are interpolated separately (bilinear on the azimuth /
+elevation grid) and the delay re-applied, so the interaural time difference
+moves smoothly instead of the two responses comb-filtering.
+
+Reference: the frontal (0, 0) measurement defines time zero (mean of the two
+ears' onsets) and 0 dB (mean magnitude of the two ears over 200-500 Hz), the
+same convention as :class:`~soundstage.acoustics.head.SphericalHead`.
+
+The MIT KEMAR set that Debian ships (libmysofa1) is Gardner & Martin (1994),
+"HRTF measurements of a KEMAR dummy-head microphone", MIT Media Lab.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import scipy.fft
+import scipy.signal
+
+from soundstage.acoustics.geometry import azimuth_elevation_deg
+from soundstage.errors import SoundstageError
+
+__all__ = ["DEFAULT_SOFA", "HrtfError", "HrtfSet"]
+
+#: Where Debian's libmysofa1 installs the MIT KEMAR set.
+DEFAULT_SOFA = Path("/usr/share/libmysofa/MIT_KEMAR_normal_pinna.sofa")
+
+
+class HrtfError(SoundstageError, ValueError):
+    """A SOFA file is missing, unreadable, or does not hold HRIRs."""
+
+
+def _onsets(irs: np.ndarray, threshold_db: float = -20.0) -> np.ndarray:
+    """Fractional sample of the first crossing of ``threshold_db`` re peak, per IR (last axis)."""
+    magnitude = np.abs(irs)
+    limit = magnitude.max(axis=-1, keepdims=True) * 10 ** (threshold_db / 20)
+    first = np.argmax(magnitude >= limit, axis=-1)
+    previous = np.take_along_axis(magnitude, np.maximum(first - 1, 0)[..., None], axis=-1)[..., 0]
+    current = np.take_along_axis(magnitude, first[..., None], axis=-1)[..., 0]
+    target = limit[..., 0]
+    step = np.where(current > previous, (target - previous) / np.maximum(current - previous, 1e-30), 1.0)
+    return first - 1 + np.clip(step, 0.0, 1.0)
+
+
+@dataclass
+class HrtfSet:
+    """A set of measured head-related impulse responses.
+
+    Attributes
+    ----------
+    irs : ndarray, shape (measurements, 2, taps)
+        HRIRs, left ear then right ear.
+    azimuth_deg, elevation_deg : ndarray, shape (measurements,)
+        Measured directions (SOFA convention = soundstage's).
+    sample_rate : float
+        Hz.
+    source : str
+        Where the set came from, and any conversion applied (resampling).
+    radius_m : float
+        Half the distance between the receivers (the head radius, for checks).
+    """
+
+    irs: np.ndarray
+    azimuth_deg: np.ndarray
+    elevation_deg: np.ndarray
+    sample_rate: float
+    source: str = "<array>"
+    radius_m: float = 0.0875
+    _aligned: np.ndarray = field(init=False, repr=False)
+    _onsets: np.ndarray = field(init=False, repr=False)
+    _gain: float = field(init=False, repr=False)
+    _zero: float = field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        onsets = _onsets(self.irs)  # (M, 2)
+        taps = self.irs.shape[-1]
+        n = 2 * taps
+        spectrum = scipy.fft.rfft(self.irs, n=n, axis=-1)
+        k = np.arange(spectrum.shape[-1])
+        # onset-aligned spectra: remove each IR's own onset delay
+        self._aligned = spectrum * np.exp(2j * np.pi * k * onsets[..., None] / n)
+        self._onsets = onsets
+        self._fft_size = n
+        front = self._nearest(0.0, 0.0)
+        self._zero = float(onsets[front].mean())
+        freqs = k * self.sample_rate / n
+        band = (freqs >= 200) & (freqs <= 500)
+        self._gain = float(np.abs(spectrum[front][:, band]).mean()) if band.any() else 1.0
+        self._rings = np.unique(np.round(self.elevation_deg, 6))
+
+    # -- loading ----------------------------------------------------------------
+    @classmethod
+    def from_sofa(cls, path: str | os.PathLike[str] = DEFAULT_SOFA, *, sample_rate: float | None = None) -> HrtfSet:
+        """Read a SimpleFreeFieldHRIR SOFA file; resample to ``sample_rate`` if given and different.
+
+        Raises
+        ------
+        HrtfError
+            If the file is missing or unreadable, or holds no 2-ear impulse responses.
+        """
+        file = Path(path)
+        if not file.is_file():
+            raise HrtfError(f"SOFA file {str(file)!r} does not exist (Debian ships the MIT KEMAR set in libmysofa1)")
+        try:
+            import sofar
+
+            sofa = sofar.read_sofa(str(file), verify=False, verbose=False)
+        except Exception as error:  # netCDF4/sofar raise OSError, ValueError, KeyError ...
+            raise HrtfError(f"SOFA file {str(file)!r} cannot be read: {error}") from None
+        data_type = str(getattr(sofa, "GLOBAL_DataType", ""))
+        irs = getattr(sofa, "Data_IR", None)
+        if not data_type.startswith("FIR") or irs is None:
+            raise HrtfError(f"SOFA file {str(file)!r} holds {data_type or 'no'} data, not head-related impulse responses (FIR)")
+        irs = np.asarray(irs, dtype=float)
+        if irs.ndim != 3 or irs.shape[1] != 2:
+            raise HrtfError(f"SOFA file {str(file)!r}: Data_IR has shape {irs.shape}; expected (measurements, 2 ears, taps)")
+        positions = np.asarray(sofa.SourcePosition, dtype=float)
+        kind = str(getattr(sofa, "SourcePosition_Type", "spherical"))
+        if kind.startswith("cartesian"):
+            angles = np.array([azimuth_elevation_deg(p) for p in positions])
+        else:
+            angles = positions[:, :2]
+        rate = float(np.asarray(sofa.Data_SamplingRate).ravel()[0])
+        receivers = np.asarray(getattr(sofa, "ReceiverPosition", np.zeros((2, 3)))).reshape(-1, 3)
+        radius = float(np.abs(receivers[:, 1]).max()) if receivers.size else 0.0875
+        hrtf = cls(irs, angles[:, 0] % 360.0, angles[:, 1], rate, source=str(file), radius_m=radius or 0.0875)
+        if sample_rate is not None and abs(sample_rate - rate) > 1e-6:
+            hrtf = hrtf.resampled(sample_rate)
+        return hrtf
+
+    def resampled(self, sample_rate: float) -> HrtfSet:
+        """The same set at another sample rate (polyphase resampling, scipy)."""
+        from fractions import Fraction
+
+        ratio = Fraction(int(round(sample_rate)), int(round(self.sample_rate))).limit_denominator(1000)
+        irs = scipy.signal.resample_poly(self.irs, ratio.numerator, ratio.denominator, axis=-1)
+        note = f"{self.source} (resampled {self.sample_rate:g} -> {sample_rate:g} Hz)"
+        return HrtfSet(irs, self.azimuth_deg, self.elevation_deg, float(sample_rate), source=note, radius_m=self.radius_m)
+
+    # -- interpolation ------------------------------------------------------------
+    def _nearest(self, azimuth_deg: float, elevation_deg: float) -> int:
+        difference = (self.azimuth_deg - azimuth_deg + 180.0) % 360.0 - 180.0
+        return int(np.argmin(difference**2 + (self.elevation_deg - elevation_deg) ** 2))
+
+    def _ring_weights(self, elevation: float, azimuth: float) -> list[tuple[int, float]]:
+        members = np.flatnonzero(np.isclose(self.elevation_deg, elevation))
+        azimuths = self.azimuth_deg[members]
+        if len(members) == 1:
+            return [(int(members[0]), 1.0)]
+        order = np.argsort(azimuths)
+        members, azimuths = members[order], azimuths[order]
+        a = azimuth % 360.0
+        upper = int(np.searchsorted(azimuths, a, side="right")) % len(members)
+        lower = (upper - 1) % len(members)
+        span = (azimuths[upper] - azimuths[lower]) % 360.0
+        if span == 0:
+            return [(int(members[lower]), 1.0)]
+        t = ((a - azimuths[lower]) % 360.0) / span
+        return [(int(members[lower]), 1.0 - t), (int(members[upper]), t)]
+
+    def weights(self, azimuth_deg: float, elevation_deg: float) -> list[tuple[int, float]]:
+        """Measurements and weights used for a direction (bilinear on the grid)."""
+        rings = self._rings
+        elevation = float(np.clip(elevation_deg, rings[0], rings[-1]))
+        upper = int(np.searchsorted(rings, elevation, side="left"))
+        if upper < len(rings) and np.isclose(rings[upper], elevation):
+            return self._ring_weights(rings[upper], azimuth_deg)
+        lower = upper - 1
+        t = (elevation - rings[lower]) / (rings[upper] - rings[lower])
+        combined = [(i, w * (1 - t)) for i, w in self._ring_weights(rings[lower], azimuth_deg)]
+        combined += [(i, w * t) for i, w in self._ring_weights(rings[upper], azimuth_deg)]
+        return combined
+
+    def ear_responses(self, frequencies_hz: np.ndarray, directions: np.ndarray) -> np.ndarray:
+        """Complex ear responses, shape (2, D, F), relative to the free field at the head centre."""
+        frequencies = np.asarray(frequencies_hz, dtype=float)
+        bins = frequencies * self._fft_size / self.sample_rate
+        grid = np.arange(self._aligned.shape[-1])
+        result = np.empty((2, len(np.atleast_2d(directions)), len(frequencies)), complex)
+        for d, vector in enumerate(np.atleast_2d(directions)):
+            azimuth, elevation = azimuth_elevation_deg(vector)
+            aligned = np.zeros((2, self._aligned.shape[-1]), complex)
+            onset = np.zeros(2)
+            for index, weight in self.weights(azimuth, elevation):
+                aligned += weight * self._aligned[index]
+                onset += weight * self._onsets[index]
+            for ear in range(2):
+                values = np.interp(bins, grid, aligned[ear].real) + 1j * np.interp(bins, grid, aligned[ear].imag)
+                delay_s = (onset[ear] - self._zero) / self.sample_rate
+                result[ear, d] = values / self._gain * np.exp(-2j * np.pi * frequencies * delay_s)
+        return result
+
+    def hrir(self, azimuth_deg: float, elevation_deg: float = 0.0, *, lead_samples: int = 0) -> np.ndarray:
+        """Interpolated HRIRs (2, taps + lead), time zero at ``lead_samples`` (unnormalised delay reference).
+
+        The onset-aligned interpolation of :meth:`ear_responses`, returned in the
+        time domain with the set's own timing (each ear's onset where the
+        measurement would put it) and its own scale.
+        """
+        n = self._fft_size
+        aligned = np.zeros((2, self._aligned.shape[-1]), complex)
+        onset = np.zeros(2)
+        for index, weight in self.weights(azimuth_deg, elevation_deg):
+            aligned += weight * self._aligned[index]
+            onset += weight * self._onsets[index]
+        k = np.arange(aligned.shape[-1])
+        spectrum = aligned * np.exp(-2j * np.pi * k * (onset[:, None] + lead_samples) / n)
+        return scipy.fft.irfft(spectrum, n=n, axis=-1)[:, : self.irs.shape[-1] + lead_samples]
+
+    def measured(self, azimuth_deg: float, elevation_deg: float = 0.0) -> np.ndarray:
+        """The measured HRIR pair nearest to a direction, shape (2, taps)."""
+        return np.asarray(self.irs[self._nearest(azimuth_deg, elevation_deg)])
+
+    def without(self, azimuth_deg: float, elevation_deg: float = 0.0) -> HrtfSet:
+        """The set minus the measurement at a direction (for leave-one-out checks)."""
+        keep = np.ones(len(self.azimuth_deg), bool)
+        keep[self._nearest(azimuth_deg, elevation_deg)] = False
+        return HrtfSet(
+            self.irs[keep], self.azimuth_deg[keep], self.elevation_deg[keep], self.sample_rate, self.source, self.radius_m
+        )

@@ -1,0 +1,175 @@
+"""Acoustics: device profiles, the spherical head, measured HRTFs from SOFA."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from soundstage.acoustics.geometry import direction
+from soundstage.acoustics.head import SphericalHead
+from soundstage.acoustics.hrtf import DEFAULT_SOFA, HrtfError, HrtfSet
+from soundstage.acoustics.profiles import Listener, ProfileError, known_profiles, load_profile
+
+needs_kemar = pytest.mark.skipif(
+    not DEFAULT_SOFA.exists(), reason=f"MIT KEMAR SOFA not at {DEFAULT_SOFA} (Debian: apt-get install libmysofa1)"
+)
+
+
+@pytest.fixture(scope="module")
+def kemar() -> HrtfSet:
+    if not DEFAULT_SOFA.exists():
+        import os
+
+        if os.environ.get("CI") == "true":
+            pytest.fail(f"{DEFAULT_SOFA} missing in CI: .ci/run must install libmysofa1")
+        pytest.skip(f"MIT KEMAR SOFA not at {DEFAULT_SOFA} (Debian: apt-get install libmysofa1)")
+    return HrtfSet.from_sofa(DEFAULT_SOFA)
+
+
+# -- profiles ---------------------------------------------------------------------------
+
+
+def test_shipped_profiles() -> None:
+    assert {"studio-5", "compact-pair", "stereo-pair"} <= set(known_profiles())
+    studio = load_profile("studio-5")
+    assert studio.driver_names == ["woofer", "mid_left", "mid_right", "mid_up", "tweeter"]
+    positions = dict(zip(studio.driver_names, studio.world_positions()))
+    aims = dict(zip(studio.driver_names, studio.world_directions()))
+    # the device faces the listener: its 'left' midrange is on the listener's left (+y), firing left
+    assert positions["mid_left"][1] == pytest.approx(0.0875) and aims["mid_left"] == pytest.approx([0, 1, 0], abs=1e-12)
+    assert positions["tweeter"][0] < studio.distance_m and aims["tweeter"] == pytest.approx([-1, 0, 0], abs=1e-12)
+    assert np.linalg.norm(positions["mid_left"] - positions["mid_right"]) == pytest.approx(0.175)
+    pair = load_profile("stereo-pair", distance_m=3.0)
+    left = pair.world_positions()[0]
+    assert np.degrees(np.arctan2(left[1], left[0])) == pytest.approx(30.0) and np.linalg.norm(left) == pytest.approx(3.0)
+    assert pair.world_directions()[0] == pytest.approx(-left / 3.0)
+
+
+def test_unknown_device_lists_the_known_ones() -> None:
+    with pytest.raises(
+        ProfileError,
+        match=r"unknown device 'studio5'; did you mean 'studio-5'\? \(known devices: compact-pair, stereo-pair, studio-5",
+    ):
+        load_profile("studio5")
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        (
+            'name = "x"\n[[drivers]]\nname = "a"\nrole = "subwoofer"\nposition_m = [0,0,0]\ndirection = [1,0,0]\n',
+            r"drivers\[0\]\.role: role = 'subwoofer' must be one of woofer, mid, tweeter",
+        ),
+        (
+            'name = "x"\n[[drivers]]\nname = "a"\nposition_m = [0,0]\ndirection = [1,0,0]\n',
+            r"drivers\[0\]\.position_m: position_m = \[0, 0\] must be three numbers",
+        ),
+        (
+            'name = "x"\n[[drivers]]\nname = "a"\nposition_m = [0,0,0]\ndirection = [0,0,0]\n',
+            r"drivers\[0\]\.direction: direction = \[0, 0, 0\] has no direction",
+        ),
+        (
+            'name = "x"\n[device]\ndistance_m = -1\n[[drivers]]\nname = "a"\nazimuth_deg = 0\n',
+            r"device\.distance_m: distance_m = -1 must be > 0",
+        ),
+        (
+            'name = "x"\n[[drivers]]\nname = "a"\nazimuth_deg = 0\ndirectivity = "piston"\n',
+            r"drivers\[0\]\.radius_m: a piston needs radius_m > 0",
+        ),
+        (
+            'name = "x"\n[[drivers]]\nname = "a"\nazimuth_deg = 0\nband_hz = [500, 100]\n',
+            r"drivers\[0\]\.band_hz: band_hz = \[500, 100\] must be \[low, high\]",
+        ),
+        ('name = "x"\ndrivers = []\n', r"drivers: a profile needs at least one"),
+        ('name = "x"\ncolour = "red"\n[[drivers]]\nname = "a"\nazimuth_deg = 0\n', r"colour: unknown key 'colour'"),
+    ],
+)
+def test_malformed_profile_names_file_key_and_value(tmp_path: Path, text: str, message: str) -> None:
+    file = tmp_path / "bad.toml"
+    file.write_text(text)
+    with pytest.raises(ProfileError, match=message) as error:
+        load_profile(file)
+    assert str(file) in str(error.value)
+
+
+def test_listener_inside_the_device() -> None:
+    studio = load_profile("studio-5", distance_m=0.1)
+    with pytest.raises(ProfileError, match=r"listener at \(0.0, 0.0, 0.0\) m is inside the device"):
+        studio.check_listener(Listener(), head_radius_m=0.0875)
+    load_profile("studio-5").check_listener(Listener(), head_radius_m=0.0875)
+
+
+# -- the spherical head -------------------------------------------------------------------
+
+
+def test_spherical_head_itd_is_woodworth() -> None:
+    head = SphericalHead()
+    for azimuth in (0.0, 30.0, 60.0, 90.0):
+        theta = head.incidence(direction(azimuth)[None])[:, 0]
+        itd = float(head.delay_s(theta[1:])[0] - head.delay_s(theta[:1])[0])
+        woodworth = head.radius_m / 343.0 * (np.radians(azimuth) + np.sin(np.radians(azimuth)))
+        assert itd == pytest.approx(woodworth, abs=1e-9)
+    assert 0.0875 / 343.0 * (np.pi / 6 + 0.5) * 1e6 == pytest.approx(261.1, abs=0.1)
+
+
+def test_spherical_head_shadow_limits() -> None:
+    head = SphericalHead()
+    r = head.ear_responses(np.array([10.0, 40000.0]), direction(90.0)[None])  # source at the left ear
+    assert 20 * np.log10(abs(r[0, 0, 0])) == pytest.approx(0.0, abs=0.01)  # no shadow at low frequency
+    assert 20 * np.log10(abs(r[0, 0, 1])) == pytest.approx(20 * np.log10(2.0), abs=0.1)  # +6 dB facing the ear
+    assert 20 * np.log10(abs(r[1, 0, 1])) < -10.0  # shadowed far ear
+
+
+# -- measured HRTFs -------------------------------------------------------------------------
+
+
+def test_kemar_azimuth_convention(kemar: HrtfSet) -> None:
+    left_source = kemar.measured(90.0)
+    assert np.abs(left_source[0]).max() > 2 * np.abs(left_source[1]).max()  # +90 deg is the left ear's side
+    assert kemar.sample_rate == 44100.0
+
+
+def test_sample_rate_mismatch_is_resampled_and_said(kemar: HrtfSet) -> None:
+    at_48k = HrtfSet.from_sofa(DEFAULT_SOFA, sample_rate=48000)
+    assert at_48k.sample_rate == 48000.0 and "resampled 44100 -> 48000 Hz" in at_48k.source
+    f = np.array([1000.0, 4000.0])
+    a = kemar.ear_responses(f, direction(30.0)[None])
+    b = at_48k.ear_responses(f, direction(30.0)[None])
+    assert np.abs(20 * np.log10(np.abs(a) / np.abs(b))).max() < 0.2
+
+
+def test_interpolation_leave_one_out(kemar: HrtfSet) -> None:
+    """The 5 deg HRIR predicted from 0 and 10 deg matches the measured one within -20 dB (100 Hz-8 kHz)."""
+    predicted = kemar.without(5.0).hrir(5.0)
+    measured = kemar.measured(5.0)
+    n = 1024
+    f = np.fft.rfftfreq(n, 1 / kemar.sample_rate)
+    band = (f >= 100) & (f <= 8000)
+    for ear in range(2):
+        p, m = np.fft.rfft(predicted[ear], n)[band], np.fft.rfft(measured[ear], n)[band]
+        error_db = 10 * np.log10(np.sum(np.abs(p - m) ** 2) / np.sum(np.abs(m) ** 2))
+        assert error_db <= -20.0, (ear, error_db)
+
+
+@pytest.mark.parametrize("kind", ["missing", "not_netcdf", "not_hrir"])
+def test_bad_sofa_files(tmp_path: Path, kind: str) -> None:
+    file = tmp_path / f"{kind}.sofa"
+    if kind == "not_netcdf":
+        file.write_text("not a SOFA file")
+    elif kind == "not_hrir":
+        import sofar
+
+        sofa = sofar.Sofa("GeneralTF")
+        sofa.Data_Real = np.ones((1, 1, 4))
+        sofa.Data_Imag = np.zeros((1, 1, 4))
+        sofa.N = np.arange(4.0)
+        sofar.write_sofa(str(file), sofa)
+    message = {
+        "missing": r"does not exist",
+        "not_netcdf": r"cannot be read",
+        "not_hrir": r"holds TF data, not head-related impulse responses",
+    }[kind]
+    with pytest.raises(HrtfError, match=message):
+        HrtfSet.from_sofa(file)

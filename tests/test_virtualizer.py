@@ -1,0 +1,111 @@
+"""Virtualizer: ITD, ILD against KEMAR, flat ipsilateral path, streaming contract."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from soundstage import ChannelError
+from soundstage.acoustics.hrtf import DEFAULT_SOFA, HrtfSet
+from soundstage.analysis import ild_db, itd_s
+from soundstage.stages.virtualizer import Virtualizer, design_virtualizer
+
+SR = 48000
+OCTAVES = [125.0, 250.0, 500.0, 1000.0, 2000.0, 4000.0, 8000.0]
+
+
+def ears_for_left_impulse(stage: Virtualizer, length: int = 16384) -> np.ndarray:
+    x = np.zeros((2, length))
+    x[0, 200] = 1.0
+    return stage(x, SR)
+
+
+@pytest.fixture(scope="module")
+def kemar_ild() -> dict[float, float]:
+    if not DEFAULT_SOFA.exists():
+        import os
+
+        if os.environ.get("CI") == "true":
+            pytest.fail(f"{DEFAULT_SOFA} missing in CI: .ci/run must install libmysofa1")
+        pytest.skip(f"MIT KEMAR SOFA not at {DEFAULT_SOFA} (Debian: apt-get install libmysofa1)")
+    hrir = HrtfSet.from_sofa(DEFAULT_SOFA, sample_rate=SR).hrir(30.0)
+    return dict(zip(OCTAVES, ild_db(hrir[0], hrir[1], SR, np.array(OCTAVES), fraction=1)))
+
+
+def test_itd_at_30_degrees() -> None:
+    ears = ears_for_left_impulse(Virtualizer())
+    itd = itd_s(ears[0], ears[1], SR) * 1e6
+    assert itd == pytest.approx(250.0, abs=50.0)
+    assert design_virtualizer(SR).itd_s * 1e6 == pytest.approx(261.1, abs=0.1)
+
+
+@pytest.mark.parametrize(
+    ("centre", "tolerance"),
+    [
+        (125.0, 3.5),
+        (250.0, 3.5),
+        (500.0, 3.5),
+        pytest.param(
+            1000.0,
+            2.0,
+            marks=pytest.mark.xfail(
+                strict=True, reason="open item of issue 3: the spherical head gives 3.3 dB at 1 kHz, KEMAR 6.5 dB"
+            ),
+        ),
+        (2000.0, 2.0),
+        (4000.0, 2.0),
+        (8000.0, 2.0),
+    ],
+)
+def test_ild_follows_kemar_at_30_degrees(kemar_ild: dict[float, float], centre: float, tolerance: float) -> None:
+    ears = ears_for_left_impulse(Virtualizer())
+    ild = float(ild_db(ears[0], ears[1], SR, np.array([centre]), fraction=1)[0])
+    assert ild == pytest.approx(kemar_ild[centre], abs=tolerance)
+
+
+def test_ipsilateral_path_is_flat() -> None:
+    ears = ears_for_left_impulse(Virtualizer(crossfeed=1.0))
+    spectrum = np.fft.rfft(ears[0])
+    f = np.fft.rfftfreq(ears.shape[1], 1 / SR)
+    band = (f >= 20) & (f <= 20000)
+    level = 20 * np.log10(np.abs(spectrum[band]))
+    assert level.max() <= 0.5 and level.min() >= -0.5
+    assert int(np.argmax(np.abs(ears[0]))) == 200  # latency compensated
+
+
+def test_no_crossfeed_is_identity(noise: np.ndarray) -> None:
+    out = Virtualizer(crossfeed=0.0)(noise, SR)
+    np.testing.assert_allclose(out, noise, atol=1e-7)
+
+
+def test_block_size_invariance(noise: np.ndarray) -> None:
+    reference = Virtualizer(azimuth_deg=40.0)(noise, SR)
+    for buffer_size in (7, 64, 256, 8192):
+        assert np.abs(Virtualizer(azimuth_deg=40.0)(noise, SR, buffer_size=buffer_size) - reference).max() <= 1e-6
+    stage = Virtualizer(azimuth_deg=40.0)
+    cuts = [0, 3, 1000, 1001, 9000, noise.shape[1]]
+    parts = [stage.process(noise[:, a:b], SR, buffer_size=256, reset=False) for a, b in zip(cuts, cuts[1:])]
+    assert np.abs(np.concatenate([*parts, stage.flush()], axis=1) - reference).max() <= 1e-6
+
+
+def test_changes_while_running_do_not_click() -> None:
+    t = np.arange(SR) / SR
+    x = np.stack([np.sin(2 * np.pi * 300 * t), np.zeros_like(t)]).astype(np.float32)
+    stage = Virtualizer()
+    first = stage.process(x[:, : SR // 2], SR, reset=False)
+    stage.azimuth_deg = 60.0
+    stage.crossfeed = 0.5
+    second = stage.process(x[:, SR // 2 :], SR, reset=False)
+    right = np.concatenate([first[1], second[1]])
+    # a 300 Hz sine at these levels changes by at most ~2*pi*300/48000 per sample; a switch would jump
+    steady = np.abs(np.diff(right[2000:])).max()
+    assert steady < 2 * np.pi * 300 / SR * 1.05
+
+
+def test_contract() -> None:
+    stage = Virtualizer()
+    assert stage(np.zeros((2, 1)), SR).shape == (2, 1)
+    assert stage(np.zeros((2, 100), np.float64), SR).dtype == np.float32
+    with pytest.raises(ChannelError, match="Virtualizer expects 2 input channels, got 1"):
+        stage(np.zeros(100), SR)
+    assert repr(Virtualizer(azimuth_deg=45.0)) == "<Virtualizer azimuth_deg=45.0>"
