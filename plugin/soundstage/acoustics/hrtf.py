@@ -83,14 +83,18 @@ class HrtfSet:
     _gain: float = field(init=False, repr=False)
     _zero: float = field(init=False, repr=False)
 
+    #: Samples kept before each onset in the aligned responses (pre-onset content stays causal).
+    LEAD = 8
+
     def __post_init__(self) -> None:
         onsets = _onsets(self.irs)  # (M, 2)
         taps = self.irs.shape[-1]
         n = 2 * taps
         spectrum = scipy.fft.rfft(self.irs, n=n, axis=-1)
         k = np.arange(spectrum.shape[-1])
-        # onset-aligned spectra: remove each IR's own onset delay
-        self._aligned = spectrum * np.exp(2j * np.pi * k * onsets[..., None] / n)
+        # onset-aligned spectra: remove each IR's own onset delay, keeping LEAD samples before it
+        self._aligned = spectrum * np.exp(2j * np.pi * k * (onsets[..., None] - self.LEAD) / n)
+        self._aligned_ir = scipy.fft.irfft(self._aligned, n=n, axis=-1)
         self._onsets = onsets
         self._fft_size = n
         front = self._nearest(0.0, 0.0)
@@ -184,22 +188,26 @@ class HrtfSet:
         return combined
 
     def ear_responses(self, frequencies_hz: np.ndarray, directions: np.ndarray) -> np.ndarray:
-        """Complex ear responses, shape (2, D, F), relative to the free field at the head centre."""
+        """Complex ear responses, shape (2, D, F), relative to the free field at the head centre.
+
+        Exact at any frequency: the interpolated, onset-aligned impulse responses
+        are evaluated by a direct DTFT, then the interpolated onset delay applied.
+        """
         frequencies = np.asarray(frequencies_hz, dtype=float)
-        bins = frequencies * self._fft_size / self.sample_rate
-        grid = np.arange(self._aligned.shape[-1])
-        result = np.empty((2, len(np.atleast_2d(directions)), len(frequencies)), complex)
-        for d, vector in enumerate(np.atleast_2d(directions)):
+        n = self._aligned_ir.shape[-1]
+        kernel = np.exp(-2j * np.pi * np.outer(frequencies, np.arange(n)) / self.sample_rate)  # (F, n)
+        units = np.atleast_2d(directions)
+        result = np.empty((2, len(units), len(frequencies)), complex)
+        for d, vector in enumerate(units):
             azimuth, elevation = azimuth_elevation_deg(vector)
-            aligned = np.zeros((2, self._aligned.shape[-1]), complex)
+            aligned = np.zeros((2, n))
             onset = np.zeros(2)
             for index, weight in self.weights(azimuth, elevation):
-                aligned += weight * self._aligned[index]
+                aligned += weight * self._aligned_ir[index]
                 onset += weight * self._onsets[index]
-            for ear in range(2):
-                values = np.interp(bins, grid, aligned[ear].real) + 1j * np.interp(bins, grid, aligned[ear].imag)
-                delay_s = (onset[ear] - self._zero) / self.sample_rate
-                result[ear, d] = values / self._gain * np.exp(-2j * np.pi * frequencies * delay_s)
+            spectra = aligned @ kernel.T  # (2, F)
+            delay_s = (onset - self.LEAD - self._zero)[:, None] / self.sample_rate
+            result[:, d] = spectra / self._gain * np.exp(-2j * np.pi * frequencies[None, :] * delay_s)
         return result
 
     def hrir(self, azimuth_deg: float, elevation_deg: float = 0.0, *, lead_samples: int = 0) -> np.ndarray:
@@ -216,7 +224,7 @@ class HrtfSet:
             aligned += weight * self._aligned[index]
             onset += weight * self._onsets[index]
         k = np.arange(aligned.shape[-1])
-        spectrum = aligned * np.exp(-2j * np.pi * k * (onset[:, None] + lead_samples) / n)
+        spectrum = aligned * np.exp(-2j * np.pi * k * (onset[:, None] - self.LEAD + lead_samples) / n)
         return scipy.fft.irfft(spectrum, n=n, axis=-1)[:, : self.irs.shape[-1] + lead_samples]
 
     def measured(self, azimuth_deg: float, elevation_deg: float = 0.0) -> np.ndarray:

@@ -1,0 +1,194 @@
+"""Monitors: hear a device (or a stereo pair) on headphones.
+
+``BinauralMonitor`` (N driver feeds -> 2 ears) places the device at a listener
+position and renders what reaches the ears through a head model or measured
+HRTFs, in free field. ``StereoReference`` (2 -> 2 ears) is the same for a pair of
+loudspeakers at +-30 degrees: the reference a device should mirror, the A side of
+an A/B.
+
+The common propagation delay (that of the nearest driver) is removed and the
+level is referenced to the listener distance (a driver at the device centre
+arrives at 0 dB); relative delays and levels between drivers are kept.
+A sample-rate mismatch between a SOFA file and the audio is resolved by
+resampling the HRIRs (the monitor's ``hrtf_source`` says so).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import scipy.fft
+
+from soundstage.acoustics.geometry import SPEED_OF_SOUND_M_S
+from soundstage.acoustics.head import HeadModel, SphericalHead
+from soundstage.acoustics.hrtf import HrtfSet
+from soundstage.acoustics.profiles import DeviceProfile, Listener, load_profile
+from soundstage.acoustics.transfer import transfer_matrix
+from soundstage.dsp.fir import CrossfadingFir
+from soundstage.host.parameters import ParameterSpec
+from soundstage.host.processor import Processor
+
+__all__ = ["BinauralMonitor", "MonitorFilters", "StereoReference", "design_monitor"]
+
+TAPS = 1024
+BULK_DELAY = 64
+
+
+@dataclass(frozen=True)
+class MonitorFilters:
+    """Driver -> ear impulse responses, shape (2, drivers, taps), time zero at ``delay_samples``."""
+
+    impulse: np.ndarray
+    delay_samples: int
+    sample_rate: float
+
+
+def design_monitor(
+    profile: DeviceProfile,
+    head: HeadModel,
+    *,
+    sample_rate: float = 48000.0,
+    listener: Listener | None = None,
+    taps: int = TAPS,
+    delay_samples: int = BULK_DELAY,
+) -> MonitorFilters:
+    """Impulse responses from every driver to both ears (pure function).
+
+    Examples
+    --------
+    >>> from soundstage.acoustics.profiles import load_profile
+    >>> filters = design_monitor(load_profile("stereo-pair"), SphericalHead())
+    >>> filters.impulse.shape
+    (2, 2, 1024)
+    """
+    who = listener or Listener()
+    frequencies = np.fft.rfftfreq(taps, 1 / sample_rate)
+    plant = transfer_matrix(profile, frequencies, head, listener=who)  # (F, 2, N)
+    nearest = np.linalg.norm(profile.world_positions() - np.asarray(who.position_m), axis=1).min()
+    shift = np.exp(2j * np.pi * frequencies * (nearest / SPEED_OF_SOUND_M_S - delay_samples / sample_rate))
+    impulse = scipy.fft.irfft(plant * shift[:, None, None], n=taps, axis=0)  # (taps, 2, N)
+    fade = taps // 8
+    impulse[taps - fade :] *= np.cos(np.linspace(0, np.pi / 2, fade))[:, None, None] ** 2
+    return MonitorFilters(np.ascontiguousarray(impulse.transpose(1, 2, 0)), delay_samples, float(sample_rate))
+
+
+class BinauralMonitor(Processor):
+    """The device at a listener position, on headphones: N driver feeds -> 2 ear signals.
+
+    Parameters
+    ----------
+    device : str
+        Device profile name or file (configuration).
+    hrtf : str
+        ``"model"`` (spherical head) or the path of a SOFA file (configuration).
+    distance_m : float, 0.3..10 m
+        Listener distance.
+    listener_offset_m : float, -1..1 m
+        Listener's sideways offset (+ is to the left).
+    listener_yaw_deg : float, -90..90 deg
+        Head rotation (+ turns left).
+    head_radius_m : float
+        Head radius of the model (``hrtf = "model"`` only).
+    """
+
+    type_name = "BinauralMonitor"
+    output_channels = 2
+    parameter_specs = (
+        ParameterSpec("distance_m", 2.0, 0.3, 10.0, unit="m", description="Listener distance"),
+        ParameterSpec("listener_offset_m", 0.0, -1.0, 1.0, unit="m", description="Sideways offset, + to the left"),
+        ParameterSpec("listener_yaw_deg", 0.0, -90.0, 90.0, unit="deg", description="Head rotation, + to the left"),
+        ParameterSpec("head_radius_m", 0.0875, 0.05, 0.12, unit="m", description="Head radius of the model"),
+    )
+    default_device = "studio-5"
+
+    def __init__(
+        self,
+        *,
+        device: str | None = None,
+        hrtf: str = "model",
+        distance_m: float = 2.0,
+        listener_offset_m: float = 0.0,
+        listener_yaw_deg: float = 0.0,
+        head_radius_m: float = 0.0875,
+    ) -> None:
+        self.device = device or self.default_device
+        self.hrtf = hrtf
+        self._profile = load_profile(self.device)
+        self._hrtf_cache: dict[float, HrtfSet] = {}
+        if hrtf != "model":
+            self._hrtf_cache[-1.0] = HrtfSet.from_sofa(hrtf)  # fail early on a bad file
+        super().__init__(
+            distance_m=distance_m, listener_offset_m=listener_offset_m, listener_yaw_deg=listener_yaw_deg, head_radius_m=head_radius_m
+        )
+        self.partition_size = 256
+        self._fir: CrossfadingFir | None = None
+
+    @property
+    def input_channels(self) -> int:  # type: ignore[override]
+        return len(self._profile.drivers)
+
+    def head(self, sample_rate: float) -> HeadModel:
+        """The head the monitor listens with at a sample rate (HRIRs resampled if needed)."""
+        if self.hrtf == "model":
+            return SphericalHead(radius_m=float(self._values["head_radius_m"]))
+        if sample_rate not in self._hrtf_cache:
+            self._hrtf_cache[sample_rate] = self._hrtf_cache[-1.0].resampled(sample_rate) if self._hrtf_cache[-1.0].sample_rate != sample_rate else self._hrtf_cache[-1.0]
+        return self._hrtf_cache[sample_rate]
+
+    @property
+    def hrtf_source(self) -> str:
+        """Where the ears come from, with any conversion (resampling) applied."""
+        if self.hrtf == "model":
+            return f"spherical head model, radius {self._values['head_radius_m']} m"
+        rate = self._sample_rate
+        return self.head(rate).source if rate else self._hrtf_cache[-1.0].source  # type: ignore[attr-defined,no-any-return]
+
+    def listener(self) -> Listener:
+        """The listener position of the current parameters."""
+        return Listener(position_m=(0.0, float(self._values["listener_offset_m"]), 0.0), yaw_deg=float(self._values["listener_yaw_deg"]))
+
+    def design(self, sample_rate: float) -> MonitorFilters:
+        """Driver -> ear filters for the current parameters."""
+        profile = self._profile.at_distance(float(self._values["distance_m"]))
+        return design_monitor(profile, self.head(sample_rate), sample_rate=sample_rate, listener=self.listener())
+
+    @property
+    def latency_samples(self) -> int:
+        return BULK_DELAY + self.partition_size
+
+    def _prepare(self, sample_rate: float, num_channels: int) -> None:
+        self._fir = CrossfadingFir(self.design(sample_rate).impulse, partition_size=self.partition_size, fade_samples=int(0.05 * sample_rate))
+
+    def _parameter_changed(self, name: str) -> None:
+        if self._fir is not None and self._sample_rate is not None:
+            self._fir.set_filters(self.design(self._sample_rate).impulse)
+
+    def _process_block(self, block: np.ndarray) -> np.ndarray:
+        assert self._fir is not None
+        return self._fir.process(block)
+
+    def _config(self) -> dict[str, Any]:
+        config: dict[str, Any] = {}
+        if self.device != self.default_device:
+            config["device"] = self.device
+        if self.hrtf != "model":
+            config["hrtf"] = self.hrtf
+        return config
+
+
+class StereoReference(BinauralMonitor):
+    """A stereo pair at +-30 degrees on headphones (2 -> 2 ears): the reference of an A/B.
+
+    Same parameters as :class:`BinauralMonitor`, with the ``stereo-pair`` device.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> StereoReference()(np.zeros((2, 4800)), 48000).shape
+    (2, 4800)
+    """
+
+    type_name = "StereoReference"
+    default_device = "stereo-pair"
