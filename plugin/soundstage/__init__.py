@@ -32,13 +32,31 @@ from soundstage.host import (
     save_vstpreset,
 )
 from soundstage.host.chainfile import load_chain, save_chain
-from soundstage.stages import Gain
+from soundstage.stages import (
+    BinauralMonitor,
+    CrosstalkCanceller,
+    Gain,
+    StereoReference,
+    TargetCurve,
+    Virtualizer,
+    design_crosstalk_canceller,
+    design_monitor,
+    design_virtualizer,
+)
 
 __version__ = "0.1.0"
 
 __all__ = [
     "ANY",
     "AudioFileError",
+    "BinauralMonitor",
+    "CrosstalkCanceller",
+    "StereoReference",
+    "TargetCurve",
+    "Virtualizer",
+    "design_crosstalk_canceller",
+    "design_monitor",
+    "design_virtualizer",
     "AudioInputError",
     "Chain",
     "ChainError",

@@ -26,7 +26,10 @@ __all__ = ["HeadModel", "SphericalHead"]
 class HeadModel(Protocol):
     """Anything that gives ear responses for directions (head coordinates)."""
 
-    radius_m: float
+    @property
+    def radius_m(self) -> float:
+        """Head radius, metres (for the listener-inside check)."""
+        ...
 
     def ear_responses(self, frequencies_hz: np.ndarray, directions: np.ndarray) -> np.ndarray:
         """Complex responses, shape (2 ears [left, right], directions, frequencies)."""

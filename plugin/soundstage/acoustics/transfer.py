@@ -85,7 +85,11 @@ def transfer_matrix(
     reference = profile.distance_m
     for column, index in enumerate(chosen):
         driver = profile.drivers[index]
-        gain = reference / distances[column] * directivity(f, off_axis[column : column + 1], driver.radius_m, driver.directivity)[:, 0]
+        gain = (
+            reference
+            / distances[column]
+            * directivity(f, off_axis[column : column + 1], driver.radius_m, driver.directivity)[:, 0]
+        )
         path = gain * (np.exp(-2j * np.pi * f * distances[column] / SPEED_OF_SOUND_M_S) if include_delay else 1.0)
         result[:, :, column] = (ears[:, column, :] * path).T
     return result

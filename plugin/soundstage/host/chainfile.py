@@ -213,7 +213,11 @@ def _parameters(table: Mapping[str, Any], key: str, context: _Context) -> dict[s
 
 
 def _build_stage(cls: type[Processor], table: Mapping[str, Any], key: str, context: _Context) -> Processor:
-    _check_keys(table, {"type", "name", "parameters"}, key, context)
+    _check_keys(table, {"type", "name", "parameters", *cls.config_keys}, key, context)
+    config = {name: table[name] for name in cls.config_keys if name in table}
+    for name, value in config.items():
+        if not isinstance(value, (str, int, float, bool)):
+            raise context.error(f"{key}.{name}", f"{name} = {value!r} must be a string or a number")
     values = _parameters(table, key, context)
     known = {spec.name: spec for spec in cls.parameter_specs}
     for name, value in values.items():
@@ -228,7 +232,10 @@ def _build_stage(cls: type[Processor], table: Mapping[str, Any], key: str, conte
             known[name].validate(value, owner=cls.type_name)
         except (SoundstageError, TypeError) as error:
             raise context.error(f"{key}.parameters.{name}", str(error)) from None
-    return cls(**values)
+    try:
+        return cls(**config, **values)
+    except (SoundstageError, TypeError, ValueError) as error:
+        raise context.error(key, str(error)) from None
 
 
 def _build_builtin(kind: str, table: Mapping[str, Any], key: str, context: _Context) -> object:
@@ -391,7 +398,10 @@ def _dump_node(node: object, base: Path) -> dict[str, Any]:
     if isinstance(node, Chain):
         return {"type": "chain", "stages": _dump_nodes(node, base)}
     if isinstance(node, Processor):
-        return {"type": node.type_name, "parameters": {k: _number(v) for k, v in node.parameter_values().items()}}
+        table = {"type": node.type_name}
+        table.update({name: getattr(node, name) for name in node.config_keys})
+        table["parameters"] = {k: _number(v) for k, v in node.parameter_values().items()}
+        return table
     if is_external(node):
         return _dump_external(node, base)
     if is_builtin(node):

@@ -112,6 +112,8 @@ class Processor:
     input_channels: ClassVar[int | None] = ANY
     output_channels: ClassVar[int | None] = ANY
     type_name: ClassVar[str] = "Processor"
+    #: Constructor arguments that are configuration, not parameters (chain-file keys).
+    config_keys: ClassVar[tuple[str, ...]] = ()
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)

@@ -3,11 +3,25 @@
 from __future__ import annotations
 
 from soundstage.host.processor import Processor
+from soundstage.stages.crosstalk import CrosstalkCanceller, TargetCurve, design_crosstalk_canceller
 from soundstage.stages.gain import Gain
+from soundstage.stages.monitors import BinauralMonitor, StereoReference, design_monitor
+from soundstage.stages.virtualizer import Virtualizer, design_virtualizer
 
-__all__ = ["Gain", "stage_types"]
+__all__ = [
+    "BinauralMonitor",
+    "CrosstalkCanceller",
+    "Gain",
+    "StereoReference",
+    "TargetCurve",
+    "Virtualizer",
+    "design_crosstalk_canceller",
+    "design_monitor",
+    "design_virtualizer",
+    "stage_types",
+]
 
 
 def stage_types() -> dict[str, type[Processor]]:
     """The stage types a chain file may name, by type name (a new dict each call)."""
-    return {cls.type_name: cls for cls in (Gain,)}
+    return {cls.type_name: cls for cls in (Gain, Virtualizer, CrosstalkCanceller, BinauralMonitor, StereoReference)}

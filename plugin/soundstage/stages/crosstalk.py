@@ -246,7 +246,9 @@ def design_crosstalk_canceller(
     target = target or TargetCurve.default(plateau_db)
     mids = profile.indices("mid")
     if len(mids) < 2:
-        raise ParameterError(f"{profile.name}: a crosstalk canceller needs at least two 'mid' drivers, the profile has {len(mids)}")
+        raise ParameterError(
+            f"{profile.name}: a crosstalk canceller needs at least two 'mid' drivers, the profile has {len(mids)}"
+        )
     frequencies = np.fft.rfftfreq(taps, 1 / sample_rate)
     plant = transfer_matrix(profile, frequencies, head, listener=listener, drivers=mids)  # (F, 2, M)
     distances = np.linalg.norm(profile.world_positions()[mids] - np.asarray((listener or Listener()).position_m), axis=1)
@@ -331,7 +333,13 @@ def design_crosstalk_canceller(
         regularization=b,
         driver_names=tuple(profile.driver_names),
         mid_indices=tuple(mids),
-        info={"profile": profile.name, "distance_m": profile.distance_m, "plant": plant, "target_db": wanted, "feasible_db": feasible},
+        info={
+            "profile": profile.name,
+            "distance_m": profile.distance_m,
+            "plant": plant,
+            "target_db": wanted,
+            "feasible_db": feasible,
+        },
     )
 
 
@@ -373,6 +381,7 @@ class CrosstalkCanceller(Processor):
     """
 
     type_name = "CrosstalkCanceller"
+    config_keys = ("device", "form")
     input_channels = 2
     parameter_specs = (
         ParameterSpec("distance_m", 2.0, 0.5, 5.0, unit="m", description="Listener distance of the design"),

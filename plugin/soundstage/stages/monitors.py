@@ -94,6 +94,7 @@ class BinauralMonitor(Processor):
     """
 
     type_name = "BinauralMonitor"
+    config_keys = ("device", "hrtf")
     output_channels = 2
     parameter_specs = (
         ParameterSpec("distance_m", 2.0, 0.3, 10.0, unit="m", description="Listener distance"),
@@ -120,7 +121,10 @@ class BinauralMonitor(Processor):
         if hrtf != "model":
             self._hrtf_cache[-1.0] = HrtfSet.from_sofa(hrtf)  # fail early on a bad file
         super().__init__(
-            distance_m=distance_m, listener_offset_m=listener_offset_m, listener_yaw_deg=listener_yaw_deg, head_radius_m=head_radius_m
+            distance_m=distance_m,
+            listener_offset_m=listener_offset_m,
+            listener_yaw_deg=listener_yaw_deg,
+            head_radius_m=head_radius_m,
         )
         self.partition_size = 256
         self._fir: CrossfadingFir | None = None
@@ -134,7 +138,11 @@ class BinauralMonitor(Processor):
         if self.hrtf == "model":
             return SphericalHead(radius_m=float(self._values["head_radius_m"]))
         if sample_rate not in self._hrtf_cache:
-            self._hrtf_cache[sample_rate] = self._hrtf_cache[-1.0].resampled(sample_rate) if self._hrtf_cache[-1.0].sample_rate != sample_rate else self._hrtf_cache[-1.0]
+            self._hrtf_cache[sample_rate] = (
+                self._hrtf_cache[-1.0].resampled(sample_rate)
+                if self._hrtf_cache[-1.0].sample_rate != sample_rate
+                else self._hrtf_cache[-1.0]
+            )
         return self._hrtf_cache[sample_rate]
 
     @property
@@ -147,7 +155,9 @@ class BinauralMonitor(Processor):
 
     def listener(self) -> Listener:
         """The listener position of the current parameters."""
-        return Listener(position_m=(0.0, float(self._values["listener_offset_m"]), 0.0), yaw_deg=float(self._values["listener_yaw_deg"]))
+        return Listener(
+            position_m=(0.0, float(self._values["listener_offset_m"]), 0.0), yaw_deg=float(self._values["listener_yaw_deg"])
+        )
 
     def design(self, sample_rate: float) -> MonitorFilters:
         """Driver -> ear filters for the current parameters."""
@@ -159,7 +169,9 @@ class BinauralMonitor(Processor):
         return BULK_DELAY + self.partition_size
 
     def _prepare(self, sample_rate: float, num_channels: int) -> None:
-        self._fir = CrossfadingFir(self.design(sample_rate).impulse, partition_size=self.partition_size, fade_samples=int(0.05 * sample_rate))
+        self._fir = CrossfadingFir(
+            self.design(sample_rate).impulse, partition_size=self.partition_size, fade_samples=int(0.05 * sample_rate)
+        )
 
     def _parameter_changed(self, name: str) -> None:
         if self._fir is not None and self._sample_rate is not None:

@@ -1,0 +1,141 @@
+"""CrosstalkCanceller: separation on the design model and on KEMAR, effort, robustness, RTF form.
+
+Design on the spherical-head model, evaluate on the MIT KEMAR set: the set the
+filters are judged with is never the one they were designed on. Separations are
+evaluated on the realised FIR filters (not the design's frequency samples).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from soundstage.acoustics.head import SphericalHead
+from soundstage.acoustics.hrtf import DEFAULT_SOFA, HrtfSet
+from soundstage.acoustics.profiles import Listener, ProfileError, load_profile
+from soundstage.analysis.binaural import fractional_octave_bands
+from soundstage.analysis.crosstalk import plain_stereo_separation_db, realised_response, separation_db
+from soundstage.stages.crosstalk import CrosstalkCanceller, CtcFilters, TargetCurve, design_crosstalk_canceller
+
+SR = 48000.0
+MODEL = SphericalHead()
+
+
+@pytest.fixture(scope="module")
+def kemar() -> HrtfSet:
+    if not DEFAULT_SOFA.exists():
+        import os
+
+        if os.environ.get("CI") == "true":
+            pytest.fail(f"{DEFAULT_SOFA} missing in CI: .ci/run must install libmysofa1")
+        pytest.skip(f"MIT KEMAR SOFA not at {DEFAULT_SOFA} (Debian: apt-get install libmysofa1)")
+    return HrtfSet.from_sofa(DEFAULT_SOFA, sample_rate=SR)
+
+
+@pytest.fixture(scope="module")
+def at_1m() -> tuple[object, CtcFilters]:
+    profile = load_profile("studio-5", distance_m=1.0)
+    return profile, design_crosstalk_canceller(profile, sample_rate=SR)
+
+
+def separation(design: CtcFilters, profile: object, head: object, **kwargs: object) -> np.ndarray:
+    return separation_db(design.impulse, design.modelling_delay, SR, profile, head, **kwargs)[1]  # type: ignore[arg-type]
+
+
+def test_flat_30_db_target_on_the_model_within_the_effort_limit() -> None:
+    profile = load_profile("studio-5", distance_m=1.0)
+    design = design_crosstalk_canceller(profile, sample_rate=SR, target=TargetCurve.flat(30.0))
+    bands = separation(design, profile, MODEL, low_hz=500.0, high_hz=6000.0)
+    assert bands.mean() >= 30.0 - 0.05, bands.round(1)
+    assert effort_db(design) <= 10.0
+
+
+def effort_db(design: CtcFilters) -> float:
+    frequencies, response = realised_response(design.impulse, design.modelling_delay, SR)
+    band = (frequencies >= 100.0) & (frequencies <= 8000.0)
+    return float(20 * np.log10(np.abs(response[band]).max()))
+
+
+def test_default_target_evaluated_on_kemar_at_1_m(at_1m: tuple[object, CtcFilters], kemar: HrtfSet) -> None:
+    profile, design = at_1m
+    bands = separation(design, profile, kemar)
+    assert bands.mean() >= 15.0, bands.round(1)
+    assert bands.min() >= 10.0, bands.round(1)
+    plain = plain_stereo_separation_db(profile, kemar, left=1, right=2)  # type: ignore[arg-type]
+    assert plain.mean() < 3.0  # with no canceller the side drivers give about 1 dB
+
+
+def test_filter_effort(at_1m: tuple[object, CtcFilters]) -> None:
+    assert effort_db(at_1m[1]) <= 10.0
+
+
+def test_at_2_m_the_model_follows_the_target_and_kemar_keeps_some(kemar: HrtfSet) -> None:
+    profile = load_profile("studio-5", distance_m=2.0)
+    design = design_crosstalk_canceller(profile, sample_rate=SR)
+    centres, achieved = separation_db(design.impulse, design.modelling_delay, SR, profile, MODEL)
+    target = design.info["target_db"]
+    f = design.frequencies
+    wanted = np.array([np.mean(target[(f >= c / 10**0.05) & (f < c * 10**0.05)]) for c in centres])
+    active = wanted >= 6.0
+    assert active.sum() >= 8
+    assert np.abs(achieved - wanted)[active].max() <= 3.0, (achieved.round(1), wanted.round(1))
+    measured = separation(design, profile, kemar, low_hz=1000.0, high_hz=6300.0)
+    assert measured.mean() >= 8.0, measured.round(1)
+
+
+def test_robustness_on_the_model(at_1m: tuple[object, CtcFilters]) -> None:
+    profile, design = at_1m
+    centred = separation(design, profile, MODEL).mean()
+    turned = separation(design, profile, MODEL, listener=Listener(yaw_deg=5.0)).mean()
+    assert centred - turned <= 4.0
+    for offset in (-0.05, -0.025, 0.025, 0.05):
+        moved = separation(design, profile, MODEL, listener=Listener(position_m=(0.0, offset, 0.0)))
+        assert moved.mean() >= 10.0, (offset, moved.round(1))
+
+
+def test_rtf_form_gives_the_same_driver_feeds(noise: np.ndarray) -> None:
+    direct = CrosstalkCanceller(distance_m=1.0)(noise, SR)
+    relative = CrosstalkCanceller(distance_m=1.0, form="rtf")(noise, SR)
+    assert direct.shape == relative.shape == (5, noise.shape[1])
+    for feed in range(5):
+        error = np.sum((direct[feed] - relative[feed]) ** 2)
+        assert error <= 1e-6 * np.sum(direct[feed] ** 2)  # <= -60 dB re signal
+
+
+def test_bands_come_from_the_profile(noise: np.ndarray) -> None:
+    out = CrosstalkCanceller(distance_m=1.0)(noise, SR)
+    spectrum = np.abs(np.fft.rfft(out, axis=1)) ** 2
+    f = np.fft.rfftfreq(noise.shape[1], 1 / SR)
+    woofer, mids, tweeter = spectrum[0], spectrum[1:4].sum(axis=0), spectrum[4]
+    low, high = (f > 40) & (f < 100), (f > 12000) & (f < 16000)
+    assert woofer[low].sum() > 100 * mids[low].sum()  # below the woofer crossover it is mono, on the woofer
+    assert tweeter[high].sum() > 100 * mids[high].sum()
+    # mono: both inputs feed the woofer equally
+    left_only = CrosstalkCanceller(distance_m=1.0)(np.stack([noise[0], np.zeros_like(noise[0])]), SR)
+    right_only = CrosstalkCanceller(distance_m=1.0)(np.stack([np.zeros_like(noise[0]), noise[0]]), SR)
+    np.testing.assert_allclose(left_only[0], right_only[0], atol=1e-6)
+
+
+@pytest.mark.parametrize("form", ["direct", "rtf"])
+def test_block_size_invariance(noise: np.ndarray, form: str) -> None:
+    reference = CrosstalkCanceller(device="compact-pair", distance_m=1.5, form=form)(noise, SR)
+    for buffer_size in (7, 64, 256, 8192):
+        out = CrosstalkCanceller(device="compact-pair", distance_m=1.5, form=form)(noise, SR, buffer_size=buffer_size)
+        assert np.abs(out - reference).max() <= 1e-6
+    stage = CrosstalkCanceller(device="compact-pair", distance_m=1.5, form=form)
+    cuts = [0, 5, 2000, 2001, 15000, noise.shape[1]]
+    parts = [stage.process(noise[:, a:b], SR, buffer_size=512, reset=False) for a, b in zip(cuts, cuts[1:])]
+    assert np.abs(np.concatenate([*parts, stage.flush()], axis=1) - reference).max() <= 1e-6
+
+
+def test_listener_inside_the_device_is_refused() -> None:
+    with pytest.raises(ProfileError, match=r"inside the device"):
+        design_crosstalk_canceller(load_profile("studio-5", distance_m=0.12))
+
+
+def test_contract_and_repr() -> None:
+    ctc = CrosstalkCanceller(device="compact-pair")
+    assert ctc.output_channels_for(2) == 2 and ctc.driver_names == ["left", "right"]
+    assert ctc(np.zeros((2, 1)), SR).shape == (2, 1)
+    assert repr(CrosstalkCanceller(form="rtf", distance_m=1.0)) == "<CrosstalkCanceller form='rtf' distance_m=1.0>"
+    assert len(fractional_octave_bands(250, 6300)) == 15
