@@ -176,3 +176,17 @@ def test_progress_bar_on_a_terminal_only(tmp_path: Path) -> None:
     assert b"in.wav" in captured and b"%|" in captured  # tqdm's bar
     piped = subprocess.run([*command[:5], str(tmp_path / "pipe.wav"), *command[5:]], capture_output=True, text=True, timeout=60)
     assert piped.returncode == 0 and "%|" not in piped.stderr
+
+
+def test_analyze_crosstalk_prints_the_table_and_draws_the_plot(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    pytest.importorskip("matplotlib", reason="plots need matplotlib: pip install 'soundstage[plot]'")
+    from soundstage.acoustics.hrtf import DEFAULT_SOFA
+
+    hrtf = str(DEFAULT_SOFA) if DEFAULT_SOFA.exists() else "model"
+    plot = tmp_path / "separation.png"
+    assert main(["analyze", "crosstalk", "--device", "studio-5", "--distance-m", "1", "--hrtf", hrtf, "--plot", str(plot)]) == 0
+    out = capsys.readouterr().out
+    assert "band Hz" in out and "mean 250 Hz-6.3 kHz: model" in out and "peak gain" in out
+    assert plot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and plot.stat().st_size > 10000
+    assert main(["analyze", "crosstalk", "--device", "nope"]) == 2
+    assert "unknown device 'nope'" in capsys.readouterr().err

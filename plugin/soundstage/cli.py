@@ -3,6 +3,7 @@
     soundstage process IN OUT --chain FILE [--buffer-size N] [--bit-depth B] [--overwrite]
     soundstage chain show FILE [--sample-rate HZ] [--channels N]
     soundstage plugin info PATH [--plugin-name NAME]
+    soundstage analyze crosstalk --device NAME --distance-m D --hrtf model|PATH.sofa [--plot FILE.png]
     soundstage demo [DIR]
 
 Errors of the soundstage hierarchy print one line (``soundstage: error: ...``)
@@ -128,6 +129,13 @@ def _cmd_plugin_info(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_analyze_crosstalk(args: argparse.Namespace) -> int:
+    from soundstage.analysis.report import crosstalk_report
+
+    print(crosstalk_report(args.device, args.distance_m, args.hrtf, plot=Path(args.plot) if args.plot else None))
+    return 0
+
+
 def _cmd_demo(args: argparse.Namespace) -> int:
     from soundstage.demo import run_demo
 
@@ -167,6 +175,14 @@ def build_parser() -> argparse.ArgumentParser:
     info.add_argument("--plugin-name", default=None, help="which plugin of a multi-plugin bundle")
     info.add_argument("--sample-rate", type=float, default=48000.0)
     info.set_defaults(run=_cmd_plugin_info)
+
+    analyze = commands.add_parser("analyze", help="measure spatial designs").add_subparsers(dest="analyze_command", required=True)
+    crosstalk = analyze.add_parser("crosstalk", help="channel separation of a device's crosstalk canceller per 1/3-octave band")
+    crosstalk.add_argument("--device", default="studio-5", help="device profile name or file")
+    crosstalk.add_argument("--distance-m", type=float, default=2.0, help="listener distance (m)")
+    crosstalk.add_argument("--hrtf", default="model", help="'model' or a SOFA file to evaluate on (e.g. the MIT KEMAR set)")
+    crosstalk.add_argument("--plot", default=None, help="write separation vs frequency to this PNG (needs matplotlib)")
+    crosstalk.set_defaults(run=_cmd_analyze_crosstalk)
 
     demo = commands.add_parser("demo", help="generate an example mix and run it through the bundled chain")
     demo.add_argument("dir", nargs="?", default="soundstage-demo", help="output folder (default ./soundstage-demo)")
