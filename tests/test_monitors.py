@@ -92,3 +92,29 @@ def test_channel_counts_follow_the_device() -> None:
     assert BinauralMonitor().input_channels == 5 and StereoReference().input_channels == 2
     with pytest.raises(Exception, match=r"expects 5 input channels, got 2"):
         BinauralMonitor()(np.zeros((2, 100)), SR)
+
+
+def test_shoebox_room_adds_reflections_and_keeps_the_direct_sound(tmp_path: Path) -> None:
+    pytest.importorskip("pyroomacoustics", reason="room simulation needs pyroomacoustics: pip install 'soundstage[room]'")
+    x = np.zeros((2, 24000))
+    x[0, 100] = 1.0
+    free = StereoReference()(x, SR)
+    room = StereoReference(room=[5.0, 4.0, 2.7], rt60_s=0.4)
+    roomy = room(x, SR)
+    onset = int(np.argmax(np.abs(free[0]) > 0.1 * np.abs(free[0]).max()))
+    direct = slice(max(onset - 32, 0), onset + 48)  # the first reflection comes > 2 ms later
+    np.testing.assert_allclose(roomy[0, direct], free[0, direct], atol=0.02 * np.abs(free[0]).max())
+    later = roomy[:, onset + 200 :]
+    drr = energy_db(roomy[0, direct]) - energy_db(later[0])
+    # Sabine: critical distance 0.057 sqrt(V / RT60) = 0.66 m, so at 2 m the direct sound is
+    # about 9.6 dB below the reverberant field; the image sources stop at order 10, so a
+    # little less reverberation is modelled
+    critical = 0.057 * np.sqrt(5.0 * 4.0 * 2.7 / 0.4)
+    expected = 20 * np.log10(critical / 2.0)
+    assert expected - 1.0 <= drr <= expected + 4.0, (drr, expected)
+    assert energy_db(roomy[0]) > energy_db(roomy[1])  # still on the left
+    from soundstage import Chain, load_chain, save_chain
+
+    save_chain(Chain([room]), tmp_path / "room.toml")
+    assert "room = [" in (tmp_path / "room.toml").read_text()
+    assert np.array_equal(load_chain(tmp_path / "room.toml")(x, SR), roomy)

@@ -216,8 +216,10 @@ def _build_stage(cls: type[Processor], table: Mapping[str, Any], key: str, conte
     _check_keys(table, {"type", "name", "parameters", *cls.config_keys}, key, context)
     config = {name: table[name] for name in cls.config_keys if name in table}
     for name, value in config.items():
-        if not isinstance(value, (str, int, float, bool)):
-            raise context.error(f"{key}.{name}", f"{name} = {value!r} must be a string or a number")
+        plain = isinstance(value, (str, int, float, bool))
+        numbers = isinstance(value, list) and all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in value)
+        if not (plain or numbers):
+            raise context.error(f"{key}.{name}", f"{name} = {value!r} must be a string, a number or a list of numbers")
     values = _parameters(table, key, context)
     known = {spec.name: spec for spec in cls.parameter_specs}
     for name, value in values.items():
@@ -399,7 +401,7 @@ def _dump_node(node: object, base: Path) -> dict[str, Any]:
         return {"type": "chain", "stages": _dump_nodes(node, base)}
     if isinstance(node, Processor):
         table = {"type": node.type_name}
-        table.update({name: getattr(node, name) for name in node.config_keys})
+        table.update({name: getattr(node, name) for name in node.config_keys if getattr(node, name) is not None})
         table["parameters"] = {k: _number(v) for k, v in node.parameter_values().items()}
         return table
     if is_external(node):

@@ -25,14 +25,17 @@ from soundstage.acoustics.geometry import SPEED_OF_SOUND_M_S
 from soundstage.acoustics.head import HeadModel, SphericalHead
 from soundstage.acoustics.hrtf import HrtfSet
 from soundstage.acoustics.profiles import DeviceProfile, Listener, load_profile
+from soundstage.acoustics.room import ShoeboxRoom, room_transfer_matrix
 from soundstage.acoustics.transfer import transfer_matrix
 from soundstage.dsp.fir import CrossfadingFir
+from soundstage.errors import ParameterError
 from soundstage.host.parameters import ParameterSpec
 from soundstage.host.processor import Processor
 
 __all__ = ["BinauralMonitor", "MonitorFilters", "StereoReference", "design_monitor"]
 
 TAPS = 1024
+ROOM_TAPS = 16384  # 0.34 s at 48 kHz: the image sources up to order 10 in a living room
 BULK_DELAY = 64
 
 
@@ -51,10 +54,11 @@ def design_monitor(
     *,
     sample_rate: float = 48000.0,
     listener: Listener | None = None,
-    taps: int = TAPS,
+    room: ShoeboxRoom | None = None,
+    taps: int | None = None,
     delay_samples: int = BULK_DELAY,
 ) -> MonitorFilters:
-    """Impulse responses from every driver to both ears (pure function).
+    """Impulse responses from every driver to both ears, in free field or a room (pure function).
 
     Examples
     --------
@@ -64,8 +68,12 @@ def design_monitor(
     (2, 2, 1024)
     """
     who = listener or Listener()
+    taps = taps or (ROOM_TAPS if room is not None else TAPS)
     frequencies = np.fft.rfftfreq(taps, 1 / sample_rate)
-    plant = transfer_matrix(profile, frequencies, head, listener=who)  # (F, 2, N)
+    if room is None:
+        plant = transfer_matrix(profile, frequencies, head, listener=who)  # (F, 2, N)
+    else:
+        plant = room_transfer_matrix(profile, frequencies, head, room, listener=who, sample_rate=sample_rate)
     nearest = np.linalg.norm(profile.world_positions() - np.asarray(who.position_m), axis=1).min()
     shift = np.exp(2j * np.pi * frequencies * (nearest / SPEED_OF_SOUND_M_S - delay_samples / sample_rate))
     impulse = scipy.fft.irfft(plant * shift[:, None, None], n=taps, axis=0)  # (taps, 2, N)
@@ -91,16 +99,24 @@ class BinauralMonitor(Processor):
         Head rotation (+ turns left).
     head_radius_m : float
         Head radius of the model (``hrtf = "model"`` only).
+    room : list of 3 floats, optional
+        A shoebox room (length, width, height in m) simulated with pyroomacoustics
+        (configuration; ``pip install 'soundstage[room]'``). Default: free field.
+    listener_in_room_m : list of 3 floats
+        Where the listener's head is in the room (configuration).
+    rt60_s : float, 0.1..2 s
+        Reverberation time of the room.
     """
 
     type_name = "BinauralMonitor"
-    config_keys = ("device", "hrtf")
+    config_keys = ("device", "hrtf", "room", "listener_in_room_m")
     output_channels = 2
     parameter_specs = (
         ParameterSpec("distance_m", 2.0, 0.3, 10.0, unit="m", description="Listener distance"),
         ParameterSpec("listener_offset_m", 0.0, -1.0, 1.0, unit="m", description="Sideways offset, + to the left"),
         ParameterSpec("listener_yaw_deg", 0.0, -90.0, 90.0, unit="deg", description="Head rotation, + to the left"),
         ParameterSpec("head_radius_m", 0.0875, 0.05, 0.12, unit="m", description="Head radius of the model"),
+        ParameterSpec("rt60_s", 0.4, 0.1, 2.0, unit="s", description="Reverberation time of the room (with a room)"),
     )
     default_device = "studio-5"
 
@@ -113,9 +129,16 @@ class BinauralMonitor(Processor):
         listener_offset_m: float = 0.0,
         listener_yaw_deg: float = 0.0,
         head_radius_m: float = 0.0875,
+        room: list[float] | None = None,
+        listener_in_room_m: list[float] | None = None,
+        rt60_s: float = 0.4,
     ) -> None:
         self.device = device or self.default_device
         self.hrtf = hrtf
+        self.room = None if room is None else [float(v) for v in room]
+        self.listener_in_room_m = [float(v) for v in (listener_in_room_m or [1.5, (self.room or [0, 4.0])[1] / 2, 1.2])]
+        if self.room is not None and len(self.room) != 3:
+            raise ParameterError(f"{self.type_name}: room={room!r} must be [length, width, height] in metres")
         self._profile = load_profile(self.device)
         self._hrtf_cache: dict[float, HrtfSet] = {}
         if hrtf != "model":
@@ -160,9 +183,26 @@ class BinauralMonitor(Processor):
         )
 
     def design(self, sample_rate: float) -> MonitorFilters:
+        """The design for the current parameters (memoised: a reset does not redesign)."""
+        key = (sample_rate, tuple(sorted(self._values.items())))
+        cache = self.__dict__.setdefault("_designs", {})
+        if key not in cache:
+            if len(cache) > 8:
+                cache.clear()
+            cache[key] = self._design(sample_rate)
+        return cache[key]  # type: ignore[no-any-return]
+
+    def _design(self, sample_rate: float) -> MonitorFilters:
         """Driver -> ear filters for the current parameters."""
         profile = self._profile.at_distance(float(self._values["distance_m"]))
-        return design_monitor(profile, self.head(sample_rate), sample_rate=sample_rate, listener=self.listener())
+        room = None
+        if self.room is not None:
+            room = ShoeboxRoom(
+                (self.room[0], self.room[1], self.room[2]),
+                float(self._values["rt60_s"]),
+                (self.listener_in_room_m[0], self.listener_in_room_m[1], self.listener_in_room_m[2]),
+            )
+        return design_monitor(profile, self.head(sample_rate), sample_rate=sample_rate, listener=self.listener(), room=room)
 
     @property
     def latency_samples(self) -> int:
@@ -187,6 +227,9 @@ class BinauralMonitor(Processor):
             config["device"] = self.device
         if self.hrtf != "model":
             config["hrtf"] = self.hrtf
+        if self.room is not None:
+            config["room"] = self.room
+            config["listener_in_room_m"] = self.listener_in_room_m
         return config
 
 
