@@ -31,3 +31,15 @@ def test_python_example_runs(stereo_gain_path: Path, tmp_path: Path, monkeypatch
     namespace = {"audio": (0.1 * np.random.default_rng(0).standard_normal((2, 4800))).astype(np.float32)}
     exec(compile(code, "README.md", "exec"), namespace)
     assert namespace["out"].shape == (2, 4800)
+
+
+def test_spatial_example_runs() -> None:
+    from soundstage.acoustics.hrtf import DEFAULT_SOFA
+
+    code = README.split("## Spatial stages", 1)[1].split("```python\n", 1)[1].split("```", 1)[0]
+    if not DEFAULT_SOFA.exists():
+        code = code.replace('hrtf="/usr/share/libmysofa/MIT_KEMAR_normal_pinna.sofa"', 'hrtf="model"')
+    namespace = {"stereo": (0.1 * np.random.default_rng(0).standard_normal((2, 9600))).astype(np.float32)}
+    exec(compile(code, "README.md", "exec"), namespace)
+    assert namespace["feeds"].shape == (5, 9600)
+    assert namespace["on_headphones"].shape == (2, 9600) and namespace["reference"].shape == (2, 9600)
