@@ -6,6 +6,7 @@ from soundstage.host.processor import Processor
 from soundstage.stages.crosstalk import CrosstalkCanceller, TargetCurve, design_crosstalk_canceller
 from soundstage.stages.gain import Gain
 from soundstage.stages.monitors import BinauralMonitor, StereoReference, design_monitor
+from soundstage.stages.upmix import Upmix
 from soundstage.stages.virtualizer import Virtualizer, design_virtualizer
 
 __all__ = [
@@ -14,6 +15,7 @@ __all__ = [
     "Gain",
     "StereoReference",
     "TargetCurve",
+    "Upmix",
     "Virtualizer",
     "design_crosstalk_canceller",
     "design_monitor",
@@ -24,4 +26,4 @@ __all__ = [
 
 def stage_types() -> dict[str, type[Processor]]:
     """The stage types a chain file may name, by type name (a new dict each call)."""
-    return {cls.type_name: cls for cls in (Gain, Virtualizer, CrosstalkCanceller, BinauralMonitor, StereoReference)}
+    return {cls.type_name: cls for cls in (Gain, Upmix, Virtualizer, CrosstalkCanceller, BinauralMonitor, StereoReference)}
