@@ -33,6 +33,7 @@ from soundstage.host import (
 )
 from soundstage.host.chainfile import load_chain, save_chain
 from soundstage.stages import (
+    Beamformer,
     BinauralMonitor,
     CrosstalkCanceller,
     Gain,
@@ -50,6 +51,7 @@ __version__ = "0.1.0"
 __all__ = [
     "ANY",
     "AudioFileError",
+    "Beamformer",
     "BinauralMonitor",
     "CrosstalkCanceller",
     "StereoReference",

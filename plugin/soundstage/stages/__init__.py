@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from soundstage.host.processor import Processor
+from soundstage.stages.beamformer import Beamformer, design_beamformer, design_matrix_mix
 from soundstage.stages.crosstalk import CrosstalkCanceller, TargetCurve, design_crosstalk_canceller
 from soundstage.stages.gain import Gain
 from soundstage.stages.monitors import BinauralMonitor, StereoReference, design_monitor
@@ -10,6 +11,7 @@ from soundstage.stages.upmix import Upmix
 from soundstage.stages.virtualizer import Virtualizer, design_virtualizer
 
 __all__ = [
+    "Beamformer",
     "BinauralMonitor",
     "CrosstalkCanceller",
     "Gain",
@@ -17,7 +19,9 @@ __all__ = [
     "TargetCurve",
     "Upmix",
     "Virtualizer",
+    "design_beamformer",
     "design_crosstalk_canceller",
+    "design_matrix_mix",
     "design_monitor",
     "design_virtualizer",
     "stage_types",
@@ -26,4 +30,6 @@ __all__ = [
 
 def stage_types() -> dict[str, type[Processor]]:
     """The stage types a chain file may name, by type name (a new dict each call)."""
-    return {cls.type_name: cls for cls in (Gain, Upmix, Virtualizer, CrosstalkCanceller, BinauralMonitor, StereoReference)}
+    return {
+        cls.type_name: cls for cls in (Gain, Upmix, Virtualizer, CrosstalkCanceller, Beamformer, BinauralMonitor, StereoReference)
+    }

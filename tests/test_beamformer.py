@@ -1,0 +1,117 @@
+"""Beamformer: nulls toward the side walls, robustness, main lobe, WNG; against the matrix mix."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from soundstage import Beamformer
+from soundstage.acoustics.geometry import rotation_z
+from soundstage.acoustics.profiles import load_profile
+from soundstage.analysis.crosstalk import realised_response
+from soundstage.stages.beamformer import BeamFilters, beam_pattern, design_beamformer, design_matrix_mix, steering
+
+SR = 48000.0
+PROFILE = load_profile("studio-5")
+
+
+def realised_pattern(design: BeamFilters, azimuths: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Far-field response of the realised FIR filters, (F, azimuths)."""
+    f, response = realised_response(design.impulse, design.delay_samples, SR, n=8192)
+    mids = list(design.mid_indices)
+    a = steering(PROFILE, np.maximum(f, f[1]), azimuths, drivers=mids)
+    return f, np.einsum("fam,fm->fa", a, response[:, mids, 0])
+
+
+def band(f: np.ndarray, low: float, high: float) -> np.ndarray:
+    return (f >= low) & (f <= high)
+
+
+@pytest.fixture(scope="module")
+def beam() -> BeamFilters:
+    return design_beamformer(PROFILE, sample_rate=SR)
+
+
+def null_depth_db(pattern: np.ndarray) -> np.ndarray:
+    on = np.abs(pattern[:, 0])
+    return np.minimum(20 * np.log10(on / np.abs(pattern[:, 1])), 20 * np.log10(on / np.abs(pattern[:, 2])))
+
+
+def test_nominal_null_depth_at_the_sides(beam: BeamFilters) -> None:
+    f, pattern = realised_pattern(beam, np.array([0.0, 90.0, -90.0]))
+    assert null_depth_db(pattern)[band(f, 500, 3000)].min() >= 40.0
+
+
+def test_nulls_survive_driver_tolerances(beam: BeamFilters) -> None:
+    """+-0.5 dB gain and +-3 deg aim errors per driver, 200 draws: the median null depth."""
+    rng = np.random.default_rng(0)
+    mids = list(beam.mid_indices)
+    aims = np.array([PROFILE.drivers[i].direction for i in mids])
+    depths = []
+    for _ in range(200):
+        gains = 10 ** (rng.uniform(-0.5, 0.5, len(mids)) / 20)
+        tilted = []
+        for aim in aims:
+            turned = rotation_z(rng.uniform(-3, 3)) @ aim
+            axis = np.cross(turned, [0.0, 0.0, 1.0]) if abs(turned[2]) < 0.9 else np.cross(turned, [1.0, 0.0, 0.0])
+            axis /= np.linalg.norm(axis)
+            angle = np.radians(rng.uniform(-3, 3))
+            tilted.append(turned * np.cos(angle) + np.cross(axis, turned) * np.sin(angle))
+        depths.append(
+            null_depth_db(beam_pattern(beam, PROFILE, np.array([0.0, 90.0, -90.0]), gains=gains, aims=np.array(tilted)))
+        )
+    median = np.median(np.array(depths), axis=0)
+    f = beam.frequencies
+    assert median[band(f, 700, 2500)].min() >= 20.0
+    assert median[band(f, 500, 700)].min() >= 10.0
+
+
+@pytest.mark.xfail(
+    strict=True, reason="open item of issue 4: with exact side nulls the studio-5 midranges give -7.16 dB at 45 deg near 1 kHz"
+)
+def test_main_lobe_reaches_45_degrees(beam: BeamFilters) -> None:
+    f, pattern = realised_pattern(beam, np.array([0.0, 45.0, -45.0]))
+    level = np.minimum(*(20 * np.log10(np.abs(pattern[:, k]) / np.abs(pattern[:, 0])) for k in (1, 2)))
+    assert level[band(f, 300, 1500)].min() >= -7.0
+
+
+def test_main_lobe_within_a_quarter_db_of_the_target(beam: BeamFilters) -> None:
+    f, pattern = realised_pattern(beam, np.array([0.0, 45.0, -45.0]))
+    level = np.minimum(*(20 * np.log10(np.abs(pattern[:, k]) / np.abs(pattern[:, 0])) for k in (1, 2)))
+    assert level[band(f, 300, 1500)].min() >= -7.25
+
+
+def test_white_noise_gain_where_the_beam_is_active(beam: BeamFilters) -> None:
+    f = beam.frequencies
+    assert beam.wng_db()[band(f, 160, 7000)].min() >= -10.05
+
+
+def test_front_to_side_ratio_beam_against_matrix(beam: BeamFilters) -> None:
+    azimuths = np.arange(-180.0, 180.0, 1.0)
+    front, side = np.abs(azimuths) <= 45, np.abs(np.abs(azimuths) - 90) <= 10
+
+    def ratio(design: BeamFilters) -> float:
+        f, pattern = realised_pattern(design, azimuths)
+        power = np.abs(pattern) ** 2
+        per_frequency = 10 * np.log10(power[:, front].mean(axis=1) / power[:, side].mean(axis=1))
+        return float(per_frequency[band(f, 500, 3000)].mean())
+
+    matrix = design_matrix_mix(PROFILE, sample_rate=SR)
+    assert ratio(beam) >= 15.0
+    assert ratio(beam) - ratio(matrix) >= 8.0
+
+
+def test_rtf_form_and_block_size_invariance(noise: np.ndarray) -> None:
+    mono = noise[:1]
+    direct = Beamformer()(mono, SR)
+    relative = Beamformer(form="rtf")(mono, SR)
+    assert direct.shape == (5, mono.shape[1])
+    for feed in range(5):  # the same feeds within -50 dB each (measured: -55 dB or better)
+        assert np.sum((direct[feed] - relative[feed]) ** 2) <= 1e-5 * np.sum(direct[feed] ** 2) + 1e-20
+    for buffer_size in (7, 64, 256, 8192):
+        assert np.abs(Beamformer()(mono, SR, buffer_size=buffer_size) - direct).max() <= 1e-6
+    stage = Beamformer()
+    cuts = [0, 1, 999, 1000, 12000, mono.shape[1]]
+    parts = [stage.process(mono[:, a:b], SR, buffer_size=256, reset=False) for a, b in zip(cuts, cuts[1:])]
+    assert np.abs(np.concatenate([*parts, stage.flush()], axis=1) - direct).max() <= 1e-6
+    assert repr(Beamformer(mode="matrix")) == "<Beamformer mode='matrix'>"
