@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from soundstage.host.processor import Processor
 from soundstage.stages.beamformer import Beamformer, design_beamformer, design_matrix_mix
+from soundstage.stages.device import Spatializer
 from soundstage.stages.crosstalk import CrosstalkCanceller, TargetCurve, design_crosstalk_canceller
 from soundstage.stages.gain import Gain
 from soundstage.stages.monitors import BinauralMonitor, StereoReference, design_monitor
@@ -15,6 +16,7 @@ __all__ = [
     "BinauralMonitor",
     "CrosstalkCanceller",
     "Gain",
+    "Spatializer",
     "StereoReference",
     "TargetCurve",
     "Upmix",
@@ -31,5 +33,6 @@ __all__ = [
 def stage_types() -> dict[str, type[Processor]]:
     """The stage types a chain file may name, by type name (a new dict each call)."""
     return {
-        cls.type_name: cls for cls in (Gain, Upmix, Virtualizer, CrosstalkCanceller, Beamformer, BinauralMonitor, StereoReference)
+        cls.type_name: cls
+        for cls in (Gain, Upmix, Virtualizer, CrosstalkCanceller, Beamformer, Spatializer, BinauralMonitor, StereoReference)
     }

@@ -107,9 +107,12 @@ def design_beamformer(
     sample_rate: float = 48000.0,
     null_deg: float = 90.0,
     min_wng_db: float = -10.0,
+    depth: float = 1.0,
     taps: int = TAPS,
 ) -> BeamFilters:
     """Design the centre beam of a device (pure function).
+
+    ``depth`` blends the beam (1) with the matrix mix (0), weight by weight.
 
     Examples
     --------
@@ -145,7 +148,12 @@ def design_beamformer(
     near = np.abs(octave[:, None] - octave[None, :]) <= 1 / 12
     log_loading = np.maximum((near @ required) / near.sum(axis=1), required)
     weights = _least_norm(a, targets, 10**log_loading * scale)
-    return _finish(profile, frequencies, weights, sample_rate, taps, {"loading": 10**log_loading, "null_deg": null_deg})
+    if depth < 1.0:
+        matrix = design_matrix_mix(profile, sample_rate=sample_rate, taps=taps).weights
+        weights = depth * weights + (1.0 - depth) * matrix
+    return _finish(
+        profile, frequencies, weights, sample_rate, taps, {"loading": 10**log_loading, "null_deg": null_deg, "depth": depth}
+    )
 
 
 def design_matrix_mix(profile: DeviceProfile, *, sample_rate: float = 48000.0, taps: int = TAPS) -> BeamFilters:
@@ -243,21 +251,28 @@ class Beamformer(Processor):
         Run the direct filters or the relative-transfer-function form.
     min_wng_db : float, -20..0 dB
         White-noise-gain floor of the beam design.
+    depth : float, 0..1
+        Blend of the beam (1) with the matrix mix (0); changes crossfade.
     """
 
     type_name = "Beamformer"
     config_keys = ("device", "mode", "form")
     input_channels = 1
-    parameter_specs = (ParameterSpec("min_wng_db", -10.0, -20.0, 0.0, unit="dB", description="White-noise-gain floor"),)
+    parameter_specs = (
+        ParameterSpec("min_wng_db", -10.0, -20.0, 0.0, unit="dB", description="White-noise-gain floor"),
+        ParameterSpec("depth", 1.0, 0.0, 1.0, description="Beam (1) or matrix mix (0)"),
+    )
 
-    def __init__(self, *, device: str = "studio-5", mode: str = "beam", form: str = "direct", min_wng_db: float = -10.0) -> None:
+    def __init__(
+        self, *, device: str = "studio-5", mode: str = "beam", form: str = "direct", min_wng_db: float = -10.0, depth: float = 1.0
+    ) -> None:
         if mode not in ("beam", "matrix"):
             raise ParameterError(f"Beamformer: mode={mode!r} must be 'beam' or 'matrix'")
         if form not in ("direct", "rtf"):
             raise ParameterError(f"Beamformer: form={form!r} must be 'direct' or 'rtf'")
         self.device, self.mode, self.form = device, mode, form
         self._profile = load_profile(device)
-        super().__init__(min_wng_db=min_wng_db)
+        super().__init__(min_wng_db=min_wng_db, depth=depth)
         self.partition_size = 256
         self._engines: list[CrossfadingFir] = []
 
@@ -270,10 +285,24 @@ class Beamformer(Processor):
         return len(self._profile.drivers)
 
     def design(self, sample_rate: float) -> BeamFilters:
-        """The design for the current settings."""
+        """The design for the current settings (memoised: a reset does not redesign)."""
+        key = (sample_rate, tuple(sorted(self._values.items())))
+        cache = self.__dict__.setdefault("_designs", {})
+        if key not in cache:
+            if len(cache) > 8:
+                cache.clear()
+            cache[key] = self._design(sample_rate)
+        return cache[key]  # type: ignore[no-any-return]
+
+    def _design(self, sample_rate: float) -> BeamFilters:
         if self.mode == "matrix":
             return design_matrix_mix(self._profile, sample_rate=sample_rate)
-        return design_beamformer(self._profile, sample_rate=sample_rate, min_wng_db=float(self._values["min_wng_db"]))
+        return design_beamformer(
+            self._profile,
+            sample_rate=sample_rate,
+            min_wng_db=float(self._values["min_wng_db"]),
+            depth=float(self._values["depth"]),
+        )
 
     @property
     def latency_samples(self) -> int:

@@ -1,0 +1,80 @@
+"""The device chain (Spatializer): alignment of the two paths, knobs, streaming contract, presets."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+import scipy.signal
+
+from soundstage import BinauralMonitor, Chain, Spatializer, load_chain
+
+SR = 48000
+
+
+def group_delay_samples(x: np.ndarray, low: float = 500.0, high: float = 2000.0) -> float:
+    spectrum = np.fft.rfft(x)
+    f = np.fft.rfftfreq(len(x), 1 / SR)
+    band = (f > low) & (f < high)
+    return float(-np.polyfit(2 * np.pi * f[band], np.unwrap(np.angle(spectrum[band])), 1)[0] * SR)
+
+
+def test_centre_and_sides_arrive_together_at_the_ears() -> None:
+    chain = Chain([Spatializer(), BinauralMonitor()])
+    n = 48000
+    centre = np.zeros((2, n))
+    centre[:, 12000] = 1.0
+    left = np.zeros((2, n))
+    left[0, 12000] = 1.0
+    ears_centre, ears_left = chain(centre, SR), chain(left, SR)
+    for ear in range(2):
+        assert abs(group_delay_samples(ears_centre[ear]) - group_delay_samples(ears_left[0])) <= 1.0
+    sos = scipy.signal.butter(4, (300, 3000), "bandpass", fs=SR, output="sos")
+    a, b = scipy.signal.sosfiltfilt(sos, ears_centre[0]), scipy.signal.sosfiltfilt(sos, ears_left[0])
+    lag = int(np.argmax(scipy.signal.correlate(b, a, "full"))) - (n - 1)
+    assert abs(lag) <= 1
+
+
+def test_knobs_map_onto_the_stages(noise: np.ndarray) -> None:
+    device = Spatializer(width=0.5, depth=0.25, center_amount=0.7, distance_m=1.5)
+    assert device.virtualizer.crossfeed == 0.5 and device.canceller.separation_db == 12.5
+    assert device.beamformer.depth == 0.25 and device.upmix.center_amount == 0.7 and device.canceller.distance_m == 1.5
+    device.width = 1.0
+    assert device.virtualizer.crossfeed == 1.0 and device.canceller.separation_db == 25.0
+    quiet = Spatializer(center_level_db=-12.0)(np.stack([noise[0], noise[0]]), SR)
+    loud = Spatializer(center_level_db=0.0)(np.stack([noise[0], noise[0]]), SR)
+    ratio = 10 * np.log10(np.sum(quiet[1:4] ** 2) / np.sum(loud[1:4] ** 2))
+    assert ratio == pytest.approx(-12.0, abs=0.5)  # a centre source lives on the beam
+
+
+def test_block_size_invariance(noise: np.ndarray) -> None:
+    reference = Spatializer()(noise, SR)
+    assert reference.shape == (5, noise.shape[1])
+    for buffer_size in (7, 64, 256, 8192):
+        assert np.abs(Spatializer()(noise, SR, buffer_size=buffer_size) - reference).max() <= 1e-6
+    device = Spatializer()
+    cuts = [0, 3, 4000, 4001, 17000, noise.shape[1]]
+    parts = [device.process(noise[:, a:b], SR, buffer_size=512, reset=False) for a, b in zip(cuts, cuts[1:])]
+    assert np.abs(np.concatenate([*parts, device.flush()], axis=1) - reference).max() <= 1e-6
+
+
+@pytest.mark.parametrize(
+    ("preset", "channels"),
+    [("studio-5", 5), ("studio-5-binaural", 2), ("stereo-reference", 2), ("headphones", 2), ("compact-pair", 2)],
+)
+def test_presets(preset: str, channels: int, noise: np.ndarray) -> None:
+    chain = load_chain(Path(__file__).resolve().parents[1] / "chains" / f"{preset}.toml")
+    out = chain(noise, SR)
+    assert out.shape == (channels, noise.shape[1]) and np.isfinite(out).all()
+    assert 10 * np.log10(np.mean(out**2) / np.mean(noise**2)) > -20.0
+
+
+def test_headphones_preset_keeps_the_centre_in_the_middle(noise: np.ndarray) -> None:
+    chain = load_chain(Path(__file__).resolve().parents[1] / "chains" / "headphones.toml")
+    sos = scipy.signal.butter(4, (200, 8000), "bandpass", fs=SR, output="sos")
+    voice = scipy.signal.sosfilt(sos, noise[0]).astype(np.float32)  # inside the upmix's centre band
+    out = chain(np.stack([voice, voice]), SR)
+    np.testing.assert_allclose(out[0], out[1], atol=1e-5)
+    error = 10 * np.log10(np.sum((out[0] - voice)[4000:-4000] ** 2) / np.sum(voice[4000:-4000] ** 2))
+    assert error <= -20.0  # a centre source passes (almost) unchanged
