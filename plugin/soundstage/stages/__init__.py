@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from soundstage.host.processor import Processor
 from soundstage.stages.beamformer import Beamformer, design_beamformer, design_matrix_mix
-from soundstage.stages.device import Spatializer
 from soundstage.stages.crosstalk import CrosstalkCanceller, TargetCurve, design_crosstalk_canceller
+from soundstage.stages.device import Spatializer
 from soundstage.stages.gain import Gain
 from soundstage.stages.monitors import BinauralMonitor, StereoReference, design_monitor
 from soundstage.stages.upmix import Upmix
