@@ -31,3 +31,14 @@ def test_fir_engine_benchmark_runs() -> None:
     )
     assert result.returncode == 0, result.stderr
     assert "target >= 300x" in result.stdout and "target >= 3x" in result.stdout and "target >= 20x" in result.stdout
+
+
+def test_device_chain_benchmark_runs() -> None:
+    result = subprocess.run(
+        [sys.executable, str(BENCHMARKS / "device_chain.py"), "--seconds", "3", "--stream-seconds", "1"],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert result.returncode == 0, result.stderr
+    assert "target >= 200x" in result.stdout and "target >= 20x" in result.stdout and "monitor adds" in result.stdout

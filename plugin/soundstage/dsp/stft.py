@@ -89,15 +89,18 @@ class StreamingStft:
         if count:
             joined = np.concatenate([self._input, pending[:, : count * self.hop]], axis=1)
             starts = np.arange(count) * self.hop
-            segments = np.stack([joined[:, s : s + self.fft_size] for s in starts])  # (F, C, N)
+            segments = np.lib.stride_tricks.sliding_window_view(joined, self.fft_size, axis=1)[:, starts].transpose(1, 0, 2)
             spectra = scipy.fft.rfft(segments * self.window, axis=-1)
             modified = frames(spectra)
             time = scipy.fft.irfft(modified, n=self.fft_size, axis=-1) * self.synthesis  # (F, O, N)
             length = count * self.hop + self.fft_size - self.hop
             buffer = np.zeros((self.outputs, length))
             buffer[:, : self._tail.shape[1]] += self._tail
-            for index, start in enumerate(starts):
-                buffer[:, start : start + self.fft_size] += time[index]
+            # overlap-add: frame k starts at k*hop; add each hop-long piece of all frames at once
+            pieces = time.reshape(count, self.outputs, self.fft_size // self.hop, self.hop)
+            for part in range(self.fft_size // self.hop):
+                view = buffer[:, part * self.hop : part * self.hop + count * self.hop].reshape(self.outputs, count, self.hop)
+                view += pieces[:, :, part, :].transpose(1, 0, 2)
             produced = buffer[:, : count * self.hop]
             self._tail = buffer[:, count * self.hop :]
             self._input = joined[:, -(self.fft_size - self.hop) :]

@@ -125,27 +125,31 @@ class Upmix(Processor):
 
     def _frames(self, spectra: np.ndarray) -> np.ndarray:
         assert self._sample_rate is not None
+        from scipy.signal import lfilter
+
         values = self._values
         decay = float(np.exp(-HOP / (float(values["smoothing_ms"]) * 1e-3 * self._sample_rate)))
         f = self._frequencies
         band = _smoothstep(np.log2(np.maximum(f, 1.0) / float(values["low_hz"])), -0.25, 0.25) * (
             1 - _smoothstep(np.log2(np.maximum(f, 1.0) / float(values["high_hz"])), -0.25, 0.25)
         )
-        out = np.empty((spectra.shape[0], 1, spectra.shape[2]), complex)
-        for index, frame in enumerate(spectra):
-            left, right = frame[0], frame[1]
-            self._phi[0] = decay * self._phi[0] + (1 - decay) * np.abs(left) ** 2
-            self._phi[1] = decay * self._phi[1] + (1 - decay) * np.abs(right) ** 2
-            self._phi_lr = decay * self._phi_lr + (1 - decay) * left * np.conj(right)
-            mask = centre_mask(
-                self._phi[0],
-                self._phi[1],
-                self._phi_lr,
-                width_db=float(values["center_width_db"]),
-                amount=float(values["center_amount"]),
-            )
-            out[index, 0] = mask * band * 0.5 * (left + right)
-        return out
+        left, right = spectra[:, 0], spectra[:, 1]  # (frames, bins)
+        # one-pole smoothing across frames, per bin, state carried between calls (scipy's zi)
+        raw = np.stack([np.abs(left) ** 2, np.abs(right) ** 2])  # (2, frames, bins)
+        if len(spectra) == 1:  # streaming: one frame per call, the recursion written out
+            powers = decay * self._phi[:2, None, :] + (1 - decay) * raw
+            cross = decay * self._phi_lr[None, :] + (1 - decay) * left * np.conj(right)
+            self._phi[:2], self._phi_lr = powers[:, 0, :], cross[0]
+        else:
+            coefficients = ([1 - decay], [1, -decay])
+            powers, final = lfilter(*coefficients, raw, axis=1, zi=decay * self._phi[:2, None, :])
+            self._phi[:2] = final[:, 0, :] / decay if decay > 0 else powers[:, -1, :]
+            cross, final_cross = lfilter(*coefficients, left * np.conj(right), axis=0, zi=decay * self._phi_lr[None, :])
+            self._phi_lr = final_cross[0] / decay if decay > 0 else cross[-1]
+        mask = centre_mask(
+            powers[0], powers[1], cross, width_db=float(values["center_width_db"]), amount=float(values["center_amount"])
+        )
+        return (mask * band * 0.5 * (left + right))[:, None, :]
 
     def _process_block(self, block: np.ndarray) -> np.ndarray:
         assert self._stft is not None and self._dry is not None

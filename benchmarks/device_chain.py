@@ -1,0 +1,67 @@
+"""Speed of the studio-5 device chain (Spatializer), and the extra cost of a BinauralMonitor.
+
+3 minutes of 48 kHz stereo (issue 4 targets):
+  offline, one call:              target >= 200x real time (one core)
+  streaming, 256-sample blocks:   target >= 20x real time
+  with a BinauralMonitor appended: the extra cost is reported.
+Threads are limited to one (OMP/OpenBLAS/MKL) before numpy loads.
+
+    python benchmarks/device_chain.py [--seconds 180]
+"""
+
+from __future__ import annotations
+
+import os
+
+for variable in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ.setdefault(variable, "1")
+
+import argparse  # noqa: E402
+import time  # noqa: E402
+
+import numpy as np  # noqa: E402
+
+from soundstage import BinauralMonitor, Chain, Spatializer  # noqa: E402
+
+SR = 48000
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--seconds", type=float, default=180.0)
+    parser.add_argument("--stream-seconds", type=float, default=30.0)
+    args = parser.parse_args()
+    rng = np.random.default_rng(0)
+    audio = (0.1 * rng.standard_normal((2, int(args.seconds * SR)))).astype(np.float32)
+    seconds = audio.shape[1] / SR
+
+    device = Spatializer()
+    device(audio[:, :SR], SR)  # designs are memoised: time the audio, not the filter design
+    start = time.perf_counter()
+    feeds = device(audio, SR)
+    offline = time.perf_counter() - start
+
+    binaural = Chain([Spatializer(), BinauralMonitor()])
+    binaural(audio[:, :SR], SR)
+    start = time.perf_counter()
+    binaural(audio, SR)
+    with_monitor = time.perf_counter() - start
+
+    streamed = audio[:, : int(args.stream_seconds * SR)]
+    device.reset()
+    start = time.perf_counter()
+    for offset in range(0, streamed.shape[1], 256):
+        device.process(streamed[:, offset : offset + 256], SR, buffer_size=256, reset=False)
+    streaming = time.perf_counter() - start
+
+    print(f"studio-5 device chain, {seconds:.0f} s of 48 kHz stereo -> {feeds.shape[0]} driver feeds, one thread")
+    print(f"offline:           {offline:6.2f} s = {seconds / offline:6.0f}x real time (target >= 200x)")
+    rate = streamed.shape[1] / SR / streaming
+    print(f"streaming, 256:    {streaming:6.2f} s for {streamed.shape[1] / SR:.0f} s = {rate:6.0f}x real time (target >= 20x)")
+    print(
+        f"with BinauralMonitor: {with_monitor:6.2f} s = {seconds / with_monitor:6.0f}x real time; the monitor adds {with_monitor - offline:.2f} s"
+    )
+
+
+if __name__ == "__main__":
+    main()
