@@ -58,8 +58,9 @@ def main() -> None:
     print(f"offline:           {offline:6.2f} s = {seconds / offline:6.0f}x real time (target >= 200x)")
     rate = streamed.shape[1] / SR / streaming
     print(f"streaming, 256:    {streaming:6.2f} s for {streamed.shape[1] / SR:.0f} s = {rate:6.0f}x real time (target >= 20x)")
+    extra = with_monitor - offline
     print(
-        f"with BinauralMonitor: {with_monitor:6.2f} s = {seconds / with_monitor:6.0f}x real time; the monitor adds {with_monitor - offline:.2f} s"
+        f"with BinauralMonitor: {with_monitor:6.2f} s = {seconds / with_monitor:6.0f}x real time; the monitor adds {extra:.2f} s"
     )
 
 
