@@ -190,3 +190,14 @@ def test_analyze_crosstalk_prints_the_table_and_draws_the_plot(tmp_path: Path, c
     assert plot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and plot.stat().st_size > 10000
     assert main(["analyze", "crosstalk", "--device", "nope"]) == 2
     assert "unknown device 'nope'" in capsys.readouterr().err
+
+
+def test_analyze_beam_and_zones(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    pytest.importorskip("matplotlib", reason="plots need matplotlib: pip install 'soundstage[plot]'")
+    assert main(["analyze", "beam", "--device", "studio-5", "--plot", str(tmp_path / "beam.png")]) == 0
+    out = capsys.readouterr().out
+    assert "0.5-3 kHz: beam null >=" in out and "matrix" in out
+    assert (tmp_path / "beam.png").read_bytes()[:4] == b"\x89PNG"
+    assert main(["analyze", "zones", "--device", "studio-5", "--plot", str(tmp_path / "zones.png")]) == 0
+    out = capsys.readouterr().out
+    assert "fraction of the grid with >= 10 dB:" in out and (tmp_path / "zones.png").stat().st_size > 5000

@@ -4,6 +4,8 @@
     soundstage chain show FILE [--sample-rate HZ] [--channels N]
     soundstage plugin info PATH [--plugin-name NAME]
     soundstage analyze crosstalk --device NAME --distance-m D --hrtf model|PATH.sofa [--plot FILE.png]
+    soundstage analyze beam --device NAME [--plot FILE.png]
+    soundstage analyze zones --device NAME [--hrtf ...] [--plot FILE.png]
     soundstage demo [DIR]
 
 Errors of the soundstage hierarchy print one line (``soundstage: error: ...``)
@@ -136,6 +138,20 @@ def _cmd_analyze_crosstalk(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_analyze_beam(args: argparse.Namespace) -> int:
+    from soundstage.analysis.report import beam_report
+
+    print(beam_report(args.device, plot=Path(args.plot) if args.plot else None))
+    return 0
+
+
+def _cmd_analyze_zones(args: argparse.Namespace) -> int:
+    from soundstage.analysis.report import zones_report
+
+    print(zones_report(args.device, hrtf=args.hrtf, plot=Path(args.plot) if args.plot else None))
+    return 0
+
+
 def _cmd_demo(args: argparse.Namespace) -> int:
     from soundstage.demo import run_demo
 
@@ -183,6 +199,15 @@ def build_parser() -> argparse.ArgumentParser:
     crosstalk.add_argument("--hrtf", default="model", help="'model' or a SOFA file to evaluate on (e.g. the MIT KEMAR set)")
     crosstalk.add_argument("--plot", default=None, help="write separation vs frequency to this PNG (needs matplotlib)")
     crosstalk.set_defaults(run=_cmd_analyze_crosstalk)
+    beam = analyze.add_parser("beam", help="the centre beam against the matrix mix: nulls, 45 deg level, DI, WNG")
+    beam.add_argument("--device", default="studio-5")
+    beam.add_argument("--plot", default=None, help="polar plots to this PNG (needs matplotlib)")
+    beam.set_defaults(run=_cmd_analyze_beam)
+    zones = analyze.add_parser("zones", help="separation over a grid of listener positions")
+    zones.add_argument("--device", default="studio-5")
+    zones.add_argument("--hrtf", default="model")
+    zones.add_argument("--plot", default=None, help="the map as a PNG (needs matplotlib)")
+    zones.set_defaults(run=_cmd_analyze_zones)
 
     demo = commands.add_parser("demo", help="generate an example mix and run it through the bundled chain")
     demo.add_argument("dir", nargs="?", default="soundstage-demo", help="output folder (default ./soundstage-demo)")

@@ -91,3 +91,127 @@ def _plot(path: Path, centres: np.ndarray, heads: dict[str, np.ndarray], plain: 
     figure.savefig(temporary, dpi=110)
     plt.close(figure)
     temporary.replace(path)
+
+
+def beam_report(device: str, *, sample_rate: float = 48000.0, plot: Path | None = None) -> str:
+    """The centre beam of a device against the matrix mix, as text (and polar plots if ``plot``)."""
+    from soundstage.analysis.beam import beam_figures
+    from soundstage.analysis.binaural import fractional_octave_bands
+    from soundstage.stages.beamformer import design_beamformer, design_matrix_mix
+
+    profile = load_profile(device)
+    beam = design_beamformer(profile, sample_rate=sample_rate)
+    matrix = design_matrix_mix(profile, sample_rate=sample_rate)
+    centres = fractional_octave_bands(250, 8000)
+    b, m = beam_figures(beam, profile, centres), beam_figures(matrix, profile, centres)
+    lines = [
+        f"centre beam: {profile.name}, midranges {', '.join(profile.driver_names[i] for i in beam.mid_indices)}",
+        "null depth at +-90 deg, level at +-45 deg re on axis, directivity index (sphere), front-to-side, white-noise gain",
+        "",
+        f"{'band Hz':>8} | {'null':>6} {'45deg':>6} {'DI':>5} {'F/S':>5} {'WNG':>6} | "
+        f"matrix: {'null':>5} {'45deg':>6} {'DI':>5} {'F/S':>5} {'WNG':>5}",
+    ]
+    for i, centre in enumerate(centres):
+        lines.append(
+            f"{centre:8.0f} | {b.null_depth_db[i]:6.1f} {b.level_45_db[i]:6.1f} {b.directivity_index_db[i]:5.1f} "
+            f"{b.front_to_side_db[i]:5.1f} {b.wng_db[i]:6.1f} |         {m.null_depth_db[i]:5.1f} {m.level_45_db[i]:6.1f} "
+            f"{m.directivity_index_db[i]:5.1f} {m.front_to_side_db[i]:5.1f} {m.wng_db[i]:5.1f}"
+        )
+    band = (centres >= 500) & (centres <= 3000)
+    lines += [
+        "",
+        f"0.5-3 kHz: beam null >= {b.null_depth_db[band].min():.1f} dB, front-to-side {b.front_to_side_db[band].mean():.1f} dB, "
+        f"DI {b.directivity_index_db[band].mean():.1f} dB; matrix null >= {m.null_depth_db[band].min():.1f} dB, "
+        f"front-to-side {m.front_to_side_db[band].mean():.1f} dB, DI {m.directivity_index_db[band].mean():.1f} dB",
+    ]
+    if plot is not None:
+        _polar_plot(plot, beam, matrix, profile)
+        lines.append(f"plot: {plot}")
+    return "\n".join(lines)
+
+
+def _polar_plot(path: Path, beam: object, matrix: object, profile: object) -> None:
+    from soundstage.analysis.beam import realised_beam_pattern
+
+    try:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError:
+        raise SoundstageError("plots need matplotlib: pip install 'soundstage[plot]'") from None
+    azimuths = np.arange(-180.0, 181.0, 2.0)
+    figure, axes = plt.subplots(1, 4, figsize=(14, 4), subplot_kw={"projection": "polar"})
+    for axis, frequency in zip(axes, (500.0, 1000.0, 2000.0, 3000.0)):
+        for label, design, style in (("beam", beam, "-"), ("matrix mix", matrix, "--")):
+            f, pattern = realised_beam_pattern(design, profile, azimuths)  # type: ignore[arg-type]
+            row = int(np.argmin(np.abs(f - frequency)))
+            level = 20 * np.log10(np.maximum(np.abs(pattern[row]) / np.abs(pattern[row, azimuths == 0.0][0]), 1e-3))
+            axis.plot(np.radians(azimuths), np.maximum(level, -40.0), style, label=label)
+        axis.set_title(f"{frequency:g} Hz")
+        axis.set_rlim(-40, 6)
+        axis.set_theta_zero_location("N")
+    axes[0].legend(loc="lower left", fontsize=8)
+    figure.suptitle("Centre beam vs matrix mix (dB re on axis; 0 deg = toward the listener)")
+    figure.tight_layout()
+    temporary = path.with_name(f".{path.name}.partial.png")
+    figure.savefig(temporary, dpi=100)
+    plt.close(figure)
+    temporary.replace(path)
+
+
+def zones_report(device: str, *, hrtf: str = "model", sample_rate: float = 48000.0, plot: Path | None = None) -> str:
+    """Separation over a grid of listener positions (x 1.5-3 m, y +-0.5 m), as text (and a map)."""
+    from soundstage.acoustics.profiles import Listener
+
+    head = SphericalHead() if hrtf == "model" else HrtfSet.from_sofa(hrtf, sample_rate=sample_rate)
+    xs = np.arange(1.5, 3.01, 0.25)
+    ys = np.round(np.arange(-0.5, 0.501, 0.05), 3)
+    grid = np.zeros((len(xs), len(ys)))
+    for i, x in enumerate(xs):
+        profile = load_profile(device, distance_m=float(x))
+        design = design_crosstalk_canceller(profile, sample_rate=sample_rate)
+        for j, y in enumerate(ys):
+            grid[i, j] = separation_db(
+                design.impulse,
+                design.modelling_delay,
+                sample_rate,
+                profile,
+                head,
+                listener=Listener(position_m=(0.0, float(y), 0.0)),
+            )[1].mean()
+    good = grid >= 10.0
+    lines = [
+        f"listening zone: {device}, canceller designed for each distance, "
+        f"evaluated on {'the design model' if hrtf == 'model' else hrtf}",
+        "mean separation 250 Hz-6.3 kHz (dB) by distance x (rows) and sideways offset y (columns, m)",
+        "",
+        "   x \\ y " + " ".join(f"{y:5.2f}" for y in ys[::2]),
+    ]
+    for i, x in enumerate(xs):
+        lines.append(f"{x:8.2f} " + " ".join(f"{v:5.1f}" for v in grid[i, ::2]))
+    lines += ["", f"fraction of the grid with >= 10 dB: {good.mean():.0%}"]
+    if plot is not None:
+        try:
+            import matplotlib
+
+            matplotlib.use("Agg")
+            import matplotlib.pyplot as plt
+        except ImportError:
+            raise SoundstageError("plots need matplotlib: pip install 'soundstage[plot]'") from None
+        figure, axis = plt.subplots(figsize=(8, 4.5))
+        image = axis.imshow(
+            grid, origin="lower", aspect="auto", extent=(ys[0], ys[-1], xs[0], xs[-1]), cmap="viridis", vmin=0, vmax=25
+        )
+        axis.contour(ys, xs, grid, levels=[10.0], colors="white")
+        axis.set_xlabel("sideways offset y (m, + = left)")
+        axis.set_ylabel("listener distance x (m)")
+        axis.set_title(f"Listening zone: {device} (white: 10 dB separation)")
+        figure.colorbar(image, label="mean separation (dB)")
+        figure.tight_layout()
+        temporary = plot.with_name(f".{plot.name}.partial.png")
+        figure.savefig(temporary, dpi=100)
+        plt.close(figure)
+        temporary.replace(plot)
+        lines.append(f"plot: {plot}")
+    return "\n".join(lines)

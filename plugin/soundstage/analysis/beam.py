@@ -1,0 +1,70 @@
+"""Measuring a centre beam: pattern, null depth, directivity index, front-to-side ratio, WNG."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from soundstage.acoustics.profiles import DeviceProfile
+from soundstage.analysis.crosstalk import realised_response
+from soundstage.stages.beamformer import BeamFilters, steering
+
+__all__ = ["BeamFigures", "beam_figures", "realised_beam_pattern"]
+
+
+def realised_beam_pattern(
+    design: BeamFilters, profile: DeviceProfile, azimuth_deg: np.ndarray, *, elevation_deg: float = 0.0, n: int = 8192
+) -> tuple[np.ndarray, np.ndarray]:
+    """Frequencies and far-field response (F, azimuths) of the realised midrange FIR filters."""
+    f, response = realised_response(design.impulse, design.delay_samples, design.sample_rate, n=n)
+    mids = list(design.mid_indices)
+    a = steering(profile, np.maximum(f, f[1]), azimuth_deg, drivers=mids, elevation_deg=elevation_deg)
+    return f, np.einsum("fam,fm->fa", a, response[:, mids, 0])
+
+
+@dataclass(frozen=True)
+class BeamFigures:
+    """Per frequency: null depth (dB), level at +-45 deg (dB re on axis), DI (dB), front-to-side (dB), WNG (dB)."""
+
+    frequencies: np.ndarray
+    null_depth_db: np.ndarray
+    level_45_db: np.ndarray
+    directivity_index_db: np.ndarray
+    front_to_side_db: np.ndarray
+    wng_db: np.ndarray
+
+
+def beam_figures(design: BeamFilters, profile: DeviceProfile, frequencies_hz: np.ndarray) -> BeamFigures:
+    """Figures of a beam design at chosen frequencies (design grid, nearest bins)."""
+    grid = design.frequencies
+    rows = [int(np.argmin(np.abs(grid - f))) for f in frequencies_hz]
+    f = np.maximum(grid[rows], grid[1])
+    mids = list(design.mid_indices)
+    weights = design.weights[rows]  # (F, M)
+
+    def response(azimuths: np.ndarray, elevation: float = 0.0) -> np.ndarray:
+        return np.einsum("fam,fm->fa", steering(profile, f, azimuths, drivers=mids, elevation_deg=elevation), weights)
+
+    horizontal = np.arange(-180.0, 180.0, 1.0)
+    pattern = np.abs(response(horizontal)) ** 2
+    on = pattern[:, horizontal == 0.0][:, 0]
+    sides = np.maximum(pattern[:, horizontal == 90.0][:, 0], pattern[:, horizontal == -90.0][:, 0])
+    level_45 = np.minimum(pattern[:, horizontal == 45.0][:, 0], pattern[:, horizontal == -45.0][:, 0])
+    front, side = np.abs(horizontal) <= 45, np.abs(np.abs(horizontal) - 90) <= 10
+    # directivity index over the sphere (equal-area rings of elevation)
+    total = np.zeros(len(f))
+    weights_sum = 0.0
+    for elevation in np.arange(-85.0, 90.0, 10.0):
+        ring = np.abs(response(np.arange(0.0, 360.0, 10.0), elevation)) ** 2
+        total += np.cos(np.radians(elevation)) * ring.mean(axis=1)
+        weights_sum += np.cos(np.radians(elevation))
+    mean_power = total / weights_sum
+    return BeamFigures(
+        frequencies=grid[rows],
+        null_depth_db=10 * np.log10(on / np.maximum(sides, 1e-30)),
+        level_45_db=10 * np.log10(level_45 / on),
+        directivity_index_db=10 * np.log10(on / mean_power),
+        front_to_side_db=10 * np.log10(pattern[:, front].mean(axis=1) / pattern[:, side].mean(axis=1)),
+        wng_db=10 * np.log10(1.0 / np.sum(np.abs(weights) ** 2, axis=1)),
+    )
