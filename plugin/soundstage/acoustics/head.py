@@ -20,7 +20,7 @@ import numpy as np
 
 from soundstage.acoustics.geometry import SPEED_OF_SOUND_M_S, direction
 
-__all__ = ["HeadModel", "SphericalHead"]
+__all__ = ["FreeField", "HeadModel", "SphericalHead"]
 
 
 class HeadModel(Protocol):
@@ -108,3 +108,14 @@ class SphericalHead:
         tau = 1 / (2 * self.w0)
         b, a = bilinear([alpha * tau, 1.0], [tau, 1.0], fs=sample_rate)
         return np.asarray(b), np.asarray(a)
+
+
+@dataclass(frozen=True)
+class FreeField:
+    """No head: both "ears" hear the free field at the head centre (for level measurements)."""
+
+    radius_m: float = 0.0
+
+    def ear_responses(self, frequencies_hz: np.ndarray, directions: np.ndarray) -> np.ndarray:
+        """Unit responses, shape (2, D, F)."""
+        return np.ones((2, len(np.atleast_2d(directions)), len(np.atleast_1d(frequencies_hz))), complex)
