@@ -1,7 +1,7 @@
 """Speed of the studio-5 device chain (Spatializer), and the extra cost of a BinauralMonitor.
 
 3 minutes of 48 kHz stereo (issue 4 targets):
-  offline, one call:              target >= 200x real time (one core)
+  offline, one call (65536-sample blocks, as `soundstage process`): target >= 200x real time (one core)
   streaming, 256-sample blocks:   target >= 20x real time
   with a BinauralMonitor appended: the extra cost is reported.
 Threads are limited to one (OMP/OpenBLAS/MKL) before numpy loads.
@@ -24,12 +24,14 @@ import numpy as np  # noqa: E402
 from soundstage import BinauralMonitor, Chain, Spatializer  # noqa: E402
 
 SR = 48000
+OFFLINE_BLOCK = 65536  # what `soundstage process` uses by default
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--seconds", type=float, default=180.0)
     parser.add_argument("--stream-seconds", type=float, default=30.0)
+    parser.add_argument("--rounds", type=int, default=3)
     args = parser.parse_args()
     rng = np.random.default_rng(0)
     audio = (0.1 * rng.standard_normal((2, int(args.seconds * SR)))).astype(np.float32)
@@ -37,15 +39,16 @@ def main() -> None:
 
     device = Spatializer()
     device(audio[:, :SR], SR)  # designs are memoised: time the audio, not the filter design
-    start = time.perf_counter()
-    feeds = device(audio, SR)
-    offline = time.perf_counter() - start
-
     binaural = Chain([Spatializer(), BinauralMonitor()])
     binaural(audio[:, :SR], SR)
-    start = time.perf_counter()
-    binaural(audio, SR)
-    with_monitor = time.perf_counter() - start
+    offline = with_monitor = float("inf")
+    for _ in range(args.rounds):  # best of several, interleaved: this machine is noisy
+        start = time.perf_counter()
+        feeds = device(audio, SR, buffer_size=OFFLINE_BLOCK)
+        offline = min(offline, time.perf_counter() - start)
+        start = time.perf_counter()
+        binaural(audio, SR, buffer_size=OFFLINE_BLOCK)
+        with_monitor = min(with_monitor, time.perf_counter() - start)
 
     streamed = audio[:, : int(args.stream_seconds * SR)]
     device.reset()

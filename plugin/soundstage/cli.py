@@ -167,7 +167,7 @@ def build_parser() -> argparse.ArgumentParser:
     process.add_argument("input", help="input audio file (never modified)")
     process.add_argument("output", help="output audio file (.wav, .aiff, .flac)")
     process.add_argument("--chain", required=True, help="chain file, or the name of a preset in chains/")
-    process.add_argument("--buffer-size", type=int, default=8192, help="block size in samples (default 8192)")
+    process.add_argument("--buffer-size", type=int, default=65536, help="block size in samples (default 65536)")
     process.add_argument(
         "--bit-depth",
         type=int,

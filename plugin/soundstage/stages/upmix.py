@@ -29,7 +29,7 @@ from soundstage.host.processor import Processor
 __all__ = ["Upmix", "centre_mask"]
 
 FFT_SIZE = 2048
-HOP = 512
+HOP = 1024
 
 
 def _smoothstep(x: np.ndarray, low: float, high: float) -> np.ndarray:
@@ -130,8 +130,9 @@ class Upmix(Processor):
         values = self._values
         decay = float(np.exp(-HOP / (float(values["smoothing_ms"]) * 1e-3 * self._sample_rate)))
         f = self._frequencies
-        band = _smoothstep(np.log2(np.maximum(f, 1.0) / float(values["low_hz"])), -0.25, 0.25) * (
-            1 - _smoothstep(np.log2(np.maximum(f, 1.0) / float(values["high_hz"])), -0.25, 0.25)
+        # the centre band: rising over the half octave above low_hz, falling over the half octave below high_hz
+        band = _smoothstep(np.log2(np.maximum(f, 1.0) / float(values["low_hz"])), 0.0, 0.5) * (
+            1 - _smoothstep(np.log2(np.maximum(f, 1.0) / float(values["high_hz"])), -0.5, 0.0)
         )
         left, right = spectra[:, 0], spectra[:, 1]  # (frames, bins)
         # one-pole smoothing across frames, per bin, state carried between calls (scipy's zi)
@@ -153,7 +154,7 @@ class Upmix(Processor):
 
     def _process_block(self, block: np.ndarray) -> np.ndarray:
         assert self._stft is not None and self._dry is not None
-        centre = self._stft.process(block.astype(np.float64), self._frames)  # (1, n)
+        centre = self._stft.process(block, self._frames)  # (1, n); float32 spectra
         dry = self._dry.process(block)
         return np.concatenate([dry - centre, centre]).astype(np.float32)
 
