@@ -304,18 +304,18 @@ class Processor:
         """Raw-process ``audio`` in blocks and drop the stream's leading latency."""
         step = self._buffer_size
         total = audio.shape[1]
-        pieces = []
+        keep = max(total - self._drop, 0)
+        result = np.empty((self.output_channels_for(audio.shape[0]), keep), np.float32)
+        written = 0
         for start in range(0, total, step):
             out = self._process_block(audio[:, start : start + step])
             if self._drop:
                 cut = min(self._drop, out.shape[1])
                 out = out[:, cut:]
                 self._drop -= cut
-            pieces.append(out)
-        if not pieces:
-            return np.zeros((self.output_channels_for(audio.shape[0]), 0), np.float32)
-        result = pieces[0] if len(pieces) == 1 else np.concatenate(pieces, axis=1)
-        return np.ascontiguousarray(result, dtype=np.float32)
+            result[:, written : written + out.shape[1]] = out
+            written += out.shape[1]
+        return result
 
     def _prepare(self, sample_rate: float, num_channels: int) -> None:
         """Hook: allocate and clear state for a stream. Called on reset too."""

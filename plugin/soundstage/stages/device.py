@@ -10,7 +10,9 @@ midrange driver, the beam's to the device centre). Each path is delayed so that
 centre content and left/right content arrive at the ears together; the delays
 come from the stages' reported latencies and the profile's geometry.
 
-A few knobs map onto the stages: ``width`` (virtualizer crossfeed and canceller
+After the upmix the chain is linear, so it runs as one MIMO FIR (L', R', C ->
+drivers): the virtualizer convolved with the canceller, and the beam, each with
+its alignment delay built in. A few knobs map onto the stages: ``width`` (virtualizer crossfeed and canceller
 separation), ``center_level_db``, ``depth`` (beam vs matrix mix),
 ``center_amount`` (upmix) and ``distance_m`` (the canceller's design distance).
 """
@@ -23,7 +25,7 @@ import numpy as np
 
 from soundstage.acoustics.geometry import SPEED_OF_SOUND_M_S
 from soundstage.acoustics.profiles import load_profile
-from soundstage.dsp.delay import DelayLine
+from soundstage.dsp.fir import CrossfadingFir
 from soundstage.host.parameters import ParameterSpec
 from soundstage.host.processor import Processor
 from soundstage.stages.beamformer import Beamformer
@@ -100,6 +102,8 @@ class Spatializer(Processor):
         self.virtualizer = Virtualizer(crossfeed=width)
         self.canceller = CrosstalkCanceller(device=device, distance_m=distance_m, separation_db=25.0 * width)
         self.beamformer = Beamformer(device=device, depth=depth)
+        self.partition_size = 512
+        self._fir: CrossfadingFir | None = None
         super().__init__(
             width=width, center_level_db=center_level_db, depth=depth, center_amount=center_amount, distance_m=distance_m
         )
@@ -117,33 +121,44 @@ class Spatializer(Processor):
         """Output channel names."""
         return self._profile.driver_names
 
-    def _delays(self, sample_rate: float) -> tuple[int, int]:
+    def filters(self, sample_rate: float) -> tuple[np.ndarray, int]:
+        """The linear part of the chain as one filter matrix (drivers, 3 [L', R', C], taps) and its L/R delay.
+
+        Virtualizer and canceller are convolved into one L'/R' -> drivers filter; the
+        beam is the C -> drivers filter; each path is delayed so both reach the
+        listener together (processing delays from the designs, acoustic offsets
+        from the geometry). Returns the matrix and the L/R path's total delay.
+        """
+        from scipy.signal import fftconvolve
+
+        virtual = self.virtualizer.design(sample_rate)
+        ears = virtual.ear_filters(float(self._values["width"]))  # (2 ears, 2 inputs, taps)
+        canceller = self.canceller.design(sample_rate)
+        beam = self.beamformer.design(sample_rate)
+        lr = fftconvolve(canceller.impulse[:, :, None, :], ears[None, :, :, :], axes=-1).sum(axis=1)  # (N, 2, T)
         profile = self._profile.at_distance(float(self._values["distance_m"]))
         mids = profile.indices("mid")
         nearest_mid = float(np.linalg.norm(profile.world_positions()[mids], axis=1).min())
         centre = float(np.linalg.norm(profile.centre_m))
-        lr_latency = self.virtualizer.latency_samples + self.canceller.latency_samples
-        return path_delays(
-            lr_latency,
-            self.beamformer.latency_samples,
-            lr_reference_m=nearest_mid,
-            centre_reference_m=centre,
-            sample_rate=sample_rate,
+        lr_latency = virtual.delay_samples + canceller.modelling_delay
+        lr_delay, centre_delay = path_delays(
+            lr_latency, beam.delay_samples, lr_reference_m=nearest_mid, centre_reference_m=centre, sample_rate=sample_rate
         )
+        taps = max(lr.shape[-1] + lr_delay, beam.impulse.shape[-1] + centre_delay)
+        combined = np.zeros((len(profile.drivers), 3, taps))
+        combined[:, :2, lr_delay : lr_delay + lr.shape[-1]] = lr
+        combined[:, 2, centre_delay : centre_delay + beam.impulse.shape[-1]] = beam.impulse[:, 0]
+        return combined, lr_latency + lr_delay
 
     @property
     def latency_samples(self) -> int:
         rate = self._sample_rate or 48000.0
-        lr_delay, _ = self._delays(rate)
-        return self.upmix.latency_samples + self.virtualizer.latency_samples + self.canceller.latency_samples + lr_delay
+        return self.upmix.latency_samples + self.partition_size + self.filters(rate)[1]
 
     def _prepare(self, sample_rate: float, num_channels: int) -> None:
-        for stage, channels in ((self.upmix, 2), (self.virtualizer, 2), (self.canceller, 2), (self.beamformer, 1)):
-            stage._open_stream(sample_rate, channels)
-        lr_delay, centre_delay = self._delays(sample_rate)
-        feeds = len(self._profile.drivers)
-        self._align_lr = DelayLine(feeds, lr_delay)
-        self._align_centre = DelayLine(feeds, centre_delay)
+        self.upmix._open_stream(sample_rate, 2)
+        combined, _ = self.filters(sample_rate)
+        self._fir = CrossfadingFir(combined, partition_size=self.partition_size, fade_samples=int(0.05 * sample_rate))
 
     def _parameter_changed(self, name: str) -> None:
         value = self._values[name]
@@ -154,16 +169,20 @@ class Spatializer(Processor):
             self.beamformer.depth = float(value)  # type: ignore[arg-type]
         elif name == "center_amount":
             self.upmix.center_amount = float(value)  # type: ignore[arg-type]
+            return
         elif name == "distance_m":
             self.canceller.distance_m = float(value)  # type: ignore[arg-type]
+        else:
+            return
+        if self._fir is not None and self._sample_rate is not None:
+            self._fir.set_filters(self.filters(self._sample_rate)[0])
 
     def _process_block(self, block: np.ndarray) -> np.ndarray:
+        assert self._fir is not None
         three = self.upmix._process_block(block)
-        ears = self.virtualizer._process_block(three[:2])
-        lr = self._align_lr.process(self.canceller._process_block(ears))
         level = np.power(10.0, self._smoothed("center_level_db", block.shape[1]) / 20.0).astype(np.float32)
-        centre = self._align_centre.process(self.beamformer._process_block(three[2:3] * level))
-        return (lr + centre).astype(np.float32)
+        three[2] *= level
+        return self._fir.process(three)
 
     def _config(self) -> dict[str, Any]:
         return {"device": self.device} if self.device != "studio-5" else {}

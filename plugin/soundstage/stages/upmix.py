@@ -123,6 +123,16 @@ class Upmix(Processor):
         self._phi_lr = np.zeros(bins, complex)
         self._frequencies = np.fft.rfftfreq(FFT_SIZE, 1 / sample_rate)
 
+    def _band(self) -> np.ndarray:
+        """The centre band weights per bin (cached per band limits)."""
+        key = (float(self._values["low_hz"]), float(self._values["high_hz"]))
+        if getattr(self, "_band_key", None) != key:
+            f = np.maximum(self._frequencies, 1.0)
+            # rising over the half octave above low_hz, falling over the half octave below high_hz
+            self._band_weights = _smoothstep(np.log2(f / key[0]), 0.0, 0.5) * (1 - _smoothstep(np.log2(f / key[1]), -0.5, 0.0))
+            self._band_key = key
+        return self._band_weights  # type: ignore[no-any-return]
+
     def _frames(self, spectra: np.ndarray) -> np.ndarray:
         assert self._sample_rate is not None
         from scipy.signal import lfilter
