@@ -6,6 +6,8 @@
     soundstage analyze crosstalk --device NAME --distance-m D --hrtf model|PATH.sofa [--plot FILE.png]
     soundstage analyze beam --device NAME [--plot FILE.png]
     soundstage analyze zones --device NAME [--hrtf ...] [--plot FILE.png]
+    soundstage render SESSION.toml [-o DIR] [--only NAME] [--overwrite]
+    soundstage session check SESSION.toml
     soundstage demo [DIR]
 
 Errors of the soundstage hierarchy print one line (``soundstage: error: ...``)
@@ -152,6 +154,57 @@ def _cmd_analyze_zones(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_render(args: argparse.Namespace) -> int:
+    from soundstage.session.render import render_session
+
+    session = Path(args.session)
+    out = Path(args.output) if args.output else session.resolve().parent / "renders"
+    bar = _progress(1, session.name)
+
+    def progress(position: int, total: int) -> None:
+        bar.total = total
+        bar.n = position
+        bar.refresh()
+
+    try:
+        result = render_session(session, out, only=args.only, overwrite=args.overwrite, progress=progress)
+    finally:
+        bar.close()
+    report = result.report
+    for stem in report["stems"]:
+        if stem["conversion"]:
+            print(f"stem {stem['name']}: {stem['conversion']}")
+    took = f"{report['render_seconds']:.1f} s ({report['speed_x_real_time']}x real time)"
+    print(f"rendered {report['length_s']:.2f} s at {report['sample_rate']:g} Hz in {took}")
+    print(f"{'file':<32} {'ch':>3} {'bits':>4} {'LUFS':>7} {'dBTP':>7} {'clipped':>7} {'gain dB':>7}")
+    for output in report["outputs"]:
+        print(
+            f"{output['file']:<32} {output['channels']:>3} {output['bit_depth']:>4} {output['integrated_lufs']:>7.1f} "
+            f"{output['true_peak_dbtp']:>7.1f} {output['clipped_samples']:>7} {output['gain_applied_db']:>7.2f}"
+        )
+    print(f"report: {out / 'render-report.json'}")
+    return 0
+
+
+def _cmd_session_check(args: argparse.Namespace) -> int:
+    from soundstage.session.model import load_session
+    from soundstage.session.stems import inspect_stems
+
+    session = load_session(Path(args.session))
+    rate, stems = inspect_stems(session)
+    print(f"{session.file}: {len(stems)} stem(s), session rate {rate:g} Hz, {len(session.renders)} render(s)")
+    print(f"{'stem':<16} {'start s':>8} {'from':<20} {'rate':>7} {'ch':>3} {'format':<8} {'length s':>8}  chain / bus")
+    for info in stems:
+        print(
+            f"{info.stem.name:<16} {info.start / rate:8.3f} {info.start_source:<20} {info.sample_rate:7g} {info.channels:>3} "
+            f"{info.file_dtype:<8} {info.frames / info.sample_rate:8.2f}  {info.stem.chain or '-'} / {info.stem.bus or 'master'}"
+            + (f"  ({info.conversion})" if info.conversion else "")
+        )
+    for render in session.renders:
+        print(f"render {render.name}: {render.kind}, {render.file_format} {render.bit_depth}-bit")
+    return 0
+
+
 def _cmd_demo(args: argparse.Namespace) -> int:
     from soundstage.demo import run_demo
 
@@ -208,6 +261,17 @@ def build_parser() -> argparse.ArgumentParser:
     zones.add_argument("--hrtf", default="model")
     zones.add_argument("--plot", default=None, help="the map as a PNG (needs matplotlib)")
     zones.set_defaults(run=_cmd_analyze_zones)
+
+    render = commands.add_parser("render", help="render a session's stems through its chains into files")
+    render.add_argument("session", help="session file (.toml)")
+    render.add_argument("-o", "--output", default=None, help="output folder (default: renders/ beside the session)")
+    render.add_argument("--only", action="append", default=None, help="render only this (repeatable)")
+    render.add_argument("--overwrite", action="store_true", help="replace existing outputs")
+    render.set_defaults(run=_cmd_render)
+    session = commands.add_parser("session", help="inspect session files").add_subparsers(dest="session_command", required=True)
+    check = session.add_parser("check", help="validate a session and list its stems with offsets and rates")
+    check.add_argument("session")
+    check.set_defaults(run=_cmd_session_check)
 
     demo = commands.add_parser("demo", help="generate an example mix and run it through the bundled chain")
     demo.add_argument("dir", nargs="?", default="soundstage-demo", help="output folder (default ./soundstage-demo)")
