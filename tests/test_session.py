@@ -1,0 +1,237 @@
+"""Sessions: timeline alignment (BWF, resampling, latency), loudness, dither, bad input, Ctrl-C."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+from pedalboard.io import AudioFile
+
+from bwf import write_stem
+from soundstage import AudioFileError, Chain, ChannelError, OutputError, SoundstageError, load_plugin, save_chain
+from soundstage.analysis.loudness import LoudnessMeter, TruePeakMeter
+from soundstage.host.external import external_parameters
+from soundstage.session import SessionError, render_session
+
+SR = 48000
+
+
+def read(path: Path) -> np.ndarray:
+    with AudioFile(str(path)) as reader:
+        return reader.read(reader.frames)
+
+
+def hashes(folder: Path) -> dict[str, str]:
+    return {
+        str(p.relative_to(folder)): hashlib.sha256(p.read_bytes()).hexdigest() for p in sorted(folder.rglob("*")) if p.is_file()
+    }
+
+
+def click(
+    rate: int, start_s: float, channels: int, *, at_s: float = 1.0, length_s: float = 2.0, amplitude: float = 0.5
+) -> np.ndarray:
+    """A stem starting at ``start_s`` on the timeline with a click at timeline ``at_s``."""
+    audio = np.zeros((channels, int(rate * length_s)), np.float32)
+    audio[:, int(round((at_s - start_s) * rate))] = amplitude
+    return audio
+
+
+def aligned_session(folder: Path, *, loud: str, chain_for_b: str | None = None) -> Path:
+    """Three stems, BWF-stamped 0.5 s apart and one by offset; only ``loud`` has its click."""
+    stems = folder / "stems"
+    stems.mkdir(parents=True, exist_ok=True)
+    silent = {name: 0.0 if name != loud else 0.5 for name in "abc"}
+    write_stem(stems / "a.wav", click(SR, 0.0, 2, amplitude=silent["a"]), SR, bit_depth=32, time_reference=SR * 3600)
+    write_stem(
+        stems / "b.wav", click(44100, 0.5, 1, amplitude=silent["b"]), 44100, bit_depth=24, time_reference=int(44100 * 3600.5)
+    )
+    write_stem(stems / "c.wav", click(SR, 0.25, 1, amplitude=silent["c"]), SR, bit_depth=24)
+    chain = f'chain = "{chain_for_b}"\n' if chain_for_b else ""
+    session = folder / "session.toml"
+    session.write_text(
+        "format = 1\nsample_rate = 48000\n"
+        '[[stems]]\npath = "stems/a.wav"\n'
+        f'[[stems]]\npath = "stems/b.wav"\n{chain}'
+        '[[stems]]\npath = "stems/c.wav"\noffset_s = 0.25\n'
+        '[[renders]]\nname = "mix"\nkind = "mixdown"\nbit_depth = 32\n'
+    )
+    return session
+
+
+@pytest.mark.parametrize("loud", ["a", "b", "c"])
+def test_clicks_land_on_the_same_sample(tmp_path: Path, loud: str) -> None:
+    """Stereo float at BWF 1h00m00s, mono 24-bit 44.1 kHz at 1h00m00.5s, mono 24-bit by offset."""
+    session = aligned_session(tmp_path, loud=loud)
+    before = hashes(tmp_path / "stems")
+    render_session(session, tmp_path / "out")
+    mix = read(tmp_path / "out" / "mix.wav")
+    assert abs(int(np.argmax(np.abs(mix[0]))) - SR) <= 1  # timeline 1.0 s = sample 48000
+    assert hashes(tmp_path / "stems") == before
+
+
+def test_a_latent_chain_on_one_stem_stays_aligned(tmp_path: Path, stereo_gain_path: Path) -> None:
+    plugin = load_plugin(stereo_gain_path)
+    external_parameters(plugin)["delay_samples"].value = 777
+    from soundstage import Route
+
+    save_chain(Chain([Route(channels=[0, 0]), plugin]), tmp_path / "latent.toml")  # mono stem -> stereo plugin
+    session = aligned_session(tmp_path, loud="b", chain_for_b="latent.toml")
+    render_session(session, tmp_path / "out")
+    mix = read(tmp_path / "out" / "mix.wav")
+    assert abs(int(np.argmax(np.abs(mix[0]))) - SR) <= 1
+
+
+def test_loudness_meter_on_ebu_3341_case_1_and_true_peak() -> None:
+    t = np.arange(20 * SR) / SR
+    tone = 10 ** (-23 / 20) * np.sin(2 * np.pi * 1000 * t)  # EBU Tech 3341 case 1: 1 kHz at -23 dBFS, both channels
+    meter = LoudnessMeter(SR, 2)
+    for start in range(0, len(t), 10000):
+        meter.add(np.stack([tone, tone])[:, start : start + 10000])
+    assert meter.integrated_lufs() == pytest.approx(-23.0, abs=0.1)
+    n = np.arange(SR)
+    quarter = 0.5 * np.sin(2 * np.pi * n / 4 + np.pi / 4)  # samples at +-0.354, the wave peaks at 0.5 between them
+    peak = TruePeakMeter(1)
+    peak.add(quarter[None])
+    peak.flush()
+    assert peak.true_peak_dbtp == pytest.approx(20 * np.log10(0.5), abs=0.2)
+    assert 20 * np.log10(np.abs(quarter).max()) < -8.9  # a sample peak meter would read 3 dB low
+
+
+def test_ab_pair_is_loudness_matched(tmp_path: Path) -> None:
+    rng = np.random.default_rng(1)
+    stems = tmp_path / "stems"
+    stems.mkdir()
+    music = (0.1 * rng.standard_normal((2, 4 * SR))).astype(np.float32)
+    write_stem(stems / "mix.wav", music, SR, bit_depth=24)
+    session = tmp_path / "ab.toml"
+    session.write_text('[[stems]]\npath = "stems/mix.wav"\n[[renders]]\nname = "ab"\nkind = "ab"\nbit_depth = 24\n')
+    result = render_session(session, tmp_path / "out")
+    levels = {o["file"]: o["integrated_lufs"] for o in result.report["outputs"]}
+    assert set(levels) == {"ab-A.wav", "ab-B.wav"}
+    measured = []
+    for name in ("ab-A.wav", "ab-B.wav"):
+        meter = LoudnessMeter(SR, 2)
+        meter.add(read(tmp_path / "out" / name))
+        measured.append(meter.integrated_lufs())
+    assert abs(measured[0] - measured[1]) <= 0.1
+    assert (tmp_path / "out" / "render-report.json").exists()
+
+
+def test_16_bit_render_is_tpdf_dithered(tmp_path: Path) -> None:
+    stems = tmp_path / "stems"
+    stems.mkdir()
+    t = np.arange(4 * SR) / SR
+    quiet = (10 ** (-100 / 20) * np.sin(2 * np.pi * 1000 * t)).astype(np.float32)
+    write_stem(stems / "quiet.wav", np.stack([quiet, quiet]), SR, bit_depth=32)
+    session = tmp_path / "quiet.toml"
+    session.write_text('[[stems]]\npath = "stems/quiet.wav"\n[[renders]]\nname = "q"\nkind = "mixdown"\nbit_depth = 16\n')
+    render_session(session, tmp_path / "out")
+    with AudioFile(str(tmp_path / "out" / "q.wav")) as reader:
+        assert reader.file_dtype == "int16"
+        out = reader.read(reader.frames)[0]
+    lsb = 1 / 32768
+    assert np.std(out) > 0.4 * lsb  # a noise floor is there (truncation alone would give all zeros at -100 dBFS)
+    spectrum = np.abs(np.fft.rfft(out * np.hanning(len(out)))) ** 2
+    f = np.fft.rfftfreq(len(out), 1 / SR)
+    floor = np.median(spectrum[(f > 5000) & (f < 15000)])
+    for harmonic in (3000.0, 5000.0, 7000.0):  # truncation distortion of a 1 kHz sine: odd harmonics
+        assert spectrum[np.argmin(np.abs(f - harmonic))] < 30 * floor
+
+
+BAD = {
+    "missing_stem": ('[[stems]]\npath = "stems/nothing.wav"\n', AudioFileError, r"nothing.wav' does not exist"),
+    "non_audio": ('[[stems]]\npath = "stems/notes.txt"\n', AudioFileError, r"notes.txt' cannot be read as audio"),
+    "corrupt": ('[[stems]]\npath = "stems/corrupt.wav"\n', AudioFileError, r"corrupt.wav' cannot be read as audio"),
+    "unknown_chain": (
+        '[[stems]]\npath = "stems/ok.wav"\nchain = "no-such-preset"\n',
+        SoundstageError,
+        r"no chain file 'no-such-preset' and no preset",
+    ),
+    "duplicate_names": (
+        '[[stems]]\npath = "stems/ok.wav"\n[[stems]]\npath = "stems/ok.wav"\n',
+        SessionError,
+        r"stems\[1\]\.name: stem name 'ok' is used twice",
+    ),
+    "negative_offset": (
+        '[[stems]]\npath = "stems/ok.wav"\noffset_s = -1.0\n',
+        SessionError,
+        r"stems\[0\]\.offset_s: offset_s = -1 is negative",
+    ),
+    "channels": (
+        '[[stems]]\npath = "stems/ok.wav"\nchain = "three.toml"\n',
+        ChannelError,
+        r"stem 'ok' comes out with 3 channels.*Route\(channels=\[0, 1\]\)",
+    ),
+}
+
+
+@pytest.mark.parametrize("case", sorted(BAD))
+def test_bad_sessions(tmp_path: Path, case: str) -> None:
+    text, error, message = BAD[case]
+    stems = tmp_path / "stems"
+    stems.mkdir()
+    write_stem(stems / "ok.wav", np.zeros((2, SR), np.float32), SR)
+    (stems / "notes.txt").write_text("not audio\n" * 100)
+    (stems / "corrupt.wav").write_bytes(b"RIFF\x24\x00\x00\x00WAVEfmt \x10\x00\x00\x00rubbish")
+    (tmp_path / "three.toml").write_text('[[stages]]\ntype = "route"\nchannels = [0, 1, 1]\n')
+    session = tmp_path / "bad.toml"
+    session.write_text(text)
+    before = hashes(tmp_path)
+    with pytest.raises(error, match=message):
+        render_session(session, tmp_path / "out")
+    after = hashes(tmp_path)
+    assert after == before  # no output, no partial file, inputs untouched
+
+
+def test_outputs_never_overwrite_inputs_and_need_a_writable_folder(tmp_path: Path) -> None:
+    stems = tmp_path / "stems"
+    stems.mkdir()
+    write_stem(stems / "mix.wav", np.zeros((2, SR), np.float32), SR)
+    session = tmp_path / "s.toml"
+    session.write_text('[[stems]]\npath = "stems/mix.wav"\n[[renders]]\nname = "mix"\nkind = "mixdown"\n')
+    before = hashes(tmp_path)
+    with pytest.raises(OutputError, match=r"would write .*stems/mix.wav', which is an input of the session"):
+        render_session(session, stems, overwrite=True)
+    with pytest.raises(OutputError, match=r"is not writable|cannot be created"):
+        render_session(session, Path("/proc/soundstage-renders"))
+    assert hashes(tmp_path) == before
+
+
+def test_interrupted_render_leaves_the_folder_as_it_was(tmp_path: Path) -> None:
+    stems = tmp_path / "stems"
+    stems.mkdir()
+    rng = np.random.default_rng(2)
+    for index in range(3):
+        write_stem(stems / f"s{index}.wav", (0.05 * rng.standard_normal((2, 120 * SR))).astype(np.float32), SR)
+    session = tmp_path / "long.toml"
+    session.write_text(
+        "".join(f'[[stems]]\npath = "stems/s{i}.wav"\nchain = "headphones"\n' for i in range(3))
+        + '[[renders]]\nname = "mix"\nkind = "mixdown"\n'
+    )
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "keep.txt").write_text("mine")
+    before = hashes(tmp_path)
+    process = subprocess.Popen(
+        [sys.executable, "-m", "soundstage.cli", "render", str(session), "-o", str(out)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    deadline = time.time() + 60
+    while time.time() < deadline and not any(".partial" in p.name for p in out.iterdir()):
+        time.sleep(0.05)
+    assert any(".partial" in p.name for p in out.iterdir()), "the render never started"
+    time.sleep(0.5)
+    process.send_signal(signal.SIGINT)
+    _, err = process.communicate(timeout=120)
+    assert process.returncode == 130, err
+    assert hashes(tmp_path) == before
+    assert os.listdir(out) == ["keep.txt"]
