@@ -89,13 +89,21 @@ def test_plugin_info_lists_parameters(stereo_gain_path: Path, capsys: pytest.Cap
     assert "latency_frames" in out and "(read-only)" in out
 
 
-def test_demo_runs_on_a_fresh_folder(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_demo_writes_and_renders_a_session(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["demo", str(tmp_path / "demo")]) == 0
-    out = read(tmp_path / "demo" / "example-mix-mastered.wav")
-    source = read(tmp_path / "demo" / "example-mix.wav")
-    assert out.shape == source.shape
-    peak_db = 20 * np.log10(np.abs(out).max())
-    assert -1.6 <= peak_db <= -0.9  # the mastering preset's limiter at -1 dBFS
+    out = capsys.readouterr().out
+    assert "stem bass: resampled 44100 -> 48000 Hz" in out
+    renders = tmp_path / "demo" / "renders"
+    names = sorted(p.name for p in renders.iterdir())
+    assert "mixdown.wav" in names and "studio-5-mid_left.wav" in names and "ab-B.wav" in names and "render-report.json" in names
+    import json
+
+    report = json.loads((renders / "render-report.json").read_text())
+    levels = {o["file"]: o for o in report["outputs"]}
+    assert abs(levels["ab-A.wav"]["integrated_lufs"] - levels["ab-B.wav"]["integrated_lufs"]) <= 0.1
+    assert levels["mixdown.wav"]["clipped_samples"] == 0
+    starts = {s["name"]: s["offset_s"] for s in report["stems"]}
+    assert starts == {"vocal": 1.0, "bass": 0.0, "drums": 0.0, "pad": 2.0}
     assert main(["demo", str(tmp_path / "demo")]) == 2  # refuses to overwrite
 
 

@@ -1,8 +1,11 @@
-"""``soundstage demo``: generate an example mix and run it through a bundled chain.
+"""``soundstage demo``: write a demo session with generated stems and render it.
 
-The example is synthesised (no audio ships with the package and nothing is
-downloaded): a voice-like harmonic tone with vibrato in the centre, a bass line,
-a pad spread wide and noise-burst hats panned right, 6 seconds at 48 kHz.
+The stems are synthesised (no audio ships with the package, nothing is
+downloaded): a voice-like part, bass, drums and a pad, exported the way DAWs do —
+BWF-stamped with different start times, at mixed sample rates and formats (one
+stem placed by an offset in the session instead). The session runs them through
+a mastering chain and renders a plain mixdown, the studio-5 driver feeds, the
+device on headphones, the stereo reference, and a loudness-matched A/B pair.
 """
 
 from __future__ import annotations
@@ -10,54 +13,147 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
-from pedalboard.io import AudioFile
 
 from soundstage.errors import OutputError
+from soundstage.session.bwf import write_stem
 
-__all__ = ["example_mix", "run_demo"]
+__all__ = ["example_mix", "run_demo", "write_demo_session"]
 
-DEMO_CHAIN = "mastering"
+SECONDS = 8.0
+
+
+def _tone(rate: int, seconds: float, f0: float, partials: int, vibrato_hz: float, seed: int) -> np.ndarray:
+    t = np.arange(int(rate * seconds)) / rate
+    rng = np.random.default_rng(seed)
+    phase = 2 * np.pi * np.cumsum(f0 * (1 + 0.01 * np.sin(2 * np.pi * vibrato_hz * t))) / rate
+    return sum(np.sin(k * phase + rng.uniform(0, 2 * np.pi)) / k**1.2 for k in range(1, partials + 1))  # type: ignore[return-value]
 
 
 def example_mix(sample_rate: int = 48000, seconds: float = 6.0, seed: int = 7) -> np.ndarray:
     """A deterministic stereo test mix, shape (2, samples), peak -6 dBFS."""
-    rng = np.random.default_rng(seed)
-    t = np.arange(int(sample_rate * seconds)) / sample_rate
-    f0 = 220.0 * (1 + 0.01 * np.sin(2 * np.pi * 5.5 * t))
-    phase = 2 * np.pi * np.cumsum(f0) / sample_rate
-    voice = sum(np.sin(k * phase) / k**1.3 for k in range(1, 12)) * (0.6 + 0.4 * np.sin(2 * np.pi * 0.5 * t) ** 2)
-    notes = np.array([55.0, 55.0, 73.42, 65.41])[(t * 2).astype(int) % 4]
-    bass = np.sin(2 * np.pi * np.cumsum(notes) / sample_rate)
-    pad_l = sum(np.sin(2 * np.pi * f * t + p) for f, p in ((261.6, 0.0), (329.6, 1.0), (392.0, 2.0)))
-    pad_r = sum(np.sin(2 * np.pi * f * 1.003 * t + p) for f, p in ((261.6, 0.5), (329.6, 1.5), (392.0, 2.5)))
-    hats = rng.standard_normal(t.size) * np.exp(-((t * 4) % 1.0) * 40)
-    left = 0.5 * voice + 0.7 * bass + 0.25 * pad_l + 0.1 * hats
-    right = 0.5 * voice + 0.7 * bass + 0.25 * pad_r + 0.4 * hats
-    mix = np.stack([left, right])
+    voice = _tone(sample_rate, seconds, 220.0, 12, 5.5, seed)
+    pad = _tone(sample_rate, seconds, 261.6, 6, 0.2, seed + 1)
+    t = np.arange(voice.size) / sample_rate
+    hats = np.random.default_rng(seed).standard_normal(voice.size) * np.exp(-((t * 4) % 1.0) * 40)
+    mix = np.stack([0.5 * voice + 0.3 * pad + 0.1 * hats, 0.5 * voice + 0.3 * np.roll(pad, 480) + 0.4 * hats])
     return (mix * (0.5 / np.abs(mix).max())).astype(np.float32)
 
 
-def run_demo(folder: Path, *, overwrite: bool = False) -> int:
-    """Write the example mix into ``folder`` and process it with the ``mastering`` preset."""
-    from soundstage.cli import find_chain
-    from soundstage.fileio import process_file
-    from soundstage.host.chainfile import load_chain
+def _stems(seconds: float) -> dict[str, tuple[np.ndarray, int]]:
+    """name -> (audio (channels, n), sample rate)."""
+    voice_rate, bass_rate, drums_rate, pad_rate = 48000, 44100, 48000, 48000
+    t = np.arange(int(voice_rate * seconds)) / voice_rate
+    phrase = (np.sin(2 * np.pi * 0.25 * t) > -0.3).astype(float)
+    voice = _tone(voice_rate, seconds, 196.0, 16, 5.5, 1) * (0.5 + 0.5 * phrase) * 0.25
+    tb = np.arange(int(bass_rate * seconds)) / bass_rate
+    notes = np.array([55.0, 55.0, 73.42, 65.41])[(tb * 2).astype(int) % 4]
+    bass = 0.35 * np.sin(2 * np.pi * np.cumsum(notes) / bass_rate) * (0.6 + 0.4 * np.exp(-((tb * 2) % 1.0) * 6))
+    td = np.arange(int(drums_rate * seconds)) / drums_rate
+    rng = np.random.default_rng(3)
+    kick = np.sin(2 * np.pi * 55 * td * (1 + np.exp(-((td * 2) % 1.0) * 30))) * np.exp(-((td * 2) % 1.0) * 12)
+    hat = rng.standard_normal(td.size) * np.exp(-((td * 4 + 0.5) % 1.0) * 50) * 0.15
+    drums = np.stack([0.5 * kick + hat, 0.5 * kick + 0.6 * hat])
+    pad = _tone(pad_rate, seconds, 130.8, 8, 0.15, 4) * 0.12
+    pad = np.stack([pad, np.roll(pad, 700)])
+    headroom = 10 ** (-14 / 20)  # stems as exported from a mix with headroom: the mix lands near -20 LUFS
+    return {
+        "vocal": (headroom * voice[None], voice_rate),
+        "bass": (headroom * bass[None], bass_rate),
+        "drums": (headroom * drums, drums_rate),
+        "pad": (headroom * pad, pad_rate),
+    }
 
-    folder.mkdir(parents=True, exist_ok=True)
-    source = folder / "example-mix.wav"
-    target = folder / "example-mix-mastered.wav"
-    if target.exists() and not overwrite:
-        raise OutputError(f"{target} already exists; pass --overwrite to render the demo again")
-    if not source.exists() or overwrite:
-        with AudioFile(str(source), "w", 48000, 2, bit_depth=32) as writer:
-            writer.write(example_mix())
-    chain_file = find_chain(DEMO_CHAIN)
-    chain = load_chain(chain_file)
-    info = process_file(chain, source, target, overwrite=overwrite)
-    peak_in = float(np.abs(example_mix()).max())
-    with AudioFile(str(target)) as reader:
-        out = reader.read(reader.frames)
-    print(f"example mix: {source} ({info['frames'] / info['sample_rate']:.1f} s, peak {20 * np.log10(peak_in):.1f} dBFS)")
-    print(f"chain:       {chain_file} ({len(chain)} nodes: {', '.join(chain.names)})")
-    print(f"result:      {target} (peak {20 * np.log10(float(np.abs(out).max())):.1f} dBFS)")
-    return 0
+
+SESSION = """# soundstage demo session: four generated stems, as a DAW would export them.
+format = 1
+sample_rate = 48000
+
+[[stems]]
+path = "stems/vocal.wav"          # 48 kHz mono 24-bit, BWF start 01:00:01
+gain_db = 0.0
+
+[[stems]]
+path = "stems/bass.wav"           # 44.1 kHz mono 24-bit, BWF start 01:00:00 (resampled)
+gain_db = -2.0
+
+[[stems]]
+path = "stems/drums.wav"          # 48 kHz stereo 32-bit float, BWF start 01:00:00
+
+[[stems]]
+path = "stems/pad.flac"           # 48 kHz stereo 24-bit FLAC, no BWF: placed by offset
+offset_s = 2.0
+gain_db = -3.0
+
+[master]
+chain = "mastering"
+
+[[renders]]
+name = "mixdown"
+kind = "mixdown"
+bit_depth = 24
+
+[[renders]]
+name = "studio-5"
+kind = "device"
+chain = "studio-5"
+per_driver = true
+bit_depth = 24
+
+# headphone previews as 32-bit float: the monitors sum two speakers at the ears, so
+# peaks can pass 0 dBFS; float keeps them (the report shows each file's true peak)
+[[renders]]
+name = "binaural"
+kind = "binaural"
+chain = "studio-5-binaural"
+bit_depth = 32
+
+[[renders]]
+name = "reference"
+kind = "reference"
+chain = "stereo-reference"
+bit_depth = 32
+
+[[renders]]
+name = "ab"
+kind = "ab"
+a = "stereo-reference"
+b = "studio-5-binaural"
+bit_depth = 32
+"""
+
+
+def write_demo_session(folder: Path) -> Path:
+    """Write the demo's stems and session file into ``folder``; returns the session file."""
+    stems = folder / "stems"
+    stems.mkdir(parents=True, exist_ok=True)
+    one_hour = 3600
+    for name, (audio, rate) in _stems(SECONDS).items():
+        if name == "pad":
+            write_stem(stems / "pad.flac", audio, rate, bit_depth=24)
+        elif name == "drums":
+            write_stem(stems / "drums.wav", audio, rate, bit_depth=32, time_reference=one_hour * rate)
+        elif name == "vocal":
+            write_stem(stems / "vocal.wav", audio, rate, bit_depth=24, time_reference=(one_hour + 1) * rate)
+        else:
+            write_stem(stems / f"{name}.wav", audio, rate, bit_depth=24, time_reference=one_hour * rate)
+    session = folder / "session.toml"
+    session.write_text(SESSION)
+    return session
+
+
+def run_demo(folder: Path, *, overwrite: bool = False) -> int:
+    """Write the demo session into ``folder`` and render it into ``folder/renders``."""
+    from soundstage.cli import _cmd_render
+
+    renders = folder / "renders"
+    if renders.exists() and any(renders.iterdir()) and not overwrite:
+        raise OutputError(f"{renders} already holds renders; pass --overwrite to render the demo again")
+    session = write_demo_session(folder)
+    print(f"demo session: {session} (stems in {folder / 'stems'})")
+
+    class Arguments:
+        pass
+
+    arguments = Arguments()
+    arguments.session, arguments.output, arguments.only, arguments.overwrite = str(session), str(renders), None, overwrite  # type: ignore[attr-defined]
+    return _cmd_render(arguments)  # type: ignore[arg-type]

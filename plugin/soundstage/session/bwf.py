@@ -1,0 +1,49 @@
+"""Writing BWF stems (for the demo and the tests): pedalboard writes the audio, this adds ``bext``.
+
+Why by hand: the field's readers (``wavinfo``) are read-only and pedalboard.io
+writes no ``bext`` chunk. Layout per EBU Tech 3285: description 256, originator
+32, originator reference 32, date 10, time 8, TimeReference (uint64: samples
+since midnight), version, UMID 64, reserved 190. Reading goes through ``wavinfo``.
+"""
+
+from __future__ import annotations
+
+import os
+import struct
+from pathlib import Path
+
+import numpy as np
+from pedalboard.io import AudioFile
+
+__all__ = ["add_bext", "write_stem"]
+
+
+def add_bext(path: Path, time_reference: int, *, description: str = "soundstage stem") -> None:
+    """Insert a ``bext`` chunk with ``time_reference`` (samples) after the WAVE header, atomically."""
+    data = path.read_bytes()
+    if data[:4] != b"RIFF" or data[8:12] != b"WAVE":
+        raise ValueError(f"{path} is not a RIFF/WAVE file")
+    body = (
+        description.encode("ascii", "replace")[:256].ljust(256, b"\0")
+        + b"soundstage".ljust(32, b"\0")
+        + b"".ljust(32, b"\0")
+        + b"2026-01-01"
+        + b"00:00:00"
+        + struct.pack("<Q", int(time_reference))
+        + struct.pack("<H", 1)
+        + b"\0" * 64
+        + b"\0" * 190
+    )
+    riff_body = data[8:12] + b"bext" + struct.pack("<I", len(body)) + body + data[12:]
+    temporary = path.with_name(f".{path.name}.partial")
+    temporary.write_bytes(b"RIFF" + struct.pack("<I", len(riff_body)) + riff_body)
+    os.replace(temporary, path)
+
+
+def write_stem(path: Path, audio: np.ndarray, rate: int, *, bit_depth: int = 24, time_reference: int | None = None) -> Path:
+    """Write ``audio`` (channels, n) and optionally stamp a BWF TimeReference (WAV only)."""
+    with AudioFile(str(path), "w", rate, audio.shape[0], bit_depth=bit_depth) as writer:
+        writer.write(np.asarray(audio, np.float32))
+    if time_reference is not None:
+        add_bext(path, time_reference)
+    return path
