@@ -42,3 +42,14 @@ def test_device_chain_benchmark_runs() -> None:
     )
     assert result.returncode == 0, result.stderr
     assert "target >= 200x" in result.stdout and "target >= 20x" in result.stdout and "monitor adds" in result.stdout
+
+
+def test_session_render_benchmark_runs() -> None:
+    result = subprocess.run(
+        [sys.executable, str(BENCHMARKS / "session_render.py"), "--stems", "2", "--minutes", "0.1"],
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert result.returncode == 0, result.stderr
+    assert "target >= 20x" in result.stdout and "target <= 600 MB" in result.stdout
