@@ -4,7 +4,8 @@ Generates the stems (48 kHz mono 24-bit WAV, BWF-stamped) into a temporary
 folder, then renders the session in a child process twice — the plain stereo
 mixdown, and the binaural preview of the studio-5 — each stem through a
 pedalboard built-in chain and the mix through a master chain. Peak RSS is the
-child's (resource.getrusage), throughput is session length / wall time.
+render process's own (resource.getrusage inside it), throughput is session length /
+wall time (including the child's start-up).
 
 Targets: peak RSS <= 600 MB; throughput >= 20x real time.
 
@@ -15,7 +16,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import resource
 import shutil
 import subprocess
 import sys
@@ -58,17 +58,20 @@ def write_stems(folder: Path, stems: int, minutes: float) -> None:
 
 
 def render(folder: Path, only: str) -> tuple[float, float]:
-    """Wall seconds and child peak RSS (MB) of one render."""
-    before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    """Wall seconds and peak RSS (MB) of one render, measured inside the render process.
+
+    The child reports VmHWM from /proc/self/status: the peak of its own address
+    space since exec (getrusage's maxrss would carry the forked parent's pages).
+    """
     start = time.perf_counter()
     code = (
         "from soundstage.session import render_session; "
-        f"render_session({str(folder / 'session.toml')!r}, {str(folder / 'out')!r}, only=[{only!r}], overwrite=True)"
+        f"render_session({str(folder / 'session.toml')!r}, {str(folder / 'out')!r}, only=[{only!r}], overwrite=True); "
+        "print([l.split()[1] for l in open('/proc/self/status') if l.startswith('VmHWM')][0])"
     )
-    subprocess.run([sys.executable, "-c", code], check=True)
+    result = subprocess.run([sys.executable, "-c", code], check=True, capture_output=True, text=True)
     wall = time.perf_counter() - start
-    peak_kb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-    return wall, max(peak_kb, before) / 1024
+    return wall, int(result.stdout.strip().splitlines()[-1]) / 1024
 
 
 def main() -> None:

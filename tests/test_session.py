@@ -149,6 +149,11 @@ BAD = {
     "missing_stem": ('[[stems]]\npath = "stems/nothing.wav"\n', AudioFileError, r"nothing.wav' does not exist"),
     "non_audio": ('[[stems]]\npath = "stems/notes.txt"\n', AudioFileError, r"notes.txt' cannot be read as audio"),
     "corrupt": ('[[stems]]\npath = "stems/corrupt.wav"\n', AudioFileError, r"corrupt.wav' cannot be read as audio"),
+    "truncated": (
+        '[[stems]]\npath = "stems/truncated.wav"\n',
+        AudioFileError,
+        r"truncated.wav' is truncated: its header declares 288000 bytes",
+    ),
     "unknown_chain": (
         '[[stems]]\npath = "stems/ok.wav"\nchain = "no-such-preset"\n',
         SoundstageError,
@@ -180,6 +185,8 @@ def test_bad_sessions(tmp_path: Path, case: str) -> None:
     write_stem(stems / "ok.wav", np.zeros((2, SR), np.float32), SR)
     (stems / "notes.txt").write_text("not audio\n" * 100)
     (stems / "corrupt.wav").write_bytes(b"RIFF\x24\x00\x00\x00WAVEfmt \x10\x00\x00\x00rubbish")
+    whole = write_stem(stems / "whole.wav", np.zeros((2, SR), np.float32), SR).read_bytes()
+    (stems / "truncated.wav").write_bytes(whole[: len(whole) // 2])
     (tmp_path / "three.toml").write_text('[[stages]]\ntype = "route"\nchannels = [0, 1, 1]\n')
     session = tmp_path / "bad.toml"
     session.write_text(text)

@@ -21,6 +21,28 @@ from soundstage.session.model import Session, Stem
 __all__ = ["StemInfo", "StemReader", "bwf_time_reference", "inspect_stems"]
 
 
+def check_not_truncated(path: Path) -> None:
+    """Raise if a WAV file's data chunk claims more bytes than the file holds (a cut-off export).
+
+    The declared size comes from ``wavinfo``; pedalboard would read such a file
+    silently, padding what is missing.
+    """
+    if path.suffix.lower() not in (".wav", ".bwf"):
+        return
+    try:
+        from wavinfo import WavInfoReader
+
+        declared = int(WavInfoReader(str(path)).data.byte_count)
+    except Exception:  # not a RIFF/WAVE file wavinfo understands: the audio reader reports it
+        return
+    size = path.stat().st_size
+    if declared > size - 12:
+        raise AudioFileError(
+            f"{str(path)!r} is truncated: its header declares {declared} bytes of audio but the file has {size} bytes "
+            "in all; export the stem again"
+        )
+
+
 def bwf_time_reference(path: Path) -> int | None:
     """The BWF ``bext`` TimeReference (samples at the file's rate), or None if there is none."""
     if path.suffix.lower() not in (".wav", ".bwf", ".rf64"):
@@ -73,6 +95,7 @@ def inspect_stems(session: Session) -> tuple[float, list[StemInfo]]:
     for stem in session.stems:
         path = session.resolve(str(stem.path))
         with open_audio(path) as reader:
+            check_not_truncated(path)
             rate, channels, frames = float(reader.samplerate), int(reader.num_channels), int(reader.frames)
             dtype = str(reader.file_dtype)
         if frames == 0:
