@@ -242,3 +242,24 @@ def test_interrupted_render_leaves_the_folder_as_it_was(tmp_path: Path) -> None:
     assert process.returncode == 130, err
     assert hashes(tmp_path) == before
     assert os.listdir(out) == ["keep.txt"]
+
+
+def test_a_latent_bus_stays_aligned_with_direct_stems(tmp_path: Path, stereo_gain_path: Path) -> None:
+    plugin = load_plugin(stereo_gain_path)
+    external_parameters(plugin)["delay_samples"].value = 1234
+    save_chain(Chain([plugin]), tmp_path / "bus.toml")
+    stems = tmp_path / "stems"
+    stems.mkdir()
+    write_stem(stems / "a.wav", click(SR, 0.0, 2, amplitude=0.5), SR, bit_depth=32)
+    write_stem(stems / "b.wav", click(SR, 0.0, 2, at_s=1.0, amplitude=-0.25), SR, bit_depth=32)
+    session = tmp_path / "bus-session.toml"
+    session.write_text(
+        '[[buses]]\nname = "late"\nchain = "bus.toml"\n'
+        '[[stems]]\npath = "stems/a.wav"\nbus = "late"\n[[stems]]\npath = "stems/b.wav"\n'
+        '[[renders]]\nname = "mix"\nkind = "mixdown"\nbit_depth = 32\n'
+    )
+    result = render_session(session, tmp_path / "out")
+    mix = read(tmp_path / "out" / "mix.wav")
+    assert mix[0, SR] == pytest.approx(0.25, abs=1e-6)  # 0.5 through the late bus + (-0.25) direct, same sample
+    assert np.abs(np.delete(mix[0], SR)).max() < 1e-6
+    assert result.report["buses"][0]["chain_latency_samples"] >= 1234

@@ -432,6 +432,10 @@ def _report(
         ],
         "buses": [{"name": name, "chain_latency_samples": latency(chain)} for name, chain in bus_chains.items()],
         "master": {"chain": session.master_chain, "chain_latency_samples": latency(master)},
+        "renders": [
+            {"name": render.name, "kind": render.kind, "chain_latency_samples": [latency(c) for c in render_chains[render.name]]}
+            for render in renders
+        ],
         "outputs": [
             {
                 "file": output.target.name,
