@@ -209,3 +209,9 @@ def test_analyze_beam_and_zones(tmp_path: Path, capsys: pytest.CaptureFixture[st
     assert main(["analyze", "zones", "--device", "studio-5", "--plot", str(tmp_path / "zones.png")]) == 0
     out = capsys.readouterr().out
     assert "fraction of the grid with >= 10 dB:" in out and (tmp_path / "zones.png").stat().st_size > 5000
+
+
+def test_analyze_device_prints_the_end_to_end_table(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["analyze", "device", "--device", "studio-5"]) == 0
+    out = capsys.readouterr().out
+    assert "hard-left ITD us / ILD 1-4 kHz dB" in out and "stereo reference" in out and "crosstalk separation" in out

@@ -6,6 +6,7 @@
     soundstage analyze crosstalk --device NAME --distance-m D --hrtf model|PATH.sofa [--plot FILE.png]
     soundstage analyze beam --device NAME [--plot FILE.png]
     soundstage analyze zones --device NAME [--hrtf ...] [--plot FILE.png]
+    soundstage analyze device --device NAME [--hrtf ...] [--distance-m D]
     soundstage render SESSION.toml [-o DIR] [--only NAME] [--overwrite]
     soundstage session check SESSION.toml
     soundstage demo [DIR]
@@ -205,6 +206,13 @@ def _cmd_session_check(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_analyze_device(args: argparse.Namespace) -> int:
+    from soundstage.analysis.report import device_report
+
+    print(device_report(args.device, hrtf=args.hrtf, distance_m=args.distance_m))
+    return 0
+
+
 def _cmd_demo(args: argparse.Namespace) -> int:
     from soundstage.demo import run_demo
 
@@ -261,6 +269,11 @@ def build_parser() -> argparse.ArgumentParser:
     zones.add_argument("--hrtf", default="model")
     zones.add_argument("--plot", default=None, help="the map as a PNG (needs matplotlib)")
     zones.set_defaults(run=_cmd_analyze_zones)
+    device_cmd = analyze.add_parser("device", help="end-to-end figures of the device chain in one table")
+    device_cmd.add_argument("--device", default="studio-5")
+    device_cmd.add_argument("--hrtf", default="model", help="'model' or a SOFA file (e.g. the MIT KEMAR set)")
+    device_cmd.add_argument("--distance-m", type=float, default=2.0)
+    device_cmd.set_defaults(run=_cmd_analyze_device)
 
     render = commands.add_parser("render", help="render a session's stems through its chains into files")
     render.add_argument("session", help="session file (.toml)")
