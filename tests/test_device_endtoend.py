@@ -76,15 +76,7 @@ def test_centre_beam_level_45_degrees_off_axis(distance_m: float) -> None:
     assert 10 * np.log10(min(levels[1:]) / levels[0]) >= -7.0
 
 
-@pytest.mark.parametrize(
-    "distance_m",
-    [
-        1.5,
-        2.0,
-        pytest.param(2.5, marks=pytest.mark.xfail(strict=True, reason="open item of issue 4: 9.9 dB")),
-        pytest.param(3.0, marks=pytest.mark.xfail(strict=True, reason="open item of issue 4: 9.2 dB")),
-    ],
-)
+@pytest.mark.parametrize("distance_m", [1.5, 2.0, 2.5, 3.0])
 def test_listening_zone_5_cm_either_side(distance_m: float) -> None:
     profile = load_profile("studio-5", distance_m=distance_m)
     design = design_crosstalk_canceller(profile, sample_rate=SR)

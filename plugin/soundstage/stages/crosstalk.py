@@ -203,7 +203,7 @@ def design_crosstalk_canceller(
     target: TargetCurve | None = None,
     plateau_db: float = 25.0,
     max_effort_db: float = 10.0,
-    low_frequency_give_db: float = 1.5,
+    low_frequency_give_db: float = 4.5,
     taps: int = TAPS,
 ) -> CtcFilters:
     """Design a crosstalk canceller for a device at a listener position (pure function).
