@@ -54,8 +54,8 @@ class StreamingStft:
         overlap = np.zeros(hop)
         for start in range(0, fft_size, hop):
             overlap += (window[start : start + hop]) ** 2
-        self.window = window
-        self.synthesis = window / np.tile(overlap, fft_size // hop)
+        self.window = window.astype(np.float32)
+        self.synthesis = (window / np.tile(overlap, fft_size // hop)).astype(np.float32)
         self.reset()
 
     @property
@@ -70,10 +70,10 @@ class StreamingStft:
 
     def reset(self) -> None:
         """Clear the input history and the overlap-add tail."""
-        self._input = np.zeros((self.channels, self.fft_size - self.hop))
-        self._pending = np.zeros((self.channels, 0))
-        self._tail = np.zeros((self.outputs, self.fft_size - self.hop))
-        self._ready = np.zeros((self.outputs, self.hop))  # with the history: fft_size samples of latency
+        self._input = np.zeros((self.channels, self.fft_size - self.hop), np.float32)
+        self._pending = np.zeros((self.channels, 0), np.float32)
+        self._tail = np.zeros((self.outputs, self.fft_size - self.hop), np.float32)
+        self._ready = np.zeros((self.outputs, self.hop), np.float32)  # with the history: fft_size samples of latency
 
     def process(self, block: np.ndarray, frames: Callable[[np.ndarray], np.ndarray]) -> np.ndarray:
         """Analyse ``block``, pass whole frames' spectra to ``frames``, resynthesise.
@@ -82,7 +82,7 @@ class StreamingStft:
         and returns spectra ``(frames, out_channels, bins)``. Returns
         ``(out_channels, n)`` float32, delayed by ``latency_samples``.
         """
-        pending = np.concatenate([self._pending, block], axis=1)
+        pending = np.concatenate([self._pending, np.asarray(block, np.float32)], axis=1)
         count = pending.shape[1] // self.hop
         n = block.shape[1]
         produced = None
@@ -94,7 +94,7 @@ class StreamingStft:
             modified = frames(spectra)
             time = scipy.fft.irfft(modified, n=self.fft_size, axis=-1) * self.synthesis  # (F, O, N)
             length = count * self.hop + self.fft_size - self.hop
-            buffer = np.zeros((self.outputs, length))
+            buffer = np.zeros((self.outputs, length), np.float32)
             buffer[:, : self._tail.shape[1]] += self._tail
             # overlap-add: frame k starts at k*hop; add each hop-long piece of all frames at once
             pieces = time.reshape(count, self.outputs, self.fft_size // self.hop, self.hop)
