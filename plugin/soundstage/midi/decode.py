@@ -1,0 +1,146 @@
+"""Decoding MIDI messages the way a map sees them: 14-bit pairs, NRPN/RPN, relative encoders, pickup.
+
+A :class:`Decoder` keeps the state controllers spread over several messages
+(the MSB of a 14-bit pair, the NRPN/RPN parameter number, relative positions,
+toggles, pickup) and turns each ``mido.Message`` into ``(binding, value)`` pairs,
+the value in the parameter's unit.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from soundstage.host.chain import Chain
+from soundstage.midi.maps import Binding, MidiMap
+
+__all__ = ["Decoder", "relative_delta"]
+
+ABSOLUTE = ("cc", "cc14", "nrpn", "rpn", "pitchbend")
+
+
+def relative_delta(value: int, encoding: str) -> int:
+    """Steps encoded in a relative-encoder CC value (0..127)."""
+    if encoding == "twos_complement":
+        return value if value < 64 else value - 128
+    if encoding == "signed_bit":
+        return -(value & 63) if value & 64 else value & 63
+    return value - 64  # binary offset
+
+
+@dataclass
+class _ChannelState:
+    cc14_msb: dict[int, int] = field(default_factory=dict)
+    parameter_msb: int | None = None
+    parameter_lsb: int | None = None
+    registered: bool = False  # RPN (101/100) rather than NRPN (99/98)
+    data: dict[tuple[bool, int], int] = field(default_factory=dict)  # 14-bit data per (registered, number)
+
+
+class Decoder:
+    """Stateful translation of MIDI messages into parameter values for a map and a chain."""
+
+    def __init__(self, midi_map: MidiMap, chain: Chain) -> None:
+        self.map = midi_map
+        self.chain = chain
+        self.parameters = {b.target: chain.parameters[b.target] for b in midi_map.bindings}
+        self._channels: dict[int, _ChannelState] = {}
+        self._positions: dict[int, float] = {}  # relative encoders and toggles, per binding
+        self._picked: dict[int, bool] = {}
+        self._last: dict[int, float] = {}
+        self.ignored = 0
+
+    def _state(self, channel: int) -> _ChannelState:
+        return self._channels.setdefault(channel, _ChannelState())
+
+    def _matching(self, kind: str, channel: int, number: int | None = None) -> list[tuple[int, Binding]]:
+        return [
+            (index, b)
+            for index, b in enumerate(self.map.bindings)
+            if b.kind == kind and (b.channel is None or b.channel == channel) and (number is None or b.number == number)
+        ]
+
+    def _absolute(self, index: int, binding: Binding, position: float) -> list[tuple[Binding, Any]]:
+        parameter = self.parameters[binding.target]
+        if binding.pickup and not self._picked.get(index, False):
+            current = binding.position(parameter.value, parameter)  # type: ignore[arg-type]
+            last = self._last.get(index)
+            self._last[index] = position
+            crossed = last is not None and (last - current) * (position - current) <= 0
+            if abs(position - current) <= 1.0 / 127 or crossed:
+                self._picked[index] = True
+            else:
+                return []
+        return [(binding, binding.value(position, parameter))]
+
+    def feed(self, message: Any) -> list[tuple[Binding, Any]]:
+        """The parameter changes one message asks for (possibly none)."""
+        kind = message.type
+        channel = getattr(message, "channel", 0)
+        out: list[tuple[Binding, Any]] = []
+        if kind == "control_change":
+            control, value = message.control, message.value
+            state = self._state(channel)
+            for index, binding in self._matching("cc", channel, control):
+                out += self._absolute(index, binding, value / 127)
+            for index, binding in self._matching("relative", channel, control):
+                parameter = self.parameters[binding.target]
+                start = self._positions.get(index, binding.position(parameter.value, parameter))  # type: ignore[arg-type]
+                position = min(max(start + relative_delta(value, binding.encoding) / 127, 0.0), 1.0)
+                self._positions[index] = position
+                out.append((binding, binding.value(position, parameter)))
+            if control < 32:  # 14-bit MSB; the LSB resets
+                state.cc14_msb[control] = value
+                for index, binding in self._matching("cc14", channel, control):
+                    out += self._absolute(index, binding, (value << 7) / 16383)
+            elif control < 64 and (control - 32) in state.cc14_msb:  # 14-bit LSB update
+                msb = state.cc14_msb[control - 32]
+                for index, binding in self._matching("cc14", channel, control - 32):
+                    out += self._absolute(index, binding, ((msb << 7) | value) / 16383)
+            out += self._parameter_number(state, channel, control, value)
+        elif kind in ("note_on", "note_off"):
+            pressed = kind == "note_on" and message.velocity > 0
+            for index, binding in self._matching("note", channel, message.note):
+                parameter = self.parameters[binding.target]
+                if binding.mode == "momentary":
+                    out.append((binding, binding.value(1.0 if pressed else 0.0, parameter)))
+                elif pressed:
+                    position = 0.0 if self._positions.get(index, 0.0) >= 0.5 else 1.0
+                    self._positions[index] = position
+                    out.append((binding, binding.value(position, parameter)))
+        elif kind == "pitchwheel":
+            for index, binding in self._matching("pitchbend", channel):
+                out += self._absolute(index, binding, (message.pitch + 8192) / 16383)
+        elif kind == "program_change":
+            for _, binding in self._matching("program", channel):
+                out.append((binding, binding.value(message.program / 127, self.parameters[binding.target])))
+        else:
+            self.ignored += 1
+        return out
+
+    def _parameter_number(self, state: _ChannelState, channel: int, control: int, value: int) -> list[tuple[Binding, Any]]:
+        """NRPN (99/98) and RPN (101/100) selection, data entry (6/38), increment/decrement (96/97)."""
+        if control in (99, 101):
+            state.parameter_msb, state.registered = value, control == 101
+            return []
+        if control in (98, 100):
+            state.parameter_lsb, state.registered = value, control == 100
+            return []
+        if control not in (6, 38, 96, 97) or state.parameter_msb is None or state.parameter_lsb is None:
+            return []
+        number = (state.parameter_msb << 7) | state.parameter_lsb
+        key = (state.registered, number)
+        current = state.data.get(key, 0)
+        if control == 6:
+            current = value << 7
+        elif control == 38:
+            current = (current & ~127) | value
+        elif control == 96:
+            current = min(current + 1, 16383)
+        else:
+            current = max(current - 1, 0)
+        state.data[key] = current
+        out: list[tuple[Binding, Any]] = []
+        for index, binding in self._matching("rpn" if state.registered else "nrpn", channel, number):
+            out += self._absolute(index, binding, current / 16383)
+        return out

@@ -1,0 +1,221 @@
+"""MIDI maps: bindings from controls to parameters, with range, curve, pickup.
+
+A map is TOML::
+
+    [[bindings]]
+    target = "device.width"          # a parameter path in the chain
+    kind = "cc"                      # cc | cc14 | nrpn | rpn | relative | note | pitchbend | program
+    channel = 1                      # 1..16, or omit for any channel
+    number = 74                      # CC (cc14: the MSB 0..31), NRPN/RPN number, note
+    min = 0.0                        # in the parameter's unit (default: its range)
+    max = 1.0
+    curve = "linear"                 # linear | log | db | exponent
+    exponent = 2.0                   # with curve = "exponent"
+    invert = false
+    pickup = true                    # soft takeover for absolute controls
+    encoding = "twos_complement"     # relative: twos_complement | signed_bit | binary_offset
+    mode = "toggle"                  # note: toggle | momentary
+
+Loading checks every binding against the chain it drives: an unknown target
+lists the close matches, a range outside the parameter's is refused, and so is a
+parameter its plugin does not allow to be automated. Two bindings on the same
+control give a warning.
+"""
+
+from __future__ import annotations
+
+import difflib
+import math
+import sys
+import warnings
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from soundstage.errors import SoundstageError
+from soundstage.host.chain import Chain
+from soundstage.host.parameters import Parameter
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover
+    import tomli as tomllib
+
+__all__ = ["Binding", "MidiMap", "MidiMapError", "load_map", "KINDS"]
+
+KINDS = ("cc", "cc14", "nrpn", "rpn", "relative", "note", "pitchbend", "program")
+CURVES = ("linear", "log", "db", "exponent")
+ENCODINGS = ("twos_complement", "signed_bit", "binary_offset")
+
+
+class MidiMapError(SoundstageError, ValueError):
+    """A MIDI map is malformed or does not fit the chain."""
+
+
+@dataclass(frozen=True)
+class Binding:
+    """One control bound to one parameter."""
+
+    target: str
+    kind: str
+    channel: int | None = None  # 0..15 (mido's numbering); None = any
+    number: int = 0
+    minimum: float | None = None
+    maximum: float | None = None
+    curve: str = "linear"
+    exponent: float = 1.0
+    invert: bool = False
+    pickup: bool = False
+    encoding: str = "twos_complement"
+    mode: str = "toggle"
+
+    @property
+    def control(self) -> tuple[str, int | None, int]:
+        """What physical control this listens to (for duplicate checks)."""
+        return (self.kind, self.channel, self.number)
+
+    def value(self, position: float, parameter: Parameter) -> Any:
+        """The parameter value for a control position 0..1 (curve, invert, range)."""
+        x = min(max(position, 0.0), 1.0)
+        if self.invert:
+            x = 1.0 - x
+        spec = parameter.spec
+        if spec.kind != "float":
+            return parameter.from_normalized(x)
+        low = spec.minimum if self.minimum is None else self.minimum
+        high = spec.maximum if self.maximum is None else self.maximum
+        if self.curve == "log":
+            return low * (high / low) ** x
+        if self.curve == "db":  # fader taper: amplitude follows x^4 between the two levels
+            a_low, a_high = 10 ** (low / 20), 10 ** (high / 20)
+            return 20 * math.log10(max(a_low + x**4 * (a_high - a_low), 1e-12))
+        if self.curve == "exponent":
+            return low + x**self.exponent * (high - low)
+        return low + x * (high - low)
+
+    def position(self, value: float, parameter: Parameter) -> float:
+        """The control position 0..1 that gives ``value`` (inverse of :meth:`value`)."""
+        spec = parameter.spec
+        if spec.kind != "float":
+            x = parameter.to_normalized(value)
+        else:
+            low = spec.minimum if self.minimum is None else self.minimum
+            high = spec.maximum if self.maximum is None else self.maximum
+            v = float(value)
+            if self.curve == "log":
+                x = math.log(max(v, 1e-30) / low) / math.log(high / low)
+            elif self.curve == "db":
+                a_low, a_high = 10 ** (low / 20), 10 ** (high / 20)
+                x = max((10 ** (v / 20) - a_low) / (a_high - a_low), 0.0) ** 0.25
+            elif self.curve == "exponent":
+                x = max((v - low) / (high - low), 0.0) ** (1 / self.exponent)
+            else:
+                x = (v - low) / (high - low) if high != low else 0.0
+        x = min(max(x, 0.0), 1.0)
+        return 1.0 - x if self.invert else x
+
+
+@dataclass(frozen=True)
+class MidiMap:
+    """Bindings, checked against a chain."""
+
+    bindings: tuple[Binding, ...]
+    source: str = "<map>"
+
+
+def _fail(file: str, key: str, message: str) -> MidiMapError:
+    return MidiMapError(f"{file}: {key}: {message}")
+
+
+def load_map(path: str | Path, chain: Chain) -> MidiMap:
+    """Read a MIDI map file and check every binding against ``chain``."""
+    file = Path(path)
+    if not file.is_file():
+        raise MidiMapError(f"MIDI map {str(file)!r} does not exist")
+    try:
+        data = tomllib.loads(file.read_text(encoding="utf-8"))
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as error:
+        raise MidiMapError(f"{file}: not valid TOML: {error}") from None
+    return map_from_dict(data, chain, source=str(file))
+
+
+def map_from_dict(data: dict[str, Any], chain: Chain, *, source: str = "<map>") -> MidiMap:
+    """Build a map from parsed TOML (see :func:`load_map`)."""
+    allowed_top = {"format", "description", "bindings"}
+    for key in data:
+        if key not in allowed_top:
+            raise _fail(source, key, f"unknown key {key!r} (allowed: {', '.join(sorted(allowed_top))})")
+    tables = data.get("bindings", [])
+    if not isinstance(tables, list):
+        raise _fail(source, "bindings", "bindings must be an array of tables ([[bindings]])")
+    paths = list(chain.parameters)
+    bindings: list[Binding] = []
+    allowed = {"target", "kind", "channel", "number", "min", "max", "curve", "exponent", "invert", "pickup", "encoding", "mode"}
+    for index, table in enumerate(tables):
+        where = f"bindings[{index}]"
+        for key in table:
+            if key not in allowed:
+                close = difflib.get_close_matches(key, sorted(allowed), n=1)
+                hint = f"; did you mean {close[0]!r}?" if close else ""
+                raise _fail(source, f"{where}.{key}", f"unknown key {key!r}{hint}")
+        target = table.get("target")
+        if not isinstance(target, str):
+            raise _fail(source, f"{where}.target", f"target = {target!r} must be a parameter path like 'device.width'")
+        if target not in paths:
+            close = difflib.get_close_matches(target, paths, n=3)
+            hint = f"; did you mean {', '.join(repr(c) for c in close)}?" if close else ""
+            raise _fail(source, f"{where}.target", f"no parameter {target!r} in the chain{hint}")
+        parameter = chain.parameters[target]
+        if not parameter.spec.automatable:
+            raise _fail(source, f"{where}.target", f"{target!r} cannot be automated (its plugin reports it read-only)")
+        kind = table.get("kind", "cc")
+        if kind not in KINDS:
+            raise _fail(source, f"{where}.kind", f"kind = {kind!r} must be one of {', '.join(KINDS)}")
+        channel = table.get("channel")
+        if channel is not None and (isinstance(channel, bool) or not isinstance(channel, int) or not 1 <= channel <= 16):
+            raise _fail(source, f"{where}.channel", f"channel = {channel!r} must be 1..16 (omit it for any channel)")
+        number = table.get("number", 0)
+        limit = {"cc": 127, "cc14": 31, "relative": 127, "note": 127, "nrpn": 16383, "rpn": 16383}.get(kind, 16383)
+        if isinstance(number, bool) or not isinstance(number, int) or not 0 <= number <= limit:
+            raise _fail(source, f"{where}.number", f"number = {number!r} must be 0..{limit} for kind {kind!r}")
+        spec = parameter.spec
+        low, high = table.get("min"), table.get("max")
+        for key, value in (("min", low), ("max", high)):
+            if value is None:
+                continue
+            if spec.kind != "float":
+                raise _fail(source, f"{where}.{key}", f"{target!r} is a {spec.kind} parameter; min/max apply to numbers")
+            if isinstance(value, bool) or not isinstance(value, (int, float)) or not spec.minimum <= value <= spec.maximum:
+                raise _fail(source, f"{where}.{key}", f"{key} = {value!r} is outside {target!r}'s range {spec.range_text()}")
+        curve = table.get("curve", "linear")
+        if curve not in CURVES:
+            raise _fail(source, f"{where}.curve", f"curve = {curve!r} must be one of {', '.join(CURVES)}")
+        if curve == "log" and (low if low is not None else spec.minimum) <= 0:
+            raise _fail(source, f"{where}.curve", "a log curve needs min > 0")
+        encoding = table.get("encoding", "twos_complement")
+        if encoding not in ENCODINGS:
+            raise _fail(source, f"{where}.encoding", f"encoding = {encoding!r} must be one of {', '.join(ENCODINGS)}")
+        mode = table.get("mode", "toggle")
+        if mode not in ("toggle", "momentary"):
+            raise _fail(source, f"{where}.mode", f"mode = {mode!r} must be 'toggle' or 'momentary'")
+        binding = Binding(
+            target=target,
+            kind=kind,
+            channel=None if channel is None else channel - 1,
+            number=int(number),
+            minimum=None if low is None else float(low),
+            maximum=None if high is None else float(high),
+            curve=curve,
+            exponent=float(table.get("exponent", 1.0)),
+            invert=bool(table.get("invert", False)),
+            pickup=bool(table.get("pickup", False)),
+            encoding=encoding,
+            mode=mode,
+        )
+        for other in bindings:
+            if other.control == binding.control:
+                warnings.warn(
+                    f"{source}: {where}: the same control as another binding ({kind} {number}); both will move", stacklevel=2
+                )
+        bindings.append(binding)
+    return MidiMap(tuple(bindings), source)

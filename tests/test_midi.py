@@ -1,0 +1,200 @@
+"""MIDI maps, decoding (table-driven), pickup, sample-accurate automation from MIDI files, bad input."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import mido
+import numpy as np
+import pytest
+
+from soundstage import Chain, Gain, load_plugin
+from soundstage.midi import Decoder, MidiMapError, automation_events, load_map, process_with_automation
+from soundstage.midi.automation import GRANULARITY_SAMPLES
+from soundstage.midi.maps import map_from_dict
+
+SR = 48000
+
+
+def chain() -> Chain:
+    return Chain([Gain(), Gain()], names=["trim", "level"])
+
+
+def decoder(binding: dict[str, object], target_chain: Chain | None = None) -> Decoder:
+    target_chain = target_chain or chain()
+    return Decoder(map_from_dict({"bindings": [binding]}, target_chain), target_chain)
+
+
+def cc(control: int, value: int, channel: int = 0) -> mido.Message:
+    return mido.Message("control_change", channel=channel, control=control, value=value)
+
+
+def values(dec: Decoder, messages: list[mido.Message]) -> list[float]:
+    out = []
+    for message in messages:
+        out += [value for _, value in dec.feed(message)]
+    return out
+
+
+DB = lambda x: 20 * math.log10(10 ** (-24 / 20) + x**4 * (10 ** (6 / 20) - 10 ** (-24 / 20)))  # noqa: E731
+
+# (binding, messages, expected values in dB) — hand-computed
+CASES = {
+    "cc_linear": (
+        {"kind": "cc", "number": 7, "min": -24.0, "max": 6.0},
+        [cc(7, 0), cc(7, 127), cc(7, 64)],
+        [-24.0, 6.0, -24 + 30 * 64 / 127],
+    ),
+    "cc_invert": ({"kind": "cc", "number": 7, "min": -24.0, "max": 6.0, "invert": True}, [cc(7, 127)], [-24.0]),
+    "cc_exponent": (
+        {"kind": "cc", "number": 7, "min": -24.0, "max": 6.0, "curve": "exponent", "exponent": 2.0},
+        [cc(7, 64)],
+        [-24 + 30 * (64 / 127) ** 2],
+    ),
+    "cc_db_taper": ({"kind": "cc", "number": 7, "min": -24.0, "max": 6.0, "curve": "db"}, [cc(7, 100)], [DB(100 / 127)]),
+    "cc_channel_filter": (
+        {"kind": "cc", "number": 7, "channel": 2, "min": -24.0, "max": 6.0},
+        [cc(7, 127, channel=0), cc(7, 0, channel=1)],
+        [-24.0],
+    ),
+    "cc14_msb_then_lsb": (
+        {"kind": "cc14", "number": 1, "min": -24.0, "max": 6.0},
+        [cc(1, 64), cc(33, 100), cc(33, 0)],
+        [-24 + 30 * (64 << 7) / 16383, -24 + 30 * ((64 << 7) | 100) / 16383, -24 + 30 * (64 << 7) / 16383],
+    ),
+    "nrpn_data_entry": (
+        {"kind": "nrpn", "number": (3 << 7) | 5, "min": -24.0, "max": 6.0},
+        [cc(99, 3), cc(98, 5), cc(6, 127), cc(38, 127), cc(97, 0), cc(96, 0)],
+        [-24 + 30 * (127 << 7) / 16383, 6.0, -24 + 30 * 16382 / 16383, 6.0],
+    ),
+    "rpn_is_not_nrpn": (
+        {"kind": "rpn", "number": 0, "min": -24.0, "max": 6.0},
+        [cc(99, 0), cc(98, 0), cc(6, 127), cc(101, 0), cc(100, 0), cc(6, 0)],
+        [-24.0],
+    ),
+    "relative_twos_complement": (
+        {"kind": "relative", "number": 20, "min": -24.0, "max": 6.0},
+        [cc(20, 10), cc(20, 128 - 4)],
+        [-24 + 30 * (24 / 30 + 10 / 127), -24 + 30 * (24 / 30 + 6 / 127)],
+    ),
+    "relative_signed_bit": (
+        {"kind": "relative", "number": 20, "min": -24.0, "max": 6.0, "encoding": "signed_bit"},
+        [cc(20, 64 + 5)],
+        [-24 + 30 * (24 / 30 - 5 / 127)],
+    ),
+    "relative_binary_offset": (
+        {"kind": "relative", "number": 20, "min": -24.0, "max": 6.0, "encoding": "binary_offset"},
+        [cc(20, 67)],
+        [-24 + 30 * (24 / 30 + 3 / 127)],
+    ),
+    "note_toggle": (
+        {"kind": "note", "number": 60, "min": -24.0, "max": 6.0},
+        [
+            mido.Message("note_on", note=60, velocity=100),
+            mido.Message("note_off", note=60),
+            mido.Message("note_on", note=60, velocity=90),
+        ],
+        [6.0, -24.0],
+    ),
+    "note_momentary": (
+        {"kind": "note", "number": 60, "min": -24.0, "max": 6.0, "mode": "momentary"},
+        [mido.Message("note_on", note=60, velocity=100), mido.Message("note_on", note=60, velocity=0)],
+        [6.0, -24.0],
+    ),
+    "pitch_bend": (
+        {"kind": "pitchbend", "min": -24.0, "max": 6.0},
+        [mido.Message("pitchwheel", pitch=-8192), mido.Message("pitchwheel", pitch=8191)],
+        [-24.0, 6.0],
+    ),
+}
+
+
+@pytest.mark.parametrize("case", sorted(CASES))
+def test_decoding(case: str) -> None:
+    binding, messages, expected = CASES[case]
+    got = values(decoder({"target": "trim.gain_db", **binding}), messages)
+    assert got == pytest.approx(expected, abs=1e-9)
+
+
+def test_log_curve_for_frequencies() -> None:
+    import pedalboard
+
+    target = Chain([pedalboard.HighpassFilter()], names=["hp"])
+    dec = decoder(
+        {"target": "hp.cutoff_frequency_hz", "kind": "cc", "number": 1, "min": 20.0, "max": 20000.0, "curve": "log"}, target
+    )
+    assert values(dec, [cc(1, 0), cc(1, 127)]) == pytest.approx([20.0, 20000.0])
+    assert values(dec, [cc(1, 64)])[0] == pytest.approx(20 * 1000 ** (64 / 127))
+
+
+def test_pickup_waits_until_the_control_crosses_the_value() -> None:
+    target = chain()
+    target["trim"].gain_db = 0.0  # position 0.8 on a -24..6 range
+    dec = decoder({"target": "trim.gain_db", "kind": "cc", "number": 7, "min": -24.0, "max": 6.0, "pickup": True}, target)
+    assert values(dec, [cc(7, 10), cc(7, 40), cc(7, 80)]) == []  # far below: nothing moves
+    moved = values(dec, [cc(7, 105), cc(7, 110)])  # crossed 0.8*127 = 101.6 between 80 and 105
+    assert moved == pytest.approx([-24 + 30 * 105 / 127, -24 + 30 * 110 / 127])
+
+
+def tempo_change_file(path: Path, *, control: int = 7) -> float:
+    """120 BPM, 90 BPM from beat 4, a CC step 127 -> 0 at beat 7; returns the step's time in seconds."""
+    midi = mido.MidiFile(ticks_per_beat=480)
+    track = mido.MidiTrack()
+    midi.tracks.append(track)
+    track.append(mido.MetaMessage("set_tempo", tempo=mido.bpm2tempo(120), time=0))
+    track.append(mido.Message("control_change", channel=0, control=control, value=127, time=0))
+    track.append(mido.MetaMessage("set_tempo", tempo=mido.bpm2tempo(90), time=4 * 480))
+    track.append(mido.Message("control_change", channel=0, control=control, value=0, time=3 * 480))
+    midi.save(str(path))
+    return 4 * 60 / 120 + 3 * 60 / 90
+
+
+def test_automation_lands_on_the_analytic_time_for_a_soundstage_stage(tmp_path: Path) -> None:
+    analytic = tempo_change_file(tmp_path / "automation.mid")
+    (tmp_path / "map.toml").write_text(
+        '[[bindings]]\ntarget = "level.gain_db"\nkind = "cc"\nnumber = 7\nmin = -20.0\nmax = 0.0\n'
+    )
+    target = chain()
+    events = automation_events(tmp_path / "automation.mid", load_map(tmp_path / "map.toml", target), target, SR)
+    out = process_with_automation(target, np.ones((1, SR * 5), np.float32), SR, events)
+    start = int(np.argmax(out[0] < 0.9999))
+    assert abs(start / SR - analytic) <= 0.001
+    assert out[0, -1] == pytest.approx(0.1, abs=1e-6)
+
+
+def test_automation_on_the_dpf_vst3_within_the_stated_granularity(tmp_path: Path, stereo_gain_path: Path) -> None:
+    analytic = tempo_change_file(tmp_path / "automation.mid")
+    plugin = load_plugin(stereo_gain_path)
+    target = Chain([plugin], names=["vst"])
+    (tmp_path / "map.toml").write_text('[[bindings]]\ntarget = "vst.gain_db"\nkind = "cc"\nnumber = 7\nmin = -20.0\nmax = 0.0\n')
+    events = automation_events(tmp_path / "automation.mid", load_map(tmp_path / "map.toml", target), target, SR)
+    out = process_with_automation(target, np.ones((2, SR * 5), np.float32), SR, events)
+    change = int(np.argmax(out[0] < 0.5))
+    assert abs(change - analytic * SR) <= GRANULARITY_SAMPLES
+
+
+def test_bad_maps_and_files(tmp_path: Path, stereo_gain_path: Path) -> None:
+    target = Chain([Gain(), load_plugin(stereo_gain_path)], names=["trim", "vst"])
+    with pytest.raises(
+        MidiMapError, match=r"bindings\[0\]\.target: no parameter 'trim.gain' in the chain; did you mean 'trim.gain_db'"
+    ):
+        map_from_dict({"bindings": [{"target": "trim.gain", "kind": "cc", "number": 1}]}, target)
+    with pytest.raises(MidiMapError, match=r"bindings\[0\]\.min: min = -200.0 is outside 'trim.gain_db'"):
+        map_from_dict({"bindings": [{"target": "trim.gain_db", "kind": "cc", "number": 1, "min": -200.0}]}, target)
+    with pytest.raises(MidiMapError, match=r"'vst.latency_frames' cannot be automated"):
+        map_from_dict({"bindings": [{"target": "vst.latency_frames", "kind": "cc", "number": 1}]}, target)
+    with pytest.warns(UserWarning, match=r"the same control as another binding"):
+        map_from_dict({"bindings": [{"target": "trim.gain_db", "number": 1}, {"target": "vst.gain_db", "number": 1}]}, target)
+    tempo_change_file(tmp_path / "whole.mid")
+    data = (tmp_path / "whole.mid").read_bytes()
+    (tmp_path / "truncated.mid").write_bytes(data[: len(data) - 7])
+    midi_map = map_from_dict({"bindings": [{"target": "trim.gain_db", "number": 7}]}, target)
+    with pytest.raises(MidiMapError, match=r"truncated.mid' cannot be read"):
+        automation_events(tmp_path / "truncated.mid", midi_map, target, SR)
+
+
+def test_unbound_and_unknown_messages_are_counted_not_raised() -> None:
+    dec = decoder({"target": "trim.gain_db", "kind": "cc", "number": 7})
+    assert dec.feed(mido.Message("aftertouch", value=10)) == [] and dec.ignored == 1
+    assert dec.feed(cc(8, 100)) == []
