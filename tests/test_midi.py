@@ -198,3 +198,36 @@ def test_unbound_and_unknown_messages_are_counted_not_raised() -> None:
     dec = decoder({"target": "trim.gain_db", "kind": "cc", "number": 7})
     assert dec.feed(mido.Message("aftertouch", value=10)) == [] and dec.ignored == 1
     assert dec.feed(cc(8, 100)) == []
+
+
+def test_process_command_applies_midi_automation(tmp_path: Path) -> None:
+    from pedalboard.io import AudioFile
+
+    from soundstage.cli import main
+
+    analytic = tempo_change_file(tmp_path / "automation.mid")
+    (tmp_path / "chain.toml").write_text('[[stages]]\ntype = "Gain"\nname = "level"\n')
+    (tmp_path / "map.toml").write_text(
+        '[[bindings]]\ntarget = "level.gain_db"\nkind = "cc"\nnumber = 7\nmin = -20.0\nmax = 0.0\n'
+    )
+    with AudioFile(str(tmp_path / "in.wav"), "w", SR, 1, bit_depth=32) as writer:
+        writer.write(np.ones((1, SR * 5), np.float32))
+    status = main(
+        [
+            "process",
+            str(tmp_path / "in.wav"),
+            str(tmp_path / "out.wav"),
+            "--chain",
+            str(tmp_path / "chain.toml"),
+            "--midi",
+            str(tmp_path / "automation.mid"),
+            "--map",
+            str(tmp_path / "map.toml"),
+            "--buffer-size",
+            "4096",
+        ]
+    )
+    assert status == 0
+    with AudioFile(str(tmp_path / "out.wav")) as reader:
+        out = reader.read(reader.frames)[0]
+    assert abs(int(np.argmax(out < 0.9999)) / SR - analytic) <= 0.001

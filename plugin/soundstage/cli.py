@@ -1,6 +1,6 @@
 """The ``soundstage`` command.
 
-    soundstage process IN OUT --chain FILE [--buffer-size N] [--bit-depth B] [--overwrite]
+    soundstage process IN OUT --chain FILE [--buffer-size N] [--bit-depth B] [--overwrite] [--midi F.mid --map M.toml]
     soundstage chain show FILE [--sample-rate HZ] [--channels N]
     soundstage plugin info PATH [--plugin-name NAME]
     soundstage analyze crosstalk --device NAME --distance-m D --hrtf model|PATH.sofa [--plot FILE.png]
@@ -59,6 +59,15 @@ def _cmd_process(args: argparse.Namespace) -> int:
     chain = load_chain(find_chain(args.chain))
     with open_audio(args.input) as probe:
         total = int(probe.frames)
+        rate = float(probe.samplerate)
+    automation = None
+    if args.midi or args.map:
+        if not (args.midi and args.map):
+            raise SoundstageError("automation needs both --midi FILE.mid and --map MAP.toml")
+        from soundstage.midi import automation_events, load_map
+
+        automation = automation_events(args.midi, load_map(args.map, chain), chain, rate)
+        print(f"automation: {len(automation)} parameter change(s) from {args.midi}")
     bar = _progress(total, Path(args.input).name)
     try:
         info = process_file(
@@ -69,6 +78,7 @@ def _cmd_process(args: argparse.Namespace) -> int:
             overwrite=args.overwrite,
             bit_depth=args.bit_depth,
             progress=bar.update,
+            automation=automation,
         )
     finally:
         bar.close()
@@ -237,6 +247,8 @@ def build_parser() -> argparse.ArgumentParser:
         help="output bit depth (default: 32-bit float WAV/AIFF, 24-bit FLAC)",
     )
     process.add_argument("--overwrite", action="store_true", help="replace an existing output")
+    process.add_argument("--midi", default=None, help="MIDI file whose controller messages automate the chain")
+    process.add_argument("--map", default=None, help="MIDI map (TOML) binding controls to parameter paths")
     process.set_defaults(run=_cmd_process)
 
     chain = commands.add_parser("chain", help="inspect chain files").add_subparsers(dest="chain_command", required=True)

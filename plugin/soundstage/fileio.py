@@ -101,12 +101,15 @@ def process_file(
     overwrite: bool = False,
     bit_depth: int | None = None,
     progress: Callable[[int], None] | None = None,
+    automation: list[Any] | None = None,
 ) -> dict[str, float]:
     """Stream ``input_path`` through ``processor`` into ``output_path``, block by block.
 
     Memory does not grow with the file's length: one block is in flight at a
     time. The output has the input's length and sample rate (latency is
-    compensated) and appears only when complete.
+    compensated) and appears only when complete. ``automation`` events
+    (:class:`~soundstage.midi.automation.AutomationEvent`, sorted or not) change
+    the processor's parameters at their samples.
 
     Returns
     -------
@@ -123,6 +126,8 @@ def process_file(
             raise AudioFileError(f"input file {str(source)!r} has no samples (zero-length input)")
         out_channels = processor.output_channels_for(channels)
         processor.reset()
+        pending = sorted(automation or [], key=lambda event: event.sample)
+        parameters = processor.parameters if pending else {}
         with atomic_output(target) as temporary:
             writer_file: Any = AudioFile(str(temporary), "w", rate, out_channels, bit_depth=depth)
             with writer_file as writer:
@@ -139,7 +144,7 @@ def process_file(
                             f"input file {str(source)!r} contains {block[channel, sample]} at channel {channel}, "
                             f"sample {position + sample}; soundstage only processes finite samples"
                         )
-                    writer.write(_stream(processor, block, rate, buffer_size))
+                    writer.write(_automated(processor, block, rate, buffer_size, position, pending, parameters))
                     position += block.shape[1]
                     if progress is not None:
                         progress(block.shape[1])
@@ -151,6 +156,25 @@ def process_file(
         "output_channels": float(out_channels),
         "latency_samples": float(processor.latency_samples),
     }
+
+
+def _automated(
+    processor: Processor, block: np.ndarray, rate: float, buffer_size: int, position: int, pending: list[Any], parameters: Any
+) -> np.ndarray:
+    """Process a block in segments that end at automation events, applying each at its sample."""
+    pieces = []
+    start = 0
+    while True:
+        while pending and pending[0].sample <= position + start:
+            event = pending.pop(0)
+            parameters[event.target].value = event.value
+        end = block.shape[1] if not pending else min(block.shape[1], pending[0].sample - position)
+        if end > start:
+            pieces.append(_stream(processor, block[:, start:end], rate, buffer_size))
+        start = max(end, start)
+        if start >= block.shape[1]:
+            break
+    return np.concatenate(pieces, axis=1) if len(pieces) > 1 else pieces[0]
 
 
 def _stream(processor: Processor, block: np.ndarray, rate: float, buffer_size: int) -> np.ndarray:
