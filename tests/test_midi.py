@@ -231,3 +231,11 @@ def test_process_command_applies_midi_automation(tmp_path: Path) -> None:
     with AudioFile(str(tmp_path / "out.wav")) as reader:
         out = reader.read(reader.frames)[0]
     assert abs(int(np.argmax(out < 0.9999)) / SR - analytic) <= 0.001
+
+
+def test_example_map_fits_the_studio_5_preset() -> None:
+    from soundstage import load_chain
+
+    root = Path(__file__).resolve().parents[1]
+    midi_map = load_map(root / "session_files" / "demo-map.toml", load_chain(root / "chains" / "studio-5.toml"))
+    assert {b.target for b in midi_map.bindings} == {"device.width", "device.center_level_db", "device.depth", "device.distance_m"}
