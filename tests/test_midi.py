@@ -238,4 +238,9 @@ def test_example_map_fits_the_studio_5_preset() -> None:
 
     root = Path(__file__).resolve().parents[1]
     midi_map = load_map(root / "session_files" / "demo-map.toml", load_chain(root / "chains" / "studio-5.toml"))
-    assert {b.target for b in midi_map.bindings} == {"device.width", "device.center_level_db", "device.depth", "device.distance_m"}
+    assert {b.target for b in midi_map.bindings} == {
+        "device.width",
+        "device.center_level_db",
+        "device.depth",
+        "device.distance_m",
+    }
