@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -14,6 +15,18 @@ from soundstage.errors import SoundstageError
 from soundstage.stages.crosstalk import design_crosstalk_canceller
 
 __all__ = ["crosstalk_report"]
+
+
+def _pyplot() -> Any:
+    """matplotlib's pyplot on the file-only Agg backend, or a clear error if it is not installed."""
+    try:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError:
+        raise SoundstageError("plots need matplotlib: pip install 'soundstage[plot]'") from None
+    return plt
 
 
 def crosstalk_report(
@@ -70,13 +83,7 @@ def crosstalk_report(
 
 
 def _plot(path: Path, centres: np.ndarray, heads: dict[str, np.ndarray], plain: np.ndarray, title: str) -> None:
-    try:
-        import matplotlib
-
-        matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
-    except ImportError:
-        raise SoundstageError("plots need matplotlib: pip install 'soundstage[plot]'") from None
+    plt = _pyplot()
     figure, axis = plt.subplots(figsize=(8, 4.5))
     for label, values in heads.items():
         axis.semilogx(centres, values, marker="o", label=f"{label} head")
@@ -133,13 +140,7 @@ def beam_report(device: str, *, sample_rate: float = 48000.0, plot: Path | None 
 def _polar_plot(path: Path, beam: object, matrix: object, profile: object) -> None:
     from soundstage.analysis.beam import realised_beam_pattern
 
-    try:
-        import matplotlib
-
-        matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
-    except ImportError:
-        raise SoundstageError("plots need matplotlib: pip install 'soundstage[plot]'") from None
+    plt = _pyplot()
     azimuths = np.arange(-180.0, 181.0, 2.0)
     figure, axes = plt.subplots(1, 4, figsize=(14, 4), subplot_kw={"projection": "polar"})
     for axis, frequency in zip(axes, (500.0, 1000.0, 2000.0, 3000.0)):
@@ -192,13 +193,7 @@ def zones_report(device: str, *, hrtf: str = "model", sample_rate: float = 48000
         lines.append(f"{x:8.2f} " + " ".join(f"{v:5.1f}" for v in grid[i, ::2]))
     lines += ["", f"fraction of the grid with >= 10 dB: {good.mean():.0%}"]
     if plot is not None:
-        try:
-            import matplotlib
-
-            matplotlib.use("Agg")
-            import matplotlib.pyplot as plt
-        except ImportError:
-            raise SoundstageError("plots need matplotlib: pip install 'soundstage[plot]'") from None
+        plt = _pyplot()
         figure, axis = plt.subplots(figsize=(8, 4.5))
         image = axis.imshow(
             grid, origin="lower", aspect="auto", extent=(ys[0], ys[-1], xs[0], xs[-1]), cmap="viridis", vmin=0, vmax=25

@@ -175,6 +175,20 @@ class Processor:
     def _parameter_changed(self, name: str) -> None:
         """Hook: a parameter changed (redesign coefficients here; keep the state)."""
 
+    def _memoised(self, sample_rate: float, compute: Any) -> Any:
+        """``compute(sample_rate)``, cached per sample rate and parameter values.
+
+        For stages whose filters take a design step: a reset, a re-opened stream or
+        a query of the latency reuses the design instead of computing it again.
+        """
+        key = (getattr(compute, "__name__", ""), sample_rate, tuple(sorted(self._values.items())))
+        cache = self.__dict__.setdefault("_memo", {})
+        if key not in cache:
+            if len(cache) > 8:
+                cache.clear()
+            cache[key] = compute(sample_rate)
+        return cache[key]
+
     def _smoothed(self, name: str, num_samples: int) -> np.ndarray:
         """Per-sample values of a smoothed parameter for the next ``num_samples`` samples."""
         ramp = self._ramps.get(name)

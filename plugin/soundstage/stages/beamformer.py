@@ -286,13 +286,7 @@ class Beamformer(Processor):
 
     def design(self, sample_rate: float) -> BeamFilters:
         """The design for the current settings (memoised: a reset does not redesign)."""
-        key = (sample_rate, tuple(sorted(self._values.items())))
-        cache = self.__dict__.setdefault("_designs", {})
-        if key not in cache:
-            if len(cache) > 8:
-                cache.clear()
-            cache[key] = self._design(sample_rate)
-        return cache[key]  # type: ignore[no-any-return]
+        return self._memoised(sample_rate, self._design)  # type: ignore[no-any-return]
 
     def _design(self, sample_rate: float) -> BeamFilters:
         if self.mode == "matrix":

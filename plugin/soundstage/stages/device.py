@@ -122,6 +122,10 @@ class Spatializer(Processor):
         return self._profile.driver_names
 
     def filters(self, sample_rate: float) -> tuple[np.ndarray, int]:
+        """The combined filter matrix and L/R delay (memoised; see :meth:`_combine`)."""
+        return self._memoised(sample_rate, self._combine)  # type: ignore[no-any-return]
+
+    def _combine(self, sample_rate: float) -> tuple[np.ndarray, int]:
         """The linear part of the chain as one filter matrix (drivers, 3 [L', R', C], taps) and its L/R delay.
 
         Virtualizer and canceller are convolved into one L'/R' -> drivers filter; the
