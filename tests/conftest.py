@@ -46,6 +46,18 @@ def synth_path(vst3_dir: Path) -> Path:
     return vst3_dir / "SSSynth.vst3"
 
 
+@pytest.fixture(scope="session")
+def kemar_path() -> str:
+    """The MIT KEMAR SOFA file from Debian's libmysofa1 (skips without it; fails in CI)."""
+    from soundstage.acoustics.hrtf import DEFAULT_SOFA
+
+    if not DEFAULT_SOFA.exists():
+        if os.environ.get("CI") == "true":
+            pytest.fail(f"{DEFAULT_SOFA} missing in CI: .ci/run must install libmysofa1")
+        pytest.skip(f"MIT KEMAR SOFA not at {DEFAULT_SOFA} (Debian: apt-get install libmysofa1)")
+    return str(DEFAULT_SOFA)
+
+
 @pytest.fixture
 def noise() -> np.ndarray:
     """Two channels of 0.5 s of white noise at -10 dBFS RMS, float32, seeded."""

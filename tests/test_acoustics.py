@@ -18,14 +18,8 @@ needs_kemar = pytest.mark.skipif(
 
 
 @pytest.fixture(scope="module")
-def kemar() -> HrtfSet:
-    if not DEFAULT_SOFA.exists():
-        import os
-
-        if os.environ.get("CI") == "true":
-            pytest.fail(f"{DEFAULT_SOFA} missing in CI: .ci/run must install libmysofa1")
-        pytest.skip(f"MIT KEMAR SOFA not at {DEFAULT_SOFA} (Debian: apt-get install libmysofa1)")
-    return HrtfSet.from_sofa(DEFAULT_SOFA)
+def kemar(kemar_path: str) -> HrtfSet:
+    return HrtfSet.from_sofa(kemar_path)
 
 
 # -- profiles ---------------------------------------------------------------------------

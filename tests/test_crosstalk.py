@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 from soundstage.acoustics.head import SphericalHead
-from soundstage.acoustics.hrtf import DEFAULT_SOFA, HrtfSet
+from soundstage.acoustics.hrtf import HrtfSet
 from soundstage.acoustics.profiles import Listener, ProfileError, load_profile
 from soundstage.analysis.binaural import fractional_octave_bands
 from soundstage.analysis.crosstalk import plain_stereo_separation_db, realised_response, separation_db
@@ -22,14 +22,8 @@ MODEL = SphericalHead()
 
 
 @pytest.fixture(scope="module")
-def kemar() -> HrtfSet:
-    if not DEFAULT_SOFA.exists():
-        import os
-
-        if os.environ.get("CI") == "true":
-            pytest.fail(f"{DEFAULT_SOFA} missing in CI: .ci/run must install libmysofa1")
-        pytest.skip(f"MIT KEMAR SOFA not at {DEFAULT_SOFA} (Debian: apt-get install libmysofa1)")
-    return HrtfSet.from_sofa(DEFAULT_SOFA, sample_rate=SR)
+def kemar(kemar_path: str) -> HrtfSet:
+    return HrtfSet.from_sofa(kemar_path, sample_rate=SR)
 
 
 @pytest.fixture(scope="module")

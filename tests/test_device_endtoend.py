@@ -7,7 +7,6 @@ import pytest
 
 from soundstage import BinauralMonitor, Chain, Spatializer, StereoReference
 from soundstage.acoustics.head import FreeField, SphericalHead
-from soundstage.acoustics.hrtf import DEFAULT_SOFA
 from soundstage.acoustics.profiles import Listener, load_profile
 from soundstage.acoustics.transfer import transfer_matrix
 from soundstage.analysis import ild_db, itd_s
@@ -17,17 +16,6 @@ from soundstage.stages.crosstalk import design_crosstalk_canceller
 
 SR = 48000
 BANDS_1_4K = np.array([1000.0, 1260.0, 1580.0, 2000.0, 2510.0, 3160.0, 3980.0])
-
-
-@pytest.fixture(scope="module")
-def kemar_path() -> str:
-    if not DEFAULT_SOFA.exists():
-        import os
-
-        if os.environ.get("CI") == "true":
-            pytest.fail(f"{DEFAULT_SOFA} missing in CI: .ci/run must install libmysofa1")
-        pytest.skip(f"MIT KEMAR SOFA not at {DEFAULT_SOFA} (Debian: apt-get install libmysofa1)")
-    return str(DEFAULT_SOFA)
 
 
 @pytest.fixture(scope="module")

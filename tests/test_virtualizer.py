@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from soundstage import ChannelError
-from soundstage.acoustics.hrtf import DEFAULT_SOFA, HrtfSet
+from soundstage.acoustics.hrtf import HrtfSet
 from soundstage.analysis import ild_db, itd_s
 from soundstage.stages.virtualizer import Virtualizer, design_virtualizer
 
@@ -21,14 +21,8 @@ def ears_for_left_impulse(stage: Virtualizer, length: int = 16384) -> np.ndarray
 
 
 @pytest.fixture(scope="module")
-def kemar_ild() -> dict[float, float]:
-    if not DEFAULT_SOFA.exists():
-        import os
-
-        if os.environ.get("CI") == "true":
-            pytest.fail(f"{DEFAULT_SOFA} missing in CI: .ci/run must install libmysofa1")
-        pytest.skip(f"MIT KEMAR SOFA not at {DEFAULT_SOFA} (Debian: apt-get install libmysofa1)")
-    hrir = HrtfSet.from_sofa(DEFAULT_SOFA, sample_rate=SR).hrir(30.0)
+def kemar_ild(kemar_path: str) -> dict[float, float]:
+    hrir = HrtfSet.from_sofa(kemar_path, sample_rate=SR).hrir(30.0)
     return dict(zip(OCTAVES, ild_db(hrir[0], hrir[1], SR, np.array(OCTAVES), fraction=1)))
 
 
