@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 
 from soundstage import Chain, Gain, load_plugin
+from soundstage.host.external import external_parameters
 from soundstage.midi import Decoder, MidiMapError, automation_events, load_map, process_with_automation
 from soundstage.midi.automation import GRANULARITY_SAMPLES
 from soundstage.midi.maps import map_from_dict
@@ -244,3 +245,19 @@ def test_example_map_fits_the_studio_5_preset() -> None:
         "device.depth",
         "device.distance_m",
     }
+
+
+def test_automation_after_a_latent_plugin_lands_where_that_node_hears_the_sample(tmp_path: Path, stereo_gain_path: Path) -> None:
+    """A soundstage gain after a VST3 reporting 777 samples: the change follows the audio, not the chain's input."""
+    analytic = tempo_change_file(tmp_path / "automation.mid")
+    plugin = load_plugin(stereo_gain_path)
+    external_parameters(plugin)["delay_samples"].value = 777
+    target = Chain([plugin, Gain()])
+    (tmp_path / "map.toml").write_text('[[bindings]]\ntarget = "1.gain_db"\nkind = "cc"\nnumber = 7\nmin = -20.0\nmax = 0.0\n')
+    midi_map = load_map(tmp_path / "map.toml", target)
+    assert midi_map.bindings[0].target == "gain.gain_db"  # an index path, stored by name
+    events = automation_events(tmp_path / "automation.mid", midi_map, target, SR)
+    out = process_with_automation(target, np.ones((2, SR * 5), np.float32), SR, events, buffer_size=1000)
+    assert target.parameter_delays()["gain.gain_db"] == 777 + 63  # the VST3's latency + the pedalboard queue
+    start = int(np.argmax(out[0] < 0.9999))
+    assert abs(start / SR - analytic) <= 0.001

@@ -125,9 +125,10 @@ def process_file(
         if frames == 0:
             raise AudioFileError(f"input file {str(source)!r} has no samples (zero-length input)")
         out_channels = processor.output_channels_for(channels)
-        processor.reset()
-        pending = sorted(automation or [], key=lambda event: event.sample)
-        parameters = processor.parameters if pending else {}
+        from soundstage.midi.automation import AutomatedStream
+
+        events = [(event.sample, event.target, event.value) for event in automation or []]
+        stream = AutomatedStream(processor, rate, events, buffer_size=buffer_size)
         with atomic_output(target) as temporary:
             writer_file: Any = AudioFile(str(temporary), "w", rate, out_channels, bit_depth=depth)
             with writer_file as writer:
@@ -144,11 +145,11 @@ def process_file(
                             f"input file {str(source)!r} contains {block[channel, sample]} at channel {channel}, "
                             f"sample {position + sample}; soundstage only processes finite samples"
                         )
-                    writer.write(_automated(processor, block, rate, buffer_size, position, pending, parameters))
+                    writer.write(stream.process(block))
                     position += block.shape[1]
                     if progress is not None:
                         progress(block.shape[1])
-                writer.write(processor.flush())
+                writer.write(stream.flush())
     return {
         "frames": float(frames),
         "sample_rate": rate,
@@ -156,32 +157,3 @@ def process_file(
         "output_channels": float(out_channels),
         "latency_samples": float(processor.latency_samples),
     }
-
-
-def _automated(
-    processor: Processor, block: np.ndarray, rate: float, buffer_size: int, position: int, pending: list[Any], parameters: Any
-) -> np.ndarray:
-    """Process a block in segments that end at automation events, applying each at its sample."""
-    pieces = []
-    start = 0
-    while True:
-        while pending and pending[0].sample <= position + start:
-            event = pending.pop(0)
-            parameters[event.target].value = event.value
-        end = block.shape[1] if not pending else min(block.shape[1], pending[0].sample - position)
-        if end > start:
-            pieces.append(_stream(processor, block[:, start:end], rate, buffer_size))
-        start = max(end, start)
-        if start >= block.shape[1]:
-            break
-    return np.concatenate(pieces, axis=1) if len(pieces) > 1 else pieces[0]
-
-
-def _stream(processor: Processor, block: np.ndarray, rate: float, buffer_size: int) -> np.ndarray:
-    # A block of k samples of k channels is square; soundstage refuses to guess its
-    # layout, so such a (rare, final) block is split to keep it unambiguous.
-    if block.shape[0] == block.shape[1] and block.shape[0] > 1:
-        first = processor.process(block[:, :-1], rate, buffer_size=buffer_size, reset=False)
-        second = processor.process(block[:, -1:], rate, buffer_size=buffer_size, reset=False)
-        return np.concatenate([first, second], axis=1)
-    return processor.process(block, rate, buffer_size=buffer_size, reset=False)

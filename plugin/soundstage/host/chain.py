@@ -325,6 +325,33 @@ class Chain(Processor):
                 result.append(step.latency)
         return result
 
+    def parameter_delays(self) -> dict[str, int]:
+        """How late each parameter's node hears the chain's input, in samples, by parameter path.
+
+        The sum of the latencies of the nodes before it (inside a run of
+        pedalboard plugins, the plugins before it; the run's shared queue only
+        bounds when changes land, see :class:`~soundstage.host.nodes.PedalboardStep`).
+        A change meant for input sample ``t`` is made at ``t`` plus this delay, so
+        a node after a latent one changes on the sample it was meant for. As of
+        the open stream; empty before one is opened.
+        """
+        delays: dict[str, int] = {}
+        index = 0
+        base = 0
+        for step in self._steps or []:
+            members = step.plugins if isinstance(step, PedalboardStep) else [step.processor]  # type: ignore[attr-defined]
+            offset = 0
+            for node in members:
+                name = self._names[index]
+                index += 1
+                inner = node.parameter_delays() if isinstance(node, Chain) else {}
+                for key in node_parameters(node):
+                    delays[f"{name}.{key}"] = base + offset + inner.get(key, 0)
+                if isinstance(step, PedalboardStep):
+                    offset += int(getattr(node, "reported_latency_samples", 0) or 0)
+            base += step.latency
+        return delays
+
     def _prepare(self, sample_rate: float, num_channels: int) -> None:
         self.output_channels_for(num_channels)
         steps = compile_steps(self._nodes)
@@ -370,6 +397,18 @@ class Chain(Processor):
         raise ChainError(
             f"{self._names[index]!r} (chain[{index}]) has no parameter {rest!r}{hint} (parameters: {', '.join(view) or 'none'})"
         )
+
+    def canonical_path(self, path: str) -> str:
+        """``path`` with node indices replaced by node names (``"2.gain_db"`` -> ``"trim.gain_db"``).
+
+        Raises :class:`ChainError` as :meth:`parameter` does when nothing is there.
+        """
+        self.parameter(path)
+        head, _, rest = path.partition(".")
+        index = int(head) if head.isdigit() else self._index_of_name(head)
+        node = self._nodes[index]
+        inner = node.canonical_path(rest) if isinstance(node, Chain) else rest
+        return f"{self._names[index]}.{inner}"
 
     def __repr__(self) -> str:
         inner = ", ".join(f"{name}={node!r}" for name, node in zip(self._names, self._nodes))

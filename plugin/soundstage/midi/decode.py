@@ -11,8 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from soundstage.host.chain import Chain
-from soundstage.midi.maps import Binding, MidiMap
+from soundstage.midi.maps import Binding, MidiMap, ParameterSource
 
 __all__ = ["Decoder", "relative_delta"]
 
@@ -40,7 +39,7 @@ class _ChannelState:
 class Decoder:
     """Stateful translation of MIDI messages into parameter values for a map and a chain."""
 
-    def __init__(self, midi_map: MidiMap, chain: Chain) -> None:
+    def __init__(self, midi_map: MidiMap, chain: ParameterSource) -> None:
         self.map = midi_map
         self.chain = chain
         self.parameters = {b.target: chain.parameters[b.target] for b in midi_map.bindings}

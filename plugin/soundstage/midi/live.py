@@ -21,9 +21,8 @@ import threading
 from typing import Any
 
 from soundstage.errors import SoundstageError
-from soundstage.host.chain import Chain
 from soundstage.midi.decode import Decoder
-from soundstage.midi.maps import Binding, MidiMap
+from soundstage.midi.maps import Binding, MidiMap, ParameterSource
 
 __all__ = ["LiveControl", "feedback_messages", "open_port"]
 
@@ -92,7 +91,7 @@ def feedback_messages(binding: Binding, position: float) -> list[Any]:
 class LiveControl:
     """Drive a chain's parameters from a live MIDI input (see the module docstring)."""
 
-    def __init__(self, chain: Chain, midi_map: MidiMap, input_port: Any, output_port: Any = None) -> None:
+    def __init__(self, chain: ParameterSource, midi_map: MidiMap, input_port: Any, output_port: Any = None) -> None:
         self.chain = chain
         self.map = midi_map
         self.input = input_port

@@ -28,12 +28,12 @@ import difflib
 import math
 import sys
 import warnings
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from soundstage.errors import SoundstageError
-from soundstage.host.chain import Chain
 from soundstage.host.parameters import Parameter
 
 if sys.version_info >= (3, 11):
@@ -41,7 +41,7 @@ if sys.version_info >= (3, 11):
 else:  # pragma: no cover
     import tomli as tomllib
 
-__all__ = ["Binding", "MidiMap", "MidiMapError", "load_map", "KINDS"]
+__all__ = ["Binding", "MidiMap", "MidiMapError", "ParameterSource", "load_map", "KINDS"]
 
 KINDS = ("cc", "cc14", "nrpn", "rpn", "relative", "note", "pitchbend", "program")
 CURVES = ("linear", "log", "db", "exponent")
@@ -50,6 +50,15 @@ ENCODINGS = ("twos_complement", "signed_bit", "binary_offset")
 
 class MidiMapError(SoundstageError, ValueError):
     """A MIDI map is malformed or does not fit the chain."""
+
+
+class ParameterSource(Protocol):
+    """What a map drives: a :class:`~soundstage.host.chain.Chain`, or a session's chains together."""
+
+    @property
+    def parameters(self) -> Mapping[str, Parameter]:
+        """Every parameter by path."""
+        ...
 
 
 @dataclass(frozen=True)
@@ -127,7 +136,15 @@ def _fail(file: str, key: str, message: str) -> MidiMapError:
     return MidiMapError(f"{file}: {key}: {message}")
 
 
-def load_map(path: str | Path, chain: Chain) -> MidiMap:
+def _canonical(chain: Any, target: str) -> str:
+    """A path by node index (``"3.gain_db"``) as the name path the chain lists; unchanged if unknown."""
+    try:
+        return str(chain.canonical_path(target))
+    except (SoundstageError, AttributeError, ValueError, IndexError):
+        return target
+
+
+def load_map(path: str | Path, chain: ParameterSource) -> MidiMap:
     """Read a MIDI map file and check every binding against ``chain``."""
     file = Path(path)
     if not file.is_file():
@@ -139,7 +156,7 @@ def load_map(path: str | Path, chain: Chain) -> MidiMap:
     return map_from_dict(data, chain, source=str(file))
 
 
-def map_from_dict(data: dict[str, Any], chain: Chain, *, source: str = "<map>") -> MidiMap:
+def map_from_dict(data: dict[str, Any], chain: ParameterSource, *, source: str = "<map>") -> MidiMap:
     """Build a map from parsed TOML (see :func:`load_map`)."""
     allowed_top = {"format", "description", "bindings"}
     for key in data:
@@ -162,9 +179,11 @@ def map_from_dict(data: dict[str, Any], chain: Chain, *, source: str = "<map>") 
         if not isinstance(target, str):
             raise _fail(source, f"{where}.target", f"target = {target!r} must be a parameter path like 'device.width'")
         if target not in paths:
-            close = difflib.get_close_matches(target, paths, n=3)
+            target = _canonical(chain, target)
+        if target not in paths:
+            close = difflib.get_close_matches(str(table["target"]), paths, n=3)
             hint = f"; did you mean {', '.join(repr(c) for c in close)}?" if close else ""
-            raise _fail(source, f"{where}.target", f"no parameter {target!r} in the chain{hint}")
+            raise _fail(source, f"{where}.target", f"no parameter {table['target']!r} in the chain{hint}")
         parameter = chain.parameters[target]
         if not parameter.spec.automatable:
             raise _fail(source, f"{where}.target", f"{target!r} cannot be automated (its plugin reports it read-only)")

@@ -23,9 +23,11 @@ A session file is TOML, paths relative to it::
     [master]
     chain = "mastering"
 
-    [midi]                              # used by the MIDI issue
-    map = "map.toml"
-    automation = "automation.mid"
+    [midi]                              # automation applied during the render
+    map = "map.toml"                    # targets: stems.NAME.PATH, buses.NAME.PATH, master.PATH,
+    automation = "automation.mid"       #   renders.NAME.PATH (ab renders: renders.NAME.a.PATH / .b.PATH)
+    channels = [1]                      # optional filters: MIDI channels 1..16, tracks (0-based)
+    tracks = [1, 2]
 
     [[renders]]
     name = "device"
@@ -42,7 +44,7 @@ from __future__ import annotations
 import difflib
 import math
 import sys
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -53,7 +55,7 @@ if sys.version_info >= (3, 11):
 else:  # pragma: no cover
     import tomli as tomllib
 
-__all__ = ["Bus", "Render", "Session", "SessionError", "Stem", "load_session", "RENDER_KINDS"]
+__all__ = ["Bus", "MidiSettings", "Render", "Session", "SessionError", "Stem", "load_session", "RENDER_KINDS"]
 
 RENDER_KINDS = ("mixdown", "device", "binaural", "reference", "ab")
 FORMATS = ("wav", "flac", "aiff")
@@ -99,6 +101,16 @@ class Render:
 
 
 @dataclass(frozen=True)
+class MidiSettings:
+    """A session's ``[midi]`` table: a map and the MIDI file that automates the render."""
+
+    map: str
+    automation: str
+    channels: tuple[int, ...] | None = None
+    tracks: tuple[int, ...] | None = None
+
+
+@dataclass(frozen=True)
 class Session:
     """A parsed session file."""
 
@@ -108,7 +120,7 @@ class Session:
     buses: tuple[Bus, ...] = ()
     master_chain: str | None = None
     renders: tuple[Render, ...] = ()
-    midi: dict[str, str] = field(default_factory=dict)
+    midi: MidiSettings | None = None
 
     @property
     def folder(self) -> Path:
@@ -222,7 +234,21 @@ def load_session(path: str | Path) -> Session:
     midi = data.get("midi", {})
     if not isinstance(midi, dict):
         raise _fail(file, "midi", "midi must be a table")
-    _check_keys(midi, {"map", "automation"}, "midi", file)
+    _check_keys(midi, {"map", "automation", "channels", "tracks"}, "midi", file)
+    settings = None
+    if midi:
+        if not isinstance(midi.get("map"), str) or not isinstance(midi.get("automation"), str):
+            raise _fail(file, "midi", 'automation needs both map = "MAP.toml" and automation = "FILE.mid"')
+        filters: dict[str, tuple[int, ...] | None] = {}
+        for key, low, high in (("channels", 1, 16), ("tracks", 0, 65535)):
+            value = midi.get(key)
+            if value is not None and (
+                not isinstance(value, list)
+                or not all(isinstance(v, int) and not isinstance(v, bool) and low <= v <= high for v in value)
+            ):
+                raise _fail(file, f"midi.{key}", f"{key} = {value!r} must be a list of integers {low}..{high}")
+            filters[key] = None if value is None else tuple(value)
+        settings = MidiSettings(midi["map"], midi["automation"], filters["channels"], filters["tracks"])
     renders: list[Render] = []
     for index, table in enumerate(data.get("renders", []) or [{"name": "mixdown", "kind": "mixdown"}]):
         where = f"renders[{index}]"
@@ -253,5 +279,5 @@ def load_session(path: str | Path) -> Session:
         buses=tuple(buses),
         master_chain=_string(master, "chain", "master", file),
         renders=tuple(renders),
-        midi={k: str(v) for k, v in midi.items()},
+        midi=settings,
     )

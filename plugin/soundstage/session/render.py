@@ -25,14 +25,15 @@ import numpy as np
 from pedalboard.io import AudioFile
 
 from soundstage.analysis.loudness import LoudnessMeter, TruePeakMeter
-from soundstage.errors import ChannelError, OutputError
+from soundstage.errors import ChannelError, OutputError, SoundstageError
 from soundstage.host.chain import Chain
 from soundstage.host.chainfile import load_chain
+from soundstage.host.parameters import Parameter
 from soundstage.host.processor import Processor
 from soundstage.session.model import Render, Session, SessionError, load_session
 from soundstage.session.stems import StemInfo, StemReader, inspect_stems
 
-__all__ = ["render_session", "RenderResult", "tpdf_quantise"]
+__all__ = ["render_session", "RenderResult", "SessionParameters", "tpdf_quantise"]
 
 
 def tpdf_quantise(block: np.ndarray, bit_depth: int, rng: np.random.Generator) -> np.ndarray:
@@ -42,24 +43,61 @@ def tpdf_quantise(block: np.ndarray, bit_depth: int, rng: np.random.Generator) -
     return (np.round(block * scale + noise) / scale).astype(np.float32)
 
 
-class _Stream:
-    """A processor fed block by block, its aligned outputs collected in a FIFO."""
+class SessionParameters:
+    """Every chain of a session as one parameter tree, for MIDI maps and automation.
 
-    def __init__(self, processor: Processor, sample_rate: float) -> None:
+    Paths: ``stems.NAME.PATH``, ``buses.NAME.PATH``, ``master.PATH``,
+    ``renders.NAME.PATH`` (an ab render: ``renders.NAME.a.PATH``, ``renders.NAME.b.PATH``),
+    where ``PATH`` is the parameter path inside that chain.
+    """
+
+    def __init__(self, chains: dict[str, Chain]) -> None:
+        self.chains = chains  # prefix -> chain
+
+    @property
+    def parameters(self) -> dict[str, Parameter]:
+        """Every parameter by session path."""
+        return {f"{prefix}.{path}": p for prefix, chain in self.chains.items() for path, p in chain.parameters.items()}
+
+    def canonical_path(self, path: str) -> str:
+        """A path with node indices inside its chain replaced by names."""
+        for prefix, chain in self.chains.items():
+            if path.startswith(prefix + "."):
+                return f"{prefix}.{chain.canonical_path(path[len(prefix) + 1 :])}"
+        return path
+
+    def split(self, path: str) -> tuple[str, str]:
+        """``(prefix, path inside the chain)`` of a canonical session path."""
+        for prefix in sorted(self.chains, key=len, reverse=True):
+            if path.startswith(prefix + "."):
+                return prefix, path[len(prefix) + 1 :]
+        raise KeyError(path)
+
+
+class _Stream:
+    """A processor fed block by block, its aligned outputs collected in a FIFO.
+
+    ``events`` are ``(timeline sample, parameter path, value)``: the stream's input
+    is timeline-aligned, so each change lands on its timeline sample
+    (:class:`~soundstage.midi.automation.AutomatedStream`).
+    """
+
+    def __init__(self, processor: Processor, sample_rate: float, events: list[tuple[int, str, Any]] | None = None) -> None:
+        from soundstage.midi.automation import AutomatedStream
+
         self.processor = processor
-        self.sample_rate = sample_rate
+        self.stream = AutomatedStream(processor, sample_rate, events or [], buffer_size=65536)
         self.fifo: list[np.ndarray] = []
         self.available = 0
-        processor.reset()
 
     def push(self, block: np.ndarray) -> None:
-        out = self.processor.process(block, self.sample_rate, buffer_size=block.shape[1], reset=False)
+        out = self.stream.process(block)
         if out.shape[1]:
             self.fifo.append(out)
             self.available += out.shape[1]
 
     def finish(self) -> None:
-        tail = self.processor.flush()
+        tail = self.stream.flush()
         if tail.shape[1]:
             self.fifo.append(tail)
             self.available += tail.shape[1]
@@ -87,6 +125,44 @@ class _Output:
     gain: float = 1.0
     render: str = ""
     role: str = ""
+
+
+@dataclass
+class _Graph:
+    """What a render runs: the session's chains, the renders wanted, the automation per chain."""
+
+    session: Session
+    rate: float
+    stems: list[StemInfo]
+    stem_chains: dict[str, Chain | None]
+    bus_chains: dict[str, Chain | None]
+    master: Chain | None
+    renders: list[Render]
+    render_chains: dict[str, list[Chain | None]]
+    events: dict[str, list[tuple[int, str, Any]]] = field(default_factory=dict)
+    automation_count: int = 0
+
+    def stream(self, prefix: str, chain: Chain | None) -> _Stream | None:
+        """A stream for a chain, with its automation."""
+        return _Stream(chain, self.rate, self.events.get(prefix)) if chain is not None else None
+
+    def tree(self) -> SessionParameters:
+        """The session's parameter tree (every chain loaded, selected renders or not)."""
+        chains: dict[str, Chain] = {}
+        for name, chain in self.stem_chains.items():
+            if chain is not None:
+                chains[f"stems.{name}"] = chain
+        for name, chain in self.bus_chains.items():
+            if chain is not None:
+                chains[f"buses.{name}"] = chain
+        if self.master is not None:
+            chains["master"] = self.master
+        for name, pair in self.render_chains.items():
+            labels = ["a", "b"] if len(pair) == 2 else [""]
+            for label, chain in zip(labels, pair):
+                if chain is not None:
+                    chains[f"renders.{name}.{label}" if label else f"renders.{name}"] = chain
+        return SessionParameters(chains)
 
 
 @dataclass
@@ -159,17 +235,19 @@ def render_session(
     bus_chains = {bus.name: (_resolve_chain(session, bus.chain) if bus.chain else None) for bus in session.buses}
     master = _resolve_chain(session, session.master_chain) if session.master_chain else None
     render_chains: dict[str, list[Chain | None]] = {}
-    for render in renders:
+    for render in session.renders:  # every render's chains, so a map may name renders not rendered now
         if render.kind == "mixdown":
             render_chains[render.name] = [None]
         elif render.kind == "ab":
             render_chains[render.name] = [_resolve_chain(session, render.a or ""), _resolve_chain(session, render.b or "")]
         else:
             render_chains[render.name] = [_resolve_chain(session, render.chain or "")]
+    graph = _Graph(session, rate, stems, stem_chains, bus_chains, master, renders, render_chains)
+    _load_automation(graph)
     outputs = _plan_outputs(session, stems, renders, render_chains, folder, overwrite)
     total = max(info.start + int(np.ceil(info.frames * rate / info.sample_rate)) for info in stems)
     try:
-        _run(session, rate, stems, stem_chains, bus_chains, master, renders, render_chains, outputs, total, block, progress, seed)
+        _run(graph, outputs, total, block, progress, seed)
         for output in outputs:  # all complete: move them into place
             os.replace(output.temporary, output.target)
     except BaseException:
@@ -181,7 +259,7 @@ def render_session(
                     pass
             output.temporary.unlink(missing_ok=True)
         raise
-    report = _report(session, rate, stems, stem_chains, bus_chains, master, renders, render_chains, outputs, total, started)
+    report = _report(graph, outputs, total, started)
     report_path = folder / "render-report.json"
     temporary = report_path.with_name(".render-report.json.partial")
     temporary.write_text(json.dumps(report, indent=2))
@@ -241,27 +319,53 @@ def _plan_outputs(
     return outputs
 
 
+def _load_automation(graph: _Graph) -> None:
+    """Read the session's MIDI map and automation file into per-chain events (nothing if no ``[midi]``)."""
+    settings = graph.session.midi
+    if settings is None:
+        return
+    from soundstage.midi import automation_events, load_map
+
+    tree = graph.tree()
+    try:
+        midi_map = load_map(graph.session.resolve(settings.map), tree)
+        events = automation_events(
+            graph.session.resolve(settings.automation),
+            midi_map,
+            tree,
+            graph.rate,
+            channels=settings.channels,
+            tracks=settings.tracks,
+        )
+    except SoundstageError as error:
+        raise SessionError(f"{graph.session.file}: midi: {error}") from None
+    for event in events:
+        prefix, path = tree.split(event.target)
+        graph.events.setdefault(prefix, []).append((event.sample, path, event.value))
+    graph.automation_count = len(events)
+
+
 def _run(
-    session: Session,
-    rate: float,
-    stems: list[StemInfo],
-    stem_chains: dict[str, Chain | None],
-    bus_chains: dict[str, Chain | None],
-    master: Chain | None,
-    renders: list[Render],
-    render_chains: dict[str, list[Chain | None]],
+    graph: _Graph,
     outputs: list[_Output],
     total: int,
     block: int,
     progress: Callable[[int, int], None] | None,
     seed: int,
 ) -> None:
+    session, rate, stems, renders = graph.session, graph.rate, graph.stems, graph.renders
     rng = np.random.default_rng(seed)
     readers = [StemReader(info, rate) for info in stems]
-    stem_streams = [_stream_or_none(stem_chains[info.stem.name], rate) for info in stems]
-    bus_streams = {name: (_Stream(chain, rate) if chain else None) for name, chain in bus_chains.items()}
-    master_stream = _Stream(master, rate) if master else None
-    render_streams = [[(_Stream(c, rate) if c else None) for c in render_chains[r.name]] for r in renders]
+    stem_streams = [graph.stream(f"stems.{info.stem.name}", graph.stem_chains[info.stem.name]) for info in stems]
+    bus_streams = {name: graph.stream(f"buses.{name}", chain) for name, chain in graph.bus_chains.items()}
+    master_stream = graph.stream("master", graph.master)
+    render_streams = [
+        [
+            graph.stream(f"renders.{r.name}.{label}" if label else f"renders.{r.name}", chain)
+            for label, chain in zip(["a", "b"] if r.kind == "ab" else [""], graph.render_chains[r.name])
+        ]
+        for r in renders
+    ]
     # first pass writes 32-bit float temporaries; integer renders are quantised in the second pass
     for output in outputs:
         output.writer = AudioFile(str(output.temporary), "w", rate, output.channels, bit_depth=32)
@@ -310,10 +414,6 @@ def _run(
         output.peak.flush()
     _match_ab(renders, outputs)
     _finalise(outputs, rng)
-
-
-def _stream_or_none(chain: Chain | None, rate: float) -> _Stream | None:
-    return _Stream(chain, rate) if chain is not None else None
 
 
 class _Mixer:
@@ -403,19 +503,10 @@ def _finalise(outputs: list[_Output], rng: np.random.Generator) -> None:
         os.replace(final, output.temporary)
 
 
-def _report(
-    session: Session,
-    rate: float,
-    stems: list[StemInfo],
-    stem_chains: dict[str, Chain | None],
-    bus_chains: dict[str, Chain | None],
-    master: Chain | None,
-    renders: list[Render],
-    render_chains: dict[str, list[Chain | None]],
-    outputs: list[_Output],
-    total: int,
-    started: float,
-) -> dict[str, Any]:
+def _report(graph: _Graph, outputs: list[_Output], total: int, started: float) -> dict[str, Any]:
+    session, rate, stems, renders = graph.session, graph.rate, graph.stems, graph.renders
+    stem_chains, bus_chains, master, render_chains = graph.stem_chains, graph.bus_chains, graph.master, graph.render_chains
+
     def latency(chain: Chain | None) -> int:
         return int(chain.latency_samples) if chain is not None else 0
 
@@ -432,6 +523,9 @@ def _report(
         ],
         "buses": [{"name": name, "chain_latency_samples": latency(chain)} for name, chain in bus_chains.items()],
         "master": {"chain": session.master_chain, "chain_latency_samples": latency(master)},
+        "automation": None
+        if session.midi is None
+        else {"map": session.midi.map, "file": session.midi.automation, "parameter_changes": graph.automation_count},
         "renders": [
             {"name": render.name, "kind": render.kind, "chain_latency_samples": [latency(c) for c in render_chains[render.name]]}
             for render in renders
