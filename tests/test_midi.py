@@ -261,3 +261,25 @@ def test_automation_after_a_latent_plugin_lands_where_that_node_hears_the_sample
     assert target.parameter_delays()["gain.gain_db"] == 777 + 63  # the VST3's latency + the pedalboard queue
     start = int(np.argmax(out[0] < 0.9999))
     assert abs(start / SR - analytic) <= 0.001
+
+
+def test_program_change_recalls_a_chain_preset(tmp_path: Path) -> None:
+    from soundstage import save_chain
+
+    save_chain(Chain([Gain(gain_db=-6.0), Gain(gain_db=-3.0)], names=["trim", "level"]), tmp_path / "soft.toml")
+    save_chain(Chain([Gain(gain_db=-20.0), Gain(invert=True)], names=["trim", "level"]), tmp_path / "quiet.toml")
+    (tmp_path / "map.toml").write_text(
+        '[[programs]]\nprogram = 0\npreset = "soft.toml"\n[[programs]]\nprogram = 5\npreset = "quiet.toml"\nchannel = 2\n'
+    )
+    target = chain()
+    dec = Decoder(load_map(tmp_path / "map.toml", target), target)
+    changes = {b.target: v for b, v in dec.feed(mido.Message("program_change", program=0))}
+    assert changes == {"trim.gain_db": -6.0, "trim.invert": False, "level.gain_db": -3.0, "level.invert": False}
+    assert dec.feed(mido.Message("program_change", program=5, channel=0)) == []  # program 5 listens on channel 2 only
+    changes = {b.target: v for b, v in dec.feed(mido.Message("program_change", program=5, channel=1))}
+    assert changes["trim.gain_db"] == -20.0 and changes["level.invert"] is True
+    # a preset of another chain is refused, naming the parameter it does not have
+    save_chain(Chain([Gain()], names=["other"]), tmp_path / "other.toml")
+    (tmp_path / "bad.toml").write_text('[[programs]]\nprogram = 1\npreset = "other.toml"\n')
+    with pytest.raises(MidiMapError, match=r"bad.toml: programs\[0\]\.preset: .*other.toml' has parameter 'other.gain_db'"):
+        load_map(tmp_path / "bad.toml", target)

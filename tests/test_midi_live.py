@@ -2,42 +2,20 @@
 
 from __future__ import annotations
 
-import socket
 import subprocess
-import sys
-import textwrap
 import time
 
 import mido
+import numpy as np
 import pytest
 from mido.sockets import PortServer
 
+from midi_ports import free_port, sender
 from soundstage import Chain, Gain
 from soundstage.midi.live import LiveControl, open_port
 from soundstage.midi.maps import map_from_dict
 
 SR = 48000
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
-def sender(port: int, body: str) -> subprocess.Popen[str]:
-    """Another process that connects to ``port`` and runs ``body`` with ``out`` (a mido port)."""
-    connect = (
-        "import time, mido\nfrom mido.sockets import connect\n"
-        "for attempt in range(200):\n"
-        "    try:\n"
-        f"        out = connect('127.0.0.1', {port})\n"
-        "        break\n"
-        "    except OSError:\n"
-        "        time.sleep(0.05)\n"
-    )
-    code = connect + textwrap.dedent(body)
-    return subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 
 
 def live_setup(body: str, *, feedback: bool = False) -> tuple[Chain, LiveControl, subprocess.Popen[str], PortServer | None]:
@@ -99,3 +77,59 @@ def test_feedback_messages_for_each_kind() -> None:
     assert [m.control for m in nrpn] == [99, 98, 6, 38] and nrpn[0].value == 1000 >> 7
     assert feedback_messages(Binding("x", "pitchbend"), 0.0)[0].pitch == -8192
     assert isinstance(feedback_messages(Binding("x", "note", number=60), 1.0)[0], mido.Message)
+
+
+def test_a_flood_of_10000_messages_per_second_keeps_the_audio_loop_at_real_time_pace() -> None:
+    """5 s of 10 000 CC messages per second from another process; 256-sample blocks in real-time pacing."""
+    from soundstage.midi.live import run_live
+
+    body = (
+        "start = time.perf_counter()\nsent = 0\n"
+        "while sent < 50000:\n"
+        "    due = int((time.perf_counter() - start) * 10000)\n"
+        "    while sent < min(due, 50000):\n"
+        "        out.send(mido.Message('control_change', control=7, value=(sent * 37) % 128))\n"
+        "        sent += 1\n"
+        "    time.sleep(0.001)\n"
+        "out.send(mido.Message('control_change', control=7, value=100))\n"
+        "print(time.perf_counter() - start, flush=True)\n"
+        "time.sleep(1.5)\n"
+    )
+    chain, control, process, _ = live_setup(body)
+    seconds, block = 7.0, 256
+    signal = np.random.default_rng(1).standard_normal((2, int(seconds * SR))).astype(np.float32) * 0.1
+    blocks = (signal[:, i : i + block] for i in range(0, signal.shape[1], block))
+    stats = run_live(chain, control, blocks, SR)
+    out, err = process.communicate(timeout=20)
+    control.stop()
+    sending_s = float(out.strip())
+    print(
+        f"flood: {control.received} messages in {sending_s:.2f} s, audio {stats.seconds:.2f} s in {stats.wall_seconds:.2f} s, "
+        f"worst lag {stats.worst_lag_ms:.1f} ms, late blocks {stats.late_blocks}/{stats.blocks}, errors {control.errors}"
+    )
+    assert process.returncode == 0, err
+    assert sending_s <= 5.5  # the sender really sent 10 000 per second
+    assert control.received == 50001 and control.errors == 0
+    assert stats.wall_seconds <= seconds * 1.02  # the loop kept real-time pace: it finished on time ...
+    assert stats.worst_lag_ms <= 50.0  # ... and never fell more than 50 ms behind (a typical output buffer)
+    assert chain.parameter("level.gain_db").value == pytest.approx(-40 + 40 * 100 / 127)  # the last value wins
+
+
+@pytest.mark.parametrize(
+    ("data", "expected", "discarded"),
+    [
+        ([0xB0, 7, 64, 7, 100], [(0xB0, 7, 64), (0xB0, 7, 100)], 0),  # running status
+        ([0x40, 0x22, 0x90, 60, 100], [(0x90, 60, 100)], 2),  # stray data bytes before any status
+        ([0x90, 60, 0xB0, 1, 2], [(0xB0, 1, 2)], 2),  # a note cut short by a new status
+        ([0xB0, 7, 0xF8, 5], [(0xF8,), (0xB0, 7, 5)], 0),  # realtime inside a message
+        ([0xC0, 5, 6], [(0xC0, 5), (0xC0, 6)], 0),  # running status, 2-byte messages
+        ([0xF0, 1, 2, 0xF7, 3], [(0xF0, 1, 2, 0xF7)], 1),  # sysex clears running status
+        ([0xF4, 0xF7, 0xE0, 0, 64], [(0xE0, 0, 64)], 2),  # undefined status, a lone end-of-sysex
+    ],
+)
+def test_byte_stream_parser(data: list[int], expected: list[tuple[int, ...]], discarded: int) -> None:
+    from soundstage.midi.live import ByteStreamParser
+
+    parser = ByteStreamParser()
+    parser.feed(data)
+    assert [tuple(m.bytes()) for m in parser] == expected and parser.discarded == discarded

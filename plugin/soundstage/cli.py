@@ -9,7 +9,13 @@
     soundstage analyze device --device NAME [--hrtf ...] [--distance-m D]
     soundstage render SESSION.toml [-o DIR] [--only NAME] [--overwrite]
     soundstage session check SESSION.toml
+    soundstage live --chain C --map MAP.toml --in PORT [--out PORT] [--input FILE | --signal pink|sine] [--seconds S]
+    soundstage midi learn --chain C --map MAP.toml --param PATH --in PORT [--timeout S] [--keep]
+    soundstage midi monitor --in PORT [--count N] [--seconds S]
     soundstage demo [DIR]
+
+MIDI ports: a port name (python-rtmidi), virtual:NAME, tcp:HOST:PORT (connect to
+a mido socket port) or tcp-listen:HOST:PORT (wait for a sender to connect).
 
 Errors of the soundstage hierarchy print one line (``soundstage: error: ...``)
 and exit with status 2; Ctrl-C exits with 130 and leaves no partial output.
@@ -223,6 +229,91 @@ def _cmd_analyze_device(args: argparse.Namespace) -> int:
     return 0
 
 
+def _signal_blocks(args: argparse.Namespace, channels: int, rate: float, block: int):  # type: ignore[no-untyped-def]
+    """Blocks of the input file, or of a generated signal, for ``live``."""
+    if args.input:
+        from soundstage.fileio import open_audio
+
+        with open_audio(args.input) as reader:
+            while reader.tell() < reader.frames:
+                yield reader.read(min(block, reader.frames - reader.tell()))
+        return
+    rng = np.random.default_rng(0)
+    total = int(args.seconds * rate)
+    phase = 0
+    for start in range(0, total, block):
+        n = min(block, total - start)
+        if args.signal == "sine":
+            t = (phase + np.arange(n)) / rate
+            mono = 0.25 * np.sin(2 * np.pi * 440.0 * t)
+        else:  # white noise, -20 dBFS RMS
+            mono = 0.1 * rng.standard_normal(n)
+        phase += n
+        yield np.repeat(mono[None].astype(np.float32), channels, axis=0)
+
+
+def _cmd_live(args: argparse.Namespace) -> int:
+    from soundstage.midi.live import LiveControl, open_port, run_live
+    from soundstage.midi.maps import load_map
+
+    chain = load_chain(find_chain(args.chain))
+    midi_map = load_map(args.map, chain)
+    rate, channels = args.sample_rate, 2
+    if args.input:
+        from soundstage.fileio import open_audio
+
+        with open_audio(args.input) as probe:
+            rate, channels = float(probe.samplerate), int(probe.num_channels)
+    chain.output_channels_for(channels)
+    input_port = open_port(args.in_port)
+    output_port = open_port(args.out_port, output=True) if args.out_port else None
+    control = LiveControl(chain, midi_map, input_port, output_port).start()
+    parameters = chain.parameters
+    print(f"live: {args.chain} at {rate:g} Hz, {len(midi_map.bindings)} binding(s); MIDI in {args.in_port}")
+    for binding in midi_map.bindings:
+        parameter = parameters[binding.target]
+        print(f"  {binding.target} = {parameter.value} {parameter.unit}  <- {binding.kind} {binding.number}")
+
+    def show(at: float, applied: dict[str, object]) -> None:
+        text = ", ".join(f"{k} = {v:.4g}" if isinstance(v, float) else f"{k} = {v}" for k, v in applied.items())
+        print(f"{at:8.2f} s  {text}", flush=True)
+
+    try:
+        stats = run_live(chain, control, _signal_blocks(args, channels, rate, args.block), rate, on_change=show)
+    finally:
+        control.stop()
+    print(
+        f"done: {stats.seconds:.1f} s of audio in {stats.wall_seconds:.1f} s; {control.received} MIDI message(s), "
+        f"{stats.changes} change(s), {control.errors} bad, {control.malformed_bytes} malformed byte(s) dropped; "
+        f"worst lag {stats.worst_lag_ms:.1f} ms "
+        f"({stats.late_blocks} late block(s) of {stats.blocks})"
+    )
+    return 0
+
+
+def _cmd_midi_learn(args: argparse.Namespace) -> int:
+    from soundstage.midi.learn import learn
+    from soundstage.midi.live import open_port
+
+    chain = load_chain(find_chain(args.chain))
+    port = open_port(args.in_port)
+    print(f"move the control for {args.param} (turn an encoder clockwise) ...", flush=True)
+    entry = learn(chain, args.map, args.param, port, timeout_s=args.timeout, keep=args.keep)
+    details = ", ".join(f"{k} = {v!r}" for k, v in entry.items() if k != "target")
+    print(f"learned {entry['target']}: {details}; written to {args.map}")
+    return 0
+
+
+def _cmd_midi_monitor(args: argparse.Namespace) -> int:
+    from soundstage.midi.live import monitor, open_port
+
+    port = open_port(args.in_port)
+    seen = monitor(port, lambda line: print(line, flush=True), count=args.count, seconds=args.seconds)
+    dropped = int(getattr(getattr(port, "_parser", None), "discarded", 0))
+    print(f"{seen} message(s)" + (f", {dropped} malformed byte(s) dropped" if dropped else ""))
+    return 0
+
+
 def _cmd_demo(args: argparse.Namespace) -> int:
     from soundstage.demo import run_demo
 
@@ -297,6 +388,33 @@ def build_parser() -> argparse.ArgumentParser:
     check = session.add_parser("check", help="validate a session and list its stems with offsets and rates")
     check.add_argument("session")
     check.set_defaults(run=_cmd_session_check)
+
+    live = commands.add_parser("live", help="process audio in real time while a MIDI controller drives the chain")
+    live.add_argument("--chain", required=True, help="chain file, or the name of a preset in chains/")
+    live.add_argument("--map", required=True, help="MIDI map (TOML)")
+    live.add_argument("--in", dest="in_port", required=True, help="MIDI input port (see the port forms above)")
+    live.add_argument("--out", dest="out_port", default=None, help="MIDI output port for feedback (motor faders, LED rings)")
+    live.add_argument("--input", default=None, help="audio file to play through the chain (default: a generated signal)")
+    live.add_argument("--signal", choices=("noise", "sine"), default="noise", help="generated signal (default noise)")
+    live.add_argument("--seconds", type=float, default=60.0, help="length of the generated signal (default 60)")
+    live.add_argument("--sample-rate", type=float, default=48000.0)
+    live.add_argument("--block", type=int, default=256, help="block size in samples (default 256)")
+    live.set_defaults(run=_cmd_live)
+
+    midi = commands.add_parser("midi", help="MIDI learn and monitor").add_subparsers(dest="midi_command", required=True)
+    learn = midi.add_parser("learn", help="bind the next control moved on a port to a parameter, in a map file")
+    learn.add_argument("--chain", required=True)
+    learn.add_argument("--map", required=True, help="map file to write (created if missing; other bindings kept)")
+    learn.add_argument("--param", required=True, help="parameter path, e.g. device.width or 3.gain_db")
+    learn.add_argument("--in", dest="in_port", required=True, help="MIDI input port")
+    learn.add_argument("--timeout", type=float, default=30.0, help="seconds to wait for a control (default 30)")
+    learn.add_argument("--keep", action="store_true", help="keep the parameter's earlier bindings (default: replace)")
+    learn.set_defaults(run=_cmd_midi_learn)
+    monitor = midi.add_parser("monitor", help="print incoming MIDI decoded as maps see it")
+    monitor.add_argument("--in", dest="in_port", required=True, help="MIDI input port")
+    monitor.add_argument("--count", type=int, default=None, help="stop after this many messages")
+    monitor.add_argument("--seconds", type=float, default=None, help="stop after this many seconds")
+    monitor.set_defaults(run=_cmd_midi_monitor)
 
     demo = commands.add_parser("demo", help="generate an example mix and run it through the bundled chain")
     demo.add_argument("dir", nargs="?", default="soundstage-demo", help="output folder (default ./soundstage-demo)")

@@ -1,16 +1,21 @@
-"""MIDI control: maps, decoding, automation from MIDI files."""
+"""MIDI control: maps, decoding, automation from MIDI files, live ports, learn."""
 
 from soundstage.midi.automation import AutomationEvent, automation_events, process_with_automation
-from soundstage.midi.decode import Decoder
+from soundstage.midi.decode import Assembler, Decoder
+from soundstage.midi.learn import add_binding, detect, learn
 from soundstage.midi.maps import Binding, MidiMap, MidiMapError, load_map
 
 __all__ = [
+    "Assembler",
     "AutomationEvent",
     "Binding",
     "Decoder",
     "MidiMap",
     "MidiMapError",
+    "add_binding",
     "automation_events",
+    "detect",
+    "learn",
     "load_map",
     "process_with_automation",
 ]

@@ -13,7 +13,7 @@ from typing import Any
 
 from soundstage.midi.maps import Binding, MidiMap, ParameterSource
 
-__all__ = ["Decoder", "relative_delta"]
+__all__ = ["Assembler", "ControlEvent", "Decoder", "parameter_number_update", "relative_delta"]
 
 ABSOLUTE = ("cc", "cc14", "nrpn", "rpn", "pitchbend")
 
@@ -113,33 +113,109 @@ class Decoder:
         elif kind == "program_change":
             for _, binding in self._matching("program", channel):
                 out.append((binding, binding.value(message.program / 127, self.parameters[binding.target])))
+            for preset in self.map.programs:  # recall a chain preset
+                if preset.program == message.program and (preset.channel is None or preset.channel == channel):
+                    out += [(Binding(path, "program", preset.channel, preset.program), value) for path, value in preset.values]
         else:
             self.ignored += 1
         return out
 
     def _parameter_number(self, state: _ChannelState, channel: int, control: int, value: int) -> list[tuple[Binding, Any]]:
-        """NRPN (99/98) and RPN (101/100) selection, data entry (6/38), increment/decrement (96/97)."""
-        if control in (99, 101):
-            state.parameter_msb, state.registered = value, control == 101
+        update = parameter_number_update(state, control, value)
+        if update is None:
             return []
-        if control in (98, 100):
-            state.parameter_lsb, state.registered = value, control == 100
-            return []
-        if control not in (6, 38, 96, 97) or state.parameter_msb is None or state.parameter_lsb is None:
-            return []
-        number = (state.parameter_msb << 7) | state.parameter_lsb
-        key = (state.registered, number)
-        current = state.data.get(key, 0)
-        if control == 6:
-            current = value << 7
-        elif control == 38:
-            current = (current & ~127) | value
-        elif control == 96:
-            current = min(current + 1, 16383)
-        else:
-            current = max(current - 1, 0)
-        state.data[key] = current
+        registered, number, current = update
         out: list[tuple[Binding, Any]] = []
-        for index, binding in self._matching("rpn" if state.registered else "nrpn", channel, number):
+        for index, binding in self._matching("rpn" if registered else "nrpn", channel, number):
             out += self._absolute(index, binding, current / 16383)
         return out
+
+
+def parameter_number_update(state: _ChannelState, control: int, value: int) -> tuple[bool, int, int] | None:
+    """NRPN (99/98) and RPN (101/100) selection, data entry (6/38), increment/decrement (96/97).
+
+    Returns ``(registered, number, 14-bit value)`` when a data message changes the
+    selected parameter's value, else None (a selection, or data with nothing selected).
+    """
+    if control in (99, 101):
+        state.parameter_msb, state.registered = value, control == 101
+        return None
+    if control in (98, 100):
+        state.parameter_lsb, state.registered = value, control == 100
+        return None
+    if control not in (6, 38, 96, 97) or state.parameter_msb is None or state.parameter_lsb is None:
+        return None
+    number = (state.parameter_msb << 7) | state.parameter_lsb
+    key = (state.registered, number)
+    current = state.data.get(key, 0)
+    if control == 6:
+        current = value << 7
+    elif control == 38:
+        current = (current & ~127) | value
+    elif control == 96:
+        current = min(current + 1, 16383)
+    else:
+        current = max(current - 1, 0)
+    state.data[key] = current
+    return state.registered, number, current
+
+
+@dataclass(frozen=True)
+class ControlEvent:
+    """A control as a map sees it: one message, or several joined (14-bit pair, NRPN/RPN)."""
+
+    kind: str  # cc | cc14 | nrpn | rpn | note_on | note_off | pitchbend | program | other
+    channel: int | None  # 0..15; None for system messages
+    number: int = 0
+    value: int = 0
+
+    def __str__(self) -> str:
+        where = f"ch{self.channel + 1:<2} " if self.channel is not None else "     "
+        label = {
+            "cc": f"CC {self.number} = {self.value}",
+            "cc14": f"CC14 {self.number}/{self.number + 32} = {self.value} ({self.value / 16383:.4f})",
+            "nrpn": f"NRPN {self.number} = {self.value} ({self.value / 16383:.4f})",
+            "rpn": f"RPN {self.number} = {self.value} ({self.value / 16383:.4f})",
+            "note_on": f"note {self.number} on, velocity {self.value}",
+            "note_off": f"note {self.number} off",
+            "pitchbend": f"pitch bend {self.value - 8192:+d}",
+            "program": f"program {self.number}",
+        }.get(self.kind, f"{self.kind}")
+        return where + label
+
+
+class Assembler:
+    """Joins what controllers spread over several messages: 14-bit pairs and NRPN/RPN (for monitor and learn).
+
+    Every CC is reported as itself; an LSB (32..63) after its MSB is reported
+    again as the joined 14-bit value; NRPN/RPN data messages are reported as the
+    assembled parameter value.
+    """
+
+    def __init__(self) -> None:
+        self._channels: dict[int, _ChannelState] = {}
+
+    def feed(self, message: Any) -> list[ControlEvent]:
+        """The control events one ``mido.Message`` completes."""
+        channel = getattr(message, "channel", None)
+        if message.type == "control_change":
+            state = self._channels.setdefault(int(message.channel), _ChannelState())
+            control, value = message.control, message.value
+            out = [ControlEvent("cc", channel, control, value)]
+            if control < 32:
+                state.cc14_msb[control] = value
+            elif control < 64 and (control - 32) in state.cc14_msb:
+                out.append(ControlEvent("cc14", channel, control - 32, (state.cc14_msb[control - 32] << 7) | value))
+            update = parameter_number_update(state, control, value)
+            if update is not None:
+                registered, number, current = update
+                out.append(ControlEvent("rpn" if registered else "nrpn", channel, number, current))
+            return out
+        if message.type in ("note_on", "note_off"):
+            on = message.type == "note_on" and message.velocity > 0
+            return [ControlEvent("note_on" if on else "note_off", channel, message.note, message.velocity)]
+        if message.type == "pitchwheel":
+            return [ControlEvent("pitchbend", channel, 0, message.pitch + 8192)]
+        if message.type == "program_change":
+            return [ControlEvent("program", channel, message.program)]
+        return [ControlEvent(message.type, channel)]

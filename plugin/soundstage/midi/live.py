@@ -18,15 +18,112 @@ from __future__ import annotations
 import logging
 import queue
 import threading
+import time
+from collections import deque
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
 from typing import Any
 
+import numpy as np
+
 from soundstage.errors import SoundstageError
-from soundstage.midi.decode import Decoder
+from soundstage.host.processor import Processor
+from soundstage.midi.decode import Assembler, Decoder
 from soundstage.midi.maps import Binding, MidiMap, ParameterSource
 
-__all__ = ["LiveControl", "feedback_messages", "open_port"]
+__all__ = ["ByteStreamParser", "LiveControl", "LiveStats", "feedback_messages", "monitor", "open_port", "run_live"]
 
 LOG = logging.getLogger("soundstage.midi")
+
+
+class ByteStreamParser:
+    """A MIDI byte-stream parser that honours running status and counts what it has to drop.
+
+    Raw byte streams (socket ports) may use running status — data bytes that
+    reuse the last channel status — which mido's own parser discards. Stray data
+    bytes (no status yet), messages cut short by a new status byte, and
+    undefined status bytes are dropped and counted in :attr:`discarded`.
+    """
+
+    LENGTHS = {0x80: 3, 0x90: 3, 0xA0: 3, 0xB0: 3, 0xC0: 2, 0xD0: 2, 0xE0: 3}
+    SYSTEM_LENGTHS = {0xF1: 2, 0xF2: 3, 0xF3: 2, 0xF6: 1}
+
+    def __init__(self) -> None:
+        self.messages: deque[Any] = deque()
+        self.discarded = 0
+        self._running = 0  # channel status for running status, 0 = none
+        self._bytes: list[int] = []
+        self._length = 0
+        self._sysex = False
+
+    def feed(self, data: bytes | bytearray | list[int]) -> None:
+        """Feed bytes."""
+        for byte in data:
+            self.feed_byte(byte)
+
+    def feed_byte(self, byte: int) -> None:
+        """Feed one byte (0..255)."""
+        if byte >= 0xF8:  # realtime: anywhere, even inside other messages
+            self._emit([byte])
+        elif byte == 0xF0:
+            self._drop_partial()
+            self._sysex, self._bytes, self._running = True, [byte], 0
+        elif byte == 0xF7:
+            if self._sysex:
+                self._emit([*self._bytes, byte])
+            else:
+                self.discarded += 1
+            self._sysex, self._bytes = False, []
+        elif byte >= 0x80:
+            self._drop_partial()
+            self._sysex = False
+            if byte < 0xF0:
+                self._running, self._bytes, self._length = byte, [byte], self.LENGTHS[byte & 0xF0]
+            elif byte in self.SYSTEM_LENGTHS:
+                self._running, self._bytes, self._length = 0, [byte], self.SYSTEM_LENGTHS[byte]
+                if self._length == 1:
+                    self._emit(self._bytes)
+                    self._bytes = []
+            else:  # undefined 0xF4, 0xF5
+                self._running, self._bytes = 0, []
+                self.discarded += 1
+        elif self._sysex:
+            self._bytes.append(byte)
+        else:
+            if not self._bytes:
+                if not self._running:
+                    self.discarded += 1  # a stray data byte
+                    return
+                self._bytes, self._length = [self._running], self.LENGTHS[self._running & 0xF0]
+            self._bytes.append(byte)
+            if len(self._bytes) == self._length:
+                self._emit(self._bytes)
+                self._bytes = []
+
+    def _drop_partial(self) -> None:
+        if self._bytes and not self._sysex:
+            self.discarded += len(self._bytes)
+        self._bytes = []
+
+    def _emit(self, data: list[int]) -> None:
+        import mido
+
+        try:
+            self.messages.append(mido.Message.from_bytes(data))
+        except (ValueError, TypeError):
+            self.discarded += len(data)
+
+    def __iter__(self) -> Iterator[Any]:
+        while self.messages:
+            yield self.messages.popleft()
+
+
+def _with_running_status(port: Any) -> Any:
+    """Give a mido socket port soundstage's byte parser (mido's drops running status)."""
+    parser = ByteStreamParser()
+    if hasattr(port, "_parser") and hasattr(port, "_messages"):  # mido.sockets.SocketPort
+        port._parser, port._messages = parser, parser.messages
+    return port
 
 
 def open_port(spec: str, *, output: bool = False) -> Any:
@@ -38,12 +135,12 @@ def open_port(spec: str, *, output: bool = False) -> Any:
             from mido.sockets import PortServer
 
             host, port = spec.removeprefix("tcp-listen:").rsplit(":", 1)
-            return PortServer(host, int(port)).accept()
+            return _with_running_status(PortServer(host, int(port)).accept())
         if spec.startswith("tcp:"):
             from mido.sockets import connect
 
             host, port = spec.removeprefix("tcp:").rsplit(":", 1)
-            return connect(host, int(port))
+            return _with_running_status(connect(host, int(port)))
         if spec.startswith("virtual:"):
             name = spec.removeprefix("virtual:")
             return mido.open_output(name, virtual=True) if output else mido.open_input(name, virtual=True)
@@ -115,6 +212,12 @@ class LiveControl:
         self._stop.set()
         self._thread.join(timeout=2.0)
 
+    @property
+    def malformed_bytes(self) -> int:
+        """Bytes the input's parser had to drop (socket ports; 0 where the driver parses)."""
+        parser = getattr(self.input, "_parser", None)
+        return int(getattr(parser, "discarded", 0))
+
     def _listen(self) -> None:
         while not self._stop.is_set():
             try:
@@ -166,3 +269,94 @@ class LiveControl:
             except Exception as error:
                 self.errors += 1
                 LOG.warning("MIDI feedback: %s", error)
+
+
+@dataclass
+class LiveStats:
+    """How a live run went."""
+
+    blocks: int = 0
+    seconds: float = 0.0  # audio processed
+    wall_seconds: float = 0.0
+    worst_lag_ms: float = 0.0  # furthest any block finished behind its real-time deadline
+    late_blocks: int = 0  # blocks that finished after their deadline
+    changes: int = 0  # parameter changes applied
+    received: int = 0
+    errors: int = 0
+    values: dict[str, Any] = field(default_factory=dict)
+
+
+def run_live(
+    processor: Processor,
+    control: LiveControl | None,
+    blocks: Iterator[np.ndarray],
+    sample_rate: float,
+    *,
+    on_output: Callable[[np.ndarray], None] | None = None,
+    on_change: Callable[[float, dict[str, Any]], None] | None = None,
+) -> LiveStats:
+    """Process ``blocks`` in real-time pacing, applying MIDI changes before each block.
+
+    Each block is due when its audio would have played: the loop sleeps until
+    then and measures how far behind it ever fell (``worst_lag_ms``). Errors from
+    the MIDI side are counted by ``control``; they never stop the loop.
+    """
+    stats = LiveStats()
+    processor.reset()
+    start = time.perf_counter()
+    played = 0
+    for block in blocks:
+        if control is not None:
+            applied = control.apply_pending()
+            if applied:
+                stats.changes += len(applied)
+                stats.values.update(applied)
+                if on_change is not None:
+                    on_change(played / sample_rate, applied)
+        out = processor.process(block, sample_rate, buffer_size=max(block.shape[1], 1), reset=False)
+        if on_output is not None and out.shape[1]:
+            on_output(out)
+        played += block.shape[1]
+        stats.blocks += 1
+        deadline = start + played / sample_rate
+        now = time.perf_counter()
+        lag = now - deadline
+        if lag > 0:
+            stats.late_blocks += 1
+            stats.worst_lag_ms = max(stats.worst_lag_ms, 1000 * lag)
+        else:
+            time.sleep(-lag)
+    tail = processor.flush()
+    if on_output is not None and tail.shape[1]:
+        on_output(tail)
+    stats.seconds = played / sample_rate
+    stats.wall_seconds = time.perf_counter() - start
+    if control is not None:
+        stats.received, stats.errors = control.received, control.errors
+    return stats
+
+
+def monitor(port: Any, write: Callable[[str], None], *, count: int | None = None, seconds: float | None = None) -> int:
+    """Print what arrives on ``port`` decoded the way maps see it (14-bit pairs joined, NRPN/RPN assembled).
+
+    Stops after ``count`` messages or ``seconds`` (both None: until interrupted).
+    Malformed input is reported and skipped. Returns the number of messages seen.
+    """
+    assembler = Assembler()
+    seen = 0
+    start = time.monotonic()
+    while (count is None or seen < count) and (seconds is None or time.monotonic() - start < seconds):
+        try:
+            message = port.receive(block=False)
+        except Exception as error:  # a broken byte stream: say so, keep listening
+            write(f"{time.monotonic() - start:9.3f}  unreadable input: {error}")
+            continue
+        if message is None:
+            time.sleep(0.002)
+            continue
+        if message.type in ("clock", "active_sensing"):
+            continue
+        seen += 1
+        for event in assembler.feed(message):
+            write(f"{time.monotonic() - start:9.3f}  {event}")
+    return seen

@@ -16,6 +16,11 @@ A map is TOML::
     encoding = "twos_complement"     # relative: twos_complement | signed_bit | binary_offset
     mode = "toggle"                  # note: toggle | momentary
 
+    [[programs]]                     # a program change recalls a chain preset
+    program = 0                      # 0..127
+    preset = "wide.toml"             # a chain file of the same chain (relative to the map), or a preset name
+    channel = 1                      # optional
+
 Loading checks every binding against the chain it drives: an unknown target
 lists the close matches, a range outside the parameter's is refused, and so is a
 parameter its plugin does not allow to be automated. Two bindings on the same
@@ -41,7 +46,7 @@ if sys.version_info >= (3, 11):
 else:  # pragma: no cover
     import tomli as tomllib
 
-__all__ = ["Binding", "MidiMap", "MidiMapError", "ParameterSource", "load_map", "KINDS"]
+__all__ = ["Binding", "MidiMap", "MidiMapError", "ParameterSource", "ProgramPreset", "load_map", "KINDS"]
 
 KINDS = ("cc", "cc14", "nrpn", "rpn", "relative", "note", "pitchbend", "program")
 CURVES = ("linear", "log", "db", "exponent")
@@ -125,11 +130,22 @@ class Binding:
 
 
 @dataclass(frozen=True)
+class ProgramPreset:
+    """A program change that recalls a chain preset: the preset's parameter values, by path."""
+
+    program: int  # 0..127
+    channel: int | None  # 0..15; None = any
+    preset: str
+    values: tuple[tuple[str, Any], ...]
+
+
+@dataclass(frozen=True)
 class MidiMap:
-    """Bindings, checked against a chain."""
+    """Bindings and program presets, checked against a chain."""
 
     bindings: tuple[Binding, ...]
     source: str = "<map>"
+    programs: tuple[ProgramPreset, ...] = ()
 
 
 def _fail(file: str, key: str, message: str) -> MidiMapError:
@@ -158,7 +174,7 @@ def load_map(path: str | Path, chain: ParameterSource) -> MidiMap:
 
 def map_from_dict(data: dict[str, Any], chain: ParameterSource, *, source: str = "<map>") -> MidiMap:
     """Build a map from parsed TOML (see :func:`load_map`)."""
-    allowed_top = {"format", "description", "bindings"}
+    allowed_top = {"format", "description", "bindings", "programs"}
     for key in data:
         if key not in allowed_top:
             raise _fail(source, key, f"unknown key {key!r} (allowed: {', '.join(sorted(allowed_top))})")
@@ -237,4 +253,64 @@ def map_from_dict(data: dict[str, Any], chain: ParameterSource, *, source: str =
                     f"{source}: {where}: the same control as another binding ({kind} {number}); both will move", stacklevel=2
                 )
         bindings.append(binding)
-    return MidiMap(tuple(bindings), source)
+    return MidiMap(tuple(bindings), source, _programs(data.get("programs", []), chain, source))
+
+
+def _programs(tables: Any, chain: ParameterSource, source: str) -> tuple[ProgramPreset, ...]:
+    """``[[programs]]``: ``program = N`` (0..127), ``preset = "chain file or preset name"``, optional ``channel``.
+
+    A preset is a chain file of the same chain (typically saved from it): every
+    automatable parameter it holds must exist in the chain; a program change
+    sets them all. Relative paths are relative to the map file.
+    """
+    from soundstage.host.chainfile import load_chain
+
+    if not isinstance(tables, list):
+        raise _fail(source, "programs", "programs must be an array of tables ([[programs]])")
+    paths = chain.parameters
+    folder = Path(source).parent if source != "<map>" else Path.cwd()
+    programs: list[ProgramPreset] = []
+    for index, table in enumerate(tables):
+        where = f"programs[{index}]"
+        if not isinstance(table, dict):
+            raise _fail(source, where, "each program must be a table with program = N and preset = 'FILE.toml'")
+        unknown = set(table) - {"program", "preset", "channel"}
+        if unknown:
+            raise _fail(source, f"{where}.{sorted(unknown)[0]}", "unknown key (allowed: program, preset, channel)")
+        program, preset, channel = table.get("program"), table.get("preset"), table.get("channel")
+        if isinstance(program, bool) or not isinstance(program, int) or not 0 <= program <= 127:
+            raise _fail(source, f"{where}.program", f"program = {program!r} must be 0..127")
+        if channel is not None and (isinstance(channel, bool) or not isinstance(channel, int) or not 1 <= channel <= 16):
+            raise _fail(source, f"{where}.channel", f"channel = {channel!r} must be 1..16 (omit it for any channel)")
+        if not isinstance(preset, str):
+            raise _fail(source, f"{where}.preset", f"preset = {preset!r} must be a chain file or a preset name")
+        file = folder / preset
+        if not file.exists() and not preset.endswith(".toml") and "/" not in preset:
+            from soundstage.cli import find_chain
+
+            try:
+                file = find_chain(preset)
+            except SoundstageError as error:
+                raise _fail(source, f"{where}.preset", str(error)) from None
+        try:
+            preset_chain = load_chain(file)
+        except SoundstageError as error:
+            raise _fail(source, f"{where}.preset", str(error)) from None
+        values = []
+        for path, parameter in preset_chain.parameters.items():
+            if not parameter.spec.automatable:
+                continue
+            if path not in paths:
+                close = difflib.get_close_matches(path, list(paths), n=3)
+                hint = f" (close: {', '.join(close)})" if close else ""
+                raise _fail(
+                    source,
+                    f"{where}.preset",
+                    f"{str(file)!r} has parameter {path!r}, which the chain does not{hint}; a program preset must be "
+                    "a chain file of the same chain (save one with save_chain)",
+                )
+            values.append((path, parameter.value))
+        programs.append(ProgramPreset(program, None if channel is None else channel - 1, str(file), tuple(values)))
+        if any(p.program == program and p.channel == programs[-1].channel for p in programs[:-1]):
+            warnings.warn(f"{source}: {where}: program {program} is listed twice; the last one wins", stacklevel=2)
+    return tuple(programs)

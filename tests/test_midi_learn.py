@@ -1,0 +1,110 @@
+"""MIDI learn: kind detection, writing into a map file, and learning over a real port from another process."""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+from typing import Any
+
+import mido
+import pytest
+from mido.sockets import PortServer
+
+from midi_ports import free_port, sender
+from soundstage import Chain, Gain
+from soundstage.midi import MidiMapError, add_binding, detect, learn, load_map
+
+
+def cc(control: int, value: int, channel: int = 0) -> mido.Message:
+    return mido.Message("control_change", channel=channel, control=control, value=value)
+
+
+GESTURES: dict[str, tuple[list[mido.Message], dict[str, Any]]] = {
+    "7-bit cc": ([cc(74, v, 2) for v in range(40, 70, 3)], {"kind": "cc", "channel": 3, "number": 74, "pickup": True}),
+    "14-bit pair": (
+        [m for v in range(2000, 3000, 100) for m in (cc(7, v >> 7), cc(39, v & 127))],
+        {"kind": "cc14", "channel": 1, "number": 7, "pickup": True},
+    ),
+    "nrpn": (
+        [cc(99, 1000 >> 7), cc(98, 1000 & 127)] + [m for v in (5000, 5100, 5200) for m in (cc(6, v >> 7), cc(38, v & 127))],
+        {"kind": "nrpn", "channel": 1, "number": 1000, "pickup": True},
+    ),
+    "relative two's complement": (
+        [cc(20, v) for v in (1, 1, 2, 1, 1, 127, 127)],
+        {"kind": "relative", "channel": 1, "number": 20, "encoding": "twos_complement"},
+    ),
+    "relative signed bit": (
+        [cc(20, v) for v in (1, 1, 2, 65, 65)],
+        {"kind": "relative", "channel": 1, "number": 20, "encoding": "signed_bit"},
+    ),
+    "relative binary offset": (
+        [cc(20, v) for v in (65, 65, 66, 63)],
+        {"kind": "relative", "channel": 1, "number": 20, "encoding": "binary_offset"},
+    ),
+    "note": (
+        [mido.Message("note_on", note=36, velocity=100), mido.Message("note_off", note=36)],
+        {"kind": "note", "channel": 1, "number": 36, "mode": "toggle"},
+    ),
+    "pitch bend": ([mido.Message("pitchwheel", pitch=p) for p in (0, 500, 1000)], {"kind": "pitchbend", "channel": 1}),
+}
+
+
+@pytest.mark.parametrize("gesture", list(GESTURES))
+def test_detect(gesture: str) -> None:
+    messages, expected = GESTURES[gesture]
+    assert detect(messages) == expected
+
+
+def test_detect_nothing() -> None:
+    with pytest.raises(MidiMapError, match="no controller message"):
+        detect([mido.Message("clock")])
+
+
+def chain() -> Chain:
+    return Chain([Gain(), Gain()], names=["trim", "level"])
+
+
+def test_add_binding_keeps_the_rest_of_the_file(tmp_path: Path) -> None:
+    path = tmp_path / "map.toml"
+    original = '# my controller\nformat = 1\n\n[[bindings]]  # the fader\ntarget = "trim.gain_db"\nkind = "cc"\nnumber = 7\n'
+    path.write_text(original)
+    add_binding(path, chain(), "1.gain_db", {"kind": "cc", "number": 8})
+    text = path.read_text()
+    assert text.startswith(original)  # comments, layout and the other binding untouched
+    assert [b.target for b in load_map(path, chain()).bindings] == ["trim.gain_db", "level.gain_db"]
+    add_binding(path, chain(), "level.gain_db", {"kind": "cc", "number": 9})  # learning again replaces
+    assert [(b.target, b.number) for b in load_map(path, chain()).bindings] == [("trim.gain_db", 7), ("level.gain_db", 9)]
+    before = path.read_text()
+    with pytest.raises(MidiMapError, match=r"no parameter 'level.gain' in the chain; did you mean 'level.gain_db'"):
+        add_binding(path, chain(), "level.gain", {"kind": "cc", "number": 10})
+    assert path.read_text() == before
+    (tmp_path / "broken.toml").write_text("[[bindings]\n")
+    with pytest.raises(MidiMapError, match=r"broken.toml: not valid TOML"):
+        add_binding(tmp_path / "broken.toml", chain(), "level.gain_db", {"kind": "cc", "number": 10})
+    assert (tmp_path / "broken.toml").read_text() == "[[bindings]\n"
+
+
+def test_unknown_target_fails_before_waiting(tmp_path: Path) -> None:
+    with pytest.raises(MidiMapError, match="no parameter 'levl.gain_db'"):
+        learn(chain(), tmp_path / "map.toml", "levl.gain_db", port=None, timeout_s=60)
+    assert not (tmp_path / "map.toml").exists()
+
+
+@pytest.mark.parametrize("gesture", ["7-bit cc", "14-bit pair", "nrpn", "relative two's complement"])
+def test_learn_over_a_port_from_another_process(tmp_path: Path, gesture: str) -> None:
+    messages, expected = GESTURES[gesture]
+    port = free_port()
+    listener = PortServer("127.0.0.1", port)
+    body = "time.sleep(0.5)\n" + "".join(f"out.send(mido.Message.from_bytes({m.bytes()}))\ntime.sleep(0.01)\n" for m in messages)
+    process = sender(port, body + "time.sleep(1.0)\n")
+    input_port = listener.accept()
+    result: dict[str, Any] = {}
+    thread = threading.Thread(
+        target=lambda: result.update(learned=learn(chain(), tmp_path / "map.toml", "level.gain_db", input_port, timeout_s=10))
+    )
+    thread.start()
+    thread.join(timeout=20)
+    process.wait(timeout=10)
+    assert result["learned"] == {"target": "level.gain_db"} | expected
+    (binding,) = load_map(tmp_path / "map.toml", chain()).bindings
+    assert (binding.target, binding.kind, binding.number) == ("level.gain_db", expected["kind"], expected["number"])
