@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 import os
+import shutil
+import subprocess
 import sys
+import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -29,6 +33,41 @@ def vst3_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     cache = Path(os.environ.get("SOUNDSTAGE_VST3_CACHE", Path(__file__).resolve().parent / ".vst3-build"))
     vst3_build.build_all(cache)
     return cache
+
+
+def _jack_running() -> bool:
+    if shutil.which("jack_wait") is None:
+        return False
+    probe = subprocess.run(["jack_wait", "-c"], capture_output=True, text=True, timeout=10)
+    return "running" in probe.stdout and "not running" not in probe.stdout
+
+
+@pytest.fixture(scope="session")
+def jack_server() -> Iterator[None]:
+    """A JACK server for real MIDI ports: the one running, or a dummy-driver one started here.
+
+    Skips (with the reason) without ``jackd`` (Debian ``jackd2``); under CI a
+    missing server is a failure: .ci/run installs and starts it.
+    """
+    if _jack_running():
+        yield
+        return
+    if shutil.which("jackd") is None:
+        if os.environ.get("CI") == "true":
+            pytest.fail("no JACK server in CI: .ci/run must install jackd2 and start jackd")
+        pytest.skip("needs a JACK server for real MIDI ports (Debian jackd2: jackd --no-realtime -d dummy)")
+    server = subprocess.Popen(
+        ["jackd", "--no-realtime", "-d", "dummy", "-r", "48000"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
+    deadline = time.monotonic() + 15
+    while not _jack_running():
+        if time.monotonic() > deadline or server.poll() is not None:
+            server.kill()
+            pytest.fail("jackd --no-realtime -d dummy did not start")
+        time.sleep(0.2)
+    yield
+    server.terminate()
+    server.wait(timeout=10)
 
 
 @pytest.fixture

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
+import sys
+import textwrap
 import time
 
 import mido
@@ -133,3 +136,40 @@ def test_byte_stream_parser(data: list[int], expected: list[tuple[int, ...]], di
     parser = ByteStreamParser()
     parser.feed(data)
     assert [tuple(m.bytes()) for m in parser] == expected and parser.discarded == discarded
+
+
+def test_over_jack_ports_with_feedback(jack_server: None) -> None:
+    """Virtual JACK ports (rtmidi's JACK API): a controller in another process moves a parameter and sees feedback."""
+    chain = Chain([Gain(gain_db=-30.0)], names=["level"])
+    midi_map = map_from_dict(
+        {"bindings": [{"target": "level.gain_db", "kind": "cc", "number": 7, "min": -40.0, "max": 0.0}]}, chain
+    )
+    tag = f"ss{os.getpid()}"
+    control = LiveControl(
+        chain, midi_map, open_port(f"jack:virtual:{tag}-in"), open_port(f"jack:virtual:{tag}-out", output=True)
+    ).start()
+    controller = textwrap.dedent(f"""
+        import time, mido
+        from soundstage.midi.live import open_port
+        out = open_port("jack:{tag}-in", output=True)
+        back = open_port("jack:{tag}-out")
+        time.sleep(0.3)
+        out.send(mido.Message("control_change", control=7, value=64))
+        time.sleep(0.3)
+        out.send(mido.Message("control_change", control=7, value=127))
+        time.sleep(0.7)
+        print([m.value for m in back.iter_pending() if m.type == "control_change"])
+    """)
+    process = subprocess.Popen([sys.executable, "-c", controller], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    seen = []
+    deadline = time.time() + 10
+    while process.poll() is None and time.time() < deadline:
+        applied = control.apply_pending()
+        if applied:
+            seen.append(applied["level.gain_db"])
+        time.sleep(0.005)
+    out, err = process.communicate(timeout=10)
+    control.stop()
+    assert process.returncode == 0, err
+    assert seen == [pytest.approx(-40 + 40 * 64 / 127), pytest.approx(0.0)]
+    assert out.strip() == "[64, 127]"  # feedback reached the controller's input

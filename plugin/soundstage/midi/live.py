@@ -1,9 +1,14 @@
 """Live MIDI control: a port read on its own thread, changes applied between audio blocks, feedback.
 
-Ports are opened with mido: a port name (through python-rtmidi, an optional
-extra; with JACK's API on Linux), ``virtual:NAME`` for a virtual port, or
-``tcp:HOST:PORT`` for mido's socket ports (``tcp-listen:HOST:PORT`` waits for a
-sender to connect).
+Ports are opened with mido from a spec:
+
+- ``NAME`` — a hardware or software port through python-rtmidi (the ``midi``
+  extra); a unique part of the name is enough (``"nanoKONTROL"``);
+- ``virtual:NAME`` — a virtual port other programs connect to;
+- ``jack:...`` / ``alsa:...`` before either — use that MIDI API (default: rtmidi's,
+  ALSA on Linux; JACK where there is no ALSA, e.g. a JACK dummy server);
+- ``tcp:HOST:PORT`` — mido's socket ports (``tcp-listen:HOST:PORT`` waits for a
+  sender to connect).
 
 The MIDI thread never blocks the audio loop: it decodes messages into
 ``(target, value)`` and puts them in a queue; the audio loop drains the queue
@@ -16,7 +21,9 @@ audio loop.
 from __future__ import annotations
 
 import logging
+import os
 import queue
+import sys
 import threading
 import time
 from collections import deque
@@ -141,12 +148,34 @@ def open_port(spec: str, *, output: bool = False) -> Any:
 
             host, port = spec.removeprefix("tcp:").rsplit(":", 1)
             return _with_running_status(connect(host, int(port)))
-        if spec.startswith("virtual:"):
-            name = spec.removeprefix("virtual:")
-            return mido.open_output(name, virtual=True) if output else mido.open_input(name, virtual=True)
-        return mido.open_output(spec) if output else mido.open_input(spec)
-    except (OSError, ValueError, ImportError) as error:
+        api, rest = None, spec
+        for prefix, name in (("jack:", "UNIX_JACK"), ("alsa:", "LINUX_ALSA")):
+            if spec.startswith(prefix):
+                api, rest = name, spec.removeprefix(prefix)
+        if api is None and sys.platform.startswith("linux") and not os.path.exists("/dev/snd/seq"):
+            api = "UNIX_JACK"  # no ALSA sequencer on this machine: JACK is the only MIDI system there can be
+        backend = mido.Backend(f"mido.backends.rtmidi/{api}" if api else "mido.backends.rtmidi", load=True)
+        if rest.startswith("virtual:"):
+            name = rest.removeprefix("virtual:")
+            return backend.open_output(name, virtual=True) if output else backend.open_input(name, virtual=True)
+        names = backend.get_output_names() if output else backend.get_input_names()
+        return backend.open_output(_port_name(rest, names)) if output else backend.open_input(_port_name(rest, names))
+    except SoundstageError:
+        raise
+    except (OSError, ValueError, ImportError, SystemError) as error:
         raise SoundstageError(f"MIDI port {spec!r} cannot be opened: {error}") from None
+
+
+def _port_name(wanted: str, names: list[str]) -> str:
+    """The port called ``wanted``, or the only one whose name contains it."""
+    if wanted in names:
+        return wanted
+    matches = [name for name in names if wanted.lower() in name.lower()]
+    if len(matches) == 1:
+        return matches[0]
+    listing = ", ".join(repr(n) for n in names) or "none"
+    which = "several ports match" if matches else "no port matches"
+    raise SoundstageError(f"MIDI port {wanted!r}: {which} (ports: {listing}); give more of the name, or virtual:NAME")
 
 
 def feedback_messages(binding: Binding, position: float) -> list[Any]:
