@@ -104,6 +104,7 @@ def test_demo_writes_and_renders_a_session(tmp_path: Path, capsys: pytest.Captur
     assert levels["mixdown.wav"]["clipped_samples"] == 0
     starts = {s["name"]: s["offset_s"] for s in report["stems"]}
     assert starts == {"vocal": 1.0, "bass": 0.0, "drums": 0.0, "pad": 2.0}
+    assert report["automation"]["parameter_changes"] == 2 * 65  # the width ride on two renders
     assert main(["demo", str(tmp_path / "demo")]) == 2  # refuses to overwrite
 
 

@@ -192,6 +192,9 @@ def _cmd_render(args: argparse.Namespace) -> int:
         if stem["conversion"]:
             print(f"stem {stem['name']}: {stem['conversion']}")
     took = f"{report['render_seconds']:.1f} s ({report['speed_x_real_time']}x real time)"
+    if report.get("automation"):
+        automation = report["automation"]
+        print(f"automation: {automation['parameter_changes']} parameter change(s) from {automation['file']}")
     print(f"rendered {report['length_s']:.2f} s at {report['sample_rate']:g} Hz in {took}")
     print(f"{'file':<32} {'ch':>3} {'bits':>4} {'LUFS':>7} {'dBTP':>7} {'clipped':>7} {'gain dB':>7}")
     for output in report["outputs"]:

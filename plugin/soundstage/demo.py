@@ -87,6 +87,12 @@ gain_db = -3.0
 [master]
 chain = "mastering"
 
+# a DAW's automation export: the device's width rides from narrow to full over the
+# song (CC 74), on the driver feeds and on the headphone preview of the device
+[midi]
+map = "map.toml"
+automation = "automation.mid"
+
 [[renders]]
 name = "mixdown"
 kind = "mixdown"
@@ -122,6 +128,42 @@ bit_depth = 32
 """
 
 
+MAP = """# MIDI map of the demo session: paths are renders.<render>.<node>.<parameter>
+format = 1
+
+[[bindings]]
+target = "renders.studio-5.device.width"
+kind = "cc"
+number = 74
+min = 0.3
+max = 1.0
+
+[[bindings]]
+target = "renders.binaural.device.width"
+kind = "cc"
+number = 75
+min = 0.3
+max = 1.0
+"""
+
+
+def write_automation(path: Path, seconds: float) -> None:
+    """A width ride as a DAW exports it: CC 74 and 75 from 0 to 127 over the first half, at 120 BPM."""
+    import mido
+
+    midi = mido.MidiFile(ticks_per_beat=480)
+    track = mido.MidiTrack()
+    midi.tracks.append(track)
+    track.append(mido.MetaMessage("set_tempo", tempo=mido.bpm2tempo(120), time=0))
+    steps = 64
+    ticks = int(seconds / 2 * 2 * 480 / steps)  # 2 beats per second at 120 BPM
+    for step in range(steps + 1):
+        value = round(127 * step / steps)
+        track.append(mido.Message("control_change", control=74, value=value, time=0 if step == 0 else ticks))
+        track.append(mido.Message("control_change", control=75, value=value, time=0))
+    midi.save(str(path))
+
+
 def write_demo_session(folder: Path) -> Path:
     """Write the demo's stems and session file into ``folder``; returns the session file."""
     stems = folder / "stems"
@@ -136,6 +178,8 @@ def write_demo_session(folder: Path) -> Path:
             write_stem(stems / "vocal.wav", audio, rate, bit_depth=24, time_reference=(one_hour + 1) * rate)
         else:
             write_stem(stems / f"{name}.wav", audio, rate, bit_depth=24, time_reference=one_hour * rate)
+    (folder / "map.toml").write_text(MAP)
+    write_automation(folder / "automation.mid", SECONDS)
     session = folder / "session.toml"
     session.write_text(SESSION)
     return session
