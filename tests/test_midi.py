@@ -160,6 +160,7 @@ def test_automation_lands_on_the_analytic_time_for_a_soundstage_stage(tmp_path: 
     events = automation_events(tmp_path / "automation.mid", load_map(tmp_path / "map.toml", target), target, SR)
     out = process_with_automation(target, np.ones((1, SR * 5), np.float32), SR, events)
     start = int(np.argmax(out[0] < 0.9999))
+    print(f"soundstage gain: ramp starts {start - analytic * SR:+.0f} samples from the analytic {analytic:.4f} s")
     assert abs(start / SR - analytic) <= 0.001
     assert out[0, -1] == pytest.approx(0.1, abs=1e-6)
 
@@ -172,6 +173,7 @@ def test_automation_on_the_dpf_vst3_within_the_stated_granularity(tmp_path: Path
     events = automation_events(tmp_path / "automation.mid", load_map(tmp_path / "map.toml", target), target, SR)
     out = process_with_automation(target, np.ones((2, SR * 5), np.float32), SR, events)
     change = int(np.argmax(out[0] < 0.5))
+    print(f"DPF VST3 gain: change lands {change - analytic * SR:+.0f} samples from the analytic time")
     assert abs(change - analytic * SR) <= GRANULARITY_SAMPLES
 
 
@@ -260,6 +262,7 @@ def test_automation_after_a_latent_plugin_lands_where_that_node_hears_the_sample
     out = process_with_automation(target, np.ones((2, SR * 5), np.float32), SR, events, buffer_size=1000)
     assert target.parameter_delays()["gain.gain_db"] == 777 + 63  # the VST3's latency + the pedalboard queue
     start = int(np.argmax(out[0] < 0.9999))
+    print(f"gain after a 777-sample VST3: ramp starts {start - analytic * SR:+.0f} samples from the analytic time")
     assert abs(start / SR - analytic) <= 0.001
 
 
@@ -283,3 +286,67 @@ def test_program_change_recalls_a_chain_preset(tmp_path: Path) -> None:
     (tmp_path / "bad.toml").write_text('[[programs]]\nprogram = 1\npreset = "other.toml"\n')
     with pytest.raises(MidiMapError, match=r"bad.toml: programs\[0\]\.preset: .*other.toml' has parameter 'other.gain_db'"):
         load_map(tmp_path / "bad.toml", target)
+
+
+def test_type_1_file_with_a_tempo_track_and_track_and_channel_filters(tmp_path: Path) -> None:
+    """Tempo map on track 0 (120 -> 90 BPM at beat 4); CC 7 on channel 1 in track 1 and on channel 2 in track 2."""
+    midi = mido.MidiFile(type=1, ticks_per_beat=960)
+    tempo, first, second = mido.MidiTrack(), mido.MidiTrack(), mido.MidiTrack()
+    midi.tracks += [tempo, first, second]
+    tempo.append(mido.MetaMessage("set_tempo", tempo=mido.bpm2tempo(120), time=0))
+    tempo.append(mido.MetaMessage("set_tempo", tempo=mido.bpm2tempo(90), time=4 * 960))
+    first.append(mido.Message("control_change", channel=0, control=7, value=0, time=7 * 960))  # beat 7: 2 s + 2 s
+    second.append(mido.Message("control_change", channel=1, control=7, value=127, time=2 * 960))  # beat 2: 1 s
+    midi.save(str(tmp_path / "type1.mid"))
+    target = chain()
+    midi_map = map_from_dict(
+        {"bindings": [{"target": "level.gain_db", "kind": "cc", "number": 7, "min": -20.0, "max": 0.0}]}, target
+    )
+    everything = automation_events(tmp_path / "type1.mid", midi_map, target, SR)
+    assert [(e.sample, e.value) for e in everything] == [(1 * SR, 0.0), (4 * SR, -20.0)]
+    assert [e.sample for e in automation_events(tmp_path / "type1.mid", midi_map, target, SR, tracks=[1])] == [4 * SR]
+    assert [e.sample for e in automation_events(tmp_path / "type1.mid", midi_map, target, SR, channels=[2])] == [1 * SR]
+
+
+def test_a_cc_jump_ramps_without_zipper_noise(tmp_path: Path) -> None:
+    """CC 7 jumps 127 -> 0 (0 dB -> -20 dB): the gain ramps over its 20 ms, no step larger than the ramp implies."""
+    tempo_change_file(tmp_path / "automation.mid")
+    target = chain()
+    midi_map = map_from_dict(
+        {"bindings": [{"target": "level.gain_db", "kind": "cc", "number": 7, "min": -20.0, "max": 0.0}]}, target
+    )
+    events = automation_events(tmp_path / "automation.mid", midi_map, target, SR)
+    out = process_with_automation(target, np.ones((1, SR * 5), np.float32), SR, events, buffer_size=100)[0]
+    ramp = int(0.020 * SR)
+    largest_allowed = 1.0 - 10 ** (-20.0 / 20 / ramp)  # the first step of a linear-in-dB ramp is its largest
+    steps = np.abs(np.diff(out))
+    assert steps.max() <= largest_allowed + 1e-6
+    start = int(np.argmax(out < 0.9999))
+    assert out[start + ramp + 1] == pytest.approx(0.1, abs=1e-5)  # and it arrives after the ramp time
+    assert out[start + ramp // 2] > 0.25
+
+
+@pytest.mark.parametrize("sample", [96000, 96001, 96037, 96063])
+def test_vst3_changes_land_up_to_63_samples_early_never_late(stereo_gain_path: Path, sample: int) -> None:
+    from soundstage.midi.automation import AutomationEvent
+
+    target = Chain([load_plugin(stereo_gain_path)], names=["vst"])
+    out = process_with_automation(
+        target, np.ones((2, SR * 3), np.float32), SR, [AutomationEvent(sample, "vst.gain_db", -20.0)], buffer_size=4096
+    )
+    change = int(np.argmax(out[0] < 0.5))
+    print(f"event at {sample}: the VST3 changes at {change} ({change - sample:+d} samples)")
+    assert -(GRANULARITY_SAMPLES - 1) <= change - sample <= 0
+
+
+def test_vst3_change_closer_than_64_samples_to_the_previous_one_lands_early_within_the_granularity(
+    stereo_gain_path: Path,
+) -> None:
+    from soundstage.midi.automation import AutomationEvent
+
+    target = Chain([load_plugin(stereo_gain_path)], names=["vst"])
+    events = [AutomationEvent(96000, "vst.gain_db", -10.0), AutomationEvent(96020, "vst.gain_db", -20.0)]
+    out = process_with_automation(target, np.ones((2, SR * 3), np.float32), SR, events)
+    change = int(np.argmax(out[0] < 0.2))
+    print(f"a change 20 samples after another: lands {change - 96020:+d} samples from its event")
+    assert -(GRANULARITY_SAMPLES - 1) <= change - 96020 <= 0
