@@ -23,6 +23,7 @@ and channel count) and :meth:`Processor._process_block` (``(channels, n)`` in,
 from __future__ import annotations
 
 import difflib
+from collections.abc import Iterator
 from typing import Any, ClassVar
 
 import numpy as np
@@ -265,10 +266,11 @@ class Processor:
                 f"but this call has {rate:g} Hz and {channels} channel(s); pass reset=True or call reset() first"
             )
         self._buffer_size = int(buffer_size)
-        pieces = [self._run(audio)]
-        if reset:
-            pieces.append(self.flush())
-        return np.concatenate(pieces, axis=1) if len(pieces) > 1 else pieces[0]
+        if not reset:
+            return self._run(audio)
+        out = self._run(audio, tail=self._stream_latency)  # the input, then the flush's silence, in one allocation
+        self.reset()
+        return out
 
     __call__ = process
 
@@ -314,15 +316,22 @@ class Processor:
         self._drop = self._stream_latency
         self._open = True
 
-    def _run(self, audio: np.ndarray) -> np.ndarray:
-        """Raw-process ``audio`` in blocks and drop the stream's leading latency."""
+    def _run(self, audio: np.ndarray, tail: int = 0) -> np.ndarray:
+        """Raw-process ``audio`` (then ``tail`` samples of silence) in blocks; drop the stream's leading latency."""
         step = self._buffer_size
-        total = audio.shape[1]
-        keep = max(total - self._drop, 0)
+        length = audio.shape[1]
+        keep = max(length + tail - self._drop, 0)
         result = np.empty((self.output_channels_for(audio.shape[0]), keep), np.float32)
         written = 0
-        for start in range(0, total, step):
-            out = self._process_block(audio[:, start : start + step])
+
+        def blocks() -> Iterator[np.ndarray]:
+            for start in range(0, length, step):
+                yield audio[:, start : start + step]
+            for start in range(0, tail, step):  # silence, cut as flush() cuts it
+                yield np.zeros((audio.shape[0], min(step, tail - start)), np.float32)
+
+        for block in blocks():
+            out = self._process_block(block)
             if self._drop:
                 cut = min(self._drop, out.shape[1])
                 out = out[:, cut:]

@@ -184,8 +184,11 @@ class Spatializer(Processor):
     def _process_block(self, block: np.ndarray) -> np.ndarray:
         assert self._fir is not None
         three = self.upmix._process_block(block)
-        level = np.power(10.0, self._smoothed("center_level_db", block.shape[1]) / 20.0).astype(np.float32)
-        three[2] *= level
+        level_db = self._smoothed("center_level_db", block.shape[1])
+        if level_db[0] == level_db[-1]:  # settled (a ramp is monotonic): one gain for the block
+            three[2] *= np.float32(10.0 ** (float(level_db[0]) / 20.0))
+        else:
+            three[2] *= np.power(10.0, level_db / 20.0).astype(np.float32)
         return self._fir.process(three)
 
     def _config(self) -> dict[str, Any]:
