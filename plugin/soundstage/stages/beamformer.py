@@ -33,6 +33,7 @@ from soundstage.errors import ParameterError
 from soundstage.host.parameters import ParameterSpec
 from soundstage.host.processor import Processor
 from soundstage.stages.crosstalk import _to_fir, band_weights
+from soundstage.stages.drivers import DriverFeeds
 
 __all__ = ["BeamFilters", "Beamformer", "beam_pattern", "design_beamformer", "design_matrix_mix", "steering"]
 
@@ -238,7 +239,7 @@ def beam_pattern(
     return np.einsum("fam,fm->fa", a, design.weights)
 
 
-class Beamformer(Processor):
+class Beamformer(DriverFeeds, Processor):  # type: ignore[misc]  # output_channels: a property here, an int there
     """The centre channel as a beam from a device: 1 input -> one feed per driver.
 
     Parameters
@@ -275,14 +276,6 @@ class Beamformer(Processor):
         super().__init__(min_wng_db=min_wng_db, depth=depth)
         self.partition_size = 256
         self._engines: list[CrossfadingFir] = []
-
-    @property
-    def output_channels(self) -> int:  # type: ignore[override]
-        return len(self._profile.drivers)
-
-    def output_channels_for(self, num_input_channels: int) -> int:
-        super().output_channels_for(num_input_channels)
-        return len(self._profile.drivers)
 
     def design(self, sample_rate: float) -> BeamFilters:
         """The design for the current settings (memoised: a reset does not redesign)."""

@@ -44,6 +44,7 @@ from soundstage.dsp.fir import CrossfadingFir
 from soundstage.errors import ParameterError
 from soundstage.host.parameters import ParameterSpec
 from soundstage.host.processor import Processor
+from soundstage.stages.drivers import DriverFeeds
 
 __all__ = [
     "CrosstalkCanceller",
@@ -356,7 +357,7 @@ def _to_fir(responses: np.ndarray, delay: int, taps: int) -> np.ndarray:
     return impulse * window
 
 
-class CrosstalkCanceller(Processor):
+class CrosstalkCanceller(DriverFeeds, Processor):  # type: ignore[misc]  # output_channels: a property here, an int there
     """Crosstalk cancellation for a device: 2 inputs (ear signals) -> one feed per driver.
 
     Parameters
@@ -406,19 +407,6 @@ class CrosstalkCanceller(Processor):
         super().__init__(distance_m=distance_m, head_radius_m=head_radius_m, separation_db=separation_db)
         self.partition_size = 512
         self._engines: list[CrossfadingFir] = []
-
-    @property
-    def output_channels(self) -> int:  # type: ignore[override]
-        return len(self._profile.drivers)
-
-    def output_channels_for(self, num_input_channels: int) -> int:
-        super().output_channels_for(num_input_channels)
-        return len(self._profile.drivers)
-
-    @property
-    def driver_names(self) -> list[str]:
-        """Output channel names: the device's drivers."""
-        return self._profile.driver_names
 
     def design(self, sample_rate: float) -> CtcFilters:
         """The design for the current parameters (memoised: a reset does not redesign)."""

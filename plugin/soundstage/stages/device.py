@@ -30,6 +30,7 @@ from soundstage.host.parameters import ParameterSpec
 from soundstage.host.processor import Processor
 from soundstage.stages.beamformer import Beamformer
 from soundstage.stages.crosstalk import CrosstalkCanceller
+from soundstage.stages.drivers import DriverFeeds
 from soundstage.stages.upmix import Upmix
 from soundstage.stages.virtualizer import Virtualizer
 
@@ -50,7 +51,7 @@ def path_delays(
     return int(round(target - lr_total)), int(round(target - centre_total))
 
 
-class Spatializer(Processor):
+class Spatializer(DriverFeeds, Processor):  # type: ignore[misc]  # output_channels: a property here, an int there
     """The device chain: stereo in, one feed per driver of ``device`` out.
 
     Parameters
@@ -107,19 +108,6 @@ class Spatializer(Processor):
         super().__init__(
             width=width, center_level_db=center_level_db, depth=depth, center_amount=center_amount, distance_m=distance_m
         )
-
-    @property
-    def output_channels(self) -> int:  # type: ignore[override]
-        return len(self._profile.drivers)
-
-    def output_channels_for(self, num_input_channels: int) -> int:
-        super().output_channels_for(num_input_channels)
-        return len(self._profile.drivers)
-
-    @property
-    def driver_names(self) -> list[str]:
-        """Output channel names."""
-        return self._profile.driver_names
 
     def filters(self, sample_rate: float) -> tuple[np.ndarray, int]:
         """The combined filter matrix and L/R delay (memoised; see :meth:`_combine`)."""
