@@ -18,11 +18,12 @@ import numpy as np
 
 from soundstage.acoustics.geometry import direction, rotation_z
 from soundstage.errors import SoundstageError
+from soundstage.tomlfile import read_toml, unknown_key
 
 if sys.version_info >= (3, 11):
-    import tomllib
+    pass
 else:  # pragma: no cover
-    import tomli as tomllib
+    pass
 
 __all__ = ["DeviceProfile", "Driver", "Listener", "ProfileError", "known_profiles", "load_profile"]
 
@@ -185,11 +186,7 @@ def load_profile(name_or_path: str | Path, *, distance_m: float | None = None) -
             close = difflib.get_close_matches(str(name_or_path), known_profiles(), n=1)
             hint = f"; did you mean {close[0]!r}?" if close else ""
             raise ProfileError(f"unknown device {str(name_or_path)!r}{hint} (known devices: {', '.join(known_profiles())})")
-    try:
-        data = tomllib.loads(file.read_text(encoding="utf-8"))
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as error:
-        raise ProfileError(f"{file}: not valid TOML: {error}") from None
-    profile = _parse(data, str(file))
+    profile = _parse(read_toml(file, ProfileError, "device profile file"), str(file))
     return profile.at_distance(distance_m) if distance_m is not None else profile
 
 
@@ -226,13 +223,9 @@ def _vector(table: dict[str, Any], key: str, where: str, file: str, *, unit: boo
 
 
 def _check_keys(table: dict[str, Any], allowed: set[str], where: str, file: str) -> None:
-    for key in table:
-        if key not in allowed:
-            close = difflib.get_close_matches(key, sorted(allowed), n=1)
-            hint = f"; did you mean {close[0]!r}?" if close else ""
-            raise _fail(
-                file, f"{where}.{key}" if where else key, f"unknown key {key!r}{hint} (allowed: {', '.join(sorted(allowed))})"
-            )
+    unknown = unknown_key(table, allowed)
+    if unknown:
+        raise _fail(file, f"{where}.{unknown[0]}" if where else unknown[0], unknown[1])
 
 
 def _parse(data: dict[str, Any], file: str) -> DeviceProfile:

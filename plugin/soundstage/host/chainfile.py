@@ -56,11 +56,12 @@ from soundstage.host.external import (
 )
 from soundstage.host.processor import Processor
 from soundstage.host.routing import OnChannels, Parallel, PerChannel, Route
+from soundstage.tomlfile import read_toml, unknown_key
 
 if sys.version_info >= (3, 11):
-    import tomllib
+    pass
 else:  # pragma: no cover - Python 3.10
-    import tomli as tomllib
+    pass
 
 __all__ = ["FORMAT_VERSION", "load_chain", "save_chain", "chain_to_dict", "chain_from_dict"]
 
@@ -111,16 +112,7 @@ def load_chain(
         what is allowed; also for a missing or unreadable file.
     """
     file = Path(path)
-    try:
-        text = file.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise ChainFileError(f"chain file {str(file)!r} does not exist") from None
-    except (OSError, UnicodeDecodeError) as error:
-        raise ChainFileError(f"chain file {str(file)!r} cannot be read: {error}") from None
-    try:
-        data = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as error:
-        raise ChainFileError(f"{file}: not valid TOML: {error}") from None
+    data = read_toml(file, ChainFileError, "chain file")
     return chain_from_dict(data, source=str(file), base=file.resolve().parent, stages=stages)
 
 
@@ -143,14 +135,9 @@ def chain_from_dict(
 
 
 def _check_keys(table: Mapping[str, Any], allowed: set[str], key: str, context: _Context) -> None:
-    for name in table:
-        if name not in allowed:
-            close = difflib.get_close_matches(name, sorted(allowed), n=1)
-            hint = f"; did you mean {close[0]!r}?" if close else ""
-            raise context.error(
-                f"{key}.{name}" if key != "top level" else name,
-                f"unknown key {name!r}{hint} (allowed: {', '.join(sorted(allowed))})",
-            )
+    unknown = unknown_key(table, allowed)
+    if unknown:
+        raise context.error(f"{key}.{unknown[0]}" if key != "top level" else unknown[0], unknown[1])
 
 
 def _build_chain(tables: object, key: str, context: _Context) -> Chain:

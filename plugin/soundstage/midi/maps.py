@@ -40,11 +40,12 @@ from typing import Any, Protocol
 
 from soundstage.errors import SoundstageError
 from soundstage.host.parameters import Parameter
+from soundstage.tomlfile import read_toml, unknown_key
 
 if sys.version_info >= (3, 11):
-    import tomllib
+    pass
 else:  # pragma: no cover
-    import tomli as tomllib
+    pass
 
 __all__ = ["Binding", "MidiMap", "MidiMapError", "ParameterSource", "ProgramPreset", "load_map", "KINDS"]
 
@@ -163,21 +164,14 @@ def _canonical(chain: Any, target: str) -> str:
 def load_map(path: str | Path, chain: ParameterSource) -> MidiMap:
     """Read a MIDI map file and check every binding against ``chain``."""
     file = Path(path)
-    if not file.is_file():
-        raise MidiMapError(f"MIDI map {str(file)!r} does not exist")
-    try:
-        data = tomllib.loads(file.read_text(encoding="utf-8"))
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as error:
-        raise MidiMapError(f"{file}: not valid TOML: {error}") from None
-    return map_from_dict(data, chain, source=str(file))
+    return map_from_dict(read_toml(file, MidiMapError, "MIDI map"), chain, source=str(file))
 
 
 def map_from_dict(data: dict[str, Any], chain: ParameterSource, *, source: str = "<map>") -> MidiMap:
     """Build a map from parsed TOML (see :func:`load_map`)."""
-    allowed_top = {"format", "description", "bindings", "programs"}
-    for key in data:
-        if key not in allowed_top:
-            raise _fail(source, key, f"unknown key {key!r} (allowed: {', '.join(sorted(allowed_top))})")
+    unknown = unknown_key(data, {"format", "description", "bindings", "programs"})
+    if unknown:
+        raise _fail(source, *unknown)
     tables = data.get("bindings", [])
     if not isinstance(tables, list):
         raise _fail(source, "bindings", "bindings must be an array of tables ([[bindings]])")
@@ -186,11 +180,9 @@ def map_from_dict(data: dict[str, Any], chain: ParameterSource, *, source: str =
     allowed = {"target", "kind", "channel", "number", "min", "max", "curve", "exponent", "invert", "pickup", "encoding", "mode"}
     for index, table in enumerate(tables):
         where = f"bindings[{index}]"
-        for key in table:
-            if key not in allowed:
-                close = difflib.get_close_matches(key, sorted(allowed), n=1)
-                hint = f"; did you mean {close[0]!r}?" if close else ""
-                raise _fail(source, f"{where}.{key}", f"unknown key {key!r}{hint}")
+        unknown = unknown_key(table, allowed)
+        if unknown:
+            raise _fail(source, f"{where}.{unknown[0]}", unknown[1])
         target = table.get("target")
         if not isinstance(target, str):
             raise _fail(source, f"{where}.target", f"target = {target!r} must be a parameter path like 'device.width'")
@@ -274,9 +266,9 @@ def _programs(tables: Any, chain: ParameterSource, source: str) -> tuple[Program
         where = f"programs[{index}]"
         if not isinstance(table, dict):
             raise _fail(source, where, "each program must be a table with program = N and preset = 'FILE.toml'")
-        unknown = set(table) - {"program", "preset", "channel"}
+        unknown = unknown_key(table, {"program", "preset", "channel"})
         if unknown:
-            raise _fail(source, f"{where}.{sorted(unknown)[0]}", "unknown key (allowed: program, preset, channel)")
+            raise _fail(source, f"{where}.{unknown[0]}", unknown[1])
         program, preset, channel = table.get("program"), table.get("preset"), table.get("channel")
         if isinstance(program, bool) or not isinstance(program, int) or not 0 <= program <= 127:
             raise _fail(source, f"{where}.program", f"program = {program!r} must be 0..127")

@@ -41,7 +41,6 @@ Loading validates every key and names the file, the key and the value.
 
 from __future__ import annotations
 
-import difflib
 import math
 import sys
 from dataclasses import dataclass
@@ -49,11 +48,12 @@ from pathlib import Path
 from typing import Any
 
 from soundstage.errors import SoundstageError
+from soundstage.tomlfile import read_toml, unknown_key
 
 if sys.version_info >= (3, 11):
-    import tomllib
+    pass
 else:  # pragma: no cover
-    import tomli as tomllib
+    pass
 
 __all__ = ["Bus", "MidiSettings", "Render", "Session", "SessionError", "Stem", "load_session", "RENDER_KINDS"]
 
@@ -138,13 +138,9 @@ def _fail(file: Path, key: str, message: str) -> SessionError:
 
 
 def _check_keys(table: dict[str, Any], allowed: set[str], where: str, file: Path) -> None:
-    for key in table:
-        if key not in allowed:
-            close = difflib.get_close_matches(key, sorted(allowed), n=1)
-            hint = f"; did you mean {close[0]!r}?" if close else ""
-            raise _fail(
-                file, f"{where}.{key}" if where else key, f"unknown key {key!r}{hint} (allowed: {', '.join(sorted(allowed))})"
-            )
+    unknown = unknown_key(table, allowed)
+    if unknown:
+        raise _fail(file, f"{where}.{unknown[0]}" if where else unknown[0], unknown[1])
 
 
 def _string(table: dict[str, Any], key: str, where: str, file: Path, *, required: bool = False) -> str | None:
@@ -178,12 +174,7 @@ def load_session(path: str | Path) -> Session:
         kinds or formats.
     """
     file = Path(path)
-    if not file.is_file():
-        raise SessionError(f"session file {str(file)!r} does not exist")
-    try:
-        data = tomllib.loads(file.read_text(encoding="utf-8"))
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as error:
-        raise SessionError(f"{file}: not valid TOML: {error}") from None
+    data = read_toml(file, SessionError, "session file")
     _check_keys(data, {"format", "description", "sample_rate", "stems", "buses", "master", "midi", "renders"}, "", file)
     if data.get("format", 1) != 1:
         raise _fail(file, "format", f"format = {data['format']!r} is not supported; this soundstage reads format 1")

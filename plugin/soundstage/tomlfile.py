@@ -1,0 +1,43 @@
+"""Reading soundstage's TOML files (chains, device profiles, sessions, MIDI maps) with errors that name the file and key."""
+
+from __future__ import annotations
+
+import difflib
+import sys
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from soundstage.errors import SoundstageError
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover
+    import tomli as tomllib
+
+__all__ = ["read_toml", "unknown_key"]
+
+
+def read_toml(path: str | Path, error: type[SoundstageError], what: str) -> dict[str, Any]:
+    """Parse a TOML file; a missing, unreadable or malformed one raises ``error`` naming ``what`` and the file."""
+    file = Path(path)
+    try:
+        text = file.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise error(f"{what} {str(file)!r} does not exist") from None
+    except (OSError, UnicodeDecodeError) as problem:
+        raise error(f"{what} {str(file)!r} cannot be read: {problem}") from None
+    try:
+        return tomllib.loads(text)
+    except tomllib.TOMLDecodeError as problem:
+        raise error(f"{file}: not valid TOML: {problem}") from None
+
+
+def unknown_key(table: Mapping[str, Any], allowed: set[str]) -> tuple[str, str] | None:
+    """The first key of ``table`` not in ``allowed``, with the message for it (a close match, the allowed keys)."""
+    for key in table:
+        if key not in allowed:
+            close = difflib.get_close_matches(key, sorted(allowed), n=1)
+            hint = f"; did you mean {close[0]!r}?" if close else ""
+            return key, f"unknown key {key!r}{hint} (allowed: {', '.join(sorted(allowed))})"
+    return None
