@@ -27,13 +27,12 @@ import scipy.fft
 from soundstage.acoustics.geometry import SPEED_OF_SOUND_M_S, direction
 from soundstage.acoustics.profiles import DeviceProfile, load_profile
 from soundstage.acoustics.transfer import directivity
-from soundstage.dsp.delay import DelayLine
 from soundstage.dsp.fir import CrossfadingFir
 from soundstage.errors import ParameterError
 from soundstage.host.parameters import ParameterSpec
 from soundstage.host.processor import Processor
 from soundstage.stages.crosstalk import _to_fir, band_weights
-from soundstage.stages.drivers import DriverFeeds
+from soundstage.stages.drivers import FilterForms
 
 __all__ = ["BeamFilters", "Beamformer", "beam_pattern", "design_beamformer", "design_matrix_mix", "steering"]
 
@@ -239,7 +238,7 @@ def beam_pattern(
     return np.einsum("fam,fm->fa", a, design.weights)
 
 
-class Beamformer(DriverFeeds, Processor):  # type: ignore[misc]  # output_channels: a property here, an int there
+class Beamformer(FilterForms, Processor):  # type: ignore[misc]  # output_channels: a property here, an int there
     """The centre channel as a beam from a device: 1 input -> one feed per driver.
 
     Parameters
@@ -301,25 +300,17 @@ class Beamformer(DriverFeeds, Processor):  # type: ignore[misc]  # output_channe
         others = [i for i in range(len(design.driver_names)) if i not in design.mid_indices]
         return [design.rtf_gain, design.rtf_ratio, design.impulse[others]]
 
+    def _band_delay_samples(self) -> int:  # the ratio stage's latency
+        return 2 * TAPS + self.partition_size
+
     def _prepare(self, sample_rate: float, num_channels: int) -> None:
-        fade = int(0.05 * sample_rate)
-        filters = self._filters(self.design(sample_rate))
-        self._engines = [CrossfadingFir(f, partition_size=self.partition_size, fade_samples=fade) for f in filters if f.shape[0]]
-        self._others = [i for i in range(len(self._profile.drivers)) if i not in self._profile.indices("mid")]
-        self._band_delay = DelayLine(len(self._others), 2 * TAPS + self.partition_size)
+        self._open_engines(sample_rate)
 
     def _parameter_changed(self, name: str) -> None:
-        if self._engines and self._sample_rate is not None:
-            for engine, f in zip(self._engines, [f for f in self._filters(self.design(self._sample_rate)) if f.shape[0]]):
-                engine.set_filters(f)
+        self._retune_engines()
 
     def _process_block(self, block: np.ndarray) -> np.ndarray:
-        if self.form == "direct":
-            return self._engines[0].process(block)
-        feeds = self._engines[1].process(self._engines[0].process(block))
-        if len(self._engines) > 2:  # woofer/tweeter feeds skip the ratio stage
-            feeds[self._others] = self._band_delay.process(self._engines[2].process(block))
-        return feeds
+        return self._run_engines(block)
 
     def _config(self) -> dict[str, Any]:
         config: dict[str, Any] = {}

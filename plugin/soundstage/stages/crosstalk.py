@@ -39,12 +39,11 @@ from soundstage.acoustics.geometry import SPEED_OF_SOUND_M_S
 from soundstage.acoustics.head import HeadModel, SphericalHead
 from soundstage.acoustics.profiles import DeviceProfile, Listener, load_profile
 from soundstage.acoustics.transfer import transfer_matrix
-from soundstage.dsp.delay import DelayLine
 from soundstage.dsp.fir import CrossfadingFir
 from soundstage.errors import ParameterError
 from soundstage.host.parameters import ParameterSpec
 from soundstage.host.processor import Processor
-from soundstage.stages.drivers import DriverFeeds
+from soundstage.stages.drivers import FilterForms
 
 __all__ = [
     "CrosstalkCanceller",
@@ -357,7 +356,7 @@ def _to_fir(responses: np.ndarray, delay: int, taps: int) -> np.ndarray:
     return impulse * window
 
 
-class CrosstalkCanceller(DriverFeeds, Processor):  # type: ignore[misc]  # output_channels: a property here, an int there
+class CrosstalkCanceller(FilterForms, Processor):  # type: ignore[misc]  # output_channels: a property here, an int there
     """Crosstalk cancellation for a device: 2 inputs (ear signals) -> one feed per driver.
 
     Parameters
@@ -435,27 +434,17 @@ class CrosstalkCanceller(DriverFeeds, Processor):  # type: ignore[misc]  # outpu
         others = [i for i in range(len(design.driver_names)) if i not in design.mid_indices]
         return [gain, design.rtf_ratio, design.impulse[others] if others else np.zeros((0, 2, 1))]
 
+    def _band_delay_samples(self) -> int:  # the ratio stage's latency
+        return TAPS // 2 + self.partition_size
+
     def _prepare(self, sample_rate: float, num_channels: int) -> None:
-        filters = self._filters(self.design(sample_rate))
-        fade = int(0.05 * sample_rate)
-        self._engines = [CrossfadingFir(f, partition_size=self.partition_size, fade_samples=fade) for f in filters if f.shape[0]]
-        self._others = [i for i in range(len(self._profile.drivers)) if i not in self._profile.indices("mid")]
-        # in RTF form the band feeds skip the ratio stage: delay them by its latency
-        self._band_delay = DelayLine(len(self._others), TAPS // 2 + self.partition_size)
+        self._open_engines(sample_rate)
 
     def _parameter_changed(self, name: str) -> None:
-        if self._engines and self._sample_rate is not None:
-            for engine, f in zip(self._engines, [f for f in self._filters(self.design(self._sample_rate)) if f.shape[0]]):
-                engine.set_filters(f)
+        self._retune_engines()
 
     def _process_block(self, block: np.ndarray) -> np.ndarray:
-        if self.form == "direct":
-            return self._engines[0].process(block)
-        driven = self._engines[0].process(block)  # (2, n): each input through its reference filter
-        feeds = self._engines[1].process(driven)  # (drivers, n): the ratios
-        if len(self._engines) > 2:
-            feeds[self._others] = self._band_delay.process(self._engines[2].process(block))
-        return feeds
+        return self._run_engines(block)
 
     def _config(self) -> dict[str, Any]:
         config: dict[str, Any] = {}

@@ -2,9 +2,15 @@
 
 from __future__ import annotations
 
-from soundstage.acoustics.profiles import DeviceProfile
+from typing import Any
 
-__all__ = ["DriverFeeds"]
+import numpy as np
+
+from soundstage.acoustics.profiles import DeviceProfile
+from soundstage.dsp.delay import DelayLine
+from soundstage.dsp.fir import CrossfadingFir
+
+__all__ = ["DriverFeeds", "FilterForms"]
 
 
 class DriverFeeds:
@@ -26,3 +32,48 @@ class DriverFeeds:
     def driver_names(self) -> list[str]:
         """Output channel names: the device's drivers."""
         return list(self._profile.driver_names)
+
+
+class FilterForms(DriverFeeds):
+    """Driver feeds from FIR filters in direct or RTF form (the crosstalk canceller, the beamformer).
+
+    Subclasses give ``form`` (``"direct"`` or ``"rtf"``), ``partition_size``, ``design(rate)``
+    and ``_filters(design)``: ``[direct]``, or ``[reference, ratio, band feeds]`` for the RTF
+    form, where the band feeds (woofer, tweeter) skip the ratio stage and are delayed by
+    ``_band_delay_samples()`` to stay aligned.
+    """
+
+    form: str
+    partition_size: int
+    _sample_rate: float | None
+
+    def design(self, sample_rate: float) -> Any:  # pragma: no cover - provided by the stage
+        raise NotImplementedError
+
+    def _filters(self, design: Any) -> list[np.ndarray]:  # pragma: no cover - provided by the stage
+        raise NotImplementedError
+
+    def _band_delay_samples(self) -> int:  # pragma: no cover - provided by the stage
+        raise NotImplementedError
+
+    def _open_engines(self, sample_rate: float) -> None:
+        fade = int(0.05 * sample_rate)
+        filters = [f for f in self._filters(self.design(sample_rate)) if f.shape[0]]
+        self._engines = [CrossfadingFir(f, partition_size=self.partition_size, fade_samples=fade) for f in filters]
+        self._others = [i for i in range(len(self._profile.drivers)) if i not in self._profile.indices("mid")]
+        self._band_delay = DelayLine(len(self._others), self._band_delay_samples())
+
+    def _retune_engines(self) -> None:
+        """Crossfade every engine to the current design (after a parameter change)."""
+        if getattr(self, "_engines", None) and self._sample_rate is not None:
+            filters = [f for f in self._filters(self.design(self._sample_rate)) if f.shape[0]]
+            for engine, f in zip(self._engines, filters):
+                engine.set_filters(f)
+
+    def _run_engines(self, block: np.ndarray) -> np.ndarray:
+        if self.form == "direct":
+            return self._engines[0].process(block)
+        feeds = self._engines[1].process(self._engines[0].process(block))  # reference filters, then the ratios
+        if len(self._engines) > 2:
+            feeds[self._others] = self._band_delay.process(self._engines[2].process(block))
+        return feeds
