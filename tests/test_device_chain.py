@@ -9,6 +9,7 @@ import pytest
 import scipy.signal
 
 from soundstage import BinauralMonitor, Chain, Spatializer, load_chain
+from soundstage.analysis import ild_db, itd_s
 
 SR = 48000
 
@@ -64,10 +65,23 @@ def test_block_size_invariance(noise: np.ndarray) -> None:
     [("studio-5", 5), ("studio-5-binaural", 2), ("stereo-reference", 2), ("headphones", 2), ("compact-pair", 2)],
 )
 def test_presets(preset: str, channels: int, noise: np.ndarray) -> None:
+    """Each preset runs and does its spatial job: at the (model) ears a hard-left source is left, a centre source centred."""
     chain = load_chain(Path(__file__).resolve().parents[1] / "chains" / f"{preset}.toml")
     out = chain(noise, SR)
     assert out.shape == (channels, noise.shape[1]) and np.isfinite(out).all()
     assert 10 * np.log10(np.mean(out**2) / np.mean(noise**2)) > -20.0
+    sos = scipy.signal.butter(4, (200, 8000), "bandpass", fs=SR, output="sos")
+    source = scipy.signal.sosfilt(sos, noise[0]).astype(np.float32)
+    monitor = BinauralMonitor(device="compact-pair" if preset == "compact-pair" else "studio-5")
+    for kind, x in (("left", np.stack([source, 0 * source])), ("centre", np.stack([source, source]))):
+        driven = chain(x, SR)
+        ears = driven if preset in ("studio-5-binaural", "stereo-reference", "headphones") else monitor(driven, SR)
+        ild = float(ild_db(ears[0], ears[1], SR, np.array([2000.0]), fraction=1)[0])
+        itd = itd_s(ears[0], ears[1], SR) * 1e6
+        if kind == "left":  # a +-30 deg image: 6.8..7.8 dB and 210..360 us across the presets here
+            assert 5.0 <= ild <= 10.0 and 150.0 <= itd <= 400.0, (ild, itd)
+        else:
+            assert abs(ild) <= 0.1 and abs(itd) <= 20.0, (ild, itd)
 
 
 def test_headphones_preset_keeps_the_centre_in_the_middle(noise: np.ndarray) -> None:
