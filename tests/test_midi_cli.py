@@ -7,6 +7,8 @@ import sys
 from pathlib import Path
 
 import mido
+import numpy as np
+import pytest
 
 from midi_ports import free_port, sender
 from soundstage import Chain, Gain, save_chain
@@ -76,3 +78,47 @@ def test_live_command_moves_the_bound_parameter_and_keeps_pace(tmp_path: Path) -
     assert "level.gain_db = 0" in out
     done = [line for line in out.splitlines() if line.startswith("done:")][0]
     assert "3.0 s of audio" in done and "2 MIDI message(s)" in done and "2 malformed byte(s) dropped" in done
+
+
+def test_live_record_writes_what_was_played_with_the_midi_change(tmp_path: Path) -> None:
+    """``live --record``: the recorded sine is at -40 dB before CC 7 = 127 and at 0 dB after it."""
+    from pedalboard.io import AudioFile
+
+    save_chain(Chain([Gain(gain_db=-40.0)], names=["level"]), tmp_path / "chain.toml")
+    (tmp_path / "map.toml").write_text(
+        '[[bindings]]\ntarget = "level.gain_db"\nkind = "cc"\nnumber = 7\nmin = -40.0\nmax = 0.0\n'
+    )
+    port = free_port()
+    live = soundstage(
+        "live", "--chain", str(tmp_path / "chain.toml"), "--map", str(tmp_path / "map.toml"),
+        "--in", f"tcp-listen:127.0.0.1:{port}", "--seconds", "3", "--signal", "sine",
+        "--record", str(tmp_path / "take.wav"),
+    )  # fmt: skip
+    # the live loop starts once the controller is connected; the controller waits 1 s, then moves the fader up
+    feeder = sender(port, "time.sleep(1.0)\n" + sends([cc(7, 127)]) + "time.sleep(0.3)\n")
+    out, err = live.communicate(timeout=60)
+    feeder.wait(timeout=10)
+    assert live.returncode == 0, err
+    with AudioFile(str(tmp_path / "take.wav")) as recorded:
+        assert (recorded.samplerate, recorded.num_channels, recorded.frames) == (48000, 2, 3 * 48000)
+        audio = recorded.read(recorded.frames)
+    rms = [20 * np.log10(np.sqrt(np.mean(audio[:, a:b] ** 2)) / (0.25 / np.sqrt(2))) for a, b in ((4800, 9600), (-9600, -4800))]
+    assert rms[0] == pytest.approx(-40.0, abs=0.1) and rms[1] == pytest.approx(0.0, abs=0.1)
+    assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".") or "tmp" in p.name] == []
+
+
+def test_live_play_without_a_sound_device_is_a_clear_error_and_leaves_no_recording(tmp_path: Path) -> None:
+    from pedalboard.io import AudioStream
+
+    if AudioStream.output_device_names:
+        pytest.skip("this machine has a sound device; the error path is for machines without one")
+    save_chain(Chain([Gain()], names=["level"]), tmp_path / "chain.toml")
+    (tmp_path / "map.toml").write_text('[[bindings]]\ntarget = "level.gain_db"\nkind = "cc"\nnumber = 7\n')
+    live = soundstage(
+        "live", "--chain", str(tmp_path / "chain.toml"), "--map", str(tmp_path / "map.toml"),
+        "--in", "tcp-listen:127.0.0.1:1", "--play", "--record", str(tmp_path / "take.wav"),
+    )  # fmt: skip
+    out, err = live.communicate(timeout=60)
+    assert live.returncode == 2
+    assert "--play: this machine has no audio output device" in err and "use --record FILE" in err
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["chain.toml", "map.toml"]

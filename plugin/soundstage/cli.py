@@ -9,7 +9,8 @@
     soundstage analyze device --device NAME [--hrtf ...] [--distance-m D]
     soundstage render SESSION.toml [-o DIR] [--only NAME] [--overwrite]
     soundstage session check SESSION.toml
-    soundstage live --chain C --map MAP.toml --in PORT [--out PORT] [--input FILE | --signal pink|sine] [--seconds S]
+    soundstage live --chain C --map MAP.toml --in PORT [--out PORT] [--input FILE | --signal noise|sine] [--seconds S]
+                    [--play [DEVICE]] [--record FILE]
     soundstage midi learn --chain C --map MAP.toml --param PATH --in PORT [--timeout S] [--keep]
     soundstage midi monitor --in PORT [--count N] [--seconds S]
     soundstage demo [DIR]
@@ -24,6 +25,7 @@ and exit with status 2; Ctrl-C exits with 130 and leaves no partial output.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -267,24 +269,46 @@ def _cmd_live(args: argparse.Namespace) -> int:
 
         with open_audio(args.input) as probe:
             rate, channels = float(probe.samplerate), int(probe.num_channels)
-    chain.output_channels_for(channels)
-    input_port = open_port(args.in_port)
-    output_port = open_port(args.out_port, output=True) if args.out_port else None
-    control = LiveControl(chain, midi_map, input_port, output_port).start()
-    parameters = chain.parameters
-    print(f"live: {args.chain} at {rate:g} Hz, {len(midi_map.bindings)} binding(s); MIDI in {args.in_port}")
-    for binding in midi_map.bindings:
-        parameter = parameters[binding.target]
-        print(f"  {binding.target} = {parameter.value} {parameter.unit}  <- {binding.kind} {binding.number}")
+    outputs = chain.output_channels_for(channels)  # checked before any port opens
+    with contextlib.ExitStack() as stack:
+        sinks = []  # where the processed audio goes: a sound device, a file (both checked before waiting for MIDI)
+        if args.play is not None:
+            sinks.append(_audio_device(args.play, outputs, rate, stack).write)
+        if args.record:
+            from pedalboard.io import AudioFile
 
-    def show(at: float, applied: dict[str, object]) -> None:
-        text = ", ".join(f"{k} = {v:.4g}" if isinstance(v, float) else f"{k} = {v}" for k, v in applied.items())
-        print(f"{at:8.2f} s  {text}", flush=True)
+            from soundstage.fileio import atomic_output, check_output_path, output_bit_depth
 
-    try:
-        stats = run_live(chain, control, _signal_blocks(args, channels, rate, args.block), rate, on_change=show)
-    finally:
-        control.stop()
+            inputs = [Path(args.input)] if args.input else []
+            target = check_output_path(args.record, inputs=inputs, overwrite=args.overwrite)
+            depth = output_bit_depth(target, None)
+            temporary = stack.enter_context(atomic_output(target))
+            recorder = stack.enter_context(AudioFile(str(temporary), "w", rate, outputs, bit_depth=depth))
+            sinks.append(lambda audio, _rate: recorder.write(audio))
+
+        def deliver(audio: np.ndarray) -> None:
+            for sink in sinks:
+                sink(audio, rate)
+
+        input_port = open_port(args.in_port)
+        output_port = open_port(args.out_port, output=True) if args.out_port else None
+        control = LiveControl(chain, midi_map, input_port, output_port).start()
+        parameters = chain.parameters
+        print(f"live: {args.chain} at {rate:g} Hz, {len(midi_map.bindings)} binding(s); MIDI in {args.in_port}")
+        for binding in midi_map.bindings:
+            parameter = parameters[binding.target]
+            print(f"  {binding.target} = {parameter.value} {parameter.unit}  <- {binding.kind} {binding.number}")
+
+        def show(at: float, applied: dict[str, object]) -> None:
+            text = ", ".join(f"{k} = {v:.4g}" if isinstance(v, float) else f"{k} = {v}" for k, v in applied.items())
+            print(f"{at:8.2f} s  {text}", flush=True)
+
+        try:
+            stats = run_live(
+                chain, control, _signal_blocks(args, channels, rate, args.block), rate, on_change=show, on_output=deliver
+            )
+        finally:
+            control.stop()
     print(
         f"done: {stats.seconds:.1f} s of audio in {stats.wall_seconds:.1f} s; {control.received} MIDI message(s), "
         f"{stats.changes} change(s), {control.errors} bad, {control.malformed_bytes} malformed byte(s) dropped; "
@@ -292,6 +316,27 @@ def _cmd_live(args: argparse.Namespace) -> int:
         f"({stats.late_blocks} late block(s) of {stats.blocks})"
     )
     return 0
+
+
+def _audio_device(name: str, channels: int, rate: float, stack: contextlib.ExitStack):  # type: ignore[no-untyped-def]
+    """An output stream on a sound device through pedalboard (``""``: the default device)."""
+    from pedalboard.io import AudioStream
+
+    devices = list(AudioStream.output_device_names)
+    if not devices:
+        raise SoundstageError("--play: this machine has no audio output device (pedalboard lists none); use --record FILE")
+    device = name or AudioStream.default_output_device_name or devices[0]
+    if device not in devices:
+        raise SoundstageError(f"--play: no output device {device!r} (devices: {', '.join(map(repr, devices))})")
+    try:
+        stream = AudioStream(output_device_name=device, sample_rate=rate, num_output_channels=channels)
+    except Exception as error:  # the device refuses the rate or channel count
+        raise SoundstageError(
+            f"--play: {device!r} cannot play {channels} channel(s) at {rate:g} Hz ({error}); "
+            "a device chain's driver feeds need a multichannel interface, or use a binaural chain on headphones"
+        ) from None
+    stack.callback(stream.close)
+    return stream
 
 
 def _cmd_midi_learn(args: argparse.Namespace) -> int:
@@ -402,6 +447,11 @@ def build_parser() -> argparse.ArgumentParser:
     live.add_argument("--seconds", type=float, default=60.0, help="length of the generated signal (default 60)")
     live.add_argument("--sample-rate", type=float, default=48000.0)
     live.add_argument("--block", type=int, default=256, help="block size in samples (default 256)")
+    live.add_argument(
+        "--play", nargs="?", const="", default=None, metavar="DEVICE", help="play on a sound device (default device if no name)"
+    )
+    live.add_argument("--record", default=None, metavar="FILE", help="also write what was played to FILE (.wav/.aiff/.flac)")
+    live.add_argument("--overwrite", action="store_true", help="replace an existing --record file")
     live.set_defaults(run=_cmd_live)
 
     midi = commands.add_parser("midi", help="MIDI learn and monitor").add_subparsers(dest="midi_command", required=True)
