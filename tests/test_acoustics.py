@@ -76,6 +76,10 @@ def test_unknown_device_lists_the_known_ones() -> None:
             'name = "x"\n[[drivers]]\nname = "a"\nazimuth_deg = 0\nband_hz = [500, 100]\n',
             r"drivers\[0\]\.band_hz: band_hz = \[500, 100\] must be \[low, high\]",
         ),
+        (
+            'name = "x"\n[[drivers]]\nname = "a"\nazimuth_deg = 0\nrole = "woofer"\nbeam_band_hz = [160, "2k"]\n',
+            r"drivers\[0\]\.beam_band_hz: beam_band_hz = \[160, '2k'\] must be \[low, high\] in Hz",
+        ),
         ('name = "x"\ndrivers = []\n', r"drivers: a profile needs at least one"),
         ('name = "x"\ncolour = "red"\n[[drivers]]\nname = "a"\nazimuth_deg = 0\n', r"colour: unknown key 'colour'"),
     ],

@@ -18,9 +18,9 @@ PROFILE = load_profile("studio-5")
 def realised_pattern(design: BeamFilters, azimuths: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Far-field response of the realised FIR filters, (F, azimuths)."""
     f, response = realised_response(design.impulse, design.delay_samples, SR, n=8192)
-    mids = list(design.mid_indices)
-    a = steering(PROFILE, np.maximum(f, f[1]), azimuths, drivers=mids)
-    return f, np.einsum("fam,fm->fa", a, response[:, mids, 0])
+    drivers = list(design.beam_indices)
+    a = steering(PROFILE, np.maximum(f, f[1]), azimuths, drivers=drivers)
+    return f, np.einsum("fam,fm->fa", a, response[:, drivers, 0])
 
 
 def band(f: np.ndarray, low: float, high: float) -> np.ndarray:
@@ -34,22 +34,24 @@ def beam() -> BeamFilters:
 
 def null_depth_db(pattern: np.ndarray) -> np.ndarray:
     on = np.abs(pattern[:, 0])
-    return np.minimum(20 * np.log10(on / np.abs(pattern[:, 1])), 20 * np.log10(on / np.abs(pattern[:, 2])))
+    with np.errstate(divide="ignore", invalid="ignore"):  # DC: no beam there (0/0), outside every band tested
+        return np.minimum(20 * np.log10(on / np.abs(pattern[:, 1])), 20 * np.log10(on / np.abs(pattern[:, 2])))
 
 
 def test_nominal_null_depth_at_the_sides(beam: BeamFilters) -> None:
     f, pattern = realised_pattern(beam, np.array([0.0, 90.0, -90.0]))
+    print(f"nominal null depth (realised FIRs) over 0.5-3 kHz: >= {null_depth_db(pattern)[band(f, 500, 3000)].min():.1f} dB")
     assert null_depth_db(pattern)[band(f, 500, 3000)].min() >= 40.0
 
 
 def test_nulls_survive_driver_tolerances(beam: BeamFilters) -> None:
     """+-0.5 dB gain and +-3 deg aim errors per driver, 200 draws: the median null depth."""
     rng = np.random.default_rng(0)
-    mids = list(beam.mid_indices)
-    aims = np.array([PROFILE.drivers[i].direction for i in mids])
+    drivers = list(beam.beam_indices)
+    aims = np.array([PROFILE.drivers[i].direction for i in drivers])
     depths = []
     for _ in range(200):
-        gains = 10 ** (rng.uniform(-0.5, 0.5, len(mids)) / 20)
+        gains = 10 ** (rng.uniform(-0.5, 0.5, len(drivers)) / 20)
         tilted = []
         for aim in aims:
             turned = rotation_z(rng.uniform(-3, 3)) @ aim
@@ -62,23 +64,30 @@ def test_nulls_survive_driver_tolerances(beam: BeamFilters) -> None:
         )
     median = np.median(np.array(depths), axis=0)
     f = beam.frequencies
+    print(
+        f"median null depth with tolerances: {median[band(f, 700, 2500)].min():.1f} dB over 0.7-2.5 kHz, "
+        f"{median[band(f, 500, 700)].min():.1f} dB over 0.5-0.7 kHz"
+    )
     assert median[band(f, 700, 2500)].min() >= 20.0
     assert median[band(f, 500, 700)].min() >= 10.0
 
 
-@pytest.mark.xfail(
-    strict=True, reason="open item of issue 4: with exact side nulls the studio-5 midranges give -7.16 dB at 45 deg near 1 kHz"
-)
 def test_main_lobe_reaches_45_degrees(beam: BeamFilters) -> None:
     f, pattern = realised_pattern(beam, np.array([0.0, 45.0, -45.0]))
     level = np.minimum(*(20 * np.log10(np.abs(pattern[:, k]) / np.abs(pattern[:, 0])) for k in (1, 2)))
+    print(f"|B(+-45 deg)| over 0.3-1.5 kHz: worst {level[band(f, 300, 1500)].min():.2f} dB re on axis")
     assert level[band(f, 300, 1500)].min() >= -7.0
 
 
-def test_main_lobe_within_a_quarter_db_of_the_target(beam: BeamFilters) -> None:
-    f, pattern = realised_pattern(beam, np.array([0.0, 45.0, -45.0]))
-    level = np.minimum(*(20 * np.log10(np.abs(pattern[:, k]) / np.abs(pattern[:, 0])) for k in (1, 2)))
-    assert level[band(f, 300, 1500)].min() >= -7.25
+def test_woofer_and_tweeter_join_the_beam_only_in_their_beam_bands(beam: BeamFilters) -> None:
+    """studio-5: woofer beam band 160-2500 Hz, tweeter 2-7 kHz (raised-cosine edges 2/3 octave wide)."""
+    f = beam.frequencies
+    woofer, tweeter = beam.beam_indices.index(0), beam.beam_indices.index(4)
+    level = 20 * np.log10(np.abs(beam.weights) + 1e-30)
+    assert level[band(f, 3200, 24000), woofer].max() < -100.0  # above 2500 * 2^(1/3): no beam feed
+    assert level[band(f, 20, 1580), tweeter].max() < -100.0  # below 2000 / 2^(1/3)
+    assert level[band(f, 400, 1500), woofer].min() > -30.0  # and it really takes part inside
+    assert level[band(f, 2600, 6000), tweeter].min() > -30.0
 
 
 def test_white_noise_gain_where_the_beam_is_active(beam: BeamFilters) -> None:
@@ -97,6 +106,7 @@ def test_front_to_side_ratio_beam_against_matrix(beam: BeamFilters) -> None:
         return float(per_frequency[band(f, 500, 3000)].mean())
 
     matrix = design_matrix_mix(PROFILE, sample_rate=SR)
+    print(f"front-to-side 0.5-3 kHz: beam {ratio(beam):.1f} dB, matrix {ratio(matrix):.1f} dB")
     assert ratio(beam) >= 15.0
     assert ratio(beam) - ratio(matrix) >= 8.0
 

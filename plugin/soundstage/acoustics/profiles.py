@@ -57,6 +57,10 @@ class Driver:
         placed by ``azimuth_deg`` on the listener circle, aimed at the listener.
     azimuth_deg : float or None
         Listener-anchored placement.
+    beam_band_hz : (float, float) or None
+        Where the driver can take part in the centre beam, Hz. Midranges take part
+        in their whole band unless this says otherwise; a woofer or tweeter takes
+        part only where this is given (the band it can play beyond its crossover).
     """
 
     name: str
@@ -67,6 +71,14 @@ class Driver:
     position_m: np.ndarray | None = field(default=None, compare=False)
     direction: np.ndarray | None = field(default=None, compare=False)
     azimuth_deg: float | None = None
+    beam_band_hz: tuple[float, float] | None = None
+
+    @property
+    def beam_band(self) -> tuple[float, float] | None:
+        """The band in which the driver joins the centre beam (None: it does not)."""
+        if self.beam_band_hz is not None:
+            return self.beam_band_hz
+        return self.band_hz if self.role == "mid" else None
 
 
 @dataclass(frozen=True)
@@ -137,6 +149,10 @@ class DeviceProfile:
     def indices(self, role: str) -> list[int]:
         """Indices of the drivers with a role ('woofer', 'mid', 'tweeter')."""
         return [i for i, driver in enumerate(self.drivers) if driver.role == role]
+
+    def beam_indices(self) -> list[int]:
+        """Indices of the drivers that take part in the centre beam (see ``Driver.beam_band``)."""
+        return [i for i, driver in enumerate(self.drivers) if driver.beam_band is not None]
 
     def check_listener(self, listener: Listener, head_radius_m: float) -> None:
         """Raise ProfileError if the listener's head would overlap the device."""
@@ -222,6 +238,20 @@ def _vector(table: dict[str, Any], key: str, where: str, file: str, *, unit: boo
     return vector
 
 
+def _band(table: dict[str, Any], key: str, where: str, file: str, *, default: Any) -> Any:
+    band = table.get(key, default)
+    if band is None:
+        return None
+    if not (
+        isinstance(band, (list, tuple))
+        and len(band) == 2
+        and all(isinstance(b, (int, float)) and not isinstance(b, bool) for b in band)
+        and 0 < band[0] < band[1]
+    ):
+        raise _fail(file, f"{where}.{key}", f"{key} = {band!r} must be [low, high] in Hz with 0 < low < high")
+    return (float(band[0]), float(band[1]))
+
+
 def _check_keys(table: dict[str, Any], allowed: set[str], where: str, file: str) -> None:
     unknown = unknown_key(table, allowed)
     if unknown:
@@ -246,7 +276,10 @@ def _parse(data: dict[str, Any], file: str) -> DeviceProfile:
         if not isinstance(table, dict):
             raise _fail(file, where, "must be a table")
         _check_keys(
-            table, {"name", "role", "position_m", "direction", "azimuth_deg", "band_hz", "directivity", "radius_m"}, where, file
+            table,
+            {"name", "role", "position_m", "direction", "azimuth_deg", "band_hz", "beam_band_hz", "directivity", "radius_m"},
+            where,
+            file,
         )
         driver_name = table.get("name")
         if not isinstance(driver_name, str) or not driver_name:
@@ -256,11 +289,8 @@ def _parse(data: dict[str, Any], file: str) -> DeviceProfile:
         role = table.get("role", "mid")
         if role not in ROLES:
             raise _fail(file, f"{where}.role", f"role = {role!r} must be one of {', '.join(ROLES)}")
-        band = table.get("band_hz", [20.0, 20000.0])
-        if not (
-            isinstance(band, list) and len(band) == 2 and all(isinstance(b, (int, float)) for b in band) and 0 < band[0] < band[1]
-        ):
-            raise _fail(file, f"{where}.band_hz", f"band_hz = {band!r} must be [low, high] with 0 < low < high")
+        band = _band(table, "band_hz", where, file, default=(20.0, 20000.0))
+        beam_band = _band(table, "beam_band_hz", where, file, default=None) if "beam_band_hz" in table else None
         directivity = table.get("directivity", "omni")
         if directivity not in DIRECTIVITIES:
             raise _fail(file, f"{where}.directivity", f"directivity = {directivity!r} must be one of {', '.join(DIRECTIVITIES)}")
@@ -274,16 +304,17 @@ def _parse(data: dict[str, Any], file: str) -> DeviceProfile:
                 Driver(
                     driver_name,
                     role,
-                    (float(band[0]), float(band[1])),
+                    band,
                     directivity,
                     radius,
                     azimuth_deg=_number(table, "azimuth_deg", where, file),
+                    beam_band_hz=beam_band,
                 )
             )
         else:
             position = _vector(table, "position_m", where, file, unit=False)
             aim = _vector(table, "direction", where, file, unit=True)
-            drivers.append(Driver(driver_name, role, (float(band[0]), float(band[1])), directivity, radius, position, aim))
+            drivers.append(Driver(driver_name, role, band, directivity, radius, position, aim, beam_band_hz=beam_band))
     description = data.get("description", "")
     return DeviceProfile(
         name=name,

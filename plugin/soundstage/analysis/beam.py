@@ -8,7 +8,7 @@ import numpy as np
 
 from soundstage.acoustics.profiles import DeviceProfile
 from soundstage.analysis.crosstalk import realised_response
-from soundstage.stages.beamformer import BeamFilters, steering
+from soundstage.stages.beamformer import BeamFilters, diffuse_correlation, steering
 
 __all__ = ["BeamFigures", "beam_figures", "realised_beam_pattern"]
 
@@ -18,9 +18,9 @@ def realised_beam_pattern(
 ) -> tuple[np.ndarray, np.ndarray]:
     """Frequencies and far-field response (F, azimuths) of the realised midrange FIR filters."""
     f, response = realised_response(design.impulse, design.delay_samples, design.sample_rate, n=n)
-    mids = list(design.mid_indices)
-    a = steering(profile, np.maximum(f, f[1]), azimuth_deg, drivers=mids, elevation_deg=elevation_deg)
-    return f, np.einsum("fam,fm->fa", a, response[:, mids, 0])
+    drivers = list(design.beam_indices)
+    a = steering(profile, np.maximum(f, f[1]), azimuth_deg, drivers=drivers, elevation_deg=elevation_deg)
+    return f, np.einsum("fam,fm->fa", a, response[:, drivers, 0])
 
 
 @dataclass(frozen=True)
@@ -40,11 +40,11 @@ def beam_figures(design: BeamFilters, profile: DeviceProfile, frequencies_hz: np
     grid = design.frequencies
     rows = [int(np.argmin(np.abs(grid - f))) for f in frequencies_hz]
     f = np.maximum(grid[rows], grid[1])
-    mids = list(design.mid_indices)
+    drivers = list(design.beam_indices)
     weights = design.weights[rows]  # (F, M)
 
     def response(azimuths: np.ndarray, elevation: float = 0.0) -> np.ndarray:
-        return np.einsum("fam,fm->fa", steering(profile, f, azimuths, drivers=mids, elevation_deg=elevation), weights)
+        return np.einsum("fam,fm->fa", steering(profile, f, azimuths, drivers=drivers, elevation_deg=elevation), weights)
 
     horizontal = np.arange(-180.0, 180.0, 1.0)
     pattern = np.abs(response(horizontal)) ** 2
@@ -52,14 +52,8 @@ def beam_figures(design: BeamFilters, profile: DeviceProfile, frequencies_hz: np
     sides = np.maximum(pattern[:, horizontal == 90.0][:, 0], pattern[:, horizontal == -90.0][:, 0])
     level_45 = np.minimum(pattern[:, horizontal == 45.0][:, 0], pattern[:, horizontal == -45.0][:, 0])
     front, side = np.abs(horizontal) <= 45, np.abs(np.abs(horizontal) - 90) <= 10
-    # directivity index over the sphere (equal-area rings of elevation)
-    total = np.zeros(len(f))
-    weights_sum = 0.0
-    for elevation in np.arange(-85.0, 90.0, 10.0):
-        ring = np.abs(response(np.arange(0.0, 360.0, 10.0), elevation)) ** 2
-        total += np.cos(np.radians(elevation)) * ring.mean(axis=1)
-        weights_sum += np.cos(np.radians(elevation))
-    mean_power = total / weights_sum
+    # directivity index: on-axis power over the power radiated on average over the sphere
+    mean_power = np.real(np.einsum("fm,fmn,fn->f", np.conj(weights), diffuse_correlation(profile, f, drivers), weights))
     return BeamFigures(
         frequencies=grid[rows],
         null_depth_db=10 * np.log10(on / np.maximum(sides, 1e-30)),

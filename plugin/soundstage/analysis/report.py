@@ -100,6 +100,10 @@ def _plot(path: Path, centres: np.ndarray, heads: dict[str, np.ndarray], plain: 
     temporary.replace(path)
 
 
+def _band_text(band: tuple[float, float] | None) -> str:
+    return "" if band is None else f"({band[0]:g}-{band[1]:g} Hz)"
+
+
 def beam_report(device: str, *, sample_rate: float = 48000.0, plot: Path | None = None) -> str:
     """The centre beam of a device against the matrix mix, as text (and polar plots if ``plot``)."""
     from soundstage.analysis.beam import beam_figures
@@ -112,7 +116,9 @@ def beam_report(device: str, *, sample_rate: float = 48000.0, plot: Path | None 
     centres = fractional_octave_bands(250, 8000)
     b, m = beam_figures(beam, profile, centres), beam_figures(matrix, profile, centres)
     lines = [
-        f"centre beam: {profile.name}, midranges {', '.join(profile.driver_names[i] for i in beam.mid_indices)}",
+        f"centre beam: {profile.name}, drivers "
+        + ", ".join(f"{profile.drivers[i].name} {_band_text(profile.drivers[i].beam_band)}" for i in beam.beam_indices)
+        + f"; matrix mix: {', '.join(profile.driver_names[i] for i in matrix.beam_indices)} fed equally",
         "null depth at +-90 deg, level at +-45 deg re on axis, directivity index (sphere), front-to-side, white-noise gain",
         "",
         f"{'band Hz':>8} | {'null':>6} {'45deg':>6} {'DI':>5} {'F/S':>5} {'WNG':>6} | "

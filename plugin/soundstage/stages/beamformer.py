@@ -1,19 +1,22 @@
 """``Beamformer``: the centre channel as a forward beam with nulls toward the side walls (1 -> N).
 
 Design (:func:`design_beamformer`, pure): per frequency, weights ``w`` for the
-midrange drivers such that the far-field response ``B(theta) = a(theta) . w``
-(``a``: each driver's directivity and position phase toward azimuth ``theta`` in
-the device's horizontal plane, 0 = the device's front) is 1 on axis and 0 at
-+-``null_deg`` — the least-norm solution of those constraints — with diagonal
-loading added where needed to keep the white-noise gain (WNG, ``|B(0)|^2 /
-|w|^2``, re one driver) at or above ``min_wng_db``. With three midranges and three
-constraints the main lobe is as wide as the drivers allow. Outside the
-midrange band the centre goes to the woofer and the tweeter through the same
-zero-phase crossovers as the crosstalk canceller.
+drivers that can play it — the midranges, and a woofer or tweeter where the
+profile gives it a ``beam_band_hz`` — such that the far-field response
+``B(theta) = a(theta) . w`` (``a``: each driver's directivity and position phase
+toward a direction, 0 deg = the device's front) is 1 on axis and 0 at
++-``null_deg``, and among those the one radiating the least power over the whole
+sphere (maximum directivity: the most direct sound for the least room
+reverberation). The main lobe is held at or above ``lobe_floor_db`` at
++-``lobe_deg`` (the listening window), and diagonal loading keeps the white-noise
+gain (WNG, ``|B(0)|^2 / |w|^2``, re one driver) at or above ``min_wng_db``.
+Outside the midrange band the centre goes to the woofer and the tweeter through
+the same zero-phase crossovers as the crosstalk canceller.
 
 ``design_matrix_mix`` is the simple alternative: all midranges fed equally.
-Both are also given in relative-transfer-function form (one filter, then each
-driver's ratio to the reference driver).
+Both are also given in relative-transfer-function form (the reference
+midrange's filter, then each midrange's ratio to it; woofer and tweeter feeds
+stay direct).
 """
 
 from __future__ import annotations
@@ -34,9 +37,25 @@ from soundstage.host.processor import Processor
 from soundstage.stages.crosstalk import _to_fir, band_weights
 from soundstage.stages.drivers import FilterForms
 
-__all__ = ["BeamFilters", "Beamformer", "beam_pattern", "design_beamformer", "design_matrix_mix", "steering"]
+__all__ = [
+    "BeamFilters",
+    "Beamformer",
+    "beam_pattern",
+    "design_beamformer",
+    "design_matrix_mix",
+    "diffuse_correlation",
+    "sphere_directions",
+    "steering",
+    "steering_toward",
+]
 
 TAPS = 1024
+#: Directions sampling the sphere for diffuse-field (directivity) averages.
+SPHERE_POINTS = 800
+#: Strength of the side-null interferers re the diffuse field (60 dB: nulls of about that depth).
+NULL_WEIGHT = 1e6
+RTF_REGULARISER = 1e-4
+LOADING_SLOPE = 6.0
 
 
 def steering(
@@ -54,9 +73,22 @@ def steering(
     ``gains`` (linear, per driver) and ``aims`` (unit vectors, per driver) replace
     the profile's for tolerance studies.
     """
+    units = np.array([direction(a, elevation_deg) for a in np.atleast_1d(azimuth_deg)])  # (A, 3)
+    return steering_toward(profile, frequencies_hz, units, drivers=drivers, gains=gains, aims=aims)
+
+
+def steering_toward(
+    profile: DeviceProfile,
+    frequencies_hz: np.ndarray,
+    units: np.ndarray,
+    *,
+    drivers: list[int] | None = None,
+    gains: np.ndarray | None = None,
+    aims: np.ndarray | None = None,
+) -> np.ndarray:
+    """Far-field responses toward unit vectors ``units`` (A, 3) of the device frame, shape (F, A, drivers)."""
     chosen = list(range(len(profile.drivers))) if drivers is None else list(drivers)
     f = np.asarray(frequencies_hz, float)
-    units = np.array([direction(a, elevation_deg) for a in np.atleast_1d(azimuth_deg)])  # (A, 3)
     result = np.empty((len(f), len(units), len(chosen)), complex)
     for column, index in enumerate(chosen):
         driver = profile.drivers[index]
@@ -69,6 +101,26 @@ def steering(
     return result
 
 
+def sphere_directions(count: int = SPHERE_POINTS) -> np.ndarray:
+    """``count`` unit vectors spread evenly over the sphere (a Fibonacci lattice), shape (count, 3)."""
+    k = np.arange(count) + 0.5
+    z = 1.0 - 2.0 * k / count
+    azimuth = np.pi * (1.0 + 5**0.5) * k
+    ring = np.sqrt(1.0 - z**2)
+    return np.stack([ring * np.cos(azimuth), ring * np.sin(azimuth), z], axis=1)
+
+
+def diffuse_correlation(profile: DeviceProfile, frequencies_hz: np.ndarray, drivers: list[int]) -> np.ndarray:
+    """The drivers' far-field correlation averaged over the sphere, shape (F, M, M).
+
+    ``w^H R w`` is the power a weight vector ``w`` radiates in all directions (mean
+    over the sphere, re one on-axis omni driver): what feeds the reverberant field
+    of a room, against ``|B(0)|^2``, the direct sound on axis.
+    """
+    a = steering_toward(profile, frequencies_hz, sphere_directions(), drivers=drivers)  # (F, D, M)
+    return np.einsum("fdm,fdn->fmn", np.conj(a), a) / a.shape[1]
+
+
 @dataclass(frozen=True)
 class BeamFilters:
     """A centre-beam design: weights on a frequency grid and FIR filters per driver."""
@@ -76,10 +128,11 @@ class BeamFilters:
     sample_rate: float
     frequencies: np.ndarray
     response: np.ndarray  # (F, drivers): full-band feeds (crossovers included)
-    weights: np.ndarray  # (F, mids): the beam weights (before the band weighting)
+    weights: np.ndarray  # (F, beam drivers): the beam weights (before the band weighting)
     impulse: np.ndarray  # (drivers, 1, taps)
     delay_samples: int
-    mid_indices: tuple[int, ...]
+    beam_indices: tuple[int, ...]  # the drivers (columns of weights) that form the beam
+    mid_indices: tuple[int, ...]  # the midranges: the ratio stage of the RTF form
     driver_names: tuple[str, ...]
     rtf_reference: int
     rtf_gain: np.ndarray  # (1, 1, taps)
@@ -92,13 +145,14 @@ class BeamFilters:
         return np.asarray(10 * np.log10(1.0 / np.maximum(np.sum(np.abs(self.weights) ** 2, axis=1), 1e-30)))
 
 
-def _least_norm(a: np.ndarray, targets: np.ndarray, loading: np.ndarray) -> np.ndarray:
-    """Per frequency, w = A^H (A A^H + l I)^-1 t, normalised to B(0) = 1. a: (F, K, M)."""
-    gram = a @ np.conj(np.swapaxes(a, 1, 2))
-    eye = np.eye(a.shape[1])[None]
-    w = (np.conj(np.swapaxes(a, 1, 2)) @ np.linalg.solve(gram + loading[:, None, None] * eye, targets[None, :, None]))[:, :, 0]
-    on_axis = np.einsum("fm,fm->f", a[:, 0, :], w)
-    return w / np.where(np.abs(on_axis) < 1e-12, 1e-12, on_axis)[:, None]
+def _constrained_minimum(q: np.ndarray, c: np.ndarray, g: np.ndarray) -> np.ndarray:
+    """Per frequency, the ``w`` minimising ``w^H q w`` with ``c w = g`` (LCMV; least squares where it has no solution).
+
+    q: (F, M, M) Hermitian positive definite; c: (F, K, M); g: (F, K). Returns (F, M).
+    """
+    qi_ch = np.linalg.solve(q, np.conj(np.swapaxes(c, 1, 2)))  # (F, M, K)
+    x = np.linalg.pinv(c @ qi_ch, rcond=1e-10) @ g[:, :, None]
+    return np.asarray((qi_ch @ x)[:, :, 0])
 
 
 def design_beamformer(
@@ -107,12 +161,24 @@ def design_beamformer(
     sample_rate: float = 48000.0,
     null_deg: float = 90.0,
     min_wng_db: float = -10.0,
+    lobe_deg: float = 45.0,
+    lobe_floor_db: float = -6.5,
     depth: float = 1.0,
     taps: int = TAPS,
 ) -> BeamFilters:
     """Design the centre beam of a device (pure function).
 
-    ``depth`` blends the beam (1) with the matrix mix (0), weight by weight.
+    Per frequency, the weights of the drivers that can play it (``Driver.beam_band``:
+    the midranges, and a woofer or tweeter where the profile says it can play the
+    band) minimise the power radiated over the whole sphere — the reverberant
+    energy a room gets back — subject to a unit on-axis response and nulls at
+    +-``null_deg`` (a linearly constrained minimum-variance beam against a diffuse
+    field, i.e. maximum directivity). Where that main lobe would fall below
+    ``lobe_floor_db`` at +-``lobe_deg`` (the listening window), the level there
+    becomes a further constraint. Diagonal loading keeps the white-noise gain at
+    or above ``min_wng_db``; a driver near the edge of its beam band is made
+    costlier so its weight fades in and out smoothly. ``depth`` blends the beam
+    (1) with the matrix mix (0), weight by weight.
 
     Examples
     --------
@@ -121,39 +187,67 @@ def design_beamformer(
     >>> design.impulse.shape, bool(design.wng_db().min() >= -10.01)
     ((5, 1, 1024), True)
     """
-    mids = profile.indices("mid")
-    if len(mids) < 2:
-        raise ParameterError(f"{profile.name}: a beamformer needs at least two 'mid' drivers, the profile has {len(mids)}")
+    beam = profile.beam_indices()
+    if len(beam) < 2:
+        raise ParameterError(
+            f"{profile.name}: a beamformer needs at least two drivers that can play the midrange, the profile has {len(beam)}"
+        )
     frequencies = np.fft.rfftfreq(taps, 1 / sample_rate)
     f = np.maximum(frequencies, frequencies[1])
-    a = steering(profile, f, np.array([0.0, null_deg, -null_deg]), drivers=mids)  # (F, 3, M)
-    targets = np.array([1.0, 0.0, 0.0])
-    scale = np.real(np.einsum("fkm,fkm->f", a, np.conj(a))) / a.shape[1]
-    floor = 10 ** (min_wng_db / 10)
+    constraints = steering(profile, f, np.array([0.0, null_deg, -null_deg]), drivers=beam)  # (F, 3, M)
+    lobe = steering(profile, f, np.array([lobe_deg, -lobe_deg]), drivers=beam)  # (F, 2, M)
+    power = diffuse_correlation(profile, f, beam)
+    scale = np.real(np.trace(power, axis1=1, axis2=2)) / len(beam)
+    availability = np.stack([band_weights(f, *profile.drivers[i].beam_band) for i in beam], axis=1)  # type: ignore[misc]
+    usable = availability > 1e-3
+    penalty = np.where(usable, 1.0 / np.maximum(availability, 1e-3) ** 2 - 1.0, 1e6) * scale[:, None]
+    eye = np.eye(len(beam))[None]
+    nulls = constraints[:, 1:]
+    # the side nulls as interferers NULL_WEIGHT times stronger than the diffuse field: deep where the
+    # drivers allow, and giving way smoothly where the WNG floor needs loading (low frequencies)
+    interference = NULL_WEIGHT * scale[:, None, None] * np.einsum("fkm,fkn->fmn", np.conj(nulls), nulls)
+    floor = 10 ** (lobe_floor_db / 20)
+    on_axis_only = constraints[:, :1]
+    unit = np.ones((len(f), 1), complex)
+
+    def solve(loading: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        q = power + interference + (loading * scale)[:, None, None] * eye + penalty[:, :, None] * eye
+        w = _constrained_minimum(q, on_axis_only, unit)
+        at_lobe = np.einsum("fkm,fm->fk", lobe, w)
+        narrow = np.abs(at_lobe).min(axis=1) < floor
+        if narrow.any():  # hold the listening window: |B(+-lobe_deg)| = floor, phases as the free beam's
+            targets = np.concatenate([unit, floor * at_lobe / np.maximum(np.abs(at_lobe), 1e-12)], axis=1)
+            held = _constrained_minimum(q, np.concatenate([on_axis_only, lobe], axis=1), targets)
+            w = np.where(narrow[:, None], held, w)
+        w = w * usable
+        on_axis = np.einsum("fm,fm->f", constraints[:, 0], w)
+        return w / np.where(np.abs(on_axis) < 1e-12, 1e-12, on_axis)[:, None], narrow
 
     def wng(loading: np.ndarray) -> np.ndarray:
-        w = _least_norm(a, targets, loading * scale)
-        return np.asarray(1.0 / np.sum(np.abs(w) ** 2, axis=1))
+        return np.asarray(1.0 / np.maximum(np.sum(np.abs(solve(loading)[0]) ** 2, axis=1), 1e-30))
 
-    log_loading = np.full(len(f), -12.0)
-    need = wng(10**log_loading) < floor
-    lo, hi = np.full(len(f), -12.0), np.full(len(f), 3.0)
-    for _ in range(50):  # smallest loading meeting the WNG floor, where the exact nulls do not
+    wng_floor = 10 ** (min_wng_db / 10)
+    need = wng(np.full(len(f), 1e-12)) < wng_floor
+    lo, hi = np.full(len(f), -12.0), np.full(len(f), 9.0)
+    for _ in range(40):  # smallest loading meeting the WNG floor, where the unloaded beam does not
         mid = 0.5 * (lo + hi)
-        ok = wng(10**mid) >= floor
+        ok = wng(10**mid) >= wng_floor
         hi, lo = np.where(ok, mid, hi), np.where(ok, lo, mid)
     required = np.where(need, hi, -12.0)
-    # smooth across frequency (1/6 octave) so the filters stay short, never below what the floor needs
+    # the least loading meeting the floor jumps where a regime ends (the exact-null solution's WNG
+    # crossing the floor); a slope-limited upper envelope (at most LOADING_SLOPE decades per octave)
+    # spreads that over frequency, so the weights and the filters stay smooth
     octave = np.log2(f)
-    near = np.abs(octave[:, None] - octave[None, :]) <= 1 / 12
-    log_loading = np.maximum((near @ required) / near.sum(axis=1), required)
-    weights = _least_norm(a, targets, 10**log_loading * scale)
+    log_loading = (required[None, :] - LOADING_SLOPE * np.abs(octave[:, None] - octave[None, :])).max(axis=1)
+    weights, narrow = solve(10**log_loading)
     if depth < 1.0:
-        matrix = design_matrix_mix(profile, sample_rate=sample_rate, taps=taps).weights
-        weights = depth * weights + (1.0 - depth) * matrix
-    return _finish(
-        profile, frequencies, weights, sample_rate, taps, {"loading": 10**log_loading, "null_deg": null_deg, "depth": depth}
-    )
+        matrix = design_matrix_mix(profile, sample_rate=sample_rate, taps=taps)
+        spread = np.zeros_like(weights)
+        for column, index in enumerate(matrix.beam_indices):
+            spread[:, beam.index(index)] = matrix.weights[:, column]
+        weights = depth * weights + (1.0 - depth) * spread
+    info = {"loading": 10**log_loading, "null_deg": null_deg, "depth": depth, "lobe_held": narrow}
+    return _finish(profile, frequencies, weights, beam, sample_rate, taps, info)
 
 
 def design_matrix_mix(profile: DeviceProfile, *, sample_rate: float = 48000.0, taps: int = TAPS) -> BeamFilters:
@@ -165,11 +259,17 @@ def design_matrix_mix(profile: DeviceProfile, *, sample_rate: float = 48000.0, t
     total = on_axis.sum(axis=1)
     # equal feeds; one common equaliser makes the on-axis response flat, as for the beam
     weights = np.ones((len(f), len(mids))) / np.where(np.abs(total) < 1e-12, 1e-12, total)[:, None]
-    return _finish(profile, frequencies, weights, sample_rate, taps, {"matrix": True})
+    return _finish(profile, frequencies, weights, mids, sample_rate, taps, {"matrix": True})
 
 
 def _finish(
-    profile: DeviceProfile, frequencies: np.ndarray, weights: np.ndarray, sample_rate: float, taps: int, info: dict[str, Any]
+    profile: DeviceProfile,
+    frequencies: np.ndarray,
+    weights: np.ndarray,
+    beam: list[int],
+    sample_rate: float,
+    taps: int,
+    info: dict[str, Any],
 ) -> BeamFilters:
     mids = profile.indices("mid")
     low = min(profile.drivers[i].band_hz[0] for i in mids)
@@ -177,24 +277,25 @@ def _finish(
     woofers, tweeters = profile.indices("woofer"), profile.indices("tweeter")
     w_mid = band_weights(frequencies, low if woofers else 1e-6, high if tweeters else 1e12)
     response = np.zeros((len(frequencies), len(profile.drivers)), complex)
-    for column, index in enumerate(mids):
+    for column, index in enumerate(beam):
         response[:, index] = weights[:, column] * w_mid
     for index in woofers:
-        response[:, index] = (1.0 - band_weights(frequencies, low, 1e12)) / len(woofers)
+        response[:, index] += (1.0 - band_weights(frequencies, low, 1e12)) / len(woofers)
     for index in tweeters:
-        response[:, index] = band_weights(frequencies, high, 1e12) / len(tweeters)
+        response[:, index] += band_weights(frequencies, high, 1e12) / len(tweeters)
     delay = taps // 2
     impulse = _to_fir(response.T[:, None, :], delay, taps)
     band = (frequencies >= low) & (frequencies <= high)
-    # the reference is the driver whose weight never gets small in the band (ratios stay bounded)
-    reference = int(mids[int(np.argmax(np.abs(weights[band]).min(axis=0)))])
+    # the reference is the midrange whose weight never gets small in the band (ratios stay bounded)
+    mid_columns = [beam.index(i) for i in mids]
+    reference = int(mids[int(np.argmax(np.abs(weights[band][:, mid_columns]).min(axis=0)))])
     # RTF form: the reference driver's own filter, then each midrange driver's ratio to it,
     # taken from the realised filters on a fine grid (regularised where the reference is silent)
     rtf_gain = impulse[reference][None]  # (1, 1, taps)
     fine, ratio_delay = 16 * taps, 2 * taps
     realised = scipy.fft.rfft(impulse[:, 0], n=fine, axis=-1)
     denominator = realised[reference]
-    regulariser = (1e-4 * np.abs(denominator).max()) ** 2
+    regulariser = (RTF_REGULARISER * np.abs(denominator).max()) ** 2
     ratios = np.zeros((len(profile.drivers), 1, realised.shape[-1]), complex)
     for index in mids:
         ratios[index, 0] = realised[index] * np.conj(denominator) / (np.abs(denominator) ** 2 + regulariser)
@@ -208,6 +309,7 @@ def _finish(
         weights=weights,
         impulse=impulse,
         delay_samples=delay,
+        beam_indices=tuple(beam),
         mid_indices=tuple(mids),
         driver_names=tuple(profile.driver_names),
         rtf_reference=reference,
@@ -231,7 +333,7 @@ def beam_pattern(
         profile,
         np.maximum(design.frequencies, design.frequencies[1]),
         azimuth_deg,
-        drivers=list(design.mid_indices),
+        drivers=list(design.beam_indices),
         gains=gains,
         aims=aims,
     )
