@@ -168,26 +168,36 @@ def _polar_plot(path: Path, beam: object, matrix: object, profile: object) -> No
 
 
 def zones_report(device: str, *, hrtf: str = "model", sample_rate: float = 48000.0, plot: Path | None = None) -> str:
-    """Separation over a grid of listener positions (x 1.5-3 m, y +-0.5 m), as text (and a map)."""
+    """Separation and centre-image stability over a grid of listener positions (x 1.5-3 m, y +-0.5 m).
+
+    Separation: the crosstalk canceller designed for each distance, listener moved
+    sideways. Centre image: the centre beam's ear cues minus a point source's at the
+    device (ITD us, ILD dB over 1-4 kHz) — how far the phantom centre strays from
+    the device as the listener moves.
+    """
     from soundstage.acoustics.profiles import Listener
+    from soundstage.analysis.crosstalk import centre_image_error
+    from soundstage.stages.beamformer import design_beamformer
 
     head = SphericalHead() if hrtf == "model" else HrtfSet.from_sofa(hrtf, sample_rate=sample_rate)
     xs = np.arange(1.5, 3.01, 0.25)
     ys = np.round(np.arange(-0.5, 0.501, 0.05), 3)
     grid = np.zeros((len(xs), len(ys)))
+    itd_error, ild_error = np.zeros_like(grid), np.zeros_like(grid)
+    beam = design_beamformer(load_profile(device), sample_rate=sample_rate)
     for i, x in enumerate(xs):
         profile = load_profile(device, distance_m=float(x))
         design = design_crosstalk_canceller(profile, sample_rate=sample_rate)
         for j, y in enumerate(ys):
-            grid[i, j] = separation_db(
-                design.impulse,
-                design.modelling_delay,
-                sample_rate,
-                profile,
-                head,
-                listener=Listener(position_m=(0.0, float(y), 0.0)),
-            )[1].mean()
+            listener = Listener(position_m=(0.0, float(y), 0.0))
+            grid[i, j] = separation_db(design.impulse, design.modelling_delay, sample_rate, profile, head, listener=listener)[
+                1
+            ].mean()
+            itd_error[i, j], ild_error[i, j] = centre_image_error(
+                beam.impulse, beam.delay_samples, sample_rate, profile, head, listener=listener
+            )
     good = grid >= 10.0
+    stable = (np.abs(itd_error) <= 20.0) & (np.abs(ild_error) <= 1.0)
     lines = [
         f"listening zone: {device}, canceller designed for each distance, "
         f"evaluated on {'the design model' if hrtf == 'model' else hrtf}",
@@ -197,18 +207,34 @@ def zones_report(device: str, *, hrtf: str = "model", sample_rate: float = 48000
     ]
     for i, x in enumerate(xs):
         lines.append(f"{x:8.2f} " + " ".join(f"{v:5.1f}" for v in grid[i, ::2]))
-    lines += ["", f"fraction of the grid with >= 10 dB: {good.mean():.0%}"]
+    lines += [
+        "",
+        "centre image vs a source at the device: ITD error (us) / ILD error (dB, 1-4 kHz)",
+        "",
+        "   x \\ y " + " ".join(f"{y:9.2f}" for y in ys[::4]),
+    ]
+    for i, x in enumerate(xs):
+        lines.append(f"{x:8.2f} " + " ".join(f"{t:4.0f}/{d:4.1f}" for t, d in zip(itd_error[i, ::4], ild_error[i, ::4])))
+    lines += [
+        "",
+        f"fraction of the grid with >= 10 dB separation: {good.mean():.0%}; "
+        f"with the centre image within 20 us and 1 dB of the device: {stable.mean():.0%} "
+        f"(worst {np.abs(itd_error).max():.0f} us, {np.abs(ild_error).max():.1f} dB)",
+    ]
     if plot is not None:
         plt = _pyplot()
-        figure, axis = plt.subplots(figsize=(8, 4.5))
-        image = axis.imshow(
-            grid, origin="lower", aspect="auto", extent=(ys[0], ys[-1], xs[0], xs[-1]), cmap="viridis", vmin=0, vmax=25
-        )
+        figure, (axis, image_axis) = plt.subplots(1, 2, figsize=(13, 4.5))
+        extent = (ys[0], ys[-1], xs[0], xs[-1])
+        image = axis.imshow(grid, origin="lower", aspect="auto", extent=extent, cmap="viridis", vmin=0, vmax=25)
         axis.contour(ys, xs, grid, levels=[10.0], colors="white")
         axis.set_xlabel("sideways offset y (m, + = left)")
         axis.set_ylabel("listener distance x (m)")
-        axis.set_title(f"Listening zone: {device} (white: 10 dB separation)")
-        figure.colorbar(image, label="mean separation (dB)")
+        axis.set_title(f"Separation: {device} (white: 10 dB)")
+        figure.colorbar(image, ax=axis, label="mean separation (dB)")
+        shift = image_axis.imshow(np.abs(ild_error), origin="lower", aspect="auto", extent=extent, cmap="magma_r", vmin=0, vmax=3)
+        image_axis.set_xlabel("sideways offset y (m, + = left)")
+        image_axis.set_title("Centre image: |ILD error| re a source at the device")
+        figure.colorbar(shift, ax=image_axis, label="dB")
         figure.tight_layout()
         temporary = plot.with_name(f".{plot.name}.partial.png")
         figure.savefig(temporary, dpi=100)
