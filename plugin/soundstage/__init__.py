@@ -33,6 +33,7 @@ from soundstage.host import (
 )
 from soundstage.host.chainfile import load_chain, save_chain
 from soundstage.stages import (
+    Align,
     Beamformer,
     BinauralMonitor,
     CrosstalkCanceller,
@@ -42,6 +43,8 @@ from soundstage.stages import (
     TargetCurve,
     Upmix,
     Virtualizer,
+    design_alignment,
+    design_beamformer,
     design_crosstalk_canceller,
     design_monitor,
     design_virtualizer,
@@ -51,6 +54,7 @@ __version__ = "0.1.0"
 
 __all__ = [
     "ANY",
+    "Align",
     "AudioFileError",
     "Beamformer",
     "BinauralMonitor",
@@ -59,6 +63,8 @@ __all__ = [
     "TargetCurve",
     "Upmix",
     "Virtualizer",
+    "design_alignment",
+    "design_beamformer",
     "design_crosstalk_canceller",
     "design_monitor",
     "design_virtualizer",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from soundstage.host.processor import Processor
+from soundstage.stages.align import Align, design_alignment
 from soundstage.stages.beamformer import Beamformer, design_beamformer, design_matrix_mix
 from soundstage.stages.crosstalk import CrosstalkCanceller, TargetCurve, design_crosstalk_canceller
 from soundstage.stages.device import Spatializer
@@ -12,6 +13,7 @@ from soundstage.stages.upmix import Upmix
 from soundstage.stages.virtualizer import Virtualizer, design_virtualizer
 
 __all__ = [
+    "Align",
     "Beamformer",
     "BinauralMonitor",
     "CrosstalkCanceller",
@@ -21,6 +23,7 @@ __all__ = [
     "TargetCurve",
     "Upmix",
     "Virtualizer",
+    "design_alignment",
     "design_beamformer",
     "design_crosstalk_canceller",
     "design_matrix_mix",
@@ -34,5 +37,15 @@ def stage_types() -> dict[str, type[Processor]]:
     """The stage types a chain file may name, by type name (a new dict each call)."""
     return {
         cls.type_name: cls
-        for cls in (Gain, Upmix, Virtualizer, CrosstalkCanceller, Beamformer, Spatializer, BinauralMonitor, StereoReference)
+        for cls in (
+            Gain,
+            Align,
+            Upmix,
+            Virtualizer,
+            CrosstalkCanceller,
+            Beamformer,
+            Spatializer,
+            BinauralMonitor,
+            StereoReference,
+        )
     }

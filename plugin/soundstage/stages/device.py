@@ -23,32 +23,18 @@ from typing import Any
 
 import numpy as np
 
-from soundstage.acoustics.geometry import SPEED_OF_SOUND_M_S
 from soundstage.acoustics.profiles import load_profile
 from soundstage.dsp.fir import CrossfadingFir
 from soundstage.host.parameters import ParameterSpec
 from soundstage.host.processor import Processor
+from soundstage.stages.align import design_alignment
 from soundstage.stages.beamformer import Beamformer
 from soundstage.stages.crosstalk import CrosstalkCanceller
 from soundstage.stages.drivers import DriverFeeds
 from soundstage.stages.upmix import Upmix
 from soundstage.stages.virtualizer import Virtualizer
 
-__all__ = ["Spatializer", "path_delays"]
-
-
-def path_delays(
-    lr_latency: int, centre_latency: int, *, lr_reference_m: float, centre_reference_m: float, sample_rate: float
-) -> tuple[int, int]:
-    """Extra delays (samples) for the L/R path and the centre path so both arrive together.
-
-    ``*_latency`` are processing latencies (samples); ``*_reference_m`` the distance
-    from the listener of the point each path's timing is referenced to.
-    """
-    lr_total = lr_latency + lr_reference_m / SPEED_OF_SOUND_M_S * sample_rate
-    centre_total = centre_latency + centre_reference_m / SPEED_OF_SOUND_M_S * sample_rate
-    target = max(lr_total, centre_total)
-    return int(round(target - lr_total)), int(round(target - centre_total))
+__all__ = ["Spatializer"]
 
 
 class Spatializer(DriverFeeds, Processor):  # type: ignore[misc]  # output_channels: a property here, an int there
@@ -133,9 +119,7 @@ class Spatializer(DriverFeeds, Processor):  # type: ignore[misc]  # output_chann
         nearest_mid = float(np.linalg.norm(profile.world_positions()[mids], axis=1).min())
         centre = float(np.linalg.norm(profile.centre_m))
         lr_latency = virtual.delay_samples + canceller.modelling_delay
-        lr_delay, centre_delay = path_delays(
-            lr_latency, beam.delay_samples, lr_reference_m=nearest_mid, centre_reference_m=centre, sample_rate=sample_rate
-        )
+        lr_delay, centre_delay = design_alignment([lr_latency, beam.delay_samples], [nearest_mid, centre], sample_rate)
         taps = max(lr.shape[-1] + lr_delay, beam.impulse.shape[-1] + centre_delay)
         combined = np.zeros((len(profile.drivers), 3, taps))
         combined[:, :2, lr_delay : lr_delay + lr.shape[-1]] = lr
