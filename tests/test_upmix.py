@@ -34,17 +34,23 @@ SOURCE = harmonic(220.0, 5.0, 1)
 
 def test_hard_panned_source_stays_out_of_the_centre() -> None:
     out = upmix(SOURCE, np.zeros(N))
+    print(f"hard-left source in C: {energy_db(out[2]) - energy_db(SOURCE):.1f} dB")
     assert energy_db(out[2]) - energy_db(SOURCE) <= -40.0
 
 
 def test_source_panned_70_30_stays_out_of_the_centre() -> None:
     out = upmix(0.7 * SOURCE, 0.3 * SOURCE)
     assert 20 * np.log10(0.7 / 0.3) == pytest.approx(7.4, abs=0.05)
+    print(f"70/30 source in C: {energy_db(out[2]) - energy_db(np.hypot(0.7, 0.3) * SOURCE):.1f} dB")
     assert energy_db(out[2]) - energy_db(np.hypot(0.7, 0.3) * SOURCE) <= -20.0
 
 
 def test_centre_source_goes_to_the_centre() -> None:
     out = upmix(SOURCE, SOURCE)
+    print(
+        f"centre source: C {energy_db(out[2]) - energy_db(SOURCE):+.3f} dB, "
+        f"left in L'/R' {max(energy_db(out[0]), energy_db(out[1])) - energy_db(SOURCE):.1f} dB"
+    )
     assert energy_db(out[2]) - energy_db(SOURCE) == pytest.approx(0.0, abs=0.5)
     assert energy_db(out[0]) - energy_db(SOURCE) <= -30.0 and energy_db(out[1]) - energy_db(SOURCE) <= -30.0
 
@@ -55,6 +61,7 @@ def test_fold_down_is_exact(settings: dict[str, float]) -> None:
     left = rng.standard_normal(N) * 0.3
     right = 0.6 * left + rng.standard_normal(N) * 0.2
     out = upmix(left, right, **settings)
+    print(f"fold-down residual: {energy_db(out[0] + out[2] - left) - energy_db(left):.1f} dB")
     assert energy_db(out[0] + out[2] - left) - energy_db(left) <= -60.0
     assert energy_db(out[1] + out[2] - right) - energy_db(right) <= -60.0
 
@@ -74,6 +81,11 @@ def test_mixture_voice_instruments_and_ambience() -> None:
     # the parts' centres add up to what the stage itself extracts from the mixture
     whole = Upmix()(mixture, SR)[2]
     assert energy_db(voice_c + left_c + right_c + ambience_c - whole) - energy_db(whole) <= -60.0
+    print(
+        f"mixture: centre SIR {energy_db(voice_c) - energy_db(left_c + right_c + ambience_c):.1f} dB, "
+        f"voice loss {energy_db(voice) - energy_db(voice_c):.1f} dB, "
+        f"ambience in C {energy_db(ambience_c) - energy_db(ambience[0]):.1f} dB re its input"
+    )
     assert energy_db(voice_c) - energy_db(left_c + right_c + ambience_c) >= 15.0  # centre signal-to-interference
     assert energy_db(voice) - energy_db(voice_c) <= 5.0  # voice loss
     assert energy_db(ambience_c) - energy_db(ambience[0]) <= -10.0  # ambience in the centre re its input
