@@ -144,16 +144,39 @@ class CtcFilters:
         return float(20 * np.log10(np.abs(self.response[band]).max()))
 
 
-def _regularised(plant: np.ndarray, beta: np.ndarray, level: np.ndarray | None = None) -> np.ndarray:
-    """Least-norm regularised inverse, normalised so each input reaches its own ear at ``level``: (F, M, 2)."""
-    gram = plant @ np.conj(np.swapaxes(plant, 1, 2))  # (F, 2, 2)
-    eye = np.eye(2)[None]
-    inverse = np.conj(np.swapaxes(plant, 1, 2)) @ np.linalg.inv(gram + beta[:, None, None] * eye)  # (F, M, 2)
-    ears = plant @ inverse  # (F, 2, 2)
-    own = np.stack([ears[:, 0, 0], ears[:, 1, 1]], axis=1)  # (F, 2)
-    own = np.where(np.abs(own) < 1e-12, 1e-12, own)
-    normalised = inverse / own[:, None, :]
-    return normalised if level is None else normalised * level[:, None, None]
+class _Regularised:
+    """Regularised least-norm inverses of one plant (F, 2, M) for any ``beta`` (the searches call this often).
+
+    ``P^H (P P^H + beta I)^-1``, each input normalised to reach its own ear at ``level``.
+    The Gram matrix ``P P^H`` is computed once; its 2x2 inverse is taken in closed form.
+    """
+
+    def __init__(self, plant: np.ndarray) -> None:
+        self.plant = plant
+        self.adjoint = np.conj(np.swapaxes(plant, 1, 2))  # (F, M, 2)
+        self.gram = plant @ self.adjoint  # (F, 2, 2)
+
+    def _inverse_gram(self, beta: np.ndarray) -> np.ndarray:
+        g = self.gram
+        a, b, c, d = g[:, 0, 0] + beta, g[:, 0, 1], g[:, 1, 0], g[:, 1, 1] + beta
+        rows = [np.stack([d, -b], axis=1), np.stack([-c, a], axis=1)]
+        return np.stack(rows, axis=1) / (a * d - b * c)[:, None, None]
+
+    def filters(self, beta: np.ndarray, level: np.ndarray | None = None) -> np.ndarray:
+        """The normalised inverse, shape (F, M, 2)."""
+        inverse_gram = self._inverse_gram(beta)
+        ears = self.gram @ inverse_gram  # = plant @ inverse, without the M dimension
+        own = np.stack([ears[:, 0, 0], ears[:, 1, 1]], axis=1)  # (F, 2)
+        own = np.where(np.abs(own) < 1e-12, 1e-12, own)
+        gain = 1.0 / own if level is None else level[:, None] / own
+        return np.asarray((self.adjoint @ inverse_gram) * gain[:, None, :])
+
+    def separation_db(self, beta: np.ndarray) -> np.ndarray:
+        """The smaller over the two inputs of ipsi/contra ear power (dB) per frequency, shape (F,)."""
+        ears = self.gram @ self._inverse_gram(beta)  # normalisation does not change the ratios
+        ipsi = np.abs(np.stack([ears[:, 0, 0], ears[:, 1, 1]], axis=1)) ** 2
+        contra = np.abs(np.stack([ears[:, 1, 0], ears[:, 0, 1]], axis=1)) ** 2
+        return np.asarray(10 * np.log10(ipsi / np.maximum(contra, 1e-30)).min(axis=1))
 
 
 def achieved_separation_db(plant: np.ndarray, filters: np.ndarray) -> np.ndarray:
@@ -259,13 +282,14 @@ def design_crosstalk_canceller(
     limit = 10 ** ((max_effort_db - 0.1) / 20)  # 0.1 dB kept for the FIR realisation
 
     level = np.ones(len(frequencies))
+    inverses = _Regularised(plant)
 
     def effort_ok(b: np.ndarray) -> np.ndarray:
-        return np.abs(_regularised(plant, b * scale, level)).max(axis=(1, 2)) <= limit
+        return np.abs(inverses.filters(b * scale, level)).max(axis=(1, 2)) <= limit
 
     def feasible_db() -> tuple[np.ndarray, np.ndarray]:
         b_limit = 10 ** _bisect(len(frequencies), effort_ok)
-        return b_limit, achieved_separation_db(plant, _regularised(plant, b_limit * scale)).min(axis=1)
+        return b_limit, inverses.separation_db(b_limit * scale)
 
     b_effort, feasible = feasible_db()
     if low_frequency_give_db > 0:
@@ -278,12 +302,12 @@ def design_crosstalk_canceller(
         wanted = np.minimum(wanted, feasible)
 
     def separation_ok(b: np.ndarray) -> np.ndarray:
-        return achieved_separation_db(plant, _regularised(plant, b * scale)).min(axis=1) <= wanted
+        return inverses.separation_db(b * scale) <= wanted
 
     b = np.maximum(10 ** _bisect(len(frequencies), separation_ok), b_effort)
     mid_band = [profile.drivers[i].band_hz for i in mids]
     b = _smooth_regularisation(frequencies, b, min(band[0] for band in mid_band), max(band[1] for band in mid_band))
-    ctc = _regularised(plant, b * scale, level)  # (F, M, 2)
+    ctc = inverses.filters(b * scale, level)  # (F, M, 2)
     # where even full regularisation needs more than the limit (a driver null), give up level instead
     peak = np.abs(ctc).max(axis=1, keepdims=True)  # (F, 1, 2)
     ctc = ctc * np.minimum(1.0, limit / np.maximum(peak, 1e-30))
