@@ -461,15 +461,6 @@ class CrosstalkCanceller(FilterForms, Processor):  # type: ignore[misc]  # outpu
     def _band_delay_samples(self) -> int:  # the ratio stage's latency
         return TAPS // 2 + self.partition_size
 
-    def _prepare(self, sample_rate: float, num_channels: int) -> None:
-        self._open_engines(sample_rate)
-
-    def _parameter_changed(self, name: str) -> None:
-        self._retune_engines()
-
-    def _process_block(self, block: np.ndarray) -> np.ndarray:
-        return self._run_engines(block)
-
     def _config(self) -> dict[str, Any]:
         config: dict[str, Any] = {}
         if self.device != "studio-5":

@@ -56,6 +56,16 @@ class FilterForms(DriverFeeds):
     def _band_delay_samples(self) -> int:  # pragma: no cover - provided by the stage
         raise NotImplementedError
 
+    # the Processor hooks: open the engines for a stream, crossfade on a parameter change, run them
+    def _prepare(self, sample_rate: float, num_channels: int) -> None:
+        self._open_engines(sample_rate)
+
+    def _parameter_changed(self, name: str) -> None:
+        self._retune_engines()
+
+    def _process_block(self, block: np.ndarray) -> np.ndarray:
+        return self._run_engines(block)
+
     def _open_engines(self, sample_rate: float) -> None:
         fade = int(0.05 * sample_rate)
         filters = [f for f in self._filters(self.design(sample_rate)) if f.shape[0]]
