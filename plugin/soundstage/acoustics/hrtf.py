@@ -30,9 +30,10 @@ import scipy.fft
 import scipy.signal
 
 from soundstage.acoustics.geometry import azimuth_elevation_deg
+from soundstage.acoustics.head import SphericalHead
 from soundstage.errors import SoundstageError
 
-__all__ = ["DEFAULT_SOFA", "HrtfError", "HrtfSet"]
+__all__ = ["DEFAULT_SOFA", "HeadChoice", "HrtfError", "HrtfSet"]
 
 #: Where Debian's libmysofa1 installs the MIT KEMAR set.
 DEFAULT_SOFA = Path("/usr/share/libmysofa/MIT_KEMAR_normal_pinna.sofa")
@@ -210,6 +211,13 @@ class HrtfSet:
             result[:, d] = spectra / self._gain * np.exp(-2j * np.pi * frequencies[None, :] * delay_s)
         return result
 
+    def arrival_s(self, azimuth_deg: float, elevation_deg: float = 0.0) -> np.ndarray:
+        """Onset time of each ear (left, right) for a direction, seconds re the frontal measurement."""
+        onset = np.zeros(2)
+        for index, weight in self.weights(azimuth_deg, elevation_deg):
+            onset += weight * self._onsets[index]
+        return np.asarray((onset - self._zero) / self.sample_rate)
+
     def hrir(self, azimuth_deg: float, elevation_deg: float = 0.0, *, lead_samples: int = 0) -> np.ndarray:
         """Interpolated HRIRs (2, taps + lead), time zero at ``lead_samples`` (unnormalised delay reference).
 
@@ -238,3 +246,32 @@ class HrtfSet:
         return HrtfSet(
             self.irs[keep], self.azimuth_deg[keep], self.elevation_deg[keep], self.sample_rate, self.source, self.radius_m
         )
+
+
+class HeadChoice:
+    """A stage's ``hrtf`` setting: ``"model"`` (the spherical head) or a SOFA file.
+
+    The file is read once, when the stage is made (a bad file fails there, not
+    mid-stream), and resampled once per sample rate the stage runs at.
+    """
+
+    def __init__(self, hrtf: str) -> None:
+        self.hrtf = hrtf
+        self._sets: dict[float, HrtfSet] = {}
+        if hrtf != "model":
+            self._file = HrtfSet.from_sofa(hrtf)
+
+    def head(self, sample_rate: float, radius_m: float = 0.0875) -> SphericalHead | HrtfSet:
+        """The head at a sample rate: the model with ``radius_m``, or the set (resampled if needed)."""
+        if self.hrtf == "model":
+            return SphericalHead(radius_m=radius_m)
+        if sample_rate not in self._sets:
+            same = abs(self._file.sample_rate - sample_rate) < 1e-6
+            self._sets[sample_rate] = self._file if same else self._file.resampled(sample_rate)
+        return self._sets[sample_rate]
+
+    def source(self, sample_rate: float | None, radius_m: float = 0.0875) -> str:
+        """Where the ears come from, with any conversion (resampling) applied."""
+        if self.hrtf == "model":
+            return f"spherical head model, radius {radius_m} m"
+        return self._file.source if sample_rate is None else self.head(sample_rate).source  # type: ignore[union-attr]

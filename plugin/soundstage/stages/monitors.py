@@ -22,8 +22,8 @@ import numpy as np
 import scipy.fft
 
 from soundstage.acoustics.geometry import SPEED_OF_SOUND_M_S
-from soundstage.acoustics.head import HeadModel, SphericalHead
-from soundstage.acoustics.hrtf import HrtfSet
+from soundstage.acoustics.head import HeadModel
+from soundstage.acoustics.hrtf import HeadChoice
 from soundstage.acoustics.profiles import DeviceProfile, Listener, load_profile
 from soundstage.acoustics.room import ShoeboxRoom, room_transfer_matrix
 from soundstage.acoustics.transfer import transfer_matrix
@@ -62,6 +62,7 @@ def design_monitor(
 
     Examples
     --------
+    >>> from soundstage.acoustics.head import SphericalHead
     >>> from soundstage.acoustics.profiles import load_profile
     >>> filters = design_monitor(load_profile("stereo-pair"), SphericalHead())
     >>> filters.impulse.shape
@@ -140,9 +141,7 @@ class BinauralMonitor(Processor):
         if self.room is not None and len(self.room) != 3:
             raise ParameterError(f"{self.type_name}: room={room!r} must be [length, width, height] in metres")
         self._profile = load_profile(self.device)
-        self._hrtf_cache: dict[float, HrtfSet] = {}
-        if hrtf != "model":
-            self._hrtf_cache[-1.0] = HrtfSet.from_sofa(hrtf)  # fail early on a bad file
+        self._heads = HeadChoice(hrtf)  # a bad SOFA file fails here, not mid-stream
         super().__init__(
             distance_m=distance_m,
             listener_offset_m=listener_offset_m,
@@ -158,23 +157,12 @@ class BinauralMonitor(Processor):
 
     def head(self, sample_rate: float) -> HeadModel:
         """The head the monitor listens with at a sample rate (HRIRs resampled if needed)."""
-        if self.hrtf == "model":
-            return SphericalHead(radius_m=float(self._values["head_radius_m"]))
-        if sample_rate not in self._hrtf_cache:
-            self._hrtf_cache[sample_rate] = (
-                self._hrtf_cache[-1.0].resampled(sample_rate)
-                if self._hrtf_cache[-1.0].sample_rate != sample_rate
-                else self._hrtf_cache[-1.0]
-            )
-        return self._hrtf_cache[sample_rate]
+        return self._heads.head(sample_rate, float(self._values["head_radius_m"]))
 
     @property
     def hrtf_source(self) -> str:
         """Where the ears come from, with any conversion (resampling) applied."""
-        if self.hrtf == "model":
-            return f"spherical head model, radius {self._values['head_radius_m']} m"
-        rate = self._sample_rate
-        return self.head(rate).source if rate else self._hrtf_cache[-1.0].source  # type: ignore[attr-defined,no-any-return]
+        return self._heads.source(self._sample_rate, float(self._values["head_radius_m"]))
 
     def listener(self) -> Listener:
         """The listener position of the current parameters."""

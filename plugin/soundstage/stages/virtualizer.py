@@ -11,12 +11,14 @@ signals the device must reproduce.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import scipy.fft
 
 from soundstage.acoustics.geometry import direction
-from soundstage.acoustics.head import SphericalHead
+from soundstage.acoustics.head import HeadModel, SphericalHead
+from soundstage.acoustics.hrtf import HeadChoice
 from soundstage.dsp.delay import DelayLine
 from soundstage.dsp.fir import CrossfadingFir
 from soundstage.host.parameters import ParameterSpec
@@ -64,14 +66,18 @@ def design_virtualizer(
     *,
     azimuth_deg: float = 30.0,
     head_radius_m: float = 0.0875,
+    head: HeadModel | None = None,
     taps: int = TAPS,
     delay_samples: int = BULK_DELAY,
 ) -> VirtualizerDesign:
     """Design the crossfeed path of a virtual speaker pair at +-``azimuth_deg`` (pure function).
 
-    The contralateral filter has the magnitude of the spherical head model's
-    contralateral / ipsilateral ratio for a source at ``azimuth_deg`` and linear
-    phase, delayed by ``delay_samples`` plus the model's ITD.
+    The contralateral filter has the magnitude of the head's contralateral /
+    ipsilateral ratio for a source at ``azimuth_deg`` and linear phase, delayed by
+    ``delay_samples`` plus the head's ITD. The head is the spherical head model
+    (``head_radius_m``) unless ``head`` gives another, e.g. a measured
+    :class:`~soundstage.acoustics.hrtf.HrtfSet` at ``sample_rate`` (its ITD is the
+    difference of the ears' onsets).
 
     Examples
     --------
@@ -79,15 +85,21 @@ def design_virtualizer(
     >>> round(design.itd_s * 1e6)
     261
     """
-    head = SphericalHead(radius_m=head_radius_m)
+    head = head if head is not None else SphericalHead(radius_m=head_radius_m)
     n = taps
     frequencies = np.fft.rfftfreq(n, 1 / sample_rate)
     responses = head.ear_responses(frequencies, direction(azimuth_deg)[None])[:, 0]  # (2, F): left (ipsi), right
-    ratio = np.abs(responses[1]) / np.abs(responses[0])
-    theta = head.incidence(direction(azimuth_deg)[None])[:, 0]
-    itd = float(head.delay_s(theta[1:2])[0] - head.delay_s(theta[0:1])[0])
-    centre = delay_samples + itd * sample_rate
-    spectrum = ratio * np.exp(-2j * np.pi * frequencies * centre / sample_rate)
+    if isinstance(head, SphericalHead):  # the shadow ratio, linear phase, delayed by the Woodworth ITD
+        theta = head.incidence(direction(azimuth_deg)[None])[:, 0]
+        itd = float(head.delay_s(theta[1:2])[0] - head.delay_s(theta[0:1])[0])
+        ratio = np.abs(responses[1]) / np.maximum(np.abs(responses[0]), 1e-12)
+        spectrum = ratio * np.exp(-2j * np.pi * frequencies * (delay_samples + itd * sample_rate) / sample_rate)
+    else:  # a measured head: the complex contra/ipsi ratio, which carries its frequency-dependent ITD
+        arrival = head.arrival_s(azimuth_deg)  # type: ignore[attr-defined]
+        itd = float(arrival[1] - arrival[0])
+        floor = (1e-3 * np.abs(responses[0]).max()) ** 2
+        ratio = responses[1] * np.conj(responses[0]) / (np.abs(responses[0]) ** 2 + floor)
+        spectrum = ratio * np.exp(-2j * np.pi * frequencies * delay_samples / sample_rate)
     impulse = scipy.fft.irfft(spectrum, n=n)
     # taper the far ends (the linear-phase response is short; this removes wrap-around)
     window = np.ones(n)
@@ -98,14 +110,18 @@ def design_virtualizer(
 
 
 class Virtualizer(Processor):
-    """Crosstalk simulation: a stereo pair at +-``azimuth_deg`` heard through a spherical head.
+    """Crosstalk simulation: a stereo pair at +-``azimuth_deg`` heard through a head (model or measured).
 
     Parameters
     ----------
+    hrtf : str
+        ``"model"`` (the spherical head of Brown & Duda, the default) or the path of
+        a SOFA file: the level and time differences of a measured (e.g. your own,
+        personalised) head instead (configuration).
     azimuth_deg : float, 5..90 deg
         Angle of the virtual speakers. Default 30.
     head_radius_m : float, 0.05..0.12 m
-        Head radius of the model. Default 0.0875.
+        Head radius of the model (``hrtf = "model"`` only). Default 0.0875.
     crossfeed : float, 0..1
         Amount of the contralateral path (0: none, 1: the head model's). Ramps
         over 20 ms when changed.
@@ -118,6 +134,7 @@ class Virtualizer(Processor):
     (2, 4800)
     """
 
+    config_keys = ("hrtf",)
     input_channels = 2
     output_channels = 2
     parameter_specs = (
@@ -126,7 +143,11 @@ class Virtualizer(Processor):
         ParameterSpec("crossfeed", 1.0, 0.0, 1.0, smoothing_ms=20.0, description="Amount of the contralateral path"),
     )
 
-    def __init__(self, *, azimuth_deg: float = 30.0, head_radius_m: float = 0.0875, crossfeed: float = 1.0) -> None:
+    def __init__(
+        self, *, hrtf: str = "model", azimuth_deg: float = 30.0, head_radius_m: float = 0.0875, crossfeed: float = 1.0
+    ) -> None:
+        self.hrtf = hrtf
+        self._heads = HeadChoice(hrtf)  # a bad SOFA file fails here, not mid-stream
         super().__init__(azimuth_deg=azimuth_deg, head_radius_m=head_radius_m, crossfeed=crossfeed)
         self._fir: CrossfadingFir | None = None
         self._direct: DelayLine | None = None
@@ -134,9 +155,8 @@ class Virtualizer(Processor):
 
     def design(self, sample_rate: float) -> VirtualizerDesign:
         """The current design at a sample rate."""
-        return design_virtualizer(
-            sample_rate, azimuth_deg=float(self._values["azimuth_deg"]), head_radius_m=float(self._values["head_radius_m"])
-        )
+        head = self._heads.head(sample_rate, float(self._values["head_radius_m"]))
+        return design_virtualizer(sample_rate, azimuth_deg=float(self._values["azimuth_deg"]), head=head)
 
     def _contra_matrix(self, design: VirtualizerDesign) -> np.ndarray:
         h = design.contralateral
@@ -157,6 +177,9 @@ class Virtualizer(Processor):
     def _parameter_changed(self, name: str) -> None:
         if name in ("azimuth_deg", "head_radius_m") and self._fir is not None and self._sample_rate is not None:
             self._fir.set_filters(self._contra_matrix(self.design(self._sample_rate)))
+
+    def _config(self) -> dict[str, Any]:
+        return {"hrtf": self.hrtf} if self.hrtf != "model" else {}
 
     def _process_block(self, block: np.ndarray) -> np.ndarray:
         assert self._fir is not None and self._direct is not None
