@@ -205,8 +205,11 @@ def _smooth_regularisation(frequencies: np.ndarray, b: np.ndarray, low_hz: float
     return np.asarray(10 ** ((near @ log_b) / near.sum(axis=1)))
 
 
-def _bisect(frequencies: int, predicate: Any, low: float = -9.0, high: float = 4.0, steps: int = 48) -> np.ndarray:
-    """Per frequency, the smallest log10(b) in [low, high] for which ``predicate(b)`` holds (monotone)."""
+def _bisect(frequencies: int, predicate: Any, low: float = -9.0, high: float = 4.0, steps: int = 26) -> np.ndarray:
+    """Per frequency, the smallest log10(b) in [low, high] for which ``predicate(b)`` holds (monotone).
+
+    26 halvings of the 13 decades: b to within 4.5e-7 (relative), far below what changes the filters.
+    """
     lo = np.full(frequencies, low)
     hi = np.full(frequencies, high)
     for _ in range(steps):
