@@ -173,3 +173,34 @@ def test_over_jack_ports_with_feedback(jack_server: None) -> None:
     assert process.returncode == 0, err
     assert seen == [pytest.approx(-40 + 40 * 64 / 127), pytest.approx(0.0)]
     assert out.strip() == "[64, 127]"  # feedback reached the controller's input
+
+
+def test_a_costly_parameter_is_rate_limited_and_the_last_value_still_wins() -> None:
+    """A stage whose parameter change takes 20 ms (a filter redesign): 50 changes in a row never stall the loop
+    by more than one change, at most one application per 4 x 20 ms, and the last value is applied at the end."""
+    from soundstage import ParameterSpec, Processor
+    from soundstage.midi.live import COST_SPACING
+
+    class Slow(Processor):
+        parameter_specs = (ParameterSpec("amount", 0.0, 0.0, 1.0),)
+
+        def _parameter_changed(self, name: str) -> None:
+            time.sleep(0.02)  # a redesign
+
+    chain = Chain([Slow()], names=["slow"])
+    midi_map = map_from_dict({"bindings": [{"target": "slow.amount", "kind": "cc", "number": 1}]}, chain)
+    control = LiveControl(chain, midi_map, input_port=None)
+    binding = midi_map.bindings[0]
+    applied, longest, start = 0, 0.0, time.perf_counter()
+    for step in range(50):  # one change arrives before every 5 ms block
+        control.changes.put((binding, step / 100))
+        began = time.perf_counter()
+        applied += len(control.apply_pending())
+        longest = max(longest, time.perf_counter() - began)
+        time.sleep(max(0.0, start + (step + 1) * 0.005 - time.perf_counter()))
+    elapsed = time.perf_counter() - start
+    assert longest < 0.04  # never more than one redesign per block
+    assert 2 <= applied <= 1 + elapsed / (COST_SPACING * 0.02) + 1
+    leftover = control.apply_pending(everything=True)  # what still waits is applied at the end of a run
+    assert leftover in ({}, {"slow.amount": pytest.approx(0.49)})
+    assert chain.parameter("slow.amount").value == pytest.approx(0.49)  # the last value wins

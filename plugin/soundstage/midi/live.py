@@ -15,7 +15,9 @@ The MIDI thread never blocks the audio loop: it decodes messages into
 before each block (the last value per parameter wins) and sends the new
 positions of bound controls back on the output port, so LED rings and motor
 faders follow. Bad messages are counted and logged; nothing raises into the
-audio loop.
+audio loop. A parameter whose change redesigns filters (the device chain's width,
+depth, distance: 10-30 ms each) is applied at most once per four times its cost,
+so riding it keeps the loop within one redesign of real time.
 """
 
 from __future__ import annotations
@@ -215,6 +217,12 @@ def feedback_messages(binding: Binding, position: float) -> list[Any]:
     return []
 
 
+#: A parameter change that takes longer than this to apply (seconds) is rate-limited in the live loop ...
+COSTLY_S = 0.002
+#: ... to one application per this many times its cost (the redesigns then take at most 1/4 of the time).
+COST_SPACING = 4.0
+
+
 class LiveControl:
     """Drive a chain's parameters from a live MIDI input (see the module docstring)."""
 
@@ -229,6 +237,8 @@ class LiveControl:
         self.received = 0
         self.errors = 0
         self.applied = 0
+        self._held: dict[str, tuple[Binding, Any]] = {}  # changes waiting for their parameter's next slot
+        self._next_slot: dict[str, float] = {}  # perf_counter time before which a costly parameter waits
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._listen, name="soundstage-midi", daemon=True)
 
@@ -263,9 +273,17 @@ class LiveControl:
                 LOG.warning("MIDI input: %s", error)
                 self._stop.wait(0.001)
 
-    def apply_pending(self) -> dict[str, Any]:
-        """Apply what arrived since the last call (last value wins); send feedback. Audio-thread side."""
-        latest: dict[str, tuple[Binding, Any]] = {}
+    def apply_pending(self, *, everything: bool = False) -> dict[str, Any]:
+        """Apply what arrived since the last call (last value wins); send feedback. Audio-thread side.
+
+        A parameter whose change took longer than ``COSTLY_S`` to apply (a filter
+        redesign: the device chain's width, depth, distance) is applied again only
+        after ``COST_SPACING`` times that long; what arrives meanwhile waits, the
+        last value winning, so a knob moved continuously never stalls the audio
+        loop for more than one redesign. ``everything`` applies all that waits.
+        """
+        latest: dict[str, tuple[Binding, Any]] = dict(self._held)
+        self._held.clear()
         while True:
             try:
                 binding, value = self.changes.get_nowait()
@@ -273,13 +291,21 @@ class LiveControl:
                 break
             latest[binding.target] = (binding, value)
         applied = {}
-        for target, (_, value) in latest.items():
+        now = time.perf_counter()
+        for target, (binding, value) in latest.items():
+            if not everything and now < self._next_slot.get(target, 0.0):
+                self._held[target] = (binding, value)
+                continue
+            began = time.perf_counter()
             try:
                 self.parameters[target].value = value
             except Exception as error:  # out of range after a curve, a plugin refusing: log, keep running
                 self.errors += 1
                 LOG.warning("MIDI -> %s: %s", target, error)
                 continue
+            cost = time.perf_counter() - began
+            if cost > COSTLY_S:
+                self._next_slot[target] = began + COST_SPACING * cost
             applied[target] = value
             self.applied += 1
             self.send_feedback(target)
@@ -363,6 +389,11 @@ def run_live(
             stats.worst_lag_ms = max(stats.worst_lag_ms, 1000 * lag)
         else:
             time.sleep(-lag)
+    if control is not None:  # what still waits for its slot: the last values win, even at the very end
+        leftover = control.apply_pending(everything=True)
+        if leftover:
+            stats.changes += len(leftover)
+            stats.values.update(leftover)
     tail = processor.flush()
     if on_output is not None and tail.shape[1]:
         on_output(tail)

@@ -41,6 +41,7 @@ __all__ = [
     "BeamFilters",
     "Beamformer",
     "beam_pattern",
+    "blend_beam",
     "design_beamformer",
     "design_matrix_mix",
     "diffuse_correlation",
@@ -240,14 +241,26 @@ def design_beamformer(
     octave = np.log2(f)
     log_loading = (required[None, :] - LOADING_SLOPE * np.abs(octave[:, None] - octave[None, :])).max(axis=1)
     weights, narrow = solve(10**log_loading)
+    info = {"loading": 10**log_loading, "null_deg": null_deg, "depth": 1.0, "lobe_held": narrow}
+    design = _finish(profile, frequencies, weights, beam, sample_rate, taps, info)
     if depth < 1.0:
-        matrix = design_matrix_mix(profile, sample_rate=sample_rate, taps=taps)
-        spread = np.zeros_like(weights)
-        for column, index in enumerate(matrix.beam_indices):
-            spread[:, beam.index(index)] = matrix.weights[:, column]
-        weights = depth * weights + (1.0 - depth) * spread
-    info = {"loading": 10**log_loading, "null_deg": null_deg, "depth": depth, "lobe_held": narrow}
-    return _finish(profile, frequencies, weights, beam, sample_rate, taps, info)
+        return blend_beam(design, design_matrix_mix(profile, sample_rate=sample_rate, taps=taps), depth, profile)
+    return design
+
+
+def blend_beam(beam: BeamFilters, matrix: BeamFilters, depth: float, profile: DeviceProfile) -> BeamFilters:
+    """The beam (``depth`` 1) blended with the matrix mix (0), weight by weight (pure function).
+
+    Cheap next to a beam design: a depth knob moves without designing the beam again.
+    """
+    columns = list(beam.beam_indices)
+    spread = np.zeros_like(beam.weights)
+    for column, index in enumerate(matrix.beam_indices):
+        spread[:, columns.index(index)] = matrix.weights[:, column]
+    weights = depth * beam.weights + (1.0 - depth) * spread
+    info = {**beam.info, "depth": depth}
+    taps = beam.impulse.shape[-1]
+    return _finish(profile, beam.frequencies, weights, columns, beam.sample_rate, taps, info)
 
 
 def design_matrix_mix(profile: DeviceProfile, *, sample_rate: float = 48000.0, taps: int = TAPS) -> BeamFilters:
@@ -384,13 +397,25 @@ class Beamformer(FilterForms, Processor):  # type: ignore[misc]  # output_channe
 
     def _design(self, sample_rate: float) -> BeamFilters:
         if self.mode == "matrix":
-            return design_matrix_mix(self._profile, sample_rate=sample_rate)
-        return design_beamformer(
-            self._profile,
-            sample_rate=sample_rate,
-            min_wng_db=float(self._values["min_wng_db"]),
-            depth=float(self._values["depth"]),
+            return self._designs(("matrix", sample_rate), lambda: design_matrix_mix(self._profile, sample_rate=sample_rate))
+        wng = float(self._values["min_wng_db"])
+        beam = self._designs(
+            ("beam", sample_rate, wng), lambda: design_beamformer(self._profile, sample_rate=sample_rate, min_wng_db=wng)
         )
+        depth = float(self._values["depth"])
+        if depth >= 1.0:
+            return beam
+        matrix = self._designs(("matrix", sample_rate), lambda: design_matrix_mix(self._profile, sample_rate=sample_rate))
+        return blend_beam(beam, matrix, depth, self._profile)
+
+    def _designs(self, key: tuple[Any, ...], compute: Any) -> BeamFilters:
+        """The full beam and the matrix mix, kept across depth changes (a depth move only blends them)."""
+        cache = self.__dict__.setdefault("_full_designs", {})
+        if key not in cache:
+            if len(cache) > 8:
+                cache.clear()
+            cache[key] = compute()
+        return cache[key]  # type: ignore[no-any-return]
 
     @property
     def latency_samples(self) -> int:
