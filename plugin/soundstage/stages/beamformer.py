@@ -7,9 +7,11 @@ profile gives it a ``beam_band_hz`` — such that the far-field response
 toward a direction, 0 deg = the device's front) is 1 on axis and 0 at
 +-``null_deg``, and among those the one radiating the least power over the whole
 sphere (maximum directivity: the most direct sound for the least room
-reverberation). The main lobe is held at or above ``lobe_floor_db`` at
-+-``lobe_deg`` (the listening window), and diagonal loading keeps the white-noise
-gain (WNG, ``|B(0)|^2 / |w|^2``, re one driver) at or above ``min_wng_db``.
+reverberation). Where that beam is narrower than the listening window
+(``|B| >= lobe_floor_db`` everywhere within +-``lobe_deg``), it is blended toward
+the widest beam with the same nulls, just enough to hold the window; diagonal
+loading keeps the white-noise gain (WNG, ``|B(0)|^2 / |w|^2``, re one driver) at
+or above ``min_wng_db``.
 Outside the midrange band the centre goes to the woofer and the tweeter through
 the same zero-phase crossovers as the crosstalk canceller.
 
@@ -172,11 +174,14 @@ def design_beamformer(
     Per frequency, the weights of the drivers that can play it (``Driver.beam_band``:
     the midranges, and a woofer or tweeter where the profile says it can play the
     band) minimise the power radiated over the whole sphere — the reverberant
-    energy a room gets back — subject to a unit on-axis response and nulls at
-    +-``null_deg`` (a linearly constrained minimum-variance beam against a diffuse
-    field, i.e. maximum directivity). Where that main lobe would fall below
-    ``lobe_floor_db`` at +-``lobe_deg`` (the listening window), the level there
-    becomes a further constraint. Diagonal loading keeps the white-noise gain at
+    energy a room gets back — subject to a unit on-axis response, with nulls at
+    +-``null_deg`` (interferers ``NULL_WEIGHT`` times the diffuse field: deep, giving
+    way only where the WNG floor needs loading) — a linearly constrained
+    minimum-variance beam against a diffuse field, i.e. maximum directivity. Where that main lobe would dip below
+    ``lobe_floor_db`` anywhere within +-``lobe_deg`` (the listening window), the
+    weights are blended toward the widest beam with the same constraints (least
+    norm), by the least amount that holds the window — a blend keeps the unit
+    on-axis response and the nulls. Diagonal loading keeps the white-noise gain at
     or above ``min_wng_db``; a driver near the edge of its beam band is made
     costlier so its weight fades in and out smoothly. ``depth`` blends the beam
     (1) with the matrix mix (0), weight by weight.
@@ -196,7 +201,8 @@ def design_beamformer(
     frequencies = np.fft.rfftfreq(taps, 1 / sample_rate)
     f = np.maximum(frequencies, frequencies[1])
     constraints = steering(profile, f, np.array([0.0, null_deg, -null_deg]), drivers=beam)  # (F, 3, M)
-    lobe = steering(profile, f, np.array([lobe_deg, -lobe_deg]), drivers=beam)  # (F, 2, M)
+    angles = np.arange(5.0, lobe_deg + 1e-9, 5.0)
+    window = steering(profile, f, np.concatenate([angles, -angles]), drivers=beam)  # (F, K, M): the listening window
     power = diffuse_correlation(profile, f, beam)
     scale = np.real(np.trace(power, axis1=1, axis2=2)) / len(beam)
     availability = np.stack([band_weights(f, *profile.drivers[i].beam_band) for i in beam], axis=1)  # type: ignore[misc]
@@ -211,21 +217,17 @@ def design_beamformer(
     on_axis_only = constraints[:, :1]
     unit = np.ones((len(f), 1), complex)
 
-    def solve(loading: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        q = power + interference + (loading * scale)[:, None, None] * eye + penalty[:, :, None] * eye
-        w = _constrained_minimum(q, on_axis_only, unit)
-        at_lobe = np.einsum("fkm,fm->fk", lobe, w)
-        narrow = np.abs(at_lobe).min(axis=1) < floor
-        if narrow.any():  # hold the listening window: |B(+-lobe_deg)| = floor, phases as the free beam's
-            targets = np.concatenate([unit, floor * at_lobe / np.maximum(np.abs(at_lobe), 1e-12)], axis=1)
-            held = _constrained_minimum(q, np.concatenate([on_axis_only, lobe], axis=1), targets)
-            w = np.where(narrow[:, None], held, w)
-        w = w * usable
+    def solve(q: np.ndarray) -> np.ndarray:
+        """The LCMV beam for a cost matrix q: unit on axis, normalised, zero outside the drivers' bands."""
+        w = _constrained_minimum(q, on_axis_only, unit) * usable
         on_axis = np.einsum("fm,fm->f", constraints[:, 0], w)
-        return w / np.where(np.abs(on_axis) < 1e-12, 1e-12, on_axis)[:, None], narrow
+        return np.asarray(w / np.where(np.abs(on_axis) < 1e-12, 1e-12, on_axis)[:, None])
+
+    def directive(loading: np.ndarray) -> np.ndarray:  # the most directive beam (least power over the sphere)
+        return solve(power + interference + (loading * scale)[:, None, None] * eye + penalty[:, :, None] * eye)
 
     def wng(loading: np.ndarray) -> np.ndarray:
-        return np.asarray(1.0 / np.maximum(np.sum(np.abs(solve(loading)[0]) ** 2, axis=1), 1e-30))
+        return np.asarray(1.0 / np.maximum(np.sum(np.abs(directive(loading)) ** 2, axis=1), 1e-30))
 
     wng_floor = 10 ** (min_wng_db / 10)
     need = wng(np.full(len(f), 1e-12)) < wng_floor
@@ -240,8 +242,27 @@ def design_beamformer(
     # spreads that over frequency, so the weights and the filters stay smooth
     octave = np.log2(f)
     log_loading = (required[None, :] - LOADING_SLOPE * np.abs(octave[:, None] - octave[None, :])).max(axis=1)
-    weights, narrow = solve(10**log_loading)
-    info = {"loading": 10**log_loading, "null_deg": null_deg, "depth": 1.0, "lobe_held": narrow}
+    sharp = directive(10**log_loading)
+    # the widest beam with the same nulls (least norm: the most white-noise gain); both have a unit on-axis
+    # response and the nulls, so any blend of the two has them too
+    wide = solve(scale[:, None, None] * eye + interference + penalty[:, :, None] * eye)
+
+    def window_ok(blend: np.ndarray) -> np.ndarray:
+        w = (1.0 - blend[:, None]) * sharp + blend[:, None] * wide
+        return np.asarray(np.abs(np.einsum("fkm,fm->fk", window, w)).min(axis=1) >= floor)
+
+    # per frequency the least blend toward the wide beam that holds the listening window (|B| >= floor
+    # within +-lobe_deg), spread over frequency like the loading (at most 2 per octave) to stay smooth
+    low_blend, high_blend = np.zeros(len(f)), np.ones(len(f))
+    needs_blend = ~window_ok(low_blend)
+    for _ in range(20):
+        middle = 0.5 * (low_blend + high_blend)
+        ok = window_ok(middle)
+        high_blend, low_blend = np.where(ok, middle, high_blend), np.where(ok, low_blend, middle)
+    required_blend = np.where(needs_blend, high_blend, 0.0)
+    blend = np.clip((required_blend[None, :] - 2.0 * np.abs(octave[:, None] - octave[None, :])).max(axis=1), 0.0, 1.0)
+    weights = (1.0 - blend[:, None]) * sharp + blend[:, None] * wide
+    info = {"loading": 10**log_loading, "null_deg": null_deg, "depth": 1.0, "window_blend": blend}
     design = _finish(profile, frequencies, weights, beam, sample_rate, taps, info)
     if depth < 1.0:
         return blend_beam(design, design_matrix_mix(profile, sample_rate=sample_rate, taps=taps), depth, profile)
