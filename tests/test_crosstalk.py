@@ -69,7 +69,8 @@ def test_at_2_m_the_model_follows_the_target_and_kemar_keeps_some(kemar: HrtfSet
     centres, achieved = separation_db(design.impulse, design.modelling_delay, SR, profile, MODEL)
     target = design.info["target_db"]
     f = design.frequencies
-    wanted = np.array([np.mean(target[(f >= c / 10**0.05) & (f < c * 10**0.05)]) for c in centres])
+    # the band value of the target the way band separation is measured: a power average (of the crosstalk ratio)
+    wanted = np.array([-10 * np.log10(np.mean(10 ** (-target[(f >= c / 10**0.05) & (f < c * 10**0.05)] / 10))) for c in centres])
     active = wanted >= 6.0
     assert active.sum() >= 8
     assert np.abs(achieved - wanted)[active].max() <= 3.0, (achieved.round(1), wanted.round(1))
@@ -133,3 +134,20 @@ def test_contract_and_repr() -> None:
     assert ctc(np.zeros((2, 1)), SR).shape == (2, 1)
     assert repr(CrosstalkCanceller(form="rtf", distance_m=1.0)) == "<CrosstalkCanceller form='rtf' distance_m=1.0>"
     assert len(fractional_octave_bands(250, 6300)) == 15
+
+
+def test_the_mono_tweeter_crossover_sums_in_phase_at_the_own_ear() -> None:
+    """Above 7 kHz each input reaches the tweeter at 0.5 (about -6 dB at the own ear, -8 dB with the head); across
+    the crossover there is no notch deeper than that. (Before the tweeter feed was timed like the midranges the
+    own-ear response had a -22.8 dB notch at 7.5 kHz: the tweeter sits 8 cm closer to the listener.)"""
+    from soundstage.acoustics.transfer import transfer_matrix
+    from soundstage.analysis.crosstalk import realised_response
+
+    profile = load_profile("studio-5", distance_m=2.0)
+    design = design_crosstalk_canceller(profile, sample_rate=SR)
+    f, response = realised_response(design.impulse, design.modelling_delay, SR)
+    ears = transfer_matrix(profile, f, MODEL) @ response
+    own = 20 * np.log10(np.abs(ears[:, 0, 0]) / np.abs(ears[(f > 2000) & (f < 4000), 0, 0]).mean())
+    crossover = (f >= 5000) & (f <= 12000)
+    print(f"own-ear response 5-12 kHz: {own[crossover].min():.1f} .. {own[crossover].max():.1f} dB re 2-4 kHz")
+    assert own[crossover].min() >= -10.0 and own[crossover].max() <= 1.0

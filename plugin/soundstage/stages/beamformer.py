@@ -9,7 +9,8 @@ toward a direction, 0 deg = the device's front) is 1 on axis and 0 at
 sphere (maximum directivity: the most direct sound for the least room
 reverberation). Where that beam is narrower than the listening window
 (``|B| >= lobe_floor_db`` everywhere within +-``lobe_deg``), it is blended toward
-the widest beam with the same nulls, just enough to hold the window; diagonal
+the beam with the same nulls whose response over the window is flattest, just
+enough to hold the window; diagonal
 loading keeps the white-noise gain (WNG, ``|B(0)|^2 / |w|^2``, re one driver) at
 or above ``min_wng_db``.
 Outside the midrange band the centre goes to the woofer and the tweeter through
@@ -179,9 +180,10 @@ def design_beamformer(
     way only where the WNG floor needs loading) — a linearly constrained
     minimum-variance beam against a diffuse field, i.e. maximum directivity. Where that main lobe would dip below
     ``lobe_floor_db`` anywhere within +-``lobe_deg`` (the listening window), the
-    weights are blended toward the widest beam with the same constraints (least
-    norm), by the least amount that holds the window — a blend keeps the unit
-    on-axis response and the nulls. Diagonal loading keeps the white-noise gain at
+    weights are blended toward the beam with the same constraints whose response
+    over the window is flattest (least squares against 1, as a point source at the
+    device centre would give), by the least amount that holds the window — a blend
+    keeps the unit on-axis response and the nulls. Diagonal loading keeps the white-noise gain at
     or above ``min_wng_db``; a driver near the edge of its beam band is made
     costlier so its weight fades in and out smoothly. ``depth`` blends the beam
     (1) with the matrix mix (0), weight by weight.
@@ -226,26 +228,48 @@ def design_beamformer(
     def directive(loading: np.ndarray) -> np.ndarray:  # the most directive beam (least power over the sphere)
         return solve(power + interference + (loading * scale)[:, None, None] * eye + penalty[:, :, None] * eye)
 
-    def wng(loading: np.ndarray) -> np.ndarray:
-        return np.asarray(1.0 / np.maximum(np.sum(np.abs(directive(loading)) ** 2, axis=1), 1e-30))
+    # a beam that fits the window: |B - 1|^2 least over +-lobe_deg (a point source at the centre would give 1)
+    fit = np.einsum("fkm,fkn->fmn", np.conj(window), window) / window.shape[1]
+    flat = np.conj(window).sum(axis=1) / window.shape[1]  # (F, M): W^H 1 / K
 
-    wng_floor = 10 ** (min_wng_db / 10)
-    need = wng(np.full(len(f), 1e-12)) < wng_floor
-    lo, hi = np.full(len(f), -12.0), np.full(len(f), 9.0)
-    for _ in range(40):  # smallest loading meeting the WNG floor, where the unloaded beam does not
-        mid = 0.5 * (lo + hi)
-        ok = wng(10**mid) >= wng_floor
-        hi, lo = np.where(ok, mid, hi), np.where(ok, lo, mid)
-    required = np.where(need, hi, -12.0)
-    # the least loading meeting the floor jumps where a regime ends (the exact-null solution's WNG
-    # crossing the floor); a slope-limited upper envelope (at most LOADING_SLOPE decades per octave)
-    # spreads that over frequency, so the weights and the filters stay smooth
+    def fitted(loading: np.ndarray) -> np.ndarray:
+        q = fit + interference + (loading * scale)[:, None, None] * eye + penalty[:, :, None] * eye
+        qi_b = np.linalg.solve(q, flat[:, :, None])[:, :, 0]
+        qi_c = np.linalg.solve(q, np.conj(constraints[:, 0])[:, :, None])[:, :, 0]
+        c0 = constraints[:, 0]
+        lagrange = (1.0 - np.einsum("fm,fm->f", c0, qi_b)) / np.einsum("fm,fm->f", c0, qi_c)
+        w = (qi_b + lagrange[:, None] * qi_c) * usable
+        on_axis = np.einsum("fm,fm->f", c0, w)
+        return np.asarray(w / np.where(np.abs(on_axis) < 1e-12, 1e-12, on_axis)[:, None])
+
     octave = np.log2(f)
-    log_loading = (required[None, :] - LOADING_SLOPE * np.abs(octave[:, None] - octave[None, :])).max(axis=1)
+    wng_floor = 10 ** (min_wng_db / 10)
+
+    def least_loading(beam_for: Any) -> np.ndarray:
+        """Per frequency the least diagonal loading (log10) meeting the WNG floor, slope-limited over frequency.
+
+        The least loading jumps where a regime ends (e.g. the exact-null solution's WNG crossing the
+        floor); an upper envelope falling at most LOADING_SLOPE decades per octave spreads that over
+        frequency, so the weights and the filters stay smooth.
+        """
+
+        def wng(loading: np.ndarray) -> np.ndarray:
+            return np.asarray(1.0 / np.maximum(np.sum(np.abs(beam_for(loading)) ** 2, axis=1), 1e-30))
+
+        need = wng(np.full(len(f), 1e-12)) < wng_floor
+        lo, hi = np.full(len(f), -12.0), np.full(len(f), 9.0)
+        for _ in range(40):
+            mid = 0.5 * (lo + hi)
+            ok = wng(10**mid) >= wng_floor
+            hi, lo = np.where(ok, mid, hi), np.where(ok, lo, mid)
+        required = np.where(need, hi, -12.0)
+        return np.asarray((required[None, :] - LOADING_SLOPE * np.abs(octave[:, None] - octave[None, :])).max(axis=1))
+
+    log_loading = least_loading(directive)
     sharp = directive(10**log_loading)
-    # the widest beam with the same nulls (least norm: the most white-noise gain); both have a unit on-axis
-    # response and the nulls, so any blend of the two has them too
-    wide = solve(scale[:, None, None] * eye + interference + penalty[:, :, None] * eye)
+    # the beam that keeps the window flattest, with the same nulls; both have a unit on-axis response
+    # and the nulls, so any blend of the two has them too
+    wide = fitted(10 ** least_loading(fitted))
 
     def window_ok(blend: np.ndarray) -> np.ndarray:
         w = (1.0 - blend[:, None]) * sharp + blend[:, None] * wide
@@ -296,6 +320,12 @@ def design_matrix_mix(profile: DeviceProfile, *, sample_rate: float = 48000.0, t
     return _finish(profile, frequencies, weights, mids, sample_rate, taps, {"matrix": True})
 
 
+def _centre_timing(profile: DeviceProfile, frequencies: np.ndarray, index: int) -> np.ndarray:
+    """Phase that moves a driver's on-axis arrival to the device centre's: exp(-j k x), x its lead toward the front."""
+    on_axis = steering(profile, frequencies, np.array([0.0]), drivers=[index])[:, 0, 0]
+    return np.asarray(np.conj(on_axis) / np.maximum(np.abs(on_axis), 1e-12))
+
+
 def _finish(
     profile: DeviceProfile,
     frequencies: np.ndarray,
@@ -313,10 +343,13 @@ def _finish(
     response = np.zeros((len(frequencies), len(profile.drivers)), complex)
     for column, index in enumerate(beam):
         response[:, index] = weights[:, column] * w_mid
+    # the plain woofer and tweeter feeds, timed like the beam (to the device centre on axis), so the
+    # crossovers sum in phase: a front tweeter 8 cm ahead of the centre is delayed by those 8 cm
+    f = np.maximum(frequencies, frequencies[1])
     for index in woofers:
-        response[:, index] += (1.0 - band_weights(frequencies, low, 1e12)) / len(woofers)
+        response[:, index] += (1.0 - band_weights(frequencies, low, 1e12)) / len(woofers) * _centre_timing(profile, f, index)
     for index in tweeters:
-        response[:, index] += band_weights(frequencies, high, 1e12) / len(tweeters)
+        response[:, index] += band_weights(frequencies, high, 1e12) / len(tweeters) * _centre_timing(profile, f, index)
     delay = taps // 2
     impulse = _to_fir(response.T[:, None, :], delay, taps)
     band = (frequencies >= low) & (frequencies <= high)

@@ -205,6 +205,18 @@ def _smooth_regularisation(frequencies: np.ndarray, b: np.ndarray, low_hz: float
     return np.asarray(10 ** ((near @ log_b) / near.sum(axis=1)))
 
 
+def _crossover_limit_db(band_ears: np.ndarray, mid_share: np.ndarray, level: np.ndarray) -> np.ndarray:
+    """The most separation the total can reach where the mono woofer/tweeter feeds fade in (dB, per frequency).
+
+    ``band_ears`` (F, 2 ears, 2 inputs) is what the band feeds alone put at the ears,
+    ``mid_share`` the share of each input on the cancelling midranges and ``level`` their
+    level at the own ear: even a perfect canceller leaves the band drivers' crosstalk.
+    """
+    own = np.abs(mid_share * level + band_ears[:, 0, 0])
+    contra = np.abs(band_ears[:, 1, 0])
+    return np.asarray(20 * np.log10(own / np.maximum(contra, 1e-12 * np.maximum(own, 1e-30))))
+
+
 def _bisect(frequencies: int, predicate: Any, low: float = -9.0, high: float = 4.0, steps: int = 26) -> np.ndarray:
     """Per frequency, the smallest log10(b) in [low, high] for which ``predicate(b)`` holds (monotone).
 
@@ -322,14 +334,33 @@ def design_crosstalk_canceller(
     response = np.zeros((len(frequencies), len(profile.drivers), 2), complex)
     for column, index in enumerate(mids):
         response[:, index, :] = ctc[:, column, :] * w_mid[:, None]
+    # the mono woofer and tweeter feeds arrive when the nearest midrange does (the filters' timing
+    # reference), so the crossovers sum in phase: a front tweeter closer to the listener is delayed
+    centre = np.asarray((listener or Listener()).position_m, float)
+    reference_m = float(distances.min())
+
+    def timed(index: int) -> np.ndarray:
+        lead_m = reference_m - float(np.linalg.norm(profile.world_positions()[index] - centre))
+        return np.asarray(np.exp(-2j * np.pi * frequencies * lead_m / SPEED_OF_SOUND_M_S))
+
     if woofers:
         w_low = 1.0 - band_weights(frequencies, low, 1e12)
         for index in woofers:
-            response[:, index, :] = 0.5 * w_low[:, None] / len(woofers)
+            response[:, index, :] = 0.5 * (w_low * timed(index))[:, None] / len(woofers)
     if tweeters:
         w_high = band_weights(frequencies, high, 1e12)
         for index in tweeters:
-            response[:, index, :] = 0.5 * w_high[:, None] / len(tweeters)
+            response[:, index, :] = 0.5 * (w_high * timed(index))[:, None] / len(tweeters)
+
+    followed = wanted  # what the total separation (midranges + mono band feeds) is to follow
+    band_drivers = woofers + tweeters
+    if capped and band_drivers:
+        # where the mono tweeter/woofer fades in, no more than its crosstalk leaves; the midranges still
+        # cancel as asked there, so that the band drivers' crosstalk is what limits the total
+        band_plant = transfer_matrix(profile, frequencies, head, listener=listener, drivers=band_drivers)
+        band_plant = band_plant * np.exp(2j * np.pi * frequencies * reference_m / SPEED_OF_SOUND_M_S)[:, None, None]
+        band_ears = band_plant @ response[:, band_drivers, :]
+        followed = np.minimum(wanted, _crossover_limit_db(band_ears, w_mid, level))
 
     delay = taps // 2
     impulse = _to_fir(response.transpose(1, 2, 0), delay, taps)
@@ -364,7 +395,7 @@ def design_crosstalk_canceller(
             "profile": profile.name,
             "distance_m": profile.distance_m,
             "plant": plant,
-            "target_db": wanted,
+            "target_db": followed,
             "feasible_db": feasible,
         },
     )
