@@ -175,18 +175,20 @@ def design_beamformer(
     Per frequency, the weights of the drivers that can play it (``Driver.beam_band``:
     the midranges, and a woofer or tweeter where the profile says it can play the
     band) minimise the power radiated over the whole sphere — the reverberant
-    energy a room gets back — subject to a unit on-axis response, with nulls at
+    energy a room gets back — with a unit on-axis response and nulls at
     +-``null_deg`` (interferers ``NULL_WEIGHT`` times the diffuse field: deep, giving
-    way only where the WNG floor needs loading) — a linearly constrained
-    minimum-variance beam against a diffuse field, i.e. maximum directivity. Where that main lobe would dip below
-    ``lobe_floor_db`` anywhere within +-``lobe_deg`` (the listening window), the
-    weights are blended toward the beam with the same constraints whose response
-    over the window is flattest (least squares against 1, as a point source at the
-    device centre would give), by the least amount that holds the window — a blend
-    keeps the unit on-axis response and the nulls. Diagonal loading keeps the white-noise gain at
-    or above ``min_wng_db``; a driver near the edge of its beam band is made
-    costlier so its weight fades in and out smoothly. ``depth`` blends the beam
-    (1) with the matrix mix (0), weight by weight.
+    way only where the WNG floor needs loading): a linearly constrained
+    minimum-variance beam against a diffuse field, i.e. maximum directivity.
+
+    Where that main lobe would dip below ``lobe_floor_db`` anywhere within
+    +-``lobe_deg`` (the listening window), the weights are blended toward the beam
+    with the same constraints whose response over the window is flattest (least
+    squares against 1, as a point source at the device centre would give), by the
+    least amount that holds the window; a blend keeps the unit on-axis response and
+    the nulls. Diagonal loading keeps the white-noise gain at or above
+    ``min_wng_db``; a driver near the edge of its beam band is made costlier so its
+    weight fades in and out smoothly. ``depth`` blends the beam (1) with the matrix
+    mix (0), weight by weight (:func:`blend_beam`).
 
     Examples
     --------
