@@ -275,15 +275,11 @@ def _cmd_live(args: argparse.Namespace) -> int:
         if args.play is not None:
             sinks.append(_audio_device(args.play, outputs, rate, stack).write)
         if args.record:
-            from pedalboard.io import AudioFile
-
-            from soundstage.fileio import atomic_output, check_output_path, output_bit_depth
+            from soundstage.fileio import audio_writer, check_output_path, output_bit_depth
 
             inputs = [Path(args.input)] if args.input else []
             target = check_output_path(args.record, inputs=inputs, overwrite=args.overwrite)
-            depth = output_bit_depth(target, None)
-            temporary = stack.enter_context(atomic_output(target))
-            recorder = stack.enter_context(AudioFile(str(temporary), "w", rate, outputs, bit_depth=depth))
+            recorder = stack.enter_context(audio_writer(target, rate, outputs, output_bit_depth(target, None)))
             sinks.append(lambda audio, _rate: recorder.write(audio))
 
         def deliver(audio: np.ndarray) -> None:

@@ -21,7 +21,7 @@ from pedalboard.io import AudioFile
 from soundstage.errors import AudioFileError, AudioInputError, OutputError
 from soundstage.host.processor import Processor
 
-__all__ = ["atomic_output", "check_output_path", "open_audio", "process_file", "output_bit_depth"]
+__all__ = ["atomic_output", "audio_writer", "check_output_path", "open_audio", "process_file", "output_bit_depth"]
 
 
 def open_audio(path: str | os.PathLike[str]) -> Any:
@@ -79,6 +79,15 @@ def atomic_output(target: Path) -> Iterator[Path]:
         raise
 
 
+@contextmanager
+def audio_writer(target: Path, sample_rate: float, channels: int, bit_depth: int) -> Iterator[Any]:
+    """An ``AudioFile`` writer whose file appears at ``target`` only when the block ends without an error."""
+    with atomic_output(target) as temporary:
+        writer_file: Any = AudioFile(str(temporary), "w", sample_rate, channels, bit_depth=bit_depth)
+        with writer_file as writer:
+            yield writer
+
+
 def output_bit_depth(path: Path, requested: int | None) -> int:
     """The bit depth to write: the request, else 32-bit float for WAV/AIFF and 24 for FLAC."""
     suffix = path.suffix.lower()
@@ -129,27 +138,23 @@ def process_file(
 
         events = [(event.sample, event.target, event.value) for event in automation or []]
         stream = AutomatedStream(processor, rate, events, buffer_size=buffer_size)
-        with atomic_output(target) as temporary:
-            writer_file: Any = AudioFile(str(temporary), "w", rate, out_channels, bit_depth=depth)
-            with writer_file as writer:
-                position = 0
-                while position < frames:
-                    block = reader.read(min(buffer_size, frames - position))
-                    if block.shape[1] == 0:
-                        raise AudioFileError(
-                            f"input file {str(source)!r} ends early at sample {position} of {frames} (truncated?)"
-                        )
-                    if not np.isfinite(block).all():
-                        channel, sample = np.argwhere(~np.isfinite(block))[0]
-                        raise AudioInputError(
-                            f"input file {str(source)!r} contains {block[channel, sample]} at channel {channel}, "
-                            f"sample {position + sample}; soundstage only processes finite samples"
-                        )
-                    writer.write(stream.process(block))
-                    position += block.shape[1]
-                    if progress is not None:
-                        progress(block.shape[1])
-                writer.write(stream.flush())
+        with audio_writer(target, rate, out_channels, depth) as writer:
+            position = 0
+            while position < frames:
+                block = reader.read(min(buffer_size, frames - position))
+                if block.shape[1] == 0:
+                    raise AudioFileError(f"input file {str(source)!r} ends early at sample {position} of {frames} (truncated?)")
+                if not np.isfinite(block).all():
+                    channel, sample = np.argwhere(~np.isfinite(block))[0]
+                    raise AudioInputError(
+                        f"input file {str(source)!r} contains {block[channel, sample]} at channel {channel}, "
+                        f"sample {position + sample}; soundstage only processes finite samples"
+                    )
+                writer.write(stream.process(block))
+                position += block.shape[1]
+                if progress is not None:
+                    progress(block.shape[1])
+            writer.write(stream.flush())
     return {
         "frames": float(frames),
         "sample_rate": rate,

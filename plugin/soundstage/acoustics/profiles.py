@@ -290,7 +290,7 @@ def _parse(data: dict[str, Any], file: str) -> DeviceProfile:
         if role not in ROLES:
             raise _fail(file, f"{where}.role", f"role = {role!r} must be one of {', '.join(ROLES)}")
         band = _band(table, "band_hz", where, file, default=(20.0, 20000.0))
-        beam_band = _band(table, "beam_band_hz", where, file, default=None) if "beam_band_hz" in table else None
+        beam_band = _band(table, "beam_band_hz", where, file, default=None)
         directivity = table.get("directivity", "omni")
         if directivity not in DIRECTIVITIES:
             raise _fail(file, f"{where}.directivity", f"directivity = {directivity!r} must be one of {', '.join(DIRECTIVITIES)}")

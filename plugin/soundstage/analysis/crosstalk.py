@@ -49,10 +49,15 @@ def separation_db(
     listener: Listener | None = None,
     low_hz: float = 250.0,
     high_hz: float = 6300.0,
+    plant: np.ndarray | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Band centres and separation (dB) of canceller FIRs (drivers, 2, taps) through a head at a position."""
+    """Band centres and separation (dB) of canceller FIRs (drivers, 2, taps) through a head at a position.
+
+    ``plant``: the driver -> ear responses at that position on the grid of
+    :func:`realised_response` (8192 points), when the caller already has them.
+    """
     frequencies, response = realised_response(impulse, delay_samples, sample_rate)
-    plant = transfer_matrix(profile, frequencies, head, listener=listener)
+    plant = transfer_matrix(profile, frequencies, head, listener=listener) if plant is None else plant
     centres = fractional_octave_bands(low_hz, high_hz)
     return centres, band_separation_db(frequencies, plant @ response, centres)
 
@@ -83,18 +88,21 @@ def centre_image_error(
     head: HeadModel,
     *,
     listener: Listener | None = None,
+    plant: np.ndarray | None = None,
 ) -> tuple[float, float]:
     """How far the centre image is from the device: (ITD error in us, ILD error in dB, 1-4 kHz mean).
 
     ``impulse`` is the centre path's FIRs (drivers, 1, taps), e.g. a beam design's.
     The errors are the ear cues of the centre through the drivers minus those of a
     point source at the device centre, heard from the same position: 0 means the
-    centre is where the device is, for a listener anywhere on the grid.
+    centre is where the device is, for a listener anywhere on the grid. ``plant`` as
+    for :func:`separation_db`.
     """
     n = 8192
     frequencies, response = realised_response(impulse, delay_samples, sample_rate, n=n)
     who = listener or Listener()
-    ears = (transfer_matrix(profile, frequencies, head, listener=who) @ response)[:, :, 0]  # (F, 2)
+    plant = transfer_matrix(profile, frequencies, head, listener=who) if plant is None else plant
+    ears = (plant @ response)[:, :, 0]  # (F, 2)
     toward = rotation_z(-who.yaw_deg) @ (profile.centre_m - np.asarray(who.position_m, float))
     distance = float(np.linalg.norm(toward))
     # a point source at the device centre, its delay and spreading as a driver there would have

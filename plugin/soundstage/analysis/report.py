@@ -176,6 +176,7 @@ def zones_report(device: str, *, hrtf: str = "model", sample_rate: float = 48000
     the device as the listener moves.
     """
     from soundstage.acoustics.profiles import Listener
+    from soundstage.acoustics.transfer import transfer_matrix
     from soundstage.analysis.crosstalk import centre_image_error
     from soundstage.stages.beamformer import design_beamformer
 
@@ -185,16 +186,18 @@ def zones_report(device: str, *, hrtf: str = "model", sample_rate: float = 48000
     grid = np.zeros((len(xs), len(ys)))
     itd_error, ild_error = np.zeros_like(grid), np.zeros_like(grid)
     beam = design_beamformer(load_profile(device), sample_rate=sample_rate)
+    frequencies = realised_response(beam.impulse, beam.delay_samples, sample_rate)[0]  # the grid both figures use
     for i, x in enumerate(xs):
         profile = load_profile(device, distance_m=float(x))
         design = design_crosstalk_canceller(profile, sample_rate=sample_rate)
         for j, y in enumerate(ys):
             listener = Listener(position_m=(0.0, float(y), 0.0))
-            grid[i, j] = separation_db(design.impulse, design.modelling_delay, sample_rate, profile, head, listener=listener)[
-                1
-            ].mean()
+            plant = transfer_matrix(profile, frequencies, head, listener=listener)  # shared by both figures
+            grid[i, j] = separation_db(
+                design.impulse, design.modelling_delay, sample_rate, profile, head, listener=listener, plant=plant
+            )[1].mean()
             itd_error[i, j], ild_error[i, j] = centre_image_error(
-                beam.impulse, beam.delay_samples, sample_rate, profile, head, listener=listener
+                beam.impulse, beam.delay_samples, sample_rate, profile, head, listener=listener, plant=plant
             )
     good = grid >= 10.0
     stable = (np.abs(itd_error) <= 20.0) & (np.abs(ild_error) <= 1.0)

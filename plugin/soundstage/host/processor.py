@@ -176,13 +176,16 @@ class Processor:
     def _parameter_changed(self, name: str) -> None:
         """Hook: a parameter changed (redesign coefficients here; keep the state)."""
 
-    def _memoised(self, sample_rate: float, compute: Any) -> Any:
+    def _memoised(self, sample_rate: float, compute: Any, *, depends_on: tuple[str, ...] | None = None) -> Any:
         """``compute(sample_rate)``, cached per sample rate and parameter values.
 
         For stages whose filters take a design step: a reset, a re-opened stream or
         a query of the latency reuses the design instead of computing it again.
+        ``depends_on`` names the parameters the result depends on (default: all),
+        so a change of any other parameter reuses it.
         """
-        key = (getattr(compute, "__name__", ""), sample_rate, tuple(sorted(self._values.items())))
+        names = sorted(self._values) if depends_on is None else sorted(depends_on)
+        key = (getattr(compute, "__name__", ""), sample_rate, tuple((name, self._values[name]) for name in names))
         cache = self.__dict__.setdefault("_memo", {})
         if key not in cache:
             if len(cache) > 8:

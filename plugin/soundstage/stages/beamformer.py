@@ -37,7 +37,7 @@ from soundstage.dsp.fir import CrossfadingFir
 from soundstage.errors import ParameterError
 from soundstage.host.parameters import ParameterSpec
 from soundstage.host.processor import Processor
-from soundstage.stages.crosstalk import _to_fir, band_weights
+from soundstage.stages.crosstalk import _bisect, _to_fir, band_weights
 from soundstage.stages.drivers import FilterForms
 
 __all__ = [
@@ -259,13 +259,8 @@ def design_beamformer(
             return np.asarray(1.0 / np.maximum(np.sum(np.abs(beam_for(loading)) ** 2, axis=1), 1e-30))
 
         need = wng(np.full(len(f), 1e-12)) < wng_floor
-        lo, hi = np.full(len(f), -12.0), np.full(len(f), 9.0)
-        for _ in range(40):
-            mid = 0.5 * (lo + hi)
-            ok = wng(10**mid) >= wng_floor
-            hi, lo = np.where(ok, mid, hi), np.where(ok, lo, mid)
-        required = np.where(need, hi, -12.0)
-        return np.asarray((required[None, :] - LOADING_SLOPE * np.abs(octave[:, None] - octave[None, :])).max(axis=1))
+        least = _bisect(len(f), lambda loading: wng(loading) >= wng_floor, -12.0, 9.0, steps=40)
+        return _slope_limited(np.where(need, least, -12.0), octave, LOADING_SLOPE)
 
     log_loading = least_loading(directive)
     sharp = directive(10**log_loading)
@@ -279,14 +274,9 @@ def design_beamformer(
 
     # per frequency the least blend toward the wide beam that holds the listening window (|B| >= floor
     # within +-lobe_deg), spread over frequency like the loading (at most 2 per octave) to stay smooth
-    low_blend, high_blend = np.zeros(len(f)), np.ones(len(f))
-    needs_blend = ~window_ok(low_blend)
-    for _ in range(20):
-        middle = 0.5 * (low_blend + high_blend)
-        ok = window_ok(middle)
-        high_blend, low_blend = np.where(ok, middle, high_blend), np.where(ok, low_blend, middle)
-    required_blend = np.where(needs_blend, high_blend, 0.0)
-    blend = np.clip((required_blend[None, :] - 2.0 * np.abs(octave[:, None] - octave[None, :])).max(axis=1), 0.0, 1.0)
+    needs_blend = ~window_ok(np.zeros(len(f)))
+    least_blend = _bisect(len(f), window_ok, 0.0, 1.0, steps=20, log=False)
+    blend = np.clip(_slope_limited(np.where(needs_blend, least_blend, 0.0), octave, 2.0), 0.0, 1.0)
     weights = (1.0 - blend[:, None]) * sharp + blend[:, None] * wide
     info = {"loading": 10**log_loading, "null_deg": null_deg, "depth": 1.0, "window_blend": blend}
     design = _finish(profile, frequencies, weights, beam, sample_rate, taps, info)
@@ -320,6 +310,11 @@ def design_matrix_mix(profile: DeviceProfile, *, sample_rate: float = 48000.0, t
     # equal feeds; one common equaliser makes the on-axis response flat, as for the beam
     weights = np.ones((len(f), len(mids))) / np.where(np.abs(total) < 1e-12, 1e-12, total)[:, None]
     return _finish(profile, frequencies, weights, mids, sample_rate, taps, {"matrix": True})
+
+
+def _slope_limited(values: np.ndarray, octave: np.ndarray, slope: float) -> np.ndarray:
+    """The least upper envelope of ``values`` that falls at most ``slope`` per octave (``octave``: log2 f)."""
+    return np.asarray((values[None, :] - slope * np.abs(octave[:, None] - octave[None, :])).max(axis=1))
 
 
 def _centre_timing(profile: DeviceProfile, frequencies: np.ndarray, index: int) -> np.ndarray:
@@ -453,25 +448,21 @@ class Beamformer(FilterForms, Processor):  # type: ignore[misc]  # output_channe
 
     def _design(self, sample_rate: float) -> BeamFilters:
         if self.mode == "matrix":
-            return self._designs(("matrix", sample_rate), lambda: design_matrix_mix(self._profile, sample_rate=sample_rate))
-        wng = float(self._values["min_wng_db"])
-        beam = self._designs(
-            ("beam", sample_rate, wng), lambda: design_beamformer(self._profile, sample_rate=sample_rate, min_wng_db=wng)
-        )
+            return self._matrix(sample_rate)
+        beam = self._memoised(sample_rate, self._full_beam, depends_on=("min_wng_db",))
         depth = float(self._values["depth"])
-        if depth >= 1.0:
-            return beam
-        matrix = self._designs(("matrix", sample_rate), lambda: design_matrix_mix(self._profile, sample_rate=sample_rate))
-        return blend_beam(beam, matrix, depth, self._profile)
+        return beam if depth >= 1.0 else blend_beam(beam, self._matrix(sample_rate), depth, self._profile)
 
-    def _designs(self, key: tuple[Any, ...], compute: Any) -> BeamFilters:
-        """The full beam and the matrix mix, kept across depth changes (a depth move only blends them)."""
-        cache = self.__dict__.setdefault("_full_designs", {})
-        if key not in cache:
-            if len(cache) > 8:
-                cache.clear()
-            cache[key] = compute()
-        return cache[key]  # type: ignore[no-any-return]
+    def _full_beam(self, sample_rate: float) -> BeamFilters:
+        """The beam at depth 1, kept across depth changes (a depth move only blends it with the matrix mix)."""
+        return design_beamformer(self._profile, sample_rate=sample_rate, min_wng_db=float(self._values["min_wng_db"]))
+
+    def _matrix(self, sample_rate: float) -> BeamFilters:
+        """The matrix mix: it depends on no parameter."""
+        return self._memoised(sample_rate, self._matrix_mix, depends_on=())  # type: ignore[no-any-return]
+
+    def _matrix_mix(self, sample_rate: float) -> BeamFilters:
+        return design_matrix_mix(self._profile, sample_rate=sample_rate)
 
     @property
     def latency_samples(self) -> int:

@@ -217,16 +217,19 @@ def _crossover_limit_db(band_ears: np.ndarray, mid_share: np.ndarray, level: np.
     return np.asarray(20 * np.log10(own / np.maximum(contra, 1e-12 * np.maximum(own, 1e-30))))
 
 
-def _bisect(frequencies: int, predicate: Any, low: float = -9.0, high: float = 4.0, steps: int = 26) -> np.ndarray:
-    """Per frequency, the smallest log10(b) in [low, high] for which ``predicate(b)`` holds (monotone).
+def _bisect(
+    frequencies: int, predicate: Any, low: float = -9.0, high: float = 4.0, steps: int = 26, *, log: bool = True
+) -> np.ndarray:
+    """Per frequency, the smallest x in [low, high] for which ``predicate`` holds (monotone in x).
 
-    26 halvings of the 13 decades: b to within 4.5e-7 (relative), far below what changes the filters.
+    With ``log`` the predicate is given ``10**x`` (x is log10(b)): 26 halvings of the
+    default 13 decades find b to within 4.5e-7 (relative), far below what changes the filters.
     """
     lo = np.full(frequencies, low)
     hi = np.full(frequencies, high)
     for _ in range(steps):
         mid = 0.5 * (lo + hi)
-        ok = predicate(10**mid)
+        ok = predicate(10**mid if log else mid)
         hi = np.where(ok, mid, hi)
         lo = np.where(ok, lo, mid)
     return hi

@@ -17,8 +17,8 @@ import numpy as np
 import scipy.fft
 
 from soundstage.acoustics.geometry import direction
-from soundstage.acoustics.head import HeadModel, SphericalHead
-from soundstage.acoustics.hrtf import HeadChoice
+from soundstage.acoustics.head import SphericalHead
+from soundstage.acoustics.hrtf import HeadChoice, HrtfSet
 from soundstage.dsp.delay import DelayLine
 from soundstage.dsp.fir import CrossfadingFir
 from soundstage.host.parameters import ParameterSpec
@@ -66,7 +66,7 @@ def design_virtualizer(
     *,
     azimuth_deg: float = 30.0,
     head_radius_m: float = 0.0875,
-    head: HeadModel | None = None,
+    head: SphericalHead | HrtfSet | None = None,
     taps: int = TAPS,
     delay_samples: int = BULK_DELAY,
 ) -> VirtualizerDesign:
@@ -94,12 +94,14 @@ def design_virtualizer(
         itd = float(head.delay_s(theta[1:2])[0] - head.delay_s(theta[0:1])[0])
         ratio = np.abs(responses[1]) / np.maximum(np.abs(responses[0]), 1e-12)
         spectrum = ratio * np.exp(-2j * np.pi * frequencies * (delay_samples + itd * sample_rate) / sample_rate)
-    else:  # a measured head: the complex contra/ipsi ratio, which carries its frequency-dependent ITD
-        arrival = head.arrival_s(azimuth_deg)  # type: ignore[attr-defined]
+    elif isinstance(head, HrtfSet):  # a measured head: the complex contra/ipsi ratio, which carries its frequency-dependent ITD
+        arrival = head.arrival_s(azimuth_deg)
         itd = float(arrival[1] - arrival[0])
         floor = (1e-3 * np.abs(responses[0]).max()) ** 2
         ratio = responses[1] * np.conj(responses[0]) / (np.abs(responses[0]) ** 2 + floor)
         spectrum = ratio * np.exp(-2j * np.pi * frequencies * delay_samples / sample_rate)
+    else:
+        raise TypeError(f"design_virtualizer: head must be a SphericalHead or an HrtfSet, got {type(head).__name__}")
     impulse = scipy.fft.irfft(spectrum, n=n)
     # taper the far ends (the linear-phase response is short; this removes wrap-around)
     window = np.ones(n)
