@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import signal
 import subprocess
@@ -217,3 +218,30 @@ def test_analyze_device_prints_the_end_to_end_table(capsys: pytest.CaptureFixtur
     assert main(["analyze", "device", "--device", "studio-5"]) == 0
     out = capsys.readouterr().out
     assert "hard-left ITD us / ILD 1-4 kHz dB" in out and "stereo reference" in out and "crosstalk separation" in out
+
+
+def test_analyze_virtualizer_prints_its_cues_beside_the_measured_head(
+    kemar_path: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from soundstage.acoustics.hrtf import HrtfSet
+    from soundstage.analysis import ild_db
+
+    plot = tmp_path / "ild.png"
+    args = ["analyze", "virtualizer", "--azimuth-deg", "40", "--against", kemar_path]
+    assert main([*args, *(["--plot", str(plot)] if importlib.util.find_spec("matplotlib") else [])]) == 0
+    out = capsys.readouterr().out
+    rows = {
+        float(line.split()[0]): [float(v) for v in line.split()[1:]] for line in out.splitlines() if line[:9].strip().isdigit()
+    }
+    assert sorted(rows) == [125.0, 250.0, 500.0, 1000.0, 2000.0, 4000.0, 8000.0]
+    pair = HrtfSet.from_sofa(kemar_path, sample_rate=48000).hrir(40.0)
+    measured = ild_db(pair[0], pair[1], 48000, np.array([1000.0, 4000.0]), fraction=1)
+    assert rows[1000.0][1] == pytest.approx(measured[0], abs=0.05) and rows[4000.0][1] == pytest.approx(measured[1], abs=0.05)
+    for virtual, kemar, difference in rows.values():
+        assert difference == pytest.approx(virtual - kemar, abs=0.11)
+    itd = float(out.split("ITD: virtualizer ")[1].split()[0])
+    assert itd == pytest.approx(0.0875 / 343 * (np.deg2rad(40) + np.sin(np.deg2rad(40))) * 1e6, abs=5)  # Woodworth
+    if plot.exists():
+        assert plot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert main(["analyze", "virtualizer", "--against", str(tmp_path / "missing.sofa")]) == 2
+    assert "missing.sofa" in capsys.readouterr().err

@@ -7,6 +7,7 @@
     soundstage analyze beam --device NAME [--plot FILE.png]
     soundstage analyze zones --device NAME [--hrtf ...] [--plot FILE.png]
     soundstage analyze device --device NAME [--hrtf ...] [--distance-m D]
+    soundstage analyze virtualizer [--azimuth-deg A] [--hrtf model|PATH.sofa] [--against PATH.sofa|none] [--plot FILE.png]
     soundstage render SESSION.toml [-o DIR] [--only NAME] [--overwrite]
     soundstage session check SESSION.toml
     soundstage live --chain C --map MAP.toml --in PORT [--out PORT] [--input FILE | --signal noise|sine] [--seconds S]
@@ -163,6 +164,23 @@ def _cmd_analyze_beam(args: argparse.Namespace) -> int:
     from soundstage.analysis.report import beam_report
 
     print(beam_report(args.device, plot=Path(args.plot) if args.plot else None))
+    return 0
+
+
+def _cmd_analyze_virtualizer(args: argparse.Namespace) -> int:
+    from soundstage.acoustics.hrtf import DEFAULT_SOFA
+    from soundstage.analysis.report import virtualizer_report
+
+    against = None if args.against == "none" else (args.against or str(DEFAULT_SOFA))
+    print(
+        virtualizer_report(
+            azimuth_deg=args.azimuth_deg,
+            head_radius_m=args.head_radius_m,
+            hrtf=args.hrtf,
+            against=against,
+            plot=Path(args.plot) if args.plot else None,
+        )
+    )
     return 0
 
 
@@ -421,6 +439,15 @@ def build_parser() -> argparse.ArgumentParser:
     device_cmd.add_argument("--hrtf", default="model", help="'model' or a SOFA file (e.g. the MIT KEMAR set)")
     device_cmd.add_argument("--distance-m", type=float, default=2.0)
     device_cmd.set_defaults(run=_cmd_analyze_device)
+    virtualizer = analyze.add_parser("virtualizer", help="the Virtualizer's ITD and ILD per octave beside a measured head's")
+    virtualizer.add_argument("--azimuth-deg", type=float, default=30.0, help="angle of the virtual speakers")
+    virtualizer.add_argument("--head-radius-m", type=float, default=0.0875, help="head radius of the model")
+    virtualizer.add_argument("--hrtf", default="model", help="the head the virtualizer uses: 'model' or a SOFA file")
+    virtualizer.add_argument(
+        "--against", default=None, help="a SOFA file to compare with (default: the MIT KEMAR set of libmysofa1), or 'none'"
+    )
+    virtualizer.add_argument("--plot", default=None, help="ILD per 1/3 octave to this PNG (needs matplotlib)")
+    virtualizer.set_defaults(run=_cmd_analyze_virtualizer)
 
     render = commands.add_parser("render", help="render a session's stems through its chains into files")
     render.add_argument("session", help="session file (.toml)")

@@ -9,7 +9,10 @@ from __future__ import annotations
 import numpy as np
 import scipy.signal
 
-__all__ = ["band_power", "fractional_octave_bands", "ild_db", "itd_s"]
+__all__ = ["band_power", "fractional_octave_bands", "ild_db", "itd_s", "nominal_hz"]
+
+#: IEC 61260 nominal mantissas of the 1/3-octave centres (the R10 preferred numbers).
+_NOMINAL = (1.0, 1.25, 1.6, 2.0, 2.5, 3.15, 4.0, 5.0, 6.3, 8.0)
 
 
 def fractional_octave_bands(low_hz: float, high_hz: float, fraction: int = 3) -> np.ndarray:
@@ -18,6 +21,16 @@ def fractional_octave_bands(low_hz: float, high_hz: float, fraction: int = 3) ->
     first = int(np.ceil(10 * np.log10(low_hz / 1000) / step - 0.05))
     last = int(np.floor(10 * np.log10(high_hz / 1000) / step + 0.05))  # nominal 6300 includes 6310
     return np.array([1000 * 10 ** (k * step / 10) for k in range(first, last + 1)])
+
+
+def nominal_hz(centre_hz: float) -> float:
+    """The nominal name of an exact band centre: 1995.3 -> 2000, 6309.6 -> 6300.
+
+    >>> [nominal_hz(c) for c in fractional_octave_bands(100, 1000, fraction=1)]
+    [125.0, 250.0, 500.0, 1000.0]
+    """
+    k = round(10 * np.log10(centre_hz))
+    return round(_NOMINAL[k % 10] * 10.0 ** (k // 10), 6)
 
 
 def band_power(spectrum: np.ndarray, frequencies_hz: np.ndarray, centre_hz: float, fraction: int = 3) -> float:

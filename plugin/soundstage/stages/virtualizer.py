@@ -160,6 +160,11 @@ class Virtualizer(Processor):
         head = self._heads.head(sample_rate, float(self._values["head_radius_m"]))
         return design_virtualizer(sample_rate, azimuth_deg=float(self._values["azimuth_deg"]), head=head)
 
+    @property
+    def hrtf_source(self) -> str:
+        """Where the ears come from, with any conversion (resampling) applied."""
+        return self._heads.source(self._sample_rate, float(self._values["head_radius_m"]))
+
     def _contra_matrix(self, design: VirtualizerDesign) -> np.ndarray:
         h = design.contralateral
         zero = np.zeros_like(h)
