@@ -204,3 +204,33 @@ def test_a_costly_parameter_is_rate_limited_and_the_last_value_still_wins() -> N
     leftover = control.apply_pending(everything=True)  # what still waits is applied at the end of a run
     assert leftover in ({}, {"slow.amount": pytest.approx(0.49)})
     assert chain.parameter("slow.amount").value == pytest.approx(0.49)  # the last value wins
+
+
+def test_a_one_off_stall_does_not_rate_limit_a_cheap_parameter() -> None:
+    """A cheap parameter whose third change happens to take 30 ms (a GC pause) is applied at once next time;
+    one that is slow every time is held."""
+    from soundstage import ParameterSpec, Processor
+
+    class Stalls(Processor):
+        parameter_specs = (ParameterSpec("amount", 0.0, 0.0, 1.0), ParameterSpec("slow", 0.0, 0.0, 1.0))
+        calls = 0
+
+        def _parameter_changed(self, name: str) -> None:
+            self.calls += name == "amount"
+            if (name == "amount" and self.calls == 3) or name == "slow":
+                time.sleep(0.03)
+
+    chain = Chain([Stalls()], names=["s"])
+    midi_map = map_from_dict(
+        {"bindings": [{"target": "s.amount", "kind": "cc", "number": 1}, {"target": "s.slow", "kind": "cc", "number": 2}]},
+        chain,
+    )
+    control = LiveControl(chain, midi_map, input_port=None)
+    cheap, slow = midi_map.bindings
+    outcomes = []
+    for step in range(1, 6):
+        control.changes.put((cheap, step / 10))
+        control.changes.put((slow, step / 10))
+        outcomes.append(sorted(control.apply_pending()))
+    assert [("s.amount" in applied) for applied in outcomes] == [True] * 5  # the stall at the 3rd did not hold the 4th
+    assert [("s.slow" in applied) for applied in outcomes] == [True, False, False, False, False]  # held: 4 x 30 ms

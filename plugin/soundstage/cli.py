@@ -216,7 +216,7 @@ def _cmd_render(args: argparse.Namespace) -> int:
         automation = report["automation"]
         print(f"automation: {automation['parameter_changes']} parameter change(s) from {automation['file']}")
     print(f"rendered {report['length_s']:.2f} s at {report['sample_rate']:g} Hz in {took}")
-    print(f"{'file':<32} {'ch':>3} {'bits':>4} {'LUFS':>7} {'dBTP':>7} {'clipped':>7} {'gain dB':>7}")
+    print(f"{'file':<32} {'ch':>3} {'bits':>4} {'LUFS':>7} {'dBTP':>7} {'overs':>7} {'gain dB':>7}")
     for output in report["outputs"]:
         print(
             f"{output['file']:<32} {output['channels']:>3} {output['bit_depth']:>4} {output['integrated_lufs']:>7.1f} "

@@ -22,6 +22,7 @@ so riding it keeps the loop within one redesign of real time.
 
 from __future__ import annotations
 
+import collections
 import itertools
 import logging
 import os
@@ -221,6 +222,10 @@ def feedback_messages(binding: Binding, position: float) -> list[Any]:
 COSTLY_S = 0.002
 #: ... to one application per this many times its cost (the redesigns then take at most 1/4 of the time).
 COST_SPACING = 4.0
+#: A parameter's cost is the median of its last this many applications: a one-off stall (garbage
+#: collection, a page fault) during a cheap change does not rate-limit that parameter, and a
+#: costly one setting a value it already has (no redesign) does not make it look cheap.
+COST_MEMORY = 3
 
 
 class LiveControl:
@@ -239,6 +244,7 @@ class LiveControl:
         self.applied = 0
         self._held: dict[str, tuple[Binding, Any]] = {}  # changes waiting for their parameter's next slot
         self._next_slot: dict[str, float] = {}  # perf_counter time before which a costly parameter waits
+        self._costs: dict[str, collections.deque[float]] = {}  # seconds taken by each target's last applications
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._listen, name="soundstage-midi", daemon=True)
 
@@ -276,9 +282,10 @@ class LiveControl:
     def apply_pending(self, *, everything: bool = False) -> dict[str, Any]:
         """Apply what arrived since the last call (last value wins); send feedback. Audio-thread side.
 
-        A parameter whose change took longer than ``COSTLY_S`` to apply (a filter
-        redesign: the device chain's width, depth, distance) is applied again only
-        after ``COST_SPACING`` times that long; what arrives meanwhile waits, the
+        A parameter whose changes take longer than ``COSTLY_S`` to apply (a filter
+        redesign: the device chain's width, distance) — the median of its last
+        ``COST_MEMORY`` applications, so a one-off stall does not count — is applied
+        again only after ``COST_SPACING`` times that long; what arrives meanwhile waits, the
         last value winning, so a knob moved continuously never stalls the audio
         loop for more than one redesign. ``everything`` applies all that waits.
         """
@@ -303,7 +310,9 @@ class LiveControl:
                 self.errors += 1
                 LOG.warning("MIDI -> %s: %s", target, error)
                 continue
-            cost = time.perf_counter() - began
+            costs = self._costs.setdefault(target, collections.deque(maxlen=COST_MEMORY))
+            costs.append(time.perf_counter() - began)
+            cost = sorted(costs)[len(costs) // 2]  # the median (the upper one of two)
             if cost > COSTLY_S:
                 self._next_slot[target] = began + COST_SPACING * cost
             applied[target] = value
