@@ -11,7 +11,14 @@ from soundstage.acoustics.profiles import DeviceProfile, Listener
 from soundstage.acoustics.transfer import transfer_matrix
 from soundstage.analysis.binaural import fractional_octave_bands, ild_db, itd_s
 
-__all__ = ["band_separation_db", "centre_image_error", "plain_stereo_separation_db", "realised_response", "separation_db"]
+__all__ = [
+    "band_separation_db",
+    "band_target_db",
+    "centre_image_error",
+    "plain_stereo_separation_db",
+    "realised_response",
+    "separation_db",
+]
 
 
 def realised_response(
@@ -36,6 +43,20 @@ def band_separation_db(frequencies: np.ndarray, ears: np.ndarray, centres_hz: np
             10 * np.log10(np.mean(np.abs(ears[mask, j, j]) ** 2) / np.mean(np.abs(ears[mask, 1 - j, j]) ** 2)) for j in range(2)
         ]
         values.append(min(per_input))
+    return np.array(values)
+
+
+def band_target_db(frequencies: np.ndarray, target_db: np.ndarray, centres_hz: np.ndarray) -> np.ndarray:
+    """Per 1/3-octave band, a target separation curve's band value, taken the way separation is measured.
+
+    Separation per band is a ratio of band powers, so the target's band value is
+    the power average of its crosstalk ratio (``10^(-target/10)``), not the mean of
+    its dB values, which over-states a target that falls steeply inside a band.
+    """
+    values = []
+    for centre in centres_hz:
+        mask = (frequencies >= centre / 10**0.05) & (frequencies < centre * 10**0.05)
+        values.append(-10 * np.log10(np.mean(10 ** (-target_db[mask] / 10))))
     return np.array(values)
 
 

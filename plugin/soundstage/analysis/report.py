@@ -10,7 +10,8 @@ import numpy as np
 from soundstage.acoustics.head import SphericalHead
 from soundstage.acoustics.hrtf import HrtfSet
 from soundstage.acoustics.profiles import load_profile
-from soundstage.analysis.crosstalk import plain_stereo_separation_db, realised_response, separation_db
+from soundstage.analysis.binaural import nominal_hz
+from soundstage.analysis.crosstalk import band_target_db, plain_stereo_separation_db, realised_response, separation_db
 from soundstage.errors import SoundstageError
 from soundstage.stages.crosstalk import design_crosstalk_canceller
 
@@ -63,11 +64,9 @@ def crosstalk_report(
         + (f"  {'measured dB':>11}" if "measured" in heads else "")
         + f"  {'no CTC dB':>9}",
     ]
-    target = design.info["target_db"]
-    f = design.frequencies
+    wanted = band_target_db(design.frequencies, design.info["target_db"], centres)  # power averages, as separation
     for index, centre in enumerate(centres):
-        wanted = float(np.mean(target[(f >= centre / 10**0.05) & (f < centre * 10**0.05)]))
-        row = f"{centre:8.0f}  {wanted:9.1f}  {heads['model'][index]:8.1f}"
+        row = f"{nominal_hz(centre):8g}  {wanted[index]:9.1f}  {heads['model'][index]:8.1f}"
         if "measured" in heads:
             row += f"  {heads['measured'][index]:11.1f}"
         lines.append(row + f"  {plain[index]:9.1f}")
@@ -322,7 +321,7 @@ def virtualizer_report(
     ``against`` (a SOFA file), the measured HRIR pair at ``azimuth_deg`` gives the
     same figures for comparison.
     """
-    from soundstage.analysis.binaural import fractional_octave_bands, ild_db, itd_s, nominal_hz
+    from soundstage.analysis.binaural import fractional_octave_bands, ild_db, itd_s
     from soundstage.stages.virtualizer import Virtualizer
 
     stage = Virtualizer(hrtf=hrtf, azimuth_deg=azimuth_deg, head_radius_m=head_radius_m)
