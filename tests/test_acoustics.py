@@ -148,6 +148,7 @@ def test_interpolation_leave_one_out(kemar: HrtfSet) -> None:
     for ear in range(2):
         p, m = np.fft.rfft(predicted[ear], n)[band], np.fft.rfft(measured[ear], n)[band]
         error_db = 10 * np.log10(np.sum(np.abs(p - m) ** 2) / np.sum(np.abs(m) ** 2))
+        print(f"leave-one-out, 5 deg from 0 and 10 deg, {'left' if ear == 0 else 'right'} ear: error {error_db:.1f} dB")
         assert error_db <= -20.0, (ear, error_db)
 
 

@@ -47,6 +47,7 @@ def test_one_driver_straight_ahead_reproduces_the_measured_hrir(tmp_path: Path) 
             return float(np.sum(np.abs(out - gain * shifted) ** 2) / np.sum(np.abs(gain * shifted) ** 2))
 
         best = minimize_scalar(residual, bounds=(lag - 2, lag + 2), method="bounded")  # distance delay, fitted
+        print(f"one driver at 0 deg vs the measured 0 deg HRIR, ear {ear}: error {10 * np.log10(best.fun):.1f} dB")
         assert 10 * np.log10(best.fun) <= -40.0
 
 
