@@ -245,3 +245,20 @@ def test_analyze_virtualizer_prints_its_cues_beside_the_measured_head(
         assert plot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert main(["analyze", "virtualizer", "--against", str(tmp_path / "missing.sofa")]) == 2
     assert "missing.sofa" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("command", ["crosstalk", "beam", "zones", "virtualizer"])
+def test_a_plot_that_cannot_be_written_is_refused_before_the_analysis(
+    command: str, tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import soundstage.analysis.report
+
+    def analysis_ran(*args: object, **kwargs: object) -> str:
+        raise AssertionError("the analysis ran before the plot path was checked")
+
+    monkeypatch.setattr(soundstage.analysis.report, f"{command}_report", analysis_ran)
+    assert main(["analyze", command, "--plot", str(tmp_path / "no" / "such" / "plot.png")]) == 2
+    assert f"output folder {str(tmp_path / 'no' / 'such')!r} does not exist; create it first" in capsys.readouterr().err
+    assert main(["analyze", command, "--plot", str(tmp_path)]) == 2
+    assert f"give a file name such as {str(tmp_path / 'plot.png')!r}" in capsys.readouterr().err
+    assert list(tmp_path.iterdir()) == []

@@ -153,17 +153,24 @@ def _cmd_plugin_info(args: argparse.Namespace) -> int:
     return 0
 
 
+def _plot_path(args: argparse.Namespace) -> Path | None:
+    """The ``--plot`` file, checked before the analysis runs (its folder exists and is writable)."""
+    from soundstage.fileio import check_output_path
+
+    return check_output_path(args.plot, inputs=[], overwrite=True, example="plot.png") if args.plot else None
+
+
 def _cmd_analyze_crosstalk(args: argparse.Namespace) -> int:
     from soundstage.analysis.report import crosstalk_report
 
-    print(crosstalk_report(args.device, args.distance_m, args.hrtf, plot=Path(args.plot) if args.plot else None))
+    print(crosstalk_report(args.device, args.distance_m, args.hrtf, plot=_plot_path(args)))
     return 0
 
 
 def _cmd_analyze_beam(args: argparse.Namespace) -> int:
     from soundstage.analysis.report import beam_report
 
-    print(beam_report(args.device, plot=Path(args.plot) if args.plot else None))
+    print(beam_report(args.device, plot=_plot_path(args)))
     return 0
 
 
@@ -178,7 +185,7 @@ def _cmd_analyze_virtualizer(args: argparse.Namespace) -> int:
             head_radius_m=args.head_radius_m,
             hrtf=args.hrtf,
             against=against,
-            plot=Path(args.plot) if args.plot else None,
+            plot=_plot_path(args),
         )
     )
     return 0
@@ -187,7 +194,7 @@ def _cmd_analyze_virtualizer(args: argparse.Namespace) -> int:
 def _cmd_analyze_zones(args: argparse.Namespace) -> int:
     from soundstage.analysis.report import zones_report
 
-    print(zones_report(args.device, hrtf=args.hrtf, plot=Path(args.plot) if args.plot else None))
+    print(zones_report(args.device, hrtf=args.hrtf, plot=_plot_path(args)))
     return 0
 
 

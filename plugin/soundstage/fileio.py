@@ -38,14 +38,17 @@ def open_audio(path: str | os.PathLike[str]) -> Any:
         raise AudioFileError(f"input file {str(file)!r} cannot be read as audio: {reason}") from None
 
 
-def check_output_path(output: str | os.PathLike[str], *, inputs: list[Path], overwrite: bool) -> Path:
-    """Refuse an output that is an input, exists (without ``overwrite``) or cannot be written."""
+def check_output_path(output: str | os.PathLike[str], *, inputs: list[Path], overwrite: bool, example: str = "out.wav") -> Path:
+    """Refuse an output that is an input, exists (without ``overwrite``) or cannot be written.
+
+    ``example`` is the file name suggested when ``output`` is a folder.
+    """
     target = Path(output)
     for source in inputs:
         if target.resolve() == source.resolve() or (target.exists() and os.path.samefile(target, source)):
             raise OutputError(f"output {str(target)!r} is the input file; choose another output path (inputs are never written)")
     if target.is_dir():
-        raise OutputError(f"output {str(target)!r} is a folder; give a file name such as {str(target / 'out.wav')!r}")
+        raise OutputError(f"output {str(target)!r} is a folder; give a file name such as {str(target / example)!r}")
     if target.exists() and not overwrite:
         raise OutputError(f"output {str(target)!r} already exists; pass --overwrite to replace it")
     folder = target.resolve().parent

@@ -30,6 +30,17 @@ def _pyplot() -> Any:
     return plt
 
 
+def _save(plt: Any, figure: Any, path: Path, *, dpi: int) -> None:
+    """Write a figure to ``path`` whole or not at all (a partial file is renamed into place), and close it."""
+    temporary = path.with_name(f".{path.name}.partial.png")
+    try:
+        figure.savefig(temporary, dpi=dpi)
+        temporary.replace(path)
+    finally:
+        plt.close(figure)
+        temporary.unlink(missing_ok=True)
+
+
 def crosstalk_report(
     device: str, distance_m: float, hrtf: str = "model", *, sample_rate: float = 48000.0, plot: Path | None = None
 ) -> str:
@@ -93,10 +104,7 @@ def _plot(path: Path, centres: np.ndarray, heads: dict[str, np.ndarray], plain: 
     axis.grid(True, which="both", alpha=0.3)
     axis.legend()
     figure.tight_layout()
-    temporary = path.with_name(f".{path.name}.partial.png")
-    figure.savefig(temporary, dpi=110)
-    plt.close(figure)
-    temporary.replace(path)
+    _save(plt, figure, path, dpi=110)
 
 
 def _band_text(band: tuple[float, float] | None) -> str:
@@ -160,10 +168,7 @@ def _polar_plot(path: Path, beam: object, matrix: object, profile: object) -> No
     axes[0].legend(loc="lower left", fontsize=8)
     figure.suptitle("Centre beam vs matrix mix (dB re on axis; 0 deg = toward the listener)")
     figure.tight_layout()
-    temporary = path.with_name(f".{path.name}.partial.png")
-    figure.savefig(temporary, dpi=100)
-    plt.close(figure)
-    temporary.replace(path)
+    _save(plt, figure, path, dpi=100)
 
 
 def zones_report(device: str, *, hrtf: str = "model", sample_rate: float = 48000.0, plot: Path | None = None) -> str:
@@ -238,10 +243,7 @@ def zones_report(device: str, *, hrtf: str = "model", sample_rate: float = 48000
         image_axis.set_title("Centre image: |ILD error| re a source at the device")
         figure.colorbar(shift, ax=image_axis, label="dB")
         figure.tight_layout()
-        temporary = plot.with_name(f".{plot.name}.partial.png")
-        figure.savefig(temporary, dpi=100)
-        plt.close(figure)
-        temporary.replace(plot)
+        _save(plt, figure, plot, dpi=100)
         lines.append(f"plot: {plot}")
     return "\n".join(lines)
 
@@ -368,9 +370,6 @@ def virtualizer_report(
         axis.grid(True, which="both", alpha=0.3)
         axis.legend()
         figure.tight_layout()
-        temporary = plot.with_name(f".{plot.name}.partial.png")
-        figure.savefig(temporary, dpi=110)
-        plt.close(figure)
-        temporary.replace(plot)
+        _save(plt, figure, plot, dpi=110)
         lines.append(f"plot: {plot}")
     return "\n".join(lines)
