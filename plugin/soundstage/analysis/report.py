@@ -30,6 +30,11 @@ def _pyplot() -> Any:
     return plt
 
 
+def _db(value: float) -> float:
+    """A dB figure rounded for a 0.1 dB table, without a "-0.0"."""
+    return round(float(value), 1) + 0.0
+
+
 def _save(plt: Any, figure: Any, path: Path, *, dpi: int) -> None:
     """Write a figure to ``path`` whole or not at all (a partial file is renamed into place), and close it."""
     temporary = path.with_name(f".{path.name}.partial.png")
@@ -77,10 +82,10 @@ def crosstalk_report(
     ]
     wanted = band_target_db(design.frequencies, design.info["target_db"], centres)  # power averages, as separation
     for index, centre in enumerate(centres):
-        row = f"{nominal_hz(centre):8g}  {wanted[index]:9.1f}  {heads['model'][index]:8.1f}"
+        row = f"{nominal_hz(centre):8g}  {_db(wanted[index]):9.1f}  {_db(heads['model'][index]):8.1f}"
         if "measured" in heads:
-            row += f"  {heads['measured'][index]:11.1f}"
-        lines.append(row + f"  {plain[index]:9.1f}")
+            row += f"  {_db(heads['measured'][index]):11.1f}"
+        lines.append(row + f"  {_db(plain[index]):9.1f}")
     in_band = (centres >= 250) & (centres <= 6400)
     summary = f"mean 250 Hz-6.3 kHz: model {heads['model'][in_band].mean():.1f} dB"
     if "measured" in heads:
