@@ -202,24 +202,25 @@ class HrtfSet:
         for d, vector in enumerate(units):
             azimuth, elevation = azimuth_elevation_deg(vector)
             aligned = np.zeros((2, n))
-            for index, weight in self.weights(azimuth, elevation):
+            weights = self.weights(azimuth, elevation)
+            for index, weight in weights:
                 aligned += weight * self._aligned_ir[index]
-            onset = self._onset(azimuth, elevation)
+            onset = self._onset(weights)
             spectra = aligned @ kernel.T  # (2, F)
             delay_s = (onset - self.LEAD - self._zero)[:, None] / self.sample_rate
             result[:, d] = spectra / self._gain * np.exp(-2j * np.pi * frequencies[None, :] * delay_s)
         return result
 
-    def _onset(self, azimuth_deg: float, elevation_deg: float) -> np.ndarray:
-        """Interpolated onset of each ear (left, right) for a direction, samples of the measurements."""
+    def _onset(self, weights: list[tuple[int, float]]) -> np.ndarray:
+        """Interpolated onset of each ear (left, right) for a direction's :meth:`weights`, samples."""
         onset = np.zeros(2)
-        for index, weight in self.weights(azimuth_deg, elevation_deg):
+        for index, weight in weights:
             onset += weight * self._onsets[index]
         return onset
 
     def arrival_s(self, azimuth_deg: float, elevation_deg: float = 0.0) -> np.ndarray:
         """Onset time of each ear (left, right) for a direction, seconds re the frontal measurement."""
-        return np.asarray((self._onset(azimuth_deg, elevation_deg) - self._zero) / self.sample_rate)
+        return np.asarray((self._onset(self.weights(azimuth_deg, elevation_deg)) - self._zero) / self.sample_rate)
 
     def hrir(self, azimuth_deg: float, elevation_deg: float = 0.0, *, lead_samples: int = 0) -> np.ndarray:
         """Interpolated HRIRs (2, taps + lead), time zero at ``lead_samples`` (unnormalised delay reference).
@@ -230,9 +231,10 @@ class HrtfSet:
         """
         n = self._fft_size
         aligned = np.zeros((2, self._aligned.shape[-1]), complex)
-        for index, weight in self.weights(azimuth_deg, elevation_deg):
+        weights = self.weights(azimuth_deg, elevation_deg)
+        for index, weight in weights:
             aligned += weight * self._aligned[index]
-        onset = self._onset(azimuth_deg, elevation_deg)
+        onset = self._onset(weights)
         k = np.arange(aligned.shape[-1])
         spectrum = aligned * np.exp(-2j * np.pi * k * (onset[:, None] - self.LEAD + lead_samples) / n)
         return scipy.fft.irfft(spectrum, n=n, axis=-1)[:, : self.irs.shape[-1] + lead_samples]

@@ -9,7 +9,7 @@ from soundstage.acoustics.geometry import SPEED_OF_SOUND_M_S, rotation_z
 from soundstage.acoustics.head import HeadModel
 from soundstage.acoustics.profiles import DeviceProfile, Listener
 from soundstage.acoustics.transfer import transfer_matrix
-from soundstage.analysis.binaural import fractional_octave_bands, ild_db, itd_s
+from soundstage.analysis.binaural import band_power, fractional_octave_bands, ild_db, itd_s
 
 __all__ = [
     "band_separation_db",
@@ -36,14 +36,15 @@ def band_separation_db(frequencies: np.ndarray, ears: np.ndarray, centres_hz: np
 
     ``ears`` is (F, 2 ears, 2 inputs): input 0 belongs at ear 0, input 1 at ear 1.
     """
-    values = []
-    for centre in centres_hz:
-        mask = (frequencies >= centre / 10**0.05) & (frequencies < centre * 10**0.05)
-        per_input = [
-            10 * np.log10(np.mean(np.abs(ears[mask, j, j]) ** 2) / np.mean(np.abs(ears[mask, 1 - j, j]) ** 2)) for j in range(2)
+    return np.array(
+        [
+            min(
+                10 * np.log10(band_power(ears[:, j, j], frequencies, centre) / band_power(ears[:, 1 - j, j], frequencies, centre))
+                for j in range(2)
+            )
+            for centre in centres_hz
         ]
-        values.append(min(per_input))
-    return np.array(values)
+    )
 
 
 def band_target_db(frequencies: np.ndarray, target_db: np.ndarray, centres_hz: np.ndarray) -> np.ndarray:
@@ -53,11 +54,8 @@ def band_target_db(frequencies: np.ndarray, target_db: np.ndarray, centres_hz: n
     the power average of its crosstalk ratio (``10^(-target/10)``), not the mean of
     its dB values, which over-states a target that falls steeply inside a band.
     """
-    values = []
-    for centre in centres_hz:
-        mask = (frequencies >= centre / 10**0.05) & (frequencies < centre * 10**0.05)
-        values.append(-10 * np.log10(np.mean(10 ** (-target_db[mask] / 10))))
-    return np.array(values)
+    crosstalk = 10 ** (-np.asarray(target_db) / 20)  # amplitude of the crosstalk ratio
+    return np.array([-10 * np.log10(band_power(crosstalk, frequencies, centre)) for centre in centres_hz])
 
 
 def separation_db(

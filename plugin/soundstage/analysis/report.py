@@ -92,20 +92,24 @@ def crosstalk_report(
         summary += f", measured {heads['measured'][in_band].mean():.1f} dB (worst band {heads['measured'][in_band].min():.1f} dB)"
     lines += ["", summary + f", no CTC {plain[in_band].mean():.1f} dB"]
     if plot is not None:
-        _plot(plot, centres, heads, plain, f"{profile.name} at {distance_m:g} m")
+        curves = [(centres, values, {"marker": "o", "label": f"{label} head"}) for label, values in heads.items()]
+        curves.append((centres, plain, {"linestyle": "--", "color": "grey", "label": "no crosstalk cancellation"}))
+        _band_plot(
+            plot, curves, "channel separation at the ears (dB)", f"Crosstalk cancellation: {profile.name} at {distance_m:g} m"
+        )
         lines.append(f"plot: {plot}")
     return "\n".join(lines)
 
 
-def _plot(path: Path, centres: np.ndarray, heads: dict[str, np.ndarray], plain: np.ndarray, title: str) -> None:
+def _band_plot(path: Path, curves: list[tuple[np.ndarray, np.ndarray, dict[str, Any]]], ylabel: str, title: str) -> None:
+    """Values per frequency band on a log axis, one line per (centres, values, matplotlib style) curve."""
     plt = _pyplot()
     figure, axis = plt.subplots(figsize=(8, 4.5))
-    for label, values in heads.items():
-        axis.semilogx(centres, values, marker="o", label=f"{label} head")
-    axis.semilogx(centres, plain, linestyle="--", color="grey", label="no crosstalk cancellation")
+    for centres, values, style in curves:
+        axis.semilogx(centres, values, **style)
     axis.set_xlabel("frequency (Hz, 1/3-octave bands)")
-    axis.set_ylabel("channel separation at the ears (dB)")
-    axis.set_title(f"Crosstalk cancellation: {title}")
+    axis.set_ylabel(ylabel)
+    axis.set_title(title)
     axis.grid(True, which="both", alpha=0.3)
     axis.legend()
     figure.tight_layout()
@@ -336,45 +340,34 @@ def virtualizer_report(
     impulse[0, 200] = 1.0
     ears = stage(impulse, sample_rate).astype(float)
     octaves = fractional_octave_bands(125, 8000, fraction=1)
-    thirds = fractional_octave_bands(100, 16000)
     ild = ild_db(ears[0], ears[1], sample_rate, octaves, fraction=1)
     spectrum = np.fft.rfft(ears[0])
     frequencies = np.fft.rfftfreq(ears.shape[1], 1 / sample_rate)
     audible = (frequencies >= 20) & (frequencies <= 20000)
     ipsi_db = 20 * np.log10(np.abs(spectrum[audible]))
-    measured: np.ndarray | None = None
-    if against is not None:
-        pair = HrtfSet.from_sofa(against, sample_rate=sample_rate).hrir(azimuth_deg)
-        measured = ild_db(pair[0], pair[1], sample_rate, octaves, fraction=1)
-        measured_itd = itd_s(pair[0], pair[1], sample_rate) * 1e6
+    pair = None if against is None else HrtfSet.from_sofa(against, sample_rate=sample_rate).hrir(azimuth_deg)
     lines = [
         f"virtualizer: speakers at +-{azimuth_deg:g} deg, head: {stage.hrtf_source}",
         f"compared with: {against if against is not None else 'nothing (--against SOFA)'}",
         "",
         f"ITD: virtualizer {itd_s(ears[0], ears[1], sample_rate) * 1e6:.0f} us"
-        + (f", measured {measured_itd:.0f} us" if measured is not None else ""),
+        + (f", measured {itd_s(pair[0], pair[1], sample_rate) * 1e6:.0f} us" if pair is not None else ""),
         f"ipsilateral path: {ipsi_db.min():+.2f} to {ipsi_db.max():+.2f} dB over 20 Hz-20 kHz",
         "",
         f"{'octave Hz':>9}  {'virtualizer ILD dB':>18}"
-        + (f"  {'measured ILD dB':>15}  {'difference dB':>13}" if measured is not None else ""),
+        + (f"  {'measured ILD dB':>15}  {'difference dB':>13}" if pair is not None else ""),
     ]
+    measured = None if pair is None else ild_db(pair[0], pair[1], sample_rate, octaves, fraction=1)
     for index, centre in enumerate(octaves):
         row = f"{nominal_hz(centre):9g}  {ild[index]:18.1f}"
         if measured is not None:
             row += f"  {measured[index]:15.1f}  {ild[index] - measured[index]:+13.1f}"
         lines.append(row)
     if plot is not None:
-        plt = _pyplot()
-        figure, axis = plt.subplots(figsize=(8, 4.5))
-        axis.semilogx(thirds, ild_db(ears[0], ears[1], sample_rate, thirds), marker="o", label="virtualizer")
-        if against is not None:
-            axis.semilogx(thirds, ild_db(pair[0], pair[1], sample_rate, thirds), marker="s", label="measured head")
-        axis.set_xlabel("frequency (Hz, 1/3-octave bands)")
-        axis.set_ylabel("ILD (dB, ipsilateral over contralateral)")
-        axis.set_title(f"Virtualizer at +-{azimuth_deg:g} deg")
-        axis.grid(True, which="both", alpha=0.3)
-        axis.legend()
-        figure.tight_layout()
-        _save(plt, figure, plot, dpi=110)
+        thirds = fractional_octave_bands(100, 16000)
+        curves = [(thirds, ild_db(ears[0], ears[1], sample_rate, thirds), {"marker": "o", "label": "virtualizer"})]
+        if pair is not None:
+            curves.append((thirds, ild_db(pair[0], pair[1], sample_rate, thirds), {"marker": "s", "label": "measured head"}))
+        _band_plot(plot, curves, "ILD (dB, ipsilateral over contralateral)", f"Virtualizer at +-{azimuth_deg:g} deg")
         lines.append(f"plot: {plot}")
     return "\n".join(lines)
