@@ -152,7 +152,7 @@ BAD = {
     "truncated": (
         '[[stems]]\npath = "stems/truncated.wav"\n',
         AudioFileError,
-        r"truncated.wav' is truncated: its header declares 288000 bytes",
+        r"stems\[0\].path .*truncated.wav' is truncated: its header declares 48000 samples \(1.000 s\) but it holds \d+ \(0.500 s\)",
     ),
     "unknown_chain": (
         '[[stems]]\npath = "stems/ok.wav"\nchain = "no-such-preset"\n',

@@ -88,10 +88,13 @@ def _cmd_process(args: argparse.Namespace) -> int:
             bit_depth=args.bit_depth,
             progress=bar.update,
             automation=automation,
+            allow_truncated=args.allow_truncated,
         )
     finally:
         bar.close()
     seconds = info["frames"] / info["sample_rate"]
+    if info["missing_seconds"]:
+        print(f"input {args.input} is TRUNCATED: {info['missing_seconds']:.3f} s missing at its end (--allow-truncated)")
     print(
         f"wrote {args.output}: {seconds:.2f} s, {int(info['output_channels'])} channel(s) at "
         f"{info['sample_rate']:g} Hz (from {int(info['input_channels'])}); chain latency "
@@ -211,13 +214,17 @@ def _cmd_render(args: argparse.Namespace) -> int:
         bar.refresh()
 
     try:
-        result = render_session(session, out, only=args.only, overwrite=args.overwrite, progress=progress)
+        result = render_session(
+            session, out, only=args.only, overwrite=args.overwrite, progress=progress, allow_truncated=args.allow_truncated
+        )
     finally:
         bar.close()
     report = result.report
     for stem in report["stems"]:
         if stem["conversion"]:
             print(f"stem {stem['name']}: {stem['conversion']}")
+        if stem["missing_s"]:
+            print(f"stem {stem['name']}: TRUNCATED, {stem['missing_s']:.3f} s missing at its end (--allow-truncated)")
     took = f"{report['render_seconds']:.1f} s ({report['speed_x_real_time']}x real time)"
     if report.get("automation"):
         automation = report["automation"]
@@ -229,8 +236,13 @@ def _cmd_render(args: argparse.Namespace) -> int:
             f"{output['file']:<32} {output['channels']:>3} {output['bit_depth']:>4} {output['integrated_lufs']:>7.1f} "
             f"{output['true_peak_dbtp']:>7.1f} {output['clipped_samples']:>7} {output['gain_applied_db']:>7.2f}"
         )
+    for render in report["renders"]:
+        if render.get("ab"):
+            print(f"{render['name']}: {render['ab']}")
     print(f"report: {out / 'render-report.json'}")
-    return 0
+    for name, reason in result.failures.items():
+        print(f"soundstage: error: render {name!r} failed: {reason}", file=sys.stderr)
+    return 2 if result.failures else 0
 
 
 def _cmd_session_check(args: argparse.Namespace) -> int:
@@ -300,11 +312,12 @@ def _cmd_live(args: argparse.Namespace) -> int:
         if args.play is not None:
             sinks.append(_audio_device(args.play, outputs, rate, stack).write)
         if args.record:
-            from soundstage.fileio import audio_writer, check_output_path, output_bit_depth
+            from soundstage.fileio import check_output_path
+            from soundstage.sinks import AudioSink, audio_target
 
             inputs = [Path(args.input)] if args.input else []
             target = check_output_path(args.record, inputs=inputs, overwrite=args.overwrite)
-            recorder = stack.enter_context(audio_writer(target, rate, outputs, output_bit_depth(target, None)))
+            recorder = stack.enter_context(AudioSink(audio_target(target, channels=outputs, sample_rate=rate)))
             sinks.append(lambda audio, _rate: recorder.write(audio))
 
         def deliver(audio: np.ndarray) -> None:
@@ -398,7 +411,10 @@ def build_parser() -> argparse.ArgumentParser:
     process.add_argument("input", help="input audio file (never modified)")
     process.add_argument("output", help="output audio file (.wav, .aiff, .flac)")
     process.add_argument("--chain", required=True, help="chain file, or the name of a preset in chains/")
-    process.add_argument("--buffer-size", type=int, default=65536, help="block size in samples (default 65536)")
+    process.add_argument("--buffer-size", type=_block_size, default=65536, help="block size in samples (default 65536)")
+    process.add_argument(
+        "--allow-truncated", action="store_true", help="process an input that holds less than its header says (reported)"
+    )
     process.add_argument(
         "--bit-depth",
         type=int,
@@ -461,6 +477,9 @@ def build_parser() -> argparse.ArgumentParser:
     render.add_argument("-o", "--output", default=None, help="output folder (default: renders/ beside the session)")
     render.add_argument("--only", action="append", default=None, help="render only this (repeatable)")
     render.add_argument("--overwrite", action="store_true", help="replace existing outputs")
+    render.add_argument(
+        "--allow-truncated", action="store_true", help="render stems that hold less than their headers say (reported)"
+    )
     render.set_defaults(run=_cmd_render)
     session = commands.add_parser("session", help="inspect session files").add_subparsers(dest="session_command", required=True)
     check = session.add_parser("check", help="validate a session and list its stems with offsets and rates")
@@ -506,17 +525,43 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    """Run the command line; returns the exit status."""
-    args = build_parser().parse_args(argv)
+def _block_size(text: str) -> int:
+    """An argparse type: a block size of 1..16777216 samples."""
     try:
-        return int(args.run(args))
-    except SoundstageError as error:
-        print(f"soundstage: error: {error}", file=sys.stderr)
-        return 2
-    except KeyboardInterrupt:
-        print("soundstage: interrupted; no output was written", file=sys.stderr)
-        return 130
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number of samples") from None
+    if not 1 <= value <= 2**24:
+        raise argparse.ArgumentTypeError(f"{value} is outside 1..16777216 samples")
+    return value
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line; returns the exit status.
+
+    Errors print one line and return 2; Ctrl-C returns 130, SIGTERM 143 and
+    SIGHUP 129, each after removing every temporary file of the run.
+    """
+    from soundstage.files import Terminated, signals_as_exceptions
+
+    args = build_parser().parse_args(argv)
+    with signals_as_exceptions():
+        try:
+            return int(args.run(args))
+        except SoundstageError as error:
+            print(f"soundstage: error: {_one_line(error)}", file=sys.stderr)
+            return 2
+        except KeyboardInterrupt:
+            print("soundstage: interrupted; no output was written", file=sys.stderr)
+            return 130
+        except Terminated as stop:
+            print(f"soundstage: {stop}; no output was written", file=sys.stderr)
+            return 128 + stop.signum
+
+
+def _one_line(error: BaseException) -> str:
+    text = " ".join(str(error).split("\n"))
+    return text.strip() or type(error).__name__
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -200,4 +200,5 @@ def run_demo(folder: Path, *, overwrite: bool = False) -> int:
 
     arguments = Arguments()
     arguments.session, arguments.output, arguments.only, arguments.overwrite = str(session), str(renders), None, overwrite  # type: ignore[attr-defined]
+    arguments.allow_truncated = False  # type: ignore[attr-defined]
     return _cmd_render(arguments)  # type: ignore[arg-type]

@@ -1,41 +1,142 @@
 """Streaming a file through a chain, with safe outputs.
 
-Reading and writing go through ``pedalboard.io.AudioFile``. Outputs are written
-to a temporary file beside the target and renamed into place only when complete,
-so an error or Ctrl-C never leaves a half-written file, and an input is never
-opened for writing.
+Inputs are read with ``pedalboard.io.AudioFile`` after ``soundfile``
+(libsndfile) has confirmed they hold what their headers declare. Outputs go
+through the output layer (:mod:`soundstage.sinks`): checked before any work,
+written to a temporary file beside the target and renamed into place only when
+complete, so an error, Ctrl-C or SIGTERM never leaves a half-written file, and
+an input is never opened for writing.
 """
 
 from __future__ import annotations
 
 import os
 import tempfile
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+import soundfile
 from pedalboard.io import AudioFile
 
-from soundstage.errors import AudioFileError, AudioInputError, OutputError
+from soundstage.errors import AudioFileError, AudioInputError, OutputError, ParameterError
 from soundstage.host.processor import Processor
+from soundstage.sinks import AudioSink, audio_target
 
-__all__ = ["atomic_output", "audio_writer", "check_output_path", "open_audio", "process_file", "output_bit_depth"]
+__all__ = ["check_output_path", "held_frames", "open_audio", "process_file", "TruncatedReader"]
 
 
-def open_audio(path: str | os.PathLike[str]) -> Any:
-    """Open an audio file for reading, or raise AudioFileError naming it."""
+def open_audio(path: str | os.PathLike[str], *, allow_truncated: bool = False) -> Any:
+    """Open an audio file for reading, or raise AudioFileError naming it.
+
+    The file is read whole or refused: one that holds fewer samples than its
+    header declares (a cut-off WAV/AIFF export, a FLAC cut short) raises
+    :class:`AudioFileError` saying both figures, unless ``allow_truncated``; then
+    the reader's ``frames`` is what the file holds and ``declared_frames`` what
+    its header says.
+    """
     file = Path(path)
     if not file.exists():
         raise AudioFileError(f"input file {str(file)!r} does not exist")
     if file.is_dir():
         raise AudioFileError(f"input {str(file)!r} is a folder, not an audio file")
     try:
-        return AudioFile(str(file))  # a ReadableAudioFile (typed loosely: pedalboard's stubs lack __enter__)
+        reader: Any = AudioFile(str(file))  # a ReadableAudioFile (typed loosely: pedalboard's stubs lack __enter__)
     except Exception as error:  # pedalboard raises ValueError/RuntimeError for bad files
         reason = str(error).split(": ", 1)[-1] if "Failed to open" in str(error) else str(error)
-        raise AudioFileError(f"input file {str(file)!r} cannot be read as audio: {reason}") from None
+        raise AudioFileError(f"input file {str(file)!r} cannot be read as audio: {_first_line(reason)}") from None
+    try:
+        declared = int(reader.frames)
+        held = held_frames(file, declared)
+    except BaseException:
+        reader.close()
+        raise
+    if held < declared and not allow_truncated:
+        reader.close()
+        rate = float(reader.samplerate)
+        raise AudioFileError(
+            f"input file {str(file)!r} is truncated: its header declares {declared} samples ({declared / rate:.3f} s) "
+            f"but it holds {held} ({held / rate:.3f} s); export it again, or pass --allow-truncated to use what it holds "
+            "(the missing time is reported)"
+        )
+    return TruncatedReader(reader, held, declared) if held < declared else reader
+
+
+def _first_line(text: str) -> str:
+    lines = str(text).strip().splitlines()
+    return lines[0] if lines else "(no reason given)"
+
+
+def held_frames(file: Path, declared: int) -> int:
+    """How many samples per channel ``file`` really holds, where its header may declare more.
+
+    libsndfile (``soundfile``) sizes WAV/AIFF data from the file's length, where
+    pedalboard takes the header's word and pads; a FLAC's STREAMINFO is checked
+    by seeking to its last sample (and, where that fails, by decoding to where
+    the stream breaks). Formats libsndfile does not read are taken at their word.
+    """
+    try:
+        info = soundfile.info(str(file))
+    except Exception:  # not a format libsndfile reads (pedalboard did): nothing to compare with
+        return declared
+    if info.format in ("WAV", "WAVEX", "AIFF", "RF64", "W64", "CAF"):
+        return min(declared, int(info.frames)) if info.frames > 0 else declared
+    if info.format != "FLAC" or declared == 0:
+        return declared
+    try:
+        with soundfile.SoundFile(str(file)) as flac:
+            flac.seek(declared - 1)
+            if len(flac.read(1)) == 1:
+                return declared
+    except Exception:  # a cut-short stream cannot seek to its end
+        pass
+    count = 0
+    try:
+        with soundfile.SoundFile(str(file)) as flac:
+            for piece in flac.blocks(65536, dtype="float32", always_2d=True):
+                count += len(piece)
+    except Exception:  # the decoder lost sync where the file breaks: what came before is what it holds
+        pass
+    return min(count, declared)
+
+
+class TruncatedReader:
+    """A pedalboard reader limited to the samples a truncated file holds (``frames``), with ``declared_frames``."""
+
+    def __init__(self, reader: Any, frames: int, declared_frames: int) -> None:
+        self._reader = reader
+        self.frames = frames
+        self.declared_frames = declared_frames
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._reader, name)
+
+    def __enter__(self) -> TruncatedReader:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._reader.close()
+
+    def read(self, count: int) -> Any:
+        """At most ``count`` samples, never past what the file holds."""
+        return self._reader.read(max(0, min(count, self.frames - int(self._reader.tell()))))
+
+    def resampled_to(self, rate: float) -> Any:
+        """A resampling reader over the held samples (pedalboard's streaming resampler)."""
+        return _ResampledTruncated(self._reader.resampled_to(rate), self.frames / float(self._reader.samplerate))
+
+
+class _ResampledTruncated:
+    def __init__(self, reader: Any, seconds: float) -> None:
+        self._reader = reader
+        self.frames = int(seconds * float(reader.samplerate))
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._reader, name)
+
+    def read(self, count: int) -> Any:
+        return self._reader.read(max(0, min(count, self.frames - int(self._reader.tell()))))
 
 
 def check_output_path(output: str | os.PathLike[str], *, inputs: list[Path], overwrite: bool, example: str = "out.wav") -> Path:
@@ -64,46 +165,6 @@ def check_output_path(output: str | os.PathLike[str], *, inputs: list[Path], ove
     return target
 
 
-@contextmanager
-def atomic_output(target: Path) -> Iterator[Path]:
-    """Yield a temporary path beside ``target``; rename it onto ``target`` on success.
-
-    On any exception (including KeyboardInterrupt) the temporary file is removed
-    and ``target`` is left as it was.
-    """
-    handle, name = tempfile.mkstemp(prefix=f".{target.stem}.", suffix=f".partial{target.suffix}", dir=target.resolve().parent)
-    os.close(handle)
-    temporary = Path(name)
-    try:
-        yield temporary
-        os.replace(temporary, target)
-    except BaseException:
-        temporary.unlink(missing_ok=True)
-        raise
-
-
-@contextmanager
-def audio_writer(target: Path, sample_rate: float, channels: int, bit_depth: int) -> Iterator[Any]:
-    """An ``AudioFile`` writer whose file appears at ``target`` only when the block ends without an error."""
-    with atomic_output(target) as temporary:
-        writer_file: Any = AudioFile(str(temporary), "w", sample_rate, channels, bit_depth=bit_depth)
-        with writer_file as writer:
-            yield writer
-
-
-def output_bit_depth(path: Path, requested: int | None) -> int:
-    """The bit depth to write: the request, else 32-bit float for WAV/AIFF and 24 for FLAC."""
-    suffix = path.suffix.lower()
-    if suffix not in (".wav", ".aif", ".aiff", ".flac"):
-        raise OutputError(f"output {str(path)!r}: unsupported format {suffix or '(none)'}; use .wav, .aiff or .flac")
-    if requested is None:
-        return 24 if suffix == ".flac" else 32
-    if requested not in (16, 24, 32) or (suffix == ".flac" and requested == 32):
-        allowed = "16 or 24" if suffix == ".flac" else "16, 24 or 32 (float)"
-        raise OutputError(f"bit depth {requested} is not available for {suffix}; use {allowed}")
-    return requested
-
-
 def process_file(
     processor: Processor,
     input_path: str | os.PathLike[str],
@@ -114,6 +175,7 @@ def process_file(
     bit_depth: int | None = None,
     progress: Callable[[int], None] | None = None,
     automation: list[Any] | None = None,
+    allow_truncated: bool = False,
 ) -> dict[str, float]:
     """Stream ``input_path`` through ``processor`` into ``output_path``, block by block.
 
@@ -127,24 +189,34 @@ def process_file(
     -------
     dict
         ``frames``, ``sample_rate``, ``input_channels``, ``output_channels``,
-        ``latency_samples``.
+        ``latency_samples``, ``bit_depth``, ``missing_seconds`` (of a truncated
+        input read with ``allow_truncated``), and ``integrated_lufs`` and
+        ``true_peak_dbtp`` of the file as written.
     """
     source = Path(input_path)
     target = check_output_path(output_path, inputs=[source], overwrite=overwrite)
-    depth = output_bit_depth(target, bit_depth)
-    with open_audio(source) as reader:
+    if isinstance(buffer_size, bool) or not isinstance(buffer_size, int) or not 1 <= buffer_size <= 2**24:
+        raise ParameterError(f"buffer_size={buffer_size!r} must be a whole number of samples in 1..16777216")
+    with open_audio(source, allow_truncated=allow_truncated) as reader:
         rate, channels, frames = float(reader.samplerate), int(reader.num_channels), int(reader.frames)
+        declared = int(getattr(reader, "declared_frames", frames))
         if frames == 0:
             raise AudioFileError(f"input file {str(source)!r} has no samples (zero-length input)")
         out_channels = processor.output_channels_for(channels)
+        checked = audio_target(target, channels=out_channels, sample_rate=rate, bit_depth=bit_depth, frames=frames)
         from soundstage.midi.automation import AutomatedStream
 
         events = [(event.sample, event.target, event.value) for event in automation or []]
         stream = AutomatedStream(processor, rate, events, buffer_size=buffer_size)
-        with audio_writer(target, rate, out_channels, depth) as writer:
+        with AudioSink(checked) as writer:
             position = 0
             while position < frames:
-                block = reader.read(min(buffer_size, frames - position))
+                try:
+                    block = reader.read(min(buffer_size, frames - position))
+                except Exception as error:  # a decoder error in the middle of a damaged file
+                    raise AudioFileError(
+                        f"input file {str(source)!r} cannot be read at sample {position}: {error}; export it again"
+                    ) from None
                 if block.shape[1] == 0:
                     raise AudioFileError(f"input file {str(source)!r} ends early at sample {position} of {frames} (truncated?)")
                 if not np.isfinite(block).all():
@@ -164,4 +236,8 @@ def process_file(
         "input_channels": float(channels),
         "output_channels": float(out_channels),
         "latency_samples": float(processor.latency_samples),
+        "bit_depth": float(checked.bit_depth),
+        "missing_seconds": (declared - frames) / rate,
+        "integrated_lufs": writer.loudness.integrated_lufs(),
+        "true_peak_dbtp": writer.peak.true_peak_dbtp,
     }

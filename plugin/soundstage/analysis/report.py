@@ -13,6 +13,7 @@ from soundstage.acoustics.profiles import load_profile
 from soundstage.analysis.binaural import nominal_hz
 from soundstage.analysis.crosstalk import band_target_db, plain_stereo_separation_db, realised_response, separation_db
 from soundstage.errors import SoundstageError
+from soundstage.files import atomic_path
 from soundstage.stages.crosstalk import design_crosstalk_canceller
 
 __all__ = ["beam_report", "crosstalk_report", "device_report", "virtualizer_report", "zones_report"]
@@ -37,13 +38,11 @@ def _db(value: float) -> float:
 
 def _save(plt: Any, figure: Any, path: Path, *, dpi: int) -> None:
     """Write a figure to ``path`` whole or not at all (a partial file is renamed into place), and close it."""
-    temporary = path.with_name(f".{path.name}.partial.png")
     try:
-        figure.savefig(temporary, dpi=dpi)
-        temporary.replace(path)
+        with atomic_path(path) as temporary:
+            figure.savefig(temporary, dpi=dpi, format=path.suffix.lstrip(".").lower() or "png")
     finally:
         plt.close(figure)
-        temporary.unlink(missing_ok=True)
 
 
 def crosstalk_report(

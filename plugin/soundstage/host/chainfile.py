@@ -42,7 +42,8 @@ from typing import Any
 
 import tomli_w
 
-from soundstage.errors import ChainFileError, SoundstageError
+from soundstage.errors import ChainFileError, OutputError, SoundstageError
+from soundstage.files import write_text
 from soundstage.host.builtins import BUILTIN_RANGES, builtin_specs, is_builtin, make_builtin
 from soundstage.host.chain import Chain
 from soundstage.host.external import (
@@ -348,13 +349,10 @@ def save_chain(chain: Chain, path: str | os.PathLike[str], *, description: str |
     if description:
         data = {"format": FORMAT_VERSION, "description": description, "stages": data["stages"]}
     text = "# soundstage chain file\n" + tomli_w.dumps(data)
-    temporary = target.with_name(f".{target.name}.partial")
     try:
-        temporary.write_text(text, encoding="utf-8")
-        os.replace(temporary, target)
-    except OSError as error:
-        temporary.unlink(missing_ok=True)
-        raise ChainFileError(f"cannot write chain file {str(target)!r}: {error}") from None
+        write_text(target, text)
+    except OutputError as error:
+        raise ChainFileError(f"cannot write chain file: {error}") from None
 
 
 def chain_to_dict(chain: Chain, *, base: Path | None = None) -> dict[str, Any]:

@@ -23,6 +23,7 @@ import numpy as np
 import pedalboard
 
 from soundstage.errors import ParameterError, PluginError
+from soundstage.files import atomic_path
 from soundstage.host.parameters import Parameter, ParameterSpec, Value
 
 __all__ = [
@@ -397,9 +398,11 @@ def save_vstpreset(plugin: ExternalPlugin, path: str | os.PathLike[str]) -> None
     if data is None:
         raise PluginError(f"{plugin.name}: only VST3 plugins have .vstpreset data")
     target = Path(path)
-    temporary = target.with_name(f".{target.name}.partial")
-    temporary.write_bytes(bytes(data))
-    os.replace(temporary, target)
+    try:
+        with atomic_path(target) as temporary:
+            temporary.write_bytes(bytes(data))
+    except OSError as error:
+        raise PluginError(f"cannot write preset {str(target)!r}: {error.strerror or error}") from None
 
 
 def load_vstpreset(plugin: ExternalPlugin, path: str | os.PathLike[str]) -> None:

@@ -19,13 +19,13 @@ Learning a parameter again replaces its earlier bindings unless ``keep=True``.
 from __future__ import annotations
 
 import os
-import tempfile
 import time
 from collections import Counter
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
+from soundstage.files import write_text
 from soundstage.midi.decode import Assembler, ControlEvent
 from soundstage.midi.maps import MidiMapError, ParameterSource, map_from_dict
 
@@ -166,14 +166,7 @@ def add_binding(
     bindings.append(new)
     text = tomlkit.dumps(document)
     map_from_dict(tomlkit.parse(text).unwrap(), chain, source=str(file))  # the whole map still loads
-    handle, temporary = tempfile.mkstemp(prefix=f".{file.name}.", suffix=".partial", dir=file.parent if str(file.parent) else ".")
-    try:
-        with os.fdopen(handle, "w", encoding="utf-8") as out:
-            out.write(text)
-        os.replace(temporary, file)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
+    write_text(file, text)  # atomic; a replaced map keeps its mode
     return entry
 
 

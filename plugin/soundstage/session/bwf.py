@@ -8,12 +8,13 @@ since midnight), version, UMID 64, reserved 190. Reading goes through ``wavinfo`
 
 from __future__ import annotations
 
-import os
 import struct
 from pathlib import Path
 
 import numpy as np
-from pedalboard.io import AudioFile
+
+from soundstage.files import atomic_path
+from soundstage.sinks import AudioSink, audio_target
 
 __all__ = ["add_bext", "write_stem"]
 
@@ -35,14 +36,14 @@ def add_bext(path: Path, time_reference: int, *, description: str = "soundstage 
         + b"\0" * 190
     )
     riff_body = data[8:12] + b"bext" + struct.pack("<I", len(body)) + body + data[12:]
-    temporary = path.with_name(f".{path.name}.partial")
-    temporary.write_bytes(b"RIFF" + struct.pack("<I", len(riff_body)) + riff_body)
-    os.replace(temporary, path)
+    with atomic_path(path) as temporary:
+        temporary.write_bytes(b"RIFF" + struct.pack("<I", len(riff_body)) + riff_body)
 
 
 def write_stem(path: Path, audio: np.ndarray, rate: int, *, bit_depth: int = 24, time_reference: int | None = None) -> Path:
     """Write ``audio`` (channels, n) and optionally stamp a BWF TimeReference (WAV only)."""
-    with AudioFile(str(path), "w", rate, audio.shape[0], bit_depth=bit_depth) as writer:
+    target = audio_target(path, channels=audio.shape[0], sample_rate=rate, bit_depth=bit_depth)
+    with AudioSink(target) as writer:
         writer.write(np.asarray(audio, np.float32))
     if time_reference is not None:
         add_bext(path, time_reference)

@@ -42,18 +42,13 @@ Loading validates every key and names the file, the key and the value.
 from __future__ import annotations
 
 import math
-import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from soundstage.errors import SoundstageError
+from soundstage.errors import OutputError, SoundstageError
+from soundstage.files import output_name
 from soundstage.tomlfile import read_toml, unknown_key
-
-if sys.version_info >= (3, 11):
-    pass
-else:  # pragma: no cover
-    pass
 
 __all__ = ["Bus", "MidiSettings", "Render", "Session", "SessionError", "Stem", "load_session", "RENDER_KINDS"]
 
@@ -98,6 +93,7 @@ class Render:
     file_format: str = "wav"
     bit_depth: int = 24
     per_driver: bool = False
+    ceiling_dbtp: float = -1.0
 
 
 @dataclass(frozen=True)
@@ -243,18 +239,22 @@ def load_session(path: str | Path) -> Session:
     renders: list[Render] = []
     for index, table in enumerate(data.get("renders", []) or [{"name": "mixdown", "kind": "mixdown"}]):
         where = f"renders[{index}]"
-        _check_keys(table, {"name", "kind", "chain", "a", "b", "format", "bit_depth", "per_driver"}, where, file)
+        _check_keys(table, {"name", "kind", "chain", "a", "b", "format", "bit_depth", "per_driver", "ceiling_dbtp"}, where, file)
         kind = table.get("kind", "mixdown")
         if kind not in RENDER_KINDS:
             raise _fail(file, f"{where}.kind", f"kind = {kind!r} must be one of {', '.join(RENDER_KINDS)}")
         name = _string(table, "name", where, file) or kind
+        try:
+            output_name(Path("."), name, what="render")
+        except OutputError as error:
+            raise _fail(file, f"{where}.name", str(error)) from None
         if name in [r.name for r in renders]:
             raise _fail(file, f"{where}.name", f"render name {name!r} is used twice")
         file_format = table.get("format", "wav")
         if file_format not in FORMATS:
             raise _fail(file, f"{where}.format", f"format = {file_format!r} must be one of {', '.join(FORMATS)}")
         depth = table.get("bit_depth", 24)
-        if depth not in (16, 24, 32) or (file_format == "flac" and depth == 32):
+        if isinstance(depth, bool) or depth not in (16, 24, 32):  # what each format holds is the output layer's check
             raise _fail(file, f"{where}.bit_depth", f"bit_depth = {depth!r} must be 16, 24 or 32 (32 = float; not for flac)")
         chain = _string(table, "chain", where, file) or DEFAULT_CHAINS.get(kind)
         a = _string(table, "a", where, file) or ("stereo-reference" if kind == "ab" else None)
@@ -262,7 +262,12 @@ def load_session(path: str | Path) -> Session:
         per_driver = table.get("per_driver", False)
         if not isinstance(per_driver, bool):
             raise _fail(file, f"{where}.per_driver", f"per_driver = {per_driver!r} must be true or false")
-        renders.append(Render(name, kind, chain, a, b, file_format, int(depth), per_driver))
+        ceiling = _number(table, "ceiling_dbtp", where, file, -1.0)
+        if ceiling is None or not -60.0 <= ceiling <= 0.0:
+            raise _fail(file, f"{where}.ceiling_dbtp", f"ceiling_dbtp = {ceiling!r} is outside -60.0..0.0 dBTP")
+        if "ceiling_dbtp" in table and kind != "ab":
+            raise _fail(file, f"{where}.ceiling_dbtp", f"ceiling_dbtp applies to kind = 'ab' renders only, not {kind!r}")
+        renders.append(Render(name, kind, chain, a, b, file_format, int(depth), per_driver, ceiling))
     return Session(
         file=file,
         sample_rate=rate,

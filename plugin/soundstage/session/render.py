@@ -12,6 +12,7 @@ temporaries and leaves the folder as it was. Inputs are never opened for writing
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import tempfile
@@ -22,25 +23,20 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from pedalboard.io import AudioFile
+import soundfile
 
 from soundstage.analysis.loudness import LoudnessMeter, TruePeakMeter
 from soundstage.errors import ChannelError, OutputError, SoundstageError
+from soundstage.files import output_name, write_text
 from soundstage.host.chain import Chain
 from soundstage.host.chainfile import load_chain
 from soundstage.host.parameters import Parameter
 from soundstage.host.processor import Processor
 from soundstage.session.model import Render, Session, SessionError, load_session
 from soundstage.session.stems import StemInfo, StemReader, inspect_stems
+from soundstage.sinks import AudioSink, AudioTarget, audio_target
 
-__all__ = ["render_session", "RenderResult", "SessionParameters", "tpdf_quantise"]
-
-
-def tpdf_quantise(block: np.ndarray, bit_depth: int, rng: np.random.Generator) -> np.ndarray:
-    """Quantise to ``bit_depth`` integer steps with TPDF dither (+-1 LSB triangular)."""
-    scale = float(2 ** (bit_depth - 1))
-    noise = rng.random(block.shape) - rng.random(block.shape)
-    return (np.round(block * scale + noise) / scale).astype(np.float32)
+__all__ = ["render_session", "RenderResult", "SessionParameters", "REPORT_NAME"]
 
 
 class SessionParameters:
@@ -112,19 +108,61 @@ class _Stream:
 
 @dataclass
 class _Output:
-    """One file being written."""
+    """One file of a render: a float first pass, then the file itself through the output layer."""
 
-    target: Path
-    temporary: Path
-    channels: int
-    bit_depth: int
-    writer: Any = None
+    target: AudioTarget
+    render: str
+    role: str = ""
+    first_pass: Path | None = None
+    writer: soundfile.SoundFile | None = None
     loudness: LoudnessMeter | None = None
     peak: TruePeakMeter | None = None
     frames: int = 0
     gain: float = 1.0
-    render: str = ""
-    role: str = ""
+    sink: AudioSink | None = None
+
+    @property
+    def channels(self) -> int:
+        return self.target.channels
+
+    def open(self, folder: Path) -> None:
+        """Start the first pass: a hidden 32-bit float W64 file (no 4 GiB limit) in the output folder."""
+        handle, name = tempfile.mkstemp(prefix=f".{self.target.path.name}.", suffix=".partial.w64", dir=folder)
+        os.close(handle)
+        self.first_pass = Path(name)
+        self.writer = soundfile.SoundFile(
+            name, "w", samplerate=self.target.sample_rate, channels=self.channels, subtype="FLOAT", format="W64"
+        )
+        self.loudness = LoudnessMeter(self.target.sample_rate, self.channels)
+        self.peak = TruePeakMeter(self.channels)
+
+    def write(self, piece: np.ndarray) -> None:
+        assert self.writer is not None and self.loudness is not None and self.peak is not None
+        try:
+            self.writer.write(np.ascontiguousarray(piece.T))
+        except (OSError, RuntimeError, AssertionError, soundfile.LibsndfileError) as error:
+            raise OutputError(f"cannot write {str(self.target.path)!r}: {error}") from None
+        self.frames += piece.shape[1]
+        self.loudness.add(piece)
+        self.peak.add(piece)
+
+    def finish_first_pass(self) -> None:
+        if self.writer is not None:
+            writer, self.writer = self.writer, None
+            writer.close()
+        if self.peak is not None:
+            self.peak.flush()
+
+    def discard(self) -> None:
+        """Remove every temporary of this output; its target is left as it was."""
+        if self.writer is not None:
+            writer, self.writer = self.writer, None
+            with contextlib.suppress(Exception):
+                writer.close()
+        if self.first_pass is not None:
+            self.first_pass.unlink(missing_ok=True)
+        if self.sink is not None:
+            self.sink.discard()
 
 
 @dataclass
@@ -171,6 +209,7 @@ class RenderResult:
 
     outputs: list[Path]
     report: dict[str, Any] = field(default_factory=dict)
+    failures: dict[str, str] = field(default_factory=dict)  # render name -> one-line reason
 
 
 def _resolve_chain(session: Session, name: str) -> Chain:
@@ -193,6 +232,13 @@ def _file_name(render: Render, suffix: str = "") -> str:
     return f"{render.name}{suffix}{extension}"
 
 
+def _reason(error: BaseException) -> str:
+    """One line for a render that failed: the error's message, or its type and first line for a bug."""
+    text = str(error).strip().splitlines()
+    line = text[0] if text else ""
+    return line if isinstance(error, SoundstageError) else f"{type(error).__name__}: {line}"
+
+
 def render_session(
     session_path: str | os.PathLike[str],
     output_dir: str | os.PathLike[str],
@@ -202,17 +248,26 @@ def render_session(
     block: int = 65536,
     progress: Callable[[int, int], None] | None = None,
     seed: int = 0,
+    allow_truncated: bool = False,
 ) -> RenderResult:
     """Render a session's renders into ``output_dir`` (see the module docstring).
+
+    Every output is checked (name, format, channels, bit depth, rate, an input or
+    an existing file in the way) before any audio is processed. A render that is
+    refused there, or fails while it runs (a full disk, a plugin error), is listed
+    in :attr:`RenderResult.failures` with a one-line reason and leaves no file;
+    the other renders go on. ``allow_truncated`` renders stems that hold fewer
+    samples than their headers declare, and reports what is missing.
 
     Raises
     ------
     SessionError, AudioFileError, ChannelError, OutputError
-        Naming the file, stem or render and the fix; nothing is written then.
+        For what stops every render (a bad session, stem or master chain, two
+        renders writing one file, an unwritable folder); nothing is written then.
     """
     started = time.perf_counter()
     session = load_session(Path(session_path))
-    rate, stems = inspect_stems(session)
+    rate, stems = inspect_stems(session, allow_truncated=allow_truncated)
     renders = [r for r in session.renders if not only or r.name in only]
     if only:
         missing = sorted(set(only) - {r.name for r in renders})
@@ -242,29 +297,83 @@ def render_session(
             render_chains[render.name] = [_resolve_chain(session, render.a or ""), _resolve_chain(session, render.b or "")]
         else:
             render_chains[render.name] = [_resolve_chain(session, render.chain or "")]
-    graph = _Graph(session, rate, stems, stem_chains, bus_chains, master, renders, render_chains)
-    _load_automation(graph)
-    outputs = _plan_outputs(session, stems, renders, render_chains, folder, overwrite)
     total = max(info.start + int(np.ceil(info.frames * rate / info.sample_rate)) for info in stems)
+    _prepare_folder(folder)
+    plan = _plan_outputs(session, stems, renders, render_chains, folder, overwrite, rate, total)
+    graph = _Graph(
+        session, rate, stems, stem_chains, bus_chains, master, [r for r in renders if r.name not in plan.failures], render_chains
+    )
+    _load_automation(graph)
+    notes: dict[str, str] = {}
     try:
-        _run(graph, outputs, total, block, progress, seed)
-        for output in outputs:  # all complete: move them into place
-            os.replace(output.temporary, output.target)
+        _run(graph, plan, total, block, progress)
+        for render in graph.renders:
+            if render.kind == "ab" and render.name not in plan.failures:
+                notes[render.name] = _match_ab(render, plan.outputs[render.name])
+        _finalise(graph.renders, plan, seed)
+        written = [
+            output.sink.commit()
+            for render in graph.renders
+            if render.name not in plan.failures
+            for output in plan.outputs[render.name]
+            if output.sink is not None
+        ]
     except BaseException:
-        for output in outputs:
-            if output.writer is not None:
-                try:
-                    output.writer.close()
-                except Exception:
-                    pass
-            output.temporary.unlink(missing_ok=True)
+        for outputs in plan.outputs.values():
+            for output in outputs:
+                output.discard()
         raise
-    report = _report(graph, outputs, total, started)
-    report_path = folder / "render-report.json"
-    temporary = report_path.with_name(".render-report.json.partial")
-    temporary.write_text(json.dumps(report, indent=2))
-    os.replace(temporary, report_path)
-    return RenderResult([o.target for o in outputs], report)
+    report = _report(graph, plan, total, started, notes)
+    write_text(folder / REPORT_NAME, json.dumps(report, indent=2))
+    return RenderResult(written, report, dict(plan.failures))
+
+
+#: The file every render writes beside its outputs.
+REPORT_NAME = "render-report.json"
+
+
+@dataclass
+class _Plan:
+    """The checked outputs of every render to run, and the renders refused before any work."""
+
+    outputs: dict[str, list[_Output]]
+    failures: dict[str, str]
+
+    def fail(self, render: str, error: BaseException) -> None:
+        """Mark a render failed and remove what it has written so far."""
+        self.failures.setdefault(render, _reason(error))
+        for output in self.outputs.get(render, []):
+            output.discard()
+
+
+def _prepare_folder(folder: Path) -> None:
+    if not folder.exists():
+        parent = folder.resolve().parent
+        if not parent.is_dir():
+            raise OutputError(f"output folder {str(folder)!r}: its parent {str(parent)!r} does not exist")
+        try:
+            folder.mkdir()
+        except OSError as error:
+            raise OutputError(f"output folder {str(folder)!r} cannot be created ({error.strerror}); choose another -o") from None
+    if not folder.is_dir():
+        raise OutputError(f"output folder {str(folder)!r} is a file; choose another -o")
+    try:
+        with tempfile.TemporaryFile(dir=folder):
+            pass
+    except OSError as error:
+        raise OutputError(f"output folder {str(folder)!r} is not writable ({error.strerror}); choose another -o") from None
+
+
+def _output_files(render: Render, chain: Chain | None) -> list[tuple[str, int, str]]:
+    """``(file name, channels, role)`` of each file a render writes."""
+    if render.kind == "ab":
+        return [(_file_name(render, "-A"), 2, "A"), (_file_name(render, "-B"), 2, "B")]
+    channels = 2 if chain is None else chain.output_channels_for(2)
+    if render.per_driver and channels > 1:
+        labels = getattr(chain[-1], "driver_names", None) if chain is not None and len(chain) else None
+        labels = list(labels) if labels and len(labels) == channels else [str(i) for i in range(channels)]
+        return [(_file_name(render, f"-{label}"), 1, "") for label in labels]
+    return [(_file_name(render), channels, "")]
 
 
 def _plan_outputs(
@@ -274,49 +383,43 @@ def _plan_outputs(
     render_chains: dict[str, list[Chain | None]],
     folder: Path,
     overwrite: bool,
-) -> list[_Output]:
-    if not folder.exists():
-        parent = folder.resolve().parent
-        if not parent.is_dir():
-            raise OutputError(f"output folder {str(folder)!r}: its parent {str(parent)!r} does not exist")
-        try:
-            folder.mkdir()
-        except OSError as error:
-            raise OutputError(f"output folder {str(folder)!r} cannot be created ({error.strerror}); choose another -o") from None
-    try:
-        with tempfile.TemporaryFile(dir=folder):
-            pass
-    except OSError as error:
-        raise OutputError(f"output folder {str(folder)!r} is not writable ({error.strerror}); choose another -o") from None
+    rate: float,
+    total: int,
+) -> _Plan:
+    """Check every output before any work: names inside the folder, no two renders on one file, formats."""
+    owners: dict[str, str] = {REPORT_NAME.lower(): "the render report"}
+    files: dict[str, list[tuple[str, int, str]]] = {}
+    for render in session.renders:  # all of them: renders made by separate --only calls must not collide either
+        files[render.name] = _output_files(render, render_chains[render.name][0])
+        for name, _, _ in files[render.name]:
+            output_name(folder, name, what=f"{session.file}: render {render.name!r}: file")
+            owner = owners.setdefault(name.lower(), f"render {render.name!r}")
+            if owner != f"render {render.name!r}":
+                raise OutputError(
+                    f"{session.file}: render {render.name!r} would write {name!r}, which {owner} also writes; "
+                    "rename one of the renders"
+                )
     inputs = {info.path.resolve() for info in stems} | {session.file.resolve()}
-    outputs = []
+    plan = _Plan({}, {})
     for render in renders:
-        chains = render_chains[render.name]
-        names: list[tuple[str, int]] = []
-        if render.kind == "ab":
-            names = [(_file_name(render, "-A"), 2), (_file_name(render, "-B"), 2)]
-        else:
-            chain = chains[0]
-            channels = 2 if chain is None else chain.output_channels_for(2)
-            if render.per_driver and channels > 1:
-                labels = getattr(chain[-1], "driver_names", None) if chain is not None and len(chain) else None
-                labels = labels or [str(i) for i in range(channels)]
-                names = [(_file_name(render, f"-{label}"), 1) for label in labels]
-            else:
-                names = [(_file_name(render), channels)]
-        for name, channels in names:
+        outputs = []
+        for name, channels, role in files[render.name]:
             target = folder / name
             if target.resolve() in inputs:
                 raise OutputError(
                     f"render {render.name!r} would write {str(target)!r}, which is an input of the session; choose another -o"
                 )
-            if target.exists() and not overwrite:
-                raise OutputError(f"{str(target)!r} already exists; pass --overwrite to replace it")
-            handle, temporary = tempfile.mkstemp(prefix=f".{target.stem}.", suffix=f".partial{target.suffix}", dir=folder)
-            os.close(handle)
-            role = name[len(render.name) + 1 : len(render.name) + 2] if render.kind == "ab" else ""
-            outputs.append(_Output(target, Path(temporary), channels, render.bit_depth, render=render.name, role=role))
-    return outputs
+            try:
+                if target.exists() and not overwrite:
+                    raise OutputError(f"{str(target)!r} already exists; pass --overwrite to replace it")
+                checked = audio_target(target, channels=channels, sample_rate=rate, bit_depth=render.bit_depth, frames=total)
+            except OutputError as error:
+                plan.failures[render.name] = f"render {render.name!r}: {error}"
+                break
+            outputs.append(_Output(checked, render.name, role))
+        else:
+            plan.outputs[render.name] = outputs
+    return plan
 
 
 def _load_automation(graph: _Graph) -> None:
@@ -347,73 +450,82 @@ def _load_automation(graph: _Graph) -> None:
 
 def _run(
     graph: _Graph,
-    outputs: list[_Output],
+    plan: _Plan,
     total: int,
     block: int,
     progress: Callable[[int, int], None] | None,
-    seed: int,
 ) -> None:
+    """The first pass: stems -> chains -> buses -> master -> each render's chains -> float temporaries."""
     session, rate, stems, renders = graph.session, graph.rate, graph.stems, graph.renders
-    rng = np.random.default_rng(seed)
     readers = [StemReader(info, rate) for info in stems]
     stem_streams = [graph.stream(f"stems.{info.stem.name}", graph.stem_chains[info.stem.name]) for info in stems]
     bus_streams = {name: graph.stream(f"buses.{name}", chain) for name, chain in graph.bus_chains.items()}
     master_stream = graph.stream("master", graph.master)
-    render_streams = [
-        [
+    render_streams = {
+        r.name: [
             graph.stream(f"renders.{r.name}.{label}" if label else f"renders.{r.name}", chain)
             for label, chain in zip(["a", "b"] if r.kind == "ab" else [""], graph.render_chains[r.name])
         ]
         for r in renders
-    ]
-    # first pass writes 32-bit float temporaries; integer renders are quantised in the second pass
-    for output in outputs:
-        output.writer = AudioFile(str(output.temporary), "w", rate, output.channels, bit_depth=32)
-        output.loudness = LoudnessMeter(rate, output.channels)
-        output.peak = TruePeakMeter(output.channels)
+    }
+    for render in renders:
+        for output in plan.outputs[render.name]:
+            try:
+                output.open(output.target.path.parent)
+            except (OSError, RuntimeError, soundfile.LibsndfileError) as error:
+                plan.fail(render.name, OutputError(f"cannot write {str(output.target.path)!r}: {error}"))
+                break
     position = 0
-
-    def stage(stream: _Stream | None, audio: np.ndarray, final: bool) -> np.ndarray:
-        if stream is None:
-            return audio
-        if audio.shape[1]:
-            stream.push(audio)
-        if final:
-            stream.finish()
-        return stream.take(stream.available) if stream.available else np.zeros((stream_channels(stream, audio), 0), np.float32)
-
-    def stream_channels(stream: _Stream, audio: np.ndarray) -> int:
-        return stream.processor.output_channels_for(audio.shape[0])
-
     direct = _Mixer([info.stem.name for info in stems if info.stem.bus is None] + [bus.name for bus in session.buses])
     grouped = {bus.name: _Mixer([info.stem.name for info in stems if info.stem.bus == bus.name]) for bus in session.buses}
     finished = False
-    while not finished:
-        count = min(block, total - position)
-        finished = position + count >= total
-        for info, reader, stream in zip(stems, readers, stem_streams):
-            audio = reader.read(count)
-            out = stage(stream, audio, finished)
-            if out.shape[0] == 1:
-                out = np.repeat(out, 2, axis=0)
-            (grouped[info.stem.bus] if info.stem.bus else direct).put(info.stem.name, out)
-        for bus in session.buses:
-            summed = grouped[bus.name].take(final=finished)
-            direct.put(bus.name, stage(bus_streams[bus.name], summed, finished))
-        mix = direct.take(final=finished)
-        master_out = stage(master_stream, mix, finished)
-        _write_renders(renders, render_streams, outputs, master_out, finished, stage)
-        position += count
-        if progress is not None:
-            progress(position, total)
-    for reader in readers:
-        reader.close()
-    for output in outputs:
-        output.writer.close()
-        assert output.peak is not None
-        output.peak.flush()
-    _match_ab(renders, outputs)
-    _finalise(outputs, rng)
+    try:
+        while not finished:
+            count = min(block, total - position)
+            finished = position + count >= total
+            for info, reader, stream in zip(stems, readers, stem_streams):
+                out = _stage(stream, reader.read(count), finished)
+                if out.shape[0] == 1:
+                    out = np.repeat(out, 2, axis=0)
+                (grouped[info.stem.bus] if info.stem.bus else direct).put(info.stem.name, out)
+            for bus in session.buses:
+                summed = grouped[bus.name].take(final=finished)
+                direct.put(bus.name, _stage(bus_streams[bus.name], summed, finished))
+            master_out = _stage(master_stream, direct.take(final=finished), finished)
+            for render in renders:
+                if render.name in plan.failures:
+                    continue
+                try:
+                    _write_render(render, render_streams[render.name], plan.outputs[render.name], master_out, finished)
+                except Exception as error:  # one render's failure (a full disk, its plugin) never stops the others
+                    plan.fail(render.name, error)
+            position += count
+            if progress is not None:
+                progress(position, total)
+    finally:
+        for reader in readers:
+            reader.close()
+    for render in renders:
+        if render.name in plan.failures:
+            continue
+        try:
+            for output in plan.outputs[render.name]:
+                output.finish_first_pass()
+        except Exception as error:
+            plan.fail(render.name, OutputError(f"render {render.name!r}: {_reason(error)}"))
+
+
+def _stage(stream: _Stream | None, audio: np.ndarray, final: bool) -> np.ndarray:
+    """What a stream gives for one timeline block (everything it holds at the end)."""
+    if stream is None:
+        return audio
+    if audio.shape[1]:
+        stream.push(audio)
+    if final:
+        stream.finish()
+    if stream.available:
+        return stream.take(stream.available)
+    return np.zeros((stream.processor.output_channels_for(audio.shape[0]), 0), np.float32)
 
 
 class _Mixer:
@@ -439,71 +551,78 @@ class _Mixer:
         return total
 
 
-def _write_renders(
-    renders: list[Render],
-    render_streams: list[list[_Stream | None]],
-    outputs: list[_Output],
-    master: np.ndarray,
-    finished: bool,
-    stage: Callable[[Any, np.ndarray, bool], np.ndarray],
-) -> None:
-    cursor = 0
-    for render, streams in zip(renders, render_streams):
-        results = [stage(stream, master, finished) for stream in streams]
-        files = 2 if render.kind == "ab" else (len(results[0]) if render.per_driver and results[0].shape[0] > 1 else 1)
-        if render.kind == "ab":
-            pieces = results
-        elif files > 1:
-            pieces = [results[0][i : i + 1] for i in range(files)]
-        else:
-            pieces = [results[0]]
-        for piece in pieces:
-            output = outputs[cursor]
-            cursor += 1
-            if piece.shape[1]:
-                output.writer.write(piece)
-                output.frames += piece.shape[1]
-                assert output.loudness is not None and output.peak is not None
-                output.loudness.add(piece)
-                output.peak.add(piece)
+def _write_render(render: Render, streams: list[_Stream | None], outputs: list[_Output], master: np.ndarray, final: bool) -> None:
+    """Run one render's chains on a master block and append the results to its files."""
+    results = [_stage(stream, master, final) for stream in streams]
+    if render.kind == "ab":
+        pieces = results
+    elif len(outputs) > 1:
+        pieces = [results[0][i : i + 1] for i in range(len(outputs))]
+    else:
+        pieces = [results[0]]
+    for piece, output in zip(pieces, outputs):
+        if piece.shape[1]:
+            output.write(piece)
 
 
-def _match_ab(renders: list[Render], outputs: list[_Output]) -> None:
-    """Give each A/B pair's B the gain that matches its integrated loudness to A's."""
+def _match_ab(render: Render, pair: list[_Output]) -> str:
+    """Match an A/B pair by lowering the louder side; hold both under the render's true-peak ceiling.
+
+    Returns the line the report gives about it.
+    """
+    a, b = pair
+    assert a.loudness is not None and b.loudness is not None and a.peak is not None and b.peak is not None
+    la, lb = a.loudness.integrated_lufs(), b.loudness.integrated_lufs()
+    gains_db = [0.0, 0.0]
+    if np.isfinite(la) and np.isfinite(lb):
+        gains_db[0 if la > lb else 1] = -abs(la - lb)
+    peaks = [a.peak.true_peak_dbtp, b.peak.true_peak_dbtp]
+    ceiling = render.ceiling_dbtp - CEILING_MARGIN_DB
+    matched = [peak + gain for peak, gain in zip(peaks, gains_db)]
+    over = max(matched) - ceiling
+    lines = []
+    if max(peaks) > render.ceiling_dbtp:
+        side = "A" if peaks[0] >= peaks[1] else "B"
+        lines.append(
+            f"the mix is over the ceiling: side {side} peaks at {max(peaks):+.2f} dBTP before matching "
+            f"(ceiling {render.ceiling_dbtp:+.1f} dBTP); trim the mix by {max(peaks) - render.ceiling_dbtp:.2f} dB "
+            "(e.g. a Gain at the end of the master chain)"
+        )
+    if over > 0:
+        gains_db = [gain - over for gain in gains_db]
+        lines.append(f"both sides lowered a further {over:.2f} dB to hold the {render.ceiling_dbtp:+.1f} dBTP ceiling")
+    a.gain, b.gain = (float(10 ** (gain / 20)) for gain in gains_db)
+    louder = "A" if gains_db[0] < gains_db[1] else "B"
+    lines.insert(0, f"matched by lowering the louder side ({louder}) by {abs(gains_db[0] - gains_db[1]):.2f} dB")
+    return "; ".join(lines)
+
+
+#: Head room kept under an A/B ceiling for the dither of the integer file (24-bit: 1e-6 dB; 16-bit: 4e-4 dB).
+CEILING_MARGIN_DB = 0.001
+
+
+def _finalise(renders: list[Render], plan: _Plan, seed: int) -> None:
+    """Second pass: each float temporary -> gain -> dither -> the file's own format, through the output layer."""
+    index = 0
     for render in renders:
-        if render.kind != "ab":
+        if render.name in plan.failures:
             continue
-        pair = {o.role: o for o in outputs if o.render == render.name}
-        a, b = pair["A"], pair["B"]
-        assert a.loudness is not None and b.loudness is not None
-        la, lb = a.loudness.integrated_lufs(), b.loudness.integrated_lufs()
-        if np.isfinite(la) and np.isfinite(lb):
-            b.gain = float(10 ** ((la - lb) / 20))
+        try:
+            for output in plan.outputs[render.name]:
+                index += 1
+                assert output.first_pass is not None
+                output.sink = AudioSink(output.target, seed=seed * 1000 + index, gain=output.gain, commit=False).open()
+                with soundfile.SoundFile(str(output.first_pass)) as reader:
+                    for piece in reader.blocks(65536, dtype="float32", always_2d=True):
+                        output.sink.write(piece.T)
+                output.sink.close()
+                output.first_pass.unlink()
+                output.first_pass = None
+        except Exception as error:  # a full disk on one render's files never stops the others
+            plan.fail(render.name, error)
 
 
-def _finalise(outputs: list[_Output], rng: np.random.Generator) -> None:
-    """Second pass over each temporary: apply the A/B gain, quantise with TPDF dither to the file's depth."""
-    for output in outputs:
-        if output.gain == 1.0 and output.bit_depth == 32 and output.target.suffix.lower() != ".flac":
-            continue
-        final = output.temporary.with_name(output.temporary.name.replace(".partial", ".final"))
-        output.loudness = LoudnessMeter(output.loudness.sample_rate if output.loudness else 48000, output.channels)
-        output.peak = TruePeakMeter(output.channels)
-        with AudioFile(str(output.temporary)) as reader:
-            rate = reader.samplerate
-            with AudioFile(str(final), "w", rate, output.channels, bit_depth=output.bit_depth) as writer:
-                while reader.tell() < reader.frames:
-                    piece = reader.read(65536) * output.gain
-                    output.loudness.add(piece)
-                    output.peak.add(piece)
-                    if output.bit_depth < 32:
-                        piece = tpdf_quantise(piece, output.bit_depth, rng)
-                    writer.write(piece)
-        output.peak.flush()
-        os.replace(final, output.temporary)
-
-
-def _report(graph: _Graph, outputs: list[_Output], total: int, started: float) -> dict[str, Any]:
+def _report(graph: _Graph, plan: _Plan, total: int, started: float, notes: dict[str, str]) -> dict[str, Any]:
     session, rate, stems, renders = graph.session, graph.rate, graph.stems, graph.renders
     stem_chains, bus_chains, master, render_chains = graph.stem_chains, graph.bus_chains, graph.master, graph.render_chains
 
@@ -511,6 +630,13 @@ def _report(graph: _Graph, outputs: list[_Output], total: int, started: float) -
         return int(chain.latency_samples) if chain is not None else 0
 
     elapsed = time.perf_counter() - started
+    outputs = [
+        output.sink
+        for render in renders
+        if render.name not in plan.failures
+        for output in plan.outputs[render.name]
+        if output.sink is not None
+    ]
     return {
         "session": str(session.file),
         "sample_rate": rate,
@@ -527,20 +653,27 @@ def _report(graph: _Graph, outputs: list[_Output], total: int, started: float) -
         if session.midi is None
         else {"map": session.midi.map, "file": session.midi.automation, "parameter_changes": graph.automation_count},
         "renders": [
-            {"name": render.name, "kind": render.kind, "chain_latency_samples": [latency(c) for c in render_chains[render.name]]}
+            {
+                "name": render.name,
+                "kind": render.kind,
+                "chain_latency_samples": [latency(c) for c in render_chains[render.name]],
+                **({"ab": notes[render.name], "ceiling_dbtp": render.ceiling_dbtp} if render.name in notes else {}),
+            }
             for render in renders
+            if render.name not in plan.failures
         ],
+        "failures": [{"render": name, "reason": reason} for name, reason in plan.failures.items()],
         "outputs": [
             {
-                "file": output.target.name,
-                "channels": output.channels,
-                "bit_depth": output.bit_depth,
-                "length_s": output.frames / rate,
-                "integrated_lufs": round(output.loudness.integrated_lufs(), 2) if output.loudness else None,
-                "true_peak_dbtp": round(output.peak.true_peak_dbtp, 2) if output.peak else None,
-                "clipped_samples": output.peak.clipped if output.peak else 0,
-                "gain_applied_db": round(20 * np.log10(output.gain), 2),
+                "file": sink.target.path.name,
+                "channels": sink.target.channels,
+                "bit_depth": sink.target.bit_depth,
+                "length_s": sink.frames / rate,
+                "integrated_lufs": round(sink.loudness.integrated_lufs(), 2),
+                "true_peak_dbtp": round(sink.peak.true_peak_dbtp, 2),
+                "clipped_samples": sink.peak.clipped,
+                "gain_applied_db": round(20 * np.log10(sink.gain), 2),
             }
-            for output in outputs
+            for sink in outputs
         ],
     }

@@ -21,28 +21,6 @@ from soundstage.session.model import Session, Stem
 __all__ = ["StemInfo", "StemReader", "bwf_time_reference", "inspect_stems"]
 
 
-def check_not_truncated(path: Path) -> None:
-    """Raise if a WAV file's data chunk claims more bytes than the file holds (a cut-off export).
-
-    The declared size comes from ``wavinfo``; pedalboard would read such a file
-    silently, padding what is missing.
-    """
-    if path.suffix.lower() not in (".wav", ".bwf"):
-        return
-    try:
-        from wavinfo import WavInfoReader
-
-        declared = int(WavInfoReader(str(path)).data.byte_count)
-    except Exception:  # not a RIFF/WAVE file wavinfo understands: the audio reader reports it
-        return
-    size = path.stat().st_size
-    if declared > size - 12:
-        raise AudioFileError(
-            f"{str(path)!r} is truncated: its header declares {declared} bytes of audio but the file has {size} bytes "
-            "in all; export the stem again"
-        )
-
-
 def bwf_time_reference(path: Path) -> int | None:
     """The BWF ``bext`` TimeReference (samples at the file's rate), or None if there is none."""
     if path.suffix.lower() not in (".wav", ".bwf", ".rf64"):
@@ -72,6 +50,7 @@ class StemInfo:
     start: int = 0
     start_source: str = "none"
     conversion: str | None = None
+    declared_frames: int | None = None  # a truncated stem read anyway: what its header declares
 
     def as_dict(self, session_rate: float) -> dict[str, Any]:
         """For the render report."""
@@ -86,21 +65,29 @@ class StemInfo:
             "offset_from": self.start_source,
             "conversion": self.conversion,
             "length_s": self.frames / self.sample_rate,
+            "missing_s": (self.declared_frames - self.frames) / self.sample_rate if self.declared_frames else 0.0,
         }
 
 
-def inspect_stems(session: Session) -> tuple[float, list[StemInfo]]:
-    """Open every stem (errors name the file), find start times and the session rate."""
+def inspect_stems(session: Session, *, allow_truncated: bool = False) -> tuple[float, list[StemInfo]]:
+    """Open every stem (errors name the session, the stem's key and the file), find start times and the session rate.
+
+    A stem that holds fewer samples than its header declares is refused, unless
+    ``allow_truncated``: then it is used as it is and ``declared_frames`` says what is missing.
+    """
     found = []
-    for stem in session.stems:
+    for index, stem in enumerate(session.stems):
         path = session.resolve(str(stem.path))
-        with open_audio(path) as reader:
-            check_not_truncated(path)
-            rate, channels, frames = float(reader.samplerate), int(reader.num_channels), int(reader.frames)
-            dtype = str(reader.file_dtype)
+        try:
+            with open_audio(path, allow_truncated=allow_truncated) as reader:
+                rate, channels, frames = float(reader.samplerate), int(reader.num_channels), int(reader.frames)
+                declared = getattr(reader, "declared_frames", None)
+                dtype = str(reader.file_dtype)
+        except AudioFileError as error:
+            raise AudioFileError(f"{session.file}: stems[{index}].path ({stem.name!r}): {error}") from None
         if frames == 0:
-            raise AudioFileError(f"stem {stem.name!r}: {str(path)!r} has no samples")
-        found.append(StemInfo(stem, path, rate, channels, frames, dtype, bwf_time_reference(path)))
+            raise AudioFileError(f"{session.file}: stems[{index}].path ({stem.name!r}): {str(path)!r} has no samples")
+        found.append(StemInfo(stem, path, rate, channels, frames, dtype, bwf_time_reference(path), declared_frames=declared))
     session_rate = session.sample_rate or found[0].sample_rate
     stamped = [
         info.time_reference / info.sample_rate for info in found if info.stem.offset_s is None and info.time_reference is not None
@@ -127,6 +114,7 @@ def inspect_stems(session: Session) -> tuple[float, list[StemInfo]]:
                 int(round(start * session_rate)),
                 source,
                 conversion,
+                info.declared_frames,
             )
         )
     return session_rate, placed
@@ -137,7 +125,7 @@ class StemReader:
 
     def __init__(self, info: StemInfo, session_rate: float) -> None:
         self.info = info
-        self._file: Any = open_audio(info.path)
+        self._file: Any = open_audio(info.path, allow_truncated=info.declared_frames is not None)
         if info.sample_rate != session_rate:
             self._file = self._file.resampled_to(session_rate)
         self.frames = int(self._file.frames)

@@ -1,0 +1,150 @@
+"""Writing any file safely: atomically, with the right mode, under a name inside its folder.
+
+The lowest layer of the output layer (:mod:`soundstage.sinks` writes audio on
+top of it), so that every layer can write its files (chain files, maps,
+presets, plots, reports) the same way:
+
+- :func:`atomic_path` / :func:`write_text`: a temporary file beside the target,
+  renamed onto it when complete; removed on any failure, the target untouched.
+- :func:`file_mode`: the mode of the file being replaced, else ``0o666`` less
+  the umask, as ``open()`` gives (``mkstemp`` alone gives ``0o600``).
+- :func:`output_name`: a plain file name, never a path out of the folder.
+- :func:`signals_as_exceptions`: SIGTERM and SIGHUP unwind like Ctrl-C, so the
+  cleanup above runs (Python's default for them ends the process on the spot).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import stat
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+from types import FrameType
+from typing import Any
+
+from soundstage.errors import OutputError
+
+__all__ = ["Terminated", "atomic_path", "file_mode", "output_name", "signals_as_exceptions", "write_text"]
+
+
+class Terminated(BaseException):
+    """Raised in the main thread for SIGTERM or SIGHUP (see :func:`signals_as_exceptions`).
+
+    A ``BaseException``, like ``KeyboardInterrupt``, so that ``except Exception``
+    does not swallow it and every cleanup on the way out runs.
+    """
+
+    def __init__(self, signum: int) -> None:
+        super().__init__(signum)
+        self.signum = signum
+
+    def __str__(self) -> str:
+        return f"terminated by {signal.Signals(self.signum).name}"
+
+
+@contextlib.contextmanager
+def signals_as_exceptions() -> Iterator[None]:
+    """Turn SIGTERM and SIGHUP into :class:`Terminated` while the block runs (main thread only).
+
+    Python's default action for both ends the process at once, skipping the
+    ``finally`` blocks that remove temporary files; as exceptions they unwind
+    like Ctrl-C does.
+    """
+
+    def raise_terminated(signum: int, _frame: FrameType | None) -> None:
+        raise Terminated(signum)
+
+    previous: dict[int, Any] = {}
+    try:
+        for number in (signal.SIGTERM, getattr(signal, "SIGHUP", None)):
+            if number is not None:
+                previous[number] = signal.signal(number, raise_terminated)
+    except ValueError:  # not the main thread: leave the handlers alone
+        previous.clear()
+    try:
+        yield
+    finally:
+        for number, handler in previous.items():
+            signal.signal(number, handler)
+
+
+def _umask() -> int:
+    try:  # Linux >= 4.7 reports it without changing it
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("Umask:"):
+                return int(line.split()[1], 8)
+    except (OSError, ValueError):
+        pass
+    mask = os.umask(0o022)  # elsewhere: read by setting it, and put it back at once
+    os.umask(mask)
+    return mask
+
+
+def file_mode(target: Path) -> int:
+    """The permission bits a new file at ``target`` gets: those of the file it replaces, else ``0o666 & ~umask``."""
+    try:
+        return stat.S_IMODE(os.stat(target).st_mode)
+    except OSError:
+        return 0o666 & ~_umask()
+
+
+def output_name(folder: Path, name: str, *, what: str = "output") -> Path:
+    """``folder / name`` for a plain file name; refuse one that would land anywhere else.
+
+    Refused: empty names, ``.`` and ``..``, names with a path separator or a
+    NUL, absolute names, and names starting with ``.`` (hidden, and the prefix
+    of soundstage's temporary files).
+    """
+    bad = (
+        not name
+        or name in (".", "..")
+        or name.startswith(".")
+        or "/" in name
+        or "\\" in name
+        or "\0" in name
+        or os.path.isabs(name)
+        or len(name.encode("utf-8", "surrogateescape")) > 240
+    )
+    if bad:
+        raise OutputError(
+            f"{what} name {name!r} is not a plain file name; use letters, digits, '-' and '_' "
+            "(no '/', no '..', not starting with '.', at most 240 bytes): files are written inside the output folder only"
+        )
+    return folder / name
+
+
+@contextlib.contextmanager
+def atomic_path(target: Path, *, mode: int | None = None) -> Iterator[Path]:
+    """Yield a temporary path beside ``target``; rename it onto ``target`` when the block succeeds.
+
+    The file gets ``mode`` (default :func:`file_mode` of ``target``). On any
+    exception, including ``KeyboardInterrupt`` and :class:`Terminated`, the
+    temporary is removed and ``target`` is left as it was.
+    """
+    folder = target.resolve().parent
+    permissions = file_mode(target) if mode is None else mode
+    try:
+        handle, name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".partial", dir=folder)
+    except OSError as error:
+        raise OutputError(f"cannot write {str(target)!r}: {error.strerror or error}") from None
+    os.close(handle)
+    temporary = Path(name)
+    try:
+        yield temporary
+        os.chmod(temporary, permissions)
+        os.replace(temporary, target)
+    except BaseException:
+        temporary.unlink(missing_ok=True)
+        raise
+
+
+def write_text(target: Path, text: str) -> None:
+    """Write a text file atomically (see :func:`atomic_path`); errors name the file."""
+    try:
+        with atomic_path(target) as temporary:
+            temporary.write_text(text, encoding="utf-8")
+    except OSError as error:
+        raise OutputError(f"cannot write {str(target)!r}: {error.strerror or error}") from None

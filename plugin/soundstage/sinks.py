@@ -1,0 +1,288 @@
+"""The output layer: every file soundstage writes goes through here.
+
+What it guarantees, for audio and for text (reports, chain files, maps, plots):
+
+- **Checked before any work.** :func:`audio_target` refuses a format, channel
+  count, bit depth or sample rate the file format cannot hold (FLAC: at most 8
+  channels, 16 or 24 bits; WAV/AIFF: 16, 24 or 32-bit float; a WAV over 4 GiB),
+  with one line that names the file and the fix.
+Files of every kind are written through :mod:`soundstage.files`; this module
+adds audio on top:
+
+- **Atomic.** A temporary file is written beside the target (same folder, so
+  the rename cannot cross a file system) and renamed onto it only when complete.
+  On any failure (an exception, a full disk, Ctrl-C, and SIGTERM/SIGHUP once the
+  command line has turned them into exceptions with :func:`signals_as_exceptions`)
+  the temporary is removed and nothing appears under the final name. After a
+  SIGKILL the final name is still untouched: only a hidden ``.*.partial*`` file
+  can be left.
+- **Permissions.** The file gets the mode of the file it replaces, else
+  ``0o666`` less the umask, as ``open()`` would give it (``mkstemp`` alone gives
+  ``0o600``).
+- **Exact dither.** Integer files are quantised here, with TPDF dither of
+  +-1 LSB on the ``2**(bits-1)`` grid, and the integers are written as they are
+  (``soundfile``/libsndfile: an int32 sample ``q << (32 - bits)`` is stored as
+  ``q``). pedalboard's integer writer scales positive samples by
+  ``2**(bits-1) - 1`` and negative ones by ``2**(bits-1)``, which re-rounds every
+  dithered positive sample; writing integers ourselves avoids that.
+- **Measured as written.** Loudness (BS.1770) and true peak are metered on the
+  samples that are in the file (after gain, dither and clipping to the integer
+  range), so a report never states a peak the file does not hold.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import soundfile
+
+from soundstage.analysis.loudness import LoudnessMeter, TruePeakMeter
+from soundstage.errors import OutputError
+from soundstage.files import file_mode
+
+__all__ = ["AUDIO_FORMATS", "AudioSink", "AudioTarget", "audio_target", "default_bit_depth", "tpdf_quantise"]
+
+#: File suffix -> libsndfile major format.
+AUDIO_FORMATS = {".wav": "WAV", ".aif": "AIFF", ".aiff": "AIFF", ".flac": "FLAC"}
+#: The most channels each format holds (FLAC: 8; libsndfile: 1024 for the others).
+MAX_CHANNELS = {"WAV": 1024, "AIFF": 1024, "FLAC": 8}
+#: The sample rates each format holds, in Hz (FLAC's STREAMINFO field is 20 bits).
+RATE_RANGE = {"WAV": (1, 2**31 - 1), "AIFF": (1, 2**31 - 1), "FLAC": (1, 655_350)}
+_SUBTYPES = {16: "PCM_16", 24: "PCM_24", 32: "FLOAT"}
+_WAV_LIMIT_BYTES = 2**32 - 1 - 1024  # RIFF sizes are 32-bit; leave room for the header chunks
+
+
+@dataclass(frozen=True)
+class AudioTarget:
+    """An audio file to write, checked: format, channels, bit depth and rate all fit.
+
+    ``bit_depth`` is 16 or 24 (integer PCM) or 32 (IEEE float).
+    """
+
+    path: Path
+    channels: int
+    sample_rate: int
+    bit_depth: int
+    file_format: str
+
+    @property
+    def subtype(self) -> str:
+        """The libsndfile subtype: ``PCM_16``, ``PCM_24`` or ``FLOAT``."""
+        return _SUBTYPES[self.bit_depth]
+
+
+def default_bit_depth(path: Path) -> int:
+    """32-bit float for WAV/AIFF, 24 for FLAC (which has no float)."""
+    return 24 if AUDIO_FORMATS.get(path.suffix.lower()) == "FLAC" else 32
+
+
+def audio_target(
+    path: str | os.PathLike[str],
+    *,
+    channels: int,
+    sample_rate: float,
+    bit_depth: int | None = None,
+    frames: int | None = None,
+) -> AudioTarget:
+    """Check that ``path``'s format can hold this audio, before any work starts.
+
+    Parameters
+    ----------
+    path : path-like
+        ``.wav``, ``.aif``/``.aiff`` or ``.flac``.
+    channels : int
+        Channel count, >= 1.
+    sample_rate : float
+        A whole number of Hz within the format's range.
+    bit_depth : int, optional
+        16 or 24 (integer, TPDF-dithered) or 32 (float; WAV/AIFF only). Default:
+        32 for WAV/AIFF, 24 for FLAC.
+    frames : int, optional
+        The length, if known: a WAV over 4 GiB is refused (RIFF sizes are 32-bit).
+
+    Raises
+    ------
+    OutputError
+        Naming the file, the value and what the format allows.
+    """
+    file = Path(path)
+    suffix = file.suffix.lower()
+    if suffix not in AUDIO_FORMATS:
+        raise OutputError(f"output {str(file)!r}: unsupported format {suffix or '(no suffix)'}; use .wav, .aiff or .flac")
+    kind = AUDIO_FORMATS[suffix]
+    depth = default_bit_depth(file) if bit_depth is None else bit_depth
+    if kind == "FLAC" and depth not in (16, 24):
+        raise OutputError(f"output {str(file)!r}: FLAC holds 16 or 24-bit integers, not {depth}; use bit_depth 16 or 24, or .wav")
+    if depth not in _SUBTYPES:
+        raise OutputError(f"output {str(file)!r}: bit depth {depth!r} is not available; use 16, 24 or 32 (float)")
+    if isinstance(channels, bool) or not isinstance(channels, (int, np.integer)) or not 1 <= channels <= MAX_CHANNELS[kind]:
+        advice = "; write .wav, or route to 8 channels or fewer" if kind == "FLAC" else ""
+        raise OutputError(f"output {str(file)!r}: {channels} channels; {kind} holds 1..{MAX_CHANNELS[kind]}{advice}")
+    low, high = RATE_RANGE[kind]
+    if not np.isfinite(sample_rate) or float(sample_rate) != round(sample_rate) or not low <= sample_rate <= high:
+        raise OutputError(f"output {str(file)!r}: sample rate {sample_rate!r} Hz; {kind} holds whole rates {low}..{high} Hz")
+    if kind == "WAV" and frames is not None and frames * channels * depth // 8 > _WAV_LIMIT_BYTES:
+        size = frames * channels * depth / 8 / 2**30
+        raise OutputError(
+            f"output {str(file)!r} would hold {size:.1f} GiB; a WAV file holds at most 4 GiB: write .flac, "
+            "fewer channels or a lower bit depth"
+        )
+    if not soundfile.check_format(kind, _SUBTYPES[depth]):  # pragma: no cover - a libsndfile without FLAC
+        raise OutputError(f"output {str(file)!r}: this libsndfile cannot write {kind} {_SUBTYPES[depth]}")
+    return AudioTarget(file, int(channels), int(round(sample_rate)), depth, kind)
+
+
+def tpdf_quantise(block: np.ndarray, bit_depth: int, rng: np.random.Generator) -> np.ndarray:
+    """Integers on the ``2**(bit_depth-1)`` grid with TPDF dither, clipped to the format's range.
+
+    .. math:: q = \\mathrm{clip}\\big(\\lfloor x\\,2^{b-1} + u_1 - u_2 + \\tfrac12 \\rfloor,\\; -2^{b-1},\\; 2^{b-1}-1\\big),
+              \\quad u_1, u_2 \\sim U[0, 1)
+
+    The error ``q - x 2**(b-1)`` has zero mean and lies within +-1.5 LSB
+    (the clip at the top of the scale takes at most 1 LSB off +1.0 FS).
+
+    Returns
+    -------
+    numpy.ndarray
+        ``int32``, the same shape as ``block``.
+    """
+    scale = float(2 ** (bit_depth - 1))
+    noise = rng.random(block.shape) - rng.random(block.shape)
+    quantised = np.floor(np.asarray(block, np.float64) * scale + noise + 0.5)
+    return np.clip(quantised, -scale, scale - 1).astype(np.int32)
+
+
+class AudioSink:
+    """Write one checked :class:`AudioTarget` block by block, atomically, metering what is written.
+
+    Use as a context manager: the file appears under its name when the block
+    ends without an error (or at :meth:`commit`, with ``commit=False``), never
+    before. ``gain`` multiplies every sample before quantisation.
+
+    Attributes
+    ----------
+    frames : int
+        Samples per channel written so far.
+    loudness : LoudnessMeter
+        Integrated loudness of the file's samples.
+    peak : TruePeakMeter
+        True peak and overs of the file's samples (call ``peak.flush()`` is done at close).
+    """
+
+    def __init__(self, target: AudioTarget, *, seed: int = 0, gain: float = 1.0, commit: bool = True) -> None:
+        self.target = target
+        self.gain = float(gain)
+        self.frames = 0
+        self.loudness = LoudnessMeter(target.sample_rate, target.channels)
+        self.peak = TruePeakMeter(target.channels)
+        self._rng = np.random.default_rng(seed)
+        self._auto_commit = commit
+        self._scale = float(2 ** (target.bit_depth - 1))
+        self._temporary: Path | None = None
+        self._file: soundfile.SoundFile | None = None
+
+    def __enter__(self) -> AudioSink:
+        return self.open()
+
+    def __exit__(self, kind: type[BaseException] | None, error: BaseException | None, traceback: object) -> None:
+        if kind is None:
+            self.close()
+            if self._auto_commit:
+                self.commit()
+        else:
+            self.discard()
+
+    def open(self) -> AudioSink:
+        """Create the temporary file (``.NAME.XXXX.partial`` beside the target)."""
+        folder = self.target.path.resolve().parent
+        try:
+            handle, name = tempfile.mkstemp(prefix=f".{self.target.path.name}.", suffix=".partial", dir=folder)
+            os.close(handle)
+            self._temporary = Path(name)
+            self._file = soundfile.SoundFile(
+                name,
+                "w",
+                samplerate=self.target.sample_rate,
+                channels=self.target.channels,
+                subtype=self.target.subtype,
+                format=self.target.file_format,
+            )
+        except (OSError, RuntimeError, soundfile.LibsndfileError) as error:
+            self.discard()
+            raise OutputError(f"cannot write {str(self.target.path)!r}: {_reason(error)}") from None
+        return self
+
+    def write(self, block: np.ndarray) -> None:
+        """Append ``(channels, n)`` float samples (full scale = 1.0)."""
+        if self._file is None:
+            raise OutputError(f"{str(self.target.path)!r} is not open for writing")
+        data = np.asarray(block, np.float64)
+        if data.ndim != 2 or data.shape[0] != self.target.channels:
+            raise OutputError(
+                f"{str(self.target.path)!r} holds {self.target.channels} channel(s); got a block of shape {data.shape}"
+            )
+        if not data.shape[1]:
+            return
+        if self.gain != 1.0:
+            data = data * self.gain
+        if self.target.bit_depth == 32:
+            samples: np.ndarray = data.astype(np.float32)
+            written = samples.astype(np.float64)
+        else:
+            integers = tpdf_quantise(data, self.target.bit_depth, self._rng)
+            samples = integers << (32 - self.target.bit_depth)
+            written = integers / self._scale
+        try:
+            self._file.write(np.ascontiguousarray(samples.T))
+        except (OSError, RuntimeError, AssertionError, soundfile.LibsndfileError) as error:  # short write: assert in soundfile
+            raise OutputError(f"cannot write {str(self.target.path)!r}: {_reason(error)}") from None
+        self.loudness.add(written)
+        self.peak.add(written)
+        self.frames += data.shape[1]
+
+    def close(self) -> None:
+        """Finish the temporary file (flushes; raises OutputError on a full disk)."""
+        if self._file is not None:
+            file, self._file = self._file, None
+            try:
+                file.close()
+            except (OSError, RuntimeError, soundfile.LibsndfileError) as error:
+                self.discard()
+                raise OutputError(f"cannot write {str(self.target.path)!r}: {_reason(error)}") from None
+            self.peak.flush()
+
+    def commit(self) -> Path:
+        """Give the finished file its mode and move it onto the target name."""
+        if self._file is not None:
+            self.close()
+        if self._temporary is None:
+            raise OutputError(f"{str(self.target.path)!r} was not written")
+        try:
+            os.chmod(self._temporary, file_mode(self.target.path))
+            os.replace(self._temporary, self.target.path)
+        except OSError as error:
+            self.discard()
+            raise OutputError(f"cannot write {str(self.target.path)!r}: {error.strerror or error}") from None
+        self._temporary = None
+        return self.target.path
+
+    def discard(self) -> None:
+        """Remove the temporary file; the target is left as it was."""
+        if self._file is not None:
+            file, self._file = self._file, None
+            with contextlib.suppress(Exception):
+                file.close()
+        if self._temporary is not None:
+            self._temporary.unlink(missing_ok=True)
+            self._temporary = None
+
+
+def _reason(error: BaseException) -> str:
+    text = getattr(error, "strerror", None) or str(error) or type(error).__name__
+    first = str(text).strip().splitlines()
+    return first[0] if first else type(error).__name__

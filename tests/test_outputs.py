@@ -1,0 +1,272 @@
+"""The output layer: every format written and read back by an independent reader, exact dither,
+A/B under a ceiling, file modes, names kept inside the output folder.
+
+The independent reader is ``soundfile`` (libsndfile); true peak and loudness of
+the files are measured here with ``scipy.signal.resample_poly`` (8x) and
+``pyloudnorm``, not with soundstage's own meters.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import os
+import stat
+from pathlib import Path
+
+import numpy as np
+import pyloudnorm
+import pytest
+import scipy.signal
+import soundfile
+
+from soundstage import Chain, OutputError, Route
+from soundstage.fileio import process_file
+from soundstage.files import write_text
+from soundstage.session import SessionError, render_session
+from soundstage.sinks import AudioSink, audio_target
+
+FORMATS = ("wav", "flac", "aiff")
+DEPTHS = (16, 24, 32)
+CHANNELS = (1, 2, 5, 8)
+RATES = (44100, 48000, 96000)
+SUBTYPE = {16: "PCM_16", 24: "PCM_24", 32: "FLOAT"}
+
+
+def refused(file_format: str, depth: int) -> bool:
+    return file_format == "flac" and depth == 32  # FLAC has no float samples
+
+
+def tone_pair(rate: int, seconds: float = 0.05) -> np.ndarray:
+    t = np.arange(int(rate * seconds)) / rate
+    return np.stack([0.5 * np.sin(2 * np.pi * 997 * t), 0.25 * np.sin(2 * np.pi * 3001 * t + 1)]).astype(np.float32)
+
+
+def route_for(channels: int) -> list[int]:
+    return [index % 2 for index in range(channels)]
+
+
+def check_read_back(path: Path, expected: np.ndarray, rate: int, depth: int, file_format: str) -> None:
+    """The file as libsndfile reads it: format, subtype, rate, channels, length, and the samples."""
+    info = soundfile.info(str(path))
+    assert info.format == {"wav": "WAV", "flac": "FLAC", "aiff": "AIFF"}[file_format] or info.format == "WAVEX"
+    assert info.subtype == SUBTYPE[depth]
+    assert (info.samplerate, info.channels, info.frames) == (rate, expected.shape[0], expected.shape[1])
+    if depth == 32:
+        read, _ = soundfile.read(str(path), dtype="float32", always_2d=True)
+        np.testing.assert_array_equal(read.T, expected)  # float: bit for bit
+    else:
+        raw, _ = soundfile.read(str(path), dtype="int32", always_2d=True)
+        assert not np.any(raw & ((1 << (32 - depth)) - 1)), "samples are not on the file's integer grid"
+        error = (raw.T >> (32 - depth)) - expected.astype(np.float64) * 2 ** (depth - 1)
+        assert np.abs(error).max() <= 1.5  # TPDF dither: within 1.5 LSB of the ideal value
+
+
+@pytest.mark.parametrize(("file_format", "depth", "channels", "rate"), list(itertools.product(FORMATS, DEPTHS, CHANNELS, RATES)))
+def test_process_writes_every_format_or_refuses_it_before_any_work(
+    tmp_path: Path, file_format: str, depth: int, channels: int, rate: int
+) -> None:
+    source = tmp_path / "in.wav"
+    audio = tone_pair(rate)
+    soundfile.write(str(source), audio.T, rate, subtype="FLOAT")
+    target = tmp_path / f"out.{file_format}"
+    chain = Chain([Route(channels=route_for(channels))])
+    if refused(file_format, depth):
+        with pytest.raises(OutputError, match=r"out.flac': FLAC holds 16 or 24-bit integers, not 32; use bit_depth 16 or 24"):
+            process_file(chain, source, target, bit_depth=depth)
+        assert sorted(p.name for p in tmp_path.iterdir()) == ["in.wav"]
+        return
+    info = process_file(chain, source, target, bit_depth=depth, buffer_size=777)
+    check_read_back(target, audio[route_for(channels)], rate, depth, file_format)
+    assert info["bit_depth"] == depth
+
+
+def test_too_many_channels_for_flac_are_refused_before_any_work(tmp_path: Path) -> None:
+    source = tmp_path / "in.wav"
+    soundfile.write(str(source), tone_pair(48000).T, 48000, subtype="FLOAT")
+    with pytest.raises(
+        OutputError, match=r"out.flac': 10 channels; FLAC holds 1..8; write .wav, or route to 8 channels or fewer"
+    ):
+        process_file(Chain([Route(channels=route_for(10))]), source, tmp_path / "out.flac")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["in.wav"]
+
+
+def render_matrix_session(folder: Path, rate: int) -> Path:
+    """One session holding every format x depth x channel count as its own render."""
+    stems = folder / "stems"
+    stems.mkdir()
+    soundfile.write(str(stems / "mix.wav"), tone_pair(rate, 0.2).T, rate, subtype="FLOAT")
+    lines = ["format = 1", f"sample_rate = {rate}", "[[stems]]", 'path = "stems/mix.wav"']
+    for channels in CHANNELS:
+        (folder / f"route{channels}.toml").write_text(f'[[stages]]\ntype = "route"\nchannels = {route_for(channels)}\n')
+    for file_format, depth, channels in itertools.product(FORMATS, DEPTHS, CHANNELS):
+        lines += [
+            "[[renders]]",
+            f'name = "{file_format}-{depth}-{channels}"',
+            'kind = "device"',
+            f'chain = "route{channels}.toml"',
+            f'format = "{file_format}"',
+            f"bit_depth = {depth}",
+        ]
+    session = folder / "session.toml"
+    session.write_text("\n".join(lines) + "\n")
+    return session
+
+
+@pytest.mark.parametrize("rate", RATES)
+def test_render_writes_every_format_and_one_refused_render_does_not_stop_the_others(tmp_path: Path, rate: int) -> None:
+    session = render_matrix_session(tmp_path, rate)
+    result = render_session(session, tmp_path / "out")
+    mix = tone_pair(rate, 0.2)
+    expected_failures = {f"flac-32-{channels}" for channels in CHANNELS}
+    assert set(result.failures) == expected_failures
+    assert all("FLAC holds 16 or 24-bit integers, not 32" in reason for reason in result.failures.values())
+    for file_format, depth, channels in itertools.product(FORMATS, DEPTHS, CHANNELS):
+        name = f"{file_format}-{depth}-{channels}"
+        path = tmp_path / "out" / f"{name}.{'aiff' if file_format == 'aiff' else file_format}"
+        if name in expected_failures:
+            assert not path.exists()
+            continue
+        check_read_back(path, mix[route_for(channels)], rate, depth, file_format)
+    report = json.loads((tmp_path / "out" / "render-report.json").read_text())
+    assert {f["render"] for f in report["failures"]} == expected_failures
+    assert not [p for p in (tmp_path / "out").iterdir() if p.name.startswith(".")]  # no temporaries left
+
+
+def test_the_command_line_exit_status_says_a_render_failed(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from soundstage.cli import main
+
+    stems = tmp_path / "stems"
+    stems.mkdir()
+    soundfile.write(str(stems / "mix.wav"), tone_pair(48000, 0.2).T, 48000, subtype="FLOAT")
+    (tmp_path / "s.toml").write_text(
+        '[[stems]]\npath = "stems/mix.wav"\n'
+        '[[renders]]\nname = "good"\nkind = "mixdown"\n'
+        '[[renders]]\nname = "ten"\nkind = "device"\nchain = "ten.toml"\nformat = "flac"\n'
+    )
+    (tmp_path / "ten.toml").write_text(f'[[stages]]\ntype = "route"\nchannels = {route_for(10)}\n')
+    assert main(["render", str(tmp_path / "s.toml"), "-o", str(tmp_path / "out")]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "Traceback" not in err
+    assert "render 'ten' failed: render 'ten': output" in err and "10 channels; FLAC holds 1..8" in err
+    assert (tmp_path / "out" / "good.wav").exists() and not (tmp_path / "out" / "ten.flac").exists()
+
+
+@pytest.mark.parametrize("depth", [16, 24])
+def test_dither_is_unbiased_over_the_whole_scale(tmp_path: Path, depth: int) -> None:
+    ramp = np.linspace(-1.0, 1.0, 400_001)[None]
+    target = audio_target(tmp_path / "ramp.wav", channels=1, sample_rate=48000, bit_depth=depth)
+    with AudioSink(target, seed=3) as sink:
+        for start in range(0, ramp.shape[1], 65536):
+            sink.write(ramp[:, start : start + 65536])
+    raw, _ = soundfile.read(str(target.path), dtype="int32")
+    error = (raw >> (32 - depth)) - ramp[0] * 2 ** (depth - 1)
+    positive, negative = error[ramp[0] > 0], error[ramp[0] < 0]
+    print(f"{depth}-bit: mean error +{positive.mean():.4f} / {negative.mean():.4f} LSB, max {np.abs(error).max():.3f} LSB")
+    assert abs(positive.mean()) < 0.01 and abs(negative.mean()) < 0.01
+    assert np.abs(error).max() <= 1.5
+
+
+def true_peak_dbtp(path: Path) -> float:
+    """An independent true-peak reading: 8x polyphase oversampling (scipy), no soundstage code."""
+    audio, _ = soundfile.read(str(path), dtype="float64", always_2d=True)
+    padded = np.concatenate([audio, np.zeros((64, audio.shape[1]))])
+    return float(20 * np.log10(np.abs(scipy.signal.resample_poly(padded, 8, 1, axis=0)).max()))
+
+
+def ffmpeg_true_peak_dbtp(path: Path) -> float | None:
+    """ffmpeg's BS.1770 true-peak reading (ebur128 filter), or None where ffmpeg is not installed."""
+    import re
+    import shutil
+    import subprocess
+
+    if shutil.which("ffmpeg") is None:
+        return None
+    command = ["ffmpeg", "-nostats", "-hide_banner", "-i", str(path), "-af", "ebur128=peak=true", "-f", "null", "-"]
+    printed = subprocess.run(command, capture_output=True, text=True, check=True).stderr
+    return float(re.findall(r"Peak:\s+(-?[\d.]+) dBFS", printed)[-1])
+
+
+def loudness_lufs(path: Path) -> float:
+    audio, rate = soundfile.read(str(path), dtype="float64", always_2d=True)
+    return float(pyloudnorm.Meter(rate).integrated_loudness(audio))
+
+
+def test_ab_pair_is_matched_by_lowering_and_holds_the_ceiling(tmp_path: Path) -> None:
+    rate = 48000
+    rng = np.random.default_rng(4)
+    t = np.arange(6 * rate) / rate
+    music = np.stack([np.sin(2 * np.pi * 220 * t) + 0.3 * rng.standard_normal(t.size), np.sin(2 * np.pi * 330 * t)])
+    music = music / np.abs(music).max() * 10 ** (-0.5 / 20)  # a master with 0.5 dB of headroom
+    stems = tmp_path / "stems"
+    stems.mkdir()
+    soundfile.write(str(stems / "mix.wav"), music.T.astype(np.float32), rate, subtype="FLOAT")
+    (tmp_path / "s.toml").write_text('[[stems]]\npath = "stems/mix.wav"\n[[renders]]\nname = "ab"\nkind = "ab"\nbit_depth = 24\n')
+    result = render_session(tmp_path / "s.toml", tmp_path / "out")
+    files = {side: tmp_path / "out" / f"ab-{side}.wav" for side in "AB"}
+    report = {o["file"]: o for o in result.report["outputs"]}
+    peaks = {side: true_peak_dbtp(path) for side, path in files.items()}
+    levels = {side: loudness_lufs(path) for side, path in files.items()}
+    print(f"A/B: true peak {peaks}, loudness {levels}, report {result.report['renders'][0]['ab']}")
+    assert max(peaks.values()) <= -1.0 + 0.02  # 8x reading; the file's 4x (BS.1770) reading is held at -1.0
+    for path in files.values():
+        ffmpeg_peak = ffmpeg_true_peak_dbtp(path)
+        if ffmpeg_peak is not None or os.environ.get("CI"):
+            assert ffmpeg_peak is not None and ffmpeg_peak <= -1.0  # ffmpeg prints 0.1 dB steps
+    assert abs(levels["A"] - levels["B"]) <= 0.1
+    for side, path in files.items():
+        assert report[path.name]["true_peak_dbtp"] <= -1.0
+        assert abs(report[path.name]["true_peak_dbtp"] - peaks[side]) <= 0.1
+        assert abs(report[path.name]["integrated_lufs"] - levels[side]) <= 0.1
+    gains = [report[path.name]["gain_applied_db"] for path in files.values()]
+    assert max(gains) <= 0.0  # nothing is raised
+    assert "lowering the louder side" in result.report["renders"][0]["ab"]
+
+
+def test_files_take_their_mode_from_the_umask_and_a_replaced_file_keeps_its_mode(tmp_path: Path) -> None:
+    previous = os.umask(0o022)
+    try:
+        source = tmp_path / "in.wav"
+        soundfile.write(str(source), tone_pair(48000).T, 48000, subtype="FLOAT")
+        process_file(Chain([Route(channels=[0, 1])]), source, tmp_path / "out.wav")
+        assert stat.S_IMODE((tmp_path / "out.wav").stat().st_mode) == 0o644
+        mine = tmp_path / "map.toml"
+        mine.write_text("format = 1\n")
+        os.chmod(mine, 0o640)
+        write_text(mine, "format = 1\n# replaced\n")
+        assert stat.S_IMODE(mine.stat().st_mode) == 0o640 and "replaced" in mine.read_text()
+        os.umask(0o027)
+        write_text(tmp_path / "new.txt", "x")
+        assert stat.S_IMODE((tmp_path / "new.txt").stat().st_mode) == 0o640
+    finally:
+        os.umask(previous)
+
+
+@pytest.mark.parametrize(
+    ("name", "message"),
+    [
+        ("../escaped", r"renders\[0\].name: render name '../escaped' is not a plain file name"),
+        ("/tmp/absolute", r"renders\[0\].name: render name '/tmp/absolute' is not a plain file name"),
+        (".hidden", r"renders\[0\].name: render name '.hidden' is not a plain file name"),
+    ],
+)
+def test_render_names_cannot_leave_the_output_folder(tmp_path: Path, name: str, message: str) -> None:
+    stems = tmp_path / "stems"
+    stems.mkdir()
+    soundfile.write(str(stems / "mix.wav"), tone_pair(48000).T, 48000, subtype="FLOAT")
+    (tmp_path / "s.toml").write_text(f'[[stems]]\npath = "stems/mix.wav"\n[[renders]]\nname = "{name}"\nkind = "mixdown"\n')
+    with pytest.raises(SessionError, match=message):
+        render_session(tmp_path / "s.toml", tmp_path / "out")
+    assert not (tmp_path / "escaped.wav").exists() and not Path("/tmp/absolute.wav").exists()
+
+
+def test_two_renders_on_one_file_are_refused_before_rendering(tmp_path: Path) -> None:
+    stems = tmp_path / "stems"
+    stems.mkdir()
+    soundfile.write(str(stems / "mix.wav"), tone_pair(48000).T, 48000, subtype="FLOAT")
+    (tmp_path / "s.toml").write_text(
+        '[[stems]]\npath = "stems/mix.wav"\n[[renders]]\nname = "ab"\nkind = "ab"\n[[renders]]\nname = "AB-a"\nkind = "mixdown"\n'
+    )
+    with pytest.raises(OutputError, match=r"render 'AB-a' would write 'AB-a.wav', which render 'ab' also writes; rename one"):
+        render_session(tmp_path / "s.toml", tmp_path / "out")
+    assert list((tmp_path / "out").iterdir()) == []
