@@ -35,25 +35,10 @@ import numpy as np
 
 from soundstage.errors import SoundstageError
 from soundstage.host.chain import Chain
-from soundstage.host.chainfile import load_chain
+from soundstage.host.chainfile import find_chain, load_chain
 from soundstage.host.nodes import describe_channels, node_output_channels, node_type
 
-__all__ = ["main", "build_parser", "find_chain"]
-
-#: The folder of chain presets in a source checkout (``chains/`` beside ``plugin/``).
-PRESET_DIR = Path(__file__).resolve().parents[2] / "chains"
-
-
-def find_chain(name: str) -> Path:
-    """A chain file path, or the name of a preset in ``chains/`` (``mastering`` -> chains/mastering.toml)."""
-    path = Path(name)
-    if path.exists() or path.suffix == ".toml" or "/" in name:
-        return path
-    preset = PRESET_DIR / f"{name}.toml"
-    if preset.exists():
-        return preset
-    known = sorted(p.stem for p in PRESET_DIR.glob("*.toml")) if PRESET_DIR.is_dir() else []
-    raise SoundstageError(f"no chain file {name!r} and no preset of that name (presets: {', '.join(known) or 'none'})")
+__all__ = ["main", "build_parser"]
 
 
 def _progress(total: int, label: str):  # type: ignore[no-untyped-def]

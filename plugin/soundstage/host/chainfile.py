@@ -32,13 +32,14 @@ Other node tables: ``{type = "route", channels = [...]}``,
 from __future__ import annotations
 
 import difflib
+import importlib.resources
 import math
 import os
 import sys
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import tomli_w
 
@@ -59,12 +60,23 @@ from soundstage.host.processor import Processor
 from soundstage.host.routing import OnChannels, Parallel, PerChannel, Route
 from soundstage.tomlfile import read_toml, unknown_key
 
+if TYPE_CHECKING:
+    from importlib.resources.abc import Traversable
+
 if sys.version_info >= (3, 11):
     pass
 else:  # pragma: no cover - Python 3.10
     pass
 
-__all__ = ["FORMAT_VERSION", "load_chain", "save_chain", "chain_to_dict", "chain_from_dict"]
+__all__ = [
+    "FORMAT_VERSION",
+    "chain_from_dict",
+    "chain_to_dict",
+    "find_chain",
+    "load_chain",
+    "preset_names",
+    "save_chain",
+]
 
 #: The chain-file format this version writes and reads.
 FORMAT_VERSION = 1
@@ -88,6 +100,42 @@ class _Context:
         return ChainFileError(f"{self.file}: {key}: {message}")
 
 
+# -- presets ----------------------------------------------------------------------
+
+
+def _preset_folder() -> Traversable:
+    """The chain presets shipped in the package (``chains/`` of a checkout, as ``soundstage.presets``)."""
+    return importlib.resources.files("soundstage.presets")
+
+
+def preset_names() -> list[str]:
+    """The names of the chain presets that ship with soundstage (``studio-5``, ``mastering``, ...)."""
+    return sorted(entry.name.removesuffix(".toml") for entry in _preset_folder().iterdir() if entry.name.endswith(".toml"))
+
+
+def find_chain(name: str | os.PathLike[str]) -> Path:
+    """A chain file: ``name`` itself if it is a path, else the preset of that name.
+
+    A name with a ``/``, a ``.toml`` suffix, or that exists as a file is a path;
+    anything else is looked up among :func:`preset_names`.
+
+    Raises
+    ------
+    ChainFileError
+        For a name that is neither a file nor a preset; the message lists the presets.
+    """
+    path = Path(name)
+    text = str(name)
+    if path.exists() or path.suffix == ".toml" or "/" in text or os.sep in text:
+        return path
+    preset = _preset_folder().joinpath(f"{text}.toml")
+    if preset.is_file():
+        return Path(str(preset))
+    close = difflib.get_close_matches(text, preset_names(), n=1)
+    hint = f"; did you mean {close[0]!r}?" if close else ""
+    raise ChainFileError(f"no chain file {text!r} and no preset of that name{hint} (presets: {', '.join(preset_names())})")
+
+
 # -- loading ----------------------------------------------------------------------
 
 
@@ -101,7 +149,9 @@ def load_chain(
     Parameters
     ----------
     path : path-like
-        The ``.toml`` chain file. Plugin and preset paths in it are relative to it.
+        The ``.toml`` chain file, or the name of a preset that ships with
+        soundstage (``"studio-5"``; see :func:`preset_names`). Plugin and preset
+        paths in it are relative to it.
     stages : mapping, optional
         Extra stage types (type name -> Processor subclass) beyond soundstage's own,
         for chains that use processors defined in your code.
@@ -112,7 +162,7 @@ def load_chain(
         Naming the file, the key (``stages[2].parameters.gain_db``), the value and
         what is allowed; also for a missing or unreadable file.
     """
-    file = Path(path)
+    file = find_chain(path)
     data = read_toml(file, ChainFileError, "chain file")
     return chain_from_dict(data, source=str(file), base=file.resolve().parent, stages=stages)
 

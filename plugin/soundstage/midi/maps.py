@@ -255,7 +255,7 @@ def _programs(tables: Any, chain: ParameterSource, source: str) -> tuple[Program
     automatable parameter it holds must exist in the chain; a program change
     sets them all. Relative paths are relative to the map file.
     """
-    from soundstage.host.chainfile import load_chain
+    from soundstage.host.chainfile import find_chain, load_chain
 
     if not isinstance(tables, list):
         raise _fail(source, "programs", "programs must be an array of tables ([[programs]])")
@@ -278,8 +278,6 @@ def _programs(tables: Any, chain: ParameterSource, source: str) -> tuple[Program
             raise _fail(source, f"{where}.preset", f"preset = {preset!r} must be a chain file or a preset name")
         file = folder / preset
         if not file.exists() and not preset.endswith(".toml") and "/" not in preset:
-            from soundstage.cli import find_chain
-
             try:
                 file = find_chain(preset)
             except SoundstageError as error:

@@ -29,7 +29,7 @@ from soundstage.analysis.loudness import LoudnessMeter, TruePeakMeter
 from soundstage.errors import ChannelError, OutputError, SoundstageError
 from soundstage.files import output_name, write_text
 from soundstage.host.chain import Chain
-from soundstage.host.chainfile import load_chain
+from soundstage.host.chainfile import find_chain, load_chain
 from soundstage.host.parameters import Parameter
 from soundstage.host.processor import Processor
 from soundstage.session.model import Render, Session, SessionError, load_session
@@ -213,8 +213,6 @@ class RenderResult:
 
 
 def _resolve_chain(session: Session, name: str) -> Chain:
-    from soundstage.cli import find_chain
-
     candidate = session.resolve(name)
     path = candidate if candidate.exists() or name.endswith(".toml") or "/" in name else find_chain(name)
     try:

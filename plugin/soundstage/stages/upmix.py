@@ -123,12 +123,12 @@ class Upmix(Processor):
         self._frequencies = np.fft.rfftfreq(FFT_SIZE, 1 / sample_rate)
 
     def _band(self) -> np.ndarray:
-        """The centre band weights per bin (cached per band limits)."""
-        key = (float(self._values["low_hz"]), float(self._values["high_hz"]))
+        """The centre band weights per bin (cached per sample rate and band limits)."""
+        key = (self._sample_rate, float(self._values["low_hz"]), float(self._values["high_hz"]))
         if getattr(self, "_band_key", None) != key:
             f = np.maximum(self._frequencies, 1.0)
             # rising over the half octave above low_hz, falling over the half octave below high_hz
-            self._band_weights = _smoothstep(np.log2(f / key[0]), 0.0, 0.5) * (1 - _smoothstep(np.log2(f / key[1]), -0.5, 0.0))
+            self._band_weights = _smoothstep(np.log2(f / key[1]), 0.0, 0.5) * (1 - _smoothstep(np.log2(f / key[2]), -0.5, 0.0))
             self._band_key = key
         return self._band_weights  # type: ignore[no-any-return]
 
