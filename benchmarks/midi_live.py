@@ -29,8 +29,7 @@ import textwrap
 import numpy as np
 from mido.sockets import PortServer
 
-from soundstage.host.chainfile import find_chain
-from soundstage.host.chainfile import load_chain
+from soundstage.host.chainfile import find_chain, load_chain
 from soundstage.midi.live import LiveControl, run_live
 from soundstage.midi.maps import map_from_dict
 
