@@ -28,8 +28,9 @@ from __future__ import annotations
 import argparse
 import contextlib
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import Any, NoReturn
 
 import numpy as np
 
@@ -387,16 +388,39 @@ def _cmd_demo(args: argparse.Namespace) -> int:
     return run_demo(Path(args.dir), overwrite=args.overwrite)
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse with soundstage's one-line errors (argparse prints its usage first, then the error)."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"soundstage: error: {message}; see '{self.prog} --help'\n")
+
+
+def _ranged(kind: Callable[[str], float], low: float, high: float, unit: str) -> Callable[[str], Any]:
+    """An argparse type: a number of ``kind`` within low..high (the message names the range and unit)."""
+
+    def parse(text: str) -> Any:
+        try:
+            value = kind(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+        if not low <= value <= high:
+            raise argparse.ArgumentTypeError(f"{text} is outside {low}..{high} {unit}")
+        return value
+
+    parse.__name__ = kind.__name__
+    return parse
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of the ``soundstage`` command."""
-    parser = argparse.ArgumentParser(prog="soundstage", description=__doc__.split("\n")[0] if __doc__ else None)
+    parser = _Parser(prog="soundstage", description=__doc__.split("\n")[0] if __doc__ else None)
     commands = parser.add_subparsers(dest="command", required=True)
 
     process = commands.add_parser("process", help="stream an audio file through a chain")
     process.add_argument("input", help="input audio file (never modified)")
     process.add_argument("output", help="output audio file (.wav, .aiff, .flac)")
     process.add_argument("--chain", required=True, help="chain file, or the name of a preset in chains/")
-    process.add_argument("--buffer-size", type=_block_size, default=65536, help="block size in samples (default 65536)")
+    process.add_argument("--buffer-size", type=_BLOCK, default=65536, help="block size in samples (default 65536)")
     process.add_argument(
         "--allow-truncated", action="store_true", help="process an input that holds less than its header says (reported)"
     )
@@ -415,21 +439,21 @@ def build_parser() -> argparse.ArgumentParser:
     chain = commands.add_parser("chain", help="inspect chain files").add_subparsers(dest="chain_command", required=True)
     show = chain.add_parser("show", help="print a chain with channel counts and latency per node")
     show.add_argument("file", help="chain file, or a preset name")
-    show.add_argument("--sample-rate", type=float, default=48000.0)
-    show.add_argument("--channels", type=int, default=2, help="input channel count (default 2)")
+    show.add_argument("--sample-rate", type=_RATE, default=48000.0)
+    show.add_argument("--channels", type=_ranged(int, 1, 1024, "channels"), default=2, help="input channel count (default 2)")
     show.set_defaults(run=_cmd_chain_show)
 
     plugin = commands.add_parser("plugin", help="inspect external plugins").add_subparsers(dest="plugin_command", required=True)
     info = plugin.add_parser("info", help="list a plugin's parameters with ranges and units")
     info.add_argument("path", help="the .vst3 bundle (or .component on macOS)")
     info.add_argument("--plugin-name", default=None, help="which plugin of a multi-plugin bundle")
-    info.add_argument("--sample-rate", type=float, default=48000.0)
+    info.add_argument("--sample-rate", type=_RATE, default=48000.0)
     info.set_defaults(run=_cmd_plugin_info)
 
     analyze = commands.add_parser("analyze", help="measure spatial designs").add_subparsers(dest="analyze_command", required=True)
     crosstalk = analyze.add_parser("crosstalk", help="channel separation of a device's crosstalk canceller per 1/3-octave band")
     crosstalk.add_argument("--device", default="studio-5", help="device profile name or file")
-    crosstalk.add_argument("--distance-m", type=float, default=2.0, help="listener distance (m)")
+    crosstalk.add_argument("--distance-m", type=_DISTANCE, default=2.0, help="listener distance (m)")
     crosstalk.add_argument("--hrtf", default="model", help="'model' or a SOFA file to evaluate on (e.g. the MIT KEMAR set)")
     crosstalk.add_argument("--plot", default=None, help="write separation vs frequency to this PNG (needs matplotlib)")
     crosstalk.set_defaults(run=_cmd_analyze_crosstalk)
@@ -445,11 +469,15 @@ def build_parser() -> argparse.ArgumentParser:
     device_cmd = analyze.add_parser("device", help="end-to-end figures of the device chain in one table")
     device_cmd.add_argument("--device", default="studio-5")
     device_cmd.add_argument("--hrtf", default="model", help="'model' or a SOFA file (e.g. the MIT KEMAR set)")
-    device_cmd.add_argument("--distance-m", type=float, default=2.0)
+    device_cmd.add_argument("--distance-m", type=_DISTANCE, default=2.0)
     device_cmd.set_defaults(run=_cmd_analyze_device)
     virtualizer = analyze.add_parser("virtualizer", help="the Virtualizer's ITD and ILD per octave beside a measured head's")
-    virtualizer.add_argument("--azimuth-deg", type=float, default=30.0, help="angle of the virtual speakers")
-    virtualizer.add_argument("--head-radius-m", type=float, default=0.0875, help="head radius of the model")
+    virtualizer.add_argument(
+        "--azimuth-deg", type=_ranged(float, 1, 90, "degrees"), default=30.0, help="angle of the virtual speakers"
+    )
+    virtualizer.add_argument(
+        "--head-radius-m", type=_ranged(float, 0.03, 0.2, "m"), default=0.0875, help="head radius of the model"
+    )
     virtualizer.add_argument("--hrtf", default="model", help="the head the virtualizer uses: 'model' or a SOFA file")
     virtualizer.add_argument(
         "--against", default=None, help="a SOFA file to compare with (default: the MIT KEMAR set of libmysofa1), or 'none'"
@@ -478,9 +506,9 @@ def build_parser() -> argparse.ArgumentParser:
     live.add_argument("--out", dest="out_port", default=None, help="MIDI output port for feedback (motor faders, LED rings)")
     live.add_argument("--input", default=None, help="audio file to play through the chain (default: a generated signal)")
     live.add_argument("--signal", choices=("noise", "sine"), default="noise", help="generated signal (default noise)")
-    live.add_argument("--seconds", type=float, default=60.0, help="length of the generated signal (default 60)")
-    live.add_argument("--sample-rate", type=float, default=48000.0)
-    live.add_argument("--block", type=int, default=256, help="block size in samples (default 256)")
+    live.add_argument("--seconds", type=_SECONDS, default=60.0, help="length of the generated signal (default 60)")
+    live.add_argument("--sample-rate", type=_RATE, default=48000.0)
+    live.add_argument("--block", type=_BLOCK, default=256, help="block size in samples (default 256)")
     live.add_argument(
         "--play", nargs="?", const="", default=None, metavar="DEVICE", help="play on a sound device (default device if no name)"
     )
@@ -494,13 +522,13 @@ def build_parser() -> argparse.ArgumentParser:
     learn.add_argument("--map", required=True, help="map file to write (created if missing; other bindings kept)")
     learn.add_argument("--param", required=True, help="parameter path, e.g. device.width or 3.gain_db")
     learn.add_argument("--in", dest="in_port", required=True, help="MIDI input port")
-    learn.add_argument("--timeout", type=float, default=30.0, help="seconds to wait for a control (default 30)")
+    learn.add_argument("--timeout", type=_SECONDS, default=30.0, help="seconds to wait for a control (default 30)")
     learn.add_argument("--keep", action="store_true", help="keep the parameter's earlier bindings (default: replace)")
     learn.set_defaults(run=_cmd_midi_learn)
     monitor = midi.add_parser("monitor", help="print incoming MIDI decoded as maps see it")
     monitor.add_argument("--in", dest="in_port", required=True, help="MIDI input port")
-    monitor.add_argument("--count", type=int, default=None, help="stop after this many messages")
-    monitor.add_argument("--seconds", type=float, default=None, help="stop after this many seconds")
+    monitor.add_argument("--count", type=_ranged(int, 1, 2**31, "messages"), default=None, help="stop after this many messages")
+    monitor.add_argument("--seconds", type=_SECONDS, default=None, help="stop after this many seconds")
     monitor.set_defaults(run=_cmd_midi_monitor)
 
     demo = commands.add_parser("demo", help="generate an example mix and run it through the bundled chain")
@@ -510,15 +538,10 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _block_size(text: str) -> int:
-    """An argparse type: a block size of 1..16777216 samples."""
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number of samples") from None
-    if not 1 <= value <= 2**24:
-        raise argparse.ArgumentTypeError(f"{value} is outside 1..16777216 samples")
-    return value
+_BLOCK = _ranged(int, 1, 2**24, "samples")
+_RATE = _ranged(float, 8000, 768000, "Hz")
+_DISTANCE = _ranged(float, 0.2, 20.0, "m")
+_SECONDS = _ranged(float, 0.001, 86400.0, "s")
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -41,6 +41,13 @@ def open_audio(path: str | os.PathLike[str], *, allow_truncated: bool = False) -
         raise AudioFileError(f"input file {str(file)!r} does not exist")
     if file.is_dir():
         raise AudioFileError(f"input {str(file)!r} is a folder, not an audio file")
+    if file.suffix.lower() in (".wav", ".wave", ".bwf", ".flac", ".aif", ".aiff", ".aifc"):
+        try:  # pedalboard would decode another format's data behind such a name (random bytes as MP3)
+            soundfile.info(str(file))
+        except Exception as error:
+            raise AudioFileError(
+                f"input file {str(file)!r} cannot be read as audio: {_first_line(str(error)) or 'not a ' + file.suffix + ' file'}"
+            ) from None
     try:
         reader: Any = AudioFile(str(file))  # a ReadableAudioFile (typed loosely: pedalboard's stubs lack __enter__)
     except Exception as error:  # pedalboard raises ValueError/RuntimeError for bad files

@@ -31,6 +31,8 @@ def read_toml(path: str | Path, error: type[SoundstageError], what: str) -> dict
         return tomllib.loads(text)
     except tomllib.TOMLDecodeError as problem:
         raise error(f"{file}: not valid TOML: {problem}") from None
+    except RecursionError:  # tomllib parses nested tables recursively
+        raise error(f"{file}: tables or arrays nest too deep to read; soundstage files nest a few levels at most") from None
 
 
 def unknown_key(table: Mapping[str, Any], allowed: set[str]) -> tuple[str, str] | None:

@@ -296,15 +296,24 @@ class Chain(Processor):
     # -- latency and processing ----------------------------------------------
     @property
     def latency_samples(self) -> int:
-        """Total latency of the members as of the last prepared stream (an estimate before)."""
+        """Total latency of the members, in samples, as of the last prepared stream.
+
+        Before the first call it is worked out the same way the stream will be
+        built: each run of consecutive pedalboard plugins adds its queue of
+        ``PedalboardStep.BLOCK - 1`` samples beside the plugins' reported latency,
+        so a streaming user who reads it first gets the figure the stream will
+        have (for stages whose latency depends on the sample rate: at the rate
+        they were last run at, or their default).
+        """
         if self._steps is not None:
             return sum(step.latency for step in self._steps)
         total = 0
-        for node in self._nodes:
-            if isinstance(node, Processor):
-                total += int(node.latency_samples)
+        for step in compile_steps(self._nodes):
+            if isinstance(step, PedalboardStep):
+                total += PedalboardStep.BLOCK - 1
+                total += sum(int(getattr(p, "reported_latency_samples", 0) or 0) for p in step.plugins)
             else:
-                total += int(getattr(node, "reported_latency_samples", 0) or 0)
+                total += int(step.processor.latency_samples)  # type: ignore[attr-defined]
         return total
 
     def member_latencies(self) -> list[int]:

@@ -33,6 +33,7 @@ from __future__ import annotations
 
 import difflib
 import importlib.resources
+import inspect
 import math
 import os
 import sys
@@ -82,6 +83,9 @@ __all__ = [
 FORMAT_VERSION = 1
 
 _ROUTING_TYPES = ("route", "on_channels", "per_channel", "parallel", "chain")
+#: The most channels a route may name, and the deepest nesting of routing tables a file may have.
+MAX_CHANNELS = 1024
+MAX_DEPTH = 32
 
 
 def _stage_types() -> dict[str, type[Processor]]:
@@ -206,6 +210,11 @@ def _build_chain(tables: object, key: str, context: _Context) -> Chain:
 
 
 def _build_node(table: object, key: str, context: _Context) -> tuple[object, str | None]:
+    depth = key.count(".stage") + key.count(".branches[")
+    if depth > MAX_DEPTH:
+        raise context.error(
+            key.split(".")[0], f"stage tables nest {depth} deep here; at most {MAX_DEPTH} levels of nesting are allowed"
+        )
     if not isinstance(table, dict):
         raise context.error(key, f"expected a table with a 'type' key, got {table!r}")
     kind = table.get("type")
@@ -253,7 +262,10 @@ def _parameters(table: Mapping[str, Any], key: str, context: _Context) -> dict[s
 def _build_stage(cls: type[Processor], table: Mapping[str, Any], key: str, context: _Context) -> Processor:
     _check_keys(table, {"type", "name", "parameters", *cls.config_keys}, key, context)
     config = {name: table[name] for name in cls.config_keys if name in table}
+    defaults = {name: p.default for name, p in inspect.signature(cls.__init__).parameters.items()}
     for name, value in config.items():
+        if isinstance(defaults.get(name), str) and not isinstance(value, str):
+            raise context.error(f"{key}.{name}", f"{name} = {value!r} must be a string (a name or a file path)")
         plain = isinstance(value, (str, int, float, bool))
         numbers = isinstance(value, list) and all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in value)
         if not (plain or numbers):
@@ -333,13 +345,28 @@ def _build_external(table: Mapping[str, Any], key: str, context: _Context) -> ob
         parameter = view[name]
         if not parameter.writable:
             continue
-        if parameter.value == value:  # already so from the state: keep the exact raw value
+        if _same_value(parameter.value, value):  # the restored state is authoritative: keep its exact raw value
             continue
         try:
             parameter.value = value
         except (SoundstageError, TypeError) as error:
             raise context.error(f"{key}.parameters.{name}", str(error)) from None
     return plugin
+
+
+def _same_value(current: Any, wanted: Any) -> bool:
+    """Whether a file's parameter value is what the restored state already holds.
+
+    Numbers are read back from the plugin's display text, so equal means within
+    1e-6 relative: writing such a value again would only move the raw value by
+    a rounding step and change the sound (the state is what the user heard).
+    """
+    if isinstance(current, bool) or isinstance(wanted, bool) or isinstance(current, str) or isinstance(wanted, str):
+        return bool(current == wanted)
+    try:
+        return abs(float(current) - float(wanted)) <= 1e-6 * max(1.0, abs(float(wanted)))
+    except (TypeError, ValueError):
+        return False
 
 
 def _build_routing(kind: str, table: Mapping[str, Any], key: str, context: _Context) -> object:
@@ -378,9 +405,19 @@ def _channels(table: Mapping[str, Any], key: str, context: _Context) -> list[int
     if (
         not isinstance(channels, list)
         or not channels
-        or not all(isinstance(c, int) and not isinstance(c, bool) and c >= 0 for c in channels)
+        or len(channels) > MAX_CHANNELS
+        or not all(isinstance(c, int) and not isinstance(c, bool) and 0 <= c < MAX_CHANNELS for c in channels)
     ):
-        raise context.error(f"{key}.channels", f"channels = {channels!r} must be a non-empty list of channel indices like [0, 1]")
+        shown = (
+            channels
+            if not isinstance(channels, list) or len(channels) <= 8
+            else f"[{channels[0]!r}, ... ({len(channels)} entries)]"
+        )
+        raise context.error(
+            f"{key}.channels",
+            f"channels = {shown} must be a non-empty list of at most {MAX_CHANNELS} channel indices "
+            f"0..{MAX_CHANNELS - 1}, like [0, 1]",
+        )
     return channels
 
 

@@ -90,7 +90,9 @@ def automation_events(
     try:
         midi = mido.MidiFile(str(file))
     except (OSError, EOFError, ValueError, KeyError, IndexError) as error:
-        raise MidiMapError(f"MIDI file {str(file)!r} cannot be read ({error or 'truncated'}); export it again") from None
+        raise MidiMapError(
+            f"MIDI file {str(file)!r} cannot be read ({str(error) or 'it ends early: truncated'}); export it again"
+        ) from None
     tempo_map: list[tuple[int, int]] = []
     timed: list[tuple[int, int, Any]] = []  # (tick, order, message)
     wanted_channels = None if channels is None else {c - 1 for c in channels}

@@ -54,6 +54,7 @@ __all__ = ["Bus", "MidiSettings", "Render", "Session", "SessionError", "Stem", "
 
 RENDER_KINDS = ("mixdown", "device", "binaural", "reference", "ab")
 FORMATS = ("wav", "flac", "aiff")
+MAX_OFFSET_S = 86_400.0
 DEFAULT_CHAINS = {"device": "studio-5", "binaural": "studio-5-binaural", "reference": "stereo-reference"}
 
 
@@ -207,10 +208,16 @@ def load_session(path: str | Path) -> Session:
         offset = _number(table, "offset_s", where, file, None)
         if offset is not None and offset < 0:
             raise _fail(file, f"{where}.offset_s", f"offset_s = {offset:g} is negative; a stem cannot start before the timeline")
+        if offset is not None and offset > MAX_OFFSET_S:
+            raise _fail(
+                file, f"{where}.offset_s", f"offset_s = {offset:g} is past {MAX_OFFSET_S:g} s (24 h); give the offset in seconds"
+            )
         bus = _string(table, "bus", where, file)
         if bus is not None and bus not in bus_names:
             raise _fail(file, f"{where}.bus", f"bus = {bus!r} is not defined (buses: {', '.join(bus_names) or 'none'})")
         gain = _number(table, "gain_db", where, file, 0.0)
+        if gain is not None and not -120.0 <= gain <= 48.0:
+            raise _fail(file, f"{where}.gain_db", f"gain_db = {gain:g} is outside -120..48 dB")
         stems.append(
             Stem(Path(relative), name, gain if gain is not None else 0.0, offset, _string(table, "chain", where, file), bus)
         )

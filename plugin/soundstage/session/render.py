@@ -322,7 +322,8 @@ def render_session(
                 output.discard()
         raise
     report = _report(graph, plan, total, started, notes)
-    write_text(folder / REPORT_NAME, json.dumps(report, indent=2))
+    if written:  # a call whose every render failed leaves the folder as it was
+        write_text(folder / REPORT_NAME, json.dumps(report, indent=2))
     return RenderResult(written, report, dict(plan.failures))
 
 

@@ -51,6 +51,10 @@ def design_alignment(latencies_samples: Sequence[float], distances_m: Sequence[f
     return [int(round(slowest - total)) for total in totals]
 
 
+#: The longest Align delay, in ms: 10 s (aligning acoustic paths needs milliseconds).
+MAX_DELAY_MS = 10_000.0
+
+
 class Align(Processor):
     """Delay each channel by its own time, so paths that are summed later arrive together.
 
@@ -71,6 +75,7 @@ class Align(Processor):
 
     type_name = "Align"
     config_keys = ("delays_ms",)
+
     input_channels = ANY
     output_channels = ANY
 
@@ -79,9 +84,13 @@ class Align(Processor):
         if (
             not values
             or not all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in values)
-            or not all(np.isfinite(v) and v >= 0 for v in values)
+            or not all(np.isfinite(v) and 0 <= v <= MAX_DELAY_MS for v in values)
+            or len(values) > 1024
         ):
-            raise ParameterError(f"Align: delays_ms={delays_ms!r} must be a list of delays >= 0 ms, one per channel")
+            raise ParameterError(
+                f"Align: delays_ms={delays_ms!r} must be a list of delays in 0..{MAX_DELAY_MS:g} ms, "
+                "one per channel (at most 1024)"
+            )
         self.delays_ms = [float(v) for v in values]
         super().__init__()
         self._lines: list[DelayLine] = []

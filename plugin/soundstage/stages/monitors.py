@@ -138,8 +138,8 @@ class BinauralMonitor(Processor):
         self.hrtf = hrtf
         self.room = None if room is None else [float(v) for v in room]
         self.listener_in_room_m = [float(v) for v in (listener_in_room_m or [1.5, (self.room or [0, 4.0])[1] / 2, 1.2])]
-        if self.room is not None and len(self.room) != 3:
-            raise ParameterError(f"{self.type_name}: room={room!r} must be [length, width, height] in metres")
+        if self.room is not None and (len(self.room) != 3 or not all(1.0 <= v <= 50.0 for v in self.room)):
+            raise ParameterError(f"{self.type_name}: room={room!r} must be [length, width, height], each 1..50 m")
         self._profile = load_profile(self.device)
         self._heads = HeadChoice(hrtf)  # a bad SOFA file fails here, not mid-stream
         super().__init__(

@@ -1,0 +1,477 @@
+"""The bad-input campaign: what users and other programs hand soundstage, through the command line.
+
+One table. Each case builds its inputs (with soundfile, sox or by hand), runs
+``soundstage`` and checks what a user sees: a one-line error (no traceback),
+exit status 2, nothing under the output's final name, no temporary file left,
+and every input byte-identical afterwards (sha256 of the whole folder).
+Cases marked ``ok`` are odd but valid inputs that must work (exit 0).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import shutil
+import subprocess
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+import pytest
+import soundfile
+
+from soundstage.cli import main
+
+SR = 48000
+W = Path  # the case's workspace
+
+
+def digest(folder: Path) -> dict[str, str]:
+    return {
+        str(p.relative_to(folder)): hashlib.sha256(p.read_bytes()).hexdigest() for p in sorted(folder.rglob("*")) if p.is_file()
+    }
+
+
+def text(path: Path, content: str) -> str:
+    path.write_text(content)
+    return str(path)
+
+
+def raw(path: Path, content: bytes) -> str:
+    path.write_bytes(content)
+    return str(path)
+
+
+def wav(path: Path, audio: np.ndarray, rate: int = SR, subtype: str = "FLOAT") -> str:
+    soundfile.write(str(path), np.asarray(audio, np.float32).T, rate, subtype=subtype)
+    return str(path)
+
+
+def noise(channels: int = 2, frames: int = SR // 2, seed: int = 0) -> np.ndarray:
+    return (0.1 * np.random.default_rng(seed).standard_normal((channels, frames))).astype(np.float32)
+
+
+def cut(path: Path, fraction: float = 0.5) -> str:
+    data = path.read_bytes()
+    path.write_bytes(data[: int(len(data) * fraction)])
+    return str(path)
+
+
+def lying_header(w: W) -> str:
+    """A WAV whose data chunk claims 10x the bytes it holds (as a crashed recorder leaves it)."""
+    path = Path(wav(w / "lying.wav", noise(), subtype="PCM_16"))
+    data = bytearray(path.read_bytes())
+    at = data.index(b"data")
+    size = int.from_bytes(data[at + 4 : at + 8], "little")
+    data[at + 4 : at + 8] = (size * 10).to_bytes(4, "little")
+    path.write_bytes(bytes(data))
+    return str(path)
+
+
+def sox_flac(w: W, name: str = "sox.flac") -> Path:
+    if shutil.which("sox") is None:
+        pytest.skip("sox is not installed (.ci/run installs it)")
+    path = w / name
+    subprocess.run(["sox", "-n", "-r", "48000", "-c", "2", "-b", "24", str(path), "synth", "1", "sine", "440"], check=True)
+    return path
+
+
+def process(w: W, source: str, *extra: str, chain: str | None = None, out: str = "out.wav") -> list[str]:
+    return ["process", source, str(w / out), "--chain", chain or gain_chain(w), *extra]
+
+
+def gain_chain(w: W) -> str:
+    return text(w / "gain.toml", '[[stages]]\ntype = "Gain"\nparameters = { gain_db = -3.0 }\n')
+
+
+def chain_case(content: str) -> Callable[[W], list[str]]:
+    return lambda w: process(w, wav(w / "in.wav", noise()), chain=text(w / "c.toml", content))
+
+
+def session(w: W, body: str, *, stems: int = 1, extra: str = "") -> list[str]:
+    (w / "stems").mkdir(exist_ok=True)
+    for index in range(stems):
+        wav(w / "stems" / f"s{index}.wav", noise(seed=index))
+    path = text(w / "session.toml", body)
+    return ["render", path, "-o", str(w / "out"), *extra.split()]
+
+
+STEM = '[[stems]]\npath = "stems/s0.wav"\n'
+
+
+def session_case(body: str) -> Callable[[W], list[str]]:
+    return lambda w: session(w, body)
+
+
+def midi_case(map_text: str | None, midi: bytes | None) -> Callable[[W], list[str]]:
+    def build(w: W) -> list[str]:
+        args = process(w, wav(w / "in.wav", noise()))
+        if midi is not None:
+            args += ["--midi", raw(w / "auto.mid", midi)]
+        if map_text is not None:
+            args += ["--map", text(w / "map.toml", map_text)]
+        return args
+
+    return build
+
+
+def good_midi() -> bytes:
+    import io
+
+    import mido
+
+    song = mido.MidiFile()
+    track = mido.MidiTrack()
+    song.tracks.append(track)
+    track.append(mido.Message("control_change", control=7, value=64, time=0))
+    buffer = io.BytesIO()
+    song.save(file=buffer)
+    return buffer.getvalue()
+
+
+def nested(depth: int) -> str:
+    inner = '{ type = "Gain" }'
+    for _ in range(depth):
+        inner = f'{{ type = "on_channels", channels = [0, 1], stage = {inner} }}'
+    return f"stages = [{inner}]\n"
+
+
+# name -> (build(workspace) -> argv, message regex, expected status)
+CASES: dict[str, tuple[Callable[[W], list[str]], str, int]] = {
+    # -- audio files ---------------------------------------------------------------
+    "wav_truncated": (
+        lambda w: process(w, cut(Path(wav(w / "t.wav", noise())))),
+        r"t.wav' is truncated: its header declares 24000 samples \(0.500 s\) but it holds \d+",
+        2,
+    ),
+    "wav_truncated_16bit": (
+        lambda w: process(w, cut(Path(wav(w / "t.wav", noise(), subtype="PCM_16")), 0.3)),
+        r"is truncated",
+        2,
+    ),
+    "wav_lying_header": (
+        lambda w: process(w, lying_header(w)),
+        r"lying.wav' is truncated: its header declares 240000 samples",
+        2,
+    ),
+    "flac_cut_in_half": (lambda w: process(w, cut(sox_flac(w))), r"sox.flac' is truncated: its header declares 48000 samples", 2),
+    "aiff_truncated": (lambda w: process(w, cut(Path(wav(w / "t.aiff", noise(), subtype="PCM_24")))), r"t.aiff' is truncated", 2),
+    "not_audio_text": (lambda w: process(w, text(w / "notes.wav", "not audio\n" * 50)), r"notes.wav' cannot be read as audio", 2),
+    "empty_file": (lambda w: process(w, raw(w / "empty.wav", b"")), r"empty.wav' cannot be read as audio", 2),
+    "random_bytes_flac": (
+        lambda w: process(w, raw(w / "r.flac", bytes(np.random.default_rng(1).integers(0, 256, 5000, np.uint8)))),
+        r"r.flac' cannot be read as audio",
+        2,
+    ),
+    "riff_header_only": (
+        lambda w: process(w, raw(w / "h.wav", b"RIFF\x24\x00\x00\x00WAVEfmt ")),
+        r"h.wav' cannot be read as audio",
+        2,
+    ),
+    "nan_sample": (
+        lambda w: process(w, wav(w / "n.wav", np.where(np.arange(SR) == 77, np.nan, 0.0)[None].repeat(2, 0))),
+        r"n.wav' contains nan at channel 0, sample 77",
+        2,
+    ),
+    "inf_sample": (
+        lambda w: process(w, wav(w / "i.wav", np.where(np.arange(SR) == 5, np.inf, 0.0)[None].repeat(2, 0))),
+        r"i.wav' contains inf at channel 0, sample 5",
+        2,
+    ),
+    "minus_inf_sample": (
+        lambda w: process(w, wav(w / "i.wav", np.where(np.arange(SR) == 9, -np.inf, 0.0)[None].repeat(2, 0))),
+        r"contains -inf at channel 0, sample 9",
+        2,
+    ),
+    "zero_samples": (lambda w: process(w, wav(w / "z.wav", np.zeros((2, 0)))), r"z.wav' has no samples", 2),
+    "one_sample_ok": (lambda w: process(w, wav(w / "one.wav", noise(frames=1))), "", 0),
+    "seven_samples_ok": (lambda w: process(w, wav(w / "seven.wav", noise(frames=7))), "", 0),
+    "six_channels_into_device": (
+        lambda w: process(w, wav(w / "six.wav", noise(6)), chain="studio-5"),
+        r"takes 2 channel\(s\), but gets 6 from the chain input",
+        2,
+    ),
+    "eight_channels_into_device": (
+        lambda w: process(w, wav(w / "eight.wav", noise(8)), chain="studio-5"),
+        r"takes 2 channel\(s\), but gets 8",
+        2,
+    ),
+    "six_channels_gain_ok": (lambda w: process(w, wav(w / "six.wav", noise(6))), "", 0),
+    "8k_device_ok": (lambda w: process(w, wav(w / "lo.wav", noise(frames=8000), 8000), chain="studio-5"), "", 0),
+    "22k_device_ok": (lambda w: process(w, wav(w / "lo.wav", noise(frames=22050), 22050), chain="studio-5"), "", 0),
+    "192k_device_ok": (lambda w: process(w, wav(w / "hi.wav", noise(frames=19200), 192000), chain="studio-5"), "", 0),
+    "input_missing": (lambda w: process(w, str(w / "gone.wav")), r"gone.wav' does not exist", 2),
+    "input_is_folder": (lambda w: process(w, str(w)), r"is a folder, not an audio file", 2),
+    "output_is_input": (lambda w: process(w, wav(w / "in.wav", noise()), out="in.wav"), r"is the input file", 2),
+    "output_exists": (
+        lambda w: (
+            [*process(w, wav(w / "in.wav", noise())[:0] or wav(w / "in.wav", noise()), out="taken.wav")]
+            if text(w / "taken.wav", "mine")
+            else []
+        ),
+        r"taken.wav' already exists; pass --overwrite",
+        2,
+    ),
+    "output_folder_missing": (
+        lambda w: process(w, wav(w / "in.wav", noise()), out="nowhere/out.wav"),
+        r"does not exist; create it",
+        2,
+    ),
+    "output_mp3": (
+        lambda w: process(w, wav(w / "in.wav", noise()), out="out.mp3"),
+        r"unsupported format .mp3; use .wav, .aiff or .flac",
+        2,
+    ),
+    "output_flac_10_channels": (
+        lambda w: process(
+            w,
+            wav(w / "in.wav", noise()),
+            out="out.flac",
+            chain=text(w / "r.toml", '[[stages]]\ntype = "route"\nchannels = [0,1,0,1,0,1,0,1,0,1]\n'),
+        ),
+        r"10 channels; FLAC holds 1..8",
+        2,
+    ),
+    "output_flac_32": (
+        lambda w: process(w, wav(w / "in.wav", noise()), "--bit-depth", "32", out="out.flac"),
+        r"FLAC holds 16 or 24-bit integers, not 32",
+        2,
+    ),
+    # -- chain files -----------------------------------------------------------------
+    "chain_not_toml": (chain_case("[[stages]\ntype = "), r"c.toml: not valid TOML", 2),
+    "chain_binary": (
+        lambda w: process(w, wav(w / "in.wav", noise()), chain=raw(w / "c.toml", b"\xff\xfe\x00garbage")),
+        r"c.toml' cannot be read|c.toml: not valid TOML",
+        2,
+    ),
+    "chain_missing": (
+        lambda w: process(w, wav(w / "in.wav", noise()), chain=str(w / "gone.toml")),
+        r"gone.toml' does not exist",
+        2,
+    ),
+    "chain_unknown_preset": (
+        lambda w: process(w, wav(w / "in.wav", noise()), chain="studio5"),
+        r"no chain file 'studio5' and no preset of that name; did you mean 'studio-5'",
+        2,
+    ),
+    "chain_format_2": (chain_case("format = 2\n"), r"format = 2 is not supported", 2),
+    "chain_stages_not_array": (chain_case('stages = "Gain"\n'), r"stages: expected an array of stage tables", 2),
+    "chain_unknown_key": (chain_case('[[stages]]\ntype = "Gain"\nvolume = 3\n'), r"stages\[0\]\.volume: unknown key 'volume'", 2),
+    "chain_unknown_type": (chain_case('[[stages]]\ntype = "Upmixx"\n'), r"unknown stage type 'Upmixx'; did you mean 'Upmix'", 2),
+    "chain_gain_1000": (
+        chain_case('[[stages]]\ntype = "Gain"\nparameters = { gain_db = 1000.0 }\n'),
+        r"stages\[0\]\.parameters\.gain_db: .*1000\.0 is outside",
+        2,
+    ),
+    "chain_gain_1e300": (
+        chain_case('[[stages]]\ntype = "Gain"\nparameters = { gain_db = 1e300 }\n'),
+        r"stages\[0\]\.parameters\.gain_db: .*is outside",
+        2,
+    ),
+    "chain_gain_nan": (
+        chain_case('[[stages]]\ntype = "Gain"\nparameters = { gain_db = nan }\n'),
+        r"stages\[0\]\.parameters\.gain_db",
+        2,
+    ),
+    "chain_gain_string": (
+        chain_case('[[stages]]\ntype = "Gain"\nparameters = { gain_db = "loud" }\n'),
+        r"stages\[0\]\.parameters\.gain_db",
+        2,
+    ),
+    "chain_align_huge_delay": (chain_case('[[stages]]\ntype = "Align"\ndelays_ms = [1e12, 0]\n'), r"stages\[0\].*delays_ms", 2),
+    "chain_align_negative_delay": (
+        chain_case('[[stages]]\ntype = "Align"\ndelays_ms = [-5.0, 0]\n'),
+        r"stages\[0\].*delays_ms",
+        2,
+    ),
+    "chain_route_negative": (chain_case('[[stages]]\ntype = "route"\nchannels = [-1]\n'), r"stages\[0\]\.channels", 2),
+    "chain_route_70000": (
+        chain_case(f'[[stages]]\ntype = "route"\nchannels = {list(range(70000))}\n'),
+        r"stages\[0\]\.channels",
+        2,
+    ),
+    "chain_route_empty": (chain_case('[[stages]]\ntype = "route"\nchannels = []\n'), r"stages\[0\]\.channels", 2),
+    "chain_nested_600": (chain_case(nested(600)), r"c.toml: .*nest", 2),
+    "chain_nested_40": (chain_case(nested(40)), r"c.toml: stages\[0\]: stage tables nest 33 deep here; at most 32", 2),
+    "chain_spatializer_device_int": (
+        chain_case('[[stages]]\ntype = "Spatializer"\ndevice = 5\n'),
+        r"stages\[0\]\.device: .*5",
+        2,
+    ),
+    "chain_unknown_device": (chain_case('[[stages]]\ntype = "Spatializer"\ndevice = "nope"\n'), r"stages\[0\].*'nope'", 2),
+    "chain_monitor_huge_room": (
+        chain_case('[[stages]]\ntype = "BinauralMonitor"\nroom = [1e6, 1e6, 1e6]\n'),
+        r"stages\[0\].*room",
+        2,
+    ),
+    "chain_plugin_missing": (
+        chain_case('[[stages]]\ntype = "plugin"\npath = "gone.vst3"\n'),
+        r"plugin file 'gone.vst3' does not exist",
+        2,
+    ),
+    "chain_plugin_not_a_plugin": (
+        lambda w: process(
+            w,
+            wav(w / "in.wav", noise()),
+            chain=text(w / "c.toml", f'[[stages]]\ntype = "plugin"\npath = "{text(w / "fake.vst3", "nope")}"\n'),
+        ),
+        r"fake.vst3",
+        2,
+    ),
+    "chain_name_with_dot": (chain_case('[[stages]]\ntype = "Gain"\nname = "a.b"\n'), r"stages\[0\].*'a.b'", 2),
+    "chain_duplicate_names": (
+        chain_case('[[stages]]\ntype = "Gain"\nname = "g"\n[[stages]]\ntype = "Gain"\nname = "g"\n'),
+        r"stages\[1\].*already has a node named 'g'",
+        2,
+    ),
+    "chain_stage_not_table": (chain_case("stages = [1, 2]\n"), r"stages\[0\]: expected a table", 2),
+    # -- sessions ------------------------------------------------------------------
+    "session_not_toml": (session_case("[[stems]\n"), r"session.toml: not valid TOML", 2),
+    "session_no_stems": (session_case("format = 1\n"), r"stems: a session needs at least one", 2),
+    "session_stem_missing": (
+        session_case('[[stems]]\npath = "stems/gone.wav"\n'),
+        r"stems\[0\]\.path \('gone'\): .*gone.wav' does not exist",
+        2,
+    ),
+    "session_stem_not_audio": (
+        lambda w: session(w, '[[stems]]\npath = "notes.wav"\n') if text(w / "notes.wav", "x" * 99) else [],
+        r"stems\[0\]\.path \('notes'\): .*cannot be read as audio",
+        2,
+    ),
+    "session_stem_truncated": (
+        lambda w: [*session(w, STEM), *([] if cut(w / "stems" / "s0.wav") else [])],
+        r"stems\[0\]\.path \('s0'\): .*is truncated",
+        2,
+    ),
+    "session_offset_1e9": (session_case(STEM + "offset_s = 1e9\n"), r"stems\[0\]\.offset_s: .*1e\+09|stems\[0\]\.offset_s", 2),
+    "session_offset_negative": (session_case(STEM + "offset_s = -1.0\n"), r"stems\[0\]\.offset_s: offset_s = -1 is negative", 2),
+    "session_gain_1000": (session_case(STEM + "gain_db = 1000.0\n"), r"stems\[0\]\.gain_db", 2),
+    "session_gain_1e300": (session_case(STEM + "gain_db = 1e300\n"), r"stems\[0\]\.gain_db", 2),
+    "session_unknown_kind": (
+        session_case(STEM + '[[renders]]\nkind = "surround"\n'),
+        r"renders\[0\]\.kind: kind = 'surround' must be one of",
+        2,
+    ),
+    "session_render_escapes": (
+        session_case(STEM + '[[renders]]\nname = "../escaped"\n'),
+        r"renders\[0\]\.name: render name '../escaped'",
+        2,
+    ),
+    "session_render_absolute": (
+        session_case(STEM + '[[renders]]\nname = "/tmp/abs"\n'),
+        r"renders\[0\]\.name: render name '/tmp/abs'",
+        2,
+    ),
+    "session_render_collision": (
+        session_case(STEM + '[[renders]]\nname = "ab"\nkind = "ab"\n[[renders]]\nname = "ab-A"\n'),
+        r"render 'ab-A' would write 'ab-A.wav', which render 'ab' also writes",
+        2,
+    ),
+    "session_rate_1": (session_case("sample_rate = 1\n" + STEM), r"sample_rate = 1 is outside 8000..384000 Hz", 2),
+    "session_unknown_bus": (session_case(STEM + 'bus = "drums"\n'), r"stems\[0\]\.bus: bus = 'drums' is not defined", 2),
+    "session_duplicate_stem": (session_case(STEM + STEM), r"stems\[1\]\.name: stem name 's0' is used twice", 2),
+    "session_unknown_top_key": (session_case("tempo = 120\n" + STEM), r"tempo: unknown key 'tempo'", 2),
+    "session_bit_depth_12": (
+        session_case(STEM + '[[renders]]\nname = "m"\nbit_depth = 12\n'),
+        r"renders\[0\]\.bit_depth: bit_depth = 12",
+        2,
+    ),
+    "session_format_mp3": (
+        session_case(STEM + '[[renders]]\nname = "m"\nformat = "mp3"\n'),
+        r"renders\[0\]\.format: format = 'mp3'",
+        2,
+    ),
+    "session_chain_missing": (session_case(STEM + 'chain = "gone.toml"\n'), r"gone.toml' does not exist", 2),
+    "session_ceiling_positive": (
+        session_case(STEM + '[[renders]]\nname = "ab"\nkind = "ab"\nceiling_dbtp = 5.0\n'),
+        r"renders\[0\]\.ceiling_dbtp: ceiling_dbtp = 5.0 is outside -60.0..0.0 dBTP",
+        2,
+    ),
+    "session_midi_map_missing": (session_case(STEM + '[midi]\nmap = "gone.toml"\nautomation = "gone.mid"\n'), r"midi: .*gone", 2),
+    "session_render_exists": (
+        lambda w: session(w, STEM) if (w / "out").mkdir() or text(w / "out" / "mixdown.wav", "mine") else [],
+        r"render 'mixdown' failed: render 'mixdown': .*mixdown.wav' already exists; pass --overwrite",
+        2,
+    ),
+    "session_only_unknown": (lambda w: session(w, STEM, extra="--only nope"), r"no render named 'nope'", 2),
+    # -- MIDI maps and files -------------------------------------------------------
+    "map_not_toml": (midi_case("[[bindings]\n", good_midi()), r"map.toml: not valid TOML", 2),
+    "map_unknown_target": (
+        midi_case('[[bindings]]\ntarget = "0.volume"\nkind = "cc"\nnumber = 7\n', good_midi()),
+        r"0.volume",
+        2,
+    ),
+    "map_cc_200": (midi_case('[[bindings]]\ntarget = "0.gain_db"\nkind = "cc"\nnumber = 200\n', good_midi()), r"number", 2),
+    "map_min_out_of_range": (
+        midi_case('[[bindings]]\ntarget = "0.gain_db"\nkind = "cc"\nnumber = 7\nmin = -500.0\n', good_midi()),
+        r"min",
+        2,
+    ),
+    "midi_truncated": (
+        midi_case('[[bindings]]\ntarget = "0.gain_db"\nkind = "cc"\nnumber = 7\n', good_midi()[:20]),
+        r"auto.mid.*: \S",
+        2,
+    ),
+    "midi_not_midi": (
+        midi_case('[[bindings]]\ntarget = "0.gain_db"\nkind = "cc"\nnumber = 7\n', b"hello world" * 10),
+        r"auto.mid",
+        2,
+    ),
+    "midi_without_map": (midi_case(None, good_midi()), r"automation needs both --midi FILE.mid and --map MAP.toml", 2),
+    # -- command-line arguments ----------------------------------------------------
+    "buffer_size_0": (
+        lambda w: process(w, wav(w / "in.wav", noise()), "--buffer-size", "0"),
+        r"--buffer-size: 0 is outside 1..16777216",
+        2,
+    ),
+    "buffer_size_negative": (lambda w: process(w, wav(w / "in.wav", noise()), "--buffer-size", "-5"), r"--buffer-size", 2),
+    "buffer_size_text": (lambda w: process(w, wav(w / "in.wav", noise()), "--buffer-size", "big"), r"--buffer-size: 'big'", 2),
+    "bit_depth_12": (lambda w: process(w, wav(w / "in.wav", noise()), "--bit-depth", "12"), r"--bit-depth", 2),
+    "chain_show_channels_negative": (
+        lambda w: ["chain", "show", "studio-5", "--channels", "-1"],
+        r"--channels: -1 is outside 1..1024",
+        2,
+    ),
+    "chain_show_channels_0": (
+        lambda w: ["chain", "show", "mastering", "--channels", "0"],
+        r"--channels: 0 is outside 1..1024",
+        2,
+    ),
+    "chain_show_rate_0": (lambda w: ["chain", "show", "mastering", "--sample-rate", "0"], r"--sample-rate: 0", 2),
+    "analyze_distance_negative": (lambda w: ["analyze", "crosstalk", "--distance-m", "-1"], r"--distance-m", 2),
+    "unknown_command": (lambda w: ["transmogrify"], r"invalid choice: 'transmogrify'", 2),
+    "live_block_0": (
+        lambda w: ["live", "--chain", "mastering", "--map", "m.toml", "--in", "x", "--block", "0"],
+        r"--block: 0",
+        2,
+    ),
+}
+
+
+@pytest.mark.parametrize("case", sorted(CASES))
+def test_bad_input(case: str, tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
+    build, message, status = CASES[case]
+    work = tmp_path / "w"
+    work.mkdir()
+    monkeypatch.chdir(work)
+    argv = build(work)
+    before = digest(work)
+    try:
+        got = main(argv)
+    except SystemExit as exit_:  # argparse's exit for bad arguments
+        got = int(exit_.code or 0)
+    err = capsys.readouterr().err
+    lines = [line for line in err.splitlines() if line.strip() and not line.startswith("DPF")]
+    if status == 0:
+        assert got == 0, err
+        return
+    assert got == status, err
+    assert "Traceback" not in err
+    assert len(lines) == 1, err
+    assert lines[0].startswith("soundstage: error: ") or lines[0].startswith("soundstage: "), err
+    assert __import__("re").search(message, lines[0]), lines[0]
+    after = digest(work)
+    assert after == before, f"files changed: {sorted(set(after.items()) ^ set(before.items()))}"
+
+
+def test_the_campaign_has_at_least_80_cases() -> None:
+    assert len(CASES) >= 80

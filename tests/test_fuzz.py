@@ -1,0 +1,171 @@
+"""Property-based fuzzing (hypothesis): the TOML loaders and the audio reader raise nothing but
+SoundstageError, whatever they are given. 2 000 generated cases each."""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+import numpy as np
+import pytest
+import soundfile
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from soundstage import Chain, Gain, SoundstageError
+from soundstage.acoustics.profiles import load_profile
+from soundstage.fileio import process_file
+from soundstage.host.chainfile import chain_from_dict
+from soundstage.midi.maps import map_from_dict
+from soundstage.session.model import load_session
+
+CASES = settings(max_examples=2000, deadline=None, suppress_health_check=list(HealthCheck))
+
+KEYS = st.sampled_from(
+    [
+        "type",
+        "name",
+        "parameters",
+        "stages",
+        "path",
+        "channels",
+        "stage",
+        "branches",
+        "gain_db",
+        "device",
+        "delays_ms",
+        "room",
+        "format",
+        "kind",
+        "number",
+        "target",
+        "min",
+        "max",
+        "offset_s",
+        "renders",
+        "stems",
+        "bit_depth",
+        "drivers",
+        "position_m",
+        "band_hz",
+        "chain",
+        "bus",
+        "ceiling_dbtp",
+        "sample_rate",
+        "bindings",
+        "curve",
+        "channel",
+        "Gain",
+        "route",
+    ]
+)
+SCALARS = st.one_of(
+    st.none(),
+    st.booleans(),
+    st.integers(-(2**70), 2**70),
+    st.floats(allow_nan=True, allow_infinity=True),
+    st.text(max_size=12),
+    st.sampled_from(["Gain", "route", "Upmix", "Spatializer", "studio-5", "cc", "ab", "wav", "0.gain_db"]),
+)
+VALUES = st.recursive(
+    SCALARS, lambda inner: st.one_of(st.lists(inner, max_size=5), st.dictionaries(KEYS, inner, max_size=5)), max_leaves=25
+)
+DOCUMENTS = st.dictionaries(KEYS, VALUES, max_size=6)
+
+
+def toml_text(document: dict) -> str:  # type: ignore[type-arg]
+    import tomli_w
+
+    def clean(value):  # type: ignore[no-untyped-def]
+        if isinstance(value, dict):
+            return {k: clean(v) for k, v in value.items() if v is not None}
+        if isinstance(value, list):
+            return [clean(v) for v in value if v is not None]
+        if isinstance(value, int) and not isinstance(value, bool) and not -(2**63) <= value < 2**63:
+            return float(value)
+        return value
+
+    try:
+        return tomli_w.dumps(clean(document))
+    except (TypeError, ValueError):
+        return "x = 1\n"
+
+
+@CASES
+@given(DOCUMENTS)
+def test_chain_loader(document: dict) -> None:  # type: ignore[type-arg]
+    try:
+        chain_from_dict(document)
+    except SoundstageError:
+        pass
+
+
+@CASES
+@given(DOCUMENTS)
+def test_midi_map_loader(document: dict) -> None:  # type: ignore[type-arg]
+    try:
+        map_from_dict(document, Chain([Gain()], names=["g"]))
+    except SoundstageError:
+        pass
+
+
+@pytest.fixture(scope="module")
+def fuzz_folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    folder = tmp_path_factory.mktemp("fuzz")
+    (folder / "stems").mkdir()
+    soundfile.write(str(folder / "stems" / "s0.wav"), np.zeros((480, 2), np.float32), 48000)
+    return folder
+
+
+@CASES
+@given(DOCUMENTS)
+def test_session_loader(fuzz_folder: Path, document: dict) -> None:  # type: ignore[type-arg]
+    path = fuzz_folder / "session.toml"
+    path.write_text(toml_text(document))
+    try:
+        load_session(path)
+    except SoundstageError:
+        pass
+
+
+@CASES
+@given(DOCUMENTS)
+def test_device_profile_loader(fuzz_folder: Path, document: dict) -> None:  # type: ignore[type-arg]
+    path = fuzz_folder / "profile.toml"
+    path.write_text(toml_text(document))
+    try:
+        load_profile(path)
+    except SoundstageError:
+        pass
+
+
+def audio_bytes(file_format: str, subtype: str) -> bytes:
+    buffer = io.BytesIO()
+    audio = (0.1 * np.random.default_rng(0).standard_normal((2400, 2))).astype(np.float32)
+    soundfile.write(buffer, audio, 48000, format=file_format, subtype=subtype)
+    return buffer.getvalue()
+
+
+ORIGINALS = {".wav": audio_bytes("WAV", "PCM_24"), ".flac": audio_bytes("FLAC", "PCM_16"), ".aiff": audio_bytes("AIFF", "PCM_16")}
+
+
+@CASES
+@given(
+    suffix=st.sampled_from(sorted(ORIGINALS)),
+    edits=st.lists(st.tuples(st.integers(0, 95), st.integers(0, 255)), min_size=1, max_size=8),
+    keep=st.one_of(st.none(), st.integers(0, 20000)),
+)
+def test_audio_reader_with_corrupted_headers(
+    fuzz_folder: Path, suffix: str, edits: list[tuple[int, int]], keep: int | None
+) -> None:
+    data = bytearray(ORIGINALS[suffix])
+    for position, value in edits:  # the header lives in the first bytes
+        data[position] = value
+    if keep is not None:
+        data = data[:keep]
+    path = fuzz_folder / f"corrupt{suffix}"
+    path.write_bytes(bytes(data))
+    try:  # the product's whole reading path: open, check, stream through a chain, write
+        process_file(Chain([Gain()]), path, fuzz_folder / "out.wav", overwrite=True, buffer_size=1024)
+    except SoundstageError:
+        pass
