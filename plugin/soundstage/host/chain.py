@@ -221,7 +221,8 @@ class Chain(Processor):
             return wanted
         base = node_name(node).replace(".", "_").replace(" ", "_").lower() or "node"
         label, suffix = base, 2
-        while label in self._names:
+        taken = set(self._names)
+        while label in taken:
             label, suffix = f"{base}_{suffix}", suffix + 1
         return label
 

@@ -36,6 +36,7 @@ import importlib.resources
 import inspect
 import math
 import os
+import re
 import sys
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -198,15 +199,24 @@ def _check_keys(table: Mapping[str, Any], allowed: set[str], key: str, context: 
 def _build_chain(tables: object, key: str, context: _Context) -> Chain:
     if not isinstance(tables, list):
         raise context.error(key, f"expected an array of stage tables ([[{key}]]), got {type(tables).__name__}")
-    chain = Chain()
+    nodes: list[object] = []
+    names: list[str | None] = []
     for index, table in enumerate(tables):
         node_key = f"{key}[{index}]"
         node, name = _build_node(table, node_key, context)
-        try:
-            chain.append(node, name=name)
+        try:  # each node checked as it comes, so an error names its key; the chain is built once (linear time)
+            Chain([node], names=[name])
         except SoundstageError as error:
             raise context.error(node_key, str(error)) from None
-    return chain
+        if name is not None and name in names:
+            raise context.error(node_key, f"the chain already has a node named {name!r}; choose another name")
+        nodes.append(node)
+        names.append(name)
+    try:
+        return Chain(nodes, names=names)
+    except SoundstageError as error:  # a channel mismatch names the node as chain[i]: give its key
+        where = re.search(r"\(chain\[(\d+)\]\)", str(error))
+        raise context.error(f"{key}[{where.group(1)}]" if where else key, str(error)) from None
 
 
 def _build_node(table: object, key: str, context: _Context) -> tuple[object, str | None]:
