@@ -326,7 +326,7 @@ CASES: dict[str, tuple[Callable[[W], list[str]], str, int]] = {
     "chain_stage_not_table": (chain_case("stages = [1, 2]\n"), r"stages\[0\]: expected a table", 2),
     # -- sessions ------------------------------------------------------------------
     "session_not_toml": (session_case("[[stems]\n"), r"session.toml: not valid TOML", 2),
-    "session_no_stems": (session_case("format = 1\n"), r"stems: a session needs at least one", 2),
+    "session_no_stems": (session_case("format = 1\n"), r"session.toml: stems: stems is required", 2),
     "session_stem_missing": (
         session_case('[[stems]]\npath = "stems/gone.wav"\n'),
         r"stems\[0\]\.path \('gone'\): .*gone.wav' does not exist",
@@ -348,7 +348,7 @@ CASES: dict[str, tuple[Callable[[W], list[str]], str, int]] = {
     "session_gain_1e300": (session_case(STEM + "gain_db = 1e300\n"), r"stems\[0\]\.gain_db", 2),
     "session_unknown_kind": (
         session_case(STEM + '[[renders]]\nkind = "surround"\n'),
-        r"renders\[0\]\.kind: kind = 'surround' must be one of",
+        r"renders\[0\]\.kind: kind = 'surround' is not allowed: one of 'mixdown', 'device'",
         2,
     ),
     "session_render_escapes": (
@@ -366,7 +366,11 @@ CASES: dict[str, tuple[Callable[[W], list[str]], str, int]] = {
         r"render 'ab-A' would write 'ab-A.wav', which render 'ab' also writes",
         2,
     ),
-    "session_rate_1": (session_case("sample_rate = 1\n" + STEM), r"sample_rate = 1 is outside 8000..384000 Hz", 2),
+    "session_rate_1": (
+        session_case("sample_rate = 1\n" + STEM),
+        r"sample_rate: sample_rate = 1 is not allowed: at least 8000",
+        2,
+    ),
     "session_unknown_bus": (session_case(STEM + 'bus = "drums"\n'), r"stems\[0\]\.bus: bus = 'drums' is not defined", 2),
     "session_duplicate_stem": (session_case(STEM + STEM), r"stems\[1\]\.name: stem name 's0' is used twice", 2),
     "session_unknown_top_key": (session_case("tempo = 120\n" + STEM), r"tempo: unknown key 'tempo'", 2),
@@ -383,7 +387,7 @@ CASES: dict[str, tuple[Callable[[W], list[str]], str, int]] = {
     "session_chain_missing": (session_case(STEM + 'chain = "gone.toml"\n'), r"gone.toml' does not exist", 2),
     "session_ceiling_positive": (
         session_case(STEM + '[[renders]]\nname = "ab"\nkind = "ab"\nceiling_dbtp = 5.0\n'),
-        r"renders\[0\]\.ceiling_dbtp: ceiling_dbtp = 5.0 is outside -60.0..0.0 dBTP",
+        r"renders\[0\]\.ceiling_dbtp: ceiling_dbtp = 5.0 is not allowed: at most 0",
         2,
     ),
     "session_midi_map_missing": (session_case(STEM + '[midi]\nmap = "gone.toml"\nautomation = "gone.mid"\n'), r"midi: .*gone", 2),
@@ -414,6 +418,22 @@ CASES: dict[str, tuple[Callable[[W], list[str]], str, int]] = {
     "midi_not_midi": (
         midi_case('[[bindings]]\ntarget = "0.gain_db"\nkind = "cc"\nnumber = 7\n', b"hello world" * 10),
         r"auto.mid",
+        2,
+    ),
+    "learn_into_broken_map": (
+        lambda w: [
+            "midi",
+            "learn",
+            "--chain",
+            gain_chain(w),
+            "--map",
+            text(w / "m.toml", "[[bindings]\n"),
+            "--param",
+            "0.gain_db",
+            "--in",
+            "tcp:127.0.0.1:9",
+        ],
+        r"m.toml: not valid TOML",
         2,
     ),
     "midi_without_map": (midi_case(None, good_midi()), r"automation needs both --midi FILE.mid and --map MAP.toml", 2),
@@ -475,3 +495,81 @@ def test_bad_input(case: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 
 def test_the_campaign_has_at_least_80_cases() -> None:
     assert len(CASES) >= 80
+
+
+# -- a full disk, and a render stopped by a signal ------------------------------------
+
+
+@pytest.fixture
+def small_disk(tmp_path: Path):  # type: ignore[no-untyped-def]
+    """A 1 MiB tmpfs mounted for the test (skipped, with the reason, where mounting is not allowed)."""
+    folder = tmp_path / "small"
+    folder.mkdir()
+    mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=1m", "tmpfs", str(folder)], capture_output=True, text=True)
+    if mounted.returncode != 0:
+        pytest.skip(f"cannot mount a small tmpfs here: {mounted.stderr.strip() or 'mount refused'}")
+    yield folder
+    subprocess.run(["umount", str(folder)], check=False)
+
+
+def test_a_full_disk_on_process(tmp_path: Path, small_disk: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    source = wav(tmp_path / "in.wav", noise(frames=10 * SR))  # 3.8 MB of float output: does not fit
+    chain = gain_chain(tmp_path)
+    before = digest(tmp_path)
+    status = main(["process", source, str(small_disk / "out.wav"), "--chain", chain])
+    err = capsys.readouterr().err
+    lines = [line for line in err.splitlines() if line.strip()]
+    assert status == 2 and len(lines) == 1 and "Traceback" not in err, err
+    assert "out.wav'" in lines[0] and ("No space left" in lines[0] or "cannot write" in lines[0]), lines[0]
+    assert list(small_disk.iterdir()) == []  # nothing under the final name, no temporary
+    assert digest(tmp_path) == before
+
+
+def test_a_full_disk_on_render(tmp_path: Path, small_disk: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    argv = session(tmp_path, STEM.replace("s0.wav", "long.wav") + '[[renders]]\nname = "mix"\n')
+    wav(tmp_path / "stems" / "long.wav", noise(frames=10 * SR))
+    argv[argv.index("-o") + 1] = str(small_disk)
+    before = digest(tmp_path / "stems")
+    status = main(argv)
+    err = capsys.readouterr().err
+    lines = [line for line in err.splitlines() if line.strip()]
+    assert status == 2 and len(lines) == 1 and "Traceback" not in err, err
+    assert "render 'mix' failed" in lines[0] or "cannot write" in lines[0], lines[0]
+    assert list(small_disk.iterdir()) == []
+    assert digest(tmp_path / "stems") == before
+
+
+@pytest.mark.parametrize("signum", ["SIGINT", "SIGTERM", "SIGHUP", "SIGKILL"])
+def test_a_render_stopped_by_a_signal_leaves_no_file(tmp_path: Path, signum: str) -> None:
+    import signal
+    import sys
+    import time
+
+    (tmp_path / "stems").mkdir()
+    for index in range(2):
+        wav(tmp_path / "stems" / f"s{index}.wav", noise(frames=90 * SR, seed=index))
+    session_file = text(
+        tmp_path / "s.toml",
+        '[[stems]]\npath = "stems/s0.wav"\nchain = "headphones"\n[[stems]]\npath = "stems/s1.wav"\nchain = "headphones"\n'
+        '[[renders]]\nname = "mix"\nbit_depth = 24\n[[renders]]\nname = "m2"\nformat = "flac"\n',
+    )
+    out = tmp_path / "out"
+    before = digest(tmp_path)
+    process = subprocess.Popen(
+        [sys.executable, "-m", "soundstage.cli", "render", session_file, "-o", str(out)], stderr=subprocess.PIPE, text=True
+    )
+    deadline = time.time() + 60
+    while time.time() < deadline and not (out.exists() and any(".partial" in p.name for p in out.iterdir())):
+        time.sleep(0.05)
+    assert out.exists() and any(".partial" in p.name for p in out.iterdir()), "the render never started"
+    time.sleep(0.5)
+    process.send_signal(getattr(signal, signum))
+    _, err = process.communicate(timeout=120)
+    finals = [p.name for p in out.iterdir() if not p.name.startswith(".")]
+    assert finals == []  # nothing under a final name, whatever the signal
+    if signum == "SIGKILL":
+        return  # only hidden temporaries can be left: nothing can clean up after SIGKILL
+    assert process.returncode == {"SIGINT": 130, "SIGTERM": 143, "SIGHUP": 129}[signum], err
+    assert "Traceback" not in err and len([line for line in err.splitlines() if line.strip()]) == 1, err
+    assert list(out.iterdir()) == []
+    assert digest(tmp_path) == before

@@ -224,3 +224,15 @@ def test_vst3_gain_through_the_parameter_view(stereo_gain_path: Path) -> None:
     # pedalboard's own setter would have snapped to its 1000-step grid: -11.976 dB
     vst.gain_db = -12.0
     assert abs(float(vst.gain_db) + 12.0) > 0.01
+
+
+def test_latency_is_exact_before_the_first_call(stereo_gain_path: Path) -> None:
+    vst = load_plugin(stereo_gain_path)
+    external_parameters(vst)["delay_samples"].value = 100
+    chain = Chain(
+        [pedalboard.Reverb(), Lookahead(delay_samples=300), vst, pedalboard.Gain(gain_db=0.0), PassThrough(), pedalboard.Chorus()]
+    )
+    before = chain.latency_samples  # what a streaming user reads first
+    chain(impulse(length=8000), SR)
+    print(f"latency before the first call {before}, after {chain.latency_samples}")
+    assert before == chain.latency_samples == 300 + 100 + 3 * (PedalboardStep.BLOCK - 1)

@@ -86,5 +86,5 @@ def test_a_map_naming_no_parameter_of_the_session_is_refused(session: tuple[Path
         render_session(path, tmp_path / "out")
     assert not (tmp_path / "out").exists() or not any((tmp_path / "out").iterdir())
     (tmp_path / "session.toml").write_text('[[stems]]\npath = "tone.wav"\n[midi]\nmap = "map.toml"\n')
-    with pytest.raises(SessionError, match=r"midi: automation needs both map"):
+    with pytest.raises(SessionError, match=r"midi.automation: automation is required"):
         render_session(path, tmp_path / "out")

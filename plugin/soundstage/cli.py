@@ -364,6 +364,10 @@ def _cmd_midi_learn(args: argparse.Namespace) -> int:
     from soundstage.midi.live import open_port
 
     chain = load_chain(find_chain(args.chain))
+    if Path(args.map).exists():  # a broken map is reported before the user moves a control
+        from soundstage.midi.maps import load_map
+
+        load_map(args.map, chain)
     port = open_port(args.in_port)
     print(f"move the control for {args.param} (turn an encoder clockwise) ...", flush=True)
     entry = learn(chain, args.map, args.param, port, timeout_s=args.timeout, keep=args.keep)

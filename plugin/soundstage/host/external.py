@@ -106,7 +106,9 @@ def load_plugin(
     try:
         plugin: ExternalPlugin = pedalboard.load_plugin(str(file), plugin_name=plugin_name)
     except Exception as error:  # pedalboard raises ImportError/ValueError/RuntimeError here
-        raise PluginError(f"cannot load plugin {str(file)!r}: {error}") from None
+        lines = [line.strip() for line in str(error).splitlines() if line.strip()]
+        reason = lines[0] if lines else type(error).__name__
+        raise PluginError(f"cannot load plugin {str(file)!r}: {reason}") from None
     if expect == "effect" and not plugin.is_effect:
         raise PluginError(
             f"plugin {str(file)!r} ({plugin.name}) is an instrument, but an effect is expected here; "

@@ -27,7 +27,7 @@ from typing import Any
 
 from soundstage.files import write_text
 from soundstage.midi.decode import Assembler, ControlEvent
-from soundstage.midi.maps import MidiMapError, ParameterSource, map_from_dict
+from soundstage.midi.maps import MidiMapError, ParameterSource, load_map, map_from_dict
 
 __all__ = ["add_binding", "collect", "detect", "learn", "relative_encoding"]
 
@@ -182,4 +182,6 @@ def learn(
     """Wait for a control on ``port``, detect its kind and bind it to ``target`` in the map file."""
     if target not in chain.parameters:  # fail before waiting for the user
         map_from_dict({"bindings": [{"target": target}]}, chain, source=str(map_path))
+    if Path(map_path).exists():  # a broken map is reported before the user moves a control, not after
+        load_map(map_path, chain)
     return add_binding(map_path, chain, target, detect(collect(port, timeout_s=timeout_s)), keep=keep)
