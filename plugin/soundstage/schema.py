@@ -84,9 +84,8 @@ def _describe(problem: ValidationError, model: type[Table], file: str, error: ty
         return fail(error, file, key, f"unknown key {loc[-1]!r}{hint} (allowed: {', '.join(allowed)})")
     if kind == "missing":
         return fail(error, file, key, f"{name} is required")
-    allowed = _allowed(kind, context, first["msg"])
     subject = f"{name} = {_shown(value)}" if not isinstance(loc[-1], int) else f"{_shown(value)}"
-    return fail(error, file, key, f"{subject} is not allowed: {allowed}")
+    return fail(error, file, key, f"{subject} is not allowed: {_allowed(kind, context, first['msg'])}")
 
 
 def _allowed(kind: str, context: dict[str, Any], message: str) -> str:

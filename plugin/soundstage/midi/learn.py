@@ -183,5 +183,5 @@ def learn(
     if target not in chain.parameters:  # fail before waiting for the user
         map_from_dict({"bindings": [{"target": target}]}, chain, source=str(map_path))
     if Path(map_path).exists():  # a broken map is reported before the user moves a control, not after
-        load_map(map_path, chain)
+        load_map(Path(map_path), chain)
     return add_binding(map_path, chain, target, detect(collect(port, timeout_s=timeout_s)), keep=keep)

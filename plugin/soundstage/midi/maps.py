@@ -31,21 +31,18 @@ from __future__ import annotations
 
 import difflib
 import math
-import sys
 import warnings
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Annotated, Any, Literal, Protocol
+
+from pydantic import Field
 
 from soundstage.errors import SoundstageError
 from soundstage.host.parameters import Parameter
-from soundstage.tomlfile import read_toml, unknown_key
-
-if sys.version_info >= (3, 11):
-    pass
-else:  # pragma: no cover
-    pass
+from soundstage.schema import Table, validate
+from soundstage.tomlfile import read_toml
 
 __all__ = ["Binding", "MidiMap", "MidiMapError", "ParameterSource", "ProgramPreset", "load_map", "KINDS"]
 
@@ -167,77 +164,94 @@ def load_map(path: str | Path, chain: ParameterSource) -> MidiMap:
     return map_from_dict(read_toml(file, MidiMapError, "MIDI map"), chain, source=str(file))
 
 
+Target = Annotated[str, Field(min_length=1, max_length=1000)]
+Channel = Annotated[int, Field(ge=1, le=16)]
+
+
+class BindingTable(Table):
+    """``[[bindings]]``: one control bound to one parameter."""
+
+    target: Target
+    kind: Literal["cc", "cc14", "nrpn", "rpn", "relative", "note", "pitchbend", "program"] = "cc"
+    channel: Channel | None = None
+    number: Annotated[int, Field(ge=0, le=16383)] = 0  # the limit per kind is checked against the kind
+    min: Annotated[float, Field(ge=-1e9, le=1e9)] | None = None
+    max: Annotated[float, Field(ge=-1e9, le=1e9)] | None = None
+    curve: Literal["linear", "log", "db", "exponent"] = "linear"
+    exponent: Annotated[float, Field(gt=0.0, le=100.0)] = 1.0
+    invert: bool = False
+    pickup: bool = False
+    encoding: Literal["twos_complement", "signed_bit", "binary_offset"] = "twos_complement"
+    mode: Literal["toggle", "momentary"] = "toggle"
+
+
+class ProgramTable(Table):
+    """``[[programs]]``: a program change that recalls a chain preset."""
+
+    program: Annotated[int, Field(ge=0, le=127)]
+    preset: Target
+    channel: Channel | None = None
+
+
+class MapFile(Table):
+    """A whole MIDI map file."""
+
+    format: Literal[1] = 1
+    description: Annotated[str, Field(max_length=10_000)] | None = None
+    bindings: Annotated[list[BindingTable], Field(max_length=10_000)] = []
+    programs: Annotated[list[ProgramTable], Field(max_length=2048)] = []
+
+
 def map_from_dict(data: dict[str, Any], chain: ParameterSource, *, source: str = "<map>") -> MidiMap:
-    """Build a map from parsed TOML (see :func:`load_map`)."""
-    unknown = unknown_key(data, {"format", "description", "bindings", "programs"})
-    if unknown:
-        raise _fail(source, *unknown)
-    tables = data.get("bindings", [])
-    if not isinstance(tables, list):
-        raise _fail(source, "bindings", "bindings must be an array of tables ([[bindings]])")
+    """Build a map from parsed TOML (see :func:`load_map`).
+
+    Types and ranges come from :class:`MapFile` (the schema layer); what depends
+    on the chain (the target exists and can be automated, min/max within its
+    range) and on the kind (the control number's limit) is checked here.
+    """
+    checked = validate(MapFile, data, file=source, error=MidiMapError)
     paths = list(chain.parameters)
     bindings: list[Binding] = []
-    allowed = {"target", "kind", "channel", "number", "min", "max", "curve", "exponent", "invert", "pickup", "encoding", "mode"}
-    for index, table in enumerate(tables):
+    for index, table in enumerate(checked.bindings):
         where = f"bindings[{index}]"
-        unknown = unknown_key(table, allowed)
-        if unknown:
-            raise _fail(source, f"{where}.{unknown[0]}", unknown[1])
-        target = table.get("target")
-        if not isinstance(target, str):
-            raise _fail(source, f"{where}.target", f"target = {target!r} must be a parameter path like 'device.width'")
+        target = table.target
         if target not in paths:
             target = _canonical(chain, target)
         if target not in paths:
-            close = difflib.get_close_matches(str(table["target"]), paths, n=3)
+            close = difflib.get_close_matches(table.target, paths, n=3)
             hint = f"; did you mean {', '.join(repr(c) for c in close)}?" if close else ""
-            raise _fail(source, f"{where}.target", f"no parameter {table['target']!r} in the chain{hint}")
+            raise _fail(source, f"{where}.target", f"no parameter {table.target!r} in the chain{hint}")
         parameter = chain.parameters[target]
         if not parameter.spec.automatable:
             raise _fail(source, f"{where}.target", f"{target!r} cannot be automated (its plugin reports it read-only)")
-        kind = table.get("kind", "cc")
-        if kind not in KINDS:
-            raise _fail(source, f"{where}.kind", f"kind = {kind!r} must be one of {', '.join(KINDS)}")
-        channel = table.get("channel")
-        if channel is not None and (isinstance(channel, bool) or not isinstance(channel, int) or not 1 <= channel <= 16):
-            raise _fail(source, f"{where}.channel", f"channel = {channel!r} must be 1..16 (omit it for any channel)")
-        number = table.get("number", 0)
+        kind, number = table.kind, table.number
         limit = {"cc": 127, "cc14": 31, "relative": 127, "note": 127, "nrpn": 16383, "rpn": 16383}.get(kind, 16383)
-        if isinstance(number, bool) or not isinstance(number, int) or not 0 <= number <= limit:
-            raise _fail(source, f"{where}.number", f"number = {number!r} must be 0..{limit} for kind {kind!r}")
+        if number > limit:
+            raise _fail(source, f"{where}.number", f"number = {number!r} is not allowed: 0..{limit} for kind {kind!r}")
         spec = parameter.spec
-        low, high = table.get("min"), table.get("max")
+        low, high = table.min, table.max
         for key, value in (("min", low), ("max", high)):
             if value is None:
                 continue
             if spec.kind != "float":
                 raise _fail(source, f"{where}.{key}", f"{target!r} is a {spec.kind} parameter; min/max apply to numbers")
-            if isinstance(value, bool) or not isinstance(value, (int, float)) or not spec.minimum <= value <= spec.maximum:
+            if not spec.minimum <= value <= spec.maximum:
                 raise _fail(source, f"{where}.{key}", f"{key} = {value!r} is outside {target!r}'s range {spec.range_text()}")
-        curve = table.get("curve", "linear")
-        if curve not in CURVES:
-            raise _fail(source, f"{where}.curve", f"curve = {curve!r} must be one of {', '.join(CURVES)}")
-        if curve == "log" and (low if low is not None else spec.minimum) <= 0:
+        if table.curve == "log" and (low if low is not None else spec.minimum) <= 0:
             raise _fail(source, f"{where}.curve", "a log curve needs min > 0")
-        encoding = table.get("encoding", "twos_complement")
-        if encoding not in ENCODINGS:
-            raise _fail(source, f"{where}.encoding", f"encoding = {encoding!r} must be one of {', '.join(ENCODINGS)}")
-        mode = table.get("mode", "toggle")
-        if mode not in ("toggle", "momentary"):
-            raise _fail(source, f"{where}.mode", f"mode = {mode!r} must be 'toggle' or 'momentary'")
         binding = Binding(
             target=target,
             kind=kind,
-            channel=None if channel is None else channel - 1,
-            number=int(number),
-            minimum=None if low is None else float(low),
-            maximum=None if high is None else float(high),
-            curve=curve,
-            exponent=float(table.get("exponent", 1.0)),
-            invert=bool(table.get("invert", False)),
-            pickup=bool(table.get("pickup", False)),
-            encoding=encoding,
-            mode=mode,
+            channel=None if table.channel is None else table.channel - 1,
+            number=number,
+            minimum=low,
+            maximum=high,
+            curve=table.curve,
+            exponent=table.exponent,
+            invert=table.invert,
+            pickup=table.pickup,
+            encoding=table.encoding,
+            mode=table.mode,
         )
         for other in bindings:
             if other.control == binding.control:
@@ -245,10 +259,10 @@ def map_from_dict(data: dict[str, Any], chain: ParameterSource, *, source: str =
                     f"{source}: {where}: the same control as another binding ({kind} {number}); both will move", stacklevel=2
                 )
         bindings.append(binding)
-    return MidiMap(tuple(bindings), source, _programs(data.get("programs", []), chain, source))
+    return MidiMap(tuple(bindings), source, _programs(checked.programs, chain, source))
 
 
-def _programs(tables: Any, chain: ParameterSource, source: str) -> tuple[ProgramPreset, ...]:
+def _programs(tables: list[ProgramTable], chain: ParameterSource, source: str) -> tuple[ProgramPreset, ...]:
     """``[[programs]]``: ``program = N`` (0..127), ``preset = "chain file or preset name"``, optional ``channel``.
 
     A preset is a chain file of the same chain (typically saved from it): every
@@ -257,25 +271,12 @@ def _programs(tables: Any, chain: ParameterSource, source: str) -> tuple[Program
     """
     from soundstage.host.chainfile import find_chain, load_chain
 
-    if not isinstance(tables, list):
-        raise _fail(source, "programs", "programs must be an array of tables ([[programs]])")
     paths = chain.parameters
     folder = Path(source).parent if source != "<map>" else Path.cwd()
     programs: list[ProgramPreset] = []
     for index, table in enumerate(tables):
         where = f"programs[{index}]"
-        if not isinstance(table, dict):
-            raise _fail(source, where, "each program must be a table with program = N and preset = 'FILE.toml'")
-        unknown = unknown_key(table, {"program", "preset", "channel"})
-        if unknown:
-            raise _fail(source, f"{where}.{unknown[0]}", unknown[1])
-        program, preset, channel = table.get("program"), table.get("preset"), table.get("channel")
-        if isinstance(program, bool) or not isinstance(program, int) or not 0 <= program <= 127:
-            raise _fail(source, f"{where}.program", f"program = {program!r} must be 0..127")
-        if channel is not None and (isinstance(channel, bool) or not isinstance(channel, int) or not 1 <= channel <= 16):
-            raise _fail(source, f"{where}.channel", f"channel = {channel!r} must be 1..16 (omit it for any channel)")
-        if not isinstance(preset, str):
-            raise _fail(source, f"{where}.preset", f"preset = {preset!r} must be a chain file or a preset name")
+        program, preset, channel = table.program, table.preset, table.channel
         file = folder / preset
         if not file.exists() and not preset.endswith(".toml") and "/" not in preset:
             try:

@@ -241,29 +241,29 @@ def load_session(path: str | Path) -> Session:
         channels = None if midi.channels is None else tuple(midi.channels)
         settings = MidiSettings(midi.map, midi.automation, channels, None if midi.tracks is None else tuple(midi.tracks))
     renders: list[Render] = []
-    for index, table in enumerate(data.renders or [RenderTable(name="mixdown")]):
+    for index, render in enumerate(data.renders or [RenderTable(name="mixdown")]):
         where = f"renders[{index}]"
-        name = table.name or table.kind
+        name = render.name or render.kind
         try:
             output_name(Path("."), name, what="render")
         except OutputError as error:
             raise _fail(file, f"{where}.name", str(error)) from None
         if name in [r.name for r in renders]:
             raise _fail(file, f"{where}.name", f"render name {name!r} is used twice")
-        if table.ceiling_dbtp is not None and table.kind != "ab":
-            raise _fail(file, f"{where}.ceiling_dbtp", f"ceiling_dbtp applies to kind = 'ab' renders only, not {table.kind!r}")
-        ab = table.kind == "ab"
+        if render.ceiling_dbtp is not None and render.kind != "ab":
+            raise _fail(file, f"{where}.ceiling_dbtp", f"ceiling_dbtp applies to kind = 'ab' renders only, not {render.kind!r}")
+        ab = render.kind == "ab"
         renders.append(
             Render(
                 name,
-                table.kind,
-                table.chain or DEFAULT_CHAINS.get(table.kind),
-                table.a or ("stereo-reference" if ab else None),
-                table.b or ("studio-5-binaural" if ab else None),
-                table.format,
-                table.bit_depth,
-                table.per_driver,
-                -1.0 if table.ceiling_dbtp is None else table.ceiling_dbtp,
+                render.kind,
+                render.chain or DEFAULT_CHAINS.get(render.kind),
+                render.a or ("stereo-reference" if ab else None),
+                render.b or ("studio-5-binaural" if ab else None),
+                render.format,
+                render.bit_depth,
+                render.per_driver,
+                -1.0 if render.ceiling_dbtp is None else render.ceiling_dbtp,
             )
         )
     return Session(
