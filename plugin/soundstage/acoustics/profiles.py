@@ -9,21 +9,17 @@ from __future__ import annotations
 
 import dataclasses
 import difflib
-import sys
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any, Literal
 
 import numpy as np
+from pydantic import Field
 
 from soundstage.acoustics.geometry import direction, rotation_z
 from soundstage.errors import SoundstageError
-from soundstage.tomlfile import read_toml, unknown_key
-
-if sys.version_info >= (3, 11):
-    pass
-else:  # pragma: no cover
-    pass
+from soundstage.schema import Table, validate
+from soundstage.tomlfile import read_toml
 
 __all__ = ["DeviceProfile", "Driver", "Listener", "ProfileError", "known_profiles", "load_profile"]
 
@@ -210,119 +206,100 @@ def _fail(file: str, key: str, message: str) -> ProfileError:
     return ProfileError(f"{file}: {key}: {message}")
 
 
-def _number(
-    table: dict[str, Any], key: str, where: str, file: str, *, default: float | None = None, positive: bool = False
-) -> float:
-    value = table.get(key, default)
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise _fail(file, f"{where}.{key}", f"{key} = {value!r} must be a number")
-    if positive and not value > 0:
-        raise _fail(file, f"{where}.{key}", f"{key} = {value!r} must be > 0")
-    return float(value)
+Metres = Annotated[float, Field(ge=-100.0, le=100.0)]
+Hz = Annotated[float, Field(gt=0.0, le=1e6)]
+Vector = Annotated[list[Metres], Field(min_length=3, max_length=3)]
+Band = Annotated[list[Hz], Field(min_length=2, max_length=2)]
 
 
-def _vector(table: dict[str, Any], key: str, where: str, file: str, *, unit: bool) -> np.ndarray:
-    value = table.get(key)
-    if (
-        not isinstance(value, list)
-        or len(value) != 3
-        or not all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in value)
-    ):
-        raise _fail(file, f"{where}.{key}", f"{key} = {value!r} must be three numbers [x, y, z]")
-    vector = np.array(value, dtype=float)
-    if unit:
-        norm = float(np.linalg.norm(vector))
-        if norm == 0:
-            raise _fail(file, f"{where}.{key}", f"{key} = {value!r} has no direction")
-        vector = vector / norm
-    return vector
+class DeviceTable(Table):
+    """``[device]``: where the device stands."""
+
+    distance_m: Annotated[float, Field(gt=0.0, le=100.0)] = 2.0
+    height_m: Metres = 0.0
+    yaw_deg: Annotated[float, Field(ge=-360.0, le=360.0)] = 180.0
+    radius_m: Annotated[float, Field(ge=0.0, le=10.0)] = 0.0
 
 
-def _band(table: dict[str, Any], key: str, where: str, file: str, *, default: Any) -> Any:
-    band = table.get(key, default)
+class DriverTable(Table):
+    """``[[drivers]]``: one driver, placed by position + direction or by azimuth."""
+
+    name: Annotated[str, Field(min_length=1, max_length=200)]
+    role: Literal["woofer", "mid", "tweeter"] = "mid"
+    position_m: Vector | None = None
+    direction: Vector | None = None
+    azimuth_deg: Annotated[float, Field(ge=-360.0, le=360.0)] | None = None
+    band_hz: Band = [20.0, 20000.0]
+    beam_band_hz: Band | None = None
+    directivity: Literal["omni", "piston"] = "omni"
+    radius_m: Annotated[float, Field(ge=0.0, le=10.0)] = 0.0
+
+
+class ProfileFile(Table):
+    """A whole device profile file."""
+
+    name: Annotated[str, Field(min_length=1, max_length=200)]
+    description: Annotated[str, Field(max_length=10_000)] = ""
+    device: DeviceTable = DeviceTable()
+    drivers: Annotated[list[DriverTable], Field(min_length=1, max_length=256)]
+
+
+def _band(band: list[float] | None, key: str, file: str) -> tuple[float, float] | None:
     if band is None:
         return None
-    if not (
-        isinstance(band, (list, tuple))
-        and len(band) == 2
-        and all(isinstance(b, (int, float)) and not isinstance(b, bool) for b in band)
-        and 0 < band[0] < band[1]
-    ):
-        raise _fail(file, f"{where}.{key}", f"{key} = {band!r} must be [low, high] in Hz with 0 < low < high")
+    if not band[0] < band[1]:
+        raise _fail(file, key, f"{key.rsplit('.', 1)[-1]} = {band!r} must be [low, high] in Hz with 0 < low < high")
     return (float(band[0]), float(band[1]))
 
 
-def _check_keys(table: dict[str, Any], allowed: set[str], where: str, file: str) -> None:
-    unknown = unknown_key(table, allowed)
-    if unknown:
-        raise _fail(file, f"{where}.{unknown[0]}" if where else unknown[0], unknown[1])
-
-
 def _parse(data: dict[str, Any], file: str) -> DeviceProfile:
-    _check_keys(data, {"name", "description", "device", "drivers"}, "", file)
-    name = data.get("name")
-    if not isinstance(name, str) or not name:
-        raise _fail(file, "name", f"name = {name!r} must be a non-empty string")
-    device = data.get("device", {})
-    if not isinstance(device, dict):
-        raise _fail(file, "device", "must be a table")
-    _check_keys(device, {"distance_m", "height_m", "yaw_deg", "radius_m"}, "device", file)
-    drivers_data = data.get("drivers")
-    if not isinstance(drivers_data, list) or not drivers_data:
-        raise _fail(file, "drivers", "a profile needs at least one [[drivers]] table")
+    """A profile from parsed TOML: types and bounds from :class:`ProfileFile`, cross-checks here."""
+    checked = validate(ProfileFile, data, file=file, error=ProfileError)
     drivers: list[Driver] = []
-    for index, table in enumerate(drivers_data):
+    for index, table in enumerate(checked.drivers):
         where = f"drivers[{index}]"
-        if not isinstance(table, dict):
-            raise _fail(file, where, "must be a table")
-        _check_keys(
-            table,
-            {"name", "role", "position_m", "direction", "azimuth_deg", "band_hz", "beam_band_hz", "directivity", "radius_m"},
-            where,
-            file,
-        )
-        driver_name = table.get("name")
-        if not isinstance(driver_name, str) or not driver_name:
-            raise _fail(file, f"{where}.name", f"name = {driver_name!r} must be a non-empty string")
-        if driver_name in [d.name for d in drivers]:
-            raise _fail(file, f"{where}.name", f"driver name {driver_name!r} is used twice")
-        role = table.get("role", "mid")
-        if role not in ROLES:
-            raise _fail(file, f"{where}.role", f"role = {role!r} must be one of {', '.join(ROLES)}")
-        band = _band(table, "band_hz", where, file, default=(20.0, 20000.0))
-        beam_band = _band(table, "beam_band_hz", where, file, default=None)
-        directivity = table.get("directivity", "omni")
-        if directivity not in DIRECTIVITIES:
-            raise _fail(file, f"{where}.directivity", f"directivity = {directivity!r} must be one of {', '.join(DIRECTIVITIES)}")
-        radius = _number(table, "radius_m", where, file, default=0.0)
-        if directivity == "piston" and not radius > 0:
-            raise _fail(file, f"{where}.radius_m", f"a piston needs radius_m > 0, got {radius!r}")
-        if "azimuth_deg" in table:
-            if "position_m" in table or "direction" in table:
+        if table.name in [d.name for d in drivers]:
+            raise _fail(file, f"{where}.name", f"driver name {table.name!r} is used twice")
+        band = _band(table.band_hz, f"{where}.band_hz", file)
+        assert band is not None
+        beam_band = _band(table.beam_band_hz, f"{where}.beam_band_hz", file)
+        if table.directivity == "piston" and not table.radius_m > 0:
+            raise _fail(file, f"{where}.radius_m", f"a piston needs radius_m > 0, got {table.radius_m!r}")
+        if table.azimuth_deg is not None:
+            if table.position_m is not None or table.direction is not None:
                 raise _fail(file, where, "give either azimuth_deg or position_m + direction, not both")
             drivers.append(
                 Driver(
-                    driver_name,
-                    role,
+                    table.name,
+                    table.role,
                     band,
-                    directivity,
-                    radius,
-                    azimuth_deg=_number(table, "azimuth_deg", where, file),
+                    table.directivity,
+                    table.radius_m,
+                    azimuth_deg=table.azimuth_deg,
                     beam_band_hz=beam_band,
                 )
             )
-        else:
-            position = _vector(table, "position_m", where, file, unit=False)
-            aim = _vector(table, "direction", where, file, unit=True)
-            drivers.append(Driver(driver_name, role, band, directivity, radius, position, aim, beam_band_hz=beam_band))
-    description = data.get("description", "")
+            continue
+        for key in ("position_m", "direction"):
+            if getattr(table, key) is None:
+                raise _fail(file, f"{where}.{key}", f"{key} is required (three numbers [x, y, z]), or give azimuth_deg")
+        assert table.position_m is not None and table.direction is not None
+        aim = np.array(table.direction, dtype=float)
+        norm = float(np.linalg.norm(aim))
+        if norm == 0:
+            raise _fail(file, f"{where}.direction", f"direction = {table.direction!r} has no direction")
+        position = np.array(table.position_m, dtype=float)
+        drivers.append(
+            Driver(table.name, table.role, band, table.directivity, table.radius_m, position, aim / norm, beam_band_hz=beam_band)
+        )
+    device = checked.device
     return DeviceProfile(
-        name=name,
-        description=str(description),
+        name=checked.name,
+        description=checked.description,
         drivers=tuple(drivers),
-        distance_m=_number(device, "distance_m", "device", file, default=2.0, positive=True),
-        height_m=_number(device, "height_m", "device", file, default=0.0),
-        yaw_deg=_number(device, "yaw_deg", "device", file, default=180.0),
-        radius_m=_number(device, "radius_m", "device", file, default=0.0),
+        distance_m=device.distance_m,
+        height_m=device.height_m,
+        yaw_deg=device.yaw_deg,
+        radius_m=device.radius_m,
         source=file,
     )
