@@ -253,8 +253,12 @@ CASES: dict[str, tuple[Callable[[W], list[str]], str, int]] = {
         r"no chain file 'studio5' and no preset of that name; did you mean 'studio-5'",
         2,
     ),
-    "chain_format_2": (chain_case("format = 2\n"), r"format = 2 is not supported", 2),
-    "chain_stages_not_array": (chain_case('stages = "Gain"\n'), r"stages: expected an array of stage tables", 2),
+    "chain_format_2": (chain_case("format = 2\n"), r"format: format = 2 is not allowed: one of 1", 2),
+    "chain_stages_not_array": (
+        chain_case('stages = "Gain"\n'),
+        r"c.toml: stages: stages = 'Gain' is not allowed: must be a valid list",
+        2,
+    ),
     "chain_unknown_key": (chain_case('[[stages]]\ntype = "Gain"\nvolume = 3\n'), r"stages\[0\]\.volume: unknown key 'volume'", 2),
     "chain_unknown_type": (chain_case('[[stages]]\ntype = "Upmixx"\n'), r"unknown stage type 'Upmixx'; did you mean 'Upmix'", 2),
     "chain_gain_1000": (

@@ -169,14 +169,14 @@ BAD_FILES = {
     ),
     "bad_channels": (
         '[[stages]]\ntype = "route"\nchannels = [0, -1]\n',
-        r"stages\[0\]\.channels: channels = \[0, -1\] must be a non-empty list",
+        r"stages\[0\]\.channels\[1\]: -1 is not allowed: at least 0",
     ),
     "not_toml": ("[[stages]\ntype = 'Gain'\n", r"not valid TOML"),
     "channel_mismatch": (
         '[[stages]]\ntype = "route"\nchannels = [0, 1, 2]\n[[stages]]\ntype = "Split3"\n',
         r"stages\[1\]: 'split3' \(chain\[1\]\) takes 2 channel\(s\), but gets 3",
     ),
-    "format": ("format = 9\n", r"format = 9 is not supported"),
+    "format": ("format = 9\n", r"format: format = 9 is not allowed: one of 1"),
 }
 
 

@@ -56,12 +56,15 @@ def fail(error: type[SoundstageError], file: str, key: str, message: str) -> Sou
     return error(f"{file}: {key}: {message}")
 
 
-def validate(model: type[T], data: Any, *, file: str, error: type[SoundstageError]) -> T:
-    """``data`` (parsed TOML) as ``model``, or ``error`` naming the file, key, value and what is allowed."""
+def validate(model: type[T], data: Any, *, file: str, error: type[SoundstageError], at: str = "") -> T:
+    """``data`` (parsed TOML) as ``model``, or ``error`` naming the file, key, value and what is allowed.
+
+    ``at`` is the key of ``data`` inside its file (``stages[3]``), for tables validated one by one.
+    """
     try:
         return model.model_validate(data)
     except ValidationError as problem:
-        raise _describe(problem, model, file, error) from None
+        raise _describe(problem, model, file, error, at) from None
     except RecursionError:
         raise error(f"{file}: tables nest too deep; soundstage files nest a few levels at most") from None
 
@@ -71,10 +74,12 @@ def _shown(value: Any) -> str:
     return text if len(text) <= 60 else text[:57] + "..."
 
 
-def _describe(problem: ValidationError, model: type[Table], file: str, error: type[SoundstageError]) -> SoundstageError:
+def _describe(problem: ValidationError, model: type[Table], file: str, error: type[SoundstageError], at: str) -> SoundstageError:
     first = problem.errors(include_url=False)[0]
     loc = tuple(first["loc"])
     key = key_path(loc)
+    if at:
+        key = at if not loc else (f"{at}{key}" if isinstance(loc[0], int) else f"{at}.{key}")
     name = next((str(part) for part in reversed(loc) if isinstance(part, str)), key)
     kind, value, context = first["type"], first.get("input"), first.get("ctx") or {}
     if kind == "extra_forbidden":

@@ -41,9 +41,10 @@ import sys
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 import tomli_w
+from pydantic import Field
 
 from soundstage.errors import ChainFileError, OutputError, SoundstageError
 from soundstage.files import write_text
@@ -60,6 +61,7 @@ from soundstage.host.external import (
 )
 from soundstage.host.processor import Processor
 from soundstage.host.routing import OnChannels, Parallel, PerChannel, Route
+from soundstage.schema import Table, validate
 from soundstage.tomlfile import read_toml, unknown_key
 
 if TYPE_CHECKING:
@@ -87,6 +89,8 @@ _ROUTING_TYPES = ("route", "on_channels", "per_channel", "parallel", "chain")
 #: The most channels a route may name, and the deepest nesting of routing tables a file may have.
 MAX_CHANNELS = 1024
 MAX_DEPTH = 32
+#: The most nodes one chain (or branch) of a file may hold.
+MAX_STAGES = 10_000
 
 
 def _stage_types() -> dict[str, type[Processor]]:
@@ -183,11 +187,83 @@ def chain_from_dict(
     known = _stage_types()
     known.update(stages or {})
     context = _Context(source, base or Path.cwd(), known)
-    _check_keys(data, {"format", "description", "stages"}, "top level", context)
-    version = data.get("format", FORMAT_VERSION)
-    if version != FORMAT_VERSION:
-        raise context.error("format", f"format = {version!r} is not supported; this soundstage reads format {FORMAT_VERSION}")
-    return _build_chain(data.get("stages", []), "stages", context)
+    checked = validate(ChainFileTable, data, file=source, error=ChainFileError)
+    return _build_chain(checked.stages, "stages", context)
+
+
+# -- the schema of the tables (types, bounds, keys); the node type picks the table --------
+
+Name = Annotated[str, Field(min_length=1, max_length=200)]
+Channels = Annotated[list[Annotated[int, Field(ge=0, lt=MAX_CHANNELS)]], Field(min_length=1, max_length=MAX_CHANNELS)]
+Values = dict[str, bool | float | str]
+Stages = Annotated[list[Any], Field(max_length=MAX_STAGES)]
+
+
+class ChainFileTable(Table):
+    """A whole chain file."""
+
+    format: Literal[1] = 1
+    description: Annotated[str, Field(max_length=10_000)] | None = None
+    stages: Stages = []
+
+
+class RouteTable(Table):
+    """``type = "route"``: pick or reorder channels."""
+
+    type: Literal["route"]
+    name: Name | None = None
+    channels: Channels
+
+
+class OnChannelsTable(Table):
+    """``type = "on_channels"`` / ``"per_channel"``: run a node on some channels (or once per channel)."""
+
+    type: Literal["on_channels", "per_channel"]
+    name: Name | None = None
+    channels: Channels | None = None
+    stage: dict[str, Any]
+
+
+class BranchTable(Table):
+    """One branch of a ``parallel`` node."""
+
+    stages: Stages = []
+
+
+class ParallelTable(Table):
+    """``type = "parallel"``: branches run side by side and summed."""
+
+    type: Literal["parallel"]
+    name: Name | None = None
+    branches: Annotated[list[BranchTable], Field(min_length=1, max_length=64)]
+
+
+class NestedTable(Table):
+    """``type = "chain"``: a nested chain."""
+
+    type: Literal["chain"]
+    name: Name | None = None
+    stages: Stages = []
+
+
+class PluginTable(Table):
+    """``type = "plugin"``: a VST3/AU by path, with its saved state and parameter values."""
+
+    type: Literal["plugin"]
+    name: Name | None = None
+    path: Annotated[str, Field(min_length=1, max_length=4096)]
+    plugin_name: Name | None = None
+    state: Annotated[str, Field(max_length=2**28)] | None = None
+    preset: Annotated[str, Field(min_length=1, max_length=4096)] | None = None
+    parameters: Values = {}
+
+
+class BuiltinTable(Table):
+    """``type = "pedalboard.<Name>"``: a pedalboard built-in."""
+
+    type: Name
+    name: Name | None = None
+    parameters: Values = {}
 
 
 def _check_keys(table: Mapping[str, Any], allowed: set[str], key: str, context: _Context) -> None:
@@ -196,9 +272,7 @@ def _check_keys(table: Mapping[str, Any], allowed: set[str], key: str, context: 
         raise context.error(f"{key}.{unknown[0]}" if key != "top level" else unknown[0], unknown[1])
 
 
-def _build_chain(tables: object, key: str, context: _Context) -> Chain:
-    if not isinstance(tables, list):
-        raise context.error(key, f"expected an array of stage tables ([[{key}]]), got {type(tables).__name__}")
+def _build_chain(tables: list[Any], key: str, context: _Context) -> Chain:
     nodes: list[object] = []
     names: list[str | None] = []
     for index, table in enumerate(tables):
@@ -301,7 +375,7 @@ def _build_stage(cls: type[Processor], table: Mapping[str, Any], key: str, conte
 
 
 def _build_builtin(kind: str, table: Mapping[str, Any], key: str, context: _Context) -> object:
-    _check_keys(table, {"type", "name", "parameters"}, key, context)
+    values = validate(BuiltinTable, table, file=context.file, error=ChainFileError, at=key).parameters
     class_name = kind.removeprefix("pedalboard.")
     if class_name not in BUILTIN_RANGES:
         close = difflib.get_close_matches(class_name, list(BUILTIN_RANGES), n=1)
@@ -309,7 +383,6 @@ def _build_builtin(kind: str, table: Mapping[str, Any], key: str, context: _Cont
         raise context.error(
             f"{key}.type", f"unsupported built-in {kind!r}{hint} (supported: {', '.join(sorted(BUILTIN_RANGES))})"
         )
-    values = _parameters(table, key, context)
     specs = {spec.name: spec for spec in builtin_specs(class_name)}
     for name, value in values.items():
         if name not in specs:
@@ -324,28 +397,22 @@ def _build_builtin(kind: str, table: Mapping[str, Any], key: str, context: _Cont
 
 
 def _build_external(table: Mapping[str, Any], key: str, context: _Context) -> object:
-    _check_keys(table, {"type", "name", "path", "plugin_name", "state", "preset", "parameters"}, key, context)
-    where = table.get("path")
-    if not isinstance(where, str) or not where:
-        raise context.error(f"{key}.path", f'a plugin needs path = "..." (the .vst3 bundle), got {where!r}')
+    checked = validate(PluginTable, table, file=context.file, error=ChainFileError, at=key)
+    where = checked.path
     file = Path(where).expanduser()
     if not file.is_absolute():
         file = context.base / file
     if not file.exists():
         raise context.error(f"{key}.path", f"plugin file {where!r} does not exist (looked at {str(file)!r})")
-    plugin_name = table.get("plugin_name")
-    plugin = load_plugin(file, plugin_name=plugin_name)
-    state = table.get("state")
-    if state is not None:
-        if not isinstance(state, str):
-            raise context.error(f"{key}.state", "state must be the base64 text written by save_chain")
-        restore_state(plugin, state, owner=f"{context.file}: {key}.state")
-    preset = table.get("preset")
+    plugin = load_plugin(file, plugin_name=checked.plugin_name)
+    if checked.state is not None:
+        restore_state(plugin, checked.state, owner=f"{context.file}: {key}.state")
+    preset = checked.preset
     if preset is not None:
         preset_file = Path(str(preset)) if Path(str(preset)).is_absolute() else context.base / str(preset)
         load_vstpreset(plugin, preset_file)
     view = external_parameters(plugin)
-    for name, value in _parameters(table, key, context).items():
+    for name, value in checked.parameters.items():
         if name not in view:
             close = difflib.get_close_matches(name, list(view), n=1)
             hint = f"; did you mean {close[0]!r}?" if close else ""
@@ -381,54 +448,22 @@ def _same_value(current: Any, wanted: Any) -> bool:
 
 def _build_routing(kind: str, table: Mapping[str, Any], key: str, context: _Context) -> object:
     if kind == "route":
-        _check_keys(table, {"type", "name", "channels"}, key, context)
-        return Route(channels=_channels(table, key, context))
+        return Route(channels=validate(RouteTable, table, file=context.file, error=ChainFileError, at=key).channels)
     if kind in ("on_channels", "per_channel"):
-        _check_keys(table, {"type", "name", "channels", "stage"}, key, context)
-        inner = table.get("stage")
-        if not isinstance(inner, dict):
-            raise context.error(f"{key}.stage", f"{kind} needs stage = {{ type = ... }}, the node it runs")
-        node, _ = _build_node(inner, f"{key}.stage", context)
+        checked = validate(OnChannelsTable, table, file=context.file, error=ChainFileError, at=key)
+        node, _ = _build_node(checked.stage, f"{key}.stage", context)
         if kind == "on_channels":
-            return OnChannels(node, channels=_channels(table, key, context))
-        channels = _channels(table, key, context) if "channels" in table else None
-        return PerChannel(node, channels=channels)
+            if checked.channels is None:
+                raise context.error(f"{key}.channels", "on_channels needs channels = [...], the channels the node runs on")
+            return OnChannels(node, channels=checked.channels)
+        return PerChannel(node, channels=checked.channels)
     if kind == "parallel":
-        _check_keys(table, {"type", "name", "branches"}, key, context)
-        branches = table.get("branches")
-        if not isinstance(branches, list) or not branches:
-            raise context.error(f"{key}.branches", "parallel needs branches = [{ stages = [...] }, ...]")
-        built = []
-        for index, branch in enumerate(branches):
-            branch_key = f"{key}.branches[{index}]"
-            if not isinstance(branch, dict):
-                raise context.error(branch_key, "each branch is a table with stages = [...]")
-            _check_keys(branch, {"stages"}, branch_key, context)
-            built.append(_build_chain(branch.get("stages", []), f"{branch_key}.stages", context))
-        return Parallel(built)
-    _check_keys(table, {"type", "name", "stages"}, key, context)
-    return _build_chain(table.get("stages", []), f"{key}.stages", context)
-
-
-def _channels(table: Mapping[str, Any], key: str, context: _Context) -> list[int]:
-    channels = table.get("channels")
-    if (
-        not isinstance(channels, list)
-        or not channels
-        or len(channels) > MAX_CHANNELS
-        or not all(isinstance(c, int) and not isinstance(c, bool) and 0 <= c < MAX_CHANNELS for c in channels)
-    ):
-        shown = (
-            channels
-            if not isinstance(channels, list) or len(channels) <= 8
-            else f"[{channels[0]!r}, ... ({len(channels)} entries)]"
+        branches = validate(ParallelTable, table, file=context.file, error=ChainFileError, at=key).branches
+        return Parallel(
+            [_build_chain(branch.stages, f"{key}.branches[{index}].stages", context) for index, branch in enumerate(branches)]
         )
-        raise context.error(
-            f"{key}.channels",
-            f"channels = {shown} must be a non-empty list of at most {MAX_CHANNELS} channel indices "
-            f"0..{MAX_CHANNELS - 1}, like [0, 1]",
-        )
-    return channels
+    nested = validate(NestedTable, table, file=context.file, error=ChainFileError, at=key)
+    return _build_chain(nested.stages, f"{key}.stages", context)
 
 
 # -- saving -----------------------------------------------------------------------
