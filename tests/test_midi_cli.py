@@ -122,3 +122,22 @@ def test_live_play_without_a_sound_device_is_a_clear_error_and_leaves_no_recordi
     assert live.returncode == 2
     assert "--play: this machine has no audio output device" in err and "use --record FILE" in err
     assert sorted(p.name for p in tmp_path.iterdir()) == ["chain.toml", "map.toml"]
+
+
+def test_monitor_stops_on_time_under_a_fast_byte_stream() -> None:
+    import time
+
+    port = free_port()
+    started = time.monotonic()
+    monitor = soundstage("midi", "monitor", "--in", f"tcp-listen:127.0.0.1:{port}", "--seconds", "1.5")
+    flood = (  # raw bytes on the connection as fast as the socket takes them: CC 7 with running status
+        "chunk = bytes([0xB0, 7, 64] + [7, 65] * 2000)\nend = time.time() + 20\n"
+        "try:\n    while time.time() < end:\n        out._socket.sendall(chunk)\nexcept OSError:\n    pass\n"
+    )
+    feeder = sender(port, flood)
+    out, err = monitor.communicate(timeout=60)
+    elapsed = time.monotonic() - started
+    feeder.kill()
+    print(f"monitor --seconds 1.5 under a byte flood returned after {elapsed:.2f} s (process start included)")
+    assert monitor.returncode == 0, err
+    assert elapsed < 1.5 + 3.0  # start-up of the process (~1-2 s) plus the 1.5 s; before, it ran until the flood ended (20 s)

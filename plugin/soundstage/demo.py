@@ -15,6 +15,7 @@ from pathlib import Path
 import numpy as np
 
 from soundstage.errors import OutputError
+from soundstage.files import atomic_path, write_text
 from soundstage.session.bwf import write_stem
 
 __all__ = ["example_mix", "run_demo", "write_demo_session"]
@@ -161,7 +162,8 @@ def write_automation(path: Path, seconds: float) -> None:
         value = round(127 * step / steps)
         track.append(mido.Message("control_change", control=74, value=value, time=0 if step == 0 else ticks))
         track.append(mido.Message("control_change", control=75, value=value, time=0))
-    midi.save(str(path))
+    with atomic_path(path) as temporary:
+        midi.save(str(temporary))
 
 
 def write_demo_session(folder: Path) -> Path:
@@ -178,10 +180,10 @@ def write_demo_session(folder: Path) -> Path:
             write_stem(stems / "vocal.wav", audio, rate, bit_depth=24, time_reference=(one_hour + 1) * rate)
         else:
             write_stem(stems / f"{name}.wav", audio, rate, bit_depth=24, time_reference=one_hour * rate)
-    (folder / "map.toml").write_text(MAP)
+    write_text(folder / "map.toml", MAP)
     write_automation(folder / "automation.mid", SECONDS)
     session = folder / "session.toml"
-    session.write_text(SESSION)
+    write_text(session, SESSION)
     return session
 
 

@@ -134,7 +134,35 @@ def _with_running_status(port: Any) -> Any:
     parser = ByteStreamParser()
     if hasattr(port, "_parser") and hasattr(port, "_messages"):  # mido.sockets.SocketPort
         port._parser, port._messages = parser, parser.messages
+        if hasattr(port, "_socket") and hasattr(port, "_rfile"):
+            port._receive = _bounded_receive(port)
     return port
+
+
+def _bounded_receive(port: Any) -> Callable[..., None]:
+    """A socket port's read step that takes at most ``MAX_BYTES_PER_READ`` bytes per call.
+
+    mido's reads for as long as the socket has bytes, so a fast sender keeps a
+    caller with a deadline (``midi monitor --seconds``) from ever checking it.
+    """
+    import select
+
+    def receive(block: bool = True) -> None:
+        for _ in range(MAX_BYTES_PER_READ):
+            readable, _, _ = select.select([port._socket], [], [], 0)
+            if not readable:
+                return
+            byte = port._rfile.read(1)
+            if not byte:  # the other end has disconnected
+                port.close()
+                return
+            port._parser.feed_byte(byte[0])
+
+    return receive
+
+
+#: How many bytes a socket port reads per receive call before its caller gets control back.
+MAX_BYTES_PER_READ = 1024
 
 
 def open_port(spec: str, *, output: bool = False) -> Any:
