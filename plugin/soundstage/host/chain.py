@@ -108,10 +108,16 @@ class Chain(Processor):
         labels = list(names) if names is not None else [None] * len(given)
         if len(labels) != len(given):
             raise ChainError(f"Chain got {len(given)} nodes but {len(labels)} names")
+        members: set[int] = set()  # ids of the nodes so far, and the names taken: building is linear in the nodes
+        taken: set[str] = set()
+        suffixes: dict[str, int] = {}
         for node, label in zip(given, labels):
-            self._check_node(node)
+            self._check_node(node, members)
+            members.add(id(node))
+            name = self._unique_name(node, label, taken, suffixes)
+            taken.add(name)
             self._nodes.append(node)
-            self._names.append(self._unique_name(node, label))
+            self._names.append(name)
         self.validate()
 
     # -- list behaviour -------------------------------------------------------
@@ -197,7 +203,7 @@ class Chain(Processor):
         hint = f"; did you mean {', '.join(repr(c) for c in close)}?" if close else ""
         raise ChainError(f"no node named {name!r} in the chain{hint} (names: {', '.join(self._names) or 'none'})")
 
-    def _check_node(self, node: object) -> None:
+    def _check_node(self, node: object, members: set[int] | None = None) -> None:
         if not is_node(node):
             raise TypeError(
                 f"a Chain holds soundstage processors and pedalboard plugins, got {type(node).__name__}; "
@@ -205,6 +211,8 @@ class Chain(Processor):
             )
         if node is self:
             raise ChainError("a chain cannot contain itself")
+        if members is not None and id(node) not in members:
+            return
         for position, member in enumerate(self._nodes):
             if member is node:
                 raise ChainError(
@@ -212,18 +220,30 @@ class Chain(Processor):
                     "a node holds streaming state, so add a second instance instead"
                 )
 
-    def _unique_name(self, node: object, wanted: str | None) -> str:
+    def _unique_name(
+        self, node: object, wanted: str | None, taken: set[str] | None = None, suffixes: dict[str, int] | None = None
+    ) -> str:
+        """``wanted`` if it is free, else ``base``, ``base_2``, ``base_3``, ... (the first free one).
+
+        ``taken`` and ``suffixes`` (the next suffix to try per base) let a caller
+        naming many nodes in a row do it in linear time; names are never freed
+        while it does, so starting at the last suffix gives the same names.
+        """
+        taken = set(self._names) if taken is None else taken
         if wanted is not None:
             if not wanted or "." in wanted or wanted.isdigit():
                 raise ChainError(f"node name {wanted!r} must be non-empty, without '.', and not a number")
-            if wanted in self._names:
+            if wanted in taken:
                 raise ChainError(f"the chain already has a node named {wanted!r}; choose another name")
             return wanted
         base = node_name(node).replace(".", "_").replace(" ", "_").lower() or "node"
-        label, suffix = base, 2
-        taken = set(self._names)
+        suffix = (suffixes or {}).get(base, 2)
+        label = base if base not in taken else f"{base}_{suffix}"
         while label in taken:
-            label, suffix = f"{base}_{suffix}", suffix + 1
+            suffix += 1
+            label = f"{base}_{suffix}"
+        if suffixes is not None and label != base:
+            suffixes[base] = suffix + 1
         return label
 
     def _commit(self, old_nodes: list[object], old_names: list[str]) -> None:
