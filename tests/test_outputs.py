@@ -220,7 +220,9 @@ def test_ab_pair_is_matched_by_lowering_and_holds_the_ceiling(tmp_path: Path) ->
         assert abs(report[path.name]["integrated_lufs"] - levels[side]) <= 0.1
     gains = [report[path.name]["gain_applied_db"] for path in files.values()]
     assert max(gains) <= 0.0  # nothing is raised
-    assert "lowering the louder side" in result.report["renders"][0]["ab"]
+    note = result.report["renders"][0]["ab"]
+    assert "lowering the louder side" in note
+    assert "the mix is over the ceiling" in note and "trim the mix by" in note  # its peak is -0.5 dBTP, over -1.0
 
 
 def test_files_take_their_mode_from_the_umask_and_a_replaced_file_keeps_its_mode(tmp_path: Path) -> None:
@@ -270,3 +272,57 @@ def test_two_renders_on_one_file_are_refused_before_rendering(tmp_path: Path) ->
     with pytest.raises(OutputError, match=r"render 'AB-a' would write 'AB-a.wav', which render 'ab' also writes; rename one"):
         render_session(tmp_path / "s.toml", tmp_path / "out")
     assert list((tmp_path / "out").iterdir()) == []
+
+
+def test_a_render_failing_while_it_runs_does_not_stop_the_others(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from soundstage.session import render as render_module
+
+    stems = tmp_path / "stems"
+    stems.mkdir()
+    soundfile.write(str(stems / "mix.wav"), tone_pair(48000, 3.0).T, 48000, subtype="FLOAT")
+    (tmp_path / "s.toml").write_text(
+        '[[stems]]\npath = "stems/mix.wav"\n[[renders]]\nname = "good"\n[[renders]]\nname = "bad"\n[[renders]]\nname = "also"\n'
+    )
+    original = render_module._Output.write
+
+    def write(self, piece):  # type: ignore[no-untyped-def]
+        if self.target.path.name == "bad.wav" and self.frames > 0:  # the disk fills up under this one render
+            raise OutputError(f"cannot write {str(self.target.path)!r}: No space left on device")
+        original(self, piece)
+
+    monkeypatch.setattr(render_module._Output, "write", write)
+    result = render_session(tmp_path / "s.toml", tmp_path / "out", block=48000)
+    assert result.failures == {"bad": f"cannot write {str(tmp_path / 'out' / 'bad.wav')!r}: No space left on device"}
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["also.wav", "good.wav", "render-report.json"]
+    for name in ("good", "also"):
+        assert soundfile.info(str(tmp_path / "out" / f"{name}.wav")).frames == 3 * 48000
+
+
+def truncated_stem_session(folder: Path) -> Path:
+    stems = folder / "stems"
+    stems.mkdir()
+    path = stems / "cut.wav"
+    soundfile.write(str(path), tone_pair(48000, 2.0).T, 48000, subtype="PCM_24")
+    data = path.read_bytes()
+    path.write_bytes(data[: len(data) // 2])
+    (folder / "s.toml").write_text('[[stems]]\npath = "stems/cut.wav"\n[[renders]]\nname = "mix"\n')
+    return folder / "s.toml"
+
+
+def test_allow_truncated_renders_what_the_stem_holds_and_reports_what_is_missing(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from soundstage.cli import main
+
+    session = truncated_stem_session(tmp_path)
+    assert main(["render", str(session), "-o", str(tmp_path / "refused")]) == 2
+    assert "is truncated: its header declares 96000 samples (2.000 s)" in capsys.readouterr().err
+    assert main(["render", str(session), "-o", str(tmp_path / "out"), "--allow-truncated"]) == 0
+    printed = capsys.readouterr().out
+    report = json.loads((tmp_path / "out" / "render-report.json").read_text())
+    missing = report["stems"][0]["missing_s"]
+    print(f"missing: {missing:.4f} s; terminal: {[line for line in printed.splitlines() if 'TRUNCATED' in line]}")
+    assert missing == pytest.approx(1.0, abs=0.001)
+    assert f"stem cut: TRUNCATED, {missing:.3f} s missing at its end" in printed
+    held = soundfile.info(str(tmp_path / "stems" / "cut.wav")).frames  # libsndfile's count of what the file holds
+    assert soundfile.info(str(tmp_path / "out" / "mix.wav")).frames == held  # the mix holds what the stem holds
