@@ -33,7 +33,6 @@ from __future__ import annotations
 
 import difflib
 import importlib.resources
-import inspect
 import math
 import os
 import re
@@ -62,7 +61,7 @@ from soundstage.host.external import (
 from soundstage.host.processor import Processor
 from soundstage.host.routing import OnChannels, Parallel, PerChannel, Route
 from soundstage.schema import Table, validate
-from soundstage.tomlfile import read_toml, unknown_key
+from soundstage.tomlfile import read_toml
 
 if TYPE_CHECKING:
     from importlib.resources.abc import Traversable
@@ -258,18 +257,34 @@ class PluginTable(Table):
     parameters: Values = {}
 
 
+class StageTable(Table):
+    """A soundstage stage: its type, name, parameter values, and the configuration keys stages take.
+
+    Each stage type accepts the configuration keys it lists in ``config_keys``
+    (``Spatializer``: ``device``; ``BinauralMonitor``: ``device``, ``hrtf``,
+    ``room``, ``listener_in_room_m``; ...); their types and bounds are declared here once.
+    """
+
+    type: Name
+    name: Name | None = None
+    parameters: Values = {}
+    device: Annotated[str, Field(min_length=1, max_length=4096)] | None = None  # a profile name or file
+    hrtf: Annotated[str, Field(min_length=1, max_length=4096)] | None = None  # "model" or a SOFA file
+    form: Literal["direct", "rtf"] | None = None
+    mode: Literal["beam", "matrix"] | None = None
+    room: Annotated[list[Annotated[float, Field(ge=1.0, le=50.0)]], Field(min_length=3, max_length=3)] | None = None
+    listener_in_room_m: Annotated[list[Annotated[float, Field(ge=0.0, le=50.0)]], Field(min_length=3, max_length=3)] | None = None
+    delays_ms: (
+        Annotated[list[Annotated[float, Field(ge=0.0, le=10_000.0)]], Field(min_length=1, max_length=MAX_CHANNELS)] | None
+    ) = None
+
+
 class BuiltinTable(Table):
     """``type = "pedalboard.<Name>"``: a pedalboard built-in."""
 
     type: Name
     name: Name | None = None
     parameters: Values = {}
-
-
-def _check_keys(table: Mapping[str, Any], allowed: set[str], key: str, context: _Context) -> None:
-    unknown = unknown_key(table, allowed)
-    if unknown:
-        raise context.error(f"{key}.{unknown[0]}" if key != "top level" else unknown[0], unknown[1])
 
 
 def _build_chain(tables: list[Any], key: str, context: _Context) -> Chain:
@@ -336,25 +351,27 @@ def _type_help(context: _Context) -> str:
     )
 
 
-def _parameters(table: Mapping[str, Any], key: str, context: _Context) -> dict[str, Any]:
-    values = table.get("parameters", {})
-    if not isinstance(values, dict):
-        raise context.error(f"{key}.parameters", f"expected a table of name = value, got {values!r}")
-    return values
-
-
 def _build_stage(cls: type[Processor], table: Mapping[str, Any], key: str, context: _Context) -> Processor:
-    _check_keys(table, {"type", "name", "parameters", *cls.config_keys}, key, context)
-    config = {name: table[name] for name in cls.config_keys if name in table}
-    defaults = {name: p.default for name, p in inspect.signature(cls.__init__).parameters.items()}
-    for name, value in config.items():
-        if isinstance(defaults.get(name), str) and not isinstance(value, str):
-            raise context.error(f"{key}.{name}", f"{name} = {value!r} must be a string (a name or a file path)")
+    custom = set(cls.config_keys) - set(StageTable.model_fields)  # a stage type of the caller's, with keys of its own
+    checked = validate(
+        StageTable, {k: v for k, v in table.items() if k not in custom}, file=context.file, error=ChainFileError, at=key
+    )
+    allowed = {"type", "name", "parameters", *cls.config_keys}
+    for name in table:
+        if name not in allowed:
+            close = difflib.get_close_matches(name, sorted(allowed), n=1)
+            hint = f"; did you mean {close[0]!r}?" if close else ""
+            raise context.error(
+                f"{key}.{name}", f"unknown key {name!r} for {cls.type_name}{hint} (allowed: {', '.join(sorted(allowed))})"
+            )
+    config = {name: getattr(checked, name) if name not in custom else table[name] for name in cls.config_keys if name in table}
+    for name in custom & set(config):
+        value = config[name]
         plain = isinstance(value, (str, int, float, bool))
         numbers = isinstance(value, list) and all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in value)
         if not (plain or numbers):
             raise context.error(f"{key}.{name}", f"{name} = {value!r} must be a string, a number or a list of numbers")
-    values = _parameters(table, key, context)
+    values = checked.parameters
     known = {spec.name: spec for spec in cls.parameter_specs}
     for name, value in values.items():
         if name not in known:
