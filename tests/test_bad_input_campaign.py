@@ -182,6 +182,11 @@ CASES: dict[str, tuple[Callable[[W], list[str]], str, int]] = {
         r"contains -inf at channel 0, sample 9",
         2,
     ),
+    "header_says_1_hz": (
+        lambda w: process(w, wav(w / "slow.wav", noise(frames=100), 1, subtype="PCM_16")),
+        r"slow.wav' says 2 channel\(s\) at 1 Hz; soundstage reads 1..1024 channels at 1000..768000 Hz",
+        2,
+    ),
     "zero_samples": (lambda w: process(w, wav(w / "z.wav", np.zeros((2, 0)))), r"z.wav' has no samples", 2),
     "one_sample_ok": (lambda w: process(w, wav(w / "one.wav", noise(frames=1))), "", 0),
     "seven_samples_ok": (lambda w: process(w, wav(w / "seven.wav", noise(frames=7))), "", 0),

@@ -53,6 +53,13 @@ def open_audio(path: str | os.PathLike[str], *, allow_truncated: bool = False) -
     except Exception as error:  # pedalboard raises ValueError/RuntimeError for bad files
         reason = str(error).split(": ", 1)[-1] if "Failed to open" in str(error) else str(error)
         raise AudioFileError(f"input file {str(file)!r} cannot be read as audio: {_first_line(reason)}") from None
+    rate, channels = float(reader.samplerate), int(reader.num_channels)
+    if not (MIN_INPUT_RATE <= rate <= MAX_INPUT_RATE and 1 <= channels <= MAX_INPUT_CHANNELS):
+        reader.close()
+        raise AudioFileError(
+            f"input file {str(file)!r} says {channels} channel(s) at {rate:g} Hz; soundstage reads "
+            f"1..{MAX_INPUT_CHANNELS} channels at {MIN_INPUT_RATE:g}..{MAX_INPUT_RATE:g} Hz (a damaged header?)"
+        )
     try:
         declared = int(reader.frames)
         held = held_frames(file, declared)
@@ -68,6 +75,12 @@ def open_audio(path: str | os.PathLike[str], *, allow_truncated: bool = False) -
             "(the missing time is reported)"
         )
     return TruncatedReader(reader, held, declared) if held < declared else reader
+
+
+#: What an input file may say about itself: sample rates and channel counts outside these are damaged headers.
+MIN_INPUT_RATE = 1000.0
+MAX_INPUT_RATE = 768000.0
+MAX_INPUT_CHANNELS = 1024
 
 
 def _first_line(text: str) -> str:

@@ -30,8 +30,8 @@ class LoudnessMeter:
         self._states = [np.zeros((channels, max(len(a), len(b)) - 1)) for b, a in self._sections]
         self.sample_rate = float(sample_rate)
         self.channels = channels
-        self._block = int(0.4 * sample_rate)
-        self._step = int(0.1 * sample_rate)
+        self._block = max(1, int(0.4 * sample_rate))  # at least a sample: a nonsense rate never stalls the meter
+        self._step = max(1, int(0.1 * sample_rate))
         self._pending = np.zeros((channels, 0))
         self._powers: list[np.ndarray] = []  # per block: mean square per channel
 
