@@ -140,4 +140,5 @@ def test_monitor_stops_on_time_under_a_fast_byte_stream() -> None:
     feeder.kill()
     print(f"monitor --seconds 1.5 under a byte flood returned after {elapsed:.2f} s (process start included)")
     assert monitor.returncode == 0, err
-    assert elapsed < 1.5 + 3.0  # start-up of the process (~1-2 s) plus the 1.5 s; before, it ran until the flood ended (20 s)
+    # the 1.5 s plus the process's start-up (2-3 s, more on a busy machine); before, it ran until the 20 s flood ended
+    assert elapsed < 10.0
