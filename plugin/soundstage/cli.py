@@ -188,7 +188,7 @@ def _cmd_analyze_zones(args: argparse.Namespace) -> int:
 
 
 def _cmd_render(args: argparse.Namespace) -> int:
-    from soundstage.session.render import render_session
+    from soundstage.session.render import render_session, render_summary
 
     session = Path(args.session)
     out = Path(args.output) if args.output else session.resolve().parent / "renders"
@@ -205,27 +205,8 @@ def _cmd_render(args: argparse.Namespace) -> int:
         )
     finally:
         bar.close()
-    report = result.report
-    for stem in report["stems"]:
-        if stem["conversion"]:
-            print(f"stem {stem['name']}: {stem['conversion']}")
-        if stem["missing_s"]:
-            print(f"stem {stem['name']}: TRUNCATED, {stem['missing_s']:.3f} s missing at its end (--allow-truncated)")
-    took = f"{report['render_seconds']:.1f} s ({report['speed_x_real_time']}x real time)"
-    if report.get("automation"):
-        automation = report["automation"]
-        print(f"automation: {automation['parameter_changes']} parameter change(s) from {automation['file']}")
-    print(f"rendered {report['length_s']:.2f} s at {report['sample_rate']:g} Hz in {took}")
-    print(f"{'file':<32} {'ch':>3} {'bits':>4} {'LUFS':>7} {'dBTP':>7} {'overs':>7} {'gain dB':>7}")
-    for output in report["outputs"]:
-        print(
-            f"{output['file']:<32} {output['channels']:>3} {output['bit_depth']:>4} {output['integrated_lufs']:>7.1f} "
-            f"{output['true_peak_dbtp']:>7.1f} {output['clipped_samples']:>7} {output['gain_applied_db']:>7.2f}"
-        )
-    for render in report["renders"]:
-        if render.get("ab"):
-            print(f"{render['name']}: {render['ab']}")
-    print(f"report: {out / 'render-report.json'}")
+    for line in render_summary(result, out):
+        print(line)
     for name, reason in result.failures.items():
         print(f"soundstage: error: render {name!r} failed: {reason}", file=sys.stderr)
     return 2 if result.failures else 0

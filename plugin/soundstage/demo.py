@@ -188,19 +188,19 @@ def write_demo_session(folder: Path) -> Path:
 
 
 def run_demo(folder: Path, *, overwrite: bool = False) -> int:
-    """Write the demo session into ``folder`` and render it into ``folder/renders``."""
-    from soundstage.cli import _cmd_render
+    """Write the demo session into ``folder``, render it into ``folder/renders``; returns the exit status."""
+    import sys
+
+    from soundstage.session.render import render_session, render_summary
 
     renders = folder / "renders"
     if renders.exists() and any(renders.iterdir()) and not overwrite:
         raise OutputError(f"{renders} already holds renders; pass --overwrite to render the demo again")
     session = write_demo_session(folder)
     print(f"demo session: {session} (stems in {folder / 'stems'})")
-
-    class Arguments:
-        pass
-
-    arguments = Arguments()
-    arguments.session, arguments.output, arguments.only, arguments.overwrite = str(session), str(renders), None, overwrite  # type: ignore[attr-defined]
-    arguments.allow_truncated = False  # type: ignore[attr-defined]
-    return _cmd_render(arguments)  # type: ignore[arg-type]
+    result = render_session(session, renders, overwrite=overwrite)
+    for line in render_summary(result, renders):
+        print(line)
+    for name, reason in result.failures.items():
+        print(f"soundstage: error: render {name!r} failed: {reason}", file=sys.stderr)
+    return 2 if result.failures else 0

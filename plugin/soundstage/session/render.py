@@ -36,7 +36,7 @@ from soundstage.session.model import Render, Session, SessionError, load_session
 from soundstage.session.stems import StemInfo, StemReader, inspect_stems
 from soundstage.sinks import AudioSink, AudioTarget, audio_target
 
-__all__ = ["render_session", "RenderResult", "SessionParameters", "REPORT_NAME"]
+__all__ = ["render_session", "render_summary", "RenderResult", "SessionParameters", "REPORT_NAME"]
 
 
 class SessionParameters:
@@ -676,3 +676,34 @@ def _report(graph: _Graph, plan: _Plan, total: int, started: float, notes: dict[
             for sink in outputs
         ],
     }
+
+
+def render_summary(result: RenderResult, folder: Path) -> list[str]:
+    """The lines a render prints: stem conversions, automation, speed, the table of files, A/B notes, the report.
+
+    Failed renders are not among them: they are errors, one line each, for the caller to print.
+    """
+    report = result.report
+    lines = []
+    for stem in report["stems"]:
+        if stem["conversion"]:
+            lines.append(f"stem {stem['name']}: {stem['conversion']}")
+        if stem["missing_s"]:
+            lines.append(f"stem {stem['name']}: TRUNCATED, {stem['missing_s']:.3f} s missing at its end (--allow-truncated)")
+    if report.get("automation"):
+        automation = report["automation"]
+        lines.append(f"automation: {automation['parameter_changes']} parameter change(s) from {automation['file']}")
+    took = f"{report['render_seconds']:.1f} s ({report['speed_x_real_time']}x real time)"
+    lines.append(f"rendered {report['length_s']:.2f} s at {report['sample_rate']:g} Hz in {took}")
+    lines.append(f"{'file':<32} {'ch':>3} {'bits':>4} {'LUFS':>7} {'dBTP':>7} {'overs':>7} {'gain dB':>7}")
+    for output in report["outputs"]:
+        lines.append(
+            f"{output['file']:<32} {output['channels']:>3} {output['bit_depth']:>4} {output['integrated_lufs']:>7.1f} "
+            f"{output['true_peak_dbtp']:>7.1f} {output['clipped_samples']:>7} {output['gain_applied_db']:>7.2f}"
+        )
+    for render in report["renders"]:
+        if render.get("ab"):
+            lines.append(f"{render['name']}: {render['ab']}")
+    if result.outputs:
+        lines.append(f"report: {folder / REPORT_NAME}")
+    return lines
