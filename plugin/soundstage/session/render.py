@@ -108,7 +108,13 @@ class _Stream:
 
 @dataclass
 class _Output:
-    """One file of a render: a float first pass, then the file itself through the output layer."""
+    """One file of a render.
+
+    Most outputs are written straight into their file through the output layer
+    (``sink``) as the render streams. An A/B side cannot be: its gain is known
+    only at the end, so it goes to a float ``first_pass`` file first, is metered
+    there, and is written through the output layer by :func:`_finalise`.
+    """
 
     target: AudioTarget
     render: str
@@ -125,8 +131,11 @@ class _Output:
     def channels(self) -> int:
         return self.target.channels
 
-    def open(self, folder: Path) -> None:
-        """Start the first pass: a hidden 32-bit float W64 file (no 4 GiB limit) in the output folder."""
+    def open(self, folder: Path, seed: int) -> None:
+        """Open the file (an A/B side: a hidden 32-bit float W64 first pass, no 4 GiB limit, in the output folder)."""
+        if not self.role:
+            self.sink = AudioSink(self.target, seed=seed, commit=False).open()
+            return
         handle, name = tempfile.mkstemp(prefix=f".{self.target.path.name}.", suffix=".partial.w64", dir=folder)
         os.close(handle)
         self.first_pass = Path(name)
@@ -137,16 +146,21 @@ class _Output:
         self.peak = TruePeakMeter(self.channels)
 
     def write(self, piece: np.ndarray) -> None:
-        assert self.writer is not None and self.loudness is not None and self.peak is not None
-        try:
-            self.writer.write(np.ascontiguousarray(piece.T))
-        except (OSError, RuntimeError, AssertionError, soundfile.LibsndfileError) as error:
-            raise OutputError(f"cannot write {str(self.target.path)!r}: {error}") from None
+        if self.sink is not None:
+            self.sink.write(piece)
+        else:
+            assert self.writer is not None and self.loudness is not None and self.peak is not None
+            try:
+                self.writer.write(np.ascontiguousarray(piece.T))
+            except (OSError, RuntimeError, AssertionError, soundfile.LibsndfileError) as error:
+                raise OutputError(f"cannot write {str(self.target.path)!r}: {error}") from None
+            self.loudness.add(piece)
+            self.peak.add(piece)
         self.frames += piece.shape[1]
-        self.loudness.add(piece)
-        self.peak.add(piece)
 
     def finish_first_pass(self) -> None:
+        if self.sink is not None:
+            self.sink.close()
         if self.writer is not None:
             writer, self.writer = self.writer, None
             writer.close()
@@ -304,7 +318,7 @@ def render_session(
     _load_automation(graph)
     notes: dict[str, str] = {}
     try:
-        _run(graph, plan, total, block, progress)
+        _run(graph, plan, total, block, progress, seed)
         for render in graph.renders:
             if render.kind == "ab" and render.name not in plan.failures:
                 notes[render.name] = _match_ab(render, plan.outputs[render.name])
@@ -453,8 +467,9 @@ def _run(
     total: int,
     block: int,
     progress: Callable[[int, int], None] | None,
+    seed: int,
 ) -> None:
-    """The first pass: stems -> chains -> buses -> master -> each render's chains -> float temporaries."""
+    """The render: stems -> chains -> buses -> master -> each render's chains -> its files (A/B sides: float temporaries)."""
     session, rate, stems, renders = graph.session, graph.rate, graph.stems, graph.renders
     readers = [StemReader(info, rate) for info in stems]
     stem_streams = [graph.stream(f"stems.{info.stem.name}", graph.stem_chains[info.stem.name]) for info in stems]
@@ -467,13 +482,14 @@ def _run(
         ]
         for r in renders
     }
-    for render in renders:
-        for output in plan.outputs[render.name]:
+    for index, (render, output) in enumerate((r, o) for r in renders for o in plan.outputs[r.name]):
+        if render.name not in plan.failures:
             try:
-                output.open(output.target.path.parent)
+                output.open(output.target.path.parent, seed * 1000 + index)
+            except OutputError as error:
+                plan.fail(render.name, error)
             except (OSError, RuntimeError, soundfile.LibsndfileError) as error:
                 plan.fail(render.name, OutputError(f"cannot write {str(output.target.path)!r}: {error}"))
-                break
     position = 0
     direct = _Mixer([info.stem.name for info in stems if info.stem.bus is None] + [bus.name for bus in session.buses])
     grouped = {bus.name: _Mixer([info.stem.name for info in stems if info.stem.bus == bus.name]) for bus in session.buses}
@@ -601,7 +617,7 @@ CEILING_MARGIN_DB = 0.001
 
 
 def _finalise(renders: list[Render], plan: _Plan, seed: int) -> None:
-    """Second pass: each float temporary -> gain -> dither -> the file's own format, through the output layer."""
+    """Second pass of the A/B sides: float temporary -> matching gain -> dither -> the file, through the output layer."""
     index = 0
     for render in renders:
         if render.name in plan.failures:
@@ -609,8 +625,9 @@ def _finalise(renders: list[Render], plan: _Plan, seed: int) -> None:
         try:
             for output in plan.outputs[render.name]:
                 index += 1
-                assert output.first_pass is not None
-                output.sink = AudioSink(output.target, seed=seed * 1000 + index, gain=output.gain, commit=False).open()
+                if output.first_pass is None:  # written in the first pass
+                    continue
+                output.sink = AudioSink(output.target, seed=seed * 1000 + 500 + index, gain=output.gain, commit=False).open()
                 with soundfile.SoundFile(str(output.first_pass)) as reader:
                     for piece in reader.blocks(65536, dtype="float32", always_2d=True):
                         output.sink.write(piece.T)
