@@ -165,7 +165,7 @@ BAD_FILES = {
     ),
     "unknown_key": (
         '[[stages]]\ntype = "Gain"\nparamters = {}\n',
-        r"stages\[0\]\.paramters: unknown key 'paramters'; did you mean 'parameters'",
+        r"stages\[0\]\.paramters: unknown key 'paramters' for Gain; did you mean 'parameters'",
     ),
     "bad_channels": (
         '[[stages]]\ntype = "route"\nchannels = [0, -1]\n',

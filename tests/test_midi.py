@@ -10,9 +10,9 @@ import numpy as np
 import pytest
 
 from soundstage import Chain, Gain, load_plugin
+from soundstage.host.automation import GRANULARITY_SAMPLES, AutomationEvent, process_with_automation
 from soundstage.host.external import external_parameters
-from soundstage.midi import Decoder, MidiMapError, automation_events, load_map, process_with_automation
-from soundstage.midi.automation import GRANULARITY_SAMPLES
+from soundstage.midi import Decoder, MidiMapError, automation_events, load_map
 from soundstage.midi.maps import map_from_dict
 
 SR = 48000
@@ -328,7 +328,6 @@ def test_a_cc_jump_ramps_without_zipper_noise(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize("sample", [96000, 96001, 96037, 96063])
 def test_vst3_changes_land_up_to_63_samples_early_never_late(stereo_gain_path: Path, sample: int) -> None:
-    from soundstage.midi.automation import AutomationEvent
 
     target = Chain([load_plugin(stereo_gain_path)], names=["vst"])
     out = process_with_automation(
@@ -342,7 +341,6 @@ def test_vst3_changes_land_up_to_63_samples_early_never_late(stereo_gain_path: P
 def test_vst3_change_closer_than_64_samples_to_the_previous_one_lands_early_within_the_granularity(
     stereo_gain_path: Path,
 ) -> None:
-    from soundstage.midi.automation import AutomationEvent
 
     target = Chain([load_plugin(stereo_gain_path)], names=["vst"])
     events = [AutomationEvent(96000, "vst.gain_db", -10.0), AutomationEvent(96020, "vst.gain_db", -20.0)]

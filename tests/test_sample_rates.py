@@ -38,7 +38,7 @@ def check_rates(reused, fresh) -> list[float]:  # type: ignore[no-untyped-def]
     return errors
 
 
-@pytest.mark.parametrize("name", sorted(stage_types()))
+@pytest.mark.parametrize("name", sorted(name for name, cls in stage_types().items() if cls.__module__.startswith("soundstage.")))
 def test_a_stage_reused_at_another_rate_equals_a_fresh_one(name: str) -> None:
     errors = check_rates(make_stage(name), lambda: make_stage(name))
     print(f"{name}: max |reused - fresh| at 48 / 44.1 / 96 kHz: {', '.join(f'{e:.1e}' for e in errors)}")

@@ -11,8 +11,8 @@ from pedalboard.io import AudioFile
 
 from bwf import write_stem
 from soundstage import Chain, Gain, load_plugin, save_chain
+from soundstage.host.automation import GRANULARITY_SAMPLES
 from soundstage.host.external import external_parameters
-from soundstage.midi.automation import GRANULARITY_SAMPLES
 from soundstage.session import SessionError, render_session
 
 SR = 48000

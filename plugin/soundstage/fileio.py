@@ -21,6 +21,7 @@ import soundfile
 from pedalboard.io import AudioFile
 
 from soundstage.errors import AudioFileError, AudioInputError, OutputError, ParameterError
+from soundstage.host.automation import AutomatedStream
 from soundstage.host.processor import Processor
 from soundstage.sinks import AudioSink, audio_target
 
@@ -202,7 +203,7 @@ def process_file(
     Memory does not grow with the file's length: one block is in flight at a
     time. The output has the input's length and sample rate (latency is
     compensated) and appears only when complete. ``automation`` events
-    (:class:`~soundstage.midi.automation.AutomationEvent`, sorted or not) change
+    (:class:`~soundstage.host.automation.AutomationEvent`, sorted or not) change
     the processor's parameters at their samples.
 
     Returns
@@ -224,8 +225,6 @@ def process_file(
             raise AudioFileError(f"input file {str(source)!r} has no samples (zero-length input)")
         out_channels = processor.output_channels_for(channels)
         checked = audio_target(target, channels=out_channels, sample_rate=rate, bit_depth=bit_depth, frames=frames)
-        from soundstage.midi.automation import AutomatedStream
-
         events = [(event.sample, event.target, event.value) for event in automation or []]
         stream = AutomatedStream(processor, rate, events, buffer_size=buffer_size)
         with AudioSink(checked) as writer:

@@ -74,7 +74,7 @@ def compile_steps(nodes: list[object]) -> list[Step]:
     return steps
 
 
-class Chain(Processor):
+class Chain(Processor, register=False):
     """A list-like chain of nodes, called like ``pedalboard.Pedalboard``.
 
     Parameters

@@ -36,7 +36,6 @@ import importlib.resources
 import math
 import os
 import re
-import sys
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -58,18 +57,13 @@ from soundstage.host.external import (
     restore_state,
     saved_state,
 )
-from soundstage.host.processor import Processor
+from soundstage.host.processor import Processor, stage_types
 from soundstage.host.routing import OnChannels, Parallel, PerChannel, Route
 from soundstage.schema import Table, validate
 from soundstage.tomlfile import read_toml
 
 if TYPE_CHECKING:
     from importlib.resources.abc import Traversable
-
-if sys.version_info >= (3, 11):
-    pass
-else:  # pragma: no cover - Python 3.10
-    pass
 
 __all__ = [
     "FORMAT_VERSION",
@@ -90,12 +84,6 @@ MAX_CHANNELS = 1024
 MAX_DEPTH = 32
 #: The most nodes one chain (or branch) of a file may hold.
 MAX_STAGES = 10_000
-
-
-def _stage_types() -> dict[str, type[Processor]]:
-    from soundstage.stages import stage_types  # late: stages import the host
-
-    return stage_types()
 
 
 @dataclass
@@ -161,8 +149,9 @@ def load_chain(
         soundstage (``"studio-5"``; see :func:`preset_names`). Plugin and preset
         paths in it are relative to it.
     stages : mapping, optional
-        Extra stage types (type name -> Processor subclass) beyond soundstage's own,
-        for chains that use processors defined in your code.
+        Stage types (type name -> Processor subclass) to use beside the registered
+        ones (:func:`~soundstage.host.processor.stage_types`: soundstage's stages and
+        every Processor subclass defined so far), e.g. under other names.
 
     Raises
     ------
@@ -183,7 +172,7 @@ def chain_from_dict(
     stages: Mapping[str, type[Processor]] | None = None,
 ) -> Chain:
     """Build a chain from the parsed contents of a chain file (see :func:`load_chain`)."""
-    known = _stage_types()
+    known = stage_types()
     known.update(stages or {})
     context = _Context(source, base or Path.cwd(), known)
     checked = validate(ChainFileTable, data, file=source, error=ChainFileError)
@@ -352,18 +341,18 @@ def _type_help(context: _Context) -> str:
 
 
 def _build_stage(cls: type[Processor], table: Mapping[str, Any], key: str, context: _Context) -> Processor:
-    custom = set(cls.config_keys) - set(StageTable.model_fields)  # a stage type of the caller's, with keys of its own
-    checked = validate(
-        StageTable, {k: v for k, v in table.items() if k not in custom}, file=context.file, error=ChainFileError, at=key
-    )
     allowed = {"type", "name", "parameters", *cls.config_keys}
-    for name in table:
+    for name in table:  # first: the keys this stage type takes (the schema below knows every stage's keys)
         if name not in allowed:
             close = difflib.get_close_matches(name, sorted(allowed), n=1)
             hint = f"; did you mean {close[0]!r}?" if close else ""
             raise context.error(
                 f"{key}.{name}", f"unknown key {name!r} for {cls.type_name}{hint} (allowed: {', '.join(sorted(allowed))})"
             )
+    custom = set(cls.config_keys) - set(StageTable.model_fields)  # a stage type of the caller's, with keys of its own
+    checked = validate(
+        StageTable, {k: v for k, v in table.items() if k not in custom}, file=context.file, error=ChainFileError, at=key
+    )
     config = {name: getattr(checked, name) if name not in custom else table[name] for name in cls.config_keys if name in table}
     for name in custom & set(config):
         value = config[name]

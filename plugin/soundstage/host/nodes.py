@@ -169,19 +169,19 @@ class Step(Protocol):
 
 
 class ProcessorStep:
-    """A soundstage processor as a step (its raw ``_process_block``)."""
+    """A soundstage processor as a step (its raw stream: :meth:`Processor.process_block`)."""
 
     def __init__(self, processor: Processor) -> None:
         self.processor = processor
         self.latency = 0
 
     def prepare(self, sample_rate: float, num_channels: int) -> int:
-        self.processor._open_stream(sample_rate, num_channels)
+        self.processor.open_stream(sample_rate, num_channels)
         self.latency = int(self.processor.latency_samples)
         return self.processor.output_channels_for(num_channels)
 
     def process_block(self, block: np.ndarray) -> np.ndarray:
-        return self.processor._process_block(block)
+        return self.processor.process_block(block)
 
 
 class PedalboardStep:

@@ -32,10 +32,25 @@ from soundstage.errors import ChannelError, ParameterError, StreamError
 from soundstage.host.audio import as_audio, check_sample_rate
 from soundstage.host.parameters import AttributeParameter, ParameterSpec, Value
 
-__all__ = ["Processor", "ANY"]
+__all__ = ["Processor", "ANY", "stage_types"]
 
 #: Channel count meaning "any number of channels".
 ANY = None
+
+#: Stage types by type name: every Processor subclass registers itself here when its
+#: class is defined (see :meth:`Processor.__init_subclass__`); chain files look types up here.
+_STAGE_TYPES: dict[str, type[Processor]] = {}
+
+
+def stage_types() -> dict[str, type[Processor]]:
+    """The stage types a chain file may name, by type name (a new dict each call).
+
+    Every subclass of :class:`Processor` is one, from the moment its class is
+    defined: soundstage's stages, and any of yours (``type_name`` is the class
+    name unless the class sets it). Routing nodes and :class:`Chain` are not: chain
+    files name them with their own tables.
+    """
+    return dict(_STAGE_TYPES)
 
 
 class _ParameterAttribute:
@@ -116,12 +131,26 @@ class Processor:
     #: Constructor arguments that are configuration, not parameters (chain-file keys).
     config_keys: ClassVar[tuple[str, ...]] = ()
 
-    def __init_subclass__(cls, **kwargs: Any) -> None:
+    def __init_subclass__(cls, *, register: bool = True, **kwargs: Any) -> None:
+        """Make the parameters attributes, and register the class as a stage type (unless ``register=False``).
+
+        A second class under a type name already taken by another class (not the
+        same class defined again, as a reloaded module does) is a ``TypeError``.
+        """
         super().__init_subclass__(**kwargs)
         if "type_name" not in cls.__dict__:
             cls.type_name = cls.__name__
         for spec in cls.__dict__.get("parameter_specs", ()):
             setattr(cls, spec.name, _ParameterAttribute(spec))
+        if not register:
+            return
+        taken = _STAGE_TYPES.get(cls.type_name)
+        if taken is not None and (taken.__module__, taken.__qualname__) != (cls.__module__, cls.__qualname__):
+            raise TypeError(
+                f"stage type name {cls.type_name!r} of {cls.__module__}.{cls.__qualname__} is taken by "
+                f"{taken.__module__}.{taken.__qualname__}; set another type_name on the class"
+            )
+        _STAGE_TYPES[cls.type_name] = cls
 
     def __init__(self, **parameters: Value) -> None:
         self._values: dict[str, Value] = {spec.name: spec.default for spec in self.parameter_specs}
@@ -306,6 +335,34 @@ class Processor:
         for ramp in self._ramps.values():
             ramp.move_to(ramp.target, 0)
         self._open = False
+
+    # -- the raw stream (what chains, automation and composite stages drive) ----
+    @property
+    def stream_channels(self) -> int | None:
+        """Input channel count of the open stream, or None when no stream is open."""
+        return self._num_channels if self._open else None
+
+    @property
+    def stream_latency_samples(self) -> int:
+        """The latency the open stream compensates (``latency_samples`` when it opened)."""
+        return self._stream_latency
+
+    def open_stream(self, sample_rate: float, num_channels: int) -> None:
+        """Start a raw stream: clear state and prepare for ``num_channels`` inputs at ``sample_rate``.
+
+        The raw stream is what :meth:`process` runs on: :meth:`process_block`
+        returns output delayed by ``latency_samples`` and compensates nothing. A
+        chain drives its members this way, so latency is compensated once, at the end.
+        """
+        self._open_stream(float(sample_rate), int(num_channels))
+
+    def process_block(self, block: np.ndarray) -> np.ndarray:
+        """One raw block of the open stream: ``(channels, n)`` float32 in, ``(output_channels, n)`` out.
+
+        The output lags the input by ``latency_samples`` (uncompensated, unlike
+        :meth:`process`); call :meth:`open_stream` first.
+        """
+        return self._process_block(block)
 
     # -- internals ------------------------------------------------------------
     def _open_stream(self, sample_rate: float, num_channels: int) -> None:

@@ -61,7 +61,7 @@ def _check_member(node: object, owner: str) -> None:
         raise TypeError(f"{owner} wraps a soundstage processor or a pedalboard plugin, got {type(node).__name__}")
 
 
-class Route(Processor):
+class Route(Processor, register=False):
     """Select, reorder or duplicate channels: output channel ``i`` is input ``channels[i]``.
 
     Parameters
@@ -108,7 +108,7 @@ class Route(Processor):
         return {"channels": list(self._channels)}
 
 
-class OnChannels(Processor):
+class OnChannels(Processor, register=False):
     """Run ``node`` on ``channels`` only; the other channels pass through, delayed to match.
 
     Parameters
@@ -186,7 +186,7 @@ class OnChannels(Processor):
         return {"channels": list(self._channels), "node": self.node}
 
 
-class PerChannel(Processor):
+class PerChannel(Processor, register=False):
     """Run one instance of a mono ``node`` on each of ``channels`` (all channels by default).
 
     The node you pass is the first instance and the parameter view; the others
@@ -277,7 +277,7 @@ class PerChannel(Processor):
         return config
 
 
-class Parallel(Processor):
+class Parallel(Processor, register=False):
     """Run several branches on the same input and sum their outputs.
 
     Each branch is a node or a list of nodes (made into a :class:`Chain`). The

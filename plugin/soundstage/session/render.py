@@ -28,10 +28,12 @@ import soundfile
 from soundstage.analysis.loudness import LoudnessMeter, TruePeakMeter
 from soundstage.errors import ChannelError, OutputError, SoundstageError
 from soundstage.files import output_name, write_text
+from soundstage.host.automation import AutomatedStream
 from soundstage.host.chain import Chain
 from soundstage.host.chainfile import find_chain, load_chain
 from soundstage.host.parameters import Parameter
 from soundstage.host.processor import Processor
+from soundstage.midi import automation_events, load_map
 from soundstage.session.model import Render, Session, SessionError, load_session
 from soundstage.session.stems import StemInfo, StemReader, inspect_stems
 from soundstage.sinks import AudioSink, AudioTarget, audio_target
@@ -75,12 +77,10 @@ class _Stream:
 
     ``events`` are ``(timeline sample, parameter path, value)``: the stream's input
     is timeline-aligned, so each change lands on its timeline sample
-    (:class:`~soundstage.midi.automation.AutomatedStream`).
+    (:class:`~soundstage.host.automation.AutomatedStream`).
     """
 
     def __init__(self, processor: Processor, sample_rate: float, events: list[tuple[int, str, Any]] | None = None) -> None:
-        from soundstage.midi.automation import AutomatedStream
-
         self.processor = processor
         self.stream = AutomatedStream(processor, sample_rate, events or [], buffer_size=65536)
         self.fifo: list[np.ndarray] = []
@@ -440,8 +440,6 @@ def _load_automation(graph: _Graph) -> None:
     settings = graph.session.midi
     if settings is None:
         return
-    from soundstage.midi import automation_events, load_map
-
     tree = graph.tree()
     try:
         midi_map = load_map(graph.session.resolve(settings.map), tree)

@@ -1,8 +1,13 @@
-"""soundstage's stages: one module per stage."""
+"""soundstage's stages: one module per stage.
+
+A stage registers itself as a chain-file type when its class is defined
+(:meth:`Processor.__init_subclass__ <soundstage.host.processor.Processor.__init_subclass__>`);
+:func:`stage_types` lists them. Importing this package defines soundstage's own.
+"""
 
 from __future__ import annotations
 
-from soundstage.host.processor import Processor
+from soundstage.host.processor import stage_types
 from soundstage.stages.align import Align, design_alignment
 from soundstage.stages.beamformer import Beamformer, design_beamformer, design_matrix_mix
 from soundstage.stages.crosstalk import CrosstalkCanceller, TargetCurve, design_crosstalk_canceller
@@ -31,21 +36,3 @@ __all__ = [
     "design_virtualizer",
     "stage_types",
 ]
-
-
-def stage_types() -> dict[str, type[Processor]]:
-    """The stage types a chain file may name, by type name (a new dict each call)."""
-    return {
-        cls.type_name: cls
-        for cls in (
-            Gain,
-            Align,
-            Upmix,
-            Virtualizer,
-            CrosstalkCanceller,
-            Beamformer,
-            Spatializer,
-            BinauralMonitor,
-            StereoReference,
-        )
-    }
