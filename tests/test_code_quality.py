@@ -22,3 +22,59 @@ def test_ruff_is_clean() -> None:
         pytest.skip("ruff is in the test extras: pip install -e '.[test]'")
     result = subprocess.run([ruff, "check", "."], cwd=ROOT, capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_the_layer_contracts_hold() -> None:
+    """pyproject.toml's import-linter contracts: layers that only look down, no cycle among siblings."""
+    pytest.importorskip("importlinter", reason="import-linter is in the test extras: pip install -e '.[test]'")
+    env = {**__import__("os").environ, "PYTHONPATH": str(ROOT / "plugin")}
+    result = subprocess.run(
+        [sys.executable, "-c", "import sys; from importlinter.cli import lint_imports_command; sys.exit(lint_imports_command())"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env=env,
+    )
+    assert result.returncode == 0 and "0 broken" in result.stdout, result.stdout + result.stderr
+
+
+def test_the_import_graph_has_no_cycle() -> None:
+    """Between any two modules of the package (not only siblings): no way back from an import."""
+    grimp = pytest.importorskip("grimp", reason="grimp comes with import-linter (test extras)")
+    sys.path.insert(0, str(ROOT / "plugin"))
+    graph = grimp.build_graph("soundstage")
+    cycles = []
+    for importer in sorted(graph.modules):
+        for imported in sorted(graph.find_modules_directly_imported_by(importer)):
+            back = graph.find_shortest_chain(importer=imported, imported=importer)
+            if back:
+                cycles.append(" -> ".join([importer, *back]))
+    assert not cycles, "\n".join(cycles)
+
+
+def _function_level_imports() -> list[str]:
+    """``module:line name`` of every import inside a function of the package."""
+    import ast
+
+    found = []
+    for file in sorted((ROOT / "plugin" / "soundstage").rglob("*.py")):
+        for node in ast.walk(ast.parse(file.read_text())):
+            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                for inner in ast.walk(node):
+                    if isinstance(inner, (ast.Import, ast.ImportFrom)):
+                        name = inner.module if isinstance(inner, ast.ImportFrom) else inner.names[0].name
+                        found.append(f"{file.relative_to(ROOT)}:{inner.lineno} {name}")
+    return found
+
+
+def test_imports_sit_at_the_top_of_modules() -> None:
+    """STYLE.md #15: no imports inside functions, except optional extras (matplotlib, pyroomacoustics)
+    and the command line, which imports a subcommand's layers when that subcommand runs (a fast --help)."""
+    optional = ("matplotlib", "pyroomacoustics")
+    allowed = [
+        entry
+        for entry in _function_level_imports()
+        if not entry.startswith("plugin/soundstage/cli.py") and not entry.split()[-1].startswith(optional)
+    ]
+    assert allowed == []

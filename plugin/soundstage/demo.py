@@ -10,13 +10,16 @@ device on headphones, the stereo reference, and a loudness-matched A/B pair.
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
+import mido
 import numpy as np
 
 from soundstage.errors import OutputError
 from soundstage.files import atomic_path, write_text
 from soundstage.session.bwf import write_stem
+from soundstage.session.render import render_session, render_summary
 
 __all__ = ["example_mix", "run_demo", "write_demo_session"]
 
@@ -150,7 +153,6 @@ max = 1.0
 
 def write_automation(path: Path, seconds: float) -> None:
     """A width ride as a DAW exports it: CC 74 and 75 from 0 to 127 over the first half, at 120 BPM."""
-    import mido
 
     midi = mido.MidiFile(ticks_per_beat=480)
     track = mido.MidiTrack()
@@ -189,9 +191,6 @@ def write_demo_session(folder: Path) -> Path:
 
 def run_demo(folder: Path, *, overwrite: bool = False) -> int:
     """Write the demo session into ``folder``, render it into ``folder/renders``; returns the exit status."""
-    import sys
-
-    from soundstage.session.render import render_session, render_summary
 
     renders = folder / "renders"
     if renders.exists() and any(renders.iterdir()) and not overwrite:

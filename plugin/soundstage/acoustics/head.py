@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from typing import Protocol
 
 import numpy as np
+from scipy.signal import bilinear
 
 from soundstage.acoustics.geometry import SPEED_OF_SOUND_M_S, direction
 
@@ -102,7 +103,6 @@ class SphericalHead:
 
     def shadow_ba(self, theta: float, sample_rate: float) -> tuple[np.ndarray, np.ndarray]:
         """Digital (bilinear) coefficients of the shadow filter at incidence ``theta`` radians."""
-        from scipy.signal import bilinear
 
         alpha = float(self.alpha(np.asarray(theta)))
         tau = 1 / (2 * self.w0)

@@ -23,11 +23,13 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass, field
+from fractions import Fraction
 from pathlib import Path
 
 import numpy as np
 import scipy.fft
 import scipy.signal
+import sofar
 
 from soundstage.acoustics.geometry import azimuth_elevation_deg
 from soundstage.acoustics.head import SphericalHead
@@ -119,8 +121,6 @@ class HrtfSet:
         if not file.is_file():
             raise HrtfError(f"SOFA file {str(file)!r} does not exist (Debian ships the MIT KEMAR set in libmysofa1)")
         try:
-            import sofar
-
             sofa = sofar.read_sofa(str(file), verify=False, verbose=False)
         except Exception as error:  # netCDF4/sofar raise OSError, ValueError, KeyError ...
             raise HrtfError(f"SOFA file {str(file)!r} cannot be read: {error}") from None
@@ -147,7 +147,6 @@ class HrtfSet:
 
     def resampled(self, sample_rate: float) -> HrtfSet:
         """The same set at another sample rate (polyphase resampling, scipy)."""
-        from fractions import Fraction
 
         ratio = Fraction(int(round(sample_rate)), int(round(self.sample_rate))).limit_denominator(1000)
         irs = scipy.signal.resample_poly(self.irs, ratio.numerator, ratio.denominator, axis=-1)

@@ -12,6 +12,7 @@ True peak: 4x oversampling (polyphase FIR, scipy), carried across blocks.
 from __future__ import annotations
 
 import numpy as np
+import pyloudnorm
 import scipy.signal
 
 __all__ = ["LoudnessMeter", "TruePeakMeter"]
@@ -23,7 +24,6 @@ class LoudnessMeter:
     """Integrated loudness of a stream, ``(channels, n)`` blocks in, LUFS out."""
 
     def __init__(self, sample_rate: float, channels: int) -> None:
-        import pyloudnorm
 
         meter = pyloudnorm.Meter(int(round(sample_rate)))
         self._sections = [(np.asarray(f.b, float), np.asarray(f.a, float)) for f in meter._filters.values()]

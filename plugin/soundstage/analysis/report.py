@@ -9,12 +9,25 @@ import numpy as np
 
 from soundstage.acoustics.head import SphericalHead
 from soundstage.acoustics.hrtf import HrtfSet
-from soundstage.acoustics.profiles import load_profile
-from soundstage.analysis.binaural import nominal_hz
-from soundstage.analysis.crosstalk import band_target_db, plain_stereo_separation_db, realised_response, separation_db
+from soundstage.acoustics.profiles import Listener, load_profile
+from soundstage.acoustics.transfer import transfer_matrix
+from soundstage.analysis.beam import beam_figures, realised_beam_pattern
+from soundstage.analysis.binaural import fractional_octave_bands, ild_db, itd_s, nominal_hz
+from soundstage.analysis.crosstalk import (
+    band_target_db,
+    centre_image_error,
+    plain_stereo_separation_db,
+    realised_response,
+    separation_db,
+)
 from soundstage.errors import SoundstageError
 from soundstage.files import atomic_path
+from soundstage.host.chain import Chain
+from soundstage.stages.beamformer import design_beamformer, design_matrix_mix
 from soundstage.stages.crosstalk import design_crosstalk_canceller
+from soundstage.stages.device import Spatializer
+from soundstage.stages.monitors import BinauralMonitor, StereoReference
+from soundstage.stages.virtualizer import Virtualizer
 
 __all__ = ["beam_report", "crosstalk_report", "device_report", "virtualizer_report", "zones_report"]
 
@@ -121,9 +134,6 @@ def _band_text(band: tuple[float, float] | None) -> str:
 
 def beam_report(device: str, *, sample_rate: float = 48000.0, plot: Path | None = None) -> str:
     """The centre beam of a device against the matrix mix, as text (and polar plots if ``plot``)."""
-    from soundstage.analysis.beam import beam_figures
-    from soundstage.analysis.binaural import fractional_octave_bands
-    from soundstage.stages.beamformer import design_beamformer, design_matrix_mix
 
     profile = load_profile(device)
     beam = design_beamformer(profile, sample_rate=sample_rate)
@@ -159,7 +169,6 @@ def beam_report(device: str, *, sample_rate: float = 48000.0, plot: Path | None 
 
 
 def _polar_plot(path: Path, beam: object, matrix: object, profile: object) -> None:
-    from soundstage.analysis.beam import realised_beam_pattern
 
     plt = _pyplot()
     azimuths = np.arange(-180.0, 181.0, 2.0)
@@ -187,10 +196,6 @@ def zones_report(device: str, *, hrtf: str = "model", sample_rate: float = 48000
     device (ITD us, ILD dB over 1-4 kHz) — how far the phantom centre strays from
     the device as the listener moves.
     """
-    from soundstage.acoustics.profiles import Listener
-    from soundstage.acoustics.transfer import transfer_matrix
-    from soundstage.analysis.crosstalk import centre_image_error
-    from soundstage.stages.beamformer import design_beamformer
 
     head = SphericalHead() if hrtf == "model" else HrtfSet.from_sofa(hrtf, sample_rate=sample_rate)
     xs = np.arange(1.5, 3.01, 0.25)
@@ -258,12 +263,6 @@ def zones_report(device: str, *, hrtf: str = "model", sample_rate: float = 48000
 
 def device_report(device: str, *, hrtf: str = "model", distance_m: float = 2.0, sample_rate: float = 48000.0) -> str:
     """End-to-end figures of the device chain in one table: width, phantom centre, separation, beam."""
-    from soundstage.analysis.beam import beam_figures
-    from soundstage.analysis.binaural import fractional_octave_bands, ild_db, itd_s
-    from soundstage.host.chain import Chain
-    from soundstage.stages.beamformer import design_beamformer, design_matrix_mix
-    from soundstage.stages.device import Spatializer
-    from soundstage.stages.monitors import BinauralMonitor, StereoReference
 
     rate = int(sample_rate)
     source = (0.3 * np.random.default_rng(0).standard_normal(2 * rate)).astype(np.float32)
@@ -331,8 +330,6 @@ def virtualizer_report(
     ``against`` (a SOFA file), the measured HRIR pair at ``azimuth_deg`` gives the
     same figures for comparison.
     """
-    from soundstage.analysis.binaural import fractional_octave_bands, ild_db, itd_s
-    from soundstage.stages.virtualizer import Virtualizer
 
     stage = Virtualizer(hrtf=hrtf, azimuth_deg=azimuth_deg, head_radius_m=head_radius_m)
     impulse = np.zeros((2, 16384), np.float32)

@@ -28,6 +28,8 @@ caller's block sizes.
 
 from __future__ import annotations
 
+import copy
+
 import numpy as np
 import scipy.fft
 
@@ -231,7 +233,6 @@ class CrossfadingFir:
 
     def set_filters(self, filters: np.ndarray, *, fade: bool = True) -> None:
         """Change the filters, crossfading over ``fade_samples`` (or at once with ``fade=False``)."""
-        import copy
 
         if fade and self.fade_samples > 0:
             self._old = copy.deepcopy(self.engine) if self._old is None else self._old

@@ -223,13 +223,12 @@ class ExternalParameter(Parameter):
         return self._curve
 
     def _native(self) -> Any:
-        """pedalboard's C++ parameter (looked up each time: its address may change)."""
-        if self._native_name is None:
-            return None
-        try:
-            return self.plugin._get_parameter(self._native_name)
-        except Exception:  # private API of pedalboard: fall back to the public one
-            return None
+        """The parameter with its plugin-side methods (``get_text_for_raw_value``, ``default_raw_value``), or None.
+
+        pedalboard's public parameter wrapper hands attribute reads to the C++
+        parameter; None where this pedalboard's wrapper does not (the plugin is probed instead).
+        """
+        return self.handle if self._native_name is not None else None
 
     def _text_at(self, raw: float) -> float | None:
         """The value the plugin displays at ``raw``, without changing the plugin if possible."""
@@ -330,20 +329,11 @@ def external_parameters(plugin: ExternalPlugin) -> dict[str, ExternalParameter]:
     cached = getattr(plugin, _VIEW_ATTRIBUTE, None)
     if cached is not None:
         return cached  # type: ignore[no-any-return]
-    natives: dict[str, Any] = {}
-    try:  # pedalboard's C++ parameters know what its Python wrapper hides (automatable, default)
-        from pedalboard._pedalboard import to_python_parameter_name
-
-        natives = {str(to_python_parameter_name(p)): p for p in plugin._parameters}
-    except Exception:  # a pedalboard without these private helpers: probe instead
-        natives = {}
     view = {}
     for key, handle in plugin.parameters.items():
-        native = natives.get(key)
-        if native is not None:
-            writable = bool(native.is_automatable)
-            name = str(native.name)
-        else:
+        try:  # pedalboard's parameter wrapper hands attribute reads to its C++ parameter (automatable, name)
+            writable, name = bool(handle.is_automatable), str(handle.name)
+        except (AttributeError, RuntimeError):  # an older pedalboard: probe instead
             writable, name = _is_writable(handle), None
         view[key] = ExternalParameter(plugin, key, handle, writable=writable, native_name=name)
     object.__setattr__(plugin, _VIEW_ATTRIBUTE, view)

@@ -14,6 +14,8 @@ from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 from typing import Literal, Union
 
+import numpy as np
+
 from soundstage.errors import ParameterError
 
 __all__ = [
@@ -119,8 +121,6 @@ class ParameterSpec:
             raise ParameterError(f"{where}={value!r} is not allowed; use {self.range_text()}")
         if isinstance(value, bool) or not isinstance(value, (int, float)):
             try:
-                import numpy as np
-
                 if isinstance(value, (np.integer, np.floating)):
                     value = float(value)
                 else:

@@ -25,6 +25,8 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
+import tomlkit
+
 from soundstage.files import write_text
 from soundstage.midi.decode import Assembler, ControlEvent
 from soundstage.midi.maps import MidiMapError, ParameterSource, load_map, map_from_dict
@@ -138,7 +140,6 @@ def add_binding(
     bindings, comments and layout stay as they were. Earlier bindings of
     ``target`` are replaced unless ``keep``. Returns the table written.
     """
-    import tomlkit
 
     file = Path(map_path)
     if file.exists():

@@ -27,6 +27,7 @@ import itertools
 import logging
 import os
 import queue
+import select
 import sys
 import threading
 import time
@@ -35,7 +36,9 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
+import mido
 import numpy as np
+from mido.sockets import PortServer, connect
 
 from soundstage.errors import SoundstageError
 from soundstage.host.processor import Processor
@@ -117,7 +120,6 @@ class ByteStreamParser:
         self._bytes = []
 
     def _emit(self, data: list[int]) -> None:
-        import mido
 
         try:
             self.messages.append(mido.Message.from_bytes(data))
@@ -145,7 +147,6 @@ def _bounded_receive(port: Any) -> Callable[..., None]:
     mido's reads for as long as the socket has bytes, so a fast sender keeps a
     caller with a deadline (``midi monitor --seconds``) from ever checking it.
     """
-    import select
 
     def receive(block: bool = True) -> None:
         for _ in range(MAX_BYTES_PER_READ):
@@ -167,17 +168,12 @@ MAX_BYTES_PER_READ = 1024
 
 def open_port(spec: str, *, output: bool = False) -> Any:
     """Open a MIDI port from a spec (see the module docstring)."""
-    import mido
 
     try:
         if spec.startswith("tcp-listen:"):
-            from mido.sockets import PortServer
-
             host, port = spec.removeprefix("tcp-listen:").rsplit(":", 1)
             return _with_running_status(PortServer(host, int(port)).accept())
         if spec.startswith("tcp:"):
-            from mido.sockets import connect
-
             host, port = spec.removeprefix("tcp:").rsplit(":", 1)
             return _with_running_status(connect(host, int(port)))
         api, rest = None, spec
@@ -212,7 +208,6 @@ def _port_name(wanted: str, names: list[str]) -> str:
 
 def feedback_messages(binding: Binding, position: float) -> list[Any]:
     """Messages that put a control at ``position`` (0..1): what a motor fader or LED ring needs."""
-    import mido
 
     channel = binding.channel or 0
     if binding.kind in ("cc", "relative"):

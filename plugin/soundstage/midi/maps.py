@@ -40,6 +40,7 @@ from typing import Annotated, Any, Literal, Protocol
 from pydantic import Field
 
 from soundstage.errors import SoundstageError
+from soundstage.host.chainfile import find_chain, load_chain
 from soundstage.host.parameters import Parameter
 from soundstage.schema import Table, validate
 from soundstage.tomlfile import read_toml
@@ -269,7 +270,6 @@ def _programs(tables: list[ProgramTable], chain: ParameterSource, source: str) -
     automatable parameter it holds must exist in the chain; a program change
     sets them all. Relative paths are relative to the map file.
     """
-    from soundstage.host.chainfile import find_chain, load_chain
 
     paths = chain.parameters
     folder = Path(source).parent if source != "<map>" else Path.cwd()

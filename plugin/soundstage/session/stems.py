@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from wavinfo import WavInfoReader
 
 from soundstage.errors import AudioFileError
 from soundstage.fileio import open_audio
@@ -26,8 +27,6 @@ def bwf_time_reference(path: Path) -> int | None:
     if path.suffix.lower() not in (".wav", ".bwf", ".rf64"):
         return None
     try:
-        from wavinfo import WavInfoReader
-
         info = WavInfoReader(str(path))
     except Exception:  # not a RIFF/WAVE file wavinfo understands: the audio reader reports it
         return None

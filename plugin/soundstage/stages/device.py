@@ -22,6 +22,7 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
+from scipy.signal import fftconvolve
 
 from soundstage.acoustics.profiles import load_profile
 from soundstage.dsp.fir import CrossfadingFir
@@ -107,7 +108,6 @@ class Spatializer(DriverFeeds, Processor):  # type: ignore[misc]  # output_chann
         listener together (processing delays from the designs, acoustic offsets
         from the geometry). Returns the matrix and the L/R path's total delay.
         """
-        from scipy.signal import fftconvolve
 
         virtual = self.virtualizer.design(sample_rate)
         ears = virtual.ear_filters(float(self._values["width"]))  # (2 ears, 2 inputs, taps)

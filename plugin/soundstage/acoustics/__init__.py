@@ -1,0 +1,1 @@
+"""Acoustics: device profiles, head models, measured HRTFs, driver-to-ear transfer, rooms."""
