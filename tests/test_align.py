@@ -20,7 +20,7 @@ def test_impulses_move_by_the_delays(rate: int) -> None:
 
 
 def test_design_alignment_makes_paths_arrive_together() -> None:
-    """Canceller path: 1024 samples + 1.9125 m; beam path: 512 samples + 2.0 m (the centre, 8.75 cm further)."""
+    """Canceller path: 1024 samples + 1.9125 m; beam path: 512 samples + 2.0 m (the center, 8.75 cm further)."""
     rate = 48000
     delays = design_alignment([1024, 512], [1.9125, 2.0], rate)
     arrivals = [1024 + delays[0] + 1.9125 / 343 * rate, 512 + delays[1] + 2.0 / 343 * rate]

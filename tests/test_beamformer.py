@@ -6,19 +6,21 @@ import numpy as np
 import pytest
 
 from soundstage import Beamformer
+from soundstage.acoustics.array import steering
+from soundstage.acoustics.feeds import DriverFilters
 from soundstage.acoustics.geometry import rotation_z
 from soundstage.acoustics.profiles import load_profile
-from soundstage.analysis.crosstalk import realised_response
-from soundstage.stages.beamformer import BeamFilters, beam_pattern, design_beamformer, design_matrix_mix, steering
+from soundstage.analysis.crosstalk import realized_response
+from soundstage.stages.beamformer import beam_pattern, design_beamformer, design_matrix_mix
 
 SR = 48000.0
 PROFILE = load_profile("studio-5")
 
 
-def realised_pattern(design: BeamFilters, azimuths: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Far-field response of the realised FIR filters, (F, azimuths)."""
-    f, response = realised_response(design.impulse, design.delay_samples, SR, n=8192)
-    drivers = list(design.beam_indices)
+def realized_pattern(design: DriverFilters, azimuths: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Far-field response of the realized FIR filters, (F, azimuths)."""
+    f, response = realized_response(design.impulse, design.delay_samples, SR, n=8192)
+    drivers = list(design.active_indices)
     a = steering(PROFILE, np.maximum(f, f[1]), azimuths, drivers=drivers)
     return f, np.einsum("fam,fm->fa", a, response[:, drivers, 0])
 
@@ -28,7 +30,7 @@ def band(f: np.ndarray, low: float, high: float) -> np.ndarray:
 
 
 @pytest.fixture(scope="module")
-def beam() -> BeamFilters:
+def beam() -> DriverFilters:
     return design_beamformer(PROFILE, sample_rate=SR)
 
 
@@ -38,16 +40,16 @@ def null_depth_db(pattern: np.ndarray) -> np.ndarray:
         return np.minimum(20 * np.log10(on / np.abs(pattern[:, 1])), 20 * np.log10(on / np.abs(pattern[:, 2])))
 
 
-def test_nominal_null_depth_at_the_sides(beam: BeamFilters) -> None:
-    f, pattern = realised_pattern(beam, np.array([0.0, 90.0, -90.0]))
-    print(f"nominal null depth (realised FIRs) over 0.5-3 kHz: >= {null_depth_db(pattern)[band(f, 500, 3000)].min():.1f} dB")
+def test_nominal_null_depth_at_the_sides(beam: DriverFilters) -> None:
+    f, pattern = realized_pattern(beam, np.array([0.0, 90.0, -90.0]))
+    print(f"nominal null depth (realized FIRs) over 0.5-3 kHz: >= {null_depth_db(pattern)[band(f, 500, 3000)].min():.1f} dB")
     assert null_depth_db(pattern)[band(f, 500, 3000)].min() >= 40.0
 
 
-def test_nulls_survive_driver_tolerances(beam: BeamFilters) -> None:
+def test_nulls_survive_driver_tolerances(beam: DriverFilters) -> None:
     """+-0.5 dB gain and +-3 deg aim errors per driver, 200 draws: the median null depth."""
     rng = np.random.default_rng(0)
-    drivers = list(beam.beam_indices)
+    drivers = list(beam.active_indices)
     aims = np.array([PROFILE.drivers[i].direction for i in drivers])
     depths = []
     for _ in range(200):
@@ -72,10 +74,10 @@ def test_nulls_survive_driver_tolerances(beam: BeamFilters) -> None:
     assert median[band(f, 500, 700)].min() >= 10.0
 
 
-def test_main_lobe_reaches_45_degrees(beam: BeamFilters) -> None:
+def test_main_lobe_reaches_45_degrees(beam: DriverFilters) -> None:
     """|B(+-45 deg)| >= -7 dB over 0.3-1.5 kHz — and nowhere inside the +-45 deg window lower (no notch within it)."""
     window = np.concatenate([np.arange(0.0, 46.0, 5.0), -np.arange(5.0, 46.0, 5.0)])
-    f, pattern = realised_pattern(beam, window)
+    f, pattern = realized_pattern(beam, window)
     level = 20 * np.log10(np.abs(pattern) / np.abs(pattern[:, :1]))
     at_45 = np.minimum(level[:, window == 45.0][:, 0], level[:, window == -45.0][:, 0])
     inside = level.min(axis=1)
@@ -87,28 +89,28 @@ def test_main_lobe_reaches_45_degrees(beam: BeamFilters) -> None:
     assert inside[band(f, 300, 1500)].min() >= -7.0
 
 
-def test_woofer_and_tweeter_join_the_beam_only_in_their_beam_bands(beam: BeamFilters) -> None:
+def test_woofer_and_tweeter_join_the_beam_only_in_their_beam_bands(beam: DriverFilters) -> None:
     """studio-5: woofer beam band 160-2500 Hz, tweeter 2-7 kHz (raised-cosine edges 2/3 octave wide)."""
     f = beam.frequencies
-    woofer, tweeter = beam.beam_indices.index(0), beam.beam_indices.index(4)
-    level = 20 * np.log10(np.abs(beam.weights) + 1e-30)
+    woofer, tweeter = beam.active_indices.index(0), beam.active_indices.index(4)
+    level = 20 * np.log10(np.abs(beam.weights[:, :, 0]) + 1e-30)
     assert level[band(f, 3200, 24000), woofer].max() < -100.0  # above 2500 * 2^(1/3): no beam feed
     assert level[band(f, 20, 1580), tweeter].max() < -100.0  # below 2000 / 2^(1/3)
     assert level[band(f, 400, 1500), woofer].min() > -30.0  # and it really takes part inside
     assert level[band(f, 2600, 6000), tweeter].min() > -30.0
 
 
-def test_white_noise_gain_where_the_beam_is_active(beam: BeamFilters) -> None:
+def test_white_noise_gain_where_the_beam_is_active(beam: DriverFilters) -> None:
     f = beam.frequencies
     assert beam.wng_db()[band(f, 160, 7000)].min() >= -10.05
 
 
-def test_front_to_side_ratio_beam_against_matrix(beam: BeamFilters) -> None:
+def test_front_to_side_ratio_beam_against_matrix(beam: DriverFilters) -> None:
     azimuths = np.arange(-180.0, 180.0, 1.0)
     front, side = np.abs(azimuths) <= 45, np.abs(np.abs(azimuths) - 90) <= 10
 
-    def ratio(design: BeamFilters) -> float:
-        f, pattern = realised_pattern(design, azimuths)
+    def ratio(design: DriverFilters) -> float:
+        f, pattern = realized_pattern(design, azimuths)
         power = np.abs(pattern) ** 2
         per_frequency = 10 * np.log10(power[:, front].mean(axis=1) / power[:, side].mean(axis=1))
         return float(per_frequency[band(f, 500, 3000)].mean())
@@ -137,10 +139,10 @@ def test_rtf_form_and_block_size_invariance(noise: np.ndarray) -> None:
 
 @pytest.mark.parametrize("kind", ["beam", "matrix"])
 def test_on_axis_response_through_all_drivers_is_flat(kind: str) -> None:
-    """Woofer crossover, beam, tweeter crossover: on axis the centre sums to 0 dB from 50 Hz to 16 kHz (the plain
-    woofer/tweeter feeds timed to the device centre like the beam; the front tweeter is 8 cm ahead of it)."""
+    """Woofer crossover, beam, tweeter crossover: on axis the center sums to 0 dB from 50 Hz to 16 kHz (the plain
+    woofer/tweeter feeds timed to the device center like the beam; the front tweeter is 8 cm ahead of it)."""
     design = design_beamformer(PROFILE, sample_rate=SR) if kind == "beam" else design_matrix_mix(PROFILE, sample_rate=SR)
-    f, response = realised_response(design.impulse, design.delay_samples, SR, n=8192)
+    f, response = realized_response(design.impulse, design.delay_samples, SR, n=8192)
     on_axis = np.einsum("fm,fm->f", steering(PROFILE, np.maximum(f, f[1]), np.array([0.0]))[:, 0, :], response[:, :, 0])
     level = 20 * np.log10(np.abs(on_axis[band(f, 50, 16000)]))
     print(f"{kind}: on-axis response 50 Hz-16 kHz within {level.min():+.2f} .. {level.max():+.2f} dB")

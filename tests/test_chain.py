@@ -1,4 +1,4 @@
-"""Chain: list behaviour, channel checks, pedalboard groups, latency, routing — with real VST3s."""
+"""Chain: list behavior, channel checks, pedalboard groups, latency, routing — with real VST3s."""
 
 from __future__ import annotations
 
@@ -32,7 +32,7 @@ def impulse(channels: int = 2, length: int = 6000, at: int = 1000) -> np.ndarray
     return x
 
 
-# -- list behaviour ------------------------------------------------------------------
+# -- list behavior ------------------------------------------------------------------
 
 
 def test_list_api_like_pedalboard() -> None:

@@ -206,3 +206,34 @@ def test_saving_a_plugin_loaded_by_pedalboard_explains_the_fix(tmp_path: Path, s
     with pytest.raises(ChainFileError, match=r"load it with soundstage\.load_plugin\(path\)"):
         save_chain(chain, tmp_path / "x.toml")
     assert not (tmp_path / "x.toml").exists()
+
+
+def test_old_british_keys_load_with_one_deprecation_warning(tmp_path: Path) -> None:
+    """pedalboard spells Chorus's centre_delay_ms British; chain files say center_delay_ms, and the old key still loads."""
+    import warnings
+
+    from soundstage.errors import SoundstageDeprecationWarning
+    from soundstage.host import chainfile
+
+    chainfile._WARNED_KEYS.discard("centre_delay_ms")
+    file = tmp_path / "old.toml"
+    file.write_text('format = 1\n[[stages]]\ntype = "pedalboard.Chorus"\nparameters = { centre_delay_ms = 12.5 }\n')
+    with pytest.warns(
+        SoundstageDeprecationWarning,
+        match=r"stages\[0\]\.parameters\.centre_delay_ms: 'centre_delay_ms' is deprecated, write 'center_delay_ms'",
+    ):
+        chain = load_chain(file)
+    assert chain.parameters["chorus.center_delay_ms"].value == 12.5 and chain[0].centre_delay_ms == 12.5
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # the second load of an old key is silent
+        load_chain(file)
+    saved = tmp_path / "new.toml"
+    save_chain(chain, saved)
+    assert "center_delay_ms = 12.5" in saved.read_text() and "centre" not in saved.read_text()
+    file.write_text(
+        'format = 1\n[[stages]]\ntype = "pedalboard.Chorus"\nparameters = { centre_delay_ms = 12.5, center_delay_ms = 3.0 }\n'
+    )
+    with pytest.raises(
+        ChainFileError, match=r"'centre_delay_ms' is the old name of 'center_delay_ms', which is given too; keep one"
+    ):
+        load_chain(file)

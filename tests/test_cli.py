@@ -220,7 +220,7 @@ def test_analyze_beam_and_zones(tmp_path: Path, capsys: pytest.CaptureFixture[st
     assert main(["analyze", "zones", "--device", "studio-5", "--plot", str(tmp_path / "zones.png")]) == 0
     out = capsys.readouterr().out
     assert "fraction of the grid with >= 10 dB separation:" in out and (tmp_path / "zones.png").stat().st_size > 5000
-    assert "with the centre image within 20 us and 1 dB of the device:" in out
+    assert "with the center image within 20 us and 1 dB of the device:" in out
 
 
 def test_analyze_device_prints_the_end_to_end_table(capsys: pytest.CaptureFixture[str]) -> None:

@@ -2,7 +2,7 @@
 
 Design on the spherical-head model, evaluate on the MIT KEMAR set: the set the
 filters are judged with is never the one they were designed on. Separations are
-evaluated on the realised FIR filters (not the design's frequency samples).
+evaluated on the realized FIR filters (not the design's frequency samples).
 """
 
 from __future__ import annotations
@@ -10,12 +10,13 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from soundstage.acoustics.feeds import DriverFilters
 from soundstage.acoustics.head import SphericalHead
 from soundstage.acoustics.hrtf import HrtfSet
 from soundstage.acoustics.profiles import Listener, ProfileError, load_profile
 from soundstage.analysis.binaural import fractional_octave_bands
-from soundstage.analysis.crosstalk import band_target_db, plain_stereo_separation_db, realised_response, separation_db
-from soundstage.stages.crosstalk import CrosstalkCanceller, CtcFilters, TargetCurve, design_crosstalk_canceller
+from soundstage.analysis.crosstalk import band_target_db, plain_stereo_separation_db, realized_response, separation_db
+from soundstage.stages.crosstalk import CrosstalkCanceller, TargetCurve, design_crosstalk_canceller
 
 SR = 48000.0
 MODEL = SphericalHead()
@@ -27,13 +28,13 @@ def kemar(kemar_path: str) -> HrtfSet:
 
 
 @pytest.fixture(scope="module")
-def at_1m() -> tuple[object, CtcFilters]:
+def at_1m() -> tuple[object, DriverFilters]:
     profile = load_profile("studio-5", distance_m=1.0)
     return profile, design_crosstalk_canceller(profile, sample_rate=SR)
 
 
-def separation(design: CtcFilters, profile: object, head: object, **kwargs: object) -> np.ndarray:
-    return separation_db(design.impulse, design.modelling_delay, SR, profile, head, **kwargs)[1]  # type: ignore[arg-type]
+def separation(design: DriverFilters, profile: object, head: object, **kwargs: object) -> np.ndarray:
+    return separation_db(design.impulse, design.delay_samples, SR, profile, head, **kwargs)[1]  # type: ignore[arg-type]
 
 
 def test_flat_30_db_target_on_the_model_within_the_effort_limit() -> None:
@@ -45,13 +46,13 @@ def test_flat_30_db_target_on_the_model_within_the_effort_limit() -> None:
     assert effort_db(design) <= 10.0
 
 
-def effort_db(design: CtcFilters) -> float:
-    frequencies, response = realised_response(design.impulse, design.modelling_delay, SR)
+def effort_db(design: DriverFilters) -> float:
+    frequencies, response = realized_response(design.impulse, design.delay_samples, SR)
     band = (frequencies >= 100.0) & (frequencies <= 8000.0)
     return float(20 * np.log10(np.abs(response[band]).max()))
 
 
-def test_default_target_evaluated_on_kemar_at_1_m(at_1m: tuple[object, CtcFilters], kemar: HrtfSet) -> None:
+def test_default_target_evaluated_on_kemar_at_1_m(at_1m: tuple[object, DriverFilters], kemar: HrtfSet) -> None:
     profile, design = at_1m
     bands = separation(design, profile, kemar)
     plain_figure = plain_stereo_separation_db(profile, kemar, left=1, right=2).mean()  # type: ignore[arg-type]
@@ -64,7 +65,7 @@ def test_default_target_evaluated_on_kemar_at_1_m(at_1m: tuple[object, CtcFilter
     assert plain.mean() < 3.0  # with no canceller the side drivers give about 1 dB
 
 
-def test_filter_effort(at_1m: tuple[object, CtcFilters]) -> None:
+def test_filter_effort(at_1m: tuple[object, DriverFilters]) -> None:
     print(f"peak filter gain 100 Hz-8 kHz: {effort_db(at_1m[1]):.2f} dB")
     assert effort_db(at_1m[1]) <= 10.0
 
@@ -72,8 +73,8 @@ def test_filter_effort(at_1m: tuple[object, CtcFilters]) -> None:
 def test_at_2_m_the_model_follows_the_target_and_kemar_keeps_some(kemar: HrtfSet) -> None:
     profile = load_profile("studio-5", distance_m=2.0)
     design = design_crosstalk_canceller(profile, sample_rate=SR)
-    centres, achieved = separation_db(design.impulse, design.modelling_delay, SR, profile, MODEL)
-    wanted = band_target_db(design.frequencies, design.info["target_db"], centres)  # power averages, as separation
+    centers, achieved = separation_db(design.impulse, design.delay_samples, SR, profile, MODEL)
+    wanted = band_target_db(design.frequencies, design.info["target_db"], centers)  # power averages, as separation
     active = wanted >= 6.0
     assert active.sum() >= 8
     assert np.abs(achieved - wanted)[active].max() <= 3.0, (achieved.round(1), wanted.round(1))
@@ -85,12 +86,12 @@ def test_at_2_m_the_model_follows_the_target_and_kemar_keeps_some(kemar: HrtfSet
     assert measured.mean() >= 8.0, measured.round(1)
 
 
-def test_robustness_on_the_model(at_1m: tuple[object, CtcFilters]) -> None:
+def test_robustness_on_the_model(at_1m: tuple[object, DriverFilters]) -> None:
     profile, design = at_1m
-    centred = separation(design, profile, MODEL).mean()
+    centerd = separation(design, profile, MODEL).mean()
     turned = separation(design, profile, MODEL, listener=Listener(yaw_deg=5.0)).mean()
-    print(f"5 deg head rotation costs {centred - turned:.2f} dB of mean separation ({centred:.1f} -> {turned:.1f})")
-    assert centred - turned <= 4.0
+    print(f"5 deg head rotation costs {centerd - turned:.2f} dB of mean separation ({centerd:.1f} -> {turned:.1f})")
+    assert centerd - turned <= 4.0
     for offset in (-0.05, -0.025, 0.025, 0.05):
         moved = separation(design, profile, MODEL, listener=Listener(position_m=(0.0, offset, 0.0)))
         print(f"  {offset * 100:+.1f} cm: mean separation {moved.mean():.1f} dB (worst band {moved.min():.1f} dB)")
@@ -151,11 +152,11 @@ def test_the_mono_tweeter_crossover_sums_in_phase_at_the_own_ear() -> None:
     the crossover there is no notch deeper than that. (Before the tweeter feed was timed like the midranges the
     own-ear response had a -22.8 dB notch at 7.5 kHz: the tweeter sits 8 cm closer to the listener.)"""
     from soundstage.acoustics.transfer import transfer_matrix
-    from soundstage.analysis.crosstalk import realised_response
+    from soundstage.analysis.crosstalk import realized_response
 
     profile = load_profile("studio-5", distance_m=2.0)
     design = design_crosstalk_canceller(profile, sample_rate=SR)
-    f, response = realised_response(design.impulse, design.modelling_delay, SR)
+    f, response = realized_response(design.impulse, design.delay_samples, SR)
     ears = transfer_matrix(profile, f, MODEL) @ response
     own = 20 * np.log10(np.abs(ears[:, 0, 0]) / np.abs(ears[(f > 2000) & (f < 4000), 0, 0]).mean())
     crossover = (f >= 5000) & (f <= 12000)

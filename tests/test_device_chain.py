@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 import scipy.signal
 
-from soundstage import BinauralMonitor, Chain, Spatializer, load_chain
+from soundstage import BinauralMonitor, Chain, Spatializer, design_beamformer, design_crosstalk_canceller, load_chain
 from soundstage.analysis import ild_db, itd_s
 
 SR = 48000
@@ -21,35 +21,47 @@ def group_delay_samples(x: np.ndarray, low: float = 500.0, high: float = 2000.0)
     return float(-np.polyfit(2 * np.pi * f[band], np.unwrap(np.angle(spectrum[band])), 1)[0] * SR)
 
 
-def test_centre_and_sides_arrive_together_at_the_ears() -> None:
+def test_center_and_sides_arrive_together_at_the_ears() -> None:
     chain = Chain([Spatializer(), BinauralMonitor()])
     n = 48000
-    centre = np.zeros((2, n))
-    centre[:, 12000] = 1.0
+    center = np.zeros((2, n))
+    center[:, 12000] = 1.0
     left = np.zeros((2, n))
     left[0, 12000] = 1.0
-    ears_centre, ears_left = chain(centre, SR), chain(left, SR)
+    ears_center, ears_left = chain(center, SR), chain(left, SR)
     for ear in range(2):
-        difference = group_delay_samples(ears_centre[ear]) - group_delay_samples(ears_left[0])
-        print(f"centre vs left content, ear {ear}: group delay difference {difference:+.2f} samples (0.5-2 kHz)")
+        difference = group_delay_samples(ears_center[ear]) - group_delay_samples(ears_left[0])
+        print(f"center vs left content, ear {ear}: group delay difference {difference:+.2f} samples (0.5-2 kHz)")
         assert abs(difference) <= 1.0
     sos = scipy.signal.butter(4, (300, 3000), "bandpass", fs=SR, output="sos")
-    a, b = scipy.signal.sosfiltfilt(sos, ears_centre[0]), scipy.signal.sosfiltfilt(sos, ears_left[0])
+    a, b = scipy.signal.sosfiltfilt(sos, ears_center[0]), scipy.signal.sosfiltfilt(sos, ears_left[0])
     lag = int(np.argmax(scipy.signal.correlate(b, a, "full"))) - (n - 1)
     print(f"cross-correlation lag (0.3-3 kHz): {lag} samples")
     assert abs(lag) <= 1
 
 
 def test_knobs_map_onto_the_stages(noise: np.ndarray) -> None:
+    """The Spatializer composes the stages' design functions: each knob reaches the design it drives."""
+    from soundstage.acoustics.head import SphericalHead
+    from soundstage.acoustics.profiles import load_profile
+    from soundstage.stages.beamformer import blend_beam, design_matrix_mix
+
     device = Spatializer(width=0.5, depth=0.25, center_amount=0.7, distance_m=1.5)
-    assert device.virtualizer.crossfeed == 0.5 and device.canceller.separation_db == 12.5
-    assert device.beamformer.depth == 0.25 and device.upmix.center_amount == 0.7 and device.canceller.distance_m == 1.5
+    canceller = design_crosstalk_canceller(
+        load_profile("studio-5", distance_m=1.5), sample_rate=SR, head=SphericalHead(), plateau_db=12.5
+    )
+    np.testing.assert_array_equal(device.canceller_design(SR).impulse, canceller.impulse)  # 25 dB x width, at distance_m
+    profile = load_profile("studio-5")
+    beam = blend_beam(design_beamformer(profile, sample_rate=SR), design_matrix_mix(profile, sample_rate=SR), 0.25, profile)
+    np.testing.assert_array_equal(device.beam_design(SR).impulse, beam.impulse)
+    assert device.upmix.center_amount == 0.7
     device.width = 1.0
-    assert device.virtualizer.crossfeed == 1.0 and device.canceller.separation_db == 25.0
+    full = design_crosstalk_canceller(load_profile("studio-5", distance_m=1.5), sample_rate=SR, head=SphericalHead())
+    np.testing.assert_array_equal(device.canceller_design(SR).impulse, full.impulse)
     quiet = Spatializer(center_level_db=-12.0)(np.stack([noise[0], noise[0]]), SR)
     loud = Spatializer(center_level_db=0.0)(np.stack([noise[0], noise[0]]), SR)
     ratio = 10 * np.log10(np.sum(quiet[1:4] ** 2) / np.sum(loud[1:4] ** 2))
-    assert ratio == pytest.approx(-12.0, abs=0.5)  # a centre source lives on the beam
+    assert ratio == pytest.approx(-12.0, abs=0.5)  # a center source lives on the beam
 
 
 def test_block_size_invariance(noise: np.ndarray) -> None:
@@ -68,7 +80,7 @@ def test_block_size_invariance(noise: np.ndarray) -> None:
     [("studio-5", 5), ("studio-5-binaural", 2), ("stereo-reference", 2), ("headphones", 2), ("compact-pair", 2)],
 )
 def test_presets(preset: str, channels: int, noise: np.ndarray) -> None:
-    """Each preset runs and does its spatial job: at the (model) ears a hard-left source is left, a centre source centred."""
+    """Each preset runs and does its spatial job: at the (model) ears a hard-left source is left, a center source centerd."""
     chain = load_chain(Path(__file__).resolve().parents[1] / "chains" / f"{preset}.toml")
     out = chain(noise, SR)
     assert out.shape == (channels, noise.shape[1]) and np.isfinite(out).all()
@@ -76,7 +88,7 @@ def test_presets(preset: str, channels: int, noise: np.ndarray) -> None:
     sos = scipy.signal.butter(4, (200, 8000), "bandpass", fs=SR, output="sos")
     source = scipy.signal.sosfilt(sos, noise[0]).astype(np.float32)
     monitor = BinauralMonitor(device="compact-pair" if preset == "compact-pair" else "studio-5")
-    for kind, x in (("left", np.stack([source, 0 * source])), ("centre", np.stack([source, source]))):
+    for kind, x in (("left", np.stack([source, 0 * source])), ("center", np.stack([source, source]))):
         driven = chain(x, SR)
         ears = driven if preset in ("studio-5-binaural", "stereo-reference", "headphones") else monitor(driven, SR)
         ild = float(ild_db(ears[0], ears[1], SR, np.array([2000.0]), fraction=1)[0])
@@ -87,11 +99,11 @@ def test_presets(preset: str, channels: int, noise: np.ndarray) -> None:
             assert abs(ild) <= 0.1 and abs(itd) <= 20.0, (ild, itd)
 
 
-def test_headphones_preset_keeps_the_centre_in_the_middle(noise: np.ndarray) -> None:
+def test_headphones_preset_keeps_the_center_in_the_middle(noise: np.ndarray) -> None:
     chain = load_chain(Path(__file__).resolve().parents[1] / "chains" / "headphones.toml")
     sos = scipy.signal.butter(4, (200, 8000), "bandpass", fs=SR, output="sos")
-    voice = scipy.signal.sosfilt(sos, noise[0]).astype(np.float32)  # inside the upmix's centre band
+    voice = scipy.signal.sosfilt(sos, noise[0]).astype(np.float32)  # inside the upmix's center band
     out = chain(np.stack([voice, voice]), SR)
     np.testing.assert_allclose(out[0], out[1], atol=1e-5)
     error = 10 * np.log10(np.sum((out[0] - voice)[4000:-4000] ** 2) / np.sum(voice[4000:-4000] ** 2))
-    assert error <= -20.0  # a centre source passes (almost) unchanged
+    assert error <= -20.0  # a center source passes (almost) unchanged

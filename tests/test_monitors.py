@@ -28,7 +28,7 @@ def energy_db(x: np.ndarray) -> float:
 @needs_kemar
 def test_one_driver_straight_ahead_reproduces_the_measured_hrir(tmp_path: Path) -> None:
     profile = tmp_path / "front.toml"
-    profile.write_text('name = "front"\n[device]\ndistance_m = 2.0\n[[drivers]]\nname = "centre"\nazimuth_deg = 0.0\n')
+    profile.write_text('name = "front"\n[device]\ndistance_m = 2.0\n[[drivers]]\nname = "center"\nazimuth_deg = 0.0\n')
     monitor = BinauralMonitor(device=str(profile), hrtf=str(DEFAULT_SOFA))
     x = np.zeros((1, 4096))
     x[0, 100] = 1.0

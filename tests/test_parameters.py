@@ -27,7 +27,7 @@ from soundstage.host.nodes import node_parameters
         (ParameterSpec("mode", "b", kind="choice", choices=("a", "b", "c")), "c", 1.0),
     ],
 )
-def test_normalisation_maps_both_ways(spec: ParameterSpec, value: float, position: float) -> None:
+def test_normalization_maps_both_ways(spec: ParameterSpec, value: float, position: float) -> None:
     assert spec.to_normalized(value) == pytest.approx(position, abs=1e-12)
     back = spec.from_normalized(position)
     if isinstance(value, float):

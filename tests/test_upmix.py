@@ -1,4 +1,4 @@
-"""Upmix: what goes to the centre, exact fold-down, a realistic mixture, streaming contract."""
+"""Upmix: what goes to the center, exact fold-down, a realistic mixture, streaming contract."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from soundstage import Upmix
-from soundstage.stages.upmix import centre_components
+from soundstage.stages.upmix import center_components
 
 SR = 48000
 N = SR * 3
@@ -32,23 +32,23 @@ def upmix(left: np.ndarray, right: np.ndarray, **parameters: float) -> np.ndarra
 SOURCE = harmonic(220.0, 5.0, 1)
 
 
-def test_hard_panned_source_stays_out_of_the_centre() -> None:
+def test_hard_panned_source_stays_out_of_the_center() -> None:
     out = upmix(SOURCE, np.zeros(N))
     print(f"hard-left source in C: {energy_db(out[2]) - energy_db(SOURCE):.1f} dB")
     assert energy_db(out[2]) - energy_db(SOURCE) <= -40.0
 
 
-def test_source_panned_70_30_stays_out_of_the_centre() -> None:
+def test_source_panned_70_30_stays_out_of_the_center() -> None:
     out = upmix(0.7 * SOURCE, 0.3 * SOURCE)
     assert 20 * np.log10(0.7 / 0.3) == pytest.approx(7.4, abs=0.05)
     print(f"70/30 source in C: {energy_db(out[2]) - energy_db(np.hypot(0.7, 0.3) * SOURCE):.1f} dB")
     assert energy_db(out[2]) - energy_db(np.hypot(0.7, 0.3) * SOURCE) <= -20.0
 
 
-def test_centre_source_goes_to_the_centre() -> None:
+def test_center_source_goes_to_the_center() -> None:
     out = upmix(SOURCE, SOURCE)
     print(
-        f"centre source: C {energy_db(out[2]) - energy_db(SOURCE):+.3f} dB, "
+        f"center source: C {energy_db(out[2]) - energy_db(SOURCE):+.3f} dB, "
         f"left in L'/R' {max(energy_db(out[0]), energy_db(out[1])) - energy_db(SOURCE):.1f} dB"
     )
     assert energy_db(out[2]) - energy_db(SOURCE) == pytest.approx(0.0, abs=0.5)
@@ -67,7 +67,7 @@ def test_fold_down_is_exact(settings: dict[str, float]) -> None:
 
 
 def test_mixture_voice_instruments_and_ambience() -> None:
-    """Centre voice + two equal hard-panned instruments + decorrelated ambience at -10 dB."""
+    """Center voice + two equal hard-panned instruments + decorrelated ambience at -10 dB."""
     voice = harmonic(200.0, 5.5, 3, partials=20)
     left_instrument, right_instrument = harmonic(330.0, 0.3, 4), harmonic(415.0, 0.2, 5)
     left_instrument *= np.sqrt(np.sum(voice**2) / np.sum(left_instrument**2))
@@ -77,18 +77,18 @@ def test_mixture_voice_instruments_and_ambience() -> None:
     ambience *= np.sqrt(np.sum(voice**2) / np.sum(ambience[0] ** 2)) * 10 ** (-10 / 20)
     parts = [np.stack([voice, voice]), np.stack([left_instrument, 0 * T]), np.stack([0 * T, right_instrument]), ambience]
     mixture = sum(parts)
-    voice_c, left_c, right_c, ambience_c = centre_components(mixture, parts, SR)
-    # the parts' centres add up to what the stage itself extracts from the mixture
+    voice_c, left_c, right_c, ambience_c = center_components(mixture, parts, SR)
+    # the parts' centers add up to what the stage itself extracts from the mixture
     whole = Upmix()(mixture, SR)[2]
     assert energy_db(voice_c + left_c + right_c + ambience_c - whole) - energy_db(whole) <= -60.0
     print(
-        f"mixture: centre SIR {energy_db(voice_c) - energy_db(left_c + right_c + ambience_c):.1f} dB, "
+        f"mixture: center SIR {energy_db(voice_c) - energy_db(left_c + right_c + ambience_c):.1f} dB, "
         f"voice loss {energy_db(voice) - energy_db(voice_c):.1f} dB, "
         f"ambience in C {energy_db(ambience_c) - energy_db(ambience[0]):.1f} dB re its input"
     )
-    assert energy_db(voice_c) - energy_db(left_c + right_c + ambience_c) >= 15.0  # centre signal-to-interference
+    assert energy_db(voice_c) - energy_db(left_c + right_c + ambience_c) >= 15.0  # center signal-to-interference
     assert energy_db(voice) - energy_db(voice_c) <= 5.0  # voice loss
-    assert energy_db(ambience_c) - energy_db(ambience[0]) <= -10.0  # ambience in the centre re its input
+    assert energy_db(ambience_c) - energy_db(ambience[0]) <= -10.0  # ambience in the center re its input
 
 
 def test_band_limits_and_amount() -> None:

@@ -34,7 +34,7 @@ def test_itd_at_30_degrees() -> None:
 
 
 @pytest.mark.parametrize(
-    ("centre", "tolerance"),
+    ("center", "tolerance"),
     [
         (125.0, 3.5),
         (250.0, 3.5),
@@ -51,10 +51,10 @@ def test_itd_at_30_degrees() -> None:
         (8000.0, 2.0),
     ],
 )
-def test_ild_follows_kemar_at_30_degrees(kemar_ild: dict[float, float], centre: float, tolerance: float) -> None:
+def test_ild_follows_kemar_at_30_degrees(kemar_ild: dict[float, float], center: float, tolerance: float) -> None:
     ears = ears_for_left_impulse(Virtualizer())
-    ild = float(ild_db(ears[0], ears[1], SR, np.array([centre]), fraction=1)[0])
-    assert ild == pytest.approx(kemar_ild[centre], abs=tolerance)
+    ild = float(ild_db(ears[0], ears[1], SR, np.array([center]), fraction=1)[0])
+    assert ild == pytest.approx(kemar_ild[center], abs=tolerance)
 
 
 def test_no_setting_of_the_spherical_head_meets_every_kemar_ild_band(kemar_ild: dict[float, float]) -> None:
@@ -137,8 +137,8 @@ def test_designed_on_a_measured_set_it_carries_that_heads_cues(kemar_path: str, 
     stage = Virtualizer(hrtf=kemar_path)
     ears = ears_for_left_impulse(stage)
     ild = dict(zip(OCTAVES, ild_db(ears[0], ears[1], SR, np.array(OCTAVES), fraction=1)))
-    for centre in OCTAVES[1:]:  # a 256-tap crossfeed does not resolve the 125 Hz octave
-        assert ild[centre] == pytest.approx(kemar_ild[centre], abs=1.5)
+    for center in OCTAVES[1:]:  # a 256-tap crossfeed does not resolve the 125 Hz octave
+        assert ild[center] == pytest.approx(kemar_ild[center], abs=1.5)
     hrir = HrtfSet.from_sofa(kemar_path, sample_rate=SR).hrir(30.0)
     assert itd_s(ears[0], ears[1], SR) * 1e6 == pytest.approx(itd_s(hrir[0], hrir[1], SR) * 1e6, abs=25.0)
     level = 20 * np.log10(np.abs(np.fft.rfft(ears[0])[1:]))

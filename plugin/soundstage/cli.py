@@ -362,7 +362,7 @@ def _cmd_midi_monitor(args: argparse.Namespace) -> int:
 
     port = open_port(args.in_port)
     seen = monitor(port, lambda line: print(line, flush=True), count=args.count, seconds=args.seconds)
-    dropped = int(getattr(getattr(port, "_parser", None), "discarded", 0))
+    dropped = int(getattr(port, "malformed_bytes", 0))
     print(f"{seen} message(s)" + (f", {dropped} malformed byte(s) dropped" if dropped else ""))
     return 0
 
@@ -442,7 +442,7 @@ def build_parser() -> argparse.ArgumentParser:
     crosstalk.add_argument("--hrtf", default="model", help="'model' or a SOFA file to evaluate on (e.g. the MIT KEMAR set)")
     crosstalk.add_argument("--plot", default=None, help="write separation vs frequency to this PNG (needs matplotlib)")
     crosstalk.set_defaults(run=_cmd_analyze_crosstalk)
-    beam = analyze.add_parser("beam", help="the centre beam against the matrix mix: nulls, 45 deg level, DI, WNG")
+    beam = analyze.add_parser("beam", help="the center beam against the matrix mix: nulls, 45 deg level, DI, WNG")
     beam.add_argument("--device", default="studio-5")
     beam.add_argument("--plot", default=None, help="polar plots to this PNG (needs matplotlib)")
     beam.set_defaults(run=_cmd_analyze_beam)

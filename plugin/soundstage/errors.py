@@ -19,6 +19,7 @@ __all__ = [
     "PluginError",
     "AudioFileError",
     "OutputError",
+    "SoundstageDeprecationWarning",
 ]
 
 
@@ -60,3 +61,11 @@ class AudioFileError(SoundstageError, ValueError):
 
 class OutputError(SoundstageError, ValueError):
     """An output cannot be written (exists, equals an input, unwritable)."""
+
+
+class SoundstageDeprecationWarning(FutureWarning):
+    """A file uses a spelling or key of an earlier version: it still loads, and the message says what to write now.
+
+    A ``FutureWarning`` (shown by default), since the people who see it are the
+    ones who wrote the file, not only developers.
+    """

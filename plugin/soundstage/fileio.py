@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import os
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -20,8 +20,8 @@ import numpy as np
 import soundfile
 from pedalboard.io import AudioFile
 
+from soundstage.engine import ChainStream, pump
 from soundstage.errors import AudioFileError, AudioInputError, OutputError, ParameterError
-from soundstage.host.automation import AutomatedStream
 from soundstage.host.processor import Processor
 from soundstage.sinks import AudioSink, audio_target
 
@@ -186,6 +186,40 @@ def check_output_path(output: str | os.PathLike[str], *, inputs: list[Path], ove
     return target
 
 
+def _checked_blocks(reader: Any, source: Path, frames: int, buffer_size: int) -> Iterator[np.ndarray]:
+    """The blocks of an input file, each read whole and finite, or an error that names the file and sample."""
+    position = 0
+    while position < frames:
+        try:
+            block = reader.read(min(buffer_size, frames - position))
+        except Exception as error:  # a decoder error in the middle of a damaged file
+            raise AudioFileError(
+                f"input file {str(source)!r} cannot be read at sample {position}: {error}; export it again"
+            ) from None
+        if block.shape[1] == 0:
+            raise AudioFileError(f"input file {str(source)!r} ends early at sample {position} of {frames} (truncated?)")
+        if not np.isfinite(block).all():
+            channel, sample = np.argwhere(~np.isfinite(block))[0]
+            raise AudioInputError(
+                f"input file {str(source)!r} contains {block[channel, sample]} at channel {channel}, "
+                f"sample {position + sample}; soundstage only processes finite samples"
+            )
+        position += block.shape[1]
+        yield block
+
+
+def _progress_steps(progress: Callable[[int], None]) -> Callable[[int], None]:
+    """``progress(samples done since the last call)`` from the engine's ``after_block(position)``."""
+    done = 0
+
+    def step(position: int) -> None:
+        nonlocal done
+        progress(position - done)
+        done = position
+
+    return step
+
+
 def process_file(
     processor: Processor,
     input_path: str | os.PathLike[str],
@@ -226,29 +260,14 @@ def process_file(
         out_channels = processor.output_channels_for(channels)
         checked = audio_target(target, channels=out_channels, sample_rate=rate, bit_depth=bit_depth, frames=frames)
         events = [(event.sample, event.target, event.value) for event in automation or []]
-        stream = AutomatedStream(processor, rate, events, buffer_size=buffer_size)
+        stream = ChainStream(processor, rate, events, buffer_size=buffer_size)
         with AudioSink(checked) as writer:
-            position = 0
-            while position < frames:
-                try:
-                    block = reader.read(min(buffer_size, frames - position))
-                except Exception as error:  # a decoder error in the middle of a damaged file
-                    raise AudioFileError(
-                        f"input file {str(source)!r} cannot be read at sample {position}: {error}; export it again"
-                    ) from None
-                if block.shape[1] == 0:
-                    raise AudioFileError(f"input file {str(source)!r} ends early at sample {position} of {frames} (truncated?)")
-                if not np.isfinite(block).all():
-                    channel, sample = np.argwhere(~np.isfinite(block))[0]
-                    raise AudioInputError(
-                        f"input file {str(source)!r} contains {block[channel, sample]} at channel {channel}, "
-                        f"sample {position + sample}; soundstage only processes finite samples"
-                    )
-                writer.write(stream.process(block))
-                position += block.shape[1]
-                if progress is not None:
-                    progress(block.shape[1])
-            writer.write(stream.flush())
+            pump(
+                _checked_blocks(reader, source, frames, buffer_size),
+                stream,
+                [writer.write],
+                after_block=None if progress is None else _progress_steps(progress),
+            )
     return {
         "frames": float(frames),
         "sample_rate": rate,

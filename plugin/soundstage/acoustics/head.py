@@ -2,7 +2,7 @@
 
 Every head model answers one question, :meth:`ear_responses`: the complex
 frequency response at the left and right ear for plane waves from given
-directions, relative to the free field at the centre of the head (no head).
+directions, relative to the free field at the center of the head (no head).
 Measured HRTFs (:mod:`soundstage.acoustics.hrtf`) answer the same question.
 
 :class:`SphericalHead` is the model of Brown & Duda (1998), "A structural model
@@ -87,12 +87,12 @@ class SphericalHead:
         return (1 + self.alpha_min / 2) + (1 - self.alpha_min / 2) * np.cos(theta / theta_min * np.pi)
 
     def delay_s(self, theta: np.ndarray) -> np.ndarray:
-        """Arrival time relative to the head centre (seconds) at incidence ``theta``."""
+        """Arrival time relative to the head center (seconds) at incidence ``theta``."""
         a_over_c = self.radius_m / SPEED_OF_SOUND_M_S
         return np.where(theta < np.pi / 2, -a_over_c * np.cos(theta), a_over_c * (theta - np.pi / 2))
 
     def ear_responses(self, frequencies_hz: np.ndarray, directions: np.ndarray) -> np.ndarray:
-        """Complex ear responses, shape (2, D, F), relative to the free field at the head centre."""
+        """Complex ear responses, shape (2, D, F), relative to the free field at the head center."""
         w = 2 * np.pi * np.asarray(frequencies_hz, dtype=float)
         theta = self.incidence(directions)  # (2, D)
         alpha = self.alpha(theta)[:, :, None]
@@ -112,7 +112,7 @@ class SphericalHead:
 
 @dataclass(frozen=True)
 class FreeField:
-    """No head: both "ears" hear the free field at the head centre (for level measurements)."""
+    """No head: both "ears" hear the free field at the head center (for level measurements)."""
 
     radius_m: float = 0.0
 

@@ -2,7 +2,7 @@
 
 A :class:`HrtfSet` answers the same question as a head model
 (:meth:`HrtfSet.ear_responses`: ear responses relative to the free field at the
-head centre), so every design and analysis can use either.
+head center), so every design and analysis can use either.
 
 Interpolation is onset-aligned: each measured HRIR is split into its onset time
 (fractional samples, from the first crossing of -20 dB re its peak) and the
@@ -188,7 +188,7 @@ class HrtfSet:
         return combined
 
     def ear_responses(self, frequencies_hz: np.ndarray, directions: np.ndarray) -> np.ndarray:
-        """Complex ear responses, shape (2, D, F), relative to the free field at the head centre.
+        """Complex ear responses, shape (2, D, F), relative to the free field at the head center.
 
         Exact at any frequency: the interpolated, onset-aligned impulse responses
         are evaluated by a direct DTFT, then the interpolated onset delay applied.
@@ -222,7 +222,7 @@ class HrtfSet:
         return np.asarray((self._onset(self.weights(azimuth_deg, elevation_deg)) - self._zero) / self.sample_rate)
 
     def hrir(self, azimuth_deg: float, elevation_deg: float = 0.0, *, lead_samples: int = 0) -> np.ndarray:
-        """Interpolated HRIRs (2, taps + lead), time zero at ``lead_samples`` (unnormalised delay reference).
+        """Interpolated HRIRs (2, taps + lead), time zero at ``lead_samples`` (unnormalized delay reference).
 
         The onset-aligned interpolation of :meth:`ear_responses`, returned in the
         time domain with the set's own timing (each ear's onset where the

@@ -54,7 +54,7 @@ class Driver:
     azimuth_deg : float or None
         Listener-anchored placement.
     beam_band_hz : (float, float) or None
-        Where the driver can take part in the centre beam, Hz. Midranges take part
+        Where the driver can take part in the center beam, Hz. Midranges take part
         in their whole band unless this says otherwise; a woofer or tweeter takes
         part only where this is given (the band it can play beyond its crossover).
     """
@@ -71,7 +71,7 @@ class Driver:
 
     @property
     def beam_band(self) -> tuple[float, float] | None:
-        """The band in which the driver joins the centre beam (None: it does not)."""
+        """The band in which the driver joins the center beam (None: it does not)."""
         if self.beam_band_hz is not None:
             return self.beam_band_hz
         return self.band_hz if self.role == "mid" else None
@@ -81,7 +81,7 @@ class Driver:
 class Listener:
     """Where the listener's head is and where it faces (world coordinates).
 
-    ``position_m`` is the centre of the head; ``yaw_deg`` turns the head
+    ``position_m`` is the center of the head; ``yaw_deg`` turns the head
     counter-clockwise (positive: towards the left).
     """
 
@@ -114,8 +114,8 @@ class DeviceProfile:
         return dataclasses.replace(self, distance_m=float(distance_m))
 
     @property
-    def centre_m(self) -> np.ndarray:
-        """World position of the device centre."""
+    def center_m(self) -> np.ndarray:
+        """World position of the device center."""
         return np.array([self.distance_m, 0.0, self.height_m])
 
     def world_positions(self) -> np.ndarray:
@@ -127,7 +127,7 @@ class DeviceProfile:
                 rows.append(self.distance_m * direction(driver.azimuth_deg) + np.array([0.0, 0.0, self.height_m]))
             else:
                 assert driver.position_m is not None
-                rows.append(self.centre_m + turn @ driver.position_m)
+                rows.append(self.center_m + turn @ driver.position_m)
         return np.array(rows)
 
     def world_directions(self) -> np.ndarray:
@@ -147,22 +147,22 @@ class DeviceProfile:
         return [i for i, driver in enumerate(self.drivers) if driver.role == role]
 
     def beam_indices(self) -> list[int]:
-        """Indices of the drivers that take part in the centre beam (see ``Driver.beam_band``)."""
+        """Indices of the drivers that take part in the center beam (see ``Driver.beam_band``)."""
         return [i for i, driver in enumerate(self.drivers) if driver.beam_band is not None]
 
     def check_listener(self, listener: Listener, head_radius_m: float) -> None:
         """Raise ProfileError if the listener's head would overlap the device."""
-        centre = np.asarray(listener.position_m, dtype=float)
+        center = np.asarray(listener.position_m, dtype=float)
         if self.radius_m > 0:
-            gap = float(np.linalg.norm(self.centre_m - centre))
+            gap = float(np.linalg.norm(self.center_m - center))
             if gap < self.radius_m + head_radius_m:
                 raise ProfileError(
                     f"{self.name}: the listener at {tuple(listener.position_m)} m is inside the device "
-                    f"(centres {gap:.3f} m apart, device radius {self.radius_m} m + head radius {head_radius_m} m); "
+                    f"(centers {gap:.3f} m apart, device radius {self.radius_m} m + head radius {head_radius_m} m); "
                     "move the listener further away"
                 )
         for name, position in zip(self.driver_names, self.world_positions()):
-            if float(np.linalg.norm(position - centre)) < head_radius_m * 1.5:
+            if float(np.linalg.norm(position - center)) < head_radius_m * 1.5:
                 raise ProfileError(f"{self.name}: driver {name!r} is inside or touching the listener's head; move the listener")
 
 

@@ -5,7 +5,7 @@ the image sources of each driver in a rectangular room (absorption from the
 reverberation time by Sabine's formula). Each image arrives at the listener as a
 plane wave from its own direction, so the head model or the HRTFs give it its
 own interaural time and level difference — the receiver is directional, both
-ears at the head centre, and the HRIRs carry the ITD. An image keeps the
+ears at the head center, and the HRIRs carry the ITD. An image keeps the
 driver's directivity: it radiates in the mirrored direction of its source.
 """
 
@@ -35,7 +35,7 @@ class ShoeboxRoom:
     rt60_s : float
         Reverberation time; wall absorption follows from Sabine's formula.
     listener_m : (float, float, float)
-        The listener's head centre in room coordinates (room +x = listener's forward).
+        The listener's head center in room coordinates (room +x = listener's forward).
     max_order : int
         Highest reflection order of the image-source model.
     """
@@ -72,11 +72,11 @@ def room_transfer_matrix(
         raise SoundstageError("room simulation needs pyroomacoustics: pip install 'soundstage[room]'") from None
     who = listener or Listener()
     f = np.asarray(frequencies_hz, float)
-    origin = np.asarray(room.listener_m, float)  # world (listener-centred) -> room coordinates
-    head_centre = origin + np.asarray(who.position_m, float)
+    origin = np.asarray(room.listener_m, float)  # world (listener-centerd) -> room coordinates
+    head_center = origin + np.asarray(who.position_m, float)
     positions = profile.world_positions() + origin
     aims = profile.world_directions()
-    room.check(np.vstack([positions, head_centre]))
+    room.check(np.vstack([positions, head_center]))
     energy_absorption, _ = pra.inverse_sabine(room.rt60_s, list(room.dimensions_m))
     result = np.zeros((len(f), 2, len(profile.drivers)), complex)
     to_head = rotation_z(-who.yaw_deg)
@@ -85,13 +85,13 @@ def room_transfer_matrix(
             list(room.dimensions_m), fs=int(sample_rate), materials=pra.Material(energy_absorption), max_order=room.max_order
         )
         shoebox.add_source(list(position))
-        shoebox.add_microphone(list(head_centre))
+        shoebox.add_microphone(list(head_center))
         shoebox.image_source_model()
         source = shoebox.sources[0]
         images = np.asarray(source.images, float).T  # (K, 3)
         damping = np.asarray(source.damping, float)[0]  # pressure factor per image
         mirrored = np.where(np.asarray(source.orders_xyz).T % 2 == 1, -1.0, 1.0)  # (K, 3) axes flipped by odd reflections
-        arrival = images - head_centre
+        arrival = images - head_center
         distances = np.linalg.norm(arrival, axis=1)
         emitted = -arrival / distances[:, None] * mirrored  # direction leaving the real driver
         off_axis = np.arccos(np.clip(emitted @ aim, -1.0, 1.0))

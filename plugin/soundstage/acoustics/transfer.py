@@ -1,8 +1,8 @@
 """Driver -> ear transfer matrices at a listener position.
 
-For each driver: the path to the listener's head centre (delay ``r / c`` and
+For each driver: the path to the listener's head center (delay ``r / c`` and
 spreading ``r_ref / r``, with ``r_ref`` the listener distance of the profile, so a
-driver at the device centre arrives at 0 dB), the driver's directivity toward the
+driver at the device center arrives at 0 dB), the driver's directivity toward the
 listener, then the head (model or measured HRTFs) for the direction the sound
 comes from in the listener's head coordinates.
 """
@@ -72,10 +72,10 @@ def transfer_matrix(
     profile.check_listener(who, getattr(head, "radius_m", 0.0875))
     f = np.asarray(frequencies_hz, float)
     chosen = list(range(len(profile.drivers))) if drivers is None else list(drivers)
-    centre = np.asarray(who.position_m, float)
+    center = np.asarray(who.position_m, float)
     positions = profile.world_positions()[chosen]
     aims = profile.world_directions()[chosen]
-    vectors = positions - centre  # head centre -> driver
+    vectors = positions - center  # head center -> driver
     distances = np.linalg.norm(vectors, axis=1)
     to_listener = -vectors / distances[:, None]
     off_axis = np.arccos(np.clip(np.sum(aims * to_listener, axis=1), -1.0, 1.0))

@@ -1,4 +1,4 @@
-"""Measuring a centre beam: pattern, null depth, directivity index, front-to-side ratio, WNG."""
+"""Measuring a center beam: pattern, null depth, directivity index, front-to-side ratio, WNG."""
 
 from __future__ import annotations
 
@@ -6,19 +6,20 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from soundstage.acoustics.array import diffuse_correlation, steering
+from soundstage.acoustics.feeds import DriverFilters
 from soundstage.acoustics.profiles import DeviceProfile
-from soundstage.analysis.crosstalk import realised_response
-from soundstage.stages.beamformer import BeamFilters, diffuse_correlation, steering
+from soundstage.analysis.crosstalk import realized_response
 
-__all__ = ["BeamFigures", "beam_figures", "realised_beam_pattern"]
+__all__ = ["BeamFigures", "beam_figures", "realized_beam_pattern"]
 
 
-def realised_beam_pattern(
-    design: BeamFilters, profile: DeviceProfile, azimuth_deg: np.ndarray, *, elevation_deg: float = 0.0, n: int = 8192
+def realized_beam_pattern(
+    design: DriverFilters, profile: DeviceProfile, azimuth_deg: np.ndarray, *, elevation_deg: float = 0.0, n: int = 8192
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Frequencies and far-field response (F, azimuths) of the realised midrange FIR filters."""
-    f, response = realised_response(design.impulse, design.delay_samples, design.sample_rate, n=n)
-    drivers = list(design.beam_indices)
+    """Frequencies and far-field response (F, azimuths) of the realized midrange FIR filters."""
+    f, response = realized_response(design.impulse, design.delay_samples, design.sample_rate, n=n)
+    drivers = list(design.active_indices)
     a = steering(profile, np.maximum(f, f[1]), azimuth_deg, drivers=drivers, elevation_deg=elevation_deg)
     return f, np.einsum("fam,fm->fa", a, response[:, drivers, 0])
 
@@ -35,13 +36,13 @@ class BeamFigures:
     wng_db: np.ndarray
 
 
-def beam_figures(design: BeamFilters, profile: DeviceProfile, frequencies_hz: np.ndarray) -> BeamFigures:
+def beam_figures(design: DriverFilters, profile: DeviceProfile, frequencies_hz: np.ndarray) -> BeamFigures:
     """Figures of a beam design at chosen frequencies (design grid, nearest bins)."""
     grid = design.frequencies
     rows = [int(np.argmin(np.abs(grid - f))) for f in frequencies_hz]
     f = np.maximum(grid[rows], grid[1])
-    drivers = list(design.beam_indices)
-    weights = design.weights[rows]  # (F, M)
+    drivers = list(design.active_indices)
+    weights = design.weights[rows, :, 0]  # (F, M): the beam's one input
 
     def response(azimuths: np.ndarray, elevation: float = 0.0) -> np.ndarray:
         return np.einsum("fam,fm->fa", steering(profile, f, azimuths, drivers=drivers, elevation_deg=elevation), weights)

@@ -1,6 +1,6 @@
 """Binaural measures: fractional-octave bands, ITD by cross-correlation, ILD per band.
 
-Bands follow IEC 61260 base-10 nominal centres (1/3 octave: 10^(k/10) kHz);
+Bands follow IEC 61260 base-10 nominal centers (1/3 octave: 10^(k/10) kHz);
 band values are power averages over the band's bins.
 """
 
@@ -11,38 +11,38 @@ import scipy.signal
 
 __all__ = ["band_power", "fractional_octave_bands", "ild_db", "itd_s", "nominal_hz"]
 
-#: IEC 61260 nominal mantissas of the 1/3-octave centres (the R10 preferred numbers).
+#: IEC 61260 nominal mantissas of the 1/3-octave centers (the R10 preferred numbers).
 _NOMINAL = (1.0, 1.25, 1.6, 2.0, 2.5, 3.15, 4.0, 5.0, 6.3, 8.0)
 
 
 def fractional_octave_bands(low_hz: float, high_hz: float, fraction: int = 3) -> np.ndarray:
-    """Centre frequencies (Hz) of 1/``fraction``-octave bands with centres in [low, high]."""
+    """Center frequencies (Hz) of 1/``fraction``-octave bands with centers in [low, high]."""
     step = 3.0 / fraction  # base-10: an octave is 10^(3/10)
     first = int(np.ceil(10 * np.log10(low_hz / 1000) / step - 0.05))
     last = int(np.floor(10 * np.log10(high_hz / 1000) / step + 0.05))  # nominal 6300 includes 6310
     return np.array([1000 * 10 ** (k * step / 10) for k in range(first, last + 1)])
 
 
-def nominal_hz(centre_hz: float) -> float:
-    """The nominal name of an exact band centre: 1995.3 -> 2000, 6309.6 -> 6300.
+def nominal_hz(center_hz: float) -> float:
+    """The nominal name of an exact band center: 1995.3 -> 2000, 6309.6 -> 6300.
 
     >>> [nominal_hz(c) for c in fractional_octave_bands(100, 1000, fraction=1)]
     [125.0, 250.0, 500.0, 1000.0]
     """
-    k = round(10 * np.log10(centre_hz))
+    k = round(10 * np.log10(center_hz))
     return round(_NOMINAL[k % 10] * 10.0 ** (k // 10), 6)
 
 
-def band_power(spectrum: np.ndarray, frequencies_hz: np.ndarray, centre_hz: float, fraction: int = 3) -> float:
+def band_power(spectrum: np.ndarray, frequencies_hz: np.ndarray, center_hz: float, fraction: int = 3) -> float:
     """Mean power of ``spectrum`` (complex or magnitude) over one band."""
     edge = 10 ** (3.0 / fraction / 20)  # half a band in base-10 octaves
-    mask = (frequencies_hz >= centre_hz / edge) & (frequencies_hz < centre_hz * edge)
+    mask = (frequencies_hz >= center_hz / edge) & (frequencies_hz < center_hz * edge)
     if not mask.any():
-        raise ValueError(f"no frequency bins inside the band at {centre_hz:g} Hz; use a longer FFT")
+        raise ValueError(f"no frequency bins inside the band at {center_hz:g} Hz; use a longer FFT")
     return float(np.mean(np.abs(spectrum[..., mask]) ** 2))
 
 
-def ild_db(left: np.ndarray, right: np.ndarray, sample_rate: float, centres_hz: np.ndarray, fraction: int = 3) -> np.ndarray:
+def ild_db(left: np.ndarray, right: np.ndarray, sample_rate: float, centers_hz: np.ndarray, fraction: int = 3) -> np.ndarray:
     """Interaural level difference (left over right, dB) per band of two ear signals."""
     n = max(len(left), int(sample_rate))
     frequencies = np.fft.rfftfreq(n, 1 / sample_rate)
@@ -51,7 +51,7 @@ def ild_db(left: np.ndarray, right: np.ndarray, sample_rate: float, centres_hz: 
         [
             10
             * np.log10(band_power(spectrum_left, frequencies, c, fraction) / band_power(spectrum_right, frequencies, c, fraction))
-            for c in centres_hz
+            for c in centers_hz
         ]
     )
 

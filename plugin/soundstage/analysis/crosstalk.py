@@ -1,4 +1,4 @@
-"""Measuring crosstalk cancellation: realised filter responses and separation per band."""
+"""Measuring crosstalk cancellation: realized filter responses and separation per band."""
 
 from __future__ import annotations
 
@@ -14,14 +14,14 @@ from soundstage.analysis.binaural import band_power, fractional_octave_bands, il
 __all__ = [
     "band_separation_db",
     "band_target_db",
-    "centre_image_error",
+    "center_image_error",
     "plain_stereo_separation_db",
-    "realised_response",
+    "realized_response",
     "separation_db",
 ]
 
 
-def realised_response(
+def realized_response(
     impulse: np.ndarray, delay_samples: int, sample_rate: float, n: int = 8192
 ) -> tuple[np.ndarray, np.ndarray]:
     """Frequencies and responses (F, drivers, inputs) of FIR filters (drivers, inputs, taps), delay removed."""
@@ -31,7 +31,7 @@ def realised_response(
     return np.fft.rfftfreq(n, 1 / sample_rate), np.moveaxis(spectrum, -1, 0)
 
 
-def band_separation_db(frequencies: np.ndarray, ears: np.ndarray, centres_hz: np.ndarray) -> np.ndarray:
+def band_separation_db(frequencies: np.ndarray, ears: np.ndarray, centers_hz: np.ndarray) -> np.ndarray:
     """Per 1/3-octave band, the smaller over the two inputs of ipsi/contra ear power (dB).
 
     ``ears`` is (F, 2 ears, 2 inputs): input 0 belongs at ear 0, input 1 at ear 1.
@@ -39,15 +39,15 @@ def band_separation_db(frequencies: np.ndarray, ears: np.ndarray, centres_hz: np
     return np.array(
         [
             min(
-                10 * np.log10(band_power(ears[:, j, j], frequencies, centre) / band_power(ears[:, 1 - j, j], frequencies, centre))
+                10 * np.log10(band_power(ears[:, j, j], frequencies, center) / band_power(ears[:, 1 - j, j], frequencies, center))
                 for j in range(2)
             )
-            for centre in centres_hz
+            for center in centers_hz
         ]
     )
 
 
-def band_target_db(frequencies: np.ndarray, target_db: np.ndarray, centres_hz: np.ndarray) -> np.ndarray:
+def band_target_db(frequencies: np.ndarray, target_db: np.ndarray, centers_hz: np.ndarray) -> np.ndarray:
     """Per 1/3-octave band, a target separation curve's band value, taken the way separation is measured.
 
     Separation per band is a ratio of band powers, so the target's band value is
@@ -55,7 +55,7 @@ def band_target_db(frequencies: np.ndarray, target_db: np.ndarray, centres_hz: n
     its dB values, which over-states a target that falls steeply inside a band.
     """
     crosstalk = 10 ** (-np.asarray(target_db) / 20)  # amplitude of the crosstalk ratio
-    return np.array([-10 * np.log10(band_power(crosstalk, frequencies, centre)) for centre in centres_hz])
+    return np.array([-10 * np.log10(band_power(crosstalk, frequencies, center)) for center in centers_hz])
 
 
 def separation_db(
@@ -70,15 +70,15 @@ def separation_db(
     high_hz: float = 6300.0,
     plant: np.ndarray | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Band centres and separation (dB) of canceller FIRs (drivers, 2, taps) through a head at a position.
+    """Band centers and separation (dB) of canceller FIRs (drivers, 2, taps) through a head at a position.
 
     ``plant``: the driver -> ear responses at that position on the grid of
-    :func:`realised_response` (8192 points), when the caller already has them.
+    :func:`realized_response` (8192 points), when the caller already has them.
     """
-    frequencies, response = realised_response(impulse, delay_samples, sample_rate)
+    frequencies, response = realized_response(impulse, delay_samples, sample_rate)
     plant = transfer_matrix(profile, frequencies, head, listener=listener) if plant is None else plant
-    centres = fractional_octave_bands(low_hz, high_hz)
-    return centres, band_separation_db(frequencies, plant @ response, centres)
+    centers = fractional_octave_bands(low_hz, high_hz)
+    return centers, band_separation_db(frequencies, plant @ response, centers)
 
 
 def plain_stereo_separation_db(
@@ -99,7 +99,7 @@ def plain_stereo_separation_db(
     return band_separation_db(frequencies, plant @ feeds, fractional_octave_bands(low_hz, high_hz))
 
 
-def centre_image_error(
+def center_image_error(
     impulse: np.ndarray,
     delay_samples: int,
     sample_rate: float,
@@ -109,22 +109,22 @@ def centre_image_error(
     listener: Listener | None = None,
     plant: np.ndarray | None = None,
 ) -> tuple[float, float]:
-    """How far the centre image is from the device: (ITD error in us, ILD error in dB, 1-4 kHz mean).
+    """How far the center image is from the device: (ITD error in us, ILD error in dB, 1-4 kHz mean).
 
-    ``impulse`` is the centre path's FIRs (drivers, 1, taps), e.g. a beam design's.
-    The errors are the ear cues of the centre through the drivers minus those of a
-    point source at the device centre, heard from the same position: 0 means the
-    centre is where the device is, for a listener anywhere on the grid. ``plant`` as
+    ``impulse`` is the center path's FIRs (drivers, 1, taps), e.g. a beam design's.
+    The errors are the ear cues of the center through the drivers minus those of a
+    point source at the device center, heard from the same position: 0 means the
+    center is where the device is, for a listener anywhere on the grid. ``plant`` as
     for :func:`separation_db`.
     """
     n = 8192
-    frequencies, response = realised_response(impulse, delay_samples, sample_rate, n=n)
+    frequencies, response = realized_response(impulse, delay_samples, sample_rate, n=n)
     who = listener or Listener()
     plant = transfer_matrix(profile, frequencies, head, listener=who) if plant is None else plant
     ears = (plant @ response)[:, :, 0]  # (F, 2)
-    toward = rotation_z(-who.yaw_deg) @ (profile.centre_m - np.asarray(who.position_m, float))
+    toward = rotation_z(-who.yaw_deg) @ (profile.center_m - np.asarray(who.position_m, float))
     distance = float(np.linalg.norm(toward))
-    # a point source at the device centre, its delay and spreading as a driver there would have
+    # a point source at the device center, its delay and spreading as a driver there would have
     point = head.ear_responses(frequencies, (toward / distance)[None])[:, 0, :].T  # (F, 2)
     point = point * profile.distance_m / distance * np.exp(-2j * np.pi * frequencies * distance / SPEED_OF_SOUND_M_S)[:, None]
     bands = fractional_octave_bands(1000, 4000)
@@ -133,5 +133,5 @@ def centre_image_error(
         irs = np.fft.irfft(spectrum, n=n, axis=0).T
         return itd_s(irs[0], irs[1], sample_rate) * 1e6, float(np.mean(ild_db(irs[0], irs[1], sample_rate, bands)))
 
-    (itd_centre, ild_centre), (itd_point, ild_point) = cues(ears), cues(point)
-    return itd_centre - itd_point, ild_centre - ild_point
+    (itd_center, ild_center), (itd_point, ild_point) = cues(ears), cues(point)
+    return itd_center - itd_point, ild_center - ild_point

@@ -11,13 +11,13 @@ from soundstage.acoustics.head import SphericalHead
 from soundstage.acoustics.hrtf import HrtfSet
 from soundstage.acoustics.profiles import Listener, load_profile
 from soundstage.acoustics.transfer import transfer_matrix
-from soundstage.analysis.beam import beam_figures, realised_beam_pattern
+from soundstage.analysis.beam import beam_figures, realized_beam_pattern
 from soundstage.analysis.binaural import fractional_octave_bands, ild_db, itd_s, nominal_hz
 from soundstage.analysis.crosstalk import (
     band_target_db,
-    centre_image_error,
+    center_image_error,
     plain_stereo_separation_db,
-    realised_response,
+    realized_response,
     separation_db,
 )
 from soundstage.errors import SoundstageError
@@ -65,47 +65,47 @@ def crosstalk_report(
     profile = load_profile(device, distance_m=distance_m)
     design = design_crosstalk_canceller(profile, sample_rate=sample_rate)
     model = SphericalHead()
-    centres, designed = separation_db(
-        design.impulse, design.modelling_delay, sample_rate, profile, model, low_hz=100, high_hz=10000
+    centers, designed = separation_db(
+        design.impulse, design.delay_samples, sample_rate, profile, model, low_hz=100, high_hz=10000
     )
     heads = {"model": designed}
     if hrtf != "model":
         measured_head = HrtfSet.from_sofa(hrtf, sample_rate=sample_rate)
         heads["measured"] = separation_db(
-            design.impulse, design.modelling_delay, sample_rate, profile, measured_head, low_hz=100, high_hz=10000
+            design.impulse, design.delay_samples, sample_rate, profile, measured_head, low_hz=100, high_hz=10000
         )[1]
     mids = profile.indices("mid")
     left, right = (mids[0], mids[1]) if len(mids) >= 2 else (0, 0)
     plain = plain_stereo_separation_db(
         profile, measured_head if hrtf != "model" else model, left, right, low_hz=100, high_hz=10000
     )
-    frequencies, response = realised_response(design.impulse, design.modelling_delay, sample_rate)
+    frequencies, response = realized_response(design.impulse, design.delay_samples, sample_rate)
     band = (frequencies >= 100) & (frequencies <= 8000)
     effort = 20 * np.log10(np.abs(response[band]).max())
     lines = [
         f"crosstalk canceller: {profile.name} at {distance_m:g} m, designed on the spherical head (radius {model.radius_m} m)",
         f"evaluated on: {'the design model' if hrtf == 'model' else measured_head.source}",
-        f"filters: {design.impulse.shape[-1]} taps, modelling delay {design.modelling_delay} samples, "
+        f"filters: {design.impulse.shape[-1]} taps, modeling delay {design.delay_samples} samples, "
         f"peak gain {effort:.1f} dB (100 Hz-8 kHz)",
         "",
         f"{'band Hz':>8}  {'target dB':>9}  {'model dB':>8}"
         + (f"  {'measured dB':>11}" if "measured" in heads else "")
         + f"  {'no CTC dB':>9}",
     ]
-    wanted = band_target_db(design.frequencies, design.info["target_db"], centres)  # power averages, as separation
-    for index, centre in enumerate(centres):
-        row = f"{nominal_hz(centre):8g}  {_db(wanted[index]):9.1f}  {_db(heads['model'][index]):8.1f}"
+    wanted = band_target_db(design.frequencies, design.info["target_db"], centers)  # power averages, as separation
+    for index, center in enumerate(centers):
+        row = f"{nominal_hz(center):8g}  {_db(wanted[index]):9.1f}  {_db(heads['model'][index]):8.1f}"
         if "measured" in heads:
             row += f"  {_db(heads['measured'][index]):11.1f}"
         lines.append(row + f"  {_db(plain[index]):9.1f}")
-    in_band = (centres >= 250) & (centres <= 6400)
+    in_band = (centers >= 250) & (centers <= 6400)
     summary = f"mean 250 Hz-6.3 kHz: model {heads['model'][in_band].mean():.1f} dB"
     if "measured" in heads:
         summary += f", measured {heads['measured'][in_band].mean():.1f} dB (worst band {heads['measured'][in_band].min():.1f} dB)"
     lines += ["", summary + f", no CTC {plain[in_band].mean():.1f} dB"]
     if plot is not None:
-        curves = [(centres, values, {"marker": "o", "label": f"{label} head"}) for label, values in heads.items()]
-        curves.append((centres, plain, {"linestyle": "--", "color": "grey", "label": "no crosstalk cancellation"}))
+        curves = [(centers, values, {"marker": "o", "label": f"{label} head"}) for label, values in heads.items()]
+        curves.append((centers, plain, {"linestyle": "--", "color": "grey", "label": "no crosstalk cancellation"}))
         _band_plot(
             plot, curves, "channel separation at the ears (dB)", f"Crosstalk cancellation: {profile.name} at {distance_m:g} m"
         )
@@ -114,11 +114,11 @@ def crosstalk_report(
 
 
 def _band_plot(path: Path, curves: list[tuple[np.ndarray, np.ndarray, dict[str, Any]]], ylabel: str, title: str) -> None:
-    """Values per frequency band on a log axis, one line per (centres, values, matplotlib style) curve."""
+    """Values per frequency band on a log axis, one line per (centers, values, matplotlib style) curve."""
     plt = _pyplot()
     figure, axis = plt.subplots(figsize=(8, 4.5))
-    for centres, values, style in curves:
-        axis.semilogx(centres, values, **style)
+    for centers, values, style in curves:
+        axis.semilogx(centers, values, **style)
     axis.set_xlabel("frequency (Hz, 1/3-octave bands)")
     axis.set_ylabel(ylabel)
     axis.set_title(title)
@@ -133,29 +133,29 @@ def _band_text(band: tuple[float, float] | None) -> str:
 
 
 def beam_report(device: str, *, sample_rate: float = 48000.0, plot: Path | None = None) -> str:
-    """The centre beam of a device against the matrix mix, as text (and polar plots if ``plot``)."""
+    """The center beam of a device against the matrix mix, as text (and polar plots if ``plot``)."""
 
     profile = load_profile(device)
     beam = design_beamformer(profile, sample_rate=sample_rate)
     matrix = design_matrix_mix(profile, sample_rate=sample_rate)
-    centres = fractional_octave_bands(250, 8000)
-    b, m = beam_figures(beam, profile, centres), beam_figures(matrix, profile, centres)
+    centers = fractional_octave_bands(250, 8000)
+    b, m = beam_figures(beam, profile, centers), beam_figures(matrix, profile, centers)
     lines = [
-        f"centre beam: {profile.name}, drivers "
-        + ", ".join(f"{profile.drivers[i].name} {_band_text(profile.drivers[i].beam_band)}" for i in beam.beam_indices)
-        + f"; matrix mix: {', '.join(profile.driver_names[i] for i in matrix.beam_indices)} fed equally",
+        f"center beam: {profile.name}, drivers "
+        + ", ".join(f"{profile.drivers[i].name} {_band_text(profile.drivers[i].beam_band)}" for i in beam.active_indices)
+        + f"; matrix mix: {', '.join(profile.driver_names[i] for i in matrix.active_indices)} fed equally",
         "null depth at +-90 deg, level at +-45 deg re on axis, directivity index (sphere), front-to-side, white-noise gain",
         "",
         f"{'band Hz':>8} | {'null':>6} {'45deg':>6} {'DI':>5} {'F/S':>5} {'WNG':>6} | "
         f"matrix: {'null':>5} {'45deg':>6} {'DI':>5} {'F/S':>5} {'WNG':>5}",
     ]
-    for i, centre in enumerate(centres):
+    for i, center in enumerate(centers):
         lines.append(
-            f"{centre:8.0f} | {b.null_depth_db[i]:6.1f} {b.level_45_db[i]:6.1f} {b.directivity_index_db[i]:5.1f} "
+            f"{center:8.0f} | {b.null_depth_db[i]:6.1f} {b.level_45_db[i]:6.1f} {b.directivity_index_db[i]:5.1f} "
             f"{b.front_to_side_db[i]:5.1f} {b.wng_db[i]:6.1f} |         {m.null_depth_db[i]:5.1f} {m.level_45_db[i]:6.1f} "
             f"{m.directivity_index_db[i]:5.1f} {m.front_to_side_db[i]:5.1f} {m.wng_db[i]:5.1f}"
         )
-    band = (centres >= 500) & (centres <= 3000)
+    band = (centers >= 500) & (centers <= 3000)
     lines += [
         "",
         f"0.5-3 kHz: beam null >= {b.null_depth_db[band].min():.1f} dB, front-to-side {b.front_to_side_db[band].mean():.1f} dB, "
@@ -175,7 +175,7 @@ def _polar_plot(path: Path, beam: object, matrix: object, profile: object) -> No
     figure, axes = plt.subplots(1, 4, figsize=(14, 4), subplot_kw={"projection": "polar"})
     for axis, frequency in zip(axes, (500.0, 1000.0, 2000.0, 3000.0)):
         for label, design, style in (("beam", beam, "-"), ("matrix mix", matrix, "--")):
-            f, pattern = realised_beam_pattern(design, profile, azimuths)  # type: ignore[arg-type]
+            f, pattern = realized_beam_pattern(design, profile, azimuths)  # type: ignore[arg-type]
             row = int(np.argmin(np.abs(f - frequency)))
             level = 20 * np.log10(np.maximum(np.abs(pattern[row]) / np.abs(pattern[row, azimuths == 0.0][0]), 1e-3))
             axis.plot(np.radians(azimuths), np.maximum(level, -40.0), style, label=label)
@@ -183,17 +183,17 @@ def _polar_plot(path: Path, beam: object, matrix: object, profile: object) -> No
         axis.set_rlim(-40, 6)
         axis.set_theta_zero_location("N")
     axes[0].legend(loc="lower left", fontsize=8)
-    figure.suptitle("Centre beam vs matrix mix (dB re on axis; 0 deg = toward the listener)")
+    figure.suptitle("Center beam vs matrix mix (dB re on axis; 0 deg = toward the listener)")
     figure.tight_layout()
     _save(plt, figure, path, dpi=100)
 
 
 def zones_report(device: str, *, hrtf: str = "model", sample_rate: float = 48000.0, plot: Path | None = None) -> str:
-    """Separation and centre-image stability over a grid of listener positions (x 1.5-3 m, y +-0.5 m).
+    """Separation and center-image stability over a grid of listener positions (x 1.5-3 m, y +-0.5 m).
 
     Separation: the crosstalk canceller designed for each distance, listener moved
-    sideways. Centre image: the centre beam's ear cues minus a point source's at the
-    device (ITD us, ILD dB over 1-4 kHz) — how far the phantom centre strays from
+    sideways. Center image: the center beam's ear cues minus a point source's at the
+    device (ITD us, ILD dB over 1-4 kHz) — how far the phantom center strays from
     the device as the listener moves.
     """
 
@@ -203,7 +203,7 @@ def zones_report(device: str, *, hrtf: str = "model", sample_rate: float = 48000
     grid = np.zeros((len(xs), len(ys)))
     itd_error, ild_error = np.zeros_like(grid), np.zeros_like(grid)
     beam = design_beamformer(load_profile(device), sample_rate=sample_rate)
-    frequencies = realised_response(beam.impulse, beam.delay_samples, sample_rate)[0]  # the grid both figures use
+    frequencies = realized_response(beam.impulse, beam.delay_samples, sample_rate)[0]  # the grid both figures use
     for i, x in enumerate(xs):
         profile = load_profile(device, distance_m=float(x))
         design = design_crosstalk_canceller(profile, sample_rate=sample_rate)
@@ -211,9 +211,9 @@ def zones_report(device: str, *, hrtf: str = "model", sample_rate: float = 48000
             listener = Listener(position_m=(0.0, float(y), 0.0))
             plant = transfer_matrix(profile, frequencies, head, listener=listener)  # shared by both figures
             grid[i, j] = separation_db(
-                design.impulse, design.modelling_delay, sample_rate, profile, head, listener=listener, plant=plant
+                design.impulse, design.delay_samples, sample_rate, profile, head, listener=listener, plant=plant
             )[1].mean()
-            itd_error[i, j], ild_error[i, j] = centre_image_error(
+            itd_error[i, j], ild_error[i, j] = center_image_error(
                 beam.impulse, beam.delay_samples, sample_rate, profile, head, listener=listener, plant=plant
             )
     good = grid >= 10.0
@@ -229,7 +229,7 @@ def zones_report(device: str, *, hrtf: str = "model", sample_rate: float = 48000
         lines.append(f"{x:8.2f} " + " ".join(f"{v:5.1f}" for v in grid[i, ::2]))
     lines += [
         "",
-        "centre image vs a source at the device: ITD error (us) / ILD error (dB, 1-4 kHz)",
+        "center image vs a source at the device: ITD error (us) / ILD error (dB, 1-4 kHz)",
         "",
         "   x \\ y " + " ".join(f"{y:9.2f}" for y in ys[::4]),
     ]
@@ -238,7 +238,7 @@ def zones_report(device: str, *, hrtf: str = "model", sample_rate: float = 48000
     lines += [
         "",
         f"fraction of the grid with >= 10 dB separation: {good.mean():.0%}; "
-        f"with the centre image within 20 us and 1 dB of the device: {stable.mean():.0%} "
+        f"with the center image within 20 us and 1 dB of the device: {stable.mean():.0%} "
         f"(worst {np.abs(itd_error).max():.0f} us, {np.abs(ild_error).max():.1f} dB)",
     ]
     if plot is not None:
@@ -253,7 +253,7 @@ def zones_report(device: str, *, hrtf: str = "model", sample_rate: float = 48000
         figure.colorbar(image, ax=axis, label="mean separation (dB)")
         shift = image_axis.imshow(np.abs(ild_error), origin="lower", aspect="auto", extent=extent, cmap="magma_r", vmin=0, vmax=3)
         image_axis.set_xlabel("sideways offset y (m, + = left)")
-        image_axis.set_title("Centre image: |ILD error| re a source at the device")
+        image_axis.set_title("Center image: |ILD error| re a source at the device")
         figure.colorbar(shift, ax=image_axis, label="dB")
         figure.tight_layout()
         _save(plt, figure, plot, dpi=100)
@@ -262,7 +262,7 @@ def zones_report(device: str, *, hrtf: str = "model", sample_rate: float = 48000
 
 
 def device_report(device: str, *, hrtf: str = "model", distance_m: float = 2.0, sample_rate: float = 48000.0) -> str:
-    """End-to-end figures of the device chain in one table: width, phantom centre, separation, beam."""
+    """End-to-end figures of the device chain in one table: width, phantom center, separation, beam."""
 
     rate = int(sample_rate)
     source = (0.3 * np.random.default_rng(0).standard_normal(2 * rate)).astype(np.float32)
@@ -287,12 +287,12 @@ def device_report(device: str, *, hrtf: str = "model", distance_m: float = 2.0, 
         return monitor(feeds, rate_hz)
 
     left = np.stack([source, 0 * source])
-    centre = np.stack([source, source])
+    center = np.stack([source, source])
     rows = [("hard-left ITD us / ILD 1-4 kHz dB", cues(device_chain, left), cues(reference, left), cues(plain, left))]
-    rows.append(("centre ITD us / ILD dB", cues(device_chain, centre), cues(reference, centre), cues(plain, centre)))
+    rows.append(("center ITD us / ILD dB", cues(device_chain, center), cues(reference, center), cues(plain, center)))
     design = design_crosstalk_canceller(profile, sample_rate=sample_rate)
     head = SphericalHead() if hrtf == "model" else HrtfSet.from_sofa(hrtf, sample_rate=sample_rate)
-    separation = separation_db(design.impulse, design.modelling_delay, sample_rate, profile, head)[1]
+    separation = separation_db(design.impulse, design.delay_samples, sample_rate, profile, head)[1]
     beam = beam_figures(design_beamformer(profile, sample_rate=sample_rate), profile, fractional_octave_bands(500, 3000))
     matrix = beam_figures(design_matrix_mix(profile, sample_rate=sample_rate), profile, fractional_octave_bands(500, 3000))
     lines = [
@@ -305,7 +305,7 @@ def device_report(device: str, *, hrtf: str = "model", distance_m: float = 2.0, 
     lines += [
         "",
         f"crosstalk separation 250 Hz-6.3 kHz: mean {separation.mean():.1f} dB, worst band {separation.min():.1f} dB",
-        f"centre beam 0.5-3 kHz: side null >= {beam.null_depth_db.min():.1f} dB, 45 deg >= {beam.level_45_db.min():.1f} dB, "
+        f"center beam 0.5-3 kHz: side null >= {beam.null_depth_db.min():.1f} dB, 45 deg >= {beam.level_45_db.min():.1f} dB, "
         f"front-to-side {beam.front_to_side_db.mean():.1f} dB, DI {beam.directivity_index_db.mean():.1f} dB "
         f"(matrix mix: null {matrix.null_depth_db.min():.1f} dB, front-to-side {matrix.front_to_side_db.mean():.1f} dB, "
         f"DI {matrix.directivity_index_db.mean():.1f} dB)",
@@ -354,8 +354,8 @@ def virtualizer_report(
         + (f"  {'measured ILD dB':>15}  {'difference dB':>13}" if pair is not None else ""),
     ]
     measured = None if pair is None else ild_db(pair[0], pair[1], sample_rate, octaves, fraction=1)
-    for index, centre in enumerate(octaves):
-        row = f"{nominal_hz(centre):9g}  {ild[index]:18.1f}"
+    for index, center in enumerate(octaves):
+        row = f"{nominal_hz(center):9g}  {ild[index]:18.1f}"
         if measured is not None:
             row += f"  {measured[index]:15.1f}  {ild[index] - measured[index]:+13.1f}"
         lines.append(row)

@@ -5,7 +5,7 @@ stage that modifies spectra while streaming needs frames to come out as soon as
 their samples arrive, with state carried between calls.
 
 Frames of ``fft_size`` samples every ``hop`` samples, sqrt-Hann analysis and
-synthesis windows, overlap-add normalised so that an unmodified spectrum
+synthesis windows, overlap-add normalized so that an unmodified spectrum
 reconstructs the input exactly (to float rounding). Output lags input by
 ``latency_samples = fft_size`` samples whatever the caller's block sizes.
 """

@@ -3,7 +3,7 @@
 pedalboard's built-ins expose their parameters as plain attributes with no range,
 unit or default (``pedalboard.Gain().gain_db = 1e9`` is accepted). soundstage keeps
 the ranges here so the parameter view, chain files and MIDI mapping can validate
-and normalise them like any other parameter. Defaults are read from a fresh
+and normalize them like any other parameter. Defaults are read from a fresh
 instance, so they always match the installed pedalboard.
 """
 
@@ -42,6 +42,17 @@ _DYNAMICS = [
     _f("release_ms", 1.0, 10000.0, "ms", "log"),
 ]
 
+#: soundstage's (American) names of built-in parameters pedalboard spells otherwise -> pedalboard's attribute.
+NATIVE_NAMES = {"center_delay_ms": "centre_delay_ms", "center_frequency_hz": "centre_frequency_hz"}
+#: Chain-file keys of earlier versions -> today's (they load, with a one-time deprecation warning).
+DEPRECATED_KEYS = {native: name for name, native in NATIVE_NAMES.items()}
+
+
+def native_name(name: str) -> str:
+    """pedalboard's attribute for the parameter soundstage calls ``name``."""
+    return NATIVE_NAMES.get(name, name)
+
+
 #: Parameter ranges of the supported built-ins, by class name.
 BUILTIN_RANGES: dict[str, list[dict[str, object]]] = {
     "Gain": [_f("gain_db", -96.0, 24.0, "dB")],
@@ -75,14 +86,14 @@ BUILTIN_RANGES: dict[str, list[dict[str, object]]] = {
     "Chorus": [
         _f("rate_hz", 0.01, 99.0, _HZ, "log"),
         _f("depth", 0.0, 1.0),
-        _f("centre_delay_ms", 1.0, 100.0, "ms"),
+        _f("center_delay_ms", 1.0, 100.0, "ms"),
         _f("feedback", -1.0, 1.0),
         _f("mix", 0.0, 1.0),
     ],
     "Phaser": [
         _f("rate_hz", 0.01, 99.0, _HZ, "log"),
         _f("depth", 0.0, 1.0),
-        _f("centre_frequency_hz", 20.0, 20000.0, _HZ, "log"),
+        _f("center_frequency_hz", 20.0, 20000.0, _HZ, "log"),
         _f("feedback", -1.0, 1.0),
         _f("mix", 0.0, 1.0),
     ],
@@ -119,7 +130,7 @@ def builtin_specs(class_name: str) -> tuple[ParameterSpec, ...]:
     specs = []
     for entry in BUILTIN_RANGES[class_name]:
         name = str(entry["name"])
-        current = getattr(fresh, name)
+        current = getattr(fresh, native_name(name))
         if entry.get("kind") == "choice":
             default: Value = str(current.name)
         else:
@@ -131,6 +142,9 @@ def builtin_specs(class_name: str) -> tuple[ParameterSpec, ...]:
 class BuiltinParameter(AttributeParameter):
     """A parameter of a pedalboard built-in, validated against :data:`BUILTIN_RANGES`."""
 
+    def __init__(self, target: object, spec: ParameterSpec, *, owner: str) -> None:
+        super().__init__(target, spec, owner=owner, attribute=native_name(spec.name))
+
     @property
     def value(self) -> Value:
         return AttributeParameter.value.fget(self)  # type: ignore[attr-defined,no-any-return]
@@ -141,7 +155,7 @@ class BuiltinParameter(AttributeParameter):
         if self.spec.kind == "choice":
             plugin_class: Any = type(self.target)
             checked = getattr(plugin_class.Mode, str(checked))  # LadderFilter.Mode enum
-        setattr(self.target, self.spec.name, checked)
+        setattr(self.target, self.attribute, checked)
 
 
 def make_builtin(class_name: str, values: dict[str, Value], *, owner: str) -> pedalboard.Plugin:
@@ -162,5 +176,5 @@ def clone_builtin(plugin: pedalboard.Plugin) -> pedalboard.Plugin:
     name = type(plugin).__name__
     copy = getattr(pedalboard, name)()
     for spec in builtin_specs(name):
-        setattr(copy, spec.name, getattr(plugin, spec.name))
+        setattr(copy, native_name(spec.name), getattr(plugin, native_name(spec.name)))
     return copy

@@ -120,7 +120,7 @@ class Chain(Processor, register=False):
             self._names.append(name)
         self.validate()
 
-    # -- list behaviour -------------------------------------------------------
+    # -- list behavior -------------------------------------------------------
     def __len__(self) -> int:
         return len(self._nodes)
 

@@ -36,6 +36,7 @@ import importlib.resources
 import math
 import os
 import re
+import warnings
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -44,9 +45,9 @@ from typing import TYPE_CHECKING, Annotated, Any, Literal
 import tomli_w
 from pydantic import Field
 
-from soundstage.errors import ChainFileError, OutputError, SoundstageError
+from soundstage.errors import ChainFileError, OutputError, SoundstageDeprecationWarning, SoundstageError
 from soundstage.files import write_text
-from soundstage.host.builtins import BUILTIN_RANGES, builtin_specs, is_builtin, make_builtin
+from soundstage.host.builtins import BUILTIN_RANGES, DEPRECATED_KEYS, builtin_specs, is_builtin, make_builtin, native_name
 from soundstage.host.chain import Chain
 from soundstage.host.external import (
     external_parameters,
@@ -380,8 +381,37 @@ def _build_stage(cls: type[Processor], table: Mapping[str, Any], key: str, conte
         raise context.error(key, str(error)) from None
 
 
+#: Deprecated keys already warned about in this process (each is warned about once).
+_WARNED_KEYS: set[str] = set()
+
+
+def _current_keys(values: dict[str, Any], key: str, context: _Context) -> dict[str, Any]:
+    """``values`` with keys of earlier versions renamed to today's (British spellings -> American), warning once per key."""
+    renamed = {}
+    for name, value in values.items():
+        current = DEPRECATED_KEYS.get(name)
+        if current is None:
+            renamed[name] = value
+            continue
+        if current in values:
+            raise context.error(
+                f"{key}.parameters.{name}", f"{name!r} is the old name of {current!r}, which is given too; keep one"
+            )
+        if name not in _WARNED_KEYS:
+            _WARNED_KEYS.add(name)
+            warnings.warn(
+                f"{context.file}: {key}.parameters.{name}: {name!r} is deprecated, write {current!r} "
+                "(soundstage spells center the American way everywhere); it loads as that",
+                SoundstageDeprecationWarning,
+                stacklevel=2,
+            )
+        renamed[current] = value
+    return renamed
+
+
 def _build_builtin(kind: str, table: Mapping[str, Any], key: str, context: _Context) -> object:
     values = validate(BuiltinTable, table, file=context.file, error=ChainFileError, at=key).parameters
+    values = _current_keys(values, key, context)
     class_name = kind.removeprefix("pedalboard.")
     if class_name not in BUILTIN_RANGES:
         close = difflib.get_close_matches(class_name, list(BUILTIN_RANGES), n=1)
@@ -533,7 +563,7 @@ def _dump_node(node: object, base: Path) -> dict[str, Any]:
         specs = builtin_specs(type(node).__name__)
         values = {}
         for spec in specs:
-            current = getattr(node, spec.name)
+            current = getattr(node, native_name(spec.name))
             values[spec.name] = str(current.name) if spec.kind == "choice" else _number(float(current))
         table = {"type": f"pedalboard.{type(node).__name__}"}
         if values:

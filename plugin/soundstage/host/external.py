@@ -244,7 +244,7 @@ class ExternalParameter(Parameter):
 
     @property
     def raw(self) -> float:
-        """The plugin's normalised value, exactly as the plugin holds it."""
+        """The plugin's normalized value, exactly as the plugin holds it."""
         return float(self.handle.raw_value)  # type: ignore[attr-defined]
 
     @raw.setter

@@ -16,7 +16,7 @@ import numpy as np
 import pedalboard
 
 from soundstage.errors import ChannelError
-from soundstage.host.builtins import BuiltinParameter, builtin_specs, builtin_type_name, clone_builtin, is_builtin
+from soundstage.host.builtins import BuiltinParameter, builtin_specs, builtin_type_name, clone_builtin, is_builtin, native_name
 from soundstage.host.external import (
     external_parameters,
     is_external,
@@ -149,9 +149,10 @@ def sync_parameters(source: object, targets: list[object]) -> None:
     specs = builtin_specs(type(source).__name__) if is_builtin(source) else ()
     for target in targets:
         for spec in specs:
-            value = getattr(source, spec.name)
-            if getattr(target, spec.name) != value:
-                setattr(target, spec.name, value)
+            attribute = native_name(spec.name)
+            value = getattr(source, attribute)
+            if getattr(target, attribute) != value:
+                setattr(target, attribute, value)
 
 
 class Step(Protocol):

@@ -3,7 +3,7 @@
 A :class:`ParameterSpec` describes a parameter (name, unit, range, default, scale,
 kind, smoothing). A :class:`Parameter` is a live handle on one parameter of one
 node — a soundstage stage, a pedalboard built-in or an external plugin — and
-converts between the real value (in the parameter's unit) and a normalised value
+converts between the real value (in the parameter's unit) and a normalized value
 in 0..1, so MIDI mapping, chain files and automation treat them all alike.
 """
 
@@ -31,7 +31,7 @@ Scale = Literal["linear", "log", "db"]
 Kind = Literal["float", "bool", "choice"]
 Value = Union[float, bool, str]  # noqa: UP007 (a runtime alias; "|" needs Python 3.10 objects)
 
-# The dB scale is a fader taper: the normalised position is the fourth root of the
+# The dB scale is a fader taper: the normalized position is the fourth root of the
 # amplitude's share of the range, so 0 dB sits near 70 % of travel on a -60..+12 dB
 # fader, as on a console, instead of crowding the useful range into the top tenth.
 _DB_TAPER_EXPONENT = 4.0
@@ -52,7 +52,7 @@ class ParameterSpec:
     unit : str
         Display unit ("dB", "Hz", "ms", "" ...).
     scale : {"linear", "log", "db"}
-        How a normalised 0..1 position maps onto the range: linear, logarithmic
+        How a normalized 0..1 position maps onto the range: linear, logarithmic
         (for frequencies and times; ``minimum`` must be > 0) or a dB fader taper.
     kind : {"float", "bool", "choice"}
         Value kind; a choice parameter takes one of ``choices``.
@@ -134,7 +134,7 @@ class ParameterSpec:
             number = self.minimum + round((number - self.minimum) / self.step) * self.step
         return number
 
-    # -- normalisation -----------------------------------------------------
+    # -- normalization -----------------------------------------------------
     def to_normalized(self, value: Value) -> float:
         """Map a real value onto 0..1 following ``scale`` (clamped to the range)."""
         if self.kind == "bool":
@@ -240,14 +240,16 @@ class AttributeParameter(Parameter):
     pedalboard built-in never receives a value outside its table range.
     """
 
-    def __init__(self, target: object, spec: ParameterSpec, *, owner: str) -> None:
+    def __init__(self, target: object, spec: ParameterSpec, *, owner: str, attribute: str | None = None) -> None:
         self.target = target
         self.spec = spec
         self.owner = owner
+        #: The target's attribute holding the value (the parameter's name unless the target spells it otherwise).
+        self.attribute = attribute or spec.name
 
     @property
     def value(self) -> Value:
-        current = getattr(self.target, self.spec.name)
+        current = getattr(self.target, self.attribute)
         if self.spec.kind == "float":
             return float(current)
         if self.spec.kind == "bool":
@@ -257,4 +259,4 @@ class AttributeParameter(Parameter):
     @value.setter
     def value(self, new_value: Value) -> None:
         checked = self.spec.validate(new_value, owner=self.owner)
-        setattr(self.target, self.spec.name, checked)
+        setattr(self.target, self.attribute, checked)

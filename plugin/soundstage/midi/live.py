@@ -1,14 +1,7 @@
 """Live MIDI control: a port read on its own thread, changes applied between audio blocks, feedback.
 
-Ports are opened with mido from a spec:
-
-- ``NAME`` — a hardware or software port through python-rtmidi (the ``midi``
-  extra); a unique part of the name is enough (``"nanoKONTROL"``);
-- ``virtual:NAME`` — a virtual port other programs connect to;
-- ``jack:...`` / ``alsa:...`` before either — use that MIDI API (default: rtmidi's,
-  ALSA on Linux; JACK where there is no ALSA, e.g. a JACK dummy server);
-- ``tcp:HOST:PORT`` — mido's socket ports (``tcp-listen:HOST:PORT`` waits for a
-  sender to connect).
+Ports are opened from a spec (:func:`soundstage.midi.ports.open_port`: a port
+name, ``virtual:NAME``, ``tcp:HOST:PORT``, ``tcp-listen:HOST:PORT``).
 
 The MIDI thread never blocks the audio loop: it decodes messages into
 ``(target, value)`` and puts them in a queue; the audio loop drains the queue
@@ -25,185 +18,33 @@ from __future__ import annotations
 import collections
 import itertools
 import logging
-import os
 import queue
-import select
-import sys
 import threading
 import time
-from collections import deque
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
 import mido
 import numpy as np
-from mido.sockets import PortServer, connect
 
-from soundstage.errors import SoundstageError
+from soundstage.engine import ChainStream, pump
 from soundstage.host.processor import Processor
 from soundstage.midi.decode import Assembler, Decoder
 from soundstage.midi.maps import Binding, MidiMap, ParameterSource
+from soundstage.midi.ports import ByteStreamParser, open_port
 
-__all__ = ["ByteStreamParser", "LiveControl", "LiveStats", "feedback_messages", "monitor", "open_port", "run_live"]
+__all__ = [
+    "ByteStreamParser",
+    "LiveControl",
+    "LiveStats",
+    "feedback_messages",
+    "monitor",
+    "open_port",
+    "run_live",
+]  # parser and opener re-exported from ports
 
 LOG = logging.getLogger("soundstage.midi")
-
-
-class ByteStreamParser:
-    """A MIDI byte-stream parser that honours running status and counts what it has to drop.
-
-    Raw byte streams (socket ports) may use running status — data bytes that
-    reuse the last channel status — which mido's own parser discards. Stray data
-    bytes (no status yet), messages cut short by a new status byte, and
-    undefined status bytes are dropped and counted in :attr:`discarded`.
-    """
-
-    LENGTHS = {0x80: 3, 0x90: 3, 0xA0: 3, 0xB0: 3, 0xC0: 2, 0xD0: 2, 0xE0: 3}
-    SYSTEM_LENGTHS = {0xF1: 2, 0xF2: 3, 0xF3: 2, 0xF6: 1}
-
-    def __init__(self) -> None:
-        self.messages: deque[Any] = deque()
-        self.discarded = 0
-        self._running = 0  # channel status for running status, 0 = none
-        self._bytes: list[int] = []
-        self._length = 0
-        self._sysex = False
-
-    def feed(self, data: bytes | bytearray | list[int]) -> None:
-        """Feed bytes."""
-        for byte in data:
-            self.feed_byte(byte)
-
-    def feed_byte(self, byte: int) -> None:
-        """Feed one byte (0..255)."""
-        if byte >= 0xF8:  # realtime: anywhere, even inside other messages
-            self._emit([byte])
-        elif byte == 0xF0:
-            self._drop_partial()
-            self._sysex, self._bytes, self._running = True, [byte], 0
-        elif byte == 0xF7:
-            if self._sysex:
-                self._emit([*self._bytes, byte])
-            else:
-                self.discarded += 1
-            self._sysex, self._bytes = False, []
-        elif byte >= 0x80:
-            self._drop_partial()
-            self._sysex = False
-            if byte < 0xF0:
-                self._running, self._bytes, self._length = byte, [byte], self.LENGTHS[byte & 0xF0]
-            elif byte in self.SYSTEM_LENGTHS:
-                self._running, self._bytes, self._length = 0, [byte], self.SYSTEM_LENGTHS[byte]
-                if self._length == 1:
-                    self._emit(self._bytes)
-                    self._bytes = []
-            else:  # undefined 0xF4, 0xF5
-                self._running, self._bytes = 0, []
-                self.discarded += 1
-        elif self._sysex:
-            self._bytes.append(byte)
-        else:
-            if not self._bytes:
-                if not self._running:
-                    self.discarded += 1  # a stray data byte
-                    return
-                self._bytes, self._length = [self._running], self.LENGTHS[self._running & 0xF0]
-            self._bytes.append(byte)
-            if len(self._bytes) == self._length:
-                self._emit(self._bytes)
-                self._bytes = []
-
-    def _drop_partial(self) -> None:
-        if self._bytes and not self._sysex:
-            self.discarded += len(self._bytes)
-        self._bytes = []
-
-    def _emit(self, data: list[int]) -> None:
-
-        try:
-            self.messages.append(mido.Message.from_bytes(data))
-        except (ValueError, TypeError):
-            self.discarded += len(data)
-
-    def __iter__(self) -> Iterator[Any]:
-        while self.messages:
-            yield self.messages.popleft()
-
-
-def _with_running_status(port: Any) -> Any:
-    """Give a mido socket port soundstage's byte parser (mido's drops running status)."""
-    parser = ByteStreamParser()
-    if hasattr(port, "_parser") and hasattr(port, "_messages"):  # mido.sockets.SocketPort
-        port._parser, port._messages = parser, parser.messages
-        if hasattr(port, "_socket") and hasattr(port, "_rfile"):
-            port._receive = _bounded_receive(port)
-    return port
-
-
-def _bounded_receive(port: Any) -> Callable[..., None]:
-    """A socket port's read step that takes at most ``MAX_BYTES_PER_READ`` bytes per call.
-
-    mido's reads for as long as the socket has bytes, so a fast sender keeps a
-    caller with a deadline (``midi monitor --seconds``) from ever checking it.
-    """
-
-    def receive(block: bool = True) -> None:
-        for _ in range(MAX_BYTES_PER_READ):
-            readable, _, _ = select.select([port._socket], [], [], 0)
-            if not readable:
-                return
-            byte = port._rfile.read(1)
-            if not byte:  # the other end has disconnected
-                port.close()
-                return
-            port._parser.feed_byte(byte[0])
-
-    return receive
-
-
-#: How many bytes a socket port reads per receive call before its caller gets control back.
-MAX_BYTES_PER_READ = 1024
-
-
-def open_port(spec: str, *, output: bool = False) -> Any:
-    """Open a MIDI port from a spec (see the module docstring)."""
-
-    try:
-        if spec.startswith("tcp-listen:"):
-            host, port = spec.removeprefix("tcp-listen:").rsplit(":", 1)
-            return _with_running_status(PortServer(host, int(port)).accept())
-        if spec.startswith("tcp:"):
-            host, port = spec.removeprefix("tcp:").rsplit(":", 1)
-            return _with_running_status(connect(host, int(port)))
-        api, rest = None, spec
-        for prefix, name in (("jack:", "UNIX_JACK"), ("alsa:", "LINUX_ALSA")):
-            if spec.startswith(prefix):
-                api, rest = name, spec.removeprefix(prefix)
-        if api is None and sys.platform.startswith("linux") and not os.path.exists("/dev/snd/seq"):
-            api = "UNIX_JACK"  # no ALSA sequencer on this machine: JACK is the only MIDI system there can be
-        backend = mido.Backend(f"mido.backends.rtmidi/{api}" if api else "mido.backends.rtmidi", load=True)
-        if rest.startswith("virtual:"):
-            name = rest.removeprefix("virtual:")
-            return backend.open_output(name, virtual=True) if output else backend.open_input(name, virtual=True)
-        names = backend.get_output_names() if output else backend.get_input_names()
-        return backend.open_output(_port_name(rest, names)) if output else backend.open_input(_port_name(rest, names))
-    except SoundstageError:
-        raise
-    except (OSError, ValueError, ImportError, SystemError) as error:
-        raise SoundstageError(f"MIDI port {spec!r} cannot be opened: {error}") from None
-
-
-def _port_name(wanted: str, names: list[str]) -> str:
-    """The port called ``wanted``, or the only one whose name contains it."""
-    if wanted in names:
-        return wanted
-    matches = [name for name in names if wanted.lower() in name.lower()]
-    if len(matches) == 1:
-        return matches[0]
-    listing = ", ".join(repr(n) for n in names) or "none"
-    which = "several ports match" if matches else "no port matches"
-    raise SoundstageError(f"MIDI port {wanted!r}: {which} (ports: {listing}); give more of the name, or virtual:NAME")
 
 
 def feedback_messages(binding: Binding, position: float) -> list[Any]:
@@ -284,8 +125,7 @@ class LiveControl:
     @property
     def malformed_bytes(self) -> int:
         """Bytes the input's parser had to drop (socket ports; 0 where the driver parses)."""
-        parser = getattr(self.input, "_parser", None)
-        return int(getattr(parser, "discarded", 0))
+        return int(getattr(self.input, "malformed_bytes", 0))
 
     def _listen(self) -> None:
         while not self._stop.is_set():
@@ -398,38 +238,32 @@ def run_live(
     # open a stream once before the clock starts: filter designs and plugin preparation happen here, not in block 1
     processor.process(np.zeros_like(first), sample_rate, buffer_size=max(first.shape[1], 1), reset=True)
     processor.reset()
+    stream = ChainStream(processor, sample_rate, buffer_size=max(first.shape[1], 1))
     start = time.perf_counter()
-    played = 0
-    for block in itertools.chain([first], blocks):
-        if control is not None:
-            applied = control.apply_pending()
-            if applied:
-                stats.changes += len(applied)
-                stats.values.update(applied)
-                if on_change is not None:
-                    on_change(played / sample_rate, applied)
-        out = processor.process(block, sample_rate, buffer_size=max(block.shape[1], 1), reset=False)
-        if on_output is not None and out.shape[1]:
-            on_output(out)
-        played += block.shape[1]
+
+    def apply(everything: bool = False) -> None:
+        applied = control.apply_pending(everything=everything) if control is not None else {}
+        if applied:
+            stats.changes += len(applied)
+            stats.values.update(applied)
+            if on_change is not None and not everything:
+                on_change(stats.seconds, applied)
+
+    def source() -> Iterator[np.ndarray]:
+        yield from itertools.chain([first], blocks)
+        apply(everything=True)  # what still waits for its slot: the last values win, even at the very end
+
+    def pace(position: int) -> None:
         stats.blocks += 1
-        deadline = start + played / sample_rate
-        now = time.perf_counter()
-        lag = now - deadline
+        stats.seconds = position / sample_rate
+        lag = time.perf_counter() - (start + stats.seconds)
         if lag > 0:
             stats.late_blocks += 1
             stats.worst_lag_ms = max(stats.worst_lag_ms, 1000 * lag)
         else:
             time.sleep(-lag)
-    if control is not None:  # what still waits for its slot: the last values win, even at the very end
-        leftover = control.apply_pending(everything=True)
-        if leftover:
-            stats.changes += len(leftover)
-            stats.values.update(leftover)
-    tail = processor.flush()
-    if on_output is not None and tail.shape[1]:
-        on_output(tail)
-    stats.seconds = played / sample_rate
+
+    pump(source(), stream, [on_output] if on_output is not None else [], before_block=lambda _: apply(), after_block=pace)
     stats.wall_seconds = time.perf_counter() - start
     if control is not None:
         stats.received, stats.errors = control.received, control.errors

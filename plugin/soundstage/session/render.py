@@ -26,13 +26,12 @@ import numpy as np
 import soundfile
 
 from soundstage.analysis.loudness import LoudnessMeter, TruePeakMeter
+from soundstage.engine import ChainStream
 from soundstage.errors import ChannelError, OutputError, SoundstageError
 from soundstage.files import output_name, write_text
-from soundstage.host.automation import AutomatedStream
 from soundstage.host.chain import Chain
 from soundstage.host.chainfile import find_chain, load_chain
 from soundstage.host.parameters import Parameter
-from soundstage.host.processor import Processor
 from soundstage.midi import automation_events, load_map
 from soundstage.session.model import Render, Session, SessionError, load_session
 from soundstage.session.stems import StemInfo, StemReader, inspect_stems
@@ -70,40 +69,6 @@ class SessionParameters:
             if path.startswith(prefix + "."):
                 return prefix, path[len(prefix) + 1 :]
         raise KeyError(path)
-
-
-class _Stream:
-    """A processor fed block by block, its aligned outputs collected in a FIFO.
-
-    ``events`` are ``(timeline sample, parameter path, value)``: the stream's input
-    is timeline-aligned, so each change lands on its timeline sample
-    (:class:`~soundstage.host.automation.AutomatedStream`).
-    """
-
-    def __init__(self, processor: Processor, sample_rate: float, events: list[tuple[int, str, Any]] | None = None) -> None:
-        self.processor = processor
-        self.stream = AutomatedStream(processor, sample_rate, events or [], buffer_size=65536)
-        self.fifo: list[np.ndarray] = []
-        self.available = 0
-
-    def push(self, block: np.ndarray) -> None:
-        out = self.stream.process(block)
-        if out.shape[1]:
-            self.fifo.append(out)
-            self.available += out.shape[1]
-
-    def finish(self) -> None:
-        tail = self.stream.flush()
-        if tail.shape[1]:
-            self.fifo.append(tail)
-            self.available += tail.shape[1]
-
-    def take(self, count: int) -> np.ndarray:
-        joined = np.concatenate(self.fifo, axis=1) if len(self.fifo) > 1 else self.fifo[0]
-        out, rest = joined[:, :count], joined[:, count:]
-        self.fifo = [rest] if rest.shape[1] else []
-        self.available -= count
-        return out
 
 
 @dataclass
@@ -194,9 +159,9 @@ class _Graph:
     events: dict[str, list[tuple[int, str, Any]]] = field(default_factory=dict)
     automation_count: int = 0
 
-    def stream(self, prefix: str, chain: Chain | None) -> _Stream | None:
+    def stream(self, prefix: str, chain: Chain | None) -> ChainStream | None:
         """A stream for a chain, with its automation."""
-        return _Stream(chain, self.rate, self.events.get(prefix)) if chain is not None else None
+        return ChainStream(chain, self.rate, self.events.get(prefix, [])) if chain is not None else None
 
     def tree(self) -> SessionParameters:
         """The session's parameter tree (every chain loaded, selected renders or not)."""
@@ -528,17 +493,9 @@ def _run(
             plan.fail(render.name, OutputError(f"render {render.name!r}: {_reason(error)}"))
 
 
-def _stage(stream: _Stream | None, audio: np.ndarray, final: bool) -> np.ndarray:
-    """What a stream gives for one timeline block (everything it holds at the end)."""
-    if stream is None:
-        return audio
-    if audio.shape[1]:
-        stream.push(audio)
-    if final:
-        stream.finish()
-    if stream.available:
-        return stream.take(stream.available)
-    return np.zeros((stream.processor.output_channels_for(audio.shape[0]), 0), np.float32)
+def _stage(stream: ChainStream | None, audio: np.ndarray, final: bool) -> np.ndarray:
+    """What a stream gives for one timeline block (everything it holds at the end); no stream: the block itself."""
+    return audio if stream is None else stream.step(audio, final=final)
 
 
 class _Mixer:
@@ -564,7 +521,9 @@ class _Mixer:
         return total
 
 
-def _write_render(render: Render, streams: list[_Stream | None], outputs: list[_Output], master: np.ndarray, final: bool) -> None:
+def _write_render(
+    render: Render, streams: list[ChainStream | None], outputs: list[_Output], master: np.ndarray, final: bool
+) -> None:
     """Run one render's chains on a master block and append the results to its files."""
     results = [_stage(stream, master, final) for stream in streams]
     if render.kind == "ab":

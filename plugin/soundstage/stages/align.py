@@ -1,9 +1,9 @@
 """``Align``: per-channel delays that phase-align paths before they are summed (N -> N).
 
 Two paths of a device chain reach the listener at different times: they have
-different processing latencies (a crosstalk canceller's modelling delay is
+different processing latencies (a crosstalk canceller's modeling delay is
 longer than a beam's) and their timing refers to different acoustic points (the
-canceller's to its nearest driver, the beam's to the device centre). The design
+canceller's to its nearest driver, the beam's to the device center). The design
 function :func:`design_alignment` gives each path the extra delay that makes it
 arrive with the slowest one; :class:`Align` applies such delays to the channels
 of a stream. :class:`~soundstage.stages.device.Spatializer` builds the same

@@ -1,4 +1,4 @@
-"""``Beamformer``: the centre channel as a forward beam with nulls toward the side walls (1 -> N).
+"""``Beamformer``: the center channel as a forward beam with nulls toward the side walls (1 -> N).
 
 Design (:func:`design_beamformer`, pure): per frequency, weights ``w`` for the
 drivers that can play it — the midranges, and a woofer or tweeter where the
@@ -13,7 +13,7 @@ the beam with the same nulls whose response over the window is flattest, just
 enough to hold the window; diagonal
 loading keeps the white-noise gain (WNG, ``|B(0)|^2 / |w|^2``, re one driver) at
 or above ``min_wng_db``.
-Outside the midrange band the centre goes to the woofer and the tweeter through
+Outside the midrange band the center goes to the woofer and the tweeter through
 the same zero-phase crossovers as the crosstalk canceller.
 
 ``design_matrix_mix`` is the simple alternative: all midranges fed equally.
@@ -24,139 +24,37 @@ stay direct).
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 import scipy.fft
 
-from soundstage.acoustics.geometry import SPEED_OF_SOUND_M_S, direction
+from soundstage.acoustics.array import constrained_minimum, diffuse_correlation, on_axis_timing, steering
+from soundstage.acoustics.feeds import DriverFilters, assemble_band_feeds, midrange_band_hz
 from soundstage.acoustics.profiles import DeviceProfile, load_profile
-from soundstage.acoustics.transfer import directivity
+from soundstage.dsp.crossover import band_weights
 from soundstage.dsp.fir import CrossfadingFir
+from soundstage.dsp.realize import relative_responses, to_fir
+from soundstage.dsp.search import bisect_per_bin, slope_limited
 from soundstage.errors import ParameterError
 from soundstage.host.parameters import ParameterSpec
 from soundstage.host.processor import Processor
-from soundstage.stages.crosstalk import _bisect, _to_fir, band_weights
 from soundstage.stages.drivers import FilterForms
 
 __all__ = [
-    "BeamFilters",
     "Beamformer",
     "beam_pattern",
     "blend_beam",
     "design_beamformer",
     "design_matrix_mix",
-    "diffuse_correlation",
-    "sphere_directions",
-    "steering",
-    "steering_toward",
+    "realize_beam",
 ]
 
 TAPS = 1024
-#: Directions sampling the sphere for diffuse-field (directivity) averages.
-SPHERE_POINTS = 800
 #: Strength of the side-null interferers re the diffuse field (60 dB: nulls of about that depth).
 NULL_WEIGHT = 1e6
-RTF_REGULARISER = 1e-4
+RTF_REGULARIZER = 1e-4
 LOADING_SLOPE = 6.0
-
-
-def steering(
-    profile: DeviceProfile,
-    frequencies_hz: np.ndarray,
-    azimuth_deg: np.ndarray,
-    *,
-    drivers: list[int] | None = None,
-    elevation_deg: float = 0.0,
-    gains: np.ndarray | None = None,
-    aims: np.ndarray | None = None,
-) -> np.ndarray:
-    """Far-field responses of drivers toward directions in the device frame, shape (F, A, drivers).
-
-    ``gains`` (linear, per driver) and ``aims`` (unit vectors, per driver) replace
-    the profile's for tolerance studies.
-    """
-    units = np.array([direction(a, elevation_deg) for a in np.atleast_1d(azimuth_deg)])  # (A, 3)
-    return steering_toward(profile, frequencies_hz, units, drivers=drivers, gains=gains, aims=aims)
-
-
-def steering_toward(
-    profile: DeviceProfile,
-    frequencies_hz: np.ndarray,
-    units: np.ndarray,
-    *,
-    drivers: list[int] | None = None,
-    gains: np.ndarray | None = None,
-    aims: np.ndarray | None = None,
-) -> np.ndarray:
-    """Far-field responses toward unit vectors ``units`` (A, 3) of the device frame, shape (F, A, drivers)."""
-    chosen = list(range(len(profile.drivers))) if drivers is None else list(drivers)
-    f = np.asarray(frequencies_hz, float)
-    result = np.empty((len(f), len(units), len(chosen)), complex)
-    for column, index in enumerate(chosen):
-        driver = profile.drivers[index]
-        position = driver.position_m if driver.position_m is not None else np.zeros(3)
-        aim = aims[column] if aims is not None else (driver.direction if driver.direction is not None else np.array([1.0, 0, 0]))
-        off_axis = np.arccos(np.clip(units @ aim, -1.0, 1.0))
-        pattern = directivity(f, off_axis, driver.radius_m, driver.directivity)  # (F, A)
-        phase = np.exp(2j * np.pi * f[:, None] * (units @ position)[None, :] / SPEED_OF_SOUND_M_S)
-        result[:, :, column] = pattern * phase * (1.0 if gains is None else gains[column])
-    return result
-
-
-def sphere_directions(count: int = SPHERE_POINTS) -> np.ndarray:
-    """``count`` unit vectors spread evenly over the sphere (a Fibonacci lattice), shape (count, 3)."""
-    k = np.arange(count) + 0.5
-    z = 1.0 - 2.0 * k / count
-    azimuth = np.pi * (1.0 + 5**0.5) * k
-    ring = np.sqrt(1.0 - z**2)
-    return np.stack([ring * np.cos(azimuth), ring * np.sin(azimuth), z], axis=1)
-
-
-def diffuse_correlation(profile: DeviceProfile, frequencies_hz: np.ndarray, drivers: list[int]) -> np.ndarray:
-    """The drivers' far-field correlation averaged over the sphere, shape (F, M, M).
-
-    ``w^H R w`` is the power a weight vector ``w`` radiates in all directions (mean
-    over the sphere, re one on-axis omni driver): what feeds the reverberant field
-    of a room, against ``|B(0)|^2``, the direct sound on axis.
-    """
-    a = steering_toward(profile, frequencies_hz, sphere_directions(), drivers=drivers)  # (F, D, M)
-    return np.einsum("fdm,fdn->fmn", np.conj(a), a) / a.shape[1]
-
-
-@dataclass(frozen=True)
-class BeamFilters:
-    """A centre-beam design: weights on a frequency grid and FIR filters per driver."""
-
-    sample_rate: float
-    frequencies: np.ndarray
-    response: np.ndarray  # (F, drivers): full-band feeds (crossovers included)
-    weights: np.ndarray  # (F, beam drivers): the beam weights (before the band weighting)
-    impulse: np.ndarray  # (drivers, 1, taps)
-    delay_samples: int
-    beam_indices: tuple[int, ...]  # the drivers (columns of weights) that form the beam
-    mid_indices: tuple[int, ...]  # the midranges: the ratio stage of the RTF form
-    driver_names: tuple[str, ...]
-    rtf_reference: int
-    rtf_gain: np.ndarray  # (1, 1, taps)
-    rtf_ratio: np.ndarray  # (drivers, 1, 8 * taps)
-    rtf_delay: int = 0
-    info: dict[str, Any] = field(default_factory=dict)
-
-    def wng_db(self) -> np.ndarray:
-        """White-noise gain per frequency (dB re one driver)."""
-        return np.asarray(10 * np.log10(1.0 / np.maximum(np.sum(np.abs(self.weights) ** 2, axis=1), 1e-30)))
-
-
-def _constrained_minimum(q: np.ndarray, c: np.ndarray, g: np.ndarray) -> np.ndarray:
-    """Per frequency, the ``w`` minimising ``w^H q w`` with ``c w = g`` (LCMV; least squares where it has no solution).
-
-    q: (F, M, M) Hermitian positive definite; c: (F, K, M); g: (F, K). Returns (F, M).
-    """
-    qi_ch = np.linalg.solve(q, np.conj(np.swapaxes(c, 1, 2)))  # (F, M, K)
-    x = np.linalg.pinv(c @ qi_ch, rcond=1e-10) @ g[:, :, None]
-    return np.asarray((qi_ch @ x)[:, :, 0])
 
 
 def design_beamformer(
@@ -169,12 +67,12 @@ def design_beamformer(
     lobe_floor_db: float = -6.5,
     depth: float = 1.0,
     taps: int = TAPS,
-) -> BeamFilters:
-    """Design the centre beam of a device (pure function).
+) -> DriverFilters:
+    """Design the center beam of a device (pure function).
 
     Per frequency, the weights of the drivers that can play it (``Driver.beam_band``:
     the midranges, and a woofer or tweeter where the profile says it can play the
-    band) minimise the power radiated over the whole sphere — the reverberant
+    band) minimize the power radiated over the whole sphere — the reverberant
     energy a room gets back — with a unit on-axis response and nulls at
     +-``null_deg`` (interferers ``NULL_WEIGHT`` times the diffuse field: deep, giving
     way only where the WNG floor needs loading): a linearly constrained
@@ -183,7 +81,7 @@ def design_beamformer(
     Where that main lobe would dip below ``lobe_floor_db`` anywhere within
     +-``lobe_deg`` (the listening window), the weights are blended toward the beam
     with the same constraints whose response over the window is flattest (least
-    squares against 1, as a point source at the device centre would give), by the
+    squares against 1, as a point source at the device center would give), by the
     least amount that holds the window; a blend keeps the unit on-axis response and
     the nulls. Diagonal loading keeps the white-noise gain at or above
     ``min_wng_db``; a driver near the edge of its beam band is made costlier so its
@@ -222,15 +120,15 @@ def design_beamformer(
     unit = np.ones((len(f), 1), complex)
 
     def solve(q: np.ndarray) -> np.ndarray:
-        """The LCMV beam for a cost matrix q: unit on axis, normalised, zero outside the drivers' bands."""
-        w = _constrained_minimum(q, on_axis_only, unit) * usable
+        """The LCMV beam for a cost matrix q: unit on axis, normalized, zero outside the drivers' bands."""
+        w = constrained_minimum(q, on_axis_only, unit) * usable
         on_axis = np.einsum("fm,fm->f", constraints[:, 0], w)
         return np.asarray(w / np.where(np.abs(on_axis) < 1e-12, 1e-12, on_axis)[:, None])
 
     def directive(loading: np.ndarray) -> np.ndarray:  # the most directive beam (least power over the sphere)
         return solve(power + interference + (loading * scale)[:, None, None] * eye + penalty[:, :, None] * eye)
 
-    # a beam that fits the window: |B - 1|^2 least over +-lobe_deg (a point source at the centre would give 1)
+    # a beam that fits the window: |B - 1|^2 least over +-lobe_deg (a point source at the center would give 1)
     fit = np.einsum("fkm,fkn->fmn", np.conj(window), window) / window.shape[1]
     flat = np.conj(window).sum(axis=1) / window.shape[1]  # (F, M): W^H 1 / K
 
@@ -259,8 +157,8 @@ def design_beamformer(
             return np.asarray(1.0 / np.maximum(np.sum(np.abs(beam_for(loading)) ** 2, axis=1), 1e-30))
 
         need = wng(np.full(len(f), 1e-12)) < wng_floor
-        least = _bisect(len(f), lambda loading: wng(loading) >= wng_floor, -12.0, 9.0, steps=40)
-        return _slope_limited(np.where(need, least, -12.0), octave, LOADING_SLOPE)
+        least = bisect_per_bin(len(f), lambda loading: wng(loading) >= wng_floor, -12.0, 9.0, steps=40)
+        return slope_limited(np.where(need, least, -12.0), octave, LOADING_SLOPE)
 
     log_loading = least_loading(directive)
     sharp = directive(10**log_loading)
@@ -275,33 +173,33 @@ def design_beamformer(
     # per frequency the least blend toward the wide beam that holds the listening window (|B| >= floor
     # within +-lobe_deg), spread over frequency like the loading (at most 2 per octave) to stay smooth
     needs_blend = ~window_ok(np.zeros(len(f)))
-    least_blend = _bisect(len(f), window_ok, 0.0, 1.0, steps=20, log=False)
-    blend = np.clip(_slope_limited(np.where(needs_blend, least_blend, 0.0), octave, 2.0), 0.0, 1.0)
+    least_blend = bisect_per_bin(len(f), window_ok, 0.0, 1.0, steps=20, log=False)
+    blend = np.clip(slope_limited(np.where(needs_blend, least_blend, 0.0), octave, 2.0), 0.0, 1.0)
     weights = (1.0 - blend[:, None]) * sharp + blend[:, None] * wide
     info = {"loading": 10**log_loading, "null_deg": null_deg, "depth": 1.0, "window_blend": blend}
-    design = _finish(profile, frequencies, weights, beam, sample_rate, taps, info)
+    design = realize_beam(profile, frequencies, weights[:, :, None], beam, sample_rate, taps, info)
     if depth < 1.0:
         return blend_beam(design, design_matrix_mix(profile, sample_rate=sample_rate, taps=taps), depth, profile)
     return design
 
 
-def blend_beam(beam: BeamFilters, matrix: BeamFilters, depth: float, profile: DeviceProfile) -> BeamFilters:
+def blend_beam(beam: DriverFilters, matrix: DriverFilters, depth: float, profile: DeviceProfile) -> DriverFilters:
     """The beam (``depth`` 1) blended with the matrix mix (0), weight by weight (pure function).
 
     Cheap next to a beam design: a depth knob moves without designing the beam again.
     """
-    columns = list(beam.beam_indices)
+    columns = list(beam.active_indices)
     spread = np.zeros_like(beam.weights)
-    for column, index in enumerate(matrix.beam_indices):
+    for column, index in enumerate(matrix.active_indices):
         spread[:, columns.index(index)] = matrix.weights[:, column]
     weights = depth * beam.weights + (1.0 - depth) * spread
     info = {**beam.info, "depth": depth}
     taps = beam.impulse.shape[-1]
-    return _finish(profile, beam.frequencies, weights, columns, beam.sample_rate, taps, info)
+    return realize_beam(profile, beam.frequencies, weights, columns, beam.sample_rate, taps, info)
 
 
-def design_matrix_mix(profile: DeviceProfile, *, sample_rate: float = 48000.0, taps: int = TAPS) -> BeamFilters:
-    """The simple alternative to the beam: all midranges fed equally (normalised on axis)."""
+def design_matrix_mix(profile: DeviceProfile, *, sample_rate: float = 48000.0, taps: int = TAPS) -> DriverFilters:
+    """The simple alternative to the beam: all midranges fed equally (normalized on axis)."""
     mids = profile.indices("mid")
     frequencies = np.fft.rfftfreq(taps, 1 / sample_rate)
     f = np.maximum(frequencies, frequencies[1])
@@ -309,21 +207,10 @@ def design_matrix_mix(profile: DeviceProfile, *, sample_rate: float = 48000.0, t
     total = on_axis.sum(axis=1)
     # equal feeds; one common equaliser makes the on-axis response flat, as for the beam
     weights = np.ones((len(f), len(mids))) / np.where(np.abs(total) < 1e-12, 1e-12, total)[:, None]
-    return _finish(profile, frequencies, weights, mids, sample_rate, taps, {"matrix": True})
+    return realize_beam(profile, frequencies, weights[:, :, None], mids, sample_rate, taps, {"matrix": True})
 
 
-def _slope_limited(values: np.ndarray, octave: np.ndarray, slope: float) -> np.ndarray:
-    """The least upper envelope of ``values`` that falls at most ``slope`` per octave (``octave``: log2 f)."""
-    return np.asarray((values[None, :] - slope * np.abs(octave[:, None] - octave[None, :])).max(axis=1))
-
-
-def _centre_timing(profile: DeviceProfile, frequencies: np.ndarray, index: int) -> np.ndarray:
-    """Phase that moves a driver's on-axis arrival to the device centre's: exp(-j k x), x its lead toward the front."""
-    on_axis = steering(profile, frequencies, np.array([0.0]), drivers=[index])[:, 0, 0]
-    return np.asarray(np.conj(on_axis) / np.maximum(np.abs(on_axis), 1e-12))
-
-
-def _finish(
+def realize_beam(
     profile: DeviceProfile,
     frequencies: np.ndarray,
     weights: np.ndarray,
@@ -331,53 +218,47 @@ def _finish(
     sample_rate: float,
     taps: int,
     info: dict[str, Any],
-) -> BeamFilters:
+) -> DriverFilters:
+    """Band assembly and realization of beam weights (F, len(beam), 1): FIR filters and the RTF form.
+
+    The plain woofer and tweeter feeds are timed like the beam (to the device
+    center on axis), so the crossovers sum in phase: a front tweeter 8 cm ahead of
+    the center is delayed by those 8 cm. In the RTF form the reference is the
+    midrange whose weight never gets small in the band (the ratios stay bounded);
+    the ratios are taken from the realized filters on a fine grid, regularized
+    where the reference is silent.
+    """
     mids = profile.indices("mid")
-    low = min(profile.drivers[i].band_hz[0] for i in mids)
-    high = max(profile.drivers[i].band_hz[1] for i in mids)
-    woofers, tweeters = profile.indices("woofer"), profile.indices("tweeter")
-    w_mid = band_weights(frequencies, low if woofers else 1e-6, high if tweeters else 1e12)
-    response = np.zeros((len(frequencies), len(profile.drivers)), complex)
-    for column, index in enumerate(beam):
-        response[:, index] = weights[:, column] * w_mid
-    # the plain woofer and tweeter feeds, timed like the beam (to the device centre on axis), so the
-    # crossovers sum in phase: a front tweeter 8 cm ahead of the centre is delayed by those 8 cm
+    low, high = midrange_band_hz(profile)
     f = np.maximum(frequencies, frequencies[1])
-    for index in woofers:
-        response[:, index] += (1.0 - band_weights(frequencies, low, 1e12)) / len(woofers) * _centre_timing(profile, f, index)
-    for index in tweeters:
-        response[:, index] += band_weights(frequencies, high, 1e12) / len(tweeters) * _centre_timing(profile, f, index)
+    response = assemble_band_feeds(profile, frequencies, weights, beam, lambda index: on_axis_timing(profile, f, index))
     delay = taps // 2
-    impulse = _to_fir(response.T[:, None, :], delay, taps)
+    impulse = to_fir(response.transpose(1, 2, 0), delay, taps)
     band = (frequencies >= low) & (frequencies <= high)
-    # the reference is the midrange whose weight never gets small in the band (ratios stay bounded)
     mid_columns = [beam.index(i) for i in mids]
-    reference = int(mids[int(np.argmax(np.abs(weights[band][:, mid_columns]).min(axis=0)))])
-    # RTF form: the reference driver's own filter, then each midrange driver's ratio to it,
-    # taken from the realised filters on a fine grid (regularised where the reference is silent)
-    rtf_gain = impulse[reference][None]  # (1, 1, taps)
+    reference = int(mids[int(np.argmax(np.abs(weights[band][:, mid_columns, 0]).min(axis=0)))])
     fine, ratio_delay = 16 * taps, 2 * taps
-    realised = scipy.fft.rfft(impulse[:, 0], n=fine, axis=-1)
-    denominator = realised[reference]
-    regulariser = (RTF_REGULARISER * np.abs(denominator).max()) ** 2
-    ratios = np.zeros((len(profile.drivers), 1, realised.shape[-1]), complex)
+    realized = scipy.fft.rfft(impulse[:, 0], n=fine, axis=-1)
+    denominator = realized[reference]
+    regularizer = (RTF_REGULARIZER * np.abs(denominator).max()) ** 2
+    ratios = np.zeros((len(profile.drivers), 1, realized.shape[-1]), complex)
     for index in mids:
-        ratios[index, 0] = realised[index] * np.conj(denominator) / (np.abs(denominator) ** 2 + regulariser)
-    rtf_ratio = _to_fir(ratios, ratio_delay, fine)[..., : 8 * taps]
+        ratios[index, 0] = relative_responses(realized[index], denominator, regularizer=regularizer)
+    rtf_ratio = to_fir(ratios, ratio_delay, fine)[..., : 8 * taps]
     rtf_ratio[reference, 0] = 0.0
     rtf_ratio[reference, 0, ratio_delay] = 1.0
-    return BeamFilters(
+    return DriverFilters(
         sample_rate=float(sample_rate),
         frequencies=frequencies,
         response=response,
-        weights=weights,
         impulse=impulse,
         delay_samples=delay,
-        beam_indices=tuple(beam),
+        weights=weights,
+        active_indices=tuple(beam),
         mid_indices=tuple(mids),
         driver_names=tuple(profile.driver_names),
-        rtf_reference=reference,
-        rtf_gain=rtf_gain,
+        rtf_reference=(reference,),
+        rtf_gain=impulse[reference][None],  # (1, 1, taps)
         rtf_ratio=rtf_ratio,
         rtf_delay=ratio_delay,
         info=info,
@@ -385,7 +266,7 @@ def _finish(
 
 
 def beam_pattern(
-    design: BeamFilters,
+    design: DriverFilters,
     profile: DeviceProfile,
     azimuth_deg: np.ndarray,
     *,
@@ -397,15 +278,15 @@ def beam_pattern(
         profile,
         np.maximum(design.frequencies, design.frequencies[1]),
         azimuth_deg,
-        drivers=list(design.beam_indices),
+        drivers=list(design.active_indices),
         gains=gains,
         aims=aims,
     )
-    return np.einsum("fam,fm->fa", a, design.weights)
+    return np.einsum("fam,fm->fa", a, design.weights[:, :, 0])
 
 
 class Beamformer(FilterForms, Processor):  # type: ignore[misc]  # output_channels: a property here, an int there
-    """The centre channel as a beam from a device: 1 input -> one feed per driver.
+    """The center channel as a beam from a device: 1 input -> one feed per driver.
 
     Parameters
     ----------
@@ -442,37 +323,31 @@ class Beamformer(FilterForms, Processor):  # type: ignore[misc]  # output_channe
         self.partition_size = 256
         self._engines: list[CrossfadingFir] = []
 
-    def design(self, sample_rate: float) -> BeamFilters:
+    def design(self, sample_rate: float) -> DriverFilters:
         """The design for the current settings (memoised: a reset does not redesign)."""
         return self._memoised(sample_rate, self._design)  # type: ignore[no-any-return]
 
-    def _design(self, sample_rate: float) -> BeamFilters:
+    def _design(self, sample_rate: float) -> DriverFilters:
         if self.mode == "matrix":
             return self._matrix(sample_rate)
         beam = self._memoised(sample_rate, self._full_beam, depends_on=("min_wng_db",))
         depth = float(self._values["depth"])
         return beam if depth >= 1.0 else blend_beam(beam, self._matrix(sample_rate), depth, self._profile)
 
-    def _full_beam(self, sample_rate: float) -> BeamFilters:
+    def _full_beam(self, sample_rate: float) -> DriverFilters:
         """The beam at depth 1, kept across depth changes (a depth move only blends it with the matrix mix)."""
         return design_beamformer(self._profile, sample_rate=sample_rate, min_wng_db=float(self._values["min_wng_db"]))
 
-    def _matrix(self, sample_rate: float) -> BeamFilters:
+    def _matrix(self, sample_rate: float) -> DriverFilters:
         """The matrix mix: it depends on no parameter."""
         return self._memoised(sample_rate, self._matrix_mix, depends_on=())  # type: ignore[no-any-return]
 
-    def _matrix_mix(self, sample_rate: float) -> BeamFilters:
+    def _matrix_mix(self, sample_rate: float) -> DriverFilters:
         return design_matrix_mix(self._profile, sample_rate=sample_rate)
 
     @property
     def latency_samples(self) -> int:
         return TAPS // 2 + self.partition_size + (2 * TAPS + self.partition_size if self.form == "rtf" else 0)
-
-    def _filters(self, design: BeamFilters) -> list[np.ndarray]:
-        if self.form == "direct":
-            return [design.impulse]
-        others = [i for i in range(len(design.driver_names)) if i not in design.mid_indices]
-        return [design.rtf_gain, design.rtf_ratio, design.impulse[others]]
 
     def _band_delay_samples(self) -> int:  # the ratio stage's latency
         return 2 * TAPS + self.partition_size

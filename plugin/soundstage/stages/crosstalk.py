@@ -3,14 +3,14 @@
 Design (:func:`design_crosstalk_canceller`, a pure function): per frequency, the
 driver -> ear plant ``C`` (2 ears x M midrange drivers, from the device profile,
 the listener position and a head model) is inverted with Tikhonov
-regularisation (Kirkeby et al. 1998), least-norm when there are more drivers
+regularization (Kirkeby et al. 1998), least-norm when there are more drivers
 than ears (null-steering: each input's feeds cancel at the other ear with the
 least total drive):
 
     H(beta) = C^H (C C^H + beta I)^-1
 
-Each input's column is then normalised so that its own ear receives it flat
-(unit response, a modelling delay later), so the regularisation only trades
+Each input's column is then normalized so that its own ear receives it flat
+(unit response, a modeling delay later), so the regularization only trades
 cancellation for effort, never level. ``beta`` is chosen per frequency so that
 the achieved cancellation *follows a target curve* (ipsi/contra ear power ratio
 vs frequency) instead of reaching the maximum the model allows — the design is
@@ -29,17 +29,19 @@ the other drivers' responses to it; the processor runs either form.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-import scipy.fft
 
+from soundstage.acoustics.feeds import DriverFilters, assemble_band_feeds, midrange_band_hz, midrange_weights
 from soundstage.acoustics.geometry import SPEED_OF_SOUND_M_S
 from soundstage.acoustics.head import HeadModel, SphericalHead
 from soundstage.acoustics.profiles import DeviceProfile, Listener, load_profile
 from soundstage.acoustics.transfer import transfer_matrix
 from soundstage.dsp.fir import CrossfadingFir
+from soundstage.dsp.realize import relative_responses, to_fir
+from soundstage.dsp.search import bisect_per_bin
 from soundstage.errors import ParameterError
 from soundstage.host.parameters import ParameterSpec
 from soundstage.host.processor import Processor
@@ -47,11 +49,17 @@ from soundstage.stages.drivers import FilterForms
 
 __all__ = [
     "CrosstalkCanceller",
-    "CtcFilters",
+    "Regularization",
+    "RegularizedInverse",
     "TargetCurve",
     "achieved_separation_db",
-    "band_weights",
+    "canceling_filters",
+    "choose_regularization",
+    "crossover_limit_db",
+    "crosstalk_plant",
     "design_crosstalk_canceller",
+    "realize_crosstalk",
+    "smooth_regularization",
 ]
 
 TAPS = 2048
@@ -88,73 +96,27 @@ class TargetCurve:
         return cls(shape)
 
 
-def band_weights(frequencies_hz: np.ndarray, low_hz: float, high_hz: float, width_octaves: float = 2 / 3) -> np.ndarray:
-    """Zero-phase weights (F,) that pass [low, high] with raised-cosine edges ``width_octaves`` wide.
+class RegularizedInverse:
+    """Regularized least-norm inverses of one plant (F, 2, M) for any ``beta`` (the searches call this often).
 
-    Weights of adjacent bands sharing a crossover add up to exactly 1.
-    """
-    f = np.maximum(np.asarray(frequencies_hz, float), 1e-6)
+    .. math:: H(\\beta) = C^H (C C^H + \\beta I)^{-1}
 
-    def rise(edge: float) -> np.ndarray:
-        position = (np.log2(f / edge) / width_octaves) + 0.5
-        return np.sin(np.clip(position, 0.0, 1.0) * np.pi / 2) ** 2
+    each input's column normalized to reach its own ear at ``level``. The Gram
+    matrix ``C C^H`` is computed once; its 2x2 inverse is taken in closed form.
 
-    return rise(low_hz) * (1.0 - rise(high_hz)) if high_hz < 1e9 else rise(low_hz)
-
-
-@dataclass(frozen=True)
-class CtcFilters:
-    """A crosstalk-canceller design.
-
-    Attributes
+    References
     ----------
-    response : ndarray, shape (F, drivers, 2)
-        Filter frequency responses (without the modelling delay) on ``frequencies``.
-    impulse : ndarray, shape (drivers, 2, taps)
-        Direct-form FIR filters (with the modelling delay).
-    rtf_reference : tuple of int
-        Per input, the reference driver of the RTF form.
-    rtf_gain : ndarray, shape (2, taps)
-        Per input, the reference driver's filter (RTF form, first stage).
-    rtf_ratio : ndarray, shape (drivers, 2, 2 * taps)
-        Per input, the ratio of each midrange driver's response to the
-        reference's (RTF form, second stage), delayed by ``rtf_delay``; zero for
-        the woofer and tweeter, whose (non-cancelling) feeds stay direct.
-    regularization : ndarray, shape (F,)
-        The beta chosen per frequency (relative to the plant's mean power).
-    """
-
-    sample_rate: float
-    frequencies: np.ndarray
-    response: np.ndarray
-    impulse: np.ndarray
-    modelling_delay: int
-    rtf_reference: tuple[int, int]
-    rtf_gain: np.ndarray
-    rtf_ratio: np.ndarray
-    rtf_delay: int
-    regularization: np.ndarray
-    driver_names: tuple[str, ...]
-    mid_indices: tuple[int, ...]
-    info: dict[str, Any] = field(default_factory=dict)
-
-    def effort_db(self, low_hz: float = 100.0, high_hz: float = 8000.0) -> float:
-        """Peak filter gain in dB over a band (0 dB = a plain feed)."""
-        band = (self.frequencies >= low_hz) & (self.frequencies <= high_hz)
-        return float(20 * np.log10(np.abs(self.response[band]).max()))
-
-
-class _Regularised:
-    """Regularised least-norm inverses of one plant (F, 2, M) for any ``beta`` (the searches call this often).
-
-    ``P^H (P P^H + beta I)^-1``, each input normalised to reach its own ear at ``level``.
-    The Gram matrix ``P P^H`` is computed once; its 2x2 inverse is taken in closed form.
+    Kirkeby, O., Nelson, P. A., Hamada, H., & Orduna-Bustamante, F. (1998). Fast
+    deconvolution of multichannel systems using regularization. IEEE Trans. Speech
+    and Audio Processing, 6(2), 189-194.
     """
 
     def __init__(self, plant: np.ndarray) -> None:
         self.plant = plant
         self.adjoint = np.conj(np.swapaxes(plant, 1, 2))  # (F, M, 2)
         self.gram = plant @ self.adjoint  # (F, 2, 2)
+        #: The plant's mean power per bin: ``beta`` is searched relative to it.
+        self.scale = np.real(np.trace(self.gram, axis1=1, axis2=2)) / 2
 
     def _inverse_gram(self, beta: np.ndarray) -> np.ndarray:
         g = self.gram
@@ -163,7 +125,7 @@ class _Regularised:
         return np.stack(rows, axis=1) / (a * d - b * c)[:, None, None]
 
     def filters(self, beta: np.ndarray, level: np.ndarray | None = None) -> np.ndarray:
-        """The normalised inverse, shape (F, M, 2)."""
+        """The normalized inverse, shape (F, M, 2)."""
         inverse_gram = self._inverse_gram(beta)
         ears = self.gram @ inverse_gram  # = plant @ inverse, without the M dimension
         own = np.stack([ears[:, 0, 0], ears[:, 1, 1]], axis=1)  # (F, 2)
@@ -173,7 +135,7 @@ class _Regularised:
 
     def separation_db(self, beta: np.ndarray) -> np.ndarray:
         """The smaller over the two inputs of ipsi/contra ear power (dB) per frequency, shape (F,)."""
-        ears = self.gram @ self._inverse_gram(beta)  # normalisation does not change the ratios
+        ears = self.gram @ self._inverse_gram(beta)  # normalization does not change the ratios
         ipsi = np.abs(np.stack([ears[:, 0, 0], ears[:, 1, 1]], axis=1)) ** 2
         contra = np.abs(np.stack([ears[:, 1, 0], ears[:, 0, 1]], axis=1)) ** 2
         return np.asarray(10 * np.log10(ipsi / np.maximum(contra, 1e-30)).min(axis=1))
@@ -187,7 +149,7 @@ def achieved_separation_db(plant: np.ndarray, filters: np.ndarray) -> np.ndarray
     return 10 * np.log10(ipsi / np.maximum(contra, 1e-30))
 
 
-def _smooth_regularisation(frequencies: np.ndarray, b: np.ndarray, low_hz: float, high_hz: float) -> np.ndarray:
+def smooth_regularization(frequencies: np.ndarray, b: np.ndarray, low_hz: float, high_hz: float) -> np.ndarray:
     """Hold beta constant outside the band (+-1/3 octave) and smooth log(beta) over 1/6 octave.
 
     Jumps of beta across frequency make long filters; the filters only need to
@@ -205,11 +167,11 @@ def _smooth_regularisation(frequencies: np.ndarray, b: np.ndarray, low_hz: float
     return np.asarray(10 ** ((near @ log_b) / near.sum(axis=1)))
 
 
-def _crossover_limit_db(band_ears: np.ndarray, mid_share: np.ndarray, level: np.ndarray) -> np.ndarray:
+def crossover_limit_db(band_ears: np.ndarray, mid_share: np.ndarray, level: np.ndarray) -> np.ndarray:
     """The most separation the total can reach where the mono woofer/tweeter feeds fade in (dB, per frequency).
 
     ``band_ears`` (F, 2 ears, 2 inputs) is what the band feeds alone put at the ears,
-    ``mid_share`` the share of each input on the cancelling midranges and ``level`` their
+    ``mid_share`` the share of each input on the canceling midranges and ``level`` their
     level at the own ear: even a perfect canceller leaves the band drivers' crosstalk.
     """
     own = np.abs(mid_share * level + band_ears[:, 0, 0])
@@ -217,22 +179,149 @@ def _crossover_limit_db(band_ears: np.ndarray, mid_share: np.ndarray, level: np.
     return np.asarray(20 * np.log10(own / np.maximum(contra, 1e-12 * np.maximum(own, 1e-30))))
 
 
-def _bisect(
-    frequencies: int, predicate: Any, low: float = -9.0, high: float = 4.0, steps: int = 26, *, log: bool = True
-) -> np.ndarray:
-    """Per frequency, the smallest x in [low, high] for which ``predicate`` holds (monotone in x).
+# -- the design, in four steps: plant -> regularization search -> band assembly -> realization ----------
 
-    With ``log`` the predicate is given ``10**x`` (x is log10(b)): 26 halvings of the
-    default 13 decades find b to within 4.5e-7 (relative), far below what changes the filters.
+
+def crosstalk_plant(
+    profile: DeviceProfile, frequencies: np.ndarray, head: HeadModel, listener: Listener, drivers: list[int]
+) -> tuple[np.ndarray, float]:
+    """Step 1: the driver -> ear plant (F, 2 ears, drivers), timed to the nearest of ``drivers``; and that distance (m).
+
+    The 0 Hz bin is replaced by the next one, so the inverse is not singular there.
     """
-    lo = np.full(frequencies, low)
-    hi = np.full(frequencies, high)
-    for _ in range(steps):
-        mid = 0.5 * (lo + hi)
-        ok = predicate(10**mid if log else mid)
-        hi = np.where(ok, mid, hi)
-        lo = np.where(ok, lo, mid)
-    return hi
+    plant = transfer_matrix(profile, frequencies, head, listener=listener, drivers=drivers)  # (F, 2, M)
+    distances = np.linalg.norm(profile.world_positions()[drivers] - np.asarray(listener.position_m), axis=1)
+    plant = plant * np.exp(2j * np.pi * frequencies * distances.min() / SPEED_OF_SOUND_M_S)[:, None, None]
+    plant[0] = plant[1] if len(frequencies) > 1 else plant[0]  # DC: avoid a singular 0 Hz bin
+    return plant, float(distances.min())
+
+
+@dataclass(frozen=True)
+class Regularization:
+    """Step 2's result: per frequency the regularization, the level at the own ear and the separations.
+
+    Attributes
+    ----------
+    beta : ndarray, shape (F,)
+        Regularization relative to the plant's mean power (``RegularizedInverse.scale``), smoothed.
+    level : ndarray, shape (F,)
+        Linear level at which each input reaches its own ear (1 except where low
+        frequencies give level for cancellation).
+    feasible_db : ndarray, shape (F,)
+        The separation the effort limit allows.
+    wanted_db : ndarray, shape (F,)
+        The separation asked for (capped at ``feasible_db`` for a default request).
+    """
+
+    beta: np.ndarray
+    level: np.ndarray
+    feasible_db: np.ndarray
+    wanted_db: np.ndarray
+
+
+def choose_regularization(
+    inverses: RegularizedInverse,
+    frequencies: np.ndarray,
+    wanted_db: np.ndarray,
+    band_hz: tuple[float, float],
+    *,
+    capped: bool,
+    max_effort_db: float,
+    low_frequency_give_db: float,
+) -> Regularization:
+    """Step 2: per frequency the least regularization that keeps the effort under the limit and the separation at the target.
+
+    The effort search comes first: the largest ``beta`` that still needs more than
+    ``max_effort_db`` (less 0.1 dB kept for the FIR realization) bounds ``beta``
+    from below. Where that leaves the cancellation short of the request, each
+    input may reach its own ear up to ``low_frequency_give_db`` quieter, which buys
+    as much more cancellation at the same effort. Then ``beta`` grows until the
+    separation is no more than asked for, and is smoothed over frequency
+    (:func:`smooth_regularization`).
+    """
+    scale = inverses.scale
+    limit = 10 ** ((max_effort_db - 0.1) / 20)  # 0.1 dB kept for the FIR realization
+    level = np.ones(len(frequencies))
+
+    def feasible_db() -> tuple[np.ndarray, np.ndarray]:
+        def effort_ok(b: np.ndarray) -> np.ndarray:
+            return np.abs(inverses.filters(b * scale, level)).max(axis=(1, 2)) <= limit
+
+        b_limit = 10 ** bisect_per_bin(len(frequencies), effort_ok)
+        return b_limit, inverses.separation_db(b_limit * scale)
+
+    b_effort, feasible = feasible_db()
+    if low_frequency_give_db > 0:
+        shortfall = np.clip((wanted_db - feasible) / 6.0, 0.0, 1.0)
+        level = 10 ** (-low_frequency_give_db * shortfall / 20)
+        b_effort, feasible = feasible_db()
+    wanted = np.minimum(wanted_db, feasible) if capped else wanted_db
+
+    def separation_ok(b: np.ndarray) -> np.ndarray:
+        return inverses.separation_db(b * scale) <= wanted
+
+    b = np.maximum(10 ** bisect_per_bin(len(frequencies), separation_ok), b_effort)
+    return Regularization(smooth_regularization(frequencies, b, *band_hz), level, feasible, wanted)
+
+
+def canceling_filters(inverses: RegularizedInverse, regularization: Regularization, max_effort_db: float) -> np.ndarray:
+    """Step 2's filters (F, M, 2): the regularized inverse, limited in level where even full regularization needs more effort."""
+    ctc = inverses.filters(regularization.beta * inverses.scale, regularization.level)  # (F, M, 2)
+    limit = 10 ** ((max_effort_db - 0.1) / 20)
+    # where even full regularization needs more than the limit (a driver null), give up level instead
+    peak = np.abs(ctc).max(axis=1, keepdims=True)  # (F, 1, 2)
+    return np.asarray(ctc * np.minimum(1.0, limit / np.maximum(peak, 1e-30)))
+
+
+def realize_crosstalk(
+    profile: DeviceProfile,
+    frequencies: np.ndarray,
+    ctc: np.ndarray,
+    response: np.ndarray,
+    *,
+    sample_rate: float,
+    taps: int,
+    regularization: np.ndarray,
+    info: dict[str, Any],
+) -> DriverFilters:
+    """Step 4: FIR filters of the assembled responses, and the RTF form.
+
+    RTF form: per input the reference is its strongest midrange driver in the
+    band; the first stage is the reference's filter, the second the ratio of each
+    midrange driver's canceling response to the reference's, taken before the band
+    weighting (the canceling responses have no zeros; the band-weighted ones do).
+    """
+    mids = profile.indices("mid")
+    low, high = midrange_band_hz(profile)
+    delay = taps // 2
+    impulse = to_fir(response.transpose(1, 2, 0), delay, taps)
+    band = (frequencies >= low) & (frequencies <= high)
+    reference = tuple(int(mids[int(np.argmax(np.abs(ctc[band, :, j]).mean(axis=0)))]) for j in range(2))
+    rtf_gain = np.zeros((2, 2, taps))
+    for j in range(2):
+        rtf_gain[j, j] = impulse[reference[j], j]
+    ratios = np.zeros((len(profile.drivers), 2, len(frequencies)), complex)
+    for j in range(2):
+        denominator = ctc[:, mids.index(reference[j]), j]
+        for column, index in enumerate(mids):
+            ratios[index, j] = relative_responses(ctc[:, column, j], denominator)
+    return DriverFilters(
+        sample_rate=float(sample_rate),
+        frequencies=frequencies,
+        response=response,
+        impulse=impulse,
+        delay_samples=delay,
+        weights=ctc,
+        active_indices=tuple(mids),
+        mid_indices=tuple(mids),
+        driver_names=tuple(profile.driver_names),
+        rtf_reference=reference,
+        rtf_gain=rtf_gain,
+        rtf_ratio=to_fir(ratios, taps // 2, taps),
+        rtf_delay=taps // 2,
+        regularization=regularization,
+        info=info,
+    )
 
 
 def design_crosstalk_canceller(
@@ -246,8 +335,13 @@ def design_crosstalk_canceller(
     max_effort_db: float = 10.0,
     low_frequency_give_db: float = 4.5,
     taps: int = TAPS,
-) -> CtcFilters:
+) -> DriverFilters:
     """Design a crosstalk canceller for a device at a listener position (pure function).
+
+    Four steps: the plant (:func:`crosstalk_plant`), the regularization search
+    (:func:`choose_regularization`, :func:`canceling_filters`), the band assembly
+    (:func:`~soundstage.acoustics.feeds.assemble_band_feeds`) and the realization
+    (:func:`realize_crosstalk`).
 
     Parameters
     ----------
@@ -258,7 +352,7 @@ def design_crosstalk_canceller(
     head : HeadModel, optional
         The model designed on (default: the spherical head).
     listener : Listener, optional
-        The design position (default: centred, facing the device).
+        The design position (default: centered, facing the device).
     target : TargetCurve, optional
         Separation to achieve per frequency, followed as given. Without one, the
         default request :meth:`TargetCurve.default` (``plateau_db``) is used,
@@ -273,7 +367,7 @@ def design_crosstalk_canceller(
         each input may reach its own ear up to this much quieter, which buys the
         same amount of extra cancellation at the same effort.
     taps : int
-        FIR length; the modelling delay is ``taps // 2``.
+        FIR length; the modeling delay is ``taps // 2``.
 
     Examples
     --------
@@ -283,138 +377,55 @@ def design_crosstalk_canceller(
     ((5, 2, 2048), True)
     """
     head = head or SphericalHead()
-    capped = target is None
-    target = target or TargetCurve.default(plateau_db)
+    listener = listener or Listener()
     mids = profile.indices("mid")
     if len(mids) < 2:
         raise ParameterError(
             f"{profile.name}: a crosstalk canceller needs at least two 'mid' drivers, the profile has {len(mids)}"
         )
     frequencies = np.fft.rfftfreq(taps, 1 / sample_rate)
-    plant = transfer_matrix(profile, frequencies, head, listener=listener, drivers=mids)  # (F, 2, M)
-    distances = np.linalg.norm(profile.world_positions()[mids] - np.asarray((listener or Listener()).position_m), axis=1)
-    plant = plant * np.exp(2j * np.pi * frequencies * distances.min() / SPEED_OF_SOUND_M_S)[:, None, None]
-    plant[0] = plant[1] if len(frequencies) > 1 else plant[0]  # DC: avoid a singular 0 Hz bin
-    scale = np.real(np.trace(plant @ np.conj(np.swapaxes(plant, 1, 2)), axis1=1, axis2=2)) / 2
-    wanted = target.db(frequencies)
-    limit = 10 ** ((max_effort_db - 0.1) / 20)  # 0.1 dB kept for the FIR realisation
-
-    level = np.ones(len(frequencies))
-    inverses = _Regularised(plant)
-
-    def effort_ok(b: np.ndarray) -> np.ndarray:
-        return np.abs(inverses.filters(b * scale, level)).max(axis=(1, 2)) <= limit
-
-    def feasible_db() -> tuple[np.ndarray, np.ndarray]:
-        b_limit = 10 ** _bisect(len(frequencies), effort_ok)
-        return b_limit, inverses.separation_db(b_limit * scale)
-
-    b_effort, feasible = feasible_db()
-    if low_frequency_give_db > 0:
-        # where the effort limit keeps cancellation short of the request, give up to
-        # `low_frequency_give_db` of level at the own ear for more cancellation
-        shortfall = np.clip((wanted - feasible) / 6.0, 0.0, 1.0)
-        level = 10 ** (-low_frequency_give_db * shortfall / 20)
-        b_effort, feasible = feasible_db()
-    if capped:  # a default request asks for no more than the effort limit allows
-        wanted = np.minimum(wanted, feasible)
-
-    def separation_ok(b: np.ndarray) -> np.ndarray:
-        return inverses.separation_db(b * scale) <= wanted
-
-    b = np.maximum(10 ** _bisect(len(frequencies), separation_ok), b_effort)
-    mid_band = [profile.drivers[i].band_hz for i in mids]
-    b = _smooth_regularisation(frequencies, b, min(band[0] for band in mid_band), max(band[1] for band in mid_band))
-    ctc = inverses.filters(b * scale, level)  # (F, M, 2)
-    # where even full regularisation needs more than the limit (a driver null), give up level instead
-    peak = np.abs(ctc).max(axis=1, keepdims=True)  # (F, 1, 2)
-    ctc = ctc * np.minimum(1.0, limit / np.maximum(peak, 1e-30))
-
-    mid_band = [profile.drivers[i].band_hz for i in mids]
-    low, high = min(band[0] for band in mid_band), max(band[1] for band in mid_band)
-    woofers, tweeters = profile.indices("woofer"), profile.indices("tweeter")
-    w_mid = band_weights(frequencies, low if woofers else 1e-6, high if tweeters else 1e12)
-    response = np.zeros((len(frequencies), len(profile.drivers), 2), complex)
-    for column, index in enumerate(mids):
-        response[:, index, :] = ctc[:, column, :] * w_mid[:, None]
+    plant, reference_m = crosstalk_plant(profile, frequencies, head, listener, mids)
+    inverses = RegularizedInverse(plant)
+    band_hz = midrange_band_hz(profile)
+    regularization = choose_regularization(
+        inverses,
+        frequencies,
+        (target or TargetCurve.default(plateau_db)).db(frequencies),
+        band_hz,
+        capped=target is None,
+        max_effort_db=max_effort_db,
+        low_frequency_give_db=low_frequency_give_db,
+    )
+    ctc = canceling_filters(inverses, regularization, max_effort_db)
     # the mono woofer and tweeter feeds arrive when the nearest midrange does (the filters' timing
     # reference), so the crossovers sum in phase: a front tweeter closer to the listener is delayed
-    centre = np.asarray((listener or Listener()).position_m, float)
-    reference_m = float(distances.min())
+    positions, center = profile.world_positions(), np.asarray(listener.position_m, float)
 
-    def timed(index: int) -> np.ndarray:
-        lead_m = reference_m - float(np.linalg.norm(profile.world_positions()[index] - centre))
+    def timing(index: int) -> np.ndarray:
+        lead_m = reference_m - float(np.linalg.norm(positions[index] - center))
         return np.asarray(np.exp(-2j * np.pi * frequencies * lead_m / SPEED_OF_SOUND_M_S))
 
-    if woofers:
-        w_low = 1.0 - band_weights(frequencies, low, 1e12)
-        for index in woofers:
-            response[:, index, :] = 0.5 * (w_low * timed(index))[:, None] / len(woofers)
-    if tweeters:
-        w_high = band_weights(frequencies, high, 1e12)
-        for index in tweeters:
-            response[:, index, :] = 0.5 * (w_high * timed(index))[:, None] / len(tweeters)
-
-    followed = wanted  # what the total separation (midranges + mono band feeds) is to follow
-    band_drivers = woofers + tweeters
-    if capped and band_drivers:
+    response = assemble_band_feeds(profile, frequencies, ctc, mids, timing, band_share=0.5)
+    followed = regularization.wanted_db  # what the total separation (midranges + mono band feeds) is to follow
+    band_drivers = profile.indices("woofer") + profile.indices("tweeter")
+    if target is None and band_drivers:
         # where the mono tweeter/woofer fades in, no more than its crosstalk leaves; the midranges still
         # cancel as asked there, so that the band drivers' crosstalk is what limits the total
         band_plant = transfer_matrix(profile, frequencies, head, listener=listener, drivers=band_drivers)
         band_plant = band_plant * np.exp(2j * np.pi * frequencies * reference_m / SPEED_OF_SOUND_M_S)[:, None, None]
         band_ears = band_plant @ response[:, band_drivers, :]
-        followed = np.minimum(wanted, _crossover_limit_db(band_ears, w_mid, level))
-
-    delay = taps // 2
-    impulse = _to_fir(response.transpose(1, 2, 0), delay, taps)
-    # RTF form: per input, the reference is its strongest midrange driver in the band.
-    # The first stage is the reference's filter; the second the ratio of each midrange
-    # driver's cancelling response to the reference's, taken before the band weighting
-    # (the cancelling responses have no zeros; the band-weighted ones do, outside the band).
-    band = (frequencies >= low) & (frequencies <= high)
-    reference = tuple(int(mids[int(np.argmax(np.abs(ctc[band, :, j]).mean(axis=0)))]) for j in range(2))
-    rtf_gain = np.array([impulse[reference[j], j] for j in range(2)])
-    ratio_delay = taps // 2
-    ratios = np.zeros((len(profile.drivers), 2, len(frequencies)), complex)
-    for j in range(2):
-        denominator = ctc[:, mids.index(reference[j]), j]
-        for column, index in enumerate(mids):
-            ratios[index, j] = ctc[:, column, j] / denominator
-    rtf_ratio = _to_fir(ratios, ratio_delay, taps)
-    return CtcFilters(
-        sample_rate=float(sample_rate),
-        frequencies=frequencies,
-        response=response,
-        impulse=impulse,
-        modelling_delay=delay,
-        rtf_reference=(reference[0], reference[1]),
-        rtf_gain=rtf_gain,
-        rtf_ratio=rtf_ratio,
-        rtf_delay=ratio_delay,
-        regularization=b,
-        driver_names=tuple(profile.driver_names),
-        mid_indices=tuple(mids),
-        info={
-            "profile": profile.name,
-            "distance_m": profile.distance_m,
-            "plant": plant,
-            "target_db": followed,
-            "feasible_db": feasible,
-        },
+        w_mid = midrange_weights(profile, frequencies)
+        followed = np.minimum(followed, crossover_limit_db(band_ears, w_mid, regularization.level))
+    info = {
+        "profile": profile.name,
+        "distance_m": profile.distance_m,
+        "plant": plant,
+        "target_db": followed,
+        "feasible_db": regularization.feasible_db,
+    }
+    return realize_crosstalk(
+        profile, frequencies, ctc, response, sample_rate=sample_rate, taps=taps, regularization=regularization.beta, info=info
     )
-
-
-def _to_fir(responses: np.ndarray, delay: int, taps: int) -> np.ndarray:
-    """Frequency responses (..., F) -> causal FIRs (..., taps) with ``delay``, tapered at both ends."""
-    frequencies = np.arange(responses.shape[-1])
-    shifted = responses * np.exp(-2j * np.pi * frequencies * delay / taps)
-    impulse = scipy.fft.irfft(shifted, n=taps, axis=-1)
-    window = np.ones(taps)
-    fade = min(delay, taps - delay) // 4
-    if fade > 0:
-        window[:fade] = np.sin(np.linspace(0, np.pi / 2, fade)) ** 2
-        window[taps - fade :] = np.cos(np.linspace(0, np.pi / 2, fade)) ** 2
-    return impulse * window
 
 
 class CrosstalkCanceller(FilterForms, Processor):  # type: ignore[misc]  # output_channels: a property here, an int there
@@ -468,11 +479,11 @@ class CrosstalkCanceller(FilterForms, Processor):  # type: ignore[misc]  # outpu
         self.partition_size = 512
         self._engines: list[CrossfadingFir] = []
 
-    def design(self, sample_rate: float) -> CtcFilters:
+    def design(self, sample_rate: float) -> DriverFilters:
         """The design for the current parameters (memoised: a reset does not redesign)."""
         return self._memoised(sample_rate, self._design)  # type: ignore[no-any-return]
 
-    def _design(self, sample_rate: float) -> CtcFilters:
+    def _design(self, sample_rate: float) -> DriverFilters:
         """The design for the current parameters at a sample rate."""
         return design_crosstalk_canceller(
             self._profile.at_distance(float(self._values["distance_m"])),
@@ -485,15 +496,6 @@ class CrosstalkCanceller(FilterForms, Processor):  # type: ignore[misc]  # outpu
     def latency_samples(self) -> int:
         direct = TAPS // 2 + self.partition_size
         return direct + (TAPS // 2 + self.partition_size if self.form == "rtf" else 0)
-
-    def _filters(self, design: CtcFilters) -> list[np.ndarray]:
-        """Filter matrices of the engines: [direct] or [gain (2x2 diagonal), ratio, band feeds]."""
-        if self.form == "direct":
-            return [design.impulse]
-        gain = np.zeros((2, 2, design.rtf_gain.shape[-1]))
-        gain[0, 0], gain[1, 1] = design.rtf_gain[0], design.rtf_gain[1]
-        others = [i for i in range(len(design.driver_names)) if i not in design.mid_indices]
-        return [gain, design.rtf_ratio, design.impulse[others] if others else np.zeros((0, 2, 1))]
 
     def _band_delay_samples(self) -> int:  # the ratio stage's latency
         return TAPS // 2 + self.partition_size

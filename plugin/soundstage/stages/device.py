@@ -4,17 +4,22 @@
                     -> C ------------------------> Beamformer ------> N feeds -+-> Align -> sum per driver
 
 Align: the two paths have different processing latencies (the canceller's
-modelling delay is longer than the beam's) and reach the listener from different
+modeling delay is longer than the beam's) and reach the listener from different
 acoustic reference points (the canceller's timing is referenced to its nearest
-midrange driver, the beam's to the device centre). Each path is delayed so that
-centre content and left/right content arrive at the ears together; the delays
+midrange driver, the beam's to the device center). Each path is delayed so that
+center content and left/right content arrive at the ears together; the delays
 come from the stages' reported latencies and the profile's geometry.
 
 After the upmix the chain is linear, so it runs as one MIMO FIR (L', R', C ->
 drivers): the virtualizer convolved with the canceller, and the beam, each with
-its alignment delay built in. A few knobs map onto the stages: ``width`` (virtualizer crossfeed and canceller
-separation), ``center_level_db``, ``depth`` (beam vs matrix mix),
-``center_amount`` (upmix) and ``distance_m`` (the canceller's design distance).
+its alignment delay built in. The Spatializer composes the stages' design
+functions (:func:`design_virtualizer`, :func:`design_crosstalk_canceller`,
+:func:`design_beamformer`, :func:`design_alignment`), each memoised on the knobs it
+depends on, and streams the upmix (an :class:`Upmix` driven through its raw stream).
+A few knobs map onto the designs: ``width`` (virtualizer crossfeed, and canceller
+separation ``SEPARATION_PER_WIDTH_DB * width``), ``center_level_db``, ``depth`` (beam
+vs matrix mix), ``center_amount`` (upmix) and ``distance_m`` (the canceller's design
+distance).
 """
 
 from __future__ import annotations
@@ -24,18 +29,26 @@ from typing import Any
 import numpy as np
 from scipy.signal import fftconvolve
 
+from soundstage.acoustics.feeds import DriverFilters
+from soundstage.acoustics.head import SphericalHead
 from soundstage.acoustics.profiles import load_profile
 from soundstage.dsp.fir import CrossfadingFir
 from soundstage.host.parameters import ParameterSpec
 from soundstage.host.processor import Processor
 from soundstage.stages.align import design_alignment
-from soundstage.stages.beamformer import Beamformer
-from soundstage.stages.crosstalk import CrosstalkCanceller
+from soundstage.stages.beamformer import blend_beam, design_beamformer, design_matrix_mix
+from soundstage.stages.crosstalk import design_crosstalk_canceller
 from soundstage.stages.drivers import DriverFeeds
 from soundstage.stages.upmix import Upmix
-from soundstage.stages.virtualizer import Virtualizer
+from soundstage.stages.virtualizer import VirtualizerDesign, design_virtualizer
 
-__all__ = ["Spatializer"]
+__all__ = ["SEPARATION_PER_WIDTH_DB", "Spatializer"]
+
+#: The canceller's separation plateau at ``width = 1`` (dB); it scales with width.
+SEPARATION_PER_WIDTH_DB = 25.0
+#: The virtual speakers' angle and the model head's radius the Spatializer designs for.
+VIRTUAL_AZIMUTH_DEG = 30.0
+HEAD_RADIUS_M = 0.0875
 
 
 class Spatializer(DriverFeeds, Processor):  # type: ignore[misc]  # output_channels: a property here, an int there
@@ -48,11 +61,11 @@ class Spatializer(DriverFeeds, Processor):  # type: ignore[misc]  # output_chann
     width : float, 0..1
         Virtualizer crossfeed and crosstalk-cancellation plateau (x 25 dB).
     center_level_db : float, -24..12 dB
-        Level of the centre beam.
+        Level of the center beam.
     depth : float, 0..1
-        Centre as a beam (1) or a matrix mix of the midranges (0).
+        Center as a beam (1) or a matrix mix of the midranges (0).
     center_amount : float, 0..1
-        How much centre the upmix extracts.
+        How much center the upmix extracts.
     distance_m : float, 0.5..5 m
         Listener distance the crosstalk canceller is designed for.
 
@@ -68,9 +81,9 @@ class Spatializer(DriverFeeds, Processor):  # type: ignore[misc]  # output_chann
     input_channels = 2
     parameter_specs = (
         ParameterSpec("width", 1.0, 0.0, 1.0, description="Virtualizer crossfeed and cancellation amount"),
-        ParameterSpec("center_level_db", 0.0, -24.0, 12.0, unit="dB", smoothing_ms=20.0, description="Level of the centre"),
-        ParameterSpec("depth", 1.0, 0.0, 1.0, description="Centre as a beam (1) or a matrix mix (0)"),
-        ParameterSpec("center_amount", 1.0, 0.0, 1.0, description="Centre the upmix extracts"),
+        ParameterSpec("center_level_db", 0.0, -24.0, 12.0, unit="dB", smoothing_ms=20.0, description="Level of the center"),
+        ParameterSpec("depth", 1.0, 0.0, 1.0, description="Center as a beam (1) or a matrix mix (0)"),
+        ParameterSpec("center_amount", 1.0, 0.0, 1.0, description="Center the upmix extracts"),
         ParameterSpec("distance_m", 2.0, 0.5, 5.0, unit="m", description="Listener distance of the canceller design"),
     )
 
@@ -87,18 +100,51 @@ class Spatializer(DriverFeeds, Processor):  # type: ignore[misc]  # output_chann
         self.device = device
         self._profile = load_profile(device)
         self.upmix = Upmix(center_amount=center_amount)
-        self.virtualizer = Virtualizer(crossfeed=width)
-        self.canceller = CrosstalkCanceller(device=device, distance_m=distance_m, separation_db=25.0 * width)
-        self.beamformer = Beamformer(device=device, depth=depth)
         self.partition_size = 512
         self._fir: CrossfadingFir | None = None
         super().__init__(
             width=width, center_level_db=center_level_db, depth=depth, center_amount=center_amount, distance_m=distance_m
         )
 
+    # -- the designs, each memoised on the knobs it depends on -----------------------
+    def virtualizer_design(self, sample_rate: float) -> VirtualizerDesign:
+        """The virtual +-30 degree pair on the spherical head (depends on no knob; ``width`` scales its crossfeed)."""
+        return self._memoised(sample_rate, self._virtualizer_design, depends_on=())  # type: ignore[no-any-return]
+
+    def _virtualizer_design(self, sample_rate: float) -> VirtualizerDesign:
+        head = SphericalHead(radius_m=HEAD_RADIUS_M)
+        return design_virtualizer(sample_rate, azimuth_deg=VIRTUAL_AZIMUTH_DEG, head=head)
+
+    def canceller_design(self, sample_rate: float) -> DriverFilters:
+        """The crosstalk canceller for ``distance_m``, its separation plateau ``SEPARATION_PER_WIDTH_DB * width``."""
+        return self._memoised(sample_rate, self._canceller_design, depends_on=("width", "distance_m"))  # type: ignore[no-any-return]
+
+    def _canceller_design(self, sample_rate: float) -> DriverFilters:
+        return design_crosstalk_canceller(
+            self._profile.at_distance(float(self._values["distance_m"])),
+            sample_rate=sample_rate,
+            head=SphericalHead(radius_m=HEAD_RADIUS_M),
+            plateau_db=SEPARATION_PER_WIDTH_DB * float(self._values["width"]),  # type: ignore[arg-type]
+        )
+
+    def beam_design(self, sample_rate: float) -> DriverFilters:
+        """The center beam blended with the matrix mix by ``depth`` (the full beam is designed once)."""
+        beam = self._memoised(sample_rate, self._full_beam, depends_on=())
+        depth = float(self._values["depth"])  # type: ignore[arg-type]
+        if depth >= 1.0:
+            return beam  # type: ignore[no-any-return]
+        matrix = self._memoised(sample_rate, self._matrix_mix, depends_on=())
+        return blend_beam(beam, matrix, depth, self._profile)
+
+    def _full_beam(self, sample_rate: float) -> DriverFilters:
+        return design_beamformer(self._profile, sample_rate=sample_rate)
+
+    def _matrix_mix(self, sample_rate: float) -> DriverFilters:
+        return design_matrix_mix(self._profile, sample_rate=sample_rate)
+
     def filters(self, sample_rate: float) -> tuple[np.ndarray, int]:
         """The combined filter matrix and L/R delay (memoised; see :meth:`_combine`)."""
-        return self._memoised(sample_rate, self._combine)  # type: ignore[no-any-return]
+        return self._memoised(sample_rate, self._combine, depends_on=("width", "depth", "distance_m"))  # type: ignore[no-any-return]
 
     def _combine(self, sample_rate: float) -> tuple[np.ndarray, int]:
         """The linear part of the chain as one filter matrix (drivers, 3 [L', R', C], taps) and its L/R delay.
@@ -108,22 +154,21 @@ class Spatializer(DriverFeeds, Processor):  # type: ignore[misc]  # output_chann
         listener together (processing delays from the designs, acoustic offsets
         from the geometry). Returns the matrix and the L/R path's total delay.
         """
-
-        virtual = self.virtualizer.design(sample_rate)
-        ears = virtual.ear_filters(float(self._values["width"]))  # (2 ears, 2 inputs, taps)
-        canceller = self.canceller.design(sample_rate)
-        beam = self.beamformer.design(sample_rate)
+        virtual = self.virtualizer_design(sample_rate)
+        ears = virtual.ear_filters(float(self._values["width"]))  # type: ignore[arg-type]  # (2 ears, 2 inputs, taps)
+        canceller = self.canceller_design(sample_rate)
+        beam = self.beam_design(sample_rate)
         lr = fftconvolve(canceller.impulse[:, :, None, :], ears[None, :, :, :], axes=-1).sum(axis=1)  # (N, 2, T)
-        profile = self._profile.at_distance(float(self._values["distance_m"]))
+        profile = self._profile.at_distance(float(self._values["distance_m"]))  # type: ignore[arg-type]
         mids = profile.indices("mid")
         nearest_mid = float(np.linalg.norm(profile.world_positions()[mids], axis=1).min())
-        centre = float(np.linalg.norm(profile.centre_m))
-        lr_latency = virtual.delay_samples + canceller.modelling_delay
-        lr_delay, centre_delay = design_alignment([lr_latency, beam.delay_samples], [nearest_mid, centre], sample_rate)
-        taps = max(lr.shape[-1] + lr_delay, beam.impulse.shape[-1] + centre_delay)
+        center = float(np.linalg.norm(profile.center_m))
+        lr_latency = virtual.delay_samples + canceller.delay_samples
+        lr_delay, center_delay = design_alignment([lr_latency, beam.delay_samples], [nearest_mid, center], sample_rate)
+        taps = max(lr.shape[-1] + lr_delay, beam.impulse.shape[-1] + center_delay)
         combined = np.zeros((len(profile.drivers), 3, taps))
         combined[:, :2, lr_delay : lr_delay + lr.shape[-1]] = lr
-        combined[:, 2, centre_delay : centre_delay + beam.impulse.shape[-1]] = beam.impulse[:, 0]
+        combined[:, 2, center_delay : center_delay + beam.impulse.shape[-1]] = beam.impulse[:, 0]
         return combined, lr_latency + lr_delay
 
     @property
@@ -132,30 +177,19 @@ class Spatializer(DriverFeeds, Processor):  # type: ignore[misc]  # output_chann
         return self.upmix.latency_samples + self.partition_size + self.filters(rate)[1]
 
     def _prepare(self, sample_rate: float, num_channels: int) -> None:
-        self.upmix._open_stream(sample_rate, 2)
+        self.upmix.open_stream(sample_rate, 2)
         combined, _ = self.filters(sample_rate)
         self._fir = CrossfadingFir(combined, partition_size=self.partition_size, fade_samples=int(0.05 * sample_rate))
 
     def _parameter_changed(self, name: str) -> None:
-        value = self._values[name]
-        if name == "width":
-            self.virtualizer.crossfeed = float(value)  # type: ignore[arg-type]
-            self.canceller.separation_db = 25.0 * float(value)  # type: ignore[arg-type]
-        elif name == "depth":
-            self.beamformer.depth = float(value)  # type: ignore[arg-type]
-        elif name == "center_amount":
-            self.upmix.center_amount = float(value)  # type: ignore[arg-type]
-            return
-        elif name == "distance_m":
-            self.canceller.distance_m = float(value)  # type: ignore[arg-type]
-        else:
-            return
-        if self._fir is not None and self._sample_rate is not None:
+        if name == "center_amount":
+            self.upmix.center_amount = float(self._values[name])  # type: ignore[arg-type]
+        elif name in ("width", "depth", "distance_m") and self._fir is not None and self._sample_rate is not None:
             self._fir.set_filters(self.filters(self._sample_rate)[0])
 
     def _process_block(self, block: np.ndarray) -> np.ndarray:
         assert self._fir is not None
-        three = self.upmix._process_block(block)
+        three = self.upmix.process_block(block)
         level_db = self._smoothed("center_level_db", block.shape[1])
         if level_db[0] == level_db[-1]:  # settled (a ramp is monotonic): one gain for the block
             three[2] *= np.float32(10.0 ** (float(level_db[0]) / 20.0))

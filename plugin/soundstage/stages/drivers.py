@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 import numpy as np
 
+from soundstage.acoustics.feeds import DriverFilters
 from soundstage.acoustics.profiles import DeviceProfile
 from soundstage.dsp.delay import DelayLine
 from soundstage.dsp.fir import CrossfadingFir
@@ -37,9 +36,10 @@ class DriverFeeds:
 class FilterForms(DriverFeeds):
     """Driver feeds from FIR filters in direct or RTF form (the crosstalk canceller, the beamformer).
 
-    Subclasses give ``form`` (``"direct"`` or ``"rtf"``), ``partition_size``, ``design(rate)``
-    and ``_filters(design)``: ``[direct]``, or ``[reference, ratio, band feeds]`` for the RTF
-    form, where the band feeds (woofer, tweeter) skip the ratio stage and are delayed by
+    Subclasses give ``form`` (``"direct"`` or ``"rtf"``), ``partition_size`` and
+    ``design(rate)`` (a :class:`~soundstage.acoustics.feeds.DriverFilters`); the engines
+    run ``[direct]``, or ``[reference, ratio, band feeds]`` for the RTF form, where the
+    band feeds (woofer, tweeter) skip the ratio stage and are delayed by
     ``_band_delay_samples()`` to stay aligned.
     """
 
@@ -47,11 +47,15 @@ class FilterForms(DriverFeeds):
     partition_size: int
     _sample_rate: float | None
 
-    def design(self, sample_rate: float) -> Any:  # pragma: no cover - provided by the stage
+    def design(self, sample_rate: float) -> DriverFilters:  # pragma: no cover - provided by the stage
         raise NotImplementedError
 
-    def _filters(self, design: Any) -> list[np.ndarray]:  # pragma: no cover - provided by the stage
-        raise NotImplementedError
+    def _filters(self, design: DriverFilters) -> list[np.ndarray]:
+        """Filter matrices of the engines: ``[direct]``, or ``[reference (diagonal), ratios, band feeds]`` (RTF form)."""
+        if self.form == "direct":
+            return [design.impulse]
+        others = [i for i in range(len(design.driver_names)) if i not in design.mid_indices]
+        return [design.rtf_gain, design.rtf_ratio, design.impulse[others] if others else np.zeros((0, design.inputs, 1))]
 
     def _band_delay_samples(self) -> int:  # pragma: no cover - provided by the stage
         raise NotImplementedError

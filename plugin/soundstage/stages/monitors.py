@@ -7,7 +7,7 @@ loudspeakers at +-30 degrees: the reference a device should mirror, the A side o
 an A/B.
 
 The common propagation delay (that of the nearest driver) is removed and the
-level is referenced to the listener distance (a driver at the device centre
+level is referenced to the listener distance (a driver at the device center
 arrives at 0 dB); relative delays and levels between drivers are kept.
 A sample-rate mismatch between a SOFA file and the audio is resolved by
 resampling the HRIRs (the monitor's ``hrtf_source`` says so).

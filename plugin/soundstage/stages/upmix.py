@@ -1,17 +1,17 @@
-"""``Upmix``: stereo -> left, right, centre (2 -> 3), streaming in the STFT domain.
+"""``Upmix``: stereo -> left, right, center (2 -> 3), streaming in the STFT domain.
 
-The centre is the part of the mid signal ``(L + R) / 2`` that is common to both
+The center is the part of the mid signal ``(L + R) / 2`` that is common to both
 channels at equal level, decided per time-frequency bin (after Avendano & Jot,
 "A frequency-domain approach to multichannel upmix", JAES 52(7), 2004) from
 recursively smoothed auto- and cross-spectra:
 
 - inter-channel coherence ``|Phi_LR| / sqrt(Phi_LL Phi_RR)``: low for ambience and
-  reverb (decorrelated), so they stay out of the centre;
+  reverb (decorrelated), so they stay out of the center;
 - level balance ``2 sqrt(Phi_LL Phi_RR) / (Phi_LL + Phi_RR)``: 1 for a source at the
-  centre, lower the further it is panned; ``center_width_db`` says how far a
-  source may be panned and still count as centre.
+  center, lower the further it is panned; ``center_width_db`` says how far a
+  source may be panned and still count as center.
 
-The centre mask is the product of both gates (smooth steps), times
+The center mask is the product of both gates (smooth steps), times
 ``center_amount`` and the band limits. ``L' = L - C`` and ``R' = R - C`` in the
 time domain, so folding the three back down, ``L' + C`` and ``R' + C``,
 reproduces the input exactly whatever the settings.
@@ -26,7 +26,7 @@ from soundstage.dsp.stft import StreamingStft
 from soundstage.host.parameters import ParameterSpec
 from soundstage.host.processor import Processor
 
-__all__ = ["Upmix", "centre_mask"]
+__all__ = ["Upmix", "center_mask"]
 
 FFT_SIZE = 2048
 HOP = 1024
@@ -38,15 +38,15 @@ def _smoothstep(x: np.ndarray, low: float, high: float) -> np.ndarray:
 
 
 def _balance(level_difference_db: float) -> float:
-    """Level balance of a coherent source panned ``level_difference_db`` off centre."""
+    """Level balance of a coherent source panned ``level_difference_db`` off center."""
     r = 10 ** (level_difference_db / 20)
     return float(2 * r / (1 + r * r))
 
 
-def centre_mask(
+def center_mask(
     phi_ll: np.ndarray, phi_rr: np.ndarray, phi_lr: np.ndarray, *, width_db: float, amount: float = 1.0
 ) -> np.ndarray:
-    """The centre share of each bin (0..1) from smoothed auto- and cross-spectra (pure function)."""
+    """The center share of each bin (0..1) from smoothed auto- and cross-spectra (pure function)."""
     eps = 1e-20
     coherence = np.abs(phi_lr) / np.sqrt(phi_ll * phi_rr + eps)
     balance = 2 * np.sqrt(phi_ll * phi_rr) / (phi_ll + phi_rr + eps)
@@ -57,19 +57,19 @@ def centre_mask(
 
 
 class Upmix(Processor):
-    """Stereo to left, right and centre: ``(L, R) -> (L', R', C)`` with ``L' + C = L``, ``R' + C = R``.
+    """Stereo to left, right and center: ``(L, R) -> (L', R', C)`` with ``L' + C = L``, ``R' + C = R``.
 
     Parameters
     ----------
     center_amount : float, 0..1
-        How much of the detected centre is extracted.
+        How much of the detected center is extracted.
     center_width_db : float, 0.5..12 dB
-        A source panned up to this level difference still counts as centre;
+        A source panned up to this level difference still counts as center;
         beyond twice this it does not.
     smoothing_ms : float, 5..500 ms
         Time constant of the spectral statistics.
     low_hz, high_hz : float
-        Band in which a centre is extracted (outside it everything stays in L'/R').
+        Band in which a center is extracted (outside it everything stays in L'/R').
 
     Examples
     --------
@@ -83,13 +83,13 @@ class Upmix(Processor):
     input_channels = 2
     output_channels = 3
     parameter_specs = (
-        ParameterSpec("center_amount", 1.0, 0.0, 1.0, description="Share of the detected centre that is extracted"),
+        ParameterSpec("center_amount", 1.0, 0.0, 1.0, description="Share of the detected center that is extracted"),
         ParameterSpec(
-            "center_width_db", 3.0, 0.5, 12.0, unit="dB", description="How far off centre a source still counts as centre"
+            "center_width_db", 3.0, 0.5, 12.0, unit="dB", description="How far off center a source still counts as center"
         ),
         ParameterSpec("smoothing_ms", 40.0, 5.0, 500.0, unit="ms", scale="log", description="Time constant of the statistics"),
-        ParameterSpec("low_hz", 80.0, 20.0, 2000.0, unit="Hz", scale="log", description="Lowest frequency of the centre"),
-        ParameterSpec("high_hz", 16000.0, 1000.0, 24000.0, unit="Hz", scale="log", description="Highest frequency of the centre"),
+        ParameterSpec("low_hz", 80.0, 20.0, 2000.0, unit="Hz", scale="log", description="Lowest frequency of the center"),
+        ParameterSpec("high_hz", 16000.0, 1000.0, 24000.0, unit="Hz", scale="log", description="Highest frequency of the center"),
     )
 
     def __init__(
@@ -123,7 +123,7 @@ class Upmix(Processor):
         self._frequencies = np.fft.rfftfreq(FFT_SIZE, 1 / sample_rate)
 
     def _band(self) -> np.ndarray:
-        """The centre band weights per bin (cached per sample rate and band limits)."""
+        """The center band weights per bin (cached per sample rate and band limits)."""
         key = (self._sample_rate, float(self._values["low_hz"]), float(self._values["high_hz"]))
         if getattr(self, "_band_key", None) != key:
             f = np.maximum(self._frequencies, 1.0)
@@ -147,7 +147,7 @@ class Upmix(Processor):
             state *= decay
             state += frame
             frame[...] = state
-        mask = centre_mask(
+        mask = center_mask(
             stats[:, 0],
             stats[:, 1],
             np.hypot(stats[:, 2], stats[:, 3]),  # |Phi_LR|: all the mask needs of it
@@ -158,18 +158,18 @@ class Upmix(Processor):
 
     def _process_block(self, block: np.ndarray) -> np.ndarray:
         assert self._stft is not None and self._dry is not None
-        centre = self._stft.process(block, self._frames)  # (1, n); float32 spectra
+        center = self._stft.process(block, self._frames)  # (1, n); float32 spectra
         dry = self._dry.process(block)
-        return np.concatenate([dry - centre, centre]).astype(np.float32)
+        return np.concatenate([dry - center, center]).astype(np.float32)
 
 
-def centre_components(mixture: np.ndarray, parts: list[np.ndarray], sample_rate: float, **parameters: float) -> list[np.ndarray]:
-    """How much of each part of a mixture ends up in the centre (analysis helper).
+def center_components(mixture: np.ndarray, parts: list[np.ndarray], sample_rate: float, **parameters: float) -> list[np.ndarray]:
+    """How much of each part of a mixture ends up in the center (analysis helper).
 
-    Runs :class:`Upmix` on ``mixture`` (2, n), records its centre masks, and
+    Runs :class:`Upmix` on ``mixture`` (2, n), records its center masks, and
     applies the very same masks to each part (2, n) of the mixture: since the
-    centre is linear in the signal once the masks are fixed, the returned
-    centre parts (n,) add up to the mixture's centre.
+    center is linear in the signal once the masks are fixed, the returned
+    center parts (n,) add up to the mixture's center.
     """
     stage = Upmix(**parameters)  # type: ignore[arg-type]
     stage._open_stream(float(sample_rate), 2)
@@ -194,6 +194,6 @@ def centre_components(mixture: np.ndarray, parts: list[np.ndarray], sample_rate:
             mids = 0.5 * (spectra[:, 0] + spectra[:, 1])
             return np.stack([next(replay) * mid for mid in mids])[:, None, :]  # type: ignore[call-overload]
 
-        centre = stft.process(np.concatenate([part, np.zeros((2, FFT_SIZE))], axis=1), apply)[0]
-        results.append(centre[FFT_SIZE : FFT_SIZE + part.shape[1]])
+        center = stft.process(np.concatenate([part, np.zeros((2, FFT_SIZE))], axis=1), apply)[0]
+        results.append(center[FFT_SIZE : FFT_SIZE + part.shape[1]])
     return results

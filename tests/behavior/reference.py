@@ -1,12 +1,12 @@
 """Behaviour fingerprints of soundstage: what a refactor must leave unchanged.
 
-    python3 tests/behaviour/reference.py            # print the fingerprints as JSON
-    python3 tests/behaviour/reference.py --write    # regenerate tests/behaviour/reference.json
-    python3 tests/behaviour/reference.py --against REV   # every array against git revision REV, max |difference|
+    python3 tests/behavior/reference.py            # print the fingerprints as JSON
+    python3 tests/behavior/reference.py --write    # regenerate tests/behavior/reference.json
+    python3 tests/behavior/reference.py --against REV   # every array against git revision REV, max |difference|
 
 A fingerprint is the sha256 of an array's float32 bytes (bit-identical), beside
 numbers that let a changed hash be judged: the array's peak and, for a float
-summation-order change, a comparison within 1e-6 (tests/test_behaviour.py).
+summation-order change, a comparison within 1e-6 (tests/test_behavior.py).
 What is fingerprinted:
 
 - every preset in chains/ on a fixed 10 s stereo test mix (48 kHz) in one call,
@@ -40,7 +40,7 @@ PRESETS = ("compact-pair", "headphones", "mastering", "stereo-reference", "studi
 
 
 def test_mix(seconds: float = 10.0) -> np.ndarray:
-    """A fixed stereo mix: a centred tone with harmonics, a hard-left and a hard-right part, decorrelated noise."""
+    """A fixed stereo mix: a centerd tone with harmonics, a hard-left and a hard-right part, decorrelated noise."""
     t = np.arange(int(seconds * RATE)) / RATE
     rng = np.random.default_rng(20261130)
     voice = sum(np.sin(2 * np.pi * 220.0 * k * t + k) / k for k in range(1, 9))

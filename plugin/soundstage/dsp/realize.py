@@ -1,0 +1,78 @@
+"""FIR realization of frequency-domain designs, and their relative-transfer-function (RTF) form.
+
+Designs of driver feeds are made per frequency bin of an ``rfft`` grid. To run
+them they become causal FIR filters: a modeling delay moves the (two-sided)
+impulse response into the causal window, and short raised-sine tapers at both
+ends keep the truncation from ringing (:func:`to_fir`).
+
+The RTF form runs a multi-driver filter as two stages: one filter per input
+(the reference driver's), then each driver's response *relative* to the
+reference (:func:`relative_responses`). The ratios carry what differs between
+drivers (the spatial part); the reference carries what they share.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import scipy.fft
+
+__all__ = ["relative_responses", "to_fir"]
+
+
+def to_fir(responses: np.ndarray, delay: int, taps: int) -> np.ndarray:
+    """Frequency responses on the ``rfft`` grid of ``taps`` -> causal FIR filters with a modeling delay.
+
+    Parameters
+    ----------
+    responses : ndarray, shape (..., taps // 2 + 1), complex
+        Responses per ``rfft`` bin, without delay.
+    delay : int
+        Modelling delay in samples (``taps // 2`` centers a two-sided response).
+    taps : int
+        FIR length.
+
+    Returns
+    -------
+    ndarray, shape (..., taps), float64
+        ``irfft`` of the delayed responses, tapered over a quarter of the shorter
+        side of the delay at each end.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> h = to_fir(np.ones(5), delay=4, taps=8)
+    >>> int(np.argmax(h)), round(float(h.sum()), 6)
+    (4, 1.0)
+    """
+    frequencies = np.arange(responses.shape[-1])
+    shifted = responses * np.exp(-2j * np.pi * frequencies * delay / taps)
+    impulse = scipy.fft.irfft(shifted, n=taps, axis=-1)
+    window = np.ones(taps)
+    fade = min(delay, taps - delay) // 4
+    if fade > 0:
+        window[:fade] = np.sin(np.linspace(0, np.pi / 2, fade)) ** 2
+        window[taps - fade :] = np.cos(np.linspace(0, np.pi / 2, fade)) ** 2
+    return impulse * window
+
+
+def relative_responses(responses: np.ndarray, reference: np.ndarray, *, regularizer: float | None = None) -> np.ndarray:
+    """Each response relative to a reference, per bin: ``H / H_ref`` (the RTF form's second stage).
+
+    .. math:: R = \\frac{H}{H_{ref}} \\quad\\text{or, regularized,}\\quad
+       R = \\frac{H\\, \\overline{H_{ref}}}{|H_{ref}|^2 + \\epsilon}
+
+    Parameters
+    ----------
+    responses : ndarray, shape (..., F), complex
+    reference : ndarray, shape (F,), complex
+    regularizer : float, optional
+        ``epsilon`` (same units as ``|H_ref|^2``): bounds the ratio where the
+        reference is near zero. None divides exactly (for references without zeros).
+
+    Returns
+    -------
+    ndarray, shape (..., F), complex
+    """
+    if regularizer is None:
+        return np.asarray(responses / reference)
+    return np.asarray(responses * np.conj(reference) / (np.abs(reference) ** 2 + regularizer))
