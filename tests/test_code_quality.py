@@ -78,3 +78,43 @@ def test_imports_sit_at_the_top_of_modules() -> None:
         if not entry.startswith("plugin/soundstage/cli.py") and not entry.split()[-1].startswith(optional)
     ]
     assert allowed == []
+
+
+def _private_reaches() -> list[str]:
+    """Underscore names used outside the module that defines them (STYLE.md #16: a leading underscore means this module only).
+
+    Flags ``from soundstage.x import _name`` and ``obj._name`` where ``obj`` is not
+    ``self``/``cls``/``super()`` and ``_name`` is not defined in the same module
+    (so other libraries' private attributes are flagged too). Protected hooks a
+    subclass overrides (``self._process_block``) are the class's own business.
+    """
+    import ast
+
+    found = []
+    for file in sorted((ROOT / "plugin" / "soundstage").rglob("*.py")):
+        tree = ast.parse(file.read_text())
+        own = set()
+        for node in ast.walk(tree):
+            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+                own.add(node.name)
+            elif isinstance(node, ast.Attribute) and isinstance(node.ctx, ast.Store):
+                own.add(node.attr)
+            elif isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store):
+                own.add(node.id)
+        for node in ast.walk(tree):
+            where = f"{file.relative_to(ROOT)}:{getattr(node, 'lineno', 0)}"
+            if isinstance(node, ast.ImportFrom) and node.module and node.module.startswith("soundstage"):
+                found += [f"{where} imports {node.module}.{alias.name}" for alias in node.names if alias.name.startswith("_")]
+            if isinstance(node, ast.Attribute) and node.attr.startswith("_") and not node.attr.startswith("__"):
+                base = node.value
+                if isinstance(base, ast.Name) and base.id in ("self", "cls"):
+                    continue
+                if isinstance(base, ast.Call) and isinstance(base.func, ast.Name) and base.func.id == "super":
+                    continue
+                if node.attr not in own:
+                    found.append(f"{where} {ast.unparse(node)}")
+    return found
+
+
+def test_public_is_public() -> None:
+    assert _private_reaches() == []

@@ -75,3 +75,14 @@ def test_routing_nodes_and_chains_are_not_stage_types() -> None:
     names = stage_types()
     assert "Chain" not in names and "route" not in names and "parallel" not in names
     assert {"Upmix", "Virtualizer", "CrosstalkCanceller", "Beamformer", "Align", "Spatializer", "Gain"} <= set(names)
+
+
+def test_typed_parameter_reads() -> None:
+    stage = Balance(balance_db=3)
+    assert stage.float_value("balance_db") == 3.0 and isinstance(stage.float_value("balance_db"), float)
+    gain = Gain(invert=True)
+    assert gain.bool_value("invert") is True
+    with pytest.raises(TypeError, match=r"Gain\.invert is a bool parameter, not a float one"):
+        gain.float_value("invert")
+    with pytest.raises(Exception, match=r"Gain has no parameter 'gain'; did you mean 'gain_db'\?"):
+        gain.float_value("gain")

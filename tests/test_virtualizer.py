@@ -125,7 +125,7 @@ def test_contract() -> None:
 
 
 def test_designed_on_a_measured_set_it_carries_that_heads_cues(kemar_path: str, kemar_ild: dict[float, float], tmp_path) -> None:  # type: ignore[no-untyped-def]
-    """hrtf = a SOFA file (a personalised head): the crossfeed follows that head's contra/ipsi ratio.
+    """hrtf = a SOFA file (a personalized head): the crossfeed follows that head's contra/ipsi ratio.
 
     The ipsilateral path stays flat, so the band ILD is -10 log10(mean |Hc/Hi|^2) rather than KEMAR's
     10 log10(mean |Hi|^2 / mean |Hc|^2): the two differ where the ipsilateral ear has peaks and

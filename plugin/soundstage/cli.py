@@ -42,7 +42,7 @@ from soundstage.host.nodes import describe_channels, node_output_channels, node_
 __all__ = ["main", "build_parser"]
 
 
-def _progress(total: int, label: str):  # type: ignore[no-untyped-def]
+def _progress(total: int, label: str):
     from tqdm import tqdm
 
     return tqdm(total=total, unit="sample", unit_scale=True, desc=label, disable=not sys.stderr.isatty(), leave=False)
@@ -238,7 +238,7 @@ def _cmd_analyze_device(args: argparse.Namespace) -> int:
     return 0
 
 
-def _signal_blocks(args: argparse.Namespace, channels: int, rate: float, block: int):  # type: ignore[no-untyped-def]
+def _signal_blocks(args: argparse.Namespace, channels: int, rate: float, block: int):
     """Blocks of the input file, or of a generated signal, for ``live``."""
     if args.input:
         from soundstage.fileio import open_audio
@@ -319,7 +319,7 @@ def _cmd_live(args: argparse.Namespace) -> int:
     return 0
 
 
-def _audio_device(name: str, channels: int, rate: float, stack: contextlib.ExitStack):  # type: ignore[no-untyped-def]
+def _audio_device(name: str, channels: int, rate: float, stack: contextlib.ExitStack):
     """An output stream on a sound device through pedalboard (``""``: the default device)."""
     from pedalboard.io import AudioStream
 

@@ -1,6 +1,6 @@
 """``soundstage demo``: write a demo session with generated stems and render it.
 
-The stems are synthesised (no audio ships with the package, nothing is
+The stems are synthesized (no audio ships with the package, nothing is
 downloaded): a voice-like part, bass, drums and a pad, exported the way DAWs do —
 BWF-stamped with different start times, at mixed sample rates and formats (one
 stem placed by an offset in the session instead). The session runs them through
@@ -30,7 +30,7 @@ def _tone(rate: int, seconds: float, f0: float, partials: int, vibrato_hz: float
     t = np.arange(int(rate * seconds)) / rate
     rng = np.random.default_rng(seed)
     phase = 2 * np.pi * np.cumsum(f0 * (1 + 0.01 * np.sin(2 * np.pi * vibrato_hz * t))) / rate
-    return sum(np.sin(k * phase + rng.uniform(0, 2 * np.pi)) / k**1.2 for k in range(1, partials + 1))  # type: ignore[return-value]
+    return sum(np.sin(k * phase + rng.uniform(0, 2 * np.pi)) / k**1.2 for k in range(1, partials + 1))
 
 
 def example_mix(sample_rate: int = 48000, seconds: float = 6.0, seed: int = 7) -> np.ndarray:

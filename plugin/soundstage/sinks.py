@@ -19,7 +19,7 @@ adds audio on top:
 - **Permissions.** The file gets the mode of the file it replaces, else
   ``0o666`` less the umask, as ``open()`` would give it (``mkstemp`` alone gives
   ``0o600``).
-- **Exact dither.** Integer files are quantised here, with TPDF dither of
+- **Exact dither.** Integer files are quantized here, with TPDF dither of
   +-1 LSB on the ``2**(bits-1)`` grid, and the integers are written as they are
   (``soundfile``/libsndfile: an int32 sample ``q << (32 - bits)`` is stored as
   ``q``). pedalboard's integer writer scales positive samples by
@@ -45,7 +45,7 @@ from soundstage.analysis.loudness import LoudnessMeter, TruePeakMeter
 from soundstage.errors import OutputError
 from soundstage.files import file_mode
 
-__all__ = ["AUDIO_FORMATS", "AudioSink", "AudioTarget", "audio_target", "default_bit_depth", "tpdf_quantise"]
+__all__ = ["AUDIO_FORMATS", "AudioSink", "AudioTarget", "audio_target", "default_bit_depth", "tpdf_quantize"]
 
 #: File suffix -> libsndfile major format.
 AUDIO_FORMATS = {".wav": "WAV", ".aif": "AIFF", ".aiff": "AIFF", ".flac": "FLAC"}
@@ -137,7 +137,7 @@ def audio_target(
     return AudioTarget(file, int(channels), int(round(sample_rate)), depth, kind)
 
 
-def tpdf_quantise(block: np.ndarray, bit_depth: int, rng: np.random.Generator) -> np.ndarray:
+def tpdf_quantize(block: np.ndarray, bit_depth: int, rng: np.random.Generator) -> np.ndarray:
     """Integers on the ``2**(bit_depth-1)`` grid with TPDF dither, clipped to the format's range.
 
     .. math:: q = \\mathrm{clip}\\big(\\lfloor x\\,2^{b-1} + u_1 - u_2 + \\tfrac12 \\rfloor,\\; -2^{b-1},\\; 2^{b-1}-1\\big),
@@ -153,8 +153,8 @@ def tpdf_quantise(block: np.ndarray, bit_depth: int, rng: np.random.Generator) -
     """
     scale = float(2 ** (bit_depth - 1))
     noise = rng.random(block.shape) - rng.random(block.shape)
-    quantised = np.floor(np.asarray(block, np.float64) * scale + noise + 0.5)
-    return np.clip(quantised, -scale, scale - 1).astype(np.int32)
+    quantized = np.floor(np.asarray(block, np.float64) * scale + noise + 0.5)
+    return np.clip(quantized, -scale, scale - 1).astype(np.int32)
 
 
 class AudioSink:
@@ -162,7 +162,7 @@ class AudioSink:
 
     Use as a context manager: the file appears under its name when the block
     ends without an error (or at :meth:`commit`, with ``commit=False``), never
-    before. ``gain`` multiplies every sample before quantisation.
+    before. ``gain`` multiplies every sample before quantization.
 
     Attributes
     ----------
@@ -234,7 +234,7 @@ class AudioSink:
             samples: np.ndarray = data.astype(np.float32)
             written = samples.astype(np.float64)
         else:
-            integers = tpdf_quantise(data, self.target.bit_depth, self._rng)
+            integers = tpdf_quantize(data, self.target.bit_depth, self._rng)
             samples = integers << (32 - self.target.bit_depth)
             written = integers / self._scale
         try:

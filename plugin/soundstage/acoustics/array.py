@@ -101,7 +101,7 @@ def diffuse_correlation(profile: DeviceProfile, frequencies_hz: np.ndarray, driv
 
 
 def constrained_minimum(q: np.ndarray, c: np.ndarray, g: np.ndarray) -> np.ndarray:
-    """Per frequency, the ``w`` minimising ``w^H q w`` with ``c w = g`` (LCMV; least squares where it has no solution).
+    """Per frequency, the ``w`` minimizing ``w^H q w`` with ``c w = g`` (LCMV; least squares where it has no solution).
 
     q: (F, M, M) Hermitian positive definite; c: (F, K, M); g: (F, K). Returns (F, M).
     """

@@ -67,7 +67,7 @@ def itd_s(
     """Interaural time difference, seconds: positive when the right ear lags (source on the left).
 
     Cross-correlation of the two ear signals (band-limited, 100-1500 Hz by default,
-    where ITD is the localisation cue), peak refined by parabolic interpolation.
+    where ITD is the localization cue), peak refined by parabolic interpolation.
     """
     a, b = np.asarray(left, float), np.asarray(right, float)
     if band_hz is not None:

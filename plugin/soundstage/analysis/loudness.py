@@ -1,7 +1,8 @@
 """Streaming loudness (ITU-R BS.1770) and true peak, for renders that never fit in memory.
 
-The K-weighting filters are pyloudnorm's (its ``Meter`` coefficients), run with
-carried state; 400 ms blocks with 75 % overlap are reduced to their mean
+The K-weighting filters are pyloudnorm's (its public ``IIRfilter`` with the
+BS.1770 stage parameters its ``Meter`` uses: a +4 dB high shelf at 1500 Hz,
+Q 1/sqrt(2), and a 38 Hz high-pass, Q 0.5), run with carried state; 400 ms blocks with 75 % overlap are reduced to their mean
 squares as audio streams by, so a three-hour render needs a few hundred kB.
 Gating follows BS.1770-4 as pyloudnorm implements it (absolute -70 LUFS, relative
 -10 LU); on whole signals the result equals ``pyloudnorm.Meter.integrated_loudness``.
@@ -18,15 +19,17 @@ import scipy.signal
 __all__ = ["LoudnessMeter", "TruePeakMeter"]
 
 _CHANNEL_WEIGHTS = (1.0, 1.0, 1.0, 1.41, 1.41)
+#: The K-weighting stages (ITU-R BS.1770-4): (gain dB, Q, frequency Hz, pyloudnorm's filter type).
+K_WEIGHTING = ((4.0, 1 / np.sqrt(2), 1500.0, "high_shelf"), (0.0, 0.5, 38.0, "high_pass"))
 
 
 class LoudnessMeter:
     """Integrated loudness of a stream, ``(channels, n)`` blocks in, LUFS out."""
 
     def __init__(self, sample_rate: float, channels: int) -> None:
-
-        meter = pyloudnorm.Meter(int(round(sample_rate)))
-        self._sections = [(np.asarray(f.b, float), np.asarray(f.a, float)) for f in meter._filters.values()]
+        rate = int(round(sample_rate))
+        stages = [pyloudnorm.IIRfilter(gain, q, frequency, rate, kind) for gain, q, frequency, kind in K_WEIGHTING]
+        self._sections = [(np.asarray(f.b, float), np.asarray(f.a, float)) for f in stages]
         self._states = [np.zeros((channels, max(len(a), len(b)) - 1)) for b, a in self._sections]
         self.sample_rate = float(sample_rate)
         self.channels = channels

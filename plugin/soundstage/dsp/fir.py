@@ -18,10 +18,11 @@ computed by overlap-save with one long FFT per frame and the whole filter in
 one partition: far fewer multiply-adds for the same result (to float32
 rounding), with the same latency, so output never depends on block sizes.
 
-State (cf. scipy's ``zi``): the last ``(K + 1) P`` input samples
-``(inputs, (K + 1) P)`` (block aligned), the FDL ``(K, P + 1, inputs)`` complex
-(rebuilt from that history after an offline run), and the input not yet making
-a whole block.
+State (cf. scipy's ``zi``; :attr:`MimoFir.state`, a :class:`FirState`): the last
+``(K + 1) P`` input samples, shape ``(inputs, (K + 1) P)`` (block aligned); the
+FDL, shape ``(K, inputs, P + 1)`` complex64, newest spectrum first (rebuilt from
+that history after an offline run); the input not yet making a whole block,
+``(inputs, < P)``; and the output computed but not yet returned, ``(outputs, n)``.
 Latency: ``P`` samples (output is ``h * x`` delayed by ``P``), whatever the
 caller's block sizes.
 """
@@ -29,11 +30,37 @@ caller's block sizes.
 from __future__ import annotations
 
 import copy
+from dataclasses import dataclass
 
 import numpy as np
 import scipy.fft
 
-__all__ = ["MimoFir"]
+__all__ = ["CrossfadingFir", "FirState", "MimoFir"]
+
+
+@dataclass(frozen=True)
+class FirState:
+    """The streaming state of a :class:`MimoFir` (a read-only view; shapes with ``K`` partitions of ``P``).
+
+    Attributes
+    ----------
+    history : ndarray, shape (inputs, (K + 1) * P), float32
+        The last input samples, block aligned.
+    fdl : ndarray, shape (K, inputs, P + 1), complex64
+        The frequency-domain delay line, newest block spectrum first; valid only
+        when ``fdl_valid`` (after an offline run it is rebuilt from ``history``).
+    fdl_valid : bool
+    pending : ndarray, shape (inputs, m), float32, m < P
+        Input not yet making a whole block.
+    ready : ndarray, shape (outputs, n), float32
+        Output computed but not yet returned (starts as ``P`` samples of silence: the latency).
+    """
+
+    history: np.ndarray
+    fdl: np.ndarray
+    fdl_valid: bool
+    pending: np.ndarray
+    ready: np.ndarray
 
 
 class MimoFir:
@@ -104,6 +131,11 @@ class MimoFir:
             history[:, -keep:] = self._history[:, -keep:]
             self._history = history
             self._fdl_valid = False
+
+    @property
+    def state(self) -> FirState:
+        """The streaming state (see :class:`FirState`)."""
+        return FirState(self._history, self._fdl, self._fdl_valid, self._pending, self._ready)
 
     def reset(self) -> None:
         """Clear the streaming state (history, delay line, partial block)."""

@@ -10,7 +10,7 @@ instance, so they always match the installed pedalboard.
 from __future__ import annotations
 
 from functools import cache
-from typing import Any
+from typing import Any, TypeGuard
 
 import pedalboard
 
@@ -100,7 +100,7 @@ BUILTIN_RANGES: dict[str, list[dict[str, object]]] = {
 }
 
 
-def is_builtin(node: object) -> bool:
+def is_builtin(node: object) -> TypeGuard[pedalboard.Plugin]:
     """True for an instance of one of pedalboard's own plugins (not an external one)."""
     return (
         isinstance(node, pedalboard.Plugin)
@@ -147,7 +147,7 @@ class BuiltinParameter(AttributeParameter):
 
     @property
     def value(self) -> Value:
-        return AttributeParameter.value.fget(self)  # type: ignore[attr-defined,no-any-return]
+        return AttributeParameter.value.fget(self)  # type: ignore[attr-defined]
 
     @value.setter
     def value(self, new_value: Value) -> None:

@@ -23,6 +23,7 @@ import numpy as np
 
 from soundstage.errors import ChainError, ChannelError
 from soundstage.host.nodes import (
+    Node,
     PedalboardStep,
     ProcessorStep,
     Step,
@@ -40,7 +41,7 @@ from soundstage.host.processor import Processor
 __all__ = ["Chain", "compile_steps", "channel_fix"]
 
 
-def channel_fix(node: object, wanted: int | None, got: int) -> str:
+def channel_fix(node: Node, wanted: int | None, got: int) -> str:
     """A sentence telling how to route ``got`` channels into a node that wants ``wanted``."""
     label = node_name(node)
     if wanted == 1 and got > 1:
@@ -57,7 +58,7 @@ def channel_fix(node: object, wanted: int | None, got: int) -> str:
     return "route the channels it accepts with Route(...) or OnChannels(...)"
 
 
-def compile_steps(nodes: list[object]) -> list[Step]:
+def compile_steps(nodes: list[Node]) -> list[Step]:
     """Turn nodes into steps, grouping consecutive pedalboard plugins into one board."""
     steps: list[Step] = []
     group: list[Any] = []
@@ -99,9 +100,9 @@ class Chain(Processor, register=False):
 
     type_name = "Chain"
 
-    def __init__(self, nodes: Iterable[object] | None = None, *, names: Iterable[str | None] | None = None) -> None:
+    def __init__(self, nodes: Iterable[Node] | None = None, *, names: Iterable[str | None] | None = None) -> None:
         super().__init__()
-        self._nodes: list[object] = []
+        self._nodes: list[Node] = []
         self._names: list[str] = []
         self._steps: list[Step] | None = None
         given = list(nodes or [])
@@ -124,7 +125,7 @@ class Chain(Processor, register=False):
     def __len__(self) -> int:
         return len(self._nodes)
 
-    def __iter__(self) -> Iterator[object]:
+    def __iter__(self) -> Iterator[Node]:
         return iter(list(self._nodes))
 
     @overload
@@ -136,7 +137,7 @@ class Chain(Processor, register=False):
             return self._nodes[self._index_of_name(key)]
         return self._nodes[key]
 
-    def __setitem__(self, index: int, node: object) -> None:
+    def __setitem__(self, index: int, node: Node) -> None:
         if self._nodes[index] is node:
             return
         self._check_node(node)
@@ -152,11 +153,11 @@ class Chain(Processor, register=False):
         del self._names[index]
         self._commit(old_nodes, old_names)
 
-    def append(self, node: object, *, name: str | None = None) -> None:
+    def append(self, node: Node, *, name: str | None = None) -> None:
         """Add a node at the end (``name`` addresses its parameters)."""
         self.insert(len(self._nodes), node, name=name)
 
-    def insert(self, index: int, node: object, *, name: str | None = None) -> None:
+    def insert(self, index: int, node: Node, *, name: str | None = None) -> None:
         """Insert a node before ``index``."""
         self._check_node(node)
         old_nodes, old_names = list(self._nodes), list(self._names)
@@ -165,12 +166,12 @@ class Chain(Processor, register=False):
         self._names.insert(index if index >= 0 else max(len(self._names) + index, 0), label)
         self._commit(old_nodes, old_names)
 
-    def extend(self, nodes: Iterable[object]) -> None:
+    def extend(self, nodes: Iterable[Node]) -> None:
         """Append several nodes."""
         for node in nodes:
             self.append(node)
 
-    def remove(self, node: object) -> None:
+    def remove(self, node: Node) -> None:
         """Remove the first occurrence of ``node``."""
         del self[self.index(node)]
 
@@ -180,7 +181,7 @@ class Chain(Processor, register=False):
         del self[index]
         return node
 
-    def index(self, node: object) -> int:
+    def index(self, node: Node) -> int:
         """Position of ``node`` (by identity)."""
         for position, member in enumerate(self._nodes):
             if member is node:
@@ -203,7 +204,7 @@ class Chain(Processor, register=False):
         hint = f"; did you mean {', '.join(repr(c) for c in close)}?" if close else ""
         raise ChainError(f"no node named {name!r} in the chain{hint} (names: {', '.join(self._names) or 'none'})")
 
-    def _check_node(self, node: object, members: set[int] | None = None) -> None:
+    def _check_node(self, node: Node, members: set[int] | None = None) -> None:
         if not is_node(node):
             raise TypeError(
                 f"a Chain holds soundstage processors and pedalboard plugins, got {type(node).__name__}; "
@@ -221,7 +222,7 @@ class Chain(Processor, register=False):
                 )
 
     def _unique_name(
-        self, node: object, wanted: str | None, taken: set[str] | None = None, suffixes: dict[str, int] | None = None
+        self, node: Node, wanted: str | None, taken: set[str] | None = None, suffixes: dict[str, int] | None = None
     ) -> str:
         """``wanted`` if it is free, else ``base``, ``base_2``, ``base_3``, ... (the first free one).
 
@@ -246,7 +247,7 @@ class Chain(Processor, register=False):
             suffixes[base] = suffix + 1
         return label
 
-    def _commit(self, old_nodes: list[object], old_names: list[str]) -> None:
+    def _commit(self, old_nodes: list[Node], old_names: list[str]) -> None:
         """Validate after a modification; roll back and re-raise if it broke the chain."""
         try:
             self.validate()

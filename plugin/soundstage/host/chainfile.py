@@ -58,6 +58,7 @@ from soundstage.host.external import (
     restore_state,
     saved_state,
 )
+from soundstage.host.nodes import Node
 from soundstage.host.processor import Processor, stage_types
 from soundstage.host.routing import OnChannels, Parallel, PerChannel, Route
 from soundstage.schema import Table, validate
@@ -278,7 +279,7 @@ class BuiltinTable(Table):
 
 
 def _build_chain(tables: list[Any], key: str, context: _Context) -> Chain:
-    nodes: list[object] = []
+    nodes: list[Node] = []
     names: list[str | None] = []
     for index, table in enumerate(tables):
         node_key = f"{key}[{index}]"
@@ -298,7 +299,7 @@ def _build_chain(tables: list[Any], key: str, context: _Context) -> Chain:
         raise context.error(f"{key}[{where.group(1)}]" if where else key, str(error)) from None
 
 
-def _build_node(table: object, key: str, context: _Context) -> tuple[object, str | None]:
+def _build_node(table: object, key: str, context: _Context) -> tuple[Node, str | None]:
     depth = key.count(".stage") + key.count(".branches[")
     if depth > MAX_DEPTH:
         raise context.error(
@@ -409,7 +410,7 @@ def _current_keys(values: dict[str, Any], key: str, context: _Context) -> dict[s
     return renamed
 
 
-def _build_builtin(kind: str, table: Mapping[str, Any], key: str, context: _Context) -> object:
+def _build_builtin(kind: str, table: Mapping[str, Any], key: str, context: _Context) -> Node:
     values = validate(BuiltinTable, table, file=context.file, error=ChainFileError, at=key).parameters
     values = _current_keys(values, key, context)
     class_name = kind.removeprefix("pedalboard.")
@@ -432,7 +433,7 @@ def _build_builtin(kind: str, table: Mapping[str, Any], key: str, context: _Cont
     return make_builtin(class_name, values, owner=kind)
 
 
-def _build_external(table: Mapping[str, Any], key: str, context: _Context) -> object:
+def _build_external(table: Mapping[str, Any], key: str, context: _Context) -> Node:
     checked = validate(PluginTable, table, file=context.file, error=ChainFileError, at=key)
     where = checked.path
     file = Path(where).expanduser()
@@ -482,7 +483,7 @@ def _same_value(current: Any, wanted: Any) -> bool:
         return False
 
 
-def _build_routing(kind: str, table: Mapping[str, Any], key: str, context: _Context) -> object:
+def _build_routing(kind: str, table: Mapping[str, Any], key: str, context: _Context) -> Node:
     if kind == "route":
         return Route(channels=validate(RouteTable, table, file=context.file, error=ChainFileError, at=key).channels)
     if kind in ("on_channels", "per_channel"):
@@ -538,7 +539,7 @@ def _number(value: Any) -> Any:
     return value
 
 
-def _dump_node(node: object, base: Path) -> dict[str, Any]:
+def _dump_node(node: Node, base: Path) -> dict[str, Any]:
     if isinstance(node, Route):
         return {"type": "route", "channels": node.channels}
     if isinstance(node, OnChannels):

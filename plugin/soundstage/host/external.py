@@ -17,7 +17,7 @@ import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeGuard
 
 import numpy as np
 import pedalboard
@@ -59,7 +59,7 @@ class PluginSource:
     plugin_name: str | None = None
 
 
-def is_external(node: object) -> bool:
+def is_external(node: object) -> TypeGuard[pedalboard.ExternalPlugin]:
     """True for a VST3 / Audio Unit plugin loaded through pedalboard."""
     return isinstance(node, pedalboard.ExternalPlugin)
 
@@ -135,7 +135,7 @@ def supported_channel_counts(plugin: ExternalPlugin) -> frozenset[int]:
     """The channel counts the plugin's main bus accepts, probed once and cached on it."""
     cached = getattr(plugin, _CHANNELS_ATTRIBUTE, None)
     if cached is not None:
-        return cached  # type: ignore[no-any-return]
+        return cached
     supported = set()
     for channels in _PROBE_CHANNELS:
         try:
@@ -328,7 +328,7 @@ def external_parameters(plugin: ExternalPlugin) -> dict[str, ExternalParameter]:
     """
     cached = getattr(plugin, _VIEW_ATTRIBUTE, None)
     if cached is not None:
-        return cached  # type: ignore[no-any-return]
+        return cached
     view = {}
     for key, handle in plugin.parameters.items():
         try:  # pedalboard's parameter wrapper hands attribute reads to its C++ parameter (automatable, name)

@@ -10,7 +10,7 @@ into *steps*: objects that process the raw stream one block at a time,
 from __future__ import annotations
 
 import copy
-from typing import Protocol
+from typing import Protocol, TypeGuard, runtime_checkable
 
 import numpy as np
 import pedalboard
@@ -30,6 +30,7 @@ from soundstage.host.parameters import Parameter
 from soundstage.host.processor import Processor
 
 __all__ = [
+    "Node",
     "Step",
     "PedalboardStep",
     "ProcessorStep",
@@ -45,17 +46,36 @@ __all__ = [
 ]
 
 
-def is_pedalboard_plugin(node: object) -> bool:
+@runtime_checkable
+class Node(Protocol):
+    """What a chain holds: pedalboard's call contract.
+
+    A soundstage :class:`~soundstage.host.processor.Processor` (a stage, a routing
+    node, a nested chain) or a pedalboard plugin (built-in or external, VST3/AU)
+    is one; :func:`is_node` tells them from anything else (a ``Pedalboard``
+    container is not one: soundstage's :class:`~soundstage.host.chain.Chain` nests instead).
+    """
+
+    def process(self, input_array: np.ndarray, sample_rate: float, buffer_size: int = 8192, reset: bool = True) -> np.ndarray:
+        """Process audio (``reset=False`` continues a stream)."""
+        ...
+
+    def reset(self) -> None:
+        """Clear streaming state, keep parameters."""
+        ...
+
+
+def is_pedalboard_plugin(node: object) -> TypeGuard[pedalboard.Plugin]:
     """True for a pedalboard plugin (built-in or external), not a Pedalboard container."""
     return isinstance(node, pedalboard.Plugin) and not isinstance(node, pedalboard.Pedalboard)
 
 
-def is_node(node: object) -> bool:
+def is_node(node: object) -> TypeGuard[Node]:
     """True for anything a Chain can hold."""
     return isinstance(node, Processor) or is_pedalboard_plugin(node)
 
 
-def node_type(node: object) -> str:
+def node_type(node: Node) -> str:
     """The chain-file type of a node: a stage's type name, ``pedalboard.X`` or ``plugin``."""
     if isinstance(node, Processor):
         return node.type_name
@@ -64,7 +84,7 @@ def node_type(node: object) -> str:
     return builtin_type_name(node)
 
 
-def node_name(node: object) -> str:
+def node_name(node: Node) -> str:
     """A readable default name: the plugin's own name, or the type in snake case."""
     if is_external(node):
         return str(node.name)  # type: ignore[attr-defined]
@@ -72,65 +92,65 @@ def node_name(node: object) -> str:
     return "".join("_" + c.lower() if c.isupper() and i else c.lower() for i, c in enumerate(base))
 
 
-def node_input_channels(node: object) -> int | None:
+def node_input_channels(node: Node) -> int | None:
     """The one input channel count a node requires, or None if it takes several."""
     if isinstance(node, Processor):
         return node.input_channels
     if is_external(node):
-        counts = supported_channel_counts(node)  # type: ignore[arg-type]
+        counts = supported_channel_counts(node)
         return next(iter(counts)) if len(counts) == 1 else None
     return None
 
 
-def describe_channels(node: object) -> str:
+def describe_channels(node: Node) -> str:
     """The input channel counts a node accepts, as a phrase."""
     if is_external(node):
-        counts = sorted(supported_channel_counts(node))  # type: ignore[arg-type]
+        counts = sorted(supported_channel_counts(node))
         return " or ".join(str(c) for c in counts) if counts else "no"
     required = node_input_channels(node)
     return "any number of" if required is None else str(required)
 
 
-def node_output_channels(node: object, num_input_channels: int) -> int:
+def node_output_channels(node: Node, num_input_channels: int) -> int:
     """Output channel count of ``node`` for that many inputs; ChannelError if it cannot take them."""
     if isinstance(node, Processor):
         return node.output_channels_for(num_input_channels)
     if is_external(node):
-        counts = supported_channel_counts(node)  # type: ignore[arg-type]
+        counts = supported_channel_counts(node)
         if num_input_channels not in counts:
             raise ChannelError(f"{node.name} takes {describe_channels(node)} channel(s), got {num_input_channels}")  # type: ignore[attr-defined]
     return num_input_channels
 
 
-def node_parameters(node: object) -> dict[str, Parameter]:
+def node_parameters(node: Node) -> dict[str, Parameter]:
     """The parameter view of any node."""
     if isinstance(node, Processor):
         return dict(node.parameters)
     if is_external(node):
-        return dict(external_parameters(node))  # type: ignore[arg-type]
+        return dict(external_parameters(node))
     name = type(node).__name__
     owner = builtin_type_name(node)
     return {spec.name: BuiltinParameter(node, spec, owner=owner) for spec in builtin_specs(name)}
 
 
-def clone_node(node: object) -> object:
+def clone_node(node: Node) -> Node:
     """An independent copy with the same parameters and state (for per-channel instances)."""
     if isinstance(node, Processor):
         return copy.deepcopy(node)
     if is_external(node):
-        source = plugin_source(node)  # type: ignore[arg-type]
+        source = plugin_source(node)
         if source is None:
             raise ChannelError(
                 f"{node.name} was loaded with pedalboard.load_plugin, so soundstage cannot load more copies of it; "  # type: ignore[attr-defined]
                 "load it with soundstage.load_plugin(path) instead"
             )
         twin = load_plugin(source.path, plugin_name=source.plugin_name)
-        restore_state(twin, saved_state(node), owner=str(node.name))  # type: ignore[arg-type,attr-defined]
+        restore_state(twin, saved_state(node), owner=str(node.name))  # type: ignore[attr-defined]
         return twin
     return clone_builtin(node)  # type: ignore[arg-type]
 
 
-def sync_parameters(source: object, targets: list[object]) -> None:
+def sync_parameters(source: Node, targets: list[Node]) -> None:
     """Copy ``source``'s parameter values onto ``targets`` where they differ (cheap when equal)."""
     if isinstance(source, Processor):
         values = source.parameter_values()

@@ -59,7 +59,7 @@ class ParameterSpec:
     choices : tuple of str
         Allowed values of a choice parameter.
     step : float or None
-        Quantisation of a float parameter (1.0 for integer-valued ones).
+        Quantization of a float parameter (1.0 for integer-valued ones).
     smoothing_ms : float or None
         Ramp time for changes while audio runs; None changes at once.
     description : str
@@ -127,7 +127,7 @@ class ParameterSpec:
                     raise TypeError
             except TypeError:
                 raise TypeError(f"{where}={value!r}: expected a number in {self.range_text()}") from None
-        number = float(value)  # type: ignore[arg-type]
+        number = float(value)
         if not math.isfinite(number) or not self.minimum <= number <= self.maximum:
             raise ParameterError(f"{where}={value!r} is outside {self.range_text()}")
         if self.step:

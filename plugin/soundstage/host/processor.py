@@ -113,7 +113,24 @@ class Processor:
     Subclasses declare ``parameter_specs`` (a tuple of
     :class:`~soundstage.host.parameters.ParameterSpec`), which become attributes
     and constructor keywords, and ``input_channels`` / ``output_channels``
-    (an int, or :data:`ANY` for "any" input / "same as input" output).
+    (an int, or :data:`ANY` for "any" input / "same as input" output). A subclass
+    is a stage type chain files can name from its definition on (``type_name``,
+    default the class name; ``register=False`` in the class keywords opts out).
+
+    Subclasses implement the protected hooks (this class's own business and
+    theirs): ``_prepare(sample_rate, num_channels)`` allocates and clears the
+    stream state, ``_process_block(block)`` maps ``(channels, n)`` to
+    ``(output_channels, n)`` delayed by ``latency_samples``, and
+    ``_parameter_changed(name)`` redesigns after a change, keeping the state.
+    Others drive the raw stream through :meth:`open_stream` and :meth:`process_block`.
+
+    Stream state: the stream's rate and channel count (:attr:`sample_rate`,
+    :attr:`stream_channels`; None before a stream opens), the latency it
+    compensates (:attr:`stream_latency_samples`), the output samples still to drop
+    at its start (at most that latency), and one linear ramp per smoothed
+    parameter (its start, target and position, exact per sample whatever the
+    block sizes). A stage's own state (FIR engines, delay lines, STFTs) documents
+    its shapes where it is defined (e.g. :class:`~soundstage.dsp.fir.FirState`).
 
     Examples
     --------
@@ -222,11 +239,36 @@ class Processor:
             cache[key] = compute(sample_rate)
         return cache[key]
 
+    # typed reads of the current values, one per parameter kind (what a stage's design code needs)
+    def float_value(self, name: str) -> float:
+        """The value of the float parameter ``name`` (TypeError for a bool or choice parameter)."""
+        return float(self._typed(name, "float"))
+
+    def bool_value(self, name: str) -> bool:
+        """The value of the bool parameter ``name`` (TypeError for a float or choice parameter)."""
+        value = self._typed(name, "bool")
+        assert isinstance(value, bool)
+        return value
+
+    def choice_value(self, name: str) -> str:
+        """The value of the choice parameter ``name`` (TypeError for a float or bool parameter)."""
+        value = self._typed(name, "choice")
+        assert isinstance(value, str)
+        return value
+
+    def _typed(self, name: str, kind: str) -> Value:
+        spec = next((spec for spec in self.parameter_specs if spec.name == name), None)
+        if spec is None:
+            raise self._unknown_parameter(name)
+        if spec.kind != kind:
+            raise TypeError(f"{self.type_name}.{name} is a {spec.kind} parameter, not a {kind} one")
+        return self._values[name]
+
     def _smoothed(self, name: str, num_samples: int) -> np.ndarray:
         """Per-sample values of a smoothed parameter for the next ``num_samples`` samples."""
         ramp = self._ramps.get(name)
         if ramp is None:
-            return np.full(num_samples, float(self._values[name]))  # type: ignore[arg-type]
+            return np.full(num_samples, float(self._values[name]))
         return ramp.render(num_samples)
 
     @property

@@ -20,6 +20,7 @@ from soundstage.errors import ChainError, ChannelError
 from soundstage.host.chain import Chain, channel_fix
 from soundstage.host.external import is_external, restore_state, saved_state
 from soundstage.host.nodes import (
+    Node,
     PedalboardStep,
     ProcessorStep,
     Step,
@@ -50,13 +51,14 @@ def _channel_list(channels: object, *, owner: str) -> list[int]:
     return result
 
 
-def _step_for(node: object) -> Step:
+def _step_for(node: Node) -> Step:
     if is_pedalboard_plugin(node):
-        return PedalboardStep([node])  # type: ignore[list-item]
-    return ProcessorStep(node)  # type: ignore[arg-type]
+        return PedalboardStep([node])
+    assert isinstance(node, Processor)  # a Node is a Processor or a pedalboard plugin
+    return ProcessorStep(node)
 
 
-def _check_member(node: object, owner: str) -> None:
+def _check_member(node: Node, owner: str) -> None:
     if not is_node(node):
         raise TypeError(f"{owner} wraps a soundstage processor or a pedalboard plugin, got {type(node).__name__}")
 
@@ -127,7 +129,7 @@ class OnChannels(Processor, register=False):
 
     type_name = "on_channels"
 
-    def __init__(self, node: object, *, channels: Sequence[int]) -> None:
+    def __init__(self, node: Node, *, channels: Sequence[int]) -> None:
         super().__init__()
         _check_member(node, "OnChannels")
         self._channels = _channel_list(channels, owner="OnChannels")
@@ -203,7 +205,7 @@ class PerChannel(Processor, register=False):
 
     type_name = "per_channel"
 
-    def __init__(self, node: object, *, channels: Sequence[int] | None = None) -> None:
+    def __init__(self, node: Node, *, channels: Sequence[int] | None = None) -> None:
         super().__init__()
         _check_member(node, "PerChannel")
         self._channels = None if channels is None else _channel_list(channels, owner="PerChannel")
@@ -217,7 +219,7 @@ class PerChannel(Processor, register=False):
         if out != 1:
             raise ChannelError(f"PerChannel: {node_name(node)!r} turns 1 channel into {out}; it must return 1")
         self.node = node
-        self._copies: list[object] = []
+        self._copies: list[Node] = []
         self._steps: list[Step] = []
         self._targets: list[int] = []
         self._align: list[DelayLine] = []
@@ -246,9 +248,9 @@ class PerChannel(Processor, register=False):
             self._copies.append(clone_node(self.node))
         copies = self._copies[: len(self._targets) - 1]
         if is_external(self.node):
-            state = saved_state(self.node)  # type: ignore[arg-type]
+            state = saved_state(self.node)
             for twin in copies:
-                restore_state(twin, state, owner=node_name(self.node))  # type: ignore[arg-type]
+                restore_state(twin, state, owner=node_name(self.node))
         sync_parameters(self.node, copies)
         instances = [self.node, *copies]
         self._steps = [_step_for(instance) for instance in instances]
@@ -295,7 +297,7 @@ class Parallel(Processor, register=False):
 
     type_name = "parallel"
 
-    def __init__(self, branches: Iterable[object]) -> None:
+    def __init__(self, branches: Iterable[Node]) -> None:
         super().__init__()
         made: list[Chain] = []
         for branch in branches:

@@ -76,48 +76,65 @@ class Decoder:
         """The parameter changes one message asks for (possibly none)."""
         kind = message.type
         channel = getattr(message, "channel", 0)
-        out: list[tuple[Binding, Any]] = []
         if kind == "control_change":
-            control, value = message.control, message.value
-            state = self._state(channel)
-            for index, binding in self._matching("cc", channel, control):
-                out += self._absolute(index, binding, value / 127)
-            for index, binding in self._matching("relative", channel, control):
-                parameter = self.parameters[binding.target]
-                start = self._positions.get(index, binding.position(parameter.value, parameter))  # type: ignore[arg-type]
-                position = min(max(start + relative_delta(value, binding.encoding) / 127, 0.0), 1.0)
+            return self._control_change(channel, message.control, message.value)
+        if kind in ("note_on", "note_off"):
+            return self._note(channel, message.note, pressed=kind == "note_on" and message.velocity > 0)
+        if kind == "pitchwheel":
+            return [
+                change
+                for index, binding in self._matching("pitchbend", channel)
+                for change in self._absolute(index, binding, (message.pitch + 8192) / 16383)
+            ]
+        if kind == "program_change":
+            return self._program(channel, message.program)
+        self.ignored += 1
+        return []
+
+    def _control_change(self, channel: int, control: int, value: int) -> list[tuple[Binding, Any]]:
+        """A CC: plain (7-bit), relative encoder, 14-bit MSB/LSB pair, or part of an NRPN/RPN."""
+        state = self._state(channel)
+        out: list[tuple[Binding, Any]] = []
+        for index, binding in self._matching("cc", channel, control):
+            out += self._absolute(index, binding, value / 127)
+        for index, binding in self._matching("relative", channel, control):
+            parameter = self.parameters[binding.target]
+            start = self._positions.get(index, binding.position(parameter.value, parameter))  # type: ignore[arg-type]
+            position = min(max(start + relative_delta(value, binding.encoding) / 127, 0.0), 1.0)
+            self._positions[index] = position
+            out.append((binding, binding.value(position, parameter)))
+        if control < 32:  # 14-bit MSB; the LSB resets
+            state.cc14_msb[control] = value
+            for index, binding in self._matching("cc14", channel, control):
+                out += self._absolute(index, binding, (value << 7) / 16383)
+        elif control < 64 and (control - 32) in state.cc14_msb:  # 14-bit LSB update
+            msb = state.cc14_msb[control - 32]
+            for index, binding in self._matching("cc14", channel, control - 32):
+                out += self._absolute(index, binding, ((msb << 7) | value) / 16383)
+        return out + self._parameter_number(state, channel, control, value)
+
+    def _note(self, channel: int, note: int, *, pressed: bool) -> list[tuple[Binding, Any]]:
+        """A note: momentary (held = 1) or toggle (each press flips)."""
+        out: list[tuple[Binding, Any]] = []
+        for index, binding in self._matching("note", channel, note):
+            parameter = self.parameters[binding.target]
+            if binding.mode == "momentary":
+                out.append((binding, binding.value(1.0 if pressed else 0.0, parameter)))
+            elif pressed:
+                position = 0.0 if self._positions.get(index, 0.0) >= 0.5 else 1.0
                 self._positions[index] = position
                 out.append((binding, binding.value(position, parameter)))
-            if control < 32:  # 14-bit MSB; the LSB resets
-                state.cc14_msb[control] = value
-                for index, binding in self._matching("cc14", channel, control):
-                    out += self._absolute(index, binding, (value << 7) / 16383)
-            elif control < 64 and (control - 32) in state.cc14_msb:  # 14-bit LSB update
-                msb = state.cc14_msb[control - 32]
-                for index, binding in self._matching("cc14", channel, control - 32):
-                    out += self._absolute(index, binding, ((msb << 7) | value) / 16383)
-            out += self._parameter_number(state, channel, control, value)
-        elif kind in ("note_on", "note_off"):
-            pressed = kind == "note_on" and message.velocity > 0
-            for index, binding in self._matching("note", channel, message.note):
-                parameter = self.parameters[binding.target]
-                if binding.mode == "momentary":
-                    out.append((binding, binding.value(1.0 if pressed else 0.0, parameter)))
-                elif pressed:
-                    position = 0.0 if self._positions.get(index, 0.0) >= 0.5 else 1.0
-                    self._positions[index] = position
-                    out.append((binding, binding.value(position, parameter)))
-        elif kind == "pitchwheel":
-            for index, binding in self._matching("pitchbend", channel):
-                out += self._absolute(index, binding, (message.pitch + 8192) / 16383)
-        elif kind == "program_change":
-            for _, binding in self._matching("program", channel):
-                out.append((binding, binding.value(message.program / 127, self.parameters[binding.target])))
-            for preset in self.map.programs:  # recall a chain preset
-                if preset.program == message.program and (preset.channel is None or preset.channel == channel):
-                    out += [(Binding(path, "program", preset.channel, preset.program), value) for path, value in preset.values]
-        else:
-            self.ignored += 1
+        return out
+
+    def _program(self, channel: int, program: int) -> list[tuple[Binding, Any]]:
+        """A program change: bound parameters, and the chain presets recalled by it."""
+        out = [
+            (binding, binding.value(program / 127, self.parameters[binding.target]))
+            for _, binding in self._matching("program", channel)
+        ]
+        for preset in self.map.programs:  # recall a chain preset
+            if preset.program == program and (preset.channel is None or preset.channel == channel):
+                out += [(Binding(path, "program", preset.channel, preset.program), value) for path, value in preset.values]
         return out
 
     def _parameter_number(self, state: _ChannelState, channel: int, control: int, value: int) -> list[tuple[Binding, Any]]:

@@ -41,7 +41,7 @@ from pydantic import Field
 
 from soundstage.errors import SoundstageError
 from soundstage.host.chainfile import find_chain, load_chain
-from soundstage.host.parameters import Parameter
+from soundstage.host.parameters import Parameter, ParameterSpec
 from soundstage.schema import Table, validate
 from soundstage.tomlfile import read_toml
 
@@ -203,6 +203,51 @@ class MapFile(Table):
     programs: Annotated[list[ProgramTable], Field(max_length=2048)] = []
 
 
+def _binding(table: BindingTable, chain: ParameterSource, source: str, where: str) -> Binding:
+    """One ``[[bindings]]`` table checked against the chain: the target exists and can move, the number fits the kind."""
+    paths = list(chain.parameters)
+    target = table.target if table.target in paths else _canonical(chain, table.target)
+    if target not in paths:
+        close = difflib.get_close_matches(table.target, paths, n=3)
+        hint = f"; did you mean {', '.join(repr(c) for c in close)}?" if close else ""
+        raise _fail(source, f"{where}.target", f"no parameter {table.target!r} in the chain{hint}")
+    parameter = chain.parameters[target]
+    if not parameter.spec.automatable:
+        raise _fail(source, f"{where}.target", f"{target!r} cannot be automated (its plugin reports it read-only)")
+    kind, number = table.kind, table.number
+    limit = {"cc": 127, "cc14": 31, "relative": 127, "note": 127, "nrpn": 16383, "rpn": 16383}.get(kind, 16383)
+    if number > limit:
+        raise _fail(source, f"{where}.number", f"number = {number!r} is not allowed: 0..{limit} for kind {kind!r}")
+    _check_range(table, parameter.spec, target, source, where)
+    return Binding(
+        target=target,
+        kind=kind,
+        channel=None if table.channel is None else table.channel - 1,
+        number=number,
+        minimum=table.min,
+        maximum=table.max,
+        curve=table.curve,
+        exponent=table.exponent,
+        invert=table.invert,
+        pickup=table.pickup,
+        encoding=table.encoding,
+        mode=table.mode,
+    )
+
+
+def _check_range(table: BindingTable, spec: ParameterSpec, target: str, source: str, where: str) -> None:
+    """A binding's min/max lie within the target's range (numbers only); a log curve starts above 0."""
+    for key, value in (("min", table.min), ("max", table.max)):
+        if value is None:
+            continue
+        if spec.kind != "float":
+            raise _fail(source, f"{where}.{key}", f"{target!r} is a {spec.kind} parameter; min/max apply to numbers")
+        if not spec.minimum <= value <= spec.maximum:
+            raise _fail(source, f"{where}.{key}", f"{key} = {value!r} is outside {target!r}'s range {spec.range_text()}")
+    if table.curve == "log" and (table.min if table.min is not None else spec.minimum) <= 0:
+        raise _fail(source, f"{where}.curve", "a log curve needs min > 0")
+
+
 def map_from_dict(data: dict[str, Any], chain: ParameterSource, *, source: str = "<map>") -> MidiMap:
     """Build a map from parsed TOML (see :func:`load_map`).
 
@@ -211,53 +256,15 @@ def map_from_dict(data: dict[str, Any], chain: ParameterSource, *, source: str =
     range) and on the kind (the control number's limit) is checked here.
     """
     checked = validate(MapFile, data, file=source, error=MidiMapError)
-    paths = list(chain.parameters)
     bindings: list[Binding] = []
     for index, table in enumerate(checked.bindings):
-        where = f"bindings[{index}]"
-        target = table.target
-        if target not in paths:
-            target = _canonical(chain, target)
-        if target not in paths:
-            close = difflib.get_close_matches(table.target, paths, n=3)
-            hint = f"; did you mean {', '.join(repr(c) for c in close)}?" if close else ""
-            raise _fail(source, f"{where}.target", f"no parameter {table.target!r} in the chain{hint}")
-        parameter = chain.parameters[target]
-        if not parameter.spec.automatable:
-            raise _fail(source, f"{where}.target", f"{target!r} cannot be automated (its plugin reports it read-only)")
-        kind, number = table.kind, table.number
-        limit = {"cc": 127, "cc14": 31, "relative": 127, "note": 127, "nrpn": 16383, "rpn": 16383}.get(kind, 16383)
-        if number > limit:
-            raise _fail(source, f"{where}.number", f"number = {number!r} is not allowed: 0..{limit} for kind {kind!r}")
-        spec = parameter.spec
-        low, high = table.min, table.max
-        for key, value in (("min", low), ("max", high)):
-            if value is None:
-                continue
-            if spec.kind != "float":
-                raise _fail(source, f"{where}.{key}", f"{target!r} is a {spec.kind} parameter; min/max apply to numbers")
-            if not spec.minimum <= value <= spec.maximum:
-                raise _fail(source, f"{where}.{key}", f"{key} = {value!r} is outside {target!r}'s range {spec.range_text()}")
-        if table.curve == "log" and (low if low is not None else spec.minimum) <= 0:
-            raise _fail(source, f"{where}.curve", "a log curve needs min > 0")
-        binding = Binding(
-            target=target,
-            kind=kind,
-            channel=None if table.channel is None else table.channel - 1,
-            number=number,
-            minimum=low,
-            maximum=high,
-            curve=table.curve,
-            exponent=table.exponent,
-            invert=table.invert,
-            pickup=table.pickup,
-            encoding=table.encoding,
-            mode=table.mode,
-        )
+        binding = _binding(table, chain, source, f"bindings[{index}]")
         for other in bindings:
             if other.control == binding.control:
                 warnings.warn(
-                    f"{source}: {where}: the same control as another binding ({kind} {number}); both will move", stacklevel=2
+                    f"{source}: bindings[{index}]: the same control as another binding ({binding.kind} {binding.number}); "
+                    "both will move",
+                    stacklevel=2,
                 )
         bindings.append(binding)
     return MidiMap(tuple(bindings), source, _programs(checked.programs, chain, source))

@@ -38,7 +38,7 @@ MAX_BYTES_PER_READ = 1024
 
 
 class ByteStreamParser:
-    """A MIDI byte-stream parser that honours running status and counts what it has to drop.
+    """A MIDI byte-stream parser that honors running status and counts what it has to drop.
 
     Raw byte streams (socket ports) may use running status — data bytes that
     reuse the last channel status — which mido's own parser discards. Stray data
@@ -76,30 +76,38 @@ class ByteStreamParser:
                 self.discarded += 1
             self._sysex, self._bytes = False, []
         elif byte >= 0x80:
-            self._drop_partial()
-            self._sysex = False
-            if byte < 0xF0:
-                self._running, self._bytes, self._length = byte, [byte], self.LENGTHS[byte & 0xF0]
-            elif byte in self.SYSTEM_LENGTHS:
-                self._running, self._bytes, self._length = 0, [byte], self.SYSTEM_LENGTHS[byte]
-                if self._length == 1:
-                    self._emit(self._bytes)
-                    self._bytes = []
-            else:  # undefined 0xF4, 0xF5
-                self._running, self._bytes = 0, []
-                self.discarded += 1
+            self._status(byte)
         elif self._sysex:
             self._bytes.append(byte)
         else:
-            if not self._bytes:
-                if not self._running:
-                    self.discarded += 1  # a stray data byte
-                    return
-                self._bytes, self._length = [self._running], self.LENGTHS[self._running & 0xF0]
-            self._bytes.append(byte)
-            if len(self._bytes) == self._length:
+            self._data(byte)
+
+    def _status(self, byte: int) -> None:
+        """A status byte other than sysex and realtime: starts a message (and may set running status)."""
+        self._drop_partial()
+        self._sysex = False
+        if byte < 0xF0:
+            self._running, self._bytes, self._length = byte, [byte], self.LENGTHS[byte & 0xF0]
+        elif byte in self.SYSTEM_LENGTHS:
+            self._running, self._bytes, self._length = 0, [byte], self.SYSTEM_LENGTHS[byte]
+            if self._length == 1:
                 self._emit(self._bytes)
                 self._bytes = []
+        else:  # undefined 0xF4, 0xF5
+            self._running, self._bytes = 0, []
+            self.discarded += 1
+
+    def _data(self, byte: int) -> None:
+        """A data byte outside sysex: completes the message, or starts one under running status."""
+        if not self._bytes:
+            if not self._running:
+                self.discarded += 1  # a stray data byte
+                return
+            self._bytes, self._length = [self._running], self.LENGTHS[self._running & 0xF0]
+        self._bytes.append(byte)
+        if len(self._bytes) == self._length:
+            self._emit(self._bytes)
+            self._bytes = []
 
     def _drop_partial(self) -> None:
         if self._bytes and not self._sysex:

@@ -78,7 +78,7 @@ class _Output:
     Most outputs are written straight into their file through the output layer
     (``sink``) as the render streams. An A/B side cannot be: its gain is known
     only at the end, so it goes to a float ``first_pass`` file first, is metered
-    there, and is written through the output layer by :func:`_finalise`.
+    there, and is written through the output layer by :func:`_finalize`.
     """
 
     target: AudioTarget
@@ -216,6 +216,36 @@ def _reason(error: BaseException) -> str:
     return line if isinstance(error, SoundstageError) else f"{type(error).__name__}: {line}"
 
 
+def _stem_chains(session: Session, stems: list[StemInfo]) -> dict[str, Chain | None]:
+    """Each stem's chain (None: none), checked to take the stem and give mono or stereo."""
+    chains = {info.stem.name: (_resolve_chain(session, info.stem.chain) if info.stem.chain else None) for info in stems}
+    for info in stems:
+        chain = chains[info.stem.name]
+        try:
+            channels = chain.output_channels_for(info.channels) if chain is not None else info.channels
+        except ChannelError as error:
+            raise ChannelError(f"{session.file}: stem {info.stem.name!r} ({info.channels} channels): {error}") from None
+        if channels > 2:
+            raise ChannelError(
+                f"{session.file}: stem {info.stem.name!r} comes out with {channels} channels; a stem enters the mix as mono or "
+                "stereo: end its chain with Route(channels=[0, 1]) (or give it a chain that folds down)"
+            )
+    return chains
+
+
+def _render_chains(session: Session) -> dict[str, list[Chain | None]]:
+    """Every render's chains (A/B: two; a mixdown: none), also of renders not rendered now, so a map may name them."""
+    chains: dict[str, list[Chain | None]] = {}
+    for render in session.renders:
+        if render.kind == "mixdown":
+            chains[render.name] = [None]
+        elif render.kind == "ab":
+            chains[render.name] = [_resolve_chain(session, render.a or ""), _resolve_chain(session, render.b or "")]
+        else:
+            chains[render.name] = [_resolve_chain(session, render.chain or "")]
+    return chains
+
+
 def render_session(
     session_path: str | os.PathLike[str],
     output_dir: str | os.PathLike[str],
@@ -252,28 +282,10 @@ def render_session(
             known = ", ".join(r.name for r in session.renders)
             raise SessionError(f"{session.file}: no render named {', '.join(map(repr, missing))} (renders: {known})")
     folder = Path(output_dir)
-    stem_chains = {info.stem.name: (_resolve_chain(session, info.stem.chain) if info.stem.chain else None) for info in stems}
-    for info in stems:  # each stem must come out of its chain as mono or stereo
-        chain = stem_chains[info.stem.name]
-        try:
-            channels = chain.output_channels_for(info.channels) if chain is not None else info.channels
-        except ChannelError as error:
-            raise ChannelError(f"{session.file}: stem {info.stem.name!r} ({info.channels} channels): {error}") from None
-        if channels > 2:
-            raise ChannelError(
-                f"{session.file}: stem {info.stem.name!r} comes out with {channels} channels; a stem enters the mix as mono or "
-                "stereo: end its chain with Route(channels=[0, 1]) (or give it a chain that folds down)"
-            )
+    stem_chains = _stem_chains(session, stems)
     bus_chains = {bus.name: (_resolve_chain(session, bus.chain) if bus.chain else None) for bus in session.buses}
     master = _resolve_chain(session, session.master_chain) if session.master_chain else None
-    render_chains: dict[str, list[Chain | None]] = {}
-    for render in session.renders:  # every render's chains, so a map may name renders not rendered now
-        if render.kind == "mixdown":
-            render_chains[render.name] = [None]
-        elif render.kind == "ab":
-            render_chains[render.name] = [_resolve_chain(session, render.a or ""), _resolve_chain(session, render.b or "")]
-        else:
-            render_chains[render.name] = [_resolve_chain(session, render.chain or "")]
+    render_chains = _render_chains(session)
     total = max(info.start + int(np.ceil(info.frames * rate / info.sample_rate)) for info in stems)
     _prepare_folder(folder)
     plan = _plan_outputs(session, stems, renders, render_chains, folder, overwrite, rate, total)
@@ -287,7 +299,7 @@ def render_session(
         for render in graph.renders:
             if render.kind == "ab" and render.name not in plan.failures:
                 notes[render.name] = _match_ab(render, plan.outputs[render.name])
-        _finalise(graph.renders, plan, seed)
+        _finalize(graph.renders, plan, seed)
         written = [
             output.sink.commit()
             for render in graph.renders
@@ -445,14 +457,7 @@ def _run(
         ]
         for r in renders
     }
-    for index, (render, output) in enumerate((r, o) for r in renders for o in plan.outputs[r.name]):
-        if render.name not in plan.failures:
-            try:
-                output.open(output.target.path.parent, seed * 1000 + index)
-            except OutputError as error:
-                plan.fail(render.name, error)
-            except (OSError, RuntimeError, soundfile.LibsndfileError) as error:
-                plan.fail(render.name, OutputError(f"cannot write {str(output.target.path)!r}: {error}"))
+    _open_outputs(renders, plan, seed)
     position = 0
     direct = _Mixer([info.stem.name for info in stems if info.stem.bus is None] + [bus.name for bus in session.buses])
     grouped = {bus.name: _Mixer([info.stem.name for info in stems if info.stem.bus == bus.name]) for bus in session.buses}
@@ -470,13 +475,7 @@ def _run(
                 summed = grouped[bus.name].take(final=finished)
                 direct.put(bus.name, _stage(bus_streams[bus.name], summed, finished))
             master_out = _stage(master_stream, direct.take(final=finished), finished)
-            for render in renders:
-                if render.name in plan.failures:
-                    continue
-                try:
-                    _write_render(render, render_streams[render.name], plan.outputs[render.name], master_out, finished)
-                except Exception as error:  # one render's failure (a full disk, its plugin) never stops the others
-                    plan.fail(render.name, error)
+            _write_renders(renders, render_streams, plan, master_out, finished)
             position += count
             if progress is not None:
                 progress(position, total)
@@ -491,6 +490,31 @@ def _run(
                 output.finish_first_pass()
         except Exception as error:
             plan.fail(render.name, OutputError(f"render {render.name!r}: {_reason(error)}"))
+
+
+def _open_outputs(renders: list[Render], plan: _Plan, seed: int) -> None:
+    """Open every output of the renders still planned; one that cannot be opened fails its render."""
+    for index, (render, output) in enumerate((r, o) for r in renders for o in plan.outputs[r.name]):
+        if render.name not in plan.failures:
+            try:
+                output.open(output.target.path.parent, seed * 1000 + index)
+            except OutputError as error:
+                plan.fail(render.name, error)
+            except (OSError, RuntimeError, soundfile.LibsndfileError) as error:
+                plan.fail(render.name, OutputError(f"cannot write {str(output.target.path)!r}: {error}"))
+
+
+def _write_renders(
+    renders: list[Render], streams: dict[str, list[ChainStream | None]], plan: _Plan, master: np.ndarray, final: bool
+) -> None:
+    """One master block through every render still running (one failing, e.g. a full disk, never stops the others)."""
+    for render in renders:
+        if render.name in plan.failures:
+            continue
+        try:
+            _write_render(render, streams[render.name], plan.outputs[render.name], master, final)
+        except Exception as error:
+            plan.fail(render.name, error)
 
 
 def _stage(stream: ChainStream | None, audio: np.ndarray, final: bool) -> np.ndarray:
@@ -573,7 +597,7 @@ def _match_ab(render: Render, pair: list[_Output]) -> str:
 CEILING_MARGIN_DB = 0.001
 
 
-def _finalise(renders: list[Render], plan: _Plan, seed: int) -> None:
+def _finalize(renders: list[Render], plan: _Plan, seed: int) -> None:
     """Second pass of the A/B sides: float temporary -> matching gain -> dither -> the file, through the output layer."""
     index = 0
     for render in renders:

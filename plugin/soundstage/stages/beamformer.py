@@ -24,6 +24,8 @@ stay direct).
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -42,6 +44,7 @@ from soundstage.host.processor import Processor
 from soundstage.stages.drivers import FilterForms
 
 __all__ = [
+    "BeamProblem",
     "Beamformer",
     "beam_pattern",
     "blend_beam",
@@ -101,51 +104,103 @@ def design_beamformer(
             f"{profile.name}: a beamformer needs at least two drivers that can play the midrange, the profile has {len(beam)}"
         )
     frequencies = np.fft.rfftfreq(taps, 1 / sample_rate)
-    f = np.maximum(frequencies, frequencies[1])
-    constraints = steering(profile, f, np.array([0.0, null_deg, -null_deg]), drivers=beam)  # (F, 3, M)
-    angles = np.arange(5.0, lobe_deg + 1e-9, 5.0)
-    window = steering(profile, f, np.concatenate([angles, -angles]), drivers=beam)  # (F, K, M): the listening window
-    power = diffuse_correlation(profile, f, beam)
-    scale = np.real(np.trace(power, axis1=1, axis2=2)) / len(beam)
-    availability = np.stack([band_weights(f, *profile.drivers[i].beam_band) for i in beam], axis=1)  # type: ignore[misc]
-    usable = availability > 1e-3
-    penalty = np.where(usable, 1.0 / np.maximum(availability, 1e-3) ** 2 - 1.0, 1e6) * scale[:, None]
-    eye = np.eye(len(beam))[None]
-    nulls = constraints[:, 1:]
-    # the side nulls as interferers NULL_WEIGHT times stronger than the diffuse field: deep where the
-    # drivers allow, and giving way smoothly where the WNG floor needs loading (low frequencies)
-    interference = NULL_WEIGHT * scale[:, None, None] * np.einsum("fkm,fkn->fmn", np.conj(nulls), nulls)
-    floor = 10 ** (lobe_floor_db / 20)
-    on_axis_only = constraints[:, :1]
-    unit = np.ones((len(f), 1), complex)
-
-    def solve(q: np.ndarray) -> np.ndarray:
-        """The LCMV beam for a cost matrix q: unit on axis, normalized, zero outside the drivers' bands."""
-        w = constrained_minimum(q, on_axis_only, unit) * usable
-        on_axis = np.einsum("fm,fm->f", constraints[:, 0], w)
-        return np.asarray(w / np.where(np.abs(on_axis) < 1e-12, 1e-12, on_axis)[:, None])
-
-    def directive(loading: np.ndarray) -> np.ndarray:  # the most directive beam (least power over the sphere)
-        return solve(power + interference + (loading * scale)[:, None, None] * eye + penalty[:, :, None] * eye)
-
-    # a beam that fits the window: |B - 1|^2 least over +-lobe_deg (a point source at the center would give 1)
-    fit = np.einsum("fkm,fkn->fmn", np.conj(window), window) / window.shape[1]
-    flat = np.conj(window).sum(axis=1) / window.shape[1]  # (F, M): W^H 1 / K
-
-    def fitted(loading: np.ndarray) -> np.ndarray:
-        q = fit + interference + (loading * scale)[:, None, None] * eye + penalty[:, :, None] * eye
-        qi_b = np.linalg.solve(q, flat[:, :, None])[:, :, 0]
-        qi_c = np.linalg.solve(q, np.conj(constraints[:, 0])[:, :, None])[:, :, 0]
-        c0 = constraints[:, 0]
-        lagrange = (1.0 - np.einsum("fm,fm->f", c0, qi_b)) / np.einsum("fm,fm->f", c0, qi_c)
-        w = (qi_b + lagrange[:, None] * qi_c) * usable
-        on_axis = np.einsum("fm,fm->f", c0, w)
-        return np.asarray(w / np.where(np.abs(on_axis) < 1e-12, 1e-12, on_axis)[:, None])
-
-    octave = np.log2(f)
+    problem = BeamProblem.of(profile, frequencies, beam, null_deg=null_deg, lobe_deg=lobe_deg)
     wng_floor = 10 ** (min_wng_db / 10)
+    log_loading = problem.least_loading(problem.directive, wng_floor)
+    sharp = problem.directive(10**log_loading)
+    # the beam that keeps the window flattest, with the same nulls; both have a unit on-axis response
+    # and the nulls, so any blend of the two has them too
+    wide = problem.flattest(10 ** problem.least_loading(problem.flattest, wng_floor))
+    blend = problem.window_blend(sharp, wide, 10 ** (lobe_floor_db / 20))
+    weights = (1.0 - blend[:, None]) * sharp + blend[:, None] * wide
+    info = {"loading": 10**log_loading, "null_deg": null_deg, "depth": 1.0, "window_blend": blend}
+    design = realize_beam(profile, frequencies, weights[:, :, None], beam, sample_rate, taps, info)
+    if depth < 1.0:
+        return blend_beam(design, design_matrix_mix(profile, sample_rate=sample_rate, taps=taps), depth, profile)
+    return design
 
-    def least_loading(beam_for: Any) -> np.ndarray:
+
+@dataclass(frozen=True)
+class BeamProblem:
+    """The center beam's design problem on a frequency grid: constraints, costs, and the beams solving it.
+
+    Attributes (F bins, M beam drivers, K window directions)
+    ----------
+    f : ndarray, shape (F,)
+        Frequencies, Hz (0 Hz replaced by the first bin).
+    constraints : ndarray, shape (F, 3, M)
+        Steering toward 0 deg and the two null directions.
+    window : ndarray, shape (F, K, M)
+        Steering toward the listening window (every 5 deg to +-``lobe_deg``).
+    power : ndarray, shape (F, M, M)
+        The diffuse-field correlation: power radiated over the sphere.
+    scale : ndarray, shape (F,)
+        Its mean diagonal: the unit of loading and penalties.
+    usable : ndarray, shape (F, M), bool
+        Where each driver may play (its beam band).
+    penalty : ndarray, shape (F, M)
+        Extra cost of a driver near the edge of its beam band.
+    interference : ndarray, shape (F, M, M)
+        The side nulls as interferers ``NULL_WEIGHT`` times the diffuse field.
+    """
+
+    f: np.ndarray
+    constraints: np.ndarray
+    window: np.ndarray
+    power: np.ndarray
+    scale: np.ndarray
+    usable: np.ndarray
+    penalty: np.ndarray
+    interference: np.ndarray
+
+    @classmethod
+    def of(
+        cls, profile: DeviceProfile, frequencies: np.ndarray, beam: list[int], *, null_deg: float, lobe_deg: float
+    ) -> BeamProblem:
+        """Set up the problem for the drivers ``beam`` of ``profile``."""
+        f = np.maximum(frequencies, frequencies[1])
+        constraints = steering(profile, f, np.array([0.0, null_deg, -null_deg]), drivers=beam)  # (F, 3, M)
+        angles = np.arange(5.0, lobe_deg + 1e-9, 5.0)
+        window = steering(profile, f, np.concatenate([angles, -angles]), drivers=beam)  # (F, K, M): the listening window
+        power = diffuse_correlation(profile, f, beam)
+        scale = np.real(np.trace(power, axis1=1, axis2=2)) / len(beam)
+        availability = np.stack([band_weights(f, *profile.drivers[i].beam_band) for i in beam], axis=1)  # type: ignore[misc]
+        usable = availability > 1e-3
+        penalty = np.where(usable, 1.0 / np.maximum(availability, 1e-3) ** 2 - 1.0, 1e6) * scale[:, None]
+        nulls = constraints[:, 1:]
+        # the side nulls as interferers NULL_WEIGHT times stronger than the diffuse field: deep where the
+        # drivers allow, and giving way smoothly where the WNG floor needs loading (low frequencies)
+        interference = NULL_WEIGHT * scale[:, None, None] * np.einsum("fkm,fkn->fmn", np.conj(nulls), nulls)
+        return cls(f, constraints, window, power, scale, usable, penalty, interference)
+
+    def _loaded(self, q: np.ndarray, loading: np.ndarray) -> np.ndarray:
+        eye = np.eye(q.shape[1])[None]
+        return np.asarray(q + self.interference + (loading * self.scale)[:, None, None] * eye + self.penalty[:, :, None] * eye)
+
+    def _normalized(self, w: np.ndarray) -> np.ndarray:
+        on_axis = np.einsum("fm,fm->f", self.constraints[:, 0], w)
+        return np.asarray(w / np.where(np.abs(on_axis) < 1e-12, 1e-12, on_axis)[:, None])
+
+    def directive(self, loading: np.ndarray) -> np.ndarray:
+        """The most directive beam (least power over the sphere; LCMV, unit on axis) at a diagonal loading, (F, M)."""
+        unit = np.ones((len(self.f), 1), complex)
+        return self._normalized(
+            constrained_minimum(self._loaded(self.power, loading), self.constraints[:, :1], unit) * self.usable
+        )
+
+    def flattest(self, loading: np.ndarray) -> np.ndarray:
+        """The beam that fits the window: ``|B - 1|^2`` least over it (a point source at the center gives 1), (F, M)."""
+        window = self.window
+        fit = np.einsum("fkm,fkn->fmn", np.conj(window), window) / window.shape[1]
+        flat = np.conj(window).sum(axis=1) / window.shape[1]  # (F, M): W^H 1 / K
+        q = self._loaded(fit, loading)
+        qi_b = np.linalg.solve(q, flat[:, :, None])[:, :, 0]
+        qi_c = np.linalg.solve(q, np.conj(self.constraints[:, 0])[:, :, None])[:, :, 0]
+        c0 = self.constraints[:, 0]
+        lagrange = (1.0 - np.einsum("fm,fm->f", c0, qi_b)) / np.einsum("fm,fm->f", c0, qi_c)
+        return self._normalized((qi_b + lagrange[:, None] * qi_c) * self.usable)
+
+    def least_loading(self, beam_for: Callable[[np.ndarray], np.ndarray], wng_floor: float) -> np.ndarray:
         """Per frequency the least diagonal loading (log10) meeting the WNG floor, slope-limited over frequency.
 
         The least loading jumps where a regime ends (e.g. the exact-null solution's WNG crossing the
@@ -156,31 +211,25 @@ def design_beamformer(
         def wng(loading: np.ndarray) -> np.ndarray:
             return np.asarray(1.0 / np.maximum(np.sum(np.abs(beam_for(loading)) ** 2, axis=1), 1e-30))
 
-        need = wng(np.full(len(f), 1e-12)) < wng_floor
-        least = bisect_per_bin(len(f), lambda loading: wng(loading) >= wng_floor, -12.0, 9.0, steps=40)
-        return slope_limited(np.where(need, least, -12.0), octave, LOADING_SLOPE)
+        bins = len(self.f)
+        need = wng(np.full(bins, 1e-12)) < wng_floor
+        least = bisect_per_bin(bins, lambda loading: wng(loading) >= wng_floor, -12.0, 9.0, steps=40)
+        return slope_limited(np.where(need, least, -12.0), np.log2(self.f), LOADING_SLOPE)
 
-    log_loading = least_loading(directive)
-    sharp = directive(10**log_loading)
-    # the beam that keeps the window flattest, with the same nulls; both have a unit on-axis response
-    # and the nulls, so any blend of the two has them too
-    wide = fitted(10 ** least_loading(fitted))
+    def window_blend(self, sharp: np.ndarray, wide: np.ndarray, floor: float) -> np.ndarray:
+        """Per frequency the least blend (0..1) of ``sharp`` toward ``wide`` that keeps ``|B| >= floor`` over the window.
 
-    def window_ok(blend: np.ndarray) -> np.ndarray:
-        w = (1.0 - blend[:, None]) * sharp + blend[:, None] * wide
-        return np.asarray(np.abs(np.einsum("fkm,fm->fk", window, w)).min(axis=1) >= floor)
+        Spread over frequency like the loading (at most 2 per octave), so the weights stay smooth.
+        """
 
-    # per frequency the least blend toward the wide beam that holds the listening window (|B| >= floor
-    # within +-lobe_deg), spread over frequency like the loading (at most 2 per octave) to stay smooth
-    needs_blend = ~window_ok(np.zeros(len(f)))
-    least_blend = bisect_per_bin(len(f), window_ok, 0.0, 1.0, steps=20, log=False)
-    blend = np.clip(slope_limited(np.where(needs_blend, least_blend, 0.0), octave, 2.0), 0.0, 1.0)
-    weights = (1.0 - blend[:, None]) * sharp + blend[:, None] * wide
-    info = {"loading": 10**log_loading, "null_deg": null_deg, "depth": 1.0, "window_blend": blend}
-    design = realize_beam(profile, frequencies, weights[:, :, None], beam, sample_rate, taps, info)
-    if depth < 1.0:
-        return blend_beam(design, design_matrix_mix(profile, sample_rate=sample_rate, taps=taps), depth, profile)
-    return design
+        def window_ok(blend: np.ndarray) -> np.ndarray:
+            w = (1.0 - blend[:, None]) * sharp + blend[:, None] * wide
+            return np.asarray(np.abs(np.einsum("fkm,fm->fk", self.window, w)).min(axis=1) >= floor)
+
+        bins = len(self.f)
+        needs_blend = ~window_ok(np.zeros(bins))
+        least_blend = bisect_per_bin(bins, window_ok, 0.0, 1.0, steps=20, log=False)
+        return np.clip(slope_limited(np.where(needs_blend, least_blend, 0.0), np.log2(self.f), 2.0), 0.0, 1.0)
 
 
 def blend_beam(beam: DriverFilters, matrix: DriverFilters, depth: float, profile: DeviceProfile) -> DriverFilters:
@@ -325,22 +374,22 @@ class Beamformer(FilterForms, Processor):  # type: ignore[misc]  # output_channe
 
     def design(self, sample_rate: float) -> DriverFilters:
         """The design for the current settings (memoised: a reset does not redesign)."""
-        return self._memoised(sample_rate, self._design)  # type: ignore[no-any-return]
+        return self._memoised(sample_rate, self._design)
 
     def _design(self, sample_rate: float) -> DriverFilters:
         if self.mode == "matrix":
             return self._matrix(sample_rate)
         beam = self._memoised(sample_rate, self._full_beam, depends_on=("min_wng_db",))
-        depth = float(self._values["depth"])
+        depth = self.float_value("depth")
         return beam if depth >= 1.0 else blend_beam(beam, self._matrix(sample_rate), depth, self._profile)
 
     def _full_beam(self, sample_rate: float) -> DriverFilters:
         """The beam at depth 1, kept across depth changes (a depth move only blends it with the matrix mix)."""
-        return design_beamformer(self._profile, sample_rate=sample_rate, min_wng_db=float(self._values["min_wng_db"]))
+        return design_beamformer(self._profile, sample_rate=sample_rate, min_wng_db=self.float_value("min_wng_db"))
 
     def _matrix(self, sample_rate: float) -> DriverFilters:
         """The matrix mix: it depends on no parameter."""
-        return self._memoised(sample_rate, self._matrix_mix, depends_on=())  # type: ignore[no-any-return]
+        return self._memoised(sample_rate, self._matrix_mix, depends_on=())
 
     def _matrix_mix(self, sample_rate: float) -> DriverFilters:
         return design_matrix_mix(self._profile, sample_rate=sample_rate)

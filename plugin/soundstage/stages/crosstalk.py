@@ -481,15 +481,15 @@ class CrosstalkCanceller(FilterForms, Processor):  # type: ignore[misc]  # outpu
 
     def design(self, sample_rate: float) -> DriverFilters:
         """The design for the current parameters (memoised: a reset does not redesign)."""
-        return self._memoised(sample_rate, self._design)  # type: ignore[no-any-return]
+        return self._memoised(sample_rate, self._design)
 
     def _design(self, sample_rate: float) -> DriverFilters:
         """The design for the current parameters at a sample rate."""
         return design_crosstalk_canceller(
-            self._profile.at_distance(float(self._values["distance_m"])),
+            self._profile.at_distance(self.float_value("distance_m")),
             sample_rate=sample_rate,
-            head=SphericalHead(radius_m=float(self._values["head_radius_m"])),
-            plateau_db=float(self._values["separation_db"]),
+            head=SphericalHead(radius_m=self.float_value("head_radius_m")),
+            plateau_db=self.float_value("separation_db"),
         )
 
     @property

@@ -109,7 +109,7 @@ class Spatializer(DriverFeeds, Processor):  # type: ignore[misc]  # output_chann
     # -- the designs, each memoised on the knobs it depends on -----------------------
     def virtualizer_design(self, sample_rate: float) -> VirtualizerDesign:
         """The virtual +-30 degree pair on the spherical head (depends on no knob; ``width`` scales its crossfeed)."""
-        return self._memoised(sample_rate, self._virtualizer_design, depends_on=())  # type: ignore[no-any-return]
+        return self._memoised(sample_rate, self._virtualizer_design, depends_on=())
 
     def _virtualizer_design(self, sample_rate: float) -> VirtualizerDesign:
         head = SphericalHead(radius_m=HEAD_RADIUS_M)
@@ -117,22 +117,22 @@ class Spatializer(DriverFeeds, Processor):  # type: ignore[misc]  # output_chann
 
     def canceller_design(self, sample_rate: float) -> DriverFilters:
         """The crosstalk canceller for ``distance_m``, its separation plateau ``SEPARATION_PER_WIDTH_DB * width``."""
-        return self._memoised(sample_rate, self._canceller_design, depends_on=("width", "distance_m"))  # type: ignore[no-any-return]
+        return self._memoised(sample_rate, self._canceller_design, depends_on=("width", "distance_m"))
 
     def _canceller_design(self, sample_rate: float) -> DriverFilters:
         return design_crosstalk_canceller(
-            self._profile.at_distance(float(self._values["distance_m"])),
+            self._profile.at_distance(self.float_value("distance_m")),
             sample_rate=sample_rate,
             head=SphericalHead(radius_m=HEAD_RADIUS_M),
-            plateau_db=SEPARATION_PER_WIDTH_DB * float(self._values["width"]),  # type: ignore[arg-type]
+            plateau_db=SEPARATION_PER_WIDTH_DB * self.float_value("width"),
         )
 
     def beam_design(self, sample_rate: float) -> DriverFilters:
         """The center beam blended with the matrix mix by ``depth`` (the full beam is designed once)."""
         beam = self._memoised(sample_rate, self._full_beam, depends_on=())
-        depth = float(self._values["depth"])  # type: ignore[arg-type]
+        depth = self.float_value("depth")
         if depth >= 1.0:
-            return beam  # type: ignore[no-any-return]
+            return beam
         matrix = self._memoised(sample_rate, self._matrix_mix, depends_on=())
         return blend_beam(beam, matrix, depth, self._profile)
 
@@ -144,7 +144,7 @@ class Spatializer(DriverFeeds, Processor):  # type: ignore[misc]  # output_chann
 
     def filters(self, sample_rate: float) -> tuple[np.ndarray, int]:
         """The combined filter matrix and L/R delay (memoised; see :meth:`_combine`)."""
-        return self._memoised(sample_rate, self._combine, depends_on=("width", "depth", "distance_m"))  # type: ignore[no-any-return]
+        return self._memoised(sample_rate, self._combine, depends_on=("width", "depth", "distance_m"))
 
     def _combine(self, sample_rate: float) -> tuple[np.ndarray, int]:
         """The linear part of the chain as one filter matrix (drivers, 3 [L', R', C], taps) and its L/R delay.
@@ -155,11 +155,11 @@ class Spatializer(DriverFeeds, Processor):  # type: ignore[misc]  # output_chann
         from the geometry). Returns the matrix and the L/R path's total delay.
         """
         virtual = self.virtualizer_design(sample_rate)
-        ears = virtual.ear_filters(float(self._values["width"]))  # type: ignore[arg-type]  # (2 ears, 2 inputs, taps)
+        ears = virtual.ear_filters(self.float_value("width"))  # (2 ears, 2 inputs, taps)
         canceller = self.canceller_design(sample_rate)
         beam = self.beam_design(sample_rate)
         lr = fftconvolve(canceller.impulse[:, :, None, :], ears[None, :, :, :], axes=-1).sum(axis=1)  # (N, 2, T)
-        profile = self._profile.at_distance(float(self._values["distance_m"]))  # type: ignore[arg-type]
+        profile = self._profile.at_distance(self.float_value("distance_m"))
         mids = profile.indices("mid")
         nearest_mid = float(np.linalg.norm(profile.world_positions()[mids], axis=1).min())
         center = float(np.linalg.norm(profile.center_m))
@@ -183,7 +183,7 @@ class Spatializer(DriverFeeds, Processor):  # type: ignore[misc]  # output_chann
 
     def _parameter_changed(self, name: str) -> None:
         if name == "center_amount":
-            self.upmix.center_amount = float(self._values[name])  # type: ignore[arg-type]
+            self.upmix.center_amount = self.float_value(name)
         elif name in ("width", "depth", "distance_m") and self._fir is not None and self._sample_rate is not None:
             self._fir.set_filters(self.filters(self._sample_rate)[0])
 

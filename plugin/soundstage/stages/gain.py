@@ -47,6 +47,6 @@ class Gain(Processor):
 
     def _process_block(self, block: np.ndarray) -> np.ndarray:
         gain = np.power(10.0, self._smoothed("gain_db", block.shape[1]) / 20.0)
-        if self._values["invert"]:
+        if self.bool_value("invert"):
             gain = -gain
         return (block * gain.astype(np.float32)).astype(np.float32, copy=False)

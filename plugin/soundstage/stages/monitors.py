@@ -157,31 +157,31 @@ class BinauralMonitor(Processor):
 
     def head(self, sample_rate: float) -> HeadModel:
         """The head the monitor listens with at a sample rate (HRIRs resampled if needed)."""
-        return self._heads.head(sample_rate, float(self._values["head_radius_m"]))
+        return self._heads.head(sample_rate, self.float_value("head_radius_m"))
 
     @property
     def hrtf_source(self) -> str:
         """Where the ears come from, with any conversion (resampling) applied."""
-        return self._heads.source(self._sample_rate, float(self._values["head_radius_m"]))
+        return self._heads.source(self._sample_rate, self.float_value("head_radius_m"))
 
     def listener(self) -> Listener:
         """The listener position of the current parameters."""
         return Listener(
-            position_m=(0.0, float(self._values["listener_offset_m"]), 0.0), yaw_deg=float(self._values["listener_yaw_deg"])
+            position_m=(0.0, self.float_value("listener_offset_m"), 0.0), yaw_deg=self.float_value("listener_yaw_deg")
         )
 
     def design(self, sample_rate: float) -> MonitorFilters:
         """The design for the current parameters (memoised: a reset does not redesign)."""
-        return self._memoised(sample_rate, self._design)  # type: ignore[no-any-return]
+        return self._memoised(sample_rate, self._design)
 
     def _design(self, sample_rate: float) -> MonitorFilters:
         """Driver -> ear filters for the current parameters."""
-        profile = self._profile.at_distance(float(self._values["distance_m"]))
+        profile = self._profile.at_distance(self.float_value("distance_m"))
         room = None
         if self.room is not None:
             room = ShoeboxRoom(
                 (self.room[0], self.room[1], self.room[2]),
-                float(self._values["rt60_s"]),
+                self.float_value("rt60_s"),
                 (self.listener_in_room_m[0], self.listener_in_room_m[1], self.listener_in_room_m[2]),
             )
         return design_monitor(profile, self.head(sample_rate), sample_rate=sample_rate, listener=self.listener(), room=room)

@@ -124,13 +124,13 @@ class Upmix(Processor):
 
     def _band(self) -> np.ndarray:
         """The center band weights per bin (cached per sample rate and band limits)."""
-        key = (self._sample_rate, float(self._values["low_hz"]), float(self._values["high_hz"]))
+        key = (self._sample_rate, self.float_value("low_hz"), self.float_value("high_hz"))
         if getattr(self, "_band_key", None) != key:
             f = np.maximum(self._frequencies, 1.0)
             # rising over the half octave above low_hz, falling over the half octave below high_hz
             self._band_weights = _smoothstep(np.log2(f / key[1]), 0.0, 0.5) * (1 - _smoothstep(np.log2(f / key[2]), -0.5, 0.0))
             self._band_key = key
-        return self._band_weights  # type: ignore[no-any-return]
+        return self._band_weights
 
     def _frames(self, spectra: np.ndarray) -> np.ndarray:
         assert self._sample_rate is not None
@@ -171,8 +171,8 @@ def center_components(mixture: np.ndarray, parts: list[np.ndarray], sample_rate:
     center is linear in the signal once the masks are fixed, the returned
     center parts (n,) add up to the mixture's center.
     """
-    stage = Upmix(**parameters)  # type: ignore[arg-type]
-    stage._open_stream(float(sample_rate), 2)
+    stage = Upmix(**parameters)
+    stage.open_stream(float(sample_rate), 2)
     masks: list[np.ndarray] = []
     recording = stage._frames
 

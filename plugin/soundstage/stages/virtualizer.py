@@ -119,7 +119,7 @@ class Virtualizer(Processor):
     hrtf : str
         ``"model"`` (the spherical head of Brown & Duda, the default) or the path of
         a SOFA file: the level and time differences of a measured (e.g. your own,
-        personalised) head instead (configuration).
+        personalized) head instead (configuration).
     azimuth_deg : float, 5..90 deg
         Angle of the virtual speakers. Default 30.
     head_radius_m : float, 0.05..0.12 m
@@ -157,13 +157,13 @@ class Virtualizer(Processor):
 
     def design(self, sample_rate: float) -> VirtualizerDesign:
         """The current design at a sample rate."""
-        head = self._heads.head(sample_rate, float(self._values["head_radius_m"]))
-        return design_virtualizer(sample_rate, azimuth_deg=float(self._values["azimuth_deg"]), head=head)
+        head = self._heads.head(sample_rate, self.float_value("head_radius_m"))
+        return design_virtualizer(sample_rate, azimuth_deg=self.float_value("azimuth_deg"), head=head)
 
     @property
     def hrtf_source(self) -> str:
         """Where the ears come from, with any conversion (resampling) applied."""
-        return self._heads.source(self._sample_rate, float(self._values["head_radius_m"]))
+        return self._heads.source(self._sample_rate, self.float_value("head_radius_m"))
 
     def _contra_matrix(self, design: VirtualizerDesign) -> np.ndarray:
         h = design.contralateral
