@@ -107,3 +107,26 @@ def test_headphones_preset_keeps_the_center_in_the_middle(noise: np.ndarray) -> 
     np.testing.assert_allclose(out[0], out[1], atol=1e-5)
     error = 10 * np.log10(np.sum((out[0] - voice)[4000:-4000] ** 2) / np.sum(voice[4000:-4000] ** 2))
     assert error <= -20.0  # a center source passes (almost) unchanged
+
+
+def test_listener_and_head_reach_the_device_designs(kemar_path: str, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """The Spatializer's listener knobs and hrtf reach the canceller and virtualizer designs, and round-trip in chain files."""
+    from soundstage import save_chain
+    from soundstage.acoustics.hrtf import HrtfSet
+    from soundstage.acoustics.profiles import Listener, load_profile
+    from soundstage.stages.virtualizer import design_virtualizer
+
+    device = Spatializer(hrtf=kemar_path, listener_y_m=0.05, listener_yaw_deg=-5.0, distance_m=1.0)
+    kemar = HrtfSet.from_sofa(kemar_path, sample_rate=SR)
+    expected = design_crosstalk_canceller(
+        load_profile("studio-5", distance_m=1.0),
+        sample_rate=SR,
+        head=kemar,
+        listener=Listener(position_m=(0.0, 0.05, 0.0), yaw_deg=-5.0),
+    )
+    np.testing.assert_array_equal(device.canceller_design(SR).impulse, expected.impulse)
+    np.testing.assert_array_equal(device.virtualizer_design(SR).contralateral, design_virtualizer(SR, head=kemar).contralateral)
+    file = tmp_path / "device.toml"
+    save_chain(Chain([device], names=["device"]), file)
+    loaded = load_chain(file)[0]
+    assert loaded.hrtf == kemar_path and loaded.listener_yaw_deg == -5.0 and loaded.listener_y_m == 0.05

@@ -37,6 +37,7 @@ import numpy as np
 from soundstage.acoustics.feeds import DriverFilters, assemble_band_feeds, midrange_band_hz, midrange_weights
 from soundstage.acoustics.geometry import SPEED_OF_SOUND_M_S
 from soundstage.acoustics.head import HeadModel, SphericalHead
+from soundstage.acoustics.hrtf import HeadChoice
 from soundstage.acoustics.profiles import DeviceProfile, Listener, load_profile
 from soundstage.acoustics.transfer import transfer_matrix
 from soundstage.dsp.fir import CrossfadingFir
@@ -45,7 +46,7 @@ from soundstage.dsp.search import bisect_per_bin
 from soundstage.errors import ParameterError
 from soundstage.host.parameters import ParameterSpec
 from soundstage.host.processor import Processor
-from soundstage.stages.drivers import FilterForms
+from soundstage.stages.drivers import LISTENER_PARAMETERS, FilterForms, design_listener
 
 __all__ = [
     "CrosstalkCanceller",
@@ -437,12 +438,18 @@ class CrosstalkCanceller(FilterForms, Processor):  # type: ignore[misc]  # outpu
         A device profile name or file (configuration, not automatable).
     form : {"direct", "rtf"}
         Run the direct filters or the relative-transfer-function form.
+    hrtf : str
+        ``"model"`` (the spherical head, the default) or the path of a SOFA file:
+        design on a measured head, e.g. the listener's own (configuration).
     distance_m : float, 0.5..5 m
         Listener distance the filters are designed for.
     head_radius_m : float, 0.05..0.12 m
-        Head radius of the design model.
+        Head radius of the design model (``hrtf = "model"`` only).
     separation_db : float, 0..30 dB
         Plateau of the target cancellation curve (the default curve's shape).
+    listener_x_m, listener_y_m, listener_yaw_deg : float
+        Where the design's listener sits relative to the nominal seat: toward the
+        device (-0.5..0.5 m), to the left (-1..1 m), head yaw (-90..90 deg, + left).
 
     Examples
     --------
@@ -453,12 +460,13 @@ class CrosstalkCanceller(FilterForms, Processor):  # type: ignore[misc]  # outpu
     """
 
     type_name = "CrosstalkCanceller"
-    config_keys = ("device", "form")
+    config_keys = ("device", "form", "hrtf")
     input_channels = 2
     parameter_specs = (
         ParameterSpec("distance_m", 2.0, 0.5, 5.0, unit="m", description="Listener distance of the design"),
         ParameterSpec("head_radius_m", 0.0875, 0.05, 0.12, unit="m", description="Head radius of the design model"),
         ParameterSpec("separation_db", 25.0, 0.0, 30.0, unit="dB", description="Plateau of the target cancellation curve"),
+        *LISTENER_PARAMETERS,
     )
 
     def __init__(
@@ -466,16 +474,29 @@ class CrosstalkCanceller(FilterForms, Processor):  # type: ignore[misc]  # outpu
         *,
         device: str = "studio-5",
         form: str = "direct",
+        hrtf: str = "model",
         distance_m: float = 2.0,
         head_radius_m: float = 0.0875,
         separation_db: float = 25.0,
+        listener_x_m: float = 0.0,
+        listener_y_m: float = 0.0,
+        listener_yaw_deg: float = 0.0,
     ) -> None:
         if form not in ("direct", "rtf"):
             raise ParameterError(f"CrosstalkCanceller: form={form!r} must be 'direct' or 'rtf'")
         self.device = device
         self.form = form
+        self.hrtf = hrtf
+        self._heads = HeadChoice(hrtf)  # a bad SOFA file fails here, not mid-stream
         self._profile = load_profile(device)
-        super().__init__(distance_m=distance_m, head_radius_m=head_radius_m, separation_db=separation_db)
+        super().__init__(
+            distance_m=distance_m,
+            head_radius_m=head_radius_m,
+            separation_db=separation_db,
+            listener_x_m=listener_x_m,
+            listener_y_m=listener_y_m,
+            listener_yaw_deg=listener_yaw_deg,
+        )
         self.partition_size = 512
         self._engines: list[CrossfadingFir] = []
 
@@ -488,7 +509,8 @@ class CrosstalkCanceller(FilterForms, Processor):  # type: ignore[misc]  # outpu
         return design_crosstalk_canceller(
             self._profile.at_distance(self.float_value("distance_m")),
             sample_rate=sample_rate,
-            head=SphericalHead(radius_m=self.float_value("head_radius_m")),
+            head=self._heads.head(sample_rate, self.float_value("head_radius_m")),
+            listener=design_listener(self),
             plateau_db=self.float_value("separation_db"),
         )
 
@@ -506,4 +528,6 @@ class CrosstalkCanceller(FilterForms, Processor):  # type: ignore[misc]  # outpu
             config["device"] = self.device
         if self.form != "direct":
             config["form"] = self.form
+        if self.hrtf != "model":
+            config["hrtf"] = self.hrtf
         return config

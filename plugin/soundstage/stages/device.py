@@ -30,7 +30,7 @@ import numpy as np
 from scipy.signal import fftconvolve
 
 from soundstage.acoustics.feeds import DriverFilters
-from soundstage.acoustics.head import SphericalHead
+from soundstage.acoustics.hrtf import HeadChoice
 from soundstage.acoustics.profiles import load_profile
 from soundstage.dsp.fir import CrossfadingFir
 from soundstage.host.parameters import ParameterSpec
@@ -38,7 +38,7 @@ from soundstage.host.processor import Processor
 from soundstage.stages.align import design_alignment
 from soundstage.stages.beamformer import blend_beam, design_beamformer, design_matrix_mix
 from soundstage.stages.crosstalk import design_crosstalk_canceller
-from soundstage.stages.drivers import DriverFeeds
+from soundstage.stages.drivers import LISTENER_PARAMETERS, DriverFeeds, design_listener
 from soundstage.stages.upmix import Upmix
 from soundstage.stages.virtualizer import VirtualizerDesign, design_virtualizer
 
@@ -46,6 +46,9 @@ __all__ = ["SEPARATION_PER_WIDTH_DB", "Spatializer"]
 
 #: The canceller's separation plateau at ``width = 1`` (dB); it scales with width.
 SEPARATION_PER_WIDTH_DB = 25.0
+#: The knobs that redesign filters: the canceller (width, distance), the beam (depth), the listener.
+DESIGN_KNOBS = ("width", "distance_m", "depth")
+LISTENER_KNOBS = tuple(spec.name for spec in LISTENER_PARAMETERS)
 #: The virtual speakers' angle and the model head's radius the Spatializer designs for.
 VIRTUAL_AZIMUTH_DEG = 30.0
 HEAD_RADIUS_M = 0.0875
@@ -68,6 +71,12 @@ class Spatializer(DriverFeeds, Processor):  # type: ignore[misc]  # output_chann
         How much center the upmix extracts.
     distance_m : float, 0.5..5 m
         Listener distance the crosstalk canceller is designed for.
+    hrtf : str
+        ``"model"`` (the spherical head) or a SOFA file: the head the virtualizer
+        and the canceller are designed on, e.g. the listener's own (configuration).
+    listener_x_m, listener_y_m, listener_yaw_deg : float
+        Where the design's listener sits relative to the nominal seat (see
+        :class:`~soundstage.stages.crosstalk.CrosstalkCanceller`).
 
     Examples
     --------
@@ -77,7 +86,7 @@ class Spatializer(DriverFeeds, Processor):  # type: ignore[misc]  # output_chann
     """
 
     type_name = "Spatializer"
-    config_keys = ("device",)
+    config_keys = ("device", "hrtf")
     input_channels = 2
     parameter_specs = (
         ParameterSpec("width", 1.0, 0.0, 1.0, description="Virtualizer crossfeed and cancellation amount"),
@@ -85,6 +94,7 @@ class Spatializer(DriverFeeds, Processor):  # type: ignore[misc]  # output_chann
         ParameterSpec("depth", 1.0, 0.0, 1.0, description="Center as a beam (1) or a matrix mix (0)"),
         ParameterSpec("center_amount", 1.0, 0.0, 1.0, description="Center the upmix extracts"),
         ParameterSpec("distance_m", 2.0, 0.5, 5.0, unit="m", description="Listener distance of the canceller design"),
+        *LISTENER_PARAMETERS,
     )
 
     def __init__(
@@ -96,14 +106,27 @@ class Spatializer(DriverFeeds, Processor):  # type: ignore[misc]  # output_chann
         depth: float = 1.0,
         center_amount: float = 1.0,
         distance_m: float = 2.0,
+        hrtf: str = "model",
+        listener_x_m: float = 0.0,
+        listener_y_m: float = 0.0,
+        listener_yaw_deg: float = 0.0,
     ) -> None:
         self.device = device
+        self.hrtf = hrtf
+        self._heads = HeadChoice(hrtf)  # a bad SOFA file fails here, not mid-stream
         self._profile = load_profile(device)
         self.upmix = Upmix(center_amount=center_amount)
         self.partition_size = 512
         self._fir: CrossfadingFir | None = None
         super().__init__(
-            width=width, center_level_db=center_level_db, depth=depth, center_amount=center_amount, distance_m=distance_m
+            width=width,
+            center_level_db=center_level_db,
+            depth=depth,
+            center_amount=center_amount,
+            distance_m=distance_m,
+            listener_x_m=listener_x_m,
+            listener_y_m=listener_y_m,
+            listener_yaw_deg=listener_yaw_deg,
         )
 
     # -- the designs, each memoised on the knobs it depends on -----------------------
@@ -112,18 +135,19 @@ class Spatializer(DriverFeeds, Processor):  # type: ignore[misc]  # output_chann
         return self._memoised(sample_rate, self._virtualizer_design, depends_on=())
 
     def _virtualizer_design(self, sample_rate: float) -> VirtualizerDesign:
-        head = SphericalHead(radius_m=HEAD_RADIUS_M)
+        head = self._heads.head(sample_rate, HEAD_RADIUS_M)
         return design_virtualizer(sample_rate, azimuth_deg=VIRTUAL_AZIMUTH_DEG, head=head)
 
     def canceller_design(self, sample_rate: float) -> DriverFilters:
         """The crosstalk canceller for ``distance_m``, its separation plateau ``SEPARATION_PER_WIDTH_DB * width``."""
-        return self._memoised(sample_rate, self._canceller_design, depends_on=("width", "distance_m"))
+        return self._memoised(sample_rate, self._canceller_design, depends_on=DESIGN_KNOBS[:2] + LISTENER_KNOBS)
 
     def _canceller_design(self, sample_rate: float) -> DriverFilters:
         return design_crosstalk_canceller(
             self._profile.at_distance(self.float_value("distance_m")),
             sample_rate=sample_rate,
-            head=SphericalHead(radius_m=HEAD_RADIUS_M),
+            head=self._heads.head(sample_rate, HEAD_RADIUS_M),
+            listener=design_listener(self),
             plateau_db=SEPARATION_PER_WIDTH_DB * self.float_value("width"),
         )
 
@@ -144,7 +168,7 @@ class Spatializer(DriverFeeds, Processor):  # type: ignore[misc]  # output_chann
 
     def filters(self, sample_rate: float) -> tuple[np.ndarray, int]:
         """The combined filter matrix and L/R delay (memoised; see :meth:`_combine`)."""
-        return self._memoised(sample_rate, self._combine, depends_on=("width", "depth", "distance_m"))
+        return self._memoised(sample_rate, self._combine, depends_on=DESIGN_KNOBS + LISTENER_KNOBS)
 
     def _combine(self, sample_rate: float) -> tuple[np.ndarray, int]:
         """The linear part of the chain as one filter matrix (drivers, 3 [L', R', C], taps) and its L/R delay.
@@ -161,8 +185,9 @@ class Spatializer(DriverFeeds, Processor):  # type: ignore[misc]  # output_chann
         lr = fftconvolve(canceller.impulse[:, :, None, :], ears[None, :, :, :], axes=-1).sum(axis=1)  # (N, 2, T)
         profile = self._profile.at_distance(self.float_value("distance_m"))
         mids = profile.indices("mid")
-        nearest_mid = float(np.linalg.norm(profile.world_positions()[mids], axis=1).min())
-        center = float(np.linalg.norm(profile.center_m))
+        seat = np.asarray(design_listener(self).position_m)
+        nearest_mid = float(np.linalg.norm(profile.world_positions()[mids] - seat, axis=1).min())
+        center = float(np.linalg.norm(profile.center_m - seat))
         lr_latency = virtual.delay_samples + canceller.delay_samples
         lr_delay, center_delay = design_alignment([lr_latency, beam.delay_samples], [nearest_mid, center], sample_rate)
         taps = max(lr.shape[-1] + lr_delay, beam.impulse.shape[-1] + center_delay)
@@ -184,7 +209,7 @@ class Spatializer(DriverFeeds, Processor):  # type: ignore[misc]  # output_chann
     def _parameter_changed(self, name: str) -> None:
         if name == "center_amount":
             self.upmix.center_amount = self.float_value(name)
-        elif name in ("width", "depth", "distance_m") and self._fir is not None and self._sample_rate is not None:
+        elif name in DESIGN_KNOBS + LISTENER_KNOBS and self._fir is not None and self._sample_rate is not None:
             self._fir.set_filters(self.filters(self._sample_rate)[0])
 
     def _process_block(self, block: np.ndarray) -> np.ndarray:
@@ -198,4 +223,7 @@ class Spatializer(DriverFeeds, Processor):  # type: ignore[misc]  # output_chann
         return self._fir.process(three)
 
     def _config(self) -> dict[str, Any]:
-        return {"device": self.device} if self.device != "studio-5" else {}
+        config: dict[str, Any] = {"device": self.device} if self.device != "studio-5" else {}
+        if self.hrtf != "model":
+            config["hrtf"] = self.hrtf
+        return config

@@ -5,11 +5,30 @@ from __future__ import annotations
 import numpy as np
 
 from soundstage.acoustics.feeds import DriverFilters
-from soundstage.acoustics.profiles import DeviceProfile
+from soundstage.acoustics.profiles import DeviceProfile, Listener
 from soundstage.dsp.delay import DelayLine
 from soundstage.dsp.fir import CrossfadingFir
+from soundstage.host.parameters import ParameterSpec
+from soundstage.host.processor import Processor
 
-__all__ = ["DriverFeeds", "FilterForms"]
+__all__ = ["LISTENER_PARAMETERS", "DriverFeeds", "FilterForms", "design_listener"]
+
+#: Where the listener the design is made for sits, relative to the nominal seat (the origin,
+#: facing the device): fore-aft (+ toward the device), lateral (+ to the listener's left), and
+#: head yaw (+ turning left). Automatable like any knob: a head tracker or a fader moves the design.
+LISTENER_PARAMETERS = (
+    ParameterSpec("listener_x_m", 0.0, -0.5, 0.5, unit="m", description="Listener offset toward the device (design)"),
+    ParameterSpec("listener_y_m", 0.0, -1.0, 1.0, unit="m", description="Listener offset to the left (design)"),
+    ParameterSpec("listener_yaw_deg", 0.0, -90.0, 90.0, unit="deg", description="Listener head yaw, + to the left (design)"),
+)
+
+
+def design_listener(stage: Processor) -> Listener:
+    """The :class:`~soundstage.acoustics.profiles.Listener` a stage's listener parameters describe."""
+    return Listener(
+        position_m=(stage.float_value("listener_x_m"), stage.float_value("listener_y_m"), 0.0),
+        yaw_deg=stage.float_value("listener_yaw_deg"),
+    )
 
 
 class DriverFeeds:
