@@ -271,3 +271,40 @@ def test_a_plot_that_cannot_be_written_is_refused_before_the_analysis(
     assert main(["analyze", command, "--plot", str(tmp_path)]) == 2
     assert f"give a file name such as {str(tmp_path / 'plot.png')!r}" in capsys.readouterr().err
     assert list(tmp_path.iterdir()) == []
+
+
+def test_analyze_crosstalk_over_the_region_on_several_heads(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """--hrtf takes several files, --design-hrtf designs on one; the region lines agree with separation_db seat by seat."""
+    import re
+    import shutil
+
+    from soundstage.acoustics.hrtf import DEFAULT_SOFA, HrtfSet
+    from soundstage.acoustics.profiles import ListeningRegion, load_profile
+    from soundstage.analysis.crosstalk import separation_db
+    from soundstage.stages.crosstalk import design_crosstalk_canceller
+
+    if not DEFAULT_SOFA.exists():
+        pytest.skip(f"the MIT KEMAR set is not installed at {DEFAULT_SOFA} (Debian: apt-get install libmysofa1)")
+    copy = tmp_path / "kemar-copy.sofa"
+    shutil.copy(DEFAULT_SOFA, copy)
+    args = ["analyze", "crosstalk", "--distance-m", "1", "--region-fore-aft-m", "0", "--hrtf", str(DEFAULT_SOFA), str(copy)]
+    assert main(args) == 0
+    out = capsys.readouterr().out
+    assert "MIT_KEMAR_normal_pin dB" in out and "kemar-copy dB" in out and "(+-5 deg yaw, +-5 cm lateral; 9 seats)" in out
+    shown = [float(v) for v in re.findall(r"  kemar-copy: mean ([-\d.]+) dB, worst seat ([-\d.]+) dB", out)[0]]
+    kemar = HrtfSet.from_sofa(str(DEFAULT_SOFA), sample_rate=48000.0)
+    profile = load_profile("studio-5", distance_m=1.0)
+    design = design_crosstalk_canceller(profile)
+    seats = [
+        separation_db(design.impulse, design.delay_samples, 48000.0, profile, kemar, listener=s)[1].mean()
+        for s in ListeningRegion(fore_aft_m=0.0).positions()
+    ]
+    assert shown == pytest.approx([round(float(np.mean(seats)), 1), round(float(np.min(seats)), 1)], abs=0.051)
+    assert (
+        main(["analyze", "crosstalk", "--distance-m", "1", "--design-hrtf", str(DEFAULT_SOFA), "--hrtf", str(DEFAULT_SOFA)]) == 0
+    )
+    out = capsys.readouterr().out
+    assert "(personalized)" in out
+    mean = float(re.search(r"measured ([-\d.]+) dB \(worst band", out).group(1))  # type: ignore[union-attr]
+    print(f"personalized on KEMAR, 1 m: mean {mean} dB")
+    assert mean >= 22.0

@@ -3,7 +3,8 @@
     soundstage process IN OUT --chain FILE [--buffer-size N] [--bit-depth B] [--overwrite] [--midi F.mid --map M.toml]
     soundstage chain show FILE [--sample-rate HZ] [--channels N]
     soundstage plugin info PATH [--plugin-name NAME]
-    soundstage analyze crosstalk --device NAME --distance-m D --hrtf model|PATH.sofa [--plot FILE.png]
+    soundstage analyze crosstalk --device NAME --distance-m D [--hrtf model|PATH.sofa ...] [--design-hrtf PATH.sofa]
+                                 [--region-yaw-deg Y --region-lateral-m L --region-fore-aft-m F] [--plot FILE.png]
     soundstage analyze beam --device NAME [--plot FILE.png]
     soundstage analyze zones --device NAME [--hrtf ...] [--plot FILE.png]
     soundstage analyze device --device NAME [--hrtf ...] [--distance-m D]
@@ -150,9 +151,12 @@ def _plot_path(args: argparse.Namespace) -> Path | None:
 
 
 def _cmd_analyze_crosstalk(args: argparse.Namespace) -> int:
+    from soundstage.acoustics.profiles import ListeningRegion
     from soundstage.analysis.report import crosstalk_report
 
-    print(crosstalk_report(args.device, args.distance_m, args.hrtf, plot=_plot_path(args)))
+    region = ListeningRegion(args.region_yaw_deg, args.region_lateral_m, args.region_fore_aft_m)
+    plot = _plot_path(args)
+    print(crosstalk_report(args.device, args.distance_m, args.hrtf, design_hrtf=args.design_hrtf, region=region, plot=plot))
     return 0
 
 
@@ -439,7 +443,22 @@ def build_parser() -> argparse.ArgumentParser:
     crosstalk = analyze.add_parser("crosstalk", help="channel separation of a device's crosstalk canceller per 1/3-octave band")
     crosstalk.add_argument("--device", default="studio-5", help="device profile name or file")
     crosstalk.add_argument("--distance-m", type=_DISTANCE, default=2.0, help="listener distance (m)")
-    crosstalk.add_argument("--hrtf", default="model", help="'model' or a SOFA file to evaluate on (e.g. the MIT KEMAR set)")
+    crosstalk.add_argument(
+        "--hrtf",
+        nargs="+",
+        default=["model"],
+        help="'model' or SOFA files to evaluate on (e.g. the MIT KEMAR set); several allowed",
+    )
+    crosstalk.add_argument(
+        "--design-hrtf", default="model", help="design on this SOFA file (a personalized design) instead of the spherical head"
+    )
+    crosstalk.add_argument("--region-yaw-deg", type=_ranged(float, 0, 45, "deg"), default=5.0, help="listening region: +-yaw")
+    crosstalk.add_argument(
+        "--region-lateral-m", type=_ranged(float, 0, 0.5, "m"), default=0.05, help="listening region: +-lateral offset"
+    )
+    crosstalk.add_argument(
+        "--region-fore-aft-m", type=_ranged(float, 0, 0.5, "m"), default=0.05, help="listening region: +-fore-aft offset"
+    )
     crosstalk.add_argument("--plot", default=None, help="write separation vs frequency to this PNG (needs matplotlib)")
     crosstalk.set_defaults(run=_cmd_analyze_crosstalk)
     beam = analyze.add_parser("beam", help="the center beam against the matrix mix: nulls, 45 deg level, DI, WNG")

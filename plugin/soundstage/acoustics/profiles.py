@@ -90,6 +90,42 @@ class Listener:
 
 
 @dataclass(frozen=True)
+class ListeningRegion:
+    """The seats around the nominal one a design should hold for: head yaw and position offsets.
+
+    ``positions()`` is the grid of every combination of ``-x, 0, +x`` per
+    dimension (27 seats by default; a zero extent collapses its dimension), the
+    nominal seat first.
+    """
+
+    yaw_deg: float = 5.0
+    lateral_m: float = 0.05
+    fore_aft_m: float = 0.05
+
+    def positions(self, center: Listener | None = None) -> list[Listener]:
+        """Every seat of the region around ``center`` (default: the nominal seat), the center first."""
+        seat = center or Listener()
+        x0, y0, z0 = seat.position_m
+
+        def steps(extent: float) -> tuple[float, ...]:
+            return (0.0, -extent, extent) if extent > 0 else (0.0,)
+
+        return [
+            Listener(position_m=(x0 + dx, y0 + dy, z0), yaw_deg=seat.yaw_deg + dyaw)
+            for dyaw in steps(self.yaw_deg)
+            for dy in steps(self.lateral_m)
+            for dx in steps(self.fore_aft_m)
+        ]
+
+    def describe(self) -> str:
+        """The region as a phrase, e.g. ``+-5 deg yaw, +-5 cm lateral, +-5 cm fore-aft``."""
+        parts = [f"+-{self.yaw_deg:g} deg yaw"] if self.yaw_deg > 0 else []
+        parts += [f"+-{100 * self.lateral_m:g} cm lateral"] if self.lateral_m > 0 else []
+        parts += [f"+-{100 * self.fore_aft_m:g} cm fore-aft"] if self.fore_aft_m > 0 else []
+        return ", ".join(parts) or "the nominal seat only"
+
+
+@dataclass(frozen=True)
 class DeviceProfile:
     """A device: its placement relative to the listener and its drivers."""
 

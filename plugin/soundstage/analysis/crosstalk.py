@@ -2,21 +2,25 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 import scipy.fft
 
 from soundstage.acoustics.geometry import SPEED_OF_SOUND_M_S, rotation_z
 from soundstage.acoustics.head import HeadModel
-from soundstage.acoustics.profiles import DeviceProfile, Listener
+from soundstage.acoustics.profiles import DeviceProfile, Listener, ListeningRegion
 from soundstage.acoustics.transfer import transfer_matrix
 from soundstage.analysis.binaural import band_power, fractional_octave_bands, ild_db, itd_s
 
 __all__ = [
+    "RegionSeparation",
     "band_separation_db",
     "band_target_db",
     "center_image_error",
     "plain_stereo_separation_db",
     "realized_response",
+    "region_separation_db",
     "separation_db",
 ]
 
@@ -79,6 +83,60 @@ def separation_db(
     plant = transfer_matrix(profile, frequencies, head, listener=listener) if plant is None else plant
     centers = fractional_octave_bands(low_hz, high_hz)
     return centers, band_separation_db(frequencies, plant @ response, centers)
+
+
+@dataclass(frozen=True)
+class RegionSeparation:
+    """Separation of a design over a listening region, on one head.
+
+    Attributes
+    ----------
+    centers_hz : ndarray, shape (B,)
+        Band centers.
+    per_seat_db : ndarray, shape (seats, B)
+        Separation per seat (the region's positions, nominal seat first) and band.
+    seats : list of Listener
+    """
+
+    centers_hz: np.ndarray
+    per_seat_db: np.ndarray
+    seats: list[Listener]
+
+    @property
+    def seat_means_db(self) -> np.ndarray:
+        """Mean over the bands, per seat (dB)."""
+        return np.asarray(self.per_seat_db.mean(axis=1))
+
+    @property
+    def mean_db(self) -> float:
+        """Mean over seats of the per-seat means (dB)."""
+        return float(self.seat_means_db.mean())
+
+    @property
+    def worst_seat(self) -> tuple[float, Listener]:
+        """The lowest per-seat mean (dB) and its seat."""
+        index = int(np.argmin(self.seat_means_db))
+        return float(self.seat_means_db[index]), self.seats[index]
+
+
+def region_separation_db(
+    impulse: np.ndarray,
+    delay_samples: int,
+    sample_rate: float,
+    profile: DeviceProfile,
+    head: HeadModel,
+    region: ListeningRegion,
+    *,
+    low_hz: float = 250.0,
+    high_hz: float = 6300.0,
+) -> RegionSeparation:
+    """Separation (dB) of canceller FIRs at every seat of a listening region (:func:`separation_db` per seat)."""
+    seats = region.positions()
+    rows = [
+        separation_db(impulse, delay_samples, sample_rate, profile, head, listener=seat, low_hz=low_hz, high_hz=high_hz)
+        for seat in seats
+    ]
+    return RegionSeparation(rows[0][0], np.array([values for _, values in rows]), seats)
 
 
 def plain_stereo_separation_db(

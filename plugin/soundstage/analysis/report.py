@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from soundstage.acoustics.head import SphericalHead
-from soundstage.acoustics.hrtf import HrtfSet
-from soundstage.acoustics.profiles import Listener, load_profile
+from soundstage.acoustics.head import HeadModel, SphericalHead
+from soundstage.acoustics.hrtf import HeadChoice, HrtfSet
+from soundstage.acoustics.profiles import Listener, ListeningRegion, load_profile
 from soundstage.acoustics.transfer import transfer_matrix
 from soundstage.analysis.beam import beam_figures, realized_beam_pattern
 from soundstage.analysis.binaural import fractional_octave_bands, ild_db, itd_s, nominal_hz
@@ -18,6 +19,7 @@ from soundstage.analysis.crosstalk import (
     center_image_error,
     plain_stereo_separation_db,
     realized_response,
+    region_separation_db,
     separation_db,
 )
 from soundstage.errors import SoundstageError
@@ -59,50 +61,77 @@ def _save(plt: Any, figure: Any, path: Path, *, dpi: int) -> None:
 
 
 def crosstalk_report(
-    device: str, distance_m: float, hrtf: str = "model", *, sample_rate: float = 48000.0, plot: Path | None = None
+    device: str,
+    distance_m: float,
+    hrtf: str | Sequence[str] = "model",
+    *,
+    design_hrtf: str = "model",
+    region: ListeningRegion | None = None,
+    sample_rate: float = 48000.0,
+    plot: Path | None = None,
 ) -> str:
-    """The crosstalk analysis of a device at a distance, as text (and a PNG if ``plot``)."""
+    """The crosstalk analysis of a device at a distance, as text (and a PNG if ``plot``).
+
+    ``hrtf``: the heads to evaluate on beside the design model (``"model"`` or SOFA
+    files, one or several); ``design_hrtf``: the head the canceller is designed on
+    (the model, or a SOFA file: a personalized design). With a ``region``, the
+    separation over its seats (mean, and the worst seat) follows for every head.
+    """
     profile = load_profile(device, distance_m=distance_m)
-    design = design_crosstalk_canceller(profile, sample_rate=sample_rate)
+    design_head = HeadChoice(design_hrtf).head(sample_rate)
+    design = design_crosstalk_canceller(profile, sample_rate=sample_rate, head=design_head)
     model = SphericalHead()
     centers, designed = separation_db(
         design.impulse, design.delay_samples, sample_rate, profile, model, low_hz=100, high_hz=10000
     )
-    heads = {"model": designed}
-    if hrtf != "model":
-        measured_head = HrtfSet.from_sofa(hrtf, sample_rate=sample_rate)
-        heads["measured"] = separation_db(
-            design.impulse, design.delay_samples, sample_rate, profile, measured_head, low_hz=100, high_hz=10000
-        )[1]
+    files = [hrtf] if isinstance(hrtf, str) else list(hrtf)
+    measured = {_head_label(file, files): HrtfSet.from_sofa(file, sample_rate=sample_rate) for file in files if file != "model"}
+    heads: dict[str, np.ndarray] = {"model": designed}
+    for label, head in measured.items():
+        heads[label] = separation_db(design.impulse, design.delay_samples, sample_rate, profile, head, low_hz=100, high_hz=10000)[
+            1
+        ]
     mids = profile.indices("mid")
     left, right = (mids[0], mids[1]) if len(mids) >= 2 else (0, 0)
-    plain = plain_stereo_separation_db(
-        profile, measured_head if hrtf != "model" else model, left, right, low_hz=100, high_hz=10000
-    )
+    plain = plain_stereo_separation_db(profile, next(iter(measured.values()), model), left, right, low_hz=100, high_hz=10000)
     frequencies, response = realized_response(design.impulse, design.delay_samples, sample_rate)
     band = (frequencies >= 100) & (frequencies <= 8000)
     effort = 20 * np.log10(np.abs(response[band]).max())
+    designed_on = f"the spherical head (radius {model.radius_m} m)"
+    if isinstance(design_head, HrtfSet):
+        designed_on = f"{design_head.source} (personalized)"
+    evaluated_on = ", ".join(head.source for head in measured.values()) or "the design model"
     lines = [
-        f"crosstalk canceller: {profile.name} at {distance_m:g} m, designed on the spherical head (radius {model.radius_m} m)",
-        f"evaluated on: {'the design model' if hrtf == 'model' else measured_head.source}",
+        f"crosstalk canceller: {profile.name} at {distance_m:g} m, designed on {designed_on}",
+        f"evaluated on: {evaluated_on}",
         f"filters: {design.impulse.shape[-1]} taps, modeling delay {design.delay_samples} samples, "
         f"peak gain {effort:.1f} dB (100 Hz-8 kHz)",
         "",
         f"{'band Hz':>8}  {'target dB':>9}  {'model dB':>8}"
-        + (f"  {'measured dB':>11}" if "measured" in heads else "")
+        + "".join(f"  {label + ' dB':>{max(11, len(label) + 3)}}" for label in measured)
         + f"  {'no CTC dB':>9}",
     ]
     wanted = band_target_db(design.frequencies, design.info["target_db"], centers)  # power averages, as separation
     for index, center in enumerate(centers):
         row = f"{nominal_hz(center):8g}  {_db(wanted[index]):9.1f}  {_db(heads['model'][index]):8.1f}"
-        if "measured" in heads:
-            row += f"  {_db(heads['measured'][index]):11.1f}"
+        row += "".join(f"  {_db(heads[label][index]):{max(11, len(label) + 3)}.1f}" for label in measured)
         lines.append(row + f"  {_db(plain[index]):9.1f}")
     in_band = (centers >= 250) & (centers <= 6400)
     summary = f"mean 250 Hz-6.3 kHz: model {heads['model'][in_band].mean():.1f} dB"
-    if "measured" in heads:
-        summary += f", measured {heads['measured'][in_band].mean():.1f} dB (worst band {heads['measured'][in_band].min():.1f} dB)"
+    for label in measured:
+        summary += f", {label} {heads[label][in_band].mean():.1f} dB (worst band {heads[label][in_band].min():.1f} dB)"
     lines += ["", summary + f", no CTC {plain[in_band].mean():.1f} dB"]
+    if region is not None:
+        lines += ["", f"over the listening region ({region.describe()}; {len(region.positions())} seats), 250 Hz-6.3 kHz:"]
+        evaluated: dict[str, HeadModel] = {"model": model, **measured}
+        for label, seat_head in evaluated.items():
+            spread = region_separation_db(design.impulse, design.delay_samples, sample_rate, profile, seat_head, region)
+            worst, seat = spread.worst_seat
+            x, y, _ = seat.position_m
+            lines.append(
+                f"  {label}: mean {spread.mean_db:.1f} dB, worst seat {worst:.1f} dB "
+                f"(yaw {seat.yaw_deg:+g} deg, {100 * y:+g} cm lateral, {100 * x:+g} cm fore-aft)"
+            )
     if plot is not None:
         curves = [(centers, values, {"marker": "o", "label": f"{label} head"}) for label, values in heads.items()]
         curves.append((centers, plain, {"linestyle": "--", "color": "grey", "label": "no crosstalk cancellation"}))
@@ -111,6 +140,12 @@ def crosstalk_report(
         )
         lines.append(f"plot: {plot}")
     return "\n".join(lines)
+
+
+def _head_label(file: str, files: list[str]) -> str:
+    """A column label for a measured head: "measured" when it is the only one, else its file's stem."""
+    measured = [f for f in files if f != "model"]
+    return "measured" if len(measured) == 1 else Path(file).stem[:20]
 
 
 def _band_plot(path: Path, curves: list[tuple[np.ndarray, np.ndarray, dict[str, Any]]], ylabel: str, title: str) -> None:
