@@ -16,6 +16,7 @@
     soundstage midi learn --chain C --map MAP.toml --param PATH --in PORT [--timeout S] [--keep]
     soundstage midi monitor --in PORT [--count N] [--seconds S]
     soundstage demo [DIR]
+    soundstage batch JOBS [--chain C] [-o DIR] [--workers N | --scheduler tcp://HOST:PORT] [--resume] [--overwrite]
 
 MIDI ports: a port name (python-rtmidi), virtual:NAME, tcp:HOST:PORT (connect to
 a mido socket port) or tcp-listen:HOST:PORT (wait for a sender to connect).
@@ -371,6 +372,54 @@ def _cmd_midi_monitor(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_batch(args: argparse.Namespace) -> int:
+    """Exit status: 0 when every item is done (or was, with --resume); 2 + the number of failed items (at most 99)."""
+    from tqdm import tqdm
+
+    from soundstage.batch import load_jobs, run_batch
+
+    items = load_jobs(args.jobs, chain=args.chain)
+    out = Path(args.output) if args.output else Path("batch-out")
+    terminal = sys.stderr.isatty()
+    bar = tqdm(total=len(items), unit="item", disable=not terminal, leave=False)
+    hours = [0.0]
+
+    def progress(entry: dict[str, Any]) -> None:
+        seconds = sum(float(o.get("seconds_of_audio", 0.0)) for o in entry.get("outputs", []))
+        hours[0] += seconds / 3600
+        bar.update(1)
+        bar.set_postfix_str(f"{hours[0]:.2f} h of audio")
+        if not terminal:
+            what = "done" if entry["status"] == "done" else f"FAILED: {entry.get('reason', '')}"
+            print(f"{entry['item']}: {what} ({entry.get('seconds', 0):.1f} s, {entry.get('worker', '-')})", flush=True)
+
+    try:
+        result = run_batch(
+            items,
+            out,
+            workers=args.workers,
+            scheduler=args.scheduler,
+            resume=args.resume,
+            overwrite=args.overwrite,
+            recycle_after=args.recycle_after,
+            on_entry=progress,
+        )
+    finally:
+        bar.close()
+    print(
+        f"batch: {len(result.done)} done, {len(result.skipped)} already done, {len(result.failed)} failed of {len(items)} "
+        f"item(s); {result.seconds_of_audio / 3600:.2f} h of audio; manifest {out / 'batch-manifest.jsonl'}"
+    )
+    for name, reason in result.failed.items():
+        print(f"soundstage: error: item {name!r} failed: {reason}", file=sys.stderr)
+    if result.interrupted:
+        print(
+            "soundstage: interrupted; the items in flight finished, the rest were not started (--resume goes on)", file=sys.stderr
+        )
+        return 130
+    return min(2 + len(result.failed), 99) if result.failed else 0
+
+
 def _cmd_demo(args: argparse.Namespace) -> int:
     from soundstage.demo import run_demo
 
@@ -534,6 +583,22 @@ def build_parser() -> argparse.ArgumentParser:
     monitor.add_argument("--count", type=_ranged(int, 1, 2**31, "messages"), default=None, help="stop after this many messages")
     monitor.add_argument("--seconds", type=_SECONDS, default=None, help="stop after this many seconds")
     monitor.set_defaults(run=_cmd_midi_monitor)
+
+    batch = commands.add_parser("batch", help="render many items (a folder, a glob or a TOML job list) in parallel")
+    batch.add_argument("jobs", help="a folder of audio files, a glob, or a .toml job list")
+    batch.add_argument("--chain", default=None, help="chain file or preset for a folder or glob (a job list names its own)")
+    batch.add_argument("-o", "--output", default=None, help="output folder (default ./batch-out)")
+    batch.add_argument("--workers", type=_ranged(int, 1, 256, "workers"), default=2, help="local worker processes (default 2)")
+    batch.add_argument("--scheduler", default=None, help="run on this Dask cluster instead (tcp://HOST:PORT; the cluster extra)")
+    batch.add_argument("--resume", action="store_true", help="skip items the manifest records as done with the same inputs")
+    batch.add_argument("--overwrite", action="store_true", help="replace existing outputs this batch did not write")
+    batch.add_argument(
+        "--recycle-after",
+        type=_ranged(int, 1, 10**6, "items"),
+        default=50,
+        help="replace a local worker after N items (default 50)",
+    )
+    batch.set_defaults(run=_cmd_batch)
 
     demo = commands.add_parser("demo", help="generate an example mix and run it through the bundled chain")
     demo.add_argument("dir", nargs="?", default="soundstage-demo", help="output folder (default ./soundstage-demo)")

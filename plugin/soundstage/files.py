@@ -16,6 +16,7 @@ presets, plots, reports) the same way:
 from __future__ import annotations
 
 import contextlib
+import glob
 import os
 import signal
 import stat
@@ -27,7 +28,7 @@ from typing import Any
 
 from soundstage.errors import OutputError
 
-__all__ = ["Terminated", "atomic_path", "file_mode", "output_name", "signals_as_exceptions", "write_text"]
+__all__ = ["Terminated", "atomic_path", "file_mode", "output_name", "remove_temporaries", "signals_as_exceptions", "write_text"]
 
 
 class Terminated(BaseException):
@@ -139,6 +140,18 @@ def atomic_path(target: Path, *, mode: int | None = None) -> Iterator[Path]:
     except BaseException:
         temporary.unlink(missing_ok=True)
         raise
+
+
+def remove_temporaries(target: Path) -> int:
+    """Remove what :func:`atomic_path` left beside ``target`` when its process was killed (SIGKILL); how many.
+
+    Only call this when no process is writing ``target`` any more.
+    """
+    removed = 0
+    for leftover in target.parent.glob(f".{glob.escape(target.name)}.*.partial"):
+        leftover.unlink(missing_ok=True)
+        removed += 1
+    return removed
 
 
 def write_text(target: Path, text: str) -> None:

@@ -45,7 +45,15 @@ from soundstage.analysis.loudness import LoudnessMeter, TruePeakMeter
 from soundstage.errors import OutputError
 from soundstage.files import file_mode
 
-__all__ = ["AUDIO_FORMATS", "AudioSink", "AudioTarget", "audio_target", "default_bit_depth", "tpdf_quantize"]
+__all__ = [
+    "AUDIO_FORMATS",
+    "AudioSink",
+    "AudioTarget",
+    "audio_target",
+    "clear_peak_timestamp",
+    "default_bit_depth",
+    "tpdf_quantize",
+]
 
 #: File suffix -> libsndfile major format.
 AUDIO_FORMATS = {".wav": "WAV", ".aif": "AIFF", ".aiff": "AIFF", ".flac": "FLAC"}
@@ -157,6 +165,31 @@ def tpdf_quantize(block: np.ndarray, bit_depth: int, rng: np.random.Generator) -
     return np.clip(quantized, -scale, scale - 1).astype(np.int32)
 
 
+def clear_peak_timestamp(path: Path) -> bool:
+    """Zero the time stamp libsndfile writes into a float WAV's ``PEAK`` chunk; whether there was one.
+
+    Without this, the same audio written twice gives two different files (the
+    stamp is the wall-clock second of writing), so a file's sha256 could not
+    prove that a render is the same. The chunk's peak values stay.
+    """
+    with path.open("r+b") as file:
+        head = file.read(12)
+        if len(head) < 12 or head[:4] not in (b"RIFF", b"RF64") or head[8:12] != b"WAVE":
+            return False
+        position = 12
+        while True:
+            file.seek(position)
+            chunk = file.read(8)
+            if len(chunk) < 8 or chunk[:4] == b"data":
+                return False
+            size = int.from_bytes(chunk[4:8], "little")
+            if chunk[:4] == b"PEAK" and size >= 8:
+                file.seek(position + 8 + 4)  # after the chunk's version field
+                file.write(b"\0\0\0\0")
+                return True
+            position += 8 + size + (size & 1)
+
+
 class AudioSink:
     """Write one checked :class:`AudioTarget` block by block, atomically, metering what is written.
 
@@ -251,6 +284,8 @@ class AudioSink:
             file, self._file = self._file, None
             try:
                 file.close()
+                if self._temporary is not None:
+                    clear_peak_timestamp(self._temporary)
             except (OSError, RuntimeError, soundfile.LibsndfileError) as error:
                 self.discard()
                 raise OutputError(f"cannot write {str(self.target.path)!r}: {_reason(error)}") from None

@@ -15,7 +15,7 @@ if sys.version_info >= (3, 11):
 else:  # pragma: no cover
     import tomli as tomllib
 
-__all__ = ["read_toml", "unknown_key"]
+__all__ = ["parse_toml", "read_toml", "unknown_key"]
 
 
 def read_toml(path: str | Path, error: type[SoundstageError], what: str) -> dict[str, Any]:
@@ -27,6 +27,11 @@ def read_toml(path: str | Path, error: type[SoundstageError], what: str) -> dict
         raise error(f"{what} {str(file)!r} does not exist") from None
     except (OSError, UnicodeDecodeError) as problem:
         raise error(f"{what} {str(file)!r} cannot be read: {problem}") from None
+    return parse_toml(text, file, error)
+
+
+def parse_toml(text: str, file: str | Path, error: type[SoundstageError] = SoundstageError) -> dict[str, Any]:
+    """Parse the TOML ``text`` of ``file`` (named in the errors, as :func:`read_toml` names it)."""
     try:
         return tomllib.loads(text)
     except tomllib.TOMLDecodeError as problem:

@@ -1,0 +1,173 @@
+"""What a batch renders: items read from a folder, a glob or a TOML job list.
+
+``soundstage batch JOBS`` takes:
+
+- a folder: every audio file directly in it (``.wav``, ``.flac``, ``.aiff``,
+  ``.aif``), through ``--chain``;
+- a glob (``"masters/*.wav"``), the same way;
+- a TOML job list::
+
+      format = 1
+      chain = "studio-5"             # the default chain of every item (file or preset name)
+
+      [[items]]
+      input = "songs/one.wav"        # an audio file: processed like `soundstage process`
+      output = "one-device.wav"      # optional; default <input stem>.wav in the output folder
+
+      [[items]]
+      input = "songs/two.flac"
+      chain = "mastering"            # this item's own chain
+
+      [[items]]
+      session = "album/side-a.toml"  # a session: rendered like `soundstage render`, into <name>/
+
+Paths in a job list are relative to it. Every item gets a unique name (its
+output's stem, or the session's), the key of its manifest entry.
+"""
+
+from __future__ import annotations
+
+import glob
+import os
+from collections import Counter
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Annotated, Literal
+
+from pydantic import Field
+
+from soundstage.errors import SoundstageError
+from soundstage.files import output_name
+from soundstage.host.chainfile import find_chain
+from soundstage.schema import Table, validate
+from soundstage.tomlfile import read_toml
+
+__all__ = ["AUDIO_SUFFIXES", "BatchError", "BatchItem", "load_jobs"]
+
+#: The audio files a folder or glob of a batch contributes.
+AUDIO_SUFFIXES = (".wav", ".flac", ".aiff", ".aif")
+#: The most items one batch may hold.
+MAX_ITEMS = 1_000_000
+
+
+class BatchError(SoundstageError, ValueError):
+    """A batch that cannot start: no items, a bad job list, two items writing one file."""
+
+
+@dataclass(frozen=True)
+class BatchItem:
+    """One item of a batch.
+
+    Attributes
+    ----------
+    name : str
+        Unique within the batch: the key of its manifest entry.
+    input : Path
+        An audio file (``kind = "process"``) or a session file (``kind = "render"``).
+    chain : Path or None
+        The chain file of a ``process`` item (a preset resolved to its file).
+    output : str
+        A ``process`` item's output file name, or a ``render`` item's folder, in the output folder.
+    kind : {"process", "render"}
+    """
+
+    name: str
+    input: Path
+    chain: Path | None
+    output: str
+    kind: Literal["process", "render"] = "process"
+
+
+class ItemTable(Table):
+    """One ``[[items]]`` table of a job list."""
+
+    input: Annotated[str, Field(min_length=1, max_length=4096)] | None = None
+    session: Annotated[str, Field(min_length=1, max_length=4096)] | None = None
+    chain: Annotated[str, Field(min_length=1, max_length=4096)] | None = None
+    output: Annotated[str, Field(min_length=1, max_length=255)] | None = None
+
+
+class JobFile(Table):
+    """A whole job list."""
+
+    format: Literal[1] = 1
+    chain: Annotated[str, Field(min_length=1, max_length=4096)] | None = None
+    items: Annotated[list[ItemTable], Field(min_length=1, max_length=MAX_ITEMS)]
+
+
+def load_jobs(jobs: str | os.PathLike[str], *, chain: str | None = None) -> list[BatchItem]:
+    """The items of a folder, a glob or a job list (see the module docstring).
+
+    Raises
+    ------
+    BatchError
+        Naming the job list's key, or what is missing (no files matched, no chain).
+    """
+    text = str(jobs)
+    path = Path(jobs)
+    if path.suffix == ".toml" and path.is_file():
+        items = _job_list(path, chain)
+    else:
+        if path.is_dir():
+            files = sorted(p for p in path.iterdir() if p.is_file() and p.suffix.lower() in AUDIO_SUFFIXES)
+            where = f"folder {text!r}"
+        elif any(c in text for c in "*?["):
+            files = sorted(Path(p) for p in glob.glob(text) if Path(p).suffix.lower() in AUDIO_SUFFIXES)
+            where = f"glob {text!r}"
+        else:
+            raise BatchError(f"batch: {text!r} is not a folder, a glob or a .toml job list")
+        if not files:
+            raise BatchError(f"batch: the {where} holds no audio files ({', '.join(AUDIO_SUFFIXES)})")
+        if chain is None:
+            raise BatchError(f"batch: the {where} names audio files only; give the chain with --chain FILE (or a preset)")
+        chain_file = find_chain(chain)
+        items = [BatchItem(_stem(file), file, chain_file, f"{_stem(file)}.wav") for file in files]
+    _check_unique(items)
+    return items
+
+
+def _plain(name: str, what: str) -> str:
+    """``name`` if it is a plain file name (see :func:`soundstage.files.output_name`), else an OutputError."""
+    return output_name(Path("."), name, what=what).name
+
+
+def _stem(file: Path) -> str:
+    return _plain(file.stem or "item", "item")
+
+
+def _job_list(path: Path, chain: str | None) -> list[BatchItem]:
+    checked = validate(JobFile, read_toml(path, BatchError, "job list"), file=str(path), error=BatchError)
+    base = path.resolve().parent
+    default = chain or checked.chain
+    items = []
+    for index, table in enumerate(checked.items):
+        where = f"{path}: items[{index}]"
+        if (table.input is None) == (table.session is None):
+            raise BatchError(f'{where}: give exactly one of input = "audio file" or session = "session.toml"')
+        if table.session is not None:
+            session = base / table.session
+            name = _plain(table.output or session.stem, f"{where}.output")
+            items.append(BatchItem(name, session, None, name, "render"))
+            continue
+        source = base / str(table.input)
+        name_of_chain = table.chain or default
+        if name_of_chain is None:
+            raise BatchError(f'{where}: no chain: give chain = "..." here or at the top of the job list, or --chain')
+        chain_file = find_chain(name_of_chain if not _is_relative_file(name_of_chain, base) else base / name_of_chain)
+        output = _plain(table.output or f"{source.stem}.wav", f"{where}.output")
+        items.append(BatchItem(Path(output).stem, source, chain_file, output))
+    return items
+
+
+def _is_relative_file(name: str, base: Path) -> bool:
+    """A chain named by a path relative to the job list (not a preset name)."""
+    return ("/" in name or name.endswith(".toml")) and not Path(name).is_absolute() and (base / name).exists()
+
+
+def _check_unique(items: list[BatchItem]) -> None:
+    counts = Counter(item.output.lower() for item in items)
+    twice = sorted({item.output for item in items if counts[item.output.lower()] > 1})
+    if twice:
+        raise BatchError(
+            f"batch: several items would write {', '.join(map(repr, twice))}; give them distinct output names in a job list"
+        )

@@ -1,0 +1,221 @@
+"""Running a batch: tasks to workers, results into the manifest, failures isolated, resumable.
+
+Executors:
+
+- **local** (default): worker processes started with ``spawn`` (never ``fork``: a
+  forked copy of a process holding a VST3 can crash), each building a chain once
+  from its file and reusing it, recycled after ``recycle_after`` items (long
+  loops over external plugins leak). At most one item per worker is in flight.
+  A worker that dies (a plugin that crashes it, SIGKILL) is replaced: the items
+  in flight then are retried once, on fresh workers; an item that kills its
+  worker again fails with that reason. Workers ignore SIGINT: Ctrl-C stops the
+  batch handing out items, the items in flight finish whole, and the batch ends.
+- **Dask** (``scheduler="tcp://HOST:PORT"``, the ``cluster`` extra): the same
+  tasks submitted to an existing ``dask.distributed`` cluster, which retries an
+  item whose worker died. Workers need soundstage, and every plugin a chain
+  names at the same path; chain files travel as text, never plugin objects.
+
+Either way an item's outputs are the bytes ``soundstage process`` (or ``render``)
+writes for it, and each finished item's entry is appended to the manifest at once.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import multiprocessing
+import signal
+import sys
+from collections import deque
+from collections.abc import Callable, Iterator
+from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from concurrent.futures.process import BrokenProcessPool
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from soundstage.batch.jobs import BatchError, BatchItem
+from soundstage.batch.manifest import Manifest, sha256_path
+from soundstage.batch.worker import Task, chain_plugins, run_task
+from soundstage.files import remove_temporaries
+from soundstage.tomlfile import parse_toml
+
+__all__ = ["BatchResult", "run_batch"]
+
+#: Items a local worker renders before it is replaced by a fresh process.
+RECYCLE_AFTER = 50
+
+
+@dataclass
+class BatchResult:
+    """What a batch did: items done, skipped as already done (``--resume``), failed (with reasons)."""
+
+    done: list[str] = field(default_factory=list)
+    skipped: list[str] = field(default_factory=list)
+    failed: dict[str, str] = field(default_factory=dict)
+    interrupted: bool = False
+    seconds_of_audio: float = 0.0
+
+
+def run_batch(
+    items: list[BatchItem],
+    output_dir: str | Path,
+    *,
+    workers: int = 2,
+    scheduler: str | None = None,
+    resume: bool = False,
+    overwrite: bool = False,
+    recycle_after: int = RECYCLE_AFTER,
+    on_entry: Callable[[dict[str, Any]], None] | None = None,
+) -> BatchResult:
+    """Render every item into ``output_dir`` (see the module docstring); the manifest records each one.
+
+    ``on_entry`` sees every manifest entry as it is written (progress).
+    ``KeyboardInterrupt`` stops handing out items; the items in flight finish and
+    are recorded, then the result says ``interrupted``.
+    """
+    folder = Path(output_dir)
+    folder.mkdir(parents=True, exist_ok=True)
+    manifest = Manifest(folder)
+    previous = manifest.entries() if resume or not overwrite else {}
+    result = BatchResult()
+    tasks: list[Task] = []
+    chains: dict[Path, tuple[str, str, tuple[tuple[str, str], ...]]] = {}
+    for item in items:
+        task = _task(item, folder, chains, overwrite)
+        wanted = {
+            "input_sha256": sha256_path(item.input) if item.input.is_file() else None,
+            "chain_sha256": task.chain_sha256,
+            "plugins": [{"path": p, "sha256": d} for p, d in task.plugins],
+        }
+        entry = previous.get(item.name)
+        if resume and manifest.is_current(entry, wanted, folder):
+            result.skipped.append(item.name)
+            continue
+        made_here = entry is not None and manifest.is_current({**entry, **wanted, "status": "done"}, wanted, folder)
+        tasks.append(dataclasses.replace(task, overwrite=overwrite or made_here))
+
+    def record(entry: dict[str, Any]) -> None:
+        manifest.append(entry)
+        if entry["status"] == "done":
+            result.done.append(entry["item"])
+            result.seconds_of_audio += sum(float(o.get("seconds_of_audio", 0.0)) for o in entry.get("outputs", []))
+        else:
+            result.failed[entry["item"]] = str(entry.get("reason", "failed"))
+        if on_entry is not None:
+            on_entry(entry)
+
+    runner = _run_dask if scheduler else _run_local
+    try:
+        runner(tasks, record, workers=workers, scheduler=scheduler, recycle_after=recycle_after)
+    except KeyboardInterrupt:
+        result.interrupted = True
+    return result
+
+
+def _task(item: BatchItem, folder: Path, chains: dict[Path, Any], overwrite: bool) -> Task:
+    """The plain-data task of an item: its chain file's text and hash, its plugins' hashes (each chain read once)."""
+    if item.kind == "render" or item.chain is None:
+        return Task(item.name, item.kind, str(item.input), str(folder), item.output, overwrite=overwrite)
+    if item.chain not in chains:
+        try:
+            text = item.chain.read_text(encoding="utf-8")
+        except OSError as error:
+            raise BatchError(f"batch: chain file {str(item.chain)!r} cannot be read: {error}") from None
+        plugins = chain_plugins(parse_toml(text, item.chain, BatchError), item.chain.resolve().parent)
+        hashes = tuple((str(p), sha256_path(p) if p.exists() else "missing") for p in plugins)
+        chains[item.chain] = (text, sha256_path(item.chain), hashes)
+    text, digest, hashes = chains[item.chain]
+    return Task(item.name, "process", str(item.input), str(folder), item.output, str(item.chain), text, digest, hashes, overwrite)
+
+
+def _ignore_sigint() -> None:
+    """Worker initializer: Ctrl-C is the batch's to handle (the item in flight finishes whole)."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
+def _run_local(
+    tasks: list[Task], record: Callable[[dict[str, Any]], None], *, workers: int, recycle_after: int, **_: Any
+) -> None:
+    pending = deque(tasks)
+    context = multiprocessing.get_context("spawn")
+    options: dict[str, Any] = {"max_tasks_per_child": recycle_after} if sys.version_info >= (3, 11) else {}
+    while pending:
+        crashed: list[Task] = []
+        with _pool(workers, context, options) as pool:
+            running: dict[Future[dict[str, Any]], Task] = {}
+            try:
+                while pending or running:
+                    while pending and len(running) < workers:
+                        task = pending.popleft()
+                        running[pool.submit(run_task, task)] = task
+                    finished = wait(running, return_when=FIRST_COMPLETED).done
+                    for future in finished:
+                        task = running.pop(future)
+                        try:
+                            record(future.result())
+                        except BrokenProcessPool:
+                            crashed.append(task)
+                    if crashed:
+                        crashed += list(running.values())
+                        break
+            except KeyboardInterrupt:
+                pending.clear()
+                for future in running:  # the items in flight finish whole, and are recorded
+                    with contextlib.suppress(BrokenProcessPool):
+                        record(future.result())
+                raise
+        for task in crashed:  # their workers died: whatever they left half-written goes, then one retry each
+            remove_temporaries(Path(task.output_dir) / task.output)
+            if task.attempt == 1:
+                pending.appendleft(dataclasses.replace(task, attempt=2))
+            else:
+                record(_crashed(task))
+
+
+@contextlib.contextmanager
+def _pool(workers: int, context: Any, options: dict[str, Any]) -> Iterator[ProcessPoolExecutor]:
+    pool = ProcessPoolExecutor(max_workers=workers, mp_context=context, initializer=_ignore_sigint, **options)
+    try:
+        yield pool
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
+
+
+def _crashed(task: Task) -> dict[str, Any]:
+    return {
+        "item": task.item,
+        "kind": task.kind,
+        "input": task.input,
+        "chain": task.chain,
+        "chain_sha256": task.chain_sha256,
+        "plugins": [{"path": p, "sha256": d} for p, d in task.plugins],
+        "status": "failed",
+        "attempt": task.attempt,
+        "reason": "its worker process died twice (a plugin crashed it, or it was killed); the item was not written",
+    }
+
+
+def _run_dask(tasks: list[Task], record: Callable[[dict[str, Any]], None], *, scheduler: str | None, **_: Any) -> None:
+    try:
+        from distributed import Client, as_completed  # the optional `cluster` extra
+    except ImportError:
+        raise BatchError("batch: --scheduler needs dask.distributed: pip install 'soundstage[cluster]'") from None
+    try:
+        client = Client(scheduler, timeout=30)
+    except (OSError, TimeoutError, ValueError) as error:
+        raise BatchError(f"batch: cannot reach the Dask scheduler at {scheduler!r}: {error}") from None
+    with client:
+        futures = [
+            client.submit(run_task, task, key=f"soundstage-batch-{task.item}-{id(task)}", pure=False, retries=1) for task in tasks
+        ]
+        try:
+            for future in as_completed(futures):
+                try:
+                    record(future.result())
+                except Exception as error:  # the cluster gave up on it (workers died twice)
+                    task = tasks[futures.index(future)]
+                    record({**_crashed(task), "reason": f"the cluster could not run it: {' '.join(str(error).split())}"})
+        except KeyboardInterrupt:
+            client.cancel([f for f in futures if not f.done()])
+            raise

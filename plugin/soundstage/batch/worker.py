@@ -1,0 +1,167 @@
+"""One batch item, run where a worker runs it (a local process or a Dask worker).
+
+What travels to a worker is plain data (:class:`Task`): paths, the chain file's
+text and its hash. pedalboard plugins cannot be pickled, and a chain file
+round-trips exactly, so each worker builds the chain from its file once and
+reuses it for every item with the same chain (plugins load once per worker).
+That cache (``_CHAINS``) is the worker process's own state; it never travels.
+
+The result (:func:`run_task`) is the item's manifest entry: ``done`` with its
+outputs, or ``failed`` with a one-line reason. Nothing raises out of a task
+except a crash of the process itself, which the executor handles.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import sys
+import time
+from dataclasses import dataclass
+from importlib.metadata import PackageNotFoundError, version
+from pathlib import Path
+from typing import Any
+
+import pedalboard
+
+from soundstage.batch.manifest import sha256_path
+from soundstage.errors import ChainFileError, SoundstageError
+from soundstage.fileio import process_file
+from soundstage.host.chain import Chain
+from soundstage.host.chainfile import chain_from_dict
+from soundstage.host.external import is_external
+from soundstage.host.routing import OnChannels, Parallel, PerChannel
+from soundstage.session.render import render_session
+from soundstage.tomlfile import parse_toml
+
+__all__ = ["Task", "chain_plugins", "run_task"]
+
+#: Chains built in this worker process, by chain-file sha256 (plugins load once per worker).
+_CHAINS: dict[str, Chain] = {}
+#: Block size of a batch item: the same as `soundstage process`, so the outputs are the same bytes.
+BUFFER_SIZE = 65536
+
+
+@dataclass(frozen=True)
+class Task:
+    """What a worker needs for one item: plain data only (it is pickled to the worker)."""
+
+    item: str
+    kind: str
+    input: str
+    output_dir: str
+    output: str
+    chain: str | None = None
+    chain_text: str | None = None
+    chain_sha256: str | None = None
+    plugins: tuple[tuple[str, str], ...] = ()  # (path, sha256) of every plugin the chain loads
+    overwrite: bool = False
+    attempt: int = 1
+
+
+def chain_plugins(data: Any, base: Path) -> list[Path]:
+    """The plugin files a parsed chain file loads (``type = "plugin"`` tables at any depth), resolved against ``base``."""
+    found: list[Path] = []
+    if isinstance(data, dict):
+        if data.get("type") == "plugin" and isinstance(data.get("path"), str):
+            path = Path(data["path"]).expanduser()
+            found.append(path if path.is_absolute() else base / path)
+        for value in data.values():
+            found += chain_plugins(value, base)
+    elif isinstance(data, list):
+        for value in data:
+            found += chain_plugins(value, base)
+    return found
+
+
+def run_task(task: Task) -> dict[str, Any]:
+    """Render one item; its manifest entry (never raises for a failure of the item itself)."""
+    started = time.perf_counter()
+    entry: dict[str, Any] = {
+        "item": task.item,
+        "kind": task.kind,
+        "input": task.input,
+        "chain": task.chain,
+        "chain_sha256": task.chain_sha256,
+        "plugins": [{"path": path, "sha256": digest} for path, digest in task.plugins],
+        "worker": f"{socket.gethostname()}:{os.getpid()}",
+        "attempt": task.attempt,
+        "versions": {"soundstage": _version(), "pedalboard": pedalboard.__version__, "python": sys.version.split()[0]},
+    }
+    try:
+        entry["input_sha256"] = sha256_path(Path(task.input))
+        entry["outputs"], plugin_versions = _render(task)
+        entry["versions"]["plugins"] = plugin_versions
+        entry["status"] = "done"
+    except (SoundstageError, OSError, ValueError, RuntimeError, TypeError) as error:
+        entry["status"] = "failed"
+        entry["reason"] = _reason(error)
+    entry["seconds"] = round(time.perf_counter() - started, 3)
+    entry["finished_at"] = time.strftime("%Y-%m-%dT%H:%M:%S%z")
+    return entry
+
+
+def _render(task: Task) -> tuple[list[dict[str, Any]], dict[str, str]]:
+    folder = Path(task.output_dir)
+    if task.kind == "render":
+        result = render_session(task.input, folder / task.output, overwrite=task.overwrite)
+        if result.failures:
+            raise SoundstageError("; ".join(f"render {name!r}: {reason}" for name, reason in result.failures.items()))
+        return [_output(folder, path) for path in result.outputs], {}
+    chain = _chain(task)
+    target = folder / task.output
+    info = process_file(chain, task.input, target, buffer_size=BUFFER_SIZE, overwrite=task.overwrite)
+    output = _output(folder, target)
+    output["integrated_lufs"] = _finite(info["integrated_lufs"])
+    output["true_peak_dbtp"] = _finite(info["true_peak_dbtp"])
+    output["seconds_of_audio"] = info["frames"] / info["sample_rate"]
+    return [output], _plugin_versions(chain)
+
+
+def _chain(task: Task) -> Chain:
+    """The item's chain, built from its file's text once per worker and chain."""
+    assert task.chain is not None and task.chain_text is not None and task.chain_sha256 is not None
+    chain = _CHAINS.get(task.chain_sha256)
+    if chain is None:
+        file = Path(task.chain)
+        data = parse_toml(task.chain_text, file, ChainFileError)
+        chain = chain_from_dict(data, source=str(file), base=file.resolve().parent)
+        _CHAINS[task.chain_sha256] = chain
+    return chain
+
+
+def _output(folder: Path, path: Path) -> dict[str, Any]:
+    return {"path": str(Path(path).relative_to(folder)), "sha256": sha256_path(Path(path))}
+
+
+def _plugin_versions(node: Any) -> dict[str, str]:
+    """``name: version`` of every external plugin in a chain (at any depth)."""
+    if is_external(node):
+        return {str(getattr(node, "name", "plugin")): str(getattr(node, "version", "unknown"))}
+    children: list[Any] = []
+    if isinstance(node, Chain):
+        children = list(node)
+    elif isinstance(node, (OnChannels, PerChannel)):
+        children = [node.node]
+    elif isinstance(node, Parallel):
+        children = list(node.branches)
+    versions: dict[str, str] = {}
+    for child in children:
+        versions.update(_plugin_versions(child))
+    return versions
+
+
+def _finite(value: float) -> float | None:
+    return float(value) if value == value and abs(value) != float("inf") else None
+
+
+def _reason(error: BaseException) -> str:
+    text = " ".join(str(error).split())
+    return text if isinstance(error, SoundstageError) else f"{type(error).__name__}: {text}"
+
+
+def _version() -> str:
+    try:
+        return version("soundstage")
+    except PackageNotFoundError:  # a source checkout on sys.path
+        return "unknown"

@@ -1,0 +1,158 @@
+"""soundstage batch: local workers and a Dask cluster give the bytes serial `soundstage process` gives; failures stay
+with their item; a batch stopped by SIGINT resumes without re-rendering; a killed worker is replaced and its item retried."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+import soundfile
+
+from soundstage.cli import main
+
+SR = 48000
+
+
+def _write_items(folder: Path, count: int, seconds: float) -> list[Path]:
+    folder.mkdir(parents=True, exist_ok=True)
+    files = []
+    for index in range(count):
+        noise = np.random.default_rng(index).standard_normal((int(SR * seconds), 2)) * 0.05
+        path = folder / f"item{index:02d}.wav"
+        soundfile.write(path, noise, SR, subtype="PCM_24")
+        files.append(path)
+    return files
+
+
+def _batch(*args: str, timeout: float = 300) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "soundstage.cli", "batch", *args], capture_output=True, text=True, timeout=timeout
+    )
+
+
+def _manifest(out: Path) -> list[dict]:  # type: ignore[type-arg]
+    return [json.loads(line) for line in (out / "batch-manifest.jsonl").read_text().splitlines()]
+
+
+@pytest.fixture(scope="module")
+def job(tmp_path_factory: pytest.TempPathFactory, vst3_dir: Path) -> tuple[Path, Path, dict[str, bytes]]:
+    """19 short items and a corrupt one, a chain holding a DPF test plugin, and each item's serial `process` output."""
+    root = tmp_path_factory.mktemp("batch")
+    files = _write_items(root / "in", 19, 0.4)
+    (root / "in" / "item19.wav").write_bytes(b"RIFF\x24\x00\x00\x00WAVEfmt " + os.urandom(200))  # corrupt
+    chain = root / "chain.toml"
+    chain.write_text(
+        "format = 1\n"
+        f'[[stages]]\ntype = "plugin"\npath = "{vst3_dir / "SSGain.vst3"}"\nparameters = {{ gain_db = -3.0 }}\n'
+        '[[stages]]\ntype = "Gain"\nparameters = { gain_db = 1.5 }\n'
+    )
+    serial = {}
+    for file in files:
+        target = root / "serial" / file.name
+        target.parent.mkdir(exist_ok=True)
+        assert main(["process", str(file), str(target), "--chain", str(chain)]) == 0
+        serial[file.name] = target.read_bytes()
+    return root, chain, serial
+
+
+def _check(out: Path, serial: dict[str, bytes]) -> None:
+    entries = {e["item"]: e for e in _manifest(out)}
+    assert len(entries) == 20
+    assert entries["item19"]["status"] == "failed" and "cannot be read" in entries["item19"]["reason"]
+    for name, data in serial.items():
+        assert (out / name).read_bytes() == data, name
+        entry = entries[Path(name).stem]
+        assert entry["status"] == "done" and entry["outputs"][0]["sha256"] == __import__("hashlib").sha256(data).hexdigest()
+        assert entry["plugins"][0]["sha256"] and entry["versions"]["plugins"]  # the DPF plugin, hashed and versioned
+        assert entry["outputs"][0]["true_peak_dbtp"] < 0.0 and entry["outputs"][0]["integrated_lufs"] < 0.0
+    assert not list(out.glob(".*.partial"))
+
+
+def test_local_workers_match_serial_process(job: tuple[Path, Path, dict[str, bytes]]) -> None:
+    root, chain, serial = job
+    out = root / "local"
+    done = _batch(str(root / "in"), "--chain", str(chain), "-o", str(out), "--workers", "2")
+    assert done.returncode == 3, done.stderr  # 2 + one failed item
+    assert "19 done, 0 already done, 1 failed of 20" in done.stdout
+    assert "item 'item19' failed: input file" in done.stderr
+    _check(out, serial)
+    workers = {e["worker"] for e in _manifest(out)}
+    print(f"local: {len(workers)} worker process(es) used")
+    again = _batch(str(root / "in"), "--chain", str(chain), "-o", str(out), "--resume")
+    assert "0 done, 19 already done, 1 failed" in again.stdout  # the corrupt item is tried again, the rest skipped
+    chain.write_text(chain.read_text().replace("gain_db = 1.5", "gain_db = 1.0"))
+    try:
+        changed = _batch(str(root / "in"), "--chain", str(chain), "-o", str(out), "--resume")
+        assert "19 done, 0 already done" in changed.stdout  # a changed chain renders again (over its own outputs)
+    finally:
+        chain.write_text(chain.read_text().replace("gain_db = 1.0", "gain_db = 1.5"))
+
+
+def test_a_dask_cluster_matches_serial_process(job: tuple[Path, Path, dict[str, bytes]]) -> None:
+    distributed = pytest.importorskip("distributed", reason="the cluster extra: pip install 'soundstage[cluster]'")
+    root, chain, serial = job
+    out = root / "dask"
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None) as cluster:
+        done = _batch(str(root / "in"), "--chain", str(chain), "-o", str(out), "--scheduler", cluster.scheduler_address)
+    assert done.returncode == 3, done.stderr
+    _check(out, serial)
+
+
+def _slow_job(root: Path) -> Path:
+    _write_items(root / "slow", 8, 6.0)
+    return root / "slow"
+
+
+def test_sigint_stops_handing_out_items_and_resume_renders_nothing_twice(tmp_path: Path) -> None:
+    folder = _slow_job(tmp_path)
+    out = tmp_path / "out"
+    command = [sys.executable, "-m", "soundstage.cli", "batch", str(folder), "--chain", "studio-5-binaural", "-o", str(out)]
+    batch = subprocess.Popen([*command, "--workers", "1"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline and not ((out / "batch-manifest.jsonl").exists() and len(_manifest(out)) >= 2):
+        time.sleep(0.05)
+    batch.send_signal(signal.SIGINT)
+    stdout, stderr = batch.communicate(timeout=120)
+    assert batch.returncode == 130, stderr
+    finished = {e["item"] for e in _manifest(out) if e["status"] == "done"}
+    print(f"SIGINT after {len(finished)} of 8 items")
+    assert 2 <= len(finished) < 8
+    assert not list(out.glob(".*.partial")) and len(list(out.glob("*.wav"))) == len(finished)
+    lines_before = len(_manifest(out))
+    resumed = subprocess.run([*command, "--resume"], capture_output=True, text=True, timeout=300)
+    assert resumed.returncode == 0, resumed.stderr
+    new = _manifest(out)[lines_before:]
+    assert {e["item"] for e in new} == {f"item{i:02d}" for i in range(8)} - finished
+    assert f"{len(finished)} already done" in resumed.stdout
+
+
+def test_a_killed_worker_is_replaced_and_its_item_retried_once(tmp_path: Path) -> None:
+    folder = _slow_job(tmp_path)
+    out = tmp_path / "out"
+    command = [sys.executable, "-m", "soundstage.cli", "batch", str(folder), "--chain", "studio-5-binaural", "-o", str(out)]
+    batch = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    victim = None
+    deadline = time.monotonic() + 120
+    while victim is None and time.monotonic() < deadline and batch.poll() is None:
+        children = Path(f"/proc/{batch.pid}/task/{batch.pid}/children").read_text().split()
+        workers = [int(c) for c in children if b"spawn_main" in Path(f"/proc/{c}/cmdline").read_bytes()]
+        if workers and (out / "batch-manifest.jsonl").exists():
+            victim = workers[0]
+        time.sleep(0.02)
+    assert victim is not None, "no worker to kill"
+    os.kill(victim, signal.SIGKILL)
+    stdout, stderr = batch.communicate(timeout=300)
+    assert batch.returncode == 0, stderr
+    entries = {e["item"]: e for e in _manifest(out)}
+    assert all(entries[f"item{i:02d}"]["status"] == "done" for i in range(8))
+    retried = [name for name, e in entries.items() if e["attempt"] == 2]
+    print(f"worker {victim} killed; retried: {retried}")
+    assert retried and len({e["worker"] for e in entries.values()}) >= 2
+    assert not list(out.glob(".*.partial"))
