@@ -156,3 +156,31 @@ def test_a_killed_worker_is_replaced_and_its_item_retried_once(tmp_path: Path) -
     print(f"worker {victim} killed; retried: {retried}")
     assert retried and len({e["worker"] for e in entries.values()}) >= 2
     assert not list(out.glob(".*.partial"))
+
+
+def test_a_job_list_with_its_own_chains_outputs_and_a_session(tmp_path: Path) -> None:
+    """A TOML job list: items with their own chain and output name, and a session rendered into its folder."""
+    _write_items(tmp_path / "songs", 2, 0.5)
+    (tmp_path / "album").mkdir()
+    soundfile.write(tmp_path / "album" / "stem.wav", np.zeros((SR // 2, 2)) + 0.01, SR, subtype="PCM_24")
+    (tmp_path / "album" / "side-a.toml").write_text(
+        'format = 1\nsample_rate = 48000\n[[stems]]\npath = "stem.wav"\n[[renders]]\nname = "mix"\nkind = "mixdown"\nbit_depth = 24\n'
+    )
+    jobs = tmp_path / "jobs.toml"
+    jobs.write_text(
+        'format = 1\nchain = "mastering"\n'
+        '[[items]]\ninput = "songs/item00.wav"\noutput = "first-master.flac"\n'
+        '[[items]]\ninput = "songs/item01.wav"\nchain = "stereo-reference"\n'
+        '[[items]]\nsession = "album/side-a.toml"\n'
+    )
+    out = tmp_path / "out"
+    done = _batch(str(jobs), "-o", str(out), "--workers", "1")
+    assert done.returncode == 0, done.stderr
+    entries = {e["item"]: e for e in _manifest(out)}
+    assert set(entries) == {"first-master", "item01", "side-a"}
+    assert soundfile.info(out / "first-master.flac").format == "FLAC"
+    assert entries["item01"]["chain"].endswith("stereo-reference.toml")
+    assert [o["path"] for o in entries["side-a"]["outputs"]] == ["side-a/mix.wav"]
+    jobs.write_text('format = 1\n[[items]]\ninput = "songs/item00.wav"\n')
+    refused = _batch(str(jobs), "-o", str(out))
+    assert refused.returncode == 2 and "items[0]: no chain" in refused.stderr

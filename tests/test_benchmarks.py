@@ -61,3 +61,14 @@ def test_chain_file_load_benchmark_runs() -> None:
     )
     assert result.returncode in (0, 1), result.stderr  # 1: a target missed on a busy machine; the figure is printed
     assert "3000 stages:" in result.stdout and "target <= 5 s" in result.stdout and "per extra stage" in result.stdout
+
+
+def test_batch_benchmark_runs() -> None:
+    result = subprocess.run(
+        [sys.executable, str(BENCHMARKS / "batch.py"), "--items", "3", "--seconds", "1"],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert result.returncode == 0, result.stderr
+    assert "2 workers vs 1:" in result.stdout and "target >= 1.8x" in result.stdout and "peak RSS per worker" in result.stdout

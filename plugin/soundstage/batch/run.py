@@ -24,6 +24,7 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import multiprocessing
+import os
 import signal
 import sys
 from collections import deque
@@ -173,13 +174,27 @@ def _run_local(
                 record(_crashed(task))
 
 
+#: Thread pools of the numerical libraries, held to one thread in each worker: the workers are the parallelism
+#: (two workers on two cores each running several FFT/BLAS threads would fight over the cores).
+THREAD_VARIABLES = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
+
+
 @contextlib.contextmanager
 def _pool(workers: int, context: Any, options: dict[str, Any]) -> Iterator[ProcessPoolExecutor]:
+    """A pool of spawned workers, one numerical thread each (set in the environment they inherit, unless set already)."""
+    saved = {name: os.environ.get(name) for name in THREAD_VARIABLES}
+    for name in THREAD_VARIABLES:
+        os.environ.setdefault(name, "1")
     pool = ProcessPoolExecutor(max_workers=workers, mp_context=context, initializer=_ignore_sigint, **options)
     try:
         yield pool
     finally:
         pool.shutdown(wait=True, cancel_futures=True)
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
 
 
 def _crashed(task: Task) -> dict[str, Any]:

@@ -24,6 +24,11 @@ from typing import Any
 
 import pedalboard
 
+try:
+    import resource
+except ImportError:  # pragma: no cover - Windows
+    resource = None  # type: ignore[assignment]
+
 from soundstage.batch.manifest import sha256_path
 from soundstage.errors import ChainFileError, SoundstageError
 from soundstage.fileio import process_file
@@ -97,6 +102,7 @@ def run_task(task: Task) -> dict[str, Any]:
         entry["status"] = "failed"
         entry["reason"] = _reason(error)
     entry["seconds"] = round(time.perf_counter() - started, 3)
+    entry["peak_rss_mb"] = _peak_rss_mb()
     entry["finished_at"] = time.strftime("%Y-%m-%dT%H:%M:%S%z")
     return entry
 
@@ -149,6 +155,14 @@ def _plugin_versions(node: Any) -> dict[str, str]:
     for child in children:
         versions.update(_plugin_versions(child))
     return versions
+
+
+def _peak_rss_mb() -> float | None:
+    """The worker process's peak resident memory so far, MB (None where the platform does not say)."""
+    if resource is None:
+        return None
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss  # kB on Linux, bytes on macOS
+    return round(peak / (1 << 20) if sys.platform == "darwin" else peak / 1024, 1)
 
 
 def _finite(value: float) -> float | None:
