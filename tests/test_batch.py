@@ -184,3 +184,45 @@ def test_a_job_list_with_its_own_chains_outputs_and_a_session(tmp_path: Path) ->
     jobs.write_text('format = 1\n[[items]]\ninput = "songs/item00.wav"\n')
     refused = _batch(str(jobs), "-o", str(out))
     assert refused.returncode == 2 and "items[0]: no chain" in refused.stderr
+
+
+def test_an_item_that_kills_its_worker_twice_fails_alone(tmp_path: Path) -> None:
+    """A worker that dies on an item (a crashing plugin) is replaced; the item is retried once, then failed; the rest go on."""
+    from soundstage.batch import load_jobs
+    from soundstage.batch.run import run_batch
+
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    import batch_crash  # tests/batch_crash.py: importable in the spawned workers too
+
+    _write_items(tmp_path / "in", 4, 0.3)
+    items = load_jobs(tmp_path / "in", chain="mastering")
+    result = run_batch(items, tmp_path / "out", workers=2, work=batch_crash.crash_on_item02)
+    assert sorted(result.done) == ["item00", "item01", "item03"]
+    assert list(result.failed) == ["item02"] and "worker process died twice" in result.failed["item02"]
+    entries = _manifest(tmp_path / "out")
+    assert [e["attempt"] for e in entries if e["item"] == "item02"] == [2]
+    assert not list((tmp_path / "out").glob(".*.partial"))
+
+
+def test_a_full_disk_fails_only_the_item_that_does_not_fit(tmp_path: Path) -> None:
+    folder = tmp_path / "small"
+    folder.mkdir()
+    mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=1m", "tmpfs", str(folder)], capture_output=True, text=True)
+    if mounted.returncode != 0:
+        pytest.skip(f"cannot mount a small tmpfs here: {mounted.stderr.strip() or 'mount refused'}")
+    try:
+        _write_items(tmp_path / "in", 2, 0.3)  # 115 kB each as float WAV
+        noise = np.random.default_rng(9).standard_normal((SR * 4, 2)) * 0.05  # 1.5 MB as float WAV: does not fit
+        soundfile.write(tmp_path / "in" / "long.wav", noise, SR, subtype="PCM_24")
+        done = _batch(str(tmp_path / "in"), "--chain", "mastering", "-o", str(folder), "--workers", "1")
+        assert done.returncode == 3, done.stderr
+        entries = {e["item"]: e for e in _manifest(folder)}
+        assert entries["item00"]["status"] == entries["item01"]["status"] == "done"
+        assert (
+            entries["long"]["status"] == "failed"
+            and "long.wav" in entries["long"]["reason"]
+            and "No space left" in entries["long"]["reason"]
+        )
+        assert sorted(p.name for p in folder.iterdir()) == ["batch-manifest.jsonl", "item00.wav", "item01.wav"]
+    finally:
+        subprocess.run(["umount", str(folder)], check=False)

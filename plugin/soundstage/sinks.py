@@ -34,6 +34,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import shutil
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -247,7 +248,7 @@ class AudioSink:
             )
         except (OSError, RuntimeError, soundfile.LibsndfileError) as error:
             self.discard()
-            raise OutputError(f"cannot write {str(self.target.path)!r}: {_reason(error)}") from None
+            raise OutputError(f"cannot write {str(self.target.path)!r}: {_reason(error, self.target.path.parent)}") from None
         return self
 
     def write(self, block: np.ndarray) -> None:
@@ -273,7 +274,7 @@ class AudioSink:
         try:
             self._file.write(np.ascontiguousarray(samples.T))
         except (OSError, RuntimeError, AssertionError, soundfile.LibsndfileError) as error:  # short write: assert in soundfile
-            raise OutputError(f"cannot write {str(self.target.path)!r}: {_reason(error)}") from None
+            raise OutputError(f"cannot write {str(self.target.path)!r}: {_reason(error, self.target.path.parent)}") from None
         self.loudness.add(written)
         self.peak.add(written)
         self.frames += data.shape[1]
@@ -288,7 +289,7 @@ class AudioSink:
                     clear_peak_timestamp(self._temporary)
             except (OSError, RuntimeError, soundfile.LibsndfileError) as error:
                 self.discard()
-                raise OutputError(f"cannot write {str(self.target.path)!r}: {_reason(error)}") from None
+                raise OutputError(f"cannot write {str(self.target.path)!r}: {_reason(error, self.target.path.parent)}") from None
             self.peak.flush()
 
     def commit(self) -> Path:
@@ -317,7 +318,13 @@ class AudioSink:
             self._temporary = None
 
 
-def _reason(error: BaseException) -> str:
+def _reason(error: BaseException, folder: Path | None = None) -> str:
+    """The first line of an error; libsndfile's bare "System error." gets the cause when the disk is full."""
     text = getattr(error, "strerror", None) or str(error) or type(error).__name__
     first = str(text).strip().splitlines()
-    return first[0] if first else type(error).__name__
+    line = first[0] if first else type(error).__name__
+    if folder is not None and line.rstrip(".") == "System error":
+        with contextlib.suppress(OSError):
+            if shutil.disk_usage(folder).free < 1 << 16:
+                return f"{line} No space left on the device ({shutil.disk_usage(folder).free} bytes free)"
+    return line

@@ -6,9 +6,9 @@ Executors:
   forked copy of a process holding a VST3 can crash), each building a chain once
   from its file and reusing it, recycled after ``recycle_after`` items (long
   loops over external plugins leak). At most one item per worker is in flight.
-  A worker that dies (a plugin that crashes it, SIGKILL) is replaced: the items
-  in flight then are retried once, on fresh workers; an item that kills its
-  worker again fails with that reason. Workers ignore SIGINT: Ctrl-C stops the
+  A worker that dies (a plugin that crashes it, SIGKILL) is replaced: each item
+  in flight then is retried once, alone on a fresh worker, so a second death is
+  that item's own; it then fails with that reason and the batch goes on. Workers ignore SIGINT: Ctrl-C stops the
   batch handing out items, the items in flight finish whole, and the batch ends.
 - **Dask** (``scheduler="tcp://HOST:PORT"``, the ``cluster`` extra): the same
   tasks submitted to an existing ``dask.distributed`` cluster, which retries an
@@ -68,10 +68,13 @@ def run_batch(
     overwrite: bool = False,
     recycle_after: int = RECYCLE_AFTER,
     on_entry: Callable[[dict[str, Any]], None] | None = None,
+    work: Callable[[Task], dict[str, Any]] = run_task,
 ) -> BatchResult:
     """Render every item into ``output_dir`` (see the module docstring); the manifest records each one.
 
-    ``on_entry`` sees every manifest entry as it is written (progress).
+    ``on_entry`` sees every manifest entry as it is written (progress). ``work`` is
+    what a worker runs per task (:func:`~soundstage.batch.worker.run_task`; a
+    module-level function, since it is pickled to the workers).
     ``KeyboardInterrupt`` stops handing out items; the items in flight finish and
     are recorded, then the result says ``interrupted``.
     """
@@ -108,7 +111,7 @@ def run_batch(
 
     runner = _run_dask if scheduler else _run_local
     try:
-        runner(tasks, record, workers=workers, scheduler=scheduler, recycle_after=recycle_after)
+        runner(tasks, record, workers=workers, scheduler=scheduler, recycle_after=recycle_after, work=work)
     except KeyboardInterrupt:
         result.interrupted = True
     return result
@@ -136,42 +139,60 @@ def _ignore_sigint() -> None:
 
 
 def _run_local(
-    tasks: list[Task], record: Callable[[dict[str, Any]], None], *, workers: int, recycle_after: int, **_: Any
+    tasks: list[Task],
+    record: Callable[[dict[str, Any]], None],
+    *,
+    workers: int,
+    recycle_after: int,
+    work: Callable[[Task], dict[str, Any]],
+    **_: Any,
 ) -> None:
     pending = deque(tasks)
     context = multiprocessing.get_context("spawn")
     options: dict[str, Any] = {"max_tasks_per_child": recycle_after} if sys.version_info >= (3, 11) else {}
     while pending:
-        crashed: list[Task] = []
-        with _pool(workers, context, options) as pool:
-            running: dict[Future[dict[str, Any]], Task] = {}
-            try:
-                while pending or running:
-                    while pending and len(running) < workers:
-                        task = pending.popleft()
-                        running[pool.submit(run_task, task)] = task
-                    finished = wait(running, return_when=FIRST_COMPLETED).done
-                    for future in finished:
-                        task = running.pop(future)
-                        try:
-                            record(future.result())
-                        except BrokenProcessPool:
-                            crashed.append(task)
-                    if crashed:
-                        crashed += list(running.values())
-                        break
-            except KeyboardInterrupt:
-                pending.clear()
-                for future in running:  # the items in flight finish whole, and are recorded
-                    with contextlib.suppress(BrokenProcessPool):
-                        record(future.result())
-                raise
-        for task in crashed:  # their workers died: whatever they left half-written goes, then one retry each
+        crashed = _pool_round(pending, record, workers, context, options, work)
+        for task in crashed:  # each alone on a fresh worker: a second death is that item's, not a bystander's
             remove_temporaries(Path(task.output_dir) / task.output)
-            if task.attempt == 1:
-                pending.appendleft(dataclasses.replace(task, attempt=2))
-            else:
-                record(_crashed(task))
+            retry = deque([dataclasses.replace(task, attempt=task.attempt + 1)])
+            if _pool_round(retry, record, 1, context, options, work):
+                remove_temporaries(Path(task.output_dir) / task.output)
+                record(_crashed(dataclasses.replace(task, attempt=task.attempt + 1)))
+
+
+def _pool_round(
+    pending: deque[Task],
+    record: Callable[[dict[str, Any]], None],
+    workers: int,
+    context: Any,
+    options: dict[str, Any],
+    work: Callable[[Task], dict[str, Any]],
+) -> list[Task]:
+    """Run tasks from ``pending`` on one pool until it is empty or a worker dies; the tasks in flight at a death."""
+    crashed: list[Task] = []
+    with _pool(workers, context, options) as pool:
+        running: dict[Future[dict[str, Any]], Task] = {}
+        try:
+            while pending or running:
+                while pending and len(running) < workers:
+                    task = pending.popleft()
+                    running[pool.submit(work, task)] = task
+                finished = wait(running, return_when=FIRST_COMPLETED).done
+                for future in finished:
+                    task = running.pop(future)
+                    try:
+                        record(future.result())
+                    except BrokenProcessPool:
+                        crashed.append(task)
+                if crashed:
+                    return crashed + list(running.values())
+        except KeyboardInterrupt:
+            pending.clear()
+            for future in running:  # the items in flight finish whole, and are recorded
+                with contextlib.suppress(BrokenProcessPool):
+                    record(future.result())
+            raise
+    return crashed
 
 
 #: Thread pools of the numerical libraries, held to one thread in each worker: the workers are the parallelism
@@ -211,7 +232,14 @@ def _crashed(task: Task) -> dict[str, Any]:
     }
 
 
-def _run_dask(tasks: list[Task], record: Callable[[dict[str, Any]], None], *, scheduler: str | None, **_: Any) -> None:
+def _run_dask(
+    tasks: list[Task],
+    record: Callable[[dict[str, Any]], None],
+    *,
+    scheduler: str | None,
+    work: Callable[[Task], dict[str, Any]],
+    **_: Any,
+) -> None:
     try:
         from distributed import Client, as_completed  # the optional `cluster` extra
     except ImportError:
@@ -222,7 +250,7 @@ def _run_dask(tasks: list[Task], record: Callable[[dict[str, Any]], None], *, sc
         raise BatchError(f"batch: cannot reach the Dask scheduler at {scheduler!r}: {error}") from None
     with client:
         futures = [
-            client.submit(run_task, task, key=f"soundstage-batch-{task.item}-{id(task)}", pure=False, retries=1) for task in tasks
+            client.submit(work, task, key=f"soundstage-batch-{task.item}-{id(task)}", pure=False, retries=1) for task in tasks
         ]
         try:
             for future in as_completed(futures):
