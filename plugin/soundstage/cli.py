@@ -16,6 +16,7 @@
     soundstage midi learn --chain C --map MAP.toml --param PATH --in PORT [--timeout S] [--keep]
     soundstage midi monitor --in PORT [--count N] [--seconds S]
     soundstage demo [DIR]
+    soundstage audition SESSION.toml [-o DIR] [--port N] [--no-open]
     soundstage batch JOBS [--chain C] [-o DIR] [--workers N | --scheduler tcp://HOST:PORT] [--resume] [--overwrite]
 
 MIDI ports: a port name (python-rtmidi), virtual:NAME, tcp:HOST:PORT (connect to
@@ -372,6 +373,15 @@ def _cmd_midi_monitor(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_audition(args: argparse.Namespace) -> int:
+    from soundstage.audition import serve
+
+    session = Path(args.session)
+    folder = Path(args.output) if args.output else session.resolve().parent / "renders"
+    serve(folder, port=args.port, open_browser=not args.no_open)
+    return 0
+
+
 def _cmd_batch(args: argparse.Namespace) -> int:
     """Exit status: 0 when every item is done (or was, with --resume); 2 + the number of failed items (at most 99)."""
     from tqdm import tqdm
@@ -583,6 +593,15 @@ def build_parser() -> argparse.ArgumentParser:
     monitor.add_argument("--count", type=_ranged(int, 1, 2**31, "messages"), default=None, help="stop after this many messages")
     monitor.add_argument("--seconds", type=_SECONDS, default=None, help="stop after this many seconds")
     monitor.set_defaults(run=_cmd_midi_monitor)
+
+    audition = commands.add_parser("audition", help="serve a render's folder on 127.0.0.1 and open its audition page")
+    audition.add_argument("session", help="session file (.toml) that was rendered")
+    audition.add_argument(
+        "-o", "--output", default=None, help="the render's output folder (default: renders/ beside the session)"
+    )
+    audition.add_argument("--port", type=_ranged(int, 0, 65535, "port"), default=0, help="port (default: any free one)")
+    audition.add_argument("--no-open", action="store_true", help="do not open a browser (print the address only)")
+    audition.set_defaults(run=_cmd_audition)
 
     batch = commands.add_parser("batch", help="render many items (a folder, a glob or a TOML job list) in parallel")
     batch.add_argument("jobs", help="a folder of audio files, a glob, or a .toml job list")

@@ -34,6 +34,7 @@ from soundstage.host.chainfile import find_chain, load_chain
 from soundstage.host.parameters import Parameter
 from soundstage.midi import automation_events, load_map
 from soundstage.session.model import Render, Session, SessionError, load_session
+from soundstage.session.page import PAGE_NAME, write_page
 from soundstage.session.stems import StemInfo, StemReader, inspect_stems
 from soundstage.sinks import AudioSink, AudioTarget, audio_target
 
@@ -315,6 +316,7 @@ def render_session(
     report = _report(graph, plan, total, started, notes)
     if written:  # a call whose every render failed leaves the folder as it was
         write_text(folder / REPORT_NAME, json.dumps(report, indent=2))
+        write_page(folder)
     return RenderResult(written, report, dict(plan.failures))
 
 
@@ -377,7 +379,7 @@ def _plan_outputs(
     total: int,
 ) -> _Plan:
     """Check every output before any work: names inside the folder, no two renders on one file, formats."""
-    owners: dict[str, str] = {REPORT_NAME.lower(): "the render report"}
+    owners: dict[str, str] = {REPORT_NAME.lower(): "the render report", PAGE_NAME.lower(): "the audition page"}
     files: dict[str, list[tuple[str, int, str]]] = {}
     for render in session.renders:  # all of them: renders made by separate --only calls must not collide either
         files[render.name] = _output_files(render, render_chains[render.name][0])
@@ -628,7 +630,7 @@ def _report(graph: _Graph, plan: _Plan, total: int, started: float, notes: dict[
 
     elapsed = time.perf_counter() - started
     outputs = [
-        output.sink
+        (render.name, output.role, output.sink)
         for render in renders
         if render.name not in plan.failures
         for output in plan.outputs[render.name]
@@ -662,6 +664,8 @@ def _report(graph: _Graph, plan: _Plan, total: int, started: float, notes: dict[
         "failures": [{"render": name, "reason": reason} for name, reason in plan.failures.items()],
         "outputs": [
             {
+                "render": name,
+                "role": role,
                 "file": sink.target.path.name,
                 "channels": sink.target.channels,
                 "bit_depth": sink.target.bit_depth,
@@ -671,7 +675,7 @@ def _report(graph: _Graph, plan: _Plan, total: int, started: float, notes: dict[
                 "clipped_samples": sink.peak.clipped,
                 "gain_applied_db": round(20 * np.log10(sink.gain), 2),
             }
-            for sink in outputs
+            for name, role, sink in outputs
         ],
     }
 

@@ -1,0 +1,90 @@
+"""The audition page: a render writes it, `soundstage audition` serves its folder on 127.0.0.1 and nothing outside it."""
+
+from __future__ import annotations
+
+import http.client
+import json
+import os
+import re
+import socket
+from pathlib import Path
+
+import numpy as np
+import pytest
+import soundfile
+
+from soundstage.audition import AuditionServer
+from soundstage.errors import SoundstageError
+from soundstage.session import render_session
+
+SR = 48000
+
+
+@pytest.fixture(scope="module")
+def rendered(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    root = tmp_path_factory.mktemp("audition")
+    t = np.arange(SR) / SR
+    soundfile.write(root / "stem.wav", np.stack([np.sin(2 * np.pi * 440 * t), np.sin(2 * np.pi * 660 * t)], axis=1) * 0.2, SR)
+    (root / "session.toml").write_text(
+        'format = 1\nsample_rate = 48000\n[[stems]]\npath = "stem.wav"\n'
+        '[[renders]]\nname = "mix"\nkind = "mixdown"\nbit_depth = 24\n'
+        '[[renders]]\nname = "ab"\nkind = "ab"\na = "stereo-reference"\nb = "headphones"\nbit_depth = 32\n'
+    )
+    render_session(root / "session.toml", root / "renders")
+    (root / "secret.txt").write_text("not for the page")
+    return root / "renders"
+
+
+def _get(url_port: int, path: str) -> tuple[int, bytes]:
+    connection = http.client.HTTPConnection("127.0.0.1", url_port, timeout=10)
+    connection.putrequest("GET", path, skip_accept_encoding=True)  # sent as given: no client-side normalisation
+    connection.endheaders()
+    response = connection.getresponse()
+    return response.status, response.read()
+
+
+def test_a_render_writes_a_self_contained_page_and_a_report_it_can_read(rendered: Path) -> None:
+    page = (rendered / "index.html").read_text()
+    assert "render-report.json" in page and "AudioContext" in page
+    assert not re.search(r"(https?:)?//[a-z0-9.-]+\.[a-z]{2,}", page.split("<script>")[1]), "the script fetches from the network"
+    assert "<link" not in page and 'src="http' not in page  # styles and script inline
+    report = json.loads((rendered / "render-report.json").read_text())
+    files = {o["file"]: (o["render"], o["role"]) for o in report["outputs"]}
+    assert files == {"mix.wav": ("mix", ""), "ab-A.wav": ("ab", "A"), "ab-B.wav": ("ab", "B")}
+
+
+def test_the_server_serves_the_folder_on_loopback_only(rendered: Path) -> None:
+    with AuditionServer(rendered) as server:
+        port = server.httpd.server_address[1]
+        assert server.httpd.server_address[0] == "127.0.0.1" and server.url == f"http://127.0.0.1:{port}/index.html"
+        assert _get(port, "/index.html")[0] == 200
+        status, body = _get(port, "/render-report.json")
+        assert status == 200 and json.loads(body)["outputs"]
+        status, body = _get(port, "/ab-A.wav")
+        assert status == 200 and body == (rendered / "ab-A.wav").read_bytes()
+        for path in (
+            "/../secret.txt",
+            "/%2e%2e/secret.txt",
+            "/%252e%252e/secret.txt",
+            "/..%2fsecret.txt",
+            "/ab-A.wav/../../secret.txt",
+        ):
+            status, body = _get(port, path)
+            assert status == 403 and b"not for the page" not in body, path
+        for path in ("//etc/passwd", "/etc/passwd", "/%2Fetc%2Fpasswd"):
+            status, body = _get(port, path)
+            assert status in (403, 404) and b"root:" not in body, path
+        os.symlink(rendered.parent / "secret.txt", rendered / "link.txt")
+        try:
+            assert _get(port, "/link.txt")[0] == 403  # a link leading out of the folder
+        finally:
+            (rendered / "link.txt").unlink()
+        outside = [a for a in socket.gethostbyname_ex(socket.gethostname())[2] if not a.startswith("127.")]
+        for address in outside:  # the machine's other addresses do not reach the server
+            with pytest.raises(OSError):
+                socket.create_connection((address, port), timeout=2).close()
+
+
+def test_audition_needs_a_rendered_folder(tmp_path: Path) -> None:
+    with pytest.raises(SoundstageError, match=r"index\.html' does not exist; render the session first"):
+        AuditionServer(tmp_path)
