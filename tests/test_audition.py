@@ -47,7 +47,7 @@ def test_a_render_writes_a_self_contained_page_and_a_report_it_can_read(rendered
     page = (rendered / "index.html").read_text()
     assert "render-report.json" in page and "AudioContext" in page
     assert not re.search(r"(https?:)?//[a-z0-9.-]+\.[a-z]{2,}", page.split("<script>")[1]), "the script fetches from the network"
-    assert "<link" not in page and 'src="http' not in page  # styles and script inline
+    assert 'rel="stylesheet"' not in page and 'src="http' not in page and 'href="http' not in page  # all inline
     report = json.loads((rendered / "render-report.json").read_text())
     files = {o["file"]: (o["render"], o["role"]) for o in report["outputs"]}
     assert files == {"mix.wav": ("mix", ""), "ab-A.wav": ("ab", "A"), "ab-B.wav": ("ab", "B")}
@@ -88,3 +88,70 @@ def test_the_server_serves_the_folder_on_loopback_only(rendered: Path) -> None:
 def test_audition_needs_a_rendered_folder(tmp_path: Path) -> None:
     with pytest.raises(SoundstageError, match=r"index\.html' does not exist; render the session first"):
         AuditionServer(tmp_path)
+
+
+@pytest.fixture(scope="module")
+def browser():  # type: ignore[no-untyped-def]
+    """Debian's chromium through chromedriver, headless (skips without them; in CI their absence is a failure)."""
+    import shutil
+
+    missing = [name for name in ("chromium", "chromedriver") if shutil.which(name) is None]
+    webdriver = pytest.importorskip("selenium.webdriver", reason="selenium is in the test extras") if not missing else None
+    if missing:
+        if os.environ.get("CI") == "true":
+            pytest.fail(f"no {' or '.join(missing)} in CI: .ci/run must install chromium and chromium-driver")
+        pytest.skip(f"the browser tests need {' and '.join(missing)} (Debian: apt-get install chromium chromium-driver)")
+    from selenium.webdriver.chrome.options import Options
+    from selenium.webdriver.chrome.service import Service
+
+    options = Options()
+    for argument in ("--headless=new", "--no-sandbox", "--disable-gpu", "--autoplay-policy=no-user-gesture-required"):
+        options.add_argument(argument)
+    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
+    options.binary_location = shutil.which("chromium")
+    assert webdriver is not None
+    driver = webdriver.Chrome(options=options, service=Service(shutil.which("chromedriver")))
+    yield driver
+    driver.quit()
+
+
+def test_the_page_in_a_real_browser(rendered: Path, browser, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """No console errors; A/B keeps the play position; the matched switch moves the gain by the report's figure."""
+    import time
+
+    with AuditionServer(rendered) as server:
+        browser.get(server.url)
+        deadline = time.monotonic() + 30
+        while browser.execute_script("return document.body.dataset.ready") != "true" and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert browser.execute_script("return document.body.dataset.ready") == "true", browser.find_element("id", "error").text
+        browser.execute_script("window.soundstage.context.resume()")
+        browser.find_element("tag name", "body").send_keys(" ")  # play
+        time.sleep(0.5)
+        before = browser.execute_script(
+            "const s = window.soundstage; return [s.context.currentTime, s.startedAt, s.offset, s.current]"
+        )
+        browser.find_element("id", "ab").click()
+        after = browser.execute_script(
+            "const s = window.soundstage; return [s.context.currentTime, s.startedAt, s.offset, s.current]"
+        )
+        # the position is the context clock minus the start plus the offset: unchanged start and offset, no jump
+        jump_ms = 1000 * ((after[0] - after[1] + after[2]) - (before[0] - before[1] + before[2]) - (after[0] - before[0]))
+        print(f"A/B switch: position moved {jump_ms:.3f} ms beyond the clock; file {before[3]} -> {after[3]}")
+        assert after[3] != before[3] and abs(jump_ms) <= 10.0
+        report = json.loads((rendered / "render-report.json").read_text())
+        loudness = {o["file"]: o["integrated_lufs"] for o in report["outputs"]}
+        current = browser.execute_script("return window.soundstage.files[window.soundstage.current].name")
+        expected_db = min(loudness.values()) - loudness[current]
+        matched = browser.execute_script("const s = window.soundstage; return s.files[s.current].gain.gain.value")
+        browser.find_element("id", "matched").click()
+        plain = browser.execute_script("const s = window.soundstage; return s.files[s.current].gain.gain.value")
+        change_db = 20 * np.log10(matched / plain)
+        print(f"matched switch on {current}: {change_db:.3f} dB (report: {expected_db:.3f} dB)")
+        assert abs(change_db - expected_db) <= 0.1
+        shot = tmp_path / "audition.png"
+        browser.save_screenshot(str(shot))
+        print(f"screenshot: {shot}")
+        assert shot.stat().st_size > 10_000
+        errors = [entry for entry in browser.get_log("browser") if entry["level"] == "SEVERE"]
+        assert errors == []
