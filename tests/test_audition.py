@@ -23,8 +23,8 @@ SR = 48000
 @pytest.fixture(scope="module")
 def rendered(tmp_path_factory: pytest.TempPathFactory) -> Path:
     root = tmp_path_factory.mktemp("audition")
-    t = np.arange(SR) / SR
-    soundfile.write(root / "stem.wav", np.stack([np.sin(2 * np.pi * 440 * t), np.sin(2 * np.pi * 660 * t)], axis=1) * 0.2, SR)
+    noise = np.random.default_rng(3).standard_normal((4 * SR, 2)) * 0.05  # 4 s: short-term loudness needs 3
+    soundfile.write(root / "stem.wav", noise, SR)
     (root / "session.toml").write_text(
         'format = 1\nsample_rate = 48000\n[[stems]]\npath = "stem.wav"\n'
         '[[renders]]\nname = "mix"\nkind = "mixdown"\nbit_depth = 24\n'
@@ -46,7 +46,8 @@ def _get(url_port: int, path: str) -> tuple[int, bytes]:
 def test_a_render_writes_a_self_contained_page_and_a_report_it_can_read(rendered: Path) -> None:
     page = (rendered / "index.html").read_text()
     assert "render-report.json" in page and "AudioContext" in page
-    assert not re.search(r"(https?:)?//[a-z0-9.-]+\.[a-z]{2,}", page.split("<script>")[1]), "the script fetches from the network"
+    script = page.split("<script>")[1].replace("http://www.w3.org/2000/svg", "")  # the SVG namespace: a name, not a fetch
+    assert not re.search(r"(https?:)?//[a-z0-9.-]+\.[a-z]{2,}", script), "the script fetches from the network"
     assert 'rel="stylesheet"' not in page and 'src="http' not in page and 'href="http' not in page  # all inline
     report = json.loads((rendered / "render-report.json").read_text())
     files = {o["file"]: (o["render"], o["role"]) for o in report["outputs"]}
@@ -149,6 +150,16 @@ def test_the_page_in_a_real_browser(rendered: Path, browser, tmp_path: Path) -> 
         change_db = 20 * np.log10(matched / plain)
         print(f"matched switch on {current}: {change_db:.3f} dB (report: {expected_db:.3f} dB)")
         assert abs(change_db - expected_db) <= 0.1
+        drawn = browser.execute_script(
+            "return ['spectra', 'loudness', 'translation'].map(id => document.querySelectorAll('#' + id + ' polyline').length)"
+        )
+        rows = browser.execute_script(
+            "return ['files', 'stems', 'chains'].map(id => document.querySelectorAll('#' + id + ' tbody tr').length)"
+        )
+        translation = browser.execute_script("return window.soundstage.translation")
+        print(f"pictures (curves): {drawn}; table rows: {rows}; translation spread {translation['spread_db']:.1f} dB")
+        assert drawn == [3, 3, 1] and rows == [3, 1, 2]
+        assert "spread" in browser.find_element("id", "translation-figure").text
         shot = tmp_path / "audition.png"
         browser.save_screenshot(str(shot))
         print(f"screenshot: {shot}")

@@ -293,7 +293,7 @@ def test_a_render_failing_while_it_runs_does_not_stop_the_others(tmp_path: Path,
     monkeypatch.setattr(render_module._Output, "write", write)
     result = render_session(tmp_path / "s.toml", tmp_path / "out", block=48000)
     assert result.failures == {"bad": f"cannot write {str(tmp_path / 'out' / 'bad.wav')!r}: No space left on device"}
-    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["also.wav", "good.wav", "render-report.json"]
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["also.wav", "good.wav", "index.html", "render-report.json"]
     for name in ("good", "also"):
         assert soundfile.info(str(tmp_path / "out" / f"{name}.wav")).frames == 3 * 48000
 
@@ -326,3 +326,33 @@ def test_allow_truncated_renders_what_the_stem_holds_and_reports_what_is_missing
     assert f"stem cut: TRUNCATED, {missing:.3f} s missing at its end" in printed
     held = soundfile.info(str(tmp_path / "stems" / "cut.wav")).frames  # libsndfile's count of what the file holds
     assert soundfile.info(str(tmp_path / "out" / "mix.wav")).frames == held  # the mix holds what the stem holds
+
+
+def test_short_term_loudness_and_third_octave_spectrum_of_what_is_written() -> None:
+    """The report's pictures: short-term loudness (3 s) within 0.2 LU of pyloudnorm on steady segments; white noise rises
+    1 dB per 1/3 octave (within 0.5 dB from 100 Hz to 10 kHz); a 1 kHz sine peaks in the 1 kHz band."""
+    import pyloudnorm
+
+    from soundstage.analysis.loudness import LoudnessMeter, SpectrumMeter, short_term_lufs
+
+    rate = 48000
+    rng = np.random.default_rng(5)
+    quiet, loud = 0.02 * rng.standard_normal((2, 6 * rate)), 0.2 * rng.standard_normal((2, 6 * rate))
+    signal = np.concatenate([quiet, loud], axis=1)
+    meter = LoudnessMeter(rate, 2)
+    for start in range(0, signal.shape[1], 7000):  # any block size
+        meter.add(signal[:, start : start + 7000])
+    values = short_term_lufs(meter)
+    reference = pyloudnorm.Meter(rate)
+    assert abs(values[1] - reference.integrated_loudness(quiet[:, rate : 4 * rate].T)) <= 0.2  # window 1-4 s
+    assert abs(values[8] - reference.integrated_loudness(loud[:, 2 * rate : 5 * rate].T)) <= 0.2  # window 8-11 s
+    spectrum = SpectrumMeter(rate, 2)
+    spectrum.add(rng.standard_normal((2, 20 * rate)))
+    centers, levels = spectrum.third_octave_db()
+    band = [i for i, c in enumerate(centers) if 100 <= c <= 10000]
+    steps = np.diff([levels[i] for i in band])
+    assert np.abs(steps - 10 * np.log10(2 ** (1 / 3))).max() <= 0.5, steps.round(2)
+    tone = SpectrumMeter(rate, 1)
+    tone.add(np.sin(2 * np.pi * 1000 * np.arange(2 * rate) / rate)[None])
+    centers, levels = tone.third_octave_db()
+    assert centers[int(np.argmax([v if v is not None else -999 for v in levels]))] == 1000.0

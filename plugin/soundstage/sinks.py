@@ -42,7 +42,7 @@ from pathlib import Path
 import numpy as np
 import soundfile
 
-from soundstage.analysis.loudness import LoudnessMeter, TruePeakMeter
+from soundstage.analysis.loudness import LoudnessMeter, SpectrumMeter, TruePeakMeter
 from soundstage.errors import OutputError
 from soundstage.files import file_mode
 
@@ -214,6 +214,7 @@ class AudioSink:
         self.frames = 0
         self.loudness = LoudnessMeter(target.sample_rate, target.channels)
         self.peak = TruePeakMeter(target.channels)
+        self.spectrum = SpectrumMeter(target.sample_rate, target.channels)
         self._rng = np.random.default_rng(seed)
         self._auto_commit = commit
         self._scale = float(2 ** (target.bit_depth - 1))
@@ -277,6 +278,7 @@ class AudioSink:
             raise OutputError(f"cannot write {str(self.target.path)!r}: {_reason(error, self.target.path.parent)}") from None
         self.loudness.add(written)
         self.peak.add(written)
+        self.spectrum.add(written)
         self.frames += data.shape[1]
 
     def close(self) -> None:

@@ -16,7 +16,7 @@ import numpy as np
 import pyloudnorm
 import scipy.signal
 
-__all__ = ["LoudnessMeter", "TruePeakMeter"]
+__all__ = ["LoudnessMeter", "SpectrumMeter", "TruePeakMeter", "short_term_lufs"]
 
 _CHANNEL_WEIGHTS = (1.0, 1.0, 1.0, 1.41, 1.41)
 #: The K-weighting stages (ITU-R BS.1770-4): (gain dB, Q, frequency Hz, pyloudnorm's filter type).
@@ -50,6 +50,10 @@ class LoudnessMeter:
             start += self._step
         self._pending = pending[:, start:]
 
+    def block_powers(self) -> list[np.ndarray]:
+        """The mean squares of the K-weighted 400 ms gating blocks so far (every 100 ms), per channel."""
+        return list(self._powers)
+
     def integrated_lufs(self) -> float:
         """Gated integrated loudness so far (-inf for silence)."""
         if not self._powers:
@@ -63,6 +67,27 @@ class LoudnessMeter:
         relative = -0.691 + 10 * np.log10((gated.mean(axis=0) * weights).sum()) - 10.0
         final = z[(loudness >= -70.0) & (loudness >= relative)]
         return float(-0.691 + 10 * np.log10((final.mean(axis=0) * weights).sum()))
+
+
+def short_term_lufs(meter: LoudnessMeter, every_s: float = 1.0) -> list[float | None]:
+    """Short-term loudness (3 s windows, BS.1771) every ``every_s`` seconds, from a meter's 400 ms gating blocks.
+
+    A 3 s window is the mean of the 27 gating blocks (400 ms every 100 ms) that
+    lie inside it: every sample of the window counts four times except at its
+    edges, within 0.2 LU of the direct measure on program material. None for
+    silence and for windows before the first 3 s are in.
+    """
+    powers = np.array(meter.block_powers())  # (blocks, channels)
+    if not len(powers):
+        return []
+    weights = np.array(_CHANNEL_WEIGHTS[: meter.channels] + (1.0,) * max(0, meter.channels - 5))[: meter.channels]
+    weighted = (powers * weights).sum(axis=1)
+    step = max(1, int(round(every_s / 0.1)))
+    values: list[float | None] = []
+    for start in range(0, len(weighted) - 26, step):
+        mean = float(weighted[start : start + 27].mean())
+        values.append(round(-0.691 + 10 * np.log10(mean), 2) if mean > 0 else None)
+    return values
 
 
 class TruePeakMeter:
@@ -97,3 +122,39 @@ class TruePeakMeter:
     def true_peak_dbtp(self) -> float:
         """Maximum of the oversampled signal, dB re full scale."""
         return float(20 * np.log10(self.peak)) if self.peak > 0 else float("-inf")
+
+
+class SpectrumMeter:
+    """Long-term spectrum of a stream in 1/3-octave bands (Welch: Hann frames of 8192, half overlap), summed over channels."""
+
+    FRAME = 8192
+
+    def __init__(self, sample_rate: float, channels: int) -> None:
+        self.sample_rate = float(sample_rate)
+        self._window = scipy.signal.get_window("hann", self.FRAME)
+        self._pending = np.zeros((channels, 0))
+        self._power = np.zeros(self.FRAME // 2 + 1)
+        self._frames = 0
+
+    def add(self, block: np.ndarray) -> None:
+        """Feed ``(channels, n)`` samples."""
+        pending = np.concatenate([self._pending, np.asarray(block, float)], axis=1)
+        hop = self.FRAME // 2
+        start = 0
+        while start + self.FRAME <= pending.shape[1]:
+            spectrum = np.fft.rfft(pending[:, start : start + self.FRAME] * self._window, axis=1)
+            self._power += (np.abs(spectrum) ** 2).sum(axis=0)
+            self._frames += 1
+            start += hop
+        self._pending = pending[:, start:]
+
+    def third_octave_db(self) -> tuple[list[float], list[float | None]]:
+        """Band centers (Hz, 25 Hz-20 kHz, base-10 series) and band levels (dB, arbitrary reference; None if empty)."""
+        frequencies = np.fft.rfftfreq(self.FRAME, 1 / self.sample_rate)
+        centers = [float(10 ** (k / 10)) for k in range(14, 44) if 10 ** (k / 10) < self.sample_rate / 2 / 2 ** (1 / 6)]
+        levels: list[float | None] = []
+        for center in centers:
+            band = (frequencies >= center * 2 ** (-1 / 6)) & (frequencies < center * 2 ** (1 / 6))
+            power = float(self._power[band].sum()) / max(self._frames, 1) / self.FRAME
+            levels.append(round(10 * np.log10(power), 2) if power > 0 else None)
+        return [round(c, 1) for c in centers], levels

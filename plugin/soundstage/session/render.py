@@ -25,7 +25,7 @@ from typing import Any
 import numpy as np
 import soundfile
 
-from soundstage.analysis.loudness import LoudnessMeter, TruePeakMeter
+from soundstage.analysis.loudness import LoudnessMeter, TruePeakMeter, short_term_lufs
 from soundstage.engine import ChainStream
 from soundstage.errors import ChannelError, OutputError, SoundstageError
 from soundstage.files import output_name, write_text
@@ -662,6 +662,7 @@ def _report(graph: _Graph, plan: _Plan, total: int, started: float, notes: dict[
             if render.name not in plan.failures
         ],
         "failures": [{"render": name, "reason": reason} for name, reason in plan.failures.items()],
+        "spectrum_hz": outputs[0][2].spectrum.third_octave_db()[0] if outputs else [],
         "outputs": [
             {
                 "render": name,
@@ -674,6 +675,8 @@ def _report(graph: _Graph, plan: _Plan, total: int, started: float, notes: dict[
                 "true_peak_dbtp": round(sink.peak.true_peak_dbtp, 2),
                 "clipped_samples": sink.peak.clipped,
                 "gain_applied_db": round(20 * np.log10(sink.gain), 2),
+                "short_term_lufs": short_term_lufs(sink.loudness),
+                "spectrum_db": sink.spectrum.third_octave_db()[1],
             }
             for name, role, sink in outputs
         ],
