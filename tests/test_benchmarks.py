@@ -72,3 +72,17 @@ def test_batch_benchmark_runs() -> None:
     )
     assert result.returncode == 0, result.stderr
     assert "2 workers vs 1:" in result.stdout and "target >= 1.8x" in result.stdout and "peak RSS per worker" in result.stdout
+
+
+def test_audition_page_benchmark_runs() -> None:
+    import shutil
+
+    import pytest
+
+    if shutil.which("chromium") is None or shutil.which("chromedriver") is None:
+        pytest.skip("needs chromium and chromedriver (Debian: apt-get install chromium chromium-driver)")
+    result = subprocess.run(
+        [sys.executable, str(BENCHMARKS / "audition_page.py"), "--rounds", "1"], capture_output=True, text=True, timeout=600
+    )
+    assert result.returncode == 0, result.stderr
+    assert "demo audition page: 10 files decoded and drawn in" in result.stdout and "target < 2 s" in result.stdout
