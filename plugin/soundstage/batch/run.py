@@ -87,16 +87,18 @@ def run_batch(
     chains: dict[Path, tuple[str, str, tuple[tuple[str, str], ...]]] = {}
     for item in items:
         task = _task(item, folder, chains, overwrite)
-        wanted = {
-            "input_sha256": sha256_path(item.input) if item.input.is_file() else None,
-            "chain_sha256": task.chain_sha256,
-            "plugins": [{"path": p, "sha256": d} for p, d in task.plugins],
-        }
         entry = previous.get(item.name)
-        if resume and manifest.is_current(entry, wanted, folder):
-            result.skipped.append(item.name)
-            continue
-        made_here = entry is not None and manifest.is_current({**entry, **wanted, "status": "done"}, wanted, folder)
+        made_here = False
+        if entry is not None:  # only an item the manifest knows needs its input hashed here (the worker hashes it anyway)
+            wanted = {
+                "input_sha256": sha256_path(item.input) if item.input.is_file() else None,
+                "chain_sha256": task.chain_sha256,
+                "plugins": [{"path": p, "sha256": d} for p, d in task.plugins],
+            }
+            if resume and manifest.is_current(entry, wanted, folder):
+                result.skipped.append(item.name)
+                continue
+            made_here = manifest.is_current({**entry, **wanted, "status": "done"}, wanted, folder)
         tasks.append(dataclasses.replace(task, overwrite=overwrite or made_here))
 
     def record(entry: dict[str, Any]) -> None:
