@@ -166,3 +166,70 @@ def test_the_page_in_a_real_browser(rendered: Path, browser, tmp_path: Path) -> 
         assert shot.stat().st_size > 10_000
         errors = [entry for entry in browser.get_log("browser") if entry["level"] == "SEVERE"]
         assert errors == []
+
+
+@pytest.fixture(scope="module")
+def device_rendered(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    root = tmp_path_factory.mktemp("audition-device")
+    noise = np.random.default_rng(4).standard_normal((3 * SR, 2)) * 0.05
+    soundfile.write(root / "stem.wav", noise, SR)
+    (root / "session.toml").write_text(
+        'format = 1\nsample_rate = 48000\n[[stems]]\npath = "stem.wav"\n'
+        '[[renders]]\nname = "feeds"\nkind = "device"\nchain = "studio-5"\nper_driver = true\nbit_depth = 32\n'
+        '[[renders]]\nname = "all"\nkind = "device"\nchain = "studio-5"\nbit_depth = 32\n'
+    )
+    render_session(root / "session.toml", root / "renders")
+    return root / "renders"
+
+
+def test_device_figures_and_driver_feeds_in_a_real_browser(device_rendered: Path, browser) -> None:  # type: ignore[no-untyped-def]
+    """Every device figure drawn; one driver or all of them summed plays exactly the files' samples; matched by the report."""
+    import time
+
+    report = json.loads((device_rendered / "render-report.json").read_text())
+    with AuditionServer(device_rendered) as server:
+        browser.get(server.url)
+        deadline = time.monotonic() + 30
+        while browser.execute_script("return document.body.dataset.ready") != "true" and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert browser.execute_script("return document.body.dataset.ready") == "true", browser.find_element("id", "error").text
+        counts = browser.execute_script(
+            "return [...document.querySelectorAll('#device > div')].map(box => ["
+            "box.querySelectorAll('svg[id$=separation] polyline').length, box.querySelectorAll('svg[id$=zone] rect').length,"
+            "box.querySelectorAll('svg.beam polygon').length, box.querySelectorAll('table.width tr').length])"
+        )
+        assert counts == [[4, 55, 8, 4], [4, 55, 8, 4]]  # per device render: 4 curves, 5 x 11 seats, 4 polars x 2, 3 sources
+        names = browser.execute_script("return window.soundstage.files.map(f => f.name)")
+        # the per-driver render: 5 files and their sum; the 5-channel file: each channel and their sum
+        assert names.count("feeds: drivers summed") == 1 and names.count("all: drivers summed") == 1
+        assert [n for n in names if n.startswith("all.wav ch")] == [f"all.wav ch {c}" for c in range(1, 6)]
+        feeds = {o["file"]: soundfile.read(device_rendered / o["file"], dtype="float32")[0] for o in report["outputs"]}
+        per_driver = np.sum([audio for name, audio in feeds.items() if name.startswith("feeds-")], axis=0)
+        seconds = 1.0
+        n = int(seconds * SR)
+        for name, expected in (
+            ("feeds: drivers summed", per_driver),
+            ("all: drivers summed", feeds["all.wav"].sum(axis=1)),
+            ("all.wav ch 2", feeds["all.wav"][:, 1]),
+            ("feeds-mid_left.wav", feeds["feeds-mid_left.wav"]),
+        ):
+            played = np.array(
+                browser.execute_async_script(
+                    "const done = arguments[arguments.length - 1];"
+                    f"window.soundstageRenderEntry(window.soundstage.files.findIndex(f => f.name === {name!r}), {seconds})"
+                    ".then(done)"
+                )
+            )
+            error_db = 10 * np.log10(max(np.sum((played - expected[:n]) ** 2), 1e-30) / np.sum(expected[:n] ** 2))
+            print(f"{name}: played against the files (soundfile) {error_db:.1f} dB")
+            assert error_db <= -100.0, name
+        summed = {r["name"]: r["summed_feeds_lufs"] for r in report["renders"]}
+        quietest = min([o["integrated_lufs"] for o in report["outputs"] if o["channels"] <= 2] + list(summed.values()))
+        index = browser.execute_script("return window.soundstage.files.findIndex(f => f.name === 'feeds: drivers summed')")
+        assert browser.execute_script("return window.soundstage.current") != index
+        browser.execute_script(f"document.querySelectorAll('#files tbody tr')[{index}].click()")
+        gain = browser.execute_script("const s = window.soundstage; return s.files[s.current].gain.gain.value")
+        print(f"drivers summed: match {20 * np.log10(gain):.3f} dB (report: {quietest - summed['feeds']:.3f} dB)")
+        assert abs(20 * np.log10(gain) - (quietest - summed["feeds"])) <= 0.1
+        errors = [entry for entry in browser.get_log("browser") if entry["level"] == "SEVERE"]
+        assert errors == []

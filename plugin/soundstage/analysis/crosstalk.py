@@ -11,7 +11,7 @@ from soundstage.acoustics.geometry import SPEED_OF_SOUND_M_S, rotation_z
 from soundstage.acoustics.head import HeadModel
 from soundstage.acoustics.profiles import DeviceProfile, Listener, ListeningRegion
 from soundstage.acoustics.transfer import transfer_matrix
-from soundstage.analysis.binaural import band_power, fractional_octave_bands, ild_db, itd_s
+from soundstage.analysis.binaural import band_power, band_powers, fractional_octave_bands, ild_db, itd_s
 
 __all__ = [
     "RegionSeparation",
@@ -40,15 +40,9 @@ def band_separation_db(frequencies: np.ndarray, ears: np.ndarray, centers_hz: np
 
     ``ears`` is (F, 2 ears, 2 inputs): input 0 belongs at ear 0, input 1 at ear 1.
     """
-    return np.array(
-        [
-            min(
-                10 * np.log10(band_power(ears[:, j, j], frequencies, center) / band_power(ears[:, 1 - j, j], frequencies, center))
-                for j in range(2)
-            )
-            for center in centers_hz
-        ]
-    )
+    powers = band_powers(np.moveaxis(ears, 0, -1), frequencies, centers_hz)  # (ear, input, band)
+    ipsi_over_contra = [10 * np.log10(powers[j, j] / powers[1 - j, j]) for j in range(2)]
+    return np.asarray(np.minimum(*ipsi_over_contra))
 
 
 def band_target_db(frequencies: np.ndarray, target_db: np.ndarray, centers_hz: np.ndarray) -> np.ndarray:
@@ -127,11 +121,12 @@ def region_separation_db(
     head: HeadModel,
     region: ListeningRegion,
     *,
+    center: Listener | None = None,
     low_hz: float = 250.0,
     high_hz: float = 6300.0,
 ) -> RegionSeparation:
-    """Separation (dB) of canceller FIRs at every seat of a listening region (:func:`separation_db` per seat)."""
-    seats = region.positions()
+    """Separation (dB) of canceller FIRs at every seat of a listening region around ``center`` (default: the nominal seat)."""
+    seats = region.positions(center)
     rows = [
         separation_db(impulse, delay_samples, sample_rate, profile, head, listener=seat, low_hz=low_hz, high_hz=high_hz)
         for seat in seats

@@ -85,7 +85,8 @@ def crosstalk_report(
         design.impulse, design.delay_samples, sample_rate, profile, model, low_hz=100, high_hz=10000
     )
     files = [hrtf] if isinstance(hrtf, str) else list(hrtf)
-    measured = {_head_label(file, files): HrtfSet.from_sofa(file, sample_rate=sample_rate) for file in files if file != "model"}
+    choices = {_head_label(file, files): HeadChoice(file) for file in files if file != "model"}
+    measured = {label: choice.head(sample_rate) for label, choice in choices.items()}
     heads: dict[str, np.ndarray] = {"model": designed}
     for label, head in measured.items():
         heads[label] = separation_db(design.impulse, design.delay_samples, sample_rate, profile, head, low_hz=100, high_hz=10000)[
@@ -100,7 +101,9 @@ def crosstalk_report(
     designed_on = f"the spherical head (radius {model.radius_m} m)"
     if isinstance(design_head, HrtfSet):
         designed_on = f"{design_head.source} (personalized)"
-    evaluated_on = ", ".join(head.source for head in measured.values()) or "the design model"
+    elif design_hrtf != "model":
+        designed_on = HeadChoice(design_hrtf).source(sample_rate)
+    evaluated_on = ", ".join(choice.source(sample_rate) for choice in choices.values()) or "the design model"
     lines = [
         f"crosstalk canceller: {profile.name} at {distance_m:g} m, designed on {designed_on}",
         f"evaluated on: {evaluated_on}",
@@ -232,7 +235,7 @@ def zones_report(device: str, *, hrtf: str = "model", sample_rate: float = 48000
     the device as the listener moves.
     """
 
-    head = SphericalHead() if hrtf == "model" else HrtfSet.from_sofa(hrtf, sample_rate=sample_rate)
+    head = HeadChoice(hrtf).head(sample_rate)
     xs = np.arange(1.5, 3.01, 0.25)
     ys = np.round(np.arange(-0.5, 0.501, 0.05), 3)
     grid = np.zeros((len(xs), len(ys)))
@@ -326,7 +329,7 @@ def device_report(device: str, *, hrtf: str = "model", distance_m: float = 2.0, 
     rows = [("hard-left ITD us / ILD 1-4 kHz dB", cues(device_chain, left), cues(reference, left), cues(plain, left))]
     rows.append(("center ITD us / ILD dB", cues(device_chain, center), cues(reference, center), cues(plain, center)))
     design = design_crosstalk_canceller(profile, sample_rate=sample_rate)
-    head = SphericalHead() if hrtf == "model" else HrtfSet.from_sofa(hrtf, sample_rate=sample_rate)
+    head = HeadChoice(hrtf).head(sample_rate)
     separation = separation_db(design.impulse, design.delay_samples, sample_rate, profile, head)[1]
     beam = beam_figures(design_beamformer(profile, sample_rate=sample_rate), profile, fractional_octave_bands(500, 3000))
     matrix = beam_figures(design_matrix_mix(profile, sample_rate=sample_rate), profile, fractional_octave_bands(500, 3000))
@@ -336,7 +339,10 @@ def device_report(device: str, *, hrtf: str = "model", distance_m: float = 2.0, 
         f"{'':<36} {'device chain':>16} {'stereo reference':>18} {'plain side drivers':>20}",
     ]
     for label, dev, ref, pl in rows:
-        lines.append(f"{label:<36} {dev[0]:7.0f} / {dev[1]:5.1f}   {ref[0]:9.0f} / {ref[1]:5.1f}   {pl[0]:11.0f} / {pl[1]:5.1f}")
+        lines.append(
+            f"{label:<36} {round(dev[0]) + 0:7d} / {_db(dev[1]):5.1f}   {round(ref[0]) + 0:9d} / {_db(ref[1]):5.1f}   "
+            f"{round(pl[0]) + 0:11d} / {_db(pl[1]):5.1f}"
+        )
     lines += [
         "",
         f"crosstalk separation 250 Hz-6.3 kHz: mean {separation.mean():.1f} dB, worst band {separation.min():.1f} dB",

@@ -25,6 +25,7 @@ from typing import Any
 import numpy as np
 import soundfile
 
+from soundstage.analysis.device import chain_device_figures
 from soundstage.analysis.loudness import LoudnessMeter, TruePeakMeter, short_term_lufs
 from soundstage.engine import ChainStream
 from soundstage.errors import ChannelError, OutputError, SoundstageError
@@ -293,6 +294,7 @@ def render_session(
     graph = _Graph(
         session, rate, stems, stem_chains, bus_chains, master, [r for r in renders if r.name not in plan.failures], render_chains
     )
+    figures = _device_figures(graph)  # at the chains' settings before any automation moves them
     _load_automation(graph)
     notes: dict[str, str] = {}
     try:
@@ -314,6 +316,8 @@ def render_session(
                 output.discard()
         raise
     report = _report(graph, plan, total, started, notes)
+    for entry in report["renders"]:
+        entry.update(figures.get(entry["name"], {}))
     if written:  # a call whose every render failed leaves the folder as it was
         write_text(folder / REPORT_NAME, json.dumps(report, indent=2))
         write_page(folder)
@@ -330,6 +334,8 @@ class _Plan:
 
     outputs: dict[str, list[_Output]]
     failures: dict[str, str]
+    #: Device renders: the loudness of their driver feeds summed to mono (the page's "drivers summed").
+    summed: dict[str, LoudnessMeter] = field(default_factory=dict)
 
     def fail(self, render: str, error: BaseException) -> None:
         """Mark a render failed and remove what it has written so far."""
@@ -411,7 +417,32 @@ def _plan_outputs(
             outputs.append(_Output(checked, render.name, role))
         else:
             plan.outputs[render.name] = outputs
+            if render.kind == "device" and sum(output.channels for output in outputs) > 1:
+                plan.summed[render.name] = LoudnessMeter(rate, 1)
     return plan
+
+
+def _device_figures(graph: _Graph) -> dict[str, dict[str, Any]]:
+    """Per render, ``{"device": figures}`` of its device chain (an A/B: its B side, else its A side).
+
+    A figure that cannot be computed is reported (``device_figures_error``), never fatal to the render.
+    """
+    figures: dict[str, dict[str, Any]] = {}
+    computed: dict[int, dict[str, Any] | None] = {}
+    for render in graph.renders:
+        for chain in reversed(graph.render_chains[render.name]):
+            if chain is None:
+                continue
+            try:
+                if id(chain) not in computed:
+                    computed[id(chain)] = chain_device_figures(chain, graph.rate)
+            except (SoundstageError, ValueError) as error:
+                figures[render.name] = {"device_figures_error": _reason(error)}
+                break
+            if computed[id(chain)] is not None:
+                figures[render.name] = {"device": computed[id(chain)]}
+                break
+    return figures
 
 
 def _load_automation(graph: _Graph) -> None:
@@ -514,7 +545,7 @@ def _write_renders(
         if render.name in plan.failures:
             continue
         try:
-            _write_render(render, streams[render.name], plan.outputs[render.name], master, final)
+            _write_render(render, streams[render.name], plan.outputs[render.name], master, final, plan.summed.get(render.name))
         except Exception as error:
             plan.fail(render.name, error)
 
@@ -548,10 +579,17 @@ class _Mixer:
 
 
 def _write_render(
-    render: Render, streams: list[ChainStream | None], outputs: list[_Output], master: np.ndarray, final: bool
+    render: Render,
+    streams: list[ChainStream | None],
+    outputs: list[_Output],
+    master: np.ndarray,
+    final: bool,
+    summed: LoudnessMeter | None = None,
 ) -> None:
-    """Run one render's chains on a master block and append the results to its files."""
+    """Run one render's chains on a master block and append the results to its files (``summed``: meter their sum)."""
     results = [_stage(stream, master, final) for stream in streams]
+    if summed is not None and results[0].shape[1]:
+        summed.add(results[0].sum(axis=0, keepdims=True))
     if render.kind == "ab":
         pieces = results
     elif len(outputs) > 1:
@@ -657,6 +695,11 @@ def _report(graph: _Graph, plan: _Plan, total: int, started: float, notes: dict[
                 "kind": render.kind,
                 "chain_latency_samples": [latency(c) for c in render_chains[render.name]],
                 **({"ab": notes[render.name], "ceiling_dbtp": render.ceiling_dbtp} if render.name in notes else {}),
+                **(
+                    {"summed_feeds_lufs": round(plan.summed[render.name].integrated_lufs(), 2)}
+                    if render.name in plan.summed
+                    else {}
+                ),
             }
             for render in renders
             if render.name not in plan.failures
@@ -709,6 +752,17 @@ def render_summary(result: RenderResult, folder: Path) -> list[str]:
     for render in report["renders"]:
         if render.get("ab"):
             lines.append(f"{render['name']}: {render['ab']}")
+        if render.get("device"):
+            separation, left = render["device"]["separation"], render["device"]["width"][0]
+            lines.append(
+                f"{render['name']}: separation 250 Hz-6.3 kHz {separation['mean_250_6300_db']:.1f} dB at the seat, "
+                f"{separation['region_mean_250_6300_db']:.1f} dB over the region (worst seat "
+                f"{separation['worst_seat_250_6300_db']:.1f} dB); hard left ITD {left['device_itd_us']:.0f} us, "
+                f"ILD {left['device_ild_db']:.1f} dB (a +-30 deg pair: {left['reference_itd_us']:.0f} us, "
+                f"{left['reference_ild_db']:.1f} dB) on {render['device']['head']}"
+            )
+        if render.get("device_figures_error"):
+            lines.append(f"{render['name']}: no device figures ({render['device_figures_error']})")
     if result.outputs:
         lines.append(f"report: {folder / REPORT_NAME}")
     return lines

@@ -1,0 +1,183 @@
+"""The device figures of a chain's design, as plain data for the audition page and the report.
+
+For a :class:`~soundstage.stages.device.Spatializer` at its current settings, on
+one head (the head the chain's binaural preview uses, or the design's own):
+
+- **separation** against frequency (1/3 octave, 100 Hz-10 kHz) at the design's
+  seat, its mean over a :class:`~soundstage.acoustics.profiles.ListeningRegion`
+  and its worst seat, beside the same drivers with no cancellation;
+- the **beam pattern** of the center path (the beam blended by ``depth``) and of
+  the matrix mix, in the horizontal plane, dB re on axis, at 500 Hz-4 kHz;
+- a **listening-zone map**: the same filters (designed for one seat) heard from a
+  grid of seats around it, mean separation 250 Hz-6.3 kHz;
+- **width**: ITD and ILD (1-4 kHz) at the ears for a hard-left, center and
+  hard-right source, through the device and through a real stereo pair at
+  +-30 degrees (:class:`~soundstage.stages.monitors.StereoReference`) on the same
+  head at the same distance.
+
+Everything is computed from the designs, never from the rendered files.
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Iterator
+from typing import Any
+
+import numpy as np
+
+from soundstage.acoustics.hrtf import HeadChoice
+from soundstage.acoustics.profiles import Listener, ListeningRegion, load_profile
+from soundstage.analysis.beam import realized_beam_pattern
+from soundstage.analysis.binaural import fractional_octave_bands, ild_db, itd_s
+from soundstage.analysis.crosstalk import plain_stereo_separation_db, region_separation_db, separation_db
+from soundstage.host.chain import Chain
+from soundstage.stages.beamformer import design_matrix_mix
+from soundstage.stages.device import Spatializer
+from soundstage.stages.drivers import design_listener
+from soundstage.stages.monitors import BinauralMonitor, StereoReference
+
+__all__ = ["BEAM_FREQUENCIES_HZ", "chain_device_figures", "device_figures", "preview_monitor", "width_cues"]
+
+#: The frequencies of the beam pattern (Hz).
+BEAM_FREQUENCIES_HZ = (500.0, 1000.0, 2000.0, 4000.0)
+#: Seat offsets of the listening-zone map (m): fore-aft (+ = toward the device) and lateral (+ = left).
+ZONE_FORE_AFT_M = (-0.5, -0.25, 0.0, 0.25, 0.5)
+ZONE_LATERAL_M = tuple(np.round(np.arange(-0.5, 0.501, 0.1), 2))
+#: The width probe: two seconds of noise, the first and last 4 000 samples (filter settling) left out.
+PROBE_SECONDS, PROBE_EDGE = 2.0, 4000
+
+
+def _rounded(values: Any, digits: int = 2) -> list[float]:
+    return [round(float(v), digits) for v in np.asarray(values, dtype=float).ravel()]
+
+
+def preview_monitor(spatializer: Spatializer, monitor: BinauralMonitor | None) -> BinauralMonitor:
+    """The monitor the figures hear the device through: a copy of the chain's, else one on the design's head."""
+    if monitor is not None:
+        return copy.deepcopy(monitor)
+    return BinauralMonitor(device=spatializer.device, hrtf=spatializer.hrtf, distance_m=spatializer.float_value("distance_m"))
+
+
+def width_cues(spatializer: Spatializer, monitor: BinauralMonitor, sample_rate: float) -> list[dict[str, Any]]:
+    """ITD (us) and ILD (dB, mean of the 1-4 kHz 1/3 octaves) at the ears, device against a real +-30 degree pair.
+
+    One row per source: hard left, center, hard right. The device is a copy of
+    ``spatializer`` (its designs reused) heard through a copy of ``monitor``; the
+    reference is a :class:`StereoReference` with the monitor's head, seat and room.
+    Neither argument is run or changed.
+    """
+    device = Chain([copy.deepcopy(spatializer), copy.deepcopy(monitor)])
+    reference = StereoReference(hrtf=monitor.hrtf, room=monitor.room, listener_in_room_m=monitor.listener_in_room_m)
+    for name, value in monitor.parameter_values().items():  # the same seat, distance and head size
+        setattr(reference, name, value)
+    noise = (0.3 * np.random.default_rng(0).standard_normal(int(PROBE_SECONDS * sample_rate))).astype(np.float32)
+    silence = np.zeros_like(noise)
+    bands = fractional_octave_bands(1000, 4000)
+    rows = []
+    for source, stereo in (("hard left", (noise, silence)), ("center", (noise, noise)), ("hard right", (silence, noise))):
+        row: dict[str, Any] = {"source": source}
+        for label, render in (("device", device), ("reference", reference)):
+            ears = render(np.stack(stereo), sample_rate)[:, PROBE_EDGE:-PROBE_EDGE]
+            row[f"{label}_itd_us"] = round(itd_s(ears[0], ears[1], sample_rate) * 1e6, 1)
+            row[f"{label}_ild_db"] = round(float(np.mean(ild_db(ears[0], ears[1], sample_rate, bands))), 2)
+        rows.append(row)
+    return rows
+
+
+def device_figures(
+    spatializer: Spatializer, monitor: BinauralMonitor | None = None, *, sample_rate: float = 48000.0
+) -> dict[str, Any]:
+    """The device figures of ``spatializer``'s design at its current settings (JSON-ready).
+
+    Heard on ``monitor``'s head (the chain's binaural preview), or with no monitor on
+    the head the design was made on. Neither stage is run or changed.
+    """
+    monitor = preview_monitor(spatializer, monitor)
+    hrtf = monitor.hrtf
+    profile = load_profile(spatializer.device, distance_m=spatializer.float_value("distance_m"))
+    head = HeadChoice(hrtf).head(sample_rate)
+    canceller = spatializer.canceller_design(sample_rate)
+    seat = design_listener(spatializer)
+    filters = (canceller.impulse, canceller.delay_samples, sample_rate, profile, head)
+    centers, at_seat = separation_db(*filters, listener=seat, low_hz=100, high_hz=10000)
+    region = ListeningRegion()
+    spread = region_separation_db(*filters, region, center=seat, low_hz=100, high_hz=10000)
+    mids = profile.indices("mid")
+    left, right = (mids[0], mids[1]) if len(mids) >= 2 else (0, 0)
+    plain = plain_stereo_separation_db(profile, head, left, right, sample_rate=sample_rate, low_hz=100, high_hz=10000)
+    in_band = (centers >= 250) & (centers <= 6400)
+    worst = int(np.argmin(spread.per_seat_db[:, in_band].mean(axis=1)))
+
+    azimuths = np.arange(-180.0, 180.1, 5.0)
+    beam: dict[str, Any] = {"azimuth_deg": _rounded(azimuths, 1), "frequencies_hz": list(BEAM_FREQUENCIES_HZ)}
+    matrix = design_matrix_mix(profile, sample_rate=sample_rate)
+    for label, design in (("beam", spatializer.beam_design(sample_rate)), ("matrix", matrix)):
+        frequencies, pattern = realized_beam_pattern(design, profile, azimuths)
+        on_axis = int(np.argmin(np.abs(azimuths)))
+        levels = []
+        for frequency in BEAM_FREQUENCIES_HZ:
+            row = pattern[int(np.argmin(np.abs(frequencies - frequency)))]
+            levels.append(_rounded(20 * np.log10(np.maximum(np.abs(row) / max(abs(row[on_axis]), 1e-12), 1e-3)), 1))
+        beam[f"{label}_db"] = levels
+
+    zone = np.zeros((len(ZONE_FORE_AFT_M), len(ZONE_LATERAL_M)))
+    x0, y0, z0 = seat.position_m
+    for i, forward in enumerate(ZONE_FORE_AFT_M):
+        for j, lateral in enumerate(ZONE_LATERAL_M):
+            moved = Listener(position_m=(x0 + forward, y0 + lateral, z0), yaw_deg=seat.yaw_deg)
+            zone[i, j] = separation_db(*filters, listener=moved)[1].mean()
+    distance = float(np.linalg.norm(profile.center_m - np.asarray(seat.position_m)))
+    return {
+        "device": spatializer.device,
+        "head": "the spherical head" if hrtf == "model" else hrtf,
+        "designed_on": "the spherical head" if spatializer.hrtf == "model" else spatializer.hrtf,  # a model's name or a file
+        "settings": {name: round(float(value), 4) for name, value in spatializer.parameter_values().items()},
+        "separation": {
+            "hz": _rounded(centers, 1),
+            "seat_db": _rounded(at_seat),
+            "region_mean_db": _rounded(spread.per_seat_db.mean(axis=0)),
+            "region_worst_db": _rounded(spread.per_seat_db[worst]),
+            "no_cancellation_db": _rounded(plain),
+            "region": region.describe(),
+            "mean_250_6300_db": round(float(at_seat[in_band].mean()), 2),
+            "region_mean_250_6300_db": round(float(spread.per_seat_db[:, in_band].mean()), 2),
+            "worst_seat_250_6300_db": round(float(spread.per_seat_db[worst, in_band].mean()), 2),
+        },
+        "beam": beam,
+        "zone": {
+            "distance_m": _rounded(distance - np.asarray(ZONE_FORE_AFT_M), 2),
+            "lateral_m": _rounded(ZONE_LATERAL_M, 2),
+            "separation_db": [_rounded(row, 1) for row in zone],
+        },
+        "width": width_cues(spatializer, monitor, sample_rate),
+    }
+
+
+def _stages(chain: Chain) -> Iterator[object]:
+    """The nodes of a chain in signal order, nested chains opened."""
+    for node in chain:
+        if isinstance(node, Chain):
+            yield from _stages(node)
+        else:
+            yield node
+
+
+def chain_device_figures(chain: Chain, sample_rate: float) -> dict[str, Any] | None:
+    """:func:`device_figures` of a chain's first :class:`Spatializer`, heard through the binaural preview after it.
+
+    ``None`` for a chain with no Spatializer. The preview is the first
+    :class:`BinauralMonitor` after the Spatializer (a :class:`StereoReference` is
+    not one); without it, the design's own head.
+    """
+    stages = list(_stages(chain))
+    found = next((i for i, node in enumerate(stages) if isinstance(node, Spatializer)), None)
+    if found is None:
+        return None
+    spatializer = stages[found]
+    assert isinstance(spatializer, Spatializer)
+    monitor = next(
+        (node for node in stages[found + 1 :] if isinstance(node, BinauralMonitor) and not isinstance(node, StereoReference)),
+        None,
+    )
+    return device_figures(spatializer, monitor, sample_rate=sample_rate)

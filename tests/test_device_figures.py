@@ -1,0 +1,106 @@
+"""The device figures a render puts in its report (and the audition page draws): checked against the analysis they summarize."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pyloudnorm
+import pytest
+import soundfile
+
+from soundstage import Spatializer
+from soundstage.acoustics.head import SphericalHead
+from soundstage.acoustics.profiles import ListeningRegion, load_profile
+from soundstage.analysis.crosstalk import separation_db
+from soundstage.analysis.device import chain_device_figures, device_figures
+from soundstage.host.chain import Chain
+from soundstage.session import render_session
+from soundstage.stages.monitors import BinauralMonitor, StereoReference
+
+SR = 48000.0
+KEMAR = Path("/usr/share/libmysofa/MIT_KEMAR_normal_pinna.sofa")
+
+
+@pytest.fixture(scope="module")
+def figures() -> dict:
+    return device_figures(Spatializer(), sample_rate=SR)
+
+
+def test_separation_is_the_canceller_on_the_seat_and_the_region(figures: dict) -> None:
+    """The curves are the analysis of the Spatializer's own canceller: seat, region mean, worst seat, in that order."""
+    separation = figures["separation"]
+    design = Spatializer().canceller_design(SR)
+    profile = load_profile("studio-5", distance_m=2.0)
+    centers, expected = separation_db(
+        design.impulse, design.delay_samples, SR, profile, SphericalHead(), low_hz=100, high_hz=10000
+    )
+    assert np.allclose(separation["hz"], np.round(centers, 1)) and np.abs(np.array(separation["seat_db"]) - expected).max() < 0.01
+    band = (centers >= 250) & (centers <= 6400)
+    print(
+        f"seat {separation['mean_250_6300_db']} dB, region mean {separation['region_mean_250_6300_db']} dB, "
+        f"worst seat {separation['worst_seat_250_6300_db']} dB"
+    )
+    assert abs(separation["mean_250_6300_db"] - expected[band].mean()) < 0.01
+    assert separation["worst_seat_250_6300_db"] < separation["region_mean_250_6300_db"] < separation["mean_250_6300_db"]
+    assert len(ListeningRegion().positions()) == 27 and separation["region"].startswith("+-5 deg yaw")
+
+
+def test_zone_map_holds_the_seat_and_is_symmetric(figures: dict) -> None:
+    zone = figures["zone"]
+    grid = np.array(zone["separation_db"])
+    assert grid.shape == (len(zone["distance_m"]), len(zone["lateral_m"])) == (5, 11)
+    seat = grid[zone["distance_m"].index(2.0), zone["lateral_m"].index(0.0)]
+    assert abs(seat - figures["separation"]["mean_250_6300_db"]) <= 0.05  # the same filters at the same seat
+    assert np.abs(grid - grid[:, ::-1]).max() <= 0.1  # studio-5 is symmetric: so is its zone (within 0.1 dB)
+    assert grid[:, zone["lateral_m"].index(0.3)].max() < seat - 10  # 30 cm off to the side the cancellation is gone
+
+
+def test_beam_pattern_has_its_side_nulls_and_zero_on_axis(figures: dict) -> None:
+    beam = figures["beam"]
+    azimuths = np.array(beam["azimuth_deg"])
+    for k, frequency in enumerate(beam["frequencies_hz"]):
+        levels = np.array(beam["beam_db"][k])
+        assert levels[azimuths == 0][0] == 0.0
+        if 1000 <= frequency <= 2000:  # the design's nulls at +-90 degrees (analyze beam: >= 100 dB deep there)
+            assert levels[np.abs(azimuths) == 90].max() <= -30.0, frequency
+
+
+def test_width_rows_compare_the_device_with_a_real_pair(figures: dict) -> None:
+    rows = {row["source"]: row for row in figures["width"]}
+    left, center, right = rows["hard left"], rows["center"], rows["hard right"]
+    assert left["device_itd_us"] > 100 and left["reference_itd_us"] > 250  # left ear first, for both
+    assert (
+        abs(left["device_itd_us"] + right["device_itd_us"]) <= 1.0 and abs(left["device_ild_db"] + right["device_ild_db"]) <= 0.05
+    )
+    assert abs(center["device_itd_us"]) <= 20 and abs(center["device_ild_db"]) <= 0.5
+
+
+def test_figures_follow_the_chain_the_settings_and_the_preview_head() -> None:
+    """A chain's figures: its Spatializer's settings, heard on the monitor after it (not on a StereoReference)."""
+    narrow = Chain([Spatializer(width=0.4), BinauralMonitor(hrtf=str(KEMAR))]) if KEMAR.exists() else None
+    if narrow is None:
+        pytest.skip("needs the MIT KEMAR set (Debian: apt-get install libmysofa1)")
+    figures = chain_device_figures(narrow, SR)
+    assert figures is not None and figures["head"] == str(KEMAR) and figures["settings"]["width"] == 0.4
+    assert max(figures["separation"]["seat_db"]) < 0.4 * 25 + 1  # the plateau scales with width
+    assert chain_device_figures(Chain([StereoReference()]), SR) is None
+
+
+def test_a_device_render_reports_figures_and_the_loudness_of_its_feeds_summed(tmp_path: Path) -> None:
+    noise = np.random.default_rng(5).standard_normal((4 * int(SR), 2)) * 0.05
+    soundfile.write(tmp_path / "stem.wav", noise, int(SR))
+    (tmp_path / "session.toml").write_text(
+        'format = 1\n[[stems]]\npath = "stem.wav"\n'
+        '[[renders]]\nname = "feeds"\nkind = "device"\nchain = "studio-5"\nper_driver = true\nbit_depth = 32\n'
+        '[[renders]]\nname = "mix"\nkind = "mixdown"\n'
+    )
+    report = render_session(tmp_path / "session.toml", tmp_path / "out").report
+    renders = {render["name"]: render for render in report["renders"]}
+    assert "device" not in renders["mix"] and "summed_feeds_lufs" not in renders["mix"]
+    assert renders["feeds"]["device"]["separation"]["mean_250_6300_db"] > 15
+    feeds = [soundfile.read(tmp_path / "out" / o["file"])[0] for o in report["outputs"] if o["render"] == "feeds"]
+    assert len(feeds) == 5
+    independent = pyloudnorm.Meter(int(SR)).integrated_loudness(np.sum(feeds, axis=0))
+    print(f"drivers summed: {renders['feeds']['summed_feeds_lufs']} LUFS, pyloudnorm on the files' sum {independent:.2f}")
+    assert abs(renders["feeds"]["summed_feeds_lufs"] - independent) <= 0.1
