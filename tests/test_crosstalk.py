@@ -88,10 +88,10 @@ def test_at_2_m_the_model_follows_the_target_and_kemar_keeps_some(kemar: HrtfSet
 
 def test_robustness_on_the_model(at_1m: tuple[object, DriverFilters]) -> None:
     profile, design = at_1m
-    centerd = separation(design, profile, MODEL).mean()
+    centered = separation(design, profile, MODEL).mean()
     turned = separation(design, profile, MODEL, listener=Listener(yaw_deg=5.0)).mean()
-    print(f"5 deg head rotation costs {centerd - turned:.2f} dB of mean separation ({centerd:.1f} -> {turned:.1f})")
-    assert centerd - turned <= 4.0
+    print(f"5 deg head rotation costs {centered - turned:.2f} dB of mean separation ({centered:.1f} -> {turned:.1f})")
+    assert centered - turned <= 4.0
     for offset in (-0.05, -0.025, 0.025, 0.05):
         moved = separation(design, profile, MODEL, listener=Listener(position_m=(0.0, offset, 0.0)))
         print(f"  {offset * 100:+.1f} cm: mean separation {moved.mean():.1f} dB (worst band {moved.min():.1f} dB)")

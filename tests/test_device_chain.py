@@ -80,7 +80,7 @@ def test_block_size_invariance(noise: np.ndarray) -> None:
     [("studio-5", 5), ("studio-5-binaural", 2), ("stereo-reference", 2), ("headphones", 2), ("compact-pair", 2)],
 )
 def test_presets(preset: str, channels: int, noise: np.ndarray) -> None:
-    """Each preset runs and does its spatial job: at the (model) ears a hard-left source is left, a center source centerd."""
+    """Each preset runs and does its spatial job: at the (model) ears a hard-left source is left, a center source centered."""
     chain = load_chain(Path(__file__).resolve().parents[1] / "chains" / f"{preset}.toml")
     out = chain(noise, SR)
     assert out.shape == (channels, noise.shape[1]) and np.isfinite(out).all()

@@ -3,8 +3,9 @@
     soundstage process IN OUT --chain FILE [--buffer-size N] [--bit-depth B] [--overwrite] [--midi F.mid --map M.toml]
     soundstage chain show FILE [--sample-rate HZ] [--channels N]
     soundstage plugin info PATH [--plugin-name NAME]
-    soundstage analyze crosstalk --device NAME --distance-m D [--hrtf model|PATH.sofa ...] [--design-hrtf PATH.sofa]
-                                 [--region-yaw-deg Y --region-lateral-m L --region-fore-aft-m F] [--plot FILE.png]
+    soundstage analyze crosstalk --device NAME --distance-m D [--hrtf model|rigid-sphere|SOFA ...]
+                                 [--design-hrtf rigid-sphere|SOFA] [--region-yaw-deg Y --region-lateral-m L --region-fore-aft-m F]
+                                 [--plot FILE.png]
     soundstage analyze beam --device NAME [--plot FILE.png]
     soundstage analyze zones --device NAME [--hrtf ...] [--plot FILE.png]
     soundstage analyze device --device NAME [--hrtf ...] [--distance-m D]
@@ -509,7 +510,9 @@ def build_parser() -> argparse.ArgumentParser:
         help="'model' or SOFA files to evaluate on (e.g. the MIT KEMAR set); several allowed",
     )
     crosstalk.add_argument(
-        "--design-hrtf", default="model", help="design on this SOFA file (a personalized design) instead of the spherical head"
+        "--design-hrtf",
+        default="model",
+        help="design on this SOFA file (personalized) or on 'rigid-sphere' (the exact sphere) instead of the spherical head",
     )
     crosstalk.add_argument("--region-yaw-deg", type=_ranged(float, 0, 45, "deg"), default=5.0, help="listening region: +-yaw")
     crosstalk.add_argument(
@@ -531,7 +534,7 @@ def build_parser() -> argparse.ArgumentParser:
     zones.set_defaults(run=_cmd_analyze_zones)
     device_cmd = analyze.add_parser("device", help="end-to-end figures of the device chain in one table")
     device_cmd.add_argument("--device", default="studio-5")
-    device_cmd.add_argument("--hrtf", default="model", help="'model' or a SOFA file (e.g. the MIT KEMAR set)")
+    device_cmd.add_argument("--hrtf", default="model", help="'model', 'rigid-sphere' or a SOFA file (e.g. the MIT KEMAR set)")
     device_cmd.add_argument("--distance-m", type=_DISTANCE, default=2.0)
     device_cmd.set_defaults(run=_cmd_analyze_device)
     virtualizer = analyze.add_parser("virtualizer", help="the Virtualizer's ITD and ILD per octave beside a measured head's")
@@ -541,7 +544,9 @@ def build_parser() -> argparse.ArgumentParser:
     virtualizer.add_argument(
         "--head-radius-m", type=_ranged(float, 0.03, 0.2, "m"), default=0.0875, help="head radius of the model"
     )
-    virtualizer.add_argument("--hrtf", default="model", help="the head the virtualizer uses: 'model' or a SOFA file")
+    virtualizer.add_argument(
+        "--hrtf", default="model", help="the head the virtualizer uses: 'model', 'rigid-sphere' or a SOFA file"
+    )
     virtualizer.add_argument(
         "--against", default=None, help="a SOFA file to compare with (default: the MIT KEMAR set of libmysofa1), or 'none'"
     )

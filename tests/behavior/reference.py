@@ -40,7 +40,7 @@ PRESETS = ("compact-pair", "headphones", "mastering", "stereo-reference", "studi
 
 
 def test_mix(seconds: float = 10.0) -> np.ndarray:
-    """A fixed stereo mix: a centerd tone with harmonics, a hard-left and a hard-right part, decorrelated noise."""
+    """A fixed stereo mix: a centered tone with harmonics, a hard-left and a hard-right part, decorrelated noise."""
     t = np.arange(int(seconds * RATE)) / RATE
     rng = np.random.default_rng(20261130)
     voice = sum(np.sin(2 * np.pi * 220.0 * k * t + k) / k for k in range(1, 9))

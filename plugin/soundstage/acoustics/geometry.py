@@ -1,4 +1,4 @@
-"""Coordinates: listener-centerd, right-handed, metres; azimuth counter-clockwise from +x.
+"""Coordinates: listener-centered, right-handed, meters; azimuth counter-clockwise from +x.
 
 +x is forward from the listener, +y to the listener's left, +z up. Azimuth is
 measured in degrees counter-clockwise from +x (so +30 is front-left, +90 the left

@@ -32,10 +32,10 @@ import scipy.signal
 import sofar
 
 from soundstage.acoustics.geometry import azimuth_elevation_deg
-from soundstage.acoustics.head import SphericalHead
+from soundstage.acoustics.head import RigidSphereHead, SphericalHead
 from soundstage.errors import SoundstageError
 
-__all__ = ["DEFAULT_SOFA", "HeadChoice", "HrtfError", "HrtfSet"]
+__all__ = ["DEFAULT_SOFA", "HEAD_MODELS", "HeadChoice", "HrtfError", "HrtfSet"]
 
 #: Where Debian's libmysofa1 installs the MIT KEMAR set.
 DEFAULT_SOFA = Path("/usr/share/libmysofa/MIT_KEMAR_normal_pinna.sofa")
@@ -251,8 +251,13 @@ class HrtfSet:
         )
 
 
+#: The head models a stage's ``hrtf`` setting can name instead of a SOFA file.
+HEAD_MODELS = {"model": SphericalHead, "rigid-sphere": RigidSphereHead}
+_MODEL_NAMES = {"model": "spherical head model", "rigid-sphere": "rigid-sphere head model (exact)"}
+
+
 class HeadChoice:
-    """A stage's ``hrtf`` setting: ``"model"`` (the spherical head) or a SOFA file.
+    """A stage's ``hrtf`` setting: ``"model"`` (Brown & Duda's spherical head), ``"rigid-sphere"`` or a SOFA file.
 
     The file is read once, when the stage is made (a bad file fails there, not
     mid-stream), and resampled once per sample rate the stage runs at.
@@ -261,13 +266,18 @@ class HeadChoice:
     def __init__(self, hrtf: str) -> None:
         self.hrtf = hrtf
         self._sets: dict[float, HrtfSet] = {}
-        if hrtf != "model":
+        if hrtf not in HEAD_MODELS:
             self._file = HrtfSet.from_sofa(hrtf)
 
-    def head(self, sample_rate: float, radius_m: float = 0.0875) -> SphericalHead | HrtfSet:
+    @property
+    def is_model(self) -> bool:
+        """Whether the setting names a head model (not a measured set)."""
+        return self.hrtf in HEAD_MODELS
+
+    def head(self, sample_rate: float, radius_m: float = 0.0875) -> SphericalHead | RigidSphereHead | HrtfSet:
         """The head at a sample rate: the model with ``radius_m``, or the set (resampled if needed)."""
-        if self.hrtf == "model":
-            return SphericalHead(radius_m=radius_m)
+        if self.hrtf in HEAD_MODELS:
+            return HEAD_MODELS[self.hrtf](radius_m=radius_m)
         if sample_rate not in self._sets:
             same = abs(self._file.sample_rate - sample_rate) < 1e-6
             self._sets[sample_rate] = self._file if same else self._file.resampled(sample_rate)
@@ -275,6 +285,6 @@ class HeadChoice:
 
     def source(self, sample_rate: float | None, radius_m: float = 0.0875) -> str:
         """Where the ears come from, with any conversion (resampling) applied."""
-        if self.hrtf == "model":
-            return f"spherical head model, radius {radius_m} m"
+        if self.hrtf in HEAD_MODELS:
+            return f"{_MODEL_NAMES[self.hrtf]}, radius {radius_m} m"
         return self._file.source if sample_rate is None else self.head(sample_rate).source  # type: ignore[union-attr]

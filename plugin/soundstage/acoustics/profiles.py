@@ -144,7 +144,7 @@ class DeviceProfile:
         return [driver.name for driver in self.drivers]
 
     def at_distance(self, distance_m: float) -> DeviceProfile:
-        """The same device at another listener distance (metres)."""
+        """The same device at another listener distance (meters)."""
         if not distance_m > 0:
             raise ProfileError(f"{self.name}: distance_m={distance_m!r} must be > 0")
         return dataclasses.replace(self, distance_m=float(distance_m))

@@ -72,7 +72,7 @@ def room_transfer_matrix(
         raise SoundstageError("room simulation needs pyroomacoustics: pip install 'soundstage[room]'") from None
     who = listener or Listener()
     f = np.asarray(frequencies_hz, float)
-    origin = np.asarray(room.listener_m, float)  # world (listener-centerd) -> room coordinates
+    origin = np.asarray(room.listener_m, float)  # world (listener-centered) -> room coordinates
     head_center = origin + np.asarray(who.position_m, float)
     positions = profile.world_positions() + origin
     aims = profile.world_directions()

@@ -1,7 +1,7 @@
 """Zero-phase crossovers on a frequency grid: the band split of every driver-feed design.
 
 A band is a pair of raised-sine (``sin^2``) edges on a log-frequency axis, each
-``width_octaves`` wide and centerd on its corner frequency. The low-pass and
+``width_octaves`` wide and centered on its corner frequency. The low-pass and
 high-pass sides of one corner are complementary (``w + (1 - w) = 1``), so a
 midrange band and the woofer/tweeter bands beside it sum to a flat response
 when they arrive in phase. The weights are real: the filters built from them

@@ -33,7 +33,7 @@ def design_alignment(latencies_samples: Sequence[float], distances_m: Sequence[f
     latencies_samples : sequence of float
         Processing latency of each path, samples.
     distances_m : sequence of float
-        Distance from the listener of the point each path's timing refers to, metres.
+        Distance from the listener of the point each path's timing refers to, meters.
     sample_rate : float
         Hz.
 

@@ -17,7 +17,7 @@ import numpy as np
 import scipy.fft
 
 from soundstage.acoustics.geometry import direction
-from soundstage.acoustics.head import SphericalHead
+from soundstage.acoustics.head import RigidSphereHead, SphericalHead
 from soundstage.acoustics.hrtf import HeadChoice, HrtfSet
 from soundstage.dsp.delay import DelayLine
 from soundstage.dsp.fir import CrossfadingFir
@@ -66,7 +66,7 @@ def design_virtualizer(
     *,
     azimuth_deg: float = 30.0,
     head_radius_m: float = 0.0875,
-    head: SphericalHead | HrtfSet | None = None,
+    head: SphericalHead | RigidSphereHead | HrtfSet | None = None,
     taps: int = TAPS,
     delay_samples: int = BULK_DELAY,
 ) -> VirtualizerDesign:
@@ -94,14 +94,18 @@ def design_virtualizer(
         itd = float(head.delay_s(theta[1:2])[0] - head.delay_s(theta[0:1])[0])
         ratio = np.abs(responses[1]) / np.maximum(np.abs(responses[0]), 1e-12)
         spectrum = ratio * np.exp(-2j * np.pi * frequencies * (delay_samples + itd * sample_rate) / sample_rate)
-    elif isinstance(head, HrtfSet):  # a measured head: the complex contra/ipsi ratio, which carries its frequency-dependent ITD
-        arrival = head.arrival_s(azimuth_deg)
-        itd = float(arrival[1] - arrival[0])
+    elif isinstance(head, (HrtfSet, RigidSphereHead)):  # the complex contra/ipsi ratio: its frequency-dependent ITD
+        if isinstance(head, HrtfSet):
+            arrival = head.arrival_s(azimuth_deg)
+            itd = float(arrival[1] - arrival[0])
+        else:  # the exact sphere's delay at 500 Hz, where the ITD is judged (Kuhn: 1.5x Woodworth's below it)
+            at = head.ear_responses(np.array([500.0]), direction(azimuth_deg)[None])[:, 0, 0]
+            itd = float(np.angle(at[0] / at[1]) / (2 * np.pi * 500.0))
         floor = (1e-3 * np.abs(responses[0]).max()) ** 2
         ratio = responses[1] * np.conj(responses[0]) / (np.abs(responses[0]) ** 2 + floor)
         spectrum = ratio * np.exp(-2j * np.pi * frequencies * delay_samples / sample_rate)
     else:
-        raise TypeError(f"design_virtualizer: head must be a SphericalHead or an HrtfSet, got {type(head).__name__}")
+        raise TypeError(f"design_virtualizer: head must be a head model or an HrtfSet, got {type(head).__name__}")
     impulse = scipy.fft.irfft(spectrum, n=n)
     # taper the far ends (the linear-phase response is short; this removes wrap-around)
     window = np.ones(n)
