@@ -29,7 +29,7 @@ import numpy as np
 from soundstage.acoustics.hrtf import HeadChoice
 from soundstage.acoustics.profiles import Listener, ListeningRegion, load_profile
 from soundstage.analysis.beam import realized_beam_pattern
-from soundstage.analysis.binaural import fractional_octave_bands, ild_db, itd_s
+from soundstage.analysis.binaural import band_powers, fractional_octave_bands, ild_db, itd_s
 from soundstage.analysis.crosstalk import plain_stereo_separation_db, region_separation_db, separation_db
 from soundstage.host.chain import Chain
 from soundstage.stages.beamformer import design_matrix_mix
@@ -37,7 +37,16 @@ from soundstage.stages.device import Spatializer
 from soundstage.stages.drivers import design_listener
 from soundstage.stages.monitors import BinauralMonitor, StereoReference
 
-__all__ = ["BEAM_FREQUENCIES_HZ", "chain_device_figures", "device_figures", "preview_monitor", "width_cues"]
+__all__ = [
+    "BEAM_FREQUENCIES_HZ",
+    "TONAL_OCTAVES_HZ",
+    "chain_device_figures",
+    "device_figures",
+    "pink_noise",
+    "preview_monitor",
+    "tonal_balance",
+    "width_cues",
+]
 
 #: The frequencies of the beam pattern (Hz).
 BEAM_FREQUENCIES_HZ = (500.0, 1000.0, 2000.0, 4000.0)
@@ -50,6 +59,56 @@ PROBE_SECONDS, PROBE_EDGE = 2.0, 4000
 
 def _rounded(values: Any, digits: int = 2) -> list[float]:
     return [round(float(v), digits) for v in np.asarray(values, dtype=float).ravel()]
+
+
+#: The octaves of the tonal-balance check (Hz).
+TONAL_OCTAVES_HZ = (63.0, 125.0, 250.0, 500.0, 1000.0, 2000.0, 4000.0, 8000.0, 16000.0)
+
+
+def pink_noise(samples: int, rng: np.random.Generator) -> np.ndarray:
+    """Pink noise (-3 dB per octave from 20 Hz), float32, RMS 0.1."""
+    spectrum = np.fft.rfft(rng.standard_normal(samples))
+    frequencies = np.fft.rfftfreq(samples)
+    spectrum /= np.sqrt(np.maximum(frequencies, 20.0 / 48000.0))
+    noise = np.fft.irfft(spectrum, n=samples)
+    return np.asarray(0.1 * noise / np.sqrt(np.mean(noise**2)), dtype=np.float32)
+
+
+def tonal_balance(
+    spatializer: Spatializer, monitor: BinauralMonitor, sample_rate: float, seconds: float = 4.0
+) -> dict[str, list[float]]:
+    """The device preview's octave levels against the stereo reference's, mean removed (dB), per program type.
+
+    Pink noise, center-panned (one noise in both channels), decorrelated (two) and
+    mixed (the center noise plus the two at the same level), through a copy of the
+    device and ``monitor`` and through a :class:`StereoReference` with the same
+    head, seat and room; the level of both ears together per octave
+    (:data:`TONAL_OCTAVES_HZ`), device minus reference, the mean over the octaves
+    removed. 0 everywhere: the A/B compares space, not EQ.
+    """
+    device = Chain([copy.deepcopy(spatializer), copy.deepcopy(monitor)])
+    reference = StereoReference(hrtf=monitor.hrtf, room=monitor.room, listener_in_room_m=monitor.listener_in_room_m)
+    for name, value in monitor.parameter_values().items():
+        setattr(reference, name, value)
+    rng = np.random.default_rng(7)
+    n = int(seconds * sample_rate)
+    center, left, right = (pink_noise(n, rng) for _ in range(3))
+    programs = {
+        "center": np.stack([center, center]),
+        "decorrelated": np.stack([left, right]),
+        "mixed": np.stack([center + left, center + right]) / np.float32(np.sqrt(2.0)),
+    }
+    octaves = np.array(TONAL_OCTAVES_HZ)
+    frequencies = np.fft.rfftfreq(n - 2 * PROBE_EDGE, 1 / sample_rate)
+    result: dict[str, list[float]] = {"octaves_hz": list(TONAL_OCTAVES_HZ)}
+    for name, stereo in programs.items():
+        levels = []
+        for render in (device, reference):
+            ears = render(stereo, sample_rate)[:, PROBE_EDGE:-PROBE_EDGE].astype(float)
+            levels.append(10 * np.log10(band_powers(np.fft.rfft(ears, axis=-1), frequencies, octaves, fraction=1).sum(axis=0)))
+        difference = levels[0] - levels[1]
+        result[name] = _rounded(difference - difference.mean())
+    return result
 
 
 def preview_monitor(spatializer: Spatializer, monitor: BinauralMonitor | None) -> BinauralMonitor:

@@ -22,6 +22,7 @@ from soundstage.analysis.crosstalk import (
     region_separation_db,
     separation_db,
 )
+from soundstage.analysis.device import tonal_balance
 from soundstage.errors import SoundstageError
 from soundstage.files import atomic_path
 from soundstage.host.chain import Chain
@@ -330,6 +331,7 @@ def device_report(device: str, *, hrtf: str = "model", distance_m: float = 2.0, 
     rows.append(("center ITD us / ILD dB", cues(device_chain, center), cues(reference, center), cues(plain, center)))
     design = design_crosstalk_canceller(profile, sample_rate=sample_rate)
     head = HeadChoice(hrtf).head(sample_rate)
+    balance = tonal_balance(Spatializer(device=device, distance_m=distance_m), monitor, sample_rate)
     separation = separation_db(design.impulse, design.delay_samples, sample_rate, profile, head)[1]
     beam = beam_figures(design_beamformer(profile, sample_rate=sample_rate), profile, fractional_octave_bands(500, 3000))
     matrix = beam_figures(design_matrix_mix(profile, sample_rate=sample_rate), profile, fractional_octave_bands(500, 3000))
@@ -350,7 +352,13 @@ def device_report(device: str, *, hrtf: str = "model", distance_m: float = 2.0, 
         f"front-to-side {beam.front_to_side_db.mean():.1f} dB, DI {beam.directivity_index_db.mean():.1f} dB "
         f"(matrix mix: null {matrix.null_depth_db.min():.1f} dB, front-to-side {matrix.front_to_side_db.mean():.1f} dB, "
         f"DI {matrix.directivity_index_db.mean():.1f} dB)",
+        "",
+        "tonal balance against the stereo reference, pink noise, both ears, octave levels minus their mean (dB):",
+        f"{'octave Hz':<14}" + "".join(f"{nominal_hz(f):>7g}" for f in balance["octaves_hz"]) + "   spread",
     ]
+    for program in ("center", "decorrelated", "mixed"):
+        values = balance[program]
+        lines.append(f"{program:<14}" + "".join(f"{_db(v):>7.1f}" for v in values) + f"   {max(values) - min(values):6.1f}")
     return "\n".join(lines)
 
 

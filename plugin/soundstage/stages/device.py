@@ -32,6 +32,7 @@ from scipy.signal import fftconvolve
 from soundstage.acoustics.feeds import DriverFilters
 from soundstage.acoustics.hrtf import HeadChoice
 from soundstage.acoustics.profiles import load_profile
+from soundstage.acoustics.timbre import EQ_HALF_TAPS, tonal_match
 from soundstage.dsp.fir import CrossfadingFir
 from soundstage.host.parameters import ParameterSpec
 from soundstage.host.processor import Processor
@@ -49,6 +50,9 @@ SEPARATION_PER_WIDTH_DB = 25.0
 #: The knobs that redesign filters: the canceller (width, distance), the beam (depth), the listener.
 DESIGN_KNOBS = ("width", "distance_m", "depth")
 LISTENER_KNOBS = tuple(spec.name for spec in LISTENER_PARAMETERS)
+#: The center the upmix extracts reaches up to here: above it, center content would stay in L'/R' and
+#: play from both of their paths at once, louder than a phantom center (the tweeter plays their sum).
+UPMIX_HIGH_HZ = 24000.0
 #: The virtual speakers' angle and the model head's radius the Spatializer designs for.
 VIRTUAL_AZIMUTH_DEG = 30.0
 HEAD_RADIUS_M = 0.0875
@@ -115,7 +119,7 @@ class Spatializer(DriverFeeds, Processor):  # type: ignore[misc]  # output_chann
         self.hrtf = hrtf
         self._heads = HeadChoice(hrtf)  # a bad SOFA file fails here, not mid-stream
         self._profile = load_profile(device)
-        self.upmix = Upmix(center_amount=center_amount)
+        self.upmix = Upmix(center_amount=center_amount, high_hz=UPMIX_HIGH_HZ)
         self.partition_size = 512
         self._fir: CrossfadingFir | None = None
         super().__init__(
@@ -194,7 +198,8 @@ class Spatializer(DriverFeeds, Processor):  # type: ignore[misc]  # output_chann
         combined = np.zeros((len(profile.drivers), 3, taps))
         combined[:, :2, lr_delay : lr_delay + lr.shape[-1]] = lr
         combined[:, 2, center_delay : center_delay + beam.impulse.shape[-1]] = beam.impulse[:, 0]
-        return combined, lr_latency + lr_delay
+        head = self._heads.head(sample_rate, HEAD_RADIUS_M)
+        return tonal_match(combined, profile, head, design_listener(self), sample_rate), lr_latency + lr_delay + EQ_HALF_TAPS
 
     @property
     def latency_samples(self) -> int:

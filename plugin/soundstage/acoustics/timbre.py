@@ -1,0 +1,105 @@
+"""Tonal match: the device chain's paths equalized so that, at the ears, they sound like a real stereo pair.
+
+A mastering engineer's A/B should compare space, not EQ. The spatial designs do
+not see to that by themselves: the canceller delivers the virtualizer's ear
+signals with a flat ipsilateral path (a real loudspeaker at 30 degrees colors
+its own ear), the center beam is flat on axis (a phantom center is the sum of two
+speakers at +-30 degrees, with its comb), and the woofer and tweeter play mono
+sums at the ends of the band.
+
+:func:`tonal_match` measures, on the design head at the design seat, what each
+input path of the device (L', R', C: drivers' filters through the driver -> ear
+plant) puts at both ears, and what the reference puts there (L' and R': one
+speaker of a +-30 degree pair at the same distance; C: both), as power summed
+over the ears, smoothed over 1/3 octave (an octave below 200 Hz). Each path gets
+the gain that makes its level the reference's, zero phase, its mean over the
+L'/R' paths removed (the chain keeps its level), held within
+``+-MAX_CORRECTION_DB``, and realized by a Hann-windowed linear-phase FIR of
+``2 * EQ_HALF_TAPS`` taps, which adds ``EQ_HALF_TAPS`` samples of latency to
+every path alike (the paths stay aligned).
+
+It is a design on a model of the listener like the others: on the design head it
+makes the preview's octave balance the reference's; on another head it corrects
+what the device itself does (bands, beam, virtualizer), not the head difference.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import scipy.fft
+import scipy.signal
+
+from soundstage.acoustics.head import HeadModel
+from soundstage.acoustics.profiles import DeviceProfile, Listener, load_profile
+from soundstage.acoustics.transfer import transfer_matrix
+
+__all__ = ["EQ_HALF_TAPS", "MAX_CORRECTION_DB", "smooth_power", "tonal_match", "tonal_match_gains"]
+
+#: Half the length of each path's EQ (samples at the design rate): its added latency.
+EQ_HALF_TAPS = 1024
+#: The largest correction of any path at any frequency (dB).
+MAX_CORRECTION_DB = 10.0
+#: The band over which the L'/R' paths' mean gain is removed (Hz).
+LEVEL_BAND_HZ = (100.0, 10000.0)
+
+
+def smooth_power(
+    frequencies: np.ndarray, power: np.ndarray, fraction: float = 3.0, low_fraction_below_hz: float = 200.0
+) -> np.ndarray:
+    """Power spectra (..., F) averaged over 1/``fraction`` octave around each bin (an octave below ``low_fraction_below_hz``)."""
+    f = np.maximum(np.asarray(frequencies, float), frequencies[1] if len(frequencies) > 1 else 1.0)
+    width = np.where(f < low_fraction_below_hz, 1.0, 1.0 / fraction)
+    low = np.searchsorted(frequencies, f * 2 ** (-width / 2), side="left")
+    high = np.searchsorted(frequencies, f * 2 ** (width / 2), side="right")
+    high = np.maximum(high, low + 1)
+    cumulative = np.concatenate([np.zeros(power.shape[:-1] + (1,)), np.cumsum(power, axis=-1)], axis=-1)
+    return np.asarray((cumulative[..., high] - cumulative[..., low]) / (high - low))
+
+
+def tonal_match_gains(device_ears: np.ndarray, reference_ears: np.ndarray, frequencies: np.ndarray) -> np.ndarray:
+    """Per path the zero-phase gain (F, paths) that brings the device's ear power to the reference's.
+
+    ``device_ears`` and ``reference_ears``: (F, 2 ears, paths). Paths 0 and 1 are the
+    L'/R' paths whose mean gain over :data:`LEVEL_BAND_HZ` is removed from all.
+    """
+    device = smooth_power(frequencies, np.moveaxis(np.sum(np.abs(device_ears) ** 2, axis=1), 0, -1))  # (paths, F)
+    reference = smooth_power(frequencies, np.moveaxis(np.sum(np.abs(reference_ears) ** 2, axis=1), 0, -1))
+    gain_db = 10 * np.log10(np.maximum(reference, 1e-20) / np.maximum(device, 1e-20))
+    band = (frequencies >= LEVEL_BAND_HZ[0]) & (frequencies <= LEVEL_BAND_HZ[1])
+    gain_db -= gain_db[:2, band].mean()
+    return np.asarray(10 ** (np.clip(gain_db, -MAX_CORRECTION_DB, MAX_CORRECTION_DB) / 20)).T
+
+
+def tonal_match(
+    filters: np.ndarray,
+    profile: DeviceProfile,
+    head: HeadModel,
+    listener: Listener,
+    sample_rate: float,
+    *,
+    center_path: int | None = 2,
+) -> np.ndarray:
+    """``filters`` (drivers, paths, taps) equalized per path; every path delayed by :data:`EQ_HALF_TAPS`.
+
+    Paths 0 and 1 are the left and right inputs; ``center_path`` (default 2) is
+    referenced to both speakers of the pair, any other path to none (left as it is).
+    """
+    drivers, paths, taps = filters.shape
+    n = scipy.fft.next_fast_len(taps + 4 * EQ_HALF_TAPS)
+    frequencies = np.fft.rfftfreq(n, 1 / sample_rate)
+    response = scipy.fft.rfft(filters, n=n, axis=-1)  # (drivers, paths, F)
+    plant = transfer_matrix(profile, frequencies, head, listener=listener)  # (F, 2, drivers): the drivers sum with their delays
+    device_ears = plant @ np.moveaxis(response, -1, 0)  # (F, 2, paths)
+    pair = load_profile("stereo-pair", distance_m=profile.distance_m)
+    speakers = transfer_matrix(pair, frequencies, head, listener=listener)  # (F, 2, 2 speakers)
+    left, right = pair.driver_names.index("left"), pair.driver_names.index("right")
+    reference = device_ears.copy()
+    reference[:, :, 0] = speakers[:, :, left]
+    reference[:, :, 1] = speakers[:, :, right]
+    if center_path is not None:
+        reference[:, :, center_path] = speakers[:, :, left] + speakers[:, :, right]
+    gains = tonal_match_gains(device_ears, reference, frequencies)  # (F, paths)
+    impulse = np.fft.irfft(gains, n=n, axis=0)  # zero phase: centered on sample 0
+    kernel = np.roll(impulse, EQ_HALF_TAPS, axis=0)[: 2 * EQ_HALF_TAPS] * np.hanning(2 * EQ_HALF_TAPS)[:, None]
+    out = np.stack([scipy.signal.fftconvolve(filters[:, p, :], kernel[None, :, p], axes=-1) for p in range(paths)], axis=1)
+    return np.asarray(out[:, :, : taps + 2 * EQ_HALF_TAPS - 1])
