@@ -89,3 +89,16 @@ def test_audition_page_benchmark_runs() -> None:
         "demo audition page: 10 files decoded and drawn (11 to choose from) in" in result.stdout
         and "target < 2 s" in result.stdout
     )
+
+
+def test_fidelity_benchmark_runs() -> None:
+    import os
+
+    import pytest
+
+    if not os.path.exists("/usr/share/libmysofa/MIT_KEMAR_normal_pinna.sofa"):
+        pytest.skip("needs the MIT KEMAR set (Debian: apt-get install libmysofa1)")
+    result = subprocess.run([sys.executable, str(BENCHMARKS / "fidelity.py")], capture_output=True, text=True, timeout=600)
+    assert result.returncode == 0, result.stderr
+    for figure in ("region mean", "personalized", "width at 2 m, hard left", "virtualizer ILD", "tonal balance, mixed", "IACC"):
+        assert figure in result.stdout, figure
