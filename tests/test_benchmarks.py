@@ -102,3 +102,11 @@ def test_fidelity_benchmark_runs() -> None:
     assert result.returncode == 0, result.stderr
     for figure in ("region mean", "personalized", "width at 2 m, hard left", "virtualizer ILD", "tonal balance, mixed", "IACC"):
         assert figure in result.stdout, figure
+
+
+def test_cli_startup_benchmark_runs() -> None:
+    result = subprocess.run(
+        [sys.executable, str(BENCHMARKS / "cli_startup.py"), "--runs", "1"], capture_output=True, text=True, timeout=300
+    )
+    assert result.returncode == 0, result.stderr
+    assert "soundstage --help:" in result.stdout and "target <= 0.5 s" in result.stdout

@@ -308,3 +308,20 @@ def test_analyze_crosstalk_over_the_region_on_several_heads(tmp_path: Path, caps
     mean = float(re.search(r"measured ([-\d.]+) dB \(worst band", out).group(1))  # type: ignore[union-attr]
     print(f"personalized on KEMAR, 1 m: mean {mean} dB")
     assert mean >= 22.0
+
+
+def test_the_command_line_parses_without_loading_the_processing_layers() -> None:
+    """``soundstage --help`` starts fast: building the parser loads no scipy, pedalboard, sofar or stage."""
+    import subprocess
+    import sys
+
+    probe = (
+        "import sys; from soundstage.cli import build_parser; build_parser(); "
+        "print(sorted(m for m in ('scipy', 'pedalboard', 'sofar', 'numpy', 'soundstage.stages', 'soundstage.host.chain') "
+        "if m in sys.modules))"
+    )
+    loaded = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True).stdout.strip()
+    assert loaded == "[]", loaded
+    import soundstage
+
+    assert soundstage.Spatializer.type_name == "Spatializer" and "Spatializer" in dir(soundstage)  # still there on use

@@ -5,6 +5,9 @@ together with pedalboard's built-ins and external VST3/AU plugins, and are saved
 to and loaded from TOML chain files.
 """
 
+import importlib
+from typing import TYPE_CHECKING, Any
+
 from soundstage.errors import (
     AudioFileError,
     AudioInputError,
@@ -17,38 +20,98 @@ from soundstage.errors import (
     SoundstageError,
     StreamError,
 )
-from soundstage.host import (
-    ANY,
-    Chain,
-    OnChannels,
-    Parallel,
-    Parameter,
-    ParameterSpec,
-    PerChannel,
-    Processor,
-    Route,
-    load_plugin,
-    load_vstpreset,
-    save_vstpreset,
+
+if TYPE_CHECKING:  # the names below load on first use (PEP 562), so `soundstage --help` starts fast
+    from soundstage.host import (
+        ANY,
+        Chain,
+        OnChannels,
+        Parallel,
+        Parameter,
+        ParameterSpec,
+        PerChannel,
+        Processor,
+        Route,
+        load_plugin,
+        load_vstpreset,
+        save_vstpreset,
+    )
+    from soundstage.host.chainfile import load_chain, save_chain
+    from soundstage.stages import (
+        Align,
+        Beamformer,
+        BinauralMonitor,
+        CrosstalkCanceller,
+        Gain,
+        Spatializer,
+        StereoReference,
+        TargetCurve,
+        Upmix,
+        Virtualizer,
+        design_alignment,
+        design_beamformer,
+        design_crosstalk_canceller,
+        design_monitor,
+        design_virtualizer,
+    )
+
+#: Where each lazily loaded name lives. Loading any of them loads the stages too, so a chain
+#: file can name every built-in stage type whichever name was asked for first.
+_LAZY = {
+    name: "soundstage.host"
+    for name in (
+        "ANY",
+        "Chain",
+        "OnChannels",
+        "Parallel",
+        "Parameter",
+        "ParameterSpec",
+        "PerChannel",
+        "Processor",
+        "Route",
+        "load_plugin",
+        "load_vstpreset",
+        "save_vstpreset",
+    )
+}
+_LAZY.update({name: "soundstage.host.chainfile" for name in ("load_chain", "save_chain")})
+_LAZY.update(
+    {
+        name: "soundstage.stages"
+        for name in (
+            "Align",
+            "Beamformer",
+            "BinauralMonitor",
+            "CrosstalkCanceller",
+            "Gain",
+            "Spatializer",
+            "StereoReference",
+            "TargetCurve",
+            "Upmix",
+            "Virtualizer",
+            "design_alignment",
+            "design_beamformer",
+            "design_crosstalk_canceller",
+            "design_monitor",
+            "design_virtualizer",
+        )
+    }
 )
-from soundstage.host.chainfile import load_chain, save_chain
-from soundstage.stages import (
-    Align,
-    Beamformer,
-    BinauralMonitor,
-    CrosstalkCanceller,
-    Gain,
-    Spatializer,
-    StereoReference,
-    TargetCurve,
-    Upmix,
-    Virtualizer,
-    design_alignment,
-    design_beamformer,
-    design_crosstalk_canceller,
-    design_monitor,
-    design_virtualizer,
-)
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'soundstage' has no attribute {name!r}")
+    importlib.import_module("soundstage.stages")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))
+
 
 __version__ = "0.1.0"
 

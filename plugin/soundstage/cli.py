@@ -1,6 +1,7 @@
 """The ``soundstage`` command.
 
     soundstage process IN OUT --chain FILE [--buffer-size N] [--bit-depth B] [--overwrite] [--midi F.mid --map M.toml]
+                       [--head-track TRACK.csv]
     soundstage chain show FILE [--sample-rate HZ] [--channels N]
     soundstage plugin info PATH [--plugin-name NAME]
     soundstage analyze crosstalk --device NAME --distance-m D [--hrtf model|rigid-sphere|SOFA ...]
@@ -12,8 +13,8 @@
     soundstage analyze virtualizer [--azimuth-deg A] [--hrtf model|PATH.sofa] [--against PATH.sofa|none] [--plot FILE.png]
     soundstage render SESSION.toml [-o DIR] [--only NAME] [--overwrite]
     soundstage session check SESSION.toml
-    soundstage live --chain C --map MAP.toml --in PORT [--out PORT] [--input FILE | --signal noise|sine] [--seconds S]
-                    [--play [DEVICE]] [--record FILE]
+    soundstage live --chain C [--map MAP.toml --in PORT [--out PORT]] [--head-tracker udp:PORT [--head-yaw-sign -1]]
+                    [--input FILE | --signal noise|sine] [--seconds S] [--play [DEVICE]] [--record FILE]
     soundstage midi learn --chain C --map MAP.toml --param PATH --in PORT [--timeout S] [--keep]
     soundstage midi monitor --in PORT [--count N] [--seconds S]
     soundstage demo [DIR]
@@ -34,14 +35,12 @@ import contextlib
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any, NoReturn
-
-import numpy as np
+from typing import TYPE_CHECKING, Any, NoReturn
 
 from soundstage.errors import SoundstageError
-from soundstage.host.chain import Chain
-from soundstage.host.chainfile import find_chain, load_chain
-from soundstage.host.nodes import describe_channels, node_output_channels, node_type
+
+if TYPE_CHECKING:
+    from soundstage.host.chain import Chain
 
 __all__ = ["main", "build_parser"]
 
@@ -54,6 +53,7 @@ def _progress(total: int, label: str):
 
 def _cmd_process(args: argparse.Namespace) -> int:
     from soundstage.fileio import open_audio, process_file
+    from soundstage.host.chainfile import find_chain, load_chain
 
     chain = load_chain(find_chain(args.chain))
     with open_audio(args.input) as probe:
@@ -67,6 +67,12 @@ def _cmd_process(args: argparse.Namespace) -> int:
 
         automation = automation_events(args.midi, load_map(args.map, chain), chain, rate)
         print(f"automation: {len(automation)} parameter change(s) from {args.midi}")
+    if args.head_track:
+        from soundstage.headtrack import read_head_track
+
+        track = read_head_track(args.head_track, chain.parameters, rate)
+        automation = (automation or []) + track
+        print(f"head track: {len(track)} listener parameter change(s) from {args.head_track}")
     bar = _progress(total, Path(args.input).name)
     try:
         info = process_file(
@@ -95,6 +101,10 @@ def _cmd_process(args: argparse.Namespace) -> int:
 
 def chain_table(chain: Chain, sample_rate: float, channels: int) -> list[tuple[str, str, str, str, str]]:
     """Rows (index, name, type, channels in->out, latency) for ``chain show``."""
+    import numpy as np
+
+    from soundstage.host.nodes import describe_channels, node_output_channels, node_type
+
     chain.process(np.zeros((channels, 2 * channels + 64), np.float32), sample_rate)  # prepare to learn latencies
     latencies = chain.member_latencies()
     rows = []
@@ -108,6 +118,8 @@ def chain_table(chain: Chain, sample_rate: float, channels: int) -> list[tuple[s
 
 
 def _cmd_chain_show(args: argparse.Namespace) -> int:
+    from soundstage.host.chainfile import find_chain, load_chain
+
     path = find_chain(args.file)
     chain = load_chain(path)
     rows = chain_table(chain, args.sample_rate, args.channels)
@@ -125,6 +137,8 @@ def _cmd_chain_show(args: argparse.Namespace) -> int:
 
 
 def _cmd_plugin_info(args: argparse.Namespace) -> int:
+    import numpy as np
+
     from soundstage.host.external import external_parameters, load_plugin, supported_channel_counts
 
     plugin = load_plugin(args.path, plugin_name=args.plugin_name, expect="any")
@@ -247,6 +261,8 @@ def _cmd_analyze_device(args: argparse.Namespace) -> int:
 
 def _signal_blocks(args: argparse.Namespace, channels: int, rate: float, block: int):
     """Blocks of the input file, or of a generated signal, for ``live``."""
+    import numpy as np
+
     if args.input:
         from soundstage.fileio import open_audio
 
@@ -269,11 +285,19 @@ def _signal_blocks(args: argparse.Namespace, channels: int, rate: float, block: 
 
 
 def _cmd_live(args: argparse.Namespace) -> int:
-    from soundstage.midi.live import LiveControl, open_port, run_live
+    import numpy as np
+
+    from soundstage.host.chainfile import find_chain, load_chain
+    from soundstage.midi.live import run_live
     from soundstage.midi.maps import load_map
 
     chain = load_chain(find_chain(args.chain))
-    midi_map = load_map(args.map, chain)
+    if bool(args.map) != bool(args.in_port) or not (args.map or args.head_tracker):
+        raise SoundstageError(
+            "live needs a MIDI map and input (--map MAP.toml --in PORT), a head tracker (--head-tracker udp:PORT), or both"
+        )
+    midi_map = load_map(args.map, chain) if args.map else None
+    tracker_at = _udp_address(args.head_tracker) if args.head_tracker else None
     rate, channels = args.sample_rate, 2
     if args.input:
         from soundstage.fileio import open_audio
@@ -298,32 +322,70 @@ def _cmd_live(args: argparse.Namespace) -> int:
             for sink in sinks:
                 sink(audio, rate)
 
-        input_port = open_port(args.in_port)
-        output_port = open_port(args.out_port, output=True) if args.out_port else None
-        control = LiveControl(chain, midi_map, input_port, output_port).start()
-        parameters = chain.parameters
-        print(f"live: {args.chain} at {rate:g} Hz, {len(midi_map.bindings)} binding(s); MIDI in {args.in_port}")
-        for binding in midi_map.bindings:
-            parameter = parameters[binding.target]
-            print(f"  {binding.target} = {parameter.value} {parameter.unit}  <- {binding.kind} {binding.number}")
+        control, trackers = _live_sources(args, chain, midi_map, tracker_at, stack, rate)
 
         def show(at: float, applied: dict[str, object]) -> None:
             text = ", ".join(f"{k} = {v:.4g}" if isinstance(v, float) else f"{k} = {v}" for k, v in applied.items())
             print(f"{at:8.2f} s  {text}", flush=True)
 
-        try:
-            stats = run_live(
-                chain, control, _signal_blocks(args, channels, rate, args.block), rate, on_change=show, on_output=deliver
-            )
-        finally:
-            control.stop()
+        stats = run_live(
+            chain,
+            control,
+            _signal_blocks(args, channels, rate, args.block),
+            rate,
+            on_change=show,
+            on_output=deliver,
+            trackers=trackers,
+        )
+    heard = []
+    if control is not None:
+        heard.append(
+            f"{control.received} MIDI message(s), {control.errors} bad, {control.malformed_bytes} malformed byte(s) dropped"
+        )
+    for tracker in trackers:
+        heard.append(f"{tracker.received} head-tracker packet(s), {tracker.malformed} malformed, {tracker.ignored} ignored")
     print(
-        f"done: {stats.seconds:.1f} s of audio in {stats.wall_seconds:.1f} s; {control.received} MIDI message(s), "
-        f"{stats.changes} change(s), {control.errors} bad, {control.malformed_bytes} malformed byte(s) dropped; "
-        f"worst lag {stats.worst_lag_ms:.1f} ms "
-        f"({stats.late_blocks} late block(s) of {stats.blocks})"
+        f"done: {stats.seconds:.1f} s of audio in {stats.wall_seconds:.1f} s; {'; '.join(heard)}; {stats.changes} change(s); "
+        f"worst lag {stats.worst_lag_ms:.1f} ms ({stats.late_blocks} late block(s) of {stats.blocks})"
     )
     return 0
+
+
+def _live_sources(
+    args: argparse.Namespace, chain: Chain, midi_map: Any, tracker_at: tuple[str, int] | None, stack: Any, rate: float
+) -> tuple[Any, list[Any]]:
+    """Start the live MIDI control and the head tracker that ``args`` ask for (stopped when ``stack`` closes)."""
+    from soundstage.midi.live import LiveControl, open_port
+
+    control = None
+    parameters = chain.parameters
+    if midi_map is not None:
+        input_port = open_port(args.in_port)
+        output_port = open_port(args.out_port, output=True) if args.out_port else None
+        control = LiveControl(chain, midi_map, input_port, output_port).start()
+        stack.callback(control.stop)
+        print(f"live: {args.chain} at {rate:g} Hz, {len(midi_map.bindings)} binding(s); MIDI in {args.in_port}")
+        for binding in midi_map.bindings:
+            parameter = parameters[binding.target]
+            print(f"  {binding.target} = {parameter.value} {parameter.unit}  <- {binding.kind} {binding.number}")
+    trackers = []
+    if tracker_at is not None:
+        from soundstage.headtrack import HeadTracker
+
+        tracker = HeadTracker(parameters, tracker_at[1], host=tracker_at[0], yaw_sign=args.head_yaw_sign).start()
+        stack.callback(tracker.stop)
+        trackers.append(tracker)
+        host, port = tracker.address
+        print(f"live: head tracker on udp {host}:{port} (OSC) -> {', '.join(tracker.targets)}", flush=True)
+    return control, trackers
+
+
+def _udp_address(spec: str) -> tuple[str, int]:
+    """``udp:PORT`` or ``udp:HOST:PORT`` -> (host, port); the loopback by default."""
+    parts = spec.split(":")
+    if parts[0] != "udp" or len(parts) not in (2, 3) or not parts[-1].isdigit() or not 0 <= int(parts[-1]) < 65536:
+        raise SoundstageError(f"--head-tracker {spec!r}: give udp:PORT (e.g. udp:9000) or udp:HOST:PORT")
+    return (parts[1] if len(parts) == 3 else "127.0.0.1"), int(parts[-1])
 
 
 def _audio_device(name: str, channels: int, rate: float, stack: contextlib.ExitStack):
@@ -348,6 +410,7 @@ def _audio_device(name: str, channels: int, rate: float, stack: contextlib.ExitS
 
 
 def _cmd_midi_learn(args: argparse.Namespace) -> int:
+    from soundstage.host.chainfile import find_chain, load_chain
     from soundstage.midi.learn import learn
     from soundstage.midi.live import open_port
 
@@ -482,6 +545,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     process.add_argument("--overwrite", action="store_true", help="replace an existing output")
     process.add_argument("--midi", default=None, help="MIDI file whose controller messages automate the chain")
+    process.add_argument(
+        "--head-track",
+        default=None,
+        metavar="FILE.csv",
+        help="recorded head trajectory (time_s, yaw_deg[, x_m, y_m]) moving the listener",
+    )
     process.add_argument("--map", default=None, help="MIDI map (TOML) binding controls to parameter paths")
     process.set_defaults(run=_cmd_process)
 
@@ -569,8 +638,17 @@ def build_parser() -> argparse.ArgumentParser:
 
     live = commands.add_parser("live", help="process audio in real time while a MIDI controller drives the chain")
     live.add_argument("--chain", required=True, help="chain file, or the name of a preset in chains/")
-    live.add_argument("--map", required=True, help="MIDI map (TOML)")
-    live.add_argument("--in", dest="in_port", required=True, help="MIDI input port (see the port forms above)")
+    live.add_argument("--map", default=None, help="MIDI map (TOML)")
+    live.add_argument("--in", dest="in_port", default=None, help="MIDI input port (see the port forms above)")
+    live.add_argument(
+        "--head-tracker",
+        default=None,
+        metavar="udp:PORT",
+        help="OSC head tracker on this UDP port of 127.0.0.1 (udp:HOST:PORT for another address): yaw, quaternion, position",
+    )
+    live.add_argument(
+        "--head-yaw-sign", type=float, choices=(1.0, -1.0), default=1.0, help="-1 for a tracker whose yaw counts clockwise"
+    )
     live.add_argument("--out", dest="out_port", default=None, help="MIDI output port for feedback (motor faders, LED rings)")
     live.add_argument("--input", default=None, help="audio file to play through the chain (default: a generated signal)")
     live.add_argument("--signal", choices=("noise", "sine"), default="noise", help="generated signal (default noise)")

@@ -23,6 +23,7 @@ and channel count) and :meth:`Processor._process_block` (``(channels, n)`` in,
 from __future__ import annotations
 
 import difflib
+import importlib
 from collections.abc import Iterator
 from typing import Any, ClassVar
 
@@ -48,8 +49,11 @@ def stage_types() -> dict[str, type[Processor]]:
     Every subclass of :class:`Processor` is one, from the moment its class is
     defined: soundstage's stages, and any of yours (``type_name`` is the class
     name unless the class sets it). Routing nodes and :class:`Chain` are not: chain
-    files name them with their own tables.
+    files name them with their own tables. soundstage's own stages register when
+    :mod:`soundstage.stages` is imported; this makes sure it is (``import soundstage``
+    no longer loads it, so the command line starts fast).
     """
+    importlib.import_module("soundstage.stages")  # a plugin package loaded by name: the layers still only look down
     return dict(_STAGE_TYPES)
 
 

@@ -21,7 +21,7 @@ import logging
 import queue
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -222,8 +222,12 @@ def run_live(
     *,
     on_output: Callable[[np.ndarray], None] | None = None,
     on_change: Callable[[float, dict[str, Any]], None] | None = None,
+    trackers: Sequence[Any] = (),
 ) -> LiveStats:
     """Process ``blocks`` in real-time pacing, applying MIDI changes before each block.
+
+    ``trackers``: other live sources with the same ``apply_pending(everything=...)``
+    (a :class:`~soundstage.headtrack.HeadTracker`), applied after the MIDI changes.
 
     Each block is due when its audio would have played: the loop sleeps until
     then and measures how far behind it ever fell (``worst_lag_ms``). A block of
@@ -243,6 +247,8 @@ def run_live(
 
     def apply(everything: bool = False) -> None:
         applied = control.apply_pending(everything=everything) if control is not None else {}
+        for tracker in trackers:
+            applied.update(tracker.apply_pending(everything=everything))
         if applied:
             stats.changes += len(applied)
             stats.values.update(applied)

@@ -29,6 +29,9 @@ A session file is TOML, paths relative to it::
     channels = [1]                      # optional filters: MIDI channels 1..16, tracks (0-based)
     tracks = [1, 2]
 
+    head_track = "head.csv"             # optional: a recorded head trajectory (time_s, yaw_deg[, x_m, y_m])
+                                        #   moving every listener parameter of every chain
+
     [[renders]]
     name = "device"
     kind = "device"                     # mixdown | device | binaural | reference | ab
@@ -122,6 +125,7 @@ class Session:
     master_chain: str | None = None
     renders: tuple[Render, ...] = ()
     midi: MidiSettings | None = None
+    head_track: str | None = None
 
     @property
     def folder(self) -> Path:
@@ -199,6 +203,7 @@ class SessionFile(Table):
     buses: Annotated[list[BusTable], Field(max_length=MAX_STEMS)] = []
     master: MasterTable = MasterTable()
     midi: MidiTable | None = None
+    head_track: Reference | None = None
     renders: Annotated[list[RenderTable], Field(max_length=1000)] = []
 
 
@@ -274,4 +279,5 @@ def load_session(path: str | Path) -> Session:
         master_chain=data.master.chain,
         renders=tuple(renders),
         midi=settings,
+        head_track=data.head_track,
     )

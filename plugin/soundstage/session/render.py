@@ -30,6 +30,7 @@ from soundstage.analysis.loudness import LoudnessMeter, TruePeakMeter, short_ter
 from soundstage.engine import ChainStream
 from soundstage.errors import ChannelError, OutputError, SoundstageError
 from soundstage.files import output_name, write_text
+from soundstage.headtrack import read_head_track
 from soundstage.host.chain import Chain
 from soundstage.host.chainfile import find_chain, load_chain
 from soundstage.host.parameters import Parameter
@@ -446,14 +447,22 @@ def _device_figures(graph: _Graph) -> dict[str, dict[str, Any]]:
 
 
 def _load_automation(graph: _Graph) -> None:
-    """Read the session's MIDI map and automation file into per-chain events (nothing if no ``[midi]``)."""
+    """Read the session's MIDI automation and head track into per-chain events (nothing if it has neither)."""
     settings = graph.session.midi
+    events: list[Any] = []
+    if graph.session.head_track is not None:
+        tree = graph.tree()
+        try:
+            events += read_head_track(graph.session.resolve(graph.session.head_track), tree.parameters, graph.rate)
+        except SoundstageError as error:
+            raise SessionError(f"{graph.session.file}: head_track: {error}") from None
     if settings is None:
+        _add_events(graph, events)
         return
     tree = graph.tree()
     try:
         midi_map = load_map(graph.session.resolve(settings.map), tree)
-        events = automation_events(
+        midi_events = automation_events(
             graph.session.resolve(settings.automation),
             midi_map,
             tree,
@@ -463,6 +472,11 @@ def _load_automation(graph: _Graph) -> None:
         )
     except SoundstageError as error:
         raise SessionError(f"{graph.session.file}: midi: {error}") from None
+    _add_events(graph, events + midi_events)
+
+
+def _add_events(graph: _Graph, events: list[Any]) -> None:
+    tree = graph.tree()
     for event in events:
         prefix, path = tree.split(event.target)
         graph.events.setdefault(prefix, []).append((event.sample, path, event.value))
@@ -687,8 +701,13 @@ def _report(graph: _Graph, plan: _Plan, total: int, started: float, notes: dict[
         "buses": [{"name": name, "chain_latency_samples": latency(chain)} for name, chain in bus_chains.items()],
         "master": {"chain": session.master_chain, "chain_latency_samples": latency(master)},
         "automation": None
-        if session.midi is None
-        else {"map": session.midi.map, "file": session.midi.automation, "parameter_changes": graph.automation_count},
+        if session.midi is None and session.head_track is None
+        else {
+            "map": session.midi.map if session.midi else None,
+            "file": session.midi.automation if session.midi else None,
+            "head_track": session.head_track,
+            "parameter_changes": graph.automation_count,
+        },
         "renders": [
             {
                 "name": render.name,
@@ -740,7 +759,8 @@ def render_summary(result: RenderResult, folder: Path) -> list[str]:
             lines.append(f"stem {stem['name']}: TRUNCATED, {stem['missing_s']:.3f} s missing at its end (--allow-truncated)")
     if report.get("automation"):
         automation = report["automation"]
-        lines.append(f"automation: {automation['parameter_changes']} parameter change(s) from {automation['file']}")
+        sources = " and ".join(str(f) for f in (automation["file"], automation.get("head_track")) if f)
+        lines.append(f"automation: {automation['parameter_changes']} parameter change(s) from {sources}")
     took = f"{report['render_seconds']:.1f} s ({report['speed_x_real_time']}x real time)"
     lines.append(f"rendered {report['length_s']:.2f} s at {report['sample_rate']:g} Hz in {took}")
     lines.append(f"{'file':<32} {'ch':>3} {'bits':>4} {'LUFS':>7} {'dBTP':>7} {'overs':>7} {'gain dB':>7}")

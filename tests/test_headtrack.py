@@ -1,0 +1,220 @@
+"""Head tracking: OSC over a real UDP socket moves the listener parameters; a recorded track is automation."""
+
+from __future__ import annotations
+
+import math
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+import soundfile
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from pythonosc.osc_message_builder import OscMessageBuilder
+
+from soundstage import Chain, CrosstalkCanceller, Spatializer
+from soundstage.headtrack import HeadTracker, HeadTrackError, pose_from_osc, pose_targets, read_head_track
+from soundstage.stages.monitors import BinauralMonitor
+
+SR = 48000.0
+
+
+def _osc(address: str, *values: float) -> bytes:
+    builder = OscMessageBuilder(address=address)
+    for value in values:
+        builder.add_arg(value)
+    return builder.build().dgram
+
+
+def test_the_message_forms_head_trackers_send() -> None:
+    assert pose_from_osc("/SceneRotator/ypr", [12.5, 3.0, -1.0]) == {"yaw_deg": 12.5}
+    assert pose_from_osc("/yaw", [-20]) == {"yaw_deg": -20.0}
+    half = math.radians(30.0) / 2  # a turn of 30 deg about +z
+    quaternion = pose_from_osc("/SceneRotator/quaternions", [math.cos(half), 0.0, 0.0, math.sin(half)])
+    assert quaternion is not None and abs(quaternion["yaw_deg"] - 30.0) < 1e-9
+    assert pose_from_osc("/tracker/xyz", [0.1, -0.05, 0.0]) == {"x_m": 0.1, "y_m": -0.05}
+    assert pose_from_osc("/ypr", [1.0]) is None and pose_from_osc("/yaw", ["left"]) is None
+    assert pose_from_osc("/yaw", [float("nan")]) is None and pose_from_osc("/quat", [0, 0, 0, 0]) is None
+    assert pose_from_osc("/volume", [0.5]) == {}
+
+
+def test_a_tracker_on_a_real_socket_moves_the_design_and_the_output() -> None:
+    """Another process sends yaw over UDP on the loopback; the canceller's yaw follows and its output changes."""
+    chain = Chain([CrosstalkCanceller(device="studio-5"), BinauralMonitor()])
+    assert set(pose_targets(chain.parameters).values()) == {"yaw_deg", "x_m", "y_m"}
+    tracker = HeadTracker(chain.parameters, 0).start()
+    try:
+        port = tracker.address[1]
+        audio = (0.1 * np.random.default_rng(0).standard_normal((2, 9600))).astype(np.float32)
+        before = chain(audio, SR)
+        sender = (
+            "import socket, sys; from pythonosc.udp_client import SimpleUDPClient; "
+            f"c = SimpleUDPClient('127.0.0.1', {port}); c.send_message('/SceneRotator/ypr', [10.0, 0.0, 0.0]); "
+            f"socket.socket(socket.AF_INET, socket.SOCK_DGRAM).sendto(b'not osc at all', ('127.0.0.1', {port})); "
+            "c.send_message('/SceneRotator/ypr', [25.0, 1.0, 2.0])"
+        )
+        subprocess.run([sys.executable, "-c", sender], check=True, timeout=60)
+        deadline = time.monotonic() + 10
+        while tracker.received < 3 and time.monotonic() < deadline:
+            time.sleep(0.01)
+        applied = tracker.apply_pending()
+    finally:
+        tracker.stop()
+    assert tracker.received == 3 and tracker.malformed == 1  # counted, never raised
+    assert applied == {"crosstalk_canceller.listener_yaw_deg": 25.0, "binaural_monitor.listener_yaw_deg": 25.0}  # last wins
+    assert chain[0].listener_yaw_deg == 25.0 and chain[1].listener_yaw_deg == 25.0
+    after = chain(audio, SR)
+    change_db = 10 * np.log10(np.sum((after - before) ** 2) / np.sum(before**2))
+    print(f"yaw 0 -> 25 deg: the preview changes by {change_db:.1f} dB (error energy re signal)")
+    assert change_db > -20.0
+
+
+def test_a_tracker_clamps_to_the_parameter_range_and_turns_the_sign() -> None:
+    chain = Chain([Spatializer()])
+    tracker = HeadTracker(chain.parameters, 0, yaw_sign=-1.0)
+    try:
+        tracker.feed(_osc("/yaw", 30.0))
+        tracker.feed(_osc("/position", 2.0, -0.25))  # OSC floats are 32-bit: values exact in them
+        applied = tracker.apply_pending()
+    finally:
+        tracker.stop()
+    assert applied == {"spatializer.listener_x_m": 0.5, "spatializer.listener_y_m": -0.25, "spatializer.listener_yaw_deg": -30.0}
+
+
+def test_a_chain_without_listener_parameters_is_refused() -> None:
+    with pytest.raises(HeadTrackError, match="no listener parameters"):
+        HeadTracker(Chain([]).parameters, 0)
+
+
+def test_a_recorded_track_is_automation(tmp_path: Path) -> None:
+    """soundstage process --head-track: the output is the same until the first move, different after it."""
+    mix = (0.1 * np.random.default_rng(1).standard_normal((3 * int(SR), 2))).astype(np.float32)
+    soundfile.write(tmp_path / "mix.wav", mix, int(SR), subtype="FLOAT")
+    (tmp_path / "track.csv").write_text("time_s,yaw_deg,y_m\n0,0,0\n1.5,20,0.05\n2.0,25,0.05\n")
+    plain = [sys.executable, "-m", "soundstage.cli", "process", str(tmp_path / "mix.wav")]
+    chain = ["--chain", "studio-5-binaural"]
+    subprocess.run([*plain, str(tmp_path / "plain.wav"), *chain], check=True, capture_output=True, timeout=300)
+    result = subprocess.run(
+        [*plain, str(tmp_path / "tracked.wav"), *chain, "--head-track", str(tmp_path / "track.csv")],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert result.returncode == 0, result.stderr
+    assert "head track: 12 listener parameter change(s)" in result.stdout  # 3 rows x (2 yaw, listener_y_m, offset)
+    a, _ = soundfile.read(tmp_path / "plain.wav", dtype="float32")
+    b, _ = soundfile.read(tmp_path / "tracked.wav", dtype="float32")
+    move = int(1.5 * SR)
+    before = np.abs(a[: move - 12000] - b[: move - 12000]).max()  # less the chain's look-ahead and crossfade
+    after_db = 10 * np.log10(np.sum((a[move + 4800 :] - b[move + 4800 :]) ** 2) / np.sum(a[move + 4800 :] ** 2))
+    print(f"head track: before the move at most {before:.1e} apart; after it {after_db:.1f} dB of difference")
+    assert before <= 1e-5 and after_db > -20.0
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("time,yaw\n0,1\n", "needs a header with time_s and yaw_deg"),
+        ("time_s,yaw_deg\n0,1\n0.5,left\n", r"line 3: yaw_deg = 'left' is not a number"),
+        ("time_s,yaw_deg\n1,1\n0.5,2\n", r"line 3: time_s = 0.5 goes back in time"),
+        ("time_s,yaw_deg\n0,nan\n", r"line 2: yaw_deg = 'nan' is not a number"),
+    ],
+)
+def test_a_bad_track_gets_one_line_naming_file_line_and_value(tmp_path: Path, text: str, message: str) -> None:
+    path = tmp_path / "track.csv"
+    path.write_text(text)
+    with pytest.raises(HeadTrackError, match=message) as caught:
+        read_head_track(path, Chain([Spatializer()]).parameters, SR)
+    assert str(path) in str(caught.value) and "\n" not in str(caught.value)
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.text(max_size=300))
+def test_any_text_as_a_track_is_read_or_refused_cleanly(text: str) -> None:
+    parameters = Chain([Spatializer()]).parameters
+    import tempfile
+
+    with tempfile.NamedTemporaryFile("w", suffix=".csv", delete=False, encoding="utf-8") as handle:
+        handle.write(text)
+    try:
+        events = read_head_track(handle.name, parameters, SR)
+        assert all(e.sample >= 0 for e in events)
+    except HeadTrackError as error:
+        assert "\n" not in str(error)
+    finally:
+        Path(handle.name).unlink()
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.binary(max_size=200))
+def test_any_packet_is_taken_or_counted(data: bytes) -> None:
+    tracker = HeadTracker(Chain([Spatializer()]).parameters, 0)
+    try:
+        tracker.feed(data)
+        tracker.feed(_osc("/yaw", 5.0))
+        assert tracker.apply_pending()["spatializer.listener_yaw_deg"] == 5.0
+    finally:
+        tracker.stop()
+
+
+def test_soundstage_live_follows_a_head_tracker() -> None:
+    """The command: a head tracker alone (no MIDI) moves the chain live; bad packets are counted in the summary."""
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "soundstage.cli",
+            "live",
+            "--chain",
+            "studio-5-binaural",
+            "--head-tracker",
+            "udp:0",
+            "--seconds",
+            "4",
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert process.stdout is not None
+        line = ""
+        while "head tracker on udp" not in line:
+            line = process.stdout.readline()
+            assert line, process.stderr.read() if process.stderr else "the command ended"
+        port = int(line.split("udp ")[1].split(" ")[0].rsplit(":", 1)[1])
+        sender = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        time.sleep(0.5)
+        for yaw in (5.0, 10.0, 15.0):
+            sender.sendto(_osc("/SceneRotator/ypr", yaw, 0.0, 0.0), ("127.0.0.1", port))
+            time.sleep(0.2)
+        sender.sendto(b"\x00garbage", ("127.0.0.1", port))
+        sender.close()
+        out, err = process.communicate(timeout=120)
+    finally:
+        process.kill()
+    assert process.returncode == 0, err
+    assert "device.listener_yaw_deg = 15" in out and "monitor.listener_yaw_deg = 15" in out
+    assert "4 head-tracker packet(s), 1 malformed, 0 ignored" in out
+
+
+def test_a_session_applies_its_head_track_to_every_listener(tmp_path: Path) -> None:
+    from soundstage.session import render_session
+    from soundstage.session.model import SessionError
+
+    mix = (0.1 * np.random.default_rng(2).standard_normal((2 * int(SR), 2))).astype(np.float32)
+    soundfile.write(tmp_path / "mix.wav", mix, int(SR), subtype="FLOAT")
+    (tmp_path / "head.csv").write_text("time_s,yaw_deg\n0.5,15\n")
+    session = 'format = 1\nhead_track = "head.csv"\n[[stems]]\npath = "mix.wav"\n'
+    session += '[[renders]]\nname = "preview"\nkind = "binaural"\nbit_depth = 32\n'
+    (tmp_path / "session.toml").write_text(session)
+    report = render_session(tmp_path / "session.toml", tmp_path / "out").report
+    assert report["automation"]["head_track"] == "head.csv"
+    assert report["automation"]["parameter_changes"] == 2  # the device's design and the monitor's head
+    (tmp_path / "head.csv").write_text("time_s,yaw_deg\n0.5,x\n")
+    with pytest.raises(SessionError, match=r"session\.toml: head_track: .*head\.csv: line 2: yaw_deg = 'x' is not a number"):
+        render_session(tmp_path / "session.toml", tmp_path / "out2")
