@@ -355,14 +355,17 @@ def _live_sources(
     args: argparse.Namespace, chain: Chain, midi_map: Any, tracker_at: tuple[str, int] | None, stack: Any, rate: float
 ) -> tuple[Any, list[Any]]:
     """Start the live MIDI control and the head tracker that ``args`` ask for (stopped when ``stack`` closes)."""
+    from soundstage.host.prefetch import DesignWorker
     from soundstage.midi.live import LiveControl, open_port
 
     control = None
     parameters = chain.parameters
+    worker = DesignWorker(parameters)  # filter designs of live changes happen here, never on the audio loop
+    stack.callback(worker.stop)
     if midi_map is not None:
         input_port = open_port(args.in_port)
         output_port = open_port(args.out_port, output=True) if args.out_port else None
-        control = LiveControl(chain, midi_map, input_port, output_port).start()
+        control = LiveControl(chain, midi_map, input_port, output_port, worker=worker).start()
         stack.callback(control.stop)
         print(f"live: {args.chain} at {rate:g} Hz, {len(midi_map.bindings)} binding(s); MIDI in {args.in_port}")
         for binding in midi_map.bindings:
@@ -372,7 +375,7 @@ def _live_sources(
     if tracker_at is not None:
         from soundstage.headtrack import HeadTracker
 
-        tracker = HeadTracker(parameters, tracker_at[1], host=tracker_at[0], yaw_sign=args.head_yaw_sign).start()
+        tracker = HeadTracker(parameters, tracker_at[1], host=tracker_at[0], yaw_sign=args.head_yaw_sign, worker=worker).start()
         stack.callback(tracker.stop)
         trackers.append(tracker)
         host, port = tracker.address

@@ -46,6 +46,7 @@ from pythonosc.osc_packet import OscPacket, ParseError
 from soundstage.errors import SoundstageError
 from soundstage.host.automation import AutomationEvent
 from soundstage.host.parameters import Parameter
+from soundstage.host.prefetch import DesignWorker
 from soundstage.midi.live import COST_SPACING, COSTLY_S
 
 __all__ = [
@@ -120,10 +121,23 @@ class HeadTracker:
         Address to listen on (default the loopback).
     yaw_sign : float
         ``-1`` for a tracker whose yaw counts clockwise.
+    worker : DesignWorker, optional
+        Designs costly changes off the audio thread (:mod:`soundstage.host.prefetch`).
     """
 
-    def __init__(self, parameters: Mapping[str, Parameter], port: int, *, host: str = "127.0.0.1", yaw_sign: float = 1.0) -> None:
+    def __init__(
+        self,
+        parameters: Mapping[str, Parameter],
+        port: int,
+        *,
+        host: str = "127.0.0.1",
+        yaw_sign: float = 1.0,
+        worker: DesignWorker | None = None,
+    ) -> None:
         self.parameters = parameters
+        #: Designs the changes that redesign filters off the audio thread (optional).
+        self.worker = worker
+        self._pending: dict[str, float] = {}
         self.targets = pose_targets(parameters)
         if not self.targets:
             raise HeadTrackError(
@@ -205,20 +219,31 @@ class HeadTracker:
                     self._latest.update(pose)
 
     def apply_pending(self, *, everything: bool = False) -> dict[str, Any]:
-        """Set the listener parameters from the latest pose (audio-loop side); the values set, by path."""
-        if not everything and time.perf_counter() < self._next_slot:
-            return {}
+        """Set the listener parameters from the latest pose (audio-loop side); the values set, by path.
+
+        With a :attr:`worker`, a change that redesigns filters waits until the worker
+        has designed it (a newer pose replaces it); ``everything`` applies all that waits.
+        """
         with self._lock:
             pose, self._latest = self._latest, {}
+        for path, field in self.targets.items():
+            if field in pose:
+                spec = self.parameters[path].spec
+                self._pending[path] = min(max(pose[field], float(spec.minimum)), float(spec.maximum))
+        if not everything and time.perf_counter() < self._next_slot:
+            return {}
         applied: dict[str, Any] = {}
         began = time.perf_counter()
-        for path, field in self.targets.items():
-            if field not in pose:
-                continue
-            parameter = self.parameters[path]
-            value = min(max(pose[field], float(parameter.spec.minimum)), float(parameter.spec.maximum))
+        for path, wanted in list(self._pending.items()):
+            value: Any = wanted
+            if self.worker is not None and self.worker.costly(path) and not everything:
+                value = self.worker.offer(path, wanted)  # the newest value whose design is ready, or None
+                if value is None:
+                    continue  # being designed off the audio thread
+            if value == wanted:
+                del self._pending[path]
             try:
-                parameter.value = value
+                self.parameters[path].value = value
             except Exception as error:  # a parameter refusing: count, keep running
                 self.errors += 1
                 LOG.warning("head tracker -> %s: %s", path, error)

@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import difflib
 import importlib
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from typing import Any, ClassVar
 
 import numpy as np
@@ -151,6 +151,9 @@ class Processor:
     type_name: ClassVar[str] = "Processor"
     #: Constructor arguments that are configuration, not parameters (chain-file keys).
     config_keys: ClassVar[tuple[str, ...]] = ()
+    #: Parameters whose change redesigns filters (costly): live control designs them off the audio thread
+    #: (:class:`~soundstage.host.prefetch.DesignWorker`).
+    design_parameters: ClassVar[tuple[str, ...]] = ()
 
     def __init_subclass__(cls, *, register: bool = True, **kwargs: Any) -> None:
         """Make the parameters attributes, and register the class as a stage type (unless ``register=False``).
@@ -242,6 +245,18 @@ class Processor:
                 cache.clear()
             cache[key] = compute(sample_rate)
         return cache[key]
+
+    def memoised_designs(self) -> dict[Any, Any]:
+        """The designs this stage has memoised (see :meth:`_memoised`), by key: for :meth:`adopt_designs`."""
+        return dict(self.__dict__.get("_memo", {}))
+
+    def adopt_designs(self, designs: Mapping[Any, Any]) -> None:
+        """Take designs a copy of this stage memoised (a design worker's), so setting the same values here
+        finds them ready. Keeps the newest 16."""
+        mine = self.__dict__.setdefault("_memo", {})
+        mine.update(designs)
+        while len(mine) > 16:
+            mine.pop(next(iter(mine)))
 
     # typed reads of the current values, one per parameter kind (what a stage's design code needs)
     def float_value(self, name: str) -> float:

@@ -16,6 +16,7 @@ so riding it keeps the loop within one redesign of real time.
 from __future__ import annotations
 
 import collections
+import gc
 import itertools
 import logging
 import queue
@@ -95,8 +96,12 @@ COST_MEMORY = 3
 class LiveControl:
     """Drive a chain's parameters from a live MIDI input (see the module docstring)."""
 
-    def __init__(self, chain: ParameterSource, midi_map: MidiMap, input_port: Any, output_port: Any = None) -> None:
+    def __init__(
+        self, chain: ParameterSource, midi_map: MidiMap, input_port: Any, output_port: Any = None, *, worker: Any = None
+    ) -> None:
         self.chain = chain
+        #: A :class:`~soundstage.host.prefetch.DesignWorker`: changes that redesign filters are designed on it first.
+        self.worker = worker
         self.map = midi_map
         self.input = input_port
         self.output = output_port
@@ -163,7 +168,14 @@ class LiveControl:
         applied = {}
         now = time.perf_counter()
         for target, (binding, value) in latest.items():
-            if not everything and now < self._next_slot.get(target, 0.0):
+            if self.worker is not None and self.worker.costly(target) and not everything:
+                ready = self.worker.offer(target, value)
+                if ready != value:
+                    self._held[target] = (binding, value)  # being designed; a newer value replaces it
+                if ready is None:
+                    continue
+                value = ready  # the newest value whose design is ready
+            elif not everything and now < self._next_slot.get(target, 0.0):
                 self._held[target] = (binding, value)
                 continue
             began = time.perf_counter()
@@ -243,6 +255,10 @@ def run_live(
     processor.process(np.zeros_like(first), sample_rate, buffer_size=max(first.shape[1], 1), reset=True)
     processor.reset()
     stream = ChainStream(processor, sample_rate, buffer_size=max(first.shape[1], 1))
+    gc.collect()
+    gc.freeze()  # what exists now (the chain, its designs) is never scanned again
+    collecting = gc.isenabled()
+    gc.disable()  # no full collection mid-stream (90 ms here): the loop collects the young generations itself
     start = time.perf_counter()
 
     def apply(everything: bool = False) -> None:
@@ -257,9 +273,9 @@ def run_live(
 
     def source() -> Iterator[np.ndarray]:
         yield from itertools.chain([first], blocks)
-        apply(everything=True)  # what still waits for its slot: the last values win, even at the very end
 
     def pace(position: int) -> None:
+        gc.collect(1 if stats.blocks % 64 == 0 else 0)  # short: only what was made since the last block or so
         stats.blocks += 1
         stats.seconds = position / sample_rate
         lag = time.perf_counter() - (start + stats.seconds)
@@ -269,8 +285,14 @@ def run_live(
         else:
             time.sleep(-lag)
 
-    pump(source(), stream, [on_output] if on_output is not None else [], before_block=lambda _: apply(), after_block=pace)
+    try:
+        pump(source(), stream, [on_output] if on_output is not None else [], before_block=lambda _: apply(), after_block=pace)
+    finally:
+        gc.unfreeze()
+        if collecting:
+            gc.enable()
     stats.wall_seconds = time.perf_counter() - start
+    apply(everything=True)  # what still waits (its slot, its design) after the audio: the last values win
     if control is not None:
         stats.received, stats.errors = control.received, control.errors
     return stats

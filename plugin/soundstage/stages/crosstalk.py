@@ -468,6 +468,7 @@ class CrosstalkCanceller(FilterForms, Processor):  # type: ignore[misc]  # outpu
         ParameterSpec("separation_db", 25.0, 0.0, 30.0, unit="dB", description="Plateau of the target cancellation curve"),
         *LISTENER_PARAMETERS,
     )
+    design_parameters = ("distance_m", "head_radius_m", "separation_db", *(spec.name for spec in LISTENER_PARAMETERS))
 
     def __init__(
         self,

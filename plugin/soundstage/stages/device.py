@@ -100,6 +100,7 @@ class Spatializer(DriverFeeds, Processor):  # type: ignore[misc]  # output_chann
         ParameterSpec("distance_m", 2.0, 0.5, 5.0, unit="m", description="Listener distance of the canceller design"),
         *LISTENER_PARAMETERS,
     )
+    design_parameters = DESIGN_KNOBS + LISTENER_KNOBS
 
     def __init__(
         self,

@@ -119,6 +119,7 @@ class BinauralMonitor(Processor):
         ParameterSpec("head_radius_m", 0.0875, 0.05, 0.12, unit="m", description="Head radius of the model"),
         ParameterSpec("rt60_s", 0.4, 0.1, 2.0, unit="s", description="Reverberation time of the room (with a room)"),
     )
+    design_parameters = ("distance_m", "listener_offset_m", "listener_yaw_deg", "head_radius_m", "rt60_s")
     default_device = "studio-5"
 
     def __init__(
