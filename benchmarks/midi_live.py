@@ -92,8 +92,8 @@ def _run(args: argparse.Namespace) -> int:
         print(time.perf_counter() - start, flush=True)
         time.sleep({args.seconds})
     """)
+    worker = DesignWorker(chain.parameters)  # what soundstage live does (before the flood starts): designs off the loop
     process = subprocess.Popen([sys.executable, "-c", sender], stdout=subprocess.PIPE, text=True)
-    worker = DesignWorker(chain.parameters)  # what soundstage live does: designs off the audio loop
     control = LiveControl(chain, midi_map, server.accept(), worker=worker).start()
     stats = run_live(chain, control, blocks(), SR)
     process.kill()

@@ -260,8 +260,8 @@ def test_a_flood_on_a_knob_that_redesigns_keeps_real_time_pace(target: str, last
     listener = PortServer("127.0.0.1", port)
     hog = subprocess.Popen([sys.executable, "-c", "while True: pass"])
     try:
+        worker = DesignWorker(chain.parameters)  # ready before the sender starts, as in soundstage live
         process = sender(port, "time.sleep(0.3)\n" + body)
-        worker = DesignWorker(chain.parameters)
         control = LiveControl(chain, midi_map, listener.accept(), worker=worker).start()
         seconds, block = 7.0, 256
         signal = np.random.default_rng(1).standard_normal((2, int(seconds * SR))).astype(np.float32) * 0.1
