@@ -44,6 +44,7 @@ __all__ = [
     "device_figures",
     "pink_noise",
     "preview_monitor",
+    "reference_for",
     "tonal_balance",
     "width_cues",
 ]
@@ -63,6 +64,14 @@ def _rounded(values: Any, digits: int = 2) -> list[float]:
 
 #: The octaves of the tonal-balance check (Hz).
 TONAL_OCTAVES_HZ = (63.0, 125.0, 250.0, 500.0, 1000.0, 2000.0, 4000.0, 8000.0, 16000.0)
+
+
+def reference_for(monitor: BinauralMonitor) -> StereoReference:
+    """A real +-30 degree pair heard like ``monitor``: the same head, room, seat, distance and head size."""
+    reference = StereoReference(hrtf=monitor.hrtf, room=monitor.room, listener_in_room_m=monitor.listener_in_room_m)
+    for name, value in monitor.parameter_values().items():
+        setattr(reference, name, value)
+    return reference
 
 
 def pink_noise(samples: int, rng: np.random.Generator) -> np.ndarray:
@@ -87,9 +96,7 @@ def tonal_balance(
     removed. 0 everywhere: the A/B compares space, not EQ.
     """
     device = Chain([copy.deepcopy(spatializer), copy.deepcopy(monitor)])
-    reference = StereoReference(hrtf=monitor.hrtf, room=monitor.room, listener_in_room_m=monitor.listener_in_room_m)
-    for name, value in monitor.parameter_values().items():
-        setattr(reference, name, value)
+    reference = reference_for(monitor)
     rng = np.random.default_rng(7)
     n = int(seconds * sample_rate)
     center, left, right = (pink_noise(n, rng) for _ in range(3))
@@ -127,9 +134,7 @@ def width_cues(spatializer: Spatializer, monitor: BinauralMonitor, sample_rate: 
     Neither argument is run or changed.
     """
     device = Chain([copy.deepcopy(spatializer), copy.deepcopy(monitor)])
-    reference = StereoReference(hrtf=monitor.hrtf, room=monitor.room, listener_in_room_m=monitor.listener_in_room_m)
-    for name, value in monitor.parameter_values().items():  # the same seat, distance and head size
-        setattr(reference, name, value)
+    reference = reference_for(monitor)
     noise = (0.3 * np.random.default_rng(0).standard_normal(int(PROBE_SECONDS * sample_rate))).astype(np.float32)
     silence = np.zeros_like(noise)
     bands = fractional_octave_bands(1000, 4000)
