@@ -37,6 +37,8 @@ __all__ = ["Processor", "ANY", "stage_types"]
 
 #: Channel count meaning "any number of channels".
 ANY = None
+#: Designs a stage keeps memoised (least recently used evicted first).
+MEMO_ENTRIES = 24
 
 #: Stage types by type name: every Processor subclass registers itself here when its
 #: class is defined (see :meth:`Processor.__init_subclass__`); chain files look types up here.
@@ -240,10 +242,12 @@ class Processor:
         names = sorted(self._values) if depends_on is None else sorted(depends_on)
         key = (getattr(compute, "__name__", ""), sample_rate, tuple((name, self._values[name]) for name in names))
         cache = self.__dict__.setdefault("_memo", {})
-        if key not in cache:
-            if len(cache) > 8:
-                cache.clear()
+        if key in cache:
+            cache[key] = cache.pop(key)  # the most recently used last: a design every change uses is never evicted
+        else:
             cache[key] = compute(sample_rate)
+            while len(cache) > MEMO_ENTRIES:
+                cache.pop(next(iter(cache)))
         return cache[key]
 
     def memoised_designs(self) -> dict[Any, Any]:
@@ -252,10 +256,10 @@ class Processor:
 
     def adopt_designs(self, designs: Mapping[Any, Any]) -> None:
         """Take designs a copy of this stage memoised (a design worker's), so setting the same values here
-        finds them ready. Keeps the newest 16."""
+        finds them ready. Keeps the newest :data:`MEMO_ENTRIES`."""
         mine = self.__dict__.setdefault("_memo", {})
         mine.update(designs)
-        while len(mine) > 16:
+        while len(mine) > MEMO_ENTRIES:
             mine.pop(next(iter(mine)))
 
     # typed reads of the current values, one per parameter kind (what a stage's design code needs)

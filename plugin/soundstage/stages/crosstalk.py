@@ -64,6 +64,8 @@ __all__ = [
 ]
 
 TAPS = 2048
+#: The range of the regularization searches, relative to the plant's mean power (bisect_per_bin's default decades).
+SEARCH_LOW, SEARCH_HIGH = 1e-9, 1e4
 
 
 @dataclass(frozen=True)
@@ -102,8 +104,16 @@ class RegularizedInverse:
 
     .. math:: H(\\beta) = C^H (C C^H + \\beta I)^{-1}
 
-    each input's column normalized to reach its own ear at ``level``. The Gram
-    matrix ``C C^H`` is computed once; its 2x2 inverse is taken in closed form.
+    each input's column normalized to reach its own ear at ``level``. With the
+    Gram matrix :math:`G = C C^H` (Hermitian, determinant :math:`D`) computed once,
+    everything the searches ask is a closed form in ``beta``:
+    :math:`G (G + \\beta I)^{-1} = (D I + \\beta G) / \\det(G + \\beta I)`, so input
+    ``j`` reaches its own ear with :math:`(D + \\beta g_{jj})/\\det` and the other
+    with :math:`\\beta g_{ij}/\\det`, and its normalized filters are
+    :math:`(P_j + \\beta Q_j) / (D + \\beta g_{jj})` with :math:`P_j = C^H \\operatorname{adj}(G)_{:j}`,
+    :math:`Q_j = C^H e_j`. A search step costs a few real operations per bin and
+    driver, and the separation a request asks for gives ``beta`` directly
+    (:meth:`beta_for_separation`).
 
     References
     ----------
@@ -116,30 +126,56 @@ class RegularizedInverse:
         self.plant = plant
         self.adjoint = np.conj(np.swapaxes(plant, 1, 2))  # (F, M, 2)
         self.gram = plant @ self.adjoint  # (F, 2, 2)
+        g = self.gram
+        self.own = np.real(np.stack([g[:, 0, 0], g[:, 1, 1]], axis=1))  # (F, 2): g_jj
+        self.cross = np.abs(np.stack([g[:, 1, 0], g[:, 0, 1]], axis=1))  # (F, 2): |g_ij|, i != j
+        self.det = np.maximum(np.real(g[:, 0, 0] * g[:, 1, 1] - g[:, 0, 1] * g[:, 1, 0]), 0.0)  # (F,) D >= 0
+        a, d = self.adjoint[:, :, 0], self.adjoint[:, :, 1]
+        self.p = np.stack([a * g[:, None, 1, 1] - d * g[:, None, 1, 0], d * g[:, None, 0, 0] - a * g[:, None, 0, 1]], axis=2)
+        self.q = self.adjoint
+        # |P + beta Q|^2 = pp + beta (2 pq + beta qq): the searches' effort without complex arithmetic
+        self._pp = np.abs(self.p) ** 2
+        self._pq = np.real(self.p * np.conj(self.q))
+        self._qq = np.abs(self.q) ** 2
         #: The plant's mean power per bin: ``beta`` is searched relative to it.
         self.scale = np.real(np.trace(self.gram, axis1=1, axis2=2)) / 2
 
-    def _inverse_gram(self, beta: np.ndarray) -> np.ndarray:
-        g = self.gram
-        a, b, c, d = g[:, 0, 0] + beta, g[:, 0, 1], g[:, 1, 0], g[:, 1, 1] + beta
-        rows = [np.stack([d, -b], axis=1), np.stack([-c, a], axis=1)]
-        return np.stack(rows, axis=1) / (a * d - b * c)[:, None, None]
+    def _own_ear(self, beta: np.ndarray) -> np.ndarray:
+        """``D + beta g_jj`` per bin and input (F, 2): the own ear's response times ``det(G + beta I)``."""
+        return np.maximum(self.det[:, None] + beta[:, None] * self.own, 1e-300)
 
     def filters(self, beta: np.ndarray, level: np.ndarray | None = None) -> np.ndarray:
         """The normalized inverse, shape (F, M, 2)."""
-        inverse_gram = self._inverse_gram(beta)
-        ears = self.gram @ inverse_gram  # = plant @ inverse, without the M dimension
-        own = np.stack([ears[:, 0, 0], ears[:, 1, 1]], axis=1)  # (F, 2)
-        own = np.where(np.abs(own) < 1e-12, 1e-12, own)
-        gain = 1.0 / own if level is None else level[:, None] / own
-        return np.asarray((self.adjoint @ inverse_gram) * gain[:, None, :])
+        gain = 1.0 / self._own_ear(beta)
+        if level is not None:
+            gain = gain * level[:, None]
+        return np.asarray((self.p + beta[:, None, None] * self.q) * gain[:, None, :])
+
+    def peak_gain(self, beta: np.ndarray, level: np.ndarray | None = None) -> np.ndarray:
+        """The largest magnitude of :meth:`filters` per bin, shape (F,) (the effort searches' measure)."""
+        b = beta[:, None, None]
+        power = (self._pp + b * (2 * self._pq + b * self._qq)) / self._own_ear(beta)[:, None, :] ** 2
+        peak = np.sqrt(np.maximum(power, 0.0).max(axis=(1, 2)))
+        return peak if level is None else peak * level
 
     def separation_db(self, beta: np.ndarray) -> np.ndarray:
         """The smaller over the two inputs of ipsi/contra ear power (dB) per frequency, shape (F,)."""
-        ears = self.gram @ self._inverse_gram(beta)  # normalization does not change the ratios
-        ipsi = np.abs(np.stack([ears[:, 0, 0], ears[:, 1, 1]], axis=1)) ** 2
-        contra = np.abs(np.stack([ears[:, 1, 0], ears[:, 0, 1]], axis=1)) ** 2
-        return np.asarray(10 * np.log10(ipsi / np.maximum(contra, 1e-30)).min(axis=1))
+        ratio = self._own_ear(beta) / np.maximum(beta[:, None] * self.cross, 1e-300)
+        return np.asarray(20 * np.log10(np.maximum(ratio, 1e-15)).min(axis=1))
+
+    def beta_for_separation(self, wanted_db: np.ndarray) -> np.ndarray:
+        """Per bin the least ``beta`` at which the separation is no more than ``wanted_db`` (inf where it never is).
+
+        Input ``j``'s separation ``(D + beta g_jj) / (beta |g_ij|)`` falls with ``beta``
+        toward ``g_jj / |g_ij|``; it equals ``r = 10**(wanted/20)`` at
+        ``beta = D / (r |g_ij| - g_jj)``. The smaller separation of the two
+        inputs is the one asked for, so the smaller of the two ``beta``.
+        """
+        r = 10 ** (np.asarray(wanted_db, float)[:, None] / 20)
+        room = r * self.cross - self.own
+        with np.errstate(divide="ignore"):
+            beta = np.where(room > 0, self.det[:, None] / np.where(room > 0, room, 1.0), np.inf)
+        return np.asarray(beta.min(axis=1))
 
 
 def achieved_separation_db(plant: np.ndarray, filters: np.ndarray) -> np.ndarray:
@@ -163,9 +199,11 @@ def smooth_regularization(frequencies: np.ndarray, b: np.ndarray, low_hz: float,
         first, last = np.flatnonzero(inside)[[0, -1]]
         log_b[:first] = log_b[first]
         log_b[last + 1 :] = log_b[last]
-    octave = np.log2(f)
-    near = np.abs(octave[:, None] - octave[None, :]) <= 1 / 12
-    return np.asarray(10 ** ((near @ log_b) / near.sum(axis=1)))
+    octave = np.log2(f)  # nondecreasing: each bin's 1/6 octave is a run of bins, averaged by a cumulative sum
+    low = np.searchsorted(octave, octave - 1 / 12, side="left")
+    high = np.searchsorted(octave, octave + 1 / 12, side="right")
+    cumulative = np.concatenate([[0.0], np.cumsum(log_b)])
+    return np.asarray(10 ** ((cumulative[high] - cumulative[low]) / (high - low)))
 
 
 def crossover_limit_db(band_ears: np.ndarray, mid_share: np.ndarray, level: np.ndarray) -> np.ndarray:
@@ -246,7 +284,7 @@ def choose_regularization(
 
     def feasible_db() -> tuple[np.ndarray, np.ndarray]:
         def effort_ok(b: np.ndarray) -> np.ndarray:
-            return np.abs(inverses.filters(b * scale, level)).max(axis=(1, 2)) <= limit
+            return inverses.peak_gain(b * scale, level) <= limit
 
         b_limit = 10 ** bisect_per_bin(len(frequencies), effort_ok)
         return b_limit, inverses.separation_db(b_limit * scale)
@@ -258,10 +296,8 @@ def choose_regularization(
         b_effort, feasible = feasible_db()
     wanted = np.minimum(wanted_db, feasible) if capped else wanted_db
 
-    def separation_ok(b: np.ndarray) -> np.ndarray:
-        return inverses.separation_db(b * scale) <= wanted
-
-    b = np.maximum(10 ** bisect_per_bin(len(frequencies), separation_ok), b_effort)
+    b_separation = np.clip(inverses.beta_for_separation(wanted) / np.maximum(scale, 1e-300), SEARCH_LOW, SEARCH_HIGH)
+    b = np.maximum(b_separation, b_effort)
     return Regularization(smooth_regularization(frequencies, b, *band_hz), level, feasible, wanted)
 
 
