@@ -4,10 +4,17 @@ Generates the stems (48 kHz mono 24-bit WAV, BWF-stamped) into a temporary
 folder, then renders the session in a child process twice — the plain stereo
 mixdown, and the binaural preview of the studio-5 — each stem through a
 pedalboard built-in chain and the mix through a master chain. Peak RSS is the
-render process's own (resource.getrusage inside it), throughput is session length /
+render process's own (VmHWM inside it), throughput is session length /
 wall time (including the child's start-up).
 
-Targets: peak RSS <= 600 MB; throughput >= 20x real time.
+Baseline, in the same run: a plain pedalboard script doing the same mix in a
+child process (read each stem, its pedalboard chain, place it at its BWF
+offset, sum, the master chain, write a 24-bit file): what a mastering engineer
+would write by hand. Its loudness is printed beside the mixdown's (the same mix
+within 0.1 LU, else the comparison is void).
+
+Targets (issue 14): peak RSS <= 600 MB; throughput >= 20x real time; the
+mixdown >= 0.7x the plain script's speed.
 
     python benchmarks/session_render.py [--stems 16] [--minutes 10] [--keep DIR]
 """
@@ -57,6 +64,56 @@ def write_stems(folder: Path, stems: int, minutes: float) -> None:
         add_bext(path, 3600 * SR + index * SR // 10)  # staggered starts, like a DAW export
 
 
+PLAIN_SCRIPT = """
+import sys
+import numpy as np
+import pedalboard as pb
+from pedalboard.io import AudioFile
+from wavinfo import WavInfoReader
+
+folder, stems, out = sys.argv[1], int(sys.argv[2]), sys.argv[3]
+paths = [f"{folder}/stem{i:02d}.wav" for i in range(stems)]
+offsets = [int(WavInfoReader(p).bext.time_reference) for p in paths]
+first = min(offsets)
+stem_chain = pb.Pedalboard([pb.HighpassFilter(40.0), pb.Compressor(threshold_db=-20.0, ratio=2.0), pb.Gain(-6.0)])
+master = pb.Pedalboard([
+    pb.HighpassFilter(25.0), pb.Compressor(threshold_db=-18.0, ratio=2.0, attack_ms=10.0, release_ms=150.0),
+    pb.Gain(4.0), pb.Limiter(threshold_db=-1.0, release_ms=100.0),
+])
+lengths = []
+for p in paths:
+    with AudioFile(p) as f:
+        lengths.append(f.frames)
+mix = np.zeros((2, max(o - first + n for o, n in zip(offsets, lengths))), np.float32)
+for p, o in zip(paths, offsets):
+    with AudioFile(p) as f:
+        audio = f.read(f.frames)
+    processed = stem_chain(audio, 48000)
+    mix[:, o - first : o - first + processed.shape[1]] += processed
+with AudioFile(out, "w", 48000, 2, bit_depth=24) as w:
+    w.write(master(mix, 48000))
+print([l.split()[1] for l in open("/proc/self/status") if l.startswith("VmHWM")][0])
+"""
+
+
+def plain_pedalboard(folder: Path, stems: int) -> tuple[float, float, Path]:
+    """Wall seconds and peak RSS (MB) of the plain pedalboard script, and the file it wrote."""
+    out = folder / "plain-mix.wav"
+    start = time.perf_counter()
+    command = [sys.executable, "-c", PLAIN_SCRIPT, str(folder), str(stems), str(out)]
+    result = subprocess.run(command, check=True, capture_output=True, text=True)
+    wall = time.perf_counter() - start
+    return wall, int(result.stdout.strip().splitlines()[-1]) / 1024, out
+
+
+def integrated_lufs(path: Path) -> float:
+    import pyloudnorm
+    import soundfile
+
+    audio, rate = soundfile.read(str(path), dtype="float32")
+    return float(pyloudnorm.Meter(rate).integrated_loudness(audio))
+
+
 def render(folder: Path, only: str) -> tuple[float, float]:
     """Wall seconds and peak RSS (MB) of one render, measured inside the render process.
 
@@ -93,14 +150,25 @@ def main() -> None:
         (folder / "session.toml").write_text(session)
         print(f"{args.stems} stems x {args.minutes:g} min generated in {time.perf_counter() - start:.1f} s ({folder})")
         seconds = args.minutes * 60
+        walls = {}
         for only in ("mix", "binaural"):
             wall, rss = render(folder, only)
+            walls[only] = wall
             report = json.loads((folder / "out" / "render-report.json").read_text())
             print(
                 f"{only:>9}: {wall:6.1f} s = {seconds / wall:5.1f}x real time (target >= 20x); "
                 f"peak RSS of the render process {rss:6.0f} MB (target <= 600 MB); "
                 f"{report['outputs'][0]['integrated_lufs']} LUFS"
             )
+            if only == "mix":
+                mix_lufs = integrated_lufs(folder / "out" / report["outputs"][0]["file"])
+        plain, plain_rss, plain_file = plain_pedalboard(folder, args.stems)
+        plain_lufs = integrated_lufs(plain_file)
+        print(
+            f"    plain: {plain:6.1f} s = {seconds / plain:5.1f}x real time, peak RSS {plain_rss:6.0f} MB, "
+            f"{plain_lufs:.2f} LUFS (the mixdown: {mix_lufs:.2f} LUFS, the same mix: {abs(plain_lufs - mix_lufs) <= 0.1})"
+        )
+        print(f"mixdown speed / plain pedalboard script speed: {plain / walls['mix']:.2f}x (target >= 0.7x)")
     finally:
         if not args.keep:
             shutil.rmtree(folder, ignore_errors=True)

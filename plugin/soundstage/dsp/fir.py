@@ -29,13 +29,12 @@ caller's block sizes.
 
 from __future__ import annotations
 
-import copy
 from dataclasses import dataclass
 
 import numpy as np
 import scipy.fft
 
-__all__ = ["CrossfadingFir", "FirState", "MimoFir"]
+__all__ = ["CrossfadingFir", "FirState", "MimoFir", "partition_spectra"]
 
 
 @dataclass(frozen=True)
@@ -63,6 +62,25 @@ class FirState:
     ready: np.ndarray
 
 
+def partition_spectra(filters: np.ndarray, partition_size: int, parts: int | None = None) -> np.ndarray:
+    """Filters (out, in, taps) in the form :class:`MimoFir` runs them: the spectra of their ``P``-sample partitions.
+
+    Returns shape (out, K * in, P + 1) complex64, partition-major (column ``k * in + i``
+    is partition ``k`` of input ``i``'s filter), ``K = ceil(taps / P)`` unless ``parts``
+    asks for more. Weighted sums of such spectra are the spectra of the weighted
+    sums of the filters: a design grid interpolates them without any FFT.
+    """
+    h = np.asarray(filters, dtype=np.float64)
+    outputs, inputs, taps = h.shape
+    p = int(partition_size)
+    parts = max(-(-taps // p), parts or 0)
+    padded = np.zeros((outputs, inputs, parts * p))
+    padded[:, :, :taps] = h
+    blocks = padded.reshape(outputs, inputs, parts, p).transpose(0, 2, 1, 3)  # (out, K, in, P)
+    spectra = scipy.fft.rfft(blocks, n=2 * p, axis=-1).astype(np.complex64)
+    return np.ascontiguousarray(spectra.reshape(outputs, parts * inputs, p + 1))
+
+
 class MimoFir:
     """Streaming convolution of ``inputs`` channels with an ``(outputs, inputs, taps)`` filter matrix.
 
@@ -86,8 +104,14 @@ class MimoFir:
         if partition_size < 1:
             raise ValueError(f"partition_size={partition_size} must be >= 1")
         self.partition_size = int(partition_size)
-        self._spectra = np.zeros((0, 0, 0, 0), np.complex64)
+        self._spectra = np.zeros((0, 0, 0), np.complex64)
+        self._parts = 0
+        self._inputs = 0
         self._history = np.zeros((0, 0), np.float32)
+        self._ready = np.zeros((0, 0), np.float32)
+        self._returned = 0
+        self._fade_old: np.ndarray | None = None
+        self._fade_start = self._fade_length = 0
         self.set_filters(filters)
         self.reset()
 
@@ -99,53 +123,98 @@ class MimoFir:
     @property
     def num_inputs(self) -> int:
         """Input channels."""
-        return int(self._spectra.shape[2])
+        return self._inputs
 
     @property
     def num_outputs(self) -> int:
         """Output channels."""
-        return int(self._spectra.shape[1])
+        return int(self._spectra.shape[0])
 
-    def set_filters(self, filters: np.ndarray) -> None:
-        """Replace the filters (same input/output counts while streaming); the state is kept."""
+    def set_filters(self, filters: np.ndarray, *, fade_samples: int = 0) -> None:
+        """Replace the filters (same input/output counts while streaming); the state is kept.
+
+        With ``fade_samples`` the output moves linearly from the old filters to the
+        new ones over that many samples, from the first output not yet computed
+        on: that of the partition the change falls in (up to ``P - 1`` samples
+        before the change, the same whatever the block sizes). Both run on the
+        same input spectra, so a fade costs the multiply-adds twice and nothing
+        else. A change during a fade starts from where the fade is.
+        """
         h = np.asarray(filters, dtype=np.float64)
         if h.ndim != 3 or h.shape[2] < 1:
             raise ValueError(f"filters must have shape (outputs, inputs, taps), got {h.shape}")
-        outputs, inputs, taps = h.shape
+        parts = self._parts if fade_samples > 0 and self._history.size else None
+        self.set_spectra(partition_spectra(h, self.partition_size, parts), h.shape[1], fade_samples=fade_samples)
+
+    def set_spectra(self, spectra: np.ndarray, inputs: int, *, fade_samples: int = 0) -> None:
+        """:meth:`set_filters` with the filters given as :func:`partition_spectra` of this engine's partition size."""
+        spectra = np.asarray(spectra, np.complex64)
+        outputs, columns, bins = spectra.shape
+        p = self.partition_size
+        if bins != p + 1 or columns % inputs:
+            raise ValueError(f"spectra of shape {spectra.shape} are not partition spectra of {inputs} inputs at P={p}")
         if self._spectra.size and (outputs, inputs) != (self.num_outputs, self.num_inputs):
             raise ValueError(f"filters are {outputs}x{inputs}, the engine runs {self.num_outputs}x{self.num_inputs}")
-        p = self.partition_size
-        parts = -(-taps // p)
-        padded = np.zeros((outputs, inputs, parts * p))
-        padded[:, :, :taps] = h
-        blocks = padded.reshape(outputs, inputs, parts, p).transpose(2, 0, 1, 3)  # (K, out, in, P)
-        spectra = scipy.fft.rfft(blocks, n=2 * p, axis=-1)  # (K, out, in, P+1)
-        resized = bool(self._spectra.size) and parts != self._spectra.shape[0]
-        self._spectra = spectra.astype(np.complex64)
-        # offline path: the whole (padded) filter in one FFT of N >= 8 K P
+        parts = columns // inputs
+        streaming = bool(self._history.size)
+        if fade_samples > 0 and streaming:
+            old = self._current_spectra()
+            if parts < self._parts:  # old and new share the delay line: the longer one's partitions
+                spectra = np.concatenate([spectra, np.zeros((outputs, old.shape[1] - columns, p + 1), np.complex64)], axis=1)
+                parts = self._parts
+            elif parts > self._parts:
+                old = np.concatenate([old, np.zeros((outputs, columns - old.shape[1], p + 1), np.complex64)], axis=1)
+        resized = bool(self._spectra.size) and parts != self._parts
+        self._spectra, self._parts, self._inputs = spectra, parts, inputs
+        # offline path: the whole filter in one FFT of N >= 8 K P, made when first needed
+        # (a stream of knob changes in short blocks never needs it)
         self._big_n = max(16384, 1 << int(np.ceil(np.log2(8 * parts * p))))
-        self._big_spectra = scipy.fft.rfft(padded, n=self._big_n, axis=-1).astype(np.complex64)  # (out, in, N/2+1)
-        if resized and self._history.size:
+        self._big: np.ndarray | None = None
+        if fade_samples > 0 and streaming:
+            # from the first sample computed with the new filters on (the ones computed already keep the old)
+            self._fade_old, self._fade_length = old, int(fade_samples)
+            self._fade_start = self._returned + self._ready.shape[1]
+        if resized and streaming:
             history = np.zeros((inputs, (parts + 1) * p), np.float32)
             keep = min(history.shape[1], self._history.shape[1])
             history[:, -keep:] = self._history[:, -keep:]
             self._history = history
             self._fdl_valid = False
 
+    def _ramp(self, first: int, count: int) -> np.ndarray:
+        """The fade's weight of the new filters at output samples ``first .. first + count - 1``."""
+        position = np.arange(first, first + count) - self._fade_start + 1
+        return np.asarray(np.clip(position / self._fade_length, 0.0, 1.0), np.float32)
+
+    def _current_spectra(self) -> np.ndarray:
+        """The filters heard at the next sample computed: mid-fade, the blend of old and new there."""
+        if self._fade_old is None:
+            return self._spectra
+        weight = float(self._ramp(self._returned + self._ready.shape[1], 1)[0])
+        if self._fade_old.shape[1] < self._spectra.shape[1]:  # cannot happen: a fade keeps the longer partitions
+            return self._spectra
+        return np.asarray(self._fade_old[:, : self._spectra.shape[1]] * (1 - weight) + self._spectra * weight, np.complex64)
+
     @property
     def state(self) -> FirState:
         """The streaming state (see :class:`FirState`)."""
-        return FirState(self._history, self._fdl, self._fdl_valid, self._pending, self._ready)
+        fdl = self._line[self._head : self._head + self._parts] if self._fdl_valid else self._line[: self._parts]
+        return FirState(self._history, np.array(fdl), self._fdl_valid, self._pending, self._ready)
 
     def reset(self) -> None:
-        """Clear the streaming state (history, delay line, partial block)."""
+        """Clear the streaming state (history, delay line, partial block) and finish any fade."""
         p = self.partition_size
-        parts = self._spectra.shape[0]
+        parts = self._parts
         self._history = np.zeros((self.num_inputs, (parts + 1) * p), np.float32)
-        self._fdl = np.zeros((parts, self.num_inputs, p + 1), np.complex64)  # newest first
+        # the frequency-domain delay line, twice over: the newest K spectra are always the contiguous
+        # run line[head : head + K], newest first, without moving any of them
+        self._line = np.zeros((2 * parts, self.num_inputs, p + 1), np.complex64)
+        self._head = 0
         self._fdl_valid = True
         self._pending = np.zeros((self.num_inputs, 0), np.float32)
         self._ready = np.zeros((self.num_outputs, p), np.float32)  # the latency: P samples of silence
+        self._returned = 0
+        self._fade_old = None
 
     def process(self, block: np.ndarray) -> np.ndarray:
         """Convolve one ``(inputs, n)`` block; returns ``(outputs, n)`` float32, delayed by ``P``."""
@@ -156,13 +225,23 @@ class MimoFir:
         whole = pending.shape[1] // p
         if whole:
             samples = np.ascontiguousarray(pending[:, : whole * p], dtype=np.float32)
-            if whole >= self.OFFLINE_BLOCKS:
+            fading = 0
+            if self._fade_old is not None:  # the blocks until the fade ends run block by block
+                left = self._fade_start + self._fade_length - (self._returned + self._ready.shape[1])
+                fading = min(whole, max(0, -(-left // p)))
+                if left <= 0:
+                    self._fade_old = None
+            if fading:
+                self._ready = np.concatenate([self._ready, self._run_blocks(samples[:, : fading * p])], axis=1)
+                samples = samples[:, fading * p :]
+            if samples.shape[1] // p >= self.OFFLINE_BLOCKS:
                 self._ready = self._run_offline(samples, self._ready)
-            else:
+            elif samples.shape[1]:
                 self._ready = np.concatenate([self._ready, self._run_blocks(samples)], axis=1)
         self._pending = np.ascontiguousarray(pending[:, whole * p :], dtype=np.float32)
         n = block.shape[1]
         out, self._ready = self._ready[:, :n], self._ready[:, n:]
+        self._returned += out.shape[1]
         return out
 
     #: From this many whole blocks in one call on, use the long-FFT path.
@@ -177,30 +256,62 @@ class MimoFir:
 
     def _rebuild_fdl(self) -> None:
         p = self.partition_size
-        parts = self._spectra.shape[0]
+        parts = self._parts
         frames = np.lib.stride_tricks.sliding_window_view(self._history, 2 * p, axis=1)[:, ::p]  # (in, K, 2P), oldest first
-        self._fdl = np.ascontiguousarray(scipy.fft.rfft(frames, axis=-1)[:, ::-1].transpose(1, 0, 2)).astype(np.complex64)
-        assert self._fdl.shape[0] == parts
+        fdl = np.ascontiguousarray(scipy.fft.rfft(frames, axis=-1)[:, ::-1].transpose(1, 0, 2)).astype(np.complex64)
+        assert fdl.shape[0] == parts
+        self._line = np.concatenate([fdl, fdl])
+        self._head = 0
         self._fdl_valid = True
 
     def _run_blocks(self, samples: np.ndarray) -> np.ndarray:
-        """UPOLS, one block of ``P`` at a time: ``(inputs, B*P)`` -> ``(outputs, B*P)``."""
+        """UPOLS over ``B`` blocks of ``P`` at once: ``(inputs, B*P)`` -> ``(outputs, B*P)`` (fading where a fade runs).
+
+        Block ``b``'s output is ``sum_k H[k] X[b - k]``: the ``B`` new input spectra,
+        newest first, followed by the delay line's ``K`` give every block its
+        window as a contiguous run of that sequence (one multiply-add over all
+        partitions and inputs per block); the FFTs are one call each for all blocks.
+        """
         if not self._fdl_valid:
             self._rebuild_fdl()
-        p = self.partition_size
-        parts = self._spectra.shape[0]
-        outputs = []
-        for start in range(0, samples.shape[1], p):
-            block = samples[:, start : start + p]
-            frame = np.concatenate([self._history[:, -p:], block], axis=1)
-            spectrum = scipy.fft.rfft(frame, axis=-1).astype(np.complex64)  # (in, P+1)
-            self._fdl = np.roll(self._fdl, 1, axis=0) if parts > 1 else self._fdl
-            self._fdl[0] = spectrum
-            # (K, out, in, F) * (K, 1, in, F) summed over K and in -> (out, F)
-            acc = np.einsum("koif,kif->of", self._spectra, self._fdl, optimize=False)
-            outputs.append(scipy.fft.irfft(acc, n=2 * p, axis=-1)[:, p:])
-            self._remember(block)
-        return np.concatenate(outputs, axis=1).astype(np.float32)
+        p, parts, inputs = self.partition_size, self._parts, self._inputs
+        count = samples.shape[1] // p
+        first = self._returned + self._ready.shape[1]  # the output index of the first sample computed here
+        extended = np.concatenate([self._history[:, -p:], samples], axis=1)
+        frames = np.lib.stride_tricks.sliding_window_view(extended, 2 * p, axis=1)[:, ::p]  # (in, B, 2P)
+        spectra = scipy.fft.rfft(frames, axis=-1).astype(np.complex64).transpose(1, 0, 2)  # (B, in, F)
+        window = self._line[self._head : self._head + parts]  # (K, in, F), newest first
+        sequence = np.concatenate([spectra[::-1], window])  # (B + K, in, F), newest first
+        filters = [self._spectra] if self._fade_old is None else [self._spectra, self._fade_old]
+        results = []
+        for h in filters:
+            acc = np.empty((count, h.shape[0], p + 1), np.complex64)
+            for b in range(count):
+                # block b hears X[b - k] for k < K: in the newest-first sequence, entries count - 1 - b + k
+                heard = sequence[count - 1 - b : count - 1 - b + parts].reshape(1, parts * inputs, p + 1)
+                np.sum(h * heard, axis=1, out=acc[b])
+            results.append(scipy.fft.irfft(acc, n=2 * p, axis=-1)[:, :, p:])  # (B, out, P)
+        out = results[0]
+        if len(results) == 2:
+            ramp = self._ramp(first, count * p).reshape(count, 1, p)
+            out = results[1] + (out - results[1]) * ramp
+            if ramp[-1, 0, -1] >= 1.0:
+                self._fade_old = None
+        self._line = np.concatenate([sequence[:parts], sequence[:parts]])
+        self._head = 0
+        self._remember(samples)
+        return np.ascontiguousarray(out.transpose(1, 0, 2).reshape(out.shape[1], count * p), dtype=np.float32)
+
+    @property
+    def _big_spectra(self) -> np.ndarray:
+        """The whole filter's spectra for the long-FFT path, shape (out, in, N/2+1)."""
+        if self._big is None:
+            p, parts, inputs = self.partition_size, self._parts, self._inputs
+            # each partition's spectrum is that of its P samples padded to 2P: its first P samples are the taps
+            blocks = scipy.fft.irfft(self._spectra.astype(np.complex128), n=2 * p, axis=-1)[:, :, :p]
+            taps = blocks.reshape(-1, parts, inputs, p).transpose(0, 2, 1, 3).reshape(-1, inputs, parts * p)
+            self._big = scipy.fft.rfft(taps, n=self._big_n, axis=-1).astype(np.complex64)
+        return self._big
 
     def _run_offline(self, samples: np.ndarray, head: np.ndarray) -> np.ndarray:
         """Overlap-save with long FFTs over many blocks: same result as UPOLS, fewer multiply-adds.
@@ -208,7 +319,7 @@ class MimoFir:
         Returns ``head`` (output already waiting) followed by the new output, in one allocation.
         """
         p = self.partition_size
-        parts = self._spectra.shape[0]
+        parts = self._parts
         n = self._big_n
         span = parts * p  # padded filter length
         hop = n - span + 1
@@ -228,10 +339,11 @@ class MimoFir:
         for first in range(0, frames_needed, chunk):
             spectra = scipy.fft.rfft(frames[:, first : first + chunk], axis=-1)  # (in, j, F) complex64
             mixed = np.empty((self.num_outputs, *spectra.shape[1:]), np.complex64)
+            big = self._big_spectra
             for o in range(self.num_outputs):
-                np.multiply(spectra[0], self._big_spectra[o, 0], out=mixed[o])
+                np.multiply(spectra[0], big[o, 0], out=mixed[o])
                 for i in range(1, self.num_inputs):
-                    mixed[o] += spectra[i] * self._big_spectra[o, i]
+                    mixed[o] += spectra[i] * big[o, i]
             by_frame[:, first : first + chunk] = scipy.fft.irfft(mixed, n=n, axis=-1)[:, :, span - 1 :]  # (out, j, hop)
         self._remember(samples)
         self._fdl_valid = False
@@ -241,17 +353,16 @@ class MimoFir:
 class CrossfadingFir:
     """A :class:`MimoFir` whose filter changes crossfade instead of switching.
 
-    On :meth:`set_filters` a twin engine with the same history takes the new
-    filters; for ``fade_samples`` both run and the output moves linearly from
-    the old to the new one, so a redesign mid-stream does not click. The fade
-    position is counted in samples, so it is the same whatever the block sizes.
+    On :meth:`set_filters` the output moves linearly from the old filters to the
+    new ones over ``fade_samples`` (both run on the engine's one delay line), so
+    a redesign mid-stream does not click. The fade position is counted in
+    samples, so it is the same whatever the block sizes; a change during a fade
+    starts a new fade from where the first one is.
     """
 
     def __init__(self, filters: np.ndarray, *, partition_size: int = 512, fade_samples: int = 1024) -> None:
         self.engine = MimoFir(filters, partition_size=partition_size)
         self.fade_samples = int(fade_samples)
-        self._old: MimoFir | None = None
-        self._position = 0
 
     @property
     def latency_samples(self) -> int:
@@ -261,25 +372,15 @@ class CrossfadingFir:
     def reset(self) -> None:
         """Clear the state and finish any fade."""
         self.engine.reset()
-        self._old = None
 
     def set_filters(self, filters: np.ndarray, *, fade: bool = True) -> None:
         """Change the filters, crossfading over ``fade_samples`` (or at once with ``fade=False``)."""
+        self.engine.set_filters(filters, fade_samples=self.fade_samples if fade else 0)
 
-        if fade and self.fade_samples > 0:
-            self._old = copy.deepcopy(self.engine) if self._old is None else self._old
-            self._position = 0
-        self.engine.set_filters(filters)
+    def set_spectra(self, spectra: np.ndarray, inputs: int, *, fade: bool = True) -> None:
+        """:meth:`set_filters` with the filters as :func:`partition_spectra` (no FFT here)."""
+        self.engine.set_spectra(spectra, inputs, fade_samples=self.fade_samples if fade else 0)
 
     def process(self, block: np.ndarray) -> np.ndarray:
         """Convolve one ``(inputs, n)`` block into ``(outputs, n)``."""
-        new = self.engine.process(block)
-        if self._old is None:
-            return new
-        old = self._old.process(block)
-        n = block.shape[1]
-        ramp = np.clip((self._position + 1 + np.arange(n)) / self.fade_samples, 0.0, 1.0).astype(np.float32)
-        self._position += n
-        if self._position >= self.fade_samples:
-            self._old = None
-        return old + (new - old) * ramp
+        return self.engine.process(block)

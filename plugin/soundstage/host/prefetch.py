@@ -85,6 +85,7 @@ class DesignWorker:
             if isinstance(node, Processor) and parameter.spec.name in node.design_parameters:
                 if not any(node is known for known in nodes):
                     nodes.append(node)
+                    node.interpolate_designs = False  # live changes apply the exact designs made here
                 index = next(i for i, known in enumerate(nodes) if known is node)
                 self._nodes[path] = (node, parameter.spec.name, index)
         self._requests: dict[str, Value] = {}

@@ -156,6 +156,9 @@ class Processor:
     #: Parameters whose change redesigns filters (costly): live control designs them off the audio thread
     #: (:class:`~soundstage.host.prefetch.DesignWorker`).
     design_parameters: ClassVar[tuple[str, ...]] = ()
+    #: Whether a change of a design parameter while streaming may take its filters from a design grid
+    #: (:mod:`soundstage.dsp.grid`) instead of an exact design; a design worker turns it off for its stages.
+    interpolate_designs: bool = False
 
     def __init_subclass__(cls, *, register: bool = True, **kwargs: Any) -> None:
         """Make the parameters attributes, and register the class as a stage type (unless ``register=False``).

@@ -33,7 +33,8 @@ from soundstage.acoustics.feeds import DriverFilters
 from soundstage.acoustics.hrtf import HeadChoice
 from soundstage.acoustics.profiles import load_profile
 from soundstage.acoustics.timbre import EQ_HALF_TAPS, tonal_match
-from soundstage.dsp.fir import CrossfadingFir
+from soundstage.dsp.fir import CrossfadingFir, partition_spectra
+from soundstage.dsp.grid import DesignGrid, GridAxis
 from soundstage.host.parameters import ParameterSpec
 from soundstage.host.processor import Processor
 from soundstage.stages.align import design_alignment
@@ -50,6 +51,10 @@ SEPARATION_PER_WIDTH_DB = 25.0
 #: The knobs that redesign filters: the canceller (width, distance), the beam (depth), the listener.
 DESIGN_KNOBS = ("width", "distance_m", "depth")
 LISTENER_KNOBS = tuple(spec.name for spec in LISTENER_PARAMETERS)
+#: The knobs a change of which, while streaming, takes its filters from a design grid
+#: (:mod:`soundstage.dsp.grid`), and the grid steps: the interpolation error of a whole
+#: automated render is below -60 dB re the signal with these (``benchmarks/automation.py``).
+GRID_STEPS = {"width": 0.025, "listener_yaw_deg": 0.5}
 #: The center the upmix extracts reaches up to here: above it, center content would stay in L'/R' and
 #: play from both of their paths at once, louder than a phantom center (the tweeter plays their sum).
 UPMIX_HIGH_HZ = 24000.0
@@ -101,6 +106,7 @@ class Spatializer(DriverFeeds, Processor):  # type: ignore[misc]  # output_chann
         *LISTENER_PARAMETERS,
     )
     design_parameters = DESIGN_KNOBS + LISTENER_KNOBS
+    interpolate_designs = True
 
     def __init__(
         self,
@@ -216,7 +222,42 @@ class Spatializer(DriverFeeds, Processor):  # type: ignore[misc]  # output_chann
         if name == "center_amount":
             self.upmix.center_amount = self.float_value(name)
         elif name in DESIGN_KNOBS + LISTENER_KNOBS and self._fir is not None and self._sample_rate is not None:
-            self._fir.set_filters(self.filters(self._sample_rate)[0])
+            if name in GRID_STEPS and self.interpolate_designs:
+                self._fir.set_spectra(self.design_grid(self._sample_rate).filters(self._grid_values()), 3)
+            else:
+                self._fir.set_filters(self.filters(self._sample_rate)[0])
+
+    # -- a change of width or yaw while streaming: the design grid ------------------------
+    def _grid_values(self) -> dict[str, float]:
+        return {name: self.float_value(name) for name in GRID_STEPS}
+
+    def design_grid(self, sample_rate: float) -> DesignGrid:
+        """The design grid over :data:`GRID_STEPS`' knobs at the other knobs' current values.
+
+        Its nodes are exact designs (:meth:`filters`), kept in the form the FIR
+        engine runs (:func:`~soundstage.dsp.fir.partition_spectra`), and are shared
+        by every Spatializer of the same device, head, rate and other knob values.
+        Every node has this stage's latency: the gridded knobs move no delay.
+        """
+        others = tuple((name, self.float_value(name)) for name in self.design_parameters if name not in GRID_STEPS)
+        key = (self.type_name, self.device, self.hrtf, float(sample_rate), self.partition_size, others)
+        axes = []
+        for name, step in GRID_STEPS.items():
+            spec = next(spec for spec in self.parameter_specs if spec.name == name)
+            axes.append(GridAxis(name, step, float(spec.minimum), float(spec.maximum)))
+        return DesignGrid(key, axes, lambda values: self._design_at(sample_rate, values))
+
+    def _design_at(self, sample_rate: float, values: dict[str, float]) -> tuple[np.ndarray, int]:
+        """The exact design at ``values`` of the gridded knobs, made on a twin of this stage (its own memo)."""
+        twin = self.__dict__.get("_twin")
+        if twin is None:
+            twin = Spatializer(device=self.device, hrtf=self.hrtf)
+            twin.adopt_designs(self.memoised_designs())  # the virtualizer and the beam, designed once
+            self.__dict__["_twin"] = twin
+        for name, value in {**self.parameter_values(), **values}.items():
+            setattr(twin, name, value)
+        combined, delay = twin.filters(sample_rate)
+        return partition_spectra(combined, self.partition_size), delay
 
     def _process_block(self, block: np.ndarray) -> np.ndarray:
         assert self._fir is not None

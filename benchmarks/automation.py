@@ -1,0 +1,106 @@
+"""Automation that redesigns filters: width and head-yaw rides through the studio-5 device chain, offline.
+
+60 s of 48 kHz stereo (a centered part and decorrelated sides) through
+``Chain([Spatializer()])`` with 1 000 width changes (a slow ride between 0.3
+and 1) and 1 000 listener-yaw changes (a head moving within +-20 deg), spread
+over the minute, applied sample-accurately (``process_with_automation``, the
+path of ``soundstage process`` and sessions). Printed beside the targets
+(issue 14):
+
+  speed:   the automated render, real-time factor (target >= 20x)
+  cost:    (automated - the same render without changes) / changes (target <= 1 ms)
+  error:   the design-grid render against the same render with an exact design
+           at every change, error energy re signal (target <= -60 dB)
+
+The design grid's nodes are designed once per device, head and rate; the first
+render designs the nodes the ride visits ("cold"), a second one finds them
+("warm"). Both are printed. Threads are limited to one before numpy loads.
+
+    python benchmarks/automation.py [--seconds 60] [--changes 1000]
+"""
+
+from __future__ import annotations
+
+import os
+
+for variable in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ.setdefault(variable, "1")
+
+import argparse  # noqa: E402
+import time  # noqa: E402
+
+import numpy as np  # noqa: E402
+
+from soundstage import Chain, Spatializer  # noqa: E402
+from soundstage.dsp.grid import clear_grid_cache  # noqa: E402
+from soundstage.host.automation import AutomationEvent, process_with_automation  # noqa: E402
+
+SR = 48000
+
+
+def program(seconds: float) -> np.ndarray:
+    """A centered part and decorrelated sides, band-limited noise at about -20 dBFS RMS."""
+    rng = np.random.default_rng(14)
+    n = int(seconds * SR)
+    center, left, right = (np.cumsum(rng.standard_normal(n)) for _ in range(3))  # brown: program-like tilt
+    parts = [x - np.convolve(x, np.ones(480) / 480, mode="same") for x in (center, left, right)]  # no drift
+    center, left, right = (x / np.std(x) for x in parts)
+    mix = np.stack([center + 0.7 * left, center + 0.7 * right])
+    return (0.1 * mix / np.std(mix)).astype(np.float32)
+
+
+def rides(seconds: float, changes: int) -> list[AutomationEvent]:
+    """``changes`` width and ``changes`` yaw changes, interleaved, at irregular samples."""
+    rng = np.random.default_rng(15)
+    n = int(seconds * SR)
+    events = []
+    for name, shape in (
+        ("spatializer.width", lambda t: 0.65 + 0.35 * np.sin(2 * np.pi * t / 23.0)),
+        ("spatializer.listener_yaw_deg", lambda t: 14.0 * np.sin(2 * np.pi * t / 9.0) + 6.0 * np.sin(2 * np.pi * t / 2.3)),
+    ):
+        samples = np.sort(rng.integers(SR // 10, n - SR // 10, changes))
+        events += [AutomationEvent(int(s), name, float(shape(s / SR))) for s in samples]
+    return sorted(events, key=lambda e: e.sample)
+
+
+def render(audio: np.ndarray, events: list[AutomationEvent], *, exact: bool) -> tuple[np.ndarray, float]:
+    stage = Spatializer()
+    stage.interpolate_designs = not exact
+    chain = Chain([stage], names=["spatializer"])
+    chain(audio[:, :SR], SR)  # the starting design, memoised: time the changes and the audio
+    start = time.perf_counter()
+    out = process_with_automation(chain, audio, SR, events)
+    return out, time.perf_counter() - start
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--seconds", type=float, default=60.0)
+    parser.add_argument("--changes", type=int, default=1000, help="changes of each knob")
+    args = parser.parse_args()
+    audio = program(args.seconds)
+    events = rides(args.seconds, args.changes)
+    count = len(events)
+
+    _, still = render(audio, [], exact=True)
+    clear_grid_cache()
+    grid_out, cold = render(audio, events, exact=False)
+    _, warm = render(audio, events, exact=False)
+    _, still_again = render(audio, [], exact=True)
+    still = min(still, still_again)
+    exact_out, exact = render(audio, events, exact=True)
+    error = float(np.sum((grid_out - exact_out) ** 2.0) / np.sum(exact_out**2.0))
+
+    seconds = audio.shape[1] / SR
+    print(f"studio-5 device chain, {seconds:.0f} s of 48 kHz stereo, {count} changes (width and listener yaw), one thread")
+    print(f"no changes:             {still:6.2f} s = {seconds / still:5.1f}x real time")
+    for label, taken in (("design grid, warm", warm), ("design grid, cold", cold), ("exact at every change", exact)):
+        per_change = (taken - still) / count * 1000
+        print(f"{label + ':':23s} {taken:6.2f} s = {seconds / taken:5.1f}x real time, {per_change:6.2f} ms per change")
+    warm_cost = (warm - still) / count * 1000
+    print(f"target: >= 20x real time and <= 1 ms per change (warm: {seconds / warm:.1f}x, {warm_cost:.2f} ms)")
+    print(f"design grid vs exact designs: error {10 * np.log10(max(error, 1e-30)):.1f} dB re signal (target <= -60 dB)")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,157 @@
+"""Design grids: a knob change that redesigns filters, made about as cheap as a gain change.
+
+A stage whose filters come out of a costly design (the device chain: a
+regularized inversion per frequency bin, a tonal match, the FIR realization)
+cannot redesign at every step of an automation ride. :class:`DesignGrid`
+designs exactly at the nodes of a regular grid over the knobs that move (each
+node once, memoised across stages of the same configuration) and between
+nodes interpolates the filter taps multilinearly: a change costs a weighted
+sum of the ``2**knobs`` surrounding designs.
+
+Why taps, linearly, are sound here. Interpolating FIR taps is wrong across a
+change of delay (the sum of two shifted impulses is a comb, not a shifted
+impulse). The stages that use a grid keep every delay out of the gridded knobs:
+the modeling delays are constants, the alignment delays depend on the listener
+position and distance only, which are not gridded (a change of those redesigns
+exactly). What the gridded knobs (width: a separation plateau and a crossfeed
+gain; head yaw: a rotation of a few degrees) change is the filters' shape,
+smoothly: the interpolation error falls with the square of the grid step. The
+steps are chosen from that measurement (``benchmarks/automation.py`` prints the
+error of a whole automated render against exact designs at every change).
+
+The result is deterministic: the same knob values give the same filters in
+every run, whatever was designed before.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import OrderedDict
+from collections.abc import Callable, Hashable, Mapping, Sequence
+from dataclasses import dataclass
+from itertools import product
+from typing import Any
+
+import numpy as np
+
+__all__ = ["DesignGrid", "GridAxis", "clear_grid_cache"]
+
+#: Memory the node designs of all grids may keep (least recently used dropped first), bytes.
+GRID_CACHE_BYTES = 512 * 2**20
+
+#: Node designs by (grid key, node indices), shared by every grid: stages of one configuration share nodes.
+_NODES: OrderedDict[tuple[Hashable, tuple[int, ...]], tuple[np.ndarray, Any]] = OrderedDict()
+_NODE_BYTES = [0]
+
+
+def clear_grid_cache() -> None:
+    """Forget every node design (tests; memory)."""
+    _NODES.clear()
+    _NODE_BYTES[0] = 0
+
+
+@dataclass(frozen=True)
+class GridAxis:
+    """One gridded knob: nodes at ``low + k * step`` for ``k = 0 .. ceil((high - low) / step)``, the last at ``high``."""
+
+    name: str
+    step: float
+    low: float
+    high: float
+
+    @property
+    def count(self) -> int:
+        """Number of nodes."""
+        return int(math.ceil((self.high - self.low) / self.step - 1e-9)) + 1
+
+    def value(self, index: int) -> float:
+        """The knob value of node ``index``."""
+        return self.high if index >= self.count - 1 else self.low + index * self.step
+
+    def bracket(self, value: float) -> tuple[tuple[int, float], ...]:
+        """The nodes around ``value`` and their weights: one node (weight 1) when it sits on it."""
+        v = min(max(float(value), self.low), self.high)
+        position = (v - self.low) / self.step
+        index = min(int(math.floor(position)), self.count - 2)
+        lo, hi = self.value(index), self.value(index + 1)
+        t = (v - lo) / (hi - lo)
+        if t <= 0.0:
+            return ((index, 1.0),)
+        if t >= 1.0:
+            return ((index + 1, 1.0),)
+        return ((index, 1.0 - t), (index + 1, t))
+
+
+class DesignGrid:
+    """Filters designed at grid nodes over some knobs and interpolated multilinearly between them.
+
+    Parameters
+    ----------
+    key : hashable
+        Everything else the designs depend on (stage type, device, head, sample
+        rate, the values of the knobs not gridded): grids with equal keys share nodes.
+    axes : sequence of GridAxis
+    design : callable
+        ``design(values)`` -> ``(filters, extra)``: the exact design at the knob
+        values ``values`` (a dict over the axes' names); ``filters`` an array (any
+        shape, the same at every node), ``extra`` anything that must be equal at
+        every node (e.g. a latency); a node whose ``extra`` differs is refused.
+
+    Examples
+    --------
+    >>> grid = DesignGrid("doc", [GridAxis("g", 0.5, 0.0, 1.0)], lambda v: (np.array([v["g"] ** 2]), 0))
+    >>> grid.filters({"g": 0.25})[0]   # halfway between the nodes at 0 (0.0) and 0.5 (0.25)
+    array([0.125])
+    """
+
+    def __init__(
+        self,
+        key: Hashable,
+        axes: Sequence[GridAxis],
+        design: Callable[[dict[str, float]], tuple[np.ndarray, Any]],
+    ) -> None:
+        self.key = key
+        self.axes = tuple(axes)
+        self._design = design
+        self.designed = 0  # nodes this grid designed (not found in the shared cache)
+
+    def node(self, indices: tuple[int, ...]) -> tuple[np.ndarray, Any]:
+        """The exact design at a node (memoised in the shared cache)."""
+        cache_key = (self.key, indices)
+        found = _NODES.get(cache_key)
+        if found is not None:
+            _NODES.move_to_end(cache_key)
+            return found
+        values = {axis.name: axis.value(i) for axis, i in zip(self.axes, indices, strict=True)}
+        filters, extra = self._design(values)
+        found = (np.asarray(filters), extra)
+        self.designed += 1
+        _NODES[cache_key] = found
+        _NODE_BYTES[0] += found[0].nbytes
+        while _NODE_BYTES[0] > GRID_CACHE_BYTES and len(_NODES) > 1:
+            _, dropped = _NODES.popitem(last=False)
+            _NODE_BYTES[0] -= dropped[0].nbytes
+        return found
+
+    def corners(self, values: Mapping[str, float]) -> list[tuple[tuple[int, ...], float]]:
+        """The nodes the design at ``values`` is interpolated from, with their weights (summing to 1)."""
+        brackets = [axis.bracket(float(values[axis.name])) for axis in self.axes]
+        return [(tuple(i for i, _ in combination), math.prod(w for _, w in combination)) for combination in product(*brackets)]
+
+    def filters(self, values: Mapping[str, float]) -> np.ndarray:
+        """The design at ``values``: the exact one on a node, else the weighted sum of the surrounding nodes'."""
+        corners = self.corners(values)
+        designs = [self.node(indices) for indices, _ in corners]
+        extras = {repr(extra) for _, extra in designs}
+        if len(extras) > 1:
+            raise ValueError(f"design grid {self.key!r}: the nodes around {dict(values)} differ in {sorted(extras)}")
+        if len(corners) == 1:
+            return designs[0][0]
+        total = designs[0][0] * corners[0][1]
+        for (filters, _), (_, weight) in zip(designs[1:], corners[1:], strict=True):
+            total = total + filters * weight
+        return np.asarray(total)
+
+    def extra(self, values: Mapping[str, float]) -> Any:
+        """The designs' ``extra`` (equal at every node around ``values``)."""
+        return self.node(self.corners(values)[0][0])[1]

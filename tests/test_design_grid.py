@@ -1,0 +1,151 @@
+"""Design grids (dsp/grid.py) and the Spatializer's use of them for width and head-yaw changes while streaming."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from soundstage import Chain, Spatializer
+from soundstage.dsp import grid as grid_module
+from soundstage.dsp.grid import DesignGrid, GridAxis, clear_grid_cache
+from soundstage.host.automation import AutomationEvent, process_with_automation
+
+SR = 48000
+
+
+@given(
+    step=st.floats(0.01, 2.0),
+    low=st.floats(-50, 0),
+    span=st.floats(0.5, 100),
+    fraction=st.floats(-0.2, 1.2),
+)
+@settings(max_examples=300, deadline=None)
+def test_bracket_weights_are_a_convex_combination_around_the_value(step: float, low: float, span: float, fraction: float) -> None:
+    axis = GridAxis("k", step, low, low + span)
+    value = low + fraction * span
+    corners = axis.bracket(value)
+    weights = [w for _, w in corners]
+    assert abs(sum(weights) - 1.0) <= 1e-12
+    assert all(0.0 < w <= 1.0 for w in weights)
+    clamped = min(max(value, axis.low), axis.high)
+    position = sum(axis.value(i) * w for i, w in corners)
+    assert position == pytest.approx(clamped, abs=1e-9 * max(1.0, abs(clamped)))
+    assert all(0 <= i < axis.count for i, _ in corners)
+    assert axis.value(axis.count - 1) == axis.high  # the last node is the end of the range
+
+
+def test_on_a_node_the_design_is_the_exact_one_and_between_nodes_linear() -> None:
+    clear_grid_cache()
+    calls: list[dict[str, float]] = []
+
+    def design(values: dict[str, float]) -> tuple[np.ndarray, int]:
+        calls.append(values)
+        a, b = values["a"], values["b"]
+        return np.array([1.0 + 2.0 * a - 3.0 * b, a * b, np.sin(a)]), 7
+
+    grid = DesignGrid("test-linear", [GridAxis("a", 0.25, 0.0, 1.0), GridAxis("b", 0.5, -1.0, 1.0)], design)
+    on_node = grid.filters({"a": 0.5, "b": 0.0})
+    assert on_node.tolist() == [2.0, 0.0, np.sin(0.5)]
+    assert len(calls) == 1  # one node, no neighbours
+    # a function linear in each knob (a*b is bilinear) is interpolated exactly
+    got = grid.filters({"a": 0.6, "b": 0.3})
+    assert got[0] == pytest.approx(1.0 + 1.2 - 0.9, abs=1e-12)
+    assert got[1] == pytest.approx(0.18, abs=1e-12)
+    # a curved one within the linear-interpolation bound: |f''| h^2 / 8
+    assert abs(got[2] - np.sin(0.6)) <= 0.25**2 / 8 * 1.0
+    assert grid.extra({"a": 0.6, "b": 0.3}) == 7
+
+
+def test_grids_with_the_same_key_share_nodes_and_a_different_extra_is_refused() -> None:
+    clear_grid_cache()
+    first = DesignGrid("shared", [GridAxis("a", 0.5, 0.0, 1.0)], lambda v: (np.array([v["a"]]), 0))
+    second = DesignGrid("shared", [GridAxis("a", 0.5, 0.0, 1.0)], lambda v: (np.array([v["a"]]), 0))
+    first.filters({"a": 0.25})
+    second.filters({"a": 0.25})
+    assert (first.designed, second.designed) == (2, 0)
+    odd = DesignGrid("odd", [GridAxis("a", 0.5, 0.0, 1.0)], lambda v: (np.array([v["a"]]), int(v["a"] * 2)))
+    with pytest.raises(ValueError, match="differ"):
+        odd.filters({"a": 0.25})
+
+
+def test_the_node_cache_keeps_its_memory_limit(monkeypatch: pytest.MonkeyPatch) -> None:
+    clear_grid_cache()
+    monkeypatch.setattr(grid_module, "GRID_CACHE_BYTES", 10 * 8000)
+    grid = DesignGrid("big", [GridAxis("a", 1.0, 0.0, 100.0)], lambda v: (np.full(1000, v["a"]), 0))
+    for value in np.arange(0.0, 50.0, 1.0):
+        grid.filters({"a": float(value)})
+    assert grid_module._NODE_BYTES[0] <= 10 * 8000
+    assert len(grid_module._NODES) == 10
+    clear_grid_cache()
+
+
+def rides(seconds: float, changes: int, seed: int = 3) -> list[AutomationEvent]:
+    rng = np.random.default_rng(seed)
+    n = int(seconds * SR)
+    events = []
+    for name, low, high in (("device.width", 0.4, 1.0), ("device.listener_yaw_deg", -12.0, 12.0)):
+        samples = np.sort(rng.integers(SR // 10, n - SR // 10, changes))
+        path = low + (high - low) * (0.5 + 0.5 * np.sin(np.linspace(0, 3 * np.pi, changes)))
+        events += [AutomationEvent(int(s), name, float(v)) for s, v in zip(samples, path, strict=True)]
+    return sorted(events, key=lambda e: e.sample)
+
+
+def automated(audio: np.ndarray, events: list[AutomationEvent], *, exact: bool, buffer_size: int = 8192) -> np.ndarray:
+    stage = Spatializer()
+    stage.interpolate_designs = not exact
+    return process_with_automation(Chain([stage], names=["device"]), audio, SR, events, buffer_size=buffer_size)
+
+
+@pytest.fixture(scope="module")
+def program() -> np.ndarray:
+    rng = np.random.default_rng(5)
+    center = rng.standard_normal(3 * SR)
+    sides = rng.standard_normal((2, 3 * SR))
+    return (0.05 * (center + 0.7 * sides)).astype(np.float32)
+
+
+def test_grid_render_is_within_minus_60_db_of_exact_designs_at_every_change(program: np.ndarray) -> None:
+    """Width and yaw rides (40 changes each): the design-grid render against exact designs at every change."""
+    clear_grid_cache()
+    events = rides(3.0, 40)
+    grid = automated(program, events, exact=False)
+    exact = automated(program, events, exact=True)
+    error_db = 10 * np.log10(np.sum((grid - exact) ** 2.0) / np.sum(exact**2.0))
+    assert error_db <= -60.0, f"{error_db:.1f} dB"
+    # and the rides change the output: the comparison is not of two unchanged renders
+    still = automated(program, [], exact=True)
+    assert 10 * np.log10(np.sum((exact - still) ** 2.0) / np.sum(still**2.0)) >= -30.0
+
+
+def test_grid_render_is_deterministic_and_block_size_invariant(program: np.ndarray) -> None:
+    """The same automation gives the same file whatever was designed before, and whatever the block size."""
+    events = rides(3.0, 25, seed=4)
+    clear_grid_cache()
+    first = automated(program, events, exact=False)
+    second = automated(program, events, exact=False)  # nodes now cached
+    assert np.array_equal(first, second)
+    small = automated(program, events, exact=False, buffer_size=256)
+    assert np.abs(small - first).max() <= 1e-5 * np.abs(first).max()
+
+
+def test_width_and_yaw_changes_design_nodes_only_and_other_knobs_exactly(program: np.ndarray) -> None:
+    clear_grid_cache()
+    stage = Spatializer()
+    stage(program[:, :4800], SR)
+    stage.process(program[:, :4800], SR, reset=True)
+    delay = stage.filters(float(SR))[1]
+    stage.width = 0.61  # between 0.6 and 0.625
+    stage.listener_yaw_deg = 3.3  # between 3.0 and 3.5
+    grid = stage.design_grid(float(SR))
+    # the width change designed the two width nodes at yaw 0, the yaw change the four around (0.61, 3.3)
+    corners = {i for i, _ in grid.corners({"width": 0.61, "listener_yaw_deg": 3.3})}
+    corners |= {i for i, _ in grid.corners({"width": 0.61, "listener_yaw_deg": 0.0})}
+    assert {indices for (_, indices) in grid_module._NODES} == corners and len(corners) == 6
+    # the delay is the same on every node (the gridded knobs move no delay)
+    assert grid.extra({"width": 0.61, "listener_yaw_deg": 3.3}) == delay
+    assert not [key for key in stage.memoised_designs() if key[0] == "_combine" and ("width", 0.61) in key[2]]
+    stage.distance_m = 1.5  # not gridded: the exact design at the current width and yaw
+    exact = [key for key in stage.memoised_designs() if key[0] == "_combine" and ("width", 0.61) in key[2]]
+    assert len(exact) == 1 and ("distance_m", 1.5) in exact[0][2] and ("listener_yaw_deg", 3.3) in exact[0][2]
