@@ -32,7 +32,7 @@ import time  # noqa: E402
 import numpy as np  # noqa: E402
 
 from soundstage import Chain, Spatializer  # noqa: E402
-from soundstage.dsp.grid import clear_grid_cache  # noqa: E402
+from soundstage.dsp.grid import clear_grid_cache, grid_cache_info  # noqa: E402
 from soundstage.host.automation import AutomationEvent, process_with_automation  # noqa: E402
 
 SR = 48000
@@ -85,7 +85,9 @@ def main() -> None:
     _, still = render(audio, [], exact=True)
     clear_grid_cache()
     grid_out, cold = render(audio, events, exact=False)
+    cold_info = grid_cache_info()
     _, warm = render(audio, events, exact=False)
+    warm_designed = grid_cache_info()["designed"] - cold_info["designed"]
     _, still_again = render(audio, [], exact=True)
     still = min(still, still_again)
     exact_out, exact = render(audio, events, exact=True)
@@ -99,6 +101,11 @@ def main() -> None:
         print(f"{label + ':':23s} {taken:6.2f} s = {seconds / taken:5.1f}x real time, {per_change:6.2f} ms per change")
     warm_cost = (warm - still) / count * 1000
     print(f"target: >= 20x real time and <= 1 ms per change (warm: {seconds / warm:.1f}x, {warm_cost:.2f} ms)")
+    print(
+        f"design grid: the cold render designed {cold_info['designed']} nodes, kept {cold_info['kept']} "
+        f"({cold_info['bytes'] / 2**20:.0f} MB of {cold_info['limit'] / 2**20:.0f} MB); the warm one designed "
+        f"{warm_designed} again (evicted)"
+    )
     print(f"design grid vs exact designs: error {10 * np.log10(max(error, 1e-30)):.1f} dB re signal (target <= -60 dB)")
 
 

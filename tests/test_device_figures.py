@@ -104,3 +104,27 @@ def test_a_device_render_reports_figures_and_the_loudness_of_its_feeds_summed(tm
     independent = pyloudnorm.Meter(int(SR)).integrated_loudness(np.sum(feeds, axis=0))
     print(f"drivers summed: {renders['feeds']['summed_feeds_lufs']} LUFS, pyloudnorm on the files' sum {independent:.2f}")
     assert abs(renders["feeds"]["summed_feeds_lufs"] - independent) <= 0.1
+
+
+def test_chains_of_one_design_share_their_figures_and_other_settings_do_not(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A session's renders often hold the same design: its figures are computed once; a different setting or
+    preview head is computed anew; a caller changing the returned figures does not change the next ones."""
+    import soundstage.analysis.device as device_module
+
+    calls: list[str] = []
+    real = device_module.device_figures
+
+    def counted(spatializer: Spatializer, monitor: BinauralMonitor | None = None, *, sample_rate: float = 48000.0) -> dict:
+        calls.append(spatializer.device)
+        return real(spatializer, monitor, sample_rate=sample_rate)
+
+    monkeypatch.setattr(device_module, "device_figures", counted)
+    monkeypatch.setattr(device_module, "_FIGURES", {})
+    first = chain_device_figures(Chain([Spatializer(width=0.7)]), 48000.0)
+    assert first is not None
+    first["separation"]["seat_db"][0] = 999.0
+    again = chain_device_figures(Chain([Spatializer(width=0.7)]), 48000.0)
+    assert len(calls) == 1 and again is not None and again["separation"]["seat_db"][0] != 999.0
+    chain_device_figures(Chain([Spatializer(width=0.6)]), 48000.0)
+    chain_device_figures(Chain([Spatializer(width=0.7), BinauralMonitor(hrtf="rigid-sphere")]), 48000.0)
+    assert len(calls) == 3

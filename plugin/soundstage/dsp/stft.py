@@ -88,8 +88,11 @@ class StreamingStft:
         produced = None
         if count:
             joined = np.concatenate([self._input, pending[:, : count * self.hop]], axis=1)
-            starts = np.arange(count) * self.hop
-            segments = np.lib.stride_tricks.sliding_window_view(joined, self.fft_size, axis=1)[:, starts].transpose(1, 0, 2)
+            if count == 1:  # streaming: one frame, the whole of ``joined`` (a strided view costs more)
+                segments = joined[None]
+            else:
+                starts = np.arange(count) * self.hop
+                segments = np.lib.stride_tricks.sliding_window_view(joined, self.fft_size, axis=1)[:, starts].transpose(1, 0, 2)
             spectra = scipy.fft.rfft(segments * self.window, axis=-1)
             modified = frames(spectra)
             time = scipy.fft.irfft(modified, n=self.fft_size, axis=-1) * self.synthesis  # (F, O, N)

@@ -62,6 +62,19 @@ UPMIX_HIGH_HZ = 24000.0
 VIRTUAL_AZIMUTH_DEG = 30.0
 HEAD_RADIUS_M = 0.0875
 
+#: The designs that depend on no knob (the beam, the matrix mix, the virtualizer), shared by every
+#: Spatializer of the same device, head and rate: a session's renders design them once.
+_SHARED: dict[tuple[Any, ...], Any] = {}
+SHARED_ENTRIES = 16
+
+
+def _shared(key: tuple[Any, ...], compute: Any) -> Any:
+    if key not in _SHARED:
+        while len(_SHARED) >= SHARED_ENTRIES:
+            _SHARED.pop(next(iter(_SHARED)))
+        _SHARED[key] = compute()
+    return _SHARED[key]
+
 
 class Spatializer(DriverFeeds, Processor):  # type: ignore[misc]  # output_channels: a property here, an int there
     """The device chain: stereo in, one feed per driver of ``device`` out.
@@ -147,7 +160,8 @@ class Spatializer(DriverFeeds, Processor):  # type: ignore[misc]  # output_chann
 
     def _virtualizer_design(self, sample_rate: float) -> VirtualizerDesign:
         head = self._heads.head(sample_rate, HEAD_RADIUS_M)
-        return design_virtualizer(sample_rate, azimuth_deg=VIRTUAL_AZIMUTH_DEG, head=head)
+        key = ("virtualizer", self.hrtf, float(sample_rate))
+        return _shared(key, lambda: design_virtualizer(sample_rate, azimuth_deg=VIRTUAL_AZIMUTH_DEG, head=head))
 
     def canceller_design(self, sample_rate: float) -> DriverFilters:
         """The crosstalk canceller for ``distance_m``, its separation plateau ``SEPARATION_PER_WIDTH_DB * width``."""
@@ -172,10 +186,12 @@ class Spatializer(DriverFeeds, Processor):  # type: ignore[misc]  # output_chann
         return blend_beam(beam, matrix, depth, self._profile)
 
     def _full_beam(self, sample_rate: float) -> DriverFilters:
-        return design_beamformer(self._profile, sample_rate=sample_rate)
+        key = ("beam", self._profile, float(sample_rate))
+        return _shared(key, lambda: design_beamformer(self._profile, sample_rate=sample_rate))
 
     def _matrix_mix(self, sample_rate: float) -> DriverFilters:
-        return design_matrix_mix(self._profile, sample_rate=sample_rate)
+        key = ("matrix", self._profile, float(sample_rate))
+        return _shared(key, lambda: design_matrix_mix(self._profile, sample_rate=sample_rate))
 
     def filters(self, sample_rate: float) -> tuple[np.ndarray, int]:
         """The combined filter matrix and L/R delay (memoised; see :meth:`_combine`)."""
