@@ -25,9 +25,11 @@ what the device itself does (bands, beam, virtualizer), not the head difference.
 
 from __future__ import annotations
 
+from collections import OrderedDict
+from typing import Any
+
 import numpy as np
 import scipy.fft
-import scipy.signal
 
 from soundstage.acoustics.head import HeadModel
 from soundstage.acoustics.profiles import DeviceProfile, Listener, load_profile
@@ -70,6 +72,35 @@ def tonal_match_gains(device_ears: np.ndarray, reference_ears: np.ndarray, frequ
     return np.asarray(10 ** (np.clip(gain_db, -MAX_CORRECTION_DB, MAX_CORRECTION_DB) / 20)).T
 
 
+_PLANTS: OrderedDict[tuple[Any, ...], tuple[np.ndarray, np.ndarray, tuple[int, int]]] = OrderedDict()
+
+
+def _plants(
+    profile: DeviceProfile, head: HeadModel, listener: Listener, n: int, sample_rate: float
+) -> tuple[np.ndarray, np.ndarray, tuple[int, int]]:
+    """The device's driver -> ear plant and a +-30 degree pair's at the same distance, on the ``rfft`` grid of ``n``
+    (memoised for hashable heads: a width ride or a design grid's nodes share one listener's plants)."""
+    try:
+        key: tuple[Any, ...] | None = (profile, head, listener, n, sample_rate)
+        hash(key)
+    except TypeError:
+        key = None
+    if key is not None and key in _PLANTS:
+        _PLANTS.move_to_end(key)
+        return _PLANTS[key]
+    frequencies = np.fft.rfftfreq(n, 1 / sample_rate)
+    plant = transfer_matrix(profile, frequencies, head, listener=listener)  # (F, 2, drivers): the drivers sum with their delays
+    pair = load_profile("stereo-pair", distance_m=profile.distance_m)
+    speakers = transfer_matrix(pair, frequencies, head, listener=listener)  # (F, 2, 2 speakers)
+    plant.flags.writeable = speakers.flags.writeable = False  # shared by every design of this listener
+    found = (plant, speakers, (pair.driver_names.index("left"), pair.driver_names.index("right")))
+    if key is not None:
+        _PLANTS[key] = found
+        while len(_PLANTS) > 8:
+            _PLANTS.popitem(last=False)
+    return found
+
+
 def tonal_match(
     filters: np.ndarray,
     profile: DeviceProfile,
@@ -88,11 +119,8 @@ def tonal_match(
     n = scipy.fft.next_fast_len(taps + 4 * EQ_HALF_TAPS)
     frequencies = np.fft.rfftfreq(n, 1 / sample_rate)
     response = scipy.fft.rfft(filters, n=n, axis=-1)  # (drivers, paths, F)
-    plant = transfer_matrix(profile, frequencies, head, listener=listener)  # (F, 2, drivers): the drivers sum with their delays
+    plant, speakers, (left, right) = _plants(profile, head, listener, n, float(sample_rate))
     device_ears = plant @ np.moveaxis(response, -1, 0)  # (F, 2, paths)
-    pair = load_profile("stereo-pair", distance_m=profile.distance_m)
-    speakers = transfer_matrix(pair, frequencies, head, listener=listener)  # (F, 2, 2 speakers)
-    left, right = pair.driver_names.index("left"), pair.driver_names.index("right")
     reference = device_ears.copy()
     reference[:, :, 0] = speakers[:, :, left]
     reference[:, :, 1] = speakers[:, :, right]
@@ -101,5 +129,6 @@ def tonal_match(
     gains = tonal_match_gains(device_ears, reference, frequencies)  # (F, paths)
     impulse = np.fft.irfft(gains, n=n, axis=0)  # zero phase: centered on sample 0
     kernel = np.roll(impulse, EQ_HALF_TAPS, axis=0)[: 2 * EQ_HALF_TAPS] * np.hanning(2 * EQ_HALF_TAPS)[:, None]
-    out = np.stack([scipy.signal.fftconvolve(filters[:, p, :], kernel[None, :, p], axes=-1) for p in range(paths)], axis=1)
+    # n >= taps + 4 EQ_HALF_TAPS: the product of the spectra is the linear convolution
+    out = scipy.fft.irfft(response * scipy.fft.rfft(kernel, n=n, axis=0).T[None], n=n, axis=-1)
     return np.asarray(out[:, :, : taps + 2 * EQ_HALF_TAPS - 1])

@@ -29,6 +29,7 @@ the other drivers' responses to it; the processor runs either form.
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from dataclasses import dataclass
 from typing import Any
 
@@ -59,6 +60,7 @@ __all__ = [
     "crossover_limit_db",
     "crosstalk_plant",
     "design_crosstalk_canceller",
+    "plant_step",
     "realize_crosstalk",
     "smooth_regularization",
 ]
@@ -139,6 +141,7 @@ class RegularizedInverse:
         self._qq = np.abs(self.q) ** 2
         #: The plant's mean power per bin: ``beta`` is searched relative to it.
         self.scale = np.real(np.trace(self.gram, axis1=1, axis2=2)) / 2
+        self._effort: dict[float, tuple[np.ndarray, np.ndarray]] = {}
 
     def _own_ear(self, beta: np.ndarray) -> np.ndarray:
         """``D + beta g_jj`` per bin and input (F, 2): the own ear's response times ``det(G + beta I)``."""
@@ -157,6 +160,23 @@ class RegularizedInverse:
         power = (self._pp + b * (2 * self._pq + b * self._qq)) / self._own_ear(beta)[:, None, :] ** 2
         peak = np.sqrt(np.maximum(power, 0.0).max(axis=(1, 2)))
         return peak if level is None else peak * level
+
+    def effort_search(self, max_effort_db: float, level: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """Per bin the least ``beta`` (relative to :attr:`scale`) whose filters stay within ``max_effort_db``
+        (less 0.1 dB kept for the FIR realization), and the separation there (dB); memoised without ``level``."""
+        key = float(max_effort_db)
+        if level is None and key in self._effort:
+            return self._effort[key]
+        limit = 10 ** ((max_effort_db - 0.1) / 20)
+
+        def effort_ok(b: np.ndarray) -> np.ndarray:
+            return self.peak_gain(b * self.scale, level) <= limit
+
+        b_limit = 10 ** bisect_per_bin(len(self.scale), effort_ok)
+        found = (b_limit, self.separation_db(b_limit * self.scale))
+        if level is None:
+            self._effort[key] = found
+        return found
 
     def separation_db(self, beta: np.ndarray) -> np.ndarray:
         """The smaller over the two inputs of ipsi/contra ear power (dB) per frequency, shape (F,)."""
@@ -279,21 +299,13 @@ def choose_regularization(
     (:func:`smooth_regularization`).
     """
     scale = inverses.scale
-    limit = 10 ** ((max_effort_db - 0.1) / 20)  # 0.1 dB kept for the FIR realization
     level = np.ones(len(frequencies))
-
-    def feasible_db() -> tuple[np.ndarray, np.ndarray]:
-        def effort_ok(b: np.ndarray) -> np.ndarray:
-            return inverses.peak_gain(b * scale, level) <= limit
-
-        b_limit = 10 ** bisect_per_bin(len(frequencies), effort_ok)
-        return b_limit, inverses.separation_db(b_limit * scale)
-
-    b_effort, feasible = feasible_db()
+    b_effort, feasible = inverses.effort_search(max_effort_db)  # memoised: it does not depend on the request
     if low_frequency_give_db > 0:
         shortfall = np.clip((wanted_db - feasible) / 6.0, 0.0, 1.0)
         level = 10 ** (-low_frequency_give_db * shortfall / 20)
-        b_effort, feasible = feasible_db()
+        if np.any(level < 1.0):  # else the search with this level is the one just made
+            b_effort, feasible = inverses.effort_search(max_effort_db, level)
     wanted = np.minimum(wanted_db, feasible) if capped else wanted_db
 
     b_separation = np.clip(inverses.beta_for_separation(wanted) / np.maximum(scale, 1e-300), SEARCH_LOW, SEARCH_HIGH)
@@ -361,6 +373,45 @@ def realize_crosstalk(
     )
 
 
+#: Plant steps by (profile, head, listener, rate, taps), least recently used dropped first: the designs
+#: of one listener at other requests (a width ride, a design grid's nodes) share the plant and the effort search.
+_PLANTS: OrderedDict[tuple[Any, ...], tuple[Any, ...]] = OrderedDict()
+PLANT_ENTRIES = 16
+
+
+def plant_step(
+    profile: DeviceProfile, head: HeadModel, listener: Listener, sample_rate: float, taps: int
+) -> tuple[np.ndarray, np.ndarray, float, RegularizedInverse, np.ndarray | None]:
+    """Step 1 and what does not depend on the request: the frequencies, the midrange plant and its timing
+    reference (m), its :class:`RegularizedInverse` (which memoises the effort search), and the plant of the
+    woofers and tweeters (None without them). Memoised for hashable heads (the models; a measured set is not)."""
+    try:
+        key: tuple[Any, ...] | None = (profile, head, listener, float(sample_rate), int(taps))
+        hash(key)
+    except TypeError:
+        key = None
+    if key is not None and key in _PLANTS:
+        _PLANTS.move_to_end(key)
+        return _PLANTS[key]
+    frequencies = np.fft.rfftfreq(taps, 1 / sample_rate)
+    mids = profile.indices("mid")
+    plant, reference_m = crosstalk_plant(profile, frequencies, head, listener, mids)
+    band_drivers = profile.indices("woofer") + profile.indices("tweeter")
+    band_plant = None
+    if band_drivers:
+        band_plant = transfer_matrix(profile, frequencies, head, listener=listener, drivers=band_drivers)
+        band_plant = band_plant * np.exp(2j * np.pi * frequencies * reference_m / SPEED_OF_SOUND_M_S)[:, None, None]
+    for shared in (frequencies, plant, band_plant):  # every design of this listener holds them: read-only
+        if shared is not None:
+            shared.flags.writeable = False
+    found = (frequencies, plant, reference_m, RegularizedInverse(plant), band_plant)
+    if key is not None:
+        _PLANTS[key] = found
+        while len(_PLANTS) > PLANT_ENTRIES:
+            _PLANTS.popitem(last=False)
+    return found
+
+
 def design_crosstalk_canceller(
     profile: DeviceProfile,
     *,
@@ -420,9 +471,7 @@ def design_crosstalk_canceller(
         raise ParameterError(
             f"{profile.name}: a crosstalk canceller needs at least two 'mid' drivers, the profile has {len(mids)}"
         )
-    frequencies = np.fft.rfftfreq(taps, 1 / sample_rate)
-    plant, reference_m = crosstalk_plant(profile, frequencies, head, listener, mids)
-    inverses = RegularizedInverse(plant)
+    frequencies, plant, reference_m, inverses, band_plant = plant_step(profile, head, listener, sample_rate, taps)
     band_hz = midrange_band_hz(profile)
     regularization = choose_regularization(
         inverses,
@@ -448,8 +497,7 @@ def design_crosstalk_canceller(
     if target is None and band_drivers:
         # where the mono tweeter/woofer fades in, no more than its crosstalk leaves; the midranges still
         # cancel as asked there, so that the band drivers' crosstalk is what limits the total
-        band_plant = transfer_matrix(profile, frequencies, head, listener=listener, drivers=band_drivers)
-        band_plant = band_plant * np.exp(2j * np.pi * frequencies * reference_m / SPEED_OF_SOUND_M_S)[:, None, None]
+        assert band_plant is not None
         band_ears = band_plant @ response[:, band_drivers, :]
         w_mid = midrange_weights(profile, frequencies)
         followed = np.minimum(followed, crossover_limit_db(band_ears, w_mid, regularization.level))
