@@ -46,7 +46,9 @@ class Gain(Processor):
         super().__init__(gain_db=gain_db, invert=invert)
 
     def _process_block(self, block: np.ndarray) -> np.ndarray:
-        gain = np.power(10.0, self._smoothed("gain_db", block.shape[1]) / 20.0)
-        if self.bool_value("invert"):
-            gain = -gain
-        return (block * gain.astype(np.float32)).astype(np.float32, copy=False)
+        level_db = self._smoothed("gain_db", block.shape[1])
+        sign = -1.0 if self.bool_value("invert") else 1.0
+        if not len(level_db) or level_db[0] == level_db[-1]:  # settled (a ramp is monotonic): one gain for the block
+            gain = np.float32(sign * 10.0 ** (float(level_db[0]) / 20.0)) if len(level_db) else np.float32(sign)
+            return np.multiply(block, gain, dtype=np.float32)
+        return (block * (sign * np.power(10.0, level_db / 20.0)).astype(np.float32)).astype(np.float32, copy=False)
