@@ -263,3 +263,19 @@ def test_a_latent_bus_stays_aligned_with_direct_stems(tmp_path: Path, stereo_gai
     assert mix[0, SR] == pytest.approx(0.25, abs=1e-6)  # 0.5 through the late bus + (-0.25) direct, same sample
     assert np.abs(np.delete(mix[0], SR)).max() < 1e-6
     assert result.report["buses"][0]["chain_latency_samples"] >= 1234
+
+
+def test_stems_on_several_threads_give_the_same_file_as_on_one(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The stems' chains run on the machine's cores; the mix is summed in the session's order, so the
+    rendered file is bit-identical to a render with one thread (and to a second threaded one)."""
+    import soundstage.session.render as render_module
+    from soundstage.demo import write_demo_session
+
+    session = write_demo_session(tmp_path / "demo")
+    files = []
+    for threads, folder in ((4, "a"), (4, "b"), (1, "c")):
+        monkeypatch.setattr(render_module, "STEM_THREADS", threads)
+        monkeypatch.setattr(render_module.os, "cpu_count", lambda: 4)
+        render_session(session, tmp_path / folder, only=["mixdown"], overwrite=True)
+        files.append(next((tmp_path / folder).glob("mixdown*.wav")).read_bytes())
+    assert files[0] == files[1] == files[2]

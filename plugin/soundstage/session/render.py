@@ -18,6 +18,7 @@ import os
 import tempfile
 import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -39,6 +40,9 @@ from soundstage.session.model import Render, Session, SessionError, load_session
 from soundstage.session.page import PAGE_NAME, write_page
 from soundstage.session.stems import StemInfo, StemReader, inspect_stems
 from soundstage.sinks import AudioSink, AudioTarget, audio_target
+
+#: The most threads the stems' chains run on (at most one per core).
+STEM_THREADS = 4
 
 __all__ = ["render_session", "render_summary", "RenderResult", "SessionParameters", "REPORT_NAME"]
 
@@ -509,14 +513,12 @@ def _run(
     direct = _Mixer([info.stem.name for info in stems if info.stem.bus is None] + [bus.name for bus in session.buses])
     grouped = {bus.name: _Mixer([info.stem.name for info in stems if info.stem.bus == bus.name]) for bus in session.buses}
     finished = False
+    stem_blocks = _StemBlocks(readers, stem_streams)
     try:
         while not finished:
             count = min(block, total - position)
             finished = position + count >= total
-            for info, reader, stream in zip(stems, readers, stem_streams):
-                out = _stage(stream, reader.read(count), finished)
-                if out.shape[0] == 1:
-                    out = np.repeat(out, 2, axis=0)
+            for info, out in zip(stems, stem_blocks.next(count, finished), strict=True):
                 (grouped[info.stem.bus] if info.stem.bus else direct).put(info.stem.name, out)
             for bus in session.buses:
                 summed = grouped[bus.name].take(final=finished)
@@ -527,6 +529,7 @@ def _run(
             if progress is not None:
                 progress(position, total)
     finally:
+        stem_blocks.close()
         for reader in readers:
             reader.close()
     for render in renders:
@@ -567,6 +570,34 @@ def _write_renders(
 def _stage(stream: ChainStream | None, audio: np.ndarray, final: bool) -> np.ndarray:
     """What a stream gives for one timeline block (everything it holds at the end); no stream: the block itself."""
     return audio if stream is None else stream.step(audio, final=final)
+
+
+class _StemBlocks:
+    """The next timeline block of every stem, read and through its chain, as stereo (mono doubled).
+
+    The stems' chains are independent: they run on the machine's cores (pedalboard and numpy let go of
+    the interpreter while they work), and come back in the session's order, so the sum does not depend
+    on the timing.
+    """
+
+    def __init__(self, readers: list[StemReader], streams: list[ChainStream | None]) -> None:
+        self.readers, self.streams = readers, streams
+        workers = min(len(readers), os.cpu_count() or 1, STEM_THREADS)
+        self.pool = ThreadPoolExecutor(workers, thread_name_prefix="soundstage-stem") if workers > 1 else None
+
+    def _one(self, index: int, count: int, final: bool) -> np.ndarray:
+        out = _stage(self.streams[index], self.readers[index].read(count), final)
+        return np.repeat(out, 2, axis=0) if out.shape[0] == 1 else out
+
+    def next(self, count: int, final: bool) -> list[np.ndarray]:
+        indices = range(len(self.readers))
+        if self.pool is None:
+            return [self._one(i, count, final) for i in indices]
+        return list(self.pool.map(self._one, indices, [count] * len(indices), [final] * len(indices)))
+
+    def close(self) -> None:
+        if self.pool is not None:
+            self.pool.shutdown(wait=True)
 
 
 class _Mixer:
