@@ -9,7 +9,7 @@ from hypothesis import strategies as st
 
 from soundstage import Chain, Spatializer
 from soundstage.dsp import grid as grid_module
-from soundstage.dsp.grid import DesignGrid, GridAxis, clear_grid_cache
+from soundstage.dsp.grid import DesignGrid, GridAxis, clear_grid_cache, grid_cache_info
 from soundstage.host.automation import AutomationEvent, process_with_automation
 
 SR = 48000
@@ -72,12 +72,14 @@ def test_grids_with_the_same_key_share_nodes_and_a_different_extra_is_refused() 
 
 def test_the_node_cache_keeps_its_memory_limit(monkeypatch: pytest.MonkeyPatch) -> None:
     clear_grid_cache()
-    monkeypatch.setattr(grid_module, "GRID_CACHE_BYTES", 10 * 8000)
+    monkeypatch.setattr(grid_module._NODES, "max_bytes", 10 * 8000)
     grid = DesignGrid("big", [GridAxis("a", 1.0, 0.0, 100.0)], lambda v: (np.full(1000, v["a"]), 0))
     for value in np.arange(0.0, 50.0, 1.0):
         grid.filters({"a": float(value)})
-    assert grid_module._NODE_BYTES[0] <= 10 * 8000
-    assert len(grid_module._NODES) == 10
+    info = grid_cache_info()
+    assert info["bytes"] <= 10 * 8000 and info["kept"] == 10 and info["designed"] == 50
+    # the ten most recent are kept: the nodes at 40..49
+    assert sorted(indices[0] for _, indices in grid_module._NODES.keys()) == list(range(40, 50))
     clear_grid_cache()
 
 
@@ -142,7 +144,7 @@ def test_width_and_yaw_changes_design_nodes_only_and_other_knobs_exactly(program
     # the width change designed the two width nodes at yaw 0, the yaw change the four around (0.61, 3.3)
     corners = {i for i, _ in grid.corners({"width": 0.61, "listener_yaw_deg": 3.3})}
     corners |= {i for i, _ in grid.corners({"width": 0.61, "listener_yaw_deg": 0.0})}
-    assert {indices for (_, indices) in grid_module._NODES} == corners and len(corners) == 6
+    assert {indices for (_, indices) in grid_module._NODES.keys()} == corners and len(corners) == 6
     # the delay is the same on every node (the gridded knobs move no delay)
     assert grid.extra({"width": 0.61, "listener_yaw_deg": 3.3}) == delay
     assert not [key for key in stage.memoised_designs() if key[0] == "_combine" and ("width", 0.61) in key[2]]

@@ -119,7 +119,9 @@ def test_chains_of_one_design_share_their_figures_and_other_settings_do_not(monk
         return real(spatializer, monitor, sample_rate=sample_rate)
 
     monkeypatch.setattr(device_module, "device_figures", counted)
-    monkeypatch.setattr(device_module, "_FIGURES", {})
+    from soundstage.memo import LruCache
+
+    monkeypatch.setattr(device_module, "_FIGURES", LruCache(max_entries=8))
     first = chain_device_figures(Chain([Spatializer(width=0.7)]), 48000.0)
     assert first is not None
     first["separation"]["seat_db"][0] = 999.0

@@ -25,15 +25,13 @@ what the device itself does (bands, beam, virtualizer), not the head difference.
 
 from __future__ import annotations
 
-from collections import OrderedDict
-from typing import Any
-
 import numpy as np
 import scipy.fft
 
 from soundstage.acoustics.head import HeadModel
 from soundstage.acoustics.profiles import DeviceProfile, Listener, load_profile
 from soundstage.acoustics.transfer import transfer_matrix
+from soundstage.memo import LruCache, hashable_key
 
 __all__ = ["EQ_HALF_TAPS", "MAX_CORRECTION_DB", "smooth_power", "tonal_match", "tonal_match_gains"]
 
@@ -72,7 +70,7 @@ def tonal_match_gains(device_ears: np.ndarray, reference_ears: np.ndarray, frequ
     return np.asarray(10 ** (np.clip(gain_db, -MAX_CORRECTION_DB, MAX_CORRECTION_DB) / 20)).T
 
 
-_PLANTS: OrderedDict[tuple[Any, ...], tuple[np.ndarray, np.ndarray, tuple[int, int]]] = OrderedDict()
+_PLANTS: LruCache[tuple[np.ndarray, np.ndarray, tuple[int, int]]] = LruCache(max_entries=8)
 
 
 def _plants(
@@ -80,25 +78,16 @@ def _plants(
 ) -> tuple[np.ndarray, np.ndarray, tuple[int, int]]:
     """The device's driver -> ear plant and a +-30 degree pair's at the same distance, on the ``rfft`` grid of ``n``
     (memoised for hashable heads: a width ride or a design grid's nodes share one listener's plants)."""
-    try:
-        key: tuple[Any, ...] | None = (profile, head, listener, n, sample_rate)
-        hash(key)
-    except TypeError:
-        key = None
-    if key is not None and key in _PLANTS:
-        _PLANTS.move_to_end(key)
-        return _PLANTS[key]
-    frequencies = np.fft.rfftfreq(n, 1 / sample_rate)
-    plant = transfer_matrix(profile, frequencies, head, listener=listener)  # (F, 2, drivers): the drivers sum with their delays
-    pair = load_profile("stereo-pair", distance_m=profile.distance_m)
-    speakers = transfer_matrix(pair, frequencies, head, listener=listener)  # (F, 2, 2 speakers)
-    plant.flags.writeable = speakers.flags.writeable = False  # shared by every design of this listener
-    found = (plant, speakers, (pair.driver_names.index("left"), pair.driver_names.index("right")))
-    if key is not None:
-        _PLANTS[key] = found
-        while len(_PLANTS) > 8:
-            _PLANTS.popitem(last=False)
-    return found
+
+    def compute() -> tuple[np.ndarray, np.ndarray, tuple[int, int]]:
+        frequencies = np.fft.rfftfreq(n, 1 / sample_rate)
+        plant = transfer_matrix(profile, frequencies, head, listener=listener)  # (F, 2, drivers): with their delays
+        pair = load_profile("stereo-pair", distance_m=profile.distance_m)
+        speakers = transfer_matrix(pair, frequencies, head, listener=listener)  # (F, 2, 2 speakers)
+        plant.flags.writeable = speakers.flags.writeable = False  # shared by every design of this listener
+        return plant, speakers, (pair.driver_names.index("left"), pair.driver_names.index("right"))
+
+    return _PLANTS.get_or_compute(hashable_key(profile, head, listener, n, sample_rate), compute)
 
 
 def tonal_match(

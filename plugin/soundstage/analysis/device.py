@@ -32,6 +32,7 @@ from soundstage.analysis.beam import realized_beam_pattern
 from soundstage.analysis.binaural import band_powers, fractional_octave_bands, ild_db, itd_s
 from soundstage.analysis.crosstalk import plain_stereo_separation_db, region_separation_db, separation_db
 from soundstage.host.chain import Chain
+from soundstage.memo import LruCache
 from soundstage.stages.beamformer import design_matrix_mix
 from soundstage.stages.device import Spatializer
 from soundstage.stages.drivers import design_listener
@@ -64,7 +65,7 @@ def _rounded(values: Any, digits: int = 2) -> list[float]:
 
 #: The octaves of the tonal-balance check (Hz).
 #: Figures already computed, by what they depend on (see :func:`chain_device_figures`).
-_FIGURES: dict[tuple[Any, ...], dict[str, Any]] = {}
+_FIGURES: LruCache[dict[str, Any]] = LruCache(max_entries=8)
 TONAL_OCTAVES_HZ = (63.0, 125.0, 250.0, 500.0, 1000.0, 2000.0, 4000.0, 8000.0, 16000.0)
 
 
@@ -246,13 +247,7 @@ def chain_device_figures(chain: Chain, sample_rate: float) -> dict[str, Any] | N
         (node for node in stages[found + 1 :] if isinstance(node, BinauralMonitor) and not isinstance(node, StereoReference)),
         None,
     )
-    # what the figures depend on: both stages' types, configuration and settings, and the rate
-    key = tuple(
-        None if stage is None else (type(stage).__name__, repr(stage._config()), repr(sorted(stage.parameter_values().items())))
-        for stage in (spatializer, monitor)
-    ) + (float(sample_rate),)
-    if key not in _FIGURES:  # a session's renders often share one design: its figures are computed once
-        while len(_FIGURES) >= 8:
-            _FIGURES.pop(next(iter(_FIGURES)))
-        _FIGURES[key] = device_figures(spatializer, monitor, sample_rate=sample_rate)
-    return copy.deepcopy(_FIGURES[key])
+    # what the figures depend on: both stages' types, configuration and settings (their repr), and the rate
+    key = (repr(spatializer), repr(monitor), float(sample_rate))
+    # a session's renders often share one design: its figures are computed once (a copy each: JSON the caller may change)
+    return copy.deepcopy(_FIGURES.get_or_compute(key, lambda: device_figures(spatializer, monitor, sample_rate=sample_rate)))

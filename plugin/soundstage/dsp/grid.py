@@ -26,7 +26,6 @@ every run, whatever was designed before.
 from __future__ import annotations
 
 import math
-from collections import OrderedDict
 from collections.abc import Callable, Hashable, Mapping, Sequence
 from dataclasses import dataclass
 from itertools import product
@@ -34,27 +33,25 @@ from typing import Any
 
 import numpy as np
 
+from soundstage.memo import LruCache
+
 __all__ = ["DesignGrid", "GridAxis", "clear_grid_cache", "grid_cache_info"]
 
 #: Memory the node designs of all grids may keep (least recently used dropped first), bytes.
 GRID_CACHE_BYTES = 512 * 2**20
 
 #: Node designs by (grid key, node indices), shared by every grid: stages of one configuration share nodes.
-_NODES: OrderedDict[tuple[Hashable, tuple[int, ...]], tuple[np.ndarray, Any]] = OrderedDict()
-_NODE_BYTES = [0]
-_DESIGNED = [0]
+_NODES: LruCache[tuple[np.ndarray, Any]] = LruCache(max_bytes=GRID_CACHE_BYTES, size=lambda node: int(node[0].nbytes))
 
 
 def clear_grid_cache() -> None:
     """Forget every node design (tests; memory) and reset the count of nodes designed."""
     _NODES.clear()
-    _NODE_BYTES[0] = 0
-    _DESIGNED[0] = 0
 
 
 def grid_cache_info() -> dict[str, int]:
     """Nodes designed since the cache was cleared, nodes kept, and their bytes (the limit: ``GRID_CACHE_BYTES``)."""
-    return {"designed": _DESIGNED[0], "kept": len(_NODES), "bytes": _NODE_BYTES[0], "limit": GRID_CACHE_BYTES}
+    return {"designed": _NODES.computed, "kept": len(_NODES), "bytes": _NODES.bytes, "limit": _NODES.max_bytes or 0}
 
 
 @dataclass(frozen=True)
@@ -124,22 +121,13 @@ class DesignGrid:
 
     def node(self, indices: tuple[int, ...]) -> tuple[np.ndarray, Any]:
         """The exact design at a node (memoised in the shared cache)."""
-        cache_key = (self.key, indices)
-        found = _NODES.get(cache_key)
-        if found is not None:
-            _NODES.move_to_end(cache_key)
-            return found
-        values = {axis.name: axis.value(i) for axis, i in zip(self.axes, indices, strict=True)}
-        filters, extra = self._design(values)
-        found = (np.asarray(filters), extra)
-        self.designed += 1
-        _DESIGNED[0] += 1
-        _NODES[cache_key] = found
-        _NODE_BYTES[0] += found[0].nbytes
-        while _NODE_BYTES[0] > GRID_CACHE_BYTES and len(_NODES) > 1:
-            _, dropped = _NODES.popitem(last=False)
-            _NODE_BYTES[0] -= dropped[0].nbytes
-        return found
+
+        def design() -> tuple[np.ndarray, Any]:
+            filters, extra = self._design({axis.name: axis.value(i) for axis, i in zip(self.axes, indices, strict=True)})
+            self.designed += 1
+            return np.asarray(filters), extra
+
+        return _NODES.get_or_compute((self.key, indices), design)
 
     def corners(self, values: Mapping[str, float]) -> list[tuple[tuple[int, ...], float]]:
         """The nodes the design at ``values`` is interpolated from, with their weights (summing to 1)."""

@@ -29,7 +29,6 @@ the other drivers' responses to it; the processor runs either form.
 
 from __future__ import annotations
 
-from collections import OrderedDict
 from dataclasses import dataclass
 from typing import Any
 
@@ -47,6 +46,7 @@ from soundstage.dsp.search import bisect_per_bin
 from soundstage.errors import ParameterError
 from soundstage.host.parameters import ParameterSpec
 from soundstage.host.processor import Processor
+from soundstage.memo import LruCache, hashable_key
 from soundstage.stages.drivers import LISTENER_PARAMETERS, FilterForms, design_listener
 
 __all__ = [
@@ -375,8 +375,7 @@ def realize_crosstalk(
 
 #: Plant steps by (profile, head, listener, rate, taps), least recently used dropped first: the designs
 #: of one listener at other requests (a width ride, a design grid's nodes) share the plant and the effort search.
-_PLANTS: OrderedDict[tuple[Any, ...], tuple[Any, ...]] = OrderedDict()
-PLANT_ENTRIES = 16
+_PLANTS: LruCache[tuple[np.ndarray, np.ndarray, float, RegularizedInverse, np.ndarray | None]] = LruCache(max_entries=16)
 
 
 def plant_step(
@@ -385,31 +384,21 @@ def plant_step(
     """Step 1 and what does not depend on the request: the frequencies, the midrange plant and its timing
     reference (m), its :class:`RegularizedInverse` (which memoises the effort search), and the plant of the
     woofers and tweeters (None without them). Memoised for hashable heads (the models; a measured set is not)."""
-    try:
-        key: tuple[Any, ...] | None = (profile, head, listener, float(sample_rate), int(taps))
-        hash(key)
-    except TypeError:
-        key = None
-    if key is not None and key in _PLANTS:
-        _PLANTS.move_to_end(key)
-        return _PLANTS[key]
-    frequencies = np.fft.rfftfreq(taps, 1 / sample_rate)
-    mids = profile.indices("mid")
-    plant, reference_m = crosstalk_plant(profile, frequencies, head, listener, mids)
-    band_drivers = profile.indices("woofer") + profile.indices("tweeter")
-    band_plant = None
-    if band_drivers:
-        band_plant = transfer_matrix(profile, frequencies, head, listener=listener, drivers=band_drivers)
-        band_plant = band_plant * np.exp(2j * np.pi * frequencies * reference_m / SPEED_OF_SOUND_M_S)[:, None, None]
-    for shared in (frequencies, plant, band_plant):  # every design of this listener holds them: read-only
-        if shared is not None:
-            shared.flags.writeable = False
-    found = (frequencies, plant, reference_m, RegularizedInverse(plant), band_plant)
-    if key is not None:
-        _PLANTS[key] = found
-        while len(_PLANTS) > PLANT_ENTRIES:
-            _PLANTS.popitem(last=False)
-    return found
+
+    def compute() -> tuple[np.ndarray, np.ndarray, float, RegularizedInverse, np.ndarray | None]:
+        frequencies = np.fft.rfftfreq(taps, 1 / sample_rate)
+        plant, reference_m = crosstalk_plant(profile, frequencies, head, listener, profile.indices("mid"))
+        band_drivers = profile.indices("woofer") + profile.indices("tweeter")
+        band_plant = None
+        if band_drivers:
+            band_plant = transfer_matrix(profile, frequencies, head, listener=listener, drivers=band_drivers)
+            band_plant = band_plant * np.exp(2j * np.pi * frequencies * reference_m / SPEED_OF_SOUND_M_S)[:, None, None]
+        for shared in (frequencies, plant, band_plant):  # every design of this listener holds them: read-only
+            if shared is not None:
+                shared.flags.writeable = False
+        return frequencies, plant, reference_m, RegularizedInverse(plant), band_plant
+
+    return _PLANTS.get_or_compute(hashable_key(profile, head, listener, float(sample_rate), int(taps)), compute)
 
 
 def design_crosstalk_canceller(

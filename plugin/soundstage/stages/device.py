@@ -37,6 +37,7 @@ from soundstage.dsp.fir import CrossfadingFir, partition_spectra
 from soundstage.dsp.grid import DesignGrid, GridAxis
 from soundstage.host.parameters import ParameterSpec
 from soundstage.host.processor import Processor
+from soundstage.memo import LruCache
 from soundstage.stages.align import design_alignment
 from soundstage.stages.beamformer import blend_beam, design_beamformer, design_matrix_mix
 from soundstage.stages.crosstalk import design_crosstalk_canceller
@@ -64,16 +65,11 @@ HEAD_RADIUS_M = 0.0875
 
 #: The designs that depend on no knob (the beam, the matrix mix, the virtualizer), shared by every
 #: Spatializer of the same device, head and rate: a session's renders design them once.
-_SHARED: dict[tuple[Any, ...], Any] = {}
-SHARED_ENTRIES = 16
+_SHARED: LruCache[Any] = LruCache(max_entries=16)
 
 
 def _shared(key: tuple[Any, ...], compute: Any) -> Any:
-    if key not in _SHARED:
-        while len(_SHARED) >= SHARED_ENTRIES:
-            _SHARED.pop(next(iter(_SHARED)))
-        _SHARED[key] = compute()
-    return _SHARED[key]
+    return _SHARED.get_or_compute(key, compute)
 
 
 class Spatializer(DriverFeeds, Processor):  # type: ignore[misc]  # output_channels: a property here, an int there
