@@ -32,10 +32,12 @@ adds audio on top:
 
 from __future__ import annotations
 
+import collections
 import contextlib
 import os
 import shutil
 import tempfile
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -64,6 +66,9 @@ MAX_CHANNELS = {"WAV": 1024, "AIFF": 1024, "FLAC": 8}
 RATE_RANGE = {"WAV": (1, 2**31 - 1), "AIFF": (1, 2**31 - 1), "FLAC": (1, 655_350)}
 _SUBTYPES = {16: "PCM_16", 24: "PCM_24", 32: "FLOAT"}
 _WAV_LIMIT_BYTES = 2**32 - 1 - 1024  # RIFF sizes are 32-bit; leave room for the header chunks
+
+#: Blocks a sink's meters may have in flight before a write waits for them.
+METERING_QUEUE = 4
 
 
 @dataclass(frozen=True)
@@ -220,6 +225,22 @@ class AudioSink:
         self._scale = float(2 ** (target.bit_depth - 1))
         self._temporary: Path | None = None
         self._file: soundfile.SoundFile | None = None
+        # the meters run on a thread of their own, in order, while the caller makes the next block
+        self._metering: ThreadPoolExecutor | None = None
+        self._metered: collections.deque[Future[None]] = collections.deque()
+
+    def _meter(self, written: np.ndarray) -> None:
+        self.loudness.add(written)
+        self.peak.add(written)
+        self.spectrum.add(written)
+
+    def _finish_metering(self) -> None:
+        """Wait for the meters (they are complete after :meth:`close`); a meter's error is raised here."""
+        if self._metering is not None:
+            self._metering.shutdown(wait=True)
+            self._metering = None
+        while self._metered:
+            self._metered.popleft().result()
 
     def __enter__(self) -> AudioSink:
         return self.open()
@@ -276,13 +297,16 @@ class AudioSink:
             self._file.write(np.ascontiguousarray(samples.T))
         except (OSError, RuntimeError, AssertionError, soundfile.LibsndfileError) as error:  # short write: assert in soundfile
             raise OutputError(f"cannot write {str(self.target.path)!r}: {_reason(error, self.target.path.parent)}") from None
-        self.loudness.add(written)
-        self.peak.add(written)
-        self.spectrum.add(written)
+        if self._metering is None:
+            self._metering = ThreadPoolExecutor(1, thread_name_prefix="soundstage-meter")
+        while len(self._metered) >= METERING_QUEUE:  # the meters keep up: a few blocks in flight at most
+            self._metered.popleft().result()
+        self._metered.append(self._metering.submit(self._meter, written))
         self.frames += data.shape[1]
 
     def close(self) -> None:
-        """Finish the temporary file (flushes; raises OutputError on a full disk)."""
+        """Finish the temporary file (flushes; raises OutputError on a full disk) and the meters."""
+        self._finish_metering()
         if self._file is not None:
             file, self._file = self._file, None
             try:
@@ -311,6 +335,8 @@ class AudioSink:
 
     def discard(self) -> None:
         """Remove the temporary file; the target is left as it was."""
+        with contextlib.suppress(Exception):
+            self._finish_metering()
         if self._file is not None:
             file, self._file = self._file, None
             with contextlib.suppress(Exception):
