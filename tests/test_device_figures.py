@@ -130,3 +130,23 @@ def test_chains_of_one_design_share_their_figures_and_other_settings_do_not(monk
     chain_device_figures(Chain([Spatializer(width=0.6)]), 48000.0)
     chain_device_figures(Chain([Spatializer(width=0.7), BinauralMonitor(hrtf="rigid-sphere")]), 48000.0)
     assert len(calls) == 3
+
+
+def test_figures_are_of_the_settings_before_the_automation_moves_them(tmp_path: Path) -> None:
+    """The demo's MIDI automation rides the device's width (0.3 .. 1.0); the figures, computed beside the render
+    on copies taken before it starts, report the chain's starting width (0.2 here, outside the ride's range),
+    while the chain itself ends where the ride leaves it."""
+    from soundstage.demo import write_demo_session
+    from soundstage.host.chainfile import find_chain
+
+    session = write_demo_session(tmp_path / "demo")
+    text = find_chain("studio-5").read_text()
+    assert "width = 1.0" in text
+    (session.parent / "studio-5-narrow.toml").write_text(text.replace("width = 1.0", "width = 0.2"))
+    session_text = session.read_text()
+    session.write_text(session_text.replace('chain = "studio-5"\nper_driver', 'chain = "studio-5-narrow.toml"\nper_driver'))
+    assert session.read_text() != session_text
+    result = render_session(session, tmp_path / "out", only=["studio-5"], overwrite=True)
+    entry = next(e for e in result.report["renders"] if e["name"] == "studio-5")
+    assert result.report["automation"]["parameter_changes"] > 0
+    assert entry["device"]["settings"]["width"] == 0.2

@@ -43,9 +43,11 @@ __all__ = [
     "TONAL_OCTAVES_HZ",
     "chain_device_figures",
     "device_figures",
+    "device_stages",
     "pink_noise",
     "preview_monitor",
     "reference_for",
+    "stages_device_figures",
     "tonal_balance",
     "width_cues",
 ]
@@ -230,12 +232,11 @@ def _stages(chain: Chain) -> Iterator[object]:
             yield node
 
 
-def chain_device_figures(chain: Chain, sample_rate: float) -> dict[str, Any] | None:
-    """:func:`device_figures` of a chain's first :class:`Spatializer`, heard through the binaural preview after it.
+def device_stages(chain: Chain) -> tuple[Spatializer, BinauralMonitor | None] | None:
+    """A chain's first :class:`Spatializer` and the binaural preview after it (None: no Spatializer).
 
-    ``None`` for a chain with no Spatializer. The preview is the first
-    :class:`BinauralMonitor` after the Spatializer (a :class:`StereoReference` is
-    not one); without it, the design's own head.
+    The preview is the first :class:`BinauralMonitor` after the Spatializer (a
+    :class:`StereoReference` is not one); None when there is none.
     """
     stages = list(_stages(chain))
     found = next((i for i, node in enumerate(stages) if isinstance(node, Spatializer)), None)
@@ -247,7 +248,25 @@ def chain_device_figures(chain: Chain, sample_rate: float) -> dict[str, Any] | N
         (node for node in stages[found + 1 :] if isinstance(node, BinauralMonitor) and not isinstance(node, StereoReference)),
         None,
     )
-    # what the figures depend on: both stages' types, configuration and settings (their repr), and the rate
+    return spatializer, monitor
+
+
+def stages_device_figures(spatializer: Spatializer, monitor: BinauralMonitor | None, sample_rate: float) -> dict[str, Any]:
+    """:func:`device_figures`, memoised on both stages' types, configuration and settings (their repr) and the rate.
+
+    A session's renders often share one design: its figures are computed once
+    (each caller gets a copy: JSON it may change).
+    """
     key = (repr(spatializer), repr(monitor), float(sample_rate))
-    # a session's renders often share one design: its figures are computed once (a copy each: JSON the caller may change)
     return copy.deepcopy(_FIGURES.get_or_compute(key, lambda: device_figures(spatializer, monitor, sample_rate=sample_rate)))
+
+
+def chain_device_figures(chain: Chain, sample_rate: float) -> dict[str, Any] | None:
+    """:func:`device_figures` of a chain's first :class:`Spatializer`, heard through the binaural preview after it.
+
+    ``None`` for a chain with no Spatializer. The preview is the first
+    :class:`BinauralMonitor` after the Spatializer (a :class:`StereoReference` is
+    not one); without it, the design's own head.
+    """
+    found = device_stages(chain)
+    return None if found is None else stages_device_figures(*found, sample_rate)

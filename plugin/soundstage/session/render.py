@@ -13,6 +13,7 @@ temporaries and leaves the folder as it was. Inputs are never opened for writing
 from __future__ import annotations
 
 import contextlib
+import copy
 import json
 import os
 import tempfile
@@ -26,7 +27,7 @@ from typing import Any
 import numpy as np
 import soundfile
 
-from soundstage.analysis.device import chain_device_figures
+from soundstage.analysis.device import device_stages, stages_device_figures
 from soundstage.analysis.loudness import LoudnessMeter, TruePeakMeter, short_term_lufs
 from soundstage.engine import ChainStream
 from soundstage.errors import ChannelError, OutputError, SoundstageError
@@ -40,6 +41,8 @@ from soundstage.session.model import Render, Session, SessionError, load_session
 from soundstage.session.page import PAGE_NAME, write_page
 from soundstage.session.stems import StemInfo, StemReader, inspect_stems
 from soundstage.sinks import AudioSink, AudioTarget, audio_target
+from soundstage.stages.device import Spatializer
+from soundstage.stages.monitors import BinauralMonitor
 
 #: The most threads the stems' chains run on (at most one per core).
 STEM_THREADS = 4
@@ -299,7 +302,11 @@ def render_session(
     graph = _Graph(
         session, rate, stems, stem_chains, bus_chains, master, [r for r in renders if r.name not in plan.failures], render_chains
     )
-    figures = _device_figures(graph)  # at the chains' settings before any automation moves them
+    # the device figures, at the chains' settings before any automation moves them: copies of the stages
+    # taken now, figured on a thread of their own while the audio renders
+    figuring = ThreadPoolExecutor(1, thread_name_prefix="soundstage-figures")
+    figures_job = figuring.submit(_device_figures, _device_figure_stages(graph), rate)
+    figuring.shutdown(wait=False)
     _load_automation(graph)
     notes: dict[str, str] = {}
     try:
@@ -319,7 +326,9 @@ def render_session(
         for outputs in plan.outputs.values():
             for output in outputs:
                 output.discard()
+        figures_job.cancel()
         raise
+    figures = figures_job.result()
     report = _report(graph, plan, total, started, notes)
     for entry in report["renders"]:
         entry.update(figures.get(entry["name"], {}))
@@ -427,26 +436,42 @@ def _plan_outputs(
     return plan
 
 
-def _device_figures(graph: _Graph) -> dict[str, dict[str, Any]]:
-    """Per render, ``{"device": figures}`` of its device chain (an A/B: its B side, else its A side).
+_Stages = tuple[Spatializer, BinauralMonitor | None] | None | Exception
 
-    A figure that cannot be computed is reported (``device_figures_error``), never fatal to the render.
-    """
-    figures: dict[str, dict[str, Any]] = {}
-    computed: dict[int, dict[str, Any] | None] = {}
+
+def _device_figure_stages(graph: _Graph) -> dict[str, _Stages]:
+    """Per render, copies of its device chain's Spatializer and preview (an A/B: its B side, else its A side),
+    None for a render without a Spatializer, or the error that copying them raised."""
+    found: dict[str, _Stages] = {}
     for render in graph.renders:
         for chain in reversed(graph.render_chains[render.name]):
             if chain is None:
                 continue
             try:
-                if id(chain) not in computed:
-                    computed[id(chain)] = chain_device_figures(chain, graph.rate)
-            except (SoundstageError, ValueError) as error:
-                figures[render.name] = {"device_figures_error": _reason(error)}
+                stages = device_stages(chain)
+                found[render.name] = None if stages is None else copy.deepcopy(stages)
+            except Exception as error:  # a stage that cannot be copied: reported, never fatal to the render
+                found[render.name] = error
+            if found[render.name] is not None:
                 break
-            if computed[id(chain)] is not None:
-                figures[render.name] = {"device": computed[id(chain)]}
-                break
+    return found
+
+
+def _device_figures(stages: dict[str, _Stages], rate: float) -> dict[str, dict[str, Any]]:
+    """Per render, ``{"device": figures}`` of its device stages (see :func:`_device_figure_stages`).
+
+    A figure that cannot be computed is reported (``device_figures_error``), never fatal to the render.
+    """
+    figures: dict[str, dict[str, Any]] = {}
+    for name, found in stages.items():
+        if found is None:
+            continue
+        try:
+            if isinstance(found, Exception):
+                raise found
+            figures[name] = {"device": stages_device_figures(*found, rate)}
+        except Exception as error:  # runs beside the render: whatever it meets is reported, not raised
+            figures[name] = {"device_figures_error": _reason(error)}
     return figures
 
 
