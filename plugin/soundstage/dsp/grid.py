@@ -104,8 +104,8 @@ class DesignGrid:
     Examples
     --------
     >>> grid = DesignGrid("doc", [GridAxis("g", 0.5, 0.0, 1.0)], lambda v: (np.array([v["g"] ** 2]), 0))
-    >>> grid.filters({"g": 0.25})[0]   # halfway between the nodes at 0 (0.0) and 0.5 (0.25)
-    array([0.125])
+    >>> float(grid.filters({"g": 0.25})[0])   # halfway between the nodes at 0 (0.0) and 0.5 (0.25)
+    0.125
     """
 
     def __init__(
