@@ -19,7 +19,7 @@ import os
 import tempfile
 import time
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -540,10 +540,15 @@ def _run(
     finished = False
     stem_blocks = _StemBlocks(readers, stem_streams)
     try:
+        stem_blocks.start(min(block, total), block >= total)
         while not finished:
             count = min(block, total - position)
             finished = position + count >= total
-            for info, out in zip(stems, stem_blocks.next(count, finished), strict=True):
+            outs = stem_blocks.collect()
+            if not finished:  # the stems' next block runs while this one is mixed, mastered and written
+                following = min(block, total - position - count)
+                stem_blocks.start(following, position + count + following >= total)
+            for info, out in zip(stems, outs, strict=True):
                 (grouped[info.stem.bus] if info.stem.bus else direct).put(info.stem.name, out)
             for bus in session.buses:
                 summed = grouped[bus.name].take(final=finished)
@@ -609,16 +614,26 @@ class _StemBlocks:
         self.readers, self.streams = readers, streams
         workers = min(len(readers), os.cpu_count() or 1, STEM_THREADS)
         self.pool = ThreadPoolExecutor(workers, thread_name_prefix="soundstage-stem") if workers > 1 else None
+        self._started: list[Future[np.ndarray]] | tuple[int, bool] | None = None
 
     def _one(self, index: int, count: int, final: bool) -> np.ndarray:
         out = _stage(self.streams[index], self.readers[index].read(count), final)
         return np.repeat(out, 2, axis=0) if out.shape[0] == 1 else out
 
-    def next(self, count: int, final: bool) -> list[np.ndarray]:
-        indices = range(len(self.readers))
+    def start(self, count: int, final: bool) -> None:
+        """Start the next block of every stem (on one thread: when it is collected)."""
         if self.pool is None:
-            return [self._one(i, count, final) for i in indices]
-        return list(self.pool.map(self._one, indices, [count] * len(indices), [final] * len(indices)))
+            self._started = (count, final)
+        else:
+            self._started = [self.pool.submit(self._one, i, count, final) for i in range(len(self.readers))]
+
+    def collect(self) -> list[np.ndarray]:
+        """The block started last, in the session's order (a stem's error is raised here)."""
+        started, self._started = self._started, None
+        if isinstance(started, tuple):
+            return [self._one(i, *started) for i in range(len(self.readers))]
+        assert started is not None, "collect() without start()"
+        return [future.result() for future in started]
 
     def close(self) -> None:
         if self.pool is not None:
