@@ -14,7 +14,7 @@ value wins.
     python benchmarks/midi_live.py [--chain studio-5] [--target device.center_level_db] [--seconds 7] [--rate 10000]
 
 ``--target device.width`` (or ``device.listener_yaw_deg``, ``device.distance_m``)
-floods a parameter whose every change redesigns the device chain (100-200 ms):
+floods a parameter whose every change redesigns the device chain (30-50 ms here):
 ``soundstage live`` designs such changes in a worker process
 (:class:`soundstage.host.prefetch.DesignWorker`) and applies the newest one whose
 design is ready, so the same targets hold. A CPU-bound process started by the
