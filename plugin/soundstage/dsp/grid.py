@@ -37,8 +37,9 @@ from soundstage.memo import LruCache
 
 __all__ = ["DesignGrid", "GridAxis", "clear_grid_cache", "grid_cache_info"]
 
-#: Memory the node designs of all grids may keep (least recently used dropped first), bytes.
-GRID_CACHE_BYTES = 512 * 2**20
+#: Memory the node designs of all grids may keep (least recently used dropped first), bytes: a ride of one
+#: knob fits (width: 41 nodes of 0.55 MB; yaw over +-20 degrees: about 160), and a session stays within its RSS target.
+GRID_CACHE_BYTES = 256 * 2**20
 
 #: Node designs by (grid key, node indices), shared by every grid: stages of one configuration share nodes.
 _NODES: LruCache[tuple[np.ndarray, Any]] = LruCache(max_bytes=GRID_CACHE_BYTES, size=lambda node: int(node[0].nbytes))
