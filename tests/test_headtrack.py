@@ -115,6 +115,17 @@ def test_a_recorded_track_is_automation(tmp_path: Path) -> None:
     assert before <= 1e-5 and after_db > -20.0
 
 
+def test_a_track_written_with_spaces_after_the_commas_reads_the_same(tmp_path: Path) -> None:
+    """Spreadsheets and hand-written CSV put a space after each comma, in the header too: the same events."""
+    parameters = Chain([Spatializer()]).parameters
+    tight, spaced = tmp_path / "tight.csv", tmp_path / "spaced.csv"
+    tight.write_text("time_s,yaw_deg,y_m\n0,0,0\n0.5,12.5,0.04\n")
+    spaced.write_text("time_s, yaw_deg , y_m\n0, 0, 0\n0.5, 12.5 ,0.04\n")
+    expected = read_head_track(tight, parameters, SR)
+    assert read_head_track(spaced, parameters, SR) == expected
+    assert [(e.sample, e.value) for e in expected if e.target.endswith("listener_yaw_deg")] == [(0, 0.0), (int(0.5 * SR), 12.5)]
+
+
 @pytest.mark.parametrize(
     ("text", "message"),
     [

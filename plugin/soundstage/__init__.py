@@ -55,58 +55,21 @@ if TYPE_CHECKING:  # the names below load on first use (PEP 562), so `soundstage
         design_virtualizer,
     )
 
-#: Where each lazily loaded name lives. Loading any of them loads the stages too, so a chain
-#: file can name every built-in stage type whichever name was asked for first.
-_LAZY = {
-    name: "soundstage.host"
-    for name in (
-        "ANY",
-        "Chain",
-        "OnChannels",
-        "Parallel",
-        "Parameter",
-        "ParameterSpec",
-        "PerChannel",
-        "Processor",
-        "Route",
-        "load_plugin",
-        "load_vstpreset",
-        "save_vstpreset",
-    )
-}
-_LAZY.update({name: "soundstage.host.chainfile" for name in ("load_chain", "save_chain")})
-_LAZY.update(
-    {
-        name: "soundstage.stages"
-        for name in (
-            "Align",
-            "Beamformer",
-            "BinauralMonitor",
-            "CrosstalkCanceller",
-            "Gain",
-            "Spatializer",
-            "StereoReference",
-            "TargetCurve",
-            "Upmix",
-            "Virtualizer",
-            "design_alignment",
-            "design_beamformer",
-            "design_crosstalk_canceller",
-            "design_monitor",
-            "design_virtualizer",
-        )
-    }
-)
+#: Where the lazily loaded names of ``__all__`` live (the TYPE_CHECKING block above names them).
+#: Loading any of them loads the stages too, so a chain file can name every built-in stage type
+#: whichever name was asked for first.
+_LAZY_MODULES = ("soundstage.host", "soundstage.host.chainfile", "soundstage.stages")
 
 
 def __getattr__(name: str) -> Any:
-    module = _LAZY.get(name)
-    if module is None:
-        raise AttributeError(f"module 'soundstage' has no attribute {name!r}")
-    importlib.import_module("soundstage.stages")
-    value = getattr(importlib.import_module(module), name)
-    globals()[name] = value
-    return value
+    if name in __all__:
+        importlib.import_module("soundstage.stages")
+        for module in map(importlib.import_module, _LAZY_MODULES):
+            if hasattr(module, name):
+                value = getattr(module, name)
+                globals()[name] = value
+                return value
+    raise AttributeError(f"module 'soundstage' has no attribute {name!r}")
 
 
 def __dir__() -> list[str]:

@@ -284,7 +284,8 @@ def read_head_track(path: str | Path, parameters: Mapping[str, Parameter], sampl
     fields = [c for c in ("yaw_deg", "x_m", "y_m") if c in columns]
     events: list[AutomationEvent] = []
     last = -math.inf
-    for number, row in enumerate(rows, start=2):
+    for number, raw_row in enumerate(rows, start=2):
+        row = {(key or "").strip(): value for key, value in raw_row.items()}  # "time_s, yaw_deg": names as stripped
         values: dict[str, float] = {}
         for column in ["time_s", *fields]:
             raw = (row.get(column) or "").strip()

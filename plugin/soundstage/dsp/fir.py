@@ -191,9 +191,7 @@ class MimoFir:
         if self._fade_old is None:
             return self._spectra
         weight = float(self._ramp(self._returned + self._ready.shape[1], 1)[0])
-        if self._fade_old.shape[1] < self._spectra.shape[1]:  # cannot happen: a fade keeps the longer partitions
-            return self._spectra
-        return np.asarray(self._fade_old[:, : self._spectra.shape[1]] * (1 - weight) + self._spectra * weight, np.complex64)
+        return np.asarray(self._fade_old * (1 - weight) + self._spectra * weight, np.complex64)  # a fade keeps one K
 
     @property
     def state(self) -> FirState:

@@ -1,7 +1,7 @@
 """Designs off the audio thread: a live parameter change that redesigns filters is designed elsewhere first.
 
 A live loop (MIDI, a head tracker) must never wait for a filter design (the
-device chain's width or listener yaw: 100-200 ms). :class:`DesignWorker` keeps a
+device chain's width or listener yaw: 30-50 ms here). :class:`DesignWorker` keeps a
 copy (a *shadow*) of every stage with
 :attr:`~soundstage.host.processor.Processor.design_parameters` in a process of
 its own, so a design neither runs on the audio thread nor holds its

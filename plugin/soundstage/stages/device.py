@@ -68,10 +68,6 @@ HEAD_RADIUS_M = 0.0875
 _SHARED: LruCache[Any] = LruCache(max_entries=16)
 
 
-def _shared(key: tuple[Any, ...], compute: Any) -> Any:
-    return _SHARED.get_or_compute(key, compute)
-
-
 class Spatializer(DriverFeeds, Processor):  # type: ignore[misc]  # output_channels: a property here, an int there
     """The device chain: stereo in, one feed per driver of ``device`` out.
 
@@ -157,7 +153,7 @@ class Spatializer(DriverFeeds, Processor):  # type: ignore[misc]  # output_chann
     def _virtualizer_design(self, sample_rate: float) -> VirtualizerDesign:
         head = self._heads.head(sample_rate, HEAD_RADIUS_M)
         key = ("virtualizer", self.hrtf, float(sample_rate))
-        return _shared(key, lambda: design_virtualizer(sample_rate, azimuth_deg=VIRTUAL_AZIMUTH_DEG, head=head))
+        return _SHARED.get_or_compute(key, lambda: design_virtualizer(sample_rate, azimuth_deg=VIRTUAL_AZIMUTH_DEG, head=head))
 
     def canceller_design(self, sample_rate: float) -> DriverFilters:
         """The crosstalk canceller for ``distance_m``, its separation plateau ``SEPARATION_PER_WIDTH_DB * width``."""
@@ -183,11 +179,11 @@ class Spatializer(DriverFeeds, Processor):  # type: ignore[misc]  # output_chann
 
     def _full_beam(self, sample_rate: float) -> DriverFilters:
         key = ("beam", self._profile, float(sample_rate))
-        return _shared(key, lambda: design_beamformer(self._profile, sample_rate=sample_rate))
+        return _SHARED.get_or_compute(key, lambda: design_beamformer(self._profile, sample_rate=sample_rate))
 
     def _matrix_mix(self, sample_rate: float) -> DriverFilters:
         key = ("matrix", self._profile, float(sample_rate))
-        return _shared(key, lambda: design_matrix_mix(self._profile, sample_rate=sample_rate))
+        return _SHARED.get_or_compute(key, lambda: design_matrix_mix(self._profile, sample_rate=sample_rate))
 
     def filters(self, sample_rate: float) -> tuple[np.ndarray, int]:
         """The combined filter matrix and L/R delay (memoised; see :meth:`_combine`)."""
