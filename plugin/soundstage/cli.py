@@ -18,6 +18,7 @@
     soundstage midi learn --chain C --map MAP.toml --param PATH --in PORT [--timeout S] [--keep]
     soundstage midi monitor --in PORT [--count N] [--seconds S]
     soundstage demo [DIR]
+    soundstage export-plugin CHAIN.toml -o OUTDIR [--format vst3,lv2,clap] [--name NAME] [--rates 44100,48000] [--overwrite]
     soundstage audition SESSION.toml [-o DIR] [--port N] [--no-open]
     soundstage batch JOBS [--chain C] [-o DIR] [--workers N | --scheduler tcp://HOST:PORT] [--resume] [--overwrite]
 
@@ -503,6 +504,42 @@ def _cmd_demo(args: argparse.Namespace) -> int:
     return run_demo(Path(args.dir), overwrite=args.overwrite)
 
 
+def _cmd_export_plugin(args: argparse.Namespace) -> int:
+    from soundstage.export import export_plugin
+
+    result = export_plugin(
+        args.chain, args.output, formats=args.format, name=args.name, rates=args.rates, overwrite=args.overwrite
+    )
+    program = result.program
+    print(f"{result.name}: {program.inputs} in, {program.outputs} out, latency {program.latency} samples per rate")
+    for parameter in program.parameters:
+        unit = f" {parameter.unit}" if parameter.unit else ""
+        print(f"  parameter {parameter.name}: {parameter.minimum:g}..{parameter.maximum:g}{unit}, default {parameter.default:g}")
+    if program.fixed:
+        print(f"  fixed at export (change them in the chain file and export again): {', '.join(program.fixed)}")
+    for plugin_format, bundle in result.bundles.items():
+        print(f"  {plugin_format}: {bundle}")
+    return 0
+
+
+def _comma_list(choices: Sequence[str]) -> Callable[[str], list[str]]:
+    def parse(text: str) -> list[str]:
+        items = [item.strip().lower() for item in text.split(",") if item.strip()]
+        wrong = [item for item in items if item not in choices]
+        if wrong or not items:
+            raise argparse.ArgumentTypeError(f"{text!r}: choose from {','.join(choices)} (comma-separated)")
+        return items
+
+    return parse
+
+
+def _rates(text: str) -> list[float]:
+    try:
+        return [_RATE(item) for item in text.split(",") if item.strip()] or [_RATE("")]
+    except argparse.ArgumentTypeError as error:
+        raise argparse.ArgumentTypeError(f"--rates {text!r}: {error}") from None
+
+
 class _Parser(argparse.ArgumentParser):
     """argparse with soundstage's one-line errors (argparse prints its usage first, then the error)."""
 
@@ -709,6 +746,21 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("dir", nargs="?", default="soundstage-demo", help="output folder (default ./soundstage-demo)")
     demo.add_argument("--overwrite", action="store_true")
     demo.set_defaults(run=_cmd_demo)
+
+    export = commands.add_parser(
+        "export-plugin", help="build a chain into a native VST3 / LV2 / CLAP plugin (needs g++ and dpf-source)"
+    )
+    export.add_argument("chain", help="chain file, or the name of a preset in chains/")
+    export.add_argument("-o", "--output", required=True, help="folder the plugin bundles go into")
+    export.add_argument(
+        "--format", type=_comma_list(("vst3", "lv2", "clap")), default=["vst3", "lv2", "clap"], help="default: vst3,lv2,clap"
+    )
+    export.add_argument("--name", help="plugin name (default: the chain file's name)")
+    export.add_argument(
+        "--rates", type=_rates, default=[44100.0, 48000.0], help="sample rates to bake designs for (default 44100,48000)"
+    )
+    export.add_argument("--overwrite", action="store_true", help="replace bundles of the same name in the folder")
+    export.set_defaults(run=_cmd_export_plugin)
     return parser
 
 

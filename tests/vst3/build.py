@@ -15,6 +15,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+from soundstage.export.build import compile_command
+
 HERE = Path(__file__).resolve().parent
 DPF = Path(os.environ.get("SOUNDSTAGE_DPF", "/usr/share/dpf"))
 PLUGINS = {"ssgain": "SSGain", "ssmono": "SSMono", "sssynth": "SSSynth"}
@@ -51,22 +53,7 @@ def build_plugin(key: str, out_dir: Path) -> Path:
     if bundle.exists():
         shutil.rmtree(bundle)
     binary.parent.mkdir(parents=True)
-    command = [
-        "g++",
-        "-std=c++17",
-        "-O2",
-        "-shared",
-        "-fPIC",
-        "-fvisibility=hidden",
-        "-DDISTRHO_PLUGIN_TARGET_VST3",
-        f"-I{source_dir}",
-        f"-I{DPF / 'distrho'}",
-        str(source_dir / f"{key}.cpp"),
-        str(DPF / "distrho" / "DistrhoPluginMain.cpp"),
-        f"-Wl,--version-script={DPF / 'utils' / 'symbols' / 'vst3.version'}",
-        "-o",
-        str(binary),
-    ]
+    command = compile_command("vst3", [source_dir / f"{key}.cpp"], [source_dir], {}, binary)
     result = subprocess.run(command, capture_output=True, text=True)
     if result.returncode != 0:
         raise RuntimeError(f"building {name}.vst3 failed:\n{' '.join(command)}\n{result.stderr[-4000:]}")

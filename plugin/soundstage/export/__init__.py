@@ -1,0 +1,71 @@
+"""Export a chain as a native VST3 / LV2 / CLAP plugin (``soundstage export-plugin``).
+
+:func:`export_plugin` loads a chain file, bakes its designs (:mod:`.bake`) and
+builds the bundles (:mod:`.build`); the C++ engine and the DPF wrapper are in
+``native/``. No Python runs in the plugin.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from soundstage.errors import ChainError
+from soundstage.export.bake import EXPORTABLE, Program, bake
+from soundstage.export.build import FORMATS, BuildError, build, missing_tools
+from soundstage.host.chainfile import find_chain, load_chain
+
+__all__ = ["DEFAULT_RATES", "EXPORTABLE", "FORMATS", "BuildError", "Export", "export_plugin", "missing_tools"]
+
+#: The sample rates a plugin is baked for unless asked otherwise.
+DEFAULT_RATES = (44100.0, 48000.0)
+
+
+@dataclass(frozen=True)
+class Export:
+    """What an export made: the bundles, and the program they run."""
+
+    bundles: dict[str, Path]
+    program: Program
+    name: str
+
+
+def plugin_name(chain_path: Path, name: str | None) -> str:
+    """The plugin's name: ``name``, else the chain file's stem (letters, digits, ``-`` and ``_`` kept)."""
+    chosen = name if name is not None else chain_path.stem
+    cleaned = re.sub(r"[^A-Za-z0-9_-]+", "-", chosen).strip("-")
+    if not cleaned:
+        raise ChainError(f"--name {chosen!r}: a plugin name needs letters or digits")
+    return cleaned
+
+
+def export_plugin(
+    chain_path: str | Path,
+    out_dir: str | Path,
+    *,
+    formats: Sequence[str] = FORMATS,
+    name: str | None = None,
+    rates: Sequence[float] = DEFAULT_RATES,
+    overwrite: bool = False,
+) -> Export:
+    """Bake the chain in ``chain_path`` and build it into plugin bundles in ``out_dir``."""
+    path = find_chain(chain_path)
+    unknown = [f for f in formats if f not in FORMATS]
+    if unknown or not formats:
+        raise ChainError(f"--format {','.join(formats)}: formats are {', '.join(FORMATS)} (comma-separated)")
+    title = plugin_name(path, name)
+    out = Path(out_dir)
+    suffix = {"vst3": ".vst3", "lv2": ".lv2", "clap": ".clap"}
+    taken = [out / f"{title}{suffix[f]}" for f in formats if (out / f"{title}{suffix[f]}").exists()]
+    if taken and not overwrite:
+        raise ChainError(f"{taken[0]} exists; pass --overwrite to replace it (or choose another -o or --name)")
+    missing = missing_tools()
+    if missing:
+        raise BuildError(f"cannot build plugins: {missing}")
+    chain = load_chain(path)
+    program = bake(chain, path.read_text(), rates=rates, source=str(path))
+    description = f"soundstage chain {path.name}"
+    bundles = build(program, out, name=title, description=description, formats=tuple(formats))
+    return Export(bundles, program, title)

@@ -1,0 +1,307 @@
+"""Bake a chain into the program the native plugin engine runs (``native/engine.hpp``).
+
+What a program holds: the plugin's parameters (the chain's knobs that the
+engine can move natively), and per sample rate the chain as a sequence of
+operations, each mirroring a soundstage stage sample for sample:
+
+- ``Upmix`` (and the Spatializer's upmix): the same STFT, statistics and gates;
+  its knobs are read per frame, as in Python.
+- smoothed gains (``Gain``, the Spatializer's center level): the same ramps.
+- MIMO FIRs (the Spatializer's filter matrix, the monitors): uniformly
+  partitioned, crossfaded swaps starting where :class:`~soundstage.dsp.fir.MimoFir`
+  starts them. The Spatializer's ``width`` is a parameter: its filters are the
+  nodes of the design grid the Python stage streams from
+  (:meth:`~soundstage.stages.device.Spatializer.design_grid`), stored as float32
+  taps and interpolated as the grid interpolates them.
+- delays (``Align``).
+
+The knobs that would need a redesign outside a grid (distance, depth, the
+listener's position and yaw, a monitor's room and head) are fixed at the chain's
+values: the export lists them. The blob is little-endian; ``engine.hpp`` reads it.
+"""
+
+from __future__ import annotations
+
+import re
+import struct
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+import scipy.fft
+
+from soundstage.dsp.fir import partition_spectra
+from soundstage.dsp.grid import GridAxis
+from soundstage.errors import ChainError
+from soundstage.host.chain import Chain
+from soundstage.host.parameters import ParameterSpec
+from soundstage.host.processor import Processor
+from soundstage.stages.align import Align
+from soundstage.stages.device import Spatializer
+from soundstage.stages.gain import Gain
+from soundstage.stages.monitors import BinauralMonitor
+from soundstage.stages.upmix import FFT_SIZE, HOP, Upmix
+
+__all__ = ["EXPORTABLE", "PluginParameter", "Program", "bake"]
+
+MAGIC = b"SSPLUG01"
+UPMIX, GAIN, FIR, DELAY = 1, 2, 3, 4
+#: The stages a plugin can hold (StereoReference is a BinauralMonitor).
+EXPORTABLE = ("Spatializer", "BinauralMonitor", "StereoReference", "Gain", "Upmix", "Align")
+#: The Spatializer's upmix knobs, in the order engine.hpp reads them.
+UPMIX_KNOBS = ("center_amount", "center_width_db", "smoothing_ms", "low_hz", "high_hz")
+
+
+@dataclass(frozen=True)
+class PluginParameter:
+    """One knob of the plugin: ``stage.knob``, its range, unit and default (the chain's value)."""
+
+    name: str
+    symbol: str
+    unit: str
+    minimum: float
+    maximum: float
+    default: float
+    boolean: bool
+
+
+@dataclass
+class Program:
+    """A baked chain: parameters, channel counts, latency per rate, the knobs fixed at export, and the blob."""
+
+    inputs: int
+    outputs: int
+    chain_text: str
+    parameters: list[PluginParameter]
+    latency: dict[float, int]
+    fixed: list[str]
+    blob: bytes = field(repr=False)
+
+
+class _Writer:
+    def __init__(self) -> None:
+        self.parts: list[bytes] = []
+
+    def u32(self, value: int) -> None:
+        self.parts.append(struct.pack("<I", int(value)))
+
+    def i32(self, value: int) -> None:
+        self.parts.append(struct.pack("<i", int(value)))
+
+    def f32(self, value: float) -> None:
+        self.parts.append(struct.pack("<f", float(value)))
+
+    def f64(self, value: float) -> None:
+        self.parts.append(struct.pack("<d", float(value)))
+
+    def u64(self, value: int) -> None:
+        self.parts.append(struct.pack("<Q", int(value)))
+
+    def text(self, value: str) -> None:
+        data = value.encode()
+        self.u32(len(data))
+        self.parts.append(data)
+
+    def raw(self, data: bytes) -> None:
+        self.parts.append(data)
+
+    def knob(self, parameter: int, fixed: float) -> None:
+        self.i32(parameter)
+        self.f64(fixed)
+
+    def bytes(self) -> bytes:
+        return b"".join(self.parts)
+
+
+def _taps(spectra: np.ndarray, inputs: int, partition: int) -> np.ndarray:
+    """Partition spectra (out, K * in, P + 1) back to taps (out, in, K * P) float32 (what the engine re-transforms)."""
+    outputs, columns, _ = spectra.shape
+    parts = columns // inputs
+    blocks = scipy.fft.irfft(np.asarray(spectra, np.complex128), n=2 * partition, axis=-1)[:, :, :partition]
+    taps = blocks.reshape(outputs, parts, inputs, partition).transpose(0, 2, 1, 3).reshape(outputs, inputs, parts * partition)
+    return np.ascontiguousarray(taps, dtype="<f4")
+
+
+class _Baker:
+    """Collects the parameters while the stages are baked at each rate."""
+
+    def __init__(self, chain: Chain) -> None:
+        self.chain = chain
+        self.parameters: list[PluginParameter] = []
+        self.fixed: list[str] = []
+        self._index: dict[str, int] = {}
+
+    def parameter(self, stage_name: str, stage: Processor, knob: str) -> int:
+        """The plugin parameter of ``stage_name.knob`` (made on first use)."""
+        name = f"{stage_name}.{knob}"
+        if name not in self._index:
+            spec: ParameterSpec = next(spec for spec in stage.parameter_specs if spec.name == knob)
+            value = stage.parameter_values()[knob]
+            boolean = spec.kind == "bool"
+            self._index[name] = len(self.parameters)
+            self.parameters.append(
+                PluginParameter(
+                    name=name,
+                    symbol=re.sub(r"\W", "_", name),
+                    unit=spec.unit or "",
+                    minimum=0.0 if boolean else float(spec.minimum),
+                    maximum=1.0 if boolean else float(spec.maximum),
+                    default=float(bool(value)) if boolean else float(value),
+                    boolean=boolean,
+                )
+            )
+        return self._index[name]
+
+    def note_fixed(self, stage_name: str, stage: Processor, knobs: Sequence[str]) -> None:
+        for knob in knobs:
+            label = f"{stage_name}.{knob} = {stage.parameter_values()[knob]:g}"
+            if label not in self.fixed:
+                self.fixed.append(label)
+
+    def stage(self, out: _Writer, name: str, stage: Processor, rate: float, channels: int) -> tuple[int, int]:
+        """Write the operations of one stage; returns (operations written, output channels)."""
+        if isinstance(stage, Spatializer):
+            return self._spatializer(out, name, stage, rate)
+        if isinstance(stage, BinauralMonitor):
+            return self._monitor(out, name, stage, rate, channels)
+        if isinstance(stage, Gain):
+            out.u32(GAIN)
+            out.u32(channels)
+            out.u32(0)
+            out.u32(channels)
+            out.knob(self.parameter(name, stage, "gain_db"), 0.0)
+            out.knob(self.parameter(name, stage, "invert"), 0.0)
+            out.f64(_smoothing_ms(stage, "gain_db"))
+            return 1, channels
+        if isinstance(stage, Upmix):
+            self._upmix(out, [(self.parameter(name, stage, knob), 0.0) for knob in UPMIX_KNOBS])
+            return 1, 3
+        if isinstance(stage, Align):
+            out.u32(DELAY)
+            out.u32(channels)
+            for delay in stage.delays_samples(rate):
+                out.u32(delay)
+            return 1, channels
+        raise AssertionError(f"unexpected stage {stage!r}")  # _check_chain refused it
+
+    @staticmethod
+    def _upmix(out: _Writer, knobs: list[tuple[int, float]]) -> None:
+        out.u32(UPMIX)
+        out.u32(FFT_SIZE)
+        out.u32(HOP)
+        for parameter, fixed in knobs:
+            out.knob(parameter, fixed)
+
+    def _spatializer(self, out: _Writer, name: str, stage: Spatializer, rate: float) -> tuple[int, int]:
+        upmix = stage.upmix
+        knobs = [(self.parameter(name, stage, "center_amount"), 0.0)]
+        knobs += [(-1, upmix.float_value(knob)) for knob in UPMIX_KNOBS[1:]]
+        self._upmix(out, knobs)
+        out.u32(GAIN)
+        out.u32(3)
+        out.u32(2)
+        out.u32(1)
+        out.knob(self.parameter(name, stage, "center_level_db"), 0.0)
+        out.knob(-1, 0.0)
+        out.f64(_smoothing_ms(stage, "center_level_db"))
+        self.note_fixed(name, stage, [knob for knob in stage.design_parameters if knob != "width"])
+        grid = stage.design_grid(rate)
+        width = next(axis for axis in grid.axes if axis.name == "width")
+        values = {axis.name: stage.float_value(axis.name) for axis in grid.axes}
+        nodes = [grid.filters({**values, "width": width.value(index)}) for index in range(width.count)]
+        outputs = nodes[0].shape[0]
+        self._write_fir(out, nodes, 3, stage.partition_size, int(0.05 * rate), self.parameter(name, stage, "width"), width)
+        return 3, outputs
+
+    def _monitor(self, out: _Writer, name: str, stage: BinauralMonitor, rate: float, channels: int) -> tuple[int, int]:
+        self.note_fixed(name, stage, stage.design_parameters)
+        stage.output_channels_for(channels)
+        spectra = partition_spectra(stage.design(rate).impulse, stage.partition_size)  # as its CrossfadingFir runs them
+        self._write_fir(out, [spectra], channels, stage.partition_size, int(0.05 * rate), -1, None)
+        return 1, spectra.shape[0]
+
+    @staticmethod
+    def _write_fir(
+        out: _Writer, nodes: list[np.ndarray], inputs: int, partition: int, fade: int, axis: int, grid_axis: GridAxis | None
+    ) -> None:
+        outputs, columns, _ = nodes[0].shape
+        out.u32(FIR)
+        out.u32(outputs)
+        out.u32(inputs)
+        out.u32(partition)
+        out.u32(columns // inputs)
+        out.u32(fade)
+        out.i32(axis)
+        out.f64(grid_axis.step if grid_axis else 0.0)
+        out.f64(grid_axis.low if grid_axis else 0.0)
+        out.f64(grid_axis.high if grid_axis else 0.0)
+        out.u32(len(nodes))
+        for spectra in nodes:
+            out.raw(_taps(spectra, inputs, partition).tobytes())
+
+
+def _smoothing_ms(stage: Processor, knob: str) -> float:
+    spec = next(spec for spec in stage.parameter_specs if spec.name == knob)
+    return float(spec.smoothing_ms or 0.0)
+
+
+def check_chain(chain: Chain, source: str) -> list[tuple[str, Processor]]:
+    """The chain's stages with their names; a one-line :class:`ChainError` names any stage a plugin cannot hold."""
+    stages = []
+    for name, node in zip(chain.names, chain, strict=True):
+        kind = getattr(node, "type_name", type(node).__name__)
+        if not isinstance(node, Processor) or isinstance(node, Chain) or kind not in EXPORTABLE:
+            raise ChainError(
+                f"{source}: stage {name!r} ({kind}) cannot go into a plugin; "
+                f"export-plugin takes {', '.join(EXPORTABLE)} (use the Spatializer for the virtualizer, "
+                "canceller and beam, and put other plugins beside it in the DAW)"
+            )
+        stages.append((name, node))
+    if not stages:
+        raise ChainError(f"{source}: the chain has no stages; nothing to export")
+    return stages
+
+
+def bake(chain: Chain, chain_text: str, *, rates: Sequence[float], source: str, input_channels: int = 2) -> Program:
+    """Bake ``chain`` (its stages' current values are the plugin's defaults) for each of ``rates``."""
+    stages = check_chain(chain, source)
+    baker = _Baker(chain)
+    per_rate: list[tuple[float, bytes]] = []
+    latency: dict[float, int] = {}
+    outputs = input_channels
+    for rate in rates:
+        body = _Writer()
+        channels = input_channels
+        count = 0
+        for name, stage in stages:
+            stage.output_channels_for(channels)  # a channel mismatch fails here, in the stage's words
+            written, channels = baker.stage(body, name, stage, float(rate), channels)
+            count += written
+        chain.open_stream(float(rate), input_channels)
+        latency[float(rate)] = int(chain.latency_samples)
+        chain.reset()
+        head = _Writer()
+        head.u32(latency[float(rate)])
+        head.u32(count)
+        per_rate.append((float(rate), head.bytes() + body.bytes()))
+        outputs = channels
+    blob = _Writer()
+    blob.raw(MAGIC)
+    blob.text(chain_text)
+    blob.u32(input_channels)
+    blob.u32(outputs)
+    blob.u32(len(baker.parameters))
+    for parameter in baker.parameters:
+        blob.text(parameter.name)
+        blob.text(parameter.symbol)
+        blob.text(parameter.unit)
+        blob.f32(parameter.minimum)
+        blob.f32(parameter.maximum)
+        blob.f32(parameter.default)
+        blob.raw(bytes([parameter.boolean]))
+    blob.u32(len(per_rate))
+    for rate, body_bytes in per_rate:
+        blob.f64(rate)
+        blob.u64(len(body_bytes))
+        blob.raw(body_bytes)
+    return Program(input_channels, outputs, chain_text, baker.parameters, latency, baker.fixed, blob.bytes())

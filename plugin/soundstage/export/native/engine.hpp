@@ -1,0 +1,683 @@
+// soundstage's native engine: runs a chain baked by `soundstage export-plugin`.
+//
+// The program (a binary blob made by soundstage/export/bake.py, embedded in the
+// plugin) lists the plugin's parameters and, per sample rate, the chain as a
+// sequence of operations: the upmix (the same STFT, statistics and gates as
+// soundstage.stages.upmix), smoothed gains, MIMO FIRs uniformly partitioned in
+// frequency with crossfaded filter swaps (soundstage.dsp.fir) whose filters come
+// from design grids over a knob (soundstage.dsp.grid), and delays. Every operation
+// mirrors the Python stream sample for sample: the same latencies, the same points
+// where a fade starts, the same ramps, so the plugin nulls against soundstage.Chain.
+//
+// Real-time rules: everything is allocated when a program is loaded (construction,
+// sample-rate change); process() and set_parameter() neither allocate nor lock.
+#pragma once
+
+#include <cmath>
+#include <complex>
+#include <cstdint>
+#include <cstring>
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace ssx {
+
+using cplx = std::complex<double>;
+
+// ---------------------------------------------------------------------------------
+// Reading the program blob (little-endian, as written by bake.py).
+struct Reader {
+    const uint8_t* p;
+    const uint8_t* end;
+    bool ok = true;
+
+    template <class T>
+    T get() {
+        T v{};
+        if (!ok || size_t(end - p) < sizeof(T)) { ok = false; return v; }
+        std::memcpy(&v, p, sizeof(T));
+        p += sizeof(T);
+        return v;
+    }
+    std::string text() {
+        const uint32_t n = get<uint32_t>();
+        if (!ok || size_t(end - p) < n) { ok = false; return {}; }
+        std::string s(reinterpret_cast<const char*>(p), n);
+        p += n;
+        return s;
+    }
+    void floats(float* out, size_t n) {
+        if (!ok || size_t(end - p) < n * sizeof(float)) { ok = false; return; }
+        std::memcpy(out, p, n * sizeof(float));
+        p += n * sizeof(float);
+    }
+    void skip(size_t n) {
+        if (!ok || size_t(end - p) < n) { ok = false; return; }
+        p += n;
+    }
+};
+
+// ---------------------------------------------------------------------------------
+// A radix-2 complex FFT in double precision (sizes are powers of two here: 2P and
+// the upmix's 2048), with real-signal helpers that match numpy's rfft / irfft.
+class Fft {
+public:
+    explicit Fft(int n) : n_(n), twiddle_(size_t(n / 2)), bitrev_(size_t(n)), work_(size_t(n)) {
+        for (int k = 0; k < n / 2; ++k) twiddle_[size_t(k)] = std::polar(1.0, -2.0 * M_PI * k / n);
+        int bits = 0;
+        while ((1 << bits) < n) ++bits;
+        for (int i = 0; i < n; ++i) {
+            int r = 0;
+            for (int b = 0; b < bits; ++b) r |= ((i >> b) & 1) << (bits - 1 - b);
+            bitrev_[size_t(i)] = r;
+        }
+    }
+    int size() const { return n_; }
+
+    // In place; inverse without the 1/n scale.
+    void transform(cplx* x, bool inverse) const {
+        for (int i = 0; i < n_; ++i)
+            if (i < bitrev_[size_t(i)]) std::swap(x[i], x[bitrev_[size_t(i)]]);
+        for (int len = 2; len <= n_; len <<= 1) {
+            const int half = len / 2, stride = n_ / len;
+            for (int start = 0; start < n_; start += len)
+                for (int k = 0; k < half; ++k) {
+                    cplx w = twiddle_[size_t(k * stride)];
+                    if (inverse) w = std::conj(w);
+                    const cplx a = x[start + k], b = x[start + k + half] * w;
+                    x[start + k] = a + b;
+                    x[start + k + half] = a - b;
+                }
+        }
+    }
+    // n real samples -> n/2 + 1 bins
+    void rfft(const double* in, cplx* out) {
+        for (int i = 0; i < n_; ++i) work_[size_t(i)] = cplx(in[i], 0.0);
+        transform(work_.data(), false);
+        for (int k = 0; k <= n_ / 2; ++k) out[k] = work_[size_t(k)];
+    }
+    // n/2 + 1 bins -> n real samples (scaled by 1/n; the imaginary parts of DC and Nyquist ignored, as numpy does)
+    void irfft(const cplx* in, double* out) {
+        const int half = n_ / 2;
+        work_[0] = cplx(in[0].real(), 0.0);
+        work_[size_t(half)] = cplx(in[half].real(), 0.0);
+        for (int k = 1; k < half; ++k) {
+            work_[size_t(k)] = in[k];
+            work_[size_t(n_ - k)] = std::conj(in[k]);
+        }
+        transform(work_.data(), true);
+        for (int i = 0; i < n_; ++i) out[i] = work_[size_t(i)].real() / n_;
+    }
+
+private:
+    int n_;
+    std::vector<cplx> twiddle_;
+    std::vector<int> bitrev_;
+    std::vector<cplx> work_;
+};
+
+// ---------------------------------------------------------------------------------
+// The plugin's parameters (the chain's knobs) and their current values.
+struct ParameterInfo {
+    std::string name, symbol, unit;
+    float minimum = 0, maximum = 1, fallback = 0;
+    bool boolean = false;
+};
+
+// A knob an operation reads: a plugin parameter, or a value fixed at export.
+struct Knob {
+    int32_t parameter = -1;
+    double fixed = 0.0;
+};
+
+// soundstage.host.processor._Ramp: a linear ramp to a new value over `length` samples,
+// its value at a position computed, not accumulated.
+struct Ramp {
+    double start = 0, target = 0, slope = 0;
+    int64_t position = 0, length = 0;
+
+    double value() const { return position >= length ? target : start + slope * double(position); }
+    void settle(double v) { start = target = v; slope = 0; position = length = 0; }
+    void move_to(double goal, int64_t samples) {
+        const double current = value();
+        target = goal;
+        if (samples <= 0 || current == goal) { settle(goal); return; }
+        start = current; position = 0; length = samples;
+        slope = (goal - current) / double(samples);
+    }
+    double next() {
+        if (position >= length) return target;
+        const int64_t at = position + 1;
+        const double v = at >= length ? target : start + slope * double(at);
+        position = at < length ? at : length;
+        return v;
+    }
+};
+
+class Op {
+public:
+    virtual ~Op() = default;
+    virtual int inputs() const = 0;
+    virtual int outputs() const = 0;
+    virtual void reset(const std::vector<double>& values) = 0;
+    // a parameter moved (value already in `values`); called only when it changed
+    virtual void changed(int32_t parameter, const std::vector<double>& values) = 0;
+    // n <= kMaxBlock samples; `in` and `out` never alias
+    virtual void process(const double* const* in, double* const* out, int n) = 0;
+};
+
+constexpr int kMaxBlock = 4096;
+
+inline double knob_value(const Knob& knob, const std::vector<double>& values) {
+    return knob.parameter >= 0 ? values[size_t(knob.parameter)] : knob.fixed;
+}
+
+inline double smoothstep(double x, double low, double high) {
+    double t = (x - low) / std::max(high - low, 1e-9);
+    t = std::min(std::max(t, 0.0), 1.0);
+    return t * t * (3 - 2 * t);
+}
+
+// ---------------------------------------------------------------------------------
+// soundstage.stages.upmix.Upmix: (L, R) -> (L - C, R - C, C), latency fft_size.
+class UpmixOp : public Op {
+public:
+    enum { kAmount, kWidthDb, kSmoothingMs, kLowHz, kHighHz, kKnobs };
+
+    UpmixOp(Reader& r, double rate) : rate_(rate) {
+        n_ = int(r.get<uint32_t>());
+        hop_ = int(r.get<uint32_t>());
+        for (auto& knob : knobs_) { knob.parameter = r.get<int32_t>(); knob.fixed = r.get<double>(); }
+        if (!r.ok || n_ < 4 || (n_ & (n_ - 1)) || hop_ < 1 || n_ % hop_ || n_ / hop_ < 2) { r.ok = false; return; }
+        bins_ = n_ / 2 + 1;
+        fft_ = std::make_unique<Fft>(n_);
+        window_.resize(size_t(n_)); synthesis_.resize(size_t(n_));
+        std::vector<double> exact(static_cast<size_t>(n_)), overlap(static_cast<size_t>(hop_), 0.0);
+        for (int j = 0; j < n_; ++j) exact[size_t(j)] = std::sqrt(0.5 - 0.5 * std::cos(2 * M_PI * j / n_));
+        for (int s = 0; s < n_; s += hop_)
+            for (int j = 0; j < hop_; ++j) overlap[size_t(j)] += exact[size_t(s + j)] * exact[size_t(s + j)];
+        for (int j = 0; j < n_; ++j) {  // rounded to float32 as soundstage.dsp.stft keeps them
+            window_[size_t(j)] = double(float(exact[size_t(j)]));
+            synthesis_[size_t(j)] = double(float(exact[size_t(j)] / overlap[size_t(j % hop_)]));
+        }
+        history_.assign(2 * size_t(n_), 0.0);
+        dry_.assign(2 * size_t(n_), 0.0);
+        accumulator_.assign(size_t(n_ + hop_), 0.0);
+        phi_.assign(4 * size_t(bins_), 0.0);
+        band_.assign(size_t(bins_), 0.0);
+        segment_.assign(size_t(n_), 0.0);
+        spectra_.assign(2 * size_t(bins_), cplx());
+        center_.assign(size_t(bins_), cplx());
+        frame_.assign(size_t(n_), 0.0);
+    }
+    int inputs() const override { return 2; }
+    int outputs() const override { return 3; }
+
+    void reset(const std::vector<double>& values) override {
+        std::fill(history_.begin(), history_.end(), 0.0);
+        std::fill(dry_.begin(), dry_.end(), 0.0);
+        std::fill(accumulator_.begin(), accumulator_.end(), 0.0);
+        std::fill(phi_.begin(), phi_.end(), 0.0);
+        t_ = 0;
+        update_band(values);
+    }
+    void changed(int32_t, const std::vector<double>& values) override { update_band(values); }
+
+    void process(const double* const* in, double* const* out, int n) override {
+        const size_t size = size_t(n_);
+        for (int i = 0; i < n; ++i) {
+            const size_t at = size_t(t_ % n_);
+            const double l = in[0][i], r = in[1][i];
+            const double dry_l = dry_[at], dry_r = dry_[size + at];  // x[t - N]
+            dry_[at] = l; dry_[size + at] = r;
+            history_[at] = l; history_[size + at] = r;
+            if ((t_ + 1) % hop_ == 0) frame();
+            const size_t slot = size_t(t_ % (n_ + hop_));
+            const double c = accumulator_[slot];
+            accumulator_[slot] = 0.0;
+            out[0][i] = dry_l - c;
+            out[1][i] = dry_r - c;
+            out[2][i] = c;
+            ++t_;
+        }
+    }
+
+private:
+    void update_band(const std::vector<double>& values) {
+        values_ = &values;
+        const double low = knob_value(knobs_[kLowHz], values), high = knob_value(knobs_[kHighHz], values);
+        for (int k = 0; k < bins_; ++k) {
+            const double f = std::max(double(k) * rate_ / n_, 1.0);
+            band_[size_t(k)] = smoothstep(std::log2(f / low), 0.0, 0.5) * (1 - smoothstep(std::log2(f / high), -0.5, 0.0));
+        }
+    }
+    static double balance(double level_difference_db) {
+        const double r = std::pow(10.0, level_difference_db / 20);
+        return 2 * r / (1 + r * r);
+    }
+    // the frame that ends with sample t_: analysis, statistics, mask, synthesis into the accumulator
+    void frame() {
+        const std::vector<double>& values = *values_;
+        const size_t size = size_t(n_);
+        for (int c = 0; c < 2; ++c) {
+            for (int j = 0; j < n_; ++j) {
+                const size_t at = size_t((t_ + 1 + j) % n_);  // oldest first: x[t - N + 1 + j]
+                segment_[size_t(j)] = history_[c * size + at] * window_[size_t(j)];
+            }
+            fft_->rfft(segment_.data(), spectra_.data() + size_t(c) * size_t(bins_));
+        }
+        const double decay = std::exp(-hop_ / (knob_value(knobs_[kSmoothingMs], values) * 1e-3 * rate_));
+        const double width = std::max(knob_value(knobs_[kWidthDb], values), 0.1);
+        const double pan_low = balance(2 * width), pan_high = balance(width);
+        const double amount = knob_value(knobs_[kAmount], values);
+        double* ll = phi_.data();
+        double* rr = ll + bins_;
+        double* re = rr + bins_;
+        double* im = re + bins_;
+        for (int k = 0; k < bins_; ++k) {
+            const cplx left = spectra_[size_t(k)], right = spectra_[size_t(bins_ + k)];
+            const cplx cross = left * std::conj(right);
+            ll[k] = ll[k] * decay + std::norm(left) * (1 - decay);
+            rr[k] = rr[k] * decay + std::norm(right) * (1 - decay);
+            re[k] = re[k] * decay + cross.real() * (1 - decay);
+            im[k] = im[k] * decay + cross.imag() * (1 - decay);
+            const double coherence = std::hypot(re[k], im[k]) / std::sqrt(ll[k] * rr[k] + 1e-20);
+            const double level = 2 * std::sqrt(ll[k] * rr[k]) / (ll[k] + rr[k] + 1e-20);
+            const double mask = amount * smoothstep(level, pan_low, pan_high) * smoothstep(coherence, 0.6, 0.9);
+            center_[size_t(k)] = mask * band_[size_t(k)] * 0.5 * (left + right);
+        }
+        fft_->irfft(center_.data(), frame_.data());
+        const int length = n_ + hop_;
+        for (int j = 0; j < n_; ++j)  // output positions t + 1 .. t + N
+            accumulator_[size_t((t_ + 1 + j) % length)] += frame_[size_t(j)] * synthesis_[size_t(j)];
+    }
+
+    double rate_;
+    int n_ = 0, hop_ = 0, bins_ = 0;
+    Knob knobs_[kKnobs];
+    std::unique_ptr<Fft> fft_;
+    std::vector<double> window_, synthesis_, history_, dry_, accumulator_, phi_, band_, segment_, frame_;
+    std::vector<cplx> spectra_, center_;
+    const std::vector<double>* values_ = nullptr;
+    int64_t t_ = 0;
+};
+
+// ---------------------------------------------------------------------------------
+// A gain in dB on some channels, ramped linearly in dB over `smoothing` samples on a
+// change (soundstage.stages.gain.Gain; the Spatializer's center level).
+class GainOp : public Op {
+public:
+    GainOp(Reader& r, double rate) {
+        channels_ = int(r.get<uint32_t>());
+        first_ = int(r.get<uint32_t>());
+        count_ = int(r.get<uint32_t>());
+        level_.parameter = r.get<int32_t>(); level_.fixed = r.get<double>();
+        invert_.parameter = r.get<int32_t>(); invert_.fixed = r.get<double>();
+        const double smoothing_ms = r.get<double>();
+        smoothing_ = int64_t(std::llround(smoothing_ms * 1e-3 * rate));
+        if (channels_ < 1 || first_ + count_ > channels_) r.ok = false;
+    }
+    int inputs() const override { return channels_; }
+    int outputs() const override { return channels_; }
+    void reset(const std::vector<double>& values) override { ramp_.settle(knob_value(level_, values)); sign_ = sign(values); }
+    void changed(int32_t parameter, const std::vector<double>& values) override {
+        if (parameter == level_.parameter) ramp_.move_to(values[size_t(parameter)], smoothing_);
+        sign_ = sign(values);
+    }
+    void process(const double* const* in, double* const* out, int n) override {
+        for (int c = 0; c < channels_; ++c)
+            if (c < first_ || c >= first_ + count_) std::memcpy(out[c], in[c], sizeof(double) * size_t(n));
+        for (int i = 0; i < n; ++i) {
+            const double g = double(float(sign_ * std::pow(10.0, ramp_.next() / 20.0)));  // float32, as numpy's
+            for (int c = first_; c < first_ + count_; ++c) out[c][i] = in[c][i] * g;
+        }
+    }
+
+private:
+    double sign(const std::vector<double>& values) const { return knob_value(invert_, values) >= 0.5 ? -1.0 : 1.0; }
+    int channels_ = 0, first_ = 0, count_ = 0;
+    Knob level_, invert_;
+    int64_t smoothing_ = 0;
+    Ramp ramp_;
+    double sign_ = 1.0;
+};
+
+// ---------------------------------------------------------------------------------
+// Whole-sample delays per channel (soundstage.stages.align.Align).
+class DelayOp : public Op {
+public:
+    explicit DelayOp(Reader& r) {
+        channels_ = int(r.get<uint32_t>());
+        if (channels_ < 1 || channels_ > 1024) { r.ok = false; return; }
+        for (int c = 0; c < channels_; ++c) {
+            const uint32_t d = r.get<uint32_t>();
+            if (d > 1u << 22) r.ok = false;
+            delays_.push_back(int(d));
+            lines_.emplace_back(size_t(d) + 1, 0.0);
+        }
+    }
+    int inputs() const override { return channels_; }
+    int outputs() const override { return channels_; }
+    void reset(const std::vector<double>&) override {
+        for (auto& line : lines_) std::fill(line.begin(), line.end(), 0.0);
+        t_ = 0;
+    }
+    void changed(int32_t, const std::vector<double>&) override {}
+    void process(const double* const* in, double* const* out, int n) override {
+        for (int i = 0; i < n; ++i) {
+            for (int c = 0; c < channels_; ++c) {
+                auto& line = lines_[size_t(c)];
+                const size_t size = line.size();
+                line[size_t(t_ % int64_t(size))] = in[c][i];
+                out[c][i] = line[size_t((t_ + 1) % int64_t(size))];  // x[t - d]
+            }
+            ++t_;
+        }
+    }
+
+private:
+    int channels_ = 0;
+    std::vector<int> delays_;
+    std::vector<std::vector<double>> lines_;
+    int64_t t_ = 0;
+};
+
+// ---------------------------------------------------------------------------------
+// soundstage.dsp.fir.MimoFir + CrossfadingFir: uniformly partitioned overlap-save,
+// latency P, filter swaps crossfaded linearly over `fade` samples from the first
+// output not yet computed; the filters from a design grid over one knob
+// (soundstage.dsp.grid.GridAxis: nodes low + k * step, the last at high; linear
+// between nodes), or fixed (one node).
+class FirOp : public Op {
+public:
+    FirOp(Reader& r) {
+        outputs_ = int(r.get<uint32_t>());
+        inputs_ = int(r.get<uint32_t>());
+        p_ = int(r.get<uint32_t>());
+        parts_ = int(r.get<uint32_t>());
+        fade_ = int64_t(r.get<uint32_t>());
+        axis_ = r.get<int32_t>();
+        step_ = r.get<double>(); low_ = r.get<double>(); high_ = r.get<double>();
+        nodes_ = int(r.get<uint32_t>());
+        if (!r.ok || outputs_ < 1 || inputs_ < 1 || outputs_ > 64 || inputs_ > 64 || p_ < 1 || (p_ & (p_ - 1)) ||
+            parts_ < 1 || nodes_ < 1 || nodes_ > 4096 || (nodes_ > 1 && !(step_ > 0 && high_ > low_))) {
+            r.ok = false;
+            return;
+        }
+        bins_ = p_ + 1;
+        columns_ = parts_ * inputs_;
+        const size_t per_node = size_t(outputs_) * size_t(columns_) * size_t(bins_);
+        const size_t taps = size_t(parts_) * size_t(p_);
+        fft_ = std::make_unique<Fft>(2 * p_);
+        node_spectra_.resize(per_node * size_t(nodes_));
+        std::vector<float> raw(taps, 0.0f);
+        std::vector<double> padded(2 * size_t(p_), 0.0);
+        std::vector<cplx> spectrum(static_cast<size_t>(bins_));
+        for (int node = 0; node < nodes_ && r.ok; ++node)
+            for (int o = 0; o < outputs_; ++o)
+                for (int i = 0; i < inputs_; ++i) {
+                    r.floats(raw.data(), taps);
+                    for (int k = 0; k < parts_; ++k) {
+                        for (int j = 0; j < p_; ++j) padded[size_t(j)] = raw[size_t(k * p_ + j)];
+                        std::fill(padded.begin() + p_, padded.end(), 0.0);
+                        fft_->rfft(padded.data(), spectrum.data());
+                        std::complex<float>* to = &node_spectra_[size_t(node) * per_node +
+                                                                 (size_t(o) * size_t(columns_) + size_t(k * inputs_ + i)) * size_t(bins_)];
+                        for (int b = 0; b < bins_; ++b) to[b] = std::complex<float>(spectrum[size_t(b)]);
+                    }
+                }
+        current_.assign(per_node, cplx());
+        old_.assign(per_node, cplx());
+        line_.assign(size_t(parts_) * size_t(inputs_) * size_t(bins_), cplx());
+        frame_in_.assign(size_t(inputs_) * 2 * size_t(p_), 0.0);
+        ready_.assign(size_t(outputs_) * size_t(p_), 0.0);
+        accumulate_.assign(size_t(bins_), cplx());
+        time_all_.assign(size_t(outputs_) * 2 * size_t(p_), 0.0);
+        time_fade_.assign(size_t(outputs_) * 2 * size_t(p_), 0.0);
+    }
+    int inputs() const override { return inputs_; }
+    int outputs() const override { return outputs_; }
+
+    void reset(const std::vector<double>& values) override {
+        interpolate(values, current_);
+        fading_ = false;
+        std::fill(line_.begin(), line_.end(), cplx());
+        std::fill(frame_in_.begin(), frame_in_.end(), 0.0);
+        std::fill(ready_.begin(), ready_.end(), 0.0);
+        head_ = 0;
+        t_ = 0;
+        computed_ = p_;  // the latency: P samples of silence count as computed
+    }
+    void changed(int32_t parameter, const std::vector<double>& values) override {
+        if (parameter != axis_ || nodes_ < 2) return;
+        // the filters heard at the next sample computed become the old ones (mid-fade: the blend there)
+        if (fading_) {
+            const double w = weight(computed_);
+            for (size_t j = 0; j < old_.size(); ++j)
+                old_[j] = cplx(std::complex<float>(old_[j] * (1 - w) + current_[j] * w));  // complex64, as numpy
+        } else {
+            old_ = current_;
+        }
+        interpolate(values, current_);
+        fading_ = true;
+        fade_start_ = computed_;
+    }
+    void process(const double* const* in, double* const* out, int n) override {
+        const size_t two_p = 2 * size_t(p_);
+        for (int i = 0; i < n; ++i) {
+            const size_t at = size_t(t_ % p_);
+            for (int o = 0; o < outputs_; ++o) out[o][i] = ready_[size_t(o) * size_t(p_) + at];
+            for (int c = 0; c < inputs_; ++c) frame_in_[size_t(c) * two_p + size_t(p_) + at] = in[c][i];
+            if (at == size_t(p_ - 1)) partition();
+            ++t_;
+        }
+    }
+
+private:
+    double weight(int64_t sample) const {
+        const double w = double(sample - fade_start_ + 1) / double(fade_);
+        return std::min(std::max(w, 0.0), 1.0);
+    }
+    void interpolate(const std::vector<double>& values, std::vector<cplx>& into) const {
+        const size_t per_node = into.size();
+        if (axis_ < 0 || nodes_ < 2) {
+            for (size_t j = 0; j < per_node; ++j) into[j] = cplx(node_spectra_[j]);
+            return;
+        }
+        const double v = std::min(std::max(values[size_t(axis_)], low_), high_);
+        int index = std::min(int(std::floor((v - low_) / step_)), nodes_ - 2);
+        const double lo = low_ + index * step_;
+        const double hi = index + 1 >= nodes_ - 1 ? high_ : low_ + (index + 1) * step_;
+        const double t = (v - lo) / (hi - lo);
+        const std::complex<float>* a = &node_spectra_[size_t(index) * per_node];
+        const std::complex<float>* b = a + per_node;
+        if (t <= 0.0) {
+            for (size_t j = 0; j < per_node; ++j) into[j] = cplx(a[j]);
+        } else if (t >= 1.0) {
+            for (size_t j = 0; j < per_node; ++j) into[j] = cplx(b[j]);
+        } else {
+            const float wa = float(1.0 - t), wb = float(t);  // in the designs' precision, as dsp/grid.py
+            for (size_t j = 0; j < per_node; ++j) into[j] = cplx(a[j] * wa + b[j] * wb);
+        }
+    }
+    void convolve(const std::vector<cplx>& filters, double* time) {
+        // sum over partitions k and inputs of H[k, in] * X[b - k, in]; the line's newest spectrum is at head_
+        for (int o = 0; o < outputs_; ++o) {
+            std::fill(accumulate_.begin(), accumulate_.end(), cplx());
+            for (int k = 0; k < parts_; ++k) {
+                const size_t slot = size_t((head_ + k) % parts_);
+                for (int c = 0; c < inputs_; ++c) {
+                    const cplx* x = &line_[(slot * size_t(inputs_) + size_t(c)) * size_t(bins_)];
+                    const cplx* h = &filters[(size_t(o) * size_t(columns_) + size_t(k * inputs_ + c)) * size_t(bins_)];
+                    for (int b = 0; b < bins_; ++b) accumulate_[size_t(b)] += h[b] * x[b];
+                }
+            }
+            fft_->irfft(accumulate_.data(), time + size_t(o) * 2 * size_t(p_));
+        }
+    }
+    void partition() {
+        const size_t two_p = 2 * size_t(p_);
+        head_ = (head_ + parts_ - 1) % parts_;  // the newest spectrum goes before the others
+        for (int c = 0; c < inputs_; ++c) {
+            double* frame = &frame_in_[size_t(c) * two_p];
+            fft_->rfft(frame, &line_[(size_t(head_) * size_t(inputs_) + size_t(c)) * size_t(bins_)]);
+            std::memmove(frame, frame + p_, sizeof(double) * size_t(p_));  // this block becomes the previous one
+        }
+        convolve(current_, time_all_.data());
+        if (fading_) convolve(old_, time_fade_.data());
+        for (int o = 0; o < outputs_; ++o) {
+            const double* fresh = &time_all_[size_t(o) * two_p + size_t(p_)];
+            const double* stale = &time_fade_[size_t(o) * two_p + size_t(p_)];
+            double* to = &ready_[size_t(o) * size_t(p_)];
+            for (int j = 0; j < p_; ++j) {
+                const double a = double(float(fresh[j]));
+                to[j] = fading_ ? double(float(stale[j])) + (a - double(float(stale[j]))) * double(float(weight(computed_ + j))) : a;
+            }
+        }
+        if (fading_ && weight(computed_ + p_ - 1) >= 1.0) fading_ = false;
+        computed_ += p_;
+    }
+
+    int outputs_ = 0, inputs_ = 0, p_ = 0, parts_ = 0, nodes_ = 0, bins_ = 0, columns_ = 0;
+    int64_t fade_ = 0;
+    int32_t axis_ = -1;
+    double step_ = 0, low_ = 0, high_ = 0;
+    std::unique_ptr<Fft> fft_;
+    std::vector<std::complex<float>> node_spectra_;
+    std::vector<cplx> current_, old_, line_, accumulate_;
+    std::vector<double> frame_in_, ready_, time_all_, time_fade_;
+    bool fading_ = false;
+    int64_t fade_start_ = 0, computed_ = 0, t_ = 0;
+    int head_ = 0;
+};
+
+// ---------------------------------------------------------------------------------
+// The whole program: parameters, then one chain per sample rate.
+class Engine {
+public:
+    enum Kind : uint32_t { kUpmix = 1, kGain = 2, kFir = 3, kDelay = 4 };
+
+    // Parse the header (parameters, channel counts, the rates on offer); false if the blob is damaged.
+    bool open(const uint8_t* data, size_t size) {
+        Reader r{data, data + size};
+        char magic[8];
+        for (char& c : magic) c = char(r.get<uint8_t>());
+        if (!r.ok || std::memcmp(magic, "SSPLUG01", 8) != 0) return false;
+        chain_text_ = r.text();
+        inputs_ = int(r.get<uint32_t>());
+        outputs_ = int(r.get<uint32_t>());
+        const uint32_t count = r.get<uint32_t>();
+        for (uint32_t i = 0; i < count && r.ok; ++i) {
+            ParameterInfo info;
+            info.name = r.text(); info.symbol = r.text(); info.unit = r.text();
+            info.minimum = r.get<float>(); info.maximum = r.get<float>(); info.fallback = r.get<float>();
+            info.boolean = r.get<uint8_t>() != 0;
+            parameters_.push_back(info);
+        }
+        const uint32_t rates = r.get<uint32_t>();
+        for (uint32_t i = 0; i < rates && r.ok; ++i) {
+            const double rate = r.get<double>();
+            const uint64_t bytes = r.get<uint64_t>();
+            if (!r.ok || bytes > uint64_t(r.end - r.p)) return false;
+            rates_.push_back({rate, r.p, size_t(bytes)});
+            r.skip(size_t(bytes));
+        }
+        values_.resize(parameters_.size());
+        for (size_t i = 0; i < parameters_.size(); ++i) values_[i] = parameters_[i].fallback;
+        return r.ok && inputs_ > 0 && outputs_ > 0 && !rates_.empty();
+    }
+
+    const std::vector<ParameterInfo>& parameters() const { return parameters_; }
+    const std::string& chain_text() const { return chain_text_; }
+    int inputs() const { return inputs_; }
+    int outputs() const { return outputs_; }
+    int latency() const { return latency_; }
+    bool ready() const { return !ops_.empty(); }
+    double value(size_t index) const { return values_[index]; }
+
+    // Load the chain baked for `rate` (allocates: call outside the audio thread); false if none is.
+    bool prepare(double rate) {
+        ops_.clear();
+        latency_ = 0;
+        for (const auto& entry : rates_) {
+            if (std::fabs(entry.rate - rate) > 0.5) continue;
+            Reader r{entry.data, entry.data + entry.size};
+            latency_ = int(r.get<uint32_t>());
+            const uint32_t count = r.get<uint32_t>();
+            int channels = inputs_;
+            for (uint32_t i = 0; i < count && r.ok; ++i) {
+                const uint32_t kind = r.get<uint32_t>();
+                std::unique_ptr<Op> op;
+                if (kind == kUpmix) op = std::make_unique<UpmixOp>(r, rate);
+                else if (kind == kGain) op = std::make_unique<GainOp>(r, rate);
+                else if (kind == kFir) op = std::make_unique<FirOp>(r);
+                else if (kind == kDelay) op = std::make_unique<DelayOp>(r);
+                else r.ok = false;
+                if (!r.ok || op->inputs() != channels) { ops_.clear(); return false; }
+                channels = op->outputs();
+                ops_.push_back(std::move(op));
+            }
+            if (!r.ok || channels != outputs_) { ops_.clear(); return false; }
+            widest_ = inputs_;
+            for (const auto& op : ops_) widest_ = std::max(widest_, op->outputs());
+            buffers_[0].assign(size_t(widest_) * kMaxBlock, 0.0);
+            buffers_[1].assign(size_t(widest_) * kMaxBlock, 0.0);
+            reset();
+            return true;
+        }
+        return false;
+    }
+
+    void reset() {
+        for (auto& op : ops_) op->reset(values_);
+    }
+
+    // A parameter moved (from the host, between blocks); acts only on a change, as soundstage does.
+    void set(size_t index, double value) {
+        if (index >= values_.size() || values_[index] == value) return;
+        values_[index] = value;
+        for (auto& op : ops_) op->changed(int32_t(index), values_);
+    }
+
+    // `in` has inputs() channels, `out` outputs(); they may alias (hosts process in place).
+    void process(const float* const* in, float* const* out, uint32_t frames) {
+        if (ops_.empty()) {
+            for (int c = 0; c < outputs_; ++c) std::memset(out[c], 0, sizeof(float) * frames);
+            return;
+        }
+        double* a[64];
+        double* b[64];
+        for (uint32_t done = 0; done < frames;) {
+            const int n = int(std::min<uint32_t>(frames - done, kMaxBlock));
+            for (int c = 0; c < widest_; ++c) {
+                a[c] = &buffers_[0][size_t(c) * kMaxBlock];
+                b[c] = &buffers_[1][size_t(c) * kMaxBlock];
+            }
+            for (int c = 0; c < inputs_; ++c)
+                for (int i = 0; i < n; ++i) a[c][i] = double(in[c][done + uint32_t(i)]);
+            for (auto& op : ops_) {
+                op->process(a, b, n);
+                for (int c = 0; c < op->outputs(); ++c) {  // float32 between stages, as the Python chain
+                    for (int i = 0; i < n; ++i) b[c][i] = double(float(b[c][i]));
+                    std::swap(a[c], b[c]);
+                }
+            }
+            for (int c = 0; c < outputs_; ++c)
+                for (int i = 0; i < n; ++i) out[c][done + uint32_t(i)] = float(a[c][i]);
+            done += uint32_t(n);
+        }
+    }
+
+private:
+    struct RateEntry { double rate; const uint8_t* data; size_t size; };
+    std::string chain_text_;
+    int inputs_ = 0, outputs_ = 0, latency_ = 0, widest_ = 0;
+    std::vector<ParameterInfo> parameters_;
+    std::vector<RateEntry> rates_;
+    std::vector<double> values_;
+    std::vector<std::unique_ptr<Op>> ops_;
+    std::vector<double> buffers_[2];
+};
+
+}  // namespace ssx

@@ -1,0 +1,113 @@
+// The DPF plugin around soundstage's native engine (engine.hpp). Built by
+// `soundstage export-plugin`, once per format, with a generated DistrhoPluginInfo.h
+// (name, URI, IDs, channel counts) and the baked program embedded into the binary
+// (SSX_PROGRAM: the path of the blob, read by the assembler's .incbin).
+#include "DistrhoPlugin.hpp"
+#include "engine.hpp"
+
+#include <cstdio>
+
+#define SSX_STRINGIFY2(x) #x
+#define SSX_STRINGIFY(x) SSX_STRINGIFY2(x)
+
+extern "C" const uint8_t ssx_program_start[];
+extern "C" const uint8_t ssx_program_end[];
+__asm__(
+    ".section .rodata\n"
+    ".balign 16\n"
+    ".hidden ssx_program_start\n"
+    ".hidden ssx_program_end\n"
+    ".global ssx_program_start\n"
+    ".global ssx_program_end\n"
+    "ssx_program_start:\n"
+    ".incbin \"" SSX_STRINGIFY(SSX_PROGRAM) "\"\n"
+    "ssx_program_end:\n"
+    ".previous\n");
+
+START_NAMESPACE_DISTRHO
+
+namespace {
+
+const ssx::Engine& program() {
+    static ssx::Engine engine;
+    static const bool opened = engine.open(ssx_program_start, size_t(ssx_program_end - ssx_program_start));
+    (void)opened;
+    return engine;
+}
+
+}  // namespace
+
+class SoundstagePlugin : public Plugin {
+public:
+    SoundstagePlugin() : Plugin(uint32_t(program().parameters().size()), 0, DISTRHO_PLUGIN_WANT_STATE ? 1 : 0) {
+        fOpened = fEngine.open(ssx_program_start, size_t(ssx_program_end - ssx_program_start));
+        if (fOpened) fReady = fEngine.prepare(getSampleRate());
+        setLatency(uint32_t(fEngine.latency()));
+    }
+
+protected:
+    const char* getLabel() const override { return DISTRHO_PLUGIN_LABEL; }
+    const char* getDescription() const override { return DISTRHO_PLUGIN_DESCRIPTION; }
+    const char* getMaker() const override { return "soundstage"; }
+    const char* getLicense() const override { return "MIT"; }
+    uint32_t getVersion() const override { return d_version(1, 0, 0); }
+    int64_t getUniqueId() const override { return d_cconst(DISTRHO_PLUGIN_ID_CHARS); }
+
+    void initAudioPort(bool input, uint32_t index, AudioPort& port) override {
+        port.groupId = kPortGroupNone;
+        char name[32];
+        std::snprintf(name, sizeof(name), "%s %u", input ? "In" : "Out", index + 1);
+        port.name = name;
+        std::snprintf(name, sizeof(name), "%s_%u", input ? "in" : "out", index + 1);
+        port.symbol = name;
+    }
+
+    void initParameter(uint32_t index, Parameter& parameter) override {
+        const ssx::ParameterInfo& info = program().parameters()[index];
+        parameter.hints = kParameterIsAutomatable | (info.boolean ? kParameterIsBoolean | kParameterIsInteger : 0u);
+        parameter.name = info.name.c_str();
+        parameter.shortName = info.symbol.c_str();
+        parameter.symbol = info.symbol.c_str();
+        parameter.unit = info.unit.c_str();
+        parameter.ranges.min = info.minimum;
+        parameter.ranges.max = info.maximum;
+        parameter.ranges.def = info.fallback;
+    }
+
+#if DISTRHO_PLUGIN_WANT_STATE
+    // the chain file the plugin was made from, saved with the host's session (LV2 bundles carry it as chain.toml)
+    void initState(uint32_t, State& state) override {
+        state.hints = kStateIsOnlyForDSP;
+        state.key = "soundstage_chain";
+        state.label = "soundstage chain file";
+        state.defaultValue = program().chain_text().c_str();
+    }
+
+    String getState(const char*) const override { return String(program().chain_text().c_str()); }
+    void setState(const char*, const char*) override {}  // the chain is what the plugin was made from
+#endif
+
+    float getParameterValue(uint32_t index) const override { return float(fEngine.value(index)); }
+    void setParameterValue(uint32_t index, float value) override { fEngine.set(index, double(value)); }
+
+    void sampleRateChanged(double rate) override {
+        fReady = fOpened && fEngine.prepare(rate);
+        setLatency(uint32_t(fEngine.latency()));
+    }
+
+    void activate() override { fEngine.reset(); }
+
+    void run(const float** inputs, float** outputs, uint32_t frames) override {
+        // a rate the chain was not baked for plays silence (see the export's summary)
+        fEngine.process(inputs, outputs, frames);
+    }
+
+private:
+    ssx::Engine fEngine;
+    bool fOpened = false, fReady = false;
+    DISTRHO_DECLARE_NON_COPYABLE_WITH_LEAK_DETECTOR(SoundstagePlugin)
+};
+
+Plugin* createPlugin() { return new SoundstagePlugin(); }
+
+END_NAMESPACE_DISTRHO
