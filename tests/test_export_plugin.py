@@ -50,10 +50,10 @@ def bundles(tmp_path_factory: pytest.TempPathFactory) -> dict[str, dict[str, Pat
     return made
 
 
-def _host(bundle: Path, preset: str, *extra: str) -> dict:
+def _host(bundle: Path, chain: Path, *extra: str) -> dict:
     env = {**os.environ, "PYTHONPATH": str(ROOT / "plugin")}
     result = subprocess.run(
-        [sys.executable, str(HOST), str(bundle), str(ROOT / "chains" / f"{preset}.toml"), *extra],
+        [sys.executable, str(HOST), str(bundle), str(chain), *extra],
         capture_output=True,
         text=True,
         env=env,
@@ -65,7 +65,7 @@ def _host(bundle: Path, preset: str, *extra: str) -> dict:
 
 @pytest.mark.parametrize("preset", PRESETS)
 def test_vst3_nulls_against_the_chain(bundles: dict[str, dict[str, Path]], preset: str) -> None:
-    report = _host(bundles[preset]["vst3"], preset)
+    report = _host(bundles[preset]["vst3"], ROOT / "chains" / f"{preset}.toml")
     print(f"\n{preset}: {json.dumps(report['settings'])}")
     print(
         f"  latency {report['latency']}, automation {report['automation_null_db']:.1f} dB "
@@ -88,6 +88,45 @@ def test_vst3_nulls_against_the_chain(bundles: dict[str, dict[str, Path]], prese
         assert entry["null_db"] <= -90.0, size
     # the saved state holds the chain file it was made from
     assert report["state_chain"] == (ROOT / "chains" / f"{preset}.toml").read_text()
+
+
+#: Chains of the other stages a plugin holds, with knob settings and a ride of their live knobs.
+PARTS = {
+    "parts": (
+        [{"trim.gain_db": -8.0, "virtual.crossfeed": 0.3}, {"trim.invert": 1.0}, {"virtual.crossfeed": 0.0}],
+        [[0.4, {"trim.gain_db": -12.0}], [0.6, {"virtual.crossfeed": 0.1}]],
+    ),
+    "upmix": (
+        [
+            {"upmix.center_amount": 0.5, "upmix.low_hz": 200.0},
+            {"upmix.smoothing_ms": 100.0, "upmix.center_width_db": 8.0},
+            {"upmix.high_hz": 4000.0},
+        ],
+        [[0.3, {"upmix.center_amount": 0.2}], [0.6, {"upmix.high_hz": 8000.0, "upmix.smoothing_ms": 20.0}]],
+    ),
+    "beam": ([], []),
+}
+
+
+@pytest.mark.parametrize("name", PARTS)
+def test_every_stage_kind_nulls(tmp_path_factory: pytest.TempPathFactory, name: str) -> None:
+    """Gain, Virtualizer, CrosstalkCanceller, Align (stereo -> 5), Upmix (every knob live), Beamformer (mono in)."""
+    _need_toolchain()
+    chain = ROOT / "tests" / "export" / f"{name}.toml"
+    bundle = export_plugin(chain, tmp_path_factory.mktemp(name), formats=["vst3"], rates=[RATE]).bundles["vst3"]
+    settings_, ride = PARTS[name]
+    report = _host(bundle, chain, "--seconds", "4", "--settings", json.dumps(settings_), "--ride", json.dumps(ride))
+    print(
+        f"\n{name}: {[round(e['null_db'], 1) for e in report['settings']]} dB, automation {report['automation_null_db']:.1f} dB"
+    )
+    for entry in report["settings"]:
+        assert entry["null_db"] <= -90.0, entry
+    assert report["latency"]["plugin"] == report["latency"]["chain"]
+    assert report["automation_null_db"] <= -60.0
+    if ride:
+        assert report["automation_moves_db"] >= -40.0
+    for size, entry in report["buffer_sizes"].items():
+        assert entry["max_abs_vs_32"] == 0.0 and entry["null_db"] <= -90.0, size
 
 
 def test_clap_is_built_with_its_entry_point(bundles: dict[str, dict[str, Path]]) -> None:
@@ -121,14 +160,22 @@ def _which(tool: str) -> bool:
     return which(tool) is not None
 
 
-@pytest.mark.parametrize("kind", ["pedalboard.Reverb", "CrosstalkCanceller"])
-def test_a_stage_a_plugin_cannot_hold_is_named(tmp_path: Path, kind: str) -> None:
+@pytest.mark.parametrize(
+    ("stage", "words"),
+    [
+        ('type = "pedalboard.Reverb"', ["Reverb", "Spatializer", "beside it in the DAW"]),
+        ('type = "CrosstalkCanceller"\ndevice = "studio-5"\nform = "rtf"', ["'rtf'", "form = 'direct'"]),
+    ],
+)
+def test_a_stage_a_plugin_cannot_hold_is_named(tmp_path: Path, stage: str, words: list[str]) -> None:
+    _need_toolchain()
     chain = tmp_path / "refused.toml"
-    chain.write_text(f'format = 1\n[[stages]]\ntype = "Gain"\nname = "trim"\n\n[[stages]]\ntype = "{kind}"\nname = "room"\n')
+    chain.write_text(f'format = 1\n[[stages]]\ntype = "Gain"\nname = "trim"\n\n[[stages]]\n{stage}\nname = "room"\n')
     with pytest.raises(ChainError) as caught:
-        export_plugin(chain, tmp_path / "out", formats=["vst3"])
+        export_plugin(chain, tmp_path / "out", formats=["vst3"], rates=[RATE])
     message = str(caught.value)
-    assert "'room'" in message and kind.split(".")[-1] in message and "Spatializer" in message and str(chain) in message
+    assert "'room'" in message and str(chain) in message, message
+    assert all(word in message for word in words), message
     assert "\n" not in message
     assert not (tmp_path / "out").exists()
 

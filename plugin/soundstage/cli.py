@@ -511,7 +511,8 @@ def _cmd_export_plugin(args: argparse.Namespace) -> int:
         args.chain, args.output, formats=args.format, name=args.name, rates=args.rates, overwrite=args.overwrite
     )
     program = result.program
-    print(f"{result.name}: {program.inputs} in, {program.outputs} out, latency {program.latency} samples per rate")
+    latency = ", ".join(f"{samples} samples at {rate:g} Hz" for rate, samples in program.latency.items())
+    print(f"{result.name}: {program.inputs} in, {program.outputs} out; latency {latency}")
     for parameter in program.parameters:
         unit = f" {parameter.unit}" if parameter.unit else ""
         print(f"  parameter {parameter.name}: {parameter.minimum:g}..{parameter.maximum:g}{unit}, default {parameter.default:g}")

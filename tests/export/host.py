@@ -1,6 +1,6 @@
 """Load an exported plugin with pedalboard, in a process of its own, and null it against the chain.
 
-    python tests/export/host.py BUNDLE CHAIN.toml [--seconds S] [--rate HZ]
+    python tests/export/host.py BUNDLE CHAIN.toml [--seconds S] [--rate HZ] [--settings JSON] [--ride JSON]
 
 Prints one JSON object: the plugin's reported latency and the chain's, the null
 (error energy re signal, dB) at several knob settings, under automation moved
@@ -22,17 +22,17 @@ import pedalboard
 from soundstage.export.state import chain_from_state
 from soundstage.host.chainfile import load_chain
 
-#: Knob settings besides the defaults (width on its design grid's nodes: every 0.025).
+#: Knob settings besides the defaults, for the device presets (width on its design grid's nodes: every 0.025).
 SETTINGS: list[dict[str, float]] = [
-    {"width": 0.5, "center_level_db": -6.0},
-    {"width": 0.25, "center_amount": 0.5},
-    {"width": 0.75, "center_level_db": 3.0, "center_amount": 0.8},
+    {"device.width": 0.5, "device.center_level_db": -6.0},
+    {"device.width": 0.25, "device.center_amount": 0.5},
+    {"device.width": 0.75, "device.center_level_db": 3.0, "device.center_amount": 0.8},
 ]
 #: A ride: width off the grid's nodes (interpolated, as the Python stage does while streaming).
 RIDE: list[tuple[float, dict[str, float]]] = [
-    (0.3, {"width": 0.6125}),
-    (0.5, {"center_level_db": -9.0, "center_amount": 0.6}),
-    (0.7, {"width": 0.9}),
+    (0.3, {"device.width": 0.6125}),
+    (0.5, {"device.center_level_db": -9.0, "device.center_amount": 0.6}),
+    (0.7, {"device.width": 0.9}),
 ]
 BUFFER_SIZES = (32, 64, 256, 1000, 8192)
 
@@ -65,11 +65,17 @@ def plugin_parameter(plugin: Any, key: str) -> Any:
     raise KeyError(f"the plugin has no parameter {key!r}")
 
 
-def set_knob(plugin: Any, chain: Any, stage: str, knob: str, value: float) -> None:
-    """Set one knob on the plugin (its raw, normalized value: no snapping) and on the chain."""
-    parameter = plugin_parameter(plugin, f"{stage}.{knob}")
+def set_knob(plugin: Any, chain: Any, path: str, value: float) -> None:
+    """Set one knob ``stage.knob`` on the plugin (its raw, normalized value: no snapping) and on the chain."""
+    parameter = plugin_parameter(plugin, path)
     parameter.raw_value = (value - parameter.min_value) / (parameter.max_value - parameter.min_value)
+    stage, knob = path.split(".", 1)
     setattr(chain[stage], knob, value)
+
+
+def default(chain_file: str, path: str) -> float:
+    stage, knob = path.split(".", 1)
+    return float(load_chain(chain_file)[stage].parameter_values()[knob])
 
 
 def widen(audio: np.ndarray, channels: int) -> np.ndarray:
@@ -87,42 +93,46 @@ def main() -> None:
     parser.add_argument("chain")
     parser.add_argument("--seconds", type=float, default=10.0)
     parser.add_argument("--rate", type=int, default=48000)
-    parser.add_argument("--stage", default="device", help="the Spatializer's name in the chain")
+    parser.add_argument("--settings", type=json.loads, default=SETTINGS, help="a JSON list of {stage.knob: value}")
+    parser.add_argument("--ride", type=json.loads, default=RIDE, help="a JSON list of [share of the mix, {stage.knob: value}]")
     args = parser.parse_args()
     rate = args.rate
     mix = test_mix(args.seconds, rate)
     plugin = pedalboard.load_plugin(args.bundle)
     report: dict[str, Any] = {}
 
+    first = load_chain(args.chain)[0].input_channels
+    if first == 1:  # a chain that starts mono (a Beamformer) gets the mix's mid
+        mix = mix.mean(axis=0, keepdims=True)
     reference = load_chain(args.chain)(mix, rate)
     channels = reference.shape[0]
-    x = widen(mix, max(channels, 2))
+    x = widen(mix, max(channels, mix.shape[0]))
     report["channels"] = channels
 
     # defaults, then other settings (each from a clean state, as a bounce would be)
     report["settings"] = []
-    for setting in [{}, *SETTINGS]:
+    for setting in [{}, *args.settings]:
         chain = load_chain(args.chain)
-        for knob, value in setting.items():
-            set_knob(plugin, chain, args.stage, knob, value)
+        for path, value in setting.items():
+            set_knob(plugin, chain, path, value)
         want = chain(mix, rate)
         got = plugin(x, rate)
         report["settings"].append({"setting": setting, "null_db": null_db(got, want)})
         report["latency"] = {"plugin": int(plugin.reported_latency_samples), "chain": int(chain.latency_samples)}
-        for knob in setting:  # back to the defaults
-            default = load_chain(args.chain)[args.stage].parameter_values()[knob]
-            set_knob(plugin, chain, args.stage, knob, float(default))
+        for path in setting:  # back to the defaults
+            set_knob(plugin, chain, path, default(args.chain, path))
 
     # automation: knobs moved between host buffers, on both, in one stream each
     chain = load_chain(args.chain)
     n = mix.shape[1]
-    cuts = [0, *(int(at * n) for at, _ in RIDE), n]
+    ride = args.ride
+    cuts = [0, *(int(at * n) for at, _ in ride), n]
     plugin.reset()
     got_parts, want_parts = [], []
     for index, (start, stop) in enumerate(zip(cuts[:-1], cuts[1:], strict=True)):
         if index:
-            for knob, value in RIDE[index - 1][1].items():
-                set_knob(plugin, chain, args.stage, knob, value)
+            for path, value in ride[index - 1][1].items():
+                set_knob(plugin, chain, path, value)
         got_parts.append(plugin(x[:, start:stop], rate, reset=False))  # both latency-compensated: the first
         want_parts.append(chain(mix[:, start:stop], rate, reset=False))  # call returns `latency` samples fewer
     got = np.concatenate(got_parts, axis=1)
@@ -131,9 +141,9 @@ def main() -> None:
     # how far the ride moves the output (so a null that ignored the knobs would show)
     still = load_chain(args.chain)(mix, rate)
     report["automation_moves_db"] = null_db(still[:, : want.shape[1]], want)
-    for knob, value in load_chain(args.chain)[args.stage].parameter_values().items():
-        if any(knob in changes for _, changes in RIDE):
-            set_knob(plugin, chain, args.stage, knob, float(value))
+    plugin.reset()  # a new stream: the defaults again, at once
+    for path in {path for _, changes in ride for path in changes}:
+        set_knob(plugin, chain, path, default(args.chain, path))
 
     # host buffer sizes
     outputs = {size: plugin(x, rate, buffer_size=size) for size in BUFFER_SIZES}

@@ -37,17 +37,30 @@ from soundstage.host.chain import Chain
 from soundstage.host.parameters import ParameterSpec
 from soundstage.host.processor import Processor
 from soundstage.stages.align import Align
+from soundstage.stages.beamformer import Beamformer
+from soundstage.stages.crosstalk import CrosstalkCanceller
 from soundstage.stages.device import Spatializer
 from soundstage.stages.gain import Gain
 from soundstage.stages.monitors import BinauralMonitor
 from soundstage.stages.upmix import FFT_SIZE, HOP, Upmix
+from soundstage.stages.virtualizer import BULK_DELAY, Virtualizer
 
 __all__ = ["EXPORTABLE", "PluginParameter", "Program", "bake"]
 
 MAGIC = b"SSPLUG01"
-UPMIX, GAIN, FIR, DELAY = 1, 2, 3, 4
+UPMIX, GAIN, FIR, DELAY, VIRTUALIZER = 1, 2, 3, 4, 5
 #: The stages a plugin can hold (StereoReference is a BinauralMonitor).
-EXPORTABLE = ("Spatializer", "BinauralMonitor", "StereoReference", "Gain", "Upmix", "Align")
+EXPORTABLE = (
+    "Spatializer",
+    "Upmix",
+    "Virtualizer",
+    "CrosstalkCanceller",
+    "Beamformer",
+    "Align",
+    "BinauralMonitor",
+    "StereoReference",
+    "Gain",
+)
 #: The Spatializer's upmix knobs, in the order engine.hpp reads them.
 UPMIX_KNOBS = ("center_amount", "center_width_db", "smoothing_ms", "low_hz", "high_hz")
 
@@ -125,8 +138,9 @@ def _taps(spectra: np.ndarray, inputs: int, partition: int) -> np.ndarray:
 class _Baker:
     """Collects the parameters while the stages are baked at each rate."""
 
-    def __init__(self, chain: Chain) -> None:
+    def __init__(self, chain: Chain, source: str) -> None:
         self.chain = chain
+        self.source = source
         self.parameters: list[PluginParameter] = []
         self.fixed: list[str] = []
         self._index: dict[str, int] = {}
@@ -162,8 +176,17 @@ class _Baker:
         """Write the operations of one stage; returns (operations written, output channels)."""
         if isinstance(stage, Spatializer):
             return self._spatializer(out, name, stage, rate)
-        if isinstance(stage, BinauralMonitor):
-            return self._monitor(out, name, stage, rate, channels)
+        if isinstance(stage, (BinauralMonitor, CrosstalkCanceller, Beamformer)):
+            return self._fixed_fir(out, name, stage, rate, channels)
+        if isinstance(stage, Virtualizer):
+            self.note_fixed(name, stage, ["azimuth_deg", "head_radius_m"])
+            out.u32(VIRTUALIZER)
+            out.u32(BULK_DELAY + stage.partition_size)
+            out.knob(self.parameter(name, stage, "crossfeed"), 0.0)
+            out.f64(_smoothing_ms(stage, "crossfeed"))
+            spectra = partition_spectra(stage.contralateral_filters(rate), stage.partition_size)
+            self._fir_body(out, [spectra], 2, stage.partition_size, int(0.02 * rate), -1, None)
+            return 1, 2
         if isinstance(stage, Gain):
             out.u32(GAIN)
             out.u32(channels)
@@ -213,10 +236,18 @@ class _Baker:
         self._write_fir(out, nodes, 3, stage.partition_size, int(0.05 * rate), self.parameter(name, stage, "width"), width)
         return 3, outputs
 
-    def _monitor(self, out: _Writer, name: str, stage: BinauralMonitor, rate: float, channels: int) -> tuple[int, int]:
+    def _fixed_fir(
+        self, out: _Writer, name: str, stage: BinauralMonitor | CrosstalkCanceller | Beamformer, rate: float, channels: int
+    ) -> tuple[int, int]:
+        """A stage that is one FIR at fixed knobs: its design as its CrossfadingFir runs it."""
+        if getattr(stage, "form", "direct") != "direct":
+            raise ChainError(
+                f"{self.source}: stage {name!r} ({stage.type_name}): form = {stage.form!r} cannot go into a plugin; "
+                "use form = 'direct' (the same response, one FIR)"
+            )
         self.note_fixed(name, stage, stage.design_parameters)
         stage.output_channels_for(channels)
-        spectra = partition_spectra(stage.design(rate).impulse, stage.partition_size)  # as its CrossfadingFir runs them
+        spectra = partition_spectra(stage.design(rate).impulse, stage.partition_size)
         self._write_fir(out, [spectra], channels, stage.partition_size, int(0.05 * rate), -1, None)
         return 1, spectra.shape[0]
 
@@ -224,8 +255,14 @@ class _Baker:
     def _write_fir(
         out: _Writer, nodes: list[np.ndarray], inputs: int, partition: int, fade: int, axis: int, grid_axis: GridAxis | None
     ) -> None:
-        outputs, columns, _ = nodes[0].shape
         out.u32(FIR)
+        _Baker._fir_body(out, nodes, inputs, partition, fade, axis, grid_axis)
+
+    @staticmethod
+    def _fir_body(
+        out: _Writer, nodes: list[np.ndarray], inputs: int, partition: int, fade: int, axis: int, grid_axis: GridAxis | None
+    ) -> None:
+        outputs, columns, _ = nodes[0].shape
         out.u32(outputs)
         out.u32(inputs)
         out.u32(partition)
@@ -252,9 +289,8 @@ def check_chain(chain: Chain, source: str) -> list[tuple[str, Processor]]:
         kind = getattr(node, "type_name", type(node).__name__)
         if not isinstance(node, Processor) or isinstance(node, Chain) or kind not in EXPORTABLE:
             raise ChainError(
-                f"{source}: stage {name!r} ({kind}) cannot go into a plugin; "
-                f"export-plugin takes {', '.join(EXPORTABLE)} (use the Spatializer for the virtualizer, "
-                "canceller and beam, and put other plugins beside it in the DAW)"
+                f"{source}: stage {name!r} ({kind}) cannot go into a plugin; export-plugin takes "
+                f"{', '.join(EXPORTABLE)} (put other plugins beside it in the DAW)"
             )
         stages.append((name, node))
     if not stages:
@@ -262,10 +298,15 @@ def check_chain(chain: Chain, source: str) -> list[tuple[str, Processor]]:
     return stages
 
 
-def bake(chain: Chain, chain_text: str, *, rates: Sequence[float], source: str, input_channels: int = 2) -> Program:
-    """Bake ``chain`` (its stages' current values are the plugin's defaults) for each of ``rates``."""
+def bake(chain: Chain, chain_text: str, *, rates: Sequence[float], source: str) -> Program:
+    """Bake ``chain`` (its stages' current values are the plugin's defaults) for each of ``rates``.
+
+    The plugin's input count is the first stage's (a Beamformer: mono), else stereo.
+    """
     stages = check_chain(chain, source)
-    baker = _Baker(chain)
+    first = stages[0][1].input_channels
+    input_channels = first if isinstance(first, int) and first > 0 else 2
+    baker = _Baker(chain, source)
     per_rate: list[tuple[float, bytes]] = []
     latency: dict[float, int] = {}
     outputs = input_channels

@@ -169,6 +169,10 @@ class Virtualizer(Processor):
         """Where the ears come from, with any conversion (resampling) applied."""
         return self._heads.source(self._sample_rate, self.float_value("head_radius_m"))
 
+    def contralateral_filters(self, sample_rate: float) -> np.ndarray:
+        """The filter matrix (2 ears, 2 inputs, taps) the stage's FIR runs: each input's contralateral path."""
+        return self._contra_matrix(self.design(sample_rate))
+
     def _contra_matrix(self, design: VirtualizerDesign) -> np.ndarray:
         h = design.contralateral
         zero = np.zeros_like(h)

@@ -553,10 +553,64 @@ private:
 };
 
 // ---------------------------------------------------------------------------------
+// soundstage.stages.virtualizer.Virtualizer: the direct path delayed by the FIR's
+// bulk delay and latency, plus `crossfeed` (a smoothed knob) times the
+// contralateral FIR, in float32 as numpy computes it.
+class VirtualizerOp : public Op {
+public:
+    VirtualizerOp(Reader& r, double rate) {
+        delay_ = int(r.get<uint32_t>());
+        crossfeed_.parameter = r.get<int32_t>(); crossfeed_.fixed = r.get<double>();
+        smoothing_ = int64_t(std::llround(r.get<double>() * 1e-3 * rate));
+        if (!r.ok || delay_ > (1 << 22)) { r.ok = false; return; }
+        fir_ = std::make_unique<FirOp>(r);
+        if (!r.ok || fir_->inputs() != 2 || fir_->outputs() != 2) { r.ok = false; return; }
+        line_.assign(2 * size_t(delay_ + 1), 0.0);
+        for (auto& channel : contra_) channel.assign(kMaxBlock, 0.0);
+    }
+    int inputs() const override { return 2; }
+    int outputs() const override { return 2; }
+    void reset(const std::vector<double>& values) override {
+        fir_->reset(values);
+        std::fill(line_.begin(), line_.end(), 0.0);
+        ramp_.settle(knob_value(crossfeed_, values));
+        t_ = 0;
+    }
+    void changed(int32_t parameter, const std::vector<double>& values) override {
+        if (parameter == crossfeed_.parameter) ramp_.move_to(values[size_t(parameter)], smoothing_);
+    }
+    void process(const double* const* in, double* const* out, int n) override {
+        double* contra[2] = {contra_[0].data(), contra_[1].data()};
+        fir_->process(in, contra, n);
+        const int64_t size = delay_ + 1;
+        for (int i = 0; i < n; ++i) {
+            const float crossfeed = float(ramp_.next());
+            for (int c = 0; c < 2; ++c) {
+                double* line = &line_[size_t(c) * size_t(size)];
+                line[size_t(t_ % size)] = in[c][i];
+                const float direct = float(line[size_t((t_ + 1) % size)]);  // x[t - delay]
+                out[c][i] = double(direct + crossfeed * float(contra[c][i]));
+            }
+            ++t_;
+        }
+    }
+
+private:
+    int delay_ = 0;
+    Knob crossfeed_;
+    int64_t smoothing_ = 0;
+    Ramp ramp_;
+    std::unique_ptr<FirOp> fir_;
+    std::vector<double> line_;
+    std::vector<double> contra_[2];
+    int64_t t_ = 0;
+};
+
+// ---------------------------------------------------------------------------------
 // The whole program: parameters, then one chain per sample rate.
 class Engine {
 public:
-    enum Kind : uint32_t { kUpmix = 1, kGain = 2, kFir = 3, kDelay = 4 };
+    enum Kind : uint32_t { kUpmix = 1, kGain = 2, kFir = 3, kDelay = 4, kVirtualizer = 5 };
 
     // Parse the header (parameters, channel counts, the rates on offer); false if the blob is damaged.
     bool open(const uint8_t* data, size_t size) {
@@ -613,6 +667,7 @@ public:
                 else if (kind == kGain) op = std::make_unique<GainOp>(r, rate);
                 else if (kind == kFir) op = std::make_unique<FirOp>(r);
                 else if (kind == kDelay) op = std::make_unique<DelayOp>(r);
+                else if (kind == kVirtualizer) op = std::make_unique<VirtualizerOp>(r, rate);
                 else r.ok = false;
                 if (!r.ok || op->inputs() != channels) { ops_.clear(); return false; }
                 channels = op->outputs();
@@ -631,12 +686,19 @@ public:
 
     void reset() {
         for (auto& op : ops_) op->reset(values_);
+        fresh_ = true;
     }
 
     // A parameter moved (from the host, between blocks); acts only on a change, as soundstage does.
+    // Before the first sample of a stream it takes effect at once (no ramp, no fade), as a knob
+    // set on a soundstage stage before its stream opens; while audio runs it ramps or crossfades.
     void set(size_t index, double value) {
         if (index >= values_.size() || values_[index] == value) return;
         values_[index] = value;
+        if (fresh_) {
+            for (auto& op : ops_) op->reset(values_);
+            return;
+        }
         for (auto& op : ops_) op->changed(int32_t(index), values_);
     }
 
@@ -646,6 +708,7 @@ public:
             for (int c = 0; c < outputs_; ++c) std::memset(out[c], 0, sizeof(float) * frames);
             return;
         }
+        if (frames) fresh_ = false;
         double* a[64];
         double* b[64];
         for (uint32_t done = 0; done < frames;) {
@@ -678,6 +741,7 @@ private:
     std::vector<double> values_;
     std::vector<std::unique_ptr<Op>> ops_;
     std::vector<double> buffers_[2];
+    bool fresh_ = true;
 };
 
 }  // namespace ssx
