@@ -240,9 +240,10 @@ class _Baker:
         self, out: _Writer, name: str, stage: BinauralMonitor | CrosstalkCanceller | Beamformer, rate: float, channels: int
     ) -> tuple[int, int]:
         """A stage that is one FIR at fixed knobs: its design as its CrossfadingFir runs it."""
-        if getattr(stage, "form", "direct") != "direct":
+        form = getattr(stage, "form", "direct")
+        if form != "direct":
             raise ChainError(
-                f"{self.source}: stage {name!r} ({stage.type_name}): form = {stage.form!r} cannot go into a plugin; "
+                f"{self.source}: stage {name!r} ({stage.type_name}): form = {form!r} cannot go into a plugin; "
                 "use form = 'direct' (the same response, one FIR)"
             )
         self.note_fixed(name, stage, stage.design_parameters)
