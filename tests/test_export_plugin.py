@@ -154,6 +154,41 @@ def test_lv2_bundle_validates_with_lilv(bundles: dict[str, dict[str, Path]]) -> 
     assert (lv2 / "chain.toml").read_text() == (ROOT / "chains" / "studio-5-binaural.toml").read_text()
 
 
+def test_lv2_nulls_in_a_host(bundles: dict[str, dict[str, Path]]) -> None:
+    """lv2apply cannot run DPF plugins (no options feature): tests/export/lv2host.py is a minimal ctypes host."""
+    if not _which("lv2info"):
+        if os.environ.get("CI") == "true":
+            pytest.fail("lv2info missing in CI: .ci/run must install lilv-utils")
+        pytest.skip("lv2info not installed (Debian: apt-get install lilv-utils)")
+    lv2 = bundles["studio-5-binaural"]["lv2"]
+    settings_ = [{"device.width": 0.5, "device.center_level_db": -6.0}, {"device.width": 0.25, "device.center_amount": 0.5}]
+    env = {**os.environ, "PYTHONPATH": str(ROOT / "plugin")}
+    result = subprocess.run(
+        [
+            sys.executable,
+            str(ROOT / "tests" / "export" / "lv2host.py"),
+            str(lv2),
+            "urn:soundstage:studio-5-binaural",
+            str(ROOT / "chains" / "studio-5-binaural.toml"),
+            "--settings",
+            json.dumps(settings_),
+        ],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=600,
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    report = json.loads(result.stdout)
+    print(f"\nLV2: {json.dumps(report)}")
+    assert report["latency"]["plugin"] == report["latency"]["chain"]
+    assert len(report["settings"]) == 3
+    for entry in report["settings"]:
+        assert entry["null_db"] <= -90.0, entry
+    for block, entry in report["blocks"].items():
+        assert entry["max_abs_vs_first"] == 0.0 and entry["null_db"] <= -90.0, block
+
+
 def _which(tool: str) -> bool:
     from shutil import which
 
