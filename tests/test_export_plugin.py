@@ -129,6 +129,37 @@ def test_every_stage_kind_nulls(tmp_path_factory: pytest.TempPathFactory, name: 
         assert entry["max_abs_vs_32"] == 0.0 and entry["null_db"] <= -90.0, size
 
 
+@pytest.mark.parametrize(
+    ("chain", "moves"),
+    [
+        (ROOT / "chains" / "studio-5-binaural.toml", {"device.width": 0.6125, "device.center_level_db": -9.0}),
+        (ROOT / "tests" / "export" / "parts.toml", {"trim.gain_db": -12.0, "virtual.crossfeed": 0.2}),
+        (ROOT / "tests" / "export" / "upmix.toml", {"upmix.center_amount": 0.3, "upmix.high_hz": 6000.0}),
+    ],
+    ids=["studio-5-binaural", "parts", "upmix"],
+)
+def test_the_engine_allocates_nothing_while_audio_runs(tmp_path: Path, chain: Path, moves: dict[str, float]) -> None:
+    """tests/export/rt_check.cpp counts operator new while the engine processes and knobs move (at once, then mid-stream)."""
+    _need_toolchain()
+    from soundstage.export.bake import bake
+    from soundstage.host.chainfile import load_chain
+
+    program = bake(load_chain(chain), chain.read_text(), rates=[RATE], source=str(chain))
+    blob = tmp_path / "program.bin"
+    blob.write_bytes(program.blob)
+    binary = tmp_path / "rt_check"
+    native = ROOT / "plugin" / "soundstage" / "export" / "native"
+    source = ROOT / "tests" / "export" / "rt_check.cpp"
+    subprocess.run(["g++", "-std=c++17", "-O2", f"-I{native}", str(source), "-o", str(binary)], check=True)
+    names = [parameter.name for parameter in program.parameters]
+    arguments = [str(item) for path, value in moves.items() for item in (names.index(path), value)]
+    result = subprocess.run([str(binary), str(blob), str(RATE), *arguments], capture_output=True, text=True, check=True)
+    print(f"\n{chain.name}: {result.stdout.strip()}")
+    allocations, blocks = (int(word) for word in result.stdout.split()[1::2])
+    assert blocks == 280
+    assert allocations == 0
+
+
 def test_clap_is_built_with_its_entry_point(bundles: dict[str, dict[str, Path]]) -> None:
     clap = bundles["studio-5-binaural"]["clap"]
     symbols = subprocess.run(["nm", "-D", "--defined-only", str(clap)], capture_output=True, text=True, check=True).stdout
@@ -268,6 +299,27 @@ def test_state_reads_raw_and_juce_wrapped_blocks() -> None:
         assert state.chain == chain
         assert state.parameters == {"trim_gain_db": -3.5, "trim_invert": 0.0}
     assert chain_from_state(b"not a plugin state") is None
+
+
+def test_command_line_reads_the_chain_back(bundles: dict[str, dict[str, Path]], tmp_path: Path, capsys) -> None:
+    """A .vstpreset saved from the exported VST3 (pedalboard writes it as a host does), and the LV2 bundle."""
+    import pedalboard
+
+    plugin = pedalboard.load_plugin(str(bundles["studio-5"]["vst3"]))
+    preset = tmp_path / "session.vstpreset"
+    preset.write_bytes(plugin.preset_data)
+    text = (ROOT / "chains" / "studio-5.toml").read_text()
+    assert main(["plugin", "chain", str(preset), "-o", str(tmp_path / "back.toml")]) == 0
+    assert (tmp_path / "back.toml").read_text() == text
+    assert main(["plugin", "chain", str(preset), "-o", str(tmp_path / "back.toml")]) == 2  # exists: kept
+    assert "--overwrite" in capsys.readouterr().err
+    assert main(["plugin", "chain", str(bundles["studio-5-binaural"]["lv2"])]) == 0
+    assert capsys.readouterr().out == (ROOT / "chains" / "studio-5-binaural.toml").read_text()
+    other = tmp_path / "other.vstpreset"
+    other.write_bytes(b"VST3" + bytes(60))
+    assert main(["plugin", "chain", str(other)]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "holds no soundstage chain" in err
 
 
 @settings(max_examples=300, deadline=None)

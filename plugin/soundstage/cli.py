@@ -4,6 +4,7 @@
                        [--head-track TRACK.csv]
     soundstage chain show FILE [--sample-rate HZ] [--channels N]
     soundstage plugin info PATH [--plugin-name NAME]
+    soundstage plugin chain STATE [-o CHAIN.toml] [--overwrite]
     soundstage analyze crosstalk --device NAME --distance-m D [--hrtf model|rigid-sphere|SOFA ...]
                                  [--design-hrtf rigid-sphere|SOFA] [--region-yaw-deg Y --region-lateral-m L --region-fore-aft-m F]
                                  [--plot FILE.png]
@@ -158,6 +159,31 @@ def _cmd_plugin_info(args: argparse.Namespace) -> int:
             f"    {key}: {parameter.value!r}{unit}  range {parameter.spec.range_text()}  "
             f"default {parameter.spec.default!r}  {parameter.spec.kind}{access}"
         )
+    return 0
+
+
+def _cmd_plugin_chain(args: argparse.Namespace) -> int:
+    from soundstage.errors import PluginError
+    from soundstage.export.state import chain_from_state
+    from soundstage.files import write_text
+
+    source = Path(args.state)
+    if source.is_dir() and (source / "chain.toml").is_file():  # an exported LV2 bundle
+        text: str | None = (source / "chain.toml").read_text()
+    elif source.is_file():
+        text = chain_from_state(source.read_bytes())
+    else:
+        raise PluginError(f"{source}: no such file; give a .vstpreset, a saved plugin state or an exported .lv2 bundle")
+    if text is None:
+        raise PluginError(f"{source}: holds no soundstage chain (only plugins made by `soundstage export-plugin` save one)")
+    if args.output is None:
+        print(text, end="" if text.endswith("\n") else "\n")
+        return 0
+    target = Path(args.output)
+    if target.exists() and not args.overwrite:
+        raise PluginError(f"{target} exists; pass --overwrite to replace it")
+    write_text(target, text)
+    print(f"chain written to {target}")
     return 0
 
 
@@ -608,6 +634,11 @@ def build_parser() -> argparse.ArgumentParser:
     info.add_argument("--plugin-name", default=None, help="which plugin of a multi-plugin bundle")
     info.add_argument("--sample-rate", type=_RATE, default=48000.0)
     info.set_defaults(run=_cmd_plugin_info)
+    state = plugin.add_parser("chain", help="the chain file saved in an exported plugin's state (.vstpreset, raw state)")
+    state.add_argument("state", help="a .vstpreset, a file of the plugin's saved state, or an exported .lv2 bundle")
+    state.add_argument("-o", "--output", help="write the chain file here (default: print it)")
+    state.add_argument("--overwrite", action="store_true")
+    state.set_defaults(run=_cmd_plugin_chain)
 
     analyze = commands.add_parser("analyze", help="measure spatial designs").add_subparsers(dest="analyze_command", required=True)
     crosstalk = analyze.add_parser("crosstalk", help="channel separation of a device's crosstalk canceller per 1/3-octave band")

@@ -1,0 +1,69 @@
+// Real-time check of the native engine (tests/test_export_plugin.py builds and runs it).
+//
+//     rt_check PROGRAM.bin RATE PARAMETER VALUE...
+//
+// Loads a baked program, then counts every allocation (operator new, malloc) while it
+// processes blocks of several sizes and while parameters move, at the start of a
+// stream (at once) and in the middle of one (ramps and crossfades). Prints
+// "allocations N blocks B" and exits 0; the test wants N == 0.
+#include "engine.hpp"
+
+#include <atomic>
+#include <cstdio>
+#include <cstdlib>
+#include <fstream>
+#include <iterator>
+#include <new>
+
+static std::atomic<bool> counting{false};
+static std::atomic<long> allocations{0};
+
+void* operator new(std::size_t size) {
+    if (counting) ++allocations;
+    if (void* p = std::malloc(size ? size : 1)) return p;
+    throw std::bad_alloc();
+}
+void* operator new[](std::size_t size) { return operator new(size); }
+void operator delete(void* p) noexcept { std::free(p); }
+void operator delete[](void* p) noexcept { std::free(p); }
+void operator delete(void* p, std::size_t) noexcept { std::free(p); }
+void operator delete[](void* p, std::size_t) noexcept { std::free(p); }
+
+int main(int argc, char** argv) {
+    if (argc < 3) return 2;
+    std::ifstream file(argv[1], std::ios::binary);
+    std::vector<uint8_t> blob((std::istreambuf_iterator<char>(file)), {});
+    ssx::Engine engine;
+    if (!engine.open(blob.data(), blob.size()) || !engine.prepare(std::atof(argv[2]))) {
+        std::puts("the program did not load");
+        return 3;
+    }
+    const int channels = std::max(engine.inputs(), engine.outputs());
+    std::vector<std::vector<float>> buffers(size_t(channels), std::vector<float>(8192, 0.0f));
+    std::vector<const float*> in;
+    std::vector<float*> out;
+    for (auto& b : buffers) { in.push_back(b.data()); out.push_back(b.data()); }  // in place, as hosts do
+    unsigned seed = 1;
+    long blocks = 0;
+    const int sizes[] = {32, 64, 256, 1000, 8192, 1, 777};
+    counting = true;
+    engine.reset();
+    for (int a = 3; a + 1 < argc; a += 2) engine.set(size_t(std::atoi(argv[a])), std::atof(argv[a + 1]));  // fresh: at once
+    for (int round = 0; round < 40; ++round) {
+        for (int size : sizes) {
+            for (auto& b : buffers)
+                for (int i = 0; i < size; ++i) b[size_t(i)] = float(int(seed = seed * 1103515245u + 12345u) >> 8) * 1e-9f;
+            engine.process(in.data(), out.data(), uint32_t(size));
+            ++blocks;
+        }
+        // knobs move mid-stream: ramps and crossfades
+        for (int a = 3; a + 1 < argc; a += 2) {
+            const auto& info = engine.parameters()[size_t(std::atoi(argv[a]))];
+            const double value = round % 2 ? std::atof(argv[a + 1]) : double(info.fallback);
+            engine.set(size_t(std::atoi(argv[a])), value);
+        }
+    }
+    counting = false;
+    std::printf("allocations %ld blocks %ld\n", allocations.load(), blocks);
+    return 0;
+}
