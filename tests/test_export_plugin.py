@@ -168,6 +168,58 @@ def test_clap_is_built_with_its_entry_point(bundles: dict[str, dict[str, Path]])
     assert not any(name.startswith("ssx_") for name in exported)  # the program blob stays private
 
 
+def test_clap_nulls_in_a_host(bundles: dict[str, dict[str, Path]], tmp_path: Path) -> None:
+    """No CLAP host can be installed here: tests/export/clap_host.cpp is a minimal one, built on DPF's CLAP headers."""
+    sys.path.insert(0, str(ROOT / "tests" / "export"))
+    from host import null_db, test_mix
+
+    from soundstage.export.build import dpf_root
+    from soundstage.host.chainfile import load_chain
+
+    binary = tmp_path / "clap_host"
+    source = ROOT / "tests" / "export" / "clap_host.cpp"
+    subprocess.run(
+        ["g++", "-std=c++17", "-O2", f"-I{dpf_root() / 'distrho' / 'src'}", str(source), "-o", str(binary), "-ldl"], check=True
+    )
+    chain_file = ROOT / "chains" / "studio-5-binaural.toml"
+    mix = test_mix(4.0, int(RATE))
+    mix.astype("<f4").tofile(tmp_path / "in.f32")
+    names = [parameter.name for parameter in _program_parameters(chain_file)]
+    outputs = {}
+    for label, block, setting in [
+        ("defaults", 256, {}),
+        ("defaults", 1000, {}),
+        ("setting", 1000, {"device.width": 0.5, "device.center_level_db": -6.0}),
+    ]:
+        arguments = [str(item) for path, value in setting.items() for item in (names.index(path), value)]
+        result = subprocess.run(
+            [str(binary), str(bundles["studio-5-binaural"]["clap"]), str(RATE), str(block), str(tmp_path / "in.f32"), "2"]
+            + [str(tmp_path / "out.f32"), *arguments],
+            capture_output=True,
+            text=True,
+            check=True,
+        )
+        latency = int(result.stdout.split()[1])
+        chain = load_chain(chain_file)
+        for path, value in setting.items():
+            stage, knob = path.split(".")
+            setattr(chain[stage], knob, value)
+        assert latency == chain.latency_samples
+        got = np.fromfile(tmp_path / "out.f32", "<f4").reshape(2, -1)[:, latency:]
+        figure = null_db(got, chain(mix, int(RATE)))
+        print(f"\nCLAP {label}, blocks of {block}: {figure:.1f} dB (latency {latency})")
+        assert figure <= -90.0
+        outputs[(label, block)] = got
+    assert np.array_equal(outputs[("defaults", 256)], outputs[("defaults", 1000)])
+
+
+def _program_parameters(chain_file: Path) -> list:
+    from soundstage.export.bake import bake
+    from soundstage.host.chainfile import load_chain
+
+    return bake(load_chain(chain_file), chain_file.read_text(), rates=[RATE], source=str(chain_file)).parameters
+
+
 def test_lv2_bundle_validates_with_lilv(bundles: dict[str, dict[str, Path]]) -> None:
     lv2 = bundles["studio-5-binaural"]["lv2"]
     if not _which("lv2info"):

@@ -1,0 +1,125 @@
+// A minimal CLAP host (tests/test_export_plugin.py builds it against DPF's CLAP headers and runs it).
+//
+//     clap_host PLUGIN.clap RATE BLOCK IN.f32 CHANNELS_IN OUT.f32 [PARAMETER_ID VALUE]...
+//
+// Loads the plugin through clap_entry and its plugin factory, activates it at RATE,
+// sends the parameter values as CLAP_EVENT_PARAM_VALUE events with the first block,
+// processes IN (raw float32, channel after channel) in blocks of BLOCK frames and
+// writes the raw output (channel after channel, as long as the input) to OUT.
+// Prints "latency L outputs N parameters P" (the latency and params extensions).
+#include "clap/entry.h"
+#include "clap/events.h"
+#include "clap/ext/latency.h"
+#include "clap/ext/params.h"
+#include "clap/ext/state.h"
+#include "clap/host.h"
+#include "clap/plugin-factory.h"
+#include "clap/plugin.h"
+#include "clap/process.h"
+
+#include <dlfcn.h>
+
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <fstream>
+#include <iterator>
+#include <vector>
+
+// The host extensions DPF calls without checking for them: latency, params, state (all no-ops here).
+static void host_nothing(const clap_host_t*) {}
+static void params_rescan(const clap_host_t*, clap_param_rescan_flags) {}
+static void params_clear(const clap_host_t*, clap_id, clap_param_clear_flags) {}
+static const clap_host_latency_t host_latency{host_nothing};
+static const clap_host_params_t host_params{params_rescan, params_clear, host_nothing};
+static const clap_host_state_t host_state{host_nothing};
+static const void* host_extension(const clap_host_t*, const char* id) {
+    if (!std::strcmp(id, CLAP_EXT_LATENCY)) return &host_latency;
+    if (!std::strcmp(id, CLAP_EXT_PARAMS)) return &host_params;
+    if (!std::strcmp(id, CLAP_EXT_STATE)) return &host_state;
+    return nullptr;
+}
+
+struct Events {
+    std::vector<clap_event_param_value_t> values;
+};
+static uint32_t events_size(const clap_input_events_t* list) {
+    return uint32_t(static_cast<const Events*>(list->ctx)->values.size());
+}
+static const clap_event_header_t* events_get(const clap_input_events_t* list, uint32_t index) {
+    return &static_cast<const Events*>(list->ctx)->values[index].header;
+}
+static bool events_push(const clap_output_events_t*, const clap_event_header_t*) { return true; }
+
+int main(int argc, char** argv) {
+    if (argc < 7) return 2;
+    const double rate = std::atof(argv[2]);
+    const uint32_t block = uint32_t(std::atoi(argv[3]));
+    const uint32_t inputs = uint32_t(std::atoi(argv[5]));
+    void* library = dlopen(argv[1], RTLD_NOW | RTLD_LOCAL);
+    if (!library) { std::printf("dlopen: %s\n", dlerror()); return 3; }
+    auto* entry = static_cast<const clap_plugin_entry_t*>(dlsym(library, "clap_entry"));
+    if (!entry || !entry->init(argv[1])) { std::puts("no clap_entry"); return 3; }
+    auto* factory = static_cast<const clap_plugin_factory_t*>(entry->get_factory(CLAP_PLUGIN_FACTORY_ID));
+    if (!factory || factory->get_plugin_count(factory) != 1) { std::puts("no plugin factory"); return 3; }
+    const clap_plugin_descriptor_t* descriptor = factory->get_plugin_descriptor(factory, 0);
+    clap_host_t host{CLAP_VERSION, nullptr, "soundstage tests", "soundstage", "", "1.0", host_extension,
+                     host_nothing, host_nothing, host_nothing};
+    const clap_plugin_t* plugin = factory->create_plugin(factory, &host, descriptor->id);
+    if (!plugin || !plugin->init(plugin)) { std::puts("create failed"); return 3; }
+    auto* params = static_cast<const clap_plugin_params_t*>(plugin->get_extension(plugin, CLAP_EXT_PARAMS));
+    auto* latency = static_cast<const clap_plugin_latency_t*>(plugin->get_extension(plugin, CLAP_EXT_LATENCY));
+    if (!plugin->activate(plugin, rate, 1, block) || !plugin->start_processing(plugin)) { std::puts("activate failed"); return 3; }
+
+    std::ifstream file(argv[4], std::ios::binary);
+    std::vector<char> bytes((std::istreambuf_iterator<char>(file)), {});
+    std::vector<float> raw(bytes.size() / sizeof(float), 0.0f);
+    std::memcpy(raw.data(), bytes.data(), raw.size() * sizeof(float));
+    const size_t frames = raw.size() / inputs;
+    const uint32_t outputs = uint32_t(std::atoi(std::getenv("CLAP_OUTPUTS") ? std::getenv("CLAP_OUTPUTS") : "2"));
+    std::vector<float> result(size_t(outputs) * frames, 0.0f);
+
+    Events events;
+    for (int a = 7; a + 1 < argc; a += 2) {
+        clap_event_param_value_t value{};
+        value.header = {sizeof(clap_event_param_value_t), 0, CLAP_CORE_EVENT_SPACE_ID, CLAP_EVENT_PARAM_VALUE, 0};
+        value.param_id = clap_id(std::atoi(argv[a]));
+        value.note_id = -1; value.port_index = -1; value.channel = -1; value.key = -1;
+        value.value = std::atof(argv[a + 1]);
+        events.values.push_back(value);
+    }
+    const Events none;
+    clap_input_events_t in_events{&events, events_size, events_get};
+    clap_input_events_t no_events{const_cast<Events*>(&none), events_size, events_get};
+    clap_output_events_t out_events{nullptr, events_push};
+    std::vector<std::vector<float>> in_buffers(inputs, std::vector<float>(block)), out_buffers(outputs, std::vector<float>(block));
+    std::vector<float*> in_pointers, out_pointers;
+    for (auto& b : in_buffers) in_pointers.push_back(b.data());
+    for (auto& b : out_buffers) out_pointers.push_back(b.data());
+    for (size_t done = 0; done < frames; done += block) {
+        const uint32_t count = uint32_t(std::min<size_t>(block, frames - done));
+        for (uint32_t c = 0; c < inputs; ++c) std::memcpy(in_pointers[c], &raw[c * frames + done], count * sizeof(float));
+        clap_audio_buffer_t in_audio{in_pointers.data(), nullptr, inputs, 0, 0};
+        clap_audio_buffer_t out_audio{out_pointers.data(), nullptr, outputs, 0, 0};
+        clap_process_t process{};
+        process.steady_time = int64_t(done);
+        process.frames_count = count;
+        process.audio_inputs = &in_audio;
+        process.audio_outputs = &out_audio;
+        process.audio_inputs_count = 1;
+        process.audio_outputs_count = 1;
+        process.in_events = done == 0 ? &in_events : &no_events;
+        process.out_events = &out_events;
+        if (plugin->process(plugin, &process) == CLAP_PROCESS_ERROR) { std::puts("process failed"); return 4; }
+        for (uint32_t c = 0; c < outputs; ++c) std::memcpy(&result[c * frames + done], out_pointers[c], count * sizeof(float));
+    }
+    std::ofstream out(argv[6], std::ios::binary);
+    out.write(reinterpret_cast<const char*>(result.data()), std::streamsize(result.size() * sizeof(float)));
+    std::printf("latency %u outputs %u parameters %u\n", latency ? latency->get(plugin) : 0u, outputs,
+                params ? params->count(plugin) : 0u);
+    plugin->stop_processing(plugin);
+    plugin->deactivate(plugin);
+    plugin->destroy(plugin);
+    entry->deinit();
+    return 0;
+}
