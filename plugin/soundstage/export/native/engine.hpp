@@ -267,8 +267,7 @@ public:
             window_[size_t(j)] = double(float(exact[size_t(j)]));
             synthesis_[size_t(j)] = double(float(exact[size_t(j)] / overlap[size_t(j % hop_)]));
         }
-        history_.assign(2 * size_t(n_), 0.0);
-        dry_.assign(2 * size_t(n_), 0.0);
+        dry_.assign(2 * size_t(n_), 0.0);  // the last N input samples: the dry path's delay and the frames' history
         accumulator_.assign(size_t(n_ + hop_), 0.0);
         phi_.assign(4 * size_t(bins_), 0.0);
         band_.assign(size_t(bins_), 0.0);
@@ -281,7 +280,6 @@ public:
     int outputs() const override { return 3; }
 
     void reset(const std::vector<double>& values) override {
-        std::fill(history_.begin(), history_.end(), 0.0);
         std::fill(dry_.begin(), dry_.end(), 0.0);
         std::fill(accumulator_.begin(), accumulator_.end(), 0.0);
         std::fill(phi_.begin(), phi_.end(), 0.0);
@@ -292,20 +290,23 @@ public:
 
     void process(const double* const* in, double* const* out, int n) override {
         const size_t size = size_t(n_);
-        for (int i = 0; i < n; ++i) {
+        for (int i = 0; i < n;) {
+            // up to the next frame boundary; N is a whole number of hops, so no ring wraps inside a piece
+            const int count = std::min(n - i, hop_ - int(t_ % hop_));
             const size_t at = size_t(t_ % n_);
-            const double l = in[0][i], r = in[1][i];
-            const double dry_l = dry_[at], dry_r = dry_[size + at];  // x[t - N]
-            dry_[at] = l; dry_[size + at] = r;
-            history_[at] = l; history_[size + at] = r;
-            if ((t_ + 1) % hop_ == 0) frame();
             const size_t slot = size_t(t_ % (n_ + hop_));
-            const double c = accumulator_[slot];
-            accumulator_[slot] = 0.0;
-            out[0][i] = dry_l - c;
-            out[1][i] = dry_r - c;
-            out[2][i] = c;
-            ++t_;
+            for (int j = 0; j < count; ++j) {
+                const double c = accumulator_[slot + size_t(j)];
+                accumulator_[slot + size_t(j)] = 0.0;
+                out[0][i + j] = dry_[at + size_t(j)] - c;  // x[t - N]
+                out[1][i + j] = dry_[size + at + size_t(j)] - c;
+                out[2][i + j] = c;
+            }
+            std::memcpy(&dry_[at], in[0] + i, sizeof(double) * size_t(count));
+            std::memcpy(&dry_[size + at], in[1] + i, sizeof(double) * size_t(count));
+            t_ += count;
+            i += count;
+            if (t_ % hop_ == 0) frame();
         }
     }
 
@@ -322,14 +323,15 @@ private:
         const double r = std::pow(10.0, level_difference_db / 20);
         return 2 * r / (1 + r * r);
     }
-    // the frame that ends with sample t_: analysis, statistics, mask, synthesis into the accumulator
+    // the frame that ends just before sample t_: analysis, statistics, mask, synthesis into the accumulator
     void frame() {
         const std::vector<double>& values = *values_;
         const size_t size = size_t(n_);
         for (int c = 0; c < 2; ++c) {
-            for (int j = 0; j < n_; ++j) {
-                const size_t at = size_t((t_ + 1 + j) % n_);  // oldest first: x[t - N + 1 + j]
-                segment_[size_t(j)] = history_[c * size + at] * window_[size_t(j)];
+            const size_t oldest = size_t(t_ % n_);  // oldest first: x[t - N + j] sits at (t + j) mod N
+            for (size_t j = 0; j < size; ++j) {
+                const size_t at = oldest + j < size ? oldest + j : oldest + j - size;
+                segment_[j] = dry_[size_t(c) * size + at] * window_[j];
             }
             fft_->rfft(segment_.data(), spectra_.data() + size_t(c) * size_t(bins_));
         }
@@ -354,16 +356,18 @@ private:
             center_[size_t(k)] = mask * band_[size_t(k)] * 0.5 * (left + right);
         }
         fft_->irfft(center_.data(), frame_.data());
-        const int length = n_ + hop_;
-        for (int j = 0; j < n_; ++j)  // output positions t + 1 .. t + N
-            accumulator_[size_t((t_ + 1 + j) % length)] += frame_[size_t(j)] * synthesis_[size_t(j)];
+        const size_t length = size_t(n_ + hop_), first = size_t(t_ % (n_ + hop_));
+        for (size_t j = 0; j < size; ++j) {  // output positions t .. t + N - 1
+            const size_t at = first + j < length ? first + j : first + j - length;
+            accumulator_[at] += frame_[j] * synthesis_[j];
+        }
     }
 
     double rate_;
     int n_ = 0, hop_ = 0, bins_ = 0;
     Knob knobs_[kKnobs];
     std::unique_ptr<Fft> fft_;
-    std::vector<double> window_, synthesis_, history_, dry_, accumulator_, phi_, band_, segment_, frame_;
+    std::vector<double> window_, synthesis_, dry_, accumulator_, phi_, band_, segment_, frame_;
     std::vector<cplx> spectra_, center_;
     const std::vector<double>* values_ = nullptr;
     int64_t t_ = 0;
@@ -546,12 +550,16 @@ public:
     }
     void process(const double* const* in, double* const* out, int n) override {
         const size_t two_p = 2 * size_t(p_);
-        for (int i = 0; i < n; ++i) {
+        for (int i = 0; i < n;) {
             const size_t at = size_t(t_ % p_);
-            for (int o = 0; o < outputs_; ++o) out[o][i] = ready_[size_t(o) * size_t(p_) + at];
-            for (int c = 0; c < inputs_; ++c) frame_in_[size_t(c) * two_p + size_t(p_) + at] = in[c][i];
-            if (at == size_t(p_ - 1)) partition();
-            ++t_;
+            const int count = std::min(n - i, p_ - int(at));  // up to the partition's end
+            for (int o = 0; o < outputs_; ++o)
+                std::memcpy(out[o] + i, &ready_[size_t(o) * size_t(p_) + at], sizeof(double) * size_t(count));
+            for (int c = 0; c < inputs_; ++c)
+                std::memcpy(&frame_in_[size_t(c) * two_p + size_t(p_) + at], in[c] + i, sizeof(double) * size_t(count));
+            t_ += count;
+            i += count;
+            if (t_ % p_ == 0) partition();
         }
     }
 
