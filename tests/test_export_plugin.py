@@ -298,6 +298,26 @@ def test_a_stage_a_plugin_cannot_hold_is_named(tmp_path: Path, stage: str, words
     assert not (tmp_path / "out").exists()
 
 
+def test_bad_output_folder_and_channel_mismatch_are_one_line(tmp_path: Path, capsys) -> None:
+    _need_toolchain()
+    trim = tmp_path / "trim.toml"
+    trim.write_text('format = 1\n[[stages]]\ntype = "Gain"\nname = "trim"\n')
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a folder")
+    assert main(["export-plugin", str(trim), "-o", str(blocker / "out"), "--format", "clap", "--rates", "48000"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "cannot write plugins into" in err and str(blocker) in err
+    mismatch = tmp_path / "mismatch.toml"
+    mismatch.write_text(
+        'format = 1\n[[stages]]\ntype = "Gain"\nname = "trim"\n\n[[stages]]\ntype = "Align"\nname = "late"\n'
+        "delays_ms = [0.0, 1.0, 2.0]\n"
+    )
+    assert main(["export-plugin", str(mismatch), "-o", str(tmp_path / "out"), "--format", "clap", "--rates", "48000"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and str(mismatch) in err and "'late'" in err and "3 delays" in err
+    assert not (tmp_path / "out").exists() or not list((tmp_path / "out").iterdir())
+
+
 def test_missing_toolchain_is_one_line_with_the_fix(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys) -> None:
     monkeypatch.setenv("SOUNDSTAGE_DPF", str(tmp_path / "no-dpf"))
     status = main(["export-plugin", str(ROOT / "chains" / "studio-5-binaural.toml"), "-o", str(tmp_path / "out")])

@@ -32,7 +32,7 @@ import scipy.fft
 
 from soundstage.dsp.fir import partition_spectra
 from soundstage.dsp.grid import GridAxis
-from soundstage.errors import ChainError
+from soundstage.errors import ChainError, SoundstageError
 from soundstage.host.chain import Chain
 from soundstage.host.parameters import ParameterSpec
 from soundstage.host.processor import Processor
@@ -302,11 +302,16 @@ def check_chain(chain: Chain, source: str) -> list[tuple[str, Processor]]:
 def bake(chain: Chain, chain_text: str, *, rates: Sequence[float], source: str) -> Program:
     """Bake ``chain`` (its stages' current values are the plugin's defaults) for each of ``rates``.
 
-    The plugin's input count is the first stage's (a Beamformer: mono), else stereo.
+    The plugin's input count is the first stage's (a Beamformer: mono; an Align: one per delay), else stereo.
     """
     stages = check_chain(chain, source)
-    first = stages[0][1].input_channels
-    input_channels = first if isinstance(first, int) and first > 0 else 2
+    first = stages[0][1]
+    if isinstance(first.input_channels, int) and first.input_channels > 0:
+        input_channels = first.input_channels
+    elif isinstance(first, Align):  # one channel per delay
+        input_channels = len(first.delays_ms)
+    else:
+        input_channels = 2
     baker = _Baker(chain, source)
     per_rate: list[tuple[float, bytes]] = []
     latency: dict[float, int] = {}
@@ -316,7 +321,10 @@ def bake(chain: Chain, chain_text: str, *, rates: Sequence[float], source: str) 
         channels = input_channels
         count = 0
         for name, stage in stages:
-            stage.output_channels_for(channels)  # a channel mismatch fails here, in the stage's words
+            try:
+                stage.output_channels_for(channels)  # a channel mismatch fails here, in the stage's words
+            except SoundstageError as error:
+                raise ChainError(f"{source}: stage {name!r}: {error}") from None
             written, channels = baker.stage(body, name, stage, float(rate), channels)
             count += written
         chain.open_stream(float(rate), input_channels)

@@ -159,6 +159,13 @@ def build(program: Program, out_dir: Path, *, name: str, description: str, forma
     missing = missing_tools()
     if missing:
         raise BuildError(f"cannot build plugins: {missing}")
+    try:
+        return _build(program, out_dir, name=name, description=description, formats=formats)
+    except OSError as error:
+        raise BuildError(f"cannot write plugins into {str(out_dir)!r}: {error.strerror or error}") from None
+
+
+def _build(program: Program, out_dir: Path, *, name: str, description: str, formats: tuple[str, ...]) -> dict[str, Path]:
     native = resources.files("soundstage.export") / "native"
     out_dir.mkdir(parents=True, exist_ok=True)
     built: dict[str, Path] = {}
