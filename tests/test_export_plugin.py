@@ -160,6 +160,33 @@ def test_the_engine_allocates_nothing_while_audio_runs(tmp_path: Path, chain: Pa
     assert allocations == 0
 
 
+def test_each_baked_rate_nulls_and_another_rate_is_silent(tmp_path: Path) -> None:
+    """Baked for 44.1 and 48 kHz: each rate runs its own designs; at 96 kHz the plugin plays silence (documented)."""
+    _need_toolchain()
+    import pedalboard
+
+    sys.path.insert(0, str(ROOT / "tests" / "export"))
+    from host import null_db, test_mix
+
+    from soundstage.host.chainfile import load_chain
+
+    chain_file = ROOT / "chains" / "studio-5-binaural.toml"
+    bundle = export_plugin(chain_file, tmp_path, formats=["vst3"], rates=[44100.0, 48000.0]).bundles["vst3"]
+    plugin = pedalboard.load_plugin(str(bundle))
+    for rate in (44100, 96000, 48000):
+        mix = test_mix(2.0, rate)
+        got = plugin(mix, rate)
+        if rate == 96000:
+            assert not np.any(got), "an unbaked rate must play silence"
+            continue
+        chain = load_chain(chain_file)
+        want = chain(mix, rate)
+        assert plugin.reported_latency_samples == chain.latency_samples
+        figure = null_db(got, want)
+        print(f"\n{rate} Hz: {figure:.1f} dB, latency {plugin.reported_latency_samples}")
+        assert figure <= -90.0
+
+
 def test_clap_is_built_with_its_entry_point(bundles: dict[str, dict[str, Path]]) -> None:
     clap = bundles["studio-5-binaural"]["clap"]
     symbols = subprocess.run(["nm", "-D", "--defined-only", str(clap)], capture_output=True, text=True, check=True).stdout
