@@ -187,6 +187,71 @@ def test_each_baked_rate_nulls_and_another_rate_is_silent(tmp_path: Path) -> Non
         assert figure <= -90.0
 
 
+@settings(max_examples=8, deadline=None, derandomize=True)
+@given(
+    st.integers(16, 4096),  # the host's buffer size
+    st.lists(
+        st.tuples(
+            st.integers(1, 40),  # buffers until the change
+            st.sampled_from(["device.width", "device.center_level_db", "device.center_amount"]),
+            st.floats(0.0, 1.0),  # where in the knob's range
+        ),
+        min_size=1,
+        max_size=8,
+    ),
+)
+def test_random_automation_in_random_buffers_nulls(bundles: dict[str, dict[str, Path]], block: int, ride: list) -> None:
+    """Knob changes between buffers of a random size (mid-fade, mid-frame, mid-partition): the plugin stays the chain.
+
+    Every buffer but the last has the same size: pedalboard re-prepares a plugin (a VST3
+    setupProcessing, which resets it, as DAWs do between sessions) when a buffer is larger
+    than the ones before it in the stream, which no DAW does within a stream.
+    """
+    sys.path.insert(0, str(ROOT / "tests" / "export"))
+    from host import null_db, plugin_parameter, test_mix
+
+    from soundstage.host.chainfile import load_chain
+
+    chain_file = ROOT / "chains" / "studio-5-binaural.toml"
+    plugin = _random_ride_plugin(bundles)
+    chain = load_chain(chain_file)
+    mix = test_mix(1.5, int(RATE))
+    for path in ("device.width", "device.center_level_db", "device.center_amount"):  # back to the defaults
+        parameter = plugin_parameter(plugin, path)
+        default = chain["device"].parameter_values()[path.split(".")[1]]
+        parameter.raw_value = (default - parameter.min_value) / (parameter.max_value - parameter.min_value)
+    plugin.reset()
+    changes: dict[int, list[tuple[str, float]]] = {}
+    index = 0
+    for gap, path, share in ride:
+        index += gap
+        changes.setdefault(index, []).append((path, share))
+    got, want = [], []
+    for number, start in enumerate(range(0, mix.shape[1], block)):
+        for path, share in changes.get(number, []):
+            parameter = plugin_parameter(plugin, path)
+            parameter.raw_value = share
+            setattr(
+                chain["device"], path.split(".")[1], parameter.min_value + share * (parameter.max_value - parameter.min_value)
+            )
+        piece = mix[:, start : start + block]
+        got.append(plugin(piece, int(RATE), buffer_size=block, reset=False))
+        want.append(chain(piece, int(RATE), buffer_size=block, reset=False))
+    figure = null_db(np.concatenate(got, axis=1), np.concatenate(want, axis=1))
+    assert figure <= -90.0, (figure, block, ride)
+
+
+_PLUGINS: dict[str, object] = {}
+
+
+def _random_ride_plugin(bundles: dict[str, dict[str, Path]]) -> object:
+    import pedalboard
+
+    if "binaural" not in _PLUGINS:
+        _PLUGINS["binaural"] = pedalboard.load_plugin(str(bundles["studio-5-binaural"]["vst3"]))
+    return _PLUGINS["binaural"]
+
+
 def test_clap_is_built_with_its_entry_point(bundles: dict[str, dict[str, Path]]) -> None:
     clap = bundles["studio-5-binaural"]["clap"]
     symbols = subprocess.run(["nm", "-D", "--defined-only", str(clap)], capture_output=True, text=True, check=True).stdout
