@@ -534,7 +534,11 @@ def _cmd_export_plugin(args: argparse.Namespace) -> int:
     from soundstage.export import export_plugin
 
     result = export_plugin(
-        args.chain, args.output, formats=args.format, name=args.name, rates=args.rates, overwrite=args.overwrite
+        args.chain,
+        args.output,
+        name=args.name,
+        overwrite=args.overwrite,
+        **{key: value for key, value in (("formats", args.format), ("rates", args.rates)) if value is not None},
     )
     program = result.program
     latency = ", ".join(f"{samples} samples at {rate:g} Hz" for rate, samples in program.latency.items())
@@ -784,13 +788,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     export.add_argument("chain", help="chain file, or the name of a preset in chains/")
     export.add_argument("-o", "--output", required=True, help="folder the plugin bundles go into")
-    export.add_argument(
-        "--format", type=_comma_list(("vst3", "lv2", "clap")), default=["vst3", "lv2", "clap"], help="default: vst3,lv2,clap"
-    )
+    export.add_argument("--format", type=_comma_list(("vst3", "lv2", "clap")), default=None, help="default: vst3,lv2,clap")
     export.add_argument("--name", help="plugin name (default: the chain file's name)")
-    export.add_argument(
-        "--rates", type=_rates, default=[44100.0, 48000.0], help="sample rates to bake designs for (default 44100,48000)"
-    )
+    export.add_argument("--rates", type=_rates, default=None, help="sample rates to bake designs for (default 44100,48000)")
     export.add_argument("--overwrite", action="store_true", help="replace bundles of the same name in the folder")
     export.set_defaults(run=_cmd_export_plugin)
     return parser

@@ -74,9 +74,7 @@ def ports(uri: str, bundle: Path) -> list[dict[str, Any]]:
     text = subprocess.run(
         ["lv2info", uri], capture_output=True, text=True, check=True, env={**os.environ, "LV2_PATH": str(bundle.parent)}
     ).stdout
-    found = []
-    for block in re.split(r"\n\tPort (\d+):\n", text)[1:]:
-        found.append(block)
+    found = re.split(r"\n\tPort (\d+):\n", text)[1:]  # index, body, index, body ...
     result = []
     for index, body in zip(found[0::2], found[1::2], strict=True):
         result.append(

@@ -39,7 +39,7 @@ from soundstage.host.processor import Processor
 from soundstage.stages.align import Align
 from soundstage.stages.beamformer import Beamformer
 from soundstage.stages.crosstalk import CrosstalkCanceller
-from soundstage.stages.device import Spatializer
+from soundstage.stages.device import FADE_SECONDS, Spatializer
 from soundstage.stages.gain import Gain
 from soundstage.stages.monitors import BinauralMonitor
 from soundstage.stages.upmix import FFT_SIZE, HOP, Upmix
@@ -49,6 +49,8 @@ __all__ = ["EXPORTABLE", "PluginParameter", "Program", "bake"]
 
 MAGIC = b"SSPLUG01"
 UPMIX, GAIN, FIR, DELAY, VIRTUALIZER = 1, 2, 3, 4, 5
+#: The most channels between two stages (engine.hpp's kMaxChannels).
+MAX_CHANNELS = 64
 #: The stages a plugin can hold (StereoReference is a BinauralMonitor).
 EXPORTABLE = (
     "Spatializer",
@@ -138,8 +140,7 @@ def _taps(spectra: np.ndarray, inputs: int, partition: int) -> np.ndarray:
 class _Baker:
     """Collects the parameters while the stages are baked at each rate."""
 
-    def __init__(self, chain: Chain, source: str) -> None:
-        self.chain = chain
+    def __init__(self, source: str) -> None:
         self.source = source
         self.parameters: list[PluginParameter] = []
         self.fixed: list[str] = []
@@ -185,7 +186,7 @@ class _Baker:
             out.knob(self.parameter(name, stage, "crossfeed"), 0.0)
             out.f64(_smoothing_ms(stage, "crossfeed"))
             spectra = partition_spectra(stage.contralateral_filters(rate), stage.partition_size)
-            self._fir_body(out, [spectra], 2, stage.partition_size, int(0.02 * rate), -1, None)
+            self._fir_body(out, [spectra], 2, stage.partition_size, 0, -1, None)  # fixed: never fades
             return 1, 2
         if isinstance(stage, Gain):
             out.u32(GAIN)
@@ -233,7 +234,8 @@ class _Baker:
         values = {axis.name: stage.float_value(axis.name) for axis in grid.axes}
         nodes = [grid.filters({**values, "width": width.value(index)}) for index in range(width.count)]
         outputs = nodes[0].shape[0]
-        self._write_fir(out, nodes, 3, stage.partition_size, int(0.05 * rate), self.parameter(name, stage, "width"), width)
+        fade = int(FADE_SECONDS * rate)  # as the stage's CrossfadingFir
+        self._write_fir(out, nodes, 3, stage.partition_size, fade, self.parameter(name, stage, "width"), width)
         return 3, outputs
 
     def _fixed_fir(
@@ -249,7 +251,7 @@ class _Baker:
         self.note_fixed(name, stage, stage.design_parameters)
         stage.output_channels_for(channels)
         spectra = partition_spectra(stage.design(rate).impulse, stage.partition_size)
-        self._write_fir(out, [spectra], channels, stage.partition_size, int(0.05 * rate), -1, None)
+        self._write_fir(out, [spectra], channels, stage.partition_size, 0, -1, None)  # fixed: never fades
         return 1, spectra.shape[0]
 
     @staticmethod
@@ -312,7 +314,7 @@ def bake(chain: Chain, chain_text: str, *, rates: Sequence[float], source: str) 
         input_channels = len(first.delays_ms)
     else:
         input_channels = 2
-    baker = _Baker(chain, source)
+    baker = _Baker(source)
     per_rate: list[tuple[float, bytes]] = []
     latency: dict[float, int] = {}
     outputs = input_channels
@@ -326,6 +328,8 @@ def bake(chain: Chain, chain_text: str, *, rates: Sequence[float], source: str) 
             except SoundstageError as error:
                 raise ChainError(f"{source}: stage {name!r}: {error}") from None
             written, channels = baker.stage(body, name, stage, float(rate), channels)
+            if channels > MAX_CHANNELS:
+                raise ChainError(f"{source}: stage {name!r} gives {channels} channels; a plugin carries at most {MAX_CHANNELS}")
             count += written
         chain.open_stream(float(rate), input_channels)
         latency[float(rate)] = int(chain.latency_samples)

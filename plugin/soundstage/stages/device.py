@@ -59,6 +59,8 @@ GRID_STEPS = {"width": 0.025, "listener_yaw_deg": 0.5}
 #: The center the upmix extracts reaches up to here: above it, center content would stay in L'/R' and
 #: play from both of their paths at once, louder than a phantom center (the tweeter plays their sum).
 UPMIX_HIGH_HZ = 24000.0
+#: How long a change of the filters crossfades while audio runs, s.
+FADE_SECONDS = 0.05
 #: The virtual speakers' angle and the model head's radius the Spatializer designs for.
 VIRTUAL_AZIMUTH_DEG = 30.0
 HEAD_RADIUS_M = 0.0875
@@ -224,7 +226,7 @@ class Spatializer(DriverFeeds, Processor):  # type: ignore[misc]  # output_chann
     def _prepare(self, sample_rate: float, num_channels: int) -> None:
         self.upmix.open_stream(sample_rate, 2)
         combined, _ = self.filters(sample_rate)
-        self._fir = CrossfadingFir(combined, partition_size=self.partition_size, fade_samples=int(0.05 * sample_rate))
+        self._fir = CrossfadingFir(combined, partition_size=self.partition_size, fade_samples=int(FADE_SECONDS * sample_rate))
 
     def _parameter_changed(self, name: str) -> None:
         if name == "center_amount":

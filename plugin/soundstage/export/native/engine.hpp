@@ -86,8 +86,6 @@ public:
             spli_.push_back(-std::sin(2 * M_PI * k / n_));
         }
     }
-    int size() const { return n_; }
-
     // n real samples -> n/2 + 1 bins
     void rfft(const double* in, cplx* out) {
         for (int j = 0; j < m_; ++j) { re_[size_t(j)] = in[2 * j]; im_[size_t(j)] = in[2 * j + 1]; }
@@ -204,6 +202,7 @@ struct Ramp {
     int64_t position = 0, length = 0;
 
     double value() const { return position >= length ? target : start + slope * double(position); }
+    bool settled() const { return position >= length; }
     void settle(double v) { start = target = v; slope = 0; position = length = 0; }
     void move_to(double goal, int64_t samples) {
         const double current = value();
@@ -234,6 +233,8 @@ public:
 };
 
 constexpr int kMaxBlock = 4096;
+// the most channels between two operations (bake.py refuses wider chains)
+constexpr int kMaxChannels = 64;
 
 inline double knob_value(const Knob& knob, const std::vector<double>& values) {
     return knob.parameter >= 0 ? values[size_t(knob.parameter)] : knob.fixed;
@@ -286,7 +287,9 @@ public:
         t_ = 0;
         update_band(values);
     }
-    void changed(int32_t, const std::vector<double>& values) override { update_band(values); }
+    void changed(int32_t parameter, const std::vector<double>& values) override {
+        if (parameter == knobs_[kLowHz].parameter || parameter == knobs_[kHighHz].parameter) update_band(values);
+    }
 
     void process(const double* const* in, double* const* out, int n) override {
         const size_t size = size_t(n_);
@@ -386,7 +389,7 @@ public:
         invert_.parameter = r.get<int32_t>(); invert_.fixed = r.get<double>();
         const double smoothing_ms = r.get<double>();
         smoothing_ = int64_t(std::llround(smoothing_ms * 1e-3 * rate));
-        if (channels_ < 1 || first_ + count_ > channels_) r.ok = false;
+        if (channels_ < 1 || channels_ > kMaxChannels || first_ + count_ > channels_) r.ok = false;
     }
     int inputs() const override { return channels_; }
     int outputs() const override { return channels_; }
@@ -398,14 +401,21 @@ public:
     void process(const double* const* in, double* const* out, int n) override {
         for (int c = 0; c < channels_; ++c)
             if (c < first_ || c >= first_ + count_) std::memcpy(out[c], in[c], sizeof(double) * size_t(n));
+        if (ramp_.settled()) {  // one gain for the block
+            const double g = gain(ramp_.target);
+            for (int c = first_; c < first_ + count_; ++c)
+                for (int i = 0; i < n; ++i) out[c][i] = in[c][i] * g;
+            return;
+        }
         for (int i = 0; i < n; ++i) {
-            const double g = double(float(sign_ * std::pow(10.0, ramp_.next() / 20.0)));  // float32, as numpy's
+            const double g = gain(ramp_.next());
             for (int c = first_; c < first_ + count_; ++c) out[c][i] = in[c][i] * g;
         }
     }
 
 private:
     double sign(const std::vector<double>& values) const { return knob_value(invert_, values) >= 0.5 ? -1.0 : 1.0; }
+    double gain(double level_db) const { return double(float(sign_ * std::pow(10.0, level_db / 20.0))); }  // float32, as numpy's
     int channels_ = 0, first_ = 0, count_ = 0;
     Knob level_, invert_;
     int64_t smoothing_ = 0;
@@ -414,43 +424,53 @@ private:
 };
 
 // ---------------------------------------------------------------------------------
-// Whole-sample delays per channel (soundstage.stages.align.Align).
-class DelayOp : public Op {
+// Whole-sample delays, one per channel: y[t] = x[t - d] (rings of d + 1 samples).
+class Delays {
 public:
-    explicit DelayOp(Reader& r) {
-        channels_ = int(r.get<uint32_t>());
-        if (channels_ < 1 || channels_ > 1024) { r.ok = false; return; }
-        for (int c = 0; c < channels_; ++c) {
-            const uint32_t d = r.get<uint32_t>();
-            if (d > 1u << 22) r.ok = false;
-            delays_.push_back(int(d));
-            lines_.emplace_back(size_t(d) + 1, 0.0);
-        }
+    bool add(uint32_t samples) {
+        if (samples > (1u << 22)) return false;
+        lines_.emplace_back(size_t(samples) + 1, 0.0);
+        return true;
     }
-    int inputs() const override { return channels_; }
-    int outputs() const override { return channels_; }
-    void reset(const std::vector<double>&) override {
+    size_t count() const { return lines_.size(); }
+    void reset() {
         for (auto& line : lines_) std::fill(line.begin(), line.end(), 0.0);
         t_ = 0;
     }
-    void changed(int32_t, const std::vector<double>&) override {}
-    void process(const double* const* in, double* const* out, int n) override {
-        for (int i = 0; i < n; ++i) {
-            for (int c = 0; c < channels_; ++c) {
-                auto& line = lines_[size_t(c)];
-                const size_t size = line.size();
-                line[size_t(t_ % int64_t(size))] = in[c][i];
-                out[c][i] = line[size_t((t_ + 1) % int64_t(size))];  // x[t - d]
+    void process(const double* const* in, double* const* out, int n) {
+        for (size_t c = 0; c < lines_.size(); ++c) {
+            std::vector<double>& line = lines_[c];
+            const int64_t size = int64_t(line.size());
+            for (int i = 0; i < n; ++i) {
+                line[size_t((t_ + i) % size)] = in[c][i];
+                out[c][i] = line[size_t((t_ + i + 1) % size)];  // x[t - d]
             }
-            ++t_;
         }
+        t_ += n;
     }
 
 private:
-    int channels_ = 0;
-    std::vector<int> delays_;
     std::vector<std::vector<double>> lines_;
     int64_t t_ = 0;
+};
+
+// soundstage.stages.align.Align.
+class DelayOp : public Op {
+public:
+    explicit DelayOp(Reader& r) {
+        const uint32_t channels = r.get<uint32_t>();
+        if (channels < 1 || channels > 64) { r.ok = false; return; }
+        for (uint32_t c = 0; c < channels && r.ok; ++c)
+            if (!delays_.add(r.get<uint32_t>())) r.ok = false;
+    }
+    int inputs() const override { return int(delays_.count()); }
+    int outputs() const override { return int(delays_.count()); }
+    void reset(const std::vector<double>&) override { delays_.reset(); }
+    void changed(int32_t, const std::vector<double>&) override {}
+    void process(const double* const* in, double* const* out, int n) override { delays_.process(in, out, n); }
+
+private:
+    Delays delays_;
 };
 
 // Spectra in single precision (numpy's complex64, as the Python engine keeps them), stored as separate
@@ -665,51 +685,43 @@ private:
 class VirtualizerOp : public Op {
 public:
     VirtualizerOp(Reader& r, double rate) {
-        delay_ = int(r.get<uint32_t>());
+        const uint32_t delay = r.get<uint32_t>();
         crossfeed_.parameter = r.get<int32_t>(); crossfeed_.fixed = r.get<double>();
         smoothing_ = int64_t(std::llround(r.get<double>() * 1e-3 * rate));
-        if (!r.ok || delay_ > (1 << 22)) { r.ok = false; return; }
+        if (!r.ok || !direct_.add(delay) || !direct_.add(delay)) { r.ok = false; return; }
         fir_ = std::make_unique<FirOp>(r);
         if (!r.ok || fir_->inputs() != 2 || fir_->outputs() != 2) { r.ok = false; return; }
-        line_.assign(2 * size_t(delay_ + 1), 0.0);
         for (auto& channel : contra_) channel.assign(kMaxBlock, 0.0);
+        for (auto& channel : delayed_) channel.assign(kMaxBlock, 0.0);
     }
     int inputs() const override { return 2; }
     int outputs() const override { return 2; }
     void reset(const std::vector<double>& values) override {
         fir_->reset(values);
-        std::fill(line_.begin(), line_.end(), 0.0);
+        direct_.reset();
         ramp_.settle(knob_value(crossfeed_, values));
-        t_ = 0;
     }
     void changed(int32_t parameter, const std::vector<double>& values) override {
         if (parameter == crossfeed_.parameter) ramp_.move_to(values[size_t(parameter)], smoothing_);
     }
     void process(const double* const* in, double* const* out, int n) override {
         double* contra[2] = {contra_[0].data(), contra_[1].data()};
+        double* delayed[2] = {delayed_[0].data(), delayed_[1].data()};
         fir_->process(in, contra, n);
-        const int64_t size = delay_ + 1;
+        direct_.process(in, delayed, n);
         for (int i = 0; i < n; ++i) {
             const float crossfeed = float(ramp_.next());
-            for (int c = 0; c < 2; ++c) {
-                double* line = &line_[size_t(c) * size_t(size)];
-                line[size_t(t_ % size)] = in[c][i];
-                const float direct = float(line[size_t((t_ + 1) % size)]);  // x[t - delay]
-                out[c][i] = double(direct + crossfeed * float(contra[c][i]));
-            }
-            ++t_;
+            for (int c = 0; c < 2; ++c) out[c][i] = double(float(delayed[c][i]) + crossfeed * float(contra[c][i]));
         }
     }
 
 private:
-    int delay_ = 0;
     Knob crossfeed_;
     int64_t smoothing_ = 0;
     Ramp ramp_;
     std::unique_ptr<FirOp> fir_;
-    std::vector<double> line_;
-    std::vector<double> contra_[2];
-    int64_t t_ = 0;
+    Delays direct_;
+    std::vector<double> contra_[2], delayed_[2];
 };
 
 // ---------------------------------------------------------------------------------
@@ -753,7 +765,6 @@ public:
     int inputs() const { return inputs_; }
     int outputs() const { return outputs_; }
     int latency() const { return latency_; }
-    bool ready() const { return !ops_.empty(); }
     double value(size_t index) const { return values_[index]; }
 
     // Load the chain baked for `rate` (allocates: call outside the audio thread); false if none is.
@@ -782,6 +793,7 @@ public:
             if (!r.ok || channels != outputs_) { ops_.clear(); return false; }
             widest_ = inputs_;
             for (const auto& op : ops_) widest_ = std::max(widest_, op->outputs());
+            if (widest_ > kMaxChannels) { ops_.clear(); return false; }
             buffers_[0].assign(size_t(widest_) * kMaxBlock, 0.0);
             buffers_[1].assign(size_t(widest_) * kMaxBlock, 0.0);
             reset();
@@ -815,8 +827,8 @@ public:
             return;
         }
         if (frames) fresh_ = false;
-        double* a[64];
-        double* b[64];
+        double* a[kMaxChannels];
+        double* b[kMaxChannels];
         for (uint32_t done = 0; done < frames;) {
             const int n = int(std::min<uint32_t>(frames - done, kMaxBlock));
             for (int c = 0; c < widest_; ++c) {

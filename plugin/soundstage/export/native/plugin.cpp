@@ -41,7 +41,7 @@ class SoundstagePlugin : public Plugin {
 public:
     SoundstagePlugin() : Plugin(uint32_t(program().parameters().size()), 0, DISTRHO_PLUGIN_WANT_STATE ? 1 : 0) {
         fOpened = fEngine.open(ssx_program_start, size_t(ssx_program_end - ssx_program_start));
-        if (fOpened) fReady = fEngine.prepare(getSampleRate());
+        if (fOpened) fEngine.prepare(getSampleRate());
         setLatency(uint32_t(fEngine.latency()));
     }
 
@@ -91,7 +91,7 @@ protected:
     void setParameterValue(uint32_t index, float value) override { fEngine.set(index, double(value)); }
 
     void sampleRateChanged(double rate) override {
-        fReady = fOpened && fEngine.prepare(rate);
+        if (fOpened) fEngine.prepare(rate);  // false: a rate not baked, which plays silence
         setLatency(uint32_t(fEngine.latency()));
     }
 
@@ -104,7 +104,7 @@ protected:
 
 private:
     ssx::Engine fEngine;
-    bool fOpened = false, fReady = false;
+    bool fOpened = false;
     DISTRHO_DECLARE_NON_COPYABLE_WITH_LEAK_DETECTOR(SoundstagePlugin)
 };
 
