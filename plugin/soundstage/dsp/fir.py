@@ -166,10 +166,9 @@ class MimoFir:
                 old = np.concatenate([old, np.zeros((outputs, columns - old.shape[1], p + 1), np.complex64)], axis=1)
         resized = bool(self._spectra.size) and parts != self._parts
         self._spectra, self._parts, self._inputs = spectra, parts, inputs
-        # offline path: the whole filter in one FFT of N >= 8 K P, made when first needed
-        # (a stream of knob changes in short blocks never needs it)
-        self._big_n = max(16384, 1 << int(np.ceil(np.log2(8 * parts * p))))
-        self._big: np.ndarray | None = None
+        # offline path: the whole filter's spectra at the FFT sizes calls have chosen (_long_fft_size), made when
+        # first needed (a stream of knob changes in short blocks never needs them)
+        self._big: dict[int, np.ndarray] = {}
         if fade_samples > 0 and streaming:
             # from the first sample computed with the new filters on (the ones computed already keep the old)
             self._fade_old, self._fade_length = old, int(fade_samples)
@@ -303,16 +302,26 @@ class MimoFir:
         self._remember(samples)
         return np.ascontiguousarray(out.transpose(1, 0, 2).reshape(out.shape[1], count * p), dtype=np.float32)
 
-    @property
-    def _big_spectra(self) -> np.ndarray:
-        """The whole filter's spectra for the long-FFT path, shape (out, in, N/2+1)."""
-        if self._big is None:
+    def _big_spectra(self, n: int) -> np.ndarray:
+        """The whole filter's spectra for the long-FFT path at FFT size ``n``, shape (out, in, n/2+1)."""
+        if n not in self._big:
             p, parts, inputs = self.partition_size, self._parts, self._inputs
             # each partition's spectrum is that of its P samples padded to 2P: its first P samples are the taps
             blocks = scipy.fft.irfft(self._spectra.astype(np.complex128), n=2 * p, axis=-1)[:, :, :p]
             taps = blocks.reshape(-1, parts, inputs, p).transpose(0, 2, 1, 3).reshape(-1, inputs, parts * p)
-            self._big = scipy.fft.rfft(taps, n=self._big_n, axis=-1).astype(np.complex64)
-        return self._big
+            self._big[n] = scipy.fft.rfft(taps, n=n, axis=-1).astype(np.complex64)
+        return self._big[n]
+
+    def _long_fft_size(self, total: int) -> int:
+        """The overlap-save FFT size for a call of ``total`` samples: the power of two, between 2x and 16x the
+        filter, with the least work ``frames * N log N`` for this call.
+
+        A fixed size wastes up to a frame per call: 65536-sample calls through a 4608-tap filter at N = 65536
+        (hop 60929) take two frames each, at N = 16384 (hop 11777) six frames of a quarter of the size.
+        """
+        span = self._parts * self.partition_size
+        sizes = [1 << k for k in range(max(int(np.ceil(np.log2(2 * span))), 12), int(np.ceil(np.log2(16 * span))) + 1)]
+        return min(sizes, key=lambda n: -(-total // (n - span + 1)) * n * np.log2(n))
 
     def _run_offline(self, samples: np.ndarray, head: np.ndarray) -> np.ndarray:
         """Overlap-save with long FFTs over many blocks: same result as UPOLS, fewer multiply-adds.
@@ -321,12 +330,12 @@ class MimoFir:
         """
         p = self.partition_size
         parts = self._parts
-        n = self._big_n
+        total = samples.shape[1]
+        n = self._long_fft_size(total)
         span = parts * p  # padded filter length
         hop = n - span + 1
         # c = h * [history, samples]; the new output is c[span : span + S]. Frames start one
         # sample into the last `span` history samples, so frame j yields c[span + j*hop ...].
-        total = samples.shape[1]
         frames_needed = -(-total // hop)
         padded = np.zeros((self.num_inputs, (frames_needed - 1) * hop + n), np.float32)
         padded[:, : span - 1] = self._history[:, self._history.shape[1] - span + 1 :]
@@ -340,7 +349,7 @@ class MimoFir:
         for first in range(0, frames_needed, chunk):
             spectra = scipy.fft.rfft(frames[:, first : first + chunk], axis=-1)  # (in, j, F) complex64
             mixed = np.empty((self.num_outputs, *spectra.shape[1:]), np.complex64)
-            big = self._big_spectra
+            big = self._big_spectra(n)
             for o in range(self.num_outputs):
                 np.multiply(spectra[0], big[o, 0], out=mixed[o])
                 for i in range(1, self.num_inputs):
