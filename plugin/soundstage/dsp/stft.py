@@ -89,11 +89,10 @@ class StreamingStft:
         if count:
             joined = np.concatenate([self._input, pending[:, : count * self.hop]], axis=1)
             if count == 1:  # streaming: one frame, the whole of ``joined`` (a strided view costs more)
-                segments = joined[None]
-            else:
-                starts = np.arange(count) * self.hop
-                segments = np.lib.stride_tricks.sliding_window_view(joined, self.fft_size, axis=1)[:, starts].transpose(1, 0, 2)
-            spectra = scipy.fft.rfft(segments * self.window, axis=-1)
+                spectra = scipy.fft.rfft(joined[None] * self.window, axis=-1)
+            else:  # the frames as a strided view, windowed in one copy, then (frames, channels, bins)
+                segments = np.lib.stride_tricks.sliding_window_view(joined, self.fft_size, axis=1)[:, :: self.hop]
+                spectra = scipy.fft.rfft(segments * self.window, axis=-1).transpose(1, 0, 2)
             modified = frames(spectra)
             time = scipy.fft.irfft(modified, n=self.fft_size, axis=-1) * self.synthesis  # (F, O, N)
             length = count * self.hop + self.fft_size - self.hop

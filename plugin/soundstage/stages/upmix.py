@@ -150,7 +150,9 @@ class Upmix(Processor):
         mask = center_mask(
             stats[:, 0],
             stats[:, 1],
-            np.hypot(stats[:, 2], stats[:, 3]),  # |Phi_LR|: all the mask needs of it
+            # |Phi_LR|, all the mask needs of it; not np.hypot (8x slower in float32): the squares underflow only
+            # below 1e-19, bins 250 dB under full scale, where the mask multiplies nothing
+            np.sqrt(stats[:, 2] * stats[:, 2] + stats[:, 3] * stats[:, 3]),
             width_db=float(values["center_width_db"]),
             amount=float(values["center_amount"]),
         )
@@ -160,7 +162,10 @@ class Upmix(Processor):
         assert self._stft is not None and self._dry is not None
         center = self._stft.process(block, self._frames)  # (1, n); float32 spectra
         dry = self._dry.process(block)
-        return np.concatenate([dry - center, center]).astype(np.float32)
+        out = np.empty((3, block.shape[1]), np.float32)
+        np.subtract(dry, center, out=out[:2])
+        out[2] = center[0]
+        return out
 
 
 def center_components(mixture: np.ndarray, parts: list[np.ndarray], sample_rate: float, **parameters: float) -> list[np.ndarray]:
