@@ -279,9 +279,14 @@ class MimoFir:
             frames = extended[:, None, :]
         else:
             frames = np.lib.stride_tricks.sliding_window_view(extended, 2 * p, axis=1)[:, ::p]  # (in, B, 2P)
-        spectra = scipy.fft.rfft(frames, axis=-1).astype(np.complex64).transpose(1, 0, 2)  # (B, in, F)
-        window = self._line[self._head : self._head + parts]  # (K, in, F), newest first
-        sequence = np.concatenate([spectra[::-1], window])  # (B + K, in, F), newest first
+        spectra = scipy.fft.rfft(frames, axis=-1).astype(np.complex64, copy=False).transpose(1, 0, 2)  # (B, in, F)
+        if count == 1:  # streaming: push the new spectrum into the ring (both copies); the window is contiguous
+            self._head = (self._head - 1) % parts
+            self._line[self._head] = self._line[self._head + parts] = spectra[0]
+            sequence = self._line[self._head : self._head + parts]  # (K, in, F), newest first: X[b - k] at k
+        else:
+            window = self._line[self._head : self._head + parts]  # (K, in, F), newest first
+            sequence = np.concatenate([spectra[::-1], window])  # (B + K, in, F), newest first
         filters = [self._spectra] if self._fade_old is None else [self._spectra, self._fade_old]
         results = []
         for h in filters:
@@ -297,8 +302,9 @@ class MimoFir:
             out = results[1] + (out - results[1]) * ramp
             if ramp[-1, 0, -1] >= 1.0:
                 self._fade_old = None
-        self._line = np.concatenate([sequence[:parts], sequence[:parts]])
-        self._head = 0
+        if count > 1:
+            self._line = np.concatenate([sequence[:parts], sequence[:parts]])
+            self._head = 0
         self._remember(samples)
         return np.ascontiguousarray(out.transpose(1, 0, 2).reshape(out.shape[1], count * p), dtype=np.float32)
 
