@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import sys
+import threading
+
 import numpy as np
 import pytest
 
@@ -173,3 +176,34 @@ def test_gain_is_exact_on_a_sine() -> None:
         x = sine(997.0, rate, 0.5)
         out = Gain(gain_db=-12.0)(x, rate)
         assert rms_db(out) - rms_db(x) == pytest.approx(-12.0, abs=0.01)
+
+
+def test_memoised_designs_survive_threads_sharing_a_stage() -> None:
+    """Threads asking one stage for designs at once (a render and its figures) never see a KeyError or a
+    RuntimeError from the memo, and each gets the design of the rate it asked for."""
+    stage = Gain()
+    errors: list[BaseException] = []
+    wrong: list[tuple[float, float]] = []
+
+    def ask(offset: int) -> None:
+        try:
+            for i in range(3000):
+                rate = float(8000 + (i * 7 + offset) % 40)  # more keys than the memo keeps: evictions race
+                got = stage._memoised(rate, lambda sample_rate: sample_rate)
+                if got != rate:
+                    wrong.append((rate, got))
+        except BaseException as error:  # noqa: BLE001 - the test reports whatever escapes
+            errors.append(error)
+
+    previous = sys.getswitchinterval()
+    sys.setswitchinterval(1e-6)  # switch threads as often as the interpreter allows: the race shows at once
+    try:
+        threads = [threading.Thread(target=ask, args=(k,)) for k in range(8)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+    finally:
+        sys.setswitchinterval(previous)
+    assert not errors, f"{len(errors)} thread(s) failed: {errors[0]!r}"
+    assert not wrong, wrong[:3]

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import difflib
 import importlib
+import threading
 from collections.abc import Iterator, Mapping
 from typing import Any, ClassVar
 
@@ -39,6 +40,10 @@ __all__ = ["Processor", "ANY", "stage_types"]
 ANY = None
 #: Designs a stage keeps memoised (least recently used evicted first).
 MEMO_ENTRIES = 24
+#: Guards every stage's design memo (a render and its figures, or a design worker, may ask one stage at once);
+#: module-wide, as a lock in the stage would stop stages being copied. Designs are computed outside it.
+_MEMO_LOCK = threading.Lock()
+_MISSING = object()
 
 #: Stage types by type name: every Processor subclass registers itself here when its
 #: class is defined (see :meth:`Processor.__init_subclass__`); chain files look types up here.
@@ -244,26 +249,32 @@ class Processor:
         """
         names = sorted(self._values) if depends_on is None else sorted(depends_on)
         key = (getattr(compute, "__name__", ""), sample_rate, tuple((name, self._values[name]) for name in names))
-        cache = self.__dict__.setdefault("_memo", {})
-        if key in cache:
-            cache[key] = cache.pop(key)  # the most recently used last: a design every change uses is never evicted
-        else:
-            cache[key] = compute(sample_rate)
+        with _MEMO_LOCK:
+            cache = self.__dict__.setdefault("_memo", {})
+            found = cache.pop(key, _MISSING)
+            if found is not _MISSING:
+                cache[key] = found  # the most recently used last: a design every change uses is never evicted
+                return found
+        value = compute(sample_rate)  # outside the lock: designs nest, and threads design in parallel
+        with _MEMO_LOCK:
+            cache[key] = value
             while len(cache) > MEMO_ENTRIES:
                 cache.pop(next(iter(cache)))
-        return cache[key]
+        return value
 
     def memoised_designs(self) -> dict[Any, Any]:
         """The designs this stage has memoised (see :meth:`_memoised`), by key: for :meth:`adopt_designs`."""
-        return dict(self.__dict__.get("_memo", {}))
+        with _MEMO_LOCK:
+            return dict(self.__dict__.get("_memo", {}))
 
     def adopt_designs(self, designs: Mapping[Any, Any]) -> None:
         """Take designs a copy of this stage memoised (a design worker's), so setting the same values here
         finds them ready. Keeps the newest :data:`MEMO_ENTRIES`."""
-        mine = self.__dict__.setdefault("_memo", {})
-        mine.update(designs)
-        while len(mine) > MEMO_ENTRIES:
-            mine.pop(next(iter(mine)))
+        with _MEMO_LOCK:
+            mine = self.__dict__.setdefault("_memo", {})
+            mine.update(designs)
+            while len(mine) > MEMO_ENTRIES:
+                mine.pop(next(iter(mine)))
 
     # typed reads of the current values, one per parameter kind (what a stage's design code needs)
     def float_value(self, name: str) -> float:
