@@ -16,7 +16,10 @@ The design grid's nodes are designed once per device, head and rate; the first
 render designs the nodes the ride visits ("cold"), a second one finds them
 ("warm"). Both are printed. Threads are limited to one before numpy loads.
 
-    python benchmarks/automation.py [--seconds 60] [--changes 1000]
+    python benchmarks/automation.py [--seconds 60] [--changes 1000] [--width-step 0.025] [--yaw-step 0.5]
+
+The steps override the Spatializer's grid (``GRID_STEPS``) to measure the
+trade between the error and the nodes a ride visits.
 """
 
 from __future__ import annotations
@@ -34,6 +37,7 @@ import numpy as np  # noqa: E402
 from soundstage import Chain, Spatializer  # noqa: E402
 from soundstage.dsp.grid import clear_grid_cache, grid_cache_info  # noqa: E402
 from soundstage.host.automation import AutomationEvent, process_with_automation  # noqa: E402
+from soundstage.stages.device import GRID_STEPS  # noqa: E402
 
 SR = 48000
 
@@ -77,7 +81,10 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--seconds", type=float, default=60.0)
     parser.add_argument("--changes", type=int, default=1000, help="changes of each knob")
+    parser.add_argument("--width-step", type=float, default=GRID_STEPS["width"], help="the width grid's step")
+    parser.add_argument("--yaw-step", type=float, default=GRID_STEPS["listener_yaw_deg"], help="the yaw grid's step, deg")
     args = parser.parse_args()
+    GRID_STEPS.update(width=args.width_step, listener_yaw_deg=args.yaw_step)
     audio = program(args.seconds)
     events = rides(args.seconds, args.changes)
     count = len(events)
@@ -95,6 +102,7 @@ def main() -> None:
 
     seconds = audio.shape[1] / SR
     print(f"studio-5 device chain, {seconds:.0f} s of 48 kHz stereo, {count} changes (width and listener yaw), one thread")
+    print(f"design grid steps: width {GRID_STEPS['width']}, listener yaw {GRID_STEPS['listener_yaw_deg']} deg")
     print(f"no changes:             {still:6.2f} s = {seconds / still:5.1f}x real time")
     for label, taken in (("design grid, warm", warm), ("design grid, cold", cold), ("exact at every change", exact)):
         per_change = (taken - still) / count * 1000

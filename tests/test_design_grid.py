@@ -36,6 +36,21 @@ def test_bracket_weights_are_a_convex_combination_around_the_value(step: float, 
     assert axis.value(axis.count - 1) == axis.high  # the last node is the end of the range
 
 
+def test_grids_of_one_key_but_other_steps_share_no_nodes() -> None:
+    """A node index means a knob value only with its step: a grid whose step changed (the automation
+    benchmark's --width-step) designs its own nodes instead of reading another step's."""
+    clear_grid_cache()
+
+    def design(values: dict[str, float]) -> tuple[np.ndarray, int]:
+        return np.array([values["g"]]), 0
+
+    coarse = DesignGrid("steps", [GridAxis("g", 0.5, 0.0, 1.0)], design)
+    fine = DesignGrid("steps", [GridAxis("g", 0.25, 0.0, 1.0)], design)
+    assert float(coarse.filters({"g": 0.5})[0]) == 0.5  # node 1 of the coarse grid
+    assert float(fine.filters({"g": 0.25})[0]) == 0.25  # node 1 of the fine grid: 0.5 if it read the coarse one
+    assert grid_cache_info()["designed"] == 2
+
+
 def test_on_a_node_the_design_is_the_exact_one_and_between_nodes_linear() -> None:
     clear_grid_cache()
     calls: list[dict[str, float]] = []

@@ -94,7 +94,7 @@ class DesignGrid:
     ----------
     key : hashable
         Everything else the designs depend on (stage type, device, head, sample
-        rate, the values of the knobs not gridded): grids with equal keys share nodes.
+        rate, the values of the knobs not gridded): grids with equal keys and axes share nodes.
     axes : sequence of GridAxis
     design : callable
         ``design(values)`` -> ``(filters, extra)``: the exact design at the knob
@@ -128,7 +128,7 @@ class DesignGrid:
             self.designed += 1
             return np.asarray(filters), extra
 
-        return _NODES.get_or_compute((self.key, indices), design)
+        return _NODES.get_or_compute(((self.key, self.axes), indices), design)  # with the axes: an index means a step
 
     def corners(self, values: Mapping[str, float]) -> list[tuple[tuple[int, ...], float]]:
         """The nodes the design at ``values`` is interpolated from, with their weights (summing to 1)."""
