@@ -10,19 +10,26 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
 
 import numpy as np
+import pedalboard
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from export.host import null_db, plugin_parameter
+from export.host import test_mix as make_test_mix
 from soundstage.cli import main
 from soundstage.errors import ChainError
 from soundstage.export import export_plugin, missing_tools
+from soundstage.export.bake import bake
+from soundstage.export.build import dpf_root
 from soundstage.export.state import chain_from_state, read_plugin_state
+from soundstage.host.chainfile import load_chain
 
 ROOT = Path(__file__).resolve().parents[1]
 HOST = ROOT / "tests" / "export" / "host.py"
@@ -141,8 +148,6 @@ def test_every_stage_kind_nulls(tmp_path_factory: pytest.TempPathFactory, name: 
 def test_the_engine_allocates_nothing_while_audio_runs(tmp_path: Path, chain: Path, moves: dict[str, float]) -> None:
     """tests/export/rt_check.cpp counts operator new while the engine processes and knobs move (at once, then mid-stream)."""
     _need_toolchain()
-    from soundstage.export.bake import bake
-    from soundstage.host.chainfile import load_chain
 
     program = bake(load_chain(chain), chain.read_text(), rates=[RATE], source=str(chain))
     blob = tmp_path / "program.bin"
@@ -163,18 +168,12 @@ def test_the_engine_allocates_nothing_while_audio_runs(tmp_path: Path, chain: Pa
 def test_each_baked_rate_nulls_and_another_rate_is_silent(tmp_path: Path) -> None:
     """Baked for 44.1 and 48 kHz: each rate runs its own designs; at 96 kHz the plugin plays silence (documented)."""
     _need_toolchain()
-    import pedalboard
-
-    sys.path.insert(0, str(ROOT / "tests" / "export"))
-    from host import null_db, test_mix
-
-    from soundstage.host.chainfile import load_chain
 
     chain_file = ROOT / "chains" / "studio-5-binaural.toml"
     bundle = export_plugin(chain_file, tmp_path, formats=["vst3"], rates=[44100.0, 48000.0]).bundles["vst3"]
     plugin = pedalboard.load_plugin(str(bundle))
     for rate in (44100, 96000, 48000):
-        mix = test_mix(2.0, rate)
+        mix = make_test_mix(2.0, rate)
         got = plugin(mix, rate)
         if rate == 96000:
             assert not np.any(got), "an unbaked rate must play silence"
@@ -207,15 +206,11 @@ def test_random_automation_in_random_buffers_nulls(bundles: dict[str, dict[str, 
     setupProcessing, which resets it, as DAWs do between sessions) when a buffer is larger
     than the ones before it in the stream, which no DAW does within a stream.
     """
-    sys.path.insert(0, str(ROOT / "tests" / "export"))
-    from host import null_db, plugin_parameter, test_mix
-
-    from soundstage.host.chainfile import load_chain
 
     chain_file = ROOT / "chains" / "studio-5-binaural.toml"
     plugin = _random_ride_plugin(bundles)
     chain = load_chain(chain_file)
-    mix = test_mix(1.5, int(RATE))
+    mix = make_test_mix(1.5, int(RATE))
     for path in ("device.width", "device.center_level_db", "device.center_amount"):  # back to the defaults
         parameter = plugin_parameter(plugin, path)
         default = chain["device"].parameter_values()[path.split(".")[1]]
@@ -245,7 +240,6 @@ _PLUGINS: dict[str, object] = {}
 
 
 def _random_ride_plugin(bundles: dict[str, dict[str, Path]]) -> object:
-    import pedalboard
 
     if "binaural" not in _PLUGINS:
         _PLUGINS["binaural"] = pedalboard.load_plugin(str(bundles["studio-5-binaural"]["vst3"]))
@@ -262,11 +256,6 @@ def test_clap_is_built_with_its_entry_point(bundles: dict[str, dict[str, Path]])
 
 def test_clap_nulls_in_a_host(bundles: dict[str, dict[str, Path]], tmp_path: Path) -> None:
     """No CLAP host can be installed here: tests/export/clap_host.cpp is a minimal one, built on DPF's CLAP headers."""
-    sys.path.insert(0, str(ROOT / "tests" / "export"))
-    from host import null_db, test_mix
-
-    from soundstage.export.build import dpf_root
-    from soundstage.host.chainfile import load_chain
 
     binary = tmp_path / "clap_host"
     source = ROOT / "tests" / "export" / "clap_host.cpp"
@@ -274,7 +263,7 @@ def test_clap_nulls_in_a_host(bundles: dict[str, dict[str, Path]], tmp_path: Pat
         ["g++", "-std=c++17", "-O2", f"-I{dpf_root() / 'distrho' / 'src'}", str(source), "-o", str(binary), "-ldl"], check=True
     )
     chain_file = ROOT / "chains" / "studio-5-binaural.toml"
-    mix = test_mix(4.0, int(RATE))
+    mix = make_test_mix(4.0, int(RATE))
     mix.astype("<f4").tofile(tmp_path / "in.f32")
     names = [parameter.name for parameter in _program_parameters(chain_file)]
     outputs = {}
@@ -306,8 +295,6 @@ def test_clap_nulls_in_a_host(bundles: dict[str, dict[str, Path]], tmp_path: Pat
 
 
 def _program_parameters(chain_file: Path) -> list:
-    from soundstage.export.bake import bake
-    from soundstage.host.chainfile import load_chain
 
     return bake(load_chain(chain_file), chain_file.read_text(), rates=[RATE], source=str(chain_file)).parameters
 
@@ -365,9 +352,7 @@ def test_lv2_nulls_in_a_host(bundles: dict[str, dict[str, Path]]) -> None:
 
 
 def _which(tool: str) -> bool:
-    from shutil import which
-
-    return which(tool) is not None
+    return shutil.which(tool) is not None
 
 
 @pytest.mark.parametrize(
@@ -467,7 +452,6 @@ def test_state_reads_raw_and_juce_wrapped_blocks() -> None:
 
 def test_command_line_reads_the_chain_back(bundles: dict[str, dict[str, Path]], tmp_path: Path, capsys) -> None:
     """A .vstpreset saved from the exported VST3 (pedalboard writes it as a host does), and the LV2 bundle."""
-    import pedalboard
 
     plugin = pedalboard.load_plugin(str(bundles["studio-5"]["vst3"]))
     preset = tmp_path / "session.vstpreset"
@@ -496,8 +480,6 @@ def test_state_reader_never_raises(data: bytes) -> None:
 
 
 def test_baked_latency_matches_chain_at_each_rate(tmp_path: Path) -> None:
-    from soundstage.export.bake import bake
-    from soundstage.host.chainfile import load_chain
 
     path = ROOT / "chains" / "studio-5-binaural.toml"
     chain = load_chain(path)
