@@ -16,7 +16,14 @@ from soundstage.acoustics.hrtf import HrtfSet
 from soundstage.acoustics.profiles import Listener, ProfileError, load_profile
 from soundstage.analysis.binaural import fractional_octave_bands
 from soundstage.analysis.crosstalk import band_target_db, plain_stereo_separation_db, realized_response, separation_db
-from soundstage.stages.crosstalk import CrosstalkCanceller, TargetCurve, design_crosstalk_canceller
+from soundstage.dsp.search import bisect_per_bin
+from soundstage.stages.crosstalk import (
+    CrosstalkCanceller,
+    RegularizedInverse,
+    TargetCurve,
+    crosstalk_plant,
+    design_crosstalk_canceller,
+)
 
 SR = 48000.0
 MODEL = SphericalHead()
@@ -195,3 +202,34 @@ def test_personalised_design_on_a_measured_head(kemar_path: str, kemar: HrtfSet)
     assert own.effort_db() <= 10.0
     with pytest.raises(Exception, match=r"nowhere\.sofa"):
         CrosstalkCanceller(hrtf="nowhere.sofa")
+
+
+def _plants_for_the_effort_search() -> list[np.ndarray]:
+    """The studio-5 midranges' plant at three seats, and random plants (where the effort is not monotone in beta)."""
+    profile = load_profile("studio-5").at_distance(1.0)
+    frequencies = np.fft.rfftfreq(2048, 1 / 48000)
+    head = SphericalHead()
+    mids = profile.indices("mid")
+    seats = [Listener((x, y, 0.0), yaw) for x, y, yaw in ((0.0, 0.0, 0.0), (0.03, -0.05, 5.0), (0.0, 0.05, -20.0))]
+    plants = [crosstalk_plant(profile, frequencies, head, seat, mids)[0] for seat in seats]
+    rng = np.random.default_rng(3)
+    for drivers in (2, 3, 5):
+        plants.append(rng.standard_normal((513, 2, drivers)) + 1j * rng.standard_normal((513, 2, drivers)))
+    return plants
+
+
+@pytest.mark.parametrize("max_effort_db", [3.0, 10.0, 20.0])
+def test_the_closed_form_effort_search_is_the_bisection(max_effort_db: float) -> None:
+    """The effort search finds, in closed form, bisect_per_bin's answer over the search range: the same grid point per bin."""
+    limit = 10 ** ((max_effort_db - 0.1) / 20)
+    fell_back = 0
+    for plant in _plants_for_the_effort_search():
+        inverses = RegularizedInverse(plant)
+        level = np.linspace(0.5, 1.0, len(inverses.scale))
+        for given in (None, level):
+            found, _ = inverses.effort_search(max_effort_db, given)
+            bound = limit if given is None else limit / given
+            bisected = 10 ** bisect_per_bin(len(inverses.scale), lambda b, i=inverses, c=bound: i.peak_gain(b * i.scale) <= c)
+            assert np.array_equal(found, bisected), np.abs(np.log10(found / bisected)).max()
+            fell_back += int(inverses._effort_thresholds(np.broadcast_to(bound, inverses.scale.shape).copy())[1].sum())
+    assert fell_back > 0  # the random plants reach the bisection fallback, so both paths are compared

@@ -163,20 +163,77 @@ class RegularizedInverse:
 
     def effort_search(self, max_effort_db: float, level: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
         """Per bin the least ``beta`` (relative to :attr:`scale`) whose filters stay within ``max_effort_db``
-        (less 0.1 dB kept for the FIR realization), and the separation there (dB); memoised without ``level``."""
+        (less 0.1 dB kept for the FIR realization), and the separation there (dB); memoised without ``level``.
+
+        The answer is :func:`~soundstage.dsp.search.bisect_per_bin`'s over the search range
+        (``SEARCH_LOW`` .. ``SEARCH_HIGH``, 26 halvings of its decades), found in closed form
+        (:meth:`_effort_thresholds`): each filter's power is a ratio of quadratics in ``beta``,
+        so its limit is a root. Bins where the limit is not one threshold in the range are bisected.
+        """
         key = float(max_effort_db)
         if level is None and key in self._effort:
             return self._effort[key]
         limit = 10 ** ((max_effort_db - 0.1) / 20)
-
-        def effort_ok(b: np.ndarray) -> np.ndarray:
-            return self.peak_gain(b * self.scale, level) <= limit
-
-        b_limit = 10 ** bisect_per_bin(len(self.scale), effort_ok)
+        bound = np.full(len(self.scale), limit) if level is None else limit / level
+        x, unsure = self._effort_thresholds(bound)
+        if unsure.any():
+            x[unsure] = self._bisect_effort(bound, np.flatnonzero(unsure))
+        b_limit = 10**x
         found = (b_limit, self.separation_db(b_limit * self.scale))
         if level is None:
             self._effort[key] = found
         return found
+
+    def _effort_thresholds(self, bound: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """The effort search's result (log10 ``beta`` relative to :attr:`scale`, on the bisection's grid) per bin,
+        and the bins where it is not one threshold (the condition is not monotone in the range): those to bisect.
+
+        Filter ``m`` of input ``j`` stays within ``bound`` while
+        ``f(b) = a b**2 + 2 h b + c <= 0`` with ``a = qq - B own**2``, ``h = pq - B D own``,
+        ``c = pp - B D**2`` (``B = bound**2``, ``beta = b * scale``): on ``[lo, hi]`` it holds
+        from its last root up if ``f(hi) <= 0`` and no other root lies below that one.
+        """
+        lo_x, hi_x = -9.0, 4.0  # bisect_per_bin's default range: log10 of SEARCH_LOW, SEARCH_HIGH
+        lo, hi = 10**lo_x, 10**hi_x
+        s = self.scale[:, None, None]
+        bound2 = (bound**2)[:, None, None]
+        own = self.own[:, None, :]
+        det = self.det[:, None, None]
+        a = (self._qq - bound2 * own**2) * s * s
+        h = (self._pq - bound2 * det * own) * s
+        c = self._pp - bound2 * det**2
+        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+            root = np.sqrt(np.maximum(h * h - a * c, 0.0))
+            q = -(h + np.where(h >= 0, root, -root))
+            r1, r2 = q / a, c / q
+            real = h * h - a * c >= 0
+            inside = [real & (r > lo) & (r < hi) & np.isfinite(r) for r in (r1, r2)]
+            first = np.where(inside[0], r1, -np.inf)
+            second = np.where(inside[1], r2, -np.inf)
+        last, other = np.maximum(first, second), np.minimum(first, second)
+        f_hi = (a * hi + 2 * h) * hi + c
+        f_lo = (a * lo + 2 * h) * lo + c
+        never = (f_hi > 0) & (f_lo > 0) & ~inside[0] & ~inside[1]
+        unsure = ((f_hi > 0) & ~never) | ((f_hi <= 0) & ((other > -np.inf) | ((last == -np.inf) & (f_lo > 0))))
+        start = np.where(last > -np.inf, last, lo)
+        threshold = np.log10(start.max(axis=(1, 2)))
+        step = (hi_x - lo_x) / 2**26  # bisect_per_bin's grid: its answer is the least point that holds
+        k = np.clip(np.ceil((threshold - lo_x) / step), 1, 2**26)
+        x = lo_x + k * step
+        x[never.any(axis=(1, 2))] = hi_x
+        return x, unsure.any(axis=(1, 2)) & ~never.any(axis=(1, 2))
+
+    def _bisect_effort(self, bound: np.ndarray, bins: np.ndarray) -> np.ndarray:
+        """The effort search by bisection, on ``bins`` only (log10 ``beta`` relative to :attr:`scale`)."""
+        pp, pq, qq, own, det, scale = (x[bins] for x in (self._pp, self._pq, self._qq, self.own, self.det, self.scale))
+
+        def effort_ok(b: np.ndarray) -> np.ndarray:
+            beta = (b * scale)[:, None, None]
+            ear = np.maximum(det[:, None] + (b * scale)[:, None] * own, 1e-300)[:, None, :]
+            power = (pp + beta * (2 * pq + beta * qq)) / ear**2
+            return np.asarray(np.sqrt(np.maximum(power, 0.0).max(axis=(1, 2))) <= bound[bins])
+
+        return bisect_per_bin(len(bins), effort_ok)
 
     def separation_db(self, beta: np.ndarray) -> np.ndarray:
         """The smaller over the two inputs of ipsi/contra ear power (dB) per frequency, shape (F,)."""
