@@ -17,8 +17,9 @@ render designs the nodes the ride visits ("cold"), a second one finds them
 ("warm"). Both are printed. Threads are limited to one before numpy loads.
 
     python benchmarks/automation.py [--seconds 60] [--changes 1000] [--width-step 0.025] [--yaw-step 0.5]
+                                    [--width-order 1] [--yaw-order 1]
 
-The steps override the Spatializer's grid (``GRID_STEPS``) to measure the
+The steps and orders override the Spatializer's grid (``GRID_STEPS``, ``GRID_ORDERS``) to measure the
 trade between the error and the nodes a ride visits.
 """
 
@@ -37,7 +38,7 @@ import numpy as np  # noqa: E402
 from soundstage import Chain, Spatializer  # noqa: E402
 from soundstage.dsp.grid import clear_grid_cache, grid_cache_info  # noqa: E402
 from soundstage.host.automation import AutomationEvent, process_with_automation  # noqa: E402
-from soundstage.stages.device import GRID_STEPS  # noqa: E402
+from soundstage.stages.device import GRID_ORDERS, GRID_STEPS  # noqa: E402
 
 SR = 48000
 
@@ -83,8 +84,11 @@ def main() -> None:
     parser.add_argument("--changes", type=int, default=1000, help="changes of each knob")
     parser.add_argument("--width-step", type=float, default=GRID_STEPS["width"], help="the width grid's step")
     parser.add_argument("--yaw-step", type=float, default=GRID_STEPS["listener_yaw_deg"], help="the yaw grid's step, deg")
+    parser.add_argument("--width-order", type=int, default=GRID_ORDERS["width"], help="1: linear, 3: cubic")
+    parser.add_argument("--yaw-order", type=int, default=GRID_ORDERS["listener_yaw_deg"], help="1: linear, 3: cubic")
     args = parser.parse_args()
     GRID_STEPS.update(width=args.width_step, listener_yaw_deg=args.yaw_step)
+    GRID_ORDERS.update(width=args.width_order, listener_yaw_deg=args.yaw_order)
     audio = program(args.seconds)
     events = rides(args.seconds, args.changes)
     count = len(events)
@@ -102,7 +106,11 @@ def main() -> None:
 
     seconds = audio.shape[1] / SR
     print(f"studio-5 device chain, {seconds:.0f} s of 48 kHz stereo, {count} changes (width and listener yaw), one thread")
-    print(f"design grid steps: width {GRID_STEPS['width']}, listener yaw {GRID_STEPS['listener_yaw_deg']} deg")
+    orders = {1: "linear", 3: "cubic"}
+    print(
+        f"design grid steps: width {GRID_STEPS['width']} ({orders[GRID_ORDERS['width']]}), "
+        f"listener yaw {GRID_STEPS['listener_yaw_deg']} deg ({orders[GRID_ORDERS['listener_yaw_deg']]})"
+    )
     print(f"no changes:             {still:6.2f} s = {seconds / still:5.1f}x real time")
     for label, taken in (("design grid, warm", warm), ("design grid, cold", cold), ("exact at every change", exact)):
         per_change = (taken - still) / count * 1000

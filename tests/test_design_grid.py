@@ -36,6 +36,55 @@ def test_bracket_weights_are_a_convex_combination_around_the_value(step: float, 
     assert axis.value(axis.count - 1) == axis.high  # the last node is the end of the range
 
 
+@given(
+    step=st.floats(0.01, 2.0),
+    low=st.floats(-50, 0),
+    nodes=st.integers(4, 60),
+    fraction=st.floats(-0.2, 1.2),
+    coefficients=st.lists(st.floats(-2, 2), min_size=4, max_size=4),
+)
+@settings(max_examples=300, deadline=None)
+def test_cubic_bracket_reproduces_any_cubic_from_the_four_nearest_nodes(
+    step: float, low: float, nodes: int, fraction: float, coefficients: list[float]
+) -> None:
+    """Order 3: the weights of the four nodes nearest the value sum to 1 and give a cubic's value exactly
+    (in the axis's own coordinate), so the interpolation error falls with the fourth power of the step."""
+    axis = GridAxis("k", step, low, low + step * (nodes - 1) * 0.999, order=3)  # the last node a little short of a step
+    value = axis.low + fraction * (axis.high - axis.low)
+    clamped = min(max(value, axis.low), axis.high)
+    corners = axis.bracket(value)
+    assert abs(sum(w for _, w in corners) - 1.0) <= 1e-9
+    indices = [i for i, _ in corners]
+    assert all(0 <= i < axis.count for i in indices) and indices == sorted(indices)
+    assert len(corners) in (1, 4)
+    if len(corners) == 4:  # the four nearest: the value lies between the middle two, except at the ends of the range
+        assert axis.value(indices[0]) <= clamped <= axis.value(indices[-1])
+
+    def cubic(x: float) -> float:
+        u = (x - axis.low) / (axis.high - axis.low)
+        return sum(c * u**k for k, c in enumerate(coefficients))
+
+    assert sum(cubic(axis.value(i)) * w for i, w in corners) == pytest.approx(cubic(clamped), abs=1e-7)
+
+
+def test_a_cubic_axis_interpolates_a_smooth_design_closer_than_a_linear_one() -> None:
+    """On a smooth design (here a sine of the knob) cubic interpolation at a step is far closer than linear at it."""
+    clear_grid_cache()
+
+    def design(values: dict[str, float]) -> tuple[np.ndarray, int]:
+        return np.array([np.sin(3.0 * values["a"]), np.cos(2.0 * values["a"])]), 0
+
+    values = np.linspace(0.013, 0.987, 97)
+    errors = {}
+    for order in (1, 3):
+        grid = DesignGrid("smooth", [GridAxis("a", 0.1, 0.0, 1.0, order=order)], design)
+        errors[order] = max(float(np.abs(grid.filters({"a": v}) - design({"a": v})[0]).max()) for v in values)
+    assert errors[1] > 1e-3  # linear: the second derivative times step**2 / 8
+    assert errors[3] < errors[1] / 50  # cubic: the fourth derivative times step**4
+    with pytest.raises(ValueError, match="order 2"):
+        GridAxis("a", 0.1, 0.0, 1.0, order=2)
+
+
 def test_grids_of_one_key_but_other_steps_share_no_nodes() -> None:
     """A node index means a knob value only with its step: a grid whose step changed (the automation
     benchmark's --width-step) designs its own nodes instead of reading another step's."""

@@ -231,6 +231,7 @@ class _Baker:
         self.note_fixed(name, stage, [knob for knob in stage.design_parameters if knob != "width"])
         grid = stage.design_grid(rate)
         width = next(axis for axis in grid.axes if axis.name == "width")
+        assert width.order == 1, "the engine interpolates the width grid linearly (engine.hpp, Fir::interpolate)"
         values = {axis.name: stage.float_value(axis.name) for axis in grid.axes}
         nodes = [grid.filters({**values, "width": width.value(index)}) for index in range(width.count)]
         outputs = nodes[0].shape[0]

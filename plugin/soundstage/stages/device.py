@@ -56,6 +56,8 @@ LISTENER_KNOBS = tuple(spec.name for spec in LISTENER_PARAMETERS)
 #: (:mod:`soundstage.dsp.grid`), and the grid steps: the interpolation error of a whole
 #: automated render is below -60 dB re the signal with these (``benchmarks/automation.py``).
 GRID_STEPS = {"width": 0.025, "listener_yaw_deg": 0.5}
+#: How each gridded knob interpolates between nodes (:class:`~soundstage.dsp.grid.GridAxis`): 1 linear, 3 cubic.
+GRID_ORDERS = {"width": 1, "listener_yaw_deg": 1}
 #: The center the upmix extracts reaches up to here: above it, center content would stay in L'/R' and
 #: play from both of their paths at once, louder than a phantom center (the tweeter plays their sum).
 UPMIX_HIGH_HZ = 24000.0
@@ -254,7 +256,7 @@ class Spatializer(DriverFeeds, Processor):  # type: ignore[misc]  # output_chann
         axes = []
         for name, step in GRID_STEPS.items():
             spec = next(spec for spec in self.parameter_specs if spec.name == name)
-            axes.append(GridAxis(name, step, float(spec.minimum), float(spec.maximum)))
+            axes.append(GridAxis(name, step, float(spec.minimum), float(spec.maximum), GRID_ORDERS.get(name, 1)))
         return DesignGrid(key, axes, lambda values: self._design_at(sample_rate, values))
 
     def _design_at(self, sample_rate: float, values: dict[str, float]) -> tuple[np.ndarray, int]:
