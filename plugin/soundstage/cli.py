@@ -5,8 +5,9 @@
     soundstage chain show FILE [--sample-rate HZ] [--channels N]
     soundstage plugin info PATH [--plugin-name NAME]
     soundstage plugin chain STATE [-o CHAIN.toml] [--overwrite]
-    soundstage analyze crosstalk --device NAME --distance-m D [--hrtf model|rigid-sphere|SOFA ...]
-                                 [--design-hrtf rigid-sphere|SOFA] [--region-yaw-deg Y --region-lateral-m L --region-fore-aft-m F]
+    soundstage analyze crosstalk --device NAME --distance-m D [--hrtf model|rigid-sphere|blended-sphere|SOFA ...]
+                                 [--design-hrtf rigid-sphere|blended-sphere|SOFA] [--region-yaw-deg Y --region-lateral-m L
+                                 --region-fore-aft-m F]
                                  [--plot FILE.png]
     soundstage analyze beam --device NAME [--plot FILE.png]
     soundstage analyze zones --device NAME [--hrtf ...] [--plot FILE.png]
@@ -657,7 +658,7 @@ def build_parser() -> argparse.ArgumentParser:
     crosstalk.add_argument(
         "--design-hrtf",
         default="model",
-        help="design on this SOFA file (personalized) or on 'rigid-sphere' (the exact sphere) instead of the spherical head",
+        help="design on this SOFA file (personalized), 'rigid-sphere' or 'blended-sphere' instead of the spherical head",
     )
     crosstalk.add_argument("--region-yaw-deg", type=_ranged(float, 0, 45, "deg"), default=5.0, help="listening region: +-yaw")
     crosstalk.add_argument(
@@ -679,7 +680,9 @@ def build_parser() -> argparse.ArgumentParser:
     zones.set_defaults(run=_cmd_analyze_zones)
     device_cmd = analyze.add_parser("device", help="end-to-end figures of the device chain in one table")
     device_cmd.add_argument("--device", default="studio-5")
-    device_cmd.add_argument("--hrtf", default="model", help="'model', 'rigid-sphere' or a SOFA file (e.g. the MIT KEMAR set)")
+    device_cmd.add_argument(
+        "--hrtf", default="model", help="'model', 'rigid-sphere', 'blended-sphere' or a SOFA file (e.g. MIT KEMAR)"
+    )
     device_cmd.add_argument("--distance-m", type=_DISTANCE, default=2.0)
     device_cmd.set_defaults(run=_cmd_analyze_device)
     virtualizer = analyze.add_parser("virtualizer", help="the Virtualizer's ITD and ILD per octave beside a measured head's")
@@ -690,7 +693,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--head-radius-m", type=_ranged(float, 0.03, 0.2, "m"), default=0.0875, help="head radius of the model"
     )
     virtualizer.add_argument(
-        "--hrtf", default="model", help="the head the virtualizer uses: 'model', 'rigid-sphere' or a SOFA file"
+        "--hrtf", default="model", help="the head the virtualizer uses: 'model', 'rigid-sphere', 'blended-sphere' or a SOFA file"
     )
     virtualizer.add_argument(
         "--against", default=None, help="a SOFA file to compare with (default: the MIT KEMAR set of libmysofa1), or 'none'"

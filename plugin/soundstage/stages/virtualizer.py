@@ -17,7 +17,7 @@ import numpy as np
 import scipy.fft
 
 from soundstage.acoustics.geometry import direction
-from soundstage.acoustics.head import RigidSphereHead, SphericalHead
+from soundstage.acoustics.head import BlendedSphereHead, RigidSphereHead, SphericalHead
 from soundstage.acoustics.hrtf import HeadChoice, HrtfSet
 from soundstage.dsp.delay import DelayLine
 from soundstage.dsp.fir import CrossfadingFir
@@ -66,7 +66,7 @@ def design_virtualizer(
     *,
     azimuth_deg: float = 30.0,
     head_radius_m: float = 0.0875,
-    head: SphericalHead | RigidSphereHead | HrtfSet | None = None,
+    head: SphericalHead | RigidSphereHead | BlendedSphereHead | HrtfSet | None = None,
     taps: int = TAPS,
     delay_samples: int = BULK_DELAY,
 ) -> VirtualizerDesign:
@@ -74,10 +74,12 @@ def design_virtualizer(
 
     The contralateral filter has the magnitude of the head's contralateral /
     ipsilateral ratio for a source at ``azimuth_deg`` and linear phase, delayed by
-    ``delay_samples`` plus the head's ITD. The head is the spherical head model
-    (``head_radius_m``) unless ``head`` gives another, e.g. a measured
-    :class:`~soundstage.acoustics.hrtf.HrtfSet` at ``sample_rate`` (its ITD is the
-    difference of the ears' onsets).
+    ``delay_samples`` plus the head's ITD. The head is Brown & Duda's spherical head
+    (:class:`~soundstage.acoustics.head.SphericalHead`, ``head_radius_m``) unless
+    ``head`` gives another, e.g. a measured :class:`~soundstage.acoustics.hrtf.HrtfSet`
+    at ``sample_rate`` (its ITD is the difference of the ears' onsets). The spherical
+    models' ITD is Woodworth's (the path around the sphere), the exact sphere's its
+    own (:class:`~soundstage.acoustics.head.RigidSphereHead`).
 
     Examples
     --------
@@ -89,9 +91,10 @@ def design_virtualizer(
     n = taps
     frequencies = np.fft.rfftfreq(n, 1 / sample_rate)
     responses = head.ear_responses(frequencies, direction(azimuth_deg)[None])[:, 0]  # (2, F): left (ipsi), right
-    if isinstance(head, SphericalHead):  # the shadow ratio, linear phase, delayed by the Woodworth ITD
-        theta = head.incidence(direction(azimuth_deg)[None])[:, 0]
-        itd = float(head.delay_s(theta[1:2])[0] - head.delay_s(theta[0:1])[0])
+    if isinstance(head, (SphericalHead, BlendedSphereHead)):  # the head's level ratio, linear phase, the Woodworth ITD
+        woodworth = SphericalHead(head.radius_m, head.ear_azimuth_deg)
+        theta = woodworth.incidence(direction(azimuth_deg)[None])[:, 0]
+        itd = float(woodworth.delay_s(theta[1:2])[0] - woodworth.delay_s(theta[0:1])[0])
         ratio = np.abs(responses[1]) / np.maximum(np.abs(responses[0]), 1e-12)
         spectrum = ratio * np.exp(-2j * np.pi * frequencies * (delay_samples + itd * sample_rate) / sample_rate)
     elif isinstance(head, (HrtfSet, RigidSphereHead)):  # the complex contra/ipsi ratio: its frequency-dependent ITD
@@ -121,13 +124,14 @@ class Virtualizer(Processor):
     Parameters
     ----------
     hrtf : str
-        ``"model"`` (the spherical head of Brown & Duda, the default) or the path of
-        a SOFA file: the level and time differences of a measured (e.g. your own,
-        personalized) head instead (configuration).
+        ``"model"`` (Brown & Duda's spherical head, the default), ``"rigid-sphere"``,
+        ``"blended-sphere"`` (see :class:`~soundstage.acoustics.hrtf.HeadChoice`), or the path of a SOFA file:
+        the level and time differences of a measured (e.g. your own, personalized)
+        head instead (configuration).
     azimuth_deg : float, 5..90 deg
         Angle of the virtual speakers. Default 30.
     head_radius_m : float, 0.05..0.12 m
-        Head radius of the model (``hrtf = "model"`` only). Default 0.0875.
+        Head radius of the head models (not of a SOFA file). Default 0.0875.
     crossfeed : float, 0..1
         Amount of the contralateral path (0: none, 1: the head model's). Ramps
         over 20 ms when changed.
