@@ -72,3 +72,11 @@ def sine(frequency_hz: float, sample_rate: float, seconds: float, amplitude: flo
 
 def rms_db(x: np.ndarray) -> float:
     return float(10 * np.log10(np.mean(np.asarray(x, np.float64) ** 2)))
+
+
+def group_delay_samples(x: np.ndarray, sample_rate: float = 48000.0, low: float = 500.0, high: float = 2000.0) -> float:
+    """The slope of the unwrapped phase of ``x`` over ``low``..``high`` Hz, in samples (a band's group delay)."""
+    spectrum = np.fft.rfft(x)
+    f = np.fft.rfftfreq(len(x), 1 / sample_rate)
+    band = (f > low) & (f < high)
+    return float(-np.polyfit(2 * np.pi * f[band], np.unwrap(np.angle(spectrum[band])), 1)[0] * sample_rate)

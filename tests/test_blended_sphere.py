@@ -5,7 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from soundstage import Chain, CrosstalkCanceller, Spatializer, Virtualizer, load_chain, save_chain
+from helpers import group_delay_samples
+from soundstage import BinauralMonitor, Chain, CrosstalkCanceller, Spatializer, Virtualizer, load_chain, save_chain
 from soundstage.acoustics.geometry import direction
 from soundstage.acoustics.head import BLEND_HZ, BlendedSphereHead, RigidSphereHead, SphericalHead
 from soundstage.acoustics.hrtf import HrtfSet
@@ -74,3 +75,22 @@ def test_stages_take_it_and_chain_files_keep_it(tmp_path) -> None:  # type: igno
     audio = np.random.default_rng(0).standard_normal((2, 9600)).astype(np.float32) * 0.1
     assert np.array_equal(chain(audio, 48000), load_chain(tmp_path / "blend.toml")(audio, 48000))
     assert Spatializer(hrtf="blended-sphere")(audio, 48000).shape == (5, 9600)
+
+
+def test_its_phase_crossfade_puts_the_device_paths_apart_so_it_is_not_the_default() -> None:
+    """The limit that keeps it from being the default: through the device chain heard on the same head, center
+    content (the beam, not head-compensated) and left content (the canceller, compensated on this head) arrive
+    more than a sample apart in 0.5-2 kHz (Brown & Duda: within one, tests/test_device_chain.py)."""
+    n = 48000
+    center, left = np.zeros((2, n)), np.zeros((2, n))
+    center[:, 12000] = 1.0
+    left[0, 12000] = 1.0
+    apart = {}
+    for hrtf in ("blended-sphere", "model"):
+        chain = Chain([Spatializer(hrtf=hrtf), BinauralMonitor(hrtf=hrtf)])
+        ears_center, ears_left = chain(center, SR), chain(left, SR)
+        apart[hrtf] = max(abs(group_delay_samples(ears_center[ear]) - group_delay_samples(ears_left[0])) for ear in range(2))
+    print(
+        f"center vs left content at the ears, 0.5-2 kHz: {apart['blended-sphere']:.2f} samples apart (Brown & Duda {apart['model']:.2f})"
+    )
+    assert apart["blended-sphere"] > 1.5 and apart["model"] <= 1.0

@@ -8,17 +8,11 @@ import numpy as np
 import pytest
 import scipy.signal
 
+from helpers import group_delay_samples
 from soundstage import BinauralMonitor, Chain, Spatializer, design_beamformer, design_crosstalk_canceller, load_chain
 from soundstage.analysis import ild_db, itd_s
 
 SR = 48000
-
-
-def group_delay_samples(x: np.ndarray, low: float = 500.0, high: float = 2000.0) -> float:
-    spectrum = np.fft.rfft(x)
-    f = np.fft.rfftfreq(len(x), 1 / SR)
-    band = (f > low) & (f < high)
-    return float(-np.polyfit(2 * np.pi * f[band], np.unwrap(np.angle(spectrum[band])), 1)[0] * SR)
 
 
 def test_center_and_sides_arrive_together_at_the_ears() -> None:

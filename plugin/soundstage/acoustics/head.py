@@ -27,7 +27,13 @@ asymmetry and pinnae wash out the perfect sphere's bright spot and deep
 diffraction ripples. Between them the complex responses crossfade over the
 octave (a smooth step in log-frequency; the two models' delays there differ by
 up to 72 us, and the blend's level never falls more than 0.2 dB below the
-quieter of the two). Neither part is fitted to a measured head.
+quieter of the two). Neither part is fitted to a measured head. Its limit: the
+crossfaded phase gives a frontal source a group delay rippling from -66 to +91 us
+over 1-2 kHz at the ears (Brown & Duda: -3 to +22 us), so through the device chain
+the center beam (not head-compensated) and the canceller's paths (compensated on
+this head) arrive 2.3 samples apart in 0.5-2 kHz, where Brown & Duda keeps them
+within one; the default stays ``"model"`` (Brown & Duda) until the blend has a
+smooth phase.
 """
 
 from __future__ import annotations
