@@ -154,10 +154,13 @@ class RegularizedInverse:
             gain = gain * level[:, None]
         return np.asarray((self.p + beta[:, None, None] * self.q) * gain[:, None, :])
 
-    def peak_gain(self, beta: np.ndarray, level: np.ndarray | None = None) -> np.ndarray:
-        """The largest magnitude of :meth:`filters` per bin, shape (F,) (the effort searches' measure)."""
+    def peak_gain(self, beta: np.ndarray, level: np.ndarray | None = None, bins: np.ndarray | None = None) -> np.ndarray:
+        """The largest magnitude of :meth:`filters` per bin, shape (F,) (the effort searches' measure);
+        with ``bins``, of those bins only (``beta`` and ``level`` given for them)."""
+        at = slice(None) if bins is None else bins
         b = beta[:, None, None]
-        power = (self._pp + b * (2 * self._pq + b * self._qq)) / self._own_ear(beta)[:, None, :] ** 2
+        own_ear = np.maximum(self.det[at][:, None] + beta[:, None] * self.own[at], 1e-300)  # as _own_ear
+        power = (self._pp[at] + b * (2 * self._pq[at] + b * self._qq[at])) / own_ear[:, None, :] ** 2
         peak = np.sqrt(np.maximum(power, 0.0).max(axis=(1, 2)))
         return peak if level is None else peak * level
 
@@ -225,15 +228,8 @@ class RegularizedInverse:
 
     def _bisect_effort(self, bound: np.ndarray, bins: np.ndarray) -> np.ndarray:
         """The effort search by bisection, on ``bins`` only (log10 ``beta`` relative to :attr:`scale`)."""
-        pp, pq, qq, own, det, scale = (x[bins] for x in (self._pp, self._pq, self._qq, self.own, self.det, self.scale))
-
-        def effort_ok(b: np.ndarray) -> np.ndarray:
-            beta = (b * scale)[:, None, None]
-            ear = np.maximum(det[:, None] + (b * scale)[:, None] * own, 1e-300)[:, None, :]
-            power = (pp + beta * (2 * pq + beta * qq)) / ear**2
-            return np.asarray(np.sqrt(np.maximum(power, 0.0).max(axis=(1, 2))) <= bound[bins])
-
-        return bisect_per_bin(len(bins), effort_ok)
+        scale, limit = self.scale[bins], bound[bins]
+        return bisect_per_bin(len(bins), lambda b: self.peak_gain(b * scale, bins=bins) <= limit)
 
     def separation_db(self, beta: np.ndarray) -> np.ndarray:
         """The smaller over the two inputs of ipsi/contra ear power (dB) per frequency, shape (F,)."""
