@@ -18,22 +18,18 @@ is 1.5 times the high-frequency one (Kuhn 1977), the shadow side has its bright
 spot, and the head's diffraction ripples through 1-3 kHz, where a canceller for
 drivers a few degrees apart works on interaural differences of tens of us.
 
-:class:`BlendedSphereHead` joins the two where each is the better model of a
-real head: the exact sphere below ``BLEND_HZ[0]`` (1 kHz), where wavelengths are
-long against the pinnae and a head scatters like a sphere (its low-frequency
-ITD and level difference, which the one-pole model underestimates), and Brown &
-Duda's smooth shadow above ``BLEND_HZ[1]`` (2 kHz), where a real head's
-asymmetry and pinnae wash out the perfect sphere's bright spot and deep
-diffraction ripples. Between them the complex responses crossfade over the
-octave (a smooth step in log-frequency; the two models' delays there differ by
-up to 72 us, and the blend's level never falls more than 0.2 dB below the
-quieter of the two). Neither part is fitted to a measured head. Its limit: the
-crossfaded phase gives a frontal source a group delay rippling from -66 to +91 us
-over 1-2 kHz at the ears (Brown & Duda: -3 to +22 us), so through the device chain
-the center beam (not head-compensated) and the canceller's paths (compensated on
-this head) arrive 2.3 samples apart in 0.5-2 kHz, where Brown & Duda keeps them
-within one; the default stays ``"model"`` (Brown & Duda) until the blend has a
-smooth phase.
+:class:`BlendedSphereHead` takes each model's level where it is the better one:
+the exact sphere's below ``BLEND_HZ[0]`` (1 kHz), where wavelengths are long
+against the pinnae and a head scatters like a sphere (its low-frequency level
+difference, which the one-pole model underestimates), and Brown & Duda's smooth
+shadow above ``BLEND_HZ[1]`` (2 kHz), where a real head's asymmetry and pinnae
+wash out the perfect sphere's bright spot and deep diffraction ripples; the level
+crossfades in dB over the octave between. Its phase is Brown & Duda's at every
+frequency (Woodworth's smooth timing): the exact sphere's phase ripples at 1-2
+kHz (a frontal source's group delay at the ears from -66 to +37 us), and a
+complex crossfade of the two (-66 to +91 us) put the device chain's beam and
+canceller paths 2.3 samples apart at the ears. Neither part is fitted to a
+measured head.
 """
 
 from __future__ import annotations
@@ -206,7 +202,7 @@ class RigidSphereHead:
 
 @dataclass(frozen=True)
 class BlendedSphereHead:
-    """The exact rigid sphere below 1 kHz, Brown & Duda's spherical head above 2 kHz (see the module notes).
+    """The exact rigid sphere's level below 1 kHz, Brown & Duda's head above 2 kHz and its phase throughout (module notes).
 
     Parameters
     ----------
@@ -220,7 +216,7 @@ class BlendedSphereHead:
     >>> import numpy as np
     >>> head, front = BlendedSphereHead(), np.array([[1.0, 0.0, 0.0]])
     >>> low = np.array([200.0, 8000.0])
-    >>> bool(np.allclose(head.ear_responses(low[:1], front), RigidSphereHead().ear_responses(low[:1], front)))
+    >>> bool(np.allclose(np.abs(head.ear_responses(low[:1], front)), np.abs(RigidSphereHead().ear_responses(low[:1], front))))
     True
     >>> bool(np.allclose(head.ear_responses(low[1:], front), SphericalHead().ear_responses(low[1:], front)))
     True
@@ -234,15 +230,17 @@ class BlendedSphereHead:
         f = np.atleast_1d(np.asarray(frequencies_hz, dtype=float))
         low, high = BLEND_HZ
         t = np.clip(np.log2(np.maximum(f, 1e-3) / low) / np.log2(high / low), 0.0, 1.0)
-        upper = t * t * (3 - 2 * t)  # 0 below the octave (the sphere), 1 above it (Brown & Duda)
-        sphere = RigidSphereHead(self.radius_m, self.ear_azimuth_deg)
-        shadow = SphericalHead(self.radius_m, self.ear_azimuth_deg)
-        below, above = upper < 1.0, upper > 0.0
-        out = np.zeros((2, len(np.atleast_2d(directions)), len(f)), complex)
-        if below.any():
-            out[:, :, below] += (1.0 - upper[below]) * sphere.ear_responses(f[below], directions)
-        if above.any():
-            out[:, :, above] += upper[above] * shadow.ear_responses(f[above], directions)
+        upper = t * t * (3 - 2 * t)  # 0 below the octave (the sphere's level), 1 above it (Brown & Duda's)
+        shadow = SphericalHead(self.radius_m, self.ear_azimuth_deg).ear_responses(f, directions)
+        out = np.array(shadow)
+        below = upper < 1.0
+        if below.any():  # the level crossfades in dB; the phase is Brown & Duda's everywhere (smooth: Woodworth)
+            sphere = np.abs(RigidSphereHead(self.radius_m, self.ear_azimuth_deg).ear_responses(f[below], directions))
+            level = np.exp(
+                (1.0 - upper[below]) * np.log(np.maximum(sphere, 1e-12))
+                + upper[below] * np.log(np.maximum(np.abs(shadow[:, :, below]), 1e-12))
+            )
+            out[:, :, below] = level * np.exp(1j * np.angle(shadow[:, :, below]))
         return out
 
 
