@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import difflib
+import functools
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -234,8 +235,17 @@ def load_profile(name_or_path: str | Path, *, distance_m: float | None = None) -
             close = difflib.get_close_matches(str(name_or_path), known_profiles(), n=1)
             hint = f"; did you mean {close[0]!r}?" if close else ""
             raise ProfileError(f"unknown device {str(name_or_path)!r}{hint} (known devices: {', '.join(known_profiles())})")
+        profile = _shipped(str(name_or_path))
+        return profile.at_distance(distance_m) if distance_m is not None else profile
     profile = _parse(read_toml(file, ProfileError, "device profile file"), str(file))
     return profile.at_distance(distance_m) if distance_m is not None else profile
+
+
+@functools.cache
+def _shipped(name: str) -> DeviceProfile:
+    """A profile shipped with soundstage, parsed once (a design per head position asks for the stereo pair's)."""
+    file = PROFILE_DIR / f"{name}.toml"
+    return _parse(read_toml(file, ProfileError, "device profile file"), str(file))
 
 
 def _fail(file: str, key: str, message: str) -> ProfileError:

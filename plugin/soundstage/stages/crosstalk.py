@@ -154,15 +154,15 @@ class RegularizedInverse:
             gain = gain * level[:, None]
         return np.asarray((self.p + beta[:, None, None] * self.q) * gain[:, None, :])
 
-    def peak_gain(self, beta: np.ndarray, level: np.ndarray | None = None, bins: np.ndarray | None = None) -> np.ndarray:
-        """The largest magnitude of :meth:`filters` per bin, shape (F,) (the effort searches' measure);
-        with ``bins``, of those bins only (``beta`` and ``level`` given for them)."""
-        at = slice(None) if bins is None else bins
-        b = beta[:, None, None]
-        own_ear = np.maximum(self.det[at][:, None] + beta[:, None] * self.own[at], 1e-300)  # as _own_ear
-        power = (self._pp[at] + b * (2 * self._pq[at] + b * self._qq[at])) / own_ear[:, None, :] ** 2
-        peak = np.sqrt(np.maximum(power, 0.0).max(axis=(1, 2)))
+    def peak_gain(self, beta: np.ndarray, level: np.ndarray | None = None) -> np.ndarray:
+        """The largest magnitude of :meth:`filters` per bin, shape (F,) (the effort searches' measure)."""
+        peak = _peak_gain(self._efforts, beta)
         return peak if level is None else peak * level
+
+    @property
+    def _efforts(self) -> tuple[np.ndarray, ...]:
+        """What :func:`_peak_gain` needs of this plant: |P|^2, Re(P Q*), |Q|^2 (F, M, 2), D (F,), g_jj (F, 2)."""
+        return self._pp, self._pq, self._qq, self.det, self.own
 
     def effort_search(self, max_effort_db: float, level: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
         """Per bin the least ``beta`` (relative to :attr:`scale`) whose filters stay within ``max_effort_db``
@@ -228,8 +228,9 @@ class RegularizedInverse:
 
     def _bisect_effort(self, bound: np.ndarray, bins: np.ndarray) -> np.ndarray:
         """The effort search by bisection, on ``bins`` only (log10 ``beta`` relative to :attr:`scale`)."""
+        efforts = tuple(x[bins] for x in self._efforts)  # taken out once: the bisection calls 26 times
         scale, limit = self.scale[bins], bound[bins]
-        return bisect_per_bin(len(bins), lambda b: self.peak_gain(b * scale, bins=bins) <= limit)
+        return bisect_per_bin(len(bins), lambda b: _peak_gain(efforts, b * scale) <= limit)
 
     def separation_db(self, beta: np.ndarray) -> np.ndarray:
         """The smaller over the two inputs of ipsi/contra ear power (dB) per frequency, shape (F,)."""
@@ -249,6 +250,15 @@ class RegularizedInverse:
         with np.errstate(divide="ignore"):
             beta = np.where(room > 0, self.det[:, None] / np.where(room > 0, room, 1.0), np.inf)
         return np.asarray(beta.min(axis=1))
+
+
+def _peak_gain(efforts: tuple[np.ndarray, ...], beta: np.ndarray) -> np.ndarray:
+    """The largest filter magnitude per bin at ``beta``: ``|P + beta Q| / (D + beta g_jj)`` over drivers and inputs."""
+    pp, pq, qq, det, own = efforts
+    b = beta[:, None, None]
+    own_ear = np.maximum(det[:, None] + beta[:, None] * own, 1e-300)  # as RegularizedInverse._own_ear
+    power = (pp + b * (2 * pq + b * qq)) / own_ear[:, None, :] ** 2
+    return np.asarray(np.sqrt(np.maximum(power, 0.0).max(axis=(1, 2))))
 
 
 def achieved_separation_db(plant: np.ndarray, filters: np.ndarray) -> np.ndarray:
