@@ -11,6 +11,7 @@ path of ``soundstage process`` and sessions). Printed beside the targets
   cost:    (automated - the same render without changes) / changes (target <= 1 ms)
   error:   the design-grid render against the same render with an exact design
            at every change, error energy re signal (target <= -60 dB)
+  node:    the time to design one grid node (what a cold render pays per node visited)
 
 The design grid's nodes are designed once per device, head and rate; the first
 render designs the nodes the ride visits ("cold"), a second one finds them
@@ -78,6 +79,21 @@ def render(audio: np.ndarray, events: list[AutomationEvent], *, exact: bool) -> 
     return out, time.perf_counter() - start
 
 
+def node_design_ms(count: int = 20) -> float:
+    """Median time to design one grid node (an exact design at a new width and yaw), ms."""
+    stage = Spatializer()
+    stage(np.zeros((2, 4800), np.float32), SR)  # the designs that depend on no knob, made once
+    grid = stage.design_grid(float(SR))
+    clear_grid_cache()
+    times = []
+    for k in range(count):
+        start = time.perf_counter()
+        grid.node((12 + k % 8, 60 + k))  # a new node each time: width 0.3-0.475, yaw -60..-50.5 deg
+        times.append(time.perf_counter() - start)
+    clear_grid_cache()
+    return float(np.median(times) * 1000)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--seconds", type=float, default=60.0)
@@ -123,6 +139,7 @@ def main() -> None:
         f"{warm_designed} again (evicted)"
     )
     print(f"design grid vs exact designs: error {10 * np.log10(max(error, 1e-30)):.1f} dB re signal (target <= -60 dB)")
+    print(f"one grid node's exact design: {node_design_ms():.1f} ms (median of 20)")
 
 
 if __name__ == "__main__":
