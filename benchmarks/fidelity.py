@@ -23,7 +23,7 @@ from soundstage.analysis.crosstalk import region_separation_db, separation_db
 from soundstage.analysis.device import pink_noise, tonal_balance, width_cues
 from soundstage.demo import example_mix
 from soundstage.stages.crosstalk import design_crosstalk_canceller
-from soundstage.stages.device import SEPARATION_PER_WIDTH_DB
+from soundstage.stages.device import PERSONAL_SEPARATION_PER_WIDTH_DB, SEPARATION_PER_WIDTH_DB
 from soundstage.stages.monitors import BinauralMonitor, StereoReference
 from soundstage.stages.virtualizer import design_virtualizer
 
@@ -65,7 +65,9 @@ def main() -> None:
         f"separation at 1 m, 250 Hz-6.3 kHz: mean {mean:.1f} dB (target >= 15), worst band {worst_band:.1f} dB (>= 10); "
         f"region mean {region:.1f} dB (>= 13), worst seat {worst_seat:.1f} dB (>= 10)"
     )
-    own = design_crosstalk_canceller(profile, head=measured, plateau_db=SEPARATION_PER_WIDTH_DB)
+    own = design_crosstalk_canceller(
+        profile, head=measured, plateau_db=PERSONAL_SEPARATION_PER_WIDTH_DB
+    )  # as a Spatializer on it
     mean, _, region, _ = _separation(own, profile, measured)
     print(f"personalized at 1 m: mean {mean:.1f} dB (>= 22), region mean {region:.1f} dB (>= 15)")
 
