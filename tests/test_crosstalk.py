@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from soundstage.acoustics.feeds import DriverFilters
 from soundstage.acoustics.head import SphericalHead
@@ -23,6 +25,7 @@ from soundstage.stages.crosstalk import (
     TargetCurve,
     crosstalk_plant,
     design_crosstalk_canceller,
+    soft_extreme,
 )
 
 SR = 48000.0
@@ -226,10 +229,26 @@ def test_the_closed_form_effort_search_is_the_bisection(max_effort_db: float) ->
     for plant in _plants_for_the_effort_search():
         inverses = RegularizedInverse(plant)
         level = np.linspace(0.5, 1.0, len(inverses.scale))
-        for given in (None, level):
-            found, _ = inverses.effort_search(max_effort_db, given)
-            bound = limit if given is None else limit / given
+        for levels in (None, level):
+            found, _ = inverses.effort_search(max_effort_db, levels)
+            bound = limit if levels is None else limit / levels
             bisected = 10 ** bisect_per_bin(len(inverses.scale), lambda b, i=inverses, c=bound: i.peak_gain(b * i.scale) <= c)
             assert np.array_equal(found, bisected), np.abs(np.log10(found / bisected)).max()
             fell_back += int(inverses._effort_thresholds(np.broadcast_to(bound, inverses.scale.shape).copy())[1].sum())
     assert fell_back > 0  # the random plants reach the bisection fallback, so both paths are compared
+
+
+@given(
+    st.lists(st.tuples(st.floats(-200, 200), st.floats(-200, 200)), min_size=1, max_size=20),
+    st.sampled_from([3.0, 0.3]),
+)
+def test_the_eased_limits_keep_their_side_and_ease_only_where_the_two_meet(pairs: list, softness: float) -> None:
+    """The soft cap never asks above what the effort allows, the soft maximum never regularizes below the
+    effort's ``beta`` (the effort limit holds), each within softness x log10(2) of the hard one, equal far apart."""
+    x, y = (np.array(column) for column in zip(*pairs, strict=True))
+    high, low = soft_extreme(x, y, softness), soft_extreme(x, y, -softness)
+    slack = softness * np.log10(2.0) + 1e-9
+    assert np.all(high >= np.maximum(x, y) - 1e-9) and np.all(high <= np.maximum(x, y) + slack)
+    assert np.all(low <= np.minimum(x, y) + 1e-9) and np.all(low >= np.minimum(x, y) - slack)
+    apart = np.abs(x - y) > 20 * softness
+    assert np.allclose(high[apart], np.maximum(x, y)[apart]) and np.allclose(low[apart], np.minimum(x, y)[apart])

@@ -46,9 +46,10 @@ def test_knobs_map_onto_the_stages(noise: np.ndarray) -> None:
 
     device = Spatializer(width=0.5, depth=0.25, center_amount=0.7, distance_m=1.5)
     canceller = design_crosstalk_canceller(
-        load_profile("studio-5", distance_m=1.5), sample_rate=SR, head=SphericalHead(), plateau_db=12.5
+        load_profile("studio-5", distance_m=1.5), sample_rate=SR, head=SphericalHead(), plateau_db=12.5, give_plateau_db=25.0
     )
-    np.testing.assert_array_equal(device.canceller_design(SR).impulse, canceller.impulse)  # 25 dB x width, at distance_m
+    # 25 dB x width, at distance_m; the level given for cancellation as at full width (it does not move with width)
+    np.testing.assert_array_equal(device.canceller_design(SR).impulse, canceller.impulse)
     profile = load_profile("studio-5")
     beam = blend_beam(design_beamformer(profile, sample_rate=SR), design_matrix_mix(profile, sample_rate=SR), 0.25, profile)
     np.testing.assert_array_equal(device.beam_design(SR).impulse, beam.impulse)

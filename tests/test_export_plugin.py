@@ -323,7 +323,7 @@ def test_lv2_nulls_in_a_host(bundles: dict[str, dict[str, Path]]) -> None:
             pytest.fail("lv2info missing in CI: .ci/run must install lilv-utils")
         pytest.skip("lv2info not installed (Debian: apt-get install lilv-utils)")
     lv2 = bundles["studio-5-binaural"]["lv2"]
-    settings_ = [{"device.width": 0.5, "device.center_level_db": -6.0}, {"device.width": 0.25, "device.center_amount": 0.5}]
+    settings_ = [{"device.width": 0.5, "device.center_level_db": -6.0}, {"device.width": 0.2, "device.center_amount": 0.5}]
     env = {**os.environ, "PYTHONPATH": str(ROOT / "plugin")}
     result = subprocess.run(
         [
@@ -490,4 +490,4 @@ def test_baked_latency_matches_chain_at_each_rate(tmp_path: Path) -> None:
         chain.reset()
     assert [p.name for p in program.parameters] == ["device.center_amount", "device.center_level_db", "device.width"]
     assert "monitor.rt60_s = 0.4" in program.fixed
-    assert np.frombuffer(program.blob[:8], np.uint8).tobytes() == b"SSPLUG01"
+    assert np.frombuffer(program.blob[:8], np.uint8).tobytes() == b"SSPLUG02"

@@ -22,11 +22,12 @@ import pedalboard
 from soundstage.export.state import chain_from_state
 from soundstage.host.chainfile import load_chain
 
-#: Knob settings besides the defaults, for the device presets (width on its design grid's nodes: every 0.025).
+#: Knob settings besides the defaults, for the device presets (width on its design grid's nodes, every 0.1: a chain
+#: set off them designs exactly, the plugin interpolates the grid; the ride below compares the interpolations).
 SETTINGS: list[dict[str, float]] = [
     {"device.width": 0.5, "device.center_level_db": -6.0},
-    {"device.width": 0.25, "device.center_amount": 0.5},
-    {"device.width": 0.75, "device.center_level_db": 3.0, "device.center_amount": 0.8},
+    {"device.width": 0.2, "device.center_amount": 0.5},
+    {"device.width": 0.7, "device.center_level_db": 3.0, "device.center_amount": 0.8},
 ]
 #: A ride: width off the grid's nodes (interpolated, as the Python stage does while streaming).
 RIDE: list[tuple[float, dict[str, float]]] = [

@@ -5,19 +5,22 @@ regularized inversion per frequency bin, a tonal match, the FIR realization)
 cannot redesign at every step of an automation ride. :class:`DesignGrid`
 designs exactly at the nodes of a regular grid over the knobs that move (each
 node once, memoised across stages of the same configuration) and between
-nodes interpolates the filter taps multilinearly: a change costs a weighted
-sum of the ``2**knobs`` surrounding designs.
+nodes interpolates the filter taps per axis, linearly or with a cubic: a change
+costs a weighted sum of the surrounding designs (two or four per axis).
 
-Why taps, linearly, are sound here. Interpolating FIR taps is wrong across a
+Why interpolating taps is sound here. Interpolating FIR taps is wrong across a
 change of delay (the sum of two shifted impulses is a comb, not a shifted
 impulse). The stages that use a grid keep every delay out of the gridded knobs:
 the modeling delays are constants, the alignment delays depend on the listener
 position and distance only, which are not gridded (a change of those redesigns
 exactly). What the gridded knobs (width: a separation plateau and a crossfeed
 gain; head yaw: a rotation of a few degrees) change is the filters' shape,
-smoothly: the interpolation error falls with the square of the grid step. The
-steps are chosen from that measurement (``benchmarks/automation.py`` prints the
-error of a whole automated render against exact designs at every change).
+smoothly: the interpolation error falls with the square of the grid step
+(linear) or its fourth power (cubic, where the design is smooth in the knob:
+the Spatializer's width, whose canceller design eases its limits for that,
+:data:`~soundstage.stages.crosstalk.CAP_SOFTNESS_DB`). The steps and orders are
+chosen from that measurement (``benchmarks/automation.py`` prints the error of
+a whole automated render against exact designs at every change).
 
 The result is deterministic: the same knob values give the same filters in
 every run, whatever was designed before.

@@ -47,7 +47,7 @@ from soundstage.stages.virtualizer import BULK_DELAY, Virtualizer
 
 __all__ = ["EXPORTABLE", "PluginParameter", "Program", "bake"]
 
-MAGIC = b"SSPLUG01"
+MAGIC = b"SSPLUG02"
 UPMIX, GAIN, FIR, DELAY, VIRTUALIZER = 1, 2, 3, 4, 5
 #: The most channels between two stages (engine.hpp's kMaxChannels).
 MAX_CHANNELS = 64
@@ -231,7 +231,6 @@ class _Baker:
         self.note_fixed(name, stage, [knob for knob in stage.design_parameters if knob != "width"])
         grid = stage.design_grid(rate)
         width = next(axis for axis in grid.axes if axis.name == "width")
-        assert width.order == 1, "the engine interpolates the width grid linearly (engine.hpp, Fir::interpolate)"
         values = {axis.name: stage.float_value(axis.name) for axis in grid.axes}
         nodes = [grid.filters({**values, "width": width.value(index)}) for index in range(width.count)]
         outputs = nodes[0].shape[0]
@@ -276,6 +275,7 @@ class _Baker:
         out.f64(grid_axis.step if grid_axis else 0.0)
         out.f64(grid_axis.low if grid_axis else 0.0)
         out.f64(grid_axis.high if grid_axis else 0.0)
+        out.u32(grid_axis.order if grid_axis else 1)
         out.u32(len(nodes))
         for spectra in nodes:
             out.raw(_taps(spectra, inputs, partition).tobytes())

@@ -63,11 +63,18 @@ __all__ = [
     "plant_step",
     "realize_crosstalk",
     "smooth_regularization",
+    "soft_extreme",
 ]
 
 TAPS = 2048
 #: The range of the regularization searches, relative to the plant's mean power (bisect_per_bin's default decades).
 SEARCH_LOW, SEARCH_HIGH = 1e-9, 1e4
+#: How the regularization eases where its three limits meet, so that a design moves smoothly with the
+#: request (a design grid over width interpolates it with a cubic, ``benchmarks/automation.py``): the
+#: request's cap at what the effort allows (a soft minimum, dB: never above either), the larger of the
+#: separation's and the effort's ``beta`` (a soft maximum, decades: never below either), and the pole of
+#: ``beta`` where the request meets the plant's own separation (:meth:`RegularizedInverse.beta_for_separation`).
+CAP_SOFTNESS_DB, MAX_SOFTNESS_DECADES, POLE_SOFTNESS = 3.0, 0.3, 0.1
 
 
 @dataclass(frozen=True)
@@ -141,7 +148,8 @@ class RegularizedInverse:
         self._qq = np.abs(self.q) ** 2
         #: The plant's mean power per bin: ``beta`` is searched relative to it.
         self.scale = np.real(np.trace(self.gram, axis1=1, axis2=2)) / 2
-        self._effort: dict[float, tuple[np.ndarray, np.ndarray]] = {}
+        self._effort: dict[tuple[float, bytes | None], tuple[np.ndarray, np.ndarray]] = {}
+        self._given: tuple[tuple[float, bytes | None], tuple[np.ndarray, np.ndarray]] | None = None
 
     def _own_ear(self, beta: np.ndarray) -> np.ndarray:
         """``D + beta g_jj`` per bin and input (F, 2): the own ear's response times ``det(G + beta I)``."""
@@ -166,16 +174,18 @@ class RegularizedInverse:
 
     def effort_search(self, max_effort_db: float, level: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
         """Per bin the least ``beta`` (relative to :attr:`scale`) whose filters stay within ``max_effort_db``
-        (less 0.1 dB kept for the FIR realization), and the separation there (dB); memoised without ``level``.
+        (less 0.1 dB kept for the FIR realization), and the separation there (dB); memoised (with ``level``: the last one).
 
         The answer is :func:`~soundstage.dsp.search.bisect_per_bin`'s over the search range
         (``SEARCH_LOW`` .. ``SEARCH_HIGH``, 26 halvings of its decades), found in closed form
         (:meth:`_effort_thresholds`): each filter's power is a ratio of quadratics in ``beta``,
         so its limit is a root. Bins where the limit is not one threshold in the range are bisected.
         """
-        key = float(max_effort_db)
-        if level is None and key in self._effort:
+        key = (float(max_effort_db), None if level is None else level.tobytes())
+        if key in self._effort:
             return self._effort[key]
+        if self._given is not None and self._given[0] == key:
+            return self._given[1]
         limit = 10 ** ((max_effort_db - 0.1) / 20)
         bound = np.full(len(self.scale), limit) if level is None else limit / level
         x, unsure = self._effort_thresholds(bound)
@@ -185,6 +195,8 @@ class RegularizedInverse:
         found = (b_limit, self.separation_db(b_limit * self.scale))
         if level is None:
             self._effort[key] = found
+        else:  # the last level given: the Spatializer's designs at every width give the same
+            self._given = (key, found)
         return found
 
     def _effort_thresholds(self, bound: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -238,15 +250,21 @@ class RegularizedInverse:
         return np.asarray(20 * np.log10(np.maximum(ratio, 1e-15)).min(axis=1))
 
     def beta_for_separation(self, wanted_db: np.ndarray) -> np.ndarray:
-        """Per bin the least ``beta`` at which the separation is no more than ``wanted_db`` (inf where it never is).
+        """Per bin the ``beta`` at which the separation is ``wanted_db``, eased where that nears the plant's own.
 
         Input ``j``'s separation ``(D + beta g_jj) / (beta |g_ij|)`` falls with ``beta``
-        toward ``g_jj / |g_ij|``; it equals ``r = 10**(wanted/20)`` at
-        ``beta = D / (r |g_ij| - g_jj)``. The smaller separation of the two
-        inputs is the one asked for, so the smaller of the two ``beta``.
+        toward ``g_jj / |g_ij|``, the plant's own separation; it equals ``r = 10**(wanted/20)``
+        at ``beta = D / (r |g_ij| - g_jj)``, which has a pole where the request meets the
+        plant's own separation (no ``beta`` gives less). The room ``r |g_ij| / g_jj - 1`` is
+        eased through a softplus of width :data:`POLE_SOFTNESS` (exact above a few times it,
+        finite at the pole, falling toward 0 below it), so ``beta`` and the filters move
+        smoothly with the request (a design grid over width interpolates them). The smaller
+        separation of the two inputs is the one asked for, so the smaller of the two ``beta``.
         """
         r = 10 ** (np.asarray(wanted_db, float)[:, None] / 20)
-        room = r * self.cross - self.own
+        own = np.maximum(self.own, 1e-300)
+        excess = r * self.cross / own - 1.0
+        room = own * POLE_SOFTNESS * np.logaddexp(0.0, excess / POLE_SOFTNESS)
         with np.errstate(divide="ignore"):
             beta = np.where(room > 0, self.det[:, None] / np.where(room > 0, room, 1.0), np.inf)
         return np.asarray(beta.min(axis=1))
@@ -350,30 +368,49 @@ def choose_regularization(
     capped: bool,
     max_effort_db: float,
     low_frequency_give_db: float,
+    give_reference_db: np.ndarray | None = None,
 ) -> Regularization:
     """Step 2: per frequency the least regularization that keeps the effort under the limit and the separation at the target.
 
     The effort search comes first: the largest ``beta`` that still needs more than
     ``max_effort_db`` (less 0.1 dB kept for the FIR realization) bounds ``beta``
-    from below. Where that leaves the cancellation short of the request, each
-    input may reach its own ear up to ``low_frequency_give_db`` quieter, which buys
-    as much more cancellation at the same effort. Then ``beta`` grows until the
-    separation is no more than asked for, and is smoothed over frequency
-    (:func:`smooth_regularization`).
+    from below. Where that leaves the cancellation short of ``give_reference_db``
+    (default: the request), each input may reach its own ear up to
+    ``low_frequency_give_db`` quieter, which buys as much more cancellation at the
+    same effort. Then ``beta`` grows until the separation is no more than asked
+    for, and is smoothed over frequency (:func:`smooth_regularization`).
+
+    The cap of the request and the larger of the two ``beta`` are soft
+    (:data:`CAP_SOFTNESS_DB`, :data:`MAX_SOFTNESS_DECADES`): the request stays
+    below what the effort allows and ``beta`` above the effort's, so the limit
+    holds, and the design moves smoothly with the request. A fixed
+    ``give_reference_db`` keeps the level given, and so the effort search, the
+    same for every request (the Spatializer's width).
     """
     scale = inverses.scale
     level = np.ones(len(frequencies))
     b_effort, feasible = inverses.effort_search(max_effort_db)  # memoised: it does not depend on the request
     if low_frequency_give_db > 0:
-        shortfall = np.clip((wanted_db - feasible) / 6.0, 0.0, 1.0)
+        reference = wanted_db if give_reference_db is None else give_reference_db
+        shortfall = np.clip((reference - feasible) / 6.0, 0.0, 1.0)
         level = 10 ** (-low_frequency_give_db * shortfall / 20)
         if np.any(level < 1.0):  # else the search with this level is the one just made
             b_effort, feasible = inverses.effort_search(max_effort_db, level)
-    wanted = np.minimum(wanted_db, feasible) if capped else wanted_db
+    wanted = soft_extreme(wanted_db, feasible, -CAP_SOFTNESS_DB) if capped else wanted_db
 
     b_separation = np.clip(inverses.beta_for_separation(wanted) / np.maximum(scale, 1e-300), SEARCH_LOW, SEARCH_HIGH)
-    b = np.maximum(b_separation, b_effort)
+    b = 10 ** soft_extreme(np.log10(b_separation), np.log10(b_effort), MAX_SOFTNESS_DECADES)
     return Regularization(smooth_regularization(frequencies, b, *band_hz), level, feasible, wanted)
+
+
+def soft_extreme(x: np.ndarray, y: np.ndarray, softness: float) -> np.ndarray:
+    """A smooth maximum of ``x`` and ``y`` (``softness`` > 0, never below either) or minimum (< 0, never above).
+
+    ``softness * log10(10**(x / softness) + 10**(y / softness))``: within ``|softness| * log10(2)``
+    of the true extreme where the two meet, and equal to it where they are a few ``softness`` apart.
+    """
+    top = np.maximum(x, y) if softness > 0 else np.minimum(x, y)
+    return np.asarray(top + softness * np.log10(10 ** ((x - top) / softness) + 10 ** ((y - top) / softness)))
 
 
 def canceling_filters(inverses: RegularizedInverse, regularization: Regularization, max_effort_db: float) -> np.ndarray:
@@ -474,6 +511,7 @@ def design_crosstalk_canceller(
     plateau_db: float = 25.0,
     max_effort_db: float = 10.0,
     low_frequency_give_db: float = 4.5,
+    give_plateau_db: float | None = None,
     taps: int = TAPS,
 ) -> DriverFilters:
     """Design a crosstalk canceller for a device at a listener position (pure function).
@@ -506,6 +544,11 @@ def design_crosstalk_canceller(
         frequencies, where the drivers are close together as seen by the head),
         each input may reach its own ear up to this much quieter, which buys the
         same amount of extra cancellation at the same effort.
+    give_plateau_db : float, optional
+        The plateau of the default request whose shortfall decides where level is
+        given (default: ``plateau_db``). A fixed one keeps the level, and so the
+        effort search, the same for every ``plateau_db``: the Spatializer passes its
+        full-width plateau, so its designs move smoothly with width.
     taps : int
         FIR length; the modeling delay is ``taps // 2``.
 
@@ -525,6 +568,9 @@ def design_crosstalk_canceller(
         )
     frequencies, plant, reference_m, inverses, band_plant = plant_step(profile, head, listener, sample_rate, taps)
     band_hz = midrange_band_hz(profile)
+    give_reference = None
+    if target is None and give_plateau_db is not None:
+        give_reference = TargetCurve.default(give_plateau_db).db(frequencies)
     regularization = choose_regularization(
         inverses,
         frequencies,
@@ -533,6 +579,7 @@ def design_crosstalk_canceller(
         capped=target is None,
         max_effort_db=max_effort_db,
         low_frequency_give_db=low_frequency_give_db,
+        give_reference_db=give_reference,
     )
     ctc = canceling_filters(inverses, regularization, max_effort_db)
     # the mono woofer and tweeter feeds arrive when the nearest midrange does (the filters' timing

@@ -481,6 +481,7 @@ struct Split {
     void clear() { std::fill(re.begin(), re.end(), 0.0f); std::fill(im.begin(), im.end(), 0.0f); }
     size_t size() const { return re.size(); }
     void set(size_t j, std::complex<float> v) { re[j] = v.real(); im[j] = v.imag(); }
+    void add(size_t j, std::complex<float> v) { re[j] += v.real(); im[j] += v.imag(); }
 };
 
 // ---------------------------------------------------------------------------------
@@ -488,7 +489,8 @@ struct Split {
 // latency P, filter swaps crossfaded linearly over `fade` samples from the first
 // output not yet computed; the filters from a design grid over one knob
 // (soundstage.dsp.grid.GridAxis: nodes low + k * step, the last at high; linear
-// between nodes), or fixed (one node).
+// between two nodes or the cubic through the four nearest, by the axis's order), or
+// fixed (one node).
 class FirOp : public Op {
 public:
     FirOp(Reader& r) {
@@ -499,8 +501,10 @@ public:
         fade_ = int64_t(r.get<uint32_t>());
         axis_ = r.get<int32_t>();
         step_ = r.get<double>(); low_ = r.get<double>(); high_ = r.get<double>();
+        order_ = int(r.get<uint32_t>());
         nodes_ = int(r.get<uint32_t>());
         if (!r.ok || outputs_ < 1 || inputs_ < 1 || outputs_ > 64 || inputs_ > 64 || p_ < 1 || (p_ & (p_ - 1)) ||
+            (order_ != 1 && order_ != 3) ||
             parts_ < 1 || nodes_ < 1 || nodes_ > 4096 || (nodes_ > 1 && !(step_ > 0 && high_ > low_))) {
             r.ok = false;
             return;
@@ -595,21 +599,36 @@ private:
             return;
         }
         const double v = std::min(std::max(values[size_t(axis_)], low_), high_);
-        int index = std::min(int(std::floor((v - low_) / step_)), nodes_ - 2);
-        const double lo = low_ + index * step_;
-        const double hi = index + 1 >= nodes_ - 1 ? high_ : low_ + (index + 1) * step_;
+        const int index = std::min(int(std::floor((v - low_) / step_)), nodes_ - 2);
+        const double lo = node_value(index), hi = node_value(index + 1);
         const double t = (v - lo) / (hi - lo);
-        const std::complex<float>* a = &node_spectra_[size_t(index) * per_node];
-        const std::complex<float>* b = a + per_node;
-        if (t <= 0.0) {
+        if (t <= 0.0 || t >= 1.0) {
+            const std::complex<float>* a = &node_spectra_[size_t(t <= 0.0 ? index : index + 1) * per_node];
             for (size_t j = 0; j < per_node; ++j) into.set(j, a[j]);
-        } else if (t >= 1.0) {
-            for (size_t j = 0; j < per_node; ++j) into.set(j, b[j]);
-        } else {
-            const float wa = float(1.0 - t), wb = float(t);  // in the designs' precision, as dsp/grid.py
-            for (size_t j = 0; j < per_node; ++j) into.set(j, a[j] * wa + b[j] * wb);
+            return;
+        }
+        int first = index, count = 2;
+        double weights[4] = {1.0 - t, t, 0.0, 0.0};
+        if (order_ == 3 && nodes_ >= 4) {  // the cubic through the four nearest nodes (Lagrange), as GridAxis.bracket
+            first = std::min(std::max(index - 1, 0), nodes_ - 4);
+            count = 4;
+            for (int k = 0; k < 4; ++k) {
+                weights[k] = 1.0;
+                for (int m = 0; m < 4; ++m)
+                    if (m != k) weights[k] *= (v - node_value(first + m)) / (node_value(first + k) - node_value(first + m));
+            }
+        }
+        // in the designs' precision and order, as dsp/grid.py: the first node's share, then each other's added
+        const std::complex<float>* a = &node_spectra_[size_t(first) * per_node];
+        const float w0 = float(weights[0]);
+        for (size_t j = 0; j < per_node; ++j) into.set(j, a[j] * w0);
+        for (int k = 1; k < count; ++k) {
+            const std::complex<float>* b = &node_spectra_[size_t(first + k) * per_node];
+            const float w = float(weights[k]);
+            for (size_t j = 0; j < per_node; ++j) into.add(j, b[j] * w);
         }
     }
+    double node_value(int index) const { return index >= nodes_ - 1 ? high_ : low_ + index * step_; }
     void convolve(const Split& filters, double* time) {
         // sum over partitions k and inputs of H[k, in] * X[b - k, in]; the line's newest spectrum is at head_
         const size_t bins = size_t(bins_);
@@ -668,6 +687,7 @@ private:
     int64_t fade_ = 0;
     int32_t axis_ = -1;
     double step_ = 0, low_ = 0, high_ = 0;
+    int order_ = 1;
     std::unique_ptr<Fft> fft_;
     std::vector<std::complex<float>> node_spectra_;
     Split current_, old_, line_, accumulate_;
@@ -735,7 +755,7 @@ public:
         Reader r{data, data + size};
         char magic[8];
         for (char& c : magic) c = char(r.get<uint8_t>());
-        if (!r.ok || std::memcmp(magic, "SSPLUG01", 8) != 0) return false;
+        if (!r.ok || std::memcmp(magic, "SSPLUG02", 8) != 0) return false;
         chain_text_ = r.text();
         inputs_ = int(r.get<uint32_t>());
         outputs_ = int(r.get<uint32_t>());
