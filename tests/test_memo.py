@@ -52,3 +52,63 @@ def test_many_threads_never_fail_a_lookup_and_the_bound_holds() -> None:
         t.join()
     assert not errors
     assert len(cache) <= 16
+
+
+def test_an_entry_another_thread_computes_is_waited_for_not_computed_again() -> None:
+    """The session render's figures thread and audio thread ask for one design at once: it is designed once."""
+    cache: LruCache[list[int]] = LruCache(max_entries=4)
+    started, calls = threading.Event(), []
+
+    def slow() -> list[int]:
+        calls.append(threading.get_ident())
+        started.set()
+        threading.Event().wait(0.2)  # long enough for the other thread to ask meanwhile
+        return [len(calls)]
+
+    results: list[list[int]] = []
+    first = threading.Thread(target=lambda: results.append(cache.get_or_compute("beam", slow)))
+    first.start()
+    assert started.wait(5.0)
+    second = threading.Thread(target=lambda: results.append(cache.get_or_compute("beam", slow)))
+    second.start()
+    first.join(5.0)
+    second.join(5.0)
+    assert len(calls) == 1 and len(results) == 2 and results[0] is results[1] and cache.computed == 1
+
+
+def test_a_failed_computation_lets_the_waiting_thread_compute_and_a_reentrant_ask_does_not_deadlock() -> None:
+    cache: LruCache[str] = LruCache(max_entries=4)
+    started, release = threading.Event(), threading.Event()
+
+    def failing() -> str:
+        started.set()
+        release.wait(5.0)
+        raise RuntimeError("design failed")
+
+    errors: list[BaseException] = []
+
+    def owner() -> None:
+        try:
+            cache.get_or_compute("k", failing)
+        except RuntimeError as error:
+            errors.append(error)
+
+    results: list[str] = []
+    first = threading.Thread(target=owner)
+    first.start()
+    assert started.wait(5.0)
+    second = threading.Thread(target=lambda: results.append(cache.get_or_compute("k", lambda: "mine")))
+    second.start()
+    release.set()
+    first.join(5.0)
+    second.join(5.0)
+    assert [str(e) for e in errors] == ["design failed"] and results == ["mine"]
+    assert "k" not in cache  # the waiter's own value is not stored: the next ask computes again
+
+    # a computation that asks for its own key (re-entrant) computes it instead of waiting for itself
+    inner = threading.Thread(
+        target=lambda: results.append(cache.get_or_compute("r", lambda: cache.get_or_compute("r", lambda: "x")))
+    )
+    inner.start()
+    inner.join(5.0)
+    assert not inner.is_alive() and results[-1] == "x"
