@@ -130,6 +130,11 @@ def test_chains_of_one_design_share_their_figures_and_other_settings_do_not(monk
     chain_device_figures(Chain([Spatializer(width=0.6)]), 48000.0)
     chain_device_figures(Chain([Spatializer(width=0.7), BinauralMonitor(hrtf="rigid-sphere")]), 48000.0)
     assert len(calls) == 3
+    # a device render (no monitor: heard on the design's head) and its binaural preview on that head: one computation
+    preview = chain_device_figures(Chain([Spatializer(width=0.7), BinauralMonitor()]), 48000.0)
+    assert len(calls) == 3 and preview == again
+    chain_device_figures(Chain([Spatializer(width=0.7), BinauralMonitor(distance_m=1.0)]), 48000.0)  # another seat
+    assert len(calls) == 4
 
 
 def test_figures_are_of_the_settings_before_the_automation_moves_them(tmp_path: Path) -> None:

@@ -255,8 +255,11 @@ def stages_device_figures(spatializer: Spatializer, monitor: BinauralMonitor | N
     """:func:`device_figures`, memoised on both stages' types, configuration and settings (their repr) and the rate.
 
     A session's renders often share one design: its figures are computed once
-    (each caller gets a copy: JSON it may change).
+    (each caller gets a copy: JSON it may change). The key holds the monitor the
+    figures hear the device through (:func:`preview_monitor`): a device render
+    (no monitor: the design's head) and its binaural preview on that head share them.
     """
+    monitor = preview_monitor(spatializer, monitor)
     key = (repr(spatializer), repr(monitor), float(sample_rate))
     return copy.deepcopy(_FIGURES.get_or_compute(key, lambda: device_figures(spatializer, monitor, sample_rate=sample_rate)))
 
