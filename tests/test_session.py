@@ -279,3 +279,49 @@ def test_stems_on_several_threads_give_the_same_file_as_on_one(tmp_path: Path, m
         render_session(session, tmp_path / folder, only=["mixdown"], overwrite=True)
         files.append(next((tmp_path / folder).glob("mixdown*.wav")).read_bytes())
     assert files[0] == files[1] == files[2]
+
+
+def test_an_ab_render_shares_the_streams_of_renders_with_the_same_chain_and_automation(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The demo's A side is its reference render's chain with no automation: it runs once, and the files are those
+    of separate streams to the last bit. Its B side is the binaural render's chain, but only that render's width
+    rides (the map): it runs its own stream, as does an A side whose chain differs."""
+    import soundfile
+
+    import soundstage.session.render as render_module
+    from soundstage.demo import write_demo_session
+    from soundstage.host.chainfile import find_chain
+
+    made: list[str] = []
+    real = render_module._Graph.stream
+
+    def counted(self: object, prefix: str, chain: Chain | None) -> object:
+        if prefix.startswith("renders.") and chain is not None:
+            made.append(prefix)
+        return real(self, prefix, chain)  # type: ignore[arg-type]
+
+    session = write_demo_session(tmp_path / "demo")
+    wanted = ["binaural", "reference", "ab"]
+    monkeypatch.setattr(render_module._Graph, "stream", counted)
+    shared = render_session(session, tmp_path / "shared", only=wanted)
+    assert sorted(made) == ["renders.ab.b", "renders.binaural", "renders.reference"]
+    monkeypatch.setattr(render_module, "_chain_key", lambda chain, events: None)  # sharing off: separate streams
+    made.clear()
+    alone = render_session(session, tmp_path / "alone", only=wanted)
+    assert len(made) == 4 and not shared.failures and not alone.failures
+    for path in sorted((tmp_path / "shared").glob("*.wav")):
+        a, _ = soundfile.read(path, dtype="float32")
+        b, _ = soundfile.read(tmp_path / "alone" / path.name, dtype="float32")
+        assert a.shape == b.shape and np.array_equal(a, b), path.name
+    monkeypatch.undo()
+    monkeypatch.setattr(render_module._Graph, "stream", counted)
+    text = find_chain("stereo-reference").read_text()
+    (session.parent / "copy.toml").write_text(text)
+    (session.parent / "nearer.toml").write_text(text.replace("distance_m = 2.0", "distance_m = 1.5"))
+    original = session.read_text()
+    for name, streams in (("copy.toml", 3), ("nearer.toml", 4)):  # the same chain from another file: shared
+        session.write_text(original.replace('a = "stereo-reference"', f'a = "{name}"'))
+        made.clear()
+        render_session(session, tmp_path / name, only=wanted)
+        assert len(made) == streams, (name, made)

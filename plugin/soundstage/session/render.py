@@ -34,7 +34,7 @@ from soundstage.errors import ChannelError, OutputError, SoundstageError
 from soundstage.files import output_name, write_text
 from soundstage.headtrack import read_head_track
 from soundstage.host.chain import Chain
-from soundstage.host.chainfile import find_chain, load_chain
+from soundstage.host.chainfile import chain_to_dict, find_chain, load_chain
 from soundstage.host.parameters import Parameter
 from soundstage.midi import automation_events, load_map
 from soundstage.session.model import Render, Session, SessionError, load_session
@@ -526,13 +526,7 @@ def _run(
     stem_streams = [graph.stream(f"stems.{info.stem.name}", graph.stem_chains[info.stem.name]) for info in stems]
     bus_streams = {name: graph.stream(f"buses.{name}", chain) for name, chain in graph.bus_chains.items()}
     master_stream = graph.stream("master", graph.master)
-    render_streams = {
-        r.name: [
-            graph.stream(f"renders.{r.name}.{label}" if label else f"renders.{r.name}", chain)
-            for label, chain in zip(["a", "b"] if r.kind == "ab" else [""], graph.render_chains[r.name])
-        ]
-        for r in renders
-    }
+    render_streams = _render_streams(graph, renders)
     _open_outputs(renders, plan, seed)
     position = 0
     direct = _Mixer([info.stem.name for info in stems if info.stem.bus is None] + [bus.name for bus in session.buses])
@@ -572,6 +566,41 @@ def _run(
             plan.fail(render.name, OutputError(f"render {render.name!r}: {_reason(error)}"))
 
 
+def _render_streams(graph: _Graph, renders: list[Render]) -> dict[str, list[ChainStream | None]]:
+    """Each render's chain streams; renders that run the same chain with the same automation share one stream.
+
+    An A/B render's sides are usually other renders' chains (the demo's: the reference and the binaural
+    preview): each such chain runs once. The shared stream's chain stands for all of them in the report.
+    """
+    shared: dict[tuple[str, tuple[tuple[int, str, Any], ...]], ChainStream] = {}
+    streams: dict[str, list[ChainStream | None]] = {}
+    for render in renders:
+        chains = graph.render_chains[render.name]
+        streams[render.name] = []
+        for index, (label, chain) in enumerate(zip(["a", "b"] if render.kind == "ab" else [""], chains)):
+            prefix = f"renders.{render.name}.{label}" if label else f"renders.{render.name}"
+            key = _chain_key(chain, graph.events.get(prefix, []))
+            stream = shared.get(key) if key is not None else None
+            if stream is None:
+                stream = graph.stream(prefix, chain)
+                if key is not None and stream is not None:
+                    shared[key] = stream
+            elif isinstance(stream.processor, Chain):
+                chains[index] = stream.processor  # the chain that runs
+            streams[render.name].append(stream)
+    return streams
+
+
+def _chain_key(chain: Chain | None, events: list[tuple[int, str, Any]]) -> tuple[str, tuple[tuple[int, str, Any], ...]] | None:
+    """What makes two render chains give the same audio: their chain-file contents and their automation (None: unknown)."""
+    if chain is None:
+        return None
+    try:
+        return json.dumps(chain_to_dict(chain), sort_keys=True, default=repr), tuple(events)
+    except Exception:  # a node that cannot be written to a chain file: not shared
+        return None
+
+
 def _open_outputs(renders: list[Render], plan: _Plan, seed: int) -> None:
     """Open every output of the renders still planned; one that cannot be opened fails its render."""
     for index, (render, output) in enumerate((r, o) for r in renders for o in plan.outputs[r.name]):
@@ -587,12 +616,18 @@ def _open_outputs(renders: list[Render], plan: _Plan, seed: int) -> None:
 def _write_renders(
     renders: list[Render], streams: dict[str, list[ChainStream | None]], plan: _Plan, master: np.ndarray, final: bool
 ) -> None:
-    """One master block through every render still running (one failing, e.g. a full disk, never stops the others)."""
+    """One master block through every render still running (one failing, e.g. a full disk, never stops the others).
+
+    A stream that renders share (:func:`_render_streams`) steps once per block: its output, or its error, serves each.
+    """
+    stepped: dict[int, np.ndarray | Exception] = {}
     for render in renders:
         if render.name in plan.failures:
             continue
         try:
-            _write_render(render, streams[render.name], plan.outputs[render.name], master, final, plan.summed.get(render.name))
+            _write_render(
+                render, streams[render.name], plan.outputs[render.name], master, final, plan.summed.get(render.name), stepped
+            )
         except Exception as error:
             plan.fail(render.name, error)
 
@@ -670,9 +705,26 @@ def _write_render(
     master: np.ndarray,
     final: bool,
     summed: LoudnessMeter | None = None,
+    stepped: dict[int, np.ndarray | Exception] | None = None,
 ) -> None:
-    """Run one render's chains on a master block and append the results to its files (``summed``: meter their sum)."""
-    results = [_stage(stream, master, final) for stream in streams]
+    """Run one render's chains on a master block and append the results to its files (``summed``: meter their sum;
+    ``stepped``: the outputs of the streams already stepped for this block, by ``id``)."""
+    stepped = {} if stepped is None else stepped
+
+    def step(stream: ChainStream | None) -> np.ndarray:
+        if stream is None:
+            return master
+        if id(stream) not in stepped:
+            try:
+                stepped[id(stream)] = _stage(stream, master, final)
+            except Exception as error:
+                stepped[id(stream)] = error
+        result = stepped[id(stream)]
+        if isinstance(result, Exception):
+            raise result
+        return result
+
+    results = [step(stream) for stream in streams]
     if summed is not None and results[0].shape[1]:
         summed.add(results[0].sum(axis=0, keepdims=True))
     if render.kind == "ab":
