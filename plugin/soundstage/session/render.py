@@ -704,12 +704,11 @@ def _write_render(
     outputs: list[_Output],
     master: np.ndarray,
     final: bool,
-    summed: LoudnessMeter | None = None,
-    stepped: dict[int, np.ndarray | Exception] | None = None,
+    summed: LoudnessMeter | None,
+    stepped: dict[int, np.ndarray | Exception],
 ) -> None:
     """Run one render's chains on a master block and append the results to its files (``summed``: meter their sum;
     ``stepped``: the outputs of the streams already stepped for this block, by ``id``)."""
-    stepped = {} if stepped is None else stepped
 
     def step(stream: ChainStream | None) -> np.ndarray:
         if stream is None:

@@ -148,8 +148,8 @@ class RegularizedInverse:
         self._qq = np.abs(self.q) ** 2
         #: The plant's mean power per bin: ``beta`` is searched relative to it.
         self.scale = np.real(np.trace(self.gram, axis1=1, axis2=2)) / 2
-        self._effort: dict[tuple[float, bytes | None], tuple[np.ndarray, np.ndarray]] = {}
-        self._given: tuple[tuple[float, bytes | None], tuple[np.ndarray, np.ndarray]] | None = None
+        #: Effort searches by (limit, level given): the one without level and the Spatializer's (one per plant).
+        self._effort: LruCache[tuple[np.ndarray, np.ndarray]] = LruCache(max_entries=4)
 
     def _own_ear(self, beta: np.ndarray) -> np.ndarray:
         """``D + beta g_jj`` per bin and input (F, 2): the own ear's response times ``det(G + beta I)``."""
@@ -174,7 +174,7 @@ class RegularizedInverse:
 
     def effort_search(self, max_effort_db: float, level: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
         """Per bin the least ``beta`` (relative to :attr:`scale`) whose filters stay within ``max_effort_db``
-        (less 0.1 dB kept for the FIR realization), and the separation there (dB); memoised (with ``level``: the last one).
+        (less 0.1 dB kept for the FIR realization), and the separation there (dB); memoised.
 
         The answer is :func:`~soundstage.dsp.search.bisect_per_bin`'s over the search range
         (``SEARCH_LOW`` .. ``SEARCH_HIGH``, 26 halvings of its decades), found in closed form
@@ -182,22 +182,16 @@ class RegularizedInverse:
         so its limit is a root. Bins where the limit is not one threshold in the range are bisected.
         """
         key = (float(max_effort_db), None if level is None else level.tobytes())
-        if key in self._effort:
-            return self._effort[key]
-        if self._given is not None and self._given[0] == key:
-            return self._given[1]
+        return self._effort.get_or_compute(key, lambda: self._search_effort(max_effort_db, level))
+
+    def _search_effort(self, max_effort_db: float, level: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:
         limit = 10 ** ((max_effort_db - 0.1) / 20)
         bound = np.full(len(self.scale), limit) if level is None else limit / level
         x, unsure = self._effort_thresholds(bound)
         if unsure.any():
             x[unsure] = self._bisect_effort(bound, np.flatnonzero(unsure))
         b_limit = 10**x
-        found = (b_limit, self.separation_db(b_limit * self.scale))
-        if level is None:
-            self._effort[key] = found
-        else:  # the last level given: the Spatializer's designs at every width give the same
-            self._given = (key, found)
-        return found
+        return b_limit, self.separation_db(b_limit * self.scale)
 
     def _effort_thresholds(self, bound: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """The effort search's result (log10 ``beta`` relative to :attr:`scale`, on the bisection's grid) per bin,
