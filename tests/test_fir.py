@@ -147,3 +147,23 @@ def test_a_change_during_a_fade_starts_from_where_the_fade_is() -> None:
     assert np.abs(got - expected).max() <= 2e-6 * np.abs(expected).max()
     jump = np.abs(np.diff(got[0, s2 - 3 : s2 + 3])).max()
     assert jump <= 4 * np.abs(np.diff(got[0, s2 - 200 : s2 - 3])).max()  # no step where the second change lands
+
+
+def test_blend_is_the_weighted_sum_and_leaves_its_inputs() -> None:
+    """The in-place BLAS blend equals numpy's weighted sum (to float32 rounding) and modifies no input."""
+    from soundstage.dsp.fir import blend
+
+    rng = np.random.default_rng(3)
+    for dtype, tolerance in ((np.complex64, 1e-6), (np.float64, 1e-12)):
+        shape = (5, 27, 513) if dtype == np.complex64 else (4, 7)
+        arrays = [rng.standard_normal(shape).astype(dtype) for _ in range(4)]
+        if dtype == np.complex64:
+            arrays = [a + 1j * rng.standard_normal(shape).astype(np.float32) for a in arrays]
+            arrays = [a.astype(np.complex64) for a in arrays]
+        copies = [a.copy() for a in arrays]
+        weights = [-0.0625, 0.5625, 0.5625, -0.0625]  # a cubic's weights halfway
+        got = blend(arrays, weights)
+        expected = sum(w * a.astype(np.complex128) for w, a in zip(weights, arrays, strict=True))
+        assert got.dtype == dtype
+        assert np.max(np.abs(got - expected)) <= tolerance * np.max(np.abs(expected))
+        assert all(np.array_equal(a, c) for a, c in zip(arrays, copies, strict=True))

@@ -36,6 +36,7 @@ from typing import Any
 
 import numpy as np
 
+from soundstage.dsp.fir import blend
 from soundstage.memo import LruCache
 
 __all__ = ["DesignGrid", "GridAxis", "clear_grid_cache", "grid_cache_info"]
@@ -164,13 +165,7 @@ class DesignGrid:
             raise ValueError(f"design grid {self.key!r}: the nodes around {dict(values)} differ in {sorted(extras)}")
         if len(corners) == 1:
             return designs[0][0]
-        first = designs[0][0]
-        total = np.multiply(first, first.real.dtype.type(corners[0][1]))  # in the designs' precision
-        scratch = np.empty_like(total)
-        for (filters, _), (_, weight) in zip(designs[1:], corners[1:], strict=True):
-            np.multiply(filters, first.real.dtype.type(weight), out=scratch)
-            total += scratch
-        return total
+        return blend([filters for filters, _ in designs], [weight for _, weight in corners])
 
     def extra(self, values: Mapping[str, float]) -> Any:
         """The designs' ``extra`` (equal at every node around ``values``)."""
