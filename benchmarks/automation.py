@@ -17,8 +17,8 @@ The design grid's nodes are designed once per device, head and rate; the first
 render designs the nodes the ride visits ("cold"), a second one finds them
 ("warm"). Both are printed. Threads are limited to one before numpy loads.
 
-    python benchmarks/automation.py [--seconds 60] [--changes 1000] [--width-step 0.025] [--yaw-step 0.5]
-                                    [--width-order 1] [--yaw-order 1]
+    python benchmarks/automation.py [--seconds 60] [--changes 1000] [--width-step 0.1] [--yaw-step 2]
+                                    [--width-order 3] [--yaw-order 3]
 
 The steps and orders override the Spatializer's grid (``GRID_STEPS``, ``GRID_ORDERS``) to measure the
 trade between the error and the nodes a ride visits.
@@ -86,9 +86,11 @@ def node_design_ms(count: int = 20) -> float:
     grid = stage.design_grid(float(SR))
     clear_grid_cache()
     times = []
-    for k in range(count):
+    width, yaw = grid.axes
+    for k in range(count):  # a new node each time, at widths 0.3 .. 1 and yaws from -20 degrees up
+        indices = (round(0.3 / width.step) + k % 8) % width.count, (round(70 / yaw.step) + k) % yaw.count
         start = time.perf_counter()
-        grid.node((12 + k % 8, 60 + k))  # a new node each time: width 0.3-0.475, yaw -60..-50.5 deg
+        grid.node(indices)
         times.append(time.perf_counter() - start)
     clear_grid_cache()
     return float(np.median(times) * 1000)

@@ -51,7 +51,8 @@ def test_zone_map_holds_the_seat_and_is_symmetric(figures: dict) -> None:
     grid = np.array(zone["separation_db"])
     assert grid.shape == (len(zone["distance_m"]), len(zone["lateral_m"])) == (5, 11)
     seat = grid[zone["distance_m"].index(2.0), zone["lateral_m"].index(0.0)]
-    assert abs(seat - figures["separation"]["mean_250_6300_db"]) <= 0.05  # the same filters at the same seat
+    # the same filters at the same seat, the zone rounded to 0.1 dB and the mean to 0.01 dB
+    assert abs(seat - figures["separation"]["mean_250_6300_db"]) <= 0.05 + 0.005 + 1e-9
     assert np.abs(grid - grid[:, ::-1]).max() <= 0.1  # studio-5 is symmetric: so is its zone (within 0.1 dB)
     assert grid[:, zone["lateral_m"].index(0.3)].max() < seat - 10  # 30 cm off to the side the cancellation is gone
 

@@ -17,8 +17,9 @@ exactly). What the gridded knobs (width: a separation plateau and a crossfeed
 gain; head yaw: a rotation of a few degrees) change is the filters' shape,
 smoothly: the interpolation error falls with the square of the grid step
 (linear) or its fourth power (cubic, where the design is smooth in the knob:
-the Spatializer's width, whose canceller design eases its limits for that,
-:data:`~soundstage.stages.crosstalk.CAP_SOFTNESS_DB`). The steps and orders are
+the Spatializer's width and yaw, whose canceller design eases its limits for that,
+:data:`~soundstage.stages.crosstalk.CAP_SOFTNESS_DB`,
+:data:`~soundstage.stages.crosstalk.EFFORT_POLE_SOFTNESS`). The steps and orders are
 chosen from that measurement (``benchmarks/automation.py`` prints the error of
 a whole automated render against exact designs at every change).
 

@@ -42,7 +42,6 @@ from soundstage.acoustics.profiles import DeviceProfile, Listener, load_profile
 from soundstage.acoustics.transfer import transfer_matrix
 from soundstage.dsp.fir import CrossfadingFir
 from soundstage.dsp.realize import relative_responses, to_fir
-from soundstage.dsp.search import bisect_per_bin
 from soundstage.errors import ParameterError
 from soundstage.host.parameters import ParameterSpec
 from soundstage.host.processor import Processor
@@ -60,6 +59,7 @@ __all__ = [
     "crossover_limit_db",
     "crosstalk_plant",
     "design_crosstalk_canceller",
+    "give_share",
     "plant_step",
     "realize_crosstalk",
     "smooth_regularization",
@@ -67,7 +67,7 @@ __all__ = [
 ]
 
 TAPS = 2048
-#: The range of the regularization searches, relative to the plant's mean power (bisect_per_bin's default decades).
+#: The range of the regularization searches, relative to the plant's mean power.
 SEARCH_LOW, SEARCH_HIGH = 1e-9, 1e4
 #: How the regularization eases where its three limits meet, so that a design moves smoothly with the
 #: request (a design grid over width interpolates it with a cubic, ``benchmarks/automation.py``): the
@@ -75,6 +75,18 @@ SEARCH_LOW, SEARCH_HIGH = 1e-9, 1e4
 #: separation's and the effort's ``beta`` (a soft maximum, decades: never below either), and the pole of
 #: ``beta`` where the request meets the plant's own separation (:meth:`RegularizedInverse.beta_for_separation`).
 CAP_SOFTNESS_DB, MAX_SOFTNESS_DECADES, POLE_SOFTNESS = 3.0, 0.3, 0.1
+#: How the effort search and the level given ease, so that a design moves smoothly with the listener's yaw
+#: (a design grid over yaw interpolates it with a cubic): the pole of the effort threshold where the
+#: most regularized filter's level meets the limit (:meth:`RegularizedInverse._effort_thresholds`, a share
+#: of its power terms), and the ramp of the level given with the shortfall (:func:`choose_regularization`,
+#: a share of the ramp). Measured on the model head at 2 m, yaw -12..12 deg, filter domain: cubic at 2 deg
+#: -44.8 dB before, -68.8 dB with both and the give kept below :data:`GIVE_FADE_HZ`.
+EFFORT_POLE_SOFTNESS, GIVE_RAMP_SOFTNESS = 0.1, 0.3
+#: The level is given for cancellation at low frequencies only: in full below the first frequency, faded
+#: out (raised cosine in log frequency) by the second. Above, the request eases off where the midranges
+#: hand over to the tweeter, and the effort limit binds only where the drivers' matched filter is too loud
+#: (no giving of level makes them cancel there); a give there followed those bins as the head turned.
+GIVE_FADE_HZ = (2000.0, 4000.0)
 
 
 @dataclass(frozen=True)
@@ -176,10 +188,9 @@ class RegularizedInverse:
         """Per bin the least ``beta`` (relative to :attr:`scale`) whose filters stay within ``max_effort_db``
         (less 0.1 dB kept for the FIR realization), and the separation there (dB); memoised.
 
-        The answer is :func:`~soundstage.dsp.search.bisect_per_bin`'s over the search range
-        (``SEARCH_LOW`` .. ``SEARCH_HIGH``, 26 halvings of its decades), found in closed form
-        (:meth:`_effort_thresholds`): each filter's power is a ratio of quadratics in ``beta``,
-        so its limit is a root. Bins where the limit is not one threshold in the range are bisected.
+        Found in closed form (:meth:`_effort_thresholds`): each filter's power is a ratio of
+        quadratics in ``beta``, so its limit is a root; within the search range
+        (``SEARCH_LOW`` .. ``SEARCH_HIGH``), eased where no ``beta`` would do.
         """
         key = (float(max_effort_db), None if level is None else level.tobytes())
         return self._effort.get_or_compute(key, lambda: self._search_effort(max_effort_db, level))
@@ -187,56 +198,45 @@ class RegularizedInverse:
     def _search_effort(self, max_effort_db: float, level: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:
         limit = 10 ** ((max_effort_db - 0.1) / 20)
         bound = np.full(len(self.scale), limit) if level is None else limit / level
-        x, unsure = self._effort_thresholds(bound)
-        if unsure.any():
-            x[unsure] = self._bisect_effort(bound, np.flatnonzero(unsure))
-        b_limit = 10**x
+        b_limit = 10 ** self._effort_thresholds(bound)
         return b_limit, self.separation_db(b_limit * self.scale)
 
-    def _effort_thresholds(self, bound: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """The effort search's result (log10 ``beta`` relative to :attr:`scale`, on the bisection's grid) per bin,
-        and the bins where it is not one threshold (the condition is not monotone in the range): those to bisect.
+    def _effort_thresholds(self, bound: np.ndarray) -> np.ndarray:
+        """The effort search's result per bin: log10 ``beta`` relative to :attr:`scale`, within the search range.
 
         Filter ``m`` of input ``j`` stays within ``bound`` while
         ``f(b) = a b**2 + 2 h b + c <= 0`` with ``a = qq - B own**2``, ``h = pq - B D own``,
-        ``c = pp - B D**2`` (``B = bound**2``, ``beta = b * scale``): on ``[lo, hi]`` it holds
-        from its last root up if ``f(hi) <= 0`` and no other root lies below that one.
+        ``c = pp - B D**2`` (``B = bound**2``, ``beta = b * scale``). Its threshold is the
+        least ``b`` from which ``f`` stays <= 0: the larger root where ``f`` falls through 0
+        (``c > 0``: too loud unregularized; or past a bump between two positive roots), none
+        (the least of the range) where ``f`` never exceeds, and the largest over drivers and inputs.
+
+        ``a`` is the filter's power at ``b -> inf`` (the matched filter, the most regularized) less the
+        bound's: where it nears 0 the root runs off to infinity (a pole, in ``b`` and in yaw: the
+        matched filter's level crosses the bound as the head turns), and past it (``a > 0``) no
+        ``beta`` keeps that filter within the bound. ``a`` is eased to
+        ``-s softplus(-a / s)`` (``s`` = :data:`EFFORT_POLE_SOFTNESS` of its two terms' sum): exact
+        where the matched filter is well within the bound, finite and smooth in the plant through
+        the pole, where :func:`canceling_filters` limits the level instead, as it always did where
+        even full regularization is too loud. So the design moves smoothly with the listener's yaw
+        (a design grid over yaw interpolates it with a cubic, ``benchmarks/automation.py``).
         """
-        lo_x, hi_x = -9.0, 4.0  # bisect_per_bin's default range: log10 of SEARCH_LOW, SEARCH_HIGH
-        lo, hi = 10**lo_x, 10**hi_x
+        lo_x, hi_x = np.log10(SEARCH_LOW), np.log10(SEARCH_HIGH)
         s = self.scale[:, None, None]
         bound2 = (bound**2)[:, None, None]
         own = self.own[:, None, :]
         det = self.det[:, None, None]
-        a = (self._qq - bound2 * own**2) * s * s
+        ease = EFFORT_POLE_SOFTNESS * np.maximum((self._qq + bound2 * own**2) * s * s, 1e-300)
+        a = -ease * np.logaddexp(0.0, -(self._qq - bound2 * own**2) * s * s / ease)  # < 0: holds as b -> inf
         h = (self._pq - bound2 * det * own) * s
         c = self._pp - bound2 * det**2
         with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
-            root = np.sqrt(np.maximum(h * h - a * c, 0.0))
-            q = -(h + np.where(h >= 0, root, -root))
-            r1, r2 = q / a, c / q
-            real = h * h - a * c >= 0
-            inside = [real & (r > lo) & (r < hi) & np.isfinite(r) for r in (r1, r2)]
-            first = np.where(inside[0], r1, -np.inf)
-            second = np.where(inside[1], r2, -np.inf)
-        last, other = np.maximum(first, second), np.minimum(first, second)
-        f_hi = (a * hi + 2 * h) * hi + c
-        f_lo = (a * lo + 2 * h) * lo + c
-        never = (f_hi > 0) & (f_lo > 0) & ~inside[0] & ~inside[1]
-        unsure = ((f_hi > 0) & ~never) | ((f_hi <= 0) & ((other > -np.inf) | ((last == -np.inf) & (f_lo > 0))))
-        start = np.where(last > -np.inf, last, lo)
-        threshold = np.log10(start.max(axis=(1, 2)))
-        step = (hi_x - lo_x) / 2**26  # bisect_per_bin's grid: its answer is the least point that holds
-        k = np.clip(np.ceil((threshold - lo_x) / step), 1, 2**26)
-        x = lo_x + k * step
-        x[never.any(axis=(1, 2))] = hi_x
-        return x, unsure.any(axis=(1, 2)) & ~never.any(axis=(1, 2))
-
-    def _bisect_effort(self, bound: np.ndarray, bins: np.ndarray) -> np.ndarray:
-        """The effort search by bisection, on ``bins`` only (log10 ``beta`` relative to :attr:`scale`)."""
-        efforts = tuple(x[bins] for x in self._efforts)  # taken out once: the bisection calls 26 times
-        scale, limit = self.scale[bins], bound[bins]
-        return bisect_per_bin(len(bins), lambda b: _peak_gain(efforts, b * scale) <= limit)
+            discriminant = h * h - a * c
+            root = np.sqrt(np.maximum(discriminant, 0.0))
+            larger = (-h - root) / a  # a < 0: the larger root of a b^2 + 2 h b + c
+            falls_through = (c > 0) | ((discriminant >= 0) & (h > 0))  # too loud at 0, or a bump above it
+            x = np.where(falls_through & (larger > 0), np.log10(np.where(larger > 0, larger, 1.0)), -np.inf)
+        return np.asarray(np.clip(x.max(axis=(1, 2)), lo_x, hi_x))
 
     def separation_db(self, beta: np.ndarray) -> np.ndarray:
         """The smaller over the two inputs of ipsi/contra ear power (dB) per frequency, shape (F,)."""
@@ -371,7 +371,8 @@ def choose_regularization(
     from below. Where that leaves the cancellation short of ``give_reference_db``
     (default: the request), each input may reach its own ear up to
     ``low_frequency_give_db`` quieter, which buys as much more cancellation at the
-    same effort. Then ``beta`` grows until the separation is no more than asked
+    same effort (:func:`give_share`: on an eased ramp over 6 dB of shortfall, below
+    :data:`GIVE_FADE_HZ`). Then ``beta`` grows until the separation is no more than asked
     for, and is smoothed over frequency (:func:`smooth_regularization`).
 
     The cap of the request and the larger of the two ``beta`` are soft
@@ -386,8 +387,7 @@ def choose_regularization(
     b_effort, feasible = inverses.effort_search(max_effort_db)  # memoised: it does not depend on the request
     if low_frequency_give_db > 0:
         reference = wanted_db if give_reference_db is None else give_reference_db
-        shortfall = np.clip((reference - feasible) / 6.0, 0.0, 1.0)
-        level = 10 ** (-low_frequency_give_db * shortfall / 20)
+        level = 10 ** (-low_frequency_give_db * give_share(frequencies, reference - feasible) / 20)
         if np.any(level < 1.0):  # else the search with this level is the one just made
             b_effort, feasible = inverses.effort_search(max_effort_db, level)
     wanted = soft_extreme(wanted_db, feasible, -CAP_SOFTNESS_DB) if capped else wanted_db
@@ -395,6 +395,20 @@ def choose_regularization(
     b_separation = np.clip(inverses.beta_for_separation(wanted) / np.maximum(scale, 1e-300), SEARCH_LOW, SEARCH_HIGH)
     b = 10 ** soft_extreme(np.log10(b_separation), np.log10(b_effort), MAX_SOFTNESS_DECADES)
     return Regularization(smooth_regularization(frequencies, b, *band_hz), level, feasible, wanted)
+
+
+def give_share(frequencies: np.ndarray, shortfall_db: np.ndarray) -> np.ndarray:
+    """The share (0..1) of ``low_frequency_give_db`` given per bin for a shortfall of cancellation (dB).
+
+    A ramp over 0..6 dB of shortfall, its two corners eased (softplus of width
+    :data:`GIVE_RAMP_SOFTNESS` of the ramp, clipped to 0..1), faded out over :data:`GIVE_FADE_HZ`.
+    """
+    k = GIVE_RAMP_SOFTNESS
+    ramp = k * np.logaddexp(0.0, np.asarray(shortfall_db, float) / 6.0 / k)
+    ramp = np.clip(ramp - k * np.logaddexp(0.0, (ramp - 1.0) / k), 0.0, 1.0)
+    low, high = GIVE_FADE_HZ
+    u = np.clip(np.log2(np.maximum(np.asarray(frequencies, float), 1e-3) / low) / np.log2(high / low), 0.0, 1.0)
+    return np.asarray(ramp * 0.5 * (1.0 + np.cos(np.pi * u)))
 
 
 def soft_extreme(x: np.ndarray, y: np.ndarray, softness: float) -> np.ndarray:
@@ -537,7 +551,7 @@ def design_crosstalk_canceller(
         Where the effort limit keeps the cancellation short of the request (low
         frequencies, where the drivers are close together as seen by the head),
         each input may reach its own ear up to this much quieter, which buys the
-        same amount of extra cancellation at the same effort.
+        same amount of extra cancellation at the same effort (below 2 kHz, faded out by 4 kHz).
     give_plateau_db : float, optional
         The plateau of the default request whose shortfall decides where level is
         given (default: ``plateau_db``). A fixed one keeps the level, and so the

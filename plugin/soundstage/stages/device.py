@@ -60,12 +60,13 @@ DESIGN_KNOBS = ("width", "distance_m", "depth")
 LISTENER_KNOBS = tuple(spec.name for spec in LISTENER_PARAMETERS)
 #: The knobs a change of which, while streaming, takes its filters from a design grid
 #: (:mod:`soundstage.dsp.grid`), and the grid steps: the interpolation error of a whole
-#: automated render is below -60 dB re the signal with these (``benchmarks/automation.py``;
-#: width, cubic: -67 dB there at 0.1, against -60 linear at 0.025; yaw is the limit on white noise,
-#: ``tests/test_design_grid.py``: cubic at 1 degree -57 dB, linear at 0.5 -60).
-GRID_STEPS = {"width": 0.1, "listener_yaw_deg": 0.5}
+#: automated render is below -60 dB re the signal with these (``benchmarks/automation.py``: -67.8 dB).
+#: Both cubic, on designs eased to be smooth in both knobs (:data:`~soundstage.stages.crosstalk.CAP_SOFTNESS_DB`
+#: for width, :data:`~soundstage.stages.crosstalk.EFFORT_POLE_SOFTNESS` for yaw): filter-domain error of
+#: width at 0.1 -68 dB, of yaw at 2 degrees -67 dB (``tests/test_design_grid.py``; linear yaw needed 0.5).
+GRID_STEPS = {"width": 0.1, "listener_yaw_deg": 2.0}
 #: How each gridded knob interpolates between nodes (:class:`~soundstage.dsp.grid.GridAxis`): 1 linear, 3 cubic.
-GRID_ORDERS = {"width": 3, "listener_yaw_deg": 1}
+GRID_ORDERS = {"width": 3, "listener_yaw_deg": 3}
 #: The center the upmix extracts reaches up to here: above it, center content would stay in L'/R' and
 #: play from both of their paths at once, louder than a phantom center (the tweeter plays their sum).
 UPMIX_HIGH_HZ = 24000.0
