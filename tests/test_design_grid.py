@@ -270,3 +270,18 @@ def test_the_device_design_is_smooth_in_yaw_so_a_cubic_over_coarse_nodes_follows
     print(f"cubic yaw grid, filter-domain error: 2 deg {errors[0]:.1f} dB, 1 deg {errors[1]:.1f} dB")
     assert errors[0] <= -62.0, errors
     assert errors[1] <= errors[0] - 12.0, errors
+
+
+def test_a_stage_keeps_its_grid_while_only_gridded_knobs_move_and_still_pickles() -> None:
+    """A width or yaw change reuses the stage's grid (no key hashing per change); another knob makes a new one."""
+    import pickle
+
+    stage = Spatializer()
+    first = stage.design_grid(float(SR))
+    stage.width, stage.listener_yaw_deg = 0.61, 3.3
+    assert stage.design_grid(float(SR)) is first
+    stage.depth = 0.5
+    other = stage.design_grid(float(SR))
+    assert other is not first and dict(other.key[-1])["depth"] == 0.5
+    copy = pickle.loads(pickle.dumps(stage))  # batch workers receive stages pickled
+    assert copy.design_grid(float(SR)).key == other.key

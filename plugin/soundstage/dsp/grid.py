@@ -46,8 +46,10 @@ __all__ = ["DesignGrid", "GridAxis", "clear_grid_cache", "grid_cache_info"]
 #: knob fits (width: 41 nodes of 0.55 MB; yaw over +-20 degrees: about 160), and a session stays within its RSS target.
 GRID_CACHE_BYTES = 256 * 2**20
 
-#: Node designs by (grid key, node indices), shared by every grid: stages of one configuration share nodes.
+#: Node designs by (grid token, node indices), shared by every grid: stages of one configuration share nodes.
 _NODES: LruCache[tuple[np.ndarray, Any]] = LruCache(max_bytes=GRID_CACHE_BYTES, size=lambda node: int(node[0].nbytes))
+#: A small number per (grid key, axes): equal grids share it, and with it their nodes.
+_TOKENS: dict[Hashable, int] = {}
 
 
 def clear_grid_cache() -> None:
@@ -141,6 +143,9 @@ class DesignGrid:
         self.axes = tuple(axes)
         self._design = design
         self.designed = 0  # nodes this grid designed (not found in the shared cache)
+        # the shared cache's key for this grid (with the axes: an index means a step), interned once:
+        # a knob change looks up to 16 nodes, and hashing the whole key each time cost more than the lookup
+        self._token = _TOKENS.setdefault((key, self.axes), len(_TOKENS))
 
     def node(self, indices: tuple[int, ...]) -> tuple[np.ndarray, Any]:
         """The exact design at a node (memoised in the shared cache)."""
@@ -150,7 +155,7 @@ class DesignGrid:
             self.designed += 1
             return np.asarray(filters), extra
 
-        return _NODES.get_or_compute(((self.key, self.axes), indices), design)  # with the axes: an index means a step
+        return _NODES.get_or_compute((self._token, indices), design)
 
     def corners(self, values: Mapping[str, float]) -> list[tuple[tuple[int, ...], float]]:
         """The nodes the design at ``values`` is interpolated from, with their weights (summing to 1)."""
