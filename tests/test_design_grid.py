@@ -285,3 +285,17 @@ def test_a_stage_keeps_its_grid_while_only_gridded_knobs_move_and_still_pickles(
     assert other is not first and dict(other.key[-1])["depth"] == 0.5
     copy = pickle.loads(pickle.dumps(stage))  # batch workers receive stages pickled
     assert copy.design_grid(float(SR)).key == other.key
+
+
+def test_grid_tokens_stay_bounded_and_are_never_reused(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A ride of a knob that is not gridded makes a new grid key per value: the interned keys stay bounded,
+    and a key interned again after a clear gets a new number (never an old grid's nodes)."""
+    monkeypatch.setattr(grid_module, "MAX_TOKENS", 8)
+    axis = [GridAxis("g", 0.5, 0.0, 1.0)]
+    first = DesignGrid(("ride", 0), axis, lambda v: (np.array([v["g"]]), 0))._token
+    seen = {first}
+    for k in range(1, 30):
+        seen.add(DesignGrid(("ride", k), axis, lambda v: (np.array([v["g"]]), 0))._token)
+        assert len(grid_module._TOKENS) <= 8
+    again = DesignGrid(("ride", 0), axis, lambda v: (np.array([v["g"]]), 0))._token
+    assert len(seen) == 30 and again not in seen

@@ -29,6 +29,7 @@ every run, whatever was designed before.
 
 from __future__ import annotations
 
+import itertools
 import math
 from collections.abc import Callable, Hashable, Mapping, Sequence
 from dataclasses import dataclass
@@ -48,8 +49,11 @@ GRID_CACHE_BYTES = 256 * 2**20
 
 #: Node designs by (grid token, node indices), shared by every grid: stages of one configuration share nodes.
 _NODES: LruCache[tuple[np.ndarray, Any]] = LruCache(max_bytes=GRID_CACHE_BYTES, size=lambda node: int(node[0].nbytes))
-#: A small number per (grid key, axes): equal grids share it, and with it their nodes.
+#: A small number per (grid key, axes): equal grids share it, and with it their nodes. At most
+#: ``MAX_TOKENS`` are kept, so a long session moving knobs that are not gridded does not grow it.
 _TOKENS: dict[Hashable, int] = {}
+_TOKEN_NUMBERS = itertools.count()
+MAX_TOKENS = 4096
 
 
 def clear_grid_cache() -> None:
@@ -145,7 +149,12 @@ class DesignGrid:
         self.designed = 0  # nodes this grid designed (not found in the shared cache)
         # the shared cache's key for this grid (with the axes: an index means a step), interned once:
         # a knob change looks up to 16 nodes, and hashing the whole key each time cost more than the lookup
-        self._token = _TOKENS.setdefault((key, self.axes), len(_TOKENS))
+        token = _TOKENS.get((key, self.axes))
+        if token is None:
+            if len(_TOKENS) >= MAX_TOKENS:  # keys of knob values long gone (a ride of a knob not gridded)
+                _TOKENS.clear()  # their nodes are no longer found: the cache drops them as they age
+            token = _TOKENS.setdefault((key, self.axes), next(_TOKEN_NUMBERS))  # numbers are never reused
+        self._token = token
 
     def node(self, indices: tuple[int, ...]) -> tuple[np.ndarray, Any]:
         """The exact design at a node (memoised in the shared cache)."""

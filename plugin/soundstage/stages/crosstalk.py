@@ -401,7 +401,8 @@ def give_share(frequencies: np.ndarray, shortfall_db: np.ndarray) -> np.ndarray:
     """The share (0..1) of ``low_frequency_give_db`` given per bin for a shortfall of cancellation (dB).
 
     A ramp over 0..6 dB of shortfall, its two corners eased (softplus of width
-    :data:`GIVE_RAMP_SOFTNESS` of the ramp, clipped to 0..1), faded out over :data:`GIVE_FADE_HZ`.
+    :data:`GIVE_RAMP_SOFTNESS` of the ramp, clipped to 0..1: about 0.2 at no shortfall and 0.8 at
+    6 dB, 0.04 and 0.95 another 3 dB beyond), faded out over :data:`GIVE_FADE_HZ`.
     """
     k = GIVE_RAMP_SOFTNESS
     ramp = k * np.logaddexp(0.0, np.asarray(shortfall_db, float) / 6.0 / k)
