@@ -26,6 +26,7 @@ from soundstage.stages.crosstalk import (
     TargetCurve,
     crosstalk_plant,
     design_crosstalk_canceller,
+    give_share,
     soft_extreme,
 )
 
@@ -268,3 +269,22 @@ def test_the_eased_limits_keep_their_side_and_ease_only_where_the_two_meet(pairs
     assert np.all(low <= np.minimum(x, y) + 1e-9) and np.all(low >= np.minimum(x, y) - slack)
     apart = np.abs(x - y) > 20 * softness
     assert np.allclose(high[apart], np.maximum(x, y)[apart]) and np.allclose(low[apart], np.minimum(x, y)[apart])
+
+
+@given(st.lists(st.floats(-40, 60), min_size=2, max_size=30), st.floats(20.0, 24000.0))
+def test_the_level_given_rises_with_the_shortfall_near_the_hard_ramp_and_only_at_low_frequencies(
+    shortfalls: list, frequency_hz: float
+) -> None:
+    """give_share: within 0..1, never falling as the shortfall grows, within 0.21 of the hard 0..6 dB ramp
+    (its eased corners), in full below 2 kHz, faded out by 4 kHz."""
+    shortfall = np.sort(np.array(shortfalls))
+    at = np.full(len(shortfall), frequency_hz)
+    share = give_share(at, shortfall)
+    assert np.all((share >= 0.0) & (share <= 1.0)) and np.all(np.diff(share) >= -1e-12)
+    fade = give_share(at, np.full(len(shortfall), 100.0))[0]  # the frequency's weight: 1 below 2 kHz, 0 above 4 kHz
+    if frequency_hz <= 2000.0:
+        assert fade == pytest.approx(1.0, abs=1e-9)
+    elif frequency_hz >= 4000.0:
+        assert fade == 0.0
+    hard = np.clip(shortfall / 6.0, 0.0, 1.0)
+    assert np.all(np.abs(share - fade * hard) <= 0.21 * fade + 1e-12)
