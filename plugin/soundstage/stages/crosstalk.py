@@ -233,7 +233,8 @@ class RegularizedInverse:
         with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
             discriminant = h * h - a * c
             root = np.sqrt(np.maximum(discriminant, 0.0))
-            larger = (-h - root) / a  # a < 0: the larger root of a b^2 + 2 h b + c
+            q = -(h + np.where(h >= 0, root, -root))  # the roots q / a and c / q, without cancellation
+            larger = np.fmax(q / a, c / q)  # the larger root of a b^2 + 2 h b + c
             falls_through = (c > 0) | ((discriminant >= 0) & (h > 0))  # too loud at 0, or a bump above it
             x = np.where(falls_through & (larger > 0), np.log10(np.where(larger > 0, larger, 1.0)), -np.inf)
         return np.asarray(np.clip(x.max(axis=(1, 2)), lo_x, hi_x))
