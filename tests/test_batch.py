@@ -204,6 +204,29 @@ def test_an_item_that_kills_its_worker_twice_fails_alone(tmp_path: Path) -> None
     assert not list((tmp_path / "out").glob(".*.partial"))
 
 
+def test_a_retry_replaces_what_its_killed_attempt_wrote_but_never_what_was_there(tmp_path: Path) -> None:
+    """A worker that dies after writing its output (or a bystander whose result was lost with the pool) is retried:
+    the retry replaces the output this batch wrote, and still refuses one that was there before the batch."""
+    from soundstage.batch import load_jobs
+    from soundstage.batch.run import run_batch
+
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    import batch_crash
+
+    _write_items(tmp_path / "in", 2, 0.3)
+    items = load_jobs(tmp_path / "in", chain="mastering")
+    result = run_batch(items, tmp_path / "out", workers=1, work=batch_crash.die_after_writing_item01)
+    assert sorted(result.done) == ["item00", "item01"] and not result.failed
+    assert [e["attempt"] for e in _manifest(tmp_path / "out") if e["item"] == "item01"] == [2]
+    # the user's own file where item01 would go: the crashed attempt's retry must not replace it
+    mine = tmp_path / "mine"
+    mine.mkdir()
+    (mine / "item01.wav").write_bytes(b"the user's file")
+    result = run_batch(items, mine, workers=1, work=batch_crash.die_after_writing_item01)
+    assert (mine / "item01.wav").read_bytes() == b"the user's file"
+    assert "item01" in result.failed and "already exists" in result.failed["item01"]
+
+
 def test_a_full_disk_fails_only_the_item_that_does_not_fit(tmp_path: Path) -> None:
     folder = tmp_path / "small"
     folder.mkdir()

@@ -99,7 +99,8 @@ def run_batch(
                 result.skipped.append(item.name)
                 continue
             made_here = manifest.is_current({**entry, **wanted, "status": "done"}, wanted, folder)
-        tasks.append(dataclasses.replace(task, overwrite=overwrite or made_here))
+        existed = (folder / task.output).exists()
+        tasks.append(dataclasses.replace(task, overwrite=overwrite or made_here, output_existed=existed))
 
     def record(entry: dict[str, Any]) -> None:
         manifest.append(entry)
@@ -156,7 +157,10 @@ def _run_local(
         crashed = _pool_round(pending, record, workers, context, options, work)
         for task in crashed:  # each alone on a fresh worker: a second death is that item's, not a bystander's
             remove_temporaries(Path(task.output_dir) / task.output)
-            retry = deque([dataclasses.replace(task, attempt=task.attempt + 1)])
+            # a task in flight when the pool broke may have finished its output before its result came back:
+            # the retry replaces that output, written by this batch, but never one that was there before it
+            again = dataclasses.replace(task, attempt=task.attempt + 1, overwrite=task.overwrite or not task.output_existed)
+            retry = deque([again])
             if _pool_round(retry, record, 1, context, options, work):
                 remove_temporaries(Path(task.output_dir) / task.output)
                 record(_crashed(dataclasses.replace(task, attempt=task.attempt + 1)))

@@ -62,6 +62,8 @@ class Task:
     plugins: tuple[tuple[str, str], ...] = ()  # (path, sha256) of every plugin the chain loads
     overwrite: bool = False
     attempt: int = 1
+    #: The output was there before the batch started (a retry may replace only what this batch wrote).
+    output_existed: bool = True
 
 
 def chain_plugins(data: Any, base: Path) -> list[Path]:
