@@ -160,10 +160,9 @@ def _run_local(
             # a task in flight when the pool broke may have finished its output before its result came back:
             # the retry replaces that output, written by this batch, but never one that was there before it
             again = dataclasses.replace(task, attempt=task.attempt + 1, overwrite=task.overwrite or not task.output_existed)
-            retry = deque([again])
-            if _pool_round(retry, record, 1, context, options, work):
+            if _pool_round(deque([again]), record, 1, context, options, work):
                 remove_temporaries(Path(task.output_dir) / task.output)
-                record(_crashed(dataclasses.replace(task, attempt=task.attempt + 1)))
+                record(_crashed(again))
 
 
 def _pool_round(

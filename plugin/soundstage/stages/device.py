@@ -25,7 +25,7 @@ distance).
 from __future__ import annotations
 
 from functools import partial
-from typing import Any, NamedTuple
+from typing import Any
 
 import numpy as np
 from scipy.signal import fftconvolve
@@ -80,14 +80,6 @@ HEAD_RADIUS_M = 0.0875
 #: The designs that depend on no knob (the beam, the matrix mix, the virtualizer), shared by every
 #: Spatializer of the same device, head and rate: a session's renders design them once.
 _SHARED: LruCache[Any] = LruCache(max_entries=16)
-
-
-class _MadeGrid(NamedTuple):
-    """A Spatializer's last design grid, kept for the next change: its key and the grid settings it was made with."""
-
-    key: Any
-    axes_from: Any
-    grid: DesignGrid
 
 
 class Spatializer(DriverFeeds, Processor):  # type: ignore[misc]  # output_channels: a property here, an int there
@@ -277,15 +269,16 @@ class Spatializer(DriverFeeds, Processor):  # type: ignore[misc]  # output_chann
         """
         others = tuple((name, self.float_value(name)) for name in self.design_parameters if name not in GRID_STEPS)
         key = (self.type_name, self.device, self.hrtf, float(sample_rate), self.partition_size, others)
+        made_from = (key, tuple(GRID_STEPS.items()), tuple(GRID_ORDERS.items()))
         made = self.__dict__.get("_grid")
-        if made is not None and made.key == key and made.axes_from == (tuple(GRID_STEPS.items()), tuple(GRID_ORDERS.items())):
-            return made.grid  # the same grid as at the last change
+        if made is not None and made[0] == made_from:
+            return made[1]  # the same grid as at the last change
         axes = []
         for name, step in GRID_STEPS.items():
             spec = next(spec for spec in self.parameter_specs if spec.name == name)
             axes.append(GridAxis(name, step, float(spec.minimum), float(spec.maximum), GRID_ORDERS.get(name, 1)))
         grid = DesignGrid(key, axes, partial(self._design_at, sample_rate))
-        self.__dict__["_grid"] = _MadeGrid(key, (tuple(GRID_STEPS.items()), tuple(GRID_ORDERS.items())), grid)
+        self.__dict__["_grid"] = (made_from, grid)  # kept for the next change
         return grid
 
     def _design_at(self, sample_rate: float, values: dict[str, float]) -> tuple[np.ndarray, int]:
