@@ -299,3 +299,60 @@ def test_grid_tokens_stay_bounded_and_are_never_reused(monkeypatch: pytest.Monke
         assert len(grid_module._TOKENS) <= 8
     again = DesignGrid(("ride", 0), axis, lambda v: (np.array([v["g"]]), 0))._token
     assert len(seen) == 30 and again not in seen
+
+
+@given(
+    rows=st.integers(1, 12),
+    seed=st.integers(0, 2**32 - 1),
+    still_db=st.floats(-140.0, -20.0),
+    nodes=st.integers(2, 6),
+)
+@settings(max_examples=200, deadline=None)
+def test_moving_slices_leave_out_only_what_spreads_less_than_still_db_in_all(
+    rows: int, seed: int, still_db: float, nodes: int
+) -> None:
+    rng = np.random.default_rng(seed)
+    base = rng.standard_normal((rows, 3, 5)) + 1j * rng.standard_normal((rows, 3, 5))
+    scales = 10.0 ** rng.uniform(-9, 0, rows)  # how much each slice moves: from -180 dB to as much as the base
+    arrays = [(base + scales[:, None, None] * rng.standard_normal((rows, 3, 5))).astype(np.complex64) for _ in range(nodes)]
+    start, stop = grid_module.moving_slices(arrays, still_db)
+    assert 0 <= start <= stop <= rows
+    first = arrays[0].astype(np.complex128)
+    spread = np.max([np.sum(np.abs(a - first) ** 2, axis=(1, 2)) for a in arrays[1:]], axis=0)
+    energy = np.sum(np.abs(first) ** 2)
+    left_out = np.ones(rows, bool)
+    left_out[start:stop] = False
+    assert spread[left_out].sum() <= 10 ** (still_db / 10) * energy * (1 + 1e-6)
+    if stop > start:  # the range is as narrow as the rule allows: its first and last slices could not be left out
+        assert spread[: start + 1].sum() > 0.5 * 10 ** (still_db / 10) * energy * (1 - 1e-6)
+        assert spread[stop - 1 :].sum() > 0.5 * 10 ** (still_db / 10) * energy * (1 - 1e-6)
+
+
+def test_a_grid_with_still_db_blends_the_moving_slices_only_and_stays_within_its_bound() -> None:
+    """Slices that move by 1e-7 of the signal (-140 dB) are taken from one node; the rest is the cubic blend."""
+    clear_grid_cache()
+    rng = np.random.default_rng(5)
+    base = rng.standard_normal((9, 4, 64))
+    wobble = rng.standard_normal((9, 4, 64))
+    moving = np.zeros(9)
+    moving[3:6] = 1.0
+
+    def design(values: dict[str, float]) -> tuple[np.ndarray, int]:
+        a, b = values["a"], values["b"]
+        amount = np.where(moving > 0, np.sin(a) * np.cos(b), 1e-7 * np.sin(3 * a + b))
+        return (base + amount[:, None, None] * wobble).astype(np.complex64), 0
+
+    axes = [GridAxis("a", 0.1, 0.0, 1.0, order=3), GridAxis("b", 0.2, -1.0, 1.0, order=3)]
+    still = DesignGrid("still", axes, design, still_db=-110.0)
+    full = DesignGrid("full", axes, design)
+    values = {"a": 0.437, "b": 0.291}
+    got, blended = still.filters(values), full.filters(values)
+    corners = still.corners(values)
+    first = still.node(corners[0][0])[0]
+    assert np.array_equal(got[:3], first[:3]) and np.array_equal(got[6:], first[6:])  # taken, not blended
+    assert np.array_equal(got[3:6], blended[3:6])  # the moving slices: the same blend
+    error = np.sum(np.abs(got - blended) ** 2) / np.sum(np.abs(blended) ** 2)
+    bound = -110.0 + 20 * np.log10(sum(abs(w) for _, w in corners))
+    assert 10 * np.log10(error) <= bound, (10 * np.log10(error), bound)
+    assert np.array_equal(still.filters({"a": 0.4, "b": 0.2}), still.node(still.corners({"a": 0.4, "b": 0.2})[0][0])[0])
+    clear_grid_cache()

@@ -38,16 +38,16 @@ from scipy.linalg import blas
 __all__ = ["CrossfadingFir", "FirState", "MimoFir", "blend", "partition_spectra"]
 
 
-def blend(arrays: list[np.ndarray], weights: list[float]) -> np.ndarray:
+def blend(arrays: list[np.ndarray], weights: list[float], out: np.ndarray | None = None) -> np.ndarray:
     """``sum(w * a)`` over equally shaped arrays, in their precision (complex64 spectra: a design grid's
-    interpolation, a fade's current filters).
+    interpolation, a fade's current filters); into ``out`` (C-contiguous, their shape) where given.
 
     Accumulated in place with BLAS ``axpy`` (``y += w x``, one pass over each array, no temporary):
-    with a design grid's eight 0.55 MB nodes per knob change this is memory-bound, and the axpy
+    with a design grid's sixteen 0.55 MB nodes per knob change this is memory-bound, and the axpy
     passes read each node once where ``np.multiply`` + ``+=`` read and wrote a scratch copy too.
     """
     first = arrays[0]
-    total = np.multiply(first, first.real.dtype.type(weights[0]))
+    total = np.multiply(first, first.real.dtype.type(weights[0]), out=out)
     flat = total.reshape(-1).view(total.real.dtype)
     axpy = blas.saxpy if flat.dtype == np.float32 else blas.daxpy
     for array, weight in zip(arrays[1:], weights[1:], strict=True):

@@ -232,7 +232,7 @@ class _Baker:
         grid = stage.design_grid(rate)
         width = next(axis for axis in grid.axes if axis.name == "width")
         values = {axis.name: stage.float_value(axis.name) for axis in grid.axes}
-        nodes = [grid.filters({**values, "width": width.value(index)}) for index in range(width.count)]
+        nodes = [stage.grid_filters(rate, {**values, "width": width.value(index)}) for index in range(width.count)]
         outputs = nodes[0].shape[0]
         fade = int(FADE_SECONDS * rate)  # as the stage's CrossfadingFir
         self._write_fir(out, nodes, 3, stage.partition_size, fade, self.parameter(name, stage, "width"), width)

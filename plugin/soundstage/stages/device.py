@@ -68,6 +68,10 @@ LISTENER_KNOBS = tuple(spec.name for spec in LISTENER_PARAMETERS)
 GRID_STEPS = {"width": 0.1, "listener_yaw_deg": 2.0}
 #: How each gridded knob interpolates between nodes (:class:`~soundstage.dsp.grid.GridAxis`): 1 linear, 3 cubic.
 GRID_ORDERS = {"width": 3, "listener_yaw_deg": 3}
+#: A grid cell's spectra columns that move less than this (re the filters) are not blended
+#: (:class:`~soundstage.dsp.grid.DesignGrid`'s ``still_db``): those of the partitions before and after the
+#: designs' modeling delays, about half of them. It adds at most -106 dB re the filters to the error.
+GRID_STILL_DB = -110.0
 #: The center the upmix extracts reaches up to here: above it, center content would stay in L'/R' and
 #: play from both of their paths at once, louder than a phantom center (the tweeter plays their sum).
 UPMIX_HIGH_HZ = 24000.0
@@ -251,7 +255,7 @@ class Spatializer(DriverFeeds, Processor):  # type: ignore[misc]  # output_chann
             self.upmix.center_amount = self.float_value(name)
         elif name in DESIGN_KNOBS + LISTENER_KNOBS and self._fir is not None and self._sample_rate is not None:
             if name in GRID_STEPS and self.interpolate_designs:
-                self._fir.set_spectra(self.design_grid(self._sample_rate).filters(self._grid_values()), 3)
+                self._fir.set_spectra(self.grid_filters(self._sample_rate, self._grid_values()), 3)
             else:
                 self._fir.set_filters(self.filters(self._sample_rate)[0])
 
@@ -259,17 +263,25 @@ class Spatializer(DriverFeeds, Processor):  # type: ignore[misc]  # output_chann
     def _grid_values(self) -> dict[str, float]:
         return {name: self.float_value(name) for name in GRID_STEPS}
 
+    def grid_filters(self, sample_rate: float, values: dict[str, float]) -> np.ndarray:
+        """The design grid's filters at ``values`` of the gridded knobs, as the FIR engine runs them
+        (:func:`~soundstage.dsp.fir.partition_spectra`; the grid keeps them column first, see :meth:`design_grid`)."""
+        columns_first = self.design_grid(sample_rate).filters(values)
+        return np.ascontiguousarray(columns_first.transpose(1, 0, 2))
+
     def design_grid(self, sample_rate: float) -> DesignGrid:
         """The design grid over :data:`GRID_STEPS`' knobs at the other knobs' current values.
 
         Its nodes are exact designs (:meth:`filters`), kept in the form the FIR
-        engine runs (:func:`~soundstage.dsp.fir.partition_spectra`), and are shared
+        engine runs (:func:`~soundstage.dsp.fir.partition_spectra`) with the columns
+        (partition and input) first, so the columns that do not move with the knobs
+        are one run at each end and are not blended (:data:`GRID_STILL_DB`), and are shared
         by every Spatializer of the same device, head, rate and other knob values.
         Every node has this stage's latency: the gridded knobs move no delay.
         """
         others = tuple((name, self.float_value(name)) for name in self.design_parameters if name not in GRID_STEPS)
         key = (self.type_name, self.device, self.hrtf, float(sample_rate), self.partition_size, others)
-        made_from = (key, tuple(GRID_STEPS.items()), tuple(GRID_ORDERS.items()))
+        made_from = (key, tuple(GRID_STEPS.items()), tuple(GRID_ORDERS.items()), GRID_STILL_DB)
         made = self.__dict__.get("_grid")
         if made is not None and made[0] == made_from:
             return made[1]  # the same grid as at the last change
@@ -277,7 +289,7 @@ class Spatializer(DriverFeeds, Processor):  # type: ignore[misc]  # output_chann
         for name, step in GRID_STEPS.items():
             spec = next(spec for spec in self.parameter_specs if spec.name == name)
             axes.append(GridAxis(name, step, float(spec.minimum), float(spec.maximum), GRID_ORDERS.get(name, 1)))
-        grid = DesignGrid(key, axes, partial(self._design_at, sample_rate))
+        grid = DesignGrid(key, axes, partial(self._design_at, sample_rate), still_db=GRID_STILL_DB)
         self.__dict__["_grid"] = (made_from, grid)  # kept for the next change
         return grid
 
@@ -291,7 +303,8 @@ class Spatializer(DriverFeeds, Processor):  # type: ignore[misc]  # output_chann
         for name, value in {**self.parameter_values(), **values}.items():
             setattr(twin, name, value)
         combined, delay = twin.filters(sample_rate)
-        return partition_spectra(combined, self.partition_size), delay
+        spectra = partition_spectra(combined, self.partition_size)  # (drivers, columns, bins)
+        return np.ascontiguousarray(spectra.transpose(1, 0, 2)), delay
 
     def _process_block(self, block: np.ndarray) -> np.ndarray:
         assert self._fir is not None
