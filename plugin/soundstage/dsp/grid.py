@@ -177,6 +177,11 @@ class DesignGrid:
                 _TOKENS.clear()  # their nodes are no longer found: the cache drops them as they age
             token = _TOKENS.setdefault((key, self.axes, still_db), next(_TOKEN_NUMBERS))  # numbers are never reused
         self._token = token
+        self._partials: tuple[Hashable, dict[int, np.ndarray]] = ((), {})  # see _partial
+
+    def __getstate__(self) -> dict[str, Any]:
+        """Pickled without the kept partial sums (a cache: a stage sent to a worker stays small)."""
+        return {**self.__dict__, "_partials": ((), {})}
 
     def node(self, indices: tuple[int, ...]) -> tuple[np.ndarray, Any]:
         """The exact design at a node (memoised in the shared cache)."""
@@ -190,12 +195,12 @@ class DesignGrid:
 
     def corners(self, values: Mapping[str, float]) -> list[tuple[tuple[int, ...], float]]:
         """The nodes the design at ``values`` is interpolated from, with their weights (summing to 1)."""
-        brackets = [axis.bracket(float(values[axis.name])) for axis in self.axes]
-        return [(tuple(i for i, _ in combination), math.prod(w for _, w in combination)) for combination in product(*brackets)]
+        return _combine([axis.bracket(float(values[axis.name])) for axis in self.axes])
 
     def filters(self, values: Mapping[str, float]) -> np.ndarray:
         """The design at ``values``: the exact one on a node, else the weighted sum of the surrounding nodes'."""
-        corners = self.corners(values)
+        brackets = [axis.bracket(float(values[axis.name])) for axis in self.axes]
+        corners = _combine(brackets)
         designs = [self.node(indices) for indices, _ in corners]
         extras = {repr(extra) for _, extra in designs}
         if len(extras) > 1:
@@ -213,12 +218,39 @@ class DesignGrid:
         out = np.empty_like(first)
         out[:start], out[stop:] = first[:start], first[stop:]
         if stop > start:
-            blend([array[start:stop] for array in arrays], weights, out=out[start:stop])
+            last = brackets[-1]
+            partials = [self._partial(brackets[:-1], index, start, stop) for index, _ in last]
+            blend(partials, [weight for _, weight in last], out=out[start:stop])
         return out
+
+    def _partial(self, outer: list[tuple[tuple[int, float], ...]], index: int, start: int, stop: int) -> np.ndarray:
+        """The moving slices ``start:stop`` blended over the other axes' nodes at node ``index`` of the last axis.
+
+        Kept while the other axes' brackets and the slices stay: a change of the last
+        knob alone (head yaw, from a tracker) then reads the four nodes of its
+        cubic instead of sixteen. Always summed in the same order, so the result
+        does not depend on which knob moved before.
+        """
+        key = (tuple(outer), start, stop)
+        kept, partials = self._partials
+        if kept != key or len(partials) >= 64:
+            partials = {}
+            self._partials = (key, partials)  # one assignment: a thread holding the old pair keeps it whole
+        partial = partials.get(index)
+        if partial is None:
+            combos = _combine([*outer, ((index, 1.0),)])
+            partial = blend([self.node(indices)[0][start:stop] for indices, _ in combos], [w for _, w in combos])
+            partials[index] = partial
+        return partial
 
     def extra(self, values: Mapping[str, float]) -> Any:
         """The designs' ``extra`` (equal at every node around ``values``)."""
         return self.node(self.corners(values)[0][0])[1]
+
+
+def _combine(brackets: Sequence[tuple[tuple[int, float], ...]]) -> list[tuple[tuple[int, ...], float]]:
+    """Per-axis brackets -> the nodes (index tuples, the last axis fastest) and their weights (products)."""
+    return [(tuple(i for i, _ in combination), math.prod(w for _, w in combination)) for combination in product(*brackets)]
 
 
 def moving_slices(arrays: Sequence[np.ndarray], still_db: float) -> tuple[int, int]:
