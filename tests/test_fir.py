@@ -167,3 +167,33 @@ def test_blend_is_the_weighted_sum_and_leaves_its_inputs() -> None:
         assert got.dtype == dtype
         assert np.max(np.abs(got - expected)) <= tolerance * np.max(np.abs(expected))
         assert all(np.array_equal(a, c) for a, c in zip(arrays, copies, strict=True))
+
+
+def test_a_fade_told_which_columns_changed_sounds_as_one_that_was_not() -> None:
+    """``changed``: the old filters run over those columns only; changes mid-fade (their own columns) give
+    the output of the plain fades, within float32 rounding."""
+    from soundstage.dsp.fir import CrossfadingFir, partition_spectra
+
+    rng = np.random.default_rng(11)
+    p, inputs = 64, 3
+    base = rng.standard_normal((4, inputs, 9 * p)) * np.exp(-np.arange(9 * p) / 200)
+    columns = [(6, 20), (8, 14), (2, 25)]  # partition-major, inputs fastest
+    spectra = [partition_spectra(base, p)]
+    for first, last in columns:
+        moved = spectra[-1].copy()
+        moved[:, first:last] += (0.3 * rng.standard_normal(moved[:, first:last].shape)).astype(np.complex64)
+        spectra.append(moved)
+    x = rng.standard_normal((inputs, 40 * p)).astype(np.float32)
+    bounds = [0, 7 * p, 10 * p, 13 * p, 40 * p]  # changes every 3 partitions, the fade is 5: each lands mid-fade
+    outputs, spans = [], []
+    for hinted in (False, True):
+        fir = CrossfadingFir(base, partition_size=p, fade_samples=5 * p)
+        pieces = [fir.process(x[:, bounds[0] : bounds[1]])]
+        for k, (first, last) in enumerate(columns, start=1):
+            fir.set_spectra(spectra[k], inputs, changed=(first, last) if hinted else None)
+            spans.append(fir.engine._fade_columns)
+            pieces.append(fir.process(x[:, bounds[k] : bounds[k + 1]]))
+        outputs.append(np.concatenate(pieces, axis=1))
+    assert spans == [(0, 27)] * 3 + [(6, 20), (6, 20), (2, 25)]  # the running fade's columns are kept in the next
+    assert outputs[0].shape == outputs[1].shape == (4, 40 * p)
+    assert np.abs(outputs[1] - outputs[0]).max() <= 1e-5 * np.abs(outputs[0]).max()

@@ -131,7 +131,8 @@ class MimoFir:
         self._history = np.zeros((0, 0), np.float32)
         self._ready = np.zeros((0, 0), np.float32)
         self._returned = 0
-        self._fade_old: np.ndarray | None = None
+        self._fade_old: np.ndarray | None = None  # the old filters' columns _fade_columns (elsewhere: the new ones)
+        self._fade_columns = (0, 0)
         self._fade_start = self._fade_length = 0
         self.set_filters(filters)
         self.reset()
@@ -167,8 +168,16 @@ class MimoFir:
         parts = self._parts if fade_samples > 0 and self._history.size else None
         self.set_spectra(partition_spectra(h, self.partition_size, parts), h.shape[1], fade_samples=fade_samples)
 
-    def set_spectra(self, spectra: np.ndarray, inputs: int, *, fade_samples: int = 0) -> None:
-        """:meth:`set_filters` with the filters given as :func:`partition_spectra` of this engine's partition size."""
+    def set_spectra(
+        self, spectra: np.ndarray, inputs: int, *, fade_samples: int = 0, changed: tuple[int, int] | None = None
+    ) -> None:
+        """:meth:`set_filters` with the filters given as :func:`partition_spectra` of this engine's partition size.
+
+        ``changed``, the caller's promise: the columns (``spectra[:, start:stop]``) outside
+        which these spectra equal the ones set last. A fade then runs the old filters over
+        those columns only (the rest is the same in both): a design grid's knob change
+        moves about half of them (:class:`~soundstage.dsp.grid.DesignGrid`'s ``still_db``).
+        """
         spectra = np.asarray(spectra, np.complex64)
         outputs, columns, bins = spectra.shape
         p = self.partition_size
@@ -179,12 +188,19 @@ class MimoFir:
         parts = columns // inputs
         streaming = bool(self._history.size)
         if fade_samples > 0 and streaming:
-            old = self._current_spectra()
+            if changed is not None and parts == self._parts and inputs == self._inputs:
+                start, stop = max(0, changed[0]), min(columns, changed[1])
+                if self._fade_old is not None:  # the fade running differs there too
+                    start, stop = min(start, self._fade_columns[0]), max(stop, self._fade_columns[1])
+            else:
+                start, stop = 0, self._spectra.shape[1]
+            old = self._heard(start, stop)
             if parts < self._parts:  # old and new share the delay line: the longer one's partitions
                 spectra = np.concatenate([spectra, np.zeros((outputs, old.shape[1] - columns, p + 1), np.complex64)], axis=1)
                 parts = self._parts
             elif parts > self._parts:
                 old = np.concatenate([old, np.zeros((outputs, columns - old.shape[1], p + 1), np.complex64)], axis=1)
+                stop = columns
         resized = bool(self._spectra.size) and parts != self._parts
         self._spectra, self._parts, self._inputs = spectra, parts, inputs
         # offline path: the whole filter's spectra at the FFT sizes calls have chosen (_long_fft_size), made when
@@ -193,6 +209,7 @@ class MimoFir:
         if fade_samples > 0 and streaming:
             # from the first sample computed with the new filters on (the ones computed already keep the old)
             self._fade_old, self._fade_length = old, int(fade_samples)
+            self._fade_columns = (start, stop)
             self._fade_start = self._returned + self._ready.shape[1]
         if resized and streaming:
             history = np.zeros((inputs, (parts + 1) * p), np.float32)
@@ -206,12 +223,15 @@ class MimoFir:
         position = np.arange(first, first + count) - self._fade_start + 1
         return np.asarray(np.clip(position / self._fade_length, 0.0, 1.0), np.float32)
 
-    def _current_spectra(self) -> np.ndarray:
-        """The filters heard at the next sample computed: mid-fade, the blend of old and new there."""
-        if self._fade_old is None:
-            return self._spectra
-        weight = float(self._ramp(self._returned + self._ready.shape[1], 1)[0])
-        return blend([self._fade_old, self._spectra], [1.0 - weight, weight])  # complex64: a fade keeps one K
+    def _heard(self, start: int, stop: int) -> np.ndarray:
+        """Columns ``start:stop`` of the filters heard at the next sample computed: mid-fade, the blend there."""
+        heard = np.array(self._spectra[:, start:stop])  # a copy: the old filters of the next fade
+        if self._fade_old is not None:
+            weight = float(self._ramp(self._returned + self._ready.shape[1], 1)[0])
+            first, last = self._fade_columns  # within start:stop
+            mixed = blend([self._fade_old, self._spectra[:, first:last]], [1.0 - weight, weight])  # complex64
+            heard[:, first - start : last - start] = mixed
+        return heard
 
     @property
     def state(self) -> FirState:
@@ -308,15 +328,27 @@ class MimoFir:
         else:
             window = self._line[self._head : self._head + parts]  # (K, in, F), newest first
             sequence = np.concatenate([spectra[::-1], window])  # (B + K, in, F), newest first
-        filters = [self._spectra] if self._fade_old is None else [self._spectra, self._fade_old]
-        results = []
-        for h in filters:
-            acc = np.empty((count, h.shape[0], p + 1), np.complex64)
-            for b in range(count):
-                # block b hears X[b - k] for k < K: in the newest-first sequence, entries count - 1 - b + k
-                heard = sequence[count - 1 - b : count - 1 - b + parts].reshape(1, parts * inputs, p + 1)
-                np.sum(h * heard, axis=1, out=acc[b])
-            results.append(scipy.fft.irfft(acc, n=2 * p, axis=-1)[:, :, p:])  # (B, out, P)
+        h, old = self._spectra, self._fade_old
+        sets = [h] if old is None else [h, old]
+        accs = [np.empty((count, h.shape[0], p + 1), np.complex64) for _ in sets]
+        start, stop = self._fade_columns
+        for b in range(count):
+            # block b hears X[b - k] for k < K: in the newest-first sequence, entries count - 1 - b + k
+            heard = sequence[count - 1 - b : count - 1 - b + parts].reshape(1, parts * inputs, p + 1)
+            if old is None or (start, stop) == (0, h.shape[1]):
+                for acc, filters in zip(accs, sets, strict=True):
+                    np.sum(filters * heard, axis=1, out=acc[b])
+                continue
+            # a fade over some columns: elsewhere the old filters are the new ones, so both hear the same there
+            moving = heard[:, start:stop]
+            np.sum(h[:, start:stop] * moving, axis=1, out=accs[0][b])
+            np.sum(old * moving, axis=1, out=accs[1][b])
+            for edge in (slice(0, start), slice(stop, h.shape[1])):
+                if edge.stop > edge.start:
+                    same = np.sum(h[:, edge] * heard[:, edge], axis=1)
+                    accs[0][b] += same
+                    accs[1][b] += same
+        results = [scipy.fft.irfft(acc, n=2 * p, axis=-1)[:, :, p:] for acc in accs]  # (B, out, P)
         out = results[0]
         if len(results) == 2:
             ramp = self._ramp(first, count * p).reshape(count, 1, p)
@@ -414,9 +446,10 @@ class CrossfadingFir:
         """Change the filters, crossfading over ``fade_samples`` (or at once with ``fade=False``)."""
         self.engine.set_filters(filters, fade_samples=self.fade_samples if fade else 0)
 
-    def set_spectra(self, spectra: np.ndarray, inputs: int, *, fade: bool = True) -> None:
-        """:meth:`set_filters` with the filters as :func:`partition_spectra` (no FFT here)."""
-        self.engine.set_spectra(spectra, inputs, fade_samples=self.fade_samples if fade else 0)
+    def set_spectra(self, spectra: np.ndarray, inputs: int, *, fade: bool = True, changed: tuple[int, int] | None = None) -> None:
+        """:meth:`set_filters` with the filters as :func:`partition_spectra` (no FFT here); ``changed``:
+        see :meth:`MimoFir.set_spectra`."""
+        self.engine.set_spectra(spectra, inputs, fade_samples=self.fade_samples if fade else 0, changed=changed)
 
     def process(self, block: np.ndarray) -> np.ndarray:
         """Convolve one ``(inputs, n)`` block into ``(outputs, n)``."""

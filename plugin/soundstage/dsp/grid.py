@@ -199,6 +199,14 @@ class DesignGrid:
 
     def filters(self, values: Mapping[str, float]) -> np.ndarray:
         """The design at ``values``: the exact one on a node, else the weighted sum of the surrounding nodes'."""
+        return self.filters_and_still(values)[0]
+
+    def filters_and_still(self, values: Mapping[str, float]) -> tuple[np.ndarray, tuple[Hashable, int, int] | None]:
+        """:meth:`filters`, and where the still slices were taken from one node: ``(that node, start, stop)``.
+
+        Two results with the same second item are equal outside ``start:stop`` of the
+        first axis (the node's own slices): a fade between them need only run those.
+        """
         brackets = [axis.bracket(float(values[axis.name])) for axis in self.axes]
         corners = _combine(brackets)
         designs = [self.node(indices) for indices, _ in corners]
@@ -206,11 +214,11 @@ class DesignGrid:
         if len(extras) > 1:
             raise ValueError(f"design grid {self.key!r}: the nodes around {dict(values)} differ in {sorted(extras)}")
         if len(corners) == 1:
-            return designs[0][0]
+            return designs[0][0], None
         arrays = [filters for filters, _ in designs]
         weights = [weight for _, weight in corners]
         if self.still_db is None:
-            return blend(arrays, weights)
+            return blend(arrays, weights), None
         still_db = self.still_db
         cell = tuple(indices for indices, _ in corners)
         start, stop = _CELLS.get_or_compute((self._token, cell), lambda: moving_slices(arrays, still_db))
@@ -221,7 +229,7 @@ class DesignGrid:
             last = brackets[-1]
             partials = [self._partial(brackets[:-1], index, start, stop) for index, _ in last]
             blend(partials, [weight for _, weight in last], out=out[start:stop])
-        return out
+        return out, ((self._token, corners[0][0]), start, stop)
 
     def _partial(self, outer: list[tuple[tuple[int, float], ...]], index: int, start: int, stop: int) -> np.ndarray:
         """The moving slices ``start:stop`` blended over the other axes' nodes at node ``index`` of the last axis.

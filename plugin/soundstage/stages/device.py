@@ -249,14 +249,20 @@ class Spatializer(DriverFeeds, Processor):  # type: ignore[misc]  # output_chann
         self.upmix.open_stream(sample_rate, 2)
         combined, _ = self.filters(sample_rate)
         self._fir = CrossfadingFir(combined, partition_size=self.partition_size, fade_samples=int(FADE_SECONDS * sample_rate))
+        self.__dict__["_still"] = None  # the filters set are an exact design
 
     def _parameter_changed(self, name: str) -> None:
         if name == "center_amount":
             self.upmix.center_amount = self.float_value(name)
         elif name in DESIGN_KNOBS + LISTENER_KNOBS and self._fir is not None and self._sample_rate is not None:
             if name in GRID_STEPS and self.interpolate_designs:
-                self._fir.set_spectra(self.grid_filters(self._sample_rate, self._grid_values()), 3)
+                columns_first, still = self.design_grid(self._sample_rate).filters_and_still(self._grid_values())
+                # the same still columns as the filters set last (same cell): the fade runs the moving ones only
+                changed = still[1:] if still is not None and still == self.__dict__.get("_still") else None
+                self.__dict__["_still"] = still
+                self._fir.set_spectra(np.ascontiguousarray(columns_first.transpose(1, 0, 2)), 3, changed=changed)
             else:
+                self.__dict__["_still"] = None
                 self._fir.set_filters(self.filters(self._sample_rate)[0])
 
     # -- a change of width or yaw while streaming: the design grid ------------------------
