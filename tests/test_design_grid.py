@@ -132,6 +132,9 @@ def test_grids_with_the_same_key_share_nodes_and_a_different_extra_is_refused() 
     odd = DesignGrid("odd", [GridAxis("a", 0.5, 0.0, 1.0)], lambda v: (np.array([v["a"]]), int(v["a"] * 2)))
     with pytest.raises(ValueError, match="differ"):
         odd.filters({"a": 0.25})
+    still = DesignGrid("odd", [GridAxis("a", 0.5, 0.0, 1.0)], lambda v: (np.array([v["a"]]), int(v["a"] * 2)), still_db=-110)
+    with pytest.raises(ValueError, match="differ"):  # checked once per cell
+        still.filters({"a": 0.25})
 
 
 def test_the_node_cache_keeps_its_memory_limit(monkeypatch: pytest.MonkeyPatch) -> None:

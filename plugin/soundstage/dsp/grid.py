@@ -201,35 +201,55 @@ class DesignGrid:
         """The design at ``values``: the exact one on a node, else the weighted sum of the surrounding nodes'."""
         return self.filters_and_still(values)[0]
 
-    def filters_and_still(self, values: Mapping[str, float]) -> tuple[np.ndarray, tuple[Hashable, int, int] | None]:
+    def filters_and_still(
+        self, values: Mapping[str, float], axes: Sequence[int] | None = None
+    ) -> tuple[np.ndarray, tuple[Hashable, int, int] | None]:
         """:meth:`filters`, and where the still slices were taken from one node: ``(that node, start, stop)``.
 
         Two results with the same second item are equal outside ``start:stop`` of the
         first axis (the node's own slices): a fade between them need only run those.
+        ``axes``: return the filters transposed so (``np.transpose(filters, axes)``),
+        written in that layout at once (a caller whose engine wants another layout
+        than the grid keeps saves a copy).
         """
         brackets = [axis.bracket(float(values[axis.name])) for axis in self.axes]
-        corners = _combine(brackets)
-        designs = [self.node(indices) for indices, _ in corners]
-        extras = {repr(extra) for _, extra in designs}
-        if len(extras) > 1:
-            raise ValueError(f"design grid {self.key!r}: the nodes around {dict(values)} differ in {sorted(extras)}")
-        if len(corners) == 1:
-            return designs[0][0], None
-        arrays = [filters for filters, _ in designs]
-        weights = [weight for _, weight in corners]
-        if self.still_db is None:
-            return blend(arrays, weights), None
-        still_db = self.still_db
-        cell = tuple(indices for indices, _ in corners)
-        start, stop = _CELLS.get_or_compute((self._token, cell), lambda: moving_slices(arrays, still_db))
-        first = arrays[0]
-        out = np.empty_like(first)
-        out[:start], out[stop:] = first[:start], first[stop:]
+        if self.still_db is None or all(len(bracket) == 1 for bracket in brackets):
+            corners = _combine(brackets)
+            designs = [self.node(indices) for indices, _ in corners]
+            self._check_extras(designs, values)
+            arrays = [filters for filters, _ in designs]
+            result = arrays[0] if len(arrays) == 1 else blend(arrays, [weight for _, weight in corners])
+            return (result if axes is None else np.ascontiguousarray(np.transpose(result, axes))), None
+        cell = tuple(tuple(index for index, _ in bracket) for bracket in brackets)
+        start, stop = _CELLS.get_or_compute((self._token, cell), lambda: self._moving(cell, values))
+        first_indices = tuple(indices[0] for indices in cell)
+        first = self.node(first_indices)[0]
+        if axes is None:
+            out = view = np.empty_like(first)
+        else:
+            out = np.empty(tuple(first.shape[axis] for axis in axes), first.dtype)
+            view = np.transpose(out, np.argsort(axes))  # the grid's layout, written through
+        view[:start], view[stop:] = first[:start], first[stop:]
         if stop > start:
             last = brackets[-1]
             partials = [self._partial(brackets[:-1], index, start, stop) for index, _ in last]
-            blend(partials, [weight for _, weight in last], out=out[start:stop])
-        return out, ((self._token, corners[0][0]), start, stop)
+            weights = [weight for _, weight in last]
+            if view[start:stop].flags.c_contiguous:
+                blend(partials, weights, out=view[start:stop])
+            else:
+                view[start:stop] = blend(partials, weights)
+        return out, ((self._token, first_indices), start, stop)
+
+    def _moving(self, cell: tuple[tuple[int, ...], ...], values: Mapping[str, float]) -> tuple[int, int]:
+        """A cell's moving slices (:func:`moving_slices`), its nodes' extras checked once."""
+        designs = [self.node(indices) for indices in product(*cell)]
+        self._check_extras(designs, values)
+        return moving_slices([filters for filters, _ in designs], self.still_db or 0.0)
+
+    def _check_extras(self, designs: Sequence[tuple[np.ndarray, Any]], values: Mapping[str, float]) -> None:
+        extras = {repr(extra) for _, extra in designs}
+        if len(extras) > 1:
+            raise ValueError(f"design grid {self.key!r}: the nodes around {dict(values)} differ in {sorted(extras)}")
 
     def _partial(self, outer: list[tuple[tuple[int, float], ...]], index: int, start: int, stop: int) -> np.ndarray:
         """The moving slices ``start:stop`` blended over the other axes' nodes at node ``index`` of the last axis.

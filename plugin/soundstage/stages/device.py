@@ -256,11 +256,12 @@ class Spatializer(DriverFeeds, Processor):  # type: ignore[misc]  # output_chann
             self.upmix.center_amount = self.float_value(name)
         elif name in DESIGN_KNOBS + LISTENER_KNOBS and self._fir is not None and self._sample_rate is not None:
             if name in GRID_STEPS and self.interpolate_designs:
-                columns_first, still = self.design_grid(self._sample_rate).filters_and_still(self._grid_values())
+                grid = self.design_grid(self._sample_rate)
+                spectra, still = grid.filters_and_still(self._grid_values(), axes=(1, 0, 2))  # as the engine runs them
                 # the same still columns as the filters set last (same cell): the fade runs the moving ones only
                 changed = still[1:] if still is not None and still == self.__dict__.get("_still") else None
                 self.__dict__["_still"] = still
-                self._fir.set_spectra(np.ascontiguousarray(columns_first.transpose(1, 0, 2)), 3, changed=changed)
+                self._fir.set_spectra(spectra, 3, changed=changed)
             else:
                 self.__dict__["_still"] = None
                 self._fir.set_filters(self.filters(self._sample_rate)[0])
@@ -272,8 +273,7 @@ class Spatializer(DriverFeeds, Processor):  # type: ignore[misc]  # output_chann
     def grid_filters(self, sample_rate: float, values: dict[str, float]) -> np.ndarray:
         """The design grid's filters at ``values`` of the gridded knobs, as the FIR engine runs them
         (:func:`~soundstage.dsp.fir.partition_spectra`; the grid keeps them column first, see :meth:`design_grid`)."""
-        columns_first = self.design_grid(sample_rate).filters(values)
-        return np.ascontiguousarray(columns_first.transpose(1, 0, 2))
+        return self.design_grid(sample_rate).filters_and_still(values, axes=(1, 0, 2))[0]
 
     def design_grid(self, sample_rate: float) -> DesignGrid:
         """The design grid over :data:`GRID_STEPS`' knobs at the other knobs' current values.
