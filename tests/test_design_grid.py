@@ -351,8 +351,11 @@ def test_a_grid_with_still_db_blends_the_moving_slices_only_and_stays_within_its
     values = {"a": 0.437, "b": 0.291}
     got, blended = still.filters(values), full.filters(values)
     corners = still.corners(values)
-    first = still.node(corners[0][0])[0]
-    assert np.array_equal(got[:3], first[:3]) and np.array_equal(got[6:], first[6:])  # taken, not blended
+    assert sorted({i for i, _ in corners}) == [(a, b) for a in range(3, 7) for b in range(5, 9)]
+    source = still.node((4, 8))[0]  # per axis, the cell's index that is a multiple of 4 (the cubic's node count)
+    assert np.array_equal(got[:3], source[:3]) and np.array_equal(got[6:], source[6:])  # taken, not blended
+    # the next cell along a (nodes 4..7) takes them from the same node: a fade between the two runs the moving ones
+    assert still.filters_and_still(values)[1] == still.filters_and_still({"a": 0.537, "b": 0.291})[1]
     assert np.allclose(got[3:6], blended[3:6], rtol=0, atol=1e-6)  # the moving slices: the same blend (summed per axis)
     error = np.sum(np.abs(got - blended) ** 2) / np.sum(np.abs(blended) ** 2)
     bound = -110.0 + 20 * np.log10(sum(abs(w) for _, w in corners))

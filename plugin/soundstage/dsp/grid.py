@@ -28,8 +28,9 @@ Parts that do not move. Much of a design does not move with the gridded knobs
 delays: 13 of 27 spectra columns move by less than -110 dB re the filter). A grid
 made with ``still_db`` finds, once per cell (the nodes one interpolation reads),
 the leading and trailing slices of the nodes' first axis whose spread over the
-cell is below ``still_db`` re the first node's energy, and takes them from that
-node instead of blending them: a knob change reads only the moving slices. The
+cell is below ``still_db`` re the energy of one node of the cell (the still
+source, shared by most neighbouring cells), and takes them from that node
+instead of blending them: a knob change reads only the moving slices. The
 error this adds is at most ``still_db`` plus ``20 log10(sum |w|)`` (the
 interpolation weights; at most +4 dB for a cubic in two knobs) re the filters,
 far below the interpolation's own.
@@ -222,8 +223,8 @@ class DesignGrid:
             return (result if axes is None else np.ascontiguousarray(np.transpose(result, axes))), None
         cell = tuple(tuple(index for index, _ in bracket) for bracket in brackets)
         start, stop = _CELLS.get_or_compute((self._token, cell), lambda: self._moving(cell, values))
-        first_indices = tuple(indices[0] for indices in cell)
-        first = self.node(first_indices)[0]
+        source = _still_source(cell)
+        first = self.node(source)[0]
         if axes is None:
             out = view = np.empty_like(first)
         else:
@@ -238,13 +239,14 @@ class DesignGrid:
                 blend(partials, weights, out=view[start:stop])
             else:
                 view[start:stop] = blend(partials, weights)
-        return out, ((self._token, first_indices), start, stop)
+        return out, ((self._token, source), start, stop)
 
     def _moving(self, cell: tuple[tuple[int, ...], ...], values: Mapping[str, float]) -> tuple[int, int]:
         """A cell's moving slices (:func:`moving_slices`), its nodes' extras checked once."""
-        designs = [self.node(indices) for indices in product(*cell)]
+        source = _still_source(cell)
+        designs = [self.node(source)] + [self.node(indices) for indices in product(*cell) if indices != source]
         self._check_extras(designs, values)
-        return moving_slices([filters for filters, _ in designs], self.still_db or 0.0)
+        return moving_slices([filters for filters, _ in designs], self.still_db or 0.0)  # spread about the source
 
     def _check_extras(self, designs: Sequence[tuple[np.ndarray, Any]], values: Mapping[str, float]) -> None:
         extras = {repr(extra) for _, extra in designs}
@@ -274,6 +276,13 @@ class DesignGrid:
     def extra(self, values: Mapping[str, float]) -> Any:
         """The designs' ``extra`` (equal at every node around ``values``)."""
         return self.node(self.corners(values)[0][0])[1]
+
+
+def _still_source(cell: tuple[tuple[int, ...], ...]) -> tuple[int, ...]:
+    """The node a cell's still slices are taken from: per axis, the one of its ``L`` consecutive indices that is a
+    multiple of ``L``. Neighbouring cells mostly share it (a cubic's cell moving by one node keeps it three times in
+    four), so consecutive knob changes mostly keep their still slices and their fades run the moving ones only."""
+    return tuple(next(index for index in indices if index % len(indices) == 0) for indices in cell)
 
 
 def _combine(brackets: Sequence[tuple[tuple[int, float], ...]]) -> list[tuple[tuple[int, ...], float]]:
