@@ -110,3 +110,16 @@ def test_cli_startup_benchmark_runs() -> None:
     )
     assert result.returncode == 0, result.stderr
     assert "soundstage --help:" in result.stdout and "target <= 0.5 s" in result.stdout
+
+
+def test_automation_benchmark_runs() -> None:
+    result = subprocess.run(
+        [sys.executable, str(BENCHMARKS / "automation.py"), "--seconds", "3", "--changes", "40"],
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert result.returncode == 0, result.stderr
+    out = result.stdout
+    assert "target: >= 20x real time and <= 1 ms per change" in out and "(target <= -60 dB)" in out
+    assert "design grid, cold:" in out and "yaw changes alone (warm)" in out and "(40 changes)" in out
