@@ -11,65 +11,43 @@ from pathlib import Path
 BENCHMARKS = Path(__file__).resolve().parents[1] / "benchmarks"
 
 
+def run(script: str, *args: str, timeout: float = 300) -> subprocess.CompletedProcess[str]:
+    """Run ``benchmarks/<script>`` with ``args`` in this interpreter; its output captured as text."""
+    return subprocess.run([sys.executable, str(BENCHMARKS / script), *args], capture_output=True, text=True, timeout=timeout)
+
+
 def test_chain_overhead_benchmark_runs() -> None:
-    result = subprocess.run(
-        [sys.executable, str(BENCHMARKS / "chain_overhead.py"), "--blocks", "300", "--rounds", "1"],
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
+    result = run("chain_overhead.py", "--blocks", "300", "--rounds", "1")
     assert result.returncode == 0, result.stderr
     assert "overhead per Python processor per block" in result.stdout and "target <= 30" in result.stdout
 
 
 def test_fir_engine_benchmark_runs() -> None:
-    result = subprocess.run(
-        [sys.executable, str(BENCHMARKS / "fir_engine.py"), "--seconds", "3"],
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
+    result = run("fir_engine.py", "--seconds", "3")
     assert result.returncode == 0, result.stderr
     assert "target >= 300x" in result.stdout and "target >= 3x" in result.stdout and "target >= 20x" in result.stdout
 
 
 def test_device_chain_benchmark_runs() -> None:
-    result = subprocess.run(
-        [sys.executable, str(BENCHMARKS / "device_chain.py"), "--seconds", "3", "--stream-seconds", "1"],
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
+    result = run("device_chain.py", "--seconds", "3", "--stream-seconds", "1")
     assert result.returncode == 0, result.stderr
     assert "target >= 200x" in result.stdout and "target >= 20x" in result.stdout and "monitor adds" in result.stdout
 
 
 def test_session_render_benchmark_runs() -> None:
-    result = subprocess.run(
-        [sys.executable, str(BENCHMARKS / "session_render.py"), "--stems", "2", "--minutes", "0.1"],
-        capture_output=True,
-        text=True,
-        timeout=600,
-    )
+    result = run("session_render.py", "--stems", "2", "--minutes", "0.1", timeout=600)
     assert result.returncode == 0, result.stderr
     assert "target >= 20x" in result.stdout and "target <= 600 MB" in result.stdout
 
 
 def test_chain_file_load_benchmark_runs() -> None:
-    result = subprocess.run(
-        [sys.executable, str(BENCHMARKS / "chain_file_load.py"), "--rounds", "1"], capture_output=True, text=True, timeout=300
-    )
+    result = run("chain_file_load.py", "--rounds", "1")
     assert result.returncode in (0, 1), result.stderr  # 1: a target missed on a busy machine; the figure is printed
     assert "3000 stages:" in result.stdout and "target <= 5 s" in result.stdout and "per extra stage" in result.stdout
 
 
 def test_batch_benchmark_runs() -> None:
-    result = subprocess.run(
-        [sys.executable, str(BENCHMARKS / "batch.py"), "--items", "3", "--seconds", "1"],
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
+    result = run("batch.py", "--items", "3", "--seconds", "1")
     assert result.returncode == 0, result.stderr
     assert "2 workers vs 1:" in result.stdout and "target >= 1.8x" in result.stdout and "peak RSS per worker" in result.stdout
 
@@ -81,9 +59,7 @@ def test_audition_page_benchmark_runs() -> None:
 
     if shutil.which("chromium") is None or shutil.which("chromedriver") is None:
         pytest.skip("needs chromium and chromedriver (Debian: apt-get install chromium chromium-driver)")
-    result = subprocess.run(
-        [sys.executable, str(BENCHMARKS / "audition_page.py"), "--rounds", "1"], capture_output=True, text=True, timeout=600
-    )
+    result = run("audition_page.py", "--rounds", "1", timeout=600)
     assert result.returncode == 0, result.stderr
     assert (
         "demo audition page: 10 files decoded and drawn (11 to choose from) in" in result.stdout
@@ -98,27 +74,20 @@ def test_fidelity_benchmark_runs() -> None:
 
     if not os.path.exists("/usr/share/libmysofa/MIT_KEMAR_normal_pinna.sofa"):
         pytest.skip("needs the MIT KEMAR set (Debian: apt-get install libmysofa1)")
-    result = subprocess.run([sys.executable, str(BENCHMARKS / "fidelity.py")], capture_output=True, text=True, timeout=600)
+    result = run("fidelity.py", timeout=600)
     assert result.returncode == 0, result.stderr
     for figure in ("region mean", "personalized", "width at 2 m, hard left", "virtualizer ILD", "tonal balance, mixed", "IACC"):
         assert figure in result.stdout, figure
 
 
 def test_cli_startup_benchmark_runs() -> None:
-    result = subprocess.run(
-        [sys.executable, str(BENCHMARKS / "cli_startup.py"), "--runs", "1"], capture_output=True, text=True, timeout=300
-    )
+    result = run("cli_startup.py", "--runs", "1")
     assert result.returncode == 0, result.stderr
     assert "soundstage --help:" in result.stdout and "target <= 0.5 s" in result.stdout
 
 
 def test_automation_benchmark_runs() -> None:
-    result = subprocess.run(
-        [sys.executable, str(BENCHMARKS / "automation.py"), "--seconds", "3", "--changes", "40"],
-        capture_output=True,
-        text=True,
-        timeout=600,
-    )
+    result = run("automation.py", "--seconds", "3", "--changes", "40", timeout=600)
     assert result.returncode == 0, result.stderr
     out = result.stdout
     assert "target: >= 20x real time and <= 1 ms per change" in out and "(target <= -60 dB)" in out

@@ -43,7 +43,7 @@ def blend(arrays: list[np.ndarray], weights: list[float], out: np.ndarray | None
     interpolation, a fade's current filters); into ``out`` (C-contiguous, their shape) where given.
 
     Accumulated in place with BLAS ``axpy`` (``y += w x``, one pass over each array, no temporary):
-    with a design grid's sixteen 0.55 MB nodes per knob change this is memory-bound, and the axpy
+    with a design grid's 0.55 MB nodes (or their moving columns) per knob change this is memory-bound, and the axpy
     passes read each node once where ``np.multiply`` + ``+=`` read and wrote a scratch copy too.
     """
     first = arrays[0]

@@ -72,6 +72,8 @@ GRID_ORDERS = {"width": 3, "listener_yaw_deg": 3}
 #: (:class:`~soundstage.dsp.grid.DesignGrid`'s ``still_db``): those of the partitions before and after the
 #: designs' modeling delays, about half of them. It adds at most -106 dB re the filters to the error.
 GRID_STILL_DB = -110.0
+#: The grid keeps its nodes column first (drivers and columns swapped); this transposition gives the engine's layout.
+_ENGINE_LAYOUT = (1, 0, 2)
 #: The center the upmix extracts reaches up to here: above it, center content would stay in L'/R' and
 #: play from both of their paths at once, louder than a phantom center (the tweeter plays their sum).
 UPMIX_HIGH_HZ = 24000.0
@@ -257,7 +259,7 @@ class Spatializer(DriverFeeds, Processor):  # type: ignore[misc]  # output_chann
         elif name in DESIGN_KNOBS + LISTENER_KNOBS and self._fir is not None and self._sample_rate is not None:
             if name in GRID_STEPS and self.interpolate_designs:
                 grid = self.design_grid(self._sample_rate)
-                spectra, still = grid.filters_and_still(self._grid_values(), axes=(1, 0, 2))  # as the engine runs them
+                spectra, still = grid.filters_and_still(self._grid_values(), axes=_ENGINE_LAYOUT)
                 # the same still columns as the filters set last (same cell): the fade runs the moving ones only
                 changed = still[1:] if still is not None and still == self.__dict__.get("_still") else None
                 self.__dict__["_still"] = still
@@ -273,7 +275,7 @@ class Spatializer(DriverFeeds, Processor):  # type: ignore[misc]  # output_chann
     def grid_filters(self, sample_rate: float, values: dict[str, float]) -> np.ndarray:
         """The design grid's filters at ``values`` of the gridded knobs, as the FIR engine runs them
         (:func:`~soundstage.dsp.fir.partition_spectra`; the grid keeps them column first, see :meth:`design_grid`)."""
-        return self.design_grid(sample_rate).filters_and_still(values, axes=(1, 0, 2))[0]
+        return self.design_grid(sample_rate).filters_and_still(values, axes=_ENGINE_LAYOUT)[0]
 
     def design_grid(self, sample_rate: float) -> DesignGrid:
         """The design grid over :data:`GRID_STEPS`' knobs at the other knobs' current values.
@@ -310,7 +312,7 @@ class Spatializer(DriverFeeds, Processor):  # type: ignore[misc]  # output_chann
             setattr(twin, name, value)
         combined, delay = twin.filters(sample_rate)
         spectra = partition_spectra(combined, self.partition_size)  # (drivers, columns, bins)
-        return np.ascontiguousarray(spectra.transpose(1, 0, 2)), delay
+        return np.ascontiguousarray(spectra.transpose(_ENGINE_LAYOUT)), delay  # its own inverse: column first
 
     def _process_block(self, block: np.ndarray) -> np.ndarray:
         assert self._fir is not None
