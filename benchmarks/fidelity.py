@@ -1,11 +1,11 @@
 """Spatial fidelity on a measured head: the figures of the fidelity issue (13), each beside its target.
 
-Designs are made on a model (``--design-hrtf``: ``model``, ``rigid-sphere``, ``blended-sphere``) and
+Designs are made on a model (``--design-hrtf``: ``model``, ``brown-duda``, ``rigid-sphere``, ``blended-sphere``) and
 evaluated on a measured head (``--hrtf``, default MIT KEMAR); the personalized
 rows are designed on the measured head itself. Nothing here is fitted to the head
 it evaluates on.
 
-    python benchmarks/fidelity.py [--hrtf SET.sofa] [--design-hrtf model|rigid-sphere|blended-sphere]
+    python benchmarks/fidelity.py [--hrtf SET.sofa] [--design-hrtf model|brown-duda|rigid-sphere|blended-sphere]
 """
 
 from __future__ import annotations

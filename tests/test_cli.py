@@ -249,7 +249,12 @@ def test_analyze_virtualizer_prints_its_cues_beside_the_measured_head(
     for virtual, kemar, difference in rows.values():
         assert difference == pytest.approx(virtual - kemar, abs=0.11)
     itd = float(out.split("ITD: virtualizer ")[1].split()[0])
-    assert itd == pytest.approx(0.0875 / 343 * (np.deg2rad(40) + np.sin(np.deg2rad(40))) * 1e6, abs=5)  # Woodworth
+    from soundstage.analysis import itd_s
+    from soundstage.stages.virtualizer import design_virtualizer
+
+    ears = design_virtualizer(48000, azimuth_deg=40.0).ear_filters(1.0)[:, 0]  # the head model's, as a left source
+    assert itd == pytest.approx(itd_s(ears[0], ears[1], 48000) * 1e6, abs=2.0)  # the report runs the stage
+    assert itd > 0.0875 / 343 * (np.deg2rad(40) + np.sin(np.deg2rad(40))) * 1e6 + 40  # the sphere's: longer than Woodworth's
     if plot.exists():
         assert plot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert main(["analyze", "virtualizer", "--against", str(tmp_path / "missing.sofa")]) == 2

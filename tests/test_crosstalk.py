@@ -1,6 +1,6 @@
 """CrosstalkCanceller: separation on the design model and on KEMAR, effort, robustness, RTF form.
 
-Design on the spherical-head model, evaluate on the MIT KEMAR set: the set the
+Design on the head model, evaluate on the MIT KEMAR set: the set the
 filters are judged with is never the one they were designed on. Separations are
 evaluated on the realized FIR filters (not the design's frequency samples).
 """
@@ -13,7 +13,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from soundstage.acoustics.feeds import DriverFilters
-from soundstage.acoustics.head import SphericalHead
+from soundstage.acoustics.head import HybridSphereHead, SphericalHead
 from soundstage.acoustics.hrtf import HrtfSet
 from soundstage.acoustics.profiles import Listener, ProfileError, load_profile
 from soundstage.analysis.binaural import fractional_octave_bands
@@ -31,7 +31,7 @@ from soundstage.stages.crosstalk import (
 )
 
 SR = 48000.0
-MODEL = SphericalHead()
+MODEL = HybridSphereHead()
 
 
 @pytest.fixture(scope="module")
@@ -197,13 +197,14 @@ def test_listener_position_and_yaw_are_parameters_of_the_design() -> None:
 
 
 def test_personalised_design_on_a_measured_head(kemar_path: str, kemar: HrtfSet) -> None:
-    """hrtf=PATH.sofa designs on that head; on the same head it separates far better than the model design."""
+    """hrtf=PATH.sofa designs on that head; on the same head it separates clearly better than the model design
+    (23.9 against 19.2 dB: the head model's timing brought the generic design from 17.0 dB closer)."""
     profile = load_profile("studio-5", distance_m=1.0)
     own = CrosstalkCanceller(distance_m=1.0, hrtf=kemar_path).design(SR)
     model = CrosstalkCanceller(distance_m=1.0).design(SR)
     mine, generic = separation(own, profile, kemar).mean(), separation(model, profile, kemar).mean()
     print(f"KEMAR at 1 m: designed on KEMAR {mine:.1f} dB, on the model {generic:.1f} dB (mean 250 Hz-6.3 kHz)")
-    assert mine >= 22.0 and mine >= generic + 5.0
+    assert mine >= 22.0 and mine >= generic + 3.0
     assert own.effort_db() <= 10.0
     with pytest.raises(Exception, match=r"nowhere\.sofa"):
         CrosstalkCanceller(hrtf="nowhere.sofa")

@@ -40,13 +40,13 @@ def test_center_and_sides_arrive_together_at_the_ears() -> None:
 
 def test_knobs_map_onto_the_stages(noise: np.ndarray) -> None:
     """The Spatializer composes the stages' design functions: each knob reaches the design it drives."""
-    from soundstage.acoustics.head import SphericalHead
+    from soundstage.acoustics.head import HybridSphereHead
     from soundstage.acoustics.profiles import load_profile
     from soundstage.stages.beamformer import blend_beam, design_matrix_mix
 
     device = Spatializer(width=0.5, depth=0.25, center_amount=0.7, distance_m=1.5)
     canceller = design_crosstalk_canceller(
-        load_profile("studio-5", distance_m=1.5), sample_rate=SR, head=SphericalHead(), plateau_db=12.5, give_plateau_db=25.0
+        load_profile("studio-5", distance_m=1.5), sample_rate=SR, head=HybridSphereHead(), plateau_db=12.5, give_plateau_db=25.0
     )
     # 25 dB x width, at distance_m; the level given for cancellation as at full width (it does not move with width)
     np.testing.assert_array_equal(device.canceller_design(SR).impulse, canceller.impulse)
@@ -55,7 +55,7 @@ def test_knobs_map_onto_the_stages(noise: np.ndarray) -> None:
     np.testing.assert_array_equal(device.beam_design(SR).impulse, beam.impulse)
     assert device.upmix.center_amount == 0.7
     device.width = 1.0
-    full = design_crosstalk_canceller(load_profile("studio-5", distance_m=1.5), sample_rate=SR, head=SphericalHead())
+    full = design_crosstalk_canceller(load_profile("studio-5", distance_m=1.5), sample_rate=SR, head=HybridSphereHead())
     np.testing.assert_array_equal(device.canceller_design(SR).impulse, full.impulse)
     quiet = Spatializer(center_level_db=-12.0)(np.stack([noise[0], noise[0]]), SR)
     loud = Spatializer(center_level_db=0.0)(np.stack([noise[0], noise[0]]), SR)

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from soundstage import BinauralMonitor, Chain, Spatializer, StereoReference
-from soundstage.acoustics.head import FreeField, SphericalHead
+from soundstage.acoustics.head import FreeField, HybridSphereHead, SphericalHead
 from soundstage.acoustics.profiles import Listener, load_profile
 from soundstage.acoustics.transfer import transfer_matrix
 from soundstage.analysis import ild_db, itd_s
@@ -71,7 +71,12 @@ def test_listening_zone_5_cm_either_side(distance_m: float) -> None:
     design = design_crosstalk_canceller(profile, sample_rate=SR)
     for offset in (-0.05, 0.05):
         bands = separation_db(
-            design.impulse, design.delay_samples, SR, profile, SphericalHead(), listener=Listener(position_m=(0.0, offset, 0.0))
+            design.impulse,
+            design.delay_samples,
+            SR,
+            profile,
+            HybridSphereHead(),
+            listener=Listener(position_m=(0.0, offset, 0.0)),
         )[1]
         print(f"zone at {distance_m:g} m, {offset * 100:+.0f} cm: mean separation {bands.mean():.1f} dB")
         assert bands.mean() >= 10.0

@@ -10,7 +10,7 @@ import pytest
 import soundfile
 
 from soundstage import Spatializer
-from soundstage.acoustics.head import SphericalHead
+from soundstage.acoustics.head import HybridSphereHead
 from soundstage.acoustics.profiles import ListeningRegion, load_profile
 from soundstage.analysis.crosstalk import separation_db
 from soundstage.analysis.device import chain_device_figures, device_figures
@@ -33,7 +33,7 @@ def test_separation_is_the_canceller_on_the_seat_and_the_region(figures: dict) -
     design = Spatializer().canceller_design(SR)
     profile = load_profile("studio-5", distance_m=2.0)
     centers, expected = separation_db(
-        design.impulse, design.delay_samples, SR, profile, SphericalHead(), low_hz=100, high_hz=10000
+        design.impulse, design.delay_samples, SR, profile, HybridSphereHead(), low_hz=100, high_hz=10000
     )
     assert np.allclose(separation["hz"], np.round(centers, 1)) and np.abs(np.array(separation["seat_db"]) - expected).max() < 0.01
     band = (centers >= 250) & (centers <= 6400)

@@ -658,7 +658,7 @@ def build_parser() -> argparse.ArgumentParser:
     crosstalk.add_argument(
         "--design-hrtf",
         default="model",
-        help="design on this SOFA file (personalized), 'rigid-sphere' or 'blended-sphere' instead of the spherical head",
+        help="design on this SOFA file (personalized) or another head model: 'brown-duda', 'rigid-sphere', 'blended-sphere'",
     )
     crosstalk.add_argument("--region-yaw-deg", type=_ranged(float, 0, 45, "deg"), default=5.0, help="listening region: +-yaw")
     crosstalk.add_argument(
@@ -681,7 +681,7 @@ def build_parser() -> argparse.ArgumentParser:
     device_cmd = analyze.add_parser("device", help="end-to-end figures of the device chain in one table")
     device_cmd.add_argument("--device", default="studio-5")
     device_cmd.add_argument(
-        "--hrtf", default="model", help="'model', 'rigid-sphere', 'blended-sphere' or a SOFA file (e.g. MIT KEMAR)"
+        "--hrtf", default="model", help="'model', 'brown-duda', 'rigid-sphere', 'blended-sphere' or a SOFA file (e.g. MIT KEMAR)"
     )
     device_cmd.add_argument("--distance-m", type=_DISTANCE, default=2.0)
     device_cmd.set_defaults(run=_cmd_analyze_device)
@@ -693,7 +693,9 @@ def build_parser() -> argparse.ArgumentParser:
         "--head-radius-m", type=_ranged(float, 0.03, 0.2, "m"), default=0.0875, help="head radius of the model"
     )
     virtualizer.add_argument(
-        "--hrtf", default="model", help="the head the virtualizer uses: 'model', 'rigid-sphere', 'blended-sphere' or a SOFA file"
+        "--hrtf",
+        default="model",
+        help="the head the virtualizer uses: 'model', 'brown-duda', 'rigid-sphere', 'blended-sphere' or a SOFA file",
     )
     virtualizer.add_argument(
         "--against", default=None, help="a SOFA file to compare with (default: the MIT KEMAR set of libmysofa1), or 'none'"

@@ -18,7 +18,7 @@ What is fingerprinted:
   (width, center level, distance) applied at fixed samples;
 - every stage's filters, as its impulse response per input channel, over the
   parameter and device settings the presets and tests use;
-- every ``soundstage analyze`` report on the spherical head model (text).
+- every ``soundstage analyze`` report on the head model (text).
 
 It uses the public API only (``soundstage``, ``soundstage.analysis.report``), so
 the same script runs on the commit a refactor starts from and on its result.

@@ -32,7 +32,7 @@ import scipy.signal
 import sofar
 
 from soundstage.acoustics.geometry import azimuth_elevation_deg
-from soundstage.acoustics.head import BlendedSphereHead, RigidSphereHead, SphericalHead
+from soundstage.acoustics.head import BlendedSphereHead, HybridSphereHead, RigidSphereHead, SphericalHead
 from soundstage.errors import SoundstageError
 
 __all__ = ["DEFAULT_SOFA", "HEAD_MODELS", "HeadChoice", "HrtfError", "HrtfSet"]
@@ -252,9 +252,15 @@ class HrtfSet:
 
 
 #: The head models a stage's ``hrtf`` setting can name instead of a SOFA file.
-HEAD_MODELS = {"model": SphericalHead, "rigid-sphere": RigidSphereHead, "blended-sphere": BlendedSphereHead}
+HEAD_MODELS: dict[str, type[HybridSphereHead | SphericalHead | RigidSphereHead | BlendedSphereHead]] = {
+    "model": HybridSphereHead,
+    "brown-duda": SphericalHead,
+    "rigid-sphere": RigidSphereHead,
+    "blended-sphere": BlendedSphereHead,
+}
 _MODEL_NAMES = {
-    "model": "spherical head model",
+    "model": "head model (the exact sphere's timing, Brown & Duda's level above 2 kHz)",
+    "brown-duda": "Brown & Duda's spherical head model",
     "rigid-sphere": "rigid-sphere head model (exact)",
     "blended-sphere": "blended-sphere head model (exact below 1 kHz, Brown & Duda above 2 kHz)",
 }
@@ -263,9 +269,11 @@ _MODEL_NAMES = {
 class HeadChoice:
     """A stage's ``hrtf`` setting: a head model or a SOFA file.
 
-    The models (:data:`HEAD_MODELS`): ``"model"``, Brown & Duda's spherical head (the default);
-    ``"rigid-sphere"``, the exact sphere; ``"blended-sphere"``, the exact sphere below 1 kHz and
-    Brown & Duda above 2 kHz (:class:`~soundstage.acoustics.head.BlendedSphereHead`).
+    The models (:data:`HEAD_MODELS`): ``"model"``, the default, the exact sphere's timing with its
+    level below 1 kHz and Brown & Duda's above 2 kHz (:class:`~soundstage.acoustics.head.HybridSphereHead`);
+    ``"brown-duda"``, Brown & Duda's spherical head (the default until 2026-12); ``"rigid-sphere"``, the
+    exact sphere; ``"blended-sphere"``, the exact sphere's level below 1 kHz, Brown & Duda's above 2 kHz
+    and Brown & Duda's (Woodworth's) timing (:class:`~soundstage.acoustics.head.BlendedSphereHead`).
 
     The file is read once, when the stage is made (a bad file fails there, not
     mid-stream), and resampled once per sample rate the stage runs at.
@@ -282,7 +290,9 @@ class HeadChoice:
         """Whether the setting names a head model (not a measured set)."""
         return self.hrtf in HEAD_MODELS
 
-    def head(self, sample_rate: float, radius_m: float = 0.0875) -> SphericalHead | RigidSphereHead | BlendedSphereHead | HrtfSet:
+    def head(
+        self, sample_rate: float, radius_m: float = 0.0875
+    ) -> HybridSphereHead | SphericalHead | RigidSphereHead | BlendedSphereHead | HrtfSet:
         """The head at a sample rate: the model with ``radius_m``, or the set (resampled if needed)."""
         if self.hrtf in HEAD_MODELS:
             return HEAD_MODELS[self.hrtf](radius_m=radius_m)

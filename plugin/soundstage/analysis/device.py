@@ -199,8 +199,8 @@ def device_figures(
     distance = float(np.linalg.norm(profile.center_m - np.asarray(seat.position_m)))
     return {
         "device": spatializer.device,
-        "head": "the spherical head" if hrtf == "model" else hrtf,
-        "designed_on": "the spherical head" if spatializer.hrtf == "model" else spatializer.hrtf,  # a model's name or a file
+        "head": "the head model" if hrtf == "model" else hrtf,
+        "designed_on": "the head model" if spatializer.hrtf == "model" else spatializer.hrtf,  # a model's name or a file
         "settings": {name: round(float(value), 4) for name, value in spatializer.parameter_values().items()},
         "separation": {
             "hz": _rounded(centers, 1),

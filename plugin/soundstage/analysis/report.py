@@ -8,7 +8,7 @@ from typing import Any
 
 import numpy as np
 
-from soundstage.acoustics.head import HeadModel, SphericalHead
+from soundstage.acoustics.head import HeadModel, HybridSphereHead
 from soundstage.acoustics.hrtf import HeadChoice, HrtfSet
 from soundstage.acoustics.profiles import Listener, ListeningRegion, load_profile
 from soundstage.acoustics.transfer import transfer_matrix
@@ -81,7 +81,7 @@ def crosstalk_report(
     profile = load_profile(device, distance_m=distance_m)
     design_head = HeadChoice(design_hrtf).head(sample_rate)
     design = design_crosstalk_canceller(profile, sample_rate=sample_rate, head=design_head)
-    model = SphericalHead()
+    model = HybridSphereHead()
     centers, designed = separation_db(
         design.impulse, design.delay_samples, sample_rate, profile, model, low_hz=100, high_hz=10000
     )
@@ -99,7 +99,7 @@ def crosstalk_report(
     frequencies, response = realized_response(design.impulse, design.delay_samples, sample_rate)
     band = (frequencies >= 100) & (frequencies <= 8000)
     effort = 20 * np.log10(np.abs(response[band]).max())
-    designed_on = f"the spherical head (radius {model.radius_m} m)"
+    designed_on = f"the head model (radius {model.radius_m} m)"
     if isinstance(design_head, HrtfSet):
         designed_on = f"{design_head.source} (personalized)"
     elif design_hrtf != "model":
@@ -336,7 +336,7 @@ def device_report(device: str, *, hrtf: str = "model", distance_m: float = 2.0, 
     beam = beam_figures(design_beamformer(profile, sample_rate=sample_rate), profile, fractional_octave_bands(500, 3000))
     matrix = beam_figures(design_matrix_mix(profile, sample_rate=sample_rate), profile, fractional_octave_bands(500, 3000))
     lines = [
-        f"device chain: {device} at {distance_m:g} m, heard through {'the spherical head' if hrtf == 'model' else hrtf}",
+        f"device chain: {device} at {distance_m:g} m, heard through {'the head model' if hrtf == 'model' else hrtf}",
         "",
         f"{'':<36} {'device chain':>16} {'stereo reference':>18} {'plain side drivers':>20}",
     ]

@@ -36,7 +36,7 @@ import numpy as np
 
 from soundstage.acoustics.feeds import DriverFilters, assemble_band_feeds, midrange_band_hz, midrange_weights
 from soundstage.acoustics.geometry import SPEED_OF_SOUND_M_S
-from soundstage.acoustics.head import HeadModel, SphericalHead
+from soundstage.acoustics.head import HeadModel, HybridSphereHead
 from soundstage.acoustics.hrtf import HeadChoice
 from soundstage.acoustics.profiles import DeviceProfile, Listener, load_profile
 from soundstage.acoustics.transfer import transfer_matrix
@@ -538,7 +538,7 @@ def design_crosstalk_canceller(
     sample_rate : float
         Hz.
     head : HeadModel, optional
-        The model designed on (default: the spherical head).
+        The model designed on (default: the head model, :class:`~soundstage.acoustics.head.HybridSphereHead`).
     listener : Listener, optional
         The design position (default: centered, facing the device).
     target : TargetCurve, optional
@@ -569,7 +569,7 @@ def design_crosstalk_canceller(
     >>> design.impulse.shape, design.effort_db() <= 10.0
     ((5, 2, 2048), True)
     """
-    head = head or SphericalHead()
+    head = head or HybridSphereHead()
     listener = listener or Listener()
     mids = profile.indices("mid")
     if len(mids) < 2:
@@ -632,7 +632,7 @@ class CrosstalkCanceller(FilterForms, Processor):  # type: ignore[misc]  # outpu
     form : {"direct", "rtf"}
         Run the direct filters or the relative-transfer-function form.
     hrtf : str
-        ``"model"`` (the spherical head, the default) or the path of a SOFA file:
+        ``"model"`` (the head model, the default), another model's name or the path of a SOFA file:
         design on a measured head, e.g. the listener's own (configuration).
     distance_m : float, 0.5..5 m
         Listener distance the filters are designed for.

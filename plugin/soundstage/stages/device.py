@@ -106,7 +106,7 @@ class Spatializer(DriverFeeds, Processor):  # type: ignore[misc]  # output_chann
     distance_m : float, 0.5..5 m
         Listener distance the crosstalk canceller is designed for.
     hrtf : str
-        ``"model"`` (the spherical head) or a SOFA file: the head the virtualizer
+        ``"model"`` (the head model), another model's name or a SOFA file: the head the virtualizer
         and the canceller are designed on, e.g. the listener's own (configuration).
     listener_x_m, listener_y_m, listener_yaw_deg : float
         Where the design's listener sits relative to the nominal seat (see
@@ -167,7 +167,7 @@ class Spatializer(DriverFeeds, Processor):  # type: ignore[misc]  # output_chann
 
     # -- the designs, each memoised on the knobs it depends on -----------------------
     def virtualizer_design(self, sample_rate: float) -> VirtualizerDesign:
-        """The virtual +-30 degree pair on the spherical head (depends on no knob; ``width`` scales its crossfeed)."""
+        """The virtual +-30 degree pair on the design head (depends on no knob; ``width`` scales its crossfeed)."""
         return self._memoised(sample_rate, self._virtualizer_design, depends_on=())
 
     def _virtualizer_design(self, sample_rate: float) -> VirtualizerDesign:

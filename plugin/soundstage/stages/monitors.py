@@ -91,7 +91,7 @@ class BinauralMonitor(Processor):
     device : str
         Device profile name or file (configuration).
     hrtf : str
-        ``"model"`` (spherical head) or the path of a SOFA file (configuration).
+        ``"model"`` (the head model), another model's name or the path of a SOFA file (configuration).
     distance_m : float, 0.3..10 m
         Listener distance.
     listener_offset_m : float, -1..1 m

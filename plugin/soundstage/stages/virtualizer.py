@@ -17,7 +17,7 @@ import numpy as np
 import scipy.fft
 
 from soundstage.acoustics.geometry import direction
-from soundstage.acoustics.head import BlendedSphereHead, RigidSphereHead, SphericalHead
+from soundstage.acoustics.head import BlendedSphereHead, HybridSphereHead, RigidSphereHead, SphericalHead
 from soundstage.acoustics.hrtf import HeadChoice, HrtfSet
 from soundstage.dsp.delay import DelayLine
 from soundstage.dsp.fir import CrossfadingFir
@@ -66,7 +66,7 @@ def design_virtualizer(
     *,
     azimuth_deg: float = 30.0,
     head_radius_m: float = 0.0875,
-    head: SphericalHead | RigidSphereHead | BlendedSphereHead | HrtfSet | None = None,
+    head: HybridSphereHead | SphericalHead | RigidSphereHead | BlendedSphereHead | HrtfSet | None = None,
     taps: int = TAPS,
     delay_samples: int = BULK_DELAY,
 ) -> VirtualizerDesign:
@@ -74,20 +74,20 @@ def design_virtualizer(
 
     The contralateral filter has the magnitude of the head's contralateral /
     ipsilateral ratio for a source at ``azimuth_deg`` and linear phase, delayed by
-    ``delay_samples`` plus the head's ITD. The head is Brown & Duda's spherical head
-    (:class:`~soundstage.acoustics.head.SphericalHead`, ``head_radius_m``) unless
+    ``delay_samples`` plus the head's ITD. The head is the package's head model
+    (:class:`~soundstage.acoustics.head.HybridSphereHead`, ``head_radius_m``) unless
     ``head`` gives another, e.g. a measured :class:`~soundstage.acoustics.hrtf.HrtfSet`
-    at ``sample_rate`` (its ITD is the difference of the ears' onsets). The spherical
-    models' ITD is Woodworth's (the path around the sphere), the exact sphere's its
-    own (:class:`~soundstage.acoustics.head.RigidSphereHead`).
+    at ``sample_rate`` (its ITD is the difference of the ears' onsets). Brown & Duda's
+    models' ITD is Woodworth's (the path around the sphere); the exact sphere and the
+    head model, whose timing is the sphere's, take the complex ear ratio itself.
 
     Examples
     --------
     >>> design = design_virtualizer(48000)
     >>> round(design.itd_s * 1e6)
-    261
+    399
     """
-    head = head if head is not None else SphericalHead(radius_m=head_radius_m)
+    head = head if head is not None else HybridSphereHead(radius_m=head_radius_m)
     n = taps
     frequencies = np.fft.rfftfreq(n, 1 / sample_rate)
     responses = head.ear_responses(frequencies, direction(azimuth_deg)[None])[:, 0]  # (2, F): left (ipsi), right
@@ -97,7 +97,9 @@ def design_virtualizer(
         itd = float(woodworth.delay_s(theta[1:2])[0] - woodworth.delay_s(theta[0:1])[0])
         ratio = np.abs(responses[1]) / np.maximum(np.abs(responses[0]), 1e-12)
         spectrum = ratio * np.exp(-2j * np.pi * frequencies * (delay_samples + itd * sample_rate) / sample_rate)
-    elif isinstance(head, (HrtfSet, RigidSphereHead)):  # the complex contra/ipsi ratio: its frequency-dependent ITD
+    elif isinstance(
+        head, (HrtfSet, RigidSphereHead, HybridSphereHead)
+    ):  # the complex contra/ipsi ratio: its frequency-dependent ITD
         if isinstance(head, HrtfSet):
             arrival = head.arrival_s(azimuth_deg)
             itd = float(arrival[1] - arrival[0])
@@ -124,7 +126,7 @@ class Virtualizer(Processor):
     Parameters
     ----------
     hrtf : str
-        ``"model"`` (Brown & Duda's spherical head, the default), ``"rigid-sphere"``,
+        ``"model"`` (the head model, the default), ``"brown-duda"``, ``"rigid-sphere"``,
         ``"blended-sphere"`` (see :class:`~soundstage.acoustics.hrtf.HeadChoice`), or the path of a SOFA file:
         the level and time differences of a measured (e.g. your own, personalized)
         head instead (configuration).
