@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import importlib.util
 import os
 import signal
@@ -330,3 +331,18 @@ def test_the_command_line_parses_without_loading_the_processing_layers() -> None
     import soundstage
 
     assert soundstage.Spatializer.type_name == "Spatializer" and "Spatializer" in dir(soundstage)  # still there on use
+
+
+def test_the_command_line_holds_the_numerical_thread_pools_to_one_unless_told() -> None:
+    """Before numpy loads, the command line sets OpenBLAS/OpenMP/MKL to one thread (soundstage parallelizes itself);
+    a value the user set stays; once numpy is loaded it is too late, and nothing is set."""
+    code = (
+        "import os, sys; from soundstage.cli import _one_numerical_thread; _one_numerical_thread(); import numpy; "
+        "print(os.environ.get('OPENBLAS_NUM_THREADS'), os.environ.get('OMP_NUM_THREADS'))"
+    )
+    late = "import numpy, os; from soundstage.cli import _one_numerical_thread; _one_numerical_thread(); print(os.environ.get('OPENBLAS_NUM_THREADS'))"
+    base = {k: v for k, v in os.environ.items() if k not in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")}
+    run = functools.partial(subprocess.run, capture_output=True, text=True, check=True, timeout=120)
+    assert run([sys.executable, "-c", code], env=base).stdout.split() == ["1", "1"]
+    assert run([sys.executable, "-c", code], env={**base, "OPENBLAS_NUM_THREADS": "2"}).stdout.split() == ["2", "1"]
+    assert run([sys.executable, "-c", late], env=base).stdout.split() == ["None"]
