@@ -325,3 +325,30 @@ def test_an_ab_render_shares_the_streams_of_renders_with_the_same_chain_and_auto
         made.clear()
         render_session(session, tmp_path / name, only=wanted)
         assert len(made) == streams, (name, made)
+
+
+def test_the_render_holds_the_blas_pools_to_one_thread_and_gives_them_back(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """While the audio renders, numpy's and scipy's BLAS pools run one thread (the stems' threads are the
+    parallelism); after it, what they ran before."""
+    import scipy.linalg  # noqa: F401  (scipy's own OpenBLAS loaded, as a render loads it)
+    from threadpoolctl import threadpool_info, threadpool_limits
+
+    import soundstage.session.render as render_module
+
+    seen: list[list[int]] = []
+    run = render_module._run
+
+    def watched(*args: object, **kwargs: object) -> None:
+        seen.append([pool["num_threads"] for pool in threadpool_info() if pool["user_api"] == "blas"])
+        run(*args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(render_module, "_run", watched)
+    with threadpool_limits(limits=2, user_api="blas"):  # as an unlimited pool on two cores
+        before = [pool["num_threads"] for pool in threadpool_info() if pool["user_api"] == "blas"]
+        render_session(aligned_session(tmp_path, loud="a"), tmp_path / "out")
+        after = [pool["num_threads"] for pool in threadpool_info() if pool["user_api"] == "blas"]
+    print(f"BLAS pools: {before} before, {seen} during, {after} after")
+    assert before and all(count == 2 for count in before)
+    assert seen == [[1] * len(before)] and after == before
