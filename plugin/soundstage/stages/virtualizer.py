@@ -97,9 +97,8 @@ def design_virtualizer(
         itd = float(woodworth.delay_s(theta[1:2])[0] - woodworth.delay_s(theta[0:1])[0])
         ratio = np.abs(responses[1]) / np.maximum(np.abs(responses[0]), 1e-12)
         spectrum = ratio * np.exp(-2j * np.pi * frequencies * (delay_samples + itd * sample_rate) / sample_rate)
-    elif isinstance(
-        head, (HrtfSet, RigidSphereHead, HybridSphereHead)
-    ):  # the complex contra/ipsi ratio: its frequency-dependent ITD
+    elif isinstance(head, (HrtfSet, RigidSphereHead, HybridSphereHead)):
+        # the complex contra/ipsi ratio: its frequency-dependent ITD
         if isinstance(head, HrtfSet):
             arrival = head.arrival_s(azimuth_deg)
             itd = float(arrival[1] - arrival[0])
