@@ -262,6 +262,7 @@ class StageTable(Table):
     device: Annotated[str, Field(min_length=1, max_length=4096)] | None = None  # a profile name or file
     hrtf: Annotated[str, Field(min_length=1, max_length=4096)] | None = None  # "model" or a SOFA file
     form: Literal["direct", "rtf"] | None = None
+    region: Literal["seat", "region"] | None = None  # the canceller exact at the seat or robust over the region
     mode: Literal["beam", "matrix"] | None = None
     room: Annotated[list[Annotated[float, Field(ge=1.0, le=50.0)]], Field(min_length=3, max_length=3)] | None = None
     listener_in_room_m: Annotated[list[Annotated[float, Field(ge=0.0, le=50.0)]], Field(min_length=3, max_length=3)] | None = None

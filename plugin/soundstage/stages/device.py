@@ -41,7 +41,7 @@ from soundstage.host.processor import Processor
 from soundstage.memo import LruCache
 from soundstage.stages.align import design_alignment
 from soundstage.stages.beamformer import blend_beam, design_beamformer, design_matrix_mix
-from soundstage.stages.crosstalk import design_crosstalk_canceller
+from soundstage.stages.crosstalk import design_crosstalk_canceller, region_setting
 from soundstage.stages.drivers import LISTENER_PARAMETERS, DriverFeeds, design_listener
 from soundstage.stages.upmix import Upmix
 from soundstage.stages.virtualizer import VirtualizerDesign, design_virtualizer
@@ -108,6 +108,9 @@ class Spatializer(DriverFeeds, Processor):  # type: ignore[misc]  # output_chann
     hrtf : str
         ``"model"`` (the head model), another model's name or a SOFA file: the head the virtualizer
         and the canceller are designed on, e.g. the listener's own (configuration).
+    region : {"seat", "region"}
+        The canceller exact at the listener's seat (the default) or robust over the listening region
+        (see :class:`~soundstage.stages.crosstalk.CrosstalkCanceller`; configuration).
     listener_x_m, listener_y_m, listener_yaw_deg : float
         Where the design's listener sits relative to the nominal seat (see
         :class:`~soundstage.stages.crosstalk.CrosstalkCanceller`).
@@ -120,7 +123,7 @@ class Spatializer(DriverFeeds, Processor):  # type: ignore[misc]  # output_chann
     """
 
     type_name = "Spatializer"
-    config_keys = ("device", "hrtf")
+    config_keys = ("device", "hrtf", "region")
     input_channels = 2
     parameter_specs = (
         ParameterSpec("width", 1.0, 0.0, 1.0, description="Virtualizer crossfeed and cancellation amount"),
@@ -143,12 +146,15 @@ class Spatializer(DriverFeeds, Processor):  # type: ignore[misc]  # output_chann
         center_amount: float = 1.0,
         distance_m: float = 2.0,
         hrtf: str = "model",
+        region: str = "seat",
         listener_x_m: float = 0.0,
         listener_y_m: float = 0.0,
         listener_yaw_deg: float = 0.0,
     ) -> None:
         self.device = device
         self.hrtf = hrtf
+        self.region = region
+        self._region = region_setting("Spatializer", region)
         self._heads = HeadChoice(hrtf)  # a bad SOFA file fails here, not mid-stream
         self._profile = load_profile(device)
         self.upmix = Upmix(center_amount=center_amount, high_hz=UPMIX_HIGH_HZ)
@@ -192,6 +198,7 @@ class Spatializer(DriverFeeds, Processor):  # type: ignore[misc]  # output_chann
             listener=design_listener(self),
             plateau_db=self.separation_per_width_db * self.float_value("width"),
             give_plateau_db=self.separation_per_width_db,  # the level given does not move with width
+            region=self._region,
         )
 
     def beam_design(self, sample_rate: float) -> DriverFilters:
@@ -288,7 +295,7 @@ class Spatializer(DriverFeeds, Processor):  # type: ignore[misc]  # output_chann
         Every node has this stage's latency: the gridded knobs move no delay.
         """
         others = tuple((name, self.float_value(name)) for name in self.design_parameters if name not in GRID_STEPS)
-        key = (self.type_name, self.device, self.hrtf, float(sample_rate), self.partition_size, others)
+        key = (self.type_name, self.device, self.hrtf, self.region, float(sample_rate), self.partition_size, others)
         made_from = (key, tuple(GRID_STEPS.items()), tuple(GRID_ORDERS.items()), GRID_STILL_DB)
         made = self.__dict__.get("_grid")
         if made is not None and made[0] == made_from:
@@ -328,4 +335,6 @@ class Spatializer(DriverFeeds, Processor):  # type: ignore[misc]  # output_chann
         config: dict[str, Any] = {"device": self.device} if self.device != "studio-5" else {}
         if self.hrtf != "model":
             config["hrtf"] = self.hrtf
+        if self.region != "seat":
+            config["region"] = self.region
         return config
