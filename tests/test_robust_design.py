@@ -199,3 +199,16 @@ def test_how_smoothly_it_moves_with_yaw() -> None:
     error = 10 * np.log10(np.mean(ratios))
     print(f"robust design, cubic yaw grid at 2 deg: {error:.1f} dB")
     assert error <= -59.0
+
+
+def test_the_population_plants_come_from_one_head_call_with_the_same_numbers(profile: object, kemar_path: str) -> None:
+    """``transfer_matrices`` over many seats equals ``transfer_matrix`` seat by seat, on a model and a measured head."""
+    from soundstage.acoustics.transfer import transfer_matrices, transfer_matrix
+
+    f = np.fft.rfftfreq(2048, 1 / SR)
+    seats = DEFAULT_REGION.positions()
+    for head in (HybridSphereHead(), HrtfSet.from_sofa(kemar_path, sample_rate=SR)):
+        many = transfer_matrices(profile, f, head, seats, drivers=[1, 2, 3])  # type: ignore[arg-type]
+        one = np.stack([transfer_matrix(profile, f, head, listener=seat, drivers=[1, 2, 3]) for seat in seats])  # type: ignore[arg-type]
+        assert many.shape == (27, len(f), 2, 3)
+        np.testing.assert_array_equal(many, one)

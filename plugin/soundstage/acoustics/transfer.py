@@ -9,6 +9,8 @@ comes from in the listener's head coordinates.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import numpy as np
 import scipy.special
 
@@ -16,7 +18,7 @@ from soundstage.acoustics.geometry import SPEED_OF_SOUND_M_S, rotation_z
 from soundstage.acoustics.head import HeadModel
 from soundstage.acoustics.profiles import DeviceProfile, Listener
 
-__all__ = ["directivity", "transfer_matrix"]
+__all__ = ["directivity", "transfer_matrices", "transfer_matrix"]
 
 
 #: Share of a piston driver's output radiated omnidirectionally (box edges, diffraction):
@@ -68,28 +70,47 @@ def transfer_matrix(
     include_delay : bool
         Include the propagation delay ``r / c`` (else only the spreading loss).
     """
-    who = listener or Listener()
-    profile.check_listener(who, getattr(head, "radius_m", 0.0875))
+    who = [listener or Listener()]
+    return transfer_matrices(profile, frequencies_hz, head, who, drivers=drivers, include_delay=include_delay)[0]
+
+
+def transfer_matrices(
+    profile: DeviceProfile,
+    frequencies_hz: np.ndarray,
+    head: HeadModel,
+    listeners: Sequence[Listener],
+    *,
+    drivers: list[int] | None = None,
+    include_delay: bool = True,
+) -> np.ndarray:
+    """:func:`transfer_matrix` at several listener positions, shape (listeners, F, 2, drivers).
+
+    The head's ear responses for every position's directions come from one call (a head model's
+    cost is mostly per call: a robust design's 27 seats cost about a third of 27 calls).
+    """
     f = np.asarray(frequencies_hz, float)
     chosen = list(range(len(profile.drivers))) if drivers is None else list(drivers)
-    center = np.asarray(who.position_m, float)
     positions = profile.world_positions()[chosen]
     aims = profile.world_directions()[chosen]
-    vectors = positions - center  # head center -> driver
-    distances = np.linalg.norm(vectors, axis=1)
-    to_listener = -vectors / distances[:, None]
-    off_axis = np.arccos(np.clip(np.sum(aims * to_listener, axis=1), -1.0, 1.0))
-    head_frame = (rotation_z(-who.yaw_deg) @ (vectors / distances[:, None]).T).T  # directions in head coordinates
-    ears = head.ear_responses(f, head_frame)  # (2, D, F)
-    result = np.empty((len(f), 2, len(chosen)), complex)
+    frames, geometry = [], []
+    for who in listeners:
+        profile.check_listener(who, getattr(head, "radius_m", 0.0875))
+        vectors = positions - np.asarray(who.position_m, float)  # head center -> driver
+        distances = np.linalg.norm(vectors, axis=1)
+        off_axis = np.arccos(np.clip(np.sum(aims * (-vectors / distances[:, None]), axis=1), -1.0, 1.0))
+        frames.append((rotation_z(-who.yaw_deg) @ (vectors / distances[:, None]).T).T)  # directions in head coordinates
+        geometry.append((distances, off_axis))
+    ears = head.ear_responses(f, np.concatenate(frames))  # (2, listeners * D, F)
+    result = np.empty((len(listeners), len(f), 2, len(chosen)), complex)
     reference = profile.distance_m
-    for column, index in enumerate(chosen):
-        driver = profile.drivers[index]
-        gain = (
-            reference
-            / distances[column]
-            * directivity(f, off_axis[column : column + 1], driver.radius_m, driver.directivity)[:, 0]
-        )
-        path = gain * (np.exp(-2j * np.pi * f * distances[column] / SPEED_OF_SOUND_M_S) if include_delay else 1.0)
-        result[:, :, column] = (ears[:, column, :] * path).T
+    for number, (distances, off_axis) in enumerate(geometry):
+        for column, index in enumerate(chosen):
+            driver = profile.drivers[index]
+            gain = (
+                reference
+                / distances[column]
+                * directivity(f, off_axis[column : column + 1], driver.radius_m, driver.directivity)[:, 0]
+            )
+            path = gain * (np.exp(-2j * np.pi * f * distances[column] / SPEED_OF_SOUND_M_S) if include_delay else 1.0)
+            result[number, :, :, column] = (ears[:, number * len(chosen) + column, :] * path).T
     return result

@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+import itertools
 from dataclasses import dataclass
 from typing import Any
 
@@ -41,7 +42,7 @@ from soundstage.acoustics.geometry import SPEED_OF_SOUND_M_S
 from soundstage.acoustics.head import HeadModel, HybridSphereHead
 from soundstage.acoustics.hrtf import HeadChoice
 from soundstage.acoustics.profiles import DeviceProfile, Listener, ListeningRegion, load_profile
-from soundstage.acoustics.transfer import transfer_matrix
+from soundstage.acoustics.transfer import transfer_matrices, transfer_matrix
 from soundstage.dsp.fir import CrossfadingFir
 from soundstage.dsp.realize import relative_responses, to_fir
 from soundstage.errors import ParameterError
@@ -486,6 +487,13 @@ def crosstalk_plant(
     The 0 Hz bin is replaced by the next one, so the inverse is not singular there.
     """
     plant = transfer_matrix(profile, frequencies, head, listener=listener, drivers=drivers)  # (F, 2, M)
+    return _timed(plant, profile, frequencies, listener, drivers)
+
+
+def _timed(
+    plant: np.ndarray, profile: DeviceProfile, frequencies: np.ndarray, listener: Listener, drivers: list[int]
+) -> tuple[np.ndarray, float]:
+    """:func:`crosstalk_plant`'s timing and 0 Hz bin, for a plant made already."""
     distances = np.linalg.norm(profile.world_positions()[drivers] - np.asarray(listener.position_m), axis=1)
     plant = plant * np.exp(2j * np.pi * frequencies * distances.min() / SPEED_OF_SOUND_M_S)[:, None, None]
     plant[0] = plant[1] if len(frequencies) > 1 else plant[0]  # DC: avoid a singular 0 Hz bin
@@ -718,8 +726,12 @@ def robust_step(
     def compute() -> RobustInverse:
         frequencies, plant = plant_step(profile, head, listener, sample_rate, taps)[:2]
         mids = profile.indices("mid")
-        members = population(head, listener, region)[1:]
-        return RobustInverse(np.stack([plant, *(crosstalk_plant(profile, frequencies, h, seat, mids)[0] for h, seat in members)]))
+        plants = [plant]
+        for member_head, group in itertools.groupby(population(head, listener, region)[1:], key=lambda member: member[0]):
+            seats = [seat for _, seat in group]  # one head model call for all of a head's seats
+            made = transfer_matrices(profile, frequencies, member_head, seats, drivers=mids)
+            plants += [_timed(one, profile, frequencies, seat, mids)[0] for one, seat in zip(made, seats)]
+        return RobustInverse(np.stack(plants))
 
     return _ROBUST.get_or_compute(hashable_key(profile, head, listener, float(sample_rate), int(taps), region), compute)
 
