@@ -27,7 +27,7 @@ from soundstage.errors import SoundstageError
 from soundstage.files import atomic_path
 from soundstage.host.chain import Chain
 from soundstage.stages.beamformer import design_beamformer, design_matrix_mix
-from soundstage.stages.crosstalk import design_crosstalk_canceller
+from soundstage.stages.crosstalk import DEFAULT_REGION, design_crosstalk_canceller
 from soundstage.stages.device import Spatializer
 from soundstage.stages.monitors import BinauralMonitor, StereoReference
 from soundstage.stages.virtualizer import Virtualizer
@@ -68,6 +68,7 @@ def crosstalk_report(
     *,
     design_hrtf: str = "model",
     region: ListeningRegion | None = None,
+    robust: bool = False,
     sample_rate: float = 48000.0,
     plot: Path | None = None,
 ) -> str:
@@ -77,10 +78,13 @@ def crosstalk_report(
     files, one or several); ``design_hrtf``: the head the canceller is designed on
     (the model, or a SOFA file: a personalized design). With a ``region``, the
     separation over its seats (mean, and the worst seat) follows for every head.
+    ``robust``: the canceller designed robust over that region (default: the
+    listening region of :data:`~soundstage.stages.crosstalk.DEFAULT_REGION`), not exact at the seat.
     """
     profile = load_profile(device, distance_m=distance_m)
     design_head = HeadChoice(design_hrtf).head(sample_rate)
-    design = design_crosstalk_canceller(profile, sample_rate=sample_rate, head=design_head)
+    design_region = (region or DEFAULT_REGION) if robust else None
+    design = design_crosstalk_canceller(profile, sample_rate=sample_rate, head=design_head, region=design_region)
     model = HybridSphereHead()
     centers, designed = separation_db(
         design.impulse, design.delay_samples, sample_rate, profile, model, low_hz=100, high_hz=10000
@@ -105,6 +109,8 @@ def crosstalk_report(
     elif design_hrtf != "model":
         designed_on = HeadChoice(design_hrtf).source(sample_rate)
     evaluated_on = ", ".join(choice.source(sample_rate) for choice in choices.values()) or "the design model"
+    if design_region is not None:
+        designed_on += f", robust over {design_region.describe()}"
     lines = [
         f"crosstalk canceller: {profile.name} at {distance_m:g} m, designed on {designed_on}",
         f"evaluated on: {evaluated_on}",
