@@ -83,8 +83,9 @@ def test_filter_effort(at_1m: tuple[object, DriverFilters]) -> None:
 
 
 def test_at_2_m_the_model_follows_the_target_and_kemar_keeps_some(kemar: HrtfSet) -> None:
+    """The exact design (no region) follows the target at its one seat (the robust design: tests/test_robust_design.py)."""
     profile = load_profile("studio-5", distance_m=2.0)
-    design = design_crosstalk_canceller(profile, sample_rate=SR)
+    design = design_crosstalk_canceller(profile, sample_rate=SR, region=None)
     centers, achieved = separation_db(design.impulse, design.delay_samples, SR, profile, MODEL)
     wanted = band_target_db(design.frequencies, design.info["target_db"], centers)  # power averages, as separation
     active = wanted >= 6.0
@@ -102,8 +103,13 @@ def test_robustness_on_the_model(at_1m: tuple[object, DriverFilters]) -> None:
     profile, design = at_1m
     centered = separation(design, profile, MODEL).mean()
     turned = separation(design, profile, MODEL, listener=Listener(yaw_deg=5.0)).mean()
-    print(f"5 deg head rotation costs {centered - turned:.2f} dB of mean separation ({centered:.1f} -> {turned:.1f})")
-    assert centered - turned <= 4.0
+    exact = design_crosstalk_canceller(profile, sample_rate=SR, region=None)  # type: ignore[arg-type]
+    exact_turned = separation(exact, profile, MODEL, listener=Listener(yaw_deg=5.0)).mean()
+    print(
+        f"5 deg head rotation: {centered:.1f} -> {turned:.1f} dB of mean separation "
+        f"(the exact design at the seat: -> {exact_turned:.1f} dB)"
+    )
+    assert turned >= 20.0 and turned >= exact_turned + 3.0
     for offset in (-0.05, -0.025, 0.025, 0.05):
         moved = separation(design, profile, MODEL, listener=Listener(position_m=(0.0, offset, 0.0)))
         print(f"  {offset * 100:+.1f} cm: mean separation {moved.mean():.1f} dB (worst band {moved.min():.1f} dB)")

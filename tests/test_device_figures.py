@@ -84,7 +84,8 @@ def test_figures_follow_the_chain_the_settings_and_the_preview_head() -> None:
         pytest.skip("needs the MIT KEMAR set (Debian: apt-get install libmysofa1)")
     figures = chain_device_figures(narrow, SR)
     assert figures is not None and figures["head"] == str(KEMAR) and figures["settings"]["width"] == 0.4
-    assert max(figures["separation"]["seat_db"]) < 0.4 * 25 + 1  # the plateau scales with width
+    # the plateau scales with width: the robust design (the default) gives the region about what width asks
+    assert figures["separation"]["region_mean_250_6300_db"] < 0.4 * 25 + 3
     assert chain_device_figures(Chain([StereoReference()]), SR) is None
 
 

@@ -132,10 +132,11 @@ def test_kemar_figures_at_1_m(designs: dict, profile: object, kemar_path: str) -
 
 
 def test_the_request_is_the_separation_over_the_region(profile: object) -> None:
-    """A narrow request (the Spatializer at width 0.4 asks 10 dB) is what the region gets, on the model.
+    """A narrow request (the Spatializer at width 0.4 asks 10 dB) is about what the region gets, on the model.
 
-    The design asks the population's mean own-ear power over its mean crosstalk power per bin; the figure
-    is the mean over seats of band separations in dB, which the worst seats pull lower (measured 8.3 dB).
+    The request is read through the exact design's regularization (kept at 0.1**(10/25) = 40 %,
+    :func:`~soundstage.stages.crosstalk.robust_share`); the figure is the mean over seats of 1/3-octave
+    band separations, in dB (measured 10.2 dB, the exact design 7.2).
     """
     design = design_crosstalk_canceller(profile, plateau_db=10.0, region=DEFAULT_REGION)  # type: ignore[arg-type]
     region = region_separation_db(
@@ -143,11 +144,12 @@ def test_the_request_is_the_separation_over_the_region(profile: object) -> None:
     )  # type: ignore[arg-type]
     print(f"10 dB asked: {region.mean_db:.2f} dB over the region on the model, {region.seat_means_db[0]:.2f} dB at its center")
     assert abs(region.mean_db - 10.0) <= 2.0
-    exact = design_crosstalk_canceller(profile, plateau_db=10.0)  # type: ignore[arg-type]
-    assert (
-        separation_db(exact.impulse, exact.delay_samples, SR, profile, HybridSphereHead(), low_hz=500.0, high_hz=5000.0)[1].mean()
-        > region.mean_db
-    )
+    exact = design_crosstalk_canceller(profile, plateau_db=10.0, region=None)  # type: ignore[arg-type]
+    held = region_separation_db(
+        exact.impulse, exact.delay_samples, SR, profile, HybridSphereHead(), DEFAULT_REGION, low_hz=500.0, high_hz=5000.0
+    )  # type: ignore[arg-type]
+    print(f"the exact design asked the same: {held.mean_db:.2f} dB over the region")
+    assert region.mean_db > held.mean_db
 
 
 def test_the_effort_limit_holds(designs: dict) -> None:
@@ -155,21 +157,23 @@ def test_the_effort_limit_holds(designs: dict) -> None:
 
 
 def test_the_stages_take_it_as_configuration(tmp_path) -> None:  # type: ignore[no-untyped-def]
-    """``region = "region"`` on the canceller and the Spatializer: a robust design, saved in chain files, checked."""
+    """``region`` on the canceller and the Spatializer: robust by default, ``"seat"`` exact, saved in chain files, checked."""
     from soundstage import Chain, CrosstalkCanceller, Spatializer, load_chain, save_chain
     from soundstage.errors import ParameterError
 
-    robust, exact = CrosstalkCanceller(distance_m=1.0, region="region"), CrosstalkCanceller(distance_m=1.0)
+    robust, exact = CrosstalkCanceller(distance_m=1.0), CrosstalkCanceller(distance_m=1.0, region="seat")
+    assert robust.region == "region" and Spatializer().region == "region"  # the default
     a, b = robust.design(SR), exact.design(SR)
     assert not np.allclose(a.impulse, b.impulse)
+    np.testing.assert_allclose(a.impulse, design_crosstalk_canceller(load_profile("studio-5", distance_m=1.0)).impulse)
     np.testing.assert_allclose(
-        a.impulse, design_crosstalk_canceller(load_profile("studio-5", distance_m=1.0), region=DEFAULT_REGION).impulse
+        b.impulse, design_crosstalk_canceller(load_profile("studio-5", distance_m=1.0), region=None).impulse
     )
-    spatializer = Spatializer(region="region", width=0.7)
+    spatializer = Spatializer(region="seat", width=0.7)
     assert spatializer.canceller_design(SR).impulse.shape == a.impulse.shape
-    save_chain(Chain([spatializer]), tmp_path / "robust.toml")
-    assert 'region = "region"' in (tmp_path / "robust.toml").read_text()
-    assert load_chain(tmp_path / "robust.toml")[0].region == "region"
+    save_chain(Chain([spatializer]), tmp_path / "exact.toml")
+    assert 'region = "seat"' in (tmp_path / "exact.toml").read_text()
+    assert load_chain(tmp_path / "exact.toml")[0].region == "seat"
     with pytest.raises(ParameterError, match="region='everywhere'.*'seat'.*'region'"):
         Spatializer(region="everywhere")
 

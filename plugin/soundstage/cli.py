@@ -7,7 +7,7 @@
     soundstage plugin chain STATE [-o CHAIN.toml] [--overwrite]
     soundstage analyze crosstalk --device NAME --distance-m D [--hrtf model|rigid-sphere|blended-sphere|SOFA ...]
                                  [--design-hrtf rigid-sphere|blended-sphere|SOFA] [--region-yaw-deg Y --region-lateral-m L
-                                 --region-fore-aft-m F] [--robust]
+                                 --region-fore-aft-m F] [--seat]
                                  [--plot FILE.png]
     soundstage analyze beam --device NAME [--plot FILE.png]
     soundstage analyze zones --device NAME [--hrtf ...] [--plot FILE.png]
@@ -202,7 +202,7 @@ def _cmd_analyze_crosstalk(args: argparse.Namespace) -> int:
     region = ListeningRegion(args.region_yaw_deg, args.region_lateral_m, args.region_fore_aft_m)
     plot = _plot_path(args)
     report = crosstalk_report(
-        args.device, args.distance_m, args.hrtf, design_hrtf=args.design_hrtf, region=region, robust=args.robust, plot=plot
+        args.device, args.distance_m, args.hrtf, design_hrtf=args.design_hrtf, region=region, robust=not args.seat, plot=plot
     )
     print(report)
     return 0
@@ -671,9 +671,9 @@ def build_parser() -> argparse.ArgumentParser:
         "--region-fore-aft-m", type=_ranged(float, 0, 0.5, "m"), default=0.05, help="listening region: +-fore-aft offset"
     )
     crosstalk.add_argument(
-        "--robust",
+        "--seat",
         action="store_true",
-        help='design the canceller robust over the listening region (region = "region"), not exact at the seat',
+        help='design the canceller exact at the seat (region = "seat"), not robust over the listening region',
     )
     crosstalk.add_argument("--plot", default=None, help="write separation vs frequency to this PNG (needs matplotlib)")
     crosstalk.set_defaults(run=_cmd_analyze_crosstalk)

@@ -68,7 +68,7 @@ def crosstalk_report(
     *,
     design_hrtf: str = "model",
     region: ListeningRegion | None = None,
-    robust: bool = False,
+    robust: bool = True,
     sample_rate: float = 48000.0,
     plot: Path | None = None,
 ) -> str:
@@ -78,12 +78,12 @@ def crosstalk_report(
     files, one or several); ``design_hrtf``: the head the canceller is designed on
     (the model, or a SOFA file: a personalized design). With a ``region``, the
     separation over its seats (mean, and the worst seat) follows for every head.
-    ``robust``: the canceller designed robust over that region (default: the
-    listening region of :data:`~soundstage.stages.crosstalk.DEFAULT_REGION`), not exact at the seat.
+    ``robust``: the canceller designed robust over that region (as the stages design it by default; without
+    a region, :data:`~soundstage.stages.crosstalk.DEFAULT_REGION`), else exact at the seat.
     """
     profile = load_profile(device, distance_m=distance_m)
     design_head = HeadChoice(design_hrtf).head(sample_rate)
-    design_region = (region or DEFAULT_REGION) if robust else None
+    design_region = (region or DEFAULT_REGION) if robust else None  # the stages' default; the CLI's --seat: exact
     design = design_crosstalk_canceller(profile, sample_rate=sample_rate, head=design_head, region=design_region)
     model = HybridSphereHead()
     centers, designed = separation_db(

@@ -108,8 +108,8 @@ class Spatializer(DriverFeeds, Processor):  # type: ignore[misc]  # output_chann
     hrtf : str
         ``"model"`` (the head model), another model's name or a SOFA file: the head the virtualizer
         and the canceller are designed on, e.g. the listener's own (configuration).
-    region : {"seat", "region"}
-        The canceller exact at the listener's seat (the default) or robust over the listening region
+    region : {"region", "seat"}
+        The canceller robust over the listening region (the default) or exact at the listener's seat
         (see :class:`~soundstage.stages.crosstalk.CrosstalkCanceller`; configuration).
     listener_x_m, listener_y_m, listener_yaw_deg : float
         Where the design's listener sits relative to the nominal seat (see
@@ -146,7 +146,7 @@ class Spatializer(DriverFeeds, Processor):  # type: ignore[misc]  # output_chann
         center_amount: float = 1.0,
         distance_m: float = 2.0,
         hrtf: str = "model",
-        region: str = "seat",
+        region: str = "region",
         listener_x_m: float = 0.0,
         listener_y_m: float = 0.0,
         listener_yaw_deg: float = 0.0,
@@ -335,6 +335,6 @@ class Spatializer(DriverFeeds, Processor):  # type: ignore[misc]  # output_chann
         config: dict[str, Any] = {"device": self.device} if self.device != "studio-5" else {}
         if self.hrtf != "model":
             config["hrtf"] = self.hrtf
-        if self.region != "seat":
+        if self.region != "region":
             config["region"] = self.region
         return config
