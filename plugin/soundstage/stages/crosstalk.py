@@ -22,6 +22,11 @@ their band; below the woofer crossover the woofer plays the mono sum, above the
 midrange band the tweeter does. Crossovers are zero-phase (the whole filter is
 linear-phase outside the cancelling band).
 
+By default the design is robust (:class:`RobustInverse`, :func:`robust_regularization`): the
+filters give the least crosstalk averaged over a population of plants (every seat of a listening
+region, +-5 deg yaw and +-5 cm each way, and the model head's variants), not the exact inverse at
+one seat, which no real listener sits at with a head like the model's.
+
 The filters are also given in relative-transfer-function (RTF) form: per input
 one filter ``g`` (its reference driver's) and the ratios ``r = H_i / H_ref`` of
 the other drivers' responses to it; the processor runs either form.
@@ -314,10 +319,9 @@ class RobustInverse:
     mean row to the own ear, scaled so that the own ear's power averaged over the
     population is 1 (and its mean response in phase). :math:`R_j` is the mean
     crosstalk path plus its spread over the population, so the regularization follows
-    how uncertain the plant is at each frequency; ``beta`` (the effort's, searched
-    as for :class:`RegularizedInverse`) only adds to it where the drivers would
-    play too loud. With one plant and no ``beta`` it is the filter of least norm
-    that nulls the other ear.
+    how uncertain the plant is at each frequency; ``beta`` adds to it what the request
+    and the effort limit ask (:func:`robust_regularization`). With one plant and no
+    ``beta`` it is the filter of least norm that nulls the other ear.
 
     One eigendecomposition of each :math:`R_j` per bin makes every ``beta``
     cheap: :math:`h \propto U (\Lambda + \beta)^{-1} U^H \bar o^H`. The
@@ -381,8 +385,8 @@ class RobustInverse:
     def _threshold(self, holds: Any) -> np.ndarray:
         """Per bin a log10 ``beta`` (relative to :attr:`scale`) where ``holds(beta)`` starts to hold, bisected over the
         search range (its ends where it holds throughout or nowhere): the least one where ``holds`` fails below and
-        holds above. Where the condition is not monotonic in ``beta``, nearby plants can find different crossings,
-        so a robust design does not move smoothly with the listener's yaw (tests/test_robust_design.py)."""
+        holds above. Where the condition is not monotonic in ``beta``, nearby plants can find different crossings:
+        the searches keep clear of their poles (:attr:`_matched`), where that happened as the listener's yaw moved."""
         lo = np.full(len(self.scale), np.log10(SEARCH_LOW))
         hi = np.full(len(self.scale), np.log10(SEARCH_HIGH))
         at_low = holds(10**lo * self.scale)
@@ -410,7 +414,9 @@ class RobustInverse:
 
     def beta_for_separation(self, wanted_db: np.ndarray) -> np.ndarray:
         """Per bin the least ``beta`` (absolute) from which the expected separation stays at or below
-        ``wanted_db`` (the least of the range where even that is short of it)."""
+        ``wanted_db`` (the least of the range where even that is short of it): :func:`choose_regularization`'s
+        reading of a request. The robust design reads it through the exact design's instead
+        (:func:`robust_regularization`: this one moves steeply where the expected separation has a plateau)."""
         wanted = soft_extreme(np.asarray(wanted_db, float), self._matched[1] + ROBUST_POLE_DB, ROBUST_POLE_DB)
         return np.asarray(10 ** self._threshold(lambda beta: self.separation_db(beta) <= wanted) * self.scale)
 
@@ -831,8 +837,8 @@ def design_crosstalk_canceller(
     taps : int
         FIR length; the modeling delay is ``taps // 2``.
     region : ListeningRegion or None
-        The listening region the design holds for (robust design, :class:`RobustInverse`): the
-        seats on its axes around ``listener`` and, for a model head, the head's variants
+        The listening region the design holds for (robust design, :class:`RobustInverse`): every
+        seat of the region around ``listener`` and, for a model head, the head's variants
         (:func:`population`), by default :data:`DEFAULT_REGION` (+-5 deg yaw, +-5 cm lateral and
         fore-aft): :func:`robust_regularization`. None: exact at ``listener`` on ``head`` alone
         (:class:`RegularizedInverse`), its request the separation there.
