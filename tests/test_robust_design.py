@@ -75,7 +75,8 @@ def test_one_plant_with_no_regularization_nulls_the_other_ear(profile: object) -
     assert 20 * np.log10(other[band].max()) < -80.0
 
 
-def test_the_searches_hold_their_bounds(profile: object) -> None:
+def test_the_effort_search_holds_its_bound(profile: object) -> None:
+    """The least ``beta`` within 10 dB less 0.3 for the realization, a little less regularization just over it."""
     f = np.fft.rfftfreq(2048, 1 / SR)
     mids = profile.indices("mid")  # type: ignore[attr-defined]
     members = population(HybridSphereHead(), Listener(), DEFAULT_REGION)
@@ -92,16 +93,6 @@ def test_the_searches_hold_their_bounds(profile: object) -> None:
     assert np.all(peak_db[plain] <= 9.7 + 0.001)
     assert np.all(peak_db[inside] <= np.maximum(9.7, matched_db[inside] + 1.0) + 0.31)
     assert np.all(below_db[plain] > 9.7 - 1e-3)
-    wanted = np.full(len(f), 12.0)
-    beta = inverse.beta_for_separation(wanted)
-    separation = inverse.separation_db(beta)
-    reached = (beta > 1.0001e-9 * inverse.scale) & (beta < 0.9999e4 * inverse.scale)  # inside the search range
-    matched_separation = inverse.separation_db(np.full(len(f), 1e7) * inverse.scale)
-    plain = reached & (matched_separation + 1.0 <= 12.0 - 3.0)  # the request eased as the bound is
-    assert plain.sum() > 100
-    np.testing.assert_allclose(separation[plain], 12.0, atol=0.01)
-    assert np.all(separation[reached] >= 12.0 - 0.01)
-    assert np.all(separation[reached] <= np.maximum(12.0, matched_separation[reached] + 1.0) + 0.31)
 
 
 def test_it_holds_the_region_better_than_the_exact_design_on_heads_it_did_not_assume(designs: dict, profile: object) -> None:

@@ -122,8 +122,8 @@ def region_setting(stage: str, value: str) -> ListeningRegion | None:
 #: than the nominal design's (0.1 dB), so the response between the design's bins can rise further (0.19 dB
 #: measured at 390 Hz for a flat 30 dB request at 1 m).
 ROBUST_REALIZATION_DB = 0.3
-#: How far above the most regularized robust filters' peak gain and separation the searches keep, and the
-#: softness of that floor (dB; :attr:`RobustInverse._matched`).
+#: How far above the most regularized robust filters' peak gain the effort search keeps, and the softness
+#: of that floor (dB; :attr:`RobustInverse._matched_peak`).
 ROBUST_POLE_DB = 1.0
 #: Halvings of the robust design's searches over ``log10 beta`` (13 decades): 36 leave under 2e-10 decades.
 BISECTIONS = 36
@@ -324,9 +324,9 @@ class RobustInverse:
     ``beta`` it is the filter of least norm that nulls the other ear.
 
     One eigendecomposition of each :math:`R_j` per bin makes every ``beta``
-    cheap: :math:`h \propto U (\Lambda + \beta)^{-1} U^H \bar o^H`. The
-    searches (:meth:`effort_search`, :meth:`beta_for_separation`) bisect
-    ``log beta`` per bin (:meth:`_threshold`), to far below any audible difference.
+    cheap: :math:`h \propto U (\Lambda + \beta)^{-1} U^H \bar o^H`. The effort
+    search (:meth:`effort_search`) bisects ``log beta`` per bin (:meth:`_threshold`),
+    to far below any audible difference.
 
     References
     ----------
@@ -336,7 +336,6 @@ class RobustInverse:
 
     def __init__(self, plants: np.ndarray) -> None:
         plants = np.asarray(plants, complex)  # (K, F, 2, M)
-        self.plant = plants[0]
         own_rows = np.stack([plants[:, :, 0, :], plants[:, :, 1, :]], axis=2)  # (K, F, 2 inputs, M)
         contra_rows = np.stack([plants[:, :, 1, :], plants[:, :, 0, :]], axis=2)
         count = len(plants)
@@ -386,7 +385,7 @@ class RobustInverse:
         """Per bin a log10 ``beta`` (relative to :attr:`scale`) where ``holds(beta)`` starts to hold, bisected over the
         search range (its ends where it holds throughout or nowhere): the least one where ``holds`` fails below and
         holds above. Where the condition is not monotonic in ``beta``, nearby plants can find different crossings:
-        the searches keep clear of their poles (:attr:`_matched`), where that happened as the listener's yaw moved."""
+        the effort search keeps clear of its pole (:attr:`_matched_peak`), where that happened as the listener's yaw moved."""
         lo = np.full(len(self.scale), np.log10(SEARCH_LOW))
         hi = np.full(len(self.scale), np.log10(SEARCH_HIGH))
         at_low = holds(10**lo * self.scale)
@@ -404,34 +403,25 @@ class RobustInverse:
         def search() -> tuple[np.ndarray, np.ndarray]:
             limit = 10 ** ((max_effort_db - ROBUST_REALIZATION_DB) / 20)
             bound = np.full(len(self.scale), limit) if level is None else limit / level
-            # the pole where the most regularized filter's level nears the bound, eased (see _matched)
-            matched_db = 20 * np.log10(self._matched[0]) + ROBUST_POLE_DB
+            # the pole where the most regularized filter's level nears the bound, eased (see _matched_peak)
+            matched_db = 20 * np.log10(self._matched_peak) + ROBUST_POLE_DB
             bound = 10 ** (soft_extreme(20 * np.log10(bound), matched_db, ROBUST_POLE_DB) / 20)
             b_limit = 10 ** self._threshold(lambda beta: self.peak_gain(beta) <= bound)
             return b_limit, self.separation_db(b_limit * self.scale)
 
         return self._effort.get_or_compute(key, search)
 
-    def beta_for_separation(self, wanted_db: np.ndarray) -> np.ndarray:
-        """Per bin the least ``beta`` (absolute) from which the expected separation stays at or below
-        ``wanted_db`` (the least of the range where even that is short of it): :func:`choose_regularization`'s
-        reading of a request. The robust design reads it through the exact design's instead
-        (:func:`robust_regularization`: this one moves steeply where the expected separation has a plateau)."""
-        wanted = soft_extreme(np.asarray(wanted_db, float), self._matched[1] + ROBUST_POLE_DB, ROBUST_POLE_DB)
-        return np.asarray(10 ** self._threshold(lambda beta: self.separation_db(beta) <= wanted) * self.scale)
-
     @functools.cached_property
-    def _matched(self) -> tuple[np.ndarray, np.ndarray]:
-        """The most regularized filters' peak gain and separation (dB) per bin (``beta`` 1e3 beyond the range).
+    def _matched_peak(self) -> np.ndarray:
+        """The most regularized filters' peak gain per bin (``beta`` 1e3 beyond the range).
 
-        Both searches have a pole where what they seek nears these: the peak gain and the separation fall
-        toward them as ``beta`` grows, so an effort bound or a request just above them is met only at
-        ``beta`` beyond any range, and one just below never (the design jumped between the two as the
-        listener's yaw moved). Each search therefore seeks no less than :data:`ROBUST_POLE_DB` above them
-        (a soft maximum), where :func:`canceling_filters` limits the level instead, as the exact design does.
+        The effort search has a pole where the bound nears it: the peak gain falls toward it as ``beta``
+        grows, so a bound just above it is met only at ``beta`` beyond any range, and one just below never
+        (the design jumped between the two as the listener's yaw moved). The search therefore seeks no less
+        than :data:`ROBUST_POLE_DB` above it (a soft maximum), where :func:`canceling_filters` limits the
+        level instead, as the exact design does.
         """
-        beta = np.full(len(self.scale), SEARCH_HIGH * 1e3) * self.scale
-        return self.peak_gain(beta), self.separation_db(beta)
+        return self.peak_gain(np.full(len(self.scale), SEARCH_HIGH * 1e3) * self.scale)
 
 
 def _peak_gain(efforts: tuple[np.ndarray, ...], beta: np.ndarray) -> np.ndarray:
@@ -531,7 +521,7 @@ class Regularization:
 
 
 def choose_regularization(
-    inverses: RegularizedInverse | RobustInverse,
+    inverses: RegularizedInverse,
     frequencies: np.ndarray,
     wanted_db: np.ndarray,
     band_hz: tuple[float, float],
