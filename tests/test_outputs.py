@@ -356,3 +356,27 @@ def test_short_term_loudness_and_third_octave_spectrum_of_what_is_written() -> N
     tone.add(np.sin(2 * np.pi * 1000 * np.arange(2 * rate) / rate)[None])
     centers, levels = tone.third_octave_db()
     assert centers[int(np.argmax([v if v is not None else -999 for v in levels]))] == 1000.0
+
+
+@pytest.mark.parametrize("rate", [8000, 11025, 44100, 48000, 96000])
+def test_meters_streamed_in_any_blocks_give_the_whole_signal_figures(rate: int) -> None:
+    """Integrated loudness streamed in random blocks equals pyloudnorm on the whole signal (1e-6 LU; 11025 Hz, whose
+    100 ms step is not a whole number of samples, within 0.01 LU), and the spectrum's levels equal the one-shot ones."""
+    import pyloudnorm
+
+    from soundstage.analysis.loudness import LoudnessMeter, SpectrumMeter
+
+    rng = np.random.default_rng(rate)
+    signal = rng.standard_normal((2, 7 * rate)) * np.linspace(0.001, 0.3, 7 * rate)  # gating has work to do
+    meter, spectrum, whole = LoudnessMeter(rate, 2), SpectrumMeter(rate, 2), SpectrumMeter(rate, 2)
+    start = 0
+    while start < signal.shape[1]:
+        size = int(rng.integers(1, 20000))
+        meter.add(signal[:, start : start + size])
+        spectrum.add(signal[:, start : start + size])
+        start += size
+    whole.add(signal)
+    expected = pyloudnorm.Meter(rate).integrated_loudness(signal.T)
+    assert abs(meter.integrated_lufs() - expected) <= (0.01 if rate == 11025 else 1e-6)
+    streamed, one_shot = spectrum.third_octave_db()[1], whole.third_octave_db()[1]
+    assert streamed == one_shot

@@ -646,7 +646,7 @@ def _stage(stream: ChainStream | None, audio: np.ndarray, final: bool) -> np.nda
 
 
 class _StemBlocks:
-    """The next timeline block of every stem, read and through its chain, as stereo (mono doubled).
+    """The next timeline block of every stem, read and through its chain (mono or stereo: the mixer puts mono on both sides).
 
     The stems' chains are independent: they run on the machine's cores (pedalboard and numpy let go of
     the interpreter while they work), and come back in the session's order, so the sum does not depend
@@ -660,8 +660,7 @@ class _StemBlocks:
         self._started: list[Future[np.ndarray]] | tuple[int, bool] | None = None
 
     def _one(self, index: int, count: int, final: bool) -> np.ndarray:
-        out = _stage(self.streams[index], self.readers[index].read(count), final)
-        return np.repeat(out, 2, axis=0) if out.shape[0] == 1 else out
+        return _stage(self.streams[index], self.readers[index].read(count), final)
 
     def start(self, count: int, final: bool) -> None:
         """Start the next block of every stem (on one thread: when it is collected)."""
@@ -694,15 +693,19 @@ class _Mixer:
             self.fifos[name].append(audio)
 
     def take(self, *, final: bool) -> np.ndarray:
-        """The sum of what every source has delivered (everything, once all are final)."""
+        """The stereo sum of what every source has delivered (everything, once all are final); mono is on both sides."""
         lengths = [sum(piece.shape[1] for piece in pieces) for pieces in self.fifos.values()]
         ready = (max(lengths) if final else min(lengths)) if lengths else 0
         total = np.zeros((2, ready), np.float32)
         for name, pieces in self.fifos.items():
-            joined = np.concatenate(pieces, axis=1) if pieces else np.zeros((2, 0), np.float32)
-            part = joined[:, :ready]
-            total[:, : part.shape[1]] += part
-            self.fifos[name] = [joined[:, ready:]] if joined.shape[1] > ready else []
+            position, rest = 0, []
+            for piece in pieces:  # added in place: no copy of what a source delivered
+                used = min(piece.shape[1], ready - position)
+                total[:, position : position + used] += piece[:, :used]
+                if used < piece.shape[1]:
+                    rest.append(piece[:, used:])
+                position += used
+            self.fifos[name] = rest
         return total
 
 

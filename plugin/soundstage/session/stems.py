@@ -146,7 +146,7 @@ class StemReader:
             data = self._file.read(last - first)
             if data.shape[1] < last - first:
                 raise AudioFileError(f"stem {self.info.stem.name!r}: {str(self.info.path)!r} ends early (truncated?)")
-            out[:, first - self._position : last - self._position] = data * self.gain
+            out[:, first - self._position : last - self._position] = data if self.gain == 1.0 else data * self.gain
         self._position += count
         return out
 
