@@ -263,6 +263,9 @@ class StageTable(Table):
     hrtf: Annotated[str, Field(min_length=1, max_length=4096)] | None = None  # "model" or a SOFA file
     form: Literal["direct", "rtf"] | None = None
     region: Literal["seat", "region"] | None = None  # the canceller exact at the seat or robust over the region
+    region_yaw_deg: Annotated[float, Field(ge=0.0, le=45.0)] | None = None  # the region's extents, +- about the seat
+    region_lateral_m: Annotated[float, Field(ge=0.0, le=0.5)] | None = None
+    region_fore_aft_m: Annotated[float, Field(ge=0.0, le=0.5)] | None = None
     mode: Literal["beam", "matrix"] | None = None
     room: Annotated[list[Annotated[float, Field(ge=1.0, le=50.0)]], Field(min_length=3, max_length=3)] | None = None
     listener_in_room_m: Annotated[list[Annotated[float, Field(ge=0.0, le=50.0)]], Field(min_length=3, max_length=3)] | None = None

@@ -37,6 +37,7 @@ from __future__ import annotations
 import dataclasses
 import functools
 import itertools
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -73,6 +74,8 @@ __all__ = [
     "plant_step",
     "population",
     "realize_crosstalk",
+    "REGION_EXTENTS",
+    "region_extents",
     "region_setting",
     "robust_regularization",
     "robust_share",
@@ -108,14 +111,41 @@ DEFAULT_REGION = ListeningRegion()
 REGIONS: dict[str, ListeningRegion | None] = {"seat": None, "region": DEFAULT_REGION}
 
 
-def region_setting(stage: str, value: str) -> ListeningRegion | None:
-    """The :class:`ListeningRegion` a stage's ``region`` setting names (:data:`REGIONS`); a one-line error otherwise."""
+#: A stage's listening-region extents (configuration keys) -> (the :class:`ListeningRegion` field, least, most, unit).
+REGION_EXTENTS: dict[str, tuple[str, float, float, str]] = {
+    "region_yaw_deg": ("yaw_deg", 0.0, 45.0, "deg"),
+    "region_lateral_m": ("lateral_m", 0.0, 0.5, "m"),
+    "region_fore_aft_m": ("fore_aft_m", 0.0, 0.5, "m"),
+}
+
+
+def region_setting(stage: str, value: str, extents: Mapping[str, float] | None = None) -> ListeningRegion | None:
+    """The :class:`ListeningRegion` a stage's ``region`` setting names (:data:`REGIONS`), its extents overridden by
+    the ``region_*`` keys given (:data:`REGION_EXTENTS`, :func:`region_extents`); a one-line error otherwise."""
     if value not in REGIONS:
         raise ParameterError(
             f"{stage}: region={value!r} is not a region; use 'seat' (exact at the design's seat) or "
             f"'region' (robust over {DEFAULT_REGION.describe()})"
         )
-    return REGIONS[value]
+    given = dict(extents or {})
+    for key, extent in given.items():
+        _, least, most, unit = REGION_EXTENTS[key]
+        if isinstance(extent, bool) or not isinstance(extent, (int, float)) or not least <= extent <= most:
+            raise ParameterError(f"{stage}: {key}={extent!r} is out of range; give {least:g}..{most:g} {unit} (+- the seat)")
+    region = REGIONS[value]
+    if region is None:
+        if given:
+            raise ParameterError(
+                f"{stage}: {', '.join(given)} shape the listening region, but region='seat' designs for the seat alone; "
+                "use region='region' or drop them"
+            )
+        return None
+    return dataclasses.replace(region, **{REGION_EXTENTS[key][0]: float(extent) for key, extent in given.items()})
+
+
+def region_extents(stage: object) -> dict[str, float]:
+    """The ``region_*`` keys (:data:`REGION_EXTENTS`) a stage was given, by name (None on the stage: the default's)."""
+    return {key: value for key in REGION_EXTENTS if (value := getattr(stage, key, None)) is not None}
 
 
 #: The effort a robust design keeps for its FIR realization (dB): its filters change faster with frequency
@@ -914,6 +944,10 @@ class CrosstalkCanceller(FilterForms, Processor):  # type: ignore[misc]  # outpu
         Design robust (the default): least mean crosstalk over the listening region (+-5 deg yaw,
         +-5 cm lateral and fore-aft) and, on a model, the head's variants; or exact at the
         listener's seat (:func:`design_crosstalk_canceller`; configuration).
+    region_yaw_deg, region_lateral_m, region_fore_aft_m : float, optional
+        The listening region's extents, +- about the seat (0..45 deg, 0..0.5 m, 0..0.5 m; default
+        5 deg, 5 cm, 5 cm; 0 drops that dimension), e.g. wider for a couch, 0 yaw for a fixed chair
+        (``region = "region"`` only; configuration).
     distance_m : float, 0.5..5 m
         Listener distance the filters are designed for.
     head_radius_m : float, 0.05..0.12 m
@@ -933,7 +967,7 @@ class CrosstalkCanceller(FilterForms, Processor):  # type: ignore[misc]  # outpu
     """
 
     type_name = "CrosstalkCanceller"
-    config_keys = ("device", "form", "hrtf", "region")
+    config_keys = ("device", "form", "hrtf", "region", *REGION_EXTENTS)
     input_channels = 2
     parameter_specs = (
         ParameterSpec("distance_m", 2.0, 0.5, 5.0, unit="m", description="Listener distance of the design"),
@@ -950,6 +984,9 @@ class CrosstalkCanceller(FilterForms, Processor):  # type: ignore[misc]  # outpu
         form: str = "direct",
         hrtf: str = "model",
         region: str = "region",
+        region_yaw_deg: float | None = None,
+        region_lateral_m: float | None = None,
+        region_fore_aft_m: float | None = None,
         distance_m: float = 2.0,
         head_radius_m: float = 0.0875,
         separation_db: float = 25.0,
@@ -963,7 +1000,8 @@ class CrosstalkCanceller(FilterForms, Processor):  # type: ignore[misc]  # outpu
         self.form = form
         self.hrtf = hrtf
         self.region = region
-        self._region = region_setting("CrosstalkCanceller", region)
+        self.region_yaw_deg, self.region_lateral_m, self.region_fore_aft_m = region_yaw_deg, region_lateral_m, region_fore_aft_m
+        self._region = region_setting("CrosstalkCanceller", region, region_extents(self))
         self._heads = HeadChoice(hrtf)  # a bad SOFA file fails here, not mid-stream
         self._profile = load_profile(device)
         super().__init__(
@@ -1010,4 +1048,5 @@ class CrosstalkCanceller(FilterForms, Processor):  # type: ignore[misc]  # outpu
             config["hrtf"] = self.hrtf
         if self.region != "region":
             config["region"] = self.region
+        config.update(region_extents(self))
         return config

@@ -41,7 +41,7 @@ from soundstage.host.processor import Processor
 from soundstage.memo import LruCache
 from soundstage.stages.align import design_alignment
 from soundstage.stages.beamformer import blend_beam, design_beamformer, design_matrix_mix
-from soundstage.stages.crosstalk import design_crosstalk_canceller, region_setting
+from soundstage.stages.crosstalk import REGION_EXTENTS, design_crosstalk_canceller, region_extents, region_setting
 from soundstage.stages.drivers import LISTENER_PARAMETERS, DriverFeeds, design_listener
 from soundstage.stages.upmix import Upmix
 from soundstage.stages.virtualizer import VirtualizerDesign, design_virtualizer
@@ -111,6 +111,8 @@ class Spatializer(DriverFeeds, Processor):  # type: ignore[misc]  # output_chann
     region : {"region", "seat"}
         The canceller robust over the listening region (the default) or exact at the listener's seat
         (see :class:`~soundstage.stages.crosstalk.CrosstalkCanceller`; configuration).
+    region_yaw_deg, region_lateral_m, region_fore_aft_m : float, optional
+        The listening region's extents (default +-5 deg, +-5 cm, +-5 cm; as the canceller's; configuration).
     listener_x_m, listener_y_m, listener_yaw_deg : float
         Where the design's listener sits relative to the nominal seat (see
         :class:`~soundstage.stages.crosstalk.CrosstalkCanceller`).
@@ -123,7 +125,7 @@ class Spatializer(DriverFeeds, Processor):  # type: ignore[misc]  # output_chann
     """
 
     type_name = "Spatializer"
-    config_keys = ("device", "hrtf", "region")
+    config_keys = ("device", "hrtf", "region", *REGION_EXTENTS)
     input_channels = 2
     parameter_specs = (
         ParameterSpec("width", 1.0, 0.0, 1.0, description="Virtualizer crossfeed and cancellation amount"),
@@ -147,6 +149,9 @@ class Spatializer(DriverFeeds, Processor):  # type: ignore[misc]  # output_chann
         distance_m: float = 2.0,
         hrtf: str = "model",
         region: str = "region",
+        region_yaw_deg: float | None = None,
+        region_lateral_m: float | None = None,
+        region_fore_aft_m: float | None = None,
         listener_x_m: float = 0.0,
         listener_y_m: float = 0.0,
         listener_yaw_deg: float = 0.0,
@@ -154,7 +159,8 @@ class Spatializer(DriverFeeds, Processor):  # type: ignore[misc]  # output_chann
         self.device = device
         self.hrtf = hrtf
         self.region = region
-        self._region = region_setting("Spatializer", region)
+        self.region_yaw_deg, self.region_lateral_m, self.region_fore_aft_m = region_yaw_deg, region_lateral_m, region_fore_aft_m
+        self._region = region_setting("Spatializer", region, region_extents(self))
         self._heads = HeadChoice(hrtf)  # a bad SOFA file fails here, not mid-stream
         self._profile = load_profile(device)
         self.upmix = Upmix(center_amount=center_amount, high_hz=UPMIX_HIGH_HZ)
@@ -295,7 +301,7 @@ class Spatializer(DriverFeeds, Processor):  # type: ignore[misc]  # output_chann
         Every node has this stage's latency: the gridded knobs move no delay.
         """
         others = tuple((name, self.float_value(name)) for name in self.design_parameters if name not in GRID_STEPS)
-        key = (self.type_name, self.device, self.hrtf, self.region, float(sample_rate), self.partition_size, others)
+        key = (self.type_name, self.device, self.hrtf, self._region, float(sample_rate), self.partition_size, others)
         made_from = (key, tuple(GRID_STEPS.items()), tuple(GRID_ORDERS.items()), GRID_STILL_DB)
         made = self.__dict__.get("_grid")
         if made is not None and made[0] == made_from:
@@ -312,7 +318,7 @@ class Spatializer(DriverFeeds, Processor):  # type: ignore[misc]  # output_chann
         """The exact design at ``values`` of the gridded knobs, made on a twin of this stage (its own memo)."""
         twin = self.__dict__.get("_twin")
         if twin is None:
-            twin = Spatializer(device=self.device, hrtf=self.hrtf)
+            twin = Spatializer(device=self.device, hrtf=self.hrtf, region=self.region, **region_extents(self))
             twin.adopt_designs(self.memoised_designs())  # the virtualizer and the beam, designed once
             self.__dict__["_twin"] = twin
         for name, value in {**self.parameter_values(), **values}.items():
@@ -337,4 +343,5 @@ class Spatializer(DriverFeeds, Processor):  # type: ignore[misc]  # output_chann
             config["hrtf"] = self.hrtf
         if self.region != "region":
             config["region"] = self.region
+        config.update(region_extents(self))
         return config
