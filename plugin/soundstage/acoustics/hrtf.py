@@ -22,6 +22,7 @@ The MIT KEMAR set that Debian ships (libmysofa1) is Gardner & Martin (1994),
 from __future__ import annotations
 
 import os
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from fractions import Fraction
 from pathlib import Path
@@ -35,7 +36,7 @@ from soundstage.acoustics.geometry import azimuth_elevation_deg
 from soundstage.acoustics.head import BlendedSphereHead, HybridSphereHead, RigidSphereHead, SphericalHead
 from soundstage.errors import SoundstageError
 
-__all__ = ["DEFAULT_SOFA", "HEAD_MODELS", "HeadChoice", "HrtfError", "HrtfSet"]
+__all__ = ["DEFAULT_SOFA", "HEAD_MODELS", "HeadChoice", "HrtfError", "HrtfSet", "hrtf_setting"]
 
 #: Where Debian's libmysofa1 installs the MIT KEMAR set.
 DEFAULT_SOFA = Path("/usr/share/libmysofa/MIT_KEMAR_normal_pinna.sofa")
@@ -267,7 +268,7 @@ _MODEL_NAMES = {
 
 
 class HeadChoice:
-    """A stage's ``hrtf`` setting: a head model or a SOFA file.
+    """A stage's ``hrtf`` setting: a head model, a SOFA file, or several SOFA files.
 
     The models (:data:`HEAD_MODELS`): ``"model"``, the default, the exact sphere's timing with its
     level below 1 kHz and Brown & Duda's above 2 kHz (:class:`~soundstage.acoustics.head.HybridSphereHead`);
@@ -275,34 +276,75 @@ class HeadChoice:
     exact sphere; ``"blended-sphere"``, the exact sphere's level below 1 kHz, Brown & Duda's above 2 kHz
     and Brown & Duda's (Woodworth's) timing (:class:`~soundstage.acoustics.head.BlendedSphereHead`).
 
-    The file is read once, when the stage is made (a bad file fails there, not
+    Several files (a list): the first is the head a stage designs on and previews through (the
+    listener's own); a robust crosstalk design holds for all of them (:meth:`others`), e.g. the
+    people who will listen to a master, or one listener measured several times.
+
+    Each file is read once, when the stage is made (a bad file fails there, not
     mid-stream), and resampled once per sample rate the stage runs at.
     """
 
-    def __init__(self, hrtf: str) -> None:
-        self.hrtf = hrtf
-        self._sets: dict[float, HrtfSet] = {}
-        if hrtf not in HEAD_MODELS:
-            self._file = HrtfSet.from_sofa(hrtf)
+    #: At most this many SOFA files in one setting (each is read and kept in memory).
+    MAX_FILES = 16
+
+    def __init__(self, hrtf: str | Sequence[str]) -> None:
+        self.hrtf = hrtf_setting(hrtf)
+        files = (self.hrtf,) if isinstance(self.hrtf, str) else self.hrtf
+        self._sets: dict[tuple[int, float], HrtfSet] = {}
+        if files[0] not in HEAD_MODELS:
+            self._files = [HrtfSet.from_sofa(file) for file in files]
+
+    @property
+    def key(self) -> str | tuple[str, ...]:
+        """The setting in a hashable form (a cache key's part)."""
+        return self.hrtf
 
     @property
     def is_model(self) -> bool:
         """Whether the setting names a head model (not a measured set)."""
-        return self.hrtf in HEAD_MODELS
+        return isinstance(self.hrtf, str) and self.hrtf in HEAD_MODELS
 
     def head(
         self, sample_rate: float, radius_m: float = 0.0875
     ) -> HybridSphereHead | SphericalHead | RigidSphereHead | BlendedSphereHead | HrtfSet:
-        """The head at a sample rate: the model with ``radius_m``, or the set (resampled if needed)."""
-        if self.hrtf in HEAD_MODELS:
-            return HEAD_MODELS[self.hrtf](radius_m=radius_m)
-        if sample_rate not in self._sets:
-            same = abs(self._file.sample_rate - sample_rate) < 1e-6
-            self._sets[sample_rate] = self._file if same else self._file.resampled(sample_rate)
-        return self._sets[sample_rate]
+        """The head at a sample rate: the model with ``radius_m``, or the (first) set, resampled if needed."""
+        if self.is_model:
+            return HEAD_MODELS[str(self.hrtf)](radius_m=radius_m)
+        return self._set(0, sample_rate)
+
+    def others(self, sample_rate: float) -> list[HrtfSet]:
+        """The sets after the first (none for a model or one file), resampled if needed."""
+        return [] if self.is_model else [self._set(index, sample_rate) for index in range(1, len(self._files))]
+
+    def _set(self, index: int, sample_rate: float) -> HrtfSet:
+        if (index, sample_rate) not in self._sets:
+            measured = self._files[index]
+            same = abs(measured.sample_rate - sample_rate) < 1e-6
+            self._sets[index, sample_rate] = measured if same else measured.resampled(sample_rate)
+        return self._sets[index, sample_rate]
 
     def source(self, sample_rate: float | None, radius_m: float = 0.0875) -> str:
         """Where the ears come from, with any conversion (resampling) applied."""
-        if self.hrtf in HEAD_MODELS:
-            return f"{_MODEL_NAMES[self.hrtf]}, radius {radius_m} m"
-        return self._file.source if sample_rate is None else self.head(sample_rate).source  # type: ignore[union-attr]
+        if self.is_model:
+            return f"{_MODEL_NAMES[str(self.hrtf)]}, radius {radius_m} m"
+        first = self._files[0].source if sample_rate is None else self._set(0, sample_rate).source
+        return first if len(self._files) == 1 else f"{first} (and {len(self._files) - 1} more set(s) for the design)"
+
+
+def hrtf_setting(value: object) -> str | tuple[str, ...]:
+    """A stage's ``hrtf`` value checked: a model name or a file (str), or several files (a tuple; one: its str).
+
+    Raises :class:`HrtfError` (one line) for anything else: an empty list, a model in a list, too many files.
+    """
+    if isinstance(value, str):
+        return value
+    if isinstance(value, (list, tuple)) and value and all(isinstance(item, str) and item for item in value):
+        if len(value) == 1:
+            return str(value[0])
+        models = [item for item in value if item in HEAD_MODELS]
+        if models:
+            raise HrtfError(f"hrtf={list(value)!r}: several heads must be SOFA files; {models[0]!r} is a head model")
+        if len(value) > HeadChoice.MAX_FILES:
+            raise HrtfError(f"hrtf: {len(value)} SOFA files given; at most {HeadChoice.MAX_FILES}")
+        return tuple(value)
+    raise HrtfError(f"hrtf={value!r} must be a head model's name, a SOFA file, or a list of SOFA files")

@@ -260,7 +260,11 @@ class StageTable(Table):
     name: Name | None = None
     parameters: Values = {}
     device: Annotated[str, Field(min_length=1, max_length=4096)] | None = None  # a profile name or file
-    hrtf: Annotated[str, Field(min_length=1, max_length=4096)] | None = None  # "model" or a SOFA file
+    hrtf: (  # "model" or a SOFA file, or several SOFA files (the first the listener's own)
+        Annotated[str, Field(min_length=1, max_length=4096)]
+        | Annotated[list[Annotated[str, Field(min_length=1, max_length=4096)]], Field(min_length=1, max_length=16)]
+        | None
+    ) = None
     form: Literal["direct", "rtf"] | None = None
     region: Literal["seat", "region"] | None = None  # the canceller exact at the seat or robust over the region
     region_yaw_deg: Annotated[float, Field(ge=0.0, le=45.0)] | None = None  # the region's extents, +- about the seat

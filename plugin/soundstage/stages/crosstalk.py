@@ -37,7 +37,7 @@ from __future__ import annotations
 import dataclasses
 import functools
 import itertools
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -409,7 +409,8 @@ class RobustInverse:
         """The smaller over the two inputs of the expected ipsi/contra power (dB) per frequency, shape (..., F)."""
         x = self._unscaled(np.asarray(beta, float))
         own, other = self._quadratic(self._own_moment, x), self._quadratic(self._contra_moment, x)
-        return np.asarray(10 * np.log10(own / other).min(axis=-1))
+        tiny = np.finfo(float).tiny  # a perfect null (one plant, no regularization): very high, not a division by 0
+        return np.asarray((10 * (np.log10(np.maximum(own, tiny)) - np.log10(np.maximum(other, tiny)))).min(axis=-1))
 
     def _threshold(self, holds: Any) -> np.ndarray:
         """Per bin a log10 ``beta`` (relative to :attr:`scale`) where ``holds(beta)`` starts to hold, bisected over the
@@ -716,11 +717,18 @@ def head_variants(head: HeadModel) -> list[HeadModel]:
     ]
 
 
-def population(head: HeadModel, listener: Listener, region: ListeningRegion) -> list[tuple[HeadModel, Listener]]:
+def population(
+    head: HeadModel, listener: Listener, region: ListeningRegion, others: Sequence[HeadModel] = ()
+) -> list[tuple[HeadModel, Listener]]:
     """The (head, seat) pairs a robust design holds for, the nominal pair first: the nominal head at every seat
-    of the region (27 by default) and each of its variants (:func:`head_variants`) at the nominal seat."""
+    of the region (27 by default), each of its variants (:func:`head_variants`) at the nominal seat, and each
+    of ``others`` (further measured heads: a stage's several SOFA sets) at every seat of the region."""
     seats = region.positions(listener)
-    return [(head, seat) for seat in seats] + [(variant, listener) for variant in head_variants(head)[1:]]
+    return (
+        [(head, seat) for seat in seats]
+        + [(variant, listener) for variant in head_variants(head)[1:]]
+        + [(other, seat) for other in others for seat in seats]
+    )
 
 
 def plant_step(
@@ -747,7 +755,13 @@ def plant_step(
 
 
 def robust_step(
-    profile: DeviceProfile, head: HeadModel, listener: Listener, sample_rate: float, taps: int, region: ListeningRegion
+    profile: DeviceProfile,
+    head: HeadModel,
+    listener: Listener,
+    sample_rate: float,
+    taps: int,
+    region: ListeningRegion,
+    others: Sequence[HeadModel] = (),
 ) -> RobustInverse:
     """The :class:`RobustInverse` over the :func:`population` of ``region`` (memoised as :func:`plant_step`).
 
@@ -758,13 +772,16 @@ def robust_step(
         frequencies, plant = plant_step(profile, head, listener, sample_rate, taps)[:2]
         mids = profile.indices("mid")
         plants = [plant]
-        for member_head, group in itertools.groupby(population(head, listener, region)[1:], key=lambda member: member[0]):
-            seats = [seat for _, seat in group]  # one head model call for all of a head's seats
-            made = transfer_matrices(profile, frequencies, member_head, seats, drivers=mids)
+        members = population(head, listener, region, others)[1:]
+        for _, group in itertools.groupby(members, key=lambda member: id(member[0])):  # by identity: sets hold arrays
+            pairs = list(group)
+            seats = [seat for _, seat in pairs]  # one head model call for all of a head's seats
+            made = transfer_matrices(profile, frequencies, pairs[0][0], seats, drivers=mids)
             plants += [_timed(one, profile, frequencies, seat, mids)[0] for one, seat in zip(made, seats)]
         return RobustInverse(np.stack(plants))
 
-    return _ROBUST.get_or_compute(hashable_key(profile, head, listener, float(sample_rate), int(taps), region), compute)
+    key = hashable_key(profile, head, listener, float(sample_rate), int(taps), region, tuple(others))
+    return _ROBUST.get_or_compute(key, compute)
 
 
 def robust_regularization(
@@ -818,6 +835,7 @@ def design_crosstalk_canceller(
     give_plateau_db: float | None = None,
     taps: int = TAPS,
     region: ListeningRegion | None = DEFAULT_REGION,
+    others: Sequence[HeadModel] = (),
 ) -> DriverFilters:
     """Design a crosstalk canceller for a device at a listener position (pure function).
 
@@ -862,6 +880,10 @@ def design_crosstalk_canceller(
         (:func:`population`), by default :data:`DEFAULT_REGION` (+-5 deg yaw, +-5 cm lateral and
         fore-aft): :func:`robust_regularization`. None: exact at ``listener`` on ``head`` alone
         (:class:`RegularizedInverse`), its request the separation there.
+    others : sequence of HeadModel
+        Further heads the design holds for, at every seat of ``region`` (a stage's several SOFA sets:
+        :class:`~soundstage.acoustics.hrtf.HeadChoice`); ``head`` is the nominal one. With ``region``
+        None the design is then robust over the heads at ``listener``'s seat alone.
 
     Examples
     --------
@@ -893,8 +915,10 @@ def design_crosstalk_canceller(
         give_reference_db=give_reference,
     )
     inverses: RegularizedInverse | RobustInverse = nominal
+    if region is None and others:
+        region = ListeningRegion(yaw_deg=0.0, lateral_m=0.0, fore_aft_m=0.0)  # the seat, over the heads
     if region is not None:
-        inverses = robust_step(profile, head, listener, sample_rate, taps, region)
+        inverses = robust_step(profile, head, listener, sample_rate, taps, region, others)
         request_db = plateau_db if target is None else float(np.max(target.db(frequencies)))
         regularization = robust_regularization(inverses, nominal, regularization, frequencies, band_hz, max_effort_db, request_db)
     ctc = canceling_filters(inverses, regularization, max_effort_db)
@@ -982,7 +1006,7 @@ class CrosstalkCanceller(FilterForms, Processor):  # type: ignore[misc]  # outpu
         *,
         device: str = "studio-5",
         form: str = "direct",
-        hrtf: str = "model",
+        hrtf: str | Sequence[str] = "model",
         region: str = "region",
         region_yaw_deg: float | None = None,
         region_lateral_m: float | None = None,
@@ -998,11 +1022,11 @@ class CrosstalkCanceller(FilterForms, Processor):  # type: ignore[misc]  # outpu
             raise ParameterError(f"CrosstalkCanceller: form={form!r} must be 'direct' or 'rtf'")
         self.device = device
         self.form = form
-        self.hrtf = hrtf
         self.region = region
         self.region_yaw_deg, self.region_lateral_m, self.region_fore_aft_m = region_yaw_deg, region_lateral_m, region_fore_aft_m
         self._region = region_setting("CrosstalkCanceller", region, region_extents(self))
         self._heads = HeadChoice(hrtf)  # a bad SOFA file fails here, not mid-stream
+        self.hrtf = self._heads.hrtf  # a model or file name, or several files (a tuple)
         self._profile = load_profile(device)
         super().__init__(
             distance_m=distance_m,
@@ -1028,6 +1052,7 @@ class CrosstalkCanceller(FilterForms, Processor):  # type: ignore[misc]  # outpu
             listener=design_listener(self),
             plateau_db=self.float_value("separation_db"),
             region=self._region,
+            others=self._heads.others(sample_rate),
         )
 
     @property

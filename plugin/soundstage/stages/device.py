@@ -24,6 +24,7 @@ distance).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from functools import partial
 from typing import Any
 
@@ -147,7 +148,7 @@ class Spatializer(DriverFeeds, Processor):  # type: ignore[misc]  # output_chann
         depth: float = 1.0,
         center_amount: float = 1.0,
         distance_m: float = 2.0,
-        hrtf: str = "model",
+        hrtf: str | Sequence[str] = "model",
         region: str = "region",
         region_yaw_deg: float | None = None,
         region_lateral_m: float | None = None,
@@ -157,11 +158,11 @@ class Spatializer(DriverFeeds, Processor):  # type: ignore[misc]  # output_chann
         listener_yaw_deg: float = 0.0,
     ) -> None:
         self.device = device
-        self.hrtf = hrtf
         self.region = region
         self.region_yaw_deg, self.region_lateral_m, self.region_fore_aft_m = region_yaw_deg, region_lateral_m, region_fore_aft_m
         self._region = region_setting("Spatializer", region, region_extents(self))
         self._heads = HeadChoice(hrtf)  # a bad SOFA file fails here, not mid-stream
+        self.hrtf = self._heads.hrtf  # a model or file name, or several files (a tuple)
         self._profile = load_profile(device)
         self.upmix = Upmix(center_amount=center_amount, high_hz=UPMIX_HIGH_HZ)
         self.partition_size = 512
@@ -205,6 +206,7 @@ class Spatializer(DriverFeeds, Processor):  # type: ignore[misc]  # output_chann
             plateau_db=self.separation_per_width_db * self.float_value("width"),
             give_plateau_db=self.separation_per_width_db,  # the level given does not move with width
             region=self._region,
+            others=self._heads.others(sample_rate),
         )
 
     def beam_design(self, sample_rate: float) -> DriverFilters:

@@ -15,6 +15,7 @@ resampling the HRIRs (the monitor's ``hrtf_source`` says so).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -126,7 +127,7 @@ class BinauralMonitor(Processor):
         self,
         *,
         device: str | None = None,
-        hrtf: str = "model",
+        hrtf: str | Sequence[str] = "model",
         distance_m: float = 2.0,
         listener_offset_m: float = 0.0,
         listener_yaw_deg: float = 0.0,
@@ -136,13 +137,13 @@ class BinauralMonitor(Processor):
         rt60_s: float = 0.4,
     ) -> None:
         self.device = device or self.default_device
-        self.hrtf = hrtf
         self.room = None if room is None else [float(v) for v in room]
         self.listener_in_room_m = [float(v) for v in (listener_in_room_m or [1.5, (self.room or [0, 4.0])[1] / 2, 1.2])]
         if self.room is not None and (len(self.room) != 3 or not all(1.0 <= v <= 50.0 for v in self.room)):
             raise ParameterError(f"{self.type_name}: room={room!r} must be [length, width, height], each 1..50 m")
         self._profile = load_profile(self.device)
         self._heads = HeadChoice(hrtf)  # a bad SOFA file fails here, not mid-stream
+        self.hrtf = self._heads.hrtf  # a model or file name, or several files (a tuple)
         super().__init__(
             distance_m=distance_m,
             listener_offset_m=listener_offset_m,

@@ -10,6 +10,7 @@ signals the device must reproduce.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -155,10 +156,15 @@ class Virtualizer(Processor):
     )
 
     def __init__(
-        self, *, hrtf: str = "model", azimuth_deg: float = 30.0, head_radius_m: float = 0.0875, crossfeed: float = 1.0
+        self,
+        *,
+        hrtf: str | Sequence[str] = "model",
+        azimuth_deg: float = 30.0,
+        head_radius_m: float = 0.0875,
+        crossfeed: float = 1.0,
     ) -> None:
-        self.hrtf = hrtf
         self._heads = HeadChoice(hrtf)  # a bad SOFA file fails here, not mid-stream
+        self.hrtf = self._heads.hrtf  # a model or file name, or several files (a tuple)
         super().__init__(azimuth_deg=azimuth_deg, head_radius_m=head_radius_m, crossfeed=crossfeed)
         self._fir: CrossfadingFir | None = None
         self._direct: DelayLine | None = None
