@@ -369,25 +369,30 @@ class RobustInverse:
         own_rows = np.stack([plants[:, :, 0, :], plants[:, :, 1, :]], axis=2)  # (K, F, 2 inputs, M)
         contra_rows = np.stack([plants[:, :, 1, :], plants[:, :, 0, :]], axis=2)
         count = len(plants)
-        self._own_moment = np.einsum("kfjm,kfjn->fjmn", own_rows.conj(), own_rows) / count  # (F, 2, M, M)
-        self._contra_moment = np.einsum("kfjm,kfjn->fjmn", contra_rows.conj(), contra_rows) / count
+
+        def moment(rows: np.ndarray) -> np.ndarray:  # E_k[r^H r] per bin and input, (F, 2, M, M): batched matmuls
+            stacked = rows.transpose(1, 2, 0, 3)  # (F, 2, K, M)
+            return np.asarray(np.swapaxes(stacked.conj(), -1, -2) @ stacked) / count
+
+        self._own_moment, self._contra_moment = moment(own_rows), moment(contra_rows)
         eigenvalues, vectors = np.linalg.eigh(self._contra_moment)
         self._eigenvalues = np.maximum(eigenvalues, 0.0)  # (F, 2, M)
         self._vectors = vectors  # (F, 2, M, M)
-        self._projected = np.einsum("fjnm,fjn->fjm", vectors.conj(), own_rows.mean(axis=0).conj())  # U^H o^H
+        mean_own = own_rows.mean(axis=0).conj()[..., None]  # (F, 2, M, 1)
+        self._projected = (np.swapaxes(vectors.conj(), -1, -2) @ mean_own)[..., 0]  # U^H o^H
         #: The plants' mean power per ear and bin: ``beta`` is searched relative to it.
-        self.scale = np.real(np.einsum("kfim,kfim->f", plants.conj(), plants)) / (2 * count)
+        self.scale = (plants.real**2 + plants.imag**2).sum(axis=(0, 2, 3)) / (2 * count)
         self._effort: LruCache[tuple[np.ndarray, np.ndarray]] = LruCache(max_entries=4)
 
     def _unscaled(self, beta: np.ndarray) -> np.ndarray:
         """``(R_j + beta I)^{-1} o_j^H`` per bin and input, shape (..., F, 2, M), for ``beta`` (..., F) (absolute)."""
         weights = self._projected / np.maximum(self._eigenvalues + beta[..., :, None, None], 1e-300)
-        return np.asarray(np.einsum("fjnm,...fjm->...fjn", self._vectors, weights))
+        return np.asarray((self._vectors @ weights[..., None])[..., 0])
 
     @staticmethod
     def _quadratic(moment: np.ndarray, x: np.ndarray) -> np.ndarray:
         """``x^H moment x`` per bin and input, shape (..., F, 2)."""
-        product = np.einsum("fjmn,...fjn->...fjm", moment, x)
+        product = (moment @ x[..., None])[..., 0]
         return np.maximum(np.real(np.sum(x.conj() * product, axis=-1)), 1e-300)
 
     def _normalized(self, beta: np.ndarray) -> np.ndarray:
