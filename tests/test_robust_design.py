@@ -328,3 +328,33 @@ def test_several_sofa_sets_are_one_population(profile: object, kemar_path: str, 
     for bad, message in (([], "must be a head model's name"), (["model", other_path], "'model' is a head model")):
         with pytest.raises(HrtfError, match=message):
             CrosstalkCanceller(hrtf=bad)
+
+
+def test_the_effort_search_finds_what_plain_bisection_finds(profile: object) -> None:
+    """The search (12 halvings, then the Illinois rule) gives per bin the ``beta`` 40 plain halvings give, within
+    1e-8 decades (measured 6e-9), in about half the evaluations (bisection written here from the definition: the least ``beta``
+    where the peak gain is within the bound)."""
+    from soundstage.stages.crosstalk import SEARCH_HIGH, SEARCH_LOW
+
+    f = np.fft.rfftfreq(2048, 1 / SR)
+    seats = ListeningRegion().positions(Listener())
+    plants = np.stack([crosstalk_plant(profile, f, HybridSphereHead(), seat, profile.indices("mid"))[0] for seat in seats])  # type: ignore[attr-defined]
+    inverse = RobustInverse(plants)
+    bound = np.full(len(f), 10 ** (9.7 / 20))
+    calls = []
+
+    def measure(beta: np.ndarray) -> np.ndarray:
+        calls.append(1)
+        return inverse.peak_gain(beta)
+
+    found = inverse._threshold(measure, bound)
+    lo, hi = np.full(len(f), np.log10(SEARCH_LOW)), np.full(len(f), np.log10(SEARCH_HIGH))
+    at_low = inverse.peak_gain(10**lo * inverse.scale) <= bound
+    for _ in range(40):
+        middle = 0.5 * (lo + hi)
+        inside = inverse.peak_gain(10**middle * inverse.scale) <= bound
+        hi, lo = np.where(inside, middle, hi), np.where(inside, lo, middle)
+    expected = np.where(at_low, lo, hi)
+    print(f"{len(calls)} evaluations; largest difference {np.abs(found - expected).max():.1e} decades")
+    assert np.abs(found - expected).max() <= 1e-8
+    assert len(calls) <= 26
