@@ -295,11 +295,6 @@ class HeadChoice:
             self._files = [HrtfSet.from_sofa(file) for file in files]
 
     @property
-    def key(self) -> str | tuple[str, ...]:
-        """The setting in a hashable form (a cache key's part)."""
-        return self.hrtf
-
-    @property
     def is_model(self) -> bool:
         """Whether the setting names a head model (not a measured set)."""
         return isinstance(self.hrtf, str) and self.hrtf in HEAD_MODELS
