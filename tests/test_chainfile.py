@@ -177,6 +177,23 @@ BAD_FILES = {
         r"stages\[1\]: 'split3' \(chain\[1\]\) takes 2 channel\(s\), but gets 3",
     ),
     "format": ("format = 9\n", r"format: format = 9 is not allowed: one of 1"),
+    "hrtf_not_files": (
+        '[[stages]]\ntype = "Spatializer"\nhrtf = [1, 2]\n',
+        r"stages\[0\]\.hrtf: hrtf = \[1, 2\] is not allowed: a head model's name or a SOFA file, or a list of 1 to 16",
+    ),
+    "hrtf_empty_list": ('[[stages]]\ntype = "CrosstalkCanceller"\nhrtf = []\n', r"stages\[0\]\.hrtf: hrtf = \[\] is not allowed"),
+    "hrtf_model_in_a_list": (
+        '[[stages]]\ntype = "Spatializer"\nhrtf = ["model", "x.sofa"]\n',
+        r"stages\[0\]: hrtf=\['model', 'x\.sofa'\]: several heads must be SOFA files; 'model' is a head model",
+    ),
+    "region_extent_range": (
+        '[[stages]]\ntype = "Spatializer"\nregion_yaw_deg = 90\n',
+        r"stages\[0\]\.region_yaw_deg: region_yaw_deg = 90 is not allowed: at most 45",
+    ),
+    "region_extent_at_the_seat": (
+        '[[stages]]\ntype = "CrosstalkCanceller"\nregion = "seat"\nregion_lateral_m = 0.1\n',
+        r"stages\[0\]: CrosstalkCanceller: region_lateral_m shape the listening region, but region='seat'",
+    ),
 }
 
 

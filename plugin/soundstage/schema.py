@@ -109,6 +109,8 @@ def _allowed(kind: str, context: dict[str, Any], message: str) -> str:
         return message.lower().replace("list should have", "a list of").replace("string should have", "text of")
     if kind == "finite_number":
         return "a finite number (not nan or inf)"
+    if kind == "value_error":  # a validator's own words: what is allowed
+        return message.removeprefix("Value error, ")
     text = message[0].lower() + message[1:] if message else kind
     return text.replace("input should be", "must be").replace("a valid dictionary or instance of", "a table of")
 

@@ -43,7 +43,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 import tomli_w
-from pydantic import Field
+from pydantic import Field, field_validator
 
 from soundstage.errors import ChainFileError, OutputError, SoundstageDeprecationWarning, SoundstageError
 from soundstage.files import write_text
@@ -260,11 +260,7 @@ class StageTable(Table):
     name: Name | None = None
     parameters: Values = {}
     device: Annotated[str, Field(min_length=1, max_length=4096)] | None = None  # a profile name or file
-    hrtf: (  # "model" or a SOFA file, or several SOFA files (the first the listener's own)
-        Annotated[str, Field(min_length=1, max_length=4096)]
-        | Annotated[list[Annotated[str, Field(min_length=1, max_length=4096)]], Field(min_length=1, max_length=16)]
-        | None
-    ) = None
+    hrtf: Any = None  # "model" or a SOFA file, or several SOFA files (the first the listener's own): _one_or_more_files
     form: Literal["direct", "rtf"] | None = None
     region: Literal["seat", "region"] | None = None  # the canceller exact at the seat or robust over the region
     region_yaw_deg: Annotated[float, Field(ge=0.0, le=45.0)] | None = None  # the region's extents, +- about the seat
@@ -276,6 +272,18 @@ class StageTable(Table):
     delays_ms: (
         Annotated[list[Annotated[float, Field(ge=0.0, le=10_000.0)]], Field(min_length=1, max_length=MAX_CHANNELS)] | None
     ) = None
+
+    @field_validator("hrtf")
+    @classmethod
+    def _one_or_more_files(cls, value: Any) -> Any:
+        """A string, or a list of 1 to 16 (one error for both forms; a union would report each branch's)."""
+
+        def text(item: Any) -> bool:
+            return isinstance(item, str) and 0 < len(item) <= 4096
+
+        if value is None or text(value) or (isinstance(value, list) and 1 <= len(value) <= 16 and all(map(text, value))):
+            return value
+        raise ValueError("a head model's name or a SOFA file, or a list of 1 to 16 SOFA files")
 
 
 class BuiltinTable(Table):
