@@ -359,8 +359,8 @@ class RobustInverse:
 
     One eigendecomposition of each :math:`R_j` per bin makes every ``beta``
     cheap: :math:`h \propto U (\Lambda + \beta)^{-1} U^H \bar o^H`. The effort
-    search (:meth:`effort_search`) bisects ``log beta`` per bin (:meth:`_threshold`),
-    to far below any audible difference.
+    search (:meth:`effort_search`) brackets ``log beta`` per bin by bisection and closes the
+    bracket by the Illinois rule (:meth:`_threshold`), to far below any audible difference.
 
     References
     ----------
