@@ -331,9 +331,10 @@ def test_several_sofa_sets_are_one_population(profile: object, kemar_path: str, 
 
 
 def test_the_effort_search_finds_what_plain_bisection_finds(profile: object) -> None:
-    """The search (12 halvings, then the Illinois rule) gives per bin the ``beta`` 40 plain halvings give, within
-    1e-8 decades (measured 6e-9), in about half the evaluations (bisection written here from the definition: the least ``beta``
-    where the peak gain is within the bound)."""
+    """The search (:func:`~soundstage.dsp.search.crossing_per_bin`: 12 halvings, then the Illinois rule) gives per
+    bin the ``beta`` 40 plain halvings give, within 1e-8 decades (measured 6e-9), in about half the evaluations
+    (bisection written here from the definition: the least ``beta`` where the peak gain is within the bound)."""
+    from soundstage.dsp.search import crossing_per_bin
     from soundstage.stages.crosstalk import SEARCH_HIGH, SEARCH_LOW
 
     f = np.fft.rfftfreq(2048, 1 / SR)
@@ -345,10 +346,11 @@ def test_the_effort_search_finds_what_plain_bisection_finds(profile: object) -> 
 
     def measure(beta: np.ndarray) -> np.ndarray:
         calls.append(1)
-        return inverse.peak_gain(beta)
+        return inverse.peak_gain(beta * inverse.scale)
 
-    found = inverse._threshold(measure, bound)
-    lo, hi = np.full(len(f), np.log10(SEARCH_LOW)), np.full(len(f), np.log10(SEARCH_HIGH))
+    low, high = np.log10(SEARCH_LOW), np.log10(SEARCH_HIGH)
+    found = crossing_per_bin(measure, bound, low, high)
+    lo, hi = np.full(len(f), low), np.full(len(f), high)
     at_low = inverse.peak_gain(10**lo * inverse.scale) <= bound
     for _ in range(40):
         middle = 0.5 * (lo + hi)

@@ -37,7 +37,7 @@ from soundstage.acoustics.profiles import DeviceProfile, load_profile
 from soundstage.dsp.crossover import band_weights
 from soundstage.dsp.fir import CrossfadingFir
 from soundstage.dsp.realize import relative_responses, to_fir
-from soundstage.dsp.search import bisect_per_bin, slope_limited
+from soundstage.dsp.search import bisect_per_bin, crossing_per_bin, slope_limited
 from soundstage.errors import ParameterError
 from soundstage.host.parameters import ParameterSpec
 from soundstage.host.processor import Processor
@@ -213,7 +213,8 @@ class BeamProblem:
 
         bins = len(self.f)
         need = wng(np.full(bins, 1e-12)) < wng_floor
-        least = bisect_per_bin(bins, lambda loading: wng(loading) >= wng_floor, -12.0, 9.0, steps=40)
+        # the least loading whose WNG reaches the floor: 1/WNG within 1/floor (halvings, then the Illinois rule)
+        least = crossing_per_bin(lambda loading: 1.0 / wng(loading), np.full(bins, 1.0 / wng_floor), -12.0, 9.0)
         return slope_limited(np.where(need, least, -12.0), np.log2(self.f), LOADING_SLOPE)
 
     def window_blend(self, sharp: np.ndarray, wide: np.ndarray, floor: float) -> np.ndarray:

@@ -51,6 +51,7 @@ from soundstage.acoustics.profiles import DeviceProfile, Listener, ListeningRegi
 from soundstage.acoustics.transfer import transfer_matrices, transfer_matrix
 from soundstage.dsp.fir import CrossfadingFir
 from soundstage.dsp.realize import relative_responses, to_fir
+from soundstage.dsp.search import crossing_per_bin
 from soundstage.errors import ParameterError
 from soundstage.host.parameters import ParameterSpec
 from soundstage.host.processor import Processor
@@ -155,12 +156,6 @@ ROBUST_REALIZATION_DB = 0.3
 #: How far above the most regularized robust filters' peak gain the effort search keeps, and the softness
 #: of that floor (dB; :attr:`RobustInverse._matched_peak`).
 ROBUST_POLE_DB = 1.0
-#: Halvings of the robust effort search over ``log10 beta`` (13 decades) before the Illinois rule closes the
-#: bracket (:meth:`RobustInverse._threshold`), its steps at most, and where it stops (``log(peak / bound)``
-#: within this of 0, or the bracket this many decades narrow).
-COARSE_BISECTIONS = 12
-FALSI_STEPS = 16
-FALSI_TOLERANCE = 2e-10
 
 
 @dataclass(frozen=True)
@@ -360,7 +355,8 @@ class RobustInverse:
     One eigendecomposition of each :math:`R_j` per bin makes every ``beta``
     cheap: :math:`h \propto U (\Lambda + \beta)^{-1} U^H \bar o^H`. The effort
     search (:meth:`effort_search`) brackets ``log beta`` per bin by bisection and closes the
-    bracket by the Illinois rule (:meth:`_threshold`), to far below any audible difference.
+    bracket by the Illinois rule (:func:`~soundstage.dsp.search.crossing_per_bin`), to far below
+    any audible difference.
 
     References
     ----------
@@ -421,46 +417,6 @@ class RobustInverse:
         tiny = np.finfo(float).tiny  # a perfect null (one plant, no regularization): very high, not a division by 0
         return np.asarray((10 * (np.log10(np.maximum(own, tiny)) - np.log10(np.maximum(other, tiny)))).min(axis=-1))
 
-    def _threshold(self, measure: Any, bound: np.ndarray) -> np.ndarray:
-        """Per bin a log10 ``beta`` (relative to :attr:`scale`) where ``measure(beta) <= bound`` starts to hold, over
-        the search range (its ends where it holds throughout or nowhere): the least one where it fails below and
-        holds above. Bisected until the bracket is :data:`COARSE_BISECTIONS` halvings narrow, then closed by the
-        Illinois rule (regula falsi on ``log(measure / bound)``, superlinear) until that is within
-        :data:`FALSI_TOLERANCE` of 0 or the bracket that narrow: within 1e-8 decades of what 40 halvings find, the
-        designs within -199 dB of theirs, in 21-22 evaluations instead of 38. Where the condition is not monotonic in
-        ``beta``, nearby plants can find different crossings: the effort search keeps clear of its pole
-        (:attr:`_matched_peak`), where that happened as the listener's yaw moved."""
-
-        def excess(x: np.ndarray) -> np.ndarray:  # <= 0: holds
-            return np.asarray(np.log(np.maximum(measure(10**x * self.scale), 1e-300) / bound))
-
-        lo = np.full(len(self.scale), np.log10(SEARCH_LOW))
-        hi = np.full(len(self.scale), np.log10(SEARCH_HIGH))
-        f_lo, f_hi = excess(lo), excess(hi)
-        at_low = f_lo <= 0
-        for _ in range(COARSE_BISECTIONS):
-            middle = 0.5 * (lo + hi)
-            f_middle = excess(middle)
-            inside = f_middle <= 0
-            hi, lo = np.where(inside, middle, hi), np.where(inside, lo, middle)
-            f_hi, f_lo = np.where(inside, f_middle, f_hi), np.where(inside, f_lo, f_middle)
-        kept = np.zeros(len(lo), int)  # the end the last step kept: +1 low, -1 high (Illinois: halve it if kept again)
-        for _ in range(FALSI_STEPS):
-            # open: a crossing inside, not yet within the tolerance, and not met at the holding end already
-            # (there ``log(measure / bound)`` is 0 to rounding, and regula falsi would keep landing on it)
-            open_ = (f_lo > 0) & (f_hi < -FALSI_TOLERANCE) & (hi - lo > FALSI_TOLERANCE)
-            if not open_.any():
-                break
-            x = np.clip(np.where(open_, hi - f_hi * (hi - lo) / np.where(open_, f_hi - f_lo, 1.0), lo), lo, hi)
-            f_x = excess(x)
-            inside, outside = open_ & (f_x <= 0), open_ & (f_x > 0)
-            f_lo = np.where(inside & (kept == 1), 0.5 * f_lo, f_lo)
-            f_hi = np.where(outside & (kept == -1), 0.5 * f_hi, f_hi)
-            hi, f_hi = np.where(inside, x, hi), np.where(inside, f_x, f_hi)
-            lo, f_lo = np.where(outside, x, lo), np.where(outside, f_x, f_lo)
-            kept = np.where(inside, 1, np.where(outside, -1, kept))
-        return np.asarray(np.where(at_low, lo, hi))
-
     def effort_search(self, max_effort_db: float, level: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
         """Per bin the least ``beta`` (relative to :attr:`scale`) whose filters stay within ``max_effort_db``
         (less :data:`ROBUST_REALIZATION_DB` kept for the FIR realization), and the separation there (dB); memoised."""
@@ -472,7 +428,12 @@ class RobustInverse:
             # the pole where the most regularized filter's level nears the bound, eased (see _matched_peak)
             matched_db = 20 * np.log10(self._matched_peak) + ROBUST_POLE_DB
             bound = 10 ** (soft_extreme(20 * np.log10(bound), matched_db, ROBUST_POLE_DB) / 20)
-            b_limit = 10 ** self._threshold(self.peak_gain, bound)
+            # the least beta within the bound (dsp.search.crossing_per_bin: halvings, then the Illinois rule). Where
+            # the peak gain is not monotonic in beta, nearby plants can find different crossings: the bound keeps
+            # clear of the pole (_matched_peak), where that happened as the listener's yaw moved
+            b_limit = 10 ** crossing_per_bin(
+                lambda beta: self.peak_gain(beta * self.scale), bound, np.log10(SEARCH_LOW), np.log10(SEARCH_HIGH)
+            )
             return b_limit, self.separation_db(b_limit * self.scale)
 
         return self._effort.get_or_compute(key, search)
