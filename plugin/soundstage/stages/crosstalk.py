@@ -957,9 +957,10 @@ class CrosstalkCanceller(FilterForms, Processor):  # type: ignore[misc]  # outpu
         A device profile name or file (configuration, not automatable).
     form : {"direct", "rtf"}
         Run the direct filters or the relative-transfer-function form.
-    hrtf : str
+    hrtf : str or list of str
         ``"model"`` (the head model, the default), another model's name or the path of a SOFA file:
-        design on a measured head, e.g. the listener's own (configuration).
+        design on a measured head, e.g. the listener's own; several SOFA files: designed on the
+        first, robust over all of them (configuration).
     region : {"region", "seat"}
         Design robust (the default): least mean crosstalk over the listening region (+-5 deg yaw,
         +-5 cm lateral and fore-aft) and, on a model, the head's variants; or exact at the

@@ -106,9 +106,10 @@ class Spatializer(DriverFeeds, Processor):  # type: ignore[misc]  # output_chann
         How much center the upmix extracts.
     distance_m : float, 0.5..5 m
         Listener distance the crosstalk canceller is designed for.
-    hrtf : str
+    hrtf : str or list of str
         ``"model"`` (the head model), another model's name or a SOFA file: the head the virtualizer
-        and the canceller are designed on, e.g. the listener's own (configuration).
+        and the canceller are designed on, e.g. the listener's own; several SOFA files: designed on
+        the first, the canceller robust over all of them (configuration).
     region : {"region", "seat"}
         The canceller robust over the listening region (the default) or exact at the listener's seat
         (see :class:`~soundstage.stages.crosstalk.CrosstalkCanceller`; configuration).

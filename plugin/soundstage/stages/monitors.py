@@ -91,8 +91,9 @@ class BinauralMonitor(Processor):
     ----------
     device : str
         Device profile name or file (configuration).
-    hrtf : str
-        ``"model"`` (the head model), another model's name or the path of a SOFA file (configuration).
+    hrtf : str or list of str
+        ``"model"`` (the head model), another model's name or the path of a SOFA file; of several
+        SOFA files, the first (configuration).
     distance_m : float, 0.3..10 m
         Listener distance.
     listener_offset_m : float, -1..1 m

@@ -129,7 +129,7 @@ class Virtualizer(Processor):
         ``"model"`` (the head model, the default), ``"brown-duda"``, ``"rigid-sphere"``,
         ``"blended-sphere"`` (see :class:`~soundstage.acoustics.hrtf.HeadChoice`), or the path of a SOFA file:
         the level and time differences of a measured (e.g. your own, personalized)
-        head instead (configuration).
+        head instead; of several SOFA files, the first (configuration).
     azimuth_deg : float, 5..90 deg
         Angle of the virtual speakers. Default 30.
     head_radius_m : float, 0.05..0.12 m
