@@ -360,3 +360,13 @@ def test_the_effort_search_finds_what_plain_bisection_finds(profile: object) -> 
     print(f"{len(calls)} evaluations; largest difference {np.abs(found - expected).max():.1e} decades")
     assert np.abs(found - expected).max() <= 1e-8
     assert len(calls) <= 26
+
+
+def test_the_region_figures_come_from_one_head_call_with_the_same_numbers(designs: dict, profile: object) -> None:
+    """``region_separation_db`` (the plants of every seat from one head-model call) gives, seat by seat, what
+    ``separation_db`` gives alone (within 1e-9 dB)."""
+    design = designs["robust"]
+    region = region_separation_db(design.impulse, design.delay_samples, SR, profile, SphericalHead(), FIGURE_REGION)  # type: ignore[attr-defined]
+    for seat, row in zip(region.seats, region.per_seat_db, strict=True):
+        alone = separation_db(design.impulse, design.delay_samples, SR, profile, SphericalHead(), listener=seat)[1]  # type: ignore[attr-defined]
+        np.testing.assert_allclose(row, alone, rtol=0, atol=1e-9)

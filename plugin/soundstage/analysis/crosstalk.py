@@ -10,7 +10,7 @@ import scipy.fft
 from soundstage.acoustics.geometry import SPEED_OF_SOUND_M_S, rotation_z
 from soundstage.acoustics.head import HeadModel
 from soundstage.acoustics.profiles import DeviceProfile, Listener, ListeningRegion
-from soundstage.acoustics.transfer import transfer_matrix
+from soundstage.acoustics.transfer import transfer_matrices, transfer_matrix
 from soundstage.analysis.binaural import band_power, band_powers, fractional_octave_bands, ild_db, itd_s
 
 __all__ = [
@@ -21,6 +21,7 @@ __all__ = [
     "plain_stereo_separation_db",
     "realized_response",
     "region_separation_db",
+    "seats_separation_db",
     "separation_db",
 ]
 
@@ -127,11 +128,29 @@ def region_separation_db(
 ) -> RegionSeparation:
     """Separation (dB) of canceller FIRs at every seat of a listening region around ``center`` (default: the nominal seat)."""
     seats = region.positions(center)
-    rows = [
-        separation_db(impulse, delay_samples, sample_rate, profile, head, listener=seat, low_hz=low_hz, high_hz=high_hz)
-        for seat in seats
-    ]
-    return RegionSeparation(rows[0][0], np.array([values for _, values in rows]), seats)
+    centers, per_seat = seats_separation_db(
+        impulse, delay_samples, sample_rate, profile, head, seats, low_hz=low_hz, high_hz=high_hz
+    )
+    return RegionSeparation(centers, per_seat, seats)
+
+
+def seats_separation_db(
+    impulse: np.ndarray,
+    delay_samples: int,
+    sample_rate: float,
+    profile: DeviceProfile,
+    head: HeadModel,
+    seats: list[Listener],
+    *,
+    low_hz: float = 250.0,
+    high_hz: float = 6300.0,
+) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`separation_db` at many seats, shape (seats, B): the filters' response once, the plants from one
+    head-model call (:func:`~soundstage.acoustics.transfer.transfer_matrices`)."""
+    frequencies, response = realized_response(impulse, delay_samples, sample_rate)
+    plants = transfer_matrices(profile, frequencies, head, seats)
+    centers = fractional_octave_bands(low_hz, high_hz)
+    return centers, np.array([band_separation_db(frequencies, plant @ response, centers) for plant in plants])
 
 
 def plain_stereo_separation_db(

@@ -30,7 +30,7 @@ from soundstage.acoustics.hrtf import HeadChoice
 from soundstage.acoustics.profiles import Listener, ListeningRegion, load_profile
 from soundstage.analysis.beam import realized_beam_pattern
 from soundstage.analysis.binaural import band_powers, fractional_octave_bands, ild_db, itd_s
-from soundstage.analysis.crosstalk import plain_stereo_separation_db, region_separation_db, separation_db
+from soundstage.analysis.crosstalk import plain_stereo_separation_db, region_separation_db, seats_separation_db, separation_db
 from soundstage.host.chain import Chain
 from soundstage.memo import LruCache
 from soundstage.stages.beamformer import design_matrix_mix
@@ -190,12 +190,13 @@ def device_figures(
             levels.append(_rounded(20 * np.log10(np.maximum(np.abs(row) / max(abs(row[on_axis]), 1e-12), 1e-3)), 1))
         beam[f"{label}_db"] = levels
 
-    zone = np.zeros((len(ZONE_FORE_AFT_M), len(ZONE_LATERAL_M)))
     x0, y0, z0 = seat.position_m
-    for i, forward in enumerate(ZONE_FORE_AFT_M):
-        for j, lateral in enumerate(ZONE_LATERAL_M):
-            moved = Listener(position_m=(x0 + forward, y0 + lateral, z0), yaw_deg=seat.yaw_deg)
-            zone[i, j] = separation_db(*filters, listener=moved)[1].mean()
+    moved = [
+        Listener(position_m=(x0 + forward, y0 + lateral, z0), yaw_deg=seat.yaw_deg)
+        for forward in ZONE_FORE_AFT_M
+        for lateral in ZONE_LATERAL_M
+    ]
+    zone = seats_separation_db(*filters, moved)[1].mean(axis=1).reshape(len(ZONE_FORE_AFT_M), len(ZONE_LATERAL_M))
     distance = float(np.linalg.norm(profile.center_m - np.asarray(seat.position_m)))
     return {
         "device": spatializer.device,
