@@ -17,7 +17,10 @@ path of ``soundstage process`` and sessions). Printed beside the targets
 
 The design grid's nodes are designed once per device, head and rate; the first
 render designs the nodes the ride visits ("cold"), a second one finds them
-("warm"). Both are printed. Threads are limited to one before numpy loads.
+("warm"). Both are printed, and between them a render that finds the nodes in
+the design store on disk (soundstage.designstore: what a new process, the next
+run of the same render, gets; nothing kept in memory), with the store in a
+temporary folder. Threads are limited to one before numpy loads.
 
     python benchmarks/automation.py [--seconds 60] [--changes 1000] [--width-step 0.1] [--yaw-step 2]
                                     [--width-order 3] [--yaw-order 3]
@@ -34,6 +37,8 @@ for variable in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
     os.environ.setdefault(variable, "1")
 
 import argparse  # noqa: E402
+import shutil  # noqa: E402
+import tempfile  # noqa: E402
 import time  # noqa: E402
 
 import numpy as np  # noqa: E402
@@ -41,6 +46,7 @@ import numpy as np  # noqa: E402
 from soundstage import Chain, Spatializer  # noqa: E402
 from soundstage.dsp.grid import clear_grid_cache, grid_cache_info  # noqa: E402
 from soundstage.host.automation import AutomationEvent, process_with_automation  # noqa: E402
+from soundstage.stages import device  # noqa: E402
 from soundstage.stages.device import GRID_ORDERS, GRID_STEPS  # noqa: E402
 
 SR = 48000
@@ -113,12 +119,22 @@ def main() -> None:
     events = rides(args.seconds, args.changes)
     count = len(events)
 
+    store = tempfile.mkdtemp(prefix="soundstage-bench-designs-")
+    os.environ["SOUNDSTAGE_DESIGN_CACHE"] = "off"  # exact designs and node timings: designed, not read
     _, still = render(audio, [], exact=True)
     clear_grid_cache()
+    os.environ["SOUNDSTAGE_DESIGN_CACHE"] = store  # the grid renders: the first writes the nodes it designs
     grid_out, cold = render(audio, events, exact=False)
     cold_info = grid_cache_info()
+    clear_grid_cache()  # nothing in memory, as in a new process
+    device._SHARED.clear()
+    stored_out, stored = render(audio, events, exact=False)
+    stored_info = grid_cache_info()
+    assert np.array_equal(stored_out, grid_out), "the design store changed the output"
     _, warm = render(audio, events, exact=False)
-    warm_designed = grid_cache_info()["designed"] - cold_info["designed"]
+    os.environ["SOUNDSTAGE_DESIGN_CACHE"] = "off"
+    shutil.rmtree(store, ignore_errors=True)
+    warm_designed = grid_cache_info()["designed"] - stored_info["designed"]
     _, still_again = render(audio, [], exact=True)
     still = min(still, still_again)
     yaw_events = [e for e in events if e.target.endswith("listener_yaw_deg")]
@@ -134,7 +150,12 @@ def main() -> None:
         f"listener yaw {GRID_STEPS['listener_yaw_deg']} deg ({orders[GRID_ORDERS['listener_yaw_deg']]})"
     )
     print(f"no changes:             {still:6.2f} s = {seconds / still:5.1f}x real time")
-    for label, taken in (("design grid, warm", warm), ("design grid, cold", cold), ("exact at every change", exact)):
+    for label, taken in (
+        ("design grid, warm", warm),
+        ("design grid, from store", stored),
+        ("design grid, cold", cold),
+        ("exact at every change", exact),
+    ):
         per_change = (taken - still) / count * 1000
         print(f"{label + ':':23s} {taken:6.2f} s = {seconds / taken:5.1f}x real time, {per_change:6.2f} ms per change")
     warm_cost = (warm - still) / count * 1000

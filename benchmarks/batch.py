@@ -10,6 +10,7 @@ chain load, from the manifest's in-worker times) and each worker's peak RSS.
 from __future__ import annotations
 
 import argparse
+import os
 import statistics
 import tempfile
 import time
@@ -20,6 +21,10 @@ import soundfile
 
 from soundstage.batch import load_jobs, run_batch
 from soundstage.batch.manifest import Manifest
+
+# Designs are made, not read from the design store (soundstage.designstore): the figures of a first
+# run, whatever an earlier run left on this machine (the render processes inherit it).
+os.environ["SOUNDSTAGE_DESIGN_CACHE"] = "off"
 
 SR = 48000
 

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -33,6 +34,10 @@ from pathlib import Path
 import numpy as np
 
 from soundstage.session.bwf import add_bext
+
+# Designs are made, not read from the design store (soundstage.designstore): the figures of a first
+# run, whatever an earlier run left on this machine (the render processes inherit it).
+os.environ["SOUNDSTAGE_DESIGN_CACHE"] = "off"
 
 SR = 48000
 STEM_CHAIN = """format = 1

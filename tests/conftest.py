@@ -13,6 +13,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+# The design store (soundstage.designstore) is off in tests, so each test designs what it checks and
+# leaves nothing in the home folder; tests/test_designstore.py turns it on in a temporary folder.
+os.environ["SOUNDSTAGE_DESIGN_CACHE"] = "off"
+
 sys.path.insert(0, str(Path(__file__).resolve().parent / "vst3"))
 import build as vst3_build  # noqa: E402  (tests/vst3/build.py)
 

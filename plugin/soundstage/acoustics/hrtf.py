@@ -34,6 +34,7 @@ import sofar
 
 from soundstage.acoustics.geometry import azimuth_elevation_deg
 from soundstage.acoustics.head import BlendedSphereHead, HybridSphereHead, RigidSphereHead, SphericalHead
+from soundstage.designstore import file_digest
 from soundstage.errors import SoundstageError
 
 __all__ = ["DEFAULT_SOFA", "HEAD_MODELS", "HeadChoice", "HrtfError", "HrtfSet", "hrtf_setting"]
@@ -310,6 +311,13 @@ class HeadChoice:
     def others(self, sample_rate: float) -> list[HrtfSet]:
         """The sets after the first (none for a model or one file), resampled if needed."""
         return [] if self.is_model else [self._set(index, sample_rate) for index in range(1, len(self._files))]
+
+    def identity(self) -> tuple[str, ...]:
+        """What designs on this head depend on: the model's name, or the files' contents (digests, not names)."""
+        if self.is_model:
+            return ("model", str(self.hrtf))
+        files = (self.hrtf,) if isinstance(self.hrtf, str) else self.hrtf
+        return ("sofa", *(file_digest(file) for file in files))
 
     def _set(self, index: int, sample_rate: float) -> HrtfSet:
         if (index, sample_rate) not in self._sets:

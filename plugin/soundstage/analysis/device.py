@@ -21,11 +21,13 @@ Everything is computed from the designs, never from the rendered files.
 from __future__ import annotations
 
 import copy
+import json
 from collections.abc import Iterator
 from typing import Any
 
 import numpy as np
 
+from soundstage import designstore
 from soundstage.acoustics.hrtf import HeadChoice
 from soundstage.acoustics.profiles import Listener, ListeningRegion, load_profile
 from soundstage.analysis.beam import realized_beam_pattern
@@ -262,7 +264,19 @@ def stages_device_figures(spatializer: Spatializer, monitor: BinauralMonitor | N
     """
     monitor = preview_monitor(spatializer, monitor)
     key = (repr(spatializer), repr(monitor), float(sample_rate))
-    return copy.deepcopy(_FIGURES.get_or_compute(key, lambda: device_figures(spatializer, monitor, sample_rate=sample_rate)))
+    # kept in the design store too, by content: the stages' settings and what their designs depend on
+    parts = (*key, spatializer.design_identity(), monitor.design_identity())
+
+    def figures() -> dict[str, Any]:
+        return designstore.get_or_make(
+            "device-figures",
+            parts,
+            lambda: device_figures(spatializer, monitor, sample_rate=sample_rate),
+            pack=lambda made: {"json": np.array(json.dumps(made))},
+            unpack=lambda stored: dict(json.loads(str(stored["json"]))),
+        )
+
+    return copy.deepcopy(_FIGURES.get_or_compute(key, figures))
 
 
 def chain_device_figures(chain: Chain, sample_rate: float) -> dict[str, Any] | None:

@@ -24,6 +24,7 @@ distance).
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Sequence
 from functools import partial
 from typing import Any
@@ -31,6 +32,7 @@ from typing import Any
 import numpy as np
 from scipy.signal import fftconvolve
 
+from soundstage import designstore
 from soundstage.acoustics.feeds import DriverFilters
 from soundstage.acoustics.hrtf import HeadChoice
 from soundstage.acoustics.profiles import load_profile
@@ -232,6 +234,27 @@ class Spatializer(DriverFeeds, Processor):  # type: ignore[misc]  # output_chann
         return self._memoised(sample_rate, self._combine, depends_on=DESIGN_KNOBS + LISTENER_KNOBS)
 
     def _combine(self, sample_rate: float) -> tuple[np.ndarray, int]:
+        """:meth:`_combine_now`, kept in the design store (:mod:`soundstage.designstore`) under everything it
+        depends on: the device profile's values, the heads' contents, the region, the rate and the design knobs."""
+        parts = (
+            *self.design_identity(),
+            float(sample_rate),
+            tuple((name, self.float_value(name)) for name in DESIGN_KNOBS + LISTENER_KNOBS),
+        )
+        return designstore.get_or_make(
+            "spatializer",
+            parts,
+            lambda: self._combine_now(sample_rate),
+            pack=lambda design: {"filters": design[0], "delay": np.asarray(design[1], np.int64)},
+            unpack=lambda stored: (stored["filters"], int(stored["delay"])),
+        )
+
+    def design_identity(self) -> tuple[Any, ...]:
+        """What this stage's designs depend on besides its knobs, by content: the device profile's
+        values (not its file's name), the heads' (:meth:`HeadChoice.identity`) and the listening region."""
+        return (dataclasses.replace(self._profile, source=""), self._heads.identity(), self._region)
+
+    def _combine_now(self, sample_rate: float) -> tuple[np.ndarray, int]:
         """The linear part of the chain as one filter matrix (drivers, 3 [L', R', C], taps) and its L/R delay.
 
         Virtualizer and canceller are convolved into one L'/R' -> drivers filter; the

@@ -15,6 +15,7 @@ resampling the HRIRs (the monitor's ``hrtf_source`` says so).
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -205,6 +206,11 @@ class BinauralMonitor(Processor):
     def _process_block(self, block: np.ndarray) -> np.ndarray:
         assert self._fir is not None
         return self._fir.process(block)
+
+    def design_identity(self) -> tuple[Any, ...]:
+        """What this monitor's designs depend on besides its knobs, by content: the device profile's values
+        and the heads' (:meth:`HeadChoice.identity`); the room and seat are in its configuration."""
+        return (dataclasses.replace(self._profile, source=""), self._heads.identity())
 
     def _config(self) -> dict[str, Any]:
         config: dict[str, Any] = {}

@@ -1,0 +1,271 @@
+"""The design store: filter designs kept on disk between runs, so what was designed once starts warm.
+
+A device chain's exact design (the Spatializer's canceller, virtualizer, beam and
+tonal match, combined at one width, distance, depth and listener position) takes
+0.1-1 s; an automation ride visits hundreds of them (its design grid's nodes), and
+every run of a session, a batch job or a live set designs them again. Kept here,
+the second run of the same render reads them instead (a few ms each).
+
+Where: the folder ``$SOUNDSTAGE_DESIGN_CACHE`` (``off`` turns the store off), else
+``$XDG_CACHE_HOME/soundstage/designs``, else ``~/.cache/soundstage/designs``. At most
+``$SOUNDSTAGE_DESIGN_CACHE_MB`` megabytes (default 1024): the least recently used
+designs go first. Deleting the folder at any time is safe.
+
+Keys: a digest of everything a design depends on, so a design is never found for
+anything but its own inputs: the code that makes it (every source file of this
+package, the numpy and scipy versions), the stage's content (the device profile's
+values, the SOFA files' bytes, not their names), the sample rate and the knob values.
+
+Safety: each design is one ``.npz`` file of arrays (read with ``allow_pickle=False``),
+written under a temporary name and renamed into place, so a reader never sees half
+a file and processes writing the same design at once both leave a whole one. A file
+that cannot be read (cut short, another format) is removed and the design made again.
+A folder that cannot be written (read-only, a full disk) turns writing off for the
+process: the store never fails a render, and a render's output is the same whether
+its designs came from the store or not (the arrays are stored bit for bit).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+import hashlib
+import os
+import tempfile
+import threading
+from collections.abc import Callable, Mapping
+from importlib import metadata
+from pathlib import Path
+from typing import Any, TypeVar
+
+import numpy as np
+
+__all__ = ["canonical", "clear_store_info", "file_digest", "get_or_make", "store_dir", "store_info"]
+
+T = TypeVar("T")
+
+#: The store's size bound when ``$SOUNDSTAGE_DESIGN_CACHE_MB`` does not set one, MB.
+DEFAULT_LIMIT_MB = 1024
+#: After this many bytes written, the folder's size is checked against the bound.
+_PRUNE_EVERY_BYTES = 32 * 2**20
+_PACKAGE = Path(__file__).resolve().parent
+
+_lock = threading.Lock()
+_info = {"hits": 0, "misses": 0, "writes": 0, "unreadable": 0, "write_errors": 0}
+_state: dict[str, Any] = {"writing": True, "since_prune": 0}
+
+
+def store_dir() -> Path | None:
+    """The store's folder (made when first written), or None when ``$SOUNDSTAGE_DESIGN_CACHE`` is ``off``."""
+    setting = os.environ.get("SOUNDSTAGE_DESIGN_CACHE")
+    if setting is not None:
+        return None if setting.strip().lower() in ("off", "0", "no", "false", "") else Path(setting).expanduser()
+    base = os.environ.get("XDG_CACHE_HOME", "")
+    if not os.path.isabs(base):  # unset, or relative (which the XDG spec says to ignore)
+        try:
+            base = str(Path.home() / ".cache")
+        except (RuntimeError, KeyError):  # no home folder: no store
+            return None
+    return Path(base) / "soundstage" / "designs"
+
+
+@functools.cache
+def _umask() -> int:
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
+def _limit_bytes() -> int:
+    try:
+        return max(0, int(float(os.environ.get("SOUNDSTAGE_DESIGN_CACHE_MB", DEFAULT_LIMIT_MB)) * 2**20))
+    except ValueError:
+        return DEFAULT_LIMIT_MB * 2**20
+
+
+def store_info() -> dict[str, int]:
+    """Designs found in the store, not found, written; files unreadable (removed); writes that failed."""
+    with _lock:
+        return dict(_info)
+
+
+def clear_store_info() -> None:
+    """Reset the counts of :func:`store_info` and turn writing back on (tests)."""
+    with _lock:
+        _info.update(dict.fromkeys(_info, 0))
+        _state.update(writing=True, since_prune=0)
+
+
+@functools.cache
+def code_version() -> str:
+    """A digest of the code that makes designs: every source and data file of the package, numpy's and scipy's versions."""
+    digest = hashlib.sha256(f"numpy {np.__version__} scipy {metadata.version('scipy')}".encode())
+    for path in sorted(_PACKAGE.rglob("*")):
+        if path.suffix in (".py", ".toml") and path.is_file():
+            digest.update(str(path.relative_to(_PACKAGE)).encode())
+            digest.update(path.read_bytes())
+    return digest.hexdigest()
+
+
+@functools.lru_cache(maxsize=64)
+def _digest_of(path: str, size: int, modified_ns: int) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as file:
+        for chunk in iter(lambda: file.read(2**20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def file_digest(path: str | Path) -> str:
+    """The digest of a file's bytes (read once per size and modification time): a design's identity
+    follows a SOFA file's content, not its name."""
+    stat = os.stat(path)
+    return _digest_of(str(Path(path).resolve()), stat.st_size, stat.st_mtime_ns)
+
+
+def canonical(value: Any) -> str:
+    """A text that names ``value`` exactly and the same in every run: dataclasses by their fields,
+    arrays by dtype, shape and a digest of their bytes, floats by their shortest exact repr.
+
+    Raises TypeError for anything else (a design keyed on it is not stored).
+    """
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        fields = ",".join(f"{f.name}={canonical(getattr(value, f.name))}" for f in dataclasses.fields(value))
+        return f"{type(value).__name__}({fields})"
+    if isinstance(value, np.ndarray):
+        data = np.ascontiguousarray(value)
+        return f"array({data.dtype.str},{data.shape},{hashlib.sha256(data.tobytes()).hexdigest()})"
+    if isinstance(value, np.generic):
+        return canonical(value.item())
+    if isinstance(value, (list, tuple)):
+        return "(" + ",".join(canonical(item) for item in value) + ")"
+    if isinstance(value, dict):
+        return (
+            "{" + ",".join(f"{canonical(k)}:{canonical(v)}" for k, v in sorted(value.items(), key=lambda kv: repr(kv[0]))) + "}"
+        )
+    if value is None or isinstance(value, (bool, int, float, str)):
+        return repr(value)
+    raise TypeError(f"no canonical text for {type(value).__name__}")
+
+
+def _path(kind: str, parts: tuple[Any, ...]) -> Path | None:
+    folder = store_dir()
+    if folder is None:
+        return None
+    try:
+        text = canonical((code_version(), kind, parts))
+    except TypeError:
+        return None
+    return folder / kind / (hashlib.sha256(text.encode()).hexdigest()[:40] + ".npz")
+
+
+def _load(path: Path) -> dict[str, np.ndarray] | None:
+    try:
+        with np.load(path, allow_pickle=False) as stored:
+            arrays = {name: stored[name] for name in stored.files}
+    except FileNotFoundError:
+        return None
+    except Exception:  # cut short, another format: made again, and the file replaced
+        with _lock:
+            _info["unreadable"] += 1
+        try:
+            path.unlink()
+        except OSError:
+            pass
+        return None
+    try:
+        os.utime(path)  # recently used: pruned last
+    except OSError:
+        pass
+    return arrays
+
+
+def _save(path: Path, arrays: Mapping[str, np.ndarray]) -> None:
+    with _lock:
+        if not _state["writing"]:
+            return
+    temporary = None
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        handle, name = tempfile.mkstemp(prefix=".", suffix=".tmp", dir=path.parent)
+        temporary = Path(name)
+        with os.fdopen(handle, "wb") as file:
+            np.savez(file, **arrays)  # type: ignore[arg-type]  # numpy types the names as its keywords
+        os.chmod(temporary, 0o666 & ~_umask())  # as open() makes files (mkstemp: 0o600): a shared store stays readable
+        os.replace(temporary, path)
+        temporary = None
+    except OSError:  # read-only, full, not a folder: stop writing for this process
+        with _lock:
+            _info["write_errors"] += 1
+            _state["writing"] = False
+        return
+    finally:
+        if temporary is not None:
+            try:
+                temporary.unlink()
+            except OSError:
+                pass
+    try:
+        size = path.stat().st_size
+    except OSError:  # pruned by another process already
+        size = 0
+    with _lock:
+        _info["writes"] += 1
+        _state["since_prune"] += size
+        due = _state["since_prune"] >= min(_PRUNE_EVERY_BYTES, _limit_bytes() // 8 + 1)
+        if due:
+            _state["since_prune"] = 0
+    if due:
+        _prune(path.parent.parent, _limit_bytes())
+
+
+def _prune(folder: Path, limit: int) -> None:
+    """Remove the least recently used designs until the folder holds at most ``limit`` bytes."""
+    files = []
+    for kind in folder.iterdir() if folder.is_dir() else []:
+        if kind.is_dir():
+            for entry in os.scandir(kind):
+                if entry.name.endswith(".npz") and entry.is_file():
+                    stat = entry.stat()
+                    files.append((stat.st_mtime_ns, stat.st_size, entry.path))
+    total = sum(size for _, size, _ in files)
+    for _, size, name in sorted(files):
+        if total <= limit:
+            break
+        try:
+            os.unlink(name)
+            total -= size
+        except OSError:
+            pass
+
+
+def get_or_make(
+    kind: str,
+    parts: tuple[Any, ...],
+    make: Callable[[], T],
+    pack: Callable[[T], Mapping[str, np.ndarray]],
+    unpack: Callable[[Mapping[str, np.ndarray]], T],
+) -> T:
+    """The design of ``kind`` for ``parts`` from the store, else ``make()``, stored (``pack``: as arrays).
+
+    ``parts`` must name everything the design depends on besides the code (see the module's
+    docstring); with the store off, or parts without a canonical text, this is ``make()``.
+    """
+    path = _path(kind, parts)
+    if path is None:
+        return make()
+    arrays = _load(path)
+    if arrays is not None:
+        try:
+            value = unpack(arrays)
+        except (KeyError, ValueError, TypeError):  # another layout under this name: made again
+            value = None
+        if value is not None:
+            with _lock:
+                _info["hits"] += 1
+            return value
+    with _lock:
+        _info["misses"] += 1
+    value = make()
+    _save(path, pack(value))
+    return value

@@ -1,0 +1,228 @@
+"""The design store: designs kept on disk between runs (soundstage.designstore).
+
+What must hold: a design read back is the design, bit for bit, and nothing is
+designed for it; it is found only for the same inputs (content, not names); a
+damaged file is made again; a folder that cannot be written never fails a render
+and leaves no temporary file; the folder stays within its bound; ``off`` writes nothing.
+"""
+
+from __future__ import annotations
+
+import copy
+import errno
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+import soundfile as sf
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from soundstage import Spatializer, designstore
+from soundstage.acoustics.hrtf import DEFAULT_SOFA, HeadChoice
+from soundstage.acoustics.profiles import PROFILE_DIR
+from soundstage.stages import device
+
+SR = 48000
+CLI = "import sys; from soundstage.cli import main; sys.exit(main(sys.argv[1:]))"
+
+
+@pytest.fixture
+def store(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    folder = tmp_path / "designs"
+    monkeypatch.setenv("SOUNDSTAGE_DESIGN_CACHE", str(folder))
+    designstore.clear_store_info()
+    yield folder
+    designstore.clear_store_info()
+
+
+def _no_design(*args: object, **kwargs: object) -> None:
+    raise AssertionError("designed, though the store holds the design")
+
+
+def _files(folder: Path) -> list[Path]:
+    return sorted(folder.rglob("*.npz")) if folder.exists() else []
+
+
+def test_a_design_read_back_is_the_design_bit_for_bit_and_nothing_is_designed(
+    store: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    made, delay = Spatializer(width=0.7, listener_yaw_deg=4.0).filters(SR)
+    assert designstore.store_info()["misses"] == 1 and designstore.store_info()["writes"] == 1
+    assert len(_files(store)) == 1
+    monkeypatch.setattr(device, "design_crosstalk_canceller", _no_design)
+    monkeypatch.setattr(device, "design_beamformer", _no_design)
+    device._SHARED.clear()  # a new process: nothing designed in memory
+    found, found_delay = Spatializer(width=0.7, listener_yaw_deg=4.0).filters(SR)
+    assert designstore.store_info()["hits"] == 1
+    assert found_delay == delay and found.dtype == made.dtype and np.array_equal(found, made)
+
+
+def test_a_design_is_found_only_for_its_own_inputs(store: Path, tmp_path: Path) -> None:
+    Spatializer(width=0.7).filters(SR)
+    Spatializer(width=0.8).filters(SR)  # another knob value
+    Spatializer(width=0.7, region="seat").filters(SR)  # another region
+    assert designstore.store_info()["misses"] == 3 and designstore.store_info()["hits"] == 0
+    # the same profile under another file name is the same design; a driver moved 1 mm is another
+    text = (PROFILE_DIR / "studio-5.toml").read_text()
+    renamed = tmp_path / "renamed.toml"
+    renamed.write_text(text)
+    Spatializer(device=str(renamed), width=0.7).filters(SR)
+    assert designstore.store_info()["hits"] == 1
+    moved = tmp_path / "moved.toml"
+    moved.write_text(text.replace("position_m = [0.0, 0.0, -0.085]", "position_m = [0.0, 0.0, -0.086]", 1))
+    assert moved.read_text() != text
+    Spatializer(device=str(moved), width=0.7).filters(SR)
+    assert designstore.store_info()["misses"] == 4 and designstore.store_info()["hits"] == 1
+
+
+def test_a_heads_identity_is_its_files_content_not_their_names(tmp_path: Path) -> None:
+    first, second = tmp_path / "a.sofa", tmp_path / "b.sofa"
+    shutil.copy(DEFAULT_SOFA, first)
+    shutil.copy(DEFAULT_SOFA, second)
+    assert HeadChoice(str(first)).identity() == HeadChoice(str(second)).identity()
+    assert HeadChoice("model").identity() != HeadChoice("rigid-sphere").identity()
+    data = bytearray(second.read_bytes())
+    data[-1] ^= 0xFF
+    second.write_bytes(bytes(data))
+    assert designstore.file_digest(first) != designstore.file_digest(second)
+
+
+def test_a_damaged_file_is_made_again(store: Path) -> None:
+    made, _ = Spatializer(width=0.6).filters(SR)
+    (stored,) = _files(store)
+    stored.write_bytes(stored.read_bytes()[: stored.stat().st_size // 2])  # cut short, as by a crash or a full disk
+    device._SHARED.clear()
+    again, _ = Spatializer(width=0.6).filters(SR)
+    info = designstore.store_info()
+    assert info["unreadable"] == 1 and info["misses"] == 2 and info["writes"] == 2
+    assert np.array_equal(again, made)
+    with np.load(stored, allow_pickle=False) as rewritten:  # whole again
+        assert np.array_equal(rewritten["filters"], made)
+
+
+def test_a_folder_that_cannot_be_written_never_fails_a_render(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    audio = (0.1 * np.random.default_rng(3).standard_normal((2, 9600))).astype(np.float32)
+    monkeypatch.setenv("SOUNDSTAGE_DESIGN_CACHE", "off")
+    expected = Spatializer(width=0.5)(audio, SR)
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a folder")
+    monkeypatch.setenv("SOUNDSTAGE_DESIGN_CACHE", str(blocker / "designs"))
+    designstore.clear_store_info()
+    assert np.array_equal(Spatializer(width=0.5)(audio, SR), expected)
+    assert designstore.store_info()["write_errors"] == 1 and designstore.store_info()["writes"] == 0
+    designstore.clear_store_info()
+
+
+def test_a_full_disk_leaves_no_temporary_file_and_stops_writing(store: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    def full(file: object, **arrays: np.ndarray) -> None:
+        file.write(b"\0" * 1000)  # type: ignore[attr-defined]  # part written, then the disk is full
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(designstore.np, "savez", full)
+    made, _ = Spatializer(width=0.4).filters(SR)
+    Spatializer(width=0.45).filters(SR)
+    info = designstore.store_info()
+    assert info["write_errors"] == 1 and info["writes"] == 0  # tried once, then off for the process
+    assert [p for p in store.rglob("*") if p.is_file()] == []
+    monkeypatch.undo()
+    monkeypatch.setenv("SOUNDSTAGE_DESIGN_CACHE", "off")
+    assert np.array_equal(Spatializer(width=0.4).filters(SR)[0], made)
+
+
+def test_the_store_keeps_within_its_bound_dropping_the_least_recently_used(store: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("SOUNDSTAGE_DESIGN_CACHE_MB", "1.2")  # two designs of about 0.52 MB
+    for width in (0.2, 0.3, 0.4, 0.5):
+        Spatializer(width=width).filters(SR)
+    files = _files(store)
+    assert sum(p.stat().st_size for p in files) <= 1.2 * 2**20
+    assert len(files) == 2
+    device._SHARED.clear()
+    Spatializer(width=0.5).filters(SR)  # the newest is kept
+    Spatializer(width=0.2).filters(SR)  # the oldest was dropped
+    info = designstore.store_info()
+    assert info["hits"] == 1 and info["misses"] == 5
+
+
+def test_off_writes_nothing(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    monkeypatch.setenv("SOUNDSTAGE_DESIGN_CACHE", "off")
+    designstore.clear_store_info()
+    Spatializer(width=0.3).filters(SR)
+    assert list(tmp_path.iterdir()) == [] and designstore.store_info()["misses"] == 0
+    monkeypatch.delenv("SOUNDSTAGE_DESIGN_CACHE")
+    assert designstore.store_dir() == tmp_path / "soundstage" / "designs"
+
+
+def test_two_runs_of_the_cli_give_the_same_file_the_second_from_the_store(tmp_path: Path) -> None:
+    source = tmp_path / "in.wav"
+    sf.write(source, (0.1 * np.random.default_rng(5).standard_normal((9600, 2))).astype(np.float32), SR, subtype="FLOAT")
+    chain = tmp_path / "chain.toml"
+    chain.write_text('[[stages]]\ntype = "Spatializer"\nparameters = { width = 0.55 }\n')
+    env = {**os.environ, "SOUNDSTAGE_DESIGN_CACHE": str(tmp_path / "designs")}
+    outputs = []
+    for run in range(2):
+        target = tmp_path / f"out{run}.wav"
+        done = subprocess.run(
+            [sys.executable, "-c", CLI, "process", str(source), str(target), "--chain", str(chain)],
+            capture_output=True,
+            text=True,
+            env=env,
+            timeout=300,
+        )
+        assert done.returncode == 0, done.stderr
+        outputs.append(sf.read(target, dtype="float32")[0])
+        assert len(_files(tmp_path / "designs")) == 1  # written by the first run, found by the second
+    assert np.array_equal(outputs[0], outputs[1])
+
+
+def test_device_figures_read_back_are_the_figures(store: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from soundstage.analysis import device as analysis
+
+    stage = Spatializer(width=0.8)
+    made = analysis.stages_device_figures(stage, None, SR)
+    analysis._FIGURES.clear()  # a new process
+    monkeypatch.setattr(analysis, "device_figures", _no_design)
+    assert analysis.stages_device_figures(Spatializer(width=0.8), None, SR) == made
+    assert designstore.store_info()["hits"] >= 1
+    with pytest.raises(AssertionError, match="designed"):  # other settings: other figures, made again
+        analysis.stages_device_figures(Spatializer(width=0.9), None, SR)
+
+
+_leaves = st.one_of(
+    st.none(),
+    st.booleans(),
+    st.integers(),
+    st.floats(allow_nan=False),
+    st.text(max_size=8),
+    st.lists(st.floats(allow_nan=False, width=32), max_size=4).map(lambda v: np.array(v, np.float32)),
+)
+_values = st.recursive(_leaves, lambda inner: st.tuples(inner, inner) | st.lists(inner, max_size=3), max_leaves=12)
+
+
+@settings(max_examples=200, deadline=None)
+@given(_values, _values)
+def test_canonical_text_names_a_value_exactly(a: object, b: object) -> None:
+    """Equal values give one text in every call; values that differ (a float's last bit, an array's dtype or
+    a type: 1 against 1.0 against True) give different texts, so a key never finds another input's design."""
+    assert designstore.canonical(a) == designstore.canonical(copy.deepcopy(a))
+    if designstore.canonical(a) == designstore.canonical(b):
+        assert _same(a, b)
+
+
+def _same(a: object, b: object) -> bool:
+    if isinstance(a, np.ndarray) or isinstance(b, np.ndarray):
+        return isinstance(a, np.ndarray) and isinstance(b, np.ndarray) and a.dtype == b.dtype and np.array_equal(a, b)
+    if isinstance(a, (list, tuple)) and isinstance(b, (list, tuple)):
+        return len(a) == len(b) and all(_same(x, y) for x, y in zip(a, b))
+    return type(a) is type(b) and (a == b or (a != a and b != b))
+
+
+def test_canonical_refuses_what_it_cannot_name() -> None:
+    with pytest.raises(TypeError):
+        designstore.canonical(object())
+    assert designstore.canonical(0.1) != designstore.canonical(0.1 + 2**-55)
