@@ -226,3 +226,24 @@ def test_canonical_refuses_what_it_cannot_name() -> None:
     with pytest.raises(TypeError):
         designstore.canonical(object())
     assert designstore.canonical(0.1) != designstore.canonical(0.1 + 2**-55)
+
+
+def test_processes_sharing_a_store_at_once_each_get_the_design(tmp_path: Path) -> None:
+    """Batch workers on one machine, or a cluster's on a shared folder, designing the same thing at once."""
+    code = (
+        "import hashlib, sys; from soundstage import Spatializer; "
+        "f, d = Spatializer(width=0.35, listener_x_m=0.02).filters(48000.0); "
+        "print(hashlib.sha256(f.tobytes()).hexdigest(), d)"
+    )
+    env = {**os.environ, "SOUNDSTAGE_DESIGN_CACHE": str(tmp_path / "designs")}
+    runs = [
+        subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+        for _ in range(3)
+    ]
+    results = [run.communicate(timeout=300) for run in runs]
+    assert all(run.returncode == 0 for run in runs), [err for _, err in results]
+    assert len({out for out, _ in results}) == 1  # the same design in every process, bit for bit
+    assert len(_files(tmp_path / "designs")) == 1
+    assert [p.name for p in (tmp_path / "designs").rglob(".*")] == []  # no temporary file left
+    again = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=300)
+    assert again.stdout == results[0][0]
