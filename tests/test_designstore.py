@@ -247,3 +247,20 @@ def test_processes_sharing_a_store_at_once_each_get_the_design(tmp_path: Path) -
     assert [p.name for p in (tmp_path / "designs").rglob(".*")] == []  # no temporary file left
     again = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=300)
     assert again.stdout == results[0][0]
+
+
+def test_the_designs_command_shows_and_clears_the_store(
+    store: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from soundstage.cli import main
+
+    Spatializer(width=0.65).filters(SR)
+    (store / "spatializer" / ".left-by-a-crash.tmp").write_bytes(b"\0" * 10)
+    assert main(["designs"]) == 0
+    shown = capsys.readouterr().out
+    assert str(store) in shown and "1 design(s)" in shown and "of 1024 MB" in shown
+    assert main(["designs", "--clear"]) == 0
+    assert "removed 2 file(s)" in capsys.readouterr().out
+    assert [p for p in store.rglob("*") if p.is_file()] == []
+    monkeypatch.setenv("SOUNDSTAGE_DESIGN_CACHE", "off")
+    assert main(["designs"]) == 0 and "off" in capsys.readouterr().out

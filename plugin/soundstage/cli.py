@@ -534,6 +534,20 @@ def _cmd_demo(args: argparse.Namespace) -> int:
     return run_demo(Path(args.dir), overwrite=args.overwrite)
 
 
+def _cmd_designs(args: argparse.Namespace) -> int:
+    from soundstage import designstore
+
+    if args.clear:
+        removed = designstore.clear_store()
+        print(f"design store: removed {removed} file(s)")
+    folder, count, size, limit = designstore.store_usage()
+    if folder is None:
+        print("design store: off (SOUNDSTAGE_DESIGN_CACHE=off)")
+    else:
+        print(f"design store: {folder}: {count} design(s), {size / 2**20:.1f} MB of {limit / 2**20:.0f} MB")
+    return 0
+
+
 def _cmd_export_plugin(args: argparse.Namespace) -> int:
     from soundstage.export import export_plugin
 
@@ -795,6 +809,12 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("dir", nargs="?", default="soundstage-demo", help="output folder (default ./soundstage-demo)")
     demo.add_argument("--overwrite", action="store_true")
     demo.set_defaults(run=_cmd_demo)
+
+    designs = commands.add_parser(
+        "designs", help="where the design store is, what it holds (designs kept between runs), and --clear to empty it"
+    )
+    designs.add_argument("--clear", action="store_true", help="remove every stored design (they are made again when needed)")
+    designs.set_defaults(run=_cmd_designs)
 
     export = commands.add_parser(
         "export-plugin", help="build a chain into a native VST3 / LV2 / CLAP plugin (needs g++ and dpf-source)"

@@ -40,7 +40,7 @@ from typing import Any, TypeVar
 
 import numpy as np
 
-__all__ = ["canonical", "clear_store_info", "file_digest", "get_or_make", "store_dir", "store_info"]
+__all__ = ["canonical", "clear_store", "clear_store_info", "file_digest", "get_or_make", "store_dir", "store_info", "store_usage"]
 
 T = TypeVar("T")
 
@@ -219,15 +219,42 @@ def _save(path: Path, arrays: Mapping[str, np.ndarray]) -> None:
         _prune(path.parent.parent, _limit_bytes())
 
 
-def _prune(folder: Path, limit: int) -> None:
-    """Remove the least recently used designs until the folder holds at most ``limit`` bytes."""
+def _stored(folder: Path, *, temporaries: bool = False) -> list[tuple[int, int, str]]:
+    """The designs in a store folder (and with ``temporaries``, files left half-written): (used, bytes, path)."""
     files = []
     for kind in folder.iterdir() if folder.is_dir() else []:
         if kind.is_dir():
             for entry in os.scandir(kind):
-                if entry.name.endswith(".npz") and entry.is_file():
+                wanted = entry.name.endswith(".npz") or (temporaries and entry.name.endswith(".tmp"))
+                if wanted and entry.is_file():
                     stat = entry.stat()
                     files.append((stat.st_mtime_ns, stat.st_size, entry.path))
+    return files
+
+
+def store_usage() -> tuple[Path | None, int, int, int]:
+    """The store's folder (None: off), how many designs it holds, their bytes, and its bound in bytes."""
+    folder = store_dir()
+    files = [] if folder is None else _stored(folder)
+    return folder, len(files), sum(size for _, size, _ in files), _limit_bytes()
+
+
+def clear_store() -> int:
+    """Remove every design from the store (and files left half-written); returns how many files went."""
+    folder = store_dir()
+    removed = 0
+    for _, _, name in [] if folder is None else _stored(folder, temporaries=True):
+        try:
+            os.unlink(name)
+            removed += 1
+        except OSError:
+            pass
+    return removed
+
+
+def _prune(folder: Path, limit: int) -> None:
+    """Remove the least recently used designs until the folder holds at most ``limit`` bytes."""
+    files = _stored(folder)
     total = sum(size for _, size, _ in files)
     for _, size, name in sorted(files):
         if total <= limit:
