@@ -264,3 +264,18 @@ def test_the_designs_command_shows_and_clears_the_store(
     assert [p for p in store.rglob("*") if p.is_file()] == []
     monkeypatch.setenv("SOUNDSTAGE_DESIGN_CACHE", "off")
     assert main(["designs"]) == 0 and "off" in capsys.readouterr().out
+
+
+def test_what_cannot_be_stored_as_plain_arrays_is_returned_and_not_stored(store: Path) -> None:
+    def not_json(value: object) -> dict[str, np.ndarray]:
+        raise TypeError("Object of type set is not JSON serializable")
+
+    assert designstore.get_or_make("test", ("a",), lambda: {1, 2}, pack=not_json, unpack=lambda s: set()) == {1, 2}
+    pickled = designstore.get_or_make(
+        "test", ("b",), lambda: [object()], pack=lambda v: {"x": np.array(v, dtype=object)}, unpack=lambda s: s["x"]
+    )
+    assert len(pickled) == 1
+    assert [p for p in store.rglob("*") if p.is_file()] == []  # neither stored, no temporary left
+    assert designstore.store_info()["write_errors"] == 0  # and writing stays on
+    value = designstore.get_or_make("test", ("c",), lambda: 3, pack=lambda v: {"v": np.array(v)}, unpack=lambda s: int(s["v"]))
+    assert value == 3 and len(_files(store)) == 1

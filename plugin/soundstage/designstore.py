@@ -190,10 +190,12 @@ def _save(path: Path, arrays: Mapping[str, np.ndarray]) -> None:
         handle, name = tempfile.mkstemp(prefix=".", suffix=".tmp", dir=path.parent)
         temporary = Path(name)
         with os.fdopen(handle, "wb") as file:
-            np.savez(file, **arrays)  # type: ignore[arg-type]  # numpy types the names as its keywords
+            np.savez(file, allow_pickle=False, **arrays)
         os.chmod(temporary, 0o666 & ~_umask())  # as open() makes files (mkstemp: 0o600): a shared store stays readable
         os.replace(temporary, path)
         temporary = None
+    except ValueError:  # an array that needs pickling: never stored (the loader refuses pickles)
+        return
     except OSError:  # read-only, full, not a folder: stop writing for this process
         with _lock:
             _info["write_errors"] += 1
@@ -281,10 +283,10 @@ def get_or_make(
     path = _path(kind, parts)
     if path is None:
         return make()
-    arrays = _load(path)
-    if arrays is not None:
+    stored = _load(path)
+    if stored is not None:
         try:
-            value = unpack(arrays)
+            value = unpack(stored)
         except (KeyError, ValueError, TypeError):  # another layout under this name: made again
             value = None
         if value is not None:
@@ -294,5 +296,9 @@ def get_or_make(
     with _lock:
         _info["misses"] += 1
     value = make()
-    _save(path, pack(value))
+    try:
+        packed = pack(value)
+    except (TypeError, ValueError):  # not arrays (say, figures that are not JSON): kept in memory only
+        return value
+    _save(path, packed)
     return value
