@@ -141,11 +141,22 @@ def test_the_store_keeps_within_its_bound_dropping_the_least_recently_used(store
     files = _files(store)
     assert sum(p.stat().st_size for p in files) <= 1.2 * 2**20
     assert len(files) == 2
+    old_temporary = store / "spatializer" / ".killed-while-writing.tmp"
+    old_temporary.write_bytes(b"\0" * 100)
+    os.utime(old_temporary, (0, 0))  # from long ago: its writer is gone
+    new_temporary = store / "spatializer" / ".being-written.tmp"
+    new_temporary.write_bytes(b"\0" * 100)
+    Spatializer(width=0.45).filters(SR)
+    assert not old_temporary.exists() and new_temporary.exists()
+    new_temporary.unlink()
+    Spatializer(width=0.5).filters(SR)
+    files = _files(store)
+    assert len(files) == 2
     device._SHARED.clear()
     Spatializer(width=0.5).filters(SR)  # the newest is kept
     Spatializer(width=0.2).filters(SR)  # the oldest was dropped
     info = designstore.store_info()
-    assert info["hits"] == 1 and info["misses"] == 5
+    assert info["hits"] == 2 and info["misses"] == 6
 
 
 def test_off_writes_nothing(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -33,6 +33,7 @@ import hashlib
 import os
 import tempfile
 import threading
+import time
 from collections.abc import Callable, Mapping
 from importlib import metadata
 from pathlib import Path
@@ -222,15 +223,27 @@ def _save(path: Path, arrays: Mapping[str, np.ndarray]) -> None:
 
 
 def _stored(folder: Path, *, temporaries: bool = False) -> list[tuple[int, int, str]]:
-    """The designs in a store folder (and with ``temporaries``, files left half-written): (used, bytes, path)."""
+    """The designs in a store folder (and with ``temporaries``, files left half-written): (used, bytes, path).
+
+    Files that go while it looks (another process pruning), or a folder it may not read, are left out.
+    """
     files = []
-    for kind in folder.iterdir() if folder.is_dir() else []:
-        if kind.is_dir():
-            for entry in os.scandir(kind):
-                wanted = entry.name.endswith(".npz") or (temporaries and entry.name.endswith(".tmp"))
-                if wanted and entry.is_file():
+    try:
+        kinds = [entry.path for entry in os.scandir(folder) if entry.is_dir()]
+    except OSError:
+        return []
+    for kind in kinds:
+        try:
+            entries = list(os.scandir(kind))
+        except OSError:
+            continue
+        for entry in entries:
+            if entry.name.endswith(".npz") or (temporaries and entry.name.endswith(".tmp")):
+                try:
                     stat = entry.stat()
-                    files.append((stat.st_mtime_ns, stat.st_size, entry.path))
+                except OSError:
+                    continue
+                files.append((stat.st_mtime_ns, stat.st_size, entry.path))
     return files
 
 
@@ -255,7 +268,15 @@ def clear_store() -> int:
 
 
 def _prune(folder: Path, limit: int) -> None:
-    """Remove the least recently used designs until the folder holds at most ``limit`` bytes."""
+    """Remove the least recently used designs until the folder holds at most ``limit`` bytes, and the
+    temporary files older than an hour (left by a process that was killed while writing)."""
+    stale = time.time_ns() - 3600 * 10**9
+    for modified, _, name in _stored(folder, temporaries=True):
+        if name.endswith(".tmp") and modified < stale:
+            try:
+                os.unlink(name)
+            except OSError:
+                pass
     files = _stored(folder)
     total = sum(size for _, size, _ in files)
     for _, size, name in sorted(files):
