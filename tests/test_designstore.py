@@ -290,3 +290,16 @@ def test_what_cannot_be_stored_as_plain_arrays_is_returned_and_not_stored(store:
     assert designstore.store_info()["write_errors"] == 0  # and writing stays on
     value = designstore.get_or_make("test", ("c",), lambda: 3, pack=lambda v: {"v": np.array(v)}, unpack=lambda s: int(s["v"]))
     assert value == 3 and len(_files(store)) == 1
+
+
+@pytest.mark.parametrize("setting", ["abc", "-5", "nan", "inf", ""])
+def test_a_bad_size_bound_is_named_and_the_default_used(
+    setting: str, store: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from soundstage.cli import main
+
+    monkeypatch.setenv("SOUNDSTAGE_DESIGN_CACHE_MB", setting)
+    assert main(["designs"]) == 0
+    captured = capsys.readouterr()
+    assert f"SOUNDSTAGE_DESIGN_CACHE_MB={setting!r} is not a size in MB" in captured.err
+    assert "of 1024 MB" in captured.out

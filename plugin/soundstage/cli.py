@@ -540,6 +540,9 @@ def _cmd_designs(args: argparse.Namespace) -> int:
     if args.clear:
         removed = designstore.clear_store()
         print(f"design store: removed {removed} file(s)")
+    problem = designstore.limit_problem()
+    if problem:
+        print(f"soundstage designs: {problem}", file=sys.stderr)
     folder, count, size, limit = designstore.store_usage()
     if folder is None:
         print("design store: off (SOUNDSTAGE_DESIGN_CACHE=off)")

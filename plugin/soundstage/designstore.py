@@ -41,7 +41,17 @@ from typing import Any, TypeVar
 
 import numpy as np
 
-__all__ = ["canonical", "clear_store", "clear_store_info", "file_digest", "get_or_make", "store_dir", "store_info", "store_usage"]
+__all__ = [
+    "canonical",
+    "clear_store",
+    "clear_store_info",
+    "file_digest",
+    "get_or_make",
+    "limit_problem",
+    "store_dir",
+    "store_info",
+    "store_usage",
+]
 
 T = TypeVar("T")
 
@@ -77,11 +87,24 @@ def _umask() -> int:
     return mask
 
 
-def _limit_bytes() -> int:
+def limit_problem() -> str | None:
+    """Why ``$SOUNDSTAGE_DESIGN_CACHE_MB`` is not used (one line), or None when it is valid or unset."""
+    setting = os.environ.get("SOUNDSTAGE_DESIGN_CACHE_MB")
+    if setting is None:
+        return None
     try:
-        return max(0, int(float(os.environ.get("SOUNDSTAGE_DESIGN_CACHE_MB", DEFAULT_LIMIT_MB)) * 2**20))
+        value = float(setting)
     except ValueError:
+        value = float("nan")
+    if not (value >= 0 and np.isfinite(value)):
+        return f"SOUNDSTAGE_DESIGN_CACHE_MB={setting!r} is not a size in MB (a number >= 0); using {DEFAULT_LIMIT_MB}"
+    return None
+
+
+def _limit_bytes() -> int:
+    if limit_problem() is not None or "SOUNDSTAGE_DESIGN_CACHE_MB" not in os.environ:
         return DEFAULT_LIMIT_MB * 2**20
+    return int(float(os.environ["SOUNDSTAGE_DESIGN_CACHE_MB"]) * 2**20)
 
 
 def store_info() -> dict[str, int]:
