@@ -92,10 +92,12 @@ def test_a_heads_identity_is_its_files_content_not_their_names(tmp_path: Path) -
     assert designstore.file_digest(first) != designstore.file_digest(second)
 
 
-def test_a_damaged_file_is_made_again(store: Path) -> None:
+@pytest.mark.parametrize("damage", ["cut in half", "empty", "not a zip"])
+def test_a_damaged_file_is_made_again(damage: str, store: Path) -> None:
     made, _ = Spatializer(width=0.6).filters(SR)
     (stored,) = _files(store)
-    stored.write_bytes(stored.read_bytes()[: stored.stat().st_size // 2])  # cut short, as by a crash or a full disk
+    whole = stored.read_bytes()
+    stored.write_bytes({"cut in half": whole[: len(whole) // 2], "empty": b"", "not a zip": b"garbage" * 100}[damage])
     device._SHARED.clear()
     again, _ = Spatializer(width=0.6).filters(SR)
     info = designstore.store_info()

@@ -34,6 +34,7 @@ import os
 import tempfile
 import threading
 import time
+import zipfile
 from collections.abc import Callable, Mapping
 from importlib import metadata
 from pathlib import Path
@@ -87,24 +88,29 @@ def _umask() -> int:
     return mask
 
 
-def limit_problem() -> str | None:
-    """Why ``$SOUNDSTAGE_DESIGN_CACHE_MB`` is not used (one line), or None when it is valid or unset."""
+def _limit_setting() -> tuple[int, str | None]:
+    """The store's bound in bytes, and why ``$SOUNDSTAGE_DESIGN_CACHE_MB`` is not used (None: valid or unset)."""
     setting = os.environ.get("SOUNDSTAGE_DESIGN_CACHE_MB")
     if setting is None:
-        return None
+        return DEFAULT_LIMIT_MB * 2**20, None
     try:
         value = float(setting)
     except ValueError:
         value = float("nan")
     if not (value >= 0 and np.isfinite(value)):
-        return f"SOUNDSTAGE_DESIGN_CACHE_MB={setting!r} is not a size in MB (a number >= 0); using {DEFAULT_LIMIT_MB}"
-    return None
+        return DEFAULT_LIMIT_MB * 2**20, (
+            f"SOUNDSTAGE_DESIGN_CACHE_MB={setting!r} is not a size in MB (a number >= 0); using {DEFAULT_LIMIT_MB}"
+        )
+    return int(value * 2**20), None
+
+
+def limit_problem() -> str | None:
+    """Why ``$SOUNDSTAGE_DESIGN_CACHE_MB`` is not used (one line), or None when it is valid or unset."""
+    return _limit_setting()[1]
 
 
 def _limit_bytes() -> int:
-    if limit_problem() is not None or "SOUNDSTAGE_DESIGN_CACHE_MB" not in os.environ:
-        return DEFAULT_LIMIT_MB * 2**20
-    return int(float(os.environ["SOUNDSTAGE_DESIGN_CACHE_MB"]) * 2**20)
+    return _limit_setting()[0]
 
 
 def store_info() -> dict[str, int]:
@@ -189,7 +195,7 @@ def _load(path: Path) -> dict[str, np.ndarray] | None:
             arrays = {name: stored[name] for name in stored.files}
     except FileNotFoundError:
         return None
-    except Exception:  # cut short, another format: made again, and the file replaced
+    except (OSError, ValueError, EOFError, KeyError, zipfile.BadZipFile):  # cut short, another format: made again
         with _lock:
             _info["unreadable"] += 1
         try:
