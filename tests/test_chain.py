@@ -236,3 +236,52 @@ def test_latency_is_exact_before_the_first_call(stereo_gain_path: Path) -> None:
     chain(impulse(length=8000), SR)
     print(f"latency before the first call {before}, after {chain.latency_samples}")
     assert before == chain.latency_samples == 300 + 100 + 3 * (PedalboardStep.BLOCK - 1)
+
+
+# -- taps ---------------------------------------------------------------------------
+
+
+def test_a_tap_gives_what_the_chains_first_nodes_give_alone(noise: np.ndarray) -> None:
+    """Streamed in uneven blocks with automation on the tapped nodes, the tap after node 2 of a latent, stateful
+    chain equals the chain of those two nodes alone to the last bit (automation after them too), compensated for their latency (300 samples),
+    not the whole chain's (300 + 700)."""
+    from soundstage.host.automation import AutomatedStream
+
+    def nodes() -> list[object]:
+        return [Lookahead(delay_samples=300), Tilt(amount=0.3), Lookahead(delay_samples=700), Tilt(amount=0.8)]
+
+    events = [(5000, "tilt.amount", 0.9), (12001, "tilt.amount", 0.1)]
+    whole = Chain(nodes())
+    tap = whole.tap(2)
+    stream = AutomatedStream(whole, SR, [*events, (7000, "tilt_2.amount", 0.2)])
+    heard = []
+    for start, stop in [(0, 1), (1, 4097), (4097, 9000), (9000, noise.shape[1])]:
+        stream.process(noise[:, start:stop])
+        heard.append(tap.take())
+    stream.flush()
+    heard.append(tap.take())
+    assert heard[0] is None  # one sample in: still inside the tapped nodes' 300 samples of latency
+    got = np.concatenate([piece for piece in heard if piece is not None], axis=1)
+    alone = AutomatedStream(Chain(nodes()[:2]), SR, events)
+    expected = np.concatenate([alone.process(noise), alone.flush()], axis=1)
+    assert got.shape[1] >= noise.shape[1] == expected.shape[1]
+    assert np.array_equal(got[:, : noise.shape[1]], expected)
+    assert np.abs(got[:, : noise.shape[1]] - noise).max() > 0.01  # the tilt was heard, not the input
+
+
+def test_a_tap_goes_between_nodes_and_before_the_stream() -> None:
+    chain = Chain([pedalboard.Gain(gain_db=-1), pedalboard.Gain(gain_db=-2), Gain(gain_db=-3)])
+    with pytest.raises(ChainError, match="cannot tap this chain after 1 node"):
+        chain.tap(1)  # the two pedalboard plugins run as one board
+    for bad in (0, 4):
+        with pytest.raises(ChainError, match=f"after {bad} node"):
+            chain.tap(bad)
+    tap = chain.tap(2)
+    x = sine(1000.0, SR, 0.5)
+    out = chain.process(x, SR)
+    first = tap.take()
+    assert first is not None and first.shape[1] >= x.shape[1]
+    np.testing.assert_allclose(first[:, : x.shape[1]] * 10 ** (-3 / 20), out, atol=1e-6)
+    chain.process(x[:, :1000], SR, reset=False)
+    with pytest.raises(ChainError, match="before it streams"):
+        chain.tap(3)

@@ -306,7 +306,7 @@ def test_an_ab_render_shares_the_streams_of_renders_with_the_same_chain_and_auto
     monkeypatch.setattr(render_module._Graph, "stream", counted)
     shared = render_session(session, tmp_path / "shared", only=wanted)
     assert sorted(made) == ["renders.ab.b", "renders.binaural", "renders.reference"]
-    monkeypatch.setattr(render_module, "_chain_key", lambda chain, events: None)  # sharing off: separate streams
+    monkeypatch.setattr(render_module, "_stage_tables", lambda chain: None)  # sharing off: separate streams
     made.clear()
     alone = render_session(session, tmp_path / "alone", only=wanted)
     assert len(made) == 4 and not shared.failures and not alone.failures
@@ -325,6 +325,59 @@ def test_an_ab_render_shares_the_streams_of_renders_with_the_same_chain_and_auto
         made.clear()
         render_session(session, tmp_path / name, only=wanted)
         assert len(made) == streams, (name, made)
+
+
+def test_a_render_whose_chain_another_renders_chain_begins_with_is_tapped_from_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The demo's driver feeds (the device chain) and headphone preview (the device chain, then the monitor) ride
+    the same width automation: the device chain runs once, in the preview's stream, and the feeds are tapped from
+    it. Every file is bit-identical to separate streams'. With another ride on the preview, both run."""
+    import soundfile
+
+    import soundstage.session.render as render_module
+    from soundstage.demo import write_demo_session
+    from soundstage.stages.device import Spatializer
+
+    made: list[str] = []
+    real_stream = render_module._Graph.stream
+    ran: set[int] = set()
+    real_block = Spatializer._process_block
+
+    def counted(self: object, prefix: str, chain: Chain | None) -> object:
+        if prefix.startswith("renders.") and chain is not None:
+            made.append(prefix)
+        return real_stream(self, prefix, chain)  # type: ignore[arg-type]
+
+    def running(self: Spatializer, block: np.ndarray) -> np.ndarray:
+        ran.add(id(self))
+        return real_block(self, block)
+
+    session = write_demo_session(tmp_path / "demo")
+    wanted = ["studio-5", "binaural"]
+    monkeypatch.setattr(render_module._Graph, "stream", counted)
+    monkeypatch.setattr(Spatializer, "_process_block", running)
+    tapped = render_session(session, tmp_path / "tapped", only=wanted)
+    assert made == ["renders.binaural"] and len(ran) == 1 and not tapped.failures
+    monkeypatch.setattr(render_module, "_stage_tables", lambda chain: None)  # sharing off: separate streams
+    made.clear()
+    ran.clear()
+    alone = render_session(session, tmp_path / "alone", only=wanted)
+    assert sorted(made) == ["renders.binaural", "renders.studio-5"] and len(ran) == 2 and not alone.failures
+    names = sorted(path.name for path in (tmp_path / "tapped").glob("*.wav"))
+    assert len(names) == 6 and names == sorted(path.name for path in (tmp_path / "alone").glob("*.wav"))
+    for name in names:
+        a, _ = soundfile.read(tmp_path / "tapped" / name, dtype="float32")
+        b, _ = soundfile.read(tmp_path / "alone" / name, dtype="float32")
+        assert a.shape == b.shape and np.array_equal(a, b), name
+    monkeypatch.undo()
+    monkeypatch.setattr(render_module._Graph, "stream", counted)
+    mapping = session.parent / "map.toml"
+    mapping.write_text(mapping.read_text().replace("number = 75\nmin = 0.3", "number = 75\nmin = 0.5"))
+    assert "min = 0.5" in mapping.read_text()
+    made.clear()
+    render_session(session, tmp_path / "other-ride", only=wanted)
+    assert sorted(made) == ["renders.binaural", "renders.studio-5"]
 
 
 def test_the_render_holds_the_blas_pools_to_one_thread_and_gives_them_back(

@@ -38,7 +38,7 @@ from soundstage.host.nodes import (
 from soundstage.host.parameters import Parameter
 from soundstage.host.processor import Processor
 
-__all__ = ["Chain", "compile_steps", "channel_fix"]
+__all__ = ["Chain", "ChainTap", "compile_steps", "channel_fix"]
 
 
 def channel_fix(node: Node, wanted: int | None, got: int) -> str:
@@ -75,6 +75,40 @@ def compile_steps(nodes: list[Node]) -> list[Step]:
     return steps
 
 
+class ChainTap:
+    """The output of a chain's first ``nodes`` nodes, gathered while the chain streams (:meth:`Chain.tap`).
+
+    It is what a chain of those nodes alone gives for the same input, compensated
+    for their latency (not the whole chain's), so it runs ahead of the chain's own
+    output: a session whose headphone preview (device chain, then monitor) begins
+    with its driver feeds' chain runs the device chain once. After the chain's
+    stream is flushed, the tap holds at least as many samples as went in, and its
+    last ones follow the flush's silence: cut it to the input's length.
+    """
+
+    def __init__(self, nodes: int) -> None:
+        self.nodes = nodes
+        self._pieces: list[np.ndarray] = []
+        self._drop = 0
+
+    def _open(self, latency: int) -> None:
+        self._drop = latency
+
+    def _hear(self, block: np.ndarray) -> None:
+        if self._drop:
+            cut = min(self._drop, block.shape[1])
+            block, self._drop = block[:, cut:], self._drop - cut
+        if block.shape[1]:
+            self._pieces.append(block.copy())
+
+    def take(self) -> np.ndarray | None:
+        """Everything gathered since the last call, ``(channels, n)`` float32 (None: nothing)."""
+        if not self._pieces:
+            return None
+        pieces, self._pieces = self._pieces, []
+        return np.concatenate(pieces, axis=1) if len(pieces) > 1 else pieces[0]
+
+
 class Chain(Processor, register=False):
     """A list-like chain of nodes, called like ``pedalboard.Pedalboard``.
 
@@ -105,6 +139,8 @@ class Chain(Processor, register=False):
         self._nodes: list[Node] = []
         self._names: list[str] = []
         self._steps: list[Step] | None = None
+        self._taps: list[ChainTap] = []
+        self._heard: dict[int, list[ChainTap]] = {}  # by step index: the taps after it
         given = list(nodes or [])
         labels = list(names) if names is not None else [None] * len(given)
         if len(labels) != len(given):
@@ -390,11 +426,46 @@ class Chain(Processor, register=False):
         for step in steps:
             count = step.prepare(sample_rate, count)
         self._steps = steps
+        self._heard = {}
+        nodes, latency = 0, 0
+        for index, step in enumerate(steps):
+            nodes += len(step.plugins) if isinstance(step, PedalboardStep) else 1
+            latency += step.latency
+            for tap in self._taps:
+                if tap.nodes == nodes:
+                    tap._open(latency)
+                    self._heard.setdefault(index, []).append(tap)
 
     def _process_block(self, block: np.ndarray) -> np.ndarray:
+        if self._heard:
+            for index, step in enumerate(self._steps or ()):
+                block = step.process_block(block)
+                for tap in self._heard.get(index, ()):
+                    tap._hear(block)
+            return block
         for step in self._steps or ():
             block = step.process_block(block)
         return block
+
+    def tap(self, nodes: int) -> ChainTap:
+        """Gather the output of the chain's first ``nodes`` nodes while it streams (see :class:`ChainTap`).
+
+        Raises ChainError if they end inside a run of pedalboard plugins (the run is one block queue).
+        """
+        bounds, count = set(), 0
+        for step in compile_steps(self._nodes):
+            count += len(step.plugins) if isinstance(step, PedalboardStep) else 1
+            bounds.add(count)
+        if nodes not in bounds:
+            raise ChainError(
+                f"cannot tap this chain after {nodes} node(s): a tap goes after one of 1..{len(self._nodes)} nodes, "
+                "between two nodes that are not both pedalboard plugins"
+            )
+        if self._open:
+            raise ChainError("tap a chain before it streams (or after reset())")
+        tap = ChainTap(nodes)
+        self._taps.append(tap)
+        return tap
 
     # -- parameters -------------------------------------------------------------
     @property

@@ -37,10 +37,10 @@ from threadpoolctl import threadpool_limits
 from soundstage.analysis.device import device_stages, stages_device_figures
 from soundstage.analysis.loudness import LoudnessMeter, TruePeakMeter, short_term_lufs
 from soundstage.engine import ChainStream
-from soundstage.errors import ChannelError, OutputError, SoundstageError
+from soundstage.errors import ChainError, ChannelError, OutputError, SoundstageError
 from soundstage.files import output_name, write_text
 from soundstage.headtrack import read_head_track
-from soundstage.host.chain import Chain
+from soundstage.host.chain import Chain, ChainTap
 from soundstage.host.chainfile import chain_to_dict, find_chain, load_chain
 from soundstage.host.parameters import Parameter
 from soundstage.midi import automation_events, load_map
@@ -574,37 +574,106 @@ def _run(
             plan.fail(render.name, OutputError(f"render {render.name!r}: {_reason(error)}"))
 
 
-def _render_streams(graph: _Graph, renders: list[Render]) -> dict[str, list[ChainStream | None]]:
-    """Each render's chain streams; renders that run the same chain with the same automation share one stream.
+@dataclass
+class _TapStream:
+    """A render chain that another render's chain begins with: its output is tapped from that chain as it runs."""
 
-    An A/B render's sides are usually other renders' chains (the demo's: the reference and the binaural
-    preview): each such chain runs once. The shared stream's chain stands for all of them in the report.
+    source: ChainStream
+    tap: ChainTap
+    channels: int
+    pushed: int = 0
+    given: int = 0
+
+    def step(self, count: int, final: bool) -> np.ndarray:
+        """The tap's output for a timeline block of ``count`` samples that ``source`` has just run."""
+        self.pushed += count
+        out = self.tap.take()
+        if out is None:
+            out = np.zeros((self.channels, 0), np.float32)
+        if final:  # the source's flush ran past the timeline's end by the rest of its latency
+            out = out[:, : self.pushed - self.given]
+        self.given += out.shape[1]
+        return out
+
+
+_Stream = ChainStream | _TapStream
+
+
+def _render_streams(graph: _Graph, renders: list[Render]) -> dict[str, list[_Stream | None]]:
+    """Each render's chain streams; renders share what their chains have in common.
+
+    Renders that run the same chain with the same automation share one stream. A chain that another
+    render's chain begins with (the same stages, settings and automation of them) runs as a tap of that
+    chain (:class:`~soundstage.host.chain.ChainTap`): the demo's driver feeds and its headphone preview
+    (the device chain, then the monitor) run the device chain once. An A/B render's sides are usually
+    other renders' chains (the demo's: the reference and the preview): each such chain runs once. The
+    shared stream's chain stands for all of them in the report.
     """
-    shared: dict[tuple[str, tuple[tuple[int, str, Any], ...]], ChainStream] = {}
-    streams: dict[str, list[ChainStream | None]] = {}
+    entries: list[tuple[str, int, str, Chain | None, list[Any] | None, list[tuple[int, str, Any]]]] = []
     for render in renders:
-        chains = graph.render_chains[render.name]
-        streams[render.name] = []
-        for index, (label, chain) in enumerate(zip(["a", "b"] if render.kind == "ab" else [""], chains)):
+        labels = ["a", "b"] if render.kind == "ab" else [""]
+        for index, (label, chain) in enumerate(zip(labels, graph.render_chains[render.name])):
             prefix = f"renders.{render.name}.{label}" if label else f"renders.{render.name}"
-            key = _chain_key(chain, graph.events.get(prefix, []))
-            stream = shared.get(key) if key is not None else None
-            if stream is None:
-                stream = graph.stream(prefix, chain)
-                if key is not None and stream is not None:
-                    shared[key] = stream
-            elif isinstance(stream.processor, Chain):
-                chains[index] = stream.processor  # the chain that runs
-            streams[render.name].append(stream)
+            entries.append((render.name, index, prefix, chain, _stage_tables(chain), graph.events.get(prefix, [])))
+    tapped = {spot: _longest_beginning_with(entries, entry) for spot, entry in enumerate(entries)}
+    whole: dict[tuple[str, tuple[tuple[int, str, Any], ...]], _Stream] = {}
+    found: dict[int, _Stream | None] = {}
+    for spot in sorted(range(len(entries)), key=lambda spot: tapped[spot] is not None):  # taps after what they tap
+        name, index, prefix, chain, tables, events = entries[spot]
+        key = (json.dumps(tables), tuple(events)) if tables is not None else None
+        stream = whole.get(key) if key is not None else None
+        source = tapped[spot]
+        if stream is not None:
+            if isinstance(stream, ChainStream) and isinstance(stream.processor, Chain):
+                graph.render_chains[name][index] = stream.processor  # the chain that runs
+        else:
+            if chain is not None and tables is not None and source is not None:
+                stream = _tap(found[source], chain, len(tables))
+            stream = stream or graph.stream(prefix, chain)
+            if key is not None and stream is not None:
+                whole[key] = stream
+        found[spot] = stream
+    streams: dict[str, list[_Stream | None]] = {render.name: [] for render in renders}
+    for spot, (name, *_) in enumerate(entries):
+        streams[name].append(found[spot])
     return streams
 
 
-def _chain_key(chain: Chain | None, events: list[tuple[int, str, Any]]) -> tuple[str, tuple[tuple[int, str, Any], ...]] | None:
-    """What makes two render chains give the same audio: their chain-file contents and their automation (None: unknown)."""
+def _tap(source: _Stream | None, chain: Chain, nodes: int) -> _TapStream | None:
+    """A tap of ``source``'s chain after its first ``nodes`` nodes, giving what ``chain`` would (None: it cannot
+    be tapped there: the point falls inside a run of pedalboard plugins)."""
+    if not isinstance(source, ChainStream) or not isinstance(source.processor, Chain):
+        return None
+    try:
+        return _TapStream(source, source.processor.tap(nodes), chain.output_channels_for(2))
+    except (ChainError, ChannelError):
+        return None
+
+
+def _longest_beginning_with(entries: list[Any], entry: Any) -> int | None:
+    """The longest other render chain that begins with ``entry``'s whole chain, automation alike (its position
+    in ``entries``; None: none)."""
+    _, _, _, chain, tables, events = entry
+    if chain is None or tables is None:
+        return None
+    names = set(chain.names)
+    best: int | None = None
+    for spot, (_, _, _, other, others, other_events) in enumerate(entries):
+        if other is None or others is None or len(others) <= len(tables) or others[: len(tables)] != tables:
+            continue
+        if [event for event in other_events if event[1].split(".", 1)[0] in names] != events:
+            continue
+        if best is None or len(others) > len(entries[best][4]):
+            best = spot
+    return best
+
+
+def _stage_tables(chain: Chain | None) -> list[Any] | None:
+    """A chain's stages as chain-file tables in canonical form (None: no chain, or a node a chain file cannot hold)."""
     if chain is None:
         return None
     try:
-        return json.dumps(chain_to_dict(chain), sort_keys=True, default=repr), tuple(events)
+        return list(json.loads(json.dumps(chain_to_dict(chain)["stages"], sort_keys=True, default=repr)))
     except Exception:  # a node that cannot be written to a chain file: not shared
         return None
 
@@ -622,7 +691,7 @@ def _open_outputs(renders: list[Render], plan: _Plan, seed: int) -> None:
 
 
 def _write_renders(
-    renders: list[Render], streams: dict[str, list[ChainStream | None]], plan: _Plan, master: np.ndarray, final: bool
+    renders: list[Render], streams: dict[str, list[_Stream | None]], plan: _Plan, master: np.ndarray, final: bool
 ) -> None:
     """One master block through every render still running (one failing, e.g. a full disk, never stops the others).
 
@@ -711,7 +780,7 @@ class _Mixer:
 
 def _write_render(
     render: Render,
-    streams: list[ChainStream | None],
+    streams: list[_Stream | None],
     outputs: list[_Output],
     master: np.ndarray,
     final: bool,
@@ -721,12 +790,16 @@ def _write_render(
     """Run one render's chains on a master block and append the results to its files (``summed``: meter their sum;
     ``stepped``: the outputs of the streams already stepped for this block, by ``id``)."""
 
-    def step(stream: ChainStream | None) -> np.ndarray:
+    def step(stream: _Stream | None) -> np.ndarray:
         if stream is None:
             return master
         if id(stream) not in stepped:
             try:
-                stepped[id(stream)] = _stage(stream, master, final)
+                if isinstance(stream, _TapStream):
+                    step(stream.source)  # the chain it taps runs this block first (its error is the tap's)
+                    stepped[id(stream)] = stream.step(master.shape[1], final)
+                else:
+                    stepped[id(stream)] = _stage(stream, master, final)
             except Exception as error:
                 stepped[id(stream)] = error
         result = stepped[id(stream)]
