@@ -92,3 +92,9 @@ def test_automation_benchmark_runs() -> None:
     out = result.stdout
     assert "target: >= 20x real time and <= 1 ms per change" in out and "(target <= -60 dB)" in out
     assert "design grid, cold:" in out and "yaw changes alone (warm)" in out and "(40 changes)" in out
+
+
+def test_demo_render_benchmark_runs() -> None:
+    result = run("demo_render.py", "--runs", "1")
+    assert result.returncode == 0, result.stderr
+    assert "designs from the store" in result.stdout and "target: >= 10x real time" in result.stdout
