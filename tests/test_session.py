@@ -332,7 +332,10 @@ def test_a_render_whose_chain_another_renders_chain_begins_with_is_tapped_from_i
 ) -> None:
     """The demo's driver feeds (the device chain) and headphone preview (the device chain, then the monitor) ride
     the same width automation: the device chain runs once, in the preview's stream, and the feeds are tapped from
-    it. Every file is bit-identical to separate streams'. With another ride on the preview, both run."""
+    it. Every file is bit-identical to separate streams'. With another ride on the preview, or a ride on its
+    monitor, both run."""
+    import threading
+
     import soundfile
 
     import soundstage.session.render as render_module
@@ -350,7 +353,8 @@ def test_a_render_whose_chain_another_renders_chain_begins_with_is_tapped_from_i
         return real_stream(self, prefix, chain)  # type: ignore[arg-type]
 
     def running(self: Spatializer, block: np.ndarray) -> np.ndarray:
-        ran.add(id(self))
+        if threading.current_thread() is threading.main_thread():  # the render's (the report's figures: a worker's)
+            ran.add(id(self))
         return real_block(self, block)
 
     session = write_demo_session(tmp_path / "demo")
@@ -373,10 +377,18 @@ def test_a_render_whose_chain_another_renders_chain_begins_with_is_tapped_from_i
     monkeypatch.undo()
     monkeypatch.setattr(render_module._Graph, "stream", counted)
     mapping = session.parent / "map.toml"
-    mapping.write_text(mapping.read_text().replace("number = 75\nmin = 0.3", "number = 75\nmin = 0.5"))
+    original = mapping.read_text()
+    mapping.write_text(original.replace("number = 75\nmin = 0.3", "number = 75\nmin = 0.5"))
     assert "min = 0.5" in mapping.read_text()
     made.clear()
     render_session(session, tmp_path / "other-ride", only=wanted)
+    assert sorted(made) == ["renders.binaural", "renders.studio-5"]
+    # a ride on the preview's monitor (after the tapped stage) would split the device chain's blocks: no tap
+    ride = '\n[[bindings]]\ntarget = "renders.binaural.monitor.distance_m"\nkind = "cc"\nnumber = 75\nmin = 1.0\nmax = 3.0\n'
+    mapping.write_text(original + ride)
+    made.clear()
+    with pytest.warns(UserWarning, match="both will move"):  # CC 75 rides the width and the monitor's distance
+        render_session(session, tmp_path / "monitor-ride", only=wanted)
     assert sorted(made) == ["renders.binaural", "renders.studio-5"]
 
 

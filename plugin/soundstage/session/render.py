@@ -603,8 +603,8 @@ def _render_streams(graph: _Graph, renders: list[Render]) -> dict[str, list[_Str
     """Each render's chain streams; renders share what their chains have in common.
 
     Renders that run the same chain with the same automation share one stream. A chain that another
-    render's chain begins with (the same stages, settings and automation of them) runs as a tap of that
-    chain (:class:`~soundstage.host.chain.ChainTap`): the demo's driver feeds and its headphone preview
+    render's chain begins with (the same stages and settings, the same automation, none after them) runs
+    as a tap of that chain (:class:`~soundstage.host.chain.ChainTap`): the demo's driver feeds and its headphone preview
     (the device chain, then the monitor) run the device chain once. An A/B render's sides are usually
     other renders' chains (the demo's: the reference and the preview): each such chain runs once. The
     shared stream's chain stands for all of them in the report.
@@ -651,17 +651,20 @@ def _tap(source: _Stream | None, chain: Chain, nodes: int) -> _TapStream | None:
 
 
 def _longest_beginning_with(entries: list[Any], entry: Any) -> int | None:
-    """The longest other render chain that begins with ``entry``'s whole chain, automation alike (its position
-    in ``entries``; None: none)."""
+    """The longest other render chain that begins with ``entry``'s whole chain and has the same automation, none
+    on its other stages (its position in ``entries``; None: none).
+
+    An event on a later stage would split the blocks the tapped stages run in, which moves their output by a
+    rounding error: the tap would no longer be the chain alone, bit for bit.
+    """
     _, _, _, chain, tables, events = entry
     if chain is None or tables is None:
         return None
-    names = set(chain.names)
     best: int | None = None
     for spot, (_, _, _, other, others, other_events) in enumerate(entries):
         if other is None or others is None or len(others) <= len(tables) or others[: len(tables)] != tables:
             continue
-        if [event for event in other_events if event[1].split(".", 1)[0] in names] != events:
+        if other_events != events:
             continue
         if best is None or len(others) > len(entries[best][4]):
             best = spot
