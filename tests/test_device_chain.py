@@ -146,3 +146,31 @@ def test_on_the_listeners_own_head_the_spatializer_asks_for_more_separation(kema
     print(f"personalized on KEMAR at 1 m: {seat:.1f} dB at the seat, {region.mean_db:.1f} dB over the region")
     assert seat >= 22.0 and region.mean_db >= 15.0
     assert design.effort_db() <= 10.0
+
+
+def test_negligible_ends_of_the_filters_are_zero_and_skipped(noise: np.ndarray, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The combined filters' leading and trailing taps below SUPPORT_FLOOR_DB of each driver's energy are zeroed
+    (trim_support); the engine skips the zero partitions, and each driver's filter moves by less than the floor (its
+    output, for noise through the upmix, by less than the floor + 10 dB)."""
+    from soundstage.dsp.realize import trim_support
+    from soundstage.stages import device
+
+    floor = device.SUPPORT_FLOOR_DB
+    trimmed_stage = Spatializer()
+    trimmed, _ = trimmed_stage.filters(float(SR))
+    monkeypatch.setattr(device, "SUPPORT_FLOOR_DB", -np.inf)  # exact zeros only: the filters as designed
+    whole_stage = Spatializer()
+    whole, _ = whole_stage.filters(float(SR))
+    assert trimmed.shape == whole.shape and np.array_equal(trim_support(whole, floor), trimmed)
+    error_db = 10 * np.log10(np.sum((trimmed - whole) ** 2, axis=(1, 2)) / np.sum(whole**2, axis=(1, 2)))
+    print(f"error of the trimmed filters per driver: {np.round(error_db, 1)} dB")
+    assert np.all(error_db <= floor)
+    feeds_trimmed, feeds_whole = trimmed_stage(noise, SR), whole_stage(noise, SR)
+    out_db = 10 * np.log10(np.sum((feeds_trimmed - feeds_whole) ** 2, axis=1) / np.sum(feeds_whole**2, axis=1))
+    print(f"output error per driver: {np.round(out_db, 1)} dB")
+    assert np.all(out_db <= floor + 10.0)  # not white: the woofer's error is high, its output low
+    engine = trimmed_stage._fir.engine
+    lead, span = engine._support()
+    taps = engine._parts * engine.partition_size
+    print(f"support: {lead} .. {lead + span} of {taps} taps")
+    assert span <= 0.8 * taps

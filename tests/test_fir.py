@@ -42,6 +42,50 @@ def test_equals_direct_convolution_for_any_block_sizes(partition: int) -> None:
     assert MimoFir(h, partition_size=partition).latency_samples == partition
 
 
+@pytest.mark.parametrize("lead, tail", [(0, 3), (3, 0), (5, 2), (7, 1)])
+def test_zero_partitions_at_either_end_are_skipped_and_change_nothing(lead: int, tail: int) -> None:
+    """A filter whose first ``lead`` and last ``tail`` partitions (of 256) are zero in every output and input: both
+    paths skip them (the long-FFT path convolves with the rest, ``lead`` partitions late), and the output is still
+    the direct convolution, for any block sizes; after a change to a filter with other zero ends too."""
+    rng = np.random.default_rng(11)
+    p, parts = 256, 12
+    h = np.zeros((3, 2, parts * p))
+    h[:, :, lead * p : (parts - tail) * p - 5] = rng.standard_normal((3, 2, (parts - tail - lead) * p - 5)) * 0.1
+    x = (0.3 * rng.standard_normal((2, 60000))).astype(np.float32)
+    expected = reference(x, h)
+    peak = np.abs(expected).max()
+    for sizes in ([7], [256], [8192], [60000], [3, 20000, 1, 30000]):
+        fir = MimoFir(h, partition_size=p)
+        assert fir._support() == (lead * p, (parts - tail - lead) * p)
+        assert np.abs(run(fir, x, sizes) - expected).max() <= 2e-6 * peak
+    # a change (no fade) to a filter with no zero partition, then back: the skipped columns follow the filters
+    g = rng.standard_normal((3, 2, parts * p)) * np.exp(-np.arange(parts * p) / 500) * 0.1
+    fir, cut = MimoFir(h, partition_size=p), 30000
+    first = fir.process(x[:, :cut])
+    fir.set_filters(g)
+    second = fir.process(x[:, cut:])
+    got = np.concatenate([first, second], axis=1)[:, p:]
+    before, after = reference(x, h), reference(x, g)
+    assert np.abs(got[:, : cut - p] - before[:, : cut - p]).max() <= 2e-6 * peak
+    assert np.abs(got[:, cut:] - after[:, cut : x.shape[1] - p]).max() <= 2e-6 * np.abs(after).max()
+    # faded changes between filters with different zero ends (the fade runs both: the columns of either count)
+    from soundstage.dsp.fir import CrossfadingFir
+
+    k = np.zeros_like(h)
+    k[:, :, (parts - lead - tail) // 2 * p : (parts - 1) * p] = g[:, :, : (parts - 1 - (parts - lead - tail) // 2) * p]
+    fading, changes = CrossfadingFir(h, partition_size=p, fade_samples=1500), [20000, 24000, 41000]
+    pieces, position = [], 0
+    for change, filters in zip([*changes, x.shape[1]], [k, h, k, None], strict=True):
+        pieces.append(fading.process(x[:, position:change]))
+        position = change
+        if filters is not None:
+            fading.set_filters(filters)
+    pieces.append(fading.process(np.zeros((2, p), np.float32)))
+    got = np.concatenate(pieces, axis=1)[:, p : p + x.shape[1]]
+    expected = faded(x, [h, k, h, k], changes, 1500, p)
+    assert np.abs(got - expected).max() <= 2e-6 * np.abs(expected).max()
+
+
 def test_impulse_response_and_latency() -> None:
     h = np.zeros((2, 1, 5))
     h[0, 0, 0] = 1.0

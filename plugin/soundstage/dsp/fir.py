@@ -17,6 +17,10 @@ When many blocks arrive at once (offline rendering), the same convolution is
 computed by overlap-save with one long FFT per frame and the whole filter in
 one partition: far fewer multiply-adds for the same result (to float32
 rounding), with the same latency, so output never depends on block sizes.
+Partitions that are zero in every filter at either end (a design's taps before
+its modeling delay and after its decay, :func:`~soundstage.dsp.realize.trim_support`)
+cost nothing: UPOLS skips their multiply-adds, and the long-FFT path convolves
+with the taps between them, that many samples late (shorter filter: longer hops).
 
 State (cf. scipy's ``zi``; :attr:`MimoFir.state`, a :class:`FirState`): the last
 ``(K + 1) P`` input samples, shape ``(inputs, (K + 1) P)`` (block aligned); the
@@ -133,6 +137,7 @@ class MimoFir:
         self._returned = 0
         self._fade_old: np.ndarray | None = None  # the old filters' columns _fade_columns (elsewhere: the new ones)
         self._fade_columns = (0, 0)
+        self._active = (0, 0)  # the columns outside which every filter (and the fade's old ones) is zero
         self._fade_start = self._fade_length = 0
         self.set_filters(filters)
         self.reset()
@@ -202,6 +207,13 @@ class MimoFir:
                 old = np.concatenate([old, np.zeros((outputs, columns - old.shape[1], p + 1), np.complex64)], axis=1)
                 stop = columns
         resized = bool(self._spectra.size) and parts != self._parts
+        active = _nonzero_columns(spectra)
+        if fade_samples > 0 and streaming:  # the old filters run too: their columns count
+            first, last = _nonzero_columns(old)
+            if last > first:
+                both = [active, (start + first, start + last)] if active[1] > active[0] else [(start + first, start + last)]
+                active = (min(a for a, _ in both), max(b for _, b in both))
+        self._active = active
         self._spectra, self._parts, self._inputs = spectra, parts, inputs
         # offline path: the whole filter's spectra at the FFT sizes calls have chosen (_long_fft_size), made when
         # first needed (a stream of knob changes in short blocks never needs them)
@@ -331,23 +343,10 @@ class MimoFir:
         h, old = self._spectra, self._fade_old
         sets = [h] if old is None else [h, old]
         accs = [np.empty((count, h.shape[0], p + 1), np.complex64) for _ in sets]
-        start, stop = self._fade_columns
         for b in range(count):
             # block b hears X[b - k] for k < K: in the newest-first sequence, entries count - 1 - b + k
             heard = sequence[count - 1 - b : count - 1 - b + parts].reshape(1, parts * inputs, p + 1)
-            if old is None or (start, stop) == (0, h.shape[1]):
-                for acc, filters in zip(accs, sets, strict=True):
-                    np.sum(filters * heard, axis=1, out=acc[b])
-                continue
-            # a fade over some columns: elsewhere the old filters are the new ones, so both hear the same there
-            moving = heard[:, start:stop]
-            np.sum(h[:, start:stop] * moving, axis=1, out=accs[0][b])
-            np.sum(old * moving, axis=1, out=accs[1][b])
-            for edge in (slice(0, start), slice(stop, h.shape[1])):
-                if edge.stop > edge.start:
-                    same = np.sum(h[:, edge] * heard[:, edge], axis=1)
-                    accs[0][b] += same
-                    accs[1][b] += same
+            self._accumulate(heard, [acc[b] for acc in accs])
         results = [scipy.fft.irfft(acc, n=2 * p, axis=-1)[:, :, p:] for acc in accs]  # (B, out, P)
         out = results[0]
         if len(results) == 2:
@@ -361,15 +360,53 @@ class MimoFir:
         self._remember(samples)
         return np.ascontiguousarray(out.transpose(1, 0, 2).reshape(out.shape[1], count * p), dtype=np.float32)
 
+    def _accumulate(self, heard: np.ndarray, accs: list[np.ndarray]) -> None:
+        """One block's multiply-add: ``accs[0] = sum_c H[:, c] heard[:, c]`` (and ``accs[1]`` for the fade's old filters).
+
+        Only the columns where some filter is not zero (:data:`_active`): the others add nothing (a design's
+        leading and trailing partitions, before its modeling delay and after its decay).
+        """
+        h, old = self._spectra, self._fade_old
+        first, last = self._active
+        start, stop = self._fade_columns
+        if old is None or (start, stop) == (0, h.shape[1]):
+            for acc, filters in zip(accs, [h] if old is None else [h, old], strict=True):
+                np.sum(filters[:, first:last] * heard[:, first:last], axis=1, out=acc)
+            return
+        # a fade over some columns: elsewhere the old filters are the new ones, so both hear the same there
+        low, high = max(start, first), min(stop, last)
+        if high > low:
+            moving = heard[:, low:high]
+            np.sum(h[:, low:high] * moving, axis=1, out=accs[0])
+            np.sum(old[:, low - start : high - start] * moving, axis=1, out=accs[1])
+        else:
+            accs[0][...] = accs[1][...] = 0.0
+        for edge in (slice(first, min(start, last)), slice(max(stop, first), last)):
+            if edge.stop > edge.start:
+                same = np.sum(h[:, edge] * heard[:, edge], axis=1)
+                accs[0] += same
+                accs[1] += same
+
     def _big_spectra(self, n: int) -> np.ndarray:
-        """The whole filter's spectra for the long-FFT path at FFT size ``n``, shape (out, in, n/2+1)."""
+        """The filter's spectra for the long-FFT path at FFT size ``n`` (its :meth:`_support`), shape (out, in, n/2+1)."""
         if n not in self._big:
             p, parts, inputs = self.partition_size, self._parts, self._inputs
             # each partition's spectrum is that of its P samples padded to 2P: its first P samples are the taps
             blocks = scipy.fft.irfft(self._spectra.astype(np.complex128), n=2 * p, axis=-1)[:, :, :p]
             taps = blocks.reshape(-1, parts, inputs, p).transpose(0, 2, 1, 3).reshape(-1, inputs, parts * p)
-            self._big[n] = scipy.fft.rfft(taps, n=n, axis=-1).astype(np.complex64)
+            lead, span = self._support()
+            self._big[n] = scipy.fft.rfft(taps[..., lead : lead + span], n=n, axis=-1).astype(np.complex64)
         return self._big[n]
+
+    def _support(self) -> tuple[int, int]:
+        """``(lead, span)``: the filter's taps outside ``lead .. lead + span`` are zero (whole partitions: those of the
+        zero columns at both ends, :data:`_active`). The long-FFT path convolves with those taps alone, ``lead`` late."""
+        first, last = self._active
+        p, inputs = self.partition_size, max(self._inputs, 1)
+        if last <= first:  # all zero: any one partition
+            return 0, p
+        lead = first // inputs
+        return lead * p, (-(-last // inputs) - lead) * p
 
     def _long_fft_size(self, total: int) -> int:
         """The overlap-save FFT size for a call of ``total`` samples: the power of two, between 2x and 16x the
@@ -378,7 +415,7 @@ class MimoFir:
         A fixed size wastes up to a frame per call: 65536-sample calls through a 4608-tap filter at N = 65536
         (hop 60929) take two frames each, at N = 16384 (hop 11777) six frames of a quarter of the size.
         """
-        span = self._parts * self.partition_size
+        span = self._support()[1]
         sizes = [1 << k for k in range(max(int(np.ceil(np.log2(2 * span))), 12), int(np.ceil(np.log2(16 * span))) + 1)]
         return min(sizes, key=lambda n: -(-total // (n - span + 1)) * n * np.log2(n))
 
@@ -387,23 +424,23 @@ class MimoFir:
 
         Returns ``head`` (output already waiting) followed by the new output, in one allocation.
         """
-        p = self.partition_size
-        parts = self._parts
         total = samples.shape[1]
         n = self._long_fft_size(total)
-        span = parts * p  # padded filter length
+        lead, span = self._support()  # the taps that are not zero: lead .. lead + span
         hop = n - span + 1
-        # c = h * [history, samples]; the new output is c[span : span + S]. Frames start one
-        # sample into the last `span` history samples, so frame j yields c[span + j*hop ...].
+        # y[m] = sum_k g[k] x[m - lead - k] with g the taps lead .. lead + span: the convolution c = g * z of
+        # z = x[-lead - span + 1 :], whose new output is c[span - 1 : span - 1 + S]. Frame j yields c[span - 1 + j*hop ...].
         frames_needed = -(-total // hop)
         padded = np.zeros((self.num_inputs, (frames_needed - 1) * hop + n), np.float32)
-        padded[:, : span - 1] = self._history[:, self._history.shape[1] - span + 1 :]
-        padded[:, span - 1 : span - 1 + total] = samples
+        need, length = lead + span - 1, total + span - 1  # z's samples from the history (need < (K + 1) P); z's length
+        old = min(need, length)
+        padded[:, :old] = self._history[:, self._history.shape[1] - need : self._history.shape[1] - need + old]
+        padded[:, old:length] = samples[:, : length - old]
         frames = np.lib.stride_tricks.sliding_window_view(padded, n, axis=1)[:, ::hop][:, :frames_needed]  # (in, J, N)
-        lead = head.shape[1]
-        out = np.empty((self.num_outputs, lead + frames_needed * hop), np.float32)
-        out[:, :lead] = head
-        by_frame = out[:, lead:].reshape(self.num_outputs, frames_needed, hop)
+        waiting = head.shape[1]
+        out = np.empty((self.num_outputs, waiting + frames_needed * hop), np.float32)
+        out[:, :waiting] = head
+        by_frame = out[:, waiting:].reshape(self.num_outputs, frames_needed, hop)
         chunk = 16
         for first in range(0, frames_needed, chunk):
             spectra = scipy.fft.rfft(frames[:, first : first + chunk], axis=-1)  # (in, j, F) complex64
@@ -416,7 +453,14 @@ class MimoFir:
             by_frame[:, first : first + chunk] = scipy.fft.irfft(mixed, n=n, axis=-1)[:, :, span - 1 :]  # (out, j, hop)
         self._remember(samples)
         self._fdl_valid = False
-        return out[:, : lead + total]
+        return out[:, : waiting + total]
+
+
+def _nonzero_columns(spectra: np.ndarray) -> tuple[int, int]:
+    """``(first, last)``: the columns (axis 1) outside which ``spectra`` is zero; ``(0, 0)`` when all of it is."""
+    rows = np.ascontiguousarray(spectra).reshape(spectra.shape[0], spectra.shape[1], -1)
+    columns = np.flatnonzero(np.any(rows.view(rows.real.dtype) != 0, axis=(0, 2)))
+    return (int(columns[0]), int(columns[-1]) + 1) if columns.size else (0, 0)
 
 
 class CrossfadingFir:

@@ -16,7 +16,7 @@ from __future__ import annotations
 import numpy as np
 import scipy.fft
 
-__all__ = ["relative_responses", "to_fir"]
+__all__ = ["relative_responses", "to_fir", "trim_support"]
 
 
 def to_fir(responses: np.ndarray, delay: int, taps: int) -> np.ndarray:
@@ -53,6 +53,31 @@ def to_fir(responses: np.ndarray, delay: int, taps: int) -> np.ndarray:
         window[:fade] = np.sin(np.linspace(0, np.pi / 2, fade)) ** 2
         window[taps - fade :] = np.cos(np.linspace(0, np.pi / 2, fade)) ** 2
     return impulse * window
+
+
+def trim_support(filters: np.ndarray, floor_db: float) -> np.ndarray:
+    """A filter matrix ``(outputs, inputs, taps)`` with the leading and trailing taps that carry almost none of its energy
+    set to zero; the same length (the latency is kept).
+
+    Per output, the longest leading run of taps whose energy (over the inputs) is at most half of
+    ``10^(floor_db / 10)`` of the output's, and the trailing one likewise, are negligible; the
+    taps outside the widest support of all outputs are zeroed. So each output's error energy is
+    at most ``floor_db`` re its own (for white input, its output's). A design's taps before its modeling delay
+    and after its decay are such runs: an engine that skips zero partitions (:class:`~soundstage.dsp.fir.MimoFir`)
+    then skips their multiply-adds.
+
+    >>> h = np.zeros((1, 1, 8)); h[0, 0, 2:5] = [1.0, 0.5, 0.25]; h[0, 0, 7] = 1e-9
+    >>> trim_support(h, -120.0)[0, 0]
+    array([0.  , 0.  , 1.  , 0.5 , 0.25, 0.  , 0.  , 0.  ])
+    """
+    energy = np.sum(np.square(filters, dtype=np.float64), axis=1)  # (outputs, taps)
+    allowed = 0.5 * 10.0 ** (floor_db / 10.0) * energy.sum(axis=1)
+    leading = [int(np.searchsorted(np.cumsum(row), limit, side="right")) for row, limit in zip(energy, allowed, strict=True)]
+    trailing = [int(np.searchsorted(np.cumsum(row[::-1]), limit, "right")) for row, limit in zip(energy, allowed, strict=True)]
+    start, stop = min(leading), filters.shape[-1] - min(trailing)
+    trimmed = np.zeros_like(filters)
+    trimmed[..., start:stop] = filters[..., start:stop]
+    return trimmed
 
 
 def relative_responses(responses: np.ndarray, reference: np.ndarray, *, regularizer: float | None = None) -> np.ndarray:
