@@ -204,15 +204,16 @@ def test_width_and_yaw_changes_design_nodes_only_and_other_knobs_exactly(program
     clear_grid_cache()
     stage = Spatializer()
     stage(program[:, :4800], SR)
-    stage.process(program[:, :4800], SR, reset=True)
+    stage.process(program[:, :4800], SR, reset=False)  # a stream open
     delay = stage.filters(float(SR))[1]
     stage.width = 0.61  # between the nodes 0.6 and 0.7: a cubic over 0.5 .. 0.8
     stage.listener_yaw_deg = 3.3  # between the nodes 2 and 4: a cubic over 0 .. 6
     grid = stage.design_grid(float(SR))
     assert [(axis.name, axis.order) for axis in grid.axes] == [("width", 3), ("listener_yaw_deg", 3)]
-    # the width change designed the four width nodes at yaw 0, the yaw change the 4 x 4 around (0.61, 3.3)
+    assert not grid_module._NODES.keys()  # nothing yet: the filters are swapped when the engine next computes
+    stage.process(program[:, 4800 : 4800 + stage.partition_size], SR, reset=False)
+    # both changes in one swap: the 4 x 4 nodes around (0.61, 3.3), and no others
     corners = {i for i, _ in grid.corners({"width": 0.61, "listener_yaw_deg": 3.3})}
-    corners |= {i for i, _ in grid.corners({"width": 0.61, "listener_yaw_deg": 0.0})}
     assert {indices for (_, indices) in grid_module._NODES.keys()} == corners and len(corners) == 16
     # the delay is the same on every node (the gridded knobs move no delay)
     assert grid.extra({"width": 0.61, "listener_yaw_deg": 3.3}) == delay
@@ -396,3 +397,32 @@ def test_a_change_of_the_last_knob_alone_blends_four_partials_and_history_does_n
     fresh = DesignGrid("partials", axes, design, still_db=-110.0)  # shares the nodes, not the history
     assert np.array_equal(fresh.filters({"a": 0.437, "b": 0.33}), yaw_only)
     clear_grid_cache()
+
+
+def test_changes_within_one_partition_swap_the_filters_once(program: np.ndarray, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The engine computes whole partitions (512): changes until it next computes are one swap, made at the knobs'
+    values then. A width change and a yaw change 100 samples apart in one partition sound as both made at the
+    second (bit for bit), with one grid interpolation; in two partitions, as two."""
+    calls: list[dict[str, float]] = []
+    real = DesignGrid.filters_and_still
+
+    def counted(self, values, axes=None):  # type: ignore[no-untyped-def]
+        calls.append(dict(values))
+        return real(self, values, axes)
+
+    monkeypatch.setattr(DesignGrid, "filters_and_still", counted)
+    p = Spatializer().partition_size
+    first = 40 * p + 150  # both inside the partition 40 * p .. 41 * p
+    apart = [AutomationEvent(first, "device.width", 0.62), AutomationEvent(first + 100, "device.listener_yaw_deg", 4.5)]
+    together = [AutomationEvent(first + 100, "device.width", 0.62), AutomationEvent(first + 100, "device.listener_yaw_deg", 4.5)]
+    coalesced = automated(program, apart, exact=False)
+    assert calls == [{"width": 0.62, "listener_yaw_deg": 4.5}]
+    assert np.array_equal(coalesced, automated(program, together, exact=False))
+    calls.clear()
+    across = [AutomationEvent(first, "device.width", 0.62), AutomationEvent(first + p, "device.listener_yaw_deg", 4.5)]
+    separate = automated(program, across, exact=False)
+    assert calls == [{"width": 0.62, "listener_yaw_deg": 0.0}, {"width": 0.62, "listener_yaw_deg": 4.5}]
+    assert not np.array_equal(separate, coalesced)
+    # the exact path (a design worker's stages) coalesces the same way: one swap to the exact design at both values
+    exact = automated(program, apart, exact=True)
+    assert np.array_equal(exact, automated(program, together, exact=True))

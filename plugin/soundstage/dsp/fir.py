@@ -157,6 +157,11 @@ class MimoFir:
         """Output channels."""
         return int(self._spectra.shape[0])
 
+    def computes(self, samples: int) -> bool:
+        """Whether :meth:`process` of ``samples`` more input samples computes output (completes a partition):
+        until then a change of the filters is not heard, and a later one may replace it."""
+        return self._pending.shape[1] + samples >= self.partition_size
+
     def set_filters(self, filters: np.ndarray, *, fade_samples: int = 0) -> None:
         """Replace the filters (same input/output counts while streaming); the state is kept.
 
@@ -208,11 +213,10 @@ class MimoFir:
                 stop = columns
         resized = bool(self._spectra.size) and parts != self._parts
         active = _nonzero_columns(spectra)
-        if fade_samples > 0 and streaming:  # the old filters run too: their columns count
-            first, last = _nonzero_columns(old)
-            if last > first:
-                both = [active, (start + first, start + last)] if active[1] > active[0] else [(start + first, start + last)]
-                active = (min(a for a, _ in both), max(b for _, b in both))
+        if fade_samples > 0 and streaming and self._active[1] > self._active[0]:
+            # the old filters run too: they are zero where all the filters faded between so far were
+            both = [active, self._active] if active[1] > active[0] else [self._active]
+            active = (min(a for a, _ in both), max(b for _, b in both))
         self._active = active
         self._spectra, self._parts, self._inputs = spectra, parts, inputs
         # offline path: the whole filter's spectra at the FFT sizes calls have chosen (_long_fft_size), made when
@@ -317,10 +321,9 @@ class MimoFir:
     def _run_blocks(self, samples: np.ndarray) -> np.ndarray:
         """UPOLS over ``B`` blocks of ``P`` at once: ``(inputs, B*P)`` -> ``(outputs, B*P)`` (fading where a fade runs).
 
-        Block ``b``'s output is ``sum_k H[k] X[b - k]``: the ``B`` new input spectra,
-        newest first, followed by the delay line's ``K`` give every block its
-        window as a contiguous run of that sequence (one multiply-add over all
-        partitions and inputs per block); the FFTs are one call each for all blocks.
+        Block ``b``'s output is ``sum_k H[k] X[b - k]``: each new input spectrum enters
+        the delay line's ring, where its window is a contiguous run (one multiply-add
+        over all partitions and inputs per block); the FFTs are one call each for all blocks.
         """
         if not self._fdl_valid:
             self._rebuild_fdl()
@@ -333,19 +336,15 @@ class MimoFir:
         else:
             frames = np.lib.stride_tricks.sliding_window_view(extended, 2 * p, axis=1)[:, ::p]  # (in, B, 2P)
         spectra = scipy.fft.rfft(frames, axis=-1).astype(np.complex64, copy=False).transpose(1, 0, 2)  # (B, in, F)
-        if count == 1:  # streaming: push the new spectrum into the ring (both copies); the window is contiguous
-            self._head = (self._head - 1) % parts
-            self._line[self._head] = self._line[self._head + parts] = spectra[0]
-            sequence = self._line[self._head : self._head + parts]  # (K, in, F), newest first: X[b - k] at k
-        else:
-            window = self._line[self._head : self._head + parts]  # (K, in, F), newest first
-            sequence = np.concatenate([spectra[::-1], window])  # (B + K, in, F), newest first
         h, old = self._spectra, self._fade_old
         sets = [h] if old is None else [h, old]
         accs = [np.empty((count, h.shape[0], p + 1), np.complex64) for _ in sets]
         for b in range(count):
-            # block b hears X[b - k] for k < K: in the newest-first sequence, entries count - 1 - b + k
-            heard = sequence[count - 1 - b : count - 1 - b + parts].reshape(1, parts * inputs, p + 1)
+            # push block b's spectrum into the ring (both copies): its window, X[b - k] at k < K, is then the
+            # contiguous run line[head : head + K], newest first
+            self._head = (self._head - 1) % parts
+            self._line[self._head] = self._line[self._head + parts] = spectra[b]
+            heard = self._line[self._head : self._head + parts].reshape(1, parts * inputs, p + 1)
             self._accumulate(heard, [acc[b] for acc in accs])
         results = [scipy.fft.irfft(acc, n=2 * p, axis=-1)[:, :, p:] for acc in accs]  # (B, out, P)
         out = results[0]
@@ -354,9 +353,6 @@ class MimoFir:
             out = results[1] + (out - results[1]) * ramp
             if ramp[-1, 0, -1] >= 1.0:
                 self._fade_old = None
-        if count > 1:
-            self._line = np.concatenate([sequence[:parts], sequence[:parts]])
-            self._head = 0
         self._remember(samples)
         return np.ascontiguousarray(out.transpose(1, 0, 2).reshape(out.shape[1], count * p), dtype=np.float32)
 
@@ -457,10 +453,20 @@ class MimoFir:
 
 
 def _nonzero_columns(spectra: np.ndarray) -> tuple[int, int]:
-    """``(first, last)``: the columns (axis 1) outside which ``spectra`` is zero; ``(0, 0)`` when all of it is."""
-    rows = np.ascontiguousarray(spectra).reshape(spectra.shape[0], spectra.shape[1], -1)
-    columns = np.flatnonzero(np.any(rows.view(rows.real.dtype) != 0, axis=(0, 2)))
-    return (int(columns[0]), int(columns[-1]) + 1) if columns.size else (0, 0)
+    """``(first, last)``: the columns (axis 1) outside which ``spectra`` is zero; ``(0, 0)`` when all of it is.
+
+    Looked for from both ends, a column at a time: a design's zero columns are a few at each end.
+    """
+    count = spectra.shape[1]
+    first = 0
+    while first < count and not spectra[:, first].any():
+        first += 1
+    if first == count:
+        return (0, 0)
+    last = count
+    while not spectra[:, last - 1].any():
+        last -= 1
+    return first, last
 
 
 class CrossfadingFir:
@@ -494,6 +500,10 @@ class CrossfadingFir:
         """:meth:`set_filters` with the filters as :func:`partition_spectra` (no FFT here); ``changed``:
         see :meth:`MimoFir.set_spectra`."""
         self.engine.set_spectra(spectra, inputs, fade_samples=self.fade_samples if fade else 0, changed=changed)
+
+    def computes(self, samples: int) -> bool:
+        """See :meth:`MimoFir.computes`."""
+        return self.engine.computes(samples)
 
     def process(self, block: np.ndarray) -> np.ndarray:
         """Convolve one ``(inputs, n)`` block into ``(outputs, n)``."""

@@ -74,8 +74,10 @@ GRID_STEPS = {"width": 0.1, "listener_yaw_deg": 2.0}
 GRID_ORDERS = {"width": 3, "listener_yaw_deg": 3}
 #: A grid cell's spectra columns that move less than this (re the filters) are not blended
 #: (:class:`~soundstage.dsp.grid.DesignGrid`'s ``still_db``): those of the partitions before and after the
-#: designs' modeling delays, about half of them. It adds at most -106 dB re the filters to the error.
-GRID_STILL_DB = -110.0
+#: designs' modeling delays and the first and last partitions that carry the change (12 of 27 columns move). It adds
+#: at most -76 dB re the filters to the error, under the interpolation's own (-65 dB over a whole ride,
+#: ``benchmarks/automation.py``); -110 dB moved 15 columns: a fifth more to blend and to fade at every change.
+GRID_STILL_DB = -80.0
 #: The grid keeps its nodes column first (drivers and columns swapped); this transposition gives the engine's layout.
 _ENGINE_LAYOUT = (1, 0, 2)
 #: The center the upmix extracts reaches up to here: above it, center content would stay in L'/R' and
@@ -86,7 +88,9 @@ UPMIX_HIGH_HZ = 24000.0
 #: decay: a fifth of the FIR's multiply-adds, which the engine then skips. Far below the designs' own accuracy (-60 dB),
 #: and below what the behaviour fingerprints call a change (tests/behavior: -120 dB re each array).
 SUPPORT_FLOOR_DB = -130.0
-#: How long a change of the filters crossfades while audio runs, s.
+#: How long a change of the filters crossfades while audio runs, s. Shorter fades cost less (20 ms: a tenth less
+#: per change of a ride) but let the design grid's interpolation error through: a fast ride of width and yaw
+#: (``tests/test_design_grid.py``) is -60.4 dB off exact designs with 50 ms, -59.9 dB with 20 ms.
 FADE_SECONDS = 0.05
 #: The virtual speakers' angle and the model head's radius the Spatializer designs for.
 VIRTUAL_AZIMUTH_DEG = 30.0
@@ -298,21 +302,40 @@ class Spatializer(DriverFeeds, Processor):  # type: ignore[misc]  # output_chann
         combined, _ = self.filters(sample_rate)
         self._fir = CrossfadingFir(combined, partition_size=self.partition_size, fade_samples=int(FADE_SECONDS * sample_rate))
         self.__dict__["_still"] = None  # the filters set are an exact design
+        self.__dict__["_unswapped"] = set()  # ... at the knobs' current values
 
     def _parameter_changed(self, name: str) -> None:
+        """A knob that redesigns: the filters are swapped when the engine next computes output (:meth:`_swap`).
+
+        Changes until then coalesce: the engine computes whole partitions, so of two changes within one
+        partition only the second would be heard, bar the first sample of the first's fade. An exact design
+        is made here (a design worker's shadow designs on the change); a grid's filters when swapped.
+        """
         if name == "center_amount":
             self.upmix.center_amount = self.float_value(name)
         elif name in DESIGN_KNOBS + LISTENER_KNOBS and self._fir is not None and self._sample_rate is not None:
-            if name in GRID_STEPS and self.interpolate_designs:
-                grid = self.design_grid(self._sample_rate)
-                spectra, still = grid.filters_and_still(self._grid_values(), axes=_ENGINE_LAYOUT)
-                # the same still columns as the filters set last (same cell): the fade runs the moving ones only
-                changed = still[1:] if still is not None and still == self.__dict__.get("_still") else None
-                self.__dict__["_still"] = still
-                self._fir.set_spectra(spectra, 3, changed=changed)
-            else:
-                self.__dict__["_still"] = None
-                self._fir.set_filters(self.filters(self._sample_rate)[0])
+            unswapped = self.__dict__.setdefault("_unswapped", set())
+            unswapped.add(name)
+            if not self._from_grid(unswapped):
+                self.filters(self._sample_rate)  # memoised: the swap finds it
+
+    def _from_grid(self, names: set[str]) -> bool:
+        return self.interpolate_designs and names <= GRID_STEPS.keys()
+
+    def _swap(self) -> None:
+        """Set the filters at the knobs' current values (crossfading): a grid's where only gridded knobs moved."""
+        assert self._fir is not None and self._sample_rate is not None
+        names, self.__dict__["_unswapped"] = self.__dict__["_unswapped"], set()
+        if self._from_grid(names):
+            grid = self.design_grid(self._sample_rate)
+            spectra, still = grid.filters_and_still(self._grid_values(), axes=_ENGINE_LAYOUT)
+            # the same still columns as the filters set last (same cell): the fade runs the moving ones only
+            changed = still[1:] if still is not None and still == self.__dict__.get("_still") else None
+            self.__dict__["_still"] = still
+            self._fir.set_spectra(spectra, 3, changed=changed)
+        else:
+            self.__dict__["_still"] = None
+            self._fir.set_filters(self.filters(self._sample_rate)[0])
 
     # -- a change of width or yaw while streaming: the design grid ------------------------
     def _grid_values(self) -> dict[str, float]:
@@ -368,6 +391,8 @@ class Spatializer(DriverFeeds, Processor):  # type: ignore[misc]  # output_chann
             three[2] *= np.float32(10.0 ** (float(level_db[0]) / 20.0))
         else:
             three[2] *= np.power(10.0, level_db / 20.0).astype(np.float32)
+        if self.__dict__.get("_unswapped") and self._fir.computes(block.shape[1]):
+            self._swap()
         return self._fir.process(three)
 
     def _config(self) -> dict[str, Any]:
