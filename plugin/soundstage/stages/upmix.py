@@ -33,7 +33,8 @@ HOP = 1024
 
 
 def _smoothstep(x: np.ndarray, low: float, high: float) -> np.ndarray:
-    t = np.clip((x - low) / max(high - low, 1e-9), 0.0, 1.0)
+    t = np.asarray((x - low) / max(high - low, 1e-9))  # an array (out= below), also for a scalar x
+    np.minimum(np.maximum(t, 0.0, out=t), 1.0, out=t)  # np.clip's result, without its overhead (a frame at a time)
     return t * t * (3 - 2 * t)
 
 
@@ -48,8 +49,9 @@ def center_mask(
 ) -> np.ndarray:
     """The center share of each bin (0..1) from smoothed auto- and cross-spectra (pure function)."""
     eps = 1e-20
-    coherence = np.abs(phi_lr) / np.sqrt(phi_ll * phi_rr + eps)
-    balance = 2 * np.sqrt(phi_ll * phi_rr) / (phi_ll + phi_rr + eps)
+    product = phi_ll * phi_rr
+    coherence = np.abs(phi_lr) / np.sqrt(product + eps)
+    balance = 2 * np.sqrt(product) / (phi_ll + phi_rr + eps)
     width = max(width_db, 0.1)
     pan_gate = _smoothstep(balance, _balance(2 * width), _balance(width))
     coherence_gate = _smoothstep(coherence, 0.6, 0.9)
@@ -140,7 +142,11 @@ class Upmix(Processor):
         cross = left * np.conj(right)
         # Phi_LL, Phi_RR, Re and Im of Phi_LR: a one-pole average across frames per bin, state carried between
         # calls; written as a loop over frames (vectorised over bins), faster here than scipy's lfilter
-        stats = np.stack([left.real**2 + left.imag**2, right.real**2 + right.imag**2, cross.real, cross.imag], axis=1)
+        stats = np.empty((left.shape[0], 4, left.shape[1]), left.real.dtype)  # in place: a frame at a time (streaming)
+        for row, spectrum in ((0, left), (1, right)):  # has little to compute, much to allocate
+            np.square(spectrum.real, out=stats[:, row])
+            stats[:, row] += np.square(spectrum.imag)
+        stats[:, 2], stats[:, 3] = cross.real, cross.imag
         stats *= np.float32(1.0) - decay
         state = self._phi
         for frame in stats:  # (4, bins) views, smoothed in place
