@@ -12,6 +12,7 @@ path of ``soundstage process`` and sessions). Printed beside the targets
   error:   the design-grid render against the same render with an exact design
            at every change, error energy re signal (target <= -60 dB)
   node:    the time to design one grid node (what a cold render pays per node visited)
+  swaps:   the warm render's grid interpolations (changes inside one engine partition are one)
   yaw only: the yaw changes alone (a head tracker's case), warm: each reads the four partial
            sums of its cubic instead of sixteen nodes (no target of its own; for comparison)
 
@@ -44,7 +45,7 @@ import time  # noqa: E402
 import numpy as np  # noqa: E402
 
 from soundstage import Chain, Spatializer  # noqa: E402
-from soundstage.dsp.grid import clear_grid_cache, grid_cache_info  # noqa: E402
+from soundstage.dsp.grid import DesignGrid, clear_grid_cache, grid_cache_info  # noqa: E402
 from soundstage.host.automation import AutomationEvent, process_with_automation  # noqa: E402
 from soundstage.stages import device  # noqa: E402
 from soundstage.stages.device import GRID_ORDERS, GRID_STEPS  # noqa: E402
@@ -85,6 +86,19 @@ def render(audio: np.ndarray, events: list[AutomationEvent], *, exact: bool) -> 
     start = time.perf_counter()
     out = process_with_automation(chain, audio, SR, events)
     return out, time.perf_counter() - start
+
+
+def counting_interpolations() -> list[int]:
+    """Count the design grid's interpolations from now on (a list of one count, updated in place)."""
+    count = [0]
+    interpolate = DesignGrid.filters_and_still
+
+    def counted(self, *args, **kwargs):  # type: ignore[no-untyped-def]
+        count[0] += 1
+        return interpolate(self, *args, **kwargs)
+
+    DesignGrid.filters_and_still = counted  # type: ignore[method-assign]
+    return count
 
 
 def node_design_ms(count: int = 20) -> float:
@@ -131,7 +145,9 @@ def main() -> None:
     stored_out, stored = render(audio, events, exact=False)
     stored_info = grid_cache_info()
     assert np.array_equal(stored_out, grid_out), "the design store changed the output"
+    interpolations = counting_interpolations()
     _, warm = render(audio, events, exact=False)
+    swaps = interpolations[0]
     os.environ["SOUNDSTAGE_DESIGN_CACHE"] = "off"
     shutil.rmtree(store, ignore_errors=True)
     warm_designed = grid_cache_info()["designed"] - stored_info["designed"]
@@ -164,6 +180,10 @@ def main() -> None:
         f"design grid: the cold render designed {cold_info['designed']} nodes, kept {cold_info['kept']} "
         f"({cold_info['bytes'] / 2**20:.0f} MB of {cold_info['limit'] / 2**20:.0f} MB); the warm one designed "
         f"{warm_designed} again (evicted)"
+    )
+    print(
+        f"filter swaps (warm): {swaps} grid interpolations for {count} changes "
+        "(the changes until the engine next computes a partition are one swap)"
     )
     print(f"design grid vs exact designs: error {10 * np.log10(max(error, 1e-30)):.1f} dB re signal (target <= -60 dB)")
     print(

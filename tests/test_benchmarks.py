@@ -4,6 +4,7 @@ The figures themselves are measured by running the scripts on their own; no
 timing is asserted here, this only keeps the scripts working.
 """
 
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -92,6 +93,8 @@ def test_automation_benchmark_runs() -> None:
     out = result.stdout
     assert "target: >= 20x real time and <= 1 ms per change" in out and "(target <= -60 dB)" in out
     assert "design grid, cold:" in out and "yaw changes alone (warm)" in out and "(40 changes)" in out
+    swaps = re.search(r"filter swaps \(warm\): (\d+) grid interpolations for 80 changes", out)
+    assert swaps is not None and 0 < int(swaps.group(1)) <= 80, out  # changes in one partition: one swap
 
 
 def test_demo_render_benchmark_runs() -> None:

@@ -95,14 +95,18 @@ class StreamingStft:
                 spectra = scipy.fft.rfft(segments * self.window, axis=-1).transpose(1, 0, 2)
             modified = frames(spectra)
             time = scipy.fft.irfft(modified, n=self.fft_size, axis=-1) * self.synthesis  # (F, O, N)
-            length = count * self.hop + self.fft_size - self.hop
-            buffer = np.zeros((self.outputs, length), np.float32)
-            buffer[:, : self._tail.shape[1]] += self._tail
-            # overlap-add: frame k starts at k*hop; add each hop-long piece of all frames at once
-            pieces = time.reshape(count, self.outputs, self.fft_size // self.hop, self.hop)
-            for part in range(self.fft_size // self.hop):
-                view = buffer[:, part * self.hop : part * self.hop + count * self.hop].reshape(self.outputs, count, self.hop)
-                view += pieces[:, :, part, :].transpose(1, 0, 2)
+            if count == 1:  # streaming: the frame plus the tail (the sums the general case makes, in one add)
+                buffer = np.asarray(time[0], np.float32)
+                buffer[:, : self._tail.shape[1]] += self._tail
+            else:
+                length = count * self.hop + self.fft_size - self.hop
+                buffer = np.zeros((self.outputs, length), np.float32)
+                buffer[:, : self._tail.shape[1]] += self._tail
+                # overlap-add: frame k starts at k*hop; add each hop-long piece of all frames at once
+                pieces = time.reshape(count, self.outputs, self.fft_size // self.hop, self.hop)
+                for part in range(self.fft_size // self.hop):
+                    view = buffer[:, part * self.hop : part * self.hop + count * self.hop].reshape(self.outputs, count, self.hop)
+                    view += pieces[:, :, part, :].transpose(1, 0, 2)
             produced = buffer[:, : count * self.hop]
             self._tail = buffer[:, count * self.hop :]
             self._input = joined[:, -(self.fft_size - self.hop) :]
