@@ -25,7 +25,7 @@ a whole automated render against exact designs at every change).
 
 Parts that do not move. Much of a design does not move with the gridded knobs
 (the Spatializer's first and last partitions, before and after its modeling
-delays: 13 of 27 spectra columns move by less than -110 dB re the filter). A grid
+delays: 15 of 27 spectra columns move by less than -80 dB re the filter). A grid
 made with ``still_db`` finds, once per cell (the nodes one interpolation reads),
 the leading and trailing slices of the nodes' first axis whose spread over the
 cell is below ``still_db`` re the energy of one node of the cell (the still
