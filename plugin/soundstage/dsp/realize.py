@@ -72,9 +72,9 @@ def trim_support(filters: np.ndarray, floor_db: float) -> np.ndarray:
     """
     energy = np.sum(np.square(filters, dtype=np.float64), axis=1)  # (outputs, taps)
     allowed = 0.5 * 10.0 ** (floor_db / 10.0) * energy.sum(axis=1)
-    leading = [int(np.searchsorted(np.cumsum(row), limit, side="right")) for row, limit in zip(energy, allowed, strict=True)]
-    trailing = [int(np.searchsorted(np.cumsum(row[::-1]), limit, "right")) for row, limit in zip(energy, allowed, strict=True)]
-    start, stop = min(leading), filters.shape[-1] - min(trailing)
+    # per output, the taps in each run: the running sums from that end that stay within the allowance
+    leading, trailing = (np.sum(np.cumsum(e, axis=1) <= allowed[:, None], axis=1) for e in (energy, energy[:, ::-1]))
+    start, stop = int(leading.min()), filters.shape[-1] - int(trailing.min())
     trimmed = np.zeros_like(filters)
     trimmed[..., start:stop] = filters[..., start:stop]
     return trimmed
