@@ -110,8 +110,9 @@ class _Ramp:
         self.slope = (self.target - current) / samples
 
     def render(self, n: int) -> np.ndarray:
+        """The next ``n`` values; settled: one value, read-only and broadcast (nothing written per sample)."""
         if self.position >= self.length:
-            return np.full(n, self.target)
+            return np.broadcast_to(np.float64(self.target), (n,))
         positions = self.position + 1 + np.arange(n, dtype=np.float64)
         values = np.where(positions >= self.length, self.target, self.start + self.slope * positions)
         self.position = min(self.position + n, self.length)
@@ -302,10 +303,10 @@ class Processor:
         return self._values[name]
 
     def _smoothed(self, name: str, num_samples: int) -> np.ndarray:
-        """Per-sample values of a smoothed parameter for the next ``num_samples`` samples."""
+        """Per-sample values of a smoothed parameter for the next ``num_samples`` samples (read-only)."""
         ramp = self._ramps.get(name)
         if ramp is None:
-            return np.full(num_samples, float(self._values[name]))
+            return np.broadcast_to(np.float64(self._values[name]), (num_samples,))
         return ramp.render(num_samples)
 
     @property

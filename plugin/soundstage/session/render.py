@@ -541,6 +541,7 @@ def _run(
     grouped = {bus.name: _Mixer([info.stem.name for info in stems if info.stem.bus == bus.name]) for bus in session.buses}
     finished = False
     stem_blocks = _StemBlocks(readers, stem_streams)
+    writing = _RenderBlocks()
     try:
         stem_blocks.start(min(block, total), block >= total)
         while not finished:
@@ -556,11 +557,13 @@ def _run(
                 summed = grouped[bus.name].take(final=finished)
                 direct.put(bus.name, _stage(bus_streams[bus.name], summed, finished))
             master_out = _stage(master_stream, direct.take(final=finished), finished)
-            _write_renders(renders, render_streams, plan, master_out, finished)
+            writing.start(renders, render_streams, plan, master_out, finished)
             position += count
             if progress is not None:
                 progress(position, total)
+        writing.wait()
     finally:
+        writing.close()
         stem_blocks.close()
         for reader in readers:
             reader.close()
@@ -715,6 +718,38 @@ def _write_renders(
 def _stage(stream: ChainStream | None, audio: np.ndarray, final: bool) -> np.ndarray:
     """What a stream gives for one timeline block (everything it holds at the end); no stream: the block itself."""
     return audio if stream is None else stream.step(audio, final=final)
+
+
+class _RenderBlocks:
+    """The renders' chains and files, a block behind the master: block k's run on a thread of their own while
+    the main thread mixes and masters block k + 1 (on one core: at once).
+
+    One block at a time, in order, so every stream and file sees what it would in one thread; the master
+    chain and the device chain after it are often the longest two steps of a block, and this puts them on
+    both cores.
+    """
+
+    def __init__(self) -> None:
+        self.pool = ThreadPoolExecutor(1, thread_name_prefix="soundstage-renders") if (os.cpu_count() or 1) > 1 else None
+        self._running: Future[None] | None = None
+
+    def start(self, *arguments: Any) -> None:
+        """Write one master block through the renders (:func:`_write_renders`), once the block before is written."""
+        self.wait()
+        if self.pool is None:
+            _write_renders(*arguments)
+        else:
+            self._running = self.pool.submit(_write_renders, *arguments)
+
+    def wait(self) -> None:
+        """Until the block started last is written (an error it raised is raised here)."""
+        running, self._running = self._running, None
+        if running is not None:
+            running.result()
+
+    def close(self) -> None:
+        if self.pool is not None:
+            self.pool.shutdown(wait=True)
 
 
 class _StemBlocks:

@@ -139,14 +139,17 @@ class StemReader:
 
     def read(self, count: int) -> np.ndarray:
         """The next ``count`` timeline samples, ``(channels, count)`` float32."""
-        out = np.zeros((self.info.channels, count), np.float32)
         first = max(self.start, self._position)
         last = min(self.end, self._position + count)
-        if last > first:
-            data = self._file.read(last - first)
-            if data.shape[1] < last - first:
-                raise AudioFileError(f"stem {self.info.stem.name!r}: {str(self.info.path)!r} ends early (truncated?)")
-            out[:, first - self._position : last - self._position] = data if self.gain == 1.0 else data * self.gain
+        data = self._file.read(last - first) if last > first else None
+        if data is not None and data.shape[1] < last - first:
+            raise AudioFileError(f"stem {self.info.stem.name!r}: {str(self.info.path)!r} ends early (truncated?)")
+        if data is not None and last - first == count and data.dtype == np.float32:  # all inside the stem: no copy
+            out = data if self.gain == 1.0 else np.multiply(data, np.float32(self.gain))
+        else:
+            out = np.zeros((self.info.channels, count), np.float32)
+            if data is not None:
+                out[:, first - self._position : last - self._position] = data if self.gain == 1.0 else data * self.gain
         self._position += count
         return out
 
