@@ -127,9 +127,27 @@ def test_a_track_written_with_spaces_after_the_commas_reads_the_same(tmp_path: P
 
 
 @pytest.mark.parametrize(
+    "text",
+    [
+        "time_s;yaw_deg;y_m\n0;0;0\n0,5;12,5;0,04\n",  # a spreadsheet's export where the decimal mark is a comma
+        "time_s\tyaw_deg\ty_m\n0\t0\t0\n0.5\t12.5\t0.04\n",  # tab-separated
+        '\ufeff"time_s","yaw_deg","y_m"\r\n0,0,0\r\n0.5,12.5,0.04\r\n',  # Excel's "CSV UTF-8": BOM, quotes, CRLF
+    ],
+)
+def test_a_track_exported_by_other_programs_reads_the_same(tmp_path: Path, text: str) -> None:
+    parameters = Chain([Spatializer()]).parameters
+    tight, other = tmp_path / "tight.csv", tmp_path / "other.csv"
+    tight.write_text("time_s,yaw_deg,y_m\n0,0,0\n0.5,12.5,0.04\n")
+    other.write_bytes(text.encode("utf-8"))
+    assert read_head_track(other, parameters, SR) == read_head_track(tight, parameters, SR)
+
+
+@pytest.mark.parametrize(
     ("text", "message"),
     [
         ("time,yaw\n0,1\n", "needs a header with time_s and yaw_deg"),
+        ("time_s,yaw_deg\n0,1\n1e305,2\n", r"line 3: time_s = 1e\+305 is past the end of any session"),
+        ("time_s;yaw_deg\n0;1\n1.234,5;2\n", r"line 3: time_s = '1.234,5' is not a number"),
         ("time_s,yaw_deg\n0,1\n0.5,left\n", r"line 3: yaw_deg = 'left' is not a number"),
         ("time_s,yaw_deg\n1,1\n0.5,2\n", r"line 3: time_s = 0.5 goes back in time"),
         ("time_s,yaw_deg\n0,nan\n", r"line 2: yaw_deg = 'nan' is not a number"),
@@ -156,6 +174,27 @@ def test_any_text_as_a_track_is_read_or_refused_cleanly(text: str) -> None:
         assert all(e.sample >= 0 for e in events)
     except HeadTrackError as error:
         assert "\n" not in str(error)
+    finally:
+        Path(handle.name).unlink()
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.lists(st.tuples(st.floats(allow_nan=False), st.floats()), max_size=6), st.sampled_from([",", ";", "\t"]))
+def test_any_numbers_in_a_track_are_read_or_refused_cleanly(rows: list[tuple[float, float]], separator: str) -> None:
+    """Times and yaws of any size and sign, in any of the separators: events inside the ranges, or one line."""
+    import tempfile
+
+    parameters = Chain([Spatializer()]).parameters
+    text = separator.join(["time_s", "yaw_deg"]) + "\n" + "".join(f"{t!r}{separator}{y!r}\n" for t, y in rows)
+    with tempfile.NamedTemporaryFile("w", suffix=".csv", delete=False, encoding="utf-8") as handle:
+        handle.write(text)
+    try:
+        events = read_head_track(handle.name, parameters, SR)
+        assert len(events) == len(rows) and all(e.sample >= 0 for e in events)
+        spec = parameters[events[0].target].spec if events else None
+        assert spec is None or all(float(spec.minimum) <= e.value <= float(spec.maximum) for e in events)
+    except HeadTrackError as error:
+        assert "\n" not in str(error) and handle.name in str(error)
     finally:
         Path(handle.name).unlink()
 

@@ -26,7 +26,9 @@ per ``COST_SPACING`` times its cost, like a MIDI knob.
 
 **Offline** (:func:`read_head_track`): a CSV file with a header naming
 ``time_s`` and ``yaw_deg`` and, if wanted, ``x_m`` and ``y_m``; each row becomes
-automation of the chain's listener parameters at its sample.
+automation of the chain's listener parameters at its sample. Commas, semicolons
+or tabs separate the columns (the header says which); between semicolons or
+tabs a decimal comma is read too, as spreadsheets in many locales export.
 """
 
 from __future__ import annotations
@@ -256,6 +258,20 @@ class HeadTracker:
         return applied
 
 
+#: Samples a head track's times may reach (a year at 192 kHz is 6e12): beyond, a time is a mistake, not a pose.
+_LAST_SAMPLE = 2.0**53
+
+
+def _delimiter(header: str) -> str:
+    """The separator a head track's header is written with: the first of comma, semicolon and tab that gives both
+    ``time_s`` and ``yaw_deg`` as column names (a comma when none does: the error then shows the header as read)."""
+    for candidate in (",", ";", "\t"):
+        names = {name.strip().strip('"') for name in header.split(candidate)}
+        if {"time_s", "yaw_deg"} <= names:
+            return candidate
+    return ","
+
+
 def read_head_track(path: str | Path, parameters: Mapping[str, Parameter], sample_rate: float) -> list[AutomationEvent]:
     """A recorded head trajectory (CSV: ``time_s``, ``yaw_deg``, optional ``x_m``, ``y_m``) as automation events.
 
@@ -275,11 +291,14 @@ def read_head_track(path: str | Path, parameters: Mapping[str, Parameter], sampl
         text = file.read_text(encoding="utf-8-sig")
     except (OSError, UnicodeDecodeError) as error:
         raise HeadTrackError(f"{file}: cannot read the head track ({getattr(error, 'strerror', None) or error})") from None
-    rows = csv.DictReader(text.splitlines())
+    lines = text.splitlines()
+    delimiter = _delimiter(lines[0] if lines else "")
+    rows = csv.DictReader(lines, delimiter=delimiter)
     columns = [c.strip() for c in rows.fieldnames or []]
     if "time_s" not in columns or "yaw_deg" not in columns:
         raise HeadTrackError(
-            f"{file}: line 1: a head track needs a header with time_s and yaw_deg (and x_m, y_m if wanted); got {columns}"
+            f"{file}: line 1: a head track needs a header with time_s and yaw_deg (and x_m, y_m if wanted), "
+            f"separated by commas, semicolons or tabs; got {columns}"
         )
     fields = [c for c in ("yaw_deg", "x_m", "y_m") if c in columns]
     events: list[AutomationEvent] = []
@@ -289,8 +308,8 @@ def read_head_track(path: str | Path, parameters: Mapping[str, Parameter], sampl
         values: dict[str, float] = {}
         for column in ["time_s", *fields]:
             raw = (row.get(column) or "").strip()
-            try:
-                value = float(raw)
+            try:  # between semicolons or tabs, a decimal comma (a spreadsheet's export in many locales)
+                value = float(raw.replace(",", ".", 1) if delimiter != "," and raw.count(",") == 1 else raw)
             except ValueError:
                 value = math.nan
             if not math.isfinite(value):
@@ -301,6 +320,11 @@ def read_head_track(path: str | Path, parameters: Mapping[str, Parameter], sampl
         if values["time_s"] < 0 or values["time_s"] < last:
             raise HeadTrackError(
                 f"{file}: line {number}: time_s = {values['time_s']:g} goes back in time; sort the rows by time, from 0"
+            )
+        if not values["time_s"] * sample_rate < _LAST_SAMPLE:
+            raise HeadTrackError(
+                f"{file}: line {number}: time_s = {values['time_s']:g} is past the end of any session; "
+                "times are seconds from the start (e.g. 12.5)"
             )
         last = values["time_s"]
         sample = round(values["time_s"] * sample_rate)
