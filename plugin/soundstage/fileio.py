@@ -1,7 +1,9 @@
 """Streaming a file through a chain, with safe outputs.
 
 Inputs are read with ``pedalboard.io.AudioFile`` after ``soundfile``
-(libsndfile) has confirmed they hold what their headers declare. Outputs go
+(libsndfile) has confirmed they hold what their headers declare; the formats
+libsndfile reads and pedalboard does not (CAF, Wave64) are read with
+``soundfile`` behind the same interface (:class:`SoundfileReader`). Outputs go
 through the output layer (:mod:`soundstage.sinks`): checked before any work,
 written to a temporary file beside the target and renamed into place only when
 complete, so an error, Ctrl-C or SIGTERM never leaves a half-written file, and
@@ -18,14 +20,14 @@ from typing import Any
 
 import numpy as np
 import soundfile
-from pedalboard.io import AudioFile
+from pedalboard.io import AudioFile, StreamResampler
 
 from soundstage.engine import ChainStream, pump
 from soundstage.errors import AudioFileError, AudioInputError, OutputError, ParameterError
 from soundstage.host.processor import Processor
 from soundstage.sinks import AudioSink, audio_target
 
-__all__ = ["check_output_path", "held_frames", "open_audio", "process_file", "TruncatedReader"]
+__all__ = ["check_output_path", "held_frames", "open_audio", "process_file", "SoundfileReader", "TruncatedReader"]
 
 
 def open_audio(path: str | os.PathLike[str], *, allow_truncated: bool = False) -> Any:
@@ -52,8 +54,11 @@ def open_audio(path: str | os.PathLike[str], *, allow_truncated: bool = False) -
     try:
         reader: Any = AudioFile(str(file))  # a ReadableAudioFile (typed loosely: pedalboard's stubs lack __enter__)
     except Exception as error:  # pedalboard raises ValueError/RuntimeError for bad files
-        reason = str(error).split(": ", 1)[-1] if "Failed to open" in str(error) else str(error)
-        raise AudioFileError(f"input file {str(file)!r} cannot be read as audio: {_first_line(reason)}") from None
+        try:  # a format libsndfile reads and pedalboard does not: CAF (Logic, Pro Tools), Sony Wave64 (Reaper, Vegas)
+            reader = SoundfileReader(file)
+        except Exception:
+            reason = str(error).split(": ", 1)[-1] if "Failed to open" in str(error) else str(error)
+            raise AudioFileError(f"input file {str(file)!r} cannot be read as audio: {_first_line(reason)}") from None
     rate, channels = float(reader.samplerate), int(reader.num_channels)
     if not (MIN_INPUT_RATE <= rate <= MAX_INPUT_RATE and 1 <= channels <= MAX_INPUT_CHANNELS):
         reader.close()
@@ -158,6 +163,97 @@ class _ResampledTruncated:
 
     def read(self, count: int) -> Any:
         return self._reader.read(max(0, min(count, self.frames - int(self._reader.tell()))))
+
+
+class SoundfileReader:
+    """pedalboard's reader interface (``read``, ``tell``, ``frames``, ``resampled_to`` ...) over ``soundfile``, for
+    the formats libsndfile reads and pedalboard does not: CAF, Wave64 and others.
+
+    ``resampled_to`` streams through pedalboard's own ``StreamResampler``: the same samples, and as many, as
+    pedalboard's resampling reader gives for a format it reads (tested).
+    """
+
+    def __init__(self, path: str | os.PathLike[str]) -> None:
+        self._file = soundfile.SoundFile(str(path))
+        self.name = str(path)
+        self.samplerate = float(self._file.samplerate)
+        self.num_channels = int(self._file.channels)
+        self.frames = int(self._file.frames)
+        subtype = str(self._file.subtype)
+        depth = next((bits for bits in ("8", "16", "24", "32") if subtype.endswith(f"_{bits}")), None)
+        self.file_dtype = {"FLOAT": "float32", "DOUBLE": "float64"}.get(subtype, f"int{depth}" if depth else "float32")
+
+    def read(self, count: int) -> np.ndarray:
+        """The next ``count`` samples (fewer at the end), ``(channels, n)`` float32."""
+        return np.ascontiguousarray(self._file.read(max(0, int(count)), dtype="float32", always_2d=True).T)
+
+    def tell(self) -> int:
+        return int(self._file.tell())
+
+    def seek(self, position: int) -> None:
+        self._file.seek(int(position))
+
+    def close(self) -> None:
+        self._file.close()
+
+    def resampled_to(self, rate: float) -> Any:
+        """A reader of this file at ``rate`` (this one at its own rate)."""
+        return self if float(rate) == self.samplerate else _ResampledSoundfile(self, float(rate))
+
+    def __enter__(self) -> SoundfileReader:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+class _ResampledSoundfile:
+    """A :class:`SoundfileReader` at another rate, streamed (constant memory); ``frames`` as pedalboard counts them."""
+
+    def __init__(self, source: SoundfileReader, rate: float) -> None:
+        self._source = source
+        self._resampler = StreamResampler(source.samplerate, rate, source.num_channels)
+        self.samplerate = rate
+        self.num_channels = source.num_channels
+        self.file_dtype = source.file_dtype
+        self.name = source.name
+        # the count pedalboard's ResampledReadableAudioFile gives: the exact length, less the fraction by which its
+        # resampler's output latency rounds up
+        length = source.frames * rate / source.samplerate
+        latency = self._resampler.input_latency * rate / source.samplerate
+        self.frames = int(length - (round(latency) - latency) if latency > 0 else length)
+        self._ready = np.zeros((source.num_channels, 0), np.float32)
+        self._position = 0
+        self._flushed = False
+
+    def read(self, count: int) -> np.ndarray:
+        count = max(0, min(int(count), self.frames - self._position))
+        pieces = [self._ready]
+        have = self._ready.shape[1]
+        while have < count and not self._flushed:
+            chunk = self._source.read(65536)
+            out = self._resampler.process(chunk) if chunk.shape[1] else self._resampler.process()
+            self._flushed = not chunk.shape[1]
+            pieces.append(out)
+            have += out.shape[1]
+        ready = np.concatenate(pieces, axis=1) if len(pieces) > 1 else self._ready
+        if ready.shape[1] < count:  # the resampler gave fewer than pedalboard counts: silence, as its reader pads
+            ready = np.concatenate([ready, np.zeros((self.num_channels, count - ready.shape[1]), np.float32)], axis=1)
+        out, self._ready = ready[:, :count], ready[:, count:]
+        self._position += count
+        return np.ascontiguousarray(out)
+
+    def tell(self) -> int:
+        return self._position
+
+    def close(self) -> None:
+        self._source.close()
+
+    def __enter__(self) -> _ResampledSoundfile:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
 
 
 def check_output_path(output: str | os.PathLike[str], *, inputs: list[Path], overwrite: bool, example: str = "out.wav") -> Path:

@@ -1,0 +1,101 @@
+"""Inputs in the formats libsndfile reads and pedalboard does not: CAF (Logic, Pro Tools) and Sony Wave64 (Reaper,
+Vegas). They read through ``soundfile`` behind pedalboard's reader interface, and give what the same samples in a
+WAV give, at the file's rate and resampled."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+from pathlib import Path
+
+import numpy as np
+import pytest
+import soundfile
+from pedalboard.io import AudioFile
+
+from soundstage.cli import main
+from soundstage.fileio import SoundfileReader, open_audio
+
+SR = 48000
+
+
+def program(seconds: float = 1.5, channels: int = 2) -> np.ndarray:
+    rng = np.random.default_rng(7)
+    t = np.arange(int(seconds * SR)) / SR
+    tone = 0.3 * np.sin(2 * np.pi * 330 * t)
+    return np.stack([tone + 0.05 * rng.standard_normal(t.size) for _ in range(channels)]).astype(np.float32)
+
+
+def write(path: Path, audio: np.ndarray, rate: int = SR, **kwargs: str) -> Path:
+    soundfile.write(str(path), audio.T, rate, subtype="FLOAT", **kwargs)
+    return path
+
+
+@pytest.mark.parametrize(("suffix", "kind"), [(".caf", "CAF"), (".w64", "W64")])
+def test_process_reads_caf_and_w64_as_the_same_samples_in_a_wav(tmp_path: Path, suffix: str, kind: str) -> None:
+    audio = program()
+    wav, other = write(tmp_path / "in.wav", audio), write(tmp_path / f"in{suffix}", audio, format=kind)
+    for source in (wav, other):
+        assert main(["process", str(source), str(tmp_path / f"out-{source.suffix[1:]}.wav"), "--chain", "mastering"]) == 0
+    from_wav, _ = soundfile.read(str(tmp_path / "out-wav.wav"), dtype="float32")
+    from_other, _ = soundfile.read(str(tmp_path / f"out-{suffix[1:]}.wav"), dtype="float32")
+    assert from_other.shape == from_wav.shape == (audio.shape[1], 2)
+    assert np.array_equal(from_other, from_wav)  # the same samples in, the same chain: the same file
+
+
+@pytest.mark.parametrize("rate", [44100, 32000, 96000, 22050, 47999])
+def test_a_resampled_caf_is_what_pedalboard_gives_for_the_same_wav(tmp_path: Path, rate: int) -> None:
+    """Resampling a CAF streams through pedalboard's own resampler: the same samples and count as its WAV reader's,
+    read in blocks of any size."""
+    audio = program(channels=2)
+    wav, caf = write(tmp_path / "in.wav", audio), write(tmp_path / "in.caf", audio, format="CAF")
+    with AudioFile(str(wav)) as plain:
+        expected_reader = plain.resampled_to(rate)
+        expected = expected_reader.read(expected_reader.frames)
+    reader = open_audio(caf)
+    assert isinstance(reader, SoundfileReader) and reader.file_dtype == "float32"
+    resampled = reader.resampled_to(rate)
+    assert resampled.frames == expected.shape[1]
+    pieces = []
+    for size in [1, 7, 4096, 333, 65536] * 20:
+        if resampled.tell() >= resampled.frames:
+            break
+        pieces.append(resampled.read(size))
+    got = np.concatenate(pieces, axis=1)
+    assert got.shape == expected.shape and np.array_equal(got, expected)
+    assert resampled.read(100).shape == (2, 0)  # nothing past the count
+    reader.close()
+
+
+def test_a_session_with_caf_and_w64_stems_renders_as_with_wavs(tmp_path: Path) -> None:
+    """A CAF stem at 44.1 kHz (resampled) and a Wave64 stem mix as the same stems in WAV files do."""
+    rng = np.random.default_rng(3)
+    bass = (0.2 * rng.standard_normal((1, 44100))).astype(np.float32)
+    vocal = program(1.0, channels=1)
+    outputs = {}
+    for kind, (bass_name, vocal_name) in {"wav": ("bass.wav", "vocal.wav"), "other": ("bass.caf", "vocal.w64")}.items():
+        folder = tmp_path / kind
+        folder.mkdir()
+        write(folder / bass_name, bass, 44100, **({"format": "CAF"} if bass_name.endswith(".caf") else {}))
+        write(folder / vocal_name, vocal, **({"format": "W64"} if vocal_name.endswith(".w64") else {}))
+        (folder / "session.toml").write_text(
+            "format = 1\nsample_rate = 48000\n"
+            f'[[stems]]\npath = "{bass_name}"\n[[stems]]\npath = "{vocal_name}"\n'
+            '[[renders]]\nname = "mix"\nkind = "mixdown"\nbit_depth = 32\n'
+        )
+        assert main(["render", str(folder / "session.toml"), "-o", str(folder / "out")]) == 0
+        outputs[kind], _ = soundfile.read(str(folder / "out" / "mix.wav"), dtype="float32")
+    assert outputs["other"].shape == outputs["wav"].shape and np.array_equal(outputs["other"], outputs["wav"])
+
+
+def test_caf_written_by_ffmpeg_is_read(tmp_path: Path) -> None:
+    if shutil.which("ffmpeg") is None:
+        pytest.skip("needs ffmpeg (Debian: apt-get install ffmpeg)")
+    audio = program()
+    wav = write(tmp_path / "in.wav", audio)
+    caf = tmp_path / "in.caf"
+    subprocess.run(["ffmpeg", "-loglevel", "error", "-i", str(wav), "-c:a", "pcm_s24le", str(caf)], check=True)
+    with open_audio(caf) as reader:
+        assert (reader.samplerate, reader.num_channels, reader.frames, reader.file_dtype) == (SR, 2, audio.shape[1], "int24")
+        got = reader.read(reader.frames)
+    assert np.abs(got - audio).max() <= 2.0**-23  # 24-bit: within one step
