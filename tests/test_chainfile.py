@@ -254,3 +254,31 @@ def test_old_british_keys_load_with_one_deprecation_warning(tmp_path: Path) -> N
         ChainFileError, match=r"'centre_delay_ms' is the old name of 'center_delay_ms', which is given too; keep one"
     ):
         load_chain(file)
+
+
+@pytest.mark.parametrize(
+    "encode",
+    [
+        lambda text: b"\xef\xbb\xbf" + text.replace("\n", "\r\n").encode("utf-8"),  # Notepad's "UTF-8 with BOM", CRLF
+        lambda text: text.encode("utf-16"),  # a Windows PowerShell 5 redirect: UTF-16 with its byte-order mark
+        lambda text: text.encode("utf-16-be"),  # no mark: not UTF-8, refused in one line below
+    ],
+)
+def test_a_chain_file_saved_by_windows_editors_loads_the_same(tmp_path: Path, encode: object) -> None:
+    from soundstage.host.chainfile import chain_to_dict
+    from soundstage.session import load_session
+
+    text = 'format = 1\n# a comment\n[[stages]]\ntype = "Gain"\nname = "trim"\nparameters = { gain_db = -3.0 }\n'
+    plain, other = tmp_path / "plain.toml", tmp_path / "other.toml"
+    plain.write_text(text)
+    data = encode(text)  # type: ignore[operator]
+    other.write_bytes(data)
+    if data[:2] in (b"\xff\xfe", b"\xfe\xff") or data[:3] == b"\xef\xbb\xbf":
+        assert chain_to_dict(load_chain(other)) == chain_to_dict(load_chain(plain))
+        session = tmp_path / "session.toml"
+        session.write_bytes(encode("format = 1\n[[stems]]\npath = 'a.wav'\n"))  # type: ignore[operator]
+        assert Path(load_session(session).stems[0].path).name == "a.wav"
+    else:
+        with pytest.raises(ChainFileError, match=r"other\.toml") as caught:
+            load_chain(other)
+        assert "\n" not in str(caught.value)

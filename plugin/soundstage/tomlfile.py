@@ -22,7 +22,10 @@ def read_toml(path: str | Path, error: type[SoundstageError], what: str) -> dict
     """Parse a TOML file; a missing, unreadable or malformed one raises ``error`` naming ``what`` and the file."""
     file = Path(path)
     try:
-        text = file.read_text(encoding="utf-8")
+        data = file.read_bytes()
+        # UTF-8, with or without the byte-order mark Windows editors write; UTF-16 with its mark (what a Windows
+        # PowerShell 5 redirect writes): TOML is UTF-8, but the file is the user's
+        text = data.decode("utf-16" if data[:2] in (b"\xff\xfe", b"\xfe\xff") else "utf-8-sig")
     except FileNotFoundError:
         raise error(f"{what} {str(file)!r} does not exist") from None
     except (OSError, UnicodeDecodeError) as problem:
@@ -33,7 +36,7 @@ def read_toml(path: str | Path, error: type[SoundstageError], what: str) -> dict
 def parse_toml(text: str, file: str | Path, error: type[SoundstageError] = SoundstageError) -> dict[str, Any]:
     """Parse the TOML ``text`` of ``file`` (named in the errors, as :func:`read_toml` names it)."""
     try:
-        return tomllib.loads(text)
+        return tomllib.loads(text.removeprefix("\ufeff"))  # a byte-order mark is not TOML, nor content
     except tomllib.TOMLDecodeError as problem:
         raise error(f"{file}: not valid TOML: {problem}") from None
     except RecursionError:  # tomllib parses nested tables recursively
