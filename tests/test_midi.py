@@ -348,3 +348,84 @@ def test_vst3_change_closer_than_64_samples_to_the_previous_one_lands_early_with
     change = int(np.argmax(out[0] < 0.2))
     print(f"a change 20 samples after another: lands {change - 96020:+d} samples from its event")
     assert -(GRANULARITY_SAMPLES - 1) <= change - 96020 <= 0
+
+
+def smf(division: int, *, midi_format: int = 0, tracks: int = 1) -> bytes:
+    """A standard MIDI file written byte by byte (mido writes no SMPTE division): CC 7 = 64 at tick 0, CC 7 = 0 at
+    tick 96 (running status), in each of ``tracks`` tracks."""
+    import struct
+
+    track = bytes([0x00, 0xB0, 0x07, 0x40, 0x60, 0x07, 0x00, 0x00, 0xFF, 0x2F, 0x00])
+    body = b"".join(b"MTrk" + struct.pack(">I", len(track)) + track for _ in range(tracks))
+    return b"MThd" + struct.pack(">IHHH", 6, midi_format, tracks, division) + body
+
+
+@pytest.mark.parametrize(("frames_byte", "fps"), [(0xE8, 24.0), (0xE7, 25.0), (0xE3, 30000 / 1001), (0xE2, 30.0)])
+def test_a_file_timed_in_smpte_frames_lands_at_its_frame_rate(tmp_path: Path, frames_byte: int, fps: float) -> None:
+    """A division with its top bit set is -frames per second and ticks per frame (SMPTE time, no tempo):
+    tick 96 at 40 ticks per frame is 96 / (40 fps) seconds, not 96 ticks of a beat."""
+    path = tmp_path / "smpte.mid"
+    path.write_bytes(smf(frames_byte << 8 | 40))
+    target = chain()
+    midi_map = map_from_dict({"bindings": [{"target": "level.gain_db", "number": 7, "min": -20.0, "max": 0.0}]}, target)
+    events = automation_events(path, midi_map, target, SR)
+    assert [e.sample for e in events] == [0, round(96 / (fps * 40) * SR)]
+
+
+def test_rmid_type_2_and_bad_divisions(tmp_path: Path) -> None:
+    """A RIFF RMID file (Windows' .rmi) holds a standard MIDI file: the same events. Type 2 files read. A division of
+    0 ticks per beat, or an SMPTE rate no file uses, is refused in one line naming the file."""
+    import struct
+
+    target = chain()
+    midi_map = map_from_dict({"bindings": [{"target": "level.gain_db", "number": 7, "min": -20.0, "max": 0.0}]}, target)
+    plain = tmp_path / "plain.mid"
+    plain.write_bytes(smf(96))
+    expected = automation_events(plain, midi_map, target, SR)
+    assert [e.sample for e in expected] == [0, SR // 2]
+    inner = smf(96)
+    rmid = tmp_path / "song.rmi"
+    rmid.write_bytes(b"RIFF" + struct.pack("<I", 12 + len(inner)) + b"RMID" + b"data" + struct.pack("<I", len(inner)) + inner)
+    assert automation_events(rmid, midi_map, target, SR) == expected
+    two = tmp_path / "type2.mid"
+    two.write_bytes(smf(96, midi_format=2, tracks=2))
+    assert [e.sample for e in automation_events(two, midi_map, target, SR)] == [0, 0, SR // 2, SR // 2]
+    for name, division, message in [
+        ("zero.mid", 0, r"zero.mid' says 0 ticks per beat"),
+        ("fps.mid", 0xE9 << 8 | 40, r"fps.mid' is timed in SMPTE frames at 23 fps"),
+        ("tpf.mid", 0xE7 << 8, r"tpf.mid' is timed in SMPTE frames at 25 fps and 0 ticks per frame"),
+    ]:
+        (tmp_path / name).write_bytes(smf(division))
+        with pytest.raises(MidiMapError, match=message) as caught:
+            automation_events(tmp_path / name, midi_map, target, SR)
+        assert "\n" not in str(caught.value)
+
+
+def test_any_midi_header_is_read_or_refused_cleanly() -> None:
+    """Every division, format and track count a header can say: events, or a one-line MidiMapError."""
+    import tempfile
+
+    from hypothesis import given, settings
+    from hypothesis import strategies as st
+
+    target = chain()
+    midi_map = map_from_dict({"bindings": [{"target": "level.gain_db", "number": 7}]}, target)
+
+    @settings(max_examples=200, deadline=None)
+    @given(st.integers(0, 0xFFFF), st.integers(0, 0xFFFF), st.integers(0, 3), st.binary(max_size=40))
+    def check(division: int, midi_format: int, tracks: int, tail: bytes) -> None:
+        import struct
+
+        data = smf(division, tracks=max(tracks, 1))[:14] if tracks == 0 else smf(division, tracks=tracks)
+        data = data[:8] + struct.pack(">H", midi_format) + data[10:] + tail
+        with tempfile.NamedTemporaryFile(suffix=".mid", delete=False) as handle:
+            handle.write(data)
+        try:
+            events = automation_events(handle.name, midi_map, target, SR)
+            assert all(e.sample >= 0 for e in events)
+        except MidiMapError as error:
+            assert "\n" not in str(error) and handle.name in str(error)
+        finally:
+            Path(handle.name).unlink()
+
+    check()

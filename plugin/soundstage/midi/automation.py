@@ -1,8 +1,10 @@
 """Automation from MIDI files (a DAW's export): the parameter events a MIDI map makes of them.
 
-The file is read with ``mido`` (type 0 and 1). Tick times become seconds through
-the file's tempo map (every ``set_tempo``, from any track, changes the tempo from
-its tick on), then samples at the render's rate. Each message goes through the
+The file is read with ``mido`` (type 0, 1 and 2; also inside a RIFF ``RMID``
+wrapper). Tick times become seconds through the file's tempo map (every
+``set_tempo``, from any track, changes the tempo from its tick on), or, in a
+file timed in SMPTE frames, at its frame rate and ticks per frame; then samples
+at the render's rate. Each message goes through the
 map's :class:`~soundstage.midi.decode.Decoder`; the result is a list of
 :class:`~soundstage.host.automation.AutomationEvent` list, applied
 sample-accurately by :class:`~soundstage.host.automation.AutomatedStream`
@@ -11,6 +13,7 @@ sample-accurately by :class:`~soundstage.host.automation.AutomatedStream`
 
 from __future__ import annotations
 
+import io
 import os
 from collections.abc import Iterable
 from pathlib import Path
@@ -39,6 +42,55 @@ def _seconds(ticks: list[int], tempo_map: list[tuple[int, int]], ticks_per_beat:
     return out
 
 
+def _open(file: Path) -> tuple[Any, float | None]:
+    """The MIDI file and, for one timed in SMPTE frames, its ticks per second; a file that cannot be read, or whose
+    header is damaged, raises :class:`MidiMapError` naming it."""
+    if not file.is_file():
+        raise MidiMapError(f"MIDI file {str(file)!r} does not exist")
+    try:
+        midi = _read(file)
+    except (OSError, EOFError, ValueError, KeyError, IndexError) as error:
+        raise MidiMapError(
+            f"MIDI file {str(file)!r} cannot be read ({str(error) or 'it ends early: truncated'}); export it again"
+        ) from None
+    ticks_per_second = _smpte_ticks_per_second(file, midi.ticks_per_beat)
+    if midi.ticks_per_beat == 0:
+        raise MidiMapError(f"MIDI file {str(file)!r} says 0 ticks per beat (a damaged header); export it again")
+    return midi, ticks_per_second
+
+
+def _read(file: Path) -> Any:
+    """The MIDI file, also inside a RIFF ``RMID`` wrapper (Windows' .rmi: a standard MIDI file in its ``data`` chunk)."""
+    data = file.read_bytes()
+    if data[:4] == b"RIFF" and data[8:12] == b"RMID":
+        position = 12
+        while position + 8 <= len(data):
+            size = int.from_bytes(data[position + 4 : position + 8], "little")
+            if data[position : position + 4] == b"data":
+                return mido.MidiFile(file=io.BytesIO(data[position + 8 : position + 8 + size]))
+            position += 8 + size + (size & 1)
+        raise ValueError("an RMID file without a data chunk")
+    return mido.MidiFile(file=io.BytesIO(data))
+
+
+#: SMPTE frame rates by the header's (negative) frames-per-second byte; -29 is 29.97 drop-frame.
+_SMPTE_RATES = {-24: 24.0, -25: 25.0, -29: 30000 / 1001, -30: 30.0}
+
+
+def _smpte_ticks_per_second(file: Path, division: int) -> float | None:
+    """Ticks per second of a file timed in SMPTE frames (the division's top bit set), else None (ticks per beat)."""
+    division &= 0xFFFF  # the header's 16 bits (mido reads them as a signed number)
+    if not division & 0x8000:
+        return None
+    frames = (division >> 8) - 256  # the high byte, two's complement
+    if frames not in _SMPTE_RATES or not division & 0xFF:
+        raise MidiMapError(
+            f"MIDI file {str(file)!r} is timed in SMPTE frames at {-frames} fps and {division & 0xFF} ticks per frame; "
+            "a file says 24, 25, 29 (29.97) or 30 fps with ticks per frame above 0: export it again"
+        )
+    return _SMPTE_RATES[frames] * (division & 0xFF)
+
+
 def automation_events(
     path: str | os.PathLike[str],
     midi_map: MidiMap,
@@ -62,15 +114,7 @@ def automation_events(
     MidiMapError
         If the file is missing, truncated or not a MIDI file.
     """
-    file = Path(path)
-    if not file.is_file():
-        raise MidiMapError(f"MIDI file {str(file)!r} does not exist")
-    try:
-        midi = mido.MidiFile(str(file))
-    except (OSError, EOFError, ValueError, KeyError, IndexError) as error:
-        raise MidiMapError(
-            f"MIDI file {str(file)!r} cannot be read ({str(error) or 'it ends early: truncated'}); export it again"
-        ) from None
+    midi, ticks_per_second = _open(Path(path))
     tempo_map: list[tuple[int, int]] = []
     timed: list[tuple[int, int, Any]] = []  # (tick, order, message)
     wanted_channels = None if channels is None else {c - 1 for c in channels}
@@ -91,7 +135,11 @@ def automation_events(
                 order += 1
     tempo_map.sort()
     timed.sort(key=lambda item: (item[0], item[1]))
-    seconds = _seconds([tick for tick, _, _ in timed], tempo_map, midi.ticks_per_beat)
+    ticks = [tick for tick, _, _ in timed]
+    if ticks_per_second is not None:  # SMPTE time: absolute, no tempo
+        seconds = [tick / ticks_per_second for tick in ticks]
+    else:
+        seconds = _seconds(ticks, tempo_map, midi.ticks_per_beat)
     decoder = Decoder(midi_map, chain)
     events = []
     for (_, _, message), at in zip(timed, seconds):
