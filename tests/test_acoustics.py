@@ -9,7 +9,7 @@ import pytest
 
 from soundstage.acoustics.geometry import direction
 from soundstage.acoustics.head import SphericalHead
-from soundstage.acoustics.hrtf import DEFAULT_SOFA, HrtfError, HrtfSet
+from soundstage.acoustics.hrtf import DEFAULT_SOFA, FRACTIONAL_MARGIN, HrtfError, HrtfSet
 from soundstage.acoustics.profiles import Listener, ProfileError, known_profiles, load_profile
 
 needs_kemar = pytest.mark.skipif(
@@ -172,3 +172,75 @@ def test_bad_sofa_files(tmp_path: Path, kind: str) -> None:
     }[kind]
     with pytest.raises(HrtfError, match=message):
         HrtfSet.from_sofa(file)
+
+
+def _delayed_copies(tmp_path: Path, fraction: float | np.ndarray = 0.0) -> tuple[Path, Path, np.ndarray]:
+    """KEMAR written twice: with each response's leading samples up to its onset zeroed (base), and with those
+    samples cut and held in Data.Delay per measurement and ear (plus ``fraction``), as sets that store
+    minimum-phase responses do (the 3D Tune-In Toolkit's)."""
+    import sofar
+
+    sofa = sofar.read_sofa(str(DEFAULT_SOFA), verify=False, verbose=False)
+    irs = np.asarray(sofa.Data_IR, float)
+    peaks = np.abs(irs).max(axis=-1, keepdims=True)
+    cut = np.argmax(np.abs(irs) >= 0.1 * peaks, axis=-1) - 2  # a couple of samples before each onset
+    base, delayed = np.zeros_like(irs), np.zeros_like(irs)
+    for m, ear in np.ndindex(*cut.shape):
+        d = int(cut[m, ear])
+        base[m, ear, d:] = irs[m, ear, d:]
+        delayed[m, ear, : irs.shape[2] - d] = irs[m, ear, d:]
+    paths = []
+    for name, data, delay in (("base", base, np.zeros((1, 2))), ("delayed", delayed, cut + fraction)):
+        sofa.Data_IR = data
+        sofa.Data_Delay = delay
+        paths.append(tmp_path / f"{name}.sofa")
+        sofar.write_sofa(str(paths[-1]), sofa)
+    return paths[0], paths[1], cut
+
+
+@needs_kemar
+def test_data_delay_is_applied(tmp_path: Path) -> None:
+    """A set that holds its responses' delays in Data.Delay is the same head as the set with them in the responses:
+    the same ear responses (to float rounding) and ITD; a fractional half sample lands as one."""
+    base, delayed, cut = _delayed_copies(tmp_path)
+    assert cut.max() > 20 and np.ptp(cut) > 10  # the delays carry the ITD: ignoring them would lose it
+    a, b = HrtfSet.from_sofa(base), HrtfSet.from_sofa(delayed)
+    f = np.geomspace(100.0, 16000.0, 40)
+    directions = np.stack([direction(az) for az in (-90.0, -30.0, 0.0, 30.0, 65.0)])
+    ra, rb = a.ear_responses(f, directions), b.ear_responses(f, directions)
+    assert np.abs(rb - ra).max() <= 1e-9 * np.abs(ra).max()
+    for azimuth in (-30.0, 30.0, 90.0):
+        assert np.allclose(a.arrival_s(azimuth), b.arrival_s(azimuth), atol=1e-9)
+    (tmp_path / "half").mkdir()
+    _, half, _ = _delayed_copies(tmp_path / "half", fraction=np.array([0.5, 0.0]))  # the left ears half a sample later
+    later = HrtfSet.from_sofa(half)
+    n = 4096
+    k = np.arange(n // 2 + 1)
+    band = (k * a.sample_rate / n >= 100.0) & (k * a.sample_rate / n <= 16000.0)
+    for m in (0, 100, 355):
+        for ear, samples in ((0, FRACTIONAL_MARGIN + 0.5), (1, FRACTIONAL_MARGIN)):  # the margin: before all responses
+            ratio = np.fft.rfft(later.irs[m, ear], n)[band] / np.fft.rfft(a.irs[m, ear], n)[band]
+            expected = np.exp(-2j * np.pi * k[band] / n * samples)  # a pure delay of ``samples``
+            error = np.abs(ratio - expected).max()
+            assert error <= 3e-3, (m, ear, error)  # -50 dB: the fractional delay's sinc tails past the margin are cut
+    itd = [np.subtract(*heard.arrival_s(30.0)) * a.sample_rate for heard in (a, later)]
+    print(f"Data.Delay + 0.5 samples on the left ears, 30 deg: ITD {itd[0]:+.2f} -> {itd[1]:+.2f} samples")
+    from soundstage import Virtualizer
+
+    impulse = np.zeros((2, 4800), np.float32)
+    impulse[:, 0] = 1.0
+    heard = [Virtualizer(hrtf=str(path))(impulse, 48000) for path in (base, delayed)]
+    assert np.abs(heard[1] - heard[0]).max() <= 1e-6 * np.abs(heard[0]).max()  # the same design from either file
+
+
+@pytest.mark.parametrize(("delay", "message"), [(np.full((1, 2), 1e6), r"holds 1e\+06"), (np.full((1, 2), -4.0), r"holds -4")])
+@needs_kemar
+def test_a_damaged_data_delay_is_refused(tmp_path: Path, delay: np.ndarray, message: str) -> None:
+    import sofar
+
+    sofa = sofar.read_sofa(str(DEFAULT_SOFA), verify=False, verbose=False)
+    sofa.Data_Delay = delay
+    path = tmp_path / "damaged.sofa"
+    sofar.write_sofa(str(path), sofa, compression=0)
+    with pytest.raises(HrtfError, match=message):
+        HrtfSet.from_sofa(path)

@@ -47,6 +47,53 @@ class HrtfError(SoundstageError, ValueError):
     """A SOFA file is missing, unreadable, or does not hold HRIRs."""
 
 
+#: Delays ``Data.Delay`` may hold, in samples: beyond, it is a damaged file, not a head.
+MAX_DATA_DELAY_SAMPLES = 4096
+
+
+def _with_delays(irs: np.ndarray, delays: object, file: Path) -> np.ndarray:
+    """The impulse responses with the SOFA file's ``Data.Delay`` applied: the broadband delay per ear (``(1, 2)``)
+    or per measurement and ear (``(M, 2)``), in samples, that sets which store minimum-phase responses keep apart
+    (the 3D Tune-In Toolkit's, for one). The responses grow by as much as the delays push them past their length; a
+    fractional delay is applied exactly in the frequency domain (on responses padded so that nothing wraps round).
+    """
+    if delays is None:
+        return irs
+    values = np.asarray(delays, dtype=float)
+    count = irs.shape[0]
+    if values.size not in (2, 2 * count) or not np.all(np.isfinite(values)):
+        raise HrtfError(
+            f"SOFA file {str(file)!r}: Data_Delay has shape {values.shape}; expected (1, 2) or ({count}, 2) delays in samples"
+        )
+    values = np.broadcast_to(values.reshape(-1, 2), (count, 2))
+    if not values.any():
+        return irs
+    if values.min() < 0 or values.max() > MAX_DATA_DELAY_SAMPLES:
+        raise HrtfError(
+            f"SOFA file {str(file)!r}: Data_Delay holds {values.min():g} .. {values.max():g} samples; "
+            f"delays are 0 .. {MAX_DATA_DELAY_SAMPLES} samples (a damaged file?)"
+        )
+    fraction = values - np.floor(values)
+    # a fractional delay rings before and after the response: room for it, the same for every response (the frontal
+    # measurement sets time zero, so a delay common to all of them changes nothing)
+    lead = FRACTIONAL_MARGIN if fraction.any() else 0
+    whole = np.floor(values).astype(int) + lead
+    length = irs.shape[2] + int(np.ceil(values.max())) + 2 * lead
+    out = np.zeros((count, 2, length))
+    for m, ear in np.ndindex(count, 2):
+        out[m, ear, whole[m, ear] : whole[m, ear] + irs.shape[2]] = irs[m, ear]
+    if not fraction.any():  # as long as the file's responses where the delays push nothing past them
+        used = np.flatnonzero(out.any(axis=(0, 1)))
+        return out[..., : max(irs.shape[2], int(used[-1]) + 1 if used.size else 0)]
+    n = 2 * length  # padded: the shifted responses do not wrap round
+    spectra = np.fft.rfft(out, n=n, axis=-1) * np.exp(-2j * np.pi * np.fft.rfftfreq(n) * fraction[..., None])
+    return np.fft.irfft(spectra, n=n, axis=-1)[..., :length]
+
+
+#: Samples of room kept before and after the responses for the ringing of a fractional ``Data.Delay``.
+FRACTIONAL_MARGIN = 32
+
+
 def _onsets(irs: np.ndarray, threshold_db: float = -20.0) -> np.ndarray:
     """Fractional sample of the first crossing of ``threshold_db`` re peak, per IR (last axis)."""
     magnitude = np.abs(irs)
@@ -133,6 +180,7 @@ class HrtfSet:
         irs = np.asarray(irs, dtype=float)
         if irs.ndim != 3 or irs.shape[1] != 2:
             raise HrtfError(f"SOFA file {str(file)!r}: Data_IR has shape {irs.shape}; expected (measurements, 2 ears, taps)")
+        irs = _with_delays(irs, getattr(sofa, "Data_Delay", None), file)
         positions = np.asarray(sofa.SourcePosition, dtype=float)
         kind = str(getattr(sofa, "SourcePosition_Type", "spherical"))
         if kind.startswith("cartesian"):
