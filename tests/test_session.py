@@ -417,3 +417,41 @@ def test_the_render_holds_the_blas_pools_to_one_thread_and_gives_them_back(
     print(f"BLAS pools: {before} before, {seen} during, {after} after")
     assert before and all(count == 2 for count in before)
     assert seen == [[1] * len(before)] and after == before
+
+
+def test_a_stem_stamped_a_day_away_is_refused_and_offset_s_places_it(tmp_path: Path) -> None:
+    """A stem whose BWF time reference lies more than 24 h after the earliest stem's (another day's export, a damaged
+    stamp) is refused in one line naming it and the fix, before any work; offset_s places it by hand."""
+    rng = np.random.default_rng(2)
+    write_stem(tmp_path / "a.wav", 0.1 * rng.standard_normal((1, SR // 2)), SR, time_reference=SR * 3600)
+    write_stem(tmp_path / "b.wav", 0.1 * rng.standard_normal((1, SR // 2)), SR, time_reference=5_000_000_000)
+    session = tmp_path / "session.toml"
+    text = 'format = 1\n[[stems]]\npath = "a.wav"\n[[stems]]\npath = "b.wav"\n{}[[renders]]\nname = "mix"\nkind = "mixdown"\n'
+    session.write_text(text.format(""))
+    with pytest.raises(
+        SessionError, match=r"stem 'b': its BWF time reference \(5000000000 samples\) places it 100566.7 s"
+    ) as caught:
+        render_session(session, tmp_path / "out")
+    assert "offset_s" in str(caught.value) and "\n" not in str(caught.value) and not (tmp_path / "out").exists()
+    session.write_text(text.format("offset_s = 1.5\n"))
+    result = render_session(session, tmp_path / "out")
+    assert not result.failures
+    with AudioFile(str(tmp_path / "out" / "mix.wav")) as mix:
+        assert mix.frames == 2 * SR  # b placed at 1.5 s: the timeline is 2 s
+
+
+def test_when_every_render_is_refused_no_audio_is_made(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A render refused at the check (a WAV over 4 GiB: a stem 20 h in) is reported without rendering the timeline
+    for nothing (was: 20 hours of silence processed, then the refusal)."""
+    import soundstage.session.render as render_module
+
+    write_stem(tmp_path / "a.wav", np.zeros((1, SR)), SR)
+    (tmp_path / "session.toml").write_text(
+        'format = 1\n[[stems]]\npath = "a.wav"\noffset_s = 72000.0\n[[renders]]\nname = "mix"\nkind = "mixdown"\n'
+    )
+    ran: list[object] = []
+    real_run = render_module._run
+    monkeypatch.setattr(render_module, "_run", lambda *args: ran.append(args) or real_run(*args))
+    result = render_session(tmp_path / "session.toml", tmp_path / "out")
+    assert not ran and "would hold" in result.failures["mix"] and "4 GiB" in result.failures["mix"]
+    assert not (tmp_path / "out" / "mix.wav").exists()

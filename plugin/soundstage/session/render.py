@@ -317,8 +317,9 @@ def render_session(
     _load_automation(graph)
     notes: dict[str, str] = {}
     try:
-        with threadpool_limits(limits=1, user_api="blas"):  # the stems' threads are the parallelism (module notes)
-            _run(graph, plan, total, block, progress, seed)
+        if graph.renders:  # every render refused before any work (a WAV over 4 GiB, ...): no audio to make
+            with threadpool_limits(limits=1, user_api="blas"):  # the stems' threads are the parallelism (module notes)
+                _run(graph, plan, total, block, progress, seed)
         for render in graph.renders:
             if render.kind == "ab" and render.name not in plan.failures:
                 notes[render.name] = _match_ab(render, plan.outputs[render.name])

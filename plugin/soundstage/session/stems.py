@@ -17,7 +17,7 @@ from wavinfo import WavInfoReader
 
 from soundstage.errors import AudioFileError
 from soundstage.fileio import open_audio
-from soundstage.session.model import Session, Stem
+from soundstage.session.model import MAX_OFFSET_S, Session, SessionError, Stem
 
 __all__ = ["StemInfo", "StemReader", "bwf_time_reference", "inspect_stems"]
 
@@ -98,6 +98,12 @@ def inspect_stems(session: Session, *, allow_truncated: bool = False) -> tuple[f
             start, source = info.stem.offset_s, "session offset_s"
         elif info.time_reference is not None:
             start, source = info.time_reference / info.sample_rate - earliest, "BWF TimeReference"
+            if start > MAX_OFFSET_S:  # a stem of another day's export, or a damaged stamp: not this session's timeline
+                raise SessionError(
+                    f"{session.file}: stem {info.stem.name!r}: its BWF time reference ({info.time_reference} samples) "
+                    f"places it {start:.1f} s after the earliest stem, more than the {MAX_OFFSET_S:g} s a session spans; "
+                    "give the stem offset_s (seconds from the session's start) to place it by hand, or export it again"
+                )
         else:
             start, source = 0.0, "none (starts at 0)"
         conversion = None if info.sample_rate == session_rate else f"resampled {info.sample_rate:g} -> {session_rate:g} Hz"
