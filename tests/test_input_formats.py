@@ -99,3 +99,24 @@ def test_caf_written_by_ffmpeg_is_read(tmp_path: Path) -> None:
         assert (reader.samplerate, reader.num_channels, reader.frames, reader.file_dtype) == (SR, 2, audio.shape[1], "int24")
         got = reader.read(reader.frames)
     assert np.abs(got - audio).max() <= 2.0**-23  # 24-bit: within one step
+
+
+def test_a_format_neither_reader_opens_is_refused_with_the_conversion(tmp_path: Path) -> None:
+    """AAC in an .m4a (pedalboard reads it only through macOS): one line naming the file, what is read, and the fix."""
+    if shutil.which("ffmpeg") is None:
+        pytest.skip("needs ffmpeg (Debian: apt-get install ffmpeg)")
+    wav = write(tmp_path / "in.wav", program())
+    m4a = tmp_path / "song.m4a"
+    subprocess.run(["ffmpeg", "-loglevel", "error", "-i", str(wav), "-c:a", "aac", str(m4a)], check=True)
+    try:
+        AudioFile(str(m4a)).close()
+        pytest.skip("this pedalboard reads .m4a (macOS)")
+    except Exception:
+        pass
+    from soundstage.errors import AudioFileError
+
+    with pytest.raises(
+        AudioFileError, match=r"song.m4a' cannot be read as audio: .*ffmpeg -i song.m4a -c:a pcm_s24le song.wav"
+    ) as caught:
+        open_audio(m4a)
+    assert "\n" not in str(caught.value)

@@ -58,7 +58,11 @@ def open_audio(path: str | os.PathLike[str], *, allow_truncated: bool = False) -
             reader = SoundfileReader(file)
         except Exception:
             reason = str(error).split(": ", 1)[-1] if "Failed to open" in str(error) else str(error)
-            raise AudioFileError(f"input file {str(file)!r} cannot be read as audio: {_first_line(reason)}") from None
+            raise AudioFileError(
+                f"input file {str(file)!r} cannot be read as audio: {_first_line(reason).rstrip('.')}; soundstage reads "
+                "WAV, AIFF, FLAC, MP3, Ogg, Opus, CAF and Wave64: convert it "
+                f"(e.g. ffmpeg -i {file.name} -c:a pcm_s24le {file.stem}.wav)"
+            ) from None
     rate, channels = float(reader.samplerate), int(reader.num_channels)
     if not (MIN_INPUT_RATE <= rate <= MAX_INPUT_RATE and 1 <= channels <= MAX_INPUT_CHANNELS):
         reader.close()
