@@ -23,9 +23,9 @@ def read_toml(path: str | Path, error: type[SoundstageError], what: str) -> dict
     file = Path(path)
     try:
         data = file.read_bytes()
-        # UTF-8, with or without the byte-order mark Windows editors write; UTF-16 with its mark (what a Windows
-        # PowerShell 5 redirect writes): TOML is UTF-8, but the file is the user's
-        text = data.decode("utf-16" if data[:2] in (b"\xff\xfe", b"\xfe\xff") else "utf-8-sig")
+        # UTF-8 (a byte-order mark, as Windows editors write, is dropped by parse_toml); UTF-16 with its mark (what
+        # a Windows PowerShell 5 redirect writes): TOML is UTF-8, but the file is the user's
+        text = data.decode("utf-16" if data[:2] in (b"\xff\xfe", b"\xfe\xff") else "utf-8")
     except FileNotFoundError:
         raise error(f"{what} {str(file)!r} does not exist") from None
     except (OSError, UnicodeDecodeError) as problem:

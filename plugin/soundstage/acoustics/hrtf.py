@@ -49,6 +49,8 @@ class HrtfError(SoundstageError, ValueError):
 
 #: Delays ``Data.Delay`` may hold, in samples: beyond, it is a damaged file, not a head.
 MAX_DATA_DELAY_SAMPLES = 4096
+#: Samples of room kept before and after the responses for the ringing of a fractional ``Data.Delay``.
+FRACTIONAL_MARGIN = 32
 
 
 def _with_delays(irs: np.ndarray, delays: object, file: Path) -> np.ndarray:
@@ -82,16 +84,12 @@ def _with_delays(irs: np.ndarray, delays: object, file: Path) -> np.ndarray:
     out = np.zeros((count, 2, length))
     for m, ear in np.ndindex(count, 2):
         out[m, ear, whole[m, ear] : whole[m, ear] + irs.shape[2]] = irs[m, ear]
-    if not fraction.any():  # as long as the file's responses where the delays push nothing past them
+    if not fraction.any():  # whole samples: no longer than the file's responses unless a delay pushes one past
         used = np.flatnonzero(out.any(axis=(0, 1)))
         return out[..., : max(irs.shape[2], int(used[-1]) + 1 if used.size else 0)]
     n = 2 * length  # padded: the shifted responses do not wrap round
     spectra = np.fft.rfft(out, n=n, axis=-1) * np.exp(-2j * np.pi * np.fft.rfftfreq(n) * fraction[..., None])
     return np.fft.irfft(spectra, n=n, axis=-1)[..., :length]
-
-
-#: Samples of room kept before and after the responses for the ringing of a fractional ``Data.Delay``.
-FRACTIONAL_MARGIN = 32
 
 
 def _onsets(irs: np.ndarray, threshold_db: float = -20.0) -> np.ndarray:

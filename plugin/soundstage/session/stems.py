@@ -150,7 +150,7 @@ class StemReader:
         data = self._file.read(last - first) if last > first else None
         if data is not None and data.shape[1] < last - first:
             raise AudioFileError(f"stem {self.info.stem.name!r}: {str(self.info.path)!r} ends early (truncated?)")
-        if data is not None and last - first == count and data.dtype == np.float32:  # all inside the stem: no copy
+        if data is not None and last - first == count:  # all inside the stem: the reader's float32 block, no copy
             out = data if self.gain == 1.0 else np.multiply(data, np.float32(self.gain))
         else:
             out = np.zeros((self.info.channels, count), np.float32)
