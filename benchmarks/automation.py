@@ -183,7 +183,7 @@ def main() -> None:
     )
     print(
         f"filter swaps (warm): {swaps} grid interpolations for {count} changes "
-        "(the changes until the engine next computes a partition are one swap)"
+        "(changes coalesce until the engine next computes a partition, and while a fade runs until it ends)"
     )
     print(f"design grid vs exact designs: error {10 * np.log10(max(error, 1e-30)):.1f} dB re signal (target <= -60 dB)")
     print(

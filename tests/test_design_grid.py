@@ -10,7 +10,8 @@ from hypothesis import strategies as st
 from soundstage import Chain, Spatializer
 from soundstage.dsp import grid as grid_module
 from soundstage.dsp.grid import DesignGrid, GridAxis, clear_grid_cache, grid_cache_info
-from soundstage.host.automation import AutomationEvent, process_with_automation
+from soundstage.host.automation import AutomatedStream, AutomationEvent, process_with_automation
+from soundstage.stages import device
 
 SR = 48000
 
@@ -399,18 +400,24 @@ def test_a_change_of_the_last_knob_alone_blends_four_partials_and_history_does_n
     clear_grid_cache()
 
 
-def test_changes_within_one_partition_swap_the_filters_once(program: np.ndarray, monkeypatch: pytest.MonkeyPatch) -> None:
-    """The engine computes whole partitions (512): changes until it next computes are one swap, made at the knobs'
-    values then. A width change and a yaw change 100 samples apart in one partition sound as both made at the
-    second (bit for bit), with one grid interpolation; in two partitions, as two."""
-    calls: list[dict[str, float]] = []
+@pytest.fixture
+def calls(monkeypatch: pytest.MonkeyPatch) -> list[dict[str, float]]:
+    """The knob values of every design-grid interpolation from now on (a swap of the Spatializer's filters)."""
+    made: list[dict[str, float]] = []
     real = DesignGrid.filters_and_still
 
     def counted(self, values, axes=None):  # type: ignore[no-untyped-def]
-        calls.append(dict(values))
+        made.append(dict(values))
         return real(self, values, axes)
 
     monkeypatch.setattr(DesignGrid, "filters_and_still", counted)
+    return made
+
+
+def test_changes_within_one_partition_swap_the_filters_once(program: np.ndarray, calls: list[dict[str, float]]) -> None:
+    """The engine computes whole partitions (512): changes until it next computes are one swap, made at the knobs'
+    values then. A width change and a yaw change 100 samples apart in one partition sound as both made at the
+    second (bit for bit), with one grid interpolation; in two partitions, as two."""
     p = Spatializer().partition_size
     first = 40 * p + 150  # both inside the partition 40 * p .. 41 * p
     apart = [AutomationEvent(first, "device.width", 0.62), AutomationEvent(first + 100, "device.listener_yaw_deg", 4.5)]
@@ -426,3 +433,45 @@ def test_changes_within_one_partition_swap_the_filters_once(program: np.ndarray,
     # the exact path (a design worker's stages) coalesces the same way: one swap to the exact design at both values
     exact = automated(program, apart, exact=True)
     assert np.array_equal(exact, automated(program, together, exact=True))
+
+
+def test_a_change_during_a_fade_is_made_after_it_and_the_last_value_wins(
+    program: np.ndarray, calls: list[dict[str, float]]
+) -> None:
+    """One fade at a time: changes while the filters crossfade (50 ms, ``FADE_SECONDS``) wait for the fade to end,
+    coalesce, and are made at the first partition after it with the knobs' last values, whenever within the fade
+    they came and whatever the block sizes."""
+    p = Spatializer().partition_size
+    fade = int(device.FADE_SECONDS * SR)
+    first = 40 * p + 150
+    single = [AutomationEvent(first, "device.width", 0.62)]
+    during = [
+        *single,
+        AutomationEvent(first + p, "device.listener_yaw_deg", 4.5),
+        AutomationEvent(first + 2 * p, "device.width", 0.8),
+    ]
+    deferred = automated(program, during, exact=False)
+    assert calls == [{"width": 0.62, "listener_yaw_deg": 0.0}, {"width": 0.8, "listener_yaw_deg": 4.5}]
+    late = [
+        *single,
+        AutomationEvent(first + 3 * p, "device.width", 0.8),
+        AutomationEvent(first + 3 * p, "device.listener_yaw_deg", 4.5),
+    ]
+    assert (first + 3 * p - first) < fade  # still inside the first fade
+    assert np.array_equal(deferred, automated(program, late, exact=False))
+    alone = automated(program, single, exact=False)
+    unchanged = automated(program, [], exact=False)
+    heard_first = int(np.flatnonzero(np.any(alone != unchanged, axis=0))[0])
+    heard_second = int(np.flatnonzero(np.any(deferred != alone, axis=0))[0])
+    assert fade <= heard_second - heard_first <= fade + p, (heard_first, heard_second)
+    # the same output in any blocks (the swap points count samples, not calls)
+    stream_blocks = [37, 512, 1000, 4096, 129]
+    stage = Spatializer()
+    stream = AutomatedStream(Chain([stage], names=["device"]), SR, [(e.sample, e.target, e.value) for e in during])
+    pieces, start, k = [], 0, 0
+    while start < program.shape[1]:
+        size = stream_blocks[k % len(stream_blocks)]
+        pieces.append(stream.process(program[:, start : start + size]))
+        start, k = start + size, k + 1
+    pieces.append(stream.flush())
+    assert np.array_equal(np.concatenate(pieces, axis=1), deferred)

@@ -162,6 +162,20 @@ class MimoFir:
         until then a change of the filters is not heard, and a later one may replace it."""
         return self._pending.shape[1] + samples >= self.partition_size
 
+    def fading_for(self) -> int:
+        """Input samples to feed before the next partition computed lies wholly after the running fade
+        (0 when none runs): a filter change set then starts a fade of its own instead of blending into this one."""
+        left = self._fade_left()
+        if left <= 0:
+            return 0
+        return -(-left // self.partition_size) * self.partition_size - self._pending.shape[1]
+
+    def _fade_left(self) -> int:
+        """Output samples from the next one computed to the end of the running fade (<= 0: none runs)."""
+        if self._fade_old is None:
+            return 0
+        return self._fade_start + self._fade_length - (self._returned + self._ready.shape[1])
+
     def set_filters(self, filters: np.ndarray, *, fade_samples: int = 0) -> None:
         """Replace the filters (same input/output counts while streaming); the state is kept.
 
@@ -281,7 +295,7 @@ class MimoFir:
             samples = np.ascontiguousarray(pending[:, : whole * p], dtype=np.float32)
             fading = 0
             if self._fade_old is not None:  # the blocks until the fade ends run block by block
-                left = self._fade_start + self._fade_length - (self._returned + self._ready.shape[1])
+                left = self._fade_left()
                 fading = min(whole, max(0, -(-left // p)))
                 if left <= 0:
                     self._fade_old = None
@@ -504,6 +518,10 @@ class CrossfadingFir:
     def computes(self, samples: int) -> bool:
         """See :meth:`MimoFir.computes`."""
         return self.engine.computes(samples)
+
+    def fading_for(self) -> int:
+        """See :meth:`MimoFir.fading_for`."""
+        return self.engine.fading_for()
 
     def process(self, block: np.ndarray) -> np.ndarray:
         """Convolve one ``(inputs, n)`` block into ``(outputs, n)``."""

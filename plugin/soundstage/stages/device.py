@@ -65,11 +65,15 @@ DESIGN_KNOBS = ("width", "distance_m", "depth")
 LISTENER_KNOBS = tuple(spec.name for spec in LISTENER_PARAMETERS)
 #: The knobs a change of which, while streaming, takes its filters from a design grid
 #: (:mod:`soundstage.dsp.grid`), and the grid steps: the interpolation error of a whole
-#: automated render is below -60 dB re the signal with these (``benchmarks/automation.py``: -67.8 dB).
+#: automated render is below -60 dB re the signal with these (``benchmarks/automation.py``; ``tests/test_design_grid.py``).
 #: Both cubic, on designs eased to be smooth in both knobs (:data:`~soundstage.stages.crosstalk.CAP_SOFTNESS_DB`
 #: for width, :data:`~soundstage.stages.crosstalk.EFFORT_POLE_SOFTNESS` for yaw): filter-domain error of
-#: width at 0.1 -68 dB, of yaw at 2 degrees -67 dB (``tests/test_design_grid.py``; linear yaw needed 0.5).
-GRID_STEPS = {"width": 0.1, "listener_yaw_deg": 2.0}
+#: width at 0.1 -68 dB, of yaw at 2 degrees -67 dB (linear yaw needed 0.5). Width is 0.05: where both knobs move at
+#: once the errors add (a fast ride of both, each change held whole from one fade to the next: -59.8 and -62.7 dB with
+#: two seeds at 0.1, -64.3 and -66.8 at 0.05; 1.5-degree yaw gained 1.3 dB); a width node costs the warm ride nothing
+#: more (it reads 16 nodes whatever the step), only a cold render designs more of them; and a width set to a multiple
+#: of 0.05 (as people type it) is a node: an exact design, which an exported plug-in then nulls to.
+GRID_STEPS = {"width": 0.05, "listener_yaw_deg": 2.0}
 #: How each gridded knob interpolates between nodes (:class:`~soundstage.dsp.grid.GridAxis`): 1 linear, 3 cubic.
 GRID_ORDERS = {"width": 3, "listener_yaw_deg": 3}
 #: A grid cell's spectra columns that move less than this (re the filters) are not blended
@@ -88,9 +92,10 @@ UPMIX_HIGH_HZ = 24000.0
 #: decay: a fifth of the FIR's multiply-adds, which the engine then skips. Far below the designs' own accuracy (-60 dB),
 #: and below what the behaviour fingerprints call a change (tests/behavior: -120 dB re each array).
 SUPPORT_FLOOR_DB = -130.0
-#: How long a change of the filters crossfades while audio runs, s. Shorter fades cost less (20 ms: a tenth less
-#: per change of a ride) but let the design grid's interpolation error through: a fast ride of width and yaw
-#: (``tests/test_design_grid.py``) is -60.4 dB off exact designs with 50 ms, -59.9 dB with 20 ms.
+#: How long a change of the filters crossfades while audio runs, s. A change during a fade waits for its end
+#: (:meth:`Spatializer._parameter_changed`), so this is also the shortest time between two swaps: a change is
+#: heard at most this much later, and a ride of 2 000 changes a minute swaps about 1 000 times
+#: (``benchmarks/automation.py``).
 FADE_SECONDS = 0.05
 #: The virtual speakers' angle and the model head's radius the Spatializer designs for.
 VIRTUAL_AZIMUTH_DEG = 30.0
@@ -308,8 +313,14 @@ class Spatializer(DriverFeeds, Processor):  # type: ignore[misc]  # output_chann
         """A knob that redesigns: the filters are swapped when the engine next computes output (:meth:`_swap`).
 
         Changes until then coalesce: the engine computes whole partitions, so of two changes within one
-        partition only the second would be heard, bar the first sample of the first's fade. An exact design
-        is made here (a design worker's shadow designs on the change); a grid's filters when swapped.
+        partition only the second would be heard, bar the first sample of the first's fade. A change
+        while a fade runs waits for it to end (one fade at a time, as a convolution plug-in swaps an
+        impulse response): the changes meanwhile coalesce too, the last value wins, and it is heard at
+        most :data:`FADE_SECONDS` later. Otherwise a ride (a change every few tens of ms) would blend
+        fades into fades, each swap paying for the blend heard so far and most of them heard for
+        only part of their fade. Both rules count samples, so the output is the same whatever the
+        block sizes. An exact design is made here (a design worker's shadow designs on the change);
+        a grid's filters when swapped.
         """
         if name == "center_amount":
             self.upmix.center_amount = self.float_value(name)
@@ -391,9 +402,17 @@ class Spatializer(DriverFeeds, Processor):  # type: ignore[misc]  # output_chann
             three[2] *= np.float32(10.0 ** (float(level_db[0]) / 20.0))
         else:
             three[2] *= np.power(10.0, level_db / 20.0).astype(np.float32)
-        if self.__dict__.get("_unswapped") and self._fir.computes(block.shape[1]):
+        if not self.__dict__.get("_unswapped") or not self._fir.computes(block.shape[1]):
+            return self._fir.process(three)
+        wait = self._fir.fading_for()  # a change waits for the running fade to end (see _parameter_changed)
+        if wait == 0:
             self._swap()
-        return self._fir.process(three)
+            return self._fir.process(three)
+        if block.shape[1] - wait < self.partition_size:  # the fade runs on past this block's partitions
+            return self._fir.process(three)
+        before = self._fir.process(three[:, :wait])
+        self._swap()
+        return np.concatenate([before, self._fir.process(three[:, wait:])], axis=1)
 
     def _config(self) -> dict[str, Any]:
         config: dict[str, Any] = {"device": self.device} if self.device != "studio-5" else {}

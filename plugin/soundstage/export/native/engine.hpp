@@ -487,7 +487,7 @@ struct Split {
 // ---------------------------------------------------------------------------------
 // soundstage.dsp.fir.MimoFir + CrossfadingFir: uniformly partitioned overlap-save,
 // latency P, filter swaps crossfaded linearly over `fade` samples from the first
-// output not yet computed; the filters from a design grid over one knob
+// output not yet computed, one at a time (a change during a fade is made after it); the filters from a design grid over one knob
 // (soundstage.dsp.grid.GridAxis: nodes low + k * step, the last at high; linear
 // between two nodes or the cubic through the four nearest, by the axis's order), or
 // fixed (one node).
@@ -548,6 +548,8 @@ public:
     void reset(const std::vector<double>& values) override {
         interpolate(values, current_);
         fading_ = false;
+        pending_ = values;
+        has_pending_ = false;
         line_.clear();
         std::fill(frame_in_.begin(), frame_in_.end(), 0.0);
         std::fill(ready_.begin(), ready_.end(), 0.0);
@@ -557,20 +559,10 @@ public:
     }
     void changed(int32_t parameter, const std::vector<double>& values) override {
         if (parameter != axis_ || nodes_ < 2) return;
-        // the filters heard at the next sample computed become the old ones (mid-fade: the blend there)
-        if (fading_) {
-            const double w = weight(computed_);
-            for (size_t j = 0; j < old_.size(); ++j) {  // complex64, as numpy
-                old_.re[j] = float(old_.re[j] * (1 - w) + current_.re[j] * w);
-                old_.im[j] = float(old_.im[j] * (1 - w) + current_.im[j] * w);
-            }
-        } else {
-            old_.re = current_.re;  // same sizes: copies, no allocation
-            old_.im = current_.im;
-        }
-        interpolate(values, current_);
-        fading_ = true;
-        fade_start_ = computed_;
+        // made when the next partition is computed, or while a fade runs when the first one after it is
+        // (soundstage.stages.device.Spatializer: one fade at a time, the last value wins)
+        pending_ = values;  // the size reset() gave it: a copy, no allocation
+        has_pending_ = true;
     }
     void process(const double* const* in, double* const* out, int n) override {
         const size_t two_p = 2 * size_t(p_);
@@ -657,6 +649,14 @@ private:
     }
     void partition() {
         const size_t two_p = 2 * size_t(p_);
+        if (has_pending_ && !fading_) {  // the filters heard so far become the old ones
+            old_.re = current_.re;  // same sizes: copies, no allocation
+            old_.im = current_.im;
+            interpolate(pending_, current_);
+            fading_ = true;
+            fade_start_ = computed_;
+            has_pending_ = false;
+        }
         head_ = (head_ + parts_ - 1) % parts_;  // the newest spectrum goes before the others
         for (int c = 0; c < inputs_; ++c) {
             double* frame = &frame_in_[size_t(c) * two_p];
@@ -692,8 +692,8 @@ private:
     std::vector<std::complex<float>> node_spectra_;
     Split current_, old_, line_, accumulate_;
     std::vector<cplx> spectrum_, sum_;
-    std::vector<double> frame_in_, ready_, time_all_, time_fade_;
-    bool fading_ = false;
+    std::vector<double> frame_in_, ready_, time_all_, time_fade_, pending_;
+    bool fading_ = false, has_pending_ = false;
     int64_t fade_start_ = 0, computed_ = 0, t_ = 0;
     int head_ = 0;
 };
