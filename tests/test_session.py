@@ -455,3 +455,29 @@ def test_when_every_render_is_refused_no_audio_is_made(tmp_path: Path, monkeypat
     result = render_session(tmp_path / "session.toml", tmp_path / "out")
     assert not ran and "would hold" in result.failures["mix"] and "4 GiB" in result.failures["mix"]
     assert not (tmp_path / "out" / "mix.wav").exists()
+
+
+def test_a_folder_given_for_the_session_is_its_session_toml_or_a_one_line_error(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """``soundstage render FOLDER`` (the folder ``soundstage demo`` writes) renders the session.toml in it, into
+    renders/ beside it; a folder without one is refused in one line naming it and the .toml files it holds."""
+    from soundstage.cli import main
+
+    session = aligned_session(tmp_path / "song", loud="a")
+    assert main(["render", str(tmp_path / "song")]) == 0
+    by_folder = read(tmp_path / "song" / "renders" / "mix.wav")
+    render_session(session, tmp_path / "by-file")
+    assert np.array_equal(by_folder, read(tmp_path / "by-file" / "mix.wav"))
+    assert main(["session", "check", str(tmp_path / "song")]) == 0
+    capsys.readouterr()
+    (tmp_path / "other").mkdir()
+    (tmp_path / "other" / "take-2.toml").write_text(session.read_text())
+    assert main(["render", str(tmp_path / "other")]) == 2
+    err = capsys.readouterr().err.strip()
+    assert (
+        err
+        == f"soundstage: error: session file {str(tmp_path / 'other')!r} is a folder: give the .toml file (it holds take-2.toml)"
+    )
+    with pytest.raises(SessionError, match=r"is a folder: give the \.toml file \(it holds none\)"):
+        render_session(tmp_path / "song" / "stems", tmp_path / "out")

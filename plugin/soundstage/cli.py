@@ -240,9 +240,10 @@ def _cmd_analyze_zones(args: argparse.Namespace) -> int:
 
 
 def _cmd_render(args: argparse.Namespace) -> int:
+    from soundstage.session.model import session_file
     from soundstage.session.render import render_session, render_summary
 
-    session = Path(args.session)
+    session = session_file(args.session)
     out = Path(args.output) if args.output else session.resolve().parent / "renders"
     bar = _progress(1, session.name)
 
@@ -473,8 +474,9 @@ def _cmd_midi_monitor(args: argparse.Namespace) -> int:
 
 def _cmd_audition(args: argparse.Namespace) -> int:
     from soundstage.audition import serve
+    from soundstage.session.model import session_file
 
-    session = Path(args.session)
+    session = session_file(args.session)
     folder = Path(args.output) if args.output else session.resolve().parent / "renders"
     serve(folder, port=args.port, open_browser=not args.no_open)
     return 0
@@ -729,7 +731,7 @@ def build_parser() -> argparse.ArgumentParser:
     virtualizer.set_defaults(run=_cmd_analyze_virtualizer)
 
     render = commands.add_parser("render", help="render a session's stems through its chains into files")
-    render.add_argument("session", help="session file (.toml)")
+    render.add_argument("session", help="session file (.toml), or a folder holding a session.toml")
     render.add_argument("-o", "--output", default=None, help="output folder (default: renders/ beside the session)")
     render.add_argument("--only", action="append", default=None, help="render only this (repeatable)")
     render.add_argument("--overwrite", action="store_true", help="replace existing outputs")
@@ -784,7 +786,7 @@ def build_parser() -> argparse.ArgumentParser:
     monitor.set_defaults(run=_cmd_midi_monitor)
 
     audition = commands.add_parser("audition", help="serve a render's folder on 127.0.0.1 and open its audition page")
-    audition.add_argument("session", help="session file (.toml) that was rendered")
+    audition.add_argument("session", help="session file (.toml) that was rendered, or its folder")
     audition.add_argument(
         "-o", "--output", default=None, help="the render's output folder (default: renders/ beside the session)"
     )

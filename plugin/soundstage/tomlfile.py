@@ -28,9 +28,23 @@ def read_toml(path: str | Path, error: type[SoundstageError], what: str) -> dict
         text = data.decode("utf-16" if data[:2] in (b"\xff\xfe", b"\xfe\xff") else "utf-8")
     except FileNotFoundError:
         raise error(f"{what} {str(file)!r} does not exist") from None
+    except IsADirectoryError:
+        raise error(f"{what} {str(file)!r} is a folder: give the .toml file ({_tomls_in(file)})") from None
     except (OSError, UnicodeDecodeError) as problem:
         raise error(f"{what} {str(file)!r} cannot be read: {problem}") from None
     return parse_toml(text, file, error)
+
+
+def _tomls_in(folder: Path, shown: int = 5) -> str:
+    """What a folder given for a TOML file holds of them, for the error."""
+    try:
+        names = sorted(entry.name for entry in folder.iterdir() if entry.suffix.lower() == ".toml" and entry.is_file())
+    except OSError:
+        return "it cannot be listed"
+    if not names:
+        return "it holds none"
+    more = f" and {len(names) - shown} more" if len(names) > shown else ""
+    return "it holds " + ", ".join(names[:shown]) + more
 
 
 def parse_toml(text: str, file: str | Path, error: type[SoundstageError] = SoundstageError) -> dict[str, Any]:

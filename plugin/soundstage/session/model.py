@@ -55,7 +55,7 @@ from soundstage.files import output_name
 from soundstage.schema import Table, validate
 from soundstage.tomlfile import read_toml
 
-__all__ = ["Bus", "MidiSettings", "Render", "Session", "SessionError", "Stem", "load_session", "RENDER_KINDS"]
+__all__ = ["Bus", "MidiSettings", "Render", "Session", "SessionError", "Stem", "load_session", "session_file", "RENDER_KINDS"]
 
 RENDER_KINDS = ("mixdown", "device", "binaural", "reference", "ab")
 FORMATS = ("wav", "flac", "aiff")
@@ -207,8 +207,18 @@ class SessionFile(Table):
     renders: Annotated[list[RenderTable], Field(max_length=1000)] = []
 
 
+#: The session file a folder given for a session stands for (what ``soundstage demo`` writes).
+SESSION_FILE_NAME = "session.toml"
+
+
+def session_file(path: str | Path) -> Path:
+    """The session file ``path`` names: itself, or for a folder holding a :data:`SESSION_FILE_NAME`, that file."""
+    file = Path(path)
+    return file / SESSION_FILE_NAME if file.is_dir() and (file / SESSION_FILE_NAME).is_file() else file
+
+
 def load_session(path: str | Path) -> Session:
-    """Read and validate a session file.
+    """Read and validate a session file (or the :data:`SESSION_FILE_NAME` in a folder given for it).
 
     Types, ranges and bounds of every key come from :class:`SessionFile` (the
     schema layer); what refers across tables (names used twice, a bus that is
@@ -219,7 +229,7 @@ def load_session(path: str | Path) -> Session:
     SessionError
         Naming the file, the key (``stems[2].offset_s``) and the value.
     """
-    file = Path(path)
+    file = session_file(path)
     data = validate(SessionFile, read_toml(file, SessionError, "session file"), file=str(file), error=SessionError)
     buses: list[Bus] = []
     for index, bus in enumerate(data.buses):
