@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 import textwrap
@@ -282,3 +283,16 @@ def test_a_chain_file_saved_by_windows_editors_loads_the_same(tmp_path: Path, en
         with pytest.raises(ChainFileError, match=r"other\.toml") as caught:
             load_chain(other)
         assert "\n" not in str(caught.value)
+
+
+def test_an_audio_file_given_as_the_chain_is_named_as_not_text(tmp_path: Path) -> None:
+    """A WAV (written by soundfile) passed for --chain: one line naming the file and the fix, not a codec's message."""
+    import soundfile
+
+    wav = tmp_path / "mix.wav"
+    soundfile.write(wav, np.full((4800, 2), 0.25, np.float32), 48000, subtype="PCM_24")
+    with pytest.raises(ChainFileError) as caught:
+        load_chain(wav)
+    assert re.fullmatch(
+        r"chain file '.*mix\.wav' is not a text file \(byte 0x[0-9a-f]{2} at \d+\): give the \.toml file", str(caught.value)
+    )

@@ -268,3 +268,11 @@ def test_a_session_applies_its_head_track_to_every_listener(tmp_path: Path) -> N
     (tmp_path / "head.csv").write_text("time_s,yaw_deg\n0.5,x\n")
     with pytest.raises(SessionError, match=r"session\.toml: head_track: .*head\.csv: line 2: yaw_deg = 'x' is not a number"):
         render_session(tmp_path / "session.toml", tmp_path / "out2")
+
+
+def test_an_audio_file_given_as_the_track_is_named_as_not_text(tmp_path: Path) -> None:
+    """A WAV (written by soundfile) passed for --head-track: one line saying what a head track is."""
+    wav = tmp_path / "take.wav"
+    soundfile.write(wav, np.full((4800, 2), 0.25, np.float32), int(SR), subtype="PCM_24")
+    with pytest.raises(HeadTrackError, match=r"take\.wav: not a text file \(byte 0x[0-9a-f]{2} at \d+\); a head track is a CSV"):
+        read_head_track(wav, Chain([Spatializer()]).parameters, SR)

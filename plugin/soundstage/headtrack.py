@@ -50,6 +50,7 @@ from soundstage.host.automation import AutomationEvent
 from soundstage.host.parameters import Parameter
 from soundstage.host.prefetch import DesignWorker
 from soundstage.midi.live import COST_SPACING, COSTLY_S
+from soundstage.tomlfile import not_text
 
 __all__ = [
     "POSE_PARAMETERS",
@@ -272,6 +273,18 @@ def _delimiter(header: str) -> str:
     return ","
 
 
+def _text(file: Path) -> str:
+    try:
+        return file.read_bytes().decode("utf-8-sig")  # whole: a position in the error is the file's
+    except UnicodeDecodeError as error:
+        raise HeadTrackError(
+            f"{file}: not a text file ({not_text(error)}); a head track is a CSV with a header of time_s, yaw_deg "
+            "(and x_m, y_m), as a spreadsheet exports it"
+        ) from None
+    except OSError as error:
+        raise HeadTrackError(f"{file}: cannot read the head track ({error.strerror or error})") from None
+
+
 def read_head_track(path: str | Path, parameters: Mapping[str, Parameter], sample_rate: float) -> list[AutomationEvent]:
     """A recorded head trajectory (CSV: ``time_s``, ``yaw_deg``, optional ``x_m``, ``y_m``) as automation events.
 
@@ -287,11 +300,7 @@ def read_head_track(path: str | Path, parameters: Mapping[str, Parameter], sampl
             f"{file}: the chain has no listener parameters for a head track to move; "
             "use a chain with a Spatializer, CrosstalkCanceller or BinauralMonitor"
         )
-    try:
-        text = file.read_text(encoding="utf-8-sig")
-    except (OSError, UnicodeDecodeError) as error:
-        raise HeadTrackError(f"{file}: cannot read the head track ({getattr(error, 'strerror', None) or error})") from None
-    lines = text.splitlines()
+    lines = _text(file).splitlines()
     delimiter = _delimiter(lines[0] if lines else "")
     rows = csv.DictReader(lines, delimiter=delimiter)
     columns = [c.strip() for c in rows.fieldnames or []]

@@ -15,7 +15,7 @@ if sys.version_info >= (3, 11):
 else:  # pragma: no cover
     import tomli as tomllib
 
-__all__ = ["parse_toml", "read_toml", "unknown_key"]
+__all__ = ["not_text", "parse_toml", "read_toml", "unknown_key"]
 
 
 def read_toml(path: str | Path, error: type[SoundstageError], what: str) -> dict[str, Any]:
@@ -30,9 +30,16 @@ def read_toml(path: str | Path, error: type[SoundstageError], what: str) -> dict
         raise error(f"{what} {str(file)!r} does not exist") from None
     except IsADirectoryError:
         raise error(f"{what} {str(file)!r} is a folder: give the .toml file ({_tomls_in(file)})") from None
-    except (OSError, UnicodeDecodeError) as problem:
+    except UnicodeDecodeError as problem:
+        raise error(f"{what} {str(file)!r} is not a text file ({not_text(problem)}): give the .toml file") from None
+    except OSError as problem:
         raise error(f"{what} {str(file)!r} cannot be read: {problem}") from None
     return parse_toml(text, file, error)
+
+
+def not_text(problem: UnicodeDecodeError) -> str:
+    """Where a file read as UTF-8 text is not: ``byte 0xca at 5`` (the offset in what was decoded)."""
+    return f"byte 0x{bytes(problem.object[problem.start : problem.start + 1]).hex()} at {problem.start}"
 
 
 def _tomls_in(folder: Path, shown: int = 5) -> str:
