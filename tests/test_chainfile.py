@@ -296,3 +296,28 @@ def test_an_audio_file_given_as_the_chain_is_named_as_not_text(tmp_path: Path) -
     assert re.fullmatch(
         r"chain file '.*mix\.wav' is not a text file \(byte 0x[0-9a-f]{2} at \d+\): give the \.toml file", str(caught.value)
     )
+
+
+def test_stages_take_paths_as_pathlib_paths_and_save_them(tmp_path: Path) -> None:
+    """``hrtf=`` and ``device=`` given as :class:`pathlib.Path` (as scripts build them) work as their text does, and
+    the chain saves and loads (was: "hrtf=PosixPath(...) must be a head model's name ..." and a TOML writer's
+    TypeError)."""
+    import soundstage
+    from soundstage import Beamformer, BinauralMonitor, CrosstalkCanceller, Spatializer, save_chain
+    from soundstage.host.chainfile import chain_to_dict
+
+    sofa = Path("/usr/share/libmysofa/MIT_KEMAR_normal_pinna.sofa")
+    if not sofa.is_file():
+        pytest.skip("needs libmysofa1's MIT KEMAR set (.ci/run installs it)")
+    profile = tmp_path / "my device.toml"
+    profile.write_text((Path(soundstage.__file__).parent / "acoustics" / "profiles" / "studio-5.toml").read_text())
+    stages = [Spatializer(device=profile, hrtf=sofa), CrosstalkCanceller(device=profile, hrtf=[sofa]), Beamformer(device=profile)]
+    monitor = BinauralMonitor(device=profile, hrtf=sofa)
+    for stage in [*stages, monitor]:
+        assert stage.device == str(profile) and getattr(stage, "hrtf", str(sofa)) == str(sofa)
+    by_text = Spatializer(device=str(profile), hrtf=str(sofa))
+    mix = np.random.default_rng(0).standard_normal((2, 4800)).astype(np.float32) * 0.1
+    assert np.array_equal(stages[0](mix, 48000), by_text(mix, 48000))
+    save_chain(Chain([stages[0], monitor]), tmp_path / "chain.toml")
+    again = load_chain(tmp_path / "chain.toml")
+    assert chain_to_dict(again) == chain_to_dict(Chain([by_text, BinauralMonitor(device=str(profile), hrtf=str(sofa))]))

@@ -384,7 +384,12 @@ def hrtf_setting(value: object) -> str | tuple[str, ...]:
     """A stage's ``hrtf`` value checked: a model name or a file (str), or several files (a tuple; one: its str).
 
     Raises :class:`HrtfError` (one line) for anything else: an empty list, a model in a list, too many files.
+    A path may be given as a :class:`pathlib.Path` (any ``os.PathLike``): it is kept as its text.
     """
+    if isinstance(value, os.PathLike):
+        value = os.fspath(value)
+    elif isinstance(value, (list, tuple)):
+        value = [os.fspath(item) if isinstance(item, os.PathLike) else item for item in value]
     if isinstance(value, str):
         return value
     if isinstance(value, (list, tuple)) and value and all(isinstance(item, str) and item for item in value):

@@ -10,6 +10,7 @@ from __future__ import annotations
 import dataclasses
 import difflib
 import functools
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -22,7 +23,7 @@ from soundstage.errors import SoundstageError
 from soundstage.schema import Table, validate
 from soundstage.tomlfile import read_toml
 
-__all__ = ["DeviceProfile", "Driver", "Listener", "ProfileError", "known_profiles", "load_profile"]
+__all__ = ["DeviceProfile", "Driver", "Listener", "ProfileError", "device_setting", "known_profiles", "load_profile"]
 
 PROFILE_DIR = Path(__file__).resolve().parent / "profiles"
 ROLES = ("woofer", "mid", "tweeter")
@@ -206,6 +207,13 @@ class DeviceProfile:
 def known_profiles() -> list[str]:
     """Names of the profiles shipped with soundstage."""
     return sorted(path.stem for path in PROFILE_DIR.glob("*.toml"))
+
+
+def device_setting(value: str | os.PathLike[str]) -> str:
+    """A stage's ``device`` as it keeps it: a path given as a :class:`pathlib.Path` (any ``os.PathLike``) as its
+    text, so the stage saves into a chain file and compares as the same name would; anything else as given
+    (:func:`load_profile` checks it)."""
+    return os.fspath(value) if isinstance(value, os.PathLike) else value
 
 
 def load_profile(name_or_path: str | Path, *, distance_m: float | None = None) -> DeviceProfile:

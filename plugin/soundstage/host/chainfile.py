@@ -571,7 +571,8 @@ def _dump_node(node: Node, base: Path) -> dict[str, Any]:
         return {"type": "chain", "stages": _dump_nodes(node, base)}
     if isinstance(node, Processor):
         table = {"type": node.type_name}
-        table.update({name: getattr(node, name) for name in node.config_keys if getattr(node, name) is not None})
+        config = {name: getattr(node, name) for name in node.config_keys if getattr(node, name) is not None}
+        table.update({name: os.fspath(value) if isinstance(value, os.PathLike) else value for name, value in config.items()})
         table["parameters"] = {k: _number(v) for k, v in node.parameter_values().items()}
         return table
     if is_external(node):

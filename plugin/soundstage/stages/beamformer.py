@@ -33,7 +33,7 @@ import scipy.fft
 
 from soundstage.acoustics.array import constrained_minimum, diffuse_correlation, on_axis_timing, steering
 from soundstage.acoustics.feeds import DriverFilters, assemble_band_feeds, midrange_band_hz
-from soundstage.acoustics.profiles import DeviceProfile, load_profile
+from soundstage.acoustics.profiles import DeviceProfile, device_setting, load_profile
 from soundstage.dsp.crossover import band_weights
 from soundstage.dsp.fir import CrossfadingFir
 from soundstage.dsp.realize import relative_responses, to_fir
@@ -367,7 +367,7 @@ class Beamformer(FilterForms, Processor):  # type: ignore[misc]  # output_channe
             raise ParameterError(f"Beamformer: mode={mode!r} must be 'beam' or 'matrix'")
         if form not in ("direct", "rtf"):
             raise ParameterError(f"Beamformer: form={form!r} must be 'direct' or 'rtf'")
-        self.device, self.mode, self.form = device, mode, form
+        self.device, self.mode, self.form = device_setting(device), mode, form
         self._profile = load_profile(device)
         super().__init__(min_wng_db=min_wng_db, depth=depth)
         self.partition_size = 256

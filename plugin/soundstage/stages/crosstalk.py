@@ -47,7 +47,7 @@ from soundstage.acoustics.feeds import DriverFilters, assemble_band_feeds, midra
 from soundstage.acoustics.geometry import SPEED_OF_SOUND_M_S
 from soundstage.acoustics.head import HeadModel, HybridSphereHead
 from soundstage.acoustics.hrtf import HeadChoice
-from soundstage.acoustics.profiles import DeviceProfile, Listener, ListeningRegion, load_profile
+from soundstage.acoustics.profiles import DeviceProfile, Listener, ListeningRegion, device_setting, load_profile
 from soundstage.acoustics.transfer import transfer_matrices, transfer_matrix
 from soundstage.dsp.fir import CrossfadingFir
 from soundstage.dsp.realize import relative_responses, to_fir
@@ -1017,7 +1017,7 @@ class CrosstalkCanceller(FilterForms, Processor):  # type: ignore[misc]  # outpu
     ) -> None:
         if form not in ("direct", "rtf"):
             raise ParameterError(f"CrosstalkCanceller: form={form!r} must be 'direct' or 'rtf'")
-        self.device = device
+        self.device = device_setting(device)
         self.form = form
         self.region = region
         self.region_yaw_deg, self.region_lateral_m, self.region_fore_aft_m = region_yaw_deg, region_lateral_m, region_fore_aft_m

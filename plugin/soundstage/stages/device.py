@@ -35,7 +35,7 @@ from scipy.signal import fftconvolve
 from soundstage import designstore
 from soundstage.acoustics.feeds import DriverFilters
 from soundstage.acoustics.hrtf import HeadChoice
-from soundstage.acoustics.profiles import load_profile
+from soundstage.acoustics.profiles import device_setting, load_profile
 from soundstage.acoustics.timbre import EQ_HALF_TAPS, tonal_match
 from soundstage.dsp.fir import CrossfadingFir, partition_spectra
 from soundstage.dsp.grid import DesignGrid, GridAxis
@@ -175,7 +175,7 @@ class Spatializer(DriverFeeds, Processor):  # type: ignore[misc]  # output_chann
         listener_y_m: float = 0.0,
         listener_yaw_deg: float = 0.0,
     ) -> None:
-        self.device = device
+        self.device = device_setting(device)
         self.region = region
         self.region_yaw_deg, self.region_lateral_m, self.region_fore_aft_m = region_yaw_deg, region_lateral_m, region_fore_aft_m
         self._region = region_setting("Spatializer", region, region_extents(self))

@@ -26,7 +26,7 @@ import scipy.fft
 from soundstage.acoustics.geometry import SPEED_OF_SOUND_M_S
 from soundstage.acoustics.head import HeadModel
 from soundstage.acoustics.hrtf import HeadChoice
-from soundstage.acoustics.profiles import DeviceProfile, Listener, load_profile
+from soundstage.acoustics.profiles import DeviceProfile, Listener, device_setting, load_profile
 from soundstage.acoustics.room import ShoeboxRoom, room_transfer_matrix
 from soundstage.acoustics.transfer import transfer_matrix
 from soundstage.dsp.fir import CrossfadingFir
@@ -138,7 +138,7 @@ class BinauralMonitor(Processor):
         listener_in_room_m: list[float] | None = None,
         rt60_s: float = 0.4,
     ) -> None:
-        self.device = device or self.default_device
+        self.device = device_setting(device or self.default_device)
         self.room = None if room is None else [float(v) for v in room]
         self.listener_in_room_m = [float(v) for v in (listener_in_room_m or [1.5, (self.room or [0, 4.0])[1] / 2, 1.2])]
         if self.room is not None and (len(self.room) != 3 or not all(1.0 <= v <= 50.0 for v in self.room)):
