@@ -67,6 +67,12 @@ def test_non_finite_sample_is_located() -> None:
 def test_wrong_dtype_and_rate() -> None:
     with pytest.raises(TypeError, match="float array"):
         Gain()(np.array(["a", "b"]), SR)
+    # integer PCM (scipy.io.wavfile.read, soundfile's dtype="int16") was processed as floats 32767 times too loud
+    pcm = (np.sin(np.arange(4800) / 10.0) * 16000).astype(np.int16)
+    with pytest.raises(TypeError, match=r"^Gain: audio is int16 \(integer PCM\); .* pass audio / 2\*\*15$"):
+        Gain()(np.stack([pcm, pcm]), SR)
+    with pytest.raises(TypeError, match=r"pass \(audio - 2\*\*7\) / 2\*\*7$"):
+        Gain()(np.full((2, 100), 128, np.uint8), SR)
     with pytest.raises(AudioInputError, match=r"sample_rate=-1"):
         Gain()(np.zeros(10), -1)
 

@@ -63,13 +63,19 @@ def as_audio(
     Raises
     ------
     TypeError
-        If the array is not numeric.
+        If the array is not floating point (integer PCM is refused, with the scale to divide by).
     AudioInputError
         If it is empty, non-finite, of more than two dimensions, or of a shape
         whose layout is ambiguous, e.g. ``(2, 2)``, or that looks transposed.
     """
     array = np.asarray(input_array)
-    if array.dtype.kind not in "fiu":
+    if array.dtype.kind in "iu":  # integer PCM: its scale is the format's, not -1..1 (pedalboard refuses it too)
+        half = f"2**{8 * array.dtype.itemsize - 1}"
+        scaled = f"audio / {half}" if array.dtype.kind == "i" else f"(audio - {half}) / {half}"
+        raise TypeError(
+            f"{owner}: audio is {array.dtype} (integer PCM); soundstage processes floating-point audio in -1..1: pass {scaled}"
+        )
+    if array.dtype.kind != "f":
         raise TypeError(f"{owner}: audio must be a float array, got dtype {array.dtype}")
     if array.ndim == 1:
         array = array[np.newaxis, :]
