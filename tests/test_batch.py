@@ -249,3 +249,43 @@ def test_a_full_disk_fails_only_the_item_that_does_not_fit(tmp_path: Path) -> No
         assert sorted(p.name for p in folder.iterdir()) == ["batch-manifest.jsonl", "item00.wav", "item01.wav"]
     finally:
         subprocess.run(["umount", str(folder)], check=False)
+
+
+def test_a_recursive_glob_mirrors_the_catalog_folders(tmp_path: Path) -> None:
+    """``catalog/**/*.flac``: tracks of the same name on two albums (FLACs written by sox) land in their album's
+    folder below the output, each the bytes ``soundstage process`` writes for it; a resume renders none again.
+    (Was: ``**`` matched one level only, and two 01s collided into one output name.)"""
+    for album, tone in (("album-1", 300), ("album two", 500)):
+        (tmp_path / "catalog" / album).mkdir(parents=True)
+        subprocess.run(
+            [
+                "sox",
+                "-n",
+                "-r",
+                "44100",
+                "-c",
+                "2",
+                "-b",
+                "16",
+                str(tmp_path / "catalog" / album / "01.flac"),
+                "synth",
+                "0.5",
+                "sine",
+                str(tone),
+            ],
+            check=True,
+        )
+    soundfile.write(tmp_path / "catalog" / "single.wav", np.full((SR // 2, 2), 0.01), SR, subtype="PCM_24")
+    out = tmp_path / "out"
+    done = _batch(str(tmp_path / "catalog" / "**" / "*.*"), "--chain", "stereo-reference", "-o", str(out), "--workers", "1")
+    assert done.returncode == 0, done.stderr
+    entries = {e["item"]: e for e in _manifest(out)}
+    assert set(entries) == {"album-1/01", "album two/01", "single"}
+    assert [o["path"] for o in entries["album two/01"]["outputs"]] == ["album two/01.wav"]
+    for item in entries:
+        source = next((tmp_path / "catalog").glob(f"{item}.*"))
+        alone = tmp_path / "alone.wav"
+        assert main(["process", str(source), str(alone), "--chain", "stereo-reference", "--overwrite"]) == 0
+        assert (out / f"{item}.wav").read_bytes() == alone.read_bytes()
+    again = _batch(str(tmp_path / "catalog" / "**" / "*.*"), "--chain", "stereo-reference", "-o", str(out), "--resume")
+    assert again.returncode == 0 and "0 done, 3 already done" in again.stdout, again.stdout

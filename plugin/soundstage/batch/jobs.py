@@ -4,7 +4,10 @@
 
 - a folder: every audio file directly in it (``.wav``, ``.flac``, ``.aiff``,
   ``.aif``), through ``--chain``;
-- a glob (``"masters/*.wav"``), the same way;
+- a glob (``"masters/*.wav"``), the same way; ``**`` matches folders at any depth
+  (``"catalog/**/*.flac"``), and the outputs mirror the folders below the glob's
+  fixed part (``catalog/album-1/01.flac`` -> ``album-1/01.wav``, item ``album-1/01``),
+  so tracks of the same name on two albums do not meet;
 - a TOML job list::
 
       format = 1
@@ -110,10 +113,11 @@ def load_jobs(jobs: str | os.PathLike[str], *, chain: str | None = None) -> list
     else:
         if path.is_dir():
             files = sorted(p for p in path.iterdir() if p.is_file() and p.suffix.lower() in AUDIO_SUFFIXES)
-            where = f"folder {text!r}"
+            where, base = f"folder {text!r}", path
         elif any(c in text for c in "*?["):
-            files = sorted(Path(p) for p in glob.glob(text) if Path(p).suffix.lower() in AUDIO_SUFFIXES)
-            where = f"glob {text!r}"
+            matched = (Path(p) for p in glob.glob(text, recursive=True))
+            files = sorted(p for p in matched if p.is_file() and p.suffix.lower() in AUDIO_SUFFIXES)
+            where, base = f"glob {text!r}", _fixed_part(text)
         else:
             raise BatchError(f"batch: {text!r} is not a folder, a glob or a .toml job list")
         if not files:
@@ -121,7 +125,8 @@ def load_jobs(jobs: str | os.PathLike[str], *, chain: str | None = None) -> list
         if chain is None:
             raise BatchError(f"batch: the {where} names audio files only; give the chain with --chain FILE (or a preset)")
         chain_file = find_chain(chain)
-        items = [BatchItem(_stem(file), file, chain_file, f"{_stem(file)}.wav") for file in files]
+        names = [_mirrored(file, base) for file in files]
+        items = [BatchItem(name, file, chain_file, f"{name}.wav") for name, file in zip(names, files, strict=True)]
     _check_unique(items)
     return items
 
@@ -133,6 +138,22 @@ def _plain(name: str, what: str) -> str:
 
 def _stem(file: Path) -> str:
     return _plain(file.stem or "item", "item")
+
+
+def _fixed_part(pattern: str) -> Path:
+    """The folders of a glob before its first wildcard (``catalog/**/*.wav`` -> ``catalog``)."""
+    parts = Path(pattern).parts
+    fixed = next((i for i, part in enumerate(parts) if any(c in part for c in "*?[")), len(parts))
+    return Path(*parts[:fixed]) if fixed else Path(".")
+
+
+def _mirrored(file: Path, base: Path) -> str:
+    """An item's name: its path below ``base`` without the suffix, each folder a plain name (``album-1/01``)."""
+    try:
+        folders = file.parent.relative_to(base).parts
+    except ValueError:  # a glob reaching above its fixed part ("../x/*.wav" keeps its base; "*/../*" may not)
+        folders = ()
+    return "/".join([*(_plain(folder, "item folder") for folder in folders), _stem(file)])
 
 
 def _job_list(path: Path, chain: str | None) -> list[BatchItem]:

@@ -118,6 +118,7 @@ def _render(task: Task) -> tuple[list[dict[str, Any]], dict[str, str]]:
         return [_output(folder, path) for path in result.outputs], {}
     chain = _chain(task)
     target = folder / task.output
+    target.parent.mkdir(parents=True, exist_ok=True)  # an item of a recursive glob mirrors its folders (batch.jobs)
     info = process_file(chain, task.input, target, buffer_size=BUFFER_SIZE, overwrite=task.overwrite)
     output = _output(folder, target)
     output["integrated_lufs"] = _finite(info["integrated_lufs"])
