@@ -289,3 +289,32 @@ def test_a_recursive_glob_mirrors_the_catalog_folders(tmp_path: Path) -> None:
         assert (out / f"{item}.wav").read_bytes() == alone.read_bytes()
     again = _batch(str(tmp_path / "catalog" / "**" / "*.*"), "--chain", "stereo-reference", "-o", str(out), "--resume")
     assert again.returncode == 0 and "0 done, 3 already done" in again.stdout, again.stdout
+
+
+def test_a_folder_of_formats_other_programs_write_is_processed(tmp_path: Path) -> None:
+    """CAF (Logic), Wave64 (Reaper) and MP3 files in a folder are items like WAVs (were skipped: "holds no audio files")."""
+    folder = tmp_path / "masters"
+    folder.mkdir()
+    tone = (0.1 * np.sin(2 * np.pi * 440 * np.arange(SR // 2) / SR))[:, None].repeat(2, axis=1)
+    soundfile.write(folder / "logic.caf", tone, SR, format="CAF", subtype="PCM_24")
+    soundfile.write(folder / "reaper.w64", tone, SR, format="W64", subtype="FLOAT")
+    subprocess.run(
+        [
+            "ffmpeg",
+            "-loglevel",
+            "error",
+            "-f",
+            "lavfi",
+            "-i",
+            "sine=frequency=440:duration=0.5",
+            "-ac",
+            "2",
+            str(folder / "web.mp3"),
+        ],
+        check=True,
+    )
+    out = tmp_path / "out"
+    done = _batch(str(folder), "--chain", "stereo-reference", "-o", str(out), "--workers", "1")
+    assert done.returncode == 0, done.stderr
+    assert {e["item"] for e in _manifest(out)} == {"logic", "reaper", "web"}
+    assert all(soundfile.info(out / f"{name}.wav").frames >= SR // 2 for name in ("logic", "reaper"))

@@ -2,8 +2,8 @@
 
 ``soundstage batch JOBS`` takes:
 
-- a folder: every audio file directly in it (``.wav``, ``.flac``, ``.aiff``,
-  ``.aif``), through ``--chain``;
+- a folder: every audio file directly in it (:data:`AUDIO_SUFFIXES`: what
+  ``soundstage process`` reads), through ``--chain``;
 - a glob (``"masters/*.wav"``), the same way; ``**`` matches folders at any depth
   (``"catalog/**/*.flac"``), and the outputs mirror the folders below the glob's
   fixed part (``catalog/album-1/01.flac`` -> ``album-1/01.wav``, item ``album-1/01``),
@@ -48,7 +48,7 @@ from soundstage.tomlfile import read_toml
 __all__ = ["AUDIO_SUFFIXES", "BatchError", "BatchItem", "load_jobs"]
 
 #: The audio files a folder or glob of a batch contributes.
-AUDIO_SUFFIXES = (".wav", ".flac", ".aiff", ".aif")
+AUDIO_SUFFIXES = (".wav", ".flac", ".aiff", ".aif", ".aifc", ".caf", ".w64", ".mp3", ".ogg", ".opus", ".au")
 #: The most items one batch may hold.
 MAX_ITEMS = 1_000_000
 
