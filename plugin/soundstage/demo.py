@@ -19,6 +19,7 @@ import numpy as np
 from soundstage.errors import OutputError
 from soundstage.files import atomic_path, write_text
 from soundstage.session.bwf import write_stem
+from soundstage.session.model import SESSION_FILE_NAME
 from soundstage.session.render import render_session, render_summary
 
 __all__ = ["example_mix", "run_demo", "write_demo_session"]
@@ -184,7 +185,7 @@ def write_demo_session(folder: Path) -> Path:
             write_stem(stems / f"{name}.wav", audio, rate, bit_depth=24, time_reference=one_hour * rate)
     write_text(folder / "map.toml", MAP)
     write_automation(folder / "automation.mid", SECONDS)
-    session = folder / "session.toml"
+    session = folder / SESSION_FILE_NAME  # soundstage render FOLDER finds it
     write_text(session, SESSION)
     return session
 
