@@ -7,9 +7,22 @@ head center), so every design and analysis can use either.
 Interpolation is onset-aligned: each measured HRIR is split into its onset time
 (fractional samples, from the first crossing of -20 dB re its peak) and the
 onset-aligned response; for a direction between measurements the aligned
-spectra and the onsets are interpolated separately (bilinear on the azimuth /
-elevation grid) and the delay re-applied, so the interaural time difference
-moves smoothly instead of the two responses comb-filtering.
+spectra and the onsets are interpolated separately and the delay re-applied,
+so the interaural time difference moves smoothly instead of the two responses
+comb-filtering.
+
+Which measurements a direction is interpolated from depends on the grid. Sets
+measured on rings of constant elevation, each going round the head in steps of
+at most :data:`RING_GAP_DEG` (MIT KEMAR, ARI, SADIE II, a horizontal-plane set)
+are interpolated bilinearly: along the two rings that bracket the elevation,
+then between them. Any other grid (CIPIC's interaural-polar one, where almost
+every measurement has an elevation of its own; Lebedev and other spherical
+designs; scattered points) is interpolated on the spherical Delaunay
+triangulation of its directions (the convex hull of their unit vectors,
+``scipy.spatial``): the three measurements of the triangle the direction passes
+through, with barycentric weights. Applying the ring rule to such a grid would
+take a "ring" of two measurements at +-80 degrees for a frontal source one
+degree up.
 
 Reference: the frontal (0, 0) measurement defines time zero (mean of the two
 ears' onsets) and 0 dB (mean magnitude of the two ears over 200-500 Hz), the
@@ -30,9 +43,10 @@ from pathlib import Path
 import numpy as np
 import scipy.fft
 import scipy.signal
+import scipy.spatial
 import sofar
 
-from soundstage.acoustics.geometry import azimuth_elevation_deg
+from soundstage.acoustics.geometry import azimuth_elevation_deg, direction
 from soundstage.acoustics.head import BlendedSphereHead, HybridSphereHead, RigidSphereHead, SphericalHead
 from soundstage.designstore import file_digest
 from soundstage.errors import SoundstageError
@@ -51,6 +65,9 @@ class HrtfError(SoundstageError, ValueError):
 MAX_DATA_DELAY_SAMPLES = 4096
 #: Samples of room kept before and after the responses for the ringing of a fractional ``Data.Delay``.
 FRACTIONAL_MARGIN = 32
+#: A grid is a ring grid (interpolated bilinearly) when every ring of constant elevation goes round the head in
+#: steps of at most this (degrees), a ring of one measurement being a pole (+-90 degrees elevation).
+RING_GAP_DEG = 45.0
 
 
 def _with_delays(irs: np.ndarray, delays: object, file: Path) -> np.ndarray:
@@ -153,6 +170,7 @@ class HrtfSet:
         band = (freqs >= 200) & (freqs <= 500)
         self._gain = float(np.abs(spectrum[front][:, band]).mean()) if band.any() else 1.0
         self._rings = np.unique(np.round(self.elevation_deg, 6))
+        self._triangles = None if _is_ring_grid(self.azimuth_deg, self.elevation_deg) else _Triangulation(self)
 
     # -- loading ----------------------------------------------------------------
     @classmethod
@@ -186,9 +204,12 @@ class HrtfSet:
         else:
             angles = positions[:, :2]
         rate = float(np.asarray(sofa.Data_SamplingRate).ravel()[0])
-        receivers = np.asarray(getattr(sofa, "ReceiverPosition", np.zeros((2, 3)))).reshape(-1, 3)
-        radius = float(np.abs(receivers[:, 1]).max()) if receivers.size else 0.0875
+        sides = _receiver_sides(sofa)  # the ears' y (left +), metres
+        if sides is not None and sides[0] < 0.0 < sides[1]:  # the right ear listed first: soundstage's order is left, right
+            irs = irs[:, ::-1]
+        radius = float(np.abs(sides).max()) if sides is not None else 0.0875
         hrtf = cls(irs, angles[:, 0] % 360.0, angles[:, 1], rate, source=str(file), radius_m=radius or 0.0875)
+        _check_sides(hrtf, file)
         if sample_rate is not None and abs(sample_rate - rate) > 1e-6:
             hrtf = hrtf.resampled(sample_rate)
         return hrtf
@@ -223,7 +244,10 @@ class HrtfSet:
         return [(int(members[lower]), 1.0 - t), (int(members[upper]), t)]
 
     def weights(self, azimuth_deg: float, elevation_deg: float) -> list[tuple[int, float]]:
-        """Measurements and weights used for a direction (bilinear on the grid)."""
+        """Measurements and weights used for a direction (bilinear on a ring grid, else barycentric on the
+        triangulation of the directions: module notes)."""
+        if self._triangles is not None:
+            return self._triangles.weights(azimuth_deg, elevation_deg)
         rings = self._rings
         elevation = float(np.clip(elevation_deg, rings[0], rings[-1]))
         upper = int(np.searchsorted(rings, elevation, side="left"))
@@ -297,6 +321,98 @@ class HrtfSet:
         return HrtfSet(
             self.irs[keep], self.azimuth_deg[keep], self.elevation_deg[keep], self.sample_rate, self.source, self.radius_m
         )
+
+
+def _receiver_sides(sofa: sofar.Sofa) -> np.ndarray | None:
+    """The y coordinate (metres, + left) of each of the two receivers of a SOFA file, or None if it does not say."""
+    positions = np.asarray(getattr(sofa, "ReceiverPosition", np.zeros((0, 3))), dtype=float)
+    if positions.ndim == 3:  # (R, C, I) or (R, C, M): the first
+        positions = positions[:, :, 0]
+    if positions.shape != (2, 3):
+        return None
+    if str(getattr(sofa, "ReceiverPosition_Type", "cartesian")).startswith("spherical"):
+        return np.array([radius * direction(azimuth, elevation)[1] for azimuth, elevation, radius in positions])
+    return positions[:, 1]
+
+
+#: A set is refused when, for a source at +-90 degrees (or the measurement nearest), the ear on the far side
+#: is louder than the near one by more than this over 2-8 kHz (dB): no head shadows its own side.
+SIDE_CHECK_DB = 6.0
+
+
+def _check_sides(hrtf: HrtfSet, file: Path) -> None:
+    """Refuse a set whose left-side sources are loudest at the right ear (and the other way round): azimuths
+    that run clockwise, or ears swapped, against SOFA's convention. Either would mirror every design."""
+    n = 2 * hrtf.irs.shape[-1]
+    frequencies = np.fft.rfftfreq(n, 1 / hrtf.sample_rate)
+    band = (frequencies >= 2000.0) & (frequencies <= 8000.0)
+    if not band.any():
+        return
+    for azimuth, near, far in ((90.0, 0, 1), (270.0, 1, 0)):
+        index = hrtf._nearest(azimuth, 0.0)
+        off = abs((hrtf.azimuth_deg[index] - azimuth + 180.0) % 360.0 - 180.0)
+        if off > 30.0 or abs(hrtf.elevation_deg[index]) > 30.0:
+            continue  # nothing measured near that side
+        power = np.sum(np.abs(scipy.fft.rfft(hrtf.irs[index], n=n, axis=-1)[:, band]) ** 2, axis=-1)
+        louder_db = 10 * np.log10(max(power[far], 1e-30) / max(power[near], 1e-30))
+        if louder_db > SIDE_CHECK_DB:
+            side = "left" if azimuth == 90.0 else "right"
+            raise HrtfError(
+                f"SOFA file {str(file)!r}: the source at azimuth {hrtf.azimuth_deg[index]:g} deg (SOFA's {side}) is "
+                f"{louder_db:.0f} dB louder at the other ear (2-8 kHz): its azimuths run clockwise or its ears are "
+                "swapped; SOFA counts azimuth counter-clockwise from the front, and ReceiverPosition gives each "
+                "ear's side (fix the file)"
+            )
+
+
+def _is_ring_grid(azimuth_deg: np.ndarray, elevation_deg: np.ndarray) -> bool:
+    """Whether every ring of constant elevation goes round in steps of at most :data:`RING_GAP_DEG` (one
+    measurement only at a pole)."""
+    elevations = np.round(elevation_deg, 6)
+    for ring in np.unique(elevations):
+        azimuths = np.sort(np.mod(azimuth_deg[elevations == ring], 360.0))
+        if len(azimuths) == 1:
+            if abs(ring) < 89.0:
+                return False
+            continue
+        if np.diff(np.append(azimuths, azimuths[0] + 360.0)).max() > RING_GAP_DEG:
+            return False
+    return True
+
+
+class _Triangulation:
+    """The spherical Delaunay triangulation of a set's directions, for barycentric interpolation."""
+
+    def __init__(self, hrtf: HrtfSet) -> None:
+        units = np.stack([direction(a, e) for a, e in zip(hrtf.azimuth_deg, hrtf.elevation_deg)])
+        _, first = np.unique(np.round(units, 9), axis=0, return_index=True)  # one measurement per direction
+        self._index = np.sort(first)
+        points = units[self._index]
+        try:
+            hull = scipy.spatial.ConvexHull(points)
+            # the faces the origin lies inside of: a grid that leaves a cap out (no measurement below some
+            # elevation) closes its hull with faces between the origin and the measured surface, not on it
+            faces = hull.simplices[hull.equations[:, 3] < -1e-9]
+        except (scipy.spatial.QhullError, ValueError):  # fewer than four directions, or all on one great circle
+            faces = np.zeros((0, 3), int)
+        corners = points[faces].transpose(0, 2, 1)  # (T, 3 xyz, 3 corners)
+        solid = np.abs(np.linalg.det(corners)) > 1e-12 if len(faces) else np.zeros(0, bool)
+        self._faces = faces[solid]
+        self._inverse = np.linalg.inv(corners[solid]) if solid.any() else np.zeros((0, 3, 3))
+        self._points = points
+
+    def weights(self, azimuth_deg: float, elevation_deg: float) -> list[tuple[int, float]]:
+        """The corners of the triangle the direction passes through and their barycentric weights (the nearest
+        measurement alone where no triangle holds the direction: outside the grid's coverage)."""
+        target = direction(azimuth_deg, elevation_deg)
+        if len(self._faces):
+            coordinates = self._inverse @ target  # (T, 3): the direction in each face's corners
+            face = int(np.argmax(coordinates.min(axis=1)))
+            share = coordinates[face]
+            if share.min() >= -1e-9 and share.sum() > 0:
+                share = np.maximum(share, 0.0) / np.maximum(share, 0.0).sum()
+                return [(int(self._index[c]), float(w)) for c, w in zip(self._faces[face], share) if w > 1e-12]
+        return [(int(self._index[np.argmax(self._points @ target)]), 1.0)]
 
 
 #: The head models a stage's ``hrtf`` setting can name instead of a SOFA file.
