@@ -5,7 +5,7 @@
     soundstage chain show FILE [--sample-rate HZ] [--channels N]
     soundstage plugin info PATH [--plugin-name NAME]
     soundstage plugin chain STATE [-o CHAIN.toml] [--overwrite]
-    soundstage analyze crosstalk --device NAME --distance-m D [--hrtf model|rigid-sphere|blended-sphere|SOFA ...]
+    soundstage analyze crosstalk --device NAME --distance-m D [--hrtf model|rigid-sphere|blended-sphere|head-and-torso|SOFA ...]
                                  [--design-hrtf rigid-sphere|blended-sphere|SOFA] [--region-yaw-deg Y --region-lateral-m L
                                  --region-fore-aft-m F] [--seat]
                                  [--plot FILE.png]
@@ -680,7 +680,8 @@ def build_parser() -> argparse.ArgumentParser:
     crosstalk.add_argument(
         "--design-hrtf",
         default="model",
-        help="design on this SOFA file (personalized) or another head model: 'brown-duda', 'rigid-sphere', 'blended-sphere'",
+        help="design on this SOFA file (personalized) or another head model: "
+        "'brown-duda', 'rigid-sphere', 'blended-sphere', 'head-and-torso'",
     )
     crosstalk.add_argument("--region-yaw-deg", type=_ranged(float, 0, 45, "deg"), default=5.0, help="listening region: +-yaw")
     crosstalk.add_argument(
@@ -708,7 +709,9 @@ def build_parser() -> argparse.ArgumentParser:
     device_cmd = analyze.add_parser("device", help="end-to-end figures of the device chain in one table")
     device_cmd.add_argument("--device", default="studio-5")
     device_cmd.add_argument(
-        "--hrtf", default="model", help="'model', 'brown-duda', 'rigid-sphere', 'blended-sphere' or a SOFA file (e.g. MIT KEMAR)"
+        "--hrtf",
+        default="model",
+        help="'model', 'brown-duda', 'rigid-sphere', 'blended-sphere', 'head-and-torso' or a SOFA file (e.g. MIT KEMAR)",
     )
     device_cmd.add_argument("--distance-m", type=_DISTANCE, default=2.0)
     device_cmd.set_defaults(run=_cmd_analyze_device)
@@ -722,7 +725,8 @@ def build_parser() -> argparse.ArgumentParser:
     virtualizer.add_argument(
         "--hrtf",
         default="model",
-        help="the head the virtualizer uses: 'model', 'brown-duda', 'rigid-sphere', 'blended-sphere' or a SOFA file",
+        help="the head the virtualizer uses: "
+        "'model', 'brown-duda', 'rigid-sphere', 'blended-sphere', 'head-and-torso' or a SOFA file",
     )
     virtualizer.add_argument(
         "--against", default=None, help="a SOFA file to compare with (default: the MIT KEMAR set of libmysofa1), or 'none'"

@@ -47,7 +47,7 @@ import scipy.spatial
 import sofar
 
 from soundstage.acoustics.geometry import azimuth_elevation_deg, direction
-from soundstage.acoustics.head import BlendedSphereHead, HybridSphereHead, RigidSphereHead, SphericalHead
+from soundstage.acoustics.head import BlendedSphereHead, HeadAndTorso, HybridSphereHead, RigidSphereHead, SphericalHead
 from soundstage.designstore import file_digest
 from soundstage.errors import SoundstageError
 
@@ -416,17 +416,19 @@ class _Triangulation:
 
 
 #: The head models a stage's ``hrtf`` setting can name instead of a SOFA file.
-HEAD_MODELS: dict[str, type[HybridSphereHead | SphericalHead | RigidSphereHead | BlendedSphereHead]] = {
+HEAD_MODELS: dict[str, type[HybridSphereHead | SphericalHead | RigidSphereHead | BlendedSphereHead | HeadAndTorso]] = {
     "model": HybridSphereHead,
     "brown-duda": SphericalHead,
     "rigid-sphere": RigidSphereHead,
     "blended-sphere": BlendedSphereHead,
+    "head-and-torso": HeadAndTorso,
 }
 _MODEL_NAMES = {
     "model": "head model (the exact sphere's timing, Brown & Duda's level above 2 kHz)",
     "brown-duda": "Brown & Duda's spherical head model",
     "rigid-sphere": "rigid-sphere head model (exact)",
     "blended-sphere": "blended-sphere head model (exact below 1 kHz, Brown & Duda above 2 kHz)",
+    "head-and-torso": "head-and-torso model (the head model above a spherical torso, its reflection ray-traced)",
 }
 
 
@@ -437,7 +439,9 @@ class HeadChoice:
     level below 1 kHz and Brown & Duda's above 2 kHz (:class:`~soundstage.acoustics.head.HybridSphereHead`);
     ``"brown-duda"``, Brown & Duda's spherical head (the default until 2026-12); ``"rigid-sphere"``, the
     exact sphere; ``"blended-sphere"``, the exact sphere's level below 1 kHz, Brown & Duda's above 2 kHz
-    and Brown & Duda's (Woodworth's) timing (:class:`~soundstage.acoustics.head.BlendedSphereHead`).
+    and Brown & Duda's (Woodworth's) timing (:class:`~soundstage.acoustics.head.BlendedSphereHead`);
+    ``"head-and-torso"``, the head model above a spherical torso whose reflection is ray-traced
+    (:class:`~soundstage.acoustics.head.HeadAndTorso`).
 
     Several files (a list): the first is the head a stage designs on and previews through (the
     listener's own); a robust crosstalk design holds for all of them (:meth:`others`), e.g. the
@@ -464,7 +468,7 @@ class HeadChoice:
 
     def head(
         self, sample_rate: float, radius_m: float = 0.0875
-    ) -> HybridSphereHead | SphericalHead | RigidSphereHead | BlendedSphereHead | HrtfSet:
+    ) -> HybridSphereHead | SphericalHead | RigidSphereHead | BlendedSphereHead | HeadAndTorso | HrtfSet:
         """The head at a sample rate: the model with ``radius_m``, or the (first) set, resampled if needed."""
         if self.is_model:
             return HEAD_MODELS[str(self.hrtf)](radius_m=radius_m)

@@ -18,7 +18,7 @@ import numpy as np
 import scipy.fft
 
 from soundstage.acoustics.geometry import direction
-from soundstage.acoustics.head import BlendedSphereHead, HybridSphereHead, RigidSphereHead, SphericalHead
+from soundstage.acoustics.head import BlendedSphereHead, HeadAndTorso, HybridSphereHead, RigidSphereHead, SphericalHead
 from soundstage.acoustics.hrtf import HeadChoice, HrtfSet
 from soundstage.dsp.delay import DelayLine
 from soundstage.dsp.fir import CrossfadingFir
@@ -67,7 +67,7 @@ def design_virtualizer(
     *,
     azimuth_deg: float = 30.0,
     head_radius_m: float = 0.0875,
-    head: HybridSphereHead | SphericalHead | RigidSphereHead | BlendedSphereHead | HrtfSet | None = None,
+    head: HybridSphereHead | SphericalHead | RigidSphereHead | BlendedSphereHead | HeadAndTorso | HrtfSet | None = None,
     taps: int = TAPS,
     delay_samples: int = BULK_DELAY,
 ) -> VirtualizerDesign:
@@ -98,7 +98,7 @@ def design_virtualizer(
         itd = float(woodworth.delay_s(theta[1:2])[0] - woodworth.delay_s(theta[0:1])[0])
         ratio = np.abs(responses[1]) / np.maximum(np.abs(responses[0]), 1e-12)
         spectrum = ratio * np.exp(-2j * np.pi * frequencies * (delay_samples + itd * sample_rate) / sample_rate)
-    elif isinstance(head, (HrtfSet, RigidSphereHead, HybridSphereHead)):
+    elif isinstance(head, (HrtfSet, RigidSphereHead, HybridSphereHead, HeadAndTorso)):
         # the complex contra/ipsi ratio: its frequency-dependent ITD
         if isinstance(head, HrtfSet):
             arrival = head.arrival_s(azimuth_deg)
@@ -126,8 +126,8 @@ class Virtualizer(Processor):
     Parameters
     ----------
     hrtf : str
-        ``"model"`` (the head model, the default), ``"brown-duda"``, ``"rigid-sphere"``,
-        ``"blended-sphere"`` (see :class:`~soundstage.acoustics.hrtf.HeadChoice`), or the path of a SOFA file:
+        ``"model"`` (the head model, the default), ``"brown-duda"``, ``"rigid-sphere"``, ``"blended-sphere"``,
+        ``"head-and-torso"`` (see :class:`~soundstage.acoustics.hrtf.HeadChoice`), or the path of a SOFA file:
         the level and time differences of a measured (e.g. your own, personalized)
         head instead; of several SOFA files, the first (configuration).
     azimuth_deg : float, 5..90 deg
