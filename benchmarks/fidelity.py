@@ -63,7 +63,7 @@ def main() -> None:
     mean, worst_band, region, worst_seat = _separation(default, profile, measured)
     print(
         f"separation at 1 m, 250 Hz-6.3 kHz: mean {mean:.1f} dB (target >= 15), worst band {worst_band:.1f} dB (>= 10); "
-        f"region mean {region:.1f} dB (>= 13), worst seat {worst_seat:.1f} dB (>= 10)"
+        f"region mean {region:.1f} dB (>= 13), worst seat {worst_seat:.2f} dB (>= 10)"
     )
     exact = design_crosstalk_canceller(profile, head=design_head, plateau_db=SEPARATION_PER_WIDTH_DB, region=None)
     mean, worst_band, region, worst_seat = _separation(exact, profile, measured)
