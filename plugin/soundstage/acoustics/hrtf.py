@@ -175,7 +175,7 @@ class HrtfSet:
     # -- loading ----------------------------------------------------------------
     @classmethod
     def from_sofa(cls, path: str | os.PathLike[str] = DEFAULT_SOFA, *, sample_rate: float | None = None) -> HrtfSet:
-        """Read a SimpleFreeFieldHRIR SOFA file; resample to ``sample_rate`` if given and different.
+        """Read a SimpleFreeFieldHRIR (or SimpleFreeFieldHRTF) SOFA file; resample to ``sample_rate`` if given and different.
 
         Raises
         ------
@@ -191,11 +191,20 @@ class HrtfSet:
             raise HrtfError(f"SOFA file {str(file)!r} cannot be read: {error}") from None
         data_type = str(getattr(sofa, "GLOBAL_DataType", ""))
         irs = getattr(sofa, "Data_IR", None)
-        if not data_type.startswith("FIR") or irs is None:
-            raise HrtfError(f"SOFA file {str(file)!r} holds {data_type or 'no'} data, not head-related impulse responses (FIR)")
-        irs = np.asarray(irs, dtype=float)
+        if data_type.startswith("TF") and getattr(sofa, "Data_Real", None) is not None:
+            irs, rate = _impulses_from_spectra(sofa, file)  # SimpleFreeFieldHRTF: Mesh2HRTF's output, for one
+        elif not data_type.startswith("FIR") or irs is None:
+            raise HrtfError(
+                f"SOFA file {str(file)!r} holds {data_type or 'no'} data, not head-related impulse responses "
+                "(FIR) or transfer functions (TF)"
+            )
+        else:
+            irs = np.asarray(irs, dtype=float)
+            rate = float(np.asarray(sofa.Data_SamplingRate).ravel()[0])
         if irs.ndim != 3 or irs.shape[1] != 2:
-            raise HrtfError(f"SOFA file {str(file)!r}: Data_IR has shape {irs.shape}; expected (measurements, 2 ears, taps)")
+            raise HrtfError(
+                f"SOFA file {str(file)!r}: the responses have shape {irs.shape}; expected (measurements, 2 ears, taps)"
+            )
         irs = _with_delays(irs, getattr(sofa, "Data_Delay", None), file)
         positions = np.asarray(sofa.SourcePosition, dtype=float)
         kind = str(getattr(sofa, "SourcePosition_Type", "spherical"))
@@ -203,7 +212,6 @@ class HrtfSet:
             angles = np.array([azimuth_elevation_deg(p) for p in positions])
         else:
             angles = positions[:, :2]
-        rate = float(np.asarray(sofa.Data_SamplingRate).ravel()[0])
         sides = _receiver_sides(sofa)  # the ears' y (left +), metres
         if sides is not None and sides[0] < 0.0 < sides[1]:  # the right ear listed first: soundstage's order is left, right
             irs = irs[:, ::-1]
@@ -321,6 +329,56 @@ class HrtfSet:
         return HrtfSet(
             self.irs[keep], self.azimuth_deg[keep], self.elevation_deg[keep], self.sample_rate, self.source, self.radius_m
         )
+
+
+#: Sample rates a set of transfer functions is turned into impulse responses at: the lowest whose band holds them.
+TF_RATES = (44100.0, 48000.0, 88200.0, 96000.0, 192000.0)
+#: The delay added to transfer functions referenced to the head's center (their near ear leads it), seconds.
+TF_LEAD_S = 0.002
+
+
+def _impulses_from_spectra(sofa: sofar.Sofa, file: Path) -> tuple[np.ndarray, float]:
+    """A SimpleFreeFieldHRTF file's spectra (``Data.Real``, ``Data.Imag`` at the frequencies ``N``) as impulse
+    responses, and their sample rate.
+
+    Magnitude and unwrapped phase are interpolated onto an FFT grid as fine as the file's finest step, at the
+    lowest of :data:`TF_RATES` whose band holds the file's frequencies (the magnitude is held flat from the lowest
+    given frequency down to 0 Hz and from the highest up), and :data:`TF_LEAD_S` of delay makes them causal.
+    """
+    real, imag = np.asarray(sofa.Data_Real, dtype=float), np.asarray(sofa.Data_Imag, dtype=float)
+    frequencies = np.asarray(getattr(sofa, "N", []), dtype=float).ravel()
+    if real.shape != imag.shape or real.ndim != 3 or real.shape[-1] != len(frequencies) or len(frequencies) < 2:
+        raise HrtfError(
+            f"SOFA file {str(file)!r}: Data_Real {real.shape} and Data_Imag {imag.shape} do not match the "
+            f"{len(frequencies)} frequencies of N; expected (measurements, 2 ears, frequencies) each"
+        )
+    if real.shape[1] != 2:
+        raise HrtfError(f"SOFA file {str(file)!r} holds transfer functions for {real.shape[1]} receiver(s); expected 2 ears")
+    order = np.argsort(frequencies)
+    frequencies, spectra = frequencies[order], (real + 1j * imag)[..., order]
+    steps = np.diff(frequencies)
+    if not np.all(np.isfinite(spectra)) or frequencies[0] < 0 or steps.min() <= 0:
+        raise HrtfError(f"SOFA file {str(file)!r}: N must hold distinct frequencies >= 0 Hz and the data finite numbers")
+    rate = next((r for r in TF_RATES if r / 2 >= frequencies[-1] - 1e-6), None)
+    if rate is None:
+        raise HrtfError(f"SOFA file {str(file)!r}: N reaches {frequencies[-1]:g} Hz; at most {TF_RATES[-1] / 2:g} Hz")
+    n = 2 ** int(np.ceil(np.log2(max(2 * rate / steps.min(), 256))))
+    grid = np.fft.rfftfreq(n, 1 / rate)
+    magnitude = np.abs(spectra)
+    phase = np.unwrap(np.angle(spectra), axis=-1)
+    if frequencies[0] > 0:  # the phase heads to 0 at 0 Hz: a real response
+        phase = phase - 2 * np.pi * np.round(phase[..., :1] / (2 * np.pi))
+        frequencies = np.concatenate([[0.0], frequencies])
+        magnitude = np.concatenate([magnitude[..., :1], magnitude], axis=-1)
+        phase = np.concatenate([np.zeros(phase.shape[:-1] + (1,)), phase], axis=-1)
+
+    def along(values: np.ndarray) -> np.ndarray:
+        flat = values.reshape(-1, values.shape[-1])
+        return np.stack([np.interp(grid, frequencies, row) for row in flat]).reshape(values.shape[:-1] + (len(grid),))
+
+    spectrum = along(magnitude) * np.exp(1j * (along(phase) - 2 * np.pi * grid * TF_LEAD_S))
+    spectrum[..., -1] = spectrum[..., -1].real  # Nyquist of a real signal
+    return np.asarray(scipy.fft.irfft(spectrum, n=n, axis=-1)), rate
 
 
 def _receiver_sides(sofa: sofar.Sofa) -> np.ndarray | None:
