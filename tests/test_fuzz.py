@@ -174,3 +174,28 @@ def test_audio_reader_with_corrupted_headers(
         process_file(Chain([Gain()]), path, fuzz_folder / "out.wav", overwrite=True, buffer_size=1024)
     except SoundstageError:
         pass
+
+
+_ANGLES = st.tuples(st.floats(-360.0, 720.0, allow_nan=False), st.floats(-90.0, 90.0, allow_nan=False))
+
+
+@CASES
+@given(
+    grid=st.lists(_ANGLES, min_size=1, max_size=60)
+    | st.lists(st.floats(0.0, 360.0, allow_nan=False), min_size=1, max_size=40).map(lambda az: [(a, 0.0) for a in az]),
+    asked=st.lists(_ANGLES, min_size=1, max_size=8),
+)
+def test_any_grid_of_directions_gives_convex_weights(grid: list[tuple[float, float]], asked: list[tuple[float, float]]) -> None:
+    """Any measurement grid (scattered, one ring, repeated or rounded directions, a handful of points) gives every
+    direction weights of measurements that exist, each in 0..1, summing to 1: an HrtfSet never fails or
+    extrapolates on its grid's shape."""
+    from soundstage.acoustics.hrtf import HrtfSet
+
+    azimuth, elevation = np.array(grid).T
+    irs = np.zeros((len(grid), 2, 16))
+    irs[:, :, 2] = 1.0
+    hrtf = HrtfSet(irs, azimuth % 360.0, elevation, 48000.0)
+    for a, e in asked:
+        weights = hrtf.weights(a % 360.0, e)
+        assert weights and all(0 <= index < len(grid) and -1e-12 <= w <= 1 + 1e-12 for index, w in weights)
+        assert sum(w for _, w in weights) == pytest.approx(1.0)
