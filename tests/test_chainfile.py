@@ -14,6 +14,7 @@ import pytest
 
 from helpers import STAGES, Lookahead, Split3, Tilt
 from soundstage import (
+    BinauralMonitor,
     Chain,
     ChainFileError,
     Gain,
@@ -21,6 +22,7 @@ from soundstage import (
     Parallel,
     PerChannel,
     Route,
+    Spatializer,
     load_chain,
     load_plugin,
     load_vstpreset,
@@ -321,3 +323,42 @@ def test_stages_take_paths_as_pathlib_paths_and_save_them(tmp_path: Path) -> Non
     save_chain(Chain([stages[0], monitor]), tmp_path / "chain.toml")
     again = load_chain(tmp_path / "chain.toml")
     assert chain_to_dict(again) == chain_to_dict(Chain([by_text, BinauralMonitor(device=str(profile), hrtf=str(sofa))]))
+
+
+def test_a_sofa_set_and_a_device_profile_beside_the_chain_file_are_found_from_any_folder(
+    tmp_path: Path, kemar_path: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``hrtf = "me.sofa"`` and ``device = "desk.toml"`` name files beside the chain file, as a plugin's path
+    does; ``~`` is the home folder; saved again into that folder, they stay relative (before: looked up from the
+    working folder only, and '~' taken literally)."""
+    import shutil
+
+    from soundstage.acoustics.profiles import PROFILE_DIR
+
+    folder = tmp_path / "project"
+    folder.mkdir()
+    shutil.copy(kemar_path, folder / "me.sofa")
+    shutil.copy(PROFILE_DIR / "studio-5.toml", folder / "desk.toml")
+    (tmp_path / "home").mkdir()
+    shutil.copy(kemar_path, tmp_path / "home" / "mine.sofa")
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    (folder / "chain.toml").write_text(
+        'format = 1\n[[stages]]\ntype = "Spatializer"\nname = "device"\ndevice = "desk.toml"\nhrtf = "me.sofa"\n'
+        '[[stages]]\ntype = "BinauralMonitor"\nname = "monitor"\ndevice = "desk.toml"\nhrtf = "~/mine.sofa"\n'
+    )
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    monkeypatch.chdir(elsewhere)
+    chain = load_chain(folder / "chain.toml")
+    assert chain[0].hrtf == str(folder / "me.sofa") and chain[0].device == str(folder / "desk.toml")
+    assert chain[1].hrtf == str(tmp_path / "home" / "mine.sofa")
+    impulse = np.zeros((2, 4800), np.float32)
+    impulse[:, 100] = 1.0
+    direct = Chain(
+        [Spatializer(device=str(folder / "desk.toml"), hrtf=kemar_path), BinauralMonitor(device="studio-5", hrtf=kemar_path)]
+    )
+    assert np.array_equal(chain(impulse, 48000), direct(impulse, 48000))
+    save_chain(chain, folder / "again.toml")
+    text = (folder / "again.toml").read_text()
+    assert 'hrtf = "me.sofa"' in text and 'device = "desk.toml"' in text
+    assert load_chain(folder / "again.toml")[0].hrtf == str(folder / "me.sofa")

@@ -182,7 +182,7 @@ class HrtfSet:
         HrtfError
             If the file is missing or unreadable, or holds no 2-ear impulse responses.
         """
-        file = Path(path)
+        file = Path(path).expanduser()
         if not file.is_file():
             raise HrtfError(f"SOFA file {str(file)!r} does not exist (Debian ships the MIT KEMAR set in libmysofa1)")
         try:

@@ -23,6 +23,11 @@ external plugins); nothing in a file is ever evaluated. Example::
     channels = [0, 1]
     stage = { type = "Gain", parameters = { gain_db = -3.0 } }
 
+A stage's ``hrtf`` and ``device`` may name files (a SOFA set, a device profile): like a
+plugin's path, a relative one is taken from the chain file's folder when the file is
+there, and ``~`` is the home folder; ``save_chain`` writes them relative to the file
+they are saved in when they live below it.
+
 Other node tables: ``{type = "route", channels = [...]}``,
 ``{type = "per_channel", channels = [...], stage = {...}}``,
 ``{type = "parallel", branches = [{stages = [...]}, ...]}`` and
@@ -351,6 +356,34 @@ def _build_node(table: object, key: str, context: _Context) -> tuple[Node, str |
     raise context.error(f"{key}.type", f"unknown stage type {kind!r}{hint} ({_type_help(context)})")
 
 
+#: Stage configuration keys that may name a file (a SOFA set, a device profile) instead of a model or device name.
+FILE_KEYS = frozenset({"hrtf", "device"})
+
+
+def _beside(value: Any, base: Path) -> Any:
+    """A file setting as the stage should open it: ``~`` expanded, and a relative path that names a file in the
+    chain file's folder taken from there (as a plugin's path is). Anything else (a model or device name, a file
+    found only from the working folder) is left as it is."""
+    if not isinstance(value, str):
+        return value
+    path = Path(value).expanduser()
+    if not path.is_absolute() and (base / path).is_file():
+        return str(base / path)
+    return str(path) if value.startswith("~") else value
+
+
+def _relative(value: Any, base: Path) -> Any:
+    """A file setting as a chain file at ``base`` writes it: relative to the file when it lives below it."""
+    if isinstance(value, list):
+        return [_relative(v, base) for v in value]
+    if not isinstance(value, str) or not Path(value).is_absolute() or not Path(value).is_file():
+        return value
+    try:
+        return str(Path(value).resolve().relative_to(base.resolve()))
+    except ValueError:
+        return value
+
+
 def _type_help(context: _Context) -> str:
     return (
         f"stage types: {', '.join(sorted(context.stages))}; routing: {', '.join(_ROUTING_TYPES)}; "
@@ -372,6 +405,9 @@ def _build_stage(cls: type[Processor], table: Mapping[str, Any], key: str, conte
         StageTable, {k: v for k, v in table.items() if k not in custom}, file=context.file, error=ChainFileError, at=key
     )
     config = {name: getattr(checked, name) if name not in custom else table[name] for name in cls.config_keys if name in table}
+    for name in FILE_KEYS & set(config):  # a SOFA set or a device profile beside the chain file, as a plugin's path
+        value = config[name]
+        config[name] = [_beside(v, context.base) for v in value] if isinstance(value, list) else _beside(value, context.base)
     for name in custom & set(config):
         value = config[name]
         plain = isinstance(value, (str, int, float, bool))
@@ -573,6 +609,7 @@ def _dump_node(node: Node, base: Path) -> dict[str, Any]:
         table = {"type": node.type_name}
         config = {name: getattr(node, name) for name in node.config_keys if getattr(node, name) is not None}
         table.update({name: os.fspath(value) if isinstance(value, os.PathLike) else value for name, value in config.items()})
+        table.update({name: _relative(table[name], base) for name in FILE_KEYS & set(config)})
         table["parameters"] = {k: _number(v) for k, v in node.parameter_values().items()}
         return table
     if is_external(node):
