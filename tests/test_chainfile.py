@@ -362,3 +362,20 @@ def test_a_sofa_set_and_a_device_profile_beside_the_chain_file_are_found_from_an
     text = (folder / "again.toml").read_text()
     assert 'hrtf = "me.sofa"' in text and 'device = "desk.toml"' in text
     assert load_chain(folder / "again.toml")[0].hrtf == str(folder / "me.sofa")
+
+
+def test_a_presets_file_name_where_there_is_no_such_file_says_to_give_the_name(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``--chain studio-5.toml`` in a folder without that file: one line pointing at the preset's name (before:
+    only "does not exist"); a file of that name in the folder is still the file."""
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(
+        ChainFileError,
+        match=r"^chain file 'studio-5\.toml' does not exist here; for the preset of that name, give its name: 'studio-5'$",
+    ):
+        load_chain("studio-5.toml")
+    with pytest.raises(ChainFileError, match=r"chain file 'elsewhere\.toml' does not exist$"):
+        load_chain("elsewhere.toml")
+    (tmp_path / "studio-5.toml").write_text('format = 1\n[[stages]]\ntype = "Gain"\nname = "mine"\n')
+    assert load_chain("studio-5.toml").names == ["mine"]

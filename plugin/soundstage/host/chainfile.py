@@ -130,6 +130,10 @@ def find_chain(name: str | os.PathLike[str]) -> Path:
     path = Path(name)
     text = str(name)
     if path.exists() or path.suffix == ".toml" or "/" in text or os.sep in text:
+        if not path.exists() and path.parent == Path(".") and path.stem in preset_names():
+            raise ChainFileError(
+                f"chain file {text!r} does not exist here; for the preset of that name, give its name: {path.stem!r}"
+            )
         return path
     preset = _preset_folder().joinpath(f"{text}.toml")
     if preset.is_file():
