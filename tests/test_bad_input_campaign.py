@@ -182,6 +182,17 @@ CASES: dict[str, tuple[Callable[[W], list[str]], str, int]] = {
         r"contains -inf at channel 0, sample 9",
         2,
     ),
+    "damaged_float_sample": (  # a float that no audio holds (a damaged file): through filters it turns to NaN
+        lambda w: process(w, wav(w / "h.wav", np.where(np.arange(SR) == 321, 3e30, 0.0)[None].repeat(2, 0))),
+        r"h.wav' contains 3e\+30 at channel 0, sample 321 \(\+610 dBFS\); soundstage takes samples within \+-1e\+06",
+        2,
+    ),
+    "damaged_float_into_device": (  # was: a file of NaN written, exit 0
+        lambda w: process(w, wav(w / "h.wav", np.where(np.arange(SR) == 9, -2e20, 0.0)[None].repeat(2, 0)), chain="studio-5"),
+        r"h.wav' contains -2e\+20 at channel 0, sample 9",
+        2,
+    ),
+    "float_24_db_over_full_scale_ok": (lambda w: process(w, wav(w / "hot.wav", 16.0 * noise())), "", 0),
     "header_says_1_hz": (
         lambda w: process(w, wav(w / "slow.wav", noise(frames=100), 1, subtype="PCM_16")),
         r"slow.wav' says 2 channel\(s\) at 1 Hz; soundstage reads 1..1024 channels at 1000..768000 Hz",
@@ -349,6 +360,22 @@ CASES: dict[str, tuple[Callable[[W], list[str]], str, int]] = {
     "session_stem_truncated": (
         lambda w: [*session(w, STEM), *([] if cut(w / "stems" / "s0.wav") else [])],
         r"stems\[0\]\.path \('s0'\): .*is truncated",
+        2,
+    ),
+    "session_stem_inf": (  # was: rendered, the inf written as full scale, exit 0
+        lambda w: [
+            *session(w, STEM),
+            *([] if wav(w / "stems" / "s0.wav", np.where(np.arange(SR) == 5, np.inf, 0.0)[None]) else []),
+        ],
+        r"stem 's0': .*s0.wav' contains inf at channel 0, sample 5; soundstage only processes finite samples",
+        2,
+    ),
+    "session_stem_damaged_float": (
+        lambda w: [
+            *session(w, STEM),
+            *([] if wav(w / "stems" / "s0.wav", np.where(np.arange(SR) == 7, 1e25, 0.0)[None]) else []),
+        ],
+        r"stem 's0': .*s0.wav' contains 1e\+25 at channel 0, sample 7",
         2,
     ),
     "session_offset_1e9": (session_case(STEM + "offset_s = 1e9\n"), r"stems\[0\]\.offset_s: .*1e\+09|stems\[0\]\.offset_s", 2),

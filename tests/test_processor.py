@@ -213,3 +213,16 @@ def test_memoised_designs_survive_threads_sharing_a_stage() -> None:
         sys.setswitchinterval(previous)
     assert not errors, f"{len(errors)} thread(s) failed: {errors[0]!r}"
     assert not wrong, wrong[:3]
+
+
+def test_a_damaged_float_is_refused_and_audio_over_full_scale_is_taken() -> None:
+    """A sample of 3e30 (a damaged float file, data that is not audio) is refused in one line naming it: through
+    the device's filters it overflowed to NaN in every output sample. +24 dBFS is audio and is processed."""
+    from soundstage import Spatializer
+
+    audio = np.zeros((2, 4800), np.float32)
+    audio[1, 17] = 3e30
+    with pytest.raises(AudioInputError, match=r"^Spatializer: audio contains 3e\+30 at channel 1, sample 17 \(\+610 dBFS\)"):
+        Spatializer()(audio, 48000)
+    audio[1, 17] = 16.0
+    assert np.isfinite(Spatializer()(audio, 48000)).all()

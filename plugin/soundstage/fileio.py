@@ -24,6 +24,7 @@ from pedalboard.io import AudioFile, StreamResampler
 
 from soundstage.engine import ChainStream, pump
 from soundstage.errors import AudioFileError, AudioInputError, OutputError, ParameterError
+from soundstage.host.audio import sample_problem
 from soundstage.host.processor import Processor
 from soundstage.sinks import AudioSink, audio_target
 
@@ -298,12 +299,9 @@ def _checked_blocks(reader: Any, source: Path, frames: int, buffer_size: int) ->
             ) from None
         if block.shape[1] == 0:
             raise AudioFileError(f"input file {str(source)!r} ends early at sample {position} of {frames} (truncated?)")
-        if not np.isfinite(block).all():
-            channel, sample = np.argwhere(~np.isfinite(block))[0]
-            raise AudioInputError(
-                f"input file {str(source)!r} contains {block[channel, sample]} at channel {channel}, "
-                f"sample {position + sample}; soundstage only processes finite samples"
-            )
+        problem = sample_problem(block, first_sample=position)
+        if problem is not None:
+            raise AudioInputError(f"input file {str(source)!r} {problem}")
         position += block.shape[1]
         yield block
 

@@ -13,11 +13,38 @@ import numpy as np
 
 from soundstage.errors import AudioInputError
 
-__all__ = ["MAX_CHANNELS", "as_audio", "check_sample_rate", "db_to_gain", "gain_to_db"]
+__all__ = ["MAX_CHANNELS", "MAX_SAMPLE", "as_audio", "check_sample_rate", "db_to_gain", "gain_to_db", "sample_problem"]
 
 #: More channels than this in the first axis means the array is almost certainly
 #: ``(samples, channels)``; soundstage refuses to guess and says so.
 MAX_CHANNELS = 64
+#: The largest sample magnitude taken (+120 dBFS). Float audio may pass full scale, by tens of dB at most; values
+#: near this are a damaged file or data that is not audio, and through filters they overflow to inf and NaN.
+MAX_SAMPLE = 1e6
+
+
+def sample_problem(audio: np.ndarray, first_sample: int = 0) -> str | None:
+    """What is wrong with the samples of ``audio`` (channels, samples), in words, or None: the first NaN or inf,
+    else the first sample beyond :data:`MAX_SAMPLE`, with its channel and sample (counted from ``first_sample``:
+    a block's place in a file). One pass when all is well."""
+    if audio.size == 0:
+        return None
+    peak = float(np.max(np.abs(audio)))
+    if peak <= MAX_SAMPLE:
+        return None
+    bad = ~np.isfinite(audio)
+    if bad.any():
+        channel, sample = np.argwhere(bad)[0]
+        return (
+            f"contains {audio[channel, sample]} at channel {channel}, sample {first_sample + sample}; "
+            "soundstage only processes finite samples"
+        )
+    channel, sample = np.argwhere(np.abs(audio) > MAX_SAMPLE)[0]
+    value = float(audio[channel, sample])
+    return (
+        f"contains {value:g} at channel {channel}, sample {first_sample + sample} ({20 * math.log10(abs(value)):+.0f} dBFS); "
+        f"soundstage takes samples within +-{MAX_SAMPLE:g} (+120 dBFS): values like that are a damaged file or not audio"
+    )
 
 
 def db_to_gain(gain_db: float) -> float:
@@ -100,11 +127,8 @@ def as_audio(
             "soundstage expects (channels, samples): pass audio.T"
         )
     audio = np.ascontiguousarray(array, dtype=np.float32)
-    if check_finite and not np.isfinite(audio).all():
-        bad_channel, bad_sample = np.argwhere(~np.isfinite(audio))[0]
-        value = audio[bad_channel, bad_sample]
-        raise AudioInputError(
-            f"{owner}: audio contains {value} at channel {bad_channel}, sample {bad_sample}; "
-            "soundstage only processes finite samples (check the source for NaN/Inf)"
-        )
+    problem = sample_problem(audio) if check_finite else None
+    if problem is not None:
+        hint = " (check the source for NaN/Inf)" if problem.endswith("finite samples") else ""
+        raise AudioInputError(f"{owner}: audio {problem}{hint}")
     return audio

@@ -15,8 +15,9 @@ from typing import Any
 import numpy as np
 from wavinfo import WavInfoReader
 
-from soundstage.errors import AudioFileError
+from soundstage.errors import AudioFileError, AudioInputError
 from soundstage.fileio import open_audio
+from soundstage.host.audio import sample_problem
 from soundstage.session.model import MAX_OFFSET_S, Session, SessionError, Stem
 
 __all__ = ["StemInfo", "StemReader", "bwf_time_reference", "inspect_stems"]
@@ -150,6 +151,10 @@ class StemReader:
         data = self._file.read(last - first) if last > first else None
         if data is not None and data.shape[1] < last - first:
             raise AudioFileError(f"stem {self.info.stem.name!r}: {str(self.info.path)!r} ends early (truncated?)")
+        problem = sample_problem(data, first_sample=first - self.start) if data is not None else None
+        if problem is not None:  # NaN, inf or a damaged float: it would reach the mix as full scale or NaN
+            rate = f" (at {self.info.conversion.split('-> ')[-1]})" if self.info.conversion else ""
+            raise AudioInputError(f"stem {self.info.stem.name!r}: {str(self.info.path)!r} {problem}{rate}")
         if data is not None and last - first == count:  # all inside the stem: the reader's float32 block, no copy
             out = data if self.gain == 1.0 else np.multiply(data, np.float32(self.gain))
         else:
