@@ -450,3 +450,32 @@ def test_a_personalized_design_on_cipics_grid_is_the_design_on_the_same_head(tmp
         f"personalized, KEMAR's file {figures[0][0]:.1f} / {figures[0][1]:.1f} dB, on CIPIC's grid {figures[1][0]:.1f} / {figures[1][1]:.1f} dB"
     )
     assert np.allclose(figures[1], figures[0], atol=2.0)
+
+
+@needs_kemar
+@pytest.mark.parametrize(
+    ("damage", "message"),
+    [
+        ("nan", r"measurement 5 \(azimuth 32\.1429, elevation -40 deg\), left ear, sample 10 holds nan; the file is damaged"),
+        ("silent", r"measurement 100 \(azimuth 264, elevation -30 deg\), right ear is all zeros; the file is damaged"),
+        ("position", r"measurement 7's SourcePosition is \[nan, .*\]; the file is damaged"),
+    ],
+)
+def test_a_damaged_measurement_is_refused_in_one_line(tmp_path: Path, damage: str, message: str) -> None:
+    """A NaN sample, an ear that is all zeros, or a position that is not a number: refused when the file is read,
+    naming the measurement (before: NaN responses, or silence, for every direction read from it)."""
+    import sofar
+
+    sofa = sofar.read_sofa(str(DEFAULT_SOFA), verify=False, verbose=False)
+    irs, positions = np.asarray(sofa.Data_IR, float), np.asarray(sofa.SourcePosition, float)
+    if damage == "nan":
+        irs[5, 0, 10] = np.nan
+    elif damage == "silent":
+        irs[100, 1] = 0.0
+    else:
+        positions[7, 0] = np.nan
+    sofa.Data_IR, sofa.SourcePosition = irs, positions
+    sofar.write_sofa(str(tmp_path / "damaged.sofa"), sofa)
+    with pytest.raises(HrtfError, match=r"damaged\.sofa': " + message) as raised:
+        HrtfSet.from_sofa(tmp_path / "damaged.sofa")
+    assert "\n" not in str(raised.value)

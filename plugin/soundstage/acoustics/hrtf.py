@@ -207,6 +207,7 @@ class HrtfSet:
             )
         irs = _with_delays(irs, getattr(sofa, "Data_Delay", None), file)
         positions = np.asarray(sofa.SourcePosition, dtype=float)
+        _check_positions(positions, irs.shape[0], file)
         kind = str(getattr(sofa, "SourcePosition_Type", "spherical"))
         if kind.startswith("cartesian"):
             angles = np.array([azimuth_elevation_deg(p) for p in positions])
@@ -215,6 +216,7 @@ class HrtfSet:
         sides = _receiver_sides(sofa)  # the ears' y (left +), metres
         if sides is not None and sides[0] < 0.0 < sides[1]:  # the right ear listed first: soundstage's order is left, right
             irs = irs[:, ::-1]
+        _check_measurements(irs, angles, file)
         radius = float(np.abs(sides).max()) if sides is not None else 0.0875
         hrtf = cls(irs, angles[:, 0] % 360.0, angles[:, 1], rate, source=str(file), radius_m=radius or 0.0875)
         _check_sides(hrtf, file)
@@ -379,6 +381,39 @@ def _impulses_from_spectra(sofa: sofar.Sofa, file: Path) -> tuple[np.ndarray, fl
     spectrum = along(magnitude) * np.exp(1j * (along(phase) - 2 * np.pi * grid * TF_LEAD_S))
     spectrum[..., -1] = spectrum[..., -1].real  # Nyquist of a real signal
     return np.asarray(scipy.fft.irfft(spectrum, n=n, axis=-1)), rate
+
+
+def _check_positions(positions: np.ndarray, count: int, file: Path) -> None:
+    """Refuse source positions that are not one finite position per measurement."""
+    if positions.ndim != 2 or positions.shape[0] != count or positions.shape[1] < 2:
+        raise HrtfError(
+            f"SOFA file {str(file)!r}: SourcePosition has shape {positions.shape}; expected ({count}, 3), "
+            "one position per measurement"
+        )
+    if not np.isfinite(positions).all():
+        index = int(np.argwhere(~np.isfinite(positions))[0][0])
+        raise HrtfError(
+            f"SOFA file {str(file)!r}: measurement {index}'s SourcePosition is {positions[index].tolist()}; the file is damaged"
+        )
+
+
+def _check_measurements(irs: np.ndarray, angles: np.ndarray, file: Path) -> None:
+    """Refuse a set with a NaN or inf sample, or an ear's response that is all zeros: each would put NaN, or
+    silence, into every design that reads that direction."""
+
+    def where(m: int, ear: int) -> str:
+        return f"measurement {m} (azimuth {angles[m, 0]:g}, elevation {angles[m, 1]:g} deg), {('left', 'right')[ear]} ear"
+
+    if not np.isfinite(irs).all():
+        m, ear, sample = (int(v) for v in np.argwhere(~np.isfinite(irs))[0])
+        value = irs[m, ear, sample]
+        raise HrtfError(f"SOFA file {str(file)!r}: {where(m, ear)}, sample {sample} holds {value}; the file is damaged")
+    silent = ~np.any(irs != 0.0, axis=-1)
+    if silent.any():
+        m, ear = (int(v) for v in np.argwhere(silent)[0])
+        raise HrtfError(
+            f"SOFA file {str(file)!r}: {where(m, ear)} is all zeros; the file is damaged (or that measurement failed: remove it)"
+        )
 
 
 def _receiver_sides(sofa: sofar.Sofa) -> np.ndarray | None:
