@@ -436,8 +436,7 @@ SIDE_CHECK_DB = 6.0
 def _check_sides(hrtf: HrtfSet, file: Path) -> None:
     """Refuse a set whose left-side sources are loudest at the right ear (and the other way round): azimuths
     that run clockwise, or ears swapped, against SOFA's convention. Either would mirror every design."""
-    n = 2 * hrtf.irs.shape[-1]
-    frequencies = np.fft.rfftfreq(n, 1 / hrtf.sample_rate)
+    frequencies = np.fft.rfftfreq(hrtf._fft_size, 1 / hrtf.sample_rate)  # the grid of the set's own spectra
     band = (frequencies >= 2000.0) & (frequencies <= 8000.0)
     if not band.any():
         return
@@ -446,7 +445,7 @@ def _check_sides(hrtf: HrtfSet, file: Path) -> None:
         off = abs((hrtf.azimuth_deg[index] - azimuth + 180.0) % 360.0 - 180.0)
         if off > 30.0 or abs(hrtf.elevation_deg[index]) > 30.0:
             continue  # nothing measured near that side
-        power = np.sum(np.abs(scipy.fft.rfft(hrtf.irs[index], n=n, axis=-1)[:, band]) ** 2, axis=-1)
+        power = np.sum(np.abs(hrtf._aligned[index][:, band]) ** 2, axis=-1)  # aligning moves phase only
         louder_db = 10 * np.log10(max(power[far], 1e-30) / max(power[near], 1e-30))
         if louder_db > SIDE_CHECK_DB:
             side = "left" if azimuth == 90.0 else "right"

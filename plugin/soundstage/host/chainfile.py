@@ -365,9 +365,11 @@ FILE_KEYS = frozenset({"hrtf", "device"})
 
 
 def _beside(value: Any, base: Path) -> Any:
-    """A file setting as the stage should open it: ``~`` expanded, and a relative path that names a file in the
-    chain file's folder taken from there (as a plugin's path is). Anything else (a model or device name, a file
-    found only from the working folder) is left as it is."""
+    """A file setting (one or a list) as the stage should open it: ``~`` expanded, and a relative path that names a
+    file in the chain file's folder taken from there (as a plugin's path is). Anything else (a model or device
+    name, a file found only from the working folder) is left as it is."""
+    if isinstance(value, list):
+        return [_beside(v, base) for v in value]
     if not isinstance(value, str):
         return value
     path = Path(value).expanduser()
@@ -376,16 +378,22 @@ def _beside(value: Any, base: Path) -> Any:
     return str(path) if value.startswith("~") else value
 
 
+def _written_path(path: Path, base: Path) -> str:
+    """A file's path as a chain file in ``base`` writes it: relative to that folder when the file lives below it."""
+    try:
+        return str(path.resolve().relative_to(base.resolve()))
+    except ValueError:
+        return str(path)
+
+
 def _relative(value: Any, base: Path) -> Any:
-    """A file setting as a chain file at ``base`` writes it: relative to the file when it lives below it."""
+    """A file setting (one or a list) as a chain file in ``base`` writes it (:func:`_written_path`); a model or
+    device name, or a path that names no file, as it is."""
     if isinstance(value, list):
         return [_relative(v, base) for v in value]
     if not isinstance(value, str) or not Path(value).is_absolute() or not Path(value).is_file():
         return value
-    try:
-        return str(Path(value).resolve().relative_to(base.resolve()))
-    except ValueError:
-        return value
+    return _written_path(Path(value), base)
 
 
 def _type_help(context: _Context) -> str:
@@ -410,8 +418,7 @@ def _build_stage(cls: type[Processor], table: Mapping[str, Any], key: str, conte
     )
     config = {name: getattr(checked, name) if name not in custom else table[name] for name in cls.config_keys if name in table}
     for name in FILE_KEYS & set(config):  # a SOFA set or a device profile beside the chain file, as a plugin's path
-        value = config[name]
-        config[name] = [_beside(v, context.base) for v in value] if isinstance(value, list) else _beside(value, context.base)
+        config[name] = _beside(config[name], context.base)
     for name in custom & set(config):
         value = config[name]
         plain = isinstance(value, (str, int, float, bool))
@@ -638,11 +645,7 @@ def _dump_external(plugin: Any, base: Path) -> dict[str, Any]:
             f"{plugin.name} was loaded with pedalboard.load_plugin, so its file is unknown; "
             "load it with soundstage.load_plugin(path) to save it in a chain file"
         )
-    try:
-        where = str(source.path.relative_to(base))
-    except ValueError:
-        where = str(source.path)
-    table: dict[str, Any] = {"type": "plugin", "path": where}
+    table: dict[str, Any] = {"type": "plugin", "path": _written_path(source.path, base)}
     if source.plugin_name:
         table["plugin_name"] = source.plugin_name
     table["state"] = saved_state(plugin)

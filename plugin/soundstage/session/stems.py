@@ -132,8 +132,10 @@ class StemReader:
     def __init__(self, info: StemInfo, session_rate: float) -> None:
         self.info = info
         self._file: Any = open_audio(info.path, allow_truncated=info.declared_frames is not None)
-        if info.sample_rate != session_rate:
+        self._resampled = info.sample_rate != session_rate
+        if self._resampled:
             self._file = self._file.resampled_to(session_rate)
+        self._session_rate = session_rate
         self.frames = int(self._file.frames)
         self.start = info.start
         self.gain = float(10 ** (info.stem.gain_db / 20))
@@ -153,7 +155,12 @@ class StemReader:
             raise AudioFileError(f"stem {self.info.stem.name!r}: {str(self.info.path)!r} ends early (truncated?)")
         problem = sample_problem(data, first_sample=first - self.start) if data is not None else None
         if problem is not None:  # NaN, inf or a damaged float: it would reach the mix as full scale or NaN
-            rate = f" (at {self.info.conversion.split('-> ')[-1]})" if self.info.conversion else ""
+            rate = (  # the resampler's filter spreads a bad sample over a few ms, so its place is approximate
+                f" (counted at the session's {self._session_rate:g} Hz after resampling from "
+                f"{self.info.sample_rate:g} Hz: within a few ms)"
+                if self._resampled
+                else ""
+            )
             raise AudioInputError(f"stem {self.info.stem.name!r}: {str(self.info.path)!r} {problem}{rate}")
         if data is not None and last - first == count:  # all inside the stem: the reader's float32 block, no copy
             out = data if self.gain == 1.0 else np.multiply(data, np.float32(self.gain))
