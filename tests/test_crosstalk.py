@@ -18,6 +18,7 @@ from soundstage.acoustics.hrtf import HrtfSet
 from soundstage.acoustics.profiles import Listener, ProfileError, load_profile
 from soundstage.analysis.binaural import fractional_octave_bands
 from soundstage.analysis.crosstalk import band_target_db, plain_stereo_separation_db, realized_response, separation_db
+from soundstage.errors import ParameterError
 from soundstage.stages.crosstalk import (
     SEARCH_HIGH,
     SEARCH_LOW,
@@ -295,3 +296,42 @@ def test_the_level_given_rises_with_the_shortfall_near_the_hard_ramp_and_only_at
         assert fade == 0.0
     hard = np.clip(shortfall / 6.0, 0.0, 1.0)
     assert np.all(np.abs(share - fade * hard) <= 0.21 * fade + 1e-12)
+
+
+def test_own_ear_head_delivers_the_heads_own_response_instead_of_flat(kemar: HrtfSet) -> None:
+    """``own_ear="head"`` (the Spatializer's choice on a measured head): each input reaches its own ear as a source
+    at the device would, level and phase (:func:`head_response`), where the design gives no level for
+    cancellation (4-6.3 kHz): within 1 dB and 20 degrees, 1/3-octave means. KEMAR's own response there is
+    not flat (its ear canal and the measurement's loudspeaker), so a flat delivery misses it."""
+    from soundstage.acoustics.geometry import SPEED_OF_SOUND_M_S
+    from soundstage.acoustics.timbre import head_response
+    from soundstage.acoustics.transfer import transfer_matrix
+
+    profile = load_profile("studio-5", distance_m=1.0)
+    seat = Listener()
+    nearest = float(np.linalg.norm(profile.world_positions()[profile.indices("mid")] - np.asarray(seat.position_m), axis=1).min())
+    levels = {}
+    for own_ear in ("head", "flat"):
+        design = design_crosstalk_canceller(profile, sample_rate=SR, head=kemar, region=None, own_ear=own_ear)
+        f, response = realized_response(design.impulse, design.delay_samples, SR)
+        ears = (
+            transfer_matrix(profile, f, kemar) @ response * np.exp(2j * np.pi * f * nearest / SPEED_OF_SOUND_M_S)[:, None, None]
+        )
+        wanted = head_response(profile, f, kemar, seat)  # (F, 2 ears)
+        ratio = np.stack([ears[:, 0, 0] / wanted[:, 0], ears[:, 1, 1] / wanted[:, 1]], axis=1)
+        rows = []
+        for center in (4000.0, 5000.0, 6300.0):
+            band = (f >= center * 2 ** (-1 / 6)) & (f < center * 2 ** (1 / 6))
+            mean = ratio[band].mean(axis=0)
+            rows.append((20 * np.log10(np.sqrt(np.mean(np.abs(ratio[band]) ** 2, axis=0))), np.degrees(np.angle(mean))))
+        levels[own_ear] = np.array([level for level, _ in rows])
+        print(own_ear, [(np.round(level, 2), np.round(phase, 1)) for level, phase in rows])
+        if own_ear == "head":
+            assert np.abs(levels[own_ear]).max() <= 1.0
+            assert max(np.abs(phase).max() for _, phase in rows) <= 20.0
+    assert np.abs(levels["flat"]).max() >= 3.0  # KEMAR's own response is what the test tells apart
+
+
+def test_own_ear_must_be_flat_or_head() -> None:
+    with pytest.raises(ParameterError, match='own_ear must be "flat" or "head"'):
+        design_crosstalk_canceller(load_profile("studio-5", distance_m=1.0), own_ear="ears")

@@ -123,6 +123,7 @@ def test_listener_and_head_reach_the_device_designs(kemar_path: str, tmp_path) -
         head=kemar,
         listener=Listener(position_m=(0.0, 0.05, 0.0), yaw_deg=-5.0),
         plateau_db=PERSONAL_SEPARATION_PER_WIDTH_DB,  # designed on a measured head: 30 dB x width
+        own_ear="head",  # ... which it does not invert
     )
     np.testing.assert_array_equal(device.canceller_design(SR).impulse, expected.impulse)
     np.testing.assert_array_equal(device.virtualizer_design(SR).contralateral, design_virtualizer(SR, head=kemar).contralateral)

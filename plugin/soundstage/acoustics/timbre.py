@@ -28,12 +28,13 @@ from __future__ import annotations
 import numpy as np
 import scipy.fft
 
+from soundstage.acoustics.geometry import rotation_z
 from soundstage.acoustics.head import HeadModel
 from soundstage.acoustics.profiles import DeviceProfile, Listener, load_profile
 from soundstage.acoustics.transfer import transfer_matrix
 from soundstage.memo import LruCache, hashable_key
 
-__all__ = ["EQ_HALF_TAPS", "MAX_CORRECTION_DB", "smooth_power", "tonal_match", "tonal_match_gains"]
+__all__ = ["EQ_HALF_TAPS", "MAX_CORRECTION_DB", "head_response", "smooth_power", "tonal_match", "tonal_match_gains"]
 
 #: Half the length of each path's EQ (samples at the design rate): its added latency.
 EQ_HALF_TAPS = 1024
@@ -54,6 +55,25 @@ def smooth_power(
     high = np.maximum(high, low + 1)
     cumulative = np.concatenate([np.zeros(power.shape[:-1] + (1,)), np.cumsum(power, axis=-1)], axis=-1)
     return np.asarray((cumulative[..., high] - cumulative[..., low]) / (high - low))
+
+
+def head_response(profile: DeviceProfile, frequencies: np.ndarray, head: HeadModel, listener: Listener) -> np.ndarray:
+    """How the head hears a source at the device: per frequency and ear (F, 2 [left, right]), complex, the level
+    of both ears together (RMS, smoothed as :func:`smooth_power`) with each ear's own phase.
+
+    What every driver's sound has in common at the ears: on a model the head's frontal shadow (0 dB at low
+    frequencies), on a measured set also what its measurement left in every direction (loudspeaker,
+    microphone, ear canal). A canceller that delivers each input to its own ear with this response instead
+    of flat inverts only what differs between drivers and ears, and its band then arrives in phase with what
+    plays through the head as it is (the woofer's and tweeter's bands, the center beam).
+    """
+    f = np.asarray(frequencies, float)
+    toward = np.asarray(profile.center_m, float) - np.asarray(listener.position_m, float)
+    toward = rotation_z(-listener.yaw_deg) @ (toward / np.linalg.norm(toward))
+    ears = head.ear_responses(f, toward[None, :])[:, 0, :]  # (2, F)
+    level = np.sqrt(np.maximum(smooth_power(f, np.mean(np.abs(ears) ** 2, axis=0)), 1e-20))
+    phase = ears / np.maximum(np.abs(ears), 1e-300)
+    return np.asarray((level * phase).T)
 
 
 def tonal_match_gains(device_ears: np.ndarray, reference_ears: np.ndarray, frequencies: np.ndarray) -> np.ndarray:

@@ -48,6 +48,7 @@ from soundstage.acoustics.geometry import SPEED_OF_SOUND_M_S
 from soundstage.acoustics.head import HeadAndTorso, HeadModel, HybridSphereHead
 from soundstage.acoustics.hrtf import HeadChoice
 from soundstage.acoustics.profiles import DeviceProfile, Listener, ListeningRegion, device_setting, load_profile
+from soundstage.acoustics.timbre import head_response
 from soundstage.acoustics.transfer import transfer_matrices, transfer_matrix
 from soundstage.dsp.fir import CrossfadingFir
 from soundstage.dsp.realize import relative_responses, to_fir
@@ -557,6 +558,7 @@ def choose_regularization(
     max_effort_db: float,
     low_frequency_give_db: float,
     give_reference_db: np.ndarray | None = None,
+    own_ear_level: np.ndarray | None = None,
 ) -> Regularization:
     """Step 2: per frequency the least regularization that keeps the effort under the limit and the separation at the target.
 
@@ -577,12 +579,14 @@ def choose_regularization(
     same for every request (the Spatializer's width).
     """
     scale = inverses.scale
-    level = np.ones(len(frequencies))
-    b_effort, feasible = inverses.effort_search(max_effort_db)  # memoised: it does not depend on the request
+    base = None if own_ear_level is None else np.asarray(own_ear_level, float)
+    level = np.ones(len(frequencies)) if base is None else base
+    b_effort, feasible = inverses.effort_search(max_effort_db, base)  # memoised: it does not depend on the request
     if low_frequency_give_db > 0:
         reference = wanted_db if give_reference_db is None else give_reference_db
-        level = 10 ** (-low_frequency_give_db * give_share(frequencies, reference - feasible) / 20)
-        if np.any(level < 1.0):  # else the search with this level is the one just made
+        give = 10 ** (-low_frequency_give_db * give_share(frequencies, reference - feasible) / 20)
+        if np.any(give < 1.0):  # else the search with this level is the one just made
+            level = give if base is None else give * base
             b_effort, feasible = inverses.effort_search(max_effort_db, level)
     wanted = soft_extreme(wanted_db, feasible, -CAP_SOFTNESS_DB) if capped else wanted_db
 
@@ -853,6 +857,7 @@ def design_crosstalk_canceller(
     taps: int = TAPS,
     region: ListeningRegion | None = DEFAULT_REGION,
     others: Sequence[HeadModel] = (),
+    own_ear: str = "flat",
 ) -> DriverFilters:
     """Design a crosstalk canceller for a device at a listener position (pure function).
 
@@ -901,6 +906,12 @@ def design_crosstalk_canceller(
         Further heads the design holds for, at every seat of ``region`` (a stage's several SOFA sets:
         :class:`~soundstage.acoustics.hrtf.HeadChoice`); ``head`` is the nominal one. With ``region``
         None the design is then robust over the heads at ``listener``'s seat alone.
+    own_ear : {"flat", "head"}
+        How each input reaches its own ear: flat (a binaural signal delivered as it is), or as ``head``
+        hears a source at the device (:func:`~soundstage.acoustics.timbre.head_response`: the head's
+        common response is not inverted, only what differs between drivers and ears; the effort limit
+        then counts the drive a driver needs beyond playing the sound. The Spatializer's choice: its
+        virtual speakers are to sound like real ones, which color the ear they face).
 
     Examples
     --------
@@ -917,6 +928,12 @@ def design_crosstalk_canceller(
             f"{profile.name}: a crosstalk canceller needs at least two 'mid' drivers, the profile has {len(mids)}"
         )
     frequencies, plant, reference_m, nominal, band_plant = plant_step(profile, head, listener, sample_rate, taps)
+    if own_ear not in ("flat", "head"):
+        raise ParameterError(f'crosstalk canceller: own_ear must be "flat" or "head", not {own_ear!r}')
+    own_ear_response = head_response(profile, frequencies, head, listener) if own_ear == "head" else None
+    if own_ear_response is not None and len(frequencies) > 1:
+        own_ear_response[0] = own_ear_response[1]  # as the plant's 0 Hz bin
+    own_ear_level = None if own_ear_response is None else np.abs(own_ear_response[:, 0])  # the ears' common level
     band_hz = midrange_band_hz(profile)
     give_reference = None
     if target is None and give_plateau_db is not None:
@@ -930,6 +947,7 @@ def design_crosstalk_canceller(
         max_effort_db=max_effort_db,
         low_frequency_give_db=low_frequency_give_db,
         give_reference_db=give_reference,
+        own_ear_level=own_ear_level,
     )
     inverses: RegularizedInverse | RobustInverse = nominal
     if region is None and others:
@@ -939,6 +957,8 @@ def design_crosstalk_canceller(
         request_db = plateau_db if target is None else float(np.max(target.db(frequencies)))
         regularization = robust_regularization(inverses, nominal, regularization, frequencies, band_hz, max_effort_db, request_db)
     ctc = canceling_filters(inverses, regularization, max_effort_db)
+    if own_ear_response is not None:  # its level is in the regularization (the effort counts it); here each ear's phase
+        ctc = ctc * (own_ear_response / np.abs(own_ear_response))[:, None, :]  # input j: ear j
     # the mono woofer and tweeter feeds arrive when the nearest midrange does (the filters' timing
     # reference), so the crossovers sum in phase: a front tweeter closer to the listener is delayed
     positions, center = profile.world_positions(), np.asarray(listener.position_m, float)
