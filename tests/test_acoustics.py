@@ -479,3 +479,38 @@ def test_a_damaged_measurement_is_refused_in_one_line(tmp_path: Path, damage: st
     with pytest.raises(HrtfError, match=r"damaged\.sofa': " + message) as raised:
         HrtfSet.from_sofa(tmp_path / "damaged.sofa")
     assert "\n" not in str(raised.value)
+
+
+@needs_kemar
+@pytest.mark.parametrize("near_first", [True, False])
+def test_a_set_measured_at_several_distances_is_read_at_the_farthest(tmp_path: Path, near_first: bool) -> None:
+    """A near-field set: every direction of KEMAR at 1.4 m and again at 0.5 m (there with the right ear 10 dB
+    down, as a near source's ILD grows), written by sofar in either order, reads as the 1.4 m set (the same ear
+    responses to 1e-9) and says so in its source; a rig whose loudspeakers stand 1.17-1.23 m away keeps every
+    measurement. (Before, the two distances were averaged or not, by the order of the file.)"""
+    import sofar
+
+    sofa = sofar.read_sofa(str(DEFAULT_SOFA), verify=False, verbose=False)
+    irs, far = np.asarray(sofa.Data_IR, float), np.asarray(sofa.SourcePosition, float)
+    near = far.copy()
+    near[:, 2] = 0.5
+    quieter = irs * np.array([1.0, 10 ** (-10 / 20)])[None, :, None]
+    order = [(quieter, near), (irs, far)] if near_first else [(irs, far), (quieter, near)]
+    sofa.Data_IR = np.concatenate([part for part, _ in order])
+    sofa.SourcePosition = np.concatenate([where for _, where in order])
+    path = tmp_path / "near-field.sofa"
+    sofar.write_sofa(str(path), sofa, compression=0)
+    heard, plain = HrtfSet.from_sofa(path), HrtfSet.from_sofa(DEFAULT_SOFA)
+    f = np.geomspace(100.0, 16000.0, 30)
+    directions = np.stack([direction(az) for az in (-30.0, 0.0, 30.0, 90.0)])
+    a, b = plain.ear_responses(f, directions), heard.ear_responses(f, directions)
+    assert np.abs(b - a).max() <= 1e-9 * np.abs(a).max()
+    assert len(heard.azimuth_deg) == len(plain.azimuth_deg)
+    assert "0.5-1.4 m" in heard.source
+    rig = sofar.read_sofa(str(DEFAULT_SOFA), verify=False, verbose=False)
+    positions = np.asarray(rig.SourcePosition, float)
+    positions[:, 2] = 1.2 + 0.03 * np.sin(np.arange(len(positions)))
+    rig.SourcePosition = positions
+    sofar.write_sofa(str(tmp_path / "rig.sofa"), rig, compression=0)
+    kept = HrtfSet.from_sofa(tmp_path / "rig.sofa")
+    assert len(kept.azimuth_deg) == len(plain.azimuth_deg) and kept.source == str(tmp_path / "rig.sofa")

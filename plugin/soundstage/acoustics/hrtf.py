@@ -24,6 +24,10 @@ through, with barycentric weights. Applying the ring rule to such a grid would
 take a "ring" of two measurements at +-80 degrees for a frontal source one
 degree up.
 
+A set measured at several distances (a near-field set) is read at each direction's farthest
+distance, the nearest to the far field the designs assume; the transfer model adds the device's own
+distance. Mixing them would average a near-field ILD into a far-field one.
+
 Reference: the frontal (0, 0) measurement defines time zero (mean of the two
 ears' onsets) and 0 dB (mean magnitude of the two ears over 200-500 Hz), the
 same convention as :class:`~soundstage.acoustics.head.SphericalHead`.
@@ -211,14 +215,21 @@ class HrtfSet:
         kind = str(getattr(sofa, "SourcePosition_Type", "spherical"))
         if kind.startswith("cartesian"):
             angles = np.array([azimuth_elevation_deg(p) for p in positions])
+            distances = np.linalg.norm(positions, axis=1)
         else:
             angles = positions[:, :2]
+            distances = positions[:, 2] if positions.shape[1] > 2 else np.ones(len(positions))
+        keep = _farthest_per_direction(angles, distances)
+        note = ""
+        if not keep.all():
+            note = f" (measured at {distances.min():g}-{distances.max():g} m: each direction read at its farthest)"
+            irs, angles = irs[keep], angles[keep]
         sides = _receiver_sides(sofa)  # the ears' y (left +), metres
         if sides is not None and sides[0] < 0.0 < sides[1]:  # the right ear listed first: soundstage's order is left, right
             irs = irs[:, ::-1]
         _check_measurements(irs, angles, file)
         radius = float(np.abs(sides).max()) if sides is not None else 0.0875
-        hrtf = cls(irs, angles[:, 0] % 360.0, angles[:, 1], rate, source=str(file), radius_m=radius or 0.0875)
+        hrtf = cls(irs, angles[:, 0] % 360.0, angles[:, 1], rate, source=str(file) + note, radius_m=radius or 0.0875)
         _check_sides(hrtf, file)
         if sample_rate is not None and abs(sample_rate - rate) > 1e-6:
             hrtf = hrtf.resampled(sample_rate)
@@ -381,6 +392,25 @@ def _impulses_from_spectra(sofa: sofar.Sofa, file: Path) -> tuple[np.ndarray, fl
     spectrum = along(magnitude) * np.exp(1j * (along(phase) - 2 * np.pi * grid * TF_LEAD_S))
     spectrum[..., -1] = spectrum[..., -1].real  # Nyquist of a real signal
     return np.asarray(scipy.fft.irfft(spectrum, n=n, axis=-1)), rate
+
+
+#: Distances within this ratio of each other are one distance (a rig's loudspeakers are not all equally far).
+SAME_DISTANCE_RATIO = 1.05
+
+
+def _farthest_per_direction(angles: np.ndarray, distances: np.ndarray) -> np.ndarray:
+    """Which measurements to keep (M,): where a direction was measured at several distances (a near-field set),
+    only its farthest, the nearest to the far field the designs assume (the device's own distance is added by
+    the transfer model); else all of them. Directions are the same to 0.01 degree (azimuth modulo 360)."""
+    keep = np.ones(len(angles), bool)
+    if np.all(distances <= distances.min() * SAME_DISTANCE_RATIO):
+        return keep
+    keys = np.round(np.column_stack([np.asarray(angles[:, 0], float) % 360.0, angles[:, 1]]) * 100).astype(np.int64)
+    _, group = np.unique(keys, axis=0, return_inverse=True)
+    group = np.ravel(group)
+    farthest = np.zeros(group.max() + 1)
+    np.maximum.at(farthest, group, distances)
+    return np.asarray(distances * SAME_DISTANCE_RATIO >= farthest[group])
 
 
 def _check_positions(positions: np.ndarray, count: int, file: Path) -> None:
