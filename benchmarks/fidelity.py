@@ -16,11 +16,12 @@ import numpy as np
 import scipy.signal
 
 from soundstage import Chain, Spatializer
+from soundstage.acoustics.geometry import direction
 from soundstage.acoustics.hrtf import DEFAULT_SOFA, HeadChoice
 from soundstage.acoustics.profiles import ListeningRegion, load_profile
 from soundstage.analysis.binaural import ild_db
 from soundstage.analysis.crosstalk import region_separation_db, separation_db
-from soundstage.analysis.device import pink_noise, tonal_balance, width_cues
+from soundstage.analysis.device import TONAL_OCTAVES_HZ, pink_noise, tonal_balance, width_cues
 from soundstage.demo import example_mix
 from soundstage.stages.crosstalk import design_crosstalk_canceller
 from soundstage.stages.device import PERSONAL_SEPARATION_PER_WIDTH_DB, SEPARATION_PER_WIDTH_DB
@@ -108,6 +109,14 @@ def main() -> None:
             + " dB (within 2 dB from 1 kHz, 3 below)"
         )
 
+    ratios = {name: pair_over_front_db(head) for name, head in ((args.design_hrtf, design_head), ("measured", measured))}
+    print(
+        "a +-30 deg pair's ear power over a source ahead's, per octave "
+        + ", ".join(f"{f:g}" for f in TONAL_OCTAVES_HZ)
+        + " Hz: "
+        + "; ".join(f"{name} " + " ".join(f"{v:+.1f}" for v in values) for name, values in ratios.items())
+        + " dB (a device whose sound comes from within +-5 deg hears the difference between heads as tonal balance)"
+    )
     for design, label in ((args.design_hrtf, ""), (args.hrtf, " (personalized: designed on the head itself)")):
         balance = tonal_balance(Spatializer(hrtf=design), BinauralMonitor(hrtf=args.hrtf), SR)
         for program in ("center", "decorrelated", "mixed"):
@@ -117,6 +126,19 @@ def main() -> None:
     for design, label in ((args.design_hrtf, ""), (args.hrtf, " (personalized)")):
         for name, row in interaural_correlation(design, args.hrtf):
             print(f"IACC{label}, {name}: " + "; ".join(row) + " (within 0.05)")
+
+
+def pair_over_front_db(head: object) -> np.ndarray:
+    """Per tonal-balance octave, both ears' power from one speaker of a +-30 degree pair over a source ahead's (dB,
+    pink-weighted): what the tonal match assumes of the head when its device plays from ahead."""
+    f = np.fft.rfftfreq(1 << 14, 1 / SR)[1:]
+    ahead, side = (head.ear_responses(f, direction(azimuth)[None, :])[:, 0] for azimuth in (0.0, 30.0))  # type: ignore[attr-defined]
+    ratio = []
+    for center in TONAL_OCTAVES_HZ:
+        band = (f >= center / np.sqrt(2)) & (f < center * np.sqrt(2))
+        power = [np.sum(np.abs(ears[:, band]) ** 2 / f[band]) for ears in (side, ahead)]
+        ratio.append(10 * np.log10(power[0] / power[1]))
+    return np.array(ratio)
 
 
 def interaural_correlation(design_hrtf: str, hrtf: str) -> list[tuple[str, list[str]]]:
