@@ -228,6 +228,21 @@ def test_analyze_device_prints_the_end_to_end_table(capsys: pytest.CaptureFixtur
     assert main(["analyze", "device", "--device", "studio-5"]) == 0
     out = capsys.readouterr().out
     assert "hard-left ITD us / ILD 1-4 kHz dB" in out and "stereo reference" in out and "crosstalk separation" in out
+    assert "over the listening region (+-5 deg yaw, +-5 cm lateral, +-5 cm fore-aft; 27 seats)" in out
+
+
+def test_analyze_device_on_several_heads_personalized_over_a_region_with_a_plot(
+    kemar_path: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """--hrtf takes several heads (a section each), --design-hrtf designs on a measured one, --region-* sets the
+    seats the figures are given over, --plot writes separation and width per seat."""
+    plot = tmp_path / "device.png"
+    args = ["analyze", "device", "--hrtf", "model", kemar_path, "--design-hrtf", kemar_path, "--region-yaw-deg", "0"]
+    assert main([*args, "--region-fore-aft-m", "0", "--plot", str(plot)]) == 0
+    out = capsys.readouterr().out
+    assert out.count("device chain: studio-5 at 2 m, designed on") == 2 and f"heard through {kemar_path}" in out
+    assert out.count("over the listening region (+-5 cm lateral; 3 seats)") == 2
+    assert plot.read_bytes()[:4] == b"\x89PNG" and plot.stat().st_size > 20000
 
 
 def test_analyze_virtualizer_prints_its_cues_beside_the_measured_head(

@@ -157,3 +157,29 @@ def test_figures_are_of_the_settings_before_the_automation_moves_them(tmp_path: 
     entry = next(e for e in result.report["renders"] if e["name"] == "studio-5")
     assert result.report["automation"]["parameter_changes"] > 0
     assert entry["device"]["settings"]["width"] == 0.2
+
+
+def test_width_over_a_region_moves_the_listener_for_the_device_and_the_real_speakers() -> None:
+    """:func:`region_width_cues`: at the nominal seat the same figures as :func:`width_cues` (another path: the
+    feeds made once, the monitor moved); 5 cm to either side the real +-30 deg speaker's ILD for a hard-left
+    source moves by under 1 dB while the device's moves by 3 dB or more (the canceller's sweet spot: the seat is
+    applied to both); the device's center stays within 20 us and 0.5 dB of a real speaker where it stands."""
+    from soundstage.acoustics.profiles import ListeningRegion
+    from soundstage.analysis.device import region_width_cues, width_cues
+
+    spatializer, monitor = Spatializer(), BinauralMonitor()
+    region = region_width_cues(spatializer, monitor, SR, ListeningRegion(yaw_deg=0.0, fore_aft_m=0.0))
+    assert [seat.position_m[1] for seat in region.seats] == [0.0, -0.05, 0.05]
+    nominal = width_cues(spatializer, monitor, SR)
+    for row, again in zip(region.rows[0], nominal):
+        for key in ("device_itd_us", "reference_itd_us"):
+            if row["source"] != "center" or key.startswith("device"):
+                assert abs(row[key] - again[key]) <= 1.0, (row, again)
+        assert abs(row["device_ild_db"] - again["device_ild_db"]) <= 0.05
+    left = [next(r for r in rows if r["source"] == "hard left") for rows in region.rows]
+    for moved in left[1:]:
+        print(f"hard left 5 cm aside: device ILD {moved['device_ild_db']:+.2f}, real {moved['reference_ild_db']:+.2f} dB")
+        assert abs(moved["reference_ild_db"] - left[0]["reference_ild_db"]) < 1.0
+        assert abs(moved["device_ild_db"] - left[0]["device_ild_db"]) >= 3.0
+    itd, ild = region.errors("center")
+    assert np.abs(itd).max() <= 20.0 and np.abs(ild).max() <= 0.5

@@ -285,10 +285,27 @@ def _cmd_session_check(args: argparse.Namespace) -> int:
 
 
 def _cmd_analyze_device(args: argparse.Namespace) -> int:
+    from soundstage.acoustics.profiles import ListeningRegion
     from soundstage.analysis.report import device_report
 
-    print(device_report(args.device, hrtf=args.hrtf, distance_m=args.distance_m))
+    region = ListeningRegion(args.region_yaw_deg, args.region_lateral_m, args.region_fore_aft_m)
+    report = device_report(
+        args.device,
+        hrtf=args.hrtf,
+        design_hrtf=args.design_hrtf,
+        distance_m=args.distance_m,
+        region=region,
+        plot=_plot_path(args),
+    )
+    print(report)
     return 0
+
+
+def _region_arguments(parser: argparse.ArgumentParser, what: str = "listening region") -> None:
+    """``--region-yaw-deg``, ``--region-lateral-m``, ``--region-fore-aft-m``: a listening region's extents."""
+    parser.add_argument("--region-yaw-deg", type=_ranged(float, 0, 45, "deg"), default=5.0, help=f"{what}: +-yaw")
+    parser.add_argument("--region-lateral-m", type=_ranged(float, 0, 0.5, "m"), default=0.05, help=f"{what}: +-lateral offset")
+    parser.add_argument("--region-fore-aft-m", type=_ranged(float, 0, 0.5, "m"), default=0.05, help=f"{what}: +-fore-aft offset")
 
 
 def _signal_blocks(args: argparse.Namespace, channels: int, rate: float, block: int):
@@ -683,13 +700,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="design on this SOFA file (personalized) or another head model: "
         "'brown-duda', 'rigid-sphere', 'blended-sphere', 'head-and-torso'",
     )
-    crosstalk.add_argument("--region-yaw-deg", type=_ranged(float, 0, 45, "deg"), default=5.0, help="listening region: +-yaw")
-    crosstalk.add_argument(
-        "--region-lateral-m", type=_ranged(float, 0, 0.5, "m"), default=0.05, help="listening region: +-lateral offset"
-    )
-    crosstalk.add_argument(
-        "--region-fore-aft-m", type=_ranged(float, 0, 0.5, "m"), default=0.05, help="listening region: +-fore-aft offset"
-    )
+    _region_arguments(crosstalk)
     crosstalk.add_argument(
         "--seat",
         action="store_true",
@@ -710,10 +721,19 @@ def build_parser() -> argparse.ArgumentParser:
     device_cmd.add_argument("--device", default="studio-5")
     device_cmd.add_argument(
         "--hrtf",
+        nargs="+",
+        default=["model"],
+        help="the heads to hear the device on: 'model', 'brown-duda', 'rigid-sphere', 'blended-sphere', "
+        "'head-and-torso' or SOFA files (e.g. MIT KEMAR); several allowed",
+    )
+    device_cmd.add_argument(
+        "--design-hrtf",
         default="model",
-        help="'model', 'brown-duda', 'rigid-sphere', 'blended-sphere', 'head-and-torso' or a SOFA file (e.g. MIT KEMAR)",
+        help="design the device chain on this SOFA file (personalized) or another head model",
     )
     device_cmd.add_argument("--distance-m", type=_DISTANCE, default=2.0)
+    _region_arguments(device_cmd, what="the seats the figures are also given over (the designs keep their own)")
+    device_cmd.add_argument("--plot", default=None, help="separation and width per seat to this PNG (needs matplotlib)")
     device_cmd.set_defaults(run=_cmd_analyze_device)
     virtualizer = analyze.add_parser("virtualizer", help="the Virtualizer's ITD and ILD per octave beside a measured head's")
     virtualizer.add_argument(

@@ -23,13 +23,15 @@ from __future__ import annotations
 import copy
 import json
 from collections.abc import Iterator
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
+import scipy.signal
 
 from soundstage import designstore
 from soundstage.acoustics.hrtf import HeadChoice
-from soundstage.acoustics.profiles import Listener, ListeningRegion, load_profile
+from soundstage.acoustics.profiles import Driver, Listener, ListeningRegion, load_profile
 from soundstage.analysis.beam import realized_beam_pattern
 from soundstage.analysis.binaural import band_powers, fractional_octave_bands, ild_db, itd_s
 from soundstage.analysis.crosstalk import plain_stereo_separation_db, region_separation_db, seats_separation_db, separation_db
@@ -38,10 +40,11 @@ from soundstage.memo import LruCache
 from soundstage.stages.beamformer import design_matrix_mix
 from soundstage.stages.device import Spatializer
 from soundstage.stages.drivers import design_listener
-from soundstage.stages.monitors import BinauralMonitor, StereoReference
+from soundstage.stages.monitors import BinauralMonitor, StereoReference, design_monitor
 
 __all__ = [
     "BEAM_FREQUENCIES_HZ",
+    "RegionWidth",
     "TONAL_OCTAVES_HZ",
     "chain_device_figures",
     "device_figures",
@@ -49,6 +52,7 @@ __all__ = [
     "pink_noise",
     "preview_monitor",
     "reference_for",
+    "region_width_cues",
     "stages_device_figures",
     "tonal_balance",
     "width_cues",
@@ -142,18 +146,92 @@ def width_cues(spatializer: Spatializer, monitor: BinauralMonitor, sample_rate: 
     """
     device = Chain([copy.deepcopy(spatializer), copy.deepcopy(monitor)])
     reference = reference_for(monitor)
-    noise = (0.3 * np.random.default_rng(0).standard_normal(int(PROBE_SECONDS * sample_rate))).astype(np.float32)
-    silence = np.zeros_like(noise)
     bands = fractional_octave_bands(1000, 4000)
     rows = []
-    for source, stereo in (("hard left", (noise, silence)), ("center", (noise, noise)), ("hard right", (silence, noise))):
+    for source, stereo in _width_programs(sample_rate).items():
         row: dict[str, Any] = {"source": source}
         for label, render in (("device", device), ("reference", reference)):
-            ears = render(np.stack(stereo), sample_rate)[:, PROBE_EDGE:-PROBE_EDGE]
+            ears = render(stereo, sample_rate)[:, PROBE_EDGE:-PROBE_EDGE]
             row[f"{label}_itd_us"] = round(itd_s(ears[0], ears[1], sample_rate) * 1e6, 1)
             row[f"{label}_ild_db"] = round(float(np.mean(ild_db(ears[0], ears[1], sample_rate, bands))), 2)
         rows.append(row)
     return rows
+
+
+@dataclass(frozen=True)
+class RegionWidth:
+    """:func:`width_cues` at every seat of a listening region: the device (designed for the nominal seat) and a real
+    +-30 degree pair, both heard from each seat.
+
+    ``rows[i]`` is :func:`width_cues`' rows at ``seats[i]`` (the nominal seat first).
+    """
+
+    seats: list[Listener]
+    rows: list[list[dict[str, Any]]]
+
+    def errors(self, source: str) -> tuple[np.ndarray, np.ndarray]:
+        """Per seat, the device's ITD (us) and ILD (dB) minus the real pair's, for ``source`` ("hard left", ...)."""
+        chosen = [next(row for row in rows if row["source"] == source) for rows in self.rows]
+        itd = np.array([row["device_itd_us"] - row["reference_itd_us"] for row in chosen])
+        ild = np.array([row["device_ild_db"] - row["reference_ild_db"] for row in chosen])
+        return itd, ild
+
+
+def region_width_cues(
+    spatializer: Spatializer, monitor: BinauralMonitor, sample_rate: float, region: ListeningRegion
+) -> RegionWidth:
+    """:func:`width_cues` from every seat of ``region`` around ``monitor``'s listener: the device's design stays
+    (it is made for the nominal seat), the listener moves, and the real sources are heard from the same seat:
+    for a hard-panned source one speaker of a +-30 degree pair, for the center a speaker where the device
+    stands (a real center, as the phantom of a pair moves toward the nearer speaker; at the nominal seat
+    both are at 0 us and 0 dB). Free field (a monitor's room is left out of the real center).
+
+    A seat's fore-aft step shortens the monitor's (and the pair's) distance, its lateral step adds to
+    ``listener_offset_m``, its yaw to ``listener_yaw_deg``. The device's feeds are computed once per source.
+    """
+    device = copy.deepcopy(spatializer)
+    programs = _width_programs(sample_rate)
+    feeds = {source: device(stereo, sample_rate) for source, stereo in programs.items()}
+    bands = fractional_octave_bands(1000, 4000)
+    distance, offset, yaw = (monitor.float_value(name) for name in ("distance_m", "listener_offset_m", "listener_yaw_deg"))
+    seats = region.positions()
+    pair = load_profile("stereo-pair", distance_m=distance)
+    center = replace(pair, drivers=(Driver("center", "mid", (20.0, 20000.0), azimuth_deg=0.0),))
+    rows = []
+    for seat in seats:
+        heard = copy.deepcopy(monitor)
+        seat_distance = distance - seat.position_m[0]
+        heard.distance_m = seat_distance
+        heard.listener_offset_m = offset + seat.position_m[1]
+        heard.listener_yaw_deg = yaw + seat.yaw_deg
+        reference = reference_for(heard)
+        head, who = heard.head(sample_rate), heard.listener()
+        real_center = design_monitor(center.at_distance(seat_distance), head, sample_rate=sample_rate, listener=who).impulse[:, 0]
+        seat_rows = []
+        for source, stereo in programs.items():
+            row: dict[str, Any] = {"source": source}
+            if source == "center":  # against a real source where the device stands, not the pair's phantom
+                real = scipy.signal.fftconvolve(stereo[:1], real_center)[:, : stereo.shape[1]]
+            else:
+                real = reference(stereo, sample_rate)
+            for label, ears in (("device", heard(feeds[source], sample_rate)), ("reference", real)):
+                ears = ears[:, PROBE_EDGE:-PROBE_EDGE]
+                row[f"{label}_itd_us"] = round(itd_s(ears[0], ears[1], sample_rate) * 1e6, 1)
+                row[f"{label}_ild_db"] = round(float(np.mean(ild_db(ears[0], ears[1], sample_rate, bands))), 2)
+            seat_rows.append(row)
+        rows.append(seat_rows)
+    return RegionWidth(seats, rows)
+
+
+def _width_programs(sample_rate: float) -> dict[str, np.ndarray]:
+    """The width probe's stereo inputs: noise hard left, in both channels (center), hard right."""
+    noise = (0.3 * np.random.default_rng(0).standard_normal(int(PROBE_SECONDS * sample_rate))).astype(np.float32)
+    silence = np.zeros_like(noise)
+    return {
+        "hard left": np.stack([noise, silence]),
+        "center": np.stack([noise, noise]),
+        "hard right": np.stack([silence, noise]),
+    }
 
 
 def device_figures(

@@ -15,6 +15,7 @@ from soundstage.acoustics.transfer import transfer_matrix
 from soundstage.analysis.beam import beam_figures, realized_beam_pattern
 from soundstage.analysis.binaural import fractional_octave_bands, ild_db, itd_s, nominal_hz
 from soundstage.analysis.crosstalk import (
+    RegionSeparation,
     band_target_db,
     center_image_error,
     plain_stereo_separation_db,
@@ -22,7 +23,7 @@ from soundstage.analysis.crosstalk import (
     region_separation_db,
     separation_db,
 )
-from soundstage.analysis.device import tonal_balance
+from soundstage.analysis.device import RegionWidth, region_width_cues, tonal_balance
 from soundstage.errors import SoundstageError
 from soundstage.files import atomic_path
 from soundstage.host.chain import Chain
@@ -306,66 +307,150 @@ def zones_report(device: str, *, hrtf: str = "model", sample_rate: float = 48000
     return "\n".join(lines)
 
 
-def device_report(device: str, *, hrtf: str = "model", distance_m: float = 2.0, sample_rate: float = 48000.0) -> str:
-    """End-to-end figures of the device chain in one table: width, phantom center, separation, beam."""
+def device_report(
+    device: str,
+    *,
+    hrtf: str | Sequence[str] = "model",
+    design_hrtf: str = "model",
+    distance_m: float = 2.0,
+    region: ListeningRegion | None = None,
+    sample_rate: float = 48000.0,
+    plot: Path | None = None,
+) -> str:
+    """End-to-end figures of the device chain, per head it is heard on: width and center against real
+    loudspeakers, separation and tonal balance, at the seat and over a listening region; and the beam.
 
+    ``design_hrtf``: the head the Spatializer is designed on (a SOFA file: personalized); ``hrtf``: the heads
+    it is heard on (one or several); ``region``: the seats the figures are also given over (default: the
+    designs' own, +-5 deg yaw, +-5 cm lateral and fore-aft); ``plot``: a PNG of separation and width per seat.
+    """
     rate = int(sample_rate)
     source = (0.3 * np.random.default_rng(0).standard_normal(2 * rate)).astype(np.float32)
     bands = fractional_octave_bands(1000, 4000)
     profile = load_profile(device, distance_m=distance_m)
+    region = region or ListeningRegion()
     mids = profile.indices("mid")
+    spatializer = Spatializer(device=device, hrtf=design_hrtf, distance_m=distance_m)
+    design = spatializer.canceller_design(sample_rate)
 
     def cues(render: object, stereo: np.ndarray) -> tuple[float, float]:
         ears = render(stereo, sample_rate)[:, 4000:-4000]  # type: ignore[operator]
         return itd_s(ears[0], ears[1], sample_rate) * 1e6, float(np.mean(ild_db(ears[0], ears[1], sample_rate, bands)))
 
-    device_chain = Chain(
-        [Spatializer(device=device, distance_m=distance_m), BinauralMonitor(device=device, hrtf=hrtf, distance_m=distance_m)]
-    )
-    reference = StereoReference(hrtf=hrtf, distance_m=distance_m)
-    monitor = BinauralMonitor(device=device, hrtf=hrtf, distance_m=distance_m)
+    files = [hrtf] if isinstance(hrtf, str) else list(hrtf)
+    designed_on = "" if design_hrtf == "model" else f", designed on {design_hrtf} (personalized)"
+    lines: list[str] = []
+    figures: dict[str, tuple[np.ndarray, np.ndarray, RegionSeparation, RegionWidth]] = {}
+    for file in files:
+        label = "the head model" if file == "model" else file
+        monitor = BinauralMonitor(device=device, hrtf=file, distance_m=distance_m)
+        reference = StereoReference(hrtf=file, distance_m=distance_m)
+        device_chain = Chain([Spatializer(device=device, hrtf=design_hrtf, distance_m=distance_m), monitor])
 
-    def plain(stereo: np.ndarray, rate_hz: float) -> np.ndarray:
-        feeds = np.zeros((len(profile.drivers), stereo.shape[1]), np.float32)
-        if len(mids) >= 2:
-            feeds[mids[0]], feeds[mids[1]] = stereo[0], stereo[1]
-        return monitor(feeds, rate_hz)
+        def plain(stereo: np.ndarray, rate_hz: float, monitor: BinauralMonitor = monitor) -> np.ndarray:
+            feeds = np.zeros((len(profile.drivers), stereo.shape[1]), np.float32)
+            if len(mids) >= 2:
+                feeds[mids[0]], feeds[mids[1]] = stereo[0], stereo[1]
+            return monitor(feeds, rate_hz)
 
-    left = np.stack([source, 0 * source])
-    center = np.stack([source, source])
-    rows = [("hard-left ITD us / ILD 1-4 kHz dB", cues(device_chain, left), cues(reference, left), cues(plain, left))]
-    rows.append(("center ITD us / ILD dB", cues(device_chain, center), cues(reference, center), cues(plain, center)))
-    design = design_crosstalk_canceller(profile, sample_rate=sample_rate)
-    head = HeadChoice(hrtf).head(sample_rate)
-    balance = tonal_balance(Spatializer(device=device, distance_m=distance_m), monitor, sample_rate)
-    separation = separation_db(design.impulse, design.delay_samples, sample_rate, profile, head)[1]
-    beam = beam_figures(design_beamformer(profile, sample_rate=sample_rate), profile, fractional_octave_bands(500, 3000))
+        left, center = np.stack([source, 0 * source]), np.stack([source, source])
+        rows = [("hard-left ITD us / ILD 1-4 kHz dB", cues(device_chain, left), cues(reference, left), cues(plain, left))]
+        rows.append(("center ITD us / ILD dB", cues(device_chain, center), cues(reference, center), cues(plain, center)))
+        head = HeadChoice(file).head(sample_rate)
+        filters = (design.impulse, design.delay_samples, sample_rate, profile, head)
+        centers, separation = separation_db(*filters, low_hz=100, high_hz=10000)
+        spread = region_separation_db(*filters, region, low_hz=100, high_hz=10000)
+        width = region_width_cues(spatializer, monitor, sample_rate, region)
+        balance = tonal_balance(spatializer, monitor, sample_rate)
+        figures["model" if file == "model" else Path(file).stem] = (centers, separation, spread, width)
+        in_band = (centers >= 250) & (centers <= 6400)
+        lines += [
+            *([""] if lines else []),
+            f"device chain: {device} at {distance_m:g} m{designed_on}, heard through {label}",
+            "",
+            f"{'':<36} {'device chain':>16} {'stereo reference':>18} {'plain side drivers':>20}",
+        ]
+        for row_label, dev, ref, pl in rows:
+            lines.append(
+                f"{row_label:<36} {round(dev[0]) + 0:7d} / {_db(dev[1]):5.1f}   {round(ref[0]) + 0:9d} / {_db(ref[1]):5.1f}   "
+                f"{round(pl[0]) + 0:11d} / {_db(pl[1]):5.1f}"
+            )
+        seat_means = spread.per_seat_db[:, in_band].mean(axis=1)
+        worst = int(np.argmin(seat_means))
+        lines += [
+            "",
+            f"crosstalk separation 250 Hz-6.3 kHz: mean {separation[in_band].mean():.1f} dB, worst band "
+            f"{separation[in_band].min():.1f} dB; over the region mean {seat_means.mean():.1f} dB, "
+            f"worst seat {seat_means[worst]:.1f} dB ({_seat(spread.seats[worst])})",
+            "",
+            f"over the listening region ({region.describe()}; {len(width.seats)} seats), the device minus real "
+            "loudspeakers heard from the same seat (a +-30 deg speaker; for the center, one where the device stands):",
+            f"{'source':<12} {'ITD us mean |d|':>16} {'worst':>7}  {'ILD dB mean |d|':>16} {'worst':>7}  at (worst ILD)",
+        ]
+        for name in ("hard left", "center", "hard right"):
+            itd, ild = width.errors(name)
+            index = int(np.argmax(np.abs(ild)))
+            lines.append(
+                f"{name:<12} {np.abs(itd).mean():16.0f} {itd[np.argmax(np.abs(itd))]:+7.0f}  {np.abs(ild).mean():16.1f} "
+                f"{ild[index]:+7.1f}  {_seat(width.seats[index])}"
+            )
+        lines += [
+            "",
+            "tonal balance against the stereo reference, pink noise, both ears, octave levels minus their mean (dB):",
+            f"{'octave Hz':<14}" + "".join(f"{nominal_hz(f):>7g}" for f in balance["octaves_hz"]) + "   spread",
+        ]
+        for program in ("center", "decorrelated", "mixed"):
+            values = balance[program]
+            lines.append(f"{program:<14}" + "".join(f"{_db(v):>7.1f}" for v in values) + f"   {max(values) - min(values):6.1f}")
+    beam = beam_figures(spatializer.beam_design(sample_rate), profile, fractional_octave_bands(500, 3000))
     matrix = beam_figures(design_matrix_mix(profile, sample_rate=sample_rate), profile, fractional_octave_bands(500, 3000))
-    lines = [
-        f"device chain: {device} at {distance_m:g} m, heard through {'the head model' if hrtf == 'model' else hrtf}",
-        "",
-        f"{'':<36} {'device chain':>16} {'stereo reference':>18} {'plain side drivers':>20}",
-    ]
-    for label, dev, ref, pl in rows:
-        lines.append(
-            f"{label:<36} {round(dev[0]) + 0:7d} / {_db(dev[1]):5.1f}   {round(ref[0]) + 0:9d} / {_db(ref[1]):5.1f}   "
-            f"{round(pl[0]) + 0:11d} / {_db(pl[1]):5.1f}"
-        )
     lines += [
         "",
-        f"crosstalk separation 250 Hz-6.3 kHz: mean {separation.mean():.1f} dB, worst band {separation.min():.1f} dB",
         f"center beam 0.5-3 kHz: side null >= {beam.null_depth_db.min():.1f} dB, 45 deg >= {beam.level_45_db.min():.1f} dB, "
         f"front-to-side {beam.front_to_side_db.mean():.1f} dB, DI {beam.directivity_index_db.mean():.1f} dB "
         f"(matrix mix: null {matrix.null_depth_db.min():.1f} dB, front-to-side {matrix.front_to_side_db.mean():.1f} dB, "
         f"DI {matrix.directivity_index_db.mean():.1f} dB)",
-        "",
-        "tonal balance against the stereo reference, pink noise, both ears, octave levels minus their mean (dB):",
-        f"{'octave Hz':<14}" + "".join(f"{nominal_hz(f):>7g}" for f in balance["octaves_hz"]) + "   spread",
     ]
-    for program in ("center", "decorrelated", "mixed"):
-        values = balance[program]
-        lines.append(f"{program:<14}" + "".join(f"{_db(v):>7.1f}" for v in values) + f"   {max(values) - min(values):6.1f}")
+    if plot is not None:
+        _device_plot(plot, figures, f"Device chain: {device} at {distance_m:g} m, over {region.describe()}")
+        lines.append(f"plot: {plot}")
     return "\n".join(lines)
+
+
+def _seat(seat: Listener) -> str:
+    """A seat of a listening region, relative to the nominal one."""
+    x, y, _ = seat.position_m
+    return f"yaw {seat.yaw_deg:+g} deg, {100 * y:+g} cm lateral, {100 * x:+g} cm fore-aft"
+
+
+def _device_plot(
+    path: Path, figures: dict[str, tuple[np.ndarray, np.ndarray, RegionSeparation, RegionWidth]], title: str
+) -> None:
+    """Separation per band (seat, region mean, worst seat) and the width errors per seat, per head."""
+    plt = _pyplot()
+    figure, (separation_axis, itd_axis, ild_axis) = plt.subplots(3, 1, figsize=(9, 10))
+    for label, (centers, at_seat, spread, width) in figures.items():
+        line = separation_axis.semilogx(centers, at_seat, marker="o", label=f"{label}: seat")[0]
+        in_band = (centers >= 250) & (centers <= 6400)
+        worst = int(np.argmin(spread.per_seat_db[:, in_band].mean(axis=1)))
+        color = line.get_color()
+        separation_axis.semilogx(
+            centers, spread.per_seat_db.mean(axis=0), color=color, linestyle="--", label=f"{label}: region mean"
+        )
+        separation_axis.semilogx(centers, spread.per_seat_db[worst], color=color, linestyle=":", label=f"{label}: worst seat")
+        seats = np.arange(len(width.seats))
+        for name, marker in (("hard left", "<"), ("center", "o"), ("hard right", ">")):
+            itd, ild = width.errors(name)
+            itd_axis.plot(seats, itd, marker=marker, linestyle="", label=f"{label}: {name}")
+            ild_axis.plot(seats, ild, marker=marker, linestyle="", label=f"{label}: {name}")
+    separation_axis.set(xlabel="frequency (Hz, 1/3-octave bands)", ylabel="separation (dB)", title=title)
+    itd_axis.set(ylabel="ITD, device minus real (us)")
+    ild_axis.set(xlabel="seat (0: the nominal seat)", ylabel="ILD 1-4 kHz, device minus real (dB)")
+    for axis in (separation_axis, itd_axis, ild_axis):
+        axis.grid(True, alpha=0.3)
+        axis.legend(fontsize="x-small")
+    figure.tight_layout()
+    _save(plt, figure, path, dpi=110)
 
 
 def virtualizer_report(
