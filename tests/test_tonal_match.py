@@ -7,6 +7,7 @@ import os
 import numpy as np
 import pytest
 
+from helpers import colored_copy
 from soundstage import Spatializer
 from soundstage.acoustics.profiles import load_profile
 from soundstage.acoustics.timbre import EQ_HALF_TAPS, smooth_power
@@ -60,26 +61,6 @@ def test_on_kemar_the_match_narrows_the_spread() -> None:
     assert spreads["decorrelated"] <= 5.0
 
 
-def _colored_copy(source: str, path: str) -> str:
-    """``source`` with every measurement through one more measurement chain, written with sofar: a first-order
-    high-pass at 300 Hz (a small loudspeaker) and an 8 dB peak at 3 kHz, Q 1.5 (a microphone, an ear canal).
-    The same head: what reaches its ears from any two directions differs as before."""
-    import scipy.signal
-    import sofar
-
-    sofa = sofar.read_sofa(source)
-    rate = float(np.asarray(sofa.Data_SamplingRate).ravel()[0])
-    irs = np.asarray(sofa.Data_IR, float)
-    irs = np.concatenate([irs, np.zeros(irs.shape)], axis=-1)  # room for the filters' tails
-    high_pass = scipy.signal.butter(1, 300.0, "highpass", fs=rate)
-    w0, gain, q = 2 * np.pi * 3000.0 / rate, 10 ** (8.0 / 40), 1.5
-    alpha = np.sin(w0) / (2 * q)
-    peak = ([1 + alpha * gain, -2 * np.cos(w0), 1 - alpha * gain], [1 + alpha / gain, -2 * np.cos(w0), 1 - alpha / gain])
-    sofa.Data_IR = scipy.signal.lfilter(*peak, scipy.signal.lfilter(*high_pass, irs, axis=-1), axis=-1)
-    sofar.write_sofa(path, sofa, compression=4)
-    return path
-
-
 def _personal_figures(sofa: str) -> tuple[dict[str, list[float]], float]:
     """The preview's octave balance and the canceller's mean separation (250 Hz-6.3 kHz), designed and heard on ``sofa``."""
     spatializer = Spatializer(hrtf=sofa)
@@ -103,10 +84,10 @@ def test_on_the_listeners_own_head_the_preview_has_the_references_octave_balance
 
 
 def test_a_sets_measurement_chain_does_not_reach_the_preview(kemar_path: str, tmp_path) -> None:  # type: ignore[no-untyped-def]
-    """The same head measured through another chain (:func:`_colored_copy`): the personalized preview keeps the
+    """The same head measured through another chain (:func:`helpers.colored_copy`): the personalized preview keeps the
     reference's octave balance (+-1.5 dB) and the canceller its separation (within 0.5 dB of the plain set's).
     A flat delivery inverted the chain: -4.3..+3.7 dB, and the effort limit spent at low frequencies."""
-    colored = _colored_copy(kemar_path, str(tmp_path / "colored.sofa"))
+    colored = colored_copy(kemar_path, str(tmp_path / "colored.sofa"))
     plain_balance, plain_separation = _personal_figures(kemar_path)
     balance, separation = _personal_figures(colored)
     print(f"separation {separation:.2f} dB (plain set {plain_separation:.2f})")

@@ -786,7 +786,10 @@ def robust_step(
 ) -> RobustInverse:
     """The :class:`RobustInverse` over the :func:`population` of ``region`` (memoised as :func:`plant_step`).
 
-    Each member's plant is timed to its own nearest midrange: a delay common to both ears is no crosstalk.
+    Each member's plant is timed to its own nearest midrange: a delay common to both ears is no crosstalk. A
+    further measured head's (``others``) is brought to the nominal head's level (:func:`head_response`, per
+    frequency): sets measured with other loudspeakers and microphones differ by their chains in every direction,
+    which is no uncertainty of the listener's plant.
     """
 
     def compute() -> RobustInverse:
@@ -794,11 +797,17 @@ def robust_step(
         mids = profile.indices("mid")
         plants = [plant]
         members = population(head, listener, region, others)[1:]
+        nominal_level = np.abs(head_response(profile, frequencies, head, listener)[:, 0]) if others else None
         for _, group in itertools.groupby(members, key=lambda member: id(member[0])):  # by identity: sets hold arrays
             pairs = list(group)
             seats = [seat for _, seat in pairs]  # one head model call for all of a head's seats
-            made = transfer_matrices(profile, frequencies, pairs[0][0], seats, drivers=mids)
-            plants += [_timed(one, profile, frequencies, seat, mids)[0] for one, seat in zip(made, seats)]
+            member = pairs[0][0]
+            made = transfer_matrices(profile, frequencies, member, seats, drivers=mids)
+            scale = np.ones(len(frequencies))
+            if nominal_level is not None and any(member is other for other in others):
+                # another set's measurement chain is no uncertainty of the head: its level brought to the nominal's
+                scale = nominal_level / np.maximum(np.abs(head_response(profile, frequencies, member, listener)[:, 0]), 1e-20)
+            plants += [_timed(one, profile, frequencies, seat, mids)[0] * scale[:, None, None] for one, seat in zip(made, seats)]
         return RobustInverse(np.stack(plants))
 
     key = hashable_key(profile, head, listener, float(sample_rate), int(taps), region, tuple(others))
