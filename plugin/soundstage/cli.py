@@ -11,7 +11,8 @@
                                  [--plot FILE.png]
     soundstage analyze beam --device NAME [--plot FILE.png]
     soundstage analyze zones --device NAME [--hrtf ...] [--plot FILE.png]
-    soundstage analyze device --device NAME [--hrtf ...] [--distance-m D]
+    soundstage analyze device --device NAME [--hrtf ...] [--design-hrtf SOFA] [--distance-m D] [--region-yaw-deg Y
+                              --region-lateral-m L --region-fore-aft-m F] [--plot FILE.png]
     soundstage analyze virtualizer [--azimuth-deg A] [--hrtf model|PATH.sofa] [--against PATH.sofa|none] [--plot FILE.png]
     soundstage render SESSION.toml [-o DIR] [--only NAME] [--overwrite]
     soundstage session check SESSION.toml
