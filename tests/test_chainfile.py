@@ -379,3 +379,48 @@ def test_a_presets_file_name_where_there_is_no_such_file_says_to_give_the_name(
         load_chain("elsewhere.toml")
     (tmp_path / "studio-5.toml").write_text('format = 1\n[[stages]]\ntype = "Gain"\nname = "mine"\n')
     assert load_chain("studio-5.toml").names == ["mine"]
+
+
+def test_a_listeners_own_head_makes_a_preset_personal(tmp_path: Path, kemar_path: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """``load_chain(preset, hrtf=...)`` (the CLI's ``--hrtf``): every stage that takes a head gets it, the device's
+    design and its binaural preview alike, in nested chains and branches too; the output is the chain built with
+    the head given to each stage. A relative path is the working folder's (as typed on a command line), not the
+    preset folder's; several files are one population; a head model's name stays a name."""
+    import shutil
+
+    shutil.copy(kemar_path, tmp_path / "me.sofa")
+    monkeypatch.chdir(tmp_path)
+    chain = load_chain("studio-5-binaural", hrtf="me.sofa")
+    assert [stage.hrtf for stage in chain] == [str(tmp_path / "me.sofa")] * 2
+    impulse = np.zeros((2, 4800), np.float32)
+    impulse[:, 100] = 1.0
+    direct = Chain([Spatializer(hrtf=kemar_path, distance_m=2.0), BinauralMonitor(device="studio-5", hrtf=kemar_path)])
+    assert np.array_equal(chain(impulse, SR), direct(impulse, SR))
+    (tmp_path / "nested.toml").write_text(
+        textwrap.dedent(
+            """
+            format = 1
+            [[stages]]
+            type = "chain"
+            [[stages.stages]]
+            type = "Virtualizer"
+            [[stages]]
+            type = "parallel"
+            [[stages.branches]]
+            [[stages.branches.stages]]
+            type = "StereoReference"
+            [[stages.branches]]
+            [[stages.branches.stages]]
+            type = "Gain"
+            """
+        )
+    )
+    nested = load_chain(tmp_path / "nested.toml", hrtf=["me.sofa", kemar_path])
+    assert nested[0][0].hrtf == (str(tmp_path / "me.sofa"), kemar_path)
+    assert nested[1].branches[0][0].hrtf == (str(tmp_path / "me.sofa"), kemar_path)
+    assert load_chain(tmp_path / "nested.toml", hrtf="rigid-sphere")[0][0].hrtf == "rigid-sphere"
+
+
+def test_a_head_for_a_chain_without_a_head_is_refused_in_one_line(kemar_path: str) -> None:
+    with pytest.raises(ChainFileError, match=r"mastering.toml: no stage takes a head .* give the head to a chain that has one"):
+        load_chain("mastering", hrtf=kemar_path)

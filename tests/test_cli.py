@@ -383,3 +383,35 @@ def test_analyze_crosstalk_designs_over_the_region_it_reports_or_at_the_seat(cap
         figures["seat" if flag else "robust"] = (float(found.group(1)), float(found.group(2)))
     print(f"analyze crosstalk on KEMAR, 1 m, region mean / worst seat: {figures}")
     assert figures["robust"][0] > figures["seat"][0] and figures["robust"][1] > figures["seat"][1] + 1.0
+
+
+def test_process_with_the_listeners_own_head(kemar_path: str, tmp_path: Path, noise: np.ndarray) -> None:
+    """``--hrtf``: the preset designed and previewed on that head (the same output as the API's); on a chain with no
+    stage that takes a head it is refused in one line and nothing is written."""
+    import soundfile as sf
+
+    source = tmp_path / "in.wav"
+    sf.write(source, noise.T, 48000, subtype="FLOAT")
+    out = tmp_path / "out.wav"
+    assert main(["process", str(source), str(out), "--chain", "studio-5-binaural", "--hrtf", kemar_path]) == 0
+    written, rate = sf.read(out, dtype="float32", always_2d=True)
+    expected = load_chain("studio-5-binaural", hrtf=kemar_path)(noise, 48000)
+    assert rate == 48000 and np.abs(written.T - expected).max() <= 1e-5 * np.abs(expected).max()  # float32 blocks: -100 dB
+    refused = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "soundstage.cli",
+            "process",
+            str(source),
+            str(tmp_path / "no.wav"),
+            "--chain",
+            "mastering",
+            "--hrtf",
+            kemar_path,
+        ],
+        capture_output=True,
+        text=True,
+    )
+    assert refused.returncode == 2 and len(refused.stderr.strip().splitlines()) == 1, refused.stderr
+    assert "no stage takes a head" in refused.stderr and not (tmp_path / "no.wav").exists()

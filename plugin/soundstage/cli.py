@@ -59,7 +59,7 @@ def _cmd_process(args: argparse.Namespace) -> int:
     from soundstage.fileio import open_audio, process_file
     from soundstage.host.chainfile import find_chain, load_chain
 
-    chain = load_chain(find_chain(args.chain))
+    chain = load_chain(find_chain(args.chain), hrtf=args.hrtf)
     with open_audio(args.input) as probe:
         total = int(probe.frames)
         rate = float(probe.samplerate)
@@ -302,6 +302,18 @@ def _cmd_analyze_device(args: argparse.Namespace) -> int:
     return 0
 
 
+def _hrtf_argument(parser: argparse.ArgumentParser) -> None:
+    """``--hrtf``: the listener's own head for every stage of the chain that takes one."""
+    parser.add_argument(
+        "--hrtf",
+        nargs="+",
+        default=None,
+        metavar="SOFA",
+        help="the listener's own head (SOFA files, or a head model's name) for every stage of the chain that designs "
+        "or listens on a head: the device's design and its binaural preview alike",
+    )
+
+
 def _region_arguments(parser: argparse.ArgumentParser, what: str = "listening region") -> None:
     """``--region-yaw-deg``, ``--region-lateral-m``, ``--region-fore-aft-m``: a listening region's extents."""
     parser.add_argument("--region-yaw-deg", type=_ranged(float, 0, 45, "deg"), default=5.0, help=f"{what}: +-yaw")
@@ -341,7 +353,7 @@ def _cmd_live(args: argparse.Namespace) -> int:
     from soundstage.midi.live import run_live
     from soundstage.midi.maps import load_map
 
-    chain = load_chain(find_chain(args.chain))
+    chain = load_chain(find_chain(args.chain), hrtf=args.hrtf)
     if bool(args.map) != bool(args.in_port) or not (args.map or args.head_tracker):
         raise SoundstageError(
             "live needs a MIDI map and input (--map MAP.toml --in PORT), a head tracker (--head-tracker udp:PORT), or both"
@@ -664,6 +676,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="recorded head trajectory (time_s, yaw_deg[, x_m, y_m]) moving the listener",
     )
     process.add_argument("--map", default=None, help="MIDI map (TOML) binding controls to parameter paths")
+    _hrtf_argument(process)
     process.set_defaults(run=_cmd_process)
 
     chain = commands.add_parser("chain", help="inspect chain files").add_subparsers(dest="chain_command", required=True)
@@ -772,6 +785,7 @@ def build_parser() -> argparse.ArgumentParser:
     live = commands.add_parser("live", help="process audio in real time while a MIDI controller drives the chain")
     live.add_argument("--chain", required=True, help="chain file, or the name of a preset in chains/")
     live.add_argument("--map", default=None, help="MIDI map (TOML)")
+    _hrtf_argument(live)
     live.add_argument("--in", dest="in_port", default=None, help="MIDI input port (see the port forms above)")
     live.add_argument(
         "--head-tracker",

@@ -36,13 +36,14 @@ Other node tables: ``{type = "route", channels = [...]}``,
 
 from __future__ import annotations
 
+import copy
 import difflib
 import importlib.resources
 import math
 import os
 import re
 import warnings
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, Literal
@@ -50,6 +51,7 @@ from typing import TYPE_CHECKING, Annotated, Any, Literal
 import tomli_w
 from pydantic import Field, field_validator
 
+from soundstage.acoustics.hrtf import HEAD_MODELS
 from soundstage.errors import ChainFileError, OutputError, SoundstageDeprecationWarning, SoundstageError
 from soundstage.files import write_text
 from soundstage.host.builtins import BUILTIN_RANGES, DEPRECATED_KEYS, builtin_specs, is_builtin, make_builtin, native_name
@@ -80,6 +82,7 @@ __all__ = [
     "load_chain",
     "preset_names",
     "save_chain",
+    "with_head",
 ]
 
 #: The chain-file format this version writes and reads.
@@ -150,6 +153,7 @@ def load_chain(
     path: str | os.PathLike[str],
     *,
     stages: Mapping[str, type[Processor]] | None = None,
+    hrtf: str | os.PathLike[str] | Sequence[str | os.PathLike[str]] | None = None,
 ) -> Chain:
     """Build the chain a chain file describes.
 
@@ -163,6 +167,10 @@ def load_chain(
         Stage types (type name -> Processor subclass) to use beside the registered
         ones (:func:`~soundstage.host.processor.stage_types`: soundstage's stages and
         every Processor subclass defined so far), e.g. under other names.
+    hrtf : path-like or list of them, optional
+        The listener's own head (SOFA files, or a head model's name) for every stage of
+        the chain that designs or listens on a head (:func:`with_head`): a preset made
+        personal, the device's design and its binaural preview on the same head.
 
     Raises
     ------
@@ -172,7 +180,65 @@ def load_chain(
     """
     file = find_chain(path)
     data = read_toml(file, ChainFileError, "chain file")
+    if hrtf is not None:
+        data = with_head(data, hrtf, source=str(file), stages=stages)
     return chain_from_dict(data, source=str(file), base=file.resolve().parent, stages=stages)
+
+
+def with_head(
+    data: Mapping[str, Any],
+    hrtf: str | os.PathLike[str] | Sequence[str | os.PathLike[str]],
+    *,
+    source: str = "<chain>",
+    stages: Mapping[str, type[Processor]] | None = None,
+) -> dict[str, Any]:
+    """Chain-file contents with ``hrtf`` set on every stage that takes one (its type has an ``hrtf`` setting:
+    the Spatializer, CrosstalkCanceller, Virtualizer, BinauralMonitor and StereoReference), nested chains,
+    branches and wrapped stages included. Files are made absolute against the working folder (as given on a
+    command line), head models' names kept.
+
+    Raises
+    ------
+    ChainFileError
+        When no stage of the chain takes a head: the head would change nothing.
+    """
+    known = stage_types()
+    known.update(stages or {})
+    files = [hrtf] if isinstance(hrtf, (str, os.PathLike)) else list(hrtf)
+    value: Any = [_head_value(item) for item in files]
+    value = value[0] if len(value) == 1 else value
+    result = copy.deepcopy(dict(data))
+    changed = 0
+
+    def visit(table: Any) -> None:
+        nonlocal changed
+        if isinstance(table, list):
+            for item in table:
+                visit(item)
+        elif isinstance(table, dict):
+            kind = known.get(str(table.get("type", "")))
+            if kind is not None and "hrtf" in getattr(kind, "config_keys", ()):
+                table["hrtf"] = value
+                changed += 1
+            for key in ("stages", "branches", "stage"):
+                if key in table:
+                    visit(table[key])
+
+    visit(result.get("stages", []))
+    if not changed:
+        raise ChainFileError(
+            f"{source}: no stage takes a head (hrtf = {value!r}): the chain has no Spatializer, CrosstalkCanceller, "
+            "Virtualizer, BinauralMonitor or StereoReference; give the head to a chain that has one"
+        )
+    return result
+
+
+def _head_value(item: str | os.PathLike[str]) -> str:
+    """A head model's name as it is, a file's path absolute (``~`` expanded)."""
+    text = os.fspath(item)
+    if text in HEAD_MODELS:
+        return text
+    return str(Path(text).expanduser().absolute())
 
 
 def chain_from_dict(
