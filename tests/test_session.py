@@ -481,3 +481,37 @@ def test_a_folder_given_for_the_session_is_its_session_toml_or_a_one_line_error(
     )
     with pytest.raises(SessionError, match=r"is a folder: give the \.toml file \(it holds none\)"):
         render_session(tmp_path / "song" / "stems", tmp_path / "out")
+
+
+def test_a_sessions_hrtf_is_the_listeners_head_for_its_render_chains(tmp_path: Path, kemar_path: str) -> None:
+    """``hrtf = "me.sofa"`` (beside the session file): the binaural render is the studio-5-binaural preset with that
+    head on the design and the preview (the same samples as the chain loaded with it), the mixdown is untouched,
+    the report says which head; a render chain with no stage that takes a head, or a missing file, is refused in
+    one line naming the session file and the key."""
+    import shutil
+
+    from soundstage import load_chain
+
+    shutil.copy(kemar_path, tmp_path / "me.sofa")
+    rng = np.random.default_rng(4)
+    music = (0.1 * rng.standard_normal((2, 2 * SR))).astype(np.float32)
+    (tmp_path / "stems").mkdir()
+    write_stem(tmp_path / "stems" / "mix.wav", music, SR, bit_depth=32)
+    renders = '[[renders]]\nname = "mix"\nkind = "mixdown"\nbit_depth = 32\n[[renders]]\nname = "bin"\nkind = "binaural"\nbit_depth = 32\n'
+    session = tmp_path / "session.toml"
+    session.write_text('hrtf = "me.sofa"\n[[stems]]\npath = "stems/mix.wav"\n' + renders)
+    result = render_session(session, tmp_path / "out")
+    assert result.report["hrtf"] == ["me.sofa"]
+    heard = read(tmp_path / "out" / "bin.wav")
+    expected = load_chain("studio-5-binaural", hrtf=tmp_path / "me.sofa")(music, SR)
+    assert heard.shape == expected.shape and np.abs(heard - expected).max() <= 1e-5 * np.abs(expected).max()
+    plain = load_chain("studio-5-binaural")(music, SR)
+    assert np.abs(heard - plain).max() >= 0.1 * np.abs(plain).max()  # the head made a difference
+    assert np.array_equal(read(tmp_path / "out" / "mix.wav"), music)
+    session.write_text('hrtf = "me.sofa"\n[[stems]]\npath = "stems/mix.wav"\n[[renders]]\nkind = "device"\nchain = "mastering"\n')
+    with pytest.raises(SessionError, match=r"session.toml: renders\[0\].chain: chain 'mastering' has no stage that takes a head"):
+        render_session(session, tmp_path / "out2")
+    session.write_text('hrtf = "nobody.sofa"\n[[stems]]\npath = "stems/mix.wav"\n' + renders)
+    with pytest.raises(SessionError, match=r"session.toml: hrtf: SOFA file '.*nobody.sofa' does not exist"):
+        render_session(session, tmp_path / "out3")
+    assert not (tmp_path / "out2").exists() and not (tmp_path / "out3").exists()

@@ -31,6 +31,9 @@ A session file is TOML, paths relative to it::
 
     head_track = "head.csv"             # optional: a recorded head trajectory (time_s, yaw_deg[, x_m, y_m])
                                         #   moving every listener parameter of every chain
+    hrtf = "me.sofa"                    # optional: the listener's own head (SOFA; several: a list) for the
+                                        #   render chains (device, binaural, reference, A/B): designed and
+                                        #   previewed on it
 
     [[renders]]
     name = "device"
@@ -126,6 +129,7 @@ class Session:
     renders: tuple[Render, ...] = ()
     midi: MidiSettings | None = None
     head_track: str | None = None
+    hrtf: tuple[str, ...] = ()
 
     @property
     def folder(self) -> Path:
@@ -204,6 +208,7 @@ class SessionFile(Table):
     master: MasterTable = MasterTable()
     midi: MidiTable | None = None
     head_track: Reference | None = None
+    hrtf: Reference | Annotated[list[Reference], Field(min_length=1, max_length=100)] | None = None
     renders: Annotated[list[RenderTable], Field(max_length=1000)] = []
 
 
@@ -290,4 +295,5 @@ def load_session(path: str | Path) -> Session:
         renders=tuple(renders),
         midi=settings,
         head_track=data.head_track,
+        hrtf=() if data.hrtf is None else ((data.hrtf,) if isinstance(data.hrtf, str) else tuple(data.hrtf)),
     )
