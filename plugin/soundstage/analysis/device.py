@@ -49,6 +49,7 @@ __all__ = [
     "chain_device_figures",
     "device_figures",
     "device_stages",
+    "ear_cues",
     "pink_noise",
     "preview_monitor",
     "reference_for",
@@ -146,16 +147,27 @@ def width_cues(spatializer: Spatializer, monitor: BinauralMonitor, sample_rate: 
     """
     device = Chain([copy.deepcopy(spatializer), copy.deepcopy(monitor)])
     reference = reference_for(monitor)
-    bands = fractional_octave_bands(1000, 4000)
-    rows = []
-    for source, stereo in _width_programs(sample_rate).items():
-        row: dict[str, Any] = {"source": source}
-        for label, render in (("device", device), ("reference", reference)):
-            ears = render(stereo, sample_rate)[:, PROBE_EDGE:-PROBE_EDGE]
-            row[f"{label}_itd_us"] = round(itd_s(ears[0], ears[1], sample_rate) * 1e6, 1)
-            row[f"{label}_ild_db"] = round(float(np.mean(ild_db(ears[0], ears[1], sample_rate, bands))), 2)
-        rows.append(row)
-    return rows
+    return [
+        _width_row(source, device(stereo, sample_rate), reference(stereo, sample_rate), sample_rate)
+        for source, stereo in _width_programs(sample_rate).items()
+    ]
+
+
+def ear_cues(ears: np.ndarray, sample_rate: float) -> tuple[float, float]:
+    """ITD (us) and ILD (dB, mean of the 1-4 kHz 1/3 octaves) of a width probe's ears (2, samples), its first and
+    last :data:`PROBE_EDGE` samples (filter settling) left out."""
+    ears = ears[:, PROBE_EDGE:-PROBE_EDGE]
+    ild = np.mean(ild_db(ears[0], ears[1], sample_rate, fractional_octave_bands(1000, 4000)))
+    return itd_s(ears[0], ears[1], sample_rate) * 1e6, float(ild)
+
+
+def _width_row(source: str, device: np.ndarray, reference: np.ndarray, sample_rate: float) -> dict[str, Any]:
+    """One row of :func:`width_cues`: the device's and the reference's ears' cues, rounded to 0.1 us and 0.01 dB."""
+    row: dict[str, Any] = {"source": source}
+    for label, ears in (("device", device), ("reference", reference)):
+        itd, ild = ear_cues(ears, sample_rate)
+        row[f"{label}_itd_us"], row[f"{label}_ild_db"] = round(itd, 1), round(ild, 2)
+    return row
 
 
 @dataclass(frozen=True)
@@ -192,7 +204,6 @@ def region_width_cues(
     device = copy.deepcopy(spatializer)
     programs = _width_programs(sample_rate)
     feeds = {source: device(stereo, sample_rate) for source, stereo in programs.items()}
-    bands = fractional_octave_bands(1000, 4000)
     distance, offset, yaw = (monitor.float_value(name) for name in ("distance_m", "listener_offset_m", "listener_yaw_deg"))
     seats = region.positions()
     pair = load_profile("stereo-pair", distance_m=distance)
@@ -209,16 +220,11 @@ def region_width_cues(
         real_center = design_monitor(center.at_distance(seat_distance), head, sample_rate=sample_rate, listener=who).impulse[:, 0]
         seat_rows = []
         for source, stereo in programs.items():
-            row: dict[str, Any] = {"source": source}
             if source == "center":  # against a real source where the device stands, not the pair's phantom
                 real = scipy.signal.fftconvolve(stereo[:1], real_center)[:, : stereo.shape[1]]
             else:
                 real = reference(stereo, sample_rate)
-            for label, ears in (("device", heard(feeds[source], sample_rate)), ("reference", real)):
-                ears = ears[:, PROBE_EDGE:-PROBE_EDGE]
-                row[f"{label}_itd_us"] = round(itd_s(ears[0], ears[1], sample_rate) * 1e6, 1)
-                row[f"{label}_ild_db"] = round(float(np.mean(ild_db(ears[0], ears[1], sample_rate, bands))), 2)
-            seat_rows.append(row)
+            seat_rows.append(_width_row(source, heard(feeds[source], sample_rate), real, sample_rate))
         rows.append(seat_rows)
     return RegionWidth(seats, rows)
 

@@ -23,7 +23,7 @@ from soundstage.analysis.crosstalk import (
     region_separation_db,
     separation_db,
 )
-from soundstage.analysis.device import RegionWidth, region_width_cues, tonal_balance
+from soundstage.analysis.device import RegionWidth, ear_cues, region_width_cues, tonal_balance
 from soundstage.errors import SoundstageError
 from soundstage.files import atomic_path
 from soundstage.host.chain import Chain
@@ -326,7 +326,6 @@ def device_report(
     """
     rate = int(sample_rate)
     source = (0.3 * np.random.default_rng(0).standard_normal(2 * rate)).astype(np.float32)
-    bands = fractional_octave_bands(1000, 4000)
     profile = load_profile(device, distance_m=distance_m)
     region = region or ListeningRegion()
     mids = profile.indices("mid")
@@ -334,8 +333,7 @@ def device_report(
     design = spatializer.canceller_design(sample_rate)
 
     def cues(render: object, stereo: np.ndarray) -> tuple[float, float]:
-        ears = render(stereo, sample_rate)[:, 4000:-4000]  # type: ignore[operator]
-        return itd_s(ears[0], ears[1], sample_rate) * 1e6, float(np.mean(ild_db(ears[0], ears[1], sample_rate, bands)))
+        return ear_cues(render(stereo, sample_rate), sample_rate)  # type: ignore[operator]
 
     files = [hrtf] if isinstance(hrtf, str) else list(hrtf)
     designed_on = "" if design_hrtf == "model" else f", designed on {design_hrtf} (personalized)"

@@ -76,9 +76,11 @@ if TYPE_CHECKING:
 
 __all__ = [
     "FORMAT_VERSION",
+    "NoHeadStageError",
     "chain_from_dict",
     "chain_to_dict",
     "find_chain",
+    "head_setting",
     "load_chain",
     "preset_names",
     "save_chain",
@@ -185,6 +187,22 @@ def load_chain(
     return chain_from_dict(data, source=str(file), base=file.resolve().parent, stages=stages)
 
 
+class NoHeadStageError(ChainFileError):
+    """A head was given for a chain none of whose stages takes one."""
+
+
+def head_setting(hrtf: str | os.PathLike[str] | Sequence[str | os.PathLike[str]], base: Path | None = None) -> str | list[str]:
+    """A stage's ``hrtf`` setting for a head given from outside a chain file: head models' names as they are,
+    files absolute against ``base`` (default: the working folder, as given on a command line), ``~`` expanded;
+    one file or model as a string, several as a list."""
+    items = [hrtf] if isinstance(hrtf, (str, os.PathLike)) else list(hrtf)
+    values = [
+        text if text in HEAD_MODELS else str((base or Path.cwd()) / Path(text).expanduser())
+        for text in (os.fspath(item) for item in items)
+    ]
+    return values[0] if len(values) == 1 else values
+
+
 def with_head(
     data: Mapping[str, Any],
     hrtf: str | os.PathLike[str] | Sequence[str | os.PathLike[str]],
@@ -192,21 +210,18 @@ def with_head(
     source: str = "<chain>",
     stages: Mapping[str, type[Processor]] | None = None,
 ) -> dict[str, Any]:
-    """Chain-file contents with ``hrtf`` set on every stage that takes one (its type has an ``hrtf`` setting:
-    the Spatializer, CrosstalkCanceller, Virtualizer, BinauralMonitor and StereoReference), nested chains,
-    branches and wrapped stages included. Files are made absolute against the working folder (as given on a
-    command line), head models' names kept.
+    """Chain-file contents with ``hrtf`` (:func:`head_setting`) set on every stage that takes one (its type has an
+    ``hrtf`` setting: the Spatializer, CrosstalkCanceller, Virtualizer, BinauralMonitor and StereoReference),
+    nested chains, branches and wrapped stages included.
 
     Raises
     ------
-    ChainFileError
+    NoHeadStageError
         When no stage of the chain takes a head: the head would change nothing.
     """
     known = stage_types()
     known.update(stages or {})
-    files = [hrtf] if isinstance(hrtf, (str, os.PathLike)) else list(hrtf)
-    value: Any = [_head_value(item) for item in files]
-    value = value[0] if len(value) == 1 else value
+    value = head_setting(hrtf)
     result = copy.deepcopy(dict(data))
     changed = 0
 
@@ -226,19 +241,11 @@ def with_head(
 
     visit(result.get("stages", []))
     if not changed:
-        raise ChainFileError(
+        raise NoHeadStageError(
             f"{source}: no stage takes a head (hrtf = {value!r}): the chain has no Spatializer, CrosstalkCanceller, "
             "Virtualizer, BinauralMonitor or StereoReference; give the head to a chain that has one"
         )
     return result
-
-
-def _head_value(item: str | os.PathLike[str]) -> str:
-    """A head model's name as it is, a file's path absolute (``~`` expanded)."""
-    text = os.fspath(item)
-    if text in HEAD_MODELS:
-        return text
-    return str(Path(text).expanduser().absolute())
 
 
 def chain_from_dict(

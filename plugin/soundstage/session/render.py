@@ -34,15 +34,15 @@ import numpy as np
 import soundfile
 from threadpoolctl import threadpool_limits
 
-from soundstage.acoustics.hrtf import HEAD_MODELS, HeadChoice, HrtfError
+from soundstage.acoustics.hrtf import HeadChoice, HrtfError
 from soundstage.analysis.device import device_stages, stages_device_figures
 from soundstage.analysis.loudness import LoudnessMeter, TruePeakMeter, short_term_lufs
 from soundstage.engine import ChainStream
-from soundstage.errors import ChainError, ChainFileError, ChannelError, OutputError, SoundstageError
+from soundstage.errors import ChainError, ChannelError, OutputError, SoundstageError
 from soundstage.files import output_name, write_text
 from soundstage.headtrack import read_head_track
 from soundstage.host.chain import Chain, ChainTap
-from soundstage.host.chainfile import chain_to_dict, find_chain, load_chain
+from soundstage.host.chainfile import NoHeadStageError, chain_to_dict, find_chain, head_setting, load_chain
 from soundstage.host.parameters import Parameter
 from soundstage.midi import automation_events, load_map
 from soundstage.session.model import Render, Session, SessionError, load_session
@@ -209,33 +209,37 @@ class RenderResult:
     failures: dict[str, str] = field(default_factory=dict)  # render name -> one-line reason
 
 
-def _resolve_chain(session: Session, name: str, *, where: str | None = None) -> Chain:
-    """The chain ``name`` names (a file from the session's folder, or a preset); for a render (``where``, its key)
-    on the session's ``hrtf``, the listener's own head, if it gives one."""
+def _resolve_chain(session: Session, name: str, *, head: str | list[str] | None = None, where: str = "") -> Chain:
+    """The chain ``name`` names (a file from the session's folder, or a preset), on ``head`` if one is given (a
+    render's chain on the session's ``hrtf``: :func:`_session_head`; ``where`` is the render's key)."""
     candidate = session.resolve(name)
     path = candidate if candidate.exists() or name.endswith(".toml") or "/" in name else find_chain(name)
-    head = None
-    if where is not None and session.hrtf:
-        head = [item if item in HEAD_MODELS else str(session.resolve(item)) for item in session.hrtf]
-        try:
-            HeadChoice(head if len(head) > 1 else head[0])  # the files read and checked here, named by the session's key
-        except HrtfError as error:
-            raise SessionError(f"{session.file}: hrtf: {error}") from None
     try:
         return load_chain(path, hrtf=head)
     except SessionError:
         raise
-    except ChainFileError as error:
-        if head is not None and "no stage takes a head" in str(error):
-            raise SessionError(
-                f"{session.file}: {where}: chain {name!r} has no stage that takes a head, so hrtf = "
-                f"{list(session.hrtf)!r} would change nothing; give it a chain with a Spatializer, monitor or reference"
-            ) from None
-        raise
+    except NoHeadStageError:
+        raise SessionError(
+            f"{session.file}: {where}: chain {name!r} has no stage that takes a head, so hrtf = "
+            f"{list(session.hrtf)!r} would change nothing; give it a chain with a Spatializer, monitor or reference"
+        ) from None
     except Exception as error:
         if isinstance(error, (OSError,)):
             raise SessionError(f"{session.file}: chain {name!r}: {error}") from None
         raise
+
+
+def _session_head(session: Session) -> str | list[str] | None:
+    """The session's ``hrtf`` as a stage setting (files from the session's folder), its files read and checked
+    once here, so a missing or damaged one is named by the session's key; None without one."""
+    if not session.hrtf:
+        return None
+    head = head_setting(session.hrtf, base=session.folder)
+    try:
+        HeadChoice(head)
+    except HrtfError as error:
+        raise SessionError(f"{session.file}: hrtf: {error}") from None
+    return head
 
 
 def _file_name(render: Render, suffix: str = "") -> str:
@@ -270,17 +274,18 @@ def _stem_chains(session: Session, stems: list[StemInfo]) -> dict[str, Chain | N
 def _render_chains(session: Session) -> dict[str, list[Chain | None]]:
     """Every render's chains (A/B: two; a mixdown: none), also of renders not rendered now, so a map may name them."""
     chains: dict[str, list[Chain | None]] = {}
+    head = _session_head(session)
     for index, render in enumerate(session.renders):
         where = f"renders[{index}]"
         if render.kind == "mixdown":
             chains[render.name] = [None]
         elif render.kind == "ab":
             chains[render.name] = [
-                _resolve_chain(session, render.a or "", where=f"{where}.a"),
-                _resolve_chain(session, render.b or "", where=f"{where}.b"),
+                _resolve_chain(session, render.a or "", head=head, where=f"{where}.a"),
+                _resolve_chain(session, render.b or "", head=head, where=f"{where}.b"),
             ]
         else:
-            chains[render.name] = [_resolve_chain(session, render.chain or "", where=f"{where}.chain")]
+            chains[render.name] = [_resolve_chain(session, render.chain or "", head=head, where=f"{where}.chain")]
     return chains
 
 

@@ -936,9 +936,9 @@ def design_crosstalk_canceller(
         raise ParameterError(
             f"{profile.name}: a crosstalk canceller needs at least two 'mid' drivers, the profile has {len(mids)}"
         )
-    frequencies, plant, reference_m, nominal, band_plant = plant_step(profile, head, listener, sample_rate, taps)
     if own_ear not in ("flat", "head"):
         raise ParameterError(f'crosstalk canceller: own_ear must be "flat" or "head", not {own_ear!r}')
+    frequencies, plant, reference_m, nominal, band_plant = plant_step(profile, head, listener, sample_rate, taps)
     own_ear_response = head_response(profile, frequencies, head, listener) if own_ear == "head" else None
     if own_ear_response is not None and len(frequencies) > 1:
         own_ear_response[0] = own_ear_response[1]  # as the plant's 0 Hz bin
