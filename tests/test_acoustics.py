@@ -58,7 +58,7 @@ def test_unknown_device_lists_the_known_ones() -> None:
         ),
         (
             'name = "x"\n[[drivers]]\nname = "a"\nposition_m = [0,0]\ndirection = [1,0,0]\n',
-            r"drivers\[0\]\.position_m: position_m = \[0, 0\] is not allowed: a list of at least 3 items",
+            r"drivers\[0\]\.position_m: position_m = \[0, 0\] is not allowed: must be a list of at least 3 items",
         ),
         (
             'name = "x"\n[[drivers]]\nname = "a"\nposition_m = [0,0,0]\ndirection = [0,0,0]\n',
@@ -80,7 +80,7 @@ def test_unknown_device_lists_the_known_ones() -> None:
             'name = "x"\n[[drivers]]\nname = "a"\nazimuth_deg = 0\nrole = "woofer"\nbeam_band_hz = [160, "2k"]\n',
             r"drivers\[0\]\.beam_band_hz\[1\]: '2k' is not allowed: must be a valid number",
         ),
-        ('name = "x"\ndrivers = []\n', r"drivers: drivers = \[\] is not allowed: a list of at least 1 item"),
+        ('name = "x"\ndrivers = []\n', r"drivers: drivers = \[\] is not allowed: must be a list of at least 1 item"),
         ('name = "x"\ncolour = "red"\n[[drivers]]\nname = "a"\nazimuth_deg = 0\n', r"colour: unknown key 'colour'"),
     ],
 )

@@ -159,6 +159,23 @@ CLI_CASES: dict[str, tuple[Callable[[Path], list[str]], str]] = {
         lambda w: ["process", str(w / "in.wav"), str(_write(w / "out.wav", "keep me")), "--chain", str(w / "gain.toml")],
         r"out.wav' already exists; pass --overwrite",
     ),
+    # a key that takes text or a list of text (a union): named by its key, never by pydantic's member tags
+    "head_of_the_wrong_type": (
+        lambda w: ["session", "check", str(_write(w / "s.toml", 'hrtf = 3\n[[stems]]\npath = "in.wav"\n'))],
+        r"s\.toml: hrtf: hrtf = 3 is not allowed: must be a valid string or a valid list$",
+    ),
+    "empty_list_of_heads": (
+        lambda w: ["session", "check", str(_write(w / "s.toml", 'hrtf = []\n[[stems]]\npath = "in.wav"\n'))],
+        r"s\.toml: hrtf: hrtf = \[\] is not allowed: must be a list of at least 1 item$",
+    ),
+    "empty_head_in_a_list": (
+        lambda w: ["session", "check", str(_write(w / "s.toml", 'hrtf = ["me.sofa", ""]\n[[stems]]\npath = "in.wav"\n'))],
+        r"s\.toml: hrtf\[1\]: '' is not allowed: must be text of at least 1 character$",
+    ),
+    "batch_head_on_a_chain_that_takes_none": (
+        lambda w: ["batch", str(w / "in.wav").replace("in.wav", "*.wav"), "--chain", str(w / "gain.toml"), "--hrtf", "model"],
+        r"batch: item 'in': .*gain\.toml: no stage takes a head \(hrtf = 'model'\)",
+    ),
     "unknown_chain_preset": (
         lambda w: ["process", str(w / "in.wav"), str(w / "out.wav"), "--chain", "no-such-preset"],
         r"no chain file 'no-such-preset' and no preset of that name \(presets: .*mastering",

@@ -486,8 +486,8 @@ def test_a_folder_given_for_the_session_is_its_session_toml_or_a_one_line_error(
 def test_a_sessions_hrtf_is_the_listeners_head_for_its_render_chains(tmp_path: Path, kemar_path: str) -> None:
     """``hrtf = "me.sofa"`` (beside the session file): the binaural render is the studio-5-binaural preset with that
     head on the design and the preview (the same samples as the chain loaded with it), the mixdown is untouched,
-    the report says which head; a render chain with no stage that takes a head, or a missing file, is refused in
-    one line naming the session file and the key."""
+    the report says which head; ``hrtf=`` (``render --hrtf``) renders on another head instead; a render chain with
+    no stage that takes a head, or a missing file, is refused in one line naming the session file and the key."""
     import shutil
 
     from soundstage import load_chain
@@ -508,10 +508,18 @@ def test_a_sessions_hrtf_is_the_listeners_head_for_its_render_chains(tmp_path: P
     plain = load_chain("studio-5-binaural")(music, SR)
     assert np.abs(heard - plain).max() >= 0.1 * np.abs(plain).max()  # the head made a difference
     assert np.array_equal(read(tmp_path / "out" / "mix.wav"), music)
+    other = render_session(session, tmp_path / "other", hrtf="rigid-sphere")  # render --hrtf: instead of the session's
+    assert other.report["hrtf"] == ["rigid-sphere"]
+    expected = load_chain("studio-5-binaural", hrtf="rigid-sphere")(music, SR)
+    assert np.abs(read(tmp_path / "other" / "bin.wav") - expected).max() <= 1e-5 * np.abs(expected).max()
     session.write_text('hrtf = "me.sofa"\n[[stems]]\npath = "stems/mix.wav"\n[[renders]]\nkind = "device"\nchain = "mastering"\n')
     with pytest.raises(SessionError, match=r"session.toml: renders\[0\].chain: chain 'mastering' has no stage that takes a head"):
         render_session(session, tmp_path / "out2")
     session.write_text('hrtf = "nobody.sofa"\n[[stems]]\npath = "stems/mix.wav"\n' + renders)
     with pytest.raises(SessionError, match=r"session.toml: hrtf: SOFA file '.*nobody.sofa' does not exist"):
         render_session(session, tmp_path / "out3")
-    assert not (tmp_path / "out2").exists() and not (tmp_path / "out3").exists()
+    with pytest.raises(
+        SessionError, match=r"session.toml: the head given for this render \(hrtf, --hrtf\): SOFA file '.*gone.sofa'"
+    ):
+        render_session(session, tmp_path / "out4", hrtf="gone.sofa")
+    assert not (tmp_path / "out2").exists() and not (tmp_path / "out3").exists() and not (tmp_path / "out4").exists()

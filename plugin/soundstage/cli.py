@@ -1,7 +1,7 @@
 """The ``soundstage`` command.
 
-    soundstage process IN OUT --chain FILE [--buffer-size N] [--bit-depth B] [--overwrite] [--midi F.mid --map M.toml]
-                       [--head-track TRACK.csv]
+    soundstage process IN OUT --chain FILE [--hrtf SOFA ...] [--buffer-size N] [--bit-depth B] [--overwrite]
+                       [--midi F.mid --map M.toml] [--head-track TRACK.csv]
     soundstage chain show FILE [--sample-rate HZ] [--channels N]
     soundstage plugin info PATH [--plugin-name NAME]
     soundstage plugin chain STATE [-o CHAIN.toml] [--overwrite]
@@ -14,16 +14,18 @@
     soundstage analyze device --device NAME [--hrtf ...] [--design-hrtf SOFA] [--distance-m D] [--region-yaw-deg Y
                               --region-lateral-m L --region-fore-aft-m F] [--plot FILE.png]
     soundstage analyze virtualizer [--azimuth-deg A] [--hrtf model|PATH.sofa] [--against PATH.sofa|none] [--plot FILE.png]
-    soundstage render SESSION.toml [-o DIR] [--only NAME] [--overwrite]
+    soundstage render SESSION.toml [-o DIR] [--only NAME] [--overwrite] [--hrtf SOFA ...]
     soundstage session check SESSION.toml
-    soundstage live --chain C [--map MAP.toml --in PORT [--out PORT]] [--head-tracker udp:PORT [--head-yaw-sign -1]]
-                    [--input FILE | --signal noise|sine] [--seconds S] [--play [DEVICE]] [--record FILE]
+    soundstage live --chain C [--hrtf SOFA ...] [--map MAP.toml --in PORT [--out PORT]]
+                    [--head-tracker udp:PORT [--head-yaw-sign -1]] [--input FILE | --signal noise|sine] [--seconds S]
+                    [--play [DEVICE]] [--record FILE]
     soundstage midi learn --chain C --map MAP.toml --param PATH --in PORT [--timeout S] [--keep]
     soundstage midi monitor --in PORT [--count N] [--seconds S]
     soundstage demo [DIR]
     soundstage export-plugin CHAIN.toml -o OUTDIR [--format vst3,lv2,clap] [--name NAME] [--rates 44100,48000] [--overwrite]
     soundstage audition SESSION.toml [-o DIR] [--port N] [--no-open]
-    soundstage batch JOBS [--chain C] [-o DIR] [--workers N | --scheduler tcp://HOST:PORT] [--resume] [--overwrite]
+    soundstage batch JOBS [--chain C] [--hrtf SOFA ...] [-o DIR] [--workers N | --scheduler tcp://HOST:PORT]
+                     [--resume] [--overwrite]
 
 MIDI ports: a port name (python-rtmidi), virtual:NAME, tcp:HOST:PORT (connect to
 a mido socket port) or tcp-listen:HOST:PORT (wait for a sender to connect).
@@ -255,7 +257,13 @@ def _cmd_render(args: argparse.Namespace) -> int:
 
     try:
         result = render_session(
-            session, out, only=args.only, overwrite=args.overwrite, progress=progress, allow_truncated=args.allow_truncated
+            session,
+            out,
+            only=args.only,
+            overwrite=args.overwrite,
+            progress=progress,
+            allow_truncated=args.allow_truncated,
+            hrtf=args.hrtf,
         )
     finally:
         bar.close()
@@ -302,14 +310,14 @@ def _cmd_analyze_device(args: argparse.Namespace) -> int:
     return 0
 
 
-def _hrtf_argument(parser: argparse.ArgumentParser) -> None:
-    """``--hrtf``: the listener's own head for every stage of the chain that takes one."""
+def _hrtf_argument(parser: argparse.ArgumentParser, where: str = "the chain") -> None:
+    """``--hrtf``: the listener's own head for every stage of ``where`` that takes one."""
     parser.add_argument(
         "--hrtf",
         nargs="+",
         default=None,
         metavar="SOFA",
-        help="the listener's own head (SOFA files, or a head model's name) for every stage of the chain that designs "
+        help=f"the listener's own head (SOFA files, or a head model's name) for every stage of {where} that designs "
         "or listens on a head: the device's design and its binaural preview alike",
     )
 
@@ -518,7 +526,7 @@ def _cmd_batch(args: argparse.Namespace) -> int:
 
     from soundstage.batch import load_jobs, run_batch
 
-    items = load_jobs(args.jobs, chain=args.chain)
+    items = load_jobs(args.jobs, chain=args.chain, hrtf=args.hrtf)
     out = Path(args.output) if args.output else Path("batch-out")
     terminal = sys.stderr.isatty()
     bar = tqdm(total=len(items), unit="item", disable=not terminal, leave=False)
@@ -776,6 +784,7 @@ def build_parser() -> argparse.ArgumentParser:
     render.add_argument(
         "--allow-truncated", action="store_true", help="render stems that hold less than their headers say (reported)"
     )
+    _hrtf_argument(render, "the render chains (device, binaural, reference, A/B; instead of the session's hrtf)")
     render.set_defaults(run=_cmd_render)
     session = commands.add_parser("session", help="inspect session files").add_subparsers(dest="session_command", required=True)
     check = session.add_parser("check", help="validate a session and list its stems with offsets and rates")
@@ -836,6 +845,7 @@ def build_parser() -> argparse.ArgumentParser:
     batch = commands.add_parser("batch", help="render many items (a folder, a glob or a TOML job list) in parallel")
     batch.add_argument("jobs", help="a folder of audio files, a glob, or a .toml job list")
     batch.add_argument("--chain", default=None, help="chain file or preset for a folder or glob (a job list names its own)")
+    _hrtf_argument(batch, "every item's chain (or session's render chains; an item's own hrtf wins)")
     batch.add_argument("-o", "--output", default=None, help="output folder (default ./batch-out)")
     batch.add_argument("--workers", type=_ranged(int, 1, 256, "workers"), default=2, help="local worker processes (default 2)")
     batch.add_argument("--scheduler", default=None, help="run on this Dask cluster instead (tcp://HOST:PORT; the cluster extra)")

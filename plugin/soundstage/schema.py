@@ -74,9 +74,34 @@ def _shown(value: Any) -> str:
     return text if len(text) <= 60 else text[:57] + "..."
 
 
+def _is_tag(part: Any) -> bool:
+    """A union member's tag in an error's location (``constrained-str``, ``list[...]``), not a key of the file."""
+    return isinstance(part, str) and ("[" in part or "-" in part or part in {"str", "int", "float", "bool"})
+
+
 def _describe(problem: ValidationError, model: type[Table], file: str, error: type[SoundstageError], at: str) -> SoundstageError:
-    first = problem.errors(include_url=False)[0]
+    errors = problem.errors(include_url=False)
+    first = errors[0]
     loc = tuple(first["loc"])
+    tag = next((i for i, part in enumerate(loc) if _is_tag(part)), None)
+    if tag is not None and first["type"] != "extra_forbidden":  # a union (text, or a list of text): no member fits
+        members = [e for e in errors if tuple(e["loc"])[:tag] == loc[:tag] and len(e["loc"]) > tag and _is_tag(e["loc"][tag])]
+        inside = [e for e in members if len(e["loc"]) > tag + 1]
+        shaped = [e for e in members if not str(e["type"]).endswith("_type")]  # the members the value's type fits
+        if inside or len(shaped) == 1:  # the value's shape picks a member, and it (or a part of it) is wrong
+            first = (inside or shaped)[0]
+            loc = loc[:tag] + tuple(part for part in first["loc"][tag:] if not _is_tag(part))
+        else:
+            loc = loc[:tag]
+            wanted = (_allowed(e["type"], e.get("ctx") or {}, e["msg"]).removeprefix("must be ") for e in members)
+            name = next((str(part) for part in reversed(loc) if isinstance(part, str)), "value")
+            key = key_path(loc) if not at else (f"{at}.{key_path(loc)}" if loc else at)
+            return fail(
+                error,
+                file,
+                key,
+                f"{name} = {_shown(first.get('input'))} is not allowed: must be {' or '.join(dict.fromkeys(wanted))}",
+            )
     key = key_path(loc)
     if at:
         key = at if not loc else (f"{at}{key}" if isinstance(loc[0], int) else f"{at}.{key}")
@@ -105,8 +130,14 @@ def _allowed(kind: str, context: dict[str, Any], message: str) -> str:
         return f"{word} {context[field]:g}" if isinstance(context.get(field), float) else f"{word} {context.get(field)}"
     if kind == "literal_error":
         return f"one of {context.get('expected', '')}"
-    if kind in ("too_long", "too_short"):
-        return message.lower().replace("list should have", "a list of").replace("string should have", "text of")
+    if kind in ("too_long", "too_short", "string_too_long", "string_too_short"):
+        short = kind.endswith("too_short")
+        limit = context.get("min_length" if short else "max_length")
+        if limit is None:
+            return message.lower().replace("list should have", "a list of").replace("string should have", "text of")
+        unit = "character" if kind.startswith("string") else "item"
+        what = "text" if unit == "character" else "a list"
+        return f"must be {what} of {'at least' if short else 'at most'} {limit} {unit}{'s' if limit != 1 else ''}"
     if kind == "finite_number":
         return "a finite number (not nan or inf)"
     if kind == "value_error":  # a validator's own words: what is allowed

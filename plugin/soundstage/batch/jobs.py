@@ -12,6 +12,7 @@
 
       format = 1
       chain = "studio-5"             # the default chain of every item (file or preset name)
+      hrtf = "me.sofa"               # optional: the listener's own head for every item (several: a list)
 
       [[items]]
       input = "songs/one.wav"        # an audio file: processed like `soundstage process`
@@ -23,9 +24,16 @@
 
       [[items]]
       session = "album/side-a.toml"  # a session: rendered like `soundstage render`, into <name>/
+      hrtf = ["me.sofa", "you.sofa"] # this item's own head
 
 Paths in a job list are relative to it. Every item gets a unique name (its
 output's stem, or the session's), the key of its manifest entry.
+
+A head (``hrtf``: SOFA files or a head model's name; ``--hrtf`` for a folder or
+a glob, or in place of a job list's own default) goes on every stage of an
+item's chain that takes one, as ``soundstage process --hrtf`` does; a session
+item renders on it instead of the session's own ``hrtf``. An item's own
+``hrtf`` wins over the default, as its ``chain`` does.
 """
 
 from __future__ import annotations
@@ -33,6 +41,7 @@ from __future__ import annotations
 import glob
 import os
 from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Literal
@@ -41,7 +50,7 @@ from pydantic import Field
 
 from soundstage.errors import SoundstageError
 from soundstage.files import output_name
-from soundstage.host.chainfile import find_chain
+from soundstage.host.chainfile import find_chain, head_setting
 from soundstage.schema import Table, validate
 from soundstage.tomlfile import read_toml
 
@@ -72,6 +81,9 @@ class BatchItem:
     output : str
         A ``process`` item's output file name, or a ``render`` item's folder, in the output folder.
     kind : {"process", "render"}
+    hrtf : tuple of str
+        The listener's head for the item's chain (or session): SOFA files made absolute, or a
+        head model's name; empty for the chain's (or session's) own.
     """
 
     name: str
@@ -79,6 +91,14 @@ class BatchItem:
     chain: Path | None
     output: str
     kind: Literal["process", "render"] = "process"
+    hrtf: tuple[str, ...] = ()
+
+
+#: A head: one SOFA file (or a head model's name), or several.
+Head = (
+    Annotated[str, Field(min_length=1, max_length=4096)]
+    | Annotated[list[Annotated[str, Field(min_length=1, max_length=4096)]], Field(min_length=1, max_length=16)]
+)
 
 
 class ItemTable(Table):
@@ -88,6 +108,7 @@ class ItemTable(Table):
     session: Annotated[str, Field(min_length=1, max_length=4096)] | None = None
     chain: Annotated[str, Field(min_length=1, max_length=4096)] | None = None
     output: Annotated[str, Field(min_length=1, max_length=255)] | None = None
+    hrtf: Head | None = None
 
 
 class JobFile(Table):
@@ -95,11 +116,17 @@ class JobFile(Table):
 
     format: Literal[1] = 1
     chain: Annotated[str, Field(min_length=1, max_length=4096)] | None = None
+    hrtf: Head | None = None
     items: Annotated[list[ItemTable], Field(min_length=1, max_length=MAX_ITEMS)]
 
 
-def load_jobs(jobs: str | os.PathLike[str], *, chain: str | None = None) -> list[BatchItem]:
+def load_jobs(
+    jobs: str | os.PathLike[str], *, chain: str | None = None, hrtf: str | Sequence[str] | None = None
+) -> list[BatchItem]:
     """The items of a folder, a glob or a job list (see the module docstring).
+
+    ``chain`` and ``hrtf`` (SOFA files from the working folder, or a head model's name) are
+    the default of every item: a folder's or glob's, or in place of a job list's own.
 
     Raises
     ------
@@ -108,8 +135,9 @@ def load_jobs(jobs: str | os.PathLike[str], *, chain: str | None = None) -> list
     """
     text = str(jobs)
     path = Path(jobs)
+    head = _head(hrtf, Path.cwd())
     if path.suffix == ".toml" and path.is_file():
-        items = _job_list(path, chain)
+        items = _job_list(path, chain, head)
     else:
         if path.is_dir():
             files = sorted(p for p in path.iterdir() if p.is_file() and p.suffix.lower() in AUDIO_SUFFIXES)
@@ -126,7 +154,7 @@ def load_jobs(jobs: str | os.PathLike[str], *, chain: str | None = None) -> list
             raise BatchError(f"batch: the {where} names audio files only; give the chain with --chain FILE (or a preset)")
         chain_file = find_chain(chain)
         names = [_mirrored(file, base) for file in files]
-        items = [BatchItem(name, file, chain_file, f"{name}.wav") for name, file in zip(names, files, strict=True)]
+        items = [BatchItem(name, file, chain_file, f"{name}.wav", hrtf=head) for name, file in zip(names, files, strict=True)]
     _check_unique(items)
     return items
 
@@ -156,10 +184,19 @@ def _mirrored(file: Path, base: Path) -> str:
     return "/".join([*(_plain(folder, "item folder") for folder in folders), _stem(file)])
 
 
-def _job_list(path: Path, chain: str | None) -> list[BatchItem]:
+def _head(hrtf: str | Sequence[str] | None, base: Path) -> tuple[str, ...]:
+    """A head given as a setting (files from ``base``, model names as they are), as a tuple; empty for none."""
+    if hrtf is None:
+        return ()
+    setting = head_setting(hrtf, base)
+    return (setting,) if isinstance(setting, str) else tuple(setting)
+
+
+def _job_list(path: Path, chain: str | None, hrtf: tuple[str, ...]) -> list[BatchItem]:
     checked = validate(JobFile, read_toml(path, BatchError, "job list"), file=str(path), error=BatchError)
     base = path.resolve().parent
     default = chain or checked.chain
+    default_head = hrtf or _head(checked.hrtf, base)
     items = []
     for index, table in enumerate(checked.items):
         where = f"{path}: items[{index}]"
@@ -168,7 +205,7 @@ def _job_list(path: Path, chain: str | None) -> list[BatchItem]:
         if table.session is not None:
             session = base / table.session
             name = _plain(table.output or session.stem, f"{where}.output")
-            items.append(BatchItem(name, session, None, name, "render"))
+            items.append(BatchItem(name, session, None, name, "render", _head(table.hrtf, base) or default_head))
             continue
         source = base / str(table.input)
         name_of_chain = table.chain or default
@@ -176,7 +213,7 @@ def _job_list(path: Path, chain: str | None) -> list[BatchItem]:
             raise BatchError(f'{where}: no chain: give chain = "..." here or at the top of the job list, or --chain')
         chain_file = find_chain(name_of_chain if not _is_relative_file(name_of_chain, base) else base / name_of_chain)
         output = _plain(table.output or f"{source.stem}.wav", f"{where}.output")
-        items.append(BatchItem(Path(output).stem, source, chain_file, output))
+        items.append(BatchItem(Path(output).stem, source, chain_file, output, hrtf=_head(table.hrtf, base) or default_head))
     return items
 
 

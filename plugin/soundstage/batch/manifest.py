@@ -1,11 +1,12 @@
 """The batch manifest: one JSON line per finished item, appended whole, beside the outputs.
 
-An entry says what went in (the input's sha256, the chain file's and every plugin
-file's sha256, the versions of soundstage, pedalboard and the plugins), what
-came out (each output's name and sha256, its integrated loudness and true peak),
-how long it took and on which worker, or why it failed. ``--resume`` skips an
-item whose last entry is ``done`` for the same input, chain and plugins and whose
-outputs are still there unchanged; anything else is rendered again.
+An entry says what went in (the input's sha256, the chain file's, every plugin
+file's and every file of the listener's head's sha256, the versions of soundstage,
+pedalboard and the plugins), what came out (each output's name and sha256, its
+integrated loudness and true peak), how long it took and on which worker, or why
+it failed. ``--resume`` skips an item whose last entry is ``done`` for the same
+input, chain, plugins and head and whose outputs are still there unchanged;
+anything else is rendered again.
 
 Each line is written with one ``write`` on a file opened for appending and then
 synced, so a batch stopped at any point leaves whole lines (a damaged last line,
@@ -83,6 +84,8 @@ class Manifest:
         for key in ("input_sha256", "chain_sha256", "plugins"):
             if entry.get(key) != wanted.get(key):
                 return False
+        if (entry.get("hrtf") or []) != (wanted.get("hrtf") or []):  # entries from before heads had no "hrtf"
+            return False
         for output in entry.get("outputs", []):
             file = folder / str(output.get("path", ""))
             if not file.is_file() or sha256_path(file) != output.get("sha256"):

@@ -35,10 +35,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from soundstage.acoustics.hrtf import HEAD_MODELS, HeadChoice, HrtfError
 from soundstage.batch.jobs import BatchError, BatchItem
 from soundstage.batch.manifest import Manifest, sha256_path
 from soundstage.batch.worker import Task, chain_plugins, run_task
 from soundstage.files import remove_temporaries
+from soundstage.host.chainfile import NoHeadStageError, with_head
 from soundstage.tomlfile import parse_toml
 
 __all__ = ["BatchResult", "run_batch"]
@@ -79,14 +81,14 @@ def run_batch(
     are recorded, then the result says ``interrupted``.
     """
     folder = Path(output_dir)
-    folder.mkdir(parents=True, exist_ok=True)
     manifest = Manifest(folder)
     previous = manifest.entries() if resume or not overwrite else {}
     result = BatchResult()
     tasks: list[Task] = []
-    chains: dict[Path, tuple[str, str, tuple[tuple[str, str], ...]]] = {}
+    chains: dict[Path, tuple[str, str, tuple[tuple[str, str], ...], Any]] = {}
+    heads: dict[Any, tuple[tuple[str, str], ...]] = {}
     for item in items:
-        task = _task(item, folder, chains, overwrite)
+        task = _task(item, folder, chains, heads, overwrite)
         entry = previous.get(item.name)
         made_here = False
         if entry is not None:  # only an item the manifest knows needs its input hashed here (the worker hashes it anyway)
@@ -94,6 +96,7 @@ def run_batch(
                 "input_sha256": sha256_path(item.input) if item.input.is_file() else None,
                 "chain_sha256": task.chain_sha256,
                 "plugins": [{"path": p, "sha256": d} for p, d in task.plugins],
+                "hrtf": [{"path": p, "sha256": d} for p, d in task.hrtf],
             }
             if resume and manifest.is_current(entry, wanted, folder):
                 result.skipped.append(item.name)
@@ -101,6 +104,8 @@ def run_batch(
             made_here = manifest.is_current({**entry, **wanted, "status": "done"}, wanted, folder)
         existed = (folder / task.output).exists()
         tasks.append(dataclasses.replace(task, overwrite=overwrite or made_here, output_existed=existed))
+
+    folder.mkdir(parents=True, exist_ok=True)  # once every item is checked: a refused batch makes no folder
 
     def record(entry: dict[str, Any]) -> None:
         manifest.append(entry)
@@ -120,20 +125,53 @@ def run_batch(
     return result
 
 
-def _task(item: BatchItem, folder: Path, chains: dict[Path, Any], overwrite: bool) -> Task:
-    """The plain-data task of an item: its chain file's text and hash, its plugins' hashes (each chain read once)."""
+def _task(item: BatchItem, folder: Path, chains: dict[Path, Any], heads: dict[Any, Any], overwrite: bool) -> Task:
+    """The plain-data task of an item: its chain file's text and hash, its plugins' and head's hashes (each chain
+    and head read once). A head that cannot be read, or a chain with no stage that takes one, stops the batch here
+    (``heads``: the hashes of each head read, and each (chain, head) pair checked)."""
+    head = _head_hashes(item, heads)
     if item.kind == "render" or item.chain is None:
-        return Task(item.name, item.kind, str(item.input), str(folder), item.output, overwrite=overwrite)
+        return Task(item.name, item.kind, str(item.input), str(folder), item.output, overwrite=overwrite, hrtf=head)
     if item.chain not in chains:
         try:
             text = item.chain.read_text(encoding="utf-8")
         except OSError as error:
             raise BatchError(f"batch: chain file {str(item.chain)!r} cannot be read: {error}") from None
-        plugins = chain_plugins(parse_toml(text, item.chain, BatchError), item.chain.resolve().parent)
+        data = parse_toml(text, item.chain, BatchError)
+        plugins = chain_plugins(data, item.chain.resolve().parent)
         hashes = tuple((str(p), sha256_path(p) if p.exists() else "missing") for p in plugins)
-        chains[item.chain] = (text, sha256_path(item.chain), hashes)
-    text, digest, hashes = chains[item.chain]
-    return Task(item.name, "process", str(item.input), str(folder), item.output, str(item.chain), text, digest, hashes, overwrite)
+        chains[item.chain] = (text, sha256_path(item.chain), hashes, data)
+    text, digest, hashes, data = chains[item.chain]
+    if head and (item.chain, item.hrtf) not in heads:  # checked once per chain and head
+        try:
+            with_head(data, list(item.hrtf), source=str(item.chain))
+        except NoHeadStageError as error:
+            raise BatchError(f"batch: item {item.name!r}: {error}") from None
+        heads[item.chain, item.hrtf] = head
+    return Task(
+        item.name,
+        "process",
+        str(item.input),
+        str(folder),
+        item.output,
+        chain=str(item.chain),
+        chain_text=text,
+        chain_sha256=digest,
+        plugins=hashes,
+        hrtf=head,
+        overwrite=overwrite,
+    )
+
+
+def _head_hashes(item: BatchItem, heads: dict[Any, Any]) -> tuple[tuple[str, str], ...]:
+    """(setting, sha256) of each file of an item's head (a model's: ``"model"``), the files read and checked once."""
+    if item.hrtf and item.hrtf not in heads:
+        try:
+            HeadChoice(list(item.hrtf))
+        except HrtfError as error:
+            raise BatchError(f"batch: item {item.name!r}: hrtf: {error}") from None
+        heads[item.hrtf] = tuple((h, "model" if h in HEAD_MODELS else sha256_path(Path(h))) for h in item.hrtf)
+    return heads.get(item.hrtf, ())
 
 
 def _ignore_sigint() -> None:
@@ -181,7 +219,13 @@ def _pool_round(
             while pending or running:
                 while pending and len(running) < workers:
                     task = pending.popleft()
-                    running[pool.submit(work, task)] = task
+                    try:
+                        running[pool.submit(work, task)] = task
+                    except BrokenProcessPool:  # a worker died since the last wait: this task never ran
+                        pending.appendleft(task)
+                        break
+                if not running:  # a broken pool with nothing in flight: the caller starts a fresh one
+                    return crashed
                 finished = wait(running, return_when=FIRST_COMPLETED).done
                 for future in finished:
                     task = running.pop(future)
@@ -231,6 +275,7 @@ def _crashed(task: Task) -> dict[str, Any]:
         "chain": task.chain,
         "chain_sha256": task.chain_sha256,
         "plugins": [{"path": p, "sha256": d} for p, d in task.plugins],
+        "hrtf": [{"path": p, "sha256": d} for p, d in task.hrtf],
         "status": "failed",
         "attempt": task.attempt,
         "reason": "its worker process died twice (a plugin crashed it, or it was killed); the item was not written",

@@ -33,7 +33,7 @@ from soundstage.batch.manifest import sha256_path
 from soundstage.errors import ChainFileError, SoundstageError
 from soundstage.fileio import process_file
 from soundstage.host.chain import Chain
-from soundstage.host.chainfile import chain_from_dict
+from soundstage.host.chainfile import chain_from_dict, with_head
 from soundstage.host.external import is_external
 from soundstage.host.routing import OnChannels, Parallel, PerChannel
 from soundstage.session.render import render_session
@@ -41,8 +41,8 @@ from soundstage.tomlfile import parse_toml
 
 __all__ = ["Task", "chain_plugins", "run_task"]
 
-#: Chains built in this worker process, by chain-file sha256 (plugins load once per worker).
-_CHAINS: dict[str, Chain] = {}
+#: Chains built in this worker process, by chain-file sha256 and head (plugins load once per worker).
+_CHAINS: dict[tuple[str, tuple[tuple[str, str], ...]], Chain] = {}
 #: Block size of a batch item: the same as `soundstage process`, so the outputs are the same bytes.
 BUFFER_SIZE = 65536
 
@@ -60,6 +60,7 @@ class Task:
     chain_text: str | None = None
     chain_sha256: str | None = None
     plugins: tuple[tuple[str, str], ...] = ()  # (path, sha256) of every plugin the chain loads
+    hrtf: tuple[tuple[str, str], ...] = ()  # (setting, sha256) of the listener's head, if one is given
     overwrite: bool = False
     attempt: int = 1
     #: The output was there before the batch started (a retry may replace only what this batch wrote).
@@ -91,6 +92,7 @@ def run_task(task: Task) -> dict[str, Any]:
         "chain": task.chain,
         "chain_sha256": task.chain_sha256,
         "plugins": [{"path": path, "sha256": digest} for path, digest in task.plugins],
+        "hrtf": [{"path": path, "sha256": digest} for path, digest in task.hrtf],
         "worker": f"{socket.gethostname()}:{os.getpid()}",
         "attempt": task.attempt,
         "versions": {"soundstage": _version(), "pedalboard": pedalboard.__version__, "python": sys.version.split()[0]},
@@ -112,7 +114,8 @@ def run_task(task: Task) -> dict[str, Any]:
 def _render(task: Task) -> tuple[list[dict[str, Any]], dict[str, str]]:
     folder = Path(task.output_dir)
     if task.kind == "render":
-        result = render_session(task.input, folder / task.output, overwrite=task.overwrite)
+        head = [setting for setting, _ in task.hrtf] or None
+        result = render_session(task.input, folder / task.output, overwrite=task.overwrite, hrtf=head)
         if result.failures:
             raise SoundstageError("; ".join(f"render {name!r}: {reason}" for name, reason in result.failures.items()))
         return [_output(folder, path) for path in result.outputs], {}
@@ -128,14 +131,17 @@ def _render(task: Task) -> tuple[list[dict[str, Any]], dict[str, str]]:
 
 
 def _chain(task: Task) -> Chain:
-    """The item's chain, built from its file's text once per worker and chain."""
+    """The item's chain, built from its file's text (on the item's head) once per worker, chain and head."""
     assert task.chain is not None and task.chain_text is not None and task.chain_sha256 is not None
-    chain = _CHAINS.get(task.chain_sha256)
+    key = (task.chain_sha256, task.hrtf)
+    chain = _CHAINS.get(key)
     if chain is None:
         file = Path(task.chain)
         data = parse_toml(task.chain_text, file, ChainFileError)
+        if task.hrtf:
+            data = with_head(data, [setting for setting, _ in task.hrtf], source=str(file))
         chain = chain_from_dict(data, source=str(file), base=file.resolve().parent)
-        _CHAINS[task.chain_sha256] = chain
+        _CHAINS[key] = chain
     return chain
 
 

@@ -24,9 +24,9 @@ import json
 import os
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -229,16 +229,17 @@ def _resolve_chain(session: Session, name: str, *, head: str | list[str] | None 
         raise
 
 
-def _session_head(session: Session) -> str | list[str] | None:
+def _session_head(session: Session, key: str = "hrtf") -> str | list[str] | None:
     """The session's ``hrtf`` as a stage setting (files from the session's folder), its files read and checked
-    once here, so a missing or damaged one is named by the session's key; None without one."""
+    once here, so a missing or damaged one is named by ``key`` (the session's, or where a head given for the
+    render came from); None without one."""
     if not session.hrtf:
         return None
     head = head_setting(session.hrtf, base=session.folder)
     try:
         HeadChoice(head)
     except HrtfError as error:
-        raise SessionError(f"{session.file}: hrtf: {error}") from None
+        raise SessionError(f"{session.file}: {key}: {error}") from None
     return head
 
 
@@ -271,10 +272,10 @@ def _stem_chains(session: Session, stems: list[StemInfo]) -> dict[str, Chain | N
     return chains
 
 
-def _render_chains(session: Session) -> dict[str, list[Chain | None]]:
+def _render_chains(session: Session, head_key: str = "hrtf") -> dict[str, list[Chain | None]]:
     """Every render's chains (A/B: two; a mixdown: none), also of renders not rendered now, so a map may name them."""
     chains: dict[str, list[Chain | None]] = {}
-    head = _session_head(session)
+    head = _session_head(session, head_key)
     for index, render in enumerate(session.renders):
         where = f"renders[{index}]"
         if render.kind == "mixdown":
@@ -299,6 +300,7 @@ def render_session(
     progress: Callable[[int, int], None] | None = None,
     seed: int = 0,
     allow_truncated: bool = False,
+    hrtf: str | os.PathLike[str] | Sequence[str | os.PathLike[str]] | None = None,
 ) -> RenderResult:
     """Render a session's renders into ``output_dir`` (see the module docstring).
 
@@ -307,7 +309,9 @@ def render_session(
     refused there, or fails while it runs (a full disk, a plugin error), is listed
     in :attr:`RenderResult.failures` with a one-line reason and leaves no file;
     the other renders go on. ``allow_truncated`` renders stems that hold fewer
-    samples than their headers declare, and reports what is missing.
+    samples than their headers declare, and reports what is missing. ``hrtf``
+    (SOFA files from the working folder, or a head model's name) replaces the
+    session's own ``hrtf`` for this render: the render chains on that listener's head.
 
     Raises
     ------
@@ -317,6 +321,9 @@ def render_session(
     """
     started = time.perf_counter()
     session = load_session(Path(session_path))
+    if hrtf is not None:
+        setting = head_setting(hrtf)
+        session = replace(session, hrtf=(setting,) if isinstance(setting, str) else tuple(setting))
     rate, stems = inspect_stems(session, allow_truncated=allow_truncated)
     renders = [r for r in session.renders if not only or r.name in only]
     if only:
@@ -328,7 +335,7 @@ def render_session(
     stem_chains = _stem_chains(session, stems)
     bus_chains = {bus.name: (_resolve_chain(session, bus.chain) if bus.chain else None) for bus in session.buses}
     master = _resolve_chain(session, session.master_chain) if session.master_chain else None
-    render_chains = _render_chains(session)
+    render_chains = _render_chains(session, "hrtf" if hrtf is None else "the head given for this render (hrtf, --hrtf)")
     total = max(info.start + int(np.ceil(info.frames * rate / info.sample_rate)) for info in stems)
     _prepare_folder(folder)
     plan = _plan_outputs(session, stems, renders, render_chains, folder, overwrite, rate, total)
