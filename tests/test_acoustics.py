@@ -167,11 +167,64 @@ def test_bad_sofa_files(tmp_path: Path, kind: str) -> None:
         sofar.write_sofa(str(file), sofa)
     message = {
         "missing": r"does not exist",
-        "not_netcdf": r"cannot be read",
+        "not_netcdf": r"not_netcdf\.sofa' is text, not a SOFA \(AES69\) file of head-related responses$",
         "not_hrir": r"holds transfer functions for 1 receiver\(s\); expected 2 ears",
     }[kind]
     with pytest.raises(HrtfError, match=message):
         HrtfSet.from_sofa(file)
+
+
+@pytest.mark.parametrize(
+    ("name", "message"),
+    [
+        ("mix.wav", r"mix\.wav' is a WAV file, not a SOFA"),
+        ("mix.flac", r"mix\.flac' is a FLAC file, not a SOFA"),
+        ("sets.zip", r"sets\.zip' is a zip archive \(unpack the \.sofa file from it\)"),
+        ("empty.sofa", r"empty\.sofa' is empty; give a SOFA"),
+        ("folder.sofa", r"folder\.sofa' is a folder; give the \.sofa file in it"),
+        ("data.nc", r"data\.nc' is a netCDF file but no SOFA file \(it has no SOFAConventions\)"),
+    ],
+)
+def test_what_is_given_for_a_head_instead_of_a_sofa_file_is_named(tmp_path: Path, name: str, message: str) -> None:
+    """Audio, an archive, an empty file, a folder, a netCDF file of something else: each named in one line (were:
+    a netCDF error code, or sofar's words about a file nobody gave: "data.sofa does not exist")."""
+    import zipfile
+
+    import netCDF4
+    import soundfile
+
+    file = tmp_path / name
+    if name.endswith((".wav", ".flac")):  # written by libsndfile, as a DAW's bounce
+        soundfile.write(file, np.zeros((4800, 2)), 48000)
+    elif name.endswith(".zip"):
+        with zipfile.ZipFile(file, "w") as archive:
+            archive.writestr("me.sofa", b"x")
+    elif name == "folder.sofa":
+        file.mkdir()
+    elif name.endswith(".nc"):
+        with netCDF4.Dataset(file, "w") as data:
+            data.createDimension("x", 3)
+            data.createVariable("v", "f8", ("x",))[:] = [1.0, 2.0, 3.0]
+    else:
+        file.touch()
+    with pytest.raises(HrtfError, match=message):
+        HrtfSet.from_sofa(file)
+
+
+def test_a_set_whose_name_does_not_end_in_sofa_is_read_itself(tmp_path: Path, kemar: HrtfSet, kemar_path: str) -> None:
+    """``me.SOFA`` (or a name with no suffix) is read as it is. Was: sofar reads ``NAME.sofa`` for any ``NAME.EXT``,
+    so ``me.SOFA`` was missing on a case-sensitive disk, and with a ``me.sofa`` beside it that other file was read."""
+    import shutil
+
+    from helpers import colored_copy
+
+    shutil.copy(kemar_path, tmp_path / "me.SOFA")
+    shutil.copy(kemar_path, tmp_path / "me")
+    colored_copy(kemar_path, str(tmp_path / "me.sofa"))  # another head beside it
+    for name in ("me.SOFA", "me"):
+        read = HrtfSet.from_sofa(tmp_path / name)
+        assert read.irs.shape == kemar.irs.shape and np.array_equal(read.irs, kemar.irs), name
+    assert not np.array_equal(HrtfSet.from_sofa(tmp_path / "me.sofa").irs[:, :, : kemar.irs.shape[2]], kemar.irs)
 
 
 def _delayed_copies(tmp_path: Path, fraction: float | np.ndarray = 0.0) -> tuple[Path, Path, np.ndarray]:

@@ -85,7 +85,7 @@ def test_bad_sofa_is_refused_at_construction(tmp_path: Path) -> None:
     with pytest.raises(HrtfError, match=r"does not exist"):
         BinauralMonitor(hrtf=str(tmp_path / "none.sofa"))
     (tmp_path / "text.sofa").write_text("hello")
-    with pytest.raises(HrtfError, match=r"cannot be read"):
+    with pytest.raises(HrtfError, match=r"text.sofa. is text, not a SOFA"):
         BinauralMonitor(hrtf=str(tmp_path / "text.sofa"))
 
 

@@ -39,6 +39,8 @@ The MIT KEMAR set that Debian ships (libmysofa1) is Gardner & Martin (1994),
 from __future__ import annotations
 
 import os
+import shutil
+import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from fractions import Fraction
@@ -187,12 +189,12 @@ class HrtfSet:
             If the file is missing or unreadable, or holds no 2-ear impulse responses.
         """
         file = Path(path).expanduser()
+        if file.is_dir():
+            raise HrtfError(f"SOFA file {str(file)!r} is a folder; give the .sofa file in it")
         if not file.is_file():
             raise HrtfError(f"SOFA file {str(file)!r} does not exist (Debian ships the MIT KEMAR set in libmysofa1)")
-        try:
-            sofa = sofar.read_sofa(str(file), verify=False, verbose=False)
-        except Exception as error:  # netCDF4/sofar raise OSError, ValueError, KeyError ...
-            raise HrtfError(f"SOFA file {str(file)!r} cannot be read: {error}") from None
+        _check_container(file)
+        sofa = _read_sofa(file)
         data_type = str(getattr(sofa, "GLOBAL_DataType", ""))
         irs = getattr(sofa, "Data_IR", None)
         if data_type.startswith("TF") and getattr(sofa, "Data_Real", None) is not None:
@@ -644,3 +646,71 @@ def hrtf_setting(value: object) -> str | tuple[str, ...]:
             raise HrtfError(f"hrtf: {len(value)} SOFA files given; at most {HeadChoice.MAX_FILES}")
         return tuple(value)
     raise HrtfError(f"hrtf={value!r} must be a head model's name, a SOFA file, or a list of SOFA files")
+
+
+#: How a SOFA file (netCDF-4, an HDF5 container; or classic netCDF) begins.
+_SOFA_SIGNATURES = (b"\x89HDF\r\n\x1a\n", b"CDF\x01", b"CDF\x02", b"CDF\x05")
+#: What else people give for a head, by how it begins.
+_OTHER_FILES = {
+    b"RIFF": "a WAV file",
+    b"FORM": "an AIFF file",
+    b"fLaC": "a FLAC file",
+    b"OggS": "an Ogg file",
+    b"ID3": "an MP3 file",
+    b"PK": "a zip archive (unpack the .sofa file from it)",
+    b"MATLAB": "a MATLAB file (save the set as SOFA: SOFAsave)",
+}
+
+
+def _read_sofa(file: Path) -> sofar.Sofa:
+    """``file`` read with sofar, whatever its name: sofar reads ``NAME.sofa`` for any ``NAME.EXT`` (``me.SOFA``
+    would be missing on a case-sensitive disk, or another file), so another name is read through a link named
+    ``.sofa`` (a copy where links are not allowed)."""
+    if file.suffix == ".sofa":
+        return _sofar_read(file, file)
+    with tempfile.TemporaryDirectory(prefix="soundstage-sofa-") as folder:
+        alias = Path(folder) / "head.sofa"
+        try:
+            alias.symlink_to(file.resolve())
+        except OSError:
+            shutil.copyfile(file, alias)
+        return _sofar_read(alias, file)
+
+
+def _sofar_read(path: Path, file: Path) -> sofar.Sofa:
+    try:
+        return sofar.read_sofa(str(path), verify=False, verbose=False)
+    except AttributeError as error:  # netCDF4: a global attribute SOFA requires is not there
+        if "SOFAConventions" in str(error) or "Attribute not found" in str(error):
+            raise HrtfError(f"SOFA file {str(file)!r} is a netCDF file but no SOFA file (it has no SOFAConventions)") from None
+        raise HrtfError(f"SOFA file {str(file)!r} cannot be read: {error}") from None
+    except Exception as error:  # netCDF4/sofar raise OSError, ValueError, KeyError ...
+        raise HrtfError(f"SOFA file {str(file)!r} cannot be read: {error}") from None
+
+
+def _check_container(file: Path) -> None:
+    """Refuse, naming what it is, a file that is no SOFA container (an audio file, an archive, text), before the
+    netCDF reader gives its own words for it. An HDF5 file may start its signature after a user block (at
+    512, 1024, 2048 ... bytes)."""
+    try:
+        with file.open("rb") as handle:
+            head = handle.read(8)
+            if head.startswith(_SOFA_SIGNATURES):
+                return
+            offset = 512
+            while offset <= (1 << 20):
+                handle.seek(offset)
+                if handle.read(8) == _SOFA_SIGNATURES[0]:
+                    return
+                offset *= 2
+    except OSError as error:
+        raise HrtfError(f"SOFA file {str(file)!r} cannot be read: {error.strerror or error}") from None
+    if not head:
+        raise HrtfError(f"SOFA file {str(file)!r} is empty; give a SOFA (AES69) file")
+    kind = next((what for start, what in _OTHER_FILES.items() if head.startswith(start)), None)
+    if kind is None and head.startswith(b"\xff") and len(head) > 1 and head[1] & 0xE0 == 0xE0:
+        kind = "an MP3 file"
+    if kind is None:
+        printable = all(32 <= byte < 127 or byte in (9, 10, 13) for byte in head)
+        kind = "text" if printable else "no SOFA container (netCDF-4/HDF5)"
+    raise HrtfError(f"SOFA file {str(file)!r} is {kind}, not a SOFA (AES69) file of head-related responses")
