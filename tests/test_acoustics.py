@@ -567,3 +567,32 @@ def test_a_set_measured_at_several_distances_is_read_at_the_farthest(tmp_path: P
     sofar.write_sofa(str(tmp_path / "rig.sofa"), rig, compression=0)
     kept = HrtfSet.from_sofa(tmp_path / "rig.sofa")
     assert len(kept.azimuth_deg) == len(plain.azimuth_deg) and kept.source == str(tmp_path / "rig.sofa")
+
+
+@pytest.mark.parametrize("kind", ["early-sofa-api", "newer-revision", "free-field-hrir"])
+def test_a_set_in_another_convention_version_is_the_same_head(tmp_path: Path, kemar: HrtfSet, kemar_path: str, kind: str) -> None:
+    """KEMAR stamped SimpleFreeFieldHRIR 0.6 (an early SOFA API's files) or 2.0 (a revision sofar does not know yet),
+    and KEMAR written by sofar as FreeFieldHRIR (AES69-2022: responses with an emitter dimension, FIR-E): each
+    reads as KEMAR bit for bit. Were: 'SimpleFreeFieldHRIR v0.6 is not a valid SOFA Convention', and 'the
+    responses have shape (710, 2, 512, 1)'."""
+    import shutil
+
+    import netCDF4
+    import sofar
+
+    file = tmp_path / "head.sofa"
+    if kind == "free-field-hrir":
+        source = sofar.read_sofa(kemar_path, verbose=False)
+        sofa = sofar.Sofa("FreeFieldHRIR")
+        sofa.Data_IR = np.asarray(source.Data_IR)[..., None]
+        sofa.Data_SamplingRate = source.Data_SamplingRate
+        sofa.SourcePosition = source.SourcePosition
+        sofa.ReceiverPosition = np.asarray(source.ReceiverPosition).reshape(2, 3, 1)
+        sofa.Data_Delay = np.zeros((1, 2, 1))
+        sofar.write_sofa(str(file), sofa)
+    else:
+        shutil.copy(kemar_path, file)
+        with netCDF4.Dataset(file, "a") as data:
+            data.SOFAConventionsVersion = "0.6" if kind == "early-sofa-api" else "2.0"
+    read = HrtfSet.from_sofa(file)
+    assert np.array_equal(read.irs, kemar.irs) and np.array_equal(read.azimuth_deg, kemar.azimuth_deg)

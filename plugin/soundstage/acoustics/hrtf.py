@@ -206,6 +206,13 @@ class HrtfSet:
             )
         else:
             irs = np.asarray(irs, dtype=float)
+            if irs.ndim == 4:  # FreeFieldHRIR (AES69-2022, FIR-E): measurements, ears, taps, emitters
+                if irs.shape[3] != 1:
+                    raise HrtfError(
+                        f"SOFA file {str(file)!r} holds {irs.shape[3]} emitters per measurement; soundstage reads one "
+                        "source per measurement (SimpleFreeFieldHRIR, or FreeFieldHRIR with one emitter)"
+                    )
+                irs = irs[..., 0]
             rate = float(np.asarray(sofa.Data_SamplingRate).ravel()[0])
         if irs.ndim != 3 or irs.shape[1] != 2:
             raise HrtfError(
@@ -678,8 +685,16 @@ def _read_sofa(file: Path) -> sofar.Sofa:
 
 
 def _sofar_read(path: Path, file: Path) -> sofar.Sofa:
+    """The set at ``path`` (``file``, as the user named it, for messages). A convention or version sofar does not
+    know (SimpleFreeFieldHRIR 0.6 from an early SOFA API, a newer AES69 revision) is read as plain netCDF data:
+    the variables soundstage reads keep their names across versions, and are checked below as in any set."""
     try:
-        return sofar.read_sofa(str(path), verify=False, verbose=False)
+        try:
+            return sofar.read_sofa(str(path), verify=False, verbose=False)
+        except ValueError as error:
+            if "not a valid SOFA Convention" not in str(error):
+                raise
+        return sofar.read_sofa_as_netcdf(str(path))
     except AttributeError as error:  # netCDF4: a global attribute SOFA requires is not there
         if "SOFAConventions" in str(error) or "Attribute not found" in str(error):
             raise HrtfError(f"SOFA file {str(file)!r} is a netCDF file but no SOFA file (it has no SOFAConventions)") from None
