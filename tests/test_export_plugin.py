@@ -422,6 +422,33 @@ def test_command_line_exports_and_lists_the_knobs(tmp_path: Path, capsys) -> Non
     assert not [p for p in (tmp_path / "out").iterdir() if p.name.startswith(".soundstage-export-")]
 
 
+def test_a_preset_exported_on_the_listeners_head_nulls_against_the_chain_on_that_head(
+    tmp_path: Path, kemar_path: str, capsys
+) -> None:
+    """``export-plugin studio-5-binaural --hrtf me.sofa``: the plugin is the preset designed and previewed on that
+    head (it nulls against the chain loaded with it, which differs from the plain preset), and its saved state
+    holds the chain with the head set. A chain with no stage that takes a head is refused in one line."""
+    _need_toolchain()
+    shutil.copy(kemar_path, tmp_path / "me.sofa")
+    result = export_plugin("studio-5-binaural", tmp_path / "out", formats=["vst3"], rates=[RATE], hrtf=tmp_path / "me.sofa")
+    chain = tmp_path / "studio-5-me.toml"
+    chain.write_text(result.program.chain_text)
+    assert load_chain(chain)[0].hrtf == str(tmp_path / "me.sofa")
+    report = _host(result.bundles["vst3"], chain)
+    for entry in report["settings"]:
+        assert entry["null_db"] <= -90.0, entry
+    assert report["state_chain"] == result.program.chain_text
+    mix = make_test_mix(1.0, int(RATE))
+    on_head, plain = load_chain(chain)(mix, RATE), load_chain("studio-5-binaural")(mix, RATE)
+    assert null_db(plain, on_head) >= -20.0  # the head changes the design: not a rounding
+    gain = tmp_path / "trim.toml"
+    gain.write_text('format = 1\n[[stages]]\ntype = "Gain"\n')
+    status = main(["export-plugin", str(gain), "-o", str(tmp_path / "no"), "--hrtf", "model"])
+    err = capsys.readouterr().err
+    assert status == 2 and len(err.strip().splitlines()) == 1 and "no stage takes a head" in err
+    assert not (tmp_path / "no").exists()
+
+
 # -- saved state: read back from what hosts write ------------------------------------
 def _dpf_block(chain: str, parameters: dict[str, str]) -> bytes:
     state = b"__dpf_state_begin__\x00soundstage_chain\x00" + chain.encode() + b"\x00__dpf_state_end__\x00"

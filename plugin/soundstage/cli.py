@@ -23,6 +23,7 @@
     soundstage midi monitor --in PORT [--count N] [--seconds S]
     soundstage demo [DIR]
     soundstage export-plugin CHAIN.toml -o OUTDIR [--format vst3,lv2,clap] [--name NAME] [--rates 44100,48000] [--overwrite]
+                             [--hrtf SOFA ...]
     soundstage audition SESSION.toml [-o DIR] [--port N] [--no-open]
     soundstage batch JOBS [--chain C] [--hrtf SOFA ...] [-o DIR] [--workers N | --scheduler tcp://HOST:PORT]
                      [--resume] [--overwrite]
@@ -599,6 +600,7 @@ def _cmd_export_plugin(args: argparse.Namespace) -> int:
         args.output,
         name=args.name,
         overwrite=args.overwrite,
+        hrtf=args.hrtf,
         **{key: value for key, value in (("formats", args.format), ("rates", args.rates)) if value is not None},
     )
     program = result.program
@@ -879,6 +881,7 @@ def build_parser() -> argparse.ArgumentParser:
     export.add_argument("--name", help="plugin name (default: the chain file's name)")
     export.add_argument("--rates", type=_rates, default=None, help="sample rates to bake designs for (default 44100,48000)")
     export.add_argument("--overwrite", action="store_true", help="replace bundles of the same name in the folder")
+    _hrtf_argument(export, "the chain (baked into the plugin)")
     export.set_defaults(run=_cmd_export_plugin)
     return parser
 

@@ -7,6 +7,7 @@ builds the bundles (:mod:`.build`); the C++ engine and the DPF wrapper are in
 
 from __future__ import annotations
 
+import os
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -15,7 +16,7 @@ from pathlib import Path
 from soundstage.errors import ChainError
 from soundstage.export.bake import EXPORTABLE, Program, bake
 from soundstage.export.build import FORMATS, BuildError, build, missing_tools
-from soundstage.host.chainfile import find_chain, load_chain
+from soundstage.host.chainfile import chain_text, find_chain, load_chain
 
 __all__ = ["DEFAULT_RATES", "EXPORTABLE", "FORMATS", "BuildError", "Export", "export_plugin", "missing_tools"]
 
@@ -49,8 +50,13 @@ def export_plugin(
     name: str | None = None,
     rates: Sequence[float] = DEFAULT_RATES,
     overwrite: bool = False,
+    hrtf: str | os.PathLike[str] | Sequence[str | os.PathLike[str]] | None = None,
 ) -> Export:
-    """Bake the chain in ``chain_path`` and build it into plugin bundles in ``out_dir``."""
+    """Bake the chain in ``chain_path`` and build it into plugin bundles in ``out_dir``.
+
+    ``hrtf`` (SOFA files, or a head model's name) puts the listener's own head on every stage of the chain that
+    takes one before it is baked (as ``soundstage process --hrtf``): a preset in the DAW designed on that head.
+    """
     path = find_chain(chain_path)
     unknown = [f for f in formats if f not in FORMATS]
     if unknown or not formats:
@@ -64,8 +70,8 @@ def export_plugin(
     missing = missing_tools()
     if missing:
         raise BuildError(f"cannot build plugins: {missing}")
-    chain = load_chain(path)
-    program = bake(chain, path.read_text(), rates=rates, source=str(path))
+    chain = load_chain(path, hrtf=hrtf)
+    program = bake(chain, chain_text(path, hrtf=hrtf), rates=rates, source=str(path))
     description = f"soundstage chain {path.name}"
     bundles = build(program, out, name=title, description=description, formats=tuple(formats))
     return Export(bundles, program, title)

@@ -187,6 +187,18 @@ def load_chain(
     return chain_from_dict(data, source=str(file), base=file.resolve().parent, stages=stages)
 
 
+def chain_text(
+    path: str | os.PathLike[str], *, hrtf: str | os.PathLike[str] | Sequence[str | os.PathLike[str]] | None = None
+) -> str:
+    """The text of the chain file ``path`` (a preset's name too): as it is, or with ``hrtf`` on every stage that takes
+    a head (:func:`with_head`), written out, for what keeps a chain's text (an exported plugin's state)."""
+    file = find_chain(path)
+    if hrtf is None:
+        return file.read_text(encoding="utf-8")
+    data = with_head(read_toml(file, ChainFileError, "chain file"), hrtf, source=str(file))
+    return f"# soundstage chain file: {file.name} on the head {head_setting(hrtf)!r}\n" + tomli_w.dumps(data)
+
+
 class NoHeadStageError(ChainFileError):
     """A head was given for a chain none of whose stages takes one."""
 
