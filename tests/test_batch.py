@@ -444,3 +444,47 @@ def test_a_pool_that_breaks_between_two_items_starts_afresh_and_loses_none(
     result = batch_run.run_batch(load_jobs(tmp_path / "in", chain="mastering"), tmp_path / "out", workers=1)
     assert sorted(result.done) == ["item00", "item01", "item02"] and not result.failed
     assert len(pools) == 2 and [e["attempt"] for e in _manifest(tmp_path / "out")] == [1, 1, 1]
+
+
+def test_a_project_made_on_windows_runs_here(tmp_path: Path, vst3_dir: Path, kemar_path: str) -> None:
+    """A job list, a session and a chain file written on Windows (UTF-8 with BOM, CRLF, backslashes: stems\\kick.wav,
+    plugins\\SSGain.vst3, heads\\me.sofa) find their files here, and the outputs are those of the same project
+    written with '/'. An absolute Windows path (D:\\Sessions\\kick.wav) is named as one, with the fix.
+    (Were: 'input file .../songs\\one.wav does not exist', and an item named 'songs\\one' refused as an output name.)"""
+    import shutil
+
+    def windows(path: Path, text: str) -> None:
+        path.write_bytes(b"\xef\xbb\xbf" + text.replace("\n", "\r\n").encode("utf-8"))
+
+    _write_items(tmp_path / "songs", 1, 0.3)
+    (tmp_path / "plugins").mkdir()
+    shutil.copytree(vst3_dir / "SSGain.vst3", tmp_path / "plugins" / "SSGain.vst3")
+    (tmp_path / "heads").mkdir()
+    shutil.copy(kemar_path, tmp_path / "heads" / "me.sofa")
+    (tmp_path / "album").mkdir()
+    shutil.copy(tmp_path / "songs" / "item00.wav", tmp_path / "album" / "kick.wav")
+    chain = 'format = 1\n[[stages]]\ntype = "plugin"\npath = "..{0}plugins{0}SSGain.vst3"\nparameters = {{ gain_db = -3.0 }}\n'
+    chain += '[[stages]]\ntype = "StereoReference"\nhrtf = "..{0}heads{0}me.sofa"\n'
+    session = (
+        'format = 1\n[[stems]]\npath = "..{0}album{0}kick.wav"\n[[renders]]\nname = "mix"\nkind = "mixdown"\nbit_depth = 24\n'
+    )
+    jobs = 'format = 1\nchain = "chains{0}mine.toml"\n[[items]]\ninput = "songs{0}item00.wav"\n[[items]]\nsession = "sessions{0}a.toml"\n'
+    for name, separator, write in (("win", "\\\\", windows), ("posix", "/", lambda path, text: path.write_text(text))):
+        for folder in ("chains", "sessions"):
+            (tmp_path / folder).mkdir(exist_ok=True)
+        write(tmp_path / "chains" / "mine.toml", chain.format(separator))
+        write(tmp_path / "sessions" / "a.toml", session.format(separator))
+        write(tmp_path / f"{name}.toml", jobs.format(separator))
+        done = _batch(str(tmp_path / f"{name}.toml"), "-o", str(tmp_path / name), "--workers", "1")
+        assert done.returncode == 0, done.stderr
+    for output in ("item00.wav", "a/mix.wav"):
+        assert (tmp_path / "win" / output).read_bytes() == (tmp_path / "posix" / output).read_bytes(), output
+    entries = {e["item"]: e for e in _manifest(tmp_path / "win")}
+    assert entries["item00"]["plugins"][0]["path"] == str(tmp_path / "chains" / ".." / "plugins" / "SSGain.vst3")
+    windows(tmp_path / "sessions" / "b.toml", 'format = 1\n[[stems]]\npath = "D:\\\\Sessions\\\\kick.wav"\n')
+    refused = subprocess.run(
+        [sys.executable, "-m", "soundstage.cli", "session", "check", str(tmp_path / "sessions" / "b.toml")],
+        capture_output=True,
+        text=True,
+    )
+    assert refused.returncode == 2 and "it is a Windows path (made on another machine)" in refused.stderr, refused.stderr

@@ -11,6 +11,9 @@ presets, plots, reports) the same way:
 - :func:`output_name`: a plain file name, never a path out of the folder.
 - :func:`signals_as_exceptions`: SIGTERM and SIGHUP unwind like Ctrl-C, so the
   cleanup above runs (Python's default for them ends the process on the spot).
+
+And reading the paths people write in files (chain files, sessions, job lists):
+:func:`referenced_path` and :func:`windows_hint`.
 """
 
 from __future__ import annotations
@@ -22,13 +25,23 @@ import signal
 import stat
 import tempfile
 from collections.abc import Iterator
-from pathlib import Path
+from pathlib import Path, PureWindowsPath
 from types import FrameType
 from typing import Any
 
 from soundstage.errors import OutputError
 
-__all__ = ["Terminated", "atomic_path", "file_mode", "output_name", "remove_temporaries", "signals_as_exceptions", "write_text"]
+__all__ = [
+    "Terminated",
+    "atomic_path",
+    "file_mode",
+    "output_name",
+    "referenced_path",
+    "remove_temporaries",
+    "signals_as_exceptions",
+    "windows_hint",
+    "write_text",
+]
 
 
 class Terminated(BaseException):
@@ -161,3 +174,25 @@ def write_text(target: Path, text: str) -> None:
             temporary.write_text(text, encoding="utf-8")
     except OSError as error:
         raise OutputError(f"cannot write {str(target)!r}: {error.strerror or error}") from None
+
+
+def referenced_path(text: str, base: Path) -> Path:
+    """A path written in a file (a chain file, a session, a job list), absolute against ``base`` (the file's folder),
+    ``~`` expanded. A relative path written with Windows separators (``stems\\kick.wav``: the file was made on
+    Windows) is read with this system's when it names nothing as written and the same folders hold it."""
+    path = Path(text).expanduser()
+    path = path if path.is_absolute() else base / path
+    if os.sep == "/" and "\\" in text and not path.exists():
+        windows = PureWindowsPath(text)
+        if not windows.anchor and windows.parts:
+            other = base / Path(*windows.parts)
+            if other.exists():
+                return other
+    return path
+
+
+def windows_hint(text: str) -> str:
+    """``"; ..."``: a hint for a path that names nothing here and is a Windows path (``C:\\Plugins\\x.vst3``); else ``""``."""
+    if os.sep == "/" and PureWindowsPath(text).drive:
+        return "; it is a Windows path (made on another machine): give where the file is on this one"
+    return ""

@@ -49,7 +49,7 @@ from typing import Annotated, Literal
 from pydantic import Field
 
 from soundstage.errors import SoundstageError
-from soundstage.files import output_name
+from soundstage.files import output_name, referenced_path
 from soundstage.host.chainfile import find_chain, head_setting
 from soundstage.schema import Table, validate
 from soundstage.tomlfile import read_toml
@@ -203,15 +203,16 @@ def _job_list(path: Path, chain: str | None, hrtf: tuple[str, ...]) -> list[Batc
         if (table.input is None) == (table.session is None):
             raise BatchError(f'{where}: give exactly one of input = "audio file" or session = "session.toml"')
         if table.session is not None:
-            session = base / table.session
+            session = referenced_path(table.session, base)
             name = _plain(table.output or session.stem, f"{where}.output")
             items.append(BatchItem(name, session, None, name, "render", _head(table.hrtf, base) or default_head))
             continue
-        source = base / str(table.input)
+        source = referenced_path(str(table.input), base)
         name_of_chain = table.chain or default
         if name_of_chain is None:
             raise BatchError(f'{where}: no chain: give chain = "..." here or at the top of the job list, or --chain')
-        chain_file = find_chain(name_of_chain if not _is_relative_file(name_of_chain, base) else base / name_of_chain)
+        relative = _is_relative_file(name_of_chain, base)
+        chain_file = find_chain(referenced_path(name_of_chain, base) if relative else name_of_chain)
         output = _plain(table.output or f"{source.stem}.wav", f"{where}.output")
         items.append(BatchItem(Path(output).stem, source, chain_file, output, hrtf=_head(table.hrtf, base) or default_head))
     return items
@@ -219,7 +220,8 @@ def _job_list(path: Path, chain: str | None, hrtf: tuple[str, ...]) -> list[Batc
 
 def _is_relative_file(name: str, base: Path) -> bool:
     """A chain named by a path relative to the job list (not a preset name)."""
-    return ("/" in name or name.endswith(".toml")) and not Path(name).is_absolute() and (base / name).exists()
+    looks_like_a_path = "/" in name or "\\" in name or name.endswith(".toml")
+    return looks_like_a_path and not Path(name).is_absolute() and referenced_path(name, base).exists()
 
 
 def _check_unique(items: list[BatchItem]) -> None:

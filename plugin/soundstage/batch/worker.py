@@ -32,6 +32,7 @@ except ImportError:  # pragma: no cover - Windows
 from soundstage.batch.manifest import sha256_path
 from soundstage.errors import ChainFileError, SoundstageError
 from soundstage.fileio import process_file
+from soundstage.files import referenced_path
 from soundstage.host.chain import Chain
 from soundstage.host.chainfile import chain_from_dict, with_head
 from soundstage.host.external import is_external
@@ -72,8 +73,7 @@ def chain_plugins(data: Any, base: Path) -> list[Path]:
     found: list[Path] = []
     if isinstance(data, dict):
         if data.get("type") == "plugin" and isinstance(data.get("path"), str):
-            path = Path(data["path"]).expanduser()
-            found.append(path if path.is_absolute() else base / path)
+            found.append(referenced_path(data["path"], base))
         for value in data.values():
             found += chain_plugins(value, base)
     elif isinstance(data, list):

@@ -53,7 +53,7 @@ from pydantic import Field, field_validator
 
 from soundstage.acoustics.hrtf import HEAD_MODELS
 from soundstage.errors import ChainFileError, OutputError, SoundstageDeprecationWarning, SoundstageError
-from soundstage.files import write_text
+from soundstage.files import referenced_path, windows_hint, write_text
 from soundstage.host.builtins import BUILTIN_RANGES, DEPRECATED_KEYS, builtin_specs, is_builtin, make_builtin, native_name
 from soundstage.host.chain import Chain
 from soundstage.host.external import (
@@ -208,10 +208,8 @@ def head_setting(hrtf: str | os.PathLike[str] | Sequence[str | os.PathLike[str]]
     files absolute against ``base`` (default: the working folder, as given on a command line), ``~`` expanded;
     one file or model as a string, several as a list."""
     items = [hrtf] if isinstance(hrtf, (str, os.PathLike)) else list(hrtf)
-    values = [
-        text if text in HEAD_MODELS else str((base or Path.cwd()) / Path(text).expanduser())
-        for text in (os.fspath(item) for item in items)
-    ]
+    texts = [os.fspath(item) for item in items]
+    values = [text if text in HEAD_MODELS else str(referenced_path(text, base or Path.cwd())) for text in texts]
     return values[0] if len(values) == 1 else values
 
 
@@ -458,8 +456,8 @@ def _beside(value: Any, base: Path) -> Any:
     if not isinstance(value, str):
         return value
     path = Path(value).expanduser()
-    if not path.is_absolute() and (base / path).is_file():
-        return str(base / path)
+    if not path.is_absolute() and referenced_path(value, base).is_file():
+        return str(referenced_path(value, base))
     return str(path) if value.startswith("~") else value
 
 
@@ -584,17 +582,15 @@ def _build_builtin(kind: str, table: Mapping[str, Any], key: str, context: _Cont
 def _build_external(table: Mapping[str, Any], key: str, context: _Context) -> Node:
     checked = validate(PluginTable, table, file=context.file, error=ChainFileError, at=key)
     where = checked.path
-    file = Path(where).expanduser()
-    if not file.is_absolute():
-        file = context.base / file
+    file = referenced_path(where, context.base)
     if not file.exists():
-        raise context.error(f"{key}.path", f"plugin file {where!r} does not exist (looked at {str(file)!r})")
+        raise context.error(f"{key}.path", f"plugin file {where!r} does not exist (looked at {str(file)!r}){windows_hint(where)}")
     plugin = load_plugin(file, plugin_name=checked.plugin_name)
     if checked.state is not None:
         restore_state(plugin, checked.state, owner=f"{context.file}: {key}.state")
     preset = checked.preset
     if preset is not None:
-        preset_file = Path(str(preset)) if Path(str(preset)).is_absolute() else context.base / str(preset)
+        preset_file = referenced_path(str(preset), context.base)
         load_vstpreset(plugin, preset_file)
     view = external_parameters(plugin)
     for name, value in checked.parameters.items():

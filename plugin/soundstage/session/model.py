@@ -48,13 +48,13 @@ Loading validates every key and names the file, the key and the value.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from pathlib import Path
+from pathlib import Path, PureWindowsPath
 from typing import Annotated, Literal
 
 from pydantic import Field
 
 from soundstage.errors import OutputError, SoundstageError
-from soundstage.files import output_name
+from soundstage.files import output_name, referenced_path
 from soundstage.schema import Table, validate
 from soundstage.tomlfile import read_toml
 
@@ -137,9 +137,9 @@ class Session:
         return self.file.resolve().parent
 
     def resolve(self, relative: str) -> Path:
-        """A path from the session file, made absolute."""
-        path = Path(relative).expanduser()
-        return path if path.is_absolute() else self.folder / path
+        """A path from the session file, made absolute (:func:`~soundstage.files.referenced_path`: one written on
+        Windows, ``stems\\kick.wav``, is found too)."""
+        return referenced_path(relative, self.folder)
 
 
 def _fail(file: Path, key: str, message: str) -> SessionError:
@@ -245,7 +245,7 @@ def load_session(path: str | Path) -> Session:
     stems: list[Stem] = []
     for index, table in enumerate(data.stems):
         where = f"stems[{index}]"
-        name = table.name or Path(table.path).stem
+        name = table.name or PureWindowsPath(table.path).stem  # the file's name whichever separators it was written with
         if name in [s.name for s in stems]:
             raise _fail(file, f"{where}.name", f'stem name {name!r} is used twice; give each stem a unique name = "..."')
         if table.offset_s is not None and table.offset_s < 0:

@@ -17,6 +17,7 @@ from wavinfo import WavInfoReader
 
 from soundstage.errors import AudioFileError, AudioInputError
 from soundstage.fileio import open_audio
+from soundstage.files import windows_hint
 from soundstage.host.audio import sample_problem
 from soundstage.session.model import MAX_OFFSET_S, Session, SessionError, Stem
 
@@ -84,7 +85,8 @@ def inspect_stems(session: Session, *, allow_truncated: bool = False) -> tuple[f
                 declared = getattr(reader, "declared_frames", None)
                 dtype = str(reader.file_dtype)
         except AudioFileError as error:
-            raise AudioFileError(f"{session.file}: stems[{index}].path ({stem.name!r}): {error}") from None
+            hint = windows_hint(str(stem.path)) if not path.exists() else ""
+            raise AudioFileError(f"{session.file}: stems[{index}].path ({stem.name!r}): {error}{hint}") from None
         if frames == 0:
             raise AudioFileError(f"{session.file}: stems[{index}].path ({stem.name!r}): {str(path)!r} has no samples")
         found.append(StemInfo(stem, path, rate, channels, frames, dtype, bwf_time_reference(path), declared_frames=declared))
