@@ -380,3 +380,24 @@ def test_meters_streamed_in_any_blocks_give_the_whole_signal_figures(rate: int) 
     assert abs(meter.integrated_lufs() - expected) <= (0.01 if rate == 11025 else 1e-6)
     streamed, one_shot = spectrum.third_octave_db()[1], whole.third_octave_db()[1]
     assert streamed == one_shot
+
+
+@pytest.mark.parametrize("rate", [1000, 2000, 2500, 3000, 8000])
+def test_loudness_at_rates_below_the_shelf_is_finite_and_the_48k_figure(rate: int) -> None:
+    """A file at 2 kHz (soundstage reads 1-768 kHz) was metered inf LUFS, with an overflow warning: the K-weighting
+    shelf (1.5 kHz) lies above Nyquist, where its biquad is unstable. A 250 Hz tone at -20 dBFS now meters within
+    0.2 dB of its figure at 48 kHz (the shelf adds under 0.1 dB at 250 Hz), without a warning."""
+    import warnings
+
+    from soundstage.analysis.loudness import LoudnessMeter
+
+    def lufs(sample_rate: int) -> float:
+        tone = 0.1 * np.sin(2 * np.pi * 250.0 * np.arange(10 * sample_rate) / sample_rate)
+        meter = LoudnessMeter(sample_rate, 2)
+        meter.add(np.stack([tone, tone]))
+        return meter.integrated_lufs()
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        low = lufs(rate)
+    assert np.isfinite(low) and abs(low - lufs(48000)) <= 0.2, (rate, low)

@@ -31,9 +31,16 @@ class LoudnessMeter:
 
     def __init__(self, sample_rate: float, channels: int) -> None:
         rate = int(round(sample_rate))
-        stages = [pyloudnorm.IIRfilter(gain, q, frequency, rate, kind) for gain, q, frequency, kind in K_WEIGHTING]
+        # a stage whose corner is at or above Nyquist (the shelf at rates below 3 kHz) has no digital form: the
+        # cookbook biquad is unstable there (LUFS came out inf). Its effect below Nyquist is the shelf's lower
+        # skirt (under +1.5 dB at 1 kHz), so such a stage passes the band flat.
+        stages = [
+            np.concatenate([f.b, f.a]) / f.a[0] if frequency < rate / 2 else np.array([1.0, 0.0, 0.0, 1.0, 0.0, 0.0])
+            for gain, q, frequency, kind in K_WEIGHTING
+            for f in [pyloudnorm.IIRfilter(gain, q, frequency, rate, kind)]
+        ]
         # both stages in one pass (second-order sections, each normalised by its a0)
-        self._sos = np.array([np.concatenate([f.b, f.a]) / f.a[0] for f in stages], float)
+        self._sos = np.array(stages, float)
         self._state = np.zeros((len(stages), channels, 2))
         self.sample_rate = float(sample_rate)
         self.channels = channels
