@@ -58,6 +58,11 @@ KEYS = st.sampled_from(
         "ceiling_dbtp",
         "sample_rate",
         "bindings",
+        "items",
+        "input",
+        "session",
+        "output",
+        "hrtf",
         "curve",
         "channel",
         "Gain",
@@ -131,6 +136,20 @@ def test_session_loader(fuzz_folder: Path, document: dict) -> None:  # type: ign
         load_session(path)
     except SoundstageError:
         pass
+
+
+@CASES
+@given(DOCUMENTS)
+def test_job_list_loader(fuzz_folder: Path, document: dict) -> None:  # type: ignore[type-arg]
+    """A batch job list (items, chains, sessions, heads, outputs): a one-line BatchError or items, never a traceback."""
+    from soundstage.batch import load_jobs
+
+    path = fuzz_folder / "jobs.toml"
+    path.write_text(toml_text(document))
+    try:
+        load_jobs(path)
+    except SoundstageError as error:
+        assert "\n" not in str(error)
 
 
 @CASES
