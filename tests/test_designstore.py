@@ -305,3 +305,21 @@ def test_a_bad_size_bound_is_named_and_the_default_used(
     captured = capsys.readouterr()
     assert f"SOUNDSTAGE_DESIGN_CACHE_MB={setting!r} is not a size in MB" in captured.err
     assert "of 1024 MB" in captured.out
+
+
+def test_a_design_is_the_same_bits_whatever_the_blas_threads(kemar_path: str) -> None:
+    """A design on a measured head was summed in another order when BLAS ran several threads (the Python API in a
+    notebook) than with one (the command line, batch workers, sessions): outputs 1 LSB apart at 24 bits, so a
+    batch item's bytes differed from the same chain run from Python. Designs are now made with one BLAS thread."""
+    from threadpoolctl import threadpool_info, threadpool_limits
+
+    from soundstage import CrosstalkCanceller, load_chain
+
+    music = (0.1 * np.random.default_rng(0).standard_normal((2, 24000))).astype(np.float32)
+    for make in (lambda: load_chain("studio-5", hrtf=kemar_path), lambda: CrosstalkCanceller(hrtf=kemar_path)):
+        outputs = []
+        for threads in (1, 2):
+            with threadpool_limits(limits=threads, user_api="blas"):
+                outputs.append(make()(music, 48000))
+                assert {pool["num_threads"] for pool in threadpool_info() if pool["user_api"] == "blas"} == {threads}
+        assert np.array_equal(outputs[0], outputs[1])

@@ -27,6 +27,7 @@ its designs came from the store or not (the arrays are stored bit for bit).
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import functools
 import hashlib
@@ -35,12 +36,13 @@ import tempfile
 import threading
 import time
 import zipfile
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from importlib import metadata
 from pathlib import Path
 from typing import Any, TypeVar
 
 import numpy as np
+from threadpoolctl import threadpool_limits
 
 __all__ = [
     "canonical",
@@ -49,6 +51,7 @@ __all__ = [
     "file_digest",
     "get_or_make",
     "limit_problem",
+    "one_blas_thread",
     "store_dir",
     "store_info",
     "store_usage",
@@ -332,7 +335,8 @@ def get_or_make(
     """
     path = _path(kind, parts)
     if path is None:
-        return make()
+        with one_blas_thread():
+            return make()
     stored = _load(path)
     if stored is not None:
         try:
@@ -345,10 +349,39 @@ def get_or_make(
             return value
     with _lock:
         _info["misses"] += 1
-    value = make()
+    with one_blas_thread():  # the same bits whatever BLAS's threads (one_blas_thread)
+        value = make()
     try:
         packed = pack(value)
     except (TypeError, ValueError):  # not arrays (say, figures that are not JSON): kept in memory only
         return value
     _save(path, packed)
     return value
+
+
+_blas_lock = threading.Lock()
+_blas_holders = 0
+_blas_limits: Any = None
+
+
+@contextlib.contextmanager
+def one_blas_thread() -> Iterator[None]:
+    """BLAS held to one thread while any thread of the process is inside: designs are made so (here and in
+    :meth:`~soundstage.host.processor.Processor._memoised`), so a design is the same bits in a notebook (BLAS's
+    own threads) as on the command line, in a batch worker or a session render (one thread each); with several
+    threads BLAS sums in another order, and outputs differed by 1 LSB at 24 bits. BLAS's thread count is the
+    process's, so the first thread to enter sets it and the last to leave restores it (designs made on several
+    threads at once, as a session render makes them, never restore it under one another)."""
+    global _blas_holders, _blas_limits
+    with _blas_lock:
+        if _blas_holders == 0:
+            _blas_limits = threadpool_limits(limits=1, user_api="blas")
+        _blas_holders += 1
+    try:
+        yield
+    finally:
+        with _blas_lock:
+            _blas_holders -= 1
+            if _blas_holders == 0:
+                _blas_limits.restore_original_limits()
+                _blas_limits = None

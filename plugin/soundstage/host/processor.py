@@ -30,6 +30,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 
+from soundstage.designstore import one_blas_thread
 from soundstage.errors import ChannelError, ParameterError, StreamError
 from soundstage.host.audio import as_audio, check_sample_rate
 from soundstage.host.parameters import AttributeParameter, ParameterSpec, Value
@@ -256,7 +257,8 @@ class Processor:
             if found is not _MISSING:
                 cache[key] = found  # the most recently used last: a design every change uses is never evicted
                 return found
-        value = compute(sample_rate)  # outside the lock: designs nest, and threads design in parallel
+        with one_blas_thread():  # the same bits whatever BLAS's threads (one_blas_thread)
+            value = compute(sample_rate)  # outside the lock: designs nest, and threads design in parallel
         with _MEMO_LOCK:
             cache[key] = value
             while len(cache) > MEMO_ENTRIES:
