@@ -34,6 +34,7 @@ import scipy.fft
 from soundstage.acoustics.array import constrained_minimum, diffuse_correlation, on_axis_timing, steering
 from soundstage.acoustics.feeds import DriverFilters, assemble_band_feeds, midrange_band_hz
 from soundstage.acoustics.profiles import DeviceProfile, device_setting, load_profile
+from soundstage.designstore import one_blas_thread
 from soundstage.dsp.crossover import band_weights
 from soundstage.dsp.fir import CrossfadingFir
 from soundstage.dsp.realize import relative_responses, to_fir
@@ -60,6 +61,7 @@ RTF_REGULARIZER = 1e-4
 LOADING_SLOPE = 6.0
 
 
+@one_blas_thread()  # the same bits as a stage's design, whatever BLAS's threads (designstore.one_blas_thread)
 def design_beamformer(
     profile: DeviceProfile,
     *,
@@ -248,6 +250,7 @@ def blend_beam(beam: DriverFilters, matrix: DriverFilters, depth: float, profile
     return realize_beam(profile, beam.frequencies, weights, columns, beam.sample_rate, taps, info)
 
 
+@one_blas_thread()  # the same bits as a stage's design, whatever BLAS's threads (designstore.one_blas_thread)
 def design_matrix_mix(profile: DeviceProfile, *, sample_rate: float = 48000.0, taps: int = TAPS) -> DriverFilters:
     """The simple alternative to the beam: all midranges fed equally (normalized on axis)."""
     mids = profile.indices("mid")

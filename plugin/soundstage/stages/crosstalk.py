@@ -50,6 +50,7 @@ from soundstage.acoustics.hrtf import HeadChoice
 from soundstage.acoustics.profiles import DeviceProfile, Listener, ListeningRegion, device_setting, load_profile
 from soundstage.acoustics.timbre import head_response
 from soundstage.acoustics.transfer import transfer_matrices, transfer_matrix
+from soundstage.designstore import one_blas_thread
 from soundstage.dsp.fir import CrossfadingFir
 from soundstage.dsp.realize import relative_responses, to_fir
 from soundstage.dsp.search import crossing_per_bin
@@ -852,6 +853,7 @@ def robust_share(plateau_db: float) -> float:
     return float(ROBUST_FLOOR ** (max(plateau_db, 0.0) / ROBUST_FULL_REQUEST_DB))
 
 
+@one_blas_thread()  # the same bits as a stage's design, whatever BLAS's threads (designstore.one_blas_thread)
 def design_crosstalk_canceller(
     profile: DeviceProfile,
     *,

@@ -29,6 +29,7 @@ from soundstage.acoustics.hrtf import HeadChoice
 from soundstage.acoustics.profiles import DeviceProfile, Listener, device_setting, load_profile
 from soundstage.acoustics.room import ShoeboxRoom, room_transfer_matrix
 from soundstage.acoustics.transfer import transfer_matrix
+from soundstage.designstore import one_blas_thread
 from soundstage.dsp.fir import CrossfadingFir
 from soundstage.errors import ParameterError
 from soundstage.host.parameters import ParameterSpec
@@ -50,6 +51,7 @@ class MonitorFilters:
     sample_rate: float
 
 
+@one_blas_thread()  # the same bits as a stage's design, whatever BLAS's threads (designstore.one_blas_thread)
 def design_monitor(
     profile: DeviceProfile,
     head: HeadModel,

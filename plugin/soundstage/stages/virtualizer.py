@@ -20,6 +20,7 @@ import scipy.fft
 from soundstage.acoustics.geometry import direction
 from soundstage.acoustics.head import BlendedSphereHead, HeadAndTorso, HybridSphereHead, RigidSphereHead, SphericalHead
 from soundstage.acoustics.hrtf import HeadChoice, HrtfSet
+from soundstage.designstore import one_blas_thread
 from soundstage.dsp.delay import DelayLine
 from soundstage.dsp.fir import CrossfadingFir
 from soundstage.host.parameters import ParameterSpec
@@ -62,6 +63,7 @@ class VirtualizerDesign:
         return np.array([[ipsi, contra], [contra, ipsi]])
 
 
+@one_blas_thread()  # the same bits as a stage's design, whatever BLAS's threads (designstore.one_blas_thread)
 def design_virtualizer(
     sample_rate: float,
     *,
