@@ -346,7 +346,7 @@ def test_a_head_goes_on_every_items_chain_and_a_changed_head_renders_again(tmp_p
     done = _batch(str(jobs), "-o", str(out), "--workers", "1")
     assert done.returncode == 0, done.stderr
 
-    def cli(*args: str) -> None:  # the command, as a user runs it (one numerical thread: designs agree to the bit)
+    def cli(*args: str) -> None:  # the command, as a user runs it
         assert subprocess.run([sys.executable, "-m", "soundstage.cli", *args], capture_output=True, timeout=300).returncode == 0
 
     def alone(item: str, head: str) -> bytes:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import io
 import os
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -127,15 +128,19 @@ def fuzz_folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return folder
 
 
+def _load_written(path: Path, document: dict, load: Callable[[Path], object]) -> None:  # type: ignore[type-arg]
+    """``document`` written as TOML to ``path`` and read by ``load``: a value, or a one-line SoundstageError."""
+    path.write_text(toml_text(document))
+    try:
+        load(path)
+    except SoundstageError as error:
+        assert "\n" not in str(error)
+
+
 @CASES
 @given(DOCUMENTS)
 def test_session_loader(fuzz_folder: Path, document: dict) -> None:  # type: ignore[type-arg]
-    path = fuzz_folder / "session.toml"
-    path.write_text(toml_text(document))
-    try:
-        load_session(path)
-    except SoundstageError:
-        pass
+    _load_written(fuzz_folder / "session.toml", document, load_session)
 
 
 @CASES
@@ -144,23 +149,13 @@ def test_job_list_loader(fuzz_folder: Path, document: dict) -> None:  # type: ig
     """A batch job list (items, chains, sessions, heads, outputs): a one-line BatchError or items, never a traceback."""
     from soundstage.batch import load_jobs
 
-    path = fuzz_folder / "jobs.toml"
-    path.write_text(toml_text(document))
-    try:
-        load_jobs(path)
-    except SoundstageError as error:
-        assert "\n" not in str(error)
+    _load_written(fuzz_folder / "jobs.toml", document, load_jobs)
 
 
 @CASES
 @given(DOCUMENTS)
 def test_device_profile_loader(fuzz_folder: Path, document: dict) -> None:  # type: ignore[type-arg]
-    path = fuzz_folder / "profile.toml"
-    path.write_text(toml_text(document))
-    try:
-        load_profile(path)
-    except SoundstageError:
-        pass
+    _load_written(fuzz_folder / "profile.toml", document, load_profile)
 
 
 def audio_bytes(file_format: str, subtype: str) -> bytes:

@@ -84,6 +84,7 @@ def _describe(problem: ValidationError, model: type[Table], file: str, error: ty
     first = errors[0]
     loc = tuple(first["loc"])
     tag = next((i for i, part in enumerate(loc) if _is_tag(part)), None)
+    union = None
     if tag is not None and first["type"] != "extra_forbidden":  # a union (text, or a list of text): no member fits
         members = [e for e in errors if tuple(e["loc"])[:tag] == loc[:tag] and len(e["loc"]) > tag and _is_tag(e["loc"][tag])]
         inside = [e for e in members if len(e["loc"]) > tag + 1]
@@ -91,17 +92,10 @@ def _describe(problem: ValidationError, model: type[Table], file: str, error: ty
         if inside or len(shaped) == 1:  # the value's shape picks a member, and it (or a part of it) is wrong
             first = (inside or shaped)[0]
             loc = loc[:tag] + tuple(part for part in first["loc"][tag:] if not _is_tag(part))
-        else:
+        else:  # no member fits the value: each one's wants
             loc = loc[:tag]
-            wanted = (_allowed(e["type"], e.get("ctx") or {}, e["msg"]).removeprefix("must be ") for e in members)
-            name = next((str(part) for part in reversed(loc) if isinstance(part, str)), "value")
-            key = key_path(loc) if not at else (f"{at}.{key_path(loc)}" if loc else at)
-            return fail(
-                error,
-                file,
-                key,
-                f"{name} = {_shown(first.get('input'))} is not allowed: must be {' or '.join(dict.fromkeys(wanted))}",
-            )
+            wants = (_allowed(e["type"], e.get("ctx") or {}, e["msg"]).removeprefix("must be ") for e in members)
+            union = "must be " + " or ".join(dict.fromkeys(wants))
     key = key_path(loc)
     if at:
         key = at if not loc else (f"{at}{key}" if isinstance(loc[0], int) else f"{at}.{key}")
@@ -115,7 +109,7 @@ def _describe(problem: ValidationError, model: type[Table], file: str, error: ty
     if kind == "missing":
         return fail(error, file, key, f"{name} is required")
     subject = f"{name} = {_shown(value)}" if not isinstance(loc[-1], int) else f"{_shown(value)}"
-    return fail(error, file, key, f"{subject} is not allowed: {_allowed(kind, context, first['msg'])}")
+    return fail(error, file, key, f"{subject} is not allowed: {union or _allowed(kind, context, first['msg'])}")
 
 
 def _allowed(kind: str, context: dict[str, Any], message: str) -> str:

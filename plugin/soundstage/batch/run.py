@@ -86,9 +86,10 @@ def run_batch(
     result = BatchResult()
     tasks: list[Task] = []
     chains: dict[Path, tuple[str, str, tuple[tuple[str, str], ...], Any]] = {}
-    heads: dict[Any, tuple[tuple[str, str], ...]] = {}
+    heads: dict[tuple[str, ...], tuple[tuple[str, str], ...]] = {}
+    on_head: set[tuple[Path, tuple[str, ...]]] = set()
     for item in items:
-        task = _task(item, folder, chains, heads, overwrite)
+        task = _task(item, folder, chains, heads, on_head, overwrite)
         entry = previous.get(item.name)
         made_here = False
         if entry is not None:  # only an item the manifest knows needs its input hashed here (the worker hashes it anyway)
@@ -125,10 +126,17 @@ def run_batch(
     return result
 
 
-def _task(item: BatchItem, folder: Path, chains: dict[Path, Any], heads: dict[Any, Any], overwrite: bool) -> Task:
+def _task(
+    item: BatchItem,
+    folder: Path,
+    chains: dict[Path, Any],
+    heads: dict[tuple[str, ...], tuple[tuple[str, str], ...]],
+    on_head: set[tuple[Path, tuple[str, ...]]],
+    overwrite: bool,
+) -> Task:
     """The plain-data task of an item: its chain file's text and hash, its plugins' and head's hashes (each chain
-    and head read once). A head that cannot be read, or a chain with no stage that takes one, stops the batch here
-    (``heads``: the hashes of each head read, and each (chain, head) pair checked)."""
+    and head read once: ``chains``, ``heads``). A head that cannot be read, or a chain with no stage that takes one,
+    stops the batch here (each (chain, head) pair checked once: ``on_head``)."""
     head = _head_hashes(item, heads)
     if item.kind == "render" or item.chain is None:
         return Task(item.name, item.kind, str(item.input), str(folder), item.output, overwrite=overwrite, hrtf=head)
@@ -142,12 +150,12 @@ def _task(item: BatchItem, folder: Path, chains: dict[Path, Any], heads: dict[An
         hashes = tuple((str(p), sha256_path(p) if p.exists() else "missing") for p in plugins)
         chains[item.chain] = (text, sha256_path(item.chain), hashes, data)
     text, digest, hashes, data = chains[item.chain]
-    if head and (item.chain, item.hrtf) not in heads:  # checked once per chain and head
+    if head and (item.chain, item.hrtf) not in on_head:
         try:
             with_head(data, list(item.hrtf), source=str(item.chain))
         except NoHeadStageError as error:
             raise BatchError(f"batch: item {item.name!r}: {error}") from None
-        heads[item.chain, item.hrtf] = head
+        on_head.add((item.chain, item.hrtf))
     return Task(
         item.name,
         "process",
@@ -163,7 +171,7 @@ def _task(item: BatchItem, folder: Path, chains: dict[Path, Any], heads: dict[An
     )
 
 
-def _head_hashes(item: BatchItem, heads: dict[Any, Any]) -> tuple[tuple[str, str], ...]:
+def _head_hashes(item: BatchItem, heads: dict[tuple[str, ...], tuple[tuple[str, str], ...]]) -> tuple[tuple[str, str], ...]:
     """(setting, sha256) of each file of an item's head (a model's: ``"model"``), the files read and checked once."""
     if item.hrtf and item.hrtf not in heads:
         try:

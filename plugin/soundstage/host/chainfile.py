@@ -456,8 +456,9 @@ def _beside(value: Any, base: Path) -> Any:
     if not isinstance(value, str):
         return value
     path = Path(value).expanduser()
-    if not path.is_absolute() and referenced_path(value, base).is_file():
-        return str(referenced_path(value, base))
+    found = referenced_path(value, base)
+    if not path.is_absolute() and found.is_file():
+        return str(found)
     return str(path) if value.startswith("~") else value
 
 
