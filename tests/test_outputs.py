@@ -328,6 +328,22 @@ def test_allow_truncated_renders_what_the_stem_holds_and_reports_what_is_missing
     assert soundfile.info(str(tmp_path / "out" / "mix.wav")).frames == held  # the mix holds what the stem holds
 
 
+def test_process_allow_truncated_processes_what_a_cut_file_holds(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """``process`` names --allow-truncated as the fix for a cut-off input, and the flag works (it was refused with the
+    same message: the command's first look at the input did not pass the flag on)."""
+    from soundstage.cli import main
+
+    cut = tmp_path / "cut.wav"
+    soundfile.write(str(cut), tone_pair(48000, 2.0).T, 48000, subtype="PCM_24")
+    cut.write_bytes(cut.read_bytes()[: 44 + 48000 * 6])  # one second of 24-bit stereo after the header
+    arguments = ["process", "--chain", "mastering", str(cut)]
+    assert main([*arguments, str(tmp_path / "refused.wav")]) == 2
+    assert "pass --allow-truncated" in capsys.readouterr().err and not (tmp_path / "refused.wav").exists()
+    assert main([*arguments, str(tmp_path / "out.wav"), "--allow-truncated"]) == 0
+    assert "input " + str(cut) + " is TRUNCATED: 1.000 s missing at its end" in capsys.readouterr().out
+    assert soundfile.info(str(tmp_path / "out.wav")).frames == soundfile.info(str(cut)).frames == 48000
+
+
 def test_short_term_loudness_and_third_octave_spectrum_of_what_is_written() -> None:
     """The report's pictures: short-term loudness (3 s) within 0.2 LU of pyloudnorm on steady segments; white noise rises
     1 dB per 1/3 octave (within 0.5 dB from 100 Hz to 10 kHz); a 1 kHz sine peaks in the 1 kHz band."""

@@ -63,7 +63,7 @@ def _cmd_process(args: argparse.Namespace) -> int:
     from soundstage.host.chainfile import find_chain, load_chain
 
     chain = load_chain(find_chain(args.chain), hrtf=args.hrtf)
-    with open_audio(args.input) as probe:
+    with open_audio(args.input, allow_truncated=args.allow_truncated) as probe:
         total = int(probe.frames)
         rate = float(probe.samplerate)
     automation = None

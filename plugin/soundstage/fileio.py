@@ -3,7 +3,9 @@
 Inputs are read with ``pedalboard.io.AudioFile`` after ``soundfile``
 (libsndfile) has confirmed they hold what their headers declare; the formats
 libsndfile reads and pedalboard does not (CAF, Wave64) are read with
-``soundfile`` behind the same interface (:class:`SoundfileReader`). Outputs go
+``soundfile`` behind the same interface (:class:`SoundfileReader`), and MPEG
+audio (MP3, MP2) as ffmpeg decodes it, counted frame by frame
+(:mod:`soundstage.mpeg`) against what the decoders estimate. Outputs go
 through the output layer (:mod:`soundstage.sinks`): checked before any work,
 written to a temporary file beside the target and renamed into place only when
 complete, so an error, Ctrl-C or SIGTERM never leaves a half-written file, and
@@ -22,6 +24,7 @@ import numpy as np
 import soundfile
 from pedalboard.io import AudioFile, StreamResampler
 
+from soundstage import mpeg
 from soundstage.engine import ChainStream, pump
 from soundstage.errors import AudioFileError, AudioInputError, OutputError, ParameterError
 from soundstage.host.audio import sample_problem
@@ -52,6 +55,9 @@ def open_audio(path: str | os.PathLike[str], *, allow_truncated: bool = False) -
             raise AudioFileError(
                 f"input file {str(file)!r} cannot be read as audio: {_first_line(str(error)) or 'not a ' + file.suffix + ' file'}"
             ) from None
+    stream = mpeg.scan(file) if _is_mpeg(file) else None
+    if stream is not None:
+        return _mpeg_reader(file, stream, allow_truncated)
     try:
         reader: Any = AudioFile(str(file))  # a ReadableAudioFile (typed loosely: pedalboard's stubs lack __enter__)
     except Exception as error:  # pedalboard raises ValueError/RuntimeError for bad files
@@ -86,6 +92,78 @@ def open_audio(path: str | os.PathLike[str], *, allow_truncated: bool = False) -
             "(the missing time is reported)"
         )
     return TruncatedReader(reader, held, declared) if held < declared else reader
+
+
+#: Suffixes of MPEG audio files: pedalboard decodes a file by its name, libsndfile by its content.
+MPEG_SUFFIXES = (".mp3", ".mp2", ".mpga")
+
+
+def _is_mpeg(file: Path) -> bool:
+    if file.suffix.lower() in MPEG_SUFFIXES:
+        return True
+    try:
+        return bool(soundfile.info(str(file)).format == "MP3")
+    except Exception:  # not a format libsndfile reads: pedalboard's to judge
+        return False
+
+
+def _mpeg_reader(file: Path, stream: mpeg.MpegStream, allow_truncated: bool) -> Any:
+    """A reader of the MPEG audio in ``file`` that gives all ``stream`` holds, as ffmpeg and players decode it.
+
+    Behind an encoder's Info frame, libsndfile trims LAME's gapless delay and padding (pedalboard keeps them: 25 ms
+    of silence ahead of the music, and more after), and a file holding fewer frames than its Info frame declares is
+    truncated. Without one, the decoders' length is an estimate they stop at, short or long of the stream, so
+    pedalboard's samples are taken up to what the stream holds. Where a decoder stops short of what the stream
+    holds (a variable-bitrate MP3 without an Info frame, files joined end to end), the file is refused, as a
+    truncated file is.
+    """
+    reader: Any = None
+    if stream.info_frame:
+        try:
+            reader = SoundfileReader(file)
+        except Exception:  # libsndfile built without MPEG support: pedalboard decodes it
+            reader = None
+    tagged = reader is not None
+    if reader is None:
+        try:
+            reader = AudioFile(str(file))
+        except Exception as error:
+            raise AudioFileError(
+                f"input file {str(file)!r} cannot be read as MPEG audio: {_first_line(str(error)).rstrip('.')}; "
+                f"convert it (e.g. ffmpeg -i {file.name} -c:a pcm_s24le {file.stem}.wav)"
+            ) from None
+    rate, decoded, holds = float(reader.samplerate), int(reader.frames), stream.samples
+    slack = stream.samples_per_frame + (2 * 4095 if tagged else 0)  # a last frame; LAME's delay and padding
+    if tagged and decoded > holds:
+        declared, held = decoded, _decoded_frames(file)
+        problem = (
+            f"is truncated: its Info frame declares {declared} samples ({declared / rate:.3f} s) but it holds "
+            f"{held} ({held / rate:.3f} s); export it again"
+        )
+    elif decoded < holds - slack:
+        declared, held = holds, decoded
+        problem = (
+            f"holds {holds / rate:.3f} s of MPEG audio but its decoder reads {decoded / rate:.3f} s (a "
+            "variable-bitrate MP3 without an Info frame, or files joined end to end); convert it "
+            f"(e.g. ffmpeg -i {file.name} -c:a pcm_s24le {file.stem}.wav)"
+        )
+    else:
+        return TruncatedReader(reader, holds, holds) if decoded > holds else reader
+    if not allow_truncated:
+        reader.close()
+        raise AudioFileError(
+            f"input file {str(file)!r} {problem}, or pass --allow-truncated to use what it reads (the missing time is reported)"
+        )
+    return TruncatedReader(reader, held, declared)
+
+
+def _decoded_frames(file: Path) -> int:
+    """How many samples per channel libsndfile decodes from ``file``, counted by decoding it."""
+    count = 0
+    with soundfile.SoundFile(str(file)) as sound:
+        while piece := len(sound.read(65536, dtype="float32", always_2d=True)):  # blocks() pads to the header's count
+            count += piece
+    return count
 
 
 #: What an input file may say about itself: sample rates and channel counts outside these are damaged headers.

@@ -1,0 +1,125 @@
+"""MPEG audio streams (MP3, MP2) counted frame by frame.
+
+A decoder sizes an MP3 from its Xing/Info (or VBRI) frame where the encoder wrote one, and otherwise estimates it
+from the file's size and its first frame's bitrate; libsndfile and pedalboard both stop reading at that estimate,
+so a variable-bitrate stream without such a frame reads short, silently. Walking the frame headers (ISO/IEC 11172-3
+and 13818-3) gives what the stream really holds. No library of the field counts frames exactly (mutagen estimates
+as the decoders do), so this is written here.
+"""
+
+from __future__ import annotations
+
+import mmap
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+__all__ = ["MpegStream", "scan"]
+
+#: Bitrates (kbit/s) by header index 1..14, for (MPEG-1?, layer).
+_BITRATES = {
+    (True, 1): (32, 64, 96, 128, 160, 192, 224, 256, 288, 320, 352, 384, 416, 448),
+    (True, 2): (32, 48, 56, 64, 80, 96, 112, 128, 160, 192, 224, 256, 320, 384),
+    (True, 3): (32, 40, 48, 56, 64, 80, 96, 112, 128, 160, 192, 224, 256, 320),
+    (False, 1): (32, 48, 56, 64, 80, 96, 112, 128, 144, 160, 176, 192, 224, 256),
+    (False, 2): (8, 16, 24, 32, 40, 48, 56, 64, 80, 96, 112, 128, 144, 160),
+    (False, 3): (8, 16, 24, 32, 40, 48, 56, 64, 80, 96, 112, 128, 144, 160),
+}
+#: Sample rates by header index 0..2, for the version bits (3: MPEG-1, 2: MPEG-2, 0: MPEG-2.5).
+_RATES = {3: (44100, 48000, 32000), 2: (22050, 24000, 16000), 0: (11025, 12000, 8000)}
+
+#: How far past the ID3v2 tag the first frame may start (encoders' and taggers' padding).
+_SEARCH_BYTES = 1 << 16
+
+
+@dataclass(frozen=True)
+class MpegStream:
+    """What an MPEG audio stream holds: ``frames`` audio frames (a leading Xing/Info/VBRI frame not counted) of
+    ``samples_per_frame`` samples per channel at ``sample_rate``; ``info_frame`` says an encoder's Xing/Info/VBRI
+    frame leads it (the decoders then know its length and, from LAME's, its gapless trim)."""
+
+    frames: int
+    samples_per_frame: int
+    sample_rate: int
+    info_frame: bool
+
+    @property
+    def samples(self) -> int:
+        """Samples per channel the frames decode to, before any gapless trim."""
+        return self.frames * self.samples_per_frame
+
+
+@dataclass(frozen=True)
+class _Header:
+    version: int
+    layer: int
+    sample_rate: int
+    length: int
+    samples: int
+    mono: bool
+
+
+def _header(data: bytes | mmap.mmap, at: int) -> _Header | None:
+    """The frame header at byte ``at``, or None where none is (free-format frames included: they cannot be sized)."""
+    if at + 4 > len(data) or data[at] != 0xFF or data[at + 1] & 0xE0 != 0xE0:
+        return None
+    version, layer_bits = (data[at + 1] >> 3) & 3, (data[at + 1] >> 1) & 3
+    bitrate_index, rate_index, padding = data[at + 2] >> 4, (data[at + 2] >> 2) & 3, (data[at + 2] >> 1) & 1
+    if version == 1 or layer_bits == 0 or bitrate_index in (0, 15) or rate_index == 3:
+        return None
+    layer, mpeg1 = 4 - layer_bits, version == 3
+    bitrate = _BITRATES[(mpeg1, layer)][bitrate_index - 1] * 1000
+    rate = _RATES[version][rate_index]
+    if layer == 1:
+        length, samples = (12 * bitrate // rate + padding) * 4, 384
+    else:
+        per_frame = 1152 if layer == 2 or mpeg1 else 576
+        length, samples = per_frame // 8 * bitrate // rate + padding, per_frame
+    return _Header(version, layer, rate, length, samples, data[at + 3] >> 6 == 3)
+
+
+def _id3_end(data: bytes | mmap.mmap) -> int:
+    """Where the audio may start: after an ID3v2 tag (its size is four 7-bit bytes; a footer adds 10)."""
+    if len(data) < 10 or data[:3] != b"ID3" or any(byte & 0x80 for byte in data[6:10]):
+        return 0
+    size = (data[6] << 21) | (data[7] << 14) | (data[8] << 7) | data[9]
+    return 10 + size + (10 if data[5] & 0x10 else 0)
+
+
+def _is_info_frame(data: bytes | mmap.mmap, at: int, header: _Header) -> bool:
+    """Whether the frame at ``at`` is an encoder's Xing/Info (after the side information) or VBRI frame."""
+    side = (32 if not header.mono else 17) if header.version == 3 else (17 if not header.mono else 9)
+    return data[at + 4 + side : at + 8 + side] in (b"Xing", b"Info") or data[at + 36 : at + 40] == b"VBRI"
+
+
+def _walk(data: bytes | mmap.mmap) -> MpegStream | None:
+    start = _id3_end(data)
+    for first in range(start, min(len(data), start + _SEARCH_BYTES)):
+        header = _header(data, first)
+        if header is None:
+            continue
+        following = _header(data, first + header.length)
+        if first + header.length != len(data) and (following is None or following.sample_rate != header.sample_rate):
+            continue  # a false sync: real frames follow one another
+        frames, at = 0, first
+        while True:
+            if data[at : at + 3] == b"ID3":  # files joined end to end (cat a.mp3 b.mp3): each keeps its tag
+                at += _id3_end(data[at : at + 10]) or 3
+            frame = _header(data, at)
+            if frame is None or frame.sample_rate != header.sample_rate or at + frame.length > len(data):
+                break  # the end, trailing tags (ID3v1, APE), or a last frame cut off (decoders drop it)
+            if at == first or not _is_info_frame(data, at, frame):  # a joined file's Info frame is no audio
+                frames += 1
+            at += frame.length
+        info = _is_info_frame(data, first, header)
+        return MpegStream(frames - int(info), header.samples, header.sample_rate, info)
+    return None
+
+
+def scan(path: str | os.PathLike[str]) -> MpegStream | None:
+    """The MPEG audio stream in ``path``, counted frame by frame, or None where the file holds none."""
+    with open(Path(path), "rb") as file:
+        if os.fstat(file.fileno()).st_size == 0:
+            return None
+        with mmap.mmap(file.fileno(), 0, access=mmap.ACCESS_READ) as data:
+            return _walk(data)

@@ -1,0 +1,151 @@
+"""MP3 and MP2 inputs, written by ffmpeg (LAME) as web shops, streaming rips and clients' references are: read as
+ffmpeg decodes them (the same count of samples, in time), or refused in one line where a decoder would stop short.
+
+Before, pedalboard read every MP3: it kept LAME's gapless delay and padding (25 ms of silence ahead of the music and
+more after, so an MP3 stem fell 25 ms behind its WAV siblings), and it stopped at its own estimate of an untagged
+variable-bitrate stream's length: a third of the music, silently, or ten seconds of silence more.
+"""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+from pathlib import Path
+
+import numpy as np
+import pytest
+import soundfile
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from soundstage import mpeg
+from soundstage.cli import main
+from soundstage.errors import AudioFileError
+from soundstage.fileio import open_audio
+
+SR = 44100
+
+pytestmark = pytest.mark.skipif(shutil.which("ffmpeg") is None, reason="needs ffmpeg (Debian: apt-get install ffmpeg)")
+
+
+def music(seconds: float = 3.0, lead_silence_s: float = 0.0) -> np.ndarray:
+    """Stereo noise with a tone on top; ``lead_silence_s`` of silence first (a VBR encoder's cheapest frames)."""
+    rng = np.random.default_rng(11)
+    t = np.arange(int(seconds * SR)) / SR
+    left, right = (0.2 * np.sin(2 * np.pi * f * t) + 0.1 * rng.standard_normal(t.size) for f in (440.0, 550.0))
+    audio = np.stack([left, right]).astype(np.float32)
+    return np.concatenate([np.zeros((2, int(lead_silence_s * SR)), np.float32), audio], axis=1)
+
+
+def encode(folder: Path, name: str, options: list[str], audio: np.ndarray | None = None) -> Path:
+    wav = folder / f"{name}.src.wav"
+    soundfile.write(str(wav), (music() if audio is None else audio).T, SR, subtype="PCM_24")
+    out = folder / name
+    subprocess.run(["ffmpeg", "-loglevel", "error", "-i", str(wav), *options, str(out)], check=True)
+    return out
+
+
+def ffmpeg_decode(path: Path, channels: int) -> np.ndarray:
+    raw = subprocess.run(["ffmpeg", "-v", "error", "-i", str(path), "-f", "f32le", "-"], capture_output=True, check=True)
+    return np.frombuffer(raw.stdout, np.float32).reshape(-1, channels).T
+
+
+ENCODINGS = {
+    "cbr with LAME's Info frame": ("a.mp3", ["-b:a", "192k"], 0.0),
+    "vbr with a Xing frame": ("b.mp3", ["-q:a", "4"], 0.0),
+    "cbr without an Info frame": ("c.mp3", ["-write_xing", "0", "-b:a", "160k"], 0.0),
+    "vbr without an Info frame, quiet start": ("d.mp3", ["-write_xing", "0", "-q:a", "2"], 0.5),
+    "MPEG-2 layer III, 22.05 kHz": ("e.mp3", ["-ar", "22050"], 0.0),
+    "MPEG-2.5 layer III, 8 kHz mono": ("f.mp3", ["-ar", "8000", "-ac", "1"], 0.0),
+    "MPEG-1 layer II": ("g.mp2", ["-c:a", "mp2"], 0.0),
+}
+
+
+@pytest.mark.parametrize("kind", ENCODINGS)
+def test_an_mpeg_file_reads_as_ffmpeg_decodes_it(tmp_path: Path, kind: str) -> None:
+    """The same number of samples as ffmpeg gives, and the same samples within -60 dB (two decoders)."""
+    name, options, silence = ENCODINGS[kind]
+    path = encode(tmp_path, name, options, music(lead_silence_s=silence))
+    with open_audio(path) as reader:
+        got = reader.read(reader.frames + 10000)  # asking for more gives no more
+        frames, channels = reader.frames, reader.num_channels
+    expected = ffmpeg_decode(path, channels)
+    residual = got[:, : expected.shape[1]] - expected[:, : got.shape[1]]
+    level_db = 10 * np.log10(np.mean(residual**2) / np.mean(expected**2))
+    print(f"{kind}: {frames} samples, ffmpeg {expected.shape[1]}; residual {level_db:.1f} dB")
+    assert frames == got.shape[1] == expected.shape[1]
+    assert level_db < -60.0
+
+
+def test_an_mp3_stem_stays_in_time_with_its_wav_source(tmp_path: Path) -> None:
+    """Processed, an MP3 lines up with the WAV it was encoded from (before: 1105 samples late, 1332 longer)."""
+    audio = music()
+    encode(tmp_path, "song.mp3", ["-b:a", "256k"], audio)
+    soundfile.write(str(tmp_path / "song.wav"), audio.T, SR, subtype="FLOAT")
+    for source in ("song.mp3", "song.wav"):
+        assert main(["process", "--chain", "mastering", str(tmp_path / source), str(tmp_path / f"{source}.out.wav")]) == 0
+    from_mp3, _ = soundfile.read(str(tmp_path / "song.mp3.out.wav"), dtype="float32")
+    from_wav, _ = soundfile.read(str(tmp_path / "song.wav.out.wav"), dtype="float32")
+    assert from_mp3.shape == from_wav.shape
+    spectrum = np.fft.rfft(from_mp3[:, 0], 2 * len(from_mp3)) * np.conj(np.fft.rfft(from_wav[:, 0], 2 * len(from_wav)))
+    correlation = np.fft.irfft(spectrum)
+    lag = int(np.argmax(np.abs(correlation)))
+    lag = lag if lag < len(from_mp3) else lag - 2 * len(from_mp3)
+    assert lag == 0
+
+
+def test_a_vbr_mp3_without_an_info_frame_is_refused_not_cut_short(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """Its decoder stops at a third of the music: refused in one line naming the file, both lengths and the fix;
+    --allow-truncated writes what it reads and reports the rest (before: 0.97 s of 3.03 s written, nothing said)."""
+    path = encode(tmp_path, "rip.mp3", ["-write_xing", "0", "-q:a", "4"])
+    holds = ffmpeg_decode(path, 2).shape[1]
+    with pytest.raises(AudioFileError) as refused:
+        open_audio(path)
+    message = str(refused.value)
+    print(message)
+    assert "\n" not in message and "rip.mp3' holds 3.030 s of MPEG audio but its decoder reads" in message
+    assert "ffmpeg -i rip.mp3 -c:a pcm_s24le rip.wav" in message and "--allow-truncated" in message
+    out = tmp_path / "out.wav"
+    assert main(["process", "--chain", "mastering", str(path), str(out)]) == 2 and not out.exists()
+    assert main(["process", "--chain", "mastering", str(path), str(out), "--allow-truncated"]) == 0
+    written = soundfile.info(str(out)).frames
+    assert f"is TRUNCATED: {(holds - written) / SR:.3f} s missing" in capsys.readouterr().out
+    assert 0 < written < holds
+
+
+def test_a_cut_off_mp3_is_truncated_as_its_info_frame_says(tmp_path: Path) -> None:
+    """Half an MP3 (a download cut off): refused as a cut WAV is; with allow_truncated, all it holds is read."""
+    path = encode(tmp_path, "half.mp3", ["-b:a", "192k"])
+    data = path.read_bytes()
+    path.write_bytes(data[: len(data) // 2])
+    with pytest.raises(AudioFileError, match=r"half.mp3' is truncated: its Info frame declares 132300 samples \(3.000 s\)"):
+        open_audio(path)
+    with open_audio(path, allow_truncated=True) as reader:
+        got = reader.read(reader.frames)
+        assert reader.frames == got.shape[1] and reader.declared_frames == 132300
+    assert abs(got.shape[1] - ffmpeg_decode(path, 2).shape[1]) <= 1152  # ffmpeg decodes a cut frame's start too
+
+
+def test_mp3s_joined_end_to_end_are_refused(tmp_path: Path) -> None:
+    """``cat a.mp3 b.mp3``: ffmpeg plays both, the decoders here stop at the first's Info frame: refused."""
+    one = encode(tmp_path, "one.mp3", ["-b:a", "128k"])
+    joined = tmp_path / "joined.mp3"
+    joined.write_bytes(one.read_bytes() * 2)
+    assert mpeg.scan(joined) is not None and mpeg.scan(joined).frames == 2 * mpeg.scan(one).frames  # type: ignore[union-attr]
+    with pytest.raises(AudioFileError, match=r"joined.mp3' holds 6.060 s of MPEG audio but its decoder reads 3.000 s"):
+        open_audio(joined)
+
+
+@settings(max_examples=400, deadline=None)
+@given(
+    data=st.lists(
+        st.one_of(st.binary(max_size=64), st.sampled_from([b"\xff\xfb\x90\x64", b"\xff\xf3", b"ID3\x04\x00\x00", b"Xing"])),
+        max_size=40,
+    )
+)
+def test_the_frame_walk_takes_any_bytes(tmp_path_factory: pytest.TempPathFactory, data: list[bytes]) -> None:
+    """Any bytes (sync words, tags and headers among them): a stream of whole frames or None, never an exception."""
+    path = tmp_path_factory.mktemp("walk") / "x.mp3"
+    path.write_bytes(b"".join(data))
+    stream = mpeg.scan(path)
+    assert stream is None or (stream.frames >= 0 and stream.samples_per_frame in (384, 576, 1152))
