@@ -89,6 +89,20 @@ def synth_path(vst3_dir: Path) -> Path:
     return vst3_dir / "SSSynth.vst3"
 
 
+#: Third-party VST3 plugins nobody here wrote: Debian's zam-plugins (Damien Zammit's ZAM suite, built with DPF).
+ZAM_VST3 = Path("/usr/lib/vst3")
+
+
+@pytest.fixture(scope="session")
+def zam_dir() -> Path:
+    """The folder of the ZAM VST3 plugins (skips without Debian's zam-plugins; fails in CI, where .ci/run installs it)."""
+    if not all((ZAM_VST3 / f"{name}.vst3").is_dir() for name in ("ZaMaximX2", "ZamEQ2")):
+        if os.environ.get("CI") == "true":
+            pytest.fail(f"zam-plugins missing in CI (no ZaMaximX2.vst3 in {ZAM_VST3}): .ci/run must install it")
+        pytest.skip(f"needs third-party VST3 plugins in {ZAM_VST3} (Debian: apt-get install zam-plugins)")
+    return ZAM_VST3
+
+
 @pytest.fixture(scope="session")
 def kemar_path() -> str:
     """The MIT KEMAR SOFA file from Debian's libmysofa1 (skips without it; fails in CI)."""

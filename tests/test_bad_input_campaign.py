@@ -156,7 +156,11 @@ CASES: dict[str, tuple[Callable[[W], list[str]], str, int]] = {
     "flac_cut_in_half": (lambda w: process(w, cut(sox_flac(w))), r"sox.flac' is truncated: its header declares 48000 samples", 2),
     "aiff_truncated": (lambda w: process(w, cut(Path(wav(w / "t.aiff", noise(), subtype="PCM_24")))), r"t.aiff' is truncated", 2),
     "not_audio_text": (lambda w: process(w, text(w / "notes.wav", "not audio\n" * 50)), r"notes.wav' cannot be read as audio", 2),
-    "empty_file": (lambda w: process(w, raw(w / "empty.wav", b"")), r"empty.wav' cannot be read as audio", 2),
+    "empty_file": (
+        lambda w: process(w, raw(w / "empty.wav", b"")),
+        r"empty.wav' is empty \(0 bytes; an export that did not finish\?\); export it again",
+        2,
+    ),
     "random_bytes_flac": (
         lambda w: process(w, raw(w / "r.flac", bytes(np.random.default_rng(1).integers(0, 256, 5000, np.uint8)))),
         r"r.flac' cannot be read as audio",

@@ -100,6 +100,12 @@ def test_channel_error_names_node_position_counts_and_fix(stereo_gain_path: Path
         match=r"takes 2 channel\(s\), but gets 1 from the chain input; make 2 channels first, e.g. Route\(channels=\[0, 0\]\)",
     ):
         Chain([vst])(np.zeros((1, 100), np.float32), SR)
+    with pytest.raises(  # a mono EQ ahead of a stereo limiter on a stereo bus: the mono plugin is what to wrap
+        ChannelError,
+        match=r"'ss_test_gain' \(chain\[1\]\) takes 2 channel\(s\), but gets 1 from 'ss_test_mono' \(chain\[0\]\); "
+        r"run SS Test Mono once per channel with PerChannel\(SS Test Mono\), or make 2 channels first",
+    ):
+        Chain([load_plugin(mono_path), vst])
 
 
 # -- block-size invariance and latency with real plugins ---------------------------------

@@ -48,6 +48,8 @@ def open_audio(path: str | os.PathLike[str], *, allow_truncated: bool = False) -
         raise AudioFileError(f"input file {str(file)!r} does not exist")
     if file.is_dir():
         raise AudioFileError(f"input {str(file)!r} is a folder, not an audio file")
+    if file.stat().st_size == 0:
+        raise AudioFileError(f"input file {str(file)!r} is empty (0 bytes; an export that did not finish?); export it again")
     if file.suffix.lower() in (".wav", ".wave", ".bwf", ".flac", ".aif", ".aiff", ".aifc"):
         try:  # pedalboard would decode another format's data behind such a name (random bytes as MP3)
             soundfile.info(str(file))

@@ -303,7 +303,7 @@ class Chain(Processor, register=False):
             Naming the node, its index, the counts and how to route them.
         """
         count = num_input_channels
-        source = "the chain input"
+        source, mono_source = "the chain input", None
         for position, node in enumerate(self._nodes):
             if count is None:
                 count = node_input_channels(node)
@@ -321,11 +321,15 @@ class Chain(Processor, register=False):
                     raise ChannelError(
                         f"{self._names[position]!r} (chain[{position}]) cannot take {count} channel(s) from {source}: {error}"
                     ) from None
+                fix = channel_fix(node, wanted, count)
+                if mono_source is not None and wanted is not None and wanted > count:  # a mono plugin on a wider bus
+                    fix = f"run {mono_source} once per channel with PerChannel({mono_source}), or {fix}"
                 raise ChannelError(
                     f"{self._names[position]!r} (chain[{position}]) takes {describe_channels(node)} channel(s), "
-                    f"but gets {count} from {source}; {channel_fix(node, wanted, count)}"
+                    f"but gets {count} from {source}; {fix}"
                 ) from None
             source = f"{self._names[position]!r} (chain[{position}])"
+            mono_source = node_name(node) if node_input_channels(node) == 1 and count == 1 else None
         return count
 
     @property

@@ -1,0 +1,121 @@
+"""Third-party VST3 plugins nobody here wrote, as a mastering engineer puts them on a bus: Debian's zam-plugins
+(ZaMaximX2, a lookahead maximizer; ZamEQ2, a mono parametric EQ), in chain files, through the command line.
+
+What a plugin reports (its latency, its channel layouts, its state) is its author's, not ours: these tests check
+that the chain holds on it: the lookahead compensated to the sample at every rate, a mono plugin run per channel
+to the dB its knobs say, the saved state reloading to the same bits in a new process, and any block size giving
+the same file.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+import soundfile
+
+from soundstage.cli import main
+
+
+def bus_chain(folder: Path, zam_dir: Path, *, eq_per_channel: bool = True) -> Path:
+    """A stereo bus: ZamEQ2 (+6 dB at 1 kHz, one octave) on each channel, then ZaMaximX2 (threshold -6 dB)."""
+    eq = f'''type = "plugin"
+path = "{zam_dir / "ZamEQ2.vst3"}"
+parameters = {{ boost_cut_1_db = 6.0, frequency_1_hz = 1000.0, bandwidth_1 = 1.0 }}
+'''
+    eq_stage = (
+        f'[[stages]]\ntype = "per_channel"\nname = "eq"\n[stages.stage]\n{eq}'
+        if eq_per_channel
+        else f'[[stages]]\nname = "eq"\n{eq}'
+    )
+    text = f'''format = 1
+{eq_stage}
+[[stages]]
+type = "plugin"
+name = "maximizer"
+path = "{zam_dir / "ZaMaximX2.vst3"}"
+parameters = {{ threshold_db = -6.0, release_ms = 25.0 }}
+'''
+    path = folder / "bus.toml"
+    path.write_text(text)
+    return path
+
+
+def process(chain: Path, source: Path, out: Path, *extra: str) -> None:
+    assert main(["process", "--chain", str(chain), str(source), str(out), "--overwrite", *extra]) == 0
+
+
+@pytest.mark.parametrize("rate", [44100, 48000, 96000])
+def test_a_lookahead_maximizer_is_compensated_to_the_sample(tmp_path: Path, zam_dir: Path, rate: int) -> None:
+    """Clicks below the threshold come out on their own samples, the file as long as its input."""
+    clicks = np.zeros((2 * rate, 2), np.float32)
+    at = [rate // 3, rate, 3 * rate // 2]
+    clicks[at] = 0.05
+    source = tmp_path / "clicks.wav"
+    soundfile.write(str(source), clicks, rate, subtype="FLOAT")
+    process(bus_chain(tmp_path, zam_dir), source, tmp_path / "out.wav")
+    out, out_rate = soundfile.read(str(tmp_path / "out.wav"), dtype="float32")
+    assert out_rate == rate and out.shape == clicks.shape
+    for channel in (0, 1):
+        peaks = sorted(int(i) for i in np.argsort(np.abs(out[:, channel]))[-3:])
+        assert peaks == at, f"channel {channel}: clicks at {peaks}, sent at {at}"
+
+
+def test_a_mono_eq_runs_on_each_channel_to_the_db_its_knobs_say(tmp_path: Path, zam_dir: Path) -> None:
+    """PerChannel(ZamEQ2) at +6 dB, 1 kHz: each channel +6 dB there (within 0.3) and flat at 100 Hz (within 0.3).
+    The maximizer's threshold is raised out of the way, so only the EQ shapes the level."""
+    rate = 48000
+    t = np.arange(2 * rate) / rate
+    tones = {1000.0: 0, 100.0: 1}  # 1 kHz on the left, 100 Hz on the right: both measured at once, per channel
+    source_audio = np.stack([0.05 * np.sin(2 * np.pi * f * t) for f in tones]).T.astype(np.float32)
+    source = tmp_path / "tones.wav"
+    soundfile.write(str(source), source_audio, rate, subtype="FLOAT")
+    chain = bus_chain(tmp_path, zam_dir)
+    chain.write_text(chain.read_text().replace("threshold_db = -6.0", "threshold_db = 0.0"))
+    process(chain, source, tmp_path / "out.wav")
+    out, _ = soundfile.read(str(tmp_path / "out.wav"), dtype="float32")
+    middle = slice(rate // 2, 3 * rate // 2)
+    gains = [
+        20 * np.log10(np.sqrt(np.mean(out[middle, c] ** 2)) / np.sqrt(np.mean(source_audio[middle, c] ** 2))) for c in (0, 1)
+    ]
+    print(f"gain at 1 kHz (left) {gains[0]:+.2f} dB, at 100 Hz (right) {gains[1]:+.2f} dB")
+    assert gains[0] == pytest.approx(6.0, abs=0.3) and gains[1] == pytest.approx(0.0, abs=0.3)
+
+
+def test_saved_state_reloads_and_any_block_size_gives_the_same_file(tmp_path: Path, zam_dir: Path) -> None:
+    """The chain saved from Python (paths, parameters, each plugin's state) renders the same bits in a new process
+    (the command line), at block sizes of 1000 and 65536 samples."""
+    from soundstage import load_chain, save_chain
+
+    rate = 44100
+    rng = np.random.default_rng(5)
+    music = (0.4 * rng.standard_normal((3 * rate, 2))).astype(np.float32)
+    source = tmp_path / "music.wav"
+    soundfile.write(str(source), music, rate, subtype="FLOAT")
+    chain = load_chain(bus_chain(tmp_path, zam_dir))
+    in_python = chain(music.T.copy(), float(rate))
+    saved = tmp_path / "saved.toml"
+    save_chain(chain, saved)
+    assert "state = " in saved.read_text()
+    outputs = []
+    for size in ("1000", "65536"):
+        process(saved, source, tmp_path / f"out-{size}.wav", "--buffer-size", size)
+        outputs.append(soundfile.read(str(tmp_path / f"out-{size}.wav"), dtype="float32")[0])
+    assert np.array_equal(outputs[0], outputs[1])
+    assert chain.latency_samples > 0  # the maximizer's lookahead, which both compensate
+    assert in_python.shape == outputs[0].T.shape and np.array_equal(outputs[0].T, in_python)
+
+
+def test_a_mono_plugin_on_a_stereo_bus_is_named_with_the_wrapper_to_use(
+    tmp_path: Path, zam_dir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The mono EQ put straight on the bus ahead of the stereo maximizer: one line saying to run it per channel."""
+    chain = bus_chain(tmp_path, zam_dir, eq_per_channel=False)
+    source = tmp_path / "in.wav"
+    soundfile.write(str(source), np.zeros((4800, 2), np.float32), 48000)
+    assert main(["process", "--chain", str(chain), str(source), str(tmp_path / "out.wav")]) == 2
+    error = capsys.readouterr().err.strip()
+    print(error)
+    assert "\n" not in error and "'maximizer' (chain[1]) takes 2 channel(s), but gets 1 from 'eq' (chain[0])" in error
+    assert "once per channel with PerChannel(ZamEQ2)" in error
