@@ -11,6 +11,7 @@ from __future__ import annotations
 import itertools
 import json
 import os
+import shutil
 import stat
 from pathlib import Path
 
@@ -24,7 +25,7 @@ from soundstage import Chain, OutputError, Route
 from soundstage.fileio import process_file
 from soundstage.files import write_text
 from soundstage.session import SessionError, render_session
-from soundstage.sinks import AudioSink, audio_target
+from soundstage.sinks import AudioSink, AudioTarget, audio_target
 
 FORMATS = ("wav", "flac", "aiff")
 DEPTHS = (16, 24, 32)
@@ -417,3 +418,54 @@ def test_loudness_at_rates_below_the_shelf_is_finite_and_the_48k_figure(rate: in
         warnings.simplefilter("error")
         low = lufs(rate)
     assert np.isfinite(low) and abs(low - lufs(48000)) <= 0.2, (rate, low)
+
+
+# -- past 4 GiB --------------------------------------------------------------------------
+
+
+def test_a_wav_past_4_gib_is_rf64_an_aiff_is_refused_and_a_recording_of_unknown_length_may_grow() -> None:
+    """A WAV's sizes are 32-bit: past 4 GiB it is written as RF64 (before: refused, 'write .flac'), an AIFF is
+    refused before any work, and a recording whose length is not known is RF64 that becomes a WAV if it ends under.
+    (libsndfile alone writes such a WAV with its header capped at 4 GiB: 8 channels of float at 48 kHz for 47:20
+    were read back 43.7 s short.)"""
+    hour_of_eight = {"channels": 8, "sample_rate": 48000, "bit_depth": 32, "frames": 48000 * 3600}  # 5.1 GiB
+    big = audio_target("long.wav", **hour_of_eight)
+    assert (big.file_format, big.open_ended) == ("RF64", False)
+    assert audio_target("short.wav", **{**hour_of_eight, "frames": 48000 * 60}).file_format == "WAV"
+    with pytest.raises(OutputError, match=r"'long.aiff' would hold 5.1 GiB; an AIFF file holds at most 4 GiB: write .wav"):
+        audio_target("long.aiff", **hour_of_eight)
+    live = audio_target("live.wav", channels=2, sample_rate=48000)
+    assert (live.file_format, live.open_ended) == ("RF64", True)
+
+
+def write_through_sink(target: AudioTarget, audio: np.ndarray) -> None:
+    with AudioSink(target) as sink:
+        for start in range(0, audio.shape[1], 10000):
+            sink.write(audio[:, start : start + 10000])
+
+
+def decoded_by_ffmpeg(path: Path, channels: int) -> np.ndarray:
+    import subprocess
+
+    raw = subprocess.run(["ffmpeg", "-v", "error", "-i", str(path), "-f", "f32le", "-"], capture_output=True, check=True)
+    return np.frombuffer(raw.stdout, np.float32).reshape(-1, channels).T
+
+
+@pytest.mark.skipif(shutil.which("ffmpeg") is None, reason="needs ffmpeg (Debian: apt-get install ffmpeg)")
+def test_rf64_and_a_grown_recording_read_back_in_soundfile_and_ffmpeg(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The bytes, not only the choice: an RF64 file (the 4 GiB line moved down to 1 kB so a second of audio crosses
+    it) and an open-ended recording that ends small (a RIFF WAV) give back every sample in soundfile and in ffmpeg."""
+    import soundstage.sinks as sinks
+
+    rng = np.random.default_rng(3)
+    audio = (0.3 * rng.standard_normal((3, 48000))).astype(np.float32)
+    grown = tmp_path / "live.wav"
+    write_through_sink(audio_target(grown, channels=3, sample_rate=48000), audio)
+    monkeypatch.setattr(sinks, "_FOUR_GIB_LESS_HEADERS", 1024)
+    long = tmp_path / "long.wav"
+    write_through_sink(audio_target(long, channels=3, sample_rate=48000, frames=audio.shape[1]), audio)
+    for path, magic, kind in ((long, b"RF64", "RF64"), (grown, b"RIFF", "WAVEX")):
+        assert path.read_bytes()[:4] == magic
+        back, rate = soundfile.read(str(path), dtype="float32", always_2d=True)
+        assert soundfile.info(str(path)).format == kind and rate == 48000
+        assert np.array_equal(back.T, audio) and np.array_equal(decoded_by_ffmpeg(path, 3), audio)

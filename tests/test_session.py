@@ -441,20 +441,20 @@ def test_a_stem_stamped_a_day_away_is_refused_and_offset_s_places_it(tmp_path: P
 
 
 def test_when_every_render_is_refused_no_audio_is_made(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """A render refused at the check (a WAV over 4 GiB: a stem 20 h in) is reported without rendering the timeline
+    """A render refused at the check (an AIFF over 4 GiB: a stem 20 h in) is reported without rendering the timeline
     for nothing (was: 20 hours of silence processed, then the refusal)."""
     import soundstage.session.render as render_module
 
     write_stem(tmp_path / "a.wav", np.zeros((1, SR)), SR)
     (tmp_path / "session.toml").write_text(
-        'format = 1\n[[stems]]\npath = "a.wav"\noffset_s = 72000.0\n[[renders]]\nname = "mix"\nkind = "mixdown"\n'
+        'format = 1\n[[stems]]\npath = "a.wav"\noffset_s = 72000.0\n[[renders]]\nname = "mix"\nkind = "mixdown"\nformat = "aiff"\n'
     )
     ran: list[object] = []
     real_run = render_module._run
     monkeypatch.setattr(render_module, "_run", lambda *args: ran.append(args) or real_run(*args))
     result = render_session(tmp_path / "session.toml", tmp_path / "out")
     assert not ran and "would hold" in result.failures["mix"] and "4 GiB" in result.failures["mix"]
-    assert not (tmp_path / "out" / "mix.wav").exists()
+    assert not (tmp_path / "out" / "mix.aiff").exists()
 
 
 def test_a_folder_given_for_the_session_is_its_session_toml_or_a_one_line_error(

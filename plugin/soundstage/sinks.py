@@ -4,8 +4,9 @@ What it guarantees, for audio and for text (reports, chain files, maps, plots):
 
 - **Checked before any work.** :func:`audio_target` refuses a format, channel
   count, bit depth or sample rate the file format cannot hold (FLAC: at most 8
-  channels, 16 or 24 bits; WAV/AIFF: 16, 24 or 32-bit float; a WAV over 4 GiB),
-  with one line that names the file and the fix.
+  channels, 16 or 24 bits; WAV/AIFF: 16, 24 or 32-bit float; an AIFF over 4 GiB), with one line
+  that names the file and the fix. A WAV over 4 GiB is written as RF64, as DAWs
+  do (libsndfile alone would cap its header and readers would lose the rest).
 Files of every kind are written through :mod:`soundstage.files`; this module
 adds audio on top:
 
@@ -65,7 +66,7 @@ MAX_CHANNELS = {"WAV": 1024, "AIFF": 1024, "FLAC": 8}
 #: The sample rates each format holds, in Hz (FLAC's STREAMINFO field is 20 bits).
 RATE_RANGE = {"WAV": (1, 2**31 - 1), "AIFF": (1, 2**31 - 1), "FLAC": (1, 655_350)}
 _SUBTYPES = {16: "PCM_16", 24: "PCM_24", 32: "FLOAT"}
-_WAV_LIMIT_BYTES = 2**32 - 1 - 1024  # RIFF sizes are 32-bit; leave room for the header chunks
+_FOUR_GIB_LESS_HEADERS = 2**32 - 1 - 1024  # RIFF and AIFF sizes are 32-bit; leave room for the header chunks
 
 #: Blocks a sink's meters may have in flight before a write waits for them.
 METERING_QUEUE = 4
@@ -83,6 +84,7 @@ class AudioTarget:
     sample_rate: int
     bit_depth: int
     file_format: str
+    open_ended: bool = False  # the length is not known before writing (a live recording)
 
     @property
     def subtype(self) -> str:
@@ -117,7 +119,9 @@ def audio_target(
         16 or 24 (integer, TPDF-dithered) or 32 (float; WAV/AIFF only). Default:
         32 for WAV/AIFF, 24 for FLAC.
     frames : int, optional
-        The length, if known: a WAV over 4 GiB is refused (RIFF sizes are 32-bit).
+        The length, if known. A WAV over 4 GiB (RIFF sizes are 32-bit) is written as RF64 (EBU Tech 3306, what DAWs
+        write past 4 GiB); one of unknown length is written as RF64 that becomes a plain WAV where it ends under 4 GiB.
+        An AIFF over 4 GiB is refused.
 
     Raises
     ------
@@ -140,15 +144,18 @@ def audio_target(
     low, high = RATE_RANGE[kind]
     if not np.isfinite(sample_rate) or float(sample_rate) != round(sample_rate) or not low <= sample_rate <= high:
         raise OutputError(f"output {str(file)!r}: sample rate {sample_rate!r} Hz; {kind} holds whole rates {low}..{high} Hz")
-    if kind == "WAV" and frames is not None and frames * channels * depth // 8 > _WAV_LIMIT_BYTES:
-        size = frames * channels * depth / 8 / 2**30
+    over = frames is not None and frames * channels * depth // 8 > _FOUR_GIB_LESS_HEADERS
+    if kind == "AIFF" and over:
+        size = frames * channels * depth / 8 / 2**30  # type: ignore[operator]  # frames is not None where over
         raise OutputError(
-            f"output {str(file)!r} would hold {size:.1f} GiB; a WAV file holds at most 4 GiB: write .flac, "
-            "fewer channels or a lower bit depth"
+            f"output {str(file)!r} would hold {size:.1f} GiB; an AIFF file holds at most 4 GiB: write .wav "
+            "(RF64 past 4 GiB) or .flac"
         )
+    if kind == "WAV" and (over or frames is None):
+        kind = "RF64"  # past 4 GiB, or of a length not known yet (then a plain WAV where it ends under: AudioSink.open)
     if not soundfile.check_format(kind, _SUBTYPES[depth]):  # pragma: no cover - a libsndfile without FLAC
         raise OutputError(f"output {str(file)!r}: this libsndfile cannot write {kind} {_SUBTYPES[depth]}")
-    return AudioTarget(file, int(channels), int(round(sample_rate)), depth, kind)
+    return AudioTarget(file, int(channels), int(round(sample_rate)), depth, kind, open_ended=frames is None)
 
 
 def tpdf_quantize(block: np.ndarray, bit_depth: int, rng: np.random.Generator) -> np.ndarray:
@@ -200,6 +207,18 @@ def clear_peak_timestamp(path: Path) -> bool:
                 file.write(b"\0\0\0\0")
                 return True
             position += 8 + size + (size & 1)
+
+
+#: libsndfile's SFC_RF64_AUTO_DOWNGRADE (sndfile.h), which soundfile does not name.
+_SFC_RF64_AUTO_DOWNGRADE = 0x1210
+
+
+def _rf64_auto_downgrade(file: soundfile.SoundFile) -> None:
+    """Have libsndfile write ``file`` (RF64, being written) as a plain WAV at close if it ends under 4 GiB, so a file
+    of unknown length (a live recording) is RF64 only where it must be."""
+    handle = getattr(file, "_file", None)  # soundfile's SNDFILE*: its sf_command has no public wrapper
+    if handle is not None:
+        soundfile._snd.sf_command(handle, _SFC_RF64_AUTO_DOWNGRADE, soundfile._ffi.NULL, 1)
 
 
 class AudioSink:
@@ -274,6 +293,8 @@ class AudioSink:
                 subtype=self.target.subtype,
                 format=self.target.file_format,
             )
+            if self.target.file_format == "RF64" and self.target.open_ended:
+                _rf64_auto_downgrade(self._file)
         except (OSError, RuntimeError, soundfile.LibsndfileError) as error:
             self.discard()
             raise OutputError(f"cannot write {str(self.target.path)!r}: {_reason(error, self.target.path.parent)}") from None

@@ -42,7 +42,7 @@ def add_bext(path: Path, time_reference: int, *, description: str = "soundstage 
 
 def write_stem(path: Path, audio: np.ndarray, rate: int, *, bit_depth: int = 24, time_reference: int | None = None) -> Path:
     """Write ``audio`` (channels, n) and optionally stamp a BWF TimeReference (WAV only)."""
-    target = audio_target(path, channels=audio.shape[0], sample_rate=rate, bit_depth=bit_depth)
+    target = audio_target(path, channels=audio.shape[0], sample_rate=rate, bit_depth=bit_depth, frames=audio.shape[1])
     with AudioSink(target) as writer:
         writer.write(np.asarray(audio, np.float32))
     if time_reference is not None:
