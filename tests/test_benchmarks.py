@@ -101,3 +101,9 @@ def test_demo_render_benchmark_runs() -> None:
     result = run("demo_render.py", "--runs", "1")
     assert result.returncode == 0, result.stderr
     assert "designs from the store" in result.stdout and "target: >= 10x real time" in result.stdout
+
+
+def test_large_files_benchmark_runs(tmp_path: Path) -> None:
+    result = run("large_files.py", "--gib", "0.01", "--folder", str(tmp_path))
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.count("(target: all)") == 2 and "RIFF (WAVEX)" in result.stdout
