@@ -120,3 +120,47 @@ def test_a_format_neither_reader_opens_is_refused_with_the_conversion(tmp_path: 
     ) as caught:
         open_audio(m4a)
     assert "\n" not in str(caught.value)
+
+
+def test_a_wav_written_to_a_pipe_reads_to_its_end(tmp_path: Path) -> None:
+    """ffmpeg writing WAV to a pipe cannot seek back to its header: the sizes stay 0xFFFFFFFF, "to the end of the
+    file". Read as ffmpeg reads it: every sample, not refused as truncated (before: 'declares 536870911 samples')."""
+    if shutil.which("ffmpeg") is None:
+        pytest.skip("needs ffmpeg (Debian: apt-get install ffmpeg)")
+    audio = program()
+    wav = write(tmp_path / "in.wav", audio)
+    piped = tmp_path / "piped.wav"
+    with piped.open("wb") as out:
+        subprocess.run(
+            ["ffmpeg", "-loglevel", "error", "-i", str(wav), "-c:a", "pcm_f32le", "-f", "wav", "-"], stdout=out, check=True
+        )
+    data = piped.read_bytes()
+    assert data[4:8] == b"\xff\xff\xff\xff" and data[data.index(b"data") + 4 : data.index(b"data") + 8] == b"\xff\xff\xff\xff"
+    with open_audio(piped) as reader:
+        assert reader.frames == audio.shape[1]
+        assert np.array_equal(reader.read(reader.frames + 100), audio)
+    assert main(["process", str(piped), str(tmp_path / "out.wav"), "--chain", "mastering"]) == 0
+    assert soundfile.info(str(tmp_path / "out.wav")).frames == audio.shape[1]
+
+
+def test_an_unfinished_recording_is_named_with_the_command_that_recovers_it(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A recorder that stopped before writing its header's sizes (0) leaves the audio after it: named in one line
+    with the ffmpeg command that recovers it, which does (before: 'has no samples (zero-length input)')."""
+    if shutil.which("ffmpeg") is None:
+        pytest.skip("needs ffmpeg (Debian: apt-get install ffmpeg)")
+    audio = program()
+    take = write(tmp_path / "take.wav", audio)
+    data = bytearray(take.read_bytes())
+    at = data.index(b"data")
+    data[4:8] = data[at + 4 : at + 8] = bytes(4)
+    take.write_bytes(bytes(data))
+    assert main(["process", str(take), str(tmp_path / "out.wav"), "--chain", "mastering"]) == 2
+    error = capsys.readouterr().err.strip()
+    assert "\n" not in error and f"says it holds no samples, but {audio.size * 4} bytes follow its header" in error
+    command = error.split("recover them: ")[1].split()
+    assert command[:2] == ["ffmpeg", "-i"]
+    subprocess.run([*command[:2], str(tmp_path / command[2]), *command[3:5], str(tmp_path / command[5])], check=True)
+    with open_audio(tmp_path / "take-recovered.wav") as reader:
+        assert np.array_equal(reader.read(reader.frames), audio)

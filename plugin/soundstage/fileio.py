@@ -60,6 +60,17 @@ def open_audio(path: str | os.PathLike[str], *, allow_truncated: bool = False) -
     stream = mpeg.scan(file) if _is_mpeg(file) else None
     if stream is not None:
         return _mpeg_reader(file, stream, allow_truncated)
+    reader = _decoder(file)
+    try:
+        return _whole_or_refused(file, reader, allow_truncated)
+    except BaseException:
+        reader.close()
+        raise
+
+
+def _decoder(file: Path) -> Any:
+    """pedalboard's reader of ``file``, or libsndfile's behind the same interface for the formats pedalboard does
+    not read; refused where neither reads it or its header is out of reason."""
     try:
         reader: Any = AudioFile(str(file))  # a ReadableAudioFile (typed loosely: pedalboard's stubs lack __enter__)
     except Exception as error:  # pedalboard raises ValueError/RuntimeError for bad files
@@ -79,21 +90,30 @@ def open_audio(path: str | os.PathLike[str], *, allow_truncated: bool = False) -
             f"input file {str(file)!r} says {channels} channel(s) at {rate:g} Hz; soundstage reads "
             f"1..{MAX_INPUT_CHANNELS} channels at {MIN_INPUT_RATE:g}..{MAX_INPUT_RATE:g} Hz (a damaged header?)"
         )
-    try:
-        declared = int(reader.frames)
-        held = held_frames(file, declared)
-    except BaseException:
-        reader.close()
-        raise
+    return reader
+
+
+def _whole_or_refused(file: Path, reader: Any, allow_truncated: bool) -> Any:
+    """``reader`` limited to what ``file`` holds; refused where that is less than its header declares (unless
+    ``allow_truncated``) or where its header says nothing of the audio behind it."""
+    declared = int(reader.frames)
+    held = held_frames(file, declared)
+    data_size, following = _wav_data_chunk(file)
+    if held < declared and data_size == _STREAMED:  # written to a pipe (ffmpeg -f wav -): it runs to the file's end
+        declared = held
+    if declared == 0 and data_size == 0 and following > 0:
+        raise AudioFileError(
+            f"input file {str(file)!r} says it holds no samples, but {following} bytes follow its header (a recording "
+            f"that was not finished?); recover them: ffmpeg -i {file.name} -c copy {file.stem}-recovered.wav"
+        )
     if held < declared and not allow_truncated:
-        reader.close()
         rate = float(reader.samplerate)
         raise AudioFileError(
             f"input file {str(file)!r} is truncated: its header declares {declared} samples ({declared / rate:.3f} s) "
             f"but it holds {held} ({held / rate:.3f} s); export it again, or pass --allow-truncated to use what it holds "
             "(the missing time is reported)"
         )
-    return TruncatedReader(reader, held, declared) if held < declared else reader
+    return TruncatedReader(reader, held, declared) if held < int(reader.frames) else reader
 
 
 #: Suffixes of MPEG audio files: pedalboard decodes a file by its name, libsndfile by its content.
@@ -177,6 +197,30 @@ MAX_INPUT_CHANNELS = 1024
 def _first_line(text: str) -> str:
     lines = str(text).strip().splitlines()
     return lines[0] if lines else "(no reason given)"
+
+
+#: The size a WAV written where it cannot seek back (a pipe) gives its data chunk: "to the end of the file".
+_STREAMED = 0xFFFFFFFF
+
+
+def _wav_data_chunk(file: Path) -> tuple[int | None, int]:
+    """A RIFF WAV's ``data`` chunk: the size its header gives and the bytes that follow the header to the file's
+    end; ``(None, 0)`` for any other file."""
+    with open(file, "rb") as stream:
+        head = stream.read(12)
+        if head[:4] != b"RIFF" or head[8:] != b"WAVE":
+            return None, 0
+        position = 12
+        for _ in range(64):  # fmt, fact, bext, LIST, JUNK ... ahead of the data
+            stream.seek(position)
+            header = stream.read(8)
+            if len(header) < 8:
+                return None, 0
+            size = int.from_bytes(header[4:], "little")
+            if header[:4] == b"data":
+                return size, max(0, os.fstat(stream.fileno()).st_size - position - 8)
+            position += 8 + size + (size & 1)
+    return None, 0
 
 
 def held_frames(file: Path, declared: int) -> int:
