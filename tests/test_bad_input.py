@@ -141,7 +141,7 @@ CLI_CASES: dict[str, tuple[Callable[[Path], list[str]], str]] = {
             "--chain",
             str(w / "gain.toml"),
         ],
-        r"notes.txt' cannot be read as audio",
+        r"notes.txt' is a text file, not audio; give the audio file",
     ),
     "missing_input_file": (
         lambda w: ["process", str(w / "nothing.wav"), str(w / "out.wav"), "--chain", str(w / "gain.toml")],

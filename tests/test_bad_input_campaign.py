@@ -155,7 +155,21 @@ CASES: dict[str, tuple[Callable[[W], list[str]], str, int]] = {
     ),
     "flac_cut_in_half": (lambda w: process(w, cut(sox_flac(w))), r"sox.flac' is truncated: its header declares 48000 samples", 2),
     "aiff_truncated": (lambda w: process(w, cut(Path(wav(w / "t.aiff", noise(), subtype="PCM_24")))), r"t.aiff' is truncated", 2),
-    "not_audio_text": (lambda w: process(w, text(w / "notes.wav", "not audio\n" * 50)), r"notes.wav' cannot be read as audio", 2),
+    "not_audio_text": (
+        lambda w: process(w, text(w / "notes.wav", "not audio\n" * 50)),
+        r"notes.wav' is a text file, not audio \(a web page or an error message",
+        2,
+    ),
+    "chain_file_as_input": (
+        lambda w: process(w, raw(w / "bus.toml", b'format = 1\n[[stages]]\ntype = "Gain"\n')),
+        r"bus.toml' is a text file, not audio \(a chain or session file\? a chain goes after --chain",
+        2,
+    ),
+    "web_page_saved_as_wav": (
+        lambda w: process(w, raw(w / "kick.wav", b"<html><body>404 Not Found</body></html>\n")),
+        r"kick.wav' is a text file, not audio \(a web page or an error message saved under an audio file's name\?\)",
+        2,
+    ),
     "empty_file": (
         lambda w: process(w, raw(w / "empty.wav", b"")),
         r"empty.wav' is empty \(0 bytes; an export that did not finish\?\); export it again",
@@ -358,7 +372,7 @@ CASES: dict[str, tuple[Callable[[W], list[str]], str, int]] = {
     ),
     "session_stem_not_audio": (
         lambda w: session(w, '[[stems]]\npath = "notes.wav"\n') if text(w / "notes.wav", "x" * 99) else [],
-        r"stems\[0\]\.path \('notes'\): .*cannot be read as audio",
+        r"stems\[0\]\.path \('notes'\): .*notes.wav' is a text file, not audio \(a web page",
         2,
     ),
     "session_stem_truncated": (

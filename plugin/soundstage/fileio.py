@@ -54,6 +54,8 @@ def open_audio(path: str | os.PathLike[str], *, allow_truncated: bool = False) -
         try:  # pedalboard would decode another format's data behind such a name (random bytes as MP3)
             soundfile.info(str(file))
         except Exception as error:
+            if _is_text(file):
+                raise _text_given(file) from None
             raise AudioFileError(
                 f"input file {str(file)!r} cannot be read as audio: {_first_line(str(error)) or 'not a ' + file.suffix + ' file'}"
             ) from None
@@ -77,6 +79,8 @@ def _decoder(file: Path) -> Any:
         try:  # a format libsndfile reads and pedalboard does not: CAF (Logic, Pro Tools), Sony Wave64 (Reaper, Vegas)
             reader = SoundfileReader(file)
         except Exception:
+            if _is_text(file):
+                raise _text_given(file) from None
             reason = str(error).split(": ", 1)[-1] if "Failed to open" in str(error) else str(error)
             raise AudioFileError(
                 f"input file {str(file)!r} cannot be read as audio: {_first_line(reason).rstrip('.')}; soundstage reads "
@@ -91,6 +95,28 @@ def _decoder(file: Path) -> Any:
             f"1..{MAX_INPUT_CHANNELS} channels at {MIN_INPUT_RATE:g}..{MAX_INPUT_RATE:g} Hz (a damaged header?)"
         )
     return reader
+
+
+def _is_text(file: Path) -> bool:
+    """Whether ``file`` begins as UTF-8 text (a TOML, CSV or JSON file given where audio goes)."""
+    with open(file, "rb") as stream:
+        head = stream.read(4096)
+    try:
+        text = head.decode("utf-8")
+    except UnicodeDecodeError as error:  # a character cut at the 4096th byte is still text
+        text = head[: error.start].decode("utf-8") if error.start > len(head) - 4 else ""
+    return bool(text) and all(c.isprintable() or c in "\t\r\n\ufeff" for c in text)
+
+
+def _text_given(file: Path) -> AudioFileError:
+    """The error for a text file given as audio: a soundstage file in the wrong place, or text saved as audio."""
+    suffix = file.suffix.lower()
+    why = ""
+    if suffix == ".toml":
+        why = " (a chain or session file? a chain goes after --chain, a session to soundstage render)"
+    elif suffix in (".wav", ".wave", ".bwf", ".flac", ".aif", ".aiff", ".aifc", ".caf", ".w64", ".ogg", ".opus", *MPEG_SUFFIXES):
+        why = " (a web page or an error message saved under an audio file's name?)"
+    return AudioFileError(f"input file {str(file)!r} is a text file, not audio{why}; give the audio file")
 
 
 def _whole_or_refused(file: Path, reader: Any, allow_truncated: bool) -> Any:
