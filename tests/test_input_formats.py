@@ -164,3 +164,22 @@ def test_an_unfinished_recording_is_named_with_the_command_that_recovers_it(
     subprocess.run([*command[:2], str(tmp_path / command[2]), *command[3:5], str(tmp_path / command[5])], check=True)
     with open_audio(tmp_path / "take-recovered.wav") as reader:
         assert np.array_equal(reader.read(reader.frames), audio)
+
+
+def test_a_file_pedalboard_finds_empty_and_libsndfile_cannot_decode_is_not_called_empty(tmp_path: Path) -> None:
+    """FLAC in an Ogg container (ffmpeg -f ogg -c:a flac): pedalboard opens it with 0 samples, libsndfile's FLAC
+    decoder fails on it. Refused with the conversion, which works (before: 'has no samples (zero-length input)')."""
+    if shutil.which("ffmpeg") is None:
+        pytest.skip("needs ffmpeg (Debian: apt-get install ffmpeg)")
+    audio = program()
+    wav = write(tmp_path / "in.wav", audio)
+    oga = tmp_path / "take.oga"
+    subprocess.run(["ffmpeg", "-loglevel", "error", "-i", str(wav), "-f", "ogg", "-c:a", "flac", str(oga)], check=True)
+    from soundstage.errors import AudioFileError
+
+    with pytest.raises(AudioFileError, match=r"take.oga' cannot be decoded here \(.+\); convert it") as refused:
+        open_audio(oga)
+    command = str(refused.value).split("(e.g. ")[1].rstrip(")").split()
+    subprocess.run(["ffmpeg", "-loglevel", "error", "-i", str(oga), *command[3:5], str(tmp_path / command[5])], check=True)
+    with open_audio(tmp_path / command[5]) as reader:
+        assert reader.frames == audio.shape[1]

@@ -87,6 +87,15 @@ def _decoder(file: Path) -> Any:
                 "WAV, AIFF, FLAC, MP3, Ogg, Opus, CAF and Wave64: convert it "
                 f"(e.g. ffmpeg -i {file.name} -c:a pcm_s24le {file.stem}.wav)"
             ) from None
+    if int(reader.frames) == 0 and not isinstance(reader, SoundfileReader):
+        try:  # pedalboard finds no samples: where libsndfile cannot read the file either, it is not an empty file
+            soundfile.info(str(file))
+        except Exception as error:
+            reader.close()
+            raise AudioFileError(
+                f"input file {str(file)!r} cannot be decoded here ({_first_line(str(error)).split(': ')[-1].rstrip('.')}); "
+                f"convert it (e.g. ffmpeg -i {file.name} -c:a pcm_s24le {file.stem}.wav)"
+            ) from None
     rate, channels = float(reader.samplerate), int(reader.num_channels)
     if not (MIN_INPUT_RATE <= rate <= MAX_INPUT_RATE and 1 <= channels <= MAX_INPUT_CHANNELS):
         reader.close()
