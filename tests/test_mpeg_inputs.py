@@ -127,13 +127,48 @@ def test_a_cut_off_mp3_is_truncated_as_its_info_frame_says(tmp_path: Path) -> No
 
 
 def test_mp3s_joined_end_to_end_are_refused(tmp_path: Path) -> None:
-    """``cat a.mp3 b.mp3``: ffmpeg plays both, the decoders here stop at the first's Info frame: refused."""
+    """``cat a.mp3 b.mp3``: ffmpeg plays both, pedalboard stops at the first's Info frame: refused."""
     one = encode(tmp_path, "one.mp3", ["-b:a", "128k"])
     joined = tmp_path / "joined.mp3"
     joined.write_bytes(one.read_bytes() * 2)
     assert mpeg.scan(joined) is not None and mpeg.scan(joined).frames == 2 * mpeg.scan(one).frames  # type: ignore[union-attr]
-    with pytest.raises(AudioFileError, match=r"joined.mp3' holds 6.060 s of MPEG audio but its decoder reads 3.000 s"):
+    with pytest.raises(AudioFileError, match=r"joined.mp3' holds 6.030 s of MPEG audio but its decoder reads 3.005 s"):
         open_audio(joined)
+
+
+@pytest.mark.parametrize("options", [["-b:a", "192k"], ["-write_xing", "0", "-b:a", "192k"]], ids=["info frame", "no info frame"])
+def test_a_damaged_frame_and_tags_after_the_music_are_read_past(tmp_path: Path, options: list[str]) -> None:
+    """A frame header zeroed mid-file (damage) and, after the music, an APE tag holding 100 kB (cover art) and an
+    ID3v1 tag: read to the end as ffmpeg reads it, within one frame (libsndfile's decoder gave up at the APE tag)."""
+    path = encode(tmp_path, "worn.mp3", options)
+    data = bytearray(path.read_bytes())
+    middle = data.index(b"\xff\xfb", len(data) // 2)
+    data[middle : middle + 4] = bytes(4)
+    art = np.random.default_rng(2).integers(0, 256, 100_000, np.uint8).tobytes()
+    path.write_bytes(bytes(data) + b"APETAGEX" + art + b"TAG" + b" " * 125)
+    with open_audio(path) as reader:
+        got = reader.read(reader.frames + 5000)
+        assert got.shape[1] == reader.frames
+    expected = ffmpeg_decode(path, 2).shape[1]
+    print(f"{got.shape[1]} samples, ffmpeg {expected}")
+    assert abs(got.shape[1] - expected) <= 1152
+
+
+def test_an_mp3_stem_at_another_rate_lands_with_its_wav_sibling_in_a_session(tmp_path: Path) -> None:
+    """A 44.1 kHz MP3 stem beside a 48 kHz WAV stem, a click at 1 s in each (left in the WAV, right in the MP3): in
+    the 48 kHz mix both clicks peak within one sample of 1 s (before: the MP3's 1105 samples of delay, resampled)."""
+    click = np.zeros((2, 3 * SR), np.float32)
+    click[1, SR] = 0.5
+    encode(tmp_path, "right.mp3", ["-b:a", "320k"], click)
+    left = np.zeros((3 * 48000, 2), np.float32)
+    left[48000, 0] = 0.5
+    soundfile.write(str(tmp_path / "left.wav"), left, 48000, subtype="FLOAT")
+    (tmp_path / "s.toml").write_text('[[stems]]\npath = "left.wav"\n[[stems]]\npath = "right.mp3"\n[[renders]]\nname = "mix"\n')
+    assert main(["render", str(tmp_path / "s.toml"), "-o", str(tmp_path / "out")]) == 0
+    mix, rate = soundfile.read(str(tmp_path / "out" / "mix.wav"), dtype="float32")
+    peaks = [int(np.argmax(np.abs(mix[:, channel]))) for channel in (0, 1)]
+    print(f"mix at {rate} Hz: left click at {peaks[0]}, right (MP3) at {peaks[1]}")
+    assert rate == 48000 and peaks[0] == 48000 and abs(peaks[1] - 48000) <= 1
 
 
 @settings(max_examples=400, deadline=None)

@@ -147,7 +147,11 @@ def test_16_bit_render_is_tpdf_dithered(tmp_path: Path) -> None:
 
 BAD = {
     "missing_stem": ('[[stems]]\npath = "stems/nothing.wav"\n', AudioFileError, r"nothing.wav' does not exist"),
-    "non_audio": ('[[stems]]\npath = "stems/notes.txt"\n', AudioFileError, r"notes.txt' cannot be read as audio"),
+    "non_audio": (
+        '[[stems]]\npath = "stems/notes.txt"\n',
+        AudioFileError,
+        r"notes.txt' is a text file, not audio; give the audio file",
+    ),
     "corrupt": ('[[stems]]\npath = "stems/corrupt.wav"\n', AudioFileError, r"corrupt.wav' cannot be read as audio"),
     "truncated": (
         '[[stems]]\npath = "stems/truncated.wav"\n',

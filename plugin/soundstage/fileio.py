@@ -165,62 +165,98 @@ def _is_mpeg(file: Path) -> bool:
 
 
 def _mpeg_reader(file: Path, stream: mpeg.MpegStream, allow_truncated: bool) -> Any:
-    """A reader of the MPEG audio in ``file`` that gives all ``stream`` holds, as ffmpeg and players decode it.
+    """A reader of the music in the MPEG audio ``file``: the samples ffmpeg and players give.
 
-    Behind an encoder's Info frame, libsndfile trims LAME's gapless delay and padding (pedalboard keeps them: 25 ms
-    of silence ahead of the music, and more after), and a file holding fewer frames than its Info frame declares is
-    truncated. Without one, the decoders' length is an estimate they stop at, short or long of the stream, so
-    pedalboard's samples are taken up to what the stream holds. Where a decoder stops short of what the stream
-    holds (a variable-bitrate MP3 without an Info frame, files joined end to end), the file is refused, as a
-    truncated file is.
+    pedalboard decodes (it resyncs past damage and tags, as ffmpeg does); LAME's gapless trim, which it does not
+    apply, is applied here from the stream's tag (:attr:`~soundstage.mpeg.MpegStream.music`). The stream's length
+    is what its frames hold, counted: a decoder's own is an estimate where no Info frame states it (a
+    variable-bitrate stream without one), and it stops there. A file holding fewer frames than its Info frame
+    declares is truncated; one whose decoder stops short of its frames (no Info frame, or files joined end to end)
+    is refused, as a truncated file is.
     """
-    reader: Any = None
-    if stream.info_frame:
-        try:
-            reader = SoundfileReader(file)
-        except Exception:  # libsndfile built without MPEG support: pedalboard decodes it
-            reader = None
-    tagged = reader is not None
-    if reader is None:
-        try:
-            reader = AudioFile(str(file))
-        except Exception as error:
-            raise AudioFileError(
-                f"input file {str(file)!r} cannot be read as MPEG audio: {_first_line(str(error)).rstrip('.')}; "
-                f"convert it (e.g. ffmpeg -i {file.name} -c:a pcm_s24le {file.stem}.wav)"
-            ) from None
-    rate, decoded, holds = float(reader.samplerate), int(reader.frames), stream.samples
-    slack = stream.samples_per_frame + (2 * 4095 if tagged else 0)  # a last frame; LAME's delay and padding
-    if tagged and decoded > holds:
-        declared, held = decoded, _decoded_frames(file)
+    try:
+        reader: Any = AudioFile(str(file))
+    except Exception as error:
+        raise AudioFileError(
+            f"input file {str(file)!r} cannot be read as MPEG audio: {_first_line(str(error)).rstrip('.')}; "
+            f"convert it (e.g. ffmpeg -i {file.name} -c:a pcm_s24le {file.stem}.wav)"
+        ) from None
+    rate, decoded = float(reader.samplerate), int(reader.frames)
+    start, music = stream.music
+    delay, padding = stream.gapless or (0, 0)
+    lost = 2 * stream.samples_per_frame  # frames a decoder may drop: a damaged one (and the one before), a last one
+    if stream.info_frame and decoded > stream.samples + lost:  # the frames its Info frame declares are not all there
+        declared, held = decoded - delay - padding, max(0, stream.samples - start)
         problem = (
             f"is truncated: its Info frame declares {declared} samples ({declared / rate:.3f} s) but it holds "
             f"{held} ({held / rate:.3f} s); export it again"
         )
-    elif decoded < holds - slack:
-        declared, held = holds, decoded
+    elif decoded < stream.samples - lost:
+        declared, held = music, max(0, decoded - start)
         problem = (
-            f"holds {holds / rate:.3f} s of MPEG audio but its decoder reads {decoded / rate:.3f} s (a "
+            f"holds {declared / rate:.3f} s of MPEG audio but its decoder reads {held / rate:.3f} s (a "
             "variable-bitrate MP3 without an Info frame, or files joined end to end); convert it "
             f"(e.g. ffmpeg -i {file.name} -c:a pcm_s24le {file.stem}.wav)"
         )
     else:
-        return TruncatedReader(reader, holds, holds) if decoded > holds else reader
+        return _MusicReader(reader, start, min(music, decoded - start))
     if not allow_truncated:
         reader.close()
         raise AudioFileError(
             f"input file {str(file)!r} {problem}, or pass --allow-truncated to use what it reads (the missing time is reported)"
         )
-    return TruncatedReader(reader, held, declared)
+    return TruncatedReader(_MusicReader(reader, start, held), held, declared)
 
 
-def _decoded_frames(file: Path) -> int:
-    """How many samples per channel libsndfile decodes from ``file``, counted by decoding it."""
-    count = 0
-    with soundfile.SoundFile(str(file)) as sound:
-        while piece := len(sound.read(65536, dtype="float32", always_2d=True)):  # blocks() pads to the header's count
-            count += piece
-    return count
+class _StreamedReader:
+    """What the readers made here share: a context manager, resampled through pedalboard's ``StreamResampler``."""
+
+    samplerate: float
+
+    def close(self) -> None:
+        raise NotImplementedError
+
+    def resampled_to(self, rate: float) -> Any:
+        """A reader of this audio at ``rate`` (this one at its own rate)."""
+        return self if float(rate) == self.samplerate else _ResampledSoundfile(self, float(rate))
+
+    def __enter__(self) -> Any:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+class _MusicReader(_StreamedReader):
+    """pedalboard's reader of a decoded stream from sample ``start`` for ``frames`` samples, behind the reader
+    interface; resampled as :class:`SoundfileReader` is."""
+
+    def __init__(self, reader: Any, start: int, frames: int) -> None:
+        self._reader = reader
+        self.name, self.file_dtype = reader.name, reader.file_dtype
+        self.samplerate, self.num_channels = float(reader.samplerate), int(reader.num_channels)
+        self.frames = max(0, int(frames))
+        self._position = 0
+        while start > 0:  # read, not seek: a decoder's seek in a stream of frames may land near, not on, a sample
+            skipped = reader.read(min(start, 65536)).shape[1]
+            if not skipped:
+                break
+            start -= skipped
+
+    def read(self, count: int) -> np.ndarray:
+        """The next ``count`` samples (fewer at the end), ``(channels, n)`` float32."""
+        count = min(int(count), self.frames - self._position)
+        if count <= 0:  # pedalboard reads a whole file for 0
+            return np.zeros((self.num_channels, 0), np.float32)
+        block = self._reader.read(count)
+        self._position += block.shape[1]
+        return np.asarray(block, np.float32)
+
+    def tell(self) -> int:
+        return self._position
+
+    def close(self) -> None:
+        self._reader.close()
 
 
 #: What an input file may say about itself: sample rates and channel counts outside these are damaged headers.
@@ -310,7 +346,10 @@ class TruncatedReader:
 
     def read(self, count: int) -> Any:
         """At most ``count`` samples, never past what the file holds."""
-        return self._reader.read(max(0, min(count, self.frames - int(self._reader.tell()))))
+        count = min(count, self.frames - int(self._reader.tell()))
+        if count <= 0:  # pedalboard reads a whole file for 0
+            return np.zeros((int(self._reader.num_channels), 0), np.float32)
+        return self._reader.read(count)
 
     def resampled_to(self, rate: float) -> Any:
         """A resampling reader over the held samples (pedalboard's streaming resampler)."""
@@ -329,7 +368,7 @@ class _ResampledTruncated:
         return self._reader.read(max(0, min(count, self.frames - int(self._reader.tell()))))
 
 
-class SoundfileReader:
+class SoundfileReader(_StreamedReader):
     """pedalboard's reader interface (``read``, ``tell``, ``frames``, ``resampled_to`` ...) over ``soundfile``, for
     the formats libsndfile reads and pedalboard does not: CAF, Wave64 and others.
 
@@ -360,21 +399,11 @@ class SoundfileReader:
     def close(self) -> None:
         self._file.close()
 
-    def resampled_to(self, rate: float) -> Any:
-        """A reader of this file at ``rate`` (this one at its own rate)."""
-        return self if float(rate) == self.samplerate else _ResampledSoundfile(self, float(rate))
-
-    def __enter__(self) -> SoundfileReader:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
-
 
 class _ResampledSoundfile:
     """A :class:`SoundfileReader` at another rate, streamed (constant memory); ``frames`` as pedalboard counts them."""
 
-    def __init__(self, source: SoundfileReader, rate: float) -> None:
+    def __init__(self, source: Any, rate: float) -> None:  # a SoundfileReader, or a reader as it is
         self._source = source
         self._resampler = StreamResampler(source.samplerate, rate, source.num_channels)
         self.samplerate = rate

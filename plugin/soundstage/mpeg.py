@@ -28,6 +28,9 @@ _BITRATES = {
 #: Sample rates by header index 0..2, for the version bits (3: MPEG-1, 2: MPEG-2, 0: MPEG-2.5).
 _RATES = {3: (44100, 48000, 32000), 2: (22050, 24000, 16000), 0: (11025, 12000, 8000)}
 
+#: The samples an MPEG layer III decoder's synthesis filterbank delays its output by (LAME's gapless convention).
+DECODER_DELAY = 529
+
 #: How far past the ID3v2 tag the first frame may start (encoders' and taggers' padding).
 _SEARCH_BYTES = 1 << 16
 
@@ -42,11 +45,21 @@ class MpegStream:
     samples_per_frame: int
     sample_rate: int
     info_frame: bool
+    gapless: tuple[int, int] | None = None  # LAME's encoder delay and padding, in samples, where its tag gives them
 
     @property
     def samples(self) -> int:
         """Samples per channel the frames decode to, before any gapless trim."""
         return self.frames * self.samples_per_frame
+
+    @property
+    def music(self) -> tuple[int, int]:
+        """Where the music is in the decoded samples: (first sample, count), LAME's gapless trim applied as ffmpeg and
+        mpg123 apply it (the encoder's delay plus the decoder's 529 samples ahead, the padding off the end)."""
+        if self.gapless is None:
+            return 0, self.samples
+        delay, padding = self.gapless
+        return min(delay + DECODER_DELAY, self.samples), max(0, self.samples - delay - padding)
 
 
 @dataclass(frozen=True)
@@ -92,27 +105,68 @@ def _is_info_frame(data: bytes | mmap.mmap, at: int, header: _Header) -> bool:
     return data[at + 4 + side : at + 8 + side] in (b"Xing", b"Info") or data[at + 36 : at + 40] == b"VBRI"
 
 
+def _synced(data: bytes | mmap.mmap, at: int, rate: int | None = None) -> _Header | None:
+    """The frame header at ``at`` where a real stream goes on from it: the next frame's header follows (or the file
+    ends), at the same rate (``rate``, where given)."""
+    header = _header(data, at)
+    if header is None or (rate is not None and header.sample_rate != rate):
+        return None
+    following = _header(data, at + header.length)
+    if at + header.length != len(data) and (following is None or following.sample_rate != header.sample_rate):
+        return None  # a false sync: real frames follow one another
+    return header
+
+
+def _resync(data: bytes | mmap.mmap, at: int, rate: int) -> int | None:
+    """Where the stream goes on after damage or a tag at ``at``, as decoders find it; None where it does not."""
+    position = data.find(b"\xff", at + 1)
+    while position != -1:
+        if _synced(data, position, rate) is not None:
+            return position
+        position = data.find(b"\xff", position + 1)
+    return None
+
+
+def _gapless(data: bytes | mmap.mmap, at: int, header: _Header) -> tuple[int, int] | None:
+    """The encoder delay and padding of the LAME tag in the Xing/Info frame at ``at`` (None where it has none): after
+    "Xing"/"Info", its flags and the fields they announce (frames, bytes, a 100-byte TOC, quality), the LAME
+    extension holds them 21 bytes in, as two 12-bit numbers."""
+    side = (32 if not header.mono else 17) if header.version == 3 else (17 if not header.mono else 9)
+    tag = at + 4 + side
+    if header.layer != 3 or data[tag : tag + 4] not in (b"Xing", b"Info") or tag + 8 > len(data):
+        return None
+    flags = int.from_bytes(data[tag + 4 : tag + 8], "big")
+    extension = tag + 8 + 4 * bool(flags & 1) + 4 * bool(flags & 2) + 100 * bool(flags & 4) + 4 * bool(flags & 8)
+    field = data[extension + 21 : extension + 24]
+    if len(field) < 3 or not data[extension : extension + 4].isalpha() or extension + 24 > at + header.length:
+        return None  # no LAME extension (an encoder's string such as "LAME" or "Lavc" starts it)
+    return (field[0] << 4) | (field[1] >> 4), ((field[1] & 0x0F) << 8) | field[2]
+
+
 def _walk(data: bytes | mmap.mmap) -> MpegStream | None:
     start = _id3_end(data)
     for first in range(start, min(len(data), start + _SEARCH_BYTES)):
-        header = _header(data, first)
+        header = _synced(data, first)
         if header is None:
             continue
-        following = _header(data, first + header.length)
-        if first + header.length != len(data) and (following is None or following.sample_rate != header.sample_rate):
-            continue  # a false sync: real frames follow one another
         frames, at = 0, first
-        while True:
+        while at < len(data):
             if data[at : at + 3] == b"ID3":  # files joined end to end (cat a.mp3 b.mp3): each keeps its tag
                 at += _id3_end(data[at : at + 10]) or 3
             frame = _header(data, at)
-            if frame is None or frame.sample_rate != header.sample_rate or at + frame.length > len(data):
-                break  # the end, trailing tags (ID3v1, APE), or a last frame cut off (decoders drop it)
+            if frame is None or frame.sample_rate != header.sample_rate:
+                resumed = _resync(data, at, header.sample_rate)  # a damaged frame, or tags at the end (ID3v1, APE)
+                if resumed is None:
+                    break
+                at, frame = resumed, _header(data, resumed)
+                assert frame is not None
+            if at + frame.length > len(data):
+                break  # a last frame cut off: decoders drop it
             if at == first or not _is_info_frame(data, at, frame):  # a joined file's Info frame is no audio
                 frames += 1
             at += frame.length
         info = _is_info_frame(data, first, header)
-        return MpegStream(frames - int(info), header.samples, header.sample_rate, info)
+        return MpegStream(frames - int(info), header.samples, header.sample_rate, info, _gapless(data, first, header))
     return None
 
 

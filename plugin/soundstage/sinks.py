@@ -56,6 +56,7 @@ __all__ = [
     "audio_target",
     "clear_peak_timestamp",
     "default_bit_depth",
+    "rf64_as_wav",
     "tpdf_quantize",
 ]
 
@@ -152,7 +153,7 @@ def audio_target(
             "(RF64 past 4 GiB) or .flac"
         )
     if kind == "WAV" and (over or frames is None):
-        kind = "RF64"  # past 4 GiB, or of a length not known yet (then a plain WAV where it ends under: AudioSink.open)
+        kind = "RF64"  # past 4 GiB, or of a length not known yet (then a plain WAV where it ends under: AudioSink.close)
     if not soundfile.check_format(kind, _SUBTYPES[depth]):  # pragma: no cover - a libsndfile without FLAC
         raise OutputError(f"output {str(file)!r}: this libsndfile cannot write {kind} {_SUBTYPES[depth]}")
     return AudioTarget(file, int(channels), int(round(sample_rate)), depth, kind, open_ended=frames is None)
@@ -209,16 +210,41 @@ def clear_peak_timestamp(path: Path) -> bool:
             position += 8 + size + (size & 1)
 
 
-#: libsndfile's SFC_RF64_AUTO_DOWNGRADE (sndfile.h), which soundfile does not name.
-_SFC_RF64_AUTO_DOWNGRADE = 0x1210
+def rf64_as_wav(path: Path) -> bool:
+    """Rewrite the header of an RF64 file that ends under 4 GiB as a plain WAV's, in place; whether it did.
 
-
-def _rf64_auto_downgrade(file: soundfile.SoundFile) -> None:
-    """Have libsndfile write ``file`` (RF64, being written) as a plain WAV at close if it ends under 4 GiB, so a file
-    of unknown length (a live recording) is RF64 only where it must be."""
-    handle = getattr(file, "_file", None)  # soundfile's SNDFILE*: its sf_command has no public wrapper
-    if handle is not None:
-        soundfile._snd.sf_command(handle, _SFC_RF64_AUTO_DOWNGRADE, soundfile._ffi.NULL, 1)
+    What libsndfile's auto-downgrade does (soundfile does not reach it): ``RF64`` becomes ``RIFF`` with the file's
+    size, the ``ds64`` chunk becomes ``JUNK`` (its bytes stay, padding), and the ``data`` chunk takes the 32-bit
+    size ``ds64`` held. The samples are not touched.
+    """
+    size = path.stat().st_size
+    if size - 8 > 0xFFFFFFFF:
+        return False
+    with path.open("r+b") as file:
+        head = file.read(12)
+        if len(head) < 12 or head[:4] != b"RF64" or head[8:12] != b"WAVE":
+            return False
+        position, data_size = 12, None
+        while True:
+            file.seek(position)
+            chunk = file.read(8)
+            if len(chunk) < 8:
+                return False
+            kind, length = chunk[:4], int.from_bytes(chunk[4:8], "little")
+            if kind == b"ds64" and length >= 24:
+                data_size = int.from_bytes(file.read(16)[8:16], "little")  # after the 64-bit RIFF size
+                file.seek(position)
+                file.write(b"JUNK")
+            elif kind == b"data":
+                if data_size is None or data_size > 0xFFFFFFFF:
+                    return False
+                file.seek(position + 4)
+                file.write(data_size.to_bytes(4, "little"))
+                break
+            position += 8 + length + (length & 1)
+        file.seek(0)
+        file.write(b"RIFF" + (size - 8).to_bytes(4, "little"))
+    return True
 
 
 class AudioSink:
@@ -293,8 +319,6 @@ class AudioSink:
                 subtype=self.target.subtype,
                 format=self.target.file_format,
             )
-            if self.target.file_format == "RF64" and self.target.open_ended:
-                _rf64_auto_downgrade(self._file)
         except (OSError, RuntimeError, soundfile.LibsndfileError) as error:
             self.discard()
             raise OutputError(f"cannot write {str(self.target.path)!r}: {_reason(error, self.target.path.parent)}") from None
@@ -340,6 +364,8 @@ class AudioSink:
                 file.close()
                 if self._temporary is not None:
                     clear_peak_timestamp(self._temporary)
+                    if self.target.open_ended:  # RF64 only where it grew past 4 GiB
+                        rf64_as_wav(self._temporary)
             except (OSError, RuntimeError, soundfile.LibsndfileError) as error:
                 self.discard()
                 raise OutputError(f"cannot write {str(self.target.path)!r}: {_reason(error, self.target.path.parent)}") from None
