@@ -50,19 +50,21 @@ def open_audio(path: str | os.PathLike[str], *, allow_truncated: bool = False) -
         raise AudioFileError(f"input {str(file)!r} is a folder, not an audio file")
     if file.stat().st_size == 0:
         raise AudioFileError(f"input file {str(file)!r} is empty (0 bytes; an export that did not finish?); export it again")
-    if file.suffix.lower() in (".wav", ".wave", ".bwf", ".flac", ".aif", ".aiff", ".aifc"):
-        try:  # pedalboard would decode another format's data behind such a name (random bytes as MP3)
-            soundfile.info(str(file))
-        except Exception as error:
+    suffix = file.suffix.lower()
+    try:
+        info: Any = soundfile.info(str(file))
+    except Exception as error:
+        if suffix in _LIBSNDFILE_SUFFIXES:  # pedalboard would decode another format's data behind such a name
             if _is_text(file):
                 raise _text_given(file) from None
             raise AudioFileError(
-                f"input file {str(file)!r} cannot be read as audio: {_first_line(str(error)) or 'not a ' + file.suffix + ' file'}"
+                f"input file {str(file)!r} cannot be read as audio: {_first_line(str(error)) or 'not a ' + suffix + ' file'}"
             ) from None
-    stream = mpeg.scan(file) if _is_mpeg(file) else None
+        info = None  # not a format libsndfile reads: pedalboard's to judge
+    stream = mpeg.scan(file) if suffix in MPEG_SUFFIXES or (info is not None and info.format == "MP3") else None
     if stream is not None:
         return _mpeg_reader(file, stream, allow_truncated)
-    reader = _decoder(file)
+    reader = _decoder(file, libsndfile_reads=info is not None)
     try:
         return _whole_or_refused(file, reader, allow_truncated)
     except BaseException:
@@ -70,7 +72,7 @@ def open_audio(path: str | os.PathLike[str], *, allow_truncated: bool = False) -
         raise
 
 
-def _decoder(file: Path) -> Any:
+def _decoder(file: Path, *, libsndfile_reads: bool) -> Any:
     """pedalboard's reader of ``file``, or libsndfile's behind the same interface for the formats pedalboard does
     not read; refused where neither reads it or its header is out of reason."""
     try:
@@ -87,15 +89,12 @@ def _decoder(file: Path) -> Any:
                 "WAV, AIFF, FLAC, MP3, Ogg, Opus, CAF and Wave64: convert it "
                 f"(e.g. ffmpeg -i {file.name} -c:a pcm_s24le {file.stem}.wav)"
             ) from None
-    if int(reader.frames) == 0 and not isinstance(reader, SoundfileReader):
-        try:  # pedalboard finds no samples: where libsndfile cannot read the file either, it is not an empty file
-            soundfile.info(str(file))
-        except Exception as error:
-            reader.close()
-            raise AudioFileError(
-                f"input file {str(file)!r} cannot be decoded here ({_first_line(str(error)).split(': ')[-1].rstrip('.')}); "
-                f"convert it (e.g. ffmpeg -i {file.name} -c:a pcm_s24le {file.stem}.wav)"
-            ) from None
+    if int(reader.frames) == 0 and not libsndfile_reads:  # pedalboard finds no samples, libsndfile cannot read it
+        reader.close()
+        raise AudioFileError(
+            f"input file {str(file)!r} cannot be decoded here (pedalboard finds no samples in it, and libsndfile "
+            f"cannot read it); convert it (e.g. ffmpeg -i {file.name} -c:a pcm_s24le {file.stem}.wav)"
+        )
     rate, channels = float(reader.samplerate), int(reader.num_channels)
     if not (MIN_INPUT_RATE <= rate <= MAX_INPUT_RATE and 1 <= channels <= MAX_INPUT_CHANNELS):
         reader.close()
@@ -123,7 +122,7 @@ def _text_given(file: Path) -> AudioFileError:
     why = ""
     if suffix == ".toml":
         why = " (a chain or session file? a chain goes after --chain, a session to soundstage render)"
-    elif suffix in (".wav", ".wave", ".bwf", ".flac", ".aif", ".aiff", ".aifc", ".caf", ".w64", ".ogg", ".opus", *MPEG_SUFFIXES):
+    elif suffix in (*_LIBSNDFILE_SUFFIXES, ".caf", ".w64", ".ogg", ".opus", *MPEG_SUFFIXES):
         why = " (a web page or an error message saved under an audio file's name?)"
     return AudioFileError(f"input file {str(file)!r} is a text file, not audio{why}; give the audio file")
 
@@ -133,7 +132,7 @@ def _whole_or_refused(file: Path, reader: Any, allow_truncated: bool) -> Any:
     ``allow_truncated``) or where its header says nothing of the audio behind it."""
     declared = int(reader.frames)
     held = held_frames(file, declared)
-    data_size, following = _wav_data_chunk(file)
+    data_size, following = _wav_data_chunk(file) if held < declared or declared == 0 else (None, 0)
     if held < declared and data_size == _STREAMED:  # written to a pipe (ffmpeg -f wav -): it runs to the file's end
         declared = held
     if declared == 0 and data_size == 0 and following > 0:
@@ -153,15 +152,8 @@ def _whole_or_refused(file: Path, reader: Any, allow_truncated: bool) -> Any:
 
 #: Suffixes of MPEG audio files: pedalboard decodes a file by its name, libsndfile by its content.
 MPEG_SUFFIXES = (".mp3", ".mp2", ".mpga")
-
-
-def _is_mpeg(file: Path) -> bool:
-    if file.suffix.lower() in MPEG_SUFFIXES:
-        return True
-    try:
-        return bool(soundfile.info(str(file)).format == "MP3")
-    except Exception:  # not a format libsndfile reads: pedalboard's to judge
-        return False
+#: Suffixes of the formats libsndfile must confirm before pedalboard, which goes by the name, decodes them.
+_LIBSNDFILE_SUFFIXES = (".wav", ".wave", ".bwf", ".flac", ".aif", ".aiff", ".aifc")
 
 
 def _mpeg_reader(file: Path, stream: mpeg.MpegStream, allow_truncated: bool) -> Any:

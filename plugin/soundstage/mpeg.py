@@ -99,10 +99,16 @@ def _id3_end(data: bytes | mmap.mmap) -> int:
     return 10 + size + (10 if data[5] & 0x10 else 0)
 
 
-def _is_info_frame(data: bytes | mmap.mmap, at: int, header: _Header) -> bool:
-    """Whether the frame at ``at`` is an encoder's Xing/Info (after the side information) or VBRI frame."""
+def _xing_at(at: int, header: _Header) -> int:
+    """Where a Xing/Info tag starts in the frame at ``at``: after its header and side information."""
     side = (32 if not header.mono else 17) if header.version == 3 else (17 if not header.mono else 9)
-    return data[at + 4 + side : at + 8 + side] in (b"Xing", b"Info") or data[at + 36 : at + 40] == b"VBRI"
+    return at + 4 + side
+
+
+def _is_info_frame(data: bytes | mmap.mmap, at: int, header: _Header) -> bool:
+    """Whether the frame at ``at`` is an encoder's Xing/Info or VBRI frame."""
+    tag = _xing_at(at, header)
+    return data[tag : tag + 4] in (b"Xing", b"Info") or data[at + 36 : at + 40] == b"VBRI"
 
 
 def _synced(data: bytes | mmap.mmap, at: int, rate: int | None = None) -> _Header | None:
@@ -131,8 +137,7 @@ def _gapless(data: bytes | mmap.mmap, at: int, header: _Header) -> tuple[int, in
     """The encoder delay and padding of the LAME tag in the Xing/Info frame at ``at`` (None where it has none): after
     "Xing"/"Info", its flags and the fields they announce (frames, bytes, a 100-byte TOC, quality), the LAME
     extension holds them 21 bytes in, as two 12-bit numbers."""
-    side = (32 if not header.mono else 17) if header.version == 3 else (17 if not header.mono else 9)
-    tag = at + 4 + side
+    tag = _xing_at(at, header)
     if header.layer != 3 or data[tag : tag + 4] not in (b"Xing", b"Info") or tag + 8 > len(data):
         return None
     flags = int.from_bytes(data[tag + 4 : tag + 8], "big")
