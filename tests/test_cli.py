@@ -56,6 +56,23 @@ def test_process_streams_a_file_like_the_one_shot_chain(
     assert sorted(p.name for p in tmp_path.iterdir()) == ["chain.toml", "mix.wav", "out.wav"]
 
 
+def test_process_takes_its_output_with_o_as_the_other_commands_do(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """render, batch and export-plugin take -o; a user typing it for process gets the same file as the positional."""
+    source = write_wav(tmp_path / "in.wav", np.full((1, 1000), 0.25, np.float32))
+    (tmp_path / "g.toml").write_text('[[stages]]\ntype = "Gain"\nparameters = { gain_db = -6.0206 }\n')
+    chain = ["--chain", str(tmp_path / "g.toml")]
+    assert main(["process", str(source), "-o", str(tmp_path / "a.wav"), *chain]) == 0
+    assert main(["process", str(source), str(tmp_path / "b.wav"), *chain]) == 0
+    assert np.array_equal(read(tmp_path / "a.wav"), read(tmp_path / "b.wav"))
+    assert float(read(tmp_path / "a.wav")[0, 500]) == pytest.approx(0.125, abs=1e-6)
+    capsys.readouterr()
+    assert main(["process", str(source), str(tmp_path / "c.wav"), "--output", str(tmp_path / "d.wav"), *chain]) == 2
+    assert "output given twice" in capsys.readouterr().err
+    assert main(["process", str(source), *chain]) == 2
+    assert "no output file given" in capsys.readouterr().err
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a.wav", "b.wav", "g.toml", "in.wav"]
+
+
 def test_overwrite_and_bit_depth(tmp_path: Path) -> None:
     source = write_wav(tmp_path / "in.wav", np.full((1, 1000), 0.25, np.float32))
     (tmp_path / "g.toml").write_text('[[stages]]\ntype = "Gain"\nparameters = { gain_db = -6.0206 }\n')

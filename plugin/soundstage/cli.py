@@ -1,6 +1,6 @@
 """The ``soundstage`` command.
 
-    soundstage process IN OUT --chain FILE [--hrtf SOFA ...] [--buffer-size N] [--bit-depth B] [--overwrite]
+    soundstage process IN OUT (or -o OUT) --chain FILE [--hrtf SOFA ...] [--buffer-size N] [--bit-depth B] [--overwrite]
                        [--midi F.mid --map M.toml] [--head-track TRACK.csv]
     soundstage chain show FILE [--sample-rate HZ] [--channels N]
     soundstage plugin info PATH [--plugin-name NAME]
@@ -58,10 +58,22 @@ def _progress(total: int, label: str):
     return tqdm(total=total, unit="sample", unit_scale=True, desc=label, disable=not sys.stderr.isatty(), leave=False)
 
 
+def _process_output(positional: str | None, option: str | None) -> str:
+    """``process``'s output: the second argument or ``-o``, given once."""
+    if positional is not None and option is not None:
+        raise SoundstageError(
+            f"output given twice ({positional!r} and -o {option!r}); give it once: soundstage process IN OUT, or -o OUT"
+        )
+    if positional is None and option is None:
+        raise SoundstageError("no output file given; soundstage process IN OUT --chain CHAIN (or -o OUT)")
+    return str(positional if positional is not None else option)
+
+
 def _cmd_process(args: argparse.Namespace) -> int:
     from soundstage.fileio import open_audio, process_file
     from soundstage.host.chainfile import find_chain, load_chain
 
+    args.output = _process_output(args.output, args.output_option)
     chain = load_chain(find_chain(args.chain), hrtf=args.hrtf)
     with open_audio(args.input, allow_truncated=args.allow_truncated) as probe:
         total = int(probe.frames)
@@ -664,7 +676,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     process = commands.add_parser("process", help="stream an audio file through a chain")
     process.add_argument("input", help="input audio file (never modified)")
-    process.add_argument("output", help="output audio file (.wav, .aiff, .flac)")
+    process.add_argument("output", nargs="?", default=None, help="output audio file (.wav, .aiff, .flac)")
+    process.add_argument(
+        "-o", "--output", dest="output_option", metavar="OUT", default=None, help="the output file (or as the 2nd argument)"
+    )
     process.add_argument("--chain", required=True, help="chain file, or the name of a preset in chains/")
     process.add_argument("--buffer-size", type=_BLOCK, default=65536, help="block size in samples (default 65536)")
     process.add_argument(
