@@ -17,10 +17,10 @@ import scipy.signal
 
 from soundstage import Chain, Spatializer
 from soundstage.acoustics.geometry import direction
-from soundstage.acoustics.hrtf import DEFAULT_SOFA, HeadChoice, HrtfSet
+from soundstage.acoustics.hrtf import DEFAULT_SOFA, HeadChoice
 from soundstage.acoustics.profiles import ListeningRegion, load_profile
 from soundstage.analysis.binaural import ild_db
-from soundstage.analysis.crosstalk import region_separation_db, separation_db
+from soundstage.analysis.crosstalk import other_listeners, region_separation_db, separation_db
 from soundstage.analysis.device import TONAL_OCTAVES_HZ, pink_noise, tonal_balance, width_cues
 from soundstage.demo import example_mix
 from soundstage.stages.crosstalk import design_crosstalk_canceller
@@ -43,25 +43,6 @@ def _separation(
     _, center = separation_db(*args)
     region = region_separation_db(*args, region_of)
     return float(center.mean()), float(center.min()), region.mean_db, region.worst_seat[0]
-
-
-#: Head sizes relative to the measured head's, for the sizes of other listeners: the frequency scale factors that
-#: best match one listener's ear responses to another's range over about +-10 % (Middlebrooks 1999, JASA 106(3)).
-SIZE_SCALES = (0.9, 0.95, 1.05, 1.1)
-
-
-def scaled_head(head: HrtfSet, scale: float) -> HrtfSet:
-    """``head`` ``scale`` times as large: every response stretched in time by ``scale`` (its spectrum compressed in
-    frequency; delays and ITDs grow with it), by reading its samples at ``1/scale`` the rate, resampled back."""
-    bigger = HrtfSet(
-        head.irs,
-        head.azimuth_deg,
-        head.elevation_deg,
-        head.sample_rate / scale,
-        f"{head.source} x{scale:g}",
-        head.radius_m * scale,
-    )
-    return bigger.resampled(head.sample_rate)
 
 
 def iacc(ears: np.ndarray, band_hz: tuple[float, float]) -> float:
@@ -104,15 +85,14 @@ def main() -> None:
     )  # as a Spatializer on it
     mean, _, region, _ = _separation(own, profile, measured)
     print(f"personalized at 1 m: mean {mean:.1f} dB (>= 22), region mean {region:.1f} dB (>= 15)")
-    if isinstance(measured, HrtfSet):
+    for name, design in (("the default design", default), ('exact at the seat (region = "seat")', exact)):
         rows = []
-        for scale in SIZE_SCALES:
-            other = scaled_head(measured, scale)
-            mean, worst_band, region, worst_seat = _separation(default, profile, other)
-            rows.append(f"x{scale:g} {mean:.1f} / {worst_band:.1f} / {region:.1f} / {worst_seat:.1f}")
+        for label, other in other_listeners(measured):
+            mean, worst_band, region, worst_seat = _separation(design, profile, other)
+            rows.append(f"{label}: {mean:.1f} / {worst_band:.1f} / {region:.1f} / {worst_seat:.1f}")
         print(
-            "  the same head scaled in size (mean / worst band / region mean / worst seat, dB; "
-            "other listeners' goal: mean >= 12, every band >= 6): " + "; ".join(rows)
+            f"  {name} on other listeners made from the head (mean / worst band / region mean / worst seat, dB; "
+            "their goal: mean >= 12, every band >= 6):\n    " + "\n    ".join(rows)
         )
 
     spatializer = Spatializer(hrtf=args.design_hrtf, distance_m=2.0)

@@ -9,18 +9,24 @@ import scipy.fft
 
 from soundstage.acoustics.geometry import SPEED_OF_SOUND_M_S, rotation_z
 from soundstage.acoustics.head import HeadModel
+from soundstage.acoustics.hrtf import HrtfSet
 from soundstage.acoustics.profiles import DeviceProfile, Listener, ListeningRegion
 from soundstage.acoustics.transfer import transfer_matrices, transfer_matrix
 from soundstage.analysis.binaural import band_power, band_powers, fractional_octave_bands, ild_db, itd_s
 
 __all__ = [
+    "EAR_PLACEMENTS_DEG",
+    "SIZE_SCALES",
+    "MovedEars",
     "RegionSeparation",
     "band_separation_db",
     "band_target_db",
     "center_image_error",
     "plain_stereo_separation_db",
+    "other_listeners",
     "realized_response",
     "region_separation_db",
+    "scaled_head",
     "seats_separation_db",
     "separation_db",
 ]
@@ -207,3 +213,56 @@ def center_image_error(
 
     (itd_center, ild_center), (itd_point, ild_point) = cues(ears), cues(point)
     return itd_center - itd_point, ild_center - ild_point
+
+
+#: Head sizes relative to a measured head's, for the sizes of other listeners: the frequency scale factors that
+#: best match one listener's ear responses to another's range over about +-10 % (Middlebrooks 1999, JASA 106(3)).
+SIZE_SCALES = (0.9, 0.95, 1.05, 1.1)
+#: Ear placements of asymmetric listeners (:class:`MovedEars`): (left, right) degrees each ear sits further back
+#: on the head than the measured one's (negative: forward). Real heads are not symmetric, and where the ears sit
+#: varies by several degrees between people; one ear moved, or the two moved opposite ways, neither of which a
+#: head turn (the listening region's yaw) covers.
+EAR_PLACEMENTS_DEG = ((0.0, 5.0), (0.0, -5.0), (5.0, 0.0), (-5.0, 0.0), (5.0, -5.0), (-5.0, 5.0))
+
+
+def scaled_head(head: HrtfSet, scale: float) -> HrtfSet:
+    """``head`` ``scale`` times as large: every response stretched in time by ``scale`` (its spectrum compressed in
+    frequency; delays and ITDs grow with it), by reading its samples at ``1/scale`` the rate, resampled back."""
+    rate, source = head.sample_rate / scale, f"{head.source} x{scale:g}"
+    bigger = HrtfSet(head.irs, head.azimuth_deg, head.elevation_deg, rate, source, head.radius_m * scale)
+    return bigger.resampled(head.sample_rate)
+
+
+@dataclass(frozen=True)
+class MovedEars:
+    """``head`` with its ears moved along the horizontal circle: the left ear ``left_back_deg`` further back (toward
+    the rear, negative: forward), the right ear ``right_back_deg``; each ear hears a direction as ``head``'s ear
+    hears it turned by that angle. An asymmetric listener made from a measured (or model) head."""
+
+    head: HeadModel
+    left_back_deg: float
+    right_back_deg: float
+
+    @property
+    def radius_m(self) -> float:
+        return float(self.head.radius_m)
+
+    def ear_responses(self, frequencies_hz: np.ndarray, directions: np.ndarray) -> np.ndarray:
+        units = np.atleast_2d(np.asarray(directions, float))
+        # the left ear (at +90 deg) moved back turns counter-clockwise, so it hears a direction as the unmoved
+        # ear hears that direction turned clockwise (row vectors: v @ R(a) turns v by -a); the right ear the other way
+        left = self.head.ear_responses(frequencies_hz, units @ rotation_z(self.left_back_deg))[0]
+        right = self.head.ear_responses(frequencies_hz, units @ rotation_z(-self.right_back_deg))[1]
+        return np.stack([left, right])
+
+
+def other_listeners(head: HeadModel) -> list[tuple[str, HeadModel]]:
+    """Listeners unlike ``head`` made from it, each with its label: ``head`` scaled in size (:data:`SIZE_SCALES`,
+    a measured set only) and with its ears moved asymmetrically (:data:`EAR_PLACEMENTS_DEG`). What a design made
+    elsewhere should hold on, short of measured heads of other people."""
+    heads: list[tuple[str, HeadModel]] = []
+    if isinstance(head, HrtfSet):
+        heads += [(f"size x{scale:g}", scaled_head(head, scale)) for scale in SIZE_SCALES]
+    for left, right in EAR_PLACEMENTS_DEG:
+        heads.append((f"ears {left:+g} / {right:+g} deg back", MovedEars(head, left, right)))
+    return heads
