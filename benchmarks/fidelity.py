@@ -11,16 +11,19 @@ it evaluates on.
 from __future__ import annotations
 
 import argparse
+import tempfile
+from pathlib import Path
 
 import numpy as np
 import scipy.signal
+import sofar
 
 from soundstage import Chain, Spatializer
-from soundstage.acoustics.geometry import direction
-from soundstage.acoustics.hrtf import DEFAULT_SOFA, HeadChoice
+from soundstage.acoustics.geometry import azimuth_elevation_deg, direction, rotation_z
+from soundstage.acoustics.hrtf import DEFAULT_SOFA, HeadChoice, HrtfSet
 from soundstage.acoustics.profiles import ListeningRegion, load_profile
 from soundstage.analysis.binaural import ild_db
-from soundstage.analysis.crosstalk import other_listeners, region_separation_db, separation_db
+from soundstage.analysis.crosstalk import MovedEars, other_listeners, region_separation_db, separation_db
 from soundstage.analysis.device import TONAL_OCTAVES_HZ, pink_noise, tonal_balance, width_cues
 from soundstage.demo import example_mix
 from soundstage.stages.crosstalk import design_crosstalk_canceller
@@ -43,6 +46,51 @@ def _separation(
     _, center = separation_db(*args)
     region = region_separation_db(*args, region_of)
     return float(center.mean()), float(center.min()), region.mean_db, region.worst_seat[0]
+
+
+def measured_set(head: HrtfSet | MovedEars) -> HrtfSet:
+    """A listener of :func:`other_listeners` as a measured set on its base's grid (a moved ear's responses
+    interpolated at its turned directions), to write as a SOFA file a monitor can load."""
+    if isinstance(head, HrtfSet):
+        return head
+    base = head.head
+    assert isinstance(base, HrtfSet)
+    irs = np.empty_like(base.irs)
+    for m, (azimuth, elevation) in enumerate(zip(base.azimuth_deg, base.elevation_deg)):
+        for ear, turn in ((0, head.left_back_deg), (1, -head.right_back_deg)):
+            irs[m, ear] = base.hrir(*azimuth_elevation_deg(direction(azimuth, elevation) @ rotation_z(turn)))[ear]
+    return HrtfSet(irs, base.azimuth_deg, base.elevation_deg, base.sample_rate, f"{base.source} moved", base.radius_m)
+
+
+def write_sofa(head: HrtfSet, path: Path) -> Path:
+    """``head`` as a SimpleFreeFieldHRIR file (sofar), sources 1.4 m away."""
+    sofa = sofar.Sofa("SimpleFreeFieldHRIR")
+    sofa.Data_IR = head.irs
+    sofa.Data_SamplingRate = head.sample_rate
+    sofa.SourcePosition = np.stack([head.azimuth_deg, head.elevation_deg, np.full(len(head.azimuth_deg), 1.4)], axis=1)
+    sofa.ReceiverPosition = np.array([[0.0, head.radius_m, 0.0], [0.0, -head.radius_m, 0.0]])[:, :, None]
+    sofar.write_sofa(str(path), sofa, compression=0)
+    return path
+
+
+def width_on_other_listeners(spatializer: Spatializer, measured: HrtfSet) -> str:
+    """Width at 2 m on each of :func:`other_listeners` (written as SOFA files for the monitor): the largest ITD and
+    ILD off a real +-30 deg pair on the same listener, hard left and right, and the phantom center's."""
+    sides: list[tuple[float, float, str]] = []
+    centers: list[tuple[float, float, str]] = []
+    with tempfile.TemporaryDirectory() as folder:
+        for label, head in other_listeners(measured):
+            path = write_sofa(measured_set(head), Path(folder) / "listener.sofa")
+            for row in width_cues(spatializer, BinauralMonitor(hrtf=str(path), distance_m=2.0), SR):
+                cue = (abs(row["device_itd_us"] - row["reference_itd_us"]), abs(row["device_ild_db"] - row["reference_ild_db"]))
+                (centers if row["source"] == "center" else sides).append((*cue, label))
+    itd, ild = max(sides), max(sides, key=lambda cue: cue[1])
+    center_itd, center_ild = max(centers), max(centers, key=lambda cue: cue[1])
+    return (
+        f"width at 2 m on the other listeners, worst of {len(sides) // 2}: hard left / right ITD {itd[0]:.0f} us ({itd[2]}), "
+        f"ILD {ild[1]:.1f} dB ({ild[2]}); center ITD {center_itd[0]:.0f} us, ILD {center_ild[1]:.1f} dB "
+        "(KEMAR's limits 40 us, 2 dB and 20 us, 1 dB; other listeners' goal 60 us, 3 dB)"
+    )
 
 
 def iacc(ears: np.ndarray, band_hz: tuple[float, float]) -> float:
@@ -102,6 +150,9 @@ def main() -> None:
         ild = row["device_ild_db"] - row["reference_ild_db"]
         limit = "20 us, 1 dB" if row["source"] == "center" else "40 us, 2 dB"
         print(f"width at 2 m, {row['source']}: ITD {itd:+.0f} us, ILD {ild:+.1f} dB off a real +-30 deg pair (within {limit})")
+
+    if isinstance(measured, HrtfSet):
+        print("  " + width_on_other_listeners(spatializer, measured))
 
     virtual = design_virtualizer(SR, head=design_head)
     impulse = np.zeros(virtual.contralateral.shape)
