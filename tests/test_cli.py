@@ -402,6 +402,33 @@ def test_analyze_crosstalk_designs_over_the_region_it_reports_or_at_the_seat(cap
     assert figures["robust"][0] > figures["seat"][0] and figures["robust"][1] > figures["seat"][1] + 1.0
 
 
+def test_analyze_crosstalk_on_other_listeners(capsys: pytest.CaptureFixture[str]) -> None:
+    """``--other-listeners``: the design on listeners made from each head (for the model: its ears moved; a SOFA set
+    is also scaled), each row the separation the analysis module measures on that listener."""
+    import re
+
+    from soundstage.acoustics.head import HybridSphereHead
+    from soundstage.acoustics.profiles import ListeningRegion, load_profile
+    from soundstage.analysis.crosstalk import EAR_PLACEMENTS_DEG, MovedEars, region_separation_db, separation_db
+    from soundstage.stages.crosstalk import design_crosstalk_canceller
+
+    assert main(["analyze", "crosstalk", "--distance-m", "1", "--other-listeners"]) == 0
+    out = capsys.readouterr().out
+    section = out.split("on other listeners made from each head")[1]
+    rows = re.findall(r"ears ([-+\d]+) / ([-+\d]+) deg back: +([-\d.]+) / +([-\d.]+) dB; +([-\d.]+) / +([-\d.]+) dB", section)
+    assert [(float(left), float(right)) for left, right, *_ in rows] == list(EAR_PLACEMENTS_DEG), section
+    assert "size x" not in section  # a model is not scaled: its radius is a parameter of its own
+    profile = load_profile("studio-5", distance_m=1.0)
+    region = ListeningRegion()
+    design = design_crosstalk_canceller(profile, head=HybridSphereHead(), region=region)
+    left, right, *printed = rows[-1]
+    listener = MovedEars(HybridSphereHead(), float(left), float(right))
+    bands = separation_db(design.impulse, design.delay_samples, 48000.0, profile, listener)[1]
+    spread = region_separation_db(design.impulse, design.delay_samples, 48000.0, profile, listener, region)
+    expected = (bands.mean(), bands.min(), spread.mean_db, spread.worst_seat[0])
+    assert np.allclose([float(value) for value in printed], expected, atol=0.051), (printed, expected)
+
+
 def test_process_with_the_listeners_own_head(kemar_path: str, tmp_path: Path, noise: np.ndarray) -> None:
     """``--hrtf``: the preset designed and previewed on that head (the same output as the API's); on a chain with no
     stage that takes a head it is refused in one line and nothing is written."""

@@ -7,7 +7,7 @@
     soundstage plugin chain STATE [-o CHAIN.toml] [--overwrite]
     soundstage analyze crosstalk --device NAME --distance-m D [--hrtf model|rigid-sphere|blended-sphere|head-and-torso|SOFA ...]
                                  [--design-hrtf rigid-sphere|blended-sphere|SOFA] [--region-yaw-deg Y --region-lateral-m L
-                                 --region-fore-aft-m F] [--seat]
+                                 --region-fore-aft-m F] [--seat] [--other-listeners]
                                  [--plot FILE.png]
     soundstage analyze beam --device NAME [--plot FILE.png]
     soundstage analyze zones --device NAME [--hrtf ...] [--plot FILE.png]
@@ -218,7 +218,14 @@ def _cmd_analyze_crosstalk(args: argparse.Namespace) -> int:
     region = ListeningRegion(args.region_yaw_deg, args.region_lateral_m, args.region_fore_aft_m)
     plot = _plot_path(args)
     report = crosstalk_report(
-        args.device, args.distance_m, args.hrtf, design_hrtf=args.design_hrtf, region=region, robust=not args.seat, plot=plot
+        args.device,
+        args.distance_m,
+        args.hrtf,
+        design_hrtf=args.design_hrtf,
+        region=region,
+        robust=not args.seat,
+        others=args.other_listeners,
+        plot=plot,
     )
     print(report)
     return 0
@@ -744,6 +751,11 @@ def build_parser() -> argparse.ArgumentParser:
         "--seat",
         action="store_true",
         help='design the canceller exact at the seat (region = "seat"), not robust over the listening region',
+    )
+    crosstalk.add_argument(
+        "--other-listeners",
+        action="store_true",
+        help="also on listeners made from each head: 0.9-1.1 times its size (a SOFA set), ears moved 5 deg asymmetrically",
     )
     crosstalk.add_argument("--plot", default=None, help="write separation vs frequency to this PNG (needs matplotlib)")
     crosstalk.set_defaults(run=_cmd_analyze_crosstalk)

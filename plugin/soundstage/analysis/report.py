@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +18,7 @@ from soundstage.analysis.crosstalk import (
     RegionSeparation,
     band_target_db,
     center_image_error,
+    other_listeners,
     plain_stereo_separation_db,
     realized_response,
     region_separation_db,
@@ -70,6 +71,7 @@ def crosstalk_report(
     design_hrtf: str = "model",
     region: ListeningRegion | None = None,
     robust: bool = True,
+    others: bool = False,
     sample_rate: float = 48000.0,
     plot: Path | None = None,
 ) -> str:
@@ -80,7 +82,9 @@ def crosstalk_report(
     (the model, or a SOFA file: a personalized design). With a ``region``, the
     separation over its seats (mean, and the worst seat) follows for every head.
     ``robust``: the canceller designed robust over that region (as the stages design it by default; without
-    a region, :data:`~soundstage.stages.crosstalk.DEFAULT_REGION`), else exact at the seat.
+    a region, :data:`~soundstage.stages.crosstalk.DEFAULT_REGION`), else exact at the seat. ``others``: also
+    on the listeners made from each head (:func:`~soundstage.analysis.crosstalk.other_listeners`: other sizes,
+    asymmetric ears), how the design holds on people who are not that head.
     """
     profile = load_profile(device, distance_m=distance_m)
     design_head = HeadChoice(design_hrtf).head(sample_rate)
@@ -143,6 +147,8 @@ def crosstalk_report(
                 f"  {label}: mean {spread.mean_db:.1f} dB, worst seat {worst:.1f} dB "
                 f"(yaw {seat.yaw_deg:+g} deg, {100 * y:+g} cm lateral, {100 * x:+g} cm fore-aft)"
             )
+    if others:
+        lines += _other_listeners_lines(design, profile, measured or {"model": model}, region, sample_rate)
     if plot is not None:
         curves = [(centers, values, {"marker": "o", "label": f"{label} head"}) for label, values in heads.items()]
         curves.append((centers, plain, {"linestyle": "--", "color": "grey", "label": "no crosstalk cancellation"}))
@@ -151,6 +157,26 @@ def crosstalk_report(
         )
         lines.append(f"plot: {plot}")
     return "\n".join(lines)
+
+
+def _other_listeners_lines(
+    design: Any, profile: Any, heads: Mapping[str, HeadModel], region: ListeningRegion | None, sample_rate: float
+) -> list[str]:
+    """The ``others`` section of :func:`crosstalk_report`: per head, each listener made from it, at the seat (mean,
+    worst band) and over the region (mean, worst seat)."""
+    lines = ["", "on other listeners made from each head (250 Hz-6.3 kHz; at the seat: mean / worst band"]
+    lines[-1] += "; over the region: mean / worst seat)" if region is not None else ")"
+    for label, head in heads.items():
+        lines.append(f"  {label}:")
+        for name, other in other_listeners(head):
+            args = (design.impulse, design.delay_samples, sample_rate, profile, other)
+            bands = separation_db(*args)[1]
+            row = f"    {name + ':':32s} {bands.mean():5.1f} / {bands.min():5.1f} dB"
+            if region is not None:
+                spread = region_separation_db(*args, region)
+                row += f";  {spread.mean_db:5.1f} / {spread.worst_seat[0]:5.1f} dB"
+            lines.append(row)
+    return lines
 
 
 def _head_label(file: str, files: list[str]) -> str:
