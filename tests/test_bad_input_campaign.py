@@ -87,6 +87,9 @@ def chain_case(content: str) -> Callable[[W], list[str]]:
     return lambda w: process(w, wav(w / "in.wav", noise()), chain=text(w / "c.toml", content))
 
 
+STEM_TILDE = '[[stems]]\npath = "~take.wav"\n'
+
+
 def session(w: W, body: str, *, stems: int = 1, extra: str = "") -> list[str]:
     (w / "stems").mkdir(exist_ok=True)
     for index in range(stems):
@@ -512,6 +515,22 @@ CASES: dict[str, tuple[Callable[[W], list[str]], str, int]] = {
     ),
     "chain_show_rate_0": (lambda w: ["chain", "show", "mastering", "--sample-rate", "0"], r"--sample-rate: 0", 2),
     "analyze_distance_negative": (lambda w: ["analyze", "crosstalk", "--distance-m", "-1"], r"--distance-m", 2),
+    # a path starting with ~ and no such user (~unknown-user/... or a file named ~mix.wav): pathlib raised
+    "hrtf_tilde_no_such_user": (
+        lambda w: process(w, wav(w / "in.wav", noise()), "--hrtf", "~no-such-user/me.sofa", chain="studio-5"),
+        r"SOFA file .*~no-such-user/me.sofa' does not exist",
+        2,
+    ),
+    "device_tilde_no_such_user": (
+        lambda w: ["analyze", "crosstalk", "--device", "~no-such-user.toml"],
+        r"device profile file '~no-such-user.toml' does not exist",
+        2,
+    ),
+    "session_stem_named_tilde_ok": (
+        lambda w: [wav(w / "~take.wav", noise())] and session(w, STEM_TILDE),
+        "",
+        0,
+    ),
     "unknown_command": (lambda w: ["transmogrify"], r"invalid choice: 'transmogrify'", 2),
     "live_block_0": (
         lambda w: ["live", "--chain", "mastering", "--map", "m.toml", "--in", "x", "--block", "0"],

@@ -15,6 +15,7 @@
                               --region-lateral-m L --region-fore-aft-m F] [--plot FILE.png]
     soundstage analyze virtualizer [--azimuth-deg A] [--hrtf model|PATH.sofa] [--against PATH.sofa|none] [--plot FILE.png]
     soundstage render SESSION.toml [-o DIR] [--only NAME] [--overwrite] [--hrtf SOFA ...]
+    soundstage session new STEMS_FOLDER [-o SESSION.toml] [--overwrite]
     soundstage session check SESSION.toml
     soundstage live --chain C [--hrtf SOFA ...] [--map MAP.toml --in PORT [--out PORT]]
                     [--head-tracker udp:PORT [--head-yaw-sign -1]] [--input FILE | --signal noise|sine] [--seconds S]
@@ -292,6 +293,24 @@ def _cmd_render(args: argparse.Namespace) -> int:
     for name, reason in result.failures.items():
         print(f"soundstage: error: render {name!r} failed: {reason}", file=sys.stderr)
     return 2 if result.failures else 0
+
+
+def _cmd_session_new(args: argparse.Namespace) -> int:
+    from soundstage.session.new import new_session
+
+    made = new_session(args.folder, output=args.output, overwrite=args.overwrite)
+    stems = len(made.session.stems)
+    print(
+        f"wrote {made.file}: {stems} stem(s) at {made.sample_rate:g} Hz, {made.stamped} placed by their BWF time reference, "
+        f"{stems - made.stamped} from the start; {len(made.session.renders)} render(s)"
+    )
+    for relative in made.truncated:
+        print(f"stem {relative} is TRUNCATED (see its comment): render with --allow-truncated, or export it again")
+    if made.skipped:
+        shown = ", ".join(made.skipped[:3]) + (", ..." if len(made.skipped) > 3 else "")
+        print(f"left out {len(made.skipped)} hidden file(s) ({shown}): not stems (macOS writes ._ files beside audio)")
+    print(f"check it: soundstage session check {made.file}; render it: soundstage render {made.file}")
+    return 0
 
 
 def _cmd_session_check(args: argparse.Namespace) -> int:
@@ -815,7 +834,14 @@ def build_parser() -> argparse.ArgumentParser:
     )
     _hrtf_argument(render, "the render chains (device, binaural, reference, A/B; instead of the session's hrtf)")
     render.set_defaults(run=_cmd_render)
-    session = commands.add_parser("session", help="inspect session files").add_subparsers(dest="session_command", required=True)
+    session = commands.add_parser("session", help="write and inspect session files").add_subparsers(
+        dest="session_command", required=True
+    )
+    new = session.add_parser("new", help="write a session file for a folder of exported stems (every audio file in it)")
+    new.add_argument("folder", help="the folder the stems were exported into")
+    new.add_argument("-o", "--output", default=None, help="the session file (default: session.toml in the folder)")
+    new.add_argument("--overwrite", action="store_true", help="replace an existing session file")
+    new.set_defaults(run=_cmd_session_new)
     check = session.add_parser("check", help="validate a session and list its stems with offsets and rates")
     check.add_argument("session")
     check.set_defaults(run=_cmd_session_check)

@@ -74,7 +74,7 @@ def store_dir() -> Path | None:
     """The store's folder (made when first written), or None when ``$SOUNDSTAGE_DESIGN_CACHE`` is ``off``."""
     setting = os.environ.get("SOUNDSTAGE_DESIGN_CACHE")
     if setting is not None:
-        return None if setting.strip().lower() in ("off", "0", "no", "false", "") else Path(setting).expanduser()
+        return None if setting.strip().lower() in ("off", "0", "no", "false", "") else Path(os.path.expanduser(setting))
     base = os.environ.get("XDG_CACHE_HOME", "")
     if not os.path.isabs(base):  # unset, or relative (which the XDG spec says to ignore)
         try:

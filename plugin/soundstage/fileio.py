@@ -31,7 +31,19 @@ from soundstage.host.audio import sample_problem
 from soundstage.host.processor import Processor
 from soundstage.sinks import AudioSink, audio_target
 
-__all__ = ["check_output_path", "held_frames", "open_audio", "process_file", "SoundfileReader", "TruncatedReader"]
+__all__ = [
+    "AUDIO_SUFFIXES",
+    "check_output_path",
+    "held_frames",
+    "open_audio",
+    "process_file",
+    "SoundfileReader",
+    "TruncatedReader",
+]
+
+
+#: The audio files a folder contributes (a batch's items, a new session's stems): what :func:`open_audio` reads.
+AUDIO_SUFFIXES = (".wav", ".bwf", ".flac", ".aiff", ".aif", ".aifc", ".caf", ".w64", ".mp3", ".ogg", ".opus", ".au")
 
 
 def open_audio(path: str | os.PathLike[str], *, allow_truncated: bool = False) -> Any:

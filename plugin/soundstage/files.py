@@ -180,7 +180,7 @@ def referenced_path(text: str, base: Path) -> Path:
     """A path written in a file (a chain file, a session, a job list), absolute against ``base`` (the file's folder),
     ``~`` expanded. A relative path written with Windows separators (``stems\\kick.wav``: the file was made on
     Windows) is read with this system's when it names nothing as written and the same folders hold it."""
-    path = Path(text).expanduser()
+    path = Path(os.path.expanduser(text))
     path = path if path.is_absolute() else base / path
     if os.sep == "/" and "\\" in text and not path.exists():
         windows = PureWindowsPath(text)

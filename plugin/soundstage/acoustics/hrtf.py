@@ -188,7 +188,7 @@ class HrtfSet:
         HrtfError
             If the file is missing or unreadable, or holds no 2-ear impulse responses.
         """
-        file = Path(path).expanduser()
+        file = Path(os.path.expanduser(path))
         if file.is_dir():
             raise HrtfError(f"SOFA file {str(file)!r} is a folder; give the .sofa file in it")
         if not file.is_file():

@@ -232,7 +232,7 @@ def load_profile(name_or_path: str | Path, *, distance_m: float | None = None) -
         For an unknown name (listing the known ones) or a malformed file (naming
         the file, the key and the value).
     """
-    candidate = Path(name_or_path).expanduser()
+    candidate = Path(os.path.expanduser(name_or_path))
     if candidate.suffix == ".toml" or candidate.exists():
         file = candidate
         if not file.is_file():

@@ -2,7 +2,7 @@
 
 ``soundstage batch JOBS`` takes:
 
-- a folder: every audio file directly in it (:data:`AUDIO_SUFFIXES`: what
+- a folder: every audio file directly in it (:data:`~soundstage.fileio.AUDIO_SUFFIXES`: what
   ``soundstage process`` reads), through ``--chain``;
 - a glob (``"masters/*.wav"``), the same way; ``**`` matches folders at any depth
   (``"catalog/**/*.flac"``), and the outputs mirror the folders below the glob's
@@ -49,6 +49,7 @@ from typing import Annotated, Literal
 from pydantic import Field
 
 from soundstage.errors import SoundstageError
+from soundstage.fileio import AUDIO_SUFFIXES
 from soundstage.files import output_name, referenced_path
 from soundstage.host.chainfile import find_chain, head_setting
 from soundstage.schema import Table, validate
@@ -56,8 +57,6 @@ from soundstage.tomlfile import read_toml
 
 __all__ = ["AUDIO_SUFFIXES", "BatchError", "BatchItem", "load_jobs"]
 
-#: The audio files a folder or glob of a batch contributes.
-AUDIO_SUFFIXES = (".wav", ".flac", ".aiff", ".aif", ".aifc", ".caf", ".w64", ".mp3", ".ogg", ".opus", ".au")
 #: The most items one batch may hold.
 MAX_ITEMS = 1_000_000
 

@@ -455,7 +455,7 @@ def _beside(value: Any, base: Path) -> Any:
         return [_beside(v, base) for v in value]
     if not isinstance(value, str):
         return value
-    path = Path(value).expanduser()
+    path = Path(os.path.expanduser(value))
     found = referenced_path(value, base)
     if not path.is_absolute() and found.is_file():
         return str(found)

@@ -1,0 +1,227 @@
+"""``soundstage session new``: a session file for a folder of stems, as a DAW exports them.
+
+Every audio file below the folder (:data:`~soundstage.fileio.AUDIO_SUFFIXES`)
+becomes a stem, in path order. Hidden files and folders are left out (macOS
+leaves ``._kick.wav`` beside ``kick.wav`` on drives it does not format: metadata,
+not audio), and so is the ``renders/`` folder beside the session file. A stem
+stamped with a BWF TimeReference is placed by it when the session renders; one
+without starts at the session's start. The session rate is the rate most stems
+have (the others are resampled). The renders are those of ``soundstage demo``:
+the mixdown, the studio-5 driver feeds, their headphone preview, the stereo
+reference and the loudness-matched A/B. A comment on each stem says what it is
+and where it starts, and a stem that holds less than its header declares is
+listed, marked, and renders only with ``--allow-truncated``.
+
+Nothing is written unless every stem opens and the written file loads back as a
+session with the same stems; an existing session file is replaced only with
+``overwrite``.
+"""
+
+from __future__ import annotations
+
+import os
+from collections import Counter
+from dataclasses import dataclass
+from pathlib import Path, PureWindowsPath
+
+import tomlkit
+
+from soundstage.errors import AudioFileError
+from soundstage.fileio import AUDIO_SUFFIXES, open_audio
+from soundstage.files import atomic_path
+from soundstage.session.model import MAX_STEMS, SESSION_FILE_NAME, Session, SessionError, load_session
+from soundstage.session.stems import bwf_time_reference, inspect_stems
+
+__all__ = ["NewSession", "new_session"]
+
+#: The renders a new session asks for: (name, kind, chain, per_driver, bit depth).
+RENDERS = (
+    ("mixdown", "mixdown", None, False, 24),
+    ("studio-5", "device", "studio-5", True, 24),
+    ("binaural", "binaural", "studio-5-binaural", False, 32),
+    ("reference", "reference", "stereo-reference", False, 32),
+    ("ab", "ab", None, False, 32),
+)
+#: The folder a render writes into by default, beside the session file: never stems.
+RENDERS_FOLDER = "renders"
+
+
+@dataclass(frozen=True)
+class _Found:
+    path: Path
+    relative: str
+    rate: float
+    channels: int
+    frames: int
+    dtype: str
+    declared: int | None
+    time_reference: int | None
+
+
+@dataclass(frozen=True)
+class NewSession:
+    """What :func:`new_session` wrote: the file, the session as it loads, and what it left out (hidden files)."""
+
+    file: Path
+    session: Session
+    sample_rate: float
+    stamped: int
+    truncated: tuple[str, ...]
+    skipped: tuple[str, ...]
+
+
+def new_session(
+    folder: str | os.PathLike[str], *, output: str | os.PathLike[str] | None = None, overwrite: bool = False
+) -> NewSession:
+    """Write a session file for the stems below ``folder`` (``output``, default ``folder/session.toml``).
+
+    Raises
+    ------
+    SessionError
+        The folder is no folder or holds no audio, the session file exists (without ``overwrite``).
+    AudioFileError
+        A stem cannot be read: naming it, and what to do.
+    """
+    base = Path(folder)
+    if not base.is_dir():
+        what = "does not exist" if not base.exists() else "is a file, not a folder"
+        raise SessionError(f"session new: {str(base)!r} {what}; give the folder the stems were exported into")
+    target = Path(output) if output is not None else base / SESSION_FILE_NAME
+    if target.suffix.lower() != ".toml":
+        raise SessionError(f"session new: {str(target)!r} is no .toml file; name the session file e.g. session.toml")
+    if not target.parent.is_dir():
+        raise SessionError(f"session new: the folder of {str(target)!r} does not exist; create it first")
+    if target.exists() and not overwrite:
+        raise SessionError(f"session new: {str(target)!r} already exists; pass --overwrite to replace it, or -o another file")
+    files, skipped = _audio_files(base, target)
+    if not files:
+        raise SessionError(
+            f"session new: the folder {str(base)!r} holds no audio files ({', '.join(AUDIO_SUFFIXES)}); export the stems there"
+        )
+    if len(files) > MAX_STEMS:
+        raise SessionError(f"session new: the folder {str(base)!r} holds {len(files)} audio files; a session takes {MAX_STEMS}")
+    found = [_inspect(file, target.parent) for file in files]
+    rates = Counter(stem.rate for stem in found)
+    rate = max(rates, key=lambda r: (rates[r], r))
+    text = _document(base, found, rate)
+    with atomic_path(target) as temporary:
+        temporary.write_text(text, encoding="utf-8")
+        try:  # what render will read: the stems found, each placed
+            inspect_stems(load_session(temporary), allow_truncated=True)
+        except (SessionError, AudioFileError) as error:
+            raise type(error)(f"session new: {str(error).replace(str(temporary), str(target))}; nothing was written") from None
+    session = load_session(target)
+    truncated = tuple(stem.relative for stem in found if stem.declared is not None and stem.declared > stem.frames)
+    stamped = sum(stem.time_reference is not None for stem in found)
+    return NewSession(target, session, rate, stamped, truncated, tuple(skipped))
+
+
+def _audio_files(base: Path, target: Path) -> tuple[list[Path], list[str]]:
+    """The audio files below ``base`` in path order, and the hidden ones left out (relative paths)."""
+    renders = (target.parent / RENDERS_FOLDER).resolve()
+    files, skipped = [], []
+    for path in sorted(base.rglob("*"), key=lambda p: p.relative_to(base).as_posix().lower()):
+        relative = path.relative_to(base)
+        if not path.is_file() or path.suffix.lower() not in AUDIO_SUFFIXES:
+            continue
+        if path.resolve().is_relative_to(renders):
+            continue
+        if any(part.startswith(".") for part in relative.parts):
+            skipped.append(relative.as_posix())
+            continue
+        files.append(path)
+    return files, skipped
+
+
+def _inspect(path: Path, session_folder: Path) -> _Found:
+    relative = Path(os.path.relpath(path.resolve(), session_folder.resolve())).as_posix()
+    try:
+        with open_audio(path, allow_truncated=True) as reader:
+            found = _Found(
+                path,
+                relative,
+                float(reader.samplerate),
+                int(reader.num_channels),
+                int(reader.frames),
+                str(reader.file_dtype),
+                getattr(reader, "declared_frames", None),
+                bwf_time_reference(path),
+            )
+    except AudioFileError as error:
+        raise AudioFileError(f"session new: stem {relative!r}: {error} (or move it out of the folder)") from None
+    if found.frames == 0:
+        raise AudioFileError(f"session new: stem {relative!r} has no samples; export it again, or move it out of the folder")
+    return found
+
+
+def _names(found: list[_Found]) -> list[str | None]:
+    """Per stem the name to write: None where the file's stem (the default name) is unique, else its path."""
+    counts = Counter(PureWindowsPath(stem.relative).stem for stem in found)  # the default name, as load_session takes it
+    names: list[str | None] = []
+    taken = {name for name, count in counts.items() if count == 1}
+    for stem in found:
+        own = PureWindowsPath(stem.relative).stem
+        if counts[own] == 1:
+            names.append(None)
+            continue
+        name = str(Path(stem.relative).with_suffix("").as_posix()).replace("/", "-").lstrip(".-") or own
+        candidate, number = name, 2
+        while candidate in taken:
+            candidate, number = f"{name}-{number}", number + 1
+        taken.add(candidate)
+        names.append(candidate)
+    return names
+
+
+def _describe(stem: _Found, session_rate: float) -> str:
+    channels = {1: "mono", 2: "stereo"}.get(stem.channels, f"{stem.channels} ch")
+    text = f"{stem.rate / 1000:g} kHz {channels} {stem.dtype}, {stem.frames / stem.rate:.2f} s"
+    if stem.time_reference is not None:
+        seconds = stem.time_reference / stem.rate
+        hours, rest = divmod(seconds, 3600.0)
+        minutes, rest = divmod(rest, 60.0)
+        text += f", BWF start {int(hours):02d}:{int(minutes):02d}:{rest:06.3f}"
+    else:
+        text += ", no BWF time reference: starts at 0 (offset_s places it)"
+    if stem.rate != session_rate:
+        text += " (resampled)"
+    if stem.declared is not None and stem.declared > stem.frames:
+        missing = (stem.declared - stem.frames) / stem.rate
+        text += f"; TRUNCATED: {missing:.3f} s missing (render with --allow-truncated, or export it again)"
+    return text
+
+
+def _document(base: Path, found: list[_Found], rate: float) -> str:
+    document = tomlkit.document()
+    document.add(tomlkit.comment(f"soundstage session for the stems in {base.resolve()} (soundstage session new)"))
+    document.add(tomlkit.comment("paths are relative to this file; check it with: soundstage session check FILE"))
+    document["format"] = 1
+    document["sample_rate"] = int(rate) if rate == int(rate) else rate
+    document["sample_rate"].comment(f"the rate of {'most' if len({s.rate for s in found}) > 1 else 'all'} stems")
+    stems = tomlkit.aot()
+    for stem, name in zip(found, _names(found), strict=True):
+        table = tomlkit.table()
+        path = stem.relative if not stem.relative.startswith("~") else f"./{stem.relative}"
+        table["path"] = path
+        table["path"].comment(_describe(stem, rate))
+        if name is not None:
+            table["name"] = name
+        table["gain_db"] = 0.0
+        stems.append(table)
+    document["stems"] = stems
+    master = tomlkit.table()
+    master.add(tomlkit.comment('chain = "mastering"    # a chain on the mix (a chain file or a preset)'))
+    document["master"] = master
+    renders = tomlkit.aot()
+    for name, kind, chain, per_driver, bit_depth in RENDERS:
+        table = tomlkit.table()
+        table["name"] = name
+        table["kind"] = kind
+        if chain is not None:
+            table["chain"] = chain
+        if per_driver:
+            table["per_driver"] = True
+        table["bit_depth"] = bit_depth
+        renders.append(table)
+    document["renders"] = renders
+    return tomlkit.dumps(document)

@@ -1,0 +1,203 @@
+"""``soundstage session new``: a session file for a folder of stems other programs exported."""
+
+from __future__ import annotations
+
+import hashlib
+import shutil
+import subprocess
+import tempfile
+from pathlib import Path
+
+import numpy as np
+import pytest
+import soundfile
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from soundstage.cli import main
+from soundstage.session.model import load_session
+from soundstage.session.new import new_session
+from soundstage.session.stems import inspect_stems
+
+SR = 48000
+
+
+def tool(name: str) -> str:
+    path = shutil.which(name)
+    if path is None:
+        pytest.skip(f"{name} is not installed (Debian: apt-get install {name}); .ci/run installs it")
+    return path
+
+
+def click_wav(path: Path, at_s: float, seconds: float = 1.0, channels: int = 1, rate: int = SR, subtype: str = "PCM_24") -> Path:
+    audio = np.zeros((int(seconds * rate), channels), np.float32)
+    audio[int(round(at_s * rate))] = 0.5
+    soundfile.write(str(path), audio, rate, subtype=subtype)
+    return path
+
+
+def run(*command: str) -> None:
+    subprocess.run(command, check=True, capture_output=True)
+
+
+def test_a_folder_other_programs_exported_renders_with_each_stem_in_place(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Stems by ffmpeg (BWF-stamped WAVs, an MP3), sox (44.1 kHz) and soundfile (FLAC), one in a subfolder with the
+    name of another, macOS's ._ file, a text file and an earlier render: every audio file is a stem, placed by its
+    BWF stamp, the session rate is the most common one, and the mixdown puts the stamped stem's click on its sample."""
+    ffmpeg, sox = tool("ffmpeg"), tool("sox")
+    stems = tmp_path / "export"
+    (stems / "drums").mkdir(parents=True)
+    click_wav(tmp_path / "click.wav", 0.5, 2.0, channels=2)
+    # drums/kick.wav: stamped 01:00:02 (2 s after the vocal's 01:00:00), its click 0.5 s in: 2.5 s into the mix
+    run(ffmpeg, "-v", "error", "-i", str(tmp_path / "click.wav"), "-c:a", "pcm_f32le", "-write_bext", "1",
+        "-metadata", f"time_reference={SR * 3602}", str(stems / "drums" / "kick.wav"))  # fmt: skip
+    run(ffmpeg, "-v", "error", "-f", "lavfi", "-i", f"sine=f=440:d=2:sample_rate={SR}", "-c:a", "pcm_s24le",
+        "-write_bext", "1", "-metadata", f"time_reference={SR * 3600}", str(stems / "vocal.wav"))  # fmt: skip
+    run(sox, "-n", "-r", "44100", "-c", "1", "-b", "24", str(stems / "bass.wav"), "synth", "3", "sine", "55", "vol", "0.1")
+    run(
+        ffmpeg,
+        "-v",
+        "error",
+        "-f",
+        "lavfi",
+        "-i",
+        "sine=f=330:d=1:sample_rate=44100",
+        "-c:a",
+        "libmp3lame",
+        str(stems / "gtr.mp3"),
+    )
+    soundfile.write(str(stems / "kick.flac"), np.zeros((SR, 2), np.float32), SR, subtype="PCM_16")
+    (stems / "._kick.flac").write_bytes(b"\x00\x05\x16\x07Mac OS X        ")  # AppleDouble: metadata, no audio
+    (stems / "notes.txt").write_text("mix notes\n")
+    (stems / "renders").mkdir()
+    click_wav(stems / "renders" / "mixdown.wav", 0.1)  # an earlier render of this session: never a stem
+    before = {p: p.read_bytes() for p in stems.rglob("*") if p.is_file()}
+
+    assert main(["session", "new", str(stems)]) == 0
+    out = capsys.readouterr().out
+    assert "5 stem(s) at 48000 Hz, 2 placed by their BWF time reference, 3 from the start" in out
+    assert "left out 1 hidden file(s) (._kick.flac)" in out
+    assert {p: p.read_bytes() for p in before} == before  # nothing the user made is touched
+    session = load_session(stems)
+    assert [stem.name for stem in session.stems] == ["bass", "drums-kick", "gtr", "kick", "vocal"]
+    assert session.sample_rate == SR and [r.name for r in session.renders] == [
+        "mixdown",
+        "studio-5",
+        "binaural",
+        "reference",
+        "ab",
+    ]
+    rate, placed = inspect_stems(session)
+    starts = {info.stem.name: info.start for info in placed}
+    assert starts == {"bass": 0, "drums-kick": 2 * SR, "gtr": 0, "kick": 0, "vocal": 0}
+
+    assert main(["render", str(stems), "--only", "mixdown", "-o", str(tmp_path / "out")]) == 0
+    mix, mix_rate = soundfile.read(str(tmp_path / "out" / "mixdown.wav"), always_2d=True)
+    assert mix_rate == SR and len(mix) == 4 * SR  # the stamped drums end last: 2 s + 2 s
+    assert int(np.argmax(np.abs(mix[:, 0]))) == int(2.5 * SR)
+
+
+def digest(folder: Path) -> dict[str, str]:
+    return {
+        str(p.relative_to(folder)): hashlib.sha256(p.read_bytes()).hexdigest() for p in sorted(folder.rglob("*")) if p.is_file()
+    }
+
+
+@pytest.mark.parametrize(
+    ("case", "message"),
+    [
+        ("missing", r"'.*nowhere' does not exist; give the folder the stems were exported into"),
+        ("a file", r"is a file, not a folder"),
+        ("no audio", r"holds no audio files \(\.wav, .*\); export the stems there"),
+        ("exists", r"session\.toml' already exists; pass --overwrite to replace it, or -o another file"),
+        ("text as audio", r"stem 'b\.wav': input file .* is a text file, not audio .*\(or move it out of the folder\)"),
+        ("empty stem", r"stem 'b\.wav': input file .* is empty \(0 bytes.*\(or move it out of the folder\)"),
+        ("a day apart", r"stem 'b'.*more than the 86400 s a session spans; give the stem offset_s.*; nothing was written"),
+        ("not toml", r"'.*session\.txt' is no \.toml file"),
+    ],
+)
+def test_what_it_refuses_in_one_line_writing_nothing(
+    case: str, message: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import re
+
+    stems = tmp_path / "stems"
+    stems.mkdir()
+    click_wav(stems / "a.wav", 0.1)
+    folder, extra = str(stems), []
+    if case == "missing":
+        folder = str(tmp_path / "nowhere")
+    elif case == "a file":
+        folder = str(stems / "a.wav")
+    elif case == "no audio":
+        (stems / "a.wav").unlink()
+        (stems / "readme.txt").write_text("stems follow\n")
+    elif case == "exists":
+        (stems / "session.toml").write_text("# mine\n")
+    elif case == "text as audio":
+        (stems / "b.wav").write_text("<html>404 Not Found</html>\n")
+    elif case == "empty stem":
+        (stems / "b.wav").write_bytes(b"")
+    elif case == "a day apart":
+        from soundstage.session.bwf import write_stem
+
+        write_stem(stems / "a.wav", np.zeros((1, SR)), SR, time_reference=0)
+        write_stem(stems / "b.wav", np.zeros((1, SR)), SR, time_reference=SR * 90_000)
+    elif case == "not toml":
+        extra = ["-o", str(stems / "session.txt")]
+    before = digest(tmp_path)
+    assert main(["session", "new", folder, *extra]) == 2
+    err = capsys.readouterr().err
+    assert re.search(message, err), err
+    assert err.count("\n") == 1 and "Traceback" not in err
+    assert digest(tmp_path) == before  # no session written, nothing changed, no temporary left
+
+
+def test_a_truncated_stem_is_listed_marked_and_renders_only_when_allowed(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    stems = tmp_path / "stems"
+    stems.mkdir()
+    click_wav(stems / "a.wav", 0.1)
+    data = click_wav(stems / "cut.wav", 0.1, seconds=2.0).read_bytes()
+    (stems / "cut.wav").write_bytes(data[: len(data) // 2])  # a copy that stopped half way
+    assert main(["session", "new", str(stems)]) == 0
+    assert "stem cut.wav is TRUNCATED" in capsys.readouterr().out
+    text = (stems / "session.toml").read_text()
+    assert "TRUNCATED: 1.000 s missing (render with --allow-truncated, or export it again)" in text
+    assert main(["render", str(stems), "--only", "mixdown"]) == 2
+    assert "--allow-truncated" in capsys.readouterr().err
+    assert main(["render", str(stems), "--only", "mixdown", "--allow-truncated"]) == 0
+
+
+def test_the_session_file_can_live_elsewhere(tmp_path: Path) -> None:
+    """``-o``: paths are written relative to the session file, so it loads from where it is."""
+    stems = tmp_path / "delivery" / "stems"
+    stems.mkdir(parents=True)
+    click_wav(stems / "a.wav", 0.1)
+    (tmp_path / "sessions").mkdir()
+    made = new_session(stems, output=tmp_path / "sessions" / "album.toml")
+    assert 'path = "../delivery/stems/a.wav"' in made.file.read_text()
+    assert load_session(made.file).resolve(str(made.session.stems[0].path)).resolve() == (stems / "a.wav").resolve()
+
+
+#: File names as people and other programs make them: quotes, TOML's specials, accents, CJK, a leading ~ or #,
+#: newlines and backslashes (legal in POSIX names; a backslash also reads as a Windows separator).
+NAME = st.text(alphabet=st.sampled_from(list("ab Z09-_.'\"#=[]{}~\\\té中\n")), min_size=1, max_size=12).filter(
+    lambda name: name.strip(".") != "" and "/" not in name and not name.startswith(".")
+)
+
+
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(names=st.lists(NAME, min_size=1, max_size=4, unique_by=lambda n: n.lower()))
+def test_any_file_names_load_back_as_the_same_files(names: list[str]) -> None:
+    with tempfile.TemporaryDirectory() as folder:
+        stems = Path(folder)
+        files = [click_wav(stems / f"{name}.wav", 0.01, seconds=0.05) for name in names]
+        made = new_session(stems)
+        session = load_session(made.file)
+        resolved = sorted(str(session.resolve(str(stem.path)).resolve()) for stem in session.stems)
+        assert resolved == sorted(str(file.resolve()) for file in files)
+        assert len({stem.name for stem in session.stems}) == len(files)
