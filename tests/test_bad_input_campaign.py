@@ -518,7 +518,12 @@ CASES: dict[str, tuple[Callable[[W], list[str]], str, int]] = {
     # a path starting with ~ and no such user (~unknown-user/... or a file named ~mix.wav): pathlib raised
     "hrtf_tilde_no_such_user": (
         lambda w: process(w, wav(w / "in.wav", noise()), "--hrtf", "~no-such-user/me.sofa", chain="studio-5"),
-        r"SOFA file .*~no-such-user/me.sofa' does not exist",
+        r"--hrtf '~no-such-user/me.sofa': the file does not exist; give the listener's SOFA file",
+        2,
+    ),
+    "hrtf_a_folder_for_live": (
+        lambda w: ["live", "--chain", "studio-5", "--hrtf", str(w), "--signal", "noise", "--seconds", "0.1"],
+        r"--hrtf '.*': the file is a folder; give the listener's SOFA file \(\.sofa\), or a head model \(model, ",
         2,
     ),
     "device_tilde_no_such_user": (

@@ -292,7 +292,8 @@ def test_a_recursive_glob_mirrors_the_catalog_folders(tmp_path: Path) -> None:
 
 
 def test_a_folder_of_formats_other_programs_write_is_processed(tmp_path: Path) -> None:
-    """CAF (Logic), Wave64 (Reaper) and MP3 files in a folder are items like WAVs (were skipped: "holds no audio files")."""
+    """CAF (Logic), Wave64 (Reaper) and MP3 files in a folder are items like WAVs (were skipped: "holds no audio files");
+    macOS's ._ file beside one is left out and said (it stopped the batch: "item name '._logic' is not a plain file name")."""
     folder = tmp_path / "masters"
     folder.mkdir()
     tone = (0.1 * np.sin(2 * np.pi * 440 * np.arange(SR // 2) / SR))[:, None].repeat(2, axis=1)
@@ -313,9 +314,11 @@ def test_a_folder_of_formats_other_programs_write_is_processed(tmp_path: Path) -
         ],
         check=True,
     )
+    (folder / "._logic.caf").write_bytes(b"\x00\x05\x16\x07Mac OS X        ")  # macOS's AppleDouble metadata
     out = tmp_path / "out"
     done = _batch(str(folder), "--chain", "stereo-reference", "-o", str(out), "--workers", "1")
     assert done.returncode == 0, done.stderr
+    assert "left out 1 hidden file(s) (._logic.caf)" in done.stdout
     assert {e["item"] for e in _manifest(out)} == {"logic", "reaper", "web"}
     assert all(soundfile.info(out / f"{name}.wav").frames >= SR // 2 for name in ("logic", "reaper"))
 
@@ -384,7 +387,7 @@ def test_a_head_no_chain_takes_or_a_missing_head_stops_the_batch_before_any_item
     assert "item 'item00'" in refused.stderr and "no stage takes a head" in refused.stderr
     missing = _batch(str(tmp_path / "songs"), "--chain", "studio-5", "--hrtf", "nobody.sofa", "-o", str(out))
     assert missing.returncode == 2 and len(missing.stderr.strip().splitlines()) == 1, missing.stderr
-    assert "item 'item00': hrtf:" in missing.stderr and "nobody.sofa" in missing.stderr and "does not exist" in missing.stderr
+    assert "--hrtf 'nobody.sofa': the file does not exist; give the listener's SOFA file" in missing.stderr
     assert not out.exists()
 
 

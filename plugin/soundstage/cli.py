@@ -75,7 +75,7 @@ def _cmd_process(args: argparse.Namespace) -> int:
     from soundstage.host.chainfile import find_chain, load_chain
 
     args.output = _process_output(args.output, args.output_option)
-    chain = load_chain(find_chain(args.chain), hrtf=args.hrtf)
+    chain = load_chain(find_chain(args.chain), hrtf=_given_heads(args.hrtf))
     with open_audio(args.input, allow_truncated=args.allow_truncated) as probe:
         total = int(probe.frames)
         rate = float(probe.samplerate)
@@ -295,6 +295,13 @@ def _cmd_render(args: argparse.Namespace) -> int:
     return 2 if result.failures else 0
 
 
+def _say_hidden(names: list[str], what: str) -> None:
+    """A line naming the hidden audio files a folder's listing left out, if any."""
+    if names:
+        shown = ", ".join(names[:3]) + (", ..." if len(names) > 3 else "")
+        print(f"left out {len(names)} hidden file(s) ({shown}): not {what} (macOS writes ._ files beside audio)")
+
+
 def _cmd_session_new(args: argparse.Namespace) -> int:
     from soundstage.session.new import new_session
 
@@ -306,9 +313,7 @@ def _cmd_session_new(args: argparse.Namespace) -> int:
     )
     for relative in made.truncated:
         print(f"stem {relative} is TRUNCATED (see its comment): render with --allow-truncated, or export it again")
-    if made.skipped:
-        shown = ", ".join(made.skipped[:3]) + (", ..." if len(made.skipped) > 3 else "")
-        print(f"left out {len(made.skipped)} hidden file(s) ({shown}): not stems (macOS writes ._ files beside audio)")
+    _say_hidden(list(made.skipped), "stems")
     print(f"check it: soundstage session check {made.file}; render it: soundstage render {made.file}")
     return 0
 
@@ -361,6 +366,24 @@ def _hrtf_argument(parser: argparse.ArgumentParser, where: str = "the chain") ->
     )
 
 
+def _given_heads(heads: list[str] | None) -> list[str] | None:
+    """``--hrtf`` as given, each SOFA file checked to exist before any chain loads (an error then names the option,
+    not the stage of a preset it was going to)."""
+    import os
+
+    from soundstage.acoustics.hrtf import HEAD_MODELS
+
+    for head in heads or ():
+        file = Path(os.path.expanduser(head))
+        if head not in HEAD_MODELS and not file.is_file():
+            what = "is a folder" if file.is_dir() else "does not exist"
+            raise SoundstageError(
+                f"--hrtf {head!r}: the file {what}; give the listener's SOFA file (.sofa), or a head model "
+                f"({', '.join(HEAD_MODELS)})"
+            )
+    return heads
+
+
 def _region_arguments(parser: argparse.ArgumentParser, what: str = "listening region") -> None:
     """``--region-yaw-deg``, ``--region-lateral-m``, ``--region-fore-aft-m``: a listening region's extents."""
     parser.add_argument("--region-yaw-deg", type=_ranged(float, 0, 45, "deg"), default=5.0, help=f"{what}: +-yaw")
@@ -400,7 +423,7 @@ def _cmd_live(args: argparse.Namespace) -> int:
     from soundstage.midi.live import run_live
     from soundstage.midi.maps import load_map
 
-    chain = load_chain(find_chain(args.chain), hrtf=args.hrtf)
+    chain = load_chain(find_chain(args.chain), hrtf=_given_heads(args.hrtf))
     if bool(args.map) != bool(args.in_port) or not (args.map or args.head_tracker):
         raise SoundstageError(
             "live needs a MIDI map and input (--map MAP.toml --in PORT), a head tracker (--head-tracker udp:PORT), or both"
@@ -564,8 +587,11 @@ def _cmd_batch(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
     from soundstage.batch import load_jobs, run_batch
+    from soundstage.fileio import audio_files
 
-    items = load_jobs(args.jobs, chain=args.chain, hrtf=args.hrtf)
+    items = load_jobs(args.jobs, chain=args.chain, hrtf=_given_heads(args.hrtf))
+    if Path(args.jobs).is_dir():
+        _say_hidden([path.name for path in audio_files(Path(args.jobs))[1]], "items")
     out = Path(args.output) if args.output else Path("batch-out")
     terminal = sys.stderr.isatty()
     bar = tqdm(total=len(items), unit="item", disable=not terminal, leave=False)
@@ -638,7 +664,7 @@ def _cmd_export_plugin(args: argparse.Namespace) -> int:
         args.output,
         name=args.name,
         overwrite=args.overwrite,
-        hrtf=args.hrtf,
+        hrtf=_given_heads(args.hrtf),
         **{key: value for key, value in (("formats", args.format), ("rates", args.rates)) if value is not None},
     )
     program = result.program

@@ -33,6 +33,7 @@ from soundstage.sinks import AudioSink, audio_target
 
 __all__ = [
     "AUDIO_SUFFIXES",
+    "audio_files",
     "check_output_path",
     "held_frames",
     "open_audio",
@@ -44,6 +45,22 @@ __all__ = [
 
 #: The audio files a folder contributes (a batch's items, a new session's stems): what :func:`open_audio` reads.
 AUDIO_SUFFIXES = (".wav", ".bwf", ".flac", ".aiff", ".aif", ".aifc", ".caf", ".w64", ".mp3", ".ogg", ".opus", ".au")
+
+
+def audio_files(folder: Path, *, below: bool = False) -> tuple[list[Path], list[Path]]:
+    """The audio files (:data:`AUDIO_SUFFIXES`) in ``folder`` (``below``: in its folders too), in path order, and
+    the hidden ones left out: a name or folder starting with ``.`` (macOS writes ``._kick.wav`` beside
+    ``kick.wav`` on drives it did not format: metadata, not audio)."""
+    found = folder.rglob("*") if below else folder.iterdir()
+    files, hidden = [], []
+    for path in sorted(found, key=lambda p: p.relative_to(folder).as_posix().lower()):
+        if path.suffix.lower() not in AUDIO_SUFFIXES or not path.is_file():
+            continue
+        if any(part.startswith(".") for part in path.relative_to(folder).parts):
+            hidden.append(path)
+        else:
+            files.append(path)
+    return files, hidden
 
 
 def open_audio(path: str | os.PathLike[str], *, allow_truncated: bool = False) -> Any:

@@ -49,7 +49,7 @@ from typing import Annotated, Literal
 from pydantic import Field
 
 from soundstage.errors import SoundstageError
-from soundstage.fileio import AUDIO_SUFFIXES
+from soundstage.fileio import AUDIO_SUFFIXES, audio_files
 from soundstage.files import output_name, referenced_path
 from soundstage.host.chainfile import find_chain, head_setting
 from soundstage.schema import Table, validate
@@ -139,7 +139,7 @@ def load_jobs(
         items = _job_list(path, chain, head)
     else:
         if path.is_dir():
-            files = sorted(p for p in path.iterdir() if p.is_file() and p.suffix.lower() in AUDIO_SUFFIXES)
+            files = audio_files(path)[0]  # not the hidden ones: macOS's ._kick.wav beside kick.wav is metadata
             where, base = f"folder {text!r}", path
         elif any(c in text for c in "*?["):
             matched = (Path(p) for p in glob.glob(text, recursive=True))

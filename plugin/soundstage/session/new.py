@@ -27,7 +27,7 @@ from pathlib import Path, PureWindowsPath
 import tomlkit
 
 from soundstage.errors import AudioFileError
-from soundstage.fileio import AUDIO_SUFFIXES, open_audio
+from soundstage.fileio import AUDIO_SUFFIXES, audio_files, open_audio
 from soundstage.files import atomic_path
 from soundstage.session.model import MAX_STEMS, SESSION_FILE_NAME, Session, SessionError, load_session
 from soundstage.session.stems import bwf_time_reference, inspect_stems
@@ -117,20 +117,12 @@ def new_session(
 
 
 def _audio_files(base: Path, target: Path) -> tuple[list[Path], list[str]]:
-    """The audio files below ``base`` in path order, and the hidden ones left out (relative paths)."""
+    """The audio files below ``base`` in path order but the renders folder's, and the hidden ones left out."""
     renders = (target.parent / RENDERS_FOLDER).resolve()
-    files, skipped = [], []
-    for path in sorted(base.rglob("*"), key=lambda p: p.relative_to(base).as_posix().lower()):
-        relative = path.relative_to(base)
-        if not path.is_file() or path.suffix.lower() not in AUDIO_SUFFIXES:
-            continue
-        if path.resolve().is_relative_to(renders):
-            continue
-        if any(part.startswith(".") for part in relative.parts):
-            skipped.append(relative.as_posix())
-            continue
-        files.append(path)
-    return files, skipped
+    files, hidden = audio_files(base, below=True)
+    return [path for path in files if not path.resolve().is_relative_to(renders)], [
+        path.relative_to(base).as_posix() for path in hidden
+    ]
 
 
 def _inspect(path: Path, session_folder: Path) -> _Found:
