@@ -201,3 +201,15 @@ def test_any_file_names_load_back_as_the_same_files(names: list[str]) -> None:
         resolved = sorted(str(session.resolve(str(stem.path)).resolve()) for stem in session.stems)
         assert resolved == sorted(str(file.resolve()) for file in files)
         assert len({stem.name for stem in session.stems}) == len(files)
+
+
+def test_a_linked_stem_is_written_as_the_link(tmp_path: Path) -> None:
+    """A stem that is a symbolic link (to a shared sample library) keeps the link's path, as the user made it."""
+    (tmp_path / "library").mkdir()
+    click_wav(tmp_path / "library" / "take-7.wav", 0.1)
+    stems = tmp_path / "stems"
+    stems.mkdir()
+    (stems / "vocal.wav").symlink_to(tmp_path / "library" / "take-7.wav")
+    made = new_session(stems)
+    assert [str(stem.path) for stem in made.session.stems] == ["vocal.wav"]
+    assert [stem.name for stem in made.session.stems] == ["vocal"]

@@ -26,7 +26,7 @@ from pathlib import Path, PureWindowsPath
 
 import tomlkit
 
-from soundstage.errors import AudioFileError
+from soundstage.errors import AudioFileError, OutputError
 from soundstage.fileio import AUDIO_SUFFIXES, audio_files, open_audio
 from soundstage.files import atomic_path
 from soundstage.session.model import MAX_STEMS, SESSION_FILE_NAME, Session, SessionError, load_session
@@ -79,6 +79,8 @@ def new_session(
     ------
     SessionError
         The folder is no folder or holds no audio, the session file exists (without ``overwrite``).
+    OutputError
+        The session file cannot be written (a full disk, a folder without write permission).
     AudioFileError
         A stem cannot be read: naming it, and what to do.
     """
@@ -104,12 +106,16 @@ def new_session(
     rates = Counter(stem.rate for stem in found)
     rate = max(rates, key=lambda r: (rates[r], r))
     text = _document(base, found, rate)
-    with atomic_path(target) as temporary:
-        temporary.write_text(text, encoding="utf-8")
-        try:  # what render will read: the stems found, each placed
-            inspect_stems(load_session(temporary), allow_truncated=True)
-        except (SessionError, AudioFileError) as error:
-            raise type(error)(f"session new: {str(error).replace(str(temporary), str(target))}; nothing was written") from None
+    try:
+        with atomic_path(target) as temporary:
+            temporary.write_text(text, encoding="utf-8")
+            try:  # what render will read: the stems found, each placed
+                inspect_stems(load_session(temporary), allow_truncated=True)
+            except (SessionError, AudioFileError) as error:
+                message = str(error).replace(str(temporary), str(target))
+                raise type(error)(f"session new: {message}; nothing was written") from None
+    except OSError as error:  # a full disk, a folder that is not writable
+        raise OutputError(f"session new: cannot write {str(target)!r}: {error.strerror or error}") from None
     session = load_session(target)
     truncated = tuple(stem.relative for stem in found if stem.declared is not None and stem.declared > stem.frames)
     stamped = sum(stem.time_reference is not None for stem in found)
@@ -126,7 +132,7 @@ def _audio_files(base: Path, target: Path) -> tuple[list[Path], list[str]]:
 
 
 def _inspect(path: Path, session_folder: Path) -> _Found:
-    relative = Path(os.path.relpath(path.resolve(), session_folder.resolve())).as_posix()
+    relative = Path(os.path.relpath(os.path.abspath(path), os.path.abspath(session_folder))).as_posix()  # links kept
     try:
         with open_audio(path, allow_truncated=True) as reader:
             found = _Found(
