@@ -213,3 +213,18 @@ def test_a_linked_stem_is_written_as_the_link(tmp_path: Path) -> None:
     made = new_session(stems)
     assert [str(stem.path) for stem in made.session.stems] == ["vocal.wav"]
     assert [stem.name for stem in made.session.stems] == ["vocal"]
+
+
+def test_a_stem_of_more_than_two_channels_is_listed_and_marked(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """A 5.1 bed among the stems: listed (nothing the user exported is dropped), its comment and the command's note
+    saying what it needs; the render then refuses it in one line as before."""
+    stems = tmp_path / "stems"
+    stems.mkdir()
+    click_wav(stems / "bed.wav", 0.1, channels=6)
+    click_wav(stems / "music.wav", 0.1, channels=2)
+    assert main(["session", "new", str(stems)]) == 0
+    assert "stem bed.wav has more than 2 channels: a stem enters the mix as mono or stereo" in capsys.readouterr().out
+    assert [stem.name for stem in load_session(stems).stems] == ["bed", "music"]
+    assert "6 ch int24, 1.00 s, no BWF time reference" in (stems / "session.toml").read_text()
+    assert main(["render", str(stems), "--only", "mixdown"]) == 2
+    assert "stem 'bed' comes out with 6 channels" in capsys.readouterr().err

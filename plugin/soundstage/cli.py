@@ -303,7 +303,7 @@ def _say_hidden(names: list[str], what: str) -> None:
 
 
 def _cmd_session_new(args: argparse.Namespace) -> int:
-    from soundstage.session.new import new_session
+    from soundstage.session.new import WIDE_STEM, new_session
 
     made = new_session(args.folder, output=args.output, overwrite=args.overwrite)
     stems = len(made.session.stems)
@@ -313,6 +313,8 @@ def _cmd_session_new(args: argparse.Namespace) -> int:
     )
     for relative in made.truncated:
         print(f"stem {relative} is TRUNCATED (see its comment): render with --allow-truncated, or export it again")
+    for relative in made.wide:
+        print(f"stem {relative} has more than 2 channels: {WIDE_STEM}")
     _say_hidden(list(made.skipped), "stems")
     print(f"check it: soundstage session check {made.file}; render it: soundstage render {made.file}")
     return 0

@@ -10,7 +10,8 @@ have (the others are resampled). The renders are those of ``soundstage demo``:
 the mixdown, the studio-5 driver feeds, their headphone preview, the stereo
 reference and the loudness-matched A/B. A comment on each stem says what it is
 and where it starts, and a stem that holds less than its header declares is
-listed, marked, and renders only with ``--allow-truncated``.
+listed, marked, and renders only with ``--allow-truncated``; one of more than two
+channels (a 5.1 bed) is listed and marked: it needs a chain that folds it down.
 
 Nothing is written unless every stem opens and the written file loads back as a
 session with the same stems; an existing session file is replaced only with
@@ -42,6 +43,11 @@ RENDERS = (
     ("reference", "reference", "stereo-reference", False, 32),
     ("ab", "ab", None, False, 32),
 )
+#: What a stem of more than two channels needs before it renders (its comment, and the command's note).
+WIDE_STEM = (
+    "a stem enters the mix as mono or stereo: give it a chain that ends in 2 channels "
+    "(e.g. Route(channels=[0, 1]) keeps the front pair), or export it as stereo"
+)
 #: The folder a render writes into by default, beside the session file: never stems.
 RENDERS_FOLDER = "renders"
 
@@ -68,6 +74,7 @@ class NewSession:
     stamped: int
     truncated: tuple[str, ...]
     skipped: tuple[str, ...]
+    wide: tuple[str, ...] = ()
 
 
 def new_session(
@@ -119,7 +126,8 @@ def new_session(
     session = load_session(target)
     truncated = tuple(stem.relative for stem in found if stem.declared is not None and stem.declared > stem.frames)
     stamped = sum(stem.time_reference is not None for stem in found)
-    return NewSession(target, session, rate, stamped, truncated, tuple(skipped))
+    wide = tuple(stem.relative for stem in found if stem.channels > 2)
+    return NewSession(target, session, rate, stamped, truncated, tuple(skipped), wide)
 
 
 def _audio_files(base: Path, target: Path) -> tuple[list[Path], list[str]]:
@@ -186,6 +194,8 @@ def _describe(stem: _Found, session_rate: float) -> str:
     if stem.declared is not None and stem.declared > stem.frames:
         missing = (stem.declared - stem.frames) / stem.rate
         text += f"; TRUNCATED: {missing:.3f} s missing (render with --allow-truncated, or export it again)"
+    if stem.channels > 2:
+        text += f"; {WIDE_STEM}"
     return text
 
 
