@@ -291,3 +291,56 @@ def test_a_tap_goes_between_nodes_and_before_the_stream() -> None:
     chain.process(x[:, :1000], SR, reset=False)
     with pytest.raises(ChainError, match="before it streams"):
         chain.tap(3)
+
+
+@pytest.mark.parametrize(
+    ("downmix", "left", "right"),
+    [
+        # per input channel, its level (dB) in Lo and Ro; None: not there. ITU-R BS.775: center and surrounds -3 dB
+        ("5.1", [0.0, None, -3.01, None, -3.01, None], [None, 0.0, -3.01, None, None, -3.01]),
+        ("7.1", [0.0, None, -3.01, None, -3.01, None, -3.01, None], [None, 0.0, -3.01, None, None, -3.01, None, -3.01]),
+    ],
+)
+def test_a_fold_down_puts_each_channel_where_bs775_says(downmix: str, left: list, right: list) -> None:
+    from soundstage import Mix
+
+    channels = len(left)
+    clicks = np.zeros((channels, channels * 100), np.float32)
+    for channel in range(channels):
+        clicks[channel, channel * 100 + 10] = 0.5
+    out = Mix(downmix=downmix)(clicks, 48000, buffer_size=37)  # blocks that split the clicks' spacing
+    assert out.shape == (2, channels * 100)
+    for channel in range(channels):
+        for row, expected in ((0, left[channel]), (1, right[channel])):
+            got = out[row, channel * 100 + 10]
+            if expected is None:
+                assert abs(got) < 1e-9, (downmix, channel, row)
+            else:
+                assert 20 * np.log10(got / 0.5) == pytest.approx(expected, abs=0.005), (downmix, channel, row)
+    assert np.count_nonzero(out) == sum(v is not None for v in left + right)
+
+
+def test_a_mix_in_a_chain_file_and_its_refusals(tmp_path: Path) -> None:
+    from soundstage import ChainFileError, Mix, load_chain, save_chain
+
+    chain = Chain([Mix(downmix="5.1"), Mix(matrix=[[1.0, 0.0], [0.0, 0.5], [0.5, 0.5]])])
+    save_chain(chain, tmp_path / "fold.toml")
+    text = (tmp_path / "fold.toml").read_text()
+    assert 'downmix = "5.1"' in text and "matrix" in text
+    loaded = load_chain(tmp_path / "fold.toml")
+    audio = np.random.default_rng(4).standard_normal((6, 4800)).astype(np.float32)
+    assert np.array_equal(loaded(audio, 48000), chain(audio, 48000))
+    assert loaded(audio, 48000).shape == (3, 4800)
+    bad = {
+        'downmix = "5.0"': r"fold\.toml: stages\[0\]\.downmix: .*'5\.1'.*'7\.1'",
+        "matrix = [[1.0, 0.0], [1.0]]": r"stages\[0\]: Mix: matrix=\[\[1\.0, 0\.0\], \[1\.0\]\]: every row must have one gain per input",
+        "matrix = []": r"stages\[0\]\.matrix",
+        'downmix = "5.1"\nmatrix = [[1.0]]': r"stages\[0\]: Mix: give matrix=.* or downmix=.*, one of them",
+    }
+    for body, message in bad.items():
+        (tmp_path / "fold.toml").write_text(f'[[stages]]\ntype = "mix"\n{body}\n')
+        with pytest.raises(ChainFileError, match=message) as raised:
+            load_chain(tmp_path / "fold.toml")
+        assert "\n" not in str(raised.value)
+    with pytest.raises(ChannelError, match=r"Mix \(a 5\.1 fold-down\) takes 6 input channels, got 2"):
+        Mix(downmix="5.1")(np.zeros((2, 100), np.float32), 48000)

@@ -216,15 +216,48 @@ def test_a_linked_stem_is_written_as_the_link(tmp_path: Path) -> None:
 
 
 def test_a_stem_of_more_than_two_channels_is_listed_and_marked(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    """A 5.1 bed among the stems: listed (nothing the user exported is dropped), its comment and the command's note
-    saying what it needs; the render then refuses it in one line as before."""
+    """A 4-channel stem (no bed a fold-down knows) among the stems: listed (nothing the user exported is dropped), its
+    comment and the command's note saying what it needs; the render then refuses it in one line as before."""
     stems = tmp_path / "stems"
     stems.mkdir()
-    click_wav(stems / "bed.wav", 0.1, channels=6)
+    click_wav(stems / "quad.wav", 0.1, channels=4)
     click_wav(stems / "music.wav", 0.1, channels=2)
     assert main(["session", "new", str(stems)]) == 0
-    assert "stem bed.wav has more than 2 channels: a stem enters the mix as mono or stereo" in capsys.readouterr().out
-    assert [stem.name for stem in load_session(stems).stems] == ["bed", "music"]
-    assert "6 ch int24, 1.00 s, no BWF time reference" in (stems / "session.toml").read_text()
+    assert "stem quad.wav has more than 2 channels: a stem enters the mix as mono or stereo" in capsys.readouterr().out
+    assert [stem.name for stem in load_session(stems).stems] == ["music", "quad"]
+    assert "4 ch int24, 1.00 s, no BWF time reference" in (stems / "session.toml").read_text()
     assert main(["render", str(stems), "--only", "mixdown"]) == 2
-    assert "stem 'bed' comes out with 6 channels" in capsys.readouterr().err
+    assert "stem 'quad' comes out with 4 channels" in capsys.readouterr().err
+
+
+def test_a_surround_bed_is_folded_down_by_its_preset(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """5.1 and 7.1 beds (WAV with the 5.1 / 7.1 channel mask as soundfile writes it, FLAC by ffmpeg) get the fold-down
+    preset as their chain; a 6-channel WAV whose mask says another layout (ffmpeg's 6.0) does not. In the mixdown
+    the 5.1 bed's center click is -3.01 dB in both channels and its left surround's -3.01 dB on the left only."""
+    ffmpeg = tool("ffmpeg")
+    stems = tmp_path / "stems"
+    stems.mkdir()
+    bed = np.zeros((SR, 6), np.float32)
+    bed[int(0.1 * SR), 2] = 0.5  # C
+    bed[int(0.2 * SR), 4] = 0.5  # Ls
+    bed[int(0.3 * SR), 3] = 0.5  # LFE: left out of the fold-down
+    soundfile.write(str(stems / "bed.wav"), bed, SR, format="WAVEX", subtype="PCM_24")
+    soundfile.write(str(stems / "atmos.wav"), np.zeros((SR // 10, 8), np.float32), SR, format="WAVEX", subtype="PCM_24")
+    noise = ["-f", "lavfi", "-i", "anoisesrc=d=0.05:r=48000:a=0.01"]  # over before the bed's clicks
+    run(ffmpeg, "-v", "error", *noise, "-af", "pan=5.1|c0=c0|c1=c0|c2=c0|c3=c0|c4=c0|c5=c0", str(stems / "film.flac"))
+    run(ffmpeg, "-v", "error", *noise, "-af", "pan=6.0|c0=c0|c1=c0|c2=c0|c3=c0|c4=c0|c5=c0", str(stems / "hexagon.wav"))
+    assert main(["session", "new", str(stems)]) == 0
+    out = capsys.readouterr().out
+    assert "stem hexagon.wav has more than 2 channels" in out and "bed.wav" not in out and "film.flac" not in out
+    chains = {stem.name: stem.chain for stem in load_session(stems).stems}
+    assert chains == {"atmos": "downmix-7.1", "bed": "downmix-5.1", "film": "downmix-5.1", "hexagon": None}
+    assert "folded down to stereo by downmix-5.1 (its channels taken as L R C LFE Ls Rs)" in (stems / "session.toml").read_text()
+    (stems / "hexagon.wav").unlink()
+    assert main(["session", "new", str(stems), "--overwrite"]) == 0
+    assert main(["render", str(stems), "--only", "mixdown", "-o", str(tmp_path / "out")]) == 0
+    mix = soundfile.read(str(tmp_path / "out" / "mixdown.wav"), always_2d=True)[0]
+    level = lambda x: 20 * np.log10(abs(x) / 0.5)  # noqa: E731
+    center, surround, lfe = mix[int(0.1 * SR)], mix[int(0.2 * SR)], mix[int(0.3 * SR)]
+    assert level(center[0]) == pytest.approx(-3.01, abs=0.01) and level(center[1]) == pytest.approx(-3.01, abs=0.01)
+    assert level(surround[0]) == pytest.approx(-3.01, abs=0.01) and abs(surround[1]) < 1e-4
+    assert np.abs(lfe).max() < 1e-4

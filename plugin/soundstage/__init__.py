@@ -25,6 +25,7 @@ if TYPE_CHECKING:  # the names below load on first use (PEP 562), so `soundstage
     from soundstage.host import (
         ANY,
         Chain,
+        Mix,
         OnChannels,
         Parallel,
         Parameter,
@@ -100,6 +101,7 @@ __all__ = [
     "ChainFileError",
     "ChannelError",
     "Gain",
+    "Mix",
     "OnChannels",
     "OutputError",
     "Parallel",

@@ -4,11 +4,12 @@ from soundstage.host.chain import Chain
 from soundstage.host.external import load_plugin, load_vstpreset, save_vstpreset
 from soundstage.host.parameters import Parameter, ParameterSpec
 from soundstage.host.processor import ANY, Processor
-from soundstage.host.routing import OnChannels, Parallel, PerChannel, Route
+from soundstage.host.routing import Mix, OnChannels, Parallel, PerChannel, Route
 
 __all__ = [
     "ANY",
     "Chain",
+    "Mix",
     "OnChannels",
     "Parallel",
     "Parameter",

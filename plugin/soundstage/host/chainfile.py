@@ -28,7 +28,8 @@ plugin's path, a relative one is taken from the chain file's folder when the fil
 there, and ``~`` is the home folder; ``save_chain`` writes them relative to the file
 they are saved in when they live below it.
 
-Other node tables: ``{type = "route", channels = [...]}``,
+Other node tables: ``{type = "route", channels = [...]}``, ``{type = "mix", downmix = "5.1"}`` (or
+``matrix = [[...], ...]``, a row of gains per output channel),
 ``{type = "per_channel", channels = [...], stage = {...}}``,
 ``{type = "parallel", branches = [{stages = [...]}, ...]}`` and
 ``{type = "chain", stages = [...]}`` for a nested chain.
@@ -52,7 +53,7 @@ import tomli_w
 from pydantic import Field, field_validator
 
 from soundstage.acoustics.hrtf import HEAD_MODELS
-from soundstage.errors import ChainFileError, OutputError, SoundstageDeprecationWarning, SoundstageError
+from soundstage.errors import ChainError, ChainFileError, OutputError, SoundstageDeprecationWarning, SoundstageError
 from soundstage.files import referenced_path, windows_hint, write_text
 from soundstage.host.builtins import BUILTIN_RANGES, DEPRECATED_KEYS, builtin_specs, is_builtin, make_builtin, native_name
 from soundstage.host.chain import Chain
@@ -67,7 +68,7 @@ from soundstage.host.external import (
 )
 from soundstage.host.nodes import Node
 from soundstage.host.processor import Processor, stage_types
-from soundstage.host.routing import OnChannels, Parallel, PerChannel, Route
+from soundstage.host.routing import DOWNMIXES, Mix, OnChannels, Parallel, PerChannel, Route
 from soundstage.schema import Table, validate
 from soundstage.tomlfile import read_toml
 
@@ -90,7 +91,7 @@ __all__ = [
 #: The chain-file format this version writes and reads.
 FORMAT_VERSION = 1
 
-_ROUTING_TYPES = ("route", "on_channels", "per_channel", "parallel", "chain")
+_ROUTING_TYPES = ("route", "mix", "on_channels", "per_channel", "parallel", "chain")
 #: The most channels a route may name, and the deepest nesting of routing tables a file may have.
 MAX_CHANNELS = 1024
 MAX_DEPTH = 32
@@ -295,6 +296,21 @@ class RouteTable(Table):
     type: Literal["route"]
     name: Name | None = None
     channels: Channels
+
+
+class MixTable(Table):
+    """``type = "mix"``: mix channels through a matrix, or fold a 5.1 / 7.1 bed down to stereo."""
+
+    type: Literal["mix"]
+    name: Name | None = None
+    matrix: (
+        Annotated[
+            list[Annotated[list[float], Field(min_length=1, max_length=MAX_CHANNELS)]],
+            Field(min_length=1, max_length=MAX_CHANNELS),
+        ]
+        | None
+    ) = None
+    downmix: Literal[tuple(DOWNMIXES)] | None = None  # type: ignore[valid-type]
 
 
 class OnChannelsTable(Table):
@@ -631,6 +647,12 @@ def _same_value(current: Any, wanted: Any) -> bool:
 def _build_routing(kind: str, table: Mapping[str, Any], key: str, context: _Context) -> Node:
     if kind == "route":
         return Route(channels=validate(RouteTable, table, file=context.file, error=ChainFileError, at=key).channels)
+    if kind == "mix":
+        mix = validate(MixTable, table, file=context.file, error=ChainFileError, at=key)
+        try:
+            return Mix(matrix=mix.matrix, downmix=mix.downmix)
+        except ChainError as error:
+            raise context.error(key, str(error)) from None
     if kind in ("on_channels", "per_channel"):
         checked = validate(OnChannelsTable, table, file=context.file, error=ChainFileError, at=key)
         node, _ = _build_node(checked.stage, f"{key}.stage", context)
@@ -684,9 +706,15 @@ def _number(value: Any) -> Any:
     return value
 
 
-def _dump_node(node: Node, base: Path) -> dict[str, Any]:
+def _dump_channels(node: Route | Mix) -> dict[str, Any]:
     if isinstance(node, Route):
         return {"type": "route", "channels": node.channels}
+    return {"type": "mix", "downmix": node.downmix} if node.downmix else {"type": "mix", "matrix": node.matrix}
+
+
+def _dump_node(node: Node, base: Path) -> dict[str, Any]:
+    if isinstance(node, (Route, Mix)):
+        return _dump_channels(node)
     if isinstance(node, OnChannels):
         return {"type": "on_channels", "channels": node.channels, "stage": _dump_node(node.node, base)}
     if isinstance(node, PerChannel):

@@ -1,6 +1,8 @@
 """Routing nodes: change the channel layout between the nodes of a chain.
 
 - :class:`Route` selects, reorders and duplicates channels.
+- :class:`Mix` mixes channels through a matrix: a 5.1 or 7.1 bed folded down to
+  stereo (ITU-R BS.775), or any matrix given.
 - :class:`OnChannels` runs a node on chosen channels only (a stereo-only plugin on
   one pair of a 3-channel stream); the other channels pass, delayed to match.
 - :class:`PerChannel` runs one instance of a mono node per channel.
@@ -37,7 +39,16 @@ from soundstage.host.nodes import (
 from soundstage.host.parameters import Parameter
 from soundstage.host.processor import Processor
 
-__all__ = ["Route", "OnChannels", "PerChannel", "Parallel"]
+__all__ = ["DOWNMIXES", "Mix", "Route", "OnChannels", "PerChannel", "Parallel"]
+
+_H = float(np.sqrt(0.5))  # -3 dB
+#: Fold-downs to stereo (Lo, Ro) by ITU-R BS.775, of the channel orders WAV files and DAWs use (WAVE_FORMAT_EXTENSIBLE
+#: and SMPTE ST 2036-2: L R C LFE Ls Rs; 7.1: L R C LFE Lrs Rrs Lss Rss): center and surrounds at -3 dB, the LFE left
+#: out (a fold-down for listening; BS.775 leaves it to the engineer).
+DOWNMIXES: dict[str, tuple[tuple[float, ...], tuple[float, ...]]] = {
+    "5.1": ((1.0, 0.0, _H, 0.0, _H, 0.0), (0.0, 1.0, _H, 0.0, 0.0, _H)),
+    "7.1": ((1.0, 0.0, _H, 0.0, _H, 0.0, _H, 0.0), (0.0, 1.0, _H, 0.0, 0.0, _H, 0.0, _H)),
+}
 
 
 def _channel_list(channels: object, *, owner: str) -> list[int]:
@@ -108,6 +119,89 @@ class Route(Processor, register=False):
 
     def _config(self) -> dict[str, Any]:
         return {"channels": list(self._channels)}
+
+
+class Mix(Processor, register=False):
+    """Mix channels through a matrix: output channel ``i`` is the sum over ``j`` of ``matrix[i][j]`` times input ``j``.
+
+    Parameters
+    ----------
+    matrix : list of lists of float, optional
+        One row per output channel, one gain per input channel (linear).
+    downmix : str, optional
+        Instead of a matrix, a fold-down to stereo of :data:`DOWNMIXES`: ``"5.1"``
+        (L R C LFE Ls Rs) or ``"7.1"`` (L R C LFE Lrs Rrs Lss Rss), by ITU-R BS.775.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> Mix(matrix=[[0.5, 0.5]])(np.array([[1.0, 1.0, 1.0], [0.0, 2.0, 4.0]]), 48000)[0]
+    array([0.5, 1.5, 2.5], dtype=float32)
+    """
+
+    type_name = "mix"
+
+    def __init__(self, *, matrix: Sequence[Sequence[float]] | None = None, downmix: str | None = None) -> None:
+        super().__init__()
+        if (matrix is None) == (downmix is None):
+            raise ChainError('Mix: give matrix=[[...], ...] (a row per output channel) or downmix="5.1" / "7.1", one of them')
+        if downmix is not None and downmix not in DOWNMIXES:
+            raise ChainError(f"Mix: downmix={downmix!r} is not known; give one of {', '.join(map(repr, DOWNMIXES))}")
+        rows = DOWNMIXES[downmix] if downmix is not None else matrix
+        self._downmix = downmix
+        self._matrix = _mix_matrix(rows)
+
+    @property
+    def matrix(self) -> list[list[float]]:
+        """The gains, a row per output channel and a column per input channel."""
+        return self._matrix.tolist()
+
+    @property
+    def downmix(self) -> str | None:
+        """The fold-down this mix is (a name of :data:`DOWNMIXES`), or None for a matrix given."""
+        return self._downmix
+
+    @property
+    def input_channels(self) -> int:  # type: ignore[override]
+        return int(self._matrix.shape[1])
+
+    @property
+    def output_channels(self) -> int:  # type: ignore[override]
+        return int(self._matrix.shape[0])
+
+    def output_channels_for(self, num_input_channels: int) -> int:
+        needed = int(self._matrix.shape[1])
+        if num_input_channels != needed:
+            layout = f"a {self._downmix} fold-down" if self._downmix else f"its matrix of {needed} column(s)"
+            raise ChannelError(f"Mix ({layout}) takes {needed} input channels, got {num_input_channels}")
+        return int(self._matrix.shape[0])
+
+    def _process_block(self, block: np.ndarray) -> np.ndarray:
+        self.output_channels_for(block.shape[0])
+        return np.asarray(self._matrix @ block, dtype=np.float32)
+
+    def _config(self) -> dict[str, Any]:
+        return {"downmix": self._downmix} if self._downmix else {"matrix": self.matrix}
+
+
+def _mix_matrix(rows: object) -> np.ndarray:
+    """A mixing matrix from rows of gains: non-empty, rectangular, finite numbers."""
+    shown = rows if not isinstance(rows, np.ndarray) else rows.tolist()
+    problem = None
+    if isinstance(rows, (str, bytes)) or not isinstance(rows, (Sequence, np.ndarray)) or len(rows) == 0:
+        problem = "it must be a non-empty list of rows, e.g. [[0.5, 0.5]]"
+    elif any(isinstance(row, (str, bytes)) or not isinstance(row, (Sequence, np.ndarray)) or len(row) == 0 for row in rows):
+        problem = "each row must be a non-empty list of gains, one per input channel"
+    elif len({len(row) for row in rows}) != 1:
+        problem = "every row must have one gain per input channel (the rows differ in length)"
+    elif any(isinstance(gain, bool) or not isinstance(gain, (int, float, np.number)) for row in rows for gain in row):
+        problem = "every gain must be a number"
+    if problem is None:
+        matrix = np.asarray(rows, dtype=np.float64)
+        if np.all(np.isfinite(matrix)):
+            return matrix.astype(np.float32)
+        problem = "every gain must be finite"
+    raise ChainError(f"Mix: matrix={shown!r}: {problem}")
 
 
 class OnChannels(Processor, register=False):

@@ -10,8 +10,10 @@ have (the others are resampled). The renders are those of ``soundstage demo``:
 the mixdown, the studio-5 driver feeds, their headphone preview, the stereo
 reference and the loudness-matched A/B. A comment on each stem says what it is
 and where it starts, and a stem that holds less than its header declares is
-listed, marked, and renders only with ``--allow-truncated``; one of more than two
-channels (a 5.1 bed) is listed and marked: it needs a chain that folds it down.
+listed, marked, and renders only with ``--allow-truncated``. A 5.1 or 7.1 bed (6 or 8
+channels, in WAV's order or with a 5.1 / 7.1 channel mask) gets the fold-down preset as
+its chain (``downmix-5.1``, ``downmix-7.1``: ITU-R BS.775); another stem of more than
+two channels is listed and marked: it needs a chain that ends in 2 channels.
 
 Nothing is written unless every stem opens and the written file loads back as a
 session with the same stems; an existing session file is replaced only with
@@ -43,6 +45,13 @@ RENDERS = (
     ("reference", "reference", "stereo-reference", False, 32),
     ("ab", "ab", None, False, 32),
 )
+#: The fold-down presets of a bed by its channel count, and the WAV channel masks (WAVE_FORMAT_EXTENSIBLE) of the
+#: layouts each folds: 5.1 with back or side surrounds, 7.1 and 7.1 wide (the last pair front left / right of
+#: center: to the left and right, as 7.1's sides; libsndfile's mask for any 8 channels). A WAV without a mask, or a
+#: FLAC (whose 6 and 8 channels are 5.1 and 7.1 by its format), is taken to be the bed its channel count says.
+BEDS = {6: ("downmix-5.1", (0x3F, 0x60F)), 8: ("downmix-7.1", (0x63F, 0xFF))}
+#: The channel order each fold-down takes (WAV's and DAWs').
+DOWNMIX_ORDER = {"downmix-5.1": "L R C LFE Ls Rs", "downmix-7.1": "L R C LFE Lrs Rrs Lss Rss"}
 #: What a stem of more than two channels needs before it renders (its comment, and the command's note).
 WIDE_STEM = (
     "a stem enters the mix as mono or stereo: give it a chain that ends in 2 channels "
@@ -62,6 +71,7 @@ class _Found:
     dtype: str
     declared: int | None
     time_reference: int | None
+    bed: str | None = None
 
 
 @dataclass(frozen=True)
@@ -126,7 +136,7 @@ def new_session(
     session = load_session(target)
     truncated = tuple(stem.relative for stem in found if stem.declared is not None and stem.declared > stem.frames)
     stamped = sum(stem.time_reference is not None for stem in found)
-    wide = tuple(stem.relative for stem in found if stem.channels > 2)
+    wide = tuple(stem.relative for stem in found if stem.channels > 2 and stem.bed is None)
     return NewSession(target, session, rate, stamped, truncated, tuple(skipped), wide)
 
 
@@ -152,12 +162,40 @@ def _inspect(path: Path, session_folder: Path) -> _Found:
                 str(reader.file_dtype),
                 getattr(reader, "declared_frames", None),
                 bwf_time_reference(path),
+                _bed(path, int(reader.num_channels)),
             )
     except AudioFileError as error:
         raise AudioFileError(f"session new: stem {relative!r}: {error} (or move it out of the folder)") from None
     if found.frames == 0:
         raise AudioFileError(f"session new: stem {relative!r} has no samples; export it again, or move it out of the folder")
     return found
+
+
+def _bed(path: Path, channels: int) -> str | None:
+    """The fold-down preset of a stem that is a 5.1 or 7.1 bed (:data:`BEDS`), else None."""
+    if channels not in BEDS:
+        return None
+    preset, masks = BEDS[channels]
+    mask = _channel_mask(path)
+    return preset if mask is None or mask in masks else None
+
+
+def _channel_mask(path: Path) -> int | None:
+    """A WAV's channel mask (WAVE_FORMAT_EXTENSIBLE), or None: another format, or a WAV without one."""
+    if path.suffix.lower() not in (".wav", ".wave", ".bwf"):
+        return None
+    with path.open("rb") as file:
+        if file.read(4) not in (b"RIFF", b"RF64") or not file.seek(4, 1) or file.read(4) != b"WAVE":
+            return None
+        while len(header := file.read(8)) == 8:
+            size = int.from_bytes(header[4:], "little")
+            if header[:4] != b"fmt ":
+                file.seek(size + (size & 1), 1)
+                continue
+            fmt = file.read(min(size, 40))
+            extensible = len(fmt) >= 24 and int.from_bytes(fmt[:2], "little") == 0xFFFE
+            return int.from_bytes(fmt[20:24], "little") if extensible else None
+    return None
 
 
 def _names(found: list[_Found]) -> list[str | None]:
@@ -194,7 +232,9 @@ def _describe(stem: _Found, session_rate: float) -> str:
     if stem.declared is not None and stem.declared > stem.frames:
         missing = (stem.declared - stem.frames) / stem.rate
         text += f"; TRUNCATED: {missing:.3f} s missing (render with --allow-truncated, or export it again)"
-    if stem.channels > 2:
+    if stem.bed is not None:
+        text += f"; folded down to stereo by {stem.bed} (its channels taken as {DOWNMIX_ORDER[stem.bed]})"
+    elif stem.channels > 2:
         text += f"; {WIDE_STEM}"
     return text
 
@@ -215,6 +255,8 @@ def _document(base: Path, found: list[_Found], rate: float) -> str:
         if name is not None:
             table["name"] = name
         table["gain_db"] = 0.0
+        if stem.bed is not None:
+            table["chain"] = stem.bed
         stems.append(table)
     document["stems"] = stems
     master = tomlkit.table()
