@@ -344,3 +344,5 @@ def test_a_mix_in_a_chain_file_and_its_refusals(tmp_path: Path) -> None:
         assert "\n" not in str(raised.value)
     with pytest.raises(ChannelError, match=r"Mix \(a 5\.1 fold-down\) takes 6 input channels, got 2"):
         Mix(downmix="5.1")(np.zeros((2, 100), np.float32), 48000)
+    with pytest.raises(ChannelError, match=r"takes 6 channel\(s\), but gets 2 from the chain input; it folds a 5\.1 bed"):
+        Chain([Mix(downmix="5.1")])(np.zeros((2, 100), np.float32), 48000)

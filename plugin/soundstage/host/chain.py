@@ -44,6 +44,9 @@ __all__ = ["Chain", "ChainTap", "compile_steps", "channel_fix"]
 def channel_fix(node: Node, wanted: int | None, got: int) -> str:
     """A sentence telling how to route ``got`` channels into a node that wants ``wanted``."""
     label = node_name(node)
+    downmix = getattr(node, "downmix", None)  # a Mix folding a bed down: no routing makes a bed of other channels
+    if isinstance(downmix, str) and wanted is not None:
+        return f"it folds a {downmix} bed ({wanted} channels) down to stereo; give it {downmix} audio, or leave it out"
     if wanted == 1 and got > 1:
         return f"run it once per channel with PerChannel({label}), or pick one channel with Route(channels=[0])"
     if wanted is not None and wanted < got:
