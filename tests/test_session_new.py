@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import os
 import shutil
 import subprocess
 import tempfile
@@ -25,6 +26,8 @@ SR = 48000
 def tool(name: str) -> str:
     path = shutil.which(name)
     if path is None:
+        if os.environ.get("CI") == "true":
+            pytest.fail(f"{name} missing in CI: .ci/run must install it")
         pytest.skip(f"{name} is not installed (Debian: apt-get install {name}); .ci/run installs it")
     return path
 
