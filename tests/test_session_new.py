@@ -264,3 +264,31 @@ def test_a_surround_bed_is_folded_down_by_its_preset(tmp_path: Path, capsys: pyt
     assert level(center[0]) == pytest.approx(-3.01, abs=0.01) and level(center[1]) == pytest.approx(-3.01, abs=0.01)
     assert level(surround[0]) == pytest.approx(-3.01, abs=0.01) and abs(surround[1]) < 1e-4
     assert np.abs(lfe).max() < 1e-4
+
+
+def test_six_channels_in_another_format_are_not_taken_for_a_wav_bed(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """An AIFF's 6 channels are another layout by its format (left, left center, center, right, right center,
+    surround) and Vorbis orders 5.1 L C R Ls Rs LFE: neither is folded as a WAV bed; both are marked."""
+    ffmpeg = tool("ffmpeg")
+    stems = tmp_path / "stems"
+    stems.mkdir()
+    soundfile.write(str(stems / "six.aiff"), np.zeros((SR // 10, 6), np.float32), SR, subtype="PCM_24")
+    noise = ["-f", "lavfi", "-i", "anoisesrc=d=0.1:r=48000:a=0.01", "-af", "pan=5.1|c0=c0|c1=c0|c2=c0|c3=c0|c4=c0|c5=c0"]
+    run(ffmpeg, "-v", "error", *noise, "-c:a", "libvorbis", str(stems / "web.ogg"))
+    assert main(["session", "new", str(stems)]) == 0
+    out = capsys.readouterr().out
+    assert "stem six.aiff has more than 2 channels" in out and "stem web.ogg has more than 2 channels" in out
+    assert {stem.name: stem.chain for stem in load_session(stems).stems} == {"six": None, "web": None}
+
+
+@settings(max_examples=300, deadline=None)
+@given(data=st.binary(max_size=200))
+def test_reading_awav_channel_mask_takes_any_bytes(data: bytes) -> None:
+    from soundstage.session.new import wav_channel_mask
+
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "x.wav"
+        for content in (data, b"RIFF\x00\x00\x00\x00WAVE" + data):
+            path.write_bytes(content)
+            mask = wav_channel_mask(path)
+            assert mask is None or 0 <= mask < 2**32

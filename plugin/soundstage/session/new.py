@@ -10,8 +10,8 @@ have (the others are resampled). The renders are those of ``soundstage demo``:
 the mixdown, the studio-5 driver feeds, their headphone preview, the stereo
 reference and the loudness-matched A/B. A comment on each stem says what it is
 and where it starts, and a stem that holds less than its header declares is
-listed, marked, and renders only with ``--allow-truncated``. A 5.1 or 7.1 bed (6 or 8
-channels, in WAV's order or with a 5.1 / 7.1 channel mask) gets the fold-down preset as
+listed, marked, and renders only with ``--allow-truncated``. A 5.1 or 7.1 bed (a WAV or FLAC
+of 6 or 8 channels, without a channel mask or with a 5.1 / 7.1 one) gets the fold-down preset as
 its chain (``downmix-5.1``, ``downmix-7.1``: ITU-R BS.775); another stem of more than
 two channels is listed and marked: it needs a chain that ends in 2 channels.
 
@@ -35,7 +35,7 @@ from soundstage.files import atomic_path
 from soundstage.session.model import MAX_STEMS, SESSION_FILE_NAME, Session, SessionError, load_session
 from soundstage.session.stems import bwf_time_reference, inspect_stems
 
-__all__ = ["NewSession", "new_session"]
+__all__ = ["NewSession", "new_session", "wav_channel_mask"]
 
 #: The renders a new session asks for: (name, kind, chain, per_driver, bit depth).
 RENDERS = (
@@ -172,20 +172,24 @@ def _inspect(path: Path, session_folder: Path) -> _Found:
 
 
 def _bed(path: Path, channels: int) -> str | None:
-    """The fold-down preset of a stem that is a 5.1 or 7.1 bed (:data:`BEDS`), else None."""
-    if channels not in BEDS:
+    """The fold-down preset of a stem that is a 5.1 or 7.1 bed (:data:`BEDS`), else None. Only WAV and FLAC, whose
+    channel orders are WAV's: an AIFF's 6 channels are another layout by its format, a Vorbis file's another order."""
+    suffix = path.suffix.lower()
+    if channels not in BEDS or suffix not in (*_WAV_SUFFIXES, ".flac"):
         return None
     preset, masks = BEDS[channels]
-    mask = _channel_mask(path)
+    mask = wav_channel_mask(path) if suffix in _WAV_SUFFIXES else None
     return preset if mask is None or mask in masks else None
 
 
-def _channel_mask(path: Path) -> int | None:
-    """A WAV's channel mask (WAVE_FORMAT_EXTENSIBLE), or None: another format, or a WAV without one."""
-    if path.suffix.lower() not in (".wav", ".wave", ".bwf"):
-        return None
+_WAV_SUFFIXES = (".wav", ".wave", ".bwf")
+
+
+def wav_channel_mask(path: Path) -> int | None:
+    """A WAV's channel mask (WAVE_FORMAT_EXTENSIBLE), or None: a WAV without one."""
     with path.open("rb") as file:
-        if file.read(4) not in (b"RIFF", b"RF64") or not file.seek(4, 1) or file.read(4) != b"WAVE":
+        head = file.read(12)
+        if head[:4] not in (b"RIFF", b"RF64") or head[8:] != b"WAVE":
             return None
         while len(header := file.read(8)) == 8:
             size = int.from_bytes(header[4:], "little")
