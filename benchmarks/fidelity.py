@@ -19,7 +19,7 @@ import scipy.signal
 import sofar
 
 from soundstage import Chain, Spatializer
-from soundstage.acoustics.geometry import azimuth_elevation_deg, direction, rotation_z
+from soundstage.acoustics.geometry import azimuth_elevation_deg, direction
 from soundstage.acoustics.hrtf import DEFAULT_SOFA, HeadChoice, HrtfSet
 from soundstage.acoustics.profiles import ListeningRegion, load_profile
 from soundstage.analysis.binaural import ild_db
@@ -57,8 +57,8 @@ def measured_set(head: HrtfSet | MovedEars) -> HrtfSet:
     assert isinstance(base, HrtfSet)
     irs = np.empty_like(base.irs)
     for m, (azimuth, elevation) in enumerate(zip(base.azimuth_deg, base.elevation_deg)):
-        for ear, turn in ((0, head.left_back_deg), (1, -head.right_back_deg)):
-            irs[m, ear] = base.hrir(*azimuth_elevation_deg(direction(azimuth, elevation) @ rotation_z(turn)))[ear]
+        for ear in (0, 1):
+            irs[m, ear] = base.hrir(*azimuth_elevation_deg(head.heard_as(ear, direction(azimuth, elevation))[0]))[ear]
     return HrtfSet(irs, base.azimuth_deg, base.elevation_deg, base.sample_rate, f"{base.source} moved", base.radius_m)
 
 

@@ -247,13 +247,15 @@ class MovedEars:
     def radius_m(self) -> float:
         return float(self.head.radius_m)
 
+    def heard_as(self, ear: int, directions: np.ndarray) -> np.ndarray:
+        """The directions (rows of unit vectors) in which ``head``'s ``ear`` (0 left, 1 right) hears what this
+        head's hears from ``directions``. The left ear (at +90 deg) moved back turns counter-clockwise, so it hears
+        a direction as the unmoved ear hears it turned clockwise (rows: v @ R(a) turns v by -a); the right the other way."""
+        turn = self.left_back_deg if ear == 0 else -self.right_back_deg
+        return np.atleast_2d(np.asarray(directions, float)) @ rotation_z(turn)
+
     def ear_responses(self, frequencies_hz: np.ndarray, directions: np.ndarray) -> np.ndarray:
-        units = np.atleast_2d(np.asarray(directions, float))
-        # the left ear (at +90 deg) moved back turns counter-clockwise, so it hears a direction as the unmoved
-        # ear hears that direction turned clockwise (row vectors: v @ R(a) turns v by -a); the right ear the other way
-        left = self.head.ear_responses(frequencies_hz, units @ rotation_z(self.left_back_deg))[0]
-        right = self.head.ear_responses(frequencies_hz, units @ rotation_z(-self.right_back_deg))[1]
-        return np.stack([left, right])
+        return np.stack([self.head.ear_responses(frequencies_hz, self.heard_as(ear, directions))[ear] for ear in (0, 1)])
 
 
 def other_listeners(head: HeadModel) -> list[tuple[str, HeadModel]]:

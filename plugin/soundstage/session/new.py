@@ -22,6 +22,7 @@ session with the same stems; an existing session file is replaced only with
 
 from __future__ import annotations
 
+import dataclasses
 import os
 from collections import Counter
 from dataclasses import dataclass
@@ -127,13 +128,13 @@ def new_session(
         with atomic_path(target) as temporary:
             temporary.write_text(text, encoding="utf-8")
             try:  # what render will read: the stems found, each placed
-                inspect_stems(load_session(temporary), allow_truncated=True)
+                session = dataclasses.replace(load_session(temporary), file=target)
+                inspect_stems(session, allow_truncated=True)
             except (SessionError, AudioFileError) as error:
                 message = str(error).replace(str(temporary), str(target))
                 raise type(error)(f"session new: {message}; nothing was written") from None
     except OSError as error:  # a full disk, a folder that is not writable
         raise OutputError(f"session new: cannot write {str(target)!r}: {error.strerror or error}") from None
-    session = load_session(target)
     truncated = tuple(stem.relative for stem in found if stem.declared is not None and stem.declared > stem.frames)
     stamped = sum(stem.time_reference is not None for stem in found)
     wide = tuple(stem.relative for stem in found if stem.channels > 2 and stem.bed is None)
@@ -212,7 +213,7 @@ def _names(found: list[_Found]) -> list[str | None]:
         if counts[own] == 1:
             names.append(None)
             continue
-        name = str(Path(stem.relative).with_suffix("").as_posix()).replace("/", "-").lstrip(".-") or own
+        name = Path(stem.relative).with_suffix("").as_posix().replace("/", "-").lstrip(".-") or own
         candidate, number = name, 2
         while candidate in taken:
             candidate, number = f"{name}-{number}", number + 1
