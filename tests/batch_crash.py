@@ -1,8 +1,11 @@
-"""A batch worker function that dies on one item, as a crashing plugin would (tests/test_batch.py)."""
+"""Batch worker functions for tests/test_batch.py: one that dies on an item, as a crashing plugin would; one that holds
+its item until told."""
 
 from __future__ import annotations
 
 import os
+import time
+from pathlib import Path
 from typing import Any
 
 from soundstage.batch.worker import Task, run_task
@@ -20,3 +23,13 @@ def die_after_writing_item01(task: Task) -> dict[str, Any]:
     if task.item == "item01" and task.attempt == 1:
         os._exit(70)
     return entry
+
+
+def wait_for_go(task: Task) -> dict[str, Any]:
+    """Say the item started (``ITEM.started`` beside the input), then hold it until a file ``go`` is there too."""
+    folder = Path(task.input).parent
+    (folder / f"{task.item}.started").touch()
+    deadline = time.monotonic() + 120
+    while not (folder / "go").exists() and time.monotonic() < deadline:
+        time.sleep(0.02)
+    return run_task(task)

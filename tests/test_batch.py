@@ -8,6 +8,7 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -131,6 +132,46 @@ def test_sigint_stops_handing_out_items_and_resume_renders_nothing_twice(tmp_pat
     new = _manifest(out)[lines_before:]
     assert {e["item"] for e in new} == {f"item{i:02d}" for i in range(8)} - finished
     assert f"{len(finished)} already done" in resumed.stdout
+
+
+def test_a_second_batch_into_a_folder_a_batch_is_writing_is_refused_and_writes_nothing(tmp_path: Path) -> None:
+    """Two batches into one folder rendered every item twice, and a worker death in one removed the other's
+    temporaries as its own leftovers; the second is refused in one line while the first runs, and --resume after it
+    finds every item done."""
+    from soundstage.batch import load_jobs
+    from soundstage.batch.run import run_batch
+
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    import batch_crash  # tests/batch_crash.py: importable in the spawned workers too
+
+    _write_items(tmp_path / "in", 3, 0.3)
+    out = tmp_path / "out"
+    results: list[object] = []
+    first = threading.Thread(
+        target=lambda: results.append(
+            run_batch(load_jobs(tmp_path / "in", chain="mastering"), out, workers=1, work=batch_crash.wait_for_go)
+        )
+    )
+    first.start()
+    try:
+        deadline = time.monotonic() + 120
+        while not (tmp_path / "in" / "item00.started").exists() and time.monotonic() < deadline:
+            time.sleep(0.02)
+        assert (tmp_path / "in" / "item00.started").exists(), "the first batch never started its first item"
+        command = [sys.executable, "-m", "soundstage.cli", "batch", str(tmp_path / "in"), "--chain", "mastering", "-o", str(out)]
+        for extra in ([], ["--resume"], ["--overwrite"]):
+            second = subprocess.run([*command, *extra], capture_output=True, text=True, timeout=300)
+            assert second.returncode == 2, (extra, second.stdout, second.stderr)
+            assert second.stderr.count("\n") == 1 and "another batch is writing into it" in second.stderr, second.stderr
+            assert str(out) in second.stderr and "batch:" not in second.stdout
+            assert sorted(p.name for p in out.iterdir() if not p.name.startswith(".")) == []  # nothing of its own
+    finally:
+        (tmp_path / "in" / "go").touch()
+        first.join(timeout=300)
+    assert [sorted(result.done) for result in results] == [["item00", "item01", "item02"]]  # type: ignore[attr-defined]
+    assert sorted(e["item"] for e in _manifest(out)) == ["item00", "item01", "item02"]  # each rendered once
+    again = subprocess.run([*command, "--resume"], capture_output=True, text=True, timeout=300)
+    assert again.returncode == 0 and "3 already done" in again.stdout, again.stderr
 
 
 def test_a_killed_worker_is_replaced_and_its_item_retried_once(tmp_path: Path) -> None:
@@ -293,12 +334,14 @@ def test_a_recursive_glob_mirrors_the_catalog_folders(tmp_path: Path) -> None:
 
 def test_a_folder_of_formats_other_programs_write_is_processed(tmp_path: Path) -> None:
     """CAF (Logic), Wave64 (Reaper) and MP3 files in a folder are items like WAVs (were skipped: "holds no audio files");
-    macOS's ._ file beside one is left out and said (it stopped the batch: "item name '._logic' is not a plain file name")."""
+    macOS's ._ file beside one is left out and said (it stopped the batch: "item name '._logic' is not a plain file name");
+    a mono AIFF plays as dual mono through the stereo chain (it failed: "takes 2 channel(s), but gets 1")."""
     folder = tmp_path / "masters"
     folder.mkdir()
     tone = (0.1 * np.sin(2 * np.pi * 440 * np.arange(SR // 2) / SR))[:, None].repeat(2, axis=1)
     soundfile.write(folder / "logic.caf", tone, SR, format="CAF", subtype="PCM_24")
     soundfile.write(folder / "reaper.w64", tone, SR, format="W64", subtype="FLOAT")
+    soundfile.write(folder / "vocal.aif", tone[:, 0], SR, format="AIFF", subtype="PCM_24")
     subprocess.run(
         [
             "ffmpeg",
@@ -319,8 +362,10 @@ def test_a_folder_of_formats_other_programs_write_is_processed(tmp_path: Path) -
     done = _batch(str(folder), "--chain", "stereo-reference", "-o", str(out), "--workers", "1")
     assert done.returncode == 0, done.stderr
     assert "left out 1 hidden file(s) (._logic.caf)" in done.stdout
-    assert {e["item"] for e in _manifest(out)} == {"logic", "reaper", "web"}
+    assert {e["item"]: e["status"] for e in _manifest(out)} == {"logic": "done", "reaper": "done", "web": "done", "vocal": "done"}
     assert all(soundfile.info(out / f"{name}.wav").frames >= SR // 2 for name in ("logic", "reaper"))
+    vocal, logic = soundfile.read(out / "vocal.wav")[0], soundfile.read(out / "logic.wav")[0]
+    assert vocal.shape == logic.shape == (SR // 2, 2) and np.abs(vocal - logic).max() < 1e-5  # 24-bit: the same audio
 
 
 def test_a_head_goes_on_every_items_chain_and_a_changed_head_renders_again(tmp_path: Path, kemar_path: str) -> None:

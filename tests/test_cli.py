@@ -5,6 +5,7 @@ from __future__ import annotations
 import functools
 import importlib.util
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -71,6 +72,34 @@ def test_process_takes_its_output_with_o_as_the_other_commands_do(tmp_path: Path
     assert main(["process", str(source), *chain]) == 2
     assert "no output file given" in capsys.readouterr().err
     assert sorted(p.name for p in tmp_path.iterdir()) == ["a.wav", "b.wav", "g.toml", "in.wav"]
+
+
+def test_a_mono_file_through_a_stereo_preset_plays_as_dual_mono(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """A mono vocal through a preset whose first stage takes stereo: what a DAW's stereo track does with a mono clip
+    (the same signal on both channels at unity), which is what sox's `remix 1 1` writes; a mono chain keeps it mono."""
+    if shutil.which("sox") is None:
+        if os.environ.get("CI"):
+            pytest.fail("sox is missing; .ci/run installs it")
+        pytest.skip("sox is not installed (apt-get install sox)")
+    mono, dual = tmp_path / "vocal.wav", tmp_path / "vocal-dual.wav"
+    subprocess.run(
+        ["sox", "-n", "-r", "48000", "-c", "1", "-b", "24", str(mono), "synth", "1.5", "pinknoise", "vol", "0.2"], check=True
+    )
+    subprocess.run(["sox", str(mono), str(dual), "remix", "1", "1"], check=True)
+    before = mono.read_bytes()
+    for name in ("headphones", "studio-5"):
+        assert main(["process", str(mono), str(tmp_path / f"{name}-mono.wav"), "--chain", name]) == 0
+        assert f"input {mono} is mono: played on both channels" in capsys.readouterr().out
+        assert main(["process", str(dual), str(tmp_path / f"{name}-dual.wav"), "--chain", name]) == 0
+        assert "is mono" not in capsys.readouterr().out
+        from_mono, from_dual = read(tmp_path / f"{name}-mono.wav"), read(tmp_path / f"{name}-dual.wav")
+        assert from_mono.shape == from_dual.shape and from_mono.shape[1] == 72000
+        assert np.abs(from_mono - from_dual).max() <= 1e-7, name  # the same audio at unity, not -3 or -6 dB
+        assert np.abs(from_mono).max() > 0.01
+    assert mono.read_bytes() == before
+    (tmp_path / "g.toml").write_text('[[stages]]\ntype = "Gain"\nparameters = { gain_db = 0.0 }\n')
+    assert main(["process", str(mono), str(tmp_path / "g.wav"), "--chain", str(tmp_path / "g.toml")]) == 0
+    assert read(tmp_path / "g.wav").shape[0] == 1 and "is mono" not in capsys.readouterr().out
 
 
 def test_overwrite_and_bit_depth(tmp_path: Path) -> None:

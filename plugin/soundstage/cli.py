@@ -109,6 +109,8 @@ def _cmd_process(args: argparse.Namespace) -> int:
     finally:
         bar.close()
     seconds = info["frames"] / info["sample_rate"]
+    if info["dual_mono"]:
+        print(f"input {args.input} is mono: played on both channels of the chain's stereo input (dual mono)")
     if info["missing_seconds"]:
         print(f"input {args.input} is TRUNCATED: {info['missing_seconds']:.3f} s missing at its end (--allow-truncated)")
     print(

@@ -545,14 +545,17 @@ def process_file(
     time. The output has the input's length and sample rate (latency is
     compensated) and appears only when complete. ``automation`` events
     (:class:`~soundstage.host.automation.AutomationEvent`, sorted or not) change
-    the processor's parameters at their samples.
+    the processor's parameters at their samples. A mono file into a processor
+    that takes two channels plays on both at unity (dual mono), as a DAW's
+    stereo track plays a mono clip and a session's mixer puts a mono stem.
 
     Returns
     -------
     dict
         ``frames``, ``sample_rate``, ``input_channels``, ``output_channels``,
         ``latency_samples``, ``bit_depth``, ``missing_seconds`` (of a truncated
-        input read with ``allow_truncated``), and ``integrated_lufs`` and
+        input read with ``allow_truncated``), ``dual_mono`` (1.0 if a mono input
+        played on two channels, else 0.0), and ``integrated_lufs`` and
         ``true_peak_dbtp`` of the file as written.
     """
     source = Path(input_path)
@@ -564,13 +567,15 @@ def process_file(
         declared = int(getattr(reader, "declared_frames", frames))
         if frames == 0:
             raise AudioFileError(f"input file {str(source)!r} has no samples (zero-length input)")
-        out_channels = processor.output_channels_for(channels)
+        dual_mono = channels == 1 and processor.input_channels == 2
+        out_channels = processor.output_channels_for(2 if dual_mono else channels)
         checked = audio_target(target, channels=out_channels, sample_rate=rate, bit_depth=bit_depth, frames=frames)
         events = [(event.sample, event.target, event.value) for event in automation or []]
         stream = ChainStream(processor, rate, events, buffer_size=buffer_size)
         with AudioSink(checked) as writer:
+            blocks = _checked_blocks(reader, source, frames, buffer_size)
             pump(
-                _checked_blocks(reader, source, frames, buffer_size),
+                (np.repeat(block, 2, axis=0) for block in blocks) if dual_mono else blocks,
                 stream,
                 [writer.write],
                 after_block=None if progress is None else _progress_steps(progress),
@@ -583,6 +588,7 @@ def process_file(
         "latency_samples": float(processor.latency_samples),
         "bit_depth": float(checked.bit_depth),
         "missing_seconds": (declared - frames) / rate,
+        "dual_mono": float(dual_mono),
         "integrated_lufs": writer.loudness.integrated_lufs(),
         "true_peak_dbtp": writer.peak.true_peak_dbtp,
     }

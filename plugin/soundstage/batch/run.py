@@ -35,6 +35,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+try:
+    import fcntl
+except ImportError:  # Windows
+    fcntl = None  # type: ignore[assignment]
+
 from soundstage.acoustics.hrtf import HEAD_MODELS, HeadChoice, HrtfError
 from soundstage.batch.jobs import BatchError, BatchItem
 from soundstage.batch.manifest import Manifest, sha256_path
@@ -81,6 +86,19 @@ def run_batch(
     are recorded, then the result says ``interrupted``.
     """
     folder = Path(output_dir)
+    with contextlib.ExitStack() as held:
+        if folder.is_dir():  # held before the manifest is read: what is done is decided with no other batch writing
+            held.enter_context(_only_batch_in(folder))
+        result, tasks = _plan(items, folder, resume=resume, overwrite=overwrite)
+        if not folder.is_dir():
+            folder.mkdir(parents=True, exist_ok=True)  # once every item is checked: a refused batch makes no folder
+            held.enter_context(_only_batch_in(folder))
+        _run(tasks, result, Manifest(folder), scheduler, on_entry, workers=workers, recycle_after=recycle_after, work=work)
+    return result
+
+
+def _plan(items: list[BatchItem], folder: Path, *, resume: bool, overwrite: bool) -> tuple[BatchResult, list[Task]]:
+    """Every item checked, and a task for each one not skipped as already done; nothing written."""
     manifest = Manifest(folder)
     previous = manifest.entries() if resume or not overwrite else {}
     result = BatchResult()
@@ -105,8 +123,42 @@ def run_batch(
             made_here = manifest.is_current({**entry, **wanted, "status": "done"}, wanted, folder)
         existed = (folder / task.output).exists()
         tasks.append(dataclasses.replace(task, overwrite=overwrite or made_here, output_existed=existed))
+    return result, tasks
 
-    folder.mkdir(parents=True, exist_ok=True)  # once every item is checked: a refused batch makes no folder
+
+@contextlib.contextmanager
+def _only_batch_in(folder: Path) -> Iterator[None]:
+    """The output folder held for one batch while it runs (an advisory lock on the folder, released when the batch
+    process ends, however it ends). A second batch into it is refused: it would render the same items again, and
+    take the first one's temporaries for a killed worker's leftovers and remove them."""
+    if fcntl is None:  # Windows: no advisory lock on a folder; a second batch there is not detected
+        yield
+        return
+    descriptor = os.open(folder, os.O_RDONLY)
+    try:
+        try:
+            fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise BatchError(
+                f"output folder {str(folder)!r}: another batch is writing into it; wait for that batch to end (or stop it), "
+                "then run this one with --resume, or give this one another -o folder"
+            ) from None
+        except OSError:  # a file system without locks (some network mounts): a second batch there is not detected
+            pass
+        yield
+    finally:
+        os.close(descriptor)
+
+
+def _run(
+    tasks: list[Task],
+    result: BatchResult,
+    manifest: Manifest,
+    scheduler: str | None,
+    on_entry: Callable[[dict[str, Any]], None] | None,
+    **options: Any,
+) -> None:
+    """Run the tasks, each finished item's entry into the manifest and ``result`` at once."""
 
     def record(entry: dict[str, Any]) -> None:
         manifest.append(entry)
@@ -120,10 +172,9 @@ def run_batch(
 
     runner = _run_dask if scheduler else _run_local
     try:
-        runner(tasks, record, workers=workers, scheduler=scheduler, recycle_after=recycle_after, work=work)
+        runner(tasks, record, scheduler=scheduler, **options)
     except KeyboardInterrupt:
         result.interrupted = True
-    return result
 
 
 def _task(
