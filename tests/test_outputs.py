@@ -469,3 +469,59 @@ def test_rf64_and_a_grown_recording_read_back_in_soundfile_and_ffmpeg(tmp_path: 
         back, rate = soundfile.read(str(path), dtype="float32", always_2d=True)
         assert soundfile.info(str(path)).format == kind and rate == 48000
         assert np.array_equal(back.T, audio) and np.array_equal(decoded_by_ffmpeg(path, 3), audio)
+
+
+def test_a_file_that_appears_at_the_output_while_process_runs_is_kept(tmp_path: Path) -> None:
+    """Without overwrite, a file another program writes at the output name while a long process runs is the user's:
+    it is kept byte for byte, the process output discarded, and the error says so (it was replaced)."""
+    source = tmp_path / "in.wav"
+    soundfile.write(str(source), tone_pair(48000, 1.0).T, 48000, subtype="PCM_24")
+    target = tmp_path / "out.wav"
+
+    def another_program_writes(_: int) -> None:
+        if not target.exists():
+            target.write_bytes(b"the user's own file")
+
+    with pytest.raises(OutputError, match=r"out\.wav' appeared while it was being written.*kept as it is.*--overwrite"):
+        process_file(Chain([Route(channels=[1, 0])]), source, target, buffer_size=4800, progress=another_program_writes)
+    assert target.read_bytes() == b"the user's own file"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["in.wav", "out.wav"]  # no temporary left
+    info = process_file(Chain([Route(channels=[1, 0])]), source, target, overwrite=True, progress=another_program_writes)
+    assert info["frames"] == 48000 and soundfile.info(str(target)).frames == 48000  # --overwrite replaces it
+
+
+def test_without_hard_links_a_file_that_appeared_is_still_kept(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """FAT and exFAT drives (and some network shares) have no hard links: the name is checked before the rename."""
+    from soundstage.files import publish
+
+    def no_links(*_: object, **__: object) -> None:
+        raise PermissionError(1, "Operation not permitted")  # what Linux's vfat says to link()
+
+    monkeypatch.setattr(os, "link", no_links)
+    finished, target = tmp_path / ".out.wav.x.partial", tmp_path / "out.wav"
+    finished.write_bytes(b"new")
+    publish(finished, target, replace=False)
+    assert target.read_bytes() == b"new" and not finished.exists()
+    finished.write_bytes(b"newer")
+    with pytest.raises(FileExistsError):
+        publish(finished, target, replace=False)
+    assert target.read_bytes() == b"new" and finished.read_bytes() == b"newer"
+
+
+def test_a_render_whose_file_appears_while_it_runs_fails_alone_and_keeps_that_file(tmp_path: Path) -> None:
+    stems = tmp_path / "stems"
+    stems.mkdir()
+    soundfile.write(str(stems / "mix.wav"), tone_pair(48000, 2.0).T, 48000, subtype="FLOAT")
+    (tmp_path / "s.toml").write_text('[[stems]]\npath = "stems/mix.wav"\n[[renders]]\nname = "a"\n[[renders]]\nname = "b"\n')
+    out = tmp_path / "out"
+    mine = out / "b.wav"
+
+    def another_program_writes(position: int, total: int) -> None:
+        if position and not mine.exists():
+            mine.write_bytes(b"the user's own file")
+
+    result = render_session(tmp_path / "s.toml", out, block=24000, progress=another_program_writes)
+    assert list(result.failures) == ["b"] and "appeared while it was being written" in result.failures["b"]
+    assert mine.read_bytes() == b"the user's own file"
+    assert soundfile.info(str(out / "a.wav")).frames == 2 * 48000
+    assert not [p for p in out.iterdir() if p.name.startswith(".")]  # no temporaries left

@@ -572,7 +572,7 @@ def process_file(
         checked = audio_target(target, channels=out_channels, sample_rate=rate, bit_depth=bit_depth, frames=frames)
         events = [(event.sample, event.target, event.value) for event in automation or []]
         stream = ChainStream(processor, rate, events, buffer_size=buffer_size)
-        with AudioSink(checked) as writer:
+        with AudioSink(checked, replace=overwrite) as writer:
             blocks = _checked_blocks(reader, source, frames, buffer_size)
             pump(
                 (np.repeat(block, 2, axis=0) for block in blocks) if dual_mono else blocks,

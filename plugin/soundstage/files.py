@@ -6,6 +6,8 @@ presets, plots, reports) the same way:
 
 - :func:`atomic_path` / :func:`write_text`: a temporary file beside the target,
   renamed onto it when complete; removed on any failure, the target untouched.
+- :func:`publish`: that last move, which can refuse to replace: a file another
+  program made at the target while the work ran is kept.
 - :func:`file_mode`: the mode of the file being replaced, else ``0o666`` less
   the umask, as ``open()`` gives (``mkstemp`` alone gives ``0o600``).
 - :func:`output_name`: a plain file name, never a path out of the folder.
@@ -19,6 +21,7 @@ And reading the paths people write in files (chain files, sessions, job lists):
 from __future__ import annotations
 
 import contextlib
+import errno
 import glob
 import os
 import signal
@@ -33,9 +36,11 @@ from soundstage.errors import OutputError
 
 __all__ = [
     "Terminated",
+    "appeared_message",
     "atomic_path",
     "file_mode",
     "output_name",
+    "publish",
     "referenced_path",
     "remove_temporaries",
     "signals_as_exceptions",
@@ -130,13 +135,54 @@ def output_name(folder: Path, name: str, *, what: str = "output") -> Path:
     return folder / name
 
 
+#: Errors of a file system that has no hard links (FAT, exFAT, some network shares).
+_NO_HARD_LINKS = {errno.EPERM, errno.ENOTSUP, errno.EOPNOTSUPP, errno.EXDEV, errno.ENOSYS, errno.EMLINK}
+
+
+def publish(temporary: Path, target: Path, *, replace: bool = True) -> None:
+    """Move a finished ``temporary`` onto ``target`` (same folder) in one step.
+
+    With ``replace=False`` a file at ``target`` is never replaced: if one appeared
+    since the work began (another program, another run), it is kept and
+    :class:`FileExistsError` raised, the temporary left where it is. The move is
+    then a hard link, which the file system itself refuses where the name is
+    taken; where there are no hard links the name is checked, then the
+    temporary renamed.
+    """
+    if replace:
+        os.replace(temporary, target)
+        return
+    try:
+        os.link(temporary, target, follow_symlinks=False)
+    except FileExistsError:
+        raise
+    except OSError as error:
+        if error.errno not in _NO_HARD_LINKS:
+            raise
+        if os.path.lexists(target):
+            raise FileExistsError(errno.EEXIST, os.strerror(errno.EEXIST), str(target)) from None
+        os.replace(temporary, target)
+        return
+    os.unlink(temporary)
+
+
+def appeared_message(target: Path) -> str:
+    """What to say when :func:`publish` kept a file that appeared at ``target`` while it was being written."""
+    return (
+        f"output {str(target)!r} appeared while it was being written (another program or run made it); it is kept as "
+        "it is and this output was discarded; pass --overwrite to replace it, or give another output path"
+    )
+
+
 @contextlib.contextmanager
-def atomic_path(target: Path, *, mode: int | None = None) -> Iterator[Path]:
+def atomic_path(target: Path, *, mode: int | None = None, replace: bool = True) -> Iterator[Path]:
     """Yield a temporary path beside ``target``; rename it onto ``target`` when the block succeeds.
 
     The file gets ``mode`` (default :func:`file_mode` of ``target``). On any
     exception, including ``KeyboardInterrupt`` and :class:`Terminated`, the
-    temporary is removed and ``target`` is left as it was.
+    temporary is removed and ``target`` is left as it was. ``replace=False``:
+    a file that appeared at ``target`` meanwhile is kept, and
+    :class:`~soundstage.errors.OutputError` raised (see :func:`publish`).
     """
     folder = target.resolve().parent
     permissions = file_mode(target) if mode is None else mode
@@ -149,7 +195,10 @@ def atomic_path(target: Path, *, mode: int | None = None) -> Iterator[Path]:
     try:
         yield temporary
         os.chmod(temporary, permissions)
-        os.replace(temporary, target)
+        try:
+            publish(temporary, target, replace=replace)
+        except FileExistsError:
+            raise OutputError(appeared_message(target)) from None
     except BaseException:
         temporary.unlink(missing_ok=True)
         raise

@@ -47,7 +47,7 @@ import soundfile
 
 from soundstage.analysis.loudness import LoudnessMeter, SpectrumMeter, TruePeakMeter
 from soundstage.errors import OutputError
-from soundstage.files import file_mode
+from soundstage.files import appeared_message, file_mode, publish
 
 __all__ = [
     "AUDIO_FORMATS",
@@ -252,7 +252,10 @@ class AudioSink:
 
     Use as a context manager: the file appears under its name when the block
     ends without an error (or at :meth:`commit`, with ``commit=False``), never
-    before. ``gain`` multiplies every sample before quantization.
+    before. ``gain`` multiplies every sample before quantization. With
+    ``replace=False`` a file that appeared under the name while this one was
+    written (another program made it) is kept, and the commit raises
+    :class:`OutputError`.
 
     Attributes
     ----------
@@ -264,8 +267,11 @@ class AudioSink:
         True peak and overs of the file's samples (call ``peak.flush()`` is done at close).
     """
 
-    def __init__(self, target: AudioTarget, *, seed: int = 0, gain: float = 1.0, commit: bool = True) -> None:
+    def __init__(
+        self, target: AudioTarget, *, seed: int = 0, gain: float = 1.0, commit: bool = True, replace: bool = True
+    ) -> None:
         self.target = target
+        self.replace = replace
         self.gain = float(gain)
         self.frames = 0
         self.loudness = LoudnessMeter(target.sample_rate, target.channels)
@@ -379,7 +385,10 @@ class AudioSink:
             raise OutputError(f"{str(self.target.path)!r} was not written")
         try:
             os.chmod(self._temporary, file_mode(self.target.path))
-            os.replace(self._temporary, self.target.path)
+            publish(self._temporary, self.target.path, replace=self.replace)
+        except FileExistsError:
+            self.discard()
+            raise OutputError(appeared_message(self.target.path)) from None
         except OSError as error:
             self.discard()
             raise OutputError(f"cannot write {str(self.target.path)!r}: {error.strerror or error}") from None

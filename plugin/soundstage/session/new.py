@@ -125,7 +125,7 @@ def new_session(
     rate = max(rates, key=lambda r: (rates[r], r))
     text = _document(base, found, rate)
     try:
-        with atomic_path(target) as temporary:
+        with atomic_path(target, replace=overwrite) as temporary:
             temporary.write_text(text, encoding="utf-8")
             try:  # what render will read: the stems found, each placed
                 session = dataclasses.replace(load_session(temporary), file=target)

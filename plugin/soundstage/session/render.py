@@ -39,7 +39,7 @@ from soundstage.analysis.device import device_stages, stages_device_figures
 from soundstage.analysis.loudness import LoudnessMeter, TruePeakMeter, short_term_lufs
 from soundstage.engine import ChainStream
 from soundstage.errors import ChainError, ChannelError, OutputError, SoundstageError
-from soundstage.files import output_name, write_text
+from soundstage.files import appeared_message, output_name, write_text
 from soundstage.headtrack import read_head_track
 from soundstage.host.chain import Chain, ChainTap
 from soundstage.host.chainfile import NoHeadStageError, chain_to_dict, find_chain, head_setting, load_chain
@@ -109,6 +109,8 @@ class _Output:
     frames: int = 0
     gain: float = 1.0
     sink: AudioSink | None = None
+    #: Replace a file that is at the target when it is committed (``--overwrite``); else one that appeared is kept.
+    replace: bool = True
 
     @property
     def channels(self) -> int:
@@ -117,7 +119,7 @@ class _Output:
     def open(self, folder: Path, seed: int) -> None:
         """Open the file (an A/B side: a hidden 32-bit float W64 first pass, no 4 GiB limit, in the output folder)."""
         if not self.role:
-            self.sink = AudioSink(self.target, seed=seed, commit=False).open()
+            self.sink = AudioSink(self.target, seed=seed, commit=False, replace=self.replace).open()
             return
         handle, name = tempfile.mkstemp(prefix=f".{self.target.path.name}.", suffix=".partial.w64", dir=folder)
         os.close(handle)
@@ -357,13 +359,7 @@ def render_session(
             if render.kind == "ab" and render.name not in plan.failures:
                 notes[render.name] = _match_ab(render, plan.outputs[render.name])
         _finalize(graph.renders, plan, seed)
-        written = [
-            output.sink.commit()
-            for render in graph.renders
-            if render.name not in plan.failures
-            for output in plan.outputs[render.name]
-            if output.sink is not None
-        ]
+        written = _commit(graph.renders, plan)
     except BaseException:
         for outputs in plan.outputs.values():
             for output in outputs:
@@ -470,7 +466,7 @@ def _plan_outputs(
             except OutputError as error:
                 plan.failures[render.name] = f"render {render.name!r}: {error}"
                 break
-            outputs.append(_Output(checked, render.name, role))
+            outputs.append(_Output(checked, render.name, role, replace=overwrite))
         else:
             plan.outputs[render.name] = outputs
             if render.kind == "device" and sum(output.channels for output in outputs) > 1:
@@ -929,6 +925,32 @@ def _match_ab(render: Render, pair: list[_Output]) -> str:
 CEILING_MARGIN_DB = 0.001
 
 
+def _commit(renders: list[Render], plan: _Plan) -> list[Path]:
+    """Every finished render's files moved onto their names; the files written.
+
+    A render one of whose files appeared while it was written (another program or
+    run made it; without ``--overwrite``) fails whole, before any file of it moves,
+    and that file is kept.
+    """
+    for render in renders:
+        if render.name in plan.failures:
+            continue
+        for output in plan.outputs[render.name]:
+            if not output.replace and os.path.lexists(output.target.path):
+                plan.fail(render.name, OutputError(appeared_message(output.target.path)))
+                break
+    written = []
+    for render in renders:
+        if render.name not in plan.failures:
+            try:
+                for output in plan.outputs[render.name]:
+                    if output.sink is not None:
+                        written.append(output.sink.commit())
+            except OutputError as error:  # one that appeared between the check and its move: kept
+                plan.fail(render.name, error)
+    return written
+
+
 def _finalize(renders: list[Render], plan: _Plan, seed: int) -> None:
     """Second pass of the A/B sides: float temporary -> matching gain -> dither -> the file, through the output layer."""
     index = 0
@@ -940,7 +962,9 @@ def _finalize(renders: list[Render], plan: _Plan, seed: int) -> None:
                 index += 1
                 if output.first_pass is None:  # written in the first pass
                     continue
-                output.sink = AudioSink(output.target, seed=seed * 1000 + 500 + index, gain=output.gain, commit=False).open()
+                output.sink = AudioSink(
+                    output.target, seed=seed * 1000 + 500 + index, gain=output.gain, commit=False, replace=output.replace
+                ).open()
                 with soundfile.SoundFile(str(output.first_pass)) as reader:
                     for piece in reader.blocks(65536, dtype="float32", always_2d=True):
                         output.sink.write(piece.T)
