@@ -1,9 +1,11 @@
 """Inputs in the formats libsndfile reads and pedalboard does not: CAF (Logic, Pro Tools) and Sony Wave64 (Reaper,
 Vegas). They read through ``soundfile`` behind pedalboard's reader interface, and give what the same samples in a
-WAV give, at the file's rate and resampled."""
+WAV give, at the file's rate and resampled. What neither reads (AAC, ALAC, WavPack), made by ffmpeg, reads through
+FFmpeg's decoders (PyAV): lossless ones bit for bit."""
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 from pathlib import Path
@@ -101,22 +103,101 @@ def test_caf_written_by_ffmpeg_is_read(tmp_path: Path) -> None:
     assert np.abs(got - audio).max() <= 2.0**-23  # 24-bit: within one step
 
 
-def test_a_format_neither_reader_opens_is_refused_with_the_conversion(tmp_path: Path) -> None:
-    """AAC in an .m4a (pedalboard reads it only through macOS): one line naming the file, what is read, and the fix."""
+def need_ffmpeg() -> None:
     if shutil.which("ffmpeg") is None:
+        if os.environ.get("CI"):
+            pytest.fail("ffmpeg is missing; .ci/run installs it")
         pytest.skip("needs ffmpeg (Debian: apt-get install ffmpeg)")
-    wav = write(tmp_path / "in.wav", program())
-    m4a = tmp_path / "song.m4a"
-    subprocess.run(["ffmpeg", "-loglevel", "error", "-i", str(wav), "-c:a", "aac", str(m4a)], check=True)
+
+
+def ffmpeg(source: Path, target: Path, *codec: str) -> Path:
+    subprocess.run(["ffmpeg", "-loglevel", "error", "-y", "-i", str(source), *codec, str(target)], check=True)
+    return target
+
+
+def pcm24(path: Path, audio: np.ndarray) -> np.ndarray:
+    """``audio`` written as a 24-bit WAV at ``path``: the samples as that file holds them, read by libsndfile."""
+    soundfile.write(str(path), audio.T, SR, subtype="PCM_24")
+    return soundfile.read(str(path), dtype="float32", always_2d=True)[0].T
+
+
+@pytest.mark.parametrize(("name", "codec"), [("logic.m4a", "alac"), ("logic.caf", "alac"), ("archive.wv", "wavpack")])
+def test_lossless_formats_other_programs_write_read_bit_exact(tmp_path: Path, name: str, codec: str) -> None:
+    """ALAC (.m4a from iTunes / Logic, .caf) and WavPack made by ffmpeg from a 24-bit WAV read as that WAV's samples,
+    every one, and as many (neither pedalboard nor libsndfile reads them here)."""
+    need_ffmpeg()
+    audio = program(2.0)
+    audio[:, 24000] = 0.9  # a click: the start is not shifted either
+    expected = pcm24(tmp_path / "source.wav", audio)
+    encoded = ffmpeg(tmp_path / "source.wav", tmp_path / name, "-c:a", codec)
+    with open_audio(encoded) as reader:
+        assert (reader.samplerate, reader.num_channels, reader.frames) == (SR, 2, expected.shape[1])
+        got = np.concatenate([reader.read(7000) for _ in range(-(-reader.frames // 7000))], axis=1)
+    assert got.shape == expected.shape and np.array_equal(got, expected)
+
+
+def test_aac_reads_at_its_source_length_and_timing(tmp_path: Path) -> None:
+    """AAC in an .m4a (a client's reference; pedalboard reads it only on macOS): the encoder's priming is dropped and
+    its padding cut at the length the MP4 states, so it reads as long as the WAV it was made from (ffmpeg's own
+    command line gives 704 samples more here), its click on the same sample, its level within 0.5 dB."""
+    need_ffmpeg()
+    audio = np.zeros((2, 72000), np.float32)
+    audio[:, 24000] = 0.8
+    audio[:, 36000:60000] = 0.3 * np.sin(2 * np.pi * 1000 * np.arange(24000) / SR)
+    expected = pcm24(tmp_path / "source.wav", audio)
+    m4a = ffmpeg(tmp_path / "source.wav", tmp_path / "reference.m4a", "-c:a", "aac", "-b:a", "256k")
+    with open_audio(m4a) as reader:
+        assert (reader.samplerate, reader.num_channels, reader.frames) == (SR, 2, 72000)
+        got = reader.read(reader.frames)
+    assert int(np.argmax(np.abs(got[0, :30000]))) == 24000 and int(np.argmax(np.abs(got[1, :30000]))) == 24000
+    level = 20 * np.log10(np.sqrt(np.mean(got[:, 40000:56000] ** 2)) / np.sqrt(np.mean(expected[:, 40000:56000] ** 2)))
+    assert abs(level) < 0.5
+    assert main(["process", str(m4a), str(tmp_path / "out.wav"), "--chain", "mastering"]) == 0
+    assert soundfile.info(str(tmp_path / "out.wav")).frames == 72000
+
+
+def test_a_cut_m4a_is_truncated_and_a_damaged_one_refused(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """An .m4a cut short in transfer (its index at the front, so it still opens) is refused as a cut WAV is, or read
+    to where it ends with --allow-truncated; one whose index is lost (at the end, cut off) is refused in one line."""
+    need_ffmpeg()
+    pcm24(tmp_path / "source.wav", program(3.0))
+    whole = ffmpeg(tmp_path / "source.wav", tmp_path / "whole.m4a", "-c:a", "alac", "-movflags", "+faststart")
+    data = whole.read_bytes()
+    cut = tmp_path / "cut.m4a"
+    cut.write_bytes(data[: len(data) * 6 // 10])
+    from soundstage.errors import AudioFileError
+
+    with pytest.raises(AudioFileError, match=r"cut.m4a' is truncated: its header declares 144000 samples \(3.000 s\)"):
+        open_audio(cut)
+    with open_audio(cut, allow_truncated=True) as reader:
+        assert 0.4 * 144000 < reader.frames < 0.65 * 144000 and reader.read(reader.frames).shape[1] == reader.frames
+    tail = ffmpeg(tmp_path / "source.wav", tmp_path / "tail.m4a", "-c:a", "alac")  # the index after the audio
+    lost = tmp_path / "lost.m4a"
+    lost.write_bytes(tail.read_bytes()[: tail.stat().st_size // 2])
+    assert main(["process", str(lost), str(tmp_path / "out.wav"), "--chain", "mastering"]) == 2
+    error = capsys.readouterr().err
+    assert error.count("\n") == 1 and "lost.m4a' cannot be read as audio" in error and "ffmpeg -i lost.m4a" in error
+    assert not (tmp_path / "out.wav").exists()
+
+
+def test_without_the_formats_extra_an_m4a_is_refused_with_the_conversion_and_the_extra(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    need_ffmpeg()
+    from soundstage import fileio
+    from soundstage.errors import AudioFileError
+
+    m4a = ffmpeg(write(tmp_path / "in.wav", program()), tmp_path / "song.m4a", "-c:a", "aac")
     try:
         AudioFile(str(m4a)).close()
         pytest.skip("this pedalboard reads .m4a (macOS)")
     except Exception:
         pass
-    from soundstage.errors import AudioFileError
-
+    monkeypatch.setattr(fileio, "av", None)
     with pytest.raises(
-        AudioFileError, match=r"song.m4a' cannot be read as audio: .*ffmpeg -i song.m4a -c:a pcm_s24le song.wav"
+        AudioFileError,
+        match=r"song.m4a' cannot be read as audio: .*ffmpeg -i song.m4a -c:a pcm_s24le song.wav\), or pip install "
+        r"'soundstage\[formats\]' to read AAC, ALAC, WavPack and AC-3",
     ) as caught:
         open_audio(m4a)
     assert "\n" not in str(caught.value)

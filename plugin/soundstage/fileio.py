@@ -3,9 +3,11 @@
 Inputs are read with ``pedalboard.io.AudioFile`` after ``soundfile``
 (libsndfile) has confirmed they hold what their headers declare; the formats
 libsndfile reads and pedalboard does not (CAF, Wave64) are read with
-``soundfile`` behind the same interface (:class:`SoundfileReader`), and MPEG
+``soundfile`` behind the same interface (:class:`SoundfileReader`), MPEG
 audio (MP3, MP2) as ffmpeg decodes it, counted frame by frame
-(:mod:`soundstage.mpeg`) against what the decoders estimate. Outputs go
+(:mod:`soundstage.mpeg`) against what the decoders estimate, and what neither
+reads (AAC and ALAC in .m4a or .caf, WavPack, AC-3) with FFmpeg's decoders
+through PyAV, the ``formats`` extra (:class:`DecodedReader`). Outputs go
 through the output layer (:mod:`soundstage.sinks`): checked before any work,
 written to a temporary file beside the target and renamed into place only when
 complete, so an error, Ctrl-C or SIGTERM never leaves a half-written file, and
@@ -24,6 +26,11 @@ import numpy as np
 import soundfile
 from pedalboard.io import AudioFile, StreamResampler
 
+try:
+    import av
+except ImportError:  # the "formats" extra is not installed: AAC, ALAC, WavPack, AC-3 are refused with the conversion
+    av = None  # type: ignore[assignment]
+
 from soundstage import mpeg
 from soundstage.engine import ChainStream, pump
 from soundstage.errors import AudioFileError, AudioInputError, OutputError, ParameterError
@@ -33,6 +40,7 @@ from soundstage.sinks import AudioSink, audio_target
 
 __all__ = [
     "AUDIO_SUFFIXES",
+    "DecodedReader",
     "audio_files",
     "check_output_path",
     "held_frames",
@@ -44,7 +52,10 @@ __all__ = [
 
 
 #: The audio files a folder contributes (a batch's items, a new session's stems): what :func:`open_audio` reads.
-AUDIO_SUFFIXES = (".wav", ".bwf", ".flac", ".aiff", ".aif", ".aifc", ".caf", ".w64", ".mp3", ".ogg", ".opus", ".au")
+AUDIO_SUFFIXES = (
+    *(".wav", ".bwf", ".flac", ".aiff", ".aif", ".aifc", ".caf", ".w64", ".mp3", ".ogg", ".opus", ".au"),
+    *(".m4a", ".wv"),  # read with the "formats" extra (DecodedReader)
+)
 
 
 def audio_files(folder: Path, *, below: bool = False) -> tuple[list[Path], list[Path]]:
@@ -112,11 +123,15 @@ def _decoder(file: Path, *, libsndfile_reads: bool) -> Any:
         except Exception:
             if _is_text(file):
                 raise _text_given(file) from None
+            decoded = _ffmpeg_decoded(file)
+            if decoded is not None:
+                return decoded
             reason = str(error).split(": ", 1)[-1] if "Failed to open" in str(error) else str(error)
             raise AudioFileError(
                 f"input file {str(file)!r} cannot be read as audio: {_first_line(reason).rstrip('.')}; soundstage reads "
-                "WAV, AIFF, FLAC, MP3, Ogg, Opus, CAF and Wave64: convert it "
+                f"WAV, AIFF, FLAC, MP3, Ogg, Opus, CAF and Wave64{READS_WITH_FORMATS if av is not None else ''}: convert it "
                 f"(e.g. ffmpeg -i {file.name} -c:a pcm_s24le {file.stem}.wav)"
+                + ("" if av is not None else ", or pip install 'soundstage[formats]' to read AAC, ALAC, WavPack and AC-3")
             ) from None
     if int(reader.frames) == 0 and not libsndfile_reads:  # pedalboard finds no samples, libsndfile cannot read it
         reader.close()
@@ -132,6 +147,22 @@ def _decoder(file: Path, *, libsndfile_reads: bool) -> Any:
             f"1..{MAX_INPUT_CHANNELS} channels at {MIN_INPUT_RATE:g}..{MAX_INPUT_RATE:g} Hz (a damaged header?)"
         )
     return reader
+
+
+#: What :class:`DecodedReader` adds to the formats read, as the refusal of another format says it.
+READS_WITH_FORMATS = ", AAC, ALAC, WavPack and AC-3"
+
+
+def _ffmpeg_decoded(file: Path) -> DecodedReader | None:
+    """A :class:`DecodedReader` of ``file`` if FFmpeg's decoders (PyAV) find audio in it, else None."""
+    if av is None:
+        return None
+    try:
+        return DecodedReader(file)
+    except AudioFileError:
+        raise
+    except Exception:  # not a container FFmpeg knows, or one without audio: the caller refuses it
+        return None
 
 
 def _is_text(file: Path) -> bool:
@@ -160,7 +191,10 @@ def _whole_or_refused(file: Path, reader: Any, allow_truncated: bool) -> Any:
     """``reader`` limited to what ``file`` holds; refused where that is less than its header declares (unless
     ``allow_truncated``) or where its header says nothing of the audio behind it."""
     declared = int(reader.frames)
-    held = held_frames(file, declared)
+    if isinstance(reader, DecodedReader):  # counted by decoding it: what it holds against what its container states
+        declared, held = reader.declared_frames, reader.frames
+    else:
+        held = held_frames(file, declared)
     data_size, following = _wav_data_chunk(file) if held < declared or declared == 0 else (None, 0)
     if held < declared and data_size == _STREAMED:  # written to a pipe (ffmpeg -f wav -): it runs to the file's end
         declared = held
@@ -419,6 +453,98 @@ class SoundfileReader(_StreamedReader):
 
     def close(self) -> None:
         self._file.close()
+
+
+class DecodedReader(_StreamedReader):
+    """pedalboard's reader interface over FFmpeg's decoders (PyAV, the ``formats`` extra), for what neither pedalboard
+    nor libsndfile reads here: AAC and ALAC (.m4a from iTunes, Logic or a client; ALAC in .caf), WavPack, AC-3.
+
+    The samples are the decoder's: an AAC encoder's priming at the start is dropped (the stream says how much), and
+    the length is cut to the container's stated duration where the decoder gives more (an MP4's edit list: the
+    encoder's padding at the end). The length is counted by decoding the file once when it is opened: a container's
+    duration is the length it states, not what its packets hold. A file that decodes to fewer samples than its
+    container states (by more than a packet; or that stops decoding before it) is truncated (``declared_frames``);
+    one that stops decoding where its container states no length is refused, naming the sample.
+    """
+
+    def __init__(self, path: str | os.PathLike[str]) -> None:
+        assert av is not None
+        self.name = str(path)
+        self._container = av.open(self.name)
+        try:
+            if not self._container.streams.audio:
+                raise ValueError("no audio stream")
+            stream = self._container.streams.audio[0]
+            self.samplerate = float(stream.rate)
+            self.num_channels = int(stream.codec_context.channels)
+            stated = None
+            if stream.duration is not None and stream.time_base is not None and stream.duration > 0:
+                stated = int(round(float(stream.duration * stream.time_base) * self.samplerate))
+            held, broken = 0, None
+            try:
+                for block in self._blocks():
+                    held += block.shape[1]
+            except AudioFileError as error:  # undecodable from here on: cut short in transfer, or damaged
+                if stated is None or held >= stated:
+                    raise
+                broken = error
+            # a container may state its packets' length (a CAF: up to a packet more than the music) or, shorter, the
+            # music's (an MP4's edit list); fewer samples than a packet short of it is a file cut short
+            packet = max(int(stream.codec_context.frame_size or 0), 1)
+            cut = stated is not None and (broken is not None or held < stated - packet)
+            self.frames = held if stated is None or cut else min(held, stated)
+            self.declared_frames = stated if cut and stated is not None else self.frames
+            name = stream.codec_context.format.name if stream.codec_context.format is not None else "flt"
+            depth = int(getattr(stream.codec_context, "bits_per_raw_sample", 0) or 0)
+            lossless = {"s16": 16, "s16p": 16, "s32": depth or 32, "s32p": depth or 32, "u8": 8, "u8p": 8}
+            self.file_dtype = f"int{lossless[name]}" if name in lossless else "float32"
+        except BaseException:
+            self._container.close()
+            raise
+        self._container.seek(0)
+        self._decoded = self._blocks()
+        self._ready = np.zeros((self.num_channels, 0), np.float32)
+        self._position = 0
+
+    def _blocks(self) -> Iterator[np.ndarray]:
+        """The decoded stream from its start, in float32 blocks ``(channels, n)``; AudioFileError where it breaks."""
+        container = self._container
+        stream = container.streams.audio[0]
+        to_float = av.AudioResampler(format="fltp", layout=stream.layout, rate=stream.rate)
+        position = 0
+        try:
+            for frame in container.decode(stream):
+                for converted in to_float.resample(frame):
+                    block = converted.to_ndarray().astype(np.float32, copy=False)
+                    position += block.shape[1]
+                    yield block
+            for converted in to_float.resample(None):
+                yield converted.to_ndarray().astype(np.float32, copy=False)
+        except av.FFmpegError as error:
+            raise AudioFileError(
+                f"input file {self.name!r} cannot be decoded at sample {position}: {error.strerror or error}; export it again"
+            ) from None
+
+    def read(self, count: int) -> np.ndarray:
+        """The next ``count`` samples (fewer at the end), ``(channels, n)`` float32."""
+        count = max(0, min(int(count), self.frames - self._position))
+        pieces, have = [self._ready], self._ready.shape[1]
+        while have < count:
+            block = next(self._decoded, None)
+            if block is None:
+                break
+            pieces.append(block)
+            have += block.shape[1]
+        ready = np.concatenate(pieces, axis=1) if len(pieces) > 1 else self._ready
+        out, self._ready = ready[:, :count], ready[:, count:]
+        self._position += out.shape[1]
+        return np.ascontiguousarray(out)
+
+    def tell(self) -> int:
+        return self._position
+
+    def close(self) -> None:
+        self._container.close()
 
 
 class _ResampledSoundfile:
