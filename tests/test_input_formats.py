@@ -8,6 +8,7 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
+import tempfile
 from pathlib import Path
 
 import numpy as np
@@ -264,3 +265,36 @@ def test_a_file_pedalboard_finds_empty_and_libsndfile_cannot_decode_is_not_calle
     subprocess.run(["ffmpeg", "-loglevel", "error", "-i", str(oga), *command[3:5], str(tmp_path / command[5])], check=True)
     with open_audio(tmp_path / command[5]) as reader:
         assert reader.frames == audio.shape[1]
+
+
+def test_a_name_that_is_not_utf8_reads_writes_and_is_named_in_errors(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """File names made on another system (Latin-1 bytes: a zip made on Windows, an old drive) reach Python as
+    surrogates, which libsndfile, pedalboard and PyAV refused ("surrogates not allowed"): process, batch (into a
+    folder so named too) and errors work with them as with plain names; session new, whose file is UTF-8, refuses
+    the stem in one line with its likely name."""
+    audio = program(1.0)
+    plain = write(tmp_path / "plain.wav", audio)
+    latin = Path(os.fsdecode(bytes(tmp_path) + b"/caf\xe9 m\xfcller.wav"))
+    latin.write_bytes(plain.read_bytes())
+    assert main(["process", str(latin), str(tmp_path / "a.wav"), "--chain", "mastering"]) == 0
+    assert main(["process", str(plain), str(tmp_path / "b.wav"), "--chain", "mastering"]) == 0
+    assert (tmp_path / "a.wav").read_bytes() == (tmp_path / "b.wav").read_bytes()
+    stems = Path(os.fsdecode(bytes(tmp_path) + b"/\xc9t\xe9"))  # "Été" in Latin-1: the folder too
+    stems.mkdir()
+    (stems / latin.name).write_bytes(plain.read_bytes())
+    out = Path(os.fsdecode(bytes(tmp_path) + b"/r\xe9sultats"))
+    assert main(["batch", str(stems), "--chain", "mastering", "-o", str(out), "--workers", "1"]) == 0
+    assert (out / latin.name).read_bytes() == (tmp_path / "b.wav").read_bytes()
+    capsys.readouterr()
+    assert main(["session", "new", str(stems)]) == 2
+    error = capsys.readouterr().err
+    assert error.count("\n") == 1 and "is not UTF-8" in error and "'café müller.wav'" in error
+    assert sorted(p.name for p in stems.iterdir()) == [latin.name]  # nothing written
+    cut = Path(os.fsdecode(bytes(tmp_path) + b"/coup\xe9.wav"))
+    cut.write_bytes(plain.read_bytes()[:20000])
+    from soundstage.errors import AudioFileError
+
+    with pytest.raises(AudioFileError) as caught:
+        open_audio(cut)
+    assert str(caught.value).startswith(f"input file {str(cut)!r} is truncated: its header declares 48000 samples")
+    assert not [p for p in Path(tempfile.gettempdir()).glob("soundstage-input-*")]  # the plain names are gone

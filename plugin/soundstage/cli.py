@@ -998,6 +998,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     SIGHUP 129, each after removing every temporary file of the run.
     """
     _one_numerical_thread()
+    _names_print()
     from soundstage.files import Terminated, signals_as_exceptions
 
     args = build_parser().parse_args(argv)
@@ -1013,6 +1014,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         except Terminated as stop:
             print(f"soundstage: {stop}; no output was written", file=sys.stderr)
             return 128 + stop.signum
+
+
+def _names_print() -> None:
+    """File names that are not UTF-8 (kept by Python as surrogates) print as escapes, as stderr prints them, instead of
+    stopping the command with UnicodeEncodeError on a UTF-8 terminal."""
+    reconfigure = getattr(sys.stdout, "reconfigure", None)
+    if reconfigure is not None and getattr(sys.stdout, "errors", "strict") == "strict":
+        reconfigure(errors="backslashreplace")
 
 
 def _one_line(error: BaseException) -> str:

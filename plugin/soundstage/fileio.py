@@ -34,6 +34,7 @@ except ImportError:  # the "formats" extra is not installed: AAC, ALAC, WavPack,
 from soundstage import mpeg
 from soundstage.engine import ChainStream, pump
 from soundstage.errors import AudioFileError, AudioInputError, OutputError, ParameterError
+from soundstage.files import library_path
 from soundstage.host.audio import sample_problem
 from soundstage.host.processor import Processor
 from soundstage.sinks import AudioSink, audio_target
@@ -90,6 +91,8 @@ def open_audio(path: str | os.PathLike[str], *, allow_truncated: bool = False) -
         raise AudioFileError(f"input {str(file)!r} is a folder, not an audio file")
     if file.stat().st_size == 0:
         raise AudioFileError(f"input file {str(file)!r} is empty (0 bytes; an export that did not finish?); export it again")
+    if isinstance(library_path(file), bytes):
+        return _through_plain_name(file, allow_truncated)
     suffix = file.suffix.lower()
     try:
         info: Any = soundfile.info(str(file))
@@ -110,6 +113,24 @@ def open_audio(path: str | os.PathLike[str], *, allow_truncated: bool = False) -
     except BaseException:
         reader.close()
         raise
+
+
+def _through_plain_name(file: Path, allow_truncated: bool) -> Any:
+    """:func:`open_audio` of a file whose name is not UTF-8 (see :func:`~soundstage.files.library_path`), through a
+    symbolic link with a plain name in a private folder, removed once the file is open (the reader keeps it open).
+    Errors name the file as given."""
+    suffix = file.suffix if isinstance(library_path(file.suffix), str) else ""
+    folder = Path(tempfile.mkdtemp(prefix="soundstage-input-"))
+    link = folder / f"soundstage-plain-name{suffix}"  # a stem found in no message but as this file's
+    try:
+        os.symlink(os.path.abspath(file), link)
+        return open_audio(link, allow_truncated=allow_truncated)
+    except AudioFileError as error:
+        message = str(error).replace(repr(str(link)), repr(str(file))).replace(str(link), str(file))
+        raise AudioFileError(message.replace(link.stem, file.stem)) from None
+    finally:
+        link.unlink(missing_ok=True)
+        folder.rmdir()
 
 
 def _decoder(file: Path, *, libsndfile_reads: bool) -> Any:

@@ -14,7 +14,8 @@ presets, plots, reports) the same way:
 - :func:`signals_as_exceptions`: SIGTERM and SIGHUP unwind like Ctrl-C, so the
   cleanup above runs (Python's default for them ends the process on the spot).
 
-And reading the paths people write in files (chain files, sessions, job lists):
+And :func:`library_path`: a path as the audio libraries take it, for names that are
+not UTF-8. And reading the paths people write in files (chain files, sessions, job lists):
 :func:`referenced_path` and :func:`windows_hint`.
 """
 
@@ -39,6 +40,7 @@ __all__ = [
     "appeared_message",
     "atomic_path",
     "file_mode",
+    "library_path",
     "output_name",
     "publish",
     "referenced_path",
@@ -202,6 +204,22 @@ def atomic_path(target: Path, *, mode: int | None = None, replace: bool = True) 
     except BaseException:
         temporary.unlink(missing_ok=True)
         raise
+
+
+def library_path(path: str | os.PathLike[str]) -> str | bytes:
+    """``path`` as libsndfile (soundfile) takes it: the text, or its bytes where the name is not UTF-8.
+
+    A name made on another system (Latin-1 bytes from a zip made on Windows, an old drive) reaches Python with
+    its bytes kept as surrogates, and the audio libraries refuse to encode those ("surrogates not allowed").
+    soundfile takes the bytes; pedalboard and PyAV take neither (:func:`soundstage.fileio.open_audio` opens such a
+    file through a plain name).
+    """
+    text = os.fspath(path)
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return os.fsencode(text)
+    return text
 
 
 def remove_temporaries(target: Path) -> int:

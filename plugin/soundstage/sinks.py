@@ -47,7 +47,7 @@ import soundfile
 
 from soundstage.analysis.loudness import LoudnessMeter, SpectrumMeter, TruePeakMeter
 from soundstage.errors import OutputError
-from soundstage.files import appeared_message, file_mode, publish
+from soundstage.files import appeared_message, file_mode, library_path, publish
 
 __all__ = [
     "AUDIO_FORMATS",
@@ -318,7 +318,7 @@ class AudioSink:
             os.close(handle)
             self._temporary = Path(name)
             self._file = soundfile.SoundFile(
-                name,
+                library_path(name),
                 "w",
                 samplerate=self.target.sample_rate,
                 channels=self.target.channels,

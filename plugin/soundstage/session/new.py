@@ -32,7 +32,7 @@ import tomlkit
 
 from soundstage.errors import AudioFileError, OutputError
 from soundstage.fileio import AUDIO_SUFFIXES, audio_files, open_audio
-from soundstage.files import atomic_path
+from soundstage.files import atomic_path, library_path
 from soundstage.session.model import MAX_STEMS, SESSION_FILE_NAME, Session, SessionError, load_session
 from soundstage.session.stems import bwf_time_reference, inspect_stems
 
@@ -152,6 +152,13 @@ def _audio_files(base: Path, target: Path) -> tuple[list[Path], list[str]]:
 
 def _inspect(path: Path, session_folder: Path) -> _Found:
     relative = Path(os.path.relpath(os.path.abspath(path), os.path.abspath(session_folder))).as_posix()  # links kept
+    if isinstance(library_path(relative), bytes):  # a session file is UTF-8 text: it cannot name this file
+        guess = os.fsencode(relative).decode("cp1252", errors="replace")
+        raise SessionError(
+            f"session new: stem {relative!r} has a name that is not UTF-8 (made on another system; as Windows-1252 it "
+            f"reads {guess!r}), and a session file is UTF-8 text; rename it in UTF-8 "
+            "(convmv -f cp1252 -t utf-8 --notest -r FOLDER renames them all)"
+        )
     try:
         with open_audio(path, allow_truncated=True) as reader:
             found = _Found(

@@ -39,7 +39,7 @@ from soundstage.analysis.device import device_stages, stages_device_figures
 from soundstage.analysis.loudness import LoudnessMeter, TruePeakMeter, short_term_lufs
 from soundstage.engine import ChainStream
 from soundstage.errors import ChainError, ChannelError, OutputError, SoundstageError
-from soundstage.files import appeared_message, output_name, write_text
+from soundstage.files import appeared_message, library_path, output_name, write_text
 from soundstage.headtrack import read_head_track
 from soundstage.host.chain import Chain, ChainTap
 from soundstage.host.chainfile import NoHeadStageError, chain_to_dict, find_chain, head_setting, load_chain
@@ -125,7 +125,7 @@ class _Output:
         os.close(handle)
         self.first_pass = Path(name)
         self.writer = soundfile.SoundFile(
-            name, "w", samplerate=self.target.sample_rate, channels=self.channels, subtype="FLOAT", format="W64"
+            library_path(name), "w", samplerate=self.target.sample_rate, channels=self.channels, subtype="FLOAT", format="W64"
         )
         self.loudness = LoudnessMeter(self.target.sample_rate, self.channels)
         self.peak = TruePeakMeter(self.channels)
@@ -965,7 +965,7 @@ def _finalize(renders: list[Render], plan: _Plan, seed: int) -> None:
                 output.sink = AudioSink(
                     output.target, seed=seed * 1000 + 500 + index, gain=output.gain, commit=False, replace=output.replace
                 ).open()
-                with soundfile.SoundFile(str(output.first_pass)) as reader:
+                with soundfile.SoundFile(library_path(output.first_pass)) as reader:
                     for piece in reader.blocks(65536, dtype="float32", always_2d=True):
                         output.sink.write(piece.T)
                 output.sink.close()
