@@ -298,3 +298,23 @@ def test_a_name_that_is_not_utf8_reads_writes_and_is_named_in_errors(tmp_path: P
         open_audio(cut)
     assert str(caught.value).startswith(f"input file {str(cut)!r} is truncated: its header declares 48000 samples")
     assert not [p for p in Path(tempfile.gettempdir()).glob("soundstage-input-*")]  # the plain names are gone
+
+
+def test_a_bw64_file_reads_as_the_rf64_it_is(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """BW64 (ITU-R BS.2088: ADM deliveries, Dolby Atmos masters) is RF64 under another name; libsndfile does not
+    read it ("Format not recognised"). Made here from ffmpeg's RF64 by its header id, as BS.2088 defines it."""
+    need_ffmpeg()
+    expected = pcm24(tmp_path / "source.wav", program(1.0, channels=4))
+    rf64 = ffmpeg(tmp_path / "source.wav", tmp_path / "rf64.wav", "-c:a", "pcm_s24le", "-rf64", "always")
+    data = rf64.read_bytes()
+    assert data[:4] == b"RF64" and data[8:12] == b"WAVE"
+    bw64 = tmp_path / "atmos.wav"
+    bw64.write_bytes(b"BW64" + data[4:])
+    with open_audio(bw64) as reader:
+        assert (reader.num_channels, reader.frames) == (4, SR) and np.array_equal(reader.read(reader.frames), expected)
+    from soundstage import fileio
+    from soundstage.errors import AudioFileError
+
+    monkeypatch.setattr(fileio, "av", None)
+    with pytest.raises(AudioFileError, match=r"atmos.wav' is a BW64 file .*pip install 'soundstage\[formats\]'.*-rf64 auto"):
+        open_audio(bw64)

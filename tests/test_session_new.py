@@ -268,17 +268,26 @@ def test_a_surround_bed_is_folded_down_by_its_preset(tmp_path: Path, capsys: pyt
 
 def test_six_channels_in_another_format_are_not_taken_for_a_wav_bed(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     """An AIFF's 6 channels are another layout by its format (left, left center, center, right, right center,
-    surround) and Vorbis orders 5.1 L C R Ls Rs LFE: neither is folded as a WAV bed; both are marked."""
+    surround), Vorbis orders 5.1 L C R Ls Rs LFE, and an ADM file's channels are what its chna chunk says: none is
+    folded as a WAV bed; each is marked."""
     ffmpeg = tool("ffmpeg")
     stems = tmp_path / "stems"
     stems.mkdir()
     soundfile.write(str(stems / "six.aiff"), np.zeros((SR // 10, 6), np.float32), SR, subtype="PCM_24")
     noise = ["-f", "lavfi", "-i", "anoisesrc=d=0.1:r=48000:a=0.01", "-af", "pan=5.1|c0=c0|c1=c0|c2=c0|c3=c0|c4=c0|c5=c0"]
     run(ffmpeg, "-v", "error", *noise, "-c:a", "libvorbis", str(stems / "web.ogg"))
+    # ADM (ITU-R BS.2076): six channels that its chna chunk describes (objects here), in a WAV and in a BW64
+    soundfile.write(str(stems / "adm.wav"), np.zeros((SR // 10, 6), np.float32), SR, subtype="PCM_24")
+    data = (stems / "adm.wav").read_bytes()
+    chna = b"chna" + (4 + 40).to_bytes(4, "little") + (6).to_bytes(2, "little") + (6).to_bytes(2, "little") + bytes(40)
+    (stems / "adm.wav").write_bytes(b"RIFF" + (len(data) - 8 + len(chna)).to_bytes(4, "little") + data[8:] + chna)
+    run(ffmpeg, "-v", "error", *noise, "-c:a", "pcm_s24le", "-rf64", "always", str(tmp_path / "rf64.wav"))
+    (stems / "atmos.wav").write_bytes(b"BW64" + (tmp_path / "rf64.wav").read_bytes()[4:])
     assert main(["session", "new", str(stems)]) == 0
     out = capsys.readouterr().out
     assert "stem six.aiff has more than 2 channels" in out and "stem web.ogg has more than 2 channels" in out
-    assert {stem.name: stem.chain for stem in load_session(stems).stems} == {"six": None, "web": None}
+    assert "stem adm.wav has more than 2 channels" in out and "stem atmos.wav has more than 2 channels" in out
+    assert {stem.name: stem.chain for stem in load_session(stems).stems} == {"six": None, "web": None, "adm": None, "atmos": None}
 
 
 @settings(max_examples=300, deadline=None)

@@ -100,6 +100,15 @@ def open_audio(path: str | os.PathLike[str], *, allow_truncated: bool = False) -
         if suffix in _LIBSNDFILE_SUFFIXES:  # pedalboard would decode another format's data behind such a name
             if _is_text(file):
                 raise _text_given(file) from None
+            if _is_bw64(file):  # ITU-R BS.2088 (ADM deliveries, Dolby Atmos masters): libsndfile does not read it
+                decoded = _ffmpeg_decoded(file)
+                if decoded is not None:
+                    return _whole_or_refused(file, decoded, allow_truncated)
+                raise AudioFileError(
+                    f"input file {str(file)!r} is a BW64 file (ITU-R BS.2088, an ADM delivery), which is read with "
+                    "pip install 'soundstage[formats]'; or convert it "
+                    f"(e.g. ffmpeg -i {file.name} -c:a pcm_s24le -rf64 auto {file.stem}-rf64.wav)"
+                ) from None
             raise AudioFileError(
                 f"input file {str(file)!r} cannot be read as audio: {_first_line(str(error)) or 'not a ' + suffix + ' file'}"
             ) from None
@@ -184,6 +193,13 @@ def _ffmpeg_decoded(file: Path) -> DecodedReader | None:
         raise
     except Exception:  # not a container FFmpeg knows, or one without audio: the caller refuses it
         return None
+
+
+def _is_bw64(file: Path) -> bool:
+    """Whether ``file`` begins as a BW64 file (ITU-R BS.2088: RF64 under another name)."""
+    with open(file, "rb") as stream:
+        head = stream.read(12)
+    return head[:4] == b"BW64" and head[8:12] == b"WAVE"
 
 
 def _is_text(file: Path) -> bool:
@@ -516,9 +532,8 @@ class DecodedReader(_StreamedReader):
             self.frames = held if stated is None or cut else min(held, stated)
             self.declared_frames = stated if cut and stated is not None else self.frames
             name = stream.codec_context.format.name if stream.codec_context.format is not None else "flt"
-            depth = int(getattr(stream.codec_context, "bits_per_raw_sample", 0) or 0)
-            lossless = {"s16": 16, "s16p": 16, "s32": depth or 32, "s32p": depth or 32, "u8": 8, "u8p": 8}
-            self.file_dtype = f"int{lossless[name]}" if name in lossless else "float32"
+            integers = {"s16": 16, "s16p": 16, "s32": 32, "s32p": 32, "u8": 8, "u8p": 8}  # what the decoder gives
+            self.file_dtype = f"int{integers[name]}" if name in integers else "float32"
         except BaseException:
             self._container.close()
             raise

@@ -186,6 +186,8 @@ def _bed(path: Path, channels: int) -> str | None:
     if channels not in BEDS or suffix not in (*_WAV_SUFFIXES, ".flac"):
         return None
     preset, masks = BEDS[channels]
+    if suffix in _WAV_SUFFIXES and _is_adm(path):  # objects or a bed, as its chna chunk says: not read here
+        return None
     mask = wav_channel_mask(path) if suffix in _WAV_SUFFIXES else None
     return preset if mask is None or mask in masks else None
 
@@ -195,18 +197,30 @@ _WAV_SUFFIXES = (".wav", ".wave", ".bwf")
 
 def wav_channel_mask(path: Path) -> int | None:
     """A WAV's channel mask (WAVE_FORMAT_EXTENSIBLE), or None: a WAV without one."""
+    fmt = _wav_chunk(path, b"fmt ", 40)
+    extensible = fmt is not None and len(fmt) >= 24 and int.from_bytes(fmt[:2], "little") == 0xFFFE
+    return int.from_bytes(fmt[20:24], "little") if fmt is not None and extensible else None
+
+
+def _is_adm(path: Path) -> bool:
+    """Whether a WAV is an ADM file (ITU-R BS.2076 in BW64, or a WAV with a ``chna`` chunk): its channels are
+    objects or beds as that chunk says, whatever their count or mask."""
+    with path.open("rb") as file:
+        bw64 = file.read(4) == b"BW64"
+    return bw64 or _wav_chunk(path, b"chna", 0) is not None
+
+
+def _wav_chunk(path: Path, chunk: bytes, length: int) -> bytes | None:
+    """The first ``length`` bytes of a RIFF / RF64 / BW64 WAV's first ``chunk``, or None where it has none."""
     with path.open("rb") as file:
         head = file.read(12)
-        if head[:4] not in (b"RIFF", b"RF64") or head[8:] != b"WAVE":
+        if head[:4] not in (b"RIFF", b"RF64", b"BW64") or head[8:] != b"WAVE":
             return None
         while len(header := file.read(8)) == 8:
             size = int.from_bytes(header[4:], "little")
-            if header[:4] != b"fmt ":
-                file.seek(size + (size & 1), 1)
-                continue
-            fmt = file.read(min(size, 40))
-            extensible = len(fmt) >= 24 and int.from_bytes(fmt[:2], "little") == 0xFFFE
-            return int.from_bytes(fmt[20:24], "little") if extensible else None
+            if header[:4] == chunk:
+                return file.read(min(size, length))
+            file.seek(size + (size & 1), 1)
     return None
 
 
