@@ -198,7 +198,7 @@ def test_without_the_formats_extra_an_m4a_is_refused_with_the_conversion_and_the
     with pytest.raises(
         AudioFileError,
         match=r"song.m4a' cannot be read as audio: .*ffmpeg -i song.m4a -c:a pcm_s24le song.wav\), or pip install "
-        r"'soundstage\[formats\]' to read AAC, ALAC, WavPack and AC-3",
+        r"'soundstage\[formats\]' to read AAC, ALAC, WavPack, AC-3, BW64",
     ) as caught:
         open_audio(m4a)
     assert "\n" not in str(caught.value)

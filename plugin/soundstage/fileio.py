@@ -103,7 +103,7 @@ def open_audio(path: str | os.PathLike[str], *, allow_truncated: bool = False) -
             if _is_bw64(file):  # ITU-R BS.2088 (ADM deliveries, Dolby Atmos masters): libsndfile does not read it
                 decoded = _ffmpeg_decoded(file)
                 if decoded is not None:
-                    return _whole_or_refused(file, decoded, allow_truncated)
+                    return _whole_or_refused(file, _within_reason(file, decoded), allow_truncated)
                 raise AudioFileError(
                     f"input file {str(file)!r} is a BW64 file (ITU-R BS.2088, an ADM delivery), which is read with "
                     "pip install 'soundstage[formats]'; or convert it "
@@ -132,7 +132,13 @@ def _through_plain_name(file: Path, allow_truncated: bool) -> Any:
     folder = Path(tempfile.mkdtemp(prefix="soundstage-input-"))
     link = folder / f"soundstage-plain-name{suffix}"  # a stem found in no message but as this file's
     try:
-        os.symlink(os.path.abspath(file), link)
+        try:
+            os.symlink(os.path.abspath(file), link)
+        except OSError as error:
+            raise AudioFileError(
+                f"input file {str(file)!r} has a name that is not UTF-8, which the decoders do not take, and it cannot "
+                f"be linked under a plain one ({error.strerror or error}); rename it in UTF-8"
+            ) from None
         return open_audio(link, allow_truncated=allow_truncated)
     except AudioFileError as error:
         message = str(error).replace(repr(str(link)), repr(str(file))).replace(str(link), str(file))
@@ -153,22 +159,27 @@ def _decoder(file: Path, *, libsndfile_reads: bool) -> Any:
         except Exception:
             if _is_text(file):
                 raise _text_given(file) from None
-            decoded = _ffmpeg_decoded(file)
-            if decoded is not None:
-                return decoded
-            reason = str(error).split(": ", 1)[-1] if "Failed to open" in str(error) else str(error)
-            raise AudioFileError(
-                f"input file {str(file)!r} cannot be read as audio: {_first_line(reason).rstrip('.')}; soundstage reads "
-                f"WAV, AIFF, FLAC, MP3, Ogg, Opus, CAF and Wave64{READS_WITH_FORMATS if av is not None else ''}: convert it "
-                f"(e.g. ffmpeg -i {file.name} -c:a pcm_s24le {file.stem}.wav)"
-                + ("" if av is not None else ", or pip install 'soundstage[formats]' to read AAC, ALAC, WavPack and AC-3")
-            ) from None
-    if int(reader.frames) == 0 and not libsndfile_reads:  # pedalboard finds no samples, libsndfile cannot read it
-        reader.close()
+            reader = _ffmpeg_decoded(file)
+            if reader is None:
+                reason = str(error).split(": ", 1)[-1] if "Failed to open" in str(error) else str(error)
+                formats = [*READ_FORMATS, *(DECODED_FORMATS if av is not None else ())]
+                raise AudioFileError(
+                    f"input file {str(file)!r} cannot be read as audio: {_first_line(reason).rstrip('.')}; soundstage "
+                    f"reads {', '.join(formats[:-1])} and {formats[-1]}: convert it "
+                    f"(e.g. ffmpeg -i {file.name} -c:a pcm_s24le {file.stem}.wav)"
+                    + ("" if av is not None else f", or pip install 'soundstage[formats]' to read {', '.join(DECODED_FORMATS)}")
+                ) from None
+    if int(reader.frames) == 0 and not libsndfile_reads and not isinstance(reader, DecodedReader):
+        reader.close()  # pedalboard finds no samples, libsndfile cannot read it
         raise AudioFileError(
             f"input file {str(file)!r} cannot be decoded here (pedalboard finds no samples in it, and libsndfile "
             f"cannot read it); convert it (e.g. ffmpeg -i {file.name} -c:a pcm_s24le {file.stem}.wav)"
         )
+    return _within_reason(file, reader)
+
+
+def _within_reason(file: Path, reader: Any) -> Any:
+    """``reader``, or closed and refused where its rate or channel count is out of reason (a damaged header)."""
     rate, channels = float(reader.samplerate), int(reader.num_channels)
     if not (MIN_INPUT_RATE <= rate <= MAX_INPUT_RATE and 1 <= channels <= MAX_INPUT_CHANNELS):
         reader.close()
@@ -179,8 +190,10 @@ def _decoder(file: Path, *, libsndfile_reads: bool) -> Any:
     return reader
 
 
-#: What :class:`DecodedReader` adds to the formats read, as the refusal of another format says it.
-READS_WITH_FORMATS = ", AAC, ALAC, WavPack and AC-3"
+#: The formats read, as the refusal of another format lists them: pedalboard's and libsndfile's, and what
+#: :class:`DecodedReader` adds (the "formats" extra).
+READ_FORMATS = ("WAV", "AIFF", "FLAC", "MP3", "Ogg", "Opus", "CAF", "Wave64")
+DECODED_FORMATS = ("AAC", "ALAC", "WavPack", "AC-3", "BW64")
 
 
 def _ffmpeg_decoded(file: Path) -> DecodedReader | None:
@@ -537,7 +550,8 @@ class DecodedReader(_StreamedReader):
         except BaseException:
             self._container.close()
             raise
-        self._container.seek(0)
+        self._container.close()  # decoded once to count: read from a fresh demuxer and decoder
+        self._container = av.open(self.name)
         self._decoded = self._blocks()
         self._ready = np.zeros((self.num_channels, 0), np.float32)
         self._position = 0
