@@ -233,3 +233,41 @@ def test_device_figures_and_driver_feeds_in_a_real_browser(device_rendered: Path
         assert abs(20 * np.log10(gain) - (quietest - summed["feeds"])) <= 0.1
         errors = [entry for entry in browser.get_log("browser") if entry["level"] == "SEVERE"]
         assert errors == []
+
+
+def test_a_render_the_browser_cannot_decode_leaves_the_others_playable(tmp_path: Path, browser) -> None:  # type: ignore[no-untyped-def]
+    """Chromium (and Firefox) do not decode AIFF: one AIFF render stopped the whole page ("EncodingError: Unable to
+    decode audio data", nothing playable). Now that file is named with the fix and struck out, and the WAV and FLAC
+    renders play their files' samples."""
+    import time
+
+    noise = np.random.default_rng(5).standard_normal((2 * SR, 2)) * 0.05
+    soundfile.write(tmp_path / "stem.wav", noise, SR)
+    (tmp_path / "session.toml").write_text(
+        'format = 1\nsample_rate = 48000\n[[stems]]\npath = "stem.wav"\n'
+        '[[renders]]\nname = "aiff"\nformat = "aiff"\nbit_depth = 24\n'
+        '[[renders]]\nname = "wav"\nbit_depth = 32\n[[renders]]\nname = "flac"\nformat = "flac"\n'
+    )
+    render_session(tmp_path / "session.toml", tmp_path / "renders")
+    with AuditionServer(tmp_path / "renders") as server:
+        browser.get(server.url)
+        deadline = time.monotonic() + 30
+        while browser.execute_script("return document.body.dataset.ready") != "true" and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert browser.execute_script("return document.body.dataset.ready") == "true", browser.find_element("id", "error").text
+        error = browser.find_element("id", "error").text
+        assert error.startswith("aiff.aiff: this browser does not decode AIFF") and "render it as wav or flac" in error
+        names = browser.execute_script("return window.soundstage.files.map(f => [f.name, f.playable])")
+        assert names == [["aiff.aiff", False], ["wav.wav", True], ["flac.flac", True]]
+        assert browser.execute_script("return document.querySelector('#files tbody tr').classList.contains('unplayable')")
+        assert browser.execute_script("return window.soundstage.current") == 1  # a playable file is selected
+        for index, name in ((1, "wav.wav"), (2, "flac.flac")):
+            played = np.array(browser.execute_async_script(
+                f"const done = arguments[0]; window.soundstageRenderEntry({index}, 0.5).then(done)"))  # fmt: skip
+            samples = soundfile.read(tmp_path / "renders" / name, dtype="float32")[0][: played.size, 0]
+            assert np.abs(played - samples).max() < 1e-6, name
+        browser.execute_script("window.soundstage.context.resume()")
+        browser.find_element("tag name", "body").send_keys(" ")  # play
+        time.sleep(0.3)
+        assert browser.execute_script("return window.soundstage.playing") is True
+        assert [e for e in browser.get_log("browser") if e["level"] == "SEVERE"] == []
