@@ -488,3 +488,23 @@ def test_process_with_the_listeners_own_head(kemar_path: str, tmp_path: Path, no
     )
     assert refused.returncode == 2 and len(refused.stderr.strip().splitlines()) == 1, refused.stderr
     assert "no stage takes a head" in refused.stderr and not (tmp_path / "no.wav").exists()
+
+
+def test_hrtf_given_twice_keeps_both() -> None:
+    """`--hrtf a.sofa --hrtf b.sofa` kept only b.sofa, silently; now both heads count, as `--hrtf a.sofa b.sofa`."""
+    from soundstage.cli import build_parser
+
+    parser = build_parser()
+    chain = ["--chain", "studio-5"]
+    for command in (
+        ["process", "in.wav", "out.wav", *chain],
+        ["render", "s.toml"],
+        ["batch", "in/", *chain],
+        ["export-plugin", "studio-5", "-o", "p/"],
+    ):
+        twice = parser.parse_args([*command, "--hrtf", "a.sofa", "--hrtf", "b.sofa", "c.sofa"])
+        assert twice.hrtf == ["a.sofa", "b.sofa", "c.sofa"], command
+        assert parser.parse_args(command).hrtf is None
+    for command in (["analyze", "crosstalk"], ["analyze", "device"]):
+        assert parser.parse_args([*command, "--hrtf", "model", "--hrtf", "x.sofa"]).hrtf == ["model", "x.sofa"]
+        assert parser.parse_args(command).hrtf is None  # the model, where it is used

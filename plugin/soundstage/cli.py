@@ -223,7 +223,7 @@ def _cmd_analyze_crosstalk(args: argparse.Namespace) -> int:
     report = crosstalk_report(
         args.device,
         args.distance_m,
-        args.hrtf,
+        args.hrtf or ["model"],
         design_hrtf=args.design_hrtf,
         region=region,
         robust=not args.seat,
@@ -348,7 +348,7 @@ def _cmd_analyze_device(args: argparse.Namespace) -> int:
     region = ListeningRegion(args.region_yaw_deg, args.region_lateral_m, args.region_fore_aft_m)
     report = device_report(
         args.device,
-        hrtf=args.hrtf,
+        hrtf=args.hrtf or ["model"],
         design_hrtf=args.design_hrtf,
         distance_m=args.distance_m,
         region=region,
@@ -363,6 +363,7 @@ def _hrtf_argument(parser: argparse.ArgumentParser, where: str = "the chain") ->
     parser.add_argument(
         "--hrtf",
         nargs="+",
+        action="extend",  # given twice: both count (a later one dropped the earlier silently)
         default=None,
         metavar="SOFA",
         help=f"the listener's own head (SOFA files, or a head model's name) for every stage of {where} that designs "
@@ -786,8 +787,9 @@ def build_parser() -> argparse.ArgumentParser:
     crosstalk.add_argument(
         "--hrtf",
         nargs="+",
-        default=["model"],
-        help="'model' or SOFA files to evaluate on (e.g. the MIT KEMAR set); several allowed",
+        action="extend",
+        default=None,
+        help="'model' (the default) or SOFA files to evaluate on (e.g. the MIT KEMAR set); several allowed",
     )
     crosstalk.add_argument(
         "--design-hrtf",
@@ -822,8 +824,9 @@ def build_parser() -> argparse.ArgumentParser:
     device_cmd.add_argument(
         "--hrtf",
         nargs="+",
-        default=["model"],
-        help="the heads to hear the device on: 'model', 'brown-duda', 'rigid-sphere', 'blended-sphere', "
+        action="extend",
+        default=None,
+        help="the heads to hear the device on: 'model' (the default), 'brown-duda', 'rigid-sphere', 'blended-sphere', "
         "'head-and-torso' or SOFA files (e.g. MIT KEMAR); several allowed",
     )
     device_cmd.add_argument(
