@@ -290,6 +290,25 @@ def test_a_chain_file_saved_by_windows_editors_loads_the_same(tmp_path: Path, en
         assert "\n" not in str(caught.value)
 
 
+def test_a_file_saved_in_windows_1252_is_named_as_such_with_where(tmp_path: Path) -> None:
+    """A chain or session file saved by an editor in the system's 8-bit encoding (Notepad's "ANSI"): the error says so,
+    where, and the fix (it said "not a text file", as for a WAV given as a chain)."""
+    from soundstage.session import SessionError, load_session
+
+    chain = tmp_path / "chain.toml"
+    chain.write_bytes('# Mastering für Café\n[[stages]]\ntype = "Gain"\nparameters = { gain_db = -1.0 }\n'.encode("cp1252"))
+    with pytest.raises(ChainFileError) as caught:
+        load_chain(chain)
+    assert str(caught.value) == (
+        f"chain file {str(chain)!r} is not UTF-8 text (byte 0xfc at line 1, column 14, 'ü' in Windows-1252): "
+        "save it as UTF-8, as TOML files are"
+    )
+    session = tmp_path / "session.toml"
+    session.write_bytes('[[stems]]\npath = "stems/mix.wav"\nname = "voix–lead"\n'.encode("cp1252"))
+    with pytest.raises(SessionError, match=r"is not UTF-8 text \(byte 0x96 at line 3, column 13, '–' in Windows-1252\)"):
+        load_session(session)
+
+
 def test_an_audio_file_given_as_the_chain_is_named_as_not_text(tmp_path: Path) -> None:
     """A WAV (written by soundfile) passed for --chain: one line naming the file and the fix, not a codec's message."""
     import soundfile

@@ -31,10 +31,26 @@ def read_toml(path: str | Path, error: type[SoundstageError], what: str) -> dict
     except IsADirectoryError:
         raise error(f"{what} {str(file)!r} is a folder: give the .toml file ({_tomls_in(file)})") from None
     except UnicodeDecodeError as problem:
+        if _legacy_text(data):  # saved by an editor in the system's 8-bit encoding (Windows-1252, Latin-1)
+            start = problem.start
+            line, column = data.count(b"\n", 0, start) + 1, start - (data.rfind(b"\n", 0, start) + 1) + 1
+            seen = data[start : start + 1].decode("cp1252", errors="replace")
+            raise error(
+                f"{what} {str(file)!r} is not UTF-8 text (byte 0x{data[start]:02x} at line {line}, column {column}, "
+                f"{seen!r} in Windows-1252): save it as UTF-8, as TOML files are"
+            ) from None
         raise error(f"{what} {str(file)!r} is not a text file ({not_text(problem)}): give the .toml file") from None
     except OSError as problem:
         raise error(f"{what} {str(file)!r} cannot be read: {problem}") from None
     return parse_toml(text, file, error)
+
+
+def _legacy_text(data: bytes) -> bool:
+    """Whether bytes that are not UTF-8 are text in an 8-bit encoding (no NUL, every character printable or
+    whitespace as Windows-1252 reads it) rather than binary data."""
+    head = data[:65536]
+    text = head.decode("cp1252", errors="replace")
+    return b"\0" not in head and all(c.isprintable() or c in "\t\r\n" for c in text if c != "\ufffd")
 
 
 def not_text(problem: UnicodeDecodeError) -> str:
