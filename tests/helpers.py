@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import os
+import shutil
+
 import numpy as np
+import pytest
 
 from soundstage import ParameterSpec, Processor
 from soundstage.dsp import DelayLine
@@ -99,4 +103,15 @@ def colored_copy(source: str, path: str) -> str:
     peak = ([1 + alpha * gain, -2 * np.cos(w0), 1 - alpha * gain], [1 + alpha / gain, -2 * np.cos(w0), 1 - alpha / gain])
     sofa.Data_IR = scipy.signal.lfilter(*peak, scipy.signal.lfilter(*high_pass, irs, axis=-1), axis=-1)
     sofar.write_sofa(path, sofa, compression=4)
+    return path
+
+
+def tool(name: str) -> str:
+    """The path of a command-line tool the test needs (ffmpeg, sox): a failure in CI, where .ci/run installs it, else a
+    skip that says how to install it."""
+    path = shutil.which(name)
+    if path is None:
+        if os.environ.get("CI") == "true":
+            pytest.fail(f"{name} missing in CI: .ci/run must install it")
+        pytest.skip(f"{name} is not installed (Debian: apt-get install {name}); .ci/run installs it")
     return path

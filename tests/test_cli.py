@@ -17,6 +17,7 @@ import pedalboard
 import pytest
 from pedalboard.io import AudioFile
 
+from helpers import tool
 from soundstage import Chain, Gain, load_chain, load_plugin, save_chain
 from soundstage.cli import main
 from soundstage.host.external import external_parameters
@@ -77,10 +78,7 @@ def test_process_takes_its_output_with_o_as_the_other_commands_do(tmp_path: Path
 def test_a_mono_file_through_a_stereo_preset_plays_as_dual_mono(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     """A mono vocal through a preset whose first stage takes stereo: what a DAW's stereo track does with a mono clip
     (the same signal on both channels at unity), which is what sox's `remix 1 1` writes; a mono chain keeps it mono."""
-    if shutil.which("sox") is None:
-        if os.environ.get("CI"):
-            pytest.fail("sox is missing; .ci/run installs it")
-        pytest.skip("sox is not installed (apt-get install sox)")
+    tool("sox")
     mono, dual = tmp_path / "vocal.wav", tmp_path / "vocal-dual.wav"
     subprocess.run(
         ["sox", "-n", "-r", "48000", "-c", "1", "-b", "24", str(mono), "synth", "1.5", "pinknoise", "vol", "0.2"], check=True
@@ -343,7 +341,6 @@ def test_a_plot_that_cannot_be_written_is_refused_before_the_analysis(
 def test_analyze_crosstalk_over_the_region_on_several_heads(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     """--hrtf takes several files, --design-hrtf designs on one; the region lines agree with separation_db seat by seat."""
     import re
-    import shutil
 
     from soundstage.acoustics.hrtf import DEFAULT_SOFA, HrtfSet
     from soundstage.acoustics.profiles import ListeningRegion, load_profile

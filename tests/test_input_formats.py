@@ -16,6 +16,7 @@ import pytest
 import soundfile
 from pedalboard.io import AudioFile
 
+from helpers import tool
 from soundstage.cli import main
 from soundstage.fileio import SoundfileReader, open_audio
 
@@ -104,13 +105,6 @@ def test_caf_written_by_ffmpeg_is_read(tmp_path: Path) -> None:
     assert np.abs(got - audio).max() <= 2.0**-23  # 24-bit: within one step
 
 
-def need_ffmpeg() -> None:
-    if shutil.which("ffmpeg") is None:
-        if os.environ.get("CI"):
-            pytest.fail("ffmpeg is missing; .ci/run installs it")
-        pytest.skip("needs ffmpeg (Debian: apt-get install ffmpeg)")
-
-
 def ffmpeg(source: Path, target: Path, *codec: str) -> Path:
     subprocess.run(["ffmpeg", "-loglevel", "error", "-y", "-i", str(source), *codec, str(target)], check=True)
     return target
@@ -126,7 +120,7 @@ def pcm24(path: Path, audio: np.ndarray) -> np.ndarray:
 def test_lossless_formats_other_programs_write_read_bit_exact(tmp_path: Path, name: str, codec: str) -> None:
     """ALAC (.m4a from iTunes / Logic, .caf) and WavPack made by ffmpeg from a 24-bit WAV read as that WAV's samples,
     every one, and as many (neither pedalboard nor libsndfile reads them here)."""
-    need_ffmpeg()
+    tool("ffmpeg")
     audio = program(2.0)
     audio[:, 24000] = 0.9  # a click: the start is not shifted either
     expected = pcm24(tmp_path / "source.wav", audio)
@@ -141,7 +135,7 @@ def test_aac_reads_at_its_source_length_and_timing(tmp_path: Path) -> None:
     """AAC in an .m4a (a client's reference; pedalboard reads it only on macOS): the encoder's priming is dropped and
     its padding cut at the length the MP4 states, so it reads as long as the WAV it was made from (ffmpeg's own
     command line gives 704 samples more here), its click on the same sample, its level within 0.5 dB."""
-    need_ffmpeg()
+    tool("ffmpeg")
     audio = np.zeros((2, 72000), np.float32)
     audio[:, 24000] = 0.8
     audio[:, 36000:60000] = 0.3 * np.sin(2 * np.pi * 1000 * np.arange(24000) / SR)
@@ -160,7 +154,7 @@ def test_aac_reads_at_its_source_length_and_timing(tmp_path: Path) -> None:
 def test_a_cut_m4a_is_truncated_and_a_damaged_one_refused(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     """An .m4a cut short in transfer (its index at the front, so it still opens) is refused as a cut WAV is, or read
     to where it ends with --allow-truncated; one whose index is lost (at the end, cut off) is refused in one line."""
-    need_ffmpeg()
+    tool("ffmpeg")
     pcm24(tmp_path / "source.wav", program(3.0))
     whole = ffmpeg(tmp_path / "source.wav", tmp_path / "whole.m4a", "-c:a", "alac", "-movflags", "+faststart")
     data = whole.read_bytes()
@@ -184,7 +178,7 @@ def test_a_cut_m4a_is_truncated_and_a_damaged_one_refused(tmp_path: Path, capsys
 def test_without_the_formats_extra_an_m4a_is_refused_with_the_conversion_and_the_extra(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    need_ffmpeg()
+    tool("ffmpeg")
     from soundstage import fileio
     from soundstage.errors import AudioFileError
 
@@ -303,7 +297,7 @@ def test_a_name_that_is_not_utf8_reads_writes_and_is_named_in_errors(tmp_path: P
 def test_a_bw64_file_reads_as_the_rf64_it_is(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """BW64 (ITU-R BS.2088: ADM deliveries, Dolby Atmos masters) is RF64 under another name; libsndfile does not
     read it ("Format not recognised"). Made here from ffmpeg's RF64 by its header id, as BS.2088 defines it."""
-    need_ffmpeg()
+    tool("ffmpeg")
     expected = pcm24(tmp_path / "source.wav", program(1.0, channels=4))
     rf64 = ffmpeg(tmp_path / "source.wav", tmp_path / "rf64.wav", "-c:a", "pcm_s24le", "-rf64", "always")
     data = rf64.read_bytes()
@@ -318,3 +312,37 @@ def test_a_bw64_file_reads_as_the_rf64_it_is(tmp_path: Path, monkeypatch: pytest
     monkeypatch.setattr(fileio, "av", None)
     with pytest.raises(AudioFileError, match=r"atmos.wav' is a BW64 file .*pip install 'soundstage\[formats\]'.*-rf64 auto"):
         open_audio(bw64)
+
+
+def test_a_block_coded_wav_reads_to_its_fact_chunks_length(tmp_path: Path) -> None:
+    """GSM 6.10 (sox) and IMA ADPCM (ffmpeg) WAVs hold whole blocks; libsndfile counts the last block's padding as
+    music (12160 samples for sox's 12000). The fact chunk gives the length, as ffmpeg reads it; a PCM WAV's fact chunk,
+    which some writers get wrong, is not trusted."""
+    tool("ffmpeg")
+    tool("sox")
+    gsm, ima = tmp_path / "phone.wav", tmp_path / "ima.wav"
+    subprocess.run(
+        ["sox", "-n", "-r", "8000", "-c", "1", "-e", "gsm-full-rate", str(gsm), "synth", "1.5", "sine", "440"], check=True
+    )
+    ffmpeg(write(tmp_path / "src.wav", program(1.5)), ima, "-c:a", "adpcm_ima_wav")
+    for coded in (gsm, ima):
+        probe = subprocess.run(
+            ["ffprobe", "-v", "error", "-show_entries", "stream=duration_ts", "-of", "csv=p=0", str(coded)],
+            capture_output=True, text=True, check=True,
+        )  # fmt: skip
+        with open_audio(coded) as reader:
+            got = np.concatenate([reader.read(1000) for _ in range(-(-reader.frames // 1000) + 1)], axis=1)
+        libsndfile = soundfile.read(str(coded), dtype="float32", always_2d=True)[0].T
+        assert got.shape[1] == reader.frames == int(probe.stdout) <= libsndfile.shape[1], coded.name
+        assert np.array_equal(got, libsndfile[:, : got.shape[1]])
+    assert soundfile.info(str(gsm)).frames == 12160  # libsndfile's count, whole blocks
+    with open_audio(gsm) as reader:
+        assert reader.frames == 12000  # sox's 1.5 s at 8 kHz
+    pcm = tmp_path / "pcm.wav"
+    soundfile.write(str(pcm), program(1.0).T, SR, subtype="PCM_16")
+    data = pcm.read_bytes()
+    fact = b"fact" + (4).to_bytes(4, "little") + (100).to_bytes(4, "little")  # says 100 samples: wrong
+    at = data.index(b"data")
+    pcm.write_bytes(b"RIFF" + (len(data) - 8 + len(fact)).to_bytes(4, "little") + data[8:at] + fact + data[at:])
+    with open_audio(pcm) as reader:
+        assert reader.frames == SR

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import hashlib
-import os
-import shutil
 import subprocess
 import tempfile
 from pathlib import Path
@@ -15,21 +13,13 @@ import soundfile
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from helpers import tool
 from soundstage.cli import main
 from soundstage.session.model import load_session
 from soundstage.session.new import new_session
 from soundstage.session.stems import inspect_stems
 
 SR = 48000
-
-
-def tool(name: str) -> str:
-    path = shutil.which(name)
-    if path is None:
-        if os.environ.get("CI") == "true":
-            pytest.fail(f"{name} missing in CI: .ci/run must install it")
-        pytest.skip(f"{name} is not installed (Debian: apt-get install {name}); .ci/run installs it")
-    return path
 
 
 def click_wav(path: Path, at_s: float, seconds: float = 1.0, channels: int = 1, rate: int = SR, subtype: str = "PCM_24") -> Path:

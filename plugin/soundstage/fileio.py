@@ -253,6 +253,9 @@ def _whole_or_refused(file: Path, reader: Any, allow_truncated: bool) -> Any:
             f"input file {str(file)!r} says it holds no samples, but {following} bytes follow its header (a recording "
             f"that was not finished?); recover them: ffmpeg -i {file.name} -c copy {file.stem}-recovered.wav"
         )
+    coded = _coded_wav_frames(file)
+    if coded is not None and 0 <= held - coded < MAX_BLOCK_PADDING and held == declared:
+        return TruncatedReader(reader, coded, coded)  # a block codec's last block, padded: the fact chunk's count
     if held < declared and not allow_truncated:
         rate = float(reader.samplerate)
         raise AudioFileError(
@@ -399,6 +402,39 @@ def _wav_data_chunk(file: Path) -> tuple[int | None, int]:
     return None, 0
 
 
+#: The most samples a block-coded WAV's last block pads its music by (an IMA ADPCM block of 2 KiB holds 4089).
+MAX_BLOCK_PADDING = 8192
+
+
+def _coded_wav_frames(file: Path) -> int | None:
+    """A block-coded WAV's length as its ``fact`` chunk gives it (GSM 6.10, ADPCM: the decoders count whole blocks,
+    so the last one's padding reads as music), or None: not a WAV, PCM or float samples, or no fact chunk."""
+    with open(file, "rb") as stream:
+        head = stream.read(12)
+        if head[:4] != b"RIFF" or head[8:] != b"WAVE":
+            return None
+        tag, fact = None, None
+        for _ in range(64):
+            header = stream.read(8)
+            if len(header) < 8:
+                break
+            size = int.from_bytes(header[4:], "little")
+            if header[:4] == b"fmt ":
+                fmt = stream.read(min(size, 26))
+                tag = int.from_bytes(fmt[:2], "little")
+                if tag == 0xFFFE and len(fmt) >= 26:  # WAVE_FORMAT_EXTENSIBLE: the sub-format's tag
+                    tag = int.from_bytes(fmt[24:26], "little")
+                stream.seek(size + (size & 1) - len(fmt), 1)
+            elif header[:4] == b"fact" and size >= 4:
+                fact = int.from_bytes(stream.read(4), "little")
+                stream.seek(size + (size & 1) - 4, 1)
+            elif header[:4] == b"data":
+                break
+            else:
+                stream.seek(size + (size & 1), 1)
+    return fact if tag not in (None, 1, 3) else None  # PCM and float need none, and some writers' are wrong
+
+
 def held_frames(file: Path, declared: int) -> int:
     """How many samples per channel ``file`` really holds, where its header may declare more.
 
@@ -439,6 +475,7 @@ class TruncatedReader:
         self._reader = reader
         self.frames = frames
         self.declared_frames = declared_frames
+        self._position = 0  # counted here: libsndfile cannot tell() in some codecs' files (GSM 6.10)
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self._reader, name)
@@ -451,10 +488,15 @@ class TruncatedReader:
 
     def read(self, count: int) -> Any:
         """At most ``count`` samples, never past what the file holds."""
-        count = min(count, self.frames - int(self._reader.tell()))
+        count = min(count, self.frames - self._position)
         if count <= 0:  # pedalboard reads a whole file for 0
             return np.zeros((int(self._reader.num_channels), 0), np.float32)
-        return self._reader.read(count)
+        block = self._reader.read(count)
+        self._position += block.shape[1]
+        return block
+
+    def tell(self) -> int:
+        return self._position
 
     def resampled_to(self, rate: float) -> Any:
         """A resampling reader over the held samples (pedalboard's streaming resampler)."""
