@@ -84,13 +84,7 @@ def open_audio(path: str | os.PathLike[str], *, allow_truncated: bool = False) -
     the reader's ``frames`` is what the file holds and ``declared_frames`` what
     its header says.
     """
-    file = Path(path)
-    if not file.exists():
-        raise AudioFileError(f"input file {str(file)!r} does not exist")
-    if file.is_dir():
-        raise AudioFileError(f"input {str(file)!r} is a folder, not an audio file")
-    if file.stat().st_size == 0:
-        raise AudioFileError(f"input file {str(file)!r} is empty (0 bytes; an export that did not finish?); export it again")
+    file = _input_file(path)
     if isinstance(library_path(file), bytes):
         return _through_plain_name(file, allow_truncated)
     suffix = file.suffix.lower()
@@ -101,14 +95,7 @@ def open_audio(path: str | os.PathLike[str], *, allow_truncated: bool = False) -
             if _is_text(file):
                 raise _text_given(file) from None
             if _is_bw64(file):  # ITU-R BS.2088 (ADM deliveries, Dolby Atmos masters): libsndfile does not read it
-                decoded = _ffmpeg_decoded(file)
-                if decoded is not None:
-                    return _whole_or_refused(file, _within_reason(file, decoded), allow_truncated)
-                raise AudioFileError(
-                    f"input file {str(file)!r} is a BW64 file (ITU-R BS.2088, an ADM delivery), which is read with "
-                    "pip install 'soundstage[formats]'; or convert it "
-                    f"(e.g. ffmpeg -i {file.name} -c:a pcm_s24le -rf64 auto {file.stem}-rf64.wav)"
-                ) from None
+                return _whole_or_refused(file, _bw64_reader(file), allow_truncated)
             raise AudioFileError(
                 f"input file {str(file)!r} cannot be read as audio: {_first_line(str(error)) or 'not a ' + suffix + ' file'}"
             ) from None
@@ -122,6 +109,35 @@ def open_audio(path: str | os.PathLike[str], *, allow_truncated: bool = False) -
     except BaseException:
         reader.close()
         raise
+
+
+def _input_file(path: str | os.PathLike[str]) -> Path:
+    """``path`` as a file there is something to read in, or AudioFileError saying what it is instead."""
+    file = Path(path)
+    if str(path) == "-" and not file.exists():
+        raise AudioFileError(
+            "input '-': standard input is not read (the decoders seek in their file); "
+            "save it to a file first, e.g. ffmpeg -i ... -c:a pcm_s24le in.wav, and give that"
+        )
+    if not file.exists():
+        raise AudioFileError(f"input file {str(file)!r} does not exist")
+    if file.is_dir():
+        raise AudioFileError(f"input {str(file)!r} is a folder, not an audio file")
+    if file.stat().st_size == 0:
+        raise AudioFileError(f"input file {str(file)!r} is empty (0 bytes; an export that did not finish?); export it again")
+    return file
+
+
+def _bw64_reader(file: Path) -> DecodedReader:
+    """FFmpeg's reader of a BW64 file, or AudioFileError with the extra that reads it and the conversion."""
+    decoded = _ffmpeg_decoded(file)
+    if decoded is None:
+        raise AudioFileError(
+            f"input file {str(file)!r} is a BW64 file (ITU-R BS.2088, an ADM delivery), which is read with "
+            "pip install 'soundstage[formats]'; or convert it "
+            f"(e.g. ffmpeg -i {file.name} -c:a pcm_s24le -rf64 auto {file.stem}-rf64.wav)"
+        )
+    return _within_reason(file, decoded)
 
 
 def _through_plain_name(file: Path, allow_truncated: bool) -> Any:
@@ -694,6 +710,11 @@ def check_output_path(output: str | os.PathLike[str], *, inputs: list[Path], ove
     ``example`` is the file name suggested when ``output`` is a folder.
     """
     target = Path(output)
+    if str(output) == "-":
+        raise OutputError(
+            "output '-': standard output is not written (a WAV's header is finished after its audio, and an output "
+            f"appears only when complete); give a file, e.g. {example}"
+        )
     for source in inputs:
         if target.resolve() == source.resolve() or (target.exists() and os.path.samefile(target, source)):
             raise OutputError(f"output {str(target)!r} is the input file; choose another output path (inputs are never written)")
