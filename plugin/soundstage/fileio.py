@@ -618,16 +618,19 @@ class DecodedReader(_StreamedReader):
         """The decoded stream from its start, in float32 blocks ``(channels, n)``; AudioFileError where it breaks."""
         container = self._container
         stream = container.streams.audio[0]
-        to_float = av.AudioResampler(format="fltp", layout=stream.layout, rate=stream.rate)
+        # interleaved float: a planar frame of more than 8 channels crashes PyAV's to_ndarray (it reads past
+        # AVFrame's 8 data pointers), so the channels are split here
+        to_float = av.AudioResampler(format="flt", layout=stream.layout, rate=stream.rate)
+        channels = self.num_channels
         position = 0
         try:
             for frame in container.decode(stream):
                 for converted in to_float.resample(frame):
-                    block = converted.to_ndarray().astype(np.float32, copy=False)
+                    block = np.ascontiguousarray(converted.to_ndarray().reshape(-1, channels).T, np.float32)
                     position += block.shape[1]
                     yield block
             for converted in to_float.resample(None):
-                yield converted.to_ndarray().astype(np.float32, copy=False)
+                yield np.ascontiguousarray(converted.to_ndarray().reshape(-1, channels).T, np.float32)
         except av.FFmpegError as error:
             raise AudioFileError(
                 f"input file {self.name!r} cannot be decoded at sample {position}: {error.strerror or error}; export it again"
