@@ -95,7 +95,7 @@ def open_audio(path: str | os.PathLike[str], *, allow_truncated: bool = False) -
             if _is_text(file):
                 raise _text_given(file) from None
             if _is_bw64(file):  # ITU-R BS.2088 (ADM deliveries, Dolby Atmos masters): libsndfile does not read it
-                return _whole_or_refused(file, _bw64_reader(file), allow_truncated)
+                return _closed_if_refused(file, _bw64_reader(file), allow_truncated)
             raise AudioFileError(
                 f"input file {str(file)!r} cannot be read as audio: {_first_line(str(error)) or 'not a ' + suffix + ' file'}"
             ) from None
@@ -103,7 +103,11 @@ def open_audio(path: str | os.PathLike[str], *, allow_truncated: bool = False) -
     stream = mpeg.scan(file) if suffix in MPEG_SUFFIXES or (info is not None and info.format == "MP3") else None
     if stream is not None:
         return _mpeg_reader(file, stream, allow_truncated)
-    reader = _decoder(file, libsndfile_reads=info is not None)
+    return _closed_if_refused(file, _decoder(file, libsndfile_reads=info is not None), allow_truncated)
+
+
+def _closed_if_refused(file: Path, reader: Any, allow_truncated: bool) -> Any:
+    """:func:`_whole_or_refused`, the reader closed if it is refused."""
     try:
         return _whole_or_refused(file, reader, allow_truncated)
     except BaseException:
