@@ -271,3 +271,53 @@ def test_a_render_the_browser_cannot_decode_leaves_the_others_playable(tmp_path:
         time.sleep(0.3)
         assert browser.execute_script("return window.soundstage.playing") is True
         assert [e for e in browser.get_log("browser") if e["level"] == "SEVERE"] == []
+
+
+def test_past_its_memory_budget_the_page_decodes_what_is_selected(tmp_path: Path, browser) -> None:  # type: ignore[no-untyped-def]
+    """Every file was decoded at the start (float32: an hour-long mix's renders are many GB, past what a tab holds).
+    Past the budget (here ?budget_mb=1 for four 1.5 MB files) only the selected pair is decoded, a newly selected
+    entry is decoded then, playback going on at the same position, and the least recently used file is released;
+    each entry still plays its file's samples."""
+    import time
+
+    noise = np.random.default_rng(6).standard_normal((2 * SR, 2)) * 0.05
+    soundfile.write(tmp_path / "stem.wav", noise, SR)
+    (tmp_path / "session.toml").write_text(
+        'format = 1\nsample_rate = 48000\n[[stems]]\npath = "stem.wav"\n'
+        + "".join(f'[[renders]]\nname = "r{i}"\nbit_depth = 32\n' for i in range(4))
+    )
+    render_session(tmp_path / "session.toml", tmp_path / "renders")
+
+    def held() -> list[int]:
+        return browser.execute_script("return window.soundstage.decoded.flatMap((d, i) => d.buffer ? [i] : [])")
+
+    def wait(condition: str) -> None:
+        deadline = time.monotonic() + 30
+        while not browser.execute_script(f"return {condition}") and time.monotonic() < deadline:
+            time.sleep(0.02)
+        assert browser.execute_script(f"return {condition}"), condition
+
+    with AuditionServer(tmp_path / "renders") as server:
+        browser.get(server.url + "?budget_mb=1")
+        wait("document.body.dataset.ready === 'true'")
+        assert browser.execute_script("return window.soundstage.lazy") is True
+        assert held() == [0, 1]  # the selected pair only
+        browser.execute_script("window.soundstage.context.resume()")
+        browser.find_element("tag name", "body").send_keys(" ")  # play
+        time.sleep(0.4)
+        before = browser.execute_script("const s = window.soundstage; return s.context.currentTime - s.startedAt + s.offset")
+        browser.find_elements("css selector", "#files tbody tr")[3].click()
+        wait("window.soundstage.current === 3 && window.soundstage.playing")
+        after = browser.execute_script(
+            "const s = window.soundstage; return [s.context.currentTime - s.startedAt + s.offset, s.offset]"
+        )
+        assert before - 0.01 <= after[1] < before + 2.0  # goes on from where it was (the clock moves in 10 ms steps)
+        assert held() == [0, 3]  # the new one and the one it was; file 1, least recently used, released
+        for index in (3, 0):
+            played = np.array(browser.execute_async_script(
+                f"const done = arguments[0]; window.soundstageRenderEntry({index}, 0.5).then(done)"))  # fmt: skip
+            samples = soundfile.read(tmp_path / "renders" / f"r{index}.wav", dtype="float32")[0][: played.size, 0]
+            assert np.abs(played - samples).max() < 1e-6, index
+        browser.find_element("id", "ab").click()  # back to 0: decoded, switched at once
+        assert browser.execute_script("return window.soundstage.current") == 0
+        assert [e for e in browser.get_log("browser") if e["level"] == "SEVERE"] == []
