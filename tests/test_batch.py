@@ -536,3 +536,22 @@ def test_a_project_made_on_windows_runs_here(tmp_path: Path, vst3_dir: Path, kem
         text=True,
     )
     assert refused.returncode == 2 and "it is a Windows path (made on another machine)" in refused.stderr, refused.stderr
+
+
+def test_a_folder_delivered_in_two_formats_names_each_output_by_its_source(tmp_path: Path) -> None:
+    """song.wav and song.flac (a delivery in two formats) both wrote song.wav, and the batch was refused ("several
+    items would write 'song.wav'"); each is now named with its suffix, and an item whose name is its own keeps it."""
+    folder = tmp_path / "delivery"
+    folder.mkdir()
+    tone = (0.1 * np.sin(2 * np.pi * 440 * np.arange(SR // 2) / SR))[:, None].repeat(2, axis=1)
+    soundfile.write(folder / "song.wav", tone, SR, subtype="PCM_24")
+    soundfile.write(folder / "Song.flac", 0.5 * tone, SR, subtype="PCM_24")  # the same name on a case-blind disk
+    soundfile.write(folder / "other.wav", tone, SR, subtype="PCM_24")
+    out = tmp_path / "out"
+    done = _batch(str(folder), "--chain", "mastering", "-o", str(out), "--workers", "1")
+    assert done.returncode == 0, done.stderr
+    assert sorted(p.name for p in out.glob("*.wav")) == ["Song.flac.wav", "other.wav", "song.wav.wav"]
+    assert {e["item"] for e in _manifest(out)} == {"Song.flac", "other", "song.wav"}
+    for source, output in (("song.wav", "song.wav.wav"), ("Song.flac", "Song.flac.wav")):
+        assert main(["process", str(folder / source), str(tmp_path / "serial.wav"), "--chain", "mastering", "--overwrite"]) == 0
+        assert (out / output).read_bytes() == (tmp_path / "serial.wav").read_bytes(), source

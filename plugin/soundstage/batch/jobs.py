@@ -152,7 +152,7 @@ def load_jobs(
         if chain is None:
             raise BatchError(f"batch: the {where} names audio files only; give the chain with --chain FILE (or a preset)")
         chain_file = find_chain(chain)
-        names = [_mirrored(file, base) for file in files]
+        names = _distinct([_mirrored(file, base) for file in files], files)
         items = [BatchItem(name, file, chain_file, f"{name}.wav", hrtf=head) for name, file in zip(names, files, strict=True)]
     _check_unique(items)
     return items
@@ -181,6 +181,16 @@ def _mirrored(file: Path, base: Path) -> str:
     except ValueError:  # a glob reaching above its fixed part ("../x/*.wav" keeps its base; "*/../*" may not)
         folders = ()
     return "/".join([*(_plain(folder, "item folder") for folder in folders), _stem(file)])
+
+
+def _distinct(names: list[str], files: list[Path]) -> list[str]:
+    """Item names, those that two files share (``song.wav`` and ``song.flac``: a delivery in two formats) each with
+    its file's suffix (``song.wav``, ``song.flac``: outputs ``song.wav.wav``, ``song.flac.wav``)."""
+    counts = Counter(name.lower() for name in names)
+    return [
+        f"{name}{file.suffix.lower()}" if counts[name.lower()] > 1 and file.suffix else name
+        for name, file in zip(names, files, strict=True)
+    ]
 
 
 def _head(hrtf: str | Sequence[str] | None, base: Path) -> tuple[str, ...]:
