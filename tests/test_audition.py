@@ -91,6 +91,17 @@ def test_audition_needs_a_rendered_folder(tmp_path: Path) -> None:
         AuditionServer(tmp_path)
 
 
+def open_page(browser, url: str) -> None:  # type: ignore[no-untyped-def]
+    """Load the audition page at ``url`` and wait (30 s at most) until it says it is ready; else fail with its error."""
+    import time
+
+    browser.get(url)
+    deadline = time.monotonic() + 30
+    while browser.execute_script("return document.body.dataset.ready") != "true" and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert browser.execute_script("return document.body.dataset.ready") == "true", browser.find_element("id", "error").text
+
+
 @pytest.fixture(scope="module")
 def browser():  # type: ignore[no-untyped-def]
     """Debian's chromium through chromedriver, headless (skips without them; in CI their absence is a failure)."""
@@ -121,11 +132,7 @@ def test_the_page_in_a_real_browser(rendered: Path, browser, tmp_path: Path) -> 
     import time
 
     with AuditionServer(rendered) as server:
-        browser.get(server.url)
-        deadline = time.monotonic() + 30
-        while browser.execute_script("return document.body.dataset.ready") != "true" and time.monotonic() < deadline:
-            time.sleep(0.05)
-        assert browser.execute_script("return document.body.dataset.ready") == "true", browser.find_element("id", "error").text
+        open_page(browser, server.url)
         browser.execute_script("window.soundstage.context.resume()")
         browser.find_element("tag name", "body").send_keys(" ")  # play
         time.sleep(0.5)
@@ -184,15 +191,10 @@ def device_rendered(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 def test_device_figures_and_driver_feeds_in_a_real_browser(device_rendered: Path, browser) -> None:  # type: ignore[no-untyped-def]
     """Every device figure drawn; one driver or all of them summed plays exactly the files' samples; matched by the report."""
-    import time
 
     report = json.loads((device_rendered / "render-report.json").read_text())
     with AuditionServer(device_rendered) as server:
-        browser.get(server.url)
-        deadline = time.monotonic() + 30
-        while browser.execute_script("return document.body.dataset.ready") != "true" and time.monotonic() < deadline:
-            time.sleep(0.05)
-        assert browser.execute_script("return document.body.dataset.ready") == "true", browser.find_element("id", "error").text
+        open_page(browser, server.url)
         counts = browser.execute_script(
             "return [...document.querySelectorAll('#device > div')].map(box => ["
             "box.querySelectorAll('svg[id$=separation] polyline').length, box.querySelectorAll('svg[id$=zone] rect').length,"
@@ -250,11 +252,7 @@ def test_a_render_the_browser_cannot_decode_leaves_the_others_playable(tmp_path:
     )
     render_session(tmp_path / "session.toml", tmp_path / "renders")
     with AuditionServer(tmp_path / "renders") as server:
-        browser.get(server.url)
-        deadline = time.monotonic() + 30
-        while browser.execute_script("return document.body.dataset.ready") != "true" and time.monotonic() < deadline:
-            time.sleep(0.05)
-        assert browser.execute_script("return document.body.dataset.ready") == "true", browser.find_element("id", "error").text
+        open_page(browser, server.url)
         error = browser.find_element("id", "error").text
         assert error.startswith("aiff.aiff: this browser does not decode AIFF") and "render it as wav or flac" in error
         names = browser.execute_script("return window.soundstage.files.map(f => [f.name, f.playable])")
@@ -298,8 +296,7 @@ def test_past_its_memory_budget_the_page_decodes_what_is_selected(tmp_path: Path
         assert browser.execute_script(f"return {condition}"), condition
 
     with AuditionServer(tmp_path / "renders") as server:
-        browser.get(server.url + "?budget_mb=1")
-        wait("document.body.dataset.ready === 'true'")
+        open_page(browser, server.url + "?budget_mb=1")
         assert browser.execute_script("return window.soundstage.lazy") is True
         assert held() == [0, 1]  # the selected pair only
         browser.execute_script("window.soundstage.context.resume()")
