@@ -112,12 +112,14 @@ PARTS = {
         [[0.3, {"upmix.center_amount": 0.2}], [0.6, {"upmix.high_hz": 8000.0, "upmix.smoothing_ms": 20.0}]],
     ),
     "beam": ([], []),
+    "routing": ([{"trim.gain_db": -9.0}], [[0.5, {"trim.gain_db": -12.0}]]),
 }
 
 
 @pytest.mark.parametrize("name", PARTS)
 def test_every_stage_kind_nulls(tmp_path_factory: pytest.TempPathFactory, name: str) -> None:
-    """Gain, Virtualizer, CrosstalkCanceller, Align (stereo -> 5), Upmix (every knob live), Beamformer (mono in)."""
+    """Gain, Virtualizer, CrosstalkCanceller, Align (stereo -> 5), Upmix (every knob live), Beamformer (mono in),
+    route and mix (stereo -> 6 -> a 5.1 fold-down -> a matrix)."""
     _need_toolchain()
     chain = ROOT / "tests" / "export" / f"{name}.toml"
     bundle = export_plugin(chain, tmp_path_factory.mktemp(name), formats=["vst3"], rates=[RATE]).bundles["vst3"]
@@ -142,8 +144,9 @@ def test_every_stage_kind_nulls(tmp_path_factory: pytest.TempPathFactory, name: 
         (ROOT / "chains" / "studio-5-binaural.toml", {"device.width": 0.6125, "device.center_level_db": -9.0}),
         (ROOT / "tests" / "export" / "parts.toml", {"trim.gain_db": -12.0, "virtual.crossfeed": 0.2}),
         (ROOT / "tests" / "export" / "upmix.toml", {"upmix.center_amount": 0.3, "upmix.high_hz": 6000.0}),
+        (ROOT / "tests" / "export" / "routing.toml", {"trim.gain_db": -12.0}),
     ],
-    ids=["studio-5-binaural", "parts", "upmix"],
+    ids=["studio-5-binaural", "parts", "upmix", "routing"],
 )
 def test_the_engine_allocates_nothing_while_audio_runs(tmp_path: Path, chain: Path, moves: dict[str, float]) -> None:
     """tests/export/rt_check.cpp counts operator new while the engine processes and knobs move (at once, then mid-stream)."""
@@ -254,27 +257,57 @@ def test_clap_is_built_with_its_entry_point(bundles: dict[str, dict[str, Path]])
     assert not any(name.startswith("ssx_") for name in exported)  # the program blob stays private
 
 
-def test_clap_nulls_in_a_host(bundles: dict[str, dict[str, Path]], tmp_path: Path) -> None:
+@pytest.fixture(scope="module")
+def clap_host(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """No CLAP host can be installed here: tests/export/clap_host.cpp is a minimal one, built on DPF's CLAP headers."""
-
-    binary = tmp_path / "clap_host"
+    _need_toolchain()
+    binary = tmp_path_factory.mktemp("clap_host") / "clap_host"
     source = ROOT / "tests" / "export" / "clap_host.cpp"
     subprocess.run(
         ["g++", "-std=c++17", "-O2", f"-I{dpf_root() / 'distrho' / 'src'}", str(source), "-o", str(binary), "-ldl"], check=True
     )
+    return binary
+
+
+def test_clap_nulls_in_a_host(bundles: dict[str, dict[str, Path]], clap_host: Path, tmp_path: Path) -> None:
     chain_file = ROOT / "chains" / "studio-5-binaural.toml"
-    mix = make_test_mix(4.0, int(RATE))
-    mix.astype("<f4").tofile(tmp_path / "in.f32")
-    names = [parameter.name for parameter in _program_parameters(chain_file)]
-    outputs = {}
-    for label, block, setting in [
+    runs = [
         ("defaults", 256, {}),
         ("defaults", 1000, {}),
         ("setting", 1000, {"device.width": 0.5, "device.center_level_db": -6.0}),
-    ]:
+    ]
+    outputs = _nulls_in_the_clap_host(
+        clap_host, bundles["studio-5-binaural"]["clap"], chain_file, make_test_mix(4.0, int(RATE)), runs, tmp_path
+    )
+    assert np.array_equal(outputs[("defaults", 256)], outputs[("defaults", 1000)])
+
+
+def test_a_surround_fold_down_nulls_in_a_host(clap_host: Path, tmp_path: Path) -> None:
+    """Six channels in, two out (a 5.1 stem folded down, then virtualized): pedalboard hosts no plugin narrower at its
+    output than its input, a DAW does; the CLAP host runs it. Every channel carries its own signal, so a fold-down that
+    dropped, swapped or mis-weighted one would not null."""
+    chain_file = ROOT / "tests" / "export" / "fold.toml"
+    clap = export_plugin(chain_file, tmp_path / "out", formats=["clap"], rates=[RATE]).bundles["clap"]
+    stereo = make_test_mix(3.0, int(RATE))
+    bed = np.stack([np.roll(stereo[index % 2], 4801 * index) * (1.0 - 0.1 * index) for index in range(6)])
+    runs = [("defaults", 256, {}), ("defaults", 1000, {}), ("setting", 1000, {"virtual.crossfeed": 0.2})]
+    outputs = _nulls_in_the_clap_host(clap_host, clap, chain_file, bed, runs, tmp_path)
+    assert np.array_equal(outputs[("defaults", 256)], outputs[("defaults", 1000)])
+    assert null_db(outputs[("setting", 1000)], outputs[("defaults", 1000)]) > -40.0  # the knob moved the output
+
+
+def _nulls_in_the_clap_host(
+    host: Path, clap: Path, chain_file: Path, audio: np.ndarray, runs: list, tmp_path: Path
+) -> dict[tuple[str, int], np.ndarray]:
+    """Run ``clap`` on ``audio`` for each (label, block size, {stage.knob: value}); each nulls against the chain to
+    -90 dB, with the chain's latency. The outputs, latency removed, by (label, block size)."""
+    audio.astype("<f4").tofile(tmp_path / "in.f32")
+    names = [parameter.name for parameter in _program_parameters(chain_file)]
+    outputs = {}
+    for label, block, setting in runs:
         arguments = [str(item) for path, value in setting.items() for item in (names.index(path), value)]
         result = subprocess.run(
-            [str(binary), str(bundles["studio-5-binaural"]["clap"]), str(RATE), str(block), str(tmp_path / "in.f32"), "2"]
+            [str(host), str(clap), str(RATE), str(block), str(tmp_path / "in.f32"), str(audio.shape[0])]
             + [str(tmp_path / "out.f32"), *arguments],
             capture_output=True,
             text=True,
@@ -287,11 +320,11 @@ def test_clap_nulls_in_a_host(bundles: dict[str, dict[str, Path]], tmp_path: Pat
             setattr(chain[stage], knob, value)
         assert latency == chain.latency_samples
         got = np.fromfile(tmp_path / "out.f32", "<f4").reshape(2, -1)[:, latency:]
-        figure = null_db(got, chain(mix, int(RATE)))
-        print(f"\nCLAP {label}, blocks of {block}: {figure:.1f} dB (latency {latency})")
+        figure = null_db(got, chain(audio, int(RATE)))
+        print(f"\nCLAP {chain_file.stem} {label}, blocks of {block}: {figure:.1f} dB (latency {latency})")
         assert figure <= -90.0
         outputs[(label, block)] = got
-    assert np.array_equal(outputs[("defaults", 256)], outputs[("defaults", 1000)])
+    return outputs
 
 
 def _program_parameters(chain_file: Path) -> list:

@@ -14,6 +14,7 @@ operations, each mirroring a soundstage stage sample for sample:
   (:meth:`~soundstage.stages.device.Spatializer.design_grid`), stored as float32
   taps and interpolated as the grid interpolates them.
 - delays (``Align``).
+- channel matrices (``mix``: its gains; ``route``: ones and zeros).
 
 The knobs that would need a redesign outside a grid (distance, depth, the
 listener's position and yaw, a monitor's room and head) are fixed at the chain's
@@ -36,6 +37,7 @@ from soundstage.errors import ChainError, SoundstageError
 from soundstage.host.chain import Chain
 from soundstage.host.parameters import ParameterSpec
 from soundstage.host.processor import Processor
+from soundstage.host.routing import Mix, Route
 from soundstage.stages.align import Align
 from soundstage.stages.beamformer import Beamformer
 from soundstage.stages.crosstalk import CrosstalkCanceller
@@ -48,7 +50,7 @@ from soundstage.stages.virtualizer import BULK_DELAY, Virtualizer
 __all__ = ["EXPORTABLE", "PluginParameter", "Program", "bake"]
 
 MAGIC = b"SSPLUG02"
-UPMIX, GAIN, FIR, DELAY, VIRTUALIZER = 1, 2, 3, 4, 5
+UPMIX, GAIN, FIR, DELAY, VIRTUALIZER, MATRIX = 1, 2, 3, 4, 5, 6
 #: The most channels between two stages (engine.hpp's kMaxChannels).
 MAX_CHANNELS = 64
 #: The stages a plugin can hold (StereoReference is a BinauralMonitor).
@@ -62,6 +64,8 @@ EXPORTABLE = (
     "BinauralMonitor",
     "StereoReference",
     "Gain",
+    "route",
+    "mix",
 )
 #: The Spatializer's upmix knobs, in the order engine.hpp reads them.
 UPMIX_KNOBS = ("center_amount", "center_width_db", "smoothing_ms", "low_hz", "high_hz")
@@ -200,6 +204,15 @@ class _Baker:
         if isinstance(stage, Upmix):
             self._upmix(out, [(self.parameter(name, stage, knob), 0.0) for knob in UPMIX_KNOBS])
             return 1, 3
+        if isinstance(stage, (Mix, Route)):
+            out.u32(MATRIX)
+            out.u32(channels)
+            gains = stage.matrix if isinstance(stage, Mix) else np.eye(channels)[stage.channels].tolist()
+            out.u32(len(gains))
+            for row in gains:
+                for gain in row:
+                    out.f64(gain)
+            return 1, len(gains)
         if isinstance(stage, Align):
             out.u32(DELAY)
             out.u32(channels)
@@ -305,7 +318,8 @@ def check_chain(chain: Chain, source: str) -> list[tuple[str, Processor]]:
 def bake(chain: Chain, chain_text: str, *, rates: Sequence[float], source: str) -> Program:
     """Bake ``chain`` (its stages' current values are the plugin's defaults) for each of ``rates``.
 
-    The plugin's input count is the first stage's (a Beamformer: mono; an Align: one per delay), else stereo.
+    The plugin's input count is the first stage's (a Beamformer: mono; an Align: one per delay; a Mix: its matrix's
+    columns; a Route: up to the highest channel it reads), else stereo.
     """
     stages = check_chain(chain, source)
     first = stages[0][1]
@@ -313,6 +327,8 @@ def bake(chain: Chain, chain_text: str, *, rates: Sequence[float], source: str) 
         input_channels = first.input_channels
     elif isinstance(first, Align):  # one channel per delay
         input_channels = len(first.delays_ms)
+    elif isinstance(first, Route):  # the channels it reads
+        input_channels = max(first.channels) + 1
     else:
         input_channels = 2
     baker = _Baker(source)

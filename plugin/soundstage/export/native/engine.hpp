@@ -473,6 +473,37 @@ private:
     Delays delays_;
 };
 
+// ---------------------------------------------------------------------------------
+// A mixing matrix (Mix; a Route is one of ones and zeros): out[o] = sum over c of m[o][c] * in[c].
+class MatrixOp : public Op {
+public:
+    explicit MatrixOp(Reader& r) {
+        inputs_ = int(r.get<uint32_t>());
+        outputs_ = int(r.get<uint32_t>());
+        if (!r.ok || inputs_ < 1 || inputs_ > kMaxChannels || outputs_ < 1 || outputs_ > kMaxChannels) { r.ok = false; return; }
+        gains_.resize(size_t(inputs_) * size_t(outputs_));
+        for (double& gain : gains_) gain = r.get<double>();
+    }
+    int inputs() const override { return inputs_; }
+    int outputs() const override { return outputs_; }
+    void reset(const std::vector<double>&) override {}
+    void changed(int32_t, const std::vector<double>&) override {}
+    void process(const double* const* in, double* const* out, int n) override {
+        for (int o = 0; o < outputs_; ++o) {
+            const double* row = &gains_[size_t(o) * size_t(inputs_)];
+            std::fill(out[o], out[o] + n, 0.0);
+            for (int c = 0; c < inputs_; ++c) {
+                if (row[c] == 0.0) continue;
+                for (int i = 0; i < n; ++i) out[o][i] += row[c] * in[c][i];
+            }
+        }
+    }
+
+private:
+    int inputs_ = 0, outputs_ = 0;
+    std::vector<double> gains_;  // a row of inputs_ gains per output
+};
+
 // Spectra in single precision (numpy's complex64, as the Python engine keeps them), stored as separate
 // real and imaginary parts so the multiply-adds vectorize (four per instruction on any x86-64).
 struct Split {
@@ -748,7 +779,7 @@ private:
 // The whole program: parameters, then one chain per sample rate.
 class Engine {
 public:
-    enum Kind : uint32_t { kUpmix = 1, kGain = 2, kFir = 3, kDelay = 4, kVirtualizer = 5 };
+    enum Kind : uint32_t { kUpmix = 1, kGain = 2, kFir = 3, kDelay = 4, kVirtualizer = 5, kMatrix = 6 };
 
     // Parse the header (parameters, channel counts, the rates on offer); false if the blob is damaged.
     bool open(const uint8_t* data, size_t size) {
@@ -805,6 +836,7 @@ public:
                 else if (kind == kFir) op = std::make_unique<FirOp>(r);
                 else if (kind == kDelay) op = std::make_unique<DelayOp>(r);
                 else if (kind == kVirtualizer) op = std::make_unique<VirtualizerOp>(r, rate);
+                else if (kind == kMatrix) op = std::make_unique<MatrixOp>(r);
                 else r.ok = false;
                 if (!r.ok || op->inputs() != channels) { ops_.clear(); return false; }
                 channels = op->outputs();
