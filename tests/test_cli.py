@@ -391,6 +391,17 @@ def test_the_command_line_parses_without_loading_the_processing_layers() -> None
     assert soundstage.Spatializer.type_name == "Spatializer" and "Spatializer" in dir(soundstage)  # still there on use
 
 
+def test_help_reads_as_prose(capsys: pytest.CaptureFixture[str]) -> None:
+    """``soundstage --help`` says what the tool does, with no reST markup from a docstring (it said
+    "The ``soundstage`` command.")."""
+    with pytest.raises(SystemExit) as stop:
+        main(["--help"])
+    assert stop.value.code == 0
+    text = capsys.readouterr().out
+    assert "``" not in text and ":class:" not in text
+    assert "crosstalk cancellation" in text and "COMMAND --help" in text
+
+
 def test_the_command_line_holds_the_numerical_thread_pools_to_one_unless_told() -> None:
     """Before numpy loads, the command line sets OpenBLAS/OpenMP/MKL to one thread (soundstage parallelizes itself);
     a value the user set stays; once numpy is loaded it is too late, and nothing is set."""

@@ -726,9 +726,16 @@ def _ranged(kind: Callable[[str], float], low: float, high: float, unit: str) ->
     return parse
 
 
+#: What ``soundstage --help`` says first (the module docstring's reST is for readers of the code).
+DESCRIPTION = (
+    "A smart speaker's spatial processing in the studio: upmix, virtualizer, crosstalk cancellation and beamforming "
+    "as pedalboard-style chains, run on files, sessions, batches and live."
+)
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of the ``soundstage`` command."""
-    parser = _Parser(prog="soundstage", description=__doc__.split("\n")[0] if __doc__ else None)
+    parser = _Parser(prog="soundstage", description=DESCRIPTION, epilog="soundstage COMMAND --help shows a command's options")
     commands = parser.add_subparsers(dest="command", required=True)
 
     process = commands.add_parser("process", help="stream an audio file through a chain")
