@@ -296,6 +296,17 @@ def test_a_surround_fold_down_nulls_in_a_host(clap_host: Path, tmp_path: Path) -
     assert null_db(outputs[("setting", 1000)], outputs[("defaults", 1000)]) > -40.0  # the knob moved the output
 
 
+def test_an_output_folder_with_commas_quotes_and_backslashes_builds(clap_host: Path, tmp_path: Path) -> None:
+    """The blob went to the assembler as a path in a macro: a comma split the macro, a quote or backslash broke its
+    string ("building the CLAP plugin failed: |  )"). A folder named as users name them builds, and the plugin nulls."""
+    chain_file = ROOT / "tests" / "export" / "routing.toml"
+    out = tmp_path / 'mix, "final" \\ v2'
+    out.mkdir()
+    clap = export_plugin(chain_file, out, formats=["clap"], rates=[RATE]).bundles["clap"]
+    assert clap.parent == out
+    _nulls_in_the_clap_host(clap_host, clap, chain_file, make_test_mix(1.0, int(RATE)), [("defaults", 512, {})], tmp_path)
+
+
 def _nulls_in_the_clap_host(
     host: Path, clap: Path, chain_file: Path, audio: np.ndarray, runs: list, tmp_path: Path
 ) -> dict[tuple[str, int], np.ndarray]:

@@ -136,8 +136,9 @@ def compile_command(
 def _run(command: list[str], what: str, cwd: Path | None = None) -> None:
     result = subprocess.run(command, capture_output=True, text=True, cwd=cwd)
     if result.returncode != 0:
-        last = (result.stderr.strip().splitlines() or ["(no output)"])[-1]
-        raise BuildError(f"building {what} failed: {last} (command: {' '.join(command[:3])} ...)")
+        lines = [line.strip() for line in result.stderr.splitlines() if line.strip()] or ["(no output)"]
+        first_error = next((line for line in lines if "error" in line.lower()), lines[-1])  # not the caret line under it
+        raise BuildError(f"building {what} failed: {first_error} (command: {' '.join(command[:3])} ...)")
 
 
 def _ttl_generator(work: Path) -> Path:
@@ -190,8 +191,10 @@ def _build(program: Program, out_dir: Path, *, name: str, description: str, form
                 bundle = stage / f"{name}.clap"
                 binary = bundle
             binary.parent.mkdir(parents=True, exist_ok=True)
-            command = compile_command(plugin_format, [work / "plugin.cpp"], [include, work], {"SSX_PROGRAM": str(blob)}, binary)
-            _run(command, f"the {plugin_format.upper()} plugin")
+            # the blob by a plain relative name (from the scratch folder): the assembler reads it from a string in a
+            # macro, which a comma or quote in the output folder's path would break
+            command = compile_command(plugin_format, [work / "plugin.cpp"], [include, work], {"SSX_PROGRAM": blob.name}, binary)
+            _run(command, f"the {plugin_format.upper()} plugin", cwd=work)
             if plugin_format == "lv2":
                 _run([str(_ttl_generator(work)), f"./{binary.name}"], "the LV2 description (ttl)", cwd=bundle)
                 (bundle / "chain.toml").write_text(program.chain_text)
