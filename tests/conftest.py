@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import time
@@ -16,6 +17,12 @@ import pytest
 # The design store (soundstage.designstore) is off in tests, so each test designs what it checks and
 # leaves nothing in the home folder; tests/test_designstore.py turns it on in a temporary folder.
 os.environ["SOUNDSTAGE_DESIGN_CACHE"] = "off"
+
+# A suite started in the background by a shell without job control (`cmd &` in a script) inherits SIGINT ignored,
+# and so would every soundstage it starts: the Ctrl-C tests could not deliver theirs. A handler here is reset to the
+# default in each child (only "ignored" is inherited), so they see Ctrl-C as a terminal gives it.
+if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
+    signal.signal(signal.SIGINT, signal.default_int_handler)
 
 sys.path.insert(0, str(Path(__file__).resolve().parent / "vst3"))
 import build as vst3_build  # noqa: E402  (tests/vst3/build.py)

@@ -200,6 +200,31 @@ def test_a_stopped_process_leaves_no_partial_output(tmp_path: Path, signum: int,
     assert os.path.getsize(source) > 0
 
 
+def test_under_nohup_a_hangup_does_not_stop_a_render(tmp_path: Path) -> None:
+    """``nohup soundstage ... &`` and log out: the process starts with SIGHUP ignored, and must keep it so (it turned
+    SIGHUP into 'terminated by SIGHUP' whatever nohup said, so the render stopped when the terminal closed)."""
+    audio = (0.1 * np.random.default_rng(1).standard_normal((2, SR * 20))).astype(np.float32)
+    source = write_wav(tmp_path / "in.wav", audio)
+    (tmp_path / "slow.toml").write_text('[[stages]]\ntype = "pedalboard.Reverb"\n[[stages]]\ntype = "Gain"\n')
+    process = subprocess.Popen(
+        [sys.executable, "-m", "soundstage.cli", "process", str(source), str(tmp_path / "out.wav")]
+        + ["--chain", str(tmp_path / "slow.toml"), "--buffer-size", "64"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        preexec_fn=lambda: signal.signal(signal.SIGHUP, signal.SIG_IGN),  # as nohup starts it
+    )
+    deadline = time.time() + 30
+    while time.time() < deadline and not any(p.name.endswith(".partial") for p in tmp_path.iterdir()):
+        time.sleep(0.02)
+    assert any(p.name.endswith(".partial") for p in tmp_path.iterdir()), "the render never started"
+    process.send_signal(signal.SIGHUP)
+    _, err = process.communicate(timeout=120)
+    assert process.returncode == 0, err
+    with AudioFile(str(tmp_path / "out.wav")) as written:
+        assert written.frames == audio.shape[1]
+
+
 def test_progress_bar_on_a_terminal_only(tmp_path: Path) -> None:
     import fcntl
     import pty

@@ -72,7 +72,8 @@ def signals_as_exceptions() -> Iterator[None]:
 
     Python's default action for both ends the process at once, skipping the
     ``finally`` blocks that remove temporary files; as exceptions they unwind
-    like Ctrl-C does.
+    like Ctrl-C does. A signal the process was started ignoring stays ignored:
+    ``nohup soundstage batch ... &`` keeps running when its terminal closes.
     """
 
     def raise_terminated(signum: int, _frame: FrameType | None) -> None:
@@ -81,7 +82,7 @@ def signals_as_exceptions() -> Iterator[None]:
     previous: dict[int, Any] = {}
     try:
         for number in (signal.SIGTERM, getattr(signal, "SIGHUP", None)):
-            if number is not None:
+            if number is not None and signal.getsignal(number) is not signal.SIG_IGN:
                 previous[number] = signal.signal(number, raise_terminated)
     except ValueError:  # not the main thread: leave the handlers alone
         previous.clear()
