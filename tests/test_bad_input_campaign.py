@@ -297,6 +297,27 @@ CASES: dict[str, tuple[Callable[[W], list[str]], str, int]] = {
         2,
     ),
     "chain_unknown_key": (chain_case('[[stages]]\ntype = "Gain"\nvolume = 3\n'), r"stages\[0\]\.volume: unknown key 'volume'", 2),
+    "chain_parameter_beside_type": (
+        chain_case('[[stages]]\ntype = "Gain"\ngain_db = -3.0\n'),
+        r"stages\[0\]\.gain_db: 'gain_db' is a parameter of Gain: write it in the stage's parameters table, "
+        r"parameters = \{ gain_db = -3.0 \}",
+        2,
+    ),
+    "chain_builtin_parameter_beside_type": (
+        chain_case('[[stages]]\ntype = "pedalboard.Reverb"\nroom_size = 0.5\n'),
+        r"'room_size' is a parameter of pedalboard.Reverb: write it in the stage's parameters table",
+        2,
+    ),
+    "chain_one_stages_table": (
+        chain_case('[stages]\ntype = "Gain"\n'),
+        r"stages: \[stages\] holds one table where a list is wanted: write \[\[stages\]\], with double brackets",
+        2,
+    ),
+    "session_one_stems_table": (
+        session_case('[stems]\npath = "stems/s0.wav"\n'),
+        r"stems: \[stems\] holds one table where a list is wanted: write \[\[stems\]\]",
+        2,
+    ),
     "chain_unknown_type": (chain_case('[[stages]]\ntype = "Upmixx"\n'), r"unknown stage type 'Upmixx'; did you mean 'Upmix'", 2),
     "chain_gain_1000": (
         chain_case('[[stages]]\ntype = "Gain"\nparameters = { gain_db = 1000.0 }\n'),

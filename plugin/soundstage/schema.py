@@ -108,6 +108,13 @@ def _describe(problem: ValidationError, model: type[Table], file: str, error: ty
         return fail(error, file, key, f"unknown key {loc[-1]!r}{hint} (allowed: {', '.join(allowed)})")
     if kind == "missing":
         return fail(error, file, key, f"{name} is required")
+    if kind == "list_type" and isinstance(value, dict):  # [stages] for [[stages]]: one table where a list is meant
+        return fail(
+            error,
+            file,
+            key,
+            f"[{name}] holds one table where a list is wanted: write [[{name}]], with double brackets, above each",
+        )
     subject = f"{name} = {_shown(value)}" if not isinstance(loc[-1], int) else f"{_shown(value)}"
     return fail(error, file, key, f"{subject} is not allowed: {union or _allowed(kind, context, first['msg'])}")
 

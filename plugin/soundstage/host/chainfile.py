@@ -503,8 +503,28 @@ def _type_help(context: _Context) -> str:
     )
 
 
+def _no_loose_parameters(kind: str, table: Mapping[str, Any], parameters: Sequence[str], key: str, context: _Context) -> None:
+    """A stage's parameter written beside ``type`` (``gain_db = -3``) instead of in its ``parameters`` table."""
+    for name, value in table.items():
+        if name in parameters and name not in ("type", "name", "parameters"):
+            raise context.error(
+                f"{key}.{name}",
+                f"{name!r} is a parameter of {kind}: write it in the stage's parameters table, "
+                f"parameters = {{ {name} = {_toml_value(value)} }}",
+            )
+
+
+def _toml_value(value: object) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return repr(value) if not isinstance(value, str) else f'"{value}"'
+
+
 def _build_stage(cls: type[Processor], table: Mapping[str, Any], key: str, context: _Context) -> Processor:
     allowed = {"type", "name", "parameters", *cls.config_keys}
+    _no_loose_parameters(
+        cls.type_name, table, [spec.name for spec in cls.parameter_specs if spec.name not in allowed], key, context
+    )
     for name in table:  # first: the keys this stage type takes (the schema below knows every stage's keys)
         if name not in allowed:
             close = difflib.get_close_matches(name, sorted(allowed), n=1)
@@ -574,9 +594,11 @@ def _current_keys(values: dict[str, Any], key: str, context: _Context) -> dict[s
 
 
 def _build_builtin(kind: str, table: Mapping[str, Any], key: str, context: _Context) -> Node:
+    class_name = kind.removeprefix("pedalboard.")
+    if class_name in BUILTIN_RANGES:
+        _no_loose_parameters(kind, table, [spec.name for spec in builtin_specs(class_name)], key, context)
     values = validate(BuiltinTable, table, file=context.file, error=ChainFileError, at=key).parameters
     values = _current_keys(values, key, context)
-    class_name = kind.removeprefix("pedalboard.")
     if class_name not in BUILTIN_RANGES:
         close = difflib.get_close_matches(class_name, list(BUILTIN_RANGES), n=1)
         hint = f"; did you mean 'pedalboard.{close[0]}'?" if close else ""
