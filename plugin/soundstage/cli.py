@@ -972,7 +972,9 @@ def build_parser() -> argparse.ArgumentParser:
     export.add_argument("-o", "--output", required=True, help="folder the plugin bundles go into")
     export.add_argument("--format", type=_comma_list(("vst3", "lv2", "clap")), default=None, help="default: vst3,lv2,clap")
     export.add_argument("--name", help="plugin name (default: the chain file's name)")
-    export.add_argument("--rates", type=_rates, default=None, help="sample rates to bake designs for (default 44100,48000)")
+    export.add_argument(
+        "--rates", type=_rates, default=None, help="sample rates to bake designs for (default 44100,48000,88200,96000)"
+    )
     export.add_argument("--overwrite", action="store_true", help="replace bundles of the same name in the folder")
     _hrtf_argument(export, "the chain (baked into the plugin)")
     export.set_defaults(run=_cmd_export_plugin)

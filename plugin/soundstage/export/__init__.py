@@ -20,8 +20,8 @@ from soundstage.host.chainfile import chain_text, find_chain, load_chain
 
 __all__ = ["DEFAULT_RATES", "EXPORTABLE", "FORMATS", "BuildError", "Export", "export_plugin", "missing_tools"]
 
-#: The sample rates a plugin is baked for unless asked otherwise.
-DEFAULT_RATES = (44100.0, 48000.0)
+#: The sample rates a plugin is baked for unless asked otherwise: the sessions a mastering studio runs at.
+DEFAULT_RATES = (44100.0, 48000.0, 88200.0, 96000.0)
 
 
 @dataclass(frozen=True)
