@@ -515,9 +515,9 @@ def _no_loose_parameters(kind: str, table: Mapping[str, Any], parameters: Sequen
 
 
 def _toml_value(value: object) -> str:
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    return repr(value) if not isinstance(value, str) else f'"{value}"'
+    """``value`` as TOML writes it (``true``, ``-3.0``, ``"text"``)."""
+    text = tomli_w.dumps({"v": value}).split("=", 1)[1].strip()
+    return " ".join(text.split()) if "\n" in text else text  # an array on one line: the error is one line
 
 
 def _build_stage(cls: type[Processor], table: Mapping[str, Any], key: str, context: _Context) -> Processor:
