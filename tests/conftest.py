@@ -18,11 +18,18 @@ import pytest
 # leaves nothing in the home folder; tests/test_designstore.py turns it on in a temporary folder.
 os.environ["SOUNDSTAGE_DESIGN_CACHE"] = "off"
 
-# A suite started in the background by a shell without job control (`cmd &` in a script) inherits SIGINT ignored,
-# and so would every soundstage it starts: the Ctrl-C tests could not deliver theirs. A handler here is reset to the
-# default in each child (only "ignored" is inherited), so they see Ctrl-C as a terminal gives it.
-if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
-    signal.signal(signal.SIGINT, signal.default_int_handler)
+
+def _ignored_here_only(_signum: int, _frame: object) -> None:
+    """Ignores a signal in the test process, as it was started; its children start with the default (see below)."""
+
+
+# A suite started with `nohup`, or in the background by a shell without job control (`cmd &` in a script), inherits
+# SIGHUP or SIGINT ignored, and so would every soundstage it starts: the tests that stop one with Ctrl-C or a hangup
+# could not. A handler in its place keeps the suite itself as it was started, while each child starts with the
+# default, as from a terminal (a handler is reset on exec; only "ignored" is inherited).
+for _number in (signal.SIGINT, signal.SIGHUP):
+    if signal.getsignal(_number) is signal.SIG_IGN:
+        signal.signal(_number, _ignored_here_only)
 
 sys.path.insert(0, str(Path(__file__).resolve().parent / "vst3"))
 import build as vst3_build  # noqa: E402  (tests/vst3/build.py)

@@ -508,6 +508,36 @@ def test_without_hard_links_a_file_that_appeared_is_still_kept(tmp_path: Path, m
     assert target.read_bytes() == b"new" and finished.read_bytes() == b"newer"
 
 
+def test_a_file_that_appears_between_the_check_and_its_move_takes_the_renders_other_files_back(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The last moment: another program writes ab-B.wav after the names were checked and ab-A.wav moved into place.
+    The A/B render fails whole (ab-A.wav was left under its name, half an A/B); the other render is written."""
+    stems = tmp_path / "stems"
+    stems.mkdir()
+    soundfile.write(str(stems / "mix.wav"), tone_pair(48000, 1.0).T, 48000, subtype="FLOAT")
+    (tmp_path / "s.toml").write_text(
+        '[[stems]]\npath = "stems/mix.wav"\n[[renders]]\nname = "ab"\nkind = "ab"\n[[renders]]\nname = "plain"\n'
+    )
+    out = tmp_path / "out"
+    mine = out / "ab-B.wav"
+    commit = AudioSink.commit
+
+    def another_program_writes_first(sink: AudioSink) -> Path:
+        if sink.target.path == mine:
+            mine.write_bytes(b"the user's own file")
+        return commit(sink)
+
+    monkeypatch.setattr(AudioSink, "commit", another_program_writes_first)
+    result = render_session(tmp_path / "s.toml", out)
+    assert list(result.failures) == ["ab"] and "appeared while it was being written" in result.failures["ab"]
+    assert mine.read_bytes() == b"the user's own file"
+    assert not (out / "ab-A.wav").exists()
+    assert [path.name for path in result.outputs] == ["plain.wav"]
+    assert soundfile.info(str(out / "plain.wav")).frames == 48000
+    assert not [p for p in out.iterdir() if p.name.startswith(".")]  # no temporaries left
+
+
 def test_a_render_whose_file_appears_while_it_runs_fails_alone_and_keeps_that_file(tmp_path: Path) -> None:
     stems = tmp_path / "stems"
     stems.mkdir()

@@ -929,8 +929,10 @@ def _commit(renders: list[Render], plan: _Plan) -> list[Path]:
     """Every finished render's files moved onto their names; the files written.
 
     A render one of whose files appeared while it was written (another program or
-    run made it; without ``--overwrite``) fails whole, before any file of it moves,
-    and that file is kept.
+    run made it; without ``--overwrite``) fails whole, and that file is kept: found
+    before any file of the render moves, or, if it appears between that check and
+    its own move, with the render's files moved so far taken back (they are new
+    files of this run: without ``--overwrite`` nothing was under their names).
     """
     for render in renders:
         if render.name in plan.failures:
@@ -941,13 +943,20 @@ def _commit(renders: list[Render], plan: _Plan) -> list[Path]:
                 break
     written = []
     for render in renders:
-        if render.name not in plan.failures:
-            try:
-                for output in plan.outputs[render.name]:
-                    if output.sink is not None:
-                        written.append(output.sink.commit())
-            except OutputError as error:  # one that appeared between the check and its move: kept
-                plan.fail(render.name, error)
+        if render.name in plan.failures:
+            continue
+        moved: list[tuple[Path, bool]] = []  # (file, whether it replaced one: that one is gone, so this one stays)
+        try:
+            for output in plan.outputs[render.name]:
+                if output.sink is not None:
+                    moved.append((output.sink.commit(), output.replace))
+        except OutputError as error:  # one that appeared between the check and its move: kept
+            for path, replaced in moved:
+                if not replaced:
+                    path.unlink(missing_ok=True)
+            moved = [(path, replaced) for path, replaced in moved if replaced]
+            plan.fail(render.name, error)
+        written += [path for path, _ in moved]
     return written
 
 
