@@ -555,3 +555,22 @@ def test_a_folder_delivered_in_two_formats_names_each_output_by_its_source(tmp_p
     for source, output in (("song.wav", "song.wav.wav"), ("Song.flac", "Song.flac.wav")):
         assert main(["process", str(folder / source), str(tmp_path / "serial.wav"), "--chain", "mastering", "--overwrite"]) == 0
         assert (out / output).read_bytes() == (tmp_path / "serial.wav").read_bytes(), source
+
+
+def test_a_batch_names_the_items_that_went_past_full_scale(tmp_path: Path) -> None:
+    """A catalog rendered to 24-bit clipped its hot masters in silence; the summary names them, the manifest counts."""
+    folder = tmp_path / "in"
+    folder.mkdir()
+    t = np.arange(24000) / 48000
+    for name, level in (("quiet", 0.5), ("hot", 1.5)):
+        tone = (level * np.sin(2 * np.pi * 997 * t)).astype(np.float32)
+        soundfile.write(str(folder / f"{name}.wav"), np.stack([tone, tone]).T, 48000, subtype="FLOAT")
+    chain = tmp_path / "unity.toml"
+    chain.write_text('[[stages]]\ntype = "Gain"\n')
+    done = _batch(str(folder), "--chain", str(chain), "-o", str(tmp_path / "out"), "--workers", "1")
+    assert done.returncode == 0, done.stderr
+    past = 2 * int(np.count_nonzero(np.abs(1.5 * np.sin(2 * np.pi * 997 * t).astype(np.float32)) > 1.0))
+    assert "batch: 1 item(s) went past full scale" in done.stdout and "hot (" in done.stdout, done.stdout
+    assert "quiet" not in done.stdout.split("went past full scale")[1]
+    counted = {entry["item"]: entry["outputs"][0]["clipped_samples"] for entry in _manifest(tmp_path / "out")}
+    assert counted["quiet"] == 0 and abs(counted["hot"] - past) <= 3, counted

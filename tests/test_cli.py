@@ -5,6 +5,7 @@ from __future__ import annotations
 import functools
 import importlib.util
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -198,6 +199,28 @@ def test_a_stopped_process_leaves_no_partial_output(tmp_path: Path, signum: int,
     assert "Traceback" not in err
     assert sorted(p.name for p in tmp_path.iterdir()) == before
     assert os.path.getsize(source) > 0
+
+
+def test_process_says_when_the_output_clipped(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """A float mix peaking at +6 dBFS into a 24-bit FLAC was clipped in silence. Now the count (as many samples as
+    the input has past full scale, through a unity chain), the peak and the fix; a float WAV keeps them and says so."""
+    t = np.arange(SR) / SR
+    hot = (2.0 * np.sin(2 * np.pi * 997 * t))[None].repeat(2, 0)
+    source = write_wav(tmp_path / "hot.wav", hot)
+    (tmp_path / "unity.toml").write_text('[[stages]]\ntype = "Gain"\n')
+    past = int(np.count_nonzero(np.abs(hot.astype(np.float32)) > 1.0))  # as the float32 file holds them
+    assert main(["process", str(source), str(tmp_path / "hot.flac"), "--chain", str(tmp_path / "unity.toml")]) == 0
+    out = capsys.readouterr().out
+    count = int(re.search(r"hot.flac: (\d+) sample\(s\) CLIPPED at full scale", out).group(1))  # type: ignore[union-attr]
+    assert abs(count - past) <= 3, (count, past)
+    assert "peaks at +6.0 dBFS" in out and "--bit-depth 32" in out
+    assert main(["process", str(source), str(tmp_path / "float.wav"), "--chain", str(tmp_path / "unity.toml")]) == 0
+    assert f"float.wav: {int(np.count_nonzero(np.abs(hot.astype(np.float32)) > 1.0))} sample(s) over full scale" in (
+        capsys.readouterr().out
+    )
+    quiet = write_wav(tmp_path / "quiet.wav", 0.5 * hot)  # peaks at exactly full scale: nothing past it
+    assert main(["process", str(quiet), str(tmp_path / "quiet.flac"), "--chain", str(tmp_path / "unity.toml")]) == 0
+    assert "full scale" not in capsys.readouterr().out
 
 
 def test_under_nohup_a_hangup_does_not_stop_a_render(tmp_path: Path) -> None:

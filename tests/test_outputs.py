@@ -508,6 +508,46 @@ def test_without_hard_links_a_file_that_appeared_is_still_kept(tmp_path: Path, m
     assert target.read_bytes() == b"new" and finished.read_bytes() == b"newer"
 
 
+@pytest.mark.parametrize("bit_depth", [16, 24, 32])
+def test_the_sink_counts_every_sample_past_full_scale(tmp_path: Path, bit_depth: int) -> None:
+    """Both signs: the render report counted |x| >= 1.0 on the written samples, and an integer file's largest positive
+    code is 1 - 2**-(b-1), so no positive clip was counted (half the clipped samples of a hot mix). Checked against the
+    file read back: the samples at the integer range's ends, or past +-1.0 in a float file."""
+    t = np.arange(48000) / 48000
+    hot = np.stack([1.5 * np.sin(2 * np.pi * 997 * t), -1.2 * np.sin(2 * np.pi * 313 * t + 0.3)])
+    target = audio_target(tmp_path / "hot.wav", channels=2, sample_rate=48000, bit_depth=bit_depth)
+    with AudioSink(target) as sink:
+        for start in range(0, hot.shape[1], 4096):
+            sink.write(hot[:, start : start + 4096])
+    if bit_depth == 32:
+        back = soundfile.read(str(tmp_path / "hot.wav"), dtype="float64")[0]
+        in_file = int(np.count_nonzero(np.abs(back) > 1.0))
+        assert abs(sink.clipped - in_file) <= 3  # float64 given, float32 stored: a hair past 1.0 may round to it
+    else:
+        back = soundfile.read(str(tmp_path / "hot.wav"), dtype="int32")[0] >> (32 - bit_depth)
+        in_file = int(np.count_nonzero((back == 2 ** (bit_depth - 1) - 1) | (back == -(2 ** (bit_depth - 1)))))
+        assert abs(sink.clipped - in_file) <= 3  # a sample can land on an end code without clipping: rare, none here
+    past = int(np.count_nonzero(np.abs(hot) > 1.0))
+    print(f"{bit_depth}-bit: {sink.clipped} counted, {in_file} at the ends in the file, {past} past 1.0 given")
+    assert abs(sink.clipped - past) <= 3 and sink.clipped > 40000
+    assert sink.signal_peak == pytest.approx(1.5, abs=1e-4)
+
+
+def test_a_renders_report_counts_the_positive_clips_too(tmp_path: Path) -> None:
+    stems = tmp_path / "stems"
+    stems.mkdir()
+    t = np.arange(48000) / 48000
+    hot = np.stack([1.5 * np.sin(2 * np.pi * 997 * t), 1.5 * np.sin(2 * np.pi * 997 * t)]).astype(np.float32)
+    soundfile.write(str(stems / "hot.wav"), hot.T, 48000, subtype="FLOAT")
+    (tmp_path / "s.toml").write_text('[[stems]]\npath = "stems/hot.wav"\n[[renders]]\nname = "mix"\nbit_depth = 24\n')
+    result = render_session(tmp_path / "s.toml", tmp_path / "out")
+    entry = next(output for output in result.report["outputs"] if output["file"] == "mix.wav")
+    past = int(np.count_nonzero(np.abs(hot) > 1.0))
+    positive = int(np.count_nonzero(hot > 1.0))
+    print(f"report: {entry['clipped_samples']} clipped; {past} past full scale, {positive} of them positive")
+    assert abs(entry["clipped_samples"] - past) <= 3 and positive > 20000
+
+
 def test_a_file_that_appears_between_the_check_and_its_move_takes_the_renders_other_files_back(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

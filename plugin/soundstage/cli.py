@@ -118,7 +118,22 @@ def _cmd_process(args: argparse.Namespace) -> int:
         f"{info['sample_rate']:g} Hz (from {int(info['input_channels'])}); chain latency "
         f"{int(info['latency_samples'])} samples, compensated"
     )
+    if info["clipped_samples"]:
+        print(_clipping_note(args.output, int(info["clipped_samples"]), info["signal_peak_dbfs"], int(info["bit_depth"])))
     return 0
+
+
+def _clipping_note(output: object, clipped: int, peak_dbfs: float, bit_depth: int) -> str:
+    """What ``process`` says of an output whose signal went past full scale."""
+    if bit_depth == 32:
+        return (
+            f"{output}: {clipped} sample(s) over full scale (the chain's output peaks at {peak_dbfs:+.1f} dBFS), kept in "
+            "the float file; they clip on any fixed-point playback"
+        )
+    return (
+        f"{output}: {clipped} sample(s) CLIPPED at full scale (the chain's output peaks at {peak_dbfs:+.1f} dBFS): "
+        "lower the level at the chain's end (a Gain, or a limiter), or write a float WAV (.wav, --bit-depth 32)"
+    )
 
 
 def chain_table(chain: Chain, sample_rate: float, channels: int) -> list[tuple[str, str, str, str, str]]:
@@ -601,9 +616,13 @@ def _cmd_batch(args: argparse.Namespace) -> int:
     terminal = sys.stderr.isatty()
     bar = tqdm(total=len(items), unit="item", disable=not terminal, leave=False)
     hours = [0.0]
+    clipped: dict[str, int] = {}
 
     def progress(entry: dict[str, Any]) -> None:
         seconds = sum(float(o.get("seconds_of_audio", 0.0)) for o in entry.get("outputs", []))
+        over = sum(int(o.get("clipped_samples", 0)) for o in entry.get("outputs", []))
+        if over:
+            clipped[entry["item"]] = over
         hours[0] += seconds / 3600
         bar.update(1)
         bar.set_postfix_str(f"{hours[0]:.2f} h of audio")
@@ -628,6 +647,13 @@ def _cmd_batch(args: argparse.Namespace) -> int:
         f"batch: {len(result.done)} done, {len(result.skipped)} already done, {len(result.failed)} failed of {len(items)} "
         f"item(s); {result.seconds_of_audio / 3600:.2f} h of audio; manifest {out / 'batch-manifest.jsonl'}"
     )
+    if clipped:
+        named = ", ".join(f"{name} ({count})" for name, count in list(clipped.items())[:5])
+        more = f" and {len(clipped) - 5} more" if len(clipped) > 5 else ""
+        print(
+            f"batch: {len(clipped)} item(s) went past full scale, samples clipped (or over, in float files): {named}{more}; "
+            "lower the level at the chain's end, or write float WAVs (see the manifest's clipped_samples)"
+        )
     for name, reason in result.failed.items():
         print(f"soundstage: error: item {name!r} failed: {reason}", file=sys.stderr)
     if result.interrupted:

@@ -837,4 +837,6 @@ def process_file(
         "dual_mono": float(dual_mono),
         "integrated_lufs": writer.loudness.integrated_lufs(),
         "true_peak_dbtp": writer.peak.true_peak_dbtp,
+        "clipped_samples": float(writer.clipped),
+        "signal_peak_dbfs": float(20 * np.log10(writer.signal_peak)) if writer.signal_peak > 0 else -np.inf,
     }

@@ -265,6 +265,11 @@ class AudioSink:
         Integrated loudness of the file's samples.
     peak : TruePeakMeter
         True peak and overs of the file's samples (call ``peak.flush()`` is done at close).
+    clipped : int
+        Samples (over all channels) past full scale, ``|x| > 1.0``: an integer file clipped them to its range; a
+        float file keeps them, and they clip on any fixed-point playback.
+    signal_peak : float
+        The largest magnitude given to :meth:`write` (after ``gain``), before any clipping: 1.0 is full scale.
     """
 
     def __init__(
@@ -274,6 +279,8 @@ class AudioSink:
         self.replace = replace
         self.gain = float(gain)
         self.frames = 0
+        self.clipped = 0
+        self.signal_peak = 0.0
         self.loudness = LoudnessMeter(target.sample_rate, target.channels)
         self.peak = TruePeakMeter(target.channels)
         self.spectrum = SpectrumMeter(target.sample_rate, target.channels)
@@ -343,6 +350,9 @@ class AudioSink:
             return
         if self.gain != 1.0:
             data = data * self.gain
+        magnitude = np.abs(data)
+        self.signal_peak = max(self.signal_peak, float(magnitude.max()))
+        self.clipped += int(np.count_nonzero(magnitude > 1.0))  # past full scale (+1.0 itself loses at most 1 LSB)
         if self.target.bit_depth == 32:
             samples: np.ndarray = data.astype(np.float32)
             written = samples.astype(np.float64)

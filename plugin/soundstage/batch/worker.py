@@ -126,6 +126,7 @@ def _render(task: Task) -> tuple[list[dict[str, Any]], dict[str, str]]:
     output = _output(folder, target)
     output["integrated_lufs"] = _finite(info["integrated_lufs"])
     output["true_peak_dbtp"] = _finite(info["true_peak_dbtp"])
+    output["clipped_samples"] = int(info["clipped_samples"])
     output["seconds_of_audio"] = info["frames"] / info["sample_rate"]
     return [output], _plugin_versions(chain)
 

@@ -1047,7 +1047,7 @@ def _report(graph: _Graph, plan: _Plan, total: int, started: float, notes: dict[
                 "length_s": sink.frames / rate,
                 "integrated_lufs": round(sink.loudness.integrated_lufs(), 2),
                 "true_peak_dbtp": round(sink.peak.true_peak_dbtp, 2),
-                "clipped_samples": sink.peak.clipped,
+                "clipped_samples": sink.clipped,
                 "gain_applied_db": round(20 * np.log10(sink.gain), 2),
                 "short_term_lufs": short_term_lufs(sink.loudness),
                 "spectrum_db": sink.spectrum.third_octave_db()[1],
