@@ -27,7 +27,7 @@ from soundstage.cli import main
 from soundstage.errors import ChainError
 from soundstage.export import export_plugin, missing_tools
 from soundstage.export.bake import bake
-from soundstage.export.build import dpf_root
+from soundstage.export.build import bundle_stem, dpf_root
 from soundstage.export.state import chain_from_state, read_plugin_state
 from soundstage.host.chainfile import load_chain
 
@@ -307,6 +307,24 @@ def test_an_output_folder_with_commas_quotes_and_backslashes_builds(clap_host: P
     clap = export_plugin(chain_file, out, formats=["clap"], rates=[RATE]).bundles["clap"]
     assert clap.parent == out
     _nulls_in_the_clap_host(clap_host, clap, chain_file, make_test_mix(1.0, int(RATE)), [("defaults", 512, {})], tmp_path)
+
+
+def test_the_daw_shows_the_name_as_given_and_the_bundle_has_a_plain_file_name(tmp_path: Path) -> None:
+    """--name "Café Röhre (mastering)" showed in the DAW as "Caf-R-hre-mastering": the file-name cleanup was the
+    plugin's name too, and it dropped accented letters. The DAW shows the name as given; the files are plain ASCII."""
+    _need_toolchain()
+    chain_file = ROOT / "tests" / "export" / "routing.toml"
+    title = "Café Röhre (mastering)"
+    made = export_plugin(chain_file, tmp_path, formats=["vst3", "lv2"], rates=[RATE], name=title)
+    assert made.name == title
+    assert made.bundles["vst3"].name == "Cafe-Rohre-mastering.vst3" and made.bundles["lv2"].name == "Cafe-Rohre-mastering.lv2"
+    assert pedalboard.load_plugin(str(made.bundles["vst3"])).name == title
+    if _which("lv2info"):
+        env = {**os.environ, "LV2_PATH": str(tmp_path)}
+        info = subprocess.run(["lv2info", "urn:soundstage:cafe-rohre-mastering"], capture_output=True, text=True, env=env)
+        assert f"Name:              {title}" in info.stdout, info.stdout
+    assert bundle_stem("スタジオ").startswith("soundstage-") and bundle_stem("a/b\\c") == "a-b-c"
+    assert len(bundle_stem("x" * 300)) == 100
 
 
 def _nulls_in_the_clap_host(

@@ -8,14 +8,14 @@ builds the bundles (:mod:`.build`); the C++ engine and the DPF wrapper are in
 from __future__ import annotations
 
 import os
-import re
+import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 from soundstage.errors import ChainError
 from soundstage.export.bake import EXPORTABLE, Program, bake
-from soundstage.export.build import FORMATS, BuildError, build, missing_tools
+from soundstage.export.build import FORMATS, BuildError, build, bundle_stem, missing_tools
 from soundstage.host.chainfile import chain_text, find_chain, load_chain
 
 __all__ = ["DEFAULT_RATES", "EXPORTABLE", "FORMATS", "BuildError", "Export", "export_plugin", "missing_tools"]
@@ -34,10 +34,11 @@ class Export:
 
 
 def plugin_name(chain_path: Path, name: str | None) -> str:
-    """The plugin's name: ``name``, else the chain file's stem (letters, digits, ``-`` and ``_`` kept)."""
+    """The name the DAW shows: ``name`` as given (spaces, accents and all; runs of white space and control characters
+    made one space), else the chain file's stem. The bundles' file name is :func:`bundle_stem` of it."""
     chosen = name if name is not None else chain_path.stem
-    cleaned = re.sub(r"[^A-Za-z0-9_-]+", "-", chosen).strip("-")
-    if not cleaned:
+    cleaned = " ".join("".join(c if unicodedata.category(c)[0] != "C" else " " for c in chosen).split())[:100].strip()
+    if not any(character.isalnum() for character in cleaned):
         raise ChainError(f"--name {chosen!r}: a plugin name needs letters or digits")
     return cleaned
 
@@ -64,7 +65,8 @@ def export_plugin(
     title = plugin_name(path, name)
     out = Path(out_dir)
     suffix = {"vst3": ".vst3", "lv2": ".lv2", "clap": ".clap"}
-    taken = [out / f"{title}{suffix[f]}" for f in formats if (out / f"{title}{suffix[f]}").exists()]
+    stem = bundle_stem(title)
+    taken = [out / f"{stem}{suffix[f]}" for f in formats if (out / f"{stem}{suffix[f]}").exists()]
     if taken and not overwrite:
         raise ChainError(f"{taken[0]} exists; pass --overwrite to replace it (or choose another -o or --name)")
     missing = missing_tools()

@@ -27,13 +27,14 @@ import re
 import shutil
 import subprocess
 import tempfile
+import unicodedata
 from importlib import resources
 from pathlib import Path
 
 from soundstage.errors import SoundstageError
 from soundstage.export.bake import Program
 
-__all__ = ["FORMATS", "BuildError", "build", "compile_command", "dpf_root", "missing_tools"]
+__all__ = ["FORMATS", "BuildError", "build", "bundle_stem", "compile_command", "dpf_root", "missing_tools"]
 
 FORMATS = ("vst3", "lv2", "clap")
 _TARGET = {"vst3": "VST3", "lv2": "LV2", "clap": "CLAP"}
@@ -62,8 +63,18 @@ def missing_tools() -> str | None:
     return None
 
 
+def bundle_stem(name: str) -> str:
+    """The bundles' file name for a plugin named ``name``: ASCII letters, digits, ``-`` and ``_`` (accents
+    transliterated: "Café Röhre" gives "Cafe-Rohre"), at most 100 characters; a name with no Latin letters or digits
+    gets one from its hash."""
+    ascii_name = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode()
+    stem = re.sub(r"[^A-Za-z0-9_-]+", "-", ascii_name).strip("-")[:100].strip("-")
+    return stem or "soundstage-" + hashlib.sha256(name.encode()).hexdigest()[:8]
+
+
 def _slug(name: str) -> str:
-    return re.sub(r"[^A-Za-z0-9]+", "-", name).strip("-").lower() or "chain"
+    """The plugin's URI and ID part: its bundle stem in lower case."""
+    return bundle_stem(name).lower().replace("_", "-")
 
 
 def _c_string(text: str) -> str:
@@ -181,14 +192,15 @@ def _build(program: Program, out_dir: Path, *, name: str, description: str, form
             include.mkdir()
             (include / "DistrhoPluginInfo.h").write_text(_info_header(program, name, description, plugin_format))
             stage = work / f"bundle-{plugin_format}"
+            stem = bundle_stem(name)
             if plugin_format == "vst3":
-                bundle = stage / f"{name}.vst3"
-                binary = bundle / "Contents" / f"{platform.machine()}-linux" / f"{name}.so"
+                bundle = stage / f"{stem}.vst3"
+                binary = bundle / "Contents" / f"{platform.machine()}-linux" / f"{stem}.so"
             elif plugin_format == "lv2":
-                bundle = stage / f"{name}.lv2"
-                binary = bundle / f"{name}.so"
+                bundle = stage / f"{stem}.lv2"
+                binary = bundle / f"{stem}.so"
             else:
-                bundle = stage / f"{name}.clap"
+                bundle = stage / f"{stem}.clap"
                 binary = bundle
             binary.parent.mkdir(parents=True, exist_ok=True)
             # the blob by a plain relative name (from the scratch folder): the assembler reads it from a string in a
