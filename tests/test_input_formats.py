@@ -349,3 +349,52 @@ def test_a_block_coded_wav_reads_to_its_fact_chunks_length(tmp_path: Path) -> No
     pcm.write_bytes(b"RIFF" + (len(data) - 8 + len(fact)).to_bytes(4, "little") + data[8:at] + fact + data[at:])
     with open_audio(pcm) as reader:
         assert reader.frames == SR
+
+
+def test_process_carries_a_bwf_time_reference_to_its_wav(tmp_path: Path) -> None:
+    """A stem a DAW stamped (bext TimeReference: its place on the timeline) lost the stamp in process, so the DAW put
+    the processed file at zero. The output WAV carries the input's bext (the output is aligned to the input, latency
+    compensated). Stamped by ffmpeg; read back by wavinfo and ffprobe, the audio by soundfile."""
+    import json
+
+    import wavinfo
+
+    from soundstage import Chain, Gain
+    from soundstage.fileio import process_file
+
+    ffmpeg = tool("ffmpeg")
+    tone = (0.25 * np.sin(2 * np.pi * 441 * np.arange(24000) / 48000)).astype(np.float32)
+    soundfile.write(str(tmp_path / "plain.wav"), np.stack([tone, -tone]).T, 48000, subtype="PCM_24")
+    stamped = tmp_path / "stamped.wav"
+    subprocess.run(
+        [ffmpeg, "-v", "error", "-i", str(tmp_path / "plain.wav"), "-write_bext", "1", "-metadata", "time_reference=480000"]
+        + ["-metadata", "originator=ProTools", "-c:a", "pcm_s24le", str(stamped)],
+        check=True,
+    )
+    chain = Chain([Gain(gain_db=-3.0)])
+    for name, bit_depth in (("out.wav", 24), ("float.wav", 32)):
+        process_file(chain, stamped, tmp_path / name, bit_depth=bit_depth)
+        info = wavinfo.WavInfoReader(str(tmp_path / name))
+        assert info.bext.time_reference == 480000 and info.bext.originator == "ProTools", name
+        probe = subprocess.run(
+            [
+                shutil.which("ffprobe") or "ffprobe",
+                "-v",
+                "error",
+                "-show_entries",
+                "format_tags",
+                "-of",
+                "json",
+                str(tmp_path / name),
+            ],
+            capture_output=True,
+            text=True,
+            check=True,
+        )
+        assert json.loads(probe.stdout)["format"]["tags"]["time_reference"] == "480000"
+    process_file(chain, tmp_path / "plain.wav", tmp_path / "plain-out.wav", bit_depth=24)
+    assert wavinfo.WavInfoReader(str(tmp_path / "plain-out.wav")).bext is None  # nothing stamped, nothing made up
+    carried, plain = soundfile.read(str(tmp_path / "out.wav"))[0], soundfile.read(str(tmp_path / "plain-out.wav"))[0]
+    assert np.array_equal(carried, plain)  # the same samples: only the metadata differs
+    process_file(chain, stamped, tmp_path / "out.flac")  # FLAC has no bext: written as before
+    assert soundfile.info(str(tmp_path / "out.flac")).frames == 24000

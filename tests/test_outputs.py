@@ -25,7 +25,7 @@ from soundstage import Chain, OutputError, Route
 from soundstage.fileio import process_file
 from soundstage.files import write_text
 from soundstage.session import SessionError, render_session
-from soundstage.sinks import AudioSink, AudioTarget, audio_target
+from soundstage.sinks import AudioSink, AudioTarget, audio_target, insert_wav_chunks, wav_chunk
 
 FORMATS = ("wav", "flac", "aiff")
 DEPTHS = (16, 24, 32)
@@ -531,6 +531,25 @@ def test_the_sink_counts_every_sample_past_full_scale(tmp_path: Path, bit_depth:
     print(f"{bit_depth}-bit: {sink.clipped} counted, {in_file} at the ends in the file, {past} past 1.0 given")
     assert abs(sink.clipped - past) <= 3 and sink.clipped > 40000
     assert sink.signal_peak == pytest.approx(1.5, abs=1e-4)
+
+
+@pytest.mark.parametrize("subtype", ["PCM_16", "PCM_24", "FLOAT"])
+def test_chunks_go_in_before_the_audio_and_leave_it_as_it_was(tmp_path: Path, subtype: str) -> None:
+    """insert_wav_chunks (how a processed WAV carries its input's bext): the samples read back equal, the RIFF size is
+    the file's, an odd-sized chunk is padded, and readers find both chunks; not for a file that is not a RIFF WAV."""
+    audio = np.random.default_rng(3).uniform(-0.5, 0.5, (3, 12345))
+    path = tmp_path / "x.wav"
+    soundfile.write(str(path), audio.T, 44100, subtype=subtype)
+    before = soundfile.read(str(path))[0]
+    assert insert_wav_chunks(path, [(b"bext", b"B" * 603), (b"iXML", b"<BWFXML/>")])
+    data = path.read_bytes()
+    assert int.from_bytes(data[4:8], "little") == len(data) - 8
+    assert wav_chunk(path, b"bext") == b"B" * 603 and wav_chunk(path, b"iXML") == b"<BWFXML/>"
+    assert data.index(b"bext") < data.index(b"data") and data[data.index(b"bext") + 8 + 603] == 0  # the pad byte
+    assert np.array_equal(soundfile.read(str(path))[0], before)
+    assert [p.name for p in tmp_path.iterdir()] == ["x.wav"]  # its temporary is gone
+    soundfile.write(str(tmp_path / "x.flac"), audio.T, 44100)
+    assert not insert_wav_chunks(tmp_path / "x.flac", [(b"bext", b"B")]) and wav_chunk(tmp_path / "x.flac", b"bext") is None
 
 
 def test_a_renders_report_counts_the_positive_clips_too(tmp_path: Path) -> None:

@@ -37,7 +37,7 @@ from soundstage.errors import AudioFileError, AudioInputError, OutputError, Para
 from soundstage.files import library_path
 from soundstage.host.audio import sample_problem
 from soundstage.host.processor import Processor
-from soundstage.sinks import AudioSink, audio_target
+from soundstage.sinks import AudioSink, AudioTarget, audio_target, wav_chunk
 
 __all__ = [
     "AUDIO_SUFFIXES",
@@ -773,6 +773,18 @@ def _progress_steps(progress: Callable[[int], None]) -> Callable[[int], None]:
     return step
 
 
+def _carried_chunks(source: Path, target: AudioTarget) -> list[tuple[bytes, bytes]]:
+    """What of a WAV input's metadata its processed WAV carries: the BWF ``bext`` chunk (its TimeReference places the
+    file on a DAW's timeline; the output is aligned to the input, latency compensated)."""
+    if target.file_format not in ("WAV", "RF64"):
+        return []
+    try:
+        bext = wav_chunk(source, b"bext")
+    except OSError:  # read through a symbolic link or gone meanwhile: the audio reader has what it needs
+        return []
+    return [(b"bext", bext)] if bext else []
+
+
 def process_file(
     processor: Processor,
     input_path: str | os.PathLike[str],
@@ -818,7 +830,7 @@ def process_file(
         checked = audio_target(target, channels=out_channels, sample_rate=rate, bit_depth=bit_depth, frames=frames)
         events = [(event.sample, event.target, event.value) for event in automation or []]
         stream = ChainStream(processor, rate, events, buffer_size=buffer_size)
-        with AudioSink(checked, replace=overwrite) as writer:
+        with AudioSink(checked, replace=overwrite, chunks=_carried_chunks(source, checked)) as writer:
             blocks = _checked_blocks(reader, source, frames, buffer_size)
             pump(
                 (np.repeat(block, 2, axis=0) for block in blocks) if dual_mono else blocks,

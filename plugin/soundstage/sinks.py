@@ -37,7 +37,9 @@ import collections
 import contextlib
 import os
 import shutil
+import struct
 import tempfile
+from collections.abc import Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -56,8 +58,10 @@ __all__ = [
     "audio_target",
     "clear_peak_timestamp",
     "default_bit_depth",
+    "insert_wav_chunks",
     "rf64_as_wav",
     "tpdf_quantize",
+    "wav_chunk",
 ]
 
 #: File suffix -> libsndfile major format.
@@ -210,6 +214,55 @@ def clear_peak_timestamp(path: Path) -> bool:
             position += 8 + size + (size & 1)
 
 
+def wav_chunk(path: Path, chunk: bytes, length: int = 1 << 20) -> bytes | None:
+    """The first ``length`` bytes of a RIFF / RF64 / BW64 WAV's first ``chunk`` (``b"bext"``, ``b"chna"``), or None
+    where the file has none or is no WAV. Chunks after the audio data count (BW64 puts ``chna`` there)."""
+    with path.open("rb") as file:
+        head = file.read(12)
+        if head[:4] not in (b"RIFF", b"RF64", b"BW64") or head[8:] != b"WAVE":
+            return None
+        while len(header := file.read(8)) == 8:
+            size = int.from_bytes(header[4:], "little")
+            if header[:4] == chunk:
+                return file.read(min(size, length))
+            file.seek(size + (size & 1), 1)
+    return None
+
+
+def insert_wav_chunks(path: Path, chunks: Sequence[tuple[bytes, bytes]]) -> bool:
+    """Put ``chunks`` (id, body) before a RIFF WAV's ``data`` chunk; whether it did.
+
+    The file is copied once, through a temporary beside it that replaces it. It does not
+    apply to an RF64 file, or to one these chunks would take past 4 GiB.
+    """
+    blob = b"".join(name + struct.pack("<I", len(body)) + body + b"\0" * (len(body) & 1) for name, body in chunks)
+    size = path.stat().st_size
+    with path.open("rb") as source:
+        head = source.read(12)
+        if head[:4] != b"RIFF" or head[8:] != b"WAVE" or size + len(blob) - 8 > 0xFFFFFFFF:
+            return False
+        position = 12
+        while (header := source.read(8))[:4] != b"data":
+            if len(header) < 8:
+                return False
+            chunk_size = int.from_bytes(header[4:], "little")
+            position += 8 + chunk_size + (chunk_size & 1)
+            source.seek(position)
+        handle, name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".partial", dir=path.parent)
+        try:
+            with os.fdopen(handle, "wb") as out:
+                out.write(b"RIFF" + struct.pack("<I", size + len(blob) - 8) + b"WAVE")
+                source.seek(12)
+                out.write(source.read(position - 12))
+                out.write(blob)
+                shutil.copyfileobj(source, out, 1 << 20)
+            os.replace(name, path)
+        except BaseException:
+            Path(name).unlink(missing_ok=True)
+            raise
+    return True
+
+
 def rf64_as_wav(path: Path) -> bool:
     """Rewrite the header of an RF64 file that ends under 4 GiB as a plain WAV's, in place; whether it did.
 
@@ -255,7 +308,8 @@ class AudioSink:
     before. ``gain`` multiplies every sample before quantization. With
     ``replace=False`` a file that appeared under the name while this one was
     written (another program made it) is kept, and the commit raises
-    :class:`OutputError`.
+    :class:`OutputError`. ``chunks`` (id, body) go into a WAV before its audio
+    data when it is finished (an input's BWF ``bext``: :func:`insert_wav_chunks`).
 
     Attributes
     ----------
@@ -273,9 +327,17 @@ class AudioSink:
     """
 
     def __init__(
-        self, target: AudioTarget, *, seed: int = 0, gain: float = 1.0, commit: bool = True, replace: bool = True
+        self,
+        target: AudioTarget,
+        *,
+        seed: int = 0,
+        gain: float = 1.0,
+        commit: bool = True,
+        replace: bool = True,
+        chunks: Sequence[tuple[bytes, bytes]] = (),
     ) -> None:
         self.target = target
+        self.chunks = tuple(chunks)
         self.replace = replace
         self.gain = float(gain)
         self.frames = 0
@@ -382,6 +444,8 @@ class AudioSink:
                     clear_peak_timestamp(self._temporary)
                     if self.target.open_ended:  # RF64 only where it grew past 4 GiB
                         rf64_as_wav(self._temporary)
+                    if self.chunks:
+                        insert_wav_chunks(self._temporary, self.chunks)
             except (OSError, RuntimeError, soundfile.LibsndfileError) as error:
                 self.discard()
                 raise OutputError(f"cannot write {str(self.target.path)!r}: {_reason(error, self.target.path.parent)}") from None

@@ -35,6 +35,7 @@ from soundstage.fileio import AUDIO_SUFFIXES, audio_files, open_audio
 from soundstage.files import atomic_path, library_path
 from soundstage.session.model import MAX_STEMS, SESSION_FILE_NAME, Session, SessionError, load_session
 from soundstage.session.stems import bwf_time_reference, inspect_stems
+from soundstage.sinks import wav_chunk
 
 __all__ = ["NewSession", "new_session", "wav_channel_mask"]
 
@@ -197,7 +198,7 @@ _WAV_SUFFIXES = (".wav", ".wave", ".bwf")
 
 def wav_channel_mask(path: Path) -> int | None:
     """A WAV's channel mask (WAVE_FORMAT_EXTENSIBLE), or None: a WAV without one."""
-    fmt = _wav_chunk(path, b"fmt ", 40)
+    fmt = wav_chunk(path, b"fmt ", 40)
     extensible = fmt is not None and len(fmt) >= 24 and int.from_bytes(fmt[:2], "little") == 0xFFFE
     return int.from_bytes(fmt[20:24], "little") if fmt is not None and extensible else None
 
@@ -207,21 +208,7 @@ def _is_adm(path: Path) -> bool:
     objects or beds as that chunk says, whatever their count or mask."""
     with path.open("rb") as file:
         bw64 = file.read(4) == b"BW64"
-    return bw64 or _wav_chunk(path, b"chna", 0) is not None
-
-
-def _wav_chunk(path: Path, chunk: bytes, length: int) -> bytes | None:
-    """The first ``length`` bytes of a RIFF / RF64 / BW64 WAV's first ``chunk``, or None where it has none."""
-    with path.open("rb") as file:
-        head = file.read(12)
-        if head[:4] not in (b"RIFF", b"RF64", b"BW64") or head[8:] != b"WAVE":
-            return None
-        while len(header := file.read(8)) == 8:
-            size = int.from_bytes(header[4:], "little")
-            if header[:4] == chunk:
-                return file.read(min(size, length))
-            file.seek(size + (size & 1), 1)
-    return None
+    return bw64 or wav_chunk(path, b"chna", 0) is not None
 
 
 def _names(found: list[_Found]) -> list[str | None]:
