@@ -527,3 +527,48 @@ def test_a_sessions_hrtf_is_the_listeners_head_for_its_render_chains(tmp_path: P
     ):
         render_session(session, tmp_path / "out4", hrtf="gone.sofa")
     assert not (tmp_path / "out2").exists() and not (tmp_path / "out3").exists() and not (tmp_path / "out4").exists()
+
+
+def test_renders_are_stamped_where_the_stems_were_on_the_daws_timeline(tmp_path: Path) -> None:
+    """Stems a DAW stamped (BWF TimeReference 01:00:00 and 01:00:02) are placed on the session's timeline, but the
+    renders started at zero: a mixdown dragged back into the DAW landed at 00:00:00. A WAV render now carries a bext
+    with the session's zero (the earliest stem's stamp); FLAC has none; a session placed by offset_s only is not
+    stamped. Read back by wavinfo and ffprobe."""
+    import json
+
+    import wavinfo
+
+    from helpers import tool
+
+    stems = tmp_path / "stems"
+    stems.mkdir()
+    tone = (0.1 * np.sin(2 * np.pi * 440 * np.arange(SR) / SR))[None].repeat(2, 0)
+    write_stem(stems / "a.wav", tone, SR, bit_depth=24, time_reference=SR * 3600)
+    write_stem(stems / "b.wav", tone, SR, bit_depth=24, time_reference=SR * 3602)
+    renders = (
+        '[[renders]]\nname = "mix"\n[[renders]]\nname = "ab"\nkind = "ab"\n[[renders]]\nname = "lossless"\nformat = "flac"\n'
+    )
+    stems_toml = '[[stems]]\npath = "stems/a.wav"\n[[stems]]\npath = "stems/b.wav"\n'
+    (tmp_path / "s.toml").write_text(stems_toml + renders)
+    result = render_session(tmp_path / "s.toml", tmp_path / "out")
+    assert not result.failures
+    for name in ("mix.wav", "ab-A.wav", "ab-B.wav"):
+        info = wavinfo.WavInfoReader(str(tmp_path / "out" / name))
+        assert info.bext is not None and info.bext.time_reference == SR * 3600, name
+        with AudioFile(str(tmp_path / "out" / name)) as rendered:
+            assert rendered.frames == 3 * SR  # a at 0 s, b at 2 s for 1 s
+    probe = subprocess.run(
+        [tool("ffprobe"), "-v", "error", "-show_entries", "format_tags", "-of", "json", str(tmp_path / "out" / "mix.wav")],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert json.loads(probe.stdout)["format"]["tags"]["time_reference"] == str(SR * 3600)
+    with AudioFile(str(tmp_path / "out" / "lossless.flac")) as flac:  # FLAC has no bext: written as before
+        assert flac.frames == 3 * SR
+    by_hand = stems_toml.replace('"stems/a.wav"\n', '"stems/a.wav"\noffset_s = 0.0\n').replace(
+        '"stems/b.wav"\n', '"stems/b.wav"\noffset_s = 2.0\n'
+    )
+    (tmp_path / "hand.toml").write_text(by_hand + '[[renders]]\nname = "mix"\n')
+    assert not render_session(tmp_path / "hand.toml", tmp_path / "hand").failures
+    assert wavinfo.WavInfoReader(str(tmp_path / "hand" / "mix.wav")).bext is None

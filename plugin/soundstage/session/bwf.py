@@ -16,7 +16,23 @@ import numpy as np
 from soundstage.files import atomic_path
 from soundstage.sinks import AudioSink, audio_target
 
-__all__ = ["add_bext", "write_stem"]
+__all__ = ["add_bext", "bext_body", "write_stem"]
+
+
+def bext_body(time_reference: int, *, description: str, date: str = "", time: str = "") -> bytes:
+    """A ``bext`` chunk's body (EBU Tech 3285 version 1) from soundstage, placing the file at ``time_reference``
+    samples since midnight; ``date`` ``yyyy-mm-dd`` and ``time`` ``hh:mm:ss``, or left empty (zeros)."""
+    return (
+        description.encode("ascii", "replace")[:256].ljust(256, b"\0")
+        + b"soundstage".ljust(32, b"\0")
+        + b"".ljust(32, b"\0")
+        + date.encode("ascii")[:10].ljust(10, b"\0")
+        + time.encode("ascii")[:8].ljust(8, b"\0")
+        + struct.pack("<Q", int(time_reference))
+        + struct.pack("<H", 1)
+        + b"\0" * 64
+        + b"\0" * 190
+    )
 
 
 def add_bext(path: Path, time_reference: int, *, description: str = "soundstage stem") -> None:
@@ -24,17 +40,7 @@ def add_bext(path: Path, time_reference: int, *, description: str = "soundstage 
     data = path.read_bytes()
     if data[:4] != b"RIFF" or data[8:12] != b"WAVE":
         raise ValueError(f"{path} is not a RIFF/WAVE file")
-    body = (
-        description.encode("ascii", "replace")[:256].ljust(256, b"\0")
-        + b"soundstage".ljust(32, b"\0")
-        + b"".ljust(32, b"\0")
-        + b"2026-01-01"
-        + b"00:00:00"
-        + struct.pack("<Q", int(time_reference))
-        + struct.pack("<H", 1)
-        + b"\0" * 64
-        + b"\0" * 190
-    )
+    body = bext_body(time_reference, description=description, date="2026-01-01", time="00:00:00")
     riff_body = data[8:12] + b"bext" + struct.pack("<I", len(body)) + body + data[12:]
     with atomic_path(path) as temporary:
         temporary.write_bytes(b"RIFF" + struct.pack("<I", len(riff_body)) + riff_body)

@@ -45,6 +45,7 @@ from soundstage.host.chain import Chain, ChainTap
 from soundstage.host.chainfile import NoHeadStageError, chain_to_dict, find_chain, head_setting, load_chain
 from soundstage.host.parameters import Parameter
 from soundstage.midi import automation_events, load_map
+from soundstage.session.bwf import bext_body
 from soundstage.session.model import Render, Session, SessionError, load_session
 from soundstage.session.page import PAGE_NAME, write_page
 from soundstage.session.stems import StemInfo, StemReader, inspect_stems
@@ -111,6 +112,8 @@ class _Output:
     sink: AudioSink | None = None
     #: Replace a file that is at the target when it is committed (``--overwrite``); else one that appeared is kept.
     replace: bool = True
+    #: RIFF chunks the finished WAV gets before its audio (a BWF ``bext`` placing it on the stems' timeline).
+    chunks: tuple[tuple[bytes, bytes], ...] = ()
 
     @property
     def channels(self) -> int:
@@ -119,7 +122,7 @@ class _Output:
     def open(self, folder: Path, seed: int) -> None:
         """Open the file (an A/B side: a hidden 32-bit float W64 first pass, no 4 GiB limit, in the output folder)."""
         if not self.role:
-            self.sink = AudioSink(self.target, seed=seed, commit=False, replace=self.replace).open()
+            self.sink = AudioSink(self.target, seed=seed, commit=False, replace=self.replace, chunks=self.chunks).open()
             return
         handle, name = tempfile.mkstemp(prefix=f".{self.target.path.name}.", suffix=".partial.w64", dir=folder)
         os.close(handle)
@@ -426,6 +429,19 @@ def _output_files(render: Render, chain: Chain | None) -> list[tuple[str, int, s
     return [(_file_name(render), channels, "")]
 
 
+def _timeline_origin(stems: list[StemInfo], rate: float) -> int | None:
+    """Where the session's zero is on the DAW's timeline (samples at ``rate`` since midnight) when a stem is placed by
+    its BWF TimeReference, else None: the earliest stamped stem starts at the session's zero."""
+    for info in stems:
+        if info.start_source == "BWF TimeReference" and info.time_reference is not None:
+            return round(info.time_reference / info.sample_rate * rate) - info.start
+    return None
+
+
+def _stamp(render: Render, origin: int) -> tuple[tuple[bytes, bytes], ...]:
+    return ((b"bext", bext_body(origin, description=f"soundstage render {render.name}")),)
+
+
 def _plan_outputs(
     session: Session,
     stems: list[StemInfo],
@@ -450,6 +466,7 @@ def _plan_outputs(
                     "rename one of the renders"
                 )
     inputs = {info.path.resolve() for info in stems} | {session.file.resolve()}
+    origin = _timeline_origin(stems, rate)
     plan = _Plan({}, {})
     for render in renders:
         outputs = []
@@ -466,7 +483,8 @@ def _plan_outputs(
             except OutputError as error:
                 plan.failures[render.name] = f"render {render.name!r}: {error}"
                 break
-            outputs.append(_Output(checked, render.name, role, replace=overwrite))
+            stamp = () if origin is None or checked.file_format not in ("WAV", "RF64") else _stamp(render, origin)
+            outputs.append(_Output(checked, render.name, role, replace=overwrite, chunks=stamp))
         else:
             plan.outputs[render.name] = outputs
             if render.kind == "device" and sum(output.channels for output in outputs) > 1:
@@ -972,7 +990,12 @@ def _finalize(renders: list[Render], plan: _Plan, seed: int) -> None:
                 if output.first_pass is None:  # written in the first pass
                     continue
                 output.sink = AudioSink(
-                    output.target, seed=seed * 1000 + 500 + index, gain=output.gain, commit=False, replace=output.replace
+                    output.target,
+                    seed=seed * 1000 + 500 + index,
+                    gain=output.gain,
+                    commit=False,
+                    replace=output.replace,
+                    chunks=output.chunks,
                 ).open()
                 with soundfile.SoundFile(library_path(output.first_pass)) as reader:
                     for piece in reader.blocks(65536, dtype="float32", always_2d=True):
