@@ -318,7 +318,7 @@ class AudioSink:
     loudness : LoudnessMeter
         Integrated loudness of the file's samples.
     peak : TruePeakMeter
-        True peak and overs of the file's samples (call ``peak.flush()`` is done at close).
+        True peak of the file's samples (``peak.flush()`` is called at close).
     clipped : int
         Samples (over all channels) past full scale, ``|x| > 1.0``: an integer file clipped them to its range; a
         float file keeps them, and they clip on any fixed-point playback.

@@ -111,7 +111,7 @@ def short_term_lufs(meter: LoudnessMeter, every_s: float = 1.0) -> list[float | 
 
 
 class TruePeakMeter:
-    """True peak (dBTP) of a stream by 4x oversampling, and the count of clipped samples."""
+    """True peak (dBTP) of a stream by 4x oversampling."""
 
     UP = 4
     TAPS_PER_PHASE = 24
@@ -131,13 +131,11 @@ class TruePeakMeter:
         self._overshoot = float(np.abs(design).reshape(self.TAPS_PER_PHASE, self.UP).sum(axis=0).max())
         self.peak = 0.0
         self.sample_peak = 0.0
-        self.clipped = 0
 
     def add(self, block: np.ndarray) -> None:
         """Feed ``(channels, n)`` samples."""
         data = np.asarray(block, np.float32)
         self.sample_peak = max(self.sample_peak, float(np.abs(data).max(initial=0.0)))
-        self.clipped += int(np.count_nonzero(np.abs(data) >= 1.0))
         if not data.shape[1]:
             return
         extended = np.concatenate([self._history, data], axis=1)

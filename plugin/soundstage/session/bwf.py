@@ -1,7 +1,8 @@
-"""Writing BWF stems (for the demo and the tests): pedalboard writes the audio, this adds ``bext``.
+"""Writing BWF stems (for the demo and the tests) and ``bext`` chunks (for them and for renders).
 
-Why by hand: the field's readers (``wavinfo``) are read-only and pedalboard.io
-writes no ``bext`` chunk. Layout per EBU Tech 3285: description 256, originator
+Why by hand: the field's readers (``wavinfo``) are read-only, and neither
+pedalboard.io nor soundfile writes a ``bext`` chunk; the sink inserts it
+(:func:`~soundstage.sinks.insert_wav_chunks`). Layout per EBU Tech 3285: description 256, originator
 32, originator reference 32, date 10, time 8, TimeReference (uint64: samples
 since midnight), version, UMID 64, reserved 190. Reading goes through ``wavinfo``.
 """
@@ -13,8 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
-from soundstage.files import atomic_path
-from soundstage.sinks import AudioSink, audio_target
+from soundstage.sinks import AudioSink, audio_target, insert_wav_chunks
 
 __all__ = ["add_bext", "bext_body", "write_stem"]
 
@@ -36,21 +36,18 @@ def bext_body(time_reference: int, *, description: str, date: str = "", time: st
 
 
 def add_bext(path: Path, time_reference: int, *, description: str = "soundstage stem") -> None:
-    """Insert a ``bext`` chunk with ``time_reference`` (samples) after the WAVE header, atomically."""
-    data = path.read_bytes()
-    if data[:4] != b"RIFF" or data[8:12] != b"WAVE":
-        raise ValueError(f"{path} is not a RIFF/WAVE file")
+    """Insert a ``bext`` chunk with ``time_reference`` (samples) before the audio data of a WAV written elsewhere."""
     body = bext_body(time_reference, description=description, date="2026-01-01", time="00:00:00")
-    riff_body = data[8:12] + b"bext" + struct.pack("<I", len(body)) + body + data[12:]
-    with atomic_path(path) as temporary:
-        temporary.write_bytes(b"RIFF" + struct.pack("<I", len(riff_body)) + riff_body)
+    if not insert_wav_chunks(path, [(b"bext", body)]):
+        raise ValueError(f"{path} is not a RIFF/WAVE file")
 
 
 def write_stem(path: Path, audio: np.ndarray, rate: int, *, bit_depth: int = 24, time_reference: int | None = None) -> Path:
     """Write ``audio`` (channels, n) and optionally stamp a BWF TimeReference (WAV only)."""
     target = audio_target(path, channels=audio.shape[0], sample_rate=rate, bit_depth=bit_depth, frames=audio.shape[1])
-    with AudioSink(target) as writer:
-        writer.write(np.asarray(audio, np.float32))
+    chunks = []
     if time_reference is not None:
-        add_bext(path, time_reference)
+        chunks.append((b"bext", bext_body(time_reference, description="soundstage stem", date="2026-01-01", time="00:00:00")))
+    with AudioSink(target, chunks=chunks) as writer:
+        writer.write(np.asarray(audio, np.float32))
     return path
