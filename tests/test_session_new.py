@@ -273,11 +273,15 @@ def test_six_channels_in_another_format_are_not_taken_for_a_wav_bed(tmp_path: Pa
     (stems / "adm.wav").write_bytes(b"RIFF" + (len(data) - 8 + len(chna)).to_bytes(4, "little") + data[8:] + chna)
     run(ffmpeg, "-v", "error", *noise, "-c:a", "pcm_s24le", "-rf64", "always", str(tmp_path / "rf64.wav"))
     (stems / "atmos.wav").write_bytes(b"BW64" + (tmp_path / "rf64.wav").read_bytes()[4:])
+    # EBU Tech 3306 ADM in an RF64, chna after the audio: the data chunk's 32-bit size is 0xFFFFFFFF, ds64 has it
+    (stems / "ebu.wav").write_bytes((tmp_path / "rf64.wav").read_bytes() + chna)
     assert main(["session", "new", str(stems)]) == 0
     out = capsys.readouterr().out
     assert "stem six.aiff has more than 2 channels" in out and "stem web.ogg has more than 2 channels" in out
     assert "stem adm.wav has more than 2 channels" in out and "stem atmos.wav has more than 2 channels" in out
-    assert {stem.name: stem.chain for stem in load_session(stems).stems} == {"six": None, "web": None, "adm": None, "atmos": None}
+    assert "stem ebu.wav has more than 2 channels" in out
+    chains = {stem.name: stem.chain for stem in load_session(stems).stems}
+    assert chains == {"six": None, "web": None, "adm": None, "atmos": None, "ebu": None}
 
 
 @settings(max_examples=300, deadline=None)

@@ -31,7 +31,7 @@ try:
 except ImportError:  # the "formats" extra is not installed: AAC, ALAC, WavPack, AC-3 are refused with the conversion
     av = None  # type: ignore[assignment]
 
-from soundstage import mpeg
+from soundstage import mpeg, riff
 from soundstage.engine import ChainStream, pump
 from soundstage.errors import AudioFileError, AudioInputError, OutputError, ParameterError
 from soundstage.files import library_path
@@ -266,7 +266,7 @@ def _whole_or_refused(file: Path, reader: Any, allow_truncated: bool) -> Any:
     else:
         held = held_frames(file, declared)
     data_size, following = _wav_data_chunk(file) if held < declared or declared == 0 else (None, 0)
-    if held < declared and data_size == _STREAMED:  # written to a pipe (ffmpeg -f wav -): it runs to the file's end
+    if held < declared and data_size == riff.UNSIZED:  # written to a pipe (ffmpeg -f wav -): it runs to the file's end
         declared = held
     if declared == 0 and data_size == 0 and following > 0:
         raise AudioFileError(
@@ -398,27 +398,13 @@ def _first_line(text: str) -> str:
     return lines[0] if lines else "(no reason given)"
 
 
-#: The size a WAV written where it cannot seek back (a pipe) gives its data chunk: "to the end of the file".
-_STREAMED = 0xFFFFFFFF
-
-
 def _wav_data_chunk(file: Path) -> tuple[int | None, int]:
-    """A RIFF WAV's ``data`` chunk: the size its header gives and the bytes that follow the header to the file's
-    end; ``(None, 0)`` for any other file."""
+    """A WAV's ``data`` chunk: the size its header gives and the bytes that follow the header to the file's end;
+    ``(None, 0)`` for any other file."""
     with open(file, "rb") as stream:
-        head = stream.read(12)
-        if head[:4] != b"RIFF" or head[8:] != b"WAVE":
-            return None, 0
-        position = 12
-        for _ in range(64):  # fmt, fact, bext, LIST, JUNK ... ahead of the data
-            stream.seek(position)
-            header = stream.read(8)
-            if len(header) < 8:
-                return None, 0
-            size = int.from_bytes(header[4:], "little")
-            if header[:4] == b"data":
-                return size, max(0, os.fstat(stream.fileno()).st_size - position - 8)
-            position += 8 + size + (size & 1)
+        for chunk in riff.chunks(stream):
+            if chunk.kind == b"data":
+                return chunk.size, max(0, os.fstat(stream.fileno()).st_size - chunk.body)
     return None, 0
 
 
@@ -429,29 +415,18 @@ MAX_BLOCK_PADDING = 8192
 def _coded_wav_frames(file: Path) -> int | None:
     """A block-coded WAV's length as its ``fact`` chunk gives it (GSM 6.10, ADPCM: the decoders count whole blocks,
     so the last one's padding reads as music), or None: not a WAV, PCM or float samples, or no fact chunk."""
+    tag, fact = None, None
     with open(file, "rb") as stream:
-        head = stream.read(12)
-        if head[:4] != b"RIFF" or head[8:] != b"WAVE":
-            return None
-        tag, fact = None, None
-        for _ in range(64):
-            header = stream.read(8)
-            if len(header) < 8:
-                break
-            size = int.from_bytes(header[4:], "little")
-            if header[:4] == b"fmt ":
-                fmt = stream.read(min(size, 26))
+        for chunk in riff.chunks(stream):
+            if chunk.kind == b"fmt ":
+                fmt = stream.read(min(chunk.size, 26))
                 tag = int.from_bytes(fmt[:2], "little")
                 if tag == 0xFFFE and len(fmt) >= 26:  # WAVE_FORMAT_EXTENSIBLE: the sub-format's tag
                     tag = int.from_bytes(fmt[24:26], "little")
-                stream.seek(size + (size & 1) - len(fmt), 1)
-            elif header[:4] == b"fact" and size >= 4:
+            elif chunk.kind == b"fact" and chunk.size >= 4:
                 fact = int.from_bytes(stream.read(4), "little")
-                stream.seek(size + (size & 1) - 4, 1)
-            elif header[:4] == b"data":
+            elif chunk.kind == b"data":
                 break
-            else:
-                stream.seek(size + (size & 1), 1)
     return fact if tag not in (None, 1, 3) else None  # PCM and float need none, and some writers' are wrong
 
 

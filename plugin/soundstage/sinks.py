@@ -47,6 +47,7 @@ from pathlib import Path
 import numpy as np
 import soundfile
 
+from soundstage import riff
 from soundstage.analysis.loudness import LoudnessMeter, SpectrumMeter, TruePeakMeter
 from soundstage.errors import OutputError
 from soundstage.files import appeared_message, file_mode, library_path, publish
@@ -197,35 +198,23 @@ def clear_peak_timestamp(path: Path) -> bool:
     prove that a render is the same. The chunk's peak values stay.
     """
     with path.open("r+b") as file:
-        head = file.read(12)
-        if len(head) < 12 or head[:4] not in (b"RIFF", b"RF64") or head[8:12] != b"WAVE":
-            return False
-        position = 12
-        while True:
-            file.seek(position)
-            chunk = file.read(8)
-            if len(chunk) < 8 or chunk[:4] == b"data":
-                return False
-            size = int.from_bytes(chunk[4:8], "little")
-            if chunk[:4] == b"PEAK" and size >= 8:
-                file.seek(position + 8 + 4)  # after the chunk's version field
+        for chunk in riff.chunks(file):
+            if chunk.kind == b"data":
+                break
+            if chunk.kind == b"PEAK" and chunk.size >= 8:
+                file.seek(chunk.body + 4)  # after the chunk's version field
                 file.write(b"\0\0\0\0")
                 return True
-            position += 8 + size + (size & 1)
+    return False
 
 
 def wav_chunk(path: Path, chunk: bytes, length: int = 1 << 20) -> bytes | None:
     """The first ``length`` bytes of a RIFF / RF64 / BW64 WAV's first ``chunk`` (``b"bext"``, ``b"chna"``), or None
     where the file has none or is no WAV. Chunks after the audio data count (BW64 puts ``chna`` there)."""
     with path.open("rb") as file:
-        head = file.read(12)
-        if head[:4] not in (b"RIFF", b"RF64", b"BW64") or head[8:] != b"WAVE":
-            return None
-        while len(header := file.read(8)) == 8:
-            size = int.from_bytes(header[4:], "little")
-            if header[:4] == chunk:
-                return file.read(min(size, length))
-            file.seek(size + (size & 1), 1)
+        for found in riff.chunks(file):
+            if found.kind == chunk:
+                return file.read(min(found.size, length))
     return None
 
 
@@ -238,22 +227,17 @@ def insert_wav_chunks(path: Path, chunks: Sequence[tuple[bytes, bytes]]) -> bool
     blob = b"".join(name + struct.pack("<I", len(body)) + body + b"\0" * (len(body) & 1) for name, body in chunks)
     size = path.stat().st_size
     with path.open("rb") as source:
-        head = source.read(12)
-        if head[:4] != b"RIFF" or head[8:] != b"WAVE" or size + len(blob) - 8 > 0xFFFFFFFF:
+        if riff.wav_form(source) != b"RIFF" or size + len(blob) - 8 > 0xFFFFFFFF:
             return False
-        position = 12
-        while (header := source.read(8))[:4] != b"data":
-            if len(header) < 8:
-                return False
-            chunk_size = int.from_bytes(header[4:], "little")
-            position += 8 + chunk_size + (chunk_size & 1)
-            source.seek(position)
+        data = next((chunk for chunk in riff.chunks(source) if chunk.kind == b"data"), None)
+        if data is None:
+            return False
         handle, name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".partial", dir=path.parent)
         try:
             with os.fdopen(handle, "wb") as out:
                 out.write(b"RIFF" + struct.pack("<I", size + len(blob) - 8) + b"WAVE")
                 source.seek(12)
-                out.write(source.read(position - 12))
+                out.write(source.read(data.position - 12))
                 out.write(blob)
                 shutil.copyfileobj(source, out, 1 << 20)
             os.replace(name, path)
@@ -274,27 +258,22 @@ def rf64_as_wav(path: Path) -> bool:
     if size - 8 > 0xFFFFFFFF:
         return False
     with path.open("r+b") as file:
-        head = file.read(12)
-        if len(head) < 12 or head[:4] != b"RF64" or head[8:12] != b"WAVE":
+        if riff.wav_form(file) != b"RF64":
             return False
-        position, data_size = 12, None
-        while True:
-            file.seek(position)
-            chunk = file.read(8)
-            if len(chunk) < 8:
-                return False
-            kind, length = chunk[:4], int.from_bytes(chunk[4:8], "little")
-            if kind == b"ds64" and length >= 24:
-                data_size = int.from_bytes(file.read(16)[8:16], "little")  # after the 64-bit RIFF size
-                file.seek(position)
+        ds64 = False
+        for chunk in riff.chunks(file):
+            if chunk.kind == b"ds64" and chunk.size >= 24:
+                ds64 = True
+                file.seek(chunk.position)
                 file.write(b"JUNK")
-            elif kind == b"data":
-                if data_size is None or data_size > 0xFFFFFFFF:
+            elif chunk.kind == b"data":
+                if not ds64 or chunk.size > 0xFFFFFFFF:
                     return False
-                file.seek(position + 4)
-                file.write(data_size.to_bytes(4, "little"))
+                file.seek(chunk.position + 4)
+                file.write(chunk.size.to_bytes(4, "little"))
                 break
-            position += 8 + length + (length & 1)
+        else:
+            return False
         file.seek(0)
         file.write(b"RIFF" + (size - 8).to_bytes(4, "little"))
     return True

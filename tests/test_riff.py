@@ -1,0 +1,55 @@
+"""The one walk over a WAV's chunks (soundstage.riff): it takes any bytes, and it finds what other programs wrote."""
+
+from __future__ import annotations
+
+import io
+import subprocess
+from pathlib import Path
+
+import numpy as np
+import soundfile
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from helpers import tool
+from soundstage import riff
+
+
+@settings(max_examples=1000, deadline=None)
+@given(body=st.binary(max_size=300), form=st.sampled_from([b"RIFF", b"RF64", b"BW64", b"RIFX"]))
+def test_the_walk_takes_any_bytes_and_ends(body: bytes, form: bytes) -> None:
+    """Whatever follows a WAV's first 12 bytes, the walk raises nothing, moves forward only, stops at the file's end,
+    and gives each chunk as its header in the file says (a data chunk's size may come from ds64)."""
+    data = form + len(body).to_bytes(4, "little") + b"WAVE" + body
+    stream = io.BytesIO(data)
+    found = list(riff.chunks(stream))
+    if form == b"RIFX":  # big-endian RIFF: not a form this reads
+        assert found == []
+        return
+    positions = [chunk.position for chunk in found]
+    assert positions == sorted(set(positions)) and all(12 <= p <= len(data) - 8 for p in positions)
+    for chunk in found:
+        assert data[chunk.position : chunk.position + 4] == chunk.kind
+        declared = int.from_bytes(data[chunk.position + 4 : chunk.position + 8], "little")
+        assert chunk.size == declared or (form != b"RIFF" and chunk.kind == b"data" and declared == riff.UNSIZED)
+
+
+def test_the_chunks_ffmpeg_and_libsndfile_write_are_found(tmp_path: Path) -> None:
+    """A WAV from libsndfile (fmt, PEAK for float, data) and an RF64 from ffmpeg (ds64, fmt, LIST, data) with a chunk
+    after its audio: the walk finds each chunk where the bytes are, and the RF64's data size is what ds64 says."""
+    soundfile.write(str(tmp_path / "f.wav"), np.zeros((1000, 2), np.float32), 48000, subtype="FLOAT")
+    with (tmp_path / "f.wav").open("rb") as stream:
+        kinds = [chunk.kind for chunk in riff.chunks(stream)]
+    assert kinds[0] == b"fmt " and b"PEAK" in kinds and kinds[-1] == b"data"
+    noise = ["-f", "lavfi", "-i", "anoisesrc=d=0.25:r=48000:a=0.1", "-ac", "2", "-c:a", "pcm_s24le"]
+    subprocess.run([tool("ffmpeg"), "-v", "error", *noise, "-rf64", "always", str(tmp_path / "r.wav")], check=True)
+    tail = b"chna" + (4).to_bytes(4, "little") + b"\1\0\1\0"
+    (tmp_path / "r.wav").write_bytes((tmp_path / "r.wav").read_bytes() + tail)
+    with (tmp_path / "r.wav").open("rb") as stream:
+        assert riff.wav_form(stream) == b"RF64"
+        found = {chunk.kind: chunk for chunk in riff.chunks(stream)}
+        assert list(found) == [b"ds64", b"fmt ", b"LIST", b"data", b"chna"]
+        assert found[b"data"].size == 12000 * 2 * 3  # 0.25 s of 2 x 24 bits at 48 kHz, as ds64 has it
+        assert found[b"chna"].position == (tmp_path / "r.wav").stat().st_size - len(tail)
+        bodies = {chunk.kind: stream.read(4) for chunk in riff.chunks(stream)}  # each given with the stream at its body
+    assert bodies[b"chna"] == b"\1\0\1\0" and bodies[b"fmt "][:2] == b"\xfe\xff"  # WAVE_FORMAT_EXTENSIBLE
