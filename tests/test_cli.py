@@ -369,7 +369,7 @@ def test_analyze_virtualizer_prints_its_cues_beside_the_measured_head(
     assert "missing.sofa" in capsys.readouterr().err
 
 
-@pytest.mark.parametrize("command", ["crosstalk", "beam", "zones", "virtualizer"])
+@pytest.mark.parametrize("command", ["crosstalk", "beam", "zones", "device", "virtualizer"])
 def test_a_plot_that_cannot_be_written_is_refused_before_the_analysis(
     command: str, tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -383,6 +383,10 @@ def test_a_plot_that_cannot_be_written_is_refused_before_the_analysis(
     assert f"output folder {str(tmp_path / 'no' / 'such')!r} does not exist; create it first" in capsys.readouterr().err
     assert main(["analyze", command, "--plot", str(tmp_path)]) == 2
     assert f"give a file name such as {str(tmp_path / 'plot.png')!r}" in capsys.readouterr().err
+    assert main(["analyze", command, "--plot", str(tmp_path / "plot.txt")]) == 2  # before: matplotlib's traceback
+    error = capsys.readouterr().err
+    assert "plot.txt': a plot cannot be written as .txt; end its name in .png, .svg or .pdf" in error
+    assert len(error.strip().splitlines()) == 1
     assert list(tmp_path.iterdir()) == []
 
 

@@ -223,10 +223,16 @@ def _cmd_plugin_chain(args: argparse.Namespace) -> int:
 
 
 def _plot_path(args: argparse.Namespace) -> Path | None:
-    """The ``--plot`` file, checked before the analysis runs (its folder exists and is writable)."""
+    """The ``--plot`` file, checked before the analysis runs (its folder exists and is writable, matplotlib writes
+    its format)."""
+    from soundstage.analysis.report import plot_format
     from soundstage.fileio import check_output_path
 
-    return check_output_path(args.plot, inputs=[], overwrite=True, example="plot.png") if args.plot else None
+    if not args.plot:
+        return None
+    path = check_output_path(args.plot, inputs=[], overwrite=True, example="plot.png")
+    plot_format(path)
+    return path
 
 
 def _cmd_analyze_crosstalk(args: argparse.Namespace) -> int:

@@ -34,7 +34,7 @@ from soundstage.stages.device import Spatializer
 from soundstage.stages.monitors import BinauralMonitor, StereoReference
 from soundstage.stages.virtualizer import Virtualizer
 
-__all__ = ["beam_report", "crosstalk_report", "device_report", "virtualizer_report", "zones_report"]
+__all__ = ["beam_report", "crosstalk_report", "device_report", "plot_format", "virtualizer_report", "zones_report"]
 
 
 def _pyplot() -> Any:
@@ -49,6 +49,21 @@ def _pyplot() -> Any:
     return plt
 
 
+def plot_format(path: Path) -> str:
+    """The image format a plot at ``path`` is written in, by its ending (PNG where it has none); an error in one line
+    where matplotlib writes no such format, or is not installed, so that is known before an analysis runs."""
+    plt = _pyplot()
+    ending = path.suffix.lstrip(".").lower()
+    formats = plt.figure().canvas.get_supported_filetypes()
+    plt.close("all")
+    if ending and ending not in formats:
+        raise SoundstageError(
+            f"plot file {str(path)!r}: a plot cannot be written as .{ending}; end its name in .png, .svg or .pdf "
+            f"(matplotlib writes {', '.join(sorted(formats))})"
+        )
+    return ending or "png"
+
+
 def _db(value: float) -> float:
     """A dB figure rounded for a 0.1 dB table, without a "-0.0"."""
     return round(float(value), 1) + 0.0
@@ -58,7 +73,7 @@ def _save(plt: Any, figure: Any, path: Path, *, dpi: int) -> None:
     """Write a figure to ``path`` whole or not at all (a partial file is renamed into place), and close it."""
     try:
         with atomic_path(path) as temporary:
-            figure.savefig(temporary, dpi=dpi, format=path.suffix.lstrip(".").lower() or "png")
+            figure.savefig(temporary, dpi=dpi, format=plot_format(path))
     finally:
         plt.close(figure)
 
