@@ -523,6 +523,11 @@ CASES: dict[str, tuple[Callable[[W], list[str]], str, int]] = {
     ),
     "buffer_size_negative": (lambda w: process(w, wav(w / "in.wav", noise()), "--buffer-size", "-5"), r"--buffer-size", 2),
     "buffer_size_text": (lambda w: process(w, wav(w / "in.wav", noise()), "--buffer-size", "big"), r"--buffer-size: 'big'", 2),
+    "buffer_size_fraction": (
+        lambda w: process(w, wav(w / "in.wav", noise()), "--buffer-size", "1.5"),
+        r"--buffer-size: '1.5' is not a whole number",  # before: "is not a number"
+        2,
+    ),
     "bit_depth_12": (lambda w: process(w, wav(w / "in.wav", noise()), "--bit-depth", "12"), r"--bit-depth", 2),
     "chain_show_channels_negative": (
         lambda w: ["chain", "show", "studio-5", "--channels", "-1"],

@@ -749,7 +749,8 @@ def _ranged(kind: Callable[[str], float], low: float, high: float, unit: str) ->
         try:
             value = kind(text)
         except ValueError:
-            raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+            what = "a whole number" if kind is int else "a number"
+            raise argparse.ArgumentTypeError(f"{text!r} is not {what}") from None
         if not low <= value <= high:
             raise argparse.ArgumentTypeError(f"{text} is outside {low}..{high} {unit}")
         return value
