@@ -106,6 +106,22 @@ def test_a_dask_cluster_matches_serial_process(job: tuple[Path, Path, dict[str, 
     _check(out, serial)
 
 
+def test_a_scheduler_that_cannot_be_reached_leaves_no_folder(tmp_path: Path) -> None:
+    """A batch whose Dask scheduler address is wrong fails in one line and makes no output folder (before: an empty
+    folder, and its parents, were left behind)."""
+    pytest.importorskip("distributed", reason="the cluster extra: pip install 'soundstage[cluster]'")
+    _write_items(tmp_path / "in", 2, 0.1)
+    out = tmp_path / "new" / "out"
+    done = _batch(str(tmp_path / "in"), "--chain", "mastering", "-o", str(out), "--scheduler", "no-port-here")
+    assert done.returncode == 2 and "cannot reach the Dask scheduler at 'no-port-here'" in done.stderr
+    assert "give the address its 'dask scheduler' prints (tcp://HOST:8786)" in done.stderr
+    assert len(done.stderr.strip().splitlines()) == 1
+    assert not (tmp_path / "new").exists()
+    (tmp_path / "kept").mkdir()
+    done = _batch(str(tmp_path / "in"), "--chain", "mastering", "-o", str(tmp_path / "kept"), "--scheduler", "no-port-here")
+    assert done.returncode == 2 and (tmp_path / "kept").is_dir()  # the user's folder stays
+
+
 def _slow_job(root: Path) -> Path:
     _write_items(root / "slow", 8, 6.0)
     return root / "slow"

@@ -90,11 +90,25 @@ def run_batch(
         if folder.is_dir():  # held before the manifest is read: what is done is decided with no other batch writing
             held.enter_context(_only_batch_in(folder))
         result, tasks = _plan(items, folder, resume=resume, overwrite=overwrite)
-        if not folder.is_dir():
+        made = [path for path in (folder, *folder.parents) if not path.exists()]  # the deepest first
+        if made:
             folder.mkdir(parents=True, exist_ok=True)  # once every item is checked: a refused batch makes no folder
             held.enter_context(_only_batch_in(folder))
-        _run(tasks, result, Manifest(folder), scheduler, on_entry, workers=workers, recycle_after=recycle_after, work=work)
+        try:
+            _run(tasks, result, Manifest(folder), scheduler, on_entry, workers=workers, recycle_after=recycle_after, work=work)
+        except BaseException:
+            _remove_if_empty(made)  # a batch that could not start (no scheduler): nor does its folder
+            raise
     return result
+
+
+def _remove_if_empty(folders: list[Path]) -> None:
+    """Remove the folders this batch made (the deepest first) where nothing was written into them."""
+    for path in folders:
+        try:
+            path.rmdir()
+        except OSError:  # something is in it: it stays, and so do the folders above it
+            return
 
 
 def _plan(items: list[BatchItem], folder: Path, *, resume: bool, overwrite: bool) -> tuple[BatchResult, list[Task]]:
@@ -356,7 +370,10 @@ def _run_dask(
     try:
         client = Client(scheduler, timeout=30)
     except (OSError, TimeoutError, ValueError) as error:
-        raise BatchError(f"batch: cannot reach the Dask scheduler at {scheduler!r}: {error}") from None
+        raise BatchError(
+            f"batch: cannot reach the Dask scheduler at {scheduler!r}: {error}; give the address its 'dask scheduler' "
+            "prints (tcp://HOST:8786), and check that it runs and that this machine can reach it"
+        ) from None
     with client:
         futures = [
             client.submit(work, task, key=f"soundstage-batch-{task.item}-{id(task)}", pure=False, retries=1) for task in tasks
