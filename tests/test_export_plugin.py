@@ -486,6 +486,24 @@ def test_command_line_exports_and_lists_the_knobs(tmp_path: Path, capsys) -> Non
     assert not [p for p in (tmp_path / "out").iterdir() if p.name.startswith(".soundstage-export-")]
 
 
+def test_an_output_folder_given_relative_to_where_the_user_is_builds(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys
+) -> None:
+    """`-o plugins` failed: g++ ran in the scratch folder and was given the source relative to where the user was
+    ("cc1plus: fatal error: plugins/.soundstage-export-.../plugin.cpp: No such file or directory")."""
+    _need_toolchain()
+    monkeypatch.chdir(tmp_path)
+    chain = Path("trim.toml")
+    chain.write_text('format = 1\n[[stages]]\ntype = "Gain"\nname = "trim"\nparameters = { gain_db = -3.0 }\n')
+    status = main(["export-plugin", "trim.toml", "-o", "plugins", "--format", "vst3,lv2,clap", "--rates", "48000"])
+    assert status == 0, capsys.readouterr().err
+    assert {p.name for p in Path("plugins").iterdir()} == {"trim.vst3", "trim.lv2", "trim.clap"}
+    assert (Path("plugins") / "trim.lv2" / "trim.ttl").is_file()
+    plugin = pedalboard.load_plugin(str(tmp_path / "plugins" / "trim.vst3"))
+    audio = make_test_mix(0.5, int(RATE))
+    assert null_db(plugin(audio, RATE), load_chain(chain)(audio, int(RATE))) <= -90.0
+
+
 def test_a_preset_exported_on_the_listeners_head_nulls_against_the_chain_on_that_head(
     tmp_path: Path, kemar_path: str, capsys
 ) -> None:

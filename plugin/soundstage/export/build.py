@@ -182,7 +182,7 @@ def _build(program: Program, out_dir: Path, *, name: str, description: str, form
     out_dir.mkdir(parents=True, exist_ok=True)
     built: dict[str, Path] = {}
     with tempfile.TemporaryDirectory(prefix=".soundstage-export-", dir=out_dir) as scratch:
-        work = Path(scratch)
+        work = Path(scratch).absolute()  # g++ runs in it: paths given relative to where the user is would not hold
         for file in ("engine.hpp", "plugin.cpp"):
             (work / file).write_text((native / file).read_text())
         blob = work / "program.bin"
