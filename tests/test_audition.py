@@ -6,6 +6,7 @@ import http.client
 import json
 import os
 import re
+import shutil
 import socket
 from pathlib import Path
 
@@ -14,6 +15,7 @@ import pytest
 import soundfile
 
 from soundstage.audition import AuditionServer
+from soundstage.cli import main
 from soundstage.errors import SoundstageError
 from soundstage.session import render_session
 
@@ -89,6 +91,28 @@ def test_the_server_serves_the_folder_on_loopback_only(rendered: Path) -> None:
 def test_audition_needs_a_rendered_folder(tmp_path: Path) -> None:
     with pytest.raises(SoundstageError, match=r"index\.html' does not exist; render the session first"):
         AuditionServer(tmp_path)
+
+
+def test_audition_finds_the_render_from_what_the_user_gives(
+    rendered: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The session file, its folder, or the render folder itself (also one written with -o elsewhere) all serve that
+    render. A path that does not exist is named as given (before: an index.html in a renders/ folder the user never
+    named was said to be missing, and a render folder of another name was not found)."""
+    import soundstage.audition
+
+    served: list[Path] = []
+    monkeypatch.setattr(soundstage.audition, "serve", lambda folder, **kwargs: served.append(folder.resolve()))
+    elsewhere = tmp_path / "mix-v2"
+    shutil.copytree(rendered, elsewhere)
+    monkeypatch.chdir(rendered.parent)
+    for given in ("session.toml", ".", "renders", "renders/", str(elsewhere)):
+        assert main(["audition", given, "--no-open"]) == 0, capsys.readouterr().err
+    assert served == [rendered] * 4 + [elsewhere]
+    assert main(["audition", "../no-such-session.toml", "--no-open"]) == 2
+    error = capsys.readouterr().err
+    assert "audition: '../no-such-session.toml' does not exist; give the session file that was rendered" in error
+    assert len(error.strip().splitlines()) == 1
 
 
 def open_page(browser, url: str) -> None:  # type: ignore[no-untyped-def]

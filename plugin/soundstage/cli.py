@@ -598,12 +598,26 @@ def _cmd_midi_monitor(args: argparse.Namespace) -> int:
     return 0
 
 
+def _audition_folder(given: Path) -> Path:
+    """The render folder ``soundstage audition PATH`` serves: the folder of a rendered page given itself, else the
+    ``renders/`` beside the session file (or inside the session's folder)."""
+    from soundstage.session.page import PAGE_NAME
+
+    if given.is_dir():
+        rendered = [folder for folder in (given, given / "renders") if (folder / PAGE_NAME).is_file()]
+        return rendered[0] if rendered else given / "renders"
+    if not given.exists():
+        raise SoundstageError(
+            f"audition: {str(given)!r} does not exist; give the session file that was rendered, its folder, or the "
+            "folder the render wrote (with index.html)"
+        )
+    return given.resolve().parent / "renders"
+
+
 def _cmd_audition(args: argparse.Namespace) -> int:
     from soundstage.audition import serve
-    from soundstage.session.model import session_file
 
-    session = session_file(args.session)
-    folder = Path(args.output) if args.output else session.resolve().parent / "renders"
+    folder = Path(args.output) if args.output else _audition_folder(Path(args.session))
     serve(folder, port=args.port, open_browser=not args.no_open)
     return 0
 
