@@ -976,7 +976,7 @@ def build_parser() -> argparse.ArgumentParser:
     monitor.set_defaults(run=_cmd_midi_monitor)
 
     audition = commands.add_parser("audition", help="serve a render's folder on 127.0.0.1 and open its audition page")
-    audition.add_argument("session", help="session file (.toml) that was rendered, or its folder")
+    audition.add_argument("session", help="session file (.toml) that was rendered, its folder, or the folder the render wrote")
     audition.add_argument(
         "-o", "--output", default=None, help="the render's output folder (default: renders/ beside the session)"
     )
