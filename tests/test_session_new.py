@@ -295,3 +295,29 @@ def test_reading_awav_channel_mask_takes_any_bytes(data: bytes) -> None:
             path.write_bytes(content)
             mask = wav_channel_mask(path)
             assert mask is None or 0 <= mask < 2**32
+
+
+def test_renders_and_batch_outputs_in_the_folder_are_not_taken_for_stems(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A render written with -o into the stems' folder, and a batch's outputs there, became stems of the next
+    `session new` (before: each of their files was a stem, a 5-driver feed among them). They are left out and said;
+    a folder of outputs given itself is taken, as the user asked."""
+    from soundstage.batch.manifest import MANIFEST_NAME
+    from soundstage.session.new import OUTPUT_MARKERS
+
+    assert MANIFEST_NAME in OUTPUT_MARKERS
+    noise = np.random.default_rng(5).standard_normal((SR, 2)) * 0.05
+    soundfile.write(str(tmp_path / "drums.wav"), noise, SR, subtype="PCM_24")
+    soundfile.write(str(tmp_path / "bass.wav"), noise, SR, subtype="PCM_24")
+    assert main(["session", "new", str(tmp_path)]) == 0
+    assert main(["render", str(tmp_path / "session.toml"), "-o", str(tmp_path / "mix-v1"), "--only", "mixdown"]) == 0
+    assert main(["batch", str(tmp_path), "--chain", "mastering", "-o", str(tmp_path / "mastered"), "--workers", "1"]) == 0
+    (tmp_path / "session.toml").unlink()
+    capsys.readouterr()
+    assert main(["session", "new", str(tmp_path)]) == 0
+    out = capsys.readouterr().out
+    assert [stem.name for stem in load_session(tmp_path).stems] == ["bass", "drums"]
+    assert "left out 2 folder(s) soundstage wrote (mastered/, mix-v1/): renders and batch outputs, not stems" in out
+    assert main(["session", "new", str(tmp_path / "mastered")]) == 0
+    assert [stem.name for stem in load_session(tmp_path / "mastered").stems] == ["bass", "drums"]

@@ -34,6 +34,7 @@ from soundstage.errors import AudioFileError, OutputError
 from soundstage.fileio import AUDIO_SUFFIXES, audio_files, open_audio
 from soundstage.files import atomic_path, library_path
 from soundstage.session.model import MAX_STEMS, SESSION_FILE_NAME, Session, SessionError, load_session
+from soundstage.session.render import REPORT_NAME
 from soundstage.session.stems import bwf_time_reference, inspect_stems
 from soundstage.sinks import wav_chunk
 
@@ -78,7 +79,8 @@ class _Found:
 
 @dataclass(frozen=True)
 class NewSession:
-    """What :func:`new_session` wrote: the file, the session as it loads, and what it left out (hidden files)."""
+    """What :func:`new_session` wrote: the file, the session as it loads, and what it left out (hidden files, and
+    folders of renders and batch outputs)."""
 
     file: Path
     session: Session
@@ -87,6 +89,7 @@ class NewSession:
     truncated: tuple[str, ...]
     skipped: tuple[str, ...]
     wide: tuple[str, ...] = ()
+    outputs: tuple[str, ...] = ()
 
 
 def new_session(
@@ -114,7 +117,7 @@ def new_session(
         raise SessionError(f"session new: the folder of {str(target)!r} does not exist; create it first")
     if target.exists() and not overwrite:
         raise SessionError(f"session new: {str(target)!r} already exists; pass --overwrite to replace it, or -o another file")
-    files, skipped = _audio_files(base, target)
+    files, skipped, outputs = _audio_files(base, target)
     if not files:
         raise SessionError(
             f"session new: the folder {str(base)!r} holds no audio files ({', '.join(AUDIO_SUFFIXES)}); export the stems there"
@@ -139,16 +142,33 @@ def new_session(
     truncated = tuple(stem.relative for stem in found if stem.declared is not None and stem.declared > stem.frames)
     stamped = sum(stem.time_reference is not None for stem in found)
     wide = tuple(stem.relative for stem in found if stem.channels > 2 and stem.bed is None)
-    return NewSession(target, session, rate, stamped, truncated, tuple(skipped), wide)
+    return NewSession(target, session, rate, stamped, truncated, tuple(skipped), wide, tuple(outputs))
 
 
-def _audio_files(base: Path, target: Path) -> tuple[list[Path], list[str]]:
-    """The audio files below ``base`` in path order but the renders folder's, and the hidden ones left out."""
+#: The files by which a folder is known to hold what soundstage wrote: a render's report, a batch's manifest
+#: (:data:`soundstage.batch.manifest.MANIFEST_NAME`; the batch layer is above this one).
+OUTPUT_MARKERS = (REPORT_NAME, "batch-manifest.jsonl")
+
+
+def _audio_files(base: Path, target: Path) -> tuple[list[Path], list[str], list[str]]:
+    """The audio files below ``base`` in path order but those soundstage wrote (the renders folder's, and any
+    folder below ``base`` that holds a render's report or a batch's manifest); the hidden ones left out; the output
+    folders left out."""
     renders = (target.parent / RENDERS_FOLDER).resolve()
     files, hidden = audio_files(base, below=True)
-    return [path for path in files if not path.resolve().is_relative_to(renders)], [
-        path.relative_to(base).as_posix() for path in hidden
-    ]
+    known: dict[Path, bool] = {}
+
+    def output_folder(path: Path) -> Path | None:
+        for folder in path.relative_to(base).parents[:-1]:  # below base: a folder of outputs given itself is taken
+            if folder not in known:
+                known[folder] = any((base / folder / marker).is_file() for marker in OUTPUT_MARKERS)
+            if known[folder]:
+                return folder
+        return None
+
+    kept = [path for path in files if not path.resolve().is_relative_to(renders) and output_folder(path) is None]
+    outputs = sorted({folder.as_posix() for folder in map(output_folder, files) if folder is not None})
+    return kept, [path.relative_to(base).as_posix() for path in hidden], outputs
 
 
 def _inspect(path: Path, session_folder: Path) -> _Found:
