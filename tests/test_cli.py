@@ -454,6 +454,17 @@ def test_help_reads_as_prose(capsys: pytest.CaptureFixture[str]) -> None:
     assert "crosstalk cancellation" in text and "COMMAND --help" in text
 
 
+@pytest.mark.parametrize("command", [["live"], ["midi", "learn"], ["midi", "monitor"]])
+def test_every_midi_port_option_says_how_a_port_is_given(command: list[str], capsys: pytest.CaptureFixture[str]) -> None:
+    """live --help said "MIDI input port (see the port forms above)", and nothing above it showed them."""
+    with pytest.raises(SystemExit):
+        main([*command, "--help"])
+    text = " ".join(capsys.readouterr().out.split())
+    assert "above" not in text
+    for form in ("virtual:NAME", "jack:NAME", "tcp:HOST:PORT", "tcp-listen:HOST:PORT"):
+        assert form in text
+
+
 def test_the_command_line_holds_the_numerical_thread_pools_to_one_unless_told() -> None:
     """Before numpy loads, the command line sets OpenBLAS/OpenMP/MKL to one thread (soundstage parallelizes itself);
     a value the user set stays; once numpy is loaded it is too late, and nothing is set."""

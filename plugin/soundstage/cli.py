@@ -776,6 +776,12 @@ def _ranged(kind: Callable[[str], float], low: float, high: float, unit: str) ->
     return parse
 
 
+#: How a MIDI port is given (soundstage.midi.ports.open_port).
+_PORT_FORMS = (
+    "a port's name or a unique part of it (nanoKONTROL), virtual:NAME (other programs connect to it), jack:NAME or "
+    "alsa:NAME (that MIDI API), tcp:HOST:PORT or tcp-listen:HOST:PORT (raw MIDI bytes over TCP)"
+)
+
 #: What ``soundstage --help`` says first (the module docstring's reST is for readers of the code).
 DESCRIPTION = (
     "A smart speaker's spatial processing in the studio: upmix, virtualizer, crosstalk cancellation and beamforming "
@@ -940,7 +946,7 @@ def build_parser() -> argparse.ArgumentParser:
     live.add_argument("--chain", required=True, help="chain file, or the name of a preset in chains/")
     live.add_argument("--map", default=None, help="MIDI map (TOML)")
     _hrtf_argument(live)
-    live.add_argument("--in", dest="in_port", default=None, help="MIDI input port (see the port forms above)")
+    live.add_argument("--in", dest="in_port", default=None, help=f"MIDI input port: {_PORT_FORMS}")
     live.add_argument(
         "--head-tracker",
         default=None,
@@ -950,7 +956,9 @@ def build_parser() -> argparse.ArgumentParser:
     live.add_argument(
         "--head-yaw-sign", type=float, choices=(1.0, -1.0), default=1.0, help="-1 for a tracker whose yaw counts clockwise"
     )
-    live.add_argument("--out", dest="out_port", default=None, help="MIDI output port for feedback (motor faders, LED rings)")
+    live.add_argument(
+        "--out", dest="out_port", default=None, help=f"MIDI output port for feedback (motor faders, LED rings): {_PORT_FORMS}"
+    )
     live.add_argument("--input", default=None, help="audio file to play through the chain (default: a generated signal)")
     live.add_argument("--signal", choices=("noise", "sine"), default="noise", help="generated signal (default noise)")
     live.add_argument("--seconds", type=_SECONDS, default=60.0, help="length of the generated signal (default 60)")
@@ -968,12 +976,12 @@ def build_parser() -> argparse.ArgumentParser:
     learn.add_argument("--chain", required=True)
     learn.add_argument("--map", required=True, help="map file to write (created if missing; other bindings kept)")
     learn.add_argument("--param", required=True, help="parameter path, e.g. device.width or 3.gain_db")
-    learn.add_argument("--in", dest="in_port", required=True, help="MIDI input port")
+    learn.add_argument("--in", dest="in_port", required=True, help=f"MIDI input port: {_PORT_FORMS}")
     learn.add_argument("--timeout", type=_SECONDS, default=30.0, help="seconds to wait for a control (default 30)")
     learn.add_argument("--keep", action="store_true", help="keep the parameter's earlier bindings (default: replace)")
     learn.set_defaults(run=_cmd_midi_learn)
     monitor = midi.add_parser("monitor", help="print incoming MIDI decoded as maps see it")
-    monitor.add_argument("--in", dest="in_port", required=True, help="MIDI input port")
+    monitor.add_argument("--in", dest="in_port", required=True, help=f"MIDI input port: {_PORT_FORMS}")
     monitor.add_argument("--count", type=_ranged(int, 1, 2**31, "messages"), default=None, help="stop after this many messages")
     monitor.add_argument("--seconds", type=_SECONDS, default=None, help="stop after this many seconds")
     monitor.set_defaults(run=_cmd_midi_monitor)
