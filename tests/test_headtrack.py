@@ -132,6 +132,8 @@ def test_a_track_written_with_spaces_after_the_commas_reads_the_same(tmp_path: P
         "time_s;yaw_deg;y_m\n0;0;0\n0,5;12,5;0,04\n",  # a spreadsheet's export where the decimal mark is a comma
         "time_s\tyaw_deg\ty_m\n0\t0\t0\n0.5\t12.5\t0.04\n",  # tab-separated
         '\ufeff"time_s","yaw_deg","y_m"\r\n0,0,0\r\n0.5,12.5,0.04\r\n',  # Excel's "CSV UTF-8": BOM, quotes, CRLF
+        "Time_s,Yaw_deg,Y_m\n0,0,0\n0.5,12.5,0.04\n",  # capitalized names (before: refused, "needs a header")
+        "time_s,yaw_deg,y_m\n0,0,0\n\n0.5,12.5,0.04\n,,\n , ,\n",  # blank and empty rows (before: ",," was refused)
     ],
 )
 def test_a_track_exported_by_other_programs_reads_the_same(tmp_path: Path, text: str) -> None:
@@ -151,6 +153,8 @@ def test_a_track_exported_by_other_programs_reads_the_same(tmp_path: Path, text:
         ("time_s,yaw_deg\n0,1\n0.5,left\n", r"line 3: yaw_deg = 'left' is not a number"),
         ("time_s,yaw_deg\n1,1\n0.5,2\n", r"line 3: time_s = 0.5 goes back in time"),
         ("time_s,yaw_deg\n0,nan\n", r"line 2: yaw_deg = 'nan' is not a number"),
+        ("time_s,yaw_deg\n\n0,1\n\n1,x\n", r"line 5: yaw_deg = 'x' is not a number"),  # before: "line 3"
+        ("time_s,yaw_deg\n0,1\n1,\n", r"line 3: yaw_deg = '' is not a number"),  # one cell empty: not a row to skip
     ],
 )
 def test_a_bad_track_gets_one_line_naming_file_line_and_value(tmp_path: Path, text: str, message: str) -> None:

@@ -267,7 +267,7 @@ def _delimiter(header: str) -> str:
     """The separator a head track's header is written with: the first of comma, semicolon and tab that gives both
     ``time_s`` and ``yaw_deg`` as column names (a comma when none does: the error then shows the header as read)."""
     for candidate in (",", ";", "\t"):
-        names = {name.strip().strip('"') for name in header.split(candidate)}
+        names = {name.strip().strip('"').lower() for name in header.split(candidate)}
         if {"time_s", "yaw_deg"} <= names:
             return candidate
     return ","
@@ -303,7 +303,7 @@ def read_head_track(path: str | Path, parameters: Mapping[str, Parameter], sampl
     lines = _text(file).splitlines()
     delimiter = _delimiter(lines[0] if lines else "")
     rows = csv.DictReader(lines, delimiter=delimiter)
-    columns = [c.strip() for c in rows.fieldnames or []]
+    columns = [c.strip().lower() for c in rows.fieldnames or []]  # "Time_s", as a spreadsheet capitalizes it
     if "time_s" not in columns or "yaw_deg" not in columns:
         raise HeadTrackError(
             f"{file}: line 1: a head track needs a header with time_s and yaw_deg (and x_m, y_m if wanted), "
@@ -312,8 +312,11 @@ def read_head_track(path: str | Path, parameters: Mapping[str, Parameter], sampl
     fields = [c for c in ("yaw_deg", "x_m", "y_m") if c in columns]
     events: list[AutomationEvent] = []
     last = -math.inf
-    for number, raw_row in enumerate(rows, start=2):
-        row = {(key or "").strip(): value for key, value in raw_row.items()}  # "time_s, yaw_deg": names as stripped
+    for raw_row in rows:
+        number = rows.line_num  # the file's line: blank lines are skipped by the reader, and counted here
+        row = {(key or "").strip().lower(): value for key, value in raw_row.items()}  # "time_s, yaw_deg": as stripped
+        if not any(isinstance(value, str) and value.strip() for value in row.values()):
+            continue  # ",,": a row a spreadsheet exports for cells formatted but left empty
         values: dict[str, float] = {}
         for column in ["time_s", *fields]:
             raw = (row.get(column) or "").strip()
