@@ -135,3 +135,27 @@ def test_a_mono_plugin_on_a_stereo_bus_is_named_with_the_wrapper_to_use(tmp_path
     print(error)
     assert "\n" not in error and "'maximizer' (chain[1]) takes 2 channel(s), but gets 1 from 'eq' (chain[0])" in error
     assert "once per channel with PerChannel(ZamEQ2)" in error
+
+
+def test_what_is_not_a_plugin_pedalboard_loads_is_named_with_what_to_give(tmp_path: Path, zam_dir: Path) -> None:
+    """A chain's plugin path that is an audio file, a folder, an LV2 bundle, or a folder inside a VST3 bundle said
+    "cannot load plugin ...: Failed to load plugin as VST3Plugin. Errors were:" and stopped there. Each is said,
+    with what to give; a damaged .vst3 keeps pedalboard's reason, on the one line."""
+    audio = tmp_path / "in.wav"
+    soundfile.write(str(audio), np.zeros((4800, 2), np.float32), 48000)
+    (tmp_path / "Comp.lv2").mkdir()
+    (tmp_path / "broken.vst3").write_bytes(b"not a bundle")
+    cases = {
+        str(audio): "it is a file, not a plugin bundle; give a VST3 plugin (.vst3",
+        str(tmp_path): "it is a folder, not a plugin bundle",
+        str(tmp_path / "Comp.lv2"): ".lv2 plugins are not hosted (pedalboard hosts VST3, and Audio Units on macOS)",
+        str(zam_dir / "ZamEQ2.vst3" / "Contents"): f"it is inside the plugin bundle '{zam_dir / 'ZamEQ2.vst3'}'; give the",
+        str(tmp_path / "broken.vst3"): "Unable to scan plugin",
+    }
+    for path, message in cases.items():
+        chain = tmp_path / "bus.toml"
+        chain.write_text(f'format = 1\n[[stages]]\ntype = "plugin"\nname = "eq"\npath = "{path}"\n')
+        done = soundstage("process", "--chain", str(chain), str(audio), str(tmp_path / "out.wav"))
+        error = "\n".join(line for line in done.stderr.splitlines() if not line.startswith("DPF warning"))
+        assert done.returncode == 2 and message in error and "\n" not in error.strip(), error
+        assert not (tmp_path / "out.wav").exists()

@@ -59,6 +59,28 @@ class PluginSource:
     plugin_name: str | None = None
 
 
+#: What pedalboard loads: a VST3 bundle, or an Audio Unit's on macOS.
+_PLUGIN_SUFFIXES = (".vst3", ".component")
+
+
+def _not_a_plugin(file: Path) -> str | None:
+    """Why ``file`` is no plugin pedalboard loads, with what to give instead, or None where it may be one (pedalboard's
+    own message says only "unsupported plugin format or scan failure")."""
+    bundle = next((parent for parent in file.parents if parent.suffix.lower() in _PLUGIN_SUFFIXES), None)
+    if bundle is not None:
+        return f"it is inside the plugin bundle {str(bundle)!r}; give the bundle itself"
+    suffix = file.suffix.lower()
+    if suffix in _PLUGIN_SUFFIXES:
+        return None
+    if suffix in (".lv2", ".clap", ".vst", ".dll", ".so"):
+        return (
+            f"{suffix} plugins are not hosted (pedalboard hosts VST3, and Audio Units on macOS); "
+            "give the plugin's VST3 build (.vst3)"
+        )
+    what = "a folder" if file.is_dir() else "a file"
+    return f"it is {what}, not a plugin bundle; give a VST3 plugin (.vst3, or an Audio Unit's .component on macOS)"
+
+
 def is_external(node: object) -> TypeGuard[pedalboard.ExternalPlugin]:
     """True for a VST3 / Audio Unit plugin loaded through pedalboard."""
     return isinstance(node, pedalboard.ExternalPlugin)
@@ -103,11 +125,14 @@ def load_plugin(
     file = Path(path)
     if not file.exists():
         raise PluginError(f"plugin file {str(file)!r} does not exist; check the path (relative paths start at {os.getcwd()})")
+    not_one = _not_a_plugin(file)
+    if not_one:
+        raise PluginError(f"cannot load plugin {str(file)!r}: {not_one}")
     try:
         plugin: ExternalPlugin = pedalboard.load_plugin(str(file), plugin_name=plugin_name)
     except Exception as error:  # pedalboard raises ImportError/ValueError/RuntimeError here
-        lines = [line.strip() for line in str(error).splitlines() if line.strip()]
-        reason = lines[0] if lines else type(error).__name__
+        lines = [line.strip() for line in str(error).splitlines() if line.strip()]  # "... Errors were:", then why
+        reason = " ".join(lines) if lines else type(error).__name__
         raise PluginError(f"cannot load plugin {str(file)!r}: {reason}") from None
     if expect == "effect" and not plugin.is_effect:
         raise PluginError(
