@@ -197,6 +197,25 @@ def test_bad_maps_and_files(tmp_path: Path, stereo_gain_path: Path) -> None:
         automation_events(tmp_path / "truncated.mid", midi_map, target, SR)
 
 
+def test_the_mistakes_people_make_in_a_map_are_named_with_the_fix() -> None:
+    """A channel counted from 0 (as mido and MIDI bytes count) was "at least 1"; a target written as the knob's name
+    alone ("gain_db", "Width") found no suggestion. The channel says how channels are numbered; the target suggests
+    every parameter of that name."""
+    target = Chain([Gain(), Gain()], names=["trim", "level"])
+    for channel in (0, 17):
+        with pytest.raises(MidiMapError, match=rf"bindings\[0\]\.channel: channel = {channel} is not allowed: 1\.\.16, as "):
+            map_from_dict({"bindings": [{"target": "trim.gain_db", "number": 1, "channel": channel}]}, target)
+    with pytest.raises(
+        MidiMapError, match=r"no parameter 'gain_db' in the chain; did you mean 'trim.gain_db', 'level.gain_db'\?"
+    ):
+        map_from_dict({"bindings": [{"target": "gain_db", "number": 1}]}, target)
+    with pytest.raises(MidiMapError, match=r"no parameter 'Level.Gain_dB' in the chain; did you mean 'level.gain_db', 'trim"):
+        map_from_dict({"bindings": [{"target": "Level.Gain_dB", "number": 1}]}, target)
+    assert (
+        map_from_dict({"bindings": [{"target": "level.gain_db", "number": 1, "channel": 16}]}, target).bindings[0].channel == 15
+    )
+
+
 def test_unbound_and_unknown_messages_are_counted_not_raised() -> None:
     dec = decoder({"target": "trim.gain_db", "kind": "cc", "number": 7})
     assert dec.feed(mido.Message("aftertouch", value=10)) == [] and dec.ignored == 1

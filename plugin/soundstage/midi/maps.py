@@ -37,7 +37,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any, Literal, Protocol
 
-from pydantic import Field
+from pydantic import AfterValidator, Field
 
 from soundstage.errors import SoundstageError
 from soundstage.host.chainfile import find_chain, load_chain
@@ -166,7 +166,15 @@ def load_map(path: str | Path, chain: ParameterSource) -> MidiMap:
 
 
 Target = Annotated[str, Field(min_length=1, max_length=1000)]
-Channel = Annotated[int, Field(ge=1, le=16)]
+
+
+def _channel(value: int) -> int:
+    if not 1 <= value <= 16:
+        raise ValueError("1..16, as controllers and DAWs number them (MIDI bytes and mido count 0..15: add 1)")
+    return value
+
+
+Channel = Annotated[int, AfterValidator(_channel)]
 
 
 class BindingTable(Table):
@@ -208,7 +216,10 @@ def _binding(table: BindingTable, chain: ParameterSource, source: str, where: st
     paths = list(chain.parameters)
     target = table.target if table.target in paths else _canonical(chain, table.target)
     if target not in paths:
-        close = difflib.get_close_matches(table.target, paths, n=3)
+        leaf = table.target.rsplit(".", 1)[-1].lower()  # "width" for "device.width", as the knob is labelled
+        close = [path for path in paths if path.rsplit(".", 1)[-1].lower() == leaf]
+        close = sorted(close, key=lambda path: path.lower() != table.target.lower())[:3]  # "Level.Gain_dB": its own first
+        close = close or difflib.get_close_matches(table.target, paths, n=3)
         hint = f"; did you mean {', '.join(repr(c) for c in close)}?" if close else ""
         raise _fail(source, f"{where}.target", f"no parameter {table.target!r} in the chain{hint}")
     parameter = chain.parameters[target]
