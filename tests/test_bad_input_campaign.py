@@ -101,6 +101,13 @@ def session(w: W, body: str, *, stems: int = 1, extra: str = "") -> list[str]:
 STEM = '[[stems]]\npath = "stems/s0.wav"\n'
 
 
+def _upper_folder(w: W) -> Path:
+    """An input in mixes/, named as MIXES/in.wav."""
+    (w / "mixes").mkdir()
+    wav(w / "mixes" / "in.wav", noise())
+    return w / "MIXES" / "in.wav"
+
+
 def session_case(body: str) -> Callable[[W], list[str]]:
     return lambda w: session(w, body)
 
@@ -561,6 +568,30 @@ CASES: dict[str, tuple[Callable[[W], list[str]], str, int]] = {
         lambda w: [wav(w / "~take.wav", noise())] and session(w, STEM_TILDE),
         "",
         0,
+    ),
+    # a session or chain file made on macOS or Windows, whose file systems ignore case: the file is named otherwise
+    "session_stem_in_another_case": (
+        session_case('[[stems]]\npath = "stems/S0.WAV"\n'),
+        r"stems\[0\]\.path \('S0'\): input file '.*S0\.WAV' does not exist; '.*stems/s0\.wav' is there, named in "
+        r"another case \(macOS and Windows ignore case, this system does not\): use that name$",
+        2,
+    ),
+    "input_folder_in_another_case": (
+        lambda w: process(w, str(_upper_folder(w))),
+        r"input file '.*/MIXES/in\.wav' does not exist; '.*/mixes/in\.wav' is there, named in another case",
+        2,
+    ),
+    "plugin_in_another_case": (
+        lambda w: (
+            [(w / "Plugins" / "Comp.vst3").mkdir(parents=True)]
+            and process(
+                w,
+                wav(w / "in.wav", noise()),
+                chain=text(w / "c.toml", '[[stages]]\ntype = "plugin"\npath = "plugins/comp.vst3"\n'),
+            )
+        ),
+        r"stages\[0\]\.path: plugin file 'plugins/comp\.vst3' does not exist \(looked at '.*'\); '.*/Plugins/Comp\.vst3' is there",
+        2,
     ),
     "unknown_command": (lambda w: ["transmogrify"], r"invalid choice: 'transmogrify'", 2),
     "input_dash_for_stdin": (

@@ -39,6 +39,7 @@ __all__ = [
     "Terminated",
     "appeared_message",
     "atomic_path",
+    "case_hint",
     "file_mode",
     "library_path",
     "output_name",
@@ -257,6 +258,27 @@ def referenced_path(text: str, base: Path) -> Path:
             if other.exists():
                 return other
     return path
+
+
+def case_hint(path: Path) -> str:
+    """``"; ..."``: for a path that names nothing here, the one that differs from it in case only, where there is one
+    (a session or chain file made on macOS or Windows, whose file systems ignore case: ``Kick.WAV`` for ``kick.wav``);
+    else ``""``."""
+    current = Path(path.anchor) if path.is_absolute() else Path()
+    for part in path.parts[1 if path.is_absolute() else 0 :]:
+        if not os.path.lexists(current / part):
+            try:
+                names = sorted(entry.name for entry in os.scandir(current))
+            except OSError:
+                return ""
+            part = next((name for name in names if name.casefold() == part.casefold()), "")
+            if not part:
+                return ""
+        current = current / part
+    if current == path:
+        return ""
+    why = "macOS and Windows ignore case, this system does not"
+    return f"; {str(current)!r} is there, named in another case ({why}): use that name"
 
 
 def windows_hint(text: str) -> str:

@@ -54,7 +54,7 @@ from pydantic import Field, field_validator
 
 from soundstage.acoustics.hrtf import HEAD_MODELS
 from soundstage.errors import ChainError, ChainFileError, OutputError, SoundstageDeprecationWarning, SoundstageError
-from soundstage.files import referenced_path, windows_hint, write_text
+from soundstage.files import case_hint, referenced_path, windows_hint, write_text
 from soundstage.host.builtins import BUILTIN_RANGES, DEPRECATED_KEYS, builtin_specs, is_builtin, make_builtin, native_name
 from soundstage.host.chain import Chain
 from soundstage.host.external import (
@@ -623,7 +623,8 @@ def _build_external(table: Mapping[str, Any], key: str, context: _Context) -> No
     where = checked.path
     file = referenced_path(where, context.base)
     if not file.exists():
-        raise context.error(f"{key}.path", f"plugin file {where!r} does not exist (looked at {str(file)!r}){windows_hint(where)}")
+        hint = case_hint(file) or windows_hint(where)
+        raise context.error(f"{key}.path", f"plugin file {where!r} does not exist (looked at {str(file)!r}){hint}")
     plugin = load_plugin(file, plugin_name=checked.plugin_name)
     if checked.state is not None:
         restore_state(plugin, checked.state, owner=f"{context.file}: {key}.state")
