@@ -689,6 +689,23 @@ def test_a_full_disk_on_render(tmp_path: Path, small_disk: Path, capsys: pytest.
     assert digest(tmp_path / "stems") == before
 
 
+def test_a_full_disk_is_said_for_every_render_that_fills_it(
+    tmp_path: Path, small_disk: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """An A/B render's first pass, and a file the disk filled while it was being closed, said only libsndfile's
+    "System error.": the disk was looked at after the temporary had gone, or not at all. Each says the disk is full."""
+    body = '[[renders]]\nname = "mix"\n[[renders]]\nname = "ab"\nkind = "ab"\na = "stereo-reference"\nb = "headphones"\n'
+    argv = session(tmp_path, STEM.replace("s0.wav", "long.wav") + body)
+    wav(tmp_path / "stems" / "long.wav", noise(frames=10 * SR))
+    argv[argv.index("-o") + 1] = str(small_disk)
+    assert main(argv) == 2
+    lines = [line for line in capsys.readouterr().err.splitlines() if line.strip()]
+    assert len(lines) == 2 and {line.split("'")[1] for line in lines} == {"mix", "ab"}, lines
+    for line in lines:
+        assert "No space left on the device" in line, line
+    assert list(small_disk.iterdir()) == []
+
+
 @pytest.mark.parametrize("signum", ["SIGINT", "SIGTERM", "SIGHUP", "SIGKILL"])
 def test_a_render_stopped_by_a_signal_leaves_no_file(tmp_path: Path, signum: str) -> None:
     import signal

@@ -58,6 +58,7 @@ __all__ = [
     "AudioTarget",
     "audio_target",
     "clear_peak_timestamp",
+    "write_failure",
     "default_bit_depth",
     "insert_wav_chunks",
     "rf64_as_wav",
@@ -374,8 +375,9 @@ class AudioSink:
                 format=self.target.file_format,
             )
         except (OSError, RuntimeError, soundfile.LibsndfileError) as error:
+            failure = write_failure(self.target.path, error)  # before the temporary goes: a full disk is seen full
             self.discard()
-            raise OutputError(f"cannot write {str(self.target.path)!r}: {_reason(error, self.target.path.parent)}") from None
+            raise failure from None
         return self
 
     def write(self, block: np.ndarray) -> None:
@@ -404,7 +406,7 @@ class AudioSink:
         try:
             self._file.write(np.ascontiguousarray(samples.T))
         except (OSError, RuntimeError, AssertionError, soundfile.LibsndfileError) as error:  # short write: assert in soundfile
-            raise OutputError(f"cannot write {str(self.target.path)!r}: {_reason(error, self.target.path.parent)}") from None
+            raise write_failure(self.target.path, error) from None
         if self._metering is None:
             self._metering = ThreadPoolExecutor(1, thread_name_prefix="soundstage-meter")
         while len(self._metered) >= METERING_QUEUE:  # the meters keep up: a few blocks in flight at most
@@ -426,8 +428,9 @@ class AudioSink:
                     if self.chunks:
                         insert_wav_chunks(self._temporary, self.chunks)
             except (OSError, RuntimeError, soundfile.LibsndfileError) as error:
+                failure = write_failure(self.target.path, error)  # before the temporary goes: a full disk is seen full
                 self.discard()
-                raise OutputError(f"cannot write {str(self.target.path)!r}: {_reason(error, self.target.path.parent)}") from None
+                raise failure from None
             self.peak.flush()
 
     def commit(self) -> Path:
@@ -459,6 +462,12 @@ class AudioSink:
         if self._temporary is not None:
             self._temporary.unlink(missing_ok=True)
             self._temporary = None
+
+
+def write_failure(path: Path, error: BaseException) -> OutputError:
+    """The error to raise where writing ``path`` failed with ``error`` (asked while the file is still there: a full
+    disk is recognised by the space left)."""
+    return OutputError(f"cannot write {str(path)!r}: {_reason(error, path.parent)}")
 
 
 def _reason(error: BaseException, folder: Path | None = None) -> str:

@@ -49,7 +49,7 @@ from soundstage.session.bwf import bext_body
 from soundstage.session.model import Render, Session, SessionError, load_session
 from soundstage.session.page import PAGE_NAME, write_page
 from soundstage.session.stems import StemInfo, StemReader, inspect_stems
-from soundstage.sinks import AudioSink, AudioTarget, audio_target
+from soundstage.sinks import AudioSink, AudioTarget, audio_target, write_failure
 from soundstage.stages.device import Spatializer
 from soundstage.stages.monitors import BinauralMonitor
 
@@ -141,7 +141,7 @@ class _Output:
             try:
                 self.writer.write(np.ascontiguousarray(piece.T))
             except (OSError, RuntimeError, AssertionError, soundfile.LibsndfileError) as error:
-                raise OutputError(f"cannot write {str(self.target.path)!r}: {error}") from None
+                raise write_failure(self.target.path, error) from None
             self.loudness.add(piece)
             self.peak.add(piece)
         self.frames += piece.shape[1]
@@ -151,7 +151,10 @@ class _Output:
             self.sink.close()
         if self.writer is not None:
             writer, self.writer = self.writer, None
-            writer.close()
+            try:
+                writer.close()
+            except (OSError, RuntimeError, soundfile.LibsndfileError) as error:
+                raise write_failure(self.target.path, error) from None
         if self.peak is not None:
             self.peak.flush()
 
@@ -741,7 +744,7 @@ def _open_outputs(renders: list[Render], plan: _Plan, seed: int) -> None:
             except OutputError as error:
                 plan.fail(render.name, error)
             except (OSError, RuntimeError, soundfile.LibsndfileError) as error:
-                plan.fail(render.name, OutputError(f"cannot write {str(output.target.path)!r}: {error}"))
+                plan.fail(render.name, write_failure(output.target.path, error))
 
 
 def _write_renders(
