@@ -593,6 +593,12 @@ CASES: dict[str, tuple[Callable[[W], list[str]], str, int]] = {
         r"stages\[0\]\.path: plugin file 'plugins/comp\.vst3' does not exist \(looked at '.*'\); '.*/Plugins/Comp\.vst3' is there",
         2,
     ),
+    # a list of tables under a name one letter off: said as the key written (before: "items: items is required")
+    "job_list_item_for_items": (
+        lambda w: ["batch", text(w / "jobs.toml", '[[item]]\ninput = "a.wav"\nchain = "mastering"\n'), "-o", str(w / "o")],
+        r"jobs\.toml: item: unknown key 'item'; did you mean 'items'\? \(allowed: ",
+        2,
+    ),
     "unknown_command": (lambda w: ["transmogrify"], r"invalid choice: 'transmogrify'", 2),
     "input_dash_for_stdin": (
         lambda w: ["process", "-", "out.wav", "--chain", "mastering"],

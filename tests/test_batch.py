@@ -122,6 +122,25 @@ def test_a_scheduler_that_cannot_be_reached_leaves_no_folder(tmp_path: Path) -> 
     assert done.returncode == 2 and (tmp_path / "kept").is_dir()  # the user's folder stays
 
 
+def test_an_item_whose_input_is_not_there_fails_in_words(tmp_path: Path) -> None:
+    """A job list's input or session that is not there failed as "FileNotFoundError: [Errno 2] No such file or
+    directory: ..."; it fails as process and render say it, with a name in another case pointed out, and the other
+    items are rendered."""
+    _write_items(tmp_path / "in", 1, 0.1)
+    jobs = tmp_path / "jobs.toml"
+    jobs.write_text(
+        'chain = "mastering"\n[[items]]\ninput = "in/item00.wav"\n[[items]]\ninput = "in/Item00.WAV"\noutput = "b.wav"\n'
+        '[[items]]\ninput = "in/gone.wav"\n[[items]]\nsession = "album.toml"\n'
+    )
+    done = _batch(str(jobs), "-o", str(tmp_path / "out"), "--workers", "1")
+    assert done.returncode == 2 + 3 and "1 done, 0 already done, 3 failed of 4" in done.stdout, done.stderr
+    assert f"item 'b' failed: input file '{tmp_path / 'in' / 'Item00.WAV'}' does not exist; " in done.stderr
+    assert f"'{tmp_path / 'in' / 'item00.wav'}' is there, named in another case" in done.stderr
+    assert f"item 'gone' failed: input file '{tmp_path / 'in' / 'gone.wav'}' does not exist\n" in done.stderr
+    assert f"item 'album' failed: session file '{tmp_path / 'album.toml'}' does not exist\n" in done.stderr
+    assert "Error" not in done.stderr
+
+
 def _slow_job(root: Path) -> Path:
     _write_items(root / "slow", 8, 6.0)
     return root / "slow"

@@ -82,6 +82,16 @@ def _is_tag(part: Any) -> bool:
 def _describe(problem: ValidationError, model: type[Table], file: str, error: type[SoundstageError], at: str) -> SoundstageError:
     errors = problem.errors(include_url=False)
     first = errors[0]
+    if first["type"] == "missing":  # [[item]] for [[items]]: name the key written, and the one meant
+        parent, wanted = tuple(first["loc"][:-1]), str(first["loc"][-1])
+        written = [
+            e
+            for e in errors
+            if e["type"] == "extra_forbidden"
+            and tuple(e["loc"][:-1]) == parent
+            and difflib.get_close_matches(str(e["loc"][-1]), [wanted], n=1)
+        ]
+        first = written[0] if written else first
     loc = tuple(first["loc"])
     tag = next((i for i, part in enumerate(loc) if _is_tag(part)), None)
     union = None

@@ -30,9 +30,9 @@ except ImportError:  # pragma: no cover - Windows
     resource = None  # type: ignore[assignment]
 
 from soundstage.batch.manifest import sha256_path
-from soundstage.errors import ChainFileError, SoundstageError
+from soundstage.errors import AudioFileError, ChainFileError, SoundstageError
 from soundstage.fileio import process_file
-from soundstage.files import referenced_path
+from soundstage.files import case_hint, referenced_path
 from soundstage.host.chain import Chain
 from soundstage.host.chainfile import chain_from_dict, with_head
 from soundstage.host.external import is_external
@@ -98,6 +98,7 @@ def run_task(task: Task) -> dict[str, Any]:
         "versions": {"soundstage": _version(), "pedalboard": pedalboard.__version__, "python": sys.version.split()[0]},
     }
     try:
+        _check_input(task)
         entry["input_sha256"] = sha256_path(Path(task.input))
         entry["outputs"], plugin_versions = _render(task)
         entry["versions"]["plugins"] = plugin_versions
@@ -177,6 +178,15 @@ def _peak_rss_mb() -> float | None:
 
 def _finite(value: float) -> float | None:
     return float(value) if value == value and abs(value) != float("inf") else None
+
+
+def _check_input(task: Task) -> None:
+    """An item whose input is not there fails in the words ``process`` and ``render`` use (the batch goes on: on a
+    cluster, only the workers see the files)."""
+    source = Path(task.input)
+    if not source.exists():
+        what = "session file" if task.kind == "render" else "input file"
+        raise AudioFileError(f"{what} {task.input!r} does not exist{case_hint(source)}")
 
 
 def _reason(error: BaseException) -> str:
