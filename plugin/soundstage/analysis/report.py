@@ -52,10 +52,11 @@ def _pyplot() -> Any:
 def plot_format(path: Path) -> str:
     """The image format a plot at ``path`` is written in, by its ending (PNG where it has none); an error in one line
     where matplotlib writes no such format, or is not installed, so that is known before an analysis runs."""
-    plt = _pyplot()
+    _pyplot()
+    from matplotlib.backend_bases import FigureCanvasBase  # what any canvas saves (matplotlib is there: _pyplot)
+
     ending = path.suffix.lstrip(".").lower()
-    formats = plt.figure().canvas.get_supported_filetypes()
-    plt.close("all")
+    formats = FigureCanvasBase.get_supported_filetypes()
     if ending and ending not in formats:
         raise SoundstageError(
             f"plot file {str(path)!r}: a plot cannot be written as .{ending}; end its name in .png, .svg or .pdf "
