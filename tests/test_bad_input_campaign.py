@@ -593,6 +593,37 @@ CASES: dict[str, tuple[Callable[[W], list[str]], str, int]] = {
         r"stages\[0\]\.path: plugin file 'plugins/comp\.vst3' does not exist \(looked at '.*'\); '.*/Plugins/Comp\.vst3' is there",
         2,
     ),
+    "midi_and_map_in_another_case": (
+        lambda w: (
+            midi_case('[[bindings]]\ntarget = "0.gain_db"\nnumber = 7\n', good_midi())(w)[:-4]
+            + ["--midi", str(w / "Auto.MID"), "--map", str(w / "map.toml")]
+        ),
+        r"MIDI file '.*Auto\.MID' does not exist; '.*auto\.mid' is there, named in another case",
+        2,
+    ),
+    "map_in_another_case": (
+        lambda w: midi_case('[[bindings]]\ntarget = "0.gain_db"\nnumber = 7\n', good_midi())(w)[:-2] + ["--map", "Map.toml"],
+        r"MIDI map 'Map\.toml' does not exist; 'map\.toml' is there, named in another case",
+        2,
+    ),
+    "hrtf_in_another_case": (
+        lambda w: (
+            process(w, wav(w / "in.wav", noise()), "--hrtf", "me.sofa", chain="studio-5")
+            if (w / "Me.sofa").write_bytes(b"\x89HDF")
+            else []
+        ),
+        r"--hrtf 'me\.sofa': the file does not exist; 'Me\.sofa' is there, named in another case .*: use that name$",
+        2,
+    ),
+    "head_track_in_another_case": (
+        lambda w: (
+            process(w, wav(w / "in.wav", noise()), "--head-track", "Track.csv", chain="studio-5")
+            if text(w / "track.csv", "time_s,yaw_deg\n0,0\n")
+            else []
+        ),
+        r"Track\.csv: cannot read the head track \(No such file or directory\); 'track\.csv' is there, named in another",
+        2,
+    ),
     # a list of tables under a name one letter off: said as the key written (before: "items: items is required")
     "job_list_item_for_items": (
         lambda w: ["batch", text(w / "jobs.toml", '[[item]]\ninput = "a.wav"\nchain = "mastering"\n'), "-o", str(w / "o")],
