@@ -318,6 +318,14 @@ def test_renders_and_batch_outputs_in_the_folder_are_not_taken_for_stems(
     assert main(["session", "new", str(tmp_path)]) == 0
     out = capsys.readouterr().out
     assert [stem.name for stem in load_session(tmp_path).stems] == ["bass", "drums"]
-    assert "left out 2 folder(s) soundstage wrote (mastered/, mix-v1/): renders and batch outputs, not stems" in out
+    assert "left out what soundstage wrote (mastered/, mix-v1/): renders and batch outputs, not stems" in out
     assert main(["session", "new", str(tmp_path / "mastered")]) == 0
     assert [stem.name for stem in load_session(tmp_path / "mastered").stems] == ["bass", "drums"]
+    # a render written into the stems' own folder: the files its report names are left out, the stems stay
+    assert main(["render", str(tmp_path / "session.toml"), "-o", str(tmp_path), "--only", "mixdown"]) == 0
+    assert (tmp_path / "mixdown.wav").is_file()
+    (tmp_path / "session.toml").unlink()
+    capsys.readouterr()
+    assert main(["session", "new", str(tmp_path)]) == 0
+    assert [stem.name for stem in load_session(tmp_path).stems] == ["bass", "drums"]
+    assert "left out what soundstage wrote (mastered/, mix-v1/, mixdown.wav)" in capsys.readouterr().out

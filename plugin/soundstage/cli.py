@@ -340,8 +340,8 @@ def _cmd_session_new(args: argparse.Namespace) -> int:
         print(f"stem {relative} has more than 2 channels: {WIDE_STEM}")
     _say_hidden(list(made.skipped), "stems")
     if made.outputs:
-        shown = ", ".join(f"{folder}/" for folder in made.outputs[:3]) + (", ..." if len(made.outputs) > 3 else "")
-        print(f"left out {len(made.outputs)} folder(s) soundstage wrote ({shown}): renders and batch outputs, not stems")
+        shown = ", ".join(made.outputs[:4]) + (", ..." if len(made.outputs) > 4 else "")
+        print(f"left out what soundstage wrote ({shown}): renders and batch outputs, not stems")
     print(f"check it: soundstage session check {made.file}; render it: soundstage render {made.file}")
     return 0
 

@@ -22,7 +22,9 @@ session with the same stems; an existing session file is replaced only with
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
+import json
 import os
 from collections import Counter
 from dataclasses import dataclass
@@ -151,24 +153,51 @@ OUTPUT_MARKERS = (REPORT_NAME, "batch-manifest.jsonl")
 
 
 def _audio_files(base: Path, target: Path) -> tuple[list[Path], list[str], list[str]]:
-    """The audio files below ``base`` in path order but those soundstage wrote (the renders folder's, and any
-    folder below ``base`` that holds a render's report or a batch's manifest); the hidden ones left out; the output
-    folders left out."""
+    """The audio files below ``base`` in path order but those soundstage wrote; the hidden ones left out; what was
+    left out as soundstage's (``mastered/``, ``mixdown.wav``).
+
+    soundstage's are the renders folder's files, every file of a folder below ``base`` that holds a render's report
+    or a batch's manifest, and in ``base`` itself the files its own report or manifest names (a render written into
+    the stems' folder: the stems beside them are the user's), unless those are all there is (a folder of outputs,
+    given itself).
+    """
     renders = (target.parent / RENDERS_FOLDER).resolve()
     files, hidden = audio_files(base, below=True)
     known: dict[Path, bool] = {}
 
-    def output_folder(path: Path) -> Path | None:
+    def output_folder(path: Path) -> str | None:
         for folder in path.relative_to(base).parents[:-1]:  # below base: a folder of outputs given itself is taken
             if folder not in known:
                 known[folder] = any((base / folder / marker).is_file() for marker in OUTPUT_MARKERS)
             if known[folder]:
-                return folder
-        return None
+                return f"{folder.as_posix()}/"
+        relative = path.relative_to(base).as_posix()
+        return relative if relative in listed else None
 
-    kept = [path for path in files if not path.resolve().is_relative_to(renders) and output_folder(path) is None]
-    outputs = sorted({folder.as_posix() for folder in map(output_folder, files) if folder is not None})
+    def sort() -> tuple[list[Path], list[str]]:
+        left = {path: output_folder(path) for path in files}
+        kept = [path for path in files if not path.resolve().is_relative_to(renders) and left[path] is None]
+        return kept, sorted({name for name in left.values() if name})
+
+    listed = _outputs_listed_in(base)
+    kept, outputs = sort()
+    if not kept and listed:  # nothing but what its report or manifest names: a folder of outputs, given itself
+        listed.clear()
+        kept, outputs = sort()
     return kept, [path.relative_to(base).as_posix() for path in hidden], outputs
+
+
+def _outputs_listed_in(folder: Path) -> set[str]:
+    """The files a render's report or a batch's manifest in ``folder`` says were written there (none where there is
+    neither, or it cannot be read)."""
+    names: set[str] = set()
+    with contextlib.suppress(OSError, ValueError, TypeError, AttributeError, KeyError, RecursionError):
+        report = json.loads((folder / REPORT_NAME).read_text(encoding="utf-8"))
+        names.update(str(output["file"]) for output in report["outputs"])
+    with contextlib.suppress(OSError, ValueError, TypeError, AttributeError, KeyError, RecursionError):
+        for line in (folder / OUTPUT_MARKERS[1]).read_text(encoding="utf-8").splitlines():
+            names.update(str(output["path"]) for output in json.loads(line).get("outputs", []))
+    return names
 
 
 def _inspect(path: Path, session_folder: Path) -> _Found:
