@@ -482,6 +482,7 @@ def test_command_line_exports_and_lists_the_knobs(tmp_path: Path, capsys) -> Non
     out = capsys.readouterr().out
     assert status == 0
     assert "parameter trim.gain_db: -96..24 dB, default -3" in out
+    assert "baked for 48000 Hz; at other sample rates the plugin is silent (more: --rates 48000,176400,192000)" in out
     assert (tmp_path / "out" / "trim.clap").is_file()
     assert not [p for p in (tmp_path / "out").iterdir() if p.name.startswith(".soundstage-export-")]
 

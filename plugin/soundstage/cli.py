@@ -733,6 +733,8 @@ def _cmd_export_plugin(args: argparse.Namespace) -> int:
         print(f"  parameter {parameter.name}: {parameter.minimum:g}..{parameter.maximum:g}{unit}, default {parameter.default:g}")
     if program.fixed:
         print(f"  fixed at export (change them in the chain file and export again): {', '.join(program.fixed)}")
+    rates = ",".join(f"{rate:g}" for rate in program.latency)
+    print(f"  baked for {rates} Hz; at other sample rates the plugin is silent (more: --rates {rates},176400,192000)")
     for plugin_format, bundle in result.bundles.items():
         print(f"  {plugin_format}: {bundle}")
     return 0
