@@ -593,6 +593,18 @@ CASES: dict[str, tuple[Callable[[W], list[str]], str, int]] = {
         r"stages\[0\]\.path: plugin file 'plugins/comp\.vst3' does not exist \(looked at '.*'\); '.*/Plugins/Comp\.vst3' is there",
         2,
     ),
+    "chain_preset_as_a_file_in_another_case": (
+        lambda w: process(w, wav(w / "in.wav", noise()), chain="Mastering.toml"),
+        r"chain file 'Mastering\.toml' does not exist here; for the preset of that name, give its name: 'mastering'$",
+        2,
+    ),
+    "chain_file_in_another_case": (
+        lambda w: (
+            process(w, wav(w / "in.wav", noise()), chain="mine.toml") if gain_chain(w) and text(w / "Mine.toml", "") else []
+        ),
+        r"chain file 'mine\.toml' does not exist; 'Mine\.toml' is there, named in another case",
+        2,
+    ),
     "midi_and_map_in_another_case": (
         lambda w: (
             midi_case('[[bindings]]\ntarget = "0.gain_db"\nnumber = 7\n', good_midi())(w)[:-4]

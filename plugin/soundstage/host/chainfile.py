@@ -136,9 +136,10 @@ def find_chain(name: str | os.PathLike[str]) -> Path:
     path = Path(name)
     text = str(name)
     if path.exists() or path.suffix == ".toml" or "/" in text or os.sep in text:
-        if not path.exists() and path.parent == Path(".") and path.stem in preset_names():
+        named = [preset for preset in preset_names() if preset.casefold() == path.stem.casefold()]  # "Mastering.toml"
+        if not path.exists() and path.parent == Path(".") and named and not case_hint(path):
             raise ChainFileError(
-                f"chain file {text!r} does not exist here; for the preset of that name, give its name: {path.stem!r}"
+                f"chain file {text!r} does not exist here; for the preset of that name, give its name: {named[0]!r}"
             )
         return path
     preset = _preset_folder().joinpath(f"{text}.toml")
