@@ -456,6 +456,11 @@ CASES: dict[str, tuple[Callable[[W], list[str]], str, int]] = {
         r"sample_rate: sample_rate = 1 is not allowed: at least 8000",
         2,
     ),
+    "session_rate_fractional": (  # before: refused by the output layer only after the whole render had run
+        session_case("sample_rate = 48000.5\n" + STEM + '[[renders]]\nname = "mix"\n'),
+        r"sample_rate: sample_rate = 48000\.5 is not allowed: a whole number of Hz, as audio files hold \(e\.g\. 48000\)$",
+        2,
+    ),
     "session_unknown_bus": (session_case(STEM + 'bus = "drums"\n'), r"stems\[0\]\.bus: bus = 'drums' is not defined", 2),
     "session_duplicate_stem": (session_case(STEM + STEM), r"stems\[1\]\.name: stem name 's0' is used twice", 2),
     "session_unknown_top_key": (session_case("tempo = 120\n" + STEM), r"tempo: unknown key 'tempo'", 2),

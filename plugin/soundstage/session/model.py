@@ -51,7 +51,7 @@ from dataclasses import dataclass
 from pathlib import Path, PureWindowsPath
 from typing import Annotated, Literal
 
-from pydantic import Field
+from pydantic import AfterValidator, Field
 
 from soundstage.errors import OutputError, SoundstageError
 from soundstage.files import output_name, referenced_path
@@ -197,12 +197,18 @@ class RenderTable(Table):
     ceiling_dbtp: Annotated[float, Field(ge=-60.0, le=0.0)] | None = None
 
 
+def _whole_hz(rate: float) -> float:
+    if rate != int(rate):  # 48000.5: no file holds it, and the render would say so only at its end
+        raise ValueError("a whole number of Hz, as audio files hold (e.g. 48000)")
+    return rate
+
+
 class SessionFile(Table):
     """A whole session file."""
 
     format: Literal[1] = 1
     description: Annotated[str, Field(max_length=10_000)] | None = None
-    sample_rate: Annotated[float, Field(ge=8000.0, le=384000.0)] | None = None
+    sample_rate: Annotated[float, Field(ge=8000.0, le=384000.0), AfterValidator(_whole_hz)] | None = None
     stems: Annotated[list[StemTable], Field(min_length=1, max_length=MAX_STEMS)]
     buses: Annotated[list[BusTable], Field(max_length=MAX_STEMS)] = []
     master: MasterTable = MasterTable()
