@@ -242,15 +242,19 @@ def test_all_errors_share_the_hierarchy() -> None:
 
 
 def test_the_name_in_another_case_is_found_only_where_one_is(tmp_path: Path) -> None:
-    """case_hint walks the path part by part: each missing part is looked up case-blind in the folder found so far."""
-    from soundstage.files import case_hint
+    """missing_hint walks the path part by part: each missing part is looked up case-blind in the folder found so far."""
+    from soundstage.files import missing_hint
 
     (tmp_path / "Stems" / "Drums").mkdir(parents=True)
     (tmp_path / "Stems" / "Drums" / "Kick.WAV").write_bytes(b"")
-    assert case_hint(tmp_path / "stems" / "drums" / "kick.wav").endswith(
+    assert missing_hint(tmp_path / "stems" / "drums" / "kick.wav").endswith(
         f"{str(tmp_path / 'Stems' / 'Drums' / 'Kick.WAV')!r} is there, named in another case "
         "(macOS and Windows ignore case, this system does not): use that name"
     )
-    assert case_hint(tmp_path / "stems" / "drums" / "snare.wav") == ""  # no such file in any case
-    assert case_hint(tmp_path / "Stems" / "Drums" / "Kick.WAV") == ""  # it is there as named
-    assert case_hint(tmp_path / "Stems" / "Drums" / "Kick.WAV" / "x") == ""  # a file is no folder
+    assert missing_hint(tmp_path / "stems" / "drums" / "snare.wav") == ""  # no such file in any case
+    assert missing_hint(tmp_path / "Stems" / "Drums" / "Kick.WAV") == ""  # it is there as named
+    assert missing_hint(tmp_path / "Stems" / "Drums" / "Kick.WAV" / "x") == ""  # a file is no folder
+    (tmp_path / "usb").symlink_to(tmp_path / "unmounted")
+    assert missing_hint(tmp_path / "usb" / "Stems" / "kick.wav") == (
+        f"; {str(tmp_path / 'usb')!r} is a link to {str(tmp_path / 'unmounted')!r}, which is not there (a drive not mounted?)"
+    )

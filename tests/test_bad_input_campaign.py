@@ -10,6 +10,7 @@ Cases marked ``ok`` are odd but valid inputs that must work (exit 0).
 from __future__ import annotations
 
 import hashlib
+import os
 import shutil
 import subprocess
 from collections.abc import Callable
@@ -596,6 +597,16 @@ CASES: dict[str, tuple[Callable[[W], list[str]], str, int]] = {
             )
         ),
         r"stages\[0\]\.path: plugin file 'plugins/comp\.vst3' does not exist \(looked at '.*'\); '.*/Plugins/Comp\.vst3' is there",
+        2,
+    ),
+    # stems linked from a drive that is not mounted: the link is there, what it points at is not
+    "session_stems_linked_from_a_drive_not_mounted": (
+        lambda w: (
+            [os.symlink("/media/no-such-drive/Session 1", w / "Stems")]
+            and session_case('[[stems]]\npath = "Stems/kick.wav"\n')(w)
+        ),
+        r"input file '.*Stems/kick\.wav' does not exist; '.*/Stems' is a link to '/media/no-such-drive/Session 1', "
+        r"which is not there \(a drive not mounted\?\)$",
         2,
     ),
     "chain_preset_as_a_file_in_another_case": (

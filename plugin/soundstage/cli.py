@@ -401,12 +401,12 @@ def _given_heads(heads: list[str] | None) -> list[str] | None:
     import os
 
     from soundstage.acoustics.hrtf import HEAD_MODELS
-    from soundstage.files import case_hint
+    from soundstage.files import missing_hint
 
     for head in heads or ():
         file = Path(os.path.expanduser(head))
         if head not in HEAD_MODELS and not file.is_file():
-            hint = "" if file.is_dir() else case_hint(file)
+            hint = "" if file.is_dir() else missing_hint(file)
             if hint:
                 raise SoundstageError(f"--hrtf {head!r}: the file does not exist{hint}")
             what = "is a folder" if file.is_dir() else "does not exist"

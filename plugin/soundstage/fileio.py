@@ -34,7 +34,7 @@ except ImportError:  # the "formats" extra is not installed: AAC, ALAC, WavPack,
 from soundstage import mpeg, riff
 from soundstage.engine import ChainStream, pump
 from soundstage.errors import AudioFileError, AudioInputError, OutputError, ParameterError
-from soundstage.files import case_hint, library_path
+from soundstage.files import library_path, missing_hint
 from soundstage.host.audio import sample_problem
 from soundstage.host.processor import Processor
 from soundstage.sinks import AudioSink, AudioTarget, audio_target, wav_chunk
@@ -124,7 +124,7 @@ def _input_file(path: str | os.PathLike[str]) -> Path:
             "save it to a file first, e.g. ffmpeg -i ... -c:a pcm_s24le in.wav, and give that"
         )
     if not file.exists():
-        raise AudioFileError(f"input file {str(file)!r} does not exist{case_hint(file)}")
+        raise AudioFileError(f"input file {str(file)!r} does not exist{missing_hint(file)}")
     if file.is_dir():
         raise AudioFileError(f"input {str(file)!r} is a folder, not an audio file")
     if file.stat().st_size == 0:

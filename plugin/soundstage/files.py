@@ -39,9 +39,9 @@ __all__ = [
     "Terminated",
     "appeared_message",
     "atomic_path",
-    "case_hint",
     "file_mode",
     "library_path",
+    "missing_hint",
     "output_name",
     "publish",
     "referenced_path",
@@ -260,13 +260,17 @@ def referenced_path(text: str, base: Path) -> Path:
     return path
 
 
-def case_hint(path: Path) -> str:
-    """``"; ..."``: for a path that names nothing here, the one that differs from it in case only, where there is one
-    (a session or chain file made on macOS or Windows, whose file systems ignore case: ``Kick.WAV`` for ``kick.wav``);
-    else ``""``."""
+def missing_hint(path: Path) -> str:
+    """``"; ..."``: why a path names nothing here, where that can be seen, else ``""``. Either a part of it is a link
+    to what is not there (stems linked from a drive that is not mounted), or a path that differs from it in case only
+    is there (a session or chain file made on macOS or Windows, whose file systems ignore case: ``Kick.WAV`` for
+    ``kick.wav``)."""
     current = Path(path.anchor) if path.is_absolute() else Path()
     for part in path.parts[1 if path.is_absolute() else 0 :]:
-        if not os.path.lexists(current / part):
+        candidate = current / part
+        if os.path.islink(candidate) and not os.path.exists(candidate):
+            return f"; {str(candidate)!r} is a link to {os.readlink(candidate)!r}, which is not there (a drive not mounted?)"
+        if not os.path.lexists(candidate):
             try:
                 names = sorted(entry.name for entry in os.scandir(current))
             except OSError:

@@ -46,7 +46,7 @@ from typing import Any
 from pythonosc.osc_packet import OscPacket, ParseError
 
 from soundstage.errors import SoundstageError
-from soundstage.files import case_hint
+from soundstage.files import missing_hint
 from soundstage.host.automation import AutomationEvent
 from soundstage.host.parameters import Parameter
 from soundstage.host.prefetch import DesignWorker
@@ -283,7 +283,7 @@ def _text(file: Path) -> str:
             "(and x_m, y_m), as a spreadsheet exports it"
         ) from None
     except OSError as error:
-        hint = case_hint(file) if isinstance(error, FileNotFoundError) else ""
+        hint = missing_hint(file) if isinstance(error, FileNotFoundError) else ""
         raise HeadTrackError(f"{file}: cannot read the head track ({error.strerror or error}){hint}") from None
 
 

@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from soundstage.errors import SoundstageError
-from soundstage.files import case_hint
+from soundstage.files import missing_hint
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -28,7 +28,7 @@ def read_toml(path: str | Path, error: type[SoundstageError], what: str) -> dict
         # a Windows PowerShell 5 redirect writes): TOML is UTF-8, but the file is the user's
         text = data.decode("utf-16" if data[:2] in (b"\xff\xfe", b"\xfe\xff") else "utf-8")
     except FileNotFoundError:
-        raise error(f"{what} {str(file)!r} does not exist{case_hint(file)}") from None
+        raise error(f"{what} {str(file)!r} does not exist{missing_hint(file)}") from None
     except IsADirectoryError:
         raise error(f"{what} {str(file)!r} is a folder: give the .toml file ({_tomls_in(file)})") from None
     except UnicodeDecodeError as problem:

@@ -56,7 +56,7 @@ from soundstage.acoustics.geometry import azimuth_elevation_deg, direction
 from soundstage.acoustics.head import BlendedSphereHead, HeadAndTorso, HybridSphereHead, RigidSphereHead, SphericalHead
 from soundstage.designstore import file_digest
 from soundstage.errors import SoundstageError
-from soundstage.files import case_hint
+from soundstage.files import missing_hint
 
 __all__ = ["DEFAULT_SOFA", "HEAD_MODELS", "HeadChoice", "HrtfError", "HrtfSet", "hrtf_setting"]
 
@@ -193,7 +193,7 @@ class HrtfSet:
         if file.is_dir():
             raise HrtfError(f"SOFA file {str(file)!r} is a folder; give the .sofa file in it")
         if not file.is_file():
-            hint = case_hint(file) or " (Debian ships the MIT KEMAR set in libmysofa1)"
+            hint = missing_hint(file) or " (Debian ships the MIT KEMAR set in libmysofa1)"
             raise HrtfError(f"SOFA file {str(file)!r} does not exist{hint}")
         _check_container(file)
         sofa = _read_sofa(file)

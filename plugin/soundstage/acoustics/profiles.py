@@ -20,7 +20,7 @@ from pydantic import Field
 
 from soundstage.acoustics.geometry import direction, rotation_z
 from soundstage.errors import SoundstageError
-from soundstage.files import case_hint
+from soundstage.files import missing_hint
 from soundstage.schema import Table, validate
 from soundstage.tomlfile import read_toml
 
@@ -237,7 +237,7 @@ def load_profile(name_or_path: str | Path, *, distance_m: float | None = None) -
     if candidate.suffix == ".toml" or candidate.exists():
         file = candidate
         if not file.is_file():
-            raise ProfileError(f"device profile file {str(file)!r} does not exist{case_hint(file)}")
+            raise ProfileError(f"device profile file {str(file)!r} does not exist{missing_hint(file)}")
     else:
         file = PROFILE_DIR / f"{name_or_path}.toml"
         if not file.is_file():

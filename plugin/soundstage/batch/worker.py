@@ -32,7 +32,7 @@ except ImportError:  # pragma: no cover - Windows
 from soundstage.batch.manifest import sha256_path
 from soundstage.errors import AudioFileError, ChainFileError, SoundstageError
 from soundstage.fileio import process_file
-from soundstage.files import case_hint, referenced_path
+from soundstage.files import missing_hint, referenced_path
 from soundstage.host.chain import Chain
 from soundstage.host.chainfile import chain_from_dict, with_head
 from soundstage.host.external import is_external
@@ -186,7 +186,7 @@ def _check_input(task: Task) -> None:
     source = Path(task.input)
     if not source.exists():
         what = "session file" if task.kind == "render" else "input file"
-        raise AudioFileError(f"{what} {task.input!r} does not exist{case_hint(source)}")
+        raise AudioFileError(f"{what} {task.input!r} does not exist{missing_hint(source)}")
 
 
 def _reason(error: BaseException) -> str:

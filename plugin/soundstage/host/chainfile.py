@@ -54,7 +54,7 @@ from pydantic import Field, field_validator
 
 from soundstage.acoustics.hrtf import HEAD_MODELS
 from soundstage.errors import ChainError, ChainFileError, OutputError, SoundstageDeprecationWarning, SoundstageError
-from soundstage.files import case_hint, referenced_path, windows_hint, write_text
+from soundstage.files import missing_hint, referenced_path, windows_hint, write_text
 from soundstage.host.builtins import BUILTIN_RANGES, DEPRECATED_KEYS, builtin_specs, is_builtin, make_builtin, native_name
 from soundstage.host.chain import Chain
 from soundstage.host.external import (
@@ -137,7 +137,7 @@ def find_chain(name: str | os.PathLike[str]) -> Path:
     text = str(name)
     if path.exists() or path.suffix == ".toml" or "/" in text or os.sep in text:
         named = [preset for preset in preset_names() if preset.casefold() == path.stem.casefold()]  # "Mastering.toml"
-        if not path.exists() and path.parent == Path(".") and named and not case_hint(path):
+        if not path.exists() and path.parent == Path(".") and named and not missing_hint(path):
             raise ChainFileError(
                 f"chain file {text!r} does not exist here; for the preset of that name, give its name: {named[0]!r}"
             )
@@ -624,7 +624,7 @@ def _build_external(table: Mapping[str, Any], key: str, context: _Context) -> No
     where = checked.path
     file = referenced_path(where, context.base)
     if not file.exists():
-        hint = case_hint(file) or windows_hint(where)
+        hint = missing_hint(file) or windows_hint(where)
         raise context.error(f"{key}.path", f"plugin file {where!r} does not exist (looked at {str(file)!r}){hint}")
     plugin = load_plugin(file, plugin_name=checked.plugin_name)
     if checked.state is not None:

@@ -21,7 +21,7 @@ from typing import Any
 
 import mido
 
-from soundstage.files import case_hint
+from soundstage.files import missing_hint
 from soundstage.host.automation import AutomationEvent
 from soundstage.midi.decode import Decoder
 from soundstage.midi.maps import MidiMap, MidiMapError, ParameterSource
@@ -47,7 +47,7 @@ def _open(file: Path) -> tuple[Any, float | None]:
     """The MIDI file and, for one timed in SMPTE frames, its ticks per second; a file that cannot be read, or whose
     header is damaged, raises :class:`MidiMapError` naming it."""
     if not file.is_file():
-        raise MidiMapError(f"MIDI file {str(file)!r} does not exist{case_hint(file)}")
+        raise MidiMapError(f"MIDI file {str(file)!r} does not exist{missing_hint(file)}")
     try:
         midi = _read(file)
     except (OSError, EOFError, ValueError, KeyError, IndexError) as error:
