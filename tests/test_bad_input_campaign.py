@@ -609,6 +609,33 @@ CASES: dict[str, tuple[Callable[[W], list[str]], str, int]] = {
         r"which is not there \(a drive not mounted\?\)$",
         2,
     ),
+    # an output folder given as a file, or under one: each was a traceback (NotADirectoryError)
+    "batch_output_is_a_file": (
+        lambda w: ["batch", str(w), "--chain", "mastering", "-o", wav(w / "in.wav", noise())],
+        r"batch: output folder '.*in\.wav' is a file; choose another -o$",
+        2,
+    ),
+    "batch_output_under_a_file": (
+        lambda w: ["batch", str(w), "--chain", "mastering", "-o", wav(w / "in.wav", noise()) + "/out"],
+        r"batch: output folder '.*in\.wav/out' cannot be created \(Not a directory\); choose another -o$",
+        2,
+    ),
+    "demo_folder_is_a_file": (
+        lambda w: ["demo", wav(w / "in.wav", noise())],
+        r"demo folder '.*in\.wav' is a file; give a folder",
+        2,
+    ),
+    "demo_folder_under_a_file": (
+        lambda w: ["demo", wav(w / "in.wav", noise()) + "/demo"],
+        r"demo folder '.*in\.wav/demo' cannot be created \(Not a directory\); give another folder$",
+        2,
+    ),
+    # the demo into a project folder: it replaced the user's session.toml and stems/drums.wav
+    "demo_into_a_folder_with_the_users_session": (
+        lambda w: ["demo", str(w)] if text(w / "session.toml", "# mine\n") else [],
+        r"demo folder '.*' already holds session\.toml, which the demo would replace; give an empty or new folder",
+        2,
+    ),
     "chain_preset_as_a_file_in_another_case": (
         lambda w: process(w, wav(w / "in.wav", noise()), chain="Mastering.toml"),
         r"chain file 'Mastering\.toml' does not exist here; for the preset of that name, give its name: 'mastering'$",

@@ -169,6 +169,10 @@ def write_automation(path: Path, seconds: float) -> None:
         midi.save(str(temporary))
 
 
+#: The files the demo writes into its folder (besides ``renders/``).
+DEMO_FILES = ("stems/vocal.wav", "stems/bass.wav", "stems/drums.wav", "stems/pad.flac", "map.toml", "automation.mid")
+
+
 def write_demo_session(folder: Path) -> Path:
     """Write the demo's stems and session file into ``folder``; returns the session file."""
     stems = folder / "stems"
@@ -190,12 +194,32 @@ def write_demo_session(folder: Path) -> Path:
     return session
 
 
+def _check_folder(folder: Path, overwrite: bool) -> None:
+    """The demo's folder: a folder (or none yet), and, without ``overwrite``, none of the demo's files in it (a
+    user's own session.toml or stems/drums.wav there would be replaced)."""
+    if folder.exists() and not folder.is_dir():
+        raise OutputError(f"demo folder {str(folder)!r} is a file; give a folder (it is created if it does not exist)")
+    renders = folder / "renders"
+    if renders.is_dir() and any(renders.iterdir()) and not overwrite:
+        raise OutputError(f"{renders} already holds renders; pass --overwrite to render the demo again")
+    taken = [name for name in (*DEMO_FILES, SESSION_FILE_NAME) if (folder / name).exists()]
+    if taken and not overwrite:
+        raise OutputError(
+            f"demo folder {str(folder)!r} already holds {taken[0]}, which the demo would replace; give an empty or new "
+            "folder, or pass --overwrite to write the demo there again"
+        )
+
+
 def run_demo(folder: Path, *, overwrite: bool = False) -> int:
     """Write the demo session into ``folder``, render it into ``folder/renders``; returns the exit status."""
-
+    _check_folder(folder, overwrite)
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        raise OutputError(
+            f"demo folder {str(folder)!r} cannot be created ({error.strerror or error}); give another folder"
+        ) from None
     renders = folder / "renders"
-    if renders.exists() and any(renders.iterdir()) and not overwrite:
-        raise OutputError(f"{renders} already holds renders; pass --overwrite to render the demo again")
     session = write_demo_session(folder)
     print(f"demo session: {session} (stems in {folder / 'stems'})")
     result = render_session(session, renders, overwrite=overwrite)

@@ -86,13 +86,21 @@ def run_batch(
     are recorded, then the result says ``interrupted``.
     """
     folder = Path(output_dir)
+    if folder.exists() and not folder.is_dir():
+        raise BatchError(f"batch: output folder {str(folder)!r} is a file; choose another -o")
     with contextlib.ExitStack() as held:
         if folder.is_dir():  # held before the manifest is read: what is done is decided with no other batch writing
             held.enter_context(_only_batch_in(folder))
         result, tasks = _plan(items, folder, resume=resume, overwrite=overwrite)
         made = [path for path in (folder, *folder.parents) if not path.exists()]  # the deepest first
         if made:
-            folder.mkdir(parents=True, exist_ok=True)  # once every item is checked: a refused batch makes no folder
+            try:  # once every item is checked: a refused batch makes no folder
+                folder.mkdir(parents=True, exist_ok=True)
+            except OSError as error:  # a file where a folder of the path should be; a place that is not writable
+                _remove_if_empty(made)
+                raise BatchError(
+                    f"batch: output folder {str(folder)!r} cannot be created ({error.strerror or error}); choose another -o"
+                ) from None
             held.enter_context(_only_batch_in(folder))
         try:
             _run(tasks, result, Manifest(folder), scheduler, on_entry, workers=workers, recycle_after=recycle_after, work=work)
