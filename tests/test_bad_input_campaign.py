@@ -620,6 +620,16 @@ CASES: dict[str, tuple[Callable[[W], list[str]], str, int]] = {
         r"batch: output folder '.*in\.wav/out' cannot be created \(Not a directory\); choose another -o$",
         2,
     ),
+    "process_output_under_a_file": (  # before: "output folder '.../in.wav' does not exist"
+        lambda w: process(w, wav(w / "in.wav", noise()), out="in.wav/out.wav"),
+        r"output folder '.*in\.wav' is a file, not a folder; give another output path$",
+        2,
+    ),
+    "render_output_under_a_file": (
+        lambda w: session(w, STEM)[:-1] + [wav(w / "in.wav", noise()) + "/renders"],
+        r"output folder '.*in\.wav/renders': its parent '.*in\.wav' is a file, not a folder$",
+        2,
+    ),
     "demo_folder_is_a_file": (
         lambda w: ["demo", wav(w / "in.wav", noise())],
         r"demo folder '.*in\.wav' is a file; give a folder",

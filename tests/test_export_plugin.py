@@ -448,6 +448,9 @@ def test_bad_output_folder_and_channel_mismatch_are_one_line(tmp_path: Path, cap
     assert main(["export-plugin", str(trim), "-o", str(blocker / "out"), "--format", "clap", "--rates", "48000"]) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "cannot write plugins into" in err and str(blocker) in err
+    assert main(["export-plugin", str(trim), "-o", str(blocker), "--format", "clap", "--rates", "48000"]) == 2
+    err = capsys.readouterr().err  # before: "... 'a-file': File exists"
+    assert f"cannot write plugins into {str(blocker)!r}: it is a file, not a folder; choose another -o\n" in err
     mismatch = tmp_path / "mismatch.toml"
     mismatch.write_text(
         'format = 1\n[[stages]]\ntype = "Gain"\nname = "trim"\n\n[[stages]]\ntype = "Align"\nname = "late"\n'

@@ -705,6 +705,8 @@ def check_output_path(output: str | os.PathLike[str], *, inputs: list[Path], ove
     if target.exists() and not overwrite:
         raise OutputError(f"output {str(target)!r} already exists; pass --overwrite to replace it")
     folder = target.resolve().parent
+    if folder.exists() and not folder.is_dir():
+        raise OutputError(f"output folder {str(folder)!r} is a file, not a folder; give another output path")
     if not folder.is_dir():
         raise OutputError(f"output folder {str(folder)!r} does not exist; create it first")
     try:  # os.access says yes to root even where nothing can be created (read-only mounts, /proc)

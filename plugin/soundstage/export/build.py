@@ -171,6 +171,8 @@ def build(program: Program, out_dir: Path, *, name: str, description: str, forma
     missing = missing_tools()
     if missing:
         raise BuildError(f"cannot build plugins: {missing}")
+    if out_dir.exists() and not out_dir.is_dir():
+        raise BuildError(f"cannot write plugins into {str(out_dir)!r}: it is a file, not a folder; choose another -o")
     try:
         return _build(program, out_dir, name=name, description=description, formats=formats)
     except OSError as error:

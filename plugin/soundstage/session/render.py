@@ -406,7 +406,8 @@ def _prepare_folder(folder: Path) -> None:
     if not folder.exists():
         parent = folder.resolve().parent
         if not parent.is_dir():
-            raise OutputError(f"output folder {str(folder)!r}: its parent {str(parent)!r} does not exist")
+            what = "is a file, not a folder" if parent.exists() else "does not exist"
+            raise OutputError(f"output folder {str(folder)!r}: its parent {str(parent)!r} {what}")
         try:
             folder.mkdir()
         except OSError as error:
