@@ -109,6 +109,7 @@ def digest(folder: Path) -> dict[str, str]:
         ("empty stem", r"stem 'b\.wav': input file .* is empty \(0 bytes.*\(or move it out of the folder\)"),
         ("a day apart", r"stem 'b'.*more than the 86400 s a session spans; give the stem offset_s.*; nothing was written"),
         ("not toml", r"'.*session\.txt' is no \.toml file"),
+        ("under a file", r"the folder of '.*a\.wav/session\.toml' is a file, not a folder$"),  # before: "does not exist"
     ],
 )
 def test_what_it_refuses_in_one_line_writing_nothing(
@@ -140,6 +141,8 @@ def test_what_it_refuses_in_one_line_writing_nothing(
         write_stem(stems / "b.wav", np.zeros((1, SR)), SR, time_reference=SR * 90_000)
     elif case == "not toml":
         extra = ["-o", str(stems / "session.txt")]
+    elif case == "under a file":
+        extra = ["-o", str(stems / "a.wav" / "session.toml")]
     before = digest(tmp_path)
     assert main(["session", "new", folder, *extra]) == 2
     err = capsys.readouterr().err

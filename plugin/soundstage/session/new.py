@@ -116,7 +116,8 @@ def new_session(
     if target.suffix.lower() != ".toml":
         raise SessionError(f"session new: {str(target)!r} is no .toml file; name the session file e.g. session.toml")
     if not target.parent.is_dir():
-        raise SessionError(f"session new: the folder of {str(target)!r} does not exist; create it first")
+        what = "is a file, not a folder" if target.parent.exists() else "does not exist; create it first"
+        raise SessionError(f"session new: the folder of {str(target)!r} {what}")
     if target.exists() and not overwrite:
         raise SessionError(f"session new: {str(target)!r} already exists; pass --overwrite to replace it, or -o another file")
     files, skipped, outputs = _audio_files(base, target)
