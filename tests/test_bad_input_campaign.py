@@ -327,6 +327,12 @@ CASES: dict[str, tuple[Callable[[W], list[str]], str, int]] = {
         2,
     ),
     "chain_unknown_type": (chain_case('[[stages]]\ntype = "Upmixx"\n'), r"unknown stage type 'Upmixx'; did you mean 'Upmix'", 2),
+    # a pedalboard built-in by its own name: 'Compressor' found 'pedalboard.Compressor', 'Reverb' found nothing
+    "chain_builtin_without_its_prefix": (
+        chain_case('[[stages]]\ntype = "reverb"\n'),
+        r"unknown stage type 'reverb'; did you mean 'pedalboard\.Reverb'\? \(stage types: ",
+        2,
+    ),
     "chain_gain_1000": (
         chain_case('[[stages]]\ntype = "Gain"\nparameters = { gain_db = 1000.0 }\n'),
         r"stages\[0\]\.parameters\.gain_db: .*1000\.0 is outside",

@@ -453,9 +453,9 @@ def _build_node(table: object, key: str, context: _Context) -> tuple[Node, str |
         raise context.error(key, str(error)) from None
     except TypeError as error:
         raise context.error(key, str(error)) from None
-    close = difflib.get_close_matches(
-        kind, [*context.stages, *_ROUTING_TYPES, "plugin", *(f"pedalboard.{n}" for n in BUILTIN_RANGES)], n=2
-    )
+    builtins = [f"pedalboard.{n}" for n in BUILTIN_RANGES]
+    named = [b for b in builtins if b.removeprefix("pedalboard.").casefold() == kind.casefold()]  # "Reverb"
+    close = named or difflib.get_close_matches(kind, [*context.stages, *_ROUTING_TYPES, "plugin", *builtins], n=2)
     hint = f"; did you mean {' or '.join(repr(c) for c in close)}?" if close else ""
     raise context.error(f"{key}.type", f"unknown stage type {kind!r}{hint} ({_type_help(context)})")
 
