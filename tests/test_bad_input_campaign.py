@@ -327,6 +327,16 @@ CASES: dict[str, tuple[Callable[[W], list[str]], str, int]] = {
         2,
     ),
     "chain_unknown_type": (chain_case('[[stages]]\ntype = "Upmixx"\n'), r"unknown stage type 'Upmixx'; did you mean 'Upmix'", 2),
+    "chain_builtin_parameter_misspelt": (  # before: no suggestion for a built-in's parameter
+        chain_case('[[stages]]\ntype = "pedalboard.Reverb"\nparameters = { roomsize = 0.5 }\n'),
+        r"pedalboard\.Reverb has no parameter 'roomsize'; did you mean 'room_size'\? \(parameters: ",
+        2,
+    ),
+    "chain_setting_written_among_the_parameters": (  # before: "has no parameter 'device'"
+        chain_case('[[stages]]\ntype = "Spatializer"\nparameters = { device = "studio-5", width = 0.5 }\n'),
+        r"parameters\.device: 'device' is not a parameter of Spatializer: write it beside type, device = \"studio-5\"$",
+        2,
+    ),
     # a pedalboard built-in by its own name: 'Compressor' found 'pedalboard.Compressor', 'Reverb' found nothing
     "chain_builtin_without_its_prefix": (
         chain_case('[[stages]]\ntype = "reverb"\n'),

@@ -515,6 +515,13 @@ def _no_loose_parameters(kind: str, table: Mapping[str, Any], parameters: Sequen
             )
 
 
+def _no_parameter(owner: str, name: str, known: list[str]) -> str:
+    """What to say of a parameter ``owner`` does not have: the one meant, where one is close, and all it has."""
+    close = difflib.get_close_matches(name, known, n=1)
+    hint = f"; did you mean {close[0]!r}?" if close else ""
+    return f"{owner} has no parameter {name!r}{hint} (parameters: {', '.join(known) or 'none'})"
+
+
 def _toml_value(value: object) -> str:
     """``value`` as TOML writes it (``true``, ``-3.0``, ``"text"``)."""
     text = tomli_w.dumps({"v": value}).split("=", 1)[1].strip()
@@ -549,13 +556,13 @@ def _build_stage(cls: type[Processor], table: Mapping[str, Any], key: str, conte
     values = checked.parameters
     known = {spec.name: spec for spec in cls.parameter_specs}
     for name, value in values.items():
-        if name not in known:
-            close = difflib.get_close_matches(name, list(known), n=1)
-            hint = f"; did you mean {close[0]!r}?" if close else ""
+        if name in cls.config_keys and name not in known:  # device = "studio-5" written among the parameters
             raise context.error(
                 f"{key}.parameters.{name}",
-                f"{cls.type_name} has no parameter {name!r}{hint} (parameters: {', '.join(known) or 'none'})",
+                f"{name!r} is not a parameter of {cls.type_name}: write it beside type, {name} = {_toml_value(value)}",
             )
+        if name not in known:
+            raise context.error(f"{key}.parameters.{name}", _no_parameter(cls.type_name, name, list(known)))
         try:
             known[name].validate(value, owner=cls.type_name)
         except (SoundstageError, TypeError) as error:
@@ -609,9 +616,7 @@ def _build_builtin(kind: str, table: Mapping[str, Any], key: str, context: _Cont
     specs = {spec.name: spec for spec in builtin_specs(class_name)}
     for name, value in values.items():
         if name not in specs:
-            raise context.error(
-                f"{key}.parameters.{name}", f"{kind} has no parameter {name!r} (parameters: {', '.join(specs) or 'none'})"
-            )
+            raise context.error(f"{key}.parameters.{name}", _no_parameter(kind, name, list(specs)))
         try:
             specs[name].validate(value, owner=kind)
         except (SoundstageError, TypeError) as error:
@@ -636,11 +641,7 @@ def _build_external(table: Mapping[str, Any], key: str, context: _Context) -> No
     view = external_parameters(plugin)
     for name, value in checked.parameters.items():
         if name not in view:
-            close = difflib.get_close_matches(name, list(view), n=1)
-            hint = f"; did you mean {close[0]!r}?" if close else ""
-            raise context.error(
-                f"{key}.parameters.{name}", f"{plugin.name} has no parameter {name!r}{hint} (parameters: {', '.join(view)})"
-            )
+            raise context.error(f"{key}.parameters.{name}", _no_parameter(plugin.name, name, list(view)))
         parameter = view[name]
         if not parameter.writable:
             continue
