@@ -478,6 +478,17 @@ CASES: dict[str, tuple[Callable[[W], list[str]], str, int]] = {
         r"sample_rate: sample_rate = 48000\.5 is not allowed: a whole number of Hz, as audio files hold \(e\.g\. 48000\)$",
         2,
     ),
+    "session_mixdown_with_a_chain": (  # before: the chain was ignored, in silence
+        session_case(STEM + '[[renders]]\nname = "mix"\nchain = "studio-5"\n'),
+        r"renders\[0\]\.chain: chain applies to kind = 'device' or 'binaural' or 'reference' renders only, not 'mixdown'; "
+        r"a chain on the mix goes in \[master\]$",
+        2,
+    ),
+    "session_check_finds_a_chain_that_is_not_there": (  # before: session check said nothing, render said no key
+        lambda w: ["session", "check", session(w, STEM + '[master]\nchain = "masterng.toml"\n')[1]],
+        r"session\.toml: master\.chain: chain file '.*masterng\.toml' does not exist$",
+        2,
+    ),
     "session_unknown_bus": (session_case(STEM + 'bus = "drums"\n'), r"stems\[0\]\.bus: bus = 'drums' is not defined", 2),
     "session_duplicate_stem": (session_case(STEM + STEM), r"stems\[1\]\.name: stem name 's0' is used twice", 2),
     "session_unknown_top_key": (session_case("tempo = 120\n" + STEM), r"tempo: unknown key 'tempo'", 2),

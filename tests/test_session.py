@@ -161,7 +161,7 @@ BAD = {
     "unknown_chain": (
         '[[stems]]\npath = "stems/ok.wav"\nchain = "no-such-preset"\n',
         SoundstageError,
-        r"no chain file 'no-such-preset' and no preset",
+        r"stems\[0\]\.chain: no chain file 'no-such-preset' and no preset",
     ),
     "duplicate_names": (
         '[[stems]]\npath = "stems/ok.wav"\n[[stems]]\npath = "stems/ok.wav"\n',

@@ -348,11 +348,13 @@ def _cmd_session_new(args: argparse.Namespace) -> int:
 
 def _cmd_session_check(args: argparse.Namespace) -> int:
     from soundstage.session.model import load_session
+    from soundstage.session.render import check_chains
     from soundstage.session.stems import inspect_stems
 
     session = load_session(Path(args.session))
     rate, stems = inspect_stems(session)
-    print(f"{session.file}: {len(stems)} stem(s), session rate {rate:g} Hz, {len(session.renders)} render(s)")
+    chains = check_chains(session, stems)
+    print(f"{session.file}: {len(stems)} stem(s), session rate {rate:g} Hz, {len(session.renders)} render(s), {chains} chain(s)")
     print(f"{'stem':<16} {'start s':>8} {'from':<20} {'rate':>7} {'ch':>3} {'format':<8} {'length s':>8}  chain / bus")
     for info in stems:
         print(

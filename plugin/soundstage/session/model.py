@@ -203,6 +203,27 @@ def _whole_hz(rate: float) -> float:
     return rate
 
 
+#: The keys of a ``[[renders]]`` table that only some kinds use, and those kinds (a key another kind would ignore).
+_RENDER_KEYS_BY_KIND = {
+    "chain": ("device", "binaural", "reference"),
+    "a": ("ab",),
+    "b": ("ab",),
+    "per_driver": ("device",),
+    "ceiling_dbtp": ("ab",),
+}
+
+
+def _check_render_keys(render: RenderTable, file: Path, where: str) -> None:
+    """A key the render's kind does not use is refused (a mixdown's chain was ignored, in silence)."""
+    for key, kinds in _RENDER_KEYS_BY_KIND.items():
+        if key in render.model_fields_set and render.kind not in kinds:
+            allowed = " or ".join(repr(kind) for kind in kinds)
+            where_else = "; a chain on the mix goes in [master]" if key == "chain" and render.kind == "mixdown" else ""
+            raise _fail(
+                file, f"{where}.{key}", f"{key} applies to kind = {allowed} renders only, not {render.kind!r}{where_else}"
+            )
+
+
 class SessionFile(Table):
     """A whole session file."""
 
@@ -276,8 +297,7 @@ def load_session(path: str | Path) -> Session:
             raise _fail(file, f"{where}.name", str(error)) from None
         if name in [r.name for r in renders]:
             raise _fail(file, f"{where}.name", f"render name {name!r} is used twice")
-        if render.ceiling_dbtp is not None and render.kind != "ab":
-            raise _fail(file, f"{where}.ceiling_dbtp", f"ceiling_dbtp applies to kind = 'ab' renders only, not {render.kind!r}")
+        _check_render_keys(render, file, where)
         ab = render.kind == "ab"
         renders.append(
             Render(

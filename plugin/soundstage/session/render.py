@@ -38,7 +38,7 @@ from soundstage.acoustics.hrtf import HeadChoice, HrtfError
 from soundstage.analysis.device import device_stages, stages_device_figures
 from soundstage.analysis.loudness import LoudnessMeter, TruePeakMeter, short_term_lufs
 from soundstage.engine import ChainStream
-from soundstage.errors import ChainError, ChannelError, OutputError, SoundstageError
+from soundstage.errors import ChainError, ChainFileError, ChannelError, OutputError, SoundstageError
 from soundstage.files import appeared_message, library_path, output_name, write_text
 from soundstage.headtrack import read_head_track
 from soundstage.host.chain import Chain, ChainTap
@@ -56,7 +56,7 @@ from soundstage.stages.monitors import BinauralMonitor
 #: The most threads the stems' chains run on (at most one per core).
 STEM_THREADS = 4
 
-__all__ = ["render_session", "render_summary", "RenderResult", "SessionParameters", "REPORT_NAME"]
+__all__ = ["check_chains", "render_session", "render_summary", "RenderResult", "SessionParameters", "REPORT_NAME"]
 
 
 class SessionParameters:
@@ -219,10 +219,10 @@ class RenderResult:
 
 def _resolve_chain(session: Session, name: str, *, head: str | list[str] | None = None, where: str = "") -> Chain:
     """The chain ``name`` names (a file from the session's folder, or a preset), on ``head`` if one is given (a
-    render's chain on the session's ``hrtf``: :func:`_session_head`; ``where`` is the render's key)."""
+    render's chain on the session's ``hrtf``: :func:`_session_head`; ``where`` is the session's key that names it)."""
     candidate = session.resolve(name)
-    path = candidate if candidate.exists() or name.endswith(".toml") or "/" in name else find_chain(name)
     try:
+        path = candidate if candidate.exists() or name.endswith(".toml") or "/" in name else find_chain(name)
         return load_chain(path, hrtf=head)
     except SessionError:
         raise
@@ -231,6 +231,8 @@ def _resolve_chain(session: Session, name: str, *, head: str | list[str] | None 
             f"{session.file}: {where}: chain {name!r} has no stage that takes a head, so hrtf = "
             f"{list(session.hrtf)!r} would change nothing; give it a chain with a Spatializer, monitor or reference"
         ) from None
+    except ChainFileError as error:  # not there, or not a chain: named by the session's key that names it
+        raise SessionError(f"{session.file}: {where}: {error}") from None
     except Exception as error:
         if isinstance(error, (OSError,)):
             raise SessionError(f"{session.file}: chain {name!r}: {error}") from None
@@ -265,7 +267,11 @@ def _reason(error: BaseException) -> str:
 
 def _stem_chains(session: Session, stems: list[StemInfo]) -> dict[str, Chain | None]:
     """Each stem's chain (None: none), checked to take the stem and give mono or stereo."""
-    chains = {info.stem.name: (_resolve_chain(session, info.stem.chain) if info.stem.chain else None) for info in stems}
+    keys = {stem.name: f"stems[{index}].chain" for index, stem in enumerate(session.stems)}
+    chains = {
+        info.stem.name: (_resolve_chain(session, info.stem.chain, where=keys[info.stem.name]) if info.stem.chain else None)
+        for info in stems
+    }
     for info in stems:
         chain = chains[info.stem.name]
         try:
@@ -278,6 +284,25 @@ def _stem_chains(session: Session, stems: list[StemInfo]) -> dict[str, Chain | N
                 "stereo: end its chain with Route(channels=[0, 1]) (or give it a chain that folds down)"
             )
     return chains
+
+
+def _mix_chains(session: Session) -> tuple[dict[str, Chain | None], Chain | None]:
+    """The buses' chains and the master's."""
+    buses = {
+        bus.name: (_resolve_chain(session, bus.chain, where=f"buses[{index}].chain") if bus.chain else None)
+        for index, bus in enumerate(session.buses)
+    }
+    return buses, (_resolve_chain(session, session.master_chain, where="master.chain") if session.master_chain else None)
+
+
+def check_chains(session: Session, stems: list[StemInfo]) -> int:
+    """Every chain the session names, found, loaded and checked as a render does (a stem's gives mono or stereo);
+    how many. What is wrong is raised naming the session's key (``stems[2].chain``, ``renders[0].a``)."""
+    stem_chains = _stem_chains(session, stems)
+    buses, master = _mix_chains(session)
+    renders = _render_chains(session)
+    chains = [*stem_chains.values(), *buses.values(), master, *(chain for pair in renders.values() for chain in pair)]
+    return sum(chain is not None for chain in chains)
 
 
 def _render_chains(session: Session, head_key: str = "hrtf") -> dict[str, list[Chain | None]]:
@@ -341,8 +366,7 @@ def render_session(
             raise SessionError(f"{session.file}: no render named {', '.join(map(repr, missing))} (renders: {known})")
     folder = Path(output_dir)
     stem_chains = _stem_chains(session, stems)
-    bus_chains = {bus.name: (_resolve_chain(session, bus.chain) if bus.chain else None) for bus in session.buses}
-    master = _resolve_chain(session, session.master_chain) if session.master_chain else None
+    bus_chains, master = _mix_chains(session)
     render_chains = _render_chains(session, "hrtf" if hrtf is None else "the head given for this render (hrtf, --hrtf)")
     total = max(info.start + int(np.ceil(info.frames * rate / info.sample_rate)) for info in stems)
     _prepare_folder(folder)
