@@ -53,3 +53,20 @@ def test_the_chunks_ffmpeg_and_libsndfile_write_are_found(tmp_path: Path) -> Non
         assert found[b"chna"].position == (tmp_path / "r.wav").stat().st_size - len(tail)
         bodies = {chunk.kind: stream.read(4) for chunk in riff.chunks(stream)}  # each given with the stream at its body
     assert bodies[b"chna"] == b"\1\0\1\0" and bodies[b"fmt "][:2] == b"\xfe\xff"  # WAVE_FORMAT_EXTENSIBLE
+
+
+def test_an_rf64_that_fits_becomes_a_wav_with_the_data_size_ds64_held(tmp_path: Path) -> None:
+    """rf64_as_wav writes the data size ds64 holds into the data chunk, 0 included (an RF64 whose ds64 says 0 and
+    whose data header says 0xFFFFFFFF is empty, not "to the end of the file")."""
+    from soundstage.sinks import rf64_as_wav
+
+    for frames in (0, 10):
+        path = tmp_path / f"{frames}.wav"
+        with soundfile.SoundFile(str(path), "w", 48000, 2, "PCM_24", format="RF64") as file:
+            file.write(np.zeros((frames, 2)))
+        assert rf64_as_wav(path)
+        with path.open("rb") as stream:
+            assert riff.wav_form(stream) == b"RIFF"
+            sizes = {chunk.kind: chunk.size for chunk in riff.chunks(stream)}
+        assert sizes[b"data"] == frames * 2 * 3 and b"JUNK" in sizes and b"ds64" not in sizes
+        assert soundfile.info(str(path)).frames == frames

@@ -261,17 +261,17 @@ def rf64_as_wav(path: Path) -> bool:
     with path.open("r+b") as file:
         if riff.wav_form(file) != b"RF64":
             return False
-        ds64 = False
+        data_size = None
         for chunk in riff.chunks(file):
             if chunk.kind == b"ds64" and chunk.size >= 24:
-                ds64 = True
+                data_size = int.from_bytes(file.read(16)[8:16], "little")  # as ds64 holds it, 0 included
                 file.seek(chunk.position)
                 file.write(b"JUNK")
             elif chunk.kind == b"data":
-                if not ds64 or chunk.size > 0xFFFFFFFF:
+                if data_size is None or data_size > 0xFFFFFFFF:
                     return False
                 file.seek(chunk.position + 4)
-                file.write(chunk.size.to_bytes(4, "little"))
+                file.write(data_size.to_bytes(4, "little"))
                 break
         else:
             return False
