@@ -256,6 +256,32 @@ def test_soundstage_live_follows_a_head_tracker() -> None:
     assert "4 head-tracker packet(s), 1 malformed, 0 ignored" in out
 
 
+def _live(*args: str) -> subprocess.CompletedProcess[str]:
+    command = [sys.executable, "-m", "soundstage.cli", "live", "--chain", "studio-5-binaural", "--head-tracker", "udp:0"]
+    return subprocess.run([*command, *args], capture_output=True, text=True, timeout=300)
+
+
+def test_live_plays_a_file_at_the_rate_and_for_the_seconds_asked(tmp_path: Path) -> None:
+    """``live --input`` honours ``--sample-rate`` (the file is resampled, not re-clocked) and ``--seconds``
+    (the first seconds of the file), and refuses ``--signal`` beside a file. These were ignored in silence:
+    the take came out at the file's rate and length."""
+    t = np.arange(int(2 * SR)) / SR
+    soundfile.write(tmp_path / "tone.wav", np.stack([0.25 * np.sin(2 * np.pi * 1000.0 * t)] * 2).T, int(SR))
+    done = _live("--input", str(tmp_path / "tone.wav"), "--sample-rate", "44100", "--seconds", "0.5",
+                 "--record", str(tmp_path / "take.wav"))  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    take, rate = soundfile.read(tmp_path / "take.wav")
+    assert (rate, take.shape) == (44100, (22050, 2))
+    spectrum = np.abs(np.fft.rfft(take[4410:, 0] * np.hanning(take.shape[0] - 4410)))
+    peak_hz = np.argmax(spectrum) * rate / (take.shape[0] - 4410)
+    assert peak_hz == pytest.approx(1000.0, abs=5.0)  # played at 44.1 kHz without resampling it would be 919 Hz
+    refused = _live("--input", str(tmp_path / "tone.wav"), "--signal", "sine")
+    assert refused.returncode == 2
+    assert refused.stderr.strip().splitlines() == [
+        f"soundstage: error: --signal sine generates a signal, --input plays '{tmp_path / 'tone.wav'}': give one of them"
+    ]
+
+
 def test_a_session_applies_its_head_track_to_every_listener(tmp_path: Path) -> None:
     from soundstage.session import render_session
     from soundstage.session.model import SessionError

@@ -433,12 +433,14 @@ def _signal_blocks(args: argparse.Namespace, channels: int, rate: float, block: 
     if args.input:
         from soundstage.fileio import open_audio
 
-        with open_audio(args.input) as reader:
-            while reader.tell() < reader.frames:
-                yield reader.read(min(block, reader.frames - reader.tell()))
+        with open_audio(args.input) as file:
+            reader = file if float(file.samplerate) == rate else file.resampled_to(rate)
+            end = reader.frames if args.seconds is None else min(reader.frames, round(args.seconds * rate))
+            while reader.tell() < end:
+                yield reader.read(min(block, end - reader.tell()))
         return
     rng = np.random.default_rng(0)
-    total = int(args.seconds * rate)
+    total = round((60.0 if args.seconds is None else args.seconds) * rate)
     phase = 0
     for start in range(0, total, block):
         n = min(block, total - start)
@@ -465,12 +467,14 @@ def _cmd_live(args: argparse.Namespace) -> int:
         )
     midi_map = load_map(args.map, chain) if args.map else None
     tracker_at = _udp_address(args.head_tracker) if args.head_tracker else None
-    rate, channels = args.sample_rate, 2
+    rate, channels = args.sample_rate or 48000.0, 2
     if args.input:
         from soundstage.fileio import open_audio
 
+        if args.signal:
+            raise SoundstageError(f"--signal {args.signal} generates a signal, --input plays '{args.input}': give one of them")
         with open_audio(args.input) as probe:
-            rate, channels = float(probe.samplerate), int(probe.num_channels)
+            rate, channels = args.sample_rate or float(probe.samplerate), int(probe.num_channels)
     outputs = chain.output_channels_for(channels)  # checked before any port opens
     with contextlib.ExitStack() as stack:
         sinks = []  # where the processed audio goes: a sound device, a file (both checked before waiting for MIDI)
@@ -968,9 +972,16 @@ def build_parser() -> argparse.ArgumentParser:
         "--out", dest="out_port", default=None, help=f"MIDI output port for feedback (motor faders, LED rings): {_PORT_FORMS}"
     )
     live.add_argument("--input", default=None, help="audio file to play through the chain (default: a generated signal)")
-    live.add_argument("--signal", choices=("noise", "sine"), default="noise", help="generated signal (default noise)")
-    live.add_argument("--seconds", type=_SECONDS, default=60.0, help="length of the generated signal (default 60)")
-    live.add_argument("--sample-rate", type=_RATE, default=48000.0)
+    live.add_argument("--signal", choices=("noise", "sine"), default=None, help="generated signal (default noise)")
+    live.add_argument(
+        "--seconds", type=_SECONDS, default=None, help="seconds to play (default: all of --input, or 60 s of the signal)"
+    )
+    live.add_argument(
+        "--sample-rate",
+        type=_RATE,
+        default=None,
+        help="rate to run at (default: the --input file's, or 48000 Hz); a file at another rate is resampled",
+    )
     live.add_argument("--block", type=_BLOCK, default=256, help="block size in samples (default 256)")
     live.add_argument(
         "--play", nargs="?", const="", default=None, metavar="DEVICE", help="play on a sound device (default device if no name)"
