@@ -581,6 +581,24 @@ CASES: dict[str, tuple[Callable[[W], list[str]], str, int]] = {
     ),
     "chain_show_rate_0": (lambda w: ["chain", "show", "mastering", "--sample-rate", "0"], r"--sample-rate: 0", 2),
     "analyze_distance_negative": (lambda w: ["analyze", "crosstalk", "--distance-m", "-1"], r"--distance-m", 2),
+    # a measured head has its own size: the radius was ignored in silence
+    "analyze_virtualizer_radius_with_a_measured_head": (
+        lambda w: [
+            "analyze",
+            "virtualizer",
+            "--hrtf",
+            "/usr/share/libmysofa/MIT_KEMAR_normal_pinna.sofa",
+            "--head-radius-m",
+            "0.1",
+        ],
+        r"--head-radius-m 0\.1 sizes a head model, and --hrtf '.*MIT_KEMAR_normal_pinna\.sofa' is a measured head .*: give one",
+        2,
+    ),
+    "analyze_virtualizer_radius_beyond_the_stage": (
+        lambda w: ["analyze", "virtualizer", "--head-radius-m", "0.15"],
+        r"--head-radius-m: 0\.15 is outside 0\.05\.\.0\.12 m",
+        2,
+    ),
     # a path starting with ~ and no such user (~unknown-user/... or a file named ~mix.wav): pathlib raised
     "hrtf_tilde_no_such_user": (
         lambda w: process(w, wav(w / "in.wav", noise()), "--hrtf", "~no-such-user/me.sofa", chain="studio-5"),

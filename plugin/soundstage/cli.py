@@ -263,14 +263,19 @@ def _cmd_analyze_beam(args: argparse.Namespace) -> int:
 
 
 def _cmd_analyze_virtualizer(args: argparse.Namespace) -> int:
-    from soundstage.acoustics.hrtf import DEFAULT_SOFA
+    from soundstage.acoustics.hrtf import DEFAULT_SOFA, HEAD_MODELS
     from soundstage.analysis.report import virtualizer_report
 
     against = None if args.against == "none" else (args.against or str(DEFAULT_SOFA))
+    if args.head_radius_m is not None and args.hrtf and args.hrtf not in HEAD_MODELS:
+        raise SoundstageError(
+            f"--head-radius-m {args.head_radius_m:g} sizes a head model, and --hrtf {args.hrtf!r} is a measured head "
+            "of its own size: give one of them"
+        )
     print(
         virtualizer_report(
             azimuth_deg=args.azimuth_deg,
-            head_radius_m=args.head_radius_m,
+            head_radius_m=0.0875 if args.head_radius_m is None else args.head_radius_m,
             hrtf=args.hrtf,
             against=against,
             plot=_plot_path(args),
@@ -918,7 +923,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--azimuth-deg", type=_ranged(float, 1, 90, "degrees"), default=30.0, help="angle of the virtual speakers"
     )
     virtualizer.add_argument(
-        "--head-radius-m", type=_ranged(float, 0.03, 0.2, "m"), default=0.0875, help="head radius of the model"
+        "--head-radius-m", type=_ranged(float, 0.05, 0.12, "m"), default=None, help="head radius of the model (default 0.0875)"
     )
     virtualizer.add_argument(
         "--hrtf",
