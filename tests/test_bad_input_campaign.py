@@ -511,7 +511,7 @@ CASES: dict[str, tuple[Callable[[W], list[str]], str, int]] = {
     "session_midi_map_missing": (session_case(STEM + '[midi]\nmap = "gone.toml"\nautomation = "gone.mid"\n'), r"midi: .*gone", 2),
     "session_render_exists": (
         lambda w: session(w, STEM) if (w / "out").mkdir() or text(w / "out" / "mixdown.wav", "mine") else [],
-        r"render 'mixdown' failed: render 'mixdown': .*mixdown.wav' already exists; pass --overwrite",
+        r"render 'mixdown' failed: .*mixdown.wav' already exists; pass --overwrite",
         2,
     ),
     "session_only_unknown": (lambda w: session(w, STEM, extra="--only nope"), r"no render named 'nope'", 2),

@@ -149,7 +149,7 @@ def test_the_command_line_exit_status_says_a_render_failed(tmp_path: Path, capsy
     assert main(["render", str(tmp_path / "s.toml"), "-o", str(tmp_path / "out")]) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "Traceback" not in err
-    assert "render 'ten' failed: render 'ten': output" in err and "10 channels; FLAC holds 1..8" in err
+    assert "render 'ten' failed: output" in err and "10 channels; FLAC holds 1..8" in err
     assert (tmp_path / "out" / "good.wav").exists() and not (tmp_path / "out" / "ten.flac").exists()
 
 

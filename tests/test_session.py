@@ -487,6 +487,33 @@ def test_a_folder_given_for_the_session_is_its_session_toml_or_a_one_line_error(
         render_session(tmp_path / "song" / "stems", tmp_path / "out")
 
 
+def test_a_render_that_writes_nothing_says_only_why(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """Every output already there: the render printed "rendered 2.00 s ..." and an empty table of files before its
+    errors, and each error named the render twice. A head given for mixdowns alone changed nothing in silence; a
+    render named in another case got no suggestion."""
+    from soundstage.cli import main
+
+    session = aligned_session(tmp_path / "song", loud="a")
+    assert main(["render", str(session)]) == 0
+    capsys.readouterr()
+    before = hashes(tmp_path / "song")
+    assert main(["render", str(session)]) == 2
+    out, err = capsys.readouterr()
+    mix = tmp_path / "song" / "renders" / "mix.wav"
+    assert out == ""
+    assert err.splitlines() == [
+        f"soundstage: error: render 'mix' failed: {str(mix)!r} already exists; pass --overwrite to replace it"
+    ]
+    assert main(["render", str(session), "--only", "mix", "--hrtf", "model", "-o", str(tmp_path / "out")]) == 2
+    assert capsys.readouterr().err.splitlines() == [
+        f"soundstage: error: {session}: the head given for this render (hrtf, --hrtf) would change nothing: "
+        "render 'mix' is a mixdown and takes no head; give it for a device, binaural, reference or A/B render"
+    ]
+    assert main(["render", str(session), "--only", "Mix", "-o", str(tmp_path / "out")]) == 2
+    assert capsys.readouterr().err.strip().endswith("no render named 'Mix' (renders: mix); did you mean 'mix'?")
+    assert hashes(tmp_path / "song") == before and not (tmp_path / "out").exists()
+
+
 def test_a_sessions_hrtf_is_the_listeners_head_for_its_render_chains(tmp_path: Path, kemar_path: str) -> None:
     """``hrtf = "me.sofa"`` (beside the session file): the binaural render is the studio-5-binaural preset with that
     head on the design and the preview (the same samples as the chain loaded with it), the mixdown is untouched,

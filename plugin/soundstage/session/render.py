@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import contextlib
 import copy
+import difflib
 import json
 import os
 import tempfile
@@ -323,6 +324,27 @@ def _render_chains(session: Session, head_key: str = "hrtf") -> dict[str, list[C
     return chains
 
 
+def _selected_renders(session: Session, only: list[str] | None, *, head_given: bool) -> list[Render]:
+    """The renders ``only`` names (all without it), each name checked; a head given for mixdowns alone is refused."""
+    renders = [r for r in session.renders if not only or r.name in only]
+    if only:
+        missing = sorted(set(only) - {r.name for r in renders})
+        if missing:
+            names = [r.name for r in session.renders]
+            close = [match for name in missing for match in difflib.get_close_matches(name.lower(), names, n=1)]
+            hint = f"; did you mean {' and '.join(map(repr, close))}?" if close else ""
+            raise SessionError(
+                f"{session.file}: no render named {', '.join(map(repr, missing))} (renders: {', '.join(names)}){hint}"
+            )
+    if head_given and renders and all(render.kind == "mixdown" for render in renders):
+        raise SessionError(
+            f"{session.file}: the head given for this render (hrtf, --hrtf) would change nothing: "
+            + (f"render {renders[0].name!r} is a mixdown and takes" if len(renders) == 1 else "its renders are mixdowns and take")
+            + " no head; give it for a device, binaural, reference or A/B render"
+        )
+    return renders
+
+
 def render_session(
     session_path: str | os.PathLike[str],
     output_dir: str | os.PathLike[str],
@@ -358,12 +380,7 @@ def render_session(
         setting = head_setting(hrtf)
         session = replace(session, hrtf=(setting,) if isinstance(setting, str) else tuple(setting))
     rate, stems = inspect_stems(session, allow_truncated=allow_truncated)
-    renders = [r for r in session.renders if not only or r.name in only]
-    if only:
-        missing = sorted(set(only) - {r.name for r in renders})
-        if missing:
-            known = ", ".join(r.name for r in session.renders)
-            raise SessionError(f"{session.file}: no render named {', '.join(map(repr, missing))} (renders: {known})")
+    renders = _selected_renders(session, only, head_given=hrtf is not None)
     folder = Path(output_dir)
     stem_chains = _stem_chains(session, stems)
     bus_chains, master = _mix_chains(session)
@@ -509,7 +526,7 @@ def _plan_outputs(
                     raise OutputError(f"{str(target)!r} already exists; pass --overwrite to replace it")
                 checked = audio_target(target, channels=channels, sample_rate=rate, bit_depth=render.bit_depth, frames=total)
             except OutputError as error:
-                plan.failures[render.name] = f"render {render.name!r}: {error}"
+                plan.failures[render.name] = str(error)
                 break
             stamp = () if origin is None or checked.file_format not in ("WAV", "RF64") else _stamp(render, origin)
             outputs.append(_Output(checked, render.name, role, replace=overwrite, chunks=stamp))
@@ -1114,7 +1131,9 @@ def render_summary(result: RenderResult, folder: Path) -> list[str]:
     Failed renders are not among them: they are errors, one line each, for the caller to print.
     """
     report = result.report
-    lines = []
+    lines: list[str] = []
+    if not result.outputs:  # every render refused before any work: nothing was rendered
+        return lines
     for stem in report["stems"]:
         if stem["conversion"]:
             lines.append(f"stem {stem['name']}: {stem['conversion']}")
@@ -1146,6 +1165,5 @@ def render_summary(result: RenderResult, folder: Path) -> list[str]:
             )
         if render.get("device_figures_error"):
             lines.append(f"{render['name']}: no device figures ({render['device_figures_error']})")
-    if result.outputs:
-        lines.append(f"report: {folder / REPORT_NAME}")
+    lines.append(f"report: {folder / REPORT_NAME}")
     return lines
