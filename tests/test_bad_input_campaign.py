@@ -740,6 +740,32 @@ CASES: dict[str, tuple[Callable[[W], list[str]], str, int]] = {
         r"jobs\.toml: item: unknown key 'item'; did you mean 'items'\? \(allowed: ",
         2,
     ),
+    # options and keys that changed nothing were dropped in silence: the batch ran with what the items said
+    "batch_chain_beside_items_with_their_own": (
+        lambda w: ["batch", text(w / "jobs.toml", '[[items]]\ninput = "a.wav"\nchain = "mastering"\n'), "--chain", "studio-5"],
+        r"batch: --chain studio-5 would change nothing: every item of .*jobs\.toml names its own chain .*; drop --chain",
+        2,
+    ),
+    "batch_hrtf_beside_items_with_their_own": (
+        lambda w: [
+            "batch",
+            text(w / "jobs.toml", '[[items]]\ninput = "a.wav"\nchain = "studio-5"\nhrtf = "model"\n'),
+            "--hrtf",
+            "rigid-sphere",
+        ],
+        r"batch: --hrtf would change nothing: every item of .*jobs\.toml names its own head \(hrtf\); drop --hrtf",
+        2,
+    ),
+    "job_list_session_item_with_a_chain": (
+        lambda w: ["batch", text(w / "jobs.toml", '[[items]]\nsession = "s.toml"\nchain = "studio-5"\n'), "-o", str(w / "o")],
+        r"jobs\.toml: items\[0\]: chain = 'studio-5' is for an input item; a session renders the chains it names",
+        2,
+    ),
+    "batch_workers_with_a_scheduler": (
+        lambda w: ["batch", str(w), "--chain", "mastering", "--scheduler", "tcp://127.0.0.1:1", "--workers", "4"],
+        r"batch: --workers sets the local worker processes; with --scheduler the cluster's workers run the items .*: drop",
+        2,
+    ),
     "unknown_command": (lambda w: ["transmogrify"], r"invalid choice: 'transmogrify'", 2),
     "input_dash_for_stdin": (
         lambda w: ["process", "-", "out.wav", "--chain", "mastering"],

@@ -645,8 +645,17 @@ def _cmd_batch(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
     from soundstage.batch import load_jobs, run_batch
+    from soundstage.batch.run import RECYCLE_AFTER
     from soundstage.fileio import audio_files
 
+    if args.scheduler is not None:
+        options = [name for name, value in (("--workers", args.workers), ("--recycle-after", args.recycle_after)) if value]
+        if options:
+            raise SoundstageError(
+                f"batch: {' and '.join(options)} set{'s' if len(options) == 1 else ''} the local worker processes; with "
+                f"--scheduler the cluster's workers run the items (start them with as many processes as wanted): "
+                f"drop {' and '.join(options)}"
+            )
     items = load_jobs(args.jobs, chain=args.chain, hrtf=_given_heads(args.hrtf))
     if Path(args.jobs).is_dir():
         _say_hidden([path.name for path in audio_files(Path(args.jobs))[1]], "items")
@@ -672,12 +681,12 @@ def _cmd_batch(args: argparse.Namespace) -> int:
         result = run_batch(
             items,
             out,
-            workers=args.workers,
             scheduler=args.scheduler,
             resume=args.resume,
             overwrite=args.overwrite,
-            recycle_after=args.recycle_after,
             on_entry=progress,
+            workers=2 if args.workers is None else args.workers,
+            recycle_after=RECYCLE_AFTER if args.recycle_after is None else args.recycle_after,
         )
     finally:
         bar.close()
@@ -1024,14 +1033,14 @@ def build_parser() -> argparse.ArgumentParser:
     batch.add_argument("--chain", default=None, help="chain file or preset for a folder or glob (a job list names its own)")
     _hrtf_argument(batch, "every item's chain (or session's render chains; an item's own hrtf wins)")
     batch.add_argument("-o", "--output", default=None, help="output folder (default ./batch-out)")
-    batch.add_argument("--workers", type=_ranged(int, 1, 256, "workers"), default=2, help="local worker processes (default 2)")
+    batch.add_argument("--workers", type=_ranged(int, 1, 256, "workers"), default=None, help="local worker processes (default 2)")
     batch.add_argument("--scheduler", default=None, help="run on this Dask cluster instead (tcp://HOST:PORT; the cluster extra)")
     batch.add_argument("--resume", action="store_true", help="skip items the manifest records as done with the same inputs")
     batch.add_argument("--overwrite", action="store_true", help="replace existing outputs this batch did not write")
     batch.add_argument(
         "--recycle-after",
         type=_ranged(int, 1, 10**6, "items"),
-        default=50,
+        default=None,
         help="replace a local worker after N items (default 50)",
     )
     batch.set_defaults(run=_cmd_batch)

@@ -206,12 +206,24 @@ def _job_list(path: Path, chain: str | None, hrtf: tuple[str, ...]) -> list[Batc
     base = path.resolve().parent
     default = chain or checked.chain
     default_head = hrtf or _head(checked.hrtf, base)
+    if chain is not None and all(table.session is not None or table.chain is not None for table in checked.items):
+        raise BatchError(
+            f"batch: --chain {chain} would change nothing: every item of {path} names its own chain or is a session "
+            "(which renders its own chains); drop --chain"
+        )
+    if hrtf and all(table.hrtf is not None for table in checked.items):
+        raise BatchError(f"batch: --hrtf would change nothing: every item of {path} names its own head (hrtf); drop --hrtf")
     items = []
     for index, table in enumerate(checked.items):
         where = f"{path}: items[{index}]"
         if (table.input is None) == (table.session is None):
             raise BatchError(f'{where}: give exactly one of input = "audio file" or session = "session.toml"')
         if table.session is not None:
+            if table.chain is not None:
+                raise BatchError(
+                    f"{where}: chain = {table.chain!r} is for an input item; a session renders the chains it names: "
+                    "remove chain here (or give the audio file as input)"
+                )
             session = referenced_path(table.session, base)
             name = _plain(table.output or session.stem, f"{where}.output")
             items.append(BatchItem(name, session, None, name, "render", _head(table.hrtf, base) or default_head))
