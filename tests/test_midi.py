@@ -216,6 +216,44 @@ def test_the_mistakes_people_make_in_a_map_are_named_with_the_fix() -> None:
     )
 
 
+@pytest.mark.parametrize(
+    ("keys", "error"),
+    [
+        ({"kind": "cc", "number": 7, "encoding": "signed_bit"}, r"\.encoding: encoding is for kind relative, not 'cc'"),
+        ({"kind": "cc", "number": 7, "exponent": 3.0}, r'\.exponent: exponent shapes curve = "exponent": add that curve'),
+        ({"kind": "cc", "number": 7, "mode": "momentary"}, r"\.mode: mode is for kind note, not 'cc'"),
+        ({"kind": "pitchbend", "number": 7}, r"\.number: number is for kind cc, .*, not 'pitchbend'"),
+        ({"kind": "relative", "number": 7, "pickup": True}, r"\.pickup: pickup is for kind cc, .*, not 'relative'"),
+        ({"kind": "note", "number": 60, "encoding": "binary_offset"}, r"\.encoding: encoding is for kind relative, not 'note'"),
+    ],
+)
+def test_a_key_the_bindings_kind_does_not_use_is_refused(keys: dict[str, object], error: str) -> None:
+    """Each of these was dropped in silence: an exponent without its curve moved the gain linearly, an encoding on a
+    plain CC read an encoder's steps as positions, a pitch bend's number bound every bend."""
+    target = Chain([Gain()], names=["trim"])
+    with pytest.raises(MidiMapError, match=r"bindings\[0\]" + error):
+        map_from_dict({"bindings": [{"target": "trim.gain_db", **keys}]}, target)
+
+
+def test_the_keys_each_kind_uses_are_taken() -> None:
+    target = Chain([Gain()], names=["trim"])
+    tables = [
+        {"kind": "cc", "number": 7, "pickup": True, "curve": "exponent", "exponent": 2.0},
+        {"kind": "relative", "number": 8, "encoding": "signed_bit"},
+        {"kind": "note", "number": 60, "mode": "momentary"},
+        {"kind": "pitchbend", "pickup": True},
+        {"kind": "program", "number": 3},  # soundstage midi learn writes a program's number
+    ]
+    bindings = map_from_dict({"bindings": [{"target": "trim.gain_db", **t} for t in tables]}, target).bindings
+    assert [(b.kind, b.pickup, b.encoding, b.mode, b.exponent) for b in bindings] == [
+        ("cc", True, "twos_complement", "toggle", 2.0),
+        ("relative", False, "signed_bit", "toggle", 1.0),
+        ("note", False, "twos_complement", "momentary", 1.0),
+        ("pitchbend", True, "twos_complement", "toggle", 1.0),
+        ("program", False, "twos_complement", "toggle", 1.0),
+    ]
+
+
 def test_unbound_and_unknown_messages_are_counted_not_raised() -> None:
     dec = decoder({"target": "trim.gain_db", "kind": "cc", "number": 7})
     assert dec.feed(mido.Message("aftertouch", value=10)) == [] and dec.ignored == 1

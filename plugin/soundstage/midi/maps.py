@@ -226,6 +226,7 @@ def _binding(table: BindingTable, chain: ParameterSource, source: str, where: st
     if not parameter.spec.automatable:
         raise _fail(source, f"{where}.target", f"{target!r} cannot be automated (its plugin reports it read-only)")
     kind, number = table.kind, table.number
+    _check_keys_of_kind(table, source, where)
     limit = {"cc": 127, "cc14": 31, "relative": 127, "note": 127, "nrpn": 16383, "rpn": 16383}.get(kind, 16383)
     if number > limit:
         raise _fail(source, f"{where}.number", f"number = {number!r} is not allowed: 0..{limit} for kind {kind!r}")
@@ -244,6 +245,28 @@ def _binding(table: BindingTable, chain: ParameterSource, source: str, where: st
         encoding=table.encoding,
         mode=table.mode,
     )
+
+
+#: Keys a binding's kind alone uses, and those kinds (a program binding's number is kept: learn writes it).
+_KEYS_BY_KIND = {
+    "number": ("cc", "cc14", "nrpn", "rpn", "relative", "note", "program"),
+    "pickup": ("cc", "cc14", "nrpn", "rpn", "pitchbend"),
+    "encoding": ("relative",),
+    "mode": ("note",),
+}
+
+
+def _check_keys_of_kind(table: BindingTable, source: str, where: str) -> None:
+    """A key written for a kind that does not use it (``encoding`` on a plain CC, ``exponent`` without its curve) is
+    refused: it would be dropped in silence, and the control would not do what the map says."""
+    written = table.model_fields_set
+    for key, kinds in _KEYS_BY_KIND.items():
+        if key in written and table.kind not in kinds:
+            raise _fail(
+                source, f"{where}.{key}", f"{key} is for kind {', '.join(kinds)}, not {table.kind!r}: remove it, or change kind"
+            )
+    if "exponent" in written and table.curve != "exponent":
+        raise _fail(source, f"{where}.exponent", 'exponent shapes curve = "exponent": add that curve, or remove exponent')
 
 
 def _check_range(table: BindingTable, spec: ParameterSpec, target: str, source: str, where: str) -> None:
