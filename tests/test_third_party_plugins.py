@@ -159,3 +159,22 @@ def test_what_is_not_a_plugin_pedalboard_loads_is_named_with_what_to_give(tmp_pa
         error = "\n".join(line for line in done.stderr.splitlines() if not line.startswith("DPF warning"))
         assert done.returncode == 2 and message in error and "\n" not in error.strip(), error
         assert not (tmp_path / "out.wav").exists()
+
+
+def test_a_plugin_name_the_bundle_does_not_hold_is_refused(tmp_path: Path, zam_dir: Path) -> None:
+    """pedalboard picks a plugin by name only in a bundle of several: ZamEQ2.vst3 with plugin_name = "ZamComp" loaded
+    the EQ in silence, and the chain ran with another plugin than the one it names. The name is checked (in any
+    case, as the bundle spells it or not)."""
+    audio = tmp_path / "in.wav"
+    soundfile.write(str(audio), np.zeros((4800, 1), np.float32), 48000)
+    chain = tmp_path / "bus.toml"
+    bundle = zam_dir / "ZamEQ2.vst3"
+    chain.write_text(f'format = 1\n[[stages]]\ntype = "plugin"\npath = "{bundle}"\nplugin_name = "ZamComp"\n')
+    done = soundstage("process", "--chain", str(chain), str(audio), str(tmp_path / "out.wav"))
+    error = "\n".join(line for line in done.stderr.splitlines() if not line.startswith("DPF warning")).strip()
+    assert done.returncode == 2 and not (tmp_path / "out.wav").exists()
+    assert error.endswith(f"plugin {str(bundle)!r} holds 'ZamEQ2', not 'ZamComp': give plugin_name = 'ZamEQ2', or remove "
+                          "plugin_name (it picks one plugin of a bundle of several)"), error  # fmt: skip
+    chain.write_text(f'format = 1\n[[stages]]\ntype = "plugin"\npath = "{bundle}"\nplugin_name = "zameq2"\n')
+    done = soundstage("process", "--chain", str(chain), str(audio), str(tmp_path / "out.wav"))
+    assert done.returncode == 0, done.stderr

@@ -134,6 +134,12 @@ def load_plugin(
         lines = [line.strip() for line in str(error).splitlines() if line.strip()]  # "... Errors were:", then why
         reason = " ".join(lines) if lines else type(error).__name__
         raise PluginError(f"cannot load plugin {str(file)!r}: {reason}") from None
+    if plugin_name is not None and plugin.name.casefold() != plugin_name.casefold():
+        # pedalboard picks by name only in a bundle of several plugins; a bundle of one loads it whatever is asked
+        raise PluginError(
+            f"plugin {str(file)!r} holds {plugin.name!r}, not {plugin_name!r}: give plugin_name = {plugin.name!r}, "
+            "or remove plugin_name (it picks one plugin of a bundle of several)"
+        )
     if expect == "effect" and not plugin.is_effect:
         raise PluginError(
             f"plugin {str(file)!r} ({plugin.name}) is an instrument, but an effect is expected here; "
