@@ -88,3 +88,34 @@ def test_a_map_naming_no_parameter_of_the_session_is_refused(session: tuple[Path
     (tmp_path / "session.toml").write_text('[[stems]]\npath = "tone.wav"\n[midi]\nmap = "map.toml"\n')
     with pytest.raises(SessionError, match=r"midi.automation: automation is required"):
         render_session(path, tmp_path / "out")
+
+
+@pytest.mark.parametrize(
+    ("filters", "error"),
+    [
+        ("tracks = [1]", r"midi: tracks: MIDI file '.*automation\.mid' has 1 track\(s\), numbered 0\.\.0 from the first; it has no track 1"),
+        ("channels = [2]", r"midi: channels: MIDI file '.*automation\.mid' has no message on channel\(s\) 2 \(its messages are on "
+                           r"channel\(s\) 1\); give the channels the controllers were recorded on"),
+    ],
+)  # fmt: skip
+def test_a_filter_that_takes_no_automation_is_refused_and_leaves_no_folder(
+    session: tuple[Path, float, float], tmp_path: Path, filters: str, error: str
+) -> None:
+    """A track the file does not have (counted from 0; a DAW counts from 1) or a channel none of its messages is on
+    took no automation at all, and the mix rendered unautomated ("0 parameter change(s)"). The output folder the
+    render made was left behind, empty."""
+    path, _, _ = session
+    path.write_text(path.read_text().replace('automation = "automation.mid"\n', f'automation = "automation.mid"\n{filters}\n'))
+    with pytest.raises(SessionError, match=error):
+        render_session(path, tmp_path / "out")
+    assert not (tmp_path / "out").exists()
+
+
+def test_filters_that_take_automation_are_honored(session: tuple[Path, float, float], tmp_path: Path) -> None:
+    path, _, _ = session
+    path.write_text(
+        path.read_text().replace(
+            'automation = "automation.mid"\n', 'automation = "automation.mid"\ntracks = [0]\nchannels = [1, 2]\n'
+        )
+    )
+    assert render_session(path, tmp_path / "out").report["automation"]["parameter_changes"] == 4

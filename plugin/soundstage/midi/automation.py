@@ -92,6 +92,33 @@ def _smpte_ticks_per_second(file: Path, division: int) -> float | None:
     return _SMPTE_RATES[frames] * (division & 0xFF)
 
 
+def _check_filters(file: Path, midi: Any, channels: set[int] | None, tracks: set[int] | None) -> None:
+    """A track filter naming a track the file does not have, or a channel filter that no message of the (chosen)
+    tracks is on, would take no automation at all: refused, naming what the file holds."""
+    count = len(midi.tracks)
+    if tracks is not None and not tracks <= set(range(count)):
+        absent = ", ".join(str(t) for t in sorted(tracks - set(range(count))))
+        raise MidiMapError(
+            f"tracks: MIDI file {str(file)!r} has {count} track(s), numbered 0..{count - 1} from the first; "
+            f"it has no track {absent}"
+        )
+    if channels is None:
+        return
+    present = {
+        message.channel
+        for index, track in enumerate(midi.tracks)
+        if tracks is None or index in tracks
+        for message in track
+        if not message.is_meta and hasattr(message, "channel")
+    }
+    if not channels & present:
+        holds = f"its messages are on channel(s) {', '.join(str(c + 1) for c in sorted(present))}" if present else "none is"
+        raise MidiMapError(
+            f"channels: MIDI file {str(file)!r} has no message on channel(s) {', '.join(str(c + 1) for c in sorted(channels))} "
+            f"({holds}); give the channels the controllers were recorded on"
+        )
+
+
 def automation_events(
     path: str | os.PathLike[str],
     midi_map: MidiMap,
@@ -113,13 +140,14 @@ def automation_events(
     Raises
     ------
     MidiMapError
-        If the file is missing, truncated or not a MIDI file.
+        If the file is missing, truncated or not a MIDI file, or ``tracks`` or ``channels`` take nothing from it.
     """
     midi, ticks_per_second = _open(Path(path))
     tempo_map: list[tuple[int, int]] = []
     timed: list[tuple[int, int, Any]] = []  # (tick, order, message)
     wanted_channels = None if channels is None else {c - 1 for c in channels}
     wanted_tracks = None if tracks is None else set(tracks)
+    _check_filters(Path(path), midi, wanted_channels, wanted_tracks)
     order = 0
     for track_index, track in enumerate(midi.tracks):
         tick = 0

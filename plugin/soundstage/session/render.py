@@ -25,7 +25,7 @@ import json
 import os
 import tempfile
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -386,41 +386,40 @@ def render_session(
     bus_chains, master = _mix_chains(session)
     render_chains = _render_chains(session, "hrtf" if hrtf is None else "the head given for this render (hrtf, --hrtf)")
     total = max(info.start + int(np.ceil(info.frames * rate / info.sample_rate)) for info in stems)
-    _prepare_folder(folder)
-    plan = _plan_outputs(session, stems, renders, render_chains, folder, overwrite, rate, total)
-    graph = _Graph(
-        session, rate, stems, stem_chains, bus_chains, master, [r for r in renders if r.name not in plan.failures], render_chains
-    )
-    # the device figures, at the chains' settings before any automation moves them: copies of the stages
-    # taken now, figured on a thread of their own while the audio renders
-    figuring = ThreadPoolExecutor(1, thread_name_prefix="soundstage-figures")
-    figures_job = figuring.submit(_device_figures, _device_figure_stages(graph), rate)
-    figuring.shutdown(wait=False)
-    _load_automation(graph)
-    notes: dict[str, str] = {}
-    try:
-        if graph.renders:  # every render refused before any work (a WAV over 4 GiB, ...): no audio to make
-            with threadpool_limits(limits=1, user_api="blas"):  # the stems' threads are the parallelism (module notes)
-                _run(graph, plan, total, block, progress, seed)
-        for render in graph.renders:
-            if render.kind == "ab" and render.name not in plan.failures:
-                notes[render.name] = _match_ab(render, plan.outputs[render.name])
-        _finalize(graph.renders, plan, seed)
-        written = _commit(graph.renders, plan)
-    except BaseException:
-        for outputs in plan.outputs.values():
-            for output in outputs:
-                output.discard()
-        figures_job.cancel()
-        raise
-    figures = figures_job.result()
-    report = _report(graph, plan, total, started, notes)
-    for entry in report["renders"]:
-        entry.update(figures.get(entry["name"], {}))
-    if written:  # a call whose every render failed leaves the folder as it was
-        write_text(folder / REPORT_NAME, json.dumps(report, indent=2))
-        write_page(folder)
-    return RenderResult(written, report, dict(plan.failures))
+    with _output_folder(folder):
+        plan = _plan_outputs(session, stems, renders, render_chains, folder, overwrite, rate, total)
+        running = [r for r in renders if r.name not in plan.failures]
+        graph = _Graph(session, rate, stems, stem_chains, bus_chains, master, running, render_chains)
+        # the device figures, at the chains' settings before any automation moves them: copies of the stages
+        # taken now, figured on a thread of their own while the audio renders
+        figuring = ThreadPoolExecutor(1, thread_name_prefix="soundstage-figures")
+        figures_job = figuring.submit(_device_figures, _device_figure_stages(graph), rate)
+        figuring.shutdown(wait=False)
+        _load_automation(graph)
+        notes: dict[str, str] = {}
+        try:
+            if graph.renders:  # every render refused before any work (a WAV over 4 GiB, ...): no audio to make
+                with threadpool_limits(limits=1, user_api="blas"):  # the stems' threads are the parallelism (module notes)
+                    _run(graph, plan, total, block, progress, seed)
+            for render in graph.renders:
+                if render.kind == "ab" and render.name not in plan.failures:
+                    notes[render.name] = _match_ab(render, plan.outputs[render.name])
+            _finalize(graph.renders, plan, seed)
+            written = _commit(graph.renders, plan)
+        except BaseException:
+            for outputs in plan.outputs.values():
+                for output in outputs:
+                    output.discard()
+            figures_job.cancel()
+            raise
+        figures = figures_job.result()
+        report = _report(graph, plan, total, started, notes)
+        for entry in report["renders"]:
+            entry.update(figures.get(entry["name"], {}))
+        if written:  # a call whose every render failed leaves the folder as it was
+            write_text(folder / REPORT_NAME, json.dumps(report, indent=2))
+            write_page(folder)
+        return RenderResult(written, report, dict(plan.failures))
 
 
 #: The file every render writes beside its outputs.
@@ -441,6 +440,20 @@ class _Plan:
         self.failures.setdefault(render, _reason(error))
         for output in self.outputs.get(render, []):
             output.discard()
+
+
+@contextlib.contextmanager
+def _output_folder(folder: Path) -> Iterator[None]:
+    """The output folder, checked and made if missing; made here and left empty (the render failed before writing,
+    or every render was refused), it is removed again: a render that wrote nothing leaves nothing."""
+    made = not folder.exists()
+    _prepare_folder(folder)
+    try:
+        yield
+    finally:
+        with contextlib.suppress(OSError):
+            if made and not any(folder.iterdir()):
+                folder.rmdir()
 
 
 def _prepare_folder(folder: Path) -> None:
