@@ -113,6 +113,18 @@ def test_audition_finds_the_render_from_what_the_user_gives(
     error = capsys.readouterr().err
     assert "audition: '../no-such-session.toml' does not exist; give the session file that was rendered" in error
     assert len(error.strip().splitlines()) == 1
+    # -o is where the session's render went; beside a render folder given itself it was ignored in silence, and
+    # beside a session that is not there as well
+    assert main(["audition", "session.toml", "-o", str(elsewhere), "--no-open"]) == 0
+    assert served[-1] == elsewhere
+    assert main(["audition", "renders", "-o", str(elsewhere), "--no-open"]) == 2
+    assert capsys.readouterr().err.strip() == (
+        f"soundstage: error: audition: 'renders' is a render folder itself and -o gives another ({str(elsewhere)!r}); "
+        "give one of them"
+    )
+    assert main(["audition", "no-such.toml", "-o", str(elsewhere), "--no-open"]) == 2
+    assert "audition: 'no-such.toml' does not exist" in capsys.readouterr().err
+    assert len(served) == 6
 
 
 def open_page(browser, url: str) -> None:  # type: ignore[no-untyped-def]

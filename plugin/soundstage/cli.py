@@ -635,7 +635,13 @@ def _audition_folder(given: Path) -> Path:
 def _cmd_audition(args: argparse.Namespace) -> int:
     from soundstage.audition import serve
 
-    folder = Path(args.output) if args.output else _audition_folder(Path(args.session))
+    folder = _audition_folder(Path(args.session))
+    if args.output:
+        if folder == Path(args.session):
+            raise SoundstageError(
+                f"audition: {args.session!r} is a render folder itself and -o gives another ({args.output!r}); give one of them"
+            )
+        folder = Path(args.output)
     serve(folder, port=args.port, open_browser=not args.no_open)
     return 0
 
