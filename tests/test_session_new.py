@@ -177,6 +177,10 @@ def test_the_session_file_can_live_elsewhere(tmp_path: Path) -> None:
     made = new_session(stems, output=tmp_path / "sessions" / "album.toml")
     assert 'path = "../delivery/stems/a.wav"' in made.file.read_text()
     assert load_session(made.file).resolve(str(made.session.stems[0].path)).resolve() == (stems / "a.wav").resolve()
+    # -o a folder (as render and batch take -o): its session.toml; this was refused as "no .toml file"
+    made = new_session(stems, output=tmp_path / "sessions")
+    assert made.file == tmp_path / "sessions" / "session.toml"
+    assert load_session(made.file).resolve(str(made.session.stems[0].path)).resolve() == (stems / "a.wav").resolve()
 
 
 #: File names as people and other programs make them: quotes, TOML's specials, accents, CJK, a leading ~ or #,

@@ -967,7 +967,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     new = session.add_parser("new", help="write a session file for a folder of exported stems (every audio file in it)")
     new.add_argument("folder", help="the folder the stems were exported into")
-    new.add_argument("-o", "--output", default=None, help="the session file (default: session.toml in the folder)")
+    new.add_argument(
+        "-o", "--output", default=None, help="the session file, or a folder for its session.toml (default: in the stems' folder)"
+    )
     new.add_argument("--overwrite", action="store_true", help="replace an existing session file")
     new.set_defaults(run=_cmd_session_new)
     check = session.add_parser("check", help="validate a session and list its stems with offsets and rates")

@@ -97,7 +97,8 @@ class NewSession:
 def new_session(
     folder: str | os.PathLike[str], *, output: str | os.PathLike[str] | None = None, overwrite: bool = False
 ) -> NewSession:
-    """Write a session file for the stems below ``folder`` (``output``, default ``folder/session.toml``).
+    """Write a session file for the stems below ``folder`` (``output``, default ``folder/session.toml``; a folder
+    given as ``output`` gets its ``session.toml``).
 
     Raises
     ------
@@ -113,6 +114,8 @@ def new_session(
         what = "does not exist" if not base.exists() else "is a file, not a folder"
         raise SessionError(f"session new: {str(base)!r} {what}; give the folder the stems were exported into")
     target = Path(output) if output is not None else base / SESSION_FILE_NAME
+    if target.is_dir():  # a folder to write the session into, as -o means for render and batch
+        target = target / SESSION_FILE_NAME
     if target.suffix.lower() != ".toml":
         raise SessionError(f"session new: {str(target)!r} is no .toml file; name the session file e.g. session.toml")
     if not target.parent.is_dir():
