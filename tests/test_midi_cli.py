@@ -142,3 +142,21 @@ def test_monitor_stops_on_time_under_a_fast_byte_stream() -> None:
     assert monitor.returncode == 0, err
     # the 1.5 s plus the process's start-up (2-3 s, more on a busy machine); before, it ran until the 20 s flood ended
     assert elapsed < 10.0
+
+
+def test_a_port_that_cannot_be_opened_is_one_line_without_the_jack_librarys_chatter() -> None:
+    """libjack printed five lines ("Cannot connect to server socket err = ...", "jack server is not running or cannot
+    be started", ...) before soundstage's one-line error. What C libraries print while a port opens is held back,
+    and dropped when the open fails. (JACK_DEFAULT_SERVER names a server that runs nowhere, whether jackd runs here
+    or not.)"""
+    import os
+
+    env = {**os.environ, "JACK_DEFAULT_SERVER": "soundstage-no-such-server", "JACK_NO_START_SERVER": "1"}
+    done = subprocess.run(
+        [sys.executable, "-m", "soundstage.cli", "midi", "monitor", "--in", "jack:controller", "--seconds", "1"],
+        capture_output=True, text=True, env=env, timeout=60,
+    )  # fmt: skip
+    assert done.returncode == 2
+    assert done.stderr.splitlines() == [
+        "soundstage: error: MIDI port 'jack:controller' cannot be opened: MidiInJack::initialize: JACK server not running?"
+    ]
