@@ -284,6 +284,30 @@ def test_clap_nulls_in_a_host(bundles: dict[str, dict[str, Path]], clap_host: Pa
     assert np.array_equal(outputs[("defaults", 256)], outputs[("defaults", 1000)])
 
 
+def test_a_sample_that_is_no_audio_plays_as_silence_and_never_poisons_the_plugin(
+    bundles: dict[str, dict[str, Path]], clap_host: Path, tmp_path: Path
+) -> None:
+    """A NaN from a plugin upstream (or an infinity, or a value beyond +120 dBFS) went into the filters' state: one
+    such sample made the plugin send NaN for the rest of the session (all 476416 samples after it, in 5 s). Such a
+    sample now plays as silence: the output is the same, bit for bit, as for the input with it zeroed."""
+    mix = make_test_mix(3.0, int(RATE))
+    broken = mix.copy()
+    broken[0, 1000], broken[1, 2000], broken[0, 30000] = np.nan, np.inf, 1e7
+    zeroed = mix.copy()
+    zeroed[0, 1000] = zeroed[1, 2000] = zeroed[0, 30000] = 0.0
+    outputs = []
+    for audio in (broken, zeroed):
+        audio.astype("<f4").tofile(tmp_path / "in.f32")
+        subprocess.run(
+            [str(clap_host), str(bundles["studio-5-binaural"]["clap"]), str(RATE), "256", str(tmp_path / "in.f32"), "2",
+             str(tmp_path / "out.f32")],
+            check=True, capture_output=True,
+        )  # fmt: skip
+        outputs.append(np.fromfile(tmp_path / "out.f32", "<f4").reshape(2, -1))
+    assert np.isfinite(outputs[0]).all()
+    assert np.array_equal(outputs[0], outputs[1])
+
+
 def test_a_surround_fold_down_nulls_in_a_host(clap_host: Path, tmp_path: Path) -> None:
     """Six channels in, two out (a 5.1 stem folded down, then virtualized): pedalboard hosts no plugin narrower at its
     output than its input, a DAW does; the CLAP host runs it. Every channel carries its own signal, so a fold-down that

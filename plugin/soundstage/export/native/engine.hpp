@@ -872,6 +872,14 @@ public:
         for (auto& op : ops_) op->changed(int32_t(index), values_);
     }
 
+    // An input sample that is no audio (NaN, infinite, or beyond +-1e6 = +120 dBFS: what a plugin upstream
+    // sends when it breaks) plays as silence. Taken in, it would stay in the filters' state and the plugin
+    // would send NaN for the rest of the session. The Python chain refuses such input with an error.
+    static double audio(float x) {
+        const double v = double(x);
+        return (v >= -1e6 && v <= 1e6) ? v : 0.0;  // false for NaN
+    }
+
     // `in` has inputs() channels, `out` outputs(); they may alias (hosts process in place).
     void process(const float* const* in, float* const* out, uint32_t frames) {
         if (ops_.empty()) {
@@ -888,7 +896,7 @@ public:
                 b[c] = &buffers_[1][size_t(c) * kMaxBlock];
             }
             for (int c = 0; c < inputs_; ++c)
-                for (int i = 0; i < n; ++i) a[c][i] = double(in[c][done + uint32_t(i)]);
+                for (int i = 0; i < n; ++i) a[c][i] = audio(in[c][done + uint32_t(i)]);
             for (auto& op : ops_) {
                 op->process(a, b, n);
                 for (int c = 0; c < op->outputs(); ++c) {  // float32 between stages, as the Python chain
