@@ -766,6 +766,36 @@ CASES: dict[str, tuple[Callable[[W], list[str]], str, int]] = {
         r"batch: --workers sets the local worker processes; with --scheduler the cluster's workers run the items .*: drop",
         2,
     ),
+    # one kind of soundstage file given where another goes: said as the schema's unknown keys ("stages: unknown key
+    # 'stages'; did you mean 'stems'?" for a chain given as a session)
+    "a_session_given_as_a_chain": (
+        lambda w: process(w, wav(w / "in.wav", noise()), chain=text(w / "session.toml", '[[stems]]\npath = "in.wav"\n')),
+        r"session\.toml: this is a session file \(it has stems\), not a chain file; a session goes to soundstage render",
+        2,
+    ),
+    "a_chain_given_as_a_session": (
+        lambda w: ["render", text(w / "bus.toml", '[[stages]]\ntype = "Gain"\n')],
+        r"bus\.toml: this is a chain file \(it has stages\), not a session file; a chain goes after --chain",
+        2,
+    ),
+    "a_map_given_as_a_session": (
+        lambda w: ["session", "check", text(w / "map.toml", '[[bindings]]\ntarget = "level.gain_db"\nnumber = 7\n')],
+        r"map\.toml: this is a MIDI map \(it has bindings\), not a session file; a MIDI map goes after --map",
+        2,
+    ),
+    "a_job_list_given_as_a_map": (
+        lambda w: process(
+            w,
+            wav(w / "in.wav", noise()),
+            "--midi",
+            str(w / "a.mid"),
+            "--map",
+            text(w / "jobs.toml", '[[items]]\ninput = "in.wav"\n'),
+            chain="mastering",
+        ),
+        r"jobs\.toml: this is a batch job list \(it has items\), not a MIDI map; a job list goes to soundstage batch",
+        2,
+    ),
     "unknown_command": (lambda w: ["transmogrify"], r"invalid choice: 'transmogrify'", 2),
     "input_dash_for_stdin": (
         lambda w: ["process", "-", "out.wav", "--chain", "mastering"],

@@ -61,12 +61,34 @@ def validate(model: type[T], data: Any, *, file: str, error: type[SoundstageErro
 
     ``at`` is the key of ``data`` inside its file (``stages[3]``), for tables validated one by one.
     """
+    if not at and isinstance(data, dict):
+        _check_kind(model, data, file, error)
     try:
         return model.model_validate(data)
     except ValidationError as problem:
         raise _describe(problem, model, file, error, at) from None
     except RecursionError:
         raise error(f"{file}: tables nest too deep; soundstage files nest a few levels at most") from None
+
+
+#: The top-level key each kind of soundstage file has and no other does: what the file is, and where it goes.
+_KINDS = {
+    "stages": ("a chain file", "a chain goes after --chain, or in a session as a chain"),
+    "stems": ("a session file", "a session goes to soundstage render, or soundstage session check"),
+    "bindings": ("a MIDI map", "a MIDI map goes after --map, or in a session's [midi] as map"),
+    "items": ("a batch job list", "a job list goes to soundstage batch"),
+    "drivers": ("a device profile", "a device profile goes after --device, or in a chain as a stage's device"),
+}
+
+
+def _check_kind(model: type[Table], data: dict[str, Any], file: str, error: type[SoundstageError]) -> None:
+    """A soundstage file of another kind than ``model`` (a session given as a chain) said as that, with where it goes;
+    the schema would say only that its keys are unknown ("did you mean 'stems'?" for a chain given as a session)."""
+    wanted = next((kind for key, (kind, _) in _KINDS.items() if key in model.model_fields), None)
+    for key, (kind, use) in _KINDS.items():
+        if key in data and key not in model.model_fields:
+            instead = f", not {wanted}" if wanted else ""
+            raise error(f"{file}: this is {kind} (it has {key}){instead}; {use}")
 
 
 def _shown(value: Any) -> str:
