@@ -178,3 +178,19 @@ def test_a_plugin_name_the_bundle_does_not_hold_is_refused(tmp_path: Path, zam_d
     chain.write_text(f'format = 1\n[[stages]]\ntype = "plugin"\npath = "{bundle}"\nplugin_name = "zameq2"\n')
     done = soundstage("process", "--chain", str(chain), str(audio), str(tmp_path / "out.wav"))
     assert done.returncode == 0, done.stderr
+
+
+def test_what_a_refused_plugin_prints_while_it_loads_is_not_shown(tmp_path: Path, zam_dir: Path) -> None:
+    """ZamAutoSat prints 'assertion failure: "read > 0" in file ../../dpf/...' on stderr as it loads. Before a
+    refusal that line came first, and soundstage's one-line error after it; what a plugin prints while it loads is
+    now held, and dropped when it is refused. (DPF's "asked to delete component" lines come when the process exits,
+    from the library itself.)"""
+    done = soundstage("plugin", "info", str(zam_dir / "ZamAutoSat.vst3"), "--plugin-name", "ZamComp")
+    lines = [line for line in done.stderr.splitlines() if not line.startswith("DPF warning")]
+    assert done.returncode == 2
+    assert lines == [
+        f"soundstage: error: plugin {str(zam_dir / 'ZamAutoSat.vst3')!r} holds 'ZamAutoSat', not 'ZamComp': give "
+        "plugin_name = 'ZamAutoSat', or remove plugin_name (it picks one plugin of a bundle of several)"
+    ]
+    loaded = soundstage("plugin", "info", str(zam_dir / "ZamAutoSat.vst3"))
+    assert loaded.returncode == 0 and "assertion failure" in loaded.stderr  # loaded, what it printed is kept

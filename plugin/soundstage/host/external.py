@@ -25,6 +25,7 @@ import pedalboard
 from soundstage.errors import ParameterError, PluginError
 from soundstage.files import atomic_path
 from soundstage.host.parameters import Parameter, ParameterSpec, Value
+from soundstage.native import messages_held
 
 __all__ = [
     "ExternalParameter",
@@ -128,25 +129,17 @@ def load_plugin(
     not_one = _not_a_plugin(file)
     if not_one:
         raise PluginError(f"cannot load plugin {str(file)!r}: {not_one}")
-    try:
-        plugin: ExternalPlugin = pedalboard.load_plugin(str(file), plugin_name=plugin_name)
-    except Exception as error:  # pedalboard raises ImportError/ValueError/RuntimeError here
-        lines = [line.strip() for line in str(error).splitlines() if line.strip()]  # "... Errors were:", then why
-        reason = " ".join(lines) if lines else type(error).__name__
-        raise PluginError(f"cannot load plugin {str(file)!r}: {reason}") from None
-    if plugin_name is not None and plugin.name.casefold() != plugin_name.casefold():
-        # pedalboard picks by name only in a bundle of several plugins; a bundle of one loads it whatever is asked
-        raise PluginError(
-            f"plugin {str(file)!r} holds {plugin.name!r}, not {plugin_name!r}: give plugin_name = {plugin.name!r}, "
-            "or remove plugin_name (it picks one plugin of a bundle of several)"
-        )
-    if expect == "effect" and not plugin.is_effect:
-        raise PluginError(
-            f"plugin {str(file)!r} ({plugin.name}) is an instrument, but an effect is expected here; "
-            "soundstage chains process audio through effects only"
-        )
-    if expect == "instrument" and not plugin.is_instrument:
-        raise PluginError(f"plugin {str(file)!r} ({plugin.name}) is an effect, but an instrument is expected here")
+    with messages_held():  # what the plugin prints while it loads is dropped if it is refused
+        try:
+            plugin: ExternalPlugin = pedalboard.load_plugin(str(file), plugin_name=plugin_name)
+        except Exception as error:  # pedalboard raises ImportError/ValueError/RuntimeError here
+            lines = [line.strip() for line in str(error).splitlines() if line.strip()]  # "... Errors were:", then why
+            reason = " ".join(lines) if lines else type(error).__name__
+            raise PluginError(f"cannot load plugin {str(file)!r}: {reason}") from None
+        refusal = _refusal(plugin, file, plugin_name, expect)
+        if refusal:
+            del plugin  # unloaded here, so what it prints then is held with the rest
+            raise PluginError(refusal)
     object.__setattr__(plugin, _SOURCE_ATTRIBUTE, PluginSource(file.resolve(), plugin_name))
     if parameter_values:
         view = external_parameters(plugin)
@@ -155,6 +148,24 @@ def load_plugin(
                 raise ParameterError(f"{plugin.name} has no parameter {key!r}; parameters: {', '.join(view)}")
             view[key].value = value
     return plugin
+
+
+def _refusal(plugin: ExternalPlugin, file: Path, plugin_name: str | None, expect: str) -> str | None:
+    """Why a loaded plugin is not the one asked for, or None."""
+    if plugin_name is not None and plugin.name.casefold() != plugin_name.casefold():
+        # pedalboard picks by name only in a bundle of several plugins; a bundle of one loads it whatever is asked
+        return (
+            f"plugin {str(file)!r} holds {plugin.name!r}, not {plugin_name!r}: give plugin_name = {plugin.name!r}, "
+            "or remove plugin_name (it picks one plugin of a bundle of several)"
+        )
+    if expect == "effect" and not plugin.is_effect:
+        return (
+            f"plugin {str(file)!r} ({plugin.name}) is an instrument, but an effect is expected here; "
+            "soundstage chains process audio through effects only"
+        )
+    if expect == "instrument" and not plugin.is_instrument:
+        return f"plugin {str(file)!r} ({plugin.name}) is an effect, but an instrument is expected here"
+    return None
 
 
 def plugin_source(plugin: ExternalPlugin) -> PluginSource | None:

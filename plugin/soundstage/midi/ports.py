@@ -18,12 +18,10 @@ need a parser and a read step mido keeps private.
 
 from __future__ import annotations
 
-import contextlib
 import os
 import select
 import socket
 import sys
-import tempfile
 from collections import deque
 from collections.abc import Iterator
 from typing import Any
@@ -31,6 +29,7 @@ from typing import Any
 import mido
 
 from soundstage.errors import SoundstageError
+from soundstage.native import messages_held
 
 __all__ = ["MAX_BYTES_PER_READ", "ByteStreamParser", "TcpMidiPort", "open_port"]
 
@@ -208,35 +207,9 @@ class TcpMidiPort:
         self.close()
 
 
-@contextlib.contextmanager
-def _native_messages_held() -> Iterator[None]:
-    """What C libraries print on the process's stderr (file descriptor 2) while the block runs, held back: written out
-    after a block that succeeds, dropped after one that fails, whose one-line error says it. A MIDI port that cannot be
-    opened made libjack print five lines ("Cannot connect to server socket ...") before that error."""
-    try:
-        saved = os.dup(2)
-    except OSError:  # no stderr to hold
-        yield
-        return
-    with tempfile.TemporaryFile() as held:
-        sys.stderr.flush()
-        os.dup2(held.fileno(), 2)
-        succeeded = False
-        try:
-            yield
-            succeeded = True
-        finally:
-            sys.stderr.flush()
-            os.dup2(saved, 2)
-            os.close(saved)
-            size = os.lseek(held.fileno(), 0, os.SEEK_END)
-            if succeeded and size:
-                os.write(2, os.pread(held.fileno(), size, 0))
-
-
 def open_port(spec: str, *, output: bool = False) -> Any:
     """Open a MIDI port from a spec (see the module docstring)."""
-    with _native_messages_held():
+    with messages_held():
         return _open_port(spec, output=output)
 
 
