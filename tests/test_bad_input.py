@@ -258,3 +258,9 @@ def test_the_name_in_another_case_is_found_only_where_one_is(tmp_path: Path) -> 
     assert missing_hint(tmp_path / "usb" / "Stems" / "kick.wav") == (
         f"; {str(tmp_path / 'usb')!r} is a link to {str(tmp_path / 'unmounted')!r}, which is not there (a drive not mounted?)"
     )
+    # a loop of links (a link made in the folder it points into, twice) was said to be "a drive not mounted?"
+    (tmp_path / "a.wav").symlink_to("b.wav")
+    (tmp_path / "b.wav").symlink_to("a.wav")
+    assert missing_hint(tmp_path / "a.wav") == (
+        f"; {str(tmp_path / 'a.wav')!r} is a link to 'b.wav', which leads back to it (a loop of links): link the file"
+    )

@@ -260,6 +260,17 @@ def referenced_path(text: str, base: Path) -> Path:
     return path
 
 
+def _is_loop(link: Path) -> bool:
+    """Whether a link leads back to itself, at once or through other links."""
+    try:
+        link.resolve(strict=True)
+    except RuntimeError:  # Python 3.11 and 3.12 say a loop so
+        return True
+    except OSError as error:  # 3.13 and later: ELOOP
+        return error.errno == errno.ELOOP
+    return False
+
+
 def missing_hint(path: Path) -> str:
     """``"; ..."``: why a path names nothing here, where that can be seen, else ``""``. Either a part of it is a link
     to what is not there (stems linked from a drive that is not mounted), or a path that differs from it in case only
@@ -269,7 +280,10 @@ def missing_hint(path: Path) -> str:
     for part in path.parts[1 if path.is_absolute() else 0 :]:
         candidate = current / part
         if os.path.islink(candidate) and not os.path.exists(candidate):
-            return f"; {str(candidate)!r} is a link to {os.readlink(candidate)!r}, which is not there (a drive not mounted?)"
+            target = os.readlink(candidate)
+            if _is_loop(candidate):
+                return f"; {str(candidate)!r} is a link to {target!r}, which leads back to it (a loop of links): link the file"
+            return f"; {str(candidate)!r} is a link to {target!r}, which is not there (a drive not mounted?)"
         if not os.path.lexists(candidate):
             try:
                 names = sorted(entry.name for entry in os.scandir(current))
