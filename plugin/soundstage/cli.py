@@ -40,8 +40,11 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import itertools
+import signal
 import sys
-from collections.abc import Callable, Sequence
+import threading
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn
 
@@ -458,6 +461,27 @@ def _signal_blocks(args: argparse.Namespace, channels: int, rate: float, block: 
         yield np.repeat(mono[None].astype(np.float32), channels, axis=0)
 
 
+@contextlib.contextmanager
+def _first_ctrl_c_stops() -> Iterator[threading.Event]:
+    """While ``live`` plays: the first Ctrl-C stops it after the block it is in, as a DAW's stop does, and what was
+    played and recorded is kept; a second one interrupts (nothing kept)."""
+    stop = threading.Event()
+
+    def first(_signum: int, _frame: object) -> None:
+        stop.set()
+        signal.signal(signal.SIGINT, previous)
+
+    try:
+        previous = signal.signal(signal.SIGINT, first)
+    except ValueError:  # not the main thread: Ctrl-C is not ours to take
+        yield stop
+        return
+    try:
+        yield stop
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
 def _cmd_live(args: argparse.Namespace) -> int:
     import numpy as np
 
@@ -499,6 +523,7 @@ def _cmd_live(args: argparse.Namespace) -> int:
                 sink(audio, rate)
 
         control, trackers = _live_sources(args, chain, midi_map, tracker_at, stack, rate)
+        stop = stack.enter_context(_first_ctrl_c_stops())
 
         def show(at: float, applied: dict[str, object]) -> None:
             text = ", ".join(f"{k} = {v:.4g}" if isinstance(v, float) else f"{k} = {v}" for k, v in applied.items())
@@ -507,13 +532,13 @@ def _cmd_live(args: argparse.Namespace) -> int:
         stats = run_live(
             chain,
             control,
-            _signal_blocks(args, channels, rate, args.block),
+            itertools.takewhile(lambda _: not stop.is_set(), _signal_blocks(args, channels, rate, args.block)),
             rate,
             on_change=show,
             on_output=deliver,
             trackers=trackers,
         )
-    heard = []
+    heard = ["stopped by Ctrl-C, the take so far kept"] if stop.is_set() else []
     if control is not None:
         heard.append(
             f"{control.received} MIDI message(s), {control.errors} bad, {control.malformed_bytes} malformed byte(s) dropped"
