@@ -160,3 +160,24 @@ def test_a_port_that_cannot_be_opened_is_one_line_without_the_jack_librarys_chat
     assert done.stderr.splitlines() == [
         "soundstage: error: MIDI port 'jack:controller' cannot be opened: MidiInJack::initialize: JACK server not running?"
     ]
+
+
+def test_ctrl_c_ends_a_monitor_with_its_count() -> None:
+    """A monitor without --count or --seconds runs until Ctrl-C, which ended it as an interruption (exit 130,
+    "interrupted; no output was written") without the count of what it saw. Ctrl-C now ends it as the others do."""
+    import signal
+    import time
+
+    port = free_port()
+    monitor = soundstage("midi", "monitor", "--in", f"tcp-listen:127.0.0.1:{port}")
+    feeder = sender(port, sends([cc(7, 10), cc(7, 20), cc(7, 30)]) + "time.sleep(30)\n")
+    deadline = time.monotonic() + 60
+    assert monitor.stdout is not None
+    lines = []
+    while len(lines) < 3 and time.monotonic() < deadline:
+        lines.append(monitor.stdout.readline())
+    monitor.send_signal(signal.SIGINT)
+    out, err = monitor.communicate(timeout=30)
+    feeder.kill()
+    assert monitor.returncode == 0, err
+    assert out.strip().splitlines()[-1] == "3 message(s)" and err == ""

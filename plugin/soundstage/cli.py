@@ -463,8 +463,8 @@ def _signal_blocks(args: argparse.Namespace, channels: int, rate: float, block: 
 
 @contextlib.contextmanager
 def _first_ctrl_c_stops() -> Iterator[threading.Event]:
-    """While ``live`` plays: the first Ctrl-C stops it after the block it is in, as a DAW's stop does, and what was
-    played and recorded is kept; a second one interrupts (nothing kept)."""
+    """While ``live`` plays (or ``midi monitor`` listens): the first Ctrl-C stops it after the block it is in, as a
+    DAW's stop does, and what was played and recorded is kept; a second one interrupts (nothing kept)."""
     stop = threading.Event()
 
     def first(_signum: int, _frame: object) -> None:
@@ -472,6 +472,8 @@ def _first_ctrl_c_stops() -> Iterator[threading.Event]:
         signal.signal(signal.SIGINT, previous)
 
     try:
+        if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:  # started ignoring it (a background job): it stays so
+            raise ValueError
         previous = signal.signal(signal.SIGINT, first)
     except ValueError:  # not the main thread: Ctrl-C is not ours to take
         yield stop
@@ -635,7 +637,8 @@ def _cmd_midi_monitor(args: argparse.Namespace) -> int:
     from soundstage.midi.live import monitor, open_port
 
     port = open_port(args.in_port)
-    seen = monitor(port, lambda line: print(line, flush=True), count=args.count, seconds=args.seconds)
+    with _first_ctrl_c_stops() as stop:  # Ctrl-C is how a monitor without --count or --seconds ends
+        seen = monitor(port, lambda line: print(line, flush=True), count=args.count, seconds=args.seconds, stopped=stop.is_set)
     dropped = int(getattr(port, "malformed_bytes", 0))
     print(f"{seen} message(s)" + (f", {dropped} malformed byte(s) dropped" if dropped else ""))
     return 0

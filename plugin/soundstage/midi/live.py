@@ -298,16 +298,23 @@ def run_live(
     return stats
 
 
-def monitor(port: Any, write: Callable[[str], None], *, count: int | None = None, seconds: float | None = None) -> int:
+def monitor(
+    port: Any,
+    write: Callable[[str], None],
+    *,
+    count: int | None = None,
+    seconds: float | None = None,
+    stopped: Callable[[], bool] = lambda: False,
+) -> int:
     """Print what arrives on ``port`` decoded the way maps see it (14-bit pairs joined, NRPN/RPN assembled).
 
-    Stops after ``count`` messages or ``seconds`` (both None: until interrupted).
+    Stops after ``count`` messages or ``seconds``, or once ``stopped()`` is true (none given: until interrupted).
     Malformed input is reported and skipped. Returns the number of messages seen.
     """
     assembler = Assembler()
     seen = 0
     start = time.monotonic()
-    while (count is None or seen < count) and (seconds is None or time.monotonic() - start < seconds):
+    while (count is None or seen < count) and (seconds is None or time.monotonic() - start < seconds) and not stopped():
         try:
             message = port.receive(block=False)
         except Exception as error:  # a broken byte stream: say so, keep listening
