@@ -127,6 +127,27 @@ def test_audition_finds_the_render_from_what_the_user_gives(
     assert len(served) == 6
 
 
+def test_ctrl_c_stops_the_page_as_it_says(rendered: Path) -> None:
+    """The page says "(Ctrl-C to stop)"; stopping it so was an interruption (exit 130, "interrupted; no output was
+    written"). It is now a stop: exit 0."""
+    import signal
+    import subprocess
+    import sys
+
+    server = subprocess.Popen(
+        [sys.executable, "-m", "soundstage.cli", "audition", str(rendered), "--no-open"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    try:
+        assert server.stdout is not None
+        assert "(Ctrl-C to stop)" in server.stdout.readline()
+        server.send_signal(signal.SIGINT)
+        out, err = server.communicate(timeout=30)
+    finally:
+        server.kill()
+    assert (server.returncode, out.strip(), err) == (0, "audition: stopped", "")
+
+
 def open_page(browser, url: str) -> None:  # type: ignore[no-untyped-def]
     """Load the audition page at ``url`` and wait (30 s at most) until it says it is ready; else fail with its error."""
     import time

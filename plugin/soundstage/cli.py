@@ -670,7 +670,10 @@ def _cmd_audition(args: argparse.Namespace) -> int:
                 f"audition: {args.session!r} is a render folder itself and -o gives another ({args.output!r}); give one of them"
             )
         folder = Path(args.output)
-    serve(folder, port=args.port, open_browser=not args.no_open)
+    try:
+        serve(folder, port=args.port, open_browser=not args.no_open)
+    except KeyboardInterrupt:  # Ctrl-C is how the page is stopped, as it says: no interruption of anything
+        print("audition: stopped")
     return 0
 
 
