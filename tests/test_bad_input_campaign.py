@@ -796,6 +796,19 @@ CASES: dict[str, tuple[Callable[[W], list[str]], str, int]] = {
         r"jobs\.toml: this is a batch job list \(it has items\), not a MIDI map; a job list goes to soundstage batch",
         2,
     ),
+    # a 5.1 or 7.1 export into a stereo chain: the fix offered was OnChannels / Route, which drop the centre and the
+    # surrounds; the fold-down is what a mastering engineer wants
+    "a_5_1_bed_into_a_stereo_chain": (
+        lambda w: process(w, wav(w / "bed.wav", noise(channels=6)), chain="studio-5"),
+        r"'device' \(chain\[0\]\) takes 2 channel\(s\), but gets 6 from the chain input; a 5\.1 bed\? fold it down first "
+        r"with Mix\(downmix=\"5\.1\"\) \(.*the preset downmix-5\.1\), or keep two channels with Route",
+        2,
+    ),
+    "a_7_1_bed_into_a_stereo_chain": (
+        lambda w: process(w, wav(w / "bed.wav", noise(channels=8)), chain="studio-5-binaural"),
+        r"but gets 8 from the chain input; a 7\.1 bed\? fold it down first with Mix\(downmix=\"7\.1\"\)",
+        2,
+    ),
     "unknown_command": (lambda w: ["transmogrify"], r"invalid choice: 'transmogrify'", 2),
     "input_dash_for_stdin": (
         lambda w: ["process", "-", "out.wav", "--chain", "mastering"],

@@ -49,6 +49,12 @@ def channel_fix(node: Node, wanted: int | None, got: int) -> str:
         return f"it folds a {downmix} bed ({wanted} channels) down to stereo; give it {downmix} audio, or leave it out"
     if wanted == 1 and got > 1:
         return f"run it once per channel with PerChannel({label}), or pick one channel with Route(channels=[0])"
+    bed = {6: "5.1", 8: "7.1"}.get(got)
+    if wanted == 2 and bed:  # six or eight channels into a stereo stage: a surround bed, most likely
+        return (
+            f"a {bed} bed? fold it down first with Mix(downmix=\"{bed}\") (a chain file's stage type = \"mix\", "
+            f"downmix = \"{bed}\"; the preset downmix-{bed}), or keep two channels with Route(channels=[0, 1])"
+        )
     if wanted is not None and wanted < got:
         picks = list(range(wanted))
         return (
