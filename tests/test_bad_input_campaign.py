@@ -809,6 +809,17 @@ CASES: dict[str, tuple[Callable[[W], list[str]], str, int]] = {
         r"but gets 8 from the chain input; a 7\.1 bed\? fold it down first with Mix\(downmix=\"7\.1\"\)",
         2,
     ),
+    # a rate no file or host runs at: a plugin baked for 48000.5 Hz is silent at 48000
+    "export_rate_not_whole": (
+        lambda w: ["export-plugin", "studio-5-binaural", "-o", str(w / "plugins"), "--rates", "48000.5"],
+        r"--rates '48000\.5': 48000\.5 is not a whole number of Hz",
+        2,
+    ),
+    "live_rate_not_whole": (
+        lambda w: ["live", "--chain", "studio-5", "--head-tracker", "udp:0", "--sample-rate", "44100.1"],
+        r"--sample-rate: 44100\.1 is not a whole number of Hz",
+        2,
+    ),
     "unknown_command": (lambda w: ["transmogrify"], r"invalid choice: 'transmogrify'", 2),
     "input_dash_for_stdin": (
         lambda w: ["process", "-", "out.wav", "--chain", "mastering"],

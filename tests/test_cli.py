@@ -579,3 +579,13 @@ def test_hrtf_given_twice_keeps_both() -> None:
     for command in (["analyze", "crosstalk"], ["analyze", "device"]):
         assert parser.parse_args([*command, "--hrtf", "model", "--hrtf", "x.sofa"]).hrtf == ["model", "x.sofa"]
         assert parser.parse_args(command).hrtf is None  # the model, where it is used
+
+
+def test_a_format_or_rate_given_twice_is_taken_once() -> None:
+    """export-plugin --format clap,clap built the CLAP twice into one folder and failed on the second ("File exists")."""
+    from soundstage.cli import build_parser
+
+    args = build_parser().parse_args(
+        ["export-plugin", "studio-5", "-o", "out", "--format", "clap,CLAP, lv2", "--rates", "48000,48000"]
+    )
+    assert (args.format, args.rates) == (["clap", "lv2"], [48000.0])

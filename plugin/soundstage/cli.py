@@ -803,14 +803,14 @@ def _comma_list(choices: Sequence[str]) -> Callable[[str], list[str]]:
         wrong = [item for item in items if item not in choices]
         if wrong or not items:
             raise argparse.ArgumentTypeError(f"{text!r}: choose from {','.join(choices)} (comma-separated)")
-        return items
+        return list(dict.fromkeys(items))  # "clap,clap" is clap once (a second build collided with the first)
 
     return parse
 
 
 def _rates(text: str) -> list[float]:
     try:
-        return [_RATE(item) for item in text.split(",") if item.strip()] or [_RATE("")]
+        return list(dict.fromkeys(_RATE(item) for item in text.split(",") if item.strip())) or [_RATE("")]
     except argparse.ArgumentTypeError as error:
         raise argparse.ArgumentTypeError(f"--rates {text!r}: {error}") from None
 
@@ -1112,7 +1112,16 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 _BLOCK = _ranged(int, 1, 2**24, "samples")
-_RATE = _ranged(float, 8000, 768000, "Hz")
+_IN_RANGE_RATE = _ranged(float, 8000, 768000, "Hz")
+
+
+def _RATE(text: str) -> float:  # noqa: N802 (an argparse type, named as the others)
+    """A sample rate: whole Hz (files and hosts know no other) within 8000..768000."""
+    value = _IN_RANGE_RATE(text)
+    if not float(value).is_integer():
+        raise argparse.ArgumentTypeError(f"{text} is not a whole number of Hz (sample rates are, e.g. 44100 or 48000)")
+    return float(value)
+
 _DISTANCE = _ranged(float, 0.2, 20.0, "m")
 _SECONDS = _ranged(float, 0.001, 86400.0, "s")
 
