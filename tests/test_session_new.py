@@ -336,3 +336,62 @@ def test_renders_and_batch_outputs_in_the_folder_are_not_taken_for_stems(
     assert main(["session", "new", str(tmp_path)]) == 0
     assert [stem.name for stem in load_session(tmp_path).stems] == ["bass", "drums"]
     assert "left out what soundstage wrote (mastered/, mix-v1/, mixdown.wav)" in capsys.readouterr().out
+
+
+def test_a_split_stereo_pair_is_panned_back_to_stereo(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """DAWs export a stereo track as two mono files ("multiple mono": Pro Tools' Piano.L.wav and Piano.R.wav). Both
+    entered the mix in the middle, and the piano came out mono. session new now pans the halves hard left and right,
+    and the mixdown gives back the stereo file. A half without its partner, halves
+    that differ in length, and a stereo file named .L are left as they are."""
+    stems = tmp_path / "stems"
+    stems.mkdir()
+    sox = tool("sox")
+    rng = np.random.default_rng(7)
+    soundfile.write(tmp_path / "piano.wav", rng.uniform(-0.5, 0.5, (2 * SR, 2)), SR, subtype="PCM_24")
+    stereo, _ = soundfile.read(tmp_path / "piano.wav")
+    run(sox, "-D", str(tmp_path / "piano.wav"), str(stems / "Piano.L.wav"), "remix", "1")  # as another program splits it
+    run(sox, "-D", str(tmp_path / "piano.wav"), str(stems / "Piano.R.wav"), "remix", "2")  # (-D: no dither)
+    click_wav(stems / "Gtr_L.wav", 0.5, seconds=2.0)  # no Gtr_R
+    click_wav(stems / "Pad-L.wav", 0.5, seconds=2.0)
+    click_wav(stems / "Pad-R.wav", 0.5, seconds=1.0)  # not alike: two takes, not a pair
+    click_wav(stems / "Keys.L.wav", 0.5, seconds=2.0, channels=2)
+    click_wav(stems / "Keys.R.wav", 0.5, seconds=2.0)
+    assert main(["session", "new", str(stems)]) == 0
+    assert "stems Piano.L.wav and Piano.R.wav are a split stereo pair: panned hard left and right" in capsys.readouterr().out
+    session = load_session(stems / "session.toml")
+    assert {stem.name: stem.pan for stem in session.stems if stem.pan} == {"Piano.L": -1.0, "Piano.R": 1.0}
+    (tmp_path / "pair.toml").write_text(
+        'format = 1\n[[stems]]\npath = "stems/Piano.L.wav"\npan = -1.0\n[[stems]]\npath = "stems/Piano.R.wav"\npan = 1.0\n'
+        '[[renders]]\nname = "mix"\nbit_depth = 32\n'
+    )
+    from soundstage.session import render_session  # the pair alone, as written, renders back to the stereo file
+
+    render_session(tmp_path / "pair.toml", tmp_path / "out")
+    mix, _ = soundfile.read(tmp_path / "out" / "mix.wav")
+    # to half a step of 24-bit PCM: pedalboard's reader scales integer samples by 1/(2**31 - 1), not 1/2**31 (a
+    # stereo file rendered as one stem differs from itself by as much); a centred pair would be off by the other side
+    assert np.abs(mix - stereo).max() <= 2**-24
+
+
+def test_pan_moves_a_stem_between_the_sides_by_the_balance_law(tmp_path: Path) -> None:
+    """pan = 0 is the stem as it was (mono on both sides at unity); -0.5 keeps the left at unity and the right at
+    -6 dB; a stereo stem is balanced side by side."""
+    from soundstage.session import render_session
+
+    click_wav(tmp_path / "mono.wav", 0.5)
+    click_wav(tmp_path / "stereo.wav", 0.5, channels=2)
+    peaks = {}
+    for pan in (None, 0.0, -0.5, 1.0):
+        line = "" if pan is None else f"pan = {pan}\n"
+        session = tmp_path / f"s{pan}.toml"
+        session.write_text(
+            f'format = 1\n[[stems]]\npath = "mono.wav"\n{line}[[stems]]\npath = "stereo.wav"\n{line}'
+            '[[renders]]\nname = "mix"\nbit_depth = 32\n'
+        )
+        render_session(session, tmp_path / f"out{pan}")
+        mix, _ = soundfile.read(tmp_path / f"out{pan}" / "mix.wav")
+        peaks[pan] = np.abs(mix).max(axis=0)
+    click = peaks[None][0] / 2  # two stems, one click each, at the same sample
+    assert np.array_equal(peaks[0.0], peaks[None]) and peaks[None] == pytest.approx([2 * click, 2 * click])
+    assert peaks[-0.5] == pytest.approx([2 * click, click], rel=1e-6)
+    assert peaks[1.0] == pytest.approx([0.0, 2 * click], abs=1e-9)

@@ -346,6 +346,8 @@ def _cmd_session_new(args: argparse.Namespace) -> int:
         print(f"stem {relative} is TRUNCATED (see its comment): render with --allow-truncated, or export it again")
     for relative in made.wide:
         print(f"stem {relative} has more than 2 channels: {WIDE_STEM}")
+    for left, right in made.pairs:
+        print(f"stems {left} and {right} are a split stereo pair: panned hard left and right (pan = -1, 1)")
     _say_hidden(list(made.skipped), "stems")
     if made.outputs:
         shown = ", ".join(made.outputs[:4]) + (", ..." if len(made.outputs) > 4 else "")
@@ -363,12 +365,12 @@ def _cmd_session_check(args: argparse.Namespace) -> int:
     rate, stems = inspect_stems(session)
     chains = check_chains(session, stems)
     print(f"{session.file}: {len(stems)} stem(s), session rate {rate:g} Hz, {len(session.renders)} render(s), {chains} chain(s)")
-    print(f"{'stem':<16} {'start s':>8} {'from':<20} {'rate':>7} {'ch':>3} {'format':<8} {'length s':>8}  chain / bus")
+    print(f"{'stem':<16} {'start s':>8} {'from':<20} {'rate':>7} {'ch':>3} {'format':<8} {'length s':>8} {'pan':>5}  chain / bus")
     for info in stems:
         print(
             f"{info.stem.name:<16} {info.start / rate:8.3f} {info.start_source:<20} {info.sample_rate:7g} {info.channels:>3} "
-            f"{info.file_dtype:<8} {info.frames / info.sample_rate:8.2f}  {info.stem.chain or '-'} / {info.stem.bus or 'master'}"
-            + (f"  ({info.conversion})" if info.conversion else "")
+            f"{info.file_dtype:<8} {info.frames / info.sample_rate:8.2f} {info.stem.pan:>+5.2f}  "
+            f"{info.stem.chain or '-'} / {info.stem.bus or 'master'}" + (f"  ({info.conversion})" if info.conversion else "")
         )
     for render in session.renders:
         print(f"render {render.name}: {render.kind}, {render.file_format} {render.bit_depth}-bit")
@@ -1121,6 +1123,7 @@ def _RATE(text: str) -> float:  # noqa: N802 (an argparse type, named as the oth
     if not float(value).is_integer():
         raise argparse.ArgumentTypeError(f"{text} is not a whole number of Hz (sample rates are, e.g. 44100 or 48000)")
     return float(value)
+
 
 _DISTANCE = _ranged(float, 0.2, 20.0, "m")
 _SECONDS = _ranged(float, 0.001, 86400.0, "s")

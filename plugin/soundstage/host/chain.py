@@ -52,8 +52,8 @@ def channel_fix(node: Node, wanted: int | None, got: int) -> str:
     bed = {6: "5.1", 8: "7.1"}.get(got)
     if wanted == 2 and bed:  # six or eight channels into a stereo stage: a surround bed, most likely
         return (
-            f"a {bed} bed? fold it down first with Mix(downmix=\"{bed}\") (a chain file's stage type = \"mix\", "
-            f"downmix = \"{bed}\"; the preset downmix-{bed}), or keep two channels with Route(channels=[0, 1])"
+            f'a {bed} bed? fold it down first with Mix(downmix="{bed}") (a chain file\'s stage type = "mix", '
+            f'downmix = "{bed}"; the preset downmix-{bed}), or keep two channels with Route(channels=[0, 1])'
         )
     if wanted is not None and wanted < got:
         picks = list(range(wanted))

@@ -9,6 +9,7 @@ A session file is TOML, paths relative to it::
     path = "stems/vocal.wav"            # start from its BWF bext TimeReference ...
     name = "vocal"                      # default: the file name
     gain_db = -1.5
+    pan = 0.0                           # -1 hard left .. +1 hard right, after the stem's chain
     chain = "chains/vocal.toml"         # a chain file, or a preset name in chains/
     bus = "music"
 
@@ -82,6 +83,14 @@ class Stem:
     offset_s: float | None = None
     chain: str | None = None
     bus: str | None = None
+    pan: float = 0.0
+
+    @property
+    def pan_gains(self) -> tuple[float, float]:
+        """The left and right gains of ``pan`` (-1 hard left .. +1 hard right), by the balance law: the side panned
+        towards stays at unity, the other falls linearly to silence. 0 is both at unity, as a stem with no pan
+        (mono on both sides), and a split stereo pair's halves at -1 and +1 give back the stereo file."""
+        return min(1.0, 1.0 - self.pan), min(1.0, 1.0 + self.pan)
 
 
 @dataclass(frozen=True)
@@ -156,6 +165,7 @@ class StemTable(Table):
     path: Reference
     name: Name | None = None
     gain_db: Annotated[float, Field(ge=-120.0, le=48.0)] = 0.0
+    pan: Annotated[float, Field(ge=-1.0, le=1.0)] = 0.0
     offset_s: Annotated[float, Field(le=MAX_OFFSET_S)] | None = None
     chain: Reference | None = None
     bus: Name | None = None
@@ -281,7 +291,7 @@ def load_session(path: str | Path) -> Session:
             )
         if table.bus is not None and table.bus not in bus_names:
             raise _fail(file, f"{where}.bus", f"bus = {table.bus!r} is not defined (buses: {', '.join(bus_names) or 'none'})")
-        stems.append(Stem(Path(table.path), name, table.gain_db, table.offset_s, table.chain, table.bus))
+        stems.append(Stem(Path(table.path), name, table.gain_db, table.offset_s, table.chain, table.bus, table.pan))
     settings = None
     if data.midi is not None:
         midi = data.midi

@@ -26,6 +26,7 @@ import contextlib
 import dataclasses
 import json
 import os
+import re
 from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path, PureWindowsPath
@@ -92,6 +93,7 @@ class NewSession:
     skipped: tuple[str, ...]
     wide: tuple[str, ...] = ()
     outputs: tuple[str, ...] = ()
+    pairs: tuple[tuple[str, str], ...] = ()  # split stereo pairs (left, right), panned to their sides
 
 
 def new_session(
@@ -148,7 +150,8 @@ def new_session(
     truncated = tuple(stem.relative for stem in found if stem.declared is not None and stem.declared > stem.frames)
     stamped = sum(stem.time_reference is not None for stem in found)
     wide = tuple(stem.relative for stem in found if stem.channels > 2 and stem.bed is None)
-    return NewSession(target, session, rate, stamped, truncated, tuple(skipped), wide, tuple(outputs))
+    pairs = tuple((found[i].relative, partner) for i, (pan, partner) in _split_pairs(found).items() if pan < 0)
+    return NewSession(target, session, rate, stamped, truncated, tuple(skipped), wide, tuple(outputs), pairs)
 
 
 #: The files by which a folder is known to hold what soundstage wrote: a render's report, a batch's manifest
@@ -305,6 +308,31 @@ def _describe(stem: _Found, session_rate: float) -> str:
     return text
 
 
+#: A mono half of a split stereo pair, as DAWs export a stereo track as "multiple mono" (Pro Tools: Piano.L.wav and
+#: Piano.R.wav; others write Piano_L, Piano-L or Piano L): the name, the separator and the side.
+_SPLIT_HALF = re.compile(r"^(?P<name>.+?)(?P<separator>[._ -])(?P<side>[LR])$", re.IGNORECASE)
+
+
+def _split_pairs(found: list[_Found]) -> dict[int, tuple[float, str]]:
+    """The halves of split stereo pairs, by index: the pan that puts each on its side (-1 left, +1 right) and its
+    partner's path. Both halves are there, mono, beside each other and alike (format, rate, length, start)."""
+    halves: dict[tuple[str, ...], dict[str, int]] = {}
+    for index, stem in enumerate(found):
+        match = _SPLIT_HALF.match(stem.path.stem)
+        if match and stem.channels == 1:
+            key = (str(stem.path.parent), match["name"], match["separator"], stem.path.suffix.lower())
+            halves.setdefault(key, {})[match["side"].upper()] = index
+    pairs: dict[int, tuple[float, str]] = {}
+    for sides in halves.values():
+        if len(sides) == 2:
+            left, right = found[sides["L"]], found[sides["R"]]
+            alike = (left.rate, left.frames, left.time_reference) == (right.rate, right.frames, right.time_reference)
+            if alike:
+                pairs[sides["L"]] = (-1.0, right.relative)
+                pairs[sides["R"]] = (1.0, left.relative)
+    return pairs
+
+
 def _document(base: Path, found: list[_Found], rate: float) -> str:
     document = tomlkit.document()
     document.add(tomlkit.comment(f"soundstage session for the stems in {base.resolve()} (soundstage session new)"))
@@ -313,7 +341,8 @@ def _document(base: Path, found: list[_Found], rate: float) -> str:
     document["sample_rate"] = int(rate) if rate == int(rate) else rate
     document["sample_rate"].comment(f"the rate of {'most' if len({s.rate for s in found}) > 1 else 'all'} stems")
     stems = tomlkit.aot()
-    for stem, name in zip(found, _names(found), strict=True):
+    pairs = _split_pairs(found)
+    for index, (stem, name) in enumerate(zip(found, _names(found), strict=True)):
         table = tomlkit.table()
         path = stem.relative if not stem.relative.startswith("~") else f"./{stem.relative}"
         table["path"] = path
@@ -321,6 +350,10 @@ def _document(base: Path, found: list[_Found], rate: float) -> str:
         if name is not None:
             table["name"] = name
         table["gain_db"] = 0.0
+        if index in pairs:
+            pan, partner = pairs[index]
+            table["pan"] = pan
+            table["pan"].comment(f"the {'left' if pan < 0 else 'right'} half of a split stereo pair with {partner}")
         if stem.bed is not None:
             table["chain"] = stem.bed
         stems.append(table)

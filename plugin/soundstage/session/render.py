@@ -643,8 +643,9 @@ def _run(
     render_streams = _render_streams(graph, renders)
     _open_outputs(renders, plan, seed)
     position = 0
-    direct = _Mixer([info.stem.name for info in stems if info.stem.bus is None] + [bus.name for bus in session.buses])
-    grouped = {bus.name: _Mixer([info.stem.name for info in stems if info.stem.bus == bus.name]) for bus in session.buses}
+    pans = {info.stem.name: info.stem.pan_gains for info in stems}
+    direct = _Mixer([info.stem.name for info in stems if info.stem.bus is None] + [bus.name for bus in session.buses], pans)
+    grouped = {bus.name: _Mixer([info.stem.name for info in stems if info.stem.bus == bus.name], pans) for bus in session.buses}
     finished = False
     stem_blocks = _StemBlocks(readers, stem_streams)
     writing = _RenderBlocks()
@@ -896,10 +897,11 @@ class _StemBlocks:
 
 
 class _Mixer:
-    """Sums timeline-aligned sources that deliver at different paces (their chains' latencies)."""
+    """Sums timeline-aligned sources that deliver at different paces (their chains' latencies), each panned."""
 
-    def __init__(self, names: list[str]) -> None:
+    def __init__(self, names: list[str], pans: dict[str, tuple[float, float]] | None = None) -> None:
         self.fifos: dict[str, list[np.ndarray]] = {name: [] for name in names}
+        self.pans = {name: gains for name, gains in (pans or {}).items() if gains != (1.0, 1.0)}  # (left, right) gains
 
     def put(self, name: str, audio: np.ndarray) -> None:
         if audio.shape[1]:
@@ -912,9 +914,14 @@ class _Mixer:
         total = np.zeros((2, ready), np.float32)
         for name, pieces in self.fifos.items():
             position, rest = 0, []
+            gains = self.pans.get(name)
             for piece in pieces:  # added in place: no copy of what a source delivered
                 used = min(piece.shape[1], ready - position)
-                total[:, position : position + used] += piece[:, :used]
+                if gains is None:
+                    total[:, position : position + used] += piece[:, :used]
+                else:  # mono on both sides, or stereo side by side, each side at its gain
+                    for side, gain in enumerate(gains):
+                        total[side, position : position + used] += np.float32(gain) * piece[min(side, piece.shape[0] - 1), :used]
                 if used < piece.shape[1]:
                     rest.append(piece[:, used:])
                 position += used
