@@ -395,3 +395,34 @@ def test_pan_moves_a_stem_between_the_sides_by_the_balance_law(tmp_path: Path) -
     assert np.array_equal(peaks[0.0], peaks[None]) and peaks[None] == pytest.approx([2 * click, 2 * click])
     assert peaks[-0.5] == pytest.approx([2 * click, click], rel=1e-6)
     assert peaks[1.0] == pytest.approx([0.0, 2 * click], abs=1e-9)
+
+
+def test_a_bed_exported_as_mono_files_is_folded_down_as_its_preset_does(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A 5.1 bed exported as six mono files (Pro Tools' Bed.L, Bed.R, Bed.C, Bed.Lfe, Bed.Ls, Bed.Rs) entered the mix
+    as six centred stems: the surrounds in the middle, the LFE at full level. Each is now panned and set as ITU-R
+    BS.775 folds a bed down, and the mixdown equals the six-channel file through the downmix-5.1 preset within
+    1e-6 (-120 dB: the -3.0103 dB written for the centre and surrounds, and the LFE at -120 dB)."""
+    from soundstage.session import render_session
+
+    stems = tmp_path / "stems"
+    stems.mkdir()
+    sox = tool("sox")
+    tones = [item for frequency in (100, 200, 300, 40, 500, 600) for item in ("sine", str(frequency))]
+    run(sox, "-n", "-r", str(SR), "-c", "6", "-b", "24", str(tmp_path / "bed.wav"), "synth", "2", *tones, "vol", "0.3")
+    for number, channel in enumerate(("L", "R", "C", "Lfe", "Ls", "Rs"), start=1):
+        run(sox, "-D", str(tmp_path / "bed.wav"), str(stems / f"Bed.{channel}.wav"), "remix", str(number))
+    assert main(["session", "new", str(stems)]) == 0
+    assert "are a bed exported as mono files: panned and folded down as ITU-R BS.775 does" in capsys.readouterr().out
+    session = load_session(stems / "session.toml")
+    placed = {stem.name: (stem.pan, stem.gain_db) for stem in session.stems}
+    assert placed == {
+        "Bed.C": (0.0, -3.0103), "Bed.L": (-1.0, 0.0), "Bed.Lfe": (0.0, -120.0),
+        "Bed.Ls": (-1.0, -3.0103), "Bed.R": (1.0, 0.0), "Bed.Rs": (1.0, -3.0103),
+    }  # fmt: skip
+    render_session(stems / "session.toml", tmp_path / "out", only=["mixdown"])
+    assert main(["process", str(tmp_path / "bed.wav"), str(tmp_path / "folded.wav"), "--chain", "downmix-5.1"]) == 0
+    mix, _ = soundfile.read(tmp_path / "out" / "mixdown.wav")
+    folded, _ = soundfile.read(tmp_path / "folded.wav")
+    assert np.abs(mix - folded).max() <= 1e-6

@@ -346,8 +346,11 @@ def _cmd_session_new(args: argparse.Namespace) -> int:
         print(f"stem {relative} is TRUNCATED (see its comment): render with --allow-truncated, or export it again")
     for relative in made.wide:
         print(f"stem {relative} has more than 2 channels: {WIDE_STEM}")
-    for left, right in made.pairs:
-        print(f"stems {left} and {right} are a split stereo pair: panned hard left and right (pan = -1, 1)")
+    for left, others in made.pairs:
+        if "," not in others:
+            print(f"stems {left} and {others} are a split stereo pair: panned hard left and right (pan = -1, 1)")
+        else:
+            print(f"stems {left}, {others} are a bed exported as mono files: panned and folded down as ITU-R BS.775 does")
     _say_hidden(list(made.skipped), "stems")
     if made.outputs:
         shown = ", ".join(made.outputs[:4]) + (", ..." if len(made.outputs) > 4 else "")

@@ -93,7 +93,7 @@ class NewSession:
     skipped: tuple[str, ...]
     wide: tuple[str, ...] = ()
     outputs: tuple[str, ...] = ()
-    pairs: tuple[tuple[str, str], ...] = ()  # split stereo pairs (left, right), panned to their sides
+    pairs: tuple[tuple[str, str], ...] = ()  # multiple-mono tracks: (the left part, the others), each panned and folded
 
 
 def new_session(
@@ -150,7 +150,7 @@ def new_session(
     truncated = tuple(stem.relative for stem in found if stem.declared is not None and stem.declared > stem.frames)
     stamped = sum(stem.time_reference is not None for stem in found)
     wide = tuple(stem.relative for stem in found if stem.channels > 2 and stem.bed is None)
-    pairs = tuple((found[i].relative, partner) for i, (pan, partner) in _split_pairs(found).items() if pan < 0)
+    pairs = tuple((found[i].relative, ", ".join(p.others)) for i, p in _multiple_mono(found).items() if p.channel == "l")
     return NewSession(target, session, rate, stamped, truncated, tuple(skipped), wide, tuple(outputs), pairs)
 
 
@@ -308,29 +308,59 @@ def _describe(stem: _Found, session_rate: float) -> str:
     return text
 
 
-#: A mono half of a split stereo pair, as DAWs export a stereo track as "multiple mono" (Pro Tools: Piano.L.wav and
-#: Piano.R.wav; others write Piano_L, Piano-L or Piano L): the name, the separator and the side.
-_SPLIT_HALF = re.compile(r"^(?P<name>.+?)(?P<separator>[._ -])(?P<side>[LR])$", re.IGNORECASE)
+#: A mono part of a track a DAW exported as "multiple mono" (Pro Tools: Piano.L.wav and Piano.R.wav, a 5.1 bed as
+#: Bed.L, Bed.R, Bed.C, Bed.Lfe, Bed.Ls, Bed.Rs; others write Piano_L, Piano-L or Piano L): the name, the separator
+#: and the channel.
+_MONO_PART = re.compile(r"^(?P<name>.+?)(?P<separator>[._ -])(?P<channel>[LRC]|lfe|[LR]s|[LR]s[sr]|[LR]rs)$", re.IGNORECASE)
+
+#: How each channel of a multiple-mono export enters a stereo mix: its pan, and its gain in dB (None: left out), as
+#: the fold-downs of ITU-R BS.775 do (soundstage.host.routing.DOWNMIXES: centre and surrounds at -3 dB, no LFE).
+_PART_PLACES = {
+    "l": (-1.0, 0.0),
+    "r": (1.0, 0.0),
+    "c": (0.0, -3.0103),
+    "lfe": (0.0, None),
+    **{side: (-1.0, -3.0103) for side in ("ls", "lss", "lsr", "lrs")},
+    **{side: (1.0, -3.0103) for side in ("rs", "rss", "rsr", "rrs")},
+}
 
 
-def _split_pairs(found: list[_Found]) -> dict[int, tuple[float, str]]:
-    """The halves of split stereo pairs, by index: the pan that puts each on its side (-1 left, +1 right) and its
-    partner's path. Both halves are there, mono, beside each other and alike (format, rate, length, start)."""
-    halves: dict[tuple[str, ...], dict[str, int]] = {}
+@dataclass(frozen=True)
+class _Part:
+    """A mono file of a multiple-mono export, placed in the stereo mix."""
+
+    pan: float
+    gain_db: float | None  # None: left out (an LFE)
+    channel: str
+    others: tuple[str, ...]  # the paths of the other parts
+
+
+def _multiple_mono(found: list[_Found]) -> dict[int, _Part]:
+    """The parts of tracks exported as multiple mono files, by index. A track is taken when its left and right parts
+    are there, every part mono, beside each other and alike (format, rate, length, start)."""
+    groups: dict[tuple[str, ...], dict[str, int]] = {}
     for index, stem in enumerate(found):
-        match = _SPLIT_HALF.match(stem.path.stem)
+        match = _MONO_PART.match(stem.path.stem)
         if match and stem.channels == 1:
             key = (str(stem.path.parent), match["name"], match["separator"], stem.path.suffix.lower())
-            halves.setdefault(key, {})[match["side"].upper()] = index
-    pairs: dict[int, tuple[float, str]] = {}
-    for sides in halves.values():
-        if len(sides) == 2:
-            left, right = found[sides["L"]], found[sides["R"]]
-            alike = (left.rate, left.frames, left.time_reference) == (right.rate, right.frames, right.time_reference)
-            if alike:
-                pairs[sides["L"]] = (-1.0, right.relative)
-                pairs[sides["R"]] = (1.0, left.relative)
-    return pairs
+            groups.setdefault(key, {})[match["channel"].lower()] = index
+    parts: dict[int, _Part] = {}
+    for channels in groups.values():
+        members = [found[index] for index in channels.values()]
+        alike = len({(stem.rate, stem.frames, stem.time_reference) for stem in members}) == 1
+        if "l" in channels and "r" in channels and alike:
+            for channel, index in channels.items():
+                others = tuple(found[i].relative for i in channels.values() if i != index)
+                parts[index] = _Part(*_PART_PLACES[channel], channel, others)
+    return parts
+
+
+def _part_comment(part: _Part) -> str:
+    """What a session file says of a part's pan and gain."""
+    if len(part.others) == 1:
+        return f"the {'left' if part.pan < 0 else 'right'} half of a split stereo pair with {part.others[0]}"
+    label = part.channel.upper() if part.channel in ("l", "r", "c", "lfe") else part.channel.capitalize()  # Ls, Lss
+    return f"channel {label} of a bed exported as mono files, folded down as ITU-R BS.775 does"
 
 
 def _document(base: Path, found: list[_Found], rate: float) -> str:
@@ -341,7 +371,7 @@ def _document(base: Path, found: list[_Found], rate: float) -> str:
     document["sample_rate"] = int(rate) if rate == int(rate) else rate
     document["sample_rate"].comment(f"the rate of {'most' if len({s.rate for s in found}) > 1 else 'all'} stems")
     stems = tomlkit.aot()
-    pairs = _split_pairs(found)
+    parts = _multiple_mono(found)
     for index, (stem, name) in enumerate(zip(found, _names(found), strict=True)):
         table = tomlkit.table()
         path = stem.relative if not stem.relative.startswith("~") else f"./{stem.relative}"
@@ -349,11 +379,13 @@ def _document(base: Path, found: list[_Found], rate: float) -> str:
         table["path"].comment(_describe(stem, rate))
         if name is not None:
             table["name"] = name
-        table["gain_db"] = 0.0
-        if index in pairs:
-            pan, partner = pairs[index]
-            table["pan"] = pan
-            table["pan"].comment(f"the {'left' if pan < 0 else 'right'} half of a split stereo pair with {partner}")
+        part = parts.get(index)
+        table["gain_db"] = 0.0 if part is None else (-120.0 if part.gain_db is None else part.gain_db)
+        if part is not None and part.gain_db is None:
+            table["gain_db"].comment("the LFE, left out of a stereo fold-down (ITU-R BS.775); raise it to hear it")
+        if part is not None:
+            table["pan"] = part.pan
+            table["pan"].comment(_part_comment(part))
         if stem.bed is not None:
             table["chain"] = stem.bed
         stems.append(table)
