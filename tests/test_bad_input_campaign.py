@@ -820,6 +820,22 @@ CASES: dict[str, tuple[Callable[[W], list[str]], str, int]] = {
         r"--sample-rate: 44100\.1 is not a whole number of Hz",
         2,
     ),
+    # a head model's name in another case, and the head the docs name, said as files that do not exist
+    "hrtf_model_in_another_case": (
+        lambda w: process(w, wav(w / "in.wav", noise()), "--hrtf", "Rigid-Sphere", chain="studio-5"),
+        r"--hrtf 'Rigid-Sphere': the file does not exist; .*; did you mean 'rigid-sphere'\?",
+        2,
+    ),
+    "chain_hrtf_model_in_another_case": (
+        chain_case('[[stages]]\ntype = "Spatializer"\nhrtf = "Model"\n'),
+        r"stages\[0\]: SOFA file 'Model' does not exist; did you mean 'model'\?",
+        2,
+    ),
+    "hrtf_kemar_by_name": (
+        lambda w: process(w, wav(w / "in.wav", noise()), "--hrtf", "kemar", chain="studio-5"),
+        r"--hrtf 'kemar': the file does not exist; .*; the MIT KEMAR set is '.*MIT_KEMAR_normal_pinna\.sofa'",
+        2,
+    ),
     "unknown_command": (lambda w: ["transmogrify"], r"invalid choice: 'transmogrify'", 2),
     "input_dash_for_stdin": (
         lambda w: ["process", "-", "out.wav", "--chain", "mastering"],

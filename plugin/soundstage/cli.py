@@ -415,7 +415,7 @@ def _given_heads(heads: list[str] | None) -> list[str] | None:
     not the stage of a preset it was going to)."""
     import os
 
-    from soundstage.acoustics.hrtf import HEAD_MODELS
+    from soundstage.acoustics.hrtf import HEAD_MODELS, head_hint
     from soundstage.files import missing_hint
 
     for head in heads or ():
@@ -427,7 +427,7 @@ def _given_heads(heads: list[str] | None) -> list[str] | None:
             what = "is a folder" if file.is_dir() else "does not exist"
             raise SoundstageError(
                 f"--hrtf {head!r}: the file {what}; give the listener's SOFA file (.sofa), or a head model "
-                f"({', '.join(HEAD_MODELS)})"
+                f"({', '.join(HEAD_MODELS)}){head_hint(head)}"
             )
     return heads
 

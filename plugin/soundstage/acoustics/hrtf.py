@@ -58,7 +58,7 @@ from soundstage.designstore import file_digest
 from soundstage.errors import SoundstageError
 from soundstage.files import missing_hint
 
-__all__ = ["DEFAULT_SOFA", "HEAD_MODELS", "HeadChoice", "HrtfError", "HrtfSet", "hrtf_setting"]
+__all__ = ["DEFAULT_SOFA", "HEAD_MODELS", "HeadChoice", "HrtfError", "HrtfSet", "head_hint", "hrtf_setting"]
 
 #: Where Debian's libmysofa1 installs the MIT KEMAR set.
 DEFAULT_SOFA = Path("/usr/share/libmysofa/MIT_KEMAR_normal_pinna.sofa")
@@ -193,7 +193,7 @@ class HrtfSet:
         if file.is_dir():
             raise HrtfError(f"SOFA file {str(file)!r} is a folder; give the .sofa file in it")
         if not file.is_file():
-            hint = missing_hint(file) or " (Debian ships the MIT KEMAR set in libmysofa1)"
+            hint = missing_hint(file) or head_hint(str(path)) or " (Debian ships the MIT KEMAR set in libmysofa1)"
             raise HrtfError(f"SOFA file {str(file)!r} does not exist{hint}")
         _check_container(file)
         sofa = _read_sofa(file)
@@ -631,6 +631,17 @@ class HeadChoice:
             return f"{_MODEL_NAMES[str(self.hrtf)]}, radius {radius_m} m"
         first = self._files[0].source if sample_rate is None else self._set(0, sample_rate).source
         return first if len(self._files) == 1 else f"{first} (and {len(self._files) - 1} more set(s) for the design)"
+
+
+def head_hint(head: str) -> str:
+    """``"; ..."``: what a head given by a name that is neither a model nor a file may have meant (a model in another
+    case, or the MIT KEMAR set, which Debian's libmysofa1 ships), else ``""``."""
+    model = next((name for name in HEAD_MODELS if name.casefold() == head.casefold()), None)
+    if model:
+        return f"; did you mean {model!r}?"
+    if "kemar" in head.casefold() and Path(DEFAULT_SOFA).is_file():
+        return f"; the MIT KEMAR set is {str(DEFAULT_SOFA)!r}"
+    return ""
 
 
 def hrtf_setting(value: object) -> str | tuple[str, ...]:
