@@ -276,6 +276,12 @@ class DeviceTable(Table):
     radius_m: Annotated[float, Field(ge=0.0, le=10.0)] = 0.0
 
 
+#: A driver of one device is within this far of its centre (a long soundbar's ends are 0.7 m out), and a piston
+#: this large at most (an 18-inch woofer is 0.23 m): beyond, the profile is in millimetres, not metres.
+MAX_DRIVER_OFFSET_M = 2.0
+MAX_DRIVER_RADIUS_M = 0.5
+
+
 class DriverTable(Table):
     """``[[drivers]]``: one driver, placed by position + direction or by azimuth."""
 
@@ -287,7 +293,7 @@ class DriverTable(Table):
     band_hz: Band = [20.0, 20000.0]
     beam_band_hz: Band | None = None
     directivity: Literal["omni", "piston"] = "omni"
-    radius_m: Annotated[float, Field(ge=0.0, le=10.0)] = 0.0
+    radius_m: Annotated[float, Field(ge=0.0, le=1000.0)] = 0.0  # at most MAX_DRIVER_RADIUS_M: said with the units
 
 
 class ProfileFile(Table):
@@ -320,6 +326,13 @@ def _parse(data: dict[str, Any], file: str) -> DeviceProfile:
         beam_band = _band(table.beam_band_hz, f"{where}.beam_band_hz", file)
         if table.directivity == "piston" and not table.radius_m > 0:
             raise _fail(file, f"{where}.radius_m", f"a piston needs radius_m > 0, got {table.radius_m!r}")
+        if table.radius_m > MAX_DRIVER_RADIUS_M:
+            raise _fail(
+                file,
+                f"{where}.radius_m",
+                f"radius_m = {table.radius_m:g} is a driver {2 * table.radius_m:g} m across; sizes are in metres "
+                f"(a 1-inch dome is 0.0127, a 12-inch woofer 0.15), at most {MAX_DRIVER_RADIUS_M:g}",
+            )
         if table.azimuth_deg is not None:
             if table.position_m is not None or table.direction is not None:
                 raise _fail(file, where, "give either azimuth_deg or position_m + direction, not both")
@@ -344,6 +357,13 @@ def _parse(data: dict[str, Any], file: str) -> DeviceProfile:
         if norm == 0:
             raise _fail(file, f"{where}.direction", f"direction = {table.direction!r} has no direction")
         position = np.array(table.position_m, dtype=float)
+        if float(np.linalg.norm(position)) > MAX_DRIVER_OFFSET_M:
+            raise _fail(
+                file,
+                f"{where}.position_m",
+                f"position_m = {table.position_m!r} is {float(np.linalg.norm(position)):g} m from the device's centre; "
+                f"positions are in metres (87.5 mm is 0.0875), within {MAX_DRIVER_OFFSET_M:g} m of it",
+            )
         drivers.append(
             Driver(table.name, table.role, band, table.directivity, table.radius_m, position, aim / norm, beam_band_hz=beam_band)
         )
