@@ -47,6 +47,13 @@ def wav(path: Path, audio: np.ndarray, rate: int = SR, subtype: str = "FLOAT") -
     return str(path)
 
 
+def folder_with(folder: Path, name: str) -> str:
+    """``folder``, made, with a short WAV ``name`` in it."""
+    folder.mkdir(parents=True, exist_ok=True)
+    wav(folder / name, noise())
+    return str(folder)
+
+
 def noise(channels: int = 2, frames: int = SR // 2, seed: int = 0) -> np.ndarray:
     return (0.1 * np.random.default_rng(seed).standard_normal((channels, frames))).astype(np.float32)
 
@@ -834,6 +841,13 @@ CASES: dict[str, tuple[Callable[[W], list[str]], str, int]] = {
     "hrtf_kemar_by_name": (
         lambda w: process(w, wav(w / "in.wav", noise()), "--hrtf", "kemar", chain="studio-5"),
         r"--hrtf 'kemar': the file does not exist; .*; the MIT KEMAR set is '.*MIT_KEMAR_normal_pinna\.sofa'",
+        2,
+    ),
+    # a folder named as catalogues name them: "[2024] Album"; a glob reads the brackets as a set of characters
+    "batch_glob_through_a_folder_with_brackets": (
+        lambda w: ["batch", folder_with(w / "[2024] Album", "01.wav") + "/*.wav", "--chain", "mastering"],
+        r"batch: the glob '.*\[2024\] Album/\*\.wav' holds no audio files .*; '.*\[2024\] Album' is there, but a glob "
+        r"reads \[\.\.\.\] as one character of a set: write '.*\[\[\]2024\] Album/\*\.wav'",
         2,
     ),
     "unknown_command": (lambda w: ["transmogrify"], r"invalid choice: 'transmogrify'", 2),

@@ -148,7 +148,8 @@ def load_jobs(
         else:
             raise BatchError(f"batch: {text!r} is not a folder, a glob or a .toml job list")
         if not files:
-            raise BatchError(f"batch: the {where} holds no audio files ({', '.join(AUDIO_SUFFIXES)})")
+            hint = _bracket_hint(text) if where.startswith("glob") else ""
+            raise BatchError(f"batch: the {where} holds no audio files ({', '.join(AUDIO_SUFFIXES)}){hint}")
         if chain is None:
             raise BatchError(f"batch: the {where} names audio files only; give the chain with --chain FILE (or a preset)")
         chain_file = find_chain(chain)
@@ -165,6 +166,18 @@ def _plain(name: str, what: str) -> str:
 
 def _stem(file: Path) -> str:
     return _plain(file.stem or "item", "item")
+
+
+def _bracket_hint(pattern: str) -> str:
+    """``"; ..."`` for a glob that matched nothing because a folder's name holds brackets (``[2024] Album``), which a
+    glob reads as a set of characters; else ``""``."""
+    parts = Path(pattern).parts
+    for count in range(len(parts), 0, -1):
+        prefix = Path(*parts[:count])
+        if "[" in str(prefix) and prefix.exists():
+            escaped = str(Path(glob.escape(str(prefix)), *parts[count:]))
+            return f"; {str(prefix)!r} is there, but a glob reads [...] as one character of a set: write {escaped!r}"
+    return ""
 
 
 def _fixed_part(pattern: str) -> Path:
