@@ -850,6 +850,17 @@ CASES: dict[str, tuple[Callable[[W], list[str]], str, int]] = {
         r"reads \[\.\.\.\] as one character of a set: write '.*\[\[\]2024\] Album/\*\.wav'",
         2,
     ),
+    # plugin bundles where a saved state goes: said as "no such file" although they are there
+    "plugin_chain_of_an_lv2_not_exported": (
+        lambda w: ["plugin", "chain", folder_with(w / "Comp.lv2", "x.wav")],
+        r"Comp\.lv2: an LV2 bundle with no chain\.toml; only bundles made by `soundstage export-plugin` hold one",
+        2,
+    ),
+    "plugin_chain_of_a_vst3_bundle": (
+        lambda w: ["plugin", "chain", folder_with(w / "Comp.vst3", "x.wav")],
+        r"Comp\.vst3: a folder, not a saved state; a VST3 or CLAP plugin keeps its chain in the state the DAW saves",
+        2,
+    ),
     "unknown_command": (lambda w: ["transmogrify"], r"invalid choice: 'transmogrify'", 2),
     "input_dash_for_stdin": (
         lambda w: ["process", "-", "out.wav", "--chain", "mastering"],

@@ -203,15 +203,26 @@ def _cmd_plugin_info(args: argparse.Namespace) -> int:
 def _cmd_plugin_chain(args: argparse.Namespace) -> int:
     from soundstage.errors import PluginError
     from soundstage.export.state import chain_from_state
-    from soundstage.files import write_text
+    from soundstage.files import missing_hint, write_text
 
     source = Path(args.state)
     if source.is_dir() and (source / "chain.toml").is_file():  # an exported LV2 bundle
         text: str | None = (source / "chain.toml").read_text()
     elif source.is_file():
         text = chain_from_state(source.read_bytes())
+    elif source.is_dir():  # a plugin bundle: an LV2 that soundstage did not make, or a VST3 / CLAP
+        if source.suffix.lower() == ".lv2":
+            raise PluginError(
+                f"{source}: an LV2 bundle with no chain.toml; only bundles made by `soundstage export-plugin` hold one"
+            )
+        raise PluginError(
+            f"{source}: a folder, not a saved state; a VST3 or CLAP plugin keeps its chain in the state the DAW saves "
+            "(export it as a .vstpreset), not in its bundle"
+        )
     else:
-        raise PluginError(f"{source}: no such file; give a .vstpreset, a saved plugin state or an exported .lv2 bundle")
+        raise PluginError(
+            f"{source}: no such file{missing_hint(source)}; give a .vstpreset, a saved plugin state or an exported .lv2 bundle"
+        )
     if text is None:
         raise PluginError(f"{source}: holds no soundstage chain (only plugins made by `soundstage export-plugin` save one)")
     if args.output is None:
