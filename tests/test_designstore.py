@@ -279,6 +279,26 @@ def test_the_designs_command_shows_and_clears_the_store(
     assert main(["designs"]) == 0 and "off" in capsys.readouterr().out
 
 
+def test_a_store_folder_designs_cannot_be_kept_in_is_named(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """SOUNDSTAGE_DESIGN_CACHE naming a file (or a folder under one), or given relative, kept nothing, and `designs`
+    showed it as an empty store: '0 design(s)'. It now says why designs are not kept there."""
+    from soundstage.cli import main
+
+    (tmp_path / "mix.wav").write_bytes(b"RIFF")
+    for setting, said in [
+        (str(tmp_path / "mix.wav"), f"{str(tmp_path / 'mix.wav')!r} is a file, not a folder: designs are not kept"),
+        (str(tmp_path / "mix.wav" / "designs"), f"{str(tmp_path / 'mix.wav')!r} is a file, not a folder"),
+        ("designs", "SOUNDSTAGE_DESIGN_CACHE='designs' is relative: each working folder gets its own store"),
+    ]:
+        monkeypatch.setenv("SOUNDSTAGE_DESIGN_CACHE", setting)
+        assert main(["designs"]) == 0
+        assert said in capsys.readouterr().err
+    monkeypatch.setenv("SOUNDSTAGE_DESIGN_CACHE", str(tmp_path / "new" / "designs"))  # made when first written
+    assert main(["designs"]) == 0 and capsys.readouterr().err == ""
+
+
 def test_what_cannot_be_stored_as_plain_arrays_is_returned_and_not_stored(store: Path) -> None:
     def not_json(value: object) -> dict[str, np.ndarray]:
         raise TypeError("Object of type set is not JSON serializable")

@@ -771,17 +771,19 @@ def _cmd_demo(args: argparse.Namespace) -> int:
 
 
 def _cmd_designs(args: argparse.Namespace) -> int:
+    import os
+
     from soundstage import designstore
 
     if args.clear:
         removed = designstore.clear_store()
         print(f"design store: removed {removed} file(s)")
-    problem = designstore.limit_problem()
-    if problem:
-        print(f"soundstage designs: {problem}", file=sys.stderr)
+    for problem in (designstore.folder_problem(), designstore.limit_problem()):
+        if problem:
+            print(f"soundstage designs: {problem}", file=sys.stderr)
     folder, count, size, limit = designstore.store_usage()
     if folder is None:
-        print("design store: off (SOUNDSTAGE_DESIGN_CACHE=off)")
+        print(f"design store: off (SOUNDSTAGE_DESIGN_CACHE={os.environ.get('SOUNDSTAGE_DESIGN_CACHE', '')!r})")
     else:
         print(f"design store: {folder}: {count} design(s), {size / 2**20:.1f} MB of {limit / 2**20:.0f} MB")
     return 0

@@ -49,6 +49,7 @@ __all__ = [
     "clear_store",
     "clear_store_info",
     "file_digest",
+    "folder_problem",
     "get_or_make",
     "limit_problem",
     "one_blas_thread",
@@ -105,6 +106,24 @@ def _limit_setting() -> tuple[int, str | None]:
             f"SOUNDSTAGE_DESIGN_CACHE_MB={setting!r} is not a size in MB (a number >= 0); using {DEFAULT_LIMIT_MB}"
         )
     return int(value * 2**20), None
+
+
+def folder_problem() -> str | None:
+    """Why designs cannot be kept in the store's folder (one line), or None: it is a file, or not writable, or given
+    relative (a store of whatever folder soundstage runs in). Designs are then made anew on every run."""
+    folder = store_dir()
+    if folder is None:
+        return None
+    if not folder.is_absolute():
+        return f"SOUNDSTAGE_DESIGN_CACHE={str(folder)!r} is relative: each working folder gets its own store; give a full path"
+    present = folder
+    while not present.exists() and present != present.parent:
+        present = present.parent
+    if not present.is_dir():
+        return f"{str(present)!r} is a file, not a folder: designs are not kept (they are made anew on every run)"
+    if not os.access(present, os.W_OK | os.X_OK):
+        return f"{str(present)!r} cannot be written: designs are not kept (they are made anew on every run)"
+    return None
 
 
 def limit_problem() -> str | None:
