@@ -388,7 +388,8 @@ def test_pan_moves_a_stem_between_the_sides_by_the_balance_law(tmp_path: Path) -
             f'format = 1\n[[stems]]\npath = "mono.wav"\n{line}[[stems]]\npath = "stereo.wav"\n{line}'
             '[[renders]]\nname = "mix"\nbit_depth = 32\n'
         )
-        render_session(session, tmp_path / f"out{pan}")
+        report = render_session(session, tmp_path / f"out{pan}").report
+        assert [stem["pan"] for stem in report["stems"]] == [pan or 0.0] * 2  # the report says where each stem sat
         mix, _ = soundfile.read(tmp_path / f"out{pan}" / "mix.wav")
         peaks[pan] = np.abs(mix).max(axis=0)
     click = peaks[None][0] / 2  # two stems, one click each, at the same sample

@@ -64,6 +64,8 @@ class StemInfo:
             "offset_s": self.start / session_rate,
             "offset_samples": self.start,
             "offset_from": self.start_source,
+            "gain_db": self.stem.gain_db,
+            "pan": self.stem.pan,
             "conversion": self.conversion,
             "length_s": self.frames / self.sample_rate,
             "missing_s": (self.declared_frames - self.frames) / self.sample_rate if self.declared_frames else 0.0,
