@@ -861,6 +861,29 @@ CASES: dict[str, tuple[Callable[[W], list[str]], str, int]] = {
         r"Comp\.vst3: a folder, not a saved state; a VST3 or CLAP plugin keeps its chain in the state the DAW saves",
         2,
     ),
+    # live options of a source not given: ignored before
+    "live_feedback_port_without_a_map": (
+        lambda w: ["live", "--chain", "studio-5", "--head-tracker", "udp:0", "--out", "virtual:fb", "--seconds", "0.1"],
+        r"--out virtual:fb: feedback sends the map's values to a controller; give --map and --in too",
+        2,
+    ),
+    "live_yaw_sign_without_a_tracker": (
+        lambda w: [
+            "live",
+            "--chain",
+            "mastering",
+            "--map",
+            text(w / "m.toml", '[[bindings]]\ntarget = "trim.gain_db"\nnumber = 7\n'),
+            "--in",
+            "virtual:x",
+            "--head-yaw-sign",
+            "-1",
+            "--seconds",
+            "0.1",
+        ],
+        r"--head-yaw-sign turns a head tracker's yaw; give --head-tracker udp:PORT too",
+        2,
+    ),
     "unknown_command": (lambda w: ["transmogrify"], r"invalid choice: 'transmogrify'", 2),
     "input_dash_for_stdin": (
         lambda w: ["process", "-", "out.wav", "--chain", "mastering"],

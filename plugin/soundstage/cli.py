@@ -500,6 +500,19 @@ def _first_ctrl_c_stops() -> Iterator[threading.Event]:
         signal.signal(signal.SIGINT, previous)
 
 
+def _check_live_sources(args: argparse.Namespace) -> None:
+    """What moves the chain in ``live``: a MIDI map with its input, a head tracker, or both; the options of one
+    given without it (feedback without a map, a yaw sign without a tracker) are refused, not ignored."""
+    if bool(args.map) != bool(args.in_port) or not (args.map or args.head_tracker):
+        raise SoundstageError(
+            "live needs a MIDI map and input (--map MAP.toml --in PORT), a head tracker (--head-tracker udp:PORT), or both"
+        )
+    if args.out_port and not args.map:
+        raise SoundstageError(f"--out {args.out_port}: feedback sends the map's values to a controller; give --map and --in too")
+    if args.head_yaw_sign != 1.0 and not args.head_tracker:
+        raise SoundstageError("--head-yaw-sign turns a head tracker's yaw; give --head-tracker udp:PORT too")
+
+
 def _cmd_live(args: argparse.Namespace) -> int:
     import numpy as np
 
@@ -508,10 +521,7 @@ def _cmd_live(args: argparse.Namespace) -> int:
     from soundstage.midi.maps import load_map
 
     chain = load_chain(find_chain(args.chain), hrtf=_given_heads(args.hrtf))
-    if bool(args.map) != bool(args.in_port) or not (args.map or args.head_tracker):
-        raise SoundstageError(
-            "live needs a MIDI map and input (--map MAP.toml --in PORT), a head tracker (--head-tracker udp:PORT), or both"
-        )
+    _check_live_sources(args)
     midi_map = load_map(args.map, chain) if args.map else None
     tracker_at = _udp_address(args.head_tracker) if args.head_tracker else None
     rate, channels = args.sample_rate or 48000.0, 2
