@@ -566,7 +566,7 @@ def _cmd_live(args: argparse.Namespace) -> int:
             on_output=deliver,
             trackers=trackers,
         )
-    heard = ["stopped by Ctrl-C, the take so far kept"] if stop.is_set() else []
+    heard = [f"stopped by Ctrl-C{', the take so far kept' if args.record else ''}"] if stop.is_set() else []
     if control is not None:
         heard.append(
             f"{control.received} MIDI message(s), {control.errors} bad, {control.malformed_bytes} malformed byte(s) dropped"
