@@ -884,6 +884,12 @@ CASES: dict[str, tuple[Callable[[W], list[str]], str, int]] = {
         r"--head-yaw-sign turns a head tracker's yaw; give --head-tracker udp:PORT too",
         2,
     ),
+    # a dry run into /dev/null: said to be a file "already there", then a file of no format
+    "output_to_dev_null": (
+        lambda w: process(w, wav(w / "in.wav", noise()), "--overwrite", out="/dev/null"),
+        r"output '/dev/null' is a device or pipe, not a file; soundstage writes a file and moves it into place",
+        2,
+    ),
     "unknown_command": (lambda w: ["transmogrify"], r"invalid choice: 'transmogrify'", 2),
     "input_dash_for_stdin": (
         lambda w: ["process", "-", "out.wav", "--chain", "mastering"],

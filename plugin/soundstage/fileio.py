@@ -702,6 +702,11 @@ def check_output_path(output: str | os.PathLike[str], *, inputs: list[Path], ove
             raise OutputError(f"output {str(target)!r} is the input file; choose another output path (inputs are never written)")
     if target.is_dir():
         raise OutputError(f"output {str(target)!r} is a folder; give a file name such as {str(target / example)!r}")
+    if target.exists() and not target.is_file():  # /dev/null, /dev/stdout, a named pipe: what an atomic file cannot be
+        raise OutputError(
+            f"output {str(target)!r} is a device or pipe, not a file; soundstage writes a file and moves it into place "
+            f"when complete: give a file, e.g. {example}"
+        )
     if target.exists() and not overwrite:
         raise OutputError(f"output {str(target)!r} already exists; pass --overwrite to replace it")
     folder = target.resolve().parent
