@@ -589,3 +589,18 @@ def test_a_format_or_rate_given_twice_is_taken_once() -> None:
         ["export-plugin", "studio-5", "-o", "out", "--format", "clap,CLAP, lv2", "--rates", "48000,48000"]
     )
     assert (args.format, args.rates) == (["clap", "lv2"], [48000.0])
+
+
+def test_version_says_what_a_bug_report_needs(capsys: pytest.CaptureFixture[str]) -> None:
+    """`soundstage --version` said 'the following arguments are required: command'."""
+    import platform
+    from importlib.metadata import version
+
+    from soundstage.cli import main
+
+    with pytest.raises(SystemExit) as done:
+        main(["--version"])
+    assert done.value.code == 0
+    assert capsys.readouterr().out.strip() == (
+        f"soundstage {version('soundstage')} (pedalboard {version('pedalboard')}, Python {platform.python_version()})"
+    )

@@ -880,9 +880,24 @@ DESCRIPTION = (
 )
 
 
+def _versions() -> str:
+    """soundstage's version, and pedalboard's and Python's beside it (what a bug report needs)."""
+    import platform
+    from importlib.metadata import PackageNotFoundError, version
+
+    def of(package: str) -> str:
+        try:
+            return version(package)
+        except PackageNotFoundError:  # run from a source tree that was never installed
+            return "not installed"
+
+    return f"soundstage {of('soundstage')} (pedalboard {of('pedalboard')}, Python {platform.python_version()})"
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of the ``soundstage`` command."""
     parser = _Parser(prog="soundstage", description=DESCRIPTION, epilog="soundstage COMMAND --help shows a command's options")
+    parser.add_argument("--version", action="version", version=_versions(), help="the versions a bug report needs")
     commands = parser.add_subparsers(dest="command", required=True)
 
     process = commands.add_parser("process", help="stream an audio file through a chain")
