@@ -32,7 +32,7 @@ from pydantic import BaseModel, ConfigDict, ValidationError
 
 from soundstage.errors import SoundstageError
 
-__all__ = ["Table", "fail", "key_path", "validate"]
+__all__ = ["Table", "fail", "key_path", "unused_key", "validate"]
 
 T = TypeVar("T", bound="Table")
 
@@ -49,6 +49,15 @@ def key_path(loc: tuple[Any, ...]) -> str:
     for part in loc:
         text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else str(part))
     return text or "(top level)"
+
+
+def unused_key(table: Table, kind: str, keys_by_kind: dict[str, tuple[str, ...]]) -> tuple[str, tuple[str, ...]] | None:
+    """The first key written in ``table`` that only other kinds than ``kind`` use, with the kinds that do; None when
+    every key written counts. A table whose kind ignores a key it holds did something else than it says."""
+    for key, kinds in keys_by_kind.items():
+        if key in table.model_fields_set and kind not in kinds:
+            return key, kinds
+    return None
 
 
 def fail(error: type[SoundstageError], file: str, key: str, message: str) -> SoundstageError:

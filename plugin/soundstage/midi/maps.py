@@ -42,7 +42,7 @@ from pydantic import AfterValidator, Field
 from soundstage.errors import SoundstageError
 from soundstage.host.chainfile import find_chain, load_chain
 from soundstage.host.parameters import Parameter, ParameterSpec
-from soundstage.schema import Table, validate
+from soundstage.schema import Table, unused_key, validate
 from soundstage.tomlfile import read_toml
 
 __all__ = ["Binding", "MidiMap", "MidiMapError", "ParameterSource", "ProgramPreset", "load_map", "KINDS"]
@@ -259,13 +259,12 @@ _KEYS_BY_KIND = {
 def _check_keys_of_kind(table: BindingTable, source: str, where: str) -> None:
     """A key written for a kind that does not use it (``encoding`` on a plain CC, ``exponent`` without its curve) is
     refused: it would be dropped in silence, and the control would not do what the map says."""
-    written = table.model_fields_set
-    for key, kinds in _KEYS_BY_KIND.items():
-        if key in written and table.kind not in kinds:
-            raise _fail(
-                source, f"{where}.{key}", f"{key} is for kind {', '.join(kinds)}, not {table.kind!r}: remove it, or change kind"
-            )
-    if "exponent" in written and table.curve != "exponent":
+    unused = unused_key(table, table.kind, _KEYS_BY_KIND)
+    if unused:
+        key, kinds = unused
+        message = f"{key} is for kind {', '.join(kinds)}, not {table.kind!r}: remove it, or change kind"
+        raise _fail(source, f"{where}.{key}", message)
+    if "exponent" in table.model_fields_set and table.curve != "exponent":
         raise _fail(source, f"{where}.exponent", 'exponent shapes curve = "exponent": add that curve, or remove exponent')
 
 

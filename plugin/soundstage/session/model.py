@@ -56,7 +56,7 @@ from pydantic import AfterValidator, Field
 
 from soundstage.errors import OutputError, SoundstageError
 from soundstage.files import output_name, referenced_path
-from soundstage.schema import Table, validate
+from soundstage.schema import Table, unused_key, validate
 from soundstage.tomlfile import read_toml
 
 __all__ = ["Bus", "MidiSettings", "Render", "Session", "SessionError", "Stem", "load_session", "session_file", "RENDER_KINDS"]
@@ -225,13 +225,12 @@ _RENDER_KEYS_BY_KIND = {
 
 def _check_render_keys(render: RenderTable, file: Path, where: str) -> None:
     """A key the render's kind does not use is refused (a mixdown's chain was ignored, in silence)."""
-    for key, kinds in _RENDER_KEYS_BY_KIND.items():
-        if key in render.model_fields_set and render.kind not in kinds:
-            allowed = " or ".join(repr(kind) for kind in kinds)
-            where_else = "; a chain on the mix goes in [master]" if key == "chain" and render.kind == "mixdown" else ""
-            raise _fail(
-                file, f"{where}.{key}", f"{key} applies to kind = {allowed} renders only, not {render.kind!r}{where_else}"
-            )
+    unused = unused_key(render, render.kind, _RENDER_KEYS_BY_KIND)
+    if unused:
+        key, kinds = unused
+        allowed = " or ".join(repr(kind) for kind in kinds)
+        where_else = "; a chain on the mix goes in [master]" if key == "chain" and render.kind == "mixdown" else ""
+        raise _fail(file, f"{where}.{key}", f"{key} applies to kind = {allowed} renders only, not {render.kind!r}{where_else}")
 
 
 class SessionFile(Table):
