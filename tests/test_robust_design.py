@@ -14,7 +14,7 @@ from soundstage.acoustics.geometry import direction
 from soundstage.acoustics.head import HeadAndTorso, HybridSphereHead, RigidSphereHead, SphericalHead
 from soundstage.acoustics.hrtf import HrtfSet
 from soundstage.acoustics.profiles import Listener, ListeningRegion, load_profile
-from soundstage.analysis.crosstalk import MovedEars, other_listeners, region_separation_db, separation_db
+from soundstage.analysis.crosstalk import MovedEars, RegionSeparation, other_listeners, region_separation_db, separation_db
 from soundstage.stages.crosstalk import (
     DEFAULT_REGION,
     RobustInverse,
@@ -430,3 +430,18 @@ def test_another_sets_measurement_chain_is_no_uncertainty_of_the_head(profile: o
     figures = {name: np.array(_figures(design, profile, kemar)) for name, design in (("own", own), ("joint", joint))}
     print(f"on KEMAR, seat mean / worst band / region mean / worst seat: own {figures['own']}, joint {figures['joint']}")
     assert np.abs(figures["joint"] - figures["own"]).max() <= 0.3
+
+
+@pytest.mark.parametrize("rounding_db", [1e-12, -1e-12])
+def test_the_worst_of_mirror_seats_is_the_first_on_every_machine(rounding_db: float) -> None:
+    """On a symmetric head, mirror seats have one separation up to rounding, which differs between machines (FFT
+    code paths); the seat a report names as the worst is the first of the tied ones in the region's order."""
+    seats = [Listener(position_m=(0.0, y, 0.0), yaw_deg=yaw) for y, yaw in ((-0.05, -5.0), (0.0, 0.0), (0.05, 5.0))]
+    per_seat = np.array([[12.0, 9.0], [20.0, 18.0], [12.0, 9.0 + rounding_db]])
+    spread = RegionSeparation(np.array([1000.0, 2000.0]), per_seat, seats)
+    worst_db, seat = spread.worst_seat
+    assert seat == seats[0] and worst_db == pytest.approx(10.5, abs=1e-9)
+    assert spread.worst_index(np.array([False, True])) == 0
+    assert spread.worst_index(np.array([True, False])) == 0
+    per_seat[0, 0] += 0.01  # a real difference still decides
+    assert spread.worst_index() == 2

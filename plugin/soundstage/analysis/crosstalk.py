@@ -22,6 +22,7 @@ __all__ = [
     "band_separation_db",
     "band_target_db",
     "center_image_error",
+    "first_lowest",
     "plain_stereo_separation_db",
     "other_listeners",
     "realized_response",
@@ -113,11 +114,29 @@ class RegionSeparation:
         """Mean over seats of the per-seat means (dB)."""
         return float(self.seat_means_db.mean())
 
+    def worst_index(self, in_band: np.ndarray | None = None) -> int:
+        """The seat with the lowest mean over the bands (``in_band``: a mask of them; all by default), the first in
+        the region's order where mirror seats tie (:func:`first_lowest`)."""
+        means = self.per_seat_db if in_band is None else self.per_seat_db[:, in_band]
+        return first_lowest(means.mean(axis=1))
+
     @property
     def worst_seat(self) -> tuple[float, Listener]:
         """The lowest per-seat mean (dB) and its seat."""
-        index = int(np.argmin(self.seat_means_db))
+        index = self.worst_index()
         return float(self.seat_means_db[index]), self.seats[index]
+
+
+#: Figures closer than this are one figure: mirror seats on a symmetric head differ only by rounding, by
+#: different amounts on different machines, and the seat a report names must not depend on the machine.
+TIE_TOLERANCE = 1e-6
+
+
+def first_lowest(values: np.ndarray, tolerance: float = TIE_TOLERANCE) -> int:
+    """The index of the lowest of ``values``, the first of those within ``tolerance`` of it (a tie-break that does
+    not depend on rounding, as ``argmin`` does)."""
+    values = np.asarray(values, dtype=float)
+    return int(np.flatnonzero(values <= values.min() + tolerance)[0])
 
 
 def region_separation_db(

@@ -262,7 +262,7 @@ def device_figures(
     left, right = (mids[0], mids[1]) if len(mids) >= 2 else (0, 0)
     plain = plain_stereo_separation_db(profile, head, left, right, sample_rate=sample_rate, low_hz=100, high_hz=10000)
     in_band = (centers >= 250) & (centers <= 6400)
-    worst = int(np.argmin(spread.per_seat_db[:, in_band].mean(axis=1)))
+    worst = spread.worst_index(in_band)
 
     azimuths = np.arange(-180.0, 180.1, 5.0)
     beam: dict[str, Any] = {"azimuth_deg": _rounded(azimuths, 1), "frequencies_hz": list(BEAM_FREQUENCIES_HZ)}

@@ -18,6 +18,7 @@ from soundstage.analysis.crosstalk import (
     RegionSeparation,
     band_target_db,
     center_image_error,
+    first_lowest,
     other_listeners,
     plain_stereo_separation_db,
     realized_response,
@@ -416,7 +417,7 @@ def device_report(
                 f"{round(pl[0]) + 0:11d} / {_db(pl[1]):5.1f}"
             )
         seat_means = spread.per_seat_db[:, in_band].mean(axis=1)
-        worst = int(np.argmin(seat_means))
+        worst = spread.worst_index(in_band)
         lines += [
             "",
             f"crosstalk separation 250 Hz-6.3 kHz: mean {separation[in_band].mean():.1f} dB, worst band "
@@ -429,9 +430,9 @@ def device_report(
         ]
         for name in ("hard left", "center", "hard right"):
             itd, ild = width.errors(name)
-            index = int(np.argmax(np.abs(ild)))
+            index = first_lowest(-np.abs(ild))
             lines.append(
-                f"{name:<12} {np.abs(itd).mean():16.0f} {itd[np.argmax(np.abs(itd))]:+7.0f}  {np.abs(ild).mean():16.1f} "
+                f"{name:<12} {np.abs(itd).mean():16.0f} {itd[first_lowest(-np.abs(itd))]:+7.0f}  {np.abs(ild).mean():16.1f} "
                 f"{ild[index]:+7.1f}  {_seat(width.seats[index])}"
             )
         lines += [
@@ -472,7 +473,7 @@ def _device_plot(
     for label, (centers, at_seat, spread, width) in figures.items():
         line = separation_axis.semilogx(centers, at_seat, marker="o", label=f"{label}: seat")[0]
         in_band = (centers >= 250) & (centers <= 6400)
-        worst = int(np.argmin(spread.per_seat_db[:, in_band].mean(axis=1)))
+        worst = spread.worst_index(in_band)
         color = line.get_color()
         separation_axis.semilogx(
             centers, spread.per_seat_db.mean(axis=0), color=color, linestyle="--", label=f"{label}: region mean"
