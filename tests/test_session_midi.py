@@ -119,3 +119,22 @@ def test_filters_that_take_automation_are_honored(session: tuple[Path, float, fl
         )
     )
     assert render_session(path, tmp_path / "out").report["automation"]["parameter_changes"] == 4
+
+
+@pytest.mark.filterwarnings("ignore:.*the same control as another binding")  # one control moves two renders' levels
+def test_a_render_left_out_by_only_has_its_automation_left_out_of_the_count(
+    session: tuple[Path, float, float], tmp_path: Path
+) -> None:
+    """The report's count of parameter changes is of the chains that ran: a render not selected by --only runs no
+    chain, and its automation moves nothing."""
+    path, _, _ = session
+    with (tmp_path / "map.toml").open("a") as map_file:
+        map_file.write('[[bindings]]\ntarget = "renders.quiet.level.gain_db"\nkind = "cc"\nnumber = 8\nmin = -6.0\nmax = 0.0\n')
+        map_file.write('[[bindings]]\ntarget = "renders.ab.b.level.gain_db"\nkind = "cc"\nnumber = 7\nmin = -6.0\nmax = 0.0\n')
+    with path.open("a") as session_file:
+        session_file.write('[[renders]]\nname = "quiet"\nkind = "reference"\nchain = "master.toml"\n')
+        session_file.write('[[renders]]\nname = "ab"\nkind = "ab"\na = "master.toml"\nb = "master.toml"\n')
+    assert render_session(path, tmp_path / "all").report["automation"]["parameter_changes"] == 8
+    for only, changes in ((["mix"], 4), (["mix", "quiet"], 6), (["ab"], 6)):
+        result = render_session(path, tmp_path / "-".join(only), only=only)
+        assert result.report["automation"]["parameter_changes"] == changes, only

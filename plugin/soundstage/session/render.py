@@ -619,11 +619,16 @@ def _load_automation(graph: _Graph) -> None:
 
 
 def _add_events(graph: _Graph, events: list[Any]) -> None:
+    """File the events by chain; the count reported is of those on chains that run (renders left out by --only
+    have their events filed, and not counted)."""
     tree = graph.tree()
+    idle = {f"renders.{r.name}" for r in graph.session.renders} - {f"renders.{r.name}" for r in graph.renders}
+    counted = 0
     for event in events:
         prefix, path = tree.split(event.target)
         graph.events.setdefault(prefix, []).append((event.sample, path, event.value))
-    graph.automation_count = len(events)
+        counted += prefix not in idle and prefix.rsplit(".", 1)[0] not in idle  # an A/B side: renders.NAME.a
+    graph.automation_count = counted
 
 
 def _run(
