@@ -18,6 +18,7 @@ import pedalboard
 import pytest
 from pedalboard.io import AudioFile
 
+from bwf import write_stem
 from helpers import tool
 from soundstage import Chain, Gain, load_chain, load_plugin, save_chain
 from soundstage.cli import main
@@ -604,3 +605,22 @@ def test_version_says_what_a_bug_report_needs(capsys: pytest.CaptureFixture[str]
     assert capsys.readouterr().out.strip() == (
         f"soundstage {version('soundstage')} (pedalboard {version('pedalboard')}, Python {platform.python_version()})"
     )
+
+
+def test_a_warning_prints_as_one_line(tmp_path: Path) -> None:
+    """A warning (here: a chain file's old key) is one line, as an error is, not Python's two: the warning's class
+    and file, then the source line of soundstage that raised it."""
+    write_stem(tmp_path / "in.wav", np.zeros((2, 4800), np.float32), SR)
+    (tmp_path / "chain.toml").write_text(
+        '[[stages]]\ntype = "pedalboard.Chorus"\nparameters = { centre_delay_ms = 7.0 }\n', encoding="utf-8"
+    )
+    done = subprocess.run(
+        [sys.executable, "-m", "soundstage.cli", "process", "in.wav", "out.wav", "--chain", "chain.toml"],
+        cwd=tmp_path, capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    lines = [line for line in done.stderr.splitlines() if "DPF" not in line]
+    assert lines == [
+        "soundstage: warning: chain.toml: stages[0].parameters.centre_delay_ms: 'centre_delay_ms' is deprecated, write "
+        "'center_delay_ms' (soundstage spells center the American way everywhere); it loads as that"
+    ]
