@@ -144,6 +144,23 @@ def test_a_track_exported_by_other_programs_reads_the_same(tmp_path: Path, text:
     assert read_head_track(other, parameters, SR) == read_head_track(tight, parameters, SR)
 
 
+def test_what_a_track_gives_and_nothing_uses_is_said(tmp_path: Path) -> None:
+    """A head tracker's export has pitch and roll beside yaw, and may turn further than the chain's range: the
+    columns nothing reads, and the values held at the range's limit, are each said in one warning (before: silence)."""
+    parameters = Chain([Spatializer()]).parameters
+    path, plain = tmp_path / "tracker.csv", tmp_path / "plain.csv"
+    path.write_text("time_s,yaw_deg,pitch_deg,roll_deg\n0,0,4,1\n0.5,100,2,1\n1,-135,0,0\n1.5,20,0,0\n")
+    plain.write_text("time_s,yaw_deg\n0,0\n0.5,90\n1,-90\n1.5,20\n")
+    with pytest.warns(UserWarning) as caught:
+        events = read_head_track(path, parameters, SR)
+    assert [str(w.message) for w in caught] == [
+        f"{path}: column(s) pitch_deg, roll_deg not used: a head track moves the listener by time_s, yaw_deg, x_m and "
+        "y_m (the designs keep the head level)",
+        f"{path}: yaw_deg beyond the chain's -90..90 deg on 2 line(s) (first: line 3); held at the limit",
+    ]
+    assert events == read_head_track(plain, parameters, SR)  # the values held at +-90 deg; no warning for this one
+
+
 @pytest.mark.parametrize(
     ("text", "message"),
     [
@@ -182,6 +199,7 @@ def test_any_text_as_a_track_is_read_or_refused_cleanly(text: str) -> None:
         Path(handle.name).unlink()
 
 
+@pytest.mark.filterwarnings("ignore:.*held at the limit")  # any numbers: most yaws are beyond the range
 @settings(max_examples=150, deadline=None)
 @given(st.lists(st.tuples(st.floats(allow_nan=False), st.floats()), max_size=6), st.sampled_from([",", ";", "\t"]))
 def test_any_numbers_in_a_track_are_read_or_refused_cleanly(rows: list[tuple[float, float]], separator: str) -> None:

@@ -46,7 +46,7 @@ import sys
 import threading
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, NoReturn, TextIO
+from typing import TYPE_CHECKING, Any, NoReturn
 
 from soundstage.errors import SoundstageError
 
@@ -1194,7 +1194,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     """
     _one_numerical_thread()
     _names_print()
-    _warnings_print()
+    from soundstage.errors import warnings_as_lines
+
+    warnings_as_lines()
     from soundstage.files import Terminated, signals_as_exceptions
 
     args = build_parser().parse_args(argv)
@@ -1210,31 +1212,6 @@ def main(argv: Sequence[str] | None = None) -> int:
         except Terminated as stop:
             print(f"soundstage: {stop}; no output was written", file=sys.stderr)
             return 128 + stop.signum
-
-
-def _warnings_print() -> None:
-    """A warning prints as one line, "soundstage: warning: ...", as errors do; Python's own form is two lines, the
-    second the source line of soundstage (or of a library) that raised it, which says nothing to the user.
-    A library's warning names the library."""
-    import warnings
-
-    def show(
-        message: Warning | str,
-        category: type[Warning],
-        filename: str,
-        lineno: int,
-        file: TextIO | None = None,
-        line: str | None = None,
-    ) -> None:
-        parts = Path(filename).parts
-        library = parts[parts.index("site-packages") + 1] if "site-packages" in parts[:-1] else ""
-        origin = "" if library in ("", "soundstage") else f" ({library.removesuffix('.py')})"
-        try:
-            print(f"soundstage: warning: {' '.join(str(message).split())}{origin}", file=file or sys.stderr)
-        except (OSError, ValueError):  # stderr closed: a warning is not worth failing the run for
-            pass
-
-    warnings.showwarning = show
 
 
 def _names_print() -> None:

@@ -8,6 +8,11 @@ each message says what was passed, what is allowed and how to fix it.
 
 from __future__ import annotations
 
+import sys
+import warnings
+from pathlib import Path
+from typing import TextIO
+
 __all__ = [
     "SoundstageError",
     "ParameterError",
@@ -20,6 +25,7 @@ __all__ = [
     "AudioFileError",
     "OutputError",
     "SoundstageDeprecationWarning",
+    "warnings_as_lines",
 ]
 
 
@@ -69,3 +75,30 @@ class SoundstageDeprecationWarning(FutureWarning):
     A ``FutureWarning`` (shown by default), since the people who see it are the
     ones who wrote the file, not only developers.
     """
+
+
+def warnings_as_lines() -> None:
+    """Print each warning as one line, "soundstage: warning: ...", as the command line prints errors.
+
+    Python's own form is two lines, the second the source line of soundstage (or of a library) that raised it,
+    which says nothing to the user. A library's warning names the library. The command line and the batch's
+    worker processes call this.
+    """
+
+    def show(
+        message: Warning | str,
+        category: type[Warning],
+        filename: str,
+        lineno: int,
+        file: TextIO | None = None,
+        line: str | None = None,
+    ) -> None:
+        parts = Path(filename).parts
+        library = parts[parts.index("site-packages") + 1] if "site-packages" in parts[:-1] else ""
+        origin = "" if library in ("", "soundstage") else f" ({library.removesuffix('.py')})"
+        try:
+            print(f"soundstage: warning: {' '.join(str(message).split())}{origin}", file=file or sys.stderr)
+        except (OSError, ValueError):  # stderr closed: a warning is not worth failing the run for
+            pass
+
+    warnings.showwarning = show

@@ -39,6 +39,7 @@ import math
 import socket
 import threading
 import time
+import warnings
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -287,6 +288,22 @@ def _text(file: Path) -> str:
         raise HeadTrackError(f"{file}: cannot read the head track ({error.strerror or error}){hint}") from None
 
 
+def _row_numbers(row: Mapping[str, str | None], columns: list[str], delimiter: str, where: str) -> dict[str, float]:
+    """A head track row's values of ``columns``, each a finite number; a decimal comma is read between semicolons or
+    tabs (a spreadsheet's export in many locales)."""
+    values: dict[str, float] = {}
+    for column in columns:
+        raw = (row.get(column) or "").strip()
+        try:
+            value = float(raw.replace(",", ".", 1) if delimiter != "," and raw.count(",") == 1 else raw)
+        except ValueError:
+            value = math.nan
+        if not math.isfinite(value):
+            raise HeadTrackError(f"{where}: {column} = {raw!r} is not a number; write it in decimal (e.g. 12.5)")
+        values[column] = value
+    return values
+
+
 def read_head_track(path: str | Path, parameters: Mapping[str, Parameter], sample_rate: float) -> list[AutomationEvent]:
     """A recorded head trajectory (CSV: ``time_s``, ``yaw_deg``, optional ``x_m``, ``y_m``) as automation events.
 
@@ -312,25 +329,22 @@ def read_head_track(path: str | Path, parameters: Mapping[str, Parameter], sampl
             f"separated by commas, semicolons or tabs; got {columns}"
         )
     fields = [c for c in ("yaw_deg", "x_m", "y_m") if c in columns]
+    unused = [c for c in columns if c and c not in ("time_s", *fields)]
+    if unused:  # a tracker's pitch_deg and roll_deg, a frame counter: said, as a key a file gives and nothing reads
+        warnings.warn(
+            f"{file}: column(s) {', '.join(unused)} not used: a head track moves the listener by time_s, yaw_deg, "
+            "x_m and y_m (the designs keep the head level)",
+            stacklevel=2,
+        )
     events: list[AutomationEvent] = []
+    held: dict[str, list[int]] = {}  # per column, the lines whose value is beyond the chain's range
     last = -math.inf
     for raw_row in rows:
         number = rows.line_num  # the file's line: blank lines are skipped by the reader, and counted here
         row = {(key or "").strip().lower(): value for key, value in raw_row.items()}  # "time_s, yaw_deg": as stripped
         if not any(isinstance(value, str) and value.strip() for value in row.values()):
             continue  # ",,": a row a spreadsheet exports for cells formatted but left empty
-        values: dict[str, float] = {}
-        for column in ["time_s", *fields]:
-            raw = (row.get(column) or "").strip()
-            try:  # between semicolons or tabs, a decimal comma (a spreadsheet's export in many locales)
-                value = float(raw.replace(",", ".", 1) if delimiter != "," and raw.count(",") == 1 else raw)
-            except ValueError:
-                value = math.nan
-            if not math.isfinite(value):
-                raise HeadTrackError(
-                    f"{file}: line {number}: {column} = {raw!r} is not a number; write it in decimal (e.g. 12.5)"
-                )
-            values[column] = value
+        values = _row_numbers(row, ["time_s", *fields], delimiter, f"{file}: line {number}")
         if values["time_s"] < 0 or values["time_s"] < last:
             raise HeadTrackError(
                 f"{file}: line {number}: time_s = {values['time_s']:g} goes back in time; sort the rows by time, from 0"
@@ -344,7 +358,16 @@ def read_head_track(path: str | Path, parameters: Mapping[str, Parameter], sampl
         sample = round(values["time_s"] * sample_rate)
         for target, field in targets.items():
             if field in values:
-                parameter = parameters[target]
-                value = min(max(values[field], float(parameter.spec.minimum)), float(parameter.spec.maximum))
+                spec = parameters[target].spec
+                value = min(max(values[field], float(spec.minimum)), float(spec.maximum))
+                if value != values[field] and number not in held.setdefault(field, []):
+                    held[field].append(number)
                 events.append(AutomationEvent(sample, target, value))
+    for field, numbers in held.items():
+        spec = next(parameters[t].spec for t, f in targets.items() if f == field)
+        warnings.warn(
+            f"{file}: {field} beyond the chain's {spec.minimum:g}..{spec.maximum:g} {spec.unit} on {len(numbers)} line(s) "
+            f"(first: line {numbers[0]}); held at the limit",
+            stacklevel=2,
+        )
     return events

@@ -44,6 +44,7 @@ from soundstage.acoustics.hrtf import HEAD_MODELS, HeadChoice, HrtfError
 from soundstage.batch.jobs import BatchError, BatchItem
 from soundstage.batch.manifest import Manifest, sha256_path
 from soundstage.batch.worker import Task, chain_plugins, run_task
+from soundstage.errors import warnings_as_lines
 from soundstage.files import remove_temporaries
 from soundstage.host.chainfile import NoHeadStageError, with_head
 from soundstage.tomlfile import parse_toml
@@ -256,8 +257,10 @@ def _head_hashes(item: BatchItem, heads: dict[tuple[str, ...], tuple[tuple[str, 
 
 
 def _ignore_sigint() -> None:
-    """Worker initializer: Ctrl-C is the batch's to handle (the item in flight finishes whole)."""
+    """Worker initializer: Ctrl-C is the batch's to handle (the item in flight finishes whole); warnings print as
+    the command line's do."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    warnings_as_lines()
 
 
 def _run_local(
