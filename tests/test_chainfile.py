@@ -21,6 +21,7 @@ from soundstage import (
     OnChannels,
     Parallel,
     PerChannel,
+    PluginError,
     Route,
     Spatializer,
     load_chain,
@@ -132,6 +133,25 @@ def test_vstpreset_save_and_load(tmp_path: Path, stereo_gain_path: Path) -> None
     file = tmp_path / "preset.toml"
     file.write_text(f'[[stages]]\ntype = "plugin"\npath = "{stereo_gain_path}"\npreset = "quiet.vstpreset"\n')
     assert load_chain(file).parameter("0.gain_db").value == pytest.approx(-9.5, abs=0.01)
+
+
+def test_a_preset_of_another_plugin_or_format_is_named_as_such(tmp_path: Path, stereo_gain_path: Path, mono_path: Path) -> None:
+    """A .vstpreset saved from another plugin, or a VST2 .fxp renamed, was refused with the plugin's own words
+    ("Failed to set preset data for plugin: ..."), which do not say why; each is named for what it is."""
+    preset = tmp_path / "mono.vstpreset"
+    save_vstpreset(load_plugin(mono_path), preset)
+    data = preset.read_bytes()
+    info = b'List<?xml version="1.0"?><MetaInfo><Attribute id="PlugInName" value="SSMono" type="string"/></MetaInfo>'
+    preset.write_bytes(data + info)  # the Info chunk a DAW writes (at the end; the chunk list still finds the state)
+    gain = load_plugin(stereo_gain_path)
+    with pytest.raises(PluginError, match=r"mono\.vstpreset' is of another plugin \(SSMono\), class [0-9A-F]{32}, not "
+                       r"SS Test Gain's [0-9A-F]{32}; give it to the stage of the plugin it was saved from"):  # fmt: skip
+        load_vstpreset(gain, preset)
+    fxp = tmp_path / "old.vstpreset"
+    fxp.write_bytes(b"CcnK" + bytes(56))
+    with pytest.raises(PluginError, match=r"old\.vstpreset' is not a VST3 preset \(a \.vstpreset starts with 'VST3'; "
+                       r"this file with b'CcnK'\)"):  # fmt: skip
+        load_vstpreset(gain, fxp)
 
 
 def test_bundled_presets_load() -> None:

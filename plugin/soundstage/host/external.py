@@ -440,11 +440,34 @@ def save_vstpreset(plugin: ExternalPlugin, path: str | os.PathLike[str]) -> None
 
 
 def load_vstpreset(plugin: ExternalPlugin, path: str | os.PathLike[str]) -> None:
-    """Load a ``.vstpreset`` file into the plugin."""
+    """Load a ``.vstpreset`` file into the plugin.
+
+    A file that is no VST3 preset (a VST2 ``.fxp``, an ``.aupreset``), or a preset of another plugin, is named
+    as such: the plugin itself only says it failed.
+    """
     source = Path(path)
     if not source.is_file():
         raise PluginError(f"preset file {str(source)!r} does not exist")
+    data = source.read_bytes()
+    if data[:4] != b"VST3":
+        raise PluginError(
+            f"{plugin.name}: {str(source)!r} is not a VST3 preset (a .vstpreset starts with 'VST3'; this file with "
+            f"{data[:4]!r}): save the preset as .vstpreset from a VST3 host, or the plugin's state with save_chain"
+        )
+    own = getattr(plugin, "preset_data", None)
+    if own is not None and _preset_class(bytes(own)) != _preset_class(data):
+        name = re.search(rb'id="PlugInName" value="([^"]*)"', data)  # the Info chunk a DAW writes
+        which = f" ({name.group(1).decode('utf-8', 'replace')})" if name else ""
+        raise PluginError(
+            f"{plugin.name}: preset {str(source)!r} is of another plugin{which}, class {_preset_class(data)}, not "
+            f"{plugin.name}'s {_preset_class(bytes(own))}; give it to the stage of the plugin it was saved from"
+        )
     try:
-        plugin.preset_data = source.read_bytes()
+        plugin.preset_data = data
     except Exception as error:
         raise PluginError(f"{plugin.name}: cannot load preset {str(source)!r}: {error}") from None
+
+
+def _preset_class(data: bytes) -> str:
+    """The class ID of a .vstpreset (32 hex characters after 'VST3' and the version: the plugin it is for)."""
+    return data[8:40].decode("ascii", "replace")
