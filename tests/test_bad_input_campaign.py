@@ -20,6 +20,7 @@ import numpy as np
 import pytest
 import soundfile
 
+from helpers import tool
 from soundstage.cli import main
 
 SR = 48000
@@ -114,6 +115,28 @@ def _upper_folder(w: W) -> Path:
     (w / "mixes").mkdir()
     wav(w / "mixes" / "in.wav", noise())
     return w / "MIXES" / "in.wav"
+
+
+def hexagonal_wav(path: Path) -> str:
+    """Six channels of noise that ffmpeg writes as a 6.0 hexagonal WAV (channel mask 0x137: FL FR FC BL BR BC)."""
+    graph = "[0]asplit=6[a][b][c][d][e][f];[a][b][c][d][e][f]join=inputs=6:channel_layout=hexagonal"
+    subprocess.run(
+        [
+            tool("ffmpeg"),
+            "-v",
+            "error",
+            "-y",
+            "-f",
+            "lavfi",
+            "-i",
+            "anoisesrc=d=0.5:r=48000",
+            "-filter_complex",
+            graph,
+            str(path),
+        ],
+        check=True,
+    )
+    return str(path)
 
 
 def session_case(body: str) -> Callable[[W], list[str]]:
@@ -428,6 +451,16 @@ CASES: dict[str, tuple[Callable[[W], list[str]], str, int]] = {
     "session_stem_not_audio": (
         lambda w: session(w, '[[stems]]\npath = "notes.wav"\n') if text(w / "notes.wav", "x" * 99) else [],
         r"stems\[0\]\.path \('notes'\): .*notes.wav' is a text file, not audio \(a web page",
+        2,
+    ),
+    "hexagonal_file_through_the_5_1_fold_down": (  # its back center played as the LFE, at -120 dB
+        lambda w: process(w, hexagonal_wav(w / "hex.wav"), chain="downmix-5.1"),
+        r"hex\.wav': its channel mask says FL FR FC BL BR BC \(0x137\), not a 5\.1 bed .*a mix matrix of its own",
+        2,
+    ),
+    "session_hexagonal_stem_through_the_5_1_fold_down": (
+        lambda w: session(w, '[[stems]]\npath = "hex.wav"\nchain = "downmix-5.1"\n') if hexagonal_wav(w / "hex.wav") else [],
+        r"session.toml: stem 'hex' \('.*hex\.wav'\): its channel mask says FL FR FC BL BR BC \(0x137\), not a 5\.1 bed",
         2,
     ),
     "session_stem_truncated": (

@@ -36,19 +36,25 @@ from soundstage.engine import ChainStream, pump
 from soundstage.errors import AudioFileError, AudioInputError, OutputError, ParameterError
 from soundstage.files import library_path, missing_hint
 from soundstage.host.audio import sample_problem
+from soundstage.host.chain import Chain
 from soundstage.host.processor import Processor
+from soundstage.host.routing import Mix
 from soundstage.sinks import AudioSink, AudioTarget, audio_target, wav_chunk
 
 __all__ = [
     "AUDIO_SUFFIXES",
+    "BED_MASKS",
     "DecodedReader",
     "audio_files",
+    "bed_problem",
     "check_output_path",
     "held_frames",
     "open_audio",
     "process_file",
     "SoundfileReader",
     "TruncatedReader",
+    "first_downmix",
+    "wav_channel_mask",
 ]
 
 
@@ -767,6 +773,46 @@ def _carried_chunks(source: Path, target: AudioTarget) -> list[tuple[bytes, byte
     return [(b"bext", bext)] if bext else []
 
 
+#: The WAV channel masks (WAVE_FORMAT_EXTENSIBLE) of the layouts each fold-down takes: 5.1 with back or side
+#: surrounds, 7.1 and 7.1 wide (the last pair front left / right of center: to the left and right, as 7.1's sides;
+#: libsndfile's mask for any 8 channels).
+BED_MASKS = {"5.1": (0x3F, 0x60F), "7.1": (0x63F, 0xFF)}
+#: The speakers of a WAV channel mask, by bit.
+SPEAKERS = ("FL", "FR", "FC", "LFE", "BL", "BR", "FLC", "FRC", "BC", "SL", "SR", "TC", "TFL", "TFC", "TFR", "TBL", "TBC", "TBR")
+_WAV_SUFFIXES = (".wav", ".wave", ".bwf")
+
+
+def wav_channel_mask(path: Path) -> int | None:
+    """A WAV's channel mask (WAVE_FORMAT_EXTENSIBLE), or None: a WAV without one."""
+    fmt = wav_chunk(path, b"fmt ", 40)
+    extensible = fmt is not None and len(fmt) >= 24 and int.from_bytes(fmt[:2], "little") == 0xFFFE
+    return int.from_bytes(fmt[20:24], "little") if fmt is not None and extensible else None
+
+
+def first_downmix(processor: Processor) -> str | None:
+    """The fold-down ("5.1", "7.1") a chain begins with, else None."""
+    node: Processor = processor
+    while isinstance(node, Chain) and len(node) > 0:
+        node = node[0]
+    return node.downmix if isinstance(node, Mix) else None
+
+
+def bed_problem(path: Path, channels: int, downmix: str) -> str | None:
+    """Why a WAV's channels are not the bed a fold-down takes (its channel mask names every channel, and another
+    layout: a 6.0 file's back center would play as the LFE, at -120 dB), else None. A WAV without a mask, with one
+    naming fewer speakers than it has channels, or another format is taken to be the bed its channel count says."""
+    if path.suffix.lower() not in _WAV_SUFFIXES or channels != {"5.1": 6, "7.1": 8}[downmix]:
+        return None  # another count: the chain's channel check says so
+    mask = wav_channel_mask(path)
+    if not mask or mask in BED_MASKS[downmix] or mask.bit_count() != channels:
+        return None
+    speakers = " ".join(name for bit, name in enumerate(SPEAKERS) if mask >> bit & 1) or f"mask {mask:#x}"
+    return (
+        f"its channel mask says {speakers} ({mask:#x}), not a {downmix} bed (L R C LFE ...), which the {downmix} "
+        'fold-down takes; fold it with a mix matrix of its own (type = "mix", matrix = [[...], [...]])'
+    )
+
+
 def process_file(
     processor: Processor,
     input_path: str | os.PathLike[str],
@@ -807,6 +853,10 @@ def process_file(
         declared = int(getattr(reader, "declared_frames", frames))
         if frames == 0:
             raise AudioFileError(f"input file {str(source)!r} has no samples (zero-length input)")
+        downmix = first_downmix(processor)
+        problem = bed_problem(source, channels, downmix) if downmix is not None else None
+        if problem is not None:
+            raise AudioFileError(f"input file {str(source)!r}: {problem}")
         dual_mono = channels == 1 and processor.input_channels == 2
         out_channels = processor.output_channels_for(2 if dual_mono else channels)
         checked = audio_target(target, channels=out_channels, sample_rate=rate, bit_depth=bit_depth, frames=frames)

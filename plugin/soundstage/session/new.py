@@ -34,7 +34,7 @@ from pathlib import Path, PureWindowsPath
 import tomlkit
 
 from soundstage.errors import AudioFileError, OutputError
-from soundstage.fileio import AUDIO_SUFFIXES, audio_files, open_audio
+from soundstage.fileio import AUDIO_SUFFIXES, BED_MASKS, audio_files, open_audio, wav_channel_mask
 from soundstage.files import atomic_path, library_path
 from soundstage.session.model import MAX_STEMS, SESSION_FILE_NAME, Session, SessionError, load_session
 from soundstage.session.render import REPORT_NAME
@@ -51,11 +51,10 @@ RENDERS = (
     ("reference", "reference", "stereo-reference", False, 32),
     ("ab", "ab", None, False, 32),
 )
-#: The fold-down presets of a bed by its channel count, and the WAV channel masks (WAVE_FORMAT_EXTENSIBLE) of the
-#: layouts each folds: 5.1 with back or side surrounds, 7.1 and 7.1 wide (the last pair front left / right of
-#: center: to the left and right, as 7.1's sides; libsndfile's mask for any 8 channels). A WAV without a mask, or a
-#: FLAC (whose 6 and 8 channels are 5.1 and 7.1 by its format), is taken to be the bed its channel count says.
-BEDS = {6: ("downmix-5.1", (0x3F, 0x60F)), 8: ("downmix-7.1", (0x63F, 0xFF))}
+#: The fold-down presets of a bed by its channel count, and the WAV channel masks of the layouts each folds
+#: (fileio.BED_MASKS). A WAV without a mask, or a FLAC (whose 6 and 8 channels are 5.1 and 7.1 by its format),
+#: is taken to be the bed its channel count says.
+BEDS = {6: ("downmix-5.1", BED_MASKS["5.1"]), 8: ("downmix-7.1", BED_MASKS["7.1"])}
 #: The channel order each fold-down takes (WAV's and DAWs').
 DOWNMIX_ORDER = {"downmix-5.1": "L R C LFE Ls Rs", "downmix-7.1": "L R C LFE Lrs Rrs Lss Rss"}
 #: What a stem of more than two channels needs before it renders (its comment, and the command's note).
@@ -250,13 +249,6 @@ def _bed(path: Path, channels: int) -> str | None:
 
 
 _WAV_SUFFIXES = (".wav", ".wave", ".bwf")
-
-
-def wav_channel_mask(path: Path) -> int | None:
-    """A WAV's channel mask (WAVE_FORMAT_EXTENSIBLE), or None: a WAV without one."""
-    fmt = wav_chunk(path, b"fmt ", 40)
-    extensible = fmt is not None and len(fmt) >= 24 and int.from_bytes(fmt[:2], "little") == 0xFFFE
-    return int.from_bytes(fmt[20:24], "little") if fmt is not None and extensible else None
 
 
 def _is_adm(path: Path) -> bool:

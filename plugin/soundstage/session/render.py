@@ -40,6 +40,7 @@ from soundstage.analysis.device import device_stages, stages_device_figures
 from soundstage.analysis.loudness import LoudnessMeter, TruePeakMeter, short_term_lufs
 from soundstage.engine import ChainStream
 from soundstage.errors import ChainError, ChainFileError, ChannelError, OutputError, SoundstageError
+from soundstage.fileio import bed_problem, first_downmix
 from soundstage.files import appeared_message, library_path, output_name, write_text
 from soundstage.headtrack import read_head_track
 from soundstage.host.chain import Chain, ChainTap
@@ -275,6 +276,10 @@ def _stem_chains(session: Session, stems: list[StemInfo]) -> dict[str, Chain | N
     }
     for info in stems:
         chain = chains[info.stem.name]
+        downmix = first_downmix(chain) if chain is not None else None
+        problem = bed_problem(info.path, info.channels, downmix) if downmix is not None else None
+        if problem is not None:
+            raise ChannelError(f"{session.file}: stem {info.stem.name!r} ({str(info.path)!r}): {problem}")
         try:
             channels = chain.output_channels_for(info.channels) if chain is not None else info.channels
         except ChannelError as error:
