@@ -286,5 +286,5 @@ def test_a_flood_on_a_knob_that_redesigns_keeps_real_time_pace(target: str, last
     )
     assert control.received == 50001 and control.errors == 0 and worker.errors == 0
     assert len(designs_here) <= 1  # none while the audio ran (one at most after it: the catch-up of the last value)
-    assert stats.wall_seconds <= seconds * 1.02 and stats.worst_lag_ms <= 100.0
+    assert stats.wall_seconds <= seconds * 1.05 and stats.worst_lag_ms <= 100.0
     assert chain.parameters[target].value == pytest.approx(last)  # the last value wins
