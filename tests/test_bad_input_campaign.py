@@ -568,6 +568,17 @@ CASES: dict[str, tuple[Callable[[W], list[str]], str, int]] = {
         r"min",
         2,
     ),
+    "map_on_a_channel_the_file_has_nothing_on": (  # 0 parameter changes, and the file written unautomated
+        midi_case('[[bindings]]\ntarget = "0.gain_db"\nkind = "cc"\nchannel = 16\nnumber = 7\n', good_midi()),
+        r"'.*auto\.mid' moves nothing the map .*map\.toml binds: it holds cc 7 on channel 1 \(1\); the map binds cc 7 "
+        r"on channel 16; bind the controls the file holds",
+        2,
+    ),
+    "map_on_a_control_the_file_does_not_move": (
+        midi_case('[[bindings]]\ntarget = "0.gain_db"\nkind = "cc14"\nnumber = 11\n', good_midi()),
+        r"it holds cc 7 on channel 1 \(1\); the map binds cc14 11 on any channel",
+        2,
+    ),
     "midi_truncated": (
         midi_case('[[bindings]]\ntarget = "0.gain_db"\nkind = "cc"\nnumber = 7\n', good_midi()[:20]),
         r"auto.mid.*: \S",

@@ -177,6 +177,25 @@ def test_automation_on_the_dpf_vst3_within_the_stated_granularity(tmp_path: Path
     assert abs(change - analytic * SR) <= GRANULARITY_SAMPLES
 
 
+def test_a_file_that_moves_only_what_pickup_holds_is_taken_and_moves_nothing(tmp_path: Path) -> None:
+    """A map and file that match but whose every value waits for pickup (the control never crosses the
+    parameter's value) take no automation, as a controller would; that is not a map that binds nothing."""
+    midi = mido.MidiFile()
+    track = mido.MidiTrack([mido.Message("control_change", control=7, value=v, time=120) for v in (100, 110, 127)])
+    midi.tracks.append(track)
+    midi.save(str(tmp_path / "high.mid"))
+    target = chain()  # level.gain_db at 0 dB: position 0.67 of -48..+24 dB, below every value sent (0.79..1)
+    picked = map_from_dict(
+        {"bindings": [{"target": "level.gain_db", "number": 7, "min": -48.0, "max": 24.0, "pickup": True}]}, target
+    )
+    assert automation_events(tmp_path / "high.mid", picked, target, SR) == []
+    other = map_from_dict({"bindings": [{"target": "level.gain_db", "number": 8}]}, target)
+    with pytest.raises(
+        MidiMapError, match=r"moves nothing the map <map> binds: it holds cc 7 on channel 1 \(3\); the map binds cc 8"
+    ):
+        automation_events(tmp_path / "high.mid", other, target, SR)
+
+
 def test_bad_maps_and_files(tmp_path: Path, stereo_gain_path: Path) -> None:
     target = Chain([Gain(), load_plugin(stereo_gain_path)], names=["trim", "vst"])
     with pytest.raises(

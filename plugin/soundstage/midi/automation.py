@@ -13,8 +13,10 @@ sample-accurately by :class:`~soundstage.host.automation.AutomatedStream`
 
 from __future__ import annotations
 
+import dataclasses
 import io
 import os
+from collections import Counter
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
@@ -169,9 +171,52 @@ def automation_events(
         seconds = [tick / ticks_per_second for tick in ticks]
     else:
         seconds = _seconds(ticks, tempo_map, midi.ticks_per_beat)
+    events = _decoded(midi_map, chain, timed, seconds, sample_rate)
+    if not events:
+        _check_something_moves(Path(path), midi_map, chain, [message for _, _, message in timed])
+    return events
+
+
+def _decoded(
+    midi_map: MidiMap, chain: ParameterSource, timed: list[tuple[int, int, Any]], seconds: list[float], sample_rate: float
+) -> list[AutomationEvent]:
     decoder = Decoder(midi_map, chain)
     events = []
     for (_, _, message), at in zip(timed, seconds):
         for binding, value in decoder.feed(message):
             events.append(AutomationEvent(int(round(at * sample_rate)), binding.target, value))
     return events
+
+
+def _check_something_moves(file: Path, midi_map: MidiMap, chain: ParameterSource, messages: list[Any]) -> None:
+    """Automation asked for and none taken (a map bound to channel 16 or CC 11 where the file has CC 7 on channel
+    1, a file with no messages): refused, naming what the file holds and what the map binds. A map whose every
+    value waits for pickup (the control never crossed the parameter's value) is left as it is: that is pickup."""
+    unpicked = dataclasses.replace(midi_map, bindings=tuple(dataclasses.replace(b, pickup=False) for b in midi_map.bindings))
+    if _decoded(unpicked, chain, [(0, i, m) for i, m in enumerate(messages)], [0.0] * len(messages), 1.0):
+        return
+    held = Counter(_describe(m) for m in messages)
+    holds = ", ".join(f"{name} ({count})" for name, count in held.most_common(6)) + (", ..." if len(held) > 6 else "")
+
+    def on(channel: int | None) -> str:
+        return "any channel" if channel is None else f"channel {channel + 1}"
+
+    binds = ", ".join(
+        [f"{b.kind}{'' if b.kind in ('pitchbend', 'program') else f' {b.number}'} on {on(b.channel)}" for b in midi_map.bindings]
+        + [f"program {p.program} on {on(p.channel)}" for p in midi_map.programs]
+    )
+    raise MidiMapError(
+        f"MIDI file {str(file)!r} moves nothing the map {midi_map.source} binds: it holds "
+        f"{holds or 'no channel messages'}; the map binds {binds or 'no controls'}; bind the controls the file holds "
+        "(soundstage midi monitor shows what a controller sends)"
+    )
+
+
+def _describe(message: Any) -> str:
+    """A channel message as a binding names its control: "cc 7 on channel 1", "note 60 on channel 10"."""
+    number = {"control_change": "control", "note_on": "note", "note_off": "note", "polytouch": "note"}.get(message.type)
+    kind = {"control_change": "cc", "note_on": "note", "note_off": "note", "pitchwheel": "pitchbend"}.get(
+        message.type, message.type
+    )
+    what = f"{kind} {getattr(message, number)}" if number else kind
+    return f"{what} on channel {message.channel + 1}" if hasattr(message, "channel") else what
