@@ -139,6 +139,15 @@ def hexagonal_wav(path: Path) -> str:
     return str(path)
 
 
+def checked_automation(w: W) -> list[str]:
+    """session check of a session whose [midi] map binds channel 16 where its file has CC 7 on channel 1."""
+    text(w / "m.toml", '[[stages]]\ntype = "Gain"\nname = "trim"\n')
+    text(w / "map.toml", '[[bindings]]\ntarget = "master.trim.gain_db"\nkind = "cc"\nchannel = 16\nnumber = 7\n')
+    raw(w / "auto.mid", good_midi())
+    body = STEM + '[master]\nchain = "m.toml"\n[midi]\nmap = "map.toml"\nautomation = "auto.mid"\n'
+    return ["session", "check", session(w, body)[1]]
+
+
 def session_case(body: str) -> Callable[[W], list[str]]:
     return lambda w: session(w, body)
 
@@ -522,6 +531,11 @@ CASES: dict[str, tuple[Callable[[W], list[str]], str, int]] = {
         session_case(STEM + '[[renders]]\nname = "mix"\nchain = "studio-5"\n'),
         r"renders\[0\]\.chain: chain applies to kind = 'device' or 'binaural' or 'reference' renders only, not 'mixdown'; "
         r"a chain on the mix goes in \[master\]$",
+        2,
+    ),
+    "session_check_reads_the_automation": (  # before: session check passed, and render refused it
+        checked_automation,
+        r"session.toml: midi: MIDI file '.*auto\.mid' moves nothing the map .*map\.toml binds: it holds cc 7 on channel 1",
         2,
     ),
     "session_check_finds_a_chain_that_is_not_there": (  # before: session check said nothing, render said no key

@@ -377,8 +377,14 @@ def _cmd_session_check(args: argparse.Namespace) -> int:
 
     session = load_session(Path(args.session))
     rate, stems = inspect_stems(session)
-    chains = check_chains(session, stems)
-    print(f"{session.file}: {len(stems)} stem(s), session rate {rate:g} Hz, {len(session.renders)} render(s), {chains} chain(s)")
+    chains, changes = check_chains(session, stems, rate)
+    automated = (
+        f", automation: {changes} parameter change(s)" if session.midi is not None or session.head_track is not None else ""
+    )
+    print(
+        f"{session.file}: {len(stems)} stem(s), session rate {rate:g} Hz, {len(session.renders)} render(s), {chains} chain(s)"
+        + automated
+    )
     print(f"{'stem':<16} {'start s':>8} {'from':<20} {'rate':>7} {'ch':>3} {'format':<8} {'length s':>8} {'pan':>5}  chain / bus")
     for info in stems:
         print(

@@ -301,14 +301,18 @@ def _mix_chains(session: Session) -> tuple[dict[str, Chain | None], Chain | None
     return buses, (_resolve_chain(session, session.master_chain, where="master.chain") if session.master_chain else None)
 
 
-def check_chains(session: Session, stems: list[StemInfo]) -> int:
-    """Every chain the session names, found, loaded and checked as a render does (a stem's gives mono or stereo);
-    how many. What is wrong is raised naming the session's key (``stems[2].chain``, ``renders[0].a``)."""
+def check_chains(session: Session, stems: list[StemInfo], rate: float) -> tuple[int, int]:
+    """Every chain the session names, found, loaded and checked as a render does (a stem's gives mono or stereo),
+    and its automation (the [midi] map and file, the head track) read onto them as a render reads it: how many
+    chains, and how many parameter changes. What is wrong is raised naming the session's key (``stems[2].chain``,
+    ``renders[0].a``, ``midi``)."""
     stem_chains = _stem_chains(session, stems)
     buses, master = _mix_chains(session)
     renders = _render_chains(session)
     chains = [*stem_chains.values(), *buses.values(), master, *(chain for pair in renders.values() for chain in pair)]
-    return sum(chain is not None for chain in chains)
+    graph = _Graph(session, rate, stems, stem_chains, buses, master, list(session.renders), renders)
+    _load_automation(graph)
+    return sum(chain is not None for chain in chains), graph.automation_count
 
 
 def _render_chains(session: Session, head_key: str = "hrtf") -> dict[str, list[Chain | None]]:
