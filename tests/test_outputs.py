@@ -226,6 +226,20 @@ def test_ab_pair_is_matched_by_lowering_and_holds_the_ceiling(tmp_path: Path) ->
     assert "the mix is over the ceiling" in note and "trim the mix by" in note  # its peak is -0.5 dBTP, over -1.0
 
 
+@pytest.mark.parametrize(("seconds", "level"), [(2.0, 0.0), (0.3, 0.1)])
+def test_an_ab_with_no_loudness_to_match_says_so(tmp_path: Path, seconds: float, level: float) -> None:
+    """A silent mix, or one shorter than BS.1770's 0.4 s block, has no integrated loudness: the A/B cannot be
+    matched, and the report said it was, "by lowering the louder side (B) by 0.00 dB"."""
+    stems = tmp_path / "stems"
+    stems.mkdir()
+    audio = level * np.random.default_rng(3).standard_normal((int(seconds * 48000), 2))
+    soundfile.write(str(stems / "mix.wav"), audio.astype(np.float32), 48000, subtype="FLOAT")
+    (tmp_path / "s.toml").write_text('[[stems]]\npath = "stems/mix.wav"\n[[renders]]\nname = "ab"\nkind = "ab"\n')
+    note = render_session(tmp_path / "s.toml", tmp_path / "out").report["renders"][0]["ab"]
+    assert note.startswith("not loudness-matched: sides A and B have no integrated loudness (silent, under BS.1770's"), note
+    assert "lowering the louder side" not in note
+
+
 def test_files_take_their_mode_from_the_umask_and_a_replaced_file_keeps_its_mode(tmp_path: Path) -> None:
     previous = os.umask(0o022)
     try:

@@ -1014,7 +1014,16 @@ def _match_ab(render: Render, pair: list[_Output]) -> str:
         lines.append(f"both sides lowered a further {over:.2f} dB to hold the {render.ceiling_dbtp:+.1f} dBTP ceiling")
     a.gain, b.gain = (float(10 ** (gain / 20)) for gain in gains_db)
     louder = "A" if gains_db[0] < gains_db[1] else "B"
-    lines.insert(0, f"matched by lowering the louder side ({louder}) by {abs(gains_db[0] - gains_db[1]):.2f} dB")
+    unmeasured = [side for side, level in (("A", la), ("B", lb)) if not np.isfinite(level)]
+    if unmeasured:  # it was said to be "matched by lowering the louder side by 0.00 dB"
+        lines.insert(
+            0,
+            f"not loudness-matched: {'side ' + unmeasured[0] + ' has' if len(unmeasured) == 1 else 'sides A and B have'} "
+            "no integrated loudness (silent, under "
+            "BS.1770's -70 LUFS gate, or shorter than its 0.4 s block)",
+        )
+    else:
+        lines.insert(0, f"matched by lowering the louder side ({louder}) by {abs(gains_db[0] - gains_db[1]):.2f} dB")
     return "; ".join(lines)
 
 
