@@ -599,3 +599,42 @@ def test_renders_are_stamped_where_the_stems_were_on_the_daws_timeline(tmp_path:
     (tmp_path / "hand.toml").write_text(by_hand + '[[renders]]\nname = "mix"\n')
     assert not render_session(tmp_path / "hand.toml", tmp_path / "hand").failures
     assert wavinfo.WavInfoReader(str(tmp_path / "hand" / "mix.wav")).bext is None
+
+
+@pytest.mark.parametrize(
+    ("flags", "heard"),
+    [
+        ({}, ["a", "b", "c"]),
+        ({"b": "mute = true"}, ["a", "c"]),
+        ({"a": "solo = true"}, ["a"]),
+        ({"a": "solo = true", "c": "solo = true\nmute = true"}, ["a"]),  # a muted stem stays muted, soloed or not
+    ],
+)
+def test_mute_and_solo_leave_stems_out_as_a_daw_does(tmp_path: Path, flags: dict[str, str], heard: list[str]) -> None:
+    """A stem's mute and solo, as a DAW's buttons: the mix is exactly the sum of the stems that play, and the
+    timeline keeps the length of every stem (the muted 3 s stem too)."""
+    lengths = {"a": 1.0, "b": 3.0, "c": 2.0}
+    audio = {}
+    body = ""
+    for index, (name, seconds) in enumerate(lengths.items()):
+        t = np.arange(int(seconds * SR)) / SR
+        audio[name] = np.stack([np.sin(2 * np.pi * 220 * (index + 1) * t)] * 2).astype(np.float32) * 0.1
+        write_stem(tmp_path / f"{name}.wav", audio[name], SR, bit_depth=32)
+        body += f'[[stems]]\npath = "{name}.wav"\n' + (flags.get(name, "") + "\n" if name in flags else "")
+    (tmp_path / "s.toml").write_text(body + '[[renders]]\nname = "mix"\nkind = "mixdown"\nbit_depth = 32\n')
+    result = render_session(tmp_path / "s.toml", tmp_path / "out")
+    with AudioFile(str(tmp_path / "out" / "mix.wav")) as reader:
+        mix = reader.read(reader.frames)
+    expected = np.zeros((2, 3 * SR), np.float32)
+    for name in heard:
+        expected[:, : audio[name].shape[1]] += audio[name]
+    assert mix.shape == expected.shape and np.abs(mix - expected).max() <= 1e-6
+    assert result.report["stems_left_out"] == [name for name in lengths if name not in heard]
+
+
+def test_a_mix_whose_every_stem_is_muted_is_refused(tmp_path: Path) -> None:
+    write_stem(tmp_path / "a.wav", np.full((2, SR), 0.1, np.float32), SR, bit_depth=32)
+    (tmp_path / "s.toml").write_text('[[stems]]\npath = "a.wav"\nmute = true\n')
+    with pytest.raises(SessionError, match=r"s\.toml: every stem is muted; the mix would be silence: unmute a stem"):
+        render_session(tmp_path / "s.toml", tmp_path / "out")
+    assert not (tmp_path / "out").exists()

@@ -390,7 +390,9 @@ def _cmd_session_check(args: argparse.Namespace) -> int:
         print(
             f"{info.stem.name:<16} {info.start / rate:8.3f} {info.start_source:<20} {info.sample_rate:7g} {info.channels:>3} "
             f"{info.file_dtype:<8} {info.frames / info.sample_rate:8.2f} {info.stem.pan:>+5.2f}  "
-            f"{info.stem.chain or '-'} / {info.stem.bus or 'master'}" + (f"  ({info.conversion})" if info.conversion else "")
+            f"{info.stem.chain or '-'} / {info.stem.bus or 'master'}"
+            + "".join(f"  ({flag})" for flag in ("mute", "solo") if getattr(info.stem, flag))
+            + (f"  ({info.conversion})" if info.conversion else "")
         )
     for render in session.renders:
         print(f"render {render.name}: {render.kind}, {render.file_format} {render.bit_depth}-bit")

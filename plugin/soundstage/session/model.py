@@ -16,6 +16,8 @@ A session file is TOML, paths relative to it::
     [[stems]]
     path = "stems/bass.flac"
     offset_s = 0.25                     # ... or from an explicit offset
+    mute = false                        # true: left out of the mix (solo = true: only soloed stems play;
+                                        #   a muted stem stays muted); the timeline keeps its length
 
     [[buses]]
     name = "music"
@@ -84,6 +86,8 @@ class Stem:
     chain: str | None = None
     bus: str | None = None
     pan: float = 0.0
+    mute: bool = False
+    solo: bool = False
 
     @property
     def pan_gains(self) -> tuple[float, float]:
@@ -169,6 +173,8 @@ class StemTable(Table):
     offset_s: Annotated[float, Field(le=MAX_OFFSET_S)] | None = None
     chain: Reference | None = None
     bus: Name | None = None
+    mute: bool = False
+    solo: bool = False
 
 
 class BusTable(Table):
@@ -290,7 +296,9 @@ def load_session(path: str | Path) -> Session:
             )
         if table.bus is not None and table.bus not in bus_names:
             raise _fail(file, f"{where}.bus", f"bus = {table.bus!r} is not defined (buses: {', '.join(bus_names) or 'none'})")
-        stems.append(Stem(Path(table.path), name, table.gain_db, table.offset_s, table.chain, table.bus, table.pan))
+        stems.append(
+            Stem(Path(table.path), name, table.gain_db, table.offset_s, table.chain, table.bus, table.pan, table.mute, table.solo)
+        )
     settings = None
     if data.midi is not None:
         midi = data.midi

@@ -333,6 +333,19 @@ def _render_chains(session: Session, head_key: str = "hrtf") -> dict[str, list[C
     return chains
 
 
+def _playing(session: Session, stems: list[StemInfo]) -> list[StemInfo]:
+    """The stems the mix plays, as a DAW's mute and solo buttons say: with a stem soloed only the soloed ones, and
+    never a muted one. The timeline keeps the length of every stem (a muted one too, as a DAW's project does)."""
+    soloed = any(info.stem.solo for info in stems)
+    playing = [info for info in stems if not info.stem.mute and (info.stem.solo or not soloed)]
+    if not playing:
+        raise SessionError(
+            f"{session.file}: every stem is muted{' or not soloed' if soloed else ''}; the mix would be silence: "
+            "unmute a stem (mute = false)"
+        )
+    return playing
+
+
 def _selected_renders(session: Session, only: list[str] | None, *, head_given: bool) -> list[Render]:
     """The renders ``only`` names (all without it), each name checked; a head given for mixdowns alone is refused."""
     renders = [r for r in session.renders if not only or r.name in only]
@@ -389,6 +402,7 @@ def render_session(
         setting = head_setting(hrtf)
         session = replace(session, hrtf=(setting,) if isinstance(setting, str) else tuple(setting))
     rate, stems = inspect_stems(session, allow_truncated=allow_truncated)
+    playing = _playing(session, stems)
     renders = _selected_renders(session, only, head_given=hrtf is not None)
     folder = Path(output_dir)
     stem_chains = _stem_chains(session, stems)
@@ -398,7 +412,7 @@ def render_session(
     with _output_folder(folder):
         plan = _plan_outputs(session, stems, renders, render_chains, folder, overwrite, rate, total)
         running = [r for r in renders if r.name not in plan.failures]
-        graph = _Graph(session, rate, stems, stem_chains, bus_chains, master, running, render_chains)
+        graph = _Graph(session, rate, playing, stem_chains, bus_chains, master, running, render_chains)
         # the device figures, at the chains' settings before any automation moves them: copies of the stages
         # taken now, figured on a thread of their own while the audio renders
         figuring = ThreadPoolExecutor(1, thread_name_prefix="soundstage-figures")
@@ -1120,6 +1134,7 @@ def _report(graph: _Graph, plan: _Plan, total: int, started: float, notes: dict[
             info.as_dict(rate) | {"chain": info.stem.chain, "chain_latency_samples": latency(stem_chains[info.stem.name])}
             for info in stems
         ],
+        "stems_left_out": [stem.name for stem in session.stems if stem.name not in {info.stem.name for info in stems}],
         "buses": [{"name": name, "chain_latency_samples": latency(chain)} for name, chain in bus_chains.items()],
         "master": {"chain": session.master_chain, "chain_latency_samples": latency(master)},
         "hrtf": list(session.hrtf) or None,
@@ -1182,6 +1197,8 @@ def render_summary(result: RenderResult, folder: Path) -> list[str]:
             lines.append(f"stem {stem['name']}: {stem['conversion']}")
         if stem["missing_s"]:
             lines.append(f"stem {stem['name']}: TRUNCATED, {stem['missing_s']:.3f} s missing at its end (--allow-truncated)")
+    if report.get("stems_left_out"):
+        lines.append(f"left out of the mix (mute / solo): {', '.join(report['stems_left_out'])}")
     if report.get("automation"):
         automation = report["automation"]
         sources = " and ".join(str(f) for f in (automation["file"], automation.get("head_track")) if f)
