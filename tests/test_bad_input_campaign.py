@@ -533,6 +533,11 @@ CASES: dict[str, tuple[Callable[[W], list[str]], str, int]] = {
         r"a chain on the mix goes in \[master\]$",
         2,
     ),
+    "render_a_folder_of_stems_with_no_session": (  # before: "is a folder: give the .toml file (it holds none)"
+        lambda w: ["render", folder_with(w / "stems", "kick.wav")],
+        r"stems' is a folder of stems with no session\.toml; write one first: soundstage session new .*stems$",
+        2,
+    ),
     "session_check_reads_the_automation": (  # before: session check passed, and render refused it
         checked_automation,
         r"session.toml: midi: MIDI file '.*auto\.mid' moves nothing the map .*map\.toml binds: it holds cc 7 on channel 1",

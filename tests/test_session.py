@@ -483,8 +483,13 @@ def test_a_folder_given_for_the_session_is_its_session_toml_or_a_one_line_error(
         err
         == f"soundstage: error: session file {str(tmp_path / 'other')!r} is a folder: give the .toml file (it holds take-2.toml)"
     )
-    with pytest.raises(SessionError, match=r"is a folder: give the \.toml file \(it holds none\)"):
-        render_session(tmp_path / "song" / "stems", tmp_path / "out")
+    with pytest.raises(
+        SessionError, match=r"stems' is a folder of stems with no session\.toml; write one first: soundstage session new"
+    ):
+        render_session(tmp_path / "song" / "stems", tmp_path / "out")  # the stems' own folder: audio and no .toml
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(SessionError, match=r"empty' is a folder: give the \.toml file \(it holds none\)"):
+        render_session(tmp_path / "empty", tmp_path / "out")
 
 
 def test_a_render_that_writes_nothing_says_only_why(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

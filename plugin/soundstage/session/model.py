@@ -50,6 +50,7 @@ Loading validates every key and names the file, the key and the value.
 
 from __future__ import annotations
 
+import shlex
 from dataclasses import dataclass
 from pathlib import Path, PureWindowsPath
 from typing import Annotated, Literal
@@ -57,6 +58,7 @@ from typing import Annotated, Literal
 from pydantic import AfterValidator, Field
 
 from soundstage.errors import OutputError, SoundstageError
+from soundstage.fileio import audio_files
 from soundstage.files import output_name, referenced_path
 from soundstage.schema import Table, unused_key, validate
 from soundstage.tomlfile import read_toml
@@ -264,6 +266,13 @@ def session_file(path: str | Path) -> Path:
     return file / SESSION_FILE_NAME if file.is_dir() and (file / SESSION_FILE_NAME).is_file() else file
 
 
+def _has_audio(folder: Path) -> bool:
+    try:
+        return bool(audio_files(folder)[0])
+    except OSError:  # unreadable: read_toml says so
+        return False
+
+
 def load_session(path: str | Path) -> Session:
     """Read and validate a session file (or the :data:`SESSION_FILE_NAME` in a folder given for it).
 
@@ -277,6 +286,11 @@ def load_session(path: str | Path) -> Session:
         Naming the file, the key (``stems[2].offset_s``) and the value.
     """
     file = session_file(path)
+    if file.is_dir() and not any(file.glob("*.toml")) and _has_audio(file):  # a folder of stems, no session yet
+        raise SessionError(
+            f"session file {str(file)!r} is a folder of stems with no {SESSION_FILE_NAME}; write one first: "
+            f"soundstage session new {shlex.quote(str(file))}"
+        )
     data = validate(SessionFile, read_toml(file, SessionError, "session file"), file=str(file), error=SessionError)
     buses: list[Bus] = []
     for index, bus in enumerate(data.buses):
