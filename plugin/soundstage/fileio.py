@@ -53,6 +53,7 @@ __all__ = [
     "process_file",
     "SoundfileReader",
     "TruncatedReader",
+    "WAV_SUFFIXES",
     "first_downmix",
     "wav_channel_mask",
 ]
@@ -779,7 +780,8 @@ def _carried_chunks(source: Path, target: AudioTarget) -> list[tuple[bytes, byte
 BED_MASKS = {"5.1": (0x3F, 0x60F), "7.1": (0x63F, 0xFF)}
 #: The speakers of a WAV channel mask, by bit.
 SPEAKERS = ("FL", "FR", "FC", "LFE", "BL", "BR", "FLC", "FRC", "BC", "SL", "SR", "TC", "TFL", "TFC", "TFR", "TBL", "TBC", "TBR")
-_WAV_SUFFIXES = (".wav", ".wave", ".bwf")
+#: The suffixes of RIFF/WAVE files (their channel masks and chunks are read).
+WAV_SUFFIXES = (".wav", ".wave", ".bwf")
 
 
 def wav_channel_mask(path: Path) -> int | None:
@@ -801,7 +803,7 @@ def bed_problem(path: Path, channels: int, downmix: str) -> str | None:
     """Why a WAV's channels are not the bed a fold-down takes (its channel mask names every channel, and another
     layout: a 6.0 file's back center would play as the LFE, at -120 dB), else None. A WAV without a mask, with one
     naming fewer speakers than it has channels, or another format is taken to be the bed its channel count says."""
-    if path.suffix.lower() not in _WAV_SUFFIXES or channels != {"5.1": 6, "7.1": 8}[downmix]:
+    if path.suffix.lower() not in WAV_SUFFIXES or channels != {"5.1": 6, "7.1": 8}[downmix]:
         return None  # another count: the chain's channel check says so
     mask = wav_channel_mask(path)
     if not mask or mask in BED_MASKS[downmix] or mask.bit_count() != channels:

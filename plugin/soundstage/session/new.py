@@ -34,7 +34,7 @@ from pathlib import Path, PureWindowsPath
 import tomlkit
 
 from soundstage.errors import AudioFileError, OutputError
-from soundstage.fileio import AUDIO_SUFFIXES, BED_MASKS, audio_files, open_audio, wav_channel_mask
+from soundstage.fileio import AUDIO_SUFFIXES, BED_MASKS, WAV_SUFFIXES, audio_files, open_audio, wav_channel_mask
 from soundstage.files import atomic_path, library_path
 from soundstage.session.model import MAX_STEMS, SESSION_FILE_NAME, Session, SessionError, load_session
 from soundstage.session.render import REPORT_NAME
@@ -239,16 +239,13 @@ def _bed(path: Path, channels: int) -> str | None:
     """The fold-down preset of a stem that is a 5.1 or 7.1 bed (:data:`BEDS`), else None. Only WAV and FLAC, whose
     channel orders are WAV's: an AIFF's 6 channels are another layout by its format, a Vorbis file's another order."""
     suffix = path.suffix.lower()
-    if channels not in BEDS or suffix not in (*_WAV_SUFFIXES, ".flac"):
+    if channels not in BEDS or suffix not in (*WAV_SUFFIXES, ".flac"):
         return None
     preset, masks = BEDS[channels]
-    if suffix in _WAV_SUFFIXES and _is_adm(path):  # objects or a bed, as its chna chunk says: not read here
+    if suffix in WAV_SUFFIXES and _is_adm(path):  # objects or a bed, as its chna chunk says: not read here
         return None
-    mask = wav_channel_mask(path) if suffix in _WAV_SUFFIXES else None
+    mask = wav_channel_mask(path) if suffix in WAV_SUFFIXES else None
     return preset if mask is None or mask in masks else None
-
-
-_WAV_SUFFIXES = (".wav", ".wave", ".bwf")
 
 
 def _is_adm(path: Path) -> bool:
