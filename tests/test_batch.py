@@ -367,6 +367,36 @@ def test_a_recursive_glob_mirrors_the_catalog_folders(tmp_path: Path) -> None:
     assert again.returncode == 0 and "0 done, 3 already done" in again.stdout, again.stdout
 
 
+def test_a_glob_run_again_leaves_out_the_outputs_it_wrote_below_it(tmp_path: Path) -> None:
+    """``batch "catalog/**/*.wav" -o catalog/mastered``, run twice, as one re-runs a command: the second run takes
+    the two tracks and not the first run's outputs (Was: it mastered them again as items ``mastered/01`` ...,
+    into ``mastered/mastered/``, one folder deeper on every run); a warning line says what was left out. Given
+    itself, the folder of outputs is taken."""
+    _write_items(tmp_path / "catalog", 2, 0.3)
+    out = tmp_path / "catalog" / "mastered"
+    pattern = str(tmp_path / "catalog" / "**" / "*.wav")
+    first = _batch(pattern, "--chain", "mastering", "-o", str(out), "--workers", "1")
+    assert first.returncode == 0 and first.stderr == "", first.stderr
+    written = {path.name: path.read_bytes() for path in out.glob("*.wav")}
+    assert sorted(written) == ["item00.wav", "item01.wav"]
+    again = _batch(pattern, "--chain", "mastering", "-o", str(out), "--workers", "1")
+    assert again.returncode == 0, again.stderr
+    assert again.stderr.splitlines() == [
+        f"soundstage: warning: batch: left out what soundstage wrote in the glob {pattern!r} (mastered/): a render's or "
+        "a batch's outputs, not items; to process them, give their folder itself"
+    ]
+    assert [e["item"] for e in _manifest(out)] == ["item00", "item01"] * 2
+    assert sorted(p.relative_to(out).as_posix() for p in out.rglob("*")) == [
+        "batch-manifest.jsonl",
+        "item00.wav",
+        "item01.wav",
+    ]
+    assert {path.name: path.read_bytes() for path in out.glob("*.wav")} == written  # the tracks mastered once, as before
+    itself = _batch(str(out), "--chain", "mastering", "-o", str(tmp_path / "twice"), "--workers", "1")
+    assert itself.returncode == 0 and itself.stderr == "", itself.stderr
+    assert sorted(e["item"] for e in _manifest(tmp_path / "twice")) == ["item00", "item01"]
+
+
 def test_a_folder_of_formats_other_programs_write_is_processed(tmp_path: Path) -> None:
     """CAF (Logic), Wave64 (Reaper) and MP3 files in a folder are items like WAVs (were skipped: "holds no audio files");
     macOS's ._ file beside one is left out and said (it stopped the batch: "item name '._logic' is not a plain file name");

@@ -7,7 +7,11 @@
 - a glob (``"masters/*.wav"``), the same way; ``**`` matches folders at any depth
   (``"catalog/**/*.flac"``), and the outputs mirror the folders below the glob's
   fixed part (``catalog/album-1/01.flac`` -> ``album-1/01.wav``, item ``album-1/01``),
-  so tracks of the same name on two albums do not meet;
+  so tracks of the same name on two albums do not meet. In a folder or a glob, what
+  soundstage wrote (a folder below holding a batch's manifest or a render's report,
+  :func:`soundstage.session.new.without_outputs`) is left out with a warning: a
+  command run again does not take its last outputs as items. Given itself, such a
+  folder is taken;
 - a TOML job list::
 
       format = 1
@@ -40,6 +44,7 @@ from __future__ import annotations
 
 import glob
 import os
+import warnings
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -53,6 +58,7 @@ from soundstage.fileio import AUDIO_SUFFIXES, audio_files
 from soundstage.files import output_name, referenced_path
 from soundstage.host.chainfile import find_chain, head_setting
 from soundstage.schema import Table, validate
+from soundstage.session.new import without_outputs
 from soundstage.tomlfile import read_toml
 
 __all__ = ["AUDIO_SUFFIXES", "BatchError", "BatchItem", "load_jobs"]
@@ -150,6 +156,14 @@ def load_jobs(
         if not files:
             hint = _bracket_hint(text) if where.startswith("glob") else ""
             raise BatchError(f"batch: the {where} holds no audio files ({', '.join(AUDIO_SUFFIXES)}){hint}")
+        files, outputs = without_outputs(base, files)  # a batch run again over its folder: not its own outputs
+        if outputs:
+            shown = ", ".join(outputs[:4]) + (", ..." if len(outputs) > 4 else "")
+            warnings.warn(
+                f"batch: left out what soundstage wrote in the {where} ({shown}): a render's or a batch's outputs, "
+                "not items; to process them, give their folder itself",
+                stacklevel=2,
+            )
         if chain is None:
             raise BatchError(f"batch: the {where} names audio files only; give the chain with --chain FILE (or a preset)")
         chain_file = find_chain(chain)

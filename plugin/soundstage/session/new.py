@@ -41,7 +41,7 @@ from soundstage.session.render import REPORT_NAME
 from soundstage.session.stems import bwf_time_reference, inspect_stems
 from soundstage.sinks import wav_chunk
 
-__all__ = ["NewSession", "new_session", "wav_channel_mask"]
+__all__ = ["OUTPUT_MARKERS", "NewSession", "new_session", "wav_channel_mask", "without_outputs"]
 
 #: The renders a new session asks for: (name, kind, chain, per_driver, bit depth).
 RENDERS = (
@@ -159,30 +159,39 @@ OUTPUT_MARKERS = (REPORT_NAME, "batch-manifest.jsonl")
 
 
 def _audio_files(base: Path, target: Path) -> tuple[list[Path], list[str], list[str]]:
-    """The audio files below ``base`` in path order but those soundstage wrote; the hidden ones left out; what was
-    left out as soundstage's (``mastered/``, ``mixdown.wav``).
-
-    soundstage's are the renders folder's files, every file of a folder below ``base`` that holds a render's report
-    or a batch's manifest, and in ``base`` itself the files its own report or manifest names (a render written into
-    the stems' folder: the stems beside them are the user's), unless those are all there is (a folder of outputs,
-    given itself).
-    """
-    renders = (target.parent / RENDERS_FOLDER).resolve()
+    """The audio files below ``base`` in path order but those soundstage wrote (:func:`without_outputs`, and the
+    session's renders folder); the hidden ones left out; what was left out as soundstage's."""
     files, hidden = audio_files(base, below=True)
+    kept, outputs = without_outputs(base, files, also=(target.parent / RENDERS_FOLDER).resolve())
+    return kept, [path.relative_to(base).as_posix() for path in hidden], outputs
+
+
+def without_outputs(base: Path, files: list[Path], *, also: Path | None = None) -> tuple[list[Path], list[str]]:
+    """``files`` (found below ``base``) but those soundstage wrote, and what was left out as soundstage's
+    (``mastered/``, ``mixdown.wav``), so that a folder searched again does not take last time's outputs as input.
+
+    soundstage's are every file of a folder below ``base`` that holds a render's report or a batch's manifest
+    (:data:`OUTPUT_MARKERS`), the files under ``also`` (a session's renders folder), and in ``base`` itself the
+    files its own report or manifest names (a render written into the stems' folder: the stems beside them are the
+    user's), unless those are all there is (a folder of outputs, given itself). A file not below ``base`` is kept.
+    """
     known: dict[Path, bool] = {}
 
     def output_folder(path: Path) -> str | None:
-        for folder in path.relative_to(base).parents[:-1]:  # below base: a folder of outputs given itself is taken
+        try:
+            relative = path.relative_to(base)
+        except ValueError:  # a glob reaching above its fixed part ("../x/*.wav")
+            return None
+        for folder in relative.parents[:-1]:  # below base: a folder of outputs given itself is taken
             if folder not in known:
                 known[folder] = any((base / folder / marker).is_file() for marker in OUTPUT_MARKERS)
             if known[folder]:
                 return f"{folder.as_posix()}/"
-        relative = path.relative_to(base).as_posix()
-        return relative if relative in listed else None
+        return relative.as_posix() if relative.as_posix() in listed else None
 
     def sort() -> tuple[list[Path], list[str]]:
         left = {path: output_folder(path) for path in files}
-        kept = [path for path in files if not path.resolve().is_relative_to(renders) and left[path] is None]
+        kept = [path for path in files if left[path] is None and not (also and path.resolve().is_relative_to(also))]
         return kept, sorted({name for name in left.values() if name})
 
     listed = _outputs_listed_in(base)
@@ -190,7 +199,7 @@ def _audio_files(base: Path, target: Path) -> tuple[list[Path], list[str], list[
     if not kept and listed:  # nothing but what its report or manifest names: a folder of outputs, given itself
         listed.clear()
         kept, outputs = sort()
-    return kept, [path.relative_to(base).as_posix() for path in hidden], outputs
+    return kept, outputs
 
 
 def _outputs_listed_in(folder: Path) -> set[str]:
