@@ -495,6 +495,8 @@ CASES: dict[str, tuple[Callable[[W], list[str]], str, int]] = {
     ),
     "session_offset_1e9": (session_case(STEM + "offset_s = 1e9\n"), r"stems\[0\]\.offset_s: .*1e\+09|stems\[0\]\.offset_s", 2),
     "session_offset_negative": (session_case(STEM + "offset_s = -1.0\n"), r"stems\[0\]\.offset_s: offset_s = -1 is negative", 2),
+    "session_tail_negative": (session_case("tail_s = -2.0\n" + STEM), r"session\.toml: tail_s: tail_s = -2\.0 .*at least 0", 2),
+    "session_tail_of_an_hour": (session_case("tail_s = 3600\n" + STEM), r"session\.toml: tail_s: tail_s = 3600 .*at most 600", 2),
     "session_gain_1000": (session_case(STEM + "gain_db = 1000.0\n"), r"stems\[0\]\.gain_db", 2),
     "session_gain_1e300": (session_case(STEM + "gain_db = 1e300\n"), r"stems\[0\]\.gain_db", 2),
     "session_unknown_kind": (
@@ -632,6 +634,8 @@ CASES: dict[str, tuple[Callable[[W], list[str]], str, int]] = {
         2,
     ),
     "buffer_size_negative": (lambda w: process(w, wav(w / "in.wav", noise()), "--buffer-size", "-5"), r"--buffer-size", 2),
+    "tail_negative": (lambda w: process(w, wav(w / "in.wav", noise()), "--tail", "-1"), r"--tail: -1 is outside 0", 2),
+    "tail_nan": (lambda w: process(w, wav(w / "in.wav", noise()), "--tail", "nan"), r"--tail: nan is outside 0", 2),
     "buffer_size_text": (lambda w: process(w, wav(w / "in.wav", noise()), "--buffer-size", "big"), r"--buffer-size: 'big'", 2),
     "buffer_size_fraction": (
         lambda w: process(w, wav(w / "in.wav", noise()), "--buffer-size", "1.5"),
@@ -766,6 +770,11 @@ CASES: dict[str, tuple[Callable[[W], list[str]], str, int]] = {
         r"chain file 'Mastering\.toml' does not exist here; for the preset of that name, give its name: 'mastering'$",
         2,
     ),
+    "chain_preset_by_its_path_in_the_repository": (  # as the README names them, run from another folder
+        lambda w: process(w, wav(w / "in.wav", noise()), chain="chains/studio-5.toml"),
+        r"chain file 'chains/studio-5\.toml' does not exist here; for the preset of that name, give its name: 'studio-5'$",
+        2,
+    ),
     "chain_file_in_another_case": (
         lambda w: (
             process(w, wav(w / "in.wav", noise()), chain="mine.toml") if gain_chain(w) and text(w / "Mine.toml", "") else []
@@ -829,6 +838,28 @@ CASES: dict[str, tuple[Callable[[W], list[str]], str, int]] = {
     "job_list_session_item_with_a_chain": (
         lambda w: ["batch", text(w / "jobs.toml", '[[items]]\nsession = "s.toml"\nchain = "studio-5"\n'), "-o", str(w / "o")],
         r"jobs\.toml: items\[0\]: chain = 'studio-5' is for an input item; a session renders the chains it names",
+        2,
+    ),
+    "job_list_session_item_with_a_tail": (
+        lambda w: ["batch", text(w / "jobs.toml", '[[items]]\nsession = "s.toml"\ntail_s = 2.0\n'), "-o", str(w / "o")],
+        r"jobs\.toml: items\[0\]: tail_s = 2 is for an input item; a session's tail is the tail_s of its own file",
+        2,
+    ),
+    "batch_tail_beside_items_with_their_own": (
+        lambda w: [
+            "batch",
+            text(w / "jobs.toml", 'chain = "mastering"\n[[items]]\ninput = "a.wav"\ntail_s = 1.0\n'),
+            "--tail",
+            "2",
+            "-o",
+            str(w / "o"),
+        ],
+        r"batch: --tail would change nothing: every item of .*jobs\.toml gives its own tail_s or is a session",
+        2,
+    ),
+    "job_list_tail_negative": (
+        lambda w: ["batch", text(w / "jobs.toml", 'chain = "mastering"\ntail_s = -1\n[[items]]\ninput = "a.wav"\n')],
+        r"jobs\.toml: tail_s: tail_s = -1 is not allowed: at least 0",
         2,
     ),
     "batch_workers_with_a_scheduler": (

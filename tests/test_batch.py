@@ -397,6 +397,35 @@ def test_a_glob_run_again_leaves_out_the_outputs_it_wrote_below_it(tmp_path: Pat
     assert sorted(e["item"] for e in _manifest(tmp_path / "twice")) == ["item00", "item01"]
 
 
+def test_a_job_lists_tail_renders_each_items_chain_tail(tmp_path: Path) -> None:
+    """``tail_s`` at the top of a job list (0.5 s), an item's own (0), and ``--tail`` in place of the list's (0.25 s):
+    each output is the bytes ``soundstage process --tail`` writes, and a resume with another tail renders those
+    items again, not the one with its own. (Was: no tail; a reverb's was cut at each input's end.)"""
+    sources = _write_items(tmp_path / "in", 2, 0.5)
+    (tmp_path / "verb.toml").write_text('[[stages]]\ntype = "pedalboard.Reverb"\nparameters = { room_size = 0.8 }\n')
+    (tmp_path / "jobs.toml").write_text(
+        'chain = "verb.toml"\ntail_s = 0.5\n'
+        '[[items]]\ninput = "in/item00.wav"\n'
+        '[[items]]\ninput = "in/item01.wav"\ntail_s = 0.0\n'
+    )
+    out = tmp_path / "out"
+    for tail, given in (("0.5", ()), ("0.25", ("--tail", "0.25"))):
+        done = _batch(str(tmp_path / "jobs.toml"), "-o", str(out), "--workers", "1", "--resume", *given)
+        assert done.returncode == 0, done.stderr
+        assert ("1 done, 1 already done" if given else "2 done, 0 already done") in done.stdout, done.stdout
+        for source, seconds in ((sources[0], tail), (sources[1], "0")):
+            alone = tmp_path / "alone.wav"
+            assert (
+                main(
+                    ["process", str(source), str(alone), "--chain", str(tmp_path / "verb.toml"), "--tail", seconds, "--overwrite"]
+                )
+                == 0
+            )
+            assert (out / source.name).read_bytes() == alone.read_bytes()
+            assert soundfile.info(str(out / source.name)).frames == int(SR * 0.5) + round(float(seconds) * SR)
+    assert [e["tail_s"] for e in _manifest(out)] == [0.5, 0.0, 0.25]
+
+
 def test_a_folder_of_formats_other_programs_write_is_processed(tmp_path: Path) -> None:
     """CAF (Logic), Wave64 (Reaper) and MP3 files in a folder are items like WAVs (were skipped: "holds no audio files");
     macOS's ._ file beside one is left out and said (it stopped the batch: "item name '._logic' is not a plain file name");

@@ -624,3 +624,40 @@ def test_a_warning_prints_as_one_line(tmp_path: Path) -> None:
         "soundstage: warning: chain.toml: stages[0].parameters.centre_delay_ms: 'centre_delay_ms' is deprecated, write "
         "'center_delay_ms' (soundstage spells center the American way everywhere); it loads as that"
     ]
+
+
+def test_process_renders_the_chains_tail_when_asked(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """``--tail 0.75``: the output runs 0.75 s past the input's end and holds the reverb's tail, equal within 1e-6
+    to the one-shot chain run on the input with that much silence after it, at two block sizes; the input's
+    length stays what it was without. (Was: a reverb's tail was cut at the input's end, with no way to keep it.)"""
+    audio = (0.3 * np.random.default_rng(5).standard_normal((2, SR))).astype(np.float32)
+    source = write_wav(tmp_path / "in.wav", audio)
+    chain_file = tmp_path / "verb.toml"
+    chain_file.write_text('[[stages]]\ntype = "pedalboard.Reverb"\nparameters = { room_size = 0.9, wet_level = 0.6 }\n')
+    tail = int(0.75 * SR)
+    expected = load_chain(chain_file)(np.pad(audio, ((0, 0), (0, tail))), SR)
+    for block in ("1000", "65536"):
+        out = tmp_path / f"out-{block}.wav"
+        assert main(["process", str(source), str(out), "--chain", str(chain_file), "--tail", "0.75", "--buffer-size", block]) == 0
+        assert "wrote " + str(out) + ": 1.75 s (0.75 s of it the chain's tail)" in capsys.readouterr().out
+        written = read(out)
+        assert written.shape == (2, SR + tail)
+        assert np.abs(written - expected).max() <= 1e-6
+    last = 20 * np.log10(np.sqrt(np.mean(expected[:, -tail // 3 :] ** 2)))
+    assert last > -60.0, f"the reverb's last quarter-second is at {last:.1f} dBFS: no tail to keep"
+    assert main(["process", str(source), str(tmp_path / "cut.wav"), "--chain", str(chain_file)]) == 0
+    assert read(tmp_path / "cut.wav").shape == (2, SR)
+
+
+def test_a_reader_that_goes_away_ends_the_command_quietly(tmp_path: Path) -> None:
+    """``soundstage session check S | head -1``: when the reader of the output has gone, the command ends with 141
+    (a tool stopped by SIGPIPE) and nothing on stderr. (Was: a BrokenPipeError traceback.)"""
+    write_stem(tmp_path / "a.wav", np.zeros((2, 4800), np.float32), SR)
+    (tmp_path / "session.toml").write_text('format = 1\n[[stems]]\npath = "a.wav"\n', encoding="utf-8")
+    command = [sys.executable, "-m", "soundstage.cli", "session", "check", "session.toml"]
+    with subprocess.Popen(command, cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE) as running:
+        assert running.stdout is not None and running.stderr is not None
+        running.stdout.close()  # gone before the first line: every write of the command meets a closed pipe
+        stderr = running.stderr.read().decode()
+        assert running.wait(timeout=120) == 141, stderr
+    assert stderr == ""

@@ -643,3 +643,30 @@ def test_a_mix_whose_every_stem_is_muted_is_refused(tmp_path: Path) -> None:
     with pytest.raises(SessionError, match=r"s\.toml: every stem is muted; the mix would be silence: unmute a stem"):
         render_session(tmp_path / "s.toml", tmp_path / "out")
     assert not (tmp_path / "out").exists()
+
+
+def test_tail_s_renders_the_chains_tails_past_the_last_stem(tmp_path: Path) -> None:
+    """``tail_s = 0.5``: every render runs 0.5 s past the last stem, its chains' tails in it (a reverb on the
+    master, the device's filters), equal within 1e-6 to the same session whose timeline a silent, muted stem
+    makes 0.5 s longer. (Was: the render ended with the last stem, cutting the reverb.)"""
+    noise = (0.2 * np.random.default_rng(8).standard_normal((2, SR))).astype(np.float32)
+    write_stem(tmp_path / "a.wav", noise, SR, bit_depth=32)
+    write_stem(tmp_path / "pad.wav", np.zeros((2, SR + SR // 2), np.float32), SR, bit_depth=32)
+    (tmp_path / "verb.toml").write_text('[[stages]]\ntype = "pedalboard.Reverb"\nparameters = { room_size = 0.9 }\n')
+    renders = (
+        '[master]\nchain = "verb.toml"\n'
+        '[[renders]]\nname = "mix"\nkind = "mixdown"\nbit_depth = 32\n'
+        '[[renders]]\nname = "device"\nkind = "device"\nchain = "studio-5"\nbit_depth = 32\n'
+    )
+    (tmp_path / "tail.toml").write_text('tail_s = 0.5\n[[stems]]\npath = "a.wav"\n' + renders)
+    (tmp_path / "padded.toml").write_text('[[stems]]\npath = "a.wav"\n[[stems]]\npath = "pad.wav"\nmute = true\n' + renders)
+    tailed = render_session(tmp_path / "tail.toml", tmp_path / "tail")
+    render_session(tmp_path / "padded.toml", tmp_path / "padded")
+    assert tailed.report["length_s"] == 1.5 and tailed.report["tail_s"] == 0.5
+    for name in ("mix.wav", "device.wav"):
+        with AudioFile(str(tmp_path / "tail" / name)) as reader, AudioFile(str(tmp_path / "padded" / name)) as other:
+            audio, expected = reader.read(reader.frames), other.read(other.frames)
+        assert audio.shape[1] == SR + SR // 2 and audio.shape == expected.shape
+        assert np.abs(audio - expected).max() <= 1e-6
+        tail_rms = 20 * np.log10(np.sqrt(np.mean(audio[:, SR:] ** 2)))
+        assert tail_rms > -40.0, f"{name}: the tail is at {tail_rms:.1f} dBFS: no reverb in it"

@@ -41,6 +41,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import itertools
+import os
 import signal
 import sys
 import threading
@@ -96,7 +97,7 @@ def _cmd_process(args: argparse.Namespace) -> int:
         track = read_head_track(args.head_track, chain.parameters, rate)
         automation = (automation or []) + track
         print(f"head track: {len(track)} listener parameter change(s) from {args.head_track}")
-    bar = _progress(total, Path(args.input).name)
+    bar = _progress(total + round(args.tail * rate), Path(args.input).name)
     try:
         info = process_file(
             chain,
@@ -108,16 +109,18 @@ def _cmd_process(args: argparse.Namespace) -> int:
             progress=bar.update,
             automation=automation,
             allow_truncated=args.allow_truncated,
+            tail_s=args.tail,
         )
     finally:
         bar.close()
     seconds = info["frames"] / info["sample_rate"]
+    tail = f" ({info['tail_frames'] / info['sample_rate']:g} s of it the chain's tail)" if info["tail_frames"] else ""
     if info["dual_mono"]:
         print(f"input {args.input} is mono: played on both channels of the chain's stereo input (dual mono)")
     if info["missing_seconds"]:
         print(f"input {args.input} is TRUNCATED: {info['missing_seconds']:.3f} s missing at its end (--allow-truncated)")
     print(
-        f"wrote {args.output}: {seconds:.2f} s, {int(info['output_channels'])} channel(s) at "
+        f"wrote {args.output}: {seconds:.2f} s{tail}, {int(info['output_channels'])} channel(s) at "
         f"{info['sample_rate']:g} Hz (from {int(info['input_channels'])}); chain latency "
         f"{int(info['latency_samples'])} samples, compensated"
     )
@@ -373,7 +376,7 @@ def _cmd_session_new(args: argparse.Namespace) -> int:
 def _cmd_session_check(args: argparse.Namespace) -> int:
     from soundstage.session.model import load_session
     from soundstage.session.render import check_chains
-    from soundstage.session.stems import inspect_stems
+    from soundstage.session.stems import inspect_stems, timeline_frames
 
     session = load_session(Path(args.session))
     rate, stems = inspect_stems(session)
@@ -381,9 +384,11 @@ def _cmd_session_check(args: argparse.Namespace) -> int:
     automated = (
         f", automation: {changes} parameter change(s)" if session.midi is not None or session.head_track is not None else ""
     )
+    length = timeline_frames(session, stems, rate) / rate
+    tail = f" ({session.tail_s:g} s of it the chains' tail)" if session.tail_s else ""
     print(
-        f"{session.file}: {len(stems)} stem(s), session rate {rate:g} Hz, {len(session.renders)} render(s), {chains} chain(s)"
-        + automated
+        f"{session.file}: {len(stems)} stem(s), session rate {rate:g} Hz, length {length:.2f} s{tail}, "
+        f"{len(session.renders)} render(s), {chains} chain(s)" + automated
     )
     print(f"{'stem':<16} {'start s':>8} {'from':<20} {'rate':>7} {'ch':>3} {'format':<8} {'length s':>8} {'pan':>5}  chain / bus")
     for info in stems:
@@ -727,7 +732,7 @@ def _cmd_batch(args: argparse.Namespace) -> int:
                 f"--scheduler the cluster's workers run the items (start them with as many processes as wanted): "
                 f"drop {' and '.join(options)}"
             )
-    items = load_jobs(args.jobs, chain=args.chain, hrtf=_given_heads(args.hrtf))
+    items = load_jobs(args.jobs, chain=args.chain, hrtf=_given_heads(args.hrtf), tail_s=args.tail)
     if Path(args.jobs).is_dir():
         _say_hidden([path.name for path in audio_files(Path(args.jobs))[1]], "items")
     out = Path(args.output) if args.output else Path("batch-out")
@@ -927,6 +932,13 @@ def build_parser() -> argparse.ArgumentParser:
         help="output bit depth (default: 32-bit float WAV/AIFF, 24-bit FLAC)",
     )
     process.add_argument("--overwrite", action="store_true", help="replace an existing output")
+    process.add_argument(
+        "--tail",
+        type=_TAIL,
+        default=0.0,
+        metavar="SECONDS",
+        help="seconds rendered after the input's end for the chain's tail, a reverb's (default 0: the input's length)",
+    )
     process.add_argument("--midi", default=None, help="MIDI file whose controller messages automate the chain")
     process.add_argument(
         "--head-track",
@@ -1128,6 +1140,14 @@ def build_parser() -> argparse.ArgumentParser:
     batch.add_argument("--resume", action="store_true", help="skip items the manifest records as done with the same inputs")
     batch.add_argument("--overwrite", action="store_true", help="replace existing outputs this batch did not write")
     batch.add_argument(
+        "--tail",
+        type=_TAIL,
+        default=None,
+        metavar="SECONDS",
+        help="seconds rendered after each input's end for the chain's tail, a reverb's (a job list's items that give no "
+        "tail_s of their own; default: the list's tail_s, else 0)",
+    )
+    batch.add_argument(
         "--recycle-after",
         type=_ranged(int, 1, 10**6, "items"),
         default=None,
@@ -1163,6 +1183,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 _BLOCK = _ranged(int, 1, 2**24, "samples")
+_TAIL = _ranged(float, 0.0, 600.0, "s")  # soundstage.fileio.MAX_TAIL_S (the CLI imports no module it need not)
 _IN_RANGE_RATE = _ranged(float, 8000, 768000, "Hz")
 
 
@@ -1187,8 +1208,6 @@ def _one_numerical_thread() -> None:
     blend (BLAS axpy over four 0.29 MB nodes) took 6.9 ms with OpenBLAS's threads, 0.29 ms with one.
     The batch workers hold theirs the same way (``batch.run.THREAD_VARIABLES``).
     """
-    import os
-
     if "numpy" not in sys.modules:  # too late otherwise: the pools are made when the libraries load
         for name in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
             os.environ.setdefault(name, "1")
@@ -1198,7 +1217,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; returns the exit status.
 
     Errors print one line and return 2; Ctrl-C returns 130, SIGTERM 143 and
-    SIGHUP 129, each after removing every temporary file of the run.
+    SIGHUP 129, each after removing every temporary file of the run. A reader of
+    the output that goes away (``soundstage session check S | head -3``) ends it
+    quietly with 141, as a command-line tool killed by SIGPIPE.
     """
     _one_numerical_thread()
     _names_print()
@@ -1210,7 +1231,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     with signals_as_exceptions():
         try:
-            return int(args.run(args))
+            status = int(args.run(args))
+            sys.stdout.flush()  # a reader gone (| head) is met here, and not as a traceback at the interpreter's exit
+            return status
+        except BrokenPipeError:
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # what is still buffered goes nowhere
+            return 141  # 128 + SIGPIPE (13), as a shell reports a tool that signal stopped
         except SoundstageError as error:
             print(f"soundstage: error: {_one_line(error)}", file=sys.stderr)
             return 2

@@ -16,6 +16,7 @@ an input is never opened for writing.
 
 from __future__ import annotations
 
+import itertools
 import os
 import tempfile
 from collections.abc import Callable, Iterator
@@ -44,10 +45,12 @@ from soundstage.sinks import AudioSink, AudioTarget, audio_target, wav_chunk
 __all__ = [
     "AUDIO_SUFFIXES",
     "BED_MASKS",
+    "MAX_TAIL_S",
     "DecodedReader",
     "audio_files",
     "bed_problem",
     "check_output_path",
+    "check_tail",
     "held_frames",
     "open_audio",
     "process_file",
@@ -750,6 +753,25 @@ def _checked_blocks(reader: Any, source: Path, frames: int, buffer_size: int) ->
         yield block
 
 
+#: The longest tail a render may add after the input's end (seconds): a hall's reverb is a few.
+MAX_TAIL_S = 600.0
+
+
+def check_tail(tail_s: float) -> None:
+    """A ParameterError unless ``tail_s`` is a number of seconds in 0..:data:`MAX_TAIL_S`."""
+    if isinstance(tail_s, bool) or not isinstance(tail_s, (int, float)) or not 0.0 <= tail_s <= MAX_TAIL_S:
+        raise ParameterError(
+            f"tail={tail_s!r}: the seconds rendered after the input's end for the chain's tail, 0..{MAX_TAIL_S:g} "
+            "(a reverb's tail is a few)"
+        )
+
+
+def silence(channels: int, frames: int, buffer_size: int) -> Iterator[np.ndarray]:
+    """``frames`` samples of silence on ``channels`` channels, in blocks of at most ``buffer_size``."""
+    for start in range(0, frames, buffer_size):
+        yield np.zeros((channels, min(buffer_size, frames - start)), np.float32)
+
+
 def _progress_steps(progress: Callable[[int], None]) -> Callable[[int], None]:
     """``progress(samples done since the last call)`` from the engine's ``after_block(position)``."""
     done = 0
@@ -826,12 +848,15 @@ def process_file(
     progress: Callable[[int], None] | None = None,
     automation: list[Any] | None = None,
     allow_truncated: bool = False,
+    tail_s: float = 0.0,
 ) -> dict[str, float]:
     """Stream ``input_path`` through ``processor`` into ``output_path``, block by block.
 
     Memory does not grow with the file's length: one block is in flight at a
     time. The output has the input's length and sample rate (latency is
-    compensated) and appears only when complete. ``automation`` events
+    compensated) and appears only when complete; ``tail_s`` seconds of silence
+    after the input's end make it that much longer, for the chain's tail (a
+    reverb's, a delay's: a DAW render's "tail"). ``automation`` events
     (:class:`~soundstage.host.automation.AutomationEvent`, sorted or not) change
     the processor's parameters at their samples. A mono file into a processor
     that takes two channels plays on both at unity (dual mono), as a DAW's
@@ -840,7 +865,7 @@ def process_file(
     Returns
     -------
     dict
-        ``frames``, ``sample_rate``, ``input_channels``, ``output_channels``,
+        ``frames`` (the output's: the input's and the tail's), ``sample_rate``, ``input_channels``, ``output_channels``,
         ``latency_samples``, ``bit_depth``, ``missing_seconds`` (of a truncated
         input read with ``allow_truncated``), ``dual_mono`` (1.0 if a mono input
         played on two channels, else 0.0), and ``integrated_lufs`` and
@@ -850,8 +875,10 @@ def process_file(
     target = check_output_path(output_path, inputs=[source], overwrite=overwrite)
     if isinstance(buffer_size, bool) or not isinstance(buffer_size, int) or not 1 <= buffer_size <= 2**24:
         raise ParameterError(f"buffer_size={buffer_size!r} must be a whole number of samples in 1..16777216")
+    check_tail(tail_s)
     with open_audio(source, allow_truncated=allow_truncated) as reader:
         rate, channels, frames = float(reader.samplerate), int(reader.num_channels), int(reader.frames)
+        tail = round(tail_s * rate)
         declared = int(getattr(reader, "declared_frames", frames))
         if frames == 0:
             raise AudioFileError(f"input file {str(source)!r} has no samples (zero-length input)")
@@ -861,11 +888,11 @@ def process_file(
             raise AudioFileError(f"input file {str(source)!r}: {problem}")
         dual_mono = channels == 1 and processor.input_channels == 2
         out_channels = processor.output_channels_for(2 if dual_mono else channels)
-        checked = audio_target(target, channels=out_channels, sample_rate=rate, bit_depth=bit_depth, frames=frames)
+        checked = audio_target(target, channels=out_channels, sample_rate=rate, bit_depth=bit_depth, frames=frames + tail)
         events = [(event.sample, event.target, event.value) for event in automation or []]
         stream = ChainStream(processor, rate, events, buffer_size=buffer_size)
         with AudioSink(checked, replace=overwrite, chunks=_carried_chunks(source, checked)) as writer:
-            blocks = _checked_blocks(reader, source, frames, buffer_size)
+            blocks = itertools.chain(_checked_blocks(reader, source, frames, buffer_size), silence(channels, tail, buffer_size))
             pump(
                 (np.repeat(block, 2, axis=0) for block in blocks) if dual_mono else blocks,
                 stream,
@@ -873,7 +900,8 @@ def process_file(
                 after_block=None if progress is None else _progress_steps(progress),
             )
     return {
-        "frames": float(frames),
+        "frames": float(frames + tail),
+        "tail_frames": float(tail),
         "sample_rate": rate,
         "input_channels": float(channels),
         "output_channels": float(out_channels),

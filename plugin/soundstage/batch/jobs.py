@@ -25,6 +25,8 @@
       [[items]]
       input = "songs/two.flac"
       chain = "mastering"            # this item's own chain
+      tail_s = 3.0                   # seconds rendered after its end, for a reverb's tail (default: the
+                                     # list's own tail_s, else 0)
 
       [[items]]
       session = "album/side-a.toml"  # a session: rendered like `soundstage render`, into <name>/
@@ -53,8 +55,8 @@ from typing import Annotated, Literal
 
 from pydantic import Field
 
-from soundstage.errors import SoundstageError
-from soundstage.fileio import AUDIO_SUFFIXES, audio_files
+from soundstage.errors import ParameterError, SoundstageError
+from soundstage.fileio import AUDIO_SUFFIXES, MAX_TAIL_S, audio_files, check_tail
 from soundstage.files import output_name, referenced_path
 from soundstage.host.chainfile import find_chain, head_setting
 from soundstage.schema import Table, validate
@@ -89,6 +91,9 @@ class BatchItem:
     hrtf : tuple of str
         The listener's head for the item's chain (or session): SOFA files made absolute, or a
         head model's name; empty for the chain's (or session's) own.
+    tail_s : float
+        A ``process`` item's seconds rendered after the input's end, for the chain's tail (a session's is
+        its own ``tail_s``).
     """
 
     name: str
@@ -97,6 +102,7 @@ class BatchItem:
     output: str
     kind: Literal["process", "render"] = "process"
     hrtf: tuple[str, ...] = ()
+    tail_s: float = 0.0
 
 
 #: A head: one SOFA file (or a head model's name), or several.
@@ -104,6 +110,8 @@ Head = (
     Annotated[str, Field(min_length=1, max_length=4096)]
     | Annotated[list[Annotated[str, Field(min_length=1, max_length=4096)]], Field(min_length=1, max_length=16)]
 )
+#: An item's seconds after its input's end, for the chain's tail (:func:`soundstage.fileio.check_tail`).
+Tail = Annotated[float, Field(ge=0.0, le=MAX_TAIL_S)]
 
 
 class ItemTable(Table):
@@ -114,6 +122,7 @@ class ItemTable(Table):
     chain: Annotated[str, Field(min_length=1, max_length=4096)] | None = None
     output: Annotated[str, Field(min_length=1, max_length=255)] | None = None
     hrtf: Head | None = None
+    tail_s: Tail | None = None
 
 
 class JobFile(Table):
@@ -122,15 +131,20 @@ class JobFile(Table):
     format: Literal[1] = 1
     chain: Annotated[str, Field(min_length=1, max_length=4096)] | None = None
     hrtf: Head | None = None
+    tail_s: Tail | None = None
     items: Annotated[list[ItemTable], Field(min_length=1, max_length=MAX_ITEMS)]
 
 
 def load_jobs(
-    jobs: str | os.PathLike[str], *, chain: str | None = None, hrtf: str | Sequence[str] | None = None
+    jobs: str | os.PathLike[str],
+    *,
+    chain: str | None = None,
+    hrtf: str | Sequence[str] | None = None,
+    tail_s: float | None = None,
 ) -> list[BatchItem]:
     """The items of a folder, a glob or a job list (see the module docstring).
 
-    ``chain`` and ``hrtf`` (SOFA files from the working folder, or a head model's name) are
+    ``chain``, ``hrtf`` (SOFA files from the working folder, or a head model's name) and ``tail_s`` are
     the default of every item: a folder's or glob's, or in place of a job list's own.
 
     Raises
@@ -141,8 +155,13 @@ def load_jobs(
     text = str(jobs)
     path = Path(jobs)
     head = _head(hrtf, Path.cwd())
+    if tail_s is not None:
+        try:
+            check_tail(tail_s)
+        except ParameterError as error:
+            raise BatchError(f"batch: {error}") from None
     if path.suffix == ".toml" and path.is_file():
-        items = _job_list(path, chain, head)
+        items = _job_list(path, chain, head, tail_s)
     else:
         if path.is_dir():
             files = audio_files(path)[0]  # not the hidden ones: macOS's ._kick.wav beside kick.wav is metadata
@@ -168,7 +187,10 @@ def load_jobs(
             raise BatchError(f"batch: the {where} names audio files only; give the chain with --chain FILE (or a preset)")
         chain_file = find_chain(chain)
         names = _distinct([_mirrored(file, base) for file in files], files)
-        items = [BatchItem(name, file, chain_file, f"{name}.wav", hrtf=head) for name, file in zip(names, files, strict=True)]
+        items = [
+            BatchItem(name, file, chain_file, f"{name}.wav", hrtf=head, tail_s=tail_s or 0.0)
+            for name, file in zip(names, files, strict=True)
+        ]
     _check_unique(items)
     return items
 
@@ -228,15 +250,21 @@ def _head(hrtf: str | Sequence[str] | None, base: Path) -> tuple[str, ...]:
     return (setting,) if isinstance(setting, str) else tuple(setting)
 
 
-def _job_list(path: Path, chain: str | None, hrtf: tuple[str, ...]) -> list[BatchItem]:
+def _job_list(path: Path, chain: str | None, hrtf: tuple[str, ...], tail_s: float | None) -> list[BatchItem]:
     checked = validate(JobFile, read_toml(path, BatchError, "job list"), file=str(path), error=BatchError)
     base = path.resolve().parent
     default = chain or checked.chain
     default_head = hrtf or _head(checked.hrtf, base)
+    default_tail = tail_s if tail_s is not None else checked.tail_s
     if chain is not None and all(table.session is not None or table.chain is not None for table in checked.items):
         raise BatchError(
             f"batch: --chain {chain} would change nothing: every item of {path} names its own chain or is a session "
             "(which renders its own chains); drop --chain"
+        )
+    if tail_s is not None and all(table.session is not None or table.tail_s is not None for table in checked.items):
+        raise BatchError(
+            f"batch: --tail would change nothing: every item of {path} gives its own tail_s or is a session (whose "
+            "tail is its file's tail_s); drop --tail"
         )
     if hrtf and all(table.hrtf is not None for table in checked.items):
         raise BatchError(f"batch: --hrtf would change nothing: every item of {path} names its own head (hrtf); drop --hrtf")
@@ -251,6 +279,11 @@ def _job_list(path: Path, chain: str | None, hrtf: tuple[str, ...]) -> list[Batc
                     f"{where}: chain = {table.chain!r} is for an input item; a session renders the chains it names: "
                     "remove chain here (or give the audio file as input)"
                 )
+            if table.tail_s is not None:
+                raise BatchError(
+                    f"{where}: tail_s = {table.tail_s:g} is for an input item; a session's tail is the tail_s of its "
+                    "own file: set it there"
+                )
             session = referenced_path(table.session, base)
             name = _plain(table.output or session.stem, f"{where}.output")
             items.append(BatchItem(name, session, None, name, "render", _head(table.hrtf, base) or default_head))
@@ -262,7 +295,12 @@ def _job_list(path: Path, chain: str | None, hrtf: tuple[str, ...]) -> list[Batc
         relative = _is_relative_file(name_of_chain, base)
         chain_file = find_chain(referenced_path(name_of_chain, base) if relative else name_of_chain)
         output = _plain(table.output or f"{source.stem}.wav", f"{where}.output")
-        items.append(BatchItem(Path(output).stem, source, chain_file, output, hrtf=_head(table.hrtf, base) or default_head))
+        tail = table.tail_s if table.tail_s is not None else default_tail
+        items.append(
+            BatchItem(
+                Path(output).stem, source, chain_file, output, hrtf=_head(table.hrtf, base) or default_head, tail_s=tail or 0.0
+            )
+        )
     return items
 
 

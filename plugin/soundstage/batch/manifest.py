@@ -1,11 +1,11 @@
 """The batch manifest: one JSON line per finished item, appended whole, beside the outputs.
 
 An entry says what went in (the input's sha256, the chain file's, every plugin
-file's and every file of the listener's head's sha256, the versions of soundstage,
+file's and every file of the listener's head's sha256, the tail's seconds, the versions of soundstage,
 pedalboard and the plugins), what came out (each output's name and sha256, its
 integrated loudness and true peak), how long it took and on which worker, or why
 it failed. ``--resume`` skips an item whose last entry is ``done`` for the same
-input, chain, plugins and head and whose outputs are still there unchanged;
+input, chain, plugins, head and tail and whose outputs are still there unchanged;
 anything else is rendered again.
 
 Each line is written with one ``write`` on a file opened for appending and then
@@ -85,6 +85,8 @@ class Manifest:
             if entry.get(key) != wanted.get(key):
                 return False
         if (entry.get("hrtf") or []) != (wanted.get("hrtf") or []):  # entries from before heads had no "hrtf"
+            return False
+        if (entry.get("tail_s") or 0.0) != (wanted.get("tail_s") or 0.0):  # nor those from before tails a "tail_s"
             return False
         for output in entry.get("outputs", []):
             file = folder / str(output.get("path", ""))

@@ -139,6 +139,7 @@ def _plan(items: list[BatchItem], folder: Path, *, resume: bool, overwrite: bool
                 "chain_sha256": task.chain_sha256,
                 "plugins": [{"path": p, "sha256": d} for p, d in task.plugins],
                 "hrtf": [{"path": p, "sha256": d} for p, d in task.hrtf],
+                "tail_s": task.tail_s,
             }
             if resume and manifest.is_current(entry, wanted, folder):
                 result.skipped.append(item.name)
@@ -241,6 +242,7 @@ def _task(
         chain_sha256=digest,
         plugins=hashes,
         hrtf=head,
+        tail_s=item.tail_s,
         overwrite=overwrite,
     )
 

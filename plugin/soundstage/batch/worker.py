@@ -62,6 +62,7 @@ class Task:
     chain_sha256: str | None = None
     plugins: tuple[tuple[str, str], ...] = ()  # (path, sha256) of every plugin the chain loads
     hrtf: tuple[tuple[str, str], ...] = ()  # (setting, sha256) of the listener's head, if one is given
+    tail_s: float = 0.0  # a process item's seconds after its input's end, for the chain's tail
     overwrite: bool = False
     attempt: int = 1
     #: The output was there before the batch started (a retry may replace only what this batch wrote).
@@ -93,6 +94,7 @@ def run_task(task: Task) -> dict[str, Any]:
         "chain_sha256": task.chain_sha256,
         "plugins": [{"path": path, "sha256": digest} for path, digest in task.plugins],
         "hrtf": [{"path": path, "sha256": digest} for path, digest in task.hrtf],
+        "tail_s": task.tail_s,
         "worker": f"{socket.gethostname()}:{os.getpid()}",
         "attempt": task.attempt,
         "versions": {"soundstage": _version(), "pedalboard": pedalboard.__version__, "python": sys.version.split()[0]},
@@ -123,7 +125,7 @@ def _render(task: Task) -> tuple[list[dict[str, Any]], dict[str, str]]:
     chain = _chain(task)
     target = folder / task.output
     target.parent.mkdir(parents=True, exist_ok=True)  # an item of a recursive glob mirrors its folders (batch.jobs)
-    info = process_file(chain, task.input, target, buffer_size=BUFFER_SIZE, overwrite=task.overwrite)
+    info = process_file(chain, task.input, target, buffer_size=BUFFER_SIZE, overwrite=task.overwrite, tail_s=task.tail_s)
     output = _output(folder, target)
     output["integrated_lufs"] = _finite(info["integrated_lufs"])
     output["true_peak_dbtp"] = _finite(info["true_peak_dbtp"])

@@ -137,7 +137,8 @@ def find_chain(name: str | os.PathLike[str]) -> Path:
     text = str(name)
     if path.exists() or path.suffix == ".toml" or "/" in text or os.sep in text:
         named = [preset for preset in preset_names() if preset.casefold() == path.stem.casefold()]  # "Mastering.toml"
-        if not path.exists() and path.parent == Path(".") and named and not missing_hint(path):
+        presets_folder = path.parent == Path(".") or path.parent.as_posix() == "chains"  # as the repository lays them
+        if not path.exists() and presets_folder and named and not missing_hint(path):
             raise ChainFileError(
                 f"chain file {text!r} does not exist here; for the preset of that name, give its name: {named[0]!r}"
             )

@@ -4,6 +4,13 @@ A session file is TOML, paths relative to it::
 
     format = 1
     sample_rate = 48000                 # the session rate; stems at others are resampled
+    tail_s = 2.0                        # seconds rendered after the last stem ends, for the chains' tails
+                                        #   (a reverb's); default 0: the timeline ends with the last stem
+    head_track = "head.csv"             # optional: a recorded head trajectory (time_s, yaw_deg[, x_m, y_m])
+                                        #   moving every listener parameter of every chain
+    hrtf = "me.sofa"                    # optional: the listener's own head (SOFA; several: a list) for the
+                                        #   render chains (device, binaural, reference, A/B): designed and
+                                        #   previewed on it
 
     [[stems]]
     path = "stems/vocal.wav"            # start from its BWF bext TimeReference ...
@@ -32,12 +39,6 @@ A session file is TOML, paths relative to it::
     channels = [1]                      # optional filters: MIDI channels 1..16, tracks (0-based)
     tracks = [1, 2]
 
-    head_track = "head.csv"             # optional: a recorded head trajectory (time_s, yaw_deg[, x_m, y_m])
-                                        #   moving every listener parameter of every chain
-    hrtf = "me.sofa"                    # optional: the listener's own head (SOFA; several: a list) for the
-                                        #   render chains (device, binaural, reference, A/B): designed and
-                                        #   previewed on it
-
     [[renders]]
     name = "device"
     kind = "device"                     # mixdown | device | binaural | reference | ab
@@ -58,7 +59,7 @@ from typing import Annotated, Literal
 from pydantic import AfterValidator, Field
 
 from soundstage.errors import OutputError, SoundstageError
-from soundstage.fileio import audio_files
+from soundstage.fileio import MAX_TAIL_S, audio_files
 from soundstage.files import output_name, referenced_path
 from soundstage.schema import Table, unused_key, validate
 from soundstage.tomlfile import read_toml
@@ -145,6 +146,8 @@ class Session:
     midi: MidiSettings | None = None
     head_track: str | None = None
     hrtf: tuple[str, ...] = ()
+    #: Seconds rendered after the last stem ends, for the chains' tails.
+    tail_s: float = 0.0
 
     @property
     def folder(self) -> Path:
@@ -247,6 +250,7 @@ class SessionFile(Table):
     format: Literal[1] = 1
     description: Annotated[str, Field(max_length=10_000)] | None = None
     sample_rate: Annotated[float, Field(ge=8000.0, le=384000.0), AfterValidator(_whole_hz)] | None = None
+    tail_s: Annotated[float, Field(ge=0.0, le=MAX_TAIL_S)] = 0.0
     stems: Annotated[list[StemTable], Field(min_length=1, max_length=MAX_STEMS)]
     buses: Annotated[list[BusTable], Field(max_length=MAX_STEMS)] = []
     master: MasterTable = MasterTable()
@@ -353,4 +357,5 @@ def load_session(path: str | Path) -> Session:
         midi=settings,
         head_track=data.head_track,
         hrtf=() if data.hrtf is None else ((data.hrtf,) if isinstance(data.hrtf, str) else tuple(data.hrtf)),
+        tail_s=data.tail_s,
     )

@@ -368,6 +368,7 @@ def _document(base: Path, found: list[_Found], rate: float) -> str:
     document["format"] = 1
     document["sample_rate"] = int(rate) if rate == int(rate) else rate
     document["sample_rate"].comment(f"the rate of {'most' if len({s.rate for s in found}) > 1 else 'all'} stems")
+    document.add(tomlkit.comment("tail_s = 2.0  # seconds rendered after the last stem ends, for a reverb's tail"))
     stems = tomlkit.aot()
     parts = _multiple_mono(found)
     for index, (stem, name) in enumerate(zip(found, _names(found), strict=True)):

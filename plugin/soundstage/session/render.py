@@ -50,7 +50,7 @@ from soundstage.midi import automation_events, load_map
 from soundstage.session.bwf import bext_body
 from soundstage.session.model import Render, Session, SessionError, load_session
 from soundstage.session.page import PAGE_NAME, write_page
-from soundstage.session.stems import StemInfo, StemReader, inspect_stems
+from soundstage.session.stems import StemInfo, StemReader, inspect_stems, timeline_frames
 from soundstage.sinks import AudioSink, AudioTarget, audio_target, write_failure
 from soundstage.stages.device import Spatializer
 from soundstage.stages.monitors import BinauralMonitor
@@ -408,7 +408,7 @@ def render_session(
     stem_chains = _stem_chains(session, stems)
     bus_chains, master = _mix_chains(session)
     render_chains = _render_chains(session, "hrtf" if hrtf is None else "the head given for this render (hrtf, --hrtf)")
-    total = max(info.start + int(np.ceil(info.frames * rate / info.sample_rate)) for info in stems)
+    total = timeline_frames(session, stems, rate)
     with _output_folder(folder):
         plan = _plan_outputs(session, stems, renders, render_chains, folder, overwrite, rate, total)
         running = [r for r in renders if r.name not in plan.failures]
@@ -1128,6 +1128,7 @@ def _report(graph: _Graph, plan: _Plan, total: int, started: float, notes: dict[
         "session": str(session.file),
         "sample_rate": rate,
         "length_s": total / rate,
+        "tail_s": graph.session.tail_s,
         "render_seconds": round(elapsed, 3),
         "speed_x_real_time": round(total / rate / elapsed, 1) if elapsed > 0 else None,
         "stems": [
@@ -1204,7 +1205,8 @@ def render_summary(result: RenderResult, folder: Path) -> list[str]:
         sources = " and ".join(str(f) for f in (automation["file"], automation.get("head_track")) if f)
         lines.append(f"automation: {automation['parameter_changes']} parameter change(s) from {sources}")
     took = f"{report['render_seconds']:.1f} s ({report['speed_x_real_time']}x real time)"
-    lines.append(f"rendered {report['length_s']:.2f} s at {report['sample_rate']:g} Hz in {took}")
+    tail = f" ({report['tail_s']:g} s of it the chains' tail)" if report.get("tail_s") else ""
+    lines.append(f"rendered {report['length_s']:.2f} s{tail} at {report['sample_rate']:g} Hz in {took}")
     lines.append(f"{'file':<32} {'ch':>3} {'bits':>4} {'LUFS':>7} {'dBTP':>7} {'overs':>7} {'gain dB':>7}")
     for output in report["outputs"]:
         lines.append(

@@ -21,7 +21,7 @@ from soundstage.files import windows_hint
 from soundstage.host.audio import sample_problem
 from soundstage.session.model import MAX_OFFSET_S, Session, SessionError, Stem
 
-__all__ = ["StemInfo", "StemReader", "bwf_time_reference", "inspect_stems"]
+__all__ = ["StemInfo", "StemReader", "bwf_time_reference", "inspect_stems", "timeline_frames"]
 
 
 def bwf_time_reference(path: Path) -> int | None:
@@ -70,6 +70,13 @@ class StemInfo:
             "length_s": self.frames / self.sample_rate,
             "missing_s": (self.declared_frames - self.frames) / self.sample_rate if self.declared_frames else 0.0,
         }
+
+
+def timeline_frames(session: Session, stems: list[StemInfo], rate: float) -> int:
+    """The render's length at ``rate``: to the end of the last stem (muted ones too, as a DAW's project), then the
+    session's ``tail_s`` for the chains' tails."""
+    end = max(info.start + int(np.ceil(info.frames * rate / info.sample_rate)) for info in stems)
+    return end + round(session.tail_s * rate)
 
 
 def inspect_stems(session: Session, *, allow_truncated: bool = False) -> tuple[float, list[StemInfo]]:
