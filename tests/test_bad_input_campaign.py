@@ -497,6 +497,14 @@ CASES: dict[str, tuple[Callable[[W], list[str]], str, int]] = {
     "session_offset_negative": (session_case(STEM + "offset_s = -1.0\n"), r"stems\[0\]\.offset_s: offset_s = -1 is negative", 2),
     "session_tail_negative": (session_case("tail_s = -2.0\n" + STEM), r"session\.toml: tail_s: tail_s = -2\.0 .*at least 0", 2),
     "session_tail_of_an_hour": (session_case("tail_s = 3600\n" + STEM), r"session\.toml: tail_s: tail_s = 3600 .*at most 600", 2),
+    "session_with_the_absolute_paths_of_another_machine": (
+        lambda w: session(
+            w, "[[stems]]\npath = \"/Volumes/Studio/Album/stems/s0.wav\"\n[[stems]]\npath = 'D:\\Album\\stems\\s1.wav'\n", stems=2
+        ),
+        r"stems\[0\]\.path \('s0'\): input file '/Volumes/Studio/Album/stems/s0\.wav' does not exist; the session's folder "
+        r"holds 'stems/s0\.wav': write path = 'stems/s0\.wav' \(1 more stem\(s\) so\), relative to the session file",
+        2,
+    ),
     "session_gain_1000": (session_case(STEM + "gain_db = 1000.0\n"), r"stems\[0\]\.gain_db", 2),
     "session_gain_1e300": (session_case(STEM + "gain_db = 1e300\n"), r"stems\[0\]\.gain_db", 2),
     "session_unknown_kind": (

@@ -153,6 +153,21 @@ def test_job_list_loader(fuzz_folder: Path, document: dict) -> None:  # type: ig
 
 
 @CASES
+@given(
+    st.lists(st.sampled_from(["stems", "s0.wav", "Album", "..", ".", "C:", "D:", "", "x"]), max_size=6), st.sampled_from("/\\")
+)
+def test_a_moved_stems_path_is_found_below_the_session_only(fuzz_folder: Path, parts: list[str], separator: str) -> None:
+    """An absolute path of any shape (this system's or a Windows one): what ``moved_path`` finds is a file below the
+    folder it searches, never a traceback, never a file outside it (``..`` in the path)."""
+    from soundstage.files import moved_path
+
+    text = separator + separator.join(parts) if separator == "/" else "C:" + separator + separator.join(parts)
+    found = moved_path(text, fuzz_folder)
+    if found is not None:
+        assert found.is_file() and found.resolve().is_relative_to(fuzz_folder.resolve())
+
+
+@CASES
 @given(DOCUMENTS)
 def test_device_profile_loader(fuzz_folder: Path, document: dict) -> None:  # type: ignore[type-arg]
     _load_written(fuzz_folder / "profile.toml", document, load_profile)

@@ -42,6 +42,7 @@ __all__ = [
     "file_mode",
     "library_path",
     "missing_hint",
+    "moved_path",
     "output_name",
     "publish",
     "referenced_path",
@@ -297,6 +298,23 @@ def missing_hint(path: Path) -> str:
         return ""
     why = "macOS and Windows ignore case, this system does not"
     return f"; {str(current)!r} is there, named in another case ({why}): use that name"
+
+
+def moved_path(text: str, base: Path) -> Path | None:
+    """For an absolute path (this system's or a Windows one) that names nothing here, the file below ``base`` that
+    the end of it names (``/Users/joe/Album/stems/kick.wav`` -> ``base/stems/kick.wav``, else ``base/kick.wav``):
+    a file written where the folder was on another machine, or before it moved. None where there is none."""
+    windows = PureWindowsPath(text)
+    if not (Path(text).is_absolute() or windows.anchor) or Path(text).exists():
+        return None
+    parts = [part for part in text.replace("\\", "/").split("/") if part][1 if windows.drive else 0 :]
+    for count in range(len(parts) - 1, 0, -1):  # the longest end of the path first
+        if ".." in parts[-count:]:  # below base only
+            continue
+        candidate = base.joinpath(*parts[-count:])
+        if candidate.is_file():
+            return candidate
+    return None
 
 
 def windows_hint(text: str) -> str:
