@@ -117,6 +117,13 @@ def _upper_folder(w: W) -> Path:
     return w / "MIXES" / "in.wav"
 
 
+def _only_outputs(w: W) -> str:
+    """A glob whose only file is in a folder a batch wrote (its manifest beside it)."""
+    folder_with(w / "out", "a.wav")
+    text(w / "out" / "batch-manifest.jsonl", '{"item": "a", "outputs": [{"path": "a.wav"}]}\n')
+    return str(w / "*" / "*.wav")
+
+
 def hexagonal_wav(path: Path) -> str:
     """Six channels of noise that ffmpeg writes as a 6.0 hexagonal WAV (channel mask 0x137: FL FR FC BL BR BC)."""
     graph = "[0]asplit=6[a][b][c][d][e][f];[a][b][c][d][e][f]join=inputs=6:channel_layout=hexagonal"
@@ -868,6 +875,11 @@ CASES: dict[str, tuple[Callable[[W], list[str]], str, int]] = {
     "job_list_tail_negative": (
         lambda w: ["batch", text(w / "jobs.toml", 'chain = "mastering"\ntail_s = -1\n[[items]]\ninput = "a.wav"\n')],
         r"jobs\.toml: tail_s: tail_s = -1 is not allowed: at least 0",
+        2,
+    ),
+    "batch_glob_that_holds_only_a_batchs_outputs": (
+        lambda w: ["batch", _only_outputs(w), "--chain", "mastering", "-o", str(w / "again")],
+        r"batch: the glob '.*/\*/\*\.wav' holds only what soundstage wrote \(out/\); to process that, give its folder$",
         2,
     ),
     "batch_workers_with_a_scheduler": (

@@ -766,7 +766,7 @@ def check_tail(tail_s: float) -> None:
         )
 
 
-def silence(channels: int, frames: int, buffer_size: int) -> Iterator[np.ndarray]:
+def _silence(channels: int, frames: int, buffer_size: int) -> Iterator[np.ndarray]:
     """``frames`` samples of silence on ``channels`` channels, in blocks of at most ``buffer_size``."""
     for start in range(0, frames, buffer_size):
         yield np.zeros((channels, min(buffer_size, frames - start)), np.float32)
@@ -892,7 +892,7 @@ def process_file(
         events = [(event.sample, event.target, event.value) for event in automation or []]
         stream = ChainStream(processor, rate, events, buffer_size=buffer_size)
         with AudioSink(checked, replace=overwrite, chunks=_carried_chunks(source, checked)) as writer:
-            blocks = itertools.chain(_checked_blocks(reader, source, frames, buffer_size), silence(channels, tail, buffer_size))
+            blocks = itertools.chain(_checked_blocks(reader, source, frames, buffer_size), _silence(channels, tail, buffer_size))
             pump(
                 (np.repeat(block, 2, axis=0) for block in blocks) if dual_mono else blocks,
                 stream,

@@ -176,8 +176,10 @@ def load_jobs(
             hint = _bracket_hint(text) if where.startswith("glob") else ""
             raise BatchError(f"batch: the {where} holds no audio files ({', '.join(AUDIO_SUFFIXES)}){hint}")
         files, outputs = without_outputs(base, files)  # a batch run again over its folder: not its own outputs
+        shown = ", ".join(outputs[:4]) + (", ..." if len(outputs) > 4 else "")
+        if not files:
+            raise BatchError(f"batch: the {where} holds only what soundstage wrote ({shown}); to process that, give its folder")
         if outputs:
-            shown = ", ".join(outputs[:4]) + (", ..." if len(outputs) > 4 else "")
             warnings.warn(
                 f"batch: left out what soundstage wrote in the {where} ({shown}): a render's or a batch's outputs, "
                 "not items; to process them, give their folder itself",

@@ -110,7 +110,7 @@ def inspect_stems(session: Session, *, allow_truncated: bool = False) -> tuple[f
                 declared = getattr(reader, "declared_frames", None)
                 dtype = str(reader.file_dtype)
         except AudioFileError as error:
-            hint = _moved_hint(session, index) or windows_hint(str(stem.path)) if not path.exists() else ""
+            hint = (_moved_hint(session, index) or windows_hint(str(stem.path))) if not path.exists() else ""
             raise AudioFileError(f"{session.file}: stems[{index}].path ({stem.name!r}): {error}{hint}") from None
         if frames == 0:
             raise AudioFileError(f"{session.file}: stems[{index}].path ({stem.name!r}): {str(path)!r} has no samples")
