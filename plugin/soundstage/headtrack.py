@@ -337,7 +337,7 @@ def read_head_track(path: str | Path, parameters: Mapping[str, Parameter], sampl
             stacklevel=2,
         )
     events: list[AutomationEvent] = []
-    held: dict[str, list[int]] = {}  # per column, the lines whose value is beyond the chain's range
+    held: dict[str, dict[int, None]] = {}  # per column, the lines whose value is beyond the chain's range (in order)
     last = -math.inf
     for raw_row in rows:
         number = rows.line_num  # the file's line: blank lines are skipped by the reader, and counted here
@@ -360,14 +360,14 @@ def read_head_track(path: str | Path, parameters: Mapping[str, Parameter], sampl
             if field in values:
                 spec = parameters[target].spec
                 value = min(max(values[field], float(spec.minimum)), float(spec.maximum))
-                if value != values[field] and number not in held.setdefault(field, []):
-                    held[field].append(number)
+                if value != values[field]:  # a line counted once however many stages its column moves
+                    held.setdefault(field, {})[number] = None
                 events.append(AutomationEvent(sample, target, value))
     for field, numbers in held.items():
         spec = next(parameters[t].spec for t, f in targets.items() if f == field)
         warnings.warn(
             f"{file}: {field} beyond the chain's {spec.minimum:g}..{spec.maximum:g} {spec.unit} on {len(numbers)} line(s) "
-            f"(first: line {numbers[0]}); held at the limit",
+            f"(first: line {next(iter(numbers))}); held at the limit",
             stacklevel=2,
         )
     return events
