@@ -155,6 +155,21 @@ def checked_automation(w: W) -> list[str]:
     return ["session", "check", session(w, body)[1]]
 
 
+def _late_midi(w: W) -> list[str]:
+    """render of a session whose [midi] file's one change (at 32 s) comes after its one short stem ends."""
+    text(w / "m.toml", '[[stages]]\ntype = "Gain"\nname = "trim"\n')
+    text(w / "map.toml", '[[bindings]]\ntarget = "master.trim.gain_db"\nkind = "cc"\nnumber = 7\n')
+    raw(w / "auto.mid", good_midi(at_beat=64))
+    return session(w, STEM + '[master]\nchain = "m.toml"\n[midi]\nmap = "map.toml"\nautomation = "auto.mid"\n')
+
+
+def _late_head_track(w: W) -> list[str]:
+    """session check of a session whose head track (time_s from 90 s) begins after its one short stem ends."""
+    text(w / "head.csv", "time_s,yaw_deg\n90,10\n100,20\n")
+    body = 'head_track = "head.csv"\n' + STEM + '[[renders]]\nkind = "device"\nchain = "studio-5"\n'
+    return ["session", "check", session(w, body)[1]]
+
+
 def session_case(body: str) -> Callable[[W], list[str]]:
     return lambda w: session(w, body)
 
@@ -171,7 +186,8 @@ def midi_case(map_text: str | None, midi: bytes | None) -> Callable[[W], list[st
     return build
 
 
-def good_midi() -> bytes:
+def good_midi(at_beat: int = 0) -> bytes:
+    """A MIDI file of one CC 7 on channel 1, at a beat (120 bpm: 2 beats a second)."""
     import io
 
     import mido
@@ -179,7 +195,7 @@ def good_midi() -> bytes:
     song = mido.MidiFile()
     track = mido.MidiTrack()
     song.tracks.append(track)
-    track.append(mido.Message("control_change", control=7, value=64, time=0))
+    track.append(mido.Message("control_change", control=7, value=64, time=at_beat * song.ticks_per_beat))
     buffer = io.BytesIO()
     song.save(file=buffer)
     return buffer.getvalue()
@@ -613,6 +629,24 @@ CASES: dict[str, tuple[Callable[[W], list[str]], str, int]] = {
     "map_on_a_control_the_file_does_not_move": (
         midi_case('[[bindings]]\ntarget = "0.gain_db"\nkind = "cc14"\nnumber = 11\n', good_midi()),
         r"it holds cc 7 on channel 1 \(1\); the map binds cc14 11 on any channel",
+        2,
+    ),
+    "midi_exported_from_another_start_than_the_audio": (  # every change after the input's end: nothing moved
+        midi_case('[[bindings]]\ntarget = "0.gain_db"\nkind = "cc"\nnumber = 7\n', good_midi(at_beat=64)),
+        r"MIDI file '.*auto\.mid': its 1 parameter change\(s\) begin at 32\.00 s, after the audio's end \(\d+\.\d\d s\), so "
+        r"nothing would move; its times count from the input's first sample: export it from there",
+        2,
+    ),
+    "session_midi_exported_from_another_start": (
+        _late_midi,
+        r"session\.toml: midi\.automation: MIDI file 'auto\.mid': its 1 parameter change\(s\) begin at 32\.00 s, after the "
+        r"audio's end",
+        2,
+    ),
+    "session_head_track_recorded_from_another_start": (
+        _late_head_track,
+        r"session\.toml: head_track 'head\.csv': its \d+ parameter change\(s\) begin at 90\.00 s, after the audio's end "
+        r"\(\d+\.\d\d s\), so nothing would move; its times count from the session's zero",
         2,
     ),
     "midi_truncated": (

@@ -90,11 +90,13 @@ def _cmd_process(args: argparse.Namespace) -> int:
         from soundstage.midi import automation_events, load_map
 
         automation = automation_events(args.midi, load_map(args.map, chain), chain, rate)
+        _check_not_late(f"MIDI file {args.midi!r}", automation, total + round(args.tail * rate), rate)
         print(f"automation: {len(automation)} parameter change(s) from {args.midi}")
     if args.head_track:
         from soundstage.headtrack import read_head_track
 
         track = read_head_track(args.head_track, chain.parameters, rate)
+        _check_not_late(f"head track {args.head_track!r}", track, total + round(args.tail * rate), rate)
         automation = (automation or []) + track
         print(f"head track: {len(track)} listener parameter change(s) from {args.head_track}")
     bar = _progress(total + round(args.tail * rate), Path(args.input).name)
@@ -127,6 +129,15 @@ def _cmd_process(args: argparse.Namespace) -> int:
     if info["clipped_samples"]:
         print(_clipping_note(args.output, int(info["clipped_samples"]), info["signal_peak_dbfs"], int(info["bit_depth"])))
     return 0
+
+
+def _check_not_late(source: str, events: list[Any], frames: int, rate: float) -> None:
+    """Refuse automation that would move nothing, every change of it after the input's end."""
+    from soundstage.host.automation import late_automation
+
+    problem = late_automation(source, events, frames, rate, "the input's first sample")
+    if problem is not None:
+        raise SoundstageError(problem)
 
 
 def _clipping_note(output: object, clipped: int, peak_dbfs: float, bit_depth: int) -> str:

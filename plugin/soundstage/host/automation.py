@@ -23,7 +23,7 @@ from soundstage.host.chain import Chain
 from soundstage.host.parameters import Parameter
 from soundstage.host.processor import Processor
 
-__all__ = ["AutomatedStream", "AutomationEvent", "GRANULARITY_SAMPLES", "process_with_automation"]
+__all__ = ["AutomatedStream", "AutomationEvent", "GRANULARITY_SAMPLES", "late_automation", "process_with_automation"]
 
 #: Largest offset between an event and when a pedalboard plugin hears it, in samples.
 GRANULARITY_SAMPLES = 64
@@ -36,6 +36,21 @@ class AutomationEvent:
     sample: int
     target: str
     value: Any
+
+
+def late_automation(source: str, events: Iterable[AutomationEvent], frames: int, rate: float, start: str) -> str | None:
+    """The problem of automation (from ``source``: ``"MIDI file 'auto.mid'"``) whose every change falls at or after
+    the audio's end (``frames`` at ``rate``; ``start`` names where the audio starts, for the fix), so that nothing
+    would move: a file exported from another start than the audio (a DAW's MIDI from bar 1, the audio from a
+    selection). None when a change falls within, or there is none (automation longer than the audio is usual)."""
+    samples = [event.sample for event in events]
+    if not samples or min(samples) < frames:
+        return None
+    return (
+        f"{source}: its {len(samples)} parameter change(s) begin at {min(samples) / rate:.2f} s, after the audio's end "
+        f"({frames / rate:.2f} s), so nothing would move; its times count from {start}: export it from there (or "
+        "shift it in the DAW)"
+    )
 
 
 class AutomatedStream:

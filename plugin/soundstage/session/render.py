@@ -43,6 +43,7 @@ from soundstage.errors import ChainError, ChainFileError, ChannelError, OutputEr
 from soundstage.fileio import bed_problem, first_downmix
 from soundstage.files import appeared_message, library_path, output_name, write_text
 from soundstage.headtrack import read_head_track
+from soundstage.host.automation import late_automation
 from soundstage.host.chain import Chain, ChainTap
 from soundstage.host.chainfile import NoHeadStageError, chain_to_dict, find_chain, head_setting, load_chain
 from soundstage.host.parameters import Parameter
@@ -184,6 +185,8 @@ class _Graph:
     master: Chain | None
     renders: list[Render]
     render_chains: dict[str, list[Chain | None]]
+    #: The timeline's length in samples at ``rate`` (:func:`~soundstage.session.stems.timeline_frames`).
+    frames: int = 0
     events: dict[str, list[tuple[int, str, Any]]] = field(default_factory=dict)
     automation_count: int = 0
 
@@ -310,7 +313,8 @@ def check_chains(session: Session, stems: list[StemInfo], rate: float) -> tuple[
     buses, master = _mix_chains(session)
     renders = _render_chains(session)
     chains = [*stem_chains.values(), *buses.values(), master, *(chain for pair in renders.values() for chain in pair)]
-    graph = _Graph(session, rate, stems, stem_chains, buses, master, list(session.renders), renders)
+    frames = timeline_frames(session, stems, rate)
+    graph = _Graph(session, rate, stems, stem_chains, buses, master, list(session.renders), renders, frames)
     _load_automation(graph)
     return sum(chain is not None for chain in chains), graph.automation_count
 
@@ -412,7 +416,7 @@ def render_session(
     with _output_folder(folder):
         plan = _plan_outputs(session, stems, renders, render_chains, folder, overwrite, rate, total)
         running = [r for r in renders if r.name not in plan.failures]
-        graph = _Graph(session, rate, playing, stem_chains, bus_chains, master, running, render_chains)
+        graph = _Graph(session, rate, playing, stem_chains, bus_chains, master, running, render_chains, total)
         # the device figures, at the chains' settings before any automation moves them: copies of the stages
         # taken now, figured on a thread of their own while the audio renders
         figuring = ThreadPoolExecutor(1, thread_name_prefix="soundstage-figures")
@@ -619,9 +623,11 @@ def _load_automation(graph: _Graph) -> None:
     if graph.session.head_track is not None:
         tree = graph.tree()
         try:
-            events += read_head_track(graph.session.resolve(graph.session.head_track), tree.parameters, graph.rate)
+            track = read_head_track(graph.session.resolve(graph.session.head_track), tree.parameters, graph.rate)
         except SoundstageError as error:
             raise SessionError(f"{graph.session.file}: head_track: {error}") from None
+        _check_not_late(graph, f"head_track {graph.session.head_track!r}", track)
+        events += track
     if settings is None:
         _add_events(graph, events)
         return
@@ -638,7 +644,15 @@ def _load_automation(graph: _Graph) -> None:
         )
     except SoundstageError as error:
         raise SessionError(f"{graph.session.file}: midi: {error}") from None
+    _check_not_late(graph, f"midi.automation: MIDI file {settings.automation!r}", midi_events)
     _add_events(graph, events + midi_events)
+
+
+def _check_not_late(graph: _Graph, source: str, events: list[Any]) -> None:
+    """Refuse automation that would move nothing, every change of it after the session's end."""
+    problem = late_automation(source, events, graph.frames, graph.rate, "the session's zero (its first stem's start)")
+    if problem is not None:
+        raise SessionError(f"{graph.session.file}: {problem}")
 
 
 def _add_events(graph: _Graph, events: list[Any]) -> None:
