@@ -670,3 +670,20 @@ def test_tail_s_renders_the_chains_tails_past_the_last_stem(tmp_path: Path) -> N
         assert np.abs(audio - expected).max() <= 1e-6
         tail_rms = 20 * np.log10(np.sqrt(np.mean(audio[:, SR:] ** 2)))
         assert tail_rms > -40.0, f"{name}: the tail is at {tail_rms:.1f} dBFS: no reverb in it"
+
+
+def test_a_bus_no_stem_is_sent_to_is_rendered_with_a_warning(tmp_path: Path) -> None:
+    """A bus with a chain and no stem sent to it (a stem's ``bus = "drums"`` forgotten): the session renders, as a
+    DAW keeps an empty bus, and one warning names the bus, that its chain does nothing, and the key to send stems
+    with. (Was: accepted in silence, its chain never run.)"""
+    write_stem(tmp_path / "a.wav", np.full((2, SR // 2), 0.1, np.float32), SR, bit_depth=32)
+    (tmp_path / "s.toml").write_text(
+        '[[buses]]\nname = "drums"\nchain = "mastering"\n[[stems]]\npath = "a.wav"\n[[renders]]\nkind = "mixdown"\n'
+    )
+    with pytest.warns(UserWarning) as caught:
+        result = render_session(tmp_path / "s.toml", tmp_path / "out")
+    assert [str(w.message) for w in caught] == [
+        f"{tmp_path / 's.toml'}: buses[0] ('drums'): no stem is sent to it, so it is silent and its chain 'mastering' "
+        'does nothing; send stems with bus = "drums" in their [[stems]] table'
+    ]
+    assert [Path(p).name for p in result.outputs] == ["mixdown.wav"]

@@ -52,6 +52,7 @@ Loading validates every key and names the file, the key and the value.
 from __future__ import annotations
 
 import shlex
+import warnings
 from dataclasses import dataclass
 from pathlib import Path, PureWindowsPath
 from typing import Annotated, Literal
@@ -277,6 +278,18 @@ def _has_audio(folder: Path) -> bool:
         return False
 
 
+def _warn_of_empty_buses(file: Path, buses: list[Bus], stems: list[Stem]) -> None:
+    """A warning for each bus no stem is sent to: kept, as a DAW keeps an empty bus, but its chain runs on nothing."""
+    for index, bus in enumerate(buses):
+        if not any(stem.bus == bus.name for stem in stems):
+            warnings.warn(
+                f"{file}: buses[{index}] ({bus.name!r}): no stem is sent to it, so it is silent"
+                + (f" and its chain {bus.chain!r} does nothing" if bus.chain else "")
+                + f'; send stems with bus = "{bus.name}" in their [[stems]] table',
+                stacklevel=3,
+            )
+
+
 def load_session(path: str | Path) -> Session:
     """Read and validate a session file (or the :data:`SESSION_FILE_NAME` in a folder given for it).
 
@@ -317,6 +330,7 @@ def load_session(path: str | Path) -> Session:
         stems.append(
             Stem(Path(table.path), name, table.gain_db, table.offset_s, table.chain, table.bus, table.pan, table.mute, table.solo)
         )
+    _warn_of_empty_buses(file, buses, stems)
     settings = None
     if data.midi is not None:
         midi = data.midi
