@@ -916,6 +916,19 @@ CASES: dict[str, tuple[Callable[[W], list[str]], str, int]] = {
         r"batch: the glob '.*/\*/\*\.wav' holds only what soundstage wrote \(out/\); to process that, give its folder$",
         2,
     ),
+    "job_list_with_the_absolute_paths_of_another_machine": (
+        lambda w: [
+            "batch",
+            text(w / "jobs.toml", 'chain = "mastering"\n[[items]]\ninput = "/Volumes/Masters/songs/a.wav"\n')
+            if folder_with(w / "songs", "a.wav")
+            else "",
+            "-o",
+            str(w / "o"),
+        ],
+        r"jobs\.toml: items\[0\]\.input: '/Volumes/Masters/songs/a\.wav' does not exist; the job list's folder holds "
+        r"'songs/a\.wav': write input = 'songs/a\.wav', relative to the job list",
+        2,
+    ),
     "batch_workers_with_a_scheduler": (
         lambda w: ["batch", str(w), "--chain", "mastering", "--scheduler", "tcp://127.0.0.1:1", "--workers", "4"],
         r"batch: --workers sets the local worker processes; with --scheduler the cluster's workers run the items .*: drop",

@@ -57,7 +57,7 @@ from pydantic import Field
 
 from soundstage.errors import ParameterError, SoundstageError
 from soundstage.fileio import AUDIO_SUFFIXES, MAX_TAIL_S, audio_files, check_tail
-from soundstage.files import output_name, referenced_path
+from soundstage.files import moved_path, output_name, referenced_path
 from soundstage.host.chainfile import find_chain, head_setting
 from soundstage.schema import Table, validate
 from soundstage.session.new import without_outputs
@@ -275,6 +275,7 @@ def _job_list(path: Path, chain: str | None, hrtf: tuple[str, ...], tail_s: floa
         where = f"{path}: items[{index}]"
         if (table.input is None) == (table.session is None):
             raise BatchError(f'{where}: give exactly one of input = "audio file" or session = "session.toml"')
+        _check_not_moved(checked.items, index, base, where)
         if table.session is not None:
             if table.chain is not None:
                 raise BatchError(
@@ -304,6 +305,23 @@ def _job_list(path: Path, chain: str | None, hrtf: tuple[str, ...], tail_s: floa
             )
         )
     return items
+
+
+def _check_not_moved(tables: list[ItemTable], index: int, base: Path, where: str) -> None:
+    """A BatchError for an item written with an absolute path that names nothing, whose file is below the job list's
+    folder by the end of that path (the list was made where the files were elsewhere: another machine, a folder since
+    moved): the relative path to write, and how many more items are so."""
+    key, text = ("input", tables[index].input) if tables[index].input is not None else ("session", tables[index].session)
+    found = moved_path(str(text), base)
+    if found is None:
+        return
+    relative = found.relative_to(base).as_posix()
+    others = sum(moved_path(str(t.input or t.session), base) is not None for i, t in enumerate(tables) if i != index)
+    more = f" ({others} more item(s) so)" if others else ""
+    raise BatchError(
+        f"{where}.{key}: {text!r} does not exist; the job list's folder holds {relative!r}: write {key} = {relative!r}"
+        f"{more}, relative to the job list, so that it moves with it"
+    )
 
 
 def _is_relative_file(name: str, base: Path) -> bool:
