@@ -186,7 +186,7 @@ class _Graph:
     renders: list[Render]
     render_chains: dict[str, list[Chain | None]]
     #: The timeline's length in samples at ``rate`` (:func:`~soundstage.session.stems.timeline_frames`).
-    frames: int = 0
+    frames: int
     events: dict[str, list[tuple[int, str, Any]]] = field(default_factory=dict)
     automation_count: int = 0
 
@@ -650,7 +650,7 @@ def _load_automation(graph: _Graph) -> None:
 
 def _check_not_late(graph: _Graph, source: str, events: list[Any]) -> None:
     """Refuse automation that would move nothing, every change of it after the session's end."""
-    problem = late_automation(source, events, graph.frames, graph.rate, "the session's zero (its first stem's start)")
+    problem = late_automation(source, events, graph.frames, graph.rate, "the session's zero (offset_s = 0)")
     if problem is not None:
         raise SessionError(f"{graph.session.file}: {problem}")
 
