@@ -28,7 +28,7 @@ import os
 import signal
 import stat
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path, PureWindowsPath
 from types import FrameType
 from typing import Any
@@ -42,6 +42,7 @@ __all__ = [
     "file_mode",
     "library_path",
     "missing_hint",
+    "moved_hint",
     "moved_path",
     "output_name",
     "publish",
@@ -315,6 +316,23 @@ def moved_path(text: str, base: Path) -> Path | None:
         if candidate.is_file():
             return candidate
     return None
+
+
+def moved_hint(paths: Sequence[str], index: int, base: Path, *, owner: str, key: str, noun: str) -> str:
+    """``"; ..."`` for ``paths[index]``, written in a file (``owner``: ``"session file"``, ``"job list"``) under
+    ``key``, when :func:`moved_path` finds it below ``base`` (the file's folder): the relative path to write, and how
+    many more of ``paths`` (its ``noun``: ``"stem"``) are so; else ``""``."""
+    found = moved_path(paths[index], base)
+    if found is None:
+        return ""
+    relative = found.relative_to(base).as_posix()
+    others = sum(moved_path(text, base) is not None for i, text in enumerate(paths) if i != index)
+    more = f" ({others} more {noun}(s) so)" if others else ""
+    folder = owner.removesuffix(" file")
+    return (
+        f"; the {folder}'s folder holds {relative!r}: write {key} = {relative!r}{more}, relative to the {owner}, "
+        "so that it moves with it"
+    )
 
 
 def windows_hint(text: str) -> str:

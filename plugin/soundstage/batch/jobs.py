@@ -56,10 +56,11 @@ from typing import Annotated, Literal
 from pydantic import Field
 
 from soundstage.errors import ParameterError, SoundstageError
-from soundstage.fileio import AUDIO_SUFFIXES, MAX_TAIL_S, audio_files, check_tail
-from soundstage.files import moved_path, output_name, referenced_path
+from soundstage.fileio import AUDIO_SUFFIXES, audio_files, check_tail
+from soundstage.files import moved_hint, output_name, referenced_path
 from soundstage.host.chainfile import find_chain, head_setting
 from soundstage.schema import Table, validate
+from soundstage.session.model import Tail
 from soundstage.session.new import without_outputs
 from soundstage.tomlfile import read_toml
 
@@ -110,8 +111,6 @@ Head = (
     Annotated[str, Field(min_length=1, max_length=4096)]
     | Annotated[list[Annotated[str, Field(min_length=1, max_length=4096)]], Field(min_length=1, max_length=16)]
 )
-#: An item's seconds after its input's end, for the chain's tail (:func:`soundstage.fileio.check_tail`).
-Tail = Annotated[float, Field(ge=0.0, le=MAX_TAIL_S)]
 
 
 class ItemTable(Table):
@@ -311,17 +310,11 @@ def _check_not_moved(tables: list[ItemTable], index: int, base: Path, where: str
     """A BatchError for an item written with an absolute path that names nothing, whose file is below the job list's
     folder by the end of that path (the list was made where the files were elsewhere: another machine, a folder since
     moved): the relative path to write, and how many more items are so."""
-    key, text = ("input", tables[index].input) if tables[index].input is not None else ("session", tables[index].session)
-    found = moved_path(str(text), base)
-    if found is None:
-        return
-    relative = found.relative_to(base).as_posix()
-    others = sum(moved_path(str(t.input or t.session), base) is not None for i, t in enumerate(tables) if i != index)
-    more = f" ({others} more item(s) so)" if others else ""
-    raise BatchError(
-        f"{where}.{key}: {text!r} does not exist; the job list's folder holds {relative!r}: write {key} = {relative!r}"
-        f"{more}, relative to the job list, so that it moves with it"
-    )
+    key = "input" if tables[index].input is not None else "session"
+    paths = [str(table.input or table.session) for table in tables]
+    hint = moved_hint(paths, index, base, owner="job list", key=key, noun="item")
+    if hint:
+        raise BatchError(f"{where}.{key}: {paths[index]!r} does not exist{hint}")
 
 
 def _is_relative_file(name: str, base: Path) -> bool:

@@ -65,7 +65,18 @@ from soundstage.files import output_name, referenced_path
 from soundstage.schema import Table, unused_key, validate
 from soundstage.tomlfile import read_toml
 
-__all__ = ["Bus", "MidiSettings", "Render", "Session", "SessionError", "Stem", "load_session", "session_file", "RENDER_KINDS"]
+__all__ = [
+    "Bus",
+    "MidiSettings",
+    "Render",
+    "Session",
+    "SessionError",
+    "Stem",
+    "load_session",
+    "session_file",
+    "RENDER_KINDS",
+    "Tail",
+]
 
 RENDER_KINDS = ("mixdown", "device", "binaural", "reference", "ab")
 FORMATS = ("wav", "flac", "aiff")
@@ -166,6 +177,8 @@ def _fail(file: Path, key: str, message: str) -> SessionError:
 
 
 Name = Annotated[str, Field(min_length=1, max_length=200)]
+#: Seconds rendered after the audio's end for the chains' tails (a session's, a job list's, an item's).
+Tail = Annotated[float, Field(ge=0.0, le=MAX_TAIL_S)]
 Reference = Annotated[str, Field(min_length=1, max_length=4096)]  # a file path or a preset name
 
 
@@ -251,7 +264,7 @@ class SessionFile(Table):
     format: Literal[1] = 1
     description: Annotated[str, Field(max_length=10_000)] | None = None
     sample_rate: Annotated[float, Field(ge=8000.0, le=384000.0), AfterValidator(_whole_hz)] | None = None
-    tail_s: Annotated[float, Field(ge=0.0, le=MAX_TAIL_S)] = 0.0
+    tail_s: Tail = 0.0
     stems: Annotated[list[StemTable], Field(min_length=1, max_length=MAX_STEMS)]
     buses: Annotated[list[BusTable], Field(max_length=MAX_STEMS)] = []
     master: MasterTable = MasterTable()

@@ -17,7 +17,7 @@ from wavinfo import WavInfoReader
 
 from soundstage.errors import AudioFileError, AudioInputError
 from soundstage.fileio import open_audio
-from soundstage.files import moved_path, windows_hint
+from soundstage.files import moved_hint, windows_hint
 from soundstage.host.audio import sample_problem
 from soundstage.session.model import MAX_OFFSET_S, Session, SessionError, Stem
 
@@ -72,22 +72,6 @@ class StemInfo:
         }
 
 
-def _moved_hint(session: Session, index: int) -> str:
-    """``"; ..."`` for a stem written with an absolute path that names nothing, whose file is below the session's folder
-    by the end of that path (the session was made where the stems were elsewhere: another machine, a folder since
-    moved), with how many other stems are so; else ``""``."""
-    found = moved_path(str(session.stems[index].path), session.folder)
-    if found is None:
-        return ""
-    relative = found.relative_to(session.folder).as_posix()
-    others = sum(moved_path(str(stem.path), session.folder) is not None for i, stem in enumerate(session.stems) if i != index)
-    more = f" ({others} more stem(s) so)" if others else ""
-    return (
-        f"; the session's folder holds {relative!r}: write path = {relative!r}{more}, relative to the session file, "
-        "so that it moves with it"
-    )
-
-
 def timeline_frames(session: Session, stems: list[StemInfo], rate: float) -> int:
     """The render's length at ``rate``: to the end of the last stem (muted ones too, as a DAW's project), then the
     session's ``tail_s`` for the chains' tails."""
@@ -110,7 +94,9 @@ def inspect_stems(session: Session, *, allow_truncated: bool = False) -> tuple[f
                 declared = getattr(reader, "declared_frames", None)
                 dtype = str(reader.file_dtype)
         except AudioFileError as error:
-            hint = (_moved_hint(session, index) or windows_hint(str(stem.path))) if not path.exists() else ""
+            paths = [str(s.path) for s in session.stems]  # one written on another machine: found below the session
+            moved = moved_hint(paths, index, session.folder, owner="session file", key="path", noun="stem")
+            hint = (moved or windows_hint(str(stem.path))) if not path.exists() else ""
             raise AudioFileError(f"{session.file}: stems[{index}].path ({stem.name!r}): {error}{hint}") from None
         if frames == 0:
             raise AudioFileError(f"{session.file}: stems[{index}].path ({stem.name!r}): {str(path)!r} has no samples")
