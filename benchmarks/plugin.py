@@ -4,7 +4,9 @@ For each preset (studio-5-binaural: stereo -> stereo; studio-5: stereo -> 5 feed
   - offline (pedalboard's default 8192-sample buffers vs ``Chain`` in one call): real-time factors and their ratio
     (expect the native plugin faster);
   - streaming at 256-sample buffers: real-time factors, and the plugin's CPU per 256-sample block beside
-    the block's real-time budget (5.3 ms at 48 kHz).
+    the block's real-time budget (5.3 ms at 48 kHz);
+  - in a 96 kHz session (twice the baked rate: the plugin decimates, runs the 48 kHz designs, interpolates): its CPU
+    per second of audio against the same plugin's at 48 kHz (expect < 3: the filters cost less than twice the chain).
 Each figure is the best of ``--rounds`` runs. Threads are limited to one before numpy loads.
 Needs g++ and dpf-source (the plugins are exported first, into a temporary folder).
 
@@ -108,6 +110,12 @@ def measure(preset: str, folder: Path, audio: np.ndarray, short: np.ndarray, rou
         f"Python chain {stream_seconds / python_streaming:6.1f}x; native / Python = {python_streaming / native_streaming:5.2f}"
     )
     print(f"  CPU per 256-sample block: {per_block_us:6.0f} us (the block's real-time budget: {256 / SR * 1e6:.0f} us)")
+    twice = np.repeat(wide, 2, axis=1)  # the same seconds at 96 kHz
+    resampled = best_of(rounds, lambda: plugin(twice, 2 * SR))
+    print(
+        f"  at {2 * SR} Hz (resampled): native {seconds / resampled:7.1f}x real time; CPU per second of audio / "
+        f"at {SR} Hz = {resampled / native_offline:4.2f} (expect < 3)"
+    )
 
 
 if __name__ == "__main__":

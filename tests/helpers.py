@@ -10,6 +10,7 @@ import pytest
 
 from soundstage import ParameterSpec, Processor
 from soundstage.dsp import DelayLine
+from soundstage.export import missing_tools
 
 
 class PassThrough(Processor):
@@ -115,3 +116,13 @@ def tool(name: str) -> str:
             pytest.fail(f"{name} missing in CI: .ci/run must install it")
         pytest.skip(f"{name} is not installed (Debian: apt-get install {name}); .ci/run installs it")
     return path
+
+
+def plugin_toolchain() -> None:
+    """Returns if ``soundstage export-plugin`` can build (g++ and dpf-source); else a failure in CI, where .ci/run
+    installs them, and a skip with the reason elsewhere."""
+    reason = missing_tools()
+    if reason:
+        if os.environ.get("CI") == "true":
+            pytest.fail(f"plugins cannot be built in CI: {reason}; .ci/run must install g++ and dpf-source")
+        pytest.skip(f"plugins cannot be built here: {reason}")

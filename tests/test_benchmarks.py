@@ -9,6 +9,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+from helpers import plugin_toolchain
+
 BENCHMARKS = Path(__file__).resolve().parents[1] / "benchmarks"
 
 
@@ -117,3 +119,10 @@ def test_large_files_benchmark_runs(tmp_path: Path) -> None:
     result = run("large_files.py", "--gib", "0.01", "--folder", str(tmp_path))
     assert result.returncode == 0, result.stderr
     assert result.stdout.count("(target: all)") == 2 and "RIFF (WAVEX)" in result.stdout
+
+
+def test_plugin_benchmark_runs() -> None:
+    plugin_toolchain()
+    result = run("plugin.py", "--seconds", "1", "--stream-seconds", "0.5", "--rounds", "1", timeout=600)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.count("(resampled)") == 2 and "(expect < 3)" in result.stdout

@@ -23,9 +23,10 @@ from hypothesis import strategies as st
 
 from export.host import null_db, plugin_parameter
 from export.host import test_mix as make_test_mix
+from helpers import plugin_toolchain
 from soundstage.cli import main
 from soundstage.errors import ChainError
-from soundstage.export import export_plugin, missing_tools
+from soundstage.export import export_plugin
 from soundstage.export.bake import bake
 from soundstage.export.build import bundle_stem, dpf_root
 from soundstage.export.state import chain_from_state, read_plugin_state
@@ -37,18 +38,10 @@ PRESETS = ("studio-5-binaural", "studio-5")
 RATE = 48000.0
 
 
-def _need_toolchain() -> None:
-    reason = missing_tools()
-    if reason:
-        if os.environ.get("CI") == "true":
-            pytest.fail(f"plugins cannot be built in CI: {reason}; .ci/run must install g++ and dpf-source")
-        pytest.skip(f"plugins cannot be built here: {reason}")
-
-
 @pytest.fixture(scope="module")
 def bundles(tmp_path_factory: pytest.TempPathFactory) -> dict[str, dict[str, Path]]:
     """Both presets exported at 48 kHz: VST3 for each, LV2 and CLAP for the binaural one."""
-    _need_toolchain()
+    plugin_toolchain()
     out = tmp_path_factory.mktemp("plugins")
     made = {}
     for preset in PRESETS:
@@ -120,7 +113,7 @@ PARTS = {
 def test_every_stage_kind_nulls(tmp_path_factory: pytest.TempPathFactory, name: str) -> None:
     """Gain, Virtualizer, CrosstalkCanceller, Align (stereo -> 5), Upmix (every knob live), Beamformer (mono in),
     route and mix (stereo -> 6 -> a 5.1 fold-down -> a matrix)."""
-    _need_toolchain()
+    plugin_toolchain()
     chain = ROOT / "tests" / "export" / f"{name}.toml"
     bundle = export_plugin(chain, tmp_path_factory.mktemp(name), formats=["vst3"], rates=[RATE]).bundles["vst3"]
     settings_, ride = PARTS[name]
@@ -149,8 +142,9 @@ def test_every_stage_kind_nulls(tmp_path_factory: pytest.TempPathFactory, name: 
     ids=["studio-5-binaural", "parts", "upmix", "routing"],
 )
 def test_the_engine_allocates_nothing_while_audio_runs(tmp_path: Path, chain: Path, moves: dict[str, float]) -> None:
-    """tests/export/rt_check.cpp counts operator new while the engine processes and knobs move (at once, then mid-stream)."""
-    _need_toolchain()
+    """tests/export/rt_check.cpp counts operator new while the engine processes and knobs move (at once, then mid-stream),
+    at the baked rate and at 2 and 4 times it (where the engine resamples)."""
+    plugin_toolchain()
 
     program = bake(load_chain(chain), chain.read_text(), rates=[RATE], source=str(chain))
     blob = tmp_path / "program.bin"
@@ -161,26 +155,28 @@ def test_the_engine_allocates_nothing_while_audio_runs(tmp_path: Path, chain: Pa
     subprocess.run(["g++", "-std=c++17", "-O2", f"-I{native}", str(source), "-o", str(binary)], check=True)
     names = [parameter.name for parameter in program.parameters]
     arguments = [str(item) for path, value in moves.items() for item in (names.index(path), value)]
-    result = subprocess.run([str(binary), str(blob), str(RATE), *arguments], capture_output=True, text=True, check=True)
-    print(f"\n{chain.name}: {result.stdout.strip()}")
-    allocations, blocks = (int(word) for word in result.stdout.split()[1::2])
-    assert blocks == 280
-    assert allocations == 0
+    for rate in (RATE, 2 * RATE, 4 * RATE):  # the baked rate, and sessions at 2 and 4 times it (resampled)
+        run = [str(binary), str(blob), f"{rate:g}", *arguments]
+        result = subprocess.run(run, capture_output=True, text=True, check=True)
+        print(f"\n{chain.name} at {rate:g} Hz: {result.stdout.strip()}")
+        allocations, blocks = (int(word) for word in result.stdout.split()[1::2])
+        assert blocks == 280
+        assert allocations == 0
 
 
 def test_each_baked_rate_nulls_and_another_rate_is_silent(tmp_path: Path) -> None:
     """Baked for the default rates (44.1, 48, 88.2 and 96 kHz, the sessions a mastering studio runs): each rate runs its
-    own designs; at 192 kHz, not baked, the plugin plays silence (documented). It was baked for 44.1 and 48 kHz only,
-    so a 96 kHz session played silence."""
-    _need_toolchain()
+    own designs; at 32 kHz, neither baked nor 2 or 4 times a baked rate, the plugin plays silence (documented). It was
+    baked for 44.1 and 48 kHz only, so a 96 kHz session played silence."""
+    plugin_toolchain()
 
     chain_file = ROOT / "chains" / "studio-5-binaural.toml"
     bundle = export_plugin(chain_file, tmp_path, formats=["vst3"]).bundles["vst3"]
     plugin = pedalboard.load_plugin(str(bundle))
-    for rate in (44100, 192000, 48000, 88200, 96000):
+    for rate in (44100, 32000, 48000, 88200, 96000):
         mix = make_test_mix(2.0, rate)
         got = plugin(mix, rate)
-        if rate == 192000:
+        if rate == 32000:
             assert not np.any(got), "an unbaked rate must play silence"
             continue
         chain = load_chain(chain_file)
@@ -189,6 +185,75 @@ def test_each_baked_rate_nulls_and_another_rate_is_silent(tmp_path: Path) -> Non
         figure = null_db(got, want)
         print(f"\n{rate} Hz: {figure:.1f} dB, latency {plugin.reported_latency_samples}")
         assert figure <= -90.0
+
+
+def test_twice_or_four_times_a_baked_rate_runs_it_resampled(tmp_path: Path) -> None:
+    """A 192 kHz session on a plugin baked for the default rates played silence. At 2 or 4 times a baked rate the
+    plugin now runs that rate's chain between its own decimator and interpolator (the highest such rate: 96 kHz for
+    192 kHz, 44.1 kHz for 176.4 kHz when 88.2 is not baked). Measured against an independent path: scipy's
+    resample_poly down to the baked rate, the Python chain, and back up, on a mix band-limited to 16 kHz and faded in
+    and out (a click at the ends is wider than any band). pedalboard compensates the latency the plugin reports, so a
+    latency off by one sample fails the null; so would a filter that is not flat in the band. The decimator delays
+    the chain's input by half its length; the reference's input is delayed as much (the upmix's STFT frames are
+    fixed in time, so its output is not a shifted copy of its output on an earlier input), and its latency, as the
+    README gives it, is the baked chain's times the factor plus 102 times the factor."""
+    from scipy import signal
+
+    plugin_toolchain()
+
+    chain_file = ROOT / "chains" / "studio-5-binaural.toml"
+    bundle = export_plugin(chain_file, tmp_path, formats=["vst3"], rates=[44100.0, 96000.0]).bundles["vst3"]
+    plugin = pedalboard.load_plugin(str(bundle))
+    chain = load_chain(chain_file)
+    for rate, baked, floor_db in ((192000, 96000, -100.0), (384000, 96000, -100.0), (176400, 44100, -80.0)):
+        factor = rate // baked
+        mix = signal.sosfiltfilt(signal.butter(12, 16000, fs=rate, output="sos"), make_test_mix(2.0, rate), axis=-1)
+        ramp = np.sin(np.linspace(0.0, np.pi / 2, rate // 20)) ** 2
+        mix[:, : ramp.size] *= ramp
+        mix[:, -ramp.size :] *= ramp[::-1]
+        mix = mix.astype(np.float32)
+        got = plugin(mix, rate)
+        shift = 68  # the decimator's half length in samples of the baked rate (native/engine.hpp, RateBridge)
+        lowpass = signal.firwin(2 * factor * 200 + 1, 0.9 / factor, window=("kaiser", 12.0))
+        low = signal.resample_poly(mix, 1, factor, axis=-1, window=lowpass).astype(np.float32)
+        low = chain(np.concatenate([np.zeros((2, shift), np.float32), low], axis=1), baked)[:, shift:]
+        want = signal.resample_poly(low, factor, 1, axis=-1, window=lowpass)
+        figure = null_db(got, want)
+        assert plugin.reported_latency_samples == factor * (chain.latency_samples + 102)
+        blocks = [plugin(mix, rate, buffer_size=size) for size in (37, 1000)]
+        print(f"\n{rate} Hz on the {baked} Hz designs: {figure:.1f} dB, latency {plugin.reported_latency_samples}")
+        assert figure <= floor_db
+        assert all(np.array_equal(other, got) for other in blocks), "the block size changed the output"
+
+
+def test_the_resampler_is_flat_in_the_band_and_lets_nothing_through_above_it(tmp_path: Path) -> None:
+    """The decimator and interpolator around a 0 dB trim baked for 48 kHz, in 96 and 192 kHz sessions: a tone up to
+    21.5 kHz (just inside 90% of 24 kHz) comes out within 0.001 dB, through both filters, and everything else that
+    comes out with it (the interpolator's image at 48 kHz minus the tone, anything aliased) is 98 dB below it. A
+    tone at or above 24 kHz, which would alias into the 48 kHz chain, comes out at least 98 dB down."""
+    plugin_toolchain()
+
+    chain = tmp_path / "trim.toml"
+    chain.write_text('format = 1\n[[stages]]\ntype = "Gain"\nname = "trim"\nparameters = { gain_db = 0.0 }\n')
+    plugin = pedalboard.load_plugin(str(export_plugin(chain, tmp_path, formats=["vst3"], rates=[RATE]).bundles["vst3"]))
+    for rate in (2 * RATE, 4 * RATE):
+        time = np.arange(int(rate)) / rate
+        for frequency in (100.0, 1000.0, 10000.0, 20000.0, 21500.0, 24000.0, 26000.0, 40000.0):
+            if frequency >= rate / 2:
+                continue
+            tone = np.tile(0.5 * np.sin(2 * np.pi * frequency * time), (2, 1)).astype(np.float32)
+            got = plugin(tone, rate)[0, int(rate) // 10 : -int(rate) // 10].astype(np.float64)
+            level_db = 20 * np.log10(np.sqrt(np.mean(got**2)) / (0.5 / np.sqrt(2)))
+            if frequency <= 21500.0:
+                phases = 2 * np.pi * frequency * time[int(rate) // 10 : -int(rate) // 10]
+                basis = np.stack([np.sin(phases), np.cos(phases)], axis=1)
+                rest = got - basis @ np.linalg.lstsq(basis, got, rcond=None)[0]  # all but the tone
+                rest_db = 20 * np.log10(np.sqrt(np.mean(rest**2)) / np.sqrt(np.mean(got**2)))
+                print(f"\n{rate:g} Hz session, {frequency:g} Hz tone: {level_db:+.5f} dB, the rest {rest_db:.1f} dB")
+                assert abs(level_db) <= 0.001 and rest_db <= -98.0
+            else:
+                print(f"\n{rate:g} Hz session, {frequency:g} Hz tone: {level_db:+.1f} dB")
+                assert level_db <= -98.0
 
 
 @settings(max_examples=8, deadline=None, derandomize=True)
@@ -262,7 +327,7 @@ def test_clap_is_built_with_its_entry_point(bundles: dict[str, dict[str, Path]])
 @pytest.fixture(scope="module")
 def clap_host(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """No CLAP host can be installed here: tests/export/clap_host.cpp is a minimal one, built on DPF's CLAP headers."""
-    _need_toolchain()
+    plugin_toolchain()
     binary = tmp_path_factory.mktemp("clap_host") / "clap_host"
     source = ROOT / "tests" / "export" / "clap_host.cpp"
     subprocess.run(
@@ -336,7 +401,7 @@ def test_an_output_folder_with_commas_quotes_and_backslashes_builds(clap_host: P
 def test_the_daw_shows_the_name_as_given_and_the_bundle_has_a_plain_file_name(tmp_path: Path) -> None:
     """--name "Café Röhre (mastering)" showed in the DAW as "Caf-R-hre-mastering": the file-name cleanup was the
     plugin's name too, and it dropped accented letters. The DAW shows the name as given; the files are plain ASCII."""
-    _need_toolchain()
+    plugin_toolchain()
     chain_file = ROOT / "tests" / "export" / "routing.toml"
     title = "Café Röhre (mastering)"
     made = export_plugin(chain_file, tmp_path, formats=["vst3", "lv2"], rates=[RATE], name=title)
@@ -451,7 +516,7 @@ def _which(tool: str) -> bool:
     ],
 )
 def test_a_stage_a_plugin_cannot_hold_is_named(tmp_path: Path, stage: str, words: list[str]) -> None:
-    _need_toolchain()
+    plugin_toolchain()
     chain = tmp_path / "refused.toml"
     chain.write_text(f'format = 1\n[[stages]]\ntype = "Gain"\nname = "trim"\n\n[[stages]]\n{stage}\nname = "room"\n')
     with pytest.raises(ChainError) as caught:
@@ -464,7 +529,7 @@ def test_a_stage_a_plugin_cannot_hold_is_named(tmp_path: Path, stage: str, words
 
 
 def test_bad_output_folder_and_channel_mismatch_are_one_line(tmp_path: Path, capsys) -> None:
-    _need_toolchain()
+    plugin_toolchain()
     trim = tmp_path / "trim.toml"
     trim.write_text('format = 1\n[[stages]]\ntype = "Gain"\nname = "trim"\n')
     blocker = tmp_path / "a-file"
@@ -502,14 +567,15 @@ def test_existing_bundle_is_kept_without_overwrite(bundles: dict[str, dict[str, 
 
 
 def test_command_line_exports_and_lists_the_knobs(tmp_path: Path, capsys) -> None:
-    _need_toolchain()
+    plugin_toolchain()
     chain = tmp_path / "trim.toml"
     chain.write_text('format = 1\n[[stages]]\ntype = "Gain"\nname = "trim"\nparameters = { gain_db = -3.0 }\n')
     status = main(["export-plugin", str(chain), "-o", str(tmp_path / "out"), "--format", "clap", "--rates", "48000"])
     out = capsys.readouterr().out
     assert status == 0
     assert "parameter trim.gain_db: -96..24 dB, default -3" in out
-    assert "baked for 48000 Hz; at other sample rates the plugin is silent (more: --rates 48000,176400,192000)" in out
+    assert "baked for 48000 Hz; at 96000,192000 Hz it runs those designs resampled" in out
+    assert "at other sample rates the plugin is silent (for those a studio runs: --rates 44100,48000,88200,176400)" in out
     assert (tmp_path / "out" / "trim.clap").is_file()
     assert not [p for p in (tmp_path / "out").iterdir() if p.name.startswith(".soundstage-export-")]
 
@@ -519,7 +585,7 @@ def test_an_output_folder_given_relative_to_where_the_user_is_builds(
 ) -> None:
     """`-o plugins` failed: g++ ran in the scratch folder and was given the source relative to where the user was
     ("cc1plus: fatal error: plugins/.soundstage-export-.../plugin.cpp: No such file or directory")."""
-    _need_toolchain()
+    plugin_toolchain()
     monkeypatch.chdir(tmp_path)
     chain = Path("trim.toml")
     chain.write_text('format = 1\n[[stages]]\ntype = "Gain"\nname = "trim"\nparameters = { gain_db = -3.0 }\n')
@@ -538,7 +604,7 @@ def test_a_preset_exported_on_the_listeners_head_nulls_against_the_chain_on_that
     """``export-plugin studio-5-binaural --hrtf me.sofa``: the plugin is the preset designed and previewed on that
     head (it nulls against the chain loaded with it, which differs from the plain preset), and its saved state
     holds the chain with the head set. A chain with no stage that takes a head is refused in one line."""
-    _need_toolchain()
+    plugin_toolchain()
     shutil.copy(kemar_path, tmp_path / "me.sofa")
     result = export_plugin("studio-5-binaural", tmp_path / "out", formats=["vst3"], rates=[RATE], hrtf=tmp_path / "me.sofa")
     chain = tmp_path / "studio-5-me.toml"

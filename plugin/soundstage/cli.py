@@ -824,7 +824,7 @@ def _cmd_designs(args: argparse.Namespace) -> int:
 
 
 def _cmd_export_plugin(args: argparse.Namespace) -> int:
-    from soundstage.export import export_plugin
+    from soundstage.export import DEFAULT_RATES, export_plugin, resampled_rates
 
     result = export_plugin(
         args.chain,
@@ -842,11 +842,19 @@ def _cmd_export_plugin(args: argparse.Namespace) -> int:
         print(f"  parameter {parameter.name}: {parameter.minimum:g}..{parameter.maximum:g}{unit}, default {parameter.default:g}")
     if program.fixed:
         print(f"  fixed at export (change them in the chain file and export again): {', '.join(program.fixed)}")
-    rates = ",".join(f"{rate:g}" for rate in program.latency)
-    print(f"  baked for {rates} Hz; at other sample rates the plugin is silent (more: --rates {rates},176400,192000)")
+    baked = list(program.latency)
+    resampled = resampled_rates(baked)
+    print(f"  baked for {_hz(baked)} Hz; at {_hz(resampled)} Hz it runs those designs resampled")
+    usual = [rate for rate in (*DEFAULT_RATES, 176400.0, 192000.0) if rate not in baked and rate not in resampled]
+    more = f" (for those a studio runs: --rates {_hz(sorted([*baked, *usual]))})" if usual else ""
+    print(f"  at other sample rates the plugin is silent{more}")
     for plugin_format, bundle in result.bundles.items():
         print(f"  {plugin_format}: {bundle}")
     return 0
+
+
+def _hz(rates: Sequence[float]) -> str:
+    return ",".join(f"{rate:g}" for rate in rates)
 
 
 def _comma_list(choices: Sequence[str]) -> Callable[[str], list[str]]:

@@ -776,6 +776,138 @@ private:
 };
 
 // ---------------------------------------------------------------------------------
+// A session at 2 or 4 times a baked rate (176.4 / 192 kHz on a plugin baked for 88.2 / 96 kHz) runs that
+// rate's chain between a decimator and an interpolator, so it plays instead of being silent. Both are
+// linear-phase lowpasses, Kaiser-windowed sincs (beta 10.06) flat within 0.0001 dB to 0.9 times the baked
+// rate's Nyquist frequency and 100 dB down in their stopbands:
+//   - the decimator (136 * factor + 1 taps) from the baked rate's Nyquist frequency on, so nothing aliases
+//     into the baked chain's band;
+//   - the interpolator (68 * factor + 1 taps, by polyphase branches each summing to 1, so no phase of the
+//     session's samples is louder at 0 Hz) from 1.1 times it on: no image of the chain's band up to 0.9 times
+//     the Nyquist frequency comes out (its top tenth, above 20 kHz at 44.1 kHz, may image just above it).
+// The stream stays causal with no buffering: the low-rate sample m is made from input up to sample
+// factor * m, and is the first the interpolator needs, at that same sample. The chain's input is the
+// session's delayed by the decimator's half length (68 samples of the baked rate). Latency in the session's
+// samples: factor * (the baked chain's) + 102 * factor.
+class RateBridge {
+public:
+    // allocates: call outside the audio thread
+    void prepare(int factor, int inputs, int outputs) {
+        factor_ = factor;
+        down_ = kaiser_sinc(136 * factor + 1, 0.95 / (2.0 * factor));
+        const std::vector<double> up = kaiser_sinc(68 * factor + 1, 1.0 / (2.0 * factor));
+        branch_ = 68 + 1;  // taps of each polyphase branch (zero-padded)
+        branches_.assign(size_t(factor_) * size_t(branch_), 0.0);
+        for (int p = 0; p < factor_; ++p) {
+            double* g = &branches_[size_t(p) * size_t(branch_)];
+            double sum = 0.0;
+            for (int l = 0; l < branch_ && p + factor_ * l < int(up.size()); ++l) sum += g[l] = up[size_t(p + factor_ * l)];
+            for (int l = 0; l < branch_; ++l) g[l] /= sum;
+        }
+        inputs_.assign(size_t(inputs), std::vector<double>(2 * down_.size(), 0.0));
+        outputs_.assign(size_t(outputs), std::vector<double>(2 * size_t(branch_), 0.0));
+        reset();
+    }
+
+    void reset() {
+        for (auto& h : inputs_) std::fill(h.begin(), h.end(), 0.0);
+        for (auto& h : outputs_) std::fill(h.begin(), h.end(), 0.0);
+        in_at_ = out_at_ = phase_ = 0;
+    }
+
+    int delay() const { return int(down_.size() - 1) / 2 + (branch_ - 1) * factor_ / 2; }
+    // the low-rate samples the next `n` session samples make
+    int low_count(int n) const { return (n - (factor_ - phase_) % factor_ + factor_ - 1) / factor_; }
+
+    // Session samples in[c][offset..offset + n) to low-rate samples low[c][0..low_count(n)); sanitize: as
+    // Engine::audio.
+    template <class Sanitize>
+    void decimate(const float* const* in, uint32_t offset, int n, double* const* low, Sanitize sanitize) {
+        const int taps = int(down_.size());
+        int at = in_at_;
+        for (size_t c = 0; c < inputs_.size(); ++c) {
+            double* history = inputs_[c].data();
+            at = in_at_;
+            int phase = phase_, made = 0;
+            for (int i = 0; i < n; ++i) {
+                at = at == 0 ? taps - 1 : at - 1;  // newest first: history[at + j] is x[now - j]
+                history[at] = history[at + taps] = sanitize(in[c][offset + uint32_t(i)]);
+                if (phase == 0) low[c][made++] = dot(down_.data(), history + at, taps);
+                phase = phase + 1 == factor_ ? 0 : phase + 1;
+            }
+        }
+        in_at_ = at;  // every channel moved the same way
+    }
+
+    // Low-rate samples low[c] (low_count(n) of them) to session samples out[c][offset..offset + n).
+    void interpolate(const double* const* low, float* const* out, uint32_t offset, int n) {
+        int phase = phase_, at = out_at_;
+        for (size_t c = 0; c < outputs_.size(); ++c) {
+            double* history = outputs_[c].data();
+            at = out_at_;
+            phase = phase_;
+            int used = 0;
+            for (int i = 0; i < n; ++i) {
+                if (phase == 0) {
+                    at = at == 0 ? branch_ - 1 : at - 1;
+                    history[at] = history[at + branch_] = low[c][used++];
+                }
+                out[c][offset + uint32_t(i)] = float(dot(&branches_[size_t(phase) * size_t(branch_)], history + at, branch_));
+                phase = phase + 1 == factor_ ? 0 : phase + 1;
+            }
+        }
+        out_at_ = at;
+        phase_ = phase;
+    }
+
+private:
+    // sum of a[j] * b[j] in four running sums: the multiplies overlap instead of waiting on one another
+    static double dot(const double* a, const double* b, int n) {
+        double s0 = 0.0, s1 = 0.0, s2 = 0.0, s3 = 0.0;
+        int j = 0;
+        for (; j + 4 <= n; j += 4) {
+            s0 += a[j] * b[j];
+            s1 += a[j + 1] * b[j + 1];
+            s2 += a[j + 2] * b[j + 2];
+            s3 += a[j + 3] * b[j + 3];
+        }
+        for (; j < n; ++j) s0 += a[j] * b[j];
+        return (s0 + s1) + (s2 + s3);
+    }
+
+    // a lowpass of `taps` (odd) taps cut at `cutoff` cycles per sample, unity gain at 0 Hz
+    static std::vector<double> kaiser_sinc(int taps, double cutoff) {
+        const double beta = 0.1102 * (100.0 - 8.7);
+        const double middle = 0.5 * (taps - 1);
+        std::vector<double> h(size_t(taps), 0.0);
+        double sum = 0.0;
+        for (int j = 0; j < taps; ++j) {
+            const double t = j - middle;
+            const double x = 2.0 * cutoff * t;
+            const double sinc = t == 0.0 ? 1.0 : std::sin(M_PI * x) / (M_PI * x);
+            const double r = t / middle;
+            sum += h[size_t(j)] = 2.0 * cutoff * sinc * bessel_i0(beta * std::sqrt(std::max(0.0, 1.0 - r * r)));
+        }
+        for (double& v : h) v /= sum;
+        return h;
+    }
+
+    // the modified Bessel function of the first kind, order 0 (the Kaiser window), by its power series
+    static double bessel_i0(double x) {
+        double sum = 1.0, term = 1.0;
+        for (int k = 1; k < 60 && term > 1e-17 * sum; ++k) {
+            term *= (x / (2.0 * k)) * (x / (2.0 * k));
+            sum += term;
+        }
+        return sum;
+    }
+
+    int factor_ = 1, branch_ = 1, in_at_ = 0, out_at_ = 0, phase_ = 0;
+    std::vector<double> down_, branches_;
+    std::vector<std::vector<double>> inputs_, outputs_;
+};
+
+// ---------------------------------------------------------------------------------
 // The whole program: parameters, then one chain per sample rate.
 class Engine {
 public:
@@ -818,44 +950,29 @@ public:
     int latency() const { return latency_; }
     double value(size_t index) const { return values_[index]; }
 
-    // Load the chain baked for `rate` (allocates: call outside the audio thread); false if none is.
+    // Load the chain baked for `rate`, or else for a half or a quarter of it, run through a RateBridge
+    // (allocates: call outside the audio thread); false if none is: the plugin then plays silence.
     bool prepare(double rate) {
         ops_.clear();
         latency_ = 0;
-        for (const auto& entry : rates_) {
-            if (std::fabs(entry.rate - rate) > 0.5) continue;
-            Reader r{entry.data, entry.data + entry.size};
-            latency_ = int(r.get<uint32_t>());
-            const uint32_t count = r.get<uint32_t>();
-            int channels = inputs_;
-            for (uint32_t i = 0; i < count && r.ok; ++i) {
-                const uint32_t kind = r.get<uint32_t>();
-                std::unique_ptr<Op> op;
-                if (kind == kUpmix) op = std::make_unique<UpmixOp>(r, rate);
-                else if (kind == kGain) op = std::make_unique<GainOp>(r, rate);
-                else if (kind == kFir) op = std::make_unique<FirOp>(r);
-                else if (kind == kDelay) op = std::make_unique<DelayOp>(r);
-                else if (kind == kVirtualizer) op = std::make_unique<VirtualizerOp>(r, rate);
-                else if (kind == kMatrix) op = std::make_unique<MatrixOp>(r);
-                else r.ok = false;
-                if (!r.ok || op->inputs() != channels) { ops_.clear(); return false; }
-                channels = op->outputs();
-                ops_.push_back(std::move(op));
+        factor_ = 1;
+        for (int factor : {1, 2, 4}) {
+            for (const auto& entry : rates_) {
+                if (std::fabs(entry.rate * factor - rate) > 0.5 || !load(entry)) continue;
+                factor_ = factor;
+                if (factor > 1) {
+                    bridge_.prepare(factor, inputs_, outputs_);
+                    latency_ = factor * latency_ + bridge_.delay();
+                }
+                return true;
             }
-            if (!r.ok || channels != outputs_) { ops_.clear(); return false; }
-            widest_ = inputs_;
-            for (const auto& op : ops_) widest_ = std::max(widest_, op->outputs());
-            if (widest_ > kMaxChannels) { ops_.clear(); return false; }
-            buffers_[0].assign(size_t(widest_) * kMaxBlock, 0.0);
-            buffers_[1].assign(size_t(widest_) * kMaxBlock, 0.0);
-            reset();
-            return true;
         }
         return false;
     }
 
     void reset() {
         for (auto& op : ops_) op->reset(values_);
+        if (factor_ > 1) bridge_.reset();
         fresh_ = true;
     }
 
@@ -895,23 +1012,70 @@ public:
                 a[c] = &buffers_[0][size_t(c) * kMaxBlock];
                 b[c] = &buffers_[1][size_t(c) * kMaxBlock];
             }
-            for (int c = 0; c < inputs_; ++c)
-                for (int i = 0; i < n; ++i) a[c][i] = audio(in[c][done + uint32_t(i)]);
-            for (auto& op : ops_) {
-                op->process(a, b, n);
-                for (int c = 0; c < op->outputs(); ++c) {  // float32 between stages, as the Python chain
-                    for (int i = 0; i < n; ++i) b[c][i] = double(float(b[c][i]));
-                    std::swap(a[c], b[c]);
-                }
+            if (factor_ > 1) {  // every input sample of the block is read before any output is written (in place)
+                const int low = bridge_.low_count(n);
+                bridge_.decimate(in, done, n, a, audio);
+                run(a, b, low);
+                bridge_.interpolate(a, out, done, n);
+            } else {
+                for (int c = 0; c < inputs_; ++c)
+                    for (int i = 0; i < n; ++i) a[c][i] = audio(in[c][done + uint32_t(i)]);
+                run(a, b, n);
+                for (int c = 0; c < outputs_; ++c)
+                    for (int i = 0; i < n; ++i) out[c][done + uint32_t(i)] = float(a[c][i]);
             }
-            for (int c = 0; c < outputs_; ++c)
-                for (int i = 0; i < n; ++i) out[c][done + uint32_t(i)] = float(a[c][i]);
             done += uint32_t(n);
         }
     }
 
 private:
     struct RateEntry { double rate; const uint8_t* data; size_t size; };
+
+    // the chain baked at entry.rate, from the program; false if that part of it is damaged
+    bool load(const RateEntry& entry) {
+        const double rate = entry.rate;
+        ops_.clear();
+        latency_ = 0;
+        Reader r{entry.data, entry.data + entry.size};
+        latency_ = int(r.get<uint32_t>());
+        const uint32_t count = r.get<uint32_t>();
+        int channels = inputs_;
+        for (uint32_t i = 0; i < count && r.ok; ++i) {
+            const uint32_t kind = r.get<uint32_t>();
+            std::unique_ptr<Op> op;
+            if (kind == kUpmix) op = std::make_unique<UpmixOp>(r, rate);
+            else if (kind == kGain) op = std::make_unique<GainOp>(r, rate);
+            else if (kind == kFir) op = std::make_unique<FirOp>(r);
+            else if (kind == kDelay) op = std::make_unique<DelayOp>(r);
+            else if (kind == kVirtualizer) op = std::make_unique<VirtualizerOp>(r, rate);
+            else if (kind == kMatrix) op = std::make_unique<MatrixOp>(r);
+            else r.ok = false;
+            if (!r.ok || op->inputs() != channels) { ops_.clear(); return false; }
+            channels = op->outputs();
+            ops_.push_back(std::move(op));
+        }
+        if (!r.ok || channels != outputs_) { ops_.clear(); return false; }
+        widest_ = inputs_;
+        for (const auto& op : ops_) widest_ = std::max(widest_, op->outputs());
+        if (widest_ > kMaxChannels) { ops_.clear(); return false; }
+        buffers_[0].assign(size_t(widest_) * kMaxBlock, 0.0);
+        buffers_[1].assign(size_t(widest_) * kMaxBlock, 0.0);
+        reset();
+        return true;
+    }
+
+    // the chain's operations on a[c][0..n) (inputs() channels); the result is left in a[c] (outputs() channels)
+    void run(double** a, double** b, int n) {
+        if (n == 0) return;
+        for (auto& op : ops_) {
+            op->process(a, b, n);
+            for (int c = 0; c < op->outputs(); ++c) {  // float32 between stages, as the Python chain
+                for (int i = 0; i < n; ++i) b[c][i] = double(float(b[c][i]));
+                std::swap(a[c], b[c]);
+            }
+        }
+    }
+
     std::string chain_text_;
     int inputs_ = 0, outputs_ = 0, latency_ = 0, widest_ = 0;
     std::vector<ParameterInfo> parameters_;
@@ -919,6 +1083,8 @@ private:
     std::vector<double> values_;
     std::vector<std::unique_ptr<Op>> ops_;
     std::vector<double> buffers_[2];
+    RateBridge bridge_;
+    int factor_ = 1;
     bool fresh_ = true;
 };
 

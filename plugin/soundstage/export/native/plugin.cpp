@@ -91,14 +91,14 @@ protected:
     void setParameterValue(uint32_t index, float value) override { fEngine.set(index, double(value)); }
 
     void sampleRateChanged(double rate) override {
-        if (fOpened) fEngine.prepare(rate);  // false: a rate not baked, which plays silence
+        if (fOpened) fEngine.prepare(rate);  // false: a rate neither baked nor 2 or 4 times one: silence
         setLatency(uint32_t(fEngine.latency()));
     }
 
     void activate() override { fEngine.reset(); }
 
     void run(const float** inputs, float** outputs, uint32_t frames) override {
-        // a rate the chain was not baked for plays silence (see the export's summary)
+        // a rate neither baked nor 2 or 4 times a baked one plays silence (see the export's summary)
         fEngine.process(inputs, outputs, frames);
     }
 
