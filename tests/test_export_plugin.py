@@ -8,11 +8,13 @@ compared with ``Chain`` of the same file on a 10 s test mix.
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import shutil
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 import numpy as np
@@ -29,7 +31,7 @@ from soundstage.errors import ChainError
 from soundstage.export import export_plugin
 from soundstage.export.bake import bake
 from soundstage.export.build import bundle_stem, dpf_root
-from soundstage.export.state import chain_from_state, read_plugin_state
+from soundstage.export.state import MAGIC, chain_from_binary, chain_from_state, read_plugin_state
 from soundstage.host.chainfile import load_chain
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -671,6 +673,45 @@ def test_command_line_reads_the_chain_back(bundles: dict[str, dict[str, Path]], 
     assert main(["plugin", "chain", str(other)]) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "holds no soundstage chain" in err
+
+
+def test_the_chain_reads_back_from_the_plugin_itself(bundles: dict[str, dict[str, Path]], zam_dir: Path, capsys) -> None:
+    """A colleague's exported plugin, with no session that used it: `plugin chain` on a .vst3 or .clap said it "holds
+    no soundstage chain (only plugins made by `soundstage export-plugin` save one)" of a plugin soundstage made. It
+    now reads the chain file out of the program the binary embeds: the .vst3 bundle, the library inside it, the
+    .clap file. A plugin soundstage did not make still says so in one line."""
+    binaural = bundles["studio-5-binaural"]
+    library = next(path for path in (binaural["vst3"] / "Contents").rglob("*.so"))
+    for given_path in (binaural["vst3"], library, binaural["clap"], bundles["studio-5"]["vst3"]):
+        assert main(["plugin", "chain", str(given_path)]) == 0, capsys.readouterr().err
+        preset = "studio-5" if given_path == bundles["studio-5"]["vst3"] else "studio-5-binaural"
+        assert capsys.readouterr().out == (ROOT / "chains" / f"{preset}.toml").read_text()
+    for other in (zam_dir / "ZamEQ2.vst3", next((zam_dir / "ZamEQ2.vst3").rglob("*.so"))):
+        assert main(["plugin", "chain", str(other)]) == 2
+        err = capsys.readouterr().err
+        assert err.count("\n") == 1 and f"{other}: holds no soundstage chain" in err
+
+
+@functools.cache
+def _trim_program() -> tuple[str, bytes]:
+    """A chain file (not all ASCII) and the program baked from it."""
+    text = 'format = 1\n# "é" and all\n[[stages]]\ntype = "Gain"\nname = "trim"\n'
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "trim.toml"
+        path.write_text(text, encoding="utf-8")
+        return text, bake(load_chain(path), text, rates=[RATE], source=str(path)).blob
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.binary(max_size=300), st.binary(max_size=300), st.booleans())
+def test_the_program_is_found_among_any_bytes(before: bytes, after: bytes, decoy: bool) -> None:
+    """The chain text comes out of a program set among arbitrary bytes (the magic itself among them, as the engine's
+    code may hold it), and bytes with no whole program give None, never an exception."""
+    text, program = _trim_program()
+    lead = before + (program[:8] + after[:5] if decoy else b"")
+    assert chain_from_binary(lead + program + after) == text
+    assert chain_from_binary(lead + program[: len(program) // 2]) is None
+    assert chain_from_binary(before + after) is None or MAGIC in before + after
 
 
 @settings(max_examples=300, deadline=None)

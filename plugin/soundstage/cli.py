@@ -216,29 +216,32 @@ def _cmd_plugin_info(args: argparse.Namespace) -> int:
 
 def _cmd_plugin_chain(args: argparse.Namespace) -> int:
     from soundstage.errors import PluginError
-    from soundstage.export.state import chain_from_state
+    from soundstage.export.state import chain_from_binary, chain_from_state
     from soundstage.files import missing_hint, write_text
 
     source = Path(args.state)
     if source.is_dir() and (source / "chain.toml").is_file():  # an exported LV2 bundle
         text: str | None = (source / "chain.toml").read_text()
-    elif source.is_file():
-        text = chain_from_state(source.read_bytes())
-    elif source.is_dir():  # a plugin bundle: an LV2 that soundstage did not make, or a VST3 / CLAP
+    elif source.is_file():  # a saved state, or a plugin's binary (a .clap, a bundle's library)
+        data = _read_bytes(source)
+        text = chain_from_state(data) or chain_from_binary(data)
+    elif source.is_dir():  # a plugin bundle: a VST3 or macOS CLAP holds its binary below Contents/
         if source.suffix.lower() == ".lv2":
             raise PluginError(
                 f"{source}: an LV2 bundle with no chain.toml; only bundles made by `soundstage export-plugin` hold one"
             )
-        raise PluginError(
-            f"{source}: a folder, not a saved state; a VST3 or CLAP plugin keeps its chain in the state the DAW saves "
-            "(export it as a .vstpreset), not in its bundle"
-        )
+        binaries = sorted(path for path in (source / "Contents").rglob("*") if path.is_file())[:256]
+        text = next((found for path in binaries if (found := chain_from_binary(_read_bytes(path)))), None)
     else:
         raise PluginError(
-            f"{source}: no such file{missing_hint(source)}; give a .vstpreset, a saved plugin state or an exported .lv2 bundle"
+            f"{source}: no such file{missing_hint(source)}; give a .vstpreset, a saved plugin state, or an exported "
+            "plugin (.vst3, .clap, .lv2)"
         )
     if text is None:
-        raise PluginError(f"{source}: holds no soundstage chain (only plugins made by `soundstage export-plugin` save one)")
+        raise PluginError(
+            f"{source}: holds no soundstage chain; only plugins made by `soundstage export-plugin` and the states "
+            "they save hold one"
+        )
     if args.output is None:
         print(text, end="" if text.endswith("\n") else "\n")
         return 0
@@ -248,6 +251,15 @@ def _cmd_plugin_chain(args: argparse.Namespace) -> int:
     write_text(target, text)
     print(f"chain written to {target}")
     return 0
+
+
+def _read_bytes(path: Path) -> bytes:
+    from soundstage.errors import PluginError
+
+    try:
+        return path.read_bytes()
+    except OSError as error:
+        raise PluginError(f"{path}: cannot be read ({error.strerror or error}); check its permissions") from None
 
 
 def _plot_path(args: argparse.Namespace) -> Path | None:
@@ -982,8 +994,12 @@ def build_parser() -> argparse.ArgumentParser:
     info.add_argument("--plugin-name", default=None, help="which plugin of a multi-plugin bundle")
     info.add_argument("--sample-rate", type=_RATE, default=48000.0)
     info.set_defaults(run=_cmd_plugin_info)
-    state = plugin.add_parser("chain", help="the chain file saved in an exported plugin's state (.vstpreset, raw state)")
-    state.add_argument("state", help="a .vstpreset, a file of the plugin's saved state, or an exported .lv2 bundle")
+    state = plugin.add_parser(
+        "chain", help="the chain file an exported plugin was made from (its bundle, or a state it saved: .vstpreset)"
+    )
+    state.add_argument(
+        "state", help="an exported plugin (.vst3, .clap, .lv2), a .vstpreset, or a file of the plugin's saved state"
+    )
     state.add_argument("-o", "--output", help="write the chain file here (default: print it)")
     state.add_argument("--overwrite", action="store_true")
     state.set_defaults(run=_cmd_plugin_chain)

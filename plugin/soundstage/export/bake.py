@@ -34,6 +34,7 @@ import scipy.fft
 from soundstage.dsp.fir import partition_spectra
 from soundstage.dsp.grid import GridAxis
 from soundstage.errors import ChainError, SoundstageError
+from soundstage.export.state import MAGIC, MAX_CHANNELS
 from soundstage.host.chain import Chain
 from soundstage.host.parameters import ParameterSpec
 from soundstage.host.processor import Processor
@@ -49,10 +50,7 @@ from soundstage.stages.virtualizer import BULK_DELAY, Virtualizer
 
 __all__ = ["EXPORTABLE", "PluginParameter", "Program", "bake"]
 
-MAGIC = b"SSPLUG02"
 UPMIX, GAIN, FIR, DELAY, VIRTUALIZER, MATRIX = 1, 2, 3, 4, 5, 6
-#: The most channels between two stages (engine.hpp's kMaxChannels).
-MAX_CHANNELS = 64
 #: The stages a plugin can hold (StereoReference is a BinauralMonitor).
 EXPORTABLE = (
     "Spatializer",
