@@ -20,6 +20,7 @@ from pathlib import Path
 import numpy as np
 import pedalboard
 import pytest
+import soundfile
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -31,7 +32,8 @@ from soundstage.errors import ChainError
 from soundstage.export import export_plugin
 from soundstage.export.bake import bake
 from soundstage.export.build import bundle_stem, dpf_root
-from soundstage.export.state import MAGIC, chain_from_binary, chain_from_state, read_plugin_state
+from soundstage.export.state import chain_from_binary, chain_from_state, read_plugin_state
+from soundstage.exported import MAGIC, exported_program
 from soundstage.host.chainfile import load_chain
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -690,6 +692,41 @@ def test_the_chain_reads_back_from_the_plugin_itself(bundles: dict[str, dict[str
         assert main(["plugin", "chain", str(other)]) == 2
         err = capsys.readouterr().err
         assert err.count("\n") == 1 and f"{other}: holds no soundstage chain" in err
+
+
+def test_a_chain_refuses_an_exported_plugin_at_a_rate_it_would_be_silent_at(
+    bundles: dict[str, dict[str, Path]], tmp_path: Path, capsys
+) -> None:
+    """An exported plugin put in a chain file (a colleague's preset, or one's own) and run on audio at a rate it was
+    not baked for: the output was silence, written without a word. The chain now refuses it in one line naming the
+    plugin, its rates and the fix. At twice its rate it plays (resampled); `plugin info` gives the rates."""
+    bundle = bundles["studio-5-binaural"]["vst3"]  # baked for 48 kHz only
+    chain = tmp_path / "bus.toml"
+    chain.write_text(f'format = 1\n[[stages]]\ntype = "plugin"\nname = "device"\npath = "{bundle}"\n')
+    for rate in (44100, 96000):
+        source = tmp_path / f"in-{rate}.wav"
+        soundfile.write(str(source), make_test_mix(0.5, rate).T, rate)
+        status = main(["process", str(source), str(tmp_path / f"out-{rate}.wav"), "--chain", str(chain)])
+        err = capsys.readouterr().err
+        if rate == 44100:
+            assert status == 2 and not (tmp_path / f"out-{rate}.wav").exists()
+            assert err == (
+                f"soundstage: error: plugin {str(bundle)!r} (made by soundstage export-plugin) is baked for 48000 Hz "
+                "and would play silence at 44100 Hz: export it again with --rates 44100,48000, or give audio at "
+                "48000, 96000, 192000 Hz\n"
+            )
+        else:
+            assert status == 0, err
+            out, _ = soundfile.read(str(tmp_path / f"out-{rate}.wav"), dtype="float32")
+            assert np.sqrt(np.mean(out**2)) > 0.01
+    assert main(["plugin", "info", str(bundle), "--sample-rate", "44100"]) == 0
+    assert (
+        "made by soundstage export-plugin: baked for 48000 Hz, resampled at 96000,192000 Hz; at 44100 Hz it plays "
+        "silence" in capsys.readouterr().out
+    )
+    program = exported_program(bundle)
+    assert program is not None and program.rates == (48000.0,) and (program.inputs, program.outputs) == (2, 2)
+    assert exported_program(bundles["studio-5"]["vst3"]).outputs == 5  # type: ignore[union-attr]
 
 
 @functools.cache

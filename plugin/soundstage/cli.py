@@ -193,7 +193,8 @@ def _cmd_chain_show(args: argparse.Namespace) -> int:
 def _cmd_plugin_info(args: argparse.Namespace) -> int:
     import numpy as np
 
-    from soundstage.host.external import external_parameters, load_plugin, supported_channel_counts
+    from soundstage.exported import resampled_rates
+    from soundstage.host.external import exported_by_soundstage, external_parameters, load_plugin, supported_channel_counts
 
     plugin = load_plugin(args.path, plugin_name=args.plugin_name, expect="any")
     kind = "instrument" if plugin.is_instrument else "effect"
@@ -203,6 +204,15 @@ def _cmd_plugin_info(args: argparse.Namespace) -> int:
     print(f"  channels: {' or '.join(map(str, counts)) if counts else 'none found'}")
     plugin.process(np.zeros((counts[0] if counts else 2, 256), np.float32), args.sample_rate)
     print(f"  latency: {plugin.reported_latency_samples} samples at {args.sample_rate:g} Hz")
+    program = exported_by_soundstage(plugin)
+    if program is not None:
+        rates = ",".join(f"{rate:g}" for rate in program.rates)
+        here = "" if program.plays_at(args.sample_rate) else f"; at {args.sample_rate:g} Hz it plays silence"
+        print(
+            f"  made by soundstage export-plugin: baked for {rates} Hz, resampled at "
+            f"{','.join(f'{rate:g}' for rate in resampled_rates(program.rates))} Hz{here} "
+            "(its chain file: soundstage plugin chain PATH)"
+        )
     print("  parameters:")
     for key, parameter in external_parameters(plugin).items():
         unit = f" {parameter.unit}" if parameter.unit else ""
@@ -217,6 +227,7 @@ def _cmd_plugin_info(args: argparse.Namespace) -> int:
 def _cmd_plugin_chain(args: argparse.Namespace) -> int:
     from soundstage.errors import PluginError
     from soundstage.export.state import chain_from_binary, chain_from_state
+    from soundstage.exported import exported_program
     from soundstage.files import missing_hint, write_text
 
     source = Path(args.state)
@@ -230,8 +241,11 @@ def _cmd_plugin_chain(args: argparse.Namespace) -> int:
             raise PluginError(
                 f"{source}: an LV2 bundle with no chain.toml; only bundles made by `soundstage export-plugin` hold one"
             )
-        binaries = sorted(path for path in (source / "Contents").rglob("*") if path.is_file())[:256]
-        text = next((found for path in binaries if (found := chain_from_binary(_read_bytes(path)))), None)
+        try:
+            program = exported_program(source)
+        except OSError as error:
+            raise PluginError(f"{source}: cannot be read ({error.strerror or error}); check its permissions") from None
+        text = program.chain if program is not None else None
     else:
         raise PluginError(
             f"{source}: no such file{missing_hint(source)}; give a .vstpreset, a saved plugin state, or an exported "

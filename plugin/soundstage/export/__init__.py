@@ -16,6 +16,7 @@ from pathlib import Path
 from soundstage.errors import ChainError
 from soundstage.export.bake import EXPORTABLE, Program, bake
 from soundstage.export.build import FORMATS, BuildError, build, bundle_stem, missing_tools
+from soundstage.exported import resampled_rates
 from soundstage.host.chainfile import chain_text, find_chain, load_chain
 
 __all__ = [
@@ -31,15 +32,6 @@ __all__ = [
 
 #: The sample rates a plugin is baked for unless asked otherwise: the sessions a mastering studio runs at.
 DEFAULT_RATES = (44100.0, 48000.0, 88200.0, 96000.0)
-
-#: A session at one of these multiples of a baked rate runs that rate's chain resampled (native/engine.hpp's
-#: RateBridge); at any other rate that is not baked, the plugin plays silence.
-RESAMPLED_FACTORS = (2, 4)
-
-
-def resampled_rates(baked: Sequence[float]) -> list[float]:
-    """The sample rates a plugin baked for ``baked`` also plays at, through its decimator and interpolator."""
-    return sorted({rate * factor for rate in baked for factor in RESAMPLED_FACTORS} - set(baked))
 
 
 @dataclass(frozen=True)

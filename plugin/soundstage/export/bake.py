@@ -34,7 +34,7 @@ import scipy.fft
 from soundstage.dsp.fir import partition_spectra
 from soundstage.dsp.grid import GridAxis
 from soundstage.errors import ChainError, SoundstageError
-from soundstage.export.state import MAGIC, MAX_CHANNELS
+from soundstage.exported import MAGIC, MAX_CHANNELS
 from soundstage.host.chain import Chain
 from soundstage.host.parameters import ParameterSpec
 from soundstage.host.processor import Processor

@@ -15,14 +15,15 @@ state format: NUL-separated ``__dpf_state_begin__`` key/value pairs, then
 exception): the bytes come from files other programs wrote.
 
 The binary of every exported plugin (a ``.clap`` file, the shared library in a ``.vst3`` bundle) also holds the
-program it runs (``bake.py``): :func:`chain_from_binary` finds its header there and reads the chain file in it.
+program it runs (``bake.py``): :func:`chain_from_binary` reads the chain file in it (:mod:`soundstage.exported`).
 """
 
 from __future__ import annotations
 
 import re
-import struct
 from dataclasses import dataclass
+
+from soundstage.exported import read_program
 
 __all__ = ["PluginState", "chain_from_binary", "chain_from_state", "read_plugin_state"]
 
@@ -32,10 +33,6 @@ _COMPONENT = re.compile(rb"<IComponent>(\d{1,9})\.([^<]*)</IComponent>")
 _STATE_BEGIN, _STATE_END = b"__dpf_state_begin__\x00", b"__dpf_state_end__\x00"
 _PARAMETERS_BEGIN, _PARAMETERS_END = b"__dpf_parameters_begin__\x00", b"__dpf_parameters_end__\x00"
 CHAIN_KEY = "soundstage_chain"
-#: The first bytes of a program (bake.py writes it, native/engine.hpp reads it).
-MAGIC = b"SSPLUG02"
-#: The most channels between two stages (engine.hpp's kMaxChannels).
-MAX_CHANNELS = 64
 
 
 @dataclass(frozen=True)
@@ -114,64 +111,8 @@ def chain_from_state(data: bytes) -> str | None:
     return state.chain if state else None
 
 
-class _Cursor:
-    """Reads the little-endian fields of a program header (bake.py's ``_Writer``); any read past the end is None."""
-
-    def __init__(self, data: bytes, at: int) -> None:
-        self.data, self.at = data, at
-
-    def take(self, size: int) -> bytes | None:
-        if size < 0 or self.at + size > len(self.data):
-            return None
-        self.at += size
-        return self.data[self.at - size : self.at]
-
-    def u32(self) -> int | None:
-        field = self.take(4)
-        return None if field is None else int(struct.unpack("<I", field)[0])
-
-    def text(self) -> str | None:
-        size = self.u32()
-        field = None if size is None else self.take(size)
-        try:
-            return None if field is None else field.decode("utf-8")
-        except UnicodeDecodeError:
-            return None
-
-
-def _program_chain(data: bytes, at: int) -> str | None:
-    """The chain text of the program header at ``at`` (just past the magic), if all of the header reads as one:
-    channel counts, parameters, and a table of sample rates whose parts lie inside ``data``."""
-    cursor = _Cursor(data, at)
-    chain = cursor.text()
-    inputs, outputs, count = cursor.u32(), cursor.u32(), cursor.u32()
-    if chain is None or inputs is None or outputs is None or count is None:
-        return None
-    if not (1 <= inputs <= MAX_CHANNELS and 1 <= outputs <= MAX_CHANNELS) or count > 10_000:
-        return None
-    for _ in range(count):  # name, symbol, unit, minimum, maximum, default, boolean
-        if cursor.text() is None or cursor.text() is None or cursor.text() is None or cursor.take(13) is None:
-            return None
-    rates = cursor.u32()
-    if rates is None or not 1 <= rates <= 64:
-        return None
-    for _ in range(rates):
-        field = cursor.take(16)
-        if field is None:
-            return None
-        rate, size = struct.unpack("<dQ", field)
-        if not 1000.0 <= rate <= 1_000_000.0 or cursor.take(size) is None:
-            return None
-    return chain
-
-
 def chain_from_binary(data: bytes) -> str | None:
     """The chain file of the program an exported plugin's binary embeds, or None if it holds none (never an
-    exception). Every place the header's magic appears is tried: the engine's own code may hold it too."""
-    at = data.find(MAGIC)
-    while at >= 0:
-        chain = _program_chain(data, at + len(MAGIC))
-        if chain is not None:
-            return chain
-        at = data.find(MAGIC, at + 1)
-    return None
+    exception)."""
+    program = read_program(data)
+    return program.chain if program is not None else None

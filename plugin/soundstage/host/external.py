@@ -23,6 +23,7 @@ import numpy as np
 import pedalboard
 
 from soundstage.errors import ParameterError, PluginError
+from soundstage.exported import EmbeddedProgram, exported_program, resampled_rates
 from soundstage.files import atomic_path
 from soundstage.host.parameters import Parameter, ParameterSpec, Value
 from soundstage.native import messages_held
@@ -30,6 +31,8 @@ from soundstage.native import messages_held
 __all__ = [
     "ExternalParameter",
     "PluginSource",
+    "check_plays_at",
+    "exported_by_soundstage",
     "external_parameters",
     "is_external",
     "load_plugin",
@@ -46,6 +49,7 @@ __all__ = [
 ExternalPlugin = Any
 
 _SOURCE_ATTRIBUTE = "_soundstage_source"
+_PROGRAM_ATTRIBUTE = "_soundstage_program"
 _CHANNELS_ATTRIBUTE = "_soundstage_channels"
 _VIEW_ATTRIBUTE = "_soundstage_parameters"
 _PROBE_CHANNELS = (1, 2, 3, 4, 5, 6, 8)
@@ -141,6 +145,10 @@ def load_plugin(
             del plugin  # unloaded here, so what it prints then is held with the rest
             raise PluginError(refusal)
     object.__setattr__(plugin, _SOURCE_ATTRIBUTE, PluginSource(file.resolve(), plugin_name))
+    try:
+        object.__setattr__(plugin, _PROGRAM_ATTRIBUTE, exported_program(file))
+    except OSError:  # pedalboard has read the plugin; what it holds besides is not needed to run it
+        pass
     if parameter_values:
         view = external_parameters(plugin)
         for key, value in parameter_values.items():
@@ -171,6 +179,27 @@ def _refusal(plugin: ExternalPlugin, file: Path, plugin_name: str | None, expect
 def plugin_source(plugin: ExternalPlugin) -> PluginSource | None:
     """The file a plugin was loaded from by :func:`load_plugin`, or None."""
     return getattr(plugin, _SOURCE_ATTRIBUTE, None)
+
+
+def exported_by_soundstage(plugin: ExternalPlugin) -> EmbeddedProgram | None:
+    """The program a plugin made by ``soundstage export-plugin`` runs (loaded by :func:`load_plugin`), or None."""
+    return getattr(plugin, _PROGRAM_ATTRIBUTE, None)
+
+
+def check_plays_at(plugin: ExternalPlugin, sample_rate: float) -> None:
+    """Raise PluginError where ``plugin`` is one soundstage exported and would play silence at ``sample_rate``."""
+    program = exported_by_soundstage(plugin)
+    if program is None or program.plays_at(sample_rate):
+        return
+    source = plugin_source(plugin)
+    baked = ",".join(f"{rate:g}" for rate in program.rates)
+    wanted = ",".join(f"{rate:g}" for rate in sorted({*program.rates, float(sample_rate)}))
+    playing = ", ".join(f"{rate:g}" for rate in sorted({*program.rates, *resampled_rates(program.rates)}))
+    raise PluginError(
+        f"plugin {str(source.path) if source else plugin.name!r} (made by soundstage export-plugin) is baked for "
+        f"{baked} Hz and would play silence at {sample_rate:g} Hz: export it again with --rates {wanted}, or give "
+        f"audio at {playing} Hz"
+    )
 
 
 def supported_channel_counts(plugin: ExternalPlugin) -> frozenset[int]:

@@ -18,6 +18,7 @@ import pedalboard
 from soundstage.errors import ChannelError
 from soundstage.host.builtins import BuiltinParameter, builtin_specs, builtin_type_name, clone_builtin, is_builtin, native_name
 from soundstage.host.external import (
+    check_plays_at,
     external_parameters,
     is_external,
     load_plugin,
@@ -237,6 +238,8 @@ class PedalboardStep:
         self._ready = np.zeros((0, 0), np.float32)
 
     def prepare(self, sample_rate: float, num_channels: int) -> int:
+        for plugin in self.plugins:
+            check_plays_at(plugin, sample_rate)  # a plugin soundstage exported is silent at a rate it was not baked for
         self.sample_rate = sample_rate
         # one block of silence lets the plugins report their latency; then a clean start
         self.board.process(np.zeros((num_channels, self.BLOCK), np.float32), sample_rate, buffer_size=self.BLOCK, reset=True)

@@ -1,0 +1,143 @@
+"""What a plugin made by ``soundstage export-plugin`` holds in its binary: the program it runs.
+
+``export/bake.py`` writes the program (its header: the chain file's text, the channel counts, the parameters, and
+a table of the sample rates it was baked for), and the build embeds it in the plugin's binary (a ``.clap`` file,
+the shared library inside a ``.vst3`` bundle). :func:`read_program` finds that header among any bytes and never
+raises: the bytes may be any plugin's. :func:`exported_program` reads it from a file or bundle on disk. The chain
+that hosts an exported plugin uses the rate table: at a rate the plugin neither was baked for nor resamples to
+(2 or 4 times a baked rate), it plays silence.
+"""
+
+from __future__ import annotations
+
+import mmap
+import struct
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+__all__ = ["MAGIC", "MAX_CHANNELS", "EmbeddedProgram", "exported_program", "read_program", "resampled_rates"]
+
+#: The first bytes of a program (bake.py writes it, native/engine.hpp reads it).
+MAGIC = b"SSPLUG02"
+#: The most channels between two stages (engine.hpp's kMaxChannels).
+MAX_CHANNELS = 64
+#: A session at one of these multiples of a baked rate runs that rate's chain resampled (engine.hpp's RateBridge).
+RESAMPLED_FACTORS = (2, 4)
+#: The files of a plugin bundle that can be its binary (Linux, Windows, macOS); others (resources) are not read.
+_BINARY_SUFFIXES = (".so", ".dll", ".vst3", ".clap", ".dylib")
+
+
+@dataclass(frozen=True)
+class EmbeddedProgram:
+    """An exported plugin's program header: the chain file it was made from, its channels and its baked rates."""
+
+    chain: str
+    inputs: int
+    outputs: int
+    rates: tuple[float, ...]
+
+    def plays_at(self, rate: float) -> bool:
+        """True where the plugin makes sound: a baked rate, or 2 or 4 times one."""
+        return any(abs(baked * factor - rate) <= 0.5 for baked in self.rates for factor in (1, *RESAMPLED_FACTORS))
+
+
+def resampled_rates(baked: Sequence[float]) -> list[float]:
+    """The sample rates a plugin baked for ``baked`` also plays at, through its decimator and interpolator."""
+    return sorted({rate * factor for rate in baked for factor in RESAMPLED_FACTORS} - set(baked))
+
+
+class _Cursor:
+    """Reads the little-endian fields of a program header (bake.py's ``_Writer``); any read past the end is None."""
+
+    def __init__(self, data: bytes | mmap.mmap, at: int) -> None:
+        self.data, self.at = data, at
+
+    def take(self, size: int) -> bytes | None:
+        if size < 0 or self.at + size > len(self.data):
+            return None
+        self.at += size
+        return bytes(self.data[self.at - size : self.at])
+
+    def u32(self) -> int | None:
+        field = self.take(4)
+        return None if field is None else int(struct.unpack("<I", field)[0])
+
+    def text(self) -> str | None:
+        size = self.u32()
+        field = None if size is None else self.take(size)
+        try:
+            return None if field is None else field.decode("utf-8")
+        except UnicodeDecodeError:
+            return None
+
+
+def _header(data: bytes | mmap.mmap, at: int) -> EmbeddedProgram | None:
+    """The program header at ``at`` (just past the magic), if all of it reads as one: channel counts, parameters,
+    and a table of sample rates whose parts lie inside ``data``."""
+    cursor = _Cursor(data, at)
+    chain = cursor.text()
+    inputs, outputs, count = cursor.u32(), cursor.u32(), cursor.u32()
+    if chain is None or inputs is None or outputs is None or count is None:
+        return None
+    if not (1 <= inputs <= MAX_CHANNELS and 1 <= outputs <= MAX_CHANNELS) or count > 10_000:
+        return None
+    for _ in range(count):  # name, symbol, unit; minimum, maximum, default (f32), boolean (u8)
+        if cursor.text() is None or cursor.text() is None or cursor.text() is None or cursor.take(13) is None:
+            return None
+    table = cursor.u32()
+    if table is None or not 1 <= table <= 64:
+        return None
+    rates = []
+    for _ in range(table):
+        field = cursor.take(16)
+        if field is None:
+            return None
+        rate, size = struct.unpack("<dQ", field)
+        if not 1000.0 <= rate <= 1_000_000.0 or size > len(data) - cursor.at:
+            return None
+        cursor.at += size
+        rates.append(float(rate))
+    return EmbeddedProgram(chain, inputs, outputs, tuple(rates))
+
+
+def read_program(data: bytes | mmap.mmap) -> EmbeddedProgram | None:
+    """The program an exported plugin's binary embeds, or None if ``data`` holds none (never an exception). Every
+    place the magic appears is tried: the engine's own code may hold it too."""
+    at = data.find(MAGIC)
+    while at >= 0:
+        program = _header(data, at + len(MAGIC))
+        if program is not None:
+            return program
+        at = data.find(MAGIC, at + 1)
+    return None
+
+
+def _read_file(path: Path) -> EmbeddedProgram | None:
+    with path.open("rb") as file:
+        if path.stat().st_size == 0:
+            return None
+        with mmap.mmap(file.fileno(), 0, access=mmap.ACCESS_READ) as data:
+            return read_program(data)
+
+
+def exported_program(path: str | Path) -> EmbeddedProgram | None:
+    """The program in an exported plugin on disk: a binary file (a ``.clap``, a bundle's library), or a bundle whose
+    ``Contents`` holds one (a ``.vst3``; a macOS ``.clap``). None for any other plugin or file. Raises OSError
+    where a file cannot be read."""
+    source = Path(path)
+    if source.is_file():
+        return _read_file(source)
+    contents = source / "Contents"
+    if not contents.is_dir():
+        return None
+    binaries = sorted(
+        file
+        for file in contents.rglob("*")
+        if file.is_file() and (file.suffix.lower() in _BINARY_SUFFIXES or file.parent.name == "MacOS")
+    )
+    for file in binaries[:64]:
+        program = _read_file(file)
+        if program is not None:
+            return program
+    return None
