@@ -125,7 +125,8 @@ def test_saved_state_reloads_and_any_block_size_gives_the_same_file(tmp_path: Pa
 
 
 def test_a_mono_plugin_on_a_stereo_bus_is_named_with_the_wrapper_to_use(tmp_path: Path, zam_dir: Path) -> None:
-    """The mono EQ put straight on the bus ahead of the stereo maximizer: one line saying to run it per channel."""
+    """The mono EQ put straight on the bus ahead of the stereo maximizer: one line saying to run it per channel. Put
+    first on a stereo input, it is told how in a chain file's words as well as Python's."""
     chain = bus_chain(tmp_path, zam_dir, eq_per_channel=False)
     source = tmp_path / "in.wav"
     soundfile.write(str(source), np.zeros((4800, 2), np.float32), 48000)
@@ -135,6 +136,13 @@ def test_a_mono_plugin_on_a_stereo_bus_is_named_with_the_wrapper_to_use(tmp_path
     print(error)
     assert "\n" not in error and "'maximizer' (chain[1]) takes 2 channel(s), but gets 1 from 'eq' (chain[0])" in error
     assert "once per channel with PerChannel(ZamEQ2)" in error
+    single = bus_chain(tmp_path, zam_dir, eq_per_channel=False)  # the EQ alone on the stereo bus
+    single.write_text(single.read_text().split('[[stages]]\ntype = "plugin"\nname = "maximizer"')[0])
+    done = soundstage("process", "--chain", str(single), str(source), str(tmp_path / "out.wav"))
+    error = "\n".join(line for line in done.stderr.splitlines() if not line.startswith("DPF warning"))
+    assert done.returncode == 2 and "'eq' (chain[0]) takes 1 channel(s), but gets 2 from the chain input" in error
+    assert 'in a chain file: type = "per_channel", the plugin\'s table as its stage' in error  # the file's words too
+    assert '(type = "route", channels = [0])' in error
 
 
 def test_what_is_not_a_plugin_pedalboard_loads_is_named_with_what_to_give(tmp_path: Path, zam_dir: Path) -> None:

@@ -48,7 +48,10 @@ def channel_fix(node: Node, wanted: int | None, got: int) -> str:
     if isinstance(downmix, str) and wanted is not None:
         return f"it folds a {downmix} bed ({wanted} channels) down to stereo; give it {downmix} audio, or leave it out"
     if wanted == 1 and got > 1:
-        return f"run it once per channel with PerChannel({label}), or pick one channel with Route(channels=[0])"
+        return (
+            f'run it once per channel with PerChannel({label}) (in a chain file: type = "per_channel", the plugin\'s '
+            'table as its stage), or pick one channel with Route(channels=[0]) (type = "route", channels = [0])'
+        )
     bed = {6: "5.1", 8: "7.1"}.get(got)
     if wanted == 2 and bed:  # six or eight channels into a stereo stage: a surround bed, most likely
         return (
