@@ -109,6 +109,17 @@ def test_audition_finds_the_render_from_what_the_user_gives(
     for given in ("session.toml", ".", "renders", "renders/", str(elsewhere)):
         assert main(["audition", given, "--no-open"]) == 0, capsys.readouterr().err
     assert served == [rendered] * 4 + [elsewhere]
+    # the page itself, or a render beside it (a browser's address, a file name dragged in): the page's folder; any
+    # other file is refused in one line (it looked for a renders/ folder beside it)
+    for given in ("renders/index.html", str(elsewhere / "mix.wav")):
+        assert main(["audition", given, "--no-open"]) == 0, capsys.readouterr().err
+    assert served[-2:] == [rendered, elsewhere]
+    del served[-2:]
+    assert main(["audition", "stem.wav", "--no-open"]) == 2
+    assert capsys.readouterr().err == (
+        "soundstage: error: audition: 'stem.wav' is not a session file (.toml) nor in a folder a render wrote; give "
+        "the session file that was rendered, its folder, or the folder the render wrote (with index.html)\n"
+    )
     assert main(["audition", "../no-such-session.toml", "--no-open"]) == 2
     error = capsys.readouterr().err
     assert "audition: '../no-such-session.toml' does not exist; give the session file that was rendered" in error

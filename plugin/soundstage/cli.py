@@ -721,8 +721,8 @@ def _cmd_midi_monitor(args: argparse.Namespace) -> int:
 
 
 def _audition_folder(given: Path) -> Path:
-    """The render folder ``soundstage audition PATH`` serves: the folder of a rendered page given itself, else the
-    ``renders/`` beside the session file (or inside the session's folder)."""
+    """The render folder ``soundstage audition PATH`` serves: the folder of a rendered page given itself (or a file in
+    it: the page, a render), else the ``renders/`` beside the session file (or inside the session's folder)."""
     from soundstage.session.page import PAGE_NAME
 
     if given.is_dir():
@@ -732,6 +732,13 @@ def _audition_folder(given: Path) -> Path:
         raise SoundstageError(
             f"audition: {str(given)!r} does not exist; give the session file that was rendered, its folder, or the "
             "folder the render wrote (with index.html)"
+        )
+    if (given.parent / PAGE_NAME).is_file():  # the page itself, or one of the files the render wrote beside it
+        return given.parent
+    if given.suffix.lower() != ".toml":
+        raise SoundstageError(
+            f"audition: {str(given)!r} is not a session file (.toml) nor in a folder a render wrote; give the session "
+            "file that was rendered, its folder, or the folder the render wrote (with index.html)"
         )
     return given.resolve().parent / "renders"
 
