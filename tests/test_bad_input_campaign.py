@@ -1019,7 +1019,8 @@ CASES: dict[str, tuple[Callable[[W], list[str]], str, int]] = {
     ),
     "plugin_chain_of_a_vst3_bundle": (
         lambda w: ["plugin", "chain", folder_with(w / "Comp.vst3", "x.wav")],
-        r"Comp\.vst3: a folder, not a saved state; a VST3 or CLAP plugin keeps its chain in the state the DAW saves",
+        r"Comp\.vst3: holds no soundstage chain; only plugins made by `soundstage export-plugin` and the states they "
+        r"save hold one",
         2,
     ),
     # live options of a source not given: ignored before
