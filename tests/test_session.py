@@ -8,6 +8,7 @@ import signal
 import subprocess
 import sys
 import time
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -18,7 +19,7 @@ from bwf import write_stem
 from soundstage import AudioFileError, Chain, ChannelError, OutputError, SoundstageError, load_plugin, save_chain
 from soundstage.analysis.loudness import LoudnessMeter, TruePeakMeter
 from soundstage.host.external import external_parameters
-from soundstage.session import SessionError, render_session
+from soundstage.session import SessionError, load_session, render_session
 
 SR = 48000
 
@@ -670,6 +671,29 @@ def test_tail_s_renders_the_chains_tails_past_the_last_stem(tmp_path: Path) -> N
         assert np.abs(audio - expected).max() <= 1e-6
         tail_rms = 20 * np.log10(np.sqrt(np.mean(audio[:, SR:] ** 2)))
         assert tail_rms > -40.0, f"{name}: the tail is at {tail_rms:.1f} dBFS: no reverb in it"
+
+
+def test_an_ab_of_one_chain_against_itself_is_said(tmp_path: Path) -> None:
+    """An A/B render whose a and b name one chain (b = "stereo-reference" copied from a) rendered two equal files
+    and a level match of 0 dB, in silence. The session still loads (with automation, renders.NAME.a.PATH and .b.PATH
+    can set the sides apart, and then nothing is said); without it, one warning names the render and the fix."""
+    write_stem(tmp_path / "a.wav", np.full((2, SR // 2), 0.1, np.float32), SR, bit_depth=32)
+    text = '[[stems]]\npath = "a.wav"\n[[renders]]\nname = "compare"\nkind = "ab"\na = "stereo-reference"\n'
+    (tmp_path / "s.toml").write_text(text + 'b = "stereo-reference"\n')
+    with pytest.warns(UserWarning) as caught:
+        load_session(tmp_path / "s.toml")
+    assert [str(w.message) for w in caught] == [
+        f"{tmp_path / 's.toml'}: renders[0] ('compare'): a and b are the same chain ('stereo-reference'), so the A/B "
+        'compares the render with itself; give b the chain to compare a with (by default a = "stereo-reference", '
+        'b = "studio-5-binaural")'
+    ]
+    (tmp_path / "s.toml").write_text(text + 'b = "studio-5-binaural"\n')
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        load_session(tmp_path / "s.toml")
+        (tmp_path / "yaw.csv").write_text("time_s,yaw_deg\n0,0\n0.25,20\n")
+        (tmp_path / "s.toml").write_text('head_track = "yaw.csv"\n' + text + 'b = "stereo-reference"\n')
+        load_session(tmp_path / "s.toml")  # a head track may move the sides apart
 
 
 def test_a_bus_no_stem_is_sent_to_is_rendered_with_a_warning(tmp_path: Path) -> None:

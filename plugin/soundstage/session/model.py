@@ -303,6 +303,20 @@ def _warn_of_empty_buses(file: Path, buses: list[Bus], stems: list[Stem]) -> Non
             )
 
 
+def _warn_of_ab_against_itself(file: Path, renders: list[Render], *, automated: bool) -> None:
+    """A warning for an A/B whose two sides are one chain, with no automation that could set them apart."""
+    if automated:  # renders.NAME.a.PATH / .b.PATH may move the sides apart
+        return
+    for index, render in enumerate(renders):
+        if render.kind == "ab" and render.a is not None and Path(render.a) == Path(render.b or ""):
+            warnings.warn(
+                f"{file}: renders[{index}] ({render.name!r}): a and b are the same chain ({render.a!r}), so the A/B "
+                "compares the render with itself; give b the chain to compare a with (by default a = "
+                '"stereo-reference", b = "studio-5-binaural")',
+                stacklevel=3,
+            )
+
+
 def load_session(path: str | Path) -> Session:
     """Read and validate a session file (or the :data:`SESSION_FILE_NAME` in a folder given for it).
 
@@ -374,6 +388,7 @@ def load_session(path: str | Path) -> Session:
                 -1.0 if render.ceiling_dbtp is None else render.ceiling_dbtp,
             )
         )
+    _warn_of_ab_against_itself(file, renders, automated=settings is not None or data.head_track is not None)
     return Session(
         file=file,
         sample_rate=data.sample_rate,
