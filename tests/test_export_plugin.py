@@ -353,6 +353,29 @@ def test_clap_nulls_in_a_host(bundles: dict[str, dict[str, Path]], clap_host: Pa
     assert np.array_equal(outputs[("defaults", 256)], outputs[("defaults", 1000)])
 
 
+def test_a_clap_host_at_twice_the_baked_rate_hears_what_pedalboard_hears(
+    bundles: dict[str, dict[str, Path]], clap_host: Path, tmp_path: Path
+) -> None:
+    """A second host of the resampled rate: the CLAP build, baked for 48 kHz, in a 96 kHz session of the minimal CLAP
+    host (blocks of 256 and 1000) reports the latency the README gives (twice the chain's, plus 204) and gives, that
+    latency removed, the very samples the VST3 build gives in pedalboard."""
+    chain_file = ROOT / "chains" / "studio-5-binaural.toml"
+    rate = int(2 * RATE)
+    audio = make_test_mix(2.0, rate)
+    audio.astype("<f4").tofile(tmp_path / "in.f32")
+    chain = load_chain(chain_file)
+    chain(audio[:, :64], RATE)  # the chain's latency at the baked rate
+    vst3 = pedalboard.load_plugin(str(bundles["studio-5-binaural"]["vst3"]))(audio, rate)
+    for block in (256, 1000):
+        run = [str(clap_host), str(bundles["studio-5-binaural"]["clap"]), str(rate), str(block), str(tmp_path / "in.f32")]
+        result = subprocess.run([*run, "2", str(tmp_path / "out.f32")], capture_output=True, text=True, check=True)
+        latency = int(result.stdout.split()[1])
+        assert latency == 2 * (chain.latency_samples + 102)
+        got = np.fromfile(tmp_path / "out.f32", "<f4").reshape(2, -1)[:, latency:]
+        assert np.sqrt(np.mean(got**2)) > 0.01
+        assert np.array_equal(got, vst3[:, : got.shape[1]]), f"blocks of {block}: CLAP and VST3 differ"
+
+
 def test_a_sample_that_is_no_audio_plays_as_silence_and_never_poisons_the_plugin(
     bundles: dict[str, dict[str, Path]], clap_host: Path, tmp_path: Path
 ) -> None:
