@@ -47,7 +47,7 @@ import sys
 import threading
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn, TypeVar
 
 from soundstage.errors import SoundstageError
 
@@ -55,6 +55,9 @@ if TYPE_CHECKING:
     from soundstage.host.chain import Chain
 
 __all__ = ["main", "build_parser"]
+
+
+_T = TypeVar("_T")
 
 
 def _progress(total: int, label: str):
@@ -206,12 +209,10 @@ def _cmd_plugin_info(args: argparse.Namespace) -> int:
     print(f"  latency: {plugin.reported_latency_samples} samples at {args.sample_rate:g} Hz")
     program = exported_by_soundstage(plugin)
     if program is not None:
-        rates = ",".join(f"{rate:g}" for rate in program.rates)
         here = "" if program.plays_at(args.sample_rate) else f"; at {args.sample_rate:g} Hz it plays silence"
         print(
-            f"  made by soundstage export-plugin: baked for {rates} Hz, resampled at "
-            f"{','.join(f'{rate:g}' for rate in resampled_rates(program.rates))} Hz{here} "
-            "(its chain file: soundstage plugin chain PATH)"
+            f"  made by soundstage export-plugin: baked for {_hz(program.rates)} Hz, resampled at "
+            f"{_hz(resampled_rates(program.rates))} Hz{here} (its chain file: soundstage plugin chain PATH)"
         )
     print("  parameters:")
     for key, parameter in external_parameters(plugin).items():
@@ -234,17 +235,14 @@ def _cmd_plugin_chain(args: argparse.Namespace) -> int:
     if source.is_dir() and (source / "chain.toml").is_file():  # an exported LV2 bundle
         text: str | None = (source / "chain.toml").read_text()
     elif source.is_file():  # a saved state, or a plugin's binary (a .clap, a bundle's library)
-        data = _read_bytes(source)
+        data = _read(source, Path.read_bytes)
         text = chain_from_state(data) or chain_from_binary(data)
     elif source.is_dir():  # a plugin bundle: a VST3 or macOS CLAP holds its binary below Contents/
         if source.suffix.lower() == ".lv2":
             raise PluginError(
                 f"{source}: an LV2 bundle with no chain.toml; only bundles made by `soundstage export-plugin` hold one"
             )
-        try:
-            program = exported_program(source)
-        except OSError as error:
-            raise PluginError(f"{source}: cannot be read ({error.strerror or error}); check its permissions") from None
+        program = _read(source, exported_program)
         text = program.chain if program is not None else None
     else:
         raise PluginError(
@@ -267,11 +265,12 @@ def _cmd_plugin_chain(args: argparse.Namespace) -> int:
     return 0
 
 
-def _read_bytes(path: Path) -> bytes:
+def _read(path: Path, read: Callable[[Path], _T]) -> _T:
+    """``read(path)``, an OSError said in one line."""
     from soundstage.errors import PluginError
 
     try:
-        return path.read_bytes()
+        return read(path)
     except OSError as error:
         raise PluginError(f"{path}: cannot be read ({error.strerror or error}); check its permissions") from None
 
