@@ -19,6 +19,7 @@
 #include <cstring>
 #include <memory>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace ssx {
@@ -784,7 +785,9 @@ private:
 //     into the baked chain's band;
 //   - the interpolator (68 * factor + 1 taps, by polyphase branches each summing to 1, so no phase of the
 //     session's samples is louder at 0 Hz) from 1.1 times it on: no image of the chain's band up to 0.9 times
-//     the Nyquist frequency comes out (its top tenth, above 20 kHz at 44.1 kHz, may image just above it).
+//     the Nyquist frequency comes out (its top tenth, above 20 kHz at 44.1 kHz, may image just above it). Cut at
+//     the Nyquist frequency, its sinc is zero at every low-rate sample but its centre, so the session's samples
+//     that fall on low-rate ones are those samples (delayed), with no multiply-adds.
 // The stream stays causal with no buffering: the low-rate sample m is made from input up to sample
 // factor * m, and is the first the interpolator needs, at that same sample. The chain's input is the
 // session's delayed by the decimator's half length (68 samples of the baked rate). Latency in the session's
@@ -795,14 +798,25 @@ public:
     void prepare(int factor, int inputs, int outputs) {
         factor_ = factor;
         down_ = kaiser_sinc(136 * factor + 1, 0.95 / (2.0 * factor));
-        const std::vector<double> up = kaiser_sinc(68 * factor + 1, 1.0 / (2.0 * factor));
+        std::vector<double> up = kaiser_sinc(68 * factor + 1, 1.0 / (2.0 * factor));
+        for (int j = 0; j < int(up.size()); ++j)  // the sinc's zeros, exact: the branch at the low-rate samples
+            if ((j - 34 * factor) % factor == 0 && j != 34 * factor) up[size_t(j)] = 0.0;  // passes them as they are
         branch_ = 68 + 1;  // taps of each polyphase branch (zero-padded)
         branches_.assign(size_t(factor_) * size_t(branch_), 0.0);
+        spans_.assign(size_t(factor_), {0, 0});
         for (int p = 0; p < factor_; ++p) {
             double* g = &branches_[size_t(p) * size_t(branch_)];
             double sum = 0.0;
             for (int l = 0; l < branch_ && p + factor_ * l < int(up.size()); ++l) sum += g[l] = up[size_t(p + factor_ * l)];
-            for (int l = 0; l < branch_; ++l) g[l] /= sum;
+            int first = branch_, last = -1;
+            for (int l = 0; l < branch_; ++l) {
+                g[l] /= sum;
+                if (g[l] != 0.0) {
+                    first = std::min(first, l);
+                    last = l;
+                }
+            }
+            spans_[size_t(p)] = {first, last - first + 1};  // the multiply-adds skip the zero taps
         }
         inputs_.assign(size_t(inputs), std::vector<double>(2 * down_.size(), 0.0));
         outputs_.assign(size_t(outputs), std::vector<double>(2 * size_t(branch_), 0.0));
@@ -852,7 +866,9 @@ public:
                     at = at == 0 ? branch_ - 1 : at - 1;
                     history[at] = history[at + branch_] = low[c][used++];
                 }
-                out[c][offset + uint32_t(i)] = float(dot(&branches_[size_t(phase) * size_t(branch_)], history + at, branch_));
+                const auto [first, count] = spans_[size_t(phase)];
+                const double* g = &branches_[size_t(phase) * size_t(branch_)];
+                out[c][offset + uint32_t(i)] = float(dot(g + first, history + at + first, count));
                 phase = phase + 1 == factor_ ? 0 : phase + 1;
             }
         }
@@ -904,6 +920,7 @@ private:
 
     int factor_ = 1, branch_ = 1, in_at_ = 0, out_at_ = 0, phase_ = 0;
     std::vector<double> down_, branches_;
+    std::vector<std::pair<int, int>> spans_;  // per branch: its first nonzero tap and how many from there
     std::vector<std::vector<double>> inputs_, outputs_;
 };
 
