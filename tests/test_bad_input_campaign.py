@@ -1017,6 +1017,12 @@ CASES: dict[str, tuple[Callable[[W], list[str]], str, int]] = {
         r"Comp\.lv2: an LV2 bundle with no chain\.toml; only bundles made by `soundstage export-plugin` hold one",
         2,
     ),
+    # an audio file given to audition: it looked for a renders/ folder beside it and said to render first
+    "audition_of_an_audio_file": (
+        lambda w: ["audition", wav(w / "mix.wav", noise()), "--no-open"],
+        r"audition: '.*mix\.wav' is not a session file \(\.toml\) nor in a folder a render wrote; give the session file",
+        2,
+    ),
     "plugin_chain_of_a_vst3_bundle": (
         lambda w: ["plugin", "chain", folder_with(w / "Comp.vst3", "x.wav")],
         r"Comp\.vst3: holds no soundstage chain; only plugins made by `soundstage export-plugin` and the states they "
