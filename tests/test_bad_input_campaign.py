@@ -1017,6 +1017,13 @@ CASES: dict[str, tuple[Callable[[W], list[str]], str, int]] = {
         r"Comp\.lv2: an LV2 bundle with no chain\.toml; only bundles made by `soundstage export-plugin` hold one",
         2,
     ),
+    # a plugin given where a chain file is asked for: "is a folder: give the .toml file (it holds none)"
+    "chain_given_a_plugin_bundle": (
+        lambda w: process(w, wav(w / "in.wav", noise()), chain=folder_with(w / "Comp.vst3", "x.wav")),
+        r"chain file '.*Comp\.vst3' is a plugin, not a chain file; put it in one as a stage: \[\[stages\]\] "
+        r"type = \"plugin\", path = \".*Comp\.vst3\"",
+        2,
+    ),
     # an audio file given to audition: it looked for a renders/ folder beside it and said to render first
     "audition_of_an_audio_file": (
         lambda w: ["audition", wav(w / "mix.wav", noise()), "--no-open"],

@@ -752,6 +752,28 @@ def test_a_chain_refuses_an_exported_plugin_at_a_rate_it_would_be_silent_at(
     assert exported_program(bundles["studio-5"]["vst3"]).outputs == 5  # type: ignore[union-attr]
 
 
+def test_an_exported_plugin_given_as_a_chain_file_names_the_chain_it_holds(
+    bundles: dict[str, dict[str, Path]], tmp_path: Path, capsys
+) -> None:
+    """`process --chain studio-5-binaural.vst3` (the plugin a colleague sent, for the chain file it was made from) said
+    "is a folder: give the .toml file (it holds none)". It now says the plugin holds a chain and the command that writes
+    it out; the file that command writes runs as the chain. Any other VST3 is told how to go into a chain file."""
+    bundle = bundles["studio-5-binaural"]["vst3"]
+    source = tmp_path / "in.wav"
+    soundfile.write(str(source), make_test_mix(0.5, int(RATE)).T, int(RATE))
+    assert main(["process", str(source), str(tmp_path / "out.wav"), "--chain", str(bundle)]) == 2
+    assert capsys.readouterr().err == (
+        f"soundstage: error: chain file {str(bundle)!r} is a plugin, not a chain file; soundstage made it from one, "
+        f"which `soundstage plugin chain {bundle} -o chain.toml` writes out\n"
+    )
+    assert main(["plugin", "chain", str(bundle), "-o", str(tmp_path / "chain.toml")]) == 0
+    assert main(["process", str(source), str(tmp_path / "out.wav"), "--chain", str(tmp_path / "chain.toml")]) == 0
+    capsys.readouterr()
+    clap = bundles["studio-5-binaural"]["clap"]
+    assert main(["export-plugin", str(clap), "-o", str(tmp_path / "again")]) == 2
+    assert f"chain file {str(clap)!r} is a plugin, not a chain file; soundstage made it from one" in capsys.readouterr().err
+
+
 @functools.cache
 def _trim_program() -> tuple[str, bytes]:
     """A chain file (not all ASCII) and the program baked from it."""

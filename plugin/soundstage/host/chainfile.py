@@ -54,6 +54,7 @@ from pydantic import Field, field_validator
 
 from soundstage.acoustics.hrtf import HEAD_MODELS
 from soundstage.errors import ChainError, ChainFileError, OutputError, SoundstageDeprecationWarning, SoundstageError
+from soundstage.exported import exported_program
 from soundstage.files import missing_hint, referenced_path, windows_hint, write_text
 from soundstage.host.builtins import BUILTIN_RANGES, DEPRECATED_KEYS, builtin_specs, is_builtin, make_builtin, native_name
 from soundstage.host.chain import Chain
@@ -122,6 +123,25 @@ def preset_names() -> list[str]:
     return sorted(entry.name.removesuffix(".toml") for entry in _preset_folder().iterdir() if entry.name.endswith(".toml"))
 
 
+#: What plugins are (bundles and binaries): given where a chain file is asked for, they are said as plugins.
+_PLUGIN_SUFFIXES = (".vst3", ".component", ".clap", ".lv2", ".vst", ".dll", ".so", ".dylib")
+
+
+def _plugin_not_chain(path: Path) -> str:
+    """The error for a plugin given as a chain file: the chain file soundstage made it from, if it did; else how to
+    put it in a chain file."""
+    said = f"chain file {str(path)!r} is a plugin, not a chain file"
+    try:
+        made = exported_program(path) is not None or (path.suffix.lower() == ".lv2" and (path / "chain.toml").is_file())
+    except OSError:
+        made = False
+    if made:
+        return f"{said}; soundstage made it from one, which `soundstage plugin chain {path} -o chain.toml` writes out"
+    if path.suffix.lower() in (".vst3", ".component"):
+        return f'{said}; put it in one as a stage: [[stages]] type = "plugin", path = "{path.as_posix()}"'
+    return f"{said} (a chain's plugin stages are VST3 plugins, and Audio Units on macOS)"
+
+
 def find_chain(name: str | os.PathLike[str]) -> Path:
     """A chain file: ``name`` itself if it is a path, else the preset of that name.
 
@@ -135,6 +155,8 @@ def find_chain(name: str | os.PathLike[str]) -> Path:
     """
     path = Path(name)
     text = str(name)
+    if path.exists() and path.suffix.lower() in _PLUGIN_SUFFIXES:
+        raise ChainFileError(_plugin_not_chain(path))
     if path.exists() or path.suffix == ".toml" or "/" in text or os.sep in text:
         named = [preset for preset in preset_names() if preset.casefold() == path.stem.casefold()]  # "Mastering.toml"
         presets_folder = path.parent == Path(".") or path.parent.as_posix() == "chains"  # as the repository lays them
