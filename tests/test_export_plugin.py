@@ -425,6 +425,25 @@ def test_an_output_folder_with_commas_quotes_and_backslashes_builds(clap_host: P
     _nulls_in_the_clap_host(clap_host, clap, chain_file, make_test_mix(1.0, int(RATE)), [("defaults", 512, {})], tmp_path)
 
 
+def test_a_knob_is_named_in_pedalboard_as_in_the_chain_and_in_a_daw_in_words(tmp_path: Path) -> None:
+    """The plugin named its knobs ``device.center_level_db`` with the unit dB: a DAW showed "device.center_level_db"
+    and a value in dB, and pedalboard, which appends the unit, made ``device_center_level_db_db`` of it. The host
+    sees the knob in words with its unit beside it; in pedalboard it is ``stage_knob``, as the LV2 symbol is."""
+    plugin_toolchain()
+    chain_file = ROOT / "tests" / "export" / "parts.toml"
+    made = export_plugin(chain_file, tmp_path, formats=["vst3"], rates=[RATE])
+    plugin = pedalboard.load_plugin(str(made.bundles["vst3"]))
+    paths = [parameter.name for parameter in made.program.parameters]
+    assert "trim.gain_db" in paths and "virtual.crossfeed" in paths
+    knobs = {name: parameter for name, parameter in plugin.parameters.items() if name != "latency_frames"}
+    assert sorted(knobs) == sorted(path.replace(".", "_") for path in paths)
+    gain = knobs["trim_gain_db"]
+    assert (gain.name, gain.label) == ("trim: gain", "dB")
+    assert knobs["virtual_crossfeed"].name == "virtual: crossfeed"
+    plugin.trim_gain_db = -6.0
+    assert plugin.trim_gain_db == pytest.approx(-6.0, abs=0.05)
+
+
 def test_the_daw_shows_the_name_as_given_and_the_bundle_has_a_plain_file_name(tmp_path: Path) -> None:
     """--name "Café Röhre (mastering)" showed in the DAW as "Caf-R-hre-mastering": the file-name cleanup was the
     plugin's name too, and it dropped accented letters. The DAW shows the name as given; the files are plain ASCII."""

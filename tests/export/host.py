@@ -59,11 +59,11 @@ def null_db(got: np.ndarray, want: np.ndarray) -> float:
 
 
 def plugin_parameter(plugin: Any, key: str) -> Any:
-    """pedalboard's parameter for a chain knob ``stage.knob`` (pedalboard names it from the plugin's parameter name)."""
-    for parameter in plugin.parameters.values():
-        if parameter.name == key:
-            return parameter
-    raise KeyError(f"the plugin has no parameter {key!r}")
+    """pedalboard's parameter for a chain knob ``stage.knob``: pedalboard names it ``stage_knob``."""
+    name = key.replace(".", "_")
+    if name not in plugin.parameters:
+        raise KeyError(f"the plugin has no parameter {name!r} (it has {sorted(plugin.parameters)})")
+    return plugin.parameters[name]
 
 
 def set_knob(plugin: Any, chain: Any, path: str, value: float) -> None:

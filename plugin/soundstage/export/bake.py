@@ -71,15 +71,27 @@ UPMIX_KNOBS = ("center_amount", "center_width_db", "smoothing_ms", "low_hz", "hi
 
 @dataclass(frozen=True)
 class PluginParameter:
-    """One knob of the plugin: ``stage.knob``, its range, unit and default (the chain's value)."""
+    """One knob of the plugin: ``stage.knob``, the name a host shows, its range, unit and default (the chain's value)."""
 
     name: str
+    label: str
     symbol: str
     unit: str
     minimum: float
     maximum: float
     default: float
     boolean: bool
+
+
+def host_label(stage_name: str, knob: str, unit: str) -> str:
+    """The name a host shows for ``stage_name.knob``: ``"device: center level"`` for ``center_level_db`` in dB.
+
+    Hosts show the unit beside the value, and pedalboard appends it to the name it makes
+    (``device_center_level_db``), so the knob's unit suffix is left off here: written in,
+    pedalboard would say ``device_center_level_db_db``."""
+    suffix = f"_{unit.lower()}"
+    words = knob[: -len(suffix)] if unit and knob.lower().endswith(suffix) else knob
+    return f"{stage_name}: {words.replace('_', ' ')}"
 
 
 @dataclass
@@ -159,6 +171,7 @@ class _Baker:
             self.parameters.append(
                 PluginParameter(
                     name=name,
+                    label=host_label(stage_name, knob, spec.unit or ""),
                     symbol=re.sub(r"\W", "_", name),
                     unit=spec.unit or "",
                     minimum=0.0 if boolean else float(spec.minimum),
@@ -361,7 +374,7 @@ def bake(chain: Chain, chain_text: str, *, rates: Sequence[float], source: str) 
     blob.u32(outputs)
     blob.u32(len(baker.parameters))
     for parameter in baker.parameters:
-        blob.text(parameter.name)
+        blob.text(parameter.label)
         blob.text(parameter.symbol)
         blob.text(parameter.unit)
         blob.f32(parameter.minimum)
