@@ -18,6 +18,7 @@ from pedalboard.io import AudioFile
 from bwf import write_stem
 from soundstage import AudioFileError, Chain, ChannelError, OutputError, SoundstageError, load_plugin, save_chain
 from soundstage.analysis.loudness import LoudnessMeter, TruePeakMeter
+from soundstage.host.chainfile import find_chain
 from soundstage.host.external import external_parameters
 from soundstage.session import SessionError, load_session, render_session
 
@@ -676,7 +677,8 @@ def test_tail_s_renders_the_chains_tails_past_the_last_stem(tmp_path: Path) -> N
 def test_an_ab_of_one_chain_against_itself_is_said(tmp_path: Path) -> None:
     """An A/B render whose a and b name one chain (b = "stereo-reference" copied from a) rendered two equal files
     and a level match of 0 dB, in silence. The session still loads (with automation, renders.NAME.a.PATH and .b.PATH
-    can set the sides apart, and then nothing is said); without it, one warning names the render and the fix."""
+    can set the sides apart, and then nothing is said); without it, one warning names the render and the fix. A
+    preset against a copy of its file was not caught: the two names were compared as written."""
     write_stem(tmp_path / "a.wav", np.full((2, SR // 2), 0.1, np.float32), SR, bit_depth=32)
     text = '[[stems]]\npath = "a.wav"\n[[renders]]\nname = "compare"\nkind = "ab"\na = "stereo-reference"\n'
     (tmp_path / "s.toml").write_text(text + 'b = "stereo-reference"\n')
@@ -687,9 +689,23 @@ def test_an_ab_of_one_chain_against_itself_is_said(tmp_path: Path) -> None:
         'compares the render with itself; give b the chain to compare a with (by default a = "stereo-reference", '
         'b = "studio-5-binaural")'
     ]
+    # the preset by its name and by a copy of its file beside the session: one chain, said with both names
+    (tmp_path / "chains").mkdir()
+    (tmp_path / "chains" / "ref.toml").write_bytes(find_chain("stereo-reference").read_bytes())
+    (tmp_path / "s.toml").write_text(text + 'b = "chains/ref.toml"\n')
+    with pytest.warns(UserWarning) as caught:
+        load_session(tmp_path / "s.toml")
+    assert [str(w.message).split(", so")[0] for w in caught] == [
+        f"{tmp_path / 's.toml'}: renders[0] ('compare'): a and b are the same chain ('stereo-reference' and 'chains/ref.toml')"
+    ]
+    (tmp_path / "chains" / "ref.toml").write_text(find_chain("stereo-reference").read_text() + "# mine\n")
     (tmp_path / "s.toml").write_text(text + 'b = "studio-5-binaural"\n')
     with warnings.catch_warnings():
         warnings.simplefilter("error")
+        load_session(tmp_path / "s.toml")
+        (tmp_path / "s.toml").write_text(text + 'b = "chains/ref.toml"\n')  # the copy, edited: another chain
+        load_session(tmp_path / "s.toml")
+        (tmp_path / "s.toml").write_text(text + 'b = "chains/gone.toml"\n')  # said when the render loads it
         load_session(tmp_path / "s.toml")
         (tmp_path / "yaw.csv").write_text("time_s,yaw_deg\n0,0\n0.25,20\n")
         (tmp_path / "s.toml").write_text('head_track = "yaw.csv"\n' + text + 'b = "stereo-reference"\n')

@@ -303,14 +303,41 @@ def _warn_of_empty_buses(file: Path, buses: list[Bus], stems: list[Stem]) -> Non
             )
 
 
+def chain_path(folder: Path, name: str) -> Path:
+    """The chain file a session's ``chain``, ``a`` or ``b`` names: a file from the session's ``folder`` (a name
+    with a ``/``, a ``.toml`` suffix, or that is there), else the preset of that name.
+
+    Raises
+    ------
+    ChainFileError
+        For a name that is neither (:func:`~soundstage.host.chainfile.find_chain`'s message).
+    """
+    candidate = referenced_path(name, folder)
+    if candidate.exists() or name.endswith(".toml") or "/" in name:
+        return candidate
+    from soundstage.host.chainfile import find_chain  # a preset: only now is the host layer needed
+
+    return find_chain(name)
+
+
+def _one_chain(folder: Path, a: str, b: str) -> bool:
+    """Whether ``a`` and ``b`` name one chain: one file, or files of the same text (a preset and its copy). A name
+    that reads as no file is not judged here: the render says it."""
+    try:
+        return chain_path(folder, a).read_bytes() == chain_path(folder, b).read_bytes()
+    except (SoundstageError, OSError):
+        return False
+
+
 def _warn_of_ab_against_itself(file: Path, renders: list[Render], *, automated: bool) -> None:
     """A warning for an A/B whose two sides are one chain, with no automation that could set them apart."""
     if automated:  # renders.NAME.a.PATH / .b.PATH may move the sides apart
         return
     for index, render in enumerate(renders):
-        if render.kind == "ab" and render.a is not None and Path(render.a) == Path(render.b or ""):
+        if render.kind == "ab" and render.a and render.b and _one_chain(file.resolve().parent, render.a, render.b):
+            same = repr(render.a) if render.a == render.b else f"{render.a!r} and {render.b!r}"
             warnings.warn(
-                f"{file}: renders[{index}] ({render.name!r}): a and b are the same chain ({render.a!r}), so the A/B "
+                f"{file}: renders[{index}] ({render.name!r}): a and b are the same chain ({same}), so the A/B "
                 "compares the render with itself; give b the chain to compare a with (by default a = "
                 '"stereo-reference", b = "studio-5-binaural")',
                 stacklevel=3,

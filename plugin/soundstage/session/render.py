@@ -45,11 +45,11 @@ from soundstage.files import appeared_message, library_path, output_name, write_
 from soundstage.headtrack import read_head_track
 from soundstage.host.automation import late_automation
 from soundstage.host.chain import Chain, ChainTap
-from soundstage.host.chainfile import NoHeadStageError, chain_to_dict, find_chain, head_setting, load_chain
+from soundstage.host.chainfile import NoHeadStageError, chain_to_dict, head_setting, load_chain
 from soundstage.host.parameters import Parameter
 from soundstage.midi import automation_events, load_map
 from soundstage.session.bwf import bext_body
-from soundstage.session.model import Render, Session, SessionError, load_session
+from soundstage.session.model import Render, Session, SessionError, chain_path, load_session
 from soundstage.session.page import PAGE_NAME, write_page
 from soundstage.session.stems import StemInfo, StemReader, inspect_stems, timeline_frames
 from soundstage.sinks import AudioSink, AudioTarget, audio_target, write_failure
@@ -225,10 +225,8 @@ class RenderResult:
 def _resolve_chain(session: Session, name: str, *, head: str | list[str] | None = None, where: str = "") -> Chain:
     """The chain ``name`` names (a file from the session's folder, or a preset), on ``head`` if one is given (a
     render's chain on the session's ``hrtf``: :func:`_session_head`; ``where`` is the session's key that names it)."""
-    candidate = session.resolve(name)
     try:
-        path = candidate if candidate.exists() or name.endswith(".toml") or "/" in name else find_chain(name)
-        return load_chain(path, hrtf=head)
+        return load_chain(chain_path(session.folder, name), hrtf=head)
     except SessionError:
         raise
     except NoHeadStageError:
