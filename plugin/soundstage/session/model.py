@@ -62,6 +62,7 @@ from pydantic import AfterValidator, Field
 from soundstage.errors import OutputError, SoundstageError
 from soundstage.fileio import MAX_TAIL_S, audio_files
 from soundstage.files import output_name, referenced_path
+from soundstage.host.chainfile import find_chain
 from soundstage.schema import Table, unused_key, validate
 from soundstage.tomlfile import read_toml
 
@@ -315,8 +316,6 @@ def chain_path(folder: Path, name: str) -> Path:
     candidate = referenced_path(name, folder)
     if candidate.exists() or name.endswith(".toml") or "/" in name:
         return candidate
-    from soundstage.host.chainfile import find_chain  # a preset: only now is the host layer needed
-
     return find_chain(name)
 
 
