@@ -18,6 +18,9 @@ from soundstage import Chain, Gain
 from soundstage.midi.live import LiveControl, open_port
 from soundstage.midi.maps import map_from_dict
 
+#: These tests assert real-time pace: under pytest-xdist no other test runs beside them (tests/conftest.py).
+pytestmark = pytest.mark.realtime
+
 SR = 48000
 #: The sender's flood: 10 000 CC 7 messages per second for 5 s, then the value 100.
 FLOOD = (

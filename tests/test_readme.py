@@ -15,7 +15,7 @@ def test_quickstart_has_exactly_two_commands() -> None:
     commands = re.findall(r"```sh\n(.*?)\n```", quickstart, flags=re.S)
     assert commands == [
         "python3 -m venv .venv && .venv/bin/python -m pip install -e . && .venv/bin/soundstage demo",
-        'python3 -m venv .venv && .venv/bin/python -m pip install -e ".[test]" && .venv/bin/python -m pytest',
+        'python3 -m venv .venv && .venv/bin/python -m pip install -e ".[test]" && .venv/bin/python -m pytest -n auto',
     ]
     ci = (Path(__file__).resolve().parents[1] / ".ci" / "run").read_text()
     assert 'bash -c "$first"' in ci and 'bash -c "$second"' in ci  # CI runs both, read from this README

@@ -8,6 +8,7 @@ are cached by a hash of the sources and the compiler, so a second run is instant
 
 from __future__ import annotations
 
+import fcntl
 import hashlib
 import os
 import shutil
@@ -64,7 +65,9 @@ def build_plugin(key: str, out_dir: Path) -> Path:
 def build_all(out_dir: Path) -> dict[str, Path]:
     """Build every test plugin into ``out_dir``; returns key -> bundle path."""
     out_dir.mkdir(parents=True, exist_ok=True)
-    return {key: build_plugin(key, out_dir) for key in PLUGINS}
+    with open(out_dir / ".lock", "a") as lock:  # test workers side by side: one builds, the others wait and find it built
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        return {key: build_plugin(key, out_dir) for key in PLUGINS}
 
 
 if __name__ == "__main__":
