@@ -160,20 +160,21 @@ private:
         for (; h < m_; h <<= 1) {
             const double* __restrict wr = &twr_[size_t(h - 1)];
             const double* __restrict wi = &twi_[size_t(h - 1)];
-            for (int start = 0; start < m_; start += 2 * h) {
-                double* __restrict ar = re + start;
-                double* __restrict ai = im + start;
-                double* __restrict br = ar + h;
-                double* __restrict bi = ai + h;
-                for (int k = 0; k < h; ++k) {
-                    const double cr = wr[k], ci = sign * wi[k];
-                    const double tr = br[k] * cr - bi[k] * ci, ti = br[k] * ci + bi[k] * cr;
-                    br[k] = ar[k] - tr;
-                    bi[k] = ai[k] - ti;
-                    ar[k] += tr;
-                    ai[k] += ti;
-                }
-            }
+            for (int start = 0; start < m_; start += 2 * h)
+                butterflies(re + start, im + start, re + start + h, im + start + h, wr, wi, sign, h);
+        }
+    }
+    // One stage's butterflies on a block: a[k], b[k] <- a[k] +- w[k] b[k]. Its own function with restrict
+    // pointers, so the compiler knows the four rows apart and vectorizes the loop (two doubles per SSE2 op).
+    static void butterflies(double* __restrict ar, double* __restrict ai, double* __restrict br, double* __restrict bi,
+                            const double* __restrict wr, const double* __restrict wi, double sign, int h) {
+        for (int k = 0; k < h; ++k) {
+            const double cr = wr[k], ci = sign * wi[k];
+            const double tr = br[k] * cr - bi[k] * ci, ti = br[k] * ci + bi[k] * cr;
+            br[k] = ar[k] - tr;
+            bi[k] = ai[k] - ti;
+            ar[k] += tr;
+            ai[k] += ti;
         }
     }
 
