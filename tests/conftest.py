@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import fcntl
 import os
 import shutil
 import signal
 import subprocess
 import sys
-import tempfile
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -34,22 +32,10 @@ for _number in (signal.SIGINT, signal.SIGHUP):
         signal.signal(_number, _ignored_here_only)
 
 
-@pytest.hookimpl(hookwrapper=True)
-def pytest_runtest_protocol(item: pytest.Item, nextitem: pytest.Item | None) -> Iterator[None]:
-    """With pytest-xdist (the README's ``-n auto``), a test marked ``realtime`` (it asserts real-time pace) runs with
-    no other test beside it: it holds a lock across the workers that every other test shares, through its fixtures'
-    setup and teardown too. Run alone, tests take no lock."""
-    if "PYTEST_XDIST_WORKER" not in os.environ:
-        yield
-        return
-    path = Path(tempfile.gettempdir()) / f"soundstage-tests-{os.getuid()}.lock"
-    with open(path, "a") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX if item.get_closest_marker("realtime") else fcntl.LOCK_SH)
-        yield
-
-
 sys.path.insert(0, str(Path(__file__).resolve().parent / "vst3"))
 import build as vst3_build  # noqa: E402  (tests/vst3/build.py)
+
+from realtime_lock import pytest_runtest_protocol  # noqa: E402, F401  (a hook: realtime tests run alone)
 
 
 @pytest.fixture(scope="session")
