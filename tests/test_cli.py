@@ -130,10 +130,11 @@ def test_chain_show_lists_channels_and_latency(
 
 
 def test_plugin_info_lists_parameters(stereo_gain_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """A 0 dB default came back from the plugin's 0..1 float as -1e-06 dB, and was printed so."""
     assert main(["plugin", "info", str(stereo_gain_path)]) == 0
     out = capsys.readouterr().out
     assert "SS Test Gain (effect)" in out and "channels: 2" in out
-    assert "gain_db: " in out and "range -60..12 dB" in out
+    assert "    gain_db: 0 dB  range -60..12 dB  default 0  float\n" in out
     assert "latency_frames" in out and "(read-only)" in out
 
 

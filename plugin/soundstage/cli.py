@@ -189,7 +189,7 @@ def _cmd_chain_show(args: argparse.Namespace) -> int:
     print(f"total latency: {total} samples ({1000 * total / args.sample_rate:.2f} ms), compensated by soundstage")
     for path_name, parameter in chain.parameters.items():
         unit = f" {parameter.unit}" if parameter.unit else ""
-        print(f"  {path_name} = {parameter.value!r}{unit}   [{parameter.spec.range_text()}]")
+        print(f"  {path_name} = {parameter.spec.value_text(parameter.value)}{unit}   [{parameter.spec.range_text()}]")
     return 0
 
 
@@ -219,8 +219,8 @@ def _cmd_plugin_info(args: argparse.Namespace) -> int:
         unit = f" {parameter.unit}" if parameter.unit else ""
         access = "" if parameter.writable else "  (read-only)"
         print(
-            f"    {key}: {parameter.value!r}{unit}  range {parameter.spec.range_text()}  "
-            f"default {parameter.spec.default!r}  {parameter.spec.kind}{access}"
+            f"    {key}: {parameter.spec.value_text(parameter.value)}{unit}  range {parameter.spec.range_text()}  "
+            f"default {parameter.spec.value_text(parameter.spec.default)}  {parameter.spec.kind}{access}"
         )
     return 0
 

@@ -88,6 +88,14 @@ class ParameterSpec:
         if self.kind == "choice" and len(self.choices) < 1:
             raise ValueError(f"{self.name}: a choice parameter needs choices")
 
+    def value_text(self, value: Value) -> str:
+        """``value`` as ``plugin info`` and ``chain show`` print it: a float to 7 digits, the precision a plugin's
+        0..1 float carries, and within a millionth of the range of 0 as 0 (a 0 dB default reads back as 1e-06 dB)."""
+        if self.kind != "float" or isinstance(value, (bool, str)):
+            return repr(value)
+        number = float(value)
+        return "0" if abs(number) < (self.maximum - self.minimum) * 1e-6 else f"{number:.7g}"
+
     # -- validation --------------------------------------------------------
     def range_text(self) -> str:
         """The allowed values as a phrase for error messages."""
