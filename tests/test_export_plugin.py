@@ -619,7 +619,7 @@ def test_command_line_exports_and_lists_the_knobs(tmp_path: Path, capsys) -> Non
     status = main(["export-plugin", str(chain), "-o", str(tmp_path / "out"), "--format", "clap", "--rates", "48000"])
     out = capsys.readouterr().out
     assert status == 0
-    assert "parameter trim.gain_db: -96..24 dB, default -3" in out
+    assert 'parameter trim.gain_db ("trim: gain" in a DAW): -96..24 dB, default -3' in out
     assert "baked for 48000 Hz; at 96000,192000 Hz it runs those designs resampled" in out
     assert "at other sample rates the plugin is silent (for those a studio runs: --rates 44100,48000,88200,176400)" in out
     assert (tmp_path / "out" / "trim.clap").is_file()
