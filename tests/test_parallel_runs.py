@@ -45,7 +45,7 @@ def test_a_realtime_test_has_no_other_test_beside_it_on_another_worker(tmp_path:
     assert len(rows) == 8  # the realtime test, the other module's fixture and its 6 tests
     (realtime,) = [row for row in rows if row[0] == "realtime"]
     others = [row for row in rows if row[0] != "realtime"]
-    assert {row[1] for row in others} == {row[1] for row in others if row[1] != realtime[1]}, "one worker ran both"
+    assert realtime[1] not in {row[1] for row in others}, "one worker ran both modules: nothing ran beside it"
     start, end = float(realtime[2]), float(realtime[3])
     for row in others:
         assert float(row[3]) <= start or float(row[2]) >= end, (row, realtime)
