@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import shlex
 import subprocess
 import tempfile
 from pathlib import Path
@@ -181,6 +182,23 @@ def test_the_session_file_can_live_elsewhere(tmp_path: Path) -> None:
     made = new_session(stems, output=tmp_path / "sessions")
     assert made.file == tmp_path / "sessions" / "session.toml"
     assert load_session(made.file).resolve(str(made.session.stems[0].path)).resolve() == (stems / "a.wav").resolve()
+
+
+def test_the_commands_it_prints_run_as_pasted_into_a_shell(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """A DAW names the folder after the song ("Bob's Song - stems (v2)"). The check and render commands printed at the
+    end were written with the path bare, so a pasted one split at the spaces and the quote. Each is now split as a
+    POSIX shell splits it and run: both work."""
+    stems = tmp_path / "Bob's Song \u2013 stems (v2)"
+    stems.mkdir()
+    click_wav(stems / "vox.wav", 0.1)
+    assert main(["session", "new", str(stems)]) == 0
+    line = capsys.readouterr().out.splitlines()[-1]
+    check, render = line.removeprefix("check it: ").split("; render it: ")
+    assert shlex.split(check)[:3] == ["soundstage", "session", "check"]
+    assert shlex.split(render)[:2] == ["soundstage", "render"]
+    assert main([*shlex.split(check)[1:]]) == 0
+    assert main([*shlex.split(render)[1:], "--only", "mixdown"]) == 0
+    assert soundfile.info(str(stems / "renders" / "mixdown.wav")).frames > 0
 
 
 #: File names as people and other programs make them: quotes, TOML's specials, accents, CJK, a leading ~ or #,

@@ -42,6 +42,7 @@ import argparse
 import contextlib
 import itertools
 import os
+import shlex
 import signal
 import sys
 import threading
@@ -405,7 +406,8 @@ def _cmd_session_new(args: argparse.Namespace) -> int:
     if made.outputs:
         shown = ", ".join(made.outputs[:4]) + (", ..." if len(made.outputs) > 4 else "")
         print(f"left out what soundstage wrote ({shown}): renders and batch outputs, not stems")
-    print(f"check it: soundstage session check {made.file}; render it: soundstage render {made.file}")
+    quoted = shlex.quote(str(made.file))  # a folder a DAW named "My Song - stems" pastes into a shell as one word
+    print(f"check it: soundstage session check {quoted}; render it: soundstage render {quoted}")
     return 0
 
 

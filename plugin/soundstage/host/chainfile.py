@@ -43,6 +43,7 @@ import importlib.resources
 import math
 import os
 import re
+import shlex
 import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -136,7 +137,8 @@ def _plugin_not_chain(path: Path) -> str:
     except OSError:
         made = False
     if made:
-        return f"{said}; soundstage made it from one, which `soundstage plugin chain {path} -o chain.toml` writes out"
+        command = f"soundstage plugin chain {shlex.quote(str(path))} -o chain.toml"
+        return f"{said}; soundstage made it from one, which `{command}` writes out"
     if path.suffix.lower() in (".vst3", ".component"):
         return f'{said}; put it in one as a stage: [[stages]] type = "plugin", path = "{path.as_posix()}"'
     return f"{said} (a chain's plugin stages are VST3 plugins, and Audio Units on macOS)"
