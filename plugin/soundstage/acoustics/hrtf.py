@@ -239,6 +239,7 @@ class HrtfSet:
         if sides is not None and sides[0] < 0.0 < sides[1]:  # the right ear listed first: soundstage's order is left, right
             irs = irs[:, ::-1]
         _check_measurements(irs, angles, file)
+        irs = _without_silent_tail(irs)
         radius = float(np.abs(sides).max()) if sides is not None else 0.0875
         hrtf = cls(irs, angles[:, 0] % 360.0, angles[:, 1], rate, source=str(file) + note, radius_m=radius or 0.0875)
         _check_sides(hrtf, file)
@@ -422,6 +423,15 @@ def _farthest_per_direction(angles: np.ndarray, distances: np.ndarray) -> np.nda
     farthest = np.zeros(group.max() + 1)
     np.maximum.at(farthest, group, distances)
     return np.asarray(distances * SAME_DISTANCE_RATIO >= farthest[group])
+
+
+def _without_silent_tail(irs: np.ndarray) -> np.ndarray:
+    """``irs`` up to the last sample any response holds above -180 dB re the set's peak (a float32 sample resolves
+    about -144 dB of its peak): a set padded with zeros to a longer length (8192 taps for KEMAR's 512) is the same
+    head, and costs every design in proportion to its length. A measurement's noise tail is kept as measured."""
+    magnitude = np.abs(irs)
+    audible = np.flatnonzero(magnitude.max(axis=(0, 1)) > 1e-9 * magnitude.max())
+    return irs[..., : int(audible[-1]) + 1] if audible.size else irs
 
 
 def _check_positions(positions: np.ndarray, count: int, file: Path) -> None:
