@@ -116,12 +116,19 @@ def _info_header(program: Program, name: str, description: str, plugin_format: s
 
 
 def compile_command(
-    plugin_format: str, sources: list[Path], includes: list[Path], defines: dict[str, str], output: Path
+    plugin_format: str,
+    sources: list[Path],
+    includes: list[Path],
+    defines: dict[str, str],
+    output: Path,
+    *,
+    preinclude: Path | None = None,
 ) -> list[str]:
     """The one g++ call that builds a DPF plugin of ``plugin_format`` (vst3, lv2, clap) from ``sources``.
 
     ``includes`` must hold the plugin's ``DistrhoPluginInfo.h``; DPF's own sources
-    and its symbol list for the format come from :func:`dpf_root`.
+    and its symbol list for the format come from :func:`dpf_root`. ``preinclude`` is
+    read before every source, DPF's too (``g++ -include``).
     """
     dpf = dpf_root()
     return [
@@ -136,6 +143,7 @@ def compile_command(
         *(f"-D{key}={value}" for key, value in defines.items()),
         *(f"-I{folder}" for folder in includes),
         f"-I{dpf / 'distrho'}",
+        *(("-include", str(preinclude)) if preinclude else ()),
         *(str(source) for source in sources),
         str(dpf / "distrho" / "DistrhoPluginMain.cpp"),
         f"-Wl,--version-script={dpf / 'utils' / 'symbols' / f'{plugin_format}.version'}",
@@ -185,7 +193,7 @@ def _build(program: Program, out_dir: Path, *, name: str, description: str, form
     built: dict[str, Path] = {}
     with tempfile.TemporaryDirectory(prefix=".soundstage-export-", dir=out_dir) as scratch:
         work = Path(scratch).absolute()  # g++ runs in it: paths given relative to where the user is would not hold
-        for file in ("engine.hpp", "plugin.cpp"):
+        for file in ("engine.hpp", "plugin.cpp", "dpf_messages.hpp"):
             (work / file).write_text((native / file).read_text())
         blob = work / "program.bin"
         blob.write_bytes(program.blob)
@@ -207,7 +215,14 @@ def _build(program: Program, out_dir: Path, *, name: str, description: str, form
             binary.parent.mkdir(parents=True, exist_ok=True)
             # the blob by a plain relative name (from the scratch folder): the assembler reads it from a string in a
             # macro, which a comma or quote in the output folder's path would break
-            command = compile_command(plugin_format, [work / "plugin.cpp"], [include, work], {"SSX_PROGRAM": blob.name}, binary)
+            command = compile_command(
+                plugin_format,
+                [work / "plugin.cpp"],
+                [include, work],
+                {"SSX_PROGRAM": blob.name},
+                binary,
+                preinclude=work / "dpf_messages.hpp",
+            )
             _run(command, f"the {plugin_format.upper()} plugin", cwd=work)
             if plugin_format == "lv2":
                 _run([str(_ttl_generator(work)), f"./{binary.name}"], "the LV2 description (ttl)", cwd=bundle)
