@@ -34,6 +34,23 @@ def test_the_walk_takes_any_bytes_and_ends(body: bytes, form: bytes) -> None:
         assert chunk.size == declared or (form != b"RIFF" and chunk.kind == b"data" and declared == riff.UNSIZED)
 
 
+@settings(max_examples=300, deadline=None)
+@given(size=st.integers(0, 2**64 - 1) | st.integers(1, 40), audio=st.binary(max_size=40).map(lambda b: b[: len(b) // 2 * 2]))
+def test_a_data_size_in_ds64_past_the_files_end_ends_the_walk(size: int, audio: bytes) -> None:
+    """An RF64 whose ds64 gives the audio any 64-bit size (a damaged file's, or a pipe's 0): the walk gives ds64 and the
+    data chunk, and the chunk after the audio where the size leads to it. A size of 2**63 or more raised ValueError
+    from the seek (found by tests/test_fuzz.py), and `process` printed a traceback."""
+    ds64 = b"ds64" + (28).to_bytes(4, "little") + bytes(8) + size.to_bytes(8, "little") + bytes(12)
+    data = b"RF64" + riff.UNSIZED.to_bytes(4, "little") + b"WAVE" + ds64 + b"data" + riff.UNSIZED.to_bytes(4, "little")
+    data += audio + b"LIST" + bytes(4)
+    kinds = [chunk.kind for chunk in riff.chunks(io.BytesIO(data))]
+    assert kinds[:2] == [b"ds64", b"data"]
+    if size == len(audio) > 0:  # 0 is a pipe's: the audio runs to the file's end
+        assert kinds[2:] == [b"LIST"]
+    elif size > len(audio) + 8:
+        assert kinds[2:] == []
+
+
 def test_the_chunks_ffmpeg_and_libsndfile_write_are_found(tmp_path: Path) -> None:
     """A WAV from libsndfile (fmt, PEAK for float, data) and an RF64 from ffmpeg (ds64, fmt, LIST, data) with a chunk
     after its audio: the walk finds each chunk where the bytes are, and the RF64's data size is what ds64 says."""

@@ -7,6 +7,7 @@ declares against what the file holds. :func:`chunks` is the one walk every reade
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import BinaryIO
@@ -59,8 +60,9 @@ def chunks(stream: BinaryIO) -> Iterator[Chunk]:
     """
     if wav_form(stream) is None:
         return
+    length = stream.seek(0, os.SEEK_END)
     position, data_size = 12, None
-    while True:
+    while position + 8 <= length:  # a size past the end (a damaged header's, up to 2**64) ends the walk
         stream.seek(position)
         header = stream.read(8)
         if len(header) < 8:
