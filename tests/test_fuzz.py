@@ -180,7 +180,20 @@ def audio_bytes(file_format: str, subtype: str) -> bytes:
     return buffer.getvalue()
 
 
-ORIGINALS = {".wav": audio_bytes("WAV", "PCM_24"), ".flac": audio_bytes("FLAC", "PCM_16"), ".aiff": audio_bytes("AIFF", "PCM_16")}
+def piped_rf64_bytes() -> bytes:
+    """An RF64 as a writer on a pipe leaves it (ffmpeg -rf64 always -f wav -): ds64's sizes 0, data's 0xFFFFFFFF."""
+    unsized = b"\xff\xff\xff\xff"
+    ds64 = b"ds64" + (28).to_bytes(4, "little") + bytes(28)
+    fmt = b"fmt " + (16).to_bytes(4, "little") + bytes.fromhex("0100 0200 80bb0000 00650400 0600 1800".replace(" ", ""))
+    return b"RF64" + unsized + b"WAVE" + ds64 + fmt + b"data" + unsized + audio_bytes("RAW", "PCM_24")
+
+
+ORIGINALS = {
+    ".wav": audio_bytes("WAV", "PCM_24"),
+    ".flac": audio_bytes("FLAC", "PCM_16"),
+    ".aiff": audio_bytes("AIFF", "PCM_16"),
+    "-piped.wav": piped_rf64_bytes(),
+}
 
 
 @CASES

@@ -219,6 +219,34 @@ def test_a_wav_written_to_a_pipe_reads_to_its_end(tmp_path: Path) -> None:
     assert soundfile.info(str(tmp_path / "out.wav")).frames == audio.shape[1]
 
 
+@pytest.mark.parametrize("codec", ["pcm_u8", "pcm_s16le", "pcm_s24le", "pcm_s32le", "pcm_f32le", "pcm_f64le"])
+def test_an_rf64_written_to_a_pipe_reads_to_its_end(tmp_path: Path, codec: str) -> None:
+    """ffmpeg writing RF64 to a pipe (`-rf64 always -f wav -`, as a long recording is streamed) cannot fill in its ds64,
+    so the file says it holds no samples; pedalboard and libsndfile read none, and `process` said "has no samples
+    (zero-length input)" of 1.5 s of audio. It now reads every sample, the same as ffmpeg's own file of that audio
+    (read by soundfile), and nothing after it."""
+    if shutil.which("ffmpeg") is None:
+        pytest.skip("needs ffmpeg (Debian: apt-get install ffmpeg)")
+    wav = write(tmp_path / "in.wav", program(channels=3))
+    piped, whole = tmp_path / "piped.wav", tmp_path / "whole.wav"
+    convert = ["ffmpeg", "-loglevel", "error", "-i", str(wav), "-c:a", codec, "-rf64", "always"]
+    with piped.open("wb") as out:
+        subprocess.run([*convert, "-f", "wav", "-"], stdout=out, check=True)
+    subprocess.run([*convert, str(whole)], check=True)
+    data = piped.read_bytes()
+    assert data[:4] == b"RF64" and soundfile.info(str(piped)).frames == 0
+    expected = soundfile.read(str(whole), dtype="float32", always_2d=True)[0].T
+    assert expected.shape == (3, int(1.5 * SR))
+    with open_audio(piped) as reader:
+        assert (reader.frames, reader.num_channels, reader.samplerate) == (expected.shape[1], 3, SR)
+        assert np.array_equal(reader.read(reader.frames + 100), expected)
+    assert main(["process", str(piped), str(tmp_path / "out.wav"), "--chain", "mastering"]) == 0
+    assert (soundfile.info(str(tmp_path / "out.wav")).frames, soundfile.info(str(tmp_path / "out.wav")).channels) == (
+        expected.shape[1],
+        3,
+    )
+
+
 def test_an_unfinished_recording_is_named_with_the_command_that_recovers_it(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -113,6 +113,9 @@ def open_audio(path: str | os.PathLike[str], *, allow_truncated: bool = False) -
     stream = mpeg.scan(file) if suffix in MPEG_SUFFIXES or (info is not None and info.format == "MP3") else None
     if stream is not None:
         return _mpeg_reader(file, stream, allow_truncated)
+    piped = _piped_rf64(file) if info is not None and info.format == "RF64" and info.frames == 0 else None
+    if piped is not None:
+        return _within_reason(file, piped)
     return _closed_if_refused(file, _decoder(file, libsndfile_reads=info is not None), allow_truncated)
 
 
@@ -520,6 +523,80 @@ class _ResampledTruncated:
         return self._reader.read(max(0, min(count, self.frames - int(self._reader.tell()))))
 
 
+#: libsndfile's names of the samples a WAV's fmt chunk describes: (format tag, bits per sample) -> subtype.
+_WAV_SUBTYPES = {
+    (1, 8): "PCM_U8",
+    (1, 16): "PCM_16",
+    (1, 24): "PCM_24",
+    (1, 32): "PCM_32",
+    (3, 32): "FLOAT",
+    (3, 64): "DOUBLE",
+}
+
+
+def _piped_rf64(file: Path) -> SoundfileReader | None:
+    """A reader of an RF64 WAV written to a pipe (``ffmpeg -rf64 always -f wav -``), or None for any other file.
+
+    A writer on a pipe cannot go back to fill in ``ds64``, so the file says it holds no samples, and pedalboard and
+    libsndfile read none. Its audio runs from the ``data`` chunk to the file's end, as its ``fmt`` chunk describes
+    it; that is read as raw samples (a last frame cut short is left out).
+    """
+    with open(file, "rb") as stream:
+        fmt, start = b"", None
+        for chunk in riff.chunks(stream):
+            if chunk.kind == b"fmt ":
+                fmt = stream.read(min(chunk.size, 26))
+            elif chunk.kind == b"data":
+                start = chunk.body if chunk.size == riff.UNSIZED else None
+                break
+    if start is None or len(fmt) < 16:
+        return None
+    tag, channels, rate, bits = (int.from_bytes(fmt[a:b], "little") for a, b in ((0, 2), (2, 4), (4, 8), (14, 16)))
+    if tag == 0xFFFE and len(fmt) >= 26:  # WAVE_FORMAT_EXTENSIBLE: the sub-format's tag
+        tag = int.from_bytes(fmt[24:26], "little")
+    subtype = _WAV_SUBTYPES.get((tag, bits))
+    if subtype is None or channels < 1 or rate < 1:
+        return None
+    body = _FileFrom(file, start)
+    try:
+        sound = soundfile.SoundFile(body, format="RAW", subtype=subtype, channels=channels, samplerate=rate, endian="LITTLE")
+    except Exception:
+        body.close()
+        return None
+    return SoundfileReader(file, opened=(sound, body))
+
+
+class _FileFrom:
+    """The bytes of a file from ``start`` on, as a file object of their own (libsndfile reads raw samples from the
+    start of what it is given)."""
+
+    def __init__(self, file: Path, start: int) -> None:
+        self._stream = open(file, "rb")  # noqa: SIM115 (closed by close(), with the reader)
+        self._start = start
+        self._stream.seek(start)
+
+    def seek(self, offset: int, whence: int = os.SEEK_SET) -> int:
+        if whence == os.SEEK_CUR:
+            target = self._stream.tell() + offset
+        elif whence == os.SEEK_END:
+            target = self._stream.seek(0, os.SEEK_END) + offset
+        else:
+            target = self._start + offset
+        return self._stream.seek(max(target, self._start)) - self._start
+
+    def tell(self) -> int:
+        return self._stream.tell() - self._start
+
+    def read(self, size: int = -1) -> bytes:
+        return self._stream.read(size)
+
+    def readinto(self, buffer: Any) -> int:
+        return self._stream.readinto(buffer)
+
+    def close(self) -> None:
+        self._stream.close()
+
+
 class SoundfileReader(_StreamedReader):
     """pedalboard's reader interface (``read``, ``tell``, ``frames``, ``resampled_to`` ...) over ``soundfile``, for
     the formats libsndfile reads and pedalboard does not: CAF, Wave64 and others.
@@ -528,8 +605,11 @@ class SoundfileReader(_StreamedReader):
     pedalboard's resampling reader gives for a format it reads (tested).
     """
 
-    def __init__(self, path: str | os.PathLike[str]) -> None:
-        self._file = soundfile.SoundFile(str(path))
+    def __init__(self, path: str | os.PathLike[str], *, opened: tuple[soundfile.SoundFile, _FileFrom] | None = None) -> None:
+        """``opened``: the file already open, over a file object closed with it (see :func:`_piped_rf64`)."""
+        sound, body = opened if opened is not None else (soundfile.SoundFile(str(path)), None)
+        self._file = sound
+        self._body: _FileFrom | None = body
         self.name = str(path)
         self.samplerate = float(self._file.samplerate)
         self.num_channels = int(self._file.channels)
@@ -550,6 +630,8 @@ class SoundfileReader(_StreamedReader):
 
     def close(self) -> None:
         self._file.close()
+        if self._body is not None:
+            self._body.close()
 
 
 class DecodedReader(_StreamedReader):
