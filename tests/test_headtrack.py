@@ -233,6 +233,7 @@ def test_any_packet_is_taken_or_counted(data: bytes) -> None:
         tracker.stop()
 
 
+@pytest.mark.realtime  # the new yaw's designs must be made while the 6 s play: alone, not beside another test's load
 def test_soundstage_live_follows_a_head_tracker() -> None:
     """The command: a head tracker alone (no MIDI) moves the chain live; bad packets are counted in the summary."""
     process = subprocess.Popen(
@@ -246,7 +247,7 @@ def test_soundstage_live_follows_a_head_tracker() -> None:
             "--head-tracker",
             "udp:0",
             "--seconds",
-            "4",
+            "6",
         ],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
