@@ -1066,16 +1066,6 @@ CASES: dict[str, tuple[Callable[[W], list[str]], str, int]] = {
         2,
     ),
     "unknown_command": (lambda w: ["transmogrify"], r"invalid choice: 'transmogrify'", 2),
-    "input_dash_for_stdin": (
-        lambda w: ["process", "-", "out.wav", "--chain", "mastering"],
-        r"input '-': standard input is not read .*save it to a file first",
-        2,
-    ),
-    "output_dash_for_stdout": (
-        lambda w: ["process", wav(w / "in.wav", noise()), "-", "--chain", "mastering"],
-        r"output '-': standard output is not written .*give a file, e\.g\. out\.wav",
-        2,
-    ),
     "session_in_windows_1252": (
         lambda w: [raw(w / "s.toml", b'[[stems]]\npath = "caf\xe9.wav"\n')] and ["session", "check", "s.toml"],
         r"session file 's.toml' is not UTF-8 text \(byte 0xe9 at line 2, column 12, 'é' in Windows-1252\): save it as UTF-8",

@@ -1,7 +1,7 @@
 """The ``soundstage`` command.
 
-    soundstage process IN OUT (or -o OUT) --chain FILE [--hrtf SOFA ...] [--buffer-size N] [--bit-depth B] [--overwrite]
-                       [--midi F.mid --map M.toml] [--head-track TRACK.csv]
+    soundstage process IN OUT (or -o OUT; either "-": a pipe) --chain FILE [--hrtf SOFA ...] [--buffer-size N]
+                       [--bit-depth B] [--overwrite] [--midi F.mid --map M.toml] [--head-track TRACK.csv]
     soundstage chain show FILE [--sample-rate HZ] [--channels N]
     soundstage plugin info PATH [--plugin-name NAME]
     soundstage plugin chain STATE [-o CHAIN.toml] [--overwrite]
@@ -43,8 +43,10 @@ import contextlib
 import itertools
 import os
 import shlex
+import shutil
 import signal
 import sys
+import tempfile
 import threading
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
@@ -79,12 +81,92 @@ def _process_output(positional: str | None, option: str | None) -> str:
 
 
 def _cmd_process(args: argparse.Namespace) -> int:
+    args.output = _process_output(args.output, args.output_option)
+    with contextlib.ExitStack() as stack:
+        source, target, named = args.input, args.output, {}
+        if args.input == "-" and not Path("-").exists():  # a file named "-" is read as before (./- names it too)
+            source = _spooled_stdin(stack)
+            named[str(source)] = "standard input"
+        if args.output == "-":
+            if sys.stdout.isatty():
+                raise SoundstageError(
+                    "output '-': standard output is a terminal, where audio would print as bytes; pipe it into a program "
+                    "that reads WAV (e.g. soundstage process IN - --chain C | ffmpeg -i - out.mp3), or give a file"
+                )
+            target = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="soundstage-stdout-"))) / "out.wav"
+            named[str(target)] = "standard output"
+        try:
+            written = _process(args, source, target, said=sys.stderr if args.output == "-" else sys.stdout, named=named)
+        except SoundstageError as error:
+            if not named:
+                raise
+            message = str(error)
+            for path, name in named.items():  # "input file '/tmp/.../stdin.wav' is ..." -> "standard input is ..."
+                for said in (f"input file {path!r}", f"output {path!r}", repr(path), path):
+                    message = message.replace(said, name)
+            raise type(error)(message) from None
+        if args.output == "-":
+            with open(written, "rb") as audio:
+                shutil.copyfileobj(audio, sys.stdout.buffer, 1 << 20)
+            sys.stdout.buffer.flush()
+    return 0
+
+
+def _spooled_stdin(stack: contextlib.ExitStack) -> Path:
+    """Standard input kept in a private temporary file (the decoders seek in what they read), removed at the end; its
+    suffix is that of the format its first bytes show (pedalboard goes by the name)."""
+    if sys.stdin is None or sys.stdin.isatty():
+        raise SoundstageError(
+            "input '-': standard input is a terminal, not audio; pipe a file in (e.g. ffmpeg -i song.mp3 -f wav - | "
+            "soundstage process - out.wav --chain C), or give the file"
+        )
+    folder = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="soundstage-stdin-")))
+    try:
+        head = sys.stdin.buffer.read(12)
+    except OSError as error:  # closed, or not open for reading
+        raise SoundstageError(f"input '-': standard input cannot be read ({error}); give the file") from None
+    spool = folder / f"stdin{_suffix_of(head)}"
+    try:
+        with open(spool, "wb") as out:
+            out.write(head)
+            shutil.copyfileobj(sys.stdin.buffer, out, 1 << 20)
+    except OSError as error:
+        raise SoundstageError(
+            f"input '-': standard input cannot be kept in {str(folder.parent)!r} while it is read "
+            f"({error.strerror or error}); save it to a file first and give that (or set TMPDIR to a folder with room)"
+        ) from None
+    if spool.stat().st_size == 0:
+        raise SoundstageError("input '-': standard input is empty (nothing was piped in); pipe an audio file in, or give it")
+    return spool
+
+
+def _suffix_of(head: bytes) -> str:
+    """The suffix of the audio format a file's first 12 bytes show, or "" (libsndfile then goes by the content)."""
+    if head[8:12] == b"WAVE" and head[:4] in (b"RIFF", b"RF64", b"BW64"):
+        return ".wav"
+    if head[:4] == b"FORM" and head[8:12] in (b"AIFF", b"AIFC"):
+        return ".aiff"
+    if head[:4] == b"fLaC":
+        return ".flac"
+    if head[:4] == b"OggS":
+        return ".ogg"
+    if head[:4] == b"caff":
+        return ".caf"
+    if head[:3] == b"ID3" or (len(head) > 1 and head[0] == 0xFF and head[1] & 0xE0 == 0xE0):
+        return ".mp3"
+    return ""
+
+
+def _process(args: argparse.Namespace, source: str | Path, target: str | Path, *, said: Any, named: dict[str, str]) -> Path:
+    """``process`` from ``source`` to ``target``, its lines printed to ``said``; returns the file written. ``named``:
+    the words for a file that stands in for a pipe (standard input and output), by its path."""
     from soundstage.fileio import open_audio, process_file
     from soundstage.host.chainfile import find_chain, load_chain
 
-    args.output = _process_output(args.output, args.output_option)
+    shown_input = named.get(str(source), str(source))
+    shown_output = named.get(str(target), str(target))
     chain = load_chain(find_chain(args.chain), hrtf=_given_heads(args.hrtf))
-    with open_audio(args.input, allow_truncated=args.allow_truncated) as probe:
+    with open_audio(source, allow_truncated=args.allow_truncated) as probe:
         total = int(probe.frames)
         rate = float(probe.samplerate)
     automation = None
@@ -95,22 +177,22 @@ def _cmd_process(args: argparse.Namespace) -> int:
 
         automation = automation_events(args.midi, load_map(args.map, chain), chain, rate)
         _check_not_late(f"MIDI file {args.midi!r}", automation, total + round(args.tail * rate), rate)
-        print(f"automation: {len(automation)} parameter change(s) from {args.midi}")
+        print(f"automation: {len(automation)} parameter change(s) from {args.midi}", file=said)
     if args.head_track:
         from soundstage.headtrack import read_head_track
 
         track = read_head_track(args.head_track, chain.parameters, rate)
         _check_not_late(f"head track {args.head_track!r}", track, total + round(args.tail * rate), rate)
         automation = (automation or []) + track
-        print(f"head track: {len(track)} listener parameter change(s) from {args.head_track}")
-    bar = _progress(total + round(args.tail * rate), Path(args.input).name)
+        print(f"head track: {len(track)} listener parameter change(s) from {args.head_track}", file=said)
+    bar = _progress(total + round(args.tail * rate), Path(shown_input).name)
     try:
         info = process_file(
             chain,
-            args.input,
-            args.output,
+            source,
+            target,
             buffer_size=args.buffer_size,
-            overwrite=args.overwrite,
+            overwrite=args.overwrite or str(target) in named,  # its own private folder
             bit_depth=args.bit_depth,
             progress=bar.update,
             automation=automation,
@@ -122,17 +204,22 @@ def _cmd_process(args: argparse.Namespace) -> int:
     seconds = info["frames"] / info["sample_rate"]
     tail = f" ({info['tail_frames'] / info['sample_rate']:g} s of it the chain's tail)" if info["tail_frames"] else ""
     if info["dual_mono"]:
-        print(f"input {args.input} is mono: played on both channels of the chain's stereo input (dual mono)")
+        print(f"input {shown_input} is mono: played on both channels of the chain's stereo input (dual mono)", file=said)
     if info["missing_seconds"]:
-        print(f"input {args.input} is TRUNCATED: {info['missing_seconds']:.3f} s missing at its end (--allow-truncated)")
+        print(
+            f"input {shown_input} is TRUNCATED: {info['missing_seconds']:.3f} s missing at its end (--allow-truncated)",
+            file=said,
+        )
     print(
-        f"wrote {args.output}: {seconds:.2f} s{tail}, {int(info['output_channels'])} channel(s) at "
+        f"wrote {shown_output}: {seconds:.2f} s{tail}, {int(info['output_channels'])} channel(s) at "
         f"{info['sample_rate']:g} Hz (from {int(info['input_channels'])}); chain latency "
-        f"{int(info['latency_samples'])} samples, compensated"
+        f"{int(info['latency_samples'])} samples, compensated",
+        file=said,
     )
     if info["clipped_samples"]:
-        print(_clipping_note(args.output, int(info["clipped_samples"]), info["signal_peak_dbfs"], int(info["bit_depth"])))
-    return 0
+        note = _clipping_note(shown_output, int(info["clipped_samples"]), info["signal_peak_dbfs"], int(info["bit_depth"]))
+        print(note, file=said)
+    return Path(target)
 
 
 def _check_not_late(source: str, events: list[Any], frames: int, rate: float) -> None:
@@ -970,8 +1057,10 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True)
 
     process = commands.add_parser("process", help="stream an audio file through a chain")
-    process.add_argument("input", help="input audio file (never modified)")
-    process.add_argument("output", nargs="?", default=None, help="output audio file (.wav, .aiff, .flac)")
+    process.add_argument("input", help="input audio file (never modified), or - for standard input")
+    process.add_argument(
+        "output", nargs="?", default=None, help="output audio file (.wav, .aiff, .flac), or - for a WAV on standard output"
+    )
     process.add_argument(
         "-o", "--output", dest="output_option", metavar="OUT", default=None, help="the output file (or as the 2nd argument)"
     )

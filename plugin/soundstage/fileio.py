@@ -133,7 +133,7 @@ def _input_file(path: str | os.PathLike[str]) -> Path:
     file = Path(path)
     if str(path) == "-" and not file.exists():
         raise AudioFileError(
-            "input '-': standard input is not read (the decoders seek in their file); "
+            "input '-': standard input is read by soundstage process alone (soundstage process - OUT); "
             "save it to a file first, e.g. ffmpeg -i ... -c:a pcm_s24le in.wav, and give that"
         )
     if not file.exists():
@@ -457,8 +457,8 @@ def held_frames(file: Path, declared: int) -> int:
         return declared
     if info.format in ("WAV", "WAVEX", "AIFF", "RF64", "W64", "CAF"):
         return min(declared, int(info.frames)) if info.frames > 0 else declared
-    if info.format != "FLAC" or declared == 0:
-        return declared
+    if info.format != "FLAC" or declared == 0 or info.frames >= 2**62:
+        return declared  # a FLAC written to a pipe gives no length (libsndfile: 2**63 - 1); pedalboard counts its frames
     try:
         with soundfile.SoundFile(str(file)) as flac:
             flac.seek(declared - 1)
@@ -786,8 +786,8 @@ def check_output_path(output: str | os.PathLike[str], *, inputs: list[Path], ove
     target = Path(output)
     if str(output) == "-":
         raise OutputError(
-            "output '-': standard output is not written (a WAV's header is finished after its audio, and an output "
-            f"appears only when complete); give a file, e.g. {example}"
+            "output '-': standard output is written by soundstage process alone (soundstage process IN -, a whole "
+            f"WAV once it is complete); give a file, e.g. {example}"
         )
     for source in inputs:
         if target.resolve() == source.resolve() or (target.exists() and os.path.samefile(target, source)):

@@ -1,0 +1,107 @@
+"""``soundstage process - -``: audio from standard input and to standard output, through real pipes."""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import os
+import pty
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+import soundfile
+
+from helpers import tool
+from soundstage.cli import main
+
+ROOT = Path(__file__).resolve().parents[1]
+CLI = "import sys; from soundstage.cli import main; sys.exit(main(sys.argv[1:]))"
+SR = 48000
+
+
+def run(*args: str, stdin: bytes = b"") -> subprocess.CompletedProcess[bytes]:
+    env = {**os.environ, "PYTHONPATH": str(ROOT / "plugin")}
+    return subprocess.run([sys.executable, "-c", CLI, *args], input=stdin, capture_output=True, env=env, timeout=600)
+
+
+@pytest.fixture(scope="module")
+def song(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    folder = tmp_path_factory.mktemp("pipes")
+    rng = np.random.default_rng(3)
+    t = np.arange(int(1.5 * SR)) / SR
+    audio = np.stack([0.3 * np.sin(2 * np.pi * 220 * t), 0.2 * rng.standard_normal(t.size)]).astype(np.float32)
+    soundfile.write(str(folder / "song.wav"), audio.T, SR, subtype="FLOAT")
+    return folder / "song.wav"
+
+
+@pytest.mark.parametrize("codec", [("-c:a", "pcm_f32le", "-f", "wav"), ("-c:a", "flac", "-f", "flac")])
+def test_a_pipe_in_and_out_gives_the_bytes_of_the_same_files_run(song: Path, tmp_path: Path, codec: tuple[str, ...]) -> None:
+    """ffmpeg's pipe into `process - -` (a WAV with its sizes left open, or FLAC), read back from standard output: the
+    same samples as the file run from disk to disk, and the lines that would go to standard output on standard error.
+    Before, `-` was refused both ways."""
+    ffmpeg = tool("ffmpeg")
+    piped = subprocess.run([ffmpeg, "-loglevel", "error", "-i", str(song), *codec, "-"], capture_output=True, check=True)
+    done = run("process", "-", "-", "--chain", "mastering", stdin=piped.stdout)
+    assert done.returncode == 0, done.stderr.decode()
+    assert done.stderr.decode().startswith("wrote standard output: 1.50 s, 2 channel(s) at 48000 Hz (from 2);")
+    assert main(["process", str(song), str(tmp_path / "direct.wav"), "--chain", "mastering"]) == 0
+    direct, rate = soundfile.read(str(tmp_path / "direct.wav"), dtype="float32")
+    out, out_rate = soundfile.read(io.BytesIO(done.stdout), dtype="float32")
+    assert out_rate == rate == SR and out.shape == direct.shape == (int(1.5 * SR), 2)
+    if "flac" in codec:  # 24-bit: the input's samples to 2**-23, then the chain's output within that
+        assert np.abs(out - direct).max() < 1e-5
+    else:
+        assert np.array_equal(out, direct)
+
+
+def test_standard_input_alone_is_named_as_such_in_the_line_and_its_errors(song: Path, tmp_path: Path) -> None:
+    """`ffmpeg ... - | soundstage process - out.wav`: written as from the file; an empty pipe and text are said of
+    standard input, not of the temporary file it is kept in."""
+    done = run("process", "-", str(tmp_path / "out.wav"), "--chain", "mastering", stdin=song.read_bytes())
+    assert done.returncode == 0 and done.stdout.decode().startswith(f"wrote {tmp_path / 'out.wav'}: 1.50 s")
+    assert soundfile.info(str(tmp_path / "out.wav")).frames == int(1.5 * SR)
+    empty = run("process", "-", str(tmp_path / "e.wav"), "--chain", "mastering")
+    assert (empty.returncode, empty.stderr.decode()) == (
+        2,
+        "soundstage: error: input '-': standard input is empty (nothing was piped in); pipe an audio file in, or give it\n",
+    )
+    text = run("process", "-", str(tmp_path / "t.wav"), "--chain", "mastering", stdin=b"not audio at all\n")
+    assert (text.returncode, text.stderr.decode()) == (
+        2,
+        "soundstage: error: standard input is a text file, not audio; give the audio file\n",
+    )
+    assert not (tmp_path / "e.wav").exists() and not (tmp_path / "t.wav").exists()
+
+
+def test_a_terminal_is_refused_as_standard_input_and_output(song: Path, tmp_path: Path) -> None:
+    """`process - out.wav` typed at a terminal would wait for audio that never comes, and `process in.wav -` would
+    print a WAV's bytes on it: each is refused in one line, on a real terminal (a pseudo-terminal), writing nothing."""
+    primary, secondary = pty.openpty()
+    try:
+        env = {**os.environ, "PYTHONPATH": str(ROOT / "plugin")}
+        for args, stdin, stdout in (
+            (["process", "-", str(tmp_path / "out.wav")], secondary, subprocess.PIPE),
+            (["process", str(song), "-"], subprocess.DEVNULL, secondary),
+        ):
+            done = subprocess.run(
+                [sys.executable, "-c", CLI, *args, "--chain", "mastering"],
+                stdin=stdin,
+                stdout=stdout,
+                stderr=subprocess.PIPE,
+                env=env,
+                timeout=600,
+            )
+            said = done.stderr.decode()
+            assert done.returncode == 2 and said.count("\n") == 1, said
+            side = "input '-': standard input" if args[1] == "-" else "output '-': standard output"
+            assert said.startswith(f"soundstage: error: {side} is a terminal"), said
+        assert not (tmp_path / "out.wav").exists()
+        os.set_blocking(primary, False)
+        with contextlib.suppress(BlockingIOError):
+            assert os.read(primary, 65536) == b""  # nothing was printed on the terminal
+    finally:
+        os.close(primary)
+        os.close(secondary)
