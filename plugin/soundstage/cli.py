@@ -104,7 +104,7 @@ def _cmd_process(args: argparse.Namespace) -> int:
             for path, name in named.items():  # "input file '/tmp/.../stdin.wav' is ..." -> "standard input is ..."
                 for said in (f"input file {path!r}", f"output {path!r}", repr(path), path):
                     message = message.replace(said, name)
-            raise type(error)(message) from None
+            raise SoundstageError(message) from None  # printed as its one line, as any of the hierarchy
         if args.output == "-":
             with open(written, "rb") as audio:
                 shutil.copyfileobj(audio, sys.stdout.buffer, 1 << 20)
@@ -163,7 +163,7 @@ def _process(args: argparse.Namespace, source: str | Path, target: str | Path, *
     from soundstage.fileio import open_audio, process_file
     from soundstage.host.chainfile import find_chain, load_chain
 
-    shown_input = named.get(str(source), str(source))
+    shown_input = named.get(str(source), f"input {source}")  # "input song.wav is mono", "standard input is mono"
     shown_output = named.get(str(target), str(target))
     chain = load_chain(find_chain(args.chain), hrtf=_given_heads(args.hrtf))
     with open_audio(source, allow_truncated=args.allow_truncated) as probe:
@@ -185,7 +185,7 @@ def _process(args: argparse.Namespace, source: str | Path, target: str | Path, *
         _check_not_late(f"head track {args.head_track!r}", track, total + round(args.tail * rate), rate)
         automation = (automation or []) + track
         print(f"head track: {len(track)} listener parameter change(s) from {args.head_track}", file=said)
-    bar = _progress(total + round(args.tail * rate), Path(shown_input).name)
+    bar = _progress(total + round(args.tail * rate), Path(source).name if str(source) not in named else "standard input")
     try:
         info = process_file(
             chain,
@@ -204,10 +204,10 @@ def _process(args: argparse.Namespace, source: str | Path, target: str | Path, *
     seconds = info["frames"] / info["sample_rate"]
     tail = f" ({info['tail_frames'] / info['sample_rate']:g} s of it the chain's tail)" if info["tail_frames"] else ""
     if info["dual_mono"]:
-        print(f"input {shown_input} is mono: played on both channels of the chain's stereo input (dual mono)", file=said)
+        print(f"{shown_input} is mono: played on both channels of the chain's stereo input (dual mono)", file=said)
     if info["missing_seconds"]:
         print(
-            f"input {shown_input} is TRUNCATED: {info['missing_seconds']:.3f} s missing at its end (--allow-truncated)",
+            f"{shown_input} is TRUNCATED: {info['missing_seconds']:.3f} s missing at its end (--allow-truncated)",
             file=said,
         )
     print(
