@@ -151,6 +151,27 @@ def test_aac_reads_at_its_source_length_and_timing(tmp_path: Path) -> None:
     assert soundfile.info(str(tmp_path / "out.wav")).frames == 72000
 
 
+def test_an_aac_file_in_adts_frames_reads_as_ffmpeg_decodes_it(tmp_path: Path) -> None:
+    """An .aac file (AAC in ADTS frames, no container: a broadcast or phone recorder's, or ffmpeg's `x.aac`) states no
+    length; FFmpeg guesses one from the bitrate, and a variable-rate stream was refused as truncated ("declares 247564
+    samples (5.158 s) but it holds 241664"). It reads as many samples as ffmpeg decodes from it, and a cut one as far
+    as it goes (it has no length to be cut short of)."""
+    tool("ffmpeg")
+    noise = tmp_path / "noise.wav"
+    soundfile.write(str(noise), 0.1 * np.random.default_rng(5).standard_normal((5 * SR, 2)), SR, subtype="PCM_16")
+    aac = ffmpeg(noise, tmp_path / "noise.aac", "-c:a", "aac")
+    decoded = subprocess.run(
+        ["ffmpeg", "-loglevel", "error", "-i", str(aac), "-f", "f32le", "-"], capture_output=True, check=True
+    )
+    frames = len(decoded.stdout) // 8
+    with open_audio(aac) as reader:
+        assert reader.frames == frames
+        got = reader.read(frames + 10)  # the same decoder; PyAV's float conversion differs in the last bits
+        assert np.abs(got - np.frombuffer(decoded.stdout, np.float32).reshape(-1, 2).T).max() < 1e-6
+    assert main(["process", str(aac), str(tmp_path / "out.wav"), "--chain", "mastering"]) == 0
+    assert soundfile.info(str(tmp_path / "out.wav")).frames == frames
+
+
 def test_a_cut_m4a_is_truncated_and_a_damaged_one_refused(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     """An .m4a cut short in transfer (its index at the front, so it still opens) is refused as a cut WAV is, or read
     to where it ends with --allow-truncated; one whose index is lost (at the end, cut off) is refused in one line."""

@@ -634,6 +634,11 @@ class SoundfileReader(_StreamedReader):
             self._body.close()
 
 
+#: FFmpeg's names of the raw streams it reads (no container): the length it gives them is guessed from the bitrate, so
+#: a variable-rate AAC in ADTS frames (an .aac file, or `ffmpeg -f adts -`) read as cut short of its guess.
+_RAW_STREAMS = frozenset({"aac", "ac3", "eac3", "dts", "truehd", "mlp"})
+
+
 class DecodedReader(_StreamedReader):
     """pedalboard's reader interface over FFmpeg's decoders (PyAV, the ``formats`` extra), for what neither pedalboard
     nor libsndfile reads here: AAC and ALAC (.m4a from iTunes, Logic or a client; ALAC in .caf), WavPack, AC-3.
@@ -657,7 +662,8 @@ class DecodedReader(_StreamedReader):
             self.samplerate = float(stream.rate)
             self.num_channels = int(stream.codec_context.channels)
             stated = None
-            if stream.duration is not None and stream.time_base is not None and stream.duration > 0:
+            raw = self._container.format.name in _RAW_STREAMS  # no container: FFmpeg guesses a length from the bitrate
+            if not raw and stream.duration is not None and stream.time_base is not None and stream.duration > 0:
                 stated = int(round(float(stream.duration * stream.time_base) * self.samplerate))
             held, broken = 0, None
             try:
