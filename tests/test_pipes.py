@@ -105,3 +105,28 @@ def test_a_terminal_is_refused_as_standard_input_and_output(song: Path, tmp_path
     finally:
         os.close(primary)
         os.close(secondary)
+
+
+@pytest.mark.parametrize(("codec", "form"), [("aac", "adts"), ("mp2", "mp2"), ("libmp3lame", "mp3")])
+def test_a_coded_stream_on_standard_input_is_decoded_as_ffmpeg_decodes_it(
+    song: Path, tmp_path: Path, codec: str, form: str
+) -> None:
+    """The format of standard input is told from its first bytes. An AAC stream in ADTS frames (`-f adts -`) begins
+    with the sync bits an MPEG audio frame begins with, and was taken for MP3: "standard input ends early at sample
+    3456". ADTS has layer 0, which no MPEG audio frame has. Each stream now reads as long as ffmpeg decodes it."""
+    ffmpeg = tool("ffmpeg")
+    noise = tmp_path / "noise.wav"  # 5 s of noise at -20 dBFS: pedalboard's MP3 decoder took the ADTS of it for MPEG frames
+    soundfile.write(str(noise), 0.1 * np.random.default_rng(5).standard_normal((5 * SR, 2)), SR, subtype="PCM_16")
+    stream = subprocess.run(
+        [ffmpeg, "-loglevel", "error", "-i", str(noise), "-c:a", codec, "-f", form, "-"], capture_output=True, check=True
+    ).stdout
+    (tmp_path / "stream").write_bytes(stream)
+    decoded = subprocess.run(
+        [ffmpeg, "-loglevel", "error", "-i", str(tmp_path / "stream"), "-f", "f32le", "-"],  # its format as probed
+        capture_output=True,
+        check=True,
+    ).stdout
+    frames = len(decoded) // 8  # two float32 channels
+    done = run("process", "-", str(tmp_path / "out.wav"), "--chain", "mastering", stdin=stream)
+    assert done.returncode == 0, done.stderr.decode()
+    assert soundfile.info(str(tmp_path / "out.wav")).frames == frames

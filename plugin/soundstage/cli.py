@@ -152,8 +152,10 @@ def _suffix_of(head: bytes) -> str:
         return ".ogg"
     if head[:4] == b"caff":
         return ".caf"
-    if head[:3] == b"ID3" or (len(head) > 1 and head[0] == 0xFF and head[1] & 0xE0 == 0xE0):
-        return ".mp3"
+    if len(head) > 1 and head[0] == 0xFF and head[1] & 0xF6 == 0xF0:  # ADTS (AAC): the sync, then layer 0
+        return ".aac"
+    if head[:3] == b"ID3" or (len(head) > 1 and head[0] == 0xFF and head[1] & 0xE0 == 0xE0 and head[1] & 0x06):
+        return ".mp3"  # an MPEG audio frame: the sync, then a layer (I, II or III) that is not 0
     return ""
 
 
