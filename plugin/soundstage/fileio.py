@@ -425,6 +425,12 @@ def _wav_data_chunk(file: Path) -> tuple[int | None, int]:
 MAX_BLOCK_PADDING = 8192
 
 
+def _format_tag(fmt: bytes) -> int:
+    """A WAV ``fmt`` chunk's format tag (1 PCM, 3 float, ...): for WAVE_FORMAT_EXTENSIBLE, its sub-format's."""
+    tag = int.from_bytes(fmt[:2], "little")
+    return int.from_bytes(fmt[24:26], "little") if tag == 0xFFFE and len(fmt) >= 26 else tag
+
+
 def _coded_wav_frames(file: Path) -> int | None:
     """A block-coded WAV's length as its ``fact`` chunk gives it (GSM 6.10, ADPCM: the decoders count whole blocks,
     so the last one's padding reads as music), or None: not a WAV, PCM or float samples, or no fact chunk."""
@@ -432,10 +438,7 @@ def _coded_wav_frames(file: Path) -> int | None:
     with open(file, "rb") as stream:
         for chunk in riff.chunks(stream):
             if chunk.kind == b"fmt ":
-                fmt = stream.read(min(chunk.size, 26))
-                tag = int.from_bytes(fmt[:2], "little")
-                if tag == 0xFFFE and len(fmt) >= 26:  # WAVE_FORMAT_EXTENSIBLE: the sub-format's tag
-                    tag = int.from_bytes(fmt[24:26], "little")
+                tag = _format_tag(stream.read(min(chunk.size, 26)))
             elif chunk.kind == b"fact" and chunk.size >= 4:
                 fact = int.from_bytes(stream.read(4), "little")
             elif chunk.kind == b"data":
@@ -551,9 +554,8 @@ def _piped_rf64(file: Path) -> SoundfileReader | None:
                 break
     if start is None or len(fmt) < 16:
         return None
-    tag, channels, rate, bits = (int.from_bytes(fmt[a:b], "little") for a, b in ((0, 2), (2, 4), (4, 8), (14, 16)))
-    if tag == 0xFFFE and len(fmt) >= 26:  # WAVE_FORMAT_EXTENSIBLE: the sub-format's tag
-        tag = int.from_bytes(fmt[24:26], "little")
+    tag = _format_tag(fmt)
+    channels, rate, bits = (int.from_bytes(fmt[a:b], "little") for a, b in ((2, 4), (4, 8), (14, 16)))
     subtype = _WAV_SUBTYPES.get((tag, bits))
     if subtype is None or channels < 1 or rate < 1:
         return None
