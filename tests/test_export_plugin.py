@@ -147,7 +147,7 @@ def test_every_stage_kind_nulls(tmp_path_factory: pytest.TempPathFactory, name: 
 )
 def test_the_engine_allocates_nothing_while_audio_runs(tmp_path: Path, chain: Path, moves: dict[str, float]) -> None:
     """tests/export/rt_check.cpp counts operator new while the engine processes and knobs move (at once, then mid-stream),
-    at the baked rate and at 2 and 4 times it (where the engine resamples)."""
+    at the baked rate, at 2 and 4 times it, and at a half and a sixth of it (where the engine resamples)."""
     plugin_toolchain()
 
     program = bake(load_chain(chain), chain.read_text(), rates=[RATE], source=str(chain))
@@ -159,7 +159,7 @@ def test_the_engine_allocates_nothing_while_audio_runs(tmp_path: Path, chain: Pa
     subprocess.run(["g++", "-std=c++17", "-O2", f"-I{native}", str(source), "-o", str(binary)], check=True)
     names = [parameter.name for parameter in program.parameters]
     arguments = [str(item) for path, value in moves.items() for item in (names.index(path), value)]
-    for rate in (RATE, 2 * RATE, 4 * RATE):  # the baked rate, and sessions at 2 and 4 times it (resampled)
+    for rate in (RATE, 2 * RATE, 4 * RATE, RATE / 2, RATE / 6):  # the baked rate, and sessions it resamples for
         run = [str(binary), str(blob), f"{rate:g}", *arguments]
         result = subprocess.run(run, capture_output=True, text=True, check=True)
         print(f"\n{chain.name} at {rate:g} Hz: {result.stdout.strip()}")
@@ -170,17 +170,17 @@ def test_the_engine_allocates_nothing_while_audio_runs(tmp_path: Path, chain: Pa
 
 def test_each_baked_rate_nulls_and_another_rate_is_silent(tmp_path: Path) -> None:
     """Baked for the default rates (44.1, 48, 88.2 and 96 kHz, the sessions a mastering studio runs): each rate runs its
-    own designs; at 32 kHz, neither baked nor 2 or 4 times a baked rate, the plugin plays silence (documented). It was
-    baked for 44.1 and 48 kHz only, so a 96 kHz session played silence."""
+    own designs; at 64 kHz, neither baked nor 2 or 4 times a baked rate nor a whole fraction of one, the plugin plays
+    silence (documented). It was baked for 44.1 and 48 kHz only, so a 96 kHz session played silence."""
     plugin_toolchain()
 
     chain_file = ROOT / "chains" / "studio-5-binaural.toml"
     bundle = export_plugin(chain_file, tmp_path, formats=["vst3"]).bundles["vst3"]
     plugin = pedalboard.load_plugin(str(bundle))
-    for rate in (44100, 32000, 48000, 88200, 96000):
+    for rate in (44100, 64000, 48000, 88200, 96000):
         mix = make_test_mix(2.0, rate)
         got = plugin(mix, rate)
-        if rate == 32000:
+        if rate == 64000:
             assert not np.any(got), "an unbaked rate must play silence"
             continue
         chain = load_chain(chain_file)
@@ -230,25 +230,71 @@ def test_twice_or_four_times_a_baked_rate_runs_it_resampled(tmp_path: Path) -> N
         assert all(np.array_equal(other, got) for other in blocks), "the block size changed the output"
 
 
+def test_a_whole_fraction_of_a_baked_rate_runs_it_resampled(tmp_path: Path) -> None:
+    """A 32 or 22.05 kHz session (broadcast, and old sample libraries) on a plugin baked for the default rates played
+    silence. At a half, a third, a quarter or a sixth of a baked rate the plugin now runs that rate's chain between its
+    own interpolator and decimator (the lowest such factor: 44.1 kHz for 22.05 kHz, 96 kHz for 32 kHz). Measured as
+    the bridge above, turned round: scipy's resample_poly up to the baked rate, the Python chain, and back down, on a
+    mix band-limited to 80% of the session's Nyquist frequency and faded in and out. The interpolator delays the
+    chain's input by its half length (34 samples of the session); the reference's is delayed as much. The chain here
+    (the Spatializer's parts) has a latency of 1856 samples, which 3 and 6 do not divide: the plugin keeps the chain's
+    samples of the phase that makes its own latency a whole number of session samples, 102 + 1856 // factor. Keeping
+    phase 0 instead fails the null by 70 dB."""
+    from scipy import signal
+
+    plugin_toolchain()
+
+    chain_file = ROOT / "tests" / "export" / "parts.toml"
+    bundle = export_plugin(chain_file, tmp_path, formats=["vst3"], rates=[44100.0, 96000.0]).bundles["vst3"]
+    plugin = pedalboard.load_plugin(str(bundle))
+    chain = load_chain(chain_file)
+    for rate, baked, floor_db in ((22050, 44100, -85.0), (32000, 96000, -85.0), (11025, 44100, -80.0), (16000, 96000, -80.0)):
+        factor = baked // rate
+        mix = signal.sosfiltfilt(signal.butter(12, 0.4 * rate, fs=rate, output="sos"), make_test_mix(2.0, rate), axis=-1)
+        ramp = np.sin(np.linspace(0.0, np.pi / 2, rate // 20)) ** 2
+        mix[:, : ramp.size] *= ramp
+        mix[:, -ramp.size :] *= ramp[::-1]
+        bed = np.concatenate([mix, np.zeros((3, mix.shape[1]))]).astype(np.float32)  # 5 in (the canceller's feeds)
+        got = plugin(bed, rate)
+        shift = 34 * factor  # the interpolator's half length in samples of the baked rate (native/engine.hpp)
+        lowpass = signal.firwin(2 * factor * 200 + 1, 0.9 / factor, window=("kaiser", 12.0))
+        high = signal.resample_poly(mix, factor, 1, axis=-1, window=lowpass).astype(np.float32)
+        high = chain(np.concatenate([np.zeros((2, shift), np.float32), high], axis=1), baked)[:, shift:]
+        want = signal.resample_poly(high, 1, factor, axis=-1, window=lowpass)
+        figure = null_db(got, want)
+        assert plugin.reported_latency_samples == 102 + chain.latency_samples // factor
+        blocks = [plugin(bed, rate, buffer_size=size) for size in (37, 1000)]
+        print(f"\n{rate} Hz on the {baked} Hz designs: {figure:.1f} dB, latency {plugin.reported_latency_samples}")
+        assert figure <= floor_db
+        assert all(np.array_equal(other, got) for other in blocks), "the block size changed the output"
+
+
 def test_the_resampler_is_flat_in_the_band_and_lets_nothing_through_above_it(tmp_path: Path) -> None:
     """The decimator and interpolator around a 0 dB trim baked for 48 kHz, in 96 and 192 kHz sessions: a tone up to
     21.5 kHz (just inside 90% of 24 kHz) comes out within 0.001 dB, through both filters, and everything else that
     comes out with it (the interpolator's image at 48 kHz minus the tone, anything aliased) is 98 dB below it. A
-    tone at or above 24 kHz, which would alias into the 48 kHz chain, comes out at least 98 dB down."""
+    tone at or above 24 kHz, which would alias into the 48 kHz chain, comes out at least 98 dB down. The same filters
+    turned round, in 24, 16 and 8 kHz sessions (the 48 kHz chain between an interpolator and a decimator): a tone up
+    to 90% of the session's Nyquist frequency comes out within 0.001 dB, and the rest 98 dB below it."""
     plugin_toolchain()
 
     chain = tmp_path / "trim.toml"
     chain.write_text('format = 1\n[[stages]]\ntype = "Gain"\nname = "trim"\nparameters = { gain_db = 0.0 }\n')
     plugin = pedalboard.load_plugin(str(export_plugin(chain, tmp_path, formats=["vst3"], rates=[RATE]).bundles["vst3"]))
-    for rate in (2 * RATE, 4 * RATE):
+    sessions = {
+        2 * RATE: (100.0, 1000.0, 10000.0, 20000.0, 21500.0, 24000.0, 26000.0, 40000.0),
+        4 * RATE: (100.0, 1000.0, 10000.0, 20000.0, 21500.0, 24000.0, 26000.0, 40000.0),
+        **{RATE / factor: (100.0, 1000.0, 0.25 * RATE / factor, 0.45 * RATE / factor) for factor in (2, 3, 6)},
+    }
+    for rate, frequencies in sessions.items():
         time = np.arange(int(rate)) / rate
-        for frequency in (100.0, 1000.0, 10000.0, 20000.0, 21500.0, 24000.0, 26000.0, 40000.0):
+        for frequency in frequencies:
             if frequency >= rate / 2:
                 continue
             tone = np.tile(0.5 * np.sin(2 * np.pi * frequency * time), (2, 1)).astype(np.float32)
             got = plugin(tone, rate)[0, int(rate) // 10 : -int(rate) // 10].astype(np.float64)
             level_db = 20 * np.log10(np.sqrt(np.mean(got**2)) / (0.5 / np.sqrt(2)))
-            if frequency <= 21500.0:
+            if frequency <= min(21500.0, 0.45 * rate):
                 phases = 2 * np.pi * frequency * time[int(rate) // 10 : -int(rate) // 10]
                 basis = np.stack([np.sin(phases), np.cos(phases)], axis=1)
                 rest = got - basis @ np.linalg.lstsq(basis, got, rcond=None)[0]  # all but the tone
@@ -620,7 +666,7 @@ def test_command_line_exports_and_lists_the_knobs(tmp_path: Path, capsys) -> Non
     out = capsys.readouterr().out
     assert status == 0
     assert 'parameter trim.gain_db ("trim: gain" in a DAW): -96..24 dB, default -3' in out
-    assert "baked for 48000 Hz; at 96000,192000 Hz it runs those designs resampled" in out
+    assert "baked for 48000 Hz; at 8000,12000,16000,24000,96000,192000 Hz it runs those designs resampled" in out
     assert "at other sample rates the plugin is silent (for those a studio runs: --rates 44100,48000,88200,176400)" in out
     assert (tmp_path / "out" / "trim.clap").is_file()
     assert not [p for p in (tmp_path / "out").iterdir() if p.name.startswith(".soundstage-export-")]
@@ -755,7 +801,7 @@ def test_a_chain_refuses_an_exported_plugin_at_a_rate_it_would_be_silent_at(
             assert err == (
                 f"soundstage: error: plugin {str(bundle)!r} (made by soundstage export-plugin) is baked for 48000 Hz "
                 "and would play silence at 44100 Hz: export it again with --rates 44100,48000, or give audio at "
-                "48000, 96000, 192000 Hz\n"
+                "8000, 12000, 16000, 24000, 48000, 96000, 192000 Hz\n"
             )
         else:
             assert status == 0, err
@@ -763,7 +809,8 @@ def test_a_chain_refuses_an_exported_plugin_at_a_rate_it_would_be_silent_at(
             assert np.sqrt(np.mean(out**2)) > 0.01
     assert main(["plugin", "info", str(bundle), "--sample-rate", "44100"]) == 0
     assert (
-        "made by soundstage export-plugin: baked for 48000 Hz, resampled at 96000,192000 Hz; at 44100 Hz it plays "
+        "made by soundstage export-plugin: baked for 48000 Hz, resampled at 8000,12000,16000,24000,96000,192000 Hz; at "
+        "44100 Hz it plays "
         "silence" in capsys.readouterr().out
     )
     program = exported_program(bundle)

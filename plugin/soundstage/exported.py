@@ -24,6 +24,8 @@ MAGIC = b"SSPLUG02"
 MAX_CHANNELS = 64
 #: A session at one of these multiples of a baked rate runs that rate's chain resampled (engine.hpp's RateBridge).
 RESAMPLED_FACTORS = (2, 4)
+#: A session at a baked rate divided by one of these runs that rate's chain resampled (engine.hpp's RateRaiser).
+RAISED_FACTORS = (2, 3, 4, 6)
 #: The files of a plugin bundle that can be its binary (Linux, Windows, macOS); others (resources) are not read.
 _BINARY_SUFFIXES = (".so", ".dll", ".vst3", ".clap", ".dylib")
 
@@ -38,13 +40,16 @@ class EmbeddedProgram:
     rates: tuple[float, ...]
 
     def plays_at(self, rate: float) -> bool:
-        """True where the plugin makes sound: a baked rate, or 2 or 4 times one."""
-        return any(abs(baked * factor - rate) <= 0.5 for baked in self.rates for factor in (1, *RESAMPLED_FACTORS))
+        """True where the plugin makes sound: a baked rate, 2 or 4 times one, or a half, third, quarter or sixth."""
+        return any(abs(baked - rate) <= 0.5 for baked in (*self.rates, *resampled_rates(self.rates)))
 
 
 def resampled_rates(baked: Sequence[float]) -> list[float]:
-    """The sample rates a plugin baked for ``baked`` also plays at, through its decimator and interpolator."""
-    return sorted({rate * factor for rate in baked for factor in RESAMPLED_FACTORS} - set(baked))
+    """The sample rates a plugin baked for ``baked`` also plays at, through its decimator and interpolator: 2 and 4
+    times a baked rate, and a baked rate divided by 2, 3, 4 or 6 (engine.hpp)."""
+    higher = {rate * factor for rate in baked for factor in RESAMPLED_FACTORS}
+    lower = {rate / factor for rate in baked for factor in RAISED_FACTORS}
+    return sorted((higher | lower) - set(baked))
 
 
 class _Cursor:

@@ -91,7 +91,7 @@ protected:
     void setParameterValue(uint32_t index, float value) override { fEngine.set(index, double(value)); }
 
     void sampleRateChanged(double rate) override {
-        if (fOpened) fEngine.prepare(rate);  // false: a rate neither baked nor 2 or 4 times one: silence
+        if (fOpened) fEngine.prepare(rate);  // false: a rate no baked one resamples to (engine.hpp): silence
         setLatency(uint32_t(fEngine.latency()));
     }
 
