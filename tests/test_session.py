@@ -639,10 +639,76 @@ def test_mute_and_solo_leave_stems_out_as_a_daw_does(tmp_path: Path, flags: dict
     assert result.report["stems_left_out"] == [name for name in lengths if name not in heard]
 
 
+@pytest.mark.parametrize(
+    ("flags", "heard"),
+    [
+        ({}, ["a", "b", "c", "d"]),
+        ({"x": "mute = true"}, ["a", "d"]),
+        ({"x": "solo = true"}, ["b", "c"]),
+        ({"x": "solo = true", "a": "solo = true"}, ["a", "b", "c"]),
+        ({"x": "solo = true", "b": "mute = true"}, ["c"]),  # a muted stem stays muted on a soloed bus
+        ({"y": "mute = true", "d": "solo = true", "c": "solo = true"}, ["c"]),  # a soloed stem on a muted bus too
+    ],
+)
+def test_a_bus_mutes_and_solos_the_stems_sent_to_it(tmp_path: Path, flags: dict[str, str], heard: list[str]) -> None:
+    """A bus's mute and solo, as a DAW's on a group or an aux: they count for every stem sent to it. Stem a goes to
+    no bus, b and c to bus x (through a -6 dB chain), d to bus y. The mix is exactly the sum of what plays, and a bus
+    none of whose stems plays is named in the report as left out. (Buses had no mute or solo: a session with them
+    was refused.)"""
+    (tmp_path / "down.toml").write_text('[[stages]]\ntype = "pedalboard.Gain"\nparameters = { gain_db = -6.0 }\n')
+    buses = {"a": None, "b": "x", "c": "x", "d": "y"}
+    audio, body = {}, ""
+    for index, (name, bus) in enumerate(buses.items()):
+        t = np.arange(SR) / SR
+        audio[name] = np.stack([np.sin(2 * np.pi * 220 * (index + 1) * t)] * 2).astype(np.float32) * 0.1
+        write_stem(tmp_path / f"{name}.wav", audio[name], SR, bit_depth=32)
+        body += f'[[stems]]\npath = "{name}.wav"\n' + (f'bus = "{bus}"\n' if bus else "") + flags.get(name, "") + "\n"
+    for bus, chain in (("x", '\nchain = "down.toml"'), ("y", "")):
+        body += f'[[buses]]\nname = "{bus}"{chain}\n' + flags.get(bus, "") + "\n"
+    (tmp_path / "s.toml").write_text(body + '[[renders]]\nname = "mix"\nkind = "mixdown"\nbit_depth = 32\n')
+    result = render_session(tmp_path / "s.toml", tmp_path / "out")
+    with AudioFile(str(tmp_path / "out" / "mix.wav")) as reader:
+        mix = reader.read(reader.frames)
+    expected = np.zeros((2, SR), np.float32)
+    for name in heard:
+        expected += audio[name] * np.float32(10 ** (-6 / 20) if buses[name] == "x" else 1.0)
+    assert mix.shape == expected.shape and np.abs(mix - expected).max() <= 1e-6
+    assert result.report["stems_left_out"] == [name for name in buses if name not in heard]
+    assert result.report["buses_left_out"] == [bus for bus in ("x", "y") if not any(buses[n] == bus for n in heard)]
+
+
+def test_a_solo_that_leaves_a_bus_out_streams_the_mix(tmp_path: Path) -> None:
+    """A stem soloed outside a bus left the bus with nothing to deliver, and the mix waited for it: the whole mix was
+    held in memory and mastered and written at the end (a 10-minute session peaked at 2.4 GB instead of 0.23 GB).
+    Measured by tracemalloc (numpy's arrays are traced) on 40 s of stems: the render with the solo peaks within 1.5
+    times the one without (before the fix: 146.7 MB against 28.8 MB; after: 24.8 MB against 26.2 MB)."""
+    import tracemalloc
+
+    noise = (0.1 * np.random.default_rng(3).standard_normal((2, 40 * SR))).astype(np.float32)
+    write_stem(tmp_path / "a.wav", noise, SR, bit_depth=32)
+    write_stem(tmp_path / "b.wav", noise[::-1], SR, bit_depth=32)
+    peaks = {}
+    for solo in ("false", "true"):
+        (tmp_path / f"{solo}.toml").write_text(
+            f'[[stems]]\npath = "a.wav"\nsolo = {solo}\n[[stems]]\npath = "b.wav"\nbus = "drums"\n'
+            '[[buses]]\nname = "drums"\n[[renders]]\nname = "mix"\nkind = "mixdown"\nbit_depth = 32\n'
+        )
+        tracemalloc.start()
+        try:
+            render_session(tmp_path / f"{solo}.toml", tmp_path / solo)
+            peaks[solo] = tracemalloc.get_traced_memory()[1]
+        finally:
+            tracemalloc.stop()
+    print(f"\npeak traced memory: {peaks['false'] / 2**20:.1f} MB without the solo, {peaks['true'] / 2**20:.1f} MB with it")
+    assert peaks["true"] <= 1.5 * peaks["false"]
+    with AudioFile(str(tmp_path / "true" / "mix.wav")) as reader:
+        assert np.array_equal(reader.read(reader.frames), noise)
+
+
 def test_a_mix_whose_every_stem_is_muted_is_refused(tmp_path: Path) -> None:
     write_stem(tmp_path / "a.wav", np.full((2, SR), 0.1, np.float32), SR, bit_depth=32)
     (tmp_path / "s.toml").write_text('[[stems]]\npath = "a.wav"\nmute = true\n')
-    with pytest.raises(SessionError, match=r"s\.toml: every stem is muted; the mix would be silence: unmute a stem"):
+    with pytest.raises(SessionError, match=r"s\.toml: every stem is muted \(.*\); the mix would be silence: unmute a stem"):
         render_session(tmp_path / "s.toml", tmp_path / "out")
     assert not (tmp_path / "out").exists()
 

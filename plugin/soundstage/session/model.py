@@ -29,6 +29,9 @@ A session file is TOML, paths relative to it::
     [[buses]]
     name = "music"
     chain = "glue"
+    mute = false                        # as a stem's, for every stem sent to it (solo = true: they play, and
+                                        #   stems elsewhere only when soloed); a bus none of whose stems
+                                        #   plays is left out of the mix
 
     [master]
     chain = "mastering"
@@ -119,6 +122,8 @@ class Bus:
 
     name: str
     chain: str | None = None
+    mute: bool = False
+    solo: bool = False
 
 
 @dataclass(frozen=True)
@@ -202,6 +207,8 @@ class BusTable(Table):
 
     name: Name
     chain: Reference | None = None
+    mute: bool = False
+    solo: bool = False
 
 
 class MasterTable(Table):
@@ -366,7 +373,7 @@ def load_session(path: str | Path) -> Session:
     for index, bus in enumerate(data.buses):
         if bus.name in [b.name for b in buses]:
             raise _fail(file, f"buses[{index}].name", f"bus name {bus.name!r} is used twice")
-        buses.append(Bus(bus.name, bus.chain))
+        buses.append(Bus(bus.name, bus.chain, bus.mute, bus.solo))
     bus_names = [b.name for b in buses]
     stems: list[Stem] = []
     for index, table in enumerate(data.stems):

@@ -49,7 +49,7 @@ from soundstage.host.chainfile import NoHeadStageError, chain_to_dict, head_sett
 from soundstage.host.parameters import Parameter
 from soundstage.midi import automation_events, load_map
 from soundstage.session.bwf import bext_body
-from soundstage.session.model import Render, Session, SessionError, chain_path, load_session
+from soundstage.session.model import Bus, Render, Session, SessionError, Stem, chain_path, load_session
 from soundstage.session.page import PAGE_NAME, write_page
 from soundstage.session.stems import StemInfo, StemReader, inspect_stems, timeline_frames
 from soundstage.sinks import AudioSink, AudioTarget, audio_target, write_failure
@@ -336,16 +336,33 @@ def _render_chains(session: Session, head_key: str = "hrtf") -> dict[str, list[C
 
 
 def _playing(session: Session, stems: list[StemInfo]) -> list[StemInfo]:
-    """The stems the mix plays, as a DAW's mute and solo buttons say: with a stem soloed only the soloed ones, and
-    never a muted one. The timeline keeps the length of every stem (a muted one too, as a DAW's project does)."""
-    soloed = any(info.stem.solo for info in stems)
-    playing = [info for info in stems if not info.stem.mute and (info.stem.solo or not soloed)]
+    """The stems the mix plays, as a DAW's mute and solo buttons say: with a stem or a bus soloed only the soloed
+    stems and the stems sent to a soloed bus, and never a muted stem or one sent to a muted bus. The timeline keeps
+    the length of every stem (a muted one too, as a DAW's project does)."""
+    buses = {bus.name: bus for bus in session.buses}
+    soloed = any(info.stem.solo for info in stems) or any(bus.solo for bus in session.buses)
+
+    def plays(stem: Stem) -> bool:
+        bus = buses.get(stem.bus) if stem.bus else None
+        if stem.mute or (bus is not None and bus.mute):
+            return False
+        return not soloed or stem.solo or (bus is not None and bus.solo)
+
+    playing = [info for info in stems if plays(info.stem)]
     if not playing:
+        how = "muted or not soloed" if soloed else "muted"
         raise SessionError(
-            f"{session.file}: every stem is muted{' or not soloed' if soloed else ''}; the mix would be silence: "
-            "unmute a stem (mute = false)"
+            f"{session.file}: every stem is {how} (a bus's mute and solo count for the stems sent to it); the mix "
+            "would be silence: unmute a stem or a bus (mute = false)"
         )
     return playing
+
+
+def _playing_buses(session: Session, playing: list[StemInfo]) -> list[Bus]:
+    """The buses in the mix: those some playing stem is sent to. One none of whose stems plays (muted, or left out
+    by a solo elsewhere) is left out, as a DAW mutes a track that a solo leaves out; taken in, it would deliver no
+    samples and hold the whole mix back until the end."""
+    return [bus for bus in session.buses if any(info.stem.bus == bus.name for info in playing)]
 
 
 def _selected_renders(session: Session, only: list[str] | None, *, head_given: bool) -> list[Render]:
@@ -684,8 +701,9 @@ def _run(
     _open_outputs(renders, plan, seed)
     position = 0
     pans = {info.stem.name: info.stem.pan_gains for info in stems}
-    direct = _Mixer([info.stem.name for info in stems if info.stem.bus is None] + [bus.name for bus in session.buses], pans)
-    grouped = {bus.name: _Mixer([info.stem.name for info in stems if info.stem.bus == bus.name], pans) for bus in session.buses}
+    buses = _playing_buses(session, stems)
+    direct = _Mixer([info.stem.name for info in stems if info.stem.bus is None] + [bus.name for bus in buses], pans)
+    grouped = {bus.name: _Mixer([info.stem.name for info in stems if info.stem.bus == bus.name], pans) for bus in buses}
     finished = False
     stem_blocks = _StemBlocks(readers, stem_streams)
     writing = _RenderBlocks()
@@ -700,7 +718,7 @@ def _run(
                 stem_blocks.start(following, position + count + following >= total)
             for info, out in zip(stems, outs, strict=True):
                 (grouped[info.stem.bus] if info.stem.bus else direct).put(info.stem.name, out)
-            for bus in session.buses:
+            for bus in buses:
                 summed = grouped[bus.name].take(final=finished)
                 direct.put(bus.name, _stage(bus_streams[bus.name], summed, finished))
             master_out = _stage(master_stream, direct.take(final=finished), finished)
@@ -1148,6 +1166,7 @@ def _report(graph: _Graph, plan: _Plan, total: int, started: float, notes: dict[
             for info in stems
         ],
         "stems_left_out": [stem.name for stem in session.stems if stem.name not in {info.stem.name for info in stems}],
+        "buses_left_out": [bus.name for bus in session.buses if bus not in _playing_buses(session, stems)],
         "buses": [{"name": name, "chain_latency_samples": latency(chain)} for name, chain in bus_chains.items()],
         "master": {"chain": session.master_chain, "chain_latency_samples": latency(master)},
         "hrtf": list(session.hrtf) or None,
@@ -1211,7 +1230,8 @@ def render_summary(result: RenderResult, folder: Path) -> list[str]:
         if stem["missing_s"]:
             lines.append(f"stem {stem['name']}: TRUNCATED, {stem['missing_s']:.3f} s missing at its end (--allow-truncated)")
     if report.get("stems_left_out"):
-        lines.append(f"left out of the mix (mute / solo): {', '.join(report['stems_left_out'])}")
+        buses = f"; bus(es) {', '.join(report['buses_left_out'])}" if report.get("buses_left_out") else ""
+        lines.append(f"left out of the mix (mute / solo): {', '.join(report['stems_left_out'])}{buses}")
     if report.get("automation"):
         automation = report["automation"]
         sources = " and ".join(str(f) for f in (automation["file"], automation.get("head_track")) if f)
