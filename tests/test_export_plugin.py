@@ -110,13 +110,60 @@ PARTS = {
     ),
     "beam": ([], []),
     "routing": ([{"trim.gain_db": -9.0}], [[0.5, {"trim.gain_db": -12.0}]]),
+    "nested": (
+        [
+            {"each.gain_db": -10.0, "blend.0.virtual.crossfeed": 0.2},
+            {"blend.1.centre.gain_db": 0.0, "out.trim.invert": 1.0},
+            {"upmix.center_amount": 0.0, "out.trim.gain_db": -6.0},
+        ],
+        [[0.3, {"blend.0.virtual.crossfeed": 0.0}], [0.6, {"each.gain_db": -20.0, "blend.1.centre.gain_db": 3.0}]],
+    ),
 }
+
+
+@pytest.mark.parametrize("preset", ["headphones", "compact-pair", "stereo-reference"])
+def test_every_preset_but_the_mastering_chain_exports_and_nulls(tmp_path: Path, preset: str) -> None:
+    """The bundled presets that hold only soundstage's stages and routing export and null against their chains (the
+    two device presets are tested above; the fold-downs, 6 or 8 in and 2 out, run as CLAP only, which
+    test_a_surround_fold_down_nulls_in_a_host covers). `mastering` holds pedalboard's built-ins, which a plugin cannot hold:
+    it is refused in one line that names the stage (below)."""
+    plugin_toolchain()
+    chain_file = ROOT / "chains" / f"{preset}.toml"
+    plugin = pedalboard.load_plugin(str(export_plugin(chain_file, tmp_path, formats=["vst3"], rates=[RATE]).bundles["vst3"]))
+    chain = load_chain(chain_file)
+    mix = make_test_mix(2.0, int(RATE))
+    got, want = plugin(mix, RATE), chain(mix, RATE)
+    figure = null_db(got, want)
+    print(f"\n{preset}: {figure:.1f} dB, latency {plugin.reported_latency_samples}")
+    assert figure <= -90.0 and plugin.reported_latency_samples == chain.latency_samples
+
+
+def test_the_mastering_preset_is_refused_naming_its_first_builtin(tmp_path: Path) -> None:
+    with pytest.raises(ChainError, match=r"mastering\.toml: stage 'rumble' \(HighpassFilter\) cannot go into a plugin"):
+        export_plugin(ROOT / "chains" / "mastering.toml", tmp_path, formats=["vst3"], rates=[RATE])
+    assert not any(tmp_path.iterdir())
+
+
+def test_a_builtin_inside_a_routing_node_is_refused_by_its_path(tmp_path: Path) -> None:
+    """A pedalboard built-in on one pair of channels (on_channels), or in a branch of a parallel: refused in one line
+    that names it by the path its knobs have in the chain, before anything is built."""
+    chain = tmp_path / "inner.toml"
+    chain.write_text(
+        'format = 1\n[[stages]]\ntype = "parallel"\nname = "blend"\n'
+        '[[stages.branches]]\nstages = [{ type = "Gain", name = "dry" }]\n'
+        '[[stages.branches]]\nstages = [{ type = "pedalboard.Reverb", name = "room" }]\n'
+    )
+    with pytest.raises(ChainError, match=r"inner\.toml: stage 'blend\.1\.room' \(Reverb\) cannot go into a plugin"):
+        export_plugin(chain, tmp_path / "out", formats=["vst3"], rates=[RATE])
+    assert not (tmp_path / "out").exists()
 
 
 @pytest.mark.parametrize("name", PARTS)
 def test_every_stage_kind_nulls(tmp_path_factory: pytest.TempPathFactory, name: str) -> None:
     """Gain, Virtualizer, CrosstalkCanceller, Align (stereo -> 5), Upmix (every knob live), Beamformer (mono in),
-    route and mix (stereo -> 6 -> a 5.1 fold-down -> a matrix)."""
+    route and mix (stereo -> 6 -> a 5.1 fold-down -> a matrix), and the routing nodes that hold others (per_channel,
+    a parallel whose branches differ in latency, a nested chain, on_channels), their inner knobs live. Those were
+    refused, so the headphones preset could not be exported."""
     plugin_toolchain()
     chain = ROOT / "tests" / "export" / f"{name}.toml"
     bundle = export_plugin(chain, tmp_path_factory.mktemp(name), formats=["vst3"], rates=[RATE]).bundles["vst3"]
@@ -142,8 +189,9 @@ def test_every_stage_kind_nulls(tmp_path_factory: pytest.TempPathFactory, name: 
         (ROOT / "tests" / "export" / "parts.toml", {"trim.gain_db": -12.0, "virtual.crossfeed": 0.2}),
         (ROOT / "tests" / "export" / "upmix.toml", {"upmix.center_amount": 0.3, "upmix.high_hz": 6000.0}),
         (ROOT / "tests" / "export" / "routing.toml", {"trim.gain_db": -12.0}),
+        (ROOT / "tests" / "export" / "nested.toml", {"each.gain_db": -12.0, "blend.0.virtual.crossfeed": 0.1}),
     ],
-    ids=["studio-5-binaural", "parts", "upmix", "routing"],
+    ids=["studio-5-binaural", "parts", "upmix", "routing", "nested"],
 )
 def test_the_engine_allocates_nothing_while_audio_runs(tmp_path: Path, chain: Path, moves: dict[str, float]) -> None:
     """tests/export/rt_check.cpp counts operator new while the engine processes and knobs move (at once, then mid-stream),

@@ -70,13 +70,11 @@ def set_knob(plugin: Any, chain: Any, path: str, value: float) -> None:
     """Set one knob ``stage.knob`` on the plugin (its raw, normalized value: no snapping) and on the chain."""
     parameter = plugin_parameter(plugin, path)
     parameter.raw_value = (value - parameter.min_value) / (parameter.max_value - parameter.min_value)
-    stage, knob = path.split(".", 1)
-    setattr(chain[stage], knob, value)
+    chain.parameters[path].value = value  # a path into a routing node too: "blend.0.virtual.crossfeed"
 
 
 def default(chain_file: str, path: str) -> float:
-    stage, knob = path.split(".", 1)
-    return float(load_chain(chain_file)[stage].parameter_values()[knob])
+    return float(load_chain(chain_file).parameters[path].value)
 
 
 def widen(audio: np.ndarray, channels: int) -> np.ndarray:

@@ -15,6 +15,9 @@ operations, each mirroring a soundstage stage sample for sample:
   taps and interpolated as the grid interpolates them.
 - delays (``Align``).
 - channel matrices (``mix``: its gains; ``route``: ones and zeros).
+- the routing nodes that hold others (``on_channels``, ``per_channel``, ``parallel``, a nested ``chain``): their
+  nodes' operations, run on the channels they name (or each channel) or side by side and summed, delayed as
+  :mod:`soundstage.host.routing` delays them; a nested chain's stages in line.
 
 The knobs that would need a redesign outside a grid (distance, depth, the
 listener's position and yaw, a monitor's room and head) are fixed at the chain's
@@ -27,6 +30,7 @@ import re
 import struct
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 import scipy.fft
@@ -38,7 +42,7 @@ from soundstage.exported import MAGIC, MAX_CHANNELS
 from soundstage.host.chain import Chain
 from soundstage.host.parameters import ParameterSpec
 from soundstage.host.processor import Processor
-from soundstage.host.routing import Mix, Route
+from soundstage.host.routing import Mix, OnChannels, Parallel, PerChannel, Route
 from soundstage.stages.align import Align
 from soundstage.stages.beamformer import Beamformer
 from soundstage.stages.crosstalk import CrosstalkCanceller
@@ -50,7 +54,9 @@ from soundstage.stages.virtualizer import BULK_DELAY, Virtualizer
 
 __all__ = ["EXPORTABLE", "PluginParameter", "Program", "bake"]
 
-UPMIX, GAIN, FIR, DELAY, VIRTUALIZER, MATRIX = 1, 2, 3, 4, 5, 6
+UPMIX, GAIN, FIR, DELAY, VIRTUALIZER, MATRIX, CHANNELS, BRANCHES = 1, 2, 3, 4, 5, 6, 7, 8
+#: The deepest routing nodes may nest (engine.hpp's kMaxDepth).
+MAX_DEPTH = 16
 #: The stages a plugin can hold (StereoReference is a BinauralMonitor).
 EXPORTABLE = (
     "Spatializer",
@@ -64,6 +70,10 @@ EXPORTABLE = (
     "Gain",
     "route",
     "mix",
+    "on_channels",
+    "per_channel",
+    "parallel",
+    "chain",
 )
 #: The Spatializer's upmix knobs, in the order engine.hpp reads them.
 UPMIX_KNOBS = ("center_amount", "center_width_db", "smoothing_ms", "low_hz", "high_hz")
@@ -190,6 +200,8 @@ class _Baker:
 
     def stage(self, out: _Writer, name: str, stage: Processor, rate: float, channels: int) -> tuple[int, int]:
         """Write the operations of one stage; returns (operations written, output channels)."""
+        if isinstance(stage, (Chain, OnChannels, PerChannel, Parallel)):
+            return self._routing(out, name, stage, rate, channels)
         if isinstance(stage, Spatializer):
             return self._spatializer(out, name, stage, rate)
         if isinstance(stage, (BinauralMonitor, CrosstalkCanceller, Beamformer)):
@@ -231,6 +243,56 @@ class _Baker:
                 out.u32(delay)
             return 1, channels
         raise AssertionError(f"unexpected stage {stage!r}")  # _check_chain refused it
+
+    def _routing(
+        self, out: _Writer, name: str, stage: Chain | OnChannels | PerChannel | Parallel, rate: float, channels: int
+    ) -> tuple[int, int]:
+        """A node that holds others (its latencies as of the chain's stream at ``rate``)."""
+        if isinstance(stage, Chain):  # a nested chain: its stages in line, named as its parameters are
+            count = 0
+            for inner, node in zip(stage.names, stage, strict=True):
+                written, channels = self.stage(out, f"{name}.{inner}", _check_node(inner, node, self.source, 0), rate, channels)
+                count += written
+            return count, channels
+        if isinstance(stage, (OnChannels, PerChannel)):
+            targets = stage.channels if stage.channels is not None else list(range(channels))
+            groups = [targets] if isinstance(stage, OnChannels) else [[channel] for channel in targets]
+            out.u32(CHANNELS)
+            out.u32(channels)
+            out.u32(len(groups))
+            for group in groups:
+                out.u32(len(group))
+                for channel in group:
+                    out.u32(channel)
+                out.u32(0)  # every group is the same node, as slow as the slowest
+                self._run(out, [(name, _check_node(name, stage.node, self.source, 0))], rate, len(group))
+            out.u32(stage.latency_samples)  # the channels no group takes
+            return 1, channels
+        assert isinstance(stage, Parallel)
+        latencies = [branch.latency_samples for branch in stage.branches]
+        out.u32(BRANCHES)
+        out.u32(channels)
+        out.u32(len(stage.branches))
+        made = channels
+        for index, (branch, latency) in enumerate(zip(stage.branches, latencies, strict=True)):
+            out.u32(max(latencies) - latency)
+            nodes = [
+                (f"{name}.{index}.{inner}", _check_node(inner, node, self.source, 0))
+                for inner, node in zip(branch.names, branch, strict=True)
+            ]
+            made = self._run(out, nodes, rate, channels)
+        return 1, made
+
+    def _run(self, out: _Writer, nodes: list[tuple[str, Processor]], rate: float, channels: int) -> int:
+        """Write ``nodes`` as a run of operations of their own (engine.hpp's OpRun); returns its output channels."""
+        body = _Writer()
+        count = 0
+        for name, node in nodes:
+            written, channels = self.stage(body, name, node, rate, channels)
+            count += written
+        out.u32(count)
+        out.raw(body.bytes())
+        return channels
 
     @staticmethod
     def _upmix(out: _Writer, knobs: list[tuple[int, float]]) -> None:
@@ -311,19 +373,45 @@ def _smoothing_ms(stage: Processor, knob: str) -> float:
 
 
 def check_chain(chain: Chain, source: str) -> list[tuple[str, Processor]]:
-    """The chain's stages with their names; a one-line :class:`ChainError` names any stage a plugin cannot hold."""
+    """The chain's stages with their names; a one-line :class:`ChainError` names any stage a plugin cannot hold (a
+    routing node's inner stages too, by the path their parameters have)."""
     stages = []
     for name, node in zip(chain.names, chain, strict=True):
-        kind = getattr(node, "type_name", type(node).__name__)
-        if not isinstance(node, Processor) or isinstance(node, Chain) or kind not in EXPORTABLE:
-            raise ChainError(
-                f"{source}: stage {name!r} ({kind}) cannot go into a plugin; export-plugin takes "
-                f"{', '.join(EXPORTABLE)} (put other plugins beside it in the DAW)"
-            )
-        stages.append((name, node))
+        stages.append((name, _check_node(name, node, source, 0)))
     if not stages:
         raise ChainError(f"{source}: the chain has no stages; nothing to export")
     return stages
+
+
+def _inner_nodes(name: str, node: Any) -> list[tuple[str, Any]]:
+    """The nodes a routing node holds, named by the path their parameters have."""
+    if isinstance(node, Chain):
+        return [(f"{name}.{inner}", member) for inner, member in zip(node.names, node, strict=True)]
+    if isinstance(node, (OnChannels, PerChannel)):
+        return [(name, node.node)]
+    if isinstance(node, Parallel):
+        return [
+            (f"{name}.{index}.{inner}", member)
+            for index, branch in enumerate(node.branches)
+            for inner, member in zip(branch.names, branch, strict=True)
+        ]
+    return []
+
+
+def _check_node(name: str, node: Any, source: str, depth: int) -> Processor:
+    """``node``, once it and every node it holds is one a plugin can hold."""
+    kind = "chain" if isinstance(node, Chain) else getattr(node, "type_name", type(node).__name__)
+    if not isinstance(node, Processor) or kind not in EXPORTABLE:
+        raise ChainError(
+            f"{source}: stage {name!r} ({kind}) cannot go into a plugin; export-plugin takes "
+            f"{', '.join(EXPORTABLE)} (put other plugins beside it in the DAW)"
+        )
+    inner = _inner_nodes(name, node)
+    if inner and depth + 1 > MAX_DEPTH:
+        raise ChainError(f"{source}: stage {name!r} nests routing nodes more than {MAX_DEPTH} deep; a plugin holds {MAX_DEPTH}")
+    for inner_name, member in inner:
+        _check_node(inner_name, member, source, depth + (0 if isinstance(node, Chain) else 1))
+    return node
 
 
 def bake(chain: Chain, chain_text: str, *, rates: Sequence[float], source: str) -> Program:
@@ -347,20 +435,22 @@ def bake(chain: Chain, chain_text: str, *, rates: Sequence[float], source: str) 
     latency: dict[float, int] = {}
     outputs = input_channels
     for rate in rates:
+        channels = input_channels
+        for name, stage in stages:
+            try:
+                channels = stage.output_channels_for(channels)  # a channel mismatch fails here, in the stage's words
+            except SoundstageError as error:
+                raise ChainError(f"{source}: stage {name!r}: {error}") from None
+            if channels > MAX_CHANNELS:
+                raise ChainError(f"{source}: stage {name!r} gives {channels} channels; a plugin carries at most {MAX_CHANNELS}")
+        chain.open_stream(float(rate), input_channels)  # the routing nodes' latencies at this rate
+        latency[float(rate)] = int(chain.latency_samples)
         body = _Writer()
         channels = input_channels
         count = 0
         for name, stage in stages:
-            try:
-                stage.output_channels_for(channels)  # a channel mismatch fails here, in the stage's words
-            except SoundstageError as error:
-                raise ChainError(f"{source}: stage {name!r}: {error}") from None
             written, channels = baker.stage(body, name, stage, float(rate), channels)
-            if channels > MAX_CHANNELS:
-                raise ChainError(f"{source}: stage {name!r} gives {channels} channels; a plugin carries at most {MAX_CHANNELS}")
             count += written
-        chain.open_stream(float(rate), input_channels)
-        latency[float(rate)] = int(chain.latency_samples)
         chain.reset()
         head = _Writer()
         head.u32(latency[float(rate)])
