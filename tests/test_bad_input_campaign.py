@@ -550,6 +550,16 @@ CASES: dict[str, tuple[Callable[[W], list[str]], str, int]] = {
         r"render 'ab-A' would write 'ab-A.wav', which render 'ab' also writes",
         2,
     ),
+    "session_mute_quoted": (  # was "must be a valid boolean", which names no value that is one
+        session_case(STEM + 'mute = "True"\n'),
+        r"stems\[0\]\.mute: mute = 'True' is not allowed: must be true or false \(TOML's booleans: no quotes, lower case\)$",
+        2,
+    ),
+    "session_bus_solo_number": (
+        session_case(STEM + 'bus = "x"\n[[buses]]\nname = "x"\nsolo = 1\n'),
+        r"buses\[0\]\.solo: solo = 1 is not allowed: must be true or false",
+        2,
+    ),
     "session_rate_1": (
         session_case("sample_rate = 1\n" + STEM),
         r"sample_rate: sample_rate = 1 is not allowed: at least 8000",

@@ -182,6 +182,8 @@ def _allowed(kind: str, context: dict[str, Any], message: str) -> str:
         return f"must be {what} of {'at least' if short else 'at most'} {limit} {unit}{'s' if limit != 1 else ''}"
     if kind == "finite_number":
         return "a finite number (not nan or inf)"
+    if kind in ("bool_type", "bool_parsing"):  # pydantic's "a valid boolean" names no value that is one
+        return "must be true or false (TOML's booleans: no quotes, lower case)"
     if kind == "value_error":  # a validator's own words: what is allowed
         return message.removeprefix("Value error, ")
     text = message[0].lower() + message[1:] if message else kind
