@@ -19,7 +19,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 import soundfile
+import wavinfo
 
+from bwf import write_stem
 from helpers import tool
 from soundstage.cli import main
 
@@ -1122,16 +1124,49 @@ def test_the_campaign_has_at_least_80_cases() -> None:
 # -- a full disk, and a render stopped by a signal ------------------------------------
 
 
-@pytest.fixture
-def small_disk(tmp_path: Path):  # type: ignore[no-untyped-def]
-    """A 1 MiB tmpfs mounted for the test (skipped, with the reason, where mounting is not allowed)."""
-    folder = tmp_path / "small"
+def _tmpfs(folder: Path, size: str):  # type: ignore[no-untyped-def]
+    """A tmpfs of ``size`` mounted on ``folder`` for the test (skipped, with the reason, where mounting is not allowed)."""
     folder.mkdir()
-    mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=1m", "tmpfs", str(folder)], capture_output=True, text=True)
+    mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={size}", "tmpfs", str(folder)], capture_output=True, text=True)
     if mounted.returncode != 0:
         pytest.skip(f"cannot mount a small tmpfs here: {mounted.stderr.strip() or 'mount refused'}")
     yield folder
     subprocess.run(["umount", str(folder)], check=False)
+
+
+@pytest.fixture
+def small_disk(tmp_path: Path):  # type: ignore[no-untyped-def]
+    """A 1 MiB disk."""
+    yield from _tmpfs(tmp_path / "small", "1m")
+
+
+@pytest.fixture
+def three_mib_disk(tmp_path: Path):  # type: ignore[no-untyped-def]
+    """A 3 MiB disk."""
+    yield from _tmpfs(tmp_path / "disk", "3m")
+
+
+def test_a_stamped_output_needs_room_for_itself_only(
+    tmp_path: Path, three_mib_disk: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A BWF input's bext chunk goes into the output before its audio. It was put there by copying the finished file,
+    so an output needed room twice: a 1.7 MB output on a 3 MiB disk failed at the end with "No space left on device",
+    after the whole run. The chunk now goes in by moving the audio along within the file. The output is the same
+    bytes as on a roomy disk, and wavinfo reads its TimeReference."""
+    source = write_stem(tmp_path / "take.wav", noise(frames=6 * SR), SR, bit_depth=24, time_reference=SR * 3600)
+    chain = gain_chain(tmp_path)
+    inputs = [source, Path(chain)]
+    before = [hashlib.sha256(path.read_bytes()).hexdigest() for path in inputs]
+    for folder in (tmp_path / "roomy", three_mib_disk):
+        folder.mkdir(exist_ok=True)
+        status = main(["process", str(source), str(folder / "out.wav"), "--chain", chain, "--bit-depth", "24"])
+        err = capsys.readouterr().err
+        assert status == 0, err
+    output = three_mib_disk / "out.wav"
+    assert output.stat().st_size > 1_700_000 and output.read_bytes() == (tmp_path / "roomy" / "out.wav").read_bytes()
+    assert wavinfo.WavInfoReader(str(output)).bext.time_reference == SR * 3600
+    assert [path.name for path in three_mib_disk.iterdir()] == ["out.wav"]
+    assert [hashlib.sha256(path.read_bytes()).hexdigest() for path in inputs] == before
 
 
 def test_a_full_disk_on_process(tmp_path: Path, small_disk: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -12,7 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from helpers import tool
-from soundstage import riff
+from soundstage import riff, sinks
 
 
 @settings(max_examples=1000, deadline=None)
@@ -87,3 +87,39 @@ def test_an_rf64_that_fits_becomes_a_wav_with_the_data_size_ds64_held(tmp_path: 
             sizes = {chunk.kind: chunk.size for chunk in riff.chunks(stream)}
         assert sizes[b"data"] == frames * 2 * 3 and b"JUNK" in sizes and b"ds64" not in sizes
         assert soundfile.info(str(path)).frames == frames
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    frames=st.integers(0, 300_000),  # past the 1 MiB pieces the audio moves in
+    channels=st.integers(1, 3),
+    extra=st.binary(max_size=41),  # a chunk before the audio, odd sizes padded
+    bodies=st.lists(st.binary(max_size=700), min_size=1, max_size=3),
+)
+def test_chunks_go_in_alike_in_place_and_by_a_copy(
+    tmp_path_factory, frames: int, channels: int, extra: bytes, bodies: list[bytes]
+) -> None:
+    """A sink's temporary gets its chunks in place (moving the audio along: no room for a second copy needed); a file
+    written elsewhere gets them through a copy. Both give the same bytes, which soundfile reads as the same audio and
+    the walk finds the chunks in, before the data chunk."""
+    folder = tmp_path_factory.mktemp("chunks")
+    audio = np.random.default_rng(frames).integers(-32768, 32767, (frames, channels), dtype=np.int16)
+    plain = folder / "plain.wav"
+    soundfile.write(str(plain), audio, 48000, subtype="PCM_16")
+    data = plain.read_bytes()
+    if extra:  # another program's chunk, before fmt's data (RIFF allows any order)
+        chunk = b"LIST" + len(extra).to_bytes(4, "little") + extra + b"\0" * (len(extra) & 1)
+        data = data[:12] + chunk + data[12:]
+        data = data[:4] + (len(data) - 8).to_bytes(4, "little") + data[8:]
+    chunks = [(b"bext" if index == 0 else b"iXML", body) for index, body in enumerate(bodies)]
+    copied, moved = folder / "copied.wav", folder / "moved.wav"
+    copied.write_bytes(data)
+    moved.write_bytes(data)
+    assert sinks.insert_wav_chunks(copied, chunks)
+    assert sinks.insert_wav_chunks(moved, chunks, in_place=True)
+    assert moved.read_bytes() == copied.read_bytes()
+    read, _ = soundfile.read(str(moved), dtype="int16", always_2d=True)
+    assert np.array_equal(read, audio)
+    with moved.open("rb") as file:
+        kinds = [chunk.kind for chunk in riff.chunks(file)]
+    assert kinds.index(b"data") > max(kinds.index(b"bext"), kinds.index(b"iXML") if len(bodies) > 1 else 0)

@@ -43,6 +43,7 @@ from collections.abc import Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
+from typing import BinaryIO
 
 import numpy as np
 import soundfile
@@ -219,20 +220,24 @@ def wav_chunk(path: Path, chunk: bytes, length: int = 1 << 20) -> bytes | None:
     return None
 
 
-def insert_wav_chunks(path: Path, chunks: Sequence[tuple[bytes, bytes]]) -> bool:
+def insert_wav_chunks(path: Path, chunks: Sequence[tuple[bytes, bytes]], *, in_place: bool = False) -> bool:
     """Put ``chunks`` (id, body) before a RIFF WAV's ``data`` chunk; whether it did.
 
-    The file is copied once, through a temporary beside it that replaces it. It does not
-    apply to an RF64 file, or to one these chunks would take past 4 GiB.
+    The file is copied once, through a temporary beside it that replaces it; ``in_place`` (for a file of one's
+    own, a sink's temporary) moves its audio along within it instead, so it needs room for the chunks only, not
+    for a second copy of the audio. It does not apply to an RF64 file, or to one these chunks would take past 4 GiB.
     """
     blob = b"".join(name + struct.pack("<I", len(body)) + body + b"\0" * (len(body) & 1) for name, body in chunks)
     size = path.stat().st_size
-    with path.open("rb") as source:
+    with path.open("r+b" if in_place else "rb") as source:
         if riff.wav_form(source) != b"RIFF" or size + len(blob) - 8 > 0xFFFFFFFF:
             return False
         data = next((chunk for chunk in riff.chunks(source) if chunk.kind == b"data"), None)
         if data is None:
             return False
+        if in_place:
+            _shift_tail(source, data.position, size, blob)
+            return True
         handle, name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".partial", dir=path.parent)
         try:
             with os.fdopen(handle, "wb") as out:
@@ -246,6 +251,27 @@ def insert_wav_chunks(path: Path, chunks: Sequence[tuple[bytes, bytes]]) -> bool
             Path(name).unlink(missing_ok=True)
             raise
     return True
+
+
+def _shift_tail(file: BinaryIO, start: int, size: int, blob: bytes) -> None:
+    """Move bytes ``start..size`` of ``file`` on by ``len(blob)``, last piece first, and write ``blob`` in the gap (and
+    the RIFF size). The file grows first, so a full disk stops it before anything has moved."""
+    file.seek(size)
+    file.write(b"\0" * len(blob))
+    file.flush()
+    os.fsync(file.fileno())  # the room is taken now, not when the moved audio reaches the disk
+    end = size
+    while end > start:
+        begin = max(start, end - (1 << 20))
+        file.seek(begin)
+        piece = file.read(end - begin)
+        file.seek(begin + len(blob))
+        file.write(piece)
+        end = begin
+    file.seek(start)
+    file.write(blob)
+    file.seek(4)
+    file.write(struct.pack("<I", size + len(blob) - 8))
 
 
 def rf64_as_wav(path: Path) -> bool:
@@ -426,7 +452,7 @@ class AudioSink:
                     if self.target.open_ended:  # RF64 only where it grew past 4 GiB
                         rf64_as_wav(self._temporary)
                     if self.chunks:
-                        insert_wav_chunks(self._temporary, self.chunks)
+                        insert_wav_chunks(self._temporary, self.chunks, in_place=True)  # no room for a copy needed
             except (OSError, RuntimeError, soundfile.LibsndfileError) as error:
                 failure = write_failure(self.target.path, error)  # before the temporary goes: a full disk is seen full
                 self.discard()
