@@ -116,7 +116,10 @@ PARTS = {
             {"blend.1.centre.gain_db": 0.0, "out.trim.invert": 1.0},
             {"upmix.center_amount": 0.0, "out.trim.gain_db": -6.0},
         ],
-        [[0.3, {"blend.0.virtual.crossfeed": 0.0}], [0.6, {"each.gain_db": -20.0, "blend.1.centre.gain_db": 3.0}]],
+        [
+            [0.3, {"blend.0.virtual.crossfeed": 0.0, "mixback.1.wet.gain_db": 0.0}],
+            [0.6, {"each.gain_db": -20.0, "blend.1.centre.gain_db": 3.0}],
+        ],
     ),
 }
 

@@ -874,7 +874,9 @@ public:
             passing_.push_back(c);
             if (!bypass_.add(bypass)) r.ok = false;
         }
-        for (auto& channel : scratch_) channel.assign(kMaxBlock, 0.0);
+        size_t widest = 0;
+        for (const auto& group : groups_) widest = std::max(widest, group.channels.size());
+        scratch_.assign(widest, std::vector<double>(kMaxBlock, 0.0));
     }
     int inputs() const override { return width_; }
     int outputs() const override { return width_; }
@@ -919,7 +921,7 @@ private:
     std::vector<Group> groups_;
     std::vector<int> passing_;
     Delays bypass_;
-    std::vector<double> scratch_[kMaxChannels];
+    std::vector<std::vector<double>> scratch_;  // as many as the widest group
 };
 
 // Parallel: branches on the same input, each delayed to the slowest, summed.
