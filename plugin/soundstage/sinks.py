@@ -258,8 +258,7 @@ def _shift_tail(file: BinaryIO, start: int, size: int, blob: bytes) -> None:
     the RIFF size). The file grows first, so a full disk stops it before anything has moved."""
     file.seek(size)
     file.write(b"\0" * len(blob))
-    file.flush()
-    os.fsync(file.fileno())  # the room is taken now, not when the moved audio reaches the disk
+    file.flush()  # a full disk says so here (the kernel takes the room at the write)
     end = size
     while end > start:
         begin = max(start, end - (1 << 20))
