@@ -182,7 +182,7 @@ class _Baker:
                 PluginParameter(
                     name=name,
                     label=host_label(stage_name, knob, spec.unit or ""),
-                    symbol=re.sub(r"\W", "_", name),
+                    symbol=self._symbol(name),
                     unit=spec.unit or "",
                     minimum=0.0 if boolean else float(spec.minimum),
                     maximum=1.0 if boolean else float(spec.maximum),
@@ -191,6 +191,20 @@ class _Baker:
                 )
             )
         return self._index[name]
+
+    def _symbol(self, name: str) -> str:
+        """The knob's LV2 symbol, a C identifier (``lv2:symbol``; lilv drops a plugin with one that is not): ``name``
+        with every character but ASCII letters, digits and ``_`` made ``_``, a leading ``_`` before a digit or the
+        ``lv2_`` DPF's own ports begin with, and ``_2``, ``_3`` ... after one another knob took (``trim 1`` and
+        ``trim-1``)."""
+        symbol = re.sub(r"[^A-Za-z0-9_]", "_", name)
+        if symbol[:1].isdigit() or symbol.startswith("lv2_"):
+            symbol = f"_{symbol}"
+        taken = {parameter.symbol for parameter in self.parameters}
+        unique, count = symbol, 2
+        while unique in taken:
+            unique, count = f"{symbol}_{count}", count + 1
+        return unique
 
     def note_fixed(self, stage_name: str, stage: Processor, knobs: Sequence[str]) -> None:
         for knob in knobs:
