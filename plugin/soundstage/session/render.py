@@ -362,7 +362,8 @@ def _playing_buses(session: Session, playing: list[StemInfo]) -> list[Bus]:
     """The buses in the mix: those some playing stem is sent to. One none of whose stems plays (muted, or left out
     by a solo elsewhere) is left out, as a DAW mutes a track that a solo leaves out; taken in, it would deliver no
     samples and hold the whole mix back until the end."""
-    return [bus for bus in session.buses if any(info.stem.bus == bus.name for info in playing)]
+    sent = {info.stem.bus for info in playing}
+    return [bus for bus in session.buses if bus.name in sent]
 
 
 def _selected_renders(session: Session, only: list[str] | None, *, head_given: bool) -> list[Render]:
@@ -1147,6 +1148,7 @@ def _report(graph: _Graph, plan: _Plan, total: int, started: float, notes: dict[
         return int(chain.latency_samples) if chain is not None else 0
 
     elapsed = time.perf_counter() - started
+    playing, mixed = {info.stem.name for info in stems}, {bus.name for bus in _playing_buses(session, stems)}
     outputs = [
         (render.name, output.role, output.sink)
         for render in renders
@@ -1165,8 +1167,8 @@ def _report(graph: _Graph, plan: _Plan, total: int, started: float, notes: dict[
             info.as_dict(rate) | {"chain": info.stem.chain, "chain_latency_samples": latency(stem_chains[info.stem.name])}
             for info in stems
         ],
-        "stems_left_out": [stem.name for stem in session.stems if stem.name not in {info.stem.name for info in stems}],
-        "buses_left_out": [bus.name for bus in session.buses if bus not in _playing_buses(session, stems)],
+        "stems_left_out": [stem.name for stem in session.stems if stem.name not in playing],
+        "buses_left_out": [bus.name for bus in session.buses if bus.name not in mixed],
         "buses": [{"name": name, "chain_latency_samples": latency(chain)} for name, chain in bus_chains.items()],
         "master": {"chain": session.master_chain, "chain_latency_samples": latency(master)},
         "hrtf": list(session.hrtf) or None,
