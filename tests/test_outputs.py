@@ -13,6 +13,7 @@ import json
 import os
 import shutil
 import stat
+import subprocess
 from pathlib import Path
 
 import numpy as np
@@ -20,7 +21,10 @@ import pyloudnorm
 import pytest
 import scipy.signal
 import soundfile
+import wavinfo
 
+from bwf import write_stem
+from helpers import tool
 from soundstage import Chain, OutputError, Route
 from soundstage.fileio import process_file
 from soundstage.files import write_text
@@ -80,6 +84,28 @@ def test_process_writes_every_format_or_refuses_it_before_any_work(
     info = process_file(chain, source, target, bit_depth=depth, buffer_size=777)
     check_read_back(target, audio[route_for(channels)], rate, depth, file_format)
     assert info["bit_depth"] == depth
+
+
+@pytest.mark.parametrize(("suffix", "file_format"), [(".bwf", "wav"), (".wave", "wav"), (".aifc", "aiff"), (".WAV", "wav")])
+def test_an_output_named_as_recorders_and_daws_name_wavs_and_aiffs_is_written(
+    tmp_path: Path, suffix: str, file_format: str
+) -> None:
+    """``.bwf`` and ``.wave`` (Broadcast Wave, as some recorders and DAWs name it) and ``.aifc`` were refused as
+    outputs ("unsupported format .bwf; use .wav, .aiff or .flac"), though soundstage reads them. They are written as
+    WAV and AIFF, read back by libsndfile and by ffprobe, and a BWF input's stamp goes into a ``.bwf`` output."""
+    source = write_stem(tmp_path / "take.wav", tone_pair(48000, 0.5), 48000, bit_depth=32, time_reference=48000 * 60)
+    target = tmp_path / f"out{suffix}"
+    process_file(Chain([Route(channels=[0, 1])]), source, target, bit_depth=24)
+    check_read_back(target, tone_pair(48000, 0.5), 48000, 24, file_format)
+    probe = subprocess.run(
+        [tool("ffprobe"), "-v", "error", "-show_entries", "format=format_name", "-of", "csv=p=0", str(target)],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert probe.stdout.strip() == file_format
+    if file_format == "wav":
+        assert wavinfo.WavInfoReader(str(target)).bext.time_reference == 48000 * 60
 
 
 def test_too_many_channels_for_flac_are_refused_before_any_work(tmp_path: Path) -> None:

@@ -705,6 +705,17 @@ def test_a_solo_that_leaves_a_bus_out_streams_the_mix(tmp_path: Path) -> None:
         assert np.array_equal(reader.read(reader.frames), noise)
 
 
+@pytest.mark.parametrize("suffix", [".wav", ".bwf", ".wave", ".WAV"])
+def test_a_stem_is_placed_by_its_bwf_stamp_whichever_name_its_wav_has(tmp_path: Path, suffix: str) -> None:
+    """A BWF stem named ``.wave`` (as some recorders and DAWs name Broadcast Wave files) was read but not placed by its
+    TimeReference: it started at 0, 2 s early against a ``.wav`` stem stamped beside it."""
+    write_stem(tmp_path / "a.wav", np.full((2, SR), 0.1, np.float32), SR, bit_depth=32, time_reference=SR * 3600)
+    write_stem(tmp_path / f"b{suffix}", np.full((2, SR), 0.1, np.float32), SR, bit_depth=32, time_reference=SR * 3602)
+    (tmp_path / "s.toml").write_text(f'[[stems]]\npath = "a.wav"\n[[stems]]\npath = "b{suffix}"\n[[renders]]\nname = "mix"\n')
+    offsets = {stem["name"]: stem["offset_s"] for stem in render_session(tmp_path / "s.toml", tmp_path / "out").report["stems"]}
+    assert offsets == {"a": 0.0, "b": 2.0}
+
+
 def test_a_mix_whose_every_stem_is_muted_is_refused(tmp_path: Path) -> None:
     write_stem(tmp_path / "a.wav", np.full((2, SR), 0.1, np.float32), SR, bit_depth=32)
     (tmp_path / "s.toml").write_text('[[stems]]\npath = "a.wav"\nmute = true\n')

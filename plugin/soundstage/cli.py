@@ -1061,7 +1061,7 @@ def build_parser() -> argparse.ArgumentParser:
     process = commands.add_parser("process", help="stream an audio file through a chain")
     process.add_argument("input", help="input audio file (never modified), or - for standard input")
     process.add_argument(
-        "output", nargs="?", default=None, help="output audio file (.wav, .aiff, .flac), or - for a WAV on standard output"
+        "output", nargs="?", default=None, help="output audio file (.wav/.bwf, .aiff, .flac), or - for a WAV on standard output"
     )
     process.add_argument(
         "-o", "--output", dest="output_option", metavar="OUT", default=None, help="the output file (or as the 2nd argument)"

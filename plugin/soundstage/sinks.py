@@ -68,7 +68,8 @@ __all__ = [
 ]
 
 #: File suffix -> libsndfile major format.
-AUDIO_FORMATS = {".wav": "WAV", ".aif": "AIFF", ".aiff": "AIFF", ".flac": "FLAC"}
+#: A Broadcast Wave file is a WAV (EBU Tech 3285), whichever of its names a recorder or DAW gives it.
+AUDIO_FORMATS = {".wav": "WAV", ".wave": "WAV", ".bwf": "WAV", ".aif": "AIFF", ".aiff": "AIFF", ".aifc": "AIFF", ".flac": "FLAC"}
 #: The most channels each format holds (FLAC: 8; libsndfile: 1024 for the others).
 MAX_CHANNELS = {"WAV": 1024, "AIFF": 1024, "FLAC": 8}
 #: The sample rates each format holds, in Hz (FLAC's STREAMINFO field is 20 bits).

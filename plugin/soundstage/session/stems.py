@@ -16,7 +16,7 @@ import numpy as np
 from wavinfo import WavInfoReader
 
 from soundstage.errors import AudioFileError, AudioInputError
-from soundstage.fileio import open_audio
+from soundstage.fileio import WAV_SUFFIXES, open_audio
 from soundstage.files import moved_hint, windows_hint
 from soundstage.host.audio import sample_problem
 from soundstage.session.model import MAX_OFFSET_S, Session, SessionError, Stem
@@ -26,7 +26,7 @@ __all__ = ["StemInfo", "StemReader", "bwf_time_reference", "inspect_stems", "tim
 
 def bwf_time_reference(path: Path) -> int | None:
     """The BWF ``bext`` TimeReference (samples at the file's rate), or None if there is none."""
-    if path.suffix.lower() not in (".wav", ".bwf", ".rf64"):
+    if path.suffix.lower() not in (*WAV_SUFFIXES, ".rf64"):
         return None
     try:
         info = WavInfoReader(str(path))
