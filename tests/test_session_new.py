@@ -93,6 +93,23 @@ def test_a_folder_other_programs_exported_renders_with_each_stem_in_place(
     assert int(np.argmax(np.abs(mix[:, 0]))) == int(2.5 * SR)
 
 
+def test_wavs_named_wave_and_rf64_are_stems(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """A Broadcast Wave named ``.wave`` and an RF64 named ``.rf64`` (as recorders and ffmpeg name them) are read, but a
+    folder's scan left them out: "holds no audio files". They are stems now, the ``.wave`` placed by its stamp."""
+    ffmpeg = tool("ffmpeg")
+    stems = tmp_path / "export"
+    stems.mkdir()
+    run(ffmpeg, "-v", "error", "-f", "lavfi", "-i", f"sine=f=440:d=2:sample_rate={SR}", "-c:a", "pcm_s24le",
+        "-write_bext", "1", "-metadata", f"time_reference={SR * 3601}", "-f", "wav", str(stems / "vox.wave"))  # fmt: skip
+    run(ffmpeg, "-v", "error", "-f", "lavfi", "-i", f"sine=f=220:d=3:sample_rate={SR}", "-c:a", "pcm_s24le",
+        "-rf64", "always", "-write_bext", "1", "-metadata", f"time_reference={SR * 3600}", "-f", "wav",
+        str(stems / "room.rf64"))  # fmt: skip
+    assert main(["session", "new", str(stems)]) == 0
+    assert "2 stem(s) at 48000 Hz, 2 placed by their BWF time reference" in capsys.readouterr().out
+    _, placed = inspect_stems(load_session(stems))
+    assert {info.stem.name: info.start for info in placed} == {"room": 0, "vox": SR}
+
+
 def digest(folder: Path) -> dict[str, str]:
     return {
         str(p.relative_to(folder)): hashlib.sha256(p.read_bytes()).hexdigest() for p in sorted(folder.rglob("*")) if p.is_file()

@@ -64,7 +64,7 @@ __all__ = [
 
 #: The audio files a folder contributes (a batch's items, a new session's stems): what :func:`open_audio` reads.
 AUDIO_SUFFIXES = (
-    *(".wav", ".bwf", ".flac", ".aiff", ".aif", ".aifc", ".caf", ".w64", ".mp3", ".ogg", ".opus", ".au"),
+    *(".wav", ".wave", ".bwf", ".rf64", ".flac", ".aiff", ".aif", ".aifc", ".caf", ".w64", ".mp3", ".ogg", ".opus", ".au"),
     *(".m4a", ".wv"),  # read with the "formats" extra (DecodedReader)
 )
 
