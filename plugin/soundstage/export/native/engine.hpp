@@ -843,6 +843,17 @@ private:
     std::vector<double> buffers_[2];
 };
 
+// A run of operations and the delay that brings its output level with the slowest of its kind (a group of
+// ChannelsOp, a branch of BranchesOp).
+struct AlignedRun {
+    OpRun run;
+    Delays align;
+    void reset(const std::vector<double>& values) {
+        run.reset(values);
+        align.reset();
+    }
+};
+
 // OnChannels and PerChannel: groups of channels, each through operations of its own (one group for OnChannels;
 // one per channel, each a copy of the node, for PerChannel) and delayed to the slowest; the channels no group takes
 // pass, delayed as much. Each group gives back as many channels as it takes, to the same places.
@@ -881,10 +892,7 @@ public:
     int inputs() const override { return width_; }
     int outputs() const override { return width_; }
     void reset(const std::vector<double>& values) override {
-        for (auto& group : groups_) {
-            group.run.reset(values);
-            group.align.reset();
-        }
+        for (auto& group : groups_) group.reset(values);
         bypass_.reset();
     }
     void changed(int32_t parameter, const std::vector<double>& values) override {
@@ -912,10 +920,8 @@ public:
     }
 
 private:
-    struct Group {
+    struct Group : AlignedRun {
         std::vector<int> channels;
-        OpRun run;
-        Delays align;
     };
     int width_ = 0;
     std::vector<Group> groups_;
@@ -948,10 +954,7 @@ public:
     int inputs() const override { return inputs_; }
     int outputs() const override { return outputs_; }
     void reset(const std::vector<double>& values) override {
-        for (auto& branch : branches_) {
-            branch.run.reset(values);
-            branch.align.reset();
-        }
+        for (auto& branch : branches_) branch.reset(values);
     }
     void changed(int32_t parameter, const std::vector<double>& values) override {
         for (auto& branch : branches_) branch.run.changed(parameter, values);
@@ -973,12 +976,8 @@ public:
     }
 
 private:
-    struct Branch {
-        OpRun run;
-        Delays align;
-    };
     int inputs_ = 0, outputs_ = 0;
-    std::vector<Branch> branches_;
+    std::vector<AlignedRun> branches_;
     std::vector<double> made_[kMaxChannels], aligned_[kMaxChannels];
 };
 
