@@ -31,7 +31,7 @@ from helpers import plugin_toolchain
 from soundstage.cli import main
 from soundstage.errors import ChainError
 from soundstage.export import export_plugin
-from soundstage.export.bake import bake
+from soundstage.export.bake import BUILTIN_KINDS, bake
 from soundstage.export.build import bundle_stem, dpf_root
 from soundstage.export.state import chain_from_binary, chain_from_state, read_plugin_state
 from soundstage.exported import MAGIC, exported_program
@@ -110,6 +110,19 @@ PARTS = {
         [[0.3, {"upmix.center_amount": 0.2}], [0.6, {"upmix.high_hz": 8000.0, "upmix.smoothing_ms": 20.0}]],
     ),
     "beam": ([], []),
+    "builtins": (
+        [
+            {"rumble.cutoff_frequency_hz": 80.0, "glue.threshold_db": -30.0, "glue.ratio": 8.0},
+            {"presence.gain_db": 6.0, "presence.q": 4.0, "air.cutoff_frequency_hz": 5000.0, "limiter.threshold_db": -8.0},
+            {"crunch.1.clip.threshold_db": -20.0, "glue.attack_ms": 0.5, "warmth.gain_db": -6.0, "limiter.release_ms": 300.0},
+            {"gate.threshold_db": -30.0, "gate.ratio": 10.0, "crunch.1.fuzz.drive_db": 24.0, "crunch.1.crush.bit_depth": 4.0},
+        ],
+        [
+            [0.3, {"limiter.threshold_db": -6.0, "glue.threshold_db": -28.0, "top.cutoff_frequency_hz": 6000.0}],
+            [0.6, {"rumble.cutoff_frequency_hz": 120.0, "air.gain_db": -3.0, "crunch.1.drive.gain_db": 20.0}],
+            [0.8, {"gate.release_ms": 200.0, "crunch.1.fuzz.drive_db": 0.0, "crunch.1.crush.bit_depth": 6.0}],
+        ],
+    ),
     "routing": ([{"trim.gain_db": -9.0}], [[0.5, {"trim.gain_db": -12.0}]]),
     "nested": (
         [
@@ -125,12 +138,11 @@ PARTS = {
 }
 
 
-@pytest.mark.parametrize("preset", ["headphones", "compact-pair", "stereo-reference"])
-def test_every_preset_but_the_mastering_chain_exports_and_nulls(tmp_path: Path, preset: str) -> None:
-    """The bundled presets that hold only soundstage's stages and routing export and null against their chains (the
-    two device presets are tested above; the fold-downs, 6 or 8 in and 2 out, run as CLAP only, which
-    test_a_surround_fold_down_nulls_in_a_host covers). `mastering` holds pedalboard's built-ins, which a plugin cannot hold:
-    it is refused in one line that names the stage (below)."""
+@pytest.mark.parametrize("preset", ["headphones", "compact-pair", "stereo-reference", "mastering"])
+def test_every_bundled_preset_exports_and_nulls(tmp_path: Path, preset: str) -> None:
+    """The bundled presets export and null against their chains (the two device presets are tested above; the
+    fold-downs, 6 or 8 in and 2 out, run as CLAP only, which test_a_surround_fold_down_nulls_in_a_host covers).
+    `mastering` holds pedalboard's HighpassFilter, Compressor and Limiter, which were refused."""
     plugin_toolchain()
     chain_file = ROOT / "chains" / f"{preset}.toml"
     plugin = pedalboard.load_plugin(str(export_plugin(chain_file, tmp_path, formats=["vst3"], rates=[RATE]).bundles["vst3"]))
@@ -142,12 +154,6 @@ def test_every_preset_but_the_mastering_chain_exports_and_nulls(tmp_path: Path, 
     assert figure <= -90.0 and plugin.reported_latency_samples == chain.latency_samples
 
 
-def test_the_mastering_preset_is_refused_naming_its_first_builtin(tmp_path: Path) -> None:
-    with pytest.raises(ChainError, match=r"mastering\.toml: stage 'rumble' \(HighpassFilter\) cannot go into a plugin"):
-        export_plugin(ROOT / "chains" / "mastering.toml", tmp_path, formats=["vst3"], rates=[RATE])
-    assert not any(tmp_path.iterdir())
-
-
 def test_a_builtin_inside_a_routing_node_is_refused_by_its_path(tmp_path: Path) -> None:
     """A pedalboard built-in on one pair of channels (on_channels), or in a branch of a parallel: refused in one line
     that names it by the path its knobs have in the chain, before anything is built."""
@@ -157,7 +163,7 @@ def test_a_builtin_inside_a_routing_node_is_refused_by_its_path(tmp_path: Path) 
         '[[stages.branches]]\nstages = [{ type = "Gain", name = "dry" }]\n'
         '[[stages.branches]]\nstages = [{ type = "pedalboard.Reverb", name = "room" }]\n'
     )
-    with pytest.raises(ChainError, match=r"inner\.toml: stage 'blend\.1\.room' \(Reverb\) cannot go into a plugin"):
+    with pytest.raises(ChainError, match=r"inner\.toml: stage 'blend\.1\.room' \(pedalboard\.Reverb\) cannot go into a plugin"):
         export_plugin(chain, tmp_path / "out", formats=["vst3"], rates=[RATE])
     assert not (tmp_path / "out").exists()
 
@@ -167,7 +173,8 @@ def test_every_stage_kind_nulls(tmp_path_factory: pytest.TempPathFactory, name: 
     """Gain, Virtualizer, CrosstalkCanceller, Align (stereo -> 5), Upmix (every knob live), Beamformer (mono in),
     route and mix (stereo -> 6 -> a 5.1 fold-down -> a matrix), and the routing nodes that hold others (per_channel,
     a parallel whose branches differ in latency, a nested chain, on_channels), their inner knobs live. Those were
-    refused, so the headphones preset could not be exported."""
+    refused, so the headphones preset could not be exported. And pedalboard's built-ins a plugin holds (every one of
+    BUILTIN_KINDS, in two runs, on one channel and in a parallel branch), their knobs set and ridden."""
     plugin_toolchain()
     chain = ROOT / "tests" / "export" / f"{name}.toml"
     bundle = export_plugin(chain, tmp_path_factory.mktemp(name), formats=["vst3"], rates=[RATE]).bundles["vst3"]
@@ -186,6 +193,11 @@ def test_every_stage_kind_nulls(tmp_path_factory: pytest.TempPathFactory, name: 
         assert entry["max_abs_vs_32"] == 0.0 and entry["null_db"] <= -90.0, size
 
 
+def test_the_builtins_chain_holds_every_builtin_a_plugin_holds() -> None:
+    kinds = re.findall(r'type = "pedalboard\.(\w+)"', (ROOT / "tests" / "export" / "builtins.toml").read_text())
+    assert sorted(set(kinds)) == sorted(BUILTIN_KINDS)
+
+
 @pytest.mark.parametrize(
     ("chain", "moves"),
     [
@@ -194,8 +206,12 @@ def test_every_stage_kind_nulls(tmp_path_factory: pytest.TempPathFactory, name: 
         (ROOT / "tests" / "export" / "upmix.toml", {"upmix.center_amount": 0.3, "upmix.high_hz": 6000.0}),
         (ROOT / "tests" / "export" / "routing.toml", {"trim.gain_db": -12.0}),
         (ROOT / "tests" / "export" / "nested.toml", {"each.gain_db": -12.0, "blend.0.virtual.crossfeed": 0.1}),
+        (
+            ROOT / "tests" / "export" / "builtins.toml",
+            {"glue.threshold_db": -30.0, "limiter.threshold_db": -6.0, "rumble.cutoff_frequency_hz": 90.0, "air.q": 2.0},
+        ),
     ],
-    ids=["studio-5-binaural", "parts", "upmix", "routing", "nested"],
+    ids=["studio-5-binaural", "parts", "upmix", "routing", "nested", "builtins"],
 )
 def test_the_engine_allocates_nothing_while_audio_runs(tmp_path: Path, chain: Path, moves: dict[str, float]) -> None:
     """tests/export/rt_check.cpp counts operator new while the engine processes and knobs move (at once, then mid-stream),

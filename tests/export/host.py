@@ -100,7 +100,7 @@ def main() -> None:
     plugin = pedalboard.load_plugin(args.bundle)
     report: dict[str, Any] = {}
 
-    first = load_chain(args.chain)[0].input_channels
+    first = getattr(load_chain(args.chain)[0], "input_channels", None)  # a pedalboard built-in takes any count
     if first == 1:  # a chain that starts mono (a Beamformer) gets the mix's mid
         mix = mix.mean(axis=0, keepdims=True)
     reference = load_chain(args.chain)(mix, rate)

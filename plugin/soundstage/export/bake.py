@@ -15,6 +15,9 @@ operations, each mirroring a soundstage stage sample for sample:
   taps and interpolated as the grid interpolates them.
 - delays (``Align``).
 - channel matrices (``mix``: its gains; ``route``: ones and zeros).
+- pedalboard's built-ins that are plain JUCE DSP (:data:`BUILTIN_KINDS`): JUCE's float32 arithmetic as pedalboard
+  runs it, each run of them followed by the queue's delay soundstage's
+  :class:`~soundstage.host.nodes.PedalboardStep` adds.
 - the routing nodes that hold others (``on_channels``, ``per_channel``, ``parallel``, a nested ``chain``): their
   nodes' operations, run on the channels they name (or each channel) or side by side and summed, delayed as
   :mod:`soundstage.host.routing` delays them; a nested chain's stages in line.
@@ -33,14 +36,16 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
+import pedalboard
 import scipy.fft
 
 from soundstage.dsp.fir import partition_spectra
 from soundstage.dsp.grid import GridAxis
 from soundstage.errors import ChainError, SoundstageError
 from soundstage.exported import MAGIC, MAX_CHANNELS
+from soundstage.host.builtins import builtin_specs, is_builtin
 from soundstage.host.chain import Chain
-from soundstage.host.parameters import ParameterSpec
+from soundstage.host.nodes import Node, PedalboardStep, node_input_channels, node_output_channels, node_parameters, node_type
 from soundstage.host.processor import Processor
 from soundstage.host.routing import Mix, OnChannels, Parallel, PerChannel, Route
 from soundstage.stages.align import Align
@@ -52,9 +57,26 @@ from soundstage.stages.monitors import BinauralMonitor
 from soundstage.stages.upmix import FFT_SIZE, HOP, Upmix
 from soundstage.stages.virtualizer import BULK_DELAY, Virtualizer
 
-__all__ = ["EXPORTABLE", "PluginParameter", "Program", "bake"]
+__all__ = ["BUILTIN_KINDS", "EXPORTABLE", "PluginParameter", "Program", "bake"]
 
-UPMIX, GAIN, FIR, DELAY, VIRTUALIZER, MATRIX, CHANNELS, BRANCHES = 1, 2, 3, 4, 5, 6, 7, 8
+UPMIX, GAIN, FIR, DELAY, VIRTUALIZER, MATRIX, CHANNELS, BRANCHES, BUILTIN = 1, 2, 3, 4, 5, 6, 7, 8, 9
+#: The pedalboard built-ins a plugin can hold, in engine.hpp's BuiltinOp::Kind order (their knobs in
+#: builtins.BUILTIN_RANGES order). The others (Reverb, Delay, Chorus, Phaser, LadderFilter) are refused.
+BUILTIN_KINDS = (
+    "Gain",
+    "Invert",
+    "Clipping",
+    "HighpassFilter",
+    "LowpassFilter",
+    "HighShelfFilter",
+    "LowShelfFilter",
+    "PeakFilter",
+    "Compressor",
+    "Limiter",
+    "NoiseGate",
+    "Distortion",
+    "Bitcrush",
+)
 #: The deepest routing nodes may nest (engine.hpp's kMaxDepth).
 MAX_DEPTH = 16
 #: The stages a plugin can hold (StereoReference is a BinauralMonitor).
@@ -74,6 +96,7 @@ EXPORTABLE = (
     "per_channel",
     "parallel",
     "chain",
+    *(f"pedalboard.{kind}" for kind in BUILTIN_KINDS),
 )
 #: The Spatializer's upmix knobs, in the order engine.hpp reads them.
 UPMIX_KNOBS = ("center_amount", "center_width_db", "smoothing_ms", "low_hz", "high_hz")
@@ -170,20 +193,23 @@ class _Baker:
         self.fixed: list[str] = []
         self._index: dict[str, int] = {}
 
-    def parameter(self, stage_name: str, stage: Processor, knob: str) -> int:
+    def parameter(self, stage_name: str, stage: Node, knob: str) -> int:
         """The plugin parameter of ``stage_name.knob`` (made on first use)."""
         name = f"{stage_name}.{knob}"
         if name not in self._index:
-            spec: ParameterSpec = next(spec for spec in stage.parameter_specs if spec.name == knob)
-            value = stage.parameter_values()[knob]
+            view = node_parameters(stage)[knob]
+            spec, value = view.spec, view.value
             boolean = spec.kind == "bool"
+            # pedalboard names a knob from its label and unit (``trim: gain`` in dB: trim_gain_db); a unit the knob's
+            # name does not end with (pedalboard.Bitcrush's bit_depth in bits) is left off, or the name would differ
+            unit = spec.unit if spec.unit and knob.lower().endswith(f"_{spec.unit.lower()}") else ""
             self._index[name] = len(self.parameters)
             self.parameters.append(
                 PluginParameter(
                     name=name,
-                    label=host_label(stage_name, knob, spec.unit or ""),
+                    label=host_label(stage_name, knob, unit),
                     symbol=self._symbol(name),
-                    unit=spec.unit or "",
+                    unit=unit,
                     minimum=0.0 if boolean else float(spec.minimum),
                     maximum=1.0 if boolean else float(spec.maximum),
                     default=float(bool(value)) if boolean else float(value),
@@ -212,8 +238,23 @@ class _Baker:
             if label not in self.fixed:
                 self.fixed.append(label)
 
-    def stage(self, out: _Writer, name: str, stage: Processor, rate: float, channels: int) -> tuple[int, int]:
+    def nodes(self, out: _Writer, nodes: Sequence[tuple[str, Node]], rate: float, channels: int) -> tuple[int, int]:
+        """Write the operations of ``nodes`` in sequence, as a chain runs them: each run of consecutive pedalboard
+        built-ins delayed by the queue a PedalboardStep holds them behind; returns (operations written, output
+        channels)."""
+        count = 0
+        for index, (name, node) in enumerate(nodes):
+            written, channels = self.stage(out, name, node, rate, channels)
+            count += written
+            if is_builtin(node) and (index + 1 == len(nodes) or not is_builtin(nodes[index + 1][1])):
+                count += self._delays(out, [PedalboardStep.BLOCK - 1] * channels)[0]
+        return count, channels
+
+    def stage(self, out: _Writer, name: str, stage: Node, rate: float, channels: int) -> tuple[int, int]:
         """Write the operations of one stage; returns (operations written, output channels)."""
+        if is_builtin(stage):
+            return self._builtin(out, name, stage, channels)
+        assert isinstance(stage, Processor)  # _check_node let nothing else through
         if isinstance(stage, (Chain, OnChannels, PerChannel, Parallel)):
             return self._routing(out, name, stage, rate, channels)
         if isinstance(stage, Spatializer):
@@ -221,14 +262,7 @@ class _Baker:
         if isinstance(stage, (BinauralMonitor, CrosstalkCanceller, Beamformer)):
             return self._fixed_fir(out, name, stage, rate, channels)
         if isinstance(stage, Virtualizer):
-            self.note_fixed(name, stage, ["azimuth_deg", "head_radius_m"])
-            out.u32(VIRTUALIZER)
-            out.u32(BULK_DELAY + stage.partition_size)
-            out.knob(self.parameter(name, stage, "crossfeed"), 0.0)
-            out.f64(_smoothing_ms(stage, "crossfeed"))
-            spectra = partition_spectra(stage.contralateral_filters(rate), stage.partition_size)
-            self._fir_body(out, [spectra], 2, stage.partition_size, 0, -1, None)  # fixed: never fades
-            return 1, 2
+            return self._virtualizer(out, name, stage, rate)
         if isinstance(stage, Gain):
             out.u32(GAIN)
             out.u32(channels)
@@ -242,32 +276,63 @@ class _Baker:
             self._upmix(out, [(self.parameter(name, stage, knob), 0.0) for knob in UPMIX_KNOBS])
             return 1, 3
         if isinstance(stage, (Mix, Route)):
-            out.u32(MATRIX)
-            out.u32(channels)
-            gains = stage.matrix if isinstance(stage, Mix) else np.eye(channels)[stage.channels].tolist()
-            out.u32(len(gains))
-            for row in gains:
-                for gain in row:
-                    out.f64(gain)
-            return 1, len(gains)
+            return self._matrix(out, stage, channels)
         if isinstance(stage, Align):
-            out.u32(DELAY)
-            out.u32(channels)
-            for delay in stage.delays_samples(rate):
-                out.u32(delay)
-            return 1, channels
+            return self._delays(out, stage.delays_samples(rate))
         raise AssertionError(f"unexpected stage {stage!r}")  # _check_chain refused it
+
+    @staticmethod
+    def _matrix(out: _Writer, stage: Mix | Route, channels: int) -> tuple[int, int]:
+        out.u32(MATRIX)
+        out.u32(channels)
+        gains = stage.matrix if isinstance(stage, Mix) else np.eye(channels)[stage.channels].tolist()
+        out.u32(len(gains))
+        for row in gains:
+            for gain in row:
+                out.f64(gain)
+        return 1, len(gains)
+
+    @staticmethod
+    def _delays(out: _Writer, delays: Sequence[int]) -> tuple[int, int]:
+        """Whole-sample delays, one per channel (an Align; the queue a run of pedalboard built-ins is delayed by)."""
+        out.u32(DELAY)
+        out.u32(len(delays))
+        for delay in delays:
+            out.u32(delay)
+        return 1, len(delays)
+
+    def _virtualizer(self, out: _Writer, name: str, stage: Virtualizer, rate: float) -> tuple[int, int]:
+        self.note_fixed(name, stage, ["azimuth_deg", "head_radius_m"])
+        out.u32(VIRTUALIZER)
+        out.u32(BULK_DELAY + stage.partition_size)
+        out.knob(self.parameter(name, stage, "crossfeed"), 0.0)
+        out.f64(_smoothing_ms(stage, "crossfeed"))
+        spectra = partition_spectra(stage.contralateral_filters(rate), stage.partition_size)
+        self._fir_body(out, [spectra], 2, stage.partition_size, 0, -1, None)  # fixed: never fades
+        return 1, 2
+
+    def _builtin(self, out: _Writer, name: str, plugin: pedalboard.Plugin, channels: int) -> tuple[int, int]:
+        """A pedalboard built-in: its kind, channels and knobs (its table's, in order)."""
+        kind = type(plugin).__name__
+        out.u32(BUILTIN)
+        out.u32(BUILTIN_KINDS.index(kind) + 1)
+        out.u32(channels)
+        specs = builtin_specs(kind)
+        out.u32(len(specs))
+        for spec in specs:
+            out.knob(self.parameter(name, plugin, spec.name), 0.0)
+        return 1, channels
 
     def _routing(
         self, out: _Writer, name: str, stage: Chain | OnChannels | PerChannel | Parallel, rate: float, channels: int
     ) -> tuple[int, int]:
         """A node that holds others (its latencies as of the chain's stream at ``rate``)."""
         if isinstance(stage, Chain):  # a nested chain: its stages in line, named as its parameters are
-            count = 0
-            for inner, node in zip(stage.names, stage, strict=True):
-                written, channels = self.stage(out, f"{name}.{inner}", _check_node(inner, node, self.source, 0), rate, channels)
-                count += written
-            return count, channels
+            nodes = [
+                (f"{name}.{inner}", _check_node(inner, node, self.source, 0))
+                for inner, node in zip(stage.names, stage, strict=True)
+            ]
+            return self.nodes(out, nodes, rate, channels)
         if isinstance(stage, (OnChannels, PerChannel)):
             targets = stage.channels if stage.channels is not None else list(range(channels))
             groups = [targets] if isinstance(stage, OnChannels) else [[channel] for channel in targets]
@@ -297,13 +362,10 @@ class _Baker:
             made = self._run(out, nodes, rate, channels)
         return 1, made
 
-    def _run(self, out: _Writer, nodes: list[tuple[str, Processor]], rate: float, channels: int) -> int:
+    def _run(self, out: _Writer, nodes: list[tuple[str, Node]], rate: float, channels: int) -> int:
         """Write ``nodes`` as a run of operations of their own (engine.hpp's OpRun); returns its output channels."""
         body = _Writer()
-        count = 0
-        for name, node in nodes:
-            written, channels = self.stage(body, name, node, rate, channels)
-            count += written
+        count, channels = self.nodes(body, nodes, rate, channels)
         out.u32(count)
         out.raw(body.bytes())
         return channels
@@ -386,7 +448,7 @@ def _smoothing_ms(stage: Processor, knob: str) -> float:
     return float(spec.smoothing_ms or 0.0)
 
 
-def check_chain(chain: Chain, source: str) -> list[tuple[str, Processor]]:
+def check_chain(chain: Chain, source: str) -> list[tuple[str, Node]]:
     """The chain's stages with their names; a one-line :class:`ChainError` names any stage a plugin cannot hold (a
     routing node's inner stages too, by the path their parameters have)."""
     stages = []
@@ -412,10 +474,12 @@ def _inner_nodes(name: str, node: Any) -> list[tuple[str, Any]]:
     return []
 
 
-def _check_node(name: str, node: Any, source: str, depth: int) -> Processor:
+def _check_node(name: str, node: Any, source: str, depth: int) -> Node:
     """``node``, once it and every node it holds is one a plugin can hold."""
-    kind = "chain" if isinstance(node, Chain) else getattr(node, "type_name", type(node).__name__)
-    if not isinstance(node, Processor) or kind not in EXPORTABLE:
+    kind = (
+        "chain" if isinstance(node, Chain) else node_type(node) if isinstance(node, Processor) or is_builtin(node) else "plugin"
+    )
+    if not (isinstance(node, Processor) or is_builtin(node)) or kind not in EXPORTABLE:
         raise ChainError(
             f"{source}: stage {name!r} ({kind}) cannot go into a plugin; export-plugin takes "
             f"{', '.join(EXPORTABLE)} (put other plugins beside it in the DAW)"
@@ -436,8 +500,9 @@ def bake(chain: Chain, chain_text: str, *, rates: Sequence[float], source: str) 
     """
     stages = check_chain(chain, source)
     first = stages[0][1]
-    if isinstance(first.input_channels, int) and first.input_channels > 0:
-        input_channels = first.input_channels
+    wanted = node_input_channels(first)
+    if isinstance(wanted, int) and wanted > 0:
+        input_channels = wanted
     elif isinstance(first, Align):  # one channel per delay
         input_channels = len(first.delays_ms)
     elif isinstance(first, Route):  # the channels it reads
@@ -452,7 +517,7 @@ def bake(chain: Chain, chain_text: str, *, rates: Sequence[float], source: str) 
         channels = input_channels
         for name, stage in stages:
             try:
-                channels = stage.output_channels_for(channels)  # a channel mismatch fails here, in the stage's words
+                channels = node_output_channels(stage, channels)  # a channel mismatch fails here, in the stage's words
             except SoundstageError as error:
                 raise ChainError(f"{source}: stage {name!r}: {error}") from None
             if channels > MAX_CHANNELS:
@@ -460,11 +525,7 @@ def bake(chain: Chain, chain_text: str, *, rates: Sequence[float], source: str) 
         chain.open_stream(float(rate), input_channels)  # the routing nodes' latencies at this rate
         latency[float(rate)] = int(chain.latency_samples)
         body = _Writer()
-        channels = input_channels
-        count = 0
-        for name, stage in stages:
-            written, channels = baker.stage(body, name, stage, float(rate), channels)
-            count += written
+        count, channels = baker.nodes(body, stages, float(rate), input_channels)
         chain.reset()
         head = _Writer()
         head.u32(latency[float(rate)])

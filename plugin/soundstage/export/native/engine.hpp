@@ -13,6 +13,8 @@
 // sample-rate change); process() and set_parameter() neither allocate nor lock.
 #pragma once
 
+#include <algorithm>
+#include <array>
 #include <cmath>
 #include <complex>
 #include <cstdint>
@@ -506,6 +508,306 @@ private:
     std::vector<double> gains_;  // a row of inputs_ gains per output
 };
 
+// ---------------------------------------------------------------------------------
+// pedalboard's built-ins as pedalboard runs them: JUCE's DSP in float32, one channel at a time, with JUCE's
+// coefficient formulas, ballistics and output ramp, so they null against pedalboard.Gain, Invert, Clipping,
+// HighpassFilter, LowpassFilter, HighShelfFilter, LowShelfFilter, PeakFilter, Compressor and Limiter. A knob moved
+// takes effect from the next block, as a setting takes effect from pedalboard's next call.
+namespace builtin {
+
+// juce::Decibels::decibelsToGain<float>
+inline float decibels_to_gain(float db, float silence_db = -100.0f) {
+    return db > silence_db ? std::pow(10.0f, db * 0.05f) : 0.0f;
+}
+
+// juce::dsp::util::snapToZero (JUCE_DSP_ENABLE_SNAP_TO_ZERO on x86): the filters' state at the end of a call
+inline void snap_to_zero(float& x) {
+    if (!(x < -1.0e-8f || x > 1.0e-8f)) x = 0.0f;
+}
+
+// juce::dsp::BallisticsFilter: a level follower per channel (of |x|, or of x squared: an RMS level).
+class Ballistics {
+public:
+    void prepare(double rate, int channels, bool rms) {
+        exp_factor_ = -2.0 * 3.141592653589793 * 1000.0 / rate;
+        rms_ = rms;
+        old_.assign(size_t(channels), 0.0f);
+    }
+    void set(float attack_ms, float release_ms) {
+        attack_ = cte(attack_ms);
+        release_ = cte(release_ms);
+    }
+    void reset() { std::fill(old_.begin(), old_.end(), 0.0f); }
+    float process(int channel, float x) {
+        float& old = old_[size_t(channel)];
+        const float level = rms_ ? x * x : std::abs(x);
+        const float cte = level > old ? attack_ : release_;
+        const float result = level + cte * (old - level);
+        old = result;
+        return rms_ ? std::sqrt(result) : result;
+    }
+
+private:
+    float cte(float ms) const { return ms < 1.0e-3f ? 0.0f : float(std::exp(exp_factor_ / double(ms))); }
+    double exp_factor_ = 0.0;
+    bool rms_ = false;
+    float attack_ = 0, release_ = 0;
+    std::vector<float> old_;
+};
+
+// juce::dsp::Compressor (a peak level above the threshold turns the gain down) and juce::dsp::NoiseGate (an RMS
+// level, then a peak one, below the threshold turns it down).
+class Dynamics {
+public:
+    void prepare(double rate, int channels, bool gate) {
+        gate_ = gate;
+        level_.prepare(rate, channels, false);
+        rms_.prepare(rate, channels, true);
+        rms_.set(0.0f, 50.0f);
+    }
+    void set(float threshold_db, float ratio, float attack_ms, float release_ms) {
+        threshold_ = decibels_to_gain(threshold_db, -200.0f);
+        threshold_inverse_ = 1.0f / threshold_;
+        exponent_ = gate_ ? ratio - 1.0f : 1.0f / ratio - 1.0f;
+        level_.set(attack_ms, release_ms);
+    }
+    void reset() { level_.reset(); rms_.reset(); }
+    float process(int channel, float x) {
+        if (!gate_) {
+            const float env = level_.process(channel, x);
+            return (env < threshold_ ? 1.0f : std::pow(env * threshold_inverse_, exponent_)) * x;
+        }
+        const float env = level_.process(channel, rms_.process(channel, x));
+        return (env > threshold_ ? 1.0f : std::pow(env * threshold_inverse_, exponent_)) * x;
+    }
+
+private:
+    bool gate_ = false;
+    Ballistics level_, rms_;
+    float threshold_ = 1, threshold_inverse_ = 1, exponent_ = 0;
+};
+
+// juce::SmoothedValue<float, Linear>: the Limiter's output level, ramped over 1 ms when it changes.
+struct LinearRamp {
+    float current = 0, target = 0, step = 0;
+    int countdown = 0, steps = 0;
+    void settle(float value) { current = target = value; countdown = 0; }
+    void move_to(float value) {
+        if (value == target) return;
+        if (steps <= 0) { settle(value); return; }
+        target = value;
+        countdown = steps;
+        step = (target - current) / float(countdown);
+    }
+    float next() {
+        if (countdown <= 0) return target;
+        --countdown;
+        if (countdown > 0) current += step; else current = target;
+        return current;
+    }
+};
+
+}  // namespace builtin
+
+class BuiltinOp : public Op {
+public:
+    // bake.py's BUILTIN_KINDS, in order
+    enum Kind : uint32_t {
+        kGainDb = 1, kInvert, kClipping, kHighpass, kLowpass, kHighShelf, kLowShelf, kPeak, kCompressor, kLimiter,
+        kNoiseGate, kDistortion, kBitcrush
+    };
+    static constexpr int kSnapEvery = 64;  // soundstage's PedalboardStep.BLOCK: the length of a pedalboard call
+
+    BuiltinOp(Reader& r, double rate) : rate_(rate) {
+        kind_ = r.get<uint32_t>();
+        channels_ = int(r.get<uint32_t>());
+        const uint32_t count = r.get<uint32_t>();
+        if (!r.ok || kind_ < kGainDb || kind_ > kBitcrush || channels_ < 1 || channels_ > kMaxChannels || count > 4) {
+            r.ok = false;
+            return;
+        }
+        for (uint32_t i = 0; i < count; ++i) {
+            Knob knob;
+            knob.parameter = r.get<int32_t>();
+            knob.fixed = r.get<double>();
+            knobs_.push_back(knob);
+        }
+        if (count != expected_knobs()) r.ok = false;
+        state_.assign(size_t(channels_) * 2, 0.0f);
+        for (auto& stage : stages_) stage.prepare(rate, channels_, kind_ == kNoiseGate);
+        volume_.steps = int(std::floor(0.001 * rate));
+    }
+    int inputs() const override { return channels_; }
+    int outputs() const override { return channels_; }
+    void reset(const std::vector<double>& values) override {
+        update(values);
+        std::fill(state_.begin(), state_.end(), 0.0f);
+        for (auto& stage : stages_) stage.reset();
+        volume_.settle(volume_.target);
+        t_ = 0;
+    }
+    void changed(int32_t parameter, const std::vector<double>& values) override {
+        for (const Knob& knob : knobs_)
+            if (knob.parameter == parameter) { update(values); return; }
+    }
+    void process(const double* const* in, double* const* out, int n) override {
+        switch (kind_) {
+            case kGainDb:
+                for (int c = 0; c < channels_; ++c)
+                    for (int i = 0; i < n; ++i) out[c][i] = double(float(in[c][i]) * gain_);
+                break;
+            case kInvert:
+                for (int c = 0; c < channels_; ++c)
+                    for (int i = 0; i < n; ++i) out[c][i] = -in[c][i];
+                break;
+            case kClipping:
+                for (int c = 0; c < channels_; ++c)
+                    for (int i = 0; i < n; ++i) out[c][i] = double(clip(float(in[c][i]), -gain_, gain_));
+                break;
+            case kCompressor:
+            case kNoiseGate:
+                for (int c = 0; c < channels_; ++c)
+                    for (int i = 0; i < n; ++i) out[c][i] = double(stages_[0].process(c, float(in[c][i])));
+                break;
+            case kDistortion:  // juce::dsp::Gain, then a WaveShaper of tanh
+                for (int c = 0; c < channels_; ++c)
+                    for (int i = 0; i < n; ++i) out[c][i] = double(std::tanh(float(in[c][i]) * gain_));
+                break;
+            case kBitcrush:  // pedalboard's own: scaled, rounded to the nearest (ties to even), scaled back
+                for (int c = 0; c < channels_; ++c)
+                    for (int i = 0; i < n; ++i) out[c][i] = double(std::nearbyint(float(in[c][i]) * gain_) * inverse_);
+                break;
+            case kLimiter: limit(in, out, n); break;
+            default: filter(in, out, n); break;
+        }
+        t_ += n;
+    }
+
+private:
+    uint32_t expected_knobs() const {
+        switch (kind_) {
+            case kInvert: return 0;
+            case kHighShelf: case kLowShelf: case kPeak: return 3;
+            case kCompressor: case kNoiseGate: return 4;
+            case kLimiter: return 2;
+            default: return 1;
+        }
+    }
+    float knob(size_t index, const std::vector<double>& values) const { return float(knob_value(knobs_[index], values)); }
+    static float clip(float x, float low, float high) { return x < low ? low : (high < x ? high : x); }
+
+    // What a pedalboard setter does: the gain, the coefficients, or the compressors' settings and the output level.
+    void update(const std::vector<double>& values) {
+        switch (kind_) {
+            case kGainDb: gain_ = builtin::decibels_to_gain(knob(0, values)); break;
+            case kClipping: gain_ = builtin::decibels_to_gain(knob(0, values)); break;
+            case kDistortion: gain_ = builtin::decibels_to_gain(knob(0, values)); break;
+            case kBitcrush: {
+                const double scale = std::pow(2, double(knob(0, values)));
+                gain_ = float(scale);
+                inverse_ = float(1.0 / double(gain_));
+                break;
+            }
+            case kCompressor:
+            case kNoiseGate: stages_[0].set(knob(0, values), knob(1, values), knob(2, values), knob(3, values)); break;
+            case kLimiter: {
+                const float threshold_db = knob(0, values);
+                stages_[0].set(-10.0f, 4.0f, 2.0f, 200.0f);
+                stages_[1].set(threshold_db, 1000.0f, 0.001f, knob(1, values));
+                float level = float(std::pow(10.0, 10.0 * (1.0 - 0.25) / 40.0));
+                level *= builtin::decibels_to_gain(-threshold_db);
+                volume_.move_to(level);
+                break;
+            }
+            case kInvert: break;
+            default: design(values); break;
+        }
+    }
+
+    // juce::dsp::IIR::Coefficients' makers (pedalboard clamps the shelves' and the peak's cutoff into
+    // [0.01, rate / 2 - 100]), normalised by a0 as Coefficients::assign does
+    void design(const std::vector<double>& values) {
+        const float pi = 3.14159265358979323846f, rate = float(rate_);
+        float cutoff = knob(0, values);
+        if (kind_ == kHighpass || kind_ == kLowpass) {
+            const float k = std::tan(pi * cutoff / rate);
+            const float b0 = kind_ == kHighpass ? 1.0f : k, b1 = kind_ == kHighpass ? -1.0f : k;
+            normalise({b0, b1, 0.0f, k + 1.0f, k - 1.0f, 0.0f});
+            order_ = 1;
+            return;
+        }
+        cutoff = std::min(std::max(cutoff, 1e-2f), rate / 2 - 1e2f);
+        const float gain = builtin::decibels_to_gain(knob(1, values)), q = knob(2, values);
+        const float a = std::max(0.0f, std::sqrt(gain));
+        const float omega = (2 * pi * std::max(cutoff, 2.0f)) / rate;
+        order_ = 2;
+        if (kind_ == kPeak) {
+            const float alpha = std::sin(omega) / (q * 2), c2 = -2 * std::cos(omega);
+            const float alpha_a = alpha * a, alpha_over_a = alpha / a;
+            normalise({1 + alpha_a, c2, 1 - alpha_a, 1 + alpha_over_a, c2, 1 - alpha_over_a});
+            return;
+        }
+        const float minus = a - 1, plus = a + 1, coso = std::cos(omega);
+        const float beta = std::sin(omega) * std::sqrt(a) / q, minus_coso = minus * coso;
+        if (kind_ == kLowShelf)
+            normalise({a * (plus - minus_coso + beta), a * 2 * (minus - plus * coso), a * (plus - minus_coso - beta),
+                       plus + minus_coso + beta, -2 * (minus + plus * coso), plus + minus_coso - beta});
+        else
+            normalise({a * (plus + minus_coso + beta), a * -2 * (minus + plus * coso), a * (plus + minus_coso - beta),
+                       plus - minus_coso + beta, 2 * (minus - plus * coso), plus - minus_coso - beta});
+    }
+    // {b0, b1, b2, a0, a1, a2} (a first-order filter: b2 = a2 = 0)
+    void normalise(const std::array<float, 6>& v) {
+        const float inverse = v[3] != 0.0f ? 1.0f / v[3] : 0.0f;
+        b_[0] = v[0] * inverse; b_[1] = v[1] * inverse; b_[2] = v[2] * inverse;
+        a_[1] = v[4] * inverse; a_[2] = v[5] * inverse;
+    }
+
+    // juce::dsp::IIR::Filter (transposed direct form II), its state snapped to zero where a pedalboard call ends
+    void filter(const double* const* in, double* const* out, int n) {
+        for (int c = 0; c < channels_; ++c) {
+            float& s1 = state_[size_t(c) * 2];
+            float& s2 = state_[size_t(c) * 2 + 1];
+            int64_t t = t_;
+            for (int i = 0; i < n; ++i) {
+                const float x = float(in[c][i]);
+                const float y = x * b_[0] + s1;
+                out[c][i] = double(y);
+                if (order_ == 1) {
+                    s1 = (x * b_[1]) - (y * a_[1]);
+                } else {
+                    s1 = (x * b_[1]) - (y * a_[1]) + s2;
+                    s2 = (x * b_[2]) - (y * a_[2]);
+                }
+                if (++t % kSnapEvery == 0) {
+                    builtin::snap_to_zero(s1);
+                    builtin::snap_to_zero(s2);
+                }
+            }
+        }
+    }
+
+    // juce::dsp::Limiter: two compressors, the output level (ramped), a hard clip at full scale
+    void limit(const double* const* in, double* const* out, int n) {
+        for (int c = 0; c < channels_; ++c)
+            for (int i = 0; i < n; ++i) out[c][i] = double(stages_[1].process(c, stages_[0].process(c, float(in[c][i]))));
+        for (int i = 0; i < n; ++i) {
+            const float level = volume_.next();
+            for (int c = 0; c < channels_; ++c) out[c][i] = double(clip(float(out[c][i]) * level, -1.0f, 1.0f));
+        }
+    }
+
+    double rate_;
+    uint32_t kind_ = 0;
+    int channels_ = 0, order_ = 1;
+    std::vector<Knob> knobs_;
+    float gain_ = 1.0f, inverse_ = 1.0f, b_[3] = {1, 0, 0}, a_[3] = {1, 0, 0};
+    std::vector<float> state_;
+    builtin::Dynamics stages_[2];
+    builtin::LinearRamp volume_;
+    int64_t t_ = 0;
+};
+
 // Spectra in single precision (numpy's complex64, as the Python engine keeps them), stored as separate
 // real and imaginary parts so the multiply-adds vectorize (four per instruction on any x86-64).
 struct Split {
@@ -781,7 +1083,7 @@ private:
 // Operations that hold others: the routing nodes of soundstage.host.routing.
 
 enum OpKind : uint32_t {
-    kUpmix = 1, kGain = 2, kFir = 3, kDelay = 4, kVirtualizer = 5, kMatrix = 6, kChannels = 7, kBranches = 8
+    kUpmix = 1, kGain = 2, kFir = 3, kDelay = 4, kVirtualizer = 5, kMatrix = 6, kChannels = 7, kBranches = 8, kBuiltin = 9
 };
 
 // one operation from the program (bake.py's _Baker.stage); null if its kind is unknown
@@ -990,6 +1292,7 @@ inline std::unique_ptr<Op> read_op(Reader& r, double rate, int depth) {
     if (kind == kDelay) return std::make_unique<DelayOp>(r);
     if (kind == kVirtualizer) return std::make_unique<VirtualizerOp>(r, rate);
     if (kind == kMatrix) return std::make_unique<MatrixOp>(r);
+    if (kind == kBuiltin) return std::make_unique<BuiltinOp>(r, rate);
     if (depth >= kMaxDepth) return nullptr;
     if (kind == kChannels) return std::make_unique<ChannelsOp>(r, rate, depth + 1);
     if (kind == kBranches) return std::make_unique<BranchesOp>(r, rate, depth + 1);
