@@ -145,6 +145,24 @@ def test_block_size_invariance_with_builtins_and_vst3(stereo_gain_path: Path, mo
     assert np.abs(streamed - reference).max() <= 1e-6
 
 
+@pytest.mark.parametrize("kind", ["HighpassFilter", "LowpassFilter"])
+def test_a_first_order_filter_above_half_the_rate_runs_clamped_not_infinite(kind: str) -> None:
+    """pedalboard's first-order filters are unstable with a cutoff above half the sample rate (a chain made for 48 kHz,
+    its low-pass at 23 kHz, run at 44.1 kHz; a knob at the top of its range, 24 kHz): pedalboard alone gives inf, and
+    soundstage wrote a file of it. The chain runs them at 100 Hz below half the rate, as pedalboard clamps its other
+    filters; the knob keeps its value."""
+    rate = 44100.0
+    x = np.random.default_rng(3).standard_normal((2, 22050)).astype(np.float32) * 0.1
+    plugin = getattr(pedalboard, kind)(cutoff_frequency_hz=24000.0)
+    assert not np.isfinite(getattr(pedalboard, kind)(cutoff_frequency_hz=24000.0)(x, rate)).all()  # pedalboard alone
+    out = Chain([plugin])(x, rate)
+    clamped = Chain([getattr(pedalboard, kind)(cutoff_frequency_hz=rate / 2 - 100.0)])(x, rate)
+    assert np.isfinite(out).all() and np.array_equal(out, clamped)
+    assert plugin.cutoff_frequency_hz == 24000.0
+    below = Chain([getattr(pedalboard, kind)(cutoff_frequency_hz=20000.0)])(x, rate)  # below the top: untouched
+    assert np.array_equal(below, getattr(pedalboard, kind)(cutoff_frequency_hz=20000.0)(x, rate))  # latency compensated
+
+
 @pytest.mark.parametrize("buffer_size", [128, 256, 1000, 4096, 8192, 65536])
 def test_impulse_stays_in_place_whatever_the_latencies(stereo_gain_path: Path, buffer_size: int) -> None:
     vst = load_plugin(stereo_gain_path)

@@ -116,6 +116,7 @@ PARTS = {
             {"presence.gain_db": 6.0, "presence.q": 4.0, "air.cutoff_frequency_hz": 5000.0, "limiter.threshold_db": -8.0},
             {"crunch.1.clip.threshold_db": -20.0, "glue.attack_ms": 0.5, "warmth.gain_db": -6.0, "limiter.release_ms": 300.0},
             {"gate.threshold_db": -30.0, "gate.ratio": 10.0, "crunch.1.fuzz.drive_db": 24.0, "crunch.1.crush.bit_depth": 4.0},
+            {"top.cutoff_frequency_hz": 24000.0},  # at the top of its range: above 100 Hz below half the rate, clamped
         ],
         [
             [0.3, {"limiter.threshold_db": -6.0, "glue.threshold_db": -28.0, "top.cutoff_frequency_hz": 6000.0}],

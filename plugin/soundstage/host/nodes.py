@@ -206,6 +206,10 @@ class ProcessorStep:
         return self.processor.process_block(block)
 
 
+#: pedalboard's filters that do not clamp their cutoff below half the sample rate themselves.
+FIRST_ORDER_FILTERS = (pedalboard.HighpassFilter, pedalboard.LowpassFilter)
+
+
 class PedalboardStep:
     """Consecutive pedalboard plugins run as one native ``pedalboard.Pedalboard`` call.
 
@@ -222,6 +226,13 @@ class PedalboardStep:
     pedalboard compensates plugin latency while streaming by returning fewer
     samples at the start of a stream; this step pads those at the front instead,
     so it delivers one output sample per input sample, delayed by ``latency``.
+
+    pedalboard's first-order filters (HighpassFilter, LowpassFilter) are unstable
+    with a cutoff above half the sample rate: their output is infinite. This step
+    runs them with the cutoff clamped as pedalboard clamps that of its other
+    filters, to 100 Hz below half the rate (a chain made for 48 kHz, its low-pass
+    at 23 kHz, run at 44.1 kHz; a knob turned to the top of its range); the value
+    the knob holds is left as it is.
     """
 
     #: Block size pedalboard's plugins run at, in samples; also the largest
@@ -231,6 +242,7 @@ class PedalboardStep:
     def __init__(self, plugins: list[pedalboard.Plugin]) -> None:
         self.plugins = plugins
         self.board = pedalboard.Pedalboard(plugins)
+        self._first_order = [plugin for plugin in plugins if isinstance(plugin, FIRST_ORDER_FILTERS)]
         self.latency = 0
         self.plugin_latency = 0
         self.sample_rate = 48000.0
@@ -253,7 +265,7 @@ class PedalboardStep:
     def process_block(self, block: np.ndarray) -> np.ndarray:
         queue = np.concatenate([self._queue, block], axis=1) if self._queue.shape[1] else block
         if queue.shape[1] >= self.BLOCK:
-            out = self.board.process(queue, self.sample_rate, buffer_size=self.BLOCK, reset=False)
+            out = self._run(queue)
             missing = queue.shape[1] - out.shape[1]
             if missing:
                 out = np.concatenate([np.zeros((out.shape[0], missing), np.float32), out], axis=1)
@@ -263,3 +275,15 @@ class PedalboardStep:
         n = block.shape[1]
         result, self._ready = self._ready[:, :n], self._ready[:, n:]
         return result
+
+    def _run(self, queue: np.ndarray) -> np.ndarray:
+        # float32 as pedalboard's clampCutoffFrequency computes it
+        limit = float(np.float32(np.float32(self.sample_rate) / 2 - np.float32(100.0)))
+        over = [(plugin, plugin.cutoff_frequency_hz) for plugin in self._first_order if plugin.cutoff_frequency_hz > limit]
+        for plugin, _ in over:
+            plugin.cutoff_frequency_hz = limit
+        try:
+            return self.board.process(queue, self.sample_rate, buffer_size=self.BLOCK, reset=False)
+        finally:
+            for plugin, cutoff in over:
+                plugin.cutoff_frequency_hz = cutoff

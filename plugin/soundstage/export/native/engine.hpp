@@ -725,11 +725,13 @@ private:
     }
 
     // juce::dsp::IIR::Coefficients' makers (pedalboard clamps the shelves' and the peak's cutoff into
-    // [0.01, rate / 2 - 100]), normalised by a0 as Coefficients::assign does
+    // [0.01, rate / 2 - 100]; soundstage's PedalboardStep clamps the first-order filters' below the same top, where
+    // they would be unstable), normalised by a0 as Coefficients::assign does
     void design(const std::vector<double>& values) {
         const float pi = 3.14159265358979323846f, rate = float(rate_);
         float cutoff = knob(0, values);
         if (kind_ == kHighpass || kind_ == kLowpass) {
+            cutoff = std::min(cutoff, rate / 2 - 1e2f);
             const float k = std::tan(pi * cutoff / rate);
             const float b0 = kind_ == kHighpass ? 1.0f : k, b1 = kind_ == kHighpass ? -1.0f : k;
             normalise({b0, b1, 0.0f, k + 1.0f, k - 1.0f, 0.0f});
