@@ -25,7 +25,7 @@ import wavinfo
 
 from bwf import write_stem
 from helpers import tool
-from soundstage import Chain, OutputError, Route
+from soundstage import Chain, OutputError, Processor, Route
 from soundstage.fileio import process_file
 from soundstage.files import write_text
 from soundstage.session import SessionError, render_session
@@ -654,3 +654,31 @@ def test_a_render_whose_file_appears_while_it_runs_fails_alone_and_keeps_that_fi
     assert mine.read_bytes() == b"the user's own file"
     assert soundfile.info(str(out / "a.wav")).frames == 2 * 48000
     assert not [p for p in out.iterdir() if p.name.startswith(".")]  # no temporaries left
+
+
+class _BlowsUp(Processor):
+    """A stage that runs unstable from sample 30 000 on (a feedback at its top, a filter past its limit)."""
+
+    def _prepare(self, sample_rate: float, num_channels: int) -> None:
+        self._at = 0
+
+    def _process_block(self, block: np.ndarray) -> np.ndarray:
+        out = block.copy()
+        out[1, max(30000 - self._at, 0) :] = np.inf
+        self._at += block.shape[1]
+        return out
+
+
+@pytest.mark.parametrize("depth", [16, 32])
+def test_an_output_the_chain_made_infinite_is_not_written(tmp_path: Path, depth: int) -> None:
+    """A chain that went unstable (pedalboard's first-order filters above half the rate did, before they were clamped)
+    gave a file of inf: in float, kept and reported as "+inf dBFS"; in PCM, full-scale noise. Nothing is written now,
+    and the error names where it started; the folder holds no temporary."""
+    source = tmp_path / "in.wav"
+    soundfile.write(source, np.random.default_rng(1).standard_normal((48000, 2)) * 0.1, 48000, subtype="PCM_24")
+    target = tmp_path / "out.wav"
+    with pytest.raises(
+        OutputError, match=r"'.*out\.wav': not written: the output holds inf at channel 1, 0\.625 s \(sample 30000\)"
+    ):
+        process_file(Chain([_BlowsUp()]), source, target, bit_depth=depth, buffer_size=7000)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["in.wav"]

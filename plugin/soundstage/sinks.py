@@ -361,6 +361,16 @@ class AudioSink:
         self._metering: ThreadPoolExecutor | None = None
         self._metered: collections.deque[Future[None]] = collections.deque()
 
+    def _not_finite(self, data: np.ndarray) -> str:
+        """Why a block holding inf or NaN is not written (the caller discards what is written so far)."""
+        channel, sample = (int(i) for i in np.argwhere(~np.isfinite(data))[0])
+        at = self.frames + sample
+        return (
+            f"{str(self.target.path)!r}: not written: the output holds {data[channel, sample]} at channel {channel}, "
+            f"{at / self.target.sample_rate:.3f} s (sample {at}); a stage ran unstable or a plugin misbehaved there "
+            "(a feedback at its top, a filter at an extreme setting): check the chain's settings"
+        )
+
     def _meter(self, written: np.ndarray) -> None:
         self.loudness.add(written)
         self.peak.add(written)
@@ -420,7 +430,10 @@ class AudioSink:
         if self.gain != 1.0:
             data = data * self.gain
         magnitude = np.abs(data)
-        self.signal_peak = max(self.signal_peak, float(magnitude.max()))
+        peak = float(magnitude.max())
+        if not np.isfinite(peak):
+            raise OutputError(self._not_finite(data))
+        self.signal_peak = max(self.signal_peak, peak)
         self.clipped += int(np.count_nonzero(magnitude > 1.0))  # past full scale (+1.0 itself loses at most 1 LSB)
         if self.target.bit_depth == 32:
             samples: np.ndarray = data.astype(np.float32)
