@@ -20,7 +20,7 @@ from pedalboard.io import AudioFile
 
 from bwf import write_stem
 from helpers import tool
-from soundstage import Chain, Gain, load_chain, load_plugin, save_chain
+from soundstage import Chain, Gain, Processor, load_chain, load_plugin, save_chain
 from soundstage.cli import main
 from soundstage.host.external import external_parameters
 
@@ -662,3 +662,48 @@ def test_a_reader_that_goes_away_ends_the_command_quietly(tmp_path: Path) -> Non
         stderr = running.stderr.read().decode()
         assert running.wait(timeout=120) == 141, stderr
     assert stderr == ""
+
+
+class GoesUnstable(Processor):
+    """Infinite from 0.5 s to 0.75 s, then sound again (a stage run unstable and reset, a plugin misbehaving)."""
+
+    def _prepare(self, sample_rate: float, num_channels: int) -> None:
+        self._at, self._rate = 0, sample_rate
+
+    def _process_block(self, block: np.ndarray) -> np.ndarray:
+        out = block.copy()
+        times = (self._at + np.arange(block.shape[1])) / self._rate
+        out[:, (times >= 0.5) & (times < 0.75)] = np.inf
+        self._at += block.shape[1]
+        return out
+
+
+def test_live_plays_and_records_silence_for_an_output_that_is_not_finite(tmp_path: Path, capsys) -> None:
+    """A live chain whose output turned inf sent it to the sound device (full-scale noise at a speaker) and the take.
+    Those blocks are silence now, said at once and in the summary; the rest of the take is kept as played. (The
+    stereo reference is there for the head tracker live needs something to move.)"""
+    rate = 48000
+    source = tmp_path / "in.wav"
+    x = (np.random.default_rng(2).standard_normal((2, rate)) * 0.1).astype(np.float32)
+    with AudioFile(str(source), "w", rate, 2, bit_depth=32) as file:
+        file.write(x)
+    chain = tmp_path / "chain.toml"
+    chain.write_text(f'format = 1\n[[stages]]\ntype = "StereoReference"\n[[stages]]\ntype = "{GoesUnstable.type_name}"\n')
+    take = tmp_path / "take.wav"
+    live = ["live", "--chain", str(chain), "--head-tracker", "udp:0", "--input", str(source), "--record", str(take)]
+    assert main([*live, "--block", "480"]) == 0
+    said = capsys.readouterr().out
+    # inf from 0.5 s to 0.75 s of the chain's stream: 25 of its 480-sample blocks, the first heard at 0.5 s less the
+    # reference's latency (live compensates it, as the offline chain does)
+    want = load_chain(chain)(x, rate)
+    inf = ~np.isfinite(want).all(axis=0)
+    latency = load_chain(chain).latency_samples
+    assert np.flatnonzero(inf).tolist() == list(range(24000 - latency, 36000 - latency))
+    first_s = (24000 - latency) / rate
+    assert f"{first_s:8.2f} s  muted: the chain's output holds inf or NaN" in said
+    assert f"25 block(s) muted (inf or NaN in the chain's output; the first at {first_s:.2f} s)" in said
+    with AudioFile(str(take)) as file:
+        got = file.read(file.frames)
+    want[:, inf] = 0.0  # those blocks: silence
+    assert got.shape == x.shape and np.isfinite(got).all()
+    np.testing.assert_allclose(got, want, atol=1e-6)

@@ -686,7 +686,10 @@ def _cmd_live(args: argparse.Namespace) -> int:
             recorder = stack.enter_context(AudioSink(audio_target(target, channels=outputs, sample_rate=rate)))
             sinks.append(lambda audio, _rate: recorder.write(audio))
 
+        muted = _Muting(rate)
+
         def deliver(audio: np.ndarray) -> None:
+            audio = muted.check(audio)
             for sink in sinks:
                 sink(audio, rate)
 
@@ -713,6 +716,8 @@ def _cmd_live(args: argparse.Namespace) -> int:
         )
     for tracker in trackers:
         heard.append(f"{tracker.received} head-tracker packet(s), {tracker.malformed} malformed, {tracker.ignored} ignored")
+    if muted.blocks:
+        heard.append(f"{muted.blocks} block(s) muted (inf or NaN in the chain's output; the first at {muted.first_s:.2f} s)")
     print(
         f"done: {stats.seconds:.1f} s of audio in {stats.wall_seconds:.1f} s; {'; '.join(heard)}; {stats.changes} change(s); "
         f"worst lag {stats.worst_lag_ms:.1f} ms ({stats.late_blocks} late block(s) of {stats.blocks})"
@@ -758,6 +763,33 @@ def _udp_address(spec: str) -> tuple[str, int]:
     if parts[0] != "udp" or len(parts) not in (2, 3) or not parts[-1].isdigit() or not 0 <= int(parts[-1]) < 65536:
         raise SoundstageError(f"--head-tracker {spec!r}: give udp:PORT (e.g. udp:9000) or udp:HOST:PORT")
     return (parts[1] if len(parts) == 3 else "127.0.0.1"), int(parts[-1])
+
+
+class _Muting:
+    """What ``live`` plays and records: a block of the chain's output that holds inf or NaN (a stage run unstable, a
+    plugin misbehaving) is silence instead, so neither a speaker nor the take gets it; the first is said at once."""
+
+    def __init__(self, rate: float) -> None:
+        self.rate = rate
+        self.frames = 0
+        self.blocks = 0
+        self.first_s = 0.0
+
+    def check(self, audio: Any) -> Any:
+        import numpy as np
+
+        at, self.frames = self.frames, self.frames + audio.shape[1]
+        if np.isfinite(audio).all():
+            return audio
+        if not self.blocks:
+            self.first_s = at / self.rate
+            print(
+                f"{self.first_s:8.2f} s  muted: the chain's output holds inf or NaN (a stage run unstable?); "
+                "silence is played and recorded until it is finite again",
+                flush=True,
+            )
+        self.blocks += 1
+        return np.zeros_like(audio)
 
 
 def _audio_device(name: str, channels: int, rate: float, stack: contextlib.ExitStack):
