@@ -117,11 +117,16 @@ PARTS = {
             {"crunch.1.clip.threshold_db": -20.0, "glue.attack_ms": 0.5, "warmth.gain_db": -6.0, "limiter.release_ms": 300.0},
             {"gate.threshold_db": -30.0, "gate.ratio": 10.0, "crunch.1.fuzz.drive_db": 24.0, "crunch.1.crush.bit_depth": 4.0},
             {"top.cutoff_frequency_hz": 24000.0},  # at the top of its range: above 100 Hz below half the rate, clamped
+            # 30 s / 64: a delay whose normalized value (1/64) and back are exact, as the whole samples it delays must be
+            {"space.1.echo.delay_seconds": 0.46875, "space.1.echo.feedback": 0.7, "space.1.room.room_size": 0.9},
+            {"space.1.room.freeze_mode": 1.0, "left.wet_level": 0.5, "left.width": 0.3},
         ],
         [
             [0.3, {"limiter.threshold_db": -6.0, "glue.threshold_db": -28.0, "top.cutoff_frequency_hz": 6000.0}],
+            [0.4, {"space.1.room.wet_level": 0.8, "space.1.room.width": 0.2, "space.1.echo.mix": 1.0}],
             [0.6, {"rumble.cutoff_frequency_hz": 120.0, "air.gain_db": -3.0, "crunch.1.drive.gain_db": 20.0}],
             [0.8, {"gate.release_ms": 200.0, "crunch.1.fuzz.drive_db": 0.0, "crunch.1.crush.bit_depth": 6.0}],
+            [0.9, {"space.1.echo.delay_seconds": 0.0, "left.damping": 0.9}],
         ],
     ),
     "routing": ([{"trim.gain_db": -9.0}], [[0.5, {"trim.gain_db": -12.0}]]),
@@ -162,9 +167,9 @@ def test_a_builtin_inside_a_routing_node_is_refused_by_its_path(tmp_path: Path) 
     chain.write_text(
         'format = 1\n[[stages]]\ntype = "parallel"\nname = "blend"\n'
         '[[stages.branches]]\nstages = [{ type = "Gain", name = "dry" }]\n'
-        '[[stages.branches]]\nstages = [{ type = "pedalboard.Reverb", name = "room" }]\n'
+        '[[stages.branches]]\nstages = [{ type = "pedalboard.Chorus", name = "chorus" }]\n'
     )
-    with pytest.raises(ChainError, match=r"inner\.toml: stage 'blend\.1\.room' \(pedalboard\.Reverb\) cannot go into a plugin"):
+    with pytest.raises(ChainError, match=r"inner\.toml: stage 'blend\.1\.chorus' \(pedalboard\.Chorus\) cannot go into a plugin"):
         export_plugin(chain, tmp_path / "out", formats=["vst3"], rates=[RATE])
     assert not (tmp_path / "out").exists()
 
@@ -209,7 +214,14 @@ def test_the_builtins_chain_holds_every_builtin_a_plugin_holds() -> None:
         (ROOT / "tests" / "export" / "nested.toml", {"each.gain_db": -12.0, "blend.0.virtual.crossfeed": 0.1}),
         (
             ROOT / "tests" / "export" / "builtins.toml",
-            {"glue.threshold_db": -30.0, "limiter.threshold_db": -6.0, "rumble.cutoff_frequency_hz": 90.0, "air.q": 2.0},
+            {
+                "glue.threshold_db": -30.0,
+                "limiter.threshold_db": -6.0,
+                "rumble.cutoff_frequency_hz": 90.0,
+                "air.q": 2.0,
+                "space.1.echo.delay_seconds": 0.2,
+                "space.1.room.room_size": 0.8,
+            },
         ),
     ],
     ids=["studio-5-binaural", "parts", "upmix", "routing", "nested", "builtins"],
@@ -696,7 +708,7 @@ def _which(tool: str) -> bool:
 @pytest.mark.parametrize(
     ("stage", "words"),
     [
-        ('type = "pedalboard.Reverb"', ["Reverb", "Spatializer", "beside it in the DAW"]),
+        ('type = "pedalboard.Phaser"', ["Phaser", "Spatializer", "beside it in the DAW"]),
         ('type = "CrosstalkCanceller"\ndevice = "studio-5"\nform = "rtf"', ["'rtf'", "form = 'direct'"]),
     ],
 )

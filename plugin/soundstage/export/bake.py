@@ -61,7 +61,8 @@ __all__ = ["BUILTIN_KINDS", "EXPORTABLE", "PluginParameter", "Program", "bake"]
 
 UPMIX, GAIN, FIR, DELAY, VIRTUALIZER, MATRIX, CHANNELS, BRANCHES, BUILTIN = 1, 2, 3, 4, 5, 6, 7, 8, 9
 #: The pedalboard built-ins a plugin can hold, in engine.hpp's BuiltinOp::Kind order (their knobs in
-#: builtins.BUILTIN_RANGES order). The others (Reverb, Delay, Chorus, Phaser, LadderFilter) are refused.
+#: builtins.BUILTIN_RANGES order). The others (Chorus, Phaser, LadderFilter: modulated, with JUCE's lookup tables) are
+#: refused.
 BUILTIN_KINDS = (
     "Gain",
     "Invert",
@@ -76,6 +77,8 @@ BUILTIN_KINDS = (
     "NoiseGate",
     "Distortion",
     "Bitcrush",
+    "Delay",
+    "Reverb",
 )
 #: The deepest routing nodes may nest (engine.hpp's kMaxDepth).
 MAX_DEPTH = 16

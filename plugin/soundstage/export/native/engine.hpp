@@ -607,6 +607,141 @@ struct LinearRamp {
     }
 };
 
+// pedalboard.Delay: juce::dsp::DelayLine (no interpolation, 30 s long) with feedback and a dry/wet mix; a delay of
+// 0 s leaves the audio and the line alone.
+class Echo {
+public:
+    static constexpr double kLongestSeconds = 30.0;
+    void prepare(double rate, int channels) {
+        rate_ = rate;
+        size_ = std::max(4, int(kLongestSeconds * rate) + 1);
+        line_.assign(size_t(channels) * size_t(size_), 0.0f);
+    }
+    void set(float seconds, float feedback, float mix) {
+        off_ = seconds == 0.0f;
+        const int delay = int(double(seconds) * rate_);
+        delay_ = std::min(std::max(delay, 0), size_ - 1);
+        feedback_ = feedback;
+        dry_ = 1.0f - mix;
+        wet_ = mix;
+    }
+    void reset() { std::fill(line_.begin(), line_.end(), 0.0f); t_ = 0; }
+    void process(const double* const* in, double* const* out, int channels, int n) {
+        for (int c = 0; c < channels; ++c) {
+            float* line = &line_[size_t(c) * size_t(size_)];
+            for (int i = 0; i < n; ++i) {
+                const float x = float(in[c][i]);
+                if (off_) { out[c][i] = double(x); continue; }
+                const int64_t t = t_ + i;
+                const float delayed = line[size_t(((t - delay_) % size_ + size_) % size_)];  // pushed `delay_` ago
+                line[size_t(t % size_)] = x + (feedback_ * delayed);
+                out[c][i] = double((x * dry_) + (wet_ * delayed));
+            }
+        }
+        if (!off_) t_ += n;
+    }
+
+private:
+    double rate_ = 48000.0;
+    int size_ = 4, delay_ = 0;
+    bool off_ = true;
+    float feedback_ = 0, dry_ = 0, wet_ = 1;
+    std::vector<float> line_;
+    int64_t t_ = 0;
+};
+
+// pedalboard.Reverb: juce::Reverb (Freeverb's eight combs and four all-passes per side, its tunings scaled to the
+// rate), its levels and damping ramped over 10 ms; mono or stereo (other channel counts pass, as in pedalboard).
+class Freeverb {
+public:
+    void prepare(double rate) {
+        static const int combs[] = {1116, 1188, 1277, 1356, 1422, 1491, 1557, 1617};  // at 44100 Hz
+        static const int allpasses[] = {556, 441, 341, 225};
+        const int whole = int(rate), spread = 23;
+        for (int side = 0; side < 2; ++side) {
+            for (int j = 0; j < 8; ++j) comb_[side][j].size((whole * (combs[j] + side * spread)) / 44100);
+            for (int j = 0; j < 4; ++j) allpass_[side][j].size((whole * (allpasses[j] + side * spread)) / 44100);
+        }
+        const int steps = int(std::floor(0.01 * rate));
+        for (LinearRamp* ramp : {&damping_, &feedback_, &dry_, &wet1_, &wet2_}) ramp->steps = steps;
+    }
+    // room size, damping, wet level, dry level, width, freeze mode (juce::Reverb::setParameters)
+    void set(float room, float damping, float wet_level, float dry_level, float width, float freeze) {
+        const float wet = wet_level * 3.0f;
+        dry_.move_to(dry_level * 2.0f);
+        wet1_.move_to(0.5f * wet * (1.0f + width));
+        wet2_.move_to(0.5f * wet * (1.0f - width));
+        const bool frozen = freeze >= 0.5f;
+        gain_ = frozen ? 0.0f : 0.015f;
+        damping_.move_to(frozen ? 0.0f : damping * 0.4f);
+        feedback_.move_to(frozen ? 1.0f : room * 0.28f + 0.7f);
+    }
+    void reset() {
+        for (auto& side : comb_) for (auto& comb : side) comb.clear();
+        for (auto& side : allpass_) for (auto& allpass : side) allpass.clear();
+    }
+    void settle() { for (LinearRamp* ramp : {&damping_, &feedback_, &dry_, &wet1_, &wet2_}) ramp->settle(ramp->target); }
+    void process(const double* const* in, double* const* out, int channels, int n) {
+        for (int i = 0; i < n; ++i) {
+            const float left = float(in[0][i]), right = channels == 2 ? float(in[1][i]) : 0.0f;
+            const float input = (channels == 2 ? left + right : left) * gain_;
+            float out_left = 0, out_right = 0;
+            const float damp = damping_.next(), feedback = feedback_.next();
+            for (int j = 0; j < 8; ++j) {
+                out_left += comb_[0][j].process(input, damp, feedback);
+                if (channels == 2) out_right += comb_[1][j].process(input, damp, feedback);
+            }
+            for (int j = 0; j < 4; ++j) {
+                out_left = allpass_[0][j].process(out_left);
+                if (channels == 2) out_right = allpass_[1][j].process(out_right);
+            }
+            const float dry = dry_.next(), wet1 = wet1_.next(), wet2 = wet2_.next();
+            if (channels == 2) {
+                out[0][i] = double(out_left * wet1 + out_right * wet2 + left * dry);
+                out[1][i] = double(out_right * wet1 + out_left * wet2 + right * dry);
+            } else {
+                out[0][i] = double(out_left * wet1 + left * dry);
+            }
+        }
+    }
+
+private:
+    // JUCE_UNDENORMALISE on x86: a float round trip through 0.1 that flushes what is tiny
+    static void undenormalise(float& x) { x += 0.1f; x -= 0.1f; }
+    struct Comb {
+        std::vector<float> buffer; size_t index = 0; float last = 0;
+        void size(int n) { buffer.assign(size_t(std::max(n, 1)), 0.0f); index = 0; last = 0; }
+        void clear() { std::fill(buffer.begin(), buffer.end(), 0.0f); last = 0; }
+        float process(float input, float damp, float feedback) {
+            const float output = buffer[index];
+            last = (output * (1.0f - damp)) + (last * damp);
+            undenormalise(last);
+            float temp = input + (last * feedback);
+            undenormalise(temp);
+            buffer[index] = temp;
+            index = (index + 1) % buffer.size();
+            return output;
+        }
+    };
+    struct AllPass {
+        std::vector<float> buffer; size_t index = 0;
+        void size(int n) { buffer.assign(size_t(std::max(n, 1)), 0.0f); index = 0; }
+        void clear() { std::fill(buffer.begin(), buffer.end(), 0.0f); }
+        float process(float input) {
+            const float buffered = buffer[index];
+            float temp = input + (buffered * 0.5f);
+            undenormalise(temp);
+            buffer[index] = temp;
+            index = (index + 1) % buffer.size();
+            return buffered - input;
+        }
+    };
+    Comb comb_[2][8];
+    AllPass allpass_[2][4];
+    float gain_ = 0.015f;
+    LinearRamp damping_, feedback_, dry_, wet1_, wet2_;
+};
+
 }  // namespace builtin
 
 class BuiltinOp : public Op {
@@ -614,7 +749,7 @@ public:
     // bake.py's BUILTIN_KINDS, in order
     enum Kind : uint32_t {
         kGainDb = 1, kInvert, kClipping, kHighpass, kLowpass, kHighShelf, kLowShelf, kPeak, kCompressor, kLimiter,
-        kNoiseGate, kDistortion, kBitcrush
+        kNoiseGate, kDistortion, kBitcrush, kDelay, kReverb
     };
     static constexpr int kSnapEvery = 64;  // soundstage's PedalboardStep.BLOCK: the length of a pedalboard call
 
@@ -622,7 +757,7 @@ public:
         kind_ = r.get<uint32_t>();
         channels_ = int(r.get<uint32_t>());
         const uint32_t count = r.get<uint32_t>();
-        if (!r.ok || kind_ < kGainDb || kind_ > kBitcrush || channels_ < 1 || channels_ > kMaxChannels || count > 4) {
+        if (!r.ok || kind_ < kGainDb || kind_ > kReverb || channels_ < 1 || channels_ > kMaxChannels || count > 6) {
             r.ok = false;
             return;
         }
@@ -636,6 +771,8 @@ public:
         state_.assign(size_t(channels_) * 2, 0.0f);
         for (auto& stage : stages_) stage.prepare(rate, channels_, kind_ == kNoiseGate);
         volume_.steps = int(std::floor(0.001 * rate));
+        if (kind_ == kDelay) echo_.prepare(rate, channels_);
+        if (kind_ == kReverb) reverb_.prepare(rate);
     }
     int inputs() const override { return channels_; }
     int outputs() const override { return channels_; }
@@ -644,6 +781,9 @@ public:
         std::fill(state_.begin(), state_.end(), 0.0f);
         for (auto& stage : stages_) stage.reset();
         volume_.settle(volume_.target);
+        echo_.reset();
+        reverb_.reset();
+        reverb_.settle();
         t_ = 0;
     }
     void changed(int32_t parameter, const std::vector<double>& values) override {
@@ -678,6 +818,11 @@ public:
                     for (int i = 0; i < n; ++i) out[c][i] = double(std::nearbyint(float(in[c][i]) * gain_) * inverse_);
                 break;
             case kLimiter: limit(in, out, n); break;
+            case kDelay: echo_.process(in, out, channels_, n); break;
+            case kReverb:
+                if (channels_ <= 2) reverb_.process(in, out, channels_, n);
+                else for (int c = 0; c < channels_; ++c) std::memcpy(out[c], in[c], sizeof(double) * size_t(n));
+                break;
             default: filter(in, out, n); break;
         }
         t_ += n;
@@ -690,6 +835,8 @@ private:
             case kHighShelf: case kLowShelf: case kPeak: return 3;
             case kCompressor: case kNoiseGate: return 4;
             case kLimiter: return 2;
+            case kDelay: return 3;
+            case kReverb: return 6;
             default: return 1;
         }
     }
@@ -719,6 +866,10 @@ private:
                 volume_.move_to(level);
                 break;
             }
+            case kDelay: echo_.set(knob(0, values), knob(1, values), knob(2, values)); break;
+            case kReverb:
+                reverb_.set(knob(0, values), knob(1, values), knob(2, values), knob(3, values), knob(4, values), knob(5, values));
+                break;
             case kInvert: break;
             default: design(values); break;
         }
@@ -807,6 +958,8 @@ private:
     std::vector<float> state_;
     builtin::Dynamics stages_[2];
     builtin::LinearRamp volume_;
+    builtin::Echo echo_;
+    builtin::Freeverb reverb_;
     int64_t t_ = 0;
 };
 
