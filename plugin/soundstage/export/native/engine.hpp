@@ -5,9 +5,11 @@
 // sequence of operations: the upmix (the same STFT, statistics and gates as
 // soundstage.stages.upmix), smoothed gains, MIMO FIRs uniformly partitioned in
 // frequency with crossfaded filter swaps (soundstage.dsp.fir) whose filters come
-// from design grids over a knob (soundstage.dsp.grid), and delays. Every operation
-// mirrors the Python stream sample for sample: the same latencies, the same points
-// where a fade starts, the same ramps, so the plugin nulls against soundstage.Chain.
+// from design grids over a knob (soundstage.dsp.grid), delays, channel matrices,
+// routing nodes, and pedalboard's built-ins (JUCE's float32 arithmetic). Every
+// operation mirrors the Python stream sample for sample: the same latencies, the
+// same points where a fade starts, the same ramps, so the plugin nulls against
+// soundstage.Chain.
 //
 // Real-time rules: everything is allocated when a program is loaded (construction,
 // sample-rate change); process() and set_parameter() neither allocate nor lock.
@@ -510,9 +512,10 @@ private:
 
 // ---------------------------------------------------------------------------------
 // pedalboard's built-ins as pedalboard runs them: JUCE's DSP in float32, one channel at a time, with JUCE's
-// coefficient formulas, ballistics and output ramp, so they null against pedalboard.Gain, Invert, Clipping,
-// HighpassFilter, LowpassFilter, HighShelfFilter, LowShelfFilter, PeakFilter, Compressor and Limiter. A knob moved
-// takes effect from the next block, as a setting takes effect from pedalboard's next call.
+// coefficient formulas, ballistics, ramps and delay lines, so they give pedalboard's output to the bit: Gain, Invert,
+// Clipping, HighpassFilter, LowpassFilter, HighShelfFilter, LowShelfFilter, PeakFilter, Compressor, Limiter,
+// NoiseGate, Distortion, Bitcrush, Delay and Reverb (bake.py's BUILTIN_KINDS). A knob moved takes effect from the
+// next block, as a setting takes effect from pedalboard's next call.
 namespace builtin {
 
 // juce::Decibels::decibelsToGain<float>
