@@ -41,6 +41,8 @@ ROOT = Path(__file__).resolve().parents[1]
 HOST = ROOT / "tests" / "export" / "host.py"
 PRESETS = ("studio-5-binaural", "studio-5")
 RATE = 48000.0
+#: A stage made for one sample rate that changes nothing (a chain of none is baked for every rate).
+ALIGNED = '[[stages]]\ntype = "Align"\nname = "align"\ndelays_ms = [0.0, 0.0]\n'
 
 
 @pytest.fixture(scope="module")
@@ -158,6 +160,31 @@ def test_every_bundled_preset_exports_and_nulls(tmp_path: Path, preset: str) -> 
     figure = null_db(got, want)
     print(f"\n{preset}: {figure:.1f} dB, latency {plugin.reported_latency_samples}")
     assert figure <= -90.0 and plugin.reported_latency_samples == chain.latency_samples
+
+
+def test_a_chain_made_for_no_one_rate_plays_at_every_rate_as_the_chain_does(tmp_path: Path, capsys) -> None:
+    """The mastering preset (pedalboard's built-ins and a Gain: no design made for one rate) is baked once for every
+    rate: at 22.05, 50, 64 and 192 kHz (silent at 50 and 64 kHz before, resampled at the others) it gives the chain's
+    output at that rate to the bit, with the chain's latency; the export and `plugin info` say so, and a chain holding
+    it runs at 64 kHz."""
+    plugin_toolchain()
+    assert main(["export-plugin", "mastering", "-o", str(tmp_path), "--format", "vst3", "--rates", "48000"]) == 0
+    said = capsys.readouterr().out
+    assert "latency 126 samples at every rate" in said
+    assert "it plays at every sample rate, as its chain does: no stage of it holds a design made for one rate" in said
+    bundle = tmp_path / "mastering.vst3"
+    plugin = pedalboard.load_plugin(str(bundle))
+    for rate in (22050, 50000, 64000, 192000):
+        mix = make_test_mix(1.0, rate)
+        want = load_chain(ROOT / "chains" / "mastering.toml")(mix, float(rate))
+        assert np.array_equal(plugin(mix, float(rate)), want) and plugin.reported_latency_samples == 126, rate
+    assert main(["plugin", "info", str(bundle), "--sample-rate", "64000"]) == 0
+    assert "made by soundstage export-plugin: plays at every sample rate" in capsys.readouterr().out
+    chain = tmp_path / "bus.toml"
+    chain.write_text(f'format = 1\n[[stages]]\ntype = "plugin"\nname = "master"\npath = "{bundle}"\n')
+    source = tmp_path / "in.wav"
+    soundfile.write(str(source), make_test_mix(0.5, 64000).T, 64000)
+    assert main(["process", str(source), str(tmp_path / "out.wav"), "--chain", str(chain)]) == 0
 
 
 def test_a_builtin_inside_a_routing_node_is_refused_by_its_path(tmp_path: Path) -> None:
@@ -351,7 +378,8 @@ def test_a_whole_fraction_of_a_baked_rate_runs_it_resampled(tmp_path: Path) -> N
 
 
 def test_the_resampler_is_flat_in_the_band_and_lets_nothing_through_above_it(tmp_path: Path) -> None:
-    """The decimator and interpolator around a 0 dB trim baked for 48 kHz, in 96 and 192 kHz sessions: a tone up to
+    """The decimator and interpolator around a 0 dB trim baked for 48 kHz (with a 0 ms Align, a stage made for one rate:
+    a chain of none plays natively at every rate), in 96 and 192 kHz sessions: a tone up to
     21.5 kHz (just inside 90% of 24 kHz) comes out within 0.001 dB, through both filters, and everything else that
     comes out with it (the interpolator's image at 48 kHz minus the tone, anything aliased) is 98 dB below it. A
     tone at or above 24 kHz, which would alias into the 48 kHz chain, comes out at least 98 dB down. The same filters
@@ -360,7 +388,7 @@ def test_the_resampler_is_flat_in_the_band_and_lets_nothing_through_above_it(tmp
     plugin_toolchain()
 
     chain = tmp_path / "trim.toml"
-    chain.write_text('format = 1\n[[stages]]\ntype = "Gain"\nname = "trim"\nparameters = { gain_db = 0.0 }\n')
+    chain.write_text(f'format = 1\n[[stages]]\ntype = "Gain"\nname = "trim"\nparameters = {{ gain_db = 0.0 }}\n{ALIGNED}')
     plugin = pedalboard.load_plugin(str(export_plugin(chain, tmp_path, formats=["vst3"], rates=[RATE]).bundles["vst3"]))
     sessions = {
         2 * RATE: (100.0, 1000.0, 10000.0, 20000.0, 21500.0, 24000.0, 26000.0, 40000.0),
@@ -766,7 +794,7 @@ def test_existing_bundle_is_kept_without_overwrite(bundles: dict[str, dict[str, 
 def test_command_line_exports_and_lists_the_knobs(tmp_path: Path, capsys) -> None:
     plugin_toolchain()
     chain = tmp_path / "trim.toml"
-    chain.write_text('format = 1\n[[stages]]\ntype = "Gain"\nname = "trim"\nparameters = { gain_db = -3.0 }\n')
+    chain.write_text(f'format = 1\n[[stages]]\ntype = "Gain"\nname = "trim"\nparameters = {{ gain_db = -3.0 }}\n{ALIGNED}')
     status = main(["export-plugin", str(chain), "-o", str(tmp_path / "out"), "--format", "clap", "--rates", "48000"])
     out = capsys.readouterr().out
     assert status == 0

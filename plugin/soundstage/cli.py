@@ -298,7 +298,9 @@ def _cmd_plugin_info(args: argparse.Namespace) -> int:
     plugin.process(np.zeros((counts[0] if counts else 2, 256), np.float32), args.sample_rate)
     print(f"  latency: {plugin.reported_latency_samples} samples at {args.sample_rate:g} Hz")
     program = exported_by_soundstage(plugin)
-    if program is not None:
+    if program is not None and program.any_rate:
+        print("  made by soundstage export-plugin: plays at every sample rate (its chain file: soundstage plugin chain PATH)")
+    elif program is not None:
         here = "" if program.plays_at(args.sample_rate) else f"; at {args.sample_rate:g} Hz it plays silence"
         print(
             f"  made by soundstage export-plugin: baked for {_hz(program.rates)} Hz, resampled at "
@@ -979,7 +981,7 @@ def _cmd_designs(args: argparse.Namespace) -> int:
 
 
 def _cmd_export_plugin(args: argparse.Namespace) -> int:
-    from soundstage.export import DEFAULT_RATES, export_plugin, resampled_rates
+    from soundstage.export import DEFAULT_RATES, export_plugin
 
     result = export_plugin(
         args.chain,
@@ -991,6 +993,8 @@ def _cmd_export_plugin(args: argparse.Namespace) -> int:
     )
     program = result.program
     latency = ", ".join(f"{samples} samples at {rate:g} Hz" for rate, samples in program.latency.items())
+    if program.any_rate:
+        latency = f"{next(iter(program.latency.values()))} samples at every rate"
     print(f"{result.name}: {program.inputs} in, {program.outputs} out; latency {latency}")
     for parameter in program.parameters:
         unit = f" {parameter.unit}" if parameter.unit else ""
@@ -1000,15 +1004,23 @@ def _cmd_export_plugin(args: argparse.Namespace) -> int:
         )
     if program.fixed:
         print(f"  fixed at export (change them in the chain file and export again): {', '.join(program.fixed)}")
-    baked = list(program.latency)
-    resampled = resampled_rates(baked)
-    print(f"  baked for {_hz(baked)} Hz; at {_hz(resampled)} Hz it runs those designs resampled")
-    usual = [rate for rate in (*DEFAULT_RATES, 176400.0, 192000.0) if rate not in baked and rate not in resampled]
-    more = f" (for those a studio runs: --rates {_hz(sorted([*baked, *usual]))})" if usual else ""
-    print(f"  at other sample rates the plugin is silent{more}")
+    if program.any_rate:
+        print("  it plays at every sample rate, as its chain does: no stage of it holds a design made for one rate")
+    else:
+        _say_rates(list(program.latency), DEFAULT_RATES)
     for plugin_format, bundle in result.bundles.items():
         print(f"  {plugin_format}: {bundle}")
     return 0
+
+
+def _say_rates(baked: list[float], defaults: Sequence[float]) -> None:
+    from soundstage.export import resampled_rates
+
+    resampled = resampled_rates(baked)
+    print(f"  baked for {_hz(baked)} Hz; at {_hz(resampled)} Hz it runs those designs resampled")
+    usual = [rate for rate in (*defaults, 176400.0, 192000.0) if rate not in baked and rate not in resampled]
+    more = f" (for those a studio runs: --rates {_hz(sorted([*baked, *usual]))})" if usual else ""
+    print(f"  at other sample rates the plugin is silent{more}")
 
 
 def _hz(rates: Sequence[float]) -> str:

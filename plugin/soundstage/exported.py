@@ -20,6 +20,8 @@ __all__ = ["MAGIC", "MAX_CHANNELS", "EmbeddedProgram", "exported_program", "read
 
 #: The first bytes of a program (bake.py writes it, native/engine.hpp reads it).
 MAGIC = b"SSPLUG02"
+#: The rate a program made for every sample rate is filed under (bake.py's ANY_RATE).
+ANY_RATE = 0.0
 #: The most channels between two stages (engine.hpp's kMaxChannels).
 MAX_CHANNELS = 64
 #: A session at one of these multiples of a baked rate runs that rate's chain resampled (engine.hpp's RateBridge).
@@ -39,9 +41,15 @@ class EmbeddedProgram:
     outputs: int
     rates: tuple[float, ...]
 
+    @property
+    def any_rate(self) -> bool:
+        """Baked once for every sample rate (its chain holds no design made for one: bake.py's ``rate_free``)."""
+        return self.rates == (ANY_RATE,)
+
     def plays_at(self, rate: float) -> bool:
-        """True where the plugin makes sound: a baked rate, 2 or 4 times one, or a half, third, quarter or sixth."""
-        return any(abs(baked - rate) <= 0.5 for baked in (*self.rates, *resampled_rates(self.rates)))
+        """True where the plugin makes sound: a baked rate, 2 or 4 times one, or a half, third, quarter or sixth; any
+        rate for a program made for every rate."""
+        return self.any_rate or any(abs(baked - rate) <= 0.5 for baked in (*self.rates, *resampled_rates(self.rates)))
 
 
 def resampled_rates(baked: Sequence[float]) -> list[float]:
@@ -99,7 +107,7 @@ def _header(data: bytes | mmap.mmap, at: int) -> EmbeddedProgram | None:
         if field is None:
             return None
         rate, size = struct.unpack("<dQ", field)
-        if not 1000.0 <= rate <= 1_000_000.0 or size > len(data) - cursor.at:
+        if not (1000.0 <= rate <= 1_000_000.0 or (rate == ANY_RATE and table == 1)) or size > len(data) - cursor.at:
             return None
         cursor.at += size
         rates.append(float(rate))

@@ -57,7 +57,7 @@ from soundstage.stages.monitors import BinauralMonitor
 from soundstage.stages.upmix import FFT_SIZE, HOP, Upmix
 from soundstage.stages.virtualizer import BULK_DELAY, Virtualizer
 
-__all__ = ["BUILTIN_KINDS", "EXPORTABLE", "PluginParameter", "Program", "bake"]
+__all__ = ["ANY_RATE", "BUILTIN_KINDS", "EXPORTABLE", "PluginParameter", "Program", "bake", "rate_free"]
 
 UPMIX, GAIN, FIR, DELAY, VIRTUALIZER, MATRIX, CHANNELS, BRANCHES, BUILTIN = 1, 2, 3, 4, 5, 6, 7, 8, 9
 #: The pedalboard built-ins a plugin can hold, in engine.hpp's BuiltinOp::Kind order (their knobs in
@@ -80,6 +80,9 @@ BUILTIN_KINDS = (
     "Delay",
     "Reverb",
 )
+#: The rate a program for every sample rate is filed under (exported.py reads it as such; engine.hpp builds it at the
+#: session's rate).
+ANY_RATE = 0.0
 #: The deepest routing nodes may nest (engine.hpp's kMaxDepth).
 MAX_DEPTH = 16
 #: The stages a plugin can hold (StereoReference is a BinauralMonitor).
@@ -132,7 +135,12 @@ def host_label(stage_name: str, knob: str, unit: str) -> str:
 
 @dataclass
 class Program:
-    """A baked chain: parameters, channel counts, latency per rate, the knobs fixed at export, and the blob."""
+    """A baked chain: parameters, channel counts, latency per rate, the knobs fixed at export, and the blob.
+
+    A chain none of whose stages holds a design made for one sample rate (only pedalboard's built-ins, Gain, mix,
+    route and the routing nodes) is baked once, for every rate (:data:`ANY_RATE`): the engine builds it at the
+    session's rate, as the chain does, so the plugin plays natively at any rate.
+    """
 
     inputs: int
     outputs: int
@@ -141,6 +149,10 @@ class Program:
     latency: dict[float, int]
     fixed: list[str]
     blob: bytes = field(repr=False)
+
+    @property
+    def any_rate(self) -> bool:
+        return ANY_RATE in self.latency
 
 
 class _Writer:
@@ -495,8 +507,18 @@ def _check_node(name: str, node: Any, source: str, depth: int) -> Node:
     return node
 
 
+def rate_free(node: Any) -> bool:
+    """True if ``node`` holds no design made for one sample rate: a pedalboard built-in, Gain, mix, route, or a
+    routing node (or chain) of such nodes. The engine computes what these need at the session's rate."""
+    if is_builtin(node) or isinstance(node, (Gain, Mix, Route)):
+        return True
+    inner = _inner_nodes("", node)
+    return bool(inner) and all(rate_free(member) for _, member in inner)
+
+
 def bake(chain: Chain, chain_text: str, *, rates: Sequence[float], source: str) -> Program:
-    """Bake ``chain`` (its stages' current values are the plugin's defaults) for each of ``rates``.
+    """Bake ``chain`` (its stages' current values are the plugin's defaults) for each of ``rates``, or once for
+    every rate if it is :func:`rate_free`.
 
     The plugin's input count is the first stage's (a Beamformer: mono; an Align: one per delay; a Mix: its matrix's
     columns; a Route: up to the highest channel it reads), else stereo.
@@ -516,7 +538,8 @@ def bake(chain: Chain, chain_text: str, *, rates: Sequence[float], source: str) 
     per_rate: list[tuple[float, bytes]] = []
     latency: dict[float, int] = {}
     outputs = input_channels
-    for rate in rates:
+    any_rate = all(rate_free(node) for _, node in stages)
+    for rate in [48000.0] if any_rate else rates:  # any rate: its latency and operations are those at 48 kHz
         channels = input_channels
         for name, stage in stages:
             try:
@@ -526,14 +549,15 @@ def bake(chain: Chain, chain_text: str, *, rates: Sequence[float], source: str) 
             if channels > MAX_CHANNELS:
                 raise ChainError(f"{source}: stage {name!r} gives {channels} channels; a plugin carries at most {MAX_CHANNELS}")
         chain.open_stream(float(rate), input_channels)  # the routing nodes' latencies at this rate
-        latency[float(rate)] = int(chain.latency_samples)
+        filed = ANY_RATE if any_rate else float(rate)
+        latency[filed] = int(chain.latency_samples)
         body = _Writer()
         count, channels = baker.nodes(body, stages, float(rate), input_channels)
         chain.reset()
         head = _Writer()
-        head.u32(latency[float(rate)])
+        head.u32(latency[filed])
         head.u32(count)
-        per_rate.append((float(rate), head.bytes() + body.bytes()))
+        per_rate.append((filed, head.bytes() + body.bytes()))
         outputs = channels
     blob = _Writer()
     blob.raw(MAGIC)

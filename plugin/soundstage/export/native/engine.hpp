@@ -1759,9 +1759,11 @@ public:
         ops_.clear();
         latency_ = 0;
         factor_ = rise_ = 1;
+        for (const auto& entry : rates_)  // a program for every rate (bake.py's ANY_RATE): built at this one
+            if (entry.rate == 0.0) return load(entry, rate);
         for (int factor : {1, 2, 4}) {
             for (const auto& entry : rates_) {
-                if (std::fabs(entry.rate * factor - rate) > 0.5 || !load(entry)) continue;
+                if (std::fabs(entry.rate * factor - rate) > 0.5 || !load(entry, entry.rate)) continue;
                 factor_ = factor;
                 if (factor > 1) {
                     bridge_.prepare(factor, inputs_, outputs_);
@@ -1772,7 +1774,7 @@ public:
         }
         for (int factor : kRaisedFactors) {
             for (const auto& entry : rates_) {
-                if (std::fabs(entry.rate / factor - rate) > 0.5 || !load(entry)) continue;
+                if (std::fabs(entry.rate / factor - rate) > 0.5 || !load(entry, entry.rate)) continue;
                 rise_ = factor;
                 raiser_.prepare(factor, inputs_, outputs_, latency_);
                 latency_ = raiser_.latency();
@@ -1848,9 +1850,9 @@ public:
 private:
     struct RateEntry { double rate; const uint8_t* data; size_t size; };
 
-    // the chain baked at entry.rate, from the program; false if that part of it is damaged
-    bool load(const RateEntry& entry) {
-        const double rate = entry.rate;
+    // the chain baked at entry.rate, built to run at `rate` (the same, or any for a program made for every rate); false
+    // if that part of the program is damaged
+    bool load(const RateEntry& entry, double rate) {
         ops_.clear();
         latency_ = 0;
         Reader r{entry.data, entry.data + entry.size};
