@@ -16,11 +16,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-__all__ = ["MAGIC", "MAX_CHANNELS", "EmbeddedProgram", "exported_program", "read_program", "resampled_rates"]
+__all__ = ["ANY_RATE", "MAGIC", "MAX_CHANNELS", "EmbeddedProgram", "exported_program", "read_program", "resampled_rates"]
 
 #: The first bytes of a program (bake.py writes it, native/engine.hpp reads it).
 MAGIC = b"SSPLUG02"
-#: The rate a program made for every sample rate is filed under (bake.py's ANY_RATE).
+#: The rate a program made for every sample rate is filed under (bake.py writes it; engine.hpp builds that program at
+#: the session's rate).
 ANY_RATE = 0.0
 #: The most channels between two stages (engine.hpp's kMaxChannels).
 MAX_CHANNELS = 64

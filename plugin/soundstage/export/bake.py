@@ -42,7 +42,7 @@ import scipy.fft
 from soundstage.dsp.fir import partition_spectra
 from soundstage.dsp.grid import GridAxis
 from soundstage.errors import ChainError, SoundstageError
-from soundstage.exported import MAGIC, MAX_CHANNELS
+from soundstage.exported import ANY_RATE, MAGIC, MAX_CHANNELS
 from soundstage.host.builtins import builtin_specs, is_builtin
 from soundstage.host.chain import Chain
 from soundstage.host.nodes import Node, PedalboardStep, node_input_channels, node_output_channels, node_parameters, node_type
@@ -80,9 +80,6 @@ BUILTIN_KINDS = (
     "Delay",
     "Reverb",
 )
-#: The rate a program for every sample rate is filed under (exported.py reads it as such; engine.hpp builds it at the
-#: session's rate).
-ANY_RATE = 0.0
 #: The deepest routing nodes may nest (engine.hpp's kMaxDepth).
 MAX_DEPTH = 16
 #: The stages a plugin can hold (StereoReference is a BinauralMonitor).
