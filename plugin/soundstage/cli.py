@@ -981,7 +981,7 @@ def _cmd_designs(args: argparse.Namespace) -> int:
 
 
 def _cmd_export_plugin(args: argparse.Namespace) -> int:
-    from soundstage.export import DEFAULT_RATES, export_plugin
+    from soundstage.export import export_plugin
 
     result = export_plugin(
         args.chain,
@@ -1007,18 +1007,19 @@ def _cmd_export_plugin(args: argparse.Namespace) -> int:
     if program.any_rate:
         print("  it plays at every sample rate, as its chain does: no stage of it holds a design made for one rate")
     else:
-        _say_rates(list(program.latency), DEFAULT_RATES)
+        _say_rates(list(program.latency))
     for plugin_format, bundle in result.bundles.items():
         print(f"  {plugin_format}: {bundle}")
     return 0
 
 
-def _say_rates(baked: list[float], defaults: Sequence[float]) -> None:
-    from soundstage.export import resampled_rates
+def _say_rates(baked: list[float]) -> None:
+    """The export summary's lines on the rates a plugin baked for ``baked`` plays at, and the ones it does not."""
+    from soundstage.export import DEFAULT_RATES, resampled_rates
 
     resampled = resampled_rates(baked)
     print(f"  baked for {_hz(baked)} Hz; at {_hz(resampled)} Hz it runs those designs resampled")
-    usual = [rate for rate in (*defaults, 176400.0, 192000.0) if rate not in baked and rate not in resampled]
+    usual = [rate for rate in (*DEFAULT_RATES, 176400.0, 192000.0) if rate not in baked and rate not in resampled]
     more = f" (for those a studio runs: --rates {_hz(sorted([*baked, *usual]))})" if usual else ""
     print(f"  at other sample rates the plugin is silent{more}")
 

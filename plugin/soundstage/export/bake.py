@@ -338,13 +338,10 @@ class _Baker:
     def _routing(
         self, out: _Writer, name: str, stage: Chain | OnChannels | PerChannel | Parallel, rate: float, channels: int
     ) -> tuple[int, int]:
-        """A node that holds others (its latencies as of the chain's stream at ``rate``)."""
+        """A node that holds others (its latencies as of the chain's stream at ``rate``; check_chain has checked
+        every node it holds)."""
         if isinstance(stage, Chain):  # a nested chain: its stages in line, named as its parameters are
-            nodes = [
-                (f"{name}.{inner}", _check_node(inner, node, self.source, 0))
-                for inner, node in zip(stage.names, stage, strict=True)
-            ]
-            return self.nodes(out, nodes, rate, channels)
+            return self.nodes(out, _inner_nodes(name, stage), rate, channels)
         if isinstance(stage, (OnChannels, PerChannel)):
             targets = stage.channels if stage.channels is not None else list(range(channels))
             groups = [targets] if isinstance(stage, OnChannels) else [[channel] for channel in targets]
@@ -356,7 +353,7 @@ class _Baker:
                 for channel in group:
                     out.u32(channel)
                 out.u32(0)  # every group is the same node, as slow as the slowest
-                self._run(out, [(name, _check_node(name, stage.node, self.source, 0))], rate, len(group))
+                self._run(out, _inner_nodes(name, stage), rate, len(group))
             out.u32(stage.latency_samples)  # the channels no group takes
             return 1, channels
         assert isinstance(stage, Parallel)
@@ -367,11 +364,7 @@ class _Baker:
         made = channels
         for index, (branch, latency) in enumerate(zip(stage.branches, latencies, strict=True)):
             out.u32(max(latencies) - latency)
-            nodes = [
-                (f"{name}.{index}.{inner}", _check_node(inner, node, self.source, 0))
-                for inner, node in zip(branch.names, branch, strict=True)
-            ]
-            made = self._run(out, nodes, rate, channels)
+            made = self._run(out, _branch_nodes(name, index, branch), rate, channels)
         return 1, made
 
     def _run(self, out: _Writer, nodes: list[tuple[str, Node]], rate: float, channels: int) -> int:
@@ -471,18 +464,19 @@ def check_chain(chain: Chain, source: str) -> list[tuple[str, Node]]:
     return stages
 
 
-def _inner_nodes(name: str, node: Any) -> list[tuple[str, Any]]:
+def _branch_nodes(name: str, index: int, branch: Chain) -> list[tuple[str, Node]]:
+    """The nodes of a parallel's branch ``index``, named by the path their parameters have (``blend.1.room``)."""
+    return [(f"{name}.{index}.{inner}", member) for inner, member in zip(branch.names, branch, strict=True)]
+
+
+def _inner_nodes(name: str, node: Any) -> list[tuple[str, Node]]:
     """The nodes a routing node holds, named by the path their parameters have."""
     if isinstance(node, Chain):
         return [(f"{name}.{inner}", member) for inner, member in zip(node.names, node, strict=True)]
     if isinstance(node, (OnChannels, PerChannel)):
         return [(name, node.node)]
     if isinstance(node, Parallel):
-        return [
-            (f"{name}.{index}.{inner}", member)
-            for index, branch in enumerate(node.branches)
-            for inner, member in zip(branch.names, branch, strict=True)
-        ]
+        return [named for index, branch in enumerate(node.branches) for named in _branch_nodes(name, index, branch)]
     return []
 
 

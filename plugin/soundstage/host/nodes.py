@@ -243,6 +243,7 @@ class PedalboardStep:
         self.plugins = plugins
         self.board = pedalboard.Pedalboard(plugins)
         self._first_order = [plugin for plugin in plugins if isinstance(plugin, FIRST_ORDER_FILTERS)]
+        self._cutoff_limit = 0.0
         self.latency = 0
         self.plugin_latency = 0
         self.sample_rate = 48000.0
@@ -253,6 +254,8 @@ class PedalboardStep:
         for plugin in self.plugins:
             check_plays_at(plugin, sample_rate)  # a plugin soundstage exported is silent at a rate it was not baked for
         self.sample_rate = sample_rate
+        # the first-order filters' top cutoff, float32 as pedalboard's clampCutoffFrequency computes it
+        self._cutoff_limit = float(np.float32(np.float32(sample_rate) / 2 - np.float32(100.0)))
         # one block of silence lets the plugins report their latency; then a clean start
         self.board.process(np.zeros((num_channels, self.BLOCK), np.float32), sample_rate, buffer_size=self.BLOCK, reset=True)
         self.board.reset()
@@ -277,8 +280,7 @@ class PedalboardStep:
         return result
 
     def _run(self, queue: np.ndarray) -> np.ndarray:
-        # float32 as pedalboard's clampCutoffFrequency computes it
-        limit = float(np.float32(np.float32(self.sample_rate) / 2 - np.float32(100.0)))
+        limit = self._cutoff_limit
         over = [(plugin, plugin.cutoff_frequency_hz) for plugin in self._first_order if plugin.cutoff_frequency_hz > limit]
         for plugin, _ in over:
             plugin.cutoff_frequency_hz = limit

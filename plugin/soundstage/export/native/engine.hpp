@@ -628,20 +628,26 @@ public:
         dry_ = 1.0f - mix;
         wet_ = mix;
     }
-    void reset() { std::fill(line_.begin(), line_.end(), 0.0f); t_ = 0; }
+    void reset() { std::fill(line_.begin(), line_.end(), 0.0f); write_ = 0; }
     void process(const double* const* in, double* const* out, int channels, int n) {
+        if (off_) {  // a delay of 0 s: the audio as it is, the line untouched
+            for (int c = 0; c < channels; ++c)
+                for (int i = 0; i < n; ++i) out[c][i] = double(float(in[c][i]));
+            return;
+        }
         for (int c = 0; c < channels; ++c) {
             float* line = &line_[size_t(c) * size_t(size_)];
+            int write = write_, read = write_ >= delay_ ? write_ - delay_ : write_ - delay_ + size_;  // pushed `delay_` ago
             for (int i = 0; i < n; ++i) {
                 const float x = float(in[c][i]);
-                if (off_) { out[c][i] = double(x); continue; }
-                const int64_t t = t_ + i;
-                const float delayed = line[size_t(((t - delay_) % size_ + size_) % size_)];  // pushed `delay_` ago
-                line[size_t(t % size_)] = x + (feedback_ * delayed);
+                const float delayed = line[read];
+                line[write] = x + (feedback_ * delayed);
                 out[c][i] = double((x * dry_) + (wet_ * delayed));
+                if (++write == size_) write = 0;
+                if (++read == size_) read = 0;
             }
         }
-        if (!off_) t_ += n;
+        write_ = int((int64_t(write_) + n) % size_);
     }
 
 private:
@@ -650,7 +656,7 @@ private:
     bool off_ = true;
     float feedback_ = 0, dry_ = 0, wet_ = 1;
     std::vector<float> line_;
-    int64_t t_ = 0;
+    int write_ = 0;  // where the next sample goes, in every channel's line
 };
 
 // pedalboard.Reverb: juce::Reverb (Freeverb's eight combs and four all-passes per side, its tunings scaled to the
@@ -722,7 +728,7 @@ private:
             float temp = input + (last * feedback);
             undenormalise(temp);
             buffer[index] = temp;
-            index = (index + 1) % buffer.size();
+            if (++index == buffer.size()) index = 0;
             return output;
         }
     };
@@ -735,7 +741,7 @@ private:
             float temp = input + (buffered * 0.5f);
             undenormalise(temp);
             buffer[index] = temp;
-            index = (index + 1) % buffer.size();
+            if (++index == buffer.size()) index = 0;
             return buffered - input;
         }
     };
