@@ -60,9 +60,8 @@ from soundstage.stages.virtualizer import BULK_DELAY, Virtualizer
 __all__ = ["ANY_RATE", "BUILTIN_KINDS", "EXPORTABLE", "PluginParameter", "Program", "bake", "rate_free"]
 
 UPMIX, GAIN, FIR, DELAY, VIRTUALIZER, MATRIX, CHANNELS, BRANCHES, BUILTIN = 1, 2, 3, 4, 5, 6, 7, 8, 9
-#: The pedalboard built-ins a plugin can hold, in engine.hpp's BuiltinOp::Kind order (their knobs in
-#: builtins.BUILTIN_RANGES order). The others (Chorus, Phaser, LadderFilter: modulated, with JUCE's lookup tables) are
-#: refused.
+#: The pedalboard built-ins a plugin holds, in engine.hpp's BuiltinOp::Kind order (their knobs in
+#: builtins.BUILTIN_RANGES order): every one soundstage knows.
 BUILTIN_KINDS = (
     "Gain",
     "Invert",
@@ -79,6 +78,9 @@ BUILTIN_KINDS = (
     "Bitcrush",
     "Delay",
     "Reverb",
+    "Chorus",
+    "Phaser",
+    "LadderFilter",
 )
 #: The deepest routing nodes may nest (engine.hpp's kMaxDepth).
 MAX_DEPTH = 16
@@ -246,9 +248,12 @@ class _Baker:
 
     def note_fixed(self, stage_name: str, stage: Processor, knobs: Sequence[str]) -> None:
         for knob in knobs:
-            label = f"{stage_name}.{knob} = {stage.parameter_values()[knob]:g}"
-            if label not in self.fixed:
-                self.fixed.append(label)
+            self.note(f"{stage_name}.{knob} = {stage.parameter_values()[knob]:g}")
+
+    def note(self, fixed: str) -> None:
+        """Lists ``stage.knob = value`` among the knobs fixed at export (once, though each rate is baked)."""
+        if fixed not in self.fixed:
+            self.fixed.append(fixed)
 
     def nodes(self, out: _Writer, nodes: Sequence[tuple[str, Node]], rate: float, channels: int) -> tuple[int, int]:
         """Write the operations of ``nodes`` in sequence, as a chain runs them: each run of consecutive pedalboard
@@ -332,7 +337,12 @@ class _Baker:
         specs = builtin_specs(kind)
         out.u32(len(specs))
         for spec in specs:
-            out.knob(self.parameter(name, plugin, spec.name), 0.0)
+            if spec.kind == "choice":  # LadderFilter's mode: fixed at export, as its index
+                value = str(node_parameters(plugin)[spec.name].value)
+                self.note(f"{name}.{spec.name} = {value}")
+                out.knob(-1, float(spec.choices.index(value)))
+            else:
+                out.knob(self.parameter(name, plugin, spec.name), 0.0)
         return 1, channels
 
     def _routing(

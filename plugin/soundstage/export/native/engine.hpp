@@ -512,10 +512,9 @@ private:
 
 // ---------------------------------------------------------------------------------
 // pedalboard's built-ins as pedalboard runs them: JUCE's DSP in float32, one channel at a time, with JUCE's
-// coefficient formulas, ballistics, ramps and delay lines, so they give pedalboard's output to the bit: Gain, Invert,
-// Clipping, HighpassFilter, LowpassFilter, HighShelfFilter, LowShelfFilter, PeakFilter, Compressor, Limiter,
-// NoiseGate, Distortion, Bitcrush, Delay and Reverb (bake.py's BUILTIN_KINDS). A knob moved takes effect from the
-// next block, as a setting takes effect from pedalboard's next call.
+// coefficient formulas, ballistics, ramps, oscillators, lookup tables and delay lines, so they give pedalboard's output
+// to the bit: every built-in soundstage knows (bake.py's BUILTIN_KINDS). A knob moved takes effect from the next
+// block, as a setting takes effect from pedalboard's next call.
 namespace builtin {
 
 // juce::Decibels::decibelsToGain<float>
@@ -751,6 +750,312 @@ private:
     LinearRamp damping_, feedback_, dry_, wet1_, wet2_;
 };
 
+// juce::SmoothedValue::reset (sampleRate, seconds): a ramp of floor(seconds * rate) steps, settled where it was going
+inline void ramp_over(LinearRamp& ramp, double rate, double seconds) {
+    ramp.steps = int(std::floor(seconds * rate));
+    ramp.settle(ramp.target);
+}
+
+constexpr float kPi = float(3.141592653589793238L), kTwoPi = float(2 * 3.141592653589793238L);  // juce::MathConstants
+
+// juce::dsp::Oscillator of std::sin (no lookup table), its frequency ramped over 50 ms, as Chorus and Phaser run it:
+// one value a step, from a phase that starts at 0 and wraps at 2 pi.
+class Lfo {
+public:
+    void prepare(double rate) {
+        rate_ = float(rate);
+        ramp_over(frequency_, double(rate_), 0.05);
+    }
+    void set(float hz) { frequency_.move_to(hz); }
+    void reset() {
+        phase_ = 0.0f;
+        frequency_.settle(frequency_.target);
+    }
+    float next() {
+        const float increment = (kTwoPi / rate_) * frequency_.next();
+        const float last = phase_;
+        float next = last + increment;
+        while (next >= kTwoPi) next -= kTwoPi;
+        phase_ = next;
+        return std::sin(last - kPi);
+    }
+
+private:
+    float rate_ = 48000.0f, phase_ = 0.0f;
+    LinearRamp frequency_ = {440.0f, 440.0f};
+};
+
+// juce::dsp::DryWetMixer, linear rule (no wet latency): wet * mix + dry * (1 - mix), both ramped over 50 ms. The
+// ramps' values for a block are worked out first, as JUCE applies each to every channel in turn.
+class DryWet {
+public:
+    void prepare(double rate) {
+        for (LinearRamp* ramp : {&dry_, &wet_}) ramp_over(*ramp, rate, 0.05);
+        dry_values_.assign(kMaxBlock, 0.0f);
+        wet_values_.assign(kMaxBlock, 0.0f);
+    }
+    void set(float mix) {
+        mix = std::min(std::max(mix, 0.0f), 1.0f);
+        dry_.move_to(1.0f - mix);
+        wet_.move_to(mix);
+    }
+    void settle() { for (LinearRamp* ramp : {&dry_, &wet_}) ramp->settle(ramp->target); }
+    // out = wet * wet level + dry * dry level; `wet` is out's own samples
+    void mix(const double* const* dry, double* const* out, int channels, int n) {
+        for (int i = 0; i < n; ++i) wet_values_[size_t(i)] = wet_.next();
+        for (int i = 0; i < n; ++i) dry_values_[size_t(i)] = dry_.next();
+        for (int c = 0; c < channels; ++c)
+            for (int i = 0; i < n; ++i)
+                out[c][i] = double((float(out[c][i]) * wet_values_[size_t(i)]) + (float(dry[c][i]) * dry_values_[size_t(i)]));
+    }
+
+private:
+    LinearRamp dry_, wet_;
+    std::vector<float> dry_values_, wet_values_;
+};
+
+// pedalboard.Chorus: juce::dsp::Chorus. A delay line read with linear interpolation, its delay swept by the LFO
+// (20 ms times depth / 2 around the centre delay, at least 1 ms), the line's output fed back negated, then mixed.
+class Chorus {
+public:
+    void prepare(double rate, int channels) {
+        rate_ = rate;
+        const float longest_ms = 20.0f * 1.0f * 0.5f + 100.0f;  // JUCE's maximum modulation, depth and centre delay
+        size_ = std::max(4, int(std::ceil(double(longest_ms) * rate / 1000.0)) + 1);
+        line_.assign(size_t(channels) * size_t(size_), 0.0f);
+        write_.assign(size_t(channels), 0);
+        read_.assign(size_t(channels), 0);
+        last_.assign(size_t(channels), 0.0f);
+        feedback_.assign(size_t(channels), LinearRamp{});
+        delays_.assign(kMaxBlock, 0.0f);
+        lfo_.prepare(rate);
+        mixer_.prepare(rate);
+        for (LinearRamp& ramp : feedback_) ramp_over(ramp, rate, 0.05);
+        ramp_over(depth_, rate, 0.05);
+    }
+    // rate (Hz), depth, centre delay (ms), feedback, mix (juce::dsp::Chorus's setters)
+    void set(float rate_hz, float depth, float centre_ms, float feedback, float mix) {
+        lfo_.set(rate_hz);
+        depth_.move_to(depth * 0.5f);
+        centre_ms_ = std::min(std::max(centre_ms, 1.0f), 100.0f);
+        mixer_.set(mix);
+        for (LinearRamp& ramp : feedback_) ramp.move_to(feedback);
+    }
+    void reset() {
+        std::fill(line_.begin(), line_.end(), 0.0f);
+        std::fill(write_.begin(), write_.end(), 0);
+        std::fill(read_.begin(), read_.end(), 0);
+        std::fill(last_.begin(), last_.end(), 0.0f);
+        lfo_.reset();
+        mixer_.settle();
+        depth_.settle(depth_.target);
+        for (LinearRamp& ramp : feedback_) ramp.settle(ramp.target);
+    }
+    void process(const double* const* in, double* const* out, int channels, int n) {
+        for (int i = 0; i < n; ++i) {  // the delay of each sample, in samples
+            const float sweep = lfo_.next() * depth_.next();
+            const float ms = std::max(1.0f, 20.0f * sweep + centre_ms_);
+            delays_[size_t(i)] = float(double(ms) * rate_ / 1000.0);
+        }
+        const float longest = float(size_ - 1);
+        for (int c = 0; c < channels; ++c) {
+            float* line = &line_[size_t(c) * size_t(size_)];
+            int& write = write_[size_t(c)];
+            int& read = read_[size_t(c)];
+            for (int i = 0; i < n; ++i) {
+                line[write] = float(in[c][i]) - last_[size_t(c)];  // juce::dsp::DelayLine: written backwards
+                write = (write + size_ - 1) % size_;
+                const float delay = std::min(std::max(delays_[size_t(i)], 0.0f), longest);
+                const int whole = int(std::floor(delay));
+                const float fraction = delay - float(whole);
+                int first = read + whole, second = first + 1;
+                if (second >= size_) { first %= size_; second %= size_; }
+                const float output = line[first] + fraction * (line[second] - line[first]);
+                read = (read + size_ - 1) % size_;
+                out[c][i] = double(output);
+                last_[size_t(c)] = output * feedback_[size_t(c)].next();
+            }
+        }
+        mixer_.mix(in, out, channels, n);
+    }
+
+private:
+    double rate_ = 48000.0;
+    int size_ = 4;
+    float centre_ms_ = 7.0f;
+    std::vector<float> line_, last_, delays_;
+    std::vector<int> write_, read_;
+    std::vector<LinearRamp> feedback_;
+    LinearRamp depth_;
+    Lfo lfo_;
+    DryWet mixer_;
+};
+
+// pedalboard.Phaser: juce::dsp::Phaser. Six first-order all-passes (topology-preserving transform) whose cutoff the
+// LFO sweeps, log-mapped between 20 Hz and 20 kHz around the centre, updated every fourth sample; the output fed back
+// negated, then mixed.
+class Phaser {
+public:
+    static constexpr int kStages = 6, kEvery = 4;
+    void prepare(double rate, int channels) {
+        rate_ = rate;
+        top_hz_ = float(std::min(20000.0, 0.49 * rate));
+        state_.assign(size_t(channels) * kStages, 0.0f);
+        last_.assign(size_t(channels), 0.0f);
+        feedback_.assign(size_t(channels), LinearRamp{});
+        lfo_.prepare(rate / double(kEvery));
+        mixer_.prepare(rate);
+        for (LinearRamp& ramp : feedback_) ramp_over(ramp, rate, 0.05);
+        ramp_over(depth_, rate / double(kEvery), 0.05);
+        cutoffs_.assign(kMaxBlock / kEvery + 1, 0.0f);
+    }
+    // rate (Hz), depth, centre frequency (Hz), feedback, mix (juce::dsp::Phaser's setters). The centre is placed in
+    // the log range of the rate the Phaser last ran at: pedalboard's constructor sets it before any (44.1 kHz, whose
+    // range tops at 20 kHz as every rate's from 40.9 kHz up does); `prepared` says whether this is a knob moved since
+    void set(float rate_hz, float depth, float centre_hz, float feedback, float mix, bool prepared) {
+        lfo_.set(rate_hz);
+        depth_.move_to(depth * 0.5f);
+        if (centre_hz != centre_hz_ || !placed_) {
+            const float top = prepared ? top_hz_ : float(std::min(20000.0, 0.49 * 44100.0));
+            const float low = std::log10(20.0f), high = std::log10(top);
+            centre_ = (std::log10(centre_hz) - low) / (high - low);
+            centre_hz_ = centre_hz;
+            placed_ = true;
+        }
+        mixer_.set(mix);
+        for (LinearRamp& ramp : feedback_) ramp.move_to(feedback);
+    }
+    void reset() {
+        std::fill(state_.begin(), state_.end(), 0.0f);
+        std::fill(last_.begin(), last_.end(), 0.0f);
+        lfo_.reset();
+        mixer_.settle();
+        depth_.settle(depth_.target);
+        for (LinearRamp& ramp : feedback_) ramp.settle(ramp.target);
+        counter_ = 0;
+    }
+    void process(const double* const* in, double* const* out, int channels, int n) {
+        int updates = 0;  // the cutoffs this block sets: one at every fourth sample of the stream
+        for (int i = 0, counter = counter_; i < n; ++i, counter = (counter + 1) % kEvery) {
+            if (counter != 0) continue;
+            const float sweep = lfo_.next() * depth_.next();
+            const float position = std::min(std::max(sweep + centre_, 0.0f), 1.0f);
+            const float low = std::log10(20.0f), high = std::log10(top_hz_);
+            cutoffs_[size_t(updates++)] = std::pow(10.0f, position * (high - low) + low);
+        }
+        const float first_gain = gain_;
+        for (int c = 0; c < channels; ++c) {
+            float* s = &state_[size_t(c) * kStages];
+            gain_ = first_gain;
+            for (int i = 0, k = 0, counter = counter_; i < n; ++i, counter = (counter + 1) % kEvery) {
+                if (counter == 0) gain_ = allpass_gain(cutoffs_[size_t(k++)]);
+                float output = float(in[c][i]) - last_[size_t(c)];
+                for (int j = 0; j < kStages; ++j) {  // juce::dsp::FirstOrderTPTFilter, all-pass
+                    const float v = gain_ * (output - s[j]);
+                    const float y = v + s[j];
+                    s[j] = y + v;
+                    output = 2 * y - output;
+                }
+                out[c][i] = double(output);
+                last_[size_t(c)] = output * feedback_[size_t(c)].next();
+            }
+        }
+        mixer_.mix(in, out, channels, n);
+        counter_ = int((int64_t(counter_) + n) % kEvery);
+    }
+
+private:
+    // FirstOrderTPTFilter::update: G = g / (1 + g), g = tan(pi fc / rate) in double
+    float allpass_gain(float cutoff) const {
+        const float g = float(std::tan(3.141592653589793 * double(cutoff) / rate_));
+        return g / (1 + g);
+    }
+    double rate_ = 48000.0;
+    float top_hz_ = 20000.0f, centre_ = 0.5f, centre_hz_ = 0.0f, gain_ = 0.0f;
+    bool placed_ = false;
+    int counter_ = 0;
+    std::vector<float> state_, last_, cutoffs_;
+    std::vector<LinearRamp> feedback_;
+    LinearRamp depth_;
+    Lfo lfo_;
+    DryWet mixer_;
+};
+
+// pedalboard.LadderFilter: juce::dsp::LadderFilter, a Moog ladder of four one-pole stages with tanh saturation (JUCE's
+// 128-point table of it), its cutoff and resonance ramped over 50 ms; the mode (LPF12 ... BPF24) mixes the stages.
+class Ladder {
+public:
+    Ladder() {
+        for (int i = 0; i < 128; ++i) {  // juce::dsp::LookupTableTransform of std::tanh over [-5, 5]
+            const float x = -5.0f + (10.0f * float(i)) / 127.0f;
+            table_[i] = std::tanh(std::min(std::max(x, -5.0f), 5.0f));
+        }
+        table_[128] = table_[127];
+    }
+    void prepare(double rate, int channels) {
+        rate_ = float(rate);
+        scaler_ = float(-2.0 * 3.141592653589793) / rate_;
+        for (LinearRamp* ramp : {&cutoff_, &resonance_}) ramp_over(*ramp, double(rate_), double(0.05f));
+        state_.assign(size_t(channels) * 5, 0.0f);
+    }
+    // mode (0 LPF12, HPF12, BPF12, LPF24, HPF24, BPF24), cutoff (Hz), resonance, drive
+    void set(int mode, float cutoff_hz, float resonance, float drive) {
+        static const float mixes[6][5] = {{0, 0, 1, 0, 0}, {1, -2, 1, 0, 0}, {0, 0, -1, 1, 0},
+                                          {0, 0, 0, 0, 1}, {1, -4, 6, -4, 1}, {0, 0, 1, -2, 1}};
+        mode = std::min(std::max(mode, 0), 5);
+        if (mode != mode_) {  // setMode clears the state
+            for (int j = 0; j < 5; ++j) mix_[j] = mixes[mode][j] * 1.2f;
+            compensation_ = mode == 1 || mode == 4 ? 0.0f : 0.5f;
+            if (mode_ >= 0) reset();
+            mode_ = mode;
+        }
+        cutoff_.move_to(std::exp(cutoff_hz * scaler_));
+        resonance_.move_to(0.1f + resonance * (1.0f - 0.1f));
+        drive_ = drive;
+        gain_ = std::pow(drive, -2.642f) * 0.6103f + 0.3903f;
+        drive2_ = drive * 0.04f + 0.96f;
+        gain2_ = std::pow(drive2_, -2.642f) * 0.6103f + 0.3903f;
+    }
+    void reset() {
+        std::fill(state_.begin(), state_.end(), 0.0f);
+        cutoff_.settle(cutoff_.target);
+        resonance_.settle(resonance_.target);
+    }
+    void process(const double* const* in, double* const* out, int channels, int n) {
+        for (int i = 0; i < n; ++i) {
+            const float a1 = cutoff_.next(), resonance = resonance_.next();
+            const float g = a1 * -1.0f + 1.0f, b0 = g * 0.76923076923f, b1 = g * 0.23076923076f;
+            for (int c = 0; c < channels; ++c) {
+                float* s = &state_[size_t(c) * 5];
+                const float dx = gain_ * saturate(drive_ * float(in[c][i]));
+                const float a = dx + resonance * -4.0f * (gain2_ * saturate(drive2_ * s[4]) - dx * compensation_);
+                const float b = b1 * s[0] + a1 * s[1] + b0 * a;
+                const float cc = b1 * s[1] + a1 * s[2] + b0 * b;
+                const float d = b1 * s[2] + a1 * s[3] + b0 * cc;
+                const float e = b1 * s[3] + a1 * s[4] + b0 * d;
+                s[0] = a; s[1] = b; s[2] = cc; s[3] = d; s[4] = e;
+                out[c][i] = double(a * mix_[0] + b * mix_[1] + cc * mix_[2] + d * mix_[3] + e * mix_[4]);
+            }
+        }
+    }
+
+private:
+    float saturate(float x) const {  // LookupTableTransform::processSample: clamped, linear between the points
+        const float scaler = 127.0f / 10.0f, offset = 5.0f * scaler;
+        const float index = scaler * std::min(std::max(x, -5.0f), 5.0f) + offset;
+        const int i = int(index);
+        const float f = index - float(i);
+        return table_[i] + f * (table_[i + 1] - table_[i]);
+    }
+    float table_[129] = {};
+    float rate_ = 48000.0f, scaler_ = 0.0f;
+    int mode_ = -1;
+    float mix_[5] = {}, compensation_ = 0.5f;
+    float drive_ = 1.0f, gain_ = 1.0f, drive2_ = 1.0f, gain2_ = 1.0f;
+    LinearRamp cutoff_, resonance_;
+    std::vector<float> state_;
+};
+
 }  // namespace builtin
 
 class BuiltinOp : public Op {
@@ -758,7 +1063,7 @@ public:
     // bake.py's BUILTIN_KINDS, in order
     enum Kind : uint32_t {
         kGainDb = 1, kInvert, kClipping, kHighpass, kLowpass, kHighShelf, kLowShelf, kPeak, kCompressor, kLimiter,
-        kNoiseGate, kDistortion, kBitcrush, kDelay, kReverb
+        kNoiseGate, kDistortion, kBitcrush, kDelay, kReverb, kChorus, kPhaser, kLadder
     };
     static constexpr int kSnapEvery = 64;  // soundstage's PedalboardStep.BLOCK: the length of a pedalboard call
 
@@ -766,7 +1071,7 @@ public:
         kind_ = r.get<uint32_t>();
         channels_ = int(r.get<uint32_t>());
         const uint32_t count = r.get<uint32_t>();
-        if (!r.ok || kind_ < kGainDb || kind_ > kReverb || channels_ < 1 || channels_ > kMaxChannels || count > 6) {
+        if (!r.ok || kind_ < kGainDb || kind_ > kLadder || channels_ < 1 || channels_ > kMaxChannels || count > 6) {
             r.ok = false;
             return;
         }
@@ -782,22 +1087,28 @@ public:
         volume_.steps = int(std::floor(0.001 * rate));
         if (kind_ == kDelay) echo_.prepare(rate, channels_);
         if (kind_ == kReverb) reverb_.prepare(rate);
+        if (kind_ == kChorus) chorus_.prepare(rate, channels_);
+        if (kind_ == kPhaser) phaser_.prepare(rate, channels_);
+        if (kind_ == kLadder) ladder_.prepare(rate, channels_);
     }
     int inputs() const override { return channels_; }
     int outputs() const override { return channels_; }
     void reset(const std::vector<double>& values) override {
-        update(values);
+        update(values, false);
         std::fill(state_.begin(), state_.end(), 0.0f);
         for (auto& stage : stages_) stage.reset();
         volume_.settle(volume_.target);
         echo_.reset();
         reverb_.reset();
         reverb_.settle();
+        chorus_.reset();
+        phaser_.reset();
+        ladder_.reset();
         t_ = 0;
     }
     void changed(int32_t parameter, const std::vector<double>& values) override {
         for (const Knob& knob : knobs_)
-            if (knob.parameter == parameter) { update(values); return; }
+            if (knob.parameter == parameter) { update(values, true); return; }
     }
     void process(const double* const* in, double* const* out, int n) override {
         switch (kind_) {
@@ -832,6 +1143,9 @@ public:
                 if (channels_ <= 2) reverb_.process(in, out, channels_, n);
                 else for (int c = 0; c < channels_; ++c) std::memcpy(out[c], in[c], sizeof(double) * size_t(n));
                 break;
+            case kChorus: chorus_.process(in, out, channels_, n); break;
+            case kPhaser: phaser_.process(in, out, channels_, n); break;
+            case kLadder: ladder_.process(in, out, channels_, n); break;
             default: filter(in, out, n); break;
         }
         t_ += n;
@@ -846,14 +1160,17 @@ private:
             case kLimiter: return 2;
             case kDelay: return 3;
             case kReverb: return 6;
+            case kChorus: case kPhaser: return 5;
+            case kLadder: return 4;
             default: return 1;
         }
     }
     float knob(size_t index, const std::vector<double>& values) const { return float(knob_value(knobs_[index], values)); }
     static float clip(float x, float low, float high) { return x < low ? low : (high < x ? high : x); }
 
-    // What a pedalboard setter does: the gain, the coefficients, or the compressors' settings and the output level.
-    void update(const std::vector<double>& values) {
+    // What a pedalboard setter does: the gain, the coefficients, or the compressors' settings and the output level;
+    // `moved`: a knob turned since the start (not the values pedalboard's constructor set before it ran)
+    void update(const std::vector<double>& values, bool moved) {
         switch (kind_) {
             case kGainDb: gain_ = builtin::decibels_to_gain(knob(0, values)); break;
             case kClipping: gain_ = builtin::decibels_to_gain(knob(0, values)); break;
@@ -879,6 +1196,11 @@ private:
             case kReverb:
                 reverb_.set(knob(0, values), knob(1, values), knob(2, values), knob(3, values), knob(4, values), knob(5, values));
                 break;
+            case kChorus: chorus_.set(knob(0, values), knob(1, values), knob(2, values), knob(3, values), knob(4, values)); break;
+            case kPhaser:
+                phaser_.set(knob(0, values), knob(1, values), knob(2, values), knob(3, values), knob(4, values), moved);
+                break;
+            case kLadder: ladder_.set(int(knob(0, values)), knob(1, values), knob(2, values), knob(3, values)); break;
             case kInvert: break;
             default: design(values); break;
         }
@@ -969,6 +1291,9 @@ private:
     builtin::LinearRamp volume_;
     builtin::Echo echo_;
     builtin::Freeverb reverb_;
+    builtin::Chorus chorus_;
+    builtin::Phaser phaser_;
+    builtin::Ladder ladder_;
     int64_t t_ = 0;
 };
 
