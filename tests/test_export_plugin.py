@@ -137,6 +137,8 @@ PARTS = {
             },
             {
                 "motion.1.phaser.rate_hz": 5.0,
+                "motion.2.lp12.mode": "BPF24",
+                "motion.3.hp24.mode": "LPF12",
                 "motion.1.phaser.feedback": 0.9,
                 "motion.1.phaser.mix": 1.0,
                 "motion.2.lp12.resonance": 1.0,
@@ -151,7 +153,7 @@ PARTS = {
             [0.6, {"rumble.cutoff_frequency_hz": 120.0, "air.gain_db": -3.0, "crunch.1.drive.gain_db": 20.0}],
             [
                 0.7,
-                {"motion.3.hp24.cutoff_hz": 2000.0, "motion.2.bp12.resonance": 0.8, "motion.1.phaser.center_frequency_hz": 400.0},
+                {"motion.3.hp24.cutoff_hz": 2000.0, "motion.2.bp12.mode": "HPF24", "motion.1.phaser.center_frequency_hz": 400.0},
             ],
             [0.8, {"gate.release_ms": 200.0, "crunch.1.fuzz.drive_db": 0.0, "crunch.1.crush.bit_depth": 6.0}],
             [0.9, {"space.1.echo.delay_seconds": 0.0, "left.damping": 0.9}],
@@ -277,6 +279,7 @@ def test_the_builtins_chain_holds_every_builtin_a_plugin_holds() -> None:
                 "motion.1.chorus.rate_hz": 3.0,
                 "motion.1.phaser.center_frequency_hz": 2000.0,
                 "motion.3.lp24.cutoff_hz": 300.0,
+                "motion.2.bp12.mode": 4.0,
             },
         ),
     ],
@@ -742,6 +745,32 @@ def test_lv2_nulls_in_a_host(bundles: dict[str, dict[str, Path]]) -> None:
         assert entry["max_abs_vs_first"] == 0.0 and entry["null_db"] <= -90.0, block
 
 
+def test_the_ladder_filters_mode_is_a_choice_a_host_shows_by_name(tmp_path: Path, capsys) -> None:
+    """LadderFilter's mode (a choice of six) was the one built-in knob a plugin could not hold. It is a parameter a
+    host shows by name (pedalboard lists its six values), the export prints its choices, and switching it in the host
+    switches the filter as switching it in the chain does."""
+    plugin_toolchain()
+    chain_file = tmp_path / "tone.toml"
+    chain_file.write_text(
+        'format = 1\n[[stages]]\ntype = "pedalboard.LadderFilter"\nname = "tone"\n'
+        'parameters = { mode = "HPF24", cutoff_hz = 400.0, resonance = 0.4 }\n'
+    )
+    assert main(["export-plugin", str(chain_file), "-o", str(tmp_path / "out"), "--format", "vst3"]) == 0
+    said = capsys.readouterr().out
+    assert 'parameter tone.mode ("tone: mode" in a DAW): one of LPF12, HPF12, BPF12, LPF24, HPF24, BPF24, default HPF24' in said
+    plugin = pedalboard.load_plugin(str(tmp_path / "out" / "tone.vst3"))
+    assert plugin.parameters["tone_mode"].valid_values == ["LPF12", "HPF12", "BPF12", "LPF24", "HPF24", "BPF24"]
+    assert plugin.tone_mode == "HPF24"
+    mix = make_test_mix(1.0, int(RATE))
+    for mode in ("HPF24", "LPF12", "BPF24"):
+        chain = load_chain(chain_file)
+        chain.parameters["tone.mode"].value = mode
+        plugin.tone_mode = mode
+        got, want = plugin(mix, RATE), chain(mix, RATE)
+        print(f"\n{mode}: {null_db(got, want):.1f} dB")
+        assert np.array_equal(got, want), mode
+
+
 def test_the_builtins_give_pedalboards_output_to_the_bit_in_an_lv2_host(tmp_path: Path) -> None:
     """LV2 hands the plugin its knobs as floats, unrounded (VST3's normalized values cost the null above its last
     bits): every built-in of tests/export/builtins.toml (Chorus, Phaser and the six modes of LadderFilter, refused
@@ -1037,8 +1066,11 @@ def test_a_run_with_an_exported_plugin_in_its_chain_ends_on_its_own_last_line(
 
 @functools.cache
 def _trim_program() -> tuple[str, bytes]:
-    """A chain file (not all ASCII) and the program baked from it."""
-    text = 'format = 1\n# "é" and all\n[[stages]]\ntype = "Gain"\nname = "trim"\n'
+    """A chain file (not all ASCII; a choice among its knobs, whose names the header carries) and its program."""
+    text = (
+        'format = 1\n# "é" and all\n[[stages]]\ntype = "Gain"\nname = "trim"\n'
+        '[[stages]]\ntype = "pedalboard.LadderFilter"\nname = "tone"\nparameters = { mode = "HPF24" }\n'
+    )
     with tempfile.TemporaryDirectory() as folder:
         path = Path(folder) / "trim.toml"
         path.write_text(text, encoding="utf-8")

@@ -998,10 +998,10 @@ def _cmd_export_plugin(args: argparse.Namespace) -> int:
     print(f"{result.name}: {program.inputs} in, {program.outputs} out; latency {latency}")
     for parameter in program.parameters:
         unit = f" {parameter.unit}" if parameter.unit else ""
-        print(
-            f'  parameter {parameter.name} ("{parameter.label}" in a DAW): {parameter.minimum:g}..{parameter.maximum:g}{unit}, '
-            f"default {parameter.default:g}"
-        )
+        span = f"{parameter.minimum:g}..{parameter.maximum:g}{unit}, default {parameter.default:g}"
+        if parameter.choices:
+            span = f"one of {', '.join(parameter.choices)}, default {parameter.choices[int(parameter.default)]}"
+        print(f'  parameter {parameter.name} ("{parameter.label}" in a DAW): {span}')
     if program.fixed:
         print(f"  fixed at export (change them in the chain file and export again): {', '.join(program.fixed)}")
     if program.any_rate:

@@ -86,6 +86,22 @@ class _Cursor:
             return None
 
 
+def _parameter(cursor: _Cursor) -> bool:
+    """Steps over one parameter of a program header: name, symbol, unit, minimum, maximum, default, its kind (0 a
+    number, 1 on/off, 2 a choice) and a choice's names; False if it does not read as one."""
+    if cursor.text() is None or cursor.text() is None or cursor.text() is None or cursor.take(12) is None:
+        return False
+    kind = cursor.take(1)
+    if kind is None or kind[0] > 2:
+        return False
+    if kind[0] == 2:
+        names = cursor.u32()
+        if names is None or not 1 <= names <= 64:
+            return False
+        return all(cursor.text() is not None for _ in range(names))
+    return True
+
+
 def _header(data: bytes | mmap.mmap, at: int) -> EmbeddedProgram | None:
     """The program header at ``at`` (just past the magic), if all of it reads as one: channel counts, parameters,
     and a table of sample rates whose parts lie inside ``data``."""
@@ -96,8 +112,8 @@ def _header(data: bytes | mmap.mmap, at: int) -> EmbeddedProgram | None:
         return None
     if not (1 <= inputs <= MAX_CHANNELS and 1 <= outputs <= MAX_CHANNELS) or count > 10_000:
         return None
-    for _ in range(count):  # name, symbol, unit; minimum, maximum, default (f32), boolean (u8)
-        if cursor.text() is None or cursor.text() is None or cursor.text() is None or cursor.take(13) is None:
+    for _ in range(count):  # name, symbol, unit; minimum, maximum, default (f32); kind (u8), a choice's names
+        if not _parameter(cursor):
             return None
     table = cursor.u32()
     if table is None or not 1 <= table <= 64:

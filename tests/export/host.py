@@ -66,15 +66,26 @@ def plugin_parameter(plugin: Any, key: str) -> Any:
     return plugin.parameters[name]
 
 
-def set_knob(plugin: Any, chain: Any, path: str, value: float) -> None:
-    """Set one knob ``stage.knob`` on the plugin (its raw, normalized value: no snapping) and on the chain."""
+def knob_number(chain: Any, path: str, value: float | str) -> float:
+    """The number the plugin holds for the chain's knob ``path`` at ``value``: a choice's index, else the value."""
+    return float(chain.parameters[path].spec.choices.index(value)) if isinstance(value, str) else float(value)
+
+
+def set_knob(plugin: Any, chain: Any, path: str, value: float | str) -> None:
+    """Set one knob ``stage.knob`` on the plugin (its raw, normalized value: no snapping) and on the chain (a choice,
+    LadderFilter's mode, by its name)."""
     parameter = plugin_parameter(plugin, path)
-    parameter.raw_value = (value - parameter.min_value) / (parameter.max_value - parameter.min_value)
+    if isinstance(value, str):
+        choices = chain.parameters[path].spec.choices
+        parameter.raw_value = choices.index(value) / (len(choices) - 1)
+    else:
+        parameter.raw_value = (value - parameter.min_value) / (parameter.max_value - parameter.min_value)
     chain.parameters[path].value = value  # a path into a routing node too: "blend.0.virtual.crossfeed"
 
 
-def default(chain_file: str, path: str) -> float:
-    return float(load_chain(chain_file).parameters[path].value)
+def default(chain_file: str, path: str) -> float | str:
+    value = load_chain(chain_file).parameters[path].value
+    return value if isinstance(value, str) else float(value)
 
 
 def widen(audio: np.ndarray, channels: int) -> np.ndarray:

@@ -25,7 +25,7 @@ from typing import Any
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from host import null_db, test_mix  # noqa: E402  (tests/export/host.py)
+from host import knob_number, null_db, test_mix  # noqa: E402  (tests/export/host.py)
 
 from soundstage.host.chainfile import load_chain  # noqa: E402
 
@@ -197,7 +197,7 @@ def main() -> None:
         chain = load_chain(args.chain)
         for path, value in setting.items():
             chain.parameters[path].value = value  # a path into a routing node too: "motion.1.chorus.rate_hz"
-            plugin.controls[re.sub(r"\W", "_", path)].value = value
+            plugin.controls[re.sub(r"\W", "_", path)].value = knob_number(chain, path, value)
         want = chain(mix, rate)
         reference = want if reference is None else reference
         got, latency = plugin.process(mix, 4096)

@@ -32,7 +32,7 @@ from __future__ import annotations
 import re
 import struct
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
@@ -119,6 +119,8 @@ class PluginParameter:
     maximum: float
     default: float
     boolean: bool
+    #: The names of a choice's values (LadderFilter's mode: LPF12 ... BPF24), its value their index; else empty.
+    choices: tuple[str, ...] = ()
 
 
 def host_label(stage_name: str, knob: str, unit: str) -> str:
@@ -214,6 +216,9 @@ class _Baker:
             view = node_parameters(stage)[knob]
             spec, value = view.spec, view.value
             boolean = spec.kind == "bool"
+            if spec.kind == "choice":  # its value is the index of its choice
+                spec = replace(spec, minimum=0.0, maximum=float(len(spec.choices) - 1))
+                value = float(spec.choices.index(str(value)))
             # pedalboard names a knob from its label and unit (``trim: gain`` in dB: trim_gain_db); a unit the knob's
             # name does not end with (pedalboard.Bitcrush's bit_depth in bits) is left off, or the name would differ
             unit = spec.unit if spec.unit and knob.lower().endswith(f"_{spec.unit.lower()}") else ""
@@ -228,6 +233,7 @@ class _Baker:
                     maximum=1.0 if boolean else float(spec.maximum),
                     default=float(bool(value)) if boolean else float(value),
                     boolean=boolean,
+                    choices=spec.choices if spec.kind == "choice" else (),
                 )
             )
         return self._index[name]
@@ -248,12 +254,9 @@ class _Baker:
 
     def note_fixed(self, stage_name: str, stage: Processor, knobs: Sequence[str]) -> None:
         for knob in knobs:
-            self.note(f"{stage_name}.{knob} = {stage.parameter_values()[knob]:g}")
-
-    def note(self, fixed: str) -> None:
-        """Lists ``stage.knob = value`` among the knobs fixed at export (once, though each rate is baked)."""
-        if fixed not in self.fixed:
-            self.fixed.append(fixed)
+            label = f"{stage_name}.{knob} = {stage.parameter_values()[knob]:g}"
+            if label not in self.fixed:
+                self.fixed.append(label)
 
     def nodes(self, out: _Writer, nodes: Sequence[tuple[str, Node]], rate: float, channels: int) -> tuple[int, int]:
         """Write the operations of ``nodes`` in sequence, as a chain runs them: each run of consecutive pedalboard
@@ -337,12 +340,7 @@ class _Baker:
         specs = builtin_specs(kind)
         out.u32(len(specs))
         for spec in specs:
-            if spec.kind == "choice":  # LadderFilter's mode: fixed at export, as its index
-                value = str(node_parameters(plugin)[spec.name].value)
-                self.note(f"{name}.{spec.name} = {value}")
-                out.knob(-1, float(spec.choices.index(value)))
-            else:
-                out.knob(self.parameter(name, plugin, spec.name), 0.0)
+            out.knob(self.parameter(name, plugin, spec.name), 0.0)
         return 1, channels
 
     def _routing(
@@ -573,7 +571,12 @@ def bake(chain: Chain, chain_text: str, *, rates: Sequence[float], source: str) 
         blob.f32(parameter.minimum)
         blob.f32(parameter.maximum)
         blob.f32(parameter.default)
-        blob.raw(bytes([parameter.boolean]))
+        # the kind: 0 a number, 1 on/off, 2 a choice, its names following
+        blob.raw(bytes([2 if parameter.choices else int(parameter.boolean)]))
+        if parameter.choices:
+            blob.u32(len(parameter.choices))
+            for choice in parameter.choices:
+                blob.text(choice)
     blob.u32(len(per_rate))
     for rate, body_bytes in per_rate:
         blob.f64(rate)

@@ -193,6 +193,7 @@ struct ParameterInfo {
     std::string name, symbol, unit;
     float minimum = 0, maximum = 1, fallback = 0;
     bool boolean = false;
+    std::vector<std::string> choices;  // a choice's names, its value their index (LadderFilter's mode)
 };
 
 // A knob an operation reads: a plugin parameter, or a value fixed at export.
@@ -998,7 +999,8 @@ public:
         for (LinearRamp* ramp : {&cutoff_, &resonance_}) ramp_over(*ramp, double(rate_), double(0.05f));
         state_.assign(size_t(channels) * 5, 0.0f);
     }
-    // mode (0 LPF12, HPF12, BPF12, LPF24, HPF24, BPF24), cutoff (Hz), resonance, drive
+    // mode (0 LPF12, HPF12, BPF12, LPF24, HPF24, BPF24; a new one clears the state, as setMode does), cutoff (Hz),
+    // resonance, drive
     void set(int mode, float cutoff_hz, float resonance, float drive) {
         static const float mixes[6][5] = {{0, 0, 1, 0, 0}, {1, -2, 1, 0, 0}, {0, 0, -1, 1, 0},
                                           {0, 0, 0, 0, 1}, {1, -4, 6, -4, 1}, {0, 0, 1, -2, 1}};
@@ -1200,7 +1202,7 @@ private:
             case kPhaser:
                 phaser_.set(knob(0, values), knob(1, values), knob(2, values), knob(3, values), knob(4, values), moved);
                 break;
-            case kLadder: ladder_.set(int(knob(0, values)), knob(1, values), knob(2, values), knob(3, values)); break;
+            case kLadder: ladder_.set(int(std::lround(knob(0, values))), knob(1, values), knob(2, values), knob(3, values)); break;
             case kInvert: break;
             default: design(values); break;
         }
@@ -2060,7 +2062,15 @@ public:
             ParameterInfo info;
             info.name = r.text(); info.symbol = r.text(); info.unit = r.text();
             info.minimum = r.get<float>(); info.maximum = r.get<float>(); info.fallback = r.get<float>();
-            info.boolean = r.get<uint8_t>() != 0;
+            const uint8_t kind = r.get<uint8_t>();  // 0 a number, 1 on/off, 2 a choice, its names following
+            info.boolean = kind == 1;
+            if (kind == 2) {
+                const uint32_t names = r.get<uint32_t>();
+                if (!r.ok || names < 1 || names > 64) return false;
+                for (uint32_t j = 0; j < names && r.ok; ++j) info.choices.push_back(r.text());
+            } else if (kind > 2) {
+                return false;
+            }
             parameters_.push_back(info);
         }
         const uint32_t rates = r.get<uint32_t>();

@@ -72,6 +72,16 @@ protected:
         parameter.ranges.min = info.minimum;
         parameter.ranges.max = info.maximum;
         parameter.ranges.def = info.fallback;
+        if (!info.choices.empty()) {  // a choice: its names, one a step
+            parameter.hints |= kParameterIsInteger;
+            parameter.enumValues.count = uint8_t(info.choices.size());
+            parameter.enumValues.restrictedMode = true;
+            parameter.enumValues.values = new ParameterEnumerationValue[info.choices.size()];  // DPF deletes them
+            for (size_t i = 0; i < info.choices.size(); ++i) {
+                parameter.enumValues.values[i].value = float(i);
+                parameter.enumValues.values[i].label = info.choices[i].c_str();
+            }
+        }
     }
 
 #if DISTRHO_PLUGIN_WANT_STATE
