@@ -287,7 +287,7 @@ def test_the_builtins_chain_holds_every_builtin_a_plugin_holds() -> None:
 )
 def test_the_engine_allocates_nothing_while_audio_runs(tmp_path: Path, chain: Path, moves: dict[str, float]) -> None:
     """tests/export/rt_check.cpp counts operator new while the engine processes and knobs move (at once, then mid-stream),
-    at the baked rate, at 2 and 4 times it, and at a half and a sixth of it (where the engine resamples)."""
+    at the baked rate, at 2 and 4 times it, and at a half, a sixth and four thirds of it (where the engine resamples)."""
     plugin_toolchain()
 
     program = bake(load_chain(chain), chain.read_text(), rates=[RATE], source=str(chain))
@@ -299,7 +299,7 @@ def test_the_engine_allocates_nothing_while_audio_runs(tmp_path: Path, chain: Pa
     subprocess.run(["g++", "-std=c++17", "-O2", f"-I{native}", str(source), "-o", str(binary)], check=True)
     names = [parameter.name for parameter in program.parameters]
     arguments = [str(item) for path, value in moves.items() for item in (names.index(path), value)]
-    for rate in (RATE, 2 * RATE, 4 * RATE, RATE / 2, RATE / 6):  # the baked rate, and sessions it resamples for
+    for rate in (RATE, 2 * RATE, 4 * RATE, RATE / 2, RATE / 6, 4 * RATE / 3):  # the baked rate, and ones it resamples for
         run = [str(binary), str(blob), f"{rate:g}", *arguments]
         result = subprocess.run(run, capture_output=True, text=True, check=True)
         print(f"\n{chain.name} at {rate:g} Hz: {result.stdout.strip()}")
@@ -310,17 +310,18 @@ def test_the_engine_allocates_nothing_while_audio_runs(tmp_path: Path, chain: Pa
 
 def test_each_baked_rate_nulls_and_another_rate_is_silent(tmp_path: Path) -> None:
     """Baked for the default rates (44.1, 48, 88.2 and 96 kHz, the sessions a mastering studio runs): each rate runs its
-    own designs; at 64 kHz, neither baked nor 2 or 4 times a baked rate nor a whole fraction of one, the plugin plays
-    silence (documented). It was baked for 44.1 and 48 kHz only, so a 96 kHz session played silence."""
+    own designs; at 50 kHz, neither baked nor 2 or 4 times a baked rate nor a whole fraction nor two or four thirds of
+    one, the plugin plays silence (documented). It was baked for 44.1 and 48 kHz only, so a 96 kHz session played
+    silence."""
     plugin_toolchain()
 
     chain_file = ROOT / "chains" / "studio-5-binaural.toml"
     bundle = export_plugin(chain_file, tmp_path, formats=["vst3"]).bundles["vst3"]
     plugin = pedalboard.load_plugin(str(bundle))
-    for rate in (44100, 64000, 48000, 88200, 96000):
+    for rate in (44100, 50000, 48000, 88200, 96000):
         mix = make_test_mix(2.0, rate)
         got = plugin(mix, rate)
-        if rate == 64000:
+        if rate == 50000:
             assert not np.any(got), "an unbaked rate must play silence"
             continue
         chain = load_chain(chain_file)
@@ -409,6 +410,40 @@ def test_a_whole_fraction_of_a_baked_rate_runs_it_resampled(tmp_path: Path) -> N
         assert all(np.array_equal(other, got) for other in blocks), "the block size changed the output"
 
 
+def test_two_or_four_thirds_of_a_baked_rate_runs_it_resampled(tmp_path: Path) -> None:
+    """A 64 kHz session on a plugin baked for 48 kHz played silence: 64 is neither 2 or 4 times 48 nor a whole fraction
+    of it. The plugin now bridges the 48 kHz chain up to 192 kHz and raises that down by 3 (32 kHz: up to 96, down by
+    3). Measured against an independent path, as above: scipy's resample_poly to 48 kHz, the Python chain (the
+    Spatializer's parts, linear and time-invariant), and back, on a mix band-limited below both Nyquist frequencies
+    and faded in and out. The latency is the README's: 102 + (factor * (the chain's + 102)) // 3; one sample off fails
+    the null. The output does not depend on the host's buffer size."""
+    from scipy import signal
+
+    plugin_toolchain()
+
+    chain_file = ROOT / "tests" / "export" / "parts.toml"
+    plugin = pedalboard.load_plugin(str(export_plugin(chain_file, tmp_path, formats=["vst3"], rates=[RATE]).bundles["vst3"]))
+    chain = load_chain(chain_file)
+    for rate, factor in ((64000, 4), (32000, 2)):
+        mix = signal.sosfiltfilt(
+            signal.butter(12, 0.4 * min(rate, RATE), fs=rate, output="sos"), make_test_mix(2.0, rate), axis=-1
+        )
+        ramp = np.sin(np.linspace(0.0, np.pi / 2, rate // 20)) ** 2
+        mix[:, : ramp.size] *= ramp
+        mix[:, -ramp.size :] *= ramp[::-1]
+        bed = np.concatenate([mix, np.zeros((3, mix.shape[1]))]).astype(np.float32)  # 5 in (the canceller's feeds)
+        got = plugin(bed, rate)
+        lowpass = signal.firwin(2 * 4 * 200 + 1, 0.9 / max(3, factor), window=("kaiser", 12.0))
+        low = chain(signal.resample_poly(mix, 3, factor, axis=-1, window=lowpass).astype(np.float32), RATE)
+        want = signal.resample_poly(low, factor, 3, axis=-1, window=lowpass)[:, : got.shape[1]]
+        figure = null_db(got, want)
+        blocks = [plugin(bed, rate, buffer_size=size) for size in (37, 1000)]
+        print(f"\n{rate} Hz on the {RATE:g} Hz designs: {figure:.1f} dB, latency {plugin.reported_latency_samples}")
+        assert plugin.reported_latency_samples == 102 + (factor * (chain.latency_samples + 102)) // 3
+        assert figure <= -85.0
+        assert all(np.array_equal(other, got) for other in blocks), "the block size changed the output"
+
+
 def test_the_resampler_is_flat_in_the_band_and_lets_nothing_through_above_it(tmp_path: Path) -> None:
     """The decimator and interpolator around a 0 dB trim baked for 48 kHz (with a 0 ms Align, a stage made for one rate:
     a chain of none plays natively at every rate), in 96 and 192 kHz sessions: a tone up to
@@ -416,7 +451,9 @@ def test_the_resampler_is_flat_in_the_band_and_lets_nothing_through_above_it(tmp
     comes out with it (the interpolator's image at 48 kHz minus the tone, anything aliased) is 98 dB below it. A
     tone at or above 24 kHz, which would alias into the 48 kHz chain, comes out at least 98 dB down. The same filters
     turned round, in 24, 16 and 8 kHz sessions (the 48 kHz chain between an interpolator and a decimator): a tone up
-    to 90% of the session's Nyquist frequency comes out within 0.001 dB, and the rest 98 dB below it."""
+    to 90% of the session's Nyquist frequency comes out within 0.001 dB, and the rest 98 dB below it. Both, in 64 and
+    32 kHz sessions (the chain bridged up to 192 or 96 kHz, that raised down by 3): the same figures in the band the
+    48 kHz chain has, and a tone from 24 kHz up (64 kHz: it would alias into the chain) at least 98 dB down."""
     plugin_toolchain()
 
     chain = tmp_path / "trim.toml"
@@ -426,6 +463,9 @@ def test_the_resampler_is_flat_in_the_band_and_lets_nothing_through_above_it(tmp
         2 * RATE: (100.0, 1000.0, 10000.0, 20000.0, 21500.0, 24000.0, 26000.0, 40000.0),
         4 * RATE: (100.0, 1000.0, 10000.0, 20000.0, 21500.0, 24000.0, 26000.0, 40000.0),
         **{RATE / factor: (100.0, 1000.0, 0.25 * RATE / factor, 0.45 * RATE / factor) for factor in (2, 3, 6)},
+        # both: up to 2 or 4 times the rate, then down by 3 (32 and 64 kHz sessions)
+        4 * RATE / 3: (100.0, 1000.0, 10000.0, 20000.0, 21500.0, 24000.0, 26000.0, 30000.0),
+        2 * RATE / 3: (100.0, 1000.0, 8000.0, 14400.0),
     }
     for rate, frequencies in sessions.items():
         time = np.arange(int(rate)) / rate
@@ -868,7 +908,7 @@ def test_command_line_exports_and_lists_the_knobs(tmp_path: Path, capsys) -> Non
     out = capsys.readouterr().out
     assert status == 0
     assert 'parameter trim.gain_db ("trim: gain" in a DAW): -96..24 dB, default -3' in out
-    assert "baked for 48000 Hz; at 8000,12000,16000,24000,96000,192000 Hz it runs those designs resampled" in out
+    assert "baked for 48000 Hz; at 8000,12000,16000,24000,32000,64000,96000,192000 Hz it runs those designs resampled" in out
     assert "at other sample rates the plugin is silent (for those a studio runs: --rates 44100,48000,88200,176400)" in out
     assert (tmp_path / "out" / "trim.clap").is_file()
     assert not [p for p in (tmp_path / "out").iterdir() if p.name.startswith(".soundstage-export-")]
@@ -1003,7 +1043,7 @@ def test_a_chain_refuses_an_exported_plugin_at_a_rate_it_would_be_silent_at(
             assert err == (
                 f"soundstage: error: plugin {str(bundle)!r} (made by soundstage export-plugin) is baked for 48000 Hz "
                 "and would play silence at 44100 Hz: export it again with --rates 44100,48000, or give audio at "
-                "8000, 12000, 16000, 24000, 48000, 96000, 192000 Hz\n"
+                "8000, 12000, 16000, 24000, 32000, 48000, 64000, 96000, 192000 Hz\n"
             )
         else:
             assert status == 0, err
@@ -1011,7 +1051,8 @@ def test_a_chain_refuses_an_exported_plugin_at_a_rate_it_would_be_silent_at(
             assert np.sqrt(np.mean(out**2)) > 0.01
     assert main(["plugin", "info", str(bundle), "--sample-rate", "44100"]) == 0
     assert (
-        "made by soundstage export-plugin: baked for 48000 Hz, resampled at 8000,12000,16000,24000,96000,192000 Hz; at "
+        "made by soundstage export-plugin: baked for 48000 Hz, resampled at 8000,12000,16000,24000,32000,64000,96000,192000 "
+        "Hz; at "
         "44100 Hz it plays "
         "silence" in capsys.readouterr().out
     )

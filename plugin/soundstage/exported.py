@@ -5,7 +5,7 @@ a table of the sample rates it was baked for), and the build embeds it in the pl
 the shared library inside a ``.vst3`` bundle). :func:`read_program` finds that header among any bytes and never
 raises: the bytes may be any plugin's. :func:`exported_program` reads it from a file or bundle on disk. The chain
 that hosts an exported plugin uses the rate table: at a rate the plugin neither was baked for nor resamples to
-(2 or 4 times a baked rate), it plays silence.
+(2 or 4 times a baked rate, a half, third, quarter or sixth of one, or two or four thirds), it plays silence.
 """
 
 from __future__ import annotations
@@ -29,6 +29,9 @@ MAX_CHANNELS = 64
 RESAMPLED_FACTORS = (2, 4)
 #: A session at a baked rate divided by one of these runs that rate's chain resampled (engine.hpp's RateRaiser).
 RAISED_FACTORS = (2, 3, 4, 6)
+#: A session at a baked rate times one of these runs it through both: bridged up to the common multiple, that
+#: raised down to the session's rate (64 kHz on the 48 kHz designs: 192 kHz, then a third of it).
+BRIDGED_AND_RAISED = ((2, 3), (4, 3))
 #: The files of a plugin bundle that can be its binary (Linux, Windows, macOS); others (resources) are not read.
 _BINARY_SUFFIXES = (".so", ".dll", ".vst3", ".clap", ".dylib")
 
@@ -48,17 +51,18 @@ class EmbeddedProgram:
         return self.rates == (ANY_RATE,)
 
     def plays_at(self, rate: float) -> bool:
-        """True where the plugin makes sound: a baked rate, 2 or 4 times one, or a half, third, quarter or sixth; any
-        rate for a program made for every rate."""
+        """True where the plugin makes sound: a baked rate, 2 or 4 times one, a half, third, quarter or sixth, or two
+        or four thirds; any rate for a program made for every rate."""
         return self.any_rate or any(abs(baked - rate) <= 0.5 for baked in (*self.rates, *resampled_rates(self.rates)))
 
 
 def resampled_rates(baked: Sequence[float]) -> list[float]:
     """The sample rates a plugin baked for ``baked`` also plays at, through its decimator and interpolator: 2 and 4
-    times a baked rate, and a baked rate divided by 2, 3, 4 or 6 (engine.hpp)."""
+    times a baked rate, a baked rate divided by 2, 3, 4 or 6, and 2 or 4 thirds of one (engine.hpp)."""
     higher = {rate * factor for rate in baked for factor in RESAMPLED_FACTORS}
     lower = {rate / factor for rate in baked for factor in RAISED_FACTORS}
-    return sorted((higher | lower) - set(baked))
+    both = {rate * up / down for rate in baked for up, down in BRIDGED_AND_RAISED}
+    return sorted((higher | lower | both) - set(baked))
 
 
 class _Cursor:

@@ -1918,9 +1918,9 @@ public:
     int low_count(int n) const { return (n - (factor_ - phase_) % factor_ + factor_ - 1) / factor_; }
 
     // Session samples in[c][offset..offset + n) to low-rate samples low[c][0..low_count(n)); sanitize: as
-    // Engine::audio.
-    template <class Sanitize>
-    void decimate(const float* const* in, uint32_t offset, int n, double* const* low, Sanitize sanitize) {
+    // Engine::audio. (The session's samples are a RateRaiser's, in double, where the two run together.)
+    template <class In, class Sanitize>
+    void decimate(const In* const* in, uint32_t offset, int n, double* const* low, Sanitize sanitize) {
         const int taps = int(down_.size());
         int at = in_at_;
         for (size_t c = 0; c < inputs_.size(); ++c) {
@@ -1938,7 +1938,8 @@ public:
     }
 
     // Low-rate samples low[c] (low_count(n) of them) to session samples out[c][offset..offset + n).
-    void interpolate(const double* const* low, float* const* out, uint32_t offset, int n) {
+    template <class Out>
+    void interpolate(const double* const* low, Out* const* out, uint32_t offset, int n) {
         int phase = phase_, at = out_at_;
         for (size_t c = 0; c < outputs_.size(); ++c) {
             double* history = outputs_[c].data();
@@ -1950,7 +1951,7 @@ public:
                     at = at == 0 ? kBranch - 1 : at - 1;
                     history[at] = history[at + kBranch] = low[c][used++];
                 }
-                out[c][offset + uint32_t(i)] = float(up_.at(phase, history + at));
+                out[c][offset + uint32_t(i)] = Out(up_.at(phase, history + at));
                 phase = phase + 1 == factor_ ? 0 : phase + 1;
             }
         }
@@ -2094,8 +2095,8 @@ public:
     double value(size_t index) const { return values_[index]; }
 
     // Load the chain baked for `rate`; else for a half or a quarter of it, run through a RateBridge; else for 2, 3, 4
-    // or 6 times it, run through a RateRaiser (allocates: call outside the audio thread). False if none is: the
-    // plugin then plays silence.
+    // or 6 times it, run through a RateRaiser; else for 3/2 or 3/4 of it, through both (allocates: call outside the
+    // audio thread). False if none is: the plugin then plays silence.
     bool prepare(double rate) {
         ops_.clear();
         latency_ = 0;
@@ -2119,6 +2120,20 @@ public:
                 rise_ = factor;
                 raiser_.prepare(factor, inputs_, outputs_, latency_);
                 latency_ = raiser_.latency();
+                return true;
+            }
+        }
+        // two or four thirds of a baked rate (32 or 64 kHz on a plugin baked for 48, exported.py's BRIDGED_AND_RAISED):
+        // the chain bridged up to 2 or 4 times its rate, and that raised down by 3 to the session's rate
+        for (int factor : {2, 4}) {
+            for (const auto& entry : rates_) {
+                if (std::fabs(entry.rate * factor / 3 - rate) > 0.5 || !load(entry, entry.rate)) continue;
+                factor_ = factor;
+                rise_ = 3;
+                bridge_.prepare(factor, inputs_, outputs_);
+                raiser_.prepare(rise_, inputs_, outputs_, factor * latency_ + bridge_.delay());
+                latency_ = raiser_.latency();
+                high_.assign(size_t(widest_) * kMaxBlock, 0.0);
                 return true;
             }
         }
@@ -2168,7 +2183,16 @@ public:
                 a[c] = &buffers_[0][size_t(c) * kMaxBlock];
                 b[c] = &buffers_[1][size_t(c) * kMaxBlock];
             }
-            if (rise_ > 1) {  // as below: the block's input is all read first
+            if (rise_ > 1 && factor_ > 1) {  // raised to the common multiple, bridged from there to the chain's rate
+                double* high[kMaxChannels];
+                for (int c = 0; c < widest_; ++c) high[c] = &high_[size_t(c) * kMaxBlock];
+                raiser_.interpolate(in, done, n, high, audio);
+                const int low = bridge_.low_count(n * rise_);
+                bridge_.decimate(high, 0, n * rise_, a, [](double x) { return x; });
+                run(a, b, low);
+                bridge_.interpolate(a, high, 0, n * rise_);
+                raiser_.decimate(high, out, done, n);
+            } else if (rise_ > 1) {  // as below: the block's input is all read first
                 raiser_.interpolate(in, done, n, a, audio);
                 run(a, b, n * rise_);
                 raiser_.decimate(a, out, done, n);
@@ -2235,6 +2259,7 @@ private:
     std::vector<double> values_;
     std::vector<std::unique_ptr<Op>> ops_;
     std::vector<double> buffers_[2];
+    std::vector<double> high_;  // the common multiple's samples, where a raiser and a bridge run together
     RateBridge bridge_;
     RateRaiser raiser_;
     int factor_ = 1, rise_ = 1;

@@ -108,7 +108,7 @@ protected:
     void activate() override { fEngine.reset(); }
 
     void run(const float** inputs, float** outputs, uint32_t frames) override {
-        // a rate neither baked nor 2 or 4 times a baked one plays silence (see the export's summary)
+        // a rate the engine neither baked nor resamples to plays silence (see the export's summary)
         fEngine.process(inputs, outputs, frames);
     }
 
