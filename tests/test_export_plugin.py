@@ -35,6 +35,7 @@ from soundstage.export.bake import BUILTIN_KINDS, bake
 from soundstage.export.build import bundle_stem, dpf_root
 from soundstage.export.state import chain_from_binary, chain_from_state, read_plugin_state
 from soundstage.exported import MAGIC, exported_program
+from soundstage.host.builtins import BUILTIN_RANGES
 from soundstage.host.chainfile import load_chain
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -255,8 +256,10 @@ def test_every_stage_kind_nulls(tmp_path_factory: pytest.TempPathFactory, name: 
 
 
 def test_the_builtins_chain_holds_every_builtin_a_plugin_holds() -> None:
+    """A plugin holds every built-in a chain file takes (Chorus, Phaser and LadderFilter were refused), and the test
+    chain holds every one of them."""
     kinds = re.findall(r'type = "pedalboard\.(\w+)"', (ROOT / "tests" / "export" / "builtins.toml").read_text())
-    assert sorted(set(kinds)) == sorted(BUILTIN_KINDS)
+    assert sorted(set(kinds)) == sorted(BUILTIN_KINDS) == sorted(BUILTIN_RANGES)
 
 
 @pytest.mark.parametrize(
