@@ -848,6 +848,20 @@ def test_the_ladder_filters_mode_is_a_choice_a_host_shows_by_name(tmp_path: Path
         got, want = plugin(mix, RATE), chain(mix, RATE)
         print(f"\n{mode}: {null_db(got, want):.1f} dB")
         assert np.array_equal(got, want), mode
+    # soundstage's own view of the plugin, as of any other: a choice by name (it read "24", "range 0..1", a float)
+    assert main(["plugin", "info", str(tmp_path / "out" / "tone.vst3")]) == 0
+    assert "tone_mode: 'HPF24'  range one of 'LPF12', 'HPF12', 'BPF12', 'LPF24', 'HPF24', 'BPF24'  default 'HPF24'  choice" in (
+        capsys.readouterr().out
+    )
+    # and set by name in a chain file that holds the plugin, it plays as the chain it was made from
+    host = tmp_path / "host.toml"
+    bundle = tmp_path / "out" / "tone.vst3"
+    host.write_text(
+        f'format = 1\n[[stages]]\ntype = "plugin"\nname = "tone"\npath = "{bundle}"\nparameters = {{ tone_mode = "LPF12" }}\n'
+    )
+    chain = load_chain(chain_file)
+    chain.parameters["tone.mode"].value = "LPF12"
+    assert np.array_equal(load_chain(host)(mix, RATE), chain(mix, RATE))
 
 
 def test_the_builtins_give_pedalboards_output_to_the_bit_in_an_lv2_host(tmp_path: Path) -> None:

@@ -225,6 +225,20 @@ def _parse_number(text: str) -> float | None:
     return float(match.group(0)) if match else None
 
 
+def _numbers_in_one_unit(values: list[str]) -> bool:
+    """True where a stepped parameter's values are numbers in one unit ("1x", "2x", "4x"; "12 dB/oct", "24 dB/oct"):
+    each holds a number, no two the same, and the rest of each is the same text. Names that hold numbers ("LPF12",
+    "HPF12", "LPF24") are choices: as numbers, two of them would be 12."""
+    numbers, rests = set(), set()
+    for value in values:
+        match = _NUMBER.search(value)
+        if match is None:
+            return False
+        numbers.add(float(match.group(0)))
+        rests.add((value[: match.start()] + value[match.end() :]).strip())
+    return len(numbers) == len(values) and len(rests) == 1
+
+
 class ExternalParameter(Parameter):
     """A parameter of an external plugin, written through ``raw_value`` for full precision.
 
@@ -247,24 +261,26 @@ class ExternalParameter(Parameter):
         self.owner = plugin.name
         self.writable = writable
         self._native_name = native_name
-        valid = list(getattr(handle, "valid_values", None) or [])
-        numeric_valid = all(_parse_number(str(v)) is not None for v in valid)
+        valid = [str(value) for value in getattr(handle, "valid_values", None) or []]
         lo = float(getattr(handle, "min_value", 0.0) or 0.0)
         hi = float(getattr(handle, "max_value", 1.0) or 1.0)
         choices: tuple[str, ...] = ()
         if getattr(handle, "is_boolean", False) or (len(valid) == 2 and lo == 0.0 and hi == 1.0):
             kind = "bool"
-        elif valid and not numeric_valid:
-            kind, choices = "choice", tuple(str(v) for v in valid)
+        elif valid and not _numbers_in_one_unit(valid):
+            kind, choices = "choice", tuple(valid)
         else:
             kind = "float"
         if kind == "float" and not lo < hi:
             hi = lo + 1.0
         default: Value = lo if kind == "float" else (False if kind == "bool" else choices[0])
         native = self._native()
-        if native is not None and kind == "float":
-            shown = _parse_number(str(native.get_text_for_raw_value(float(native.default_raw_value))))
-            if shown is not None and lo <= shown <= hi:
+        if native is not None and kind != "bool":
+            text = str(native.get_text_for_raw_value(float(native.default_raw_value)))
+            shown = _parse_number(text)
+            if kind == "choice" and text in choices:
+                default = text
+            elif kind == "float" and shown is not None and lo <= shown <= hi:
                 default = shown
         self.spec = ParameterSpec(
             name=key,
