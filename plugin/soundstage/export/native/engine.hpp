@@ -825,6 +825,42 @@ private:
     std::vector<float> dry_values_, wet_values_;
 };
 
+// What juce::dsp::Chorus and Phaser share: the LFO times depth / 2 (each ramped), the output fed back negated through
+// a ramp per channel, and the dry/wet mix. The LFO and the depth step at `sweep_rate` (the Phaser's, a quarter of
+// the rate); the rest at the rate.
+struct Sweep {
+    Lfo lfo;
+    LinearRamp depth;
+    std::vector<LinearRamp> feedback;
+    std::vector<float> last;  // each channel's last output times its feedback
+    DryWet mixer;
+
+    void prepare(double rate, double sweep_rate, int channels) {
+        last.assign(size_t(channels), 0.0f);
+        feedback.assign(size_t(channels), LinearRamp{});
+        for (LinearRamp& ramp : feedback) ramp_over(ramp, rate, 0.05);
+        lfo.prepare(sweep_rate);
+        ramp_over(depth, sweep_rate, 0.05);
+        mixer.prepare(rate);
+    }
+    void set(float rate_hz, float depth_value, float feedback_value, float mix) {
+        lfo.set(rate_hz);
+        depth.move_to(depth_value * 0.5f);
+        mixer.set(mix);
+        for (LinearRamp& ramp : feedback) ramp.move_to(feedback_value);
+    }
+    void reset() {
+        std::fill(last.begin(), last.end(), 0.0f);
+        lfo.reset();
+        mixer.settle();
+        depth.settle(depth.target);
+        for (LinearRamp& ramp : feedback) ramp.settle(ramp.target);
+    }
+    float next() { return lfo.next() * depth.next(); }  // the LFO's next value times depth / 2
+    float input(int channel, double x) const { return float(x) - last[size_t(channel)]; }
+    void output(int channel, float y) { last[size_t(channel)] = y * feedback[size_t(channel)].next(); }
+};
+
 // pedalboard.Chorus: juce::dsp::Chorus. A delay line read with linear interpolation, its delay swept by the LFO
 // (20 ms times depth / 2 around the centre delay, at least 1 ms), the line's output fed back negated, then mixed.
 class Chorus {
@@ -836,36 +872,23 @@ public:
         line_.assign(size_t(channels) * size_t(size_), 0.0f);
         write_.assign(size_t(channels), 0);
         read_.assign(size_t(channels), 0);
-        last_.assign(size_t(channels), 0.0f);
-        feedback_.assign(size_t(channels), LinearRamp{});
         delays_.assign(kMaxBlock, 0.0f);
-        lfo_.prepare(rate);
-        mixer_.prepare(rate);
-        for (LinearRamp& ramp : feedback_) ramp_over(ramp, rate, 0.05);
-        ramp_over(depth_, rate, 0.05);
+        sweep_.prepare(rate, rate, channels);
     }
     // rate (Hz), depth, centre delay (ms), feedback, mix (juce::dsp::Chorus's setters)
     void set(float rate_hz, float depth, float centre_ms, float feedback, float mix) {
-        lfo_.set(rate_hz);
-        depth_.move_to(depth * 0.5f);
+        sweep_.set(rate_hz, depth, feedback, mix);
         centre_ms_ = std::min(std::max(centre_ms, 1.0f), 100.0f);
-        mixer_.set(mix);
-        for (LinearRamp& ramp : feedback_) ramp.move_to(feedback);
     }
     void reset() {
         std::fill(line_.begin(), line_.end(), 0.0f);
         std::fill(write_.begin(), write_.end(), 0);
         std::fill(read_.begin(), read_.end(), 0);
-        std::fill(last_.begin(), last_.end(), 0.0f);
-        lfo_.reset();
-        mixer_.settle();
-        depth_.settle(depth_.target);
-        for (LinearRamp& ramp : feedback_) ramp.settle(ramp.target);
+        sweep_.reset();
     }
     void process(const double* const* in, double* const* out, int channels, int n) {
         for (int i = 0; i < n; ++i) {  // the delay of each sample, in samples
-            const float sweep = lfo_.next() * depth_.next();
-            const float ms = std::max(1.0f, 20.0f * sweep + centre_ms_);
+            const float ms = std::max(1.0f, 20.0f * sweep_.next() + centre_ms_);
             delays_[size_t(i)] = float(double(ms) * rate_ / 1000.0);
         }
         const float longest = float(size_ - 1);
@@ -874,7 +897,7 @@ public:
             int& write = write_[size_t(c)];
             int& read = read_[size_t(c)];
             for (int i = 0; i < n; ++i) {
-                line[write] = float(in[c][i]) - last_[size_t(c)];  // juce::dsp::DelayLine: written backwards
+                line[write] = sweep_.input(c, in[c][i]);  // juce::dsp::DelayLine: written backwards
                 write = (write + size_ - 1) % size_;
                 const float delay = std::min(std::max(delays_[size_t(i)], 0.0f), longest);
                 const int whole = int(std::floor(delay));
@@ -884,22 +907,19 @@ public:
                 const float output = line[first] + fraction * (line[second] - line[first]);
                 read = (read + size_ - 1) % size_;
                 out[c][i] = double(output);
-                last_[size_t(c)] = output * feedback_[size_t(c)].next();
+                sweep_.output(c, output);
             }
         }
-        mixer_.mix(in, out, channels, n);
+        sweep_.mixer.mix(in, out, channels, n);
     }
 
 private:
     double rate_ = 48000.0;
     int size_ = 4;
     float centre_ms_ = 7.0f;
-    std::vector<float> line_, last_, delays_;
+    std::vector<float> line_, delays_;
     std::vector<int> write_, read_;
-    std::vector<LinearRamp> feedback_;
-    LinearRamp depth_;
-    Lfo lfo_;
-    DryWet mixer_;
+    Sweep sweep_;
 };
 
 // pedalboard.Phaser: juce::dsp::Phaser. Six first-order all-passes (topology-preserving transform) whose cutoff the
@@ -912,20 +932,14 @@ public:
         rate_ = rate;
         top_hz_ = float(std::min(20000.0, 0.49 * rate));
         state_.assign(size_t(channels) * kStages, 0.0f);
-        last_.assign(size_t(channels), 0.0f);
-        feedback_.assign(size_t(channels), LinearRamp{});
-        lfo_.prepare(rate / double(kEvery));
-        mixer_.prepare(rate);
-        for (LinearRamp& ramp : feedback_) ramp_over(ramp, rate, 0.05);
-        ramp_over(depth_, rate / double(kEvery), 0.05);
+        sweep_.prepare(rate, rate / double(kEvery), channels);
         cutoffs_.assign(kMaxBlock / kEvery + 1, 0.0f);
     }
     // rate (Hz), depth, centre frequency (Hz), feedback, mix (juce::dsp::Phaser's setters). The centre is placed in
     // the log range of the rate the Phaser last ran at: pedalboard's constructor sets it before any (44.1 kHz, whose
     // range tops at 20 kHz as every rate's from 40.9 kHz up does); `prepared` says whether this is a knob moved since
     void set(float rate_hz, float depth, float centre_hz, float feedback, float mix, bool prepared) {
-        lfo_.set(rate_hz);
-        depth_.move_to(depth * 0.5f);
+        sweep_.set(rate_hz, depth, feedback, mix);
         if (centre_hz != centre_hz_ || !placed_) {
             const float top = prepared ? top_hz_ : float(std::min(20000.0, 0.49 * 44100.0));
             const float low = std::log10(20.0f), high = std::log10(top);
@@ -933,24 +947,17 @@ public:
             centre_hz_ = centre_hz;
             placed_ = true;
         }
-        mixer_.set(mix);
-        for (LinearRamp& ramp : feedback_) ramp.move_to(feedback);
     }
     void reset() {
         std::fill(state_.begin(), state_.end(), 0.0f);
-        std::fill(last_.begin(), last_.end(), 0.0f);
-        lfo_.reset();
-        mixer_.settle();
-        depth_.settle(depth_.target);
-        for (LinearRamp& ramp : feedback_) ramp.settle(ramp.target);
+        sweep_.reset();
         counter_ = 0;
     }
     void process(const double* const* in, double* const* out, int channels, int n) {
         int updates = 0;  // the cutoffs this block sets: one at every fourth sample of the stream
         for (int i = 0, counter = counter_; i < n; ++i, counter = (counter + 1) % kEvery) {
             if (counter != 0) continue;
-            const float sweep = lfo_.next() * depth_.next();
-            const float position = std::min(std::max(sweep + centre_, 0.0f), 1.0f);
+            const float position = std::min(std::max(sweep_.next() + centre_, 0.0f), 1.0f);
             const float low = std::log10(20.0f), high = std::log10(top_hz_);
             cutoffs_[size_t(updates++)] = std::pow(10.0f, position * (high - low) + low);
         }
@@ -960,7 +967,7 @@ public:
             gain_ = first_gain;
             for (int i = 0, k = 0, counter = counter_; i < n; ++i, counter = (counter + 1) % kEvery) {
                 if (counter == 0) gain_ = allpass_gain(cutoffs_[size_t(k++)]);
-                float output = float(in[c][i]) - last_[size_t(c)];
+                float output = sweep_.input(c, in[c][i]);
                 for (int j = 0; j < kStages; ++j) {  // juce::dsp::FirstOrderTPTFilter, all-pass
                     const float v = gain_ * (output - s[j]);
                     const float y = v + s[j];
@@ -968,10 +975,10 @@ public:
                     output = 2 * y - output;
                 }
                 out[c][i] = double(output);
-                last_[size_t(c)] = output * feedback_[size_t(c)].next();
+                sweep_.output(c, output);
             }
         }
-        mixer_.mix(in, out, channels, n);
+        sweep_.mixer.mix(in, out, channels, n);
         counter_ = int((int64_t(counter_) + n) % kEvery);
     }
 
@@ -985,11 +992,8 @@ private:
     float top_hz_ = 20000.0f, centre_ = 0.5f, centre_hz_ = 0.0f, gain_ = 0.0f;
     bool placed_ = false;
     int counter_ = 0;
-    std::vector<float> state_, last_, cutoffs_;
-    std::vector<LinearRamp> feedback_;
-    LinearRamp depth_;
-    Lfo lfo_;
-    DryWet mixer_;
+    std::vector<float> state_, cutoffs_;
+    Sweep sweep_;
 };
 
 // pedalboard.LadderFilter: juce::dsp::LadderFilter, a Moog ladder of four one-pole stages with tanh saturation (JUCE's
