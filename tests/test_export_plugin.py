@@ -208,7 +208,9 @@ def test_a_chain_made_for_no_one_rate_plays_at_every_rate_as_the_chain_does(tmp_
         want = load_chain(ROOT / "chains" / "mastering.toml")(mix, float(rate))
         assert np.array_equal(plugin(mix, float(rate)), want) and plugin.reported_latency_samples == 126, rate
     assert main(["plugin", "info", str(bundle), "--sample-rate", "64000"]) == 0
-    assert "made by soundstage export-plugin: plays at every sample rate" in capsys.readouterr().out
+    said = capsys.readouterr().out
+    assert "made by soundstage export-plugin: plays at every sample rate" in said
+    assert "    latency_frames: 126 frames  " in said  # DPF's VST3 latency report's text says 12600
     chain = tmp_path / "bus.toml"
     chain.write_text(f'format = 1\n[[stages]]\ntype = "plugin"\nname = "master"\npath = "{bundle}"\n')
     source = tmp_path / "in.wav"

@@ -287,7 +287,13 @@ def _cmd_plugin_info(args: argparse.Namespace) -> int:
     import numpy as np
 
     from soundstage.exported import resampled_rates
-    from soundstage.host.external import exported_by_soundstage, external_parameters, load_plugin, supported_channel_counts
+    from soundstage.host.external import (
+        exported_by_soundstage,
+        external_parameters,
+        load_plugin,
+        reported_value,
+        supported_channel_counts,
+    )
 
     plugin = load_plugin(args.path, plugin_name=args.plugin_name, expect="any")
     kind = "instrument" if plugin.is_instrument else "effect"
@@ -310,8 +316,9 @@ def _cmd_plugin_info(args: argparse.Namespace) -> int:
     for key, parameter in external_parameters(plugin).items():
         unit = f" {parameter.unit}" if parameter.unit else ""
         access = "" if parameter.writable else "  (read-only)"
+        shown = parameter.spec.value_text(reported_value(plugin, key, parameter))
         print(
-            f"    {key}: {parameter.spec.value_text(parameter.value)}{unit}  range {parameter.spec.range_text()}  "
+            f"    {key}: {shown}{unit}  range {parameter.spec.range_text()}  "
             f"default {parameter.spec.value_text(parameter.spec.default)}  {parameter.spec.kind}{access}"
         )
     return 0

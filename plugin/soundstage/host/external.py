@@ -427,6 +427,21 @@ def external_parameters(plugin: ExternalPlugin) -> dict[str, ExternalParameter]:
     return view
 
 
+def reported_value(plugin: ExternalPlugin, key: str, parameter: ExternalParameter) -> Value:
+    """The value of a parameter as the plugin means it: DPF's VST3 latency report is read as the latency.
+
+    DPF's VST3 wrapper (every DPF plugin: ZAM's, the exported ones) normalizes
+    its read-only latency parameter by ``384000 * 10`` without the brackets, so
+    its text says 100 times the latency the plugin reports. Where the text says
+    exactly that, the reported latency is the value.
+    """
+    value = parameter.value
+    latency = int(plugin.reported_latency_samples)
+    if not parameter.writable and key == "latency_frames" and latency and value == 100.0 * latency:
+        return float(latency)
+    return value
+
+
 def _is_writable(handle: object) -> bool:
     """Probe a parameter: a read-only one ignores a write. Restores the value."""
     before = float(handle.raw_value)  # type: ignore[attr-defined]
