@@ -940,6 +940,39 @@ def test_bad_output_folder_and_channel_mismatch_are_one_line(tmp_path: Path, cap
     assert not (tmp_path / "out").exists() or not list((tmp_path / "out").iterdir())
 
 
+def test_an_export_that_fails_in_its_last_format_keeps_every_bundle_and_leaves_no_folder(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys
+) -> None:
+    """An export with --overwrite replaced each format's bundle as soon as that format was built, so one that failed in
+    its last format (the compiler stopped, the disk filled) had already replaced the others: the error said the export
+    failed, and the DAW's old VST3 was gone. It also left behind the folders -o had made. Now every format is built
+    before any bundle is replaced, and a failed export removes the folders it made."""
+    plugin_toolchain()
+    trim = tmp_path / "trim.toml"
+    trim.write_text('format = 1\n[[stages]]\ntype = "Gain"\nname = "trim"\nparameters = { gain_db = -3.0 }\n')
+    out = tmp_path / "plugins"
+    assert main(["export-plugin", str(trim), "-o", str(out), "--format", "vst3,clap"]) == 0
+    capsys.readouterr()
+    before = {path.relative_to(out): path.read_bytes() for path in out.rglob("*") if path.is_file()}
+    fails = tmp_path / "bin"  # a g++ that stops on the CLAP build, as a full disk or a broken toolchain would
+    fails.mkdir()
+    (fails / "g++").write_text(
+        '#!/bin/sh\ncase "$*" in *TARGET_CLAP*) echo "g++: error: No space left on device" >&2; exit 1;; esac\n'
+        f'exec {shutil.which("g++")} "$@"\n'
+    )
+    (fails / "g++").chmod(0o755)
+    monkeypatch.setenv("PATH", f"{fails}{os.pathsep}{os.environ['PATH']}")
+    trim.write_text('format = 1\n[[stages]]\ntype = "Gain"\nname = "trim"\nparameters = { gain_db = -6.0 }\n')
+    assert main(["export-plugin", str(trim), "-o", str(out), "--format", "vst3,clap", "--overwrite"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "building the CLAP plugin failed: g++: error: No space left on device" in err
+    assert {path.relative_to(out): path.read_bytes() for path in out.rglob("*") if path.is_file()} == before
+    assert sorted(path.name for path in out.iterdir()) == ["trim.clap", "trim.vst3"]  # no scratch folder left
+    new = tmp_path / "new" / "plugins"
+    assert main(["export-plugin", str(trim), "-o", str(new), "--format", "vst3,clap"]) == 2
+    assert not (tmp_path / "new").exists()
+
+
 def test_missing_toolchain_is_one_line_with_the_fix(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys) -> None:
     monkeypatch.setenv("SOUNDSTAGE_DPF", str(tmp_path / "no-dpf"))
     status = main(["export-plugin", str(ROOT / "chains" / "studio-5-binaural.toml"), "-o", str(tmp_path / "out")])

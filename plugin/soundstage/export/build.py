@@ -20,6 +20,7 @@ mix on its first two channels).
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 import platform
@@ -181,10 +182,15 @@ def build(program: Program, out_dir: Path, *, name: str, description: str, forma
         raise BuildError(f"cannot build plugins: {missing}")
     if out_dir.exists() and not out_dir.is_dir():
         raise BuildError(f"cannot write plugins into {str(out_dir)!r}: it is a file, not a folder; choose another -o")
+    made = [folder for folder in (out_dir, *out_dir.parents) if not folder.exists()]  # the deepest first
     try:
         return _build(program, out_dir, name=name, description=description, formats=formats)
     except OSError as error:
         raise BuildError(f"cannot write plugins into {str(out_dir)!r}: {error.strerror or error}") from None
+    finally:  # a failed export leaves no folder it made: rmdir takes them only while empty (nothing built)
+        for folder in made:
+            with contextlib.suppress(OSError):
+                folder.rmdir()
 
 
 def _build(program: Program, out_dir: Path, *, name: str, description: str, formats: tuple[str, ...]) -> dict[str, Path]:
@@ -227,6 +233,10 @@ def _build(program: Program, out_dir: Path, *, name: str, description: str, form
             if plugin_format == "lv2":
                 _run([str(_ttl_generator(work)), f"./{binary.name}"], "the LV2 description (ttl)", cwd=bundle)
                 (bundle / "chain.toml").write_text(program.chain_text)
+            built[plugin_format] = bundle
+        # every format built: only now is a bundle of the same name replaced (a rename in one file system), so an
+        # export that fails in its last format keeps every bundle that was there
+        for plugin_format, bundle in built.items():
             final = out_dir / bundle.name
             if final.exists():
                 shutil.rmtree(final) if final.is_dir() else final.unlink()
