@@ -17,6 +17,7 @@ import subprocess
 import sys
 import tempfile
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pedalboard
@@ -588,6 +589,51 @@ def _random_ride_plugin(bundles: dict[str, dict[str, Path]]) -> object:
     return _PLUGINS["binaural"]
 
 
+def _blocks(plugin: Any, audio: np.ndarray, block: int, flips: dict[int, bool]) -> np.ndarray:
+    """``audio`` through ``plugin`` one host buffer at a time, the bypass set as ``flips`` says before a buffer."""
+    plugin.reset()
+    out = []
+    for number, start in enumerate(range(0, audio.shape[1], block)):
+        if number in flips:
+            plugin.bypass = flips[number]
+        out.append(plugin(audio[:, start : start + block], RATE, buffer_size=block, reset=False))
+    return np.concatenate(out, axis=1)
+
+
+@pytest.mark.parametrize("preset", ["studio-5-binaural", "studio-5"])
+def test_the_daws_bypass_plays_the_input_in_time_and_crossfades_in_20_ms(
+    bundles: dict[str, dict[str, Path]], preset: str
+) -> None:
+    """The plugin had no bypass of its own, so a DAW's bypass button took it out of the signal, and its 4992 samples
+    of latency with it unless the DAW kept them: the A/B against the unprocessed mix jumped in time and clicked. Now it
+    has the bypass designation (VST3, CLAP, LV2): the input delayed by the latency (so, compensated, the input
+    itself), faded against the chain's output over 20 ms, with the chain running on underneath."""
+    plugin = pedalboard.load_plugin(str(bundles[preset]["vst3"]))
+    channels = 5 if preset == "studio-5" else 2  # VST3 runs a device on one bus width, 5 in and 5 out (README)
+    audio = np.zeros((channels, int(RATE)), np.float32)
+    audio[:2] = make_test_mix(1.0, int(RATE))
+    block = 1000
+    wet = _blocks(plugin, audio, block, {0: False})
+    latency = plugin.reported_latency_samples
+    assert latency > 4000 and wet.shape[1] == audio.shape[1] - latency  # pedalboard gives it compensated
+    dry = _blocks(plugin, audio, block, {0: True})
+    want = np.zeros_like(wet)
+    want[:2] = audio[:2, : wet.shape[1]]  # input 1 on output 1, 2 on 2; a driver with no input of its number silent
+    assert np.array_equal(dry, want)
+    fade = 0.02 * RATE
+    for engaged, number in ((True, 20), (False, 20), (True, 7)):
+        got = _blocks(plugin, audio, block, {0: not engaged, number: engaged})
+        # the change reaches the engine with buffer `number`, the latency before it is heard compensated
+        ramp = np.clip((np.arange(wet.shape[1]) + latency - number * block + 1) / fade, 0.0, 1.0)
+        gain = ramp if engaged else 1.0 - ramp
+        mixed = (1.0 - gain) * wet.astype(np.float64) + gain * want.astype(np.float64)
+        error = np.abs(got - mixed).max()
+        assert error < 1e-6, (engaged, number, error)
+        moving = np.flatnonzero((gain > 0) & (gain < 1))
+        assert len(moving) == fade - 1, len(moving)  # 20 ms from the chain's output to the input, or back
+    plugin.bypass = False
+
+
 def test_clap_is_built_with_its_entry_point(bundles: dict[str, dict[str, Path]]) -> None:
     clap = bundles["studio-5-binaural"]["clap"]
     symbols = subprocess.run(["nm", "-D", "--defined-only", str(clap)], capture_output=True, text=True, check=True).stdout
@@ -703,8 +749,9 @@ def test_a_knob_is_named_in_pedalboard_as_in_the_chain_and_in_a_daw_in_words(tmp
     plugin = pedalboard.load_plugin(str(made.bundles["vst3"]))
     paths = [parameter.name for parameter in made.program.parameters]
     assert "trim.gain_db" in paths and "virtual.crossfeed" in paths
-    knobs = {name: parameter for name, parameter in plugin.parameters.items() if name != "latency_frames"}
+    knobs = {name: parameter for name, parameter in plugin.parameters.items() if name not in ("latency_frames", "bypass")}
     assert sorted(knobs) == sorted(path.replace(".", "_") for path in paths)
+    assert plugin.parameters["bypass"].name == "Bypass"  # DPF's: the DAW's own bypass button drives it
     gain = knobs["trim_gain_db"]
     assert (gain.name, gain.label) == ("trim: gain", "dB")
     assert knobs["virtual_crossfeed"].name == "virtual: crossfeed"
@@ -820,6 +867,7 @@ def test_lv2_nulls_in_a_host(bundles: dict[str, dict[str, Path]]) -> None:
     print(f"\nLV2: {json.dumps(report)}")
     assert report["latency"]["plugin"] == report["latency"]["chain"]
     assert len(report["settings"]) == 3
+    assert report["bypassed_max_abs"] == 0.0  # lv2:enabled off: the input itself, compensated
     for entry in report["settings"]:
         assert entry["null_db"] <= -90.0, entry
     for block, entry in report["blocks"].items():
@@ -996,6 +1044,7 @@ def test_command_line_exports_and_lists_the_knobs(tmp_path: Path, capsys) -> Non
     out = capsys.readouterr().out
     assert status == 0
     assert 'parameter trim.gain_db ("trim: gain" in a DAW): -96..24 dB, default -3' in out
+    assert "  bypass: the DAW's own; it plays the input in time (delayed by the latency), crossfading over 20 ms\n" in out
     assert "baked for 48000 Hz; at 8000,12000,16000,24000,32000,64000,96000,192000 Hz it runs those designs resampled" in out
     assert "at other sample rates the plugin is silent (for those a studio runs: --rates 44100,48000,88200,176400)" in out
     assert (tmp_path / "out" / "trim.clap").is_file()

@@ -1011,6 +1011,7 @@ def _cmd_export_plugin(args: argparse.Namespace) -> int:
         print(f'  parameter {parameter.name} ("{parameter.label}" in a DAW): {span}')
     if program.fixed:
         print(f"  fixed at export (change them in the chain file and export again): {', '.join(program.fixed)}")
+    print("  bypass: the DAW's own; it plays the input in time (delayed by the latency), crossfading over 20 ms")
     if program.any_rate:
         print("  it plays at every sample rate, as its chain does: no stage of it holds a design made for one rate")
     else:

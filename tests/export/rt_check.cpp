@@ -4,7 +4,7 @@
 //
 // Loads a baked program, then counts every allocation (operator new, malloc) while it
 // processes blocks of several sizes and while parameters move, at the start of a
-// stream (at once) and in the middle of one (ramps and crossfades). Prints
+// stream (at once) and in the middle of one (ramps and crossfades), and while the DAW's bypass is engaged and left. Prints
 // "allocations N blocks B checksum C" and exits 0; the test wants N == 0 (and compares C between builds).
 #include "engine.hpp"
 
@@ -65,6 +65,7 @@ int main(int argc, char** argv) {
             const double value = round % 2 ? std::atof(argv[a + 1]) : double(info.fallback);
             engine.set(size_t(std::atoi(argv[a])), value);
         }
+        engine.bypass(round % 3 == 1);  // the DAW's bypass, engaged and left: the dry path's ring and crossfade
     }
     counting = false;
     std::printf("allocations %ld blocks %ld checksum %.17g\n", allocations.load(), blocks, checksum);

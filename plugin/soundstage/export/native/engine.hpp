@@ -252,6 +252,7 @@ public:
 constexpr int kMaxBlock = 4096;
 // the most channels between two operations (bake.py refuses wider chains)
 constexpr int kMaxChannels = 64;
+constexpr double kBypassFadeSeconds = 0.02;  // the DAW's bypass crossfades over 20 ms
 
 inline double knob_value(const Knob& knob, const std::vector<double>& values) {
     return knob.parameter >= 0 ? values[size_t(knob.parameter)] : knob.fixed;
@@ -2125,10 +2126,33 @@ public:
     int latency() const { return latency_; }
     double value(size_t index) const { return values_[index]; }
 
-    // Load the chain baked for `rate`; else for a half or a quarter of it, run through a RateBridge; else for 2, 3, 4
-    // or 6 times it, run through a RateRaiser; else for 3/2 or 3/4 of it, through both (allocates: call outside the
-    // audio thread). False if none is: the plugin then plays silence.
+    // Ready to run at `rate`: the baked chain for it, its latency, and the bypass's dry path delayed by that latency
+    // (allocates: call outside the audio thread). False if no baked chain plays at `rate`: the plugin then plays silence.
     bool prepare(double rate) {
+        const bool plays = prepare_chain(rate);
+        if (!plays) { ops_.clear(); latency_ = 0; }  // silence, at no latency: a bypass passes the input as it is
+        dry_channels_ = std::min(inputs_, outputs_);
+        ring_size_ = size_t(latency_) + size_t(kMaxBlock);
+        ring_.assign(size_t(dry_channels_) * ring_size_, 0.0);
+        fade_step_ = 1.0 / std::max(1.0, kBypassFadeSeconds * rate);
+        reset();
+        return plays;
+    }
+
+    // The DAW's bypass: the input, delayed by the plugin's latency so nothing moves in time, in place of the chain's
+    // output (input channel c on output c; an output with no input of its number is silent). The chain keeps running,
+    // so leaving the bypass fades back into a chain that has heard the music. Engaged or left while audio runs, the two
+    // crossfade over kBypassFadeSeconds; before a stream starts, at once.
+    void bypass(bool on) {
+        bypass_target_ = on ? 1.0 : 0.0;
+        if (fresh_) bypass_gain_ = bypass_target_;
+    }
+    bool bypassed() const { return bypass_target_ > 0.5; }
+
+private:
+    // Load the chain baked for `rate`; else for a half or a quarter of it, run through a RateBridge; else for 2, 3, 4
+    // or 6 times it, run through a RateRaiser; else for 3/2 or 3/4 of it, through both. False if none is.
+    bool prepare_chain(double rate) {
         ops_.clear();
         latency_ = 0;
         factor_ = rise_ = 1;
@@ -2171,10 +2195,14 @@ public:
         return false;
     }
 
+public:
     void reset() {
         for (auto& op : ops_) op->reset(values_);
         if (factor_ > 1) bridge_.reset();
         if (rise_ > 1) raiser_.reset();
+        std::fill(ring_.begin(), ring_.end(), 0.0);
+        ring_at_ = 0;
+        bypass_gain_ = bypass_target_;
         fresh_ = true;
     }
 
@@ -2201,49 +2229,79 @@ public:
 
     // `in` has inputs() channels, `out` outputs(); they may alias (hosts process in place).
     void process(const float* const* in, float* const* out, uint32_t frames) {
-        if (ops_.empty()) {
-            for (int c = 0; c < outputs_; ++c) std::memset(out[c], 0, sizeof(float) * frames);
-            return;
-        }
         if (frames) fresh_ = false;
-        double* a[kMaxChannels];
-        double* b[kMaxChannels];
         for (uint32_t done = 0; done < frames;) {
             const int n = int(std::min<uint32_t>(frames - done, uint32_t(kMaxBlock / rise_)));
-            for (int c = 0; c < widest_; ++c) {
-                a[c] = &buffers_[0][size_t(c) * kMaxBlock];
-                b[c] = &buffers_[1][size_t(c) * kMaxBlock];
-            }
-            if (rise_ > 1 && factor_ > 1) {  // raised to the common multiple, bridged from there to the chain's rate
-                double* high[kMaxChannels];
-                for (int c = 0; c < widest_; ++c) high[c] = &high_[size_t(c) * kMaxBlock];
-                raiser_.interpolate(in, done, n, high, audio);
-                const int low = bridge_.low_count(n * rise_);
-                bridge_.decimate(high, 0, n * rise_, a, [](double x) { return x; });
-                run(a, b, low);
-                bridge_.interpolate(a, high, 0, n * rise_);
-                raiser_.decimate(high, out, done, n);
-            } else if (rise_ > 1) {  // as below: the block's input is all read first
-                raiser_.interpolate(in, done, n, a, audio);
-                run(a, b, n * rise_);
-                raiser_.decimate(a, out, done, n);
-            } else if (factor_ > 1) {  // every input sample of the block is read before any output is written (in place)
-                const int low = bridge_.low_count(n);
-                bridge_.decimate(in, done, n, a, audio);
-                run(a, b, low);
-                bridge_.interpolate(a, out, done, n);
+            keep_dry(in, done, n);  // before the chain writes `out`, which may be `in`
+            if (ops_.empty()) {
+                for (int c = 0; c < outputs_; ++c) std::memset(out[c] + done, 0, sizeof(float) * size_t(n));
             } else {
-                for (int c = 0; c < inputs_; ++c)
-                    for (int i = 0; i < n; ++i) a[c][i] = audio(in[c][done + uint32_t(i)]);
-                run(a, b, n);
-                for (int c = 0; c < outputs_; ++c)
-                    for (int i = 0; i < n; ++i) out[c][done + uint32_t(i)] = float(a[c][i]);
+                process_block(in, out, done, n);
             }
+            mix_dry(out, done, n);
             done += uint32_t(n);
         }
     }
 
 private:
+    // the bypass's input, sample for sample, into the ring it is read from `latency_` samples later
+    void keep_dry(const float* const* in, uint32_t done, int n) {
+        for (int c = 0; c < dry_channels_; ++c) {
+            double* ring = &ring_[size_t(c) * ring_size_];
+            for (int i = 0; i < n; ++i) ring[(ring_at_ + size_t(i)) % ring_size_] = audio(in[c][done + uint32_t(i)]);
+        }
+    }
+
+    void mix_dry(float* const* out, uint32_t done, int n) {
+        const size_t start = (ring_at_ + ring_size_ - size_t(latency_)) % ring_size_;
+        ring_at_ = (ring_at_ + size_t(n)) % ring_size_;
+        if (bypass_gain_ == 0.0 && bypass_target_ == 0.0) return;  // the chain alone, untouched
+        for (int i = 0; i < n; ++i) {
+            if (bypass_gain_ < bypass_target_) bypass_gain_ = std::min(bypass_target_, bypass_gain_ + fade_step_);
+            if (bypass_gain_ > bypass_target_) bypass_gain_ = std::max(bypass_target_, bypass_gain_ - fade_step_);
+            const size_t at = (start + size_t(i)) % ring_size_;
+            for (int c = 0; c < outputs_; ++c) {
+                const double dry = c < dry_channels_ ? ring_[size_t(c) * ring_size_ + at] : 0.0;
+                float& sample = out[c][done + uint32_t(i)];
+                sample = bypass_gain_ == 1.0 ? float(dry) : float((1.0 - bypass_gain_) * double(sample) + bypass_gain_ * dry);
+            }
+        }
+    }
+
+    void process_block(const float* const* in, float* const* out, uint32_t done, int n) {
+        double* a[kMaxChannels];
+        double* b[kMaxChannels];
+        for (int c = 0; c < widest_; ++c) {
+            a[c] = &buffers_[0][size_t(c) * kMaxBlock];
+            b[c] = &buffers_[1][size_t(c) * kMaxBlock];
+        }
+        if (rise_ > 1 && factor_ > 1) {  // raised to the common multiple, bridged from there to the chain's rate
+            double* high[kMaxChannels];
+            for (int c = 0; c < widest_; ++c) high[c] = &high_[size_t(c) * kMaxBlock];
+            raiser_.interpolate(in, done, n, high, audio);
+            const int low = bridge_.low_count(n * rise_);
+            bridge_.decimate(high, 0, n * rise_, a, [](double x) { return x; });
+            run(a, b, low);
+            bridge_.interpolate(a, high, 0, n * rise_);
+            raiser_.decimate(high, out, done, n);
+        } else if (rise_ > 1) {  // as below: the block's input is all read first
+            raiser_.interpolate(in, done, n, a, audio);
+            run(a, b, n * rise_);
+            raiser_.decimate(a, out, done, n);
+        } else if (factor_ > 1) {  // every input sample of the block is read before any output is written (in place)
+            const int low = bridge_.low_count(n);
+            bridge_.decimate(in, done, n, a, audio);
+            run(a, b, low);
+            bridge_.interpolate(a, out, done, n);
+        } else {
+            for (int c = 0; c < inputs_; ++c)
+                for (int i = 0; i < n; ++i) a[c][i] = audio(in[c][done + uint32_t(i)]);
+            run(a, b, n);
+            for (int c = 0; c < outputs_; ++c)
+                for (int i = 0; i < n; ++i) out[c][done + uint32_t(i)] = float(a[c][i]);
+        }
+    }
+
     struct RateEntry { double rate; const uint8_t* data; size_t size; };
 
     // the chain baked at entry.rate, built to run at `rate` (the same, or any for a program made for every rate); false
@@ -2295,6 +2353,11 @@ private:
     RateRaiser raiser_;
     int factor_ = 1, rise_ = 1;
     bool fresh_ = true;
+    // the bypass (see bypass()): the input's last latency_ + kMaxBlock samples per channel, and the crossfade
+    std::vector<double> ring_;
+    size_t ring_size_ = 1, ring_at_ = 0;
+    int dry_channels_ = 0;
+    double bypass_gain_ = 0.0, bypass_target_ = 0.0, fade_step_ = 1.0;
 };
 
 }  // namespace ssx

@@ -39,7 +39,9 @@ const ssx::Engine& program() {
 
 class SoundstagePlugin : public Plugin {
 public:
-    SoundstagePlugin() : Plugin(uint32_t(program().parameters().size()), 0, DISTRHO_PLUGIN_WANT_STATE ? 1 : 0) {
+    // the chain's knobs, then the DAW's bypass (DPF's bypass designation: VST3's kIsBypass, CLAP's IS_BYPASS, LV2's
+    // lv2:enabled), last so the knobs keep the indices the program gives them
+    SoundstagePlugin() : Plugin(uint32_t(program().parameters().size()) + 1, 0, DISTRHO_PLUGIN_WANT_STATE ? 1 : 0) {
         fOpened = fEngine.open(ssx_program_start, size_t(ssx_program_end - ssx_program_start));
         if (fOpened) fEngine.prepare(getSampleRate());
         setLatency(uint32_t(fEngine.latency()));
@@ -63,6 +65,10 @@ protected:
     }
 
     void initParameter(uint32_t index, Parameter& parameter) override {
+        if (index == kBypass()) {
+            parameter.initDesignation(kParameterDesignationBypass);
+            return;
+        }
         const ssx::ParameterInfo& info = program().parameters()[index];
         parameter.hints = kParameterIsAutomatable | (info.boolean ? kParameterIsBoolean | kParameterIsInteger : 0u);
         parameter.name = info.name.c_str();
@@ -97,8 +103,14 @@ protected:
     void setState(const char*, const char*) override {}  // the chain is what the plugin was made from
 #endif
 
-    float getParameterValue(uint32_t index) const override { return float(fEngine.value(index)); }
-    void setParameterValue(uint32_t index, float value) override { fEngine.set(index, double(value)); }
+    float getParameterValue(uint32_t index) const override {
+        if (index == kBypass()) return fEngine.bypassed() ? 1.0f : 0.0f;
+        return float(fEngine.value(index));
+    }
+    void setParameterValue(uint32_t index, float value) override {
+        if (index == kBypass()) fEngine.bypass(value > 0.5f);
+        else fEngine.set(index, double(value));
+    }
 
     void sampleRateChanged(double rate) override {
         if (fOpened) fEngine.prepare(rate);  // false: a rate no baked one resamples to (engine.hpp): silence
@@ -113,6 +125,8 @@ protected:
     }
 
 private:
+    static uint32_t kBypass() { return uint32_t(program().parameters().size()); }
+
     ssx::Engine fEngine;
     bool fOpened = false;
     DISTRHO_DECLARE_NON_COPYABLE_WITH_LEAK_DETECTOR(SoundstagePlugin)
