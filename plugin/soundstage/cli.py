@@ -24,7 +24,7 @@
     soundstage midi monitor --in PORT [--count N] [--seconds S]
     soundstage demo [DIR]
     soundstage export-plugin CHAIN.toml -o OUTDIR [--format vst3,lv2,clap] [--name NAME] [--rates 44100,48000] [--overwrite]
-                             [--hrtf SOFA ...]
+                             [--platform linux|windows] [--hrtf SOFA ...]
     soundstage audition SESSION.toml [-o DIR] [--port N] [--no-open]
     soundstage batch JOBS [--chain C] [--hrtf SOFA ...] [-o DIR] [--workers N | --scheduler tcp://HOST:PORT]
                      [--resume] [--overwrite]
@@ -996,6 +996,7 @@ def _cmd_export_plugin(args: argparse.Namespace) -> int:
         name=args.name,
         overwrite=args.overwrite,
         hrtf=_given_heads(args.hrtf),
+        system=args.platform,
         **{key: value for key, value in (("formats", args.format), ("rates", args.rates)) if value is not None},
     )
     program = result.program
@@ -1375,7 +1376,16 @@ def build_parser() -> argparse.ArgumentParser:
     )
     export.add_argument("chain", help="chain file, or the name of a preset in chains/")
     export.add_argument("-o", "--output", required=True, help="folder the plugin bundles go into")
-    export.add_argument("--format", type=_comma_list(("vst3", "lv2", "clap")), default=None, help="default: vst3,lv2,clap")
+    export.add_argument(
+        "--format", type=_comma_list(("vst3", "lv2", "clap")), default=None, help="default: vst3,lv2,clap (Windows: vst3,clap)"
+    )
+    export.add_argument(
+        "--platform",
+        choices=("linux", "windows"),
+        default="linux",
+        help="the system the plugin runs on (default linux; windows: 64-bit DLLs built with MinGW-w64, "
+        "apt-get install g++-mingw-w64-x86-64-posix)",
+    )
     export.add_argument("--name", help="plugin name (default: the chain file's name)")
     export.add_argument(
         "--rates", type=_rates, default=None, help="sample rates to bake designs for (default 44100,48000,88200,96000)"

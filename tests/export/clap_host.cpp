@@ -17,7 +17,19 @@
 #include "clap/plugin.h"
 #include "clap/process.h"
 
+#if defined(_WIN32)  // built with MinGW for a plugin built for Windows, and run under Wine
+#include <windows.h>
+static void* open_library(const char* path) { return reinterpret_cast<void*>(LoadLibraryA(path)); }
+static void* find_symbol(void* library, const char* name) {
+    return reinterpret_cast<void*>(GetProcAddress(static_cast<HMODULE>(library), name));
+}
+static const char* library_error() { return "LoadLibraryA failed"; }
+#else
 #include <dlfcn.h>
+static void* open_library(const char* path) { return dlopen(path, RTLD_NOW | RTLD_LOCAL); }
+static void* find_symbol(void* library, const char* name) { return dlsym(library, name); }
+static const char* library_error() { return dlerror(); }
+#endif
 
 #include <cstdio>
 #include <cstdlib>
@@ -56,9 +68,9 @@ int main(int argc, char** argv) {
     const double rate = std::atof(argv[2]);
     const uint32_t block = uint32_t(std::atoi(argv[3]));
     const uint32_t inputs = uint32_t(std::atoi(argv[5]));
-    void* library = dlopen(argv[1], RTLD_NOW | RTLD_LOCAL);
-    if (!library) { std::printf("dlopen: %s\n", dlerror()); return 3; }
-    auto* entry = static_cast<const clap_plugin_entry_t*>(dlsym(library, "clap_entry"));
+    void* library = open_library(argv[1]);
+    if (!library) { std::printf("dlopen: %s\n", library_error()); return 3; }
+    auto* entry = static_cast<const clap_plugin_entry_t*>(find_symbol(library, "clap_entry"));
     if (!entry || !entry->init(argv[1])) { std::puts("no clap_entry"); return 3; }
     auto* factory = static_cast<const clap_plugin_factory_t*>(entry->get_factory(CLAP_PLUGIN_FACTORY_ID));
     if (!factory || factory->get_plugin_count(factory) != 1) { std::puts("no plugin factory"); return 3; }

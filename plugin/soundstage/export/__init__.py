@@ -15,7 +15,7 @@ from pathlib import Path
 
 from soundstage.errors import ChainError
 from soundstage.export.bake import EXPORTABLE, Program, bake
-from soundstage.export.build import FORMATS, BuildError, build, bundle_stem, missing_tools
+from soundstage.export.build import FORMATS, PLATFORMS, BuildError, build, bundle_stem, missing_tools
 from soundstage.exported import resampled_rates
 from soundstage.host.chainfile import chain_text, find_chain, load_chain
 
@@ -23,6 +23,7 @@ __all__ = [
     "DEFAULT_RATES",
     "EXPORTABLE",
     "FORMATS",
+    "PLATFORMS",
     "BuildError",
     "Export",
     "export_plugin",
@@ -57,11 +58,12 @@ def export_plugin(
     chain_path: str | Path,
     out_dir: str | Path,
     *,
-    formats: Sequence[str] = FORMATS,
+    formats: Sequence[str] | None = None,
     name: str | None = None,
     rates: Sequence[float] = DEFAULT_RATES,
     overwrite: bool = False,
     hrtf: str | os.PathLike[str] | Sequence[str | os.PathLike[str]] | None = None,
+    system: str = "linux",
 ) -> Export:
     """Bake the chain in ``chain_path`` and build it into plugin bundles in ``out_dir``.
 
@@ -69,9 +71,17 @@ def export_plugin(
     takes one before it is baked (as ``soundstage process --hrtf``): a preset in the DAW designed on that head.
     """
     path = find_chain(chain_path)
+    if system not in PLATFORMS:
+        raise ChainError(f"--platform {system}: plugins are built for {' or '.join(PLATFORMS)}")
+    formats = PLATFORMS[system] if formats is None else formats
     unknown = [f for f in formats if f not in FORMATS]
     if unknown or not formats:
         raise ChainError(f"--format {','.join(formats)}: formats are {', '.join(FORMATS)} (comma-separated)")
+    if system == "windows" and "lv2" in formats:
+        raise ChainError(
+            "--format lv2 --platform windows: an LV2 bundle's description is written by loading the plugin, which a "
+            "Windows DLL cannot be here; build vst3,clap for Windows (or LV2 for Linux)"
+        )
     title = plugin_name(path, name)
     out = Path(out_dir)
     suffix = {"vst3": ".vst3", "lv2": ".lv2", "clap": ".clap"}
@@ -79,11 +89,11 @@ def export_plugin(
     taken = [out / f"{stem}{suffix[f]}" for f in formats if (out / f"{stem}{suffix[f]}").exists()]
     if taken and not overwrite:
         raise ChainError(f"{taken[0]} exists; pass --overwrite to replace it (or choose another -o or --name)")
-    missing = missing_tools()
+    missing = missing_tools(system)
     if missing:
         raise BuildError(f"cannot build plugins: {missing}")
     chain = load_chain(path, hrtf=hrtf)
     program = bake(chain, chain_text(path, hrtf=hrtf), rates=rates, source=str(path))
     description = f"soundstage chain {path.name}"
-    bundles = build(program, out, name=title, description=description, formats=tuple(formats))
+    bundles = build(program, out, name=title, description=description, formats=tuple(formats), system=system)
     return Export(bundles, program, title)

@@ -11,6 +11,12 @@ and needs nothing at run time. Bundles, as DAWs look for them on Linux:
   DPF's ``lv2_ttl_generator``, built here from its source)
 - CLAP: ``NAME.clap`` (one shared object)
 
+and for Windows (``system="windows"``), built here with MinGW-w64 and statically
+linked, so a Windows DAW needs nothing else:
+
+- VST3: ``NAME.vst3/Contents/x86_64-win/NAME.vst3`` (a DLL)
+- CLAP: ``NAME.clap`` (a DLL)
+
 Channel layout: LV2 and CLAP take the chain's channels (stereo in, N out). VST3
 hosts (and pedalboard) run a plugin on one bus width, so a chain that widens
 (stereo -> N driver feeds) has N inputs and N outputs there; it reads the first
@@ -35,10 +41,25 @@ from pathlib import Path
 from soundstage.errors import SoundstageError
 from soundstage.export.bake import Program
 
-__all__ = ["FORMATS", "BuildError", "build", "bundle_stem", "compile_command", "dpf_root", "missing_tools"]
+__all__ = [
+    "FORMATS",
+    "PLATFORMS",
+    "WINDOWS_COMPILER",
+    "BuildError",
+    "build",
+    "bundle_stem",
+    "compile_command",
+    "dpf_root",
+    "missing_tools",
+]
 
 FORMATS = ("vst3", "lv2", "clap")
 _TARGET = {"vst3": "VST3", "lv2": "LV2", "clap": "CLAP"}
+#: The systems a plugin is built for, and the formats built for each (LV2 is left out for Windows: its description is
+#: written by loading the plugin, which a Windows DLL cannot be here).
+PLATFORMS = {"linux": FORMATS, "windows": ("vst3", "clap")}
+#: MinGW-w64's C++ compiler (Debian: g++-mingw-w64-x86-64-posix) builds the Windows DLLs, statically linked.
+WINDOWS_COMPILER = "x86_64-w64-mingw32-g++-posix"
 
 
 class BuildError(SoundstageError):
@@ -50,9 +71,15 @@ def dpf_root() -> Path:
     return Path(os.environ.get("SOUNDSTAGE_DPF", "/usr/share/dpf"))
 
 
-def missing_tools() -> str | None:
-    """What this machine lacks to build plugins, with how to install it; None when it has everything."""
-    if shutil.which("g++") is None:
+def missing_tools(system: str = "linux") -> str | None:
+    """What this machine lacks to build plugins for ``system`` (a key of :data:`PLATFORMS`), with how to install it;
+    None when it has everything."""
+    if system == "windows" and shutil.which(WINDOWS_COMPILER) is None:
+        return (
+            f"no compiler for Windows: {WINDOWS_COMPILER} is not on PATH "
+            "(Debian/Ubuntu: apt-get install g++-mingw-w64-x86-64-posix)"
+        )
+    if system != "windows" and shutil.which("g++") is None:
         return "no C++ compiler: g++ is not on PATH (Debian/Ubuntu: apt-get install g++)"
     if not (dpf_root() / "distrho" / "DistrhoPluginMain.cpp").exists():
         return (
@@ -124,21 +151,31 @@ def compile_command(
     output: Path,
     *,
     preinclude: Path | None = None,
+    system: str = "linux",
 ) -> list[str]:
-    """The one g++ call that builds a DPF plugin of ``plugin_format`` (vst3, lv2, clap) from ``sources``.
+    """The one g++ call that builds a DPF plugin of ``plugin_format`` (vst3, lv2, clap) from ``sources``, for
+    ``system`` (linux: an ELF shared object, with g++; windows: a DLL, with MinGW-w64, as DPF's makefiles build one).
 
     ``includes`` must hold the plugin's ``DistrhoPluginInfo.h``; DPF's own sources
     and its symbol list for the format come from :func:`dpf_root`. ``preinclude`` is
     read before every source, DPF's too (``g++ -include``).
     """
     dpf = dpf_root()
+    symbols = dpf / "utils" / "symbols"
+    if system == "windows":
+        compiler = [WINDOWS_COMPILER]
+        target = ["-mstackrealign", "-D__STDC_FORMAT_MACROS=1", "-D__USE_MINGW_ANSI_STDIO=1"]  # as DPF's makefiles
+        link = [str(symbols / f"{plugin_format}.def"), "-static", "-static-libgcc", "-static-libstdc++"]  # needs no DLLs
+    else:
+        compiler, target = ["g++"], ["-fPIC"]
+        link = [f"-Wl,--version-script={symbols / f'{plugin_format}.version'}"]
     return [
-        "g++",
+        *compiler,
         "-std=c++17",
         "-O3",  # the multiply-adds and FFT butterflies vectorize (SSE2, any x86-64; no -march: the bundle must run anywhere)
         "-fcx-limited-range",  # complex products as the textbook formula, not the C99 NaN-recovering call
         "-shared",
-        "-fPIC",
+        *target,
         "-fvisibility=hidden",
         f"-DDISTRHO_PLUGIN_TARGET_{_TARGET[plugin_format]}",
         *(f"-D{key}={value}" for key, value in defines.items()),
@@ -147,7 +184,7 @@ def compile_command(
         *(("-include", str(preinclude)) if preinclude else ()),
         *(str(source) for source in sources),
         str(dpf / "distrho" / "DistrhoPluginMain.cpp"),
-        f"-Wl,--version-script={dpf / 'utils' / 'symbols' / f'{plugin_format}.version'}",
+        *link,
         "-o",
         str(output),
     ]
@@ -171,20 +208,22 @@ def _ttl_generator(work: Path) -> Path:
     return tool
 
 
-def build(program: Program, out_dir: Path, *, name: str, description: str, formats: tuple[str, ...]) -> dict[str, Path]:
-    """Compile ``program`` into one bundle per format in ``out_dir``; returns format -> bundle path.
+def build(
+    program: Program, out_dir: Path, *, name: str, description: str, formats: tuple[str, ...], system: str = "linux"
+) -> dict[str, Path]:
+    """Compile ``program`` into one bundle per format in ``out_dir``, for ``system``; returns format -> bundle path.
 
     A bundle is built in a scratch folder inside ``out_dir`` and moved into place
     when complete: a failed build leaves no half bundle and keeps what was there.
     """
-    missing = missing_tools()
+    missing = missing_tools(system)
     if missing:
         raise BuildError(f"cannot build plugins: {missing}")
     if out_dir.exists() and not out_dir.is_dir():
         raise BuildError(f"cannot write plugins into {str(out_dir)!r}: it is a file, not a folder; choose another -o")
     made = [folder for folder in (out_dir, *out_dir.parents) if not folder.exists()]  # the deepest first
     try:
-        return _build(program, out_dir, name=name, description=description, formats=formats)
+        return _build(program, out_dir, name=name, description=description, formats=formats, system=system)
     except OSError as error:
         raise BuildError(f"cannot write plugins into {str(out_dir)!r}: {error.strerror or error}") from None
     finally:  # a failed export leaves no folder it made: rmdir takes them only while empty (nothing built)
@@ -193,7 +232,9 @@ def build(program: Program, out_dir: Path, *, name: str, description: str, forma
                 folder.rmdir()
 
 
-def _build(program: Program, out_dir: Path, *, name: str, description: str, formats: tuple[str, ...]) -> dict[str, Path]:
+def _build(
+    program: Program, out_dir: Path, *, name: str, description: str, formats: tuple[str, ...], system: str
+) -> dict[str, Path]:
     native = resources.files("soundstage.export") / "native"
     out_dir.mkdir(parents=True, exist_ok=True)
     built: dict[str, Path] = {}
@@ -209,7 +250,10 @@ def _build(program: Program, out_dir: Path, *, name: str, description: str, form
             (include / "DistrhoPluginInfo.h").write_text(_info_header(program, name, description, plugin_format))
             stage = work / f"bundle-{plugin_format}"
             stem = bundle_stem(name)
-            if plugin_format == "vst3":
+            if plugin_format == "vst3" and system == "windows":
+                bundle = stage / f"{stem}.vst3"
+                binary = bundle / "Contents" / "x86_64-win" / f"{stem}.vst3"
+            elif plugin_format == "vst3":
                 bundle = stage / f"{stem}.vst3"
                 binary = bundle / "Contents" / f"{platform.machine()}-linux" / f"{stem}.so"
             elif plugin_format == "lv2":
@@ -228,6 +272,7 @@ def _build(program: Program, out_dir: Path, *, name: str, description: str, form
                 {"SSX_PROGRAM": blob.name},
                 binary,
                 preinclude=work / "dpf_messages.hpp",
+                system=system,
             )
             _run(command, f"the {plugin_format.upper()} plugin", cwd=work)
             if plugin_format == "lv2":

@@ -15,6 +15,7 @@ import base64
 import math
 import os
 import re
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeGuard
@@ -75,6 +76,9 @@ def _not_a_plugin(file: Path) -> str | None:
     if bundle is not None:
         return f"it is inside the plugin bundle {str(bundle)!r}; give the bundle itself"
     suffix = file.suffix.lower()
+    if suffix == ".vst3" and _built_for_another_system(file):
+        here = {"linux": "Linux", "darwin": "macOS", "win32": "Windows"}.get(sys.platform, sys.platform)
+        return f"it is built for {_built_for_another_system(file)}, not {here}; use the bundle built for this system"
     if suffix in _PLUGIN_SUFFIXES:
         return None
     if suffix in (".lv2", ".clap", ".vst", ".dll", ".so"):
@@ -84,6 +88,21 @@ def _not_a_plugin(file: Path) -> str | None:
         )
     what = "a folder" if file.is_dir() else "a file"
     return f"it is {what}, not a plugin bundle; give a VST3 plugin (.vst3, or an Audio Unit's .component on macOS)"
+
+
+def _built_for_another_system(bundle: Path) -> str | None:
+    """The system a VST3 bundle holds binaries for when it holds none for this one (``export-plugin --platform
+    windows`` on Linux makes such a bundle); None otherwise, or where that cannot be told."""
+    contents = bundle / "Contents"
+    if not contents.is_dir():
+        return None
+    folders = {folder.name for folder in contents.iterdir() if folder.is_dir()}
+    mine = {"linux": "-linux", "darwin": "MacOS", "win32": "-win"}.get(sys.platform)
+    systems = {"Windows": "-win", "Linux": "-linux", "macOS": "MacOS"}
+    found = [name for name, mark in systems.items() if any(folder.endswith(mark) for folder in folders)]
+    if mine is None or not found or any(folder.endswith(mine) for folder in folders):
+        return None
+    return " and ".join(found)
 
 
 def is_external(node: object) -> TypeGuard[pedalboard.ExternalPlugin]:

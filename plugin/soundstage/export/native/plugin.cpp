@@ -12,17 +12,25 @@
 
 extern "C" const uint8_t ssx_program_start[];
 extern "C" const uint8_t ssx_program_end[];
+#if defined(_WIN32)  // a PE/COFF DLL (MinGW): read-only data is .rdata, and only the .def file's symbols are exported
+#define SSX_READ_ONLY ".section .rdata,\"dr\"\n"
+#define SSX_HIDDEN ""
+#define SSX_BACK ".text\n"
+#else  // ELF
+#define SSX_READ_ONLY ".section .rodata\n"
+#define SSX_HIDDEN ".hidden ssx_program_start\n.hidden ssx_program_end\n"
+#define SSX_BACK ".previous\n"
+#endif
 __asm__(
-    ".section .rodata\n"
+    SSX_READ_ONLY
     ".balign 16\n"
-    ".hidden ssx_program_start\n"
-    ".hidden ssx_program_end\n"
+    SSX_HIDDEN
     ".global ssx_program_start\n"
     ".global ssx_program_end\n"
     "ssx_program_start:\n"
     ".incbin \"" SSX_STRINGIFY(SSX_PROGRAM) "\"\n"
     "ssx_program_end:\n"
-    ".previous\n");
+    SSX_BACK);
 
 START_NAMESPACE_DISTRHO
 
