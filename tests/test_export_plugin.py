@@ -643,16 +643,21 @@ def test_clap_is_built_with_its_entry_point(bundles: dict[str, dict[str, Path]])
     assert not any(name.startswith("ssx_") for name in exported)  # the program blob stays private
 
 
-@pytest.fixture(scope="module")
-def clap_host(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """No CLAP host can be installed here: tests/export/clap_host.cpp is a minimal one, built on DPF's CLAP headers."""
+def _test_host(kind: str, folder: Path) -> Path:
+    """tests/export/KIND_host.cpp built for Linux into ``folder``, on DPF's headers (CLAP's, and travesty's VST3 C API)."""
     plugin_toolchain()
-    binary = tmp_path_factory.mktemp("clap_host") / "clap_host"
-    source = ROOT / "tests" / "export" / "clap_host.cpp"
+    binary = folder / f"{kind}_host"
+    source = ROOT / "tests" / "export" / f"{kind}_host.cpp"
     subprocess.run(
         ["g++", "-std=c++17", "-O2", f"-I{dpf_root() / 'distrho' / 'src'}", str(source), "-o", str(binary), "-ldl"], check=True
     )
     return binary
+
+
+@pytest.fixture(scope="module")
+def clap_host(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """No CLAP host can be installed here: tests/export/clap_host.cpp is a minimal one, built on DPF's CLAP headers."""
+    return _test_host("clap", tmp_path_factory.mktemp("clap_host"))
 
 
 def test_clap_nulls_in_a_host(bundles: dict[str, dict[str, Path]], clap_host: Path, tmp_path: Path) -> None:
@@ -722,9 +727,20 @@ def _wine() -> str | None:
 
 
 @pytest.fixture(scope="module")
-def windows_clap_host(tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-untyped-def]
-    """tests/export/clap_host.cpp built for Windows with MinGW-w64, run under Wine: a Windows host of the Windows
-    builds. Returns run(*arguments), paths given as Path."""
+def vst3_host(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """tests/export/vst3_host.cpp: a minimal VST3 host on DPF's travesty headers (the VST3 C API), not JUCE's."""
+    return _test_host("vst3", tmp_path_factory.mktemp("vst3_host"))
+
+
+def _vst3_binary(bundle: Path) -> Path:
+    """The library inside a VST3 bundle (Contents/x86_64-linux/NAME.so, Contents/x86_64-win/NAME.vst3)."""
+    return next(path for path in (bundle / "Contents").glob("*/*") if path.suffix in (".so", ".vst3"))
+
+
+@pytest.fixture(scope="module")
+def windows_hosts(tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-untyped-def]
+    """tests/export/clap_host.cpp and vst3_host.cpp built for Windows with MinGW-w64, run under Wine: Windows hosts of
+    the Windows builds. Returns run(host, *arguments), host "clap" or "vst3", paths given as Path."""
     plugin_toolchain()
     reason = missing_tools("windows") or (None if _wine() else "wine is not installed (Debian: apt-get install wine64)")
     if reason:
@@ -732,20 +748,50 @@ def windows_clap_host(tmp_path_factory: pytest.TempPathFactory):  # type: ignore
             pytest.fail(f"{reason}: .ci/run must install it")
         pytest.skip(reason)
     folder = tmp_path_factory.mktemp("windows")
-    host = folder / "clap_host.exe"
-    source = ROOT / "tests" / "export" / "clap_host.cpp"
-    subprocess.run(
-        [WINDOWS_COMPILER, "-std=c++17", "-O2", f"-I{dpf_root() / 'distrho' / 'src'}", str(source)]
-        + ["-static", "-static-libgcc", "-static-libstdc++", "-o", str(host)],
-        check=True,
-    )
+    for kind in ("clap", "vst3"):
+        subprocess.run(
+            [WINDOWS_COMPILER, "-std=c++17", "-O2", f"-I{dpf_root() / 'distrho' / 'src'}"]
+            + [str(ROOT / "tests" / "export" / f"{kind}_host.cpp"), "-static", "-static-libgcc", "-static-libstdc++"]
+            + ["-o", str(folder / f"{kind}_host.exe")],
+            check=True,
+        )
     env = {**os.environ, "WINEPREFIX": str(folder / "prefix"), "WINEDEBUG": "-all", "WINEDLLOVERRIDES": "mscoree,mshtml="}
 
-    def run(*arguments: object) -> subprocess.CompletedProcess[str]:
+    def run(kind: str, *arguments: object) -> subprocess.CompletedProcess[str]:
         given = ["Z:" + str(item).replace("/", "\\") if isinstance(item, Path) else str(item) for item in arguments]
-        return subprocess.run([_wine(), str(host), *given], capture_output=True, text=True, env=env, timeout=600, check=True)
+        command = [str(_wine()), str(folder / f"{kind}_host.exe"), *given]
+        return subprocess.run(command, capture_output=True, text=True, env=env, timeout=600, check=True)
 
     return run
+
+
+@pytest.mark.parametrize("preset", ["studio-5-binaural", "studio-5"])
+def test_a_vst3_host_that_is_not_juce_hears_what_pedalboard_hears(
+    bundles: dict[str, dict[str, Path]], vst3_host: Path, tmp_path: Path, preset: str
+) -> None:
+    """Every VST3 figure came from one host, pedalboard (JUCE's VST3 hosting). tests/export/vst3_host.cpp drives the
+    plugin through the VST3 C API directly (module entry, factory, component, audio processor; offline, blocks of 256
+    and 1000, the other inputs of a device's 5-channel bus silent): it reports pedalboard's latency and, that latency
+    removed, gives pedalboard's samples."""
+    bundle = bundles[preset]["vst3"]
+    width = 5 if preset == "studio-5" else 2
+    audio = np.zeros((width, int(2 * RATE)), np.float32)
+    audio[:2] = make_test_mix(2.0, int(RATE))
+    audio.astype("<f4").tofile(tmp_path / "in.f32")
+    plugin = pedalboard.load_plugin(str(bundle))
+    want = plugin(audio, RATE)
+    for block in (256, 1000):
+        result = subprocess.run(
+            [str(vst3_host), str(_vst3_binary(bundle)), str(RATE), str(block), str(tmp_path / "in.f32"), str(width)]
+            + [str(tmp_path / "out.f32")],
+            capture_output=True,
+            text=True,
+            check=True,
+        )
+        assert result.stdout == f"latency {plugin.reported_latency_samples} inputs {width} outputs {width}\n"
+        latency = plugin.reported_latency_samples
+        got = np.fromfile(tmp_path / "out.f32", "<f4").reshape(width, -1)[:, latency:]
+        assert np.sqrt(np.mean(got**2)) > 0.01 and np.array_equal(got, want[:, : got.shape[1]]), block
 
 
 def _pe_table(binary: Path, title: str) -> set[str]:
@@ -759,16 +805,16 @@ def _pe_table(binary: Path, title: str) -> set[str]:
 
 @pytest.mark.parametrize("chain_name", ["studio-5-binaural", "builtins"])
 def test_a_windows_build_plays_under_wine_as_the_linux_build_does(
-    tmp_path: Path, clap_host: Path, windows_clap_host, chain_name: str
+    tmp_path: Path, clap_host: Path, vst3_host: Path, windows_hosts, chain_name: str
 ) -> None:
     """`export-plugin` built for Linux only, while most studios run their DAW on Windows. `--platform windows` builds
     the same program into a Windows VST3 and CLAP (64-bit DLLs, MinGW-w64, statically linked: they import only
-    KERNEL32 and msvcrt, which every Windows has). Run by a Windows CLAP host under Wine, the CLAP gives the Linux
-    build's output, with a knob moved too: to the bit for the device chain (its designs and the engine's
+    KERNEL32 and msvcrt, which every Windows has). Run by Windows hosts under Wine (a CLAP host, and a VST3 host on
+    the VST3 C API), each gives the Linux build's output, with a knob moved too: to the bit for the device chain (its designs and the engine's
     own arithmetic), and within float rounding for the built-ins, whose JUCE code calls the C library's sin and tanh."""
     chain_file = ROOT / ("chains" if chain_name == "studio-5-binaural" else "tests/export") / f"{chain_name}.toml"
     windows = export_plugin(chain_file, tmp_path / "windows", rates=[RATE], system="windows").bundles
-    linux = export_plugin(chain_file, tmp_path / "linux", formats=["clap"], rates=[RATE]).bundles
+    linux = export_plugin(chain_file, tmp_path / "linux", formats=["clap", "vst3"], rates=[RATE]).bundles
     assert sorted(windows) == ["clap", "vst3"]
     dll = windows["vst3"] / "Contents" / "x86_64-win" / f"{windows['vst3'].stem}.vst3"
     for binary, entry in ((dll, {"GetPluginFactory", "InitDll", "ExitDll"}), (windows["clap"], {"clap_entry"})):
@@ -783,12 +829,17 @@ def test_a_windows_build_plays_under_wine_as_the_linux_build_does(
     mix.astype("<f4").tofile(tmp_path / "in.f32")
     names = [parameter.name for parameter in _program_parameters(chain_file)]
     moved = {"studio-5-binaural": {"device.width": 0.4}, "builtins": {"motion.1.chorus.rate_hz": 3.0}}[chain_name]
-    for block, setting in ((256, {}), (1000, {names.index(path): value for path, value in moved.items()})):
+    runs = [("clap", 256, {}), ("clap", 1000, {names.index(path): value for path, value in moved.items()}), ("vst3", 512, {})]
+    for kind, block, setting in runs:
         arguments = [item for pair in setting.items() for item in pair]
-        said = windows_clap_host(windows["clap"], RATE, block, tmp_path / "in.f32", 2, tmp_path / "win.f32", *arguments)
+        plugins = {"windows": windows[kind], "linux": linux[kind]}
+        if kind == "vst3":  # the host is given the library inside the bundle
+            plugins = {system: _vst3_binary(bundle) for system, bundle in plugins.items()}
+        files = (tmp_path / "in.f32", 2, tmp_path / "win.f32")
+        said = windows_hosts(kind, plugins["windows"], RATE, block, *files, *arguments)
         here = subprocess.run(
-            [str(clap_host), str(linux["clap"]), str(RATE), str(block), str(tmp_path / "in.f32"), "2"]
-            + [str(tmp_path / "linux.f32"), *map(str, arguments)],
+            [str(clap_host if kind == "clap" else vst3_host), str(plugins["linux"]), str(RATE), str(block)]
+            + [str(tmp_path / "in.f32"), "2", str(tmp_path / "linux.f32"), *map(str, arguments)],
             capture_output=True,
             text=True,
             check=True,
@@ -797,7 +848,7 @@ def test_a_windows_build_plays_under_wine_as_the_linux_build_does(
         got, want = (np.fromfile(tmp_path / f"{name}.f32", "<f4").reshape(2, -1) for name in ("win", "linux"))
         assert np.sqrt(np.mean(want**2)) > 0.01
         figure = null_db(got, want)
-        print(f"\n{chain_name}, blocks of {block}, {setting}: Windows under Wine against Linux {figure:.1f} dB")
+        print(f"\n{chain_name}, {kind}, blocks of {block}, {setting}: Windows under Wine against Linux {figure:.1f} dB")
         if chain_name == "studio-5-binaural":
             assert np.array_equal(got, want), (block, setting)
         else:  # JUCE's sin, tanh, exp and pow come from the system's C library, whose last bit differs between
