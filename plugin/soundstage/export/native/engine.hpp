@@ -26,6 +26,10 @@
 #include <utility>
 #include <vector>
 
+#ifndef M_PI  // POSIX's, which strict C++ leaves out (MinGW-w64's <cmath> under -std=c++17, without DPF's headers)
+#define M_PI 3.14159265358979323846
+#endif
+
 namespace ssx {
 
 using cplx = std::complex<double>;
