@@ -772,7 +772,8 @@ def test_a_vst3_host_that_is_not_juce_hears_what_pedalboard_hears(
     """Every VST3 figure came from one host, pedalboard (JUCE's VST3 hosting). tests/export/vst3_host.cpp drives the
     plugin through the VST3 C API directly (module entry, factory, component, audio processor; offline, blocks of 256
     and 1000, the other inputs of a device's 5-channel bus silent): it reports pedalboard's latency and, that latency
-    removed, gives pedalboard's samples."""
+    removed, gives pedalboard's samples. Its bypass, switched as a DAW's button switches it (the parameter flagged
+    kIsBypass, an input parameter change), crossfades into the input in time over 20 ms."""
     bundle = bundles[preset]["vst3"]
     width = 5 if preset == "studio-5" else 2
     audio = np.zeros((width, int(2 * RATE)), np.float32)
@@ -790,8 +791,17 @@ def test_a_vst3_host_that_is_not_juce_hears_what_pedalboard_hears(
         )
         assert result.stdout == f"latency {plugin.reported_latency_samples} inputs {width} outputs {width}\n"
         latency = plugin.reported_latency_samples
-        got = np.fromfile(tmp_path / "out.f32", "<f4").reshape(width, -1)[:, latency:]
+        wet = np.fromfile(tmp_path / "out.f32", "<f4").reshape(width, -1)  # as the host hears it, latency and all
+        got = wet[:, latency:]
         assert np.sqrt(np.mean(got**2)) > 0.01 and np.array_equal(got, want[:, : got.shape[1]]), block
+    # the DAW's bypass button: the parameter the plugin flags as its bypass, switched on at frame 20000
+    run = [str(vst3_host), str(_vst3_binary(bundle)), str(RATE), "1000", str(tmp_path / "in.f32"), str(width)]
+    subprocess.run([*run, str(tmp_path / "bypassed.f32"), "20000"], capture_output=True, text=True, check=True)
+    got = np.fromfile(tmp_path / "bypassed.f32", "<f4").reshape(width, -1)
+    dry = np.zeros_like(got)
+    dry[:2, latency:] = audio[:2, : got.shape[1] - latency]  # the input in time; the outputs of no input silent
+    gain = np.clip((np.arange(got.shape[1]) - 20000 + 1) / (0.02 * RATE), 0.0, 1.0)
+    assert np.abs(got - ((1 - gain) * wet.astype(np.float64) + gain * dry.astype(np.float64))).max() < 1e-6
 
 
 def _pe_table(binary: Path, title: str) -> set[str]:
@@ -830,8 +840,9 @@ def test_a_windows_build_plays_under_wine_as_the_linux_build_does(
     names = [parameter.name for parameter in _program_parameters(chain_file)]
     moved = {"studio-5-binaural": {"device.width": 0.4}, "builtins": {"motion.1.chorus.rate_hz": 3.0}}[chain_name]
     runs = [("clap", 256, {}), ("clap", 1000, {names.index(path): value for path, value in moved.items()}), ("vst3", 512, {})]
+    runs.append(("vst3", 512, {"bypass at": 20480}))  # the VST3 host's 7th argument: the DAW's bypass button
     for kind, block, setting in runs:
-        arguments = [item for pair in setting.items() for item in pair]
+        arguments = [item for pair in setting.items() for item in pair if not isinstance(item, str)]
         plugins = {"windows": windows[kind], "linux": linux[kind]}
         if kind == "vst3":  # the host is given the library inside the bundle
             plugins = {system: _vst3_binary(bundle) for system, bundle in plugins.items()}

@@ -1,16 +1,19 @@
 // A minimal VST3 host (tests/test_export_plugin.py builds it on DPF's travesty headers, the VST3 C API): for Linux
 // with g++, and for Windows with MinGW-w64, run under Wine, where no other VST3 host runs.
 //
-//     vst3_host PLUGIN_BINARY RATE BLOCK IN.f32 CHANNELS_IN OUT.f32
+//     vst3_host PLUGIN_BINARY RATE BLOCK IN.f32 CHANNELS_IN OUT.f32 [BYPASS_AT]
 //
 // PLUGIN_BINARY is the library inside the bundle (Contents/x86_64-linux/NAME.so, Contents/x86_64-win/NAME.vst3).
 // Loads it through its module entry and GetPluginFactory, creates the audio module class, prepares it for RATE and
 // BLOCK (offline, 32-bit), processes IN (raw float32, channel after channel; the plugin's other inputs silent) in
 // blocks of BLOCK frames and writes the raw output (every output channel, as long as the input) to OUT.
+// With BYPASS_AT, the parameter the plugin flags as its bypass (found through its edit controller) is switched on
+// with the block that starts at that frame, as a DAW's bypass button does (an input parameter change at offset 0).
 // Prints "latency L inputs I outputs O" (the bus widths).
 #include "travesty/audio_processor.h"
 #include "travesty/base.h"
 #include "travesty/component.h"
+#include "travesty/edit_controller.h"
 #include "travesty/factory.h"
 
 #include <cstdio>
@@ -66,6 +69,44 @@ static const v3_param_changes_cpp changes_methods{{no_interface, one_reference, 
                                                   {no_parameters, no_queue, add_queue}};
 static const v3_param_changes_cpp* changes_object = &changes_methods;
 
+// What the host sends: one parameter's new value, at the start of a block (the DAW's bypass button).
+static v3_param_id change_id = 0;
+static double change_value = 0.0;
+static v3_param_id V3_API change_queue_id(void*) { return change_id; }
+static int32_t V3_API one_point(void*) { return 1; }
+static v3_result V3_API the_point(void*, int32_t index, int32_t* offset, double* value) {
+    if (index != 0) return V3_INVALID_ARG;
+    *offset = 0;
+    *value = change_value;
+    return V3_OK;
+}
+static const v3_param_value_queue_cpp change_queue_methods{{no_interface, one_reference, one_reference},
+                                                           {change_queue_id, one_point, the_point, add_point}};
+static const v3_param_value_queue_cpp* change_queue_object = &change_queue_methods;
+static int32_t V3_API one_parameter(void*) { return 1; }
+static v3_param_value_queue** V3_API the_queue(void*, int32_t index) {
+    if (index != 0) return nullptr;
+    return reinterpret_cast<v3_param_value_queue**>(const_cast<v3_param_value_queue_cpp**>(&change_queue_object));
+}
+static const v3_param_changes_cpp input_methods{{no_interface, one_reference, one_reference},
+                                                {one_parameter, the_queue, add_queue}};
+static const v3_param_changes_cpp* input_object = &input_methods;
+
+// The id of the parameter the plugin flags as its bypass, from its edit controller; false if it has none.
+static bool find_bypass(v3_component** component, v3_param_id* id) {
+    v3_edit_controller** controller = nullptr;
+    if (v3_cpp_obj_query_interface(component, v3_edit_controller_iid, &controller) != V3_OK || !controller) return false;
+    bool found = false;
+    for (int32_t i = 0; i < v3_cpp_obj(controller)->get_parameter_count(controller) && !found; ++i) {
+        v3_param_info info{};
+        found = v3_cpp_obj(controller)->get_parameter_info(controller, i, &info) == V3_OK &&
+                (info.flags & V3_PARAM_IS_BYPASS);
+        if (found) *id = info.param_id;
+    }
+    v3_cpp_obj_unref(controller);
+    return found;
+}
+
 static int bus_channels(v3_component** component, int32_t direction) {
     if (v3_cpp_obj(component)->get_bus_count(component, V3_AUDIO, direction) < 1) return 0;
     v3_bus_info info{};
@@ -78,6 +119,7 @@ int main(int argc, char** argv) {
     const double rate = std::atof(argv[2]);
     const int block = std::atoi(argv[3]);
     const int given = std::atoi(argv[5]);
+    const long bypass_at = argc > 7 ? std::atol(argv[7]) : -1;
     void* library = open_library(argv[1]);
     if (!library || !enter_module(library)) { std::puts("cannot load the plugin"); return 3; }
     auto* get_factory = reinterpret_cast<v3_plugin_factory** (*)()>(find_symbol(library, "GetPluginFactory"));
@@ -105,6 +147,8 @@ int main(int argc, char** argv) {
     v3_cpp_obj(component)->activate_bus(component, V3_AUDIO, V3_OUTPUT, 0, true);
     v3_process_setup setup{V3_OFFLINE, V3_SAMPLE_32, block, rate};
     if (v3_cpp_obj(processor)->setup_processing(processor, &setup) != V3_OK) { std::puts("setup failed"); return 3; }
+    if (bypass_at >= 0 && !find_bypass(component, &change_id)) { std::puts("no bypass parameter"); return 3; }
+    change_value = 1.0;
     v3_cpp_obj(component)->set_active(component, true);
     v3_cpp_obj(processor)->set_processing(processor, true);
 
@@ -138,6 +182,8 @@ int main(int argc, char** argv) {
         data.inputs = &in_bus;
         data.outputs = &out_bus;
         data.output_params = reinterpret_cast<v3_param_changes**>(const_cast<v3_param_changes_cpp**>(&changes_object));
+        if (long(done) == bypass_at)
+            data.input_params = reinterpret_cast<v3_param_changes**>(const_cast<v3_param_changes_cpp**>(&input_object));
         if (v3_cpp_obj(processor)->process(processor, &data) != V3_OK) { std::puts("process failed"); return 3; }
         for (int c = 0; c < outputs; ++c)
             std::memcpy(&result[size_t(c) * frames + done], out[size_t(c)].data(), sizeof(float) * size_t(n));
