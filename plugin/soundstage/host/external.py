@@ -76,9 +76,10 @@ def _not_a_plugin(file: Path) -> str | None:
     if bundle is not None:
         return f"it is inside the plugin bundle {str(bundle)!r}; give the bundle itself"
     suffix = file.suffix.lower()
-    if suffix == ".vst3" and _built_for_another_system(file):
-        here = {"linux": "Linux", "darwin": "macOS", "win32": "Windows"}.get(sys.platform, sys.platform)
-        return f"it is built for {_built_for_another_system(file)}, not {here}; use the bundle built for this system"
+    other = _built_for_another_system(file) if suffix == ".vst3" else None
+    if other:
+        here = _SYSTEMS.get(sys.platform, (sys.platform, ""))[0]
+        return f"it is built for {other}, not {here}; use the bundle built for this system"
     if suffix in _PLUGIN_SUFFIXES:
         return None
     if suffix in (".lv2", ".clap", ".vst", ".dll", ".so"):
@@ -90,19 +91,22 @@ def _not_a_plugin(file: Path) -> str | None:
     return f"it is {what}, not a plugin bundle; give a VST3 plugin (.vst3, or an Audio Unit's .component on macOS)"
 
 
+#: sys.platform -> the system's name, and how the folders of a VST3 bundle's Contents holding its binaries end.
+_SYSTEMS = {"linux": ("Linux", "-linux"), "win32": ("Windows", "-win"), "darwin": ("macOS", "MacOS")}
+
+
 def _built_for_another_system(bundle: Path) -> str | None:
     """The system a VST3 bundle holds binaries for when it holds none for this one (``export-plugin --platform
     windows`` on Linux makes such a bundle); None otherwise, or where that cannot be told."""
     contents = bundle / "Contents"
-    if not contents.is_dir():
+    if not contents.is_dir() or sys.platform not in _SYSTEMS:
         return None
-    folders = {folder.name for folder in contents.iterdir() if folder.is_dir()}
-    mine = {"linux": "-linux", "darwin": "MacOS", "win32": "-win"}.get(sys.platform)
-    systems = {"Windows": "-win", "Linux": "-linux", "macOS": "MacOS"}
-    found = [name for name, mark in systems.items() if any(folder.endswith(mark) for folder in folders)]
-    if mine is None or not found or any(folder.endswith(mine) for folder in folders):
+    folders = [folder.name for folder in contents.iterdir() if folder.is_dir()]
+    found = {name: any(folder.endswith(mark) for folder in folders) for name, mark in _SYSTEMS.values()}
+    here = _SYSTEMS[sys.platform][0]
+    if found[here] or not any(found.values()):
         return None
-    return " and ".join(found)
+    return " and ".join(name for name, present in found.items() if present)
 
 
 def is_external(node: object) -> TypeGuard[pedalboard.ExternalPlugin]:
