@@ -10,6 +10,7 @@ import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -36,6 +37,26 @@ sys.path.insert(0, str(Path(__file__).resolve().parent / "vst3"))
 import build as vst3_build  # noqa: E402  (tests/vst3/build.py)
 
 from realtime_lock import pytest_runtest_protocol  # noqa: E402, F401  (a hook: realtime tests run alone)
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    """Debian's chromium through chromedriver, headless (skips without them; in CI their absence is a failure)."""
+    missing = [name for name in ("chromium", "chromedriver") if shutil.which(name) is None]
+    webdriver = pytest.importorskip("selenium.webdriver", reason="selenium is in the test extras") if not missing else None
+    if missing:
+        if os.environ.get("CI") == "true":
+            pytest.fail(f"no {' or '.join(missing)} in CI: .ci/run must install chromium and chromium-driver")
+        pytest.skip(f"the browser tests need {' and '.join(missing)} (Debian: apt-get install chromium chromium-driver)")
+    assert webdriver is not None
+    options = webdriver.ChromeOptions()
+    for argument in ("--headless=new", "--no-sandbox", "--disable-gpu", "--autoplay-policy=no-user-gesture-required"):
+        options.add_argument(argument)
+    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
+    options.binary_location = shutil.which("chromium")
+    driver = webdriver.Chrome(options=options, service=webdriver.ChromeService(shutil.which("chromedriver")))
+    yield driver
+    driver.quit()
 
 
 @pytest.fixture(scope="session")

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import os
 import shutil
+import time
+from typing import Any
 
 import numpy as np
 import pytest
@@ -118,6 +120,16 @@ def tool(name: str) -> str:
     return path
 
 
+def web_toolchain() -> None:
+    """Returns if ``soundstage export-plugin --format web`` can build (clang and the wasm32 libraries); else a failure
+    in CI, where .ci/run installs them, and a skip with the reason elsewhere."""
+    reason = missing_tools(formats=("web",))
+    if reason:
+        if os.environ.get("CI") == "true":
+            pytest.fail(f"the web page cannot be built in CI: {reason}; .ci/run must install clang and wasi-libc")
+        pytest.skip(f"the web page cannot be built here: {reason}")
+
+
 def plugin_toolchain() -> None:
     """Returns if ``soundstage export-plugin`` can build (g++ and dpf-source); else a failure in CI, where .ci/run
     installs them, and a skip with the reason elsewhere."""
@@ -126,3 +138,13 @@ def plugin_toolchain() -> None:
         if os.environ.get("CI") == "true":
             pytest.fail(f"plugins cannot be built in CI: {reason}; .ci/run must install g++ and dpf-source")
         pytest.skip(f"plugins cannot be built here: {reason}")
+
+
+def open_page(browser: Any, url: str) -> None:
+    """Load a soundstage page (the audition page, an exported web page) at ``url`` and wait (30 s at most) until it
+    says it is ready; else fail with its error."""
+    browser.get(url)
+    deadline = time.monotonic() + 30
+    while browser.execute_script("return document.body.dataset.ready") != "true" and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert browser.execute_script("return document.body.dataset.ready") == "true", browser.find_element("id", "error").text

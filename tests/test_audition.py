@@ -14,6 +14,7 @@ import numpy as np
 import pytest
 import soundfile
 
+from helpers import open_page
 from soundstage.audition import AuditionServer
 from soundstage.cli import main
 from soundstage.errors import SoundstageError
@@ -157,42 +158,6 @@ def test_ctrl_c_stops_the_page_as_it_says(rendered: Path) -> None:
     finally:
         server.kill()
     assert (server.returncode, out.strip(), err) == (0, "audition: stopped", "")
-
-
-def open_page(browser, url: str) -> None:  # type: ignore[no-untyped-def]
-    """Load the audition page at ``url`` and wait (30 s at most) until it says it is ready; else fail with its error."""
-    import time
-
-    browser.get(url)
-    deadline = time.monotonic() + 30
-    while browser.execute_script("return document.body.dataset.ready") != "true" and time.monotonic() < deadline:
-        time.sleep(0.05)
-    assert browser.execute_script("return document.body.dataset.ready") == "true", browser.find_element("id", "error").text
-
-
-@pytest.fixture(scope="module")
-def browser():  # type: ignore[no-untyped-def]
-    """Debian's chromium through chromedriver, headless (skips without them; in CI their absence is a failure)."""
-    import shutil
-
-    missing = [name for name in ("chromium", "chromedriver") if shutil.which(name) is None]
-    webdriver = pytest.importorskip("selenium.webdriver", reason="selenium is in the test extras") if not missing else None
-    if missing:
-        if os.environ.get("CI") == "true":
-            pytest.fail(f"no {' or '.join(missing)} in CI: .ci/run must install chromium and chromium-driver")
-        pytest.skip(f"the browser tests need {' and '.join(missing)} (Debian: apt-get install chromium chromium-driver)")
-    from selenium.webdriver.chrome.options import Options
-    from selenium.webdriver.chrome.service import Service
-
-    options = Options()
-    for argument in ("--headless=new", "--no-sandbox", "--disable-gpu", "--autoplay-policy=no-user-gesture-required"):
-        options.add_argument(argument)
-    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
-    options.binary_location = shutil.which("chromium")
-    assert webdriver is not None
-    driver = webdriver.Chrome(options=options, service=Service(shutil.which("chromedriver")))
-    yield driver
-    driver.quit()
 
 
 def test_the_page_in_a_real_browser(rendered: Path, browser, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]

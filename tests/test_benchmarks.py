@@ -9,7 +9,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from helpers import plugin_toolchain
+from helpers import plugin_toolchain, web_toolchain
 
 BENCHMARKS = Path(__file__).resolve().parents[1] / "benchmarks"
 
@@ -68,6 +68,21 @@ def test_audition_page_benchmark_runs() -> None:
         "demo audition page: 10 files decoded and drawn (11 to choose from) in" in result.stdout
         and "target < 2 s" in result.stdout
     )
+
+
+def test_web_page_benchmark_runs() -> None:
+    import shutil
+
+    import pytest
+
+    plugin_toolchain()
+    web_toolchain()
+    if shutil.which("chromium") is None or shutil.which("chromedriver") is None:
+        pytest.skip("needs chromium and chromedriver (Debian: apt-get install chromium chromium-driver)")
+    result = run("web_page.py", "--seconds", "2", "--rounds", "1", timeout=600)
+    assert result.returncode == 0, result.stderr
+    assert "studio-5-binaural: page (" in result.stdout and "target >= 10x" in result.stdout
+    assert "the page takes" in result.stdout and "studio-5: page (" in result.stdout
 
 
 def test_fidelity_benchmark_runs() -> None:

@@ -23,7 +23,7 @@
     soundstage midi learn --chain C --map MAP.toml --param PATH --in PORT [--timeout S] [--keep]
     soundstage midi monitor --in PORT [--count N] [--seconds S]
     soundstage demo [DIR]
-    soundstage export-plugin CHAIN.toml -o OUTDIR [--format vst3,lv2,clap] [--name NAME] [--rates 44100,48000] [--overwrite]
+    soundstage export-plugin CHAIN.toml -o OUTDIR [--format vst3,lv2,clap,web] [--name NAME] [--rates 44100,48000] [--overwrite]
                              [--platform linux|windows] [--hrtf SOFA ...]
     soundstage audition SESSION.toml [-o DIR] [--port N] [--no-open]
     soundstage batch JOBS [--chain C] [--hrtf SOFA ...] [-o DIR] [--workers N | --scheduler tcp://HOST:PORT]
@@ -1012,11 +1012,20 @@ def _cmd_export_plugin(args: argparse.Namespace) -> int:
         print(f'  parameter {parameter.name} ("{parameter.label}" in a DAW): {span}')
     if program.fixed:
         print(f"  fixed at export (change them in the chain file and export again): {', '.join(program.fixed)}")
-    print("  bypass: the DAW's own; it plays the input in time (delayed by the latency), crossfading over 20 ms")
-    if program.any_rate:
+    plugins = [plugin_format for plugin_format in result.bundles if plugin_format != "web"]
+    if plugins:
+        print("  bypass: the DAW's own; it plays the input in time (delayed by the latency), crossfading over 20 ms")
+    if plugins and program.any_rate:
         print("  it plays at every sample rate, as its chain does: no stage of it holds a design made for one rate")
-    else:
+    elif plugins:
         _say_rates(list(program.latency))
+    if "web" in result.bundles and result.web_program is not None:
+        page_rate = next(iter(result.web_program.latency)) or 48000.0
+        size = result.bundles["web"].stat().st_size / 2**20
+        print(
+            f"  web page ({size:.1f} MB): open it in a browser, from disk, and drop a mix on it; it runs the chain at "
+            f"{page_rate:g} Hz (the browser converts the file and its output), with the knobs and the bypass"
+        )
     for plugin_format, bundle in result.bundles.items():
         print(f"  {plugin_format}: {bundle}")
     return 0
@@ -1372,12 +1381,17 @@ def build_parser() -> argparse.ArgumentParser:
     designs.set_defaults(run=_cmd_designs)
 
     export = commands.add_parser(
-        "export-plugin", help="build a chain into a native VST3 / LV2 / CLAP plugin (needs g++ and dpf-source)"
+        "export-plugin",
+        help="build a chain into a native VST3 / LV2 / CLAP plugin (needs g++ and dpf-source), or a web page that "
+        "plays a mix through it in a browser (web; needs clang and the wasm32 libraries)",
     )
     export.add_argument("chain", help="chain file, or the name of a preset in chains/")
     export.add_argument("-o", "--output", required=True, help="folder the plugin bundles go into")
     export.add_argument(
-        "--format", type=_comma_list(("vst3", "lv2", "clap")), default=None, help="default: vst3,lv2,clap (Windows: vst3,clap)"
+        "--format",
+        type=_comma_list(("vst3", "lv2", "clap", "web")),
+        default=None,
+        help="default: vst3,lv2,clap (Windows: vst3,clap); web: a page that runs the chain in a browser",
     )
     export.add_argument(
         "--platform",

@@ -29,6 +29,7 @@ __all__ = [
     "export_plugin",
     "missing_tools",
     "resampled_rates",
+    "web_rate",
 ]
 
 #: The sample rates a plugin is baked for unless asked otherwise: the sessions a mastering studio runs at.
@@ -42,6 +43,8 @@ class Export:
     bundles: dict[str, Path]
     program: Program
     name: str
+    #: The program the web page holds (baked for one rate); ``program`` when it is.
+    web_program: Program | None = None
 
 
 def plugin_name(chain_path: Path, name: str | None) -> str:
@@ -73,7 +76,7 @@ def export_plugin(
     path = find_chain(chain_path)
     if system not in PLATFORMS:
         raise ChainError(f"--platform {system}: plugins are built for {' or '.join(PLATFORMS)}")
-    formats = PLATFORMS[system] if formats is None else formats
+    formats = PLATFORMS[system] if formats is None else tuple(formats)
     unknown = [f for f in formats if f not in FORMATS]
     if unknown or not formats:
         raise ChainError(f"--format {','.join(formats)}: formats are {', '.join(FORMATS)} (comma-separated)")
@@ -84,16 +87,27 @@ def export_plugin(
         )
     title = plugin_name(path, name)
     out = Path(out_dir)
-    suffix = {"vst3": ".vst3", "lv2": ".lv2", "clap": ".clap"}
+    suffix = {"vst3": ".vst3", "lv2": ".lv2", "clap": ".clap", "web": ".html"}
     stem = bundle_stem(title)
     taken = [out / f"{stem}{suffix[f]}" for f in formats if (out / f"{stem}{suffix[f]}").exists()]
     if taken and not overwrite:
         raise ChainError(f"{taken[0]} exists; pass --overwrite to replace it (or choose another -o or --name)")
-    missing = missing_tools(system)
+    missing = missing_tools(system, formats)
     if missing:
         raise BuildError(f"cannot build plugins: {missing}")
     chain = load_chain(path, hrtf=hrtf)
-    program = bake(chain, chain_text(path, hrtf=hrtf), rates=rates, source=str(path))
+    text = chain_text(path, hrtf=hrtf)
+    page_rates = [web_rate(rates)] if formats == ("web",) else rates  # a page alone: its one rate only
+    program = bake(chain, text, rates=page_rates, source=str(path))
+    web = None
+    if "web" in formats and len(program.latency) > 1:  # beside plugins baked for several rates: the page's own
+        web = bake(chain, text, rates=[web_rate(rates)], source=str(path))
     description = f"soundstage chain {path.name}"
-    bundles = build(program, out, name=title, description=description, formats=tuple(formats), system=system)
-    return Export(bundles, program, title)
+    bundles = build(program, out, name=title, description=description, formats=formats, system=system, web_program=web)
+    return Export(bundles, program, title, web or program)
+
+
+def web_rate(rates: Sequence[float]) -> float:
+    """The one rate the web page is baked for and its browser runs at: 48 kHz (what browsers and their audio
+    devices mostly run at) if it is among ``rates``, else the first of them."""
+    return 48000.0 if 48000.0 in rates else float(rates[0])

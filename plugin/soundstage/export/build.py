@@ -17,6 +17,11 @@ linked, so a Windows DAW needs nothing else:
 - VST3: ``NAME.vst3/Contents/x86_64-win/NAME.vst3`` (a DLL)
 - CLAP: ``NAME.clap`` (a DLL)
 
+and, for any system, a web page (``web``): ``NAME.html``, one self-contained file holding the same engine built for
+WebAssembly (clang, ``wasm32-wasi``: Debian's ``clang``, ``lld`` and the ``wasm32`` C and C++ libraries) and the
+program baked for one rate, which plays a mix through the chain in a browser with the chain's knobs and the
+plugin's bypass (``native/web.html``, ``native/web.cpp``).
+
 Channel layout: LV2 and CLAP take the chain's channels (stereo in, N out). VST3
 hosts (and pedalboard) run a plugin on one bus width, so a chain that widens
 (stereo -> N driver feeds) has N inputs and N outputs there; it reads the first
@@ -26,8 +31,10 @@ mix on its first two channels).
 
 from __future__ import annotations
 
+import base64
 import contextlib
 import hashlib
+import json
 import os
 import platform
 import re
@@ -44,6 +51,7 @@ from soundstage.export.bake import Program
 __all__ = [
     "FORMATS",
     "PLATFORMS",
+    "WASM_APT",
     "WINDOWS_COMPILER",
     "BuildError",
     "build",
@@ -51,13 +59,17 @@ __all__ = [
     "compile_command",
     "dpf_root",
     "missing_tools",
+    "wasm_command",
+    "wasm_compiler",
+    "web_page",
 ]
 
-FORMATS = ("vst3", "lv2", "clap")
+#: The formats: three plugin formats, and a web page that runs the same engine in a browser (any system's).
+FORMATS = ("vst3", "lv2", "clap", "web")
 _TARGET = {"vst3": "VST3", "lv2": "LV2", "clap": "CLAP"}
-#: The systems a plugin is built for, and the formats built for each (LV2 is left out for Windows: its description is
-#: written by loading the plugin, which a Windows DLL cannot be here).
-PLATFORMS = {"linux": FORMATS, "windows": ("vst3", "clap")}
+#: The systems a plugin is built for, and the formats built for each unless asked (LV2 is left out for Windows: its
+#: description is written by loading the plugin, which a Windows DLL cannot be here; the web page is asked for).
+PLATFORMS = {"linux": ("vst3", "lv2", "clap"), "windows": ("vst3", "clap")}
 #: MinGW-w64's C++ compiler (Debian: g++-mingw-w64-x86-64-posix) builds the Windows DLLs, statically linked.
 WINDOWS_COMPILER = "x86_64-w64-mingw32-g++-posix"
 
@@ -71,9 +83,40 @@ def dpf_root() -> Path:
     return Path(os.environ.get("SOUNDSTAGE_DPF", "/usr/share/dpf"))
 
 
-def missing_tools(system: str = "linux") -> str | None:
-    """What this machine lacks to build plugins for ``system`` (a key of :data:`PLATFORMS`), with how to install it;
-    None when it has everything."""
+#: What Debian and Ubuntu install for the web page's engine: clang, its linker and the wasm32 C/C++ libraries.
+WASM_APT = "apt-get install clang lld wasi-libc libc++-dev-wasm32 libclang-rt-dev-wasm32"
+
+
+def wasm_compiler() -> str | None:
+    """The clang++ that builds the web page's engine: ``SOUNDSTAGE_WASM_CXX``, else ``clang++`` or a versioned one
+    (Debian's ``clang++-14`` ...) on PATH; None when there is none."""
+    chosen = os.environ.get("SOUNDSTAGE_WASM_CXX")
+    if chosen:
+        return shutil.which(chosen)
+    names = ["clang++", *(f"clang++-{version}" for version in range(30, 13, -1))]
+    return next((found for found in map(shutil.which, names) if found), None)
+
+
+def _wasi_sysroot() -> Path:
+    """Where the wasm32-wasi C library is: ``SOUNDSTAGE_WASI_SYSROOT`` (a wasi-sdk's ``share/wasi-sysroot``), else
+    Debian's ``/usr`` (``wasi-libc``)."""
+    return Path(os.environ.get("SOUNDSTAGE_WASI_SYSROOT", "/usr"))
+
+
+def missing_tools(system: str = "linux", formats: tuple[str, ...] | None = None) -> str | None:
+    """What this machine lacks to build ``formats`` (default: the plugin formats of ``system``, a key of
+    :data:`PLATFORMS`), with how to install it; None when it has everything."""
+    formats = PLATFORMS.get(system, ()) if formats is None else formats
+    if "web" in formats:
+        if wasm_compiler() is None:
+            return f"no WebAssembly compiler for the web page: clang++ is not on PATH (Debian/Ubuntu: {WASM_APT})"
+        if not (_wasi_sysroot() / "lib" / "wasm32-wasi" / "libc.a").exists():
+            return (
+                f"no WebAssembly C library at {_wasi_sysroot()} (Debian/Ubuntu: {WASM_APT}; or set "
+                "SOUNDSTAGE_WASI_SYSROOT to a wasi-sdk's share/wasi-sysroot)"
+            )
+    if not any(plugin_format != "web" for plugin_format in formats):
+        return None
     if system == "windows" and shutil.which(WINDOWS_COMPILER) is None:
         return (
             f"no compiler for Windows: {WINDOWS_COMPILER} is not on PATH "
@@ -190,12 +233,73 @@ def compile_command(
     ]
 
 
-def _run(command: list[str], what: str, cwd: Path | None = None) -> None:
+def wasm_command(source: Path, output: Path) -> list[str]:
+    """The one clang++ call that builds the engine (``native/web.cpp``) into a WebAssembly module for the web page:
+    a WASI reactor (no main), 128-bit SIMD (every browser since 2021-23), no exceptions, no fused multiply-adds (the
+    x86-64 builds have none: the page plays what the plugins play)."""
+    return [
+        str(wasm_compiler()),
+        "--target=wasm32-wasi",
+        f"--sysroot={_wasi_sysroot()}",
+        "-std=c++17",
+        "-O3",
+        "-msimd128",
+        "-fno-exceptions",
+        "-ffp-contract=off",
+        "-mexec-model=reactor",
+        "-Wl,--no-entry",
+        "-Wl,--strip-all",
+        str(source),
+        "-o",
+        str(output),
+    ]
+
+
+def web_page(program: Program, wasm: bytes, *, name: str, description: str) -> str:
+    """The web page: ``native/web.html`` with the program's knobs and channels, the engine and the program (base64)
+    filled in. ``program`` is baked for one rate (or for every rate: the page then runs at 48 kHz)."""
+    rate = next(iter(program.latency))
+    config = {
+        "name": name,
+        "description": description,
+        "rate": rate or 48000.0,  # ANY_RATE (0): a chain of rate-free stages plays natively at the page's 48 kHz
+        "inputs": program.inputs,
+        "outputs": program.outputs,
+        "latency": program.latency[rate],
+        "fixed": program.fixed,
+        "chain": program.chain_text,
+        "parameters": [
+            {
+                "name": parameter.label,
+                "path": parameter.name,
+                "symbol": parameter.symbol,
+                "unit": parameter.unit,
+                "minimum": parameter.minimum,
+                "maximum": parameter.maximum,
+                "default": parameter.default,
+                "kind": "boolean" if parameter.boolean else "choice" if parameter.choices else "number",
+                "choices": list(parameter.choices),
+            }
+            for parameter in program.parameters
+        ],
+    }
+    text = json.dumps(config).replace("<", "\\u003c")  # no "</script>" in a chain's text can close the block
+    page = (resources.files("soundstage.export") / "native" / "web.html").read_text(encoding="utf-8")
+    for mark, value in (
+        ("/*SSX_CONFIG*/", text),
+        ("/*SSX_WASM*/", base64.b64encode(wasm).decode()),
+        ("/*SSX_PROGRAM*/", base64.b64encode(program.blob).decode()),
+    ):
+        page = page.replace(mark, value, 1)
+    return page
+
+
+def _run(command: list[str], what: str, cwd: Path | None = None, hint: str = "") -> None:
     result = subprocess.run(command, capture_output=True, text=True, cwd=cwd)
     if result.returncode != 0:
         lines = [line.strip() for line in result.stderr.splitlines() if line.strip()] or ["(no output)"]
         first_error = next((line for line in lines if "error" in line.lower()), lines[-1])  # not the caret line under it
-        raise BuildError(f"building {what} failed: {first_error} (command: {' '.join(command[:3])} ...)")
+        raise BuildError(f"building {what} failed: {first_error} (command: {' '.join(command[:3])} ...){hint}")
 
 
 def _ttl_generator(work: Path) -> Path:
@@ -209,21 +313,29 @@ def _ttl_generator(work: Path) -> Path:
 
 
 def build(
-    program: Program, out_dir: Path, *, name: str, description: str, formats: tuple[str, ...], system: str = "linux"
+    program: Program,
+    out_dir: Path,
+    *,
+    name: str,
+    description: str,
+    formats: tuple[str, ...],
+    system: str = "linux",
+    web_program: Program | None = None,
 ) -> dict[str, Path]:
     """Compile ``program`` into one bundle per format in ``out_dir``, for ``system``; returns format -> bundle path.
+    The web page holds ``web_program`` (default ``program``): baked for one rate, as a browser runs one.
 
     A bundle is built in a scratch folder inside ``out_dir`` and moved into place
     when complete: a failed build leaves no half bundle and keeps what was there.
     """
-    missing = missing_tools(system)
+    missing = missing_tools(system, formats)
     if missing:
         raise BuildError(f"cannot build plugins: {missing}")
     if out_dir.exists() and not out_dir.is_dir():
         raise BuildError(f"cannot write plugins into {str(out_dir)!r}: it is a file, not a folder; choose another -o")
     made = [folder for folder in (out_dir, *out_dir.parents) if not folder.exists()]  # the deepest first
     try:
-        return _build(program, out_dir, name=name, description=description, formats=formats, system=system)
+        return _build(program, out_dir, name=name, description=description, formats=formats, system=system, web=web_program)
     except OSError as error:
         raise BuildError(f"cannot write plugins into {str(out_dir)!r}: {error.strerror or error}") from None
     finally:  # a failed export leaves no folder it made: rmdir takes them only while empty (nothing built)
@@ -233,18 +345,33 @@ def build(
 
 
 def _build(
-    program: Program, out_dir: Path, *, name: str, description: str, formats: tuple[str, ...], system: str
+    program: Program,
+    out_dir: Path,
+    *,
+    name: str,
+    description: str,
+    formats: tuple[str, ...],
+    system: str,
+    web: Program | None,
 ) -> dict[str, Path]:
     native = resources.files("soundstage.export") / "native"
     out_dir.mkdir(parents=True, exist_ok=True)
     built: dict[str, Path] = {}
     with tempfile.TemporaryDirectory(prefix=".soundstage-export-", dir=out_dir) as scratch:
         work = Path(scratch).absolute()  # g++ runs in it: paths given relative to where the user is would not hold
-        for file in ("engine.hpp", "plugin.cpp", "dpf_messages.hpp"):
+        for file in ("engine.hpp", "plugin.cpp", "dpf_messages.hpp", "web.cpp"):
             (work / file).write_text((native / file).read_text())
         blob = work / "program.bin"
         blob.write_bytes(program.blob)
         for plugin_format in formats:
+            if plugin_format == "web":
+                module = work / "engine.wasm"
+                hint = f"; clang needs the wasm32 C and C++ libraries (Debian/Ubuntu: {WASM_APT})"
+                _run(wasm_command(work / "web.cpp", module), "the web page's engine (WebAssembly)", cwd=work, hint=hint)
+                page = work / f"{bundle_stem(name)}.html"
+                page.write_text(web_page(web or program, module.read_bytes(), name=name, description=description))
+                built[plugin_format] = page
+                continue
             include = work / plugin_format
             include.mkdir()
             (include / "DistrhoPluginInfo.h").write_text(_info_header(program, name, description, plugin_format))
