@@ -40,8 +40,9 @@ from realtime_lock import pytest_runtest_protocol  # noqa: E402, F401  (a hook: 
 
 
 @pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    """Debian's chromium through chromedriver, headless (skips without them; in CI their absence is a failure)."""
+def browser(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
+    """Debian's chromium through chromedriver, headless (skips without them; in CI their absence is a failure); what
+    a page downloads goes into ``browser.downloads``, a folder of its own."""
     missing = [name for name in ("chromium", "chromedriver") if shutil.which(name) is None]
     webdriver = pytest.importorskip("selenium.webdriver", reason="selenium is in the test extras") if not missing else None
     if missing:
@@ -54,7 +55,13 @@ def browser() -> Iterator[Any]:
         options.add_argument(argument)
     options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
     options.binary_location = shutil.which("chromium")
+    downloads = tmp_path_factory.mktemp("downloads")
+    options.add_experimental_option(
+        "prefs", {"download.default_directory": str(downloads), "download.prompt_for_download": False}
+    )
     driver = webdriver.Chrome(options=options, service=webdriver.ChromeService(shutil.which("chromedriver")))
+    driver.execute_cdp_cmd("Browser.setDownloadBehavior", {"behavior": "allow", "downloadPath": str(downloads)})
+    driver.downloads = downloads
     yield driver
     driver.quit()
 

@@ -18,7 +18,9 @@ import soundfile
 
 from export.host import null_db, set_knob
 from helpers import open_page, plugin_toolchain, tool, web_toolchain
-from soundstage import load_chain
+from soundstage import Chain, load_chain
+from soundstage.analysis.device import reference_for
+from soundstage.analysis.loudness import LoudnessMeter
 from soundstage.cli import main
 from soundstage.export import export_plugin
 
@@ -74,6 +76,38 @@ def _render(browser: Any, channels: np.ndarray, options: dict[str, Any] | None =
     )
     assert not result.startswith("error:"), result
     return np.frombuffer(base64.b64decode(result), "<f4").reshape(-1, channels.shape[1])
+
+
+def _measure(browser: Any, channels: np.ndarray) -> float:
+    """The page's own loudness meter (``window.soundstage.measure``) on ``channels``, LUFS."""
+    result = browser.execute_script(
+        """
+        const [data, count] = arguments;
+        const raw = atob(data), bytes = new Uint8Array(raw.length);
+        for (let i = 0; i < raw.length; i++) bytes[i] = raw.charCodeAt(i);
+        const all = new Float32Array(bytes.buffer), n = all.length / count;
+        return window.soundstage.measure(Array.from({length: count}, (_, c) => all.slice(c * n, (c + 1) * n)));
+        """,
+        base64.b64encode(np.ascontiguousarray(channels, "<f4").tobytes()).decode(),
+        len(channels),
+    )
+    return float(result)
+
+
+def _lufs(channels: np.ndarray) -> float:
+    meter = LoudnessMeter(RATE, channels.shape[0])
+    meter.add(channels)
+    return meter.integrated_lufs()
+
+
+def _downloaded(browser: Any, name: str) -> Path:
+    """The file ``name`` the page saved into the browser's download folder, once complete (30 s at most)."""
+    path = Path(browser.downloads) / name
+    deadline = time.monotonic() + 30
+    while not (path.exists() and not list(path.parent.glob("*.crdownload"))) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert path.exists(), sorted(p.name for p in path.parent.iterdir())
+    return path
 
 
 def _config(page: Path) -> dict[str, Any]:
@@ -136,9 +170,12 @@ def test_the_pages_bypass_plays_the_mix_in_time_and_crossfades_as_the_plugin(
     assert error <= 1e-6
 
 
-def test_a_device_page_gives_every_driver_feed_and_lets_each_be_heard(exported: dict[str, dict[str, Path]], browser: Any) -> None:
+def test_a_device_page_gives_every_driver_feed_and_lets_each_be_heard(
+    exported: dict[str, dict[str, Path]], browser: Any, tmp_path: Path
+) -> None:
     """studio-5's page renders its five driver feeds as the chain does (-90 dB), and offers them to the ear as a
-    DAW's monitor would: the first two, each alone, or all summed."""
+    DAW's monitor would: the first two, each alone, or all summed. A FLAC opened in it is downloaded as a 5-channel
+    float WAV that soundfile and ffprobe both read, every frame there, the chain's feeds."""
     page = exported["studio-5"]["web"]
     open_page(browser, page.as_uri())
     audio = _mix(2.0, seed=9)
@@ -149,6 +186,80 @@ def test_a_device_page_gives_every_driver_feed_and_lets_each_be_heard(exported: 
     choices = browser.execute_script("return [...document.querySelectorAll('#listen option')].map(o => o.textContent)")
     assert choices[0] == "outputs 1 and 2" and choices[-1] == "all 5 outputs summed (mono)" and len(choices) == 7
     assert browser.find_element("id", "listen-row").is_displayed()
+    mix = tmp_path / "song.flac"
+    soundfile.write(mix, audio.T, RATE, subtype="PCM_24")
+    browser.find_element("id", "file").send_keys(str(mix))
+    deadline = time.monotonic() + 20
+    while browser.find_element("id", "download").get_attribute("disabled") and time.monotonic() < deadline:
+        time.sleep(0.05)
+    browser.find_element("id", "download").click()
+    saved = _downloaded(browser, "song - studio-5.wav")
+    data, rate = soundfile.read(saved, dtype="float32", always_2d=True)
+    probe = subprocess.run(
+        [
+            tool("ffprobe"),
+            "-v",
+            "error",
+            "-show_entries",
+            "stream=channels,sample_rate,codec_name,duration_ts",
+            "-of",
+            "json",
+            str(saved),
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    stream = json.loads(probe.stdout)["streams"][0]
+    mix_read, _ = soundfile.read(mix, dtype="float32", always_2d=True)
+    figure = null_db(data.T, load_chain("studio-5")(mix_read.T, RATE))
+    print(f"downloaded {saved.name}: soundfile {data.shape}, ffprobe {stream}; against the chain {figure:.1f} dB")
+    assert data.shape == (audio.shape[1], 5) and rate == RATE and figure <= -90.0
+    assert stream == {"codec_name": "pcm_f32le", "sample_rate": "48000", "channels": 5, "duration_ts": audio.shape[1]}
+
+
+def test_the_pages_ab_is_a_real_stereo_pair_on_the_same_head_matched_in_loudness(
+    exported: dict[str, dict[str, Path]], browser: Any, tmp_path: Path
+) -> None:
+    """A chain that ends in a BinauralMonitor gets the other side of its A/B in the page: a real +-30 degree pair on
+    the monitor's head, seat and room, rendered as the Python reference renders it (-90 dB); the page measures
+    loudness as soundstage's reports do (within 0.05 LU), and on a mix opened in it lowers the louder side by the
+    difference (within 0.05 dB of the Python chains' renders); `a` switches sides. A device's feeds have no A/B."""
+    page = exported["studio-5-binaural"]["web"]
+    config = _config(page)
+    assert config["reference"] is not None and _config(exported["studio-5"]["web"])["reference"] is None
+    open_page(browser, page.as_uri())
+    audio = _mix(3.0, seed=12)
+    chain = load_chain("studio-5-binaural")
+    reference = Chain([reference_for(list(chain)[-1])])
+    got = _render(browser, audio, {"reference": True})
+    want = reference(audio, RATE)
+    figure = null_db(got, want)
+    page_lufs, python_lufs = _measure(browser, got), _lufs(want)
+    print(f"\nstereo reference: page vs Python {figure:.1f} dB; loudness {page_lufs:.3f} vs {python_lufs:.3f} LUFS")
+    assert figure <= -90.0 and abs(page_lufs - python_lufs) <= 0.05
+
+    mix = tmp_path / "song.wav"
+    soundfile.write(mix, audio.T, RATE, subtype="FLOAT")
+    browser.find_element("id", "file").send_keys(str(mix))
+    deadline = time.monotonic() + 30
+    while "LUFS" not in browser.find_element("id", "match").text and time.monotonic() < deadline:
+        time.sleep(0.05)
+    text = browser.find_element("id", "match").text
+    device_lufs, reference_lufs = _lufs(chain(audio, RATE)), python_lufs
+    gains = browser.execute_script("return window.soundstage.gains")
+    quieter = min(device_lufs, reference_lufs)
+    print(f"opened: {text!r}; Python: device {device_lufs:.2f}, reference {reference_lufs:.2f} LUFS")
+    for side, lufs in (("device", device_lufs), ("reference", reference_lufs)):
+        assert abs(20 * np.log10(gains[side]) - (quieter - lufs)) <= 0.05, side
+    browser.find_element("id", "play").click()
+    browser.find_element("tag name", "body").send_keys("a")
+    time.sleep(0.3)
+    heard = browser.execute_script("const s = window.soundstage.sides; return [s.device.gain.value, s.reference.gain.value]")
+    assert browser.find_element("id", "ab").text == "A/B: stereo reference (a)"
+    assert heard[0] == 0.0 and abs(heard[1] - gains["reference"]) <= 1e-6
+    errors = [entry for entry in browser.get_log("browser") if entry["level"] == "SEVERE"]
+    assert errors == []
 
 
 def test_the_page_plays_a_file_in_real_time_with_its_knobs_and_bypass(
@@ -179,6 +290,27 @@ def test_the_page_plays_a_file_in_real_time_with_its_knobs_and_bypass(
     browser.find_element("tag name", "body").send_keys("b")
     assert browser.find_element("id", "bypass").text == "bypass: on (b)"
     assert browser.execute_script("return window.soundstage.values[2]") == 0.25
+    browser.find_element("tag name", "body").send_keys("b")  # bypass off: the download is the chain at width 0.25
+    browser.find_element("id", "download").click()
+    saved = _downloaded(browser, "mix - studio-5-binaural.wav")
+    data, rate = soundfile.read(saved, dtype="float32", always_2d=True)
+    decoded = browser.execute_script("const b = window.soundstage.buffer; return [b.length, b.sampleRate, b.numberOfChannels]")
+    print(f"downloaded {saved.name}: {data.shape[0]} frames at {rate} Hz, {data.shape[1]} channels")
+    assert (rate, data.shape) == (RATE, (decoded[0], 2)) and decoded[1:] == [RATE, 2]
+    mix_at_48k = np.asarray(
+        browser.execute_script("const b = window.soundstage.buffer; return [...b.getChannelData(0)]"), np.float32
+    )
+    moved = load_chain("studio-5-binaural")
+    moved.parameters["device.width"].value = 0.25
+    want = moved(
+        np.stack(
+            [mix_at_48k, np.asarray(browser.execute_script("return [...window.soundstage.buffer.getChannelData(1)]"), np.float32)]
+        ),
+        RATE,
+    )
+    figure = null_db(data.T, want)
+    print(f"the download against the chain at width 0.25: {figure:.1f} dB")
+    assert figure <= -90.0
     errors = [entry for entry in browser.get_log("browser") if entry["level"] == "SEVERE"]
     assert errors == []
 
@@ -217,6 +349,7 @@ def test_the_command_line_writes_the_page_and_says_how_to_use_it(tmp_path: Path,
     out = capsys.readouterr().out
     assert "web page (" in out and "open it in a browser" in out and f"web: {tmp_path / 'mastering.html'}" in out
     assert "bypass: the DAW's own" not in out  # no plugin was built
+    assert "its A/B" not in out  # mastering ends in no BinauralMonitor: no stereo reference
     assert _config(tmp_path / "mastering.html")["rate"] == 48000.0
 
 

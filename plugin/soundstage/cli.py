@@ -1026,6 +1026,11 @@ def _cmd_export_plugin(args: argparse.Namespace) -> int:
             f"  web page ({size:.1f} MB): open it in a browser, from disk, and drop a mix on it; it runs the chain at "
             f"{page_rate:g} Hz (the browser converts the file and its output), with the knobs and the bypass"
         )
+        if result.web_reference is not None:
+            print(
+                "  its A/B (a): the device against a real +-30 deg stereo pair on the same head, seat and room, "
+                "in time, the louder lowered to the other's integrated loudness on the mix opened"
+            )
     for plugin_format, bundle in result.bundles.items():
         print(f"  {plugin_format}: {bundle}")
     return 0

@@ -54,6 +54,10 @@ class LoudnessMeter:
         self._units = np.zeros((channels, 0))  # unit sums from the next gating block's start on
         self._powers: list[np.ndarray] = []  # per block: mean square per channel
 
+    def sections(self) -> np.ndarray:
+        """The K-weighting filter as second-order sections (stages, 6: b0 b1 b2 1 a1 a2)."""
+        return self._sos.copy()
+
     def add(self, block: np.ndarray) -> None:
         """Feed ``(channels, n)`` samples."""
         weighted, self._state = scipy.signal.sosfilt(self._sos, np.asarray(block, float), axis=1, zi=self._state)

@@ -13,11 +13,16 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+import tomli_w
+
+from soundstage.analysis.device import reference_for
 from soundstage.errors import ChainError
 from soundstage.export.bake import EXPORTABLE, Program, bake
 from soundstage.export.build import FORMATS, PLATFORMS, BuildError, build, bundle_stem, missing_tools
 from soundstage.exported import resampled_rates
-from soundstage.host.chainfile import chain_text, find_chain, load_chain
+from soundstage.host.chain import Chain
+from soundstage.host.chainfile import chain_text, chain_to_dict, find_chain, load_chain
+from soundstage.stages.monitors import BinauralMonitor
 
 __all__ = [
     "DEFAULT_RATES",
@@ -29,6 +34,7 @@ __all__ = [
     "export_plugin",
     "missing_tools",
     "resampled_rates",
+    "stereo_reference",
     "web_rate",
 ]
 
@@ -45,6 +51,8 @@ class Export:
     name: str
     #: The program the web page holds (baked for one rate); ``program`` when it is.
     web_program: Program | None = None
+    #: The page's stereo reference (the A side of its A/B), for a chain that ends in a BinauralMonitor.
+    web_reference: Program | None = None
 
 
 def plugin_name(chain_path: Path, name: str | None) -> str:
@@ -99,12 +107,35 @@ def export_plugin(
     text = chain_text(path, hrtf=hrtf)
     page_rates = [web_rate(rates)] if formats == ("web",) else rates  # a page alone: its one rate only
     program = bake(chain, text, rates=page_rates, source=str(path))
-    web = None
+    web, reference = None, None
     if "web" in formats and len(program.latency) > 1:  # beside plugins baked for several rates: the page's own
         web = bake(chain, text, rates=[web_rate(rates)], source=str(path))
+    if "web" in formats:
+        reference = stereo_reference(chain, [web_rate(rates)], str(path))
     description = f"soundstage chain {path.name}"
-    bundles = build(program, out, name=title, description=description, formats=formats, system=system, web_program=web)
-    return Export(bundles, program, title, web or program)
+    bundles = build(
+        program,
+        out,
+        name=title,
+        description=description,
+        formats=formats,
+        system=system,
+        web_program=web,
+        web_reference=reference,
+    )
+    return Export(bundles, program, title, web or program, reference)
+
+
+def stereo_reference(chain: Chain, rates: Sequence[float], source: str) -> Program | None:
+    """For a chain that ends in a :class:`BinauralMonitor` (a device on headphones), the other side of its A/B: a real
+    +-30 degree pair heard on the same head, seat and room (:func:`reference_for`, as ``soundstage render`` and
+    ``analyze device`` hear it), baked for ``rates``; else None."""
+    monitor = list(chain)[-1] if len(chain) else None
+    if not isinstance(monitor, BinauralMonitor):
+        return None
+    reference = Chain([reference_for(monitor)], names=["reference"])
+    text = f"# the stereo reference of {Path(source).name}: a +-30 degree pair on the monitor's head\n"
+    return bake(reference, text + tomli_w.dumps(chain_to_dict(reference)), rates=rates, source=source)
 
 
 def web_rate(rates: Sequence[float]) -> float:

@@ -45,6 +45,7 @@ import unicodedata
 from importlib import resources
 from pathlib import Path
 
+from soundstage.analysis.loudness import LoudnessMeter
 from soundstage.errors import SoundstageError
 from soundstage.export.bake import Program
 
@@ -255,9 +256,10 @@ def wasm_command(source: Path, output: Path) -> list[str]:
     ]
 
 
-def web_page(program: Program, wasm: bytes, *, name: str, description: str) -> str:
+def web_page(program: Program, wasm: bytes, *, name: str, description: str, reference: Program | None = None) -> str:
     """The web page: ``native/web.html`` with the program's knobs and channels, the engine and the program (base64)
-    filled in. ``program`` is baked for one rate (or for every rate: the page then runs at 48 kHz)."""
+    filled in. ``program`` is baked for one rate (or for every rate: the page then runs at 48 kHz); ``reference``,
+    baked for the same rate, is the A side of the page's loudness-matched A/B."""
     rate = next(iter(program.latency))
     config = {
         "name": name,
@@ -268,6 +270,10 @@ def web_page(program: Program, wasm: bytes, *, name: str, description: str) -> s
         "latency": program.latency[rate],
         "fixed": program.fixed,
         "chain": program.chain_text,
+        # BS.1770's K-weighting at the page's rate (pyloudnorm's filters, as soundstage's reports measure loudness):
+        # second-order sections b0 b1 b2 1 a1 a2
+        "k_weighting": k_weighting(float(rate or 48000.0)),
+        "reference": None if reference is None else {"latency": next(iter(reference.latency.values()))},
         "parameters": [
             {
                 "name": parameter.label,
@@ -289,9 +295,15 @@ def web_page(program: Program, wasm: bytes, *, name: str, description: str) -> s
         ("/*SSX_CONFIG*/", text),
         ("/*SSX_WASM*/", base64.b64encode(wasm).decode()),
         ("/*SSX_PROGRAM*/", base64.b64encode(program.blob).decode()),
+        ("/*SSX_REFERENCE*/", base64.b64encode(reference.blob if reference else b"").decode()),
     ):
         page = page.replace(mark, value, 1)
     return page
+
+
+def k_weighting(rate: float) -> list[list[float]]:
+    """BS.1770's K-weighting filter at ``rate`` as soundstage's loudness meter runs it: second-order sections."""
+    return [[float(v) for v in row] for row in LoudnessMeter(rate, 1).sections()]
 
 
 def _run(command: list[str], what: str, cwd: Path | None = None, hint: str = "") -> None:
@@ -321,9 +333,11 @@ def build(
     formats: tuple[str, ...],
     system: str = "linux",
     web_program: Program | None = None,
+    web_reference: Program | None = None,
 ) -> dict[str, Path]:
     """Compile ``program`` into one bundle per format in ``out_dir``, for ``system``; returns format -> bundle path.
-    The web page holds ``web_program`` (default ``program``): baked for one rate, as a browser runs one.
+    The web page holds ``web_program`` (default ``program``): baked for one rate, as a browser runs one; and
+    ``web_reference``, if given, the other side of its A/B (baked for the same rate).
 
     A bundle is built in a scratch folder inside ``out_dir`` and moved into place
     when complete: a failed build leaves no half bundle and keeps what was there.
@@ -335,7 +349,15 @@ def build(
         raise BuildError(f"cannot write plugins into {str(out_dir)!r}: it is a file, not a folder; choose another -o")
     made = [folder for folder in (out_dir, *out_dir.parents) if not folder.exists()]  # the deepest first
     try:
-        return _build(program, out_dir, name=name, description=description, formats=formats, system=system, web=web_program)
+        return _build(
+            program,
+            out_dir,
+            name=name,
+            description=description,
+            formats=formats,
+            system=system,
+            web=(web_program or program, web_reference),
+        )
     except OSError as error:
         raise BuildError(f"cannot write plugins into {str(out_dir)!r}: {error.strerror or error}") from None
     finally:  # a failed export leaves no folder it made: rmdir takes them only while empty (nothing built)
@@ -352,7 +374,7 @@ def _build(
     description: str,
     formats: tuple[str, ...],
     system: str,
-    web: Program | None,
+    web: tuple[Program, Program | None],
 ) -> dict[str, Path]:
     native = resources.files("soundstage.export") / "native"
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -369,7 +391,7 @@ def _build(
                 hint = f"; clang needs the wasm32 C and C++ libraries (Debian/Ubuntu: {WASM_APT})"
                 _run(wasm_command(work / "web.cpp", module), "the web page's engine (WebAssembly)", cwd=work, hint=hint)
                 page = work / f"{bundle_stem(name)}.html"
-                page.write_text(web_page(web or program, module.read_bytes(), name=name, description=description))
+                page.write_text(web_page(web[0], module.read_bytes(), name=name, description=description, reference=web[1]))
                 built[plugin_format] = page
                 continue
             include = work / plugin_format
