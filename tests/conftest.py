@@ -66,6 +66,37 @@ def browser(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
     driver.quit()
 
 
+@pytest.fixture(scope="module")
+def firefox(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
+    """A second browser engine: Debian's Firefox ESR, headless, driven over its own Marionette protocol (Mozilla's
+    marionette-driver; Debian packages no geckodriver). Skips without them; in CI their absence is a failure."""
+    binary = shutil.which("firefox-esr") or shutil.which("firefox")
+    marionette = pytest.importorskip("marionette_driver.marionette", reason="marionette-driver is in the test extras")
+    if binary is None:
+        if os.environ.get("CI") == "true":
+            pytest.fail("no Firefox in CI: .ci/run must install firefox-esr")
+        pytest.skip("the Firefox tests need Firefox (Debian: apt-get install firefox-esr)")
+    profile = tmp_path_factory.mktemp("firefox-profile")
+    (profile / "user.js").write_text('user_pref("marionette.port", 0);\n')  # any free port: it writes the one it took
+    process = subprocess.Popen(
+        [binary, "--headless", "--marionette", "--no-remote", "--profile", str(profile), "about:blank"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        port_file = profile / "MarionetteActivePort"
+        deadline = time.monotonic() + 60
+        while not (port_file.exists() and port_file.read_text().strip()) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        client = marionette.Marionette(host="127.0.0.1", port=int(port_file.read_text()))
+        client.start_session(timeout=60)
+        yield client
+        client.delete_session()
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
+
+
 @pytest.fixture(scope="session")
 def vst3_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """Folder holding SSGain.vst3, SSMono.vst3, SSSynth.vst3, built from tests/vst3/.

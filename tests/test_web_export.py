@@ -51,25 +51,29 @@ def _mix(seconds: float, channels: int = 2, seed: int = 5) -> np.ndarray:
     return np.asarray(0.3 * shaped / np.abs(shaped).max() * envelope, np.float32)
 
 
+#: The page's offline render (``window.soundstage.render``) of base64 float32 channels, its outputs back in base64.
+RENDER = """
+const [data, count, options] = arguments, done = arguments[arguments.length - 1];
+const raw = atob(data), bytes = new Uint8Array(raw.length);
+for (let i = 0; i < raw.length; i++) bytes[i] = raw.charCodeAt(i);
+const all = new Float32Array(bytes.buffer), n = all.length / count;
+const channels = Array.from({length: count}, (_, c) => all.slice(c * n, (c + 1) * n));
+window.soundstage.render(channels, options).then((outputs) => {
+  const out = new Float32Array(outputs.length * n);
+  outputs.forEach((samples, c) => out.set(samples, c * n));
+  const b = new Uint8Array(out.buffer);
+  let text = "";
+  for (let i = 0; i < b.length; i += 8192) text += String.fromCharCode.apply(null, b.subarray(i, i + 8192));
+  done(btoa(text));
+}).catch((error) => done("error: " + error.message));
+"""
+
+
 def _render(browser: Any, channels: np.ndarray, options: dict[str, Any] | None = None) -> np.ndarray:
     """The page's offline render (``window.soundstage.render``) of ``channels`` in the page loaded in ``browser``."""
     browser.set_script_timeout(120)
     result = browser.execute_async_script(
-        """
-        const [data, count, options, done] = arguments;
-        const raw = atob(data), bytes = new Uint8Array(raw.length);
-        for (let i = 0; i < raw.length; i++) bytes[i] = raw.charCodeAt(i);
-        const all = new Float32Array(bytes.buffer), n = all.length / count;
-        const channels = Array.from({length: count}, (_, c) => all.slice(c * n, (c + 1) * n));
-        window.soundstage.render(channels, options).then((outputs) => {
-          const out = new Float32Array(outputs.length * n);
-          outputs.forEach((samples, c) => out.set(samples, c * n));
-          const b = new Uint8Array(out.buffer);
-          let text = "";
-          for (let i = 0; i < b.length; i += 8192) text += String.fromCharCode.apply(null, b.subarray(i, i + 8192));
-          done(btoa(text));
-        }).catch((error) => done("error: " + error.message));
-        """,
+        RENDER,
         base64.b64encode(np.ascontiguousarray(channels, "<f4").tobytes()).decode(),
         len(channels),
         options or {},
@@ -148,6 +152,32 @@ def test_the_page_plays_what_the_plugin_plays_in_a_real_browser(exported: dict[s
     assert null_db(outputs["moved"], outputs["defaults"]) > -40.0  # the knobs moved the page's output
     errors = [entry for entry in browser.get_log("browser") if entry["level"] == "SEVERE"]
     assert errors == []
+
+
+def test_firefox_plays_the_page_as_chromium_does(exported: dict[str, dict[str, Path]], browser: Any, firefox: Any) -> None:
+    """A second browser engine (Gecko, Firefox ESR, headless) opens the page from disk and renders a mix, device and
+    stereo reference, to the very samples Chromium gives (one WebAssembly module, IEEE arithmetic): the page is no
+    Chromium page."""
+    page = exported["studio-5-binaural"]["web"]
+    audio = _mix(2.0, seed=13)
+    open_page(browser, page.as_uri())
+    firefox.navigate(page.as_uri())
+    deadline = time.monotonic() + 30
+    while firefox.execute_script("return document.body.dataset.ready") != "true" and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert firefox.execute_script("return document.getElementById('error').textContent") == ""
+    firefox.timeout.script = 120
+    for options in ({"values": _knob_values(_config(page), {"device.width": 0.5})}, {"reference": True}):
+        chromium = _render(browser, audio, options)
+        result = firefox.execute_async_script(
+            RENDER,
+            script_args=[base64.b64encode(np.ascontiguousarray(audio, "<f4").tobytes()).decode(), 2, options],
+            sandbox=None,  # the page's own window (its soundstage object), not Marionette's sandbox
+        )
+        assert not result.startswith("error:"), result
+        gecko = np.frombuffer(base64.b64decode(result), "<f4").reshape(2, -1)
+        print(f"\n{options}: Firefox and Chromium equal: {np.array_equal(gecko, chromium)}; rms {np.sqrt(np.mean(gecko**2)):.4f}")
+        assert np.array_equal(gecko, chromium) and np.sqrt(np.mean(gecko**2)) > 0.001
 
 
 def test_the_pages_bypass_plays_the_mix_in_time_and_crossfades_as_the_plugin(
