@@ -282,10 +282,24 @@ def test_the_pages_ab_is_a_real_stereo_pair_on_the_same_head_matched_in_loudness
     print(f"opened: {text!r}; Python: device {device_lufs:.2f}, reference {reference_lufs:.2f} LUFS")
     for side, lufs in (("device", device_lufs), ("reference", reference_lufs)):
         assert abs(20 * np.log10(gains[side]) - (quieter - lufs)) <= 0.05, side
+    open_page(browser, page.as_uri() + "?match_s=1&download_s=2")  # a long mix: measured on its start, no download
+    browser.find_element("id", "file").send_keys(str(mix))
+    deadline = time.monotonic() + 30
+    while "first 1 s" not in browser.find_element("id", "match").text and time.monotonic() < deadline:
+        time.sleep(0.05)
+    first = _lufs(chain(audio[:, :RATE], RATE)), _lufs(reference(audio[:, :RATE], RATE))
+    short = browser.execute_script("return window.soundstage.loudness")
+    print(f"on its first second: {browser.find_element('id', 'match').text!r}; Python {first[0]:.2f}, {first[1]:.2f}")
+    assert abs(short["device"] - first[0]) <= 0.05 and abs(short["reference"] - first[1]) <= 0.05
+    browser.find_element("id", "download").click()
+    assert "3 s is past what the page renders in memory (2 s); render it from disk: soundstage process" in (
+        browser.find_element("id", "error").text
+    )
     browser.find_element("id", "play").click()
     browser.find_element("tag name", "body").send_keys("a")
     time.sleep(0.3)
     heard = browser.execute_script("const s = window.soundstage.sides; return [s.device.gain.value, s.reference.gain.value]")
+    gains = browser.execute_script("return window.soundstage.gains")  # this mix's match (on its first second)
     assert browser.find_element("id", "ab").text == "A/B: stereo reference (a)"
     assert heard[0] == 0.0 and abs(heard[1] - gains["reference"]) <= 1e-6
     errors = [entry for entry in browser.get_log("browser") if entry["level"] == "SEVERE"]
