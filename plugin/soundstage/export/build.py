@@ -17,10 +17,8 @@ linked, so a Windows DAW needs nothing else:
 - VST3: ``NAME.vst3/Contents/x86_64-win/NAME.vst3`` (a DLL)
 - CLAP: ``NAME.clap`` (a DLL)
 
-and, for any system, a web page (``web``): ``NAME.html``, one self-contained file holding the same engine built for
-WebAssembly (clang, ``wasm32-wasi``: Debian's ``clang``, ``lld`` and the ``wasm32`` C and C++ libraries) and the
-program baked for one rate, which plays a mix through the chain in a browser with the chain's knobs and the
-plugin's bypass (``native/web.html``, ``native/web.cpp``).
+and, for any system, a web page (``web``, built by :mod:`.web`): ``NAME.html``, one self-contained file holding the
+same engine built for WebAssembly and the program baked for one rate.
 
 Channel layout: LV2 and CLAP take the chain's channels (stereo in, N out). VST3
 hosts (and pedalboard) run a plugin on one bus width, so a chain that widens
@@ -31,28 +29,24 @@ mix on its first two channels).
 
 from __future__ import annotations
 
-import base64
 import contextlib
 import hashlib
-import json
 import os
 import platform
 import re
 import shutil
-import subprocess
 import tempfile
 import unicodedata
 from importlib import resources
 from pathlib import Path
 
-from soundstage.analysis.loudness import LoudnessMeter
-from soundstage.errors import SoundstageError
 from soundstage.export.bake import Program
+from soundstage.export.toolchain import BuildError, run
+from soundstage.export.web import build_page, missing_web_tools
 
 __all__ = [
     "FORMATS",
     "PLATFORMS",
-    "WASM_APT",
     "WINDOWS_COMPILER",
     "BuildError",
     "build",
@@ -60,9 +54,6 @@ __all__ = [
     "compile_command",
     "dpf_root",
     "missing_tools",
-    "wasm_command",
-    "wasm_compiler",
-    "web_page",
 ]
 
 #: The formats: three plugin formats, and a web page that runs the same engine in a browser (any system's).
@@ -75,47 +66,17 @@ PLATFORMS = {"linux": ("vst3", "lv2", "clap"), "windows": ("vst3", "clap")}
 WINDOWS_COMPILER = "x86_64-w64-mingw32-g++-posix"
 
 
-class BuildError(SoundstageError):
-    """A plugin could not be built (a missing tool, or the compiler failed)."""
-
-
 def dpf_root() -> Path:
     """Where DPF is looked for: ``SOUNDSTAGE_DPF`` or Debian's ``/usr/share/dpf``."""
     return Path(os.environ.get("SOUNDSTAGE_DPF", "/usr/share/dpf"))
-
-
-#: What Debian and Ubuntu install for the web page's engine: clang, its linker and the wasm32 C/C++ libraries.
-WASM_APT = "apt-get install clang lld wasi-libc libc++-dev-wasm32 libclang-rt-dev-wasm32"
-
-
-def wasm_compiler() -> str | None:
-    """The clang++ that builds the web page's engine: ``SOUNDSTAGE_WASM_CXX``, else ``clang++`` or a versioned one
-    (Debian's ``clang++-14`` ...) on PATH; None when there is none."""
-    chosen = os.environ.get("SOUNDSTAGE_WASM_CXX")
-    if chosen:
-        return shutil.which(chosen)
-    names = ["clang++", *(f"clang++-{version}" for version in range(30, 13, -1))]
-    return next((found for found in map(shutil.which, names) if found), None)
-
-
-def _wasi_sysroot() -> Path:
-    """Where the wasm32-wasi C library is: ``SOUNDSTAGE_WASI_SYSROOT`` (a wasi-sdk's ``share/wasi-sysroot``), else
-    Debian's ``/usr`` (``wasi-libc``)."""
-    return Path(os.environ.get("SOUNDSTAGE_WASI_SYSROOT", "/usr"))
 
 
 def missing_tools(system: str = "linux", formats: tuple[str, ...] | None = None) -> str | None:
     """What this machine lacks to build ``formats`` (default: the plugin formats of ``system``, a key of
     :data:`PLATFORMS`), with how to install it; None when it has everything."""
     formats = PLATFORMS.get(system, ()) if formats is None else formats
-    if "web" in formats:
-        if wasm_compiler() is None:
-            return f"no WebAssembly compiler for the web page: clang++ is not on PATH (Debian/Ubuntu: {WASM_APT})"
-        if not (_wasi_sysroot() / "lib" / "wasm32-wasi" / "libc.a").exists():
-            return (
-                f"no WebAssembly C library at {_wasi_sysroot()} (Debian/Ubuntu: {WASM_APT}; or set "
-                "SOUNDSTAGE_WASI_SYSROOT to a wasi-sdk's share/wasi-sysroot)"
-            )
+    if "web" in formats and (missing := missing_web_tools()):
+        return missing
     if not any(plugin_format != "web" for plugin_format in formats):
         return None
     if system == "windows" and shutil.which(WINDOWS_COMPILER) is None:
@@ -234,93 +195,13 @@ def compile_command(
     ]
 
 
-def wasm_command(source: Path, output: Path) -> list[str]:
-    """The one clang++ call that builds the engine (``native/web.cpp``) into a WebAssembly module for the web page:
-    a WASI reactor (no main), 128-bit SIMD (every browser since 2021-23), no exceptions, no fused multiply-adds (the
-    x86-64 builds have none: the page plays what the plugins play)."""
-    return [
-        str(wasm_compiler()),
-        "--target=wasm32-wasi",
-        f"--sysroot={_wasi_sysroot()}",
-        "-std=c++17",
-        "-O3",
-        "-msimd128",
-        "-fno-exceptions",
-        "-ffp-contract=off",
-        "-mexec-model=reactor",
-        "-Wl,--no-entry",
-        "-Wl,--strip-all",
-        str(source),
-        "-o",
-        str(output),
-    ]
-
-
-def web_page(program: Program, wasm: bytes, *, name: str, description: str, reference: Program | None = None) -> str:
-    """The web page: ``native/web.html`` with the program's knobs and channels, the engine and the program (base64)
-    filled in. ``program`` is baked for one rate (or for every rate: the page then runs at 48 kHz); ``reference``,
-    baked for the same rate, is the A side of the page's loudness-matched A/B."""
-    rate = next(iter(program.latency))
-    config = {
-        "name": name,
-        "description": description,
-        "rate": rate or 48000.0,  # ANY_RATE (0): a chain of rate-free stages plays natively at the page's 48 kHz
-        "inputs": program.inputs,
-        "outputs": program.outputs,
-        "latency": program.latency[rate],
-        "fixed": program.fixed,
-        "chain": program.chain_text,
-        # BS.1770's K-weighting at the page's rate (pyloudnorm's filters, as soundstage's reports measure loudness):
-        # second-order sections b0 b1 b2 1 a1 a2
-        "k_weighting": k_weighting(float(rate or 48000.0)),
-        "reference": None if reference is None else {"latency": next(iter(reference.latency.values()))},
-        "parameters": [
-            {
-                "name": parameter.label,
-                "path": parameter.name,
-                "symbol": parameter.symbol,
-                "unit": parameter.unit,
-                "minimum": parameter.minimum,
-                "maximum": parameter.maximum,
-                "default": parameter.default,
-                "kind": "boolean" if parameter.boolean else "choice" if parameter.choices else "number",
-                "choices": list(parameter.choices),
-            }
-            for parameter in program.parameters
-        ],
-    }
-    text = json.dumps(config).replace("<", "\\u003c")  # no "</script>" in a chain's text can close the block
-    page = (resources.files("soundstage.export") / "native" / "web.html").read_text(encoding="utf-8")
-    for mark, value in (
-        ("/*SSX_CONFIG*/", text),
-        ("/*SSX_WASM*/", base64.b64encode(wasm).decode()),
-        ("/*SSX_PROGRAM*/", base64.b64encode(program.blob).decode()),
-        ("/*SSX_REFERENCE*/", base64.b64encode(reference.blob if reference else b"").decode()),
-    ):
-        page = page.replace(mark, value, 1)
-    return page
-
-
-def k_weighting(rate: float) -> list[list[float]]:
-    """BS.1770's K-weighting filter at ``rate`` as soundstage's loudness meter runs it: second-order sections."""
-    return [[float(v) for v in row] for row in LoudnessMeter(rate, 1).sections()]
-
-
-def _run(command: list[str], what: str, cwd: Path | None = None, hint: str = "") -> None:
-    result = subprocess.run(command, capture_output=True, text=True, cwd=cwd)
-    if result.returncode != 0:
-        lines = [line.strip() for line in result.stderr.splitlines() if line.strip()] or ["(no output)"]
-        first_error = next((line for line in lines if "error" in line.lower()), lines[-1])  # not the caret line under it
-        raise BuildError(f"building {what} failed: {first_error} (command: {' '.join(command[:3])} ...){hint}")
-
-
 def _ttl_generator(work: Path) -> Path:
     source = dpf_root() / "utils" / "lv2-ttl-generator" / "lv2_ttl_generator.c"
     if not source.exists():
         raise BuildError(f"DPF's LV2 ttl generator source is not at {source} (install dpf-source)")
     tool = work / "lv2_ttl_generator"
     compiler = shutil.which("gcc") or "g++"
-    _run([compiler, "-x", "c", str(source), "-o", str(tool), "-ldl"], "the LV2 ttl generator")
+    run([compiler, "-x", "c", str(source), "-o", str(tool), "-ldl"], "the LV2 ttl generator")
     return tool
 
 
@@ -381,18 +262,15 @@ def _build(
     built: dict[str, Path] = {}
     with tempfile.TemporaryDirectory(prefix=".soundstage-export-", dir=out_dir) as scratch:
         work = Path(scratch).absolute()  # g++ runs in it: paths given relative to where the user is would not hold
-        for file in ("engine.hpp", "plugin.cpp", "dpf_messages.hpp", "web.cpp"):
+        for file in ("engine.hpp", "plugin.cpp", "dpf_messages.hpp"):
             (work / file).write_text((native / file).read_text())
         blob = work / "program.bin"
         blob.write_bytes(program.blob)
         for plugin_format in formats:
             if plugin_format == "web":
-                module = work / "engine.wasm"
-                hint = f"; clang needs the wasm32 C and C++ libraries (Debian/Ubuntu: {WASM_APT})"
-                _run(wasm_command(work / "web.cpp", module), "the web page's engine (WebAssembly)", cwd=work, hint=hint)
-                page = work / f"{bundle_stem(name)}.html"
-                page.write_text(web_page(web[0], module.read_bytes(), name=name, description=description, reference=web[1]))
-                built[plugin_format] = page
+                built[plugin_format] = build_page(
+                    work, web[0], name=name, stem=bundle_stem(name), description=description, reference=web[1]
+                )
                 continue
             include = work / plugin_format
             include.mkdir()
@@ -423,9 +301,9 @@ def _build(
                 preinclude=work / "dpf_messages.hpp",
                 system=system,
             )
-            _run(command, f"the {plugin_format.upper()} plugin", cwd=work)
+            run(command, f"the {plugin_format.upper()} plugin", cwd=work)
             if plugin_format == "lv2":
-                _run([str(_ttl_generator(work)), f"./{binary.name}"], "the LV2 description (ttl)", cwd=bundle)
+                run([str(_ttl_generator(work)), f"./{binary.name}"], "the LV2 description (ttl)", cwd=bundle)
                 (bundle / "chain.toml").write_text(program.chain_text)
             built[plugin_format] = bundle
         # every format built: only now is a bundle of the same name replaced (a rename in one file system), so an

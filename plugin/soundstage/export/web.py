@@ -1,0 +1,139 @@
+"""The web page ``soundstage export-plugin --format web`` writes: the plugin's engine in a browser.
+
+``NAME.html`` is one self-contained file: ``native/web.html`` (the page: an AudioWorklet that runs the engine one
+render quantum at a time, the chain's knobs, the plugin's bypass, an A/B against the stereo reference, a download),
+the engine (``native/engine.hpp`` through ``native/web.cpp``) built for WebAssembly by clang (``wasm32-wasi``, a
+reactor: Debian's ``clang``, ``lld`` and the ``wasm32`` C and C++ libraries), and the program baked for one rate,
+both in base64. Opened from disk it needs no server and no network.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+import shutil
+from importlib import resources
+from pathlib import Path
+
+from soundstage.analysis.loudness import LoudnessMeter
+from soundstage.export.bake import Program
+from soundstage.export.toolchain import run
+
+__all__ = ["WASM_APT", "build_page", "k_weighting", "missing_web_tools", "wasm_command", "wasm_compiler", "web_page"]
+
+#: What Debian and Ubuntu install for the web page's engine: clang, its linker and the wasm32 C/C++ libraries.
+WASM_APT = "apt-get install clang lld wasi-libc libc++-dev-wasm32 libclang-rt-dev-wasm32"
+
+
+def wasm_compiler() -> str | None:
+    """The clang++ that builds the web page's engine: ``SOUNDSTAGE_WASM_CXX``, else ``clang++`` or a versioned one
+    (Debian's ``clang++-14`` ...) on PATH; None when there is none."""
+    chosen = os.environ.get("SOUNDSTAGE_WASM_CXX")
+    if chosen:
+        return shutil.which(chosen)
+    names = ["clang++", *(f"clang++-{version}" for version in range(30, 13, -1))]
+    return next((found for found in map(shutil.which, names) if found), None)
+
+
+def wasi_sysroot() -> Path:
+    """Where the wasm32-wasi C library is: ``SOUNDSTAGE_WASI_SYSROOT`` (a wasi-sdk's ``share/wasi-sysroot``), else
+    Debian's ``/usr`` (``wasi-libc``)."""
+    return Path(os.environ.get("SOUNDSTAGE_WASI_SYSROOT", "/usr"))
+
+
+def missing_web_tools() -> str | None:
+    """What this machine lacks to build the web page, with how to install it; None when it has everything."""
+    if wasm_compiler() is None:
+        return f"no WebAssembly compiler for the web page: clang++ is not on PATH (Debian/Ubuntu: {WASM_APT})"
+    if not (wasi_sysroot() / "lib" / "wasm32-wasi" / "libc.a").exists():
+        return (
+            f"no WebAssembly C library at {wasi_sysroot()} (Debian/Ubuntu: {WASM_APT}; or set "
+            "SOUNDSTAGE_WASI_SYSROOT to a wasi-sdk's share/wasi-sysroot)"
+        )
+    return None
+
+
+def build_page(work: Path, program: Program, *, name: str, stem: str, description: str, reference: Program | None) -> Path:
+    """Build the engine into WebAssembly in the scratch folder ``work`` and write ``STEM.html`` there; its path."""
+    native = resources.files("soundstage.export") / "native"
+    for file in ("engine.hpp", "web.cpp"):
+        (work / file).write_text((native / file).read_text())
+    module = work / "engine.wasm"
+    hint = f"; clang needs the wasm32 C and C++ libraries (Debian/Ubuntu: {WASM_APT})"
+    run(wasm_command(work / "web.cpp", module), "the web page's engine (WebAssembly)", cwd=work, hint=hint)
+    page = work / f"{stem}.html"
+    page.write_text(web_page(program, module.read_bytes(), name=name, description=description, reference=reference))
+    return page
+
+
+def wasm_command(source: Path, output: Path) -> list[str]:
+    """The one clang++ call that builds the engine (``native/web.cpp``) into a WebAssembly module for the web page:
+    a WASI reactor (no main), 128-bit SIMD (every browser since 2021-23), no exceptions, no fused multiply-adds (the
+    x86-64 builds have none: the page plays what the plugins play)."""
+    return [
+        str(wasm_compiler()),
+        "--target=wasm32-wasi",
+        f"--sysroot={wasi_sysroot()}",
+        "-std=c++17",
+        "-O3",
+        "-msimd128",
+        "-fno-exceptions",
+        "-ffp-contract=off",
+        "-mexec-model=reactor",
+        "-Wl,--no-entry",
+        "-Wl,--strip-all",
+        str(source),
+        "-o",
+        str(output),
+    ]
+
+
+def web_page(program: Program, wasm: bytes, *, name: str, description: str, reference: Program | None = None) -> str:
+    """The web page: ``native/web.html`` with the program's knobs and channels, the engine and the program (base64)
+    filled in. ``program`` is baked for one rate (or for every rate: the page then runs at 48 kHz); ``reference``,
+    baked for the same rate, is the A side of the page's loudness-matched A/B."""
+    rate = next(iter(program.latency))
+    config = {
+        "name": name,
+        "description": description,
+        "rate": rate or 48000.0,  # ANY_RATE (0): a chain of rate-free stages plays natively at the page's 48 kHz
+        "inputs": program.inputs,
+        "outputs": program.outputs,
+        "latency": program.latency[rate],
+        "fixed": program.fixed,
+        "chain": program.chain_text,
+        # BS.1770's K-weighting at the page's rate (pyloudnorm's filters, as soundstage's reports measure loudness):
+        # second-order sections b0 b1 b2 1 a1 a2
+        "k_weighting": k_weighting(float(rate or 48000.0)),
+        "reference": None if reference is None else {"latency": next(iter(reference.latency.values()))},
+        "parameters": [
+            {
+                "name": parameter.label,
+                "path": parameter.name,
+                "symbol": parameter.symbol,
+                "unit": parameter.unit,
+                "minimum": parameter.minimum,
+                "maximum": parameter.maximum,
+                "default": parameter.default,
+                "kind": "boolean" if parameter.boolean else "choice" if parameter.choices else "number",
+                "choices": list(parameter.choices),
+            }
+            for parameter in program.parameters
+        ],
+    }
+    text = json.dumps(config).replace("<", "\\u003c")  # no "</script>" in a chain's text can close the block
+    page = (resources.files("soundstage.export") / "native" / "web.html").read_text(encoding="utf-8")
+    for mark, value in (
+        ("/*SSX_CONFIG*/", text),
+        ("/*SSX_WASM*/", base64.b64encode(wasm).decode()),
+        ("/*SSX_PROGRAM*/", base64.b64encode(program.blob).decode()),
+        ("/*SSX_REFERENCE*/", base64.b64encode(reference.blob if reference else b"").decode()),
+    ):
+        page = page.replace(mark, value, 1)
+    return page
+
+
+def k_weighting(rate: float) -> list[list[float]]:
+    """BS.1770's K-weighting filter at ``rate`` as soundstage's loudness meter runs it: second-order sections."""
+    return [[float(v) for v in row] for row in LoudnessMeter(rate, 1).sections()]
