@@ -424,3 +424,26 @@ def test_a_clang_without_the_wasm32_libraries_is_one_line_with_the_fix(
     assert "building the web page's engine (WebAssembly) failed:" in err and "file not found" in err
     assert "clang needs the wasm32 C and C++ libraries" in err and "libc++-dev-wasm32" in err
     assert not (tmp_path / "out").exists()
+
+
+def test_a_name_and_a_chain_that_hold_markup_stay_text_in_the_page(tmp_path: Path, browser: Any) -> None:
+    """A plugin name and a chain file whose text holds `</script>` and an `<img onerror>`: the page opens, shows them
+    as text, runs nothing of them; an existing page is kept without --overwrite."""
+    web_toolchain()
+    chain = tmp_path / "odd.toml"
+    chain.write_text(
+        'format = 1\ndescription = "</script><img src=x onerror=window.pwned=1>"\n'
+        '[[stages]]\ntype = "Gain"\nname = "trim"\nparameters = { gain_db = -3.0 }\n'
+    )
+    name = "Mix </script><img src=x onerror=window.pwned=1> & Co"
+    page = export_plugin(chain, tmp_path / "out", formats=["web"], name=name).bundles["web"]
+    open_page(browser, page.as_uri())
+    assert browser.execute_script("return window.pwned") is None
+    assert browser.find_element("id", "title").text == name
+    assert "</script><img src=x onerror=window.pwned=1>" in browser.execute_script(
+        "return document.getElementById('chain').textContent"
+    )
+    before = page.read_bytes()
+    with pytest.raises(Exception, match="exists; pass --overwrite"):
+        export_plugin(chain, tmp_path / "out", formats=["web"], name=name)
+    assert page.read_bytes() == before
