@@ -131,6 +131,38 @@ def test_lossless_formats_other_programs_write_read_bit_exact(tmp_path: Path, na
     assert got.shape == expected.shape and np.array_equal(got, expected)
 
 
+@pytest.mark.parametrize(("codec", "rate", "channels"), [("g722", 16000, 1), ("adpcm_g726", 8000, 1), ("adpcm_yamaha", SR, 2)])
+def test_a_wav_of_a_codec_libsndfile_lacks_reads_as_ffmpeg_decodes_it(
+    tmp_path: Path, codec: str, rate: int, channels: int
+) -> None:
+    """WAVs of G.722 and G.726 (telephone and dictation recorders) and Yamaha ADPCM, which libsndfile refuses as a
+    "malformed fmt chunk": read through FFmpeg's decoders, the very samples `ffmpeg -c:a pcm_f32le` decodes; a WAV no
+    decoder reads (AAC behind a WAV header) is one line with the conversion to try."""
+    tool("ffmpeg")
+    source = write(tmp_path / "source.wav", program(1.0, channels))
+    encoded = ffmpeg(source, tmp_path / "memo.wav", "-c:a", codec, "-ar", str(rate))
+    with pytest.raises(soundfile.LibsndfileError):
+        soundfile.info(str(encoded))
+    decoded = ffmpeg(encoded, tmp_path / "decoded.wav", "-c:a", "pcm_f32le")
+    expected = soundfile.read(str(decoded), dtype="float32", always_2d=True)[0].T
+    with open_audio(encoded) as reader:
+        assert (reader.samplerate, reader.num_channels) == (rate, channels)
+        got = reader.read(reader.frames)
+    assert got.shape == expected.shape and np.array_equal(got, expected)
+    assert main(["process", str(encoded), str(tmp_path / "out.wav"), "--chain", "mastering"]) == 0
+
+
+def test_a_wav_no_decoder_reads_is_one_line_with_the_conversion(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    tool("ffmpeg")
+    source = write(tmp_path / "source.wav", program(1.0))
+    broken = ffmpeg(source, tmp_path / "aac.wav", "-c:a", "aac")  # FFmpeg writes it; no decoder reads it back
+    assert main(["process", str(broken), str(tmp_path / "out.wav"), "--chain", "mastering"]) == 2
+    error = capsys.readouterr().err
+    assert error.count("\n") == 1 and "aac.wav' cannot be read as audio: " in error
+    assert "convert it (e.g. ffmpeg -i aac.wav -c:a pcm_s24le aac-pcm.wav)" in error
+    assert not (tmp_path / "out.wav").exists()
+
+
 def test_aac_reads_at_its_source_length_and_timing(tmp_path: Path) -> None:
     """AAC in an .m4a (a client's reference; pedalboard reads it only on macOS): the encoder's priming is dropped and
     its padding cut at the length the MP4 states, so it reads as long as the WAV it was made from (ffmpeg's own

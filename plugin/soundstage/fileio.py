@@ -106,8 +106,18 @@ def open_audio(path: str | os.PathLike[str], *, allow_truncated: bool = False) -
                 raise _text_given(file) from None
             if _is_bw64(file):  # ITU-R BS.2088 (ADM deliveries, Dolby Atmos masters): libsndfile does not read it
                 return _closed_if_refused(file, _bw64_reader(file), allow_truncated)
+            # a WAV of a codec libsndfile lacks (G.722 and G.726 from telephone and dictation recorders, Yamaha
+            # ADPCM): FFmpeg's decoders, which read the codec its format tag names, if they decode it whole (one that
+            # breaks off is no WAV these decoders read: refused as below)
+            decoded = _ffmpeg_decoded(file) if _is_riff_wave(file) else None
+            if decoded is not None and 0 < decoded.frames == decoded.declared_frames:
+                return _closed_if_refused(file, decoded, allow_truncated)
+            if decoded is not None:
+                decoded.close()
             raise AudioFileError(
-                f"input file {str(file)!r} cannot be read as audio: {_first_line(str(error)) or 'not a ' + suffix + ' file'}"
+                f"input file {str(file)!r} cannot be read as audio: "
+                f"{_first_line(str(error)).rstrip('.') or 'not a ' + suffix + ' file'}; if another program plays it, "
+                f"convert it (e.g. ffmpeg -i {file.name} -c:a pcm_s24le {file.stem}-pcm.wav)"
             ) from None
         info = None  # not a format libsndfile reads: pedalboard's to judge
     stream = mpeg.scan(file) if suffix in MPEG_SUFFIXES or (info is not None and info.format == "MP3") else None
@@ -239,6 +249,13 @@ def _ffmpeg_decoded(file: Path) -> DecodedReader | None:
         raise
     except Exception:  # not a container FFmpeg knows, or one without audio: the caller refuses it
         return None
+
+
+def _is_riff_wave(file: Path) -> bool:
+    """Whether ``file`` begins as a WAV (RIFF or RF64) file."""
+    with open(file, "rb") as stream:
+        head = stream.read(12)
+    return head[:4] in (b"RIFF", b"RF64") and head[8:12] == b"WAVE"
 
 
 def _is_bw64(file: Path) -> bool:
