@@ -152,6 +152,29 @@ def test_a_wav_of_a_codec_libsndfile_lacks_reads_as_ffmpeg_decodes_it(
     assert main(["process", str(encoded), str(tmp_path / "out.wav"), "--chain", "mastering"]) == 0
 
 
+@pytest.mark.parametrize("session_rate", [44100, 48000])
+def test_a_dictation_stem_at_8_khz_renders_whole_in_a_session_at_another_rate(tmp_path: Path, session_rate: int) -> None:
+    """A G.726 WAV at 8 kHz (read through FFmpeg, its length the fact chunk's) in a session at 44.1 or 48 kHz: the
+    render runs to the end (it stopped as "ends early": the resampler gives a sample less than the exact ratio) and
+    the stem is in the mix as the same audio in a plain 8 kHz WAV is."""
+    tool("ffmpeg")
+    source = write(tmp_path / "source.wav", program(1.0, channels=1), 8000)
+    memo = ffmpeg(source, tmp_path / "memo.wav", "-c:a", "adpcm_g726", "-ar", "8000")
+    plain = ffmpeg(memo, tmp_path / "plain.wav", "-c:a", "pcm_f32le")
+    mixes = []
+    for stem in (memo, plain):
+        (tmp_path / "session.toml").write_text(
+            f"format = 1\nsample_rate = {session_rate}\n"
+            f'[[stems]]\npath = "{stem.name}"\n'
+            '[[renders]]\nname = "mix"\nkind = "mixdown"\nbit_depth = 32\n'
+        )
+        out = tmp_path / f"out-{stem.stem}"
+        assert main(["render", str(tmp_path / "session.toml"), "-o", str(out)]) == 0
+        mixes.append(soundfile.read(str(out / "mix.wav"), dtype="float32")[0])
+    assert mixes[0].shape == mixes[1].shape and np.array_equal(mixes[0], mixes[1])
+    assert np.sqrt(np.mean(mixes[0] ** 2)) > 0.05
+
+
 def test_a_wav_no_decoder_reads_is_one_line_with_the_conversion(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     tool("ffmpeg")
     source = write(tmp_path / "source.wav", program(1.0))

@@ -65,7 +65,8 @@ __all__ = [
 #: The audio files a folder contributes (a batch's items, a new session's stems): what :func:`open_audio` reads.
 AUDIO_SUFFIXES = (
     *(".wav", ".wave", ".bwf", ".rf64", ".flac", ".aiff", ".aif", ".aifc", ".caf", ".w64", ".mp3", ".ogg", ".opus", ".au"),
-    *(".m4a", ".wv"),  # read with the "formats" extra (DecodedReader)
+    *(".mp2", ".mpga"),  # MPEG audio layer II: broadcast archives
+    *(".m4a", ".wv", ".aac", ".ac3"),  # read with the "formats" extra (DecodedReader): AAC, ALAC, WavPack, raw AAC, AC-3
 )
 
 
@@ -532,15 +533,21 @@ class TruncatedReader:
 
 
 class _ResampledTruncated:
+    """A resampling reader cut at ``seconds``: at most what the resampler gives (pedalboard's gives a sample less
+    than the exact ratio for some, 8 kHz to 44.1 kHz among them)."""
+
     def __init__(self, reader: Any, seconds: float) -> None:
         self._reader = reader
-        self.frames = int(seconds * float(reader.samplerate))
+        self.frames = min(int(seconds * float(reader.samplerate)), int(reader.frames))
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self._reader, name)
 
     def read(self, count: int) -> Any:
-        return self._reader.read(max(0, min(count, self.frames - int(self._reader.tell()))))
+        wanted = max(0, min(count, self.frames - int(self._reader.tell())))
+        if wanted == 0:  # pedalboard's read(0) means "all of it", which its resampler refuses
+            return np.zeros((int(self._reader.num_channels), 0), np.float32)
+        return self._reader.read(wanted)
 
 
 #: libsndfile's names of the samples a WAV's fmt chunk describes: (format tag, bits per sample) -> subtype.
