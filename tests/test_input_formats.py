@@ -526,3 +526,20 @@ def test_process_carries_a_bwf_time_reference_to_its_wav(tmp_path: Path) -> None
     assert np.array_equal(carried, plain)  # the same samples: only the metadata differs
     process_file(chain, stamped, tmp_path / "out.flac")  # FLAC has no bext: written as before
     assert soundfile.info(str(tmp_path / "out.flac")).frames == 24000
+
+
+def test_a_folders_mp2_aac_and_ac3_files_are_stems_and_batch_items(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """MPEG layer II (broadcast archives), raw AAC (ADTS) and AC-3 files, which soundstage reads, are taken from a
+    folder by `session new` and `batch` as WAVs are (they were left out without a word)."""
+    tool("ffmpeg")
+    source = write(tmp_path / "source.wav", program(1.0))
+    folder = tmp_path / "archive"
+    folder.mkdir()
+    for name, codec in (("news.mp2", "mp2"), ("promo.aac", "aac"), ("trailer.ac3", "ac3")):
+        ffmpeg(source, folder / name, "-c:a", codec, *(("-f", "adts") if name.endswith(".aac") else ()))
+    assert main(["session", "new", str(folder)]) == 0
+    text = (folder / "session.toml").read_text()
+    assert all(f'path = "{name}"' in text for name in ("news.mp2", "promo.aac", "trailer.ac3")), text
+    (folder / "session.toml").unlink()
+    assert main(["batch", str(folder), "--chain", "mastering", "-o", str(tmp_path / "out"), "--workers", "1"]) == 0
+    assert sorted(path.name for path in (tmp_path / "out").glob("*.wav")) == ["news.wav", "promo.wav", "trailer.wav"]
