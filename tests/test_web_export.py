@@ -447,3 +447,17 @@ def test_a_name_and_a_chain_that_hold_markup_stay_text_in_the_page(tmp_path: Pat
     with pytest.raises(Exception, match="exists; pass --overwrite"):
         export_plugin(chain, tmp_path / "out", formats=["web"], name=name)
     assert page.read_bytes() == before
+
+
+def test_every_pedalboard_builtin_plays_in_the_page_as_in_pedalboard(tmp_path: Path, browser: Any) -> None:
+    """tests/export/builtins.toml (all 18 of pedalboard's built-ins, JUCE's float32 arithmetic in the engine) in the
+    page against the chain in pedalboard: within -110 dB, the Windows build's figure (the C library's `sin`, `tanh`,
+    `exp` and `pow` differ in the last bit between glibc and the WebAssembly one)."""
+    web_toolchain()
+    chain_file = ROOT / "tests" / "export" / "builtins.toml"
+    page = export_plugin(chain_file, tmp_path, formats=["web"]).bundles["web"]
+    open_page(browser, page.as_uri())
+    audio = _mix(2.0, seed=21)
+    figure = null_db(_render(browser, audio), load_chain(chain_file)(audio, RATE))
+    print(f"\nbuilt-ins in the page vs pedalboard: {figure:.1f} dB")
+    assert figure <= -110.0
