@@ -543,3 +543,17 @@ def test_a_folders_mp2_aac_and_ac3_files_are_stems_and_batch_items(tmp_path: Pat
     (folder / "session.toml").unlink()
     assert main(["batch", str(folder), "--chain", "mastering", "-o", str(tmp_path / "out"), "--workers", "1"]) == 0
     assert sorted(path.name for path in (tmp_path / "out").glob("*.wav")) == ["news.wav", "promo.wav", "trailer.wav"]
+
+
+def test_a_voc_file_reads_as_ffmpeg_decodes_it(tmp_path: Path) -> None:
+    """A Creative VOC file (DOS-era games and sound cards) that ffmpeg writes: its blocks state no length, and it read
+    as truncated against FFmpeg's guess from the file size; it reads as ffmpeg decodes it, every sample."""
+    tool("ffmpeg")
+    source = write(tmp_path / "source.wav", program(1.0), 44100)
+    voc = ffmpeg(source, tmp_path / "old.voc", "-c:a", "pcm_u8")
+    decoded = ffmpeg(voc, tmp_path / "decoded.wav", "-c:a", "pcm_f32le")
+    expected, rate = soundfile.read(str(decoded), dtype="float32", always_2d=True)
+    with open_audio(voc) as reader:
+        assert (reader.samplerate, reader.num_channels, reader.frames) == (rate, 2, expected.shape[0])
+        got = reader.read(reader.frames)
+    assert np.array_equal(got, expected.T)

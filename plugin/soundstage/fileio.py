@@ -661,8 +661,9 @@ class SoundfileReader(_StreamedReader):
 
 
 #: FFmpeg's names of the raw streams it reads (no container): the length it gives them is guessed from the bitrate, so
-#: a variable-rate AAC in ADTS frames (an .aac file, or `ffmpeg -f adts -`) read as cut short of its guess.
-_RAW_STREAMS = frozenset({"aac", "ac3", "eac3", "dts", "truehd", "mlp"})
+#: a variable-rate AAC in ADTS frames (an .aac file, or `ffmpeg -f adts -`) read as cut short of its guess. A Creative
+#: VOC file's blocks state no sample count either: FFmpeg guesses one from the file's size, headers included.
+_RAW_STREAMS = frozenset({"aac", "ac3", "eac3", "dts", "truehd", "mlp", "voc"})
 
 
 class DecodedReader(_StreamedReader):
