@@ -123,21 +123,20 @@ def tool(name: str) -> str:
 def web_toolchain() -> None:
     """Returns if ``soundstage export-plugin --format web`` can build (clang and the wasm32 libraries); else a failure
     in CI, where .ci/run installs them, and a skip with the reason elsewhere."""
-    reason = missing_tools(formats=("web",))
-    if reason:
-        if os.environ.get("CI") == "true":
-            pytest.fail(f"the web page cannot be built in CI: {reason}; .ci/run must install clang and wasi-libc")
-        pytest.skip(f"the web page cannot be built here: {reason}")
+    _toolchain(missing_tools(formats=("web",)), "the web page", "clang and wasi-libc")
 
 
 def plugin_toolchain() -> None:
     """Returns if ``soundstage export-plugin`` can build (g++ and dpf-source); else a failure in CI, where .ci/run
     installs them, and a skip with the reason elsewhere."""
-    reason = missing_tools()
+    _toolchain(missing_tools(), "plugins", "g++ and dpf-source")
+
+
+def _toolchain(reason: str | None, what: str, installs: str) -> None:
     if reason:
         if os.environ.get("CI") == "true":
-            pytest.fail(f"plugins cannot be built in CI: {reason}; .ci/run must install g++ and dpf-source")
-        pytest.skip(f"plugins cannot be built here: {reason}")
+            pytest.fail(f"{what} cannot be built in CI: {reason}; .ci/run must install {installs}")
+        pytest.skip(f"{what} cannot be built here: {reason}")
 
 
 def open_page(browser: Any, url: str) -> None:

@@ -1019,12 +1019,14 @@ def _cmd_export_plugin(args: argparse.Namespace) -> int:
         print("  it plays at every sample rate, as its chain does: no stage of it holds a design made for one rate")
     elif plugins:
         _say_rates(list(program.latency))
-    if "web" in result.bundles and result.web_program is not None:
-        page_rate = next(iter(result.web_program.latency)) or 48000.0
+    if result.web_program is not None:
+        from soundstage.export.web import page_rate
+
         size = result.bundles["web"].stat().st_size / 2**20
         print(
             f"  web page ({size:.1f} MB): open it in a browser, from disk, and drop a mix on it; it runs the chain at "
-            f"{page_rate:g} Hz (the browser converts the file and its output), with the knobs and the bypass"
+            f"{page_rate(result.web_program):g} Hz (the browser converts the file and its output), with the knobs and "
+            "the bypass"
         )
         if result.web_reference is not None:
             print(

@@ -49,7 +49,7 @@ class Export:
     bundles: dict[str, Path]
     program: Program
     name: str
-    #: The program the web page holds (baked for one rate); ``program`` when it is.
+    #: The program the web page holds (baked for one rate; ``program`` when it is); None when no page was built.
     web_program: Program | None = None
     #: The page's stereo reference (the A side of its A/B), for a chain that ends in a BinauralMonitor.
     web_reference: Program | None = None
@@ -123,7 +123,7 @@ def export_plugin(
         web_program=web,
         web_reference=reference,
     )
-    return Export(bundles, program, title, web or program, reference)
+    return Export(bundles, program, title, (web or program) if "web" in formats else None, reference)
 
 
 def stereo_reference(chain: Chain, rates: Sequence[float], source: str) -> Program | None:

@@ -20,7 +20,7 @@ from soundstage.analysis.loudness import LoudnessMeter
 from soundstage.export.bake import Program
 from soundstage.export.toolchain import run
 
-__all__ = ["WASM_APT", "build_page", "k_weighting", "missing_web_tools", "wasm_command", "wasm_compiler", "web_page"]
+__all__ = ["WASM_APT", "build_page", "k_weighting", "missing_web_tools", "page_rate", "wasm_command", "wasm_compiler", "web_page"]
 
 #: What Debian and Ubuntu install for the web page's engine: clang, its linker and the wasm32 C/C++ libraries.
 WASM_APT = "apt-get install clang lld wasi-libc libc++-dev-wasm32 libclang-rt-dev-wasm32"
@@ -93,19 +93,19 @@ def web_page(program: Program, wasm: bytes, *, name: str, description: str, refe
     """The web page: ``native/web.html`` with the program's knobs and channels, the engine and the program (base64)
     filled in. ``program`` is baked for one rate (or for every rate: the page then runs at 48 kHz); ``reference``,
     baked for the same rate, is the A side of the page's loudness-matched A/B."""
-    rate = next(iter(program.latency))
+    baked = next(iter(program.latency))
     config = {
         "name": name,
         "description": description,
-        "rate": rate or 48000.0,  # ANY_RATE (0): a chain of rate-free stages plays natively at the page's 48 kHz
+        "rate": page_rate(program),
         "inputs": program.inputs,
         "outputs": program.outputs,
-        "latency": program.latency[rate],
+        "latency": program.latency[baked],
         "fixed": program.fixed,
         "chain": program.chain_text,
         # BS.1770's K-weighting at the page's rate (pyloudnorm's filters, as soundstage's reports measure loudness):
         # second-order sections b0 b1 b2 1 a1 a2
-        "k_weighting": k_weighting(float(rate or 48000.0)),
+        "k_weighting": k_weighting(page_rate(program)),
         "reference": None if reference is None else {"latency": next(iter(reference.latency.values()))},
         "parameters": [
             {
@@ -132,6 +132,12 @@ def web_page(program: Program, wasm: bytes, *, name: str, description: str, refe
     ):
         page = page.replace(mark, value, 1)
     return page
+
+
+def page_rate(program: Program) -> float:
+    """The rate the page runs ``program`` at: the one it is baked for, or 48 kHz for a chain of rate-free stages
+    (baked once for every rate, :data:`~soundstage.exported.ANY_RATE`), which plays natively at any."""
+    return float(next(iter(program.latency)) or 48000.0)
 
 
 def k_weighting(rate: float) -> list[list[float]]:
