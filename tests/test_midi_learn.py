@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 import mido
+import pedalboard
 import pytest
 from mido.sockets import PortServer
 
@@ -84,6 +85,27 @@ def test_add_binding_keeps_the_rest_of_the_file(tmp_path: Path) -> None:
     assert (tmp_path / "broken.toml").read_text() == "[[bindings]\n"
 
 
+@pytest.mark.parametrize("gesture", ["7-bit cc", "14-bit pair", "nrpn", "relative two's complement", "pitch bend"])
+def test_a_learned_control_travels_as_the_parameters_own_knob(tmp_path: Path, gesture: str) -> None:
+    """A control learned for a parameter on a log scale (a cutoff) or a dB taper (a gain) moves it as the parameter's
+    own 0..1 position does, as a DAW's learn maps it: half-way on a 10 Hz..24 kHz cutoff is 490 Hz, not 12 kHz; a
+    linear parameter keeps a linear control."""
+    messages, _ = GESTURES[gesture]
+    chain = Chain([pedalboard.HighpassFilter(), Gain(), pedalboard.Reverb()], names=["hp", "level", "verb"])
+    bindings = []
+    for target in ("hp.cutoff_frequency_hz", "level.gain_db", "verb.room_size"):  # a map each: one control
+        add_binding(tmp_path / f"{target}.toml", chain, target, detect(messages))
+        bindings += load_map(tmp_path / f"{target}.toml", chain).bindings
+    assert [b.curve for b in bindings] == ["log", "db", "linear"]
+    for binding in bindings:
+        parameter = chain.parameters[binding.target]
+        for x in (0.0, 0.1, 0.25, 0.5, 0.9, 1.0):
+            assert binding.value(x, parameter) == pytest.approx(parameter.from_normalized(x), rel=1e-12, abs=1e-9)
+            assert binding.position(parameter.from_normalized(x), parameter) == pytest.approx(x, abs=1e-12)
+    cutoff = chain.parameters["hp.cutoff_frequency_hz"]
+    assert bindings[0].value(0.5, cutoff) == pytest.approx((10.0 * 24000.0) ** 0.5, rel=1e-9)  # 489.9 Hz
+
+
 def test_unknown_target_fails_before_waiting(tmp_path: Path) -> None:
     with pytest.raises(MidiMapError, match="no parameter 'levl.gain_db'"):
         learn(chain(), tmp_path / "map.toml", "levl.gain_db", port=None, timeout_s=60)
@@ -105,6 +127,6 @@ def test_learn_over_a_port_from_another_process(tmp_path: Path, gesture: str) ->
     thread.start()
     thread.join(timeout=20)
     process.wait(timeout=10)
-    assert result["learned"] == {"target": "level.gain_db"} | expected
+    assert result["learned"] == {"target": "level.gain_db"} | expected | {"curve": "db"}  # gain_db's own taper
     (binding,) = load_map(tmp_path / "map.toml", chain()).bindings
     assert (binding.target, binding.kind, binding.number) == ("level.gain_db", expected["kind"], expected["number"])

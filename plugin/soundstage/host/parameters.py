@@ -25,6 +25,7 @@ __all__ = [
     "Value",
     "Scale",
     "Kind",
+    "DB_TAPER_EXPONENT",
 ]
 
 Scale = Literal["linear", "log", "db"]
@@ -34,7 +35,7 @@ Value = Union[float, bool, str]  # noqa: UP007 (a runtime alias; "|" needs Pytho
 # The dB scale is a fader taper: the normalized position is the fourth root of the
 # amplitude's share of the range, so 0 dB sits near 70 % of travel on a -60..+12 dB
 # fader, as on a console, instead of crowding the useful range into the top tenth.
-_DB_TAPER_EXPONENT = 4.0
+DB_TAPER_EXPONENT = 4.0
 
 
 @dataclass(frozen=True)
@@ -158,7 +159,7 @@ class ParameterSpec:
         if self.scale == "db":
             a_lo, a_hi = 10 ** (lo / 20), 10 ** (hi / 20)
             share = (10 ** (v / 20) - a_lo) / (a_hi - a_lo)
-            return max(share, 0.0) ** (1.0 / _DB_TAPER_EXPONENT)
+            return max(share, 0.0) ** (1.0 / DB_TAPER_EXPONENT)
         return (v - lo) / (hi - lo)
 
     def from_normalized(self, position: float) -> Value:
@@ -173,7 +174,7 @@ class ParameterSpec:
             value = lo * (hi / lo) ** x
         elif self.scale == "db":
             a_lo, a_hi = 10 ** (lo / 20), 10 ** (hi / 20)
-            amplitude = a_lo + (x**_DB_TAPER_EXPONENT) * (a_hi - a_lo)
+            amplitude = a_lo + (x**DB_TAPER_EXPONENT) * (a_hi - a_lo)
             value = 20 * math.log10(amplitude)
         else:
             value = lo + x * (hi - lo)

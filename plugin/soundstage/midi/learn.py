@@ -14,6 +14,10 @@ against 113..127).
 rest of the file — other bindings, comments, layout — is kept as it was; the
 new map is checked against the chain first and replaces the old file atomically.
 Learning a parameter again replaces its earlier bindings unless ``keep=True``.
+A control learned for a parameter on a log or dB scale (a cutoff, a release time, a
+gain) gets that scale as its curve, so it travels as the parameter's own knob does
+(its 0..1 position, as a DAW's learn maps it): a linear curve would put 20 Hz..1 kHz
+of a 10 Hz..24 kHz cutoff in the knob's first 4 %.
 """
 
 from __future__ import annotations
@@ -153,6 +157,9 @@ def add_binding(
     entry = {"target": target} | binding
     candidate = map_from_dict({"bindings": [entry]}, chain, source=str(file))  # the target and values fit the chain
     entry["target"] = candidate.bindings[0].target
+    spec = chain.parameters[entry["target"]].spec
+    if spec.kind == "float" and spec.scale != "linear" and entry["kind"] not in ("note", "program") and "curve" not in entry:
+        entry["curve"] = spec.scale  # the control travels as the parameter's own knob does (a DAW's learn: its 0..1)
     bindings = document.get("bindings")
     if bindings is None:
         bindings = tomlkit.aot()

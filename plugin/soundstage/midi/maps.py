@@ -41,7 +41,7 @@ from pydantic import AfterValidator, Field
 
 from soundstage.errors import SoundstageError
 from soundstage.host.chainfile import find_chain, load_chain
-from soundstage.host.parameters import Parameter, ParameterSpec
+from soundstage.host.parameters import DB_TAPER_EXPONENT, Parameter, ParameterSpec
 from soundstage.schema import Table, unused_key, validate
 from soundstage.tomlfile import read_toml
 
@@ -99,9 +99,9 @@ class Binding:
         high = spec.maximum if self.maximum is None else self.maximum
         if self.curve == "log":
             return low * (high / low) ** x
-        if self.curve == "db":  # fader taper: amplitude follows x^4 between the two levels
+        if self.curve == "db":  # fader taper: amplitude follows x^4 between the two levels (a dB parameter's own)
             a_low, a_high = 10 ** (low / 20), 10 ** (high / 20)
-            return 20 * math.log10(max(a_low + x**4 * (a_high - a_low), 1e-12))
+            return 20 * math.log10(max(a_low + x**DB_TAPER_EXPONENT * (a_high - a_low), 1e-12))
         if self.curve == "exponent":
             return low + x**self.exponent * (high - low)
         return low + x * (high - low)
@@ -119,7 +119,7 @@ class Binding:
                 x = math.log(max(v, 1e-30) / low) / math.log(high / low)
             elif self.curve == "db":
                 a_low, a_high = 10 ** (low / 20), 10 ** (high / 20)
-                x = max((10 ** (v / 20) - a_low) / (a_high - a_low), 0.0) ** 0.25
+                x = max((10 ** (v / 20) - a_low) / (a_high - a_low), 0.0) ** (1 / DB_TAPER_EXPONENT)
             elif self.curve == "exponent":
                 x = max((v - low) / (high - low), 0.0) ** (1 / self.exponent)
             else:
