@@ -1006,6 +1006,31 @@ def test_every_lv2_symbol_is_a_c_identifier_of_its_own(tmp_path: Path) -> None:
     assert all(re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", symbol) for symbol in symbols)
 
 
+def test_lv2_knobs_on_a_log_scale_travel_as_one(tmp_path: Path) -> None:
+    """A frequency, a time or a ratio knob (a log scale in soundstage) is marked logarithmic in the LV2 bundle, so a
+    host's knob puts 100 ms of a 1..10000 ms release half-way instead of in its first percent; the others are not.
+    (DPF's VST3 and CLAP wrappers have no such hint: those hosts show every knob linear.)"""
+    plugin_toolchain()
+    if not _which("lv2info"):
+        if os.environ.get("CI") == "true":
+            pytest.fail("lv2info missing in CI: .ci/run must install lilv-utils")
+        pytest.skip("lv2info not installed (Debian: apt-get install lilv-utils)")
+    chain_file = ROOT / "chains" / "mastering.toml"
+    lv2 = export_plugin(chain_file, tmp_path, formats=["lv2"], rates=[RATE]).bundles["lv2"]
+    env = {**os.environ, "LV2_PATH": str(lv2.parent)}
+    info = subprocess.run(["lv2info", "urn:soundstage:mastering"], capture_output=True, text=True, env=env)
+    assert info.returncode == 0, info.stderr
+    ports = {
+        found.group(1): "port-props#logarithmic" in block
+        for block in re.split(r"\n\s*Port \d+:", info.stdout)
+        if (found := re.search(r"Symbol:\s+(\S+)", block))
+    }
+    chain = load_chain(chain_file)
+    want = {p.symbol: chain.parameters[p.name].spec.scale == "log" for p in _program_parameters(chain_file)}
+    print(f"\nlogarithmic: {sorted(symbol for symbol, log in want.items() if log)}")
+    assert {symbol: ports[symbol] for symbol in want} == want and sum(want.values()) == 5
+
+
 def test_lv2_nulls_in_a_host(bundles: dict[str, dict[str, Path]]) -> None:
     """lv2apply cannot run DPF plugins (no options feature): tests/export/lv2host.py is a minimal ctypes host."""
     if not _which("lv2info"):

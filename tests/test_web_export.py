@@ -11,18 +11,24 @@ import time
 from pathlib import Path
 from typing import Any
 
+import mido
 import numpy as np
 import pedalboard
 import pytest
 import soundfile
+import tomli_w
+import tomllib
 
 from export.host import null_db, set_knob
 from helpers import open_page, plugin_toolchain, tool, web_toolchain
+from midi_ports import GESTURES, cc
 from soundstage import Chain, load_chain
 from soundstage.analysis.device import reference_for
 from soundstage.analysis.loudness import LoudnessMeter
 from soundstage.cli import main
+from soundstage.errors import ChainError
 from soundstage.export import export_plugin
+from soundstage.midi import Decoder, add_binding, detect, load_map
 
 ROOT = Path(__file__).resolve().parents[1]
 RATE = 48000
@@ -357,6 +363,234 @@ def test_the_page_plays_a_file_in_real_time_with_its_knobs_and_bypass(
     assert figure <= -90.0
     errors = [entry for entry in browser.get_log("browser") if entry["level"] == "SEVERE"]
     assert errors == []
+
+
+def test_the_pages_knobs_travel_on_the_parameters_own_scale(tmp_path: Path, browser: Any) -> None:
+    """A knob in the page moves its parameter as soundstage's 0..1 position does (``from_normalized``): a cutoff,
+    a ratio or a time on a log scale (half-way on a 1..10000 ms release is 100 ms, where a linear slider put 5000 ms),
+    a gain on the fader taper, a threshold linearly; a knob set by value shows at its position; double-click: its
+    default."""
+    web_toolchain()
+    page = export_plugin("mastering", tmp_path, formats=["web"]).bundles["web"]
+    open_page(browser, page.as_uri())
+    config, chain = _config(page), load_chain("mastering")
+    scales = {p["path"]: p["scale"] for p in config["parameters"]}
+    assert scales == {path: chain.parameters[path].spec.scale for path in scales}
+    assert sorted(set(scales.values())) == ["db", "linear", "log"]
+    numbers = [(index, knob) for index, knob in enumerate(config["parameters"]) if knob["kind"] == "number"]
+    assert len(numbers) == 8
+    for index, knob in numbers:
+        parameter, slider = chain.parameters[knob["path"]], browser.find_element("id", f"knob-{index}")
+        assert float(slider.get_attribute("value")) == pytest.approx(parameter.to_normalized(knob["default"]), abs=1e-12)
+        for x in (0.0, 0.1, 0.5, 0.8, 1.0):
+            browser.execute_script("arguments[0].value = arguments[1]; arguments[0].dispatchEvent(new Event('input'))", slider, x)
+            value = browser.execute_script("return window.soundstage.values[arguments[0]]", index)
+            assert value == pytest.approx(parameter.from_normalized(x), rel=1e-12, abs=1e-9), (knob["path"], x)
+        browser.execute_script("arguments[0].dispatchEvent(new MouseEvent('dblclick'))", slider)
+        assert browser.execute_script("return window.soundstage.values[arguments[0]]", index) == knob["default"]
+        assert float(slider.get_attribute("value")) == pytest.approx(parameter.to_normalized(knob["default"]), abs=1e-12)
+    release = [p["path"] for p in config["parameters"]].index("limiter.release_ms")
+    slider = browser.find_element("id", f"knob-{release}")
+    browser.execute_script("arguments[0].value = 0.5; arguments[0].dispatchEvent(new Event('input'))", slider)
+    assert browser.find_element("id", f"value-{release}").text == "100 ms"
+
+
+#: A MIDI controller for the page: ``navigator.requestMIDIAccess`` answers with one input, whose messages the test
+#: sends (Chromium's Web MIDI needs an ALSA sequencer, which this machine has not; the page's MIDI code is under test).
+FAKE_MIDI = """
+window.fakeInput = {name: "test controller", onmidimessage: null};
+navigator.requestMIDIAccess = async () => ({inputs: new Map([["1", window.fakeInput]]), outputs: new Map(), onstatechange: null});
+window.sendMidi = (bytes) => window.fakeInput.onmidimessage({data: new Uint8Array(bytes)});
+"""
+
+
+def _renumbered(messages: list[mido.Message], control: int) -> list[mido.Message]:
+    return [message.copy(control=control) for message in messages]
+
+
+def _learn_gestures() -> dict[str, list[mido.Message]]:
+    """A gesture of another kind of control for each of the mastering chain's knobs, each on a control of its own."""
+    rpn = [cc(101, 0), cc(100, 5)] + [m for v in (9000, 9100, 9300) for m in (cc(6, v >> 7), cc(38, v & 127))]
+    return {
+        "rumble.cutoff_frequency_hz": GESTURES["7-bit cc"][0],
+        "glue.threshold_db": GESTURES["14-bit pair"][0],
+        "trim.gain_db": GESTURES["nrpn"][0],
+        "glue.release_ms": GESTURES["relative two's complement"][0],
+        "glue.ratio": _renumbered(GESTURES["relative signed bit"][0], 21),
+        "glue.attack_ms": _renumbered(GESTURES["relative binary offset"][0], 22),
+        "trim.invert": GESTURES["note"][0],
+        "limiter.release_ms": GESTURES["pitch bend"][0],
+        "limiter.threshold_db": rpn,
+    }
+
+
+def _performance(seed: int) -> list[mido.Message]:
+    """A minute's playing on those controls, interleaved: sweeps across each knob (so soft takeover picks them up),
+    14-bit pairs, NRPN and RPN data entry and increments, encoder turns both ways, pad presses, the pitch wheel."""
+    rng = np.random.default_rng(seed)
+    runs = [
+        [cc(74, int(v), 2) for v in np.r_[np.arange(0, 128, 9), np.arange(127, -1, -13)]],
+        [m for v in np.linspace(0, 16383, 23).astype(int) for m in (cc(7, int(v) >> 7), cc(39, int(v) & 127))],
+        [  # as most controllers send an NRPN or RPN: the selection, then the value (and increments)
+            m
+            for v in np.linspace(16383, 0, 17).astype(int)
+            for m in (cc(99, 1000 >> 7), cc(98, 1000 & 127), cc(6, int(v) >> 7), cc(38, int(v) & 127))
+        ],
+        [cc(99, 1000 >> 7), cc(98, 1000 & 127)] + [cc(96, 0)] * 5 + [cc(97, 0)] * 3,
+        [
+            m
+            for v in np.linspace(0, 16383, 11).astype(int)
+            for m in (cc(101, 0), cc(100, 5), cc(6, int(v) >> 7), cc(38, int(v) & 127))
+        ],
+        [cc(20, int(v)) for v in rng.choice([1, 2, 3, 125, 126, 127], 30)],
+        [cc(21, int(v)) for v in rng.choice([1, 2, 65, 66], 30)],
+        [cc(22, int(v)) for v in rng.choice([62, 63, 65, 66, 70], 30)],
+        [m for _ in range(3) for m in (mido.Message("note_on", note=36, velocity=90), mido.Message("note_off", note=36))],
+        [mido.Message("pitchwheel", pitch=int(v)) for v in np.linspace(-8192, 8191, 29).astype(int)],
+    ]
+    out: list[mido.Message] = []
+    while any(runs):
+        run = runs[int(rng.integers(len(runs)))]
+        out += [run.pop(0) for _ in range(min(len(run), int(rng.integers(1, 6))))]
+    return out
+
+
+def test_a_midi_controller_learned_in_the_page_moves_its_knobs_as_soundstage_would(tmp_path: Path, browser: Any) -> None:
+    """MIDI in the page: learn beside a knob, then move a control; nine kinds of control (7- and 14-bit CCs, NRPN,
+    RPN, three relative-encoder encodings, a pad, the pitch wheel) learned onto the mastering chain's knobs give the
+    very bindings soundstage's own `midi learn` makes of the same gestures (its map, saved from the page, loads in
+    soundstage); then 300-odd messages of playing move every knob to the values soundstage's decoder gives for that
+    map (soft takeover, encoders, toggles, log and dB curves), message by message; a pad learned onto the bypass
+    switches it."""
+    web_toolchain()
+    page = export_plugin("mastering", tmp_path, formats=["web"]).bundles["web"]
+    open_page(browser, page.as_uri())
+    browser.execute_script("localStorage.clear()")
+    browser.execute_script(FAKE_MIDI)
+    browser.find_element("id", "midi").click()
+    assert browser.find_element("id", "midi-status").text == "listening to test controller"
+    config, chain = _config(page), load_chain("mastering")
+    paths = [p["path"] for p in config["parameters"]]
+    gestures = _learn_gestures()
+    for path, messages in [*gestures.items(), ("bypass", [mido.Message("note_on", note=40, velocity=100)])]:
+        target = path if path == "bypass" else str(paths.index(path))
+        browser.find_element("css selector", f'button[data-learn="{target}"]').click()
+        browser.execute_script("for (const m of arguments[0]) window.sendMidi(m)", [m.bytes() for m in messages])
+        deadline = time.monotonic() + 5
+        while browser.execute_script("return window.soundstage.midi.learning") is not None and time.monotonic() < deadline:
+            time.sleep(0.05)
+    labels = browser.execute_script("return [...document.querySelectorAll('button[data-learn]')].map(b => b.textContent)")
+    print(f"\nlearned: {labels}")
+    browser.find_element("id", "save-map").click()
+    saved = _downloaded(browser, "mastering-map.toml")
+    for path, messages in gestures.items():
+        add_binding(tmp_path / "learned.toml", chain, path, detect(messages))
+    assert sorted(load_map(saved, chain).bindings, key=str) == sorted(
+        load_map(tmp_path / "learned.toml", chain).bindings, key=str
+    )
+
+    decoder = Decoder(load_map(saved, chain), chain)
+    performance = _performance(seed=8)
+    heard = browser.execute_script(
+        "return arguments[0].map((m) => { window.sendMidi(m); return [...window.soundstage.values]; })",
+        [m.bytes() for m in performance],
+    )
+    moved = set()
+    for message, page_values in zip(performance, heard):
+        for binding, value in decoder.feed(message):
+            chain.parameters[binding.target].value = value
+            moved.add(binding.target)
+        want = [float(chain.parameters[path].value) for path in paths]
+        assert page_values == pytest.approx(want, rel=1e-6, abs=1e-6), message
+    print(f"{len(performance)} messages, {len(moved)} knobs moved, the page's values as soundstage's decoder gives them")
+    assert moved == set(gestures)
+    browser.execute_script("window.sendMidi(arguments[0])", mido.Message("note_on", note=40, velocity=100).bytes())
+    assert browser.find_element("id", "bypass").text == "bypass: on (b)"
+
+
+def test_a_midi_map_given_at_export_drives_the_page(tmp_path: Path, browser: Any, capsys: pytest.CaptureFixture) -> None:
+    """`export-plugin --format web --map MAP`: the studio's MIDI map (session_files/demo-map.toml: a 7-bit CC with
+    soft takeover, a 14-bit fader on a dB curve) and a program change that recalls a preset move the page's knobs to
+    the values soundstage's decoder gives for the same messages; its bindings on what the export fixed (depth,
+    distance) are left out, each said in one line; a map without a page is refused."""
+    web_toolchain()
+    wide = tmp_path / "wide.toml"
+    chain_dict = tomllib.loads((ROOT / "chains" / "studio-5.toml").read_text())
+    chain_dict["stages"][0]["parameters"] |= {"width": 0.9, "center_level_db": -3.0}
+    wide.write_text(tomli_w.dumps(chain_dict))
+    midi_map = tmp_path / "map.toml"
+    midi_map.write_text(
+        (ROOT / "session_files" / "demo-map.toml").read_text() + '\n[[programs]]\nprogram = 3\npreset = "wide.toml"\n'
+    )
+    assert main(["export-plugin", "studio-5", "--format", "web", "-o", str(tmp_path / "out"), "--map", str(midi_map)]) == 0
+    said = capsys.readouterr().out
+    print(said)
+    assert "MIDI map: device.depth (relative 20) is fixed at export: the page leaves it out" in said
+    assert "MIDI map: device.distance_m (nrpn 1000) is fixed at export: the page leaves it out" in said
+    page = tmp_path / "out" / "studio-5.html"
+    open_page(browser, page.as_uri())
+    browser.execute_script("localStorage.clear()")
+    open_page(browser, page.as_uri())
+    browser.execute_script(FAKE_MIDI)
+    browser.find_element("id", "midi").click()
+    labels = browser.execute_script("return [...document.querySelectorAll('button[data-learn]')].map(b => b.textContent)")
+    assert labels[-3:] == ["learn", "ch1 CC 7/39", "ch1 CC 74"]  # centre amount, centre level, width (the table's order)
+
+    chain = load_chain("studio-5")
+    paths = [p["path"] for p in _config(page)["parameters"]]
+    decoder = Decoder(load_map(midi_map, chain), chain)
+    playing = (
+        [cc(74, v) for v in range(0, 128, 11)]
+        + [m for v in range(0, 16384, 1111) for m in (cc(7, v >> 7), cc(39, v & 127))]
+        + [cc(20, 1)] * 3
+        + [mido.Message("program_change", program=3), cc(74, 20), cc(74, 117)]
+    )
+    heard = browser.execute_script(
+        "return arguments[0].map((m) => { window.sendMidi(m); return [...window.soundstage.values]; })",
+        [m.bytes() for m in playing],
+    )
+    for message, page_values in zip(playing, heard):
+        for binding, value in decoder.feed(message):
+            chain.parameters[binding.target].value = value
+        assert page_values == pytest.approx([float(chain.parameters[p].value) for p in paths], rel=1e-6, abs=1e-6), message
+    after_program = heard[playing.index(mido.Message("program_change", program=3))]
+    assert after_program[paths.index("device.width")] == pytest.approx(0.9)
+    assert after_program[paths.index("device.center_level_db")] == pytest.approx(-3.0)
+    assert heard[-1][paths.index("device.width")] == pytest.approx(117 / 127)
+    with pytest.raises(ChainError, match=r"a MIDI map goes into the web page \(--format web\)"):
+        export_plugin("studio-5", tmp_path / "vst3", formats=["vst3"], midi_map=midi_map)
+
+
+def test_the_page_says_in_one_line_why_it_has_no_midi(tmp_path: Path, browser: Any) -> None:
+    """The real Web MIDI of the browser: refused (headless Chromium grants no permission unasked), granted on a machine
+    without the ALSA sequencer (this one: the browser finds no MIDI system), and a browser without Web MIDI (Safari):
+    each is one line that says what to do; the knobs and learning still work from the mouse."""
+    web_toolchain()
+    page = export_plugin("mastering", tmp_path, formats=["web"]).bundles["web"]
+    open_page(browser, page.as_uri())
+
+    def status_after_connect() -> str:
+        browser.find_element("id", "midi").click()
+        deadline = time.monotonic() + 10
+        while "learn" in browser.find_element("id", "midi-status").text and time.monotonic() < deadline:
+            time.sleep(0.05)
+        return str(browser.find_element("id", "midi-status").text)
+
+    browser.execute_cdp_cmd("Browser.grantPermissions", {"permissions": ["midi", "midiSysex"]})  # Chromium asks for both
+    try:
+        open_page(browser, page.as_uri())
+        granted = status_after_connect()
+    finally:
+        browser.execute_cdp_cmd("Browser.resetPermissions", {})
+    sequencer = Path("/dev/snd/seq").exists()
+    assert granted.startswith("listening to " if sequencer else "the browser found no MIDI system"), granted
+    open_page(browser, page.as_uri())
+    refused = status_after_connect()
+    print(f"\ngranted: {granted}\nrefused: {refused}")
+    assert refused.startswith("MIDI refused (NotAllowedError): allow MIDI for this page"), refused
+    open_page(browser, page.as_uri())
+    browser.execute_script("delete Navigator.prototype.requestMIDIAccess")
+    assert status_after_connect().startswith("this browser has no Web MIDI")
 
 
 def test_a_file_the_chain_cannot_take_is_named_with_the_fix(

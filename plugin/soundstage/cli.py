@@ -24,7 +24,7 @@
     soundstage midi monitor --in PORT [--count N] [--seconds S]
     soundstage demo [DIR]
     soundstage export-plugin CHAIN.toml -o OUTDIR [--format vst3,lv2,clap,web] [--name NAME] [--rates 44100,48000] [--overwrite]
-                             [--platform linux|windows] [--hrtf SOFA ...]
+                             [--platform linux|windows] [--hrtf SOFA ...] [--map MAP.toml]
     soundstage audition SESSION.toml [-o DIR] [--port N] [--no-open]
     soundstage batch JOBS [--chain C] [--hrtf SOFA ...] [-o DIR] [--workers N | --scheduler tcp://HOST:PORT]
                      [--resume] [--overwrite]
@@ -55,6 +55,8 @@ from typing import TYPE_CHECKING, Any, NoReturn, TypeVar
 from soundstage.errors import SoundstageError
 
 if TYPE_CHECKING:
+    from soundstage.export import Export
+    from soundstage.export.bake import Program
     from soundstage.host.chain import Chain
 
 __all__ = ["main", "build_parser"]
@@ -997,6 +999,7 @@ def _cmd_export_plugin(args: argparse.Namespace) -> int:
         overwrite=args.overwrite,
         hrtf=_given_heads(args.hrtf),
         system=args.platform,
+        midi_map=args.map,
         **{key: value for key, value in (("formats", args.format), ("rates", args.rates)) if value is not None},
     )
     program = result.program
@@ -1020,22 +1023,31 @@ def _cmd_export_plugin(args: argparse.Namespace) -> int:
     elif plugins:
         _say_rates(list(program.latency))
     if result.web_program is not None:
-        from soundstage.export.web import page_rate
-
-        size = result.bundles["web"].stat().st_size / 2**20
-        print(
-            f"  web page ({size:.1f} MB): open it in a browser, from disk, and drop a mix on it; it runs the chain at "
-            f"{page_rate(result.web_program):g} Hz (the browser converts the file and its output), with the knobs and "
-            "the bypass"
-        )
-        if result.web_reference is not None:
-            print(
-                "  its A/B (a): the device against a real +-30 deg stereo pair on the same head, seat and room, "
-                "in time, the louder lowered to the other's integrated loudness on the mix opened"
-            )
+        _say_page(result, result.web_program, args.map)
     for plugin_format, bundle in result.bundles.items():
         print(f"  {plugin_format}: {bundle}")
     return 0
+
+
+def _say_page(result: Export, page: Program, midi_map: str | None) -> None:
+    """The export summary's lines on the web page (running ``page``): its size, rate, A/B and MIDI map."""
+    from soundstage.export.web import page_rate
+
+    size = result.bundles["web"].stat().st_size / 2**20
+    print(
+        f"  web page ({size:.1f} MB): open it in a browser, from disk, and drop a mix on it; it runs the chain at "
+        f"{page_rate(page):g} Hz (the browser converts the file and its output), with the knobs and "
+        "the bypass"
+    )
+    if result.web_reference is not None:
+        print(
+            "  its A/B (a): the device against a real +-30 deg stereo pair on the same head, seat and room, "
+            "in time, the louder lowered to the other's integrated loudness on the mix opened"
+        )
+    if midi_map:
+        print(f"  its MIDI (Web MIDI): the bindings of {midi_map}; learn more in the page, and save them as a map")
+    for note in result.notes:
+        print(f"  MIDI map: {note}")
 
 
 def _say_rates(baked: list[float]) -> None:
@@ -1412,6 +1424,11 @@ def build_parser() -> argparse.ArgumentParser:
         "--rates", type=_rates, default=None, help="sample rates to bake designs for (default 44100,48000,88200,96000)"
     )
     export.add_argument("--overwrite", action="store_true", help="replace bundles of the same name in the folder")
+    export.add_argument(
+        "--map",
+        metavar="MAP.toml",
+        help="a MIDI map of the chain (soundstage midi learn) for the web page: a controller moves its knobs there",
+    )
     _hrtf_argument(export, "the chain (baked into the plugin)")
     export.set_defaults(run=_cmd_export_plugin)
     return parser

@@ -92,11 +92,11 @@ class _Cursor:
 
 def _parameter(cursor: _Cursor) -> bool:
     """Steps over one parameter of a program header: name, symbol, unit, minimum, maximum, default, its kind (0 a
-    number, 1 on/off, 2 a choice) and a choice's names; False if it does not read as one."""
+    number, 1 on/off, 2 a choice, 3 a number on a logarithmic scale) and a choice's names; False if it does not read as one."""
     if cursor.text() is None or cursor.text() is None or cursor.text() is None or cursor.take(12) is None:
         return False
     kind = cursor.take(1)
-    if kind is None or kind[0] > 2:
+    if kind is None or kind[0] > 3:
         return False
     if kind[0] == 2:
         names = cursor.u32()

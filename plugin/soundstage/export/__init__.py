@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 import unicodedata
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import tomli_w
@@ -19,9 +19,11 @@ from soundstage.analysis.device import reference_for
 from soundstage.errors import ChainError
 from soundstage.export.bake import EXPORTABLE, Program, bake
 from soundstage.export.build import FORMATS, PLATFORMS, BuildError, build, bundle_stem, missing_tools
+from soundstage.export.web import page_midi
 from soundstage.exported import resampled_rates
 from soundstage.host.chain import Chain
 from soundstage.host.chainfile import chain_text, chain_to_dict, find_chain, load_chain
+from soundstage.midi.maps import load_map
 from soundstage.stages.monitors import BinauralMonitor
 
 __all__ = [
@@ -53,6 +55,8 @@ class Export:
     web_program: Program | None = None
     #: The page's stereo reference (the A side of its A/B), for a chain that ends in a BinauralMonitor.
     web_reference: Program | None = None
+    #: What the export left out and says so: a MIDI map's bindings on knobs it fixed.
+    notes: list[str] = field(default_factory=list)
 
 
 def plugin_name(chain_path: Path, name: str | None) -> str:
@@ -75,11 +79,15 @@ def export_plugin(
     overwrite: bool = False,
     hrtf: str | os.PathLike[str] | Sequence[str | os.PathLike[str]] | None = None,
     system: str = "linux",
+    midi_map: str | os.PathLike[str] | None = None,
 ) -> Export:
     """Bake the chain in ``chain_path`` and build it into plugin bundles in ``out_dir``.
 
     ``hrtf`` (SOFA files, or a head model's name) puts the listener's own head on every stage of the chain that
     takes one before it is baked (as ``soundstage process --hrtf``): a preset in the DAW designed on that head.
+    ``midi_map`` (a soundstage MIDI map of the chain) goes into the web page: a controller moves its knobs there as
+    ``soundstage live --map`` would; bindings on what the export fixes are left out, each said in
+    :attr:`Export.notes`.
     """
     path = find_chain(chain_path)
     if system not in PLATFORMS:
@@ -100,10 +108,16 @@ def export_plugin(
     taken = [out / f"{stem}{suffix[f]}" for f in formats if (out / f"{stem}{suffix[f]}").exists()]
     if taken and not overwrite:
         raise ChainError(f"{taken[0]} exists; pass --overwrite to replace it (or choose another -o or --name)")
+    if midi_map is not None and "web" not in formats:
+        raise ChainError(
+            f"--map {midi_map}: a MIDI map goes into the web page (--format web); in a DAW, the DAW's own MIDI learn "
+            "binds the plugin's knobs"
+        )
     missing = missing_tools(system, formats)
     if missing:
         raise BuildError(f"cannot build plugins: {missing}")
     chain = load_chain(path, hrtf=hrtf)
+    controls = None if midi_map is None else load_map(Path(midi_map), chain)
     text = chain_text(path, hrtf=hrtf)
     page_rates = [web_rate(rates)] if formats == ("web",) else rates  # a page alone: its one rate only
     program = bake(chain, text, rates=page_rates, source=str(path))
@@ -112,6 +126,7 @@ def export_plugin(
         web = bake(chain, text, rates=[web_rate(rates)], source=str(path))
     if "web" in formats:
         reference = stereo_reference(chain, [web_rate(rates)], str(path))
+    midi, notes = page_midi(controls, web or program, chain) if controls is not None else (None, [])
     description = f"soundstage chain {path.name}"
     bundles = build(
         program,
@@ -122,8 +137,9 @@ def export_plugin(
         system=system,
         web_program=web,
         web_reference=reference,
+        web_midi=midi,
     )
-    return Export(bundles, program, title, (web or program) if "web" in formats else None, reference)
+    return Export(bundles, program, title, (web or program) if "web" in formats else None, reference, notes)
 
 
 def stereo_reference(chain: Chain, rates: Sequence[float], source: str) -> Program | None:

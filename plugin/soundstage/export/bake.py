@@ -121,6 +121,9 @@ class PluginParameter:
     boolean: bool
     #: The names of a choice's values (LadderFilter's mode: LPF12 ... BPF24), its value their index; else empty.
     choices: tuple[str, ...] = ()
+    #: How the knob travels over the range (:attr:`~soundstage.host.parameters.ParameterSpec.scale`): "linear",
+    #: "log" (a frequency, a time, a ratio: as far from 20 to 200 Hz as from 2 to 20 kHz) or "db" (a fader's taper).
+    scale: str = "linear"
 
 
 def host_label(stage_name: str, knob: str, unit: str) -> str:
@@ -234,6 +237,7 @@ class _Baker:
                     default=float(bool(value)) if boolean else float(value),
                     boolean=boolean,
                     choices=spec.choices if spec.kind == "choice" else (),
+                    scale=spec.scale if spec.kind == "float" else "linear",
                 )
             )
         return self._index[name]
@@ -571,8 +575,9 @@ def bake(chain: Chain, chain_text: str, *, rates: Sequence[float], source: str) 
         blob.f32(parameter.minimum)
         blob.f32(parameter.maximum)
         blob.f32(parameter.default)
-        # the kind: 0 a number, 1 on/off, 2 a choice, its names following
-        blob.raw(bytes([2 if parameter.choices else int(parameter.boolean)]))
+        # the kind: 0 a number, 1 on/off, 2 a choice, its names following, 3 a number on a logarithmic scale
+        kind = 2 if parameter.choices else 1 if parameter.boolean else 3 if parameter.scale == "log" else 0
+        blob.raw(bytes([kind]))
         if parameter.choices:
             blob.u32(len(parameter.choices))
             for choice in parameter.choices:

@@ -39,6 +39,7 @@ import tempfile
 import unicodedata
 from importlib import resources
 from pathlib import Path
+from typing import Any
 
 from soundstage.export.bake import Program
 from soundstage.export.toolchain import BuildError, run
@@ -215,10 +216,12 @@ def build(
     system: str = "linux",
     web_program: Program | None = None,
     web_reference: Program | None = None,
+    web_midi: dict[str, Any] | None = None,
 ) -> dict[str, Path]:
     """Compile ``program`` into one bundle per format in ``out_dir``, for ``system``; returns format -> bundle path.
-    The web page holds ``web_program`` (default ``program``): baked for one rate, as a browser runs one; and
-    ``web_reference``, if given, the other side of its A/B (baked for the same rate).
+    The web page holds ``web_program`` (default ``program``): baked for one rate, as a browser runs one;
+    ``web_reference``, if given, the other side of its A/B (baked for the same rate); and ``web_midi``, a MIDI map
+    for its knobs (:func:`~soundstage.export.web.page_midi`).
 
     A bundle is built in a scratch folder inside ``out_dir`` and moved into place
     when complete: a failed build leaves no half bundle and keeps what was there.
@@ -237,7 +240,7 @@ def build(
             description=description,
             formats=formats,
             system=system,
-            web=(web_program or program, web_reference),
+            web=(web_program or program, web_reference, web_midi),
         )
     except OSError as error:
         raise BuildError(f"cannot write plugins into {str(out_dir)!r}: {error.strerror or error}") from None
@@ -255,7 +258,7 @@ def _build(
     description: str,
     formats: tuple[str, ...],
     system: str,
-    web: tuple[Program, Program | None],
+    web: tuple[Program, Program | None, dict[str, Any] | None],
 ) -> dict[str, Path]:
     native = resources.files("soundstage.export") / "native"
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -269,7 +272,7 @@ def _build(
         for plugin_format in formats:
             if plugin_format == "web":
                 built[plugin_format] = build_page(
-                    work, web[0], name=name, stem=bundle_stem(name), description=description, reference=web[1]
+                    work, web[0], name=name, stem=bundle_stem(name), description=description, reference=web[1], midi=web[2]
                 )
                 continue
             include = work / plugin_format

@@ -15,10 +15,13 @@ import os
 import shutil
 from importlib import resources
 from pathlib import Path
+from typing import Any
 
 from soundstage.analysis.loudness import LoudnessMeter
 from soundstage.export.bake import Program
 from soundstage.export.toolchain import run
+from soundstage.host.parameters import DB_TAPER_EXPONENT
+from soundstage.midi.maps import MidiMap, ParameterSource
 
 __all__ = ["WASM_APT", "build_page", "k_weighting", "missing_web_tools", "page_rate", "wasm_command", "wasm_compiler", "web_page"]
 
@@ -54,7 +57,16 @@ def missing_web_tools() -> str | None:
     return None
 
 
-def build_page(work: Path, program: Program, *, name: str, stem: str, description: str, reference: Program | None) -> Path:
+def build_page(
+    work: Path,
+    program: Program,
+    *,
+    name: str,
+    stem: str,
+    description: str,
+    reference: Program | None,
+    midi: dict[str, Any] | None = None,
+) -> Path:
     """Build the engine into WebAssembly in the scratch folder ``work`` and write ``STEM.html`` there; its path."""
     native = resources.files("soundstage.export") / "native"
     for file in ("engine.hpp", "web.cpp"):
@@ -63,7 +75,7 @@ def build_page(work: Path, program: Program, *, name: str, stem: str, descriptio
     hint = f"; clang needs the wasm32 C and C++ libraries (Debian/Ubuntu: {WASM_APT})"
     run(wasm_command(work / "web.cpp", module), "the web page's engine (WebAssembly)", cwd=work, hint=hint)
     page = work / f"{stem}.html"
-    page.write_text(web_page(program, module.read_bytes(), name=name, description=description, reference=reference))
+    page.write_text(web_page(program, module.read_bytes(), name=name, description=description, reference=reference, midi=midi))
     return page
 
 
@@ -89,10 +101,19 @@ def wasm_command(source: Path, output: Path) -> list[str]:
     ]
 
 
-def web_page(program: Program, wasm: bytes, *, name: str, description: str, reference: Program | None = None) -> str:
+def web_page(
+    program: Program,
+    wasm: bytes,
+    *,
+    name: str,
+    description: str,
+    reference: Program | None = None,
+    midi: dict[str, Any] | None = None,
+) -> str:
     """The web page: ``native/web.html`` with the program's knobs and channels, the engine and the program (base64)
     filled in. ``program`` is baked for one rate (or for every rate: the page then runs at 48 kHz); ``reference``,
-    baked for the same rate, is the A side of the page's loudness-matched A/B."""
+    baked for the same rate, is the A side of the page's loudness-matched A/B; ``midi``, a MIDI map's bindings and
+    program presets for the page's knobs (:func:`page_midi`)."""
     baked = next(iter(program.latency))
     config = {
         "name": name,
@@ -107,6 +128,9 @@ def web_page(program: Program, wasm: bytes, *, name: str, description: str, refe
         # second-order sections b0 b1 b2 1 a1 a2
         "k_weighting": k_weighting(page_rate(program)),
         "reference": None if reference is None else {"latency": next(iter(reference.latency.values()))},
+        # a knob's position follows its scale as soundstage's own 0..1 ``normalized`` does (a MIDI map, a DAW's knob)
+        "db_taper_exponent": DB_TAPER_EXPONENT,
+        "midi": {"bindings": [], "programs": []} if midi is None else midi,
         "parameters": [
             {
                 "name": parameter.label,
@@ -118,6 +142,7 @@ def web_page(program: Program, wasm: bytes, *, name: str, description: str, refe
                 "default": parameter.default,
                 "kind": "boolean" if parameter.boolean else "choice" if parameter.choices else "number",
                 "choices": list(parameter.choices),
+                "scale": parameter.scale,
             }
             for parameter in program.parameters
         ],
@@ -143,3 +168,45 @@ def page_rate(program: Program) -> float:
 def k_weighting(rate: float) -> list[list[float]]:
     """BS.1770's K-weighting filter at ``rate`` as soundstage's loudness meter runs it: second-order sections."""
     return [[float(v) for v in row] for row in LoudnessMeter(rate, 1).sections()]
+
+
+def page_midi(midi_map: MidiMap, program: Program, chain: ParameterSource) -> tuple[dict[str, Any], list[str]]:
+    """A MIDI map (:func:`soundstage.midi.load_map`, checked against ``chain``) as the page of ``program`` holds it:
+    its bindings on the page's knobs (by index) and its program presets' knob values; and one line for each binding
+    or preset value the page leaves out (a parameter fixed at export is no knob of the page)."""
+    knobs = {parameter.name: index for index, parameter in enumerate(program.parameters)}
+    notes: list[str] = []
+    bindings = []
+    for binding in midi_map.bindings:
+        if binding.target not in knobs:
+            notes.append(f"{binding.target} ({binding.kind} {binding.number}) is fixed at export: the page leaves it out")
+            continue
+        bindings.append(
+            {
+                "target": knobs[binding.target],
+                "kind": binding.kind,
+                "channel": binding.channel,
+                "number": binding.number,
+                "minimum": binding.minimum,
+                "maximum": binding.maximum,
+                "curve": binding.curve,
+                "exponent": binding.exponent,
+                "invert": binding.invert,
+                "pickup": binding.pickup,
+                "encoding": binding.encoding,
+                "mode": binding.mode,
+            }
+        )
+    programs = []
+    for preset in midi_map.programs:
+        values = []
+        for path, value in preset.values:
+            if path not in knobs:  # a preset is a whole chain file: what the export fixed, most hold as it is
+                if value != chain.parameters[path].value:
+                    notes.append(f"program {preset.program} ({preset.preset}): {path} = {value} is fixed at export")
+                continue
+            parameter = program.parameters[knobs[path]]
+            number = parameter.choices.index(str(value)) if parameter.choices else float(value)
+            values.append([knobs[path], number])
+        programs.append({"program": preset.program, "channel": preset.channel, "values": values})
+    return {"bindings": bindings, "programs": programs}, notes

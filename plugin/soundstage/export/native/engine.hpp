@@ -207,6 +207,7 @@ struct ParameterInfo {
     std::string name, symbol, unit;
     float minimum = 0, maximum = 1, fallback = 0;
     bool boolean = false;
+    bool logarithmic = false;  // the knob travels as a frequency or a time does (DPF's hint: LV2 hosts honour it)
     std::vector<std::string> choices;  // a choice's names, its value their index (LadderFilter's mode)
 };
 
@@ -2099,13 +2100,14 @@ public:
             ParameterInfo info;
             info.name = r.text(); info.symbol = r.text(); info.unit = r.text();
             info.minimum = r.get<float>(); info.maximum = r.get<float>(); info.fallback = r.get<float>();
-            const uint8_t kind = r.get<uint8_t>();  // 0 a number, 1 on/off, 2 a choice, its names following
+            const uint8_t kind = r.get<uint8_t>();  // 0 a number, 1 on/off, 2 a choice (names follow), 3 a log number
             info.boolean = kind == 1;
+            info.logarithmic = kind == 3;
             if (kind == 2) {
                 const uint32_t names = r.get<uint32_t>();
                 if (!r.ok || names < 1 || names > 64) return false;
                 for (uint32_t j = 0; j < names && r.ok; ++j) info.choices.push_back(r.text());
-            } else if (kind > 2) {
+            } else if (kind > 3) {
                 return false;
             }
             parameters_.push_back(info);

@@ -79,6 +79,7 @@ protected:
         }
         const ssx::ParameterInfo& info = program().parameters()[index];
         parameter.hints = kParameterIsAutomatable | (info.boolean ? kParameterIsBoolean | kParameterIsInteger : 0u);
+        if (info.logarithmic) parameter.hints |= kParameterIsLogarithmic;  // LV2's port property (DPF's VST3, CLAP: linear)
         parameter.name = info.name.c_str();
         parameter.shortName = info.symbol.c_str();
         parameter.symbol = info.symbol.c_str();
