@@ -29,6 +29,7 @@ from soundstage.cli import main
 from soundstage.errors import ChainError
 from soundstage.export import export_plugin
 from soundstage.midi import Decoder, add_binding, detect, load_map
+from soundstage.midi.live import feedback_messages
 
 ROOT = Path(__file__).resolve().parents[1]
 RATE = 48000
@@ -222,6 +223,7 @@ def test_a_device_page_gives_every_driver_feed_and_lets_each_be_heard(
     choices = browser.execute_script("return [...document.querySelectorAll('#listen option')].map(o => o.textContent)")
     assert choices[0] == "outputs 1 and 2" and choices[-1] == "all 5 outputs summed (mono)" and len(choices) == 7
     assert browser.find_element("id", "listen-row").is_displayed()
+    assert not browser.find_element("id", "matching").is_displayed()  # driver feeds are not the mix: no match
     mix = tmp_path / "song.flac"
     soundfile.write(mix, audio.T, RATE, subtype="PCM_24")
     browser.find_element("id", "file").send_keys(str(mix))
@@ -282,11 +284,11 @@ def test_the_pages_ab_is_a_real_stereo_pair_on_the_same_head_matched_in_loudness
     while "LUFS" not in browser.find_element("id", "match").text and time.monotonic() < deadline:
         time.sleep(0.05)
     text = browser.find_element("id", "match").text
-    device_lufs, reference_lufs = _lufs(chain(audio, RATE)), python_lufs
+    device_lufs, reference_lufs, mix_lufs = _lufs(chain(audio, RATE)), python_lufs, _lufs(audio)
     gains = browser.execute_script("return window.soundstage.gains")
-    quieter = min(device_lufs, reference_lufs)
-    print(f"opened: {text!r}; Python: device {device_lufs:.2f}, reference {reference_lufs:.2f} LUFS")
-    for side, lufs in (("device", device_lufs), ("reference", reference_lufs)):
+    quieter = min(device_lufs, reference_lufs, mix_lufs)
+    print(f"opened: {text!r}; Python: device {device_lufs:.2f}, reference {reference_lufs:.2f}, mix {mix_lufs:.2f} LUFS")
+    for side, lufs in (("device", device_lufs), ("reference", reference_lufs), ("bypass", mix_lufs)):
         assert abs(20 * np.log10(gains[side]) - (quieter - lufs)) <= 0.05, side
     open_page(browser, page.as_uri() + "?match_s=1&download_s=2")  # a long mix: measured on its start, no download
     browser.find_element("id", "file").send_keys(str(mix))
@@ -308,6 +310,58 @@ def test_the_pages_ab_is_a_real_stereo_pair_on_the_same_head_matched_in_loudness
     gains = browser.execute_script("return window.soundstage.gains")  # this mix's match (on its first second)
     assert browser.find_element("id", "ab").text == "A/B: stereo reference (a)"
     assert heard[0] == 0.0 and abs(heard[1] - gains["reference"]) <= 1e-6
+    errors = [entry for entry in browser.get_log("browser") if entry["level"] == "SEVERE"]
+    assert errors == []
+
+
+def test_the_pages_bypass_is_heard_at_the_mixs_loudness(tmp_path: Path, browser: Any) -> None:
+    """Loudness match (m) on a mastering chain (+4 dB of trim into a limiter): the chain is heard lowered to the mix's
+    integrated loudness, as soundstage's meter measures both (within 0.05 dB), the bypass at the mix's own; a knob
+    moved is matched again; `m` turns the match off. A device's driver feeds are not the mix: no match offered."""
+    web_toolchain()
+    page = export_plugin("mastering", tmp_path, formats=["web"]).bundles["web"]
+    audio = _mix(6.0, seed=9)
+    mix = tmp_path / "mix.wav"
+    soundfile.write(mix, audio.T, RATE, subtype="FLOAT")
+    open_page(browser, page.as_uri())
+    assert browser.find_element("id", "matching").is_displayed()
+    browser.find_element("id", "file").send_keys(str(mix))
+
+    def matched() -> dict[str, float]:
+        deadline = time.monotonic() + 30
+        while "LUFS" not in browser.find_element("id", "match").text and time.monotonic() < deadline:
+            time.sleep(0.05)
+        return dict(browser.execute_script("return window.soundstage.gains"))
+
+    chain = load_chain("mastering")
+    gains, chain_lufs, mix_lufs = matched(), _lufs(chain(audio, RATE)), _lufs(audio)
+    print(f"\n{browser.find_element('id', 'match').text!r}; Python: chain {chain_lufs:.2f}, mix {mix_lufs:.2f} LUFS")
+    assert chain_lufs > mix_lufs + 2.0 and gains["bypass"] == 1.0
+    assert abs(20 * np.log10(gains["device"]) - (mix_lufs - chain_lufs)) <= 0.05
+
+    def heard() -> float:
+        time.sleep(0.1)  # the 20 ms ramp
+        return float(browser.execute_script("return window.soundstage.sides.device.gain.value"))
+
+    browser.find_element("id", "play").click()
+    assert abs(heard() - gains["device"]) <= 1e-6
+    body = browser.find_element("tag name", "body")
+    body.send_keys("b")
+    assert heard() == gains["bypass"]
+    body.send_keys("b")
+    body.send_keys("m")
+    assert heard() == 1.0 and browser.find_element("id", "matching").text == "loudness match: off (m)"
+    body.send_keys("m")
+    assert abs(heard() - gains["device"]) <= 1e-6
+    trim = [p["path"] for p in _config(page)["parameters"]].index("trim.gain_db")
+    browser.execute_script("document.getElementById('match').textContent = ''")
+    slider = browser.find_element("id", f"knob-{trim}")
+    browser.execute_script("arguments[0].value = 0.5; arguments[0].dispatchEvent(new Event('input'))", slider)
+    chain.parameters["trim.gain_db"].value = browser.execute_script("return window.soundstage.values[arguments[0]]", trim)
+    again, chain_lufs = matched(), _lufs(chain(audio, RATE))
+    print(f"trim at {chain.parameters['trim.gain_db'].value:.2f} dB: {browser.find_element('id', 'match').text!r}")
+    expected = min(mix_lufs - chain_lufs, 0.0)
+    assert abs(20 * np.log10(again["device"]) - expected) <= 0.05
     errors = [entry for entry in browser.get_log("browser") if entry["level"] == "SEVERE"]
     assert errors == []
 
@@ -399,7 +453,13 @@ def test_the_pages_knobs_travel_on_the_parameters_own_scale(tmp_path: Path, brow
 #: sends (Chromium's Web MIDI needs an ALSA sequencer, which this machine has not; the page's MIDI code is under test).
 FAKE_MIDI = """
 window.fakeInput = {name: "test controller", onmidimessage: null};
-navigator.requestMIDIAccess = async () => ({inputs: new Map([["1", window.fakeInput]]), outputs: new Map(), onstatechange: null});
+window.sent = {"test controller": [], "a synth": []};
+const output = (name) => ({name, send: (data) => window.sent[name].push(Array.from(data))});
+navigator.requestMIDIAccess = async () => ({
+  inputs: new Map([["1", window.fakeInput]]),
+  outputs: new Map([["1", output("test controller")], ["2", output("a synth")]]),
+  onstatechange: null,
+});
 window.sendMidi = (bytes) => window.fakeInput.onmidimessage({data: new Uint8Array(bytes)});
 """
 
@@ -557,6 +617,27 @@ def test_a_midi_map_given_at_export_drives_the_page(tmp_path: Path, browser: Any
     assert after_program[paths.index("device.width")] == pytest.approx(0.9)
     assert after_program[paths.index("device.center_level_db")] == pytest.approx(-3.0)
     assert heard[-1][paths.index("device.width")] == pytest.approx(117 / 127)
+
+    # feedback, as `soundstage live --out` sends it: the bound controls to where the knobs are, on the controller's
+    # own output (named as its input), not on another device's
+    browser.execute_script("window.sent['test controller'] = []")
+    knobs = [(paths.index("device.width"), 0.3), (paths.index("device.center_level_db"), 0.77)]
+    for index, position in knobs:
+        slider = browser.find_element("id", f"knob-{index}")
+        browser.execute_script(
+            "arguments[0].value = arguments[1]; arguments[0].dispatchEvent(new Event('input'))", slider, position
+        )
+    values = browser.execute_script("return window.soundstage.values")
+    bindings = {binding.target: binding for binding in load_map(midi_map, chain).bindings}
+    want = []
+    for index, _ in knobs:
+        parameter = chain.parameters[paths[index]]
+        parameter.value = values[index]
+        binding = bindings[paths[index]]
+        want += [list(m.bytes()) for m in feedback_messages(binding, binding.position(parameter.value, parameter))]
+    sent = browser.execute_script("return window.sent")
+    print(f"feedback: {sent['test controller']}")
+    assert sent["test controller"] == want and sent["a synth"] == []
     with pytest.raises(ChainError, match=r"a MIDI map goes into the web page \(--format web\)"):
         export_plugin("studio-5", tmp_path / "vst3", formats=["vst3"], midi_map=midi_map)
 

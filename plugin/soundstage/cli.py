@@ -1040,9 +1040,15 @@ def _say_page(result: Export, page: Program, midi_map: str | None) -> None:
         "the bypass"
     )
     if result.web_reference is not None:
+        print("  its A/B (a): the device against a real +-30 deg stereo pair on the same head, seat and room, in time")
+    compared = [
+        *(["the stereo reference"] if result.web_reference is not None else []),
+        *(["the bypass"] if page.outputs == page.inputs else []),
+    ]
+    if compared:
         print(
-            "  its A/B (a): the device against a real +-30 deg stereo pair on the same head, seat and room, "
-            "in time, the louder lowered to the other's integrated loudness on the mix opened"
+            f"  loudness match (m): the chain and {' and '.join(compared)} heard at the quietest one's integrated "
+            "loudness on the mix opened"
         )
     if midi_map:
         print(f"  its MIDI (Web MIDI): the bindings of {midi_map}; learn more in the page, and save them as a map")
