@@ -28,6 +28,7 @@ from soundstage.analysis.loudness import LoudnessMeter
 from soundstage.cli import main
 from soundstage.errors import ChainError
 from soundstage.export import export_plugin
+from soundstage.export.build import bundle_stem
 from soundstage.midi import Decoder, add_binding, detect, load_map
 from soundstage.midi.live import feedback_messages
 
@@ -674,6 +675,64 @@ def test_the_page_says_in_one_line_why_it_has_no_midi(tmp_path: Path, browser: A
     assert status_after_connect().startswith("this browser has no Web MIDI")
 
 
+def _saved_chain(browser: Any, name: str) -> Path:
+    """Click "save the chain at these knobs" and wait for the file (``name``.toml) in the download folder."""
+    saved = Path(browser.downloads) / f"{name}.toml"
+    saved.unlink(missing_ok=True)
+    browser.find_element("id", "save-chain").click()
+    return _downloaded(browser, saved.name)
+
+
+def test_the_page_saves_the_chain_at_its_knobs(tmp_path: Path, browser: Any) -> None:
+    """ "Save the chain at these knobs" writes a chain file soundstage loads (tomllib, then load_chain) with every knob
+    at the very value the page holds (a log, a dB, a linear knob, a switch; choices by name; knobs inside parallel
+    branches and on single channels: all 86 of tests/export/builtins.toml), every other setting as the chain had it,
+    and the chain's description; what it renders is the page's render at those knobs."""
+    web_toolchain()
+    chain_file = ROOT / "tests" / "export" / "builtins.toml"
+    page = export_plugin(chain_file, tmp_path, formats=["web"]).bundles["web"]
+    open_page(browser, page.as_uri())
+    config = _config(page)
+    rng = np.random.default_rng(3)
+    for index, knob in enumerate(config["parameters"]):
+        control = browser.find_element("id", f"knob-{index}")
+        if knob["kind"] == "choice":
+            browser.execute_script(
+                "arguments[0].value = arguments[1]; arguments[0].dispatchEvent(new Event('change'))",
+                control,
+                str(int(rng.integers(len(knob["choices"])))),
+            )
+        elif knob["kind"] == "boolean":
+            control.click()
+        else:
+            browser.execute_script(
+                "arguments[0].value = arguments[1]; arguments[0].dispatchEvent(new Event('input'))", control, float(rng.random())
+            )
+    values = browser.execute_script("return window.soundstage.values")
+    saved = _saved_chain(browser, "builtins")
+    original, loaded = load_chain(chain_file), load_chain(saved)
+    assert tomllib.loads(saved.read_text())["description"] == tomllib.loads(chain_file.read_text())["description"]
+    data, moved = tomllib.loads(saved.read_text()), 0
+    for knob, value, slot in zip(config["parameters"], values, config["chain_file"]["slots"]):
+        want = knob["choices"][int(value)] if knob["kind"] == "choice" else bool(value) if knob["kind"] == "boolean" else value
+        written = data
+        for key in slot:
+            written = written[key]
+        assert written == want, knob["path"]  # the page's double, to the last bit
+        assert loaded.parameters[knob["path"]].value == (pytest.approx(want, rel=1e-6) if knob["kind"] == "number" else want)
+        moved += loaded.parameters[knob["path"]].value != original.parameters[knob["path"]].value
+    knobs = {knob["path"] for knob in config["parameters"]}
+    for path, parameter in original.parameters.items():
+        if path not in knobs:
+            assert loaded.parameters[path].value == parameter.value, path
+    print(f"\n{len(values)} knobs, {moved} moved; the saved chain loads with each at the page's value")
+    assert len(values) == 86 and moved >= 80
+    audio = _mix(1.0, seed=4)
+    figure = null_db(_render(browser, audio), loaded(audio, RATE))
+    print(f"the page at its knobs vs the saved chain in soundstage: {figure:.1f} dB")
+    assert figure <= -100.0
+
+
 def test_a_file_the_chain_cannot_take_is_named_with_the_fix(
     exported: dict[str, dict[str, Path]], browser: Any, tmp_path: Path
 ) -> None:
@@ -758,6 +817,9 @@ def test_a_name_and_a_chain_that_hold_markup_stay_text_in_the_page(tmp_path: Pat
     assert "</script><img src=x onerror=window.pwned=1>" in browser.execute_script(
         "return document.getElementById('chain').textContent"
     )
+    saved = tomllib.loads(_saved_chain(browser, bundle_stem(name)).read_text())  # the markup is data there too
+    assert saved["description"] == "</script><img src=x onerror=window.pwned=1>"
+    assert saved["stages"][0]["parameters"] == {"gain_db": -3.0, "invert": False}
     before = page.read_bytes()
     with pytest.raises(Exception, match="exists; pass --overwrite"):
         export_plugin(chain, tmp_path / "out", formats=["web"], name=name)

@@ -19,7 +19,7 @@ from soundstage.analysis.device import reference_for
 from soundstage.errors import ChainError
 from soundstage.export.bake import EXPORTABLE, Program, bake
 from soundstage.export.build import FORMATS, PLATFORMS, BuildError, build, bundle_stem, missing_tools
-from soundstage.export.web import page_midi
+from soundstage.export.web import page_chain, page_midi
 from soundstage.exported import resampled_rates
 from soundstage.host.chain import Chain
 from soundstage.host.chainfile import chain_text, chain_to_dict, find_chain, load_chain
@@ -127,6 +127,7 @@ def export_plugin(
     if "web" in formats:
         reference = stereo_reference(chain, [web_rate(rates)], str(path))
     midi, notes = page_midi(controls, web or program, chain) if controls is not None else (None, [])
+    extras = {"midi": midi, "chain_file": page_chain(chain, web or program, path.parent)} if "web" in formats else None
     description = f"soundstage chain {path.name}"
     bundles = build(
         program,
@@ -137,7 +138,7 @@ def export_plugin(
         system=system,
         web_program=web,
         web_reference=reference,
-        web_midi=midi,
+        web_extras=extras,
     )
     return Export(bundles, program, title, (web or program) if "web" in formats else None, reference, notes)
 

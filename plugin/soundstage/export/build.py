@@ -216,12 +216,12 @@ def build(
     system: str = "linux",
     web_program: Program | None = None,
     web_reference: Program | None = None,
-    web_midi: dict[str, Any] | None = None,
+    web_extras: dict[str, Any] | None = None,
 ) -> dict[str, Path]:
     """Compile ``program`` into one bundle per format in ``out_dir``, for ``system``; returns format -> bundle path.
     The web page holds ``web_program`` (default ``program``): baked for one rate, as a browser runs one;
-    ``web_reference``, if given, the other side of its A/B (baked for the same rate); and ``web_midi``, a MIDI map
-    for its knobs (:func:`~soundstage.export.web.page_midi`).
+    ``web_reference``, if given, the other side of its A/B (baked for the same rate); and ``web_extras``, what else
+    it holds (:func:`~soundstage.export.web.web_page`: a MIDI map, the chain file).
 
     A bundle is built in a scratch folder inside ``out_dir`` and moved into place
     when complete: a failed build leaves no half bundle and keeps what was there.
@@ -240,7 +240,7 @@ def build(
             description=description,
             formats=formats,
             system=system,
-            web=(web_program or program, web_reference, web_midi),
+            web=(web_program or program, web_reference, web_extras),
         )
     except OSError as error:
         raise BuildError(f"cannot write plugins into {str(out_dir)!r}: {error.strerror or error}") from None
@@ -272,7 +272,7 @@ def _build(
         for plugin_format in formats:
             if plugin_format == "web":
                 built[plugin_format] = build_page(
-                    work, web[0], name=name, stem=bundle_stem(name), description=description, reference=web[1], midi=web[2]
+                    work, web[0], name=name, stem=bundle_stem(name), description=description, reference=web[1], extras=web[2]
                 )
                 continue
             include = work / plugin_format

@@ -20,10 +20,24 @@ from typing import Any
 from soundstage.analysis.loudness import LoudnessMeter
 from soundstage.export.bake import Program
 from soundstage.export.toolchain import run
+from soundstage.host.chain import Chain
+from soundstage.host.chainfile import chain_to_dict
 from soundstage.host.parameters import DB_TAPER_EXPONENT
 from soundstage.midi.maps import MidiMap, ParameterSource
+from soundstage.tomlfile import parse_toml
 
-__all__ = ["WASM_APT", "build_page", "k_weighting", "missing_web_tools", "page_rate", "wasm_command", "wasm_compiler", "web_page"]
+__all__ = [
+    "WASM_APT",
+    "build_page",
+    "k_weighting",
+    "missing_web_tools",
+    "page_chain",
+    "page_midi",
+    "page_rate",
+    "wasm_command",
+    "wasm_compiler",
+    "web_page",
+]
 
 #: What Debian and Ubuntu install for the web page's engine: clang, its linker and the wasm32 C/C++ libraries.
 WASM_APT = "apt-get install clang lld wasi-libc libc++-dev-wasm32 libclang-rt-dev-wasm32"
@@ -65,7 +79,7 @@ def build_page(
     stem: str,
     description: str,
     reference: Program | None,
-    midi: dict[str, Any] | None = None,
+    extras: dict[str, Any] | None = None,
 ) -> Path:
     """Build the engine into WebAssembly in the scratch folder ``work`` and write ``STEM.html`` there; its path."""
     native = resources.files("soundstage.export") / "native"
@@ -75,7 +89,9 @@ def build_page(
     hint = f"; clang needs the wasm32 C and C++ libraries (Debian/Ubuntu: {WASM_APT})"
     run(wasm_command(work / "web.cpp", module), "the web page's engine (WebAssembly)", cwd=work, hint=hint)
     page = work / f"{stem}.html"
-    page.write_text(web_page(program, module.read_bytes(), name=name, description=description, reference=reference, midi=midi))
+    page.write_text(
+        web_page(program, module.read_bytes(), name=name, stem=stem, description=description, reference=reference, extras=extras)
+    )
     return page
 
 
@@ -108,15 +124,18 @@ def web_page(
     name: str,
     description: str,
     reference: Program | None = None,
-    midi: dict[str, Any] | None = None,
+    extras: dict[str, Any] | None = None,
+    stem: str | None = None,
 ) -> str:
     """The web page: ``native/web.html`` with the program's knobs and channels, the engine and the program (base64)
     filled in. ``program`` is baked for one rate (or for every rate: the page then runs at 48 kHz); ``reference``,
-    baked for the same rate, is the A side of the page's loudness-matched A/B; ``midi``, a MIDI map's bindings and
-    program presets for the page's knobs (:func:`page_midi`)."""
+    baked for the same rate, is the A side of the page's loudness-matched A/B. ``extras``: ``midi``, a MIDI map's
+    bindings and program presets for the page's knobs (:func:`page_midi`); ``chain_file``, the chain file and where
+    each knob's value sits in it (:func:`page_chain`)."""
     baked = next(iter(program.latency))
     config = {
         "name": name,
+        "stem": stem or name,  # the files the page saves are named by it (the bundles' plain name)
         "description": description,
         "rate": page_rate(program),
         "inputs": program.inputs,
@@ -130,7 +149,8 @@ def web_page(
         "reference": None if reference is None else {"latency": next(iter(reference.latency.values()))},
         # a knob's position follows its scale as soundstage's own 0..1 ``normalized`` does (a MIDI map, a DAW's knob)
         "db_taper_exponent": DB_TAPER_EXPONENT,
-        "midi": {"bindings": [], "programs": []} if midi is None else midi,
+        "midi": (extras or {}).get("midi") or {"bindings": [], "programs": []},
+        "chain_file": (extras or {}).get("chain_file"),
         "parameters": [
             {
                 "name": parameter.label,
@@ -210,3 +230,56 @@ def page_midi(midi_map: MidiMap, program: Program, chain: ParameterSource) -> tu
             values.append([knobs[path], number])
         programs.append({"program": preset.program, "channel": preset.channel, "values": values})
     return {"bindings": bindings, "programs": programs}, notes
+
+
+def page_chain(chain: Chain, program: Program, base: Path) -> dict[str, Any] | None:
+    """The chain file of ``chain`` as plain data (:func:`~soundstage.host.chainfile.chain_to_dict`, file settings as a
+    chain file in ``base`` writes them) and, for each of the page's knobs, where its value sits in it: the page
+    writes the chain file at its knobs ("save chain"). None if a knob's value is not where its path says (then the
+    page offers no such file rather than a wrong one)."""
+    data = chain_to_dict(chain, base=base)
+    description = parse_toml(program.chain_text, "the chain file").get("description")
+    if isinstance(description, str):
+        data = {"format": data["format"], "description": description, "stages": data["stages"]}
+    slots = []
+    for parameter in program.parameters:
+        slot = _slot_in(data["stages"], parameter.name)
+        value = _at(data["stages"], slot) if slot is not None else None
+        if slot is None or value != chain.parameters[parameter.name].value:
+            return None
+        slots.append(["stages", *slot])
+    return {"data": data, "slots": slots}
+
+
+def _slot_in(stages: list[dict[str, Any]], path: str) -> list[Any] | None:
+    """Where ``path`` (``stage.knob``; nested: ``bus.trim.gain_db``, ``split.0.trim.gain_db``) keeps its value in a
+    chain file's ``stages``: keys and indices from there."""
+    name, _, rest = path.partition(".")
+    index = next((i for i, stage in enumerate(stages) if stage.get("name") == name), None)
+    if index is None or not rest:
+        return None
+    inner = _slot(stages[index], rest)
+    return None if inner is None else [index, *inner]
+
+
+def _slot(node: dict[str, Any], rest: str) -> list[Any] | None:
+    kind = node.get("type")
+    if kind == "chain":
+        inner = _slot_in(node["stages"], rest)
+        return None if inner is None else ["stages", *inner]
+    if kind == "parallel":
+        branch, _, path = rest.partition(".")
+        if not branch.isdigit() or int(branch) >= len(node["branches"]):
+            return None
+        inner = _slot_in(node["branches"][int(branch)]["stages"], path)
+        return None if inner is None else ["branches", int(branch), "stages", *inner]
+    if kind in ("on_channels", "per_channel"):
+        inner = _slot(node["stage"], rest)
+        return None if inner is None else ["stage", *inner]
+    return ["parameters", rest] if rest in node.get("parameters", {}) else None
+
+
+def _at(data: Any, slot: list[Any]) -> Any:
+    for key in slot:
+        data = data[key]
+    return data
