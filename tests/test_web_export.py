@@ -801,12 +801,16 @@ def test_a_clang_without_the_wasm32_libraries_is_one_line_with_the_fix(
 
 
 def test_a_name_and_a_chain_that_hold_markup_stay_text_in_the_page(tmp_path: Path, browser: Any) -> None:
-    """A plugin name and a chain file whose text holds `</script>` and an `<img onerror>`: the page opens, shows them
-    as text, runs nothing of them; an existing page is kept without --overwrite."""
+    """A plugin name and a chain file whose text holds `</script>`, an `<img onerror>` and the page template's own
+    marks: the page opens, shows them as text, runs nothing of them; an existing page is kept without --overwrite.
+    The page's scripts hold no `</script` that would end their block early."""
+    for script in ("web_page.js", "web_midi.js", "web_worklet.js"):
+        text = (ROOT / "plugin" / "soundstage" / "export" / "native" / script).read_text()
+        assert "</script" not in text.lower() and "/*SSX_" not in text, script
     web_toolchain()
     chain = tmp_path / "odd.toml"
     chain.write_text(
-        'format = 1\ndescription = "</script><img src=x onerror=window.pwned=1>"\n'
+        'format = 1\ndescription = "</script><img src=x onerror=window.pwned=1> /*SSX_WASM*/ /*SSX_SCRIPT*/"\n'
         '[[stages]]\ntype = "Gain"\nname = "trim"\nparameters = { gain_db = -3.0 }\n'
     )
     name = "Mix </script><img src=x onerror=window.pwned=1> & Co"
@@ -814,11 +818,11 @@ def test_a_name_and_a_chain_that_hold_markup_stay_text_in_the_page(tmp_path: Pat
     open_page(browser, page.as_uri())
     assert browser.execute_script("return window.pwned") is None
     assert browser.find_element("id", "title").text == name
-    assert "</script><img src=x onerror=window.pwned=1>" in browser.execute_script(
+    assert "</script><img src=x onerror=window.pwned=1> /*SSX_WASM*/ /*SSX_SCRIPT*/" in browser.execute_script(
         "return document.getElementById('chain').textContent"
     )
     saved = tomllib.loads(_saved_chain(browser, bundle_stem(name)).read_text())  # the markup is data there too
-    assert saved["description"] == "</script><img src=x onerror=window.pwned=1>"
+    assert saved["description"] == "</script><img src=x onerror=window.pwned=1> /*SSX_WASM*/ /*SSX_SCRIPT*/"
     assert saved["stages"][0]["parameters"] == {"gain_db": -3.0, "invert": False}
     before = page.read_bytes()
     with pytest.raises(Exception, match="exists; pass --overwrite"):

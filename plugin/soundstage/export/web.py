@@ -12,6 +12,7 @@ from __future__ import annotations
 import base64
 import json
 import os
+import re
 import shutil
 from importlib import resources
 from pathlib import Path
@@ -167,16 +168,18 @@ def web_page(
             for parameter in program.parameters
         ],
     }
-    text = json.dumps(config).replace("<", "\\u003c")  # no "</script>" in a chain's text can close the block
-    page = (resources.files("soundstage.export") / "native" / "web.html").read_text(encoding="utf-8")
-    for mark, value in (
-        ("/*SSX_CONFIG*/", text),
-        ("/*SSX_WASM*/", base64.b64encode(wasm).decode()),
-        ("/*SSX_PROGRAM*/", base64.b64encode(program.blob).decode()),
-        ("/*SSX_REFERENCE*/", base64.b64encode(reference.blob if reference else b"").decode()),
-    ):
-        page = page.replace(mark, value, 1)
-    return page
+    native = resources.files("soundstage.export") / "native"
+    values = {
+        # no "</script>" in a chain's text can close the block
+        "CONFIG": json.dumps(config).replace("<", "\\u003c"),
+        "WASM": base64.b64encode(wasm).decode(),
+        "PROGRAM": base64.b64encode(program.blob).decode(),
+        "REFERENCE": base64.b64encode(reference.blob if reference else b"").decode(),
+        "WORKLET": (native / "web_worklet.js").read_text(encoding="utf-8"),
+        "SCRIPT": "".join((native / f"web_{part}.js").read_text(encoding="utf-8") + "\n" for part in ("page", "midi")),
+    }
+    page = (native / "web.html").read_text(encoding="utf-8")
+    return re.sub(r"/\*SSX_([A-Z]+)\*/", lambda mark: values[mark.group(1)], page)  # one pass: nothing filled in is read again
 
 
 def page_rate(program: Program) -> float:

@@ -1,0 +1,584 @@
+// The web page of a chain exported by `soundstage export-plugin --format web` (web.py inlines it into web.html):
+// the engine run live and offline, the loudness match, the transport, the knobs, the files the page saves.
+const config = JSON.parse(document.getElementById("config").textContent);
+function bytes(id) {
+  const text = atob(document.getElementById(id).textContent.trim());
+  const out = new Uint8Array(text.length);
+  for (let i = 0; i < text.length; i++) out[i] = text.charCodeAt(i);
+  return out.buffer;
+}
+const state = {
+  config, wasm: null, program: null, context: null, node: null, buffer: null, source: null, file: null,
+  playing: false, startedAt: 0, offset: 0, loop: true, bypass: false,
+  values: config.parameters.map((p) => p.default), listen: "1-2", monitor: [], analysers: [],
+  reference: null, referenceNode: null, side: "device", gains: { device: 1, reference: 1, bypass: 1 }, loudness: null,
+  matching: true,
+  sides: {}, measuring: 0,
+};
+window.soundstage = state;  // for tests and the curious
+// What the page renders offline holds every sample in memory (float32, and again as the WAV): the A/B's loudness is
+// measured on the first MATCH_SECONDS of the mix (?match_s=N), and a download is offered up to DOWNLOAD_SECONDS
+// (?download_s=N); past that, the command line renders any length from disk.
+const query = new URLSearchParams(location.search);
+const MATCH_SECONDS = Number(query.get("match_s")) || 600;
+const DOWNLOAD_SECONDS = Number(query.get("download_s")) || 900;
+
+function fail(message) { document.getElementById("error").textContent = message; }
+function seconds(frames) { return (frames / config.rate).toFixed(3); }
+
+// The worklet's code, loaded into `context`: as a data: URL (a page opened from disk has no origin, and Chrome loads
+// no blob: URL into a worklet there), else as a blob: URL (for a browser that refuses data: URLs in worklets).
+async function loadWorklet(context) {
+  const source = document.getElementById("worklet").textContent;
+  try {
+    await context.audioWorklet.addModule("data:text/javascript;base64," + btoa(unescape(encodeURIComponent(source))));
+  } catch (refused) {
+    await context.audioWorklet.addModule(URL.createObjectURL(new Blob([source], { type: "text/javascript" })));
+  }
+}
+
+// A node running the chain (`options.reference`: the stereo reference) in `context`; resolves once the engine has
+// read its program and said so.
+async function engineNode(context, options = {}) {
+  if (!context.soundstageLoaded) context.soundstageLoaded = loadWorklet(context);
+  await context.soundstageLoaded;
+  const reference = !!options.reference;
+  const node = new AudioWorkletNode(context, "soundstage-engine", {
+    numberOfInputs: 1, numberOfOutputs: 1, outputChannelCount: [config.outputs],
+    channelCount: config.inputs, channelCountMode: "explicit", channelInterpretation: "discrete",
+    processorOptions: { wasm: state.wasm, program: reference ? state.reference : state.program,
+                        values: reference ? [] : options.values || state.values, bypass: !!options.bypass,
+                        events: options.events || [], pad: options.pad || 0 },
+  });
+  const report = await new Promise((resolve) => { node.port.onmessage = (event) => resolve(event.data); });
+  if (!report.opened) throw new Error("the page's program is damaged: export it again");
+  if (!report.plays) throw new Error(`the chain plays at ${config.rate} Hz, not at ${report.rate} Hz`);
+  node.report = report;
+  return node;
+}
+
+// The chain over `channels` (Float32Array per input channel, at config.rate), offline, as fast as the machine goes:
+// the outputs (Float32Array each), the latency taken off, as long as the input. `values`: the knobs (by index);
+// `bypass`: from the start; `events`: [{frame, set: index, value} or {frame, bypass}], applied at the start of the
+// 128-sample quantum that holds the frame; `reference`: the stereo reference instead of the chain.
+async function render(channels, options = {}) {
+  if (options.reference && !config.reference) throw new Error("this chain has no stereo reference");
+  const length = channels[0].length, latency = options.reference ? config.reference.latency : config.latency;
+  const context = new OfflineAudioContext(config.outputs, length + latency, config.rate);
+  const node = await engineNode(context, options);
+  const buffer = context.createBuffer(config.inputs, length, config.rate);
+  channels.forEach((samples, c) => buffer.copyToChannel(samples, c));
+  const source = new AudioBufferSourceNode(context, { buffer });
+  source.connect(node).connect(context.destination);
+  source.start();
+  const rendered = await context.startRendering();
+  return Array.from({ length: config.outputs }, (_, c) => rendered.getChannelData(c).slice(latency, latency + length));
+}
+state.render = render;
+
+// Integrated loudness (LUFS, ITU-R BS.1770-4) of `channels`, as soundstage's reports measure it: K-weighted (the
+// config's sections), 400 ms blocks every 100 ms, gated at -70 LUFS and 10 LU below the ungated mean.
+function loudness(channels) {
+  const rate = config.rate, block = Math.floor(0.4 * rate), step = Math.floor(0.1 * rate);
+  const gcd = (a, b) => (b ? gcd(b, a % b) : a), unit = gcd(block, step);
+  const n = channels[0].length, units = Math.floor(n / unit), count = n >= block ? Math.floor((n - block) / step) + 1 : 0;
+  const powers = new Float64Array(count);
+  channels.forEach((samples, c) => {
+    const weight = c === 3 || c === 4 ? 1.41 : 1.0;
+    const sums = new Float64Array(units);
+    const [[b0, b1, b2, , a1, a2], [c0, c1, c2, , d1, d2]] = config.k_weighting;
+    let z0 = 0, z1 = 0, w0 = 0, w1 = 0;  // the two sections' states (transposed direct form II, in doubles)
+    for (let u = 0, i = 0; u < units; u++) {
+      let sum = 0;
+      for (const end = i + unit; i < end; i++) {
+        const x = samples[i], y = b0 * x + z0;
+        z0 = b1 * x - a1 * y + z1;
+        z1 = b2 * x - a2 * y;
+        const v = c0 * y + w0;
+        w0 = c1 * y - d1 * v + w1;
+        w1 = c2 * y - d2 * v;
+        sum += v * v;
+      }
+      sums[u] = sum;
+    }
+    for (let j = 0; j < count; j++) {
+      let sum = 0;
+      for (let u = (j * step) / unit; u < (j * step + block) / unit; u++) sum += sums[u];
+      powers[j] += (weight * sum) / block;
+    }
+  });
+  const lufs = (power) => -0.691 + 10 * Math.log10(power);
+  const mean = (list) => list.reduce((a, b) => a + b, 0) / list.length;
+  const loud = [...powers].filter((power) => lufs(power) > -70);
+  if (!loud.length) return -Infinity;
+  const gate = lufs(mean(loud)) - 10;
+  return lufs(mean(loud.filter((power) => lufs(power) > gate)));
+}
+state.measure = loudness;
+
+// The chain's bypass is loudness-matched where it plays the mix in place of the output (as many channels out as in:
+// a mastering chain, a device on headphones); a device's driver feeds are not the mix's channels.
+const MATCHES_BYPASS = config.outputs === config.inputs;
+function matchable() { return !!config.reference || MATCHES_BYPASS; }
+
+// The loudness match on the mix that is open, as a mastering engineer compares: the chain (rendered offline at its
+// knobs), the stereo reference (for a device on headphones) and the bypass (the mix itself) measured (BS.1770,
+// integrated), and each heard at the quietest one's loudness: the louder lowered, nothing raised. Measured again
+// when a knob moves; a newer measurement wins over an older.
+async function match() {
+  if (!matchable() || !state.buffer) return;
+  const ticket = ++state.measuring;
+  document.getElementById("match").textContent = "loudness match: measuring ...";
+  const frames = Math.min(state.buffer.length, Math.round(MATCH_SECONDS * config.rate));
+  const channels = Array.from({ length: config.inputs }, (_, c) => state.buffer.getChannelData(c).subarray(0, frames));
+  const [device, reference] = await Promise.all([render(channels), config.reference ? render(channels, { reference: true }) : null]);
+  if (ticket !== state.measuring) return;
+  const measured = { device: loudness(device) };
+  if (reference) measured.reference = loudness(reference);
+  if (MATCHES_BYPASS) measured.bypass = loudness(channels);
+  const heard = Object.values(measured).filter(Number.isFinite);
+  const quietest = heard.length ? Math.min(...heard) : 0;
+  state.loudness = measured;
+  state.gains = { device: 1, reference: 1, bypass: 1 };
+  for (const [side, lufs] of Object.entries(measured)) if (Number.isFinite(lufs)) state.gains[side] = 10 ** ((quietest - lufs) / 20);
+  const names = { device: config.reference ? "device" : "chain", reference: "stereo reference", bypass: "bypass (the mix)" };
+  const parts = Object.entries(measured).map(([side, lufs]) => {
+    const lowered = Number.isFinite(lufs) ? lufs - quietest : 0;
+    return `${names[side]} ${lufs.toFixed(1)} LUFS${lowered > 0.05 ? `, lowered ${lowered.toFixed(1)} dB` : ""}`;
+  });
+  document.getElementById("match").textContent = `loudness match: ${parts.join("; ")}` +
+    (frames < state.buffer.length ? ` (measured on the first ${MATCH_SECONDS} s)` : "");
+  applyGains();
+}
+state.match = match;
+
+// A WAV file (32-bit float; WAVE_FORMAT_EXTENSIBLE past two channels, as a DAW writes one) of `channels`.
+function wav(channels) {
+  const count = channels.length, frames = channels[0].length, extensible = count > 2;
+  const header = extensible ? 68 : 44, data = count * frames * 4;
+  const view = new DataView(new ArrayBuffer(header + data));
+  const text = (at, chars) => [...chars].forEach((c, i) => view.setUint8(at + i, c.charCodeAt(0)));
+  text(0, "RIFF"); view.setUint32(4, header - 8 + data, true); text(8, "WAVE"); text(12, "fmt ");
+  view.setUint32(16, extensible ? 40 : 16, true);
+  view.setUint16(20, extensible ? 0xfffe : 3, true);
+  view.setUint16(22, count, true);
+  view.setUint32(24, config.rate, true);
+  view.setUint32(28, config.rate * count * 4, true);
+  view.setUint16(32, count * 4, true);
+  view.setUint16(34, 32, true);
+  if (extensible) {
+    view.setUint16(36, 22, true); view.setUint16(38, 32, true); view.setUint32(40, 0, true);  // no speaker positions
+    [3, 0, 0, 0, 0, 0, 0x10, 0, 0x80, 0, 0, 0xaa, 0, 0x38, 0x9b, 0x71].forEach((b, i) => view.setUint8(44 + i, b));  // float
+  }
+  text(header - 8, "data"); view.setUint32(header - 4, data, true);
+  for (let i = 0, at = header; i < frames; i++) for (let c = 0; c < count; c++, at += 4) view.setFloat32(at, channels[c][i], true);
+  return view.buffer;
+}
+state.wav = wav;
+
+// The mix that is open, rendered offline through the side of the A/B that plays (the chain at its knobs, or the
+// stereo reference; bypassed: the mix itself), as long as the mix, and saved as a WAV by the browser.
+async function download() {
+  const button = document.getElementById("download");
+  if (state.buffer.duration > DOWNLOAD_SECONDS) {
+    fail(`${state.file}: ${state.buffer.duration.toFixed(0)} s is past what the page renders in memory ` +
+         `(${DOWNLOAD_SECONDS} s); render it from disk: soundstage process "${state.file}" out.wav --chain CHAIN`);
+    return;
+  }
+  button.disabled = true;
+  try {
+    const channels = Array.from({ length: config.inputs }, (_, c) => state.buffer.getChannelData(c));
+    const outputs = await render(channels, { reference: state.side === "reference", bypass: state.bypass });
+    const link = document.createElement("a");
+    link.href = URL.createObjectURL(new Blob([wav(outputs)], { type: "audio/wav" }));
+    const side = state.bypass ? "bypassed" : state.side === "reference" ? "stereo reference" : config.stem;
+    link.download = `${state.file.replace(/\.[^.]*$/, "")} - ${side}.wav`;
+    document.body.appendChild(link);
+    link.click();
+    link.remove();
+  } catch (error) {
+    fail(String(error.message || error));
+  } finally {
+    button.disabled = false;
+  }
+}
+
+// The chain file at the knobs as they are now (TOML, as soundstage writes chain files): `soundstage process IN OUT
+// --chain` renders with it, and `export-plugin` makes plugins of it. Its values in their units: a choice by name.
+function chainText() {
+  const data = structuredClone(config.chain_file.data);
+  config.chain_file.slots.forEach((slot, index) => {
+    const p = config.parameters[index], value = state.values[index];
+    let at = data;
+    for (const key of slot.slice(0, -1)) at = at[key];
+    at[slot.at(-1)] = p.kind === "choice" ? p.choices[Math.round(value)] : p.kind === "boolean" ? value > 0.5 : value;
+  });
+  const key = (k) => (/^[A-Za-z0-9_-]+$/.test(k) ? k : tomlString(k));
+  const value = (v) => {
+    if (typeof v === "string") return tomlString(v);
+    if (typeof v === "boolean") return String(v);
+    if (typeof v === "number") return String(v);
+    if (Array.isArray(v)) return `[${v.map(value).join(", ")}]`;
+    return `{ ${Object.entries(v).map(([k, x]) => `${key(k)} = ${value(x)}`).join(", ")} }`;
+  };
+  const lines = [`# ${config.name}, at the knobs set in its web page: soundstage process IN.wav OUT.wav --chain THIS.toml`];
+  for (const [k, v] of Object.entries(data)) if (k !== "stages") lines.push(`${key(k)} = ${value(v)}`);
+  for (const stage of data.stages) {
+    lines.push("", "[[stages]]");
+    for (const [k, v] of Object.entries(stage)) lines.push(`${key(k)} = ${value(v)}`);
+  }
+  return lines.join("\n") + "\n";
+}
+state.chainText = chainText;
+
+// A TOML basic string: JSON's escapes are TOML's, and DEL, which JSON leaves, is escaped too.
+function tomlString(text) { return JSON.stringify(text).replace(/\x7f/g, "\\u007f"); }
+
+function saveChain() {
+  const link = document.createElement("a");
+  link.href = URL.createObjectURL(new Blob([chainText()], { type: "application/toml" }));
+  link.download = `${config.stem}.toml`;
+  document.body.appendChild(link);
+  link.click();
+  link.remove();
+}
+
+// Which side of the A/B plays: the two run together, in time; switching ramps their gains over 20 ms.
+function setSide(side) {
+  state.side = side;
+  feedback("ab");
+  const button = document.getElementById("ab");
+  button.textContent = `A/B: ${side === "device" ? "device" : "stereo reference"} (a)`;
+  button.classList.toggle("on", side === "reference");
+  applyGains();
+}
+
+// The gains the sides are heard at: the one playing at its loudness match (the bypass's, when bypassed and that is
+// matched), the other silent; ramped over 20 ms, as the engine's bypass crossfades.
+function applyGains() {
+  if (!state.context || !state.sides.device) return;
+  const now = state.context.currentTime;
+  for (const [name, node] of Object.entries(state.sides)) {
+    const matched = state.bypass && MATCHES_BYPASS ? state.gains.bypass : state.gains[name];
+    const target = name !== state.side ? 0 : state.matching ? matched : 1;
+    node.gain.cancelScheduledValues(now);
+    node.gain.setValueAtTime(node.gain.value, now);
+    node.gain.linearRampToValueAtTime(target, now + 0.02);
+  }
+}
+
+function setMatching(on) {
+  state.matching = on;
+  const button = document.getElementById("matching");
+  button.textContent = `loudness match: ${on ? "on" : "off"} (m)`;
+  button.classList.toggle("on", on);
+  applyGains();
+}
+
+// What the listener hears of the outputs: the first two, one alone (on both ears), or all summed (mono).
+function listenChoices() {
+  const choices = [["1-2", config.outputs >= 2 ? "outputs 1 and 2" : "output 1"]];
+  if (config.outputs > 2) {
+    for (let c = 0; c < config.outputs; c++) choices.push([String(c), `output ${c + 1} alone`]);
+    choices.push(["sum", `all ${config.outputs} outputs summed (mono)`]);
+  }
+  return choices;
+}
+
+function connectMonitor() {
+  const context = state.context;
+  state.monitor.forEach((node) => node.disconnect());
+  const split = context.createChannelSplitter(config.outputs);
+  const merge = context.createChannelMerger(2);
+  const nodes = [split, merge];
+  const route = (from, to, gain) => {
+    const g = new GainNode(context, { gain });
+    split.connect(g, from);
+    g.connect(merge, 0, to);
+    nodes.push(g);
+  };
+  if (state.listen === "1-2") { route(0, 0, 1); route(Math.min(1, config.outputs - 1), 1, 1); }
+  else if (state.listen === "sum") { for (let c = 0; c < config.outputs; c++) { route(c, 0, 1); route(c, 1, 1); } }
+  else { route(Number(state.listen), 0, 1); route(Number(state.listen), 1, 1); }
+  state.bus.disconnect();
+  state.bus.connect(split);
+  const meters = context.createChannelSplitter(2);
+  merge.connect(context.destination);
+  merge.connect(meters);
+  state.analysers = [0, 1].map((c) => { const a = new AnalyserNode(context, { fftSize: 2048 }); meters.connect(a, c); return a; });
+  nodes.push(meters, ...state.analysers);
+  state.monitor = nodes;
+}
+
+async function ensureContext() {
+  if (state.context) return;
+  const context = new AudioContext({ sampleRate: config.rate, latencyHint: "playback" });
+  state.context = context;
+  state.bus = new GainNode(context, { channelCount: config.outputs, channelCountMode: "explicit", channelInterpretation: "discrete" });
+  const longest = config.reference ? Math.max(config.latency, config.reference.latency) : config.latency;
+  state.node = await engineNode(context, { pad: longest - config.latency });
+  state.sides.device = new GainNode(context, { gain: 1 });
+  state.node.connect(state.sides.device).connect(state.bus);
+  if (config.reference) {
+    state.referenceNode = await engineNode(context, { reference: true, pad: longest - config.reference.latency });
+    state.sides.reference = new GainNode(context, { gain: 0 });
+    state.referenceNode.connect(state.sides.reference).connect(state.bus);
+  }
+  connectMonitor();
+  setSide(state.side);
+  requestAnimationFrame(meter);
+}
+
+function position() {
+  if (!state.buffer) return 0;
+  if (!state.playing) return state.offset;
+  const t = state.context.currentTime - state.startedAt + state.offset;
+  return state.loop ? t % state.buffer.duration : Math.min(t, state.buffer.duration);
+}
+
+function startSource(offset) {
+  const source = new AudioBufferSourceNode(state.context, { buffer: state.buffer, loop: state.loop });
+  source.connect(state.node);
+  if (state.referenceNode) source.connect(state.referenceNode);
+  source.onended = () => { if (state.source === source) { state.playing = false; state.offset = 0; showTransport(); } };
+  source.start(0, offset);
+  state.source = source;
+  state.startedAt = state.context.currentTime;
+  state.offset = offset;
+  state.playing = true;
+}
+
+function stopSource() {
+  if (state.source) { const s = state.source; state.source = null; s.stop(); s.disconnect(); }
+}
+
+async function play() {
+  if (!state.buffer) return;
+  try {
+    await ensureContext();
+    await state.context.resume();
+  } catch (error) {  // a browser that cannot run the engine at the page's rate: say so, in one line
+    fail(`cannot play: ${error.message || error}`);
+    return;
+  }
+  if (state.playing) { state.offset = position(); state.playing = false; stopSource(); }
+  else startSource(state.offset);
+  showTransport();
+}
+
+function seek(to) {
+  if (!state.buffer) return;
+  const at = Math.max(0, Math.min(to, state.buffer.duration));
+  if (state.playing) { stopSource(); startSource(at); } else state.offset = at;
+  showTransport();
+}
+
+function setBypass(on) {
+  state.bypass = on;
+  feedback("bypass");
+  for (const node of [state.node, state.referenceNode]) if (node) node.port.postMessage({ bypass: on });
+  const button = document.getElementById("bypass");
+  button.textContent = `bypass: ${on ? "on" : "off"} (b)`;
+  button.classList.toggle("on", on);
+  applyGains();
+}
+
+// A knob's 0..1 position and its value, as soundstage's parameters map them (ParameterSpec.to_normalized and
+// from_normalized): a "log" knob (a frequency, a time) travels as far from 20 to 200 Hz as from 2 to 20 kHz, a "db"
+// knob on a fader's taper; a choice by its index, a switch at half-way.
+function positionOf(p, value) {
+  if (p.kind !== "number") return p.maximum > p.minimum ? (value - p.minimum) / (p.maximum - p.minimum) : 0;
+  const lo = p.minimum, hi = p.maximum, v = Math.min(Math.max(value, lo), hi);
+  if (p.scale === "log") return Math.log(v / lo) / Math.log(hi / lo);
+  if (p.scale === "db") {
+    const low = 10 ** (lo / 20), high = 10 ** (hi / 20);
+    return Math.max((10 ** (v / 20) - low) / (high - low), 0) ** (1 / config.db_taper_exponent);
+  }
+  return (v - lo) / (hi - lo);
+}
+
+function valueAt(p, position) {
+  const x = Math.min(Math.max(position, 0), 1), lo = p.minimum, hi = p.maximum;
+  if (p.kind === "boolean") return x >= 0.5 ? 1 : 0;
+  if (p.kind === "choice") return Math.round(x * (p.choices.length - 1));
+  let value = lo + x * (hi - lo);
+  if (p.scale === "log") value = lo * (hi / lo) ** x;
+  else if (p.scale === "db") {
+    const low = 10 ** (lo / 20), high = 10 ** (hi / 20);
+    value = 20 * Math.log10(low + x ** config.db_taper_exponent * (high - low));
+  }
+  return Math.min(Math.max(value, lo), hi);
+}
+
+// Sets knob `index` to `value` (in its unit): the engine, the control on the page, the value shown. `from`: the
+// control that moved it (left as the hand put it).
+function setKnob(index, value, from = null) {
+  state.values[index] = value;
+  feedback(index);
+  if (state.node) state.node.port.postMessage({ set: index, value });
+  if (matchable() && state.buffer) {  // the chain's loudness moved: match again once the hand rests
+    clearTimeout(state.rematch);
+    state.rematch = setTimeout(match, 600);
+  }
+  const p = config.parameters[index];
+  const input = document.getElementById(`knob-${index}`);
+  if (input && input !== from) {
+    if (input.type === "checkbox") input.checked = value > 0.5;
+    else input.value = p.kind === "number" ? String(positionOf(p, value)) : String(Math.round(value));
+  }
+  const text = p.choices.length ? p.choices[Math.round(value)] : p.kind === "boolean" ? (value ? "on" : "off")
+    : `${Number(value.toPrecision(4))} ${p.unit}`.trim();
+  document.getElementById(`value-${index}`).textContent = text;
+}
+
+// A channel layout the chain can take: as many channels as it has inputs, or one (played on every input: dual mono).
+function fitted(decoded, name) {
+  if (decoded.numberOfChannels === config.inputs) return decoded;
+  if (decoded.numberOfChannels !== 1) {
+    throw new Error(`${name}: ${decoded.numberOfChannels} channels, but the chain takes ${config.inputs}; ` +
+                    `fold it down first (soundstage process IN OUT --chain downmix-5.1), or open a stereo mix`);
+  }
+  const out = new AudioBuffer({ numberOfChannels: config.inputs, length: decoded.length, sampleRate: decoded.sampleRate });
+  for (let c = 0; c < config.inputs; c++) out.copyToChannel(decoded.getChannelData(0), c);
+  return out;
+}
+
+async function open(file) {
+  fail("");
+  try {
+    await ensureContext();
+    const decoded = await state.context.decodeAudioData(await file.arrayBuffer()).catch(() => {
+      throw new Error(`${file.name}: this browser cannot decode it; convert it to WAV first ` +
+                      `(ffmpeg -i "${file.name}" out.wav)`);
+    });
+    const buffer = fitted(decoded, file.name);
+    stopSource();
+    state.playing = false;
+    state.buffer = buffer;
+    state.offset = 0;
+    state.file = file.name;
+    document.getElementById("loaded").textContent =
+      `${file.name}: ${buffer.duration.toFixed(1)} s, ${decoded.numberOfChannels} channel(s), played at ${config.rate} Hz`;
+    document.getElementById("play").disabled = false;
+    document.getElementById("seek").disabled = false;
+    document.getElementById("download").disabled = false;
+    document.getElementById("seek").max = String(buffer.duration);
+    showTransport();
+    match();
+  } catch (error) {
+    fail(String(error.message || error));
+  }
+}
+
+function showTransport() {
+  document.getElementById("play").textContent = `${state.playing ? "pause" : "play"} (space)`;
+  const t = position();
+  document.getElementById("position").textContent = `${t.toFixed(1)} s`;
+  if (document.activeElement !== document.getElementById("seek")) document.getElementById("seek").value = String(t);
+}
+
+const meterData = new Float32Array(2048);  // the analysers' last 2048 samples, read every animation frame
+function meter() {
+  let peak = 0;
+  const data = meterData;
+  state.analysers.forEach((analyser, c) => {
+    analyser.getFloatTimeDomainData(data);
+    let p = 0;
+    for (const v of data) p = Math.max(p, Math.abs(v));
+    peak = Math.max(peak, p);
+    const db = 20 * Math.log10(p || 1e-9);
+    document.getElementById(c ? "meter-r" : "meter-l").style.width = `${Math.max(0, Math.min(100, (db + 60) / 60 * 100))}%`;
+  });
+  const db = 20 * Math.log10(peak || 1e-9);
+  document.getElementById("peak").textContent = db < -120 ? "-inf dBFS" : `${db.toFixed(1)} dBFS`;
+  if (state.playing) showTransport();
+  requestAnimationFrame(meter);
+}
+
+function knobRow(p, index) {
+  const row = document.createElement("tr");
+  const name = document.createElement("td");
+  name.textContent = p.name;
+  name.title = p.path;  // the knob in the chain file
+  const control = document.createElement("td");
+  let input;
+  if (p.choices.length) {
+    input = document.createElement("select");
+    p.choices.forEach((label, i) => input.add(new Option(label, String(i))));
+    input.value = String(Math.round(p.default));
+    input.onchange = () => { handMoved(index); setKnob(index, Number(input.value)); };
+  } else if (p.kind === "boolean") {
+    input = document.createElement("input");
+    input.type = "checkbox";
+    input.checked = p.default > 0.5;
+    input.onchange = () => { handMoved(index); setKnob(index, input.checked ? 1 : 0); };
+  } else {
+    input = document.createElement("input");  // the knob's position, 0..1 along its scale
+    input.type = "range";
+    input.min = "0";
+    input.max = "1";
+    input.step = "any";
+    input.value = String(positionOf(p, p.default));
+    input.oninput = () => { handMoved(index); setKnob(index, valueAt(p, Number(input.value)), input); };
+  }
+  input.id = `knob-${index}`;
+  input.ondblclick = () => { handMoved(index); setKnob(index, p.default); };
+  control.appendChild(input);
+  const value = document.createElement("td");
+  value.className = "value";
+  value.id = `value-${index}`;
+  const learn = document.createElement("td");
+  const button = document.createElement("button");
+  button.dataset.learn = String(index);
+  learn.appendChild(button);
+  row.append(name, control, value, learn);
+  return row;
+}
+
+function setUp() {
+  document.title = `${config.name} (soundstage)`;
+  document.getElementById("title").textContent = config.name;
+  const fixed = config.fixed.length ? `; fixed at export: ${config.fixed.join(", ")}` : "";
+  document.getElementById("about").textContent =
+    `${config.description}: ${config.inputs} in, ${config.outputs} out, at ${config.rate} Hz; ` +
+    `latency ${config.latency} samples (${(1000 * config.latency / config.rate).toFixed(1)} ms)${fixed}`;
+  document.getElementById("chain").textContent = config.chain;
+  const body = document.querySelector("#knobs tbody");
+  config.parameters.forEach((p, index) => { body.appendChild(knobRow(p, index)); setKnob(index, p.default); });
+  if (!config.parameters.length) body.innerHTML = '<tr><td class="muted">this chain has no knobs</td></tr>';
+  setUpMidi();
+  const listen = document.getElementById("listen");
+  listenChoices().forEach(([value, label]) => listen.add(new Option(label, value)));
+  document.getElementById("listen-row").hidden = config.outputs <= 2;
+  listen.onchange = () => { state.listen = listen.value; if (state.context) connectMonitor(); };
+  document.getElementById("file").onchange = (event) => { if (event.target.files[0]) open(event.target.files[0]); };
+  const drop = document.getElementById("drop");
+  drop.ondragover = (event) => { event.preventDefault(); drop.classList.add("over"); };
+  drop.ondragleave = () => drop.classList.remove("over");
+  drop.ondrop = (event) => { event.preventDefault(); drop.classList.remove("over"); if (event.dataTransfer.files[0]) open(event.dataTransfer.files[0]); };
+  document.getElementById("play").onclick = play;
+  document.getElementById("download").onclick = download;
+  document.getElementById("save-chain").hidden = !config.chain_file || !config.parameters.length;
+  document.getElementById("save-chain").onclick = saveChain;
+  document.getElementById("bypass").onclick = () => { handMoved("bypass"); setBypass(!state.bypass); };
+  for (const id of ["ab", "ab-help", "ab-learn"]) document.getElementById(id).hidden = !config.reference;
+  for (const id of ["match", "matching"]) document.getElementById(id).hidden = !matchable();
+  document.getElementById("matching").onclick = () => setMatching(!state.matching);
+  document.getElementById("ab").onclick = () => { handMoved("ab"); setSide(state.side === "device" ? "reference" : "device"); };
+  const loop = document.getElementById("loop");
+  loop.onclick = () => {
+    state.loop = !state.loop;
+    loop.textContent = `loop: ${state.loop ? "on" : "off"} (l)`;
+    loop.classList.toggle("on", state.loop);
+    if (state.playing) seek(position());
+  };
+  document.getElementById("seek").oninput = (event) => seek(Number(event.target.value));
+  document.addEventListener("keydown", (event) => {
+    if (event.target.tagName === "INPUT" && event.target.type !== "range") return;
+    if (event.key === " ") { event.preventDefault(); play(); }
+    else if (event.key === "b") document.getElementById("bypass").onclick();
+    else if (event.key === "m" && matchable()) setMatching(!state.matching);
+    else if (event.key === "a" && config.reference) document.getElementById("ab").onclick();
+    else if (event.key === "l") loop.onclick();
+  });
+}
