@@ -643,6 +643,46 @@ def test_a_midi_map_given_at_export_drives_the_page(tmp_path: Path, browser: Any
         export_plugin("studio-5", tmp_path / "vst3", formats=["vst3"], midi_map=midi_map)
 
 
+def test_firefox_reads_midi_and_saves_the_chain_as_chromium_does(tmp_path: Path, browser: Any, firefox: Any) -> None:
+    """The page's MIDI and its saved chain in Gecko too (Firefox ESR): the demo map given at export, played by the same
+    messages, moves the knobs to the values soundstage's decoder gives (1e-6), and the chain saved there loads in
+    soundstage at the page's values, as in Chromium."""
+    web_toolchain()
+    page = export_plugin("studio-5", tmp_path, formats=["web"], midi_map=ROOT / "session_files" / "demo-map.toml").bundles["web"]
+    firefox.navigate(page.as_uri())
+    deadline = time.monotonic() + 30
+    while firefox.execute_script("return document.body.dataset.ready") != "true" and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert firefox.execute_script("return document.getElementById('error').textContent") == ""
+    firefox.execute_script("localStorage.clear();" + FAKE_MIDI, sandbox=None)
+    firefox.timeout.script = 30
+    status = firefox.execute_async_script(
+        "const done = arguments[arguments.length - 1];"
+        "connectMidi().then(() => done(document.getElementById('midi-status').textContent));",
+        sandbox=None,
+    )
+    assert status == "listening to test controller"
+    chain = load_chain("studio-5")
+    paths = [p["path"] for p in _config(page)["parameters"]]
+    decoder = Decoder(load_map(ROOT / "session_files" / "demo-map.toml", chain), chain)
+    playing = [cc(74, v) for v in range(0, 128, 9)] + [m for v in range(0, 16384, 997) for m in (cc(7, v >> 7), cc(39, v & 127))]
+    heard = firefox.execute_script(
+        "return arguments[0].map((m) => { window.sendMidi(m); return [...window.soundstage.values]; })",
+        script_args=[[list(m.bytes()) for m in playing]],
+        sandbox=None,
+    )
+    for message, page_values in zip(playing, heard):
+        for binding, value in decoder.feed(message):
+            chain.parameters[binding.target].value = value
+        assert page_values == pytest.approx([float(chain.parameters[p].value) for p in paths], rel=1e-6, abs=1e-6), message
+    saved = tmp_path / "saved.toml"
+    saved.write_text(firefox.execute_script("return window.soundstage.chainText()", sandbox=None))
+    loaded = load_chain(saved)
+    for path, value in zip(paths, heard[-1]):
+        assert loaded.parameters[path].value == value, path
+    print(f"\nFirefox: {len(playing)} messages as soundstage decodes them; its saved chain loads at {heard[-1]}")
+
+
 def test_the_page_says_in_one_line_why_it_has_no_midi(tmp_path: Path, browser: Any) -> None:
     """The real Web MIDI of the browser: refused (headless Chromium grants no permission unasked), granted on a machine
     without the ALSA sequencer (this one: the browser finds no MIDI system), and a browser without Web MIDI (Safari):
