@@ -776,17 +776,27 @@ def test_the_page_saves_the_chain_at_its_knobs(tmp_path: Path, browser: Any) -> 
 def test_a_file_the_chain_cannot_take_is_named_with_the_fix(
     exported: dict[str, dict[str, Path]], browser: Any, tmp_path: Path
 ) -> None:
-    """A 5.1 file into a stereo chain, and a file that is no audio: one line naming the file and what to do; a mono
-    file plays on both inputs (dual mono)."""
+    """A 5.1 file into a stereo chain, a file that is no audio, and what people drop by mistake (a MIDI map, a DAW's
+    MIDI file, an empty file): one line naming the file and what to do; a mono file plays on both inputs."""
     surround, junk, mono = tmp_path / "bed.wav", tmp_path / "notes.wav", tmp_path / "voice.wav"
     soundfile.write(surround, np.zeros((4800, 6), np.float32), RATE)
     junk.write_text("not audio")
+    midi_file, midi_map, empty = tmp_path / "automation.mid", tmp_path / "my-map.toml", tmp_path / "take.wav"
+    song = mido.MidiFile()
+    song.tracks.append(mido.MidiTrack([mido.Message("control_change", control=74, value=10)]))
+    song.save(midi_file)
+    midi_map.write_text((ROOT / "session_files" / "demo-map.toml").read_text())
+    empty.write_bytes(b"")
     soundfile.write(mono, np.full(4800, 0.1, np.float32), RATE)
     open_page(browser, exported["studio-5-binaural"]["web"].as_uri())
     for path, words in (
         (surround, "bed.wav: 6 channels, but the chain takes 2; fold it down first"),
         (junk, "notes.wav: this browser cannot decode it; convert it to WAV first"),
+        (midi_file, "automation.mid: a MIDI file, not audio; its automation renders from the command line (soundstage"),
+        (midi_map, "my-map.toml: a TOML file, not audio; a MIDI map goes into the page at export"),
+        (empty, "take.wav: the file is empty (0 bytes)"),
     ):
+        browser.execute_script("document.getElementById('error').textContent = ''")
         browser.find_element("id", "file").send_keys(str(path))
         deadline = time.monotonic() + 10
         while not browser.find_element("id", "error").text and time.monotonic() < deadline:

@@ -443,13 +443,27 @@ function fitted(decoded, name) {
   return out;
 }
 
+// Why a file the browser could not decode did not open, and what to do: files people drop by mistake named as such.
+function notAudio(file) {
+  const suffix = (file.name.match(/\.([^.]+)$/) || ["", ""])[1].toLowerCase();
+  if (!file.size) return `${file.name}: the file is empty (0 bytes)`;
+  if (suffix === "toml") {
+    return `${file.name}: a TOML file, not audio; a MIDI map goes into the page at export ` +
+           "(soundstage export-plugin CHAIN --format web --map MAP.toml), a chain file becomes a page of its own";
+  }
+  if (["mid", "midi", "smf"].includes(suffix)) {
+    return `${file.name}: a MIDI file, not audio; its automation renders from the command line ` +
+           `(soundstage process IN.wav OUT.wav --chain CHAIN --midi "${file.name}" --map MAP.toml), or play a controller here (MIDI)`;
+  }
+  return `${file.name}: this browser cannot decode it; convert it to WAV first (ffmpeg -i "${file.name}" out.wav)`;
+}
+
 async function open(file) {
   fail("");
   try {
     await ensureContext();
     const decoded = await state.context.decodeAudioData(await file.arrayBuffer()).catch(() => {
-      throw new Error(`${file.name}: this browser cannot decode it; convert it to WAV first ` +
-                      `(ffmpeg -i "${file.name}" out.wav)`);
+      throw new Error(notAudio(file));
     });
     const buffer = fitted(decoded, file.name);
     stopSource();
