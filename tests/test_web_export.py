@@ -15,6 +15,7 @@ import mido
 import numpy as np
 import pedalboard
 import pytest
+import scipy.signal
 import soundfile
 import tomli_w
 import tomllib
@@ -315,6 +316,36 @@ def test_the_pages_ab_is_a_real_stereo_pair_on_the_same_head_matched_in_loudness
     assert errors == []
 
 
+def test_the_pages_loudness_meter_reads_as_soundstages(exported: dict[str, dict[str, Path]], browser: Any) -> None:
+    """The page meters what is heard as a BS.1771 meter does, momentary (400 ms) and short-term (3 s): on a 6 s mix,
+    its last readings are soundstage's K-weighting (the meter's sections, scipy) over the last 0.4 s and 3 s, within
+    0.01 LU; a quiet start reads -inf."""
+    open_page(browser, exported["studio-5-binaural"]["web"].as_uri())
+    audio = _mix(6.0, seed=17)
+    audio[:, -3 * RATE :] *= np.linspace(1.0, 0.1, 3 * RATE, dtype=np.float32)  # a fade out: the windows differ
+    browser.set_script_timeout(60)
+    reading = browser.execute_async_script(
+        """
+        const [data, done] = [arguments[0], arguments[arguments.length - 1]];
+        const raw = atob(data), bytes = new Uint8Array(raw.length);
+        for (let i = 0; i < raw.length; i++) bytes[i] = raw.charCodeAt(i);
+        const all = new Float32Array(bytes.buffer), n = all.length / 2;
+        window.soundstage.meterOffline([all.slice(0, n), all.slice(n)]).then(done);
+        """,
+        base64.b64encode(np.ascontiguousarray(audio, "<f4").tobytes()).decode(),
+    )
+    weighted = scipy.signal.sosfilt(LoudnessMeter(RATE, 2).sections(), audio.astype(np.float64), axis=1)
+    power = (weighted**2).sum(axis=0)
+
+    def lufs(seconds: float) -> float:
+        return float(-0.691 + 10 * np.log10(power[-int(seconds * RATE) :].mean()))
+
+    print(f"\npage: {reading}; soundstage: momentary {lufs(0.4):.3f}, short-term {lufs(3.0):.3f} LUFS")
+    assert reading["unit"] == 60
+    assert abs(reading["momentary"] - lufs(0.4)) <= 0.01 and abs(reading["shortTerm"] - lufs(3.0)) <= 0.01
+    assert lufs(0.4) < lufs(3.0) - 3.0  # the momentary window holds the fade's end only
+
+
 def test_the_pages_bypass_is_heard_at_the_mixs_loudness(tmp_path: Path, browser: Any) -> None:
     """Loudness match (m) on a mastering chain (+4 dB of trim into a limiter): the chain is heard lowered to the mix's
     integrated loudness, as soundstage's meter measures both (within 0.05 dB), the bypass at the mix's own; a knob
@@ -389,6 +420,9 @@ def test_the_page_plays_a_file_in_real_time_with_its_knobs_and_bypass(
     peak = browser.find_element("id", "peak").text
     print(f"\nplaying: {position:.2f} s on the clock, meter {peak}")
     assert position >= 1.0 and peak.endswith("dBFS") and float(peak.split()[0]) > -40.0
+    loudness = browser.find_element("id", "loudness").text  # 1.5 s in: no 3 s window yet
+    print(f"loudness while playing: {loudness}")
+    assert re.fullmatch(r"momentary -\d+\.\d LUFS, short-term -inf LUFS", loudness), loudness
     slider = browser.find_element("id", "knob-2")  # device: width
     browser.execute_script("arguments[0].value = 0.25; arguments[0].dispatchEvent(new Event('input'))", slider)
     assert browser.find_element("id", "value-2").text == "0.25"

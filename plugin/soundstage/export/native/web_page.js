@@ -306,7 +306,9 @@ function connectMonitor() {
   merge.connect(context.destination);
   merge.connect(meters);
   state.analysers = [0, 1].map((c) => { const a = new AnalyserNode(context, { fftSize: 2048 }); meters.connect(a, c); return a; });
-  nodes.push(meters, ...state.analysers);
+  const loudness = loudnessNode(context, showLoudness);
+  merge.connect(loudness);
+  nodes.push(meters, ...state.analysers, loudness);
   state.monitor = nodes;
 }
 
@@ -490,6 +492,43 @@ function showTransport() {
   document.getElementById("position").textContent = `${t.toFixed(1)} s`;
   if (document.activeElement !== document.getElementById("seek")) document.getElementById("seek").value = String(t);
 }
+
+// A node that meters the momentary and short-term loudness of its (two-channel) input; `heard(message)` gets
+// {unit, momentary, shortTerm} every 100 ms.
+function loudnessNode(context, heard) {
+  const node = new AudioWorkletNode(context, "soundstage-loudness", {
+    numberOfInputs: 1, numberOfOutputs: 0, channelCount: 2, channelCountMode: "explicit", channelInterpretation: "discrete",
+    processorOptions: { sections: config.k_weighting },
+  });
+  node.port.onmessage = (event) => heard(event.data);
+  return node;
+}
+
+function showLoudness(reading) {
+  const text = (lufs) => (Number.isFinite(lufs) && lufs > -70 ? lufs.toFixed(1) : "-inf");
+  document.getElementById("loudness").textContent =
+    `momentary ${text(reading.momentary)} LUFS, short-term ${text(reading.shortTerm)} LUFS`;
+}
+
+// The meter's last reading of `channels` (two Float32Arrays at config.rate), metered offline, as it meters playback.
+async function meterOffline(channels) {
+  const context = new OfflineAudioContext(2, channels[0].length, config.rate);
+  if (!context.soundstageLoaded) context.soundstageLoaded = loadWorklet(context);
+  await context.soundstageLoaded;
+  const units = Math.floor(channels[0].length / Math.max(1, Math.floor(0.1 * config.rate)));
+  let last = null, done = null;
+  const finished = new Promise((resolve) => { done = resolve; });
+  const node = loudnessNode(context, (reading) => { last = reading; if (reading.unit === units) done(); });
+  const buffer = context.createBuffer(2, channels[0].length, config.rate);
+  channels.forEach((samples, c) => buffer.copyToChannel(samples, c));
+  const source = new AudioBufferSourceNode(context, { buffer });
+  source.connect(node);
+  source.start();
+  await context.startRendering();
+  await Promise.race([finished, new Promise((resolve) => setTimeout(resolve, 2000))]);
+  return last;
+}
+state.meterOffline = meterOffline;
 
 const meterData = new Float32Array(2048);  // the analysers' last 2048 samples, read every animation frame
 function meter() {

@@ -62,3 +62,56 @@ class SoundstageEngine extends AudioWorkletProcessor {
   }
 }
 registerProcessor("soundstage-engine", SoundstageEngine);
+
+// The loudness of what is heard, as a BS.1771 meter reads it: K-weighted (the sections soundstage's meter uses, in
+// doubles), the squares summed over the channels in 100 ms units; after each unit, the momentary (last 400 ms) and
+// short-term (last 3 s) loudness in LUFS are posted (-Infinity for silence, or before the window is full).
+class SoundstageLoudness extends AudioWorkletProcessor {
+  constructor(options) {
+    super(options);
+    this.sections = options.processorOptions.sections;
+    this.unit = Math.max(1, Math.floor(0.1 * sampleRate));
+    this.states = [];  // per channel: the two sections' states
+    this.sum = 0;
+    this.count = 0;
+    this.units = [];  // the mean square of the last 30 units
+    this.done = 0;
+  }
+
+  process(inputs) {
+    const input = inputs[0], frames = input.length ? input[0].length : 128;
+    const [[b0, b1, b2, , a1, a2], [c0, c1, c2, , d1, d2]] = this.sections;
+    while (this.states.length < input.length) this.states.push(new Float64Array(4));
+    for (let i = 0; i < frames; i++) {
+      let power = 0;
+      for (let c = 0; c < input.length; c++) {
+        const s = this.states[c], x = input[c][i], y = b0 * x + s[0];
+        s[0] = b1 * x - a1 * y + s[1];
+        s[1] = b2 * x - a2 * y;
+        const v = c0 * y + s[2];
+        s[2] = c1 * y - d1 * v + s[3];
+        s[3] = c2 * y - d2 * v;
+        power += v * v;
+      }
+      this.sum += power;
+      if (++this.count === this.unit) this.close();
+    }
+    return true;
+  }
+
+  close() {
+    this.units.push(this.sum / this.unit);
+    if (this.units.length > 30) this.units.shift();
+    this.sum = 0;
+    this.count = 0;
+    this.done += 1;
+    const lufs = (count) => {
+      if (this.units.length < count) return -Infinity;
+      let total = 0;
+      for (let u = this.units.length - count; u < this.units.length; u++) total += this.units[u];
+      return -0.691 + 10 * Math.log10(total / count);
+    };
+    this.port.postMessage({ unit: this.done, momentary: lufs(4), shortTerm: lufs(30) });
+  }
+}
+registerProcessor("soundstage-loudness", SoundstageLoudness);
