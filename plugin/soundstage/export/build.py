@@ -307,7 +307,7 @@ def _build(
             run(command, f"the {plugin_format.upper()} plugin", cwd=work)
             if plugin_format == "lv2":
                 run([str(_ttl_generator(work)), f"./{binary.name}"], "the LV2 description (ttl)", cwd=bundle)
-                (bundle / "chain.toml").write_text(program.chain_text)
+                (bundle / "chain.toml").write_text(program.chain_text, encoding="utf-8")
             built[plugin_format] = bundle
         # every format built: only now is a bundle of the same name replaced (a rename in one file system), so an
         # export that fails in its last format keeps every bundle that was there

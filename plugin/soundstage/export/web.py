@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from soundstage.analysis.loudness import LoudnessMeter
+from soundstage.errors import SoundstageError
 from soundstage.export.bake import Program
 from soundstage.export.toolchain import run
 from soundstage.host.chain import Chain
@@ -90,9 +91,10 @@ def build_page(
     hint = f"; clang needs the wasm32 C and C++ libraries (Debian/Ubuntu: {WASM_APT})"
     run(wasm_command(work / "web.cpp", module), "the web page's engine (WebAssembly)", cwd=work, hint=hint)
     page = work / f"{stem}.html"
-    page.write_text(
-        web_page(program, module.read_bytes(), name=name, stem=stem, description=description, reference=reference, extras=extras)
+    made = web_page(
+        program, module.read_bytes(), name=name, stem=stem, description=description, reference=reference, extras=extras
     )
+    page.write_text(made, encoding="utf-8")
     return page
 
 
@@ -240,7 +242,10 @@ def page_chain(chain: Chain, program: Program, base: Path) -> dict[str, Any] | N
     chain file in ``base`` writes them) and, for each of the page's knobs, where its value sits in it: the page
     writes the chain file at its knobs ("save chain"). None if a knob's value is not where its path says (then the
     page offers no such file rather than a wrong one)."""
-    data = chain_to_dict(chain, base=base)
+    try:
+        data = chain_to_dict(chain, base=base)
+    except SoundstageError:  # a value no chain file can hold: the page offers no file
+        return None
     description = parse_toml(program.chain_text, "the chain file").get("description")
     if isinstance(description, str):
         data = {"format": data["format"], "description": description, "stages": data["stages"]}
