@@ -717,6 +717,45 @@ def test_firefox_reads_midi_and_saves_the_chain_as_chromium_does(tmp_path: Path,
     print(f"\nFirefox: {len(playing)} messages as soundstage decodes them; its saved chain loads at {heard[-1]}")
 
 
+def test_a_transport_button_learned_in_the_page_plays_and_pauses(tmp_path: Path, browser: Any) -> None:
+    """`learn` beside play, then a pad or a transport button (CC 127 on press, 0 on release): each press plays or
+    pauses the mix, and the controller's play light follows (note on while playing, off when paused)."""
+    web_toolchain()
+    page = export_plugin("mastering", tmp_path, formats=["web"]).bundles["web"]
+    mix = tmp_path / "mix.wav"
+    soundfile.write(mix, _mix(4.0, seed=2).T, RATE, subtype="FLOAT")
+    open_page(browser, page.as_uri())
+    browser.execute_script("localStorage.clear()")
+    browser.execute_script(FAKE_MIDI)
+    browser.find_element("id", "midi").click()
+    browser.find_element("id", "file").send_keys(str(mix))
+    deadline = time.monotonic() + 20
+    while browser.find_element("id", "play").get_attribute("disabled") and time.monotonic() < deadline:
+        time.sleep(0.05)
+
+    def press(messages: list[mido.Message]) -> bool:
+        browser.execute_script("for (const m of arguments[0]) window.sendMidi(m)", [m.bytes() for m in messages])
+        time.sleep(0.3)  # play() starts the audio context
+        return bool(browser.execute_script("return window.soundstage.playing"))
+
+    pad = [mido.Message("note_on", note=41, velocity=100), mido.Message("note_off", note=41)]
+    button = [cc(41, 127), cc(41, 0)]
+    for gesture in (pad, button):
+        browser.find_element("css selector", 'button[data-learn="play"]').click()
+        browser.execute_script("for (const m of arguments[0]) window.sendMidi(m)", [m.bytes() for m in gesture])
+        deadline = time.monotonic() + 5
+        while browser.execute_script("return window.soundstage.midi.learning") is not None and time.monotonic() < deadline:
+            time.sleep(0.05)
+        browser.execute_script("window.sent['test controller'] = []")
+        assert [press(gesture), press(gesture), press(gesture)] == [True, False, True]
+        assert press(gesture) is False
+        lights = browser.execute_script("return window.sent['test controller']")
+        learned = browser.find_element("css selector", 'button[data-learn="play"]').text
+        print(f"\n{learned}: lights {lights}")
+        on, off = ([0x90, 41, 127], [0x80, 41, 0]) if gesture is pad else ([0xB0, 41, 127], [0xB0, 41, 0])
+        assert lights == [on, off, on, off]
+
+
 def test_the_page_says_in_one_line_why_it_has_no_midi(tmp_path: Path, browser: Any) -> None:
     """The real Web MIDI of the browser: refused (headless Chromium grants no permission unasked), granted on a machine
     without the ALSA sequencer (this one: the browser finds no MIDI system), and a browser without Web MIDI (Safari):

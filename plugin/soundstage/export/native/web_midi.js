@@ -14,9 +14,10 @@ const midi = {
 state.midi = midi;
 
 function clamp01(x) { return Math.min(Math.max(x, 0), 1); }
-function isSwitch(target) { return target === "bypass" || target === "ab"; }
+function isSwitch(target) { return target === "bypass" || target === "ab" || target === "play"; }
 function currentValue(target) {
   if (target === "bypass") return state.bypass ? 1 : 0;
+  if (target === "play") return state.playing ? 1 : 0;
   if (target === "ab") return state.side === "reference" ? 1 : 0;
   return state.values[target];
 }
@@ -181,7 +182,10 @@ function feedback(target) {
 }
 
 function apply(target, value) {
-  if (target === "bypass") { if (!!value !== state.bypass) setBypass(!!value); }
+  if (target === "play") {  // a transport button: each press plays or pauses (a pad's note, a button's CC 127/0)
+    if (value && !midi.playHeld) play();
+    midi.playHeld = !!value;
+  } else if (target === "bypass") { if (!!value !== state.bypass) setBypass(!!value); }
   else if (target === "ab") { if (config.reference) setSide(value ? "reference" : "device"); }
   else setKnob(target, value);
 }
@@ -264,10 +268,6 @@ function bindingLabel(b) {
   }[b.kind];
 }
 
-function learnButton(target) {
-  return document.querySelector(`button[data-learn="${target}"]`);
-}
-
 function showBindings() {
   for (const button of document.querySelectorAll("button[data-learn]")) {
     const target = button.dataset.learn, index = isSwitch(target) ? target : Number(target);
@@ -295,6 +295,7 @@ function finishLearning() {
   const binding = { target, kind: found.kind, channel: found.channel, number: found.number, minimum: null, maximum: null,
                     curve: "linear", exponent: 1, invert: false, pickup: !!found.pickup,
                     encoding: found.encoding ?? "twos_complement", mode: found.mode ?? "toggle" };
+  if (target === "play") Object.assign(binding, { pickup: false, mode: "momentary" });  // a press, not a position
   const p = isSwitch(target) ? null : config.parameters[target];
   if (p && p.kind === "number" && p.scale !== "linear" && !["note", "program"].includes(found.kind)) binding.curve = p.scale;
   forget(target, false);

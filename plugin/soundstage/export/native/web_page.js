@@ -342,7 +342,9 @@ function startSource(offset) {
   const source = new AudioBufferSourceNode(state.context, { buffer: state.buffer, loop: state.loop });
   source.connect(state.node);
   if (state.referenceNode) source.connect(state.referenceNode);
-  source.onended = () => { if (state.source === source) { state.playing = false; state.offset = 0; showTransport(); } };
+  source.onended = () => {
+    if (state.source === source) { state.playing = false; state.offset = 0; showTransport(); feedback("play"); }
+  };
   source.start(0, offset);
   state.source = source;
   state.startedAt = state.context.currentTime;
@@ -366,6 +368,7 @@ async function play() {
   if (state.playing) { state.offset = position(); state.playing = false; stopSource(); }
   else startSource(state.offset);
   showTransport();
+  feedback("play");  // the controller's play light
 }
 
 function seek(to) {
