@@ -846,6 +846,21 @@ def test_the_page_saves_the_chain_at_its_knobs(tmp_path: Path, browser: Any) -> 
     assert figure <= -100.0
 
 
+def test_the_saved_chains_strings_read_back_as_written(exported: dict[str, dict[str, Path]], browser: Any) -> None:
+    """The page writes a chain file's strings (names, descriptions, file paths) as TOML basic strings; what tomllib
+    reads back is the very string, for quotes, backslashes, every control character, DEL, line and paragraph
+    separators, and 2000 random strings over all of Unicode's planes."""
+    open_page(browser, exported["studio-5-binaural"]["web"].as_uri())
+    rng = np.random.default_rng(11)
+    scalars = np.r_[np.arange(0, 0xD800), np.arange(0xE000, 0x110000)]
+    texts = ['"', "\\", "\\u0041", "a\nb", "C:\\mixes\\Café Röhre\\", "\u2028\u2029", "\x7f", "'''\"\"\"", "🎚️ mix"]
+    texts += [chr(c) for c in range(0x20)]
+    texts += ["".join(map(chr, rng.choice(scalars, int(rng.integers(0, 12))))) for _ in range(2000)]
+    written = browser.execute_script("return arguments[0].map(tomlString)", texts)
+    for text, toml in zip(texts, written):
+        assert tomllib.loads(f"x = {toml}")["x"] == text, (text, toml)
+
+
 def test_a_file_the_chain_cannot_take_is_named_with_the_fix(
     exported: dict[str, dict[str, Path]], browser: Any, tmp_path: Path
 ) -> None:
