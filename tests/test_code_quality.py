@@ -26,6 +26,18 @@ def test_ruff_is_clean() -> None:
     assert result.returncode == 0, result.stdout + result.stderr
 
 
+def test_the_native_sources_keep_to_the_line_length() -> None:
+    """The exported plugin's C++ and the web page's HTML and JavaScript keep to ruff's 130 characters a line."""
+    native = ROOT / "plugin" / "soundstage" / "export" / "native"
+    long = [
+        f"{path.name}:{number}"
+        for path in sorted(native.iterdir())
+        for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1)
+        if len(line) > 130
+    ]
+    assert long == []
+
+
 def test_the_layer_contracts_hold() -> None:
     """pyproject.toml's import-linter contracts: layers that only look down, no cycle among siblings."""
     pytest.importorskip("importlinter", reason="import-linter is in the test extras: pip install -e '.[test]'")

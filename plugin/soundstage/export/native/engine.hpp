@@ -1222,7 +1222,9 @@ private:
             case kPhaser:
                 phaser_.set(knob(0, values), knob(1, values), knob(2, values), knob(3, values), knob(4, values), moved);
                 break;
-            case kLadder: ladder_.set(int(std::lround(knob(0, values))), knob(1, values), knob(2, values), knob(3, values)); break;
+            case kLadder:
+                ladder_.set(int(std::lround(knob(0, values))), knob(1, values), knob(2, values), knob(3, values));
+                break;
             case kInvert: break;
             default: design(values); break;
         }
@@ -1383,8 +1385,8 @@ public:
                         for (int j = 0; j < p_; ++j) padded[size_t(j)] = raw[size_t(k * p_ + j)];
                         std::fill(padded.begin() + p_, padded.end(), 0.0);
                         fft_->rfft(padded.data(), spectrum.data());
-                        std::complex<float>* to = &node_spectra_[size_t(node) * per_node +
-                                                                 (size_t(o) * size_t(columns_) + size_t(k * inputs_ + i)) * size_t(bins_)];
+                        const size_t column = size_t(o) * size_t(columns_) + size_t(k * inputs_ + i);
+                        std::complex<float>* to = &node_spectra_[size_t(node) * per_node + column * size_t(bins_)];
                         for (int b = 0; b < bins_; ++b) to[b] = std::complex<float>(spectrum[size_t(b)]);
                     }
                 }
@@ -1538,7 +1540,8 @@ private:
             double* to = &ready_[size_t(o) * size_t(p_)];
             for (int j = 0; j < p_; ++j) {
                 const double a = double(float(fresh[j]));
-                to[j] = fading_ ? double(float(stale[j])) + (a - double(float(stale[j]))) * double(float(weight(computed_ + j))) : a;
+                to[j] = fading_ ? double(float(stale[j])) + (a - double(float(stale[j]))) * double(float(weight(computed_ + j)))
+                               : a;
             }
         }
         if (fading_ && weight(computed_ + p_ - 1) >= 1.0) fading_ = false;
@@ -1705,7 +1708,10 @@ public:
                 group.channels.push_back(int(channel));
             }
             const uint32_t align = r.get<uint32_t>();
-            if (!r.ok || !group.run.read(r, rate, int(count), depth) || group.run.outputs() != int(count)) { r.ok = false; return; }
+            if (!r.ok || !group.run.read(r, rate, int(count), depth) || group.run.outputs() != int(count)) {
+                r.ok = false;
+                return;
+            }
             for (uint32_t i = 0; i < count && r.ok; ++i)
                 if (!group.align.add(align)) r.ok = false;
         }

@@ -1,6 +1,6 @@
 // (web.py inlines it into web.html after web_page.js, whose functions it uses and which call it.)
 // ---------------------------------------------------------------------------------------------------------------
-// MIDI: a controller moves the knobs, the bypass and the A/B (Web MIDI). Bindings are soundstage's MIDI map bindings
+// MIDI: a controller moves the knobs, the bypass and the A/B, and plays (Web MIDI). Bindings are soundstage's MIDI map bindings
 // (soundstage/midi/maps.py), read as soundstage reads them (midi/decode.py): 7- and 14-bit CCs, NRPN/RPN, relative
 // encoders, notes, pitch bend, program changes; range, curve, invert and pickup (soft takeover). They come from the
 // map given at export (`--map`), or are learned here (`learn` beside a knob, then move a control) and kept in the
@@ -66,8 +66,13 @@ function relativeDelta(value, encoding) {
   return value - 64;  // binary offset
 }
 
+// A channel's memory: the MSBs of 14-bit pairs, the NRPN/RPN selected and the values given to each.
+function newChannel() {
+  return { msb: new Map(), parameterMsb: null, parameterLsb: null, registered: false, data: new Map() };
+}
+
 function channelState(channel) {
-  if (!midi.channels.has(channel)) midi.channels.set(channel, { msb: new Map(), parameterMsb: null, parameterLsb: null, registered: false, data: new Map() });
+  if (!midi.channels.has(channel)) midi.channels.set(channel, newChannel());
   return midi.channels.get(channel);
 }
 
@@ -88,7 +93,8 @@ function parameterNumberUpdate(s, control, value) {
 }
 
 function matching(kind, channel, number = null) {
-  return midi.bindings.filter((b) => b.kind === kind && (b.channel === null || b.channel === channel) && (number === null || b.number === number));
+  return midi.bindings.filter(
+    (b) => b.kind === kind && (b.channel === null || b.channel === channel) && (number === null || b.number === number));
 }
 
 // An absolute control's new position; with pickup, it moves nothing until it reaches (or passes) the knob's position.
@@ -124,7 +130,9 @@ function decode(data) {
       for (const b of matching("cc14", channel, control - 32)) out.push(...absolute(b, ((msb << 7) | value) / 16383));
     }
     const update = parameterNumberUpdate(s, control, value);
-    if (update) for (const b of matching(update[0] ? "rpn" : "nrpn", channel, update[1])) out.push(...absolute(b, update[2] / 16383));
+    if (update) {
+      for (const b of matching(update[0] ? "rpn" : "nrpn", channel, update[1])) out.push(...absolute(b, update[2] / 16383));
+    }
   } else if (type === 0x90 || type === 0x80) {
     const pressed = type === 0x90 && data[2] > 0;
     for (const b of matching("note", channel, data[1])) {
@@ -193,7 +201,11 @@ function apply(target, value) {
 // A knob moved by hand: its controls pick it up again from where it is now (soft takeover), and an encoder goes on
 // from there.
 function handMoved(target) {
-  for (const b of midi.bindings) if (b.target === target) { midi.picked.delete(b); midi.last.delete(b); midi.positions.delete(b); }
+  for (const b of midi.bindings.filter((b) => b.target === target)) {
+    midi.picked.delete(b);
+    midi.last.delete(b);
+    midi.positions.delete(b);
+  }
 }
 
 function received(event) {
@@ -215,7 +227,7 @@ function detect(burst) {
   for (const data of burst) {
     const type = data[0] & 0xf0, channel = data[0] & 0x0f;
     if (type === 0xb0) {
-      if (!channels.has(channel)) channels.set(channel, { msb: new Map(), parameterMsb: null, parameterLsb: null, registered: false, data: new Map() });
+      if (!channels.has(channel)) channels.set(channel, newChannel());
       const s = channels.get(channel), [control, value] = [data[1], data[2]];
       events.push({ kind: "cc", channel, number: control, value });
       if (control < 32) s.msb.set(control, value);
@@ -232,7 +244,8 @@ function detect(burst) {
     const e = last(kind);
     if (e) return { kind, channel: e.channel, number: e.number, pickup: true };
   }
-  if (first("note_on")) return { kind: "note", channel: first("note_on").channel, number: first("note_on").number, mode: "toggle" };
+  const note = first("note_on");
+  if (note) return { kind: "note", channel: note.channel, number: note.number, mode: "toggle" };
   if (first("pitchbend")) return { kind: "pitchbend", channel: first("pitchbend").channel, number: 0 };
   const controls = events.filter((e) => e.kind === "cc" && !PARAMETER_NUMBER_CCS.has(e.number));
   if (controls.length) {
@@ -273,7 +286,8 @@ function showBindings() {
     const target = button.dataset.learn, index = isSwitch(target) ? target : Number(target);
     const bound = midi.bindings.filter((b) => b.target === index);
     button.classList.toggle("on", midi.learning === index);
-    button.textContent = midi.learning === index ? "move a control..." : bound.length ? bound.map(bindingLabel).join(", ") : "learn";
+    const label = bound.length ? bound.map(bindingLabel).join(", ") : "learn";
+    button.textContent = midi.learning === index ? "move a control..." : label;
     button.title = "learn: click, then move a control on the MIDI controller; right-click: forget its control";
   }
   document.getElementById("save-map").disabled = !midi.bindings.some((b) => !isSwitch(b.target));
@@ -310,7 +324,8 @@ function forget(target, keep = true) {
 
 function keepBindings() {
   try {
-    localStorage.setItem(STORE, JSON.stringify(midi.bindings.map((b) => ({ ...b, target: isSwitch(b.target) ? b.target : config.parameters[b.target].path }))));
+    const kept = midi.bindings.map((b) => ({ ...b, target: isSwitch(b.target) ? b.target : config.parameters[b.target].path }));
+    localStorage.setItem(STORE, JSON.stringify(kept));
   } catch (error) { /* a browser that keeps nothing for pages opened from disk: the bindings last while the page is open */ }
   showBindings();
 }

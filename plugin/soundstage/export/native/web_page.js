@@ -131,7 +131,8 @@ async function match() {
   document.getElementById("match").textContent = "loudness match: measuring ...";
   const frames = Math.min(state.buffer.length, Math.round(MATCH_SECONDS * config.rate));
   const channels = Array.from({ length: config.inputs }, (_, c) => state.buffer.getChannelData(c).subarray(0, frames));
-  const [device, reference] = await Promise.all([render(channels), config.reference ? render(channels, { reference: true }) : null]);
+  const [device, reference] = await Promise.all(
+    [render(channels), config.reference ? render(channels, { reference: true }) : null]);
   if (ticket !== state.measuring) return;
   const measured = { device: loudness(device) };
   if (reference) measured.reference = loudness(reference);
@@ -140,7 +141,9 @@ async function match() {
   const quietest = heard.length ? Math.min(...heard) : 0;
   state.loudness = measured;
   state.gains = { device: 1, reference: 1, bypass: 1 };
-  for (const [side, lufs] of Object.entries(measured)) if (Number.isFinite(lufs)) state.gains[side] = 10 ** ((quietest - lufs) / 20);
+  for (const [side, lufs] of Object.entries(measured)) {
+    if (Number.isFinite(lufs)) state.gains[side] = 10 ** ((quietest - lufs) / 20);
+  }
   const names = { device: config.reference ? "device" : "chain", reference: "stereo reference", bypass: "bypass (the mix)" };
   const parts = Object.entries(measured).map(([side, lufs]) => {
     const lowered = Number.isFinite(lufs) ? lufs - quietest : 0;
@@ -171,7 +174,9 @@ function wav(channels) {
     [3, 0, 0, 0, 0, 0, 0x10, 0, 0x80, 0, 0, 0xaa, 0, 0x38, 0x9b, 0x71].forEach((b, i) => view.setUint8(44 + i, b));  // float
   }
   text(header - 8, "data"); view.setUint32(header - 4, data, true);
-  for (let i = 0, at = header; i < frames; i++) for (let c = 0; c < count; c++, at += 4) view.setFloat32(at, channels[c][i], true);
+  for (let i = 0, at = header; i < frames; i++) {
+    for (let c = 0; c < count; c++, at += 4) view.setFloat32(at, channels[c][i], true);
+  }
   return view.buffer;
 }
 state.wav = wav;
@@ -305,7 +310,11 @@ function connectMonitor() {
   const meters = context.createChannelSplitter(2);
   merge.connect(context.destination);
   merge.connect(meters);
-  state.analysers = [0, 1].map((c) => { const a = new AnalyserNode(context, { fftSize: 2048 }); meters.connect(a, c); return a; });
+  state.analysers = [0, 1].map((c) => {
+    const analyser = new AnalyserNode(context, { fftSize: 2048 });
+    meters.connect(analyser, c);
+    return analyser;
+  });
   const loudness = loudnessNode(context, showLoudness);
   merge.connect(loudness);
   nodes.push(meters, ...state.analysers, loudness);
@@ -316,7 +325,8 @@ async function ensureContext() {
   if (state.context) return;
   const context = new AudioContext({ sampleRate: config.rate, latencyHint: "playback" });
   state.context = context;
-  state.bus = new GainNode(context, { channelCount: config.outputs, channelCountMode: "explicit", channelInterpretation: "discrete" });
+  state.bus = new GainNode(
+    context, { channelCount: config.outputs, channelCountMode: "explicit", channelInterpretation: "discrete" });
   const longest = config.reference ? Math.max(config.latency, config.reference.latency) : config.latency;
   state.node = await engineNode(context, { pad: longest - config.latency });
   state.sides.device = new GainNode(context, { gain: 1 });
@@ -458,7 +468,8 @@ function notAudio(file) {
   }
   if (["mid", "midi", "smf"].includes(suffix)) {
     return `${file.name}: a MIDI file, not audio; its automation renders from the command line ` +
-           `(soundstage process IN.wav OUT.wav --chain CHAIN --midi "${file.name}" --map MAP.toml), or play a controller here (MIDI)`;
+           `(soundstage process IN.wav OUT.wav --chain CHAIN --midi "${file.name}" --map MAP.toml), ` +
+           "or play a controller here (MIDI)";
   }
   return `${file.name}: this browser cannot decode it; convert it to WAV first (ffmpeg -i "${file.name}" out.wav)`;
 }
@@ -611,7 +622,11 @@ function setUp() {
   const drop = document.getElementById("drop");
   drop.ondragover = (event) => { event.preventDefault(); drop.classList.add("over"); };
   drop.ondragleave = () => drop.classList.remove("over");
-  drop.ondrop = (event) => { event.preventDefault(); drop.classList.remove("over"); if (event.dataTransfer.files[0]) open(event.dataTransfer.files[0]); };
+  drop.ondrop = (event) => {
+    event.preventDefault();
+    drop.classList.remove("over");
+    if (event.dataTransfer.files[0]) open(event.dataTransfer.files[0]);
+  };
   document.getElementById("play").onclick = play;
   document.getElementById("download").onclick = download;
   document.getElementById("save-chain").hidden = !config.chain_file || !config.parameters.length;
