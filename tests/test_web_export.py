@@ -677,10 +677,11 @@ def test_a_midi_map_given_at_export_drives_the_page(tmp_path: Path, browser: Any
         export_plugin("studio-5", tmp_path / "vst3", formats=["vst3"], midi_map=midi_map)
 
 
-def test_firefox_reads_midi_and_saves_the_chain_as_chromium_does(tmp_path: Path, browser: Any, firefox: Any) -> None:
-    """The page's MIDI and its saved chain in Gecko too (Firefox ESR): the demo map given at export, played by the same
-    messages, moves the knobs to the values soundstage's decoder gives (1e-6), and the chain saved there loads in
-    soundstage at the page's values, as in Chromium."""
+def test_firefox_reads_midi_saves_the_chain_and_meters_as_chromium_does(tmp_path: Path, browser: Any, firefox: Any) -> None:
+    """The page's MIDI, its saved chain and its loudness meter in Gecko too (Firefox ESR): the demo map given at
+    export, played by the same messages, moves the knobs to the values soundstage's decoder gives (1e-6); the chain
+    saved there loads in soundstage at the page's values; its meter (a worklet with no output) reads what
+    soundstage's K-weighting gives (0.01 LU), as in Chromium."""
     web_toolchain()
     page = export_plugin("studio-5", tmp_path, formats=["web"], midi_map=ROOT / "session_files" / "demo-map.toml").bundles["web"]
     firefox.navigate(page.as_uri())
@@ -715,6 +716,24 @@ def test_firefox_reads_midi_and_saves_the_chain_as_chromium_does(tmp_path: Path,
     for path, value in zip(paths, heard[-1]):
         assert loaded.parameters[path].value == value, path
     print(f"\nFirefox: {len(playing)} messages as soundstage decodes them; its saved chain loads at {heard[-1]}")
+    audio = _mix(4.0, seed=23)  # its loudness meter (a worklet with no output) meters as soundstage does
+    reading = firefox.execute_async_script(
+        """
+        const [data, done] = [arguments[0], arguments[arguments.length - 1]];
+        const raw = atob(data), bytes = new Uint8Array(raw.length);
+        for (let i = 0; i < raw.length; i++) bytes[i] = raw.charCodeAt(i);
+        const all = new Float32Array(bytes.buffer), n = all.length / 2;
+        window.soundstage.meterOffline([all.slice(0, n), all.slice(n)]).then(done);
+        """,
+        script_args=[base64.b64encode(np.ascontiguousarray(audio, "<f4").tobytes()).decode()],
+        sandbox=None,
+    )
+    weighted = scipy.signal.sosfilt(LoudnessMeter(RATE, 2).sections(), audio.astype(np.float64), axis=1)
+    power = (weighted**2).sum(axis=0)
+    want = [float(-0.691 + 10 * np.log10(power[-int(s * RATE) :].mean())) for s in (0.4, 3.0)]
+    print(f"Firefox's meter: {reading}; soundstage: {want}")
+    assert reading is not None and reading["unit"] == 40
+    assert abs(reading["momentary"] - want[0]) <= 0.01 and abs(reading["shortTerm"] - want[1]) <= 0.01
 
 
 def test_a_transport_button_learned_in_the_page_plays_and_pauses(tmp_path: Path, browser: Any) -> None:
