@@ -556,7 +556,7 @@ def test_a_midi_controller_learned_in_the_page_moves_its_knobs_as_soundstage_wou
     very bindings soundstage's own `midi learn` makes of the same gestures (its map, saved from the page, loads in
     soundstage); then 300-odd messages of playing move every knob to the values soundstage's decoder gives for that
     map (soft takeover, encoders, toggles, log and dB curves), message by message; a pad learned onto the bypass
-    switches it."""
+    switches it, from where the mouse left it."""
     web_toolchain()
     page = export_plugin("mastering", tmp_path, formats=["web"]).bundles["web"]
     open_page(browser, page.as_uri())
@@ -599,8 +599,11 @@ def test_a_midi_controller_learned_in_the_page_moves_its_knobs_as_soundstage_wou
         assert page_values == pytest.approx(want, rel=1e-6, abs=1e-6), message
     print(f"{len(performance)} messages, {len(moved)} knobs moved, the page's values as soundstage's decoder gives them")
     assert moved == set(gestures)
-    browser.execute_script("window.sendMidi(arguments[0])", mido.Message("note_on", note=40, velocity=100).bytes())
+    browser.find_element("id", "bypass").click()  # the mouse engages the bypass: the pad's next press flips it back
     assert browser.find_element("id", "bypass").text == "bypass: on (b)"
+    for shown in ("bypass: off (b)", "bypass: on (b)"):
+        browser.execute_script("window.sendMidi(arguments[0])", mido.Message("note_on", note=40, velocity=100).bytes())
+        assert browser.find_element("id", "bypass").text == shown
 
 
 def test_a_midi_map_given_at_export_drives_the_page(tmp_path: Path, browser: Any, capsys: pytest.CaptureFixture) -> None:

@@ -198,13 +198,13 @@ function apply(target, value) {
   else setKnob(target, value);
 }
 
-// A knob moved by hand: its controls pick it up again from where it is now (soft takeover), and an encoder goes on
-// from there.
+// A knob or switch moved by hand (after the change): its controls pick it up again from where it is now (soft
+// takeover), an encoder goes on from there, and a pad's next press flips the switch as it now stands.
 function handMoved(target) {
   for (const b of midi.bindings.filter((b) => b.target === target)) {
     midi.picked.delete(b);
     midi.last.delete(b);
-    midi.positions.delete(b);
+    midi.positions.set(b, bindingPosition(b, currentValue(target)));
   }
 }
 

@@ -573,12 +573,12 @@ function knobRow(p, index) {
     input = document.createElement("select");
     p.choices.forEach((label, i) => input.add(new Option(label, String(i))));
     input.value = String(Math.round(p.default));
-    input.onchange = () => { handMoved(index); setKnob(index, Number(input.value)); };
+    input.onchange = () => { setKnob(index, Number(input.value)); handMoved(index); };
   } else if (p.kind === "boolean") {
     input = document.createElement("input");
     input.type = "checkbox";
     input.checked = p.default > 0.5;
-    input.onchange = () => { handMoved(index); setKnob(index, input.checked ? 1 : 0); };
+    input.onchange = () => { setKnob(index, input.checked ? 1 : 0); handMoved(index); };
   } else {
     input = document.createElement("input");  // the knob's position, 0..1 along its scale
     input.type = "range";
@@ -586,10 +586,10 @@ function knobRow(p, index) {
     input.max = "1";
     input.step = "any";
     input.value = String(positionOf(p, p.default));
-    input.oninput = () => { handMoved(index); setKnob(index, valueAt(p, Number(input.value)), input); };
+    input.oninput = () => { setKnob(index, valueAt(p, Number(input.value)), input); handMoved(index); };
   }
   input.id = `knob-${index}`;
-  input.ondblclick = () => { handMoved(index); setKnob(index, p.default); };
+  input.ondblclick = () => { setKnob(index, p.default); handMoved(index); };
   control.appendChild(input);
   const value = document.createElement("td");
   value.className = "value";
@@ -631,11 +631,11 @@ function setUp() {
   document.getElementById("download").onclick = download;
   document.getElementById("save-chain").hidden = !config.chain_file || !config.parameters.length;
   document.getElementById("save-chain").onclick = saveChain;
-  document.getElementById("bypass").onclick = () => { handMoved("bypass"); setBypass(!state.bypass); };
+  document.getElementById("bypass").onclick = () => { setBypass(!state.bypass); handMoved("bypass"); };
   for (const id of ["ab", "ab-help", "ab-learn"]) document.getElementById(id).hidden = !config.reference;
   for (const id of ["match", "matching"]) document.getElementById(id).hidden = !matchable();
   document.getElementById("matching").onclick = () => setMatching(!state.matching);
-  document.getElementById("ab").onclick = () => { handMoved("ab"); setSide(state.side === "device" ? "reference" : "device"); };
+  document.getElementById("ab").onclick = () => { setSide(state.side === "device" ? "reference" : "device"); handMoved("ab"); };
   const loop = document.getElementById("loop");
   loop.onclick = () => {
     state.loop = !state.loop;
