@@ -107,6 +107,24 @@ def _measure(browser: Any, channels: np.ndarray) -> float:
     return float(result)
 
 
+#: The page's loudness meter run offline (``window.soundstage.meterOffline``) on two base64 float32 channels: its
+#: last reading.
+METER = """
+const [data, done] = [arguments[0], arguments[arguments.length - 1]];
+const raw = atob(data), bytes = new Uint8Array(raw.length);
+for (let i = 0; i < raw.length; i++) bytes[i] = raw.charCodeAt(i);
+const all = new Float32Array(bytes.buffer), n = all.length / 2;
+window.soundstage.meterOffline([all.slice(0, n), all.slice(n)]).then(done);
+"""
+
+
+def _last_lufs(channels: np.ndarray, seconds: float) -> float:
+    """The loudness of the last ``seconds`` of ``channels`` (48 kHz), K-weighted with soundstage's meter's sections
+    (scipy, in doubles) and summed over the channels, as a BS.1771 momentary or short-term meter reads it."""
+    weighted = scipy.signal.sosfilt(LoudnessMeter(RATE, len(channels)).sections(), channels.astype(np.float64), axis=1)
+    return float(-0.691 + 10 * np.log10((weighted[:, -int(seconds * RATE) :] ** 2).sum(axis=0).mean()))
+
+
 def _lufs(channels: np.ndarray) -> float:
     meter = LoudnessMeter(RATE, channels.shape[0])
     meter.add(channels)
@@ -319,26 +337,18 @@ def test_the_pages_ab_is_a_real_stereo_pair_on_the_same_head_matched_in_loudness
 def test_the_pages_loudness_meter_reads_as_soundstages(exported: dict[str, dict[str, Path]], browser: Any) -> None:
     """The page meters what is heard as a BS.1771 meter does, momentary (400 ms) and short-term (3 s): on a 6 s mix,
     its last readings are soundstage's K-weighting (the meter's sections, scipy) over the last 0.4 s and 3 s, within
-    0.01 LU; a quiet start reads -inf."""
+    0.01 LU."""
     open_page(browser, exported["studio-5-binaural"]["web"].as_uri())
     audio = _mix(6.0, seed=17)
     audio[:, -3 * RATE :] *= np.linspace(1.0, 0.1, 3 * RATE, dtype=np.float32)  # a fade out: the windows differ
     browser.set_script_timeout(60)
     reading = browser.execute_async_script(
-        """
-        const [data, done] = [arguments[0], arguments[arguments.length - 1]];
-        const raw = atob(data), bytes = new Uint8Array(raw.length);
-        for (let i = 0; i < raw.length; i++) bytes[i] = raw.charCodeAt(i);
-        const all = new Float32Array(bytes.buffer), n = all.length / 2;
-        window.soundstage.meterOffline([all.slice(0, n), all.slice(n)]).then(done);
-        """,
+        METER,
         base64.b64encode(np.ascontiguousarray(audio, "<f4").tobytes()).decode(),
     )
-    weighted = scipy.signal.sosfilt(LoudnessMeter(RATE, 2).sections(), audio.astype(np.float64), axis=1)
-    power = (weighted**2).sum(axis=0)
 
     def lufs(seconds: float) -> float:
-        return float(-0.691 + 10 * np.log10(power[-int(seconds * RATE) :].mean()))
+        return _last_lufs(audio, seconds)
 
     print(f"\npage: {reading}; soundstage: momentary {lufs(0.4):.3f}, short-term {lufs(3.0):.3f} LUFS")
     assert reading["unit"] == 60
@@ -721,19 +731,11 @@ def test_firefox_reads_midi_saves_the_chain_and_meters_as_chromium_does(tmp_path
     print(f"\nFirefox: {len(playing)} messages as soundstage decodes them; its saved chain loads at {heard[-1]}")
     audio = _mix(4.0, seed=23)  # its loudness meter (a worklet with no output) meters as soundstage does
     reading = firefox.execute_async_script(
-        """
-        const [data, done] = [arguments[0], arguments[arguments.length - 1]];
-        const raw = atob(data), bytes = new Uint8Array(raw.length);
-        for (let i = 0; i < raw.length; i++) bytes[i] = raw.charCodeAt(i);
-        const all = new Float32Array(bytes.buffer), n = all.length / 2;
-        window.soundstage.meterOffline([all.slice(0, n), all.slice(n)]).then(done);
-        """,
+        METER,
         script_args=[base64.b64encode(np.ascontiguousarray(audio, "<f4").tobytes()).decode()],
         sandbox=None,
     )
-    weighted = scipy.signal.sosfilt(LoudnessMeter(RATE, 2).sections(), audio.astype(np.float64), axis=1)
-    power = (weighted**2).sum(axis=0)
-    want = [float(-0.691 + 10 * np.log10(power[-int(s * RATE) :].mean())) for s in (0.4, 3.0)]
+    want = [_last_lufs(audio, seconds) for seconds in (0.4, 3.0)]
     print(f"Firefox's meter: {reading}; soundstage: {want}")
     assert reading is not None and reading["unit"] == 40
     assert abs(reading["momentary"] - want[0]) <= 0.01 and abs(reading["shortTerm"] - want[1]) <= 0.01

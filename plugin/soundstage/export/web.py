@@ -10,6 +10,7 @@ both in base64. Opened from disk it needs no server and no network.
 from __future__ import annotations
 
 import base64
+import dataclasses
 import json
 import os
 import re
@@ -206,22 +207,7 @@ def page_midi(midi_map: MidiMap, program: Program, chain: ParameterSource) -> tu
         if binding.target not in knobs:
             notes.append(f"{binding.target} ({binding.kind} {binding.number}) is fixed at export: the page leaves it out")
             continue
-        bindings.append(
-            {
-                "target": knobs[binding.target],
-                "kind": binding.kind,
-                "channel": binding.channel,
-                "number": binding.number,
-                "minimum": binding.minimum,
-                "maximum": binding.maximum,
-                "curve": binding.curve,
-                "exponent": binding.exponent,
-                "invert": binding.invert,
-                "pickup": binding.pickup,
-                "encoding": binding.encoding,
-                "mode": binding.mode,
-            }
-        )
+        bindings.append(dataclasses.asdict(binding) | {"target": knobs[binding.target]})  # the fields the page reads
     programs = []
     for preset in midi_map.programs:
         values = []

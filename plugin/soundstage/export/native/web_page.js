@@ -39,9 +39,14 @@ async function loadWorklet(context) {
 
 // A node running the chain (`options.reference`: the stereo reference) in `context`; resolves once the engine has
 // read its program and said so.
-async function engineNode(context, options = {}) {
+// The worklet's code in `context`, loaded once per context.
+async function ensureWorklet(context) {
   if (!context.soundstageLoaded) context.soundstageLoaded = loadWorklet(context);
   await context.soundstageLoaded;
+}
+
+async function engineNode(context, options = {}) {
+  await ensureWorklet(context);
   const reference = !!options.reference;
   const node = new AudioWorkletNode(context, "soundstage-engine", {
     numberOfInputs: 1, numberOfOutputs: 1, outputChannelCount: [config.outputs],
@@ -527,8 +532,7 @@ function showLoudness(reading) {
 // The meter's last reading of `channels` (two Float32Arrays at config.rate), metered offline, as it meters playback.
 async function meterOffline(channels) {
   const context = new OfflineAudioContext(2, channels[0].length, config.rate);
-  if (!context.soundstageLoaded) context.soundstageLoaded = loadWorklet(context);
-  await context.soundstageLoaded;
+  await ensureWorklet(context);
   const units = Math.floor(channels[0].length / Math.max(1, Math.floor(0.1 * config.rate)));
   let last = null, done = null;
   const finished = new Promise((resolve) => { done = resolve; });
