@@ -1,0 +1,153 @@
+"""The exported plugins inside a real DAW: Ardour 7 renders a track through them as soundstage renders the chain.
+
+pedalboard (JUCE) and tests/export's ctypes LV2 host load the plugins elsewhere;
+here a DAW nobody here wrote does, with its own VST3 and LV2 hosting, its own
+block sizes, its latency compensation and its saved session (tests/daw.py). The
+knobs are moved in the DAW by the names it shows, the session is saved, and the
+render loads it from disk. Skipped without Ardour or the plugin toolchain (a
+failure under CI, whose .ci/run installs both).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from daw import Insert, ardour_or_skip, render
+from export.host import null_db
+from export.host import test_mix as make_test_mix
+from helpers import plugin_toolchain
+from soundstage.export import Export, export_plugin
+from soundstage.host.chainfile import load_chain
+from soundstage.stages.upmix import HOP, Upmix
+
+ROOT = Path(__file__).resolve().parents[1]
+SECONDS = 3.0
+#: The knobs a user turns in the DAW (chain paths), per chain.
+KNOBS = {
+    "studio-5-binaural": {"device.width": 0.7, "device.center_level_db": 3.0},
+    "mastering": {"limiter.threshold_db": -6.0, "rumble.cutoff_frequency_hz": 40.0},
+}
+#: Each chain at a rate a studio runs: the device's designs baked for 44.1 kHz, the mastering chain at 48 kHz.
+RATES = {"studio-5-binaural": 44100, "mastering": 48000}
+
+
+@pytest.fixture(scope="module")
+def exported(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Export]:
+    plugin_toolchain()
+    ardour_or_skip()
+    out = tmp_path_factory.mktemp("daw-plugins")
+    return {
+        preset: export_plugin(ROOT / "chains" / f"{preset}.toml", out, formats=["vst3", "lv2"], rates=[rate])
+        for preset, rate in RATES.items()
+    }
+
+
+def _mix(rate: int) -> np.ndarray:
+    return np.ascontiguousarray(make_test_mix(SECONDS, rate).T)  # frames x 2, as a DAW's file holds it
+
+
+def _labels(made: Export, knobs: dict[str, float]) -> dict[str, float]:
+    """The knobs by the names the DAW shows them under."""
+    label = {parameter.name: parameter.label for parameter in made.program.parameters}
+    return {label[path]: value for path, value in knobs.items()}
+
+
+def _best_lag(got: np.ndarray, want: np.ndarray, span: int = 512) -> int:
+    """The shift of ``got`` against ``want`` (samples) that correlates best, within +-``span``."""
+    a, b = got[:, 0].astype(np.float64), want[:, 0].astype(np.float64)
+    lags = range(-span, span + 1)
+    scores = [float(np.dot(a[max(lag, 0) : len(a) + min(lag, 0)], b[max(-lag, 0) : len(b) - max(lag, 0)])) for lag in lags]
+    return lags[int(np.argmax(scores))]
+
+
+def _chain(preset: str, knobs: dict[str, float]):  # type: ignore[no-untyped-def]
+    chain = load_chain(ROOT / "chains" / f"{preset}.toml")
+    for path, value in knobs.items():
+        chain.parameters[path].value = value
+    return chain
+
+
+def _holds_an_upmix(stage: object) -> bool:
+    """An Upmix stage, a Spatializer (whose upmix is its first step), or a nested chain holding one."""
+    if isinstance(stage, Upmix) or isinstance(getattr(stage, "upmix", None), Upmix):
+        return True
+    return any(_holds_an_upmix(inner) for inner in getattr(stage, "stages", None) or [])
+
+
+def _frame_phase(chain, mix: np.ndarray, rate: int, got: np.ndarray) -> int:  # type: ignore[no-untyped-def]
+    """How many samples of silence (modulo the upmix's hop) the DAW ran through the plugin before the track's audio.
+
+    An upmix works on short-time spectra, frames of its hop apart from where the plugin started, so its output
+    depends on that phase (tens of dB, as any spectral process). soundstage starts a file's frames at its first
+    sample; Ardour starts the plugin with the session and runs its export pre-roll and latency pre-roll through it
+    first. The phase is the one whose chain output, over the first 16384 samples, is nearest the DAW's."""
+    if not any(_holds_an_upmix(stage) for stage in chain):
+        return 0
+    n = 16384
+    compared = n - chain.latency_samples  # the chain is latency-compensated: its last samples lack the input after
+    x = mix[:n].T
+
+    def error(k: int) -> float:
+        padded = np.concatenate([np.zeros((2, k), np.float32), x], axis=1)
+        return null_db(chain(padded, rate)[:, k : k + compared], got[:compared].T)
+
+    return min(range(HOP), key=error)
+
+
+def test_a_track_without_plugins_renders_bit_for_bit(tmp_path: Path) -> None:
+    """The harness itself: Ardour's fader, panner, master bus and export leave a stereo track's audio as it is, so what
+    differs in the tests below is the plugin's."""
+    ardour_or_skip()
+    mix = _mix(48000)
+    got = render(tmp_path, mix, 48000)
+    assert got.shape == mix.shape
+    assert np.array_equal(got, mix)
+
+
+@pytest.mark.parametrize("kind", ["vst3", "lv2"])
+@pytest.mark.parametrize("preset", list(RATES))
+def test_ardour_renders_the_exported_plugin_as_the_chain(
+    exported: dict[str, Export], tmp_path: Path, preset: str, kind: str
+) -> None:
+    """A track through the exported plugin, knobs moved in the DAW and the session reopened from disk to render:
+    in time (Ardour compensates the latency the plugin reports), as long as the track, and the chain's output at those
+    knobs to <= -90 dB (the pedalboard-hosted VST3's figure); the knobs do move the output."""
+    rate, knobs, made = RATES[preset], KNOBS[preset], exported[preset]
+    mix = _mix(rate)
+    insert = Insert(made.bundles[kind], made.name, _labels(made, knobs))
+    got = render(tmp_path, mix, rate, insert)
+
+    chain = _chain(preset, knobs)
+    phase = _frame_phase(chain, mix, rate, got)
+    padded = np.concatenate([np.zeros((phase, 2), np.float32), mix])
+    want = chain(padded.T, rate).T[phase:]
+    unphased = chain(mix.T, rate).T
+    defaults = _chain(preset, {})(padded.T, rate).T[phase:]
+    print(
+        f"\n{preset} {kind} at {rate} Hz in Ardour: null {null_db(got.T, want.T):.1f} dB, max |error| "
+        f"{np.abs(got - want).max():.2e} (the upmix's frames {phase} samples later than a file's; at a file's frames "
+        f"{null_db(got.T, unphased.T):.1f} dB); the knobs move the output by {null_db(defaults.T, want.T):.1f} dB"
+    )
+    assert got.shape == want.shape == mix.shape
+    assert _best_lag(got, want) == 0
+    assert null_db(got.T, want.T) <= -90.0
+    assert null_db(defaults.T, want.T) >= -30.0  # a render that ignored the knobs would not null
+
+
+#: The plugin's own bypass as the DAW shows it: a VST3's bypass parameter; an LV2's "enabled" port (off bypasses).
+BYPASSED = {"vst3": {"Bypass": 1.0}, "lv2": {"Enabled": 0.0}}
+
+
+@pytest.mark.parametrize("kind", ["vst3", "lv2"])
+def test_the_plugins_bypass_in_ardour_plays_the_track_as_it_is(exported: dict[str, Export], tmp_path: Path, kind: str) -> None:
+    """Bypassed in the DAW (saved so, reopened to render): the track's own audio, in time and to the bit. The plugin
+    plays its input delayed by the latency it reports, and the DAW takes that latency off."""
+    rate, made = RATES["studio-5-binaural"], exported["studio-5-binaural"]
+    mix = _mix(rate)
+    got = render(tmp_path, mix, rate, Insert(made.bundles[kind], made.name, BYPASSED[kind]))
+    print(f"\nbypassed {kind} in Ardour: max |error| {np.abs(got - mix).max():.2e}")
+    assert got.shape == mix.shape
+    assert np.array_equal(got, mix)
