@@ -58,6 +58,8 @@ class Insert:
     bundle: Path
     name: str
     knobs: dict[str, float] = field(default_factory=dict)
+    #: Knobs automated in the DAW (in play): by the name it shows, the steps as (sample on the timeline, value).
+    automation: dict[str, list[tuple[int, float]]] = field(default_factory=dict)
 
     @property
     def kind(self) -> str:
@@ -112,23 +114,38 @@ def _session_script(folder: Path, rate: int, insert: Insert | None) -> str:
     if insert is not None:
         kind = {"vst3": "VST3", "lv2": "LV2"}[insert.kind]
         lines += [
-            f"local plugin = ARDOUR.LuaAPI.new_plugin(session, {_lua_string(insert.name)}, ARDOUR.PluginType.{kind}, '')",
+            # automation on the timeline in samples (audio time), not in beats
+            f"local plugin = ARDOUR.LuaAPI.new_plugin_with_time_domain(session, {_lua_string(insert.name)}, "
+            f"ARDOUR.PluginType.{kind}, Temporal.TimeDomain.AudioTime, '')",
             "assert(not plugin:isnil(), 'Ardour did not find the plugin')",
             "track:add_processor_by_index(plugin, 0, nil, true)",
             "local plug = plugin:to_insert():plugin(0)",
-            "local function set_knob(label, value)",  # by the name the DAW shows, as a user turns it
+            "local function knob(label)",  # by the name the DAW shows, as a user finds it: its number and port
             "  for which = 0, 100000 do",
             "    local id, refs = plug:nth_parameter(which, true)",
             "    if not refs[2] then break end",
             "    local _, d = plug:get_parameter_descriptor(id, ARDOUR.ParameterDescriptor())",
-            "    if plug:parameter_is_input(id) and d[2].label == label then",
-            "      assert(ARDOUR.LuaAPI.set_processor_param(plugin, which, value), 'cannot set ' .. label)",
-            "      return",
-            "    end",
+            "    if plug:parameter_is_input(id) and d[2].label == label then return which, id end",
             "  end",
             "  error('the plugin shows no knob ' .. label)",
             "end",
+            "local function set_knob(label, value)",
+            "  assert(ARDOUR.LuaAPI.set_processor_param(plugin, knob(label), value), 'cannot set ' .. label)",
+            "end",
+            "local function automate(label, points)",  # steps (discrete), played back
+            "  local which, id = knob(label)",
+            "  local _, list = ARDOUR.LuaAPI.plugin_automation(plugin, which)",
+            "  list:set_interpolation(Evoral.InterpolationStyle.Discrete)",
+            "  for _, point in ipairs(points) do list:add(Temporal.timepos_t(point[1]), point[2], false, false) end",
+            "  local parameter = Evoral.Parameter(ARDOUR.AutomationType.PluginAutomation, 0, id)",
+            "  plugin:to_insert():to_automatable():automation_control(parameter, false)"
+            ":set_automation_state(ARDOUR.AutoState.Play)",
+            "end",
             *(f"set_knob({_lua_string(label)}, {value!r})" for label, value in insert.knobs.items()),
+            *(
+                f"automate({_lua_string(label)}, {{{', '.join(f'{{{at}, {value!r}}}' for at, value in points)}}})"
+                for label, points in insert.automation.items()
+            ),
         ]
     # the engine runs some cycles first: a VST3 takes a knob the host moved at its next process call, and its saved
     # state holds what it has taken (a user who moves a knob and saves leaves it that long and more)

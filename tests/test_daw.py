@@ -151,3 +151,37 @@ def test_the_plugins_bypass_in_ardour_plays_the_track_as_it_is(exported: dict[st
     print(f"\nbypassed {kind} in Ardour: max |error| {np.abs(got - mix).max():.2e}")
     assert got.shape == mix.shape
     assert np.array_equal(got, mix)
+
+
+#: A width step drawn in the DAW (samples on the timeline): at 1 s plus a part of a cycle.
+STEP_AT, STEP_TO = 44100 + 300, 0.5
+
+
+@pytest.mark.parametrize("kind", ["vst3", "lv2"])
+def test_ardours_automation_moves_the_knob_as_the_chain_does(exported: dict[str, Export], tmp_path: Path, kind: str) -> None:
+    """A width step automated in the DAW (discrete, in play): the render is the chain at width 1 up to where the
+    output starts to move, and the chain at the new width once the design's crossfade is over, each to <= -90 dB.
+    It starts to move neither before the drawn time nor more than two of Ardour's 1024-sample cycles after it
+    (DPF's VST3 wrapper applies a change the host places inside a block once the block has run)."""
+    rate, made = RATES["studio-5-binaural"], exported["studio-5-binaural"]
+    mix = _mix(rate)
+    label = _labels(made, {"device.width": 1.0})
+    (width,) = label
+    got = render(tmp_path, mix, rate, Insert(made.bundles[kind], made.name, automation={width: [(0, 1.0), (STEP_AT, STEP_TO)]}))
+    before, after = _chain("studio-5-binaural", {}), _chain("studio-5-binaural", {"device.width": STEP_TO})
+    phase = _frame_phase(before, mix, rate, got)
+    padded = np.concatenate([np.zeros((phase, 2), np.float32), mix]).T
+    old, new = before(padded, rate).T[phase:], after(padded, rate).T[phase:]
+    tolerance = 1e-5 * float(np.abs(old).max())
+    onset = int(np.argmax(np.abs(got - old).max(axis=1) > tolerance))
+    settled = len(got) - int(np.argmax(np.abs(got - new).max(axis=1)[::-1] > tolerance))
+    print(
+        f"\n{kind}: the width step drawn at sample {STEP_AT} moves the output from sample {onset} "
+        f"({(onset - STEP_AT) / rate * 1e3:+.1f} ms) to {settled} ({(settled - onset) / rate * 1e3:.1f} ms of crossfade); "
+        f"before it {null_db(got[:onset].T, old[:onset].T):.1f} dB from the chain at width 1, after it "
+        f"{null_db(got[settled:].T, new[settled:].T):.1f} dB from the chain at {STEP_TO}"
+    )
+    assert 0 <= onset - STEP_AT <= 2 * 1024
+    assert null_db(got[:onset].T, old[:onset].T) <= -90.0
+    assert null_db(got[settled:].T, new[settled:].T) <= -90.0
+    assert settled - onset <= 0.1 * rate
