@@ -82,7 +82,7 @@ def _environment(home: Path) -> dict[str, str]:
 def _run(command: list[str], env: dict[str, str], cwd: Path) -> str:
     result = subprocess.run(command, env=env, cwd=cwd, capture_output=True, text=True, timeout=600)
     output = result.stdout + result.stderr
-    assert result.returncode == 0 and "Error:" not in output, f"{command[0]} failed:\n{output[-3000:]}"
+    assert result.returncode == 0, f"{command[0]} failed:\n{output[-3000:]}"
     return output
 
 
@@ -200,7 +200,8 @@ def render(work: Path, audio: np.ndarray, rate: int, insert: Insert | None = Non
     folder = work / SESSION
     script = work / "session.lua"
     script.write_text(_session_script(folder, rate, insert), encoding="utf-8")
-    _run([ARDOUR_LUA, str(script)], env, work)
+    output = _run([ARDOUR_LUA, str(script)], env, work)
+    assert f"Error: {script}" not in output, f"the session script failed:\n{output[-3000:]}"
     _add_audio(folder, np.asarray(audio, np.float32), rate)
     out = work / "export.wav"
     _run([ARDOUR_EXPORT, "-b", "float", "-o", str(out), str(folder), SESSION], env, work)
