@@ -102,13 +102,14 @@ def _lua_string(text: str) -> str:
     return "[==[" + text + "]==]"
 
 
-def _session_script(folder: Path, rate: int, insert: Insert | None) -> str:
-    """ardour7-lua: a session with one stereo track, ``insert`` on it with its knobs moved, saved."""
+def _session_script(folder: Path, rate: int, insert: Insert | None, channels: int = 2) -> str:
+    """ardour7-lua: a session with one track of ``channels`` (its outputs stereo), ``insert`` on it with its knobs
+    moved and automated, saved."""
     lines = [
         'AudioEngine:set_backend("None (Dummy)", "", "")',
         f"local session = create_session({_lua_string(str(folder))}, {_lua_string(SESSION)}, {rate})",
         "assert(session, 'no session')",
-        f"local track = session:new_audio_track(2, 2, nil, 1, {_lua_string(TRACK)}, "
+        f"local track = session:new_audio_track({channels}, 2, nil, 1, {_lua_string(TRACK)}, "
         "ARDOUR.PresentationInfo.max_order, ARDOUR.TrackMode.Normal, true):front()",
     ]
     if insert is not None:
@@ -154,14 +155,14 @@ def _session_script(folder: Path, rate: int, insert: Insert | None) -> str:
 
 
 def _add_audio(folder: Path, audio: np.ndarray, rate: int) -> None:
-    """The track's region (``audio``, frames x 2) written into the saved session, as an import would leave it."""
+    """The track's region (``audio``, frames x channels) written into the saved session, as an import would leave it."""
     sources = folder / "interchange" / folder.name / "audiofiles"
     sources.mkdir(parents=True, exist_ok=True)
     path = folder / f"{SESSION}.ardour"
     tree = ET.parse(path)
     top = tree.getroot()
     source_ids = []
-    for channel in range(2):
+    for channel in range(audio.shape[1]):
         name = f"{TRACK}-{channel}.wav"
         soundfile.write(sources / name, audio[:, channel], rate, subtype="FLOAT")
         source_ids.append(str(900001 + channel))
@@ -171,7 +172,7 @@ def _add_audio(folder: Path, audio: np.ndarray, rate: int) -> None:
     assert len(playlists) == 1, "the track's playlist is not in the session"
     frames = str(len(audio))
     region = {"name": TRACK, "position": "0", "length": frames, "start": "0", "id": "900010", "type": "audio"}
-    region |= {"muted": "0", "opaque": "1", "layer": "0", "channels": "2", "scale-amplitude": "1"}
+    region |= {"muted": "0", "opaque": "1", "layer": "0", "channels": str(audio.shape[1]), "scale-amplitude": "1"}
     region |= {
         key: "0" for key in ("envelope-active", "default-fade-in", "default-fade-out", "fade-in-active", "fade-out-active")
     }
@@ -190,8 +191,8 @@ def _add_audio(folder: Path, audio: np.ndarray, rate: int) -> None:
 
 
 def render(work: Path, audio: np.ndarray, rate: int, insert: Insert | None = None) -> np.ndarray:
-    """What Ardour's export of the master bus gives for a stereo track holding ``audio`` (frames x 2) through
-    ``insert`` (frames x 2, float32), the session made and rendered in ``work``."""
+    """What Ardour's export of the master bus gives (frames x 2, float32) for a track holding ``audio`` (frames x
+    channels: a mono or a stereo track) through ``insert``, the session made and rendered in ``work``."""
     work.mkdir(parents=True, exist_ok=True)
     home = work / "home"
     env = _environment(home)
@@ -199,10 +200,11 @@ def render(work: Path, audio: np.ndarray, rate: int, insert: Insert | None = Non
         _install(insert, home, env)
     folder = work / SESSION
     script = work / "session.lua"
-    script.write_text(_session_script(folder, rate, insert), encoding="utf-8")
+    audio = np.asarray(audio, np.float32).reshape(len(audio), -1)
+    script.write_text(_session_script(folder, rate, insert, audio.shape[1]), encoding="utf-8")
     output = _run([ARDOUR_LUA, str(script)], env, work)
     assert f"Error: {script}" not in output, f"the session script failed:\n{output[-3000:]}"
-    _add_audio(folder, np.asarray(audio, np.float32), rate)
+    _add_audio(folder, audio, rate)
     out = work / "export.wav"
     _run([ARDOUR_EXPORT, "-b", "float", "-o", str(out), str(folder), SESSION], env, work)
     rendered, got_rate = soundfile.read(out, dtype="float32", always_2d=True)

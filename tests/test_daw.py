@@ -185,3 +185,25 @@ def test_ardours_automation_moves_the_knob_as_the_chain_does(exported: dict[str,
     assert null_db(got[:onset].T, old[:onset].T) <= -90.0
     assert null_db(got[settled:].T, new[settled:].T) <= -90.0
     assert settled - onset <= 0.1 * rate
+
+
+@pytest.mark.parametrize("kind", ["vst3", "lv2"])
+def test_a_mono_track_through_the_plugin_in_ardour_is_a_centred_source(
+    exported: dict[str, Export], tmp_path: Path, kind: str
+) -> None:
+    """A voice on a mono track through the stereo plugin: Ardour feeds the one channel to both inputs, so the render
+    is the chain's of the voice on both channels, a centred source (<= -90 dB), level at both ears (within 0.5 dB)."""
+    rate, made = RATES["studio-5-binaural"], exported["studio-5-binaural"]
+    voice = np.ascontiguousarray(_mix(rate)[:, :1])
+    got = render(tmp_path, voice, rate, Insert(made.bundles[kind], made.name))
+    both = np.repeat(voice, 2, axis=1)
+    chain = _chain("studio-5-binaural", {})
+    phase = _frame_phase(chain, both, rate, got)
+    want = chain(np.concatenate([np.zeros((phase, 2), np.float32), both]).T, rate).T[phase:]
+    balance = 10 * np.log10(np.sum(got[:, 0].astype(np.float64) ** 2) / np.sum(got[:, 1].astype(np.float64) ** 2))
+    print(
+        f"\nmono track, {kind}: {null_db(got.T, want.T):.1f} dB from the chain of the voice on both inputs; ears {balance:+.2f} dB"
+    )
+    assert got.shape == both.shape
+    assert null_db(got.T, want.T) <= -90.0
+    assert abs(balance) <= 0.5
