@@ -19,6 +19,7 @@ from daw import Insert, ardour_or_skip, render
 from export.host import null_db
 from export.host import test_mix as make_test_mix
 from helpers import plugin_toolchain
+from soundstage import Chain
 from soundstage.export import Export, export_plugin
 from soundstage.host.chainfile import load_chain
 from soundstage.stages.upmix import HOP, Upmix
@@ -49,10 +50,9 @@ def _mix(rate: int) -> np.ndarray:
     return np.ascontiguousarray(make_test_mix(SECONDS, rate).T)  # frames x 2, as a DAW's file holds it
 
 
-def _labels(made: Export, knobs: dict[str, float]) -> dict[str, float]:
-    """The knobs by the names the DAW shows them under."""
-    label = {parameter.name: parameter.label for parameter in made.program.parameters}
-    return {label[path]: value for path, value in knobs.items()}
+def _label(made: Export, path: str) -> str:
+    """The name the DAW shows the knob ``path`` (``device.width``) under."""
+    return next(parameter.label for parameter in made.program.parameters if parameter.name == path)
 
 
 def _best_lag(got: np.ndarray, want: np.ndarray, span: int = 512) -> int:
@@ -63,7 +63,7 @@ def _best_lag(got: np.ndarray, want: np.ndarray, span: int = 512) -> int:
     return lags[int(np.argmax(scores))]
 
 
-def _chain(preset: str, knobs: dict[str, float]):  # type: ignore[no-untyped-def]
+def _chain(preset: str, knobs: dict[str, float]) -> Chain:
     chain = load_chain(ROOT / "chains" / f"{preset}.toml")
     for path, value in knobs.items():
         chain.parameters[path].value = value
@@ -77,7 +77,14 @@ def _holds_an_upmix(stage: object) -> bool:
     return any(_holds_an_upmix(inner) for inner in getattr(stage, "stages", None) or [])
 
 
-def _frame_phase(chain, mix: np.ndarray, rate: int, got: np.ndarray) -> int:  # type: ignore[no-untyped-def]
+def _at_phase(chain: Chain, audio: np.ndarray, rate: int, phase: int) -> np.ndarray:
+    """The chain's output (frames x channels) for ``audio`` (frames x channels) with its frames ``phase`` samples on:
+    ``phase`` samples of silence before the audio, left off the output again."""
+    padded = np.concatenate([np.zeros((phase, audio.shape[1]), np.float32), audio])
+    return np.asarray(chain(padded.T, rate).T[phase:])
+
+
+def _frame_phase(chain: Chain, audio: np.ndarray, rate: int, got: np.ndarray) -> int:
     """How many samples of silence (modulo the upmix's hop) the DAW ran through the plugin before the track's audio.
 
     An upmix works on short-time spectra, frames of its hop apart from where the plugin started, so its output
@@ -88,13 +95,7 @@ def _frame_phase(chain, mix: np.ndarray, rate: int, got: np.ndarray) -> int:  # 
         return 0
     n = 16384
     compared = n - chain.latency_samples  # the chain is latency-compensated: its last samples lack the input after
-    x = mix[:n].T
-
-    def error(k: int) -> float:
-        padded = np.concatenate([np.zeros((2, k), np.float32), x], axis=1)
-        return null_db(chain(padded, rate)[:, k : k + compared], got[:compared].T)
-
-    return min(range(HOP), key=error)
+    return min(range(HOP), key=lambda k: null_db(_at_phase(chain, audio[:n], rate, k)[:compared].T, got[:compared].T))
 
 
 def test_a_track_without_plugins_renders_bit_for_bit(tmp_path: Path) -> None:
@@ -117,15 +118,13 @@ def test_ardour_renders_the_exported_plugin_as_the_chain(
     knobs to <= -90 dB (the pedalboard-hosted VST3's figure); the knobs do move the output."""
     rate, knobs, made = RATES[preset], KNOBS[preset], exported[preset]
     mix = _mix(rate)
-    insert = Insert(made.bundles[kind], made.name, _labels(made, knobs))
+    insert = Insert(made.bundles[kind], made.name, {_label(made, path): value for path, value in knobs.items()})
     got = render(tmp_path, mix, rate, insert)
 
     chain = _chain(preset, knobs)
     phase = _frame_phase(chain, mix, rate, got)
-    padded = np.concatenate([np.zeros((phase, 2), np.float32), mix])
-    want = chain(padded.T, rate).T[phase:]
-    unphased = chain(mix.T, rate).T
-    defaults = _chain(preset, {})(padded.T, rate).T[phase:]
+    want, unphased = _at_phase(chain, mix, rate, phase), _at_phase(chain, mix, rate, 0)
+    defaults = _at_phase(_chain(preset, {}), mix, rate, phase)
     print(
         f"\n{preset} {kind} at {rate} Hz in Ardour: null {null_db(got.T, want.T):.1f} dB, max |error| "
         f"{np.abs(got - want).max():.2e} (the upmix's frames {phase} samples later than a file's; at a file's frames "
@@ -165,13 +164,11 @@ def test_ardours_automation_moves_the_knob_as_the_chain_does(exported: dict[str,
     (DPF's VST3 wrapper applies a change the host places inside a block once the block has run)."""
     rate, made = RATES["studio-5-binaural"], exported["studio-5-binaural"]
     mix = _mix(rate)
-    label = _labels(made, {"device.width": 1.0})
-    (width,) = label
-    got = render(tmp_path, mix, rate, Insert(made.bundles[kind], made.name, automation={width: [(0, 1.0), (STEP_AT, STEP_TO)]}))
+    step = {_label(made, "device.width"): [(0, 1.0), (STEP_AT, STEP_TO)]}
+    got = render(tmp_path, mix, rate, Insert(made.bundles[kind], made.name, automation=step))
     before, after = _chain("studio-5-binaural", {}), _chain("studio-5-binaural", {"device.width": STEP_TO})
-    phase = _frame_phase(before, mix, rate, got)
-    padded = np.concatenate([np.zeros((phase, 2), np.float32), mix]).T
-    old, new = before(padded, rate).T[phase:], after(padded, rate).T[phase:]
+    phase = _frame_phase(before, mix, rate, got)  # from the first 16384 samples, before the step
+    old, new = _at_phase(before, mix, rate, phase), _at_phase(after, mix, rate, phase)
     tolerance = 1e-5 * float(np.abs(old).max())
     onset = int(np.argmax(np.abs(got - old).max(axis=1) > tolerance))
     settled = len(got) - int(np.argmax(np.abs(got - new).max(axis=1)[::-1] > tolerance))
@@ -198,8 +195,7 @@ def test_a_mono_track_through_the_plugin_in_ardour_is_a_centred_source(
     got = render(tmp_path, voice, rate, Insert(made.bundles[kind], made.name))
     both = np.repeat(voice, 2, axis=1)
     chain = _chain("studio-5-binaural", {})
-    phase = _frame_phase(chain, both, rate, got)
-    want = chain(np.concatenate([np.zeros((phase, 2), np.float32), both]).T, rate).T[phase:]
+    want = _at_phase(chain, both, rate, _frame_phase(chain, both, rate, got))
     balance = 10 * np.log10(np.sum(got[:, 0].astype(np.float64) ** 2) / np.sum(got[:, 1].astype(np.float64) ** 2))
     print(
         f"\nmono track, {kind}: {null_db(got.T, want.T):.1f} dB from the chain of the voice on both inputs; ears {balance:+.2f} dB"
