@@ -3,18 +3,18 @@
 Ardour hosts VST3 and LV2 plugins with its own code (not JUCE's, which pedalboard
 uses, nor lilv's alone), compensates the latency a plugin reports, saves a plugin's
 knobs and state in its session file, and renders a session with ``ardour7-export``.
-:func:`render` makes a session as a user would: one stereo track holding a file's
-audio, the exported plugin inserted on it with knobs moved in the DAW, saved to
-disk; then renders the master bus to a float WAV, loading the session from disk
-(so the knobs reach the render through the saved session, as they do when a
-session is reopened).
+:func:`render` makes a session as a user would: one track (mono or stereo) holding
+a file's audio, the exported plugin inserted on it with knobs moved and automated
+in the DAW, saved to disk; then renders the master bus to a float WAV, loading the
+session from disk (so the knobs reach the render through the saved session, as
+they do when a session is reopened).
 
 ``ardour7-lua`` (Ardour's Lua session tool) makes the session, track and plugin
-and moves the knobs by the names the DAW shows. It cannot import audio without
-Ardour's editor, so :func:`render` writes the track's region into the session
-file: two mono float WAVs in the session's audio folder, a region of both with
-fades and envelope off, the track's outputs connected to the master bus, and the
-session range over the audio. A track with no plugin renders bit for bit what
+and moves and automates the knobs by the names the DAW shows. It cannot import
+audio without Ardour's editor, so :func:`render` writes the track's region into
+the session file: a mono float WAV per channel in the session's audio folder, a
+region of them with fades and envelope off, the track's outputs connected to the
+master bus, and the session range over the audio. A track with no plugin renders bit for bit what
 it holds (``tests/test_daw.py``), so whatever differs is the plugin's.
 """
 
@@ -114,7 +114,7 @@ def _lua_string(text: str) -> str:
     return "[==[" + text + "]==]"
 
 
-def _session_script(folder: Path, rate: int, insert: Insert | None, channels: int = 2) -> str:
+def _session_script(folder: Path, rate: int, insert: Insert | None, channels: int) -> str:
     """ardour7-lua: a session with one track of ``channels`` (its outputs stereo), ``insert`` on it with its knobs
     moved and automated, saved."""
     lines = [
