@@ -16,6 +16,8 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import threading
+import time
 from pathlib import Path
 from typing import Any
 
@@ -26,7 +28,7 @@ import soundfile
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from export.host import null_db, plugin_parameter
+from export.host import null_db, plugin_parameter, set_knob
 from export.host import test_mix as make_test_mix
 from helpers import plugin_toolchain
 from soundstage.cli import main
@@ -633,6 +635,61 @@ def test_the_daws_bypass_plays_the_input_in_time_and_crossfades_in_20_ms(
         moving = np.flatnonzero((gain > 0) & (gain < 1))
         assert len(moving) == fade - 1, len(moving)  # 20 ms from the chain's output to the input, or back
     plugin.bypass = False
+
+
+def test_two_instances_in_one_process_play_each_its_own_chain_in_turn_and_at_once(
+    bundles: dict[str, dict[str, Path]],
+) -> None:
+    """A DAW runs one plugin on several tracks: instances in one process, on its DSP threads at once. Two instances
+    of the VST3 at different knobs, each on its own mix, in 512-sample buffers: taking turns on one thread, then on
+    two threads started together (pedalboard lets go of the GIL while a plugin runs; the test checks that buffers
+    of the two did run at the same time). Each gives its own chain's output; shared state would mix them up."""
+    chain_file = ROOT / "chains" / "studio-5-binaural.toml"
+    knobs = ({"device.width": 0.3, "device.center_level_db": 4.0}, {"device.width": 1.0, "device.center_level_db": -6.0})
+    plugins = [pedalboard.load_plugin(str(bundles["studio-5-binaural"]["vst3"])) for _ in knobs]
+    chains = [load_chain(chain_file) for _ in knobs]
+    for plugin, chain, settings_ in zip(plugins, chains, knobs):
+        for path, value in settings_.items():
+            set_knob(plugin, chain, path, value)
+    mix = make_test_mix(3.0, int(RATE))
+    mixes = (mix, np.ascontiguousarray(mix[::-1]))
+    want = [chain(audio, RATE) for chain, audio in zip(chains, mixes)]
+    assert null_db(want[0], want[1]) > -10.0  # the two differ: a swap would show
+    block = 512
+    starts = range(0, mix.shape[1], block)
+
+    def play(number: int, start: int) -> tuple[float, float]:
+        began = time.perf_counter()
+        out[number].append(plugins[number](mixes[number][:, start : start + block], RATE, buffer_size=block, reset=False))
+        return began, time.perf_counter()
+
+    out: list[list[np.ndarray]] = [[], []]
+    for plugin in plugins:
+        plugin.reset()
+    for start in starts:
+        play(0, start)
+        play(1, start)
+    in_turn = [null_db(np.concatenate(got, axis=1), expected) for got, expected in zip(out, want)]
+
+    out = [[], []]
+    spans: list[list[tuple[float, float]]] = [[], []]
+    for plugin in plugins:
+        plugin.reset()
+    barrier = threading.Barrier(2)
+
+    def thread(number: int) -> None:
+        barrier.wait()
+        spans[number] = [play(number, start) for start in starts]
+
+    threads = [threading.Thread(target=thread, args=(number,)) for number in (0, 1)]
+    for each in threads:
+        each.start()
+    for each in threads:
+        each.join()
+    at_once = [null_db(np.concatenate(got, axis=1), expected) for got, expected in zip(out, want)]
+    overlapping = sum(a0 < b1 and b0 < a1 for a0, a1 in spans[0] for b0, b1 in spans[1])
+    assert max(in_turn) <= -120.0 and max(at_once) <= -120.0, (in_turn, at_once)
+    assert overlapping > 0, "the two threads never ran a buffer at the same time"
 
 
 def test_clap_is_built_with_its_entry_point(bundles: dict[str, dict[str, Path]]) -> None:
