@@ -131,7 +131,7 @@ CLI_CASES: dict[str, tuple[Callable[[Path], list[str]], str]] = {
             "--chain",
             str(w / "gain.toml"),
         ],
-        r"corrupt.wav' cannot be read as audio",
+        r"corrupt.wav' is cut short: it ends after 27 bytes, inside its header",
     ),
     "non_audio_input_file": (
         lambda w: [

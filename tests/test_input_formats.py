@@ -247,7 +247,7 @@ def test_a_cut_m4a_is_truncated_and_a_damaged_one_refused(tmp_path: Path, capsys
     lost.write_bytes(tail.read_bytes()[: tail.stat().st_size // 2])
     assert main(["process", str(lost), str(tmp_path / "out.wav"), "--chain", "mastering"]) == 2
     error = capsys.readouterr().err
-    assert error.count("\n") == 1 and "lost.m4a' cannot be read as audio" in error and "ffmpeg -i lost.m4a" in error
+    assert error.count("\n") == 1 and "lost.m4a' is cut short: it ends inside its 'mdat' box, before the index" in error
     assert not (tmp_path / "out.wav").exists()
 
 

@@ -32,7 +32,7 @@ try:
 except ImportError:  # the "formats" extra is not installed: AAC, ALAC, WavPack, AC-3 are refused with the conversion
     av = None  # type: ignore[assignment]
 
-from soundstage import mpeg, riff
+from soundstage import containers, mpeg, riff
 from soundstage.engine import ChainStream, pump
 from soundstage.errors import AudioFileError, AudioInputError, OutputError, ParameterError
 from soundstage.files import library_path, missing_hint
@@ -99,6 +99,9 @@ def open_audio(path: str | os.PathLike[str], *, allow_truncated: bool = False) -
     if isinstance(library_path(file), bytes):
         return _through_plain_name(file, allow_truncated)
     suffix = file.suffix.lower()
+    stream = mpeg.scan(file) if suffix in MPEG_SUFFIXES else None
+    if stream is not None:  # before libsndfile, whose mpg123 prints its doubts of a cut-short stream on stderr
+        return _mpeg_reader(file, stream, allow_truncated)
     try:
         info: Any = soundfile.info(str(file))
     except Exception as error:
@@ -115,13 +118,14 @@ def open_audio(path: str | os.PathLike[str], *, allow_truncated: bool = False) -
                 return _closed_if_refused(file, decoded, allow_truncated)
             if decoded is not None:
                 decoded.close()
+            _refuse_if_cut_before_audio(file)
             raise AudioFileError(
                 f"input file {str(file)!r} cannot be read as audio: "
                 f"{_first_line(str(error)).rstrip('.') or 'not a ' + suffix + ' file'}; if another program plays it, "
                 f"convert it (e.g. ffmpeg -i {file.name} -c:a pcm_s24le {file.stem}-pcm.wav)"
             ) from None
         info = None  # not a format libsndfile reads: pedalboard's to judge
-    stream = mpeg.scan(file) if suffix in MPEG_SUFFIXES or (info is not None and info.format == "MP3") else None
+    stream = mpeg.scan(file) if info is not None and info.format == "MP3" else None
     if stream is not None:
         return _mpeg_reader(file, stream, allow_truncated)
     piped = _piped_rf64(file) if info is not None and info.format == "RF64" and info.frames == 0 else None
@@ -205,6 +209,7 @@ def _decoder(file: Path, *, libsndfile_reads: bool) -> Any:
                 raise _text_given(file) from None
             reader = _ffmpeg_decoded(file)
             if reader is None:
+                _refuse_if_cut_before_audio(file)
                 reason = str(error).split(": ", 1)[-1] if "Failed to open" in str(error) else str(error)
                 formats = [*READ_FORMATS, *(DECODED_FORMATS if av is not None else ())]
                 raise AudioFileError(
@@ -288,6 +293,20 @@ def _text_given(file: Path) -> AudioFileError:
     return AudioFileError(f"input file {str(file)!r} is a text file, not audio{why}; give the audio file")
 
 
+def _refuse_if_cut_before_audio(file: Path) -> None:
+    """AudioFileError saying how ``file`` is cut short where that is why nothing reads it (see
+    :func:`~soundstage.containers.cut_before_audio`)."""
+    cut = containers.cut_before_audio(file)
+    if cut is not None:
+        raise AudioFileError(
+            f"input file {str(file)!r} is cut short: {cut}, and nothing in it can be read{_CUT_CAUSE}; export it again"
+        )
+
+
+#: Why files are cut short, as the errors say it.
+_CUT_CAUSE = " (a disk that filled up, or a copy that did not finish?)"
+
+
 def _whole_or_refused(file: Path, reader: Any, allow_truncated: bool) -> Any:
     """``reader`` limited to what ``file`` holds; refused where that is less than its header declares (unless
     ``allow_truncated``) or where its header says nothing of the audio behind it."""
@@ -296,6 +315,23 @@ def _whole_or_refused(file: Path, reader: Any, allow_truncated: bool) -> Any:
         declared, held = reader.declared_frames, reader.frames
     else:
         held = held_frames(file, declared)
+    size = containers.audio_size(file)  # a WAV, Wave64 or CAF whose audio stops short of the size its header gives
+    if size is not None and size.cut:
+        held = min(held, int(reader.frames))
+        if size.declared_frames is None and not allow_truncated:
+            raise AudioFileError(
+                f"input file {str(file)!r} is truncated: its header declares {size.declared_bytes} bytes of audio but "
+                f"it holds {size.held_bytes}{_CUT_CAUSE}; export it again, or pass --allow-truncated to use what it holds"
+            )
+        declared = max(declared, size.declared_frames or held)
+    if held == 0 and (declared > 0 or containers.ogg_ended(file) is False):  # nothing to allow
+        _refuse_if_cut_before_audio(file)
+    if containers.ogg_ended(file) is False and not allow_truncated:
+        raise AudioFileError(
+            f"input file {str(file)!r} is cut short: its Ogg stream stops at {held / float(reader.samplerate):.3f} s, "
+            f"without the page that ends it{_CUT_CAUSE}; export it again, or pass --allow-truncated to use what it "
+            "holds (an Ogg stream does not say how long it was to be)"
+        )
     data_size, following = _wav_data_chunk(file) if held < declared or declared == 0 else (None, 0)
     if held < declared and data_size == riff.UNSIZED:  # written to a pipe (ffmpeg -f wav -): it runs to the file's end
         declared = held
@@ -307,14 +343,14 @@ def _whole_or_refused(file: Path, reader: Any, allow_truncated: bool) -> Any:
     coded = _coded_wav_frames(file)
     if coded is not None and 0 <= held - coded < MAX_BLOCK_PADDING and held == declared:
         return TruncatedReader(reader, coded, coded)  # a block codec's last block, padded: the fact chunk's count
-    if held < declared and not allow_truncated:
+    if held < declared and (not allow_truncated or held == 0):
         rate = float(reader.samplerate)
+        use = ", or pass --allow-truncated to use what it holds (the missing time is reported)" if held else ""
         raise AudioFileError(
             f"input file {str(file)!r} is truncated: its header declares {declared} samples ({declared / rate:.3f} s) "
-            f"but it holds {held} ({held / rate:.3f} s); export it again, or pass --allow-truncated to use what it holds "
-            "(the missing time is reported)"
+            f"but it holds {held} ({held / rate:.3f} s){_CUT_CAUSE}; export it again{use}"
         )
-    return TruncatedReader(reader, held, declared) if held < int(reader.frames) else reader
+    return TruncatedReader(reader, held, declared) if held < max(int(reader.frames), declared) else reader
 
 
 #: Suffixes of MPEG audio files: pedalboard decodes a file by its name, libsndfile by its content.
@@ -336,6 +372,11 @@ def _mpeg_reader(file: Path, stream: mpeg.MpegStream, allow_truncated: bool) -> 
     try:
         reader: Any = AudioFile(str(file))
     except Exception as error:
+        if stream.cut_off and stream.frames <= 1:
+            raise AudioFileError(
+                f"input file {str(file)!r} is cut short: it ends inside its first MPEG frames, and nothing in it can be "
+                f"read{_CUT_CAUSE}; export it again"
+            ) from None
         raise AudioFileError(
             f"input file {str(file)!r} cannot be read as MPEG audio: {_first_line(str(error)).rstrip('.')}; "
             f"convert it (e.g. ffmpeg -i {file.name} -c:a pcm_s24le {file.stem}.wav)"
@@ -344,7 +385,7 @@ def _mpeg_reader(file: Path, stream: mpeg.MpegStream, allow_truncated: bool) -> 
     start, music = stream.music
     delay, padding = stream.gapless or (0, 0)
     lost = 2 * stream.samples_per_frame  # frames a decoder may drop: a damaged one (and the one before), a last one
-    if stream.info_frame and decoded > stream.samples + lost:  # the frames its Info frame declares are not all there
+    if stream.info_frame and (decoded > stream.samples + lost or stream.cut_off):  # its Info frame's are not all there
         declared, held = decoded - delay - padding, max(0, stream.samples - start)
         problem = (
             f"is truncated: its Info frame declares {declared} samples ({declared / rate:.3f} s) but it holds "
@@ -356,6 +397,13 @@ def _mpeg_reader(file: Path, stream: mpeg.MpegStream, allow_truncated: bool) -> 
             f"holds {declared / rate:.3f} s of MPEG audio but its decoder reads {held / rate:.3f} s (a "
             "variable-bitrate MP3 without an Info frame, or files joined end to end); convert it "
             f"(e.g. ffmpeg -i {file.name} -c:a pcm_s24le {file.stem}.wav)"
+        )
+    elif stream.cut_off and not stream.info_frame and not allow_truncated:  # no Info frame says how long it was
+        reader.close()
+        raise AudioFileError(
+            f"input file {str(file)!r} is cut short: it ends inside an MPEG frame, {music / rate:.3f} s in"
+            f"{_CUT_CAUSE}; export it again, or pass --allow-truncated to use what it holds (an MP3 without an Info "
+            "frame does not say how long it was to be)"
         )
     else:
         return _MusicReader(reader, start, min(music, decoded - start))
@@ -490,7 +538,7 @@ def held_frames(file: Path, declared: int) -> int:
     count = 0
     try:
         with soundfile.SoundFile(str(file)) as flac:
-            for piece in flac.blocks(65536, dtype="float32", always_2d=True):
+            for piece in flac.blocks(4096, dtype="float32", always_2d=True):  # a FLAC frame at most, as encoders make them
                 count += len(piece)
     except Exception:  # the decoder lost sync where the file breaks: what came before is what it holds
         pass
@@ -697,9 +745,9 @@ class DecodedReader(_StreamedReader):
                 for block in self._blocks():
                     held += block.shape[1]
             except AudioFileError as error:  # undecodable from here on: cut short in transfer, or damaged
-                if stated is None or held >= stated:
+                if stated is None:
                     raise
-                broken = error
+                broken = error if held < stated else None  # past all it states (the end of a last block lost): whole
             # a container may state its packets' length (a CAF: up to a packet more than the music) or, shorter, the
             # music's (an MP4's edit list); fewer samples than a packet short of it is a file cut short
             packet = max(int(stream.codec_context.frame_size or 0), 1)

@@ -46,6 +46,7 @@ class MpegStream:
     sample_rate: int
     info_frame: bool
     gapless: tuple[int, int] | None = None  # LAME's encoder delay and padding, in samples, where its tag gives them
+    cut_off: bool = False  # the file ends inside a frame: cut short (a disk that filled up, a copy that stopped)
 
     @property
     def samples(self) -> int:
@@ -117,6 +118,8 @@ def _synced(data: bytes | mmap.mmap, at: int, rate: int | None = None) -> _Heade
     header = _header(data, at)
     if header is None or (rate is not None and header.sample_rate != rate):
         return None
+    if at == _id3_end(data) and at + header.length > len(data):
+        return header  # where the audio starts, a first frame cut off: a file cut short in it
     following = _header(data, at + header.length)
     if at + header.length != len(data) and (following is None or following.sample_rate != header.sample_rate):
         return None  # a false sync: real frames follow one another
@@ -154,7 +157,7 @@ def _walk(data: bytes | mmap.mmap) -> MpegStream | None:
         header = _synced(data, first)
         if header is None:
             continue
-        frames, at = 0, first
+        frames, at, cut_off = 0, first, False
         while at < len(data):
             if data[at : at + 3] == b"ID3":  # files joined end to end (cat a.mp3 b.mp3): each keeps its tag
                 at += _id3_end(data[at : at + 10]) or 3
@@ -162,16 +165,19 @@ def _walk(data: bytes | mmap.mmap) -> MpegStream | None:
             if frame is None or frame.sample_rate != header.sample_rate:
                 resumed = _resync(data, at, header.sample_rate)  # a damaged frame, or tags at the end (ID3v1, APE)
                 if resumed is None:
+                    cut_off = len(data) - at < 4 and data[at : at + 1] == b"\xff"  # a frame header cut off
                     break
                 at, frame = resumed, _header(data, resumed)
                 assert frame is not None
             if at + frame.length > len(data):
-                break  # a last frame cut off: decoders drop it
+                cut_off = True  # a last frame cut off: decoders drop it
+                break
             if at == first or not _is_info_frame(data, at, frame):  # a joined file's Info frame is no audio
                 frames += 1
             at += frame.length
         info = _is_info_frame(data, first, header)
-        return MpegStream(frames - int(info), header.samples, header.sample_rate, info, _gapless(data, first, header))
+        gapless = _gapless(data, first, header)
+        return MpegStream(frames - int(info), header.samples, header.sample_rate, info, gapless, cut_off)
     return None
 
 

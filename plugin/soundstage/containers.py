@@ -1,0 +1,290 @@
+"""What an audio file's container says of its audio, against what the file holds: the sign of a file cut short.
+
+A file cut short (a disk that filled up under the writer, a copy or download that stopped) keeps the header it was
+written with. Where that header sizes the audio, the cut shows as fewer bytes than it declares: a WAV's ``data``
+chunk (RIFF, RF64, BW64), a Sony Wave64's and a CAF's. libsndfile and FFmpeg read such a file to where it stops,
+without a word, for Wave64, CAF and the WAVs of block codecs (ADPCM, GSM). Where no header sizes the audio, the
+container's own structure shows the cut: an Ogg stream ends on a page marked as its end, an MP4 holds an index
+(``moov``) without which its audio cannot be found, and a WAV's audio follows its header. No library of the field
+reports any of this (soundfile, pedalboard and PyAV read what they can), so it is read here.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import BinaryIO
+
+from soundstage import riff
+
+__all__ = ["AudioSize", "audio_size", "cut_before_audio", "ogg_ended"]
+
+
+@dataclass(frozen=True)
+class AudioSize:
+    """The audio a container declares (``declared_bytes``; ``declared_frames``, samples per channel, where its header
+    gives them exactly) and ``held_bytes`` of it the file holds."""
+
+    declared_bytes: int
+    held_bytes: int
+    declared_frames: int | None
+
+    @property
+    def cut(self) -> bool:
+        """Whether the file ends before the audio its header declares."""
+        return self.held_bytes < self.declared_bytes
+
+
+#: WAVE format tags whose samples are a fixed number of bytes per frame (``block_align``): PCM, float, A-law, mu-law.
+_FRAME_CODED = (1, 3, 6, 7)
+#: Wave64's GUIDs: a chunk's is its four-character code followed by these 12 bytes (its RIFF, ``riff``'s by another).
+_W64_TAIL = bytes.fromhex("f3acd3118cd100c04f8edb8a")
+_W64_RIFF = b"riff" + bytes.fromhex("2e91cf11a5d628db04c10000")
+
+
+def audio_size(file: Path) -> AudioSize | None:
+    """The audio ``file``'s header declares against what it holds, for a WAV (RIFF, RF64, BW64), a Sony Wave64 or a
+    CAF; None for another file, or one whose header does not size its audio (written to a pipe: it runs to the end)."""
+    with open(file, "rb") as stream:
+        head = stream.read(40)
+        length = stream.seek(0, os.SEEK_END)
+        if head[:4] in riff.FORMS and head[8:12] == b"WAVE":
+            return _wav_size(stream, length)
+        if head[:16] == _W64_RIFF and head[24:40] == b"wave" + _W64_TAIL:
+            return _w64_size(stream, length)
+        if head[:4] == b"caff":
+            return _caf_size(stream, length)
+    return None
+
+
+def _frames(fmt: bytes, size: int, fact: int | None) -> int | None:
+    """Samples per channel in ``size`` bytes of audio a WAVE ``fmt`` describes: exact for frame-coded samples, the
+    ``fact`` chunk's count for a block codec, else None."""
+    if len(fmt) < 16:
+        return None
+    tag = int.from_bytes(fmt[:2], "little")
+    if tag == 0xFFFE and len(fmt) >= 26:  # WAVE_FORMAT_EXTENSIBLE: the sub-format's tag
+        tag = int.from_bytes(fmt[24:26], "little")
+    align = int.from_bytes(fmt[12:14], "little")
+    if tag in _FRAME_CODED and align > 0:
+        return size // align
+    return fact
+
+
+def _wav_size(stream: BinaryIO, length: int) -> AudioSize | None:
+    fmt, fact = b"", None
+    for chunk in riff.chunks(stream):
+        if chunk.kind == b"fmt ":
+            fmt = stream.read(min(chunk.size, 26))
+        elif chunk.kind == b"fact" and chunk.size >= 4:
+            fact = int.from_bytes(stream.read(4), "little")
+        elif chunk.kind == b"data":
+            if chunk.size in (0, riff.UNSIZED):  # a writer that never came back to size it: it runs to the end
+                return None
+            held = min(chunk.size, max(0, length - chunk.body))
+            return AudioSize(chunk.size, held, _frames(fmt, chunk.size, fact))
+    return None
+
+
+def _w64_size(stream: BinaryIO, length: int) -> AudioSize | None:
+    """A Wave64's ``data`` chunk: chunks of a 16-byte GUID and a 64-bit size (header included), 8-byte aligned."""
+    position, fmt, fact = 40, b"", None
+    while position + 24 <= length:
+        stream.seek(position)
+        header = stream.read(24)
+        kind, size = header[:4], int.from_bytes(header[16:24], "little")
+        if header[4:16] != _W64_TAIL or size < 24:
+            return None
+        if kind == b"fmt ":
+            fmt = stream.read(min(size - 24, 26))
+        elif kind == b"fact" and size >= 28:
+            fact = int.from_bytes(stream.read(8), "little")
+        elif kind == b"data":
+            body = size - 24
+            return AudioSize(body, min(body, max(0, length - position - 24)), _frames(fmt, body, fact))
+        position += (size + 7) & ~7
+    return None
+
+
+def _caf_size(stream: BinaryIO, length: int) -> AudioSize | None:
+    """A CAF's ``data`` chunk (after its 4-byte edit count): chunks of a four-character type and a big-endian 64-bit
+    size; ``-1`` for the last chunk's size means it runs to the end (a recorder that could not seek back)."""
+    position, packet, valid = 8, None, None
+    while position + 12 <= length:
+        stream.seek(position)
+        header = stream.read(12)
+        kind, size = header[:4], int.from_bytes(header[4:12], "big", signed=True)
+        if kind == b"data":
+            if size < 4:
+                return None
+            held = min(size, max(0, length - position - 12)) - 4
+            frames: int | None = (size - 4) // packet[0] * packet[1] if packet else valid
+            return AudioSize(size - 4, max(0, held), frames)
+        if size < 0:
+            return None
+        body = stream.read(min(size, 32))
+        if kind == b"desc" and len(body) >= 32:
+            per_packet, frames_per_packet = (int.from_bytes(body[a : a + 4], "big") for a in (16, 20))
+            packet = (per_packet, frames_per_packet) if per_packet and frames_per_packet else None
+        elif kind == b"pakt" and len(body) >= 16:
+            valid = int.from_bytes(body[8:16], "big", signed=True)
+        position += 12 + size
+    return None
+
+
+def cut_before_audio(file: Path) -> str | None:
+    """How ``file`` is cut short, in words for the error message where no decoder can read it; None where its
+    container does not show it cut. A WAV that ends inside its header (before its ``data`` chunk, and short of its
+    RIFF size); a FLAC inside its metadata; a WAV, Wave64 or CAF short of the audio its header declares (a CAF of
+    ALAC or AAC keeps its packet table after the audio); an MP4 / M4A inside a box, before its index (``moov``, which
+    encoders write last) is whole; an Ogg file without the page that ends its stream."""
+    never = "inside its header: its audio ('data' chunk) never starts"
+    with open(file, "rb") as stream:
+        head = stream.read(24)
+        length = stream.seek(0, os.SEEK_END)
+        if head[:4] in riff.FORMS and head[8:12] == b"WAVE":
+            stated = int.from_bytes(head[4:8], "little") + 8  # RF64 and BW64: 0xFFFFFFFF, the real size in ds64
+            if stated > length and not any(chunk.kind == b"data" for chunk in riff.chunks(stream)):
+                return f"it ends after {length} bytes, {never}"
+        elif head[:16] == _W64_RIFF and int.from_bytes(head[16:24], "little") > length and audio_size(file) is None:
+            return f"it ends after {length} bytes, {never}"
+        elif head[:4] == b"fLaC":
+            return _flac_cut(stream, length)
+        elif head[4:8] == b"ftyp":
+            return _mp4_cut(stream, length)
+        elif head[:4] == b"caff":
+            chunk = _caf_cut(stream, length)
+            if chunk is not None:
+                return f"it ends inside its {chunk!r} chunk"
+    size = audio_size(file)
+    if size is not None and size.cut:
+        return f"its header declares {size.declared_bytes} bytes of audio, and it holds {size.held_bytes}"
+    if ogg_ended(file) is False:
+        return f"its Ogg stream stops after {length} bytes, without the page that ends it"
+    return None
+
+
+def _caf_cut(stream: BinaryIO, length: int) -> str | None:
+    """The type of the CAF chunk ``stream`` ends inside (after its audio: ALAC's or AAC's packet table), or None."""
+    position = 8
+    while position + 12 <= length:
+        stream.seek(position)
+        header = stream.read(12)
+        size = int.from_bytes(header[4:12], "big", signed=True)
+        if size < 0:
+            return None  # runs to the end
+        position += 12 + size
+        if position > length:
+            return header[:4].decode("latin-1")
+    if position < length:  # a chunk's header cut off
+        stream.seek(position)
+        return stream.read(4).decode("latin-1")
+    return None
+
+
+def _flac_cut(stream: BinaryIO, length: int) -> str | None:
+    """A FLAC's metadata blocks (a byte of type, the last one's flagged, and a 24-bit size) run past its end."""
+    position = 4
+    while position + 4 <= length:
+        stream.seek(position)
+        header = stream.read(4)
+        position += 4 + int.from_bytes(header[1:4], "big")
+        if position > length:
+            break
+        if header[0] & 0x80:
+            return None  # the last metadata block: the audio follows
+    return f"it ends after {length} bytes, inside its header (metadata blocks), before any audio"
+
+
+def _mp4_cut(stream: BinaryIO, length: int) -> str | None:
+    """An MP4's top-level boxes (32-bit size and type; size 1: a 64-bit size follows; 0: to the end)."""
+    position, found = 0, set()
+    while position + 8 <= length:
+        stream.seek(position)
+        header = stream.read(16)
+        size, kind = int.from_bytes(header[:4], "big"), header[4:8]
+        if size == 1 and len(header) == 16:
+            size = int.from_bytes(header[8:16], "big")
+        elif size == 0:
+            size = length - position
+        if size < 8:
+            return None  # not boxes: not for this reader to judge
+        if position + size > length and b"moov" not in found:
+            if kind == b"moov":
+                return "it ends inside its index ('moov' box), which an MP4 keeps at its end"
+            name = kind.decode("latin-1")
+            return f"it ends inside its {name!r} box, before the index ('moov' box) an MP4 keeps at its end"
+        found.add(kind)
+        position += size
+    return None
+
+
+#: The most bytes an Ogg page takes: a 27-byte header, 255 lacing values and 255 segments of 255 bytes.
+_OGG_MAX_PAGE = 27 + 255 + 255 * 255
+
+
+def ogg_ended(file: Path) -> bool | None:
+    """Whether the Ogg ``file`` (Vorbis, Opus, FLAC in Ogg) ends as its writer ended it: on a whole page marked as
+    its stream's last (RFC 3533's end-of-stream flag); None where it is not Ogg. A file cut short ends inside a page,
+    or on one not so marked."""
+    with open(file, "rb") as stream:
+        if stream.read(4) != b"OggS":
+            return None
+        length = stream.seek(0, os.SEEK_END)
+        start = max(0, length - 2 * _OGG_MAX_PAGE)
+        stream.seek(start)
+        tail = stream.read()
+    position = len(tail)
+    partial = False
+    while (position := tail.rfind(b"OggS", 0, position)) >= 0:
+        page = _ogg_page(tail, position)
+        if page is None:
+            continue
+        whole, last = page
+        if whole:
+            return last and not partial
+        partial = True
+    return False
+
+
+def _ogg_page(data: bytes, at: int) -> tuple[bool, bool] | None:
+    """The Ogg page at ``data[at:]``: (whole, marked as its stream's last), or None where this is no page header (a
+    capture pattern inside a packet, or a whole page whose checksum fails)."""
+    header = data[at : at + 27]
+    if len(header) < 27:
+        return (False, False) if header[4:5] in (b"", b"\x00") else None
+    if header[4] != 0 or header[5] > 7:
+        return None
+    segments = header[26]
+    table = data[at + 27 : at + 27 + segments]
+    end = at + 27 + segments + sum(table)
+    if len(table) < segments or end > len(data):
+        return False, False
+    page = bytearray(data[at:end])
+    page[22:26] = b"\x00\x00\x00\x00"
+    if _ogg_crc(bytes(page)) != int.from_bytes(header[22:26], "little"):
+        return None
+    return True, bool(header[5] & 0x04)
+
+
+def _crc_table() -> list[int]:
+    table = []
+    for byte in range(256):
+        crc = byte << 24
+        for _ in range(8):
+            crc = ((crc << 1) ^ 0x04C11DB7) if crc & 0x80000000 else crc << 1
+        table.append(crc & 0xFFFFFFFF)
+    return table
+
+
+_CRC_TABLE = _crc_table()
+
+
+def _ogg_crc(page: bytes) -> int:
+    """Ogg's page checksum: CRC-32 of polynomial 0x04C11DB7, unreflected, from 0, no final inversion (zlib's crc32 is
+    the reflected one)."""
+    crc = 0
+    for byte in page:
+        crc = ((crc << 8) & 0xFFFFFFFF) ^ _CRC_TABLE[(crc >> 24) ^ byte]
+    return crc

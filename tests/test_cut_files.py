@@ -1,0 +1,137 @@
+"""Files cut short, as a disk that fills up under a writer or a copy that stops leaves them: every format soundstage
+reads, made by ffmpeg and sox, cut at any byte, is read whole or refused in one line that says it is cut short.
+
+Before, half a Wave64 (Reaper, Vegas), half a CAF (Logic, Pro Tools), half an IMA ADPCM WAV and half an Ogg Vorbis or
+Opus file were processed without a word into a file of half the length; a WAV cut inside its header, a FLAC cut inside
+its metadata and an M4A cut before its index were refused as formats to convert; half an MP3 also printed libmpg123's
+doubts on a second line.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import soundfile
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from helpers import tool
+from soundstage.errors import AudioFileError
+from soundstage.fileio import open_audio
+
+SECONDS = 3
+RATE = 48000
+
+#: name -> (tool, arguments after the input / before the output): how the test file is made.
+FFMPEG = {
+    "pcm24.wav": ["-c:a", "pcm_s24le"],
+    "float.rf64": ["-c:a", "pcm_f32le", "-rf64", "always", "-f", "wav"],
+    "pcm24.w64": ["-c:a", "pcm_s24le"],
+    "pcm16.caf": ["-c:a", "pcm_s16le"],
+    "alac.caf": ["-c:a", "alac"],
+    "pcm24.aiff": ["-c:a", "pcm_s24be"],
+    "flac.flac": ["-c:a", "flac"],
+    "info.mp3": ["-c:a", "libmp3lame"],
+    "bare.mp3": ["-c:a", "libmp3lame", "-write_xing", "0"],  # no Info frame: nothing says how long it is
+    "vorbis.ogg": ["-c:a", "libvorbis"],
+    "opus.opus": ["-c:a", "libopus"],
+    "aac.m4a": ["-c:a", "aac"],  # ffmpeg writes the index (moov) after the audio
+    "faststart.m4a": ["-c:a", "aac", "-movflags", "+faststart"],
+    "wavpack.wv": ["-c:a", "wavpack"],
+}
+SOX = {"ima.wav": ["-e", "ima-adpcm"], "gsm.wav": ["-e", "gsm-full-rate"]}
+
+
+@pytest.fixture(scope="module")
+def sources(tmp_path_factory: pytest.TempPathFactory) -> dict[str, tuple[Path, int]]:
+    """Each format's file, and the samples soundstage reads from it whole."""
+    ffmpeg, sox = tool("ffmpeg"), tool("sox")
+    folder = tmp_path_factory.mktemp("whole")
+    made = {}
+    for name, arguments in FFMPEG.items():
+        made[name] = folder / name
+        tone = ["-f", "lavfi", "-i", f"sine=f=440:d={SECONDS}:sample_rate={RATE}", "-ac", "2"]
+        subprocess.run([ffmpeg, "-v", "error", *tone, *arguments, str(made[name])], check=True)
+    for name, arguments in SOX.items():
+        made[name] = folder / name
+        subprocess.run([sox, "-n", "-r", "16000", "-c", "1", *arguments, str(made[name]), "synth", str(SECONDS), "sine", "440"])
+    frames = {}
+    for name, path in made.items():
+        with open_audio(path) as reader:
+            frames[name] = (path, int(reader.frames))
+    return frames
+
+
+#: The fewest bytes a cut keeps in the test at any byte.
+MIN_CUT = 64
+
+
+def _cut(source: Path, folder: Path, size: int) -> Path:
+    cut = folder / f"cut-{source.name}"
+    cut.write_bytes(source.read_bytes()[:size])
+    return cut
+
+
+def _soundstage(*arguments: str) -> subprocess.CompletedProcess[str]:
+    """The command line in a child process, so what a C library prints on the process's stderr is seen."""
+    script = "import sys; from soundstage.cli import main; sys.exit(main(sys.argv[1:]))"
+    return subprocess.run([sys.executable, "-c", script, *arguments], capture_output=True, text=True, timeout=300)
+
+
+#: What is known of each format cut in half: how long its header says it is (seconds), where it says so.
+DECLARED = {"pcm24.wav": 3.0, "float.rf64": 3.0, "pcm24.w64": 3.0, "pcm16.caf": 3.0, "pcm24.aiff": 3.0, "flac.flac": 3.0}
+DECLARED |= {"info.mp3": 3.0, "ima.wav": 3.0, "gsm.wav": 3.0, "faststart.m4a": 3.0, "wavpack.wv": 3.0}
+
+
+@pytest.mark.parametrize("name", [*FFMPEG, *SOX])
+def test_half_a_file_is_refused_in_one_line_and_read_with_allow_truncated(
+    sources: dict[str, tuple[Path, int]], tmp_path: Path, name: str
+) -> None:
+    """Cut in half, every format is refused in one line naming the file and saying so, and no output is written.
+    Where its header says how long it was, the line says both lengths; with --allow-truncated it is processed to
+    what it holds (the missing time reported, where known), except the formats that hold nothing readable without
+    what comes after their audio (an M4A's index, a CAF of ALAC's packet table)."""
+    source, frames = sources[name]
+    cut = _cut(source, tmp_path, source.stat().st_size // 2)
+    out = tmp_path / "out.wav"
+    refused = _soundstage("process", "--chain", "mastering", str(cut), str(out))
+    assert refused.returncode == 2 and refused.stderr.count("\n") == 1 and not refused.stdout, refused.stderr
+    line = refused.stderr
+    assert f"input file {str(cut)!r} is " in line and ("is truncated: " in line or "is cut short: " in line), line
+    assert not out.exists()
+    if name in DECLARED:
+        assert f"declares {DECLARED[name] * (16000 if name in SOX else RATE):.0f} samples ({DECLARED[name]:.3f} s)" in line
+    if "--allow-truncated" not in line:  # offered wherever something can be read
+        assert "nothing in it can be read" in line or "but it holds 0 (0.000 s)" in line, line
+        return
+    done = _soundstage("process", "--chain", "mastering", str(cut), str(out), "--allow-truncated")
+    assert done.returncode == 0 and not done.stderr, done.stderr
+    held = soundfile.info(str(out)).frames
+    rate = 16000 if name in SOX else RATE
+    assert 0.3 * frames < held < 0.7 * frames  # about half: what the file holds, no more
+    if name in DECLARED:
+        assert f"is TRUNCATED: {(frames - held) / rate:.3f} s missing at its end" in done.stdout, done.stdout
+    else:
+        assert "TRUNCATED" not in done.stdout  # an Ogg stream or a bare MP3 does not say how long it was to be
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(name=st.sampled_from([*FFMPEG, *SOX]), share=st.floats(0.0, 1.0, exclude_max=True))
+def test_a_file_cut_at_any_byte_is_read_whole_or_refused_as_cut(
+    sources: dict[str, tuple[Path, int]], tmp_path: Path, name: str, share: float
+) -> None:
+    """Never a silently short read: a file cut anywhere (in its header, its audio, or what follows the audio) either
+    reads its whole length (only what follows the audio was lost) or is refused in one line that says it is cut.
+    From its 64th byte on: fewer bytes than that show no format to judge (they are refused as unreadable)."""
+    source, frames = sources[name]
+    cut = _cut(source, tmp_path, MIN_CUT + int(share * (source.stat().st_size - MIN_CUT)))
+    try:
+        with open_audio(cut) as reader:
+            assert int(reader.frames) == frames, (name, cut.stat().st_size)
+    except AudioFileError as error:
+        message = str(error)
+        assert "\n" not in message and repr(str(cut)) in message, message
+        assert "is truncated: " in message or "is cut short: " in message, message
