@@ -154,7 +154,11 @@ BAD = {
         AudioFileError,
         r"notes.txt' is a text file, not audio; give the audio file",
     ),
-    "corrupt": ('[[stems]]\npath = "stems/corrupt.wav"\n', AudioFileError, r"corrupt.wav' cannot be read as audio"),
+    "corrupt": (
+        '[[stems]]\npath = "stems/corrupt.wav"\n',
+        AudioFileError,
+        r"corrupt.wav' is cut short: it ends after 27 bytes, inside its header",
+    ),
     "truncated": (
         '[[stems]]\npath = "stems/truncated.wav"\n',
         AudioFileError,
