@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import soundfile
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from soundstage import mpeg
@@ -126,6 +126,21 @@ def test_a_cut_off_mp3_is_truncated_as_its_info_frame_says(tmp_path: Path) -> No
     assert abs(got.shape[1] - ffmpeg_decode(path, 2).shape[1]) <= 1152  # ffmpeg decodes a cut frame's start too
 
 
+def test_an_mp3_cut_inside_its_info_frame_holds_nothing_and_is_refused_even_when_allowed(tmp_path: Path) -> None:
+    """The first 200 bytes of an MP3 (its tag and part of its Info frame): no frame of audio, and nothing to allow:
+    refused in one line with or without --allow-truncated, which the message does not offer."""
+    path = encode(tmp_path, "start.mp3", ["-b:a", "192k"])
+    path.write_bytes(path.read_bytes()[:200])
+    stream = mpeg.scan(path)
+    assert stream is not None and stream.frames == 0 and stream.cut_off
+    for allowed in (False, True):
+        with pytest.raises(AudioFileError) as refused:
+            open_audio(path, allow_truncated=allowed)
+        message = str(refused.value)
+        assert "\n" not in message and "start.mp3'" in message and "--allow-truncated" not in message
+        assert "truncated" in message or "cut short" in message
+
+
 def test_mp3s_joined_end_to_end_are_refused(tmp_path: Path) -> None:
     """``cat a.mp3 b.mp3``: ffmpeg plays both, pedalboard stops at the first's Info frame: refused."""
     one = encode(tmp_path, "one.mp3", ["-b:a", "128k"])
@@ -178,6 +193,7 @@ def test_an_mp3_stem_at_another_rate_lands_with_its_wav_sibling_in_a_session(tmp
         max_size=40,
     )
 )
+@example(data=[b"\xff\xf2", b"\x18" + bytes(10), bytes(8), b"Xing"])  # an Info frame cut off where it starts: was -1 frames
 def test_the_frame_walk_takes_any_bytes(tmp_path_factory: pytest.TempPathFactory, data: list[bytes]) -> None:
     """Any bytes (sync words, tags and headers among them): a stream of whole frames or None, never an exception."""
     path = tmp_path_factory.mktemp("walk") / "x.mp3"

@@ -25,7 +25,7 @@ from typing import Any
 
 import numpy as np
 import soundfile
-from pedalboard.io import AudioFile, StreamResampler
+from pedalboard.io import AudioFile, ReadableAudioFile, StreamResampler
 
 try:
     import av
@@ -47,6 +47,7 @@ __all__ = [
     "BED_MASKS",
     "MAX_TAIL_S",
     "DecodedReader",
+    "FullScaleReader",
     "audio_files",
     "bed_problem",
     "check_output_path",
@@ -224,7 +225,8 @@ def _decoder(file: Path, *, libsndfile_reads: bool) -> Any:
             f"input file {str(file)!r} cannot be decoded here (pedalboard finds no samples in it, and libsndfile "
             f"cannot read it); convert it (e.g. ffmpeg -i {file.name} -c:a pcm_s24le {file.stem}.wav)"
         )
-    return _within_reason(file, reader)
+    bits = _JUCE_SCALED.get(str(reader.file_dtype)) if isinstance(reader, ReadableAudioFile) else None
+    return _within_reason(file, reader if bits is None else FullScaleReader(reader, bits))
 
 
 def _within_reason(file: Path, reader: Any) -> Any:
@@ -389,7 +391,7 @@ def _mpeg_reader(file: Path, stream: mpeg.MpegStream, allow_truncated: bool) -> 
         declared, held = decoded - delay - padding, max(0, stream.samples - start)
         problem = (
             f"is truncated: its Info frame declares {declared} samples ({declared / rate:.3f} s) but it holds "
-            f"{held} ({held / rate:.3f} s); export it again"
+            f"{held} ({held / rate:.3f} s){_CUT_CAUSE}; export it again"
         )
     elif decoded < stream.samples - lost:
         declared, held = music, max(0, decoded - start)
@@ -407,11 +409,10 @@ def _mpeg_reader(file: Path, stream: mpeg.MpegStream, allow_truncated: bool) -> 
         )
     else:
         return _MusicReader(reader, start, min(music, decoded - start))
-    if not allow_truncated:
+    if not allow_truncated or held == 0:  # nothing to allow where it holds nothing
         reader.close()
-        raise AudioFileError(
-            f"input file {str(file)!r} {problem}, or pass --allow-truncated to use what it reads (the missing time is reported)"
-        )
+        use = ", or pass --allow-truncated to use what it reads (the missing time is reported)" if held else ""
+        raise AudioFileError(f"input file {str(file)!r} {problem}{use}")
     return TruncatedReader(_MusicReader(reader, start, held), held, declared)
 
 
@@ -432,6 +433,48 @@ class _StreamedReader:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+#: pedalboard's sample types of the integer files it reads on JUCE's scale (see :class:`FullScaleReader`): their bits.
+_JUCE_SCALED = {"int8": 8, "int16": 16, "int24": 24}
+
+
+class FullScaleReader(_StreamedReader):
+    """pedalboard's reader of an integer PCM file (WAV, AIFF, FLAC of 8, 16 or 24 bits), its samples on the
+    ``2**(bits-1)`` scale: -32768 in a 16-bit file is -1.0, full scale, as libsndfile, FFmpeg, SoX and soundstage's
+    own writer take it.
+
+    pedalboard (JUCE) divides by ``2**(bits-1) - 1``: -32768 reads as -1.00003, past full scale (a 16-bit master
+    limited to full scale is reported clipped when written back), every sample is 0.0003 dB louder (0.07 dB at 8
+    bits), and a 24-bit sample lies off the float32 grid it fits on. Its float32 sample is the correctly rounded
+    ``q / (2**(bits-1) - 1)``, within 0.25 of a step of ``q`` (a float32 holds 24 bits): rounded to the step, it is
+    ``q`` exactly, and ``q / 2**(bits-1)`` is exact in float32.
+    """
+
+    def __init__(self, reader: Any, bits: int) -> None:
+        self._reader = reader
+        self._steps = float(2 ** (bits - 1) - 1)
+        self._step = 1.0 / 2 ** (bits - 1)
+        self.name, self.file_dtype = reader.name, reader.file_dtype
+        self.samplerate, self.num_channels = float(reader.samplerate), int(reader.num_channels)
+        self.frames = int(reader.frames)
+
+    def read(self, count: int) -> np.ndarray:
+        """The next ``count`` samples (fewer at the end), ``(channels, n)`` float32."""
+        if count <= 0:  # pedalboard reads a whole file for 0
+            return np.zeros((self.num_channels, 0), np.float32)
+        steps = np.multiply(self._reader.read(int(count)), self._steps, dtype=np.float64)
+        np.rint(steps, out=steps)
+        return np.multiply(steps, self._step, dtype=np.float32)
+
+    def tell(self) -> int:
+        return int(self._reader.tell())
+
+    def seek(self, position: int) -> None:
+        self._reader.seek(int(position))
+
+    def close(self) -> None:
+        self._reader.close()
 
 
 class _MusicReader(_StreamedReader):

@@ -177,7 +177,8 @@ def _walk(data: bytes | mmap.mmap) -> MpegStream | None:
             at += frame.length
         info = _is_info_frame(data, first, header)
         gapless = _gapless(data, first, header)
-        return MpegStream(frames - int(info), header.samples, header.sample_rate, info, gapless, cut_off)
+        audio = frames - int(info and frames > 0)  # an Info frame cut off where it starts was not counted
+        return MpegStream(audio, header.samples, header.sample_rate, info, gapless, cut_off)
     return None
 
 
