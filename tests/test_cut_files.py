@@ -9,6 +9,7 @@ doubts on a second line.
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 from pathlib import Path
@@ -20,7 +21,7 @@ from hypothesis import strategies as st
 
 from helpers import tool
 from soundstage.errors import AudioFileError
-from soundstage.fileio import open_audio
+from soundstage.fileio import CUT_UNKNOWN, missing_frames, open_audio
 
 SECONDS = 3
 RATE = 48000
@@ -114,8 +115,36 @@ def test_half_a_file_is_refused_in_one_line_and_read_with_allow_truncated(
     assert 0.3 * frames < held < 0.7 * frames  # about half: what the file holds, no more
     if name in DECLARED:
         assert f"is TRUNCATED: {(frames - held) / rate:.3f} s missing at its end" in done.stdout, done.stdout
-    else:
-        assert "TRUNCATED" not in done.stdout  # an Ogg stream or a bare MP3 does not say how long it was to be
+    else:  # an Ogg stream or a bare MP3 does not say how long it was to be: said so, not passed over
+        assert f"is TRUNCATED: {CUT_UNKNOWN} (--allow-truncated)" in done.stdout, done.stdout
+        with open_audio(cut, allow_truncated=True) as reader:
+            assert missing_frames(reader) is None and int(reader.frames) == held
+
+
+def test_a_session_with_a_stem_cut_short_of_an_unknown_length_says_so_and_renders_when_allowed(
+    sources: dict[str, tuple[Path, int]], tmp_path: Path
+) -> None:
+    """An Ogg Vorbis stem cut short beside a whole WAV: ``session new`` flags it (before: nothing said), ``render`` refuses
+    it, and ``render --allow-truncated`` renders what it holds (before: refused, the flag not passed on to the stem's
+    reader) and reports it cut short, the missing time unknown (JSON null), the WAV whole (0.0)."""
+    folder = tmp_path / "stems"
+    folder.mkdir()
+    whole, _ = sources["pcm24.wav"]
+    (folder / "whole.wav").write_bytes(whole.read_bytes())
+    ogg, frames = sources["vorbis.ogg"]
+    _cut(ogg, folder, ogg.stat().st_size * 4 // 5).rename(folder / "half.ogg")  # its first pages are its codebooks
+    made = _soundstage("session", "new", str(folder))
+    assert made.returncode == 0, made.stderr
+    assert "stem half.ogg is TRUNCATED" in made.stdout and "whole.wav is TRUNCATED" not in made.stdout, made.stdout
+    assert CUT_UNKNOWN in (folder / "session.toml").read_text()
+    refused = _soundstage("render", str(folder / "session.toml"), "-o", str(tmp_path / "refused"))
+    assert refused.returncode == 2 and "half.ogg' is cut short" in refused.stderr and refused.stderr.count("\n") == 1
+    done = _soundstage("render", str(folder / "session.toml"), "-o", str(tmp_path / "out"), "--allow-truncated")
+    assert done.returncode == 0, done.stderr
+    assert f"stem half: TRUNCATED, {CUT_UNKNOWN} (--allow-truncated)" in done.stdout, done.stdout
+    report = json.loads((tmp_path / "out" / "render-report.json").read_text())
+    assert {stem["name"]: stem["missing_s"] for stem in report["stems"]} == {"whole": 0.0, "half": None}
+    assert soundfile.info(str(tmp_path / "out" / "mixdown.wav")).frames == frames  # the whole stem's length
 
 
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])

@@ -164,7 +164,9 @@ def _suffix_of(head: bytes) -> str:
 def _process(args: argparse.Namespace, source: str | Path, target: str | Path, *, said: Any, named: dict[str, str]) -> Path:
     """``process`` from ``source`` to ``target``, its lines printed to ``said``; returns the file written. ``named``:
     the words for a file that stands in for a pipe (standard input and output), by its path."""
-    from soundstage.fileio import open_audio, process_file
+    import math
+
+    from soundstage.fileio import CUT_UNKNOWN, open_audio, process_file
     from soundstage.host.chainfile import find_chain, load_chain
 
     shown_input = named.get(str(source), f"input {source}")  # "input song.wav is mono", "standard input is mono"
@@ -209,7 +211,9 @@ def _process(args: argparse.Namespace, source: str | Path, target: str | Path, *
     tail = f" ({info['tail_frames'] / info['sample_rate']:g} s of it the chain's tail)" if info["tail_frames"] else ""
     if info["dual_mono"]:
         print(f"{shown_input} is mono: played on both channels of the chain's stereo input (dual mono)", file=said)
-    if info["missing_seconds"]:
+    if math.isnan(info["missing_seconds"]):
+        print(f"{shown_input} is TRUNCATED: {CUT_UNKNOWN} (--allow-truncated)", file=said)
+    elif info["missing_seconds"]:
         print(
             f"{shown_input} is TRUNCATED: {info['missing_seconds']:.3f} s missing at its end (--allow-truncated)",
             file=said,

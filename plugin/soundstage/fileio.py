@@ -17,6 +17,7 @@ an input is never opened for writing.
 from __future__ import annotations
 
 import itertools
+import math
 import os
 import tempfile
 from collections.abc import Callable, Iterator
@@ -44,6 +45,7 @@ from soundstage.sinks import AudioSink, AudioTarget, audio_target, wav_chunk
 
 __all__ = [
     "AUDIO_SUFFIXES",
+    "CUT_UNKNOWN",
     "BED_MASKS",
     "MAX_TAIL_S",
     "DecodedReader",
@@ -53,6 +55,7 @@ __all__ = [
     "check_output_path",
     "check_tail",
     "held_frames",
+    "missing_frames",
     "open_audio",
     "process_file",
     "SoundfileReader",
@@ -328,7 +331,9 @@ def _whole_or_refused(file: Path, reader: Any, allow_truncated: bool) -> Any:
         declared = max(declared, size.declared_frames or held)
     if held == 0 and (declared > 0 or containers.ogg_ended(file) is False):  # nothing to allow
         _refuse_if_cut_before_audio(file)
-    if containers.ogg_ended(file) is False and not allow_truncated:
+    if containers.ogg_ended(file) is False:
+        if allow_truncated:
+            return TruncatedReader(reader, held, None)
         raise AudioFileError(
             f"input file {str(file)!r} is cut short: its Ogg stream stops at {held / float(reader.samplerate):.3f} s, "
             f"without the page that ends it{_CUT_CAUSE}; export it again, or pass --allow-truncated to use what it "
@@ -400,7 +405,10 @@ def _mpeg_reader(file: Path, stream: mpeg.MpegStream, allow_truncated: bool) -> 
             "variable-bitrate MP3 without an Info frame, or files joined end to end); convert it "
             f"(e.g. ffmpeg -i {file.name} -c:a pcm_s24le {file.stem}.wav)"
         )
-    elif stream.cut_off and not stream.info_frame and not allow_truncated:  # no Info frame says how long it was
+    elif stream.cut_off and not stream.info_frame:  # no Info frame says how long it was
+        if allow_truncated:
+            held = min(music, decoded - start)
+            return TruncatedReader(_MusicReader(reader, start, held), held, None)
         reader.close()
         raise AudioFileError(
             f"input file {str(file)!r} is cut short: it ends inside an MPEG frame, {music / rate:.3f} s in"
@@ -555,6 +563,18 @@ def _coded_wav_frames(file: Path) -> int | None:
     return fact if tag not in (None, 1, 3) else None  # PCM and float need none, and some writers' are wrong
 
 
+#: What the reports say of a file cut short that does not say how long it was to be (see :func:`missing_frames`).
+CUT_UNKNOWN = "cut short, and how much is missing at its end is unknown (its format does not say how long it was to be)"
+
+
+def missing_frames(reader: Any) -> int | None:
+    """Samples per channel missing at the end of what ``reader`` (from :func:`open_audio`) reads: 0 for a whole file,
+    None for one cut short that does not say how long it was to be (see :class:`TruncatedReader`)."""
+    frames = int(reader.frames)
+    declared = getattr(reader, "declared_frames", frames)
+    return None if declared is None else max(0, int(declared) - frames)
+
+
 def held_frames(file: Path, declared: int) -> int:
     """How many samples per channel ``file`` really holds, where its header may declare more.
 
@@ -589,9 +609,11 @@ def held_frames(file: Path, declared: int) -> int:
 
 
 class TruncatedReader:
-    """A pedalboard reader limited to the samples a truncated file holds (``frames``), with ``declared_frames``."""
+    """A pedalboard reader limited to the samples a truncated file holds (``frames``), with ``declared_frames``: None
+    for a file cut short that does not say how long it was to be (an Ogg stream without the page that ends it, an MP3
+    without an Info frame that ends inside a frame)."""
 
-    def __init__(self, reader: Any, frames: int, declared_frames: int) -> None:
+    def __init__(self, reader: Any, frames: int, declared_frames: int | None) -> None:
         self._reader = reader
         self.frames = frames
         self.declared_frames = declared_frames
@@ -1073,7 +1095,8 @@ def process_file(
     dict
         ``frames`` (the output's: the input's and the tail's), ``sample_rate``, ``input_channels``, ``output_channels``,
         ``latency_samples``, ``bit_depth``, ``missing_seconds`` (of a truncated
-        input read with ``allow_truncated``), ``dual_mono`` (1.0 if a mono input
+        input read with ``allow_truncated``; NaN for one cut short that does not say how long it was to be, see
+        :func:`missing_frames`), ``dual_mono`` (1.0 if a mono input
         played on two channels, else 0.0), and ``integrated_lufs`` and
         ``true_peak_dbtp`` of the file as written.
     """
@@ -1085,7 +1108,7 @@ def process_file(
     with open_audio(source, allow_truncated=allow_truncated) as reader:
         rate, channels, frames = float(reader.samplerate), int(reader.num_channels), int(reader.frames)
         tail = round(tail_s * rate)
-        declared = int(getattr(reader, "declared_frames", frames))
+        missing = missing_frames(reader)
         if frames == 0:
             raise AudioFileError(f"input file {str(source)!r} has no samples (zero-length input)")
         downmix = first_downmix(processor)
@@ -1113,7 +1136,7 @@ def process_file(
         "output_channels": float(out_channels),
         "latency_samples": float(processor.latency_samples),
         "bit_depth": float(checked.bit_depth),
-        "missing_seconds": (declared - frames) / rate,
+        "missing_seconds": math.nan if missing is None else missing / rate,
         "dual_mono": float(dual_mono),
         "integrated_lufs": writer.loudness.integrated_lufs(),
         "true_peak_dbtp": writer.peak.true_peak_dbtp,

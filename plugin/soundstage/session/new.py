@@ -34,7 +34,16 @@ from pathlib import Path, PureWindowsPath
 import tomlkit
 
 from soundstage.errors import AudioFileError, OutputError
-from soundstage.fileio import AUDIO_SUFFIXES, BED_MASKS, WAV_SUFFIXES, audio_files, open_audio, wav_channel_mask
+from soundstage.fileio import (
+    AUDIO_SUFFIXES,
+    BED_MASKS,
+    CUT_UNKNOWN,
+    WAV_SUFFIXES,
+    audio_files,
+    missing_frames,
+    open_audio,
+    wav_channel_mask,
+)
 from soundstage.files import atomic_path, library_path
 from soundstage.session.model import MAX_STEMS, SESSION_FILE_NAME, Session, SessionError, load_session
 from soundstage.session.render import REPORT_NAME
@@ -74,7 +83,7 @@ class _Found:
     channels: int
     frames: int
     dtype: str
-    declared: int | None
+    missing: int | None  # samples missing at its end (a stem cut short); None: cut short, how much unknown
     time_reference: int | None
     bed: str | None = None
 
@@ -146,7 +155,7 @@ def new_session(
                 raise type(error)(f"session new: {message}; nothing was written") from None
     except OSError as error:  # a full disk, a folder that is not writable
         raise OutputError(f"session new: cannot write {str(target)!r}: {error.strerror or error}") from None
-    truncated = tuple(stem.relative for stem in found if stem.declared is not None and stem.declared > stem.frames)
+    truncated = tuple(stem.relative for stem in found if stem.missing != 0)
     stamped = sum(stem.time_reference is not None for stem in found)
     wide = tuple(stem.relative for stem in found if stem.channels > 2 and stem.bed is None)
     pairs = tuple((found[i].relative, ", ".join(p.others)) for i, p in _multiple_mono(found).items() if p.channel == "l")
@@ -233,7 +242,7 @@ def _inspect(path: Path, session_folder: Path) -> _Found:
                 int(reader.num_channels),
                 int(reader.frames),
                 str(reader.file_dtype),
-                getattr(reader, "declared_frames", None),
+                missing_frames(reader),
                 bwf_time_reference(path),
                 _bed(path, int(reader.num_channels)),
             )
@@ -296,9 +305,10 @@ def _describe(stem: _Found, session_rate: float) -> str:
         text += ", no BWF time reference: starts at 0 (offset_s places it)"
     if stem.rate != session_rate:
         text += " (resampled)"
-    if stem.declared is not None and stem.declared > stem.frames:
-        missing = (stem.declared - stem.frames) / stem.rate
-        text += f"; TRUNCATED: {missing:.3f} s missing (render with --allow-truncated, or export it again)"
+    if stem.missing is None:
+        text += f"; TRUNCATED: {CUT_UNKNOWN} (render with --allow-truncated, or export it again)"
+    elif stem.missing:
+        text += f"; TRUNCATED: {stem.missing / stem.rate:.3f} s missing (render with --allow-truncated, or export it again)"
     if stem.bed is not None:
         text += f"; folded down to stereo by {stem.bed} (its channels taken as {DOWNMIX_ORDER[stem.bed]})"
     elif stem.channels > 2:

@@ -40,7 +40,7 @@ from soundstage.analysis.device import device_stages, stages_device_figures
 from soundstage.analysis.loudness import LoudnessMeter, TruePeakMeter, short_term_lufs
 from soundstage.engine import ChainStream
 from soundstage.errors import ChainError, ChainFileError, ChannelError, OutputError, SoundstageError
-from soundstage.fileio import bed_problem, first_downmix
+from soundstage.fileio import CUT_UNKNOWN, bed_problem, first_downmix
 from soundstage.files import appeared_message, library_path, output_name, write_text
 from soundstage.headtrack import read_head_track
 from soundstage.host.automation import late_automation
@@ -1217,6 +1217,16 @@ def _report(graph: _Graph, plan: _Plan, total: int, started: float, notes: dict[
     }
 
 
+def _stem_lines(stem: dict[str, Any]) -> list[str]:
+    """What a render says of a stem (its report entry): a conversion, a stem cut short."""
+    lines = [f"stem {stem['name']}: {stem['conversion']}"] if stem["conversion"] else []
+    if stem["missing_s"] is None:
+        lines.append(f"stem {stem['name']}: TRUNCATED, {CUT_UNKNOWN} (--allow-truncated)")
+    elif stem["missing_s"]:
+        lines.append(f"stem {stem['name']}: TRUNCATED, {stem['missing_s']:.3f} s missing at its end (--allow-truncated)")
+    return lines
+
+
 def render_summary(result: RenderResult, folder: Path) -> list[str]:
     """The lines a render prints: stem conversions, automation, speed, the table of files, A/B notes, the report.
 
@@ -1227,10 +1237,7 @@ def render_summary(result: RenderResult, folder: Path) -> list[str]:
     if not result.outputs:  # every render refused before any work: nothing was rendered
         return lines
     for stem in report["stems"]:
-        if stem["conversion"]:
-            lines.append(f"stem {stem['name']}: {stem['conversion']}")
-        if stem["missing_s"]:
-            lines.append(f"stem {stem['name']}: TRUNCATED, {stem['missing_s']:.3f} s missing at its end (--allow-truncated)")
+        lines.extend(_stem_lines(stem))
     if report.get("stems_left_out"):
         buses = f"; bus(es) {', '.join(report['buses_left_out'])}" if report.get("buses_left_out") else ""
         lines.append(f"left out of the mix (mute / solo): {', '.join(report['stems_left_out'])}{buses}")

@@ -16,7 +16,7 @@ import numpy as np
 from wavinfo import WavInfoReader
 
 from soundstage.errors import AudioFileError, AudioInputError
-from soundstage.fileio import WAV_SUFFIXES, open_audio
+from soundstage.fileio import WAV_SUFFIXES, missing_frames, open_audio
 from soundstage.files import moved_hint, windows_hint
 from soundstage.host.audio import sample_problem
 from soundstage.session.model import MAX_OFFSET_S, Session, SessionError, Stem
@@ -51,7 +51,7 @@ class StemInfo:
     start: int = 0
     start_source: str = "none"
     conversion: str | None = None
-    declared_frames: int | None = None  # a truncated stem read anyway: what its header declares
+    missing_frames: int | None = 0  # a truncated stem read anyway: missing at its end (None: cut short, how much unknown)
 
     def as_dict(self, session_rate: float) -> dict[str, Any]:
         """For the render report."""
@@ -68,7 +68,7 @@ class StemInfo:
             "pan": self.stem.pan,
             "conversion": self.conversion,
             "length_s": self.frames / self.sample_rate,
-            "missing_s": (self.declared_frames - self.frames) / self.sample_rate if self.declared_frames else 0.0,
+            "missing_s": None if self.missing_frames is None else self.missing_frames / self.sample_rate,
         }
 
 
@@ -83,7 +83,8 @@ def inspect_stems(session: Session, *, allow_truncated: bool = False) -> tuple[f
     """Open every stem (errors name the session, the stem's key and the file), find start times and the session rate.
 
     A stem that holds fewer samples than its header declares is refused, unless
-    ``allow_truncated``: then it is used as it is and ``declared_frames`` says what is missing.
+    ``allow_truncated``: then it is used as it is and ``missing_frames`` says what is missing (None where the stem is
+    cut short and does not say how long it was to be: an Ogg stream without its end page).
     """
     found = []
     for index, stem in enumerate(session.stems):
@@ -91,7 +92,7 @@ def inspect_stems(session: Session, *, allow_truncated: bool = False) -> tuple[f
         try:
             with open_audio(path, allow_truncated=allow_truncated) as reader:
                 rate, channels, frames = float(reader.samplerate), int(reader.num_channels), int(reader.frames)
-                declared = getattr(reader, "declared_frames", None)
+                missing = missing_frames(reader)
                 dtype = str(reader.file_dtype)
         except AudioFileError as error:
             paths = [str(s.path) for s in session.stems]  # one written on another machine: found below the session
@@ -100,7 +101,7 @@ def inspect_stems(session: Session, *, allow_truncated: bool = False) -> tuple[f
             raise AudioFileError(f"{session.file}: stems[{index}].path ({stem.name!r}): {error}{hint}") from None
         if frames == 0:
             raise AudioFileError(f"{session.file}: stems[{index}].path ({stem.name!r}): {str(path)!r} has no samples")
-        found.append(StemInfo(stem, path, rate, channels, frames, dtype, bwf_time_reference(path), declared_frames=declared))
+        found.append(StemInfo(stem, path, rate, channels, frames, dtype, bwf_time_reference(path), missing_frames=missing))
     session_rate = session.sample_rate or found[0].sample_rate
     stamped = [
         info.time_reference / info.sample_rate for info in found if info.stem.offset_s is None and info.time_reference is not None
@@ -133,7 +134,7 @@ def inspect_stems(session: Session, *, allow_truncated: bool = False) -> tuple[f
                 int(round(start * session_rate)),
                 source,
                 conversion,
-                info.declared_frames,
+                info.missing_frames,
             )
         )
     return session_rate, placed
@@ -144,7 +145,7 @@ class StemReader:
 
     def __init__(self, info: StemInfo, session_rate: float) -> None:
         self.info = info
-        self._file: Any = open_audio(info.path, allow_truncated=info.declared_frames is not None)
+        self._file: Any = open_audio(info.path, allow_truncated=info.missing_frames != 0)
         self._resampled = info.sample_rate != session_rate
         if self._resampled:
             self._file = self._file.resampled_to(session_rate)
