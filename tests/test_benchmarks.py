@@ -141,3 +141,9 @@ def test_plugin_benchmark_runs() -> None:
     result = run("plugin.py", "--seconds", "1", "--stream-seconds", "0.5", "--rounds", "1", timeout=600)
     assert result.returncode == 0, result.stderr
     assert result.stdout.count("(resampled)") == 2 and "(expect < 3)" in result.stdout
+
+
+def test_integer_read_benchmark_runs() -> None:
+    result = run("integer_read.py", "--minutes", "0.05", "--runs", "1")
+    assert result.returncode == 0, result.stderr
+    assert "open_audio / pedalboard:" in result.stdout and "(target <= 2)" in result.stdout and "(target <= 1)" in result.stdout
