@@ -557,3 +557,36 @@ def test_a_voc_file_reads_as_ffmpeg_decodes_it(tmp_path: Path) -> None:
         assert (reader.samplerate, reader.num_channels, reader.frames) == (rate, 2, expected.shape[0])
         got = reader.read(reader.frames)
     assert np.array_equal(got, expected.T)
+
+
+def _riff_chunk(kind: bytes, body: bytes, *, pad: bool = True) -> bytes:
+    return kind + len(body).to_bytes(4, "little") + body + (b"\0" if pad and len(body) % 2 else b"")
+
+
+@pytest.mark.parametrize("note", [b"<BWFXML>x</BWFXML>abc", b"<BWFXML>take 3</BWFXML>"])
+def test_a_wav_whose_writer_left_out_a_pad_byte_before_its_audio_is_read_whole(tmp_path: Path, note: bytes) -> None:
+    """A chunk of odd size (an iXML note) written without the pad byte RIFF asks for: libsndfile (and FFmpeg 5.1 and
+    SoX 14.4 here) look for the next chunk a byte on and find no audio (before: refused as a format to convert with
+    ffmpeg, which cannot). The chunk walk finds the audio where it is: every sample as written; half of such a file
+    is refused as truncated, naming both lengths."""
+    steps = np.random.default_rng(5).integers(-32768, 32768, (SR // 10, 2), dtype=np.int16)
+    fmt = (1).to_bytes(2, "little") + (2).to_bytes(2, "little") + SR.to_bytes(4, "little") + (4 * SR).to_bytes(4, "little")
+    fmt += (4).to_bytes(2, "little") + (16).to_bytes(2, "little")
+    chunks = _riff_chunk(b"fmt ", fmt) + _riff_chunk(b"iXML", note, pad=False)
+    body = b"WAVE" + chunks + _riff_chunk(b"data", steps.astype("<i2").tobytes())
+    path = tmp_path / "nopad.wav"
+    path.write_bytes(b"RIFF" + len(body).to_bytes(4, "little") + body)
+    with pytest.raises(soundfile.LibsndfileError):
+        soundfile.info(str(path))
+    with open_audio(path) as reader:
+        got = reader.read(int(reader.frames))
+    assert np.array_equal(got, steps.T / 32768.0)
+    out = tmp_path / "out.wav"
+    assert main(["process", str(path), str(out), "--chain", "stereo-reference"]) == 0
+    assert soundfile.info(str(out)).frames == SR // 10
+    half = tmp_path / "half.wav"
+    half.write_bytes(path.read_bytes()[: path.stat().st_size // 2])
+    from soundstage.errors import AudioFileError
+
+    with pytest.raises(AudioFileError, match=rf"half.wav' is truncated: its header declares {SR // 10} samples"):
+        open_audio(half)

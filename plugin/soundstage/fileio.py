@@ -114,6 +114,9 @@ def open_audio(path: str | os.PathLike[str], *, allow_truncated: bool = False) -
                 raise _text_given(file) from None
             if _is_bw64(file):  # ITU-R BS.2088 (ADM deliveries, Dolby Atmos masters): libsndfile does not read it
                 return _closed_if_refused(file, _bw64_reader(file), allow_truncated)
+            unpadded = _unpadded_wav(file)  # a pad byte left out before the audio: no other reader finds the audio
+            if unpadded is not None:
+                return _closed_if_refused(file, _within_reason(file, unpadded), allow_truncated)
             # a WAV of a codec libsndfile lacks (G.722 and G.726 from telephone and dictation recorders, Yamaha
             # ADPCM): FFmpeg's decoders, which read the codec its format tag names, if they decode it whole (one that
             # breaks off is no WAV these decoders read: refused as below)
@@ -681,22 +684,47 @@ def _piped_rf64(file: Path) -> SoundfileReader | None:
     libsndfile read none. Its audio runs from the ``data`` chunk to the file's end, as its ``fmt`` chunk describes
     it; that is read as raw samples (a last frame cut short is left out).
     """
+    found = _wav_audio(file)
+    if found is None or found[1].size != riff.UNSIZED:
+        return None
+    return _raw_samples(file, found[0], found[1].body, None)
+
+
+def _unpadded_wav(file: Path) -> SoundfileReader | None:
+    """A reader of a WAV whose writer left out the pad byte after a chunk of odd size before its audio, or None for
+    any other file. pedalboard, libsndfile, FFmpeg and SoX look for the next chunk a byte on and find no audio;
+    :func:`riff.chunks` finds it where it is (an odd position), and its samples are read raw, as its ``fmt`` chunk
+    describes them."""
+    found = _wav_audio(file)
+    if found is None or not found[2]:
+        return None
+    fmt, data, _ = found
+    return _raw_samples(file, fmt, data.body, data.body + data.size)
+
+
+def _wav_audio(file: Path) -> tuple[bytes, riff.Chunk, bool] | None:
+    """A WAV's ``fmt`` chunk (its first 26 bytes), its ``data`` chunk, and whether a chunk before the audio lies at an
+    odd position (a pad byte left out); None where it has no ``data`` chunk after a ``fmt``."""
     with open(file, "rb") as stream:
-        fmt, start = b"", None
+        fmt, odd = b"", False
         for chunk in riff.chunks(stream):
+            odd = odd or bool(chunk.position & 1)
             if chunk.kind == b"fmt ":
                 fmt = stream.read(min(chunk.size, 26))
             elif chunk.kind == b"data":
-                start = chunk.body if chunk.size == riff.UNSIZED else None
-                break
-    if start is None or len(fmt) < 16:
-        return None
+                return (fmt, chunk, odd) if len(fmt) >= 16 else None
+    return None
+
+
+def _raw_samples(file: Path, fmt: bytes, start: int, end: int | None) -> SoundfileReader | None:
+    """libsndfile's reader of the samples a WAV ``fmt`` chunk describes in bytes ``start..end`` of ``file`` (to its
+    end for None), or None for samples it does not read raw."""
     tag = _format_tag(fmt)
     channels, rate, bits = (int.from_bytes(fmt[a:b], "little") for a, b in ((2, 4), (4, 8), (14, 16)))
     subtype = _WAV_SUBTYPES.get((tag, bits))
     if subtype is None or channels < 1 or rate < 1:
         return None
-    body = _FileFrom(file, start)
+    body = _FileFrom(file, start, end)
     try:
         sound = soundfile.SoundFile(body, format="RAW", subtype=subtype, channels=channels, samplerate=rate, endian="LITTLE")
     except Exception:
@@ -706,31 +734,35 @@ def _piped_rf64(file: Path) -> SoundfileReader | None:
 
 
 class _FileFrom:
-    """The bytes of a file from ``start`` on, as a file object of their own (libsndfile reads raw samples from the
-    start of what it is given)."""
+    """The bytes of a file from ``start`` to ``end`` (its end for None), as a file object of their own (libsndfile
+    reads raw samples from the start of what it is given, to its end)."""
 
-    def __init__(self, file: Path, start: int) -> None:
+    def __init__(self, file: Path, start: int, end: int | None = None) -> None:
         self._stream = open(file, "rb")  # noqa: SIM115 (closed by close(), with the reader)
         self._start = start
+        length = self._stream.seek(0, os.SEEK_END)
+        self._end = length if end is None else min(end, length)
         self._stream.seek(start)
 
     def seek(self, offset: int, whence: int = os.SEEK_SET) -> int:
         if whence == os.SEEK_CUR:
             target = self._stream.tell() + offset
         elif whence == os.SEEK_END:
-            target = self._stream.seek(0, os.SEEK_END) + offset
+            target = self._end + offset
         else:
             target = self._start + offset
-        return self._stream.seek(max(target, self._start)) - self._start
+        return self._stream.seek(min(max(target, self._start), self._end)) - self._start
 
     def tell(self) -> int:
         return self._stream.tell() - self._start
 
     def read(self, size: int = -1) -> bytes:
-        return self._stream.read(size)
+        left = max(0, self._end - self._stream.tell())
+        return self._stream.read(left if size is None or size < 0 else min(size, left))
 
     def readinto(self, buffer: Any) -> int:
-        return self._stream.readinto(buffer)
+        view = memoryview(buffer).cast("B")
+        return self._stream.readinto(view[: max(0, self._end - self._stream.tell())])
 
     def close(self) -> None:
         self._stream.close()

@@ -56,7 +56,9 @@ def chunks(stream: BinaryIO) -> Iterator[Chunk]:
     Each chunk is given with the stream at its body. The walk seeks to each header itself, so between two steps the
     caller may read or write anywhere in the stream.
     An RF64 / BW64 ``data`` chunk is given the size its ``ds64`` states (unless that is 0: written to a pipe, the
-    audio runs to the file's end), so chunks after the audio are found too.
+    audio runs to the file's end), so chunks after the audio are found too. A chunk of odd size is followed by a pad
+    byte; where a writer left it out (no chunk can start after it, one starts where it should have been), the walk
+    takes the next chunk where it is.
     """
     if wav_form(stream) is None:
         return
@@ -76,3 +78,17 @@ def chunks(stream: BinaryIO) -> Iterator[Chunk]:
         stream.seek(chunk.body)
         yield chunk
         position = chunk.end
+        if size & 1 and not _plausible(stream, position, length) and _plausible(stream, position - 1, length):
+            position -= 1  # a writer that left out the pad byte of an odd-sized chunk: the next one follows at once
+
+
+def _plausible(stream: BinaryIO, position: int, length: int) -> bool:
+    """Whether a chunk header can be at ``position``: a four-character code of printable ASCII and a size within the
+    file (a ``data`` chunk's may run past its end: a file cut short)."""
+    if not 0 <= position <= length - 8:  # past the end (a damaged size's, up to 2**64): no header there
+        return False
+    stream.seek(position)
+    header = stream.read(8)
+    if not all(0x20 <= byte <= 0x7E for byte in header[:4]):
+        return False
+    return header[:4] == b"data" or position + 8 + int.from_bytes(header[4:], "little") <= length
