@@ -180,7 +180,7 @@ def test_a_truncated_stem_is_listed_marked_and_renders_only_when_allowed(
     assert main(["session", "new", str(stems)]) == 0
     assert "stem cut.wav is TRUNCATED" in capsys.readouterr().out
     text = (stems / "session.toml").read_text()
-    assert "TRUNCATED: 1.000 s missing (render with --allow-truncated, or export it again)" in text
+    assert "TRUNCATED: 1.000 s missing at its end (render with --allow-truncated, or export it again)" in text
     assert main(["render", str(stems), "--only", "mixdown"]) == 2
     assert "--allow-truncated" in capsys.readouterr().err
     assert main(["render", str(stems), "--only", "mixdown", "--allow-truncated"]) == 0

@@ -166,7 +166,7 @@ def _process(args: argparse.Namespace, source: str | Path, target: str | Path, *
     the words for a file that stands in for a pipe (standard input and output), by its path."""
     import math
 
-    from soundstage.fileio import CUT_UNKNOWN, open_audio, process_file
+    from soundstage.fileio import missing_words, open_audio, process_file
     from soundstage.host.chainfile import find_chain, load_chain
 
     shown_input = named.get(str(source), f"input {source}")  # "input song.wav is mono", "standard input is mono"
@@ -211,13 +211,8 @@ def _process(args: argparse.Namespace, source: str | Path, target: str | Path, *
     tail = f" ({info['tail_frames'] / info['sample_rate']:g} s of it the chain's tail)" if info["tail_frames"] else ""
     if info["dual_mono"]:
         print(f"{shown_input} is mono: played on both channels of the chain's stereo input (dual mono)", file=said)
-    if math.isnan(info["missing_seconds"]):
-        print(f"{shown_input} is TRUNCATED: {CUT_UNKNOWN} (--allow-truncated)", file=said)
-    elif info["missing_seconds"]:
-        print(
-            f"{shown_input} is TRUNCATED: {info['missing_seconds']:.3f} s missing at its end (--allow-truncated)",
-            file=said,
-        )
+    if math.isnan(info["missing_seconds"]) or info["missing_seconds"]:
+        print(f"{shown_input} is TRUNCATED: {missing_words(info['missing_seconds'])} (--allow-truncated)", file=said)
     print(
         f"wrote {shown_output}: {seconds:.2f} s{tail}, {int(info['output_channels'])} channel(s) at "
         f"{info['sample_rate']:g} Hz (from {int(info['input_channels'])}); chain latency "

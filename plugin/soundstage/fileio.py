@@ -56,6 +56,7 @@ __all__ = [
     "check_tail",
     "held_frames",
     "missing_frames",
+    "missing_words",
     "open_audio",
     "process_file",
     "SoundfileReader",
@@ -332,9 +333,10 @@ def _whole_or_refused(file: Path, reader: Any, allow_truncated: bool) -> Any:
                 f"it holds {size.held_bytes}{_CUT_CAUSE}; export it again, or pass --allow-truncated to use what it holds"
             )
         declared = max(declared, size.declared_frames or held)
-    if held == 0 and (declared > 0 or containers.ogg_ended(file) is False):  # nothing to allow
+    ogg_cut = containers.ogg_ended(file) is False
+    if held == 0 and (declared > 0 or ogg_cut):  # nothing to allow
         _refuse_if_cut_before_audio(file)
-    if containers.ogg_ended(file) is False:
+    if ogg_cut:
         if allow_truncated:
             return TruncatedReader(reader, held, None)
         raise AudioFileError(
@@ -568,6 +570,12 @@ def _coded_wav_frames(file: Path) -> int | None:
 
 #: What the reports say of a file cut short that does not say how long it was to be (see :func:`missing_frames`).
 CUT_UNKNOWN = "cut short, and how much is missing at its end is unknown (its format does not say how long it was to be)"
+
+
+def missing_words(seconds: float | None) -> str:
+    """How the reports say what a file read with ``allow_truncated`` misses: ``seconds`` at its end, or
+    :data:`CUT_UNKNOWN` for None or NaN (see :func:`missing_frames`)."""
+    return CUT_UNKNOWN if seconds is None or math.isnan(seconds) else f"{seconds:.3f} s missing at its end"
 
 
 def missing_frames(reader: Any) -> int | None:

@@ -37,10 +37,10 @@ from soundstage.errors import AudioFileError, OutputError
 from soundstage.fileio import (
     AUDIO_SUFFIXES,
     BED_MASKS,
-    CUT_UNKNOWN,
     WAV_SUFFIXES,
     audio_files,
     missing_frames,
+    missing_words,
     open_audio,
     wav_channel_mask,
 )
@@ -305,10 +305,9 @@ def _describe(stem: _Found, session_rate: float) -> str:
         text += ", no BWF time reference: starts at 0 (offset_s places it)"
     if stem.rate != session_rate:
         text += " (resampled)"
-    if stem.missing is None:
-        text += f"; TRUNCATED: {CUT_UNKNOWN} (render with --allow-truncated, or export it again)"
-    elif stem.missing:
-        text += f"; TRUNCATED: {stem.missing / stem.rate:.3f} s missing (render with --allow-truncated, or export it again)"
+    if stem.missing != 0:  # None: cut short, how much unknown
+        missing = None if stem.missing is None else stem.missing / stem.rate
+        text += f"; TRUNCATED: {missing_words(missing)} (render with --allow-truncated, or export it again)"
     if stem.bed is not None:
         text += f"; folded down to stereo by {stem.bed} (its channels taken as {DOWNMIX_ORDER[stem.bed]})"
     elif stem.channels > 2:

@@ -40,7 +40,7 @@ from soundstage.analysis.device import device_stages, stages_device_figures
 from soundstage.analysis.loudness import LoudnessMeter, TruePeakMeter, short_term_lufs
 from soundstage.engine import ChainStream
 from soundstage.errors import ChainError, ChainFileError, ChannelError, OutputError, SoundstageError
-from soundstage.fileio import CUT_UNKNOWN, bed_problem, first_downmix
+from soundstage.fileio import bed_problem, first_downmix, missing_words
 from soundstage.files import appeared_message, library_path, output_name, write_text
 from soundstage.headtrack import read_head_track
 from soundstage.host.automation import late_automation
@@ -1220,10 +1220,8 @@ def _report(graph: _Graph, plan: _Plan, total: int, started: float, notes: dict[
 def _stem_lines(stem: dict[str, Any]) -> list[str]:
     """What a render says of a stem (its report entry): a conversion, a stem cut short."""
     lines = [f"stem {stem['name']}: {stem['conversion']}"] if stem["conversion"] else []
-    if stem["missing_s"] is None:
-        lines.append(f"stem {stem['name']}: TRUNCATED, {CUT_UNKNOWN} (--allow-truncated)")
-    elif stem["missing_s"]:
-        lines.append(f"stem {stem['name']}: TRUNCATED, {stem['missing_s']:.3f} s missing at its end (--allow-truncated)")
+    if stem["missing_s"] != 0:  # None: cut short, how much unknown
+        lines.append(f"stem {stem['name']}: TRUNCATED, {missing_words(stem['missing_s'])} (--allow-truncated)")
     return lines
 
 
