@@ -228,6 +228,7 @@ def _decoder(file: Path, *, libsndfile_reads: bool) -> Any:
                 ) from None
     if int(reader.frames) == 0 and not libsndfile_reads and not isinstance(reader, DecodedReader):
         reader.close()  # pedalboard finds no samples, libsndfile cannot read it
+        _refuse_if_cut_before_audio(file)  # an RF64 cut inside its header, say
         raise AudioFileError(
             f"input file {str(file)!r} cannot be decoded here (pedalboard finds no samples in it, and libsndfile "
             f"cannot read it); convert it (e.g. ffmpeg -i {file.name} -c:a pcm_s24le {file.stem}.wav)"
