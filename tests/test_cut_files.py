@@ -150,6 +150,8 @@ def test_a_session_with_a_stem_cut_short_of_an_unknown_length_says_so_and_render
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(name=st.sampled_from([*FFMPEG, *SOX]), share=st.floats(0.0, 1.0, exclude_max=True))
 @example(name="float.rf64", share=3.79174159208869e-05)  # an RF64 cut inside its header: was "cannot be decoded here"
+@example(name="alac.caf", share=0.002)  # a CAF cut between its header's chunks, before 'data': was "cannot be read"
+@example(name="pcm16.caf", share=0.0)  # the same, 64 bytes: inside its 'chan' chunk
 def test_a_file_cut_at_any_byte_is_read_whole_or_refused_as_cut(
     sources: dict[str, tuple[Path, int]], tmp_path: Path, name: str, share: float
 ) -> None:

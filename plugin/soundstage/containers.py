@@ -155,6 +155,8 @@ def cut_before_audio(file: Path) -> str | None:
             return _mp4_cut(stream, length)
         elif head[:4] == b"caff":
             chunk = _caf_cut(stream, length)
+            if chunk == "":
+                return f"it ends after {length} bytes, {never}"
             if chunk is not None:
                 return f"it ends inside its {chunk!r} chunk"
     size = audio_size(file)
@@ -166,12 +168,14 @@ def cut_before_audio(file: Path) -> str | None:
 
 
 def _caf_cut(stream: BinaryIO, length: int) -> str | None:
-    """The type of the CAF chunk ``stream`` ends inside (after its audio: ALAC's or AAC's packet table), or None."""
-    position = 8
+    """The type of the CAF chunk ``stream`` ends inside (after its audio: ALAC's or AAC's packet table); ``""`` where
+    it ends between chunks before its audio (``data``, which every CAF holds) starts; else None."""
+    position, audio = 8, False
     while position + 12 <= length:
         stream.seek(position)
         header = stream.read(12)
         size = int.from_bytes(header[4:12], "big", signed=True)
+        audio = audio or header[:4] == b"data"
         if size < 0:
             return None  # runs to the end
         position += 12 + size
@@ -180,7 +184,7 @@ def _caf_cut(stream: BinaryIO, length: int) -> str | None:
     if position < length:  # a chunk's header cut off
         stream.seek(position)
         return stream.read(4).decode("latin-1")
-    return None
+    return None if audio else ""
 
 
 def _flac_cut(stream: BinaryIO, length: int) -> str | None:
