@@ -439,7 +439,7 @@ def test_a_stem_stamped_a_day_away_is_refused_and_offset_s_places_it(tmp_path: P
     text = 'format = 1\n[[stems]]\npath = "a.wav"\n[[stems]]\npath = "b.wav"\n{}[[renders]]\nname = "mix"\nkind = "mixdown"\n'
     session.write_text(text.format(""))
     with pytest.raises(
-        SessionError, match=r"stem 'b': its BWF time reference \(5000000000 samples\) places it 100566.7 s"
+        SessionError, match=r"stem 'b': its BWF TimeReference \(5000000000 samples\) places it 100566.7 s"
     ) as caught:
         render_session(session, tmp_path / "out")
     assert "offset_s" in str(caught.value) and "\n" not in str(caught.value) and not (tmp_path / "out").exists()

@@ -11,11 +11,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 import soundfile
+import wavinfo
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from helpers import tool
 from soundstage.cli import main
+from soundstage.containers import flac_comments
 from soundstage.session.model import load_session
 from soundstage.session.new import new_session
 from soundstage.session.stems import inspect_stems
@@ -71,7 +73,7 @@ def test_a_folder_other_programs_exported_renders_with_each_stem_in_place(
 
     assert main(["session", "new", str(stems)]) == 0
     out = capsys.readouterr().out
-    assert "5 stem(s) at 48000 Hz, 2 placed by their BWF time reference, 3 from the start" in out
+    assert "5 stem(s) at 48000 Hz, 2 placed by their time reference, 3 from the start" in out
     assert "left out 1 hidden file(s) (._kick.flac)" in out
     assert {p: p.read_bytes() for p in before} == before  # nothing the user made is touched
     session = load_session(stems)
@@ -105,7 +107,7 @@ def test_wavs_named_wave_and_rf64_are_stems(tmp_path: Path, capsys: pytest.Captu
         "-rf64", "always", "-write_bext", "1", "-metadata", f"time_reference={SR * 3600}", "-f", "wav",
         str(stems / "room.rf64"))  # fmt: skip
     assert main(["session", "new", str(stems)]) == 0
-    assert "2 stem(s) at 48000 Hz, 2 placed by their BWF time reference" in capsys.readouterr().out
+    assert "2 stem(s) at 48000 Hz, 2 placed by their time reference" in capsys.readouterr().out
     _, placed = inspect_stems(load_session(stems))
     assert {info.stem.name: info.start for info in placed} == {"room": 0, "vox": SR}
 
@@ -260,7 +262,7 @@ def test_a_stem_of_more_than_two_channels_is_listed_and_marked(tmp_path: Path, c
     assert main(["session", "new", str(stems)]) == 0
     assert "stem quad.wav has more than 2 channels: a stem enters the mix as mono or stereo" in capsys.readouterr().out
     assert [stem.name for stem in load_session(stems).stems] == ["music", "quad"]
-    assert "4 ch int24, 1.00 s, no BWF time reference" in (stems / "session.toml").read_text()
+    assert "4 ch int24, 1.00 s, no time reference (BWF or FLAC)" in (stems / "session.toml").read_text()
     assert main(["render", str(stems), "--only", "mixdown"]) == 2
     assert "stem 'quad' comes out with 4 channels" in capsys.readouterr().err
 
@@ -462,3 +464,99 @@ def test_a_bed_exported_as_mono_files_is_folded_down_as_its_preset_does(
     mix, _ = soundfile.read(tmp_path / "out" / "mixdown.wav")
     folded, _ = soundfile.read(tmp_path / "folded.wav")
     assert np.abs(mix - folded).max() <= 1e-6
+
+
+def test_stems_converted_to_flac_keep_their_place_on_the_timeline(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """Stamped WAV stems converted to FLAC (ffmpeg carries the bext TimeReference over as a ``time_reference`` Vorbis
+    comment; sox writes one given as ``--comment``, upper case) lost their place: each started at 0, 0.75 s and 1.5 s
+    early against the stamped WAV beside them, without a word. Each is placed by its comment now, read back as
+    ffprobe reads it, and its click lands on its sample in the mixdown, whose bext is the session's zero."""
+    ffmpeg, sox, ffprobe = tool("ffmpeg"), tool("sox"), tool("ffprobe")
+    stems = tmp_path / "export"
+    stems.mkdir()
+    run(ffmpeg, "-v", "error", "-f", "lavfi", "-i", f"sine=f=440:d=3:sample_rate={SR}", "-af", "volume=0.05",
+        "-c:a", "pcm_s24le", "-write_bext", "1", "-metadata", f"time_reference={SR * 3600}", str(stems / "pad.wav"))  # fmt: skip
+    click_wav(tmp_path / "a.wav", 0.25)  # timeline 3600.75 + 0.25 = 1.0 s into the session
+    run(ffmpeg, "-v", "error", "-i", str(tmp_path / "a.wav"), "-c:a", "pcm_s24le", "-write_bext", "1",
+        "-metadata", f"time_reference={int(SR * 3600.75)}", str(tmp_path / "vox.wav"))  # fmt: skip
+    run(ffmpeg, "-v", "error", "-i", str(tmp_path / "vox.wav"), "-c:a", "flac", str(stems / "vox.flac"))
+    click_wav(tmp_path / "b.wav", 0.5, rate=44100)  # timeline 1.5 + 0.5 = 2.0 s into the session
+    run(sox, str(tmp_path / "b.wav"), "--comment", f"TIME_REFERENCE={int(44100 * 3601.5)}", str(stems / "gtr.flac"))
+    for name, expected in (("vox.flac", int(SR * 3600.75)), ("gtr.flac", int(44100 * 3601.5))):
+        probe = subprocess.run(
+            [ffprobe, "-v", "error", "-show_entries", "format_tags", "-of", "default=nw=1", str(stems / name)],
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.lower()
+        assert f"tag:time_reference={expected}" in probe, probe
+
+    assert main(["session", "new", str(stems)]) == 0
+    out = capsys.readouterr().out
+    assert "3 stem(s) at 48000 Hz, 3 placed by their time reference, 0 from the start" in out
+    assert "FLAC start 01:00:00.750" in (stems / "session.toml").read_text()
+    _, placed = inspect_stems(load_session(stems))
+    assert {info.stem.name: (info.start, info.start_source) for info in placed} == {
+        "gtr": (int(1.5 * SR), "FLAC TIME_REFERENCE"),
+        "pad": (0, "BWF TimeReference"),
+        "vox": (int(0.75 * SR), "FLAC TIME_REFERENCE"),
+    }
+    assert main(["render", str(stems), "--only", "mixdown", "-o", str(tmp_path / "out")]) == 0
+    mix, _ = soundfile.read(str(tmp_path / "out" / "mixdown.wav"), always_2d=True)
+    peaks = sorted(int(i) for i in np.argsort(np.abs(mix[:, 0]))[-2:])
+    assert abs(peaks[0] - SR) == 0 and abs(peaks[1] - 2 * SR) <= 1  # the 44.1 kHz click through the resampler
+    assert wavinfo.WavInfoReader(str(tmp_path / "out" / "mixdown.wav")).bext.time_reference == SR * 3600
+
+
+def test_an_unstamped_stem_among_stamped_ones_is_named(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """A stem whose converter dropped its stamp (an AIFF made from a stamped WAV) starts at the session's zero, which
+    may be right or not: session new names it instead of counting it only."""
+    ffmpeg = tool("ffmpeg")
+    stems = tmp_path / "export"
+    stems.mkdir()
+    for name, seconds in (("a.wav", 3600), ("b.wav", 3602)):
+        run(ffmpeg, "-v", "error", "-f", "lavfi", "-i", f"sine=f=440:d=1:sample_rate={SR}", "-c:a", "pcm_s24le",
+            "-write_bext", "1", "-metadata", f"time_reference={SR * seconds}", str(stems / name))  # fmt: skip
+    run(ffmpeg, "-v", "error", "-i", str(stems / "b.wav"), str(stems / "c.aiff"))
+    assert main(["session", "new", str(stems)]) == 0
+    out = capsys.readouterr().out
+    assert "stem c.aiff has no time reference (BWF or FLAC) while 2 stem(s) have: it starts with the earliest" in out
+    assert "stem a.wav" not in out and "stem b.wav" not in out
+    (stems / "a.wav").unlink()
+    (stems / "b.wav").unlink()
+    assert main(["session", "new", str(stems), "--overwrite"]) == 0
+    assert "has no time reference" not in capsys.readouterr().out  # none stamped: nothing to say
+
+
+@pytest.mark.parametrize("value", ["01:00:00.500", "-48000", "1.5e9", "", "9" * 21, "１２３"])
+def test_a_time_reference_comment_that_is_no_sample_count_is_refused_in_one_line(
+    value: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A FLAC whose TIME_REFERENCE comment is a time code, negative, a float, empty, past 64 bits or in full-width
+    digits: refused naming the session, the stem, the file and the value, with the fix; offset_s places it."""
+    sox = tool("sox")
+    stems = tmp_path / "export"
+    stems.mkdir()
+    click_wav(tmp_path / "b.wav", 0.5)
+    run(sox, str(tmp_path / "b.wav"), "--comment", f"TIME_REFERENCE={value}", str(stems / "gtr.flac"))
+    assert main(["session", "new", str(stems)]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and "Traceback" not in err
+    assert f"stem 'gtr.flac': '{stems / 'gtr.flac'}': its TIME_REFERENCE comment is {value!r}, not a count of samples" in err
+    assert "give the stem offset_s" in err and not (stems / "session.toml").exists()
+    (tmp_path / "s.toml").write_text('[[stems]]\npath = "export/gtr.flac"\noffset_s = 0.25\n[[renders]]\nname = "mix"\n')
+    _, placed = inspect_stems(load_session(tmp_path / "s.toml"))
+    assert [(info.start, info.start_source) for info in placed] == [(SR // 4, "session offset_s")]
+
+
+@settings(max_examples=300, deadline=None)
+@given(block=st.binary(max_size=120), declared=st.integers(0, 2**24 - 1), last=st.booleans())
+def test_reading_flac_comments_takes_any_bytes(block: bytes, declared: int, last: bool) -> None:
+    """A FLAC's Vorbis comment block of any bytes and any declared size (past the file's end too) gives comments or
+    none, never an exception."""
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "x.flac"
+        header = bytes([(0x80 if last else 0) | 4]) + declared.to_bytes(3, "big")
+        path.write_bytes(b"fLaC" + header + block)
+        comments = flac_comments(path)
+        assert all(isinstance(k, str) and isinstance(v, str) for k, v in comments.items())

@@ -489,13 +489,18 @@ def _cmd_session_new(args: argparse.Namespace) -> int:
     made = new_session(args.folder, output=args.output, overwrite=args.overwrite)
     stems = len(made.session.stems)
     print(
-        f"wrote {made.file}: {stems} stem(s) at {made.sample_rate:g} Hz, {made.stamped} placed by their BWF time reference, "
+        f"wrote {made.file}: {stems} stem(s) at {made.sample_rate:g} Hz, {made.stamped} placed by their time reference, "
         f"{stems - made.stamped} from the start; {len(made.session.renders)} render(s)"
     )
     for relative in made.truncated:
         print(f"stem {relative} is TRUNCATED (see its comment): render with --allow-truncated, or export it again")
     for relative in made.wide:
         print(f"stem {relative} has more than 2 channels: {WIDE_STEM}")
+    for relative in made.unstamped:
+        print(
+            f"stem {relative} has no time reference (BWF or FLAC) while {made.stamped} stem(s) have: it starts with the "
+            "earliest of them; give it offset_s if it starts elsewhere"
+        )
     for left, others in made.pairs:
         if "," not in others:
             print(f"stems {left} and {others} are a split stereo pair: panned hard left and right (pan = -1, 1)")

@@ -7,6 +7,9 @@ without a word, for Wave64, CAF and the WAVs of block codecs (ADPCM, GSM). Where
 container's own structure shows the cut: an Ogg stream ends on a page marked as its end, an MP4 holds an index
 (``moov``) without which its audio cannot be found, and a WAV's audio follows its header. No library of the field
 reports any of this (soundfile, pedalboard and PyAV read what they can), so it is read here.
+
+A FLAC's Vorbis comments are read here too (:func:`flac_comments`): the walk over its metadata blocks is the cut
+check's, and none of soundstage's readers gives them (libsndfile gives a few named ones, title and the like).
 """
 
 from __future__ import annotations
@@ -18,7 +21,7 @@ from typing import BinaryIO
 
 from soundstage import riff
 
-__all__ = ["AudioSize", "audio_size", "cut_before_audio", "ogg_ended"]
+__all__ = ["AudioSize", "audio_size", "cut_before_audio", "flac_comments", "ogg_ended"]
 
 
 @dataclass(frozen=True)
@@ -199,6 +202,49 @@ def _flac_cut(stream: BinaryIO, length: int) -> str | None:
         if header[0] & 0x80:
             return None  # the last metadata block: the audio follows
     return f"it ends after {length} bytes, inside its header (metadata blocks), before any audio"
+
+
+#: A FLAC's metadata block of Vorbis comments (RFC 9639, 8.6).
+_VORBIS_COMMENT = 4
+
+
+def flac_comments(file: Path) -> dict[str, str]:
+    """The Vorbis comments of the FLAC ``file`` (its ``VORBIS_COMMENT`` block), names upper-cased as the format
+    compares them, the first of a repeated name kept; empty for another file, one without them, or one whose block
+    is damaged (a comment that runs past its block ends the reading there)."""
+    comments: dict[str, str] = {}
+    with open(file, "rb") as stream:
+        if stream.read(4) != b"fLaC":
+            return comments
+        length = stream.seek(0, os.SEEK_END)
+        position = 4
+        while position + 4 <= length:
+            stream.seek(position)
+            header = stream.read(4)
+            size = int.from_bytes(header[1:4], "big")
+            if header[0] & 0x7F == _VORBIS_COMMENT:
+                _vorbis_comments(stream.read(size), comments)
+                return comments
+            position += 4 + size
+            if header[0] & 0x80:
+                break
+    return comments
+
+
+def _vorbis_comments(block: bytes, into: dict[str, str]) -> None:
+    """Read a Vorbis comment block (little-endian lengths: the vendor string, the count, each ``NAME=value``)."""
+    position = 4 + int.from_bytes(block[:4], "little")
+    count = int.from_bytes(block[position : position + 4], "little")
+    position += 4
+    for _ in range(count):
+        size = int.from_bytes(block[position : position + 4], "little")
+        entry = block[position + 4 : position + 4 + size]
+        if position + 4 + size > len(block):
+            return
+        position += 4 + size
+        name, equals, value = entry.partition(b"=")
+        if equals:
+            into.setdefault(name.decode("ascii", errors="replace").upper(), value.decode("utf-8", errors="replace"))
 
 
 def _mp4_cut(stream: BinaryIO, length: int) -> str | None:

@@ -13,7 +13,7 @@ A session file is TOML, paths relative to it::
                                         #   previewed on it
 
     [[stems]]
-    path = "stems/vocal.wav"            # start from its BWF bext TimeReference ...
+    path = "stems/vocal.wav"            # start from its BWF bext TimeReference (a FLAC's TIME_REFERENCE) ...
     name = "vocal"                      # default: the file name
     gain_db = -1.5
     pan = 0.0                           # -1 hard left .. +1 hard right, after the stem's chain

@@ -4,8 +4,11 @@ Every audio file below the folder (:data:`~soundstage.fileio.AUDIO_SUFFIXES`)
 becomes a stem, in path order. Hidden files and folders are left out (macOS
 leaves ``._kick.wav`` beside ``kick.wav`` on drives it does not format: metadata,
 not audio), and so is the ``renders/`` folder beside the session file. A stem
-stamped with a BWF TimeReference is placed by it when the session renders; one
-without starts at the session's start. The session rate is the rate most stems
+stamped with a time reference (a WAV's BWF TimeReference, or a FLAC's
+``TIME_REFERENCE`` comment, as FFmpeg carries it over from a WAV) is placed by it
+when the session renders; one without starts at the session's start, and where
+others are stamped it is named (a stem converted by a program that dropped its
+stamp would be silently out of place). The session rate is the rate most stems
 have (the others are resampled). The renders are those of ``soundstage demo``:
 the mixdown, the studio-5 driver feeds, their headphone preview, the stereo
 reference and the loudness-matched A/B. A comment on each stem says what it is
@@ -47,7 +50,7 @@ from soundstage.fileio import (
 from soundstage.files import atomic_path, library_path
 from soundstage.session.model import MAX_STEMS, SESSION_FILE_NAME, Session, SessionError, load_session
 from soundstage.session.render import REPORT_NAME
-from soundstage.session.stems import bwf_time_reference, inspect_stems
+from soundstage.session.stems import inspect_stems, stamp_name, time_reference
 from soundstage.sinks import wav_chunk
 
 __all__ = ["OUTPUT_MARKERS", "NewSession", "new_session", "wav_channel_mask", "without_outputs"]
@@ -102,6 +105,7 @@ class NewSession:
     wide: tuple[str, ...] = ()
     outputs: tuple[str, ...] = ()
     pairs: tuple[tuple[str, str], ...] = ()  # multiple-mono tracks: (the left part, the others), each panned and folded
+    unstamped: tuple[str, ...] = ()  # stems without a time reference where others have one: they start at 0
 
 
 def new_session(
@@ -159,7 +163,8 @@ def new_session(
     stamped = sum(stem.time_reference is not None for stem in found)
     wide = tuple(stem.relative for stem in found if stem.channels > 2 and stem.bed is None)
     pairs = tuple((found[i].relative, ", ".join(p.others)) for i, p in _multiple_mono(found).items() if p.channel == "l")
-    return NewSession(target, session, rate, stamped, truncated, tuple(skipped), wide, tuple(outputs), pairs)
+    unstamped = tuple(stem.relative for stem in found if stem.time_reference is None) if stamped else ()
+    return NewSession(target, session, rate, stamped, truncated, tuple(skipped), wide, tuple(outputs), pairs, unstamped)
 
 
 #: The files by which a folder is known to hold what soundstage wrote: a render's report, a batch's manifest
@@ -243,7 +248,7 @@ def _inspect(path: Path, session_folder: Path) -> _Found:
                 int(reader.frames),
                 str(reader.file_dtype),
                 missing_frames(reader),
-                bwf_time_reference(path),
+                time_reference(path),
                 _bed(path, int(reader.num_channels)),
             )
     except AudioFileError as error:
@@ -300,9 +305,9 @@ def _describe(stem: _Found, session_rate: float) -> str:
         seconds = stem.time_reference / stem.rate
         hours, rest = divmod(seconds, 3600.0)
         minutes, rest = divmod(rest, 60.0)
-        text += f", BWF start {int(hours):02d}:{int(minutes):02d}:{rest:06.3f}"
+        text += f", {stamp_name(stem.path).split()[0]} start {int(hours):02d}:{int(minutes):02d}:{rest:06.3f}"
     else:
-        text += ", no BWF time reference: starts at 0 (offset_s places it)"
+        text += ", no time reference (BWF or FLAC): starts at 0 (offset_s places it)"
     if stem.rate != session_rate:
         text += " (resampled)"
     if stem.missing != 0:  # None: cut short, how much unknown

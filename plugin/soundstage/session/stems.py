@@ -1,7 +1,8 @@
-"""Stems on the session timeline: start times from BWF (read with ``wavinfo``), resampling, reading.
+"""Stems on the session timeline: start times from the DAW's time stamps, resampling, reading.
 
-A stem's start is its explicit ``offset_s`` if the session gives one; else its BWF
-``bext`` TimeReference, relative to the earliest TimeReference among the stems;
+A stem's start is its explicit ``offset_s`` if the session gives one; else its
+time reference (a WAV's BWF ``bext`` TimeReference, read with ``wavinfo``, or a
+FLAC's ``TIME_REFERENCE`` comment), relative to the earliest among the stems;
 else 0. Stems at another sample rate are resampled to the session rate while
 they are read (``pedalboard.io`` streaming resampler).
 """
@@ -15,17 +16,32 @@ from typing import Any
 import numpy as np
 from wavinfo import WavInfoReader
 
+from soundstage.containers import flac_comments
 from soundstage.errors import AudioFileError, AudioInputError
 from soundstage.fileio import WAV_SUFFIXES, missing_frames, open_audio
 from soundstage.files import moved_hint, windows_hint
 from soundstage.host.audio import sample_problem
 from soundstage.session.model import MAX_OFFSET_S, Session, SessionError, Stem
 
-__all__ = ["StemInfo", "StemReader", "bwf_time_reference", "inspect_stems", "timeline_frames"]
+__all__ = ["StemInfo", "StemReader", "inspect_stems", "stamp_name", "time_reference", "timeline_frames"]
 
 
-def bwf_time_reference(path: Path) -> int | None:
-    """The BWF ``bext`` TimeReference (samples at the file's rate), or None if there is none."""
+def time_reference(path: Path) -> int | None:
+    """Where the DAW placed the stem ``path`` on its timeline (samples since midnight at the file's rate), or None if
+    it does not say: a WAV's BWF ``bext`` TimeReference, or a FLAC's ``TIME_REFERENCE`` comment (FFmpeg carries the
+    WAV's over so when it converts one to FLAC). A comment that is no count of samples raises ``AudioFileError``."""
+    if path.suffix.lower() == ".flac":
+        value = flac_comments(path).get("TIME_REFERENCE")
+        if value is None:
+            return None
+        text = value.strip()
+        if not (text.isascii() and text.isdigit() and len(text) <= 20):  # bext's is 64 bits: 20 digits
+            raise AudioFileError(
+                f"{str(path)!r}: its TIME_REFERENCE comment is {value!r}, not a count of samples; give the stem "
+                "offset_s (seconds from the session's start) to place it, or correct the comment "
+                "(metaflac --remove-tag=TIME_REFERENCE removes it)"
+            )
+        return int(text)
     if path.suffix.lower() not in (*WAV_SUFFIXES, ".rf64"):
         return None
     try:
@@ -35,6 +51,11 @@ def bwf_time_reference(path: Path) -> int | None:
     bext = getattr(info, "bext", None)
     reference = getattr(bext, "time_reference", None) if bext is not None else None
     return int(reference) if reference is not None else None
+
+
+def stamp_name(path: Path) -> str:
+    """What a stem's time reference is called in its format, for the messages and the render report."""
+    return "FLAC TIME_REFERENCE" if path.suffix.lower() == ".flac" else "BWF TimeReference"
 
 
 @dataclass(frozen=True)
@@ -94,6 +115,7 @@ def inspect_stems(session: Session, *, allow_truncated: bool = False) -> tuple[f
                 rate, channels, frames = float(reader.samplerate), int(reader.num_channels), int(reader.frames)
                 missing = missing_frames(reader)
                 dtype = str(reader.file_dtype)
+            stamp = time_reference(path) if stem.offset_s is None else None  # placed by hand: its stamp is not read
         except AudioFileError as error:
             paths = [str(s.path) for s in session.stems]  # one written on another machine: found below the session
             moved = moved_hint(paths, index, session.folder, owner="session file", key="path", noun="stem")
@@ -101,7 +123,7 @@ def inspect_stems(session: Session, *, allow_truncated: bool = False) -> tuple[f
             raise AudioFileError(f"{session.file}: stems[{index}].path ({stem.name!r}): {error}{hint}") from None
         if frames == 0:
             raise AudioFileError(f"{session.file}: stems[{index}].path ({stem.name!r}): {str(path)!r} has no samples")
-        found.append(StemInfo(stem, path, rate, channels, frames, dtype, bwf_time_reference(path), missing_frames=missing))
+        found.append(StemInfo(stem, path, rate, channels, frames, dtype, stamp, missing_frames=missing))
     session_rate = session.sample_rate or found[0].sample_rate
     stamped = [
         info.time_reference / info.sample_rate for info in found if info.stem.offset_s is None and info.time_reference is not None
@@ -112,10 +134,10 @@ def inspect_stems(session: Session, *, allow_truncated: bool = False) -> tuple[f
         if info.stem.offset_s is not None:
             start, source = info.stem.offset_s, "session offset_s"
         elif info.time_reference is not None:
-            start, source = info.time_reference / info.sample_rate - earliest, "BWF TimeReference"
+            start, source = info.time_reference / info.sample_rate - earliest, stamp_name(info.path)
             if start > MAX_OFFSET_S:  # a stem of another day's export, or a damaged stamp: not this session's timeline
                 raise SessionError(
-                    f"{session.file}: stem {info.stem.name!r}: its BWF time reference ({info.time_reference} samples) "
+                    f"{session.file}: stem {info.stem.name!r}: its {stamp_name(info.path)} ({info.time_reference} samples) "
                     f"places it {start:.1f} s after the earliest stem, more than the {MAX_OFFSET_S:g} s a session spans; "
                     "give the stem offset_s (seconds from the session's start) to place it by hand, or export it again"
                 )
