@@ -14,6 +14,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 import soundfile
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from pedalboard.io import AudioFile
 
 from helpers import tool
@@ -524,8 +526,95 @@ def test_process_carries_a_bwf_time_reference_to_its_wav(tmp_path: Path) -> None
     assert wavinfo.WavInfoReader(str(tmp_path / "plain-out.wav")).bext is None  # nothing stamped, nothing made up
     carried, plain = soundfile.read(str(tmp_path / "out.wav"))[0], soundfile.read(str(tmp_path / "plain-out.wav"))[0]
     assert np.array_equal(carried, plain)  # the same samples: only the metadata differs
-    process_file(chain, stamped, tmp_path / "out.flac")  # FLAC has no bext: written as before
+    process_file(chain, stamped, tmp_path / "out.flac")  # FLAC has no bext: its TIME_REFERENCE comment (next test)
     assert soundfile.info(str(tmp_path / "out.flac")).frames == 24000
+
+
+def _tags(path: Path) -> dict[str, str]:
+    import json
+
+    probe = subprocess.run(
+        [tool("ffprobe"), "-v", "error", "-show_entries", "format_tags", "-of", "json", str(path)],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return {name.upper(): value for name, value in json.loads(probe.stdout)["format"].get("tags", {}).items()}
+
+
+def _decoded(path: Path) -> np.ndarray:
+    """The samples as FFmpeg decodes them; any complaint of its decoder fails the test."""
+    done = subprocess.run([tool("ffmpeg"), "-v", "error", "-i", str(path), "-f", "f32le", "-"], capture_output=True, check=True)
+    assert done.stderr == b"", done.stderr
+    return np.frombuffer(done.stdout, np.float32)
+
+
+def test_process_carries_the_time_reference_between_wav_and_flac(tmp_path: Path) -> None:
+    """A stamped stem processed into another format lost its place on the DAW's timeline: a WAV into a FLAC, and a
+    FLAC (its TIME_REFERENCE comment, as FFmpeg converts a BWF, or as sox writes one) into anything. The FLAC output
+    carries it as its TIME_REFERENCE comment, the WAV output as a bext chunk; ffprobe and wavinfo read them back,
+    FFmpeg decodes the FLAC without a complaint, and its samples are those of the same output unstamped."""
+    import wavinfo
+
+    from soundstage import Chain, Gain
+    from soundstage.fileio import process_file
+
+    ffmpeg, sox = tool("ffmpeg"), tool("sox")
+    soundfile.write(str(tmp_path / "plain.wav"), program(0.5).T, SR, subtype="PCM_24")
+    subprocess.run([ffmpeg, "-v", "error", "-i", str(tmp_path / "plain.wav"), "-write_bext", "1", "-metadata",
+                    "time_reference=480000", "-c:a", "pcm_s24le", str(tmp_path / "stamped.wav")], check=True)  # fmt: skip
+    subprocess.run([ffmpeg, "-v", "error", "-i", str(tmp_path / "stamped.wav"), str(tmp_path / "ffmpeg.flac")], check=True)
+    subprocess.run(
+        [sox, str(tmp_path / "plain.wav"), "--comment", "TIME_REFERENCE=96000", str(tmp_path / "sox.flac")], check=True
+    )
+    chain = Chain([Gain(gain_db=-3.0)])
+    process_file(chain, tmp_path / "plain.wav", tmp_path / "plain.flac")
+    assert "TIME_REFERENCE" not in _tags(tmp_path / "plain.flac")  # nothing stamped, nothing made up
+    unstamped = _decoded(tmp_path / "plain.flac")
+    for source, reference in (("stamped.wav", 480000), ("ffmpeg.flac", 480000), ("sox.flac", 96000)):
+        flac, wav = tmp_path / f"{source}.out.flac", tmp_path / f"{source}.out.wav"
+        process_file(chain, tmp_path / source, flac)
+        process_file(chain, tmp_path / source, wav, bit_depth=24)
+        assert _tags(flac)["TIME_REFERENCE"] == str(reference), source
+        assert wavinfo.WavInfoReader(str(wav)).bext.time_reference == reference, source
+        decoded = _decoded(flac)
+        assert np.array_equal(decoded, unstamped), source
+        assert np.array_equal(soundfile.read(str(flac), dtype="float32")[0].ravel(), decoded)
+    process_file(chain, tmp_path / "stamped.wav", tmp_path / "out.aiff")  # AIFF has no place for it: written as before
+    assert soundfile.info(str(tmp_path / "out.aiff")).frames == 24000
+
+
+@settings(max_examples=30, deadline=None)
+@given(
+    values=st.lists(
+        st.text(st.characters(blacklist_categories=("Cs",), blacklist_characters="\x00"), min_size=1, max_size=40),
+        min_size=1,
+        max_size=4,
+    ),
+    without_block=st.booleans(),
+)
+def test_comments_added_to_a_flac_read_back_and_leave_its_audio(values: list[str], without_block: bool) -> None:
+    """Any values (FFmpeg leaves out an empty one and ends one at a NUL), added to a FLAC libsndfile wrote, or to one
+    without a comment block (made here by taking it out): flac_comments and ffprobe read each back, and FFmpeg decodes
+    the same samples as before."""
+    from soundstage.containers import flac_comments
+    from soundstage.sinks import add_flac_comments
+
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "x.flac"
+        soundfile.write(str(path), program(0.2).T, SR, subtype="PCM_16")
+        data = path.read_bytes()
+        if without_block:  # fLaC, STREAMINFO (34 bytes) then the comment block: flag STREAMINFO last, drop the block
+            comment = 42 + 4 + int.from_bytes(data[43:46], "big")
+            assert data[42] & 0x7F == 4 and data[42] & 0x80
+            data = data[:4] + bytes([0x80]) + data[5:42] + data[comment:]
+            path.write_bytes(data)
+        before = _decoded(path)
+        names = [f"SOUNDSTAGE_{i}" for i in range(len(values))]
+        assert add_flac_comments(path, list(zip(names, values)))
+        assert {name: flac_comments(path)[name] for name in names} == dict(zip(names, values))
+        assert {name: _tags(path)[name] for name in names} == dict(zip(names, values))
+        assert np.array_equal(_decoded(path), before)
 
 
 def test_a_folders_mp2_aac_and_ac3_files_are_stems_and_batch_items(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -570,8 +570,8 @@ def test_a_sessions_hrtf_is_the_listeners_head_for_its_render_chains(tmp_path: P
 def test_renders_are_stamped_where_the_stems_were_on_the_daws_timeline(tmp_path: Path) -> None:
     """Stems a DAW stamped (BWF TimeReference 01:00:00 and 01:00:02) are placed on the session's timeline, but the
     renders started at zero: a mixdown dragged back into the DAW landed at 00:00:00. A WAV render now carries a bext
-    with the session's zero (the earliest stem's stamp); FLAC has none; a session placed by offset_s only is not
-    stamped. Read back by wavinfo and ffprobe."""
+    with the session's zero (the earliest stem's stamp); a session placed by offset_s only is not
+    stamped. A FLAC render gets the same as its TIME_REFERENCE comment. Read back by wavinfo and ffprobe."""
     import json
 
     import wavinfo
@@ -602,8 +602,15 @@ def test_renders_are_stamped_where_the_stems_were_on_the_daws_timeline(tmp_path:
         check=True,
     )
     assert json.loads(probe.stdout)["format"]["tags"]["time_reference"] == str(SR * 3600)
-    with AudioFile(str(tmp_path / "out" / "lossless.flac")) as flac:  # FLAC has no bext: written as before
+    with AudioFile(str(tmp_path / "out" / "lossless.flac")) as flac:
         assert flac.frames == 3 * SR
+    probe = subprocess.run(  # FLAC has no bext: its TIME_REFERENCE comment, as FFmpeg writes a BWF's into a FLAC
+        [tool("ffprobe"), "-v", "error", "-show_entries", "format_tags", "-of", "json", str(tmp_path / "out" / "lossless.flac")],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert json.loads(probe.stdout)["format"]["tags"]["TIME_REFERENCE"] == str(SR * 3600)
     by_hand = stems_toml.replace('"stems/a.wav"\n', '"stems/a.wav"\noffset_s = 0.0\n').replace(
         '"stems/b.wav"\n', '"stems/b.wav"\noffset_s = 2.0\n'
     )

@@ -15,13 +15,24 @@ check's, and none of soundstage's readers gives them (libsndfile gives a few nam
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
 
 from soundstage import riff
 
-__all__ = ["AudioSize", "audio_size", "cut_before_audio", "flac_comments", "ogg_ended"]
+__all__ = [
+    "FLAC_STREAMINFO",
+    "FLAC_VORBIS_COMMENT",
+    "AudioSize",
+    "FlacBlock",
+    "audio_size",
+    "cut_before_audio",
+    "flac_blocks",
+    "flac_comments",
+    "ogg_ended",
+]
 
 
 @dataclass(frozen=True)
@@ -192,20 +203,41 @@ def _caf_cut(stream: BinaryIO, length: int) -> str | None:
 
 def _flac_cut(stream: BinaryIO, length: int) -> str | None:
     """A FLAC's metadata blocks (a byte of type, the last one's flagged, and a 24-bit size) run past its end."""
-    position = 4
-    while position + 4 <= length:
-        stream.seek(position)
-        header = stream.read(4)
-        position += 4 + int.from_bytes(header[1:4], "big")
-        if position > length:
+    for block in flac_blocks(stream):
+        if block.position + 4 + block.size > length:
             break
-        if header[0] & 0x80:
+        if block.last:
             return None  # the last metadata block: the audio follows
     return f"it ends after {length} bytes, inside its header (metadata blocks), before any audio"
 
 
-#: A FLAC's metadata block of Vorbis comments (RFC 9639, 8.6).
-_VORBIS_COMMENT = 4
+@dataclass(frozen=True)
+class FlacBlock:
+    """A FLAC metadata block: where its 4-byte header is, its type, its size (after the header), whether it is last."""
+
+    position: int
+    kind: int
+    size: int
+    last: bool
+
+
+#: A FLAC's metadata block types: its stream information (first, always) and its Vorbis comments (RFC 9639, 8.1).
+FLAC_STREAMINFO, FLAC_VORBIS_COMMENT = 0, 4
+
+
+def flac_blocks(stream: BinaryIO) -> Iterator[FlacBlock]:
+    """The metadata blocks of the FLAC ``stream`` (``fLaC`` at its start, not checked here) whose headers it holds, up
+    to the one flagged last; the stream's position moves."""
+    length = stream.seek(0, os.SEEK_END)
+    position = 4
+    while position + 4 <= length:
+        stream.seek(position)
+        header = stream.read(4)
+        block = FlacBlock(position, header[0] & 0x7F, int.from_bytes(header[1:4], "big"), bool(header[0] & 0x80))
+        yield block
+        if block.last:
+            return
+        position += 4 + block.size
 
 
 def flac_comments(file: Path) -> dict[str, str]:
@@ -216,17 +248,10 @@ def flac_comments(file: Path) -> dict[str, str]:
     with open(file, "rb") as stream:
         if stream.read(4) != b"fLaC":
             return comments
-        length = stream.seek(0, os.SEEK_END)
-        position = 4
-        while position + 4 <= length:
-            stream.seek(position)
-            header = stream.read(4)
-            size = int.from_bytes(header[1:4], "big")
-            if header[0] & 0x7F == _VORBIS_COMMENT:
-                _vorbis_comments(stream.read(size), comments)
-                return comments
-            position += 4 + size
-            if header[0] & 0x80:
+        for block in flac_blocks(stream):
+            if block.kind == FLAC_VORBIS_COMMENT:
+                stream.seek(block.position + 4)
+                _vorbis_comments(stream.read(block.size), comments)
                 break
     return comments
 

@@ -27,6 +27,7 @@ from typing import Any
 import numpy as np
 import soundfile
 from pedalboard.io import AudioFile, ReadableAudioFile, StreamResampler
+from wavinfo import WavInfoReader
 
 try:
     import av
@@ -41,7 +42,7 @@ from soundstage.host.audio import sample_problem
 from soundstage.host.chain import Chain
 from soundstage.host.processor import Processor
 from soundstage.host.routing import Mix
-from soundstage.sinks import AudioSink, AudioTarget, audio_target, wav_chunk
+from soundstage.sinks import AudioSink, AudioTarget, audio_target, bext_body, bext_time_reference, wav_chunk
 
 __all__ = [
     "AUDIO_SUFFIXES",
@@ -60,6 +61,8 @@ __all__ = [
     "open_audio",
     "process_file",
     "SoundfileReader",
+    "stamp_name",
+    "time_reference",
     "TruncatedReader",
     "WAV_SUFFIXES",
     "first_downmix",
@@ -1053,16 +1056,55 @@ def _progress_steps(progress: Callable[[int], None]) -> Callable[[int], None]:
     return step
 
 
-def _carried_chunks(source: Path, target: AudioTarget) -> list[tuple[bytes, bytes]]:
-    """What of a WAV input's metadata its processed WAV carries: the BWF ``bext`` chunk (its TimeReference places the
-    file on a DAW's timeline; the output is aligned to the input, latency compensated)."""
-    if target.file_format not in ("WAV", "RF64"):
-        return []
+def time_reference(path: Path) -> int | None:
+    """Where the DAW placed the stem ``path`` on its timeline (samples since midnight at the file's rate), or None if
+    it does not say: a WAV's BWF ``bext`` TimeReference, or a FLAC's ``TIME_REFERENCE`` comment (FFmpeg carries the
+    WAV's over so when it converts one to FLAC). A comment that is no count of samples raises ``AudioFileError``."""
+    if path.suffix.lower() == ".flac":
+        value = containers.flac_comments(path).get("TIME_REFERENCE")
+        if value is None:
+            return None
+        text = value.strip()
+        if not (text.isascii() and text.isdigit() and len(text) <= 20):  # bext's is 64 bits: 20 digits
+            raise AudioFileError(
+                f"{str(path)!r}: its TIME_REFERENCE comment is {value!r}, not a count of samples; give the stem "
+                "offset_s (seconds from the session's start) to place it, or correct the comment "
+                "(metaflac --remove-tag=TIME_REFERENCE removes it)"
+            )
+        return int(text)
+    if path.suffix.lower() not in (*WAV_SUFFIXES, ".rf64"):
+        return None
     try:
-        bext = wav_chunk(source, b"bext")
-    except OSError:  # read through a symbolic link or gone meanwhile: the audio reader has what it needs
-        return []
-    return [(b"bext", bext)] if bext else []
+        info = WavInfoReader(str(path))
+    except Exception:  # not a RIFF/WAVE file wavinfo understands: the audio reader reports it
+        return None
+    bext = getattr(info, "bext", None)
+    reference = getattr(bext, "time_reference", None) if bext is not None else None
+    return int(reference) if reference is not None else None
+
+
+def stamp_name(path: Path) -> str:
+    """What a stem's time reference is called in its format, for the messages and the render report."""
+    return "FLAC TIME_REFERENCE" if path.suffix.lower() == ".flac" else "BWF TimeReference"
+
+
+def _carried_stamp(source: Path, target: AudioTarget) -> tuple[list[tuple[bytes, bytes]], list[tuple[str, str]]]:
+    """What of an input's place on a DAW's timeline its processed file carries (the output is aligned to the input,
+    latency compensated): a WAV output a WAV input's whole BWF ``bext`` chunk, or one made from a FLAC's
+    ``TIME_REFERENCE``; a FLAC output the time reference as its ``TIME_REFERENCE`` comment. An AIFF has no place for
+    it. A stamp that cannot be read is not carried (the audio reader has what it needs)."""
+    try:
+        bext = wav_chunk(source, b"bext") if source.suffix.lower() in (*WAV_SUFFIXES, ".rf64") else None
+        reference = bext_time_reference(bext) if bext else time_reference(source)
+    except (OSError, AudioFileError):  # read through a symbolic link or gone meanwhile; a comment that is no number
+        return [], []
+    if reference is None:
+        return [], []
+    if target.file_format in ("WAV", "RF64"):
+        return [(b"bext", bext or bext_body(reference, description=f"soundstage process {source.name}"))], []
+    if target.file_format == "FLAC":
+        return [], [("TIME_REFERENCE", str(reference))]
+    return [], []
 
 
 #: The WAV channel masks (WAVE_FORMAT_EXTENSIBLE) of the layouts each fold-down takes: 5.1 with back or side
@@ -1161,7 +1203,8 @@ def process_file(
         checked = audio_target(target, channels=out_channels, sample_rate=rate, bit_depth=bit_depth, frames=frames + tail)
         events = [(event.sample, event.target, event.value) for event in automation or []]
         stream = ChainStream(processor, rate, events, buffer_size=buffer_size)
-        with AudioSink(checked, replace=overwrite, chunks=_carried_chunks(source, checked)) as writer:
+        chunks, comments = _carried_stamp(source, checked)
+        with AudioSink(checked, replace=overwrite, chunks=chunks, comments=comments) as writer:
             blocks = itertools.chain(_checked_blocks(reader, source, frames, buffer_size), _silence(channels, tail, buffer_size))
             pump(
                 (np.repeat(block, 2, axis=0) for block in blocks) if dual_mono else blocks,

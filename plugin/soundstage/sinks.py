@@ -26,6 +26,9 @@ adds audio on top:
   ``q``). pedalboard's integer writer scales positive samples by
   ``2**(bits-1) - 1`` and negative ones by ``2**(bits-1)``, which re-rounds every
   dithered positive sample; writing integers ourselves avoids that.
+- **Placed on the timeline.** A WAV gets the ``bext`` chunk it is given (a
+  BWF TimeReference), a FLAC the Vorbis comments (``TIME_REFERENCE``), put in
+  when the file is finished: the place a DAW gives it.
 - **Measured as written.** Loudness (BS.1770) and true peak are metered on the
   samples that are in the file (after gain, dither and clipping to the integer
   range), so a report never states a peak the file does not hold.
@@ -48,7 +51,7 @@ from typing import BinaryIO
 import numpy as np
 import soundfile
 
-from soundstage import riff
+from soundstage import containers, riff
 from soundstage.analysis.loudness import LoudnessMeter, SpectrumMeter, TruePeakMeter
 from soundstage.errors import OutputError
 from soundstage.files import appeared_message, file_mode, library_path, publish
@@ -57,7 +60,10 @@ __all__ = [
     "AUDIO_FORMATS",
     "AudioSink",
     "AudioTarget",
+    "add_flac_comments",
     "audio_target",
+    "bext_body",
+    "bext_time_reference",
     "clear_peak_timestamp",
     "write_failure",
     "default_bit_depth",
@@ -238,6 +244,8 @@ def insert_wav_chunks(path: Path, chunks: Sequence[tuple[bytes, bytes]], *, in_p
             return False
         if in_place:
             _shift_tail(source, data.position, size, blob)
+            source.seek(4)
+            source.write(struct.pack("<I", size + len(blob) - 8))
             return True
         handle, name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".partial", dir=path.parent)
         try:
@@ -255,8 +263,8 @@ def insert_wav_chunks(path: Path, chunks: Sequence[tuple[bytes, bytes]], *, in_p
 
 
 def _shift_tail(file: BinaryIO, start: int, size: int, blob: bytes) -> None:
-    """Move bytes ``start..size`` of ``file`` on by ``len(blob)``, last piece first, and write ``blob`` in the gap (and
-    the RIFF size). The file grows first, so a full disk stops it before anything has moved."""
+    """Move bytes ``start..size`` of ``file`` on by ``len(blob)``, last piece first, and write ``blob`` in the gap.
+    The file grows first, so a full disk stops it before anything has moved."""
     file.seek(size)
     file.write(b"\0" * len(blob))
     file.flush()  # a full disk says so here (the kernel takes the room at the write)
@@ -270,8 +278,72 @@ def _shift_tail(file: BinaryIO, start: int, size: int, blob: bytes) -> None:
         end = begin
     file.seek(start)
     file.write(blob)
-    file.seek(4)
-    file.write(struct.pack("<I", size + len(blob) - 8))
+
+
+def add_flac_comments(path: Path, comments: Sequence[tuple[str, str]]) -> bool:
+    """Add Vorbis comments (name, value) to the FLAC ``path`` (a sink's temporary, written by libsndfile: none of
+    these names in it yet), in its comment block, or in one made after its stream information; whether it did.
+    The audio frames move along within the file, as :func:`insert_wav_chunks` moves a WAV's."""
+    entries = [f"{name}={value}".encode() for name, value in comments]
+    blob = b"".join(struct.pack("<I", len(entry)) + entry for entry in entries)
+    size = path.stat().st_size
+    with path.open("r+b") as file:
+        if file.read(4) != b"fLaC":
+            return False
+        blocks = list(containers.flac_blocks(file))
+        found = next((block for block in blocks if block.kind == containers.FLAC_VORBIS_COMMENT), None)
+        if found is not None:
+            file.seek(found.position + 4)
+            body = file.read(found.size)
+            vendor = int.from_bytes(body[:4], "little")
+            count = int.from_bytes(body[4 + vendor : 8 + vendor], "little")
+            if len(body) != found.size or found.size + len(blob) >= 1 << 24:
+                return False
+            _shift_tail(file, found.position + 4 + found.size, size, blob)
+            file.seek(found.position + 1)
+            file.write((found.size + len(blob)).to_bytes(3, "big"))
+            file.seek(found.position + 8 + vendor)
+            file.write(struct.pack("<I", count + len(entries)))
+            return True
+        if not blocks or blocks[0].kind != containers.FLAC_STREAMINFO:
+            return False
+        first = blocks[0]
+        body = struct.pack("<I", len(b"soundstage")) + b"soundstage" + struct.pack("<I", len(entries)) + blob
+        flag = 0x80 if first.last else 0  # the comment block is last where the stream information was
+        _shift_tail(
+            file, 8 + first.size, size, bytes([flag | containers.FLAC_VORBIS_COMMENT]) + len(body).to_bytes(3, "big") + body
+        )
+        file.seek(4)
+        file.write(bytes([containers.FLAC_STREAMINFO]))
+    return True
+
+
+def bext_body(time_reference: int, *, description: str, date: str = "", time: str = "") -> bytes:
+    """A ``bext`` chunk's body (EBU Tech 3285 version 1) from soundstage, placing the file at ``time_reference``
+    samples since midnight; ``date`` ``yyyy-mm-dd`` and ``time`` ``hh:mm:ss``, or left empty (zeros). Layout:
+    description 256, originator 32, originator reference 32, date 10, time 8, TimeReference (uint64), version, UMID
+    64, reserved 190."""
+    return (
+        description.encode("ascii", "replace")[:256].ljust(256, b"\0")
+        + b"soundstage".ljust(32, b"\0")
+        + b"".ljust(32, b"\0")
+        + date.encode("ascii")[:10].ljust(10, b"\0")
+        + time.encode("ascii")[:8].ljust(8, b"\0")
+        + struct.pack("<Q", int(time_reference))
+        + struct.pack("<H", 1)
+        + b"\0" * 64
+        + b"\0" * 190
+    )
+
+
+#: Where a ``bext`` chunk's TimeReference (uint64, little-endian) is in its body.
+_BEXT_TIME_REFERENCE = 256 + 32 + 32 + 10 + 8
+
+
+def bext_time_reference(body: bytes) -> int | None:
+    """The TimeReference of a ``bext`` chunk's body, or None where the body is too short to hold one."""
+    field = body[_BEXT_TIME_REFERENCE : _BEXT_TIME_REFERENCE + 8]
+    return int.from_bytes(field, "little") if len(field) == 8 else None
 
 
 def rf64_as_wav(path: Path) -> bool:
@@ -315,7 +387,8 @@ class AudioSink:
     ``replace=False`` a file that appeared under the name while this one was
     written (another program made it) is kept, and the commit raises
     :class:`OutputError`. ``chunks`` (id, body) go into a WAV before its audio
-    data when it is finished (an input's BWF ``bext``: :func:`insert_wav_chunks`).
+    data when it is finished (an input's BWF ``bext``: :func:`insert_wav_chunks`); ``comments`` (name, value) go
+    into a FLAC's Vorbis comments (``TIME_REFERENCE``: :func:`add_flac_comments`).
 
     Attributes
     ----------
@@ -341,9 +414,11 @@ class AudioSink:
         commit: bool = True,
         replace: bool = True,
         chunks: Sequence[tuple[bytes, bytes]] = (),
+        comments: Sequence[tuple[str, str]] = (),
     ) -> None:
         self.target = target
         self.chunks = tuple(chunks)
+        self.comments = tuple(comments)
         self.replace = replace
         self.gain = float(gain)
         self.frames = 0
@@ -466,6 +541,8 @@ class AudioSink:
                         rf64_as_wav(self._temporary)
                     if self.chunks:
                         insert_wav_chunks(self._temporary, self.chunks, in_place=True)  # no room for a copy needed
+                    if self.comments:
+                        add_flac_comments(self._temporary, self.comments)
             except (OSError, RuntimeError, soundfile.LibsndfileError) as error:
                 failure = write_failure(self.target.path, error)  # before the temporary goes: a full disk is seen full
                 self.discard()

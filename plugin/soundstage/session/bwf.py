@@ -2,37 +2,19 @@
 
 Why by hand: the field's readers (``wavinfo``) are read-only, and neither
 pedalboard.io nor soundfile writes a ``bext`` chunk; the sink inserts it
-(:func:`~soundstage.sinks.insert_wav_chunks`). Layout per EBU Tech 3285: description 256, originator
-32, originator reference 32, date 10, time 8, TimeReference (uint64: samples
-since midnight), version, UMID 64, reserved 190. Reading goes through ``wavinfo``.
+(:func:`~soundstage.sinks.insert_wav_chunks`; the chunk's layout, EBU Tech 3285, is
+:func:`~soundstage.sinks.bext_body`'s). Reading goes through ``wavinfo``.
 """
 
 from __future__ import annotations
 
-import struct
 from pathlib import Path
 
 import numpy as np
 
-from soundstage.sinks import AudioSink, audio_target, insert_wav_chunks
+from soundstage.sinks import AudioSink, audio_target, bext_body, insert_wav_chunks
 
 __all__ = ["add_bext", "bext_body", "write_stem"]
-
-
-def bext_body(time_reference: int, *, description: str, date: str = "", time: str = "") -> bytes:
-    """A ``bext`` chunk's body (EBU Tech 3285 version 1) from soundstage, placing the file at ``time_reference``
-    samples since midnight; ``date`` ``yyyy-mm-dd`` and ``time`` ``hh:mm:ss``, or left empty (zeros)."""
-    return (
-        description.encode("ascii", "replace")[:256].ljust(256, b"\0")
-        + b"soundstage".ljust(32, b"\0")
-        + b"".ljust(32, b"\0")
-        + date.encode("ascii")[:10].ljust(10, b"\0")
-        + time.encode("ascii")[:8].ljust(8, b"\0")
-        + struct.pack("<Q", int(time_reference))
-        + struct.pack("<H", 1)
-        + b"\0" * 64
-        + b"\0" * 190
-    )
 
 
 def _stem_bext(time_reference: int, description: str) -> tuple[bytes, bytes]:

@@ -45,12 +45,14 @@ from soundstage.fileio import (
     missing_frames,
     missing_words,
     open_audio,
+    stamp_name,
+    time_reference,
     wav_channel_mask,
 )
 from soundstage.files import atomic_path, library_path
 from soundstage.session.model import MAX_STEMS, SESSION_FILE_NAME, Session, SessionError, load_session
 from soundstage.session.render import REPORT_NAME
-from soundstage.session.stems import inspect_stems, stamp_name, time_reference
+from soundstage.session.stems import inspect_stems
 from soundstage.sinks import wav_chunk
 
 __all__ = ["OUTPUT_MARKERS", "NewSession", "new_session", "wav_channel_mask", "without_outputs"]

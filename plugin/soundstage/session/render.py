@@ -117,6 +117,8 @@ class _Output:
     replace: bool = True
     #: RIFF chunks the finished WAV gets before its audio (a BWF ``bext`` placing it on the stems' timeline).
     chunks: tuple[tuple[bytes, bytes], ...] = ()
+    #: Vorbis comments the finished FLAC gets (its ``TIME_REFERENCE``, as the WAV's ``bext``).
+    comments: tuple[tuple[str, str], ...] = ()
 
     @property
     def channels(self) -> int:
@@ -125,7 +127,9 @@ class _Output:
     def open(self, folder: Path, seed: int) -> None:
         """Open the file (an A/B side: a hidden 32-bit float W64 first pass, no 4 GiB limit, in the output folder)."""
         if not self.role:
-            self.sink = AudioSink(self.target, seed=seed, commit=False, replace=self.replace, chunks=self.chunks).open()
+            self.sink = AudioSink(
+                self.target, seed=seed, commit=False, replace=self.replace, chunks=self.chunks, comments=self.comments
+            ).open()
             return
         handle, name = tempfile.mkstemp(prefix=f".{self.target.path.name}.", suffix=".partial.w64", dir=folder)
         os.close(handle)
@@ -585,7 +589,8 @@ def _plan_outputs(
                 plan.failures[render.name] = str(error)
                 break
             stamp = () if origin is None or checked.file_format not in ("WAV", "RF64") else _stamp(render, origin)
-            outputs.append(_Output(checked, render.name, role, replace=overwrite, chunks=stamp))
+            comments = (("TIME_REFERENCE", str(origin)),) if origin is not None and checked.file_format == "FLAC" else ()
+            outputs.append(_Output(checked, render.name, role, replace=overwrite, chunks=stamp, comments=comments))
         else:
             plan.outputs[render.name] = outputs
             if render.kind == "device" and sum(output.channels for output in outputs) > 1:
@@ -1129,6 +1134,7 @@ def _finalize(renders: list[Render], plan: _Plan, seed: int) -> None:
                     commit=False,
                     replace=output.replace,
                     chunks=output.chunks,
+                    comments=output.comments,
                 ).open()
                 with soundfile.SoundFile(library_path(output.first_pass)) as reader:
                     for piece in reader.blocks(65536, dtype="float32", always_2d=True):

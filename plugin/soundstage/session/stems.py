@@ -14,48 +14,14 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from wavinfo import WavInfoReader
 
-from soundstage.containers import flac_comments
 from soundstage.errors import AudioFileError, AudioInputError
-from soundstage.fileio import WAV_SUFFIXES, missing_frames, open_audio
+from soundstage.fileio import missing_frames, open_audio, stamp_name, time_reference
 from soundstage.files import moved_hint, windows_hint
 from soundstage.host.audio import sample_problem
 from soundstage.session.model import MAX_OFFSET_S, Session, SessionError, Stem
 
-__all__ = ["StemInfo", "StemReader", "inspect_stems", "stamp_name", "time_reference", "timeline_frames"]
-
-
-def time_reference(path: Path) -> int | None:
-    """Where the DAW placed the stem ``path`` on its timeline (samples since midnight at the file's rate), or None if
-    it does not say: a WAV's BWF ``bext`` TimeReference, or a FLAC's ``TIME_REFERENCE`` comment (FFmpeg carries the
-    WAV's over so when it converts one to FLAC). A comment that is no count of samples raises ``AudioFileError``."""
-    if path.suffix.lower() == ".flac":
-        value = flac_comments(path).get("TIME_REFERENCE")
-        if value is None:
-            return None
-        text = value.strip()
-        if not (text.isascii() and text.isdigit() and len(text) <= 20):  # bext's is 64 bits: 20 digits
-            raise AudioFileError(
-                f"{str(path)!r}: its TIME_REFERENCE comment is {value!r}, not a count of samples; give the stem "
-                "offset_s (seconds from the session's start) to place it, or correct the comment "
-                "(metaflac --remove-tag=TIME_REFERENCE removes it)"
-            )
-        return int(text)
-    if path.suffix.lower() not in (*WAV_SUFFIXES, ".rf64"):
-        return None
-    try:
-        info = WavInfoReader(str(path))
-    except Exception:  # not a RIFF/WAVE file wavinfo understands: the audio reader reports it
-        return None
-    bext = getattr(info, "bext", None)
-    reference = getattr(bext, "time_reference", None) if bext is not None else None
-    return int(reference) if reference is not None else None
-
-
-def stamp_name(path: Path) -> str:
-    """What a stem's time reference is called in its format, for the messages and the render report."""
-    return "FLAC TIME_REFERENCE" if path.suffix.lower() == ".flac" else "BWF TimeReference"
+__all__ = ["StemInfo", "StemReader", "inspect_stems", "timeline_frames"]
 
 
 @dataclass(frozen=True)
