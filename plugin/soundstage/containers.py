@@ -292,6 +292,8 @@ def _mp4_cut(stream: BinaryIO, length: int) -> str | None:
             return f"it ends inside its {name!r} box, before the index ('moov' box) an MP4 keeps at its end"
         found.add(kind)
         position += size
+    if b"moov" not in found:  # it ends between boxes, or inside a box's header, and the index never came
+        return f"it ends after {length} bytes, before the index ('moov' box) an MP4 keeps at its end"
     return None
 
 
