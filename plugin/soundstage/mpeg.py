@@ -120,8 +120,11 @@ def _synced(data: bytes | mmap.mmap, at: int, rate: int | None = None) -> _Heade
         return None
     if at == _id3_end(data) and at + header.length > len(data):
         return header  # where the audio starts, a first frame cut off: a file cut short in it
-    following = _header(data, at + header.length)
-    if at + header.length != len(data) and (following is None or following.sample_rate != header.sample_rate):
+    after = at + header.length
+    if len(data) - after < 4 and data[after : after + 1] == b"\xff":
+        return header  # the next frame's header cut off: a file cut short after its first frame
+    following = _header(data, after)
+    if after != len(data) and (following is None or following.sample_rate != header.sample_rate):
         return None  # a false sync: real frames follow one another
     return header
 
