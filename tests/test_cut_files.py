@@ -186,3 +186,50 @@ def test_a_file_cut_at_any_byte_is_read_whole_or_refused_as_cut(
         message = str(error)
         assert "\n" not in message and repr(str(cut)) in message, message
         assert "is truncated: " in message or "is cut short: " in message, message
+
+
+def _with_markers(wav: Path, target: Path) -> Path:
+    """``wav`` with the markers a DAW writes after the audio (Reaper, Audition, Sound Forge): a ``cue `` chunk of one
+    cue point and a ``LIST``/``adtl`` list labelling it, the RIFF size counting them, as a DAW-like writer would."""
+    cue = b"cue " + (28).to_bytes(4, "little") + (1).to_bytes(4, "little")
+    cue += b"".join(value.to_bytes(4, "little") for value in (1, RATE)) + b"data" + bytes(8) + RATE.to_bytes(4, "little")
+    label = b"labl" + (13).to_bytes(4, "little") + (1).to_bytes(4, "little") + b"Chorus 1\0" + b"\0"  # odd: a pad byte
+    markers = cue + b"LIST" + (4 + len(label)).to_bytes(4, "little") + b"adtl" + label
+    data = bytearray(wav.read_bytes() + markers)
+    data[4:8] = (len(data) - 8).to_bytes(4, "little")
+    target.write_bytes(bytes(data))
+    return target
+
+
+def test_a_wav_cut_inside_its_markers_reads_whole_and_never_hangs(tmp_path: Path) -> None:
+    """A WAV whose markers (after the audio) were cut short, at each of their bytes: the audio is whole, and reads
+    so, every sample as libsndfile reads it. pedalboard's reader (JUCE's) looped for ever on 8 of those 70 cuts (the
+    file ending 12 to 19 bytes into the LIST of labels): `soundstage process`, a batch or a render hung, at 100% of
+    a core, without a word. The cuts are read in a child process with a time limit, so a hang fails the test."""
+    source = tmp_path / "pcm24.wav"
+    subprocess.run([tool("ffmpeg"), "-v", "error", "-f", "lavfi", "-i", f"sine=f=440:d=1:sample_rate={RATE}", "-ac", "2",
+                    "-c:a", "pcm_s24le", str(source)], check=True)  # fmt: skip
+    marked = _with_markers(source, tmp_path / "markers.wav")
+    assert soundfile.info(str(marked)).frames == RATE
+    script = (
+        "import sys; import numpy as np; import soundfile; from pathlib import Path\n"
+        "from soundstage.fileio import open_audio\n"
+        "whole, folder = Path(sys.argv[1]).read_bytes(), Path(sys.argv[2])\n"
+        "expected = soundfile.read(sys.argv[1], dtype='float32', always_2d=True)[0].T\n"
+        "for cut in range(1, 71):\n"
+        "    path = folder / f'cut-{cut}.wav'\n"
+        "    path.write_bytes(whole[:-cut])\n"
+        "    with open_audio(path) as reader:\n"
+        "        audio = reader.read(reader.frames)\n"
+        "    assert np.array_equal(audio, expected), cut\n"
+        "    print(cut, flush=True)\n"
+    )
+    try:
+        done = subprocess.run(
+            [sys.executable, "-c", script, str(marked), str(tmp_path)], capture_output=True, text=True, timeout=60
+        )
+    except subprocess.TimeoutExpired as expired:
+        read = (expired.stdout or b"").decode().split()
+        pytest.fail(f"reading the WAV cut {int(read[-1]) + 1 if read else 1} bytes short of its end hung")
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split() == [str(cut) for cut in range(1, 71)]

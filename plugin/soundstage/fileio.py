@@ -211,6 +211,8 @@ def _decoder(file: Path, *, libsndfile_reads: bool) -> Any:
     """pedalboard's reader of ``file``, or libsndfile's behind the same interface for the formats pedalboard does
     not read; refused where neither reads it or its header is out of reason."""
     try:
+        if _list_past_end(file):  # pedalboard would loop for ever: libsndfile reads it (or the fallbacks below)
+            raise ValueError(f"its LIST chunk runs past the end of the file ({file.stat().st_size} bytes)")
         reader: Any = AudioFile(str(file))  # a ReadableAudioFile (typed loosely: pedalboard's stubs lack __enter__)
     except Exception as error:  # pedalboard raises ValueError/RuntimeError for bad files
         try:  # a format libsndfile reads and pedalboard does not: CAF (Logic, Pro Tools), Sony Wave64 (Reaper, Vegas)
@@ -304,6 +306,16 @@ def _text_given(file: Path) -> AudioFileError:
     elif suffix in (*_LIBSNDFILE_SUFFIXES, ".caf", ".w64", ".ogg", ".opus", *MPEG_SUFFIXES):
         why = " (a web page or an error message saved under an audio file's name?)"
     return AudioFileError(f"input file {str(file)!r} is a text file, not audio{why}; give the audio file")
+
+
+def _list_past_end(file: Path) -> bool:
+    """Whether the WAV ``file`` holds a ``LIST`` chunk that runs past its end: a file cut short inside the markers a
+    DAW writes after the audio (``LIST``/``adtl`` labels), or one whose chunk size is damaged. pedalboard's reader
+    (JUCE's) loops for ever on such a list of labels, reading nothing at the file's end; libsndfile, FFmpeg and SoX
+    read the audio, which is whole."""
+    with open(file, "rb") as stream:
+        length = os.fstat(stream.fileno()).st_size
+        return any(chunk.kind == b"LIST" and chunk.end > length for chunk in riff.chunks(stream))
 
 
 def _refuse_if_cut_before_audio(file: Path) -> None:
