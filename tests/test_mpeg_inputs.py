@@ -126,6 +126,43 @@ def test_a_cut_off_mp3_is_truncated_as_its_info_frame_says(tmp_path: Path) -> No
     assert abs(got.shape[1] - ffmpeg_decode(path, 2).shape[1]) <= 1152  # ffmpeg decodes a cut frame's start too
 
 
+def _info_tag(data: bytes) -> int:
+    """Where the Xing/Info tag of FFmpeg's stereo MPEG-1 MP3 ``data`` starts: after its ID3v2 tag, the frame header
+    (4 bytes) and the side information (32)."""
+    return 10 + sum((byte & 0x7F) << (7 * (3 - i)) for i, byte in enumerate(data[6:10])) + 4 + 32
+
+
+@pytest.mark.parametrize("frames_short", [1, 2])
+def test_an_mp3_cut_between_frames_is_truncated_as_its_info_frame_says(tmp_path: Path, frames_short: int) -> None:
+    """An MP3 whose last one or two frames are gone, cut where a frame starts (48 kHz, 128 kbit/s: frames of 384
+    bytes): it was read as whole, 24 or 48 ms short, since the decoder's length had two frames' slack. The Info
+    frame's count of frames says it is cut. An encoder that counts its Info frame among the audio (one more than a
+    whole file holds, the byte count right) does not make a whole file truncated."""
+    path = tmp_path / "song.mp3"
+    subprocess.run(["ffmpeg", "-loglevel", "error", "-f", "lavfi", "-i", "sine=f=440:d=3:sample_rate=48000", "-ac", "2",
+                    "-c:a", "libmp3lame", "-b:a", "128k", str(path)], check=True)  # fmt: skip
+    data = path.read_bytes()
+    with open_audio(path) as reader:
+        assert reader.frames == 144000
+    path.write_bytes(data[: len(data) - 384 * frames_short])
+    assert mpeg.scan(path) is not None and not mpeg.scan(path).cut_off  # no frame is cut: only the count shows it
+    with pytest.raises(AudioFileError, match=r"song.mp3' is truncated: its Info frame declares 144000 samples \(3.000 s\)"):
+        open_audio(path)
+    with open_audio(path, allow_truncated=True) as reader:
+        assert reader.declared_frames == 144000 and reader.frames < 144000
+
+    tag = _info_tag(data)
+    assert data[tag : tag + 4] == b"Info" and int.from_bytes(data[tag + 4 : tag + 8], "big") & 3 == 3
+    counted = int.from_bytes(data[tag + 8 : tag + 12], "big")
+    one_more = data[: tag + 8] + (counted + 1).to_bytes(4, "big") + data[tag + 12 :]
+    path.write_bytes(one_more)
+    with open_audio(path) as reader:
+        assert 144000 <= reader.frames <= 144000 + 1152
+    path.write_bytes(one_more[: len(one_more) - 384 * frames_short])
+    with pytest.raises(AudioFileError, match=r"song.mp3' is truncated"):
+        open_audio(path)
+
+
 def test_an_mp3_cut_inside_its_info_frame_holds_nothing_and_is_refused_even_when_allowed(tmp_path: Path) -> None:
     """The first 200 bytes of an MP3 (its tag and part of its Info frame): no frame of audio, and nothing to allow:
     refused in one line with or without --allow-truncated, which the message does not offer."""

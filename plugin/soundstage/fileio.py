@@ -413,7 +413,7 @@ def _mpeg_reader(file: Path, stream: mpeg.MpegStream, allow_truncated: bool) -> 
     start, music = stream.music
     delay, padding = stream.gapless or (0, 0)
     lost = 2 * stream.samples_per_frame  # frames a decoder may drop: a damaged one (and the one before), a last one
-    if stream.info_frame and (decoded > stream.samples + lost or stream.cut_off):  # its Info frame's are not all there
+    if stream.info_frame and (decoded > stream.samples + lost or stream.cut_off or stream.frames_missing):  # not all there
         declared, held = decoded - delay - padding, max(0, stream.samples - start)
         problem = (
             f"is truncated: its Info frame declares {declared} samples ({declared / rate:.3f} s) but it holds "

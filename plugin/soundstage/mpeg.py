@@ -47,6 +47,21 @@ class MpegStream:
     info_frame: bool
     gapless: tuple[int, int] | None = None  # LAME's encoder delay and padding, in samples, where its tag gives them
     cut_off: bool = False  # the file ends inside a frame: cut short (a disk that filled up, a copy that stopped)
+    #: What the Xing/Info tag declares, where it does: the audio frames (LAME's count, its own frame left out) and the
+    #: bytes from the tag's frame on; and the bytes the file holds from there.
+    declared: tuple[int | None, int | None] = (None, None)
+    held_bytes: int = 0
+
+    @property
+    def frames_missing(self) -> int:
+        """The audio frames the Xing/Info tag declares that the file does not hold; 0 where it holds them all, or no tag
+        says. One frame short counts only where the tag's byte count says so too: an encoder that counts its tag's
+        frame among the audio declares one more than a whole file holds."""
+        frames, size = self.declared
+        missing = 0 if frames is None else frames - self.frames
+        if missing == 1 and (size is None or self.held_bytes >= size):
+            return 0
+        return max(0, missing)
 
     @property
     def samples(self) -> int:
@@ -154,6 +169,17 @@ def _gapless(data: bytes | mmap.mmap, at: int, header: _Header) -> tuple[int, in
     return (field[0] << 4) | (field[1] >> 4), ((field[1] & 0x0F) << 8) | field[2]
 
 
+def _xing_counts(data: bytes | mmap.mmap, at: int, header: _Header) -> tuple[int | None, int | None]:
+    """The frames and bytes a Xing/Info tag in the frame at ``at`` declares (its flags say which it holds)."""
+    tag = _xing_at(at, header)
+    if data[tag : tag + 4] not in (b"Xing", b"Info") or tag + 16 > len(data):
+        return None, None
+    flags = int.from_bytes(data[tag + 4 : tag + 8], "big")
+    frames = int.from_bytes(data[tag + 8 : tag + 12], "big") if flags & 1 else None
+    size = int.from_bytes(data[tag + 8 + 4 * bool(flags & 1) : tag + 12 + 4 * bool(flags & 1)], "big") if flags & 2 else None
+    return frames, size
+
+
 def _walk(data: bytes | mmap.mmap) -> MpegStream | None:
     start = _id3_end(data)
     for first in range(start, min(len(data), start + _SEARCH_BYTES)):
@@ -181,7 +207,8 @@ def _walk(data: bytes | mmap.mmap) -> MpegStream | None:
         info = _is_info_frame(data, first, header)
         gapless = _gapless(data, first, header)
         audio = frames - int(info and frames > 0)  # an Info frame cut off where it starts was not counted
-        return MpegStream(audio, header.samples, header.sample_rate, info, gapless, cut_off)
+        declared = _xing_counts(data, first, header) if info else (None, None)
+        return MpegStream(audio, header.samples, header.sample_rate, info, gapless, cut_off, declared, len(data) - first)
     return None
 
 
