@@ -189,35 +189,49 @@ def test_a_file_cut_at_any_byte_is_read_whole_or_refused_as_cut(
         assert "is truncated: " in message or "is cut short: " in message, message
 
 
-def _with_markers(wav: Path, target: Path) -> Path:
-    """``wav`` with the markers a DAW writes after the audio (Reaper, Audition, Sound Forge): a ``cue `` chunk of one
-    cue point and a ``LIST``/``adtl`` list labelling it, the RIFF size counting them, as a DAW-like writer would."""
-    cue = b"cue " + (28).to_bytes(4, "little") + (1).to_bytes(4, "little")
-    cue += b"".join(value.to_bytes(4, "little") for value in (1, RATE)) + b"data" + bytes(8) + RATE.to_bytes(4, "little")
-    label = b"labl" + (13).to_bytes(4, "little") + (1).to_bytes(4, "little") + b"Chorus 1\0" + b"\0"  # odd: a pad byte
-    markers = cue + b"LIST" + (4 + len(label)).to_bytes(4, "little") + b"adtl" + label
-    data = bytearray(wav.read_bytes() + markers)
+def _chunk(kind: bytes, body: bytes) -> bytes:
+    return kind + len(body).to_bytes(4, "little") + body + b"\0" * (len(body) & 1)
+
+
+def _with_markers(wav: Path, target: Path) -> int:
+    """Write ``wav`` with what DAWs and editors write after the audio (Reaper, Audition, Sound Forge, Pro Tools) to
+    ``target``: a ``cue `` chunk of two cue points, a sampler's ``smpl`` loop, a ``LIST``/``INFO`` of tags, a
+    ``LIST``/``adtl`` labelling the cues (``labl``, ``note``, a region's ``ltxt``) and an ``iXML`` chunk, the RIFF
+    size counting them. Returns the bytes added."""
+    words = b"".join
+    cue = _chunk(b"cue ", words(v.to_bytes(4, "little") for v in (2, 1, RATE // 4)) + b"data" + bytes(8)
+                 + (RATE // 4).to_bytes(4, "little") + words(v.to_bytes(4, "little") for v in (2, RATE // 2))
+                 + b"data" + bytes(8) + (RATE // 2).to_bytes(4, "little"))  # fmt: skip
+    smpl = _chunk(b"smpl", words(v.to_bytes(4, "little") for v in (0, 0, 20833, 60, 0, 0, 0, 1, 0, 0, 0, 100, 4000, 0, 0)))
+    info = _chunk(b"LIST", b"INFO" + _chunk(b"INAM", b"Lead vocal\0") + _chunk(b"ISFT", b"Reaper\0"))
+    region = words(v.to_bytes(4, "little") for v in (2, RATE // 4, 0x72676E20)) + bytes(8) + b"Bridge\0"
+    labels = _chunk(b"labl", (1).to_bytes(4, "little") + b"Chorus 1\0") + _chunk(b"note", (1).to_bytes(4, "little") + b"a note\0")
+    adtl = _chunk(b"LIST", b"adtl" + labels + _chunk(b"ltxt", region))
+    tail = cue + smpl + info + adtl + _chunk(b"iXML", b"<BWFXML><PROJECT>song</PROJECT></BWFXML>")
+    data = bytearray(wav.read_bytes() + tail)
     data[4:8] = (len(data) - 8).to_bytes(4, "little")
     target.write_bytes(bytes(data))
-    return target
+    return len(tail)
 
 
 def test_a_wav_cut_inside_its_markers_reads_whole_and_never_hangs(tmp_path: Path) -> None:
-    """A WAV whose markers (after the audio) were cut short, at each of their bytes: the audio is whole, and reads
-    so, every sample as libsndfile reads it. pedalboard's reader (JUCE's) looped for ever on 8 of those 70 cuts (the
-    file ending 12 to 19 bytes into the LIST of labels): `soundstage process`, a batch or a render hung, at 100% of
-    a core, without a word. The cuts are read in a child process with a time limit, so a hang fails the test."""
+    """A WAV whose markers and tags (after the audio) were cut short, at each of their bytes: the audio is whole, and
+    reads so, every sample as libsndfile reads it. pedalboard's reader (JUCE's) looped for ever on the cuts inside the
+    LIST of labels (the file ending 12 or more bytes into it, before its first label ends): `soundstage process`, a
+    batch or a render hung, at 100% of a core, without a word. The cuts are read in a child process with a time
+    limit, so a hang fails the test."""
     source = tmp_path / "pcm24.wav"
     subprocess.run([tool("ffmpeg"), "-v", "error", "-f", "lavfi", "-i", f"sine=f=440:d=1:sample_rate={RATE}", "-ac", "2",
                     "-c:a", "pcm_s24le", str(source)], check=True)  # fmt: skip
-    marked = _with_markers(source, tmp_path / "markers.wav")
+    marked = tmp_path / "markers.wav"
+    added = _with_markers(source, marked)
     assert soundfile.info(str(marked)).frames == RATE
     script = (
         "import sys; import numpy as np; import soundfile; from pathlib import Path\n"
         "from soundstage.fileio import open_audio\n"
         "whole, folder = Path(sys.argv[1]).read_bytes(), Path(sys.argv[2])\n"
         "expected = soundfile.read(sys.argv[1], dtype='float32', always_2d=True)[0].T\n"
-        "for cut in range(1, 71):\n"
+        "for cut in range(1, int(sys.argv[3]) + 1):\n"
         "    path = folder / f'cut-{cut}.wav'\n"
         "    path.write_bytes(whole[:-cut])\n"
         "    with open_audio(path) as reader:\n"
@@ -227,10 +241,10 @@ def test_a_wav_cut_inside_its_markers_reads_whole_and_never_hangs(tmp_path: Path
     )
     try:
         done = subprocess.run(
-            [sys.executable, "-c", script, str(marked), str(tmp_path)], capture_output=True, text=True, timeout=60
+            [sys.executable, "-c", script, str(marked), str(tmp_path), str(added)], capture_output=True, text=True, timeout=60
         )
     except subprocess.TimeoutExpired as expired:
         read = (expired.stdout or b"").decode().split()
         pytest.fail(f"reading the WAV cut {int(read[-1]) + 1 if read else 1} bytes short of its end hung")
     assert done.returncode == 0, done.stderr
-    assert done.stdout.split() == [str(cut) for cut in range(1, 71)]
+    assert done.stdout.split() == [str(cut) for cut in range(1, added + 1)]
