@@ -169,6 +169,7 @@ def _between_frames(file: Path) -> bool:
 @example(name="bare.mp3", share=0.06313532612677708)  # cut between frames: a whole shorter MP3 (_between_frames)
 @example(name="bare.mp3", share=0.007590106548400311)  # 2 bytes into its 2nd frame's header: was read as 1 frame, whole
 @example(name="info.mp3", share=0.9920967163174305)  # one frame short of its Info frame's count: was read, 24 ms short
+@example(name="pcm24.wav", share=4.2152801838739095e-05)  # cut in the LIST before its audio: libsndfile read 0 frames
 def test_a_file_cut_at_any_byte_is_read_whole_or_refused_as_cut(
     sources: dict[str, tuple[Path, int]], tmp_path: Path, name: str, share: float
 ) -> None:

@@ -231,6 +231,9 @@ def _decoder(file: Path, *, libsndfile_reads: bool) -> Any:
                     f"(e.g. ffmpeg -i {file.name} -c:a pcm_s24le {file.stem}.wav)"
                     + ("" if av is not None else f", or pip install 'soundstage[formats]' to read {', '.join(DECODED_FORMATS)}")
                 ) from None
+    if int(reader.frames) == 0 and containers.cut_before_audio(file) is not None:
+        reader.close()  # a WAV cut inside its data chunk's header: pedalboard and libsndfile read no samples, no error
+        _refuse_if_cut_before_audio(file)
     if int(reader.frames) == 0 and not libsndfile_reads and not isinstance(reader, DecodedReader):
         reader.close()  # pedalboard finds no samples, libsndfile cannot read it
         _refuse_if_cut_before_audio(file)  # an RF64 cut inside its header, say
