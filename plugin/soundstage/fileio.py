@@ -27,7 +27,6 @@ from typing import Any
 import numpy as np
 import soundfile
 from pedalboard.io import AudioFile, ReadableAudioFile, StreamResampler
-from wavinfo import WavInfoReader
 
 try:
     import av
@@ -1089,13 +1088,8 @@ def time_reference(path: Path) -> int | None:
         return int(text)
     if path.suffix.lower() not in (*WAV_SUFFIXES, ".rf64"):
         return None
-    try:
-        info = WavInfoReader(str(path))
-    except Exception:  # not a RIFF/WAVE file wavinfo understands: the audio reader reports it
-        return None
-    bext = getattr(info, "bext", None)
-    reference = getattr(bext, "time_reference", None) if bext is not None else None
-    return int(reference) if reference is not None else None
+    bext = wav_chunk(path, b"bext")
+    return bext_time_reference(bext) if bext else None
 
 
 def stamp_name(path: Path) -> str:
@@ -1109,8 +1103,8 @@ def _carried_stamp(source: Path, target: AudioTarget) -> tuple[list[tuple[bytes,
     ``TIME_REFERENCE``; a FLAC output the time reference as its ``TIME_REFERENCE`` comment. An AIFF has no place for
     it. A stamp that cannot be read is not carried (the audio reader has what it needs)."""
     try:
-        bext = wav_chunk(source, b"bext") if source.suffix.lower() in (*WAV_SUFFIXES, ".rf64") else None
-        reference = bext_time_reference(bext) if bext else time_reference(source)
+        reference = time_reference(source)
+        bext = wav_chunk(source, b"bext") if reference is not None and target.file_format in ("WAV", "RF64") else None
     except (OSError, AudioFileError):  # read through a symbolic link or gone meanwhile; a comment that is no number
         return [], []
     if reference is None:

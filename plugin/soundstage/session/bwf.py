@@ -3,7 +3,7 @@
 Why by hand: the field's readers (``wavinfo``) are read-only, and neither
 pedalboard.io nor soundfile writes a ``bext`` chunk; the sink inserts it
 (:func:`~soundstage.sinks.insert_wav_chunks`; the chunk's layout, EBU Tech 3285, is
-:func:`~soundstage.sinks.bext_body`'s). Reading goes through ``wavinfo``.
+:func:`~soundstage.sinks.bext_body`'s); :func:`~soundstage.fileio.time_reference` reads its TimeReference.
 """
 
 from __future__ import annotations

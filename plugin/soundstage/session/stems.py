@@ -1,7 +1,7 @@
 """Stems on the session timeline: start times from the DAW's time stamps, resampling, reading.
 
 A stem's start is its explicit ``offset_s`` if the session gives one; else its
-time reference (a WAV's BWF ``bext`` TimeReference, read with ``wavinfo``, or a
+time reference (a WAV's BWF ``bext`` TimeReference, or a
 FLAC's ``TIME_REFERENCE`` comment), relative to the earliest among the stems;
 else 0. Stems at another sample rate are resampled to the session rate while
 they are read (``pedalboard.io`` streaming resampler).
