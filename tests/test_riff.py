@@ -123,3 +123,20 @@ def test_chunks_go_in_alike_in_place_and_by_a_copy(
     with moved.open("rb") as file:
         kinds = [chunk.kind for chunk in riff.chunks(file)]
     assert kinds.index(b"data") > max(kinds.index(b"bext"), kinds.index(b"iXML") if len(bodies) > 1 else 0)
+
+
+def test_a_run_of_zero_bytes_is_passed_and_a_header_naming_no_chunk_ends_the_walk() -> None:
+    """Zero bytes between chunks (a gap a writer left; pedalboard and FFmpeg walk through it) are passed over, however
+    many, and the chunk after them is found where it is. A header that is no four-character code ends the walk, as it
+    ends libsndfile's: before, the walk went on through the samples past a wrong size, 8 bytes at a time where they
+    were silent (minutes for a long recording)."""
+    fmt = b"fmt " + (16).to_bytes(4, "little") + bytes(16)
+    data = b"data" + (4).to_bytes(4, "little") + bytes(4)
+    tags = b"LIST" + (4).to_bytes(4, "little") + b"INFO"
+    for gap in (8, 16, 4096, 3 * 2**20 + 8):
+        body = b"WAVE" + fmt + data + bytes(gap) + tags
+        found = list(riff.chunks(io.BytesIO(b"RIFF" + len(body).to_bytes(4, "little") + body)))
+        assert [(chunk.kind, chunk.position) for chunk in found] == [(b"fmt ", 12), (b"data", 36), (b"LIST", 48 + gap)]
+    body = b"WAVE" + fmt + data + b"\x01\x00\xfe\xff" + (2).to_bytes(4, "little") + bytes(2) + tags
+    found = list(riff.chunks(io.BytesIO(b"RIFF" + len(body).to_bytes(4, "little") + body)))
+    assert [chunk.kind for chunk in found] == [b"fmt ", b"data"]

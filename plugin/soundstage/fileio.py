@@ -19,6 +19,8 @@ from __future__ import annotations
 import itertools
 import math
 import os
+import subprocess
+import sys
 import tempfile
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -109,6 +111,7 @@ def open_audio(path: str | os.PathLike[str], *, allow_truncated: bool = False) -
     stream = mpeg.scan(file) if suffix in MPEG_SUFFIXES else None
     if stream is not None:  # before libsndfile, whose mpg123 prints its doubts of a cut-short stream on stderr
         return _mpeg_reader(file, stream, allow_truncated)
+    _refuse_if_libsndfile_loops(file)
     try:
         info: Any = soundfile.info(str(file))
     except Exception as error:
@@ -138,9 +141,9 @@ def open_audio(path: str | os.PathLike[str], *, allow_truncated: bool = False) -
     stream = mpeg.scan(file) if info is not None and info.format == "MP3" else None
     if stream is not None:
         return _mpeg_reader(file, stream, allow_truncated)
-    piped = _piped_rf64(file) if info is not None and info.format == "RF64" and info.frames == 0 else None
-    if piped is not None:
-        return _within_reason(file, piped)
+    unsized = _beyond_its_sizes(file, info, allow_truncated) if info is not None else None
+    if unsized is not None:
+        return unsized
     return _closed_if_refused(file, _decoder(file, libsndfile_reads=info is not None), allow_truncated)
 
 
@@ -230,6 +233,9 @@ def _decoder(file: Path, *, libsndfile_reads: bool) -> Any:
                     f"(e.g. ffmpeg -i {file.name} -c:a pcm_s24le {file.stem}.wav)"
                     + ("" if av is not None else f", or pip install 'soundstage[formats]' to read {', '.join(DECODED_FORMATS)}")
                 ) from None
+    if int(reader.frames) == 0 and libsndfile_reads and isinstance(reader, ReadableAudioFile) and _libsndfile_frames(file):
+        reader.close()  # pedalboard stops short of the audio libsndfile finds: a RIFF size too small, a damaged one before it
+        reader = SoundfileReader(file)
     if int(reader.frames) == 0 and containers.cut_before_audio(file) is not None:
         reader.close()  # a WAV cut inside its data chunk's header: pedalboard and libsndfile read no samples, no error
         _refuse_if_cut_before_audio(file)
@@ -242,6 +248,14 @@ def _decoder(file: Path, *, libsndfile_reads: bool) -> Any:
         )
     bits = _JUCE_SCALED.get(str(reader.file_dtype)) if isinstance(reader, ReadableAudioFile) else None
     return _within_reason(file, reader if bits is None else FullScaleReader(reader, bits))
+
+
+def _libsndfile_frames(file: Path) -> int:
+    """The samples per channel libsndfile finds in ``file`` (0 where it reads none)."""
+    try:
+        return int(soundfile.info(str(file)).frames)
+    except Exception:
+        return 0
 
 
 def _within_reason(file: Path, reader: Any) -> Any:
@@ -318,6 +332,31 @@ def _list_past_end(file: Path) -> bool:
     with open(file, "rb") as stream:
         length = os.fstat(stream.fileno()).st_size
         return any(chunk.kind == b"LIST" and chunk.end > length for chunk in riff.chunks(stream))
+
+
+#: Seconds libsndfile is given to read the header of a WAV whose tags it may read for ever (a header takes it ms).
+_LIBSNDFILE_PROBE_S = 5.0
+
+
+def _refuse_if_libsndfile_loops(file: Path) -> None:
+    """AudioFileError where ``file`` is a WAV with a damaged tag that libsndfile would read for ever (see
+    :func:`riff.list_entry_stepping_back`), with the FFmpeg command that rewrites it without its tags."""
+    with open(file, "rb") as stream:
+        found = riff.list_entry_stepping_back(stream)
+    if found is None:
+        return
+    probe = "import sys, soundfile\ntry:\n    soundfile.info(sys.argv[1])\nexcept Exception:\n    pass"
+    try:  # whether this step loops is libsndfile's to show: where it does, the probe is killed at its time limit
+        subprocess.run([sys.executable, "-c", probe, str(file)], capture_output=True, timeout=_LIBSNDFILE_PROBE_S, check=False)
+        return
+    except subprocess.TimeoutExpired:
+        pass
+    chunk, kind, size = found
+    raise AudioFileError(
+        f"input file {str(file)!r} is damaged: its LIST chunk (tags or labels) at byte {chunk.position} holds an entry "
+        f"{kind.decode('latin-1')!r} of {size} bytes, which libsndfile reads for ever; its audio is whole: rewrite it "
+        f"without its tags, e.g. ffmpeg -i {file.name} -map_metadata -1 -c copy {file.stem}-mended{file.suffix}"
+    )
 
 
 def _refuse_if_cut_before_audio(file: Path) -> None:
@@ -714,6 +753,42 @@ def _piped_rf64(file: Path) -> SoundfileReader | None:
     if found is None or found[1].size != riff.UNSIZED:
         return None
     return _raw_samples(file, found[0], found[1].body, None)
+
+
+def _beyond_its_sizes(file: Path, info: Any, allow_truncated: bool) -> Any:
+    """A reader of a WAV whose header cannot give the size of its audio: an RF64 written to a pipe, a plain WAV over
+    4 GiB; None for any other file (``info``: libsndfile's)."""
+    if info.format == "RF64" and info.frames == 0:
+        piped = _piped_rf64(file)
+        return None if piped is None else _within_reason(file, piped)
+    if info.format in ("WAV", "WAVEX") and file.stat().st_size > 2**32:
+        return _wrapped_wav(file, allow_truncated)
+    return None
+
+
+def _wrapped_wav(file: Path, allow_truncated: bool) -> Any:
+    """A reader of all the audio of a plain WAV holding over 4 GiB, which its 32-bit ``data`` size cannot give (see
+    :func:`riff.chunks`), or None for any other file: pedalboard, libsndfile and FFmpeg stop at the size given, hours
+    short of its end. Refused, as a truncated file is, where it is cut short inside its audio."""
+    found = _wav_audio(file)
+    if found is None or found[1].size <= riff.UNSIZED:
+        return None
+    fmt, data, _ = found
+    reader = _raw_samples(file, fmt, data.body, data.body + data.size)
+    if reader is None:
+        return None
+    reader = _within_reason(file, reader)
+    declared, rate = data.size // max(1, int.from_bytes(fmt[12:14], "little")), float(reader.samplerate)  # its block align
+    if int(reader.frames) == declared:
+        return reader
+    if allow_truncated:
+        return TruncatedReader(reader, int(reader.frames), declared)
+    reader.close()
+    raise AudioFileError(
+        f"input file {str(file)!r} is truncated: its header's sizes, wrapped around past 4 GiB, declare at least "
+        f"{declared} samples ({declared / rate:.3f} s) but it holds {reader.frames} ({reader.frames / rate:.3f} s)"
+        f"{_CUT_CAUSE}; export it again (as RF64: ffmpeg -rf64 auto), or pass --allow-truncated to use what it holds"
+    )
 
 
 def _unpadded_wav(file: Path) -> SoundfileReader | None:
