@@ -64,10 +64,11 @@ def chunks(stream: BinaryIO) -> Iterator[Chunk]:
     walk has lost its way, in samples past the size a damaged or wrapped-around header gives. Zero bytes are passed
     over, as the readers that walk on (pedalboard's, FFmpeg's) pass them, at once however many there are.
     """
-    if wav_form(stream) is None:
+    form = wav_form(stream)
+    if form is None:
         return
     length = stream.seek(0, os.SEEK_END)
-    position, data_size, plain = 12, None, wav_form(stream) == b"RIFF"
+    position, data_size = 12, None
     while position + 8 <= length:  # a size past the end (a damaged header's, up to 2**64) ends the walk
         stream.seek(position)
         header = stream.read(8)
@@ -83,7 +84,7 @@ def chunks(stream: BinaryIO) -> Iterator[Chunk]:
             data_size = int.from_bytes(stream.read(24)[8:16], "little")  # after the 64-bit RIFF size
         elif kind == b"data" and size == UNSIZED and data_size:  # 0: written to a pipe, it runs to the end
             size = data_size
-        elif kind == b"data" and plain and length - position - 8 > UNSIZED:
+        elif kind == b"data" and form == b"RIFF" and length - position - 8 > UNSIZED:
             size = _real_data_size(stream, Chunk(kind, position, size), length)
         chunk = Chunk(kind, position, size)
         stream.seek(chunk.body)
@@ -181,17 +182,16 @@ def list_entry_stepping_back(stream: BinaryIO) -> tuple[Chunk, bytes, int] | Non
     for chunk in chunks(stream):
         if chunk.kind not in (b"LIST", b"INFO"):  # libsndfile reads a bare INFO chunk as a list too
             continue
-        stream.seek(chunk.body)
-        body = stream.read(max(0, min(chunk.body + chunk.size, length) - chunk.body))
-        at = 0
-        while at + 8 <= len(body):
-            kind = body[at : at + 4]
+        at, end = chunk.body, min(chunk.body + chunk.size, length)
+        while at + 8 <= end:
+            stream.seek(at)
+            header = stream.read(8)
+            kind, size = header[:4], int.from_bytes(header[4:], "little")
             if kind in (b"INFO", b"adtl"):
                 at += 4
                 continue
             if kind in (bytes(4), b"data", b"exif"):
                 break
-            size = int.from_bytes(body[at + 4 : at + 8], "little")
             if size >= 2**31 and kind not in _LIBSNDFILE_LIST_ENTRIES:
                 return chunk, kind, size
             at += 8 + size + (size & 1)
