@@ -144,7 +144,7 @@ def open_audio(path: str | os.PathLike[str], *, allow_truncated: bool = False) -
     unsized = _beyond_its_sizes(file, info, allow_truncated) if info is not None else None
     if unsized is not None:
         return unsized
-    return _closed_if_refused(file, _decoder(file, libsndfile_reads=info is not None), allow_truncated)
+    return _closed_if_refused(file, _decoder(file, libsndfile_frames=None if info is None else int(info.frames)), allow_truncated)
 
 
 def _closed_if_refused(file: Path, reader: Any, allow_truncated: bool) -> Any:
@@ -209,9 +209,10 @@ def _through_plain_name(file: Path, allow_truncated: bool) -> Any:
         folder.rmdir()
 
 
-def _decoder(file: Path, *, libsndfile_reads: bool) -> Any:
+def _decoder(file: Path, *, libsndfile_frames: int | None) -> Any:
     """pedalboard's reader of ``file``, or libsndfile's behind the same interface for the formats pedalboard does
-    not read; refused where neither reads it or its header is out of reason."""
+    not read; refused where neither reads it or its header is out of reason. ``libsndfile_frames``: the samples
+    libsndfile finds in it (None: libsndfile does not read it)."""
     try:
         if _list_past_end(file):  # pedalboard would loop for ever: libsndfile reads it (or the fallbacks below)
             raise ValueError(f"its LIST chunk runs past the end of the file ({file.stat().st_size} bytes)")
@@ -233,13 +234,13 @@ def _decoder(file: Path, *, libsndfile_reads: bool) -> Any:
                     f"(e.g. ffmpeg -i {file.name} -c:a pcm_s24le {file.stem}.wav)"
                     + ("" if av is not None else f", or pip install 'soundstage[formats]' to read {', '.join(DECODED_FORMATS)}")
                 ) from None
-    if int(reader.frames) == 0 and libsndfile_reads and isinstance(reader, ReadableAudioFile) and _libsndfile_frames(file):
+    if int(reader.frames) == 0 and libsndfile_frames and isinstance(reader, ReadableAudioFile):
         reader.close()  # pedalboard stops short of the audio libsndfile finds: a RIFF size too small, a damaged one before it
         reader = SoundfileReader(file)
     if int(reader.frames) == 0 and containers.cut_before_audio(file) is not None:
         reader.close()  # a WAV cut inside its data chunk's header: pedalboard and libsndfile read no samples, no error
         _refuse_if_cut_before_audio(file)
-    if int(reader.frames) == 0 and not libsndfile_reads and not isinstance(reader, DecodedReader):
+    if int(reader.frames) == 0 and libsndfile_frames is None and not isinstance(reader, DecodedReader):
         reader.close()  # pedalboard finds no samples, libsndfile cannot read it
         _refuse_if_cut_before_audio(file)  # an RF64 cut inside its header, say
         raise AudioFileError(
@@ -248,14 +249,6 @@ def _decoder(file: Path, *, libsndfile_reads: bool) -> Any:
         )
     bits = _JUCE_SCALED.get(str(reader.file_dtype)) if isinstance(reader, ReadableAudioFile) else None
     return _within_reason(file, reader if bits is None else FullScaleReader(reader, bits))
-
-
-def _libsndfile_frames(file: Path) -> int:
-    """The samples per channel libsndfile finds in ``file`` (0 where it reads none)."""
-    try:
-        return int(soundfile.info(str(file)).frames)
-    except Exception:
-        return 0
 
 
 def _within_reason(file: Path, reader: Any) -> Any:
