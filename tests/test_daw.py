@@ -23,7 +23,7 @@ from helpers import plugin_toolchain
 from soundstage import Chain
 from soundstage.export import Export, export_plugin
 from soundstage.host.chainfile import load_chain
-from soundstage.stages.upmix import HOP, Upmix
+from soundstage.stages.upmix import Upmix, frame_sizes
 
 ROOT = Path(__file__).resolve().parents[1]
 SECONDS = 3.0
@@ -97,7 +97,9 @@ def _frame_phase(chain: Chain, audio: np.ndarray, rate: int, got: np.ndarray) ->
         return 0
     n = 16384
     compared = n - chain.latency_samples  # the chain is latency-compensated: its last samples lack the input after
-    return min(range(HOP), key=lambda k: null_db(_at_phase(chain, audio[:n], rate, k)[:compared].T, got[:compared].T))
+    return min(
+        range(frame_sizes(rate)[1]), key=lambda k: null_db(_at_phase(chain, audio[:n], rate, k)[:compared].T, got[:compared].T)
+    )
 
 
 def test_a_track_without_plugins_renders_bit_for_bit(tmp_path: Path) -> None:

@@ -15,8 +15,8 @@ over the ears, smoothed over 1/3 octave (an octave below 200 Hz). Each path gets
 the gain that makes its level the reference's, zero phase, its mean over the
 L'/R' paths removed (the chain keeps its level), held within
 ``+-MAX_CORRECTION_DB``, and realized by a Hann-windowed linear-phase FIR of
-``2 * EQ_HALF_TAPS`` taps, which adds ``EQ_HALF_TAPS`` samples of latency to
-every path alike (the paths stay aligned).
+``2 * EQ_HALF_TAPS`` taps at 48 kHz (the same time at other rates, :func:`eq_half_taps`), which adds
+half that latency to every path alike (the paths stay aligned).
 
 It is a design on a model of the listener like the others: on the design head it
 makes the preview's octave balance the reference's; on another head it corrects
@@ -32,11 +32,20 @@ from soundstage.acoustics.geometry import rotation_z
 from soundstage.acoustics.head import HeadModel
 from soundstage.acoustics.profiles import DeviceProfile, Listener, load_profile
 from soundstage.acoustics.transfer import transfer_matrix
+from soundstage.dsp.spans import span
 from soundstage.memo import LruCache, hashable_key
 
-__all__ = ["EQ_HALF_TAPS", "MAX_CORRECTION_DB", "head_response", "smooth_power", "tonal_match", "tonal_match_gains"]
+__all__ = [
+    "EQ_HALF_TAPS",
+    "MAX_CORRECTION_DB",
+    "eq_half_taps",
+    "head_response",
+    "smooth_power",
+    "tonal_match",
+    "tonal_match_gains",
+]
 
-#: Half the length of each path's EQ (samples at the design rate): its added latency.
+#: Half the length of each path's EQ at 48 kHz: its added latency (:func:`eq_half_taps` at other rates).
 EQ_HALF_TAPS = 1024
 #: The largest correction of any path at any frequency (dB).
 MAX_CORRECTION_DB = 10.0
@@ -110,6 +119,11 @@ def _plants(
     return _PLANTS.get_or_compute(hashable_key(profile, head, listener, n, sample_rate), compute)
 
 
+def eq_half_taps(sample_rate: float) -> int:
+    """Half the length of each path's EQ at ``sample_rate``, the latency :func:`tonal_match` adds."""
+    return span(EQ_HALF_TAPS, sample_rate)
+
+
 def tonal_match(
     filters: np.ndarray,
     profile: DeviceProfile,
@@ -119,13 +133,14 @@ def tonal_match(
     *,
     center_path: int | None = 2,
 ) -> np.ndarray:
-    """``filters`` (drivers, paths, taps) equalized per path; every path delayed by :data:`EQ_HALF_TAPS`.
+    """``filters`` (drivers, paths, taps) equalized per path; every path delayed by :func:`eq_half_taps`.
 
     Paths 0 and 1 are the left and right inputs; ``center_path`` (default 2) is
     referenced to both speakers of the pair, any other path to none (left as it is).
     """
     drivers, paths, taps = filters.shape
-    n = scipy.fft.next_fast_len(taps + 4 * EQ_HALF_TAPS)
+    half = eq_half_taps(sample_rate)
+    n = scipy.fft.next_fast_len(taps + 4 * half)
     frequencies = np.fft.rfftfreq(n, 1 / sample_rate)
     response = scipy.fft.rfft(filters, n=n, axis=-1)  # (drivers, paths, F)
     plant, speakers, (left, right) = _plants(profile, head, listener, n, float(sample_rate))
@@ -137,7 +152,7 @@ def tonal_match(
         reference[:, :, center_path] = speakers[:, :, left] + speakers[:, :, right]
     gains = tonal_match_gains(device_ears, reference, frequencies)  # (F, paths)
     impulse = np.fft.irfft(gains, n=n, axis=0)  # zero phase: centered on sample 0
-    kernel = np.roll(impulse, EQ_HALF_TAPS, axis=0)[: 2 * EQ_HALF_TAPS] * np.hanning(2 * EQ_HALF_TAPS)[:, None]
-    # n >= taps + 4 EQ_HALF_TAPS: the product of the spectra is the linear convolution
+    kernel = np.roll(impulse, half, axis=0)[: 2 * half] * np.hanning(2 * half)[:, None]
+    # n >= taps + 4 half: the product of the spectra is the linear convolution
     out = scipy.fft.irfft(response * scipy.fft.rfft(kernel, n=n, axis=0).T[None], n=n, axis=-1)
-    return np.asarray(out[:, :, : taps + 2 * EQ_HALF_TAPS - 1])
+    return np.asarray(out[:, :, : taps + 2 * half - 1])

@@ -54,8 +54,8 @@ from soundstage.stages.crosstalk import CrosstalkCanceller
 from soundstage.stages.device import FADE_SECONDS, Spatializer
 from soundstage.stages.gain import Gain
 from soundstage.stages.monitors import BinauralMonitor
-from soundstage.stages.upmix import FFT_SIZE, HOP, Upmix
-from soundstage.stages.virtualizer import BULK_DELAY, Virtualizer
+from soundstage.stages.upmix import Upmix, frame_sizes
+from soundstage.stages.virtualizer import Virtualizer
 
 __all__ = ["ANY_RATE", "BUILTIN_KINDS", "EXPORTABLE", "PluginParameter", "Program", "bake", "rate_free"]
 
@@ -297,7 +297,7 @@ class _Baker:
             out.f64(_smoothing_ms(stage, "gain_db"))
             return 1, channels
         if isinstance(stage, Upmix):
-            self._upmix(out, [(self.parameter(name, stage, knob), 0.0) for knob in UPMIX_KNOBS])
+            self._upmix(out, [(self.parameter(name, stage, knob), 0.0) for knob in UPMIX_KNOBS], rate)
             return 1, 3
         if isinstance(stage, (Mix, Route)):
             return self._matrix(out, stage, channels)
@@ -328,7 +328,7 @@ class _Baker:
     def _virtualizer(self, out: _Writer, name: str, stage: Virtualizer, rate: float) -> tuple[int, int]:
         self.note_fixed(name, stage, ["azimuth_deg", "head_radius_m"])
         out.u32(VIRTUALIZER)
-        out.u32(BULK_DELAY + stage.partition_size)
+        out.u32(stage.design(rate).delay_samples + stage.partition_size)
         out.knob(self.parameter(name, stage, "crossfeed"), 0.0)
         out.f64(_smoothing_ms(stage, "crossfeed"))
         spectra = partition_spectra(stage.contralateral_filters(rate), stage.partition_size)
@@ -388,10 +388,10 @@ class _Baker:
         return channels
 
     @staticmethod
-    def _upmix(out: _Writer, knobs: list[tuple[int, float]]) -> None:
+    def _upmix(out: _Writer, knobs: list[tuple[int, float]], rate: float) -> None:
         out.u32(UPMIX)
-        out.u32(FFT_SIZE)
-        out.u32(HOP)
+        for size in frame_sizes(rate):  # the FFT size and the hop
+            out.u32(size)
         for parameter, fixed in knobs:
             out.knob(parameter, fixed)
 
@@ -399,7 +399,7 @@ class _Baker:
         upmix = stage.upmix
         knobs = [(self.parameter(name, stage, "center_amount"), 0.0)]
         knobs += [(-1, upmix.float_value(knob)) for knob in UPMIX_KNOBS[1:]]
-        self._upmix(out, knobs)
+        self._upmix(out, knobs, rate)
         out.u32(GAIN)
         out.u32(3)
         out.u32(2)

@@ -8,7 +8,7 @@ A stage registers itself as a chain-file type when its class is defined
 from __future__ import annotations
 
 from soundstage.host.processor import stage_types
-from soundstage.stages.align import Align, design_alignment
+from soundstage.stages.align import Align, alignment_samples, design_alignment
 from soundstage.stages.beamformer import Beamformer, design_beamformer, design_matrix_mix
 from soundstage.stages.crosstalk import CrosstalkCanceller, TargetCurve, design_crosstalk_canceller
 from soundstage.stages.device import Spatializer
@@ -28,6 +28,7 @@ __all__ = [
     "TargetCurve",
     "Upmix",
     "Virtualizer",
+    "alignment_samples",
     "design_alignment",
     "design_beamformer",
     "design_crosstalk_canceller",

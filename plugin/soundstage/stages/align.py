@@ -22,7 +22,26 @@ from soundstage.dsp.delay import DelayLine
 from soundstage.errors import ChannelError, ParameterError
 from soundstage.host.processor import ANY, Processor
 
-__all__ = ["Align", "design_alignment"]
+__all__ = ["Align", "alignment_samples", "design_alignment"]
+
+
+def alignment_samples(latencies_samples: Sequence[float], distances_m: Sequence[float], sample_rate: float) -> list[float]:
+    """Extra delays (samples, with their fractions) that make every path arrive with the slowest one, which gets 0
+    (pure function; the parameters are :func:`design_alignment`'s).
+
+    A filter design takes the fraction too (:func:`~soundstage.dsp.realize.delayed`): whole samples would be up
+    to half a sample off, 11 us at 44.1 kHz, and off by another amount at every rate.
+
+    >>> [round(d, 3) for d in alignment_samples([1024, 512], [1.9125, 2.0], 48000)]
+    [0.0, 499.545]
+    """
+    if len(latencies_samples) != len(distances_m):
+        raise ParameterError(
+            f"design_alignment: {len(latencies_samples)} latencies but {len(distances_m)} distances; give one of each per path"
+        )
+    totals = [latency + distance / SPEED_OF_SOUND_M_S * sample_rate for latency, distance in zip(latencies_samples, distances_m)]
+    slowest = max(totals)
+    return [slowest - total for total in totals]
 
 
 def design_alignment(latencies_samples: Sequence[float], distances_m: Sequence[float], sample_rate: float) -> list[int]:
@@ -42,13 +61,7 @@ def design_alignment(latencies_samples: Sequence[float], distances_m: Sequence[f
     >>> design_alignment([1024, 512], [1.9125, 2.0], 48000)  # canceller path, beam path
     [0, 500]
     """
-    if len(latencies_samples) != len(distances_m):
-        raise ParameterError(
-            f"design_alignment: {len(latencies_samples)} latencies but {len(distances_m)} distances; give one of each per path"
-        )
-    totals = [latency + distance / SPEED_OF_SOUND_M_S * sample_rate for latency, distance in zip(latencies_samples, distances_m)]
-    slowest = max(totals)
-    return [int(round(slowest - total)) for total in totals]
+    return [int(round(delay)) for delay in alignment_samples(latencies_samples, distances_m, sample_rate)]
 
 
 #: The longest Align delay, in ms: 10 s (aligning acoustic paths needs milliseconds).

@@ -39,6 +39,7 @@ from soundstage.dsp.crossover import band_weights
 from soundstage.dsp.fir import CrossfadingFir
 from soundstage.dsp.realize import relative_responses, to_fir
 from soundstage.dsp.search import bisect_per_bin, crossing_per_bin, slope_limited
+from soundstage.dsp.spans import span
 from soundstage.errors import ParameterError
 from soundstage.host.parameters import ParameterSpec
 from soundstage.host.processor import Processor
@@ -54,6 +55,7 @@ __all__ = [
     "realize_beam",
 ]
 
+#: The filters' length at 48 kHz (:func:`~soundstage.dsp.spans.span` gives it at other rates).
 TAPS = 1024
 #: Strength of the side-null interferers re the diffuse field (60 dB: nulls of about that depth).
 NULL_WEIGHT = 1e6
@@ -71,7 +73,7 @@ def design_beamformer(
     lobe_deg: float = 45.0,
     lobe_floor_db: float = -6.5,
     depth: float = 1.0,
-    taps: int = TAPS,
+    taps: int | None = None,
 ) -> DriverFilters:
     """Design the center beam of a device (pure function).
 
@@ -100,6 +102,7 @@ def design_beamformer(
     >>> design.impulse.shape, bool(design.wng_db().min() >= -10.01)
     ((5, 1, 1024), True)
     """
+    taps = taps if taps is not None else span(TAPS, sample_rate)
     beam = profile.beam_indices()
     if len(beam) < 2:
         raise ParameterError(
@@ -251,8 +254,9 @@ def blend_beam(beam: DriverFilters, matrix: DriverFilters, depth: float, profile
 
 
 @one_blas_thread()  # the same bits as a stage's design, whatever BLAS's threads (designstore.one_blas_thread)
-def design_matrix_mix(profile: DeviceProfile, *, sample_rate: float = 48000.0, taps: int = TAPS) -> DriverFilters:
+def design_matrix_mix(profile: DeviceProfile, *, sample_rate: float = 48000.0, taps: int | None = None) -> DriverFilters:
     """The simple alternative to the beam: all midranges fed equally (normalized on axis)."""
+    taps = taps if taps is not None else span(TAPS, sample_rate)
     mids = profile.indices("mid")
     frequencies = np.fft.rfftfreq(taps, 1 / sample_rate)
     f = np.maximum(frequencies, frequencies[1])
@@ -400,10 +404,11 @@ class Beamformer(FilterForms, Processor):  # type: ignore[misc]  # output_channe
 
     @property
     def latency_samples(self) -> int:
-        return TAPS // 2 + self.partition_size + (2 * TAPS + self.partition_size if self.form == "rtf" else 0)
+        direct = span(TAPS, self._sample_rate or 48000.0) // 2 + self.partition_size
+        return direct + (self._band_delay_samples() if self.form == "rtf" else 0)
 
     def _band_delay_samples(self) -> int:  # the ratio stage's latency
-        return 2 * TAPS + self.partition_size
+        return 2 * span(TAPS, self._sample_rate or 48000.0) + self.partition_size
 
     def _config(self) -> dict[str, Any]:
         config: dict[str, Any] = {}

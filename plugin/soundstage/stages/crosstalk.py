@@ -54,6 +54,7 @@ from soundstage.designstore import one_blas_thread
 from soundstage.dsp.fir import CrossfadingFir
 from soundstage.dsp.realize import relative_responses, to_fir
 from soundstage.dsp.search import crossing_per_bin
+from soundstage.dsp.spans import span
 from soundstage.errors import ParameterError
 from soundstage.host.parameters import ParameterSpec
 from soundstage.host.processor import Processor
@@ -87,6 +88,7 @@ __all__ = [
     "soft_extreme",
 ]
 
+#: The filters' length at 48 kHz (:func:`~soundstage.dsp.spans.span` gives it at other rates).
 TAPS = 2048
 #: The range of the regularization searches, relative to the plant's mean power.
 SEARCH_LOW, SEARCH_HIGH = 1e-9, 1e4
@@ -865,7 +867,7 @@ def design_crosstalk_canceller(
     max_effort_db: float = 10.0,
     low_frequency_give_db: float = 4.5,
     give_plateau_db: float | None = None,
-    taps: int = TAPS,
+    taps: int | None = None,
     region: ListeningRegion | None = DEFAULT_REGION,
     others: Sequence[HeadModel] = (),
     own_ear: str = "flat",
@@ -905,8 +907,9 @@ def design_crosstalk_canceller(
         given (default: ``plateau_db``). A fixed one keeps the level, and so the
         effort search, the same for every ``plateau_db``: the Spatializer passes its
         full-width plateau, so its designs move smoothly with width.
-    taps : int
-        FIR length; the modeling delay is ``taps // 2``.
+    taps : int, optional
+        FIR length; the modeling delay is ``taps // 2``. Default: :data:`TAPS` at 48 kHz, the same time at
+        other rates (:func:`~soundstage.dsp.spans.span`).
     region : ListeningRegion or None
         The listening region the design holds for (robust design, :class:`RobustInverse`): every
         seat of the region around ``listener`` and, for a model head, the head's variants
@@ -933,6 +936,7 @@ def design_crosstalk_canceller(
     """
     head = head or HybridSphereHead()
     listener = listener or Listener()
+    taps = taps if taps is not None else span(TAPS, sample_rate)
     mids = profile.indices("mid")
     if len(mids) < 2:
         raise ParameterError(
@@ -1106,11 +1110,11 @@ class CrosstalkCanceller(FilterForms, Processor):  # type: ignore[misc]  # outpu
 
     @property
     def latency_samples(self) -> int:
-        direct = TAPS // 2 + self.partition_size
-        return direct + (TAPS // 2 + self.partition_size if self.form == "rtf" else 0)
+        direct = self._band_delay_samples()
+        return direct + (direct if self.form == "rtf" else 0)
 
-    def _band_delay_samples(self) -> int:  # the ratio stage's latency
-        return TAPS // 2 + self.partition_size
+    def _band_delay_samples(self) -> int:  # the ratio stage's latency: the modeling delay, the partition
+        return span(TAPS, self._sample_rate or 48000.0) // 2 + self.partition_size
 
     def _config(self) -> dict[str, Any]:
         config: dict[str, Any] = {}

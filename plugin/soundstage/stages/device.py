@@ -14,7 +14,7 @@ After the upmix the chain is linear, so it runs as one MIMO FIR (L', R', C ->
 drivers): the virtualizer convolved with the canceller, and the beam, each with
 its alignment delay built in. The Spatializer composes the stages' design
 functions (:func:`design_virtualizer`, :func:`design_crosstalk_canceller`,
-:func:`design_beamformer`, :func:`design_alignment`), each memoised on the knobs it
+:func:`design_beamformer`, :func:`alignment_samples`), each memoised on the knobs it
 depends on, and streams the upmix (an :class:`Upmix` driven through its raw stream).
 A few knobs map onto the designs: ``width`` (virtualizer crossfeed, and canceller
 separation ``SEPARATION_PER_WIDTH_DB * width``, 30 dB on a measured head), ``center_level_db``, ``depth`` (beam
@@ -36,14 +36,14 @@ from soundstage import designstore
 from soundstage.acoustics.feeds import DriverFilters
 from soundstage.acoustics.hrtf import HeadChoice
 from soundstage.acoustics.profiles import device_setting, load_profile
-from soundstage.acoustics.timbre import EQ_HALF_TAPS, tonal_match
+from soundstage.acoustics.timbre import eq_half_taps, tonal_match
 from soundstage.dsp.fir import CrossfadingFir, partition_spectra
 from soundstage.dsp.grid import DesignGrid, GridAxis
-from soundstage.dsp.realize import trim_support
+from soundstage.dsp.realize import delayed, trim_support
 from soundstage.host.parameters import ParameterSpec
 from soundstage.host.processor import Processor
 from soundstage.memo import LruCache
-from soundstage.stages.align import design_alignment
+from soundstage.stages.align import alignment_samples
 from soundstage.stages.beamformer import blend_beam, design_beamformer, design_matrix_mix
 from soundstage.stages.crosstalk import REGION_EXTENTS, design_crosstalk_canceller, region_extents, region_setting
 from soundstage.stages.drivers import LISTENER_PARAMETERS, DriverFeeds, design_listener
@@ -297,14 +297,15 @@ class Spatializer(DriverFeeds, Processor):  # type: ignore[misc]  # output_chann
         nearest_mid = float(np.linalg.norm(profile.world_positions()[mids] - seat, axis=1).min())
         center = float(np.linalg.norm(profile.center_m - seat))
         lr_latency = virtual.delay_samples + canceller.delay_samples
-        lr_delay, center_delay = design_alignment([lr_latency, beam.delay_samples], [nearest_mid, center], sample_rate)
-        taps = max(lr.shape[-1] + lr_delay, beam.impulse.shape[-1] + center_delay)
-        combined = np.zeros((len(profile.drivers), 3, taps))
-        combined[:, :2, lr_delay : lr_delay + lr.shape[-1]] = lr
-        combined[:, 2, center_delay : center_delay + beam.impulse.shape[-1]] = beam.impulse[:, 0]
+        lr_exact, center_exact = alignment_samples([lr_latency, beam.delay_samples], [nearest_mid, center], sample_rate)
+        lr_delay = int(np.ceil(lr_exact))  # whole, the stage's latency; the beam path takes the fraction
+        lr_path, center_path = delayed(lr, lr_delay), delayed(beam.impulse[:, 0], center_exact + lr_delay - lr_exact)
+        combined = np.zeros((len(profile.drivers), 3, max(lr_path.shape[-1], center_path.shape[-1])))
+        combined[:, :2, : lr_path.shape[-1]] = lr_path
+        combined[:, 2, : center_path.shape[-1]] = center_path
         head = self._heads.head(sample_rate, HEAD_RADIUS_M)
         matched = tonal_match(combined, profile, head, design_listener(self), sample_rate)
-        return trim_support(matched, SUPPORT_FLOOR_DB), lr_latency + lr_delay + EQ_HALF_TAPS
+        return trim_support(matched, SUPPORT_FLOOR_DB), lr_latency + lr_delay + eq_half_taps(sample_rate)
 
     @property
     def latency_samples(self) -> int:

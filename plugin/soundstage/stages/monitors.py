@@ -31,14 +31,17 @@ from soundstage.acoustics.room import ShoeboxRoom, room_transfer_matrix
 from soundstage.acoustics.transfer import transfer_matrix
 from soundstage.designstore import one_blas_thread
 from soundstage.dsp.fir import CrossfadingFir
+from soundstage.dsp.spans import span
 from soundstage.errors import ParameterError
 from soundstage.host.parameters import ParameterSpec
 from soundstage.host.processor import Processor
 
 __all__ = ["BinauralMonitor", "MonitorFilters", "StereoReference", "design_monitor"]
 
+#: Lengths at 48 kHz (:func:`~soundstage.dsp.spans.span` gives them at other rates): the free field's
+#: filters, a room's (0.34 s: the image sources up to order 10 in a living room), the common delay.
 TAPS = 1024
-ROOM_TAPS = 16384  # 0.34 s at 48 kHz: the image sources up to order 10 in a living room
+ROOM_TAPS = 16384
 BULK_DELAY = 64
 
 
@@ -60,7 +63,7 @@ def design_monitor(
     listener: Listener | None = None,
     room: ShoeboxRoom | None = None,
     taps: int | None = None,
-    delay_samples: int = BULK_DELAY,
+    delay_samples: int | None = None,
 ) -> MonitorFilters:
     """Impulse responses from every driver to both ears, in free field or a room (pure function).
 
@@ -73,7 +76,8 @@ def design_monitor(
     (2, 2, 1024)
     """
     who = listener or Listener()
-    taps = taps or (ROOM_TAPS if room is not None else TAPS)
+    taps = taps or span(ROOM_TAPS if room is not None else TAPS, sample_rate)
+    delay_samples = delay_samples if delay_samples is not None else span(BULK_DELAY, sample_rate)
     frequencies = np.fft.rfftfreq(taps, 1 / sample_rate)
     if room is None:
         plant = transfer_matrix(profile, frequencies, head, listener=who)  # (F, 2, N)
@@ -194,7 +198,7 @@ class BinauralMonitor(Processor):
 
     @property
     def latency_samples(self) -> int:
-        return BULK_DELAY + self.partition_size
+        return span(BULK_DELAY, self._sample_rate or 48000.0) + self.partition_size
 
     def _prepare(self, sample_rate: float, num_channels: int) -> None:
         self._fir = CrossfadingFir(

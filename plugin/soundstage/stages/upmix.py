@@ -22,14 +22,22 @@ from __future__ import annotations
 import numpy as np
 
 from soundstage.dsp.delay import DelayLine
+from soundstage.dsp.spans import span
 from soundstage.dsp.stft import StreamingStft
 from soundstage.host.parameters import ParameterSpec
 from soundstage.host.processor import Processor
 
-__all__ = ["Upmix", "center_mask"]
+__all__ = ["Upmix", "center_mask", "frame_sizes"]
 
+#: The STFT's frame and hop at 48 kHz: 43 and 21 ms, bins 23.4 Hz apart; the same times at other rates
+#: (:func:`frame_sizes`), so the masks are decided on the same spectra.
 FFT_SIZE = 2048
 HOP = 1024
+
+
+def frame_sizes(sample_rate: float) -> tuple[int, int]:
+    """The upmix's FFT size and hop, in samples at ``sample_rate`` (:func:`~soundstage.dsp.spans.span`)."""
+    return span(FFT_SIZE, sample_rate), span(HOP, sample_rate)
 
 
 def _smoothstep(x: np.ndarray, low: float, high: float) -> np.ndarray:
@@ -115,14 +123,14 @@ class Upmix(Processor):
 
     @property
     def latency_samples(self) -> int:
-        return FFT_SIZE
+        return frame_sizes(self._sample_rate or 48000.0)[0]
 
     def _prepare(self, sample_rate: float, num_channels: int) -> None:
-        self._stft = StreamingStft(2, outputs=1, fft_size=FFT_SIZE, hop=HOP)
-        self._dry = DelayLine(2, FFT_SIZE)
-        bins = FFT_SIZE // 2 + 1
-        self._phi = np.zeros((4, bins), np.float32)  # smoothed Phi_LL, Phi_RR, Re Phi_LR, Im Phi_LR
-        self._frequencies = np.fft.rfftfreq(FFT_SIZE, 1 / sample_rate)
+        size, self._hop = frame_sizes(sample_rate)
+        self._stft = StreamingStft(2, outputs=1, fft_size=size, hop=self._hop)
+        self._dry = DelayLine(2, size)
+        self._phi = np.zeros((4, size // 2 + 1), np.float32)  # smoothed Phi_LL, Phi_RR, Re Phi_LR, Im Phi_LR
+        self._frequencies = np.fft.rfftfreq(size, 1 / sample_rate)
 
     def _band(self) -> np.ndarray:
         """The center band weights per bin (cached per sample rate and band limits)."""
@@ -137,7 +145,7 @@ class Upmix(Processor):
     def _frames(self, spectra: np.ndarray) -> np.ndarray:
         assert self._sample_rate is not None
         values = self._values
-        decay = np.float32(np.exp(-HOP / (float(values["smoothing_ms"]) * 1e-3 * self._sample_rate)))
+        decay = np.float32(np.exp(-self._hop / (float(values["smoothing_ms"]) * 1e-3 * self._sample_rate)))
         left, right = spectra[:, 0], spectra[:, 1]  # (frames, bins), complex64
         cross = left * np.conj(right)
         # Phi_LL, Phi_RR, Re and Im of Phi_LR: a one-pole average across frames per bin, state carried between
@@ -194,17 +202,18 @@ def center_components(mixture: np.ndarray, parts: list[np.ndarray], sample_rate:
         return out
 
     assert stage._stft is not None
-    padded = np.concatenate([mixture, np.zeros((2, FFT_SIZE))], axis=1)
+    size, hop = frame_sizes(sample_rate)
+    padded = np.concatenate([mixture, np.zeros((2, size))], axis=1)
     stage._stft.process(padded, record)
     results = []
     for part in parts:
         replay = iter(masks)
-        stft = StreamingStft(2, outputs=1, fft_size=FFT_SIZE, hop=HOP)
+        stft = StreamingStft(2, outputs=1, fft_size=size, hop=hop)
 
         def apply(spectra: np.ndarray, replay: object = replay) -> np.ndarray:
             mids = 0.5 * (spectra[:, 0] + spectra[:, 1])
             return np.stack([next(replay) * mid for mid in mids])[:, None, :]  # type: ignore[call-overload]
 
-        center = stft.process(np.concatenate([part, np.zeros((2, FFT_SIZE))], axis=1), apply)[0]
-        results.append(center[FFT_SIZE : FFT_SIZE + part.shape[1]])
+        center = stft.process(np.concatenate([part, np.zeros((2, size))], axis=1), apply)[0]
+        results.append(center[size : size + part.shape[1]])
     return results

@@ -23,12 +23,14 @@ from soundstage.acoustics.hrtf import HeadChoice, HrtfSet
 from soundstage.designstore import one_blas_thread
 from soundstage.dsp.delay import DelayLine
 from soundstage.dsp.fir import CrossfadingFir
+from soundstage.dsp.spans import span
 from soundstage.host.parameters import ParameterSpec
 from soundstage.host.processor import Processor
 
 __all__ = ["Virtualizer", "VirtualizerDesign", "design_virtualizer"]
 
-#: Samples of common delay so the linear-phase contralateral filter is causal.
+#: Samples of common delay so the linear-phase contralateral filter is causal, and the filter's length: both
+#: at 48 kHz (:func:`~soundstage.dsp.spans.span` gives them at other rates).
 BULK_DELAY = 64
 TAPS = 256
 
@@ -70,8 +72,8 @@ def design_virtualizer(
     azimuth_deg: float = 30.0,
     head_radius_m: float = 0.0875,
     head: HybridSphereHead | SphericalHead | RigidSphereHead | BlendedSphereHead | HeadAndTorso | HrtfSet | None = None,
-    taps: int = TAPS,
-    delay_samples: int = BULK_DELAY,
+    taps: int | None = None,
+    delay_samples: int | None = None,
 ) -> VirtualizerDesign:
     """Design the crossfeed path of a virtual speaker pair at +-``azimuth_deg`` (pure function).
 
@@ -91,7 +93,8 @@ def design_virtualizer(
     399
     """
     head = head if head is not None else HybridSphereHead(radius_m=head_radius_m)
-    n = taps
+    n = taps if taps is not None else span(TAPS, sample_rate)
+    delay_samples = delay_samples if delay_samples is not None else span(BULK_DELAY, sample_rate)
     frequencies = np.fft.rfftfreq(n, 1 / sample_rate)
     responses = head.ear_responses(frequencies, direction(azimuth_deg)[None])[:, 0]  # (2, F): left (ipsi), right
     if isinstance(head, (SphericalHead, BlendedSphereHead)):  # the head's level ratio, linear phase, the Woodworth ITD
@@ -193,14 +196,14 @@ class Virtualizer(Processor):
 
     @property
     def latency_samples(self) -> int:
-        return BULK_DELAY + self.partition_size
+        return span(BULK_DELAY, self._sample_rate or 48000.0) + self.partition_size
 
     def _prepare(self, sample_rate: float, num_channels: int) -> None:
         design = self.design(sample_rate)
         self._fir = CrossfadingFir(
             self._contra_matrix(design), partition_size=self.partition_size, fade_samples=int(0.02 * sample_rate)
         )
-        self._direct = DelayLine(2, BULK_DELAY + self.partition_size)
+        self._direct = DelayLine(2, design.delay_samples + self.partition_size)
 
     def _parameter_changed(self, name: str) -> None:
         if name in ("azimuth_deg", "head_radius_m") and self._fir is not None and self._sample_rate is not None:
