@@ -33,7 +33,7 @@ def alignment_samples(latencies_samples: Sequence[float], distances_m: Sequence[
     to half a sample off, 11 us at 44.1 kHz, and off by another amount at every rate.
 
     >>> [round(d, 3) for d in alignment_samples([1024, 512], [1.9125, 2.0], 48000)]
-    [0.0, 499.545]
+    [0.0, 499.755]
     """
     if len(latencies_samples) != len(distances_m):
         raise ParameterError(
