@@ -584,6 +584,86 @@ def test_process_carries_the_time_reference_between_wav_and_flac(tmp_path: Path)
     assert soundfile.info(str(tmp_path / "out.aiff")).frames == 24000
 
 
+def test_process_carries_an_ogg_vorbis_stems_time_reference_and_not_an_opus_ones(tmp_path: Path) -> None:
+    """An Ogg Vorbis stem's TIME_REFERENCE comment (ffmpeg's from a BWF, sox's given as a comment) is carried into a WAV
+    output's bext and a FLAC output's comment, read back by wavinfo and ffprobe. An Opus file's is not: it counts at
+    its source's rate (here 44.1 kHz, the count ffmpeg copied), which the 48 kHz Opus file does not record, so the
+    outputs carry no stamp rather than one 8.8% off."""
+    import wavinfo
+
+    from soundstage import Chain, Gain
+    from soundstage.fileio import process_file, time_reference
+
+    ffmpeg, sox = tool("ffmpeg"), tool("sox")
+    soundfile.write(str(tmp_path / "plain.wav"), program(0.5).T, 44100, subtype="PCM_24")
+    subprocess.run([ffmpeg, "-v", "error", "-i", str(tmp_path / "plain.wav"), "-write_bext", "1", "-metadata",
+                    "time_reference=441000", "-c:a", "pcm_s24le", str(tmp_path / "stamped.wav")], check=True)  # fmt: skip
+    for name, codec in (("ffmpeg.ogg", "libvorbis"), ("ffmpeg.opus", "libopus")):
+        subprocess.run(
+            [ffmpeg, "-v", "error", "-i", str(tmp_path / "stamped.wav"), "-c:a", codec, str(tmp_path / name)], check=True
+        )
+    subprocess.run([sox, str(tmp_path / "plain.wav"), "--comment", "TIME_REFERENCE=88200", str(tmp_path / "sox.ogg")], check=True)
+    chain = Chain([Gain(gain_db=-3.0)])
+    for source, reference in (("ffmpeg.ogg", 441000), ("sox.ogg", 88200), ("ffmpeg.opus", None)):
+        assert time_reference(tmp_path / source) == reference, source
+        flac, wav = tmp_path / f"{source}.out.flac", tmp_path / f"{source}.out.wav"
+        process_file(chain, tmp_path / source, flac)
+        process_file(chain, tmp_path / source, wav, bit_depth=24)
+        bext = wavinfo.WavInfoReader(str(wav)).bext
+        if reference is None:
+            assert "TIME_REFERENCE" not in _tags(flac) and bext is None, source
+            continue
+        assert _tags(flac)["TIME_REFERENCE"] == str(reference), source
+        assert bext is not None and bext.time_reference == reference, source
+
+
+def _ogg_files() -> dict[str, bytes]:
+    """An Ogg Vorbis file (sox) and an Opus file (ffmpeg) with a TIME_REFERENCE comment: their first 8 KB."""
+    ffmpeg, sox = shutil.which("ffmpeg"), shutil.which("sox")
+    if ffmpeg is None or sox is None:
+        return {}
+    with tempfile.TemporaryDirectory() as folder:
+        base = Path(folder)
+        soundfile.write(str(base / "a.wav"), program(0.5).T, SR, subtype="PCM_16")
+        subprocess.run([sox, str(base / "a.wav"), "--comment", "TIME_REFERENCE=96000", str(base / "a.ogg")], check=True)
+        subprocess.run([ffmpeg, "-v", "error", "-i", str(base / "a.wav"), "-c:a", "libopus", "-metadata",
+                        "time_reference=96000", str(base / "a.opus")], check=True)  # fmt: skip
+        return {name: (base / name).read_bytes()[:8192] for name in ("a.ogg", "a.opus")}
+
+
+OGG_FILES = _ogg_files()
+
+
+@pytest.mark.skipif(not OGG_FILES, reason="needs ffmpeg and sox (apt-get install ffmpeg sox) to make the Ogg files")
+@settings(max_examples=200, deadline=None, derandomize=True)
+@given(data=st.data())
+def test_ogg_comments_of_a_damaged_file_end_in_an_answer(data: st.DataObject) -> None:
+    """The first 8 KB of an Ogg Vorbis and an Opus file (sox's and ffmpeg's), bytes overwritten or the file cut
+    anywhere: ogg_comments answers (comments or None) without an exception, and time_reference either reads a count,
+    reads none, or refuses the comment in one AudioFileError."""
+    from soundstage.containers import ogg_comments
+    from soundstage.errors import AudioFileError
+    from soundstage.fileio import time_reference
+
+    name = data.draw(st.sampled_from(sorted(OGG_FILES)))
+    original = OGG_FILES[name]
+    damaged = bytearray(original[: data.draw(st.integers(0, len(original)), label="cut")])
+    for _ in range(data.draw(st.integers(0, 6), label="overwrites")):
+        if damaged:
+            damaged[data.draw(st.integers(0, len(damaged) - 1))] = data.draw(st.integers(0, 255))
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / name
+        path.write_bytes(bytes(damaged))
+        found = ogg_comments(path)
+        assert found is None or found.codec in ("vorbis", "opus", "flac")
+        try:
+            value = time_reference(path)
+        except AudioFileError as error:
+            assert "TIME_REFERENCE comment" in str(error) and "\n" not in str(error)
+        else:
+            assert value is None or value >= 0
+
+
 @settings(max_examples=30, deadline=None)
 @given(
     values=st.lists(

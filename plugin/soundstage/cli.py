@@ -496,10 +496,17 @@ def _cmd_session_new(args: argparse.Namespace) -> int:
         print(f"stem {relative} is TRUNCATED (see its comment): render with --allow-truncated, or export it again")
     for relative in made.wide:
         print(f"stem {relative} has more than 2 channels: {WIDE_STEM}")
+    unread = dict(made.unread)
     for relative in made.unstamped:
+        if relative in unread:
+            print(
+                f"stem {relative}: {unread[relative]}; it starts with the earliest of the {made.stamped} stem(s) placed "
+                "by theirs; give it offset_s (seconds after that one) if it starts elsewhere"
+            )
+            continue
         print(
-            f"stem {relative} has no time reference (BWF or FLAC) while {made.stamped} stem(s) have: it starts with the "
-            "earliest of them; give it offset_s if it starts elsewhere"
+            f"stem {relative} has no time reference (BWF, FLAC or Ogg) while {made.stamped} stem(s) have: it starts "
+            "with the earliest of them; give it offset_s if it starts elsewhere"
         )
     for left, others in made.pairs:
         if "," not in others:

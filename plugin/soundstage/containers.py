@@ -9,7 +9,8 @@ container's own structure shows the cut: an Ogg stream ends on a page marked as 
 reports any of this (soundfile, pedalboard and PyAV read what they can), so it is read here.
 
 A FLAC's Vorbis comments are read here too (:func:`flac_comments`): the walk over its metadata blocks is the cut
-check's, and none of soundstage's readers gives them (libsndfile gives a few named ones, title and the like).
+check's, and none of soundstage's readers gives them (libsndfile gives a few named ones, title and the like). So are
+an Ogg file's (:func:`ogg_comments`: Vorbis, Opus, FLAC in Ogg), from its first stream's header packets.
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ __all__ = [
     "cut_before_audio",
     "flac_blocks",
     "flac_comments",
+    "ogg_comments",
     "ogg_ended",
 ]
 
@@ -323,6 +325,75 @@ def ogg_ended(file: Path) -> bool | None:
             return last and not partial
         partial = True
     return False
+
+
+#: The most bytes of header packets :func:`ogg_comments` reads: comments that hold cover art can take megabytes.
+_OGG_MAX_HEADERS = 64 * 2**20
+
+#: An Ogg stream's codec by the start of its first packet, and where its comment packet's comments start.
+_OGG_CODECS = ((b"\x01vorbis", "vorbis", 7), (b"OpusHead", "opus", 8), (b"\x7fFLAC", "flac", 4))
+
+
+@dataclass(frozen=True)
+class OggComments:
+    """An Ogg file's first stream: its codec (``"vorbis"``, ``"opus"``, ``"flac"``) and its comments, names
+    upper-cased as the format compares them, the first of a repeated name kept."""
+
+    codec: str
+    comments: dict[str, str]
+
+
+def ogg_comments(file: Path) -> OggComments | None:
+    """The codec and the Vorbis comments of the Ogg ``file``'s first stream (the second of its header packets: a
+    Vorbis comment header, ``OpusTags``, or a FLAC-in-Ogg ``VORBIS_COMMENT`` block); None for another file, one of
+    another codec, or one whose header packets cannot be read whole (a damaged page: no checksum is checked, a
+    page that cannot be a page ends the reading)."""
+    packets = _ogg_header_packets(file, 2)
+    if not packets:
+        return None
+    known = next(((codec, offset) for start, codec, offset in _OGG_CODECS if packets[0].startswith(start)), None)
+    if known is None:
+        return None
+    codec, offset = known
+    comments: dict[str, str] = {}
+    if len(packets) == 2:
+        comment = packets[1]
+        if codec == "flac" and comment[:1] and comment[0] & 0x7F == FLAC_VORBIS_COMMENT:
+            _vorbis_comments(comment[offset:], comments)
+        elif (codec, comment[:offset]) in (("vorbis", b"\x03vorbis"), ("opus", b"OpusTags")):
+            _vorbis_comments(comment[offset:], comments)
+    return OggComments(codec, comments)
+
+
+def _ogg_header_packets(file: Path, count: int) -> list[bytes]:
+    """The first ``count`` packets of the Ogg ``file``'s first logical stream (fewer where it ends or a page is not
+    one first, or they run past :data:`_OGG_MAX_HEADERS`); empty for a file that is not Ogg."""
+    packets: list[bytes] = []
+    pending = bytearray()
+    serial = None
+    with open(file, "rb") as stream:
+        while len(packets) < count and len(pending) <= _OGG_MAX_HEADERS:
+            header = stream.read(27)
+            if len(header) < 27 or header[:4] != b"OggS" or header[4] != 0:
+                break
+            table = stream.read(header[26])
+            body = stream.read(sum(table))
+            if len(table) < header[26] or len(body) < sum(table):
+                break
+            if serial is None:
+                serial = header[14:18]
+            if header[14:18] != serial:  # another stream's page, multiplexed in
+                continue
+            at = 0
+            for lacing in table:
+                pending += body[at : at + lacing]
+                at += lacing
+                if lacing < 255:  # a packet ends here
+                    packets.append(bytes(pending))
+                    pending.clear()
+                    if len(packets) == count:
+                        break
+    return packets
 
 
 def _ogg_page(data: bytes, at: int) -> tuple[bool, bool] | None:

@@ -64,6 +64,7 @@ __all__ = [
     "SoundfileReader",
     "stamp_name",
     "time_reference",
+    "unread_stamp",
     "TruncatedReader",
     "WAV_SUFFIXES",
     "first_downmix",
@@ -1138,31 +1139,72 @@ def _progress_steps(progress: Callable[[int], None]) -> Callable[[int], None]:
     return step
 
 
+#: The suffixes of Ogg files, whose first stream's comments may hold a time reference (:func:`time_reference`).
+OGG_SUFFIXES = (".ogg", ".oga", ".opus")
+
+
 def time_reference(path: Path) -> int | None:
     """Where the DAW placed the stem ``path`` on its timeline (samples since midnight at the file's rate), or None if
-    it does not say: a WAV's BWF ``bext`` TimeReference, or a FLAC's ``TIME_REFERENCE`` comment (FFmpeg carries the
-    WAV's over so when it converts one to FLAC). A comment that is no count of samples raises ``AudioFileError``."""
-    if path.suffix.lower() == ".flac":
-        value = containers.flac_comments(path).get("TIME_REFERENCE")
-        if value is None:
+    it does not say: a WAV's BWF ``bext`` TimeReference, or the ``TIME_REFERENCE`` comment of a FLAC or an Ogg Vorbis
+    file (FFmpeg carries the WAV's over so when it converts one). An Opus file's is not read: its count is at the rate
+    of the file FFmpeg converted, which it does not record (it plays at 48 kHz whatever that rate was;
+    :func:`unread_stamp` says so). A comment that is no count of samples raises ``AudioFileError``."""
+    suffix = path.suffix.lower()
+    if suffix == ".flac":
+        return _counted(path, containers.flac_comments(path).get("TIME_REFERENCE"), "metaflac --remove-tag=TIME_REFERENCE")
+    if suffix in OGG_SUFFIXES:
+        found = containers.ogg_comments(path)
+        if found is None or found.codec == "opus":
             return None
-        text = value.strip()
-        if not (text.isascii() and text.isdigit() and len(text) <= 20):  # bext's is 64 bits: 20 digits
-            raise AudioFileError(
-                f"{str(path)!r}: its TIME_REFERENCE comment is {value!r}, not a count of samples; give the stem "
-                "offset_s (seconds from the session's start) to place it, or correct the comment "
-                "(metaflac --remove-tag=TIME_REFERENCE removes it)"
-            )
-        return int(text)
-    if path.suffix.lower() not in (*WAV_SUFFIXES, ".rf64"):
+        fix = f"ffmpeg -i {path.name} -map_metadata:s:a -1 -c copy {path.stem}-untagged{path.suffix}"
+        return _counted(path, found.comments.get("TIME_REFERENCE"), fix)
+    if suffix not in (*WAV_SUFFIXES, ".rf64"):
         return None
     bext = wav_chunk(path, b"bext")
     return bext_time_reference(bext) if bext else None
 
 
+def _counted(path: Path, value: str | None, remover: str) -> int | None:
+    """A ``TIME_REFERENCE`` comment's count of samples (None: no comment); one that is no count raises."""
+    if value is None:
+        return None
+    text = value.strip()
+    if not (text.isascii() and text.isdigit() and len(text) <= 20):  # bext's is 64 bits: 20 digits
+        raise AudioFileError(
+            f"{str(path)!r}: its TIME_REFERENCE comment is {value!r}, not a count of samples; give the stem "
+            f"offset_s (seconds from the session's start) to place it, or correct the comment ({remover} removes it)"
+        )
+    return int(text)
+
+
+def unread_stamp(path: Path) -> str | None:
+    """Why a time reference ``path`` holds is not read, for the stems placed without it: an Opus file's
+    ``TIME_REFERENCE`` counts at a rate the file does not say (its seconds at 44.1 and 48 kHz given); else None."""
+    if path.suffix.lower() not in OGG_SUFFIXES:
+        return None
+    found = containers.ogg_comments(path)
+    value = found.comments.get("TIME_REFERENCE", "").strip() if found is not None and found.codec == "opus" else ""
+    if not (value.isascii() and value.isdigit() and len(value) <= 20):
+        return None
+    count = int(value)
+
+    def clock(seconds: float) -> str:
+        hours, rest = divmod(seconds, 3600.0)
+        minutes, rest = divmod(rest, 60.0)
+        return f"{int(hours):02d}:{int(minutes):02d}:{rest:06.3f}"
+
+    return (
+        f"its TIME_REFERENCE comment ({count} samples) counts at the rate of the file it was converted from, which an "
+        f"Opus file does not record ({clock(count / 44100)} at 44.1 kHz, {clock(count / 48000)} at 48 kHz)"
+    )
+
+
 def stamp_name(path: Path) -> str:
     """What a stem's time reference is called in its format, for the messages and the render report."""
-    return "FLAC TIME_REFERENCE" if path.suffix.lower() == ".flac" else "BWF TimeReference"
+    suffix = path.suffix.lower()
+    if suffix == ".flac":
+        return "FLAC TIME_REFERENCE"
+    return "Ogg TIME_REFERENCE" if suffix in OGG_SUFFIXES else "BWF TimeReference"
 
 
 def _carried_stamp(source: Path, target: AudioTarget) -> tuple[list[tuple[bytes, bytes]], list[tuple[str, str]]]:

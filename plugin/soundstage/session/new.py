@@ -47,6 +47,7 @@ from soundstage.fileio import (
     open_audio,
     stamp_name,
     time_reference,
+    unread_stamp,
     wav_channel_mask,
 )
 from soundstage.files import atomic_path, library_path
@@ -91,6 +92,7 @@ class _Found:
     missing: int | None  # samples missing at its end (a stem cut short); None: cut short, how much unknown
     time_reference: int | None
     bed: str | None = None
+    unread: str | None = None  # why a time reference the file holds is not read (fileio.unread_stamp)
 
 
 @dataclass(frozen=True)
@@ -108,6 +110,7 @@ class NewSession:
     outputs: tuple[str, ...] = ()
     pairs: tuple[tuple[str, str], ...] = ()  # multiple-mono tracks: (the left part, the others), each panned and folded
     unstamped: tuple[str, ...] = ()  # stems without a time reference where others have one: they start at 0
+    unread: tuple[tuple[str, str], ...] = ()  # stems whose time reference is not read (an Opus file's): (stem, why)
 
 
 def new_session(
@@ -166,7 +169,8 @@ def new_session(
     wide = tuple(stem.relative for stem in found if stem.channels > 2 and stem.bed is None)
     pairs = tuple((found[i].relative, ", ".join(p.others)) for i, p in _multiple_mono(found).items() if p.channel == "l")
     unstamped = tuple(stem.relative for stem in found if stem.time_reference is None) if stamped else ()
-    return NewSession(target, session, rate, stamped, truncated, tuple(skipped), wide, tuple(outputs), pairs, unstamped)
+    unread = tuple((stem.relative, stem.unread) for stem in found if stem.unread is not None)
+    return NewSession(target, session, rate, stamped, truncated, tuple(skipped), wide, tuple(outputs), pairs, unstamped, unread)
 
 
 #: The files by which a folder is known to hold what soundstage wrote: a render's report, a batch's manifest
@@ -252,6 +256,7 @@ def _inspect(path: Path, session_folder: Path) -> _Found:
                 missing_frames(reader),
                 time_reference(path),
                 _bed(path, int(reader.num_channels)),
+                unread_stamp(path),
             )
     except AudioFileError as error:
         raise AudioFileError(f"session new: stem {relative!r}: {error} (or move it out of the folder)") from None
@@ -308,8 +313,10 @@ def _describe(stem: _Found, session_rate: float) -> str:
         hours, rest = divmod(seconds, 3600.0)
         minutes, rest = divmod(rest, 60.0)
         text += f", {stamp_name(stem.path).split()[0]} start {int(hours):02d}:{int(minutes):02d}:{rest:06.3f}"
+    elif stem.unread is not None:
+        text += f"; {stem.unread}: starts at 0 (offset_s places it)"
     else:
-        text += ", no time reference (BWF or FLAC): starts at 0 (offset_s places it)"
+        text += ", no time reference (BWF, FLAC or Ogg): starts at 0 (offset_s places it)"
     if stem.rate != session_rate:
         text += " (resampled)"
     if stem.missing != 0:  # None: cut short, how much unknown

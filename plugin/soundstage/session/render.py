@@ -536,7 +536,7 @@ def _output_files(render: Render, chain: Chain | None) -> list[tuple[str, int, s
 
 def _timeline_origin(stems: list[StemInfo], rate: float) -> int | None:
     """Where the session's zero is on the DAW's timeline (samples at ``rate`` since midnight) when a stem is placed by
-    its time reference (BWF or FLAC), else None: the earliest stamped stem starts at the session's zero."""
+    its time reference (BWF, FLAC or Ogg), else None: the earliest stamped stem starts at the session's zero."""
     for info in stems:
         if info.stem.offset_s is None and info.time_reference is not None:
             return round(info.time_reference / info.sample_rate * rate) - info.start
