@@ -372,25 +372,6 @@ def test_an_unfinished_recording_is_named_with_the_command_that_recovers_it(
         assert np.array_equal(reader.read(reader.frames), audio)
 
 
-def test_a_file_pedalboard_finds_empty_and_libsndfile_cannot_decode_is_not_called_empty(tmp_path: Path) -> None:
-    """FLAC in an Ogg container (ffmpeg -f ogg -c:a flac): pedalboard opens it with 0 samples, libsndfile's FLAC
-    decoder fails on it. Refused with the conversion, which works (before: 'has no samples (zero-length input)')."""
-    if shutil.which("ffmpeg") is None:
-        pytest.skip("needs ffmpeg (Debian: apt-get install ffmpeg)")
-    audio = program()
-    wav = write(tmp_path / "in.wav", audio)
-    oga = tmp_path / "take.oga"
-    subprocess.run(["ffmpeg", "-loglevel", "error", "-i", str(wav), "-f", "ogg", "-c:a", "flac", str(oga)], check=True)
-    from soundstage.errors import AudioFileError
-
-    with pytest.raises(AudioFileError, match=r"take.oga' cannot be decoded here \(.+\); convert it") as refused:
-        open_audio(oga)
-    command = str(refused.value).split("(e.g. ")[1].rstrip(")").split()
-    subprocess.run(["ffmpeg", "-loglevel", "error", "-i", str(oga), *command[3:5], str(tmp_path / command[5])], check=True)
-    with open_audio(tmp_path / command[5]) as reader:
-        assert reader.frames == audio.shape[1]
-
-
 def test_a_name_that_is_not_utf8_reads_writes_and_is_named_in_errors(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     """File names made on another system (Latin-1 bytes: a zip made on Windows, an old drive) reach Python as
     surrogates, which libsndfile, pedalboard and PyAV refused ("surrogates not allowed"): process, batch (into a
@@ -582,6 +563,43 @@ def test_process_carries_the_time_reference_between_wav_and_flac(tmp_path: Path)
         assert np.array_equal(soundfile.read(str(flac), dtype="float32")[0].ravel(), decoded)
     process_file(chain, tmp_path / "stamped.wav", tmp_path / "out.aiff")  # AIFF has no place for it: written as before
     assert soundfile.info(str(tmp_path / "out.aiff")).frames == 24000
+
+
+def test_flac_and_speex_in_ogg_read_as_ffmpeg_decodes_them_and_a_cut_one_to_its_cut(tmp_path: Path) -> None:
+    """FLAC in an Ogg container (``ffmpeg -c:a flac x.oga``; pedalboard takes it for Vorbis and finds no samples,
+    libsndfile does not read it) was refused as undecodable, with the conversion: it reads through FFmpeg's decoder,
+    the source's 24-bit samples bit for bit, with the TimeReference FFmpeg carried into its comments. Cut in half it is
+    refused as cut short, and reads to its cut with allow_truncated, every sample as the source's. Speex in Ogg, alike
+    refused, reads as FFmpeg decodes it."""
+    from soundstage.errors import AudioFileError
+    from soundstage.fileio import time_reference
+
+    ffmpeg = tool("ffmpeg")
+    soundfile.write(str(tmp_path / "plain.wav"), program(1.0).T, SR, subtype="PCM_24")
+    subprocess.run([ffmpeg, "-v", "error", "-i", str(tmp_path / "plain.wav"), "-write_bext", "1", "-metadata",
+                    "time_reference=480000", "-c:a", "pcm_s24le", str(tmp_path / "stamped.wav")], check=True)  # fmt: skip
+    oga = tmp_path / "stem.oga"
+    subprocess.run([ffmpeg, "-v", "error", "-i", str(tmp_path / "stamped.wav"), "-c:a", "flac", str(oga)], check=True)
+    source, _ = soundfile.read(str(tmp_path / "plain.wav"), dtype="float32", always_2d=True)
+    with open_audio(oga) as reader:
+        assert (reader.frames, reader.samplerate, reader.num_channels) == (SR, SR, 2)
+        assert np.array_equal(reader.read(reader.frames), source.T)
+    assert time_reference(oga) == 480000
+    cut = tmp_path / "cut.oga"
+    cut.write_bytes(oga.read_bytes()[: oga.stat().st_size // 2])
+    with pytest.raises(AudioFileError, match=r"'.*cut\.oga' is cut short: its Ogg stream stops at .*--allow-truncated"):
+        open_audio(cut)
+    with open_audio(cut, allow_truncated=True) as reader:
+        held = reader.read(reader.frames)
+    assert 0.3 * SR < held.shape[1] < SR and np.array_equal(held, source.T[:, : held.shape[1]])
+    # Speex in Ogg, which pedalboard finds empty as well: the samples FFmpeg decodes, as its command line does
+    speex, decoded = tmp_path / "voice.ogg", tmp_path / "voice.wav"
+    subprocess.run([ffmpeg, "-v", "error", "-f", "lavfi", "-i", "sine=f=440:d=1:sample_rate=16000", "-c:a", "libspeex",
+                    str(speex)], check=True)  # fmt: skip
+    subprocess.run([ffmpeg, "-v", "error", "-i", str(speex), "-c:a", "pcm_f32le", str(decoded)], check=True)
+    expected, _ = soundfile.read(str(decoded), dtype="float32", always_2d=True)
+    with open_audio(speex) as reader:
+        assert np.array_equal(reader.read(reader.frames), expected.T)
 
 
 def test_process_carries_an_ogg_vorbis_stems_time_reference_and_not_an_opus_ones(tmp_path: Path) -> None:

@@ -6,7 +6,7 @@ libsndfile reads and pedalboard does not (CAF, Wave64) are read with
 ``soundfile`` behind the same interface (:class:`SoundfileReader`), MPEG
 audio (MP3, MP2) as ffmpeg decodes it, counted frame by frame
 (:mod:`soundstage.mpeg`) against what the decoders estimate, and what neither
-reads (AAC and ALAC in .m4a or .caf, WavPack, AC-3) with FFmpeg's decoders
+reads (AAC and ALAC in .m4a or .caf, WavPack, AC-3, FLAC in Ogg) with FFmpeg's decoders
 through PyAV, the ``formats`` extra (:class:`DecodedReader`). Outputs go
 through the output layer (:mod:`soundstage.sinks`): checked before any work,
 written to a temporary file beside the target and renamed into place only when
@@ -238,6 +238,13 @@ def _decoder(file: Path, *, libsndfile_frames: int | None) -> Any:
     if int(reader.frames) == 0 and libsndfile_frames and isinstance(reader, ReadableAudioFile):
         reader.close()  # pedalboard stops short of the audio libsndfile finds: a RIFF size too small, a damaged one before it
         reader = SoundfileReader(file)
+    if int(reader.frames) == 0 and libsndfile_frames is None and isinstance(reader, ReadableAudioFile):
+        decoded = _ffmpeg_decoded(file)  # FLAC in Ogg (.oga), which pedalboard takes for Vorbis and finds empty
+        if decoded is not None and int(decoded.frames) > 0:
+            reader.close()
+            reader = decoded
+        elif decoded is not None:
+            decoded.close()
     if int(reader.frames) == 0 and containers.cut_before_audio(file) is not None:
         reader.close()  # a WAV cut inside its data chunk's header: pedalboard and libsndfile read no samples, no error
         _refuse_if_cut_before_audio(file)
@@ -267,7 +274,7 @@ def _within_reason(file: Path, reader: Any) -> Any:
 #: The formats read, as the refusal of another format lists them: pedalboard's and libsndfile's, and what
 #: :class:`DecodedReader` adds (the "formats" extra).
 READ_FORMATS = ("WAV", "AIFF", "FLAC", "MP3", "Ogg", "Opus", "CAF", "Wave64")
-DECODED_FORMATS = ("AAC", "ALAC", "WavPack", "AC-3", "BW64")
+DECODED_FORMATS = ("AAC", "ALAC", "WavPack", "AC-3", "BW64", "FLAC in Ogg")
 
 
 def _ffmpeg_decoded(file: Path) -> DecodedReader | None:
@@ -908,7 +915,8 @@ _RAW_STREAMS = frozenset({"aac", "ac3", "eac3", "dts", "truehd", "mlp", "voc"})
 
 class DecodedReader(_StreamedReader):
     """pedalboard's reader interface over FFmpeg's decoders (PyAV, the ``formats`` extra), for what neither pedalboard
-    nor libsndfile reads here: AAC and ALAC (.m4a from iTunes, Logic or a client; ALAC in .caf), WavPack, AC-3.
+    nor libsndfile reads here: AAC and ALAC (.m4a from iTunes, Logic or a client; ALAC in .caf), WavPack, AC-3, FLAC in
+    Ogg (.oga).
 
     The samples are the decoder's: an AAC encoder's priming at the start is dropped (the stream says how much), and
     the length is cut to the container's stated duration where the decoder gives more (an MP4's edit list: the
