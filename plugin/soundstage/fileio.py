@@ -56,6 +56,7 @@ __all__ = [
     "bed_problem",
     "check_output_path",
     "check_tail",
+    "clock_time",
     "held_frames",
     "missing_frames",
     "missing_words",
@@ -238,8 +239,8 @@ def _decoder(file: Path, *, libsndfile_frames: int | None) -> Any:
     if int(reader.frames) == 0 and libsndfile_frames and isinstance(reader, ReadableAudioFile):
         reader.close()  # pedalboard stops short of the audio libsndfile finds: a RIFF size too small, a damaged one before it
         reader = SoundfileReader(file)
-    if int(reader.frames) == 0 and libsndfile_frames is None and isinstance(reader, ReadableAudioFile):
-        decoded = _ffmpeg_decoded(file)  # FLAC in Ogg (.oga), which pedalboard takes for Vorbis and finds empty
+    if int(reader.frames) == 0 and libsndfile_frames is None and isinstance(reader, ReadableAudioFile) and _is_ogg(file):
+        decoded = _ffmpeg_decoded(file)  # FLAC or Speex in Ogg, which pedalboard takes for Vorbis and finds empty
         if decoded is not None and int(decoded.frames) > 0:
             reader.close()
             reader = decoded
@@ -294,6 +295,12 @@ def _is_riff_wave(file: Path) -> bool:
     with open(file, "rb") as stream:
         head = stream.read(12)
     return head[:4] in (b"RIFF", b"RF64") and head[8:12] == b"WAVE"
+
+
+def _is_ogg(file: Path) -> bool:
+    """Whether ``file`` begins as an Ogg file (its first page's capture pattern and version 0)."""
+    with open(file, "rb") as stream:
+        return stream.read(5) == b"OggS\x00"
 
 
 def _is_bw64(file: Path) -> bool:
@@ -1195,16 +1202,17 @@ def unread_stamp(path: Path) -> str | None:
     if not (value.isascii() and value.isdigit() and len(value) <= 20):
         return None
     count = int(value)
-
-    def clock(seconds: float) -> str:
-        hours, rest = divmod(seconds, 3600.0)
-        minutes, rest = divmod(rest, 60.0)
-        return f"{int(hours):02d}:{int(minutes):02d}:{rest:06.3f}"
-
     return (
         f"its TIME_REFERENCE comment ({count} samples) counts at the rate of the file it was converted from, which an "
-        f"Opus file does not record ({clock(count / 44100)} at 44.1 kHz, {clock(count / 48000)} at 48 kHz)"
+        f"Opus file does not record ({clock_time(count / 44100)} at 44.1 kHz, {clock_time(count / 48000)} at 48 kHz)"
     )
+
+
+def clock_time(seconds: float) -> str:
+    """A time of day on a DAW's timeline as hours, minutes and seconds to the ms: ``01:00:02.000``."""
+    hours, rest = divmod(seconds, 3600.0)
+    minutes, rest = divmod(rest, 60.0)
+    return f"{int(hours):02d}:{int(minutes):02d}:{rest:06.3f}"
 
 
 def stamp_name(path: Path) -> str:

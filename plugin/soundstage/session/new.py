@@ -42,6 +42,7 @@ from soundstage.fileio import (
     BED_MASKS,
     WAV_SUFFIXES,
     audio_files,
+    clock_time,
     missing_frames,
     missing_words,
     open_audio,
@@ -309,10 +310,7 @@ def _describe(stem: _Found, session_rate: float) -> str:
     channels = {1: "mono", 2: "stereo"}.get(stem.channels, f"{stem.channels} ch")
     text = f"{stem.rate / 1000:g} kHz {channels} {stem.dtype}, {stem.frames / stem.rate:.2f} s"
     if stem.time_reference is not None:
-        seconds = stem.time_reference / stem.rate
-        hours, rest = divmod(seconds, 3600.0)
-        minutes, rest = divmod(rest, 60.0)
-        text += f", {stamp_name(stem.path).split()[0]} start {int(hours):02d}:{int(minutes):02d}:{rest:06.3f}"
+        text += f", {stamp_name(stem.path).split()[0]} start {clock_time(stem.time_reference / stem.rate)}"
     elif stem.unread is not None:
         text += f"; {stem.unread}: starts at 0 (offset_s places it)"
     else:

@@ -4,10 +4,11 @@ Two paths of a device chain reach the listener at different times: they have
 different processing latencies (a crosstalk canceller's modeling delay is
 longer than a beam's) and their timing refers to different acoustic points (the
 canceller's to its nearest driver, the beam's to the device center). The design
-function :func:`design_alignment` gives each path the extra delay that makes it
-arrive with the slowest one; :class:`Align` applies such delays to the channels
-of a stream. :class:`~soundstage.stages.device.Spatializer` builds the same
-delays into its filters.
+function :func:`alignment_samples` gives each path the extra delay that makes it
+arrive with the slowest one, to the fraction of a sample, which
+:class:`~soundstage.stages.device.Spatializer` builds into its filters;
+:func:`design_alignment` rounds them to whole samples, and :class:`Align` applies
+such delays to the channels of a stream.
 """
 
 from __future__ import annotations
