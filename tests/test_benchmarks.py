@@ -32,9 +32,10 @@ def test_fir_engine_benchmark_runs() -> None:
 
 
 def test_device_chain_benchmark_runs() -> None:
-    result = run("device_chain.py", "--seconds", "3", "--stream-seconds", "1")
+    result = run("device_chain.py", "--seconds", "3", "--stream-seconds", "1", "--rates", "96000")
     assert result.returncode == 0, result.stderr
     assert "target >= 200x" in result.stdout and "target >= 20x" in result.stdout and "monitor adds" in result.stdout
+    assert "offline at 96000 Hz" in result.stdout and "times a second at 48 kHz (target <= 3.0)" in result.stdout
 
 
 def test_session_render_benchmark_runs() -> None:

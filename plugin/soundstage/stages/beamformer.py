@@ -360,6 +360,8 @@ class Beamformer(FilterForms, Processor):  # type: ignore[misc]  # output_channe
     """
 
     type_name = "Beamformer"
+    #: The FIR engine's partition at 48 kHz, its latency (the same time at other rates: :func:`~soundstage.dsp.spans.span`).
+    PARTITION = 256
     config_keys = ("device", "mode", "form")
     input_channels = 1
     parameter_specs = (
@@ -377,7 +379,7 @@ class Beamformer(FilterForms, Processor):  # type: ignore[misc]  # output_channe
         self.device, self.mode, self.form = device_setting(device), mode, form
         self._profile = load_profile(device)
         super().__init__(min_wng_db=min_wng_db, depth=depth)
-        self.partition_size = 256
+        self.partition_size = self.PARTITION  # at 48 kHz until a stream opens at another rate
         self._engines: list[CrossfadingFir] = []
 
     def design(self, sample_rate: float) -> DriverFilters:

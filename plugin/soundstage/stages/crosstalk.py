@@ -1044,6 +1044,8 @@ class CrosstalkCanceller(FilterForms, Processor):  # type: ignore[misc]  # outpu
     """
 
     type_name = "CrosstalkCanceller"
+    #: The FIR engine's partition at 48 kHz, its latency (the same time at other rates: :func:`~soundstage.dsp.spans.span`).
+    PARTITION = 512
     config_keys = ("device", "form", "hrtf", "region", *REGION_EXTENTS)
     input_channels = 2
     parameter_specs = (
@@ -1089,7 +1091,7 @@ class CrosstalkCanceller(FilterForms, Processor):  # type: ignore[misc]  # outpu
             listener_y_m=listener_y_m,
             listener_yaw_deg=listener_yaw_deg,
         )
-        self.partition_size = 512
+        self.partition_size = self.PARTITION  # at 48 kHz until a stream opens at another rate
         self._engines: list[CrossfadingFir] = []
 
     def design(self, sample_rate: float) -> DriverFilters:

@@ -40,6 +40,7 @@ from soundstage.acoustics.timbre import eq_half_taps, tonal_match
 from soundstage.dsp.fir import CrossfadingFir, partition_spectra
 from soundstage.dsp.grid import DesignGrid, GridAxis
 from soundstage.dsp.realize import delayed, trim_support
+from soundstage.dsp.spans import span
 from soundstage.host.parameters import ParameterSpec
 from soundstage.host.processor import Processor
 from soundstage.memo import LruCache
@@ -144,6 +145,8 @@ class Spatializer(DriverFeeds, Processor):  # type: ignore[misc]  # output_chann
     """
 
     type_name = "Spatializer"
+    #: The FIR engine's partition at 48 kHz, its latency (the same time at other rates: :func:`~soundstage.dsp.spans.span`).
+    PARTITION = 512
     config_keys = ("device", "hrtf", "region", *REGION_EXTENTS)
     input_channels = 2
     parameter_specs = (
@@ -183,7 +186,7 @@ class Spatializer(DriverFeeds, Processor):  # type: ignore[misc]  # output_chann
         self.hrtf = self._heads.hrtf  # a model or file name, or several files (a tuple)
         self._profile = load_profile(device)
         self.upmix = Upmix(center_amount=center_amount, high_hz=UPMIX_HIGH_HZ)
-        self.partition_size = 512
+        self.partition_size = self.PARTITION  # at 48 kHz until a stream opens at another rate
         self._fir: CrossfadingFir | None = None
         super().__init__(
             width=width,
@@ -313,6 +316,7 @@ class Spatializer(DriverFeeds, Processor):  # type: ignore[misc]  # output_chann
         return self.upmix.latency_samples + self.partition_size + self.filters(rate)[1]
 
     def _prepare(self, sample_rate: float, num_channels: int) -> None:
+        self.partition_size = span(self.PARTITION, sample_rate)
         self.upmix.open_stream(sample_rate, 2)
         combined, _ = self.filters(sample_rate)
         self._fir = CrossfadingFir(combined, partition_size=self.partition_size, fade_samples=int(FADE_SECONDS * sample_rate))

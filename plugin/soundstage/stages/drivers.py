@@ -8,6 +8,7 @@ from soundstage.acoustics.feeds import DriverFilters
 from soundstage.acoustics.profiles import DeviceProfile, Listener
 from soundstage.dsp.delay import DelayLine
 from soundstage.dsp.fir import CrossfadingFir
+from soundstage.dsp.spans import span
 from soundstage.host.parameters import ParameterSpec
 from soundstage.host.processor import Processor
 
@@ -55,15 +56,16 @@ class DriverFeeds:
 class FilterForms(DriverFeeds):
     """Driver feeds from FIR filters in direct or RTF form (the crosstalk canceller, the beamformer).
 
-    Subclasses give ``form`` (``"direct"`` or ``"rtf"``), ``partition_size`` and
-    ``design(rate)`` (a :class:`~soundstage.acoustics.feeds.DriverFilters`); the engines
+    Subclasses give ``form`` (``"direct"`` or ``"rtf"``), ``PARTITION`` (at 48 kHz; ``partition_size`` is it at
+    the stream's rate) and ``design(rate)`` (a :class:`~soundstage.acoustics.feeds.DriverFilters`); the engines
     run ``[direct]``, or ``[reference, ratio, band feeds]`` for the RTF form, where the
     band feeds (woofer, tweeter) skip the ratio stage and are delayed by
     ``_band_delay_samples()`` to stay aligned.
     """
 
     form: str
-    partition_size: int
+    PARTITION: int  # the FIR engines' partition at 48 kHz
+    partition_size: int  # ... at the stream's rate
     _sample_rate: float | None
 
     def design(self, sample_rate: float) -> DriverFilters:  # pragma: no cover - provided by the stage
@@ -81,6 +83,7 @@ class FilterForms(DriverFeeds):
 
     # the Processor hooks: open the engines for a stream, crossfade on a parameter change, run them
     def _prepare(self, sample_rate: float, num_channels: int) -> None:
+        self.partition_size = span(self.PARTITION, sample_rate)
         self._open_engines(sample_rate)
 
     def _parameter_changed(self, name: str) -> None:

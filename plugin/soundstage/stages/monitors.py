@@ -119,6 +119,8 @@ class BinauralMonitor(Processor):
     """
 
     type_name = "BinauralMonitor"
+    #: The FIR engine's partition at 48 kHz, its latency (the same time at other rates: :func:`~soundstage.dsp.spans.span`).
+    PARTITION = 256
     config_keys = ("device", "hrtf", "room", "listener_in_room_m")
     output_channels = 2
     parameter_specs = (
@@ -158,7 +160,7 @@ class BinauralMonitor(Processor):
             listener_yaw_deg=listener_yaw_deg,
             head_radius_m=head_radius_m,
         )
-        self.partition_size = 256
+        self.partition_size = self.PARTITION  # at 48 kHz until a stream opens at another rate
         self._fir: CrossfadingFir | None = None
 
     @property
@@ -201,6 +203,7 @@ class BinauralMonitor(Processor):
         return span(BULK_DELAY, self._sample_rate or 48000.0) + self.partition_size
 
     def _prepare(self, sample_rate: float, num_channels: int) -> None:
+        self.partition_size = span(self.PARTITION, sample_rate)
         self._fir = CrossfadingFir(
             self.design(sample_rate).impulse, partition_size=self.partition_size, fade_samples=int(0.05 * sample_rate)
         )

@@ -153,6 +153,8 @@ class Virtualizer(Processor):
 
     config_keys = ("hrtf",)
     input_channels = 2
+    #: The FIR engine's partition at 48 kHz, its latency (the same time at other rates: :func:`~soundstage.dsp.spans.span`).
+    PARTITION = 256
     output_channels = 2
     parameter_specs = (
         ParameterSpec("azimuth_deg", 30.0, 5.0, 90.0, unit="deg", description="Angle of the virtual speakers"),
@@ -173,7 +175,7 @@ class Virtualizer(Processor):
         super().__init__(azimuth_deg=azimuth_deg, head_radius_m=head_radius_m, crossfeed=crossfeed)
         self._fir: CrossfadingFir | None = None
         self._direct: DelayLine | None = None
-        self.partition_size = 256
+        self.partition_size = self.PARTITION  # at 48 kHz until a stream opens at another rate
 
     def design(self, sample_rate: float) -> VirtualizerDesign:
         """The current design at a sample rate."""
@@ -199,6 +201,7 @@ class Virtualizer(Processor):
         return span(BULK_DELAY, self._sample_rate or 48000.0) + self.partition_size
 
     def _prepare(self, sample_rate: float, num_channels: int) -> None:
+        self.partition_size = span(self.PARTITION, sample_rate)
         design = self.design(sample_rate)
         self._fir = CrossfadingFir(
             self._contra_matrix(design), partition_size=self.partition_size, fade_samples=int(0.02 * sample_rate)
