@@ -617,13 +617,16 @@ def _signal_blocks(args: argparse.Namespace, channels: int, rate: float, block: 
     import numpy as np
 
     if args.input:
+        from soundstage import stalls
         from soundstage.fileio import open_audio
 
         with open_audio(args.input) as file:
             reader = file if float(file.samplerate) == rate else file.resampled_to(rate)
             end = reader.frames if args.seconds is None else min(reader.frames, round(args.seconds * rate))
             while reader.tell() < end:
-                yield reader.read(min(block, end - reader.tell()))
+                with stalls.watched(Path(args.input), "reading"):
+                    block_read = reader.read(min(block, end - reader.tell()))
+                yield block_read
         return
     rng = np.random.default_rng(0)
     total = round((60.0 if args.seconds is None else args.seconds) * rate)
@@ -1498,7 +1501,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     from soundstage.files import Terminated, signals_as_exceptions
 
     args = build_parser().parse_args(argv)
-    with signals_as_exceptions():
+    from soundstage import stalls
+
+    outside = stalls.on_stall(_end_on_stall)
+    with signals_as_exceptions(), _restored(stalls.on_stall, outside):
         try:
             status = int(args.run(args))
             sys.stdout.flush()  # a reader gone (| head) is met here, and not as a traceback at the interpreter's exit
@@ -1515,6 +1521,25 @@ def main(argv: Sequence[str] | None = None) -> int:
         except Terminated as stop:
             print(f"soundstage: {stop}; no output was written", file=sys.stderr)
             return 128 + stop.signum
+
+
+def _end_on_stall(stall: Any) -> None:
+    """A decoder that never returns (:mod:`soundstage.stalls`): the error, the run's temporaries removed, and the
+    process ended, as nothing else ends a call in C (Ctrl-C and SIGTERM wait for it)."""
+    from soundstage import stalls
+
+    stalls.remove_temporaries()
+    print(f"soundstage: error: {stall}", file=sys.stderr, flush=True)
+    os._exit(2)
+
+
+@contextlib.contextmanager
+def _restored(setter: Callable[[Any], Any], value: Any) -> Iterator[None]:
+    """Call ``setter(value)`` when the block ends."""
+    try:
+        yield
+    finally:
+        setter(value)
 
 
 def _names_print() -> None:

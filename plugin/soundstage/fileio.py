@@ -35,7 +35,7 @@ try:
 except ImportError:  # the "formats" extra is not installed: AAC, ALAC, WavPack, AC-3 are refused with the conversion
     av = None  # type: ignore[assignment]
 
-from soundstage import containers, mpeg, riff
+from soundstage import containers, mpeg, riff, stalls
 from soundstage.engine import ChainStream, pump
 from soundstage.errors import AudioFileError, AudioInputError, OutputError, ParameterError
 from soundstage.files import library_path, missing_hint
@@ -107,6 +107,12 @@ def open_audio(path: str | os.PathLike[str], *, allow_truncated: bool = False) -
     its header says.
     """
     file = _input_file(path)
+    with stalls.watched(file, "opening", limit_s=stalls.open_limit_s(file)):
+        return _opened(file, allow_truncated)
+
+
+def _opened(file: Path, allow_truncated: bool) -> Any:
+    """:func:`open_audio` of an existing file (under the watch for decoders that never return)."""
     if isinstance(library_path(file), bytes):
         return _through_plain_name(file, allow_truncated)
     suffix = file.suffix.lower()
@@ -1109,7 +1115,8 @@ def _checked_blocks(reader: Any, source: Path, frames: int, buffer_size: int) ->
     position = 0
     while position < frames:
         try:
-            block = reader.read(min(buffer_size, frames - position))
+            with stalls.watched(source, "reading"):
+                block = reader.read(min(buffer_size, frames - position))
         except Exception as error:  # a decoder error in the middle of a damaged file
             raise AudioFileError(
                 f"input file {str(source)!r} cannot be read at sample {position}: {error}; export it again"

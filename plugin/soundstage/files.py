@@ -33,6 +33,7 @@ from pathlib import Path, PureWindowsPath
 from types import FrameType
 from typing import Any
 
+from soundstage import stalls
 from soundstage.errors import OutputError
 
 __all__ = [
@@ -198,6 +199,7 @@ def atomic_path(target: Path, *, mode: int | None = None, replace: bool = True) 
         raise OutputError(f"cannot write {str(target)!r}: {error.strerror or error}") from None
     os.close(handle)
     temporary = Path(name)
+    stalls.add_temporary(temporary)
     try:
         yield temporary
         os.chmod(temporary, permissions)
@@ -208,6 +210,8 @@ def atomic_path(target: Path, *, mode: int | None = None, replace: bool = True) 
     except BaseException:
         temporary.unlink(missing_ok=True)
         raise
+    finally:
+        stalls.discard_temporary(temporary)
 
 
 def library_path(path: str | os.PathLike[str]) -> str | bytes:

@@ -51,7 +51,7 @@ from typing import BinaryIO
 import numpy as np
 import soundfile
 
-from soundstage import containers, riff
+from soundstage import containers, riff, stalls
 from soundstage.analysis.loudness import LoudnessMeter, SpectrumMeter, TruePeakMeter
 from soundstage.errors import OutputError
 from soundstage.files import appeared_message, file_mode, library_path, publish
@@ -477,6 +477,7 @@ class AudioSink:
             handle, name = tempfile.mkstemp(prefix=f".{self.target.path.name}.", suffix=".partial", dir=folder)
             os.close(handle)
             self._temporary = Path(name)
+            stalls.add_temporary(self._temporary)
             self._file = soundfile.SoundFile(
                 library_path(name),
                 "w",
@@ -564,6 +565,7 @@ class AudioSink:
         except OSError as error:
             self.discard()
             raise OutputError(f"cannot write {str(self.target.path)!r}: {error.strerror or error}") from None
+        stalls.discard_temporary(self._temporary)
         self._temporary = None
         return self.target.path
 
@@ -577,6 +579,7 @@ class AudioSink:
                 file.close()
         if self._temporary is not None:
             self._temporary.unlink(missing_ok=True)
+            stalls.discard_temporary(self._temporary)
             self._temporary = None
 
 

@@ -43,7 +43,7 @@ except ImportError:  # Windows
 from soundstage.acoustics.hrtf import HEAD_MODELS, HeadChoice, HrtfError
 from soundstage.batch.jobs import BatchError, BatchItem
 from soundstage.batch.manifest import Manifest, sha256_path
-from soundstage.batch.worker import Task, chain_plugins, run_task
+from soundstage.batch.worker import Task, chain_plugins, run_task, stall_note
 from soundstage.errors import warnings_as_lines
 from soundstage.files import remove_temporaries
 from soundstage.host.chainfile import NoHeadStageError, with_head
@@ -281,12 +281,16 @@ def _run_local(
         crashed = _pool_round(pending, record, workers, context, options, work)
         for task in crashed:  # each alone on a fresh worker: a second death is that item's, not a bystander's
             remove_temporaries(Path(task.output_dir) / task.output)
+            stalled = _stall_reason(task)
+            if stalled is not None:  # its worker ended itself on a decoder that never returns: once is enough
+                record({**_crashed(task), "reason": stalled})
+                continue
             # a task in flight when the pool broke may have finished its output before its result came back:
             # the retry replaces that output, written by this batch, but never one that was there before it
             again = dataclasses.replace(task, attempt=task.attempt + 1, overwrite=task.overwrite or not task.output_existed)
             if _pool_round(deque([again]), record, 1, context, options, work):
                 remove_temporaries(Path(task.output_dir) / task.output)
-                record(_crashed(again))
+                record({**_crashed(again), "reason": _stall_reason(again) or _crashed(again)["reason"]})
 
 
 def _pool_round(
@@ -353,6 +357,18 @@ def _pool(workers: int, context: Any, options: dict[str, Any]) -> Iterator[Proce
                 os.environ[name] = value
 
 
+def _stall_reason(task: Task) -> str | None:
+    """The reason a worker left when it ended itself on ``task`` (:func:`~soundstage.batch.worker.stall_note`),
+    taken away; None where it left none."""
+    note = stall_note(task)
+    try:
+        reason = note.read_text(encoding="utf-8").strip()
+    except (OSError, UnicodeDecodeError):
+        return None
+    note.unlink(missing_ok=True)
+    return reason or None
+
+
 def _crashed(task: Task) -> dict[str, Any]:
     return {
         "item": task.item,
@@ -397,7 +413,8 @@ def _run_dask(
                     record(future.result())
                 except Exception as error:  # the cluster gave up on it (workers died twice)
                     task = tasks[futures.index(future)]
-                    record({**_crashed(task), "reason": f"the cluster could not run it: {' '.join(str(error).split())}"})
+                    reason = _stall_reason(task) or f"the cluster could not run it: {' '.join(str(error).split())}"
+                    record({**_crashed(task), "reason": reason})
         except KeyboardInterrupt:
             client.cancel([f for f in futures if not f.done()])
             raise

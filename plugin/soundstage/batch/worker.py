@@ -13,10 +13,13 @@ except a crash of the process itself, which the executor handles.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import socket
 import sys
+import threading
 import time
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
@@ -29,6 +32,7 @@ try:
 except ImportError:  # pragma: no cover - Windows
     resource = None  # type: ignore[assignment]
 
+from soundstage import stalls
 from soundstage.batch.manifest import sha256_path
 from soundstage.errors import AudioFileError, ChainFileError, SoundstageError
 from soundstage.fileio import process_file
@@ -40,7 +44,7 @@ from soundstage.host.routing import OnChannels, Parallel, PerChannel
 from soundstage.session.render import render_session
 from soundstage.tomlfile import parse_toml
 
-__all__ = ["Task", "chain_plugins", "run_task"]
+__all__ = ["Task", "chain_plugins", "run_task", "stall_note"]
 
 #: Chains built in this worker process, by chain-file sha256 and head (plugins load once per worker).
 _CHAINS: dict[tuple[str, tuple[tuple[str, str], ...]], Chain] = {}
@@ -100,9 +104,10 @@ def run_task(task: Task) -> dict[str, Any]:
         "versions": {"soundstage": _version(), "pedalboard": pedalboard.__version__, "python": sys.version.split()[0]},
     }
     try:
-        _check_input(task)
-        entry["input_sha256"] = sha256_path(Path(task.input))
-        entry["outputs"], plugin_versions = _render(task)
+        with _stall_ends_worker(task):
+            _check_input(task)
+            entry["input_sha256"] = sha256_path(Path(task.input))
+            entry["outputs"], plugin_versions = _render(task)
         entry["versions"]["plugins"] = plugin_versions
         entry["status"] = "done"
     except (SoundstageError, OSError, ValueError, RuntimeError, TypeError) as error:
@@ -112,6 +117,48 @@ def run_task(task: Task) -> dict[str, Any]:
     entry["peak_rss_mb"] = _peak_rss_mb()
     entry["finished_at"] = time.strftime("%Y-%m-%dT%H:%M:%S%z")
     return entry
+
+
+#: The task each thread of this worker runs (a Dask worker runs several at once), for a stall's note.
+_TASKS: dict[int, Task] = {}
+#: What a stall did in this process before its first task began (restored when no task runs).
+_OUTSIDE: list[Callable[[stalls.Stall], None] | None] = []
+_TASKS_LOCK = threading.Lock()
+
+
+def stall_note(task: Task) -> Path:
+    """Where a worker leaves the reason it ended itself on ``task`` (a decoder that never returns: see
+    :mod:`soundstage.stalls`), for the batch to record; beside the item's output, hidden."""
+    return Path(task.output_dir) / f".{task.output}.stalled"
+
+
+def _end_worker(stall: stalls.Stall) -> None:
+    """A stall's action in a worker: the call cannot end, so neither can the worker; the item's reason is left for
+    the batch (:func:`stall_note`), the temporaries removed, and the process ended (its executor replaces it)."""
+    task = _TASKS.get(stall.thread)
+    if task is not None:
+        with contextlib.suppress(OSError):
+            stall_note(task).write_text(str(stall) + "\n", encoding="utf-8")
+    stalls.remove_temporaries()
+    print(f"soundstage: batch: error: {stall}", file=sys.stderr, flush=True)
+    os._exit(70)  # EX_SOFTWARE
+
+
+@contextlib.contextmanager
+def _stall_ends_worker(task: Task) -> Iterator[None]:
+    """Run an item with a stall ending this worker process (see :func:`_end_worker`)."""
+    with _TASKS_LOCK:
+        if not _TASKS:
+            _OUTSIDE[:] = [stalls.on_stall(_end_worker)]
+        _TASKS[threading.get_ident()] = task
+    stall_note(task).unlink(missing_ok=True)  # a note a killed batch left is not this run's
+    try:
+        yield
+    finally:
+        with _TASKS_LOCK:
+            _TASKS.pop(threading.get_ident(), None)
+            if not _TASKS and _OUTSIDE:
+                stalls.on_stall(_OUTSIDE.pop())
 
 
 def _render(task: Task) -> tuple[list[dict[str, Any]], dict[str, str]]:

@@ -35,6 +35,7 @@ import numpy as np
 import soundfile
 from threadpoolctl import threadpool_limits
 
+from soundstage import stalls
 from soundstage.acoustics.hrtf import HeadChoice, HrtfError
 from soundstage.analysis.device import device_stages, stages_device_figures
 from soundstage.analysis.loudness import LoudnessMeter, TruePeakMeter, short_term_lufs
@@ -134,6 +135,7 @@ class _Output:
         handle, name = tempfile.mkstemp(prefix=f".{self.target.path.name}.", suffix=".partial.w64", dir=folder)
         os.close(handle)
         self.first_pass = Path(name)
+        stalls.add_temporary(self.first_pass)
         self.writer = soundfile.SoundFile(
             library_path(name), "w", samplerate=self.target.sample_rate, channels=self.channels, subtype="FLOAT", format="W64"
         )
@@ -173,6 +175,7 @@ class _Output:
                 writer.close()
         if self.first_pass is not None:
             self.first_pass.unlink(missing_ok=True)
+            stalls.discard_temporary(self.first_pass)
         if self.sink is not None:
             self.sink.discard()
 
@@ -1141,6 +1144,7 @@ def _finalize(renders: list[Render], plan: _Plan, seed: int) -> None:
                         output.sink.write(piece.T)
                 output.sink.close()
                 output.first_pass.unlink()
+                stalls.discard_temporary(output.first_pass)
                 output.first_pass = None
         except Exception as error:  # a full disk on one render's files never stops the others
             plan.fail(render.name, error)

@@ -15,6 +15,7 @@ from typing import Any
 
 import numpy as np
 
+from soundstage import stalls
 from soundstage.errors import AudioFileError, AudioInputError
 from soundstage.fileio import missing_frames, open_audio, stamp_name, time_reference
 from soundstage.files import moved_hint, windows_hint
@@ -152,7 +153,10 @@ class StemReader:
         """The next ``count`` timeline samples, ``(channels, count)`` float32."""
         first = max(self.start, self._position)
         last = min(self.end, self._position + count)
-        data = self._file.read(last - first) if last > first else None
+        data = None
+        if last > first:
+            with stalls.watched(self.info.path, "reading"):
+                data = self._file.read(last - first)
         if data is not None and data.shape[1] < last - first:
             raise AudioFileError(f"stem {self.info.stem.name!r}: {str(self.info.path)!r} ends early (truncated?)")
         problem = sample_problem(data, first_sample=first - self.start) if data is not None else None

@@ -1,0 +1,234 @@
+"""Calls into a decoder that never return, and what is done about them.
+
+A damaged file can send a decoder into a loop that never ends: JUCE's WAV reader
+(pedalboard's) on a list of labels cut short, libsndfile on a tag entry that steps
+back. The ones found are refused before they start (:mod:`soundstage.fileio`), but
+a file nobody tried may find another, and a loop in C cannot be interrupted: Ctrl-C
+and SIGTERM wait for it to return to Python, which it never does, and the command
+hangs with nothing said.
+
+Every call that opens or reads an input audio file runs inside :func:`watched`,
+which times it in CPU seconds of the thread making it. A decoder that loops spends
+them; a disk that stops answering (a network share, a drive spinning up) spends
+none, and is waited for. A call past its limit is a :class:`Stall`. What is done
+then is the program's choice (:func:`on_stall`): by default a warning, once per call
+(a library cannot end the process it runs in); the command line prints its one-line
+error, removes the temporary files of the outputs being written (the writers list
+them here: :func:`add_temporary`) and ends the process, as nothing else can end a
+call in C.
+
+This is process-wide state by nature (one watch thread for the calls of every
+thread); nothing in it is configured at import.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import itertools
+import os
+import threading
+import time
+import warnings
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+__all__ = [
+    "READ_LIMIT_S",
+    "Stall",
+    "add_temporary",
+    "discard_temporary",
+    "on_stall",
+    "open_limit_s",
+    "remove_temporaries",
+    "watched",
+]
+
+#: CPU seconds one call that reads a block of audio may spend. A block of 65536 frames decodes in milliseconds
+#: (an MP3's in 3 ms here, a FLAC's in less); a minute is a loop, on the slowest machine that runs soundstage.
+READ_LIMIT_S = 60.0
+#: CPU seconds opening a file may spend per MB of it, beyond READ_LIMIT_S: a WAV of a codec libsndfile lacks (G.726
+#: from a dictation recorder) is decoded whole when opened, 0.25 s per MB on this project's machines.
+_OPEN_S_PER_MB = 10.0
+#: How often the watch looks at the calls in flight (seconds).
+_POLL_S = 0.5
+
+
+@dataclass(frozen=True)
+class Stall:
+    """A call into a decoder that has run past its limit without returning.
+
+    Attributes
+    ----------
+    path : Path
+        The input file it reads.
+    doing : str
+        ``"opening"`` or ``"reading"``.
+    cpu_s : float
+        CPU seconds the call had spent when it was seen (wall-clock seconds where the
+        platform has no clock per thread).
+    thread : int
+        The thread making the call (:func:`threading.get_ident`).
+    """
+
+    path: Path
+    doing: str
+    cpu_s: float
+    thread: int
+
+    def __str__(self) -> str:
+        name = self.path.name
+        return (
+            f"input file {str(self.path)!r}: {self.doing} it has run {self.cpu_s:.0f} s of CPU in one call into its "
+            f"decoder without returning, which a decoder does only in a loop on damaged data; export it again, or "
+            f"convert it if another program plays it (e.g. ffmpeg -i {name} -c:a pcm_s24le {Path(name).stem}-pcm.wav)"
+        )
+
+
+def open_limit_s(path: Path) -> float:
+    """CPU seconds :func:`watched` gives opening ``path``: :data:`READ_LIMIT_S` and 10 s per MB of the file."""
+    try:
+        size = os.stat(path).st_size
+    except OSError:
+        size = 0
+    return READ_LIMIT_S + _OPEN_S_PER_MB * size / 1e6
+
+
+class _Call:
+    """One watched call: the thread's CPU clock (or the wall clock) when it began."""
+
+    def __init__(self, path: Path, doing: str, limit_s: float) -> None:
+        self.path, self.doing, self.limit_s = path, doing, limit_s
+        self.seen = False
+        self.thread = threading.get_ident()
+        self._clock: int | None = None
+        if hasattr(time, "pthread_getcpuclockid"):  # Linux and the BSDs; macOS and Windows time the wall clock
+            with contextlib.suppress(OSError):
+                self._clock = time.pthread_getcpuclockid(self.thread)
+        self._start = self._now()
+
+    def _now(self) -> float:
+        return time.monotonic() if self._clock is None else time.clock_gettime(self._clock)
+
+    def spent_s(self) -> float:
+        """Seconds spent so far (read from the watch thread while the call's thread is inside it)."""
+        try:
+            return self._now() - self._start
+        except OSError:  # the thread ended (cannot happen inside the call; kept safe)
+            return 0.0
+
+
+class _Watch:
+    """The calls in flight, the temporaries being written, and the thread that looks at them."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.calls: dict[int, _Call] = {}
+        self.temporaries: set[Path] = set()
+        self.action: Callable[[Stall], None] | None = None
+        self.thread: threading.Thread | None = None
+        self.tokens = itertools.count()
+
+    def start(self) -> None:
+        """Start the watch thread unless it runs (called with the lock held)."""
+        if self.thread is None or not self.thread.is_alive():
+            self.thread = threading.Thread(target=self.run, name="soundstage-stall-watch", daemon=True)
+            self.thread.start()
+
+    def run(self) -> None:
+        while True:
+            time.sleep(_POLL_S)
+            with self.lock:
+                calls = [call for call in self.calls.values() if not call.seen]
+                action = self.action
+            for call in calls:
+                spent = call.spent_s()
+                if spent >= call.limit_s:
+                    call.seen = True
+                    stall = Stall(call.path, call.doing, spent, call.thread)
+                    if action is None:
+                        warnings.warn(f"{stall}; the process cannot interrupt it: stop it (kill)", RuntimeWarning, stacklevel=1)
+                    else:
+                        action(stall)
+
+
+_WATCH = _Watch()
+
+
+def _forget_after_fork() -> None:
+    _WATCH.lock = threading.Lock()  # a fork copies neither the watch thread nor the other threads' calls
+    _WATCH.calls.clear()
+    _WATCH.temporaries.clear()
+    _WATCH.thread = None
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_forget_after_fork)
+
+
+@contextlib.contextmanager
+def watched(path: Path, doing: str, *, limit_s: float | None = None) -> Iterator[None]:
+    """Run the block (one call into a decoder) under the watch: past ``limit_s`` CPU seconds it is a :class:`Stall`.
+
+    Parameters
+    ----------
+    path : Path
+        The input file the block reads (named in the stall's message).
+    doing : str
+        What the block does to it: ``"opening"`` or ``"reading"``.
+    limit_s : float, optional
+        CPU seconds of this thread the block may spend (default :data:`READ_LIMIT_S`; :func:`open_limit_s` for an
+        open).
+
+    Examples
+    --------
+    >>> from pathlib import Path
+    >>> with watched(Path("mix.wav"), "reading"):
+    ...     pass
+    """
+    call = _Call(path, doing, READ_LIMIT_S if limit_s is None else limit_s)
+    with _WATCH.lock:
+        token = next(_WATCH.tokens)
+        _WATCH.calls[token] = call
+        _WATCH.start()
+    try:
+        yield
+    finally:
+        with _WATCH.lock:
+            _WATCH.calls.pop(token, None)
+
+
+def on_stall(action: Callable[[Stall], None] | None) -> Callable[[Stall], None] | None:
+    """Set what the watch does with a :class:`Stall`; returns what it did before.
+
+    ``action`` is called on the watch thread while the stalled call still runs (it
+    cannot be ended but with the process); ``None`` (the default) warns once per call.
+    """
+    with _WATCH.lock:
+        previous, _WATCH.action = _WATCH.action, action
+    return previous
+
+
+def add_temporary(path: Path) -> None:
+    """List ``path`` as a temporary file being written, for :func:`remove_temporaries` to remove."""
+    with _WATCH.lock:
+        _WATCH.temporaries.add(path)
+
+
+def discard_temporary(path: Path) -> None:
+    """Take ``path`` off the list (it was renamed onto its output, or removed)."""
+    with _WATCH.lock:
+        _WATCH.temporaries.discard(path)
+
+
+def remove_temporaries() -> int:
+    """Remove every listed temporary file (a stall's action, before the process ends); how many were there."""
+    with _WATCH.lock:
+        listed = list(_WATCH.temporaries)
+        _WATCH.temporaries.clear()
+    removed = 0
+    for path in listed:
+        with contextlib.suppress(OSError):
+            path.unlink()
+            removed += 1
+    return removed

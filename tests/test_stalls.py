@@ -1,0 +1,143 @@
+"""Calls into a decoder that never return (soundstage.stalls): seen by the CPU time they spend, not the time they
+wait, and ended in one line, with nothing half-written left, by `process`, and as one failed item by `batch`."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+import pytest
+import soundfile
+
+from soundstage import stalls
+from soundstage.sinks import AudioSink, audio_target
+
+TESTS = Path(__file__).resolve().parent
+sys.path.insert(0, str(TESTS))
+import stalling  # noqa: E402  (tests/stalling.py: importable in spawned batch workers too)
+
+CPU_CLOCKS = pytest.mark.skipif(not hasattr(time, "pthread_getcpuclockid"), reason="this platform has no CPU clock per thread")
+
+
+def _seen(work: Callable[[], None]) -> list[stalls.Stall]:
+    """The stalls the watch sees while ``work`` runs."""
+    seen: list[stalls.Stall] = []
+    previous = stalls.on_stall(seen.append)
+    try:
+        work()
+    finally:
+        stalls.on_stall(previous)
+    return seen
+
+
+@CPU_CLOCKS
+def test_a_call_that_spends_its_cpu_is_one_stall_and_one_that_waits_is_none(tmp_path: Path) -> None:
+    """A call spinning past 0.3 CPU seconds is seen once (within a poll, 0.5 s, of its limit), naming the file, what
+    it did, the CPU spent and its thread; a call that waits 1.5 s (a disk that does not answer) spends no CPU and is
+    no stall."""
+    path = tmp_path / "mix.wav"
+
+    def spin() -> None:
+        with stalls.watched(path, "reading", limit_s=0.3):
+            end = time.monotonic() + 2.0
+            while time.monotonic() < end:
+                pass
+
+    started = time.monotonic()
+    seen = _seen(spin)
+    assert len(seen) == 1, seen
+    assert seen[0].path == path and seen[0].doing == "reading" and seen[0].thread == threading.get_ident()
+    assert 0.3 <= seen[0].cpu_s <= 1.5
+    assert time.monotonic() - started < 3.0
+
+    def wait() -> None:
+        with stalls.watched(path, "reading", limit_s=0.3):
+            time.sleep(1.5)
+
+    assert _seen(wait) == []
+
+
+def test_the_default_is_a_warning_and_a_writer_lists_its_temporary(tmp_path: Path) -> None:
+    """Without an action (a library's use) a stall warns once; an output being written (AudioSink) lists its
+    temporary for the action to remove, and takes it off the list when it is published."""
+    path = tmp_path / "mix.wav"
+    with pytest.warns(RuntimeWarning, match=r"'.*mix\.wav': reading it has run \d+ s of CPU in one call") as record:
+        with stalls.watched(path, "reading", limit_s=0.2):
+            end = time.monotonic() + 1.5  # CPU spent past the limit, and on for two polls more
+            while time.monotonic() < end:
+                pass
+    assert len(record) == 1
+    target = audio_target(tmp_path / "out.wav", channels=2, sample_rate=48000, bit_depth=24, frames=100)
+    sink = AudioSink(target, commit=False).open()
+    sink.write(np.zeros((2, 100), np.float32))
+    partial = list(tmp_path.glob(".out.wav.*.partial"))
+    assert len(partial) == 1
+    assert stalls.remove_temporaries() == 1 and not partial[0].exists()
+    sink.discard()
+    with AudioSink(target) as published:
+        published.write(np.zeros((2, 100), np.float32))
+    assert (tmp_path / "out.wav").exists() and stalls.remove_temporaries() == 0 and (tmp_path / "out.wav").exists()
+
+
+def test_process_ends_a_read_that_never_returns_in_one_line_and_leaves_nothing(tmp_path: Path) -> None:
+    """`soundstage process` on an input whose decoder loops in C (libsndfile's walk of a damaged tag, at 100% of a
+    core) while the output is being written: Ctrl-C and SIGTERM could not stop it; it ends by itself once the read
+    has spent its limit (2 s here, 60 s as shipped) with one line naming the input, status 2, and neither the output
+    nor a temporary of it."""
+    source = tmp_path / "mix.wav"
+    soundfile.write(source, np.random.default_rng(0).standard_normal((48000, 2)) * 0.05, 48000, subtype="PCM_24")
+    looping = stalling.looping_wav(tmp_path / "looping.wav")
+    output = tmp_path / "out" / "device.wav"
+    output.parent.mkdir()
+    script = (
+        "import sys; from pathlib import Path\n"
+        f"sys.path.insert(0, {str(TESTS)!r})\n"
+        "import stalling\n"
+        "from soundstage.cli import main\n"
+        "stalling.loop_in_reads(Path(sys.argv[1]), limit_s=2.0)\n"
+        "sys.exit(main(['process', sys.argv[2], sys.argv[3], '--chain', 'stereo-reference']))\n"
+    )
+    started = time.monotonic()
+    try:
+        done = subprocess.run(
+            [sys.executable, "-c", script, str(looping), str(source), str(output)], capture_output=True, text=True, timeout=120
+        )
+    except subprocess.TimeoutExpired:
+        pytest.fail("process hung on a read that never returns")
+    assert done.returncode == 2, (done.returncode, done.stderr)
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("soundstage: error: input file "), done.stderr
+    assert repr(str(source)) in lines[0] and "reading it has run" in lines[0] and "without returning" in lines[0]
+    assert list(output.parent.iterdir()) == []
+    assert time.monotonic() - started < 60
+
+
+def test_a_batch_item_whose_read_never_returns_fails_alone_with_the_reason(tmp_path: Path) -> None:
+    """A batch of three items, item01's reads looping in C: its worker ends itself (nothing else can end the call),
+    leaving the reason; the item is recorded failed with it, at its first attempt (a retry would only loop again),
+    with no output or temporary; the other two are done."""
+    from soundstage.batch import load_jobs
+    from soundstage.batch.run import run_batch
+
+    folder = tmp_path / "in"
+    folder.mkdir()
+    for index in range(3):
+        noise = np.random.default_rng(index).standard_normal((24000, 2)) * 0.05
+        soundfile.write(folder / f"item{index:02d}.wav", noise, 48000, subtype="PCM_24")
+    (tmp_path / "damaged").mkdir()
+    stalling.looping_wav(tmp_path / "damaged" / "looping.wav")
+    out = tmp_path / "out"
+    result = run_batch(load_jobs(folder, chain="mastering"), out, workers=2, work=stalling.loop_in_item01)
+    assert sorted(result.done) == ["item00", "item02"]
+    assert list(result.failed) == ["item01"]
+    reason = result.failed["item01"]
+    assert "item01.wav" in reason and "reading it has run" in reason and "\n" not in reason, reason
+    entries = [json.loads(line) for line in (out / "batch-manifest.jsonl").read_text().splitlines()]
+    assert [e["attempt"] for e in entries if e["item"] == "item01"] == [1]
+    assert sorted(p.name for p in out.iterdir()) == ["batch-manifest.jsonl", "item00.wav", "item02.wav"]
