@@ -249,3 +249,35 @@ def test_a_wav_cut_inside_its_markers_reads_whole_and_never_hangs(tmp_path: Path
         pytest.fail(f"reading the WAV cut {int(read[-1]) + 1 if read else 1} bytes short of its end hung")
     assert done.returncode == 0, done.stderr
     assert done.stdout.split() == [str(cut) for cut in range(1, added + 1)]
+
+
+@pytest.mark.parametrize(("name", "codec"), [("wavpack.wv", "wavpack"), ("aac.m4a", "aac")])
+def test_a_file_damaged_inside_is_refused_as_damaged_at_its_time_not_as_cut_short(tmp_path: Path, name: str, codec: str) -> None:
+    """A WavPack file, or AAC in MP4 (FFmpeg's), whole to its last byte but with one packet in the middle
+    overwritten: FFmpeg plays it with an error and the packet skipped (the rest early, the file shorter), or stops
+    there (WavPack); soundstage said it was truncated (a disk that filled up?) and held a fraction of its length. It
+    is refused in one line saying it is damaged, at the time of that packet, and nothing is written."""
+    av = pytest.importorskip("av")
+    source = tmp_path / "source.wav"
+    subprocess.run([tool("ffmpeg"), "-v", "error", "-f", "lavfi", "-i", f"anoisesrc=d={SECONDS}:r={RATE}:a=0.3", "-ac", "2",
+                    "-c:a", "pcm_s24le", str(source)], check=True)  # fmt: skip
+    path = tmp_path / name
+    subprocess.run([tool("ffmpeg"), "-v", "error", "-i", str(source), "-c:a", codec, str(path)], check=True)
+    with av.open(str(path)) as container:
+        stream = container.streams.audio[0]
+        packets = [(p.pos, p.size, float(p.pts * p.time_base)) for p in container.demux(stream) if p.size]
+    position, size, start_s = packets[len(packets) // 2]
+    data = bytearray(path.read_bytes())
+    data[position : position + size] = b"\xff" * size
+    path.write_bytes(bytes(data))
+    played = subprocess.run([tool("ffmpeg"), "-v", "error", "-i", str(path), "-f", "f32le", "-"], capture_output=True)
+    assert played.stderr and len(played.stdout) // 8 < SECONDS * RATE  # FFmpeg: an error, the packet left out
+    output = tmp_path / "out.wav"
+    done = subprocess.run([sys.executable, "-m", "soundstage.cli", "process", str(path), str(output), "--chain", "mastering"],
+                          capture_output=True, text=True, timeout=300)  # fmt: skip
+    assert done.returncode == 2 and done.stderr.count("\n") == 1, done.stderr
+    assert f"input file {str(path)!r} is damaged at " in done.stderr and "not cut short" in done.stderr, done.stderr
+    said_s = float(done.stderr.split(" is damaged at ")[1].split(" s ")[0])
+    packet_s = (packets[1][2] - packets[0][2]) if len(packets) > 1 else 0.1
+    assert start_s - 2 * packet_s <= said_s <= start_s + packet_s, (said_s, start_s)
+    assert not output.exists() and not list(tmp_path.glob(".out.wav*"))

@@ -923,6 +923,8 @@ class SoundfileReader(_StreamedReader):
 #: FFmpeg's names of the raw streams it reads (no container): the length it gives them is guessed from the bitrate, so
 #: a variable-rate AAC in ADTS frames (an .aac file, or `ffmpeg -f adts -`) read as cut short of its guess. A Creative
 #: VOC file's blocks state no sample count either: FFmpeg guesses one from the file's size, headers included.
+#: The codecs FFmpeg decodes here, as their makers write them.
+_CODEC_NAMES = {"wavpack": "WavPack", "ac3": "AC-3", "eac3": "E-AC-3", "vorbis": "Vorbis", "opus": "Opus", "speex": "Speex"}
 _RAW_STREAMS = frozenset({"aac", "ac3", "eac3", "dts", "truehd", "mlp", "voc"})
 
 
@@ -942,6 +944,7 @@ class DecodedReader(_StreamedReader):
     def __init__(self, path: str | os.PathLike[str]) -> None:
         assert av is not None
         self.name = str(path)
+        self._packets_end = self._largest_packet = 0  # bytes: the end of the last packet read, the largest packet
         self._container = av.open(self.name)
         try:
             if not self._container.streams.audio:
@@ -961,6 +964,8 @@ class DecodedReader(_StreamedReader):
                 if stated is None:
                     raise
                 broken = error if held < stated else None  # past all it states (the end of a last block lost): whole
+                if broken is not None and self._damaged_inside(stream, held):
+                    raise self._damaged(held) from None
             # a container may state its packets' length (a CAF: up to a packet more than the music) or, shorter, the
             # music's (an MP4's edit list); fewer samples than a packet short of it is a file cut short
             packet = max(int(stream.codec_context.frame_size or 0), 1)
@@ -979,6 +984,34 @@ class DecodedReader(_StreamedReader):
         self._ready = np.zeros((self.num_channels, 0), np.float32)
         self._position = 0
 
+    def _damaged_inside(self, stream: Any, held: int) -> bool:
+        """Whether the file goes on past a packet the decoder could not decode (``held`` samples in): a later packet
+        decodes (FFmpeg's players skip the damaged one, and play the rest early), or, some audio decoded before, the
+        container breaks off more than two of its largest packets before the file's end (a WavPack block whose
+        header is damaged; a cut leaves part of one). Not a file cut short there, nor one of a codec no decoder here
+        reads (every packet fails: AAC in a WAV)."""
+        try:
+            for packet in self._container.demux(stream):
+                if not packet.size:
+                    continue
+                try:
+                    if packet.decode():
+                        return True
+                except av.FFmpegError:
+                    continue
+        except av.FFmpegError:  # the container itself breaks off
+            return held > 0 and os.path.getsize(self.name) - self._packets_end > 2 * max(self._largest_packet, 1)
+        return False
+
+    def _damaged(self, held: int) -> AudioFileError:
+        name = self._container.streams.audio[0].codec_context.name
+        codec = _CODEC_NAMES.get(name, name.upper())
+        return AudioFileError(
+            f"input file {self.name!r} is damaged at {held / self.samplerate:.3f} s (sample {held}): its {codec} audio "
+            "cannot be decoded there, though the file goes on past it (not cut short: players skip the damaged part, "
+            "and play the rest early); export it again"
+        )
+
     def _blocks(self) -> Iterator[np.ndarray]:
         """The decoded stream from its start, in float32 blocks ``(channels, n)``; AudioFileError where it breaks."""
         container = self._container
@@ -989,11 +1022,15 @@ class DecodedReader(_StreamedReader):
         channels = self.num_channels
         position = 0
         try:
-            for frame in container.decode(stream):
-                for converted in to_float.resample(frame):
-                    block = np.ascontiguousarray(converted.to_ndarray().reshape(-1, channels).T, np.float32)
-                    position += block.shape[1]
-                    yield block
+            for packet in container.demux(stream):  # what container.decode does, with the packets' places kept
+                if packet.size and packet.pos is not None:
+                    self._packets_end = max(self._packets_end, int(packet.pos) + int(packet.size))
+                    self._largest_packet = max(self._largest_packet, int(packet.size))
+                for frame in packet.decode():
+                    for converted in to_float.resample(frame):
+                        block = np.ascontiguousarray(converted.to_ndarray().reshape(-1, channels).T, np.float32)
+                        position += block.shape[1]
+                        yield block
             for converted in to_float.resample(None):
                 yield np.ascontiguousarray(converted.to_ndarray().reshape(-1, channels).T, np.float32)
         except av.FFmpegError as error:
