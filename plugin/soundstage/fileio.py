@@ -945,6 +945,9 @@ class DecodedReader(_StreamedReader):
         assert av is not None
         self.name = str(path)
         self._packets_end = self._largest_packet = 0  # bytes: the end of the last packet read, the largest packet
+        self._timeline_end = 0  # samples: where the packets read end on the container's timeline
+        self._lag: int | None = None  # samples: a packet's place on that timeline less the samples decoded before it
+        self._lost_at: int | None = None  # samples decoded when the lag first grew by half a packet: one was dropped
         self._container = av.open(self.name)
         try:
             if not self._container.streams.audio:
@@ -970,6 +973,10 @@ class DecodedReader(_StreamedReader):
             # music's (an MP4's edit list); fewer samples than a packet short of it is a file cut short
             packet = max(int(stream.codec_context.frame_size or 0), 1)
             cut = stated is not None and (broken is not None or held < stated - packet)
+            if cut and broken is None and stated is not None and self._timeline_end >= stated - packet:
+                # every packet to the end of what the container states was there, and fewer samples decoded: the
+                # decoder dropped a damaged one without an error (FFmpeg's ALAC), the file is not cut short
+                raise self._damaged(held if self._lost_at is None else self._lost_at)
             self.frames = held if stated is None or cut else min(held, stated)
             self.declared_frames = stated if cut and stated is not None else self.frames
             name = stream.codec_context.format.name if stream.codec_context.format is not None else "flt"
@@ -983,6 +990,21 @@ class DecodedReader(_StreamedReader):
         self._decoded = self._blocks()
         self._ready = np.zeros((self.num_channels, 0), np.float32)
         self._position = 0
+
+    def _place(self, packet: Any, decoded: int) -> None:
+        """Keep where ``packet`` sits on the container's timeline against the ``decoded`` samples before it: the lag
+        between the two is settled once audio comes out (a decoder's delay: AAC's first packet gives none), and
+        grows by a packet where the decoder dropped one."""
+        start = round(float(packet.pts * packet.time_base) * self.samplerate)
+        length = round(float(packet.duration * packet.time_base) * self.samplerate)
+        self._timeline_end = max(self._timeline_end, start + length)
+        if decoded == 0:
+            return
+        lag = start - decoded
+        if self._lag is None:
+            self._lag = lag
+        elif self._lost_at is None and lag - self._lag > length // 2:
+            self._lost_at = decoded
 
     def _damaged_inside(self, stream: Any, held: int) -> bool:
         """Whether the file goes on past a packet the decoder could not decode (``held`` samples in): a later packet
@@ -1026,6 +1048,8 @@ class DecodedReader(_StreamedReader):
                 if packet.size and packet.pos is not None:
                     self._packets_end = max(self._packets_end, int(packet.pos) + int(packet.size))
                     self._largest_packet = max(self._largest_packet, int(packet.size))
+                if packet.size and packet.pts is not None and packet.duration and packet.time_base is not None:
+                    self._place(packet, position)
                 for frame in packet.decode():
                     for converted in to_float.resample(frame):
                         block = np.ascontiguousarray(converted.to_ndarray().reshape(-1, channels).T, np.float32)
