@@ -251,7 +251,9 @@ def test_a_wav_cut_inside_its_markers_reads_whole_and_never_hangs(tmp_path: Path
     assert done.stdout.split() == [str(cut) for cut in range(1, added + 1)]
 
 
-@pytest.mark.parametrize(("name", "codec"), [("wavpack.wv", "wavpack"), ("aac.m4a", "aac"), ("alac.m4a", "alac"), ("alac.caf", "alac")])
+@pytest.mark.parametrize(
+    ("name", "codec"), [("wavpack.wv", "wavpack"), ("aac.m4a", "aac"), ("alac.m4a", "alac"), ("alac.caf", "alac")]
+)
 def test_a_file_damaged_inside_is_refused_as_damaged_at_its_time_not_as_cut_short(tmp_path: Path, name: str, codec: str) -> None:
     """A WavPack file, AAC in MP4 or ALAC in MP4 or CAF (FFmpeg's), whole to its last byte but with one packet in
     the middle overwritten: FFmpeg plays it with an error and the packet skipped (the rest early, the file shorter),
