@@ -252,14 +252,16 @@ def test_a_wav_cut_inside_its_markers_reads_whole_and_never_hangs(tmp_path: Path
 
 
 @pytest.mark.parametrize(
-    ("name", "codec"), [("wavpack.wv", "wavpack"), ("aac.m4a", "aac"), ("alac.m4a", "alac"), ("alac.caf", "alac")]
+    ("name", "codec"),
+    [("wavpack.wv", "wavpack"), ("aac.m4a", "aac"), ("alac.m4a", "alac"), ("alac.caf", "alac"), ("ac3.ac3", "ac3")],
 )
 def test_a_file_damaged_inside_is_refused_as_damaged_at_its_time_not_as_cut_short(tmp_path: Path, name: str, codec: str) -> None:
-    """A WavPack file, AAC in MP4 or ALAC in MP4 or CAF (FFmpeg's), whole to its last byte but with one packet in
-    the middle overwritten: FFmpeg plays it with an error and the packet skipped (the rest early, the file shorter),
-    or stops there (WavPack); its ALAC decoder drops the packet without an error. soundstage said each was truncated
-    (a disk that filled up?) and held some of its length. It is refused in one line saying it is damaged, at the
-    time of that packet, and nothing is written."""
+    """A WavPack file, AAC in MP4, ALAC in MP4 or CAF, or a bare AC-3 stream (FFmpeg's), whole to its last byte but
+    with one packet in the middle overwritten: FFmpeg plays it with an error and the packet skipped (the rest early,
+    the file shorter), or stops there (WavPack); its ALAC decoder drops the packet without an error. soundstage said
+    each was truncated (a disk that filled up?) and held some of its length, or (AC-3) that it could not be decoded,
+    "Error number -16976906 occurred". It is refused in one line saying it is damaged, at the time of that packet,
+    and nothing is written."""
     av = pytest.importorskip("av")
     source = tmp_path / "source.wav"
     subprocess.run([tool("ffmpeg"), "-v", "error", "-f", "lavfi", "-i", f"anoisesrc=d={SECONDS}:r={RATE}:a=0.3", "-ac", "2",

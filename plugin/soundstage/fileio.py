@@ -964,8 +964,8 @@ class DecodedReader(_StreamedReader):
                 for block in self._blocks():
                     held += block.shape[1]
             except AudioFileError as error:  # undecodable from here on: cut short in transfer, or damaged
-                if stated is None:
-                    raise
+                if stated is None:  # a bare stream (AC-3): damaged where a later packet decodes
+                    raise self._damaged(held) if self._damaged_inside(stream, held) else error from None
                 broken = error if held < stated else None  # past all it states (the end of a last block lost): whole
                 if broken is not None and self._damaged_inside(stream, held):
                     raise self._damaged(held) from None
@@ -1058,8 +1058,11 @@ class DecodedReader(_StreamedReader):
             for converted in to_float.resample(None):
                 yield np.ascontiguousarray(converted.to_ndarray().reshape(-1, channels).T, np.float32)
         except av.FFmpegError as error:
+            why = str(error.strerror or error)
+            if why.startswith("Error number"):  # a decoder's own code, which FFmpeg has no words for (AC-3's sync)
+                why = f"FFmpeg's error {error.errno}"
             raise AudioFileError(
-                f"input file {self.name!r} cannot be decoded at sample {position}: {error.strerror or error}; export it again"
+                f"input file {self.name!r} cannot be decoded at sample {position}: {why}; export it again"
             ) from None
 
     def read(self, count: int) -> np.ndarray:
