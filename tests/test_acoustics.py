@@ -185,6 +185,54 @@ def test_bad_sofa_files(tmp_path: Path, kind: str) -> None:
         HrtfSet.from_sofa(file)
 
 
+def _sofar_set(path: Path) -> Path:
+    """A small SimpleFreeFieldHRIR set as sofar writes it (netCDF-4 through HDF5 1.10+: superblock version 2; the
+    libmysofa KEMAR file has version 0)."""
+    import sofar
+
+    sofa = sofar.Sofa("SimpleFreeFieldHRIR")
+    sofa.Data_IR = np.random.default_rng(1).standard_normal((4, 2, 64)) * 0.1
+    sofa.SourcePosition = [[0, 0, 1.2], [90, 0, 1.2], [180, 0, 1.2], [270, 0, 1.2]]
+    sofa.Data_SamplingRate = 48000
+    sofar.write_sofa(str(path), sofa)
+    return path
+
+
+@pytest.mark.parametrize("fraction", [0.03, 0.5, 0.97, None])
+@pytest.mark.parametrize("writer", ["libmysofa's KEMAR", "sofar"])
+def test_a_sofa_file_cut_short_says_so_with_both_lengths(
+    tmp_path: Path, kemar_path: str, writer: str, fraction: float | None
+) -> None:
+    """A SOFA file whose download or copy stopped (at 3, 50 or 97% of it, or one byte short): the netCDF library said
+    only "cannot be read: NetCDF: HDF error". The line says it is cut short, with the bytes it holds and the length
+    its HDF5 superblock states (the file's own size: checked against the whole file)."""
+    whole = Path(kemar_path).read_bytes() if writer != "sofar" else _sofar_set(tmp_path / "whole.sofa").read_bytes()
+    held = len(whole) - 1 if fraction is None else int(len(whole) * fraction)
+    file = tmp_path / "head.sofa"
+    file.write_bytes(whole[:held])
+    with pytest.raises(HrtfError) as raised:
+        HrtfSet.from_sofa(file)
+    assert str(raised.value) == (
+        f"SOFA file {str(file)!r} is cut short: it holds {held} of the {len(whole)} bytes its HDF5 superblock states "
+        "(a download or copy that did not finish?); copy it again"
+    )
+    file.write_bytes(whole)
+    assert HrtfSet.from_sofa(file).sample_rate > 0
+
+
+def test_a_sofa_file_damaged_inside_says_so(tmp_path: Path, kemar_path: str) -> None:
+    """KEMAR's set with 16 bytes of its HDF5 structures (the root group's, after the superblock) overwritten: it said
+    "cannot be read: NetCDF: HDF error"; it says the file is damaged, in the library's words, and to copy it again."""
+    data = bytearray(Path(kemar_path).read_bytes())
+    data[96:112] = b"\xa5" * 16
+    file = tmp_path / "head.sofa"
+    file.write_bytes(bytes(data))
+    with pytest.raises(
+        HrtfError, match=r"head\.sofa' is damaged: the netCDF library cannot read it \(NetCDF: [^)]+\); copy it again"
+    ):
+        HrtfSet.from_sofa(file)
+
+
 @pytest.mark.parametrize(
     ("name", "message"),
     [

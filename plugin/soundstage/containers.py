@@ -8,6 +8,9 @@ container's own structure shows the cut: an Ogg stream ends on a page marked as 
 (``moov``) without which its audio cannot be found, and a WAV's audio follows its header. No library of the field
 reports any of this (soundfile, pedalboard and PyAV read what they can), so it is read here.
 
+An HDF5 file (a SOFA set of head-related responses is netCDF-4, which is HDF5) states its own length in its
+superblock: :func:`hdf5_size` (the HDF5 library says only "HDF error" of a download that stopped).
+
 A FLAC's Vorbis comments are read here too (:func:`flac_comments`): the walk over its metadata blocks is the cut
 check's, and none of soundstage's readers gives them (libsndfile gives a few named ones, title and the like). So are
 an Ogg file's (:func:`ogg_comments`: Vorbis, Opus, FLAC in Ogg), from its first stream's header packets.
@@ -32,6 +35,7 @@ __all__ = [
     "cut_before_audio",
     "flac_blocks",
     "flac_comments",
+    "hdf5_size",
     "ogg_comments",
     "ogg_ended",
 ]
@@ -436,3 +440,37 @@ def _ogg_crc(page: bytes) -> int:
     for byte in page:
         crc = ((crc << 8) & 0xFFFFFFFF) ^ _CRC_TABLE[(crc >> 24) ^ byte]
     return crc
+
+
+#: An HDF5 file's signature, at its start or after a user block of 512, 1024, 2048 ... bytes.
+HDF5_SIGNATURE = b"\x89HDF\r\n\x1a\n"
+
+
+def hdf5_size(stream: BinaryIO) -> int | None:
+    """The length in bytes an HDF5 file's superblock states (its base address plus its end-of-file address), or
+    None where ``stream`` holds no superblock this reads (versions 0 to 3, the HDF5 File Format Specification 3.0,
+    section II.A). Read from the superblock at the start or after a user block (up to 1 MiB)."""
+    at = 0
+    while at <= 1 << 20:
+        stream.seek(at)
+        head = stream.read(48)
+        if head[:8] == HDF5_SIGNATURE:
+            break
+        at = 512 if at == 0 else at * 2
+    else:
+        return None
+    version = head[8] if len(head) > 8 else None
+    if version in (0, 1):
+        offsets = head[13]
+        fields = 24 if version == 0 else 28  # base, free-space, end-of-file addresses follow
+    elif version in (2, 3):
+        offsets = head[9]
+        fields = 12  # base, superblock extension, end-of-file addresses follow
+    else:
+        return None
+    if offsets not in (2, 4, 8) or len(head) < fields + 3 * offsets:
+        return None
+    base = int.from_bytes(head[fields : fields + offsets], "little")
+    end = int.from_bytes(head[fields + 2 * offsets : fields + 3 * offsets], "little")
+    undefined = (1 << (8 * offsets)) - 1
+    return None if undefined in (base, end) else base + end

@@ -52,6 +52,7 @@ import scipy.signal
 import scipy.spatial
 import sofar
 
+from soundstage import containers
 from soundstage.acoustics.geometry import azimuth_elevation_deg, direction
 from soundstage.acoustics.head import BlendedSphereHead, HeadAndTorso, HybridSphereHead, RigidSphereHead, SphericalHead
 from soundstage.designstore import file_digest
@@ -721,9 +722,21 @@ def _sofar_read(path: Path, file: Path) -> sofar.Sofa:
     except AttributeError as error:  # netCDF4: a global attribute SOFA requires is not there
         if "SOFAConventions" in str(error) or "Attribute not found" in str(error):
             raise HrtfError(f"SOFA file {str(file)!r} is a netCDF file but no SOFA file (it has no SOFAConventions)") from None
-        raise HrtfError(f"SOFA file {str(file)!r} cannot be read: {error}") from None
+        raise _unread(file, error) from None
     except Exception as error:  # netCDF4/sofar raise OSError, ValueError, KeyError ...
-        raise HrtfError(f"SOFA file {str(file)!r} cannot be read: {error}") from None
+        raise _unread(file, error) from None
+
+
+def _unread(file: Path, error: Exception) -> HrtfError:
+    """The error for a SOFA file the netCDF library could not read: damaged, where the library says its structures
+    do not hold together ("NetCDF: HDF error"); else in the library's words."""
+    why = str(error).split(": '")[0]  # netCDF4 adds the path it was given (a link's, for another name)
+    if "NetCDF: " not in why:
+        return HrtfError(f"SOFA file {str(file)!r} cannot be read: {error}")
+    return HrtfError(
+        f"SOFA file {str(file)!r} is damaged: the netCDF library cannot read it ({why.split('] ')[-1]}); copy it again "
+        "from where it came from"
+    )
 
 
 def _check_container(file: Path) -> None:
@@ -733,6 +746,12 @@ def _check_container(file: Path) -> None:
     try:
         with file.open("rb") as handle:
             head = handle.read(8)
+            stated, held = containers.hdf5_size(handle), os.fstat(handle.fileno()).st_size
+            if stated is not None and held < stated:
+                raise HrtfError(
+                    f"SOFA file {str(file)!r} is cut short: it holds {held} of the {stated} bytes its HDF5 superblock "
+                    "states (a download or copy that did not finish?); copy it again"
+                )
             if head.startswith(_SOFA_SIGNATURES):
                 return
             offset = 512
