@@ -141,3 +141,14 @@ def test_a_batch_item_whose_read_never_returns_fails_alone_with_the_reason(tmp_p
     entries = [json.loads(line) for line in (out / "batch-manifest.jsonl").read_text().splitlines()]
     assert [e["attempt"] for e in entries if e["item"] == "item01"] == [1]
     assert sorted(p.name for p in out.iterdir()) == ["batch-manifest.jsonl", "item00.wav", "item02.wav"]
+
+
+def test_a_stall_names_what_it_called_and_the_fix_for_that_file() -> None:
+    """An audio file's stall names its decoder and the conversion; a SOFA set's (read under the watch too) names the
+    netCDF library and says to copy the file again."""
+    audio = str(stalls.Stall(Path("/m/mix.wav"), "reading", 61.2, 1))
+    assert audio.startswith("input file '/m/mix.wav': reading it has run 61 s of CPU in one call into its decoder")
+    assert audio.endswith("(e.g. ffmpeg -i mix.wav -c:a pcm_s24le mix-pcm.wav)")
+    head = str(stalls.Stall(Path("/h/me.sofa"), "opening", 75.0, 1, "the netCDF library"))
+    assert "opening it has run 75 s of CPU in one call into the netCDF library" in head
+    assert head.endswith("copy it again from where it came from") and "ffmpeg" not in head

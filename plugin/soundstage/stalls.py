@@ -69,19 +69,27 @@ class Stall:
         platform has no clock per thread).
     thread : int
         The thread making the call (:func:`threading.get_ident`).
+    library : str
+        What the call runs, as the message names it (``"its decoder"``, ``"the netCDF library"``).
     """
 
     path: Path
     doing: str
     cpu_s: float
     thread: int
+    library: str = "its decoder"
 
     def __str__(self) -> str:
         name = self.path.name
         return (
-            f"input file {str(self.path)!r}: {self.doing} it has run {self.cpu_s:.0f} s of CPU in one call into its "
-            f"decoder without returning, which a decoder does only in a loop on damaged data; export it again, or "
-            f"convert it if another program plays it (e.g. ffmpeg -i {name} -c:a pcm_s24le {Path(name).stem}-pcm.wav)"
+            f"input file {str(self.path)!r}: {self.doing} it has run {self.cpu_s:.0f} s of CPU in one call into "
+            f"{self.library} without returning, which it does only in a loop on damaged data; "
+            + (
+                f"export it again, or convert it if another program plays it (e.g. ffmpeg -i {name} -c:a pcm_s24le "
+                f"{Path(name).stem}-pcm.wav)"
+                if self.library == "its decoder"
+                else "copy it again from where it came from"
+            )
         )
 
 
@@ -97,8 +105,8 @@ def open_limit_s(path: Path) -> float:
 class _Call:
     """One watched call: the thread's CPU clock (or the wall clock) when it began."""
 
-    def __init__(self, path: Path, doing: str, limit_s: float) -> None:
-        self.path, self.doing, self.limit_s = path, doing, limit_s
+    def __init__(self, path: Path, doing: str, limit_s: float, library: str) -> None:
+        self.path, self.doing, self.limit_s, self.library = path, doing, limit_s, library
         self.seen = False
         self.thread = threading.get_ident()
         self._clock: int | None = None
@@ -145,7 +153,7 @@ class _Watch:
                 spent = call.spent_s()
                 if spent >= call.limit_s:
                     call.seen = True
-                    stall = Stall(call.path, call.doing, spent, call.thread)
+                    stall = Stall(call.path, call.doing, spent, call.thread, call.library)
                     if action is None:
                         warnings.warn(f"{stall}; the process cannot interrupt it: stop it (kill)", RuntimeWarning, stacklevel=1)
                     else:
@@ -167,7 +175,7 @@ if hasattr(os, "register_at_fork"):
 
 
 @contextlib.contextmanager
-def watched(path: Path, doing: str, *, limit_s: float | None = None) -> Iterator[None]:
+def watched(path: Path, doing: str, *, limit_s: float | None = None, library: str = "its decoder") -> Iterator[None]:
     """Run the block (one call into a decoder) under the watch: past ``limit_s`` CPU seconds it is a :class:`Stall`.
 
     Parameters
@@ -179,6 +187,8 @@ def watched(path: Path, doing: str, *, limit_s: float | None = None) -> Iterator
     limit_s : float, optional
         CPU seconds of this thread the block may spend (default :data:`READ_LIMIT_S`; :func:`open_limit_s` for an
         open).
+    library : str
+        What the block calls, as a stall's message names it.
 
     Examples
     --------
@@ -186,7 +196,7 @@ def watched(path: Path, doing: str, *, limit_s: float | None = None) -> Iterator
     >>> with watched(Path("mix.wav"), "reading"):
     ...     pass
     """
-    call = _Call(path, doing, READ_LIMIT_S if limit_s is None else limit_s)
+    call = _Call(path, doing, READ_LIMIT_S if limit_s is None else limit_s, library)
     with _WATCH.lock:
         token = next(_WATCH.tokens)
         _WATCH.calls[token] = call

@@ -52,7 +52,7 @@ import scipy.signal
 import scipy.spatial
 import sofar
 
-from soundstage import containers
+from soundstage import containers, stalls
 from soundstage.acoustics.geometry import azimuth_elevation_deg, direction
 from soundstage.acoustics.head import BlendedSphereHead, HeadAndTorso, HybridSphereHead, RigidSphereHead, SphericalHead
 from soundstage.designstore import file_digest
@@ -197,7 +197,8 @@ class HrtfSet:
             hint = missing_hint(file) or head_hint(str(path)) or " (Debian ships the MIT KEMAR set in libmysofa1)"
             raise HrtfError(f"SOFA file {str(file)!r} does not exist{hint}")
         _check_container(file)
-        sofa = _read_sofa(file)
+        with stalls.watched(file, "opening", limit_s=stalls.open_limit_s(file), library="the netCDF library"):
+            sofa = _read_sofa(file)
         data_type = str(getattr(sofa, "GLOBAL_DataType", ""))
         irs = getattr(sofa, "Data_IR", None)
         if data_type.startswith("TF") and getattr(sofa, "Data_Real", None) is not None:
