@@ -4,6 +4,7 @@ wait, and ended in one line, with nothing half-written left, by `process`, and a
 from __future__ import annotations
 
 import json
+import signal
 import subprocess
 import sys
 import threading
@@ -152,3 +153,46 @@ def test_a_stall_names_what_it_called_and_the_fix_for_that_file() -> None:
     head = str(stalls.Stall(Path("/h/me.sofa"), "opening", 75.0, 1, "the netCDF library"))
     assert "opening it has run 75 s of CPU in one call into the netCDF library" in head
     assert head.endswith("copy it again from where it came from") and "ffmpeg" not in head
+
+
+@pytest.mark.parametrize(("signum", "status", "said"), [(2, 130, "interrupted"), (15, 143, "terminated by SIGTERM")])
+def test_ctrl_c_and_sigterm_reach_a_read_that_never_returns(tmp_path: Path, signum: int, status: int, said: str) -> None:
+    """Ctrl-C (SIGINT) or SIGTERM while `soundstage process` waits on a read looping in C (the limit set far off, 600
+    s): Python runs its handlers only between bytecodes, so before they did nothing at all (only SIGKILL ended it,
+    leaving a temporary behind). Within about a second it ends as Ctrl-C ends it anywhere else: one line, status 130
+    (143), neither the output nor a temporary of it."""
+    source = tmp_path / "mix.wav"
+    soundfile.write(source, np.random.default_rng(0).standard_normal((48000, 2)) * 0.05, 48000, subtype="PCM_24")
+    looping = stalling.looping_wav(tmp_path / "looping.wav")
+    output = tmp_path / "out" / "device.wav"
+    output.parent.mkdir()
+    script = (
+        "import sys; from pathlib import Path\n"
+        f"sys.path.insert(0, {str(TESTS)!r})\n"
+        "import stalling\n"
+        "from soundstage.cli import main\n"
+        "stalling.loop_in_reads(Path(sys.argv[1]), limit_s=600.0)\n"
+        "sys.exit(main(['process', sys.argv[2], sys.argv[3], '--chain', 'stereo-reference']))\n"
+    )
+    child = subprocess.Popen(
+        [sys.executable, "-c", script, str(looping), str(source), str(output)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),  # as from a terminal, whatever pytest's is
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while not list(output.parent.glob(".device.wav.*")) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert list(output.parent.glob(".device.wav.*")), "the output was never begun"
+        time.sleep(1.0)  # well inside the looping read
+        sent = time.monotonic()
+        child.send_signal(signum)
+        _, err = child.communicate(timeout=30)
+    finally:
+        child.kill()
+    assert time.monotonic() - sent < 10
+    assert child.returncode == status, (child.returncode, err)
+    assert err == f"soundstage: {said}; no output was written\n", err
+    assert list(output.parent.iterdir()) == []

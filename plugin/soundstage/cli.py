@@ -1504,7 +1504,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     from soundstage import stalls
 
     outside = stalls.on_stall(_end_on_stall)
-    with signals_as_exceptions(), _restored(stalls.on_stall, outside):
+    with signals_as_exceptions(), _restored(stalls.on_stall, outside), stalls.signals_reach_calls(_end_on_signal):
         try:
             status = int(args.run(args))
             sys.stdout.flush()  # a reader gone (| head) is met here, and not as a traceback at the interpreter's exit
@@ -1531,6 +1531,17 @@ def _end_on_stall(stall: Any) -> None:
     stalls.remove_temporaries()
     print(f"soundstage: error: {stall}", file=sys.stderr, flush=True)
     os._exit(2)
+
+
+def _end_on_signal(signum: int) -> None:
+    """Ctrl-C, SIGTERM or SIGHUP while the main thread waits on a call into C (:func:`soundstage.stalls.
+    signals_reach_calls`): what the exceptions they raise would do (main's handlers), from here."""
+    from soundstage import stalls
+
+    stalls.remove_temporaries()
+    what = "interrupted" if signum == signal.SIGINT else f"terminated by {signal.Signals(signum).name}"
+    print(f"soundstage: {what}; no output was written", file=sys.stderr, flush=True)
+    os._exit(128 + signum)
 
 
 @contextlib.contextmanager

@@ -26,6 +26,7 @@ from __future__ import annotations
 import contextlib
 import itertools
 import os
+import signal
 import threading
 import time
 import warnings
@@ -41,6 +42,7 @@ __all__ = [
     "on_stall",
     "open_limit_s",
     "remove_temporaries",
+    "signals_reach_calls",
     "watched",
 ]
 
@@ -52,6 +54,8 @@ READ_LIMIT_S = 60.0
 _OPEN_S_PER_MB = 10.0
 #: How often the watch looks at the calls in flight (seconds).
 _POLL_S = 0.5
+#: Seconds a signal is given to reach Python before the call it waits behind is taken for one that never returns.
+SIGNAL_GRACE_S = 1.0
 
 
 @dataclass(frozen=True)
@@ -108,6 +112,7 @@ class _Call:
     def __init__(self, path: Path, doing: str, limit_s: float, library: str) -> None:
         self.path, self.doing, self.limit_s, self.library = path, doing, limit_s, library
         self.seen = False
+        self.began = time.monotonic()
         self.thread = threading.get_ident()
         self._clock: int | None = None
         if hasattr(time, "pthread_getcpuclockid"):  # Linux and the BSDs; macOS and Windows time the wall clock
@@ -242,3 +247,49 @@ def remove_temporaries() -> int:
             path.unlink()
             removed += 1
     return removed
+
+
+@contextlib.contextmanager
+def signals_reach_calls(action: Callable[[int], None]) -> Iterator[None]:
+    """While the block runs, a signal that Python handles (Ctrl-C's SIGINT; SIGTERM and SIGHUP where a handler is
+    set) and that finds the main thread inside a watched call for :data:`SIGNAL_GRACE_S` calls ``action(signum)``
+    on another thread: Python runs its handlers only between bytecodes, so behind a call into C that never returns
+    they never run. Main thread only (elsewhere the block runs as it is).
+
+    The signals reach a pipe (:func:`signal.set_wakeup_fd`) a thread reads; the handlers are Python's as before.
+    """
+    read_end, write_end = os.pipe()
+    os.set_blocking(write_end, False)
+    try:
+        previous = signal.set_wakeup_fd(write_end, warn_on_full_buffer=False)
+    except ValueError:  # not the main thread
+        os.close(read_end)
+        os.close(write_end)
+        yield
+        return
+    main = threading.get_ident()
+    reader = threading.Thread(target=_signals_read, args=(read_end, main, action), name="soundstage-signals", daemon=True)
+    reader.start()
+    try:
+        yield
+    finally:
+        signal.set_wakeup_fd(previous)
+        os.close(write_end)  # the reader sees the end of the pipe, and ends
+        reader.join(timeout=SIGNAL_GRACE_S + 1)
+
+
+def _signals_read(read_end: int, main: int, action: Callable[[int], None]) -> None:
+    """The signals' pipe: each signal that finds the main thread in a call it is still in a grace later, acted on."""
+    try:
+        while True:
+            data = os.read(read_end, 64)
+            if not data:
+                return
+            arrived = time.monotonic()
+            time.sleep(SIGNAL_GRACE_S)
+            with _WATCH.lock:
+                stuck = any(call.thread == main and call.began < arrived for call in _WATCH.calls.values())
+            if stuck:
+                action(data[-1])
+    finally:
+        os.close(read_end)
