@@ -152,17 +152,19 @@ class _Watch:
         while True:
             time.sleep(_POLL_S)
             with self.lock:
-                calls = [call for call in self.calls.values() if not call.seen]
+                calls = [(token, call) for token, call in self.calls.items() if not call.seen]
                 action = self.action
-            for call in calls:
+            for token, call in calls:
                 spent = call.spent_s()
-                if spent >= call.limit_s:
+                with self.lock:  # a call that ended meanwhile is no stall (its thread's clock may be another's now)
+                    if spent < call.limit_s or token not in self.calls:
+                        continue
                     call.seen = True
-                    stall = Stall(call.path, call.doing, spent, call.thread, call.library)
-                    if action is None:
-                        warnings.warn(f"{stall}; the process cannot interrupt it: stop it (kill)", RuntimeWarning, stacklevel=1)
-                    else:
-                        action(stall)
+                stall = Stall(call.path, call.doing, spent, call.thread, call.library)
+                if action is None:
+                    warnings.warn(f"{stall}; the process cannot interrupt it: stop it (kill)", RuntimeWarning, stacklevel=1)
+                else:
+                    action(stall)
 
 
 _WATCH = _Watch()
