@@ -151,7 +151,8 @@ def _stall_ends_worker(task: Task) -> Iterator[None]:
         if not _TASKS:
             _OUTSIDE[:] = [stalls.on_stall(_end_worker)]
         _TASKS[threading.get_ident()] = task
-    stall_note(task).unlink(missing_ok=True)  # a note a killed batch left is not this run's
+    with contextlib.suppress(OSError):  # a note a killed batch left is not this run's
+        stall_note(task).unlink(missing_ok=True)
     try:
         yield
     finally:
