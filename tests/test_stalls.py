@@ -11,6 +11,7 @@ import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import TypeVar
 
 import numpy as np
 import pytest
@@ -19,11 +20,23 @@ import soundfile
 from soundstage import stalls
 from soundstage.sinks import AudioSink, audio_target
 
+T = TypeVar("T")
 TESTS = Path(__file__).resolve().parent
 sys.path.insert(0, str(TESTS))
 import stalling  # noqa: E402  (tests/stalling.py: importable in spawned batch workers too)
 
 CPU_CLOCKS = pytest.mark.skipif(not hasattr(time, "pthread_getcpuclockid"), reason="this platform has no CPU clock per thread")
+
+
+def _within(seconds: float, work: Callable[[], T]) -> T:
+    """``work()``, run on a thread: a hang (what the watch is there to end) fails the test instead of holding it."""
+    results: list[T] = []
+    thread = threading.Thread(target=lambda: results.append(work()), daemon=True)
+    thread.start()
+    thread.join(timeout=seconds)
+    if thread.is_alive() or not results:
+        pytest.fail(f"still running after {seconds:g} s (or raised): a call that never returns was not ended")
+    return results[0]
 
 
 def _seen(work: Callable[[], None]) -> list[stalls.Stall]:
@@ -134,7 +147,8 @@ def test_a_batch_item_whose_read_never_returns_fails_alone_with_the_reason(tmp_p
     (tmp_path / "damaged").mkdir()
     stalling.looping_wav(tmp_path / "damaged" / "looping.wav")
     out = tmp_path / "out"
-    result = run_batch(load_jobs(folder, chain="mastering"), out, workers=2, work=stalling.loop_in_item01)
+    items = load_jobs(folder, chain="mastering")
+    result = _within(240, lambda: run_batch(items, out, workers=2, work=stalling.loop_in_item01))
     assert sorted(result.done) == ["item00", "item02"]
     assert list(result.failed) == ["item01"]
     reason = result.failed["item01"]
@@ -196,3 +210,28 @@ def test_ctrl_c_and_sigterm_reach_a_read_that_never_returns(tmp_path: Path, sign
     assert child.returncode == status, (child.returncode, err)
     assert err == f"soundstage: {said}; no output was written\n", err
     assert list(output.parent.iterdir()) == []
+
+
+def test_a_dask_item_whose_read_never_returns_fails_with_the_reason(tmp_path: Path) -> None:
+    """The same on a Dask cluster (two worker processes): the stalled item's worker ends itself each time the cluster
+    tries it, until the cluster gives it up; the item is recorded failed with the stall's reason, not the cluster's
+    ("KilledWorker"), with no output or temporary, and the other items are done."""
+    distributed = pytest.importorskip("distributed")
+    from soundstage.batch import load_jobs
+    from soundstage.batch.run import run_batch
+
+    folder = tmp_path / "in"
+    folder.mkdir()
+    for index in range(3):
+        noise = np.random.default_rng(index).standard_normal((24000, 2)) * 0.05
+        soundfile.write(folder / f"item{index:02d}.wav", noise, 48000, subtype="PCM_24")
+    (tmp_path / "damaged").mkdir()
+    stalling.looping_wav(tmp_path / "damaged" / "looping.wav")
+    out = tmp_path / "out"
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None) as cluster:
+        items, address = load_jobs(folder, chain="mastering"), cluster.scheduler_address
+        result = _within(240, lambda: run_batch(items, out, scheduler=address, work=stalling.loop_in_item01))
+    assert sorted(result.done) == ["item00", "item02"]
+    assert list(result.failed) == ["item01"]
+    assert "item01.wav" in result.failed["item01"] and "reading it has run" in result.failed["item01"], result.failed
+    assert sorted(p.name for p in out.iterdir()) == ["batch-manifest.jsonl", "item00.wav", "item02.wav"]
