@@ -14,6 +14,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 import soundfile
 from hypothesis import HealthCheck, example, given, settings
@@ -251,6 +252,18 @@ def test_a_wav_cut_inside_its_markers_reads_whole_and_never_hangs(tmp_path: Path
     assert done.stdout.split() == [str(cut) for cut in range(1, added + 1)]
 
 
+def _refused_as_damaged(path: Path, said: str, why: str) -> float:
+    """`soundstage process` of ``path``: refused in one line naming it, ``said`` (then the time in s) and ``why``,
+    nothing written beside it; the time said."""
+    output = path.parent / "out.wav"
+    done = subprocess.run([sys.executable, "-m", "soundstage.cli", "process", str(path), str(output), "--chain", "mastering"],
+                          capture_output=True, text=True, timeout=300)  # fmt: skip
+    assert done.returncode == 2 and done.stderr.count("\n") == 1, done.stderr
+    assert f"input file {str(path)!r} {said}" in done.stderr and why in done.stderr, done.stderr
+    assert not output.exists() and not list(path.parent.glob(".out.wav*"))
+    return float(done.stderr.split(f" {said}")[1].split(" s ")[0])
+
+
 @pytest.mark.parametrize(
     ("name", "codec"),
     [("wavpack.wv", "wavpack"), ("aac.m4a", "aac"), ("alac.m4a", "alac"), ("alac.caf", "alac"), ("ac3.ac3", "ac3")],
@@ -277,12 +290,44 @@ def test_a_file_damaged_inside_is_refused_as_damaged_at_its_time_not_as_cut_shor
     path.write_bytes(bytes(data))
     played = subprocess.run([tool("ffmpeg"), "-v", "error", "-i", str(path), "-f", "f32le", "-"], capture_output=True)
     assert played.stderr and len(played.stdout) // 8 < SECONDS * RATE  # FFmpeg: an error, the packet left out
-    output = tmp_path / "out.wav"
-    done = subprocess.run([sys.executable, "-m", "soundstage.cli", "process", str(path), str(output), "--chain", "mastering"],
-                          capture_output=True, text=True, timeout=300)  # fmt: skip
-    assert done.returncode == 2 and done.stderr.count("\n") == 1, done.stderr
-    assert f"input file {str(path)!r} is damaged at " in done.stderr and "not cut short" in done.stderr, done.stderr
-    said_s = float(done.stderr.split(" is damaged at ")[1].split(" s ")[0])
+    said_s = _refused_as_damaged(path, "is damaged at ", "not cut short")
     packet_s = (packets[1][2] - packets[0][2]) if len(packets) > 1 else 0.1
     assert start_s - 2 * packet_s <= said_s <= start_s + packet_s, (said_s, start_s)
-    assert not output.exists() and not list(tmp_path.glob(".out.wav*"))
+
+
+@pytest.mark.parametrize("maker", ["ffmpeg 24-bit", "sox 16-bit"])
+def test_a_flac_with_a_damaged_frame_is_refused_near_it_by_process_and_render(tmp_path: Path, maker: str) -> None:
+    """A FLAC (FFmpeg's or SoX's) with 2000 bytes in its middle frame overwritten, whole to its last byte: pedalboard's
+    decoder read it without a word, the damaged frame as silence and the first frame too, every later sample moved
+    (measured: from 1.44 s on, 96 ms early, silence at the end; the file as long as ever). It is refused by `process`
+    and by `render` (a stem) in one line saying it is damaged near where libsndfile loses sync (within 0.25 s of the
+    damage), with nothing written; the file undamaged reads as before."""
+    source = tmp_path / "source.wav"
+    subprocess.run([tool("ffmpeg"), "-v", "error", "-f", "lavfi", "-i", f"anoisesrc=d={SECONDS}:r={RATE}:a=0.3", "-ac", "2",
+                    "-c:a", "pcm_s24le", str(source)], check=True)  # fmt: skip
+    path = tmp_path / "stem.flac"
+    if maker.startswith("sox"):
+        subprocess.run([tool("sox"), str(source), "-b", "16", str(path)], check=True)
+    else:
+        subprocess.run([tool("ffmpeg"), "-v", "error", "-i", str(source), "-c:a", "flac", str(path)], check=True)
+    whole = path.read_bytes()
+    with open_audio(path) as reader:
+        undamaged = reader.read(reader.frames)
+    audio_start = len(whole) - (len(whole) * 9) // 10  # past the metadata; the damage in the middle of the audio
+    middle = audio_start + (len(whole) - audio_start) // 2
+    damaged = bytearray(whole)
+    damaged[middle : middle + 2000] = b"\xa5" * 2000
+    path.write_bytes(bytes(damaged))
+    damage_s = SECONDS * (middle - audio_start) / (len(whole) - audio_start)
+    said_s = _refused_as_damaged(path, "is damaged near ", "MD5 signature")
+    assert abs(said_s - damage_s) <= 0.25, (said_s, damage_s)
+    (tmp_path / "session.toml").write_text(
+        'format = 1\n[[stems]]\npath = "stem.flac"\n[[renders]]\nname = "mix"\nkind = "mixdown"\nbit_depth = 24\n'
+    )
+    rendered = subprocess.run([sys.executable, "-m", "soundstage.cli", "render", str(tmp_path / "session.toml"), "-o",
+                               str(tmp_path / "renders")], capture_output=True, text=True, timeout=300)  # fmt: skip
+    assert rendered.returncode != 0 and "stem.flac' is damaged near " in rendered.stderr, rendered.stderr
+    assert not list((tmp_path / "renders").rglob("*.wav"))
+    path.write_bytes(whole)
+    with open_audio(path) as reader:
+        assert np.array_equal(reader.read(reader.frames), undamaged)

@@ -35,6 +35,7 @@ __all__ = [
     "cut_before_audio",
     "flac_blocks",
     "flac_comments",
+    "flac_signature",
     "hdf5_size",
     "ogg_comments",
     "ogg_ended",
@@ -244,6 +245,22 @@ def flac_blocks(stream: BinaryIO) -> Iterator[FlacBlock]:
         if block.last:
             return
         position += 4 + block.size
+
+
+def flac_signature(file: Path) -> tuple[bytes, int] | None:
+    """A native FLAC file's MD5 signature of its decoded audio and its bits per sample, from its STREAMINFO; None
+    where it has none (an encoder that left it unset, all zeros) or is no FLAC file."""
+    with open(file, "rb") as stream:
+        if stream.read(4) != b"fLaC":
+            return None
+        for block in flac_blocks(stream):
+            if block.kind == FLAC_STREAMINFO and block.size >= 34:
+                stream.seek(block.position + 4)
+                body = stream.read(34)
+                if len(body) < 34 or not any(body[18:34]):
+                    return None
+                return body[18:34], ((body[12] & 1) << 4 | body[13] >> 4) + 1
+    return None
 
 
 def flac_comments(file: Path) -> dict[str, str]:

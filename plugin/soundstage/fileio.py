@@ -16,6 +16,7 @@ an input is never opened for writing.
 
 from __future__ import annotations
 
+import hashlib
 import itertools
 import math
 import os
@@ -51,6 +52,7 @@ __all__ = [
     "BED_MASKS",
     "MAX_TAIL_S",
     "DecodedReader",
+    "FlacCheck",
     "FullScaleReader",
     "audio_files",
     "bed_problem",
@@ -690,6 +692,68 @@ def held_frames(file: Path, declared: int) -> int:
     return min(count, declared)
 
 
+class FlacCheck:
+    """The MD5 signature a FLAC file's STREAMINFO holds of its decoded audio, checked against the samples read.
+
+    A FLAC frame damaged on a disk or in a copy (its sync or its bits) reads through pedalboard's decoder (JUCE's)
+    without a word, as silence or shifted audio: every later sample moved, the file as long as ever. The signature is
+    the format's own check of that: :meth:`add` takes the blocks read, in order from the first sample, and raises
+    :class:`AudioFileError` at the last one where their MD5 is not the file's, naming where libsndfile's decoder loses
+    sync (where it does). Only for files of up to 24 bits read whole (float32 holds their integers exactly).
+    """
+
+    def __init__(self, file: Path, signature: bytes, bits: int, frames: int, rate: float) -> None:
+        self.file, self.signature, self.bits, self.frames, self.rate = file, signature, bits, frames, rate
+        self._hash = hashlib.md5(usedforsecurity=False)
+        self._count = 0
+
+    @classmethod
+    def of(cls, file: Path, reader: Any) -> FlacCheck | None:
+        """The check of ``file`` as ``reader`` (from :func:`open_audio`) reads it, or None where there is none to make."""
+        if missing_frames(reader) != 0 or not _is_flac(file):
+            return None
+        found = containers.flac_signature(file)
+        if found is None or found[1] > 24:
+            return None
+        return cls(file, found[0], found[1], int(reader.frames), float(reader.samplerate))
+
+    def add(self, block: np.ndarray) -> None:
+        """Take the next ``(channels, n)`` block read; at the file's last sample, compare (AudioFileError if it differs)."""
+        # float32 holds these integers exactly (up to 24 bits), so the product is the decoder's integer
+        integers = (np.asarray(block, np.float32).T * np.float32(2 ** (self.bits - 1))).astype("<i4", order="C")
+        width = (self.bits + 7) // 8  # the signature's samples: little-endian, as many bytes as the bits need
+        if width == 2:
+            self._hash.update(integers.astype("<i2").tobytes())
+        else:
+            self._hash.update(integers.view(np.uint8).reshape(-1, 4)[:, :width].tobytes())
+        self._count += block.shape[1]
+        if self._count == self.frames and self._hash.digest() != self.signature:
+            raise AudioFileError(self._damaged())
+
+    def _damaged(self) -> str:
+        where = ""
+        try:  # libsndfile's decoder says where a frame's sync is lost
+            with soundfile.SoundFile(library_path(self.file)) as flac:
+                position = 0
+                try:
+                    for piece in flac.blocks(4096, dtype="int32", always_2d=True):
+                        position += len(piece)
+                except Exception:
+                    where = f" near {position / self.rate:.3f} s (sample {position})"
+        except Exception:
+            pass
+        return (
+            f"input file {str(self.file)!r} is damaged{where}: its audio does not decode to the MD5 signature its FLAC "
+            "header holds (a frame damaged on a disk or in a copy; decoders play silence there, or the rest early); "
+            "export it again"
+        )
+
+
+def _is_flac(file: Path) -> bool:
+    with open(file, "rb") as stream:
+        return stream.read(4) == b"fLaC"
+
+
 class TruncatedReader:
     """A pedalboard reader limited to the samples a truncated file holds (``frames``), with ``declared_frames``: None
     for a file cut short that does not say how long it was to be (an Ogg stream without the page that ends it, an MP3
@@ -1177,6 +1241,7 @@ def check_output_path(output: str | os.PathLike[str], *, inputs: list[Path], ove
 def _checked_blocks(reader: Any, source: Path, frames: int, buffer_size: int) -> Iterator[np.ndarray]:
     """The blocks of an input file, each read whole and finite, or an error that names the file and sample."""
     position = 0
+    check = FlacCheck.of(source, reader)
     while position < frames:
         try:
             with stalls.watched(source, "reading"):
@@ -1190,6 +1255,8 @@ def _checked_blocks(reader: Any, source: Path, frames: int, buffer_size: int) ->
         problem = sample_problem(block, first_sample=position)
         if problem is not None:
             raise AudioInputError(f"input file {str(source)!r} {problem}")
+        if check is not None:
+            check.add(block)
         position += block.shape[1]
         yield block
 

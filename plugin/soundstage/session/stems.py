@@ -17,7 +17,7 @@ import numpy as np
 
 from soundstage import stalls
 from soundstage.errors import AudioFileError, AudioInputError
-from soundstage.fileio import missing_frames, open_audio, stamp_name, time_reference
+from soundstage.fileio import FlacCheck, missing_frames, open_audio, stamp_name, time_reference
 from soundstage.files import moved_hint, windows_hint
 from soundstage.host.audio import sample_problem
 from soundstage.session.model import MAX_OFFSET_S, Session, SessionError, Stem
@@ -136,6 +136,7 @@ class StemReader:
         self.info = info
         self._file: Any = open_audio(info.path, allow_truncated=info.missing_frames != 0)
         self._resampled = info.sample_rate != session_rate
+        self._check = None if self._resampled else FlacCheck.of(info.path, self._file)  # a damaged frame's sign
         if self._resampled:
             self._file = self._file.resampled_to(session_rate)
         self._session_rate = session_rate
@@ -157,6 +158,8 @@ class StemReader:
         if last > first:
             with stalls.watched(self.info.path, "reading"):
                 data = self._file.read(last - first)
+            if self._check is not None and data.shape[1] == last - first:
+                self._check.add(data)
         if data is not None and data.shape[1] < last - first:
             raise AudioFileError(f"stem {self.info.stem.name!r}: {str(self.info.path)!r} ends early (truncated?)")
         problem = sample_problem(data, first_sample=first - self.start) if data is not None else None
