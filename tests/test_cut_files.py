@@ -331,3 +331,30 @@ def test_a_flac_with_a_damaged_frame_is_refused_near_it_by_process_and_render(tm
     path.write_bytes(whole)
     with open_audio(path) as reader:
         assert np.array_equal(reader.read(reader.frames), undamaged)
+
+
+def test_a_flac_whose_signature_its_encoder_wrote_wrong_is_processed_with_a_warning(tmp_path: Path) -> None:
+    """A whole FLAC whose MD5 signature is not its audio's (an encoder that wrote it wrong: every frame decodes, in
+    libsndfile as in pedalboard) is no damaged file: processed as read, the same bytes as the file with its signature
+    right, with one warning line saying so."""
+    source = tmp_path / "source.wav"
+    subprocess.run([tool("ffmpeg"), "-v", "error", "-f", "lavfi", "-i", f"anoisesrc=d={SECONDS}:r={RATE}:a=0.3", "-ac", "2",
+                    "-c:a", "pcm_s24le", str(source)], check=True)  # fmt: skip
+    right, wrong = tmp_path / "right.flac", tmp_path / "wrong.flac"
+    subprocess.run([tool("ffmpeg"), "-v", "error", "-i", str(source), "-c:a", "flac", str(right)], check=True)
+    data = bytearray(right.read_bytes())
+    assert data[8 + 18 : 8 + 34] != bytes(16)  # STREAMINFO's MD5, after "fLaC" and its block header
+    data[8 + 18 : 8 + 34] = bytes(range(16))
+    wrong.write_bytes(bytes(data))
+    outputs = []
+    for path in (right, wrong):
+        output = tmp_path / f"{path.stem}-out.wav"
+        done = subprocess.run([sys.executable, "-m", "soundstage.cli", "process", str(path), str(output), "--chain",
+                               "mastering"], capture_output=True, text=True, timeout=300)  # fmt: skip
+        assert done.returncode == 0, done.stderr
+        outputs.append((output.read_bytes(), done.stderr))
+    assert outputs[0][0] == outputs[1][0] and outputs[0][1] == ""
+    assert (
+        outputs[1][1].count("\n") == 1
+        and "wrong.flac': its audio, as every decoder here reads it, does not match" in outputs[1][1]
+    )

@@ -23,6 +23,7 @@ import os
 import subprocess
 import sys
 import tempfile
+import warnings
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -721,32 +722,48 @@ class FlacCheck:
         """Take the next ``(channels, n)`` block read; at the file's last sample, compare (AudioFileError if it differs)."""
         # float32 holds these integers exactly (up to 24 bits), so the product is the decoder's integer
         integers = (np.asarray(block, np.float32).T * np.float32(2 ** (self.bits - 1))).astype("<i4", order="C")
-        width = (self.bits + 7) // 8  # the signature's samples: little-endian, as many bytes as the bits need
-        if width == 2:
-            self._hash.update(integers.astype("<i2").tobytes())
-        else:
-            self._hash.update(integers.view(np.uint8).reshape(-1, 4)[:, :width].tobytes())
+        self._hash.update(self._bytes(integers))
         self._count += block.shape[1]
         if self._count == self.frames and self._hash.digest() != self.signature:
-            raise AudioFileError(self._damaged())
+            refusal = self._mismatch()
+            if refusal is not None:
+                raise refusal
 
-    def _damaged(self) -> str:
-        where = ""
-        try:  # libsndfile's decoder says where a frame's sync is lost
+    def _bytes(self, integers: np.ndarray) -> bytes:
+        """Interleaved integer samples as the signature takes them: little-endian, as many bytes as the bits need."""
+        if self.bits <= 16:
+            return integers.astype("<i2").tobytes() if self.bits > 8 else integers.astype("i1").tobytes()
+        return integers.view(np.uint8).reshape(-1, 4)[:, :3].tobytes()
+
+    def _mismatch(self) -> AudioFileError | None:
+        """The samples read do not match the signature: libsndfile's decoder judges. Where it loses sync, the file is
+        damaged near there; where it decodes the signature's audio, pedalboard's decoder read it otherwise (refused
+        both). Where it decodes every frame to another signature too, the encoder wrote it wrong (or the damage kept
+        every frame's checksum): a warning, and the file processed as read."""
+        digest, position = hashlib.md5(usedforsecurity=False), 0
+        try:
             with soundfile.SoundFile(library_path(self.file)) as flac:
-                position = 0
-                try:
-                    for piece in flac.blocks(4096, dtype="int32", always_2d=True):
-                        position += len(piece)
-                except Exception:
-                    where = f" near {position / self.rate:.3f} s (sample {position})"
+                for piece in flac.blocks(65536, dtype="int32", always_2d=True):  # left-justified in 32 bits
+                    digest.update(self._bytes(np.ascontiguousarray(piece >> (32 - self.bits)).astype("<i4")))
+                    position += len(piece)
         except Exception:
-            pass
-        return (
-            f"input file {str(self.file)!r} is damaged{where}: its audio does not decode to the MD5 signature its FLAC "
-            "header holds (a frame damaged on a disk or in a copy; decoders play silence there, or the rest early); "
-            "export it again"
+            return AudioFileError(
+                f"input file {str(self.file)!r} is damaged near {position / self.rate:.3f} s (sample {position}): its "
+                "audio does not decode to the MD5 signature its FLAC header holds (a frame damaged on a disk or in a "
+                "copy; decoders play silence there, or the rest early); export it again"
+            )
+        if digest.digest() == self.signature:
+            return AudioFileError(
+                f"input file {str(self.file)!r} reads otherwise in pedalboard's decoder than the MD5 signature its FLAC "
+                f"header holds, which libsndfile's matches; convert it (e.g. ffmpeg -i {self.file.name} -c:a pcm_s24le "
+                f"{self.file.stem}-pcm.wav)"
+            )
+        warnings.warn(
+            f"input file {str(self.file)!r}: its audio, as every decoder here reads it, does not match the MD5 "
+            "signature its FLAC header holds (an encoder that wrote it wrong?); processed as read",
+            stacklevel=2,
         )
+        return None
 
 
 def _is_flac(file: Path) -> bool:
