@@ -99,29 +99,34 @@ def test_the_default_is_a_warning_and_a_writer_lists_its_temporary(tmp_path: Pat
     assert (tmp_path / "out.wav").exists() and stalls.remove_temporaries() == 0 and (tmp_path / "out.wav").exists()
 
 
-def test_process_ends_a_read_that_never_returns_in_one_line_and_leaves_nothing(tmp_path: Path) -> None:
-    """`soundstage process` on an input whose decoder loops in C (libsndfile's walk of a damaged tag, at 100% of a
-    core) while the output is being written: Ctrl-C and SIGTERM could not stop it; it ends by itself once the read
-    has spent its limit (2 s here, 60 s as shipped) with one line naming the input, status 2, and neither the output
-    nor a temporary of it."""
-    source = tmp_path / "mix.wav"
+def _looping_process(folder: Path, *, limit_s: float) -> tuple[list[str], Path, Path]:
+    """The command of a `soundstage process` (a child Python) whose every read loops in libsndfile, the watch's limit
+    for a read ``limit_s``; its input (1 s of noise) and its output (in a folder of its own, ``out``)."""
+    source = folder / "mix.wav"
     soundfile.write(source, np.random.default_rng(0).standard_normal((48000, 2)) * 0.05, 48000, subtype="PCM_24")
-    looping = stalling.looping_wav(tmp_path / "looping.wav")
-    output = tmp_path / "out" / "device.wav"
+    looping = stalling.looping_wav(folder / "looping.wav")
+    output = folder / "out" / "device.wav"
     output.parent.mkdir()
     script = (
         "import sys; from pathlib import Path\n"
         f"sys.path.insert(0, {str(TESTS)!r})\n"
         "import stalling\n"
         "from soundstage.cli import main\n"
-        "stalling.loop_in_reads(Path(sys.argv[1]), limit_s=2.0)\n"
+        "stalling.loop_in_reads(Path(sys.argv[1]), limit_s=float(sys.argv[4]))\n"
         "sys.exit(main(['process', sys.argv[2], sys.argv[3], '--chain', 'stereo-reference']))\n"
     )
+    return [sys.executable, "-c", script, str(looping), str(source), str(output), str(limit_s)], source, output
+
+
+def test_process_ends_a_read_that_never_returns_in_one_line_and_leaves_nothing(tmp_path: Path) -> None:
+    """`soundstage process` on an input whose decoder loops in C (libsndfile's walk of a damaged tag, at 100% of a
+    core) while the output is being written: Ctrl-C and SIGTERM could not stop it; it ends by itself once the read
+    has spent its limit (2 s here, 60 s as shipped) with one line naming the input, status 2, and neither the output
+    nor a temporary of it."""
+    command, source, output = _looping_process(tmp_path, limit_s=2.0)
     started = time.monotonic()
     try:
-        done = subprocess.run(
-            [sys.executable, "-c", script, str(looping), str(source), str(output)], capture_output=True, text=True, timeout=120
-        )
+        done = subprocess.run(command, capture_output=True, text=True, timeout=120)
     except subprocess.TimeoutExpired:
         pytest.fail("process hung on a read that never returns")
     assert done.returncode == 2, (done.returncode, done.stderr)
@@ -175,21 +180,9 @@ def test_ctrl_c_and_sigterm_reach_a_read_that_never_returns(tmp_path: Path, sign
     s): Python runs its handlers only between bytecodes, so before they did nothing at all (only SIGKILL ended it,
     leaving a temporary behind). Within about a second it ends as Ctrl-C ends it anywhere else: one line, status 130
     (143), neither the output nor a temporary of it."""
-    source = tmp_path / "mix.wav"
-    soundfile.write(source, np.random.default_rng(0).standard_normal((48000, 2)) * 0.05, 48000, subtype="PCM_24")
-    looping = stalling.looping_wav(tmp_path / "looping.wav")
-    output = tmp_path / "out" / "device.wav"
-    output.parent.mkdir()
-    script = (
-        "import sys; from pathlib import Path\n"
-        f"sys.path.insert(0, {str(TESTS)!r})\n"
-        "import stalling\n"
-        "from soundstage.cli import main\n"
-        "stalling.loop_in_reads(Path(sys.argv[1]), limit_s=600.0)\n"
-        "sys.exit(main(['process', sys.argv[2], sys.argv[3], '--chain', 'stereo-reference']))\n"
-    )
+    command, _, output = _looping_process(tmp_path, limit_s=600.0)
     child = subprocess.Popen(
-        [sys.executable, "-c", script, str(looping), str(source), str(output)],
+        command,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
