@@ -9,7 +9,7 @@ container's own structure shows the cut: an Ogg stream ends on a page marked as 
 reports any of this (soundfile, pedalboard and PyAV read what they can), so it is read here.
 
 An HDF5 file (a SOFA set of head-related responses is netCDF-4, which is HDF5) states its own length in its
-superblock: :func:`hdf5_size` (the HDF5 library says only "HDF error" of a download that stopped).
+superblock: :func:`hdf5_size`, :func:`hdf5_superblock` (the HDF5 library says only "HDF error" of a download that stopped).
 
 A FLAC's Vorbis comments are read here too (:func:`flac_comments`): the walk over its metadata blocks is the cut
 check's, and none of soundstage's readers gives them (libsndfile gives a few named ones, title and the like). So are
@@ -37,6 +37,7 @@ __all__ = [
     "flac_comments",
     "flac_signature",
     "hdf5_size",
+    "hdf5_superblock",
     "ogg_comments",
     "ogg_ended",
 ]
@@ -463,19 +464,27 @@ def _ogg_crc(page: bytes) -> int:
 HDF5_SIGNATURE = b"\x89HDF\r\n\x1a\n"
 
 
-def hdf5_size(stream: BinaryIO) -> int | None:
-    """The length in bytes an HDF5 file's superblock states (its base address plus its end-of-file address), or
-    None where ``stream`` holds no superblock this reads (versions 0 to 3, the HDF5 File Format Specification 3.0,
-    section II.A). Read from the superblock at the start or after a user block (up to 1 MiB)."""
+def hdf5_superblock(stream: BinaryIO) -> int | None:
+    """Where an HDF5 file's superblock starts: at 0, or after a user block (512, 1024, 2048 ... bytes, up to 1 MiB:
+    the HDF5 File Format Specification 3.0, section II.A); None where ``stream`` holds no HDF5 signature there."""
     at = 0
     while at <= 1 << 20:
         stream.seek(at)
-        head = stream.read(48)
-        if head[:8] == HDF5_SIGNATURE:
-            break
+        if stream.read(8) == HDF5_SIGNATURE:
+            return at
         at = 512 if at == 0 else at * 2
-    else:
+    return None
+
+
+def hdf5_size(stream: BinaryIO) -> int | None:
+    """The length in bytes an HDF5 file's superblock states (its base address plus its end-of-file address), or
+    None where ``stream`` holds no superblock this reads (versions 0 to 3, the HDF5 File Format Specification 3.0,
+    section II.A; see :func:`hdf5_superblock`)."""
+    at = hdf5_superblock(stream)
+    if at is None:
         return None
+    stream.seek(at)
+    head = stream.read(48)
     version = head[8] if len(head) > 8 else None
     if version in (0, 1):
         offsets = head[13]

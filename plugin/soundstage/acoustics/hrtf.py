@@ -57,7 +57,7 @@ from soundstage.acoustics.geometry import azimuth_elevation_deg, direction
 from soundstage.acoustics.head import BlendedSphereHead, HeadAndTorso, HybridSphereHead, RigidSphereHead, SphericalHead
 from soundstage.designstore import file_digest
 from soundstage.errors import SoundstageError
-from soundstage.files import missing_hint
+from soundstage.files import missing_hint, on_disk
 
 __all__ = ["DEFAULT_SOFA", "HEAD_MODELS", "HeadChoice", "HrtfError", "HrtfSet", "head_hint", "hrtf_setting"]
 
@@ -190,7 +190,7 @@ class HrtfSet:
         HrtfError
             If the file is missing or unreadable, or holds no 2-ear impulse responses.
         """
-        file = Path(os.path.expanduser(path))
+        file = on_disk(Path(os.path.expanduser(path)))
         if file.is_dir():
             raise HrtfError(f"SOFA file {str(file)!r} is a folder; give the .sofa file in it")
         if not file.is_file():
@@ -681,7 +681,7 @@ def hrtf_setting(value: object) -> str | tuple[str, ...]:
 
 
 #: How a SOFA file (netCDF-4, an HDF5 container; or classic netCDF) begins.
-_SOFA_SIGNATURES = (b"\x89HDF\r\n\x1a\n", b"CDF\x01", b"CDF\x02", b"CDF\x05")
+_SOFA_SIGNATURES = (containers.HDF5_SIGNATURE, b"CDF\x01", b"CDF\x02", b"CDF\x05")
 #: What else people give for a head, by how it begins.
 _OTHER_FILES = {
     b"RIFF": "a WAV file",
@@ -741,9 +741,8 @@ def _unread(file: Path, error: Exception) -> HrtfError:
 
 
 def _check_container(file: Path) -> None:
-    """Refuse, naming what it is, a file that is no SOFA container (an audio file, an archive, text), before the
-    netCDF reader gives its own words for it. An HDF5 file may start its signature after a user block (at
-    512, 1024, 2048 ... bytes)."""
+    """Refuse, naming what it is, a file that is no SOFA container (an audio file, an archive, text), or one cut
+    short of the length its HDF5 superblock states, before the netCDF reader gives its own words for it."""
     try:
         with file.open("rb") as handle:
             head = handle.read(8)
@@ -753,14 +752,8 @@ def _check_container(file: Path) -> None:
                     f"SOFA file {str(file)!r} is cut short: it holds {held} of the {stated} bytes its HDF5 superblock "
                     "states (a download or copy that did not finish?); copy it again"
                 )
-            if head.startswith(_SOFA_SIGNATURES):
+            if head.startswith(_SOFA_SIGNATURES) or containers.hdf5_superblock(handle) is not None:
                 return
-            offset = 512
-            while offset <= (1 << 20):
-                handle.seek(offset)
-                if handle.read(8) == _SOFA_SIGNATURES[0]:
-                    return
-                offset *= 2
     except OSError as error:
         raise HrtfError(f"SOFA file {str(file)!r} cannot be read: {error.strerror or error}") from None
     if not head:
