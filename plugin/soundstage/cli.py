@@ -266,16 +266,18 @@ def chain_table(chain: Chain, sample_rate: float, channels: int) -> list[tuple[s
 
 
 def _cmd_chain_show(args: argparse.Namespace) -> int:
+    import wcwidth
+
     from soundstage.host.chainfile import find_chain, load_chain
 
     path = find_chain(args.file)
     chain = load_chain(path)
     rows = chain_table(chain, args.sample_rate, args.channels)
     header = ("#", "name", "type", "channels", "latency (samples)")
-    widths = [max(len(r[i]) for r in [header, *rows]) for i in range(5)]
+    widths = [max(wcwidth.width(r[i]) for r in [header, *rows]) for i in range(5)]
     print(f"{path}: {len(chain)} node(s) at {args.sample_rate:g} Hz, {args.channels} input channel(s)")
     for row in [header, *rows]:
-        print("  ".join(cell.ljust(width) for cell, width in zip(row, widths)).rstrip())
+        print("  ".join(wcwidth.ljust(cell, width) for cell, width in zip(row, widths)).rstrip())
     total = chain.latency_samples
     print(f"total latency: {total} samples ({1000 * total / args.sample_rate:.2f} ms), compensated by soundstage")
     for path_name, parameter in chain.parameters.items():
@@ -329,9 +331,9 @@ def _cmd_plugin_chain(args: argparse.Namespace) -> int:
     from soundstage.errors import PluginError
     from soundstage.export.state import chain_from_binary, chain_from_state
     from soundstage.exported import exported_program
-    from soundstage.files import missing_hint, write_text
+    from soundstage.files import missing_hint, on_disk, write_text
 
-    source = Path(args.state)
+    source = on_disk(Path(args.state))
     if source.is_dir() and (source / "chain.toml").is_file():  # an exported LV2 bundle
         text: str | None = (source / "chain.toml").read_text()
     elif source.is_file():  # a saved state, or a plugin's binary (a .clap, a bundle's library)
@@ -523,6 +525,8 @@ def _cmd_session_new(args: argparse.Namespace) -> int:
 
 
 def _cmd_session_check(args: argparse.Namespace) -> int:
+    import wcwidth
+
     from soundstage.session.model import load_session
     from soundstage.session.render import check_chains
     from soundstage.session.stems import inspect_stems, timeline_frames
@@ -542,7 +546,8 @@ def _cmd_session_check(args: argparse.Namespace) -> int:
     print(f"{'stem':<16} {'start s':>8} {'from':<20} {'rate':>7} {'ch':>3} {'format':<8} {'length s':>8} {'pan':>5}  chain / bus")
     for info in stems:
         print(
-            f"{info.stem.name:<16} {info.start / rate:8.3f} {info.start_source:<20} {info.sample_rate:7g} {info.channels:>3} "
+            f"{wcwidth.ljust(info.stem.name, 16)} {info.start / rate:8.3f} {info.start_source:<20} {info.sample_rate:7g} "
+            f"{info.channels:>3} "
             f"{info.file_dtype:<8} {info.frames / info.sample_rate:8.2f} {info.stem.pan:>+5.2f}  "
             f"{info.stem.chain or '-'} / {info.stem.bus or 'master'}"
             + "".join(f"  ({flag})" for flag in ("mute", "solo") if getattr(info.stem, flag))
@@ -589,10 +594,10 @@ def _given_heads(heads: list[str] | None) -> list[str] | None:
     import os
 
     from soundstage.acoustics.hrtf import HEAD_MODELS, head_hint
-    from soundstage.files import missing_hint
+    from soundstage.files import missing_hint, on_disk
 
     for head in heads or ():
-        file = Path(os.path.expanduser(head))
+        file = on_disk(Path(os.path.expanduser(head)))
         if head not in HEAD_MODELS and not file.is_file():
             hint = "" if file.is_dir() else missing_hint(file)
             if hint:
@@ -892,14 +897,16 @@ def _audition_folder(given: Path) -> Path:
 
 def _cmd_audition(args: argparse.Namespace) -> int:
     from soundstage.audition import serve
+    from soundstage.files import on_disk
 
-    folder = _audition_folder(Path(args.session))
+    given = on_disk(Path(args.session))
+    folder = _audition_folder(given)
     if args.output:
-        if folder == Path(args.session):
+        if folder == given:
             raise SoundstageError(
                 f"audition: {args.session!r} is a render folder itself and -o gives another ({args.output!r}); give one of them"
             )
-        folder = Path(args.output)
+        folder = on_disk(Path(args.output))
     try:
         serve(folder, port=args.port, open_browser=not args.no_open)
     except KeyboardInterrupt:  # Ctrl-C is how the page is stopped, as it says: no interruption of anything

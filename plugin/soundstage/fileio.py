@@ -40,7 +40,7 @@ except ImportError:  # the "formats" extra is not installed: AAC, ALAC, WavPack,
 from soundstage import containers, mpeg, riff, stalls
 from soundstage.engine import ChainStream, pump
 from soundstage.errors import AudioFileError, AudioInputError, OutputError, ParameterError
-from soundstage.files import library_path, missing_hint
+from soundstage.files import library_path, missing_hint, on_disk
 from soundstage.host.audio import sample_problem
 from soundstage.host.chain import Chain
 from soundstage.host.processor import Processor
@@ -168,8 +168,9 @@ def _closed_if_refused(file: Path, reader: Any, allow_truncated: bool) -> Any:
 
 
 def _input_file(path: str | os.PathLike[str]) -> Path:
-    """``path`` as a file there is something to read in, or AudioFileError saying what it is instead."""
-    file = Path(path)
+    """``path`` as a file there is something to read in (as the file system spells it), or AudioFileError saying what
+    it is instead."""
+    file = on_disk(Path(path))
     if str(path) == "-" and not file.exists():
         raise AudioFileError(
             "input '-': standard input is read by soundstage process alone (soundstage process - OUT); "
@@ -1217,14 +1218,15 @@ def check_output_path(output: str | os.PathLike[str], *, inputs: list[Path], ove
 
     ``example`` is the file name suggested when ``output`` is a folder.
     """
-    target = Path(output)
+    target = on_disk(Path(output))
     if str(output) == "-":
         raise OutputError(
             "output '-': standard output is written by soundstage process alone (soundstage process IN -, a whole "
             f"WAV once it is complete); give a file, e.g. {example}"
         )
     for source in inputs:
-        if target.resolve() == source.resolve() or (target.exists() and os.path.samefile(target, source)):
+        source = on_disk(source)
+        if target.resolve() == source.resolve() or (target.exists() and source.exists() and os.path.samefile(target, source)):
             raise OutputError(f"output {str(target)!r} is the input file; choose another output path (inputs are never written)")
     if target.is_dir():
         raise OutputError(f"output {str(target)!r} is a folder; give a file name such as {str(target / example)!r}")
@@ -1468,7 +1470,7 @@ def process_file(
         played on two channels, else 0.0), and ``integrated_lufs`` and
         ``true_peak_dbtp`` of the file as written.
     """
-    source = Path(input_path)
+    source = on_disk(Path(input_path))
     target = check_output_path(output_path, inputs=[source], overwrite=overwrite)
     if isinstance(buffer_size, bool) or not isinstance(buffer_size, int) or not 1 <= buffer_size <= 2**24:
         raise ParameterError(f"buffer_size={buffer_size!r} must be a whole number of samples in 1..16777216")

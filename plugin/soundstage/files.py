@@ -16,7 +16,8 @@ presets, plots, reports) the same way:
 
 And :func:`library_path`: a path as the audio libraries take it, for names that are
 not UTF-8. And reading the paths people write in files (chain files, sessions, job lists):
-:func:`referenced_path` and :func:`windows_hint`.
+:func:`referenced_path` and :func:`windows_hint`; and :func:`on_disk`, a path as the
+file system spells it where it holds its name in Unicode's other normal form.
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ import os
 import signal
 import stat
 import tempfile
+import unicodedata
 from collections.abc import Iterator, Sequence
 from pathlib import Path, PureWindowsPath
 from types import FrameType
@@ -45,6 +47,7 @@ __all__ = [
     "missing_hint",
     "moved_hint",
     "moved_path",
+    "on_disk",
     "output_name",
     "publish",
     "referenced_path",
@@ -253,17 +256,50 @@ def write_text(target: Path, text: str) -> None:
 
 def referenced_path(text: str, base: Path) -> Path:
     """A path written in a file (a chain file, a session, a job list), absolute against ``base`` (the file's folder),
-    ``~`` expanded. A relative path written with Windows separators (``stems\\kick.wav``: the file was made on
-    Windows) is read with this system's when it names nothing as written and the same folders hold it."""
+    ``~`` expanded, as the file system spells it (:func:`on_disk`). A relative path written with Windows separators
+    (``stems\\kick.wav``: the file was made on Windows) is read with this system's when it names nothing as written."""
     path = Path(os.path.expanduser(text))
-    path = path if path.is_absolute() else base / path
+    path = on_disk(path if path.is_absolute() else base / path)
     if os.sep == "/" and "\\" in text and not path.exists():
         windows = PureWindowsPath(text)
         if not windows.anchor and windows.parts:
-            other = base / Path(*windows.parts)
-            if other.exists():
-                return other
+            return on_disk(base / Path(*windows.parts))
     return path
+
+
+def on_disk(path: Path) -> Path:
+    """``path`` as the file system spells it. Unicode writes an accented letter two ways, one character (NFC: what
+    Linux and Windows are mostly given) or a letter and a combining accent (NFD: what macOS's Finder and its older
+    file systems write); the two look the same and macOS takes either for the other, but Linux does not. Each part of
+    ``path`` that names nothing here, where its folder holds one name that is the same text in the other form
+    (``Café.wav`` copied from a Mac, named in a session file or on the command line as typed here), is that name;
+    the rest is as given (a file still to be written keeps its name, in the folder that is there)."""
+    if os.path.lexists(path):
+        return path
+    anchored = path.is_absolute()
+    current = Path(path.anchor) if anchored else Path()
+    parts = path.parts[1 if anchored else 0 :]
+    for index, part in enumerate(parts):
+        candidate = current / part
+        if not os.path.lexists(candidate):
+            same = _same_text(current, part)
+            if same is None:
+                return current.joinpath(*parts[index:])
+            candidate = current / same
+        current = candidate
+    return current
+
+
+def _same_text(folder: Path, name: str) -> str | None:
+    """The one entry of ``folder`` whose name is ``name`` in Unicode's other normal form, else None."""
+    wanted = unicodedata.normalize("NFC", name)
+    if wanted == unicodedata.normalize("NFD", name):  # nothing in it that composes: no other form
+        return None
+    try:
+        found = [entry.name for entry in os.scandir(folder) if unicodedata.normalize("NFC", entry.name) == wanted]
+    except OSError:
+        return None
+    return found[0] if len(found) == 1 else None
 
 
 def _is_loop(link: Path) -> bool:
@@ -295,7 +331,7 @@ def missing_hint(path: Path) -> str:
                 names = sorted(entry.name for entry in os.scandir(current))
             except OSError:
                 return ""
-            part = next((name for name in names if name.casefold() == part.casefold()), "")
+            part = next((name for name in names if _folded(name) == _folded(part)), "")
             if not part:
                 return ""
         current = current / part
@@ -303,6 +339,11 @@ def missing_hint(path: Path) -> str:
         return ""
     why = "macOS and Windows ignore case, this system does not"
     return f"; {str(current)!r} is there, named in another case ({why}): use that name"
+
+
+def _folded(name: str) -> str:
+    """A name as a file system that ignores case and Unicode's forms sees it (macOS's, Windows')."""
+    return unicodedata.normalize("NFC", name).casefold()
 
 
 def moved_path(text: str, base: Path) -> Path | None:

@@ -47,7 +47,7 @@ from typing import Any
 from pythonosc.osc_packet import OscPacket, ParseError
 
 from soundstage.errors import SoundstageError
-from soundstage.files import missing_hint
+from soundstage.files import missing_hint, on_disk
 from soundstage.host.automation import AutomationEvent
 from soundstage.host.parameters import Parameter
 from soundstage.host.prefetch import DesignWorker
@@ -312,7 +312,7 @@ def read_head_track(path: str | Path, parameters: Mapping[str, Parameter], sampl
     HeadTrackError
         One line naming the file, the line, the column and the value, and the fix.
     """
-    file = Path(path)
+    file = on_disk(Path(path))
     targets = pose_targets(parameters)
     if not targets:
         raise HeadTrackError(

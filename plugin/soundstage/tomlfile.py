@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from soundstage.errors import SoundstageError
-from soundstage.files import missing_hint
+from soundstage.files import missing_hint, on_disk
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -21,7 +21,7 @@ __all__ = ["not_text", "parse_toml", "read_toml", "unknown_key"]
 
 def read_toml(path: str | Path, error: type[SoundstageError], what: str) -> dict[str, Any]:
     """Parse a TOML file; a missing, unreadable or malformed one raises ``error`` naming ``what`` and the file."""
-    file = Path(path)
+    file = on_disk(Path(path))
     try:
         data = file.read_bytes()
         # UTF-8 (a byte-order mark, as Windows editors write, is dropped by parse_toml); UTF-16 with its mark (what

@@ -20,7 +20,7 @@ from pydantic import Field
 
 from soundstage.acoustics.geometry import direction, rotation_z
 from soundstage.errors import SoundstageError
-from soundstage.files import missing_hint
+from soundstage.files import missing_hint, on_disk
 from soundstage.schema import Table, validate
 from soundstage.tomlfile import read_toml
 
@@ -233,7 +233,7 @@ def load_profile(name_or_path: str | Path, *, distance_m: float | None = None) -
         For an unknown name (listing the known ones) or a malformed file (naming
         the file, the key and the value).
     """
-    candidate = Path(os.path.expanduser(name_or_path))
+    candidate = on_disk(Path(os.path.expanduser(name_or_path)))
     if candidate.suffix == ".toml" or candidate.exists():
         file = candidate
         if not file.is_file():

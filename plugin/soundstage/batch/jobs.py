@@ -57,7 +57,7 @@ from pydantic import Field
 
 from soundstage.errors import ParameterError, SoundstageError
 from soundstage.fileio import AUDIO_SUFFIXES, audio_files, check_tail
-from soundstage.files import moved_hint, output_name, referenced_path
+from soundstage.files import moved_hint, on_disk, output_name, referenced_path
 from soundstage.host.chainfile import find_chain, head_setting
 from soundstage.schema import Table, validate
 from soundstage.session.model import Tail
@@ -152,7 +152,7 @@ def load_jobs(
         Naming the job list's key, or what is missing (no files matched, no chain).
     """
     text = str(jobs)
-    path = Path(jobs)
+    path = on_disk(Path(jobs))
     head = _head(hrtf, Path.cwd())
     if tail_s is not None:
         try:

@@ -36,7 +36,7 @@ from soundstage import stalls
 from soundstage.batch.manifest import sha256_path
 from soundstage.errors import AudioFileError, ChainFileError, SoundstageError
 from soundstage.fileio import process_file
-from soundstage.files import missing_hint, referenced_path
+from soundstage.files import missing_hint, on_disk, referenced_path
 from soundstage.host.chain import Chain
 from soundstage.host.chainfile import chain_from_dict, with_head
 from soundstage.host.external import is_external
@@ -233,7 +233,7 @@ def _finite(value: float) -> float | None:
 def _check_input(task: Task) -> None:
     """An item whose input is not there fails in the words ``process`` and ``render`` use (the batch goes on: on a
     cluster, only the workers see the files)."""
-    source = Path(task.input)
+    source = on_disk(Path(task.input))
     if not source.exists():
         what = "session file" if task.kind == "render" else "input file"
         raise AudioFileError(f"{what} {task.input!r} does not exist{missing_hint(source)}")

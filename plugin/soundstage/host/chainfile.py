@@ -56,7 +56,7 @@ from pydantic import Field, field_validator
 from soundstage.acoustics.hrtf import HEAD_MODELS
 from soundstage.errors import ChainError, ChainFileError, OutputError, SoundstageDeprecationWarning, SoundstageError
 from soundstage.exported import exported_program
-from soundstage.files import missing_hint, referenced_path, windows_hint, write_text
+from soundstage.files import missing_hint, on_disk, referenced_path, windows_hint, write_text
 from soundstage.host.builtins import BUILTIN_RANGES, DEPRECATED_KEYS, builtin_specs, is_builtin, make_builtin, native_name
 from soundstage.host.chain import Chain
 from soundstage.host.external import (
@@ -155,7 +155,7 @@ def find_chain(name: str | os.PathLike[str]) -> Path:
     ChainFileError
         For a name that is neither a file nor a preset; the message lists the presets.
     """
-    path = Path(name)
+    path = on_disk(Path(name))
     text = str(name)
     if path.exists() and path.suffix.lower() in _PLUGIN_SUFFIXES:
         raise ChainFileError(_plugin_not_chain(path))

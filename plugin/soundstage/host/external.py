@@ -25,7 +25,7 @@ import pedalboard
 
 from soundstage.errors import ParameterError, PluginError
 from soundstage.exported import EmbeddedProgram, exported_program, resampled_rates
-from soundstage.files import atomic_path
+from soundstage.files import atomic_path, on_disk
 from soundstage.host.parameters import Parameter, ParameterSpec, Value
 from soundstage.native import messages_held
 
@@ -150,7 +150,7 @@ def load_plugin(
     >>> plugin = load_plugin("Limiter.vst3")          # doctest: +SKIP
     >>> external_parameters(plugin)["ceiling_db"].value = -1.0  # doctest: +SKIP
     """
-    file = Path(path)
+    file = on_disk(Path(path))
     if not file.exists():
         raise PluginError(f"plugin file {str(file)!r} does not exist; check the path (relative paths start at {os.getcwd()})")
     not_one = _not_a_plugin(file)

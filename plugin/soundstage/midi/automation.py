@@ -23,7 +23,7 @@ from typing import Any
 
 import mido
 
-from soundstage.files import missing_hint
+from soundstage.files import missing_hint, on_disk
 from soundstage.host.automation import AutomationEvent
 from soundstage.midi.decode import Decoder
 from soundstage.midi.maps import MidiMap, MidiMapError, ParameterSource
@@ -144,7 +144,7 @@ def automation_events(
     MidiMapError
         If the file is missing, truncated or not a MIDI file, or ``tracks`` or ``channels`` take nothing from it.
     """
-    midi, ticks_per_second = _open(Path(path))
+    midi, ticks_per_second = _open(on_disk(Path(path)))
     tempo_map: list[tuple[int, int]] = []
     timed: list[tuple[int, int, Any]] = []  # (tick, order, message)
     wanted_channels = None if channels is None else {c - 1 for c in channels}

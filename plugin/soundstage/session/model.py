@@ -64,7 +64,7 @@ from pydantic import AfterValidator, Field
 
 from soundstage.errors import OutputError, SoundstageError
 from soundstage.fileio import MAX_TAIL_S, audio_files
-from soundstage.files import output_name, referenced_path
+from soundstage.files import on_disk, output_name, referenced_path
 from soundstage.host.chainfile import find_chain
 from soundstage.schema import Table, unused_key, validate
 from soundstage.tomlfile import read_toml
@@ -288,7 +288,7 @@ SESSION_FILE_NAME = "session.toml"
 
 def session_file(path: str | Path) -> Path:
     """The session file ``path`` names: itself, or for a folder holding a :data:`SESSION_FILE_NAME`, that file."""
-    file = Path(path)
+    file = on_disk(Path(path))
     return file / SESSION_FILE_NAME if file.is_dir() and (file / SESSION_FILE_NAME).is_file() else file
 
 

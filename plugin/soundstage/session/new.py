@@ -51,7 +51,7 @@ from soundstage.fileio import (
     unread_stamp,
     wav_channel_mask,
 )
-from soundstage.files import atomic_path, library_path
+from soundstage.files import atomic_path, library_path, on_disk
 from soundstage.session.model import MAX_STEMS, SESSION_FILE_NAME, Session, SessionError, load_session
 from soundstage.session.render import REPORT_NAME
 from soundstage.session.stems import inspect_stems
@@ -129,11 +129,11 @@ def new_session(
     AudioFileError
         A stem cannot be read: naming it, and what to do.
     """
-    base = Path(folder)
+    base = on_disk(Path(folder))
     if not base.is_dir():
         what = "does not exist" if not base.exists() else "is a file, not a folder"
         raise SessionError(f"session new: {str(base)!r} {what}; give the folder the stems were exported into")
-    target = Path(output) if output is not None else base / SESSION_FILE_NAME
+    target = on_disk(Path(output)) if output is not None else base / SESSION_FILE_NAME
     if target.is_dir():  # a folder to write the session into, as -o means for render and batch
         target = target / SESSION_FILE_NAME
     if target.suffix.lower() != ".toml":

@@ -33,6 +33,7 @@ from typing import Any
 
 import numpy as np
 import soundfile
+import wcwidth
 from threadpoolctl import threadpool_limits
 
 from soundstage import stalls
@@ -42,7 +43,7 @@ from soundstage.analysis.loudness import LoudnessMeter, TruePeakMeter, short_ter
 from soundstage.engine import ChainStream
 from soundstage.errors import ChainError, ChainFileError, ChannelError, OutputError, SoundstageError
 from soundstage.fileio import bed_problem, first_downmix, missing_words
-from soundstage.files import appeared_message, library_path, output_name, write_text
+from soundstage.files import appeared_message, library_path, on_disk, output_name, write_text
 from soundstage.headtrack import read_head_track
 from soundstage.host.automation import late_automation
 from soundstage.host.chain import Chain, ChainTap
@@ -431,7 +432,7 @@ def render_session(
     rate, stems = inspect_stems(session, allow_truncated=allow_truncated)
     playing = _playing(session, stems)
     renders = _selected_renders(session, only, head_given=hrtf is not None)
-    folder = Path(output_dir)
+    folder = on_disk(Path(output_dir))
     stem_chains = _stem_chains(session, stems)
     bus_chains, master = _mix_chains(session)
     render_chains = _render_chains(session, "hrtf" if hrtf is None else "the head given for this render (hrtf, --hrtf)")
@@ -1259,7 +1260,8 @@ def render_summary(result: RenderResult, folder: Path) -> list[str]:
     lines.append(f"{'file':<32} {'ch':>3} {'bits':>4} {'LUFS':>7} {'dBTP':>7} {'overs':>7} {'gain dB':>7}")
     for output in report["outputs"]:
         lines.append(
-            f"{output['file']:<32} {output['channels']:>3} {output['bit_depth']:>4} {output['integrated_lufs']:>7.1f} "
+            f"{wcwidth.ljust(output['file'], 32)} {output['channels']:>3} {output['bit_depth']:>4} "
+            f"{output['integrated_lufs']:>7.1f} "
             f"{output['true_peak_dbtp']:>7.1f} {output['clipped_samples']:>7} {output['gain_applied_db']:>7.2f}"
         )
     for render in report["renders"]:
