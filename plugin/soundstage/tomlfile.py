@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import difflib
+import re
 import sys
+import unicodedata
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -76,7 +78,7 @@ def parse_toml(text: str, file: str | Path, error: type[SoundstageError] = Sound
     try:
         return tomllib.loads(text.removeprefix("\ufeff"))  # a byte-order mark is not TOML, nor content
     except tomllib.TOMLDecodeError as problem:
-        raise error(f"{file}: not valid TOML: {problem}") from None
+        raise error(f"{file}: not valid TOML: {problem}{_mistake(text.removeprefix(chr(0xFEFF)), str(problem))}") from None
     except RecursionError:  # tomllib parses nested tables recursively
         raise error(f"{file}: tables or arrays nest too deep to read; soundstage files nest a few levels at most") from None
 
@@ -89,3 +91,100 @@ def unknown_key(table: Mapping[str, Any], allowed: set[str]) -> tuple[str, str] 
             hint = f"; did you mean {close[0]!r}?" if close else ""
             return key, f"unknown key {key!r}{hint} (allowed: {', '.join(sorted(allowed))})"
     return None
+
+
+#: Characters that look like TOML's own but are not, as documents, web pages and chat apps write them.
+_CURLY_QUOTES = "\u201c\u201d\u201e\u201f\u2018\u2019\u201a\u201b\u00ab\u00bb"
+_DASHES = "\u2212\u2013\u2014\u2012"  # minus sign, en dash, em dash, figure dash
+_ODD_SPACES = "\u00a0\u2007\u2009\u202f\u200b\u3000\ufeff\u2002\u2003"
+_WORDS = {"true", "false", "inf", "nan", "+inf", "-inf", "+nan", "-nan"}
+
+
+def _mistake(text: str, message: str) -> str:
+    """``"; ..."``: what a person most likely wrote, and how TOML writes it, where the line ``message`` (tomllib's
+    words) points at shows one of the mistakes people make in TOML (text pasted from a document, a decimal comma, a
+    Windows path in double quotes, Python's True); else ``""``."""
+    lines = text.splitlines() or [""]
+    where = re.search(r"at line (\d+), column (\d+)", message)
+    number = int(where.group(1)) if where else len(lines)
+    line = lines[min(number, len(lines)) - 1]
+    if "overwrite a value" in message:
+        return _twice(lines)
+    code = line if '"' in line or "'" in line else line.split("#", 1)[0]  # a # in a string is no comment
+    for check in (_pasted, _windows_path, _number_written, _word_written):
+        if found := check(line, code, message):
+            return f"; line {number}: {found}"
+    return ""
+
+
+def _pasted(line: str, code: str, message: str) -> str | None:
+    """Characters pasted from a document, a web page or a chat app that look like TOML's own but are not; a table
+    declared twice."""
+    if "twice" in message and (header := re.match(r"\s*\[\s*([^\]]+?)\s*\]", line)):
+        return f"[{header.group(1)}] is declared twice: merge the two, or for a list of tables write [[{header.group(1)}]]"
+    if quotes := sorted({c for c in line if c in _CURLY_QUOTES}):
+        return f"typographic quotes ({' '.join(quotes)}), as a word processor or chat app writes them: write straight quotes"
+    if dash := re.search(f"[{_DASHES}](?=\\s*[0-9.])", line):
+        name = unicodedata.name(dash.group(), "dash").lower()
+        return f"a number's sign is {'an' if name[0] in 'aeiou' else 'a'} {name} ({dash.group()}): write -"
+    if space := next((c for c in line if c in _ODD_SPACES), None):
+        name = unicodedata.name(space, "space").lower()
+        return f"a {name} (U+{ord(space):04X}, column {line.index(space) + 1}), pasted from a web page: write a plain space"
+    return None
+
+
+def _windows_path(line: str, code: str, message: str) -> str | None:
+    if "\\" in line and ("Unescaped" in message or "hex value" in message or "escape" in message.lower()):
+        return (
+            "a Windows path in double quotes, where \\ starts an escape: write it in single quotes "
+            "('C:\\Plugins\\x.vst3') or with / (C:/Plugins/x.vst3)"
+        )
+    return None
+
+
+def _number_written(line: str, code: str, message: str) -> str | None:
+    """A number written as people write it elsewhere: a decimal comma, a unit after it, no digit before the point."""
+    end = r"\s*(?:[,}\]#]|$)"
+    if comma := re.search(r"=\s*([-+]?\d+),(\d+)", code):
+        return f"{comma.group(1)},{comma.group(2)} has a decimal comma: TOML writes {comma.group(1)}.{comma.group(2)}"
+    if re.search(r",\s*}", code):
+        return "a comma before the } that closes an inline table, which TOML does not allow: remove it"
+    unit = re.search(rf"=\s*([-+]?(?:\d+\.?\d*|\.\d+))\s*([A-Za-z%]+){end}", code)
+    if unit and unit.group(2).lower() not in ("e", "inf", "nan"):
+        return f"{unit.group(1)} {unit.group(2)}: write the number alone (a key's name says its unit: gain_db = -3.0)"
+    if point := re.search(rf"=\s*([-+]?)(\.\d+|\d+\.){end}", code):
+        digits = point.group(2)
+        written = f"0{digits}" if digits.startswith(".") else f"{digits}0"
+        return f"TOML writes a digit on both sides of the point ({point.group(1)}{written})"
+    return None
+
+
+def _word_written(line: str, code: str, message: str) -> str | None:
+    """Python's True and None, text without quotes, a key with a space in it."""
+    end = r"\s*(?:[,}\]#]|$)"
+    if word := re.search(rf"=\s*(True|False|TRUE|FALSE|None|null|NULL|none|yes|no|Yes|No|on|off){end}", code):
+        if word.group(1).lower() in ("none", "null"):
+            return f"TOML has no {word.group(1)}: leave the key out for its default"
+        return "TOML writes true and false, in lower case"
+    bare = re.search(rf"=\s*([A-Za-z_][\w.\-/]*){end}", code)
+    if bare and bare.group(1).lower() not in _WORDS:
+        return f'a text value is written in quotes: "{bare.group(1)}"'
+    if "after a key" in message and (key := re.search(r"(?:^|[{,])\s*([A-Za-z_]\w*(?:\s+[A-Za-z_]\w*)+)\s*=", line)):
+        return f"a key holds no spaces: {'_'.join(key.group(1).split())}"
+    return None
+
+
+def _twice(lines: list[str]) -> str:
+    """``"; ..."`` naming the first key given twice in one table of a document (tomllib says only "Cannot overwrite
+    a value", at its end); ``""`` where a plain reading of its lines finds none."""
+    seen: dict[str, int] = {}
+    for number, line in enumerate(lines, 1):
+        if re.match(r"\s*\[", line):
+            seen = {}
+            continue
+        if key := re.match(r"\s*([A-Za-z0-9_\-]+|\"[^\"]*\")\s*=", line):
+            name = key.group(1).strip('"')
+            if name in seen:
+                return f"; line {number}: {name!r} is given twice in one table (line {seen[name]} gives it first): keep one"
+            seen[name] = number
+    return ""

@@ -1,0 +1,95 @@
+"""The mistakes people make writing TOML by hand, told in words that say how TOML writes it.
+
+tomllib's own words say where a file stops being TOML ("Invalid value (at line 2, column 8)") but not why; the
+usual why is text pasted from a document or a chat (typographic quotes, a minus sign, a no-break space), a number
+written as elsewhere (a decimal comma, a unit, ``.5``), a Windows path in double quotes, or Python's ``True``.
+Each case below is a chain file as a person writes it, run through ``soundstage process``; the same reader reads
+sessions, MIDI maps, job lists and device profiles.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import numpy as np
+import pytest
+import soundfile as sf
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from soundstage import ChainFileError, Gain, SoundstageError
+from soundstage.cli import main
+from soundstage.tomlfile import parse_toml
+
+GAIN = '[[stages]]\ntype = "Gain"\nparameters = {{ gain_db = {} }}\n'
+
+CASES = {
+    # (file text, the words the error must hold)
+    "typographic quotes": ("[[stages]]\ntype = \u201cGain\u201d\n", r"line 2: typographic quotes \(“ ”\).*write straight quotes"),
+    "minus sign": (GAIN.format("\u22123.0"), r"line 3: a number's sign is a minus sign \(−\): write -"),
+    "en dash": (GAIN.format("\u20133.0"), r"line 3: a number's sign is an en dash \(–\): write -"),
+    "no-break space": ('[[stages]]\ntype\u00a0= "Gain"\n', r"line 2: a no-break space \(U\+00A0, column 5\).*plain space"),
+    "decimal comma": (GAIN.format("-3,5"), r"line 3: -3,5 has a decimal comma: TOML writes -3.5"),
+    "trailing comma": (GAIN.format("-3.0,"), r"line 3: a comma before the \} that closes an inline table"),
+    "unit": ('[[stages]]\ntype = "Gain"\n[stages.parameters]\ngain_db = -3 dB\n', r"line 4: -3 dB: write the number alone"),
+    "unit glued": ('[[stages]]\ntype = "Gain"\n[stages.parameters]\ngain_db = -3dB\n', r"line 4: -3 dB: write the number"),
+    "leading point": ('[[stages]]\ntype = "Gain"\n[stages.parameters]\ngain_db = .5\n', r"line 4: .*\(0\.5\)"),
+    "trailing point": ('[[stages]]\ntype = "Gain"\n[stages.parameters]\ngain_db = 5.\n', r"line 4: .*\(5\.0\)"),
+    "Python True": ('[[stages]]\ntype = "Gain"\nbypass = True\n', r"line 3: TOML writes true and false, in lower case"),
+    "None": ('[[stages]]\ntype = "Gain"\nbypass = None\n', r"line 3: TOML has no None: leave the key out"),
+    "bare text": ("[[stages]]\ntype = Gain\n", r'line 2: a text value is written in quotes: "Gain"'),
+    "key with a space": (GAIN.format("-3.0").replace("gain_db", "gain db"), r"line 3: a key holds no spaces: gain_db"),
+    "windows path": ('[[stages]]\ntype = "plugin"\npath = "C:\\Plugins\\Limiter.vst3"\n', r"line 3: a Windows path in double"),
+    "key twice": ('[[stages]]\ntype = "Gain"\ntype = "Gain"\n', r"line 3: 'type' is given twice in one table \(line 2"),
+    "table twice": ('[meta]\nname = "a"\n[meta]\nname = "b"\n', r"line 3: \[meta\] is declared twice"),
+}
+
+
+@pytest.fixture(scope="module")
+def mix(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("mix") / "mix.wav"
+    sf.write(path, 0.1 * np.random.default_rng(0).standard_normal((4800, 2)), 48000, subtype="PCM_24")
+    return path
+
+
+@pytest.mark.parametrize("case", CASES)
+def test_a_toml_mistake_is_told_with_how_toml_writes_it(
+    case: str, mix: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    text, words = CASES[case]
+    chain = tmp_path / "chain.toml"
+    chain.write_text(text, encoding="utf-8")
+    assert main(["process", str(mix), str(tmp_path / "out.wav"), "--chain", str(chain)]) == 2
+    error = capsys.readouterr().err
+    assert error.count("\n") == 1 and error.startswith("soundstage: error: "), error
+    assert "not valid TOML" in error
+    assert re.search(words, error), error
+    assert not (tmp_path / "out.wav").exists()
+
+
+def test_a_good_line_elsewhere_gets_no_hint_it_does_not_need() -> None:
+    """The hint reads the line the error is on: True on another line (in a string) is not blamed for a missing
+    quote."""
+    text = 'name = "True or False, 3,5 and .5 C:\\\\x"\n[[stages]\n'
+    with pytest.raises(ChainFileError) as error:
+        parse_toml(text, "c.toml", ChainFileError)
+    assert str(error.value).endswith(")"), str(error.value)  # tomllib's words alone
+
+
+@pytest.mark.parametrize(
+    ("value", "words"),
+    [("-3 dB", r"write the number without quotes or unit: -3$"), ("0,5", r"without quotes: 0.5$"), ("-.5", r": -0.5$")],
+)
+def test_a_number_in_quotes_is_told_to_be_written_as_a_number(value: str, words: str) -> None:
+    with pytest.raises(TypeError, match=words):
+        Gain(gain_db=value)  # type: ignore[arg-type]
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.text(alphabet=st.sampled_from(list("[]{}=\",.'#\n -+0123456789abTFNe dB\\\u201c\u201d\u2212\u00a0:")), max_size=80))
+def test_any_text_is_read_or_refused_in_one_line(text: str) -> None:
+    try:
+        parse_toml(text, "c.toml", ChainFileError)
+    except SoundstageError as error:
+        assert "\n" not in str(error)
