@@ -93,3 +93,37 @@ def test_any_text_is_read_or_refused_in_one_line(text: str) -> None:
         parse_toml(text, "c.toml", ChainFileError)
     except SoundstageError as error:
         assert "\n" not in str(error)
+
+
+SESSION = 'format = 1\nsample_rate = {rate}\n[[stems]]\npath = "stem.wav"\n{key} = {value}\n[master]\nchain = "mastering"\n'
+
+VALUES = {
+    # (key, value as written in the session file, the words the error must end with)
+    "gain in quotes": ("gain_db", '"+3"', r"write the number without quotes: 3$"),
+    "gain with its unit": ("gain_db", '"-3 dB"', r"write the number without quotes or unit: -3$"),
+    "offset as a clock": ("offset_s", '"1:02.5"', r"offset_s is in seconds: 1:02.5 is 62.5, written as a number \("),
+    "offset as timecode": ("offset_s", '"00:00:02:12"', r"00:00:02:12 is 2 plus 12 frames at the timecode's frame rate"),
+    "pan as a letter": ("pan", '"L"', r"pan runs from -1 \(hard left\) through 0 \(centre\) to \+1 \(hard right\): write -1$"),
+    "pan as a DAW shows it": ("pan", '"30R"', r"write 0.3$"),
+    "pan on a DAW's scale": ("pan", "-50", r"at least -1; pan runs .*: write -0.5$"),
+}
+
+
+@pytest.mark.parametrize("case", VALUES)
+def test_a_value_written_as_people_say_it_is_told_how_to_write_it(
+    case: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    key, value, words = VALUES[case]
+    sf.write(tmp_path / "stem.wav", np.zeros((4800, 2)), 48000, subtype="PCM_24")
+    (tmp_path / "session.toml").write_text(SESSION.format(rate=48000, key=key, value=value))
+    assert main(["session", "check", str(tmp_path / "session.toml")]) == 2
+    error = capsys.readouterr().err.strip()
+    assert f"stems[0].{key}: {key} = " in error and re.search(words, error), error
+
+
+@pytest.mark.parametrize(("rate", "want"), [("48", "48000"), ('"44.1k"', "44100"), ("96", "96000")])
+def test_a_sample_rate_in_khz_is_told_in_hz(rate: str, want: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    sf.write(tmp_path / "stem.wav", np.zeros((4800, 2)), 48000, subtype="PCM_24")
+    (tmp_path / "session.toml").write_text(SESSION.format(rate=rate, key="gain_db", value="0.0"))
+    assert main(["session", "check", str(tmp_path / "session.toml")]) == 2
+    assert capsys.readouterr().err.strip().endswith(f"a sample rate is in Hz: write {want}")

@@ -8,6 +8,7 @@ each message says what was passed, what is allowed and how to fix it.
 
 from __future__ import annotations
 
+import re
 import sys
 import warnings
 from pathlib import Path
@@ -25,6 +26,7 @@ __all__ = [
     "AudioFileError",
     "OutputError",
     "SoundstageDeprecationWarning",
+    "value_hint",
     "warnings_as_lines",
 ]
 
@@ -102,3 +104,70 @@ def warnings_as_lines() -> None:
             pass
 
     warnings.showwarning = show
+
+
+#: Sample rates by the thousands people say them in ("48k"), for a rate given in kHz.
+_RATES_KHZ = {
+    8: 8000,
+    11.025: 11025,
+    16: 16000,
+    22.05: 22050,
+    24: 24000,
+    32: 32000,
+    44.1: 44100,
+    48: 48000,
+    88.2: 88200,
+    96: 96000,
+    176.4: 176400,
+    192: 192000,
+}
+
+
+def value_hint(name: str, value: object) -> str:
+    """``"; ..."``: how to write ``value``, given for the key or parameter ``name`` and refused, where it is written
+    as people say it elsewhere: a number in quotes or with its unit (``"-3 dB"``, ``"0,5"``), a time as a clock or
+    timecode for a key in seconds (``"0:02"``), a pan as a DAW shows it (``"L"``, ``"30R"``, ``-100``), a sample
+    rate in kHz (``48``, ``"48k"``); else ``""``."""
+    if name == "sample_rate" or name.endswith("_rate") or name.endswith("sample_rate_hz"):
+        khz = _khz(value)
+        if khz in _RATES_KHZ:
+            return f"; a sample rate is in Hz: write {_RATES_KHZ[khz]}"
+    if name == "pan" and (pan := _pan(value)) is not None:
+        return f"; pan runs from -1 (hard left) through 0 (centre) to +1 (hard right): write {pan:g}"
+    if name.endswith("_s") and isinstance(value, str) and (clock := re.fullmatch(r"\s*(\d+(?::\d+){1,3})(\.\d+)?\s*", value)):
+        parts = [int(p) for p in clock.group(1).split(":")]
+        frames = parts.pop() if len(parts) == 4 else 0
+        hours, minutes, seconds = ([0, 0] + parts)[-3:]
+        total = 3600 * hours + 60 * minutes + seconds + float(clock.group(2) or 0)
+        more = f" plus {frames} frames at the timecode's frame rate" if frames else ""
+        zero = " (offsets count from the session's start, not from the timecode's zero)" if name == "offset_s" else ""
+        return f"; {name} is in seconds: {value.strip()} is {total:g}{more}, written as a number{zero}"
+    if isinstance(value, str) and (found := re.fullmatch(r"\s*([-+\u2212]?\d*[.,]?\d+)\s*([A-Za-z%]*)\s*", value)):
+        number = found.group(1).replace(",", ".").replace("\u2212", "-").lstrip("+")
+        number = number if not number.lstrip("-").startswith(".") else number.replace(".", "0.", 1)
+        return f"; write the number without quotes{' or unit' if found.group(2) else ''}: {number}"
+    return ""
+
+
+def _khz(value: object) -> float | None:
+    if isinstance(value, (int, float)) and not isinstance(value, bool) and 0 < value < 1000:
+        return float(value)
+    if isinstance(value, str) and (found := re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*(?:k|kHz|khz|K)?\s*", value)):
+        return float(found.group(1)) if float(found.group(1)) < 1000 else None
+    return None
+
+
+def _pan(value: object) -> float | None:
+    """A pan as a DAW writes it (``"L"``, ``"C"``, ``"30R"``, ``"L50"``, or -100..100) on soundstage's -1..+1."""
+    if isinstance(value, (int, float)) and not isinstance(value, bool) and 1 < abs(value) <= 100:
+        return value / 100
+    if not isinstance(value, str):
+        return None
+    text = value.strip().upper()
+    if text in ("L", "R", "C", "LEFT", "RIGHT", "CENTER", "CENTRE", "MID"):
+        return {"L": -1.0, "R": 1.0}.get(text[0], 0.0)
+    found = re.fullmatch(r"([LR])\s*(\d+)|(\d+)\s*([LR])", text)
+    if not found:
+        return None
+    side, amount = (found.group(1), found.group(2)) if found.group(1) else (found.group(4), found.group(3))
+    return (-1 if side == "L" else 1) * min(int(amount), 100) / 100

@@ -30,7 +30,7 @@ from typing import Any, TypeVar, get_args, get_origin
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 
-from soundstage.errors import SoundstageError
+from soundstage.errors import SoundstageError, value_hint
 
 __all__ = ["Table", "fail", "key_path", "unused_key", "validate"]
 
@@ -157,7 +157,8 @@ def _describe(problem: ValidationError, model: type[Table], file: str, error: ty
             f"[{name}] holds one table where a list is wanted: write [[{name}]], with double brackets, above each",
         )
     subject = f"{name} = {_shown(value)}" if not isinstance(loc[-1], int) else f"{_shown(value)}"
-    return fail(error, file, key, f"{subject} is not allowed: {union or _allowed(kind, context, first['msg'])}")
+    hint = value_hint(name, value)
+    return fail(error, file, key, f"{subject} is not allowed: {union or _allowed(kind, context, first['msg'])}{hint}")
 
 
 def _allowed(kind: str, context: dict[str, Any], message: str) -> str:

@@ -10,14 +10,13 @@ in 0..1, so MIDI mapping, chain files and automation treat them all alike.
 from __future__ import annotations
 
 import math
-import re
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 from typing import Literal, Union
 
 import numpy as np
 
-from soundstage.errors import ParameterError
+from soundstage.errors import ParameterError, value_hint
 
 __all__ = [
     "ParameterSpec",
@@ -136,7 +135,9 @@ class ParameterSpec:
                 else:
                     raise TypeError
             except TypeError:
-                raise TypeError(f"{where}={value!r}: expected a number in {self.range_text()}{_as_number(value)}") from None
+                raise TypeError(
+                    f"{where}={value!r}: expected a number in {self.range_text()}{value_hint(self.name, value)}"
+                ) from None
         number = float(value)
         if not math.isfinite(number) or not self.minimum <= number <= self.maximum:
             raise ParameterError(f"{where}={value!r} is outside {self.range_text()}")
@@ -270,16 +271,3 @@ class AttributeParameter(Parameter):
     def value(self, new_value: Value) -> None:
         checked = self.spec.validate(new_value, owner=self.owner)
         setattr(self.target, self.attribute, checked)
-
-
-def _as_number(value: object) -> str:
-    """``"; ..."`` for text that holds a number (``"-3 dB"``, ``"0,5"``: a chain file's value in quotes), saying to
-    write the number itself; else ``""``."""
-    if not isinstance(value, str):
-        return ""
-    found = re.fullmatch(r"\s*([-+\u2212]?\d*[.,]?\d+)\s*([A-Za-z%]*)\s*", value)
-    if not found:
-        return ""
-    number = found.group(1).replace(",", ".").replace("\u2212", "-")
-    number = number if not number.lstrip("-+").startswith(".") else number.replace(".", "0.", 1)
-    return f"; write the number without quotes{' or unit' if found.group(2) else ''}: {number}"
