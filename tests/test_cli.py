@@ -707,3 +707,63 @@ def test_live_plays_and_records_silence_for_an_output_that_is_not_finite(tmp_pat
     want[:, inf] = 0.0  # those blocks: silence
     assert got.shape == x.shape and np.isfinite(got).all()
     np.testing.assert_allclose(got, want, atol=1e-6)
+
+
+@pytest.mark.parametrize(
+    ("argv", "said", "command"),
+    [
+        # argparse said "the following arguments are required: --chain", and nothing of the option it did not know
+        (
+            ["process", "in.wav", "out.wav", "--chian", "mastering"],
+            "unknown option '--chian' (did you mean '--chain'?)",
+            "process",
+        ),
+        (["process", "in.wav", "out.wav", "-chain", "mastering"], "unknown option '-chain' (did you mean '--chain'?)", "process"),
+        # argparse named the top command's options (and its help) for a subcommand's misspelt one
+        (
+            ["process", "in.wav", "out.wav", "--chain=mastering", "--overwite"],
+            "unknown option '--overwite' (did you mean '--overwrite'?)",
+            "process",
+        ),
+        (["procss", "in.wav"], "unknown command 'procss' (did you mean 'process'? commands: process, chain,", ""),
+        (["session", "chek", "s.toml"], "unknown command 'chek' (did you mean 'check'? commands: new, check)", "session"),
+        (["analyze", "crostalk"], "unknown command 'crostalk' (did you mean 'crosstalk'?", "analyze"),
+    ],
+)
+def test_a_misspelt_option_or_command_is_named_with_the_one_meant(
+    argv: list[str], said: str, command: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with pytest.raises(SystemExit) as stop:
+        main(argv)
+    error = capsys.readouterr().err
+    assert stop.value.code == 2 and error.count("\n") == 1, error
+    assert error.startswith(f"soundstage: error: {said}"), error
+    assert error.rstrip().endswith(f"see '{' '.join(['soundstage', command]).strip()} --help'"), error
+
+
+@pytest.mark.parametrize(
+    ("argv", "said", "command"),
+    [
+        # an option of no command, close to none: argparse's words, but the help of the command it was given to
+        (
+            ["process", "in.wav", "out.wav", "--chain", "mastering", "--gain", "-3"],
+            "unrecognized arguments: --gain -3",
+            "process",
+        ),
+        (
+            ["process", "in.wav", "out.wav", "--chain", "mastering", "--buffer-size", "-3"],
+            "argument --buffer-size: -3 is outside",
+            "process",
+        ),
+        (["xyz"], "argument command: invalid choice: 'xyz'", ""),
+    ],
+)
+def test_what_is_close_to_nothing_keeps_argparses_words(
+    argv: list[str], said: str, command: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with pytest.raises(SystemExit):
+        main(argv)
+    error = capsys.readouterr().err.strip()
+    assert error.startswith(f"soundstage: error: {said}") and error.endswith(
+        f"see '{'soundstage ' + command if command else 'soundstage'} --help'"
+    ), error

@@ -1111,10 +1111,48 @@ def _rates(text: str) -> list[float]:
 
 
 class _Parser(argparse.ArgumentParser):
-    """argparse with soundstage's one-line errors (argparse prints its usage first, then the error)."""
+    """argparse with soundstage's one-line errors (argparse prints its usage first, then the error), which name an
+    option or command given misspelt and the one meant: argparse said "the following arguments are required:
+    --chain" of ``--chian mastering``, and nothing of the option it did not know."""
+
+    _given: Sequence[str] = ()
+
+    def parse_known_args(self, args: Any = None, namespace: Any = None) -> Any:
+        self._given = list(sys.argv[1:] if args is None else args)
+        return super().parse_known_args(args, namespace)
 
     def error(self, message: str) -> NoReturn:
-        self.exit(2, f"soundstage: error: {message}; see '{self.prog} --help'\n")
+        misspelt, prog = self._misspelt()
+        self.exit(2, f"soundstage: error: {misspelt or message}; see '{prog} --help'\n")
+
+    def _misspelt(self) -> tuple[str, str]:
+        """The first option given that its command does not know but one of its own is close to, or a command given
+        that one is close to, with the one meant; else ``""``. And the name of the command the tokens given name (the
+        subcommand whose options were not recognised, not ``soundstage``)."""
+        import difflib
+
+        given = self._given[: self._given.index("--")] if "--" in self._given else self._given
+        parser: argparse.ArgumentParser = self
+        for token in given:  # down to the (sub)command the tokens name
+            commands = next((a for a in parser._actions if isinstance(a, argparse._SubParsersAction)), None)
+            if commands is None or token.startswith("-"):
+                continue
+            if token in commands.choices:
+                parser = commands.choices[token]
+                continue
+            close = difflib.get_close_matches(token, list(commands.choices), n=1, cutoff=0.7)
+            if close:
+                names = ", ".join(commands.choices)
+                return f"unknown command {token!r} (did you mean {close[0]!r}? commands: {names})", parser.prog
+            break
+        known = sorted(parser._option_string_actions)
+        for token in given:
+            name = token.split("=", 1)[0]
+            if name.startswith("-") and name not in known and not name.lstrip("-").replace(".", "").isdigit():
+                close = difflib.get_close_matches(name if name.startswith("--") else "-" + name, known, n=1, cutoff=0.8)
+                if close:
+                    return f"unknown option {name!r} (did you mean {close[0]!r}?)", parser.prog
+        return "", parser.prog
 
 
 def _ranged(kind: Callable[[str], float], low: float, high: float, unit: str) -> Callable[[str], Any]:
