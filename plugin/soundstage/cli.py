@@ -1117,6 +1117,21 @@ class _Parser(argparse.ArgumentParser):
 
     _given: Sequence[str] = ()
 
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        self._options: list[str] = []  # what this command takes (argparse keeps its own privately)
+        self._commands: dict[str, argparse.ArgumentParser] = {}
+        super().__init__(*args, **kwargs)  # which adds -h and --help
+
+    def add_argument(self, *args: Any, **kwargs: Any) -> argparse.Action:
+        action = super().add_argument(*args, **kwargs)
+        self._options.extend(action.option_strings)
+        return action
+
+    def add_subparsers(self, **kwargs: Any) -> Any:
+        commands = super().add_subparsers(**kwargs)
+        self._commands = commands.choices
+        return commands
+
     def parse_known_args(self, args: Any = None, namespace: Any = None) -> Any:
         self._given = list(sys.argv[1:] if args is None else args)
         return super().parse_known_args(args, namespace)
@@ -1132,20 +1147,19 @@ class _Parser(argparse.ArgumentParser):
         import difflib
 
         given = self._given[: self._given.index("--")] if "--" in self._given else self._given
-        parser: argparse.ArgumentParser = self
+        parser: _Parser = self
         for token in given:  # down to the (sub)command the tokens name
-            commands = next((a for a in parser._actions if isinstance(a, argparse._SubParsersAction)), None)
-            if commands is None or token.startswith("-"):
+            if not parser._commands or token.startswith("-"):
                 continue
-            if token in commands.choices:
-                parser = commands.choices[token]
+            if token in parser._commands:
+                parser = parser._commands[token]  # type: ignore[assignment]  # made by add_subparsers: a _Parser
                 continue
-            close = difflib.get_close_matches(token, list(commands.choices), n=1, cutoff=0.7)
+            close = difflib.get_close_matches(token, list(parser._commands), n=1, cutoff=0.7)
             if close:
-                names = ", ".join(commands.choices)
+                names = ", ".join(parser._commands)
                 return f"unknown command {token!r} (did you mean {close[0]!r}? commands: {names})", parser.prog
             break
-        known = sorted(parser._option_string_actions)
+        known = sorted(parser._options)
         for token in given:
             name = token.split("=", 1)[0]
             if name.startswith("-") and name not in known and not name.lstrip("-").replace(".", "").isdigit():
