@@ -222,3 +222,15 @@ def render(work: Path, audio: np.ndarray, rate: int, insert: Insert | None = Non
     rendered, got_rate = soundfile.read(out, dtype="float32", always_2d=True)
     assert got_rate == rate
     return np.asarray(rendered)
+
+
+def new_session(work: Path, rate: int = 48000) -> Path:
+    """A session as Ardour itself writes it (one stereo track, saved): its ``.ardour`` file, in its folder."""
+    ardour_or_skip()
+    work.mkdir(parents=True, exist_ok=True)
+    env = _environment(work / "home")
+    script = work / "session.lua"
+    script.write_text(_session_script(work / SESSION, rate, None, 2), encoding="utf-8")
+    output = _run([ARDOUR_LUA, str(script)], env, work)
+    assert f"Error: {script}" not in output, f"the session script failed:\n{output[-3000:]}"
+    return work / SESSION / f"{SESSION}.ardour"

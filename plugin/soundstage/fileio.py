@@ -53,6 +53,7 @@ __all__ = [
     "BED_MASKS",
     "MAX_TAIL_S",
     "DecodedReader",
+    "daw_project",
     "FlacCheck",
     "FullScaleReader",
     "audio_files",
@@ -178,6 +179,11 @@ def _input_file(path: str | os.PathLike[str]) -> Path:
         )
     if not file.exists():
         raise AudioFileError(f"input file {str(file)!r} does not exist{missing_hint(file)}")
+    if (project := daw_project(file)) is not None:
+        raise AudioFileError(
+            f"input file {str(file)!r} is {project[0]}, which soundstage does not read; render its mix to a WAV file "
+            "in the DAW and give that"
+        )
     if file.is_dir():
         raise AudioFileError(f"input {str(file)!r} is a folder, not an audio file")
     if file.stat().st_size == 0:
@@ -298,6 +304,39 @@ def _ffmpeg_decoded(file: Path) -> DecodedReader | None:
         raise
     except Exception:  # not a container FFmpeg knows, or one without audio: the caller refuses it
         return None
+
+
+#: DAW projects people give where a session file or a folder of stems is wanted: how the file begins (None: its
+#: suffix alone tells), its suffixes, what it is, and how that DAW writes each track to a file of its own.
+_PROJECTS: tuple[tuple[bytes | None, tuple[str, ...], str, str], ...] = (
+    (b"<REAPER_PROJECT", (".rpp",), "a REAPER project", "File > Render, Source: Stems (selected tracks)"),
+    (None, (".ardour",), "an Ardour session", "Session > Export > Stem Export"),
+    (None, (".als",), "an Ableton Live set", "File > Export Audio/Video, Rendered Track: All Individual Tracks"),
+    (None, (".logicx",), "a Logic Pro project", "File > Export > All Tracks as Audio Files"),
+    (None, (".ptx", ".ptf", ".pts"), "a Pro Tools session", "File > Bounce Tracks, one file per track"),
+    (None, (".cpr", ".npr"), "a Cubase or Nuendo project", "File > Export > Audio Mixdown, Channel Batch Export"),
+    (None, (".song",), "a Studio One song", "Song > Export Stems"),
+    (b"FLhd", (".flp",), "an FL Studio project", "File > Export > WAV file, Split mixer tracks"),
+    (None, (".bwproject",), "a Bitwig Studio project", "File > Export Audio, each track"),
+    (None, (".aup3", ".aup"), "an Audacity project", "File > Export > Export Multiple"),
+    (None, (".band",), "a GarageBand project", "each track soloed, Share > Export Song to Disk"),
+    (None, (".aaf", ".omf", ".omfi"), "an AAF/OMF interchange file", "open it in a DAW and export each track as a file"),
+)
+
+
+def daw_project(file: Path) -> tuple[str, str] | None:
+    """What DAW's project ``file`` is (``"a REAPER project"``), by how it begins or its suffix, and how that DAW
+    writes each of its tracks to a file; None for anything else."""
+    suffix = file.suffix.lower()
+    try:
+        with file.open("rb") as handle:
+            head = handle.read(16)
+    except OSError:  # a folder (Logic's and GarageBand's projects are), or unreadable: the suffix tells
+        head = b""
+    for start, suffixes, what, export in _PROJECTS:
+        if suffix in suffixes or (start is not None and head.startswith(start)):
+            return what, export
+    return None
 
 
 def _is_riff_wave(file: Path) -> bool:

@@ -63,7 +63,7 @@ from typing import Annotated, Literal
 from pydantic import AfterValidator, Field
 
 from soundstage.errors import OutputError, SoundstageError
-from soundstage.fileio import MAX_TAIL_S, audio_files
+from soundstage.fileio import MAX_TAIL_S, audio_files, daw_project
 from soundstage.files import on_disk, output_name, referenced_path
 from soundstage.host.chainfile import find_chain
 from soundstage.schema import Table, unused_key, validate
@@ -76,6 +76,7 @@ __all__ = [
     "Session",
     "SessionError",
     "Stem",
+    "daw_project_words",
     "load_session",
     "session_file",
     "RENDER_KINDS",
@@ -286,6 +287,26 @@ class SessionFile(Table):
 SESSION_FILE_NAME = "session.toml"
 
 
+def daw_project_words(file: Path, *, folder: bool = True) -> str | None:
+    """The end of an error for a DAW's project given for a session file or a folder of stems (``" is a REAPER
+    project, which ..."``), or, with ``folder``, for a folder holding one at its top and no session file (the
+    project's folder); None for anything else. soundstage reads no DAW's project: the DAW renders its tracks (with
+    their edits, fades, plugins and automation) as stems, and ``session new`` writes a session for them."""
+    project, inside = daw_project(file), ""
+    if project is None and folder and file.is_dir() and not any(file.glob("*.toml")):
+        found = next((entry for entry in sorted(file.iterdir()) if daw_project(entry) is not None), None)
+        if found is None:
+            return None
+        project, inside = daw_project(found), f" the folder of {found.name!r},"
+    if project is None:
+        return None
+    what, export = project
+    return (
+        f" is{inside} {what}, which soundstage does not read; export its tracks as stems ({export}), "
+        "then write a session for them: soundstage session new STEMS/"
+    )
+
+
 def session_file(path: str | Path) -> Path:
     """The session file ``path`` names: itself, or for a folder holding a :data:`SESSION_FILE_NAME`, that file."""
     file = on_disk(Path(path))
@@ -350,6 +371,18 @@ def _warn_of_ab_against_itself(file: Path, renders: list[Render], *, automated: 
             )
 
 
+def _check_is_a_session(file: Path) -> None:
+    """Refuse what people give for a session file that is none, before it is read as TOML: a DAW's project, or a
+    folder of stems with no session file yet."""
+    if (project := daw_project_words(file)) is not None:
+        raise SessionError(f"session file {str(file)!r}{project}")
+    if file.is_dir() and not any(file.glob("*.toml")) and _has_audio(file):  # a folder of stems, no session yet
+        raise SessionError(
+            f"session file {str(file)!r} is a folder of stems with no {SESSION_FILE_NAME}; write one first: "
+            f"soundstage session new {shlex.quote(str(file))}"
+        )
+
+
 def load_session(path: str | Path) -> Session:
     """Read and validate a session file (or the :data:`SESSION_FILE_NAME` in a folder given for it).
 
@@ -363,11 +396,7 @@ def load_session(path: str | Path) -> Session:
         Naming the file, the key (``stems[2].offset_s``) and the value.
     """
     file = session_file(path)
-    if file.is_dir() and not any(file.glob("*.toml")) and _has_audio(file):  # a folder of stems, no session yet
-        raise SessionError(
-            f"session file {str(file)!r} is a folder of stems with no {SESSION_FILE_NAME}; write one first: "
-            f"soundstage session new {shlex.quote(str(file))}"
-        )
+    _check_is_a_session(file)
     data = validate(SessionFile, read_toml(file, SessionError, "session file"), file=str(file), error=SessionError)
     buses: list[Bus] = []
     for index, bus in enumerate(data.buses):

@@ -52,7 +52,7 @@ from soundstage.fileio import (
     wav_channel_mask,
 )
 from soundstage.files import atomic_path, library_path, on_disk
-from soundstage.session.model import MAX_STEMS, SESSION_FILE_NAME, Session, SessionError, load_session
+from soundstage.session.model import MAX_STEMS, SESSION_FILE_NAME, Session, SessionError, daw_project_words, load_session
 from soundstage.session.render import REPORT_NAME
 from soundstage.session.stems import inspect_stems
 from soundstage.sinks import wav_chunk
@@ -130,6 +130,8 @@ def new_session(
         A stem cannot be read: naming it, and what to do.
     """
     base = on_disk(Path(folder))
+    if base.exists() and (project := daw_project_words(base, folder=False)) is not None:  # its stems may be beside it
+        raise SessionError(f"session new: {str(base)!r}{project}")
     if not base.is_dir():
         what = "does not exist" if not base.exists() else "is a file, not a folder"
         raise SessionError(f"session new: {str(base)!r} {what}; give the folder the stems were exported into")
