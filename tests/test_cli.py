@@ -767,3 +767,18 @@ def test_what_is_close_to_nothing_keeps_argparses_words(
     assert error.startswith(f"soundstage: error: {said}") and error.endswith(
         f"see '{'soundstage ' + command if command else 'soundstage'} --help'"
     ), error
+
+
+def test_an_option_that_took_the_input_and_output_says_so(capsys: pytest.CaptureFixture[str]) -> None:
+    """``--hrtf me.sofa in.wav out.wav``: --hrtf takes every name after it, so argparse said "the following
+    arguments are required: input", of an input given."""
+    with pytest.raises(SystemExit):
+        main(["process", "--chain", "studio-5", "--hrtf", "me.sofa", "in.wav", "out.wav"])
+    error = capsys.readouterr().err.strip()
+    assert error.startswith(
+        "soundstage: error: --hrtf took 'me.sofa', 'in.wav', 'out.wav': it takes every name after it, up to the next "
+        "option; give --hrtf after the input and output, or end its list with -- (--hrtf me.sofa -- IN OUT)"
+    ), error
+    with pytest.raises(SystemExit):  # two heads and no input: argparse's words, which are right
+        main(["process", "--chain", "studio-5", "--hrtf", "a.sofa", "b.sofa"])
+    assert "the following arguments are required: input" in capsys.readouterr().err

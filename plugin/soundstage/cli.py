@@ -1119,12 +1119,15 @@ class _Parser(argparse.ArgumentParser):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         self._options: list[str] = []  # what this command takes (argparse keeps its own privately)
+        self._greedy: list[str] = []  # its options that take every name after them (nargs "+")
         self._commands: dict[str, argparse.ArgumentParser] = {}
         super().__init__(*args, **kwargs)  # which adds -h and --help
 
     def add_argument(self, *args: Any, **kwargs: Any) -> argparse.Action:
         action = super().add_argument(*args, **kwargs)
         self._options.extend(action.option_strings)
+        if action.nargs in ("+", "*"):
+            self._greedy.extend(action.option_strings)
         return action
 
     def add_subparsers(self, **kwargs: Any) -> Any:
@@ -1138,7 +1141,24 @@ class _Parser(argparse.ArgumentParser):
 
     def error(self, message: str) -> NoReturn:
         misspelt, prog = self._misspelt()
+        if not misspelt and message.startswith("the following arguments are required"):
+            misspelt = self._swallowed()
         self.exit(2, f"soundstage: error: {misspelt or message}; see '{prog} --help'\n")
+
+    def _swallowed(self) -> str:
+        """For arguments found missing, where an option that takes every name after it (``--hrtf me.sofa in.wav
+        out.wav``) took them: which it took, and how to give it; else ``""``."""
+        given = self._given[: self._given.index("--")] if "--" in self._given else self._given
+        for index, token in enumerate(given):
+            if token in self._greedy:
+                taken = list(itertools.takewhile(lambda item: not item.startswith("-"), given[index + 1 :]))
+                if len({Path(item).suffix.lower() for item in taken}) > 1:  # files of other kinds among them
+                    names = ", ".join(repr(item) for item in taken)
+                    return (
+                        f"{token} took {names}: it takes every name after it, up to the next option; give {token} "
+                        f"after the input and output, or end its list with -- ({token} {taken[0]} -- IN OUT)"
+                    )
+        return ""
 
     def _misspelt(self) -> tuple[str, str]:
         """The first option given that its command does not know but one of its own is close to, or a command given
