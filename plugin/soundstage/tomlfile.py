@@ -98,6 +98,9 @@ _CURLY_QUOTES = "\u201c\u201d\u201e\u201f\u2018\u2019\u201a\u201b\u00ab\u00bb"
 _DASHES = "\u2212\u2013\u2014\u2012"  # minus sign, en dash, em dash, figure dash
 _ODD_SPACES = "\u00a0\u2007\u2009\u202f\u200b\u3000\ufeff\u2002\u2003"
 _WORDS = {"true", "false", "inf", "nan", "+inf", "-inf", "+nan", "-nan"}
+#: How much of a line the hints read: a line a person writes in TOML is short; the patterns' cost grows with its
+#: square (a 32 kB line of digits took 3.4 s).
+_LINE_READ = 400
 
 
 def _mistake(text: str, message: str) -> str:
@@ -107,7 +110,7 @@ def _mistake(text: str, message: str) -> str:
     lines = text.splitlines() or [""]
     where = re.search(r"at line (\d+), column (\d+)", message)
     number = int(where.group(1)) if where else len(lines)
-    line = lines[min(number, len(lines)) - 1]
+    line = lines[min(number, len(lines)) - 1][:_LINE_READ]
     if "overwrite a value" in message:
         return _twice(lines)
     code = line if '"' in line or "'" in line else line.split("#", 1)[0]  # a # in a string is no comment
@@ -178,7 +181,8 @@ def _twice(lines: list[str]) -> str:
     """``"; ..."`` naming the first key given twice in one table of a document (tomllib says only "Cannot overwrite
     a value", at its end); ``""`` where a plain reading of its lines finds none."""
     seen: dict[str, int] = {}
-    for number, line in enumerate(lines, 1):
+    for number, whole in enumerate(lines, 1):
+        line = whole[:_LINE_READ]
         if re.match(r"\s*\[", line):
             seen = {}
             continue
