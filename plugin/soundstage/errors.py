@@ -127,7 +127,10 @@ def value_hint(name: str, value: object) -> str:
     """``"; ..."``: how to write ``value``, given for the key or parameter ``name`` and refused, where it is written
     as people say it elsewhere: a number in quotes or with its unit (``"-3 dB"``, ``"0,5"``), a time as a clock or
     timecode for a key in seconds (``"0:02"``), a pan as a DAW shows it (``"L"``, ``"30R"``, ``-100``), a sample
-    rate in kHz (``48``, ``"48k"``); else ``""``."""
+    rate in kHz (``48``, ``"48k"``); else ``""``. Text longer than a value people write is not read (the patterns
+    cost the square of its length)."""
+    if isinstance(value, str) and len(value) > 64:
+        return ""
     if name == "sample_rate" or name.endswith("_rate") or name.endswith("sample_rate_hz"):
         khz = _khz(value)
         if khz in _RATES_KHZ:
