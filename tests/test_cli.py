@@ -782,3 +782,22 @@ def test_an_option_that_took_the_input_and_output_says_so(capsys: pytest.Capture
     with pytest.raises(SystemExit):  # two heads and no input: argparse's words, which are right
         main(["process", "--chain", "studio-5", "--hrtf", "a.sofa", "b.sofa"])
     assert "the following arguments are required: input" in capsys.readouterr().err
+
+
+def test_every_option_and_argument_says_what_it_is_in_the_help(capsys: pytest.CaptureFixture[str]) -> None:
+    """``--help`` of each command shows a line for each option; eleven showed only their names (``--device DEVICE``,
+    ``--distance-m DISTANCE_M``). Read from the help as printed, command by command."""
+    commands = [["process"], ["chain", "show"], ["plugin", "info"], ["plugin", "chain"], ["analyze", "beam"]]
+    commands += [["analyze", "zones"], ["analyze", "device"], ["session", "check"], ["midi", "learn"], ["demo"]]
+    bare = []
+    for command in commands:
+        with pytest.raises(SystemExit):
+            main([*command, "--help"])
+        lines = capsys.readouterr().out.splitlines()
+        start = next(i for i, line in enumerate(lines) if line.startswith(("options:", "positional arguments:")))
+        for index, line in enumerate(lines[start:], start):
+            if line.startswith("  ") and not line.startswith("    "):  # an option's or argument's own line
+                following = lines[index + 1] if index + 1 < len(lines) else ""
+                has_help = len(line.strip().split("  ")) > 1 or following.startswith(" " * 10)
+                bare += [] if has_help else [f"{' '.join(command)}: {line.strip()}"]
+    assert bare == []

@@ -1281,7 +1281,7 @@ def build_parser() -> argparse.ArgumentParser:
     chain = commands.add_parser("chain", help="inspect chain files").add_subparsers(dest="chain_command", required=True)
     show = chain.add_parser("show", help="print a chain with channel counts and latency per node")
     show.add_argument("file", help="chain file, or a preset name")
-    show.add_argument("--sample-rate", type=_RATE, default=48000.0)
+    show.add_argument("--sample-rate", type=_RATE, default=48000.0, help="the rate to show latencies at (default 48000 Hz)")
     show.add_argument("--channels", type=_ranged(int, 1, 1024, "channels"), default=2, help="input channel count (default 2)")
     show.set_defaults(run=_cmd_chain_show)
 
@@ -1289,7 +1289,9 @@ def build_parser() -> argparse.ArgumentParser:
     info = plugin.add_parser("info", help="list a plugin's parameters with ranges and units")
     info.add_argument("path", help="the .vst3 bundle (or .component on macOS)")
     info.add_argument("--plugin-name", default=None, help="which plugin of a multi-plugin bundle")
-    info.add_argument("--sample-rate", type=_RATE, default=48000.0)
+    info.add_argument(
+        "--sample-rate", type=_RATE, default=48000.0, help="the rate to load it at and report its latency for (default 48000 Hz)"
+    )
     info.set_defaults(run=_cmd_plugin_info)
     state = plugin.add_parser(
         "chain", help="the chain file an exported plugin was made from (its bundle, or a state it saved: .vstpreset)"
@@ -1298,7 +1300,7 @@ def build_parser() -> argparse.ArgumentParser:
         "state", help="an exported plugin (.vst3, .clap, .lv2), a .vstpreset, or a file of the plugin's saved state"
     )
     state.add_argument("-o", "--output", help="write the chain file here (default: print it)")
-    state.add_argument("--overwrite", action="store_true")
+    state.add_argument("--overwrite", action="store_true", help="replace an existing -o file")
     state.set_defaults(run=_cmd_plugin_chain)
 
     analyze = commands.add_parser("analyze", help="measure spatial designs").add_subparsers(dest="analyze_command", required=True)
@@ -1332,16 +1334,16 @@ def build_parser() -> argparse.ArgumentParser:
     crosstalk.add_argument("--plot", default=None, help="write separation vs frequency to this PNG (needs matplotlib)")
     crosstalk.set_defaults(run=_cmd_analyze_crosstalk)
     beam = analyze.add_parser("beam", help="the center beam against the matrix mix: nulls, 45 deg level, DI, WNG")
-    beam.add_argument("--device", default="studio-5")
+    beam.add_argument("--device", default="studio-5", help="device profile name or file")
     beam.add_argument("--plot", default=None, help="polar plots to this PNG (needs matplotlib)")
     beam.set_defaults(run=_cmd_analyze_beam)
     zones = analyze.add_parser("zones", help="separation over a grid of listener positions")
-    zones.add_argument("--device", default="studio-5")
-    zones.add_argument("--hrtf", default="model")
+    zones.add_argument("--device", default="studio-5", help="device profile name or file")
+    zones.add_argument("--hrtf", default="model", help="the head to hear it on: a head model's name or a SOFA file")
     zones.add_argument("--plot", default=None, help="the map as a PNG (needs matplotlib)")
     zones.set_defaults(run=_cmd_analyze_zones)
     device_cmd = analyze.add_parser("device", help="end-to-end figures of the device chain in one table")
-    device_cmd.add_argument("--device", default="studio-5")
+    device_cmd.add_argument("--device", default="studio-5", help="device profile name or file")
     device_cmd.add_argument(
         "--hrtf",
         nargs="+",
@@ -1355,7 +1357,7 @@ def build_parser() -> argparse.ArgumentParser:
         default="model",
         help="design the device chain on this SOFA file (personalized) or another head model",
     )
-    device_cmd.add_argument("--distance-m", type=_DISTANCE, default=2.0)
+    device_cmd.add_argument("--distance-m", type=_DISTANCE, default=2.0, help="listener distance (m)")
     _region_arguments(device_cmd, what="the seats the figures are also given over (the designs keep their own)")
     device_cmd.add_argument("--plot", default=None, help="separation and width per seat to this PNG (needs matplotlib)")
     device_cmd.set_defaults(run=_cmd_analyze_device)
@@ -1399,7 +1401,7 @@ def build_parser() -> argparse.ArgumentParser:
     new.add_argument("--overwrite", action="store_true", help="replace an existing session file")
     new.set_defaults(run=_cmd_session_new)
     check = session.add_parser("check", help="validate a session and list its stems with offsets and rates")
-    check.add_argument("session")
+    check.add_argument("session", help="session file (.toml), or a folder holding a session.toml")
     check.set_defaults(run=_cmd_session_check)
 
     live = commands.add_parser("live", help="process audio in real time while a MIDI controller drives the chain")
@@ -1440,7 +1442,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     midi = commands.add_parser("midi", help="MIDI learn and monitor").add_subparsers(dest="midi_command", required=True)
     learn = midi.add_parser("learn", help="bind the next control moved on a port to a parameter, in a map file")
-    learn.add_argument("--chain", required=True)
+    learn.add_argument("--chain", required=True, help="chain file, or the name of a preset in chains/")
     learn.add_argument("--map", required=True, help="map file to write (created if missing; other bindings kept)")
     learn.add_argument("--param", required=True, help="parameter path, e.g. device.width or 3.gain_db")
     learn.add_argument("--in", dest="in_port", required=True, help=f"MIDI input port: {_PORT_FORMS}")
@@ -1489,7 +1491,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     demo = commands.add_parser("demo", help="generate an example mix and run it through the bundled chain")
     demo.add_argument("dir", nargs="?", default="soundstage-demo", help="output folder (default ./soundstage-demo)")
-    demo.add_argument("--overwrite", action="store_true")
+    demo.add_argument("--overwrite", action="store_true", help="replace the files of an earlier demo in the folder")
     demo.set_defaults(run=_cmd_demo)
 
     designs = commands.add_parser(
