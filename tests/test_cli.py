@@ -786,18 +786,24 @@ def test_an_option_that_took_the_input_and_output_says_so(capsys: pytest.Capture
 
 def test_every_option_and_argument_says_what_it_is_in_the_help(capsys: pytest.CaptureFixture[str]) -> None:
     """``--help`` of each command shows a line for each option; eleven showed only their names (``--device DEVICE``,
-    ``--distance-m DISTANCE_M``). Read from the help as printed, command by command."""
-    commands = [["process"], ["chain", "show"], ["plugin", "info"], ["plugin", "chain"], ["analyze", "beam"]]
-    commands += [["analyze", "zones"], ["analyze", "device"], ["session", "check"], ["midi", "learn"], ["demo"]]
-    bare = []
-    for command in commands:
+    ``--distance-m DISTANCE_M``). Read from the help as printed, every command and subcommand."""
+
+    def help_of(command: list[str]) -> list[str]:
         with pytest.raises(SystemExit):
             main([*command, "--help"])
-        lines = capsys.readouterr().out.splitlines()
+        return capsys.readouterr().out.splitlines()
+
+    bare, commands, seen = [], [[]], 0
+    while commands:
+        command = commands.pop()
+        lines = help_of(command)
+        seen += 1
         start = next(i for i, line in enumerate(lines) if line.startswith(("options:", "positional arguments:")))
         for index, line in enumerate(lines[start:], start):
-            if line.startswith("  ") and not line.startswith("    "):  # an option's or argument's own line
+            if found := re.fullmatch(r"  \{([\w,.-]+)\}", line):  # the list of subcommands
+                commands += [[*command, name] for name in found.group(1).split(",")]
+            elif line.startswith("  ") and not line.startswith("    "):  # an option's or argument's own line
                 following = lines[index + 1] if index + 1 < len(lines) else ""
                 has_help = len(line.strip().split("  ")) > 1 or following.startswith(" " * 10)
                 bare += [] if has_help else [f"{' '.join(command)}: {line.strip()}"]
-    assert bare == []
+    assert seen > 20 and bare == []
