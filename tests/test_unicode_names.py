@@ -139,3 +139,13 @@ def test_the_session_table_lines_up_under_accents_and_wide_letters(tmp_path: Pat
     assert len(rows) == len(names)
     columns = {wcwidth.width(row[: row.index(" 0.000 ")]) for row in rows}
     assert len(columns) == 1, rows
+
+
+def test_a_batch_glob_typed_here_finds_the_folder_copied_from_a_mac(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for name in ("a.wav", "b.wav"):
+        write_stem(tmp_path / nfd("Démos") / name)
+    monkeypatch.chdir(tmp_path)
+    assert main(["batch", nfc("Démos") + "/*.wav", "--chain", "mastering", "-o", "out"]) == 0, capsys.readouterr().err
+    assert sorted(p.name for p in (tmp_path / "out").iterdir() if p.suffix == ".wav") == ["a.wav", "b.wav"]

@@ -46,6 +46,7 @@ from __future__ import annotations
 
 import glob
 import os
+import unicodedata
 import warnings
 from collections import Counter
 from collections.abc import Sequence
@@ -166,7 +167,7 @@ def load_jobs(
             files = audio_files(path)[0]  # not the hidden ones: macOS's ._kick.wav beside kick.wav is metadata
             where, base = f"folder {text!r}", path
         elif any(c in text for c in "*?["):
-            matched = (Path(p) for p in glob.glob(text, recursive=True))
+            matched = (Path(p) for p in _glob(text))
             files = sorted(p for p in matched if p.is_file() and p.suffix.lower() in AUDIO_SUFFIXES)
             where, base = f"glob {text!r}", _fixed_part(text)
         else:
@@ -241,6 +242,15 @@ def _distinct(names: list[str], files: list[Path]) -> list[str]:
         f"{name}{file.suffix.lower()}" if counts[name.lower()] > 1 and file.suffix else name
         for name, file in zip(names, files, strict=True)
     ]
+
+
+def _glob(pattern: str) -> list[str]:
+    """What ``pattern`` matches, or where nothing does, what it matches written in Unicode's other normal form (as
+    :func:`~soundstage.files.on_disk` finds a name: ``Café*/*.wav`` typed here, the folder copied from a Mac)."""
+    for form in (pattern, unicodedata.normalize("NFD", pattern), unicodedata.normalize("NFC", pattern)):
+        if found := glob.glob(form, recursive=True):
+            return found
+    return []
 
 
 def _head(hrtf: str | Sequence[str] | None, base: Path) -> tuple[str, ...]:
