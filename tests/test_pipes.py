@@ -15,7 +15,10 @@ import pytest
 import soundfile
 
 from helpers import tool
+from soundstage import load_chain
 from soundstage.cli import main
+from soundstage.errors import AudioFileError
+from soundstage.fileio import process_file
 
 ROOT = Path(__file__).resolve().parents[1]
 CLI = "import sys; from soundstage.cli import main; sys.exit(main(sys.argv[1:]))"
@@ -130,3 +133,48 @@ def test_a_coded_stream_on_standard_input_is_decoded_as_ffmpeg_decodes_it(
     done = run("process", "-", str(tmp_path / "out.wav"), "--chain", "mastering", stdin=stream)
     assert done.returncode == 0, done.stderr.decode()
     assert soundfile.info(str(tmp_path / "out.wav")).frames == frames
+
+
+@pytest.mark.parametrize("codec", [("-c:a", "pcm_s24le", "-f", "wav"), ("-c:a", "flac", "-f", "flac")])
+def test_a_named_pipe_is_read_as_standard_input_is(song: Path, tmp_path: Path, codec: tuple[str, ...]) -> None:
+    """``soundstage process <(ffmpeg -i song.mp3 -f wav -) out.wav``: the shell gives a pipe's path (``/dev/fd/63``),
+    here a named pipe ffmpeg writes into. It was "input file '/dev/fd/63' is empty (0 bytes; an export that did not
+    finish?)"; it is read once, kept as standard input is, and gives the bytes the file it carries gives."""
+    ffmpeg = tool("ffmpeg")
+    carried = tmp_path / f"carried.{codec[-1]}"
+    subprocess.run([ffmpeg, "-loglevel", "error", "-i", str(song), *codec, str(carried)], check=True)
+    fifo = tmp_path / "fifo"
+    os.mkfifo(fifo)
+    writer = subprocess.Popen([ffmpeg, "-loglevel", "error", "-y", "-i", str(song), *codec, str(fifo)])
+    try:
+        done = run("process", str(fifo), str(tmp_path / "piped.wav"), "--chain", "mastering")
+    finally:  # a reader that never opened the pipe leaves its writer waiting
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            writer.wait(timeout=10)
+        writer.kill()
+    assert done.returncode == 0, done.stderr.decode()
+    assert done.stdout.decode().startswith(f"wrote {tmp_path / 'piped.wav'}: 1.50 s, 2 channel(s)"), done.stdout.decode()
+    assert main(["process", str(carried), str(tmp_path / "file.wav"), "--chain", "mastering"]) == 0
+    assert (tmp_path / "piped.wav").read_bytes() == (tmp_path / "file.wav").read_bytes()
+    # a pipe no one writes into and closes at once: named, not "an export that did not finish"
+    empty = subprocess.Popen(["sh", "-c", f": > {fifo}"])
+    try:
+        done = run("process", str(fifo), str(tmp_path / "none.wav"), "--chain", "mastering")
+    finally:
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            empty.wait(timeout=10)
+        empty.kill()
+    assert done.returncode == 2 and done.stderr.decode().strip() == (
+        f"soundstage: error: input {str(fifo)!r} is empty (nothing was piped in); pipe an audio file in, or give it"
+    )
+    assert not (tmp_path / "none.wav").exists()
+
+
+def test_a_pipe_given_to_the_library_is_named_as_one(tmp_path: Path) -> None:
+    """``process_file`` reads a file (its decoders seek): a pipe given to it is named as a pipe, without reading from
+    it (a read would take what its writer sends); it was "is empty (0 bytes; an export that did not finish?)"."""
+    fifo = tmp_path / "fifo"
+    os.mkfifo(fifo)
+    with pytest.raises(AudioFileError, match=r"^input '.*fifo' is a pipe, which the decoders cannot seek in; save what it"):
+        process_file(load_chain("mastering"), fifo, tmp_path / "out.wav")
+    assert not (tmp_path / "out.wav").exists()

@@ -45,6 +45,7 @@ import os
 import shlex
 import shutil
 import signal
+import stat
 import sys
 import tempfile
 import threading
@@ -89,6 +90,10 @@ def _cmd_process(args: argparse.Namespace) -> int:
         if args.input == "-" and not Path("-").exists():  # a file named "-" is read as before (./- names it too)
             source = _spooled_stdin(stack)
             named[str(source)] = "standard input"
+        elif _is_pipe(args.input):  # a named pipe, or a shell's <(ffmpeg -i song.mp3 -f wav -): read once, as stdin is
+            with open(args.input, "rb") as pipe:
+                source = _spooled(stack, pipe, f"input {args.input!r}")
+            named[str(source)] = args.input
         if args.output == "-":
             if sys.stdout.isatty():
                 raise SoundstageError(
@@ -122,23 +127,39 @@ def _spooled_stdin(stack: contextlib.ExitStack) -> Path:
             "input '-': standard input is a terminal, not audio; pipe a file in (e.g. ffmpeg -i song.mp3 -f wav - | "
             "soundstage process - out.wav --chain C), or give the file"
         )
+    return _spooled(stack, sys.stdin.buffer, "input '-': standard input")
+
+
+def _is_pipe(path: str) -> bool:
+    """Whether ``path`` is a pipe (a named one, or a shell's process substitution, ``/dev/fd/63``): read once, it
+    cannot be sought in, and its size says nothing."""
+    try:
+        return stat.S_ISFIFO(os.stat(path).st_mode)
+    except OSError:
+        return False
+
+
+def _spooled(stack: contextlib.ExitStack, stream: Any, what: str) -> Path:
+    """What ``stream`` (standard input, a pipe) gives, kept in a private temporary file (the decoders seek in what they
+    read), removed at the end; its suffix is that of the format its first bytes show (pedalboard goes by the name).
+    ``what`` names it in the errors (``"input '-': standard input"``)."""
     folder = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="soundstage-stdin-")))
     try:
-        head = sys.stdin.buffer.read(12)
+        head = stream.read(12)
     except OSError as error:  # closed, or not open for reading
-        raise SoundstageError(f"input '-': standard input cannot be read ({error}); give the file") from None
+        raise SoundstageError(f"{what} cannot be read ({error}); give the file") from None
     spool = folder / f"stdin{_suffix_of(head)}"
     try:
         with open(spool, "wb") as out:
             out.write(head)
-            shutil.copyfileobj(sys.stdin.buffer, out, 1 << 20)
+            shutil.copyfileobj(stream, out, 1 << 20)
     except OSError as error:
         raise SoundstageError(
-            f"input '-': standard input cannot be kept in {str(folder.parent)!r} while it is read "
+            f"{what} cannot be kept in {str(folder.parent)!r} while it is read "
             f"({error.strerror or error}); save it to a file first and give that (or set TMPDIR to a folder with room)"
         ) from None
     if spool.stat().st_size == 0:
-        raise SoundstageError("input '-': standard input is empty (nothing was piped in); pipe an audio file in, or give it")
+        raise SoundstageError(f"{what} is empty (nothing was piped in); pipe an audio file in, or give it")
     return spool
 
 

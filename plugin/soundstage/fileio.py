@@ -20,6 +20,7 @@ import hashlib
 import itertools
 import math
 import os
+import stat
 import subprocess
 import sys
 import tempfile
@@ -186,6 +187,11 @@ def _input_file(path: str | os.PathLike[str]) -> Path:
         )
     if file.is_dir():
         raise AudioFileError(f"input {str(file)!r} is a folder, not an audio file")
+    if stat.S_ISFIFO(file.stat().st_mode):
+        raise AudioFileError(
+            f"input {str(file)!r} is a pipe, which the decoders cannot seek in; save what it gives to a file and give "
+            "that (soundstage process keeps it in a temporary file itself)"
+        )
     if file.stat().st_size == 0:
         raise AudioFileError(f"input file {str(file)!r} is empty (0 bytes; an export that did not finish?); export it again")
     return file
@@ -327,12 +333,13 @@ _PROJECTS: tuple[tuple[bytes | None, tuple[str, ...], str, str], ...] = (
 def daw_project(file: Path) -> tuple[str, str] | None:
     """What DAW's project ``file`` is (``"a REAPER project"``), by how it begins or its suffix, and how that DAW
     writes each of its tracks to a file; None for anything else."""
-    suffix = file.suffix.lower()
-    try:
-        with file.open("rb") as handle:
-            head = handle.read(16)
-    except OSError:  # a folder (Logic's and GarageBand's projects are), or unreadable: the suffix tells
-        head = b""
+    suffix, head = file.suffix.lower(), b""
+    if file.is_file():  # not a folder (Logic's and GarageBand's projects are: the suffix tells), nor a pipe
+        try:
+            with file.open("rb") as handle:
+                head = handle.read(16)
+        except OSError:  # unreadable: the suffix tells
+            pass
     for start, suffixes, what, export in _PROJECTS:
         if suffix in suffixes or (start is not None and head.startswith(start)):
             return what, export
