@@ -136,7 +136,8 @@ def value_hint(name: str, value: object) -> str:
         if khz in _RATES_KHZ:
             return f"; a sample rate is in Hz: write {_RATES_KHZ[khz]}"
     if name == "pan" and (pan := _pan(value)) is not None:
-        return f"; pan runs from -1 (hard left) through 0 (centre) to +1 (hard right): write {pan:g}"
+        scale = " on a DAW's -100..100" if isinstance(value, (int, float)) else ""  # Logic's -64..63 is another
+        return f"; pan runs from -1 (hard left) through 0 (centre) to +1 (hard right): {value!r}{scale} is {pan:g}"
     if name.endswith("_s") and isinstance(value, str) and (clock := re.fullmatch(r"\s*(\d+(?::\d+){1,3})(\.\d+)?\s*", value)):
         parts = [int(p) for p in clock.group(1).split(":")]
         frames = parts.pop() if len(parts) == 4 else 0
@@ -161,7 +162,8 @@ def _khz(value: object) -> float | None:
 
 
 def _pan(value: object) -> float | None:
-    """A pan as a DAW writes it (``"L"``, ``"C"``, ``"30R"``, ``"L50"``, or -100..100) on soundstage's -1..+1."""
+    """A pan as a DAW writes it (``"L"``, ``"C"``, ``"30R"``, ``"30%R"``, ``"L50"``, or -100..100) on soundstage's
+    -1..+1."""
     if isinstance(value, (int, float)) and not isinstance(value, bool) and 1 < abs(value) <= 100:
         return value / 100
     if not isinstance(value, str):
@@ -169,7 +171,7 @@ def _pan(value: object) -> float | None:
     text = value.strip().upper()
     if text in ("L", "R", "C", "LEFT", "RIGHT", "CENTER", "CENTRE", "MID"):
         return {"L": -1.0, "R": 1.0}.get(text[0], 0.0)
-    found = re.fullmatch(r"([LR])\s*(\d+)|(\d+)\s*([LR])", text)
+    found = re.fullmatch(r"([LR])\s*(\d+)\s*%?|(\d+)\s*%?\s*([LR])", text)  # REAPER shows "30%R"
     if not found:
         return None
     side, amount = (found.group(1), found.group(2)) if found.group(1) else (found.group(4), found.group(3))
