@@ -296,7 +296,11 @@ def _same_text(folder: Path, name: str) -> str | None:
     if wanted == unicodedata.normalize("NFD", name):  # nothing in it that composes: no other form
         return None
     try:
-        found = [entry.name for entry in os.scandir(folder) if unicodedata.normalize("NFC", entry.name) == wanted]
+        found = [
+            entry.name
+            for entry in os.scandir(folder)
+            if not entry.name.isascii() and unicodedata.normalize("NFC", entry.name) == wanted  # ASCII has no other form
+        ]
     except OSError:
         return None
     return found[0] if len(found) == 1 else None
