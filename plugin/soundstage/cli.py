@@ -1604,9 +1604,15 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     args = build_parser().parse_args(argv)
     from soundstage import stalls
+    from soundstage.native import released_at_end
 
     outside = stalls.on_stall(_end_on_stall)
-    with signals_as_exceptions(), _restored(stalls.on_stall, outside), stalls.signals_reach_calls(_end_on_signal):
+    with (
+        released_at_end(),
+        signals_as_exceptions(),
+        _restored(stalls.on_stall, outside),
+        stalls.signals_reach_calls(_end_on_signal),
+    ):
         try:
             status = int(args.run(args))
             sys.stdout.flush()  # a reader gone (| head) is met here, and not as a traceback at the interpreter's exit

@@ -12,6 +12,7 @@ for the raw value that reads back as the requested value.
 from __future__ import annotations
 
 import base64
+import gc
 import math
 import os
 import re
@@ -27,7 +28,7 @@ from soundstage.errors import ParameterError, PluginError
 from soundstage.exported import EmbeddedProgram, exported_program, resampled_rates
 from soundstage.files import atomic_path, on_disk
 from soundstage.host.parameters import Parameter, ParameterSpec, Value
-from soundstage.native import messages_held
+from soundstage.native import keep, messages_held
 
 __all__ = [
     "ExternalParameter",
@@ -166,7 +167,9 @@ def load_plugin(
         refusal = _refusal(plugin, file, plugin_name, expect)
         if refusal:
             del plugin  # unloaded here, so what it prints then is held with the rest
+            gc.collect()  # and where pedalboard's objects hold it in a cycle
             raise PluginError(refusal)
+    keep(plugin)  # let go at the end of a command, with what a DPF plugin prints then (soundstage.native)
     object.__setattr__(plugin, _SOURCE_ATTRIBUTE, PluginSource(file.resolve(), plugin_name))
     try:
         object.__setattr__(plugin, _PROGRAM_ATTRIBUTE, exported_program(file))
