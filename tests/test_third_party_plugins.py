@@ -226,3 +226,29 @@ def test_a_dpf_plugin_let_go_prints_nothing_after_the_commands_last_line(tmp_pat
     # what else a plugin prints is kept: ZamAutoSat's line as it loads
     done = soundstage("plugin", "info", str(zam_dir / "ZamAutoSat.vst3"))
     assert done.returncode == 0 and "assertion failure" in done.stderr and "DPF warning" not in done.stderr
+
+
+def test_a_dual_mono_strip_of_two_plugins_runs_each_channel_as_the_mono_strip(tmp_path: Path, zam_dir: Path) -> None:
+    """per_channel of a nested chain (ZamEQ2 then ZamComp, both mono): each channel of the stereo file comes out as
+    the same strip run on that channel alone, to 1e-6. The old code stopped with a traceback ('cannot pickle
+    'pedalboard_native.VST3Plugin' object'): a chain was copied per channel through pickle."""
+    rate = 48000
+    rng = np.random.default_rng(11)
+    music = (0.3 * rng.standard_normal((2 * rate, 2))).astype(np.float32)
+    music[:, 1] *= 0.25
+    strip = f'''{{ type = "plugin", path = "{zam_dir / "ZamEQ2.vst3"}", parameters = {{ boost_cut_1_db = 6.0 }} }},
+  {{ type = "plugin", path = "{zam_dir / "ZamComp.vst3"}", parameters = {{ threshold_db = -30.0 }} }},'''
+    dual = tmp_path / "dual.toml"
+    dual.write_text(f'format = 1\n[[stages]]\ntype = "per_channel"\n[stages.stage]\ntype = "chain"\nstages = [\n  {strip}\n]\n')
+    mono = tmp_path / "mono.toml"
+    mono.write_text(f'format = 1\n[[stages]]\ntype = "chain"\nstages = [\n  {strip}\n]\n')
+    source = tmp_path / "music.wav"
+    soundfile.write(str(source), music, rate, subtype="FLOAT")
+    process(dual, source, tmp_path / "dual.wav")
+    both, _ = soundfile.read(str(tmp_path / "dual.wav"), dtype="float32")
+    for channel in (0, 1):
+        soundfile.write(str(tmp_path / f"c{channel}.wav"), music[:, channel], rate, subtype="FLOAT")
+        process(mono, tmp_path / f"c{channel}.wav", tmp_path / f"c{channel}-out.wav")
+        alone, _ = soundfile.read(str(tmp_path / f"c{channel}-out.wav"), dtype="float32")
+        assert np.max(np.abs(both[:, channel] - alone)) <= 1e-6, f"channel {channel}"
+    assert np.std(both[:, 0]) > 1e-3 and np.std(both[:, 1]) > 1e-3

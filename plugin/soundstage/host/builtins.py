@@ -22,7 +22,6 @@ __all__ = [
     "BuiltinParameter",
     "builtin_specs",
     "builtin_type_name",
-    "clone_builtin",
     "is_builtin",
     "make_builtin",
 ]
@@ -169,12 +168,3 @@ def make_builtin(class_name: str, values: dict[str, Value], *, owner: str) -> pe
             )
         BuiltinParameter(plugin, specs[key], owner=owner).value = value
     return plugin
-
-
-def clone_builtin(plugin: pedalboard.Plugin) -> pedalboard.Plugin:
-    """A new instance of the same built-in with the same parameter values."""
-    name = type(plugin).__name__
-    copy = getattr(pedalboard, name)()
-    for spec in builtin_specs(name):
-        setattr(copy, native_name(spec.name), getattr(plugin, native_name(spec.name)))
-    return copy

@@ -9,22 +9,17 @@ into *steps*: objects that process the raw stream one block at a time,
 
 from __future__ import annotations
 
-import copy
 from typing import Protocol, TypeGuard, runtime_checkable
 
 import numpy as np
 import pedalboard
 
 from soundstage.errors import ChannelError
-from soundstage.host.builtins import BuiltinParameter, builtin_specs, builtin_type_name, clone_builtin, is_builtin, native_name
+from soundstage.host.builtins import BuiltinParameter, builtin_specs, builtin_type_name, is_builtin, native_name
 from soundstage.host.external import (
     check_plays_at,
     external_parameters,
     is_external,
-    load_plugin,
-    plugin_source,
-    restore_state,
-    saved_state,
     supported_channel_counts,
 )
 from soundstage.host.parameters import Parameter
@@ -35,7 +30,6 @@ __all__ = [
     "Step",
     "PedalboardStep",
     "ProcessorStep",
-    "clone_node",
     "describe_channels",
     "is_node",
     "is_pedalboard_plugin",
@@ -132,23 +126,6 @@ def node_parameters(node: Node) -> dict[str, Parameter]:
     name = type(node).__name__
     owner = builtin_type_name(node)
     return {spec.name: BuiltinParameter(node, spec, owner=owner) for spec in builtin_specs(name)}
-
-
-def clone_node(node: Node) -> Node:
-    """An independent copy with the same parameters and state (for per-channel instances)."""
-    if isinstance(node, Processor):
-        return copy.deepcopy(node)
-    if is_external(node):
-        source = plugin_source(node)
-        if source is None:
-            raise ChannelError(
-                f"{node.name} was loaded with pedalboard.load_plugin, so soundstage cannot load more copies of it; "  # type: ignore[attr-defined]
-                "load it with soundstage.load_plugin(path) instead"
-            )
-        twin = load_plugin(source.path, plugin_name=source.plugin_name)
-        restore_state(twin, saved_state(node), owner=str(node.name))  # type: ignore[attr-defined]
-        return twin
-    return clone_builtin(node)  # type: ignore[arg-type]
 
 
 def sync_parameters(source: Node, targets: list[Node]) -> None:

@@ -20,13 +20,13 @@ import numpy as np
 from soundstage.dsp.delay import DelayLine
 from soundstage.errors import ChainError, ChannelError
 from soundstage.host.chain import Chain, channel_fix
+from soundstage.host.copies import clone_node
 from soundstage.host.external import is_external, restore_state, saved_state
 from soundstage.host.nodes import (
     Node,
     PedalboardStep,
     ProcessorStep,
     Step,
-    clone_node,
     describe_channels,
     is_node,
     is_pedalboard_plugin,
