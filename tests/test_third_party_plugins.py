@@ -13,6 +13,7 @@ to run the tests after them).
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -252,3 +253,68 @@ def test_a_dual_mono_strip_of_two_plugins_runs_each_channel_as_the_mono_strip(tm
         alone, _ = soundfile.read(str(tmp_path / f"c{channel}-out.wav"), dtype="float32")
         assert np.max(np.abs(both[:, channel] - alone)) <= 1e-6, f"channel {channel}"
     assert np.std(both[:, 0]) > 1e-3 and np.std(both[:, 1]) > 1e-3
+
+
+def _plugin_chain(folder: Path, bundle: Path, *, per_channel: bool) -> Path:
+    table = f'type = "plugin"\npath = "{bundle}"\n'
+    chain = folder / f"{bundle.stem}-{'per-channel' if per_channel else 'straight'}.toml"
+    chain.write_text(f'[[stages]]\ntype = "per_channel"\n[stages.stage]\n{table}' if per_channel else f"[[stages]]\n{table}")
+    return chain
+
+
+def _stereo(folder: Path) -> Path:
+    source = folder / "in.wav"
+    soundfile.write(str(source), 0.1 * np.random.default_rng(0).standard_normal((9600, 2)), 48000, subtype="PCM_24")
+    return source
+
+
+def test_what_soundstage_asks_a_plugin_by_trial_is_not_shown(tmp_path: Path, zam_dir: Path) -> None:
+    """soundstage tries a plugin in seven channel layouts to learn the ones it takes. ZamTube (mono) prints
+    'assertion failure: "bufferSize >= 2"' for each it refuses, and pedalboard makes it again for each (two DPF
+    release-order lines): 20 lines came before the one-line error of a mono plugin straight on a stereo input, and
+    28 came around 'wrote ...' when it ran per channel. Those answers are not news: the output is soundstage's lines
+    only."""
+    source = _stereo(tmp_path)
+    bundle = zam_dir / "ZamTube.vst3"
+    done = soundstage(
+        "process", str(source), str(tmp_path / "no.wav"), "--chain", str(_plugin_chain(tmp_path, bundle, per_channel=False))
+    )
+    assert done.returncode == 2 and done.stderr.count("\n") == 1, done.stderr
+    assert done.stderr.startswith("soundstage: error: 'zamtube' (chain[0]) takes 1 channel(s), but gets 2")
+    done = soundstage(
+        "process", str(source), str(tmp_path / "out.wav"), "--chain", str(_plugin_chain(tmp_path, bundle, per_channel=True))
+    )
+    assert done.returncode == 0 and done.stderr == "", done.stderr
+    out, _ = soundfile.read(str(tmp_path / "out.wav"), dtype="float32")
+    assert out.shape == (9600, 2) and np.all(np.std(out, axis=0) > 1e-3)
+    done = soundstage("plugin", "info", str(bundle))
+    assert done.returncode == 0 and done.stderr == "", done.stderr
+    assert "channels: 1\n" in done.stdout
+
+
+def test_a_line_a_plugin_prints_again_and_again_is_shown_once_with_its_count(tmp_path: Path, zam_dir: Path) -> None:
+    """ZamHeadX2 prints 'convolution: samplerate mismatch preset:48000 host:44100' a dozen times as pedalboard loads
+    it (ZamVerb: 2022 times, and 2002 more as pedalboard reads its parameters). What a plugin prints is kept, a line
+    printed again and again in a row once, with its count."""
+    done = soundstage("plugin", "info", str(zam_dir / "ZamHeadX2.vst3"))
+    assert done.returncode == 0, done.stderr
+    lines = done.stderr.splitlines()
+    assert len(lines) == len(set(lines)), done.stderr
+    counted = [line for line in lines if line.startswith("convolution: samplerate mismatch")]
+    assert len(counted) == 1 and re.fullmatch(r".* \[the same line (\d+) times in a row\]", counted[0]), lines
+    assert int(re.fullmatch(r".* \[the same line (\d+) times in a row\]", counted[0]).group(1)) >= 3  # type: ignore[union-attr]
+
+
+def test_copies_of_a_plugin_do_not_say_again_what_it_said_as_it_loaded(tmp_path: Path, zam_dir: Path) -> None:
+    """ZamAutoSat asserts 'read > 0' as it loads and each time a state is restored into it. Run per channel, its
+    copies (loaded again, given the original's state) printed that line eight times in all; now once, as the
+    original loads."""
+    done = soundstage(
+        "process",
+        str(_stereo(tmp_path)),
+        str(tmp_path / "out.wav"),
+        "--chain",
+        str(_plugin_chain(tmp_path, zam_dir / "ZamAutoSat.vst3", per_channel=True)),
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stderr.count("assertion failure") == 1 and done.stderr.count("\n") == 1, done.stderr

@@ -318,6 +318,7 @@ def _cmd_plugin_info(args: argparse.Namespace) -> int:
         reported_value,
         supported_channel_counts,
     )
+    from soundstage.native import release_order_dropped
 
     plugin = load_plugin(args.path, plugin_name=args.plugin_name, expect="any")
     kind = "instrument" if plugin.is_instrument else "effect"
@@ -325,7 +326,8 @@ def _cmd_plugin_info(args: argparse.Namespace) -> int:
     print(f"{plugin.name} ({kind}) by {plugin.manufacturer_name}, version {plugin.version}")
     print(f"  file: {args.path}")
     print(f"  channels: {' or '.join(map(str, counts)) if counts else 'none found'}")
-    plugin.process(np.zeros((counts[0] if counts else 2, 256), np.float32), args.sample_rate)
+    with release_order_dropped():  # at another rate or block size pedalboard makes the plugin again
+        plugin.process(np.zeros((counts[0] if counts else 2, 256), np.float32), args.sample_rate)
     print(f"  latency: {plugin.reported_latency_samples} samples at {args.sample_rate:g} Hz")
     program = exported_by_soundstage(plugin)
     if program is not None and program.any_rate:

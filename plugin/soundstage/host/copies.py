@@ -30,6 +30,7 @@ from soundstage.errors import PluginError
 from soundstage.host.builtins import BUILTIN_RANGES, builtin_specs, native_name
 from soundstage.host.external import ExternalPlugin, load_plugin, plugin_source, restore_state, saved_state
 from soundstage.host.nodes import Node
+from soundstage.native import messages_dropped
 
 __all__ = ["clone_node", "remade_builtin", "remade_external"]
 
@@ -43,9 +44,11 @@ def remade_builtin(class_name: str, values: dict[str, Any]) -> pedalboard.Plugin
 
 
 def remade_external(path: str, plugin_name: str | None, state: str) -> ExternalPlugin:
-    """The plugin at ``path`` loaded again, with its saved ``state`` (base64 of ``raw_state``)."""
-    plugin = load_plugin(path, plugin_name=plugin_name)
-    restore_state(plugin, state, owner=f"{plugin.name} (a copy of the plugin loaded from {path!r})")
+    """The plugin at ``path`` loaded again, with its saved ``state`` (base64 of ``raw_state``). What it prints as it
+    loads is dropped: its original said it already, as it loaded (ZamAutoSat asserts each time)."""
+    with messages_dropped():
+        plugin = load_plugin(path, plugin_name=plugin_name)
+        restore_state(plugin, state, owner=f"{plugin.name} (a copy of the plugin loaded from {path!r})")
     return plugin
 
 

@@ -28,7 +28,7 @@ from soundstage.errors import ParameterError, PluginError
 from soundstage.exported import EmbeddedProgram, exported_program, resampled_rates
 from soundstage.files import atomic_path, on_disk
 from soundstage.host.parameters import Parameter, ParameterSpec, Value
-from soundstage.native import keep, messages_held
+from soundstage.native import keep, messages_dropped, messages_held, release_order_dropped
 
 __all__ = [
     "ExternalParameter",
@@ -234,13 +234,16 @@ def supported_channel_counts(plugin: ExternalPlugin) -> frozenset[int]:
     if cached is not None:
         return cached
     supported = set()
-    for channels in _PROBE_CHANNELS:
-        try:
-            plugin.process(np.zeros((channels, 64), np.float32), 48000.0, buffer_size=64, reset=True)
-        except Exception:  # pedalboard raises ValueError for an unsupported layout
-            continue
-        supported.add(channels)
-    plugin.reset()
+    with messages_dropped():  # what a plugin says of a layout it is tried in is an answer, not news (ZamTube asserts)
+        for channels in _PROBE_CHANNELS:
+            try:
+                plugin.process(np.zeros((channels, 64), np.float32), 48000.0, buffer_size=64, reset=True)
+            except Exception:  # pedalboard raises ValueError for an unsupported layout
+                continue
+            supported.add(channels)
+        if supported:  # back in a layout it takes: pedalboard makes the plugin again here, not at the next call
+            plugin.process(np.zeros((min(supported), 64), np.float32), 48000.0, buffer_size=64, reset=True)
+        plugin.reset()
     result = frozenset(supported)
     object.__setattr__(plugin, _CHANNELS_ATTRIBUTE, result)
     return result
@@ -443,7 +446,9 @@ def external_parameters(plugin: ExternalPlugin) -> dict[str, ExternalParameter]:
     if cached is not None:
         return cached
     view = {}
-    for key, handle in plugin.parameters.items():
+    with messages_held():  # pedalboard reads each parameter's text at 1001 values: ZamVerb prints 2002 lines then
+        handles = plugin.parameters.items()
+    for key, handle in handles:
         try:  # pedalboard's parameter wrapper hands attribute reads to its C++ parameter (automatable, name)
             writable, name = bool(handle.is_automatable), str(handle.name)
         except (AttributeError, RuntimeError):  # an older pedalboard: probe instead
@@ -489,8 +494,9 @@ def _sync_processor(plugin: ExternalPlugin) -> None:
     """
     counts = supported_channel_counts(plugin)
     channels = min(counts) if counts else 2
-    plugin.process(np.zeros((channels, 64), np.float32), 48000.0, buffer_size=64, reset=True)
-    plugin.reset()
+    with release_order_dropped():  # a new channel count makes the plugin again: DPF remarks on the old one's release
+        plugin.process(np.zeros((channels, 64), np.float32), 48000.0, buffer_size=64, reset=True)
+        plugin.reset()
 
 
 def saved_state(plugin: ExternalPlugin) -> str:
@@ -506,7 +512,8 @@ def restore_state(plugin: ExternalPlugin, state: str, *, owner: str) -> None:
     except (ValueError, UnicodeEncodeError) as error:
         raise PluginError(f"{owner}: state is not valid base64 ({error}); re-save the chain to regenerate it") from None
     try:
-        plugin.raw_state = data
+        with release_order_dropped():
+            plugin.raw_state = data
     except Exception as error:
         raise PluginError(f"{owner}: the plugin rejected the saved state: {error}") from None
 

@@ -24,6 +24,7 @@ from soundstage.host.external import (
 )
 from soundstage.host.parameters import Parameter
 from soundstage.host.processor import Processor
+from soundstage.native import release_order_dropped
 
 __all__ = [
     "Node",
@@ -233,9 +234,11 @@ class PedalboardStep:
         self.sample_rate = sample_rate
         # the first-order filters' top cutoff, float32 as pedalboard's clampCutoffFrequency computes it
         self._cutoff_limit = float(np.float32(np.float32(sample_rate) / 2 - np.float32(100.0)))
-        # one block of silence lets the plugins report their latency; then a clean start
-        self.board.process(np.zeros((num_channels, self.BLOCK), np.float32), sample_rate, buffer_size=self.BLOCK, reset=True)
-        self.board.reset()
+        # one block of silence lets the plugins report their latency; then a clean start. pedalboard makes a VST3
+        # plugin again for a new channel count, and DPF's remark on how the old one is let go is dropped
+        with release_order_dropped():
+            self.board.process(np.zeros((num_channels, self.BLOCK), np.float32), sample_rate, buffer_size=self.BLOCK, reset=True)
+            self.board.reset()
         self.plugin_latency = sum(int(getattr(p, "reported_latency_samples", 0) or 0) for p in self.plugins)
         self.latency = self.BLOCK - 1 + self.plugin_latency
         self._queue = np.zeros((num_channels, 0), np.float32)

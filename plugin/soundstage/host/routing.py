@@ -38,6 +38,7 @@ from soundstage.host.nodes import (
 )
 from soundstage.host.parameters import Parameter
 from soundstage.host.processor import Processor
+from soundstage.native import messages_dropped
 
 __all__ = ["DOWNMIXES", "Mix", "Route", "OnChannels", "PerChannel", "Parallel"]
 
@@ -342,8 +343,9 @@ class PerChannel(Processor, register=False):
         copies = self._copies[: len(self._targets) - 1]
         if is_external(self.node):
             state = saved_state(self.node)
-            for twin in copies:
-                restore_state(twin, state, owner=node_name(self.node))
+            with messages_dropped():  # what a copy says of its state, its original said as it loaded (ZamAutoSat)
+                for twin in copies:
+                    restore_state(twin, state, owner=node_name(self.node))
         sync_parameters(self.node, copies)
         instances = [self.node, *copies]
         self._steps = [_step_for(instance) for instance in instances]
