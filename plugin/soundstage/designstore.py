@@ -44,6 +44,8 @@ from typing import Any, TypeVar
 import numpy as np
 from threadpoolctl import threadpool_limits
 
+from soundstage.files import set_mode
+
 __all__ = [
     "canonical",
     "clear_store",
@@ -243,7 +245,7 @@ def _save(path: Path, arrays: Mapping[str, np.ndarray]) -> None:
         temporary = Path(name)
         with os.fdopen(handle, "wb") as file:
             np.savez(file, allow_pickle=False, **arrays)
-        os.chmod(temporary, 0o666 & ~_umask())  # as open() makes files (mkstemp: 0o600): a shared store stays readable
+        set_mode(temporary, 0o666 & ~_umask())  # as open() makes files (mkstemp: 0o600): a shared store stays readable
         os.replace(temporary, path)
         temporary = None
     except ValueError:  # an array that needs pickling: never stored (the loader refuses pickles)

@@ -52,6 +52,7 @@ __all__ = [
     "publish",
     "referenced_path",
     "remove_temporaries",
+    "set_mode",
     "signals_as_exceptions",
     "windows_hint",
     "write_text",
@@ -118,6 +119,22 @@ def file_mode(target: Path) -> int:
         return stat.S_IMODE(os.stat(target).st_mode)
     except OSError:
         return 0o666 & ~_umask()
+
+
+#: Errors of chmod on a file system that keeps no Unix permission bits (FAT, exFAT, some network shares and FUSE
+#: drivers): the file has the permissions the file system gives every file.
+_NO_PERMISSION_BITS = {errno.EPERM, errno.ENOSYS, errno.ENOTSUP, errno.EOPNOTSUPP}
+
+
+def set_mode(path: Path, mode: int) -> None:
+    """Give the file at ``path`` (one soundstage just made) the permission bits ``mode``, where its file system keeps
+    them: a USB drive formatted FAT or exFAT, or a share without Unix permissions, refuses chmod (EPERM; ENOSYS
+    through some FUSE drivers), and the file keeps what the drive gives every file."""
+    try:
+        os.chmod(path, mode)
+    except OSError as error:
+        if error.errno not in _NO_PERMISSION_BITS:
+            raise
 
 
 def output_name(folder: Path, name: str, *, what: str = "output") -> Path:
@@ -205,7 +222,7 @@ def atomic_path(target: Path, *, mode: int | None = None, replace: bool = True) 
     stalls.add_temporary(temporary)
     try:
         yield temporary
-        os.chmod(temporary, permissions)
+        set_mode(temporary, permissions)
         try:
             publish(temporary, target, replace=replace)
         except FileExistsError:

@@ -54,7 +54,7 @@ import soundfile
 from soundstage import containers, riff, stalls
 from soundstage.analysis.loudness import LoudnessMeter, SpectrumMeter, TruePeakMeter
 from soundstage.errors import OutputError
-from soundstage.files import appeared_message, file_mode, library_path, publish
+from soundstage.files import appeared_message, file_mode, library_path, publish, set_mode
 
 __all__ = [
     "AUDIO_FORMATS",
@@ -557,7 +557,7 @@ class AudioSink:
         if self._temporary is None:
             raise OutputError(f"{str(self.target.path)!r} was not written")
         try:
-            os.chmod(self._temporary, file_mode(self.target.path))
+            set_mode(self._temporary, file_mode(self.target.path))
             publish(self._temporary, self.target.path, replace=self.replace)
         except FileExistsError:
             self.discard()

@@ -1,0 +1,137 @@
+"""Outputs on drives formatted for every computer: FAT and exFAT (a USB stick, a card, a drive shared with a Mac or
+a Windows machine), and shares without Unix permissions.
+
+Such a file system keeps no Unix permission bits. Linux's own FAT and exFAT drivers answer chmod with EPERM where
+the mode asked for is not the one every file there has (a drive mounted as desktops mount it: files 0755, and
+soundstage asks 0644, the umask's), and some FUSE drivers with ENOSYS. soundstage gives each file it writes the
+mode of the file it replaces, or the umask's: on the old code, every output on such a drive failed at its last step,
+"cannot write 'out.wav': Operation not permitted", after the whole render. The drive's hard links are missing too
+(exFAT has none): a new output is published by rename after a check of its name.
+"""
+
+from __future__ import annotations
+
+import errno
+import os
+import shutil
+import subprocess
+from collections.abc import Iterator
+from pathlib import Path
+
+import numpy as np
+import pytest
+import soundfile
+
+from soundstage.cli import main
+
+RATE = 48000
+
+
+@pytest.fixture
+def mix(tmp_path: Path) -> Path:
+    source = tmp_path / "mix.wav"
+    audio = 0.2 * np.random.default_rng(3).standard_normal((RATE, 2))
+    soundfile.write(str(source), audio, RATE, subtype="PCM_24")
+    return source
+
+
+@pytest.fixture
+def refusing_chmod(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """chmod answered as Linux's vfat and exfat drivers answer a mode their files cannot have: EPERM."""
+    asked: list[str] = []
+
+    def refuse(path: object, mode: int, *args: object, **kwargs: object) -> None:
+        asked.append(os.fspath(path))  # type: ignore[arg-type]
+        raise PermissionError(errno.EPERM, os.strerror(errno.EPERM), os.fspath(path))  # type: ignore[arg-type]
+
+    monkeypatch.setattr(os, "chmod", refuse)
+    return asked
+
+
+@pytest.mark.parametrize("suffix", [".wav", ".flac", ".aiff"])
+def test_an_output_is_written_where_the_drive_refuses_chmod(
+    tmp_path: Path, mix: Path, refusing_chmod: list[str], capsys: pytest.CaptureFixture[str], suffix: str
+) -> None:
+    plain = tmp_path / f"plain{suffix}"
+    drive = tmp_path / "drive"
+    drive.mkdir()
+    out = drive / f"out{suffix}"
+    assert main(["process", str(mix), str(out), "--chain", "mastering"]) == 0, capsys.readouterr().err
+    assert refusing_chmod, "soundstage asked for no mode: the test tests nothing"
+    assert [p.name for p in drive.iterdir()] == [out.name]  # no temporary left beside it
+    written, rate = soundfile.read(str(out), dtype="float32")
+    assert rate == RATE and written.shape == (RATE, 2)
+    assert main(["process", str(mix), str(plain), "--chain", "mastering"]) == 0
+    expected, _ = soundfile.read(str(plain), dtype="float32")
+    np.testing.assert_array_equal(written, expected)
+    assert main(["process", str(mix), str(out), "--chain", "mastering"]) == 2
+    assert "already exists" in capsys.readouterr().err
+
+
+def test_a_session_renders_and_a_session_file_is_written_where_the_drive_refuses_chmod(
+    tmp_path: Path, refusing_chmod: list[str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    stems = tmp_path / "stems"
+    stems.mkdir()
+    for name, channels in (("vocal", 1), ("keys", 2)):
+        audio = 0.1 * np.random.default_rng(len(name)).standard_normal((RATE // 2, channels))
+        soundfile.write(str(stems / f"{name}.wav"), audio, RATE, subtype="PCM_24")
+    assert main(["session", "new", str(stems), "-o", str(tmp_path / "session.toml")]) == 0, capsys.readouterr().err
+    assert main(["render", str(tmp_path / "session.toml")]) == 0, capsys.readouterr().err
+    renders = sorted(p.name for p in (tmp_path / "renders").iterdir())
+    assert "render-report.json" in renders and any(name.endswith(".wav") for name in renders), renders
+    assert not any(name.startswith(".") for name in renders), renders
+    assert refusing_chmod
+
+
+# -- a real exFAT file system ---------------------------------------------------------------------------------------
+
+
+def _run(*command: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(list(command), capture_output=True, text=True, timeout=60)
+
+
+@pytest.fixture
+def exfat(tmp_path: Path) -> Iterator[Path]:
+    """A 64 MiB exFAT file system, mounted through exfat-fuse (skips where it cannot be mounted: no root, no FUSE)."""
+    tools = [tool for tool in ("mkfs.exfat", "mount.exfat-fuse", "losetup") if shutil.which(tool) is None]
+    if tools:
+        if os.environ.get("CI") == "true":
+            pytest.fail(f"{', '.join(tools)} missing in CI: .ci/run must install exfatprogs and exfat-fuse")
+        pytest.skip(f"needs {', '.join(tools)} (Debian: apt-get install exfatprogs exfat-fuse)")
+    image = tmp_path / "drive.img"
+    with image.open("wb") as handle:
+        handle.truncate(64 << 20)
+    made = _run("mkfs.exfat", str(image))
+    assert made.returncode == 0, made.stderr
+    loop = _run("losetup", "-f", "--show", str(image))
+    if loop.returncode != 0:
+        pytest.skip(f"cannot attach a loop device here (losetup: {loop.stderr.strip()})")
+    device = loop.stdout.strip()
+    mount = tmp_path / "drive"
+    mount.mkdir()
+    try:
+        mounted = _run("mount.exfat-fuse", device, str(mount))
+        if mounted.returncode != 0:
+            pytest.skip(f"cannot mount a FUSE file system here (mount.exfat-fuse: {mounted.stderr.strip()})")
+        try:
+            yield mount
+        finally:
+            _run("umount", str(mount))
+    finally:
+        _run("losetup", "-d", device)
+
+
+def test_outputs_on_an_exfat_drive(tmp_path: Path, exfat: Path, mix: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """exFAT has no hard links and no permission bits: an output is written, kept from a second run without
+    --overwrite, replaced with it, and holds the samples an output on the machine's own disk holds."""
+    assert main(["process", str(mix), str(tmp_path / "here.wav"), "--chain", "mastering"]) == 0
+    out = exfat / "master.wav"
+    assert main(["process", str(mix), str(out), "--chain", "mastering"]) == 0, capsys.readouterr().err
+    assert out.read_bytes() == (tmp_path / "here.wav").read_bytes()
+    before = out.stat().st_mtime_ns
+    assert main(["process", str(mix), str(out), "--chain", "mastering"]) == 2
+    assert "already exists" in capsys.readouterr().err and out.stat().st_mtime_ns == before
+    assert main(["process", str(mix), str(out), "--chain", "mastering", "--overwrite"]) == 0
+    assert out.read_bytes() == (tmp_path / "here.wav").read_bytes()
+    assert sorted(p.name for p in exfat.iterdir()) == ["master.wav"]
