@@ -135,3 +135,57 @@ def test_outputs_on_an_exfat_drive(tmp_path: Path, exfat: Path, mix: Path, capsy
     assert main(["process", str(mix), str(out), "--chain", "mastering", "--overwrite"]) == 0
     assert out.read_bytes() == (tmp_path / "here.wav").read_bytes()
     assert sorted(p.name for p in exfat.iterdir()) == ["master.wav"]
+
+
+def test_a_name_an_exfat_drive_refuses_is_said_with_one_it_takes(
+    tmp_path: Path, exfat: Path, mix: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """exFAT (and FAT, and Windows) take no \\ : * ? " < > | in a name; exfat-fuse says ENOENT, 'No such file or
+    directory', in a folder that is there (Linux's own driver: EINVAL, 'Invalid argument')."""
+    assert main(["process", str(mix), str(exfat / "Mix: final?.wav"), "--chain", "mastering"]) == 2
+    said = capsys.readouterr().err
+    assert said.count("\n") == 1 and "the drive takes no : ? in a name" in said and "'Mix final.wav'" in said, said
+    assert main(["process", str(mix), str(exfat / "Mix final.wav"), "--chain", "mastering"]) == 0  # as it says
+    assert sorted(p.name for p in exfat.iterdir()) == ["Mix final.wav"]
+
+
+@pytest.fixture
+def names_refused_as_linux_exfat(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
+    """A folder whose file system refuses \\ : * ? " < > | in names as Linux's exfat driver does: EINVAL."""
+    drive = tmp_path / "drive"
+    drive.mkdir()
+    real_open, real_mkdir = os.open, os.mkdir
+
+    def refused(path: object) -> bool:
+        text = os.fspath(path)  # type: ignore[arg-type]
+        return isinstance(text, str) and text.startswith(str(drive)) and bool(set(Path(text).name) & set('\\:*?"<>|'))
+
+    def checked_open(path: object, *args: object, **kwargs: object) -> int:
+        if refused(path):
+            raise OSError(errno.EINVAL, os.strerror(errno.EINVAL), os.fspath(path))  # type: ignore[arg-type]
+        return real_open(path, *args, **kwargs)  # type: ignore[arg-type]
+
+    def checked_mkdir(path: object, *args: object, **kwargs: object) -> None:
+        if refused(path):
+            raise OSError(errno.EINVAL, os.strerror(errno.EINVAL), os.fspath(path))  # type: ignore[arg-type]
+        real_mkdir(path, *args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(os, "open", checked_open)
+    monkeypatch.setattr(os, "mkdir", checked_mkdir)
+    return drive
+
+
+def test_names_the_drive_refuses_are_said_for_files_session_files_and_folders(
+    tmp_path: Path, mix: Path, names_refused_as_linux_exfat: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    drive = names_refused_as_linux_exfat
+    cases = [
+        (["process", str(mix), str(drive / "Take 2: final.flac"), "--chain", "mastering"], "'Take 2 final.flac'"),
+        (["session", "new", str(tmp_path), "-o", str(drive / "Song <v2>.toml")], "'Song v2.toml'"),
+        (["demo", str(drive / "demo?")], "'demo'"),
+    ]
+    for command, better in cases:
+        assert main(command) == 2, command
+        said = capsys.readouterr().err
+        assert said.count("\n") == 1 and "in a name (drives formatted FAT or exFAT" in said and better in said, said
+    assert list(drive.iterdir()) == []

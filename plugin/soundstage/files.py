@@ -47,6 +47,7 @@ __all__ = [
     "missing_hint",
     "moved_hint",
     "moved_path",
+    "name_refused",
     "on_disk",
     "output_name",
     "publish",
@@ -137,6 +138,28 @@ def set_mode(path: Path, mode: int) -> None:
             raise
 
 
+#: What drives formatted FAT or exFAT (a USB stick, a card, a drive shared with a Mac or Windows) and Windows take in
+#: no file name; Linux takes them elsewhere.
+_NOT_IN_DRIVE_NAMES = frozenset('\\:*?"<>|')
+
+
+def name_refused(target: Path, error: OSError) -> str | None:
+    """Why a drive refused to make a file or folder of ``target``'s name, where its name is why: one of ``\\ : * ? " < > |``
+    in it, which Linux's exfat driver refuses as EINVAL and exfat-fuse as ENOENT ("No such file or directory", in a
+    folder that is there). None otherwise."""
+    if error.errno not in (errno.ENOENT, errno.EINVAL) or not target.parent.is_dir():
+        return None
+    refused = sorted(set(target.name) & _NOT_IN_DRIVE_NAMES)
+    if not refused:
+        return None
+    stem, suffix = (target.stem, target.suffix) if not set(target.suffix) & _NOT_IN_DRIVE_NAMES else (target.name, "")
+    better = " ".join("".join(" " if c in _NOT_IN_DRIVE_NAMES else c for c in stem).split()) + suffix
+    return (
+        f"the drive takes no {' '.join(refused)} in a name (drives formatted FAT or exFAT, and Windows, take none "
+        f'of \\ : * ? " < > |); give another name, such as {better!r}'
+    )
+
+
 def output_name(folder: Path, name: str, *, what: str = "output") -> Path:
     """``folder / name`` for a plain file name; refuse one that would land anywhere else.
 
@@ -216,7 +239,7 @@ def atomic_path(target: Path, *, mode: int | None = None, replace: bool = True) 
     try:
         handle, name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".partial", dir=folder)
     except OSError as error:
-        raise OutputError(f"cannot write {str(target)!r}: {error.strerror or error}") from None
+        raise OutputError(f"cannot write {str(target)!r}: {name_refused(target, error) or error.strerror or error}") from None
     os.close(handle)
     temporary = Path(name)
     stalls.add_temporary(temporary)

@@ -54,7 +54,7 @@ import soundfile
 from soundstage import containers, riff, stalls
 from soundstage.analysis.loudness import LoudnessMeter, SpectrumMeter, TruePeakMeter
 from soundstage.errors import OutputError
-from soundstage.files import appeared_message, file_mode, library_path, publish, set_mode
+from soundstage.files import appeared_message, file_mode, library_path, name_refused, publish, set_mode
 
 __all__ = [
     "AUDIO_FORMATS",
@@ -586,7 +586,8 @@ class AudioSink:
 def write_failure(path: Path, error: BaseException) -> OutputError:
     """The error to raise where writing ``path`` failed with ``error`` (asked while the file is still there: a full
     disk is recognised by the space left)."""
-    return OutputError(f"cannot write {str(path)!r}: {_reason(error, path.parent)}")
+    refused = name_refused(path, error) if isinstance(error, OSError) else None
+    return OutputError(f"cannot write {str(path)!r}: {refused or _reason(error, path.parent)}")
 
 
 def _reason(error: BaseException, folder: Path | None = None) -> str:
