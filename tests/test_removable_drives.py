@@ -15,6 +15,7 @@ import errno
 import os
 import shutil
 import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -189,3 +190,35 @@ def test_names_the_drive_refuses_are_said_for_files_session_files_and_folders(
         said = capsys.readouterr().err
         assert said.count("\n") == 1 and "in a name (drives formatted FAT or exFAT" in said and better in said, said
     assert list(drive.iterdir()) == []
+
+
+# -- a limit on the size of a file ----------------------------------------------------------------------------------
+
+
+def test_a_file_size_limit_is_said_with_the_limit_and_the_fix(tmp_path: Path) -> None:
+    """A shell (or a batch system) may limit the size of a file a process writes (``ulimit -f``). libsndfile says of
+    a write past it only "System error." (it does not pass on EFBIG): the error now names the limit and the fix, and
+    no file or temporary is left."""
+    resource = pytest.importorskip("resource")
+    long_mix = tmp_path / "long.wav"
+    soundfile.write(str(long_mix), 0.1 * np.random.default_rng(5).standard_normal((10 * RATE, 2)), RATE, subtype="PCM_24")
+    out = tmp_path / "out" / "master.wav"
+    out.parent.mkdir()
+    limit = 1000 * 1024
+
+    def limited() -> None:
+        resource.setrlimit(resource.RLIMIT_FSIZE, (limit, limit))
+
+    script = "import sys; from soundstage.cli import main; sys.exit(main(sys.argv[1:]))"
+    for name in ("master.wav", "master.flac"):
+        done = subprocess.run(
+            [sys.executable, "-c", script, "process", str(long_mix), str(out.parent / name), "--chain", "mastering"],
+            capture_output=True,
+            text=True,
+            timeout=300,
+            preexec_fn=limited,
+        )
+        assert done.returncode == 2 and done.stderr.count("\n") == 1, done.stderr
+        assert f"The shell lets a file grow to {limit} bytes (ulimit -f 1000)" in done.stderr, done.stderr
+        assert "ulimit -f unlimited" in done.stderr
+    assert list(out.parent.iterdir()) == []

@@ -38,6 +38,7 @@ from __future__ import annotations
 
 import collections
 import contextlib
+import errno
 import os
 import shutil
 import struct
@@ -46,6 +47,7 @@ from collections.abc import Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
+from types import ModuleType
 from typing import BinaryIO
 
 import numpy as np
@@ -55,6 +57,12 @@ from soundstage import containers, riff, stalls
 from soundstage.analysis.loudness import LoudnessMeter, SpectrumMeter, TruePeakMeter
 from soundstage.errors import OutputError
 from soundstage.files import appeared_message, file_mode, library_path, name_refused, publish, set_mode
+
+resource: ModuleType | None
+try:
+    import resource
+except ImportError:  # Windows has no ulimit
+    resource = None
 
 __all__ = [
     "AUDIO_FORMATS",
@@ -591,12 +599,29 @@ def write_failure(path: Path, error: BaseException) -> OutputError:
 
 
 def _reason(error: BaseException, folder: Path | None = None) -> str:
-    """The first line of an error; libsndfile's bare "System error." gets the cause when the disk is full."""
+    """The first line of an error; libsndfile's bare "System error." gets the cause when the disk is full, or when
+    the shell limits the size of a file (``ulimit -f``: a write past it fails with EFBIG, which libsndfile does not
+    pass on)."""
     text = getattr(error, "strerror", None) or str(error) or type(error).__name__
     first = str(text).strip().splitlines()
     line = first[0] if first else type(error).__name__
-    if folder is not None and line.rstrip(".") == "System error":
+    bare = line.rstrip(".") == "System error"
+    if folder is not None and bare:
         with contextlib.suppress(OSError):
             if shutil.disk_usage(folder).free < 1 << 16:
                 return f"{line} No space left on the device ({shutil.disk_usage(folder).free} bytes free)"
+    limit = _file_size_limit()
+    if limit is not None and (bare or getattr(error, "errno", None) == errno.EFBIG):
+        return (
+            f"{line} The shell lets a file grow to {limit} bytes (ulimit -f {limit // 1024}); "
+            "raise the limit (ulimit -f unlimited) and run again"
+        )
     return line
+
+
+def _file_size_limit() -> int | None:
+    """The largest file this process may write (``ulimit -f``, in bytes), or None where there is no such limit."""
+    if resource is None:
+        return None
+    soft = resource.getrlimit(resource.RLIMIT_FSIZE)[0]
+    return None if soft == resource.RLIM_INFINITY else int(soft)
