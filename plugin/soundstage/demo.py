@@ -17,7 +17,7 @@ import mido
 import numpy as np
 
 from soundstage.errors import OutputError
-from soundstage.files import atomic_path, name_refused, write_text
+from soundstage.files import atomic_path, why_not_made, write_text
 from soundstage.session.bwf import write_stem
 from soundstage.session.model import SESSION_FILE_NAME
 from soundstage.session.render import render_session, render_summary
@@ -216,8 +216,7 @@ def run_demo(folder: Path, *, overwrite: bool = False) -> int:
     try:
         folder.mkdir(parents=True, exist_ok=True)
     except OSError as error:
-        refused = name_refused(folder, error)
-        why = f": {refused}" if refused else f" ({error.strerror or error}); give another folder"
+        why = why_not_made(folder, error, "give another folder")
         raise OutputError(f"demo folder {str(folder)!r} cannot be created{why}") from None
     renders = folder / "renders"
     session = write_demo_session(folder)

@@ -55,6 +55,7 @@ __all__ = [
     "remove_temporaries",
     "set_mode",
     "signals_as_exceptions",
+    "why_not_made",
     "windows_hint",
     "write_text",
 ]
@@ -158,6 +159,13 @@ def name_refused(target: Path, error: OSError) -> str | None:
         f"the drive takes no {' '.join(refused)} in a name (drives formatted FAT or exFAT, and Windows, take none "
         f'of \\ : * ? " < > |); give another name, such as {better!r}'
     )
+
+
+def why_not_made(folder: Path, error: OSError, fix: str) -> str:
+    """What follows "folder X cannot be created" for ``error``: the name a drive refuses and one it takes, else the
+    system's words and ``fix``."""
+    refused = name_refused(folder, error)
+    return f": {refused}" if refused else f" ({error.strerror or error}); {fix}"
 
 
 def output_name(folder: Path, name: str, *, what: str = "output") -> Path:

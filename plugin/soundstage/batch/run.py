@@ -45,7 +45,7 @@ from soundstage.batch.jobs import BatchError, BatchItem
 from soundstage.batch.manifest import Manifest, sha256_path
 from soundstage.batch.worker import Task, chain_plugins, run_task, stall_note
 from soundstage.errors import warnings_as_lines
-from soundstage.files import name_refused, remove_temporaries
+from soundstage.files import remove_temporaries, why_not_made
 from soundstage.host.chainfile import NoHeadStageError, with_head
 from soundstage.tomlfile import parse_toml
 
@@ -99,8 +99,7 @@ def run_batch(
                 folder.mkdir(parents=True, exist_ok=True)
             except OSError as error:  # a file where a folder of the path should be; a place that is not writable
                 _remove_if_empty(made)
-                refused = name_refused(folder, error)
-                why = f": {refused}" if refused else f" ({error.strerror or error}); choose another -o"
+                why = why_not_made(folder, error, "choose another -o")
                 raise BatchError(f"batch: output folder {str(folder)!r} cannot be created{why}") from None
             held.enter_context(_only_batch_in(folder))
         try:

@@ -237,16 +237,21 @@ def supported_channel_counts(plugin: ExternalPlugin) -> frozenset[int]:
     with messages_dropped():  # what a plugin says of a layout it is tried in is an answer, not news (ZamTube asserts)
         for channels in _PROBE_CHANNELS:
             try:
-                plugin.process(np.zeros((channels, 64), np.float32), 48000.0, buffer_size=64, reset=True)
+                _silence(plugin, channels)
             except Exception:  # pedalboard raises ValueError for an unsupported layout
                 continue
             supported.add(channels)
         if supported:  # back in a layout it takes: pedalboard makes the plugin again here, not at the next call
-            plugin.process(np.zeros((min(supported), 64), np.float32), 48000.0, buffer_size=64, reset=True)
+            _silence(plugin, min(supported))
         plugin.reset()
     result = frozenset(supported)
     object.__setattr__(plugin, _CHANNELS_ATTRIBUTE, result)
     return result
+
+
+def _silence(plugin: ExternalPlugin, channels: int) -> None:
+    """One 64-sample block of silence through ``plugin`` in ``channels`` channels at 48 kHz, from a reset."""
+    plugin.process(np.zeros((channels, 64), np.float32), 48000.0, buffer_size=64, reset=True)
 
 
 def _parse_number(text: str) -> float | None:
@@ -495,7 +500,7 @@ def _sync_processor(plugin: ExternalPlugin) -> None:
     counts = supported_channel_counts(plugin)
     channels = min(counts) if counts else 2
     with release_order_dropped():  # a new channel count makes the plugin again: DPF remarks on the old one's release
-        plugin.process(np.zeros((channels, 64), np.float32), 48000.0, buffer_size=64, reset=True)
+        _silence(plugin, channels)
         plugin.reset()
 
 

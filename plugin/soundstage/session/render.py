@@ -43,7 +43,7 @@ from soundstage.analysis.loudness import LoudnessMeter, TruePeakMeter, short_ter
 from soundstage.engine import ChainStream
 from soundstage.errors import ChainError, ChainFileError, ChannelError, OutputError, SoundstageError
 from soundstage.fileio import bed_problem, first_downmix, missing_words
-from soundstage.files import appeared_message, library_path, name_refused, on_disk, output_name, write_text
+from soundstage.files import appeared_message, library_path, on_disk, output_name, why_not_made, write_text
 from soundstage.headtrack import read_head_track
 from soundstage.host.automation import late_automation
 from soundstage.host.chain import Chain, ChainTap
@@ -516,8 +516,7 @@ def _prepare_folder(folder: Path) -> None:
         try:
             folder.mkdir()
         except OSError as error:
-            refused = name_refused(folder, error)
-            why = f": {refused}" if refused else f" ({error.strerror}); choose another -o"
+            why = why_not_made(folder, error, "choose another -o")
             raise OutputError(f"output folder {str(folder)!r} cannot be created{why}") from None
     if not folder.is_dir():
         raise OutputError(f"output folder {str(folder)!r} is a file; choose another -o")
