@@ -183,8 +183,16 @@ def test_ardours_automation_moves_the_knob_as_the_chain_does(
     phase = _frame_phase(before, mix, rate, got)  # from the first 16384 samples, before the step
     old, new = _at_phase(before, mix, rate, phase), _at_phase(after, mix, rate, phase)
     tolerance = 1e-5 * float(np.abs(old).max())
-    onset = int(np.argmax(np.abs(got - old).max(axis=1) > tolerance))
-    settled = len(got) - int(np.argmax(np.abs(got - new).max(axis=1)[::-1] > tolerance))
+    off_old, off_new = np.abs(got - old).max(axis=1) > tolerance, np.abs(got - new).max(axis=1) > tolerance
+    assert off_old.any(), f"the render is the chain at width 1 throughout: Ardour did not play the step at {at}"
+    assert off_new.any(), f"the render is the chain at {STEP_TO} throughout: Ardour played the step from the start"
+    onset = int(np.argmax(off_old))
+    settled = len(got) - int(np.argmax(off_new[::-1]))
+    assert onset > 0, (
+        f"the render differs from the chain at width 1 from its first sample: over the first second "
+        f"{null_db(got[:rate].T, old[:rate].T):.1f} dB from it, {null_db(got[:rate].T, new[:rate].T):.1f} dB from the "
+        f"chain at {STEP_TO}, {_best_lag(got, old)} samples late against it (the upmix's frames taken {phase} samples on)"
+    )
     print(
         f"\n{kind}: the width step drawn at sample {at} moves the output from sample {onset} "
         f"({(onset - at) / rate * 1e3:+.1f} ms) to {settled} ({(settled - onset) / rate * 1e3:.1f} ms of crossfade); "
