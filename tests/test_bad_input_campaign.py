@@ -1169,15 +1169,22 @@ def test_a_stamped_output_needs_room_for_itself_only(
     assert [hashlib.sha256(path.read_bytes()).hexdigest() for path in inputs] == before
 
 
-def test_a_full_disk_on_process(tmp_path: Path, small_disk: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    source = wav(tmp_path / "in.wav", noise(frames=10 * SR))  # 3.8 MB of float output: does not fit
+@pytest.mark.parametrize("suffix", [".wav", ".flac"])
+def test_a_full_disk_on_process(tmp_path: Path, small_disk: Path, capsys: pytest.CaptureFixture[str], suffix: str) -> None:
+    """A WAV whose size the disk has no room for is refused before the work; a FLAC, whose size is not known before
+    it is written, fails as the disk fills. Either in one line, nothing left on the disk, the inputs as they were."""
+    source = wav(tmp_path / "in.wav", noise(frames=10 * SR))  # 3.7 MiB of float WAV, 2.6 MiB of FLAC: neither fits
     chain = gain_chain(tmp_path)
     before = digest(tmp_path)
-    status = main(["process", source, str(small_disk / "out.wav"), "--chain", chain])
+    status = main(["process", source, str(small_disk / f"out{suffix}"), "--chain", chain])
     err = capsys.readouterr().err
     lines = [line for line in err.splitlines() if line.strip()]
     assert status == 2 and len(lines) == 1 and "Traceback" not in err, err
-    assert "out.wav'" in lines[0] and ("No space left" in lines[0] or "cannot write" in lines[0]), lines[0]
+    assert f"out{suffix}'" in lines[0], lines[0]
+    if suffix == ".wav":
+        assert "would hold 3.7 MiB; the drive at" in lines[0] and "free: make room on it" in lines[0], lines[0]
+    else:
+        assert "No space left on the device" in lines[0], lines[0]
     assert list(small_disk.iterdir()) == []  # nothing under the final name, no temporary
     assert digest(tmp_path) == before
 
@@ -1196,21 +1203,40 @@ def test_a_full_disk_on_render(tmp_path: Path, small_disk: Path, capsys: pytest.
     assert digest(tmp_path / "stems") == before
 
 
+def _ten_seconds_rendered_to(w: Path, renders: str, folder: Path) -> list[str]:
+    """``soundstage render`` of a session of one 10 s stem and ``renders`` (TOML), into ``folder``."""
+    argv = session(w, STEM.replace("s0.wav", "long.wav") + renders)
+    wav(w / "stems" / "long.wav", noise(frames=10 * SR))
+    argv[argv.index("-o") + 1] = str(folder)
+    return argv
+
+
 def test_a_full_disk_is_said_for_every_render_that_fills_it(
     tmp_path: Path, small_disk: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    """An A/B render's first pass, and a file the disk filled while it was being closed, said only libsndfile's
-    "System error.": the disk was looked at after the temporary had gone, or not at all. Each says the disk is full."""
-    body = '[[renders]]\nname = "mix"\n[[renders]]\nname = "ab"\nkind = "ab"\na = "stereo-reference"\nb = "headphones"\n'
-    argv = session(tmp_path, STEM.replace("s0.wav", "long.wav") + body)
-    wav(tmp_path / "stems" / "long.wav", noise(frames=10 * SR))
-    argv[argv.index("-o") + 1] = str(small_disk)
-    assert main(argv) == 2
+    """FLAC renders (whose size is not known before they are written) that fill the disk: a file the disk filled
+    while it was being written or closed said only libsndfile's "System error." (the disk was looked at after the
+    temporary had gone, or not at all). Each says the disk is full."""
+    body = '[[renders]]\nname = "mix"\nformat = "flac"\n[[renders]]\nname = "binaural"\nkind = "binaural"\nformat = "flac"\n'
+    assert main(_ten_seconds_rendered_to(tmp_path, body, small_disk)) == 2
     lines = [line for line in capsys.readouterr().err.splitlines() if line.strip()]
-    assert len(lines) == 2 and {line.split("'")[1] for line in lines} == {"mix", "ab"}, lines
+    assert len(lines) == 2 and {line.split("'")[1] for line in lines} == {"mix", "binaural"}, lines
     for line in lines:
         assert "No space left on the device" in line, line
     assert list(small_disk.iterdir()) == []
+
+
+def test_renders_the_disk_has_no_room_for_are_refused_before_the_work(
+    tmp_path: Path, three_mib_disk: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A mix and an A/B of 10 s: each file fits the 3 MiB disk alone (2.7 MiB as 24-bit), but not together, nor the
+    A/B's sides' float first passes. What they take is known before the work, so the render is refused at once in
+    one line, nothing left on the disk (the old code rendered until the disk was full)."""
+    body = '[[renders]]\nname = "mix"\n[[renders]]\nname = "ab"\nkind = "ab"\na = "stereo-reference"\nb = "headphones"\n'
+    assert main(_ten_seconds_rendered_to(tmp_path, body, three_mib_disk)) == 2
+    lines = [line for line in capsys.readouterr().err.splitlines() if line.strip()]
+    assert len(lines) == 1 and "the renders would take" in lines[0] and "free: make room on it" in lines[0], lines
+    assert list(three_mib_disk.iterdir()) == []
 
 
 @pytest.mark.parametrize("signum", ["SIGINT", "SIGTERM", "SIGHUP", "SIGKILL"])

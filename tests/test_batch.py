@@ -320,7 +320,8 @@ def test_a_full_disk_fails_only_the_item_that_does_not_fit(tmp_path: Path) -> No
         assert (
             entries["long"]["status"] == "failed"
             and "long.wav" in entries["long"]["reason"]
-            and "No space left" in entries["long"]["reason"]
+            and "would hold 1.5 MiB; the drive at" in entries["long"]["reason"]
+            and "free: make room on it" in entries["long"]["reason"]
         )
         assert sorted(p.name for p in folder.iterdir()) == ["batch-manifest.jsonl", "item00.wav", "item01.wav"]
     finally:

@@ -24,6 +24,9 @@ import pytest
 import soundfile
 
 from soundstage.cli import main
+from soundstage.errors import OutputError
+from soundstage.files import fat_drive
+from soundstage.sinks import audio_target
 
 RATE = 48000
 
@@ -92,19 +95,25 @@ def _run(*command: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(list(command), capture_output=True, text=True, timeout=60)
 
 
+def _image(image: Path, tools: tuple[str, ...], packages: str, *mkfs: str) -> Path:
+    """A 64 MiB file system made in the file ``image`` with the command ``mkfs`` (a failure under CI where ``tools``
+    are missing, else a skip naming the Debian ``packages``)."""
+    missing = [tool for tool in tools if shutil.which(tool) is None]
+    if missing:
+        if os.environ.get("CI") == "true":
+            pytest.fail(f"{', '.join(missing)} missing in CI: .ci/run must install {packages}")
+        pytest.skip(f"needs {', '.join(missing)} (Debian: apt-get install {packages})")
+    with image.open("wb") as handle:
+        handle.truncate(64 << 20)
+    made = _run(*mkfs, str(image))
+    assert made.returncode == 0, made.stderr
+    return image
+
+
 @pytest.fixture
 def exfat(tmp_path: Path) -> Iterator[Path]:
     """A 64 MiB exFAT file system, mounted through exfat-fuse (skips where it cannot be mounted: no root, no FUSE)."""
-    tools = [tool for tool in ("mkfs.exfat", "mount.exfat-fuse", "losetup") if shutil.which(tool) is None]
-    if tools:
-        if os.environ.get("CI") == "true":
-            pytest.fail(f"{', '.join(tools)} missing in CI: .ci/run must install exfatprogs and exfat-fuse")
-        pytest.skip(f"needs {', '.join(tools)} (Debian: apt-get install exfatprogs exfat-fuse)")
-    image = tmp_path / "drive.img"
-    with image.open("wb") as handle:
-        handle.truncate(64 << 20)
-    made = _run("mkfs.exfat", str(image))
-    assert made.returncode == 0, made.stderr
+    image = _image(tmp_path / "drive.img", ("mkfs.exfat", "mount.exfat-fuse", "losetup"), "exfatprogs exfat-fuse", "mkfs.exfat")
     loop = _run("losetup", "-f", "--show", str(image))
     if loop.returncode != 0:
         pytest.skip(f"cannot attach a loop device here (losetup: {loop.stderr.strip()})")
@@ -190,6 +199,117 @@ def test_names_the_drive_refuses_are_said_for_files_session_files_and_folders(
         said = capsys.readouterr().err
         assert said.count("\n") == 1 and "in a name (drives formatted FAT or exFAT" in said and better in said, said
     assert list(drive.iterdir()) == []
+
+
+# -- a full drive, before the work ----------------------------------------------------------------------------------
+
+
+def test_an_output_the_drive_has_no_room_for_is_refused_before_the_work(
+    tmp_path: Path, exfat: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A WAV's size is known before it is written: one that the drive has no room for (here 3 minutes of stereo
+    float, 66 MiB, on a 64 MiB stick) is refused at once, in one line saying both sizes, where the old code rendered
+    until the drive was full. What fits is written; a FLAC (whose size is not known) is left to the write."""
+    source = _long_wav(tmp_path / "song.wav", 3 * 60 * RATE)
+    free = shutil.disk_usage(exfat).free
+    assert main(["process", str(source), str(exfat / "song master.wav"), "--chain", "mastering"]) == 2
+    said = capsys.readouterr().err
+    assert said.count("\n") == 1, said
+    assert f"would hold 65.9 MiB; the drive at '{exfat}' has {free / 2**20:.1f} MiB free: make room on it" in said, said
+    assert list(exfat.iterdir()) == []
+    short = _long_wav(tmp_path / "short.wav", 60 * RATE)  # 22 MiB as float: it fits
+    assert main(["process", str(short), str(exfat / "short master.wav"), "--chain", "mastering"]) == 0
+    assert soundfile.info(str(exfat / "short master.wav")).frames == 60 * RATE
+
+
+def test_renders_that_together_overfill_the_drive_are_refused_before_the_work(
+    tmp_path: Path, exfat: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Each of a session's renders fits the drive alone, all of them together do not (30 s of stems: a mixdown, five
+    driver feeds, a binaural and a reference preview and an A/B, whose sides go through float first passes): the
+    render is refused before any work, in one line naming what they take, what is free and the fixes; nothing is
+    left on the drive, and one render alone (--only) is made."""
+    stems = tmp_path / "stems"
+    stems.mkdir()
+    for name, channels in (("vocal", 1), ("keys", 2)):
+        audio = 0.1 * np.random.default_rng(len(name)).standard_normal((30 * RATE, channels))
+        soundfile.write(str(stems / f"{name}.wav"), audio, RATE, subtype="PCM_24")
+    session = tmp_path / "session.toml"
+    assert main(["session", "new", str(stems), "-o", str(session)]) == 0, capsys.readouterr().err
+    capsys.readouterr()
+    out = exfat / "renders"
+    assert main(["render", str(session), "-o", str(out)]) == 2
+    said = capsys.readouterr().err
+    assert said.count("\n") == 1, said
+    assert "the renders would take " in said and f"in '{out}' as they are written; its drive has " in said, said
+    assert "render fewer at a time (--only NAME)" in said, said
+    assert not out.exists() or list(out.iterdir()) == []
+    assert main(["render", str(session), "-o", str(out), "--only", "binaural"]) == 0, capsys.readouterr().err
+    assert soundfile.info(str(out / "binaural.wav")).frames == 30 * RATE
+
+
+# -- a real FAT32 file system: files of at most 4 GiB ---------------------------------------------------------------
+
+
+@pytest.fixture
+def fat32(tmp_path: Path) -> Iterator[Path]:
+    """A 64 MiB FAT32 file system, mounted through fusefat (skips where it cannot be mounted: no FUSE). fusefat is
+    for reading here, not for writing: it places writes wrongly (the tests write nothing on it)."""
+    image = _image(tmp_path / "stick.img", ("mkfs.vfat", "fusefat", "fusermount"), "dosfstools fusefat", "mkfs.vfat", "-F", "32")
+    mount = tmp_path / "stick"
+    mount.mkdir()
+    mounted = _run("fusefat", "-o", "rw+", str(image), str(mount))
+    if mounted.returncode != 0:
+        pytest.skip(f"cannot mount a FUSE file system here (fusefat: {mounted.stderr.strip()})")
+    try:
+        yield mount
+    finally:
+        _run("fusermount", "-u", str(mount))
+
+
+def _long_wav(path: Path, frames: int) -> Path:
+    """A 16-bit stereo WAV of ``frames`` samples of silence, its audio a hole in the file (nothing on the disk)."""
+    data = frames * 4
+    header = b"RIFF" + (36 + data).to_bytes(4, "little") + b"WAVEfmt " + (16).to_bytes(4, "little")
+    header += (1).to_bytes(2, "little") + (2).to_bytes(2, "little") + RATE.to_bytes(4, "little")
+    header += (RATE * 4).to_bytes(4, "little") + (4).to_bytes(2, "little") + (16).to_bytes(2, "little")
+    with path.open("wb") as handle:
+        handle.write(header + b"data" + data.to_bytes(4, "little"))
+        handle.truncate(44 + data)
+    return path
+
+
+def test_an_output_a_fat32_drive_cannot_hold_is_refused_before_the_work(
+    tmp_path: Path, fat32: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A FAT32 drive (a USB stick, a card) holds files of at most 4 GiB. Three hours and a half of a stereo mix as
+    32-bit float is 4.5 GiB: the old code rendered it until the drive refused the file (a stick with room: after hours,
+    at 4 GiB, with libsndfile's bare "System error."; this 64 MiB one: when full). Now it is refused at once, in one
+    line naming the drive and the fix, and nothing is written."""
+    frames = 3 * 3600 * RATE + RATE * 1800  # 3.5 h: 16-bit in (2.1 GiB, a plain WAV), 32-bit float out (4.5 GiB)
+    source = _long_wav(tmp_path / "album.wav", frames)
+    assert soundfile.info(str(source)).frames == frames  # an independent reader reads it as that long
+    out = fat32 / "album master.wav"
+    assert main(["process", str(source), str(out), "--chain", "mastering"]) == 2
+    said = capsys.readouterr().err
+    assert said.count("\n") == 1, said
+    assert f"would hold 4.5 GiB; the drive at '{fat32}' is formatted FAT" in said and "at most 4 GiB" in said, said
+    assert "write it to another drive" in said, said
+    assert list(fat32.iterdir()) == []
+
+
+def test_which_drives_are_fat(tmp_path: Path, fat32: Path) -> None:
+    """The drive found is the innermost mount holding the folder: the FAT32 stick and a folder on it; not the disk it
+    is mounted from. On it, a WAV under 4 GiB is taken (fusefat reports no free space, 0 bytes of 0: that is not
+    read as a full drive), six driver feeds over 4 GiB are not."""
+    (tmp_path / "here").mkdir()
+    assert fat_drive(fat32) == str(fat32)
+    assert fat_drive(fat32 / "not made yet") == str(fat32)
+    assert fat_drive(tmp_path / "here") is None
+    hours = 2 * 3600 * RATE  # 2 h of stereo float: 2.6 GiB, a WAV a FAT32 drive holds
+    assert audio_target(fat32 / "mix.wav", channels=2, sample_rate=RATE, frames=hours).file_format == "WAV"
+    with pytest.raises(OutputError, match="would hold 7.7 GiB; the drive at .* is formatted FAT"):
+        audio_target(fat32 / "feeds.wav", channels=6, sample_rate=RATE, frames=hours)
 
 
 # -- a limit on the size of a file ----------------------------------------------------------------------------------

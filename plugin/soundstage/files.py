@@ -17,7 +17,9 @@ presets, plots, reports) the same way:
 And :func:`library_path`: a path as the audio libraries take it, for names that are
 not UTF-8. And reading the paths people write in files (chain files, sessions, job lists):
 :func:`referenced_path` and :func:`windows_hint`; and :func:`on_disk`, a path as the
-file system spells it where it holds its name in Unicode's other normal form.
+file system spells it where it holds its name in Unicode's other normal form. And the drive an output goes to:
+:func:`drive_of` (its mount point and file system), :func:`fat_drive` (one whose files hold at most 4 GiB) and
+:func:`free_space`, so that an output that cannot fit is refused before the work; :func:`amount` says a size.
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ import contextlib
 import errno
 import glob
 import os
+import shutil
 import signal
 import stat
 import tempfile
@@ -35,6 +38,8 @@ from pathlib import Path, PureWindowsPath
 from types import FrameType
 from typing import Any
 
+import psutil
+
 from soundstage import stalls
 from soundstage.errors import OutputError
 
@@ -42,7 +47,11 @@ __all__ = [
     "Terminated",
     "appeared_message",
     "atomic_path",
+    "amount",
+    "drive_of",
+    "fat_drive",
     "file_mode",
+    "free_space",
     "library_path",
     "missing_hint",
     "moved_hint",
@@ -159,6 +168,60 @@ def name_refused(target: Path, error: OSError) -> str | None:
         f"the drive takes no {' '.join(refused)} in a name (drives formatted FAT or exFAT, and Windows, take none "
         f'of \\ : * ? " < > |); give another name, such as {better!r}'
     )
+
+
+#: File systems whose files hold at most 4 GiB less a byte: FAT32 and FAT16 (USB sticks, SD cards, camera and recorder
+#: cards), as Linux, a FUSE driver, macOS and Windows name them.
+_FAT = frozenset({"vfat", "msdos", "fat", "umsdos", "fuse.fusefat", "fat32", "fat16", "fat12"})
+
+
+def drive_of(folder: Path) -> tuple[str, str] | None:
+    """The mount point and the file system type (``"ext4"``, ``"vfat"``, ``"FAT32"``) of the drive holding
+    ``folder``, which need not exist yet; None where this system does not say."""
+    try:
+        partitions = psutil.disk_partitions(all=True)
+    except (OSError, psutil.Error):
+        return None
+    where = os.path.normcase(os.path.realpath(folder))
+    holding = [
+        partition
+        for partition in partitions
+        if (mount := os.path.normcase(partition.mountpoint))
+        and (where == mount or where.startswith(mount.rstrip(os.sep) + os.sep))
+    ]
+    if not holding:
+        return None
+    innermost = max(holding, key=lambda partition: len(partition.mountpoint))
+    return innermost.mountpoint, innermost.fstype
+
+
+def fat_drive(folder: Path) -> str | None:
+    """The mount point of the drive holding ``folder`` where it is formatted FAT (its files hold at most 4 GiB), else
+    None."""
+    drive = drive_of(folder)
+    return drive[0] if drive is not None and drive[1].lower() in _FAT else None
+
+
+def free_space(folder: Path) -> int | None:
+    """The bytes this process may still write on the drive holding ``folder`` (or the nearest folder above it that
+    is there), or None where that cannot be asked: an error, or a file system that reports no size at all (some
+    FUSE drivers, as fusefat, say 0 bytes of 0)."""
+    here = Path(os.path.abspath(folder))
+    while not here.exists() and here != here.parent:
+        here = here.parent
+    try:
+        usage = shutil.disk_usage(here)
+    except OSError:
+        return None
+    return usage.free if usage.total else None
+
+
+def amount(size: int) -> str:
+    """A number of bytes as a person reads it: ``4.5 GiB``, ``63.9 MiB``, ``512 bytes``."""
+    for unit, scale in (("GiB", 2**30), ("MiB", 2**20), ("KiB", 2**10)):
+        if size >= scale:
+            return f"{size / scale:.1f} {unit}"
+    return f"{size} bytes"
 
 
 def why_not_made(folder: Path, error: OSError, fix: str) -> str:

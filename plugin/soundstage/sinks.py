@@ -4,8 +4,9 @@ What it guarantees, for audio and for text (reports, chain files, maps, plots):
 
 - **Checked before any work.** :func:`audio_target` refuses a format, channel
   count, bit depth or sample rate the file format cannot hold (FLAC: at most 8
-  channels, 16 or 24 bits; WAV/AIFF: 16, 24 or 32-bit float; an AIFF over 4 GiB), with one line
-  that names the file and the fix. A WAV over 4 GiB is written as RF64, as DAWs
+  channels, 16 or 24 bits; WAV/AIFF: 16, 24 or 32-bit float; an AIFF over 4 GiB), and a WAV or AIFF that its
+  drive cannot hold (over 4 GiB on a FAT drive, more than the room left), with one line that names the file and
+  the fix. A WAV over 4 GiB is written as RF64, as DAWs
   do (libsndfile alone would cap its header and readers would lose the rest).
 Files of every kind are written through :mod:`soundstage.files`; this module
 adds audio on top:
@@ -56,7 +57,18 @@ import soundfile
 from soundstage import containers, riff, stalls
 from soundstage.analysis.loudness import LoudnessMeter, SpectrumMeter, TruePeakMeter
 from soundstage.errors import OutputError
-from soundstage.files import appeared_message, file_mode, library_path, name_refused, publish, set_mode
+from soundstage.files import (
+    amount,
+    appeared_message,
+    drive_of,
+    fat_drive,
+    file_mode,
+    free_space,
+    library_path,
+    name_refused,
+    publish,
+    set_mode,
+)
 
 resource: ModuleType | None
 try:
@@ -167,12 +179,24 @@ def audio_target(
     low, high = RATE_RANGE[kind]
     if not np.isfinite(sample_rate) or float(sample_rate) != round(sample_rate) or not low <= sample_rate <= high:
         raise OutputError(f"output {str(file)!r}: sample rate {sample_rate!r} Hz; {kind} holds whole rates {low}..{high} Hz")
-    over = frames is not None and frames * channels * depth // 8 > _FOUR_GIB_LESS_HEADERS
-    if kind == "AIFF" and over:
-        size = frames * channels * depth / 8 / 2**30  # type: ignore[operator]  # frames is not None where over
+    data_bytes = (frames or 0) * channels * depth // 8
+    over, size = data_bytes > _FOUR_GIB_LESS_HEADERS, amount(data_bytes)
+    if over and kind != "FLAC" and (drive := fat_drive(file.parent)) is not None:
         raise OutputError(
-            f"output {str(file)!r} would hold {size:.1f} GiB; an AIFF file holds at most 4 GiB: write .wav "
-            "(RF64 past 4 GiB) or .flac"
+            f"output {str(file)!r} would hold {size}; the drive at {drive!r} is formatted FAT (USB sticks and "
+            "cards often are), whose files hold at most 4 GiB: write it to another drive (one formatted exFAT, NTFS, "
+            "APFS or ext4), or as .flac (lossless, commonly half the size)"
+        )
+    if kind == "AIFF" and over:
+        raise OutputError(
+            f"output {str(file)!r} would hold {size}; an AIFF file holds at most 4 GiB: write .wav (RF64 past 4 GiB) or .flac"
+        )
+    free = free_space(file.parent) if frames is not None and kind != "FLAC" else None  # a FLAC's size is not known
+    if free is not None and data_bytes > free:
+        where = drive_of(file.parent)
+        raise OutputError(
+            f"output {str(file)!r} would hold {size}; the drive{f' at {where[0]!r}' if where else ''} has "
+            f"{amount(free)} free: make room on it, or write it to another drive"
         )
     if kind == "WAV" and (over or frames is None):
         kind = "RF64"  # past 4 GiB, or of a length not known yet (then a plain WAV where it ends under: AudioSink.close)
@@ -606,10 +630,9 @@ def _reason(error: BaseException, folder: Path | None = None) -> str:
     first = str(text).strip().splitlines()
     line = first[0] if first else type(error).__name__
     bare = line.rstrip(".") == "System error"
-    if folder is not None and bare:
-        with contextlib.suppress(OSError):
-            if shutil.disk_usage(folder).free < 1 << 16:
-                return f"{line} No space left on the device ({shutil.disk_usage(folder).free} bytes free)"
+    free = free_space(folder) if folder is not None and bare else None
+    if free is not None and free < 1 << 16:
+        return f"{line} No space left on the device ({free} bytes free)"
     limit = _file_size_limit()
     if limit is not None and (bare or getattr(error, "errno", None) == errno.EFBIG):
         return (

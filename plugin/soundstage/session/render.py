@@ -43,7 +43,7 @@ from soundstage.analysis.loudness import LoudnessMeter, TruePeakMeter, short_ter
 from soundstage.engine import ChainStream
 from soundstage.errors import ChainError, ChainFileError, ChannelError, OutputError, SoundstageError
 from soundstage.fileio import bed_problem, first_downmix, missing_words
-from soundstage.files import appeared_message, library_path, on_disk, output_name, why_not_made, write_text
+from soundstage.files import amount, appeared_message, free_space, library_path, on_disk, output_name, why_not_made, write_text
 from soundstage.headtrack import read_head_track
 from soundstage.host.automation import late_automation
 from soundstage.host.chain import Chain, ChainTap
@@ -600,7 +600,30 @@ def _plan_outputs(
             plan.outputs[render.name] = outputs
             if render.kind == "device" and sum(output.channels for output in outputs) > 1:
                 plan.summed[render.name] = LoudnessMeter(rate, 1)
+    _check_room(plan, folder, total)
     return plan
+
+
+def _check_room(plan: _Plan, folder: Path, total: int) -> None:
+    """The renders' files, together, fit the drive (each alone was checked as its target was): the files written
+    as the render streams, every A/B side's float first pass, and the largest A/B side being finished from its first
+    pass. A FLAC's size is not known before it is written: it counts nothing."""
+    planned = [output for outputs in plan.outputs.values() for output in outputs]
+
+    def size(output: _Output) -> int:
+        target = output.target
+        return 0 if target.file_format == "FLAC" else total * target.channels * target.bit_depth // 8
+
+    streamed = sum(size(output) for output in planned if not output.role)
+    first_passes = sum(total * output.channels * 4 for output in planned if output.role)
+    needed = streamed + first_passes + max((size(output) for output in planned if output.role), default=0)
+    free = free_space(folder)
+    if free is not None and needed > free:
+        raise OutputError(
+            f"the renders would take {amount(needed)} in {str(folder)!r} as they are written; its drive has "
+            f"{amount(free)} free: make room on it, render fewer at a time (--only NAME), or render to another drive "
+            "(-o FOLDER)"
+        )
 
 
 _Stages = tuple[Spatializer, BinauralMonitor | None] | None | Exception
