@@ -9,17 +9,23 @@ shows with the very name given, and an output so named was written a second time
 
 from __future__ import annotations
 
+import glob
 import hashlib
+import os
+import tempfile
 import unicodedata
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
 import pytest
 import soundfile as sf
 import wcwidth
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from soundstage.cli import main
-from soundstage.files import missing_hint, on_disk
+from soundstage.files import glob_any_form, missing_hint, on_disk
 
 
 def nfc(text: str) -> str:
@@ -149,3 +155,70 @@ def test_a_batch_glob_typed_here_finds_the_folder_copied_from_a_mac(
     monkeypatch.chdir(tmp_path)
     assert main(["batch", nfc("Démos") + "/*.wav", "--chain", "mastering", "-o", "out"]) == 0, capsys.readouterr().err
     assert sorted(p.name for p in (tmp_path / "out").iterdir() if p.suffix == ".wav") == ["a.wav", "b.wav"]
+
+
+def test_a_batch_glob_finds_every_file_of_a_folder_holding_names_in_both_forms(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A folder copied from a Mac (NFD), holding a take made there (NFD) and one exported into it here (NFC): a glob
+    typed here matched the folder in one form and each file in its own. The old code tried the whole pattern in each
+    form and kept the first that matched anything: one of the two takes, the other left out without a word."""
+    folder = tmp_path / "catalog" / nfd("Démos")
+    write_stem(folder / nfd("Crème 1.wav"))
+    write_stem(folder / nfc("Crème 2.wav"))
+    write_stem(folder / "Other.wav")
+    monkeypatch.chdir(tmp_path)
+    for pattern in (nfc("catalog/Démos/Crème*.wav"), nfc("catalog/**/Crème*.wav"), nfd("catalog/Dé*/Crème*.wav")):
+        out = tmp_path / f"out-{len(list(tmp_path.iterdir()))}"
+        assert main(["batch", pattern, "--chain", "mastering", "-o", str(out)]) == 0, capsys.readouterr().err
+        written = sorted(nfc(p.name) for p in out.rglob("*.wav"))
+        assert written == [nfc("Crème 1.wav"), nfc("Crème 2.wav")], (pattern, written)
+
+
+_NAME = st.text(alphabet=["a", "b", nfc("é"), " ", "."], min_size=1, max_size=3).filter(lambda n: n not in (".", ".."))
+_TREE = st.lists(st.lists(_NAME, min_size=1, max_size=3), min_size=1, max_size=6)
+
+
+@st.composite
+def _glob_over(draw: st.DrawFn, tree: list[list[str]]) -> str:
+    """A glob aimed at ``tree``: a path of it, some of its letters made ``*`` or ``?``, some folders ``**``."""
+    path = draw(st.sampled_from(tree))
+    parts = []
+    for name in path:
+        if draw(st.booleans()) and len(parts) < len(path) - 1:
+            parts.append("**")
+            continue
+        parts.append("".join(draw(st.sampled_from([c, c, "*", "?"])) for c in name))
+    return "/".join(parts)
+
+
+def _make_tree(root: str, tree: list[list[str]], form: Callable[[str], str]) -> None:
+    for path in tree:
+        target = Path(root, *(form(name) for name in path))
+        try:  # a name that is a file in one path and a folder in another: the first made wins
+            target.parent.mkdir(parents=True, exist_ok=True)
+            if not target.exists():
+                target.write_bytes(b"")
+        except (FileExistsError, NotADirectoryError):
+            continue
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.data())
+def test_a_glob_matches_in_either_form_what_the_standard_glob_matches_in_one(data: st.DataObject) -> None:
+    """Against Python's own glob: on a tree whose names are all NFC, a pattern typed in either form matches what
+    glob.glob matches with it in NFC; on the same tree in NFD, the same files, spelled as they are there (a ``?``
+    is a letter as seen, accent and all, where glob.glob's NFD ``?`` is the letter or the accent)."""
+    tree = data.draw(_TREE)
+    pattern = data.draw(_glob_over(tree))
+    with tempfile.TemporaryDirectory() as root:
+        _make_tree(root, tree, nfc)
+        expected = sorted(os.path.relpath(p, root) for p in glob.glob(os.path.join(root, nfc(pattern)), recursive=True))
+        for typed in (nfc(pattern), nfd(pattern)):
+            got = sorted(os.path.relpath(p, root) for p in glob_any_form(os.path.join(root, typed)))
+            assert got == expected, ("NFC tree", typed, tree)
+    with tempfile.TemporaryDirectory() as root:
+        _make_tree(root, tree, nfd)
+        for typed in (nfc(pattern), nfd(pattern)):
+            found = glob_any_form(os.path.join(root, typed))
+            assert sorted(nfc(os.path.relpath(p, root)) for p in found) == expected, ("NFD tree", typed, tree)

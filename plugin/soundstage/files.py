@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import contextlib
 import errno
+import fnmatch
 import glob
 import os
 import shutil
@@ -52,6 +53,7 @@ __all__ = [
     "fat_drive",
     "file_mode",
     "free_space",
+    "glob_any_form",
     "library_path",
     "missing_hint",
     "moved_hint",
@@ -399,6 +401,33 @@ def on_disk(path: Path) -> Path:
             candidate = current / same
         current = candidate
     return current
+
+
+def glob_any_form(pattern: str) -> list[str]:
+    """What the glob ``pattern`` matches (``**`` reaching into folders below), each accented name in it matched in
+    either of Unicode's normal forms (see :func:`on_disk`), name by name: ``Démos/crème*.wav`` typed here finds a
+    folder copied from a Mac (NFD) and, in it, the files made there and those made here (NFC), all of them."""
+    parts = Path(pattern).parts
+
+    def exact(part: str) -> bool:  # as glob matches it, in any form: no accent, no ? or [...] (each one code point)
+        return part.isascii() and not any(c in part for c in "?[")
+
+    if all(exact(part) for part in parts):
+        return glob.glob(pattern, recursive=True)
+    # any other name matches any name there (a dot-name, any dot-name: glob hides those from "*"), then each is compared
+    loose = [part if exact(part) else (".*" if part.startswith(".") else "*") for part in parts]
+    wanted = [unicodedata.normalize("NFC", part) for part in parts]
+    found = glob.glob(str(Path(*loose)), recursive=True)
+    return [path for path in found if _names_match([unicodedata.normalize("NFC", name) for name in Path(path).parts], wanted)]
+
+
+def _names_match(names: list[str], patterns: list[str]) -> bool:
+    """Whether a path's names match a glob's, name by name, ``**`` standing for any number of folders."""
+    if not patterns:
+        return not names
+    if patterns[0] == "**":
+        return any(_names_match(names[skip:], patterns[1:]) for skip in range(len(names) + 1))
+    return bool(names) and fnmatch.fnmatchcase(names[0], patterns[0]) and _names_match(names[1:], patterns[1:])
 
 
 def _same_text(folder: Path, name: str) -> str | None:

@@ -46,7 +46,6 @@ from __future__ import annotations
 
 import glob
 import os
-import unicodedata
 import warnings
 from collections import Counter
 from collections.abc import Sequence
@@ -58,7 +57,7 @@ from pydantic import Field
 
 from soundstage.errors import ParameterError, SoundstageError
 from soundstage.fileio import AUDIO_SUFFIXES, audio_files, check_tail
-from soundstage.files import moved_hint, on_disk, output_name, referenced_path
+from soundstage.files import glob_any_form, moved_hint, on_disk, output_name, referenced_path
 from soundstage.host.chainfile import find_chain, head_setting
 from soundstage.schema import Table, validate
 from soundstage.session.model import Tail
@@ -167,9 +166,9 @@ def load_jobs(
             files = audio_files(path)[0]  # not the hidden ones: macOS's ._kick.wav beside kick.wav is metadata
             where, base = f"folder {text!r}", path
         elif any(c in text for c in "*?["):
-            matched = (Path(p) for p in _glob(text))
+            matched = (Path(p) for p in glob_any_form(text))
             files = sorted(p for p in matched if p.is_file() and p.suffix.lower() in AUDIO_SUFFIXES)
-            where, base = f"glob {text!r}", _fixed_part(text)
+            where, base = f"glob {text!r}", on_disk(_fixed_part(text))  # as the matches spell it
         else:
             raise BatchError(f"batch: {text!r} is not a folder, a glob or a .toml job list")
         if not files:
@@ -242,15 +241,6 @@ def _distinct(names: list[str], files: list[Path]) -> list[str]:
         f"{name}{file.suffix.lower()}" if counts[name.lower()] > 1 and file.suffix else name
         for name, file in zip(names, files, strict=True)
     ]
-
-
-def _glob(pattern: str) -> list[str]:
-    """What ``pattern`` matches, or where nothing does, what it matches written in Unicode's other normal form (as
-    :func:`~soundstage.files.on_disk` finds a name: ``Café*/*.wav`` typed here, the folder copied from a Mac)."""
-    for form in (pattern, unicodedata.normalize("NFD", pattern), unicodedata.normalize("NFC", pattern)):
-        if found := glob.glob(form, recursive=True):
-            return found
-    return []
 
 
 def _head(hrtf: str | Sequence[str] | None, base: Path) -> tuple[str, ...]:
