@@ -256,7 +256,7 @@ def fat32(tmp_path: Path) -> Iterator[Path]:
     """A 64 MiB FAT32 file system, mounted through fusefat (skips where it cannot be mounted: no FUSE). fusefat is
     for reading here, not for writing: it places writes wrongly (the tests write nothing on it)."""
     image = _image(tmp_path / "stick.img", ("mkfs.vfat", "fusefat", "fusermount"), "dosfstools fusefat", "mkfs.vfat", "-F", "32")
-    mount = tmp_path / "stick"
+    mount = tmp_path / "NO NAME"  # where a desktop mounts a FAT stick without a label: a space, in /proc/mounts as \040
     mount.mkdir()
     mounted = _run("fusefat", "-o", "rw+", str(image), str(mount))
     if mounted.returncode != 0:
