@@ -1239,6 +1239,15 @@ def test_renders_the_disk_has_no_room_for_are_refused_before_the_work(
     assert list(three_mib_disk.iterdir()) == []
 
 
+def test_a_demo_the_disk_has_no_room_for_leaves_nothing(small_disk: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """The demo on a 1 MiB disk: one line saying what does not fit, and neither its folders nor any of its stems
+    left behind (the old code left the folders, and the stems that fitted before the one that did not)."""
+    assert main(["demo", str(small_disk / "new" / "demo")]) == 2
+    lines = [line for line in capsys.readouterr().err.splitlines() if line.strip()]
+    assert len(lines) == 1 and "free: make room on it" in lines[0], lines
+    assert list(small_disk.iterdir()) == []
+
+
 @pytest.mark.parametrize("signum", ["SIGINT", "SIGTERM", "SIGHUP", "SIGKILL"])
 def test_a_render_stopped_by_a_signal_leaves_no_file(tmp_path: Path, signum: str) -> None:
     import signal

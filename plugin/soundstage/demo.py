@@ -10,6 +10,7 @@ device on headphones, the stereo reference, and a loudness-matched A/B pair.
 
 from __future__ import annotations
 
+import contextlib
 import sys
 from pathlib import Path
 
@@ -210,16 +211,36 @@ def _check_folder(folder: Path, overwrite: bool) -> None:
         )
 
 
+def _undo(folder: Path, kept: set[str], made: list[Path]) -> None:
+    """Remove what a demo stopped while writing its session wrote: its files that were not there before (``kept``
+    were: with --overwrite, they hold the demo's again), and the folders it made (``made``, outermost first)."""
+    for name in (*DEMO_FILES, SESSION_FILE_NAME):
+        if name not in kept:
+            with contextlib.suppress(OSError):
+                (folder / name).unlink(missing_ok=True)
+    for path in reversed(made):
+        with contextlib.suppress(OSError):  # one that holds what another program put there stays
+            path.rmdir()
+
+
 def run_demo(folder: Path, *, overwrite: bool = False) -> int:
     """Write the demo session into ``folder``, render it into ``folder/renders``; returns the exit status."""
     _check_folder(folder, overwrite)
+    made = [path for path in (*reversed(folder.absolute().parents), folder.absolute()) if not path.exists()]
+    kept = {name for name in (*DEMO_FILES, SESSION_FILE_NAME) if (folder / name).exists()}
     try:
         folder.mkdir(parents=True, exist_ok=True)
     except OSError as error:
         why = why_not_made(folder, error, "give another folder")
         raise OutputError(f"demo folder {str(folder)!r} cannot be created{why}") from None
     renders = folder / "renders"
-    session = write_demo_session(folder)
+    if not (folder / "stems").exists():
+        made.append(folder.absolute() / "stems")
+    try:
+        session = write_demo_session(folder)
+    except BaseException:  # a full disk, Ctrl-C: no demo half there
+        _undo(folder, kept, made)
+        raise
     print(f"demo session: {session} (stems in {folder / 'stems'})")
     result = render_session(session, renders, overwrite=overwrite)
     for line in render_summary(result, renders):
