@@ -46,9 +46,9 @@ from soundstage.errors import OutputError
 
 __all__ = [
     "Terminated",
+    "amount",
     "appeared_message",
     "atomic_path",
-    "amount",
     "drive_of",
     "fat_drive",
     "file_mode",
