@@ -24,6 +24,7 @@ import wavinfo
 from bwf import write_stem
 from helpers import tool
 from soundstage.cli import main
+from soundstage.host.chainfile import find_chain, load_chain
 
 SR = 48000
 W = Path  # the case's workspace
@@ -1246,6 +1247,33 @@ def test_a_demo_the_disk_has_no_room_for_leaves_nothing(small_disk: Path, capsys
     lines = [line for line in capsys.readouterr().err.splitlines() if line.strip()]
     assert len(lines) == 1 and "free: make room on it" in lines[0], lines
     assert list(small_disk.iterdir()) == []
+
+
+def test_a_live_take_keeps_what_it_recorded_until_the_disk_filled(
+    tmp_path: Path, small_disk: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A live take (its length not known before: no room check) on a 1 MiB disk: 4 s of stereo float do not fit. The
+    old code lost the whole take when the disk filled (the temporary was removed); now the take ends where the disk
+    filled, as a DAW's does: a plain WAV of the blocks written before it, the chain's output sample for sample, and
+    one line saying so."""
+    rate = 48000
+    x = (0.1 * np.random.default_rng(4).standard_normal((2, 4 * rate))).astype(np.float32)
+    source = wav(tmp_path / "in.wav", x, rate)
+    take = small_disk / "take.wav"
+    live = ["live", "--chain", "stereo-reference", "--head-tracker", "udp:0", "--input", source, "--record", str(take)]
+    assert main([*live, "--block", "480"]) == 2
+    lines = [line for line in capsys.readouterr().err.splitlines() if line.strip()]
+    assert len(lines) == 1 and "No space left on the device" in lines[0], lines
+    got, got_rate = soundfile.read(str(take), dtype="float32", always_2d=True)
+    kept = len(got)
+    assert f"the take's first {kept / rate:.2f} s are kept in '{take}'" in lines[0], lines
+    chain = load_chain(find_chain("stereo-reference"))
+    # 1 MiB of float, in whole blocks (the first less the chain's latency, which live takes off as the offline chain does)
+    assert 2.5 * rate < kept < 2.8 * rate and (kept + chain.latency_samples) % 480 == 0 and got_rate == rate
+    assert take.read_bytes()[:4] == b"RIFF" and wavinfo.WavInfoReader(str(take)).data.frame_count == kept
+    want = chain(x, rate)
+    np.testing.assert_allclose(got.T, want[:, :kept], atol=1e-6)
+    assert [p.name for p in small_disk.iterdir()] == ["take.wav"]
 
 
 @pytest.mark.parametrize("signum", ["SIGINT", "SIGTERM", "SIGHUP", "SIGKILL"])

@@ -53,7 +53,7 @@ from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn, TypeVar
 
-from soundstage.errors import SoundstageError
+from soundstage.errors import OutputError, SoundstageError
 
 if TYPE_CHECKING:
     from soundstage.export import Export
@@ -726,6 +726,7 @@ def _cmd_live(args: argparse.Namespace) -> int:
         with open_audio(args.input) as probe:
             rate, channels = args.sample_rate or float(probe.samplerate), int(probe.num_channels)
     outputs = chain.output_channels_for(channels)  # checked before any port opens
+    take = _Take()
     with contextlib.ExitStack() as stack:
         sinks = []  # where the processed audio goes: a sound device, a file (both checked before waiting for MIDI)
         if args.play is not None:
@@ -737,7 +738,7 @@ def _cmd_live(args: argparse.Namespace) -> int:
             inputs = [Path(args.input)] if args.input else []
             target = check_output_path(args.record, inputs=inputs, overwrite=args.overwrite)
             recorder = stack.enter_context(AudioSink(audio_target(target, channels=outputs, sample_rate=rate)))
-            sinks.append(lambda audio, _rate: recorder.write(audio))
+            sinks.append(lambda audio, _rate: take.write(recorder, audio))
 
         muted = _Muting(rate)
 
@@ -747,7 +748,7 @@ def _cmd_live(args: argparse.Namespace) -> int:
                 sink(audio, rate)
 
         control, trackers = _live_sources(args, chain, midi_map, tracker_at, stack, rate)
-        stop = stack.enter_context(_first_ctrl_c_stops())
+        stop = take.stop = stack.enter_context(_first_ctrl_c_stops())
 
         def show(at: float, applied: dict[str, object]) -> None:
             text = ", ".join(f"{k} = {v:.4g}" if isinstance(v, float) else f"{k} = {v}" for k, v in applied.items())
@@ -762,6 +763,8 @@ def _cmd_live(args: argparse.Namespace) -> int:
             on_output=deliver,
             trackers=trackers,
         )
+    if take.failure is not None:  # the take up to where the drive filled is kept (the sink committed it above)
+        raise OutputError(f"{take.failure}; the take's first {take.kept_s:.2f} s are kept in {str(take.path)!r}")
     heard = [f"stopped by Ctrl-C{', the take so far kept' if args.record else ''}"] if stop.is_set() else []
     if control is not None:
         heard.append(
@@ -776,6 +779,31 @@ def _cmd_live(args: argparse.Namespace) -> int:
         f"worst lag {stats.worst_lag_ms:.1f} ms ({stats.late_blocks} late block(s) of {stats.blocks})"
     )
     return 0
+
+
+class _Take:
+    """A live recording that ends where the drive fills, keeping what it holds (as a DAW keeps a take): a write
+    that fails ends the file at the frames written before it and stops the loop; the error is raised after the
+    file is committed. Where the file cannot be ended so (a FLAC, an AIFF), the error is raised at once."""
+
+    def __init__(self) -> None:
+        self.stop: threading.Event | None = None
+        self.failure: OutputError | None = None
+        self.kept_s = 0.0
+        self.path: Path | None = None
+
+    def write(self, recorder: Any, audio: Any) -> None:
+        if self.failure is not None:
+            return
+        try:
+            recorder.write(audio)
+        except OutputError as error:
+            if not recorder.end_at_written():
+                raise
+            self.failure, self.path = error, recorder.target.path
+            self.kept_s = recorder.frames / recorder.target.sample_rate
+            if self.stop is not None:
+                self.stop.set()
 
 
 def _live_sources(

@@ -410,6 +410,30 @@ def rf64_as_wav(path: Path) -> bool:
     return True
 
 
+def _cut_wav(path: Path, frames: int, frame_bytes: int) -> int | None:
+    """End the WAV or RF64 at ``path`` after its first ``frames`` (or as many as it holds whole): the file cut there,
+    its ``data`` and RIFF sizes (an RF64's ``ds64``) set to match; the frames kept, or None where it has no audio."""
+    with path.open("r+b") as file:
+        form = riff.wav_form(file)
+        walked = list(riff.chunks(file))
+        data = next((chunk for chunk in walked if chunk.kind == b"data"), None)
+        ds64 = next((chunk for chunk in walked if chunk.kind == b"ds64" and chunk.size >= 28), None)
+        if form is None or data is None:
+            return None
+        frames = min(frames, max(0, file.seek(0, os.SEEK_END) - data.body) // frame_bytes)
+        length = frames * frame_bytes
+        end = data.body + length + (length & 1)  # an odd-sized chunk is padded to even
+        file.truncate(end)
+        file.seek(data.position + 4)
+        file.write((0xFFFFFFFF if form != b"RIFF" else length).to_bytes(4, "little"))
+        if ds64 is not None and form != b"RIFF":
+            file.seek(ds64.body)
+            file.write((end - 8).to_bytes(8, "little") + length.to_bytes(8, "little") + frames.to_bytes(8, "little"))
+        file.seek(4)
+        file.write((0xFFFFFFFF if form != b"RIFF" else end - 8).to_bytes(4, "little"))
+    return frames
+
+
 class AudioSink:
     """Write one checked :class:`AudioTarget` block by block, atomically, metering what is written.
 
@@ -581,6 +605,32 @@ class AudioSink:
                 self.discard()
                 raise failure from None
             self.peak.flush()
+
+    def end_at_written(self) -> bool:
+        """After a write that failed (a drive that filled, a limit on a file's size), end a WAV at the frames written
+        before it, so that :meth:`commit` keeps them: a live take up to where the drive filled. The temporary is
+        closed, cut after those frames, and its sizes made theirs; whether it could be (a FLAC or AIFF cannot)."""
+        if self.target.file_format not in ("WAV", "RF64") or self._temporary is None:
+            return False
+        with contextlib.suppress(Exception):
+            self._finish_metering()
+        if self._file is not None:
+            file, self._file = self._file, None
+            with contextlib.suppress(Exception):  # its header is written in place: it may close on a full drive
+                file.close()
+        frame_bytes = self.target.channels * self.target.bit_depth // 8
+        try:
+            kept = _cut_wav(self._temporary, self.frames, frame_bytes)
+            if kept is None:
+                return False
+            self.frames = kept
+            rf64_as_wav(self._temporary)
+            clear_peak_timestamp(self._temporary)
+        except OSError:
+            return False
+        with contextlib.suppress(Exception):
+            self.peak.flush()
+        return True
 
     def commit(self) -> Path:
         """Give the finished file its mode and move it onto the target name."""
