@@ -301,10 +301,12 @@ def test_live_plays_a_file_at_the_rate_and_for_the_seconds_asked(tmp_path: Path)
     ]
 
 
-def test_ctrl_c_stops_live_and_keeps_the_take(tmp_path: Path) -> None:
+@pytest.mark.parametrize(("signum", "said"), [("SIGINT", "Ctrl-C"), ("SIGTERM", "SIGTERM"), ("SIGHUP", "SIGHUP")])
+def test_ctrl_c_stops_live_and_keeps_the_take(tmp_path: Path, signum: str, said: str) -> None:
     """Ctrl-C is how a live run is stopped (a DAW's stop): it discarded the whole --record take ("interrupted; no
     output was written"). The first Ctrl-C now ends the run after the block it is in, and the take so far is kept,
-    as long as the summary says was played."""
+    as long as the summary says was played. So do a kill's SIGTERM and a closed terminal's SIGHUP, which discarded
+    the take ("terminated by SIGTERM; no output was written") until this stop."""
     import signal
 
     process = subprocess.Popen(
@@ -317,13 +319,13 @@ def test_ctrl_c_stops_live_and_keeps_the_take(tmp_path: Path) -> None:
         while "head tracker on udp" not in (line := process.stdout.readline()):
             assert line, process.stderr.read() if process.stderr else "the command ended"
         time.sleep(6.0)  # the design, then some seconds of audio
-        process.send_signal(signal.SIGINT)
+        process.send_signal(getattr(signal, signum))
         out, err = process.communicate(timeout=60)
     finally:
         process.kill()
     assert process.returncode == 0, err
     done = next(line for line in out.splitlines() if line.startswith("done:"))
-    assert "stopped by Ctrl-C, the take so far kept" in done
+    assert f"stopped by {said}, the take so far kept" in done
     played = float(done.split("done: ")[1].split(" s of audio")[0])
     take, rate = soundfile.read(tmp_path / "take.wav")
     assert 0.5 <= played <= 30.0 and take.shape[0] / rate == pytest.approx(played, abs=0.051)

@@ -670,27 +670,44 @@ def _signal_blocks(args: argparse.Namespace, channels: int, rate: float, block: 
         yield np.repeat(mono[None].astype(np.float32), channels, axis=0)
 
 
-@contextlib.contextmanager
-def _first_ctrl_c_stops() -> Iterator[threading.Event]:
-    """While ``live`` plays (or ``midi monitor`` listens): the first Ctrl-C stops it after the block it is in, as a
-    DAW's stop does, and what was played and recorded is kept; a second one interrupts (nothing kept)."""
-    stop = threading.Event()
+class _Stop(threading.Event):
+    """Set by the first of the signals :func:`_first_signal_stops` takes; ``by`` says which (``"Ctrl-C"``, ``"SIGTERM"``)."""
 
-    def first(_signum: int, _frame: object) -> None:
+    by = ""
+
+
+#: The signals that stop ``live`` and keep its take: Ctrl-C, a kill's or a service manager's SIGTERM, and the SIGHUP of
+#: a terminal closed (where the platform has them).
+_STOPPING = tuple(getattr(signal, name) for name in ("SIGINT", "SIGTERM", "SIGHUP") if hasattr(signal, name))
+
+
+@contextlib.contextmanager
+def _first_signal_stops(*signums: int) -> Iterator[_Stop]:
+    """While ``live`` plays (or ``midi monitor`` listens): the first of ``signums`` (default Ctrl-C) stops it after
+    the block it is in, as a DAW's stop does, and what was played and recorded is kept; a second one interrupts
+    (nothing kept). A signal the process was started ignoring (Ctrl-C in a background job, SIGHUP under nohup) stays
+    ignored."""
+    stop = _Stop()
+    previous: dict[int, Any] = {}
+
+    def first(signum: int, _frame: object) -> None:
+        stop.by = "Ctrl-C" if signum == signal.SIGINT else signal.Signals(signum).name
         stop.set()
-        signal.signal(signal.SIGINT, previous)
+        for taken, handler in previous.items():
+            signal.signal(taken, handler)
 
     try:
-        if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:  # started ignoring it (a background job): it stays so
-            raise ValueError
-        previous = signal.signal(signal.SIGINT, first)
-    except ValueError:  # not the main thread: Ctrl-C is not ours to take
+        for signum in signums or (signal.SIGINT,):
+            if signal.getsignal(signum) is not signal.SIG_IGN:
+                previous[signum] = signal.signal(signum, first)
+    except ValueError:  # not the main thread: the signals are not ours to take
         yield stop
         return
     try:
         yield stop
     finally:
-        signal.signal(signal.SIGINT, previous)
+        for taken, handler in previous.items():
+            signal.signal(taken, handler)
 
 
 def _check_live_sources(args: argparse.Namespace) -> None:
@@ -748,7 +765,7 @@ def _cmd_live(args: argparse.Namespace) -> int:
                 sink(audio, rate)
 
         control, trackers = _live_sources(args, chain, midi_map, tracker_at, stack, rate)
-        stop = take.stop = stack.enter_context(_first_ctrl_c_stops())
+        stop = take.stop = stack.enter_context(_first_signal_stops(*_STOPPING))
 
         def show(at: float, applied: dict[str, object]) -> None:
             text = ", ".join(f"{k} = {v:.4g}" if isinstance(v, float) else f"{k} = {v}" for k, v in applied.items())
@@ -765,7 +782,7 @@ def _cmd_live(args: argparse.Namespace) -> int:
         )
     if take.failure is not None:  # the take up to where the drive filled is kept (the sink committed it above)
         raise OutputError(f"{take.failure}; the take's first {take.kept_s:.2f} s are kept in {str(take.path)!r}")
-    heard = [f"stopped by Ctrl-C{', the take so far kept' if args.record else ''}"] if stop.is_set() else []
+    heard = [f"stopped by {stop.by}{', the take so far kept' if args.record else ''}"] if stop.by else []
     if control is not None:
         heard.append(
             f"{control.received} MIDI message(s), {control.errors} bad, {control.malformed_bytes} malformed byte(s) dropped"
@@ -916,7 +933,7 @@ def _cmd_midi_monitor(args: argparse.Namespace) -> int:
     from soundstage.midi.live import monitor, open_port
 
     port = open_port(args.in_port)
-    with _first_ctrl_c_stops() as stop:  # Ctrl-C is how a monitor without --count or --seconds ends
+    with _first_signal_stops() as stop:  # Ctrl-C is how a monitor without --count or --seconds ends
         seen = monitor(port, lambda line: print(line, flush=True), count=args.count, seconds=args.seconds, stopped=stop.is_set)
     dropped = int(getattr(port, "malformed_bytes", 0))
     print(f"{seen} message(s)" + (f", {dropped} malformed byte(s) dropped" if dropped else ""))
