@@ -169,6 +169,47 @@ def test_sigint_stops_handing_out_items_and_resume_renders_nothing_twice(tmp_pat
     assert f"{len(finished)} already done" in resumed.stdout
 
 
+@pytest.mark.skipif(not hasattr(signal, "pthread_sigmask"), reason="needs pthread_sigmask to time the signal")
+def test_ctrl_c_as_an_item_is_handed_out_leaves_no_output_the_manifest_does_not_hold(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Ctrl-C arriving just as an item is handed to a worker (the moment after one is recorded, when a user sees the
+    progress move): it was raised there, before the item was noted in flight, so the worker went on to write that
+    item's output and the manifest never said so (a resumed batch then met it as "already exists"). Now the item in
+    flight finishes and is recorded, the next one is not started, and every output in the folder is in the manifest.
+    The signal is held until the worker has taken the item, so it lands in that moment every time."""
+    from concurrent.futures import ProcessPoolExecutor
+
+    import batch_crash  # tests/batch_crash.py: importable in the spawned workers too
+    from soundstage.batch import load_jobs
+    from soundstage.batch.run import run_batch
+
+    _write_items(tmp_path / "in", 3, 0.3)
+    (tmp_path / "in" / "go").touch()  # batch_crash.wait_for_go: each item says it started, then runs
+    out = tmp_path / "out"
+    real_submit = ProcessPoolExecutor.submit
+    handed: list[str] = []
+
+    def submit(self, fn, *args, **kwargs):  # type: ignore[no-untyped-def]
+        future = real_submit(self, fn, *args, **kwargs)
+        handed.append(args[0].item)
+        if len(handed) == 2:  # the second item handed out: Ctrl-C, once its worker has taken it
+            signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+            os.kill(os.getpid(), signal.SIGINT)
+            deadline = time.monotonic() + 60
+            while not (tmp_path / "in" / "item01.started").exists() and time.monotonic() < deadline:
+                time.sleep(0.01)
+            signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
+        return future
+
+    monkeypatch.setattr(ProcessPoolExecutor, "submit", submit)
+    result = run_batch(load_jobs(tmp_path / "in", chain="mastering"), out, workers=1, work=batch_crash.wait_for_go)
+    written = sorted(p.stem for p in out.glob("*.wav"))
+    recorded = sorted(e["item"] for e in _manifest(out) if e["status"] == "done")
+    print(f"handed out {handed}; written {written}; recorded {recorded}")
+    assert result.interrupted and written == recorded == sorted(result.done) == ["item00", "item01"]
+
+
 def test_a_second_batch_into_a_folder_a_batch_is_writing_is_refused_and_writes_nothing(tmp_path: Path) -> None:
     """Two batches into one folder rendered every item twice, and a worker death in one removed the other's
     temporaries as its own leftovers; the second is refused in one line while the first runs, and --resume after it

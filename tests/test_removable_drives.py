@@ -222,6 +222,19 @@ def test_an_output_the_drive_has_no_room_for_is_refused_before_the_work(
     assert soundfile.info(str(exfat / "short master.wav")).frames == 60 * RATE
 
 
+def test_on_macos_the_room_check_leaves_the_drive_to_make_room(
+    tmp_path: Path, exfat: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """macOS's APFS makes room as a file grows, by freeing purgeable space (local snapshots, files iCloud can fetch
+    again) that the free space a program can ask for leaves out: there an output is not refused for room before the
+    work (the write says a drive that is really full). The same target, refused here, is taken as macOS."""
+    frames = 3 * 60 * RATE  # 66 MiB of stereo float on the 64 MiB drive
+    with pytest.raises(OutputError, match="free: make room on it"):
+        audio_target(exfat / "song.wav", channels=2, sample_rate=RATE, frames=frames)
+    monkeypatch.setattr(sys, "platform", "darwin")
+    assert audio_target(exfat / "song.wav", channels=2, sample_rate=RATE, frames=frames).file_format == "WAV"
+
+
 def test_renders_that_together_overfill_the_drive_are_refused_before_the_work(
     tmp_path: Path, exfat: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

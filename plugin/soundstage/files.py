@@ -19,7 +19,7 @@ not UTF-8. And reading the paths people write in files (chain files, sessions, j
 :func:`referenced_path` and :func:`windows_hint`; and :func:`on_disk`, a path as the
 file system spells it where it holds its name in Unicode's other normal form. And the drive an output goes to:
 :func:`drive_of` (its mount point and file system), :func:`fat_drive` (one whose files hold at most 4 GiB) and
-:func:`free_space`, so that an output that cannot fit is refused before the work; :func:`amount` says a size.
+:func:`free_space` / :func:`room_left`, so that an output that cannot fit is refused before the work; :func:`amount` says a size.
 """
 
 from __future__ import annotations
@@ -32,6 +32,7 @@ import os
 import shutil
 import signal
 import stat
+import sys
 import tempfile
 import unicodedata
 from collections.abc import Iterator, Sequence
@@ -64,6 +65,7 @@ __all__ = [
     "publish",
     "referenced_path",
     "remove_temporaries",
+    "room_left",
     "set_mode",
     "signals_as_exceptions",
     "why_not_made",
@@ -216,6 +218,13 @@ def free_space(folder: Path) -> int | None:
     except OSError:
         return None
     return usage.free if usage.total else None
+
+
+def room_left(folder: Path) -> int | None:
+    """The room an output may count on in the drive holding ``folder``, to refuse one that cannot fit before the
+    work: :func:`free_space`; None on macOS, whose APFS makes room as a file grows by freeing purgeable space (local
+    Time Machine snapshots, files iCloud can fetch again), which the free space a program can ask for leaves out."""
+    return None if sys.platform == "darwin" else free_space(folder)
 
 
 def amount(size: int) -> str:

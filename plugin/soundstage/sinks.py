@@ -67,6 +67,7 @@ from soundstage.files import (
     library_path,
     name_refused,
     publish,
+    room_left,
     set_mode,
 )
 
@@ -191,7 +192,7 @@ def audio_target(
         raise OutputError(
             f"output {str(file)!r} would hold {size}; an AIFF file holds at most 4 GiB: write .wav (RF64 past 4 GiB) or .flac"
         )
-    free = free_space(file.parent) if frames is not None and kind != "FLAC" else None  # a FLAC's size is not known
+    free = room_left(file.parent) if frames is not None and kind != "FLAC" else None  # a FLAC's size is not known
     if free is not None and data_bytes > free:
         where = drive_of(file.parent)
         raise OutputError(

@@ -27,6 +27,7 @@ import multiprocessing
 import os
 import signal
 import sys
+import threading
 from collections import deque
 from collections.abc import Callable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
@@ -273,11 +274,57 @@ def _run_local(
     work: Callable[[Task], dict[str, Any]],
     **_: Any,
 ) -> None:
-    pending = deque(tasks)
+    with _ctrl_c_at_safe_points() as asked:
+        _run_pools(deque(tasks), record, asked, workers=workers, recycle_after=recycle_after, work=work)
+
+
+#: How often the pool's loop looks for a Ctrl-C taken while it waits (seconds).
+_CTRL_C_POLL_S = 0.2
+
+
+@contextlib.contextmanager
+def _ctrl_c_at_safe_points() -> Iterator[threading.Event]:
+    """Ctrl-C while the pools run is taken where no item is half handed out or half recorded: the first one sets
+    the event yielded, which the loop raises as ``KeyboardInterrupt`` at its top (:func:`_stop_if_asked`); a second
+    one interrupts at once, as before. Raised anywhere, it could fall between handing an item to a worker and noting
+    it in flight: the worker wrote its output, the manifest never said so, and a resumed batch met that output as
+    "already exists". Off the main thread, where Ctrl-C never arrives, nothing is changed."""
+    asked = threading.Event()
+
+    def first(_signum: int, _frame: object) -> None:
+        asked.set()
+        signal.signal(signal.SIGINT, previous)
+
+    try:
+        previous = signal.signal(signal.SIGINT, first)
+    except ValueError:
+        yield asked
+        return
+    try:
+        yield asked
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
+def _stop_if_asked(asked: threading.Event) -> None:
+    if asked.is_set():
+        raise KeyboardInterrupt
+
+
+def _run_pools(
+    pending: deque[Task],
+    record: Callable[[dict[str, Any]], None],
+    asked: threading.Event,
+    *,
+    workers: int,
+    recycle_after: int,
+    work: Callable[[Task], dict[str, Any]],
+) -> None:
     context = multiprocessing.get_context("spawn")
     options: dict[str, Any] = {"max_tasks_per_child": recycle_after} if sys.version_info >= (3, 11) else {}
     while pending:
-        crashed = _pool_round(pending, record, workers, context, options, work)
+        _stop_if_asked(asked)
+        crashed = _pool_round(pending, record, workers, context, options, work, asked)
         for task in crashed:  # each alone on a fresh worker: a second death is that item's, not a bystander's
             remove_temporaries(Path(task.output_dir) / task.output)
             stalled = _stall_reason(task)
@@ -287,7 +334,7 @@ def _run_local(
             # a task in flight when the pool broke may have finished its output before its result came back:
             # the retry replaces that output, written by this batch, but never one that was there before it
             again = dataclasses.replace(task, attempt=task.attempt + 1, overwrite=task.overwrite or not task.output_existed)
-            if _pool_round(deque([again]), record, 1, context, options, work):
+            if _pool_round(deque([again]), record, 1, context, options, work, asked):
                 remove_temporaries(Path(task.output_dir) / task.output)
                 record({**_crashed(again), "reason": _stall_reason(again) or _crashed(again)["reason"]})
 
@@ -299,13 +346,16 @@ def _pool_round(
     context: Any,
     options: dict[str, Any],
     work: Callable[[Task], dict[str, Any]],
+    asked: threading.Event,
 ) -> list[Task]:
-    """Run tasks from ``pending`` on one pool until it is empty or a worker dies; the tasks in flight at a death."""
+    """Run tasks from ``pending`` on one pool until it is empty or a worker dies; the tasks in flight at a death.
+    A Ctrl-C (``asked``) is raised at the loop's top, and the tasks in flight then finish and are recorded."""
     crashed: list[Task] = []
     with _pool(workers, context, options) as pool:
         running: dict[Future[dict[str, Any]], Task] = {}
         try:
             while pending or running:
+                _stop_if_asked(asked)
                 while pending and len(running) < workers:
                     task = pending.popleft()
                     try:
@@ -315,7 +365,7 @@ def _pool_round(
                         break
                 if not running:  # a broken pool with nothing in flight: the caller starts a fresh one
                     return crashed
-                finished = wait(running, return_when=FIRST_COMPLETED).done
+                finished = wait(running, timeout=_CTRL_C_POLL_S, return_when=FIRST_COMPLETED).done
                 for future in finished:
                     task = running.pop(future)
                     try:

@@ -43,7 +43,7 @@ from soundstage.analysis.loudness import LoudnessMeter, TruePeakMeter, short_ter
 from soundstage.engine import ChainStream
 from soundstage.errors import ChainError, ChainFileError, ChannelError, OutputError, SoundstageError
 from soundstage.fileio import bed_problem, first_downmix, missing_words
-from soundstage.files import amount, appeared_message, free_space, library_path, on_disk, output_name, why_not_made, write_text
+from soundstage.files import amount, appeared_message, library_path, on_disk, output_name, room_left, why_not_made, write_text
 from soundstage.headtrack import read_head_track
 from soundstage.host.automation import late_automation
 from soundstage.host.chain import Chain, ChainTap
@@ -617,7 +617,7 @@ def _check_room(plan: _Plan, folder: Path, total: int) -> None:
     streamed = sum(size(output) for output in planned if not output.role)
     first_passes = sum(total * output.channels * 4 for output in planned if output.role)
     needed = streamed + first_passes + max((size(output) for output in planned if output.role), default=0)
-    free = free_space(folder)
+    free = room_left(folder)
     if free is not None and needed > free:
         raise OutputError(
             f"the renders would take {amount(needed)} in {str(folder)!r} as they are written; its drive has "
