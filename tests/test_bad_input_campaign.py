@@ -1249,17 +1249,19 @@ def test_a_demo_the_disk_has_no_room_for_leaves_nothing(small_disk: Path, capsys
     assert list(small_disk.iterdir()) == []
 
 
+@pytest.mark.parametrize("suffix", [".wav", ".aiff"])
 def test_a_live_take_keeps_what_it_recorded_until_the_disk_filled(
-    tmp_path: Path, small_disk: Path, capsys: pytest.CaptureFixture[str]
+    tmp_path: Path, small_disk: Path, capsys: pytest.CaptureFixture[str], suffix: str
 ) -> None:
     """A live take (its length not known before: no room check) on a 1 MiB disk: 4 s of stereo float do not fit. The
-    old code lost the whole take when the disk filled (the temporary was removed); now the take ends where the disk
-    filled, as a DAW's does: a plain WAV of the blocks written before it, the chain's output sample for sample, and
+    old code lost the whole take when the disk filled (the temporary was removed; an AIFF's too, until this stop's
+    AIFF cut); now the take ends where the disk filled, as a DAW's does: a plain WAV, or an AIFF-C (float), of the
+    blocks written before it, the chain's output sample for sample, its length as sox reads it from its header, and
     one line saying so."""
     rate = 48000
     x = (0.1 * np.random.default_rng(4).standard_normal((2, 4 * rate))).astype(np.float32)
     source = wav(tmp_path / "in.wav", x, rate)
-    take = small_disk / "take.wav"
+    take = small_disk / f"take{suffix}"
     live = ["live", "--chain", "stereo-reference", "--head-tracker", "udp:0", "--input", source, "--record", str(take)]
     assert main([*live, "--block", "480"]) == 2
     lines = [line for line in capsys.readouterr().err.splitlines() if line.strip()]
@@ -1270,10 +1272,16 @@ def test_a_live_take_keeps_what_it_recorded_until_the_disk_filled(
     chain = load_chain(find_chain("stereo-reference"))
     # 1 MiB of float, in whole blocks (the first less the chain's latency, which live takes off as the offline chain does)
     assert 2.5 * rate < kept < 2.8 * rate and (kept + chain.latency_samples) % 480 == 0 and got_rate == rate
-    assert take.read_bytes()[:4] == b"RIFF" and wavinfo.WavInfoReader(str(take)).data.frame_count == kept
+    if suffix == ".wav":
+        assert take.read_bytes()[:4] == b"RIFF" and wavinfo.WavInfoReader(str(take)).data.frame_count == kept
+    else:
+        assert take.read_bytes()[:4] == b"FORM"
+    # sox reads the frame count from the header (COMM or data), not from the file's length
+    samples = subprocess.run([tool("sox"), "--i", "-s", str(take)], capture_output=True, text=True, check=True).stdout
+    assert int(samples) == kept
     want = chain(x, rate)
     np.testing.assert_allclose(got.T, want[:, :kept], atol=1e-6)
-    assert [p.name for p in small_disk.iterdir()] == ["take.wav"]
+    assert [p.name for p in small_disk.iterdir()] == [take.name]
 
 
 @pytest.mark.parametrize("signum", ["SIGINT", "SIGTERM", "SIGHUP", "SIGKILL"])

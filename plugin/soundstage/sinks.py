@@ -435,6 +435,43 @@ def _cut_wav(path: Path, frames: int, frame_bytes: int) -> int | None:
     return frames
 
 
+def _cut_aiff(path: Path, frames: int, frame_bytes: int) -> int | None:
+    """End the AIFF or AIFF-C at ``path`` after its first ``frames`` (or as many as it holds whole): the file cut
+    there, its ``SSND``, ``COMM`` frame count and ``FORM`` sizes set to match; the frames kept, or None where it has
+    no sound data. Its chunks are big-endian, each padded to an even length."""
+    with path.open("r+b") as file:
+        head = file.read(12)
+        if len(head) < 12 or head[:4] != b"FORM" or head[8:] not in (b"AIFF", b"AIFC"):
+            return None
+        size = file.seek(0, os.SEEK_END)
+        position, comm = 12, None
+        while position + 8 <= size:
+            file.seek(position)
+            kind, length = file.read(4), int.from_bytes(file.read(4), "big")
+            if kind == b"COMM" and length >= 6:
+                comm = position + 8
+            elif kind == b"SSND":
+                break
+            position += 8 + length + (length & 1)
+        else:
+            return None
+        offset = int.from_bytes(file.read(4), "big")
+        audio = position + 16 + offset  # the SSND body: its offset and block size, then the sound data
+        if comm is None or audio > size:
+            return None
+        frames = min(frames, (size - audio) // frame_bytes)
+        length = frames * frame_bytes
+        end = audio + length + (length & 1)
+        file.truncate(end)
+        file.seek(position + 4)
+        file.write((8 + offset + length).to_bytes(4, "big"))
+        file.seek(comm + 2)  # after the channel count
+        file.write(frames.to_bytes(4, "big"))
+        file.seek(4)
+        file.write((end - 8).to_bytes(4, "big"))
+    return frames
+
+
 class AudioSink:
     """Write one checked :class:`AudioTarget` block by block, atomically, metering what is written.
 
@@ -608,10 +645,10 @@ class AudioSink:
             self.peak.flush()
 
     def end_at_written(self) -> bool:
-        """After a write that failed (a drive that filled, a limit on a file's size), end a WAV at the frames written
-        before it, so that :meth:`commit` keeps them: a live take up to where the drive filled. The temporary is
-        closed, cut after those frames, and its sizes made theirs; whether it could be (a FLAC or AIFF cannot)."""
-        if self.target.file_format not in ("WAV", "RF64") or self._temporary is None:
+        """After a write that failed (a drive that filled, a limit on a file's size), end a WAV or AIFF at the frames
+        written before it, so that :meth:`commit` keeps them: a live take up to where the drive filled. The temporary
+        is closed, cut after those frames, and its sizes made theirs; whether it could be (a FLAC cannot)."""
+        if self.target.file_format not in ("WAV", "RF64", "AIFF") or self._temporary is None:
             return False
         with contextlib.suppress(Exception):
             self._finish_metering()
@@ -621,12 +658,16 @@ class AudioSink:
                 file.close()
         frame_bytes = self.target.channels * self.target.bit_depth // 8
         try:
-            kept = _cut_wav(self._temporary, self.frames, frame_bytes)
+            if self.target.file_format == "AIFF":
+                kept = _cut_aiff(self._temporary, self.frames, frame_bytes)
+            else:
+                kept = _cut_wav(self._temporary, self.frames, frame_bytes)
+                if kept is not None:
+                    rf64_as_wav(self._temporary)
+                    clear_peak_timestamp(self._temporary)
             if kept is None:
                 return False
             self.frames = kept
-            rf64_as_wav(self._temporary)
-            clear_peak_timestamp(self._temporary)
         except OSError:
             return False
         with contextlib.suppress(Exception):
