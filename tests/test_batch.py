@@ -210,6 +210,43 @@ def test_ctrl_c_as_an_item_is_handed_out_leaves_no_output_the_manifest_does_not_
     assert result.interrupted and written == recorded == sorted(result.done) == ["item00", "item01"]
 
 
+def test_ctrl_c_on_a_dask_cluster_leaves_no_output_the_manifest_does_not_hold(tmp_path: Path) -> None:
+    """Ctrl-C in a batch on a Dask cluster, as an item is recorded while another runs on a worker: every item was
+    handed to the cluster at once, and Ctrl-C cancelled those not done, but a task a worker has started cannot be
+    stopped: it went on to write its output (and the freed thread started the next), which the manifest never held.
+    Now items go out as the cluster's threads come free, and after Ctrl-C the ones in flight finish and are recorded:
+    every output in the folder is in the manifest, the next item not started."""
+    distributed = pytest.importorskip("distributed", reason="the cluster extra: pip install 'soundstage[cluster]'")
+    import batch_crash  # tests/batch_crash.py: importable in the cluster's workers too
+    from soundstage.batch import load_jobs
+    from soundstage.batch.run import run_batch
+
+    _write_items(tmp_path / "in", 3, 0.3)
+    (tmp_path / "in" / "go").touch()
+    out = tmp_path / "out"
+
+    def ctrl_c_at_the_first(entry: dict[str, object]) -> None:
+        if not recorded_before:
+            os.kill(os.getpid(), signal.SIGINT)
+        recorded_before.append(entry["item"])
+
+    recorded_before: list[object] = []
+
+    with distributed.LocalCluster(n_workers=1, threads_per_worker=2, processes=True, dashboard_address=None) as cluster:
+        items = load_jobs(tmp_path / "in", chain="mastering")
+        result = run_batch(
+            items, out, scheduler=cluster.scheduler_address, on_entry=ctrl_c_at_the_first, work=batch_crash.wait_for_go
+        )
+        started = sorted(p.name.split(".")[0] for p in (tmp_path / "in").glob("*.started"))
+        deadline = time.monotonic() + 60  # what the cluster still runs writes its output (the old code's leftovers)
+        while time.monotonic() < deadline and any(not (out / f"{item}.wav").exists() for item in started):
+            time.sleep(0.05)
+    written = sorted(p.stem for p in out.glob("*.wav"))
+    recorded = sorted(e["item"] for e in _manifest(out) if e["status"] == "done")
+    print(f"started {started}; written {written}; recorded {recorded}")
+    assert result.interrupted and written == recorded == sorted(result.done) == ["item00", "item01"]
+
+
 def test_a_second_batch_into_a_folder_a_batch_is_writing_is_refused_and_writes_nothing(tmp_path: Path) -> None:
     """Two batches into one folder rendered every item twice, and a worker death in one removed the other's
     temporaries as its own leftovers; the second is refused in one line while the first runs, and --resume after it

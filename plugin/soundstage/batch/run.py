@@ -442,7 +442,7 @@ def _run_dask(
     **_: Any,
 ) -> None:
     try:
-        from distributed import Client, as_completed  # the optional `cluster` extra
+        from distributed import Client, wait  # the optional `cluster` extra
     except ImportError:
         raise BatchError("batch: --scheduler needs dask.distributed: pip install 'soundstage[cluster]'") from None
     try:
@@ -452,18 +452,50 @@ def _run_dask(
             f"batch: cannot reach the Dask scheduler at {scheduler!r}: {error}; give the address its 'dask scheduler' "
             "prints (tcp://HOST:8786), and check that it runs and that this machine can reach it"
         ) from None
-    with client:
-        futures = [
-            client.submit(work, task, key=f"soundstage-batch-{task.item}-{id(task)}", pure=False, retries=1) for task in tasks
-        ]
+    with client, _ctrl_c_at_safe_points() as asked:
+        _run_on_cluster(client, wait, deque(tasks), record, work, asked)
+
+
+def _run_on_cluster(
+    client: Any,
+    wait_for: Callable[..., Any],
+    pending: deque[Task],
+    record: Callable[[dict[str, Any]], None],
+    work: Callable[[Task], dict[str, Any]],
+    asked: threading.Event,
+) -> None:
+    """Hand the tasks to the cluster as its worker threads come free, each finished one recorded at once. Handed out
+    all at once, a Ctrl-C cancelled the ones not done, but a task a worker had started runs on to write its output
+    (a running task cannot be stopped), which the manifest then never held. Now a Ctrl-C (``asked``) is raised at
+    the loop's top: nothing more is handed out, and the tasks in flight finish and are recorded, as locally."""
+    running: dict[Any, Task] = {}
+
+    def finish(future: Any) -> None:
+        task = running.pop(future)
         try:
-            for future in as_completed(futures):
-                try:
-                    record(future.result())
-                except Exception as error:  # the cluster gave up on it (workers died twice)
-                    task = tasks[futures.index(future)]
-                    reason = _stall_reason(task) or f"the cluster could not run it: {' '.join(str(error).split())}"
-                    record({**_crashed(task), "reason": reason})
-        except KeyboardInterrupt:
-            client.cancel([f for f in futures if not f.done()])
-            raise
+            entry = future.result()
+        except Exception as error:  # the cluster gave up on it (workers died twice)
+            reason = _stall_reason(task) or f"the cluster could not run it: {' '.join(str(error).split())}"
+            entry = {**_crashed(task), "reason": reason}
+        record(entry)
+
+    try:
+        while pending or running:
+            _stop_if_asked(asked)
+            threads = max(1, sum(client.nthreads().values())) if pending else 0
+            while pending and len(running) < threads:
+                task = pending.popleft()
+                key = f"soundstage-batch-{task.item}-{id(task)}"
+                running[client.submit(work, task, key=key, pure=False, retries=1)] = task
+            try:
+                finished = wait_for(list(running), timeout=_CTRL_C_POLL_S, return_when="FIRST_COMPLETED").done
+            except TimeoutError:
+                continue
+            for future in finished:
+                finish(future)
+    except KeyboardInterrupt:
+        pending.clear()
+        for future in list(running):  # the items in flight finish whole, and are recorded
+            wait_for([future])
+            finish(future)
+        raise
