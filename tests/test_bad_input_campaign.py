@@ -1249,17 +1249,17 @@ def test_a_demo_the_disk_has_no_room_for_leaves_nothing(small_disk: Path, capsys
     assert list(small_disk.iterdir()) == []
 
 
-@pytest.mark.parametrize("suffix", [".wav", ".aiff"])
+@pytest.mark.parametrize("suffix", [".wav", ".aiff", ".flac"])
 def test_a_live_take_keeps_what_it_recorded_until_the_disk_filled(
     tmp_path: Path, small_disk: Path, capsys: pytest.CaptureFixture[str], suffix: str
 ) -> None:
-    """A live take (its length not known before: no room check) on a 1 MiB disk: 4 s of stereo float do not fit. The
-    old code lost the whole take when the disk filled (the temporary was removed; an AIFF's too, until this stop's
-    AIFF cut); now the take ends where the disk filled, as a DAW's does: a plain WAV, or an AIFF-C (float), of the
-    blocks written before it, the chain's output sample for sample, its length as sox reads it from its header, and
-    one line saying so."""
-    rate = 48000
-    x = (0.1 * np.random.default_rng(4).standard_normal((2, 4 * rate))).astype(np.float32)
+    """A live take (its length not known before: no room check) on a 1 MiB disk: 4 s of stereo float (10 s of
+    noise as FLAC) do not fit. The old code lost the whole take when the disk filled (the temporary was removed); now
+    the take ends where the disk filled, as a DAW's does: a plain WAV, an AIFF-C (float) or a FLAC (24-bit, after its
+    last whole frame) of the blocks written before it, the chain's output sample for sample, its length as sox and
+    ffprobe read it from its header, and one line saying so."""
+    rate, seconds = 48000, 10 if suffix == ".flac" else 4
+    x = (0.1 * np.random.default_rng(4).standard_normal((2, seconds * rate))).astype(np.float32)
     source = wav(tmp_path / "in.wav", x, rate)
     take = small_disk / f"take{suffix}"
     live = ["live", "--chain", "stereo-reference", "--head-tracker", "udp:0", "--input", source, "--record", str(take)]
@@ -1270,17 +1270,20 @@ def test_a_live_take_keeps_what_it_recorded_until_the_disk_filled(
     kept = len(got)
     assert f"the take's first {kept / rate:.2f} s are kept in '{take}'" in lines[0], lines
     chain = load_chain(find_chain("stereo-reference"))
-    # 1 MiB of float, in whole blocks (the first less the chain's latency, which live takes off as the offline chain does)
-    assert 2.5 * rate < kept < 2.8 * rate and (kept + chain.latency_samples) % 480 == 0 and got_rate == rate
+    if suffix == ".flac":  # 1 MiB of 24-bit noise, which FLAC packs little: 6 bytes a frame would be 3.6 s
+        assert 2.5 * rate < kept < 4.5 * rate and got_rate == rate
+    else:  # 1 MiB of float, in whole blocks (the first less the chain's latency, which live takes off as offline)
+        assert 2.5 * rate < kept < 2.8 * rate and (kept + chain.latency_samples) % 480 == 0 and got_rate == rate
     if suffix == ".wav":
         assert take.read_bytes()[:4] == b"RIFF" and wavinfo.WavInfoReader(str(take)).data.frame_count == kept
-    else:
-        assert take.read_bytes()[:4] == b"FORM"
-    # sox reads the frame count from the header (COMM or data), not from the file's length
+    # sox and ffprobe read the frame count from the header (data, COMM or STREAMINFO), not from the file's length
     samples = subprocess.run([tool("sox"), "--i", "-s", str(take)], capture_output=True, text=True, check=True).stdout
-    assert int(samples) == kept
+    probe = [tool("ffprobe"), "-v", "error", "-show_entries", "stream=duration_ts", "-of", "csv=p=0", str(take)]
+    assert int(samples) == kept and int(subprocess.run(probe, capture_output=True, text=True, check=True).stdout) == kept
+    decoded = subprocess.run([tool("ffmpeg"), "-v", "error", "-i", str(take), "-f", "null", "-"], capture_output=True, text=True)
+    assert decoded.returncode == 0 and not decoded.stderr.strip(), decoded.stderr
     want = chain(x, rate)
-    np.testing.assert_allclose(got.T, want[:, :kept], atol=1e-6)
+    np.testing.assert_allclose(got.T, want[:, :kept], atol=1e-6 if suffix != ".flac" else 2.0**-21)
     assert [p.name for p in small_disk.iterdir()] == [take.name]
 
 

@@ -21,6 +21,7 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from helpers import tool
+from soundstage.containers import flac_end_at_whole_frames
 from soundstage.errors import AudioFileError
 from soundstage.fileio import CUT_UNKNOWN, missing_frames, open_audio
 
@@ -358,3 +359,61 @@ def test_a_flac_whose_signature_its_encoder_wrote_wrong_is_processed_with_a_warn
         outputs[1][1].count("\n") == 1
         and "wrong.flac': its audio, as every decoder here reads it, does not match" in outputs[1][1]
     )
+
+
+@pytest.fixture(scope="module")
+def noise_flacs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    """Three seconds of stereo noise (frames of many sizes, 0xFF bytes in their audio) as FLAC, by ffmpeg's encoder
+    (24-bit, blocks of 4608) and by sox's libFLAC (16-bit, blocks of 4096)."""
+    folder = tmp_path_factory.mktemp("noise-flac")
+    ffmpeg, sox = folder / "ffmpeg.flac", folder / "sox.flac"
+    noise = ["-f", "lavfi", "-i", f"anoisesrc=d={SECONDS}:c=white:r={RATE}:a=0.5:seed=7", "-ac", "2"]
+    subprocess.run([tool("ffmpeg"), "-v", "error", *noise, "-c:a", "flac", "-sample_fmt", "s32", str(ffmpeg)], check=True)
+    subprocess.run(
+        [tool("sox"), "-n", "-r", "44100", "-c", "2", "-b", "16", str(sox), "synth", str(SECONDS), "whitenoise"], check=True
+    )
+    return {"ffmpeg": ffmpeg, "sox": sox}
+
+
+def _whole_frames_before(flac: Path, size: int) -> int:
+    """The samples in the frames of ``flac`` that end within its first ``size`` bytes, as FFmpeg's demuxer (PyAV)
+    finds its frames."""
+    av = pytest.importorskip("av", reason="PyAV: pip install av (a test dependency)")
+    with av.open(str(flac)) as container:
+        packets = [p for p in container.demux(audio=0) if p.size]
+    return sum(int(p.duration) for p in packets if p.pos is not None and p.pos + p.size <= size)
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(maker=st.sampled_from(["ffmpeg", "sox"]), share=st.floats(0.02, 1.0))
+def test_a_flac_cut_mid_frame_is_ended_at_its_last_whole_frame(
+    noise_flacs: dict[str, Path], tmp_path: Path, maker: str, share: float
+) -> None:
+    """A FLAC cut at any byte of its audio (a drive that filled under a live take's encoder) is ended after its last
+    whole frame: the frames FFmpeg's demuxer finds ending before the cut, told among the sync codes the noise holds
+    by their checksums; its header then says that many samples, and they are the whole file's, sample for sample."""
+    source = noise_flacs[maker]
+    size = int(share * source.stat().st_size)
+    cut = _cut(source, tmp_path, size)
+    want = _whole_frames_before(source, size)
+    kept = flac_end_at_whole_frames(cut)
+    if want == 0:  # not one whole frame: nothing to keep
+        assert kept is None
+        return
+    assert kept == want
+    whole, _ = soundfile.read(source, dtype="int32")
+    got, _ = soundfile.read(cut, dtype="int32")
+    assert soundfile.info(str(cut)).frames == kept and np.array_equal(got, whole[:kept])
+
+
+def test_a_flac_cut_in_the_first_bytes_of_a_frame_keeps_the_frame_before(noise_flacs: dict[str, Path], tmp_path: Path) -> None:
+    """Cut 0-15 bytes into a frame, its header too short to check: the frame before it still ends there, whole (a
+    first version of the cut looked for a frame's end only at headers that checked, and lost that frame)."""
+    av = pytest.importorskip("av", reason="PyAV: pip install av (a test dependency)")
+    source = noise_flacs["sox"]
+    with av.open(str(source)) as container:
+        starts = [int(p.pos) for p in container.demux(audio=0) if p.size][1:6]
+    for start in starts:
+        for into in (0, 1, 2, 3, 5, 15):
+            cut = _cut(source, tmp_path, start + into)
+            assert flac_end_at_whole_frames(cut) == _whole_frames_before(source, start + into) > 0, (start, into)

@@ -645,10 +645,11 @@ class AudioSink:
             self.peak.flush()
 
     def end_at_written(self) -> bool:
-        """After a write that failed (a drive that filled, a limit on a file's size), end a WAV or AIFF at the frames
+        """After a write that failed (a drive that filled, a limit on a file's size), end the file at the frames
         written before it, so that :meth:`commit` keeps them: a live take up to where the drive filled. The temporary
-        is closed, cut after those frames, and its sizes made theirs; whether it could be (a FLAC cannot)."""
-        if self.target.file_format not in ("WAV", "RF64", "AIFF") or self._temporary is None:
+        is closed, cut after those frames (a FLAC after its last whole frame: its encoder holds the last few thousand
+        samples until a frame is full), and its sizes made theirs; whether it could be."""
+        if self._temporary is None:
             return False
         with contextlib.suppress(Exception):
             self._finish_metering()
@@ -660,6 +661,8 @@ class AudioSink:
         try:
             if self.target.file_format == "AIFF":
                 kept = _cut_aiff(self._temporary, self.frames, frame_bytes)
+            elif self.target.file_format == "FLAC":
+                kept = containers.flac_end_at_whole_frames(self._temporary)
             else:
                 kept = _cut_wav(self._temporary, self.frames, frame_bytes)
                 if kept is not None:
