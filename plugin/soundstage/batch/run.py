@@ -443,6 +443,7 @@ def _run_dask(
 ) -> None:
     try:
         from distributed import Client, wait  # the optional `cluster` extra
+        from distributed import TimeoutError as ClusterTimeout  # asyncio's, before Python 3.11 not the built-in one
     except ImportError:
         raise BatchError("batch: --scheduler needs dask.distributed: pip install 'soundstage[cluster]'") from None
     try:
@@ -452,13 +453,21 @@ def _run_dask(
             f"batch: cannot reach the Dask scheduler at {scheduler!r}: {error}; give the address its 'dask scheduler' "
             "prints (tcp://HOST:8786), and check that it runs and that this machine can reach it"
         ) from None
+
+    def first_done(futures: list[Any]) -> set[Any]:
+        """The futures done once one is, or none after :data:`_CTRL_C_POLL_S` (a Ctrl-C is looked for between)."""
+        try:
+            return set(wait(futures, timeout=_CTRL_C_POLL_S, return_when="FIRST_COMPLETED").done)
+        except (TimeoutError, ClusterTimeout):
+            return set()
+
     with client, _ctrl_c_at_safe_points() as asked:
-        _run_on_cluster(client, wait, deque(tasks), record, work, asked)
+        _run_on_cluster(client, first_done, deque(tasks), record, work, asked)
 
 
 def _run_on_cluster(
     client: Any,
-    wait_for: Callable[..., Any],
+    first_done: Callable[[list[Any]], set[Any]],
     pending: deque[Task],
     record: Callable[[dict[str, Any]], None],
     work: Callable[[Task], dict[str, Any]],
@@ -487,15 +496,10 @@ def _run_on_cluster(
                 task = pending.popleft()
                 key = f"soundstage-batch-{task.item}-{id(task)}"
                 running[client.submit(work, task, key=key, pure=False, retries=1)] = task
-            try:
-                finished = wait_for(list(running), timeout=_CTRL_C_POLL_S, return_when="FIRST_COMPLETED").done
-            except TimeoutError:
-                continue
-            for future in finished:
+            for future in first_done(list(running)):
                 finish(future)
     except KeyboardInterrupt:
         pending.clear()
-        for future in list(running):  # the items in flight finish whole, and are recorded
-            wait_for([future])
+        for future in list(running):  # the items in flight finish whole, and are recorded (result() waits)
             finish(future)
         raise
