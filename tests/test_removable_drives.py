@@ -26,7 +26,7 @@ import soundfile
 from soundstage.cli import main
 from soundstage.errors import OutputError
 from soundstage.files import fat_drive
-from soundstage.sinks import audio_target
+from soundstage.sinks import audio_target, write_failure
 
 RATE = 48000
 
@@ -330,8 +330,9 @@ def test_which_drives_are_fat(tmp_path: Path, fat32: Path) -> None:
 
 def test_a_file_size_limit_is_said_with_the_limit_and_the_fix(tmp_path: Path) -> None:
     """A shell (or a batch system) may limit the size of a file a process writes (``ulimit -f``). libsndfile says of
-    a write past it only "System error." (it does not pass on EFBIG): the error now names the limit and the fix, and
-    no file or temporary is left."""
+    a write past it only "System error." (it does not pass on EFBIG). A WAV, whose size is known, is now refused
+    before the work, naming its size, the limit and the fix (it was written up to the limit first); a FLAC's error
+    at the write names the limit and the fix. No file or temporary is left."""
     resource = pytest.importorskip("resource")
     long_mix = tmp_path / "long.wav"
     soundfile.write(str(long_mix), 0.1 * np.random.default_rng(5).standard_normal((10 * RATE, 2)), RATE, subtype="PCM_24")
@@ -343,7 +344,11 @@ def test_a_file_size_limit_is_said_with_the_limit_and_the_fix(tmp_path: Path) ->
         resource.setrlimit(resource.RLIMIT_FSIZE, (limit, limit))
 
     script = "import sys; from soundstage.cli import main; sys.exit(main(sys.argv[1:]))"
-    for name in ("master.wav", "master.flac"):
+    said = {
+        "master.wav": "would hold 3.7 MiB; the shell lets a file grow to 1000.0 KiB (ulimit -f 1000): raise the limit",
+        "master.flac": f"The shell lets a file grow to {limit} bytes (ulimit -f 1000); raise the limit",
+    }
+    for name, words in said.items():
         done = subprocess.run(
             [sys.executable, "-c", script, "process", str(long_mix), str(out.parent / name), "--chain", "mastering"],
             capture_output=True,
@@ -352,6 +357,26 @@ def test_a_file_size_limit_is_said_with_the_limit_and_the_fix(tmp_path: Path) ->
             preexec_fn=limited,
         )
         assert done.returncode == 2 and done.stderr.count("\n") == 1, done.stderr
-        assert f"The shell lets a file grow to {limit} bytes (ulimit -f 1000)" in done.stderr, done.stderr
-        assert "ulimit -f unlimited" in done.stderr
+        assert words in done.stderr and "(ulimit -f unlimited) and run again" in done.stderr, done.stderr
     assert list(out.parent.iterdir()) == []
+
+
+def test_a_write_that_fails_far_from_a_file_size_limit_is_not_put_down_to_it(tmp_path: Path) -> None:
+    """libsndfile's bare "System error." under a limit on a file's size was always put down to the limit; a file
+    that failed far short of it (a drive removed, an I/O error) is not: the limit is named only where the file had
+    grown to within 8 MiB of it."""
+    resource = pytest.importorskip("resource")
+    before = resource.getrlimit(resource.RLIMIT_FSIZE)
+    limit = 1 << 30
+    short, grown = tmp_path / "short.wav", tmp_path / "grown.wav"
+    short.write_bytes(bytes(4096))
+    with grown.open("wb") as file:  # a sparse file just under the limit
+        file.truncate(limit - 4096)
+    resource.setrlimit(resource.RLIMIT_FSIZE, (limit, before[1]))
+    try:
+        failed_short = write_failure(tmp_path / "take.wav", soundfile.LibsndfileError(2), short)
+        failed_grown = write_failure(tmp_path / "take.wav", soundfile.LibsndfileError(2), grown)
+    finally:
+        resource.setrlimit(resource.RLIMIT_FSIZE, before)
+    assert "ulimit" not in str(failed_short) and str(failed_short).endswith("System error.")
+    assert f"The shell lets a file grow to {limit} bytes (ulimit -f {limit // 1024})" in str(failed_grown)

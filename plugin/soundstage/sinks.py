@@ -102,7 +102,8 @@ MAX_CHANNELS = {"WAV": 1024, "AIFF": 1024, "FLAC": 8}
 #: The sample rates each format holds, in Hz (FLAC's STREAMINFO field is 20 bits).
 RATE_RANGE = {"WAV": (1, 2**31 - 1), "AIFF": (1, 2**31 - 1), "FLAC": (1, 655_350)}
 _SUBTYPES = {16: "PCM_16", 24: "PCM_24", 32: "FLOAT"}
-_FOUR_GIB_LESS_HEADERS = 2**32 - 1 - 1024  # RIFF and AIFF sizes are 32-bit; leave room for the header chunks
+_HEADER_ROOM = 1024  # bytes for a WAV's or AIFF's header chunks, beside its audio
+_FOUR_GIB_LESS_HEADERS = 2**32 - 1 - _HEADER_ROOM  # RIFF and AIFF sizes are 32-bit
 
 #: Blocks a sink's meters may have in flight before a write waits for them.
 METERING_QUEUE = 4
@@ -198,6 +199,12 @@ def audio_target(
         raise OutputError(
             f"output {str(file)!r} would hold {size}; the drive{f' at {where[0]!r}' if where else ''} has "
             f"{amount(free)} free: make room on it, or write it to another drive"
+        )
+    limit = _file_size_limit() if frames is not None and kind != "FLAC" else None
+    if limit is not None and data_bytes + _HEADER_ROOM > limit:
+        raise OutputError(
+            f"output {str(file)!r} would hold {size}; the shell lets a file grow to {amount(limit)} "
+            f"(ulimit -f {limit // 1024}): raise the limit (ulimit -f unlimited) and run again"
         )
     if kind == "WAV" and (over or frames is None):
         kind = "RF64"  # past 4 GiB, or of a length not known yet (then a plain WAV where it ends under: AudioSink.close)
@@ -581,7 +588,8 @@ class AudioSink:
                 format=self.target.file_format,
             )
         except (OSError, RuntimeError, soundfile.LibsndfileError) as error:
-            failure = write_failure(self.target.path, error)  # before the temporary goes: a full disk is seen full
+            # before the temporary goes: a full disk is seen full, a file's size limit reached
+            failure = write_failure(self.target.path, error, self._temporary)
             self.discard()
             raise failure from None
         return self
@@ -615,7 +623,7 @@ class AudioSink:
         try:
             self._file.write(np.ascontiguousarray(samples.T))
         except (OSError, RuntimeError, AssertionError, soundfile.LibsndfileError) as error:  # short write: assert in soundfile
-            raise write_failure(self.target.path, error) from None
+            raise write_failure(self.target.path, error, self._temporary) from None
         if self._metering is None:
             self._metering = ThreadPoolExecutor(1, thread_name_prefix="soundstage-meter")
         while len(self._metered) >= METERING_QUEUE:  # the meters keep up: a few blocks in flight at most
@@ -639,7 +647,8 @@ class AudioSink:
                     if self.comments:
                         add_flac_comments(self._temporary, self.comments)
             except (OSError, RuntimeError, soundfile.LibsndfileError) as error:
-                failure = write_failure(self.target.path, error)  # before the temporary goes: a full disk is seen full
+                # before the temporary goes: a full disk is seen full, a file's size limit reached
+                failure = write_failure(self.target.path, error, self._temporary)
                 self.discard()
                 raise failure from None
             self.peak.flush()
@@ -710,17 +719,24 @@ class AudioSink:
             self._temporary = None
 
 
-def write_failure(path: Path, error: BaseException) -> OutputError:
-    """The error to raise where writing ``path`` failed with ``error`` (asked while the file is still there: a full
-    disk is recognised by the space left)."""
+def write_failure(path: Path, error: BaseException, written: Path | None = None) -> OutputError:
+    """The error to raise where writing ``path`` (through the file ``written``, its temporary, where given) failed
+    with ``error``; asked while the file is still there: a full disk is recognised by the space left, a limit on a
+    file's size by the file having grown to it."""
     refused = name_refused(path, error) if isinstance(error, OSError) else None
-    return OutputError(f"cannot write {str(path)!r}: {refused or _reason(error, path.parent)}")
+    return OutputError(f"cannot write {str(path)!r}: {refused or _reason(error, path.parent, written)}")
 
 
-def _reason(error: BaseException, folder: Path | None = None) -> str:
+#: How near a limit on a file's size the file must have grown for a bare "System error." to be put down to it: a
+#: failed write leaves the file at the limit, or short of it by what the writer held back (a few FLAC frames).
+_NEAR_LIMIT = 8 << 20
+
+
+def _reason(error: BaseException, folder: Path | None = None, written: Path | None = None) -> str:
     """The first line of an error; libsndfile's bare "System error." gets the cause when the disk is full, or when
     the shell limits the size of a file (``ulimit -f``: a write past it fails with EFBIG, which libsndfile does not
-    pass on)."""
+    pass on) and ``written`` has grown to that limit (a file far short of it failed for another reason: a drive
+    removed, an I/O error)."""
     text = getattr(error, "strerror", None) or str(error) or type(error).__name__
     first = str(text).strip().splitlines()
     line = first[0] if first else type(error).__name__
@@ -729,12 +745,21 @@ def _reason(error: BaseException, folder: Path | None = None) -> str:
     if free is not None and free < 1 << 16:
         return f"{line} No space left on the device ({free} bytes free)"
     limit = _file_size_limit()
-    if limit is not None and (bare or getattr(error, "errno", None) == errno.EFBIG):
+    grown = _size(written) if written is not None and bare else None
+    near = grown is None or grown + _NEAR_LIMIT >= (limit or 0)
+    if limit is not None and ((bare and near) or getattr(error, "errno", None) == errno.EFBIG):
         return (
             f"{line} The shell lets a file grow to {limit} bytes (ulimit -f {limit // 1024}); "
             "raise the limit (ulimit -f unlimited) and run again"
         )
     return line
+
+
+def _size(path: Path) -> int | None:
+    try:
+        return path.stat().st_size
+    except OSError:
+        return None
 
 
 def _file_size_limit() -> int | None:
