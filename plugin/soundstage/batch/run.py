@@ -23,11 +23,13 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import math
 import multiprocessing
 import os
 import signal
 import sys
 import threading
+import time
 from collections import deque
 from collections.abc import Callable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
@@ -465,6 +467,10 @@ def _run_dask(
         _run_on_cluster(client, first_done, deque(tasks), record, work, asked)
 
 
+#: How often the batch asks the cluster how many worker threads it has (seconds): workers join and leave.
+_CLUSTER_RECOUNT_S = 2.0
+
+
 def _run_on_cluster(
     client: Any,
     first_done: Callable[[list[Any]], set[Any]],
@@ -488,10 +494,12 @@ def _run_on_cluster(
             entry = {**_crashed(task), "reason": reason}
         record(entry)
 
+    threads, counted = 0, -math.inf
     try:
         while pending or running:
             _stop_if_asked(asked)
-            threads = max(1, sum(client.nthreads().values())) if pending else 0
+            if pending and time.monotonic() - counted > _CLUSTER_RECOUNT_S:  # workers join and leave
+                threads, counted = max(1, sum(client.nthreads().values())), time.monotonic()
             while pending and len(running) < threads:
                 task = pending.popleft()
                 key = f"soundstage-batch-{task.item}-{id(task)}"
