@@ -13,6 +13,7 @@ import hashlib
 import os
 import shutil
 import subprocess
+import sys
 from collections.abc import Callable
 from pathlib import Path
 
@@ -1285,6 +1286,69 @@ def test_a_live_take_keeps_what_it_recorded_until_the_disk_filled(
     want = chain(x, rate)
     np.testing.assert_allclose(got.T, want[:, :kept], atol=1e-6 if suffix != ".flac" else 2.0**-21)
     assert [p.name for p in small_disk.iterdir()] == [take.name]
+
+
+def _kept_seconds(line: str, take: Path) -> float:
+    """The seconds a one-line error says a live take kept in ``take``, checked against what soundfile reads there."""
+    said = "; the take's first "
+    assert said in line and line.endswith(f" s are kept in '{take}'"), line
+    seconds = float(line.split(said)[1].split(" s are kept")[0])
+    info = soundfile.info(str(take))
+    assert abs(info.frames / info.samplerate - seconds) < 0.006 and take.read_bytes()[:4] == b"RIFF"
+    return seconds
+
+
+def test_a_live_take_from_an_input_found_damaged_is_kept_and_the_damage_said(tmp_path: Path) -> None:
+    """A FLAC with a damaged frame played live (``--input``): it played without a word (the damaged frame as
+    silence, the rest early) where ``process`` refuses it. Now its signature is checked as it plays, as process checks
+    it: at its last sample, the run stops with one line saying where it is damaged, and the take, a performance that
+    cannot be played again, is kept (the old code, had it said so, would have removed the take with the error)."""
+    rate = 48000
+    flac = tmp_path / "bad.flac"
+    subprocess.run([tool("ffmpeg"), "-v", "error", "-f", "lavfi", "-i", f"anoisesrc=d=4:r={rate}:a=0.3:seed=3", "-ac", "2",
+                    "-c:a", "flac", str(flac)], check=True)  # fmt: skip
+    data = bytearray(flac.read_bytes())
+    middle = len(data) // 2
+    data[middle : middle + 2000] = b"\xa5" * 2000
+    flac.write_bytes(bytes(data))
+    take = tmp_path / "take.wav"
+    live = [sys.executable, "-m", "soundstage.cli", "live", "--chain", "stereo-reference", "--head-tracker", "udp:0",
+            "--input", str(flac), "--record", str(take)]  # fmt: skip
+    done = subprocess.run(live, capture_output=True, text=True, timeout=120)
+    lines = [line for line in done.stderr.splitlines() if line.strip()]
+    assert done.returncode == 2 and len(lines) == 1, done.stderr
+    assert f"input file '{flac}' is damaged near " in lines[0], lines
+    assert _kept_seconds(lines[0], take) > 3.9  # all that was played: the check judges at the last sample
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["bad.flac", "take.wav"]
+
+
+def test_a_live_take_is_kept_when_the_run_fails_inside(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """An error inside a live run (an audio interface unplugged, a plugin failing) lost the take and printed a
+    traceback; now the take so far is kept and the error said in one line with its kind."""
+    import soundstage.midi.live as live_module
+
+    real_run_live = live_module.run_live
+
+    def failing_after_50_blocks(*args, on_output, **kwargs):  # type: ignore[no-untyped-def]
+        delivered = []
+
+        def deliver(audio: np.ndarray) -> None:
+            if len(delivered) == 50:
+                raise RuntimeError("the audio device is gone")
+            delivered.append(audio.shape[1])
+            on_output(audio)
+
+        return real_run_live(*args, on_output=deliver, **kwargs)
+
+    monkeypatch.setattr(live_module, "run_live", failing_after_50_blocks)
+    take = tmp_path / "take.wav"
+    live = ["live", "--chain", "stereo-reference", "--head-tracker", "udp:0", "--signal", "noise", "--seconds", "3"]
+    assert main([*live, "--block", "480", "--record", str(take)]) == 2
+    lines = [line for line in capsys.readouterr().err.splitlines() if line.strip()]
+    assert len(lines) == 1 and lines[0].startswith("soundstage: error: RuntimeError: the audio device is gone;"), lines
+    assert 0.4 < _kept_seconds(lines[0], take) <= 0.5  # 50 blocks of 480 at 48 kHz, less the chain's latency
 
 
 @pytest.mark.parametrize("signum", ["SIGINT", "SIGTERM", "SIGHUP", "SIGKILL"])

@@ -646,14 +646,18 @@ def _signal_blocks(args: argparse.Namespace, channels: int, rate: float, block: 
 
     if args.input:
         from soundstage import stalls
-        from soundstage.fileio import open_audio
+        from soundstage.fileio import FlacCheck, open_audio
 
         with open_audio(args.input) as file:
             reader = file if float(file.samplerate) == rate else file.resampled_to(rate)
+            # a FLAC's signature checks what was played at its last sample, as process checks it (not resampled)
+            check = FlacCheck.of(Path(args.input), file) if reader is file else None
             end = reader.frames if args.seconds is None else min(reader.frames, round(args.seconds * rate))
             while reader.tell() < end:
                 with stalls.watched(Path(args.input), "reading"):
                     block_read = reader.read(min(block, end - reader.tell()))
+                    if check is not None:
+                        check.add(block_read)
                 yield block_read
         return
     rng = np.random.default_rng(0)
@@ -754,7 +758,7 @@ def _cmd_live(args: argparse.Namespace) -> int:
 
             inputs = [Path(args.input)] if args.input else []
             target = check_output_path(args.record, inputs=inputs, overwrite=args.overwrite)
-            recorder = stack.enter_context(AudioSink(audio_target(target, channels=outputs, sample_rate=rate)))
+            recorder = take.recorder = stack.enter_context(AudioSink(audio_target(target, channels=outputs, sample_rate=rate)))
             sinks.append(lambda audio, _rate: take.write(recorder, audio))
 
         muted = _Muting(rate)
@@ -771,15 +775,16 @@ def _cmd_live(args: argparse.Namespace) -> int:
             text = ", ".join(f"{k} = {v:.4g}" if isinstance(v, float) else f"{k} = {v}" for k, v in applied.items())
             print(f"{at:8.2f} s  {text}", flush=True)
 
-        stats = run_live(
-            chain,
-            control,
-            itertools.takewhile(lambda _: not stop.is_set(), _signal_blocks(args, channels, rate, args.block)),
-            rate,
-            on_change=show,
-            on_output=deliver,
-            trackers=trackers,
-        )
+        with take.kept_on_error():
+            stats = run_live(
+                chain,
+                control,
+                itertools.takewhile(lambda _: not stop.is_set(), _signal_blocks(args, channels, rate, args.block)),
+                rate,
+                on_change=show,
+                on_output=deliver,
+                trackers=trackers,
+            )
     if take.failure is not None:  # the take up to where the drive filled is kept (the sink committed it above)
         raise OutputError(f"{take.failure}; the take's first {take.kept_s:.2f} s are kept in {str(take.path)!r}")
     heard = [f"stopped by {stop.by}{', the take so far kept' if args.record else ''}"] if stop.by else []
@@ -799,11 +804,13 @@ def _cmd_live(args: argparse.Namespace) -> int:
 
 
 class _Take:
-    """A live recording that ends where the drive fills, keeping what it holds (as a DAW keeps a take): a write
-    that fails ends the file at the frames written before it and stops the loop; the error is raised after the
-    file is committed. Where the file cannot be ended so (a FLAC, an AIFF), the error is raised at once."""
+    """A live recording that keeps what it holds when the run fails, as a DAW keeps a take: a write that fails (a
+    drive that fills) ends the file at the frames written before it and stops the loop, the error raised after the
+    file is committed (at once where it cannot be ended so: a FLAC not one frame long); an error elsewhere (an input
+    damaged, a device gone, a plugin failing) ends it at what was written (:meth:`keep`)."""
 
     def __init__(self) -> None:
+        self.recorder: Any = None
         self.stop: threading.Event | None = None
         self.failure: OutputError | None = None
         self.kept_s = 0.0
@@ -821,6 +828,31 @@ class _Take:
             self.kept_s = recorder.frames / recorder.target.sample_rate
             if self.stop is not None:
                 self.stop.set()
+
+    @contextlib.contextmanager
+    def kept_on_error(self) -> Iterator[None]:
+        """An error raised inside (an input damaged, a device gone, a plugin failing) keeps the take so far: its file
+        finished and committed, the error said in one line with what was kept."""
+        try:
+            yield
+        except Exception as error:
+            if not self._keep():
+                raise
+            said = _one_line(error) if isinstance(error, SoundstageError) else f"{type(error).__name__}: {_one_line(error)}"
+            raise SoundstageError(f"{said}; the take's first {self.kept_s:.2f} s are kept in {str(self.path)!r}") from None
+
+    def _keep(self) -> bool:
+        """Finish and commit the take as written so far; whether there is one holding audio and it could be."""
+        recorder = self.recorder
+        if recorder is None or self.failure is not None or not recorder.frames:
+            return False
+        try:
+            recorder.close()
+            self.path = recorder.commit()
+        except OutputError:
+            return False
+        self.kept_s = recorder.frames / recorder.target.sample_rate
+        return True
 
 
 def _live_sources(
