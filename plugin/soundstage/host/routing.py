@@ -338,13 +338,14 @@ class PerChannel(Processor, register=False):
 
     def _prepare(self, sample_rate: float, num_channels: int) -> None:
         self._targets = list(range(num_channels)) if self._channels is None else list(self._channels)
+        made_before = len(self._copies)  # the copies made now hold the original's state as it is
         while len(self._copies) < len(self._targets) - 1:
             self._copies.append(clone_node(self.node))
         copies = self._copies[: len(self._targets) - 1]
         if is_external(self.node):
             state = saved_state(self.node)
             with messages_dropped():  # what a copy says of its state, its original said as it loaded (ZamAutoSat)
-                for twin in copies:
+                for twin in copies[:made_before]:
                     restore_state(twin, state, owner=node_name(self.node))
         sync_parameters(self.node, copies)
         instances = [self.node, *copies]
