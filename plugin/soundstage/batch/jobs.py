@@ -237,8 +237,9 @@ def _distinct(names: list[str], files: list[Path]) -> list[str]:
     """Item names, those that two files share (``song.wav`` and ``song.flac``: a delivery in two formats) each with
     its file's suffix (``song.wav``, ``song.flac``: outputs ``song.wav.wav``, ``song.flac.wav``)."""
     counts = Counter(name.lower() for name in names)
-    return [
-        f"{name}{file.suffix.lower()}" if counts[name.lower()] > 1 and file.suffix else name
+    suffixed = Counter(f"{name}{file.suffix}".lower() for name, file in zip(names, files, strict=True))
+    return [  # not where the suffix tells nothing apart (Take.wav, take.wav): those are refused as they are
+        f"{name}{file.suffix.lower()}" if counts[name.lower()] > 1 and suffixed[f"{name}{file.suffix}".lower()] == 1 else name
         for name, file in zip(names, files, strict=True)
     ]
 
@@ -324,9 +325,22 @@ def _is_relative_file(name: str, base: Path) -> bool:
 
 
 def _check_unique(items: list[BatchItem]) -> None:
-    counts = Counter(item.output.lower() for item in items)
-    twice = sorted({item.output for item in items if counts[item.output.lower()] > 1})
-    if twice:
+    """Every item writes its own output, in any letter case: on a drive that ignores case (macOS's and Windows' own,
+    an exFAT or FAT stick) ``Take.wav`` and ``take.wav`` are one file, and the second would replace the first."""
+    groups: dict[str, list[BatchItem]] = {}
+    for item in items:
+        groups.setdefault(item.output.lower(), []).append(item)
+    clashing = [group for group in groups.values() if len(group) > 1]
+    if not clashing:
+        return
+    group = clashing[0]
+    outputs = sorted({item.output for item in group})
+    inputs = ", ".join(repr(str(item.input)) for item in group)
+    more = f" (and {len(clashing) - 1} more such group(s))" if len(clashing) > 1 else ""
+    if len(outputs) > 1:
         raise BatchError(
-            f"batch: several items would write {', '.join(map(repr, twice))}; give them distinct output names in a job list"
+            f"batch: items {inputs} would write {', '.join(map(repr, outputs))}{more}, names that differ only in case: "
+            "on a drive that ignores case (macOS, Windows, a USB stick) they are one file; rename one of the inputs, "
+            "or give them distinct output names in a job list"
         )
+    raise BatchError(f"batch: items {inputs} would all write {outputs[0]!r}{more}; give them distinct output names in a job list")
