@@ -100,10 +100,32 @@ def test_a_dask_cluster_matches_serial_process(job: tuple[Path, Path, dict[str, 
     distributed = pytest.importorskip("distributed", reason="the cluster extra: pip install 'soundstage[cluster]'")
     root, chain, serial = job
     out = root / "dask"
-    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None) as cluster:
+    # two threads in each worker, as `dask worker` runs one per core: two items at once in one process
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=2, processes=True, dashboard_address=None) as cluster:
         done = _batch(str(root / "in"), "--chain", str(chain), "-o", str(out), "--scheduler", cluster.scheduler_address)
     assert done.returncode == 3, done.stderr
     _check(out, serial)
+
+
+def test_items_on_two_threads_of_one_dask_worker_give_the_bytes_of_process(tmp_path: Path) -> None:
+    """A Dask worker runs an item in each of its threads at once (``dask worker`` starts one per core). The worker
+    built a chain once per process and gave it to every item: two items ran through one chain at once, its filters'
+    state shared (an item failed with "could not broadcast input array from shape (2,14400) into shape (2,14274)",
+    or wrote another's audio). Each thread now has chains of its own: eight items through ``mastering`` (built-ins
+    only, so they run on both threads) give the bytes ``soundstage process`` writes for each."""
+    distributed = pytest.importorskip("distributed", reason="the cluster extra: pip install 'soundstage[cluster]'")
+    files = _write_items(tmp_path / "in", 8, 1.5)
+    (tmp_path / "serial").mkdir()
+    for file in files:
+        assert main(["process", str(file), str(tmp_path / "serial" / file.name), "--chain", "mastering"]) == 0
+    out = tmp_path / "out"
+    with distributed.LocalCluster(n_workers=1, threads_per_worker=2, processes=True, dashboard_address=None) as cluster:
+        done = _batch(str(tmp_path / "in"), "--chain", "mastering", "-o", str(out), "--scheduler", cluster.scheduler_address)
+    assert done.returncode == 0, done.stderr
+    workers = {e["worker"] for e in _manifest(out)}
+    assert len(workers) == 1  # one process ran them all, on its two threads
+    for file in files:
+        assert (out / file.name).read_bytes() == (tmp_path / "serial" / file.name).read_bytes(), file.name
 
 
 def test_a_scheduler_that_cannot_be_reached_leaves_no_folder(tmp_path: Path) -> None:
@@ -747,3 +769,36 @@ def test_a_batch_names_the_items_that_went_past_full_scale(tmp_path: Path) -> No
     assert "quiet" not in done.stdout.split("went past full scale")[1]
     counted = {entry["item"]: entry["outputs"][0]["clipped_samples"] for entry in _manifest(tmp_path / "out")}
     assert counted["quiet"] == 0 and abs(counted["hot"] - past) <= 3, counted
+
+
+def test_inputs_whose_outputs_differ_only_in_case_are_refused_naming_them(tmp_path: Path) -> None:
+    """A folder made on Linux holding ``Take.wav`` and ``take.wav`` (and ``take.flac``): their outputs would be one file
+    on a drive that ignores case (macOS, Windows, a USB stick), so the batch is refused, as before, but the error
+    named outputs no one asked for ('Take.wav.wav', 'take.wav.wav': the suffix added to tell them apart, which tells
+    nothing here) and not the inputs; now it names the inputs, the outputs and why. Without ``take.wav``, the two
+    left get their suffixes (``Take.wav.wav``, ``take.flac.wav``), as a delivery in two formats does. A job list
+    naming ``Mix.wav`` and ``mix.wav`` is refused likewise; nothing is written."""
+    folder = tmp_path / "in"
+    files = _write_items(folder, 3, 0.2)
+    for file, name in zip(files, ("Take.wav", "take.wav", "take.flac")):
+        data, rate = soundfile.read(file)
+        file.unlink()
+        soundfile.write(folder / name, data, rate)
+    out = tmp_path / "out"
+    done = _batch(str(folder), "--chain", "mastering", "-o", str(out))
+    assert done.returncode == 2 and done.stderr.count("\n") == 1, done.stderr
+    said = f"items '{folder / 'Take.wav'}', '{folder / 'take.wav'}' would write 'Take.wav', 'take.wav', names that differ only in case"
+    assert said in done.stderr and "rename one of the inputs" in done.stderr, done.stderr
+    assert not out.exists()
+    (folder / "take.wav").unlink()
+    done = _batch(str(folder), "--chain", "mastering", "-o", str(out))
+    assert done.returncode == 0, done.stderr
+    assert sorted(p.name for p in out.glob("*.wav")) == ["Take.wav.wav", "take.flac.wav"]
+    jobs = tmp_path / "jobs.toml"
+    jobs.write_text(
+        f'[[items]]\ninput = "{folder / "Take.wav"}"\noutput = "Mix.wav"\nchain = "mastering"\n'
+        f'[[items]]\ninput = "{folder / "take.flac"}"\noutput = "mix.wav"\nchain = "mastering"\n'
+    )
+    done = _batch(str(jobs), "-o", str(tmp_path / "out2"))
+    assert done.returncode == 2 and "would write 'Mix.wav', 'mix.wav', names that differ only in case" in done.stderr, done.stderr
+    assert not (tmp_path / "out2").exists()

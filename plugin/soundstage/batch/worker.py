@@ -3,8 +3,8 @@
 What travels to a worker is plain data (:class:`Task`): paths, the chain file's
 text and its hash. pedalboard plugins cannot be pickled, and a chain file
 round-trips exactly, so each worker builds the chain from its file once and
-reuses it for every item with the same chain (plugins load once per worker).
-That cache (``_CHAINS``) is the worker process's own state; it never travels.
+reuses it for every item with the same chain (plugins load once per worker
+thread). That cache (``_CHAINS``) is the worker's own state; it never travels.
 
 The result (:func:`run_task`) is the item's manifest entry: ``done`` with its
 outputs, or ``failed`` with a one-line reason. Nothing raises out of a task
@@ -20,6 +20,7 @@ import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
@@ -46,8 +47,15 @@ from soundstage.tomlfile import parse_toml
 
 __all__ = ["Task", "chain_plugins", "run_task", "stall_note"]
 
-#: Chains built in this worker process, by chain-file sha256 and head (plugins load once per worker).
-_CHAINS: dict[tuple[str, tuple[tuple[str, str], ...]], Chain] = {}
+#: Chains built in this worker, per thread (a Dask worker runs an item in each of its threads at once, and a chain
+#: holds the state of its filters and plugins), by chain-file sha256 and head: plugins load once per worker thread.
+_CHAINS = threading.local()
+#: Held while a chain is built: one at a time in a process, as before threads ran items (it reads its files and
+#: fills the design caches the threads share).
+_BUILDING = threading.Lock()
+#: The one thread of a worker process that loads plugins and runs the items holding them (see :func:`run_task`).
+_PLUGIN_THREAD: list[ThreadPoolExecutor] = []
+_PLUGIN_THREAD_LOCK = threading.Lock()
 #: Block size of a batch item: the same as `soundstage process`, so the outputs are the same bytes.
 BUFFER_SIZE = 65536
 
@@ -88,7 +96,26 @@ def chain_plugins(data: Any, base: Path) -> list[Path]:
 
 
 def run_task(task: Task) -> dict[str, Any]:
-    """Render one item; its manifest entry (never raises for a failure of the item itself)."""
+    """Render one item; its manifest entry (never raises for a failure of the item itself).
+
+    On a thread other than the process's main one (a Dask worker runs an item in each of its threads), an item that
+    loads plugins (its chain holds one, or it renders a session) runs on one thread of the process kept for them:
+    JUCE, pedalboard's plugin host, makes (and remakes, at a reset) a plugin only on the thread that made the first,
+    and refused the others ("must be reloaded on the main thread"). Other items run where they are called, each
+    thread with chains of its own."""
+    if (task.kind == "render" or task.plugins) and threading.current_thread() is not threading.main_thread():
+        return _plugin_thread().submit(_run_task, task).result()
+    return _run_task(task)
+
+
+def _plugin_thread() -> ThreadPoolExecutor:
+    with _PLUGIN_THREAD_LOCK:
+        if not _PLUGIN_THREAD:
+            _PLUGIN_THREAD.append(ThreadPoolExecutor(1, thread_name_prefix="soundstage-plugins"))
+        return _PLUGIN_THREAD[0]
+
+
+def _run_task(task: Task) -> dict[str, Any]:
     started = time.perf_counter()
     entry: dict[str, Any] = {
         "item": task.item,
@@ -186,14 +213,16 @@ def _chain(task: Task) -> Chain:
     """The item's chain, built from its file's text (on the item's head) once per worker, chain and head."""
     assert task.chain is not None and task.chain_text is not None and task.chain_sha256 is not None
     key = (task.chain_sha256, task.hrtf)
-    chain = _CHAINS.get(key)
+    built: dict[tuple[str, tuple[tuple[str, str], ...]], Chain] = _CHAINS.__dict__.setdefault("built", {})
+    chain = built.get(key)
     if chain is None:
         file = Path(task.chain)
         data = parse_toml(task.chain_text, file, ChainFileError)
         if task.hrtf:
             data = with_head(data, [setting for setting, _ in task.hrtf], source=str(file))
-        chain = chain_from_dict(data, source=str(file), base=file.resolve().parent)
-        _CHAINS[key] = chain
+        with _BUILDING:
+            chain = chain_from_dict(data, source=str(file), base=file.resolve().parent)
+        built[key] = chain
     return chain
 
 
