@@ -16,7 +16,7 @@ import pytest
 from pedalboard.io import AudioFile
 
 from bwf import write_stem
-from soundstage import AudioFileError, Chain, ChannelError, OutputError, SoundstageError, load_plugin, save_chain
+from soundstage import AudioFileError, Chain, ChannelError, OutputError, SoundstageError, load_chain, load_plugin, save_chain
 from soundstage.analysis.loudness import LoudnessMeter, TruePeakMeter
 from soundstage.host.chainfile import find_chain
 from soundstage.host.external import external_parameters
@@ -815,3 +815,35 @@ def test_a_bus_no_stem_is_sent_to_is_rendered_with_a_warning(tmp_path: Path) -> 
         'does nothing; send stems with bus = "drums" in their [[stems]] table'
     ]
     assert [Path(p).name for p in result.outputs] == ["mixdown.wav"]
+
+
+def test_stems_through_per_channel_plugins_render_and_sum_as_their_chains(tmp_path: Path, mono_path: Path) -> None:
+    """Three stems, each through a plugin run once per channel (a mono EQ or compressor on a stereo stem): the session
+    ran its stems' chains on threads, where the per-channel copies were loaded, and JUCE (pedalboard's plugin host)
+    makes a plugin only on the thread that made the first: the render stopped with a traceback ("must be reloaded on
+    the main thread"; ZamTube's did so at its reset too). A stem whose chain holds a plugin now runs on the render's
+    own thread: the mix is the sum of each stem through its chain to float precision."""
+    rate = 48000
+    rng = np.random.default_rng(8)
+    stems = [(0.1 * rng.standard_normal((2, 2 * rate))).astype(np.float32) for _ in range(3)]
+    (tmp_path / "stems").mkdir()
+    for index, audio in enumerate(stems):
+        with AudioFile(str(tmp_path / "stems" / f"s{index}.wav"), "w", rate, 2, bit_depth=32) as file:
+            file.write(audio)
+    chain = tmp_path / "mono.toml"
+    chain.write_text(
+        f'format = 1\n[[stages]]\ntype = "per_channel"\nname = "mono"\n[stages.stage]\ntype = "plugin"\n'
+        f'path = "{mono_path}"\nparameters = {{ gain_db = -6.0, smoothing = 0.5 }}\n'
+    )
+    session = tmp_path / "s.toml"
+    session.write_text(
+        "format = 1\n"
+        + "".join(f'[[stems]]\npath = "stems/s{i}.wav"\nchain = "mono.toml"\n' for i in range(3))
+        + '[[renders]]\nname = "mix"\nkind = "mixdown"\nbit_depth = 32\n'
+    )
+    render_session(session, tmp_path / "out")
+    with AudioFile(str(tmp_path / "out" / "mix.wav")) as file:
+        mix = file.read(file.frames)
+    want = sum(load_chain(chain)(audio, rate) for audio in stems)
+    assert mix.shape == want.shape
+    assert float(np.max(np.abs(mix - want))) < 1e-6

@@ -40,8 +40,7 @@ from soundstage.fileio import process_file
 from soundstage.files import missing_hint, on_disk, referenced_path
 from soundstage.host.chain import Chain
 from soundstage.host.chainfile import chain_from_dict, with_head
-from soundstage.host.external import is_external
-from soundstage.host.routing import OnChannels, Parallel, PerChannel
+from soundstage.host.routing import external_plugins
 from soundstage.session.render import render_session
 from soundstage.tomlfile import parse_toml
 
@@ -232,19 +231,9 @@ def _output(folder: Path, path: Path) -> dict[str, Any]:
 
 def _plugin_versions(node: Any) -> dict[str, str]:
     """``name: version`` of every external plugin in a chain (at any depth)."""
-    if is_external(node):
-        return {str(getattr(node, "name", "plugin")): str(getattr(node, "version", "unknown"))}
-    children: list[Any] = []
-    if isinstance(node, Chain):
-        children = list(node)
-    elif isinstance(node, (OnChannels, PerChannel)):
-        children = [node.node]
-    elif isinstance(node, Parallel):
-        children = list(node.branches)
-    versions: dict[str, str] = {}
-    for child in children:
-        versions.update(_plugin_versions(child))
-    return versions
+    return {
+        str(getattr(plugin, "name", "plugin")): str(getattr(plugin, "version", "unknown")) for plugin in external_plugins(node)
+    }
 
 
 def _peak_rss_mb() -> float | None:

@@ -40,7 +40,7 @@ from soundstage.host.parameters import Parameter
 from soundstage.host.processor import Processor
 from soundstage.native import messages_dropped
 
-__all__ = ["DOWNMIXES", "Mix", "Route", "OnChannels", "PerChannel", "Parallel"]
+__all__ = ["DOWNMIXES", "Mix", "Route", "OnChannels", "PerChannel", "Parallel", "external_plugins"]
 
 _H = float(np.sqrt(0.5))  # -3 dB
 #: Fold-downs to stereo (Lo, Ro) by ITU-R BS.775, of the channel orders WAV files and DAWs use (WAVE_FORMAT_EXTENSIBLE
@@ -452,3 +452,17 @@ class Parallel(Processor, register=False):
 
     def _config(self) -> dict[str, Any]:
         return {"branches": self.branches}
+
+
+def external_plugins(node: Any) -> list[Any]:
+    """Every external plugin (VST3, Audio Unit) in ``node`` at any depth: a chain's stages, a routing node's."""
+    if is_external(node):
+        return [node]
+    children: list[Any] = []
+    if isinstance(node, Chain):
+        children = list(node)
+    elif isinstance(node, (OnChannels, PerChannel)):
+        children = [node.node]
+    elif isinstance(node, Parallel):
+        children = list(node.branches)
+    return [plugin for child in children for plugin in external_plugins(child)]

@@ -49,6 +49,7 @@ from soundstage.host.automation import late_automation
 from soundstage.host.chain import Chain, ChainTap
 from soundstage.host.chainfile import NoHeadStageError, chain_to_dict, head_setting, load_chain
 from soundstage.host.parameters import Parameter
+from soundstage.host.routing import external_plugins
 from soundstage.midi import automation_events, load_map
 from soundstage.session.bwf import bext_body
 from soundstage.session.model import Bus, Render, Session, SessionError, Stem, chain_path, load_session
@@ -956,24 +957,30 @@ class _StemBlocks:
 
     The stems' chains are independent: they run on the machine's cores (pedalboard and numpy let go of
     the interpreter while they work), and come back in the session's order, so the sum does not depend
-    on the timing.
+    on the timing. A chain holding an external plugin runs on the render's own thread (see ``here``).
     """
 
     def __init__(self, readers: list[StemReader], streams: list[ChainStream | None]) -> None:
         self.readers, self.streams = readers, streams
-        workers = min(len(readers), os.cpu_count() or 1, STEM_THREADS)
+        # a chain holding a plugin runs on the thread that loaded it: JUCE (pedalboard's plugin host) makes and remakes
+        # a plugin (at a reset, a per-channel copy) only on the thread that made the first
+        self.here = [stream is not None and bool(external_plugins(stream.processor)) for stream in streams]
+        workers = min(self.here.count(False), os.cpu_count() or 1, STEM_THREADS)
         self.pool = ThreadPoolExecutor(workers, thread_name_prefix="soundstage-stem") if workers > 1 else None
-        self._started: list[Future[np.ndarray]] | tuple[int, bool] | None = None
+        self._started: list[Future[np.ndarray] | None] | tuple[int, bool] | None = None
+        self._block = (0, False)
 
     def _one(self, index: int, count: int, final: bool) -> np.ndarray:
         return _stage(self.streams[index], self.readers[index].read(count), final)
 
     def start(self, count: int, final: bool) -> None:
-        """Start the next block of every stem (on one thread: when it is collected)."""
+        """Start the next block of every stem (those run here, or on one thread: when it is collected)."""
+        self._block = (count, final)
         if self.pool is None:
             self._started = (count, final)
         else:
-            self._started = [self.pool.submit(self._one, i, count, final) for i in range(len(self.readers))]
+            pool = self.pool
+            self._started = [None if here else pool.submit(self._one, i, count, final) for i, here in enumerate(self.here)]
 
     def collect(self) -> list[np.ndarray]:
         """The block started last, in the session's order (a stem's error is raised here)."""
@@ -981,7 +988,7 @@ class _StemBlocks:
         if isinstance(started, tuple):
             return [self._one(i, *started) for i in range(len(self.readers))]
         assert started is not None, "collect() without start()"
-        return [future.result() for future in started]
+        return [self._one(i, *self._block) if future is None else future.result() for i, future in enumerate(started)]
 
     def close(self) -> None:
         if self.pool is not None:
