@@ -56,6 +56,16 @@ def test_batch_benchmark_runs() -> None:
     assert "2 workers vs 1:" in result.stdout and "target >= 1.8x" in result.stdout and "peak RSS per worker" in result.stdout
 
 
+def test_cluster_batch_benchmark_runs() -> None:
+    import pytest
+
+    pytest.importorskip("distributed", reason="the cluster extra: pip install 'soundstage[cluster]'")
+    result = run("cluster_batch.py", "--items", "4", "--seconds", "0.2")
+    assert result.returncode == 0, result.stderr
+    assert "cluster of 2 workers:" in result.stdout and "per item outside its render:" in result.stdout
+    assert "target <= 50 ms" in result.stdout
+
+
 def test_audition_page_benchmark_runs() -> None:
     import shutil
 
