@@ -807,7 +807,7 @@ class _Take:
     """A live recording that keeps what it holds when the run fails, as a DAW keeps a take: a write that fails (a
     drive that fills) ends the file at the frames written before it and stops the loop, the error raised after the
     file is committed (at once where it cannot be ended so: a FLAC not one frame long); an error elsewhere (an input
-    damaged, a device gone, a plugin failing) ends it at what was written (:meth:`keep`)."""
+    damaged, a device gone, a plugin failing) ends it at what was written (:meth:`kept_on_error`)."""
 
     def __init__(self) -> None:
         self.recorder: Any = None

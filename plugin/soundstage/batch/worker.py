@@ -209,7 +209,7 @@ def _render(task: Task) -> tuple[list[dict[str, Any]], dict[str, str]]:
 
 
 def _chain(task: Task) -> Chain:
-    """The item's chain, built from its file's text (on the item's head) once per worker, chain and head."""
+    """The item's chain, built from its file's text (on the item's head) once per worker thread, chain and head."""
     assert task.chain is not None and task.chain_text is not None and task.chain_sha256 is not None
     key = (task.chain_sha256, task.hrtf)
     built: dict[tuple[str, tuple[tuple[str, str], ...]], Chain] = _CHAINS.__dict__.setdefault("built", {})
