@@ -364,13 +364,13 @@ def test_a_flac_whose_signature_its_encoder_wrote_wrong_is_processed_with_a_warn
 @pytest.fixture(scope="module")
 def noise_flacs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     """Three seconds of stereo noise (frames of many sizes, 0xFF bytes in their audio) as FLAC, by ffmpeg's encoder
-    (24-bit, blocks of 4608) and by sox's libFLAC (16-bit, blocks of 4096)."""
+    (24-bit, blocks of 4608) and by sox's libFLAC (16-bit, blocks of 4096), each the same on every run (seeded)."""
     folder = tmp_path_factory.mktemp("noise-flac")
     ffmpeg, sox = folder / "ffmpeg.flac", folder / "sox.flac"
     noise = ["-f", "lavfi", "-i", f"anoisesrc=d={SECONDS}:c=white:r={RATE}:a=0.5:seed=7", "-ac", "2"]
     subprocess.run([tool("ffmpeg"), "-v", "error", *noise, "-c:a", "flac", "-sample_fmt", "s32", str(ffmpeg)], check=True)
     subprocess.run(
-        [tool("sox"), "-n", "-r", "44100", "-c", "2", "-b", "16", str(sox), "synth", str(SECONDS), "whitenoise"], check=True
+        [tool("sox"), "-R", "-n", "-r", "44100", "-c", "2", "-b", "16", str(sox), "synth", str(SECONDS), "whitenoise"], check=True
     )
     return {"ffmpeg": ffmpeg, "sox": sox}
 
@@ -416,4 +416,5 @@ def test_a_flac_cut_in_the_first_bytes_of_a_frame_keeps_the_frame_before(noise_f
     for start in starts:
         for into in (0, 1, 2, 3, 5, 15):
             cut = _cut(source, tmp_path, start + into)
-            assert flac_end_at_whole_frames(cut) == _whole_frames_before(source, start + into) > 0, (start, into)
+            kept, want = flac_end_at_whole_frames(cut), _whole_frames_before(source, start + into)
+            assert kept == want > 0, (start, into, kept, want)
