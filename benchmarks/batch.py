@@ -29,6 +29,15 @@ os.environ["SOUNDSTAGE_DESIGN_CACHE"] = "off"
 SR = 48000
 
 
+def write_items(folder: Path, count: int, seconds: float, subtype: str) -> None:
+    """`count` stereo files of `seconds` of noise at -20 dBFS RMS in `folder` (made here), the same every run."""
+    folder.mkdir()
+    rng = np.random.default_rng(0)
+    for index in range(count):
+        audio = (0.1 * rng.standard_normal((int(seconds * SR), 2))).astype(np.float32)
+        soundfile.write(folder / f"item{index:03d}.wav", audio, SR, subtype=subtype)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--items", type=int, default=40)
@@ -37,11 +46,7 @@ def main() -> None:
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as scratch:
         root = Path(scratch)
-        (root / "in").mkdir()
-        rng = np.random.default_rng(0)
-        for index in range(args.items):
-            audio = (0.1 * rng.standard_normal((int(args.seconds * SR), 2))).astype(np.float32)
-            soundfile.write(root / "in" / f"item{index:03d}.wav", audio, SR, subtype="FLOAT")
+        write_items(root / "in", args.items, args.seconds, "FLOAT")
         items = load_jobs(root / "in", chain=args.chain)
         walls = {}
         for workers in (1, 2):

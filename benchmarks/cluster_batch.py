@@ -19,13 +19,11 @@ import tempfile
 import time
 from pathlib import Path
 
-import numpy as np
-import soundfile
+from batch import write_items  # benchmarks/batch.py, beside this file
 
 from soundstage.batch import load_jobs, run_batch
 from soundstage.batch.manifest import Manifest
 
-SR = 48000
 WORKERS = 2
 
 
@@ -38,11 +36,7 @@ def main() -> None:
 
     with tempfile.TemporaryDirectory() as scratch:
         root = Path(scratch)
-        (root / "in").mkdir()
-        rng = np.random.default_rng(0)
-        for index in range(args.items):
-            audio = (0.1 * rng.standard_normal((int(args.seconds * SR), 2))).astype(np.float32)
-            soundfile.write(root / "in" / f"item{index:03d}.wav", audio, SR, subtype="PCM_24")
+        write_items(root / "in", args.items, args.seconds, "PCM_24")
         items = load_jobs(root / "in", chain="mastering")
         cluster_options = {"n_workers": WORKERS, "threads_per_worker": 1, "processes": True, "dashboard_address": None}
         with distributed.LocalCluster(**cluster_options) as cluster:
