@@ -18,11 +18,14 @@ an Ogg file's (:func:`ogg_comments`: Vorbis, Opus, FLAC in Ogg), from its first 
 
 from __future__ import annotations
 
+import io
 import os
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
+
+import soundfile
 
 from soundstage import riff
 
@@ -256,7 +259,8 @@ def flac_end_at_whole_frames(file: Path) -> int | None:
     The samples kept, or None where it is no FLAC file or no whole frame can be told in its last 16 MiB.
 
     A frame is told whole by its checksums: a header (sync code, RFC 9639 section 9.1) whose CRC-8 holds, followed
-    by bytes up to the next such header whose CRC-16 holds; the sync code alone also turns up inside audio data."""
+    by bytes up to the next such header whose CRC-16 holds; the sync code alone also turns up inside audio data, and
+    the first bytes of a cut frame hold their CRC-16 once in 65536 ends, so the frame found must also decode."""
     with open(file, "r+b") as stream:
         if stream.read(4) != b"fLaC":
             return None
@@ -277,7 +281,7 @@ def flac_end_at_whole_frames(file: Path) -> int | None:
             start = max(audio, length - window)
             stream.seek(start)
             data = stream.read(length - start)
-            found = _last_whole_frames(data, block_size)
+            found = _last_whole_frames(data, block_size, info)
             if found is not None or start == audio or window >= 1 << 24:
                 break
             window <<= 2
@@ -291,9 +295,10 @@ def flac_end_at_whole_frames(file: Path) -> int | None:
     return kept
 
 
-def _last_whole_frames(data: bytes, block_size: int) -> tuple[int, int] | None:
+def _last_whole_frames(data: bytes, block_size: int, streaminfo: bytes) -> tuple[int, int] | None:
     """Where in ``data`` (the end of a FLAC stream) its whole frames end, and the samples before that: after the last
-    frame whose header checks and whose bytes up to the next checked header (or the end) hold their CRC-16."""
+    frame whose header checks, whose bytes up to the next checked header (or the end) hold their CRC-16, and which
+    decodes (the bytes of a cut frame hold their CRC-16 by chance once in 65536 ends)."""
     headers = [(at, *parsed) for at in _sync_codes(data) if (parsed := _frame_header(data, at, block_size)) is not None]
     # where a frame can end: at a header that checks (the nearest first: one can still be audio data by chance), at
     # the first bytes of one cut too short to check, or at the end
@@ -301,9 +306,21 @@ def _last_whole_frames(data: bytes, block_size: int) -> tuple[int, int] | None:
     ends = sorted({at for at, _, _ in headers} | set(tail) | {len(data)})
     for at, first, size in reversed(headers):
         for end in ends:
-            if end > at and _flac_crc16(data[at:end]) == 0:
+            if end > at and _flac_crc16(data[at:end]) == 0 and _flac_frame_decodes(data[at:end], size, streaminfo):
                 return end, first + size
     return None
+
+
+def _flac_frame_decodes(frame: bytes, size: int, streaminfo: bytes) -> bool:
+    """Whether libFLAC (through libsndfile) decodes the one FLAC ``frame`` of ``size`` samples, given its stream's
+    STREAMINFO: a frame cut short whose bytes hold their CRC-16 by chance does not parse to them ("lost sync")."""
+    packed = int.from_bytes(streaminfo[10:18], "big") & ~((1 << 36) - 1) | size
+    header = b"fLaC" + bytes((0x80, 0, 0, 34)) + streaminfo[:10] + packed.to_bytes(8, "big") + bytes(16)
+    try:
+        with soundfile.SoundFile(io.BytesIO(header + frame)) as stream:
+            return len(stream.read(size, dtype="int32")) == size
+    except RuntimeError:  # soundfile.LibsndfileError: "flac decoder lost sync"
+        return False
 
 
 def _sync_codes(data: bytes) -> Iterator[int]:
