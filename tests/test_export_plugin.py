@@ -1255,6 +1255,35 @@ def test_an_export_that_fails_in_its_last_format_keeps_every_bundle_and_leaves_n
     assert not (tmp_path / "new").exists()
 
 
+def test_the_formats_compile_at_once_and_a_failure_is_the_first_format_asked(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys
+) -> None:
+    """Each format is one long compiler call, and they were made one after another: a three-format export took three
+    compiles' time on any number of cores. Now they run at once, up to the cores the process may use; where several
+    fail, the error is the first format's in the order asked (--format vst3,clap: the VST3's, though the CLAP's
+    compiler failed first), as before."""
+    plugin_toolchain()
+    if len(os.sched_getaffinity(0)) < 2:
+        pytest.skip("one core: the formats compile one after another")
+    trim = tmp_path / "trim.toml"
+    trim.write_text('format = 1\n[[stages]]\ntype = "Gain"\nname = "trim"\n')
+    log, fakes = tmp_path / "calls.log", tmp_path / "bin"
+    fakes.mkdir()
+    (fakes / "g++").write_text(  # a g++ that takes a while and fails: the VST3's after 1.5 s, the CLAP's after 0.5 s
+        f'#!/bin/sh\ncase "$*" in *TARGET_VST3*) kind=vst3; wait=1.5;; *) kind=clap; wait=0.5;; esac\n'
+        f'echo "start $kind $(date +%s.%N)" >> {log}\nsleep $wait\necho "end $kind $(date +%s.%N)" >> {log}\n'
+        'echo "g++: error: $kind broke" >&2\nexit 1\n'
+    )
+    (fakes / "g++").chmod(0o755)
+    monkeypatch.setenv("PATH", f"{fakes}{os.pathsep}{os.environ['PATH']}")
+    assert main(["export-plugin", str(trim), "-o", str(tmp_path / "out"), "--format", "vst3,clap"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "building the VST3 plugin failed: g++: error: vst3 broke" in err, err
+    times = {(what, kind): float(at) for what, kind, at in (line.split() for line in log.read_text().splitlines())}
+    assert times[("start", "clap")] < times[("end", "vst3")] and times[("start", "vst3")] < times[("end", "clap")], times
+    assert not (tmp_path / "out").exists()
+
+
 def test_missing_toolchain_is_one_line_with_the_fix(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys) -> None:
     monkeypatch.setenv("SOUNDSTAGE_DPF", str(tmp_path / "no-dpf"))
     status = main(["export-plugin", str(ROOT / "chains" / "studio-5-binaural.toml"), "-o", str(tmp_path / "out")])

@@ -29,6 +29,7 @@ mix on its first two channels).
 
 from __future__ import annotations
 
+import concurrent.futures
 import contextlib
 import hashlib
 import os
@@ -262,53 +263,35 @@ def _build(
 ) -> dict[str, Path]:
     native = resources.files("soundstage.export") / "native"
     out_dir.mkdir(parents=True, exist_ok=True)
-    built: dict[str, Path] = {}
     with tempfile.TemporaryDirectory(prefix=".soundstage-export-", dir=out_dir) as scratch:
         work = Path(scratch).absolute()  # g++ runs in it: paths given relative to where the user is would not hold
         for file in ("engine.hpp", "plugin.cpp", "dpf_messages.hpp"):
             (work / file).write_text((native / file).read_text())
-        blob = work / "program.bin"
-        blob.write_bytes(program.blob)
-        for plugin_format in formats:
-            if plugin_format == "web":
-                built[plugin_format] = build_page(
-                    work, web[0], name=name, stem=bundle_stem(name), description=description, reference=web[1], extras=web[2]
+        (work / "program.bin").write_bytes(program.blob)
+
+        def one(plugin_format: str) -> Path:
+            if plugin_format == "web":  # in a folder of its own: it writes its sources while the plugins compile
+                (work / "web").mkdir()
+                page, reference, extras = web
+                stem = bundle_stem(name)
+                return build_page(
+                    work / "web", page, name=name, stem=stem, description=description, reference=reference, extras=extras
                 )
-                continue
-            include = work / plugin_format
-            include.mkdir()
-            (include / "DistrhoPluginInfo.h").write_text(_info_header(program, name, description, plugin_format))
-            stage = work / f"bundle-{plugin_format}"
-            stem = bundle_stem(name)
-            if plugin_format == "vst3" and system == "windows":
-                bundle = stage / f"{stem}.vst3"
-                binary = bundle / "Contents" / "x86_64-win" / f"{stem}.vst3"
-            elif plugin_format == "vst3":
-                bundle = stage / f"{stem}.vst3"
-                binary = bundle / "Contents" / f"{platform.machine()}-linux" / f"{stem}.so"
-            elif plugin_format == "lv2":
-                bundle = stage / f"{stem}.lv2"
-                binary = bundle / f"{stem}.so"
-            else:
-                bundle = stage / f"{stem}.clap"
-                binary = bundle
-            binary.parent.mkdir(parents=True, exist_ok=True)
-            # the blob by a plain relative name (from the scratch folder): the assembler reads it from a string in a
-            # macro, which a comma or quote in the output folder's path would break
-            command = compile_command(
-                plugin_format,
-                [work / "plugin.cpp"],
-                [include, work],
-                {"SSX_PROGRAM": blob.name},
-                binary,
-                preinclude=work / "dpf_messages.hpp",
-                system=system,
-            )
-            run(command, f"the {plugin_format.upper()} plugin", cwd=work)
-            if plugin_format == "lv2":
-                run([str(_ttl_generator(work)), f"./{binary.name}"], "the LV2 description (ttl)", cwd=bundle)
-                (bundle / "chain.toml").write_text(program.chain_text, encoding="utf-8")
-            built[plugin_format] = bundle
+            return _build_plugin(program, work, plugin_format, name=name, description=description, system=system)
+
+        # one compiler per format at once, as many as the processor has cores: each is one long g++ (or clang) call
+        with concurrent.futures.ThreadPoolExecutor(max_workers=min(len(formats), _cores())) as pool:
+            futures = [pool.submit(one, plugin_format) for plugin_format in formats]
+            try:
+                concurrent.futures.wait(futures, return_when=concurrent.futures.FIRST_EXCEPTION)
+            finally:  # Ctrl-C, or a format that failed: start no other (the ones compiling end on their own)
+                for future in futures:
+                    future.cancel()
+            concurrent.futures.wait(futures)
+            errors = [error for future in futures if not future.cancelled() and (error := future.exception()) is not None]
+            if errors:  # the first format's error, in the order asked
+                raise errors[0]
+            built = {plugin_format: future.result() for plugin_format, future in zip(formats, futures)}
         # every format built: only now is a bundle of the same name replaced (a rename in one file system), so an
         # export that fails in its last format keeps every bundle that was there
         for plugin_format, bundle in built.items():
@@ -318,3 +301,49 @@ def _build(
             shutil.move(str(bundle), final)
             built[plugin_format] = final
     return built
+
+
+def _build_plugin(program: Program, work: Path, plugin_format: str, *, name: str, description: str, system: str) -> Path:
+    """Compile one format's bundle in the scratch folder ``work`` (holding the sources and ``program.bin``); its path."""
+    include = work / plugin_format
+    include.mkdir()
+    (include / "DistrhoPluginInfo.h").write_text(_info_header(program, name, description, plugin_format))
+    stage = work / f"bundle-{plugin_format}"
+    stem = bundle_stem(name)
+    if plugin_format == "vst3" and system == "windows":
+        bundle = stage / f"{stem}.vst3"
+        binary = bundle / "Contents" / "x86_64-win" / f"{stem}.vst3"
+    elif plugin_format == "vst3":
+        bundle = stage / f"{stem}.vst3"
+        binary = bundle / "Contents" / f"{platform.machine()}-linux" / f"{stem}.so"
+    elif plugin_format == "lv2":
+        bundle = stage / f"{stem}.lv2"
+        binary = bundle / f"{stem}.so"
+    else:
+        bundle = stage / f"{stem}.clap"
+        binary = bundle
+    binary.parent.mkdir(parents=True, exist_ok=True)
+    # the blob by a plain relative name (from the scratch folder): the assembler reads it from a string in a
+    # macro, which a comma or quote in the output folder's path would break
+    command = compile_command(
+        plugin_format,
+        [work / "plugin.cpp"],
+        [include, work],
+        {"SSX_PROGRAM": "program.bin"},
+        binary,
+        preinclude=work / "dpf_messages.hpp",
+        system=system,
+    )
+    run(command, f"the {plugin_format.upper()} plugin", cwd=work)
+    if plugin_format == "lv2":
+        run([str(_ttl_generator(work)), f"./{binary.name}"], "the LV2 description (ttl)", cwd=bundle)
+        (bundle / "chain.toml").write_text(program.chain_text, encoding="utf-8")
+    return bundle
+
+
+def _cores() -> int:
+    """The cores this process may run on (its affinity: a container's or taskset's share, not the machine's)."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # macOS, Windows
+        return max(1, os.cpu_count() or 1)
