@@ -43,7 +43,7 @@ from pathlib import Path
 from typing import Any
 
 from soundstage.export.bake import Program
-from soundstage.export.toolchain import BuildError, run
+from soundstage.export.toolchain import BuildError, run, stop_builds
 from soundstage.export.web import build_page, missing_web_tools
 
 __all__ = [
@@ -284,7 +284,14 @@ def _build(
             futures = [pool.submit(one, plugin_format) for plugin_format in formats]
             try:
                 concurrent.futures.wait(futures, return_when=concurrent.futures.FIRST_EXCEPTION)
-            finally:  # Ctrl-C, or a format that failed: start no other (the ones compiling end on their own)
+            except BaseException:  # Ctrl-C, SIGTERM: no format starts, and the compilers end now, not at their end
+                for future in futures:
+                    future.cancel()
+                while not all(future.done() for future in futures):  # a step a format began as its compiler ended, too
+                    stop_builds()
+                    concurrent.futures.wait(futures, timeout=0.1)
+                raise
+            finally:  # and where a format failed, no other starts (the ones compiling end on their own)
                 for future in futures:
                     future.cancel()
             concurrent.futures.wait(futures)

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import contextlib
+import os
+import signal
 import subprocess
+import threading
 from pathlib import Path
 
 from soundstage.errors import SoundstageError
 
-__all__ = ["BuildError", "run"]
+__all__ = ["BuildError", "run", "stop_builds"]
 
 
 class BuildError(SoundstageError):
@@ -16,9 +20,46 @@ class BuildError(SoundstageError):
 
 def run(command: list[str], what: str, cwd: Path | None = None, hint: str = "") -> None:
     """Run ``command`` (in ``cwd``); if it fails, a :class:`BuildError` naming ``what``, the compiler's first error
-    line and ``hint``."""
-    result = subprocess.run(command, capture_output=True, text=True, cwd=cwd)
-    if result.returncode != 0:
-        lines = [line.strip() for line in result.stderr.splitlines() if line.strip()] or ["(no output)"]
+    line and ``hint``. Any thread may call it; :func:`stop_builds` ends the calls running."""
+    # in a process group of its own, which stop_builds ends whole: the g++ driver's cc1plus, as and ld hold its pipes
+    pipe = subprocess.PIPE
+    with subprocess.Popen(command, stdout=pipe, stderr=pipe, text=True, cwd=cwd, start_new_session=True) as process:
+        with _lock:
+            _running.add(process)
+        try:
+            _, stderr = process.communicate()
+        finally:
+            with _lock:
+                _running.discard(process)
+    if process.returncode != 0:
+        lines = [line.strip() for line in stderr.splitlines() if line.strip()] or ["(no output)"]
         first_error = next((line for line in lines if "error" in line.lower()), lines[-1])  # not the caret line under it
         raise BuildError(f"building {what} failed: {first_error} (command: {' '.join(command[:3])} ...){hint}")
+
+
+def stop_builds() -> None:
+    """End every compiler :func:`run` has running, on every thread (an export stopped by Ctrl-C or SIGTERM while its
+    formats compile at once: they would run to their end first). Each, with the programs it started, is asked to stop
+    (SIGTERM: g++ removes its temporary files), and killed if it has not within a second."""
+    with _lock:
+        running = list(_running)
+    for process in running:
+        _signal_group(process, signal.SIGTERM)
+    for process in running:
+        try:
+            process.wait(timeout=1.0)
+        except subprocess.TimeoutExpired:
+            _signal_group(process, getattr(signal, "SIGKILL", signal.SIGTERM))
+
+
+def _signal_group(process: subprocess.Popen[str], signum: int) -> None:
+    """Send ``signum`` to the process group ``process`` leads (POSIX), or to it alone (Windows)."""
+    with contextlib.suppress(OSError):
+        if hasattr(os, "killpg"):
+            os.killpg(process.pid, signum)
+        else:  # pragma: no cover - Windows
+            process.send_signal(signum)
+
+
+_lock = threading.Lock()
+_running: set[subprocess.Popen[str]] = set()
