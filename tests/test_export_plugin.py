@@ -13,6 +13,7 @@ import json
 import os
 import re
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -872,7 +873,7 @@ def _pe_table(binary: Path, title: str) -> set[str]:
 
 @pytest.mark.parametrize("chain_name", ["studio-5-binaural", "builtins"])
 def test_a_windows_build_plays_under_wine_as_the_linux_build_does(
-    tmp_path: Path, clap_host: Path, vst3_host: Path, windows_hosts, chain_name: str
+    tmp_path: Path, clap_host: Path, vst3_host: Path, windows_hosts, bundles: dict[str, dict[str, Path]], chain_name: str
 ) -> None:
     """`export-plugin` built for Linux only, while most studios run their DAW on Windows. `--platform windows` builds
     the same program into a Windows VST3 and CLAP (64-bit DLLs, MinGW-w64, statically linked: they import only
@@ -881,7 +882,10 @@ def test_a_windows_build_plays_under_wine_as_the_linux_build_does(
     own arithmetic), and within float rounding for the built-ins, whose JUCE code calls the C library's sin and tanh."""
     chain_file = ROOT / ("chains" if chain_name == "studio-5-binaural" else "tests/export") / f"{chain_name}.toml"
     windows = export_plugin(chain_file, tmp_path / "windows", rates=[RATE], system="windows").bundles
-    linux = export_plugin(chain_file, tmp_path / "linux", formats=["clap", "vst3"], rates=[RATE]).bundles
+    if chain_name in bundles:  # the module's build of the preset, as this would build it
+        linux = bundles[chain_name]
+    else:
+        linux = export_plugin(chain_file, tmp_path / "linux", formats=["clap", "vst3"], rates=[RATE]).bundles
     assert sorted(windows) == ["clap", "vst3"]
     dll = windows["vst3"] / "Contents" / "x86_64-win" / f"{windows['vst3'].stem}.vst3"
     for binary, entry in ((dll, {"GetPluginFactory", "InitDll", "ExitDll"}), (windows["clap"], {"clap_entry"})):
@@ -1255,6 +1259,20 @@ def test_an_export_that_fails_in_its_last_format_keeps_every_bundle_and_leaves_n
     assert not (tmp_path / "new").exists()
 
 
+def _trim_and_a_stand_in_compiler(folder: Path, script: str) -> tuple[Path, str]:
+    """A one-knob chain file, and a PATH on which ``g++`` is the shell ``script`` (both in ``folder``); skips where the
+    toolchain is missing or the process may use one core only (the formats then compile one after another)."""
+    plugin_toolchain()
+    if len(os.sched_getaffinity(0)) < 2:
+        pytest.skip("one core: the formats compile one after another")
+    trim = folder / "trim.toml"
+    trim.write_text('format = 1\n[[stages]]\ntype = "Gain"\nname = "trim"\n')
+    (folder / "bin").mkdir()
+    (folder / "bin" / "g++").write_text(f"#!/bin/sh\n{script}")
+    (folder / "bin" / "g++").chmod(0o755)
+    return trim, f"{folder / 'bin'}{os.pathsep}{os.environ['PATH']}"
+
+
 def test_the_formats_compile_at_once_and_a_failure_is_the_first_format_asked(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys
 ) -> None:
@@ -1262,26 +1280,55 @@ def test_the_formats_compile_at_once_and_a_failure_is_the_first_format_asked(
     compiles' time on any number of cores. Now they run at once, up to the cores the process may use; where several
     fail, the error is the first format's in the order asked (--format vst3,clap: the VST3's, though the CLAP's
     compiler failed first), as before."""
-    plugin_toolchain()
-    if len(os.sched_getaffinity(0)) < 2:
-        pytest.skip("one core: the formats compile one after another")
-    trim = tmp_path / "trim.toml"
-    trim.write_text('format = 1\n[[stages]]\ntype = "Gain"\nname = "trim"\n')
-    log, fakes = tmp_path / "calls.log", tmp_path / "bin"
-    fakes.mkdir()
-    (fakes / "g++").write_text(  # a g++ that takes a while and fails: the VST3's after 1.5 s, the CLAP's after 0.5 s
-        f'#!/bin/sh\ncase "$*" in *TARGET_VST3*) kind=vst3; wait=1.5;; *) kind=clap; wait=0.5;; esac\n'
-        f'echo "start $kind $(date +%s.%N)" >> {log}\nsleep $wait\necho "end $kind $(date +%s.%N)" >> {log}\n'
-        'echo "g++: error: $kind broke" >&2\nexit 1\n'
+    log = tmp_path / "calls.log"
+    trim, path = (
+        _trim_and_a_stand_in_compiler(  # a g++ that takes a while and fails: the VST3's after 1.5 s, the CLAP's after 0.5 s
+            tmp_path,
+            f'case "$*" in *TARGET_VST3*) kind=vst3; wait=1.5;; *) kind=clap; wait=0.5;; esac\n'
+            f'echo "start $kind $(date +%s.%N)" >> {log}\nsleep $wait\necho "end $kind $(date +%s.%N)" >> {log}\n'
+            'echo "g++: error: $kind broke" >&2\nexit 1\n',
+        )
     )
-    (fakes / "g++").chmod(0o755)
-    monkeypatch.setenv("PATH", f"{fakes}{os.pathsep}{os.environ['PATH']}")
+    monkeypatch.setenv("PATH", path)
     assert main(["export-plugin", str(trim), "-o", str(tmp_path / "out"), "--format", "vst3,clap"]) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "building the VST3 plugin failed: g++: error: vst3 broke" in err, err
     times = {(what, kind): float(at) for what, kind, at in (line.split() for line in log.read_text().splitlines())}
     assert times[("start", "clap")] < times[("end", "vst3")] and times[("start", "vst3")] < times[("end", "clap")], times
     assert not (tmp_path / "out").exists()
+
+
+@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT])
+def test_an_export_stopped_while_its_formats_compile_ends_them_and_leaves_nothing(tmp_path: Path, signum: int) -> None:
+    """Ctrl-C or SIGTERM while the formats compile at once: the export ends within seconds, as one compiling one format
+    after another did, and leaves no folder and no compiler running. A compiler's own programs (g++'s cc1plus, here a
+    sleep its stand-in starts) end with it: left running, they would hold its pipes and keep the export waiting."""
+    started = tmp_path / "started"
+    trim, path = _trim_and_a_stand_in_compiler(tmp_path, f'sleep 60 &\necho "$!" >> {started}\nwait\n')  # a long compile
+    env = {**os.environ, "PATH": path}
+    command = [sys.executable, "-m", "soundstage.cli", "export-plugin", str(trim), "-o", str(tmp_path / "out")]
+    process = subprocess.Popen([*command, "--format", "vst3,clap"], env=env, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and len(started.read_text().split() if started.exists() else []) < 2:
+        time.sleep(0.05)
+    children = [int(pid) for pid in started.read_text().split()]
+    assert len(children) == 2, "the two formats never compiled at once"
+    stopped = time.monotonic()
+    process.send_signal(signum)
+    _, err = process.communicate(timeout=30)
+    assert time.monotonic() - stopped < 10
+    assert process.returncode == 128 + signum and "no output was written" in err and "Traceback" not in err, err
+    assert not (tmp_path / "out").exists()
+    time.sleep(0.5)
+    assert not [pid for pid in children if _running(pid)]
+
+
+def _running(pid: int) -> bool:
+    """Whether process ``pid`` runs (it is there and not a zombie that its parent has yet to reap)."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
+    except (FileNotFoundError, ProcessLookupError):
+        return False
 
 
 def test_missing_toolchain_is_one_line_with_the_fix(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys) -> None:
