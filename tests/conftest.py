@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import atexit
 import os
 import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -18,6 +20,13 @@ import pytest
 # The design store (soundstage.designstore) is off in tests, so each test designs what it checks and
 # leaves nothing in the home folder; tests/test_designstore.py turns it on in a temporary folder.
 os.environ["SOUNDSTAGE_DESIGN_CACHE"] = "off"
+
+# An export's compiles go through ccache where it is installed (soundstage.export.toolchain). In tests, into a folder of
+# the run's own, made by the process that starts the run and shared by its workers (they inherit it), removed at its
+# end: the same objects compile once in a run, and nothing is left in the home folder.
+if "SOUNDSTAGE_TESTS_CCACHE" not in os.environ:
+    os.environ["SOUNDSTAGE_TESTS_CCACHE"] = os.environ["CCACHE_DIR"] = tempfile.mkdtemp(prefix="soundstage-tests-ccache-")
+    atexit.register(shutil.rmtree, os.environ["CCACHE_DIR"], ignore_errors=True)
 
 
 def _ignored_here_only(_signum: int, _frame: object) -> None:

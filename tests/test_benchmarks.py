@@ -9,7 +9,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from helpers import plugin_toolchain, web_toolchain
+from helpers import plugin_toolchain, tool, web_toolchain
 
 BENCHMARKS = Path(__file__).resolve().parents[1] / "benchmarks"
 
@@ -152,6 +152,14 @@ def test_plugin_benchmark_runs() -> None:
     result = run("plugin.py", "--seconds", "1", "--stream-seconds", "0.5", "--rounds", "1", timeout=600)
     assert result.returncode == 0, result.stderr
     assert result.stdout.count("(resampled)") == 2 and "(expect < 3)" in result.stdout
+
+
+def test_export_build_benchmark_runs() -> None:
+    plugin_toolchain()
+    tool("ccache")
+    result = run("export_build.py", "--rounds", "1", "--format", "clap", timeout=600)
+    assert result.returncode == 0, result.stderr
+    assert "every compile made (ccache off)" in result.stdout and "(target <= 0.35)" in result.stdout
 
 
 def test_integer_read_benchmark_runs() -> None:

@@ -31,7 +31,7 @@ from hypothesis import strategies as st
 
 from export.host import null_db, plugin_parameter, set_knob
 from export.host import test_mix as make_test_mix
-from helpers import plugin_toolchain
+from helpers import plugin_toolchain, tool
 from soundstage.cli import main
 from soundstage.errors import ChainError, PluginError
 from soundstage.export import export_plugin
@@ -1276,20 +1276,18 @@ def _trim_and_a_stand_in_compiler(folder: Path, script: str) -> tuple[Path, str]
 def test_the_formats_compile_at_once_and_a_failure_is_the_first_format_asked(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys
 ) -> None:
-    """Each format is one long compiler call, and they were made one after another: a three-format export took three
-    compiles' time on any number of cores. Now they run at once, up to the cores the process may use; where several
-    fail, the error is the first format's in the order asked (--format vst3,clap: the VST3's, though the CLAP's
-    compiler failed first), as before."""
+    """The compiles of an export run at once, up to the cores the process may use; where several fail, the error is
+    the first format's in the order asked (--format vst3,clap: the VST3's, though the CLAP's compiler failed first)."""
     log = tmp_path / "calls.log"
-    trim, path = (
-        _trim_and_a_stand_in_compiler(  # a g++ that takes a while and fails: the VST3's after 1.5 s, the CLAP's after 0.5 s
-            tmp_path,
-            f'case "$*" in *TARGET_VST3*) kind=vst3; wait=1.5;; *) kind=clap; wait=0.5;; esac\n'
-            f'echo "start $kind $(date +%s.%N)" >> {log}\nsleep $wait\necho "end $kind $(date +%s.%N)" >> {log}\n'
-            'echo "g++: error: $kind broke" >&2\nexit 1\n',
-        )
+    trim, path = _trim_and_a_stand_in_compiler(  # each format's own source fails, the VST3's after 1.5 s, the CLAP's after 0.5 s
+        tmp_path,
+        'case "$*" in *TARGET_VST3*plugin.cpp*) kind=vst3; wait=1.5;; *TARGET_CLAP*plugin.cpp*) kind=clap; wait=0.5;;'
+        " *) exit 0;; esac\n"
+        f'echo "start $kind $(date +%s.%N)" >> {log}\nsleep $wait\necho "end $kind $(date +%s.%N)" >> {log}\n'
+        'echo "g++: error: $kind broke" >&2\nexit 1\n',
     )
     monkeypatch.setenv("PATH", path)
+    monkeypatch.setenv("CCACHE_DISABLE", "1")  # ccache, where installed, calls the stand-in as it is
     assert main(["export-plugin", str(trim), "-o", str(tmp_path / "out"), "--format", "vst3,clap"]) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "building the VST3 plugin failed: g++: error: vst3 broke" in err, err
@@ -1300,19 +1298,19 @@ def test_the_formats_compile_at_once_and_a_failure_is_the_first_format_asked(
 
 @pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT])
 def test_an_export_stopped_while_its_formats_compile_ends_them_and_leaves_nothing(tmp_path: Path, signum: int) -> None:
-    """Ctrl-C or SIGTERM while the formats compile at once: the export ends within seconds, as one compiling one format
+    """Ctrl-C or SIGTERM while the compilers run at once: the export ends within seconds, as one compiling one format
     after another did, and leaves no folder and no compiler running. A compiler's own programs (g++'s cc1plus, here a
     sleep its stand-in starts) end with it: left running, they would hold its pipes and keep the export waiting."""
     started = tmp_path / "started"
     trim, path = _trim_and_a_stand_in_compiler(tmp_path, f'sleep 60 &\necho "$!" >> {started}\nwait\n')  # a long compile
-    env = {**os.environ, "PATH": path}
+    env = {**os.environ, "PATH": path, "CCACHE_DISABLE": "1"}  # ccache, where installed, calls the stand-in as it is
     command = [sys.executable, "-m", "soundstage.cli", "export-plugin", str(trim), "-o", str(tmp_path / "out")]
     process = subprocess.Popen([*command, "--format", "vst3,clap"], env=env, stderr=subprocess.PIPE, text=True)
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline and len(started.read_text().split() if started.exists() else []) < 2:
         time.sleep(0.05)
     children = [int(pid) for pid in started.read_text().split()]
-    assert len(children) == 2, "the two formats never compiled at once"
+    assert len(children) == 2, "no two compilers ran at once"
     stopped = time.monotonic()
     process.send_signal(signum)
     _, err = process.communicate(timeout=30)
@@ -1321,6 +1319,49 @@ def test_an_export_stopped_while_its_formats_compile_ends_them_and_leaves_nothin
     assert not (tmp_path / "out").exists()
     time.sleep(0.5)
     assert not [pid for pid in children if _running(pid)]
+
+
+def test_a_second_export_compiles_only_its_program_and_plays_it(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Each format's plugin was one compile of the whole engine with DPF and the program in it (6.5 s a format), and a
+    re-export after a knob's change took as long as the first. Now the engine compiles once per export, and every
+    compile but the program's goes through ccache: exporting the chain again with another gain finds the engine's, the
+    VST3's and DPF's objects in the cache (three hits, no miss), and the plugin plays the new gain, not the first's."""
+    plugin_toolchain()
+    ccache = tool("ccache")
+    monkeypatch.setenv("CCACHE_DIR", str(tmp_path / "ccache"))
+    monkeypatch.delenv("CCACHE_DISABLE", raising=False)
+    mix = make_test_mix(1.0, int(RATE))
+    counts = []
+    for gain_db in (-6.0, -13.5):
+        chain = tmp_path / "trim.toml"
+        chain.write_text(f'format = 1\n[[stages]]\ntype = "Gain"\nname = "trim"\nparameters = {{ gain_db = {gain_db} }}\n')
+        bundle = export_plugin(chain, tmp_path / f"out{gain_db:g}", formats=["vst3"], rates=[RATE]).bundles["vst3"]
+        report = subprocess.run([ccache, "--print-stats"], capture_output=True, text=True, check=True).stdout
+        stats = {key: int(value) for key, value in (line.split("\t") for line in report.splitlines())}
+        counts.append((stats["direct_cache_hit"] + stats["preprocessed_cache_hit"], stats["cache_miss"]))
+        played = pedalboard.load_plugin(str(bundle))(mix, RATE)
+        level_db = 20 * np.log10(np.sqrt(np.mean(played**2)) / np.sqrt(np.mean(mix**2)))
+        print(f"\n{gain_db} dB: plays {level_db:.3f} dB; ccache hits and misses so far {counts[-1]}")
+        assert abs(level_db - gain_db) < 0.01
+    assert counts == [(0, 3), (3, 3)]  # the engine, the VST3's part and DPF's: compiled once, then found
+
+
+def test_a_ccache_that_fails_itself_leaves_the_compiler_to_build_alone(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """ccache's own failures (a setting it cannot read, a folder it may not write) are not the export's: where ccache
+    says so, the compiler runs alone, and the plugin plays."""
+    plugin_toolchain()
+    tool("ccache")
+    (tmp_path / "ccache.conf").write_text("max_size = banana\n")
+    monkeypatch.setenv("CCACHE_CONFIGPATH", str(tmp_path / "ccache.conf"))
+    monkeypatch.delenv("CCACHE_DISABLE", raising=False)
+    chain = tmp_path / "trim.toml"
+    chain.write_text('format = 1\n[[stages]]\ntype = "Gain"\nname = "trim"\nparameters = { gain_db = -6.0 }\n')
+    broken = subprocess.run(["ccache", "g++", "--version"], capture_output=True, text=True)
+    assert broken.returncode != 0 and broken.stderr.startswith("ccache: error:"), broken.stderr
+    bundle = export_plugin(chain, tmp_path / "out", formats=["vst3"], rates=[RATE]).bundles["vst3"]
+    mix = make_test_mix(1.0, int(RATE))
+    played = pedalboard.load_plugin(str(bundle))(mix, RATE)
+    assert abs(20 * np.log10(np.sqrt(np.mean(played**2)) / np.sqrt(np.mean(mix**2))) + 6.0) < 0.01
 
 
 def _running(pid: int) -> bool:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import shutil
 import signal
 import subprocess
 import threading
@@ -18,9 +19,28 @@ class BuildError(SoundstageError):
     """A plugin could not be built (a missing tool, or the compiler failed)."""
 
 
-def run(command: list[str], what: str, cwd: Path | None = None, hint: str = "") -> None:
+def run(command: list[str], what: str, cwd: Path | None = None, hint: str = "", *, cache: bool = False) -> None:
     """Run ``command`` (in ``cwd``); if it fails, a :class:`BuildError` naming ``what``, the compiler's first error
-    line and ``hint``. Any thread may call it; :func:`stop_builds` ends the calls running."""
+    line and ``hint``. Any thread may call it; :func:`stop_builds` ends the calls running.
+
+    ``cache``: a compile whose output follows from its sources and options alone, run through ccache where it is
+    installed (``CCACHE_DISABLE=1`` turns that off), so an export compiles only what changed since the last; where
+    ccache itself fails (a folder it cannot write, a bad setting), the compiler runs alone."""
+    launcher = shutil.which("ccache") if cache else None
+    if launcher:
+        returncode, stderr = _call([launcher, *command], cwd)
+        if returncode > 0 and stderr.lstrip().startswith("ccache:"):
+            returncode, stderr = _call(command, cwd)
+    else:
+        returncode, stderr = _call(command, cwd)
+    if returncode != 0:
+        lines = [line.strip() for line in stderr.splitlines() if line.strip()] or ["(no output)"]
+        first_error = next((line for line in lines if "error" in line.lower()), lines[-1])  # not the caret line under it
+        raise BuildError(f"building {what} failed: {first_error} (command: {' '.join(command[:3])} ...){hint}")
+
+
+def _call(command: list[str], cwd: Path | None) -> tuple[int, str]:
+    """Run ``command``; its return code and what it said on stderr."""
     # in a process group of its own, which stop_builds ends whole: the g++ driver's cc1plus, as and ld hold its pipes
     pipe = subprocess.PIPE
     with subprocess.Popen(command, stdout=pipe, stderr=pipe, text=True, cwd=cwd, start_new_session=True) as process:
@@ -31,10 +51,7 @@ def run(command: list[str], what: str, cwd: Path | None = None, hint: str = "") 
         finally:
             with _lock:
                 _running.discard(process)
-    if process.returncode != 0:
-        lines = [line.strip() for line in stderr.splitlines() if line.strip()] or ["(no output)"]
-        first_error = next((line for line in lines if "error" in line.lower()), lines[-1])  # not the caret line under it
-        raise BuildError(f"building {what} failed: {first_error} (command: {' '.join(command[:3])} ...){hint}")
+    return process.returncode, stderr
 
 
 def stop_builds() -> None:

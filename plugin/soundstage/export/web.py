@@ -37,7 +37,7 @@ __all__ = [
     "page_chain",
     "page_midi",
     "page_rate",
-    "wasm_command",
+    "wasm_commands",
     "wasm_compiler",
     "web_page",
 ]
@@ -86,11 +86,13 @@ def build_page(
 ) -> Path:
     """Build the engine into WebAssembly in the scratch folder ``work`` and write ``STEM.html`` there; its path."""
     native = resources.files("soundstage.export") / "native"
-    for file in ("engine.hpp", "web.cpp"):
+    for file in ("engine.hpp", "engine_api.hpp", "web.cpp"):
         (work / file).write_text((native / file).read_text())
     module = work / "engine.wasm"
     hint = f"; clang needs the wasm32 C and C++ libraries (Debian/Ubuntu: {WASM_APT})"
-    run(wasm_command(work / "web.cpp", module), "the web page's engine (WebAssembly)", cwd=work, hint=hint)
+    compile_engine, link_engine = wasm_commands("web.cpp", "web.o", module)  # the same in every export: ccache keeps it
+    run(compile_engine, "the web page's engine (WebAssembly)", cwd=work, hint=hint, cache=True)
+    run(link_engine, "the web page's engine (WebAssembly)", cwd=work, hint=hint)
     page = work / f"{stem}.html"
     made = web_page(
         program, module.read_bytes(), name=name, stem=stem, description=description, reference=reference, extras=extras
@@ -99,26 +101,26 @@ def build_page(
     return page
 
 
-def wasm_command(source: Path, output: Path) -> list[str]:
-    """The one clang++ call that builds the engine (``native/web.cpp``) into a WebAssembly module for the web page:
-    a WASI reactor (no main), 128-bit SIMD (every browser since 2021-23), no exceptions, no fused multiply-adds (the
-    x86-64 builds have none: the page plays what the plugins play)."""
-    return [
-        str(wasm_compiler()),
-        "--target=wasm32-wasi",
-        f"--sysroot={wasi_sysroot()}",
+def wasm_commands(source: str | Path, object_file: str | Path, output: str | Path) -> tuple[list[str], list[str]]:
+    """The two clang++ calls that build the engine (``native/web.cpp``) into a WebAssembly module for the web page,
+    compiling ``source`` into ``object_file`` and linking that into ``output``: a WASI reactor (no main), 128-bit SIMD
+    (every browser since 2021-23), no exceptions, no fused multiply-adds (the x86-64 builds have none: the page plays
+    what the plugins play)."""
+    target = [str(wasm_compiler()), "--target=wasm32-wasi", f"--sysroot={wasi_sysroot()}"]
+    compile_source = [
+        *target,
         "-std=c++17",
         "-O3",
         "-msimd128",
         "-fno-exceptions",
         "-ffp-contract=off",
-        "-mexec-model=reactor",
-        "-Wl,--no-entry",
-        "-Wl,--strip-all",
+        "-c",
         str(source),
         "-o",
-        str(output),
+        str(object_file),
     ]
+    link = [*target, "-mexec-model=reactor", "-Wl,--no-entry", "-Wl,--strip-all", str(object_file), "-o", str(output)]
+    return compile_source, link
 
 
 def web_page(

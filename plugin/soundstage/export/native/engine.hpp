@@ -26,6 +26,8 @@
 #include <utility>
 #include <vector>
 
+#include "engine_api.hpp"
+
 #ifndef M_PI  // POSIX's, which strict C++ leaves out (MinGW-w64's <cmath> under -std=c++17, without DPF's headers)
 #define M_PI 3.14159265358979323846
 #endif
@@ -199,16 +201,6 @@ private:
     int n_, m_;
     std::vector<int> swaps_;
     std::vector<double> twr_, twi_, splr_, spli_, re_, im_;
-};
-
-// ---------------------------------------------------------------------------------
-// The plugin's parameters (the chain's knobs) and their current values.
-struct ParameterInfo {
-    std::string name, symbol, unit;
-    float minimum = 0, maximum = 1, fallback = 0;
-    bool boolean = false;
-    bool logarithmic = false;  // the knob travels as a frequency or a time does (DPF's hint: LV2 hosts honour it)
-    std::vector<std::string> choices;  // a choice's names, its value their index (LadderFilter's mode)
 };
 
 // A knob an operation reads: a plugin parameter, or a value fixed at export.

@@ -1,43 +1,20 @@
-// The DPF plugin around soundstage's native engine (engine.hpp). Built by
-// `soundstage export-plugin`, once per format, with a generated DistrhoPluginInfo.h
-// (name, URI, IDs, channel counts) and the baked program embedded into the binary
-// (SSX_PROGRAM: the path of the blob, read by the assembler's .incbin).
+// The DPF plugin around soundstage's native engine (engine.hpp, through engine_api.hpp). Built by
+// `soundstage export-plugin`, once per format, with a generated DistrhoPluginInfo.h (name, URI, IDs, channel
+// counts), and linked with the engine (engine.cpp) and the baked program (program.cpp) compiled once per export.
 #include "DistrhoPlugin.hpp"
-#include "engine.hpp"
+#include "engine_api.hpp"
 
 #include <cstdio>
 
-#define SSX_STRINGIFY2(x) #x
-#define SSX_STRINGIFY(x) SSX_STRINGIFY2(x)
-
-extern "C" const uint8_t ssx_program_start[];
+extern "C" const uint8_t ssx_program_start[];  // program.cpp
 extern "C" const uint8_t ssx_program_end[];
-#if defined(_WIN32)  // a PE/COFF DLL (MinGW): read-only data is .rdata, and only the .def file's symbols are exported
-#define SSX_READ_ONLY ".section .rdata,\"dr\"\n"
-#define SSX_HIDDEN ""
-#define SSX_BACK ".text\n"
-#else  // ELF
-#define SSX_READ_ONLY ".section .rodata\n"
-#define SSX_HIDDEN ".hidden ssx_program_start\n.hidden ssx_program_end\n"
-#define SSX_BACK ".previous\n"
-#endif
-__asm__(
-    SSX_READ_ONLY
-    ".balign 16\n"
-    SSX_HIDDEN
-    ".global ssx_program_start\n"
-    ".global ssx_program_end\n"
-    "ssx_program_start:\n"
-    ".incbin \"" SSX_STRINGIFY(SSX_PROGRAM) "\"\n"
-    "ssx_program_end:\n"
-    SSX_BACK);
 
 START_NAMESPACE_DISTRHO
 
 namespace {
 
-const ssx::Engine& program() {
-    static ssx::Engine engine;
+const ssx::EngineHandle& program() {
+    static ssx::EngineHandle engine;
     static const bool opened = engine.open(ssx_program_start, size_t(ssx_program_end - ssx_program_start));
     (void)opened;
     return engine;
@@ -136,7 +113,7 @@ protected:
 private:
     static uint32_t kBypass() { return uint32_t(program().parameters().size()); }
 
-    ssx::Engine fEngine;
+    ssx::EngineHandle fEngine;
     bool fOpened = false;
     DISTRHO_DECLARE_NON_COPYABLE_WITH_LEAK_DETECTOR(SoundstagePlugin)
 };
