@@ -20,10 +20,12 @@ it holds (``tests/test_daw.py``), so whatever differs is the plugin's.
 
 from __future__ import annotations
 
+import math
 import os
 import shutil
 import signal
 import subprocess
+import time
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -115,6 +117,11 @@ def _install(insert: Insert, home: Path, env: dict[str, str]) -> None:
     if not placed.exists():
         placed.symlink_to(insert.bundle.resolve(), target_is_directory=True)
     if insert.kind == "vst3":
+        # Ardour takes an index for its plugin only when the index's time is a whole second past the plugin's binary
+        # (st_mtime < the index's, in seconds): scanned within the second it was built in (an export from the compiler
+        # cache ends within a second), the plugin is "not found". A user's Ardour would scan it again at its next start.
+        built = max(path.stat().st_mtime for path in (placed / "Contents").rglob("*") if path.is_file())
+        time.sleep(max(0.0, math.floor(built) + 1.0 - time.time()))
         scanner_env = {**env, "LD_LIBRARY_PATH": str(VST3_SCANNER.parent)}
         _run([str(VST3_SCANNER), "-f", "-q", str(placed)], scanner_env, home)
 
