@@ -119,7 +119,7 @@ def _install(insert: Insert, home: Path, env: dict[str, str]) -> None:
     if insert.kind == "vst3":
         # Ardour takes an index for its plugin only when the index's time is a whole second past the plugin's binary
         # (st_mtime < the index's, in seconds): scanned within the second it was built in (an export from the compiler
-        # cache ends within a second), the plugin is "not found". A user's Ardour would scan it again at its next start.
+        # cache ends within a second), the plugin is "not found". A user must let that second pass (README).
         built = max(path.stat().st_mtime for path in (placed / "Contents").rglob("*") if path.is_file())
         time.sleep(max(0.0, math.floor(built) + 1.0 - time.time()))
         scanner_env = {**env, "LD_LIBRARY_PATH": str(VST3_SCANNER.parent)}

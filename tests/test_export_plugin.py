@@ -1330,17 +1330,14 @@ def test_a_second_export_compiles_only_its_program_and_plays_it(tmp_path: Path, 
     ccache = tool("ccache")
     monkeypatch.setenv("CCACHE_DIR", str(tmp_path / "ccache"))
     monkeypatch.delenv("CCACHE_DISABLE", raising=False)
-    mix = make_test_mix(1.0, int(RATE))
     counts = []
     for gain_db in (-6.0, -13.5):
-        chain = tmp_path / "trim.toml"
-        chain.write_text(f'format = 1\n[[stages]]\ntype = "Gain"\nname = "trim"\nparameters = {{ gain_db = {gain_db} }}\n')
+        chain = _trim(tmp_path, gain_db)
         bundle = export_plugin(chain, tmp_path / f"out{gain_db:g}", formats=["vst3"], rates=[RATE]).bundles["vst3"]
         report = subprocess.run([ccache, "--print-stats"], capture_output=True, text=True, check=True).stdout
         stats = {key: int(value) for key, value in (line.split("\t") for line in report.splitlines())}
         counts.append((stats["direct_cache_hit"] + stats["preprocessed_cache_hit"], stats["cache_miss"]))
-        played = pedalboard.load_plugin(str(bundle))(mix, RATE)
-        level_db = 20 * np.log10(np.sqrt(np.mean(played**2)) / np.sqrt(np.mean(mix**2)))
+        level_db = _level_db(bundle)
         print(f"\n{gain_db} dB: plays {level_db:.3f} dB; ccache hits and misses so far {counts[-1]}")
         assert abs(level_db - gain_db) < 0.01
     assert counts == [(0, 3), (3, 3)]  # the engine, the VST3's part and DPF's: compiled once, then found
@@ -1354,14 +1351,62 @@ def test_a_ccache_that_fails_itself_leaves_the_compiler_to_build_alone(tmp_path:
     (tmp_path / "ccache.conf").write_text("max_size = banana\n")
     monkeypatch.setenv("CCACHE_CONFIGPATH", str(tmp_path / "ccache.conf"))
     monkeypatch.delenv("CCACHE_DISABLE", raising=False)
-    chain = tmp_path / "trim.toml"
-    chain.write_text('format = 1\n[[stages]]\ntype = "Gain"\nname = "trim"\nparameters = { gain_db = -6.0 }\n')
     broken = subprocess.run(["ccache", "g++", "--version"], capture_output=True, text=True)
     assert broken.returncode != 0 and broken.stderr.startswith("ccache: error:"), broken.stderr
-    bundle = export_plugin(chain, tmp_path / "out", formats=["vst3"], rates=[RATE]).bundles["vst3"]
+    bundle = export_plugin(_trim(tmp_path, -6.0), tmp_path / "out", formats=["vst3"], rates=[RATE]).bundles["vst3"]
+    assert abs(_level_db(bundle) + 6.0) < 0.01
+
+
+def _trim(folder: Path, gain_db: float) -> Path:
+    """A chain file of one Gain (``trim``) at ``gain_db``, in ``folder``."""
+    chain = folder / "trim.toml"
+    chain.write_text(f'format = 1\n[[stages]]\ntype = "Gain"\nname = "trim"\nparameters = {{ gain_db = {gain_db} }}\n')
+    return chain
+
+
+def _level_db(bundle: Path) -> float:
+    """The level of a test mix through the VST3 ``bundle`` against the mix's own, dB."""
     mix = make_test_mix(1.0, int(RATE))
     played = pedalboard.load_plugin(str(bundle))(mix, RATE)
-    assert abs(20 * np.log10(np.sqrt(np.mean(played**2)) / np.sqrt(np.mean(mix**2))) + 6.0) < 0.01
+    return float(20 * np.log10(np.sqrt(np.mean(played**2)) / np.sqrt(np.mean(mix**2))))
+
+
+def test_a_bundle_that_is_a_link_is_replaced_as_a_link_and_what_it_points_to_is_kept(tmp_path: Path) -> None:
+    """-o a plugin folder where the bundles are links to a build elsewhere (as one links a build into ~/.vst3): with
+    --overwrite the export puts its bundles in place of the links and leaves what they point to as it was. The VST3
+    (a folder) failed: "Cannot call rmtree on a symbolic link"."""
+    plugin_toolchain()
+    elsewhere = export_plugin(_trim(tmp_path, -6.0), tmp_path / "elsewhere", formats=["vst3", "clap"], rates=[RATE])
+    plugins = tmp_path / "plugins"
+    plugins.mkdir()
+    for bundle in elsewhere.bundles.values():
+        (plugins / bundle.name).symlink_to(bundle)
+    kept = {path: path.read_bytes() for path in (tmp_path / "elsewhere").rglob("*") if path.is_file()}
+    made = export_plugin(_trim(tmp_path, -13.5), plugins, formats=["vst3", "clap"], rates=[RATE], overwrite=True)
+    assert sorted(path.name for path in plugins.iterdir()) == ["trim.clap", "trim.vst3"]
+    assert not any(bundle.is_symlink() for bundle in made.bundles.values())
+    assert {path: path.read_bytes() for path in (tmp_path / "elsewhere").rglob("*") if path.is_file()} == kept
+    assert abs(_level_db(made.bundles["vst3"]) + 13.5) < 0.01 and abs(_level_db(elsewhere.bundles["vst3"]) + 6.0) < 0.01
+
+
+def test_exports_of_the_same_bundle_at_once_each_leave_it_whole(tmp_path: Path) -> None:
+    """The same export run several times at once into one folder (a second terminal, a build tool that starts it
+    again): each ends without an error and the folder holds one whole bundle of each format, nothing beside them. A
+    bundle was removed and then moved, two steps another export could come between: this test failed 3 times in 3 on
+    that code, an export of the 24 ending "cannot write plugins" ("Directory not empty", "No such file or directory")."""
+    plugin_toolchain()
+    chain = _trim(tmp_path, -6.0)
+    command = [sys.executable, "-m", "soundstage.cli", "export-plugin", str(chain), "-o", str(tmp_path / "plugins")]
+    command += ["--format", "vst3,clap", "--overwrite", "--rates", f"{RATE:g}"]
+    export_plugin(chain, tmp_path / "plugins", formats=["vst3", "clap"], rates=[RATE])  # its objects into the cache
+    for _ in range(3):
+        runs = [subprocess.Popen(command, stderr=subprocess.PIPE, text=True) for _ in range(8)]
+        errors = [run.communicate(timeout=600)[1] for run in runs]
+        assert [run.returncode for run in runs] == [0] * 8, errors
+        files = sorted(str(path.relative_to(tmp_path / "plugins")) for path in (tmp_path / "plugins").rglob("*"))
+        assert files == ["trim.clap", "trim.vst3", "trim.vst3/Contents", "trim.vst3/Contents/x86_64-linux",
+                         "trim.vst3/Contents/x86_64-linux/trim.so"], files  # fmt: skip
+    assert abs(_level_db(tmp_path / "plugins" / "trim.vst3") + 6.0) < 0.01
 
 
 def _running(pid: int) -> bool:

@@ -37,6 +37,7 @@ from __future__ import annotations
 
 import concurrent.futures
 import contextlib
+import errno
 import functools
 import hashlib
 import os
@@ -352,15 +353,32 @@ def _build(
         ]
         made.update(_at_once(links))
         built = {plugin_format: made[plugin_format] for plugin_format in formats}
-        # every format built: only now is a bundle of the same name replaced (a rename in one file system), so an
-        # export that fails in its last format keeps every bundle that was there
+        # every format built: only now is a bundle of the same name replaced, so an export that fails in its last
+        # format keeps every bundle that was there
+        (work / "replaced").mkdir()
         for plugin_format, bundle in built.items():
-            final = out_dir / bundle.name
-            if final.exists():
-                shutil.rmtree(final) if final.is_dir() else final.unlink()
-            shutil.move(str(bundle), final)
-            built[plugin_format] = final
+            built[plugin_format] = _put_in_place(bundle, out_dir / bundle.name, work / "replaced")
     return built
+
+
+def _put_in_place(bundle: Path, final: Path, aside: Path) -> Path:
+    """Move ``bundle`` (a file or a folder, built in the scratch folder: the same file system) to ``final``, in place of
+    what is there, by renames: what was there (a bundle, or a link to one: the link, not what it points to) is moved
+    into the scratch folder ``aside`` first, and goes with it. A DAW that has the old plugin loaded keeps it, and exports
+    of the same bundle at once each leave one whole bundle there, the last to end, never one inside another or an
+    error (where another export's bundle arrives between the two renames, it is moved aside in turn)."""
+    for attempt in range(100):
+        try:
+            os.rename(final, aside / f"{attempt}-{final.name}")
+        except FileNotFoundError:
+            pass
+        try:
+            os.rename(bundle, final)
+            return final
+        except OSError as error:  # a folder over a folder another export has just put there: again
+            if error.errno not in (errno.EEXIST, errno.ENOTEMPTY, errno.EISDIR, errno.ENOTDIR):
+                raise
+    raise BuildError(f"cannot put {str(final)!r} in place: other exports of it keep replacing it; run one at a time")
 
 
 def _shared_compiles(work: Path, system: str) -> list[tuple[str, Callable[[], Any]]]:
