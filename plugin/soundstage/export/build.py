@@ -386,6 +386,8 @@ def _shared_compiles(work: Path, system: str) -> list[tuple[str, Callable[[], An
     sources and ``program.bin``), as (what, call): the engine (most of a build's compile time, and the same in every
     export: a compiler cache keeps it) and the program."""
     engine = object_command("engine.cpp", "engine.o", system=system)
+    # the blob by a plain relative name (from the scratch folder): the assembler reads it from a string in a macro,
+    # which a comma or quote in the output folder's path would break
     program = object_command("program.cpp", "program.o", system=system, defines={"SSX_PROGRAM": "program.bin"})
     return [
         ("engine", functools.partial(run, engine, "the plugins' engine", cwd=work, cache=True)),
