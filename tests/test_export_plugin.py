@@ -1409,6 +1409,32 @@ def test_exports_of_the_same_bundle_at_once_each_leave_it_whole(tmp_path: Path) 
     assert abs(_level_db(tmp_path / "plugins" / "trim.vst3") + 6.0) < 0.01
 
 
+def test_an_export_stopped_as_it_puts_a_bundle_in_place_keeps_the_one_there(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Ctrl-C or SIGTERM between the two renames that put a bundle in place (what is there moved aside, the new one not
+    yet in): the bundle that was there goes back, whole, and the export's scratch folder goes. The old bundle was removed
+    first (before stop 66), or went with the scratch folder (this stop's first version): the user was left with none."""
+    plugin_toolchain()
+    plugins = tmp_path / "plugins"
+    export_plugin(_trim(tmp_path, -6.0), plugins, formats=["vst3"], rates=[RATE])
+    kept = {path: path.read_bytes() for path in plugins.rglob("*") if path.is_file()}
+    rename = os.rename
+
+    def stopped_as_the_new_bundle_goes_in(source: Any, target: Any, *args: Any, **kwargs: Any) -> None:
+        if Path(source).parent.name == "bundle-vst3":
+            raise KeyboardInterrupt
+        rename(source, target, *args, **kwargs)
+
+    monkeypatch.setattr(os, "rename", stopped_as_the_new_bundle_goes_in)
+    with pytest.raises(KeyboardInterrupt):
+        export_plugin(_trim(tmp_path, -13.5), plugins, formats=["vst3"], rates=[RATE], overwrite=True)
+    monkeypatch.undo()
+    assert {path: path.read_bytes() for path in plugins.rglob("*") if path.is_file()} == kept
+    assert [path.name for path in plugins.iterdir()] == ["trim.vst3"]
+    assert abs(_level_db(plugins / "trim.vst3") + 6.0) < 0.01
+
+
 def _running(pid: int) -> bool:
     """Whether process ``pid`` runs (it is there and not a zombie that its parent has yet to reap)."""
     try:

@@ -368,16 +368,20 @@ def _put_in_place(bundle: Path, final: Path, aside: Path) -> Path:
     of the same bundle at once each leave one whole bundle there, the last to end, never one inside another or an
     error (where another export's bundle arrives between the two renames, it is moved aside in turn)."""
     for attempt in range(100):
+        moved = aside / f"{attempt}-{final.name}"
         try:
-            os.rename(final, aside / f"{attempt}-{final.name}")
-        except FileNotFoundError:
-            pass
-        try:
+            with contextlib.suppress(FileNotFoundError):
+                os.rename(final, moved)
             os.rename(bundle, final)
             return final
-        except OSError as error:  # a folder over a folder another export has just put there: again
-            if error.errno not in (errno.EEXIST, errno.ENOTEMPTY, errno.EISDIR, errno.ENOTDIR):
+        except BaseException as error:
+            # stopped between the two renames (Ctrl-C, SIGTERM, a disk error): what was there goes back, not with the
+            # scratch folder
+            if os.path.lexists(moved) and not os.path.lexists(final):
+                os.rename(moved, final)
+            if not isinstance(error, OSError) or error.errno not in (errno.EEXIST, errno.ENOTEMPTY, errno.EISDIR, errno.ENOTDIR):
                 raise
+            # a folder over a folder another export has just put there: again
     raise BuildError(f"cannot put {str(final)!r} in place: other exports of it keep replacing it; run one at a time")
 
 
