@@ -45,6 +45,7 @@ import platform
 import re
 import shutil
 import tempfile
+import time
 import unicodedata
 from collections.abc import Callable, Sequence
 from importlib import resources
@@ -52,7 +53,7 @@ from pathlib import Path
 from typing import Any
 
 from soundstage.export.bake import Program
-from soundstage.export.toolchain import BuildError, run, stop_builds
+from soundstage.export.toolchain import BuildError, builds_running, run, stop_builds
 from soundstage.export.web import build_page, missing_web_tools
 
 __all__ = [
@@ -431,24 +432,37 @@ def _at_once(calls: list[tuple[str, Callable[[], Any]]]) -> dict[str, Any]:
     end: g++ would run on for seconds."""
     if not calls:
         return {}
+    futures: list[concurrent.futures.Future[Any]] = []
     with concurrent.futures.ThreadPoolExecutor(max_workers=min(len(calls), _cores())) as pool:
-        futures = [pool.submit(call) for _, call in calls]
         try:
-            concurrent.futures.wait(futures, return_when=concurrent.futures.FIRST_EXCEPTION)
+            for _, call in calls:  # the first compilers run while the others are handed over: stopped here too
+                futures.append(pool.submit(call))
+            _wait(futures, first_error=True)
         except BaseException:  # Ctrl-C, SIGTERM: no call starts, and the compilers end now
-            for future in futures:
-                future.cancel()
-            while not all(future.done() for future in futures):  # a step a call began as its compiler ended, too
+            pool.shutdown(wait=False, cancel_futures=True)  # with one handed over as the signal came, not yet listed
+            while not all(future.done() for future in futures) or builds_running():  # a step begun as a compiler ended
                 stop_builds()
-                concurrent.futures.wait(futures, timeout=0.1)
+                _wait(futures, seconds=0.1)
             raise
         for future in futures:  # where a call failed, no other starts
             future.cancel()
-        concurrent.futures.wait(futures)
+        _wait(futures)
     errors = [error for future in futures if not future.cancelled() and (error := future.exception()) is not None]
     if errors:
         raise errors[0]
     return {what: future.result() for (what, _), future in zip(calls, futures)}
+
+
+def _wait(futures: list[concurrent.futures.Future[Any]], *, first_error: bool = False, seconds: float | None = None) -> None:
+    """Until every one of ``futures`` is done, or (``first_error``) one has failed, or ``seconds`` have passed. It looks
+    every 20 ms rather than in ``concurrent.futures.wait``, which takes the futures' locks one by one: a Ctrl-C or SIGTERM
+    that stopped it there left it holding some, no worker could finish its future again, and the export hung."""
+    deadline = None if seconds is None else time.monotonic() + seconds
+    while not all(future.done() for future in futures):
+        failed = (future.done() and not future.cancelled() and future.exception() is not None for future in futures)
+        if (first_error and any(failed)) or (deadline is not None and time.monotonic() >= deadline):
+            return
+        time.sleep(0.02)
 
 
 def _link_plugin(program: Program, work: Path, plugin_format: str, *, name: str, system: str) -> Path:

@@ -12,7 +12,7 @@ from pathlib import Path
 
 from soundstage.errors import SoundstageError
 
-__all__ = ["BuildError", "run", "stop_builds"]
+__all__ = ["BuildError", "builds_running", "run", "stop_builds"]
 
 
 class BuildError(SoundstageError):
@@ -52,6 +52,12 @@ def _call(command: list[str], cwd: Path | None) -> tuple[int, str]:
             with _lock:
                 _running.discard(process)
     return process.returncode, stderr
+
+
+def builds_running() -> bool:
+    """Whether a compiler :func:`run` started is running, on any thread."""
+    with _lock:
+        return bool(_running)
 
 
 def stop_builds() -> None:
