@@ -1265,8 +1265,7 @@ def _trim_and_a_stand_in_compiler(folder: Path, script: str) -> tuple[Path, str]
     plugin_toolchain()
     if len(os.sched_getaffinity(0)) < 2:
         pytest.skip("one core: the formats compile one after another")
-    trim = folder / "trim.toml"
-    trim.write_text('format = 1\n[[stages]]\ntype = "Gain"\nname = "trim"\n')
+    trim = _trim(folder, 0.0)
     (folder / "bin").mkdir()
     (folder / "bin" / "g++").write_text(f"#!/bin/sh\n{script}")
     (folder / "bin" / "g++").chmod(0o755)
@@ -1369,6 +1368,32 @@ def _level_db(bundle: Path) -> float:
     mix = make_test_mix(1.0, int(RATE))
     played = pedalboard.load_plugin(str(bundle))(mix, RATE)
     return float(20 * np.log10(np.sqrt(np.mean(played**2)) / np.sqrt(np.mean(mix**2))))
+
+
+@pytest.mark.parametrize("plugin_format", ["vst3", "clap"])
+def test_a_bundle_another_program_makes_while_the_export_builds_is_kept_without_overwrite(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys, plugin_format: str
+) -> None:
+    """Without --overwrite the names are free when the export begins; a bundle of the same name that another program
+    puts there while the plugins compile (a folder for a VST3, a file for a CLAP) is the user's: it is kept as it was,
+    the export says so in one line and puts none of its bundles in place. It was replaced."""
+    plugin_toolchain()
+    out = tmp_path / "out"
+    mine = out / f"trim.{plugin_format}"
+    made = f"mkdir -p {mine} && echo mine > {mine}/mine.txt" if plugin_format == "vst3" else f"echo mine > {mine}"
+    (tmp_path / "bin").mkdir()
+    (tmp_path / "bin" / "g++").write_text(  # the real compiler, after the other program's bundle appears
+        f'#!/bin/sh\ncase "$*" in *TARGET_{plugin_format.upper()}*plugin.cpp*) {made};; esac\nexec {tool("g++")} "$@"\n'
+    )
+    (tmp_path / "bin" / "g++").chmod(0o755)
+    monkeypatch.setenv("PATH", f"{tmp_path / 'bin'}{os.pathsep}{os.environ['PATH']}")
+    monkeypatch.setenv("CCACHE_DISABLE", "1")  # ccache, where installed, calls the stand-in as it is
+    assert main(["export-plugin", str(_trim(tmp_path, -6.0)), "-o", str(out), "--format", "vst3,clap"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and f"{str(mine)!r} appeared while the plugin was built" in err and "--overwrite" in err, err
+    assert sorted(path.name for path in out.iterdir()) == [mine.name]  # no other bundle, no scratch folder
+    assert (mine / "mine.txt" if plugin_format == "vst3" else mine).read_text() == "mine\n"
+    assert plugin_format == "clap" or sorted(path.name for path in mine.iterdir()) == ["mine.txt"]
 
 
 def test_a_bundle_that_is_a_link_is_replaced_as_a_link_and_what_it_points_to_is_kept(tmp_path: Path) -> None:

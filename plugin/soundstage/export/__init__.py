@@ -139,6 +139,7 @@ def export_plugin(
         web_program=web,
         web_reference=reference,
         web_extras=extras,
+        overwrite=overwrite,
     )
     return Export(bundles, program, title, (web or program) if "web" in formats else None, reference, notes)
 

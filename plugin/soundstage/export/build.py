@@ -276,6 +276,7 @@ def build(
     web_program: Program | None = None,
     web_reference: Program | None = None,
     web_extras: dict[str, Any] | None = None,
+    overwrite: bool = True,
 ) -> dict[str, Path]:
     """Compile ``program`` into one bundle per format in ``out_dir``, for ``system``; returns format -> bundle path.
     The web page holds ``web_program`` (default ``program``): baked for one rate, as a browser runs one;
@@ -283,7 +284,8 @@ def build(
     it holds (:func:`~soundstage.export.web.web_page`: a MIDI map, the chain file).
 
     A bundle is built in a scratch folder inside ``out_dir`` and moved into place
-    when complete: a failed build leaves no half bundle and keeps what was there.
+    when complete: a failed build leaves no half bundle and keeps what was there. Without ``overwrite``, a bundle of
+    the same name that another program made there while the export built is kept, and the export puts none in place.
     """
     missing = missing_tools(system, formats)
     if missing:
@@ -300,6 +302,7 @@ def build(
             formats=formats,
             system=system,
             web=(web_program or program, web_reference, web_extras),
+            overwrite=overwrite,
         )
     except OSError as error:
         raise BuildError(f"cannot write plugins into {str(out_dir)!r}: {error.strerror or error}") from None
@@ -318,6 +321,7 @@ def _build(
     formats: tuple[str, ...],
     system: str,
     web: tuple[Program, Program | None, dict[str, Any] | None],
+    overwrite: bool,
 ) -> dict[str, Path]:
     native = resources.files("soundstage.export") / "native"
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -356,10 +360,38 @@ def _build(
         built = {plugin_format: made[plugin_format] for plugin_format in formats}
         # every format built: only now is a bundle of the same name replaced, so an export that fails in its last
         # format keeps every bundle that was there
+        if not overwrite:
+            _claim([(bundle, out_dir / bundle.name) for bundle in built.values()])
         (work / "replaced").mkdir()
         for plugin_format, bundle in built.items():
             built[plugin_format] = _put_in_place(bundle, out_dir / bundle.name, work / "replaced")
     return built
+
+
+def _claim(places: list[tuple[Path, Path]]) -> None:
+    """Without --overwrite, where nothing was when the export began: for each (bundle, final) of ``places``, ``final``
+    made, empty (a folder for a folder bundle, a file for a file bundle), so a bundle another program put there while
+    the export built (seconds) is seen, not replaced. The names were checked before the build; one taken since then
+    is kept, the empty ones made are removed, and the export puts no bundle in place: all or none."""
+    made: list[Path] = []
+    try:
+        for bundle, final in places:
+            try:
+                if bundle.is_dir():
+                    final.mkdir()
+                else:
+                    os.close(os.open(final, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644))
+            except FileExistsError:
+                raise BuildError(
+                    f"{str(final)!r} appeared while the plugin was built (another program made it) and is kept; "
+                    "pass --overwrite to replace it, or choose another -o or --name"
+                ) from None
+            made.append(final)
+    except BaseException:  # that error, or Ctrl-C / SIGTERM between two: no empty bundle is left behind
+        for final in made:
+            with contextlib.suppress(OSError):
+                final.rmdir() if final.is_dir() else final.unlink()
+        raise
 
 
 def _put_in_place(bundle: Path, final: Path, aside: Path) -> Path:
@@ -456,7 +488,8 @@ def _at_once(calls: list[tuple[str, Callable[[], Any]]]) -> dict[str, Any]:
 def _wait(futures: list[concurrent.futures.Future[Any]], *, first_error: bool = False, seconds: float | None = None) -> None:
     """Until every one of ``futures`` is done, or (``first_error``) one has failed, or ``seconds`` have passed. It looks
     every 20 ms rather than in ``concurrent.futures.wait``, which takes the futures' locks one by one: a Ctrl-C or SIGTERM
-    that stopped it there left it holding some, no worker could finish its future again, and the export hung."""
+    that stopped it there could leave it holding some, and then no worker could finish its future again (read in
+    CPython's code; the hang seen came from elsewhere, see :func:`_at_once`)."""
     deadline = None if seconds is None else time.monotonic() + seconds
     while not all(future.done() for future in futures):
         failed = (future.done() and not future.cancelled() and future.exception() is not None for future in futures)
