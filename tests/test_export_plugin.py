@@ -20,8 +20,10 @@ import tempfile
 import threading
 import time
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
+import mido
 import numpy as np
 import pedalboard
 import pytest
@@ -37,11 +39,13 @@ from soundstage.errors import ChainError, PluginError
 from soundstage.export import export_plugin
 from soundstage.export.bake import BUILTIN_KINDS, bake
 from soundstage.export.build import WINDOWS_COMPILER, bundle_stem, dpf_root, missing_tools
+from soundstage.export.midi import midi_header, plugin_midi
 from soundstage.export.state import chain_from_binary, chain_from_state, read_plugin_state
 from soundstage.exported import MAGIC, exported_program
 from soundstage.host.builtins import BUILTIN_RANGES
 from soundstage.host.chainfile import load_chain
 from soundstage.host.external import load_plugin
+from soundstage.midi.maps import load_map
 
 ROOT = Path(__file__).resolve().parents[1]
 HOST = ROOT / "tests" / "export" / "host.py"
@@ -752,6 +756,211 @@ def test_a_clap_host_at_twice_the_baked_rate_hears_what_pedalboard_hears(
         got = np.fromfile(tmp_path / "out.f32", "<f4").reshape(2, -1)[:, latency:]
         assert np.sqrt(np.mean(got**2)) > 0.01
         assert np.array_equal(got, vst3[:, : got.shape[1]]), f"blocks of {block}: CLAP and VST3 differ"
+
+
+#: A chain with a latent stage (the upmix's STFT) before a Gain and a pedalboard built-in, and a map binding every kind
+#: of control there is to its knobs: a CC on a dB curve, a 14-bit CC, a note toggling a switch, an NRPN on a log
+#: curve, a relative encoder, pitch bend (inverted, with pickup), a CC choosing a mode, and a program change recalling
+#: values.
+_MIDI_CHAIN = """format = 1
+[[stages]]
+type = "Upmix"
+name = "upmix"
+parameters = { center_width_db = 4.0 }
+[[stages]]
+type = "Gain"
+name = "trim"
+[[stages]]
+type = "pedalboard.LadderFilter"
+name = "filter"
+parameters = { mode = "LPF24", cutoff_hz = 4000.0, resonance = 0.2 }
+"""
+_MIDI_MAP = """[[bindings]]
+target = "trim.gain_db"
+kind = "cc"
+number = 7
+min = -30.0
+max = 6.0
+curve = "db"
+[[bindings]]
+target = "upmix.center_amount"
+kind = "cc14"
+number = 1
+[[bindings]]
+target = "trim.invert"
+kind = "note"
+number = 60
+[[bindings]]
+target = "filter.cutoff_hz"
+kind = "nrpn"
+number = 300
+curve = "log"
+min = 200.0
+max = 12000.0
+[[bindings]]
+target = "upmix.center_width_db"
+kind = "relative"
+number = 16
+encoding = "signed_bit"
+[[bindings]]
+target = "filter.resonance"
+kind = "pitchbend"
+max = 0.8
+invert = true
+pickup = true
+[[bindings]]
+target = "filter.mode"
+kind = "cc"
+number = 20
+[[programs]]
+program = 3
+preset = "preset.toml"
+"""
+
+
+def _midi_messages(seed: int, delays: dict[str, int]) -> list[tuple[int, Any]]:
+    """Random messages for ``_MIDI_MAP``'s controls, each at a whole tick (480 a beat at 120 bpm: 50 samples at 48 kHz),
+    as (tick, mido message), in order. ``soundstage process`` runs pedalboard's built-ins in 64-sample calls, and a
+    change to one lands at the start of its next call (:class:`PedalboardStep`): the built-in's messages (pitch bend,
+    the mode, the NRPN) are kept 3 ticks apart, and no other change falls due within 128 samples of one of theirs, so those
+    calls start where the change is due and the chain's render is exact there too."""
+    rng = np.random.default_rng(seed)
+    control = lambda number, value: mido.Message("control_change", control=number, value=value)  # noqa: E731
+    others = []
+    for tick in sorted(int(t) for t in rng.integers(0, 2700, 260)):
+        kind = int(rng.choice([0, 1, 2, 4, 5]))
+        value = int(rng.integers(0, 128))
+        if kind == 0:
+            message, knob = control(7, value), "trim"
+        elif kind == 1:
+            message, knob = control(int(rng.choice([1, 33])), value), "upmix"
+        elif kind == 2:
+            message = mido.Message("note_on", note=60, velocity=value) if value % 3 else mido.Message("note_off", note=60)
+            knob = "trim"
+        elif kind == 4:  # an encoder's turns, one to three steps (signed bit: 65 is one step down)
+            message, knob = control(16, int(rng.choice([1, 2, 3, 65, 66, 67]))), "upmix"
+        else:
+            message, knob = mido.Message("program_change", program=int(rng.choice([3, 4]))), "trim"
+        others.append((tick, message, tick * 50 + delays[knob]))
+    builtin = []
+    for tick in range(20, 2700, 3 + int(rng.integers(0, 4))):
+        kind, value = int(rng.integers(0, 3)), int(rng.integers(0, 128))
+        if kind == 0:
+            messages = [mido.Message("pitchwheel", pitch=int(rng.integers(-8192, 8192)))]
+        elif kind == 1:
+            messages = [control(20, value)]
+        else:  # NRPN 300 (MSB 2, LSB 44), or another, selected; then data entry, its LSB, an increment or a decrement
+            selection = [control(99, 2), control(98, 44)] if value % 4 else [control(99, 2), control(98, value)]
+            messages = [*(selection if value % 3 else []), control(int(rng.choice([6, 38, 96, 97])), value)]
+        builtin += [(tick, message, tick * 50 + delays["filter"]) for message in messages]
+    kept = [item for item in others if all(abs(item[2] - due) >= 128 for _, _, due in builtin)]
+    return sorted(((tick, message) for tick, message, _ in [*kept, *builtin]), key=lambda item: item[0])  # stable
+
+
+def test_a_plugin_exported_with_a_midi_map_moves_its_knobs_on_the_messages_sample(
+    clap_host: Path, tmp_path: Path, capsys: pytest.CaptureFixture
+) -> None:
+    """`export-plugin --map`: the plugin takes MIDI in, and the map moves its knobs as `soundstage process --midi --map`
+    moves the chain's, each on the sample its stage hears the message's (after the upmix's latency for the Gain and
+    the filter). A CLAP host sends the messages of a MIDI file at their samples, in blocks of 256, 1000 and 37, and an
+    LV2 host as an atom sequence in blocks of 256 and 1000: the output nulls against the chain's render of the file to
+    -90 dB, the same samples at every block size and in both formats, and the messages move it (against the render
+    without them: above -20 dB). The VST3 of the same export takes no MIDI (DPF would put 2080 hidden controller
+    parameters ahead of its knobs), and the summary says so. Before, a map went into the web page only."""
+    plugin_toolchain()
+    tool("lv2info")  # the LV2 host reads the ports with it
+    chain, midi_map = tmp_path / "chain.toml", tmp_path / "map.toml"
+    chain.write_text(_MIDI_CHAIN)
+    midi_map.write_text(_MIDI_MAP)
+    (tmp_path / "preset.toml").write_text(
+        _MIDI_CHAIN.replace("center_width_db = 4.0", "center_width_db = 9.0, center_amount = 0.3").replace(
+            'name = "trim"', 'name = "trim"\nparameters = { gain_db = -12.0, invert = true }'
+        )
+    )
+    out = tmp_path / "out"
+    assert main(["export-plugin", str(chain), "-o", str(out), "--rates", "48000", "--map", str(midi_map)]) == 0
+    said = capsys.readouterr().out
+    assert f"MIDI in (LV2 and CLAP): the bindings of {midi_map} move its knobs" in said and "VST3 takes no MIDI" in said
+    assert not [name for name in pedalboard.load_plugin(str(out / "chain.vst3")).parameters if name.startswith("midi_")]
+    made = SimpleNamespace(bundles={"clap": out / "chain.clap", "lv2": out / "chain.lv2"})
+    assert "atom:supports midi:MidiEvent" in (made.bundles["lv2"] / "chain.ttl").read_text()  # a MIDI input hosts connect
+    loaded = load_chain(chain)
+    loaded.open_stream(RATE, 2)
+    delays = {path.split(".")[0]: delay for path, delay in loaded.parameter_delays().items()}
+    assert delays["upmix"] == 0 and delays["trim"] == delays["filter"] > 1000  # the upmix's latency
+    messages = _midi_messages(5, delays)
+    track = mido.MidiTrack()
+    previous = 0
+    for tick, message in messages:
+        track.append(message.copy(time=tick - previous))
+        previous = tick
+    midi_file = mido.MidiFile(ticks_per_beat=480)
+    midi_file.tracks.append(track)
+    midi_file.save(tmp_path / "moves.mid")
+    (tmp_path / "moves.txt").write_text("".join(f"{tick * 50} {' '.join(map(str, m.bytes()))}\n" for tick, m in messages))
+    audio = make_test_mix(3.0, int(RATE))
+    soundfile.write(tmp_path / "in.wav", audio.T, int(RATE), subtype="FLOAT")
+    audio.astype("<f4").tofile(tmp_path / "in.f32")
+    renders = {}
+    for name, extra in (("moved", ["--midi", str(tmp_path / "moves.mid"), "--map", str(midi_map)]), ("still", [])):
+        assert main(["process", str(tmp_path / "in.wav"), str(tmp_path / f"{name}.wav"), "--chain", str(chain), *extra]) == 0
+        renders[name] = soundfile.read(tmp_path / f"{name}.wav", dtype="float32", always_2d=True)[0].T
+    played = []
+    for block in (256, 1000, 37):
+        result = subprocess.run(
+            [str(clap_host), str(made.bundles["clap"]), str(RATE), str(block), str(tmp_path / "in.f32"), "2"]
+            + [str(tmp_path / "out.f32")],
+            env={**os.environ, "CLAP_MIDI": str(tmp_path / "moves.txt"), "CLAP_OUTPUTS": "3"},
+            capture_output=True, text=True, check=True,
+        )  # fmt: skip
+        latency = int(result.stdout.split()[1])
+        played.append(np.fromfile(tmp_path / "out.f32", "<f4").reshape(3, -1)[:, latency:])
+        figure = null_db(played[-1], renders["moved"])
+        print(f"\nMIDI-moved CLAP, blocks of {block}: {figure:.1f} dB against soundstage process --midi --map")
+        assert figure <= -90.0
+    for block in (256, 1000):
+        report = _harness(
+            ROOT / "tests" / "export" / "lv2host.py", made.bundles["lv2"], "urn:soundstage:chain", "--render",
+            tmp_path / "in.f32", "2", tmp_path / "out.f32", "--block", str(block), "--midi", tmp_path / "moves.txt",
+        )  # fmt: skip
+        assert report == {"latency": latency, "midi_input": True}
+        played.append(np.fromfile(tmp_path / "out.f32", "<f4").reshape(3, -1))
+    length = played[0].shape[1]  # the CLAP host's output, its latency cut from the start (the LV2 host plays it out)
+    assert all(np.array_equal(played[0], other[:, :length]) for other in played[1:])
+    assert null_db(played[0], renders["still"]) > -20.0, "the messages moved nothing"
+
+
+def test_the_midi_map_allocates_nothing_while_audio_runs(tmp_path: Path) -> None:
+    """tests/export/midi_rt_check.cpp counts operator new while an exported plugin's MIDI map (the header --map
+    generates, for `_MIDI_MAP`) decodes random messages of every kind, its changes waiting for their stages and falling
+    due, floods of messages included: none on the audio thread."""
+    plugin_toolchain()
+    (tmp_path / "chain.toml").write_text(_MIDI_CHAIN)
+    chain = load_chain(tmp_path / "chain.toml")
+    (tmp_path / "preset.toml").write_text(_MIDI_CHAIN.replace("center_width_db = 4.0", "center_width_db = 9.0"))
+    (tmp_path / "map.toml").write_text(_MIDI_MAP)
+    program = bake(chain, _MIDI_CHAIN, rates=[RATE], source=str(tmp_path / "chain.toml"))
+    held, _ = plugin_midi(load_map(tmp_path / "map.toml", chain), program, chain, [RATE])
+    assert held is not None
+    (tmp_path / "midi_map_data.h").write_text(midi_header(held, program))
+    binary = tmp_path / "midi_rt_check"
+    native = ROOT / "plugin" / "soundstage" / "export" / "native"
+    source = ROOT / "tests" / "export" / "midi_rt_check.cpp"
+    subprocess.run(["g++", "-std=c++17", "-O2", f"-I{native}", f"-I{tmp_path}", str(source), "-o", str(binary)], check=True)
+    words = subprocess.run([str(binary)], capture_output=True, text=True, check=True).stdout.split()
+    print(f"\nMIDI map: {' '.join(words)}")
+    assert int(words[1]) == 0 and int(words[3]) > 200000 and int(words[5]) > 1000
+
+
+def test_a_midi_map_for_a_vst3_alone_is_refused_before_anything_is_built(tmp_path: Path) -> None:
+    """--format vst3 --map: the VST3 takes no MIDI, so the map would go nowhere: one line says so and what to do, and
+    nothing is built (no folder)."""
+    chain, midi_map = tmp_path / "chain.toml", tmp_path / "map.toml"
+    chain.write_text(_MIDI_CHAIN)
+    midi_map.write_text(_MIDI_MAP.split("[[programs]]")[0])
+    with pytest.raises(ChainError, match=r"a VST3 takes no MIDI .*add clap or lv2 to --format"):
+        export_plugin(chain, tmp_path / "out", formats=["vst3"], midi_map=midi_map)
+    assert not (tmp_path / "out").exists()
 
 
 def test_a_sample_that_is_no_audio_plays_as_silence_and_never_poisons_the_plugin(

@@ -1143,11 +1143,27 @@ def _cmd_export_plugin(args: argparse.Namespace) -> int:
         print("  it plays at every sample rate, as its chain does: no stage of it holds a design made for one rate")
     elif plugins:
         _say_rates(list(program.latency))
+    if args.map:
+        _say_midi(result, args.map)
     if result.web_program is not None:
         _say_page(result, result.web_program, args.map)
+    for note in result.notes:
+        print(f"  MIDI map: {note}")
     for plugin_format, bundle in result.bundles.items():
         print(f"  {plugin_format}: {bundle}")
     return 0
+
+
+def _say_midi(result: Export, midi_map: str) -> None:
+    """The export summary's lines on the plugins' MIDI input (``--map``)."""
+    if result.midi_formats:
+        takes = " and ".join(f.upper() for f in result.midi_formats)
+        print(
+            f"  MIDI in ({takes}): the bindings of {midi_map} move its knobs, each on the sample its message comes, "
+            "from a controller or a MIDI track's automation routed into the plugin"
+        )
+    if "vst3" in result.bundles:
+        print("  the VST3 takes no MIDI (DPF would move its knobs' IDs): the DAW's own MIDI learn binds its knobs")
 
 
 def _say_page(result: Export, page: Program, midi_map: str | None) -> None:
@@ -1173,8 +1189,6 @@ def _say_page(result: Export, page: Program, midi_map: str | None) -> None:
         )
     if midi_map:
         print(f"  its MIDI (Web MIDI): the bindings of {midi_map}; learn more in the page, and save them as a map")
-    for note in result.notes:
-        print(f"  MIDI map: {note}")
 
 
 def _say_rates(baked: list[float]) -> None:
@@ -1628,7 +1642,8 @@ def build_parser() -> argparse.ArgumentParser:
     export.add_argument(
         "--map",
         metavar="MAP.toml",
-        help="a MIDI map of the chain (soundstage midi learn) for the web page: a controller moves its knobs there",
+        help="a MIDI map of the chain (soundstage midi learn): the CLAP and LV2 plugins take MIDI in, and it moves their "
+        "knobs on each message's sample; the web page's knobs move by Web MIDI",
     )
     _hrtf_argument(export, "the chain (baked into the plugin)")
     export.set_defaults(run=_cmd_export_plugin)

@@ -7,6 +7,8 @@
 // processes IN (raw float32, channel after channel) in blocks of BLOCK frames and
 // writes the raw output (channel after channel, as long as the input) to OUT.
 // Prints "latency L outputs N parameters P" (the latency and params extensions).
+// CLAP_MIDI=FILE: MIDI messages to send, one a line, "FRAME BYTE BYTE [BYTE]" (the frame counted from the input's
+// start), as CLAP_EVENT_MIDI events in the block that holds the frame, at its offset there.
 #include "clap/entry.h"
 #include "clap/events.h"
 #include "clap/ext/latency.h"
@@ -36,6 +38,7 @@ static const char* library_error() { return dlerror(); }
 #include <cstring>
 #include <fstream>
 #include <iterator>
+#include <string>
 #include <vector>
 
 // The host extensions DPF calls without checking for them: latency, params, state (all no-ops here).
@@ -53,13 +56,13 @@ static const void* host_extension(const clap_host_t*, const char* id) {
 }
 
 struct Events {
-    std::vector<clap_event_param_value_t> values;
+    std::vector<const clap_event_header_t*> list;
 };
 static uint32_t events_size(const clap_input_events_t* list) {
-    return uint32_t(static_cast<const Events*>(list->ctx)->values.size());
+    return uint32_t(static_cast<const Events*>(list->ctx)->list.size());
 }
 static const clap_event_header_t* events_get(const clap_input_events_t* list, uint32_t index) {
-    return &static_cast<const Events*>(list->ctx)->values[index].header;
+    return static_cast<const Events*>(list->ctx)->list[index];
 }
 static bool events_push(const clap_output_events_t*, const clap_event_header_t*) { return true; }
 
@@ -91,18 +94,34 @@ int main(int argc, char** argv) {
     const uint32_t outputs = uint32_t(std::atoi(std::getenv("CLAP_OUTPUTS") ? std::getenv("CLAP_OUTPUTS") : "2"));
     std::vector<float> result(size_t(outputs) * frames, 0.0f);
 
-    Events events;
+    std::vector<clap_event_param_value_t> values;
     for (int a = 7; a + 1 < argc; a += 2) {
         clap_event_param_value_t value{};
         value.header = {sizeof(clap_event_param_value_t), 0, CLAP_CORE_EVENT_SPACE_ID, CLAP_EVENT_PARAM_VALUE, 0};
         value.param_id = clap_id(std::atoi(argv[a]));
         value.note_id = -1; value.port_index = -1; value.channel = -1; value.key = -1;
         value.value = std::atof(argv[a + 1]);
-        events.values.push_back(value);
+        values.push_back(value);
     }
-    const Events none;
+    std::vector<clap_event_midi_t> midi;  // every message, its time the frame from the input's start
+    if (const char* messages = std::getenv("CLAP_MIDI")) {
+        std::ifstream lines(messages);
+        unsigned long frame;
+        unsigned b0, b1, b2;
+        std::string line;
+        while (std::getline(lines, line)) {
+            b2 = 0;
+            if (std::sscanf(line.c_str(), "%lu %u %u %u", &frame, &b0, &b1, &b2) < 3) continue;
+            clap_event_midi_t event{};
+            event.header = {sizeof(clap_event_midi_t), uint32_t(frame), CLAP_CORE_EVENT_SPACE_ID, CLAP_EVENT_MIDI, 0};
+            event.port_index = 0;
+            event.data[0] = uint8_t(b0); event.data[1] = uint8_t(b1); event.data[2] = uint8_t(b2);
+            midi.push_back(event);
+        }
+    }
+    Events events;
     clap_input_events_t in_events{&events, events_size, events_get};
-    clap_input_events_t no_events{const_cast<Events*>(&none), events_size, events_get};
+    size_t next_midi = 0;
     clap_output_events_t out_events{nullptr, events_push};
     std::vector<std::vector<float>> in_buffers(inputs, std::vector<float>(block)), out_buffers(outputs, std::vector<float>(block));
     std::vector<float*> in_pointers, out_pointers;
@@ -120,7 +139,16 @@ int main(int argc, char** argv) {
         process.audio_outputs = &out_audio;
         process.audio_inputs_count = 1;
         process.audio_outputs_count = 1;
-        process.in_events = done == 0 ? &in_events : &no_events;
+        std::vector<clap_event_midi_t> block_midi;
+        for (; next_midi < midi.size() && midi[next_midi].header.time < done + count; ++next_midi) {
+            block_midi.push_back(midi[next_midi]);
+            block_midi.back().header.time -= uint32_t(done);
+        }
+        events.list.clear();
+        if (done == 0)
+            for (const auto& value : values) events.list.push_back(&value.header);
+        for (const auto& event : block_midi) events.list.push_back(&event.header);
+        process.in_events = &in_events;
         process.out_events = &out_events;
         if (plugin->process(plugin, &process) == CLAP_PROCESS_ERROR) { std::puts("process failed"); return 4; }
         for (uint32_t c = 0; c < outputs; ++c) std::memcpy(&result[c * frames + done], out_pointers[c], count * sizeof(float));

@@ -1,13 +1,17 @@
 """A minimal LV2 host (ctypes): run an exported LV2 plugin offline on the test mix and null it against the chain.
 
     python tests/export/lv2host.py BUNDLE.lv2 URI CHAIN.toml [--seconds S] [--settings JSON] [--blocks 32,256,...]
+    python tests/export/lv2host.py BUNDLE.lv2 URI --render IN.f32 CHANNELS OUT.f32 --block N [--midi EVENTS.txt]
 
 Why here: lilv-utils' ``lv2apply`` cannot run DPF plugins (it gives no
 ``options`` feature, which DPF requires for the block length), so this host
 gives the features DPF needs (urid:map, options with the block lengths and the
 sample rate, boundedBlockLength), reads the port layout from ``lv2info`` (lilv
 parses the bundle's Turtle), connects every port and runs the plugin. Prints one
-JSON object: latency, and the null (dB) per setting and per block size.
+JSON object: latency, and the null (dB) per setting and per block size. With ``--render``, it plays raw float32
+audio (channel after channel) in blocks of N and writes the output, latency removed; a plugin with a MIDI input (an
+export with a MIDI map) gets the messages of EVENTS.txt ("FRAME BYTE BYTE [BYTE]" a line, the frame counted from the
+input's start) as an atom sequence of midi:MidiEvent, each at its frame in the block that holds it.
 """
 
 from __future__ import annotations
@@ -17,6 +21,7 @@ import ctypes
 import json
 import os
 import re
+import struct
 import subprocess
 import sys
 from pathlib import Path
@@ -82,6 +87,7 @@ def ports(uri: str, bundle: Path) -> list[dict[str, Any]]:
                 "index": int(index),
                 "symbol": re.search(r"Symbol:\s+(\S+)", body).group(1),  # type: ignore[union-attr]
                 "audio": "#AudioPort" in body,
+                "atom": "#AtomPort" in body,
                 "input": "#InputPort" in body,
                 "default": float(m.group(1)) if (m := re.search(r"Default:\s+(\S+)", body)) else 0.0,
             }
@@ -142,19 +148,35 @@ class Lv2Plugin:
         )
         assert self.handle, "the plugin refused to instantiate"
         self.ports = ports(uri, bundle)
-        self.controls = {p["symbol"]: ctypes.c_float(p["default"]) for p in self.ports if not p["audio"]}
+        self.controls = {p["symbol"]: ctypes.c_float(p["default"]) for p in self.ports if not p["audio"] and not p["atom"]}
+        self._sequence = (ctypes.c_uint8 * 65536)()  # a MIDI input's events, refilled every block
+        self._sequence_type = map_uri(None, b"http://lv2plug.in/ns/ext/atom#Sequence")
+        self._midi_type = map_uri(None, b"http://lv2plug.in/ns/ext/midi#MidiEvent")
+        self.midi_input = any(p["atom"] and p["input"] for p in self.ports)
         self.inputs = [p["index"] for p in self.ports if p["audio"] and p["input"]]
         self.outputs = [p["index"] for p in self.ports if p["audio"] and not p["input"]]
         self.buffers = {i: np.zeros(max_block, np.float32) for i in self.inputs + self.outputs}
         for port in self.ports:
             if port["audio"]:
                 address = self.buffers[port["index"]].ctypes.data
+            elif port["atom"]:
+                address = ctypes.addressof(self._sequence)
             else:
                 address = ctypes.addressof(self.controls[port["symbol"]])
             self.descriptor.connect_port(self.handle, port["index"], address)
 
-    def process(self, audio: np.ndarray, block: int) -> tuple[np.ndarray, int]:
-        """A fresh stream over ``audio`` and enough silence for the latency; returns the compensated output and latency."""
+    def _events(self, messages: list[tuple[int, bytes]]) -> None:
+        """The MIDI input's sequence for one block: ``messages`` as (frame in the block, bytes)."""
+        body = b"".join(
+            struct.pack("<qII", frame, len(data), self._midi_type) + data + bytes(-len(data) % 8) for frame, data in messages
+        )
+        sequence = struct.pack("<IIII", 8 + len(body), self._sequence_type, 0, 0) + body
+        ctypes.memmove(self._sequence, sequence, len(sequence))
+
+    def process(self, audio: np.ndarray, block: int, midi: list[tuple[int, bytes]] | None = None) -> tuple[np.ndarray, int]:
+        """A fresh stream over ``audio`` and enough silence for the latency; returns the compensated output and latency.
+        ``midi``: (frame, bytes) messages, in order, for a plugin with a MIDI input."""
+        midi = midi or []
         self.descriptor.activate(self.handle)
         n = audio.shape[1]
         out_chunks = []
@@ -167,6 +189,7 @@ class Lv2Plugin:
                 chunk = audio[channel, position : position + count] if position < n else np.zeros(0, np.float32)
                 self.buffers[index][:count] = 0.0
                 self.buffers[index][: len(chunk)] = chunk
+            self._events([(frame - position, data) for frame, data in midi if position <= frame < position + count])
             self.descriptor.run(self.handle, count)
             if latency is None:
                 latency = int(self.controls["lv2_latency"].value)
@@ -178,15 +201,35 @@ class Lv2Plugin:
         return out[:, latency : latency + n], int(latency or 0)
 
 
+def render(args: argparse.Namespace) -> None:
+    """--render: IN (raw float32, channel after channel) through the plugin in blocks, MIDI and all; OUT the output."""
+    source, channels, target = args.render
+    audio = np.fromfile(source, "<f4").reshape(int(channels), -1)
+    messages = []
+    for line in Path(args.midi).read_text().splitlines() if args.midi else []:
+        frame, *data = (int(item) for item in line.split())
+        messages.append((frame, bytes(data)))
+    plugin = Lv2Plugin(args.bundle, args.uri, 48000.0, args.block)
+    got, latency = plugin.process(audio, args.block, messages)
+    got.astype("<f4").tofile(target)
+    json.dump({"latency": latency, "midi_input": plugin.midi_input}, sys.stdout)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("bundle", type=Path)
     parser.add_argument("uri")
-    parser.add_argument("chain")
+    parser.add_argument("chain", nargs="?")
+    parser.add_argument("--render", nargs=3, metavar=("IN", "CHANNELS", "OUT"))
+    parser.add_argument("--block", type=int, default=256)
+    parser.add_argument("--midi")
     parser.add_argument("--seconds", type=float, default=10.0)
     parser.add_argument("--settings", type=json.loads, default=[])
     parser.add_argument("--blocks", default="32,64,256,1000,8192")
     args = parser.parse_args()
+    if args.render:
+        render(args)
+        return
     rate = 48000
     mix = test_mix(args.seconds, rate)
     blocks = [int(b) for b in args.blocks.split(",")]

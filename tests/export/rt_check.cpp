@@ -8,26 +8,11 @@
 // "allocations N blocks B checksum C" and exits 0; the test wants N == 0 (and compares C between builds).
 #include "engine.hpp"
 
-#include <atomic>
 #include <cstdio>
-#include <cstdlib>
 #include <fstream>
 #include <iterator>
-#include <new>
 
-static std::atomic<bool> counting{false};
-static std::atomic<long> allocations{0};
-
-void* operator new(std::size_t size) {
-    if (counting) ++allocations;
-    if (void* p = std::malloc(size ? size : 1)) return p;
-    throw std::bad_alloc();
-}
-void* operator new[](std::size_t size) { return operator new(size); }
-void operator delete(void* p) noexcept { std::free(p); }
-void operator delete[](void* p) noexcept { std::free(p); }
-void operator delete(void* p, std::size_t) noexcept { std::free(p); }
-void operator delete[](void* p, std::size_t) noexcept { std::free(p); }
+#include "counting_new.hpp"
 
 int main(int argc, char** argv) {
     if (argc < 3) return 2;

@@ -18,7 +18,8 @@ import tomli_w
 from soundstage.analysis.device import reference_for
 from soundstage.errors import ChainError
 from soundstage.export.bake import EXPORTABLE, Program, bake
-from soundstage.export.build import FORMATS, PLATFORMS, BuildError, build, bundle_stem, missing_tools
+from soundstage.export.build import FORMATS, MIDI_FORMATS, PLATFORMS, BuildError, build, bundle_stem, missing_tools
+from soundstage.export.midi import midi_header, plugin_midi
 from soundstage.export.web import page_chain, page_midi
 from soundstage.exported import resampled_rates
 from soundstage.host.chain import Chain
@@ -57,6 +58,8 @@ class Export:
     web_reference: Program | None = None
     #: What the export left out and says so: a MIDI map's bindings on knobs it fixed.
     notes: list[str] = field(default_factory=list)
+    #: The plugin formats that take the MIDI map's messages (``--map``: CLAP and LV2), in the order built.
+    midi_formats: tuple[str, ...] = ()
 
 
 def plugin_name(chain_path: Path, name: str | None) -> str:
@@ -85,9 +88,10 @@ def export_plugin(
 
     ``hrtf`` (SOFA files, or a head model's name) puts the listener's own head on every stage of the chain that
     takes one before it is baked (as ``soundstage process --hrtf``): a preset in the DAW designed on that head.
-    ``midi_map`` (a soundstage MIDI map of the chain) goes into the web page: a controller moves its knobs there as
-    ``soundstage live --map`` would; bindings on what the export fixes are left out, each said in
-    :attr:`Export.notes`.
+    ``midi_map`` (a soundstage MIDI map of the chain) goes into the CLAP and LV2 plugins and the web page: a
+    controller, or a DAW's MIDI automation, moves their knobs as ``soundstage live --map`` and ``process --midi --map``
+    would (the plugins on the message's sample: :mod:`~soundstage.export.midi`); bindings on what the export fixes are
+    left out, each said in :attr:`Export.notes`. A VST3 takes no MIDI (:data:`~soundstage.export.build.MIDI_FORMATS`).
     """
     path = find_chain(chain_path)
     if system not in PLATFORMS:
@@ -108,10 +112,11 @@ def export_plugin(
     taken = [out / f"{stem}{suffix[f]}" for f in formats if (out / f"{stem}{suffix[f]}").exists()]
     if taken and not overwrite:
         raise ChainError(f"{taken[0]} exists; pass --overwrite to replace it (or choose another -o or --name)")
-    if midi_map is not None and "web" not in formats:
+    if midi_map is not None and not any(f in MIDI_FORMATS or f == "web" for f in formats):
         raise ChainError(
-            f"--map {midi_map}: a MIDI map goes into the web page (--format web); in a DAW, the DAW's own MIDI learn "
-            "binds the plugin's knobs"
+            f"--map {midi_map}: a MIDI map goes into the CLAP and LV2 plugins and the web page; a VST3 takes no MIDI "
+            "(DPF would put 2080 hidden controller parameters ahead of its knobs and move their IDs): add clap or lv2 "
+            "to --format, or bind the VST3's knobs with the DAW's own MIDI learn"
         )
     missing = missing_tools(system, formats)
     if missing:
@@ -127,6 +132,11 @@ def export_plugin(
     if "web" in formats:
         reference = stereo_reference(chain, [web_rate(rates)], str(path))
     midi, notes = page_midi(controls, web or program, chain) if controls is not None else (None, [])
+    header = None
+    if controls is not None and any(f in MIDI_FORMATS for f in formats):
+        held, plugin_notes = plugin_midi(controls, program, chain, rates)
+        header = None if held is None else midi_header(held, program)
+        notes += [note for note in plugin_notes if note not in notes]
     extras = {"midi": midi, "chain_file": page_chain(chain, web or program, path.parent)} if "web" in formats else None
     description = f"soundstage chain {path.name}"
     bundles = build(
@@ -140,8 +150,10 @@ def export_plugin(
         web_reference=reference,
         web_extras=extras,
         overwrite=overwrite,
+        midi_header=header,
     )
-    return Export(bundles, program, title, (web or program) if "web" in formats else None, reference, notes)
+    takes_midi = tuple(f for f in formats if f in MIDI_FORMATS) if header is not None else ()
+    return Export(bundles, program, title, (web or program) if "web" in formats else None, reference, notes, takes_midi)
 
 
 def stereo_reference(chain: Chain, rates: Sequence[float], source: str) -> Program | None:

@@ -58,6 +58,7 @@ from soundstage.export.web import build_page, missing_web_tools
 
 __all__ = [
     "FORMATS",
+    "MIDI_FORMATS",
     "PLATFORMS",
     "WINDOWS_COMPILER",
     "BuildError",
@@ -76,6 +77,10 @@ _TARGET = {"vst3": "VST3", "lv2": "LV2", "clap": "CLAP"}
 #: The systems a plugin is built for, and the formats built for each unless asked (LV2 is left out for Windows: its
 #: description is written by loading the plugin, which a Windows DLL cannot be here; the web page is asked for).
 PLATFORMS = {"linux": ("vst3", "lv2", "clap"), "windows": ("vst3", "clap")}
+#: The formats that take a MIDI map's messages (export-plugin --map). Not the VST3: DPF takes MIDI controllers into one
+#: as 2080 hidden parameters ahead of the knobs (VST3's way), which would move every knob's parameter ID, and a session
+#: that automates the plugin would lose its lanes when it is exported again with a map.
+MIDI_FORMATS = ("lv2", "clap")
 #: MinGW-w64's C++ compiler (Debian: g++-mingw-w64-x86-64-posix) builds the Windows DLLs, statically linked.
 WINDOWS_COMPILER = "x86_64-w64-mingw32-g++-posix"
 
@@ -128,7 +133,7 @@ def _c_string(text: str) -> str:
     return '"' + text.replace("\\", "\\\\").replace('"', '\\"').replace("\n", " ") + '"'
 
 
-def _info_header(program: Program, name: str, description: str, plugin_format: str) -> str:
+def _info_header(program: Program, name: str, description: str, plugin_format: str, *, midi: bool = False) -> str:
     slug = _slug(name)
     digest = hashlib.sha256(slug.encode()).digest()
     letters = "".join(chr(ord("a") + byte % 26) for byte in digest[:3])
@@ -150,6 +155,8 @@ def _info_header(program: Program, name: str, description: str, plugin_format: s
         "DISTRHO_PLUGIN_NUM_INPUTS": str(inputs),
         "DISTRHO_PLUGIN_NUM_OUTPUTS": str(program.outputs),
         "DISTRHO_PLUGIN_WANT_LATENCY": "1",
+        # a MIDI map (--map): MIDI in, its messages cutting the block (plugin.cpp, midi_map.hpp)
+        "DISTRHO_PLUGIN_WANT_MIDI_INPUT": "1" if midi else "0",
         # LV2: no state (it would add an atom port that simple hosts such as lv2apply refuse); the
         # host saves the control ports, and the bundle holds the chain file as chain.toml
         "DISTRHO_PLUGIN_WANT_STATE": "0" if plugin_format == "lv2" else "1",
@@ -277,11 +284,14 @@ def build(
     web_reference: Program | None = None,
     web_extras: dict[str, Any] | None = None,
     overwrite: bool = True,
+    midi_header: str | None = None,
 ) -> dict[str, Path]:
     """Compile ``program`` into one bundle per format in ``out_dir``, for ``system``; returns format -> bundle path.
     The web page holds ``web_program`` (default ``program``): baked for one rate, as a browser runs one;
     ``web_reference``, if given, the other side of its A/B (baked for the same rate); and ``web_extras``, what else
-    it holds (:func:`~soundstage.export.web.web_page`: a MIDI map, the chain file).
+    it holds (:func:`~soundstage.export.web.web_page`: a MIDI map, the chain file). ``midi_header``, if given, is a
+    MIDI map the plugins of :data:`MIDI_FORMATS` take (:func:`~soundstage.export.midi.midi_header`): they get a MIDI
+    input.
 
     A bundle is built in a scratch folder inside ``out_dir`` and moved into place
     when complete: a failed build leaves no half bundle and keeps what was there. Without ``overwrite``, a bundle of
@@ -303,6 +313,7 @@ def build(
             system=system,
             web=(web_program or program, web_reference, web_extras),
             overwrite=overwrite,
+            midi=midi_header,
         )
     except OSError as error:
         raise BuildError(f"cannot write plugins into {str(out_dir)!r}: {error.strerror or error}") from None
@@ -322,6 +333,7 @@ def _build(
     system: str,
     web: tuple[Program, Program | None, dict[str, Any] | None],
     overwrite: bool,
+    midi: str | None,
 ) -> dict[str, Path]:
     native = resources.files("soundstage.export") / "native"
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -333,10 +345,16 @@ def _build(
             for file in ("engine.hpp", "engine_api.hpp", "engine.cpp", "program.cpp", "plugin.cpp", "dpf_messages.hpp"):
                 (work / file).write_text((native / file).read_text())
             (work / "program.bin").write_bytes(program.blob)
+            if midi is not None:
+                (work / "midi_map.hpp").write_text((native / "midi_map.hpp").read_text())
+                (work / "midi_map_data.h").write_text(midi)
             compiles = _shared_compiles(work, system)
         for plugin_format in formats:  # in the order asked: where several fail, the first one's error
             if plugin_format != "web":
-                compiles += _format_compiles(program, work, plugin_format, name=name, description=description, system=system)
+                takes_midi = midi is not None and plugin_format in MIDI_FORMATS
+                compiles += _format_compiles(
+                    program, work, plugin_format, name=name, description=description, system=system, midi=takes_midi
+                )
                 continue
             page, reference, extras = web
             (work / "web").mkdir()  # a folder of its own: it writes its sources while the plugins compile
@@ -434,14 +452,14 @@ def _shared_compiles(work: Path, system: str) -> list[tuple[str, Callable[[], An
 
 
 def _format_compiles(
-    program: Program, work: Path, plugin_format: str, *, name: str, description: str, system: str
+    program: Program, work: Path, plugin_format: str, *, name: str, description: str, system: str, midi: bool
 ) -> list[tuple[str, Callable[[], Any]]]:
     """A format's own two compiles in ``work``: its part of the plugin and DPF's, which hold its name and channel
     counts (its ``DistrhoPluginInfo.h``). Paths are given from ``work``: the compiler cache finds the objects of
     another export's scratch folder."""
     include = work / plugin_format
     include.mkdir()
-    (include / "DistrhoPluginInfo.h").write_text(_info_header(program, name, description, plugin_format))
+    (include / "DistrhoPluginInfo.h").write_text(_info_header(program, name, description, plugin_format, midi=midi))
     options: dict[str, Any] = {
         "system": system,
         "plugin_format": plugin_format,

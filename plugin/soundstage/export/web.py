@@ -201,13 +201,13 @@ def k_weighting(rate: float) -> list[list[float]]:
 def page_midi(midi_map: MidiMap, program: Program, chain: ParameterSource) -> tuple[dict[str, Any], list[str]]:
     """A MIDI map (:func:`soundstage.midi.load_map`, checked against ``chain``) as the page of ``program`` holds it:
     its bindings on the page's knobs (by index) and its program presets' knob values; and one line for each binding
-    or preset value the page leaves out (a parameter fixed at export is no knob of the page)."""
+    or preset value left out (a parameter fixed at export is no knob of the page or the plugins)."""
     knobs = {parameter.name: index for index, parameter in enumerate(program.parameters)}
     notes: list[str] = []
     bindings = []
     for binding in midi_map.bindings:
         if binding.target not in knobs:
-            notes.append(f"{binding.target} ({binding.kind} {binding.number}) is fixed at export: the page leaves it out")
+            notes.append(f"{binding.target} ({binding.kind} {binding.number}) is fixed at export: the export leaves it out")
             continue
         bindings.append(dataclasses.asdict(binding) | {"target": knobs[binding.target]})  # the fields the page reads
     programs = []

@@ -4,7 +4,12 @@
 #include "DistrhoPlugin.hpp"
 #include "engine_api.hpp"
 
+#include <algorithm>
 #include <cstdio>
+
+#if DISTRHO_PLUGIN_WANT_MIDI_INPUT  // exported with a MIDI map (--map): its bindings move the knobs
+#include "midi_map_data.h"
+#endif
 
 extern "C" const uint8_t ssx_program_start[];  // program.cpp
 extern "C" const uint8_t ssx_program_end[];
@@ -30,6 +35,9 @@ public:
         fOpened = fEngine.open(ssx_program_start, size_t(ssx_program_end - ssx_program_start));
         if (fOpened) fEngine.prepare(getSampleRate());
         setLatency(uint32_t(fEngine.latency()));
+#if DISTRHO_PLUGIN_WANT_MIDI_INPUT
+        fMidi.prepare(getSampleRate());
+#endif
     }
 
 protected:
@@ -101,20 +109,63 @@ protected:
     void sampleRateChanged(double rate) override {
         if (fOpened) fEngine.prepare(rate);  // false: a rate no baked one resamples to (engine.hpp): silence
         setLatency(uint32_t(fEngine.latency()));
+#if DISTRHO_PLUGIN_WANT_MIDI_INPUT
+        fMidi.prepare(rate);
+        fNow = 0;
+#endif
     }
 
+#if DISTRHO_PLUGIN_WANT_MIDI_INPUT
+    void activate() override {
+        fEngine.reset();
+        fMidi.reset();
+        fNow = 0;
+    }
+
+    // The block cut where a message comes and where a change it made falls due (the knob's stage hears the input
+    // sample the message came with), so each knob moves on its sample, whatever the host's block size.
+    void run(const float** inputs, float** outputs, uint32_t frames, const MidiEvent* events, uint32_t count) override {
+        const auto current = [this](uint32_t knob) { return fEngine.value(knob); };
+        const auto apply = [this](uint32_t knob, double value) { fEngine.set(knob, value); };
+        uint32_t done = 0, next_event = 0;
+        while (done < frames || next_event < count) {
+            for (; next_event < count && std::min(events[next_event].frame, frames) <= done; ++next_event) {
+                const MidiEvent& event = events[next_event];
+                fMidi.feed(event.size > MidiEvent::kDataSize ? event.dataExt : event.data, event.size, fNow + done, current,
+                           apply);
+            }
+            fMidi.due(fNow + done, apply);
+            if (done == frames) break;
+            uint32_t until = next_event < count ? std::min(events[next_event].frame, frames) : frames;
+            const uint64_t due = fMidi.next_due();
+            if (due < fNow + until) until = uint32_t(due - fNow);
+            const float* in[DISTRHO_PLUGIN_NUM_INPUTS > 0 ? DISTRHO_PLUGIN_NUM_INPUTS : 1];
+            float* out[DISTRHO_PLUGIN_NUM_OUTPUTS];
+            for (uint32_t c = 0; c < DISTRHO_PLUGIN_NUM_INPUTS; ++c) in[c] = inputs[c] + done;
+            for (uint32_t c = 0; c < DISTRHO_PLUGIN_NUM_OUTPUTS; ++c) out[c] = outputs[c] + done;
+            fEngine.process(in, out, until - done);
+            done = until;
+        }
+        fNow += frames;
+    }
+#else
     void activate() override { fEngine.reset(); }
 
     void run(const float** inputs, float** outputs, uint32_t frames) override {
         // a rate the engine neither baked nor resamples to plays silence (see the export's summary)
         fEngine.process(inputs, outputs, frames);
     }
+#endif
 
 private:
     static uint32_t kBypass() { return uint32_t(program().parameters().size()); }
 
     ssx::EngineHandle fEngine;
     bool fOpened = false;
+#if DISTRHO_PLUGIN_WANT_MIDI_INPUT
+    ssx::midi::Mapper fMidi{ssx::midi::kMap};
+    uint64_t fNow = 0;  // the stream's samples so far (a change's due time counts from its start)
+#endif
     DISTRHO_DECLARE_NON_COPYABLE_WITH_LEAK_DETECTOR(SoundstagePlugin)
 };
 
