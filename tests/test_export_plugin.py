@@ -818,6 +818,38 @@ preset = "preset.toml"
 """
 
 
+def _midi_chain_files(folder: Path) -> tuple[Path, Path]:
+    """``_MIDI_CHAIN`` and ``_MIDI_MAP`` written into ``folder`` (with the preset file the map's program recalls)."""
+    chain, midi_map = folder / "chain.toml", folder / "map.toml"
+    chain.write_text(_MIDI_CHAIN)
+    midi_map.write_text(_MIDI_MAP)
+    (folder / "preset.toml").write_text(
+        _MIDI_CHAIN.replace("center_width_db = 4.0", "center_width_db = 9.0, center_amount = 0.3").replace(
+            'name = "trim"', 'name = "trim"\nparameters = { gain_db = -12.0, invert = true }'
+        )
+    )
+    return chain, midi_map
+
+
+def _midi_moves(folder: Path, chain: Path, *, seed: int) -> None:
+    """``_midi_messages`` for ``chain`` (``_MIDI_CHAIN``) as a MIDI file, ``moves.mid``, and as the test hosts read
+    them, ``moves.txt`` ("FRAME BYTE BYTE [BYTE]" a line, at 48 kHz), in ``folder``."""
+    loaded = load_chain(chain)
+    loaded.open_stream(RATE, 2)
+    delays = {path.split(".")[0]: delay for path, delay in loaded.parameter_delays().items()}
+    assert delays["upmix"] == 0 and delays["trim"] == delays["filter"] > 1000  # the upmix's latency
+    messages = _midi_messages(seed, delays)
+    track = mido.MidiTrack()
+    previous = 0
+    for tick, message in messages:
+        track.append(message.copy(time=tick - previous))
+        previous = tick
+    midi_file = mido.MidiFile(ticks_per_beat=480)
+    midi_file.tracks.append(track)
+    midi_file.save(folder / "moves.mid")
+    (folder / "moves.txt").write_text("".join(f"{tick * 50} {' '.join(map(str, m.bytes()))}\n" for tick, m in messages))
+
+
 def _midi_messages(seed: int, delays: dict[str, int]) -> list[tuple[int, Any]]:
     """Random messages for ``_MIDI_MAP``'s controls, each at a whole tick (480 a beat at 120 bpm: 50 samples at 48 kHz),
     as (tick, mido message), in order. ``soundstage process`` runs pedalboard's built-ins in 64-sample calls, and a
@@ -869,14 +901,7 @@ def test_a_plugin_exported_with_a_midi_map_moves_its_knobs_on_the_messages_sampl
     parameters ahead of its knobs), and the summary says so. Before, a map went into the web page only."""
     plugin_toolchain()
     tool("lv2info")  # the LV2 host reads the ports with it
-    chain, midi_map = tmp_path / "chain.toml", tmp_path / "map.toml"
-    chain.write_text(_MIDI_CHAIN)
-    midi_map.write_text(_MIDI_MAP)
-    (tmp_path / "preset.toml").write_text(
-        _MIDI_CHAIN.replace("center_width_db = 4.0", "center_width_db = 9.0, center_amount = 0.3").replace(
-            'name = "trim"', 'name = "trim"\nparameters = { gain_db = -12.0, invert = true }'
-        )
-    )
+    chain, midi_map = _midi_chain_files(tmp_path)
     out = tmp_path / "out"
     assert main(["export-plugin", str(chain), "-o", str(out), "--rates", "48000", "--map", str(midi_map)]) == 0
     said = capsys.readouterr().out
@@ -884,20 +909,7 @@ def test_a_plugin_exported_with_a_midi_map_moves_its_knobs_on_the_messages_sampl
     assert not [name for name in pedalboard.load_plugin(str(out / "chain.vst3")).parameters if name.startswith("midi_")]
     made = SimpleNamespace(bundles={"clap": out / "chain.clap", "lv2": out / "chain.lv2"})
     assert "atom:supports midi:MidiEvent" in (made.bundles["lv2"] / "chain.ttl").read_text()  # a MIDI input hosts connect
-    loaded = load_chain(chain)
-    loaded.open_stream(RATE, 2)
-    delays = {path.split(".")[0]: delay for path, delay in loaded.parameter_delays().items()}
-    assert delays["upmix"] == 0 and delays["trim"] == delays["filter"] > 1000  # the upmix's latency
-    messages = _midi_messages(5, delays)
-    track = mido.MidiTrack()
-    previous = 0
-    for tick, message in messages:
-        track.append(message.copy(time=tick - previous))
-        previous = tick
-    midi_file = mido.MidiFile(ticks_per_beat=480)
-    midi_file.tracks.append(track)
-    midi_file.save(tmp_path / "moves.mid")
-    (tmp_path / "moves.txt").write_text("".join(f"{tick * 50} {' '.join(map(str, m.bytes()))}\n" for tick, m in messages))
+    _midi_moves(tmp_path, chain, seed=5)
     audio = make_test_mix(3.0, int(RATE))
     soundfile.write(tmp_path / "in.wav", audio.T, int(RATE), subtype="FLOAT")
     audio.astype("<f4").tofile(tmp_path / "in.f32")
@@ -1007,7 +1019,8 @@ def _vst3_binary(bundle: Path) -> Path:
 @pytest.fixture(scope="module")
 def windows_hosts(tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-untyped-def]
     """tests/export/clap_host.cpp and vst3_host.cpp built for Windows with MinGW-w64, run under Wine: Windows hosts of
-    the Windows builds. Returns run(host, *arguments), host "clap" or "vst3", paths given as Path."""
+    the Windows builds. Returns run(host, *arguments, environment=None), host "clap" or "vst3", paths given as Path
+    (also in ``environment``, the host's variables: CLAP_MIDI, CLAP_OUTPUTS)."""
     plugin_toolchain()
     reason = missing_tools("windows") or (None if _wine() else "wine is not installed (Debian: apt-get install wine64)")
     if reason:
@@ -1024,10 +1037,13 @@ def windows_hosts(tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-
         )
     env = {**os.environ, "WINEPREFIX": str(folder / "prefix"), "WINEDEBUG": "-all", "WINEDLLOVERRIDES": "mscoree,mshtml="}
 
-    def run(kind: str, *arguments: object) -> subprocess.CompletedProcess[str]:
-        given = ["Z:" + str(item).replace("/", "\\") if isinstance(item, Path) else str(item) for item in arguments]
-        command = [str(_wine()), str(folder / f"{kind}_host.exe"), *given]
-        return subprocess.run(command, capture_output=True, text=True, env=env, timeout=600, check=True)
+    def windows(item: object) -> str:
+        return "Z:" + str(item).replace("/", "\\") if isinstance(item, Path) else str(item)
+
+    def run(kind: str, *arguments: object, environment: dict[str, object] | None = None) -> subprocess.CompletedProcess[str]:
+        command = [str(_wine()), str(folder / f"{kind}_host.exe"), *map(windows, arguments)]
+        given = {**env, **{key: windows(value) for key, value in (environment or {}).items()}}
+        return subprocess.run(command, capture_output=True, text=True, env=given, timeout=600, check=True)
 
     return run
 
@@ -1078,6 +1094,37 @@ def _pe_table(binary: Path, title: str) -> set[str]:
         return set(re.findall(r"DLL Name: (\S+)", dump.stdout))
     exports = dump.stdout.split("[Ordinal/Name Pointer] Table")[1].split("\n\n")[0]
     return set(re.findall(r"\]\s+(\w+)", exports))
+
+
+def test_a_windows_clap_exported_with_a_midi_map_plays_the_messages_as_the_linux_one(
+    tmp_path: Path, clap_host: Path, windows_hosts
+) -> None:
+    """`--platform windows --map`: the Windows CLAP takes MIDI too. Under Wine, in a Windows CLAP host, the messages of
+    a MIDI file (every kind the map binds) give the Linux CLAP's output within float rounding (the chain's built-in,
+    pedalboard's LadderFilter, runs JUCE's code, which calls the C library's tanh), and they move it."""
+    chain, midi_map = _midi_chain_files(tmp_path)
+    windows = export_plugin(chain, tmp_path / "windows", rates=[RATE], system="windows", midi_map=midi_map)
+    linux = export_plugin(chain, tmp_path / "linux", formats=["clap"], rates=[RATE], midi_map=midi_map)
+    assert windows.midi_formats == ("clap",) and linux.midi_formats == ("clap",)
+    _midi_moves(tmp_path, chain, seed=11)
+    make_test_mix(2.0, int(RATE)).astype("<f4").tofile(tmp_path / "in.f32")
+    played = {}
+    for system, midi in (("windows", tmp_path / "moves.txt"), ("linux", tmp_path / "moves.txt"), ("still", None)):
+        out = tmp_path / f"{system}.f32"
+        files = [tmp_path / "in.f32", 2, out]
+        variables: dict[str, object] = {"CLAP_OUTPUTS": 3, **({"CLAP_MIDI": midi} if midi else {})}
+        if system == "windows":
+            windows_hosts("clap", windows.bundles["clap"], RATE, 512, *files, environment=variables)
+        else:
+            subprocess.run(
+                [str(clap_host), str(linux.bundles["clap"]), str(RATE), "512", *map(str, files)],
+                env={**os.environ, **{key: str(value) for key, value in variables.items()}},
+                capture_output=True, text=True, check=True,
+            )  # fmt: skip
+        played[system] = np.fromfile(out, "<f4").reshape(3, -1)
+    figure = null_db(played["windows"], played["linux"])
+    print(f"\nMIDI-moved CLAP, Windows under Wine against Linux: {figure:.1f} dB")
+    assert figure <= -110.0 and null_db(played["linux"], played["still"]) > -20.0
 
 
 @pytest.mark.parametrize("chain_name", ["studio-5-binaural", "builtins"])
