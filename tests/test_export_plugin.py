@@ -39,12 +39,13 @@ from soundstage.errors import ChainError, PluginError
 from soundstage.export import export_plugin
 from soundstage.export.bake import BUILTIN_KINDS, bake
 from soundstage.export.build import WINDOWS_COMPILER, bundle_stem, dpf_root, missing_tools
-from soundstage.export.midi import midi_header, plugin_midi
+from soundstage.export.midi import PluginMidi, midi_header, plugin_midi
 from soundstage.export.state import chain_from_binary, chain_from_state, read_plugin_state
 from soundstage.exported import MAGIC, exported_program
 from soundstage.host.builtins import BUILTIN_RANGES
 from soundstage.host.chainfile import load_chain
 from soundstage.host.external import load_plugin
+from soundstage.midi.decode import Decoder
 from soundstage.midi.maps import load_map
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -962,6 +963,174 @@ def test_the_midi_map_allocates_nothing_while_audio_runs(tmp_path: Path) -> None
     words = subprocess.run([str(binary)], capture_output=True, text=True, check=True).stdout.split()
     print(f"\nMIDI map: {' '.join(words)}")
     assert int(words[1]) == 0 and int(words[3]) > 200000 and int(words[5]) > 1000
+
+
+#: A map of every kind, curve, encoding and note mode, on several channels, two bindings on one knob, and a program
+#: preset: what the differential fuzz below decodes both ways.
+_FUZZ_MAP = """[[bindings]]
+target = "trim.gain_db"
+kind = "cc"
+channel = 1
+number = 7
+min = -40.0
+max = 6.0
+curve = "db"
+pickup = true
+[[bindings]]
+target = "trim.gain_db"
+kind = "cc14"
+number = 10
+curve = "exponent"
+exponent = 3.0
+invert = true
+[[bindings]]
+target = "upmix.center_amount"
+kind = "cc"
+channel = 2
+number = 7
+[[bindings]]
+target = "filter.cutoff_hz"
+kind = "nrpn"
+number = 300
+curve = "log"
+min = 100.0
+max = 10000.0
+[[bindings]]
+target = "filter.cutoff_hz"
+kind = "rpn"
+number = 300
+pickup = true
+[[bindings]]
+target = "upmix.center_width_db"
+kind = "relative"
+channel = 1
+number = 16
+encoding = "binary_offset"
+[[bindings]]
+target = "upmix.smoothing_ms"
+kind = "relative"
+number = 17
+curve = "log"
+[[bindings]]
+target = "upmix.low_hz"
+kind = "relative"
+number = 18
+encoding = "signed_bit"
+[[bindings]]
+target = "trim.invert"
+kind = "note"
+number = 60
+[[bindings]]
+target = "trim.invert"
+kind = "note"
+channel = 3
+number = 61
+mode = "momentary"
+[[bindings]]
+target = "filter.mode"
+kind = "cc"
+number = 20
+[[bindings]]
+target = "filter.mode"
+kind = "note"
+number = 62
+[[bindings]]
+target = "filter.resonance"
+kind = "pitchbend"
+channel = 1
+pickup = true
+[[bindings]]
+target = "filter.drive"
+kind = "program"
+[[bindings]]
+target = "filter.resonance"
+kind = "cc14"
+number = 3
+[[programs]]
+program = 5
+preset = "preset.toml"
+"""
+_CONTROLS = [1, 3, 6, 7, 10, 16, 17, 18, 20, 35, 38, 42, 96, 97, 98, 99, 100, 101]
+
+
+@pytest.fixture(scope="module")
+def midi_decode(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Any, Any, list[float]]:
+    """tests/export/midi_decode.cpp built on the header `--map` generates for ``_FUZZ_MAP`` (delays 0); with the map and
+    chain soundstage's decoder reads, and the knobs' values."""
+    plugin_toolchain()
+    folder = tmp_path_factory.mktemp("midi_decode")
+    chain_file, _ = _midi_chain_files(folder)
+    (folder / "fuzz.toml").write_text(_FUZZ_MAP)
+    chain = load_chain(chain_file)
+    program = bake(chain, _MIDI_CHAIN, rates=[RATE], source=str(chain_file))
+    midi_map = load_map(folder / "fuzz.toml", chain)
+    held, notes = plugin_midi(midi_map, program, chain, [RATE])
+    assert held is not None and notes == []
+    still = PluginMidi(held.source, held.bindings, held.programs, {RATE: [0] * len(program.parameters)})
+    (folder / "midi_map_data.h").write_text(midi_header(still, program))
+    binary = folder / "midi_decode"
+    native = ROOT / "plugin" / "soundstage" / "export" / "native"
+    source = ROOT / "tests" / "export" / "midi_decode.cpp"
+    subprocess.run(["g++", "-std=c++17", "-O2", f"-I{native}", f"-I{folder}", str(source), "-o", str(binary)], check=True)
+    return binary, midi_map, chain, [parameter.default for parameter in program.parameters]
+
+
+_MESSAGE = st.one_of(
+    st.tuples(
+        st.just(0xB0), st.integers(0, 3), st.sampled_from(_CONTROLS), st.sampled_from([0, 2, 44, 64, 127]) | st.integers(0, 127)
+    ),
+    st.tuples(st.sampled_from([0x90, 0x80]), st.integers(0, 3), st.sampled_from([60, 61, 62, 63]), st.sampled_from([0, 1, 100])),
+    st.tuples(st.just(0xE0), st.integers(0, 3), st.integers(0, 127), st.integers(0, 127)),
+    st.tuples(st.just(0xC0), st.integers(0, 3), st.sampled_from([0, 5, 6, 127]) | st.integers(0, 127), st.just(None)),
+)
+#: A controller's NRPN or RPN transaction on one channel: the number 300 (MSB 2, LSB 44) or another selected, then
+#: data entry's MSB and LSB, increments and decrements, in any order and each perhaps left out.
+_TRANSACTION = st.builds(
+    lambda channel, registered, lsb, data: [
+        (0xB0, channel, 101 if registered else 99, 2),
+        (0xB0, channel, 100 if registered else 98, lsb),
+        *((0xB0, channel, control, value) for control, value in data),
+    ],
+    st.integers(0, 2),
+    st.booleans(),
+    st.sampled_from([44, 45]),
+    st.lists(st.tuples(st.sampled_from([6, 38, 96, 97]), st.integers(0, 127)), max_size=6),
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(parts=st.lists(st.one_of(_MESSAGE.map(lambda message: [message]), _TRANSACTION), max_size=30))
+def test_the_plugins_midi_decoder_reads_messages_as_soundstage_does(midi_decode, parts: list) -> None:
+    """A differential fuzz: streams of MIDI messages (CCs on the bound numbers and NRPN/RPN's, 14-bit pairs, notes,
+    pitch bend, program changes, on several channels) through the plugin's C++ decoder (native/midi_map.hpp, its
+    map as `--map` generates it) and through soundstage's (midi/decode.py): message by message, the same knobs change,
+    in the same order, to the same values (1e-12 relative; choices by index, switches 0/1)."""
+    binary, midi_map, chain, values = midi_decode
+    messages = [message for part in parts for message in part]
+    names = list(chain.parameters)
+    lines = [
+        " ".join(str(byte) for byte in (status | channel, one, two) if byte is not None) for status, channel, one, two in messages
+    ]
+    result = subprocess.run(
+        [str(binary), *map(repr, values)], input="\n".join(lines) + "\n", capture_output=True, text=True, check=True
+    )
+    got = [
+        [(int(knob), float(value)) for knob, value in (line.split() for line in block.strip().splitlines())]
+        for block in result.stdout.split("-\n")[:-1]
+    ]
+    decoder = Decoder(midi_map, chain)
+    want = []
+    for line in lines:
+        changes = []
+        for binding, value in decoder.feed(mido.Message.from_bytes([int(byte) for byte in line.split()])):
+            spec = chain.parameters[binding.target].spec
+            number = float(spec.choices.index(value)) if spec.kind == "choice" else float(value)
+            changes.append((names.index(binding.target), number))
+        want.append(changes)
+    assert len(got) == len(want)
+    for message, mine, theirs in zip(lines, got, want):
+        assert [knob for knob, _ in mine] == [knob for knob, _ in theirs], message
+        assert np.allclose([v for _, v in mine], [v for _, v in theirs], rtol=1e-12, atol=1e-12), (message, mine, theirs)
 
 
 def test_a_midi_map_for_a_vst3_alone_is_refused_before_anything_is_built(tmp_path: Path) -> None:
