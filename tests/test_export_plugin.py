@@ -1133,6 +1133,52 @@ def test_the_plugins_midi_decoder_reads_messages_as_soundstage_does(midi_decode,
         assert np.allclose([v for _, v in mine], [v for _, v in theirs], rtol=1e-12, atol=1e-12), (message, mine, theirs)
 
 
+def test_a_plugin_built_for_every_rate_moves_its_knobs_on_their_samples_at_a_rate_it_was_not_exported_for(
+    clap_host: Path, tmp_path: Path
+) -> None:
+    """A chain of Gains and a pedalboard built-in is built at the session's rate (no design made for one rate), and the
+    Gain after the built-in hears the input 63 samples late (PedalboardStep's queue) at every rate. At 32 kHz, a rate
+    not among the export's, the CLAP moves both Gains on their samples as `soundstage process --midi --map` of a 32 kHz
+    file does (to the bit here; the test asks -110 dB); with the delay scaled from 44.1 kHz (46 samples): -32 dB."""
+    plugin_toolchain()
+    chain, midi_map = tmp_path / "chain.toml", tmp_path / "map.toml"
+    chain.write_text(
+        'format = 1\n[[stages]]\ntype = "Gain"\nname = "trim"\n[[stages]]\ntype = "pedalboard.LowpassFilter"\n'
+        'name = "top"\nparameters = { cutoff_frequency_hz = 9000.0 }\n[[stages]]\ntype = "Gain"\nname = "out"\n'
+    )
+    midi_map.write_text(
+        '[[bindings]]\ntarget = "trim.gain_db"\nkind = "cc"\nnumber = 7\nmin = -30.0\nmax = 0.0\n'
+        '[[bindings]]\ntarget = "out.gain_db"\nkind = "cc"\nnumber = 8\nmin = -30.0\nmax = 0.0\n'
+    )
+    made = export_plugin(chain, tmp_path / "out", formats=["clap"], midi_map=midi_map)
+    assert made.program.any_rate and made.midi_formats == ("clap",)
+    rate = 32000  # a tick is 1 ms (500 a beat at 120 bpm): 32 samples
+    rng = np.random.default_rng(3)
+    ticks = sorted(int(tick) for tick in rng.integers(0, 1900, 120))
+    messages = [mido.Message("control_change", control=int(rng.choice([7, 8])), value=int(rng.integers(0, 128))) for _ in ticks]
+    track = mido.MidiTrack([message.copy(time=tick - previous) for message, tick, previous in zip(messages, ticks, [0, *ticks])])
+    midi_file = mido.MidiFile(ticks_per_beat=500)
+    midi_file.tracks.append(track)
+    midi_file.save(tmp_path / "moves.mid")
+    (tmp_path / "moves.txt").write_text("".join(f"{t * 32} {' '.join(map(str, m.bytes()))}\n" for t, m in zip(ticks, messages)))
+    audio = make_test_mix(2.0, rate)
+    soundfile.write(tmp_path / "in.wav", audio.T, rate, subtype="FLOAT")
+    audio.astype("<f4").tofile(tmp_path / "in.f32")
+    command = ["process", str(tmp_path / "in.wav"), str(tmp_path / "want.wav"), "--chain", str(chain)]
+    assert main([*command, "--midi", str(tmp_path / "moves.mid"), "--map", str(midi_map)]) == 0
+    want = soundfile.read(tmp_path / "want.wav", dtype="float32", always_2d=True)[0].T
+    result = subprocess.run(
+        [str(clap_host), str(made.bundles["clap"]), str(rate), "256", str(tmp_path / "in.f32"), "2", str(tmp_path / "out.f32")],
+        env={**os.environ, "CLAP_MIDI": str(tmp_path / "moves.txt")},
+        capture_output=True, text=True, check=True,
+    )  # fmt: skip
+    latency = int(result.stdout.split()[1])
+    got = np.fromfile(tmp_path / "out.f32", "<f4").reshape(2, -1)[:, latency:]
+    figure = null_db(got, want)
+    print(f"\nMIDI-moved CLAP at {rate} Hz, built for every rate: {figure:.1f} dB")
+    assert figure <= -110.0
+
+
 def test_a_midi_map_for_a_vst3_alone_is_refused_before_anything_is_built(tmp_path: Path) -> None:
     """--format vst3 --map: the VST3 takes no MIDI, so the map would go nowhere: one line says so and what to do, and
     nothing is built (no folder)."""

@@ -20,6 +20,7 @@ from typing import Any
 
 from soundstage.export.bake import Program
 from soundstage.export.web import page_midi
+from soundstage.exported import ANY_RATE
 from soundstage.host.chain import Chain
 from soundstage.host.parameters import DB_TAPER_EXPONENT
 from soundstage.midi.maps import CURVES, ENCODINGS, KINDS, MidiMap
@@ -30,7 +31,8 @@ __all__ = ["PluginMidi", "midi_header", "plugin_midi"]
 @dataclass(frozen=True)
 class PluginMidi:
     """A map as the plugin holds it: bindings and presets by knob index (:func:`~soundstage.export.web.page_midi`'s
-    form), and per baked rate each knob's delay in samples."""
+    form), and per baked rate each knob's delay in samples (one table at :data:`~soundstage.exported.ANY_RATE` for a
+    program built at every rate)."""
 
     source: str
     bindings: list[dict[str, Any]]
@@ -44,8 +46,11 @@ def plugin_midi(midi_map: MidiMap, program: Program, chain: Chain, rates: Sequen
     held, notes = page_midi(midi_map, program, chain)
     if not held["bindings"] and not any(preset["values"] for preset in held["programs"]):
         return None, [*notes, "no binding is on a knob of the plugin: it takes no MIDI"]
-    baked = list(rates) if program.any_rate else list(program.latency)
-    return PluginMidi(midi_map.source, held["bindings"], held["programs"], knob_delays(chain, program, baked)), notes
+    if program.any_rate:  # built at the session's rate, its latencies the same in samples at every rate: one table
+        delays = {ANY_RATE: knob_delays(chain, program, rates[:1])[float(rates[0])]}
+    else:
+        delays = knob_delays(chain, program, list(program.latency))
+    return PluginMidi(midi_map.source, held["bindings"], held["programs"], delays), notes
 
 
 def knob_delays(chain: Chain, program: Program, rates: Sequence[float]) -> dict[float, list[int]]:

@@ -50,7 +50,7 @@ struct Preset {
 
 // How late each knob's stage hears the input at a baked rate, in samples (Chain.parameter_delays).
 struct RateDelays {
-    double rate;
+    double rate;  // 0: every rate (a program built at the session's rate, its delays the same in samples)
     const uint32_t* delays;  // one per knob
 };
 
@@ -141,13 +141,14 @@ public:
         pending_.reserve(kPending);
     }
 
-    // The knobs' delays at the host's `rate`: a baked rate's own; at another, the nearest baked rate's, scaled.
+    // The knobs' delays at the host's `rate`: a baked rate's own; at another, the nearest baked rate's, scaled (where
+    // the engine runs that rate's program resampled); every rate's as they are.
     void prepare(double rate) {
         const RateDelays* nearest = nullptr;
         for (size_t r = 0; r < map_.rate_count; ++r)
             if (!nearest || std::fabs(map_.rates[r].rate - rate) < std::fabs(nearest->rate - rate)) nearest = &map_.rates[r];
-        for (size_t k = 0; k < map_.knobs; ++k)
-            delays_[k] = nearest ? uint64_t(std::llround(nearest->delays[k] * rate / nearest->rate)) : 0;
+        const double scale = !nearest || nearest->rate == 0.0 ? 1.0 : rate / nearest->rate;
+        for (size_t k = 0; k < map_.knobs; ++k) delays_[k] = nearest ? uint64_t(std::llround(nearest->delays[k] * scale)) : 0;
         reset();
     }
 
