@@ -1931,6 +1931,30 @@ def test_an_export_stopped_as_it_puts_a_bundle_in_place_keeps_the_one_there(
     assert abs(_level_db(plugins / "trim.vst3") + 6.0) < 0.01
 
 
+def test_an_export_stopped_as_it_puts_its_bundles_in_place_leaves_no_empty_one(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Without --overwrite, every bundle's name is made empty before the bundles go in (so one another program makes
+    meanwhile is seen). Stopped between two of them (Ctrl-C at the CLAP's), the export leaves no empty name that looks
+    like a bundle to a DAW's scan (a 0-byte trim.clap); the VST3 already in place is whole and plays. The first
+    version of that claim (8921c15) left the empty CLAP behind."""
+    plugin_toolchain()
+    plugins = tmp_path / "plugins"
+    rename = os.rename
+
+    def stopped_as_the_clap_goes_in(source: Any, target: Any, *args: Any, **kwargs: Any) -> None:
+        if Path(source).parent.name == "bundle-clap":
+            raise KeyboardInterrupt
+        rename(source, target, *args, **kwargs)
+
+    monkeypatch.setattr(os, "rename", stopped_as_the_clap_goes_in)
+    with pytest.raises(KeyboardInterrupt):
+        export_plugin(_trim(tmp_path, -6.0), plugins, formats=["vst3", "clap"], rates=[RATE])
+    monkeypatch.undo()
+    assert [path.name for path in plugins.iterdir()] == ["trim.vst3"]
+    assert abs(_level_db(plugins / "trim.vst3") + 6.0) < 0.01
+
+
 def _running(pid: int) -> bool:
     """Whether process ``pid`` runs (it is there and not a zombie that its parent has yet to reap)."""
     try:

@@ -378,19 +378,23 @@ def _build(
         built = {plugin_format: made[plugin_format] for plugin_format in formats}
         # every format built: only now is a bundle of the same name replaced, so an export that fails in its last
         # format keeps every bundle that was there
-        if not overwrite:
-            _claim([(bundle, out_dir / bundle.name) for bundle in built.values()])
+        claimed = [] if overwrite else _claim([(bundle, out_dir / bundle.name) for bundle in built.values()])
         (work / "replaced").mkdir()
-        for plugin_format, bundle in built.items():
-            built[plugin_format] = _put_in_place(bundle, out_dir / bundle.name, work / "replaced")
+        try:
+            for plugin_format, bundle in built.items():
+                built[plugin_format] = _put_in_place(bundle, out_dir / bundle.name, work / "replaced")
+        except BaseException:  # stopped (Ctrl-C, SIGTERM, a disk error): no empty name is left looking like a bundle
+            _unclaim(claimed)
+            raise
     return built
 
 
-def _claim(places: list[tuple[Path, Path]]) -> None:
+def _claim(places: list[tuple[Path, Path]]) -> list[Path]:
     """Without --overwrite, where nothing was when the export began: for each (bundle, final) of ``places``, ``final``
     made, empty (a folder for a folder bundle, a file for a file bundle), so a bundle another program put there while
     the export built (seconds) is seen, not replaced. The names were checked before the build; one taken since then
-    is kept, the empty ones made are removed, and the export puts no bundle in place: all or none."""
+    is kept, the empty ones made are removed, and the export puts no bundle in place: all or none. Returns the names
+    made."""
     made: list[Path] = []
     try:
         for bundle, final in places:
@@ -406,10 +410,20 @@ def _claim(places: list[tuple[Path, Path]]) -> None:
                 ) from None
             made.append(final)
     except BaseException:  # that error, or Ctrl-C / SIGTERM between two: no empty bundle is left behind
-        for final in made:
-            with contextlib.suppress(OSError):
-                final.rmdir() if final.is_dir() else final.unlink()
+        _unclaim(made)
         raise
+    return made
+
+
+def _unclaim(made: list[Path]) -> None:
+    """The names :func:`_claim` made that are still as it made them (an empty folder, an empty file) removed; a
+    bundle put there since is kept."""
+    for final in made:
+        with contextlib.suppress(OSError):  # a folder with a bundle in it is not empty: rmdir leaves it
+            if final.is_dir() and not final.is_symlink():
+                final.rmdir()
+            elif final.is_file() and not final.is_symlink() and final.stat().st_size == 0:
+                final.unlink()
 
 
 def _put_in_place(bundle: Path, final: Path, aside: Path) -> Path:
