@@ -1905,6 +1905,18 @@ def test_exports_of_the_same_bundle_at_once_each_leave_it_whole(tmp_path: Path) 
     assert abs(_level_db(tmp_path / "plugins" / "trim.vst3") + 6.0) < 0.01
 
 
+def _stop_as_it_goes_in(monkeypatch: pytest.MonkeyPatch, plugin_format: str) -> None:
+    """A Ctrl-C (KeyboardInterrupt) at the rename that puts the export's ``plugin_format`` bundle in place."""
+    rename = os.rename
+
+    def stopped(source: Any, target: Any, *args: Any, **kwargs: Any) -> None:
+        if Path(source).parent.name == f"bundle-{plugin_format}":
+            raise KeyboardInterrupt
+        rename(source, target, *args, **kwargs)
+
+    monkeypatch.setattr(os, "rename", stopped)
+
+
 def test_an_export_stopped_as_it_puts_a_bundle_in_place_keeps_the_one_there(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -1915,14 +1927,7 @@ def test_an_export_stopped_as_it_puts_a_bundle_in_place_keeps_the_one_there(
     plugins = tmp_path / "plugins"
     export_plugin(_trim(tmp_path, -6.0), plugins, formats=["vst3"], rates=[RATE])
     kept = {path: path.read_bytes() for path in plugins.rglob("*") if path.is_file()}
-    rename = os.rename
-
-    def stopped_as_the_new_bundle_goes_in(source: Any, target: Any, *args: Any, **kwargs: Any) -> None:
-        if Path(source).parent.name == "bundle-vst3":
-            raise KeyboardInterrupt
-        rename(source, target, *args, **kwargs)
-
-    monkeypatch.setattr(os, "rename", stopped_as_the_new_bundle_goes_in)
+    _stop_as_it_goes_in(monkeypatch, "vst3")
     with pytest.raises(KeyboardInterrupt):
         export_plugin(_trim(tmp_path, -13.5), plugins, formats=["vst3"], rates=[RATE], overwrite=True)
     monkeypatch.undo()
@@ -1940,14 +1945,7 @@ def test_an_export_stopped_as_it_puts_its_bundles_in_place_leaves_no_empty_one(
     version of that claim (8921c15) left the empty CLAP behind."""
     plugin_toolchain()
     plugins = tmp_path / "plugins"
-    rename = os.rename
-
-    def stopped_as_the_clap_goes_in(source: Any, target: Any, *args: Any, **kwargs: Any) -> None:
-        if Path(source).parent.name == "bundle-clap":
-            raise KeyboardInterrupt
-        rename(source, target, *args, **kwargs)
-
-    monkeypatch.setattr(os, "rename", stopped_as_the_clap_goes_in)
+    _stop_as_it_goes_in(monkeypatch, "clap")
     with pytest.raises(KeyboardInterrupt):
         export_plugin(_trim(tmp_path, -6.0), plugins, formats=["vst3", "clap"], rates=[RATE])
     monkeypatch.undo()
