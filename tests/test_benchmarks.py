@@ -162,6 +162,13 @@ def test_export_build_benchmark_runs() -> None:
     assert "every compile made (ccache off)" in result.stdout and "(target <= 0.35)" in result.stdout
 
 
+def test_plugin_midi_benchmark_runs() -> None:
+    plugin_toolchain()
+    result = run("plugin_midi.py", "--seconds", "3", "--rounds", "1", timeout=600)
+    assert result.returncode == 0, result.stderr
+    assert "a CC every 32 samples:" in result.stdout and "(target <= 1.5)" in result.stdout
+
+
 def test_integer_read_benchmark_runs() -> None:
     result = run("integer_read.py", "--minutes", "0.05", "--runs", "1")
     assert result.returncode == 0, result.stderr
