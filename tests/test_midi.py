@@ -138,6 +138,30 @@ def test_pickup_waits_until_the_control_crosses_the_value() -> None:
     assert moved == pytest.approx([-24 + 30 * 105 / 127, -24 + 30 * 110 / 127])
 
 
+def test_automation_from_a_file_picks_up_from_what_it_has_given_the_parameter(tmp_path: Path) -> None:
+    """A fader with pickup (CC 7) and a second control on the same parameter (CC 8) in one MIDI file: CC 8 sets the
+    Gain to -24 dB, then the fader comes down from the top. Live and in an exported plugin, the fader waits until it
+    reaches -24 dB (position 0); the file's decoder, which runs before the render, compared with the chain's value
+    before it (0 dB, position 0.8) and took the fader as it passed 0.8 on its way down (at 60)."""
+    midi = mido.MidiFile()
+    sent = [(8, 0), (7, 127), (7, 110), (7, 60), (7, 1), (7, 20)]
+    midi.tracks.append(mido.MidiTrack([mido.Message("control_change", control=c, value=v, time=120) for c, v in sent]))
+    midi.save(str(tmp_path / "faders.mid"))
+    target = chain()
+    both = map_from_dict(
+        {
+            "bindings": [
+                {"target": "trim.gain_db", "number": 7, "min": -24.0, "max": 6.0, "pickup": True},
+                {"target": "trim.gain_db", "number": 8, "min": -24.0, "max": 6.0},
+            ]
+        },
+        target,
+    )
+    events = automation_events(tmp_path / "faders.mid", both, target, SR)
+    assert [event.value for event in events] == pytest.approx([-24.0, -24 + 30 / 127, -24 + 30 * 20 / 127])
+    assert target["trim"].gain_db == 0.0  # decoding changes nothing in the chain: the render does
+
+
 def tempo_change_file(path: Path, *, control: int = 7) -> float:
     """120 BPM, 90 BPM from beat 4, a CC step 127 -> 0 at beat 7; returns the step's time in seconds."""
     midi = mido.MidiFile(ticks_per_beat=480)

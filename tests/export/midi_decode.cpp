@@ -4,8 +4,8 @@
 //     midi_decode VALUE...   (built with -I a folder holding midi_map_data.h; one VALUE per knob: what each holds)
 //
 // Reads one MIDI message a line on stdin ("BYTE BYTE [BYTE]"), feeds each to the map's Mapper, and prints the changes
-// it makes, "KNOB VALUE" a line, then "-" after each message. The knobs keep the values given (an offline render's
-// decoder reads the chain's values as they were, and the map's delays are 0 here), so the changes come in the order
+// it makes, "KNOB VALUE" a line, then "-" after each message. Each knob holds the values given, then what the map
+// last set it to (pickup and encoders read it), and the map's delays are 0 here, so the changes come in the order
 // the decoder makes them.
 #include "midi_map_data.h"
 
@@ -21,7 +21,10 @@ int main(int argc, char** argv) {
     ssx::midi::Mapper mapper(ssx::midi::kMap);
     mapper.prepare(48000.0);
     const auto current = [&](uint32_t knob) { return values[knob]; };
-    const auto print = [](uint32_t knob, double value) { std::printf("%u %.17g\n", knob, value); };
+    const auto print = [&](uint32_t knob, double value) {
+        values[knob] = value;
+        std::printf("%u %.17g\n", knob, value);
+    };
     unsigned b0, b1, b2;
     char line[64];
     while (std::fgets(line, sizeof line, stdin)) {

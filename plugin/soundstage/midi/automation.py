@@ -180,7 +180,7 @@ def automation_events(
 def _decoded(
     midi_map: MidiMap, chain: ParameterSource, timed: list[tuple[int, int, Any]], seconds: list[float], sample_rate: float
 ) -> list[AutomationEvent]:
-    decoder = Decoder(midi_map, chain)
+    decoder = Decoder(midi_map, chain, follow=True)  # decoded before the render: it follows what it has given
     events = []
     for (_, _, message), at in zip(timed, seconds):
         for binding, value in decoder.feed(message):

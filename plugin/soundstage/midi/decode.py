@@ -37,11 +37,19 @@ class _ChannelState:
 
 
 class Decoder:
-    """Stateful translation of MIDI messages into parameter values for a map and a chain."""
+    """Stateful translation of MIDI messages into parameter values for a map and a chain.
 
-    def __init__(self, midi_map: MidiMap, chain: ParameterSource) -> None:
+    Pickup and a relative encoder's first turn start from what the parameter holds. Live, that is the chain's value
+    (the changes are made as they come). With ``follow`` (a MIDI file decoded before the render that makes its changes),
+    it is the value this decoder last gave the parameter, else the chain's: a fader with pickup after a program change
+    that moved its parameter waits for the preset's value, as it does live and in an exported plugin.
+    """
+
+    def __init__(self, midi_map: MidiMap, chain: ParameterSource, *, follow: bool = False) -> None:
         self.map = midi_map
         self.chain = chain
+        self._follow = follow
+        self._given: dict[str, Any] = {}  # with follow: the value each parameter was last given here
         self.parameters = {b.target: chain.parameters[b.target] for b in midi_map.bindings}
         self._channels: dict[int, _ChannelState] = {}
         self._positions: dict[int, float] = {}  # relative encoders and toggles, per binding
@@ -59,10 +67,14 @@ class Decoder:
             if b.kind == kind and (b.channel is None or b.channel == channel) and (number is None or b.number == number)
         ]
 
+    def _holds(self, target: str) -> Any:
+        """What parameter ``target`` holds now, as pickup and relative encoders read it (see the class docstring)."""
+        return self._given[target] if target in self._given else self.chain.parameters[target].value
+
     def _absolute(self, index: int, binding: Binding, position: float) -> list[tuple[Binding, Any]]:
         parameter = self.parameters[binding.target]
         if binding.pickup and not self._picked.get(index, False):
-            current = binding.position(parameter.value, parameter)  # type: ignore[arg-type]
+            current = binding.position(self._holds(binding.target), parameter)
             last = self._last.get(index)
             self._last[index] = position
             crossed = last is not None and (last - current) * (position - current) <= 0
@@ -74,6 +86,12 @@ class Decoder:
 
     def feed(self, message: Any) -> list[tuple[Binding, Any]]:
         """The parameter changes one message asks for (possibly none)."""
+        changes = self._changes(message)
+        if self._follow:
+            self._given.update((binding.target, value) for binding, value in changes)
+        return changes
+
+    def _changes(self, message: Any) -> list[tuple[Binding, Any]]:
         kind = message.type
         channel = getattr(message, "channel", 0)
         if kind == "control_change":
@@ -99,7 +117,7 @@ class Decoder:
             out += self._absolute(index, binding, value / 127)
         for index, binding in self._matching("relative", channel, control):
             parameter = self.parameters[binding.target]
-            start = self._positions.get(index, binding.position(parameter.value, parameter))  # type: ignore[arg-type]
+            start = self._positions.get(index, binding.position(self._holds(binding.target), parameter))
             position = min(max(start + relative_delta(value, binding.encoding) / 127, 0.0), 1.0)
             self._positions[index] = position
             out.append((binding, binding.value(position, parameter)))
