@@ -943,23 +943,33 @@ def test_a_plugin_exported_with_a_midi_map_moves_its_knobs_on_the_messages_sampl
     assert null_db(played[0], renders["still"]) > -20.0, "the messages moved nothing"
 
 
+def _midi_harness(folder: Path, map_text: str, harness: str, *, still: bool = False) -> tuple[Path, Any, Any, Any]:
+    """tests/export/HARNESS.cpp built in ``folder`` on the header `--map` generates for ``map_text``, a map of
+    ``_MIDI_CHAIN`` (``still``: every knob's delay 0, so changes come in the order they are made); returns the binary,
+    the map and chain soundstage reads, and the baked program."""
+    plugin_toolchain()
+    chain_file, map_file = _midi_chain_files(folder)
+    map_file.write_text(map_text)
+    chain = load_chain(chain_file)
+    program = bake(chain, _MIDI_CHAIN, rates=[RATE], source=str(chain_file))
+    midi_map = load_map(map_file, chain)
+    held, notes = plugin_midi(midi_map, program, chain, [RATE])
+    assert held is not None and notes == []
+    if still:
+        held = PluginMidi(held.source, held.bindings, held.programs, {RATE: [0] * len(program.parameters)})
+    (folder / "midi_map_data.h").write_text(midi_header(held, program))
+    binary = folder / harness
+    native = ROOT / "plugin" / "soundstage" / "export" / "native"
+    source = ROOT / "tests" / "export" / f"{harness}.cpp"
+    subprocess.run(["g++", "-std=c++17", "-O2", f"-I{native}", f"-I{folder}", str(source), "-o", str(binary)], check=True)
+    return binary, midi_map, chain, program
+
+
 def test_the_midi_map_allocates_nothing_while_audio_runs(tmp_path: Path) -> None:
     """tests/export/midi_rt_check.cpp counts operator new while an exported plugin's MIDI map (the header --map
     generates, for `_MIDI_MAP`) decodes random messages of every kind, its changes waiting for their stages and falling
     due, floods of messages included: none on the audio thread."""
-    plugin_toolchain()
-    (tmp_path / "chain.toml").write_text(_MIDI_CHAIN)
-    chain = load_chain(tmp_path / "chain.toml")
-    (tmp_path / "preset.toml").write_text(_MIDI_CHAIN.replace("center_width_db = 4.0", "center_width_db = 9.0"))
-    (tmp_path / "map.toml").write_text(_MIDI_MAP)
-    program = bake(chain, _MIDI_CHAIN, rates=[RATE], source=str(tmp_path / "chain.toml"))
-    held, _ = plugin_midi(load_map(tmp_path / "map.toml", chain), program, chain, [RATE])
-    assert held is not None
-    (tmp_path / "midi_map_data.h").write_text(midi_header(held, program))
-    binary = tmp_path / "midi_rt_check"
-    native = ROOT / "plugin" / "soundstage" / "export" / "native"
-    source = ROOT / "tests" / "export" / "midi_rt_check.cpp"
-    subprocess.run(["g++", "-std=c++17", "-O2", f"-I{native}", f"-I{tmp_path}", str(source), "-o", str(binary)], check=True)
+    binary, *_ = _midi_harness(tmp_path, _MIDI_MAP, "midi_rt_check")
     words = subprocess.run([str(binary)], capture_output=True, text=True, check=True).stdout.split()
     print(f"\nMIDI map: {' '.join(words)}")
     assert int(words[1]) == 0 and int(words[3]) > 200000 and int(words[5]) > 1000
@@ -1057,21 +1067,7 @@ _CONTROLS = [1, 3, 6, 7, 10, 16, 17, 18, 20, 35, 38, 42, 96, 97, 98, 99, 100, 10
 def midi_decode(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Any, Any, list[float]]:
     """tests/export/midi_decode.cpp built on the header `--map` generates for ``_FUZZ_MAP`` (delays 0); with the map and
     chain soundstage's decoder reads, and the knobs' values."""
-    plugin_toolchain()
-    folder = tmp_path_factory.mktemp("midi_decode")
-    chain_file, _ = _midi_chain_files(folder)
-    (folder / "fuzz.toml").write_text(_FUZZ_MAP)
-    chain = load_chain(chain_file)
-    program = bake(chain, _MIDI_CHAIN, rates=[RATE], source=str(chain_file))
-    midi_map = load_map(folder / "fuzz.toml", chain)
-    held, notes = plugin_midi(midi_map, program, chain, [RATE])
-    assert held is not None and notes == []
-    still = PluginMidi(held.source, held.bindings, held.programs, {RATE: [0] * len(program.parameters)})
-    (folder / "midi_map_data.h").write_text(midi_header(still, program))
-    binary = folder / "midi_decode"
-    native = ROOT / "plugin" / "soundstage" / "export" / "native"
-    source = ROOT / "tests" / "export" / "midi_decode.cpp"
-    subprocess.run(["g++", "-std=c++17", "-O2", f"-I{native}", f"-I{folder}", str(source), "-o", str(binary)], check=True)
+    binary, midi_map, chain, program = _midi_harness(tmp_path_factory.mktemp("midi_decode"), _FUZZ_MAP, "midi_decode", still=True)
     return binary, midi_map, chain, [parameter.default for parameter in program.parameters]
 
 
@@ -1183,9 +1179,7 @@ def test_a_plugin_built_for_every_rate_moves_its_knobs_on_their_samples_at_a_rat
 def test_a_midi_map_for_a_vst3_alone_is_refused_before_anything_is_built(tmp_path: Path) -> None:
     """--format vst3 --map: the VST3 takes no MIDI, so the map would go nowhere: one line says so and what to do, and
     nothing is built (no folder)."""
-    chain, midi_map = tmp_path / "chain.toml", tmp_path / "map.toml"
-    chain.write_text(_MIDI_CHAIN)
-    midi_map.write_text(_MIDI_MAP.split("[[programs]]")[0])
+    chain, midi_map = _midi_chain_files(tmp_path)
     with pytest.raises(ChainError, match=r"a VST3 takes no MIDI .*add clap or lv2 to --format"):
         export_plugin(chain, tmp_path / "out", formats=["vst3"], midi_map=midi_map)
     assert not (tmp_path / "out").exists()

@@ -89,19 +89,19 @@ def midi_header(midi: PluginMidi, program: Program) -> str:
         channel = -1 if binding["channel"] is None else binding["channel"]
         fields = [
             str(binding["target"]),
-            _enum("k", binding["kind"], KINDS),
+            _enum(binding["kind"], KINDS),
             str(channel),
             str(binding["number"]),
             kind,
             str(len(knob.choices)),
             _number(low),
             _number(high),
-            _enum("k", binding["curve"], CURVES),
+            _enum(binding["curve"], CURVES),
             _number(binding["exponent"]),
             _flag(binding["invert"]),
             _flag(binding["pickup"]),
             _flag(binding["mode"] == "momentary"),
-            _enum("k", binding["encoding"], ENCODINGS),
+            _enum(binding["encoding"], ENCODINGS),
         ]
         bindings.append("    {" + ", ".join(fields) + "},")
     presets: list[str] = []
@@ -138,11 +138,11 @@ def midi_header(midi: PluginMidi, program: Program) -> str:
     return "\n".join([*lines, "}  // namespace midi", "}  // namespace ssx", ""])
 
 
-def _enum(prefix: str, name: str, names: Sequence[str]) -> str:
+def _enum(name: str, names: Sequence[str]) -> str:
     """The C++ enumerator of ``name`` (one of ``names``): "twos_complement" -> "kTwosComplement"."""
     if name not in names:
         raise ValueError(f"{name!r} is not one of {', '.join(names)}")
-    return prefix + "".join(part.capitalize() for part in name.split("_"))
+    return "k" + "".join(part.capitalize() for part in name.split("_"))
 
 
 def _flag(value: bool) -> str:
