@@ -41,7 +41,7 @@ from soundstage.export.bake import BUILTIN_KINDS, bake
 from soundstage.export.build import WINDOWS_COMPILER, bundle_stem, dpf_root, missing_tools
 from soundstage.export.midi import PluginMidi, midi_header, plugin_midi
 from soundstage.export.state import chain_from_binary, chain_from_state, read_plugin_state
-from soundstage.exported import MAGIC, exported_program
+from soundstage.exported import MAGIC, MAP_MAGIC, exported_program, map_bytes, read_map
 from soundstage.host.builtins import BUILTIN_RANGES
 from soundstage.host.chainfile import load_chain
 from soundstage.host.external import load_plugin
@@ -2220,6 +2220,18 @@ def test_the_program_is_found_among_any_bytes(before: bytes, after: bytes, decoy
     assert chain_from_binary(before + after) is None or MAGIC in before + after
 
 
+@settings(max_examples=200, deadline=None)
+@given(st.text(max_size=200), st.binary(max_size=300), st.binary(max_size=300), st.integers(0, 12))
+def test_a_midi_map_is_found_among_any_bytes(text: str, before: bytes, after: bytes, cut: int) -> None:
+    """The map text a plugin holds comes out from among arbitrary bytes (a magic with a length past the end before
+    it), and bytes with none, or with one cut short, give None, never an exception."""
+    held = map_bytes(text)
+    decoy = MAP_MAGIC + b"\xff\xff\xff\x7f"
+    assert read_map(before + decoy + held + after) == text
+    assert read_map(held[: len(held) - 1 - cut]) is None
+    assert read_map(before + after) is None or MAP_MAGIC in before + after
+
+
 @settings(max_examples=300, deadline=None)
 @given(st.binary(max_size=600))
 def test_state_reader_never_raises(data: bytes) -> None:
@@ -2241,3 +2253,54 @@ def test_baked_latency_matches_chain_at_each_rate(tmp_path: Path) -> None:
     assert [p.name for p in program.parameters] == ["device.center_amount", "device.center_level_db", "device.width"]
     assert "monitor.rt60_s = 0.4" in program.fixed
     assert np.frombuffer(program.blob[:8], np.uint8).tobytes() == b"SSPLUG02"
+
+
+def test_a_plugin_exported_with_a_midi_map_gives_the_map_back_with_its_presets_written_in(
+    tmp_path: Path, capsys: pytest.CaptureFixture
+) -> None:
+    """`soundstage plugin map PLUGIN`: the CLAP and the LV2 (its bundle's map.toml, and its binary) keep the map they
+    were exported with, the user's comments kept and each program's preset file written in as the values it sets, so
+    the map and the chain file `plugin chain` gives back, without the original files, move the chain as the originals
+    do (`process --midi --map`: the same samples). A VST3, a plugin exported without a map and a file that is no
+    plugin are each refused in one line. Before, the map was not in the plugin."""
+    plugin_toolchain()
+    chain, midi_map = _midi_chain_files(tmp_path)
+    midi_map.write_text(
+        "# my controller's knobs\n" + _MIDI_MAP + "channel = 2\n[[programs]]\nprogram = 4\npreset = 'preset.toml'\n"
+    )
+    out = tmp_path / "out"
+    assert main(["export-plugin", str(chain), "-o", str(out), "--rates", "48000", "--map", str(midi_map)]) == 0
+    assert "soundstage plugin map PLUGIN" in capsys.readouterr().out
+    back = tmp_path / "back"
+    back.mkdir()
+    assert main(["plugin", "map", str(out / "chain.clap"), "-o", str(back / "map.toml")]) == 0
+    assert main(["plugin", "chain", str(out / "chain.clap"), "-o", str(back / "chain.toml")]) == 0
+    text = (back / "map.toml").read_text()
+    assert text.startswith("# my controller's knobs\n") and "\npreset" not in text and text.count("[programs.values]") == 2
+    for also in (out / "chain.lv2" / "chain.so", out / "chain.lv2"):
+        capsys.readouterr()
+        assert main(["plugin", "map", str(also)]) == 0
+        assert capsys.readouterr().out == text
+    (out / "chain.lv2" / "map.toml").unlink()  # the LV2's binary holds it too
+    assert main(["plugin", "map", str(out / "chain.lv2")]) == 0 and capsys.readouterr().out == text
+    _midi_moves(tmp_path, chain, seed=9)
+    (tmp_path / "moves.mid").rename(back / "moves.mid")
+    soundfile.write(back / "in.wav", make_test_mix(2.0, int(RATE)).T, int(RATE), subtype="FLOAT")
+    renders = []
+    for folder in (tmp_path, back):
+        arguments = ["--chain", str(folder / "chain.toml"), "--midi", str(back / "moves.mid"), "--map", str(folder / "map.toml")]
+        assert main(["process", str(back / "in.wav"), str(folder / "moved.wav"), *arguments]) == 0
+        renders.append(soundfile.read(folder / "moved.wav", dtype="float32")[0])
+        (folder / "preset.toml").unlink(missing_ok=True)  # the map given back needs no preset file
+    assert np.array_equal(renders[0], renders[1])
+    still = tmp_path / "still"
+    assert main(["export-plugin", str(chain), "-o", str(still), "--rates", "48000", "--format", "clap"]) == 0
+    capsys.readouterr()
+    for plugin, message in (
+        (out / "chain.vst3", "a VST3 takes no MIDI map"),
+        (still / "chain.clap", "takes no MIDI map: it was exported without --map"),
+        (chain, "not a plugin made by `soundstage export-plugin`"),
+    ):
+        assert main(["plugin", "map", str(plugin)]) == 2
+        said = capsys.readouterr().err.strip()
+        assert message in said and "\n" not in said and "Traceback" not in said

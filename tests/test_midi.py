@@ -388,6 +388,40 @@ def test_program_change_recalls_a_chain_preset(tmp_path: Path) -> None:
         load_map(tmp_path / "bad.toml", target)
 
 
+def test_a_program_sets_the_values_written_in_the_map_as_a_preset_file_of_them_does(tmp_path: Path) -> None:
+    """``[[programs]]`` with ``values = {path = value}`` instead of ``preset``: a program change sets those values,
+    as one recalling a chain file of them; each path and value is checked as a preset's (names the key and the fix)."""
+    from soundstage import save_chain
+
+    save_chain(Chain([Gain(gain_db=-6.0), Gain(invert=True)], names=["trim", "level"]), tmp_path / "soft.toml")
+    (tmp_path / "map.toml").write_text(
+        '[[programs]]\nprogram = 0\npreset = "soft.toml"\n'
+        '[[programs]]\nprogram = 1\nchannel = 2\nvalues = { "trim.gain_db" = -6, "level.invert" = true }\n'
+        '[[programs]]\nprogram = 2\n[programs.values]\n"0.gain_db" = -12.5\n'
+    )
+    target = chain()
+    dec = Decoder(load_map(tmp_path / "map.toml", target), target)
+    from_file = {b.target: v for b, v in dec.feed(mido.Message("program_change", program=0))}
+    assert dec.feed(mido.Message("program_change", program=1, channel=0)) == []  # program 1 listens on channel 2 only
+    written = {b.target: v for b, v in dec.feed(mido.Message("program_change", program=1, channel=1))}
+    assert written == {"trim.gain_db": -6.0, "level.invert": True}
+    assert {path: from_file[path] for path in written} == written
+    assert {b.target: v for b, v in dec.feed(mido.Message("program_change", program=2))} == {"trim.gain_db": -12.5}
+    mistakes = {
+        'values = { "trim.gian_db" = 1.0 }': r"programs\[0\]\.values\.trim\.gian_db: no parameter 'trim.gian_db' in the "
+        r"chain; did you mean 'trim.gain_db'",
+        'values = { "trim.gain_db" = 99.0 }': r"programs\[0\]\.values\.trim\.gain_db: trim\.gain_db=99\.0 is outside -96\.\.24 dB",
+        'values = { "trim.invert" = "yes" }': r"programs\[0\]\.values\.trim\.invert: trim\.invert='yes': expected true or false",
+        "values = {}": r"programs\[0\]\.values: values = \{\} sets nothing",
+        'preset = "soft.toml"\nvalues = { "trim.gain_db" = 1.0 }': r"programs\[0\]: give preset or values, not both",
+        "channel = 1": r"programs\[0\]: give either preset = .* or values = \{path = value\}",
+    }
+    for written_text, message in mistakes.items():
+        (tmp_path / "bad.toml").write_text(f"[[programs]]\nprogram = 3\n{written_text}\n")
+        with pytest.raises(MidiMapError, match="bad.toml: " + message):
+            load_map(tmp_path / "bad.toml", target)
+
+
 def test_type_1_file_with_a_tempo_track_and_track_and_channel_filters(tmp_path: Path) -> None:
     """Tempo map on track 0 (120 -> 90 BPM at beat 4); CC 7 on channel 1 in track 1 and on channel 2 in track 2."""
     midi = mido.MidiFile(type=1, ticks_per_beat=960)

@@ -5,6 +5,7 @@
     soundstage chain show FILE [--sample-rate HZ] [--channels N]
     soundstage plugin info PATH [--plugin-name NAME]
     soundstage plugin chain STATE [-o CHAIN.toml] [--overwrite]
+    soundstage plugin map PLUGIN [-o MAP.toml] [--overwrite]
     soundstage analyze crosstalk --device NAME --distance-m D [--hrtf model|rigid-sphere|blended-sphere|head-and-torso|SOFA ...]
                                  [--design-hrtf rigid-sphere|blended-sphere|SOFA] [--region-yaw-deg Y --region-lateral-m L
                                  --region-fore-aft-m F] [--seat] [--other-listeners]
@@ -354,7 +355,7 @@ def _cmd_plugin_chain(args: argparse.Namespace) -> int:
     from soundstage.errors import PluginError
     from soundstage.export.state import chain_from_binary, chain_from_state
     from soundstage.exported import exported_program
-    from soundstage.files import missing_hint, on_disk, write_text
+    from soundstage.files import missing_hint, on_disk
 
     source = on_disk(Path(args.state))
     if source.is_dir() and (source / "chain.toml").is_file():  # an exported LV2 bundle
@@ -379,14 +380,46 @@ def _cmd_plugin_chain(args: argparse.Namespace) -> int:
             f"{source}: holds no soundstage chain; only plugins made by `soundstage export-plugin` and the states "
             "they save hold one"
         )
-    if args.output is None:
+    return _give_text(text, args.output, overwrite=args.overwrite, what="chain")
+
+
+def _cmd_plugin_map(args: argparse.Namespace) -> int:
+    from soundstage.errors import PluginError
+    from soundstage.exported import exported_map, exported_program
+    from soundstage.files import missing_hint, on_disk
+
+    source = on_disk(Path(args.plugin))
+    if not source.exists():
+        raise PluginError(f"{source}: no such file{missing_hint(source)}; give a plugin exported with --map (.clap, .lv2)")
+    if source.is_dir() and (source / "map.toml").is_file():  # an exported LV2 bundle
+        text: str | None = _read(source / "map.toml", lambda file: file.read_text(encoding="utf-8"))
+    else:
+        text = _read(source, exported_map)
+    if text is None:
+        if _read(source, exported_program) is None:
+            raise PluginError(f"{source}: not a plugin made by `soundstage export-plugin`; only those hold a MIDI map")
+        if source.suffix.lower() == ".vst3":
+            raise PluginError(
+                f"{source}: a VST3 takes no MIDI map (DPF would move its knobs' IDs); the CLAP or LV2 of an export "
+                "with --map holds it: soundstage plugin map PLUGIN.clap"
+            )
+        raise PluginError(f"{source}: takes no MIDI map: it was exported without --map; export it with --map MAP.toml")
+    return _give_text(text, args.output, overwrite=args.overwrite, what="MIDI map")
+
+
+def _give_text(text: str, output: str | None, *, overwrite: bool, what: str) -> int:
+    """``text`` printed, or written to ``output`` (``what`` written to it), an existing file only with ``overwrite``."""
+    from soundstage.errors import PluginError
+    from soundstage.files import write_text
+
+    if output is None:
         print(text, end="" if text.endswith("\n") else "\n")
         return 0
-    target = Path(args.output)
-    if target.exists() and not args.overwrite:
+    target = Path(output)
+    if target.exists() and not overwrite:
         raise PluginError(f"{target} exists; pass --overwrite to replace it")
     write_text(target, text)
-    print(f"chain written to {target}")
+    print(f"{what} written to {target}")
     return 0
 
 
@@ -1160,7 +1193,8 @@ def _say_midi(result: Export, midi_map: str) -> None:
         takes = " and ".join(f.upper() for f in result.midi_formats)
         print(
             f"  MIDI in ({takes}): the bindings of {midi_map} move its knobs, each on the sample its message comes, "
-            "from a controller or a MIDI track's automation routed into the plugin"
+            "from a controller or a MIDI track's automation routed into the plugin; the plugin keeps the map, its "
+            "program presets written in (soundstage plugin map PLUGIN)"
         )
     if "vst3" in result.bundles:
         print("  the VST3 takes no MIDI (DPF would move its knobs' IDs): the DAW's own MIDI learn binds its knobs")
@@ -1416,6 +1450,13 @@ def build_parser() -> argparse.ArgumentParser:
     state.add_argument("-o", "--output", help="write the chain file here (default: print it)")
     state.add_argument("--overwrite", action="store_true", help="replace an existing -o file")
     state.set_defaults(run=_cmd_plugin_chain)
+    held_map = plugin.add_parser(
+        "map", help="the MIDI map an exported plugin takes (export-plugin --map), its program presets written in"
+    )
+    held_map.add_argument("plugin", help="a plugin exported with --map (.clap, .lv2)")
+    held_map.add_argument("-o", "--output", help="write the map here (default: print it)")
+    held_map.add_argument("--overwrite", action="store_true", help="replace an existing -o file")
+    held_map.set_defaults(run=_cmd_plugin_map)
 
     analyze = commands.add_parser("analyze", help="measure spatial designs").add_subparsers(dest="analyze_command", required=True)
     crosstalk = analyze.add_parser("crosstalk", help="channel separation of a device's crosstalk canceller per 1/3-octave band")

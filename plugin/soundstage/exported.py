@@ -6,20 +6,43 @@ the shared library inside a ``.vst3`` bundle). :func:`read_program` finds that h
 raises: the bytes may be any plugin's. :func:`exported_program` reads it from a file or bundle on disk. The chain
 that hosts an exported plugin uses the rate table: at a rate the plugin neither was baked for nor resamples to
 (2 or 4 times a baked rate, a half, third, quarter or sixth of one, or two or four thirds), it plays silence.
+
+A CLAP or LV2 exported with ``--map`` also holds the MIDI map it takes, as text (:func:`map_bytes`, written into the
+plugin's source by ``export/midi.py``): :func:`read_map` and :func:`exported_map` find it (``soundstage plugin map``).
 """
 
 from __future__ import annotations
 
 import mmap
 import struct
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TypeVar
 
-__all__ = ["ANY_RATE", "MAGIC", "MAX_CHANNELS", "EmbeddedProgram", "exported_program", "read_program", "resampled_rates"]
+__all__ = [
+    "ANY_RATE",
+    "MAGIC",
+    "MAP_MAGIC",
+    "MAX_CHANNELS",
+    "EmbeddedProgram",
+    "exported_map",
+    "exported_program",
+    "map_bytes",
+    "read_map",
+    "read_program",
+    "resampled_rates",
+]
+
+_T = TypeVar("_T")
 
 #: The first bytes of a program (bake.py writes it, native/engine.hpp reads it).
 MAGIC = b"SSPLUG02"
+#: The first bytes of the MIDI map text a plugin exported with ``--map`` holds (export/midi.py writes it; then the
+#: text's length, u32 little-endian, and the text, UTF-8).
+MAP_MAGIC = b"SSMIDMAP"
+#: The longest map text read back (a map of 10 000 bindings is about 1 MB).
+MAX_MAP_BYTES = 16 << 20
 #: The rate a program made for every sample rate is filed under (bake.py writes it; engine.hpp builds that program at
 #: the session's rate).
 ANY_RATE = 0.0
@@ -147,31 +170,68 @@ def read_program(data: bytes | mmap.mmap) -> EmbeddedProgram | None:
     return None
 
 
-def _read_file(path: Path) -> EmbeddedProgram | None:
+def map_bytes(text: str) -> bytes:
+    """A MIDI map's text as an exported plugin holds it (what :func:`read_map` finds): :data:`MAP_MAGIC`, the length of
+    the text in UTF-8 (u32, little-endian) and the text."""
+    data = text.encode("utf-8")
+    return MAP_MAGIC + struct.pack("<I", len(data)) + data
+
+
+def read_map(data: bytes | mmap.mmap) -> str | None:
+    """The MIDI map text an exported plugin's binary holds (``export-plugin --map``), or None (never an exception)."""
+    at = data.find(MAP_MAGIC)
+    while at >= 0:
+        cursor = _Cursor(data, at + len(MAP_MAGIC))
+        size = cursor.u32()
+        field = None if size is None or size > MAX_MAP_BYTES else cursor.take(size)
+        if field is not None:
+            try:
+                return field.decode("utf-8")
+            except UnicodeDecodeError:
+                pass
+        at = data.find(MAP_MAGIC, at + 1)
+    return None
+
+
+def _read_file(path: Path, read: Callable[[bytes | mmap.mmap], _T | None]) -> _T | None:
     with path.open("rb") as file:
         if path.stat().st_size == 0:
             return None
         with mmap.mmap(file.fileno(), 0, access=mmap.ACCESS_READ) as data:
-            return read_program(data)
+            return read(data)
+
+
+def _read_plugin(path: str | Path, read: Callable[[bytes | mmap.mmap], _T | None]) -> _T | None:
+    """``read`` of an exported plugin's binary: the file itself (a ``.clap``, a bundle's library), or the first of a
+    bundle's binaries below ``Contents`` (a ``.vst3``; a macOS ``.clap``) or in it (an ``.lv2``) it finds something in."""
+    source = Path(path)
+    if source.is_file():
+        return _read_file(source, read)
+    if (source / "Contents").is_dir():
+        binaries = (
+            file
+            for file in (source / "Contents").rglob("*")
+            if file.is_file() and (file.suffix.lower() in _BINARY_SUFFIXES or file.parent.name == "MacOS")
+        )
+    elif source.is_dir() and source.suffix.lower() == ".lv2":
+        binaries = (file for file in source.iterdir() if file.is_file() and file.suffix.lower() in _BINARY_SUFFIXES)
+    else:
+        return None
+    for file in sorted(binaries)[:64]:
+        found = _read_file(file, read)
+        if found is not None:
+            return found
+    return None
 
 
 def exported_program(path: str | Path) -> EmbeddedProgram | None:
-    """The program in an exported plugin on disk: a binary file (a ``.clap``, a bundle's library), or a bundle whose
-    ``Contents`` holds one (a ``.vst3``; a macOS ``.clap``). None for any other plugin or file. Raises OSError
-    where a file cannot be read."""
-    source = Path(path)
-    if source.is_file():
-        return _read_file(source)
-    contents = source / "Contents"
-    if not contents.is_dir():
-        return None
-    binaries = sorted(
-        file
-        for file in contents.rglob("*")
-        if file.is_file() and (file.suffix.lower() in _BINARY_SUFFIXES or file.parent.name == "MacOS")
-    )
-    for file in binaries[:64]:
-        program = _read_file(file)
-        if program is not None:
-            return program
-    return None
+    """The program in an exported plugin on disk: a binary file (a ``.clap``, a bundle's library), or a bundle that
+    holds one (a ``.vst3``, an ``.lv2``; a macOS ``.clap``). None for any other plugin or file. Raises OSError where
+    a file cannot be read."""
+    return _read_plugin(path, read_program)
+
+
+def exported_map(path: str | Path) -> str | None:
+    """The MIDI map text an exported plugin on disk takes (made with ``export-plugin --map``; a CLAP or an LV2, or
+    their binaries), as :func:`exported_program` finds the program; None if it holds none."""
+    return _read_plugin(path, read_map)

@@ -18,11 +18,17 @@ if sys.version_info >= (3, 11):
 else:  # pragma: no cover
     import tomli as tomllib
 
-__all__ = ["not_text", "parse_toml", "read_toml", "unknown_key"]
+__all__ = ["not_text", "parse_toml", "read_toml", "read_toml_text", "unknown_key"]
 
 
 def read_toml(path: str | Path, error: type[SoundstageError], what: str) -> dict[str, Any]:
     """Parse a TOML file; a missing, unreadable or malformed one raises ``error`` naming ``what`` and the file."""
+    return parse_toml(read_toml_text(path, error, what), on_disk(Path(path)), error)
+
+
+def read_toml_text(path: str | Path, error: type[SoundstageError], what: str) -> str:
+    """A TOML file's text (UTF-8, or UTF-16 with its mark), not parsed; one that is missing, unreadable or not text
+    raises ``error`` naming ``what`` and the file."""
     file = on_disk(Path(path))
     try:
         data = file.read_bytes()
@@ -45,7 +51,7 @@ def read_toml(path: str | Path, error: type[SoundstageError], what: str) -> dict
         raise error(f"{what} {str(file)!r} is not a text file ({not_text(problem)}): give the .toml file") from None
     except OSError as problem:
         raise error(f"{what} {str(file)!r} cannot be read: {problem}") from None
-    return parse_toml(text, file, error)
+    return text
 
 
 def _legacy_text(data: bytes) -> bool:

@@ -24,7 +24,7 @@ from soundstage.export.web import page_chain, page_midi
 from soundstage.exported import resampled_rates
 from soundstage.host.chain import Chain
 from soundstage.host.chainfile import chain_text, chain_to_dict, find_chain, load_chain
-from soundstage.midi.maps import load_map
+from soundstage.midi.maps import load_map, map_text_with_values
 from soundstage.stages.monitors import BinauralMonitor
 
 __all__ = [
@@ -123,6 +123,7 @@ def export_plugin(
         raise BuildError(f"cannot build plugins: {missing}")
     chain = load_chain(path, hrtf=hrtf)
     controls = None if midi_map is None else load_map(Path(midi_map), chain)
+    held_text = None if midi_map is None or controls is None else map_text_with_values(Path(midi_map), controls)
     text = chain_text(path, hrtf=hrtf)
     page_rates = [web_rate(rates)] if formats == ("web",) else rates  # a page alone: its one rate only
     program = bake(chain, text, rates=page_rates, source=str(path))
@@ -135,7 +136,7 @@ def export_plugin(
     header = None
     if controls is not None and any(f in MIDI_FORMATS for f in formats):
         held, plugin_notes = plugin_midi(controls, program, chain, rates)
-        header = None if held is None else midi_header(held, program)
+        header = None if held is None else midi_header(held, program, held_text)
         notes += [note for note in plugin_notes if note not in notes]
     extras = {"midi": midi, "chain_file": page_chain(chain, web or program, path.parent)} if "web" in formats else None
     description = f"soundstage chain {path.name}"
@@ -151,6 +152,7 @@ def export_plugin(
         web_extras=extras,
         overwrite=overwrite,
         midi_header=header,
+        midi_map_text=None if header is None else held_text,
     )
     takes_midi = tuple(f for f in formats if f in MIDI_FORMATS) if header is not None else ()
     return Export(bundles, program, title, (web or program) if "web" in formats else None, reference, notes, takes_midi)

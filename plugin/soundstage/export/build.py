@@ -285,13 +285,14 @@ def build(
     web_extras: dict[str, Any] | None = None,
     overwrite: bool = True,
     midi_header: str | None = None,
+    midi_map_text: str | None = None,
 ) -> dict[str, Path]:
     """Compile ``program`` into one bundle per format in ``out_dir``, for ``system``; returns format -> bundle path.
     The web page holds ``web_program`` (default ``program``): baked for one rate, as a browser runs one;
     ``web_reference``, if given, the other side of its A/B (baked for the same rate); and ``web_extras``, what else
     it holds (:func:`~soundstage.export.web.web_page`: a MIDI map, the chain file). ``midi_header``, if given, is a
     MIDI map the plugins of :data:`MIDI_FORMATS` take (:func:`~soundstage.export.midi.midi_header`): they get a MIDI
-    input.
+    input; ``midi_map_text``, the map's text, which the header holds too, and an LV2 bundle as ``map.toml``.
 
     A bundle is built in a scratch folder inside ``out_dir`` and moved into place
     when complete: a failed build leaves no half bundle and keeps what was there. Without ``overwrite``, a bundle of
@@ -314,6 +315,7 @@ def build(
             web=(web_program or program, web_reference, web_extras),
             overwrite=overwrite,
             midi=midi_header,
+            midi_text=midi_map_text,
         )
     except OSError as error:
         raise BuildError(f"cannot write plugins into {str(out_dir)!r}: {error.strerror or error}") from None
@@ -334,6 +336,7 @@ def _build(
     web: tuple[Program, Program | None, dict[str, Any] | None],
     overwrite: bool,
     midi: str | None,
+    midi_text: str | None = None,
 ) -> dict[str, Path]:
     native = resources.files("soundstage.export") / "native"
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -348,6 +351,8 @@ def _build(
             if midi is not None:
                 (work / "midi_map.hpp").write_text((native / "midi_map.hpp").read_text())
                 (work / "midi_map_data.h").write_text(midi)
+                if midi_text is not None:  # an LV2 bundle holds it beside chain.toml
+                    (work / "map.toml").write_text(midi_text, encoding="utf-8")
             compiles = _shared_compiles(work, system)
         for plugin_format in formats:  # in the order asked: where several fail, the first one's error
             if plugin_format != "web":
@@ -552,6 +557,8 @@ def _link_plugin(program: Program, work: Path, plugin_format: str, *, name: str,
     if plugin_format == "lv2":
         run([str(_ttl_generator(work)), f"./{binary.name}"], "the LV2 description (ttl)", cwd=bundle)
         (bundle / "chain.toml").write_text(program.chain_text, encoding="utf-8")
+        if (work / "map.toml").is_file():  # the MIDI map it takes (soundstage plugin map)
+            shutil.copyfile(work / "map.toml", bundle / "map.toml")
     return bundle
 
 

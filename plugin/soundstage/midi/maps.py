@@ -21,6 +21,10 @@ A map is TOML::
     preset = "wide.toml"             # a chain file of the same chain (relative to the map), or a preset name
     channel = 1                      # optional
 
+    [[programs]]                     # ... or the values it sets, in the map itself
+    program = 1
+    values = { "device.width" = 0.8, "device.center_level_db" = -3.0 }
+
 Loading checks every binding against the chain it drives: an unknown target
 lists the close matches, a range outside the parameter's is refused, and so is a
 parameter its plugin does not allow to be automated. Two bindings on the same
@@ -31,21 +35,23 @@ from __future__ import annotations
 
 import difflib
 import math
+import numbers
 import warnings
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any, Literal, Protocol
 
+import tomlkit
 from pydantic import AfterValidator, Field
 
 from soundstage.errors import SoundstageError
 from soundstage.host.chainfile import find_chain, load_chain
 from soundstage.host.parameters import DB_TAPER_EXPONENT, Parameter, ParameterSpec
 from soundstage.schema import Table, unused_key, validate
-from soundstage.tomlfile import read_toml
+from soundstage.tomlfile import read_toml, read_toml_text
 
-__all__ = ["Binding", "MidiMap", "MidiMapError", "ParameterSource", "ProgramPreset", "load_map", "KINDS"]
+__all__ = ["Binding", "MidiMap", "MidiMapError", "ParameterSource", "ProgramPreset", "load_map", "map_text_with_values", "KINDS"]
 
 KINDS = ("cc", "cc14", "nrpn", "rpn", "relative", "note", "pitchbend", "program")
 CURVES = ("linear", "log", "db", "exponent")
@@ -165,6 +171,24 @@ def load_map(path: str | Path, chain: ParameterSource) -> MidiMap:
     return map_from_dict(read_toml(file, MidiMapError, "MIDI map"), chain, source=str(file))
 
 
+def map_text_with_values(path: str | Path, midi_map: MidiMap) -> str:
+    """The text of the map file at ``path`` (``midi_map``, as :func:`load_map` read it) with each program's preset
+    file written in as the values it sets (``values = {...}``), its comments and layout otherwise kept: a map that
+    needs no other file, which an exported plugin holds (``soundstage plugin map``)."""
+    document = tomlkit.parse(read_toml_text(path, MidiMapError, "MIDI map").removeprefix("\ufeff"))
+    tables = document.get("programs", [])
+    for table, preset in zip(tables, midi_map.programs):
+        if "preset" not in table:
+            continue
+        values = tomlkit.table()
+        values.add(tomlkit.comment(f"what the preset {Path(preset.preset).name} sets"))
+        for parameter, value in preset.values:
+            values[parameter] = float(value) if isinstance(value, numbers.Real) and not isinstance(value, bool) else value
+        del table["preset"]
+        table["values"] = values
+    return tomlkit.dumps(document)
+
+
 Target = Annotated[str, Field(min_length=1, max_length=1000)]
 
 
@@ -195,10 +219,11 @@ class BindingTable(Table):
 
 
 class ProgramTable(Table):
-    """``[[programs]]``: a program change that recalls a chain preset."""
+    """``[[programs]]``: a program change that recalls a chain preset (a file) or the values given with it."""
 
     program: Annotated[int, Field(ge=0, le=127)]
-    preset: Target
+    preset: Target | None = None
+    values: Annotated[dict[Target, bool | float | str], Field(max_length=10_000)] | None = None
     channel: Channel | None = None
 
 
@@ -304,44 +329,87 @@ def map_from_dict(data: dict[str, Any], chain: ParameterSource, *, source: str =
 
 
 def _programs(tables: list[ProgramTable], chain: ParameterSource, source: str) -> tuple[ProgramPreset, ...]:
-    """``[[programs]]``: ``program = N`` (0..127), ``preset = "chain file or preset name"``, optional ``channel``.
+    """``[[programs]]``: ``program = N`` (0..127), ``preset = "chain file or preset name"`` or ``values = {path =
+    value}``, optional ``channel``.
 
     A preset is a chain file of the same chain (typically saved from it): every
     automatable parameter it holds must exist in the chain; a program change
-    sets them all. Relative paths are relative to the map file.
+    sets them all. Relative paths are relative to the map file. ``values`` names
+    the parameters it sets in the map itself, each checked as a chain file's is.
     """
 
-    paths = chain.parameters
-    folder = Path(source).parent if source != "<map>" else Path.cwd()
     programs: list[ProgramPreset] = []
     for index, table in enumerate(tables):
         where = f"programs[{index}]"
-        program, preset, channel = table.program, table.preset, table.channel
-        file = folder / preset
-        if not file.exists() and not preset.endswith(".toml") and "/" not in preset:
-            try:
-                file = find_chain(preset)
-            except SoundstageError as error:
-                raise _fail(source, f"{where}.preset", str(error)) from None
-        try:
-            preset_chain = load_chain(file)
-        except SoundstageError as error:
-            raise _fail(source, f"{where}.preset", str(error)) from None
-        values = []
-        for path, parameter in preset_chain.parameters.items():
-            if not parameter.spec.automatable:
-                continue
-            if path not in paths:
-                close = difflib.get_close_matches(path, list(paths), n=3)
-                hint = f" (close: {', '.join(close)})" if close else ""
-                raise _fail(
-                    source,
-                    f"{where}.preset",
-                    f"{str(file)!r} has parameter {path!r}, which the chain does not{hint}; a program preset must be "
-                    "a chain file of the same chain (save one with save_chain)",
-                )
-            values.append((path, parameter.value))
-        programs.append(ProgramPreset(program, None if channel is None else channel - 1, str(file), tuple(values)))
-        if any(p.program == program and p.channel == programs[-1].channel for p in programs[:-1]):
-            warnings.warn(f"{source}: {where}: program {program} is listed twice; the last one wins", stacklevel=2)
+        if (table.preset is None) == (table.values is None):
+            raise _fail(
+                source,
+                where,
+                "give either preset = (a chain file of the same chain, or a preset's name) or values = {path = value}"
+                if table.preset is None
+                else "give preset or values, not both",
+            )
+        if table.values == {}:
+            raise _fail(source, f"{where}.values", "values = {} sets nothing: name the parameters, {path = value, ...}")
+        if table.values is not None:
+            named, values = "values in the map", _program_values(table.values, chain, source, f"{where}.values")
+        else:
+            named, values = _preset_values(str(table.preset), chain, source, f"{where}.preset")
+        channel = None if table.channel is None else table.channel - 1
+        programs.append(ProgramPreset(table.program, channel, named, values))
+        if any(p.program == table.program and p.channel == channel for p in programs[:-1]):
+            warnings.warn(f"{source}: {where}: program {table.program} is listed twice; the last one wins", stacklevel=2)
     return tuple(programs)
+
+
+def _preset_values(preset: str, chain: ParameterSource, source: str, where: str) -> tuple[str, tuple[tuple[str, Any], ...]]:
+    """A program's preset file (relative to the map) or preset name, and the automatable values it holds."""
+    paths = chain.parameters
+    folder = Path(source).parent if source != "<map>" else Path.cwd()
+    file = folder / preset
+    if not file.exists() and not preset.endswith(".toml") and "/" not in preset:
+        try:
+            file = find_chain(preset)
+        except SoundstageError as error:
+            raise _fail(source, where, str(error)) from None
+    try:
+        preset_chain = load_chain(file)
+    except SoundstageError as error:
+        raise _fail(source, where, str(error)) from None
+    values = []
+    for path, parameter in preset_chain.parameters.items():
+        if not parameter.spec.automatable:
+            continue
+        if path not in paths:
+            close = difflib.get_close_matches(path, list(paths), n=3)
+            hint = f" (close: {', '.join(close)})" if close else ""
+            raise _fail(
+                source,
+                where,
+                f"{str(file)!r} has parameter {path!r}, which the chain does not{hint}; a program preset must be "
+                "a chain file of the same chain (save one with save_chain)",
+            )
+        values.append((path, parameter.value))
+    return str(file), tuple(values)
+
+
+def _program_values(
+    given: dict[str, bool | float | str], chain: ParameterSource, source: str, where: str
+) -> tuple[tuple[str, Any], ...]:
+    """A program's ``values`` table: each path a parameter of the chain that can move, each value one it takes."""
+    paths = list(chain.parameters)
+    values = []
+    for written, value in given.items():
+        path = written if written in paths else _canonical(chain, written)
+        if path not in paths:
+            close = difflib.get_close_matches(written, paths, n=3)
+            hint = f"; did you mean {', '.join(repr(c) for c in close)}?" if close else ""
+            raise _fail(source, f"{where}.{written}", f"no parameter {written!r} in the chain{hint}")
+        parameter = chain.parameters[path]
+        if not parameter.spec.automatable:
+            raise _fail(source, f"{where}.{written}", f"{path!r} cannot be automated (its plugin reports it read-only)")
+        try:
+            values.append((path, parameter.spec.validate(value, owner=path.rsplit(".", 1)[0])))
+        except (SoundstageError, ValueError, TypeError) as error:
+            raise _fail(source, f"{where}.{written}", str(error)) from None
+    return tuple(values)
