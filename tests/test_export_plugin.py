@@ -228,6 +228,29 @@ def test_a_chain_made_for_no_one_rate_plays_at_every_rate_as_the_chain_does(tmp_
     assert main(["process", str(source), str(tmp_path / "out.wav"), "--chain", str(chain)]) == 0
 
 
+def test_plugin_info_of_an_exported_clap_or_lv2_reads_what_it_holds(
+    bundles: dict[str, dict[str, Path]], capsys: pytest.CaptureFixture
+) -> None:
+    """`soundstage plugin info` of a CLAP or LV2 soundstage exported (pedalboard hosts neither) reads the program the
+    plugin holds: the same channels, latency and knobs (symbol, range, default) as pedalboard finds in the VST3 of the
+    same export. Before, it was refused ("give the plugin's VST3 build")."""
+    made = bundles["studio-5-binaural"]
+    vst3 = pedalboard.load_plugin(str(made["vst3"]))
+    vst3.process(np.zeros((2, 256), np.float32), RATE)
+    knobs = {name: value for name, value in vst3.parameters.items() if name not in ("latency_frames", "bypass")}  # DPF's
+    for plugin_format in ("clap", "lv2"):
+        assert main(["plugin", "info", str(made[plugin_format])]) == 0
+        said = capsys.readouterr().out
+        assert f"  channels: 2 in, 2 out\n  latency: {vst3.reported_latency_samples} samples at 48000 Hz\n" in said
+        rows = [line.strip() for line in said.splitlines() if line.startswith("    ")]
+        assert [row.split(" ", 1)[0] for row in rows] == list(knobs)
+        for row, parameter in zip(rows, knobs.values()):
+            low, high = (float(bound) for bound in row.split("range ")[1].split()[0].split(".."))
+            assert (low, high) == pytest.approx((parameter.min_value, parameter.max_value), abs=1e-4), row
+            default = float(row.split("default ")[1].split()[0])  # a fresh plugin's knob is at its default
+            assert default == pytest.approx(low + (high - low) * parameter.raw_value, abs=1e-5 * (high - low)), row
+
+
 def test_a_plugin_inside_a_routing_node_is_refused_by_its_path(tmp_path: Path, stereo_gain_path: Path) -> None:
     """Another plugin in a branch of a parallel: refused in one line that names it by the path its knobs have in the
     chain, before anything is built."""

@@ -59,6 +59,7 @@ from soundstage.errors import OutputError, SoundstageError
 if TYPE_CHECKING:
     from soundstage.export import Export
     from soundstage.export.bake import Program
+    from soundstage.exported import EmbeddedProgram
     from soundstage.host.chain import Chain
 
 __all__ = ["main", "build_parser"]
@@ -311,7 +312,8 @@ def _cmd_chain_show(args: argparse.Namespace) -> int:
 def _cmd_plugin_info(args: argparse.Namespace) -> int:
     import numpy as np
 
-    from soundstage.exported import resampled_rates
+    from soundstage.exported import exported_program, resampled_rates
+    from soundstage.files import on_disk
     from soundstage.host.external import (
         exported_by_soundstage,
         external_parameters,
@@ -321,6 +323,11 @@ def _cmd_plugin_info(args: argparse.Namespace) -> int:
     )
     from soundstage.native import release_order_dropped
 
+    if Path(args.path).suffix.lower() in (".clap", ".lv2"):  # pedalboard hosts neither: one soundstage made says itself
+        held = _read(on_disk(Path(args.path)), exported_program) if on_disk(Path(args.path)).exists() else None
+        if held is not None:
+            _say_exported(on_disk(Path(args.path)), held, args.sample_rate)
+            return 0
     plugin = load_plugin(args.path, plugin_name=args.plugin_name, expect="any")
     kind = "instrument" if plugin.is_instrument else "effect"
     counts = sorted(supported_channel_counts(plugin))
@@ -349,6 +356,42 @@ def _cmd_plugin_info(args: argparse.Namespace) -> int:
             f"default {parameter.spec.value_text(parameter.spec.default)}  {parameter.spec.kind}{access}"
         )
     return 0
+
+
+def _say_exported(source: Path, program: EmbeddedProgram, sample_rate: float) -> None:
+    """``plugin info`` of a CLAP or LV2 made by ``soundstage export-plugin``, read from the program it holds (pedalboard
+    loads neither format): its channels, latency, rates, MIDI map and knobs."""
+    from soundstage.exported import exported_map, resampled_rates
+    from soundstage.tomlfile import parse_toml
+
+    kind = "CLAP" if source.suffix.lower() == ".clap" else "LV2"
+    print(f"{source.stem} ({kind} effect made by soundstage export-plugin; read from the file: pedalboard hosts VST3)")
+    print(f"  file: {source}")
+    print(f"  channels: {program.inputs} in, {program.outputs} out")
+    if program.any_rate:
+        print(f"  latency: {program.latencies[0]} samples at 48000 Hz; it plays at every sample rate")
+    else:
+        for rate, latency in zip(program.rates, program.latencies):
+            print(f"  latency: {latency} samples at {rate:g} Hz")
+        here = "" if program.plays_at(sample_rate) else f"; at {sample_rate:g} Hz it plays silence"
+        print(f"  baked for {_hz(program.rates)} Hz, resampled at {_hz(resampled_rates(program.rates))} Hz{here}")
+    print("  its chain file: soundstage plugin chain PATH")
+    text = _read(source, exported_map)
+    if text is not None:
+        held = parse_toml(text, f"{source}'s MIDI map")
+        bindings, programs = len(held.get("bindings", [])), len(held.get("programs", []))
+        print(f"  MIDI in: a map of {bindings} binding(s) and {programs} program preset(s) (soundstage plugin map PATH)")
+    print("  parameters:")
+    for knob in program.knobs:
+        unit = f" {knob.unit}" if knob.unit else ""
+        if knob.kind == "choice":
+            shown, span = knob.choices[min(round(knob.default), len(knob.choices) - 1)], "one of " + ", ".join(knob.choices)
+        elif knob.kind == "on/off":
+            shown, span = "on" if knob.default >= 0.5 else "off", "on or off"
+        else:
+            scale = "  log scale" if knob.kind == "log number" else ""
+            shown, span = f"{knob.default:.7g}{unit}", f"range {knob.minimum:g}..{knob.maximum:g}{unit}{scale}"
+        print(f"    {knob.symbol} ({knob.label!r} in a DAW): default {shown}  {span}")
 
 
 def _cmd_plugin_chain(args: argparse.Namespace) -> int:

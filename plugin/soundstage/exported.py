@@ -25,7 +25,9 @@ __all__ = [
     "MAGIC",
     "MAP_MAGIC",
     "MAX_CHANNELS",
+    "EmbeddedKnob",
     "EmbeddedProgram",
+    "KNOB_KINDS",
     "exported_map",
     "exported_program",
     "map_bytes",
@@ -59,14 +61,36 @@ BRIDGED_AND_RAISED = ((2, 3), (4, 3))
 _BINARY_SUFFIXES = (".so", ".dll", ".vst3", ".clap", ".dylib")
 
 
+#: A knob's kind in a program header (bake.py writes its index).
+KNOB_KINDS = ("number", "on/off", "choice", "log number")
+
+
+@dataclass(frozen=True)
+class EmbeddedKnob:
+    """One of an exported plugin's knobs as its program header holds it: its name in a DAW, its symbol (the LV2 port's,
+    pedalboard's parameter name), unit, range and default, kind (:data:`KNOB_KINDS`) and a choice's names."""
+
+    label: str
+    symbol: str
+    unit: str
+    minimum: float
+    maximum: float
+    default: float
+    kind: str
+    choices: tuple[str, ...] = ()
+
+
 @dataclass(frozen=True)
 class EmbeddedProgram:
-    """An exported plugin's program header: the chain file it was made from, its channels and its baked rates."""
+    """An exported plugin's program header: the chain file it was made from, its channels, its baked rates, its knobs
+    and its latency at each baked rate (samples)."""
 
     chain: str
     inputs: int
     outputs: int
     rates: tuple[float, ...]
+    knobs: tuple[EmbeddedKnob, ...] = ()
+    latencies: tuple[int, ...] = ()
 
     @property
     def any_rate(self) -> bool:
@@ -113,25 +137,30 @@ class _Cursor:
             return None
 
 
-def _parameter(cursor: _Cursor) -> bool:
-    """Steps over one parameter of a program header: name, symbol, unit, minimum, maximum, default, its kind (0 a
-    number, 1 on/off, 2 a choice, 3 a number on a logarithmic scale) and a choice's names; False if it does not read as one."""
-    if cursor.text() is None or cursor.text() is None or cursor.text() is None or cursor.take(12) is None:
-        return False
-    kind = cursor.take(1)
-    if kind is None or kind[0] > 3:
-        return False
+def _knob(cursor: _Cursor) -> EmbeddedKnob | None:
+    """One knob of a program header: name, symbol, unit, minimum, maximum, default, its kind (0 a number, 1 on/off, 2 a
+    choice, 3 a number on a logarithmic scale) and a choice's names; None if it does not read as one."""
+    label, symbol, unit = cursor.text(), cursor.text(), cursor.text()
+    numbers, kind = cursor.take(12), cursor.take(1)
+    if label is None or symbol is None or unit is None or numbers is None or kind is None or kind[0] > 3:
+        return None
+    minimum, maximum, default = struct.unpack("<3f", numbers)
+    choices: list[str] = []
     if kind[0] == 2:
         names = cursor.u32()
         if names is None or not 1 <= names <= 64:
-            return False
-        return all(cursor.text() is not None for _ in range(names))
-    return True
+            return None
+        for _ in range(names):
+            name = cursor.text()
+            if name is None:
+                return None
+            choices.append(name)
+    return EmbeddedKnob(label, symbol, unit, minimum, maximum, default, KNOB_KINDS[kind[0]], tuple(choices))
 
 
 def _header(data: bytes | mmap.mmap, at: int) -> EmbeddedProgram | None:
-    """The program header at ``at`` (just past the magic), if all of it reads as one: channel counts, parameters,
-    and a table of sample rates whose parts lie inside ``data``."""
+    """The program header at ``at`` (just past the magic), if all of it reads as one: channel counts, knobs, and a
+    table of sample rates whose parts lie inside ``data`` (each begins with the latency at its rate)."""
     cursor = _Cursor(data, at)
     chain = cursor.text()
     inputs, outputs, count = cursor.u32(), cursor.u32(), cursor.u32()
@@ -139,23 +168,28 @@ def _header(data: bytes | mmap.mmap, at: int) -> EmbeddedProgram | None:
         return None
     if not (1 <= inputs <= MAX_CHANNELS and 1 <= outputs <= MAX_CHANNELS) or count > 10_000:
         return None
-    for _ in range(count):  # name, symbol, unit; minimum, maximum, default (f32); kind (u8), a choice's names
-        if not _parameter(cursor):
+    knobs = []
+    for _ in range(count):
+        knob = _knob(cursor)
+        if knob is None:
             return None
+        knobs.append(knob)
     table = cursor.u32()
     if table is None or not 1 <= table <= 64:
         return None
-    rates = []
+    rates, latencies = [], []
     for _ in range(table):
         field = cursor.take(16)
         if field is None:
             return None
         rate, size = struct.unpack("<dQ", field)
-        if not (1000.0 <= rate <= 1_000_000.0 or (rate == ANY_RATE and table == 1)) or size > len(data) - cursor.at:
+        if not (1000.0 <= rate <= 1_000_000.0 or (rate == ANY_RATE and table == 1)) or not 4 <= size <= len(data) - cursor.at:
             return None
-        cursor.at += size
+        latency = cursor.u32()
+        cursor.at += size - 4
         rates.append(float(rate))
-    return EmbeddedProgram(chain, inputs, outputs, tuple(rates))
+        latencies.append(int(latency or 0))
+    return EmbeddedProgram(chain, inputs, outputs, tuple(rates), tuple(knobs), tuple(latencies))
 
 
 def read_program(data: bytes | mmap.mmap) -> EmbeddedProgram | None:
