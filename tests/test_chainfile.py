@@ -354,7 +354,7 @@ def test_stages_take_paths_as_pathlib_paths_and_save_them(tmp_path: Path) -> Non
     if not sofa.is_file():
         pytest.skip("needs libmysofa1's MIT KEMAR set (.ci/run installs it)")
     profile = tmp_path / "my device.toml"
-    profile.write_text((Path(soundstage.__file__).parent / "acoustics" / "profiles" / "studio-5.toml").read_text())
+    profile.write_text((Path(soundstage.__file__).parent / "acoustics" / "devices" / "studio-5.toml").read_text())
     stages = [Spatializer(device=profile, hrtf=sofa), CrosstalkCanceller(device=profile, hrtf=[sofa]), Beamformer(device=profile)]
     monitor = BinauralMonitor(device=profile, hrtf=sofa)
     for stage in [*stages, monitor]:

@@ -137,3 +137,19 @@ def _private_reaches() -> list[str]:
 
 def test_public_is_public() -> None:
     assert _private_reaches() == []
+
+
+def test_every_folder_of_the_package_is_listed_for_the_wheel() -> None:
+    """pyproject.toml's packages name every folder of plugin/soundstage, data folders too (the device profiles, the
+    plugins' sources): setuptools warns that a later version leaves out a folder it finds but is not told of."""
+    from soundstage.tomlfile import parse_toml
+
+    project = parse_toml((ROOT / "pyproject.toml").read_text(), "pyproject.toml")
+    listed = set(project["tool"]["setuptools"]["packages"])
+    package = ROOT / "plugin" / "soundstage"
+    folders = {
+        ".".join(("soundstage", *folder.relative_to(package).parts))
+        for folder in [package, *package.rglob("*")]
+        if folder.is_dir() and folder.name != "__pycache__"
+    }
+    assert folders - listed == set()

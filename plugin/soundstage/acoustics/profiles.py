@@ -1,6 +1,6 @@
 """Device profiles: where a device stands and where its drivers are, from data files.
 
-Profiles are TOML files shipped in ``soundstage/acoustics/profiles/`` (see
+Profiles are TOML files shipped in ``soundstage/acoustics/devices/`` (see
 ``studio-5.toml`` for the schema, with comments); users can load their own by
 path. Loading validates every key and names the file, key and value on error.
 """
@@ -26,7 +26,7 @@ from soundstage.tomlfile import read_toml
 
 __all__ = ["DeviceProfile", "Driver", "Listener", "ProfileError", "device_setting", "known_profiles", "load_profile"]
 
-PROFILE_DIR = Path(__file__).resolve().parent / "profiles"
+PROFILE_DIR = Path(__file__).resolve().parent / "devices"
 ROLES = ("woofer", "mid", "tweeter")
 DIRECTIVITIES = ("omni", "piston")
 
