@@ -108,7 +108,7 @@ def firefox(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
 
 @pytest.fixture(scope="session")
 def vst3_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """Folder holding SSGain.vst3, SSMono.vst3, SSSynth.vst3, built from tests/vst3/.
+    """Folder holding SSGain.vst3, SSMono.vst3, SSSynth.vst3, SSPrograms.vst3, built from tests/vst3/.
 
     Skips (with the reason) where g++ or dpf-source is missing; under CI
     (CI=true) a missing toolchain is a failure instead, so these tests cannot
@@ -172,6 +172,12 @@ def mono_path(vst3_dir: Path) -> Path:
 @pytest.fixture
 def synth_path(vst3_dir: Path) -> Path:
     return vst3_dir / "SSSynth.vst3"
+
+
+@pytest.fixture
+def programs_path(vst3_dir: Path) -> Path:
+    """A stereo gain with one program that takes 20 ms to load (tests/vst3/ssprograms)."""
+    return vst3_dir / "SSPrograms.vst3"
 
 
 #: Third-party VST3 plugins nobody here wrote: Debian's zam-plugins (Damien Zammit's ZAM suite, built with DPF).

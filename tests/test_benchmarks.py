@@ -173,3 +173,9 @@ def test_integer_read_benchmark_runs() -> None:
     result = run("integer_read.py", "--minutes", "0.05", "--runs", "1")
     assert result.returncode == 0, result.stderr
     assert "open_audio / pedalboard:" in result.stdout and "(target <= 2)" in result.stdout and "(target <= 1)" in result.stdout
+
+
+def test_plugin_load_benchmark_runs(stereo_gain_path: Path) -> None:
+    result = run("plugin_load.py", "--plugin", str(stereo_gain_path))
+    assert result.returncode == 0, result.stderr
+    assert "SSGain.vst3: soundstage loads it in" in result.stdout and "target <= 0.1" in result.stdout

@@ -18,6 +18,7 @@ from soundstage import (
     Parallel,
     PerChannel,
     Route,
+    load_chain,
     load_plugin,
 )
 from soundstage.host.external import external_parameters
@@ -364,3 +365,30 @@ def test_a_mix_in_a_chain_file_and_its_refusals(tmp_path: Path) -> None:
         Mix(downmix="5.1")(np.zeros((2, 100), np.float32), 48000)
     with pytest.raises(ChannelError, match=r"takes 6 channel\(s\), but gets 2 from the chain input; it folds a 5\.1 bed"):
         Chain([Mix(downmix="5.1")])(np.zeros((2, 100), np.float32), 48000)
+
+
+def test_a_plugin_whose_program_is_slow_to_load_loads_without_loading_it_a_thousand_times(
+    programs_path: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A plugin with one program that takes 20 ms to load (as ZamVerb's, which loads an impulse response): pedalboard
+    learns its "Current Program" by setting it to 1001 values and back, 2002 loads as it makes the plugin (40 s here,
+    ZamVerb's 100 s). soundstage's load reads such a parameter at as many values as fit in 2 s (each read 40 ms: at
+    most 51, 102 loads), and the plugin's parameters come out as pedalboard reads them: the program a choice of its
+    one name, the gain a number in dB, each set as a chain file says."""
+    log = tmp_path / "loads.txt"
+    monkeypatch.setenv("SSPROGRAMS_LOG", str(log))
+    plugin = load_plugin(programs_path)
+    loads = log.read_text().count("loaded\n")
+    print(f"\nprogram loads as soundstage loads the plugin: {loads} (pedalboard alone: 2002)")
+    assert 0 < loads <= 2 * 51 + 4
+    view = external_parameters(plugin)
+    assert view["current_program"].spec.choices == ("Default",) and view["current_program"].value == "Default"
+    assert (view["gain_db"].spec.kind, view["gain_db"].spec.minimum, view["gain_db"].spec.maximum) == ("float", -24.0, 12.0)
+    chain_file = tmp_path / "chain.toml"
+    chain_file.write_text(
+        f'format = 1\n[[stages]]\ntype = "plugin"\npath = "{programs_path}"\nparameters = {{ gain_db = -6.0 }}\n'
+    )
+    tone = sine(1000.0, 48000, 0.5)
+    assert rms_db(load_chain(chain_file)(tone, 48000.0)) - rms_db(tone) == pytest.approx(-6.0, abs=0.01)
+    given = load_plugin(programs_path, parameter_values={"gain_db": -12.0})
+    assert rms_db(given(tone, 48000.0)) - rms_db(tone) == pytest.approx(-12.0, abs=0.01)

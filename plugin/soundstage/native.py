@@ -5,7 +5,7 @@ soundstage says a failure in one line. A library asked to open a MIDI port or lo
 on file descriptor 2 first (libjack: "Cannot connect to server socket ...", five lines; a DPF plugin: "assertion
 failure ..."), which buried that line. :func:`messages_held` holds them: they are written out when the call
 succeeds (nothing a library says is lost then; a line printed again and again in a row once, with its count:
-ZamVerb prints one 2022 times as it loads) and dropped when it fails. What soundstage asks a plugin by trial (the
+ZamVerb prints one 20 times as it loads) and dropped when it fails. What soundstage asks a plugin by trial (the
 channel layouts it takes: ZamTube asserts on each it refuses) is :func:`messages_dropped`.
 
 And what plugins print as they are released: a VST3 plugin built with DPF (ZamAudio's, and many more on Linux)
@@ -58,7 +58,8 @@ def messages_dropped() -> Iterator[None]:
 
 def _collapsed(text: bytes) -> bytes:
     """``text`` with each run of one line printed three times or more in a row written once, with the count (ZamVerb
-    prints "convolution: samplerate mismatch preset:48000 host:44100" 2022 times as it loads)."""
+    prints "convolution: samplerate mismatch preset:48000 host:44100" 20 times as it loads, and once each time its
+    program loads)."""
     lines = []
     for line, run in itertools.groupby(text.splitlines(keepends=True)):
         count = sum(1 for _ in run)

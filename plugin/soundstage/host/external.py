@@ -12,11 +12,15 @@ for the raw value that reads back as the requested value.
 from __future__ import annotations
 
 import base64
+import contextlib
 import gc
 import math
 import os
 import re
 import sys
+import threading
+import time
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeGuard
@@ -159,7 +163,8 @@ def load_plugin(
         raise PluginError(f"cannot load plugin {str(file)!r}: {not_one}")
     with messages_held():  # what the plugin prints while it loads is dropped if it is refused
         try:
-            plugin: ExternalPlugin = pedalboard.load_plugin(str(file), plugin_name=plugin_name)
+            with _parameters_read_after_load():
+                plugin: ExternalPlugin = pedalboard.load_plugin(str(file), plugin_name=plugin_name)
         except Exception as error:  # pedalboard raises ImportError/ValueError/RuntimeError here
             lines = [line.strip() for line in str(error).splitlines() if line.strip()]  # "... Errors were:", then why
             reason = " ".join(lines) if lines else type(error).__name__
@@ -169,6 +174,7 @@ def load_plugin(
             del plugin  # unloaded here, so what it prints then is held with the rest
             gc.collect()  # and where pedalboard's objects hold it in a cycle
             raise PluginError(refusal)
+        _parameter_view(plugin)  # read as pedalboard reads them when it makes a plugin, the costly ones coarsely
     keep(plugin)  # let go at the end of a command, with what a DPF plugin prints then (soundstage.native)
     object.__setattr__(plugin, _SOURCE_ATTRIBUTE, PluginSource(file.resolve(), plugin_name))
     try:
@@ -450,10 +456,16 @@ def external_parameters(plugin: ExternalPlugin) -> dict[str, ExternalParameter]:
     cached = getattr(plugin, _VIEW_ATTRIBUTE, None)
     if cached is not None:
         return cached
+    with messages_held():  # pedalboard reads each parameter's text at 1001 values (ZamVerb prints a line each time)
+        return _parameter_view(plugin)
+
+
+def _parameter_view(plugin: ExternalPlugin) -> dict[str, ExternalParameter]:
+    """:func:`external_parameters` made, what the plugin prints meanwhile not held (:func:`load_plugin` holds it with
+    what the plugin printed as it loaded)."""
+    _read_costly_parameters_coarsely(plugin)
     view = {}
-    with messages_held():  # pedalboard reads each parameter's text at 1001 values: ZamVerb prints 2002 lines then
-        handles = plugin.parameters.items()
-    for key, handle in handles:
+    for key, handle in plugin.parameters.items():
         try:  # pedalboard's parameter wrapper hands attribute reads to its C++ parameter (automatable, name)
             writable, name = bool(handle.is_automatable), str(handle.name)
         except (AttributeError, RuntimeError):  # an older pedalboard: probe instead
@@ -461,6 +473,90 @@ def external_parameters(plugin: ExternalPlugin) -> dict[str, ExternalParameter]:
         view[key] = ExternalParameter(plugin, key, handle, writable=writable, native_name=name)
     object.__setattr__(plugin, _VIEW_ATTRIBUTE, view)
     return view
+
+
+_LOADING = threading.local()
+
+
+@contextlib.contextmanager
+def _parameters_read_after_load() -> Iterator[None]:
+    """pedalboard reads every parameter's texts as it makes a plugin, to set the values it is given (none, from
+    soundstage): within this, a plugin made on this thread with none given leaves that to :func:`external_parameters`,
+    which :func:`load_plugin` calls next (and which reads costly parameters coarsely). Where pedalboard's insides
+    differ, it reads them as before."""
+    mixin = getattr(getattr(pedalboard, "_pedalboard", None), "_PythonExternalPluginMixin", None)
+    original = getattr(mixin, "__set_initial_parameter_values__", None)
+    if mixin is not None and original is not None and not getattr(original, "_soundstage_deferred", False):
+
+        def set_initial_values(self: Any, parameter_values: Any) -> Any:
+            if getattr(_LOADING, "active", False) and not parameter_values:
+                return None
+            return original(self, parameter_values)
+
+        set_initial_values._soundstage_deferred = True  # type: ignore[attr-defined]
+        mixin.__set_initial_parameter_values__ = set_initial_values
+    _LOADING.active = True
+    try:
+        yield
+    finally:
+        _LOADING.active = False
+
+
+#: The values pedalboard reads each parameter's text at, less one (its ``search_steps``).
+PEDALBOARD_STEPS = 1000
+#: How long reading one parameter's texts may take where each read sets the parameter (s), and the fewest values then.
+COSTLY_READ_SECONDS, FEWEST_STEPS = 2.0, 16
+
+
+def _read_costly_parameters_coarsely(plugin: ExternalPlugin) -> None:
+    """Where pedalboard would set a parameter to 1001 values to learn its texts and each setting does work, it reads
+    it at as many values as take :data:`COSTLY_READ_SECONDS` instead (at least :data:`FEWEST_STEPS`).
+
+    pedalboard first asks the plugin for the text of each value; where the answers say nothing (one text, or one
+    number, everywhere: a program parameter whose name for a value it is not at is its current one), it sets the
+    parameter to each value and reads it back. A DPF plugin's "Current Program" then loads a program 2002 times: 0.1 s
+    each for ZamVerb, whose every load took two minutes. A parameter of a program's names needs as many values as
+    programs, not 1001. What pedalboard keeps of a parameter (``__python_parameter_cache__``, by name) is made here for
+    those; the others are left to it. With a pedalboard whose insides differ, nothing is done.
+    """
+    try:  # pedalboard has no public way to this: its parameter wrapper, the helpers it reads with, its C++ parameters
+        from pedalboard._pedalboard import (  # noqa: PLC2701
+            AudioProcessorParameter,
+            get_text_for_raw_value,
+            looks_like_float,
+        )
+
+        parameters = list(plugin._parameters)
+    except (ImportError, AttributeError):
+        return
+    cache = getattr(plugin, "__python_parameter_cache__", None)
+    for parameter in parameters:
+        name = str(parameter.name)
+        if (cache is not None and name in cache) or _texts_tell(parameter, looks_like_float):
+            continue
+        start = time.perf_counter()
+        get_text_for_raw_value(parameter, 0.5, True)  # what pedalboard would do 1001 times
+        steps = int(COSTLY_READ_SECONDS / max(time.perf_counter() - start, 1e-9))
+        if steps >= PEDALBOARD_STEPS:
+            continue
+        if cache is None:
+            cache = {}
+            object.__setattr__(plugin, "__python_parameter_cache__", cache)
+        cache[name] = AudioProcessorParameter(plugin, name, search_steps=max(steps, FEWEST_STEPS))
+
+
+def _texts_tell(parameter: Any, looks_like_float: Callable[[str], bool]) -> bool:
+    """Whether pedalboard learns ``parameter`` from its texts alone: read at its 1001 values, they change twice or
+    more, or once from what is not a number (as pedalboard decides; its reading stops at the second change)."""
+    first, changes = parameter.get_text_for_raw_value(0.0), 0
+    previous = first
+    for step in range(1, PEDALBOARD_STEPS + 1):
+        text = parameter.get_text_for_raw_value(step / PEDALBOARD_STEPS)
+        if text != previous:
+            changes, previous = changes + 1, text
+            if changes >= 2 or not looks_like_float(first):
+                return True
+    return False
 
 
 def reported_value(plugin: ExternalPlugin, key: str, parameter: ExternalParameter) -> Value:
