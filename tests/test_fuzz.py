@@ -68,6 +68,12 @@ KEYS = st.sampled_from(
         "channel",
         "Gain",
         "route",
+        "programs",
+        "program",
+        "preset",
+        "values",
+        "g.gain_db",
+        "g.invert",
     ]
 )
 SCALARS = st.one_of(
@@ -118,6 +124,25 @@ def test_midi_map_loader(document: dict) -> None:  # type: ignore[type-arg]
         map_from_dict(document, Chain([Gain()], names=["g"]))
     except SoundstageError:
         pass
+
+
+@CASES
+@given(
+    st.lists(
+        st.dictionaries(
+            st.sampled_from(["program", "values", "preset", "channel"]),
+            st.one_of(SCALARS, st.dictionaries(st.sampled_from(["g.gain_db", "g.invert", "0.gain_db", "g", ""]), SCALARS)),
+            max_size=4,
+        ),
+        max_size=3,
+    )
+)
+def test_midi_map_program_values(programs: list) -> None:  # type: ignore[type-arg]
+    """``[[programs]]`` tables with ``values`` (and the keys beside it) of any kind: a map or a one-line error."""
+    try:
+        map_from_dict({"programs": programs}, Chain([Gain()], names=["g"]))
+    except SoundstageError as error:
+        assert "\n" not in str(error)
 
 
 @pytest.fixture(scope="module")
