@@ -15,14 +15,13 @@ import tempfile
 from pathlib import Path
 
 import numpy as np
-import scipy.signal
 import sofar
 
 from soundstage import Chain, Spatializer
 from soundstage.acoustics.geometry import azimuth_elevation_deg, direction
 from soundstage.acoustics.hrtf import DEFAULT_SOFA, HeadChoice, HrtfSet
 from soundstage.acoustics.profiles import ListeningRegion, load_profile
-from soundstage.analysis.binaural import ild_db
+from soundstage.analysis.binaural import iacc, ild_db
 from soundstage.analysis.crosstalk import MovedEars, other_listeners, region_separation_db, separation_db
 from soundstage.analysis.device import TONAL_OCTAVES_HZ, pink_noise, tonal_balance, width_cues
 from soundstage.demo import example_mix
@@ -91,17 +90,6 @@ def width_on_other_listeners(spatializer: Spatializer, measured: HrtfSet) -> str
         f"ILD {ild[1]:.1f} dB ({ild[2]}); center ITD {center_itd[0]:.0f} us, ILD {center_ild[1]:.1f} dB "
         "(KEMAR's limits 40 us, 2 dB and 20 us, 1 dB; other listeners' goal 60 us, 3 dB)"
     )
-
-
-def iacc(ears: np.ndarray, band_hz: tuple[float, float]) -> float:
-    """Interaural cross-correlation: the largest |normalized correlation| over lags of +-1 ms, in a band."""
-    sos = scipy.signal.butter(4, band_hz, btype="bandpass", fs=SR, output="sos")
-    left, right = scipy.signal.sosfiltfilt(sos, ears, axis=-1)
-    lag = int(0.001 * SR)
-    correlation = scipy.signal.correlate(left, right, mode="full", method="fft")
-    middle = len(right) - 1
-    window = correlation[middle - lag : middle + lag + 1]
-    return float(np.abs(window).max() / np.sqrt(np.sum(left**2) * np.sum(right**2)))
 
 
 def main() -> None:
@@ -217,7 +205,7 @@ def interaural_correlation(design_hrtf: str, hrtf: str) -> list[tuple[str, list[
         }
         row = []
         for band in ((500.0, 2000.0), (2000.0, 8000.0)):
-            values = [iacc(ears[label].astype(float), band) for label in ("device", "reference")]
+            values = [iacc(ears[label].astype(float), SR, band) for label in ("device", "reference")]
             row.append(f"{band[0]:g}-{band[1]:g} Hz {values[0]:.2f} vs {values[1]:.2f} ({values[0] - values[1]:+.2f})")
         rows.append((name, row))
     return rows

@@ -323,6 +323,13 @@ def test_analyze_device_prints_the_end_to_end_table(capsys: pytest.CaptureFixtur
     out = capsys.readouterr().out
     assert "hard-left ITD us / ILD 1-4 kHz dB" in out and "stereo reference" in out and "crosstalk separation" in out
     assert "over the listening region (+-5 deg yaw, +-5 cm lateral, +-5 cm fore-aft; 27 seats)" in out
+    # the width of pink noise (center plus decorrelated sides) at the ears: on the head it is designed on, in 0.5-2 kHz
+    # the device's interaural cross-correlation is within 0.05 of a real +-30 deg pair's
+    row = out.split("width of the mixed program at the ears:")[1].splitlines()[0]
+    low = re.search(r"500-2000 Hz (\d\.\d\d) / (\d\.\d\d) \(([-+]\d\.\d\d)\)", row)
+    assert low is not None and "2000-8000 Hz" in row, row
+    device, reference, difference = (float(value) for value in low.groups())
+    assert 0.1 < reference < 0.9 and abs(difference) <= 0.05 and difference == pytest.approx(device - reference, abs=0.011)
 
 
 def test_analyze_device_on_several_heads_personalized_over_a_region_with_a_plot(

@@ -183,3 +183,21 @@ def test_width_over_a_region_moves_the_listener_for_the_device_and_the_real_spea
         assert abs(moved["device_ild_db"] - left[0]["device_ild_db"]) >= 3.0
     itd, ild = region.errors("center")
     assert np.abs(itd).max() <= 20.0 and np.abs(ild).max() <= 0.5
+
+
+def test_iacc_is_one_for_one_signal_at_both_ears_and_near_zero_for_unrelated_ones() -> None:
+    """The interaural cross-correlation the width figures use: one noise at both ears gives 1 (and a copy of it 0.5 ms
+    late, inside the +-1 ms window, 1 too), a copy 5 ms late (outside it) or another noise about 0, and a shared noise
+    plus a noise of each ear's own at the same level a half (+-0.05: 8 s of noise)."""
+    from soundstage.analysis.binaural import iacc
+
+    rng = np.random.default_rng(3)
+    rate = 48000
+    shared, own_left, own_right = (rng.standard_normal(8 * rate) for _ in range(3))
+    band = (500.0, 2000.0)
+    assert iacc(np.stack([shared, shared]), rate, band) == pytest.approx(1.0, abs=1e-9)
+    assert iacc(np.stack([shared[24:], shared[:-24]]), rate, band) == pytest.approx(1.0, abs=0.005)
+    assert iacc(np.stack([shared[240:], shared[:-240]]), rate, band) < 0.05
+    assert iacc(np.stack([own_left, own_right]), rate, (2000.0, 8000.0)) < 0.05
+    assert iacc(np.stack([shared + own_left, shared + own_right]), rate, band) == pytest.approx(0.5, abs=0.05)
+    assert iacc(np.zeros((2, rate)), rate, band) == 0.0

@@ -9,7 +9,7 @@ from __future__ import annotations
 import numpy as np
 import scipy.signal
 
-__all__ = ["band_power", "fractional_octave_bands", "ild_db", "itd_s", "nominal_hz"]
+__all__ = ["band_power", "fractional_octave_bands", "iacc", "ild_db", "itd_s", "nominal_hz"]
 
 #: IEC 61260 nominal mantissas of the 1/3-octave centers (the R10 preferred numbers).
 _NOMINAL = (1.0, 1.25, 1.6, 2.0, 2.5, 3.15, 4.0, 5.0, 6.3, 8.0)
@@ -89,3 +89,18 @@ def itd_s(
         denominator = y0 - 2 * y1 + y2
         shift = 0.5 * (y0 - y2) / denominator if denominator != 0 else 0.0
     return float((lags[index] + shift) / sample_rate)
+
+
+def iacc(ears: np.ndarray, sample_rate: float, band_hz: tuple[float, float], *, max_lag_s: float = 0.001) -> float:
+    """Interaural cross-correlation coefficient of two ear signals (2, N) in a band: the largest magnitude of their
+    normalized cross-correlation over lags of +-``max_lag_s`` (1 ms), after a 4th-order Butterworth band-pass run
+    forwards and backwards. 1: one signal at both ears (a source ahead, or one delayed copy); near 0: unrelated ones
+    (a wide, diffuse image)."""
+    sos = scipy.signal.butter(4, band_hz, btype="bandpass", fs=sample_rate, output="sos")
+    left, right = scipy.signal.sosfiltfilt(sos, np.asarray(ears, float), axis=-1)
+    lag = int(max_lag_s * sample_rate)
+    correlation = scipy.signal.correlate(left, right, mode="full", method="fft")
+    middle = len(right) - 1
+    window = correlation[max(middle - lag, 0) : middle + lag + 1]
+    energy = np.sqrt(np.sum(left**2) * np.sum(right**2))
+    return float(np.abs(window).max() / energy) if energy > 0 else 0.0

@@ -33,7 +33,7 @@ from soundstage import designstore
 from soundstage.acoustics.hrtf import HeadChoice
 from soundstage.acoustics.profiles import Driver, Listener, ListeningRegion, load_profile
 from soundstage.analysis.beam import realized_beam_pattern
-from soundstage.analysis.binaural import band_powers, fractional_octave_bands, ild_db, itd_s
+from soundstage.analysis.binaural import band_powers, fractional_octave_bands, iacc, ild_db, itd_s
 from soundstage.analysis.crosstalk import plain_stereo_separation_db, region_separation_db, seats_separation_db, separation_db
 from soundstage.host.chain import Chain
 from soundstage.memo import LruCache
@@ -45,6 +45,7 @@ from soundstage.stages.monitors import BinauralMonitor, StereoReference, design_
 __all__ = [
     "BEAM_FREQUENCIES_HZ",
     "RegionWidth",
+    "IACC_BANDS_HZ",
     "TONAL_OCTAVES_HZ",
     "chain_device_figures",
     "device_figures",
@@ -52,6 +53,7 @@ __all__ = [
     "ear_cues",
     "pink_noise",
     "preview_monitor",
+    "program_figures",
     "reference_for",
     "region_width_cues",
     "stages_device_figures",
@@ -76,6 +78,8 @@ def _rounded(values: Any, digits: int = 2) -> list[float]:
 #: Figures already computed, by what they depend on (see :func:`chain_device_figures`).
 _FIGURES: LruCache[dict[str, Any]] = LruCache(max_entries=8)
 TONAL_OCTAVES_HZ = (63.0, 125.0, 250.0, 500.0, 1000.0, 2000.0, 4000.0, 8000.0, 16000.0)
+#: The bands the width of program material is compared in (Hz): interaural cross-correlation (:func:`program_figures`).
+IACC_BANDS_HZ = ((500.0, 2000.0), (2000.0, 8000.0))
 
 
 def reference_for(monitor: BinauralMonitor) -> StereoReference:
@@ -107,6 +111,16 @@ def tonal_balance(
     (:data:`TONAL_OCTAVES_HZ`), device minus reference, the mean over the octaves
     removed. 0 everywhere: the A/B compares space, not EQ.
     """
+    return program_figures(spatializer, monitor, sample_rate, seconds)[0]
+
+
+def program_figures(
+    spatializer: Spatializer, monitor: BinauralMonitor, sample_rate: float, seconds: float = 4.0
+) -> tuple[dict[str, list[float]], dict[str, list[float]]]:
+    """:func:`tonal_balance`, and from the same renders the width of the mixed program at the ears: the interaural
+    cross-correlation (:func:`~soundstage.analysis.binaural.iacc`, over +-1 ms) of the device preview and of the
+    stereo reference in each band of :data:`IACC_BANDS_HZ` (``{"500-2000 Hz": [device, reference], ...}``). The same
+    on both: the device's image as wide as a real pair's."""
     device = Chain([copy.deepcopy(spatializer), copy.deepcopy(monitor)])
     reference = reference_for(monitor)
     rng = np.random.default_rng(7)
@@ -120,14 +134,19 @@ def tonal_balance(
     octaves = np.array(TONAL_OCTAVES_HZ)
     frequencies = np.fft.rfftfreq(n - 2 * PROBE_EDGE, 1 / sample_rate)
     result: dict[str, list[float]] = {"octaves_hz": list(TONAL_OCTAVES_HZ)}
+    correlation: dict[str, list[float]] = {}
     for name, stereo in programs.items():
-        levels = []
+        levels, heard = [], []
         for render in (device, reference):
             ears = render(stereo, sample_rate)[:, PROBE_EDGE:-PROBE_EDGE].astype(float)
             levels.append(10 * np.log10(band_powers(np.fft.rfft(ears, axis=-1), frequencies, octaves, fraction=1).sum(axis=0)))
+            heard.append(ears)
         difference = levels[0] - levels[1]
         result[name] = _rounded(difference - difference.mean())
-    return result
+        if name == "mixed":
+            for band in IACC_BANDS_HZ:
+                correlation[f"{band[0]:g}-{band[1]:g} Hz"] = _rounded([iacc(ears, sample_rate, band) for ears in heard])
+    return result, correlation
 
 
 def preview_monitor(spatializer: Spatializer, monitor: BinauralMonitor | None) -> BinauralMonitor:

@@ -25,7 +25,7 @@ from soundstage.analysis.crosstalk import (
     region_separation_db,
     separation_db,
 )
-from soundstage.analysis.device import RegionWidth, ear_cues, region_width_cues, tonal_balance
+from soundstage.analysis.device import RegionWidth, ear_cues, program_figures, region_width_cues
 from soundstage.errors import SoundstageError
 from soundstage.files import atomic_path
 from soundstage.host.chain import Chain
@@ -402,7 +402,7 @@ def device_report(
         centers, separation = separation_db(*filters, low_hz=100, high_hz=10000)
         spread = region_separation_db(*filters, region, low_hz=100, high_hz=10000)
         width = region_width_cues(spatializer, monitor, sample_rate, region)
-        balance = tonal_balance(spatializer, monitor, sample_rate)
+        balance, correlation = program_figures(spatializer, monitor, sample_rate)
         figures["model" if file == "model" else Path(file).stem] = (centers, separation, spread, width)
         in_band = (centers >= 250) & (centers <= 6400)
         lines += [
@@ -443,6 +443,12 @@ def device_report(
         for program in ("center", "decorrelated", "mixed"):
             values = balance[program]
             lines.append(f"{program:<14}" + "".join(f"{_db(v):>7.1f}" for v in values) + f"   {max(values) - min(values):6.1f}")
+        lines += [
+            "",
+            "width of the mixed program at the ears: interaural cross-correlation (largest over +-1 ms), device chain / "
+            "stereo reference: "
+            + "; ".join(f"{band} {pair[0]:.2f} / {pair[1]:.2f} ({pair[0] - pair[1]:+.2f})" for band, pair in correlation.items()),
+        ]
     beam = beam_figures(spatializer.beam_design(sample_rate), profile, fractional_octave_bands(500, 3000))
     matrix = beam_figures(design_matrix_mix(profile, sample_rate=sample_rate), profile, fractional_octave_bands(500, 3000))
     lines += [
