@@ -515,9 +515,10 @@ def _read_costly_parameters_coarsely(plugin: ExternalPlugin) -> None:
     pedalboard first asks the plugin for the text of each value; where the answers say nothing (one text, or one
     number, everywhere: a program parameter whose name for a value it is not at is its current one), it sets the
     parameter to each value and reads it back. A DPF plugin's "Current Program" then loads a program 2002 times: 0.1 s
-    each for ZamVerb, whose every load took two minutes. A parameter of a program's names needs as many values as
-    programs, not 1001. What pedalboard keeps of a parameter (``__python_parameter_cache__``, by name) is made here for
-    those; the others are left to it. With a pedalboard whose insides differ, nothing is done.
+    each for ZamVerb, whose load took 100 s. A parameter of a program's names needs as many values as programs, not
+    1001 (one of more programs than it is read at loses some of their names from its choices). What pedalboard keeps
+    of a parameter (``__python_parameter_cache__``, by name) is made here for those; the others are left to it. With a
+    pedalboard whose insides differ, nothing is done.
     """
     try:  # pedalboard has no public way to this: its parameter wrapper, the helpers it reads with, its C++ parameters
         from pedalboard._pedalboard import (  # noqa: PLC2701
@@ -547,7 +548,7 @@ def _read_costly_parameters_coarsely(plugin: ExternalPlugin) -> None:
 
 def _texts_tell(parameter: Any, looks_like_float: Callable[[str], bool]) -> bool:
     """Whether pedalboard learns ``parameter`` from its texts alone: read at its 1001 values, they change twice or
-    more, or once from what is not a number (as pedalboard decides; its reading stops at the second change)."""
+    more, or once from what is not a number (as pedalboard decides; this reading stops at the second change)."""
     first, changes = parameter.get_text_for_raw_value(0.0), 0
     previous = first
     for step in range(1, PEDALBOARD_STEPS + 1):
