@@ -563,3 +563,38 @@ def test_any_midi_header_is_read_or_refused_cleanly() -> None:
             Path(handle.name).unlink()
 
     check()
+
+
+@pytest.mark.parametrize(
+    "layout",
+    [
+        '[[programs]]\nprogram = 0\npreset = "soft.toml"  # soft\n[[programs]]\nprogram = 5\nchannel = 2\npreset = "soft.toml"\n',
+        'programs = [{ program = 0, preset = "soft.toml" }, { program = 5, channel = 2, preset = "soft.toml" }]\n',
+        '[[programs]]\nprogram = 0\npreset = "soft.toml"\n[[programs]]\nprogram = 5\nchannel = 2\nvalues = { "trim.gain_db" = -6.0 }\n',
+    ],
+)
+@pytest.mark.parametrize("encoding", ["utf-8", "utf-8-sig", "utf-16"])
+def test_a_map_with_its_presets_written_in_is_the_same_map_without_their_files(
+    tmp_path: Path, layout: str, encoding: str
+) -> None:
+    """What an exported plugin keeps of its map (``map_text_with_values``): each program's preset file written in as
+    the values it sets, in whatever layout the programs are written (tables, or inline tables on one line), from a
+    file in UTF-8, with a byte-order mark or in UTF-16: it loads as the same map with the preset file gone, and the
+    map's comments are kept."""
+    from soundstage import save_chain
+    from soundstage.midi.maps import map_text_with_values
+
+    save_chain(Chain([Gain(gain_db=-6.0), Gain(invert=True)], names=["trim", "level"]), tmp_path / "soft.toml")
+    text = '# my map\n[[bindings]]\ntarget = "trim.gain_db"\nkind = "cc"\nnumber = 7\n' if "[[" in layout else ""
+    (tmp_path / "map.toml").write_text(text + layout if text else "# my map\n" + layout, encoding=encoding)
+    target = chain()
+    original = load_map(tmp_path / "map.toml", target)
+    held = map_text_with_values(tmp_path / "map.toml", original)
+    (tmp_path / "soft.toml").unlink()
+    (tmp_path / "held.toml").write_text(held, encoding="utf-8")
+    again = load_map(tmp_path / "held.toml", target)
+    assert held.startswith("# my map\n") and "preset =" not in held
+    assert again.bindings == original.bindings
+    assert [(p.program, p.channel, p.values) for p in again.programs] == [
+        (p.program, p.channel, p.values) for p in original.programs
+    ]

@@ -180,8 +180,10 @@ def map_text_with_values(path: str | Path, midi_map: MidiMap) -> str:
     for table, preset in zip(tables, midi_map.programs):
         if "preset" not in table:
             continue
-        values = tomlkit.table()
-        values.add(tomlkit.comment(f"what the preset {Path(preset.preset).name} sets"))
+        inline = isinstance(table, tomlkit.items.InlineTable)  # programs = [{...}]: its values on its line too
+        values = tomlkit.inline_table() if inline else tomlkit.table()
+        if not inline:
+            values.add(tomlkit.comment(f"what the preset {Path(preset.preset).name} sets"))
         for parameter, value in preset.values:
             values[parameter] = float(value) if isinstance(value, numbers.Real) and not isinstance(value, bool) else value
         del table["preset"]
