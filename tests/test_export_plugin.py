@@ -41,7 +41,7 @@ from soundstage.export.bake import BUILTIN_KINDS, bake
 from soundstage.export.build import WINDOWS_COMPILER, bundle_stem, dpf_root, missing_tools
 from soundstage.export.midi import PluginMidi, midi_header, plugin_midi
 from soundstage.export.state import chain_from_binary, chain_from_state, read_plugin_state
-from soundstage.exported import MAGIC, MAP_MAGIC, exported_program, map_bytes, read_map
+from soundstage.exported import MAGIC, MAP_MAGIC, exported_map, exported_program, map_bytes, read_map
 from soundstage.host.builtins import BUILTIN_RANGES
 from soundstage.host.chainfile import load_chain
 from soundstage.host.external import load_plugin
@@ -1334,11 +1334,13 @@ def test_a_windows_clap_exported_with_a_midi_map_plays_the_messages_as_the_linux
 ) -> None:
     """`--platform windows --map`: the Windows CLAP takes MIDI too. Under Wine, in a Windows CLAP host, the messages of
     a MIDI file (every kind the map binds) give the Linux CLAP's output within float rounding (the chain's built-in,
-    pedalboard's LadderFilter, runs JUCE's code, which calls the C library's tanh), and they move it."""
+    pedalboard's LadderFilter, runs JUCE's code, which calls the C library's tanh), and they move it. It holds the map
+    as the Linux one does."""
     chain, midi_map = _midi_chain_files(tmp_path)
     windows = export_plugin(chain, tmp_path / "windows", rates=[RATE], system="windows", midi_map=midi_map)
     linux = export_plugin(chain, tmp_path / "linux", formats=["clap"], rates=[RATE], midi_map=midi_map)
     assert windows.midi_formats == ("clap",) and linux.midi_formats == ("clap",)
+    assert exported_map(windows.bundles["clap"]) == exported_map(linux.bundles["clap"]) is not None  # `plugin map`
     _midi_moves(tmp_path, chain, seed=11)
     make_test_mix(2.0, int(RATE)).astype("<f4").tofile(tmp_path / "in.f32")
     played = {}
