@@ -323,10 +323,11 @@ def _cmd_plugin_info(args: argparse.Namespace) -> int:
     )
     from soundstage.native import release_order_dropped
 
-    if Path(args.path).suffix.lower() in (".clap", ".lv2"):  # pedalboard hosts neither: one soundstage made says itself
-        held = _read(on_disk(Path(args.path)), exported_program) if on_disk(Path(args.path)).exists() else None
+    source = on_disk(Path(args.path))
+    if source.suffix.lower() in (".clap", ".lv2") and source.exists():  # pedalboard hosts neither: read what it holds
+        held = _read(source, exported_program)
         if held is not None:
-            _say_exported(on_disk(Path(args.path)), held, args.sample_rate)
+            _say_exported(source, held, args.sample_rate)
             return 0
     plugin = load_plugin(args.path, plugin_name=args.plugin_name, expect="any")
     kind = "instrument" if plugin.is_instrument else "effect"
