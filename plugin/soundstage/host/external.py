@@ -20,7 +20,7 @@ import re
 import sys
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeGuard
@@ -482,19 +482,20 @@ _LOADING = threading.local()
 def _parameters_read_after_load() -> Iterator[None]:
     """pedalboard reads every parameter's texts as it makes a plugin, to set the values it is given (none, from
     soundstage): within this, a plugin made on this thread with none given leaves that to :func:`external_parameters`,
-    which :func:`load_plugin` calls next (and which reads costly parameters coarsely). Where pedalboard's insides
+    which :func:`load_plugin` calls next (and which reads costly parameters coarsely). Where pedalboard's plugin classes
     differ, it reads them as before."""
-    mixin = getattr(getattr(pedalboard, "_pedalboard", None), "_PythonExternalPluginMixin", None)
-    original = getattr(mixin, "__set_initial_parameter_values__", None)
-    if mixin is not None and original is not None and not getattr(original, "_soundstage_deferred", False):
+    for kind in (getattr(pedalboard, "VST3Plugin", None), getattr(pedalboard, "AudioUnitPlugin", None)):
+        original = getattr(kind, "__set_initial_parameter_values__", None)
+        if kind is None or original is None or getattr(original, "_soundstage_deferred", False):
+            continue
 
-        def set_initial_values(self: Any, parameter_values: Any) -> Any:
+        def set_initial_values(self: Any, parameter_values: Any, original: Any = original) -> Any:
             if getattr(_LOADING, "active", False) and not parameter_values:
                 return None
             return original(self, parameter_values)
 
         set_initial_values._soundstage_deferred = True  # type: ignore[attr-defined]
-        mixin.__set_initial_parameter_values__ = set_initial_values
+        kind.__set_initial_parameter_values__ = set_initial_values
     _LOADING.active = True
     try:
         yield
@@ -516,46 +517,46 @@ def _read_costly_parameters_coarsely(plugin: ExternalPlugin) -> None:
     number, everywhere: a program parameter whose name for a value it is not at is its current one), it sets the
     parameter to each value and reads it back. A DPF plugin's "Current Program" then loads a program 2002 times: 0.1 s
     each for ZamVerb, whose load took 100 s. A parameter of a program's names needs as many values as programs, not
-    1001 (one of more programs than it is read at loses some of their names from its choices). What pedalboard keeps
-    of a parameter (``__python_parameter_cache__``, by name) is made here for those; the others are left to it. With a
-    pedalboard whose insides differ, nothing is done.
+    1001 (one of more programs than it is read at loses some of their names from its choices). pedalboard's wrapper
+    of such a parameter (:class:`pedalboard.AudioProcessorParameter`, with fewer ``search_steps``) is made here, where
+    pedalboard keeps it (``__python_parameter_cache__``, by name); the others are left to it. The plugin's parameters
+    themselves are pedalboard's ``_parameters``: no public name lists them without reading them all.
     """
-    try:  # pedalboard has no public way to this: its parameter wrapper, the helpers it reads with, its C++ parameters
-        from pedalboard._pedalboard import (  # noqa: PLC2701
-            AudioProcessorParameter,
-            get_text_for_raw_value,
-            looks_like_float,
-        )
-
-        parameters = list(plugin._parameters)
-    except (ImportError, AttributeError):
-        return
+    if not hasattr(pedalboard, "AudioProcessorParameter") or not hasattr(plugin, "_parameters"):
+        return  # a pedalboard that differs: it reads them as it does
     cache = getattr(plugin, "__python_parameter_cache__", None)
-    for parameter in parameters:
+    for parameter in plugin._parameters:
         name = str(parameter.name)
-        if (cache is not None and name in cache) or _texts_tell(parameter, looks_like_float):
+        if (cache is not None and name in cache) or _texts_tell(parameter):
             continue
         start = time.perf_counter()
-        get_text_for_raw_value(parameter, 0.5, True)  # what pedalboard would do 1001 times
+        before = parameter.raw_value  # what pedalboard would do 1001 times: set it, read its text, set it back
+        try:
+            parameter.raw_value = 0.5
+            parameter.string_value  # noqa: B018
+        finally:
+            parameter.raw_value = before
         steps = int(COSTLY_READ_SECONDS / max(time.perf_counter() - start, 1e-9))
         if steps >= PEDALBOARD_STEPS:
             continue
         if cache is None:
             cache = {}
             object.__setattr__(plugin, "__python_parameter_cache__", cache)
-        cache[name] = AudioProcessorParameter(plugin, name, search_steps=max(steps, FEWEST_STEPS))
+        cache[name] = pedalboard.AudioProcessorParameter(plugin, name, search_steps=max(steps, FEWEST_STEPS))
 
 
-def _texts_tell(parameter: Any, looks_like_float: Callable[[str], bool]) -> bool:
+def _texts_tell(parameter: Any) -> bool:
     """Whether pedalboard learns ``parameter`` from its texts alone: read at its 1001 values, they change twice or
-    more, or once from what is not a number (as pedalboard decides; this reading stops at the second change)."""
+    more, or once from what is not a number (pedalboard's rule; a text is a number here if it starts with one, where
+    pedalboard strips a unit first: a text both read differently is left to pedalboard). This reading stops at the
+    second change."""
     first, changes = parameter.get_text_for_raw_value(0.0), 0
     previous = first
     for step in range(1, PEDALBOARD_STEPS + 1):
         text = parameter.get_text_for_raw_value(step / PEDALBOARD_STEPS)
         if text != previous:
             changes, previous = changes + 1, text
-            if changes >= 2 or not looks_like_float(first):
+            if changes >= 2 or not _NUMBER.match(str(first).strip()):
                 return True
     return False
 
