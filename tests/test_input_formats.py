@@ -257,8 +257,8 @@ def test_without_the_formats_extra_an_m4a_is_refused_with_the_conversion_and_the
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     tool("ffmpeg")
-    from soundstage import fileio
     from soundstage.errors import AudioFileError
+    from soundstage.fileio import readers
 
     m4a = ffmpeg(write(tmp_path / "in.wav", program()), tmp_path / "song.m4a", "-c:a", "aac")
     try:
@@ -266,7 +266,7 @@ def test_without_the_formats_extra_an_m4a_is_refused_with_the_conversion_and_the
         pytest.skip("this pedalboard reads .m4a (macOS)")
     except Exception:
         pass
-    monkeypatch.setattr(fileio, "av", None)
+    monkeypatch.setattr(readers, "av", None)  # as if the formats extra were not installed
     with pytest.raises(
         AudioFileError,
         match=r"song.m4a' cannot be read as audio: .*ffmpeg -i song.m4a -c:a pcm_s24le song.wav\), or pip install "
@@ -420,10 +420,10 @@ def test_a_bw64_file_reads_as_the_rf64_it_is(tmp_path: Path, monkeypatch: pytest
     with open_audio(bw64) as reader:
         assert (reader.num_channels, reader.frames) == (channels, SR)
         assert np.array_equal(np.concatenate([reader.read(5000) for _ in range(10)], axis=1), expected)
-    from soundstage import fileio
     from soundstage.errors import AudioFileError
+    from soundstage.fileio import readers
 
-    monkeypatch.setattr(fileio, "av", None)
+    monkeypatch.setattr(readers, "av", None)  # as if the formats extra were not installed
     with pytest.raises(AudioFileError, match=r"atmos.wav' is a BW64 file .*pip install 'soundstage\[formats\]'.*-rf64 auto"):
         open_audio(bw64)
 

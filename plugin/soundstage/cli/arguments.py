@@ -126,12 +126,10 @@ def ranged(kind: Callable[[str], float], low: float, high: float, unit: str) -> 
     return parse
 
 
+#: Block sizes (samples).
 BLOCK = ranged(int, 1, 2**24, "samples")
-
-
-TAIL = ranged(float, 0.0, 600.0, "s")  # soundstage.fileio.MAX_TAIL_S (the CLI imports no module it need not)
-
-
+#: A tail rendered after the input's end (seconds): soundstage.fileio.MAX_TAIL_S (the CLI imports no module it need not).
+TAIL = ranged(float, 0.0, 600.0, "s")
 _IN_RANGE_RATE = ranged(float, 8000, 768000, "Hz")
 
 
@@ -143,9 +141,9 @@ def RATE(text: str) -> float:  # noqa: N802 (an argparse type, named as the othe
     return float(value)
 
 
+#: A listener's distance from the device (m).
 DISTANCE = ranged(float, 0.2, 20.0, "m")
-
-
+#: A time to wait or play (seconds).
 SECONDS = ranged(float, 0.001, 86400.0, "s")
 
 
@@ -157,6 +155,8 @@ PORT_FORMS = (
 
 
 def comma_list(choices: Sequence[str]) -> Callable[[str], list[str]]:
+    """An argparse type: a comma-separated list of ``choices`` (case ignored, each once, in the order given)."""
+
     def parse(text: str) -> list[str]:
         items = [item.strip().lower() for item in text.split(",") if item.strip()]
         wrong = [item for item in items if item not in choices]
@@ -168,6 +168,7 @@ def comma_list(choices: Sequence[str]) -> Callable[[str], list[str]]:
 
 
 def sample_rates(text: str) -> list[float]:
+    """An argparse type: comma-separated sample rates (:data:`RATE` each), each once."""
     try:
         return list(dict.fromkeys(RATE(item) for item in text.split(",") if item.strip())) or [RATE("")]
     except argparse.ArgumentTypeError as error:
