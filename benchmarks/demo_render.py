@@ -37,10 +37,11 @@ from soundstage.demo import write_demo_session
 CHILD = """
 import sys
 import soundstage.session.render as render
+import soundstage.session.streams as streams
 if sys.argv[3] == "notap":
-    render._longest_beginning_with = lambda entries, entry: None
+    streams._longest_beginning_with = lambda entries, entry: None
 if sys.argv[3] == "alone":
-    render._stage_tables = lambda chain: None
+    streams._stage_tables = lambda chain: None
 render.render_session(sys.argv[1], sys.argv[2])
 """
 

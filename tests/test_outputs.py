@@ -316,7 +316,7 @@ def test_two_renders_on_one_file_are_refused_before_rendering(tmp_path: Path) ->
 
 
 def test_a_render_failing_while_it_runs_does_not_stop_the_others(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    from soundstage.session import render as render_module
+    from soundstage.session import outputs
 
     stems = tmp_path / "stems"
     stems.mkdir()
@@ -324,14 +324,14 @@ def test_a_render_failing_while_it_runs_does_not_stop_the_others(tmp_path: Path,
     (tmp_path / "s.toml").write_text(
         '[[stems]]\npath = "stems/mix.wav"\n[[renders]]\nname = "good"\n[[renders]]\nname = "bad"\n[[renders]]\nname = "also"\n'
     )
-    original = render_module._Output.write
+    original = outputs.Output.write
 
     def write(self, piece):  # type: ignore[no-untyped-def]
         if self.target.path.name == "bad.wav" and self.frames > 0:  # the disk fills up under this one render
             raise OutputError(f"cannot write {str(self.target.path)!r}: No space left on device")
         original(self, piece)
 
-    monkeypatch.setattr(render_module._Output, "write", write)
+    monkeypatch.setattr(outputs.Output, "write", write)
     result = render_session(tmp_path / "s.toml", tmp_path / "out", block=48000)
     assert result.failures == {"bad": f"cannot write {str(tmp_path / 'out' / 'bad.wav')!r}: No space left on device"}
     assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["also.wav", "good.wav", "index.html", "render-report.json"]

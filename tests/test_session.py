@@ -21,6 +21,8 @@ from soundstage.analysis.loudness import LoudnessMeter, TruePeakMeter
 from soundstage.host.chainfile import find_chain
 from soundstage.host.external import external_parameters
 from soundstage.session import SessionError, load_session, render_session
+from soundstage.session import streams as stream_module
+from soundstage.session.graph import SessionGraph
 
 SR = 48000
 
@@ -278,14 +280,13 @@ def test_a_latent_bus_stays_aligned_with_direct_stems(tmp_path: Path, stereo_gai
 def test_stems_on_several_threads_give_the_same_file_as_on_one(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """The stems' chains run on the machine's cores; the mix is summed in the session's order, so the
     rendered file is bit-identical to a render with one thread (and to a second threaded one)."""
-    import soundstage.session.render as render_module
     from soundstage.demo import write_demo_session
 
     session = write_demo_session(tmp_path / "demo")
     files = []
     for threads, folder in ((4, "a"), (4, "b"), (1, "c")):
-        monkeypatch.setattr(render_module, "STEM_THREADS", threads)
-        monkeypatch.setattr(render_module.os, "cpu_count", lambda: 4)
+        monkeypatch.setattr(stream_module, "STEM_THREADS", threads)
+        monkeypatch.setattr(stream_module.os, "cpu_count", lambda: 4)
         render_session(session, tmp_path / folder, only=["mixdown"], overwrite=True)
         files.append(next((tmp_path / folder).glob("mixdown*.wav")).read_bytes())
     assert files[0] == files[1] == files[2]
@@ -299,12 +300,11 @@ def test_an_ab_render_shares_the_streams_of_renders_with_the_same_chain_and_auto
     rides (the map): it runs its own stream, as does an A side whose chain differs."""
     import soundfile
 
-    import soundstage.session.render as render_module
     from soundstage.demo import write_demo_session
     from soundstage.host.chainfile import find_chain
 
     made: list[str] = []
-    real = render_module._Graph.stream
+    real = SessionGraph.stream
 
     def counted(self: object, prefix: str, chain: Chain | None) -> object:
         if prefix.startswith("renders.") and chain is not None:
@@ -313,10 +313,10 @@ def test_an_ab_render_shares_the_streams_of_renders_with_the_same_chain_and_auto
 
     session = write_demo_session(tmp_path / "demo")
     wanted = ["binaural", "reference", "ab"]
-    monkeypatch.setattr(render_module._Graph, "stream", counted)
+    monkeypatch.setattr(SessionGraph, "stream", counted)
     shared = render_session(session, tmp_path / "shared", only=wanted)
     assert sorted(made) == ["renders.ab.b", "renders.binaural", "renders.reference"]
-    monkeypatch.setattr(render_module, "_stage_tables", lambda chain: None)  # sharing off: separate streams
+    monkeypatch.setattr(stream_module, "_stage_tables", lambda chain: None)  # sharing off: separate streams
     made.clear()
     alone = render_session(session, tmp_path / "alone", only=wanted)
     assert len(made) == 4 and not shared.failures and not alone.failures
@@ -325,7 +325,7 @@ def test_an_ab_render_shares_the_streams_of_renders_with_the_same_chain_and_auto
         b, _ = soundfile.read(tmp_path / "alone" / path.name, dtype="float32")
         assert a.shape == b.shape and np.array_equal(a, b), path.name
     monkeypatch.undo()
-    monkeypatch.setattr(render_module._Graph, "stream", counted)
+    monkeypatch.setattr(SessionGraph, "stream", counted)
     text = find_chain("stereo-reference").read_text()
     (session.parent / "copy.toml").write_text(text)
     (session.parent / "nearer.toml").write_text(text.replace("distance_m = 2.0", "distance_m = 1.5"))
@@ -348,12 +348,11 @@ def test_a_render_whose_chain_another_renders_chain_begins_with_is_tapped_from_i
 
     import soundfile
 
-    import soundstage.session.render as render_module
     from soundstage.demo import write_demo_session
     from soundstage.stages.device import Spatializer
 
     made: list[str] = []
-    real_stream = render_module._Graph.stream
+    real_stream = SessionGraph.stream
     ran: set[int] = set()
     real_block = Spatializer._process_block
 
@@ -369,11 +368,11 @@ def test_a_render_whose_chain_another_renders_chain_begins_with_is_tapped_from_i
 
     session = write_demo_session(tmp_path / "demo")
     wanted = ["studio-5", "binaural"]
-    monkeypatch.setattr(render_module._Graph, "stream", counted)
+    monkeypatch.setattr(SessionGraph, "stream", counted)
     monkeypatch.setattr(Spatializer, "_process_block", running)
     tapped = render_session(session, tmp_path / "tapped", only=wanted)
     assert made == ["renders.binaural"] and len(ran) == 1 and not tapped.failures
-    monkeypatch.setattr(render_module, "_stage_tables", lambda chain: None)  # sharing off: separate streams
+    monkeypatch.setattr(stream_module, "_stage_tables", lambda chain: None)  # sharing off: separate streams
     made.clear()
     ran.clear()
     alone = render_session(session, tmp_path / "alone", only=wanted)
@@ -385,7 +384,7 @@ def test_a_render_whose_chain_another_renders_chain_begins_with_is_tapped_from_i
         b, _ = soundfile.read(tmp_path / "alone" / name, dtype="float32")
         assert a.shape == b.shape and np.array_equal(a, b), name
     monkeypatch.undo()
-    monkeypatch.setattr(render_module._Graph, "stream", counted)
+    monkeypatch.setattr(SessionGraph, "stream", counted)
     mapping = session.parent / "map.toml"
     original = mapping.read_text()
     mapping.write_text(original.replace("number = 75\nmin = 0.3", "number = 75\nmin = 0.5"))
@@ -413,13 +412,13 @@ def test_the_render_holds_the_blas_pools_to_one_thread_and_gives_them_back(
     import soundstage.session.render as render_module
 
     seen: list[list[int]] = []
-    run = render_module._run
+    run = render_module.run_audio
 
     def watched(*args: object, **kwargs: object) -> None:
         seen.append([pool["num_threads"] for pool in threadpool_info() if pool["user_api"] == "blas"])
         run(*args, **kwargs)  # type: ignore[arg-type]
 
-    monkeypatch.setattr(render_module, "_run", watched)
+    monkeypatch.setattr(render_module, "run_audio", watched)
     with threadpool_limits(limits=2, user_api="blas"):  # as an unlimited pool on two cores
         before = [pool["num_threads"] for pool in threadpool_info() if pool["user_api"] == "blas"]
         render_session(aligned_session(tmp_path, loud="a"), tmp_path / "out")
@@ -460,8 +459,8 @@ def test_when_every_render_is_refused_no_audio_is_made(tmp_path: Path, monkeypat
         'format = 1\n[[stems]]\npath = "a.wav"\noffset_s = 72000.0\n[[renders]]\nname = "mix"\nkind = "mixdown"\nformat = "aiff"\n'
     )
     ran: list[object] = []
-    real_run = render_module._run
-    monkeypatch.setattr(render_module, "_run", lambda *args: ran.append(args) or real_run(*args))
+    real_run = render_module.run_audio
+    monkeypatch.setattr(render_module, "run_audio", lambda *args: ran.append(args) or real_run(*args))
     result = render_session(tmp_path / "session.toml", tmp_path / "out")
     assert not ran and "would hold" in result.failures["mix"] and "4 GiB" in result.failures["mix"]
     assert not (tmp_path / "out" / "mix.aiff").exists()

@@ -53,7 +53,7 @@ from soundstage.fileio import (
 )
 from soundstage.files import atomic_path, library_path, on_disk
 from soundstage.session.model import MAX_STEMS, SESSION_FILE_NAME, Session, SessionError, daw_project_words, load_session
-from soundstage.session.render import REPORT_NAME
+from soundstage.session.outputs import REPORT_NAME
 from soundstage.session.stems import inspect_stems
 from soundstage.sinks import wav_chunk
 
