@@ -18,10 +18,9 @@ from soundstage.acoustics.hrtf import HrtfSet
 from soundstage.acoustics.profiles import Listener, ProfileError, load_profile
 from soundstage.analysis.binaural import fractional_octave_bands
 from soundstage.analysis.crosstalk import band_target_db, plain_stereo_separation_db, realized_response, separation_db
+from soundstage.dsp.inverse import SEARCH_HIGH, SEARCH_LOW
 from soundstage.errors import ParameterError
 from soundstage.stages.crosstalk import (
-    SEARCH_HIGH,
-    SEARCH_LOW,
     CrosstalkCanceller,
     RegularizedInverse,
     TargetCurve,

@@ -377,8 +377,8 @@ def test_the_effort_search_finds_what_plain_bisection_finds(profile: object) -> 
     """The search (:func:`~soundstage.dsp.search.crossing_per_bin`: 12 halvings, then the Illinois rule) gives per
     bin the ``beta`` 40 plain halvings give, within 1e-8 decades (measured 6e-9), in about half the evaluations
     (bisection written here from the definition: the least ``beta`` where the peak gain is within the bound)."""
+    from soundstage.dsp.inverse import SEARCH_HIGH, SEARCH_LOW
     from soundstage.dsp.search import crossing_per_bin
-    from soundstage.stages.crosstalk import SEARCH_HIGH, SEARCH_LOW
 
     f = np.fft.rfftfreq(2048, 1 / SR)
     seats = ListeningRegion().positions(Listener())
