@@ -10,8 +10,9 @@ import pytest
 
 from soundstage.acoustics.geometry import direction
 from soundstage.acoustics.head import SphericalHead
-from soundstage.acoustics.hrtf import DEFAULT_SOFA, FRACTIONAL_MARGIN, HrtfError, HrtfSet
+from soundstage.acoustics.hrtf import DEFAULT_SOFA, HrtfError, HrtfSet
 from soundstage.acoustics.profiles import Listener, ProfileError, known_profiles, load_profile
+from soundstage.acoustics.sofa import FRACTIONAL_MARGIN
 from soundstage.stages.crosstalk import CrosstalkCanceller
 
 needs_kemar = pytest.mark.skipif(
