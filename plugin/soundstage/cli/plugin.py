@@ -26,13 +26,8 @@ def _cmd_plugin_info(args: argparse.Namespace) -> int:
 
     from soundstage.exported import exported_program, resampled_rates
     from soundstage.files import on_disk
-    from soundstage.host.external import (
-        exported_by_soundstage,
-        external_parameters,
-        load_plugin,
-        reported_value,
-        supported_channel_counts,
-    )
+    from soundstage.host.external import exported_by_soundstage, external_parameters, load_plugin, supported_channel_counts
+    from soundstage.host.plugin_parameters import reported_value
     from soundstage.native import release_order_dropped
 
     source = on_disk(Path(args.path))
