@@ -33,6 +33,9 @@ Other node tables: ``{type = "route", channels = [...]}``, ``{type = "mix", down
 ``{type = "per_channel", channels = [...], stage = {...}}``,
 ``{type = "parallel", branches = [{stages = [...]}, ...]}`` and
 ``{type = "chain", stages = [...]}`` for a nested chain.
+
+Here: finding and loading chain files and building chains from their tables. The tables'
+schemas are :mod:`soundstage.host.chaintables`; writing a chain is :mod:`soundstage.host.chainsave`.
 """
 
 from __future__ import annotations
@@ -40,7 +43,6 @@ from __future__ import annotations
 import copy
 import difflib
 import importlib.resources
-import math
 import os
 import re
 import shlex
@@ -48,34 +50,44 @@ import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any, Literal
+from typing import TYPE_CHECKING, Any
 
 import tomli_w
-from pydantic import Field, field_validator
 
 from soundstage.acoustics.hrtf import HEAD_MODELS
-from soundstage.errors import ChainError, ChainFileError, OutputError, SoundstageDeprecationWarning, SoundstageError
+from soundstage.errors import ChainError, ChainFileError, SoundstageDeprecationWarning, SoundstageError
 from soundstage.exported import exported_program
-from soundstage.files import missing_hint, on_disk, referenced_path, windows_hint, write_text
-from soundstage.host.builtins import BUILTIN_RANGES, DEPRECATED_KEYS, builtin_specs, is_builtin, make_builtin, native_name
+from soundstage.files import missing_hint, on_disk, referenced_path, windows_hint
+from soundstage.host.builtins import BUILTIN_RANGES, DEPRECATED_KEYS, builtin_specs, make_builtin
 from soundstage.host.chain import Chain
 from soundstage.host.external import (
     external_parameters,
-    is_external,
     load_plugin,
     load_vstpreset,
-    plugin_source,
     restore_state,
-    saved_state,
 )
 from soundstage.host.nodes import Node
 from soundstage.host.processor import Processor, stage_types
-from soundstage.host.routing import DOWNMIXES, Mix, OnChannels, Parallel, PerChannel, Route
-from soundstage.schema import Table, validate
+from soundstage.host.routing import Mix, OnChannels, Parallel, PerChannel, Route
+from soundstage.schema import validate
 from soundstage.tomlfile import read_toml
 
 if TYPE_CHECKING:
     from importlib.resources.abc import Traversable
+from soundstage.host.chainsave import chain_to_dict, save_chain
+from soundstage.host.chaintables import (
+    FILE_KEYS,
+    FORMAT_VERSION,
+    BuiltinTable,
+    ChainFileTable,
+    MixTable,
+    NestedTable,
+    OnChannelsTable,
+    ParallelTable,
+    PluginTable,
+    RouteTable,
+    StageTable,
+)
 
 __all__ = [
     "FORMAT_VERSION",
@@ -88,17 +100,14 @@ __all__ = [
     "preset_names",
     "save_chain",
     "with_head",
+    "MAX_DEPTH",
+    "chain_text",
 ]
 
-#: The chain-file format this version writes and reads.
-FORMAT_VERSION = 1
 
 _ROUTING_TYPES = ("route", "mix", "on_channels", "per_channel", "parallel", "chain")
-#: The most channels a route may name, and the deepest nesting of routing tables a file may have.
-MAX_CHANNELS = 1024
+#: The deepest nesting of routing tables a file may have.
 MAX_DEPTH = 32
-#: The most nodes one chain (or branch) of a file may hold.
-MAX_STAGES = 10_000
 
 
 @dataclass
@@ -109,9 +118,6 @@ class _Context:
 
     def error(self, key: str, message: str) -> ChainFileError:
         return ChainFileError(f"{self.file}: {key}: {message}")
-
-
-# -- presets ----------------------------------------------------------------------
 
 
 def _preset_folder() -> Traversable:
@@ -173,9 +179,6 @@ def find_chain(name: str | os.PathLike[str]) -> Path:
     close = difflib.get_close_matches(text, preset_names(), n=1)
     hint = f"; did you mean {close[0]!r}?" if close else ""
     raise ChainFileError(f"no chain file {text!r} and no preset of that name{hint} (presets: {', '.join(preset_names())})")
-
-
-# -- loading ----------------------------------------------------------------------
 
 
 def load_chain(
@@ -300,134 +303,6 @@ def chain_from_dict(
     return _build_chain(checked.stages, "stages", context)
 
 
-# -- the schema of the tables (types, bounds, keys); the node type picks the table --------
-
-Name = Annotated[str, Field(min_length=1, max_length=200)]
-Channels = Annotated[list[Annotated[int, Field(ge=0, lt=MAX_CHANNELS)]], Field(min_length=1, max_length=MAX_CHANNELS)]
-Values = dict[str, bool | float | str]
-Stages = Annotated[list[Any], Field(max_length=MAX_STAGES)]
-
-
-class ChainFileTable(Table):
-    """A whole chain file."""
-
-    format: Literal[1] = 1
-    description: Annotated[str, Field(max_length=10_000)] | None = None
-    stages: Stages = []
-
-
-class RouteTable(Table):
-    """``type = "route"``: pick or reorder channels."""
-
-    type: Literal["route"]
-    name: Name | None = None
-    channels: Channels
-
-
-class MixTable(Table):
-    """``type = "mix"``: mix channels through a matrix, or fold a 5.1 / 7.1 bed down to stereo."""
-
-    type: Literal["mix"]
-    name: Name | None = None
-    matrix: (
-        Annotated[
-            list[Annotated[list[float], Field(min_length=1, max_length=MAX_CHANNELS)]],
-            Field(min_length=1, max_length=MAX_CHANNELS),
-        ]
-        | None
-    ) = None
-    downmix: Literal[tuple(DOWNMIXES)] | None = None  # type: ignore[valid-type]
-
-
-class OnChannelsTable(Table):
-    """``type = "on_channels"`` / ``"per_channel"``: run a node on some channels (or once per channel)."""
-
-    type: Literal["on_channels", "per_channel"]
-    name: Name | None = None
-    channels: Channels | None = None
-    stage: dict[str, Any]
-
-
-class BranchTable(Table):
-    """One branch of a ``parallel`` node."""
-
-    stages: Stages = []
-
-
-class ParallelTable(Table):
-    """``type = "parallel"``: branches run side by side and summed."""
-
-    type: Literal["parallel"]
-    name: Name | None = None
-    branches: Annotated[list[BranchTable], Field(min_length=1, max_length=64)]
-
-
-class NestedTable(Table):
-    """``type = "chain"``: a nested chain."""
-
-    type: Literal["chain"]
-    name: Name | None = None
-    stages: Stages = []
-
-
-class PluginTable(Table):
-    """``type = "plugin"``: a VST3/AU by path, with its saved state and parameter values."""
-
-    type: Literal["plugin"]
-    name: Name | None = None
-    path: Annotated[str, Field(min_length=1, max_length=4096)]
-    plugin_name: Name | None = None
-    state: Annotated[str, Field(max_length=2**28)] | None = None
-    preset: Annotated[str, Field(min_length=1, max_length=4096)] | None = None
-    parameters: Values = {}
-
-
-class StageTable(Table):
-    """A soundstage stage: its type, name, parameter values, and the configuration keys stages take.
-
-    Each stage type accepts the configuration keys it lists in ``config_keys``
-    (``Spatializer``: ``device``; ``BinauralMonitor``: ``device``, ``hrtf``,
-    ``room``, ``listener_in_room_m``; ...); their types and bounds are declared here once.
-    """
-
-    type: Name
-    name: Name | None = None
-    parameters: Values = {}
-    device: Annotated[str, Field(min_length=1, max_length=4096)] | None = None  # a profile name or file
-    hrtf: Any = None  # "model" or a SOFA file, or several SOFA files (the first the listener's own): _one_or_more_files
-    form: Literal["direct", "rtf"] | None = None
-    region: Literal["seat", "region"] | None = None  # the canceller exact at the seat or robust over the region
-    region_yaw_deg: Annotated[float, Field(ge=0.0, le=45.0)] | None = None  # the region's extents, +- about the seat
-    region_lateral_m: Annotated[float, Field(ge=0.0, le=0.5)] | None = None
-    region_fore_aft_m: Annotated[float, Field(ge=0.0, le=0.5)] | None = None
-    mode: Literal["beam", "matrix"] | None = None
-    room: Annotated[list[Annotated[float, Field(ge=1.0, le=50.0)]], Field(min_length=3, max_length=3)] | None = None
-    listener_in_room_m: Annotated[list[Annotated[float, Field(ge=0.0, le=50.0)]], Field(min_length=3, max_length=3)] | None = None
-    delays_ms: (
-        Annotated[list[Annotated[float, Field(ge=0.0, le=10_000.0)]], Field(min_length=1, max_length=MAX_CHANNELS)] | None
-    ) = None
-
-    @field_validator("hrtf")
-    @classmethod
-    def _one_or_more_files(cls, value: Any) -> Any:
-        """A string, or a list of 1 to 16 (one error for both forms; a union would report each branch's)."""
-
-        def text(item: Any) -> bool:
-            return isinstance(item, str) and 0 < len(item) <= 4096
-
-        if value is None or text(value) or (isinstance(value, list) and 1 <= len(value) <= 16 and all(map(text, value))):
-            return value
-        raise ValueError("a head model's name or a SOFA file, or a list of 1 to 16 SOFA files")
-
-
-class BuiltinTable(Table):
-    """``type = "pedalboard.<Name>"``: a pedalboard built-in."""
-
-    type: Name
-    name: Name | None = None
-    parameters: Values = {}
-
-
 def _build_chain(tables: list[Any], key: str, context: _Context) -> Chain:
     nodes: list[Node] = []
     names: list[str | None] = []
@@ -485,10 +360,6 @@ def _build_node(table: object, key: str, context: _Context) -> tuple[Node, str |
     raise context.error(f"{key}.type", f"unknown stage type {kind!r}{hint} ({_type_help(context)})")
 
 
-#: Stage configuration keys that may name a file (a SOFA set, a device profile) instead of a model or device name.
-FILE_KEYS = frozenset({"hrtf", "device"})
-
-
 def _beside(value: Any, base: Path) -> Any:
     """A file setting (one or a list) as the stage should open it: ``~`` expanded, and a relative path that names a
     file in the chain file's folder taken from there (as a plugin's path is). Anything else (a model or device
@@ -502,24 +373,6 @@ def _beside(value: Any, base: Path) -> Any:
     if not path.is_absolute() and found.is_file():
         return str(found)
     return str(path) if value.startswith("~") else value
-
-
-def _written_path(path: Path, base: Path) -> str:
-    """A file's path as a chain file in ``base`` writes it: relative to that folder when the file lives below it."""
-    try:
-        return str(path.resolve().relative_to(base.resolve()))
-    except ValueError:
-        return str(path)
-
-
-def _relative(value: Any, base: Path) -> Any:
-    """A file setting (one or a list) as a chain file in ``base`` writes it (:func:`_written_path`); a model or
-    device name, or a path that names no file, as it is."""
-    if isinstance(value, list):
-        return [_relative(v, base) for v in value]
-    if not isinstance(value, str) or not Path(value).is_absolute() or not Path(value).is_file():
-        return value
-    return _written_path(Path(value), base)
 
 
 def _type_help(context: _Context) -> str:
@@ -718,98 +571,3 @@ def _build_routing(kind: str, table: Mapping[str, Any], key: str, context: _Cont
         )
     nested = validate(NestedTable, table, file=context.file, error=ChainFileError, at=key)
     return _build_chain(nested.stages, f"{key}.stages", context)
-
-
-# -- saving -----------------------------------------------------------------------
-
-
-def save_chain(chain: Chain, path: str | os.PathLike[str], *, description: str | None = None) -> None:
-    """Write ``chain`` as a chain file that :func:`load_chain` turns back into an identical chain.
-
-    External plugins are saved by path (relative to the file when they live
-    beside or below it), with their full state and their parameter values. The
-    file is written atomically (a temporary file, then a rename).
-    """
-    target = Path(path)
-    data = chain_to_dict(chain, base=target.resolve().parent)
-    if description:
-        data = {"format": FORMAT_VERSION, "description": description, "stages": data["stages"]}
-    text = "# soundstage chain file\n" + tomli_w.dumps(data)
-    try:
-        write_text(target, text)
-    except OutputError as error:
-        raise ChainFileError(f"cannot write chain file: {error}") from None
-
-
-def chain_to_dict(chain: Chain, *, base: Path | None = None) -> dict[str, Any]:
-    """The chain-file contents for ``chain`` as plain data."""
-    return {"format": FORMAT_VERSION, "stages": _dump_nodes(chain, base or Path.cwd())}
-
-
-def _dump_nodes(chain: Chain, base: Path) -> list[dict[str, Any]]:
-    return [{**_dump_node(node, base), "name": name} for name, node in zip(chain.names, chain)]
-
-
-def _number(value: Any) -> Any:
-    if isinstance(value, float) and not math.isfinite(value):
-        raise ChainFileError(f"value {value!r} cannot be written to a chain file")
-    return value
-
-
-def _dump_channels(node: Route | Mix) -> dict[str, Any]:
-    if isinstance(node, Route):
-        return {"type": "route", "channels": node.channels}
-    return {"type": "mix", "downmix": node.downmix} if node.downmix else {"type": "mix", "matrix": node.matrix}
-
-
-def _dump_node(node: Node, base: Path) -> dict[str, Any]:
-    if isinstance(node, (Route, Mix)):
-        return _dump_channels(node)
-    if isinstance(node, OnChannels):
-        return {"type": "on_channels", "channels": node.channels, "stage": _dump_node(node.node, base)}
-    if isinstance(node, PerChannel):
-        table: dict[str, Any] = {"type": "per_channel", "stage": _dump_node(node.node, base)}
-        if node.channels is not None:
-            table["channels"] = node.channels
-        return table
-    if isinstance(node, Parallel):
-        return {"type": "parallel", "branches": [{"stages": _dump_nodes(branch, base)} for branch in node.branches]}
-    if isinstance(node, Chain):
-        return {"type": "chain", "stages": _dump_nodes(node, base)}
-    if isinstance(node, Processor):
-        table = {"type": node.type_name}
-        config = {name: getattr(node, name) for name in node.config_keys if getattr(node, name) is not None}
-        table.update({name: os.fspath(value) if isinstance(value, os.PathLike) else value for name, value in config.items()})
-        table.update({name: _relative(table[name], base) for name in FILE_KEYS & set(config)})
-        table["parameters"] = {k: _number(v) for k, v in node.parameter_values().items()}
-        return table
-    if is_external(node):
-        return _dump_external(node, base)
-    if is_builtin(node):
-        specs = builtin_specs(type(node).__name__)
-        values = {}
-        for spec in specs:
-            current = getattr(node, native_name(spec.name))
-            values[spec.name] = str(current.name) if spec.kind == "choice" else _number(float(current))
-        table = {"type": f"pedalboard.{type(node).__name__}"}
-        if values:
-            table["parameters"] = values
-        return table
-    raise ChainFileError(f"cannot save a node of type {type(node).__name__}")
-
-
-def _dump_external(plugin: Any, base: Path) -> dict[str, Any]:
-    source = plugin_source(plugin)
-    if source is None:
-        raise ChainFileError(
-            f"{plugin.name} was loaded with pedalboard.load_plugin, so its file is unknown; "
-            "load it with soundstage.load_plugin(path) to save it in a chain file"
-        )
-    table: dict[str, Any] = {"type": "plugin", "path": _written_path(source.path, base)}
-    if source.plugin_name:
-        table["plugin_name"] = source.plugin_name
-    table["state"] = saved_state(plugin)
-    values = {key: _number(p.value) for key, p in external_parameters(plugin).items() if p.writable}
-    if values:
-        table["parameters"] = values
-    return table
