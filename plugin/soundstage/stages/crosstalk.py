@@ -42,6 +42,7 @@ from __future__ import annotations
 import dataclasses
 import itertools
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -76,6 +77,9 @@ from soundstage.memo import LruCache, hashable_key
 from soundstage.stages.drivers import LISTENER_PARAMETERS, FilterForms, design_listener
 
 __all__ = [
+    "Request",
+    "assembly_step",
+    "regularization_step",
     "CrosstalkCanceller",
     "REGION_EXTENTS",
     "Regularization",
@@ -325,10 +329,9 @@ def design_crosstalk_canceller(
 ) -> DriverFilters:
     """Design a crosstalk canceller for a device at a listener position (pure function).
 
-    Four steps: the plant (:func:`crosstalk_plant`), the regularization search
-    (:func:`choose_regularization`, :func:`canceling_filters`), the band assembly
-    (:func:`~soundstage.acoustics.feeds.assemble_band_feeds`) and the realization
-    (:func:`realize_crosstalk`).
+    Four steps: the plant (:func:`plant_step`, :func:`robust_step`), the regularization
+    (:func:`regularization_step`, applied by :func:`canceling_filters`), the band assembly
+    (:func:`assembly_step`) and the realization (:func:`realize_crosstalk`).
 
     Parameters
     ----------
@@ -396,63 +399,120 @@ def design_crosstalk_canceller(
     if own_ear not in ("flat", "head"):
         raise ParameterError(f'crosstalk canceller: own_ear must be "flat" or "head", not {own_ear!r}')
     frequencies, plant, reference_m, nominal, band_plant = plant_step(profile, head, listener, sample_rate, taps)
-    own_ear_response = head_response(profile, frequencies, head, listener) if own_ear == "head" else None
-    if own_ear_response is not None and len(frequencies) > 1:
-        own_ear_response[0] = own_ear_response[1]  # as the plant's 0 Hz bin
-    own_ear_level = None if own_ear_response is None else np.abs(own_ear_response[:, 0])  # the ears' common level
-    band_hz = midrange_band_hz(profile)
-    give_reference = None
-    if target is None and give_plateau_db is not None:
-        give_reference = TargetCurve.default(give_plateau_db).db(frequencies)
-    regularization = choose_regularization(
-        nominal,
-        frequencies,
-        (target or TargetCurve.default(plateau_db)).db(frequencies),
-        band_hz,
-        capped=target is None,
-        max_effort_db=max_effort_db,
-        low_frequency_give_db=low_frequency_give_db,
-        give_reference_db=give_reference,
-        own_ear_level=own_ear_level,
-    )
-    inverses: RegularizedInverse | RobustInverse = nominal
+    own_ear_response = _own_ear_response(profile, frequencies, head, listener) if own_ear == "head" else None
+    request = Request(target, plateau_db, max_effort_db, low_frequency_give_db, give_plateau_db)
     if region is None and others:
         region = ListeningRegion(yaw_deg=0.0, lateral_m=0.0, fore_aft_m=0.0)  # the seat, over the heads
-    if region is not None:
-        inverses = robust_step(profile, head, listener, sample_rate, taps, region, others)
-        request_db = plateau_db if target is None else float(np.max(target.db(frequencies)))
-        regularization = robust_regularization(inverses, nominal, regularization, frequencies, band_hz, max_effort_db, request_db)
+    robust = None if region is None else robust_step(profile, head, listener, sample_rate, taps, region, others)
+    inverses, regularization = regularization_step(profile, frequencies, nominal, robust, request, own_ear_response)
     ctc = canceling_filters(inverses, regularization, max_effort_db)
     if own_ear_response is not None:  # its level is in the regularization (the effort counts it); here each ear's phase
         ctc = ctc * (own_ear_response / np.abs(own_ear_response))[:, None, :]  # input j: ear j
-    # the mono woofer and tweeter feeds arrive when the nearest midrange does (the filters' timing
-    # reference), so the crossovers sum in phase: a front tweeter closer to the listener is delayed
+    response = assembly_step(profile, frequencies, ctc, listener, reference_m)
+    info = {
+        "profile": profile.name,
+        "distance_m": profile.distance_m,
+        "plant": plant,
+        "target_db": _followed_db(profile, frequencies, regularization, response, band_plant, target),
+        "feasible_db": regularization.feasible_db,
+    }
+    return realize_crosstalk(
+        profile, frequencies, ctc, response, sample_rate=sample_rate, taps=taps, regularization=regularization.beta, info=info
+    )
+
+
+@dataclass(frozen=True)
+class Request:
+    """What a design is asked for: ``target`` (a separation per frequency, followed as given) or the default request
+    of ``plateau_db`` capped at what the effort allows; the effort limit; the level each input may give up for
+    cancellation at low frequencies, and the plateau whose shortfall decides where (see
+    :func:`design_crosstalk_canceller`)."""
+
+    target: TargetCurve | None
+    plateau_db: float
+    max_effort_db: float
+    low_frequency_give_db: float
+    give_plateau_db: float | None
+
+
+def _own_ear_response(profile: DeviceProfile, frequencies: np.ndarray, head: HeadModel, listener: Listener) -> np.ndarray:
+    """How each input is to reach its own ear with ``own_ear = "head"``: as the head hears a source at the device
+    (:func:`~soundstage.acoustics.timbre.head_response`), its 0 Hz bin the next one's (as the plant's)."""
+    response = head_response(profile, frequencies, head, listener)
+    if len(frequencies) > 1:
+        response[0] = response[1]
+    return response
+
+
+def regularization_step(
+    profile: DeviceProfile,
+    frequencies: np.ndarray,
+    nominal: RegularizedInverse,
+    robust: RobustInverse | None,
+    request: Request,
+    own_ear_response: np.ndarray | None,
+) -> tuple[RegularizedInverse | RobustInverse, Regularization]:
+    """The inverse the filters come from and its regularization per frequency: the nominal plant's search for the
+    request (:func:`choose_regularization`), and for a robust design (``robust``, :func:`robust_step`) the share of it
+    kept beside the population's spread (:func:`robust_regularization`)."""
+    band_hz = midrange_band_hz(profile)
+    target = request.target
+    give_reference = None
+    if target is None and request.give_plateau_db is not None:
+        give_reference = TargetCurve.default(request.give_plateau_db).db(frequencies)
+    regularization = choose_regularization(
+        nominal,
+        frequencies,
+        (target or TargetCurve.default(request.plateau_db)).db(frequencies),
+        band_hz,
+        capped=target is None,
+        max_effort_db=request.max_effort_db,
+        low_frequency_give_db=request.low_frequency_give_db,
+        give_reference_db=give_reference,
+        own_ear_level=None if own_ear_response is None else np.abs(own_ear_response[:, 0]),  # the ears' common level
+    )
+    if robust is None:
+        return nominal, regularization
+    request_db = request.plateau_db if target is None else float(np.max(target.db(frequencies)))
+    return robust, robust_regularization(robust, nominal, regularization, frequencies, band_hz, request.max_effort_db, request_db)
+
+
+def assembly_step(
+    profile: DeviceProfile, frequencies: np.ndarray, ctc: np.ndarray, listener: Listener, reference_m: float
+) -> np.ndarray:
+    """Every driver's response per input (:func:`~soundstage.acoustics.feeds.assemble_band_feeds`): the midranges'
+    canceling filters in their band, the mono woofer and tweeter feeds at the ends, each timed to arrive when the
+    nearest midrange does (the filters' timing reference, ``reference_m`` away), so the crossovers sum in phase:
+    a front tweeter closer to the listener is delayed."""
     positions, center = profile.world_positions(), np.asarray(listener.position_m, float)
 
     def timing(index: int) -> np.ndarray:
         lead_m = reference_m - float(np.linalg.norm(positions[index] - center))
         return np.asarray(np.exp(-2j * np.pi * frequencies * lead_m / SPEED_OF_SOUND_M_S))
 
-    response = assemble_band_feeds(profile, frequencies, ctc, mids, timing, band_share=0.5)
-    followed = regularization.wanted_db  # what the total separation (midranges + mono band feeds) is to follow
+    return assemble_band_feeds(profile, frequencies, ctc, profile.indices("mid"), timing, band_share=0.5)
+
+
+def _followed_db(
+    profile: DeviceProfile,
+    frequencies: np.ndarray,
+    regularization: Regularization,
+    response: np.ndarray,
+    band_plant: np.ndarray | None,
+    target: TargetCurve | None,
+) -> np.ndarray:
+    """The separation the whole device (midranges and mono band feeds) is to follow: the regularization's, and
+    where the mono tweeter or woofer fades in, no more than its crosstalk leaves (the midranges still cancel as
+    asked there, so the band drivers' crosstalk is what limits the total)."""
+    followed = regularization.wanted_db
     band_drivers = profile.indices("woofer") + profile.indices("tweeter")
     if target is None and band_drivers:
-        # where the mono tweeter/woofer fades in, no more than its crosstalk leaves; the midranges still
-        # cancel as asked there, so that the band drivers' crosstalk is what limits the total
         assert band_plant is not None
         band_ears = band_plant @ response[:, band_drivers, :]
-        w_mid = midrange_weights(profile, frequencies)
-        followed = np.minimum(followed, crossover_limit_db(band_ears, w_mid, regularization.level))
-    info = {
-        "profile": profile.name,
-        "distance_m": profile.distance_m,
-        "plant": plant,
-        "target_db": followed,
-        "feasible_db": regularization.feasible_db,
-    }
-    return realize_crosstalk(
-        profile, frequencies, ctc, response, sample_rate=sample_rate, taps=taps, regularization=regularization.beta, info=info
-    )
+        followed = np.minimum(
+            followed, crossover_limit_db(band_ears, midrange_weights(profile, frequencies), regularization.level)
+        )
+    return np.asarray(followed)
 
 
 class CrosstalkCanceller(FilterForms, Processor):  # type: ignore[misc]  # output_channels: a property here, an int there
