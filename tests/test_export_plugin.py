@@ -432,7 +432,7 @@ def test_twice_or_four_times_a_baked_rate_runs_it_resampled(tmp_path: Path) -> N
         mix[:, -ramp.size :] *= ramp[::-1]
         mix = mix.astype(np.float32)
         got = plugin(mix, rate)
-        shift = 68  # the decimator's half length in samples of the baked rate (native/engine.hpp, RateBridge)
+        shift = 68  # the decimator's half length in samples of the baked rate (native/resampling.hpp, RateBridge)
         lowpass = signal.firwin(2 * factor * 200 + 1, 0.9 / factor, window=("kaiser", 12.0))
         low = signal.resample_poly(mix, 1, factor, axis=-1, window=lowpass).astype(np.float32)
         low = chain(np.concatenate([np.zeros((2, shift), np.float32), low], axis=1), baked)[:, shift:]
@@ -471,7 +471,7 @@ def test_a_whole_fraction_of_a_baked_rate_runs_it_resampled(tmp_path: Path) -> N
         mix[:, -ramp.size :] *= ramp[::-1]
         bed = np.concatenate([mix, np.zeros((3, mix.shape[1]))]).astype(np.float32)  # 5 in (the canceller's feeds)
         got = plugin(bed, rate)
-        shift = 34 * factor  # the interpolator's half length in samples of the baked rate (native/engine.hpp)
+        shift = 34 * factor  # the interpolator's half length in samples of the baked rate (native/resampling.hpp)
         lowpass = signal.firwin(2 * factor * 200 + 1, 0.9 / factor, window=("kaiser", 12.0))
         high = signal.resample_poly(mix, factor, 1, axis=-1, window=lowpass).astype(np.float32)
         high = chain(np.concatenate([np.zeros((2, shift), np.float32), high], axis=1), baked)[:, shift:]

@@ -48,11 +48,11 @@ MAX_MAP_BYTES = 16 << 20
 #: The rate a program made for every sample rate is filed under (bake.py writes it; engine.hpp builds that program at
 #: the session's rate).
 ANY_RATE = 0.0
-#: The most channels between two stages (engine.hpp's kMaxChannels).
+#: The most channels between two stages (engine_core.hpp's kMaxChannels).
 MAX_CHANNELS = 64
-#: A session at one of these multiples of a baked rate runs that rate's chain resampled (engine.hpp's RateBridge).
+#: A session at one of these multiples of a baked rate runs that rate's chain resampled (resampling.hpp's RateBridge).
 RESAMPLED_FACTORS = (2, 4)
-#: A session at a baked rate divided by one of these runs that rate's chain resampled (engine.hpp's RateRaiser).
+#: A session at a baked rate divided by one of these runs that rate's chain resampled (resampling.hpp's RateRaiser).
 RAISED_FACTORS = (2, 3, 4, 6)
 #: A session at a baked rate times one of these runs it through both: bridged up to the common multiple, that
 #: raised down to the session's rate (64 kHz on the 48 kHz designs: 192 kHz, then a third of it).

@@ -60,7 +60,7 @@ from soundstage.stages.virtualizer import Virtualizer
 __all__ = ["ANY_RATE", "BUILTIN_KINDS", "EXPORTABLE", "PluginParameter", "Program", "bake", "rate_free"]
 
 UPMIX, GAIN, FIR, DELAY, VIRTUALIZER, MATRIX, CHANNELS, BRANCHES, BUILTIN = 1, 2, 3, 4, 5, 6, 7, 8, 9
-#: The pedalboard built-ins a plugin holds, in engine.hpp's BuiltinOp::Kind order (their knobs in
+#: The pedalboard built-ins a plugin holds, in builtins.hpp's BuiltinOp::Kind order (their knobs in
 #: builtins.BUILTIN_RANGES order): every one soundstage knows.
 BUILTIN_KINDS = (
     "Gain",
@@ -82,7 +82,7 @@ BUILTIN_KINDS = (
     "Phaser",
     "LadderFilter",
 )
-#: The deepest routing nodes may nest (engine.hpp's kMaxDepth).
+#: The deepest routing nodes may nest (routing.hpp's kMaxDepth).
 MAX_DEPTH = 16
 #: The stages a plugin can hold (StereoReference is a BinauralMonitor).
 EXPORTABLE = (
@@ -380,7 +380,7 @@ class _Baker:
         return 1, made
 
     def _run(self, out: _Writer, nodes: list[tuple[str, Node]], rate: float, channels: int) -> int:
-        """Write ``nodes`` as a run of operations of their own (engine.hpp's OpRun); returns its output channels."""
+        """Write ``nodes`` as a run of operations of their own (routing.hpp's OpRun); returns its output channels."""
         body = _Writer()
         count, channels = self.nodes(body, nodes, rate, channels)
         out.u32(count)

@@ -53,7 +53,7 @@ from pathlib import Path
 from typing import Any
 
 from soundstage.export.bake import Program
-from soundstage.export.toolchain import BuildError, builds_running, run, stop_builds
+from soundstage.export.toolchain import ENGINE_HEADERS, BuildError, builds_running, run, stop_builds
 from soundstage.export.web import build_page, missing_web_tools
 
 __all__ = [
@@ -345,7 +345,7 @@ def _build(
         plugins = [plugin_format for plugin_format in formats if plugin_format != "web"]
         compiles: list[tuple[str, Callable[[], Any]]] = []
         if plugins:
-            for file in ("engine.hpp", "engine_api.hpp", "engine.cpp", "program.cpp", "plugin.cpp", "dpf_messages.hpp"):
+            for file in (*ENGINE_HEADERS, "engine.cpp", "program.cpp", "plugin.cpp", "dpf_messages.hpp"):
                 (work / file).write_text((native / file).read_text())
             (work / "program.bin").write_bytes(program.blob)
             if midi is not None:

@@ -12,7 +12,20 @@ from pathlib import Path
 
 from soundstage.errors import SoundstageError
 
-__all__ = ["BuildError", "builds_running", "run", "stop_builds"]
+__all__ = ["ENGINE_HEADERS", "BuildError", "builds_running", "run", "stop_builds"]
+
+#: The native engine's headers (``native/``) every build copies: engine.hpp and the parts it includes.
+ENGINE_HEADERS = (
+    "engine.hpp",
+    "engine_api.hpp",
+    "engine_core.hpp",
+    "fir.hpp",
+    "ops.hpp",
+    "juce_dsp.hpp",
+    "builtins.hpp",
+    "routing.hpp",
+    "resampling.hpp",
+)
 
 
 class BuildError(SoundstageError):

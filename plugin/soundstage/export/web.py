@@ -22,7 +22,7 @@ from typing import Any
 from soundstage.analysis.loudness import LoudnessMeter
 from soundstage.errors import SoundstageError
 from soundstage.export.bake import Program
-from soundstage.export.toolchain import run
+from soundstage.export.toolchain import ENGINE_HEADERS, run
 from soundstage.host.chain import Chain
 from soundstage.host.chainfile import chain_to_dict
 from soundstage.host.parameters import DB_TAPER_EXPONENT
@@ -86,7 +86,7 @@ def build_page(
 ) -> Path:
     """Build the engine into WebAssembly in the scratch folder ``work`` and write ``STEM.html`` there; its path."""
     native = resources.files("soundstage.export") / "native"
-    for file in ("engine.hpp", "engine_api.hpp", "web.cpp"):
+    for file in (*ENGINE_HEADERS, "web.cpp"):
         (work / file).write_text((native / file).read_text())
     module = work / "engine.wasm"
     hint = f"; clang needs the wasm32 C and C++ libraries (Debian/Ubuntu: {WASM_APT})"
