@@ -8,7 +8,8 @@ active drivers play the midrange band (:func:`~soundstage.dsp.crossover.band_wei
 the woofers take the band below it and the tweeters the band above, as plain
 feeds timed to arrive with the active drivers so the crossovers sum in phase.
 The result is realized as FIR filters (:func:`~soundstage.dsp.realize.to_fir`) and
-in relative-transfer-function form; :class:`DriverFilters` holds all of it.
+in relative-transfer-function form (:func:`realize_crosstalk` for the canceller); :class:`DriverFilters` holds
+all of it.
 """
 
 from __future__ import annotations
@@ -21,8 +22,9 @@ import numpy as np
 
 from soundstage.acoustics.profiles import DeviceProfile
 from soundstage.dsp.crossover import band_weights
+from soundstage.dsp.realize import relative_responses, to_fir
 
-__all__ = ["DriverFilters", "assemble_band_feeds", "midrange_band_hz", "midrange_weights"]
+__all__ = ["DriverFilters", "assemble_band_feeds", "midrange_band_hz", "midrange_weights", "realize_crosstalk"]
 
 
 @dataclass(frozen=True)
@@ -153,3 +155,55 @@ def assemble_band_feeds(
         for index in kind:
             response[:, index, :] += (band_share * (band * timing(index)) / len(kind))[:, None]
     return response
+
+
+def realize_crosstalk(
+    profile: DeviceProfile,
+    frequencies: np.ndarray,
+    ctc: np.ndarray,
+    response: np.ndarray,
+    *,
+    sample_rate: float,
+    taps: int,
+    regularization: np.ndarray,
+    info: dict[str, Any],
+) -> DriverFilters:
+    """A crosstalk canceller's last step (:func:`~soundstage.stages.crosstalk.design_crosstalk_canceller`): FIR
+    filters of the assembled responses, and the RTF form.
+
+    RTF form: per input the reference is its strongest midrange driver in the
+    band; the first stage is the reference's filter, the second the ratio of each
+    midrange driver's canceling response to the reference's, taken before the band
+    weighting (the canceling responses have no zeros; the band-weighted ones do).
+    """
+    mids = profile.indices("mid")
+    low, high = midrange_band_hz(profile)
+    delay = taps // 2
+    impulse = to_fir(response.transpose(1, 2, 0), delay, taps)
+    band = (frequencies >= low) & (frequencies <= high)
+    reference = tuple(int(mids[int(np.argmax(np.abs(ctc[band, :, j]).mean(axis=0)))]) for j in range(2))
+    rtf_gain = np.zeros((2, 2, taps))
+    for j in range(2):
+        rtf_gain[j, j] = impulse[reference[j], j]
+    ratios = np.zeros((len(profile.drivers), 2, len(frequencies)), complex)
+    for j in range(2):
+        denominator = ctc[:, mids.index(reference[j]), j]
+        for column, index in enumerate(mids):
+            ratios[index, j] = relative_responses(ctc[:, column, j], denominator)
+    return DriverFilters(
+        sample_rate=float(sample_rate),
+        frequencies=frequencies,
+        response=response,
+        impulse=impulse,
+        delay_samples=delay,
+        weights=ctc,
+        active_indices=tuple(mids),
+        mid_indices=tuple(mids),
+        driver_names=tuple(profile.driver_names),
+        rtf_reference=reference,
+        rtf_gain=rtf_gain,
+        rtf_ratio=to_fir(ratios, taps // 2, taps),
+        rtf_delay=taps // 2,
+        regularization=regularization,
+        info=info,
+    )

@@ -1,15 +1,28 @@
 """The population a robust design holds for: a model head's variants (radius and ear angle about one standard
-deviation of measured heads, a torso) and every seat of a listening region."""
+deviation of measured heads, a torso) and every seat of a listening region; a stage's ``region`` settings, which
+name that region."""
 
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 from soundstage.acoustics.head import HeadAndTorso, HeadModel, HybridSphereHead
 from soundstage.acoustics.profiles import Listener, ListeningRegion
+from soundstage.errors import ParameterError
 
-__all__ = ["RADIUS_SPREAD", "EAR_SPREAD_DEG", "head_variants", "torso_variant", "population"]
+__all__ = [
+    "DEFAULT_REGION",
+    "EAR_SPREAD_DEG",
+    "RADIUS_SPREAD",
+    "REGIONS",
+    "REGION_EXTENTS",
+    "head_variants",
+    "population",
+    "region_extents",
+    "region_setting",
+    "torso_variant",
+]
 
 
 #: The head variants a model head's robust design holds for: head radius and ear angle about one standard
@@ -64,3 +77,46 @@ def population(
         + [(variant, listener) for variant in head_variants(head)[1:]]
         + [(other, seat) for other in others for seat in seats]
     )
+
+
+#: The listening region of a robust design (the default; a stage's ``region = "region"``).
+DEFAULT_REGION = ListeningRegion()
+#: A stage's ``region`` setting: the design's seat alone (exact there) or the listening region (robust).
+REGIONS: dict[str, ListeningRegion | None] = {"seat": None, "region": DEFAULT_REGION}
+
+
+#: A stage's listening-region extents (configuration keys) -> (the :class:`ListeningRegion` field, least, most, unit).
+REGION_EXTENTS: dict[str, tuple[str, float, float, str]] = {
+    "region_yaw_deg": ("yaw_deg", 0.0, 45.0, "deg"),
+    "region_lateral_m": ("lateral_m", 0.0, 0.5, "m"),
+    "region_fore_aft_m": ("fore_aft_m", 0.0, 0.5, "m"),
+}
+
+
+def region_setting(stage: str, value: str, extents: Mapping[str, float] | None = None) -> ListeningRegion | None:
+    """The :class:`ListeningRegion` a stage's ``region`` setting names (:data:`REGIONS`), its extents overridden by
+    the ``region_*`` keys given (:data:`REGION_EXTENTS`, :func:`region_extents`); a one-line error otherwise."""
+    if value not in REGIONS:
+        raise ParameterError(
+            f"{stage}: region={value!r} is not a region; use 'seat' (exact at the design's seat) or "
+            f"'region' (robust over {DEFAULT_REGION.describe()})"
+        )
+    given = dict(extents or {})
+    for key, extent in given.items():
+        _, least, most, unit = REGION_EXTENTS[key]
+        if isinstance(extent, bool) or not isinstance(extent, (int, float)) or not least <= extent <= most:
+            raise ParameterError(f"{stage}: {key}={extent!r} is out of range; give {least:g}..{most:g} {unit} (+- the seat)")
+    region = REGIONS[value]
+    if region is None:
+        if given:
+            raise ParameterError(
+                f"{stage}: {', '.join(given)} shape the listening region, but region='seat' designs for the seat alone; "
+                "use region='region' or drop them"
+            )
+        return None
+    return dataclasses.replace(region, **{REGION_EXTENTS[key][0]: float(extent) for key, extent in given.items()})
+
+
+def region_extents(stage: object) -> dict[str, float]:
+    """The ``region_*`` keys (:data:`REGION_EXTENTS`) a stage was given, by name (None on the stage: the default's)."""
+    return {key: value for key in REGION_EXTENTS if (value := getattr(stage, key, None)) is not None}

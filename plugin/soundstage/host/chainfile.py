@@ -120,6 +120,9 @@ class _Context:
         return ChainFileError(f"{self.file}: {key}: {message}")
 
 
+# -- presets ----------------------------------------------------------------------
+
+
 def _preset_folder() -> Traversable:
     """The chain presets shipped in the package (``chains/`` of a checkout, as ``soundstage.presets``)."""
     return importlib.resources.files("soundstage.presets")
@@ -179,6 +182,9 @@ def find_chain(name: str | os.PathLike[str]) -> Path:
     close = difflib.get_close_matches(text, preset_names(), n=1)
     hint = f"; did you mean {close[0]!r}?" if close else ""
     raise ChainFileError(f"no chain file {text!r} and no preset of that name{hint} (presets: {', '.join(preset_names())})")
+
+
+# -- loading ----------------------------------------------------------------------
 
 
 def load_chain(

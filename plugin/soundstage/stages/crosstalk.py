@@ -33,32 +33,38 @@ the other drivers' responses to it; the processor runs either form.
 
 Here: the plant, the design steps and the stage. The inverses and their searches are
 :mod:`soundstage.dsp.inverse`, the choice of regularization per frequency
-:mod:`soundstage.dsp.regularization`, the population of a robust design
-:mod:`soundstage.acoustics.population`; their names are offered here too.
+:mod:`soundstage.dsp.regularization`, the population of a robust design and a stage's
+``region`` settings :mod:`soundstage.acoustics.population`; their names are offered here too.
 """
 
 from __future__ import annotations
 
-import dataclasses
 import itertools
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
-from soundstage.acoustics.feeds import DriverFilters, assemble_band_feeds, midrange_band_hz, midrange_weights
+from soundstage.acoustics.feeds import DriverFilters, assemble_band_feeds, midrange_band_hz, midrange_weights, realize_crosstalk
 from soundstage.acoustics.geometry import SPEED_OF_SOUND_M_S
 from soundstage.acoustics.head import HeadModel, HybridSphereHead
 from soundstage.acoustics.hrtf import HeadChoice
-from soundstage.acoustics.population import head_variants, population
+from soundstage.acoustics.population import (
+    DEFAULT_REGION,
+    REGION_EXTENTS,
+    REGIONS,
+    head_variants,
+    population,
+    region_extents,
+    region_setting,
+)
 from soundstage.acoustics.profiles import DeviceProfile, Listener, ListeningRegion, device_setting, load_profile
 from soundstage.acoustics.timbre import head_response
 from soundstage.acoustics.transfer import transfer_matrices, transfer_matrix
 from soundstage.designstore import one_blas_thread
 from soundstage.dsp.fir import CrossfadingFir
 from soundstage.dsp.inverse import RegularizedInverse, RobustInverse, achieved_separation_db, soft_extreme
-from soundstage.dsp.realize import relative_responses, to_fir
 from soundstage.dsp.regularization import (
     Regularization,
     TargetCurve,
@@ -114,49 +120,6 @@ __all__ = [
 TAPS = 2048
 
 
-#: The listening region of a robust design (the default; a stage's ``region = "region"``).
-DEFAULT_REGION = ListeningRegion()
-#: A stage's ``region`` setting: the design's seat alone (exact there) or the listening region (robust).
-REGIONS: dict[str, ListeningRegion | None] = {"seat": None, "region": DEFAULT_REGION}
-
-
-#: A stage's listening-region extents (configuration keys) -> (the :class:`ListeningRegion` field, least, most, unit).
-REGION_EXTENTS: dict[str, tuple[str, float, float, str]] = {
-    "region_yaw_deg": ("yaw_deg", 0.0, 45.0, "deg"),
-    "region_lateral_m": ("lateral_m", 0.0, 0.5, "m"),
-    "region_fore_aft_m": ("fore_aft_m", 0.0, 0.5, "m"),
-}
-
-
-def region_setting(stage: str, value: str, extents: Mapping[str, float] | None = None) -> ListeningRegion | None:
-    """The :class:`ListeningRegion` a stage's ``region`` setting names (:data:`REGIONS`), its extents overridden by
-    the ``region_*`` keys given (:data:`REGION_EXTENTS`, :func:`region_extents`); a one-line error otherwise."""
-    if value not in REGIONS:
-        raise ParameterError(
-            f"{stage}: region={value!r} is not a region; use 'seat' (exact at the design's seat) or "
-            f"'region' (robust over {DEFAULT_REGION.describe()})"
-        )
-    given = dict(extents or {})
-    for key, extent in given.items():
-        _, least, most, unit = REGION_EXTENTS[key]
-        if isinstance(extent, bool) or not isinstance(extent, (int, float)) or not least <= extent <= most:
-            raise ParameterError(f"{stage}: {key}={extent!r} is out of range; give {least:g}..{most:g} {unit} (+- the seat)")
-    region = REGIONS[value]
-    if region is None:
-        if given:
-            raise ParameterError(
-                f"{stage}: {', '.join(given)} shape the listening region, but region='seat' designs for the seat alone; "
-                "use region='region' or drop them"
-            )
-        return None
-    return dataclasses.replace(region, **{REGION_EXTENTS[key][0]: float(extent) for key, extent in given.items()})
-
-
-def region_extents(stage: object) -> dict[str, float]:
-    """The ``region_*`` keys (:data:`REGION_EXTENTS`) a stage was given, by name (None on the stage: the default's)."""
-    return {key: value for key in REGION_EXTENTS if (value := getattr(stage, key, None)) is not None}
-
-
 def crossover_limit_db(band_ears: np.ndarray, mid_share: np.ndarray, level: np.ndarray) -> np.ndarray:
     """The most separation the total can reach where the mono woofer/tweeter feeds fade in (dB, per frequency).
 
@@ -167,6 +130,9 @@ def crossover_limit_db(band_ears: np.ndarray, mid_share: np.ndarray, level: np.n
     own = np.abs(mid_share * level + band_ears[:, 0, 0])
     contra = np.abs(band_ears[:, 1, 0])
     return np.asarray(20 * np.log10(own / np.maximum(contra, 1e-12 * np.maximum(own, 1e-30))))
+
+
+# -- the design, in four steps: plant -> regularization -> band assembly -> realization ----------
 
 
 def crosstalk_plant(
@@ -188,57 +154,6 @@ def _timed(
     plant = plant * np.exp(2j * np.pi * frequencies * distances.min() / SPEED_OF_SOUND_M_S)[:, None, None]
     plant[0] = plant[1] if len(frequencies) > 1 else plant[0]  # DC: avoid a singular 0 Hz bin
     return plant, float(distances.min())
-
-
-def realize_crosstalk(
-    profile: DeviceProfile,
-    frequencies: np.ndarray,
-    ctc: np.ndarray,
-    response: np.ndarray,
-    *,
-    sample_rate: float,
-    taps: int,
-    regularization: np.ndarray,
-    info: dict[str, Any],
-) -> DriverFilters:
-    """Step 4: FIR filters of the assembled responses, and the RTF form.
-
-    RTF form: per input the reference is its strongest midrange driver in the
-    band; the first stage is the reference's filter, the second the ratio of each
-    midrange driver's canceling response to the reference's, taken before the band
-    weighting (the canceling responses have no zeros; the band-weighted ones do).
-    """
-    mids = profile.indices("mid")
-    low, high = midrange_band_hz(profile)
-    delay = taps // 2
-    impulse = to_fir(response.transpose(1, 2, 0), delay, taps)
-    band = (frequencies >= low) & (frequencies <= high)
-    reference = tuple(int(mids[int(np.argmax(np.abs(ctc[band, :, j]).mean(axis=0)))]) for j in range(2))
-    rtf_gain = np.zeros((2, 2, taps))
-    for j in range(2):
-        rtf_gain[j, j] = impulse[reference[j], j]
-    ratios = np.zeros((len(profile.drivers), 2, len(frequencies)), complex)
-    for j in range(2):
-        denominator = ctc[:, mids.index(reference[j]), j]
-        for column, index in enumerate(mids):
-            ratios[index, j] = relative_responses(ctc[:, column, j], denominator)
-    return DriverFilters(
-        sample_rate=float(sample_rate),
-        frequencies=frequencies,
-        response=response,
-        impulse=impulse,
-        delay_samples=delay,
-        weights=ctc,
-        active_indices=tuple(mids),
-        mid_indices=tuple(mids),
-        driver_names=tuple(profile.driver_names),
-        rtf_reference=reference,
-        rtf_gain=rtf_gain,
-        rtf_ratio=to_fir(ratios, taps // 2, taps),
-        rtf_delay=taps // 2,
-        regularization=regularization,
-        info=info,
-    )
 
 
 #: Plant steps by (profile, head, listener, rate, taps), least recently used dropped first: the designs
