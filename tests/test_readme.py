@@ -43,3 +43,52 @@ def test_spatial_example_runs() -> None:
     exec(compile(code, "README.md", "exec"), namespace)
     assert namespace["feeds"].shape == (5, 9600)
     assert namespace["on_headphones"].shape == (2, 9600) and namespace["reference"].shape == (2, 9600)
+
+
+#: The package's top-level names the README's maps of the code start from.
+_CODE_ROOTS = ("cli", "session", "host", "midi", "sinks", "engine", "stages", "dsp", "acoustics", "fileio", "analysis", "export")
+
+
+def test_the_path_of_a_sample_names_code_that_exists() -> None:
+    """Every module, function and class "The path of a sample" names (``session.stems.StemReader.read``,
+    ``stages.crosstalk.design_crosstalk_canceller`` ...) is there: a module split or a name moved shows here
+    (it named ``session.render._Mixer`` after the render's streams had moved to ``session.streams``)."""
+    import importlib
+
+    diagram = README.split("### The path of a sample", 1)[1].split("```\n", 1)[1].split("```", 1)[0]
+    found_names = re.findall(rf"\b(?:{'|'.join(_CODE_ROOTS)})(?:\.[A-Za-z_]\w*)+", diagram)
+    names = sorted({name for name in found_names if name.rsplit(".", 1)[-1] not in ("toml", "json", "wav")})  # files
+    assert len(names) >= 15, names
+    missing = []
+    for name in names:
+        parts = name.split(".")
+        for cut in range(len(parts), 0, -1):  # the longest importable module, then attributes
+            try:
+                found: object = importlib.import_module("soundstage." + ".".join(parts[:cut]))
+            except ModuleNotFoundError:
+                continue
+            for attribute in parts[cut:]:
+                found = getattr(found, attribute, None)
+            if found is None:
+                missing.append(name)
+            break
+        else:
+            missing.append(name)
+    assert missing == []
+
+
+def test_the_map_of_the_package_names_every_module_and_only_modules_that_exist() -> None:
+    """The README's map of the package ("Layers": ``cli/``, ``fileio/``, ``finishing.py`` ...) names files and folders
+    that are there, and every top-level module and folder of the package is on it."""
+    layers = README.split("### Layers", 1)[1].split("```\n", 1)[1].split("```", 1)[0]
+    package = Path(__file__).resolve().parents[1] / "plugin" / "soundstage"
+    named = {
+        name.strip().rstrip("/")
+        for line in layers.splitlines()
+        if line[:1].strip()  # a line that starts a row (the rest are its text, indented)
+        for name in line.split("  ", 1)[0].split(",")
+    }
+    missing = sorted(name for name in named if not (package / name).exists())
+    there = {path.name if path.is_dir() else path.name for path in package.iterdir() if not path.name.startswith("_")}
+    modules = {name for name in there if name.endswith(".py") or (package / name / "__init__.py").exists()}
+    assert missing == [] and sorted(modules - named) == []
