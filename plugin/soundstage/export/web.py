@@ -30,6 +30,7 @@ from soundstage.midi.maps import MidiMap, ParameterSource
 from soundstage.tomlfile import parse_toml
 
 __all__ = [
+    "PAGE_SCRIPTS",
     "WASM_APT",
     "build_page",
     "k_weighting",
@@ -41,6 +42,10 @@ __all__ = [
     "wasm_compiler",
     "web_page",
 ]
+
+#: The page's script, in order (web.html holds them as one script): the engine and what it renders, the controls,
+#: Web MIDI.
+PAGE_SCRIPTS = ("web_page.js", "web_controls.js", "web_midi.js")
 
 #: What Debian and Ubuntu install for the web page's engine: clang, its linker and the wasm32 C/C++ libraries.
 WASM_APT = "apt-get install clang lld wasi-libc libc++-dev-wasm32 libclang-rt-dev-wasm32"
@@ -181,7 +186,7 @@ def web_page(
         "PROGRAM": base64.b64encode(program.blob).decode(),
         "REFERENCE": base64.b64encode(reference.blob if reference else b"").decode(),
         "WORKLET": (native / "web_worklet.js").read_text(encoding="utf-8"),
-        "SCRIPT": "".join((native / f"web_{part}.js").read_text(encoding="utf-8") + "\n" for part in ("page", "midi")),
+        "SCRIPT": "".join((native / part).read_text(encoding="utf-8") + "\n" for part in PAGE_SCRIPTS),
     }
     page = (native / "web.html").read_text(encoding="utf-8")
     return re.sub(r"/\*SSX_([A-Z]+)\*/", lambda mark: values[mark.group(1)], page)  # one pass: nothing filled in is read again
