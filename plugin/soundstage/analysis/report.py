@@ -404,46 +404,13 @@ def device_report(
         width = region_width_cues(spatializer, monitor, sample_rate, region)
         balance, correlation = program_figures(spatializer, monitor, sample_rate)
         figures["model" if file == "model" else Path(file).stem] = (centers, separation, spread, width)
-        in_band = (centers >= 250) & (centers <= 6400)
         lines += [
             *([""] if lines else []),
             f"device chain: {device} at {distance_m:g} m{designed_on}, heard through {label}",
-            "",
-            f"{'':<36} {'device chain':>16} {'stereo reference':>18} {'plain side drivers':>20}",
-        ]
-        for row_label, dev, ref, pl in rows:
-            lines.append(
-                f"{row_label:<36} {round(dev[0]) + 0:7d} / {_db(dev[1]):5.1f}   {round(ref[0]) + 0:9d} / {_db(ref[1]):5.1f}   "
-                f"{round(pl[0]) + 0:11d} / {_db(pl[1]):5.1f}"
-            )
-        seat_means = spread.per_seat_db[:, in_band].mean(axis=1)
-        worst = spread.worst_index(in_band)
-        lines += [
-            "",
-            f"crosstalk separation 250 Hz-6.3 kHz: mean {separation[in_band].mean():.1f} dB, worst band "
-            f"{separation[in_band].min():.1f} dB; over the region mean {seat_means.mean():.1f} dB, "
-            f"worst seat {seat_means[worst]:.1f} dB ({_seat(spread.seats[worst])})",
-            "",
-            f"over the listening region ({region.describe()}; {len(width.seats)} seats), the device minus real "
-            "loudspeakers heard from the same seat (a +-30 deg speaker; for the center, one where the device stands):",
-            f"{'source':<12} {'ITD us mean |d|':>16} {'worst':>7}  {'ILD dB mean |d|':>16} {'worst':>7}  at (worst ILD)",
-        ]
-        for name in ("hard left", "center", "hard right"):
-            itd, ild = width.errors(name)
-            index = first_lowest(-np.abs(ild))
-            lines.append(
-                f"{name:<12} {np.abs(itd).mean():16.0f} {itd[first_lowest(-np.abs(itd))]:+7.0f}  {np.abs(ild).mean():16.1f} "
-                f"{ild[index]:+7.1f}  {_seat(width.seats[index])}"
-            )
-        lines += [
-            "",
-            "tonal balance against the stereo reference, pink noise, both ears, octave levels minus their mean (dB):",
-            f"{'octave Hz':<14}" + "".join(f"{nominal_hz(f):>7g}" for f in balance["octaves_hz"]) + "   spread",
-        ]
-        for program in ("center", "decorrelated", "mixed"):
-            values = balance[program]
-            lines.append(f"{program:<14}" + "".join(f"{_db(v):>7.1f}" for v in values) + f"   {max(values) - min(values):6.1f}")
-        lines += [
+            *_cue_lines(rows),
+            *_separation_lines(centers, separation, spread),
+            *_region_width_lines(width, region),
+            *_tonal_lines(balance),
             "",
             "width of the mixed program at the ears: interaural cross-correlation (largest over +-1 ms), device chain / "
             "stereo reference: "
@@ -462,6 +429,61 @@ def device_report(
         _device_plot(plot, figures, f"Device chain: {device} at {distance_m:g} m, over {region.describe()}")
         lines.append(f"plot: {plot}")
     return "\n".join(lines)
+
+
+def _cue_lines(rows: list[tuple[str, tuple[float, float], tuple[float, float], tuple[float, float]]]) -> list[str]:
+    """The ITD / ILD table: per source, the device chain's cues beside the stereo reference's and plain side drivers'."""
+    lines = ["", f"{'':<36} {'device chain':>16} {'stereo reference':>18} {'plain side drivers':>20}"]
+    for row_label, dev, ref, pl in rows:
+        lines.append(
+            f"{row_label:<36} {round(dev[0]) + 0:7d} / {_db(dev[1]):5.1f}   {round(ref[0]) + 0:9d} / {_db(ref[1]):5.1f}   "
+            f"{round(pl[0]) + 0:11d} / {_db(pl[1]):5.1f}"
+        )
+    return lines
+
+
+def _separation_lines(centers: np.ndarray, separation: np.ndarray, spread: RegionSeparation) -> list[str]:
+    """Crosstalk separation over 250 Hz-6.3 kHz at the seat (mean, worst band) and over the region (mean, worst seat)."""
+    in_band = (centers >= 250) & (centers <= 6400)
+    seat_means = spread.per_seat_db[:, in_band].mean(axis=1)
+    worst = spread.worst_index(in_band)
+    return [
+        "",
+        f"crosstalk separation 250 Hz-6.3 kHz: mean {separation[in_band].mean():.1f} dB, worst band "
+        f"{separation[in_band].min():.1f} dB; over the region mean {seat_means.mean():.1f} dB, "
+        f"worst seat {seat_means[worst]:.1f} dB ({_seat(spread.seats[worst])})",
+    ]
+
+
+def _region_width_lines(width: RegionWidth, region: ListeningRegion) -> list[str]:
+    """Width and center over the region: per source, the device's ITD and ILD minus real loudspeakers' (mean and worst)."""
+    lines = [
+        "",
+        f"over the listening region ({region.describe()}; {len(width.seats)} seats), the device minus real "
+        "loudspeakers heard from the same seat (a +-30 deg speaker; for the center, one where the device stands):",
+        f"{'source':<12} {'ITD us mean |d|':>16} {'worst':>7}  {'ILD dB mean |d|':>16} {'worst':>7}  at (worst ILD)",
+    ]
+    for name in ("hard left", "center", "hard right"):
+        itd, ild = width.errors(name)
+        index = first_lowest(-np.abs(ild))
+        lines.append(
+            f"{name:<12} {np.abs(itd).mean():16.0f} {itd[first_lowest(-np.abs(itd))]:+7.0f}  {np.abs(ild).mean():16.1f} "
+            f"{ild[index]:+7.1f}  {_seat(width.seats[index])}"
+        )
+    return lines
+
+
+def _tonal_lines(balance: dict[str, Any]) -> list[str]:
+    """The tonal balance against the stereo reference: octave levels minus their mean, per program, and their spread."""
+    lines = [
+        "",
+        "tonal balance against the stereo reference, pink noise, both ears, octave levels minus their mean (dB):",
+        f"{'octave Hz':<14}" + "".join(f"{nominal_hz(f):>7g}" for f in balance["octaves_hz"]) + "   spread",
+    ]
+    for program in ("center", "decorrelated", "mixed"):
+        values = balance[program]
+        lines.append(f"{program:<14}" + "".join(f"{_db(v):>7.1f}" for v in values) + f"   {max(values) - min(values):6.1f}")
+    return lines
 
 
 def _seat(seat: Listener) -> str:
