@@ -118,7 +118,8 @@ def node_design_ms(count: int = 20) -> float:
     return float(np.median(times) * 1000)
 
 
-def main() -> None:
+def arguments() -> argparse.Namespace:
+    """The command line's grid settings, put into GRID_STEPS and GRID_ORDERS."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--seconds", type=float, default=60.0)
     parser.add_argument("--changes", type=int, default=1000, help="changes of each knob")
@@ -129,6 +130,11 @@ def main() -> None:
     args = parser.parse_args()
     GRID_STEPS.update(width=args.width_step, listener_yaw_deg=args.yaw_step)
     GRID_ORDERS.update(width=args.width_order, listener_yaw_deg=args.yaw_order)
+    return args
+
+
+def main() -> None:
+    args = arguments()
     audio = program(args.seconds)
     events = rides(args.seconds, args.changes)
     count = len(events)

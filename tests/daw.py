@@ -84,8 +84,9 @@ def _environment(home: Path) -> dict[str, str]:
 
 #: The most times :func:`_run` makes a render that Ardour's exporter crashed or hung in.
 EXPORT_ATTEMPTS = 4
-#: How long one run of Ardour's exporter may take before it is taken for hung (a render here takes 3-30 s).
-EXPORT_SECONDS = 180
+#: How long one run of Ardour's exporter may take before it is taken for hung (a render here takes 3-30 s; a hang
+#: costs this much of the suite before the run is made again).
+EXPORT_SECONDS = 90
 
 
 def _run(command: list[str], env: dict[str, str], cwd: Path, *, retry_crash: Path | None = None) -> str:

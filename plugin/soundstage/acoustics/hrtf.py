@@ -60,11 +60,11 @@ from soundstage.acoustics.sofa import (
     HrtfError,
     check_container,
     check_measurements,
-    check_positions,
     farthest_per_direction,
-    impulses_from_spectra,
     read_sofa,
     receiver_sides,
+    responses,
+    source_directions,
     with_delays,
     without_silent_tail,
 )
@@ -171,39 +171,9 @@ class HrtfSet:
         check_container(file)
         with stalls.watched(file, "opening", limit_s=stalls.open_limit_s(file), library="the netCDF library"):
             sofa = read_sofa(file)
-        data_type = str(getattr(sofa, "GLOBAL_DataType", ""))
-        irs = getattr(sofa, "Data_IR", None)
-        if data_type.startswith("TF") and getattr(sofa, "Data_Real", None) is not None:
-            irs, rate = impulses_from_spectra(sofa, file)  # SimpleFreeFieldHRTF: Mesh2HRTF's output, for one
-        elif not data_type.startswith("FIR") or irs is None:
-            raise HrtfError(
-                f"SOFA file {str(file)!r} holds {data_type or 'no'} data, not head-related impulse responses "
-                "(FIR) or transfer functions (TF)"
-            )
-        else:
-            irs = np.asarray(irs, dtype=float)
-            if irs.ndim == 4:  # FreeFieldHRIR (AES69-2022, FIR-E): measurements, ears, taps, emitters
-                if irs.shape[3] != 1:
-                    raise HrtfError(
-                        f"SOFA file {str(file)!r} holds {irs.shape[3]} emitters per measurement; soundstage reads one "
-                        "source per measurement (SimpleFreeFieldHRIR, or FreeFieldHRIR with one emitter)"
-                    )
-                irs = irs[..., 0]
-            rate = float(np.asarray(sofa.Data_SamplingRate).ravel()[0])
-        if irs.ndim != 3 or irs.shape[1] != 2:
-            raise HrtfError(
-                f"SOFA file {str(file)!r}: the responses have shape {irs.shape}; expected (measurements, 2 ears, taps)"
-            )
+        irs, rate = responses(sofa, file)
         irs = with_delays(irs, getattr(sofa, "Data_Delay", None), file)
-        positions = np.asarray(sofa.SourcePosition, dtype=float)
-        check_positions(positions, irs.shape[0], file)
-        kind = str(getattr(sofa, "SourcePosition_Type", "spherical"))
-        if kind.startswith("cartesian"):
-            angles = np.array([azimuth_elevation_deg(p) for p in positions])
-            distances = np.linalg.norm(positions, axis=1)
-        else:
-            angles = positions[:, :2]
-            distances = positions[:, 2] if positions.shape[1] > 2 else np.ones(len(positions))
+        angles, distances = source_directions(sofa, irs.shape[0], file)
         keep = farthest_per_direction(angles, distances)
         note = ""
         if not keep.all():

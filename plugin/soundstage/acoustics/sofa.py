@@ -15,7 +15,7 @@ import scipy.fft
 import sofar
 
 from soundstage import containers
-from soundstage.acoustics.geometry import direction
+from soundstage.acoustics.geometry import azimuth_elevation_deg, direction
 from soundstage.errors import SoundstageError
 
 __all__ = [
@@ -27,6 +27,8 @@ __all__ = [
     "TF_RATES",
     "TF_LEAD_S",
     "impulses_from_spectra",
+    "responses",
+    "source_directions",
     "SAME_DISTANCE_RATIO",
     "farthest_per_direction",
     "without_silent_tail",
@@ -139,6 +141,45 @@ def impulses_from_spectra(sofa: sofar.Sofa, file: Path) -> tuple[np.ndarray, flo
     spectrum = along(magnitude) * np.exp(1j * (along(phase) - 2 * np.pi * grid * TF_LEAD_S))
     spectrum[..., -1] = spectrum[..., -1].real  # Nyquist of a real signal
     return np.asarray(scipy.fft.irfft(spectrum, n=n, axis=-1)), rate
+
+
+def responses(sofa: sofar.Sofa, file: Path) -> tuple[np.ndarray, float]:
+    """The set's responses (measurements, 2 ears, taps) and their sample rate: a FIR set's ``Data.IR`` (one emitter
+    of a FreeFieldHRIR), a TF set's spectra as :func:`impulses_from_spectra` makes them; ``Data.Delay`` not yet
+    applied (:func:`with_delays`)."""
+    data_type = str(getattr(sofa, "GLOBAL_DataType", ""))
+    irs = getattr(sofa, "Data_IR", None)
+    if data_type.startswith("TF") and getattr(sofa, "Data_Real", None) is not None:
+        irs, rate = impulses_from_spectra(sofa, file)  # SimpleFreeFieldHRTF: Mesh2HRTF's output, for one
+    elif not data_type.startswith("FIR") or irs is None:
+        raise HrtfError(
+            f"SOFA file {str(file)!r} holds {data_type or 'no'} data, not head-related impulse responses "
+            "(FIR) or transfer functions (TF)"
+        )
+    else:
+        irs = np.asarray(irs, dtype=float)
+        if irs.ndim == 4:  # FreeFieldHRIR (AES69-2022, FIR-E): measurements, ears, taps, emitters
+            if irs.shape[3] != 1:
+                raise HrtfError(
+                    f"SOFA file {str(file)!r} holds {irs.shape[3]} emitters per measurement; soundstage reads one "
+                    "source per measurement (SimpleFreeFieldHRIR, or FreeFieldHRIR with one emitter)"
+                )
+            irs = irs[..., 0]
+        rate = float(np.asarray(sofa.Data_SamplingRate).ravel()[0])
+    if irs.ndim != 3 or irs.shape[1] != 2:
+        raise HrtfError(f"SOFA file {str(file)!r}: the responses have shape {irs.shape}; expected (measurements, 2 ears, taps)")
+    return irs, rate
+
+
+def source_directions(sofa: sofar.Sofa, count: int, file: Path) -> tuple[np.ndarray, np.ndarray]:
+    """Each of the ``count`` measurements' direction (azimuth, elevation in degrees; (M, 2)) and distance (metres;
+    1 where a spherical position gives none), from ``SourcePosition`` in spherical or cartesian coordinates."""
+    positions = np.asarray(sofa.SourcePosition, dtype=float)
+    check_positions(positions, count, file)
+    if str(getattr(sofa, "SourcePosition_Type", "spherical")).startswith("cartesian"):
+        return np.array([azimuth_elevation_deg(p) for p in positions]), np.linalg.norm(positions, axis=1)
+    distances = positions[:, 2] if positions.shape[1] > 2 else np.ones(len(positions))
+    return positions[:, :2], distances
 
 
 #: Distances within this ratio of each other are one distance (a rig's loudspeakers are not all equally far).

@@ -57,7 +57,7 @@ from soundstage.stages.monitors import BinauralMonitor
 from soundstage.stages.upmix import Upmix, frame_sizes
 from soundstage.stages.virtualizer import Virtualizer
 
-__all__ = ["ANY_RATE", "BUILTIN_KINDS", "EXPORTABLE", "PluginParameter", "Program", "bake", "rate_free"]
+__all__ = ["ANY_RATE", "BUILTIN_KINDS", "EXPORTABLE", "PluginParameter", "Program", "bake", "plugin_input_channels", "rate_free"]
 
 UPMIX, GAIN, FIR, DELAY, VIRTUALIZER, MATRIX, CHANNELS, BRANCHES, BUILTIN = 1, 2, 3, 4, 5, 6, 7, 8, 9
 #: The pedalboard built-ins a plugin holds, in builtins.hpp's BuiltinOp::Kind order (their knobs in
@@ -519,56 +519,36 @@ def rate_free(node: Any) -> bool:
     return bool(inner) and all(rate_free(member) for _, member in inner)
 
 
-def bake(chain: Chain, chain_text: str, *, rates: Sequence[float], source: str) -> Program:
-    """Bake ``chain`` (its stages' current values are the plugin's defaults) for each of ``rates``, or once for
-    every rate if it is :func:`rate_free`.
-
-    The plugin's input count is the first stage's (a Beamformer: mono; an Align: one per delay; a Mix: its matrix's
-    columns; a Route: up to the highest channel it reads), else stereo.
-    """
-    stages = check_chain(chain, source)
-    first = stages[0][1]
+def plugin_input_channels(first: Any) -> int:
+    """The plugin's input count, from its first stage: what the stage takes (a Beamformer: mono; a Mix: its matrix's
+    columns), one per delay of an Align, up to the highest channel a Route reads; else stereo."""
     wanted = node_input_channels(first)
     if isinstance(wanted, int) and wanted > 0:
-        input_channels = wanted
-    elif isinstance(first, Align):  # one channel per delay
-        input_channels = len(first.delays_ms)
-    elif isinstance(first, Route):  # the channels it reads
-        input_channels = max(first.channels) + 1
-    else:
-        input_channels = 2
-    baker = _Baker(source)
-    per_rate: list[tuple[float, bytes]] = []
-    latency: dict[float, int] = {}
-    outputs = input_channels
-    any_rate = all(rate_free(node) for _, node in stages)
-    for rate in [48000.0] if any_rate else rates:  # any rate: its latency and operations are those at 48 kHz
-        channels = input_channels
-        for name, stage in stages:
-            try:
-                channels = node_output_channels(stage, channels)  # a channel mismatch fails here, in the stage's words
-            except SoundstageError as error:
-                raise ChainError(f"{source}: stage {name!r}: {error}") from None
-            if channels > MAX_CHANNELS:
-                raise ChainError(f"{source}: stage {name!r} gives {channels} channels; a plugin carries at most {MAX_CHANNELS}")
-        chain.open_stream(float(rate), input_channels)  # the routing nodes' latencies at this rate
-        filed = ANY_RATE if any_rate else float(rate)
-        latency[filed] = int(chain.latency_samples)
-        body = _Writer()
-        count, channels = baker.nodes(body, stages, float(rate), input_channels)
-        chain.reset()
-        head = _Writer()
-        head.u32(latency[filed])
-        head.u32(count)
-        per_rate.append((filed, head.bytes() + body.bytes()))
-        outputs = channels
-    blob = _Writer()
-    blob.raw(MAGIC)
-    blob.text(chain_text)
-    blob.u32(input_channels)
-    blob.u32(outputs)
-    blob.u32(len(baker.parameters))
-    for parameter in baker.parameters:
+        return wanted
+    if isinstance(first, Align):  # one channel per delay
+        return len(first.delays_ms)
+    if isinstance(first, Route):  # the channels it reads
+        return max(first.channels) + 1
+    return 2
+
+
+def _check_channels(stages: list[tuple[str, Any]], input_channels: int, source: str) -> None:
+    """Refuse a chain whose stages do not take the channels the one before gives, or that gives more than a plugin
+    carries, naming the stage."""
+    channels = input_channels
+    for name, stage in stages:
+        try:
+            channels = node_output_channels(stage, channels)  # a channel mismatch fails here, in the stage's words
+        except SoundstageError as error:
+            raise ChainError(f"{source}: stage {name!r}: {error}") from None
+        if channels > MAX_CHANNELS:
+            raise ChainError(f"{source}: stage {name!r} gives {channels} channels; a plugin carries at most {MAX_CHANNELS}")
+
+
+def _write_parameters(blob: _Writer, parameters: list[PluginParameter]) -> None:
+    """The knobs' table of the program: per knob its label, symbol, unit, range, default, kind and choices."""
+    blob.u32(len(parameters))
+    for parameter in parameters:
         blob.text(parameter.label)
         blob.text(parameter.symbol)
         blob.text(parameter.unit)
@@ -582,6 +562,36 @@ def bake(chain: Chain, chain_text: str, *, rates: Sequence[float], source: str) 
             blob.u32(len(parameter.choices))
             for choice in parameter.choices:
                 blob.text(choice)
+
+
+def bake(chain: Chain, chain_text: str, *, rates: Sequence[float], source: str) -> Program:
+    """Bake ``chain`` (its stages' current values are the plugin's defaults) for each of ``rates``, or once for
+    every rate if it is :func:`rate_free`; its inputs are :func:`plugin_input_channels`."""
+    stages = check_chain(chain, source)
+    input_channels = plugin_input_channels(stages[0][1])
+    _check_channels(stages, input_channels, source)
+    baker = _Baker(source)
+    per_rate: list[tuple[float, bytes]] = []
+    latency: dict[float, int] = {}
+    outputs = input_channels
+    any_rate = all(rate_free(node) for _, node in stages)
+    for rate in [48000.0] if any_rate else rates:  # any rate: its latency and operations are those at 48 kHz
+        chain.open_stream(float(rate), input_channels)  # the routing nodes' latencies at this rate
+        filed = ANY_RATE if any_rate else float(rate)
+        latency[filed] = int(chain.latency_samples)
+        body = _Writer()
+        count, outputs = baker.nodes(body, stages, float(rate), input_channels)
+        chain.reset()
+        head = _Writer()
+        head.u32(latency[filed])
+        head.u32(count)
+        per_rate.append((filed, head.bytes() + body.bytes()))
+    blob = _Writer()
+    blob.raw(MAGIC)
+    blob.text(chain_text)
+    blob.u32(input_channels)
+    blob.u32(outputs)
+    _write_parameters(blob, baker.parameters)
     blob.u32(len(per_rate))
     for rate, body_bytes in per_rate:
         blob.f64(rate)
