@@ -322,6 +322,16 @@ CASES: dict[str, tuple[Callable[[W], list[str]], str, int]] = {
         r"taken.wav' already exists; pass --overwrite",
         2,
     ),
+    "output_is_a_folder": (  # was: "give a file name such as 'out/out.wav'"
+        lambda w: process(w, wav(w / "take 3.wav", noise()), out="renders") if (w / "renders").mkdir() is None else [],
+        r"output '.*renders' is a folder; give a file name such as '.*renders/take 3\.wav'$",
+        2,
+    ),
+    "output_is_the_inputs_folder": (  # the input's own name there would be the input: the example is another
+        lambda w: process(w, wav(w / "take.wav", noise()), out="."),
+        r"output '.*' is a folder; give a file name such as '.*/take-processed\.wav'$",
+        2,
+    ),
     "output_folder_missing": (
         lambda w: process(w, wav(w / "in.wav", noise()), out="nowhere/out.wav"),
         r"does not exist; create it",

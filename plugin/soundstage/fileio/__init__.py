@@ -98,12 +98,26 @@ __all__ = [
 ]
 
 
-def check_output_path(output: str | os.PathLike[str], *, inputs: list[Path], overwrite: bool, example: str = "out.wav") -> Path:
+def _example_name(folder: Path, inputs: list[Path]) -> str:
+    """The output name suggested in ``folder`` for the first of ``inputs``: its stem as a WAV, not the input itself."""
+    if not inputs:
+        return "out.wav"
+    source = Path(inputs[0])
+    name = f"{source.stem}.wav"
+    if (folder / name).resolve() == on_disk(source).resolve():
+        name = f"{source.stem}-processed.wav"
+    return name
+
+
+def check_output_path(output: str | os.PathLike[str], *, inputs: list[Path], overwrite: bool, example: str | None = None) -> Path:
     """Refuse an output that is an input, exists (without ``overwrite``) or cannot be written.
 
-    ``example`` is the file name suggested when ``output`` is a folder.
+    ``example`` is the file name suggested when ``output`` is a folder: by default the first input's name as a WAV
+    (``-processed`` added where that is the input itself), ``out.wav`` without inputs.
     """
     target = on_disk(Path(output))
+    if example is None:
+        example = _example_name(target, inputs)
     if str(output) == "-":
         raise OutputError(
             "output '-': standard output is written by soundstage process alone (soundstage process IN -, a whole "
