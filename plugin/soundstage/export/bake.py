@@ -33,7 +33,6 @@ import re
 import struct
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
-from typing import Any
 
 import numpy as np
 import pedalboard
@@ -41,11 +40,21 @@ import scipy.fft
 
 from soundstage.dsp.fir import partition_spectra
 from soundstage.dsp.grid import GridAxis
-from soundstage.errors import ChainError, SoundstageError
-from soundstage.exported import ANY_RATE, MAGIC, MAX_CHANNELS
+from soundstage.errors import ChainError
+from soundstage.export.exportable import (
+    BUILTIN_KINDS,
+    EXPORTABLE,
+    branch_nodes,
+    check_chain,
+    check_channels,
+    inner_nodes,
+    plugin_input_channels,
+    rate_free,
+)
+from soundstage.exported import ANY_RATE, MAGIC
 from soundstage.host.builtins import builtin_specs, is_builtin
 from soundstage.host.chain import Chain
-from soundstage.host.nodes import Node, PedalboardStep, node_input_channels, node_output_channels, node_parameters, node_type
+from soundstage.host.nodes import Node, PedalboardStep, node_parameters
 from soundstage.host.processor import Processor
 from soundstage.host.routing import Mix, OnChannels, Parallel, PerChannel, Route
 from soundstage.stages.align import Align
@@ -60,49 +69,6 @@ from soundstage.stages.virtualizer import Virtualizer
 __all__ = ["ANY_RATE", "BUILTIN_KINDS", "EXPORTABLE", "PluginParameter", "Program", "bake", "plugin_input_channels", "rate_free"]
 
 UPMIX, GAIN, FIR, DELAY, VIRTUALIZER, MATRIX, CHANNELS, BRANCHES, BUILTIN = 1, 2, 3, 4, 5, 6, 7, 8, 9
-#: The pedalboard built-ins a plugin holds, in builtins.hpp's BuiltinOp::Kind order (their knobs in
-#: builtins.BUILTIN_RANGES order): every one soundstage knows.
-BUILTIN_KINDS = (
-    "Gain",
-    "Invert",
-    "Clipping",
-    "HighpassFilter",
-    "LowpassFilter",
-    "HighShelfFilter",
-    "LowShelfFilter",
-    "PeakFilter",
-    "Compressor",
-    "Limiter",
-    "NoiseGate",
-    "Distortion",
-    "Bitcrush",
-    "Delay",
-    "Reverb",
-    "Chorus",
-    "Phaser",
-    "LadderFilter",
-)
-#: The deepest routing nodes may nest (routing.hpp's kMaxDepth).
-MAX_DEPTH = 16
-#: The stages a plugin can hold (StereoReference is a BinauralMonitor).
-EXPORTABLE = (
-    "Spatializer",
-    "Upmix",
-    "Virtualizer",
-    "CrosstalkCanceller",
-    "Beamformer",
-    "Align",
-    "BinauralMonitor",
-    "StereoReference",
-    "Gain",
-    "route",
-    "mix",
-    "on_channels",
-    "per_channel",
-    "parallel",
-    "chain",
-    *(f"pedalboard.{kind}" for kind in BUILTIN_KINDS),
-)
 #: The Spatializer's upmix knobs, in the order engine.hpp reads them.
 UPMIX_KNOBS = ("center_amount", "center_width_db", "smoothing_ms", "low_hz", "high_hz")
 
@@ -303,7 +269,7 @@ class _Baker:
             return self._matrix(out, stage, channels)
         if isinstance(stage, Align):
             return self._delays(out, stage.delays_samples(rate))
-        raise AssertionError(f"unexpected stage {stage!r}")  # _check_chain refused it
+        raise AssertionError(f"unexpected stage {stage!r}")  # check_chain refused it
 
     @staticmethod
     def _matrix(out: _Writer, stage: Mix | Route, channels: int) -> tuple[int, int]:
@@ -353,7 +319,7 @@ class _Baker:
         """A node that holds others (its latencies as of the chain's stream at ``rate``; check_chain has checked
         every node it holds)."""
         if isinstance(stage, Chain):  # a nested chain: its stages in line, named as its parameters are
-            return self.nodes(out, _inner_nodes(name, stage), rate, channels)
+            return self.nodes(out, inner_nodes(name, stage), rate, channels)
         if isinstance(stage, (OnChannels, PerChannel)):
             targets = stage.channels if stage.channels is not None else list(range(channels))
             groups = [targets] if isinstance(stage, OnChannels) else [[channel] for channel in targets]
@@ -365,7 +331,7 @@ class _Baker:
                 for channel in group:
                     out.u32(channel)
                 out.u32(0)  # every group is the same node, as slow as the slowest
-                self._run(out, _inner_nodes(name, stage), rate, len(group))
+                self._run(out, inner_nodes(name, stage), rate, len(group))
             out.u32(stage.latency_samples)  # the channels no group takes
             return 1, channels
         assert isinstance(stage, Parallel)
@@ -376,7 +342,7 @@ class _Baker:
         made = channels
         for index, (branch, latency) in enumerate(zip(stage.branches, latencies, strict=True)):
             out.u32(max(latencies) - latency)
-            made = self._run(out, _branch_nodes(name, index, branch), rate, channels)
+            made = self._run(out, branch_nodes(name, index, branch), rate, channels)
         return 1, made
 
     def _run(self, out: _Writer, nodes: list[tuple[str, Node]], rate: float, channels: int) -> int:
@@ -465,86 +431,6 @@ def _smoothing_ms(stage: Processor, knob: str) -> float:
     return float(spec.smoothing_ms or 0.0)
 
 
-def check_chain(chain: Chain, source: str) -> list[tuple[str, Node]]:
-    """The chain's stages with their names; a one-line :class:`ChainError` names any stage a plugin cannot hold (a
-    routing node's inner stages too, by the path their parameters have)."""
-    stages = []
-    for name, node in zip(chain.names, chain, strict=True):
-        stages.append((name, _check_node(name, node, source, 0)))
-    if not stages:
-        raise ChainError(f"{source}: the chain has no stages; nothing to export")
-    return stages
-
-
-def _branch_nodes(name: str, index: int, branch: Chain) -> list[tuple[str, Node]]:
-    """The nodes of a parallel's branch ``index``, named by the path their parameters have (``blend.1.room``)."""
-    return [(f"{name}.{index}.{inner}", member) for inner, member in zip(branch.names, branch, strict=True)]
-
-
-def _inner_nodes(name: str, node: Any) -> list[tuple[str, Node]]:
-    """The nodes a routing node holds, named by the path their parameters have."""
-    if isinstance(node, Chain):
-        return [(f"{name}.{inner}", member) for inner, member in zip(node.names, node, strict=True)]
-    if isinstance(node, (OnChannels, PerChannel)):
-        return [(name, node.node)]
-    if isinstance(node, Parallel):
-        return [named for index, branch in enumerate(node.branches) for named in _branch_nodes(name, index, branch)]
-    return []
-
-
-def _check_node(name: str, node: Any, source: str, depth: int) -> Node:
-    """``node``, once it and every node it holds is one a plugin can hold."""
-    kind = (
-        "chain" if isinstance(node, Chain) else node_type(node) if isinstance(node, Processor) or is_builtin(node) else "plugin"
-    )
-    if not (isinstance(node, Processor) or is_builtin(node)) or kind not in EXPORTABLE:
-        raise ChainError(
-            f"{source}: stage {name!r} ({kind}) cannot go into a plugin; export-plugin takes "
-            f"{', '.join(EXPORTABLE)} (put other plugins beside it in the DAW)"
-        )
-    inner = _inner_nodes(name, node)
-    if inner and depth + 1 > MAX_DEPTH:
-        raise ChainError(f"{source}: stage {name!r} nests routing nodes more than {MAX_DEPTH} deep; a plugin holds {MAX_DEPTH}")
-    for inner_name, member in inner:
-        _check_node(inner_name, member, source, depth + (0 if isinstance(node, Chain) else 1))
-    return node
-
-
-def rate_free(node: Any) -> bool:
-    """True if ``node`` holds no design made for one sample rate: a pedalboard built-in, Gain, mix, route, or a
-    routing node (or chain) of such nodes. The engine computes what these need at the session's rate."""
-    if is_builtin(node) or isinstance(node, (Gain, Mix, Route)):
-        return True
-    inner = _inner_nodes("", node)
-    return bool(inner) and all(rate_free(member) for _, member in inner)
-
-
-def plugin_input_channels(first: Any) -> int:
-    """The plugin's input count, from its first stage: what the stage takes (a Beamformer: mono; a Mix: its matrix's
-    columns), one per delay of an Align, up to the highest channel a Route reads; else stereo."""
-    wanted = node_input_channels(first)
-    if isinstance(wanted, int) and wanted > 0:
-        return wanted
-    if isinstance(first, Align):  # one channel per delay
-        return len(first.delays_ms)
-    if isinstance(first, Route):  # the channels it reads
-        return max(first.channels) + 1
-    return 2
-
-
-def _check_channels(stages: list[tuple[str, Any]], input_channels: int, source: str) -> None:
-    """Refuse a chain whose stages do not take the channels the one before gives, or that gives more than a plugin
-    carries, naming the stage."""
-    channels = input_channels
-    for name, stage in stages:
-        try:
-            channels = node_output_channels(stage, channels)  # a channel mismatch fails here, in the stage's words
-        except SoundstageError as error:
-            raise ChainError(f"{source}: stage {name!r}: {error}") from None
-        if channels > MAX_CHANNELS:
-            raise ChainError(f"{source}: stage {name!r} gives {channels} channels; a plugin carries at most {MAX_CHANNELS}")
-
-
 def _write_parameters(blob: _Writer, parameters: list[PluginParameter]) -> None:
     """The knobs' table of the program: per knob its label, symbol, unit, range, default, kind and choices."""
     blob.u32(len(parameters))
@@ -569,7 +455,7 @@ def bake(chain: Chain, chain_text: str, *, rates: Sequence[float], source: str) 
     every rate if it is :func:`rate_free`; its inputs are :func:`plugin_input_channels`."""
     stages = check_chain(chain, source)
     input_channels = plugin_input_channels(stages[0][1])
-    _check_channels(stages, input_channels, source)
+    check_channels(stages, input_channels, source)
     baker = _Baker(source)
     per_rate: list[tuple[float, bytes]] = []
     latency: dict[float, int] = {}
