@@ -6,7 +6,7 @@
     (the engine, each format's part and DPF's are found), then the links and LV2's description. Target: at most 0.35 of
     the baseline.
 
-Each round changes the chain's centre level (a new program each time, as a user's tweak makes). The figure is the median
+Each round changes the chain's center level (a new program each time, as a user's tweak makes). The figure is the median
 of ``--rounds``; the first export through ccache (which fills it) is not counted. Needs g++, dpf-source and ccache.
 
     python benchmarks/export_build.py [--preset studio-5-binaural] [--rounds 3] [--format vst3,lv2,clap]
@@ -51,7 +51,7 @@ def main() -> None:
         sys.exit(f"export_build: cannot build plugins here: {missing}")
     text = Path(find_chain(args.preset)).read_text()
     if "center_level_db = 0.0" not in text:
-        sys.exit(f"export_build: {args.preset} has no centre level to change; choose a device preset")
+        sys.exit(f"export_build: {args.preset} has no center level to change; choose a device preset")
     with tempfile.TemporaryDirectory() as scratch:
         folder = Path(scratch)
         cached = {**os.environ, "CCACHE_DIR": str(folder / "ccache")}

@@ -85,12 +85,12 @@ def test_unknown_device_lists_the_known_ones() -> None:
         ),
         (  # a profile written in millimetres: a driver 92 m out, a dome 50 m across (both were taken)
             'name = "x"\n[[drivers]]\nname = "a"\nposition_m = [0.0, -87.5, 30.0]\ndirection = [0, -1, 0]\n',
-            r"drivers\[0\]\.position_m: position_m = \[0.0, -87.5, 30.0\] is 92.5 m from the device's centre; positions "
-            r"are in metres \(87.5 mm is 0.0875\), within 2 m of it",
+            r"drivers\[0\]\.position_m: position_m = \[0.0, -87.5, 30.0\] is 92.5 m from the device's center; positions "
+            r"are in meters \(87.5 mm is 0.0875\), within 2 m of it",
         ),
         (
             'name = "x"\n[[drivers]]\nname = "a"\nazimuth_deg = 0\ndirectivity = "piston"\nradius_m = 25.0\n',
-            r"drivers\[0\]\.radius_m: radius_m = 25 is a driver 50 m across; sizes are in metres",
+            r"drivers\[0\]\.radius_m: radius_m = 25 is a driver 50 m across; sizes are in meters",
         ),
         ('name = "x"\ndrivers = []\n', r"drivers: drivers = \[\] is not allowed: must be a list of at least 1 item"),
         ('name = "x"\ncolour = "red"\n[[drivers]]\nname = "a"\nazimuth_deg = 0\n', r"colour: unknown key 'colour'"),

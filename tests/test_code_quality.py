@@ -30,6 +30,22 @@ def test_ruff_is_clean() -> None:
 MODULE_LINES = 600
 
 
+#: What codespell reads: all the project writes for its users and maintainers but the tests (which spell keys wrong and
+#: British on purpose, to check what soundstage says to them).
+SPELLED = ["plugin/soundstage", "chains", "session_files", "README.md", "pyproject.toml", "benchmarks", ".ci"]
+
+
+def test_one_spelling_and_no_typos() -> None:
+    """STYLE.md #20, one spelling in names, keys and messages: American ("center", not "centre"; a message said
+    "the device's centre" and another "0 (centre)"), and no typos; codespell's dictionaries, set in pyproject.toml."""
+    beside = Path(sys.executable).parent / "codespell"
+    codespell = str(beside) if beside.is_file() else shutil.which("codespell")
+    if codespell is None:
+        pytest.skip("codespell is in the test extras: pip install -e '.[test]'")
+    result = subprocess.run([codespell, *SPELLED], cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
 def test_every_module_is_small() -> None:
     """Every Python module of the package, and every C++ and JavaScript source of the exported plugin and page, is under
     :data:`MODULE_LINES` lines (cli.py had grown to 1857, fileio.py to 1562, session/render.py to 1313,

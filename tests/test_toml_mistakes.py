@@ -103,7 +103,7 @@ VALUES = {
     "gain with its unit": ("gain_db", '"-3 dB"', r"write the number without quotes or unit: -3$"),
     "offset as a clock": ("offset_s", '"1:02.5"', r"offset_s is in seconds: 1:02.5 is 62.5, written as a number \("),
     "offset as timecode": ("offset_s", '"00:00:02:12"', r"00:00:02:12 is 2 plus 12 frames at the timecode's frame rate"),
-    "pan as a letter": ("pan", '"L"', r"pan runs from -1 \(hard left\) through 0 \(centre\) to \+1 \(hard right\): 'L' is -1$"),
+    "pan as a letter": ("pan", '"L"', r"pan runs from -1 \(hard left\) through 0 \(center\) to \+1 \(hard right\): 'L' is -1$"),
     "pan as a DAW shows it": ("pan", '"30R"', r": '30R' is 0.3$"),
     "pan as REAPER shows it": ("pan", '"30%L"', r": '30%L' is -0.3$"),
     "pan on a DAW's scale": ("pan", "-50", r"at least -1; pan runs .*: -50 on a DAW's -100..100 is -0.5$"),

@@ -137,7 +137,7 @@ def value_hint(name: str, value: object) -> str:
             return f"; a sample rate is in Hz: write {_RATES_KHZ[khz]}"
     if name == "pan" and (pan := _pan(value)) is not None:
         scale = " on a DAW's -100..100" if isinstance(value, (int, float)) else ""  # Logic's -64..63 is another
-        return f"; pan runs from -1 (hard left) through 0 (centre) to +1 (hard right): {value!r}{scale} is {pan:g}"
+        return f"; pan runs from -1 (hard left) through 0 (center) to +1 (hard right): {value!r}{scale} is {pan:g}"
     if name.endswith("_s") and isinstance(value, str) and (clock := re.fullmatch(r"\s*(\d+(?::\d+){1,3})(\.\d+)?\s*", value)):
         parts = [int(p) for p in clock.group(1).split(":")]
         frames = parts.pop() if len(parts) == 4 else 0

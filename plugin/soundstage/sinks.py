@@ -498,7 +498,7 @@ class AudioSink:
 
 def write_failure(path: Path, error: BaseException, written: Path | None = None) -> OutputError:
     """The error to raise where writing ``path`` (through the file ``written``, its temporary, where given) failed
-    with ``error``; asked while the file is still there: a full disk is recognised by the space left, a limit on a
+    with ``error``; asked while the file is still there: a full disk is recognized by the space left, a limit on a
     file's size by the file having grown to it."""
     refused = name_refused(path, error) if isinstance(error, OSError) else None
     return OutputError(f"cannot write {str(path)!r}: {refused or _reason(error, path.parent, written)}")

@@ -1,4 +1,4 @@
-"""Array maths of a device's drivers: far-field steering, diffuse-field correlation, beam constraints.
+"""Array math of a device's drivers: far-field steering, diffuse-field correlation, beam constraints.
 
 Directions are in the device frame (+x its front, +y its own left, +z up; see
 ARCHITECTURE "Coordinates and units"). A driver's far-field response toward a

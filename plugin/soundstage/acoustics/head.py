@@ -360,7 +360,7 @@ class HeadAndTorso:
     For a source in the horizontal plane the reflection arrives 0.37 ms after the
     direct sound, 11 dB down (before the head's response): a ripple of about
     +-2 dB with its first dip near 1.4 kHz, where a canceller and a phantom
-    centre's comb are at work. Its dimensions are an adult's proportions, not
+    center's comb are at work. Its dimensions are an adult's proportions, not
     fitted to a measured head.
 
     Parameters
@@ -398,7 +398,7 @@ class HeadAndTorso:
         across, height = b * np.sin(polar), -below + b * np.cos(polar)
         length = -(horizontal[:, None] * across[None] + up[:, None] * height[None]) + np.hypot(across, height)[None]
         best = np.argmin(length, axis=1)
-        # refine each minimum with a parabola through its neighbours
+        # refine each minimum with a parabola through its neighbors
         inner = np.clip(best, 1, len(polar) - 2)
         left, middle, right = (length[np.arange(len(units)), inner + k] for k in (-1, 0, 1))
         curvature = left - 2 * middle + right

@@ -179,7 +179,7 @@ class HrtfSet:
         if not keep.all():
             note = f" (measured at {distances.min():g}-{distances.max():g} m: each direction read at its farthest)"
             irs, angles = irs[keep], angles[keep]
-        sides = receiver_sides(sofa)  # the ears' y (left +), metres
+        sides = receiver_sides(sofa)  # the ears' y (left +), meters
         if sides is not None and sides[0] < 0.0 < sides[1]:  # the right ear listed first: soundstage's order is left, right
             irs = irs[:, ::-1]
         check_measurements(irs, angles, file)

@@ -261,9 +261,9 @@ def _fail(file: str, key: str, message: str) -> ProfileError:
     return ProfileError(f"{file}: {key}: {message}")
 
 
-Metres = Annotated[float, Field(ge=-100.0, le=100.0)]
+Meters = Annotated[float, Field(ge=-100.0, le=100.0)]
 Hz = Annotated[float, Field(gt=0.0, le=1e6)]
-Vector = Annotated[list[Metres], Field(min_length=3, max_length=3)]
+Vector = Annotated[list[Meters], Field(min_length=3, max_length=3)]
 Band = Annotated[list[Hz], Field(min_length=2, max_length=2)]
 
 
@@ -271,13 +271,13 @@ class DeviceTable(Table):
     """``[device]``: where the device stands."""
 
     distance_m: Annotated[float, Field(gt=0.0, le=100.0)] = 2.0
-    height_m: Metres = 0.0
+    height_m: Meters = 0.0
     yaw_deg: Annotated[float, Field(ge=-360.0, le=360.0)] = 180.0
     radius_m: Annotated[float, Field(ge=0.0, le=10.0)] = 0.0
 
 
-#: A driver of one device is within this far of its centre (a long soundbar's ends are 0.7 m out), and a piston
-#: this large at most (an 18-inch woofer is 0.23 m): beyond, the profile is in millimetres, not metres.
+#: A driver of one device is within this far of its center (a long soundbar's ends are 0.7 m out), and a piston
+#: this large at most (an 18-inch woofer is 0.23 m): beyond, the profile is in millimeters, not meters.
 MAX_DRIVER_OFFSET_M = 2.0
 MAX_DRIVER_RADIUS_M = 0.5
 
@@ -330,7 +330,7 @@ def _parse(data: dict[str, Any], file: str) -> DeviceProfile:
             raise _fail(
                 file,
                 f"{where}.radius_m",
-                f"radius_m = {table.radius_m:g} is a driver {2 * table.radius_m:g} m across; sizes are in metres "
+                f"radius_m = {table.radius_m:g} is a driver {2 * table.radius_m:g} m across; sizes are in meters "
                 f"(a 1-inch dome is 0.0127, a 12-inch woofer 0.15), at most {MAX_DRIVER_RADIUS_M:g}",
             )
         if table.azimuth_deg is not None:
@@ -361,8 +361,8 @@ def _parse(data: dict[str, Any], file: str) -> DeviceProfile:
             raise _fail(
                 file,
                 f"{where}.position_m",
-                f"position_m = {table.position_m!r} is {float(np.linalg.norm(position)):g} m from the device's centre; "
-                f"positions are in metres (87.5 mm is 0.0875), within {MAX_DRIVER_OFFSET_M:g} m of it",
+                f"position_m = {table.position_m!r} is {float(np.linalg.norm(position)):g} m from the device's center; "
+                f"positions are in meters (87.5 mm is 0.0875), within {MAX_DRIVER_OFFSET_M:g} m of it",
             )
         drivers.append(
             Driver(table.name, table.role, band, table.directivity, table.radius_m, position, aim / norm, beam_band_hz=beam_band)

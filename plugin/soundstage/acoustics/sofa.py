@@ -172,7 +172,7 @@ def responses(sofa: sofar.Sofa, file: Path) -> tuple[np.ndarray, float]:
 
 
 def source_directions(sofa: sofar.Sofa, count: int, file: Path) -> tuple[np.ndarray, np.ndarray]:
-    """Each of the ``count`` measurements' direction (azimuth, elevation in degrees; (M, 2)) and distance (metres;
+    """Each of the ``count`` measurements' direction (azimuth, elevation in degrees; (M, 2)) and distance (meters;
     1 where a spherical position gives none), from ``SourcePosition`` in spherical or cartesian coordinates."""
     positions = np.asarray(sofa.SourcePosition, dtype=float)
     check_positions(positions, count, file)
@@ -244,7 +244,7 @@ def check_measurements(irs: np.ndarray, angles: np.ndarray, file: Path) -> None:
 
 
 def receiver_sides(sofa: sofar.Sofa) -> np.ndarray | None:
-    """The y coordinate (metres, + left) of each of the two receivers of a SOFA file, or None if it does not say."""
+    """The y coordinate (meters, + left) of each of the two receivers of a SOFA file, or None if it does not say."""
     positions = np.asarray(getattr(sofa, "ReceiverPosition", np.zeros((0, 3))), dtype=float)
     if positions.ndim == 3:  # (R, C, I) or (R, C, M): the first
         positions = positions[:, :, 0]

@@ -39,7 +39,7 @@ class LoudnessMeter:
             for gain, q, frequency, kind in K_WEIGHTING
             for f in [pyloudnorm.IIRfilter(gain, q, frequency, rate, kind)]
         ]
-        # both stages in one pass (second-order sections, each normalised by its a0)
+        # both stages in one pass (second-order sections, each normalized by its a0)
         self._sos = np.array(stages, float)
         self._state = np.zeros((len(stages), channels, 2))
         self.sample_rate = float(sample_rate)

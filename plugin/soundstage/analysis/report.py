@@ -168,7 +168,7 @@ def crosstalk_report(
         lines += _other_listeners_lines(design, profile, measured or {"model": model}, region, sample_rate)
     if plot is not None:
         curves = [(centers, values, {"marker": "o", "label": f"{label} head"}) for label, values in heads.items()]
-        curves.append((centers, plain, {"linestyle": "--", "color": "grey", "label": "no crosstalk cancellation"}))
+        curves.append((centers, plain, {"linestyle": "--", "color": "gray", "label": "no crosstalk cancellation"}))
         _band_plot(
             plot, curves, "channel separation at the ears (dB)", f"Crosstalk cancellation: {profile.name} at {distance_m:g} m"
         )

@@ -480,7 +480,7 @@ def _run_on_cluster(
     asked: threading.Event,
 ) -> None:
     """Hand the tasks to the cluster as its worker threads come free, each finished one recorded at once. Handed out
-    all at once, a Ctrl-C cancelled the ones not done, but a task a worker had started runs on to write its output
+    all at once, a Ctrl-C canceled the ones not done, but a task a worker had started runs on to write its output
     (a running task cannot be stopped), which the manifest then never held. Now a Ctrl-C (``asked``) is raised at
     the loop's top: nothing more is handed out, and the tasks in flight finish and are recorded, as locally."""
     running: dict[Any, Task] = {}

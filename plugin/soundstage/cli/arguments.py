@@ -83,7 +83,7 @@ class CommandParser(argparse.ArgumentParser):
     def _misspelt(self) -> tuple[str, str]:
         """The first option given that its command does not know but one of its own is close to, or a command given
         that one is close to, with the one meant; else ``""``. And the name of the command the tokens given name (the
-        subcommand whose options were not recognised, not ``soundstage``)."""
+        subcommand whose options were not recognized, not ``soundstage``)."""
         import difflib
 
         given = self._given[: self._given.index("--")] if "--" in self._given else self._given

@@ -24,7 +24,7 @@ def band_weights(frequencies_hz: np.ndarray, low_hz: float, high_hz: float, widt
     Parameters
     ----------
     frequencies_hz : ndarray, shape (F,)
-        Hz; 0 Hz is treated as the lowest positive frequency's neighbour (weight of the low edge: 0).
+        Hz; 0 Hz is treated as the lowest positive frequency's neighbor (weight of the low edge: 0).
     low_hz, high_hz : float
         Corner frequencies in Hz (-6 dB points). A ``high_hz`` of 1e9 or more means no upper edge.
     width_octaves : float

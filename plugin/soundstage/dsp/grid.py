@@ -29,7 +29,7 @@ delays: 15 of 27 spectra columns move by less than -80 dB re the filter). A grid
 made with ``still_db`` finds, once per cell (the nodes one interpolation reads),
 the leading and trailing slices of the nodes' first axis whose spread over the
 cell is below ``still_db`` re the energy of one node of the cell (the still
-source, shared by most neighbouring cells), and takes them from that node
+source, shared by most neighboring cells), and takes them from that node
 instead of blending them: a knob change reads only the moving slices. The
 error this adds is at most ``still_db`` plus ``20 log10(sum |w|)`` (the
 interpolation weights; at most +4 dB for a cubic in two knobs) re the filters,
@@ -280,7 +280,7 @@ class DesignGrid:
 
 def _still_source(cell: tuple[tuple[int, ...], ...]) -> tuple[int, ...]:
     """The node a cell's still slices are taken from: per axis, the one of its ``L`` consecutive indices that is a
-    multiple of ``L``. Neighbouring cells mostly share it (a cubic's cell moving by one node keeps it three times in
+    multiple of ``L``. Neighboring cells mostly share it (a cubic's cell moving by one node keeps it three times in
     four), so consecutive knob changes mostly keep their still slices and their fades run the moving ones only."""
     return tuple(next(index for index in indices if index % len(indices) == 0) for indices in cell)
 

@@ -27,7 +27,7 @@ def to_fir(responses: np.ndarray, delay: int, taps: int) -> np.ndarray:
     responses : ndarray, shape (..., taps // 2 + 1), complex
         Responses per ``rfft`` bin, without delay.
     delay : int
-        Modelling delay in samples (``taps // 2`` centers a two-sided response).
+        Modeling delay in samples (``taps // 2`` centers a two-sided response).
     taps : int
         FIR length.
 

@@ -76,7 +76,7 @@ class StreamingStft:
         self._ready = np.zeros((self.outputs, self.hop), np.float32)  # with the history: fft_size samples of latency
 
     def process(self, block: np.ndarray, frames: Callable[[np.ndarray], np.ndarray]) -> np.ndarray:
-        """Analyse ``block``, pass whole frames' spectra to ``frames``, resynthesize.
+        """Analyze ``block``, pass whole frames' spectra to ``frames``, resynthesize.
 
         ``frames`` gets complex spectra ``(frames, channels, bins)`` in time order
         and returns spectra ``(frames, out_channels, bins)``. Returns

@@ -243,7 +243,7 @@ def _binding(table: BindingTable, chain: ParameterSource, source: str, where: st
     paths = list(chain.parameters)
     target = table.target if table.target in paths else _canonical(chain, table.target)
     if target not in paths:
-        leaf = table.target.rsplit(".", 1)[-1].lower()  # "width" for "device.width", as the knob is labelled
+        leaf = table.target.rsplit(".", 1)[-1].lower()  # "width" for "device.width", as the knob is labeled
         close = [path for path in paths if path.rsplit(".", 1)[-1].lower() == leaf]
         close = sorted(close, key=lambda path: path.lower() != table.target.lower())[:3]  # "Level.Gain_dB": its own first
         close = close or difflib.get_close_matches(table.target, paths, n=3)

@@ -335,7 +335,7 @@ def _describe(stem: _Found, session_rate: float) -> str:
 _MONO_PART = re.compile(r"^(?P<name>.+?)(?P<separator>[._ -])(?P<channel>[LRC]|lfe|[LR]s|[LR]s[sr]|[LR]rs)$", re.IGNORECASE)
 
 #: How each channel of a multiple-mono export enters a stereo mix: its pan, and its gain in dB (None: left out), as
-#: the fold-downs of ITU-R BS.775 do (soundstage.host.routing.DOWNMIXES: centre and surrounds at -3 dB, no LFE).
+#: the fold-downs of ITU-R BS.775 do (soundstage.host.routing.DOWNMIXES: center and surrounds at -3 dB, no LFE).
 _PART_PLACES = {
     "l": (-1.0, 0.0),
     "r": (1.0, 0.0),

@@ -262,7 +262,7 @@ def design_matrix_mix(profile: DeviceProfile, *, sample_rate: float = 48000.0, t
     f = np.maximum(frequencies, frequencies[1])
     on_axis = steering(profile, f, np.array([0.0]), drivers=mids)[:, 0, :]  # (F, M)
     total = on_axis.sum(axis=1)
-    # equal feeds; one common equaliser makes the on-axis response flat, as for the beam
+    # equal feeds; one common equalizer makes the on-axis response flat, as for the beam
     weights = np.ones((len(f), len(mids))) / np.where(np.abs(total) < 1e-12, 1e-12, total)[:, None]
     return realize_beam(profile, frequencies, weights[:, :, None], mids, sample_rate, taps, {"matrix": True})
 

@@ -20,7 +20,7 @@ not fitted to one exact head — and so that no filter gain exceeds
 Bands come from the profile: the canceller works on the midrange drivers in
 their band; below the woofer crossover the woofer plays the mono sum, above the
 midrange band the tweeter does. Crossovers are zero-phase (the whole filter is
-linear-phase outside the cancelling band).
+linear-phase outside the canceling band).
 
 By default the design is robust (:class:`RobustInverse`, :func:`robust_regularization`): the
 filters give the least crosstalk averaged over a population of plants (every seat of a listening

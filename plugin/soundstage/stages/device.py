@@ -91,7 +91,7 @@ UPMIX_HIGH_HZ = 24000.0
 #: The combined filters' leading and trailing taps that carry less than this of each driver's energy are zeroed
 #: (:func:`~soundstage.dsp.realize.trim_support`): the partitions before the designs' modeling delays and after their
 #: decay: a fifth of the FIR's multiply-adds, which the engine then skips. Far below the designs' own accuracy (-60 dB),
-#: and below what the behaviour fingerprints call a change (tests/behavior: -120 dB re each array).
+#: and below what the behavior fingerprints call a change (tests/behavior: -120 dB re each array).
 SUPPORT_FLOOR_DB = -130.0
 #: How long a change of the filters crossfades while audio runs, s. A change during a fade waits for its end
 #: (:meth:`Spatializer._parameter_changed`), so this is also the shortest time between two swaps: a change is

@@ -149,7 +149,7 @@ class Upmix(Processor):
         left, right = spectra[:, 0], spectra[:, 1]  # (frames, bins), complex64
         cross = left * np.conj(right)
         # Phi_LL, Phi_RR, Re and Im of Phi_LR: a one-pole average across frames per bin, state carried between
-        # calls; written as a loop over frames (vectorised over bins), faster here than scipy's lfilter
+        # calls; written as a loop over frames (vectorized over bins), faster here than scipy's lfilter
         stats = np.empty((left.shape[0], 4, left.shape[1]), left.real.dtype)  # in place: a frame at a time (streaming)
         for row, spectrum in ((0, left), (1, right)):  # has little to compute, much to allocate
             np.square(spectrum.real, out=stats[:, row])

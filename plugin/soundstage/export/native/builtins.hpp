@@ -158,7 +158,7 @@ private:
 
     // juce::dsp::IIR::Coefficients' makers (pedalboard clamps the shelves' and the peak's cutoff into
     // [0.01, rate / 2 - 100]; soundstage's PedalboardStep clamps the first-order filters' below the same top, where
-    // they would be unstable), normalised by a0 as Coefficients::assign does
+    // they would be unstable), normalized by a0 as Coefficients::assign does
     void design(const std::vector<double>& values) {
         const float pi = 3.14159265358979323846f, rate = float(rate_);
         float cutoff = knob(0, values);
@@ -166,7 +166,7 @@ private:
             cutoff = std::min(cutoff, rate / 2 - 1e2f);
             const float k = std::tan(pi * cutoff / rate);
             const float b0 = kind_ == kHighpass ? 1.0f : k, b1 = kind_ == kHighpass ? -1.0f : k;
-            normalise({b0, b1, 0.0f, k + 1.0f, k - 1.0f, 0.0f});
+            normalize({b0, b1, 0.0f, k + 1.0f, k - 1.0f, 0.0f});
             order_ = 1;
             return;
         }
@@ -178,20 +178,20 @@ private:
         if (kind_ == kPeak) {
             const float alpha = std::sin(omega) / (q * 2), c2 = -2 * std::cos(omega);
             const float alpha_a = alpha * a, alpha_over_a = alpha / a;
-            normalise({1 + alpha_a, c2, 1 - alpha_a, 1 + alpha_over_a, c2, 1 - alpha_over_a});
+            normalize({1 + alpha_a, c2, 1 - alpha_a, 1 + alpha_over_a, c2, 1 - alpha_over_a});
             return;
         }
         const float minus = a - 1, plus = a + 1, coso = std::cos(omega);
         const float beta = std::sin(omega) * std::sqrt(a) / q, minus_coso = minus * coso;
         if (kind_ == kLowShelf)
-            normalise({a * (plus - minus_coso + beta), a * 2 * (minus - plus * coso), a * (plus - minus_coso - beta),
+            normalize({a * (plus - minus_coso + beta), a * 2 * (minus - plus * coso), a * (plus - minus_coso - beta),
                        plus + minus_coso + beta, -2 * (minus + plus * coso), plus + minus_coso - beta});
         else
-            normalise({a * (plus + minus_coso + beta), a * -2 * (minus + plus * coso), a * (plus + minus_coso - beta),
+            normalize({a * (plus + minus_coso + beta), a * -2 * (minus + plus * coso), a * (plus + minus_coso - beta),
                        plus - minus_coso + beta, 2 * (minus - plus * coso), plus - minus_coso - beta});
     }
     // {b0, b1, b2, a0, a1, a2} (a first-order filter: b2 = a2 = 0)
-    void normalise(const std::array<float, 6>& v) {
+    void normalize(const std::array<float, 6>& v) {
         const float inverse = v[3] != 0.0f ? 1.0f / v[3] : 0.0f;
         b_[0] = v[0] * inverse; b_[1] = v[1] * inverse; b_[2] = v[2] * inverse;
         a_[1] = v[4] * inverse; a_[2] = v[5] * inverse;

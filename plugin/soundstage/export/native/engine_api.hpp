@@ -17,7 +17,7 @@ struct ParameterInfo {
     std::string name, symbol, unit;
     float minimum = 0, maximum = 1, fallback = 0;
     bool boolean = false;
-    bool logarithmic = false;  // the knob travels as a frequency or a time does (DPF's hint: LV2 hosts honour it)
+    bool logarithmic = false;  // the knob travels as a frequency or a time does (DPF's hint: LV2 hosts honor it)
     std::vector<std::string> choices;  // a choice's names, its value their index (LadderFilter's mode)
 };
 

@@ -149,7 +149,7 @@ private:
             std::swap(im[swaps_[s]], im[swaps_[s + 1]]);
         }
         int h = 1;
-        if (m_ >= 4) {  // the first two stages at once: 4-point transforms of neighbours
+        if (m_ >= 4) {  // the first two stages at once: 4-point transforms of neighbors
             const double sign = inverse ? 1.0 : -1.0;  // the 4-point twiddle -i (forward) or +i
             for (int start = 0; start < m_; start += 4) {
                 double* r = re + start;

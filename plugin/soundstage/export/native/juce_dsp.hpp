@@ -347,12 +347,12 @@ struct Sweep {
 };
 
 // pedalboard.Chorus: juce::dsp::Chorus. A delay line read with linear interpolation, its delay swept by the LFO
-// (20 ms times depth / 2 around the centre delay, at least 1 ms), the line's output fed back negated, then mixed.
+// (20 ms times depth / 2 around the center delay, at least 1 ms), the line's output fed back negated, then mixed.
 class Chorus {
 public:
     void prepare(double rate, int channels) {
         rate_ = rate;
-        const float longest_ms = 20.0f * 1.0f * 0.5f + 100.0f;  // JUCE's maximum modulation, depth and centre delay
+        const float longest_ms = 20.0f * 1.0f * 0.5f + 100.0f;  // JUCE's maximum modulation, depth and center delay
         size_ = std::max(4, int(std::ceil(double(longest_ms) * rate / 1000.0)) + 1);
         line_.assign(size_t(channels) * size_t(size_), 0.0f);
         write_.assign(size_t(channels), 0);
@@ -360,7 +360,7 @@ public:
         delays_.assign(kMaxBlock, 0.0f);
         sweep_.prepare(rate, rate, channels);
     }
-    // rate (Hz), depth, centre delay (ms), feedback, mix (juce::dsp::Chorus's setters)
+    // rate (Hz), depth, center delay (ms), feedback, mix (juce::dsp::Chorus's setters)
     void set(float rate_hz, float depth, float centre_ms, float feedback, float mix) {
         sweep_.set(rate_hz, depth, feedback, mix);
         centre_ms_ = std::min(std::max(centre_ms, 1.0f), 100.0f);
@@ -408,7 +408,7 @@ private:
 };
 
 // pedalboard.Phaser: juce::dsp::Phaser. Six first-order all-passes (topology-preserving transform) whose cutoff the
-// LFO sweeps, log-mapped between 20 Hz and 20 kHz around the centre, updated every fourth sample; the output fed back
+// LFO sweeps, log-mapped between 20 Hz and 20 kHz around the center, updated every fourth sample; the output fed back
 // negated, then mixed.
 class Phaser {
 public:
@@ -420,7 +420,7 @@ public:
         sweep_.prepare(rate, rate / double(kEvery), channels);
         cutoffs_.assign(kMaxBlock / kEvery + 1, 0.0f);
     }
-    // rate (Hz), depth, centre frequency (Hz), feedback, mix (juce::dsp::Phaser's setters). The centre is placed in
+    // rate (Hz), depth, center frequency (Hz), feedback, mix (juce::dsp::Phaser's setters). The center is placed in
     // the log range of the rate the Phaser last ran at: pedalboard's constructor sets it before any (44.1 kHz, whose
     // range tops at 20 kHz as every rate's from 40.9 kHz up does); `prepared` says whether this is a knob moved since
     void set(float rate_hz, float depth, float centre_hz, float feedback, float mix, bool prepared) {

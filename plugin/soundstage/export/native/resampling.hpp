@@ -15,7 +15,7 @@ namespace ssx {
 //   - the interpolator (68 * factor + 1 taps, by polyphase branches each summing to 1, so no phase of the
 //     higher rate's samples is louder at 0 Hz) from 1.1 times it on: no image of the band up to 0.9 times the
 //     Nyquist frequency comes out. Cut at the Nyquist frequency, its sinc is zero at every low-rate sample but
-//     its centre, so the high-rate samples that fall on low-rate ones are those samples (delayed), with no
+//     its center, so the high-rate samples that fall on low-rate ones are those samples (delayed), with no
 //     multiply-adds.
 // Through both, 102 samples of the lower rate pass: 68 in the decimator, 34 in the interpolator.
 namespace resampling {

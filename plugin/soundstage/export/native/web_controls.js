@@ -62,14 +62,14 @@ function connectMonitor() {
   const meters = context.createChannelSplitter(2);
   merge.connect(context.destination);
   merge.connect(meters);
-  state.analysers = [0, 1].map((c) => {
-    const analyser = new AnalyserNode(context, { fftSize: 2048 });
-    meters.connect(analyser, c);
-    return analyser;
+  state.analyzers = [0, 1].map((c) => {
+    const analyzer = new AnalyserNode(context, { fftSize: 2048 });
+    meters.connect(analyzer, c);
+    return analyzer;
   });
   const loudness = loudnessNode(context, showLoudness);
   merge.connect(loudness);
-  nodes.push(meters, ...state.analysers, loudness);
+  nodes.push(meters, ...state.analyzers, loudness);
   state.monitor = nodes;
 }
 
@@ -295,12 +295,12 @@ async function meterOffline(channels) {
 }
 state.meterOffline = meterOffline;
 
-const meterData = new Float32Array(2048);  // the analysers' last 2048 samples, read every animation frame
+const meterData = new Float32Array(2048);  // the analyzers' last 2048 samples, read every animation frame
 function meter() {
   let peak = 0;
   const data = meterData;
-  state.analysers.forEach((analyser, c) => {
-    analyser.getFloatTimeDomainData(data);
+  state.analyzers.forEach((analyzer, c) => {
+    analyzer.getFloatTimeDomainData(data);
     let p = 0;
     for (const v of data) p = Math.max(p, Math.abs(v));
     peak = Math.max(peak, p);

@@ -11,7 +11,7 @@ function bytes(id) {
 const state = {
   config, wasm: null, program: null, context: null, node: null, buffer: null, source: null, file: null,
   playing: false, startedAt: 0, offset: 0, loop: true, bypass: false,
-  values: config.parameters.map((p) => p.default), listen: "1-2", monitor: [], analysers: [],
+  values: config.parameters.map((p) => p.default), listen: "1-2", monitor: [], analyzers: [],
   reference: null, referenceNode: null, side: "device", gains: { device: 1, reference: 1, bypass: 1 }, loudness: null,
   matching: true,
   sides: {}, measuring: 0,
