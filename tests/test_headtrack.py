@@ -351,8 +351,13 @@ def test_a_session_applies_its_head_track_to_every_listener(tmp_path: Path) -> N
 
 
 def test_an_audio_file_given_as_the_track_is_named_as_not_text(tmp_path: Path) -> None:
-    """A WAV (written by soundfile) passed for --head-track: one line saying what a head track is."""
+    """A WAV (written by soundfile) passed for --head-track: one line saying what it is and what a head track is; bytes
+    of no kind soundstage knows: where they are not text."""
     wav = tmp_path / "take.wav"
     soundfile.write(wav, np.full((4800, 2), 0.25, np.float32), int(SR), subtype="PCM_24")
-    with pytest.raises(HeadTrackError, match=r"take\.wav: not a text file \(byte 0x[0-9a-f]{2} at \d+\); a head track is a CSV"):
+    with pytest.raises(HeadTrackError, match=r"take\.wav: a WAV file, not a head track; a head track is a CSV"):
         read_head_track(wav, Chain([Spatializer()]).parameters, SR)
+    data = tmp_path / "data.csv"
+    data.write_bytes(b"time_s,yaw_deg\n0,\xb1\x02\n")
+    with pytest.raises(HeadTrackError, match=r"data\.csv: not a text file \(byte 0xb1 at 17\); a head track is a CSV"):
+        read_head_track(data, Chain([Spatializer()]).parameters, SR)

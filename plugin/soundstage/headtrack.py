@@ -52,6 +52,7 @@ from soundstage.host.automation import AutomationEvent
 from soundstage.host.parameters import Parameter
 from soundstage.host.prefetch import DesignWorker
 from soundstage.midi.live import COST_SPACING, COSTLY_S
+from soundstage.signatures import HEAD_BYTES, file_kind
 from soundstage.tomlfile import not_text
 
 __all__ = [
@@ -277,7 +278,14 @@ def _delimiter(header: str) -> str:
 
 def _text(file: Path) -> str:
     try:
-        return file.read_bytes().decode("utf-8-sig")  # whole: a position in the error is the file's
+        data = file.read_bytes()
+        kind = file_kind(data[:HEAD_BYTES])
+        if kind is not None:  # an audio or MIDI file given for the head track
+            raise HeadTrackError(
+                f"{file}: {kind.name}, not a head track; a head track is a CSV with a header of time_s, yaw_deg "
+                "(and x_m, y_m), as a spreadsheet exports it"
+            )
+        return data.decode("utf-8-sig")  # whole: a position in the error is the file's
     except UnicodeDecodeError as error:
         raise HeadTrackError(
             f"{file}: not a text file ({not_text(error)}); a head track is a CSV with a header of time_s, yaw_deg "

@@ -12,6 +12,7 @@ from typing import Any
 
 from soundstage.errors import SoundstageError
 from soundstage.files import missing_hint, on_disk
+from soundstage.signatures import HEAD_BYTES, file_kind
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -32,6 +33,9 @@ def read_toml_text(path: str | Path, error: type[SoundstageError], what: str) ->
     file = on_disk(Path(path))
     try:
         data = file.read_bytes()
+        kind = file_kind(data[:HEAD_BYTES])
+        if kind is not None:  # an audio file after --chain, a MIDI file for a map, a chain saved as RTF
+            raise error(f"{what} {str(file)!r} is {kind.name}, not TOML text; give the .toml file")
         # UTF-8 (a byte-order mark, as Windows editors write, is dropped by parse_toml); UTF-16 with its mark (what
         # a Windows PowerShell 5 redirect writes): TOML is UTF-8, but the file is the user's
         text = data.decode("utf-16" if data[:2] in (b"\xff\xfe", b"\xfe\xff") else "utf-8")

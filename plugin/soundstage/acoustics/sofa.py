@@ -17,6 +17,7 @@ import sofar
 from soundstage import containers
 from soundstage.acoustics.geometry import azimuth_elevation_deg, direction
 from soundstage.errors import SoundstageError
+from soundstage.signatures import HEAD_BYTES, file_kind
 
 __all__ = [
     "DEFAULT_SOFA",
@@ -257,16 +258,8 @@ def receiver_sides(sofa: sofar.Sofa) -> np.ndarray | None:
 
 #: How a SOFA file (netCDF-4, an HDF5 container; or classic netCDF) begins.
 _SOFA_SIGNATURES = (containers.HDF5_SIGNATURE, b"CDF\x01", b"CDF\x02", b"CDF\x05")
-#: What else people give for a head, by how it begins.
-_OTHER_FILES = {
-    b"RIFF": "a WAV file",
-    b"FORM": "an AIFF file",
-    b"fLaC": "a FLAC file",
-    b"OggS": "an Ogg file",
-    b"ID3": "an MP3 file",
-    b"PK": "a zip archive (unpack the .sofa file from it)",
-    b"MATLAB": "a MATLAB file (save the set as SOFA: SOFAsave)",
-}
+#: What is said beside what else people give for a head (:func:`~soundstage.signatures.file_kind`).
+_HINTS = {"a zip archive": " (unpack the .sofa file from it)", "a MATLAB file": " (save the set as SOFA: SOFAsave)"}
 
 
 def read_sofa(file: Path) -> sofar.Sofa:
@@ -320,7 +313,7 @@ def check_container(file: Path) -> None:
     short of the length its HDF5 superblock states, before the netCDF reader gives its own words for it."""
     try:
         with file.open("rb") as handle:
-            head = handle.read(8)
+            head = handle.read(HEAD_BYTES)
             stated, held = containers.hdf5_size(handle), os.fstat(handle.fileno()).st_size
             if stated is not None and held < stated:
                 raise HrtfError(
@@ -333,9 +326,8 @@ def check_container(file: Path) -> None:
         raise HrtfError(f"SOFA file {str(file)!r} cannot be read: {error.strerror or error}") from None
     if not head:
         raise HrtfError(f"SOFA file {str(file)!r} is empty; give a SOFA (AES69) file")
-    kind = next((what for start, what in _OTHER_FILES.items() if head.startswith(start)), None)
-    if kind is None and head.startswith(b"\xff") and len(head) > 1 and head[1] & 0xE0 == 0xE0:
-        kind = "an MP3 file"
+    given = file_kind(head)
+    kind = None if given is None else given.name + _HINTS.get(given.name, "")
     if kind is None:
         printable = all(32 <= byte < 127 or byte in (9, 10, 13) for byte in head)
         kind = "text" if printable else "no SOFA container (netCDF-4/HDF5)"

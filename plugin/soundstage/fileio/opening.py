@@ -29,6 +29,7 @@ from soundstage.fileio.readers import (
     within_reason,
 )
 from soundstage.files import library_path, missing_hint, on_disk
+from soundstage.signatures import kind_of_file
 
 __all__ = ["AUDIO_SUFFIXES", "audio_files", "open_audio", "READ_FORMATS", "DECODED_FORMATS", "daw_project", "MPEG_SUFFIXES"]
 
@@ -86,6 +87,7 @@ def _opened(file: Path, allow_truncated: bool) -> Any:
         if suffix in _LIBSNDFILE_SUFFIXES:  # pedalboard would decode another format's data behind such a name
             if _is_text(file):
                 raise _text_given(file) from None
+            _refuse_if_not_audio(file)
             if _is_bw64(file):  # ITU-R BS.2088 (ADM deliveries, Dolby Atmos masters): libsndfile does not read it
                 return _closed_if_refused(file, _bw64_reader(file), allow_truncated)
             unpadded = unpadded_wav(file)  # a pad byte left out before the audio: no other reader finds the audio
@@ -202,6 +204,7 @@ def _decoder(file: Path, *, libsndfile_frames: int | None) -> Any:
         except Exception:
             if _is_text(file):
                 raise _text_given(file) from None
+            _refuse_if_not_audio(file)
             reader = _ffmpeg_decoded(file)
             if reader is None:
                 _refuse_if_cut_before_audio(file)
@@ -322,6 +325,24 @@ def _is_text(file: Path) -> bool:
     except UnicodeDecodeError as error:  # a character cut at the 4096th byte is still text
         text = head[: error.start].decode("utf-8") if error.start > len(head) - 4 else ""
     return bool(text) and all(c.isprintable() or c in "\t\r\n\ufeff" for c in text)
+
+
+#: What is said beside a file that is no audio, by what it is (:func:`~soundstage.signatures.file_kind`).
+_NOT_AUDIO_HINTS = {
+    "a MIDI file": " (a MIDI file of automation goes after --midi)",
+    "a MIDI file (RMID)": " (a MIDI file of automation goes after --midi)",
+    "an HDF5 file (a SOFA set?)": " (a listener's head goes after --hrtf)",
+    "a zip archive": " (unpack the audio from it)",
+    "a VST3 preset": " (a plugin's preset goes into the chain file, as its preset)",
+}
+
+
+def _refuse_if_not_audio(file: Path) -> None:
+    """Refuse, naming what it is, a file that begins as no audio does (a MIDI file, an archive, a document)."""
+    kind = kind_of_file(file)
+    if kind is not None and not kind.audio:
+        hint = _NOT_AUDIO_HINTS.get(kind.name, "")
+        raise AudioFileError(f"input file {str(file)!r} is {kind.name}, not audio{hint}; give the audio file")
 
 
 def _text_given(file: Path) -> AudioFileError:

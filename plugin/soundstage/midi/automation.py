@@ -27,6 +27,7 @@ from soundstage.files import missing_hint, on_disk
 from soundstage.host.automation import AutomationEvent
 from soundstage.midi.decode import Decoder
 from soundstage.midi.maps import MidiMap, MidiMapError, ParameterSource
+from soundstage.signatures import kind_of_file
 
 __all__ = ["automation_events"]
 
@@ -50,6 +51,12 @@ def _open(file: Path) -> tuple[Any, float | None]:
     header is damaged, raises :class:`MidiMapError` naming it."""
     if not file.is_file():
         raise MidiMapError(f"MIDI file {str(file)!r} does not exist{missing_hint(file)}")
+    kind = kind_of_file(file)
+    if kind is not None and kind.name not in ("a MIDI file", "a MIDI file (RMID)"):
+        raise MidiMapError(
+            f"MIDI file {str(file)!r} is {kind.name}, not a Standard MIDI File; give the .mid file the DAW exported "
+            "(its MIDI, or its automation as MIDI)"
+        )
     try:
         midi = _read(file)
     except (OSError, EOFError, ValueError, KeyError, IndexError) as error:

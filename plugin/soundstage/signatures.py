@@ -1,0 +1,104 @@
+"""What a file is, by how it begins: for the one-line errors when one kind of file is given where another is wanted
+(an audio file after ``--chain``, a MIDI file as the input, a zip archive for a head, a chain file saved as RTF).
+
+Only the first bytes are looked at (:data:`HEAD_BYTES`); a file none of these begins like (text among them) is
+``None``, for the reader that wanted it to judge.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import NamedTuple
+
+__all__ = ["HEAD_BYTES", "FileKind", "file_kind", "kind_of_file"]
+
+#: How many of a file's first bytes :func:`file_kind` needs.
+HEAD_BYTES = 20
+
+
+class FileKind(NamedTuple):
+    """What a file is: a phrase for a message (``"a MIDI file"``) and whether it holds audio soundstage may read."""
+
+    name: str
+    audio: bool
+
+
+#: Signatures at the start of a file, each long enough to hold a byte no text file begins with (but RTF's, which is
+#: text; a TOML file cannot begin with "{"): a chain file whose first key is "MZ" or "ID3" is not taken for a program.
+_STARTS: tuple[tuple[bytes, FileKind], ...] = (
+    (b"RF64\xff\xff\xff\xff", FileKind("a WAV file (RF64)", True)),
+    (b"BW64\xff\xff\xff\xff", FileKind("a WAV file (BW64)", True)),
+    (b"fLaC\x00", FileKind("a FLAC file", True)),
+    (b"fLaC\x80", FileKind("a FLAC file", True)),
+    (b"OggS\x00", FileKind("an Ogg file", True)),
+    (b"caff\x00\x01", FileKind("a CAF file", True)),
+    (b"riff\x2e\x91\xcf\x11", FileKind("a Wave64 file", True)),
+    (b"ID3\x02", FileKind("an MP3 file", True)),
+    (b"ID3\x03", FileKind("an MP3 file", True)),
+    (b"ID3\x04", FileKind("an MP3 file", True)),
+    (b"\x1aE\xdf\xa3", FileKind("a Matroska or WebM file", True)),
+    (b"MThd\x00\x00\x00\x06", FileKind("a MIDI file", False)),
+    (b"\x89HDF\r\n\x1a\n", FileKind("an HDF5 file (a SOFA set?)", False)),
+    (b"CDF\x01", FileKind("a netCDF file", False)),
+    (b"CDF\x02", FileKind("a netCDF file", False)),
+    (b"MATLAB 5.0 MAT-file", FileKind("a MATLAB file", False)),
+    (b"VST3\x01\x00\x00\x00", FileKind("a VST3 preset", False)),
+    (b"PK\x03\x04", FileKind("a zip archive", False)),
+    (b"PK\x05\x06", FileKind("a zip archive", False)),
+    (b"\x1f\x8b", FileKind("a gzip archive", False)),
+    (b"7z\xbc\xaf\x27\x1c", FileKind("a 7-Zip archive", False)),
+    (b"Rar!\x1a\x07", FileKind("a RAR archive", False)),
+    (b"%PDF-", FileKind("a PDF document", False)),
+    (b"{\\rtf", FileKind("an RTF document (save it as plain text)", False)),
+    (b"\xd0\xcf\x11\xe0", FileKind("a Microsoft Office document", False)),
+    (b"\x89PNG", FileKind("a PNG image", False)),
+    (b"\xff\xd8\xff", FileKind("a JPEG image", False)),
+    (b"\x7fELF", FileKind("a program or library (ELF)", False)),
+)
+#: RIFF and IFF files, by the form their header names at bytes 8-12.
+_FORMS = {
+    (b"RIFF", b"WAVE"): FileKind("a WAV file", True),
+    (b"RIFF", b"RMID"): FileKind("a MIDI file (RMID)", False),
+    (b"RIFF", b"AVI "): FileKind("an AVI video", False),
+    (b"FORM", b"AIFF"): FileKind("an AIFF file", True),
+    (b"FORM", b"AIFC"): FileKind("an AIFF file", True),
+}
+
+
+def file_kind(head: bytes) -> FileKind | None:
+    """What a file beginning with ``head`` (its first :data:`HEAD_BYTES` bytes, or more) is, or None.
+
+    MPEG audio without a tag is known by its frame sync (11 bits set): ADTS AAC where the layer bits are 00, else
+    MP3; a UTF-16 text's byte-order mark (``FF FE``), which also sets them, is not audio.
+
+    Examples
+    --------
+    >>> file_kind(b"MThd\\x00\\x00\\x00\\x06").name
+    'a MIDI file'
+    >>> file_kind(b"RIFF\\x24\\x00\\x00\\x00WAVEfmt ").audio
+    True
+    >>> file_kind(b"[[stages]]") is None
+    True
+    """
+    form = _FORMS.get((head[:4], head[8:12]))
+    if form is not None:
+        return form
+    for start, kind in _STARTS:
+        if head.startswith(start):
+            return kind
+    if head[:2] == b"MZ" and b"\x00" in head[2:HEAD_BYTES]:  # a Windows program's DOS header
+        return FileKind("a Windows program or library", False)
+    if head[:3] == b"\x00\x00\x00" and head[4:8] == b"ftyp":  # the first box, a few bytes long
+        return FileKind("an MP4 or M4A file", True)
+    if len(head) >= 2 and head[0] == 0xFF and head[1] & 0xE0 == 0xE0 and head[:2] not in (b"\xff\xfe", b"\xff\xff"):
+        return FileKind("an AAC file" if head[1] & 0x06 == 0 else "an MP3 file", True)
+    return None
+
+
+def kind_of_file(file: Path) -> FileKind | None:
+    """:func:`file_kind` of ``file``'s first bytes; None where it cannot be read."""
+    try:
+        with file.open("rb") as handle:
+            return file_kind(handle.read(HEAD_BYTES))
+    except OSError:
+        return None
