@@ -322,6 +322,23 @@ CASES: dict[str, tuple[Callable[[W], list[str]], str, int]] = {
         r"taken.wav' already exists; pass --overwrite",
         2,
     ),
+    "input_is_a_folder_of_takes": (  # was: "is a folder, not an audio file"
+        lambda w: process(w, folder_with(w / "takes", "one.wav")),
+        r"input '.*takes' is a folder, not an audio file; to put each audio file in it through the chain: "
+        r"soundstage batch .*takes --chain .*gain\.toml -o OUT_FOLDER$",
+        2,
+    ),
+    "input_is_a_pattern_left_unexpanded": (  # a quoted glob, or cmd.exe's: was "'*.wav' does not exist"
+        lambda w: process(w, folder_with(w / "takes", "one.wav") + "/*.wav"),
+        r"input '.*takes/\*\.wav' is a pattern that matches 1 file\(s\); soundstage process takes one: .*soundstage batch",
+        2,
+    ),
+    "inputs_a_shell_expanded": (  # process *.wav --chain C: was "unrecognized arguments: c.wav"
+        lambda w: ["process", *(wav(w / f"{name}.wav", noise()) for name in "abcd"), "--chain", gain_chain(w)],
+        r"soundstage process takes one input and one output, but 4 files were given \(.*a\.wav, .*b\.wav, .*c\.wav "
+        r"and 1 more; a shell's \*\.wav\?\); to put many files through a chain: soundstage batch",
+        2,
+    ),
     "output_is_a_folder": (  # was: "give a file name such as 'out/out.wav'"
         lambda w: process(w, wav(w / "take 3.wav", noise()), out="renders") if (w / "renders").mkdir() is None else [],
         r"output '.*renders' is a folder; give a file name such as '.*renders/take 3\.wav'$",

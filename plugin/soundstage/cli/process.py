@@ -33,7 +33,36 @@ def _process_output(positional: str | None, option: str | None) -> str:
     return str(positional if positional is not None else option)
 
 
+def _one_input(args: argparse.Namespace) -> None:
+    """Refuse, pointing to ``soundstage batch``, what asks ``process`` for many files: a folder, a pattern the shell
+    left as it is (quoted, or cmd.exe's), or the files a shell's ``*.wav`` made of one."""
+    batch = f"soundstage batch FOLDER (or a quoted 'GLOB') --chain {args.chain} -o OUT_FOLDER"
+    if args.more:
+        given = [args.input, args.output, *args.more]
+        shown = ", ".join(given[:3]) + (f" and {len(given) - 3} more" if len(given) > 3 else "")
+        raise SoundstageError(
+            f"soundstage process takes one input and one output, but {len(given)} files were given ({shown}; a shell's "
+            f"*.wav?); to put many files through a chain: {batch}"
+        )
+    if Path(args.input).is_dir():
+        raise SoundstageError(
+            f"input {args.input!r} is a folder, not an audio file; to put each audio file in it through the chain: "
+            f"soundstage batch {args.input} --chain {args.chain} -o OUT_FOLDER"
+        )
+    if any(mark in args.input for mark in "*?") and not Path(args.input).exists():
+        from soundstage.files import glob_any_form
+
+        matched = glob_any_form(args.input)
+        if matched:
+            raise SoundstageError(
+                f"input {args.input!r} is a pattern that matches {len(matched)} file(s); soundstage process takes one: "
+                f"give one file, or put them all through the chain: soundstage batch '{args.input}' --chain {args.chain} "
+                "-o OUT_FOLDER"
+            )
+
+
 def _cmd_process(args: argparse.Namespace) -> int:
+    _one_input(args)
     args.output = _process_output(args.output, args.output_option)
     with contextlib.ExitStack() as stack:
         source, target, named = args.input, args.output, {}
@@ -264,6 +293,7 @@ def add_process(commands: Any) -> None:
     process.add_argument(
         "output", nargs="?", default=None, help="output audio file (.wav/.bwf, .aiff, .flac), or - for a WAV on standard output"
     )
+    process.add_argument("more", nargs="*", help=argparse.SUPPRESS)  # a shell's *.wav: refused, pointing to batch
     process.add_argument(
         "-o", "--output", dest="output_option", metavar="OUT", default=None, help="the output file (or as the 2nd argument)"
     )
