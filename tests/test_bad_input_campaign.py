@@ -322,6 +322,16 @@ CASES: dict[str, tuple[Callable[[W], list[str]], str, int]] = {
         r"taken.wav' already exists; pass --overwrite",
         2,
     ),
+    "chain_named_without_its_suffix": (  # was: "chain file '.../gain' does not exist"
+        lambda w: process(w, wav(w / "in.wav", noise()), chain=gain_chain(w).removesuffix(".toml")),
+        r"chain file '.*gain' does not exist; '.*gain\.toml' is there: give that name, with its suffix$",
+        2,
+    ),
+    "input_named_with_another_suffix": (  # the take exported as FLAC, named .wav on the command line
+        lambda w: process(w, wav(w / "take.flac", noise(), subtype="PCM_24").replace("take.flac", "take.wav")),
+        r"input file '.*take\.wav' does not exist; '.*take\.flac' is there: give that name, with its suffix$",
+        2,
+    ),
     "input_is_a_folder_of_takes": (  # was: "is a folder, not an audio file"
         lambda w: process(w, folder_with(w / "takes", "one.wav")),
         r"input '.*takes' is a folder, not an audio file; to put each audio file in it through the chain: "

@@ -330,15 +330,21 @@ def test_a_file_saved_in_windows_1252_is_named_as_such_with_where(tmp_path: Path
 
 
 def test_an_audio_file_given_as_the_chain_is_named_as_not_text(tmp_path: Path) -> None:
-    """A WAV (written by soundfile) passed for --chain: one line naming the file and the fix, not a codec's message."""
+    """A WAV (written by soundfile) passed for --chain: one line naming the file, what it is and the fix, not a codec's
+    message; bytes of no kind soundstage knows: where they are not text."""
     import soundfile
 
     wav = tmp_path / "mix.wav"
     soundfile.write(wav, np.full((4800, 2), 0.25, np.float32), 48000, subtype="PCM_24")
     with pytest.raises(ChainFileError) as caught:
         load_chain(wav)
+    assert re.fullmatch(r"chain file '.*mix\.wav' is a WAV file, not TOML text; give the \.toml file", str(caught.value))
+    data = tmp_path / "data.toml"
+    data.write_bytes(b"[[stages]]\n\x00\xb1\x02")
+    with pytest.raises(ChainFileError) as caught:
+        load_chain(data)
     assert re.fullmatch(
-        r"chain file '.*mix\.wav' is not a text file \(byte 0x[0-9a-f]{2} at \d+\): give the \.toml file", str(caught.value)
+        r"chain file '.*data\.toml' is not a text file \(byte 0xb1 at 12\): give the \.toml file", str(caught.value)
     )
 
 

@@ -484,14 +484,25 @@ def missing_hint(path: Path) -> str:
                 names = sorted(entry.name for entry in os.scandir(current))
             except OSError:
                 return ""
-            part = next((name for name in names if _folded(name) == _folded(part)), "")
-            if not part:
-                return ""
+            found = next((name for name in names if _folded(name) == _folded(part)), "")
+            if not found:
+                return _other_suffix_hint(current, part, names) if candidate == path else ""
+            part = found
         current = current / part
     if current == path:
         return ""
     why = "macOS and Windows ignore case, this system does not"
     return f"; {str(current)!r} is there, named in another case ({why}): use that name"
+
+
+def _other_suffix_hint(folder: Path, name: str, names: list[str]) -> str:
+    """``"; ..."`` where the one file of ``folder`` that ``name`` lacks only a suffix of, or has another suffix than,
+    is there (``mastering`` for ``mastering.toml``, ``take.wav`` for ``take.flac``), else ``""``."""
+    stem = _folded(Path(name).stem if Path(name).suffix else name)
+    matches = [entry for entry in names if _folded(Path(entry).stem) == stem and Path(entry).suffix]
+    if len(matches) != 1:
+        return ""
+    return f"; {str(folder / matches[0])!r} is there: give that name, with its suffix"
 
 
 def _folded(name: str) -> str:

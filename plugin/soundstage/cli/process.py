@@ -44,7 +44,7 @@ def _one_input(args: argparse.Namespace) -> None:
             f"soundstage process takes one input and one output, but {len(given)} files were given ({shown}; a shell's "
             f"*.wav?); to put many files through a chain: {batch}"
         )
-    if Path(args.input).is_dir():
+    if Path(args.input).is_dir() and not _is_daw_project(Path(args.input)):
         raise SoundstageError(
             f"input {args.input!r} is a folder, not an audio file; to put each audio file in it through the chain: "
             f"soundstage batch {args.input} --chain {args.chain} -o OUT_FOLDER"
@@ -59,6 +59,13 @@ def _one_input(args: argparse.Namespace) -> None:
                 f"give one file, or put them all through the chain: soundstage batch '{args.input}' --chain {args.chain} "
                 "-o OUT_FOLDER"
             )
+
+
+def _is_daw_project(folder: Path) -> bool:
+    """Whether a folder is a DAW's project (Logic's ``.logicx``), which the reader names with how to export it."""
+    from soundstage.fileio.opening import daw_project
+
+    return daw_project(folder) is not None
 
 
 def _cmd_process(args: argparse.Namespace) -> int:
