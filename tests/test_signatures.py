@@ -76,6 +76,13 @@ def _gzip(path: Path) -> Path:
     return path
 
 
+def _mat(path: Path) -> Path:
+    import scipy.io
+
+    scipy.io.savemat(path, {"hrir": np.zeros((2, 2, 8))})  # a set saved from MATLAB (or scipy) instead of as SOFA
+    return path
+
+
 def _png(path: Path) -> Path:
     matplotlib = pytest.importorskip("matplotlib")
     matplotlib.use("Agg")
@@ -94,6 +101,7 @@ def _png(path: Path) -> Path:
         (_zip, "stems.zip", "a zip archive"),
         (_gzip, "chain.toml.gz", "a gzip archive"),
         (_png, "plot.png", "a PNG image"),
+        (_mat, "kemar.mat", "a MATLAB file"),
     ],
 )
 def test_files_that_are_no_audio_are_known_so(tmp_path: Path, make: object, name: str, kind: str) -> None:

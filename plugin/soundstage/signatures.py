@@ -41,7 +41,6 @@ _STARTS: tuple[tuple[bytes, FileKind], ...] = (
     (b"\x89HDF\r\n\x1a\n", FileKind("an HDF5 file (a SOFA set?)", False)),
     (b"CDF\x01", FileKind("a netCDF file", False)),
     (b"CDF\x02", FileKind("a netCDF file", False)),
-    (b"MATLAB 5.0 MAT-file", FileKind("a MATLAB file", False)),
     (b"VST3\x01\x00\x00\x00", FileKind("a VST3 preset", False)),
     (b"PK\x03\x04", FileKind("a zip archive", False)),
     (b"PK\x05\x06", FileKind("a zip archive", False)),
@@ -86,6 +85,8 @@ def file_kind(head: bytes) -> FileKind | None:
     for start, kind in _STARTS:
         if head.startswith(start):
             return kind
+    if head.startswith(b"MATLAB ") and b" MAT-file" in head:  # MATLAB 5.0 and 7.3 (HDF5 behind a text header)
+        return FileKind("a MATLAB file", False)
     if head[:2] == b"MZ" and b"\x00" in head[2:HEAD_BYTES]:  # a Windows program's DOS header
         return FileKind("a Windows program or library", False)
     if head[:3] == b"\x00\x00\x00" and head[4:8] == b"ftyp":  # the first box, a few bytes long
