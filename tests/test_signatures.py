@@ -20,7 +20,7 @@ from hypothesis import strategies as st
 
 from helpers import tool
 from soundstage.cli import main
-from soundstage.signatures import HEAD_BYTES, file_kind, kind_of_file
+from soundstage.signatures import CATEGORIES, HEAD_BYTES, file_kind, kind_of_file
 
 SR = 48000
 
@@ -122,7 +122,7 @@ def test_no_text_but_rtf_is_taken_for_another_kind_of_file(text: str) -> None:
 @given(st.binary(max_size=HEAD_BYTES))
 def test_any_bytes_are_some_kind_or_none(head: bytes) -> None:
     found = file_kind(head)
-    assert found is None or (found.name.startswith(("a ", "an ")) and isinstance(found.audio, bool))
+    assert found is None or (found.name.startswith(("a ", "an ")) and found.category in CATEGORIES)
 
 
 def _case(argv: list[str], capsys: pytest.CaptureFixture[str]) -> str:
@@ -150,6 +150,9 @@ def test_each_kind_of_file_given_in_the_wrong_place_is_named(tmp_path: Path, cap
         ),
         ("process", str(_zip(tmp_path / "stems.zip")), out, "--chain", "mastering"): (
             r"input file '.*stems\.zip' is a zip archive, not audio \(unpack the audio from it\); give the audio file$"
+        ),
+        ("process", str(_gzip(tmp_path / "stems.tar.gz")), out, "--chain", "mastering"): (
+            r"input file '.*stems\.tar\.gz' is a gzip archive, not audio \(unpack the audio from it\); give the audio file$"
         ),
         # audio after --midi, --map and --head-track; audio for a session and a device profile
         ("process", str(take), out, "--chain", "studio-5", "--midi", str(take), "--map", str(tmp_path / "map.toml")): (

@@ -10,57 +10,65 @@ from __future__ import annotations
 from pathlib import Path
 from typing import NamedTuple
 
-__all__ = ["HEAD_BYTES", "FileKind", "file_kind", "kind_of_file"]
+__all__ = ["CATEGORIES", "HEAD_BYTES", "FileKind", "file_kind", "kind_of_file"]
 
+#: What a file can be: audio, MIDI, a head-related set's container (HDF5, netCDF), other numeric data, a plugin's
+#: preset, an archive, a document, an image, a program or a video.
+CATEGORIES = ("audio", "midi", "head", "data", "preset", "archive", "document", "image", "program", "video")
 #: How many of a file's first bytes :func:`file_kind` needs.
 HEAD_BYTES = 20
 
 
 class FileKind(NamedTuple):
-    """What a file is: a phrase for a message (``"a MIDI file"``) and whether it holds audio soundstage may read."""
+    """What a file is: a phrase for a message (``"a MIDI file"``) and its category, one of :data:`CATEGORIES`."""
 
     name: str
-    audio: bool
+    category: str
+
+    @property
+    def audio(self) -> bool:
+        """Whether the file holds audio soundstage may read."""
+        return self.category == "audio"
 
 
 #: Signatures at the start of a file, each long enough to hold a byte no text file begins with (but RTF's, which is
 #: text; a TOML file cannot begin with "{"): a chain file whose first key is "MZ" or "ID3" is not taken for a program.
 _STARTS: tuple[tuple[bytes, FileKind], ...] = (
-    (b"RF64\xff\xff\xff\xff", FileKind("a WAV file (RF64)", True)),
-    (b"BW64\xff\xff\xff\xff", FileKind("a WAV file (BW64)", True)),
-    (b"fLaC\x00", FileKind("a FLAC file", True)),
-    (b"fLaC\x80", FileKind("a FLAC file", True)),
-    (b"OggS\x00", FileKind("an Ogg file", True)),
-    (b"caff\x00\x01", FileKind("a CAF file", True)),
-    (b"riff\x2e\x91\xcf\x11", FileKind("a Wave64 file", True)),
-    (b"ID3\x02", FileKind("an MP3 file", True)),
-    (b"ID3\x03", FileKind("an MP3 file", True)),
-    (b"ID3\x04", FileKind("an MP3 file", True)),
-    (b"\x1aE\xdf\xa3", FileKind("a Matroska or WebM file", True)),
-    (b"MThd\x00\x00\x00\x06", FileKind("a MIDI file", False)),
-    (b"\x89HDF\r\n\x1a\n", FileKind("an HDF5 file (a SOFA set?)", False)),
-    (b"CDF\x01", FileKind("a netCDF file", False)),
-    (b"CDF\x02", FileKind("a netCDF file", False)),
-    (b"VST3\x01\x00\x00\x00", FileKind("a VST3 preset", False)),
-    (b"PK\x03\x04", FileKind("a zip archive", False)),
-    (b"PK\x05\x06", FileKind("a zip archive", False)),
-    (b"\x1f\x8b", FileKind("a gzip archive", False)),
-    (b"7z\xbc\xaf\x27\x1c", FileKind("a 7-Zip archive", False)),
-    (b"Rar!\x1a\x07", FileKind("a RAR archive", False)),
-    (b"%PDF-", FileKind("a PDF document", False)),
-    (b"{\\rtf", FileKind("an RTF document (save it as plain text)", False)),
-    (b"\xd0\xcf\x11\xe0", FileKind("a Microsoft Office document", False)),
-    (b"\x89PNG", FileKind("a PNG image", False)),
-    (b"\xff\xd8\xff", FileKind("a JPEG image", False)),
-    (b"\x7fELF", FileKind("a program or library (ELF)", False)),
+    (b"RF64\xff\xff\xff\xff", FileKind("a WAV file (RF64)", "audio")),
+    (b"BW64\xff\xff\xff\xff", FileKind("a WAV file (BW64)", "audio")),
+    (b"fLaC\x00", FileKind("a FLAC file", "audio")),
+    (b"fLaC\x80", FileKind("a FLAC file", "audio")),
+    (b"OggS\x00", FileKind("an Ogg file", "audio")),
+    (b"caff\x00\x01", FileKind("a CAF file", "audio")),
+    (b"riff\x2e\x91\xcf\x11", FileKind("a Wave64 file", "audio")),
+    (b"ID3\x02", FileKind("an MP3 file", "audio")),
+    (b"ID3\x03", FileKind("an MP3 file", "audio")),
+    (b"ID3\x04", FileKind("an MP3 file", "audio")),
+    (b"\x1aE\xdf\xa3", FileKind("a Matroska or WebM file", "audio")),
+    (b"MThd\x00\x00\x00\x06", FileKind("a MIDI file", "midi")),
+    (b"\x89HDF\r\n\x1a\n", FileKind("an HDF5 file (a SOFA set?)", "head")),
+    (b"CDF\x01", FileKind("a netCDF file", "head")),
+    (b"CDF\x02", FileKind("a netCDF file", "head")),
+    (b"VST3\x01\x00\x00\x00", FileKind("a VST3 preset", "preset")),
+    (b"PK\x03\x04", FileKind("a zip archive", "archive")),
+    (b"PK\x05\x06", FileKind("a zip archive", "archive")),
+    (b"\x1f\x8b", FileKind("a gzip archive", "archive")),
+    (b"7z\xbc\xaf\x27\x1c", FileKind("a 7-Zip archive", "archive")),
+    (b"Rar!\x1a\x07", FileKind("a RAR archive", "archive")),
+    (b"%PDF-", FileKind("a PDF document", "document")),
+    (b"{\\rtf", FileKind("an RTF document (save it as plain text)", "document")),
+    (b"\xd0\xcf\x11\xe0", FileKind("a Microsoft Office document", "document")),
+    (b"\x89PNG", FileKind("a PNG image", "image")),
+    (b"\xff\xd8\xff", FileKind("a JPEG image", "image")),
+    (b"\x7fELF", FileKind("a program or library (ELF)", "program")),
 )
 #: RIFF and IFF files, by the form their header names at bytes 8-12.
 _FORMS = {
-    (b"RIFF", b"WAVE"): FileKind("a WAV file", True),
-    (b"RIFF", b"RMID"): FileKind("a MIDI file (RMID)", False),
-    (b"RIFF", b"AVI "): FileKind("an AVI video", False),
-    (b"FORM", b"AIFF"): FileKind("an AIFF file", True),
-    (b"FORM", b"AIFC"): FileKind("an AIFF file", True),
+    (b"RIFF", b"WAVE"): FileKind("a WAV file", "audio"),
+    (b"RIFF", b"RMID"): FileKind("a MIDI file (RMID)", "midi"),
+    (b"RIFF", b"AVI "): FileKind("an AVI video", "video"),
+    (b"FORM", b"AIFF"): FileKind("an AIFF file", "audio"),
+    (b"FORM", b"AIFC"): FileKind("an AIFF file", "audio"),
 }
 
 
@@ -86,13 +94,13 @@ def file_kind(head: bytes) -> FileKind | None:
         if head.startswith(start):
             return kind
     if head.startswith(b"MATLAB ") and b" MAT-file" in head:  # MATLAB 5.0 and 7.3 (HDF5 behind a text header)
-        return FileKind("a MATLAB file", False)
+        return FileKind("a MATLAB file", "data")
     if head[:2] == b"MZ" and b"\x00" in head[2:HEAD_BYTES]:  # a Windows program's DOS header
-        return FileKind("a Windows program or library", False)
+        return FileKind("a Windows program or library", "program")
     if head[:3] == b"\x00\x00\x00" and head[4:8] == b"ftyp":  # the first box, a few bytes long
-        return FileKind("an MP4 or M4A file", True)
+        return FileKind("an MP4 or M4A file", "audio")
     if len(head) >= 2 and head[0] == 0xFF and head[1] & 0xE0 == 0xE0 and head[:2] not in (b"\xff\xfe", b"\xff\xff"):
-        return FileKind("an AAC file" if head[1] & 0x06 == 0 else "an MP3 file", True)
+        return FileKind("an AAC file" if head[1] & 0x06 == 0 else "an MP3 file", "audio")
     return None
 
 

@@ -327,13 +327,12 @@ def _is_text(file: Path) -> bool:
     return bool(text) and all(c.isprintable() or c in "\t\r\n\ufeff" for c in text)
 
 
-#: What is said beside a file that is no audio, by what it is (:func:`~soundstage.signatures.file_kind`).
+#: What is said beside a file that is no audio, by its category (:data:`~soundstage.signatures.CATEGORIES`).
 _NOT_AUDIO_HINTS = {
-    "a MIDI file": " (a MIDI file of automation goes after --midi)",
-    "a MIDI file (RMID)": " (a MIDI file of automation goes after --midi)",
-    "an HDF5 file (a SOFA set?)": " (a listener's head goes after --hrtf)",
-    "a zip archive": " (unpack the audio from it)",
-    "a VST3 preset": " (a plugin's preset goes into the chain file, as its preset)",
+    "midi": " (a MIDI file of automation goes after --midi)",
+    "head": " (a listener's head goes after --hrtf)",
+    "archive": " (unpack the audio from it)",
+    "preset": " (a plugin's preset goes into the chain file, as its preset)",
 }
 
 
@@ -341,7 +340,7 @@ def _refuse_if_not_audio(file: Path) -> None:
     """Refuse, naming what it is, a file that begins as no audio does (a MIDI file, an archive, a document)."""
     kind = kind_of_file(file)
     if kind is not None and not kind.audio:
-        hint = _NOT_AUDIO_HINTS.get(kind.name, "")
+        hint = _NOT_AUDIO_HINTS.get(kind.category, "")
         raise AudioFileError(f"input file {str(file)!r} is {kind.name}, not audio{hint}; give the audio file")
 
 

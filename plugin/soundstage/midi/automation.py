@@ -52,7 +52,7 @@ def _open(file: Path) -> tuple[Any, float | None]:
     if not file.is_file():
         raise MidiMapError(f"MIDI file {str(file)!r} does not exist{missing_hint(file)}")
     kind = kind_of_file(file)
-    if kind is not None and kind.name not in ("a MIDI file", "a MIDI file (RMID)"):
+    if kind is not None and kind.category != "midi":
         raise MidiMapError(
             f"MIDI file {str(file)!r} is {kind.name}, not a Standard MIDI File; give the .mid file the DAW exported "
             "(its MIDI, or its automation as MIDI)"
