@@ -192,23 +192,32 @@ def pair_over_front_db(head: object) -> np.ndarray:
     return np.array(ratio)
 
 
+def pink_center_and_sides(seconds: float = 6.0) -> np.ndarray:
+    """The issue's pink-noise mix, (2, samples) float32: a pink center in both channels plus a pink side in each, the
+    three independent (seeded, the same on every run)."""
+    rng = np.random.default_rng(11)
+    center, left, right = (pink_noise(int(seconds * SR), rng) for _ in range(3))
+    return np.stack([center + left, center + right]).astype(np.float32)
+
+
+def ears_of(design_hrtf: str, hrtf: str, stereo: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``stereo`` at the ears of ``hrtf``: through the device designed on ``design_hrtf`` and its binaural preview, and
+    through the stereo reference; the filters' edges left out."""
+    device = Chain([Spatializer(hrtf=design_hrtf), BinauralMonitor(hrtf=hrtf)])
+    audio = np.asarray(stereo, np.float32)
+    reference = StereoReference(hrtf=hrtf)
+    return device(audio, SR)[:, EDGE:-EDGE].astype(float), reference(audio, SR)[:, EDGE:-EDGE].astype(float)
+
+
 def interaural_correlation(design_hrtf: str, hrtf: str) -> list[tuple[str, list[str]]]:
     """Per program, the device preview's IACC beside the stereo reference's, in the two bands of the issue."""
-    rng = np.random.default_rng(11)
-    n = int(6 * SR)
-    center, left, right = (pink_noise(n, rng) for _ in range(3))
-    programs = {"demo mix": example_mix(int(SR), seconds=6.0), "pink center + sides": np.stack([center + left, center + right])}
-    device = Chain([Spatializer(hrtf=design_hrtf), BinauralMonitor(hrtf=hrtf)])
-    reference = StereoReference(hrtf=hrtf)
+    programs = {"demo mix": example_mix(int(SR), seconds=6.0), "pink center + sides": pink_center_and_sides()}
     rows = []
     for name, stereo in programs.items():
-        ears = {
-            label: chain(np.asarray(stereo, np.float32), SR)[:, EDGE:-EDGE]
-            for label, chain in (("device", device), ("reference", reference))
-        }
+        ears = ears_of(design_hrtf, hrtf, stereo)
         row = []
         for band in ((500.0, 2000.0), (2000.0, 8000.0)):
-            values = [iacc(ears[label].astype(float), SR, band) for label in ("device", "reference")]
+            values = [iacc(heard, SR, band) for heard in ears]
             row.append(f"{band[0]:g}-{band[1]:g} Hz {values[0]:.2f} vs {values[1]:.2f} ({values[0] - values[1]:+.2f})")
         rows.append((name, row))
     return rows
@@ -219,16 +228,11 @@ WIDTH_BANDS = ((500.0, 1000.0), (1000.0, 2000.0), (2000.0, 4000.0), (4000.0, 600
 
 
 def width_by_band(design_hrtf: str, hrtf: str) -> list[str]:
-    """The device preview's IACC beside the stereo reference's for pink center + sides, per band of
+    """The device preview's IACC beside the stereo reference's for :func:`pink_center_and_sides`, per band of
     :data:`WIDTH_BANDS`, heard on ``hrtf``: on the design head itself what remains is the device's, not a head's."""
-    rng = np.random.default_rng(11)
-    n = int(6 * SR)
-    center, left, right = (pink_noise(n, rng) for _ in range(3))
-    stereo = np.stack([center + left, center + right]).astype(np.float32)
-    device = Chain([Spatializer(hrtf=design_hrtf), BinauralMonitor(hrtf=hrtf)])
-    ears = [chain(stereo, SR)[:, EDGE:-EDGE].astype(float) for chain in (device, StereoReference(hrtf=hrtf))]
+    device, reference = ears_of(design_hrtf, hrtf, pink_center_and_sides())
     return [
-        f"{low / 1000:g}-{high / 1000:g} kHz {iacc(ears[0], SR, (low, high)):.2f} / {iacc(ears[1], SR, (low, high)):.2f}"
+        f"{low / 1000:g}-{high / 1000:g} kHz {iacc(device, SR, (low, high)):.2f} / {iacc(reference, SR, (low, high)):.2f}"
         for low, high in WIDTH_BANDS
     ]
 
