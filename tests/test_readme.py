@@ -45,8 +45,16 @@ def test_spatial_example_runs() -> None:
     assert namespace["on_headphones"].shape == (2, 9600) and namespace["reference"].shape == (2, 9600)
 
 
-#: The package's top-level names the README's maps of the code start from.
-_CODE_ROOTS = ("cli", "session", "host", "midi", "sinks", "engine", "stages", "dsp", "acoustics", "fileio", "analysis", "export")
+PACKAGE = Path(__file__).resolve().parents[1] / "plugin" / "soundstage"
+
+
+def _top_level_modules() -> set[str]:
+    """The package's top-level modules and subpackages, as files and folders (``cli``, ``files.py``)."""
+    return {
+        path.name
+        for path in PACKAGE.iterdir()
+        if not path.name.startswith("_") and (path.suffix == ".py" or (path / "__init__.py").exists())
+    }
 
 
 def test_the_path_of_a_sample_names_code_that_exists() -> None:
@@ -56,7 +64,8 @@ def test_the_path_of_a_sample_names_code_that_exists() -> None:
     import importlib
 
     diagram = README.split("### The path of a sample", 1)[1].split("```\n", 1)[1].split("```", 1)[0]
-    found_names = re.findall(rf"\b(?:{'|'.join(_CODE_ROOTS)})(?:\.[A-Za-z_]\w*)+", diagram)
+    roots = sorted(name.removesuffix(".py") for name in _top_level_modules())
+    found_names = re.findall(rf"\b(?:{'|'.join(roots)})(?:\.[A-Za-z_]\w*)+", diagram)
     names = sorted({name for name in found_names if name.rsplit(".", 1)[-1] not in ("toml", "json", "wav")})  # files
     assert len(names) >= 15, names
     missing = []
@@ -81,14 +90,11 @@ def test_the_map_of_the_package_names_every_module_and_only_modules_that_exist()
     """The README's map of the package ("Layers": ``cli/``, ``fileio/``, ``finishing.py`` ...) names files and folders
     that are there, and every top-level module and folder of the package is on it."""
     layers = README.split("### Layers", 1)[1].split("```\n", 1)[1].split("```", 1)[0]
-    package = Path(__file__).resolve().parents[1] / "plugin" / "soundstage"
     named = {
         name.strip().rstrip("/")
         for line in layers.splitlines()
         if line[:1].strip()  # a line that starts a row (the rest are its text, indented)
         for name in line.split("  ", 1)[0].split(",")
     }
-    missing = sorted(name for name in named if not (package / name).exists())
-    there = {path.name if path.is_dir() else path.name for path in package.iterdir() if not path.name.startswith("_")}
-    modules = {name for name in there if name.endswith(".py") or (package / name / "__init__.py").exists()}
-    assert missing == [] and sorted(modules - named) == []
+    missing = sorted(name for name in named if not (PACKAGE / name).exists())
+    assert missing == [] and sorted(_top_level_modules() - named) == []
