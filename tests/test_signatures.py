@@ -109,6 +109,26 @@ def test_files_that_are_no_audio_are_known_so(tmp_path: Path, make: object, name
     assert found is not None and (found.name, found.audio) == (kind, False)
 
 
+@pytest.mark.parametrize(
+    ("form", "kind"),
+    [
+        ("NETCDF4", "an HDF5 file (a SOFA set?)"),  # SOFA's own container
+        ("NETCDF4_CLASSIC", "an HDF5 file (a SOFA set?)"),
+        ("NETCDF3_CLASSIC", "a netCDF file"),
+        ("NETCDF3_64BIT_OFFSET", "a netCDF file"),
+        ("NETCDF3_64BIT_DATA", "a netCDF file"),  # CDF-5
+    ],
+)
+def test_every_container_the_netcdf_library_writes_is_known_as_a_head(tmp_path: Path, form: str, kind: str) -> None:
+    netCDF4 = pytest.importorskip("netCDF4")
+    path = tmp_path / "head.nc"
+    with netCDF4.Dataset(path, "w", format=form) as data:
+        data.createDimension("M", 2)
+        data.createVariable("Data.Delay", "f8", ("M",))[:] = [0.0, 1.0]
+    found = kind_of_file(path)
+    assert found is not None and (found.name, found.category) == (kind, "head")
+
+
 @settings(max_examples=500, deadline=None)
 @given(st.text(alphabet=st.characters(blacklist_categories=("Cs", "Cc")) | st.sampled_from("\t\r\n"), max_size=40))
 def test_no_text_but_rtf_is_taken_for_another_kind_of_file(text: str) -> None:

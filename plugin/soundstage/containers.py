@@ -36,6 +36,7 @@ from soundstage.flac import (
     flac_signature,
 )
 from soundstage.ogg import ogg_comments, ogg_ended
+from soundstage.signatures import HDF5_SIGNATURE
 
 __all__ = [
     "AudioSize",
@@ -52,7 +53,6 @@ __all__ = [
     "hdf5_superblock",
     "ogg_comments",
     "ogg_ended",
-    "HDF5_SIGNATURE",
 ]
 
 
@@ -255,10 +255,6 @@ def _mp4_cut(stream: BinaryIO, length: int) -> str | None:
     if b"moov" not in found:  # it ends between boxes, or inside a box's header, and the index never came
         return f"it ends after {length} bytes, before the index ('moov' box) an MP4 keeps at its end"
     return None
-
-
-#: An HDF5 file's signature, at its start or after a user block of 512, 1024, 2048 ... bytes.
-HDF5_SIGNATURE = b"\x89HDF\r\n\x1a\n"
 
 
 def hdf5_superblock(stream: BinaryIO) -> int | None:

@@ -10,13 +10,16 @@ from __future__ import annotations
 from pathlib import Path
 from typing import NamedTuple
 
-__all__ = ["CATEGORIES", "HEAD_BYTES", "FileKind", "file_kind", "kind_of_file"]
+__all__ = ["CATEGORIES", "HDF5_SIGNATURE", "HEAD_BYTES", "FileKind", "file_kind", "kind_of_file"]
 
 #: What a file can be: audio, MIDI, a head-related set's container (HDF5, netCDF), other numeric data, a plugin's
 #: preset, an archive, a document, an image, a program or a video.
 CATEGORIES = ("audio", "midi", "head", "data", "preset", "archive", "document", "image", "program", "video")
 #: How many of a file's first bytes :func:`file_kind` needs.
 HEAD_BYTES = 20
+#: An HDF5 file's signature (netCDF-4, so SOFA, is HDF5), at its start or after a user block of 512, 1024, 2048 ...
+#: bytes (:func:`soundstage.containers.hdf5_superblock`).
+HDF5_SIGNATURE = b"\x89HDF\r\n\x1a\n"
 
 
 class FileKind(NamedTuple):
@@ -46,9 +49,10 @@ _STARTS: tuple[tuple[bytes, FileKind], ...] = (
     (b"ID3\x04", FileKind("an MP3 file", "audio")),
     (b"\x1aE\xdf\xa3", FileKind("a Matroska or WebM file", "audio")),
     (b"MThd\x00\x00\x00\x06", FileKind("a MIDI file", "midi")),
-    (b"\x89HDF\r\n\x1a\n", FileKind("an HDF5 file (a SOFA set?)", "head")),
+    (HDF5_SIGNATURE, FileKind("an HDF5 file (a SOFA set?)", "head")),
     (b"CDF\x01", FileKind("a netCDF file", "head")),
     (b"CDF\x02", FileKind("a netCDF file", "head")),
+    (b"CDF\x05", FileKind("a netCDF file", "head")),
     (b"VST3\x01\x00\x00\x00", FileKind("a VST3 preset", "preset")),
     (b"PK\x03\x04", FileKind("a zip archive", "archive")),
     (b"PK\x05\x06", FileKind("a zip archive", "archive")),

@@ -256,8 +256,6 @@ def receiver_sides(sofa: sofar.Sofa) -> np.ndarray | None:
     return positions[:, 1]
 
 
-#: How a SOFA file (netCDF-4, an HDF5 container; or classic netCDF) begins.
-_SOFA_SIGNATURES = (containers.HDF5_SIGNATURE, b"CDF\x01", b"CDF\x02", b"CDF\x05")
 #: What is said beside what else people give for a head (:func:`~soundstage.signatures.file_kind`).
 _HINTS = {"a zip archive": " (unpack the .sofa file from it)", "a MATLAB file": " (save the set as SOFA: SOFAsave)"}
 
@@ -320,13 +318,13 @@ def check_container(file: Path) -> None:
                     f"SOFA file {str(file)!r} is cut short: it holds {held} of the {stated} bytes its HDF5 superblock "
                     "states (a download or copy that did not finish?); copy it again"
                 )
-            if head.startswith(_SOFA_SIGNATURES) or containers.hdf5_superblock(handle) is not None:
-                return
+            given = file_kind(head)
+            if (given is not None and given.category == "head") or containers.hdf5_superblock(handle) is not None:
+                return  # netCDF-4 (HDF5, maybe behind a user block) or classic netCDF
     except OSError as error:
         raise HrtfError(f"SOFA file {str(file)!r} cannot be read: {error.strerror or error}") from None
     if not head:
         raise HrtfError(f"SOFA file {str(file)!r} is empty; give a SOFA (AES69) file")
-    given = file_kind(head)
     kind = None if given is None else given.name + _HINTS.get(given.name, "")
     if kind is None:
         printable = all(32 <= byte < 127 or byte in (9, 10, 13) for byte in head)
