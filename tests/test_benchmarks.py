@@ -105,7 +105,15 @@ def test_fidelity_benchmark_runs() -> None:
         pytest.skip("needs the MIT KEMAR set (Debian: apt-get install libmysofa1)")
     result = run("fidelity.py", timeout=600)
     assert result.returncode == 0, result.stderr
-    for figure in ("region mean", "personalized", "width at 2 m, hard left", "virtualizer ILD", "tonal balance, mixed", "IACC", "by band"):
+    for figure in (
+        "region mean",
+        "personalized",
+        "width at 2 m, hard left",
+        "virtualizer ILD",
+        "tonal balance, mixed",
+        "IACC",
+        "by band",
+    ):
         assert figure in result.stdout, figure
     # width on KEMAR scaled and with its ears moved (analysis.crosstalk.other_listeners): hard left / right within
     # KEMAR's own limits (40 us, 2 dB; measured 24 us, 0.6 dB), the center within other listeners' goal (60 us, 3 dB)

@@ -118,10 +118,20 @@ def pcm24(path: Path, audio: np.ndarray) -> np.ndarray:
     return soundfile.read(str(path), dtype="float32", always_2d=True)[0].T
 
 
-@pytest.mark.parametrize(("name", "codec"), [("logic.m4a", "alac"), ("logic.caf", "alac"), ("archive.wv", "wavpack")])
+@pytest.mark.parametrize(
+    ("name", "codec"),
+    [
+        ("logic.m4a", "alac"),
+        ("logic.caf", "alac"),
+        ("archive.wv", "wavpack"),
+        ("archive.tta", "tta"),
+        ("flac.mka", "flac"),
+        ("pcm.mkv", "pcm_s24le"),
+    ],
+)
 def test_lossless_formats_other_programs_write_read_bit_exact(tmp_path: Path, name: str, codec: str) -> None:
-    """ALAC (.m4a from iTunes / Logic, .caf) and WavPack made by ffmpeg from a 24-bit WAV read as that WAV's samples,
-    every one, and as many (neither pedalboard nor libsndfile reads them here)."""
+    """ALAC (.m4a from iTunes / Logic, .caf), WavPack, True Audio and Matroska made by ffmpeg from a 24-bit WAV read
+    as that WAV's samples, every one, and as many (neither pedalboard nor libsndfile reads them here)."""
     tool("ffmpeg")
     audio = program(2.0)
     audio[:, 24000] = 0.9  # a click: the start is not shifted either
@@ -131,6 +141,31 @@ def test_lossless_formats_other_programs_write_read_bit_exact(tmp_path: Path, na
         assert (reader.samplerate, reader.num_channels, reader.frames) == (SR, 2, expected.shape[1])
         got = np.concatenate([reader.read(7000) for _ in range(-(-reader.frames // 7000))], axis=1)
     assert got.shape == expected.shape and np.array_equal(got, expected)
+
+
+@pytest.mark.parametrize("name", ["take.raw", "take.pcm", "take.dat", "take"])
+def test_raw_audio_with_no_header_is_refused_not_read_as_a_guess(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], name: str
+) -> None:
+    """Headerless PCM (ffmpeg's `-f s16le`, a recorder's .raw) says nothing of its rate, channels or encoding. FFmpeg
+    guesses a format for such bytes: a dual-mono take (a mono source bounced to stereo) probes as a game console's
+    ADPCM ("adp"), and 1 s of it read as 3.5 s of noise, written without a word. It is refused in one line now, the
+    sox command that names what it holds given for a .raw or .pcm file, and nothing is written."""
+    tool("ffmpeg")
+    mono = program(1.0, channels=1)
+    source = write(tmp_path / "source.wav", np.concatenate([mono, mono]))
+    raw = tmp_path / name
+    subprocess.run(["ffmpeg", "-loglevel", "error", "-i", str(source), "-c:a", "pcm_s16le", "-f", "s16le", str(raw)], check=True)
+    (tmp_path / "chain.toml").write_text('format = 1\n[[stages]]\ntype = "Gain"\n')
+    out = tmp_path / "out.wav"
+    assert main(["process", str(raw), "--chain", str(tmp_path / "chain.toml"), "-o", str(out)]) == 2
+    error = capsys.readouterr().err.strip()
+    assert error.count("\n") == 0 and "Traceback" not in error and not out.exists()
+    if raw.suffix in (".raw", ".pcm"):
+        assert f"input file {str(raw)!r} is raw audio: no header says its rate, channels and encoding" in error
+        assert f"sox -t raw -r 48000 -e signed -b 24 -c 2 {name} take.wav" in error
+    else:
+        assert f"input file {str(raw)!r} cannot be read as audio" in error
 
 
 @pytest.mark.parametrize(("codec", "rate", "channels"), [("g722", 16000, 1), ("adpcm_g726", 8000, 1), ("adpcm_yamaha", SR, 2)])

@@ -208,18 +208,7 @@ def _decoder(file: Path, *, libsndfile_frames: int | None) -> Any:
             reader = _ffmpeg_decoded(file)
             if reader is None:
                 _refuse_if_cut_before_audio(file)
-                reason = str(error).split(": ", 1)[-1] if "Failed to open" in str(error) else str(error)
-                formats = [*READ_FORMATS, *(DECODED_FORMATS if decoders_installed() else ())]
-                raise AudioFileError(
-                    f"input file {str(file)!r} cannot be read as audio: {_first_line(reason).rstrip('.')}; soundstage "
-                    f"reads {', '.join(formats[:-1])} and {formats[-1]}: convert it "
-                    f"(e.g. ffmpeg -i {file.name} -c:a pcm_s24le {file.stem}.wav)"
-                    + (
-                        ""
-                        if decoders_installed()
-                        else f", or pip install 'soundstage[formats]' to read {', '.join(DECODED_FORMATS)}"
-                    )
-                ) from None
+                raise _unreadable(file, error) from None
     if int(reader.frames) == 0 and libsndfile_frames and isinstance(reader, ReadableAudioFile):
         reader.close()  # pedalboard stops short of the audio libsndfile finds: a RIFF size too small, a damaged one before it
         reader = SoundfileReader(file)
@@ -244,6 +233,26 @@ def _decoder(file: Path, *, libsndfile_frames: int | None) -> Any:
     return within_reason(file, reader if bits is None else FullScaleReader(reader, bits))
 
 
+def _unreadable(file: Path, error: Exception) -> AudioFileError:
+    """The error for a file no reader here reads (pedalboard's ``error``): raw audio, with the sox command that names
+    what it holds; any other, with the formats read and the ffmpeg command that converts it."""
+    if file.suffix.lower() in _HEADERLESS_SUFFIXES:
+        return AudioFileError(
+            f"input file {str(file)!r} is raw audio: no header says its rate, channels and encoding; convert it naming "
+            f"them (e.g. sox -t raw -r 48000 -e signed -b 24 -c 2 {file.name} {file.stem}.wav)"
+        )
+    reason = str(error).split(": ", 1)[-1] if "Failed to open" in str(error) else str(error)
+    formats = [*READ_FORMATS, *(DECODED_FORMATS if decoders_installed() else ())]
+    return AudioFileError(
+        f"input file {str(file)!r} cannot be read as audio: {_first_line(reason).rstrip('.')}; soundstage "
+        f"reads {', '.join(formats[:-1])} and {formats[-1]}: convert it "
+        f"(e.g. ffmpeg -i {file.name} -c:a pcm_s24le {file.stem}.wav)"
+        + ("" if decoders_installed() else f", or pip install 'soundstage[formats]' to read {', '.join(DECODED_FORMATS)}")
+    )
+
+
+#: The suffixes of raw (headerless) PCM, which no reader can read without being told its rate, channels and encoding.
+_HEADERLESS_SUFFIXES = (".raw", ".pcm")
 #: The formats read, as the refusal of another format lists them: pedalboard's and libsndfile's, and what
 #: :class:`DecodedReader` adds (the "formats" extra).
 READ_FORMATS = ("WAV", "AIFF", "FLAC", "MP3", "Ogg", "Opus", "CAF", "Wave64")
