@@ -143,6 +143,64 @@ def test_lossless_formats_other_programs_write_read_bit_exact(tmp_path: Path, na
     assert got.shape == expected.shape and np.array_equal(got, expected)
 
 
+def sox_decoded(path: Path, channels: int) -> np.ndarray:
+    """What sox decodes from ``path``: ``(channels, n)`` float32."""
+    decoded = subprocess.run(["sox", str(path), "-t", "f32", "-"], capture_output=True, check=True).stdout
+    return np.frombuffer(decoded, "<f4").reshape(-1, channels).T
+
+
+@pytest.mark.parametrize(
+    ("name", "writer", "channels"),
+    [
+        ("amiga.8svx", "sox", 2),  # each channel's samples after the other's
+        ("amiga-mono.8svx", "sox", 1),
+        ("dos.voc", "sox", 2),  # one block of sound
+        ("dos.voc", "ffmpeg", 2),  # a block per packet
+        ("dos-mono.voc", "ffmpeg", 1),
+    ],
+)
+def test_legacy_formats_other_programs_write_read_as_sox_decodes_them(
+    tmp_path: Path, name: str, writer: str, channels: int
+) -> None:
+    """8SVX and Creative VOC files, which libsndfile reads and pedalboard does not, read as sox decodes them, every
+    sample, and as long as their source. libsndfile read sox's stereo 8SVX as noise (its channels are stored one
+    after the other) and ffmpeg's VOC with each block's header as samples (64 frames too many in 1 s, and wrong);
+    these are read through FFmpeg's decoders now."""
+    tool(writer)
+    tool("sox")
+    audio = program(1.0, channels)
+    source = write(tmp_path / "source.wav", audio)
+    made = tmp_path / name
+    if writer == "sox":
+        subprocess.run(["sox", str(source), *(["-b", "16"] if made.suffix == ".voc" else []), str(made)], check=True)
+    else:
+        ffmpeg(source, made, "-c:a", "pcm_s16le")
+    expected = sox_decoded(made, channels)
+    with open_audio(made) as reader:
+        assert (reader.samplerate, reader.num_channels, reader.frames) == (SR, channels, audio.shape[1])
+        got = reader.read(reader.frames)
+    held = min(got.shape[1], expected.shape[1])  # sox reads its own VOC 2 to 4 samples short of its source
+    assert held >= audio.shape[1] - 4 and np.array_equal(got[:, :held], expected[:, :held])
+
+
+def test_without_the_formats_extra_a_stereo_8svx_is_refused_not_read_as_noise(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    tool("sox")
+    from soundstage.errors import AudioFileError
+    from soundstage.fileio import readers
+
+    made = tmp_path / "amiga.8svx"
+    subprocess.run(["sox", str(write(tmp_path / "source.wav", program(1.0))), str(made)], check=True)
+    monkeypatch.setattr(readers, "av", None)  # as if the formats extra were not installed
+    with pytest.raises(
+        AudioFileError,
+        match=r"amiga.8svx' is a stereo 8SVX file, which libsndfile reads wrong; pip install 'soundstage\[formats\]' "
+        r"to read it, or convert it \(e.g. ffmpeg -i amiga.8svx -c:a pcm_s24le amiga.wav\)$",
+    ):
+        open_audio(made)
+
+
 @pytest.mark.parametrize("name", ["take.raw", "take.pcm", "take.dat", "take"])
 def test_raw_audio_with_no_header_is_refused_not_read_as_a_guess(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], name: str

@@ -10,6 +10,7 @@ reports any of this (soundfile, pedalboard and PyAV read what they can), so it i
 
 An HDF5 file (a SOFA set of head-related responses is netCDF-4, which is HDF5) states its own length in its
 superblock: :func:`hdf5_size`, :func:`hdf5_superblock` (the HDF5 library says only "HDF error" of a download that stopped).
+A Creative VOC file's blocks are counted (:func:`voc_sound_blocks`): libsndfile reads one block of sound only.
 
 A FLAC's Vorbis comments are read too (:func:`~soundstage.flac.flac_comments`): the walk over its metadata blocks
 is the cut check's, and none of soundstage's readers gives them (libsndfile gives a few named ones, title and the
@@ -53,6 +54,7 @@ __all__ = [
     "hdf5_superblock",
     "ogg_comments",
     "ogg_ended",
+    "voc_sound_blocks",
 ]
 
 
@@ -293,3 +295,27 @@ def hdf5_size(stream: BinaryIO) -> int | None:
     end = int.from_bytes(head[fields + 2 * offsets : fields + 3 * offsets], "little")
     undefined = (1 << (8 * offsets)) - 1
     return None if undefined in (base, end) else base + end
+
+
+#: A Creative VOC file's first bytes; its header's length is at byte 20, its blocks follow.
+_VOC_SIGNATURE = b"Creative Voice File\x1a"
+#: The types of a VOC block that hold sound: 8-bit data, its continuation, data of any encoding and channels.
+_VOC_SOUND = frozenset({1, 2, 9})
+
+
+def voc_sound_blocks(stream: BinaryIO) -> int | None:
+    """How many blocks of sound a Creative VOC file holds (type 1, 2 or 9; Creative's "Voice File Format"), or None
+    for a file that is no VOC. FFmpeg writes a block per packet; libsndfile reads the first only, and the headers of
+    the rest as samples."""
+    stream.seek(0)
+    head = stream.read(26)
+    if not head.startswith(_VOC_SIGNATURE) or len(head) < 22:
+        return None
+    at, count = int.from_bytes(head[20:22], "little"), 0
+    while True:
+        stream.seek(at)
+        block = stream.read(4)
+        if len(block) < 4 or block[0] == 0:  # the file's end, or the terminator block
+            return count
+        count += int(block[0] in _VOC_SOUND)
+        at += 4 + int.from_bytes(block[1:4], "little")

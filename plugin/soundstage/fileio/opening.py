@@ -199,16 +199,7 @@ def _decoder(file: Path, *, libsndfile_frames: int | None) -> Any:
             raise ValueError(f"its LIST chunk runs past the end of the file ({file.stat().st_size} bytes)")
         reader: Any = AudioFile(str(file))  # a ReadableAudioFile (typed loosely: pedalboard's stubs lack __enter__)
     except Exception as error:  # pedalboard raises ValueError/RuntimeError for bad files
-        try:  # a format libsndfile reads and pedalboard does not: CAF (Logic, Pro Tools), Sony Wave64 (Reaper, Vegas)
-            reader = SoundfileReader(file)
-        except Exception:
-            if _is_text(file):
-                raise _text_given(file) from None
-            _refuse_if_not_audio(file)
-            reader = _ffmpeg_decoded(file)
-            if reader is None:
-                _refuse_if_cut_before_audio(file)
-                raise _unreadable(file, error) from None
+        reader = _not_by_pedalboard(file, error)
     if int(reader.frames) == 0 and libsndfile_frames and isinstance(reader, ReadableAudioFile):
         reader.close()  # pedalboard stops short of the audio libsndfile finds: a RIFF size too small, a damaged one before it
         reader = SoundfileReader(file)
@@ -231,6 +222,49 @@ def _decoder(file: Path, *, libsndfile_frames: int | None) -> Any:
         )
     bits = JUCE_SCALED.get(str(reader.file_dtype)) if isinstance(reader, ReadableAudioFile) else None
     return within_reason(file, reader if bits is None else FullScaleReader(reader, bits))
+
+
+def _not_by_pedalboard(file: Path, error: Exception) -> Any:
+    """The reader of a ``file`` pedalboard does not read (its ``error``): libsndfile's, for a format it reads and
+    pedalboard does not (CAF from Logic and Pro Tools, Sony Wave64 from Reaper and Vegas); else FFmpeg's; else the
+    file is refused, named by what it is."""
+    try:
+        return _libsndfile_reader(file)
+    except AudioFileError:
+        raise
+    except Exception:  # libsndfile does not read it either
+        pass
+    if _is_text(file):
+        raise _text_given(file) from None
+    _refuse_if_not_audio(file)
+    reader = _ffmpeg_decoded(file)
+    if reader is None:
+        _refuse_if_cut_before_audio(file)
+        raise _unreadable(file, error) from None
+    return reader
+
+
+def _libsndfile_reader(file: Path) -> Any:
+    """libsndfile's reader of ``file``; FFmpeg's for the files libsndfile reads wrong without a word: a stereo 8SVX
+    (sox's: its channels one after the other, which libsndfile takes for interleaved, and reads as noise) and a VOC
+    of more than one block of sound (ffmpeg's: libsndfile reads the blocks' headers as samples)."""
+    reader = SoundfileReader(file)
+    if reader.format == "VOC":
+        with file.open("rb") as stream:
+            misread = (containers.voc_sound_blocks(stream) or 0) > 1
+        what = "a VOC file of more than one block"
+    else:
+        misread, what = reader.format == "SVX" and reader.num_channels > 1, "a stereo 8SVX file"
+    if not misread:
+        return reader
+    reader.close()
+    decoded = _ffmpeg_decoded(file)
+    if decoded is None:
+        raise AudioFileError(
+            f"input file {str(file)!r} is {what}, which libsndfile reads wrong; pip install 'soundstage[formats]' to "
+            f"read it, or convert it (e.g. ffmpeg -i {file.name} -c:a pcm_s24le {file.stem}.wav)"
+        )
+    return decoded
 
 
 def _unreadable(file: Path, error: Exception) -> AudioFileError:

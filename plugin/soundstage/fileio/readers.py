@@ -307,6 +307,7 @@ class SoundfileReader(_StreamedReader):
         self._file = sound
         self._body: _FileFrom | None = body
         self.name = str(path)
+        self.format = str(self._file.format)  # libsndfile's name of it: "CAF", "W64", "VOC" ...
         self.samplerate = float(self._file.samplerate)
         self.num_channels = int(self._file.channels)
         self.frames = int(self._file.frames)
