@@ -67,7 +67,7 @@ def room_transfer_matrix(
 ) -> np.ndarray:
     """Driver -> ear responses in the room, shape (F, 2, drivers), levels re the listener distance."""
     try:
-        import pyroomacoustics as pra
+        import pyroomacoustics as pra  # noqa: PLC0415 (the optional `room` extra)
     except ImportError:
         raise SoundstageError("room simulation needs pyroomacoustics: pip install 'soundstage[room]'") from None
     who = listener or Listener()

@@ -41,10 +41,10 @@ __all__ = ["beam_report", "crosstalk_report", "device_report", "plot_format", "v
 def _pyplot() -> Any:
     """matplotlib's pyplot on the file-only Agg backend, or a clear error if it is not installed."""
     try:
-        import matplotlib
+        import matplotlib  # noqa: PLC0415 (the optional `plot` extra)
 
         matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
+        import matplotlib.pyplot as plt  # noqa: PLC0415 (the optional `plot` extra)
     except ImportError:
         raise SoundstageError("plots need matplotlib: pip install 'soundstage[plot]'") from None
     return plt
@@ -54,7 +54,7 @@ def plot_format(path: Path) -> str:
     """The image format a plot at ``path`` is written in, by its ending (PNG where it has none); an error in one line
     where matplotlib writes no such format, or is not installed, so that is known before an analysis runs."""
     _pyplot()
-    from matplotlib.backend_bases import FigureCanvasBase  # what any canvas saves (matplotlib is there: _pyplot)
+    from matplotlib.backend_bases import FigureCanvasBase  # noqa: PLC0415 (`plot` extra; there: _pyplot)
 
     ending = path.suffix.lstrip(".").lower()
     formats = FigureCanvasBase.get_supported_filetypes()

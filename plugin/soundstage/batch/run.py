@@ -444,8 +444,8 @@ def _run_dask(
     **_: Any,
 ) -> None:
     try:
-        from distributed import Client, wait  # the optional `cluster` extra
-        from distributed import TimeoutError as ClusterTimeout  # asyncio's, before Python 3.11 not the built-in one
+        from distributed import Client, wait  # noqa: PLC0415 (the optional `cluster` extra)
+        from distributed import TimeoutError as ClusterTimeout  # noqa: PLC0415 (asyncio's, before Python 3.11)
     except ImportError:
         raise BatchError("batch: --scheduler needs dask.distributed: pip install 'soundstage[cluster]'") from None
     try:
