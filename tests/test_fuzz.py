@@ -213,11 +213,26 @@ def piped_rf64_bytes() -> bytes:
     return b"RF64" + unsized + b"WAVE" + ds64 + fmt + b"data" + unsized + audio_bytes("RAW", "PCM_24")
 
 
+def stereo_8svx_bytes() -> bytes:
+    """A stereo 8SVX as sox writes it (IFF: a VHDR, a CHAN of 6, both channels' bytes one after the other in BODY);
+    libsndfile writes no stereo 8SVX."""
+    samples = (12 * np.random.default_rng(0).standard_normal((2, 2400))).astype(np.int8).tobytes()
+    rate, volume = (48000).to_bytes(2, "big"), (0x10000).to_bytes(4, "big")
+    vhdr = b"VHDR" + (20).to_bytes(4, "big") + (2400).to_bytes(4, "big") + bytes(8) + rate + b"\x01\x00" + volume
+    chan = b"CHAN" + (4).to_bytes(4, "big") + (6).to_bytes(4, "big")
+    chunks = b"8SVX" + vhdr + chan + b"BODY" + len(samples).to_bytes(4, "big") + samples
+    return b"FORM" + len(chunks).to_bytes(4, "big") + chunks
+
+
 ORIGINALS = {
     ".wav": audio_bytes("WAV", "PCM_24"),
     ".flac": audio_bytes("FLAC", "PCM_16"),
     ".aiff": audio_bytes("AIFF", "PCM_16"),
     "-piped.wav": piped_rf64_bytes(),
+    ".caf": audio_bytes("CAF", "PCM_24"),
+    ".w64": audio_bytes("W64", "PCM_16"),
+    ".voc": audio_bytes("VOC", "PCM_16"),  # its block sizes decide which reader reads it
+    ".8svx": stereo_8svx_bytes(),  # read by FFmpeg
 }
 
 
