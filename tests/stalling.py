@@ -45,3 +45,17 @@ def loop_in_item01(task: Task) -> dict[str, Any]:
     if task.item == "item01":
         loop_in_reads(Path(task.input).parent.parent / "damaged" / "looping.wav", limit_s=2.0)
     return run_task(task)
+
+
+def loop_in_opens(looping: Path, limit_s: float) -> None:
+    """From now on, libsndfile's first look at a file (``soundfile.info``, which soundstage makes while it holds what
+    C libraries print) loops on ``looping``; the watch's limit for a read or an open is ``limit_s`` CPU seconds."""
+    stalls.READ_LIMIT_S = limit_s
+    info = soundfile.info
+
+    def first_look(*_: Any, **__: Any) -> Any:
+        print("looping", flush=True)  # for a test to signal the process in the loop, not before
+        info(str(looping))  # never returns
+        raise AssertionError("libsndfile returned")
+
+    soundfile.info = first_look

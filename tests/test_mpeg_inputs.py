@@ -237,3 +237,29 @@ def test_the_frame_walk_takes_any_bytes(tmp_path_factory: pytest.TempPathFactory
     path.write_bytes(b"".join(data))
     stream = mpeg.scan(path)
     assert stream is None or (stream.frames >= 0 and stream.samples_per_frame in (384, 576, 1152))
+
+
+@pytest.mark.parametrize(
+    "content",
+    [
+        pytest.param(np.random.default_rng(3).integers(0, 256, 200000, dtype=np.uint8).tobytes(), id="noise"),
+        pytest.param((0.3 * np.random.default_rng(3).standard_normal(100000) * 32767).astype("<i2").tobytes(), id="raw-pcm"),
+        pytest.param(bytes(200000), id="zeros"),
+    ],
+)
+def test_a_file_named_mp3_that_holds_no_mpeg_audio_is_one_line(
+    tmp_path: Path, capfd: pytest.CaptureFixture[str], content: bytes
+) -> None:
+    """A file named .mp3 that holds no MPEG frame (another kind of file under that name, or a download that is no
+    audio): libsndfile's mpg123 printed its own lines on stderr ("Giving up searching valid MPEG header after 65536
+    bytes of junk", twice) above soundstage's, which said "cannot be decoded at sample 0". It is one line now, which
+    says that no audio in it decodes, and nothing is written."""
+    source = tmp_path / "song.mp3"
+    source.write_bytes(content)
+    (tmp_path / "chain.toml").write_text('format = 1\n[[stages]]\ntype = "Gain"\n')
+    out = tmp_path / "out.wav"
+    assert main(["process", str(source), "--chain", str(tmp_path / "chain.toml"), "-o", str(out)]) == 2
+    error = capfd.readouterr().err
+    assert error.count("\n") == 1, error
+    assert error.startswith(f"soundstage: error: input file {str(source)!r} holds no audio that decodes (FFmpeg takes it for ")
+    assert error.rstrip().endswith("; export it again") and not out.exists()

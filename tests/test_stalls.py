@@ -99,9 +99,10 @@ def test_the_default_is_a_warning_and_a_writer_lists_its_temporary(tmp_path: Pat
     assert (tmp_path / "out.wav").exists() and stalls.remove_temporaries() == 0 and (tmp_path / "out.wav").exists()
 
 
-def _looping_process(folder: Path, *, limit_s: float) -> tuple[list[str], Path, Path]:
-    """The command of a `soundstage process` (a child Python) whose every read loops in libsndfile, the watch's limit
-    for a read ``limit_s``; its input (1 s of noise) and its output (in a folder of its own, ``out``)."""
+def _looping_process(folder: Path, *, limit_s: float, loop_in: str = "reads") -> tuple[list[str], Path, Path]:
+    """The command of a `soundstage process` (a child Python) whose every read loops in libsndfile (``loop_in``
+    "reads"; "opens": libsndfile's first look at its input, made while soundstage holds what C libraries print), the
+    watch's limit ``limit_s``; its input (1 s of noise) and its output (in a folder of its own, ``out``)."""
     source = folder / "mix.wav"
     soundfile.write(source, np.random.default_rng(0).standard_normal((48000, 2)) * 0.05, 48000, subtype="PCM_24")
     looping = stalling.looping_wav(folder / "looping.wav")
@@ -112,29 +113,49 @@ def _looping_process(folder: Path, *, limit_s: float) -> tuple[list[str], Path, 
         f"sys.path.insert(0, {str(TESTS)!r})\n"
         "import stalling\n"
         "from soundstage.cli import main\n"
-        "stalling.loop_in_reads(Path(sys.argv[1]), limit_s=float(sys.argv[4]))\n"
+        f"stalling.loop_in_{loop_in}(Path(sys.argv[1]), limit_s=float(sys.argv[4]))\n"
         "sys.exit(main(['process', sys.argv[2], sys.argv[3], '--chain', 'stereo-reference']))\n"
     )
     return [sys.executable, "-c", script, str(looping), str(source), str(output), str(limit_s)], source, output
 
 
-def test_process_ends_a_read_that_never_returns_in_one_line_and_leaves_nothing(tmp_path: Path) -> None:
+@pytest.mark.parametrize(("loop_in", "doing"), [("reads", "reading"), ("opens", "opening")])
+def test_process_ends_a_call_that_never_returns_in_one_line_and_leaves_nothing(tmp_path: Path, loop_in: str, doing: str) -> None:
     """`soundstage process` on an input whose decoder loops in C (libsndfile's walk of a damaged tag, at 100% of a
     core) while the output is being written: Ctrl-C and SIGTERM could not stop it; it ends by itself once the read
     has spent its limit (2 s here, 60 s as shipped) with one line naming the input, status 2, and neither the output
-    nor a temporary of it."""
-    command, source, output = _looping_process(tmp_path, limit_s=2.0)
+    nor a temporary of it. The same for libsndfile's first look at the input, which runs while soundstage holds what
+    C libraries print on stderr (its mpg123 prints its search for a frame in what is no MP3): the line went to the
+    held messages, which the ended process never wrote (status 2, nothing said); it is said now."""
+    command, source, output = _looping_process(tmp_path, limit_s=2.0, loop_in=loop_in)
     started = time.monotonic()
     try:
         done = subprocess.run(command, capture_output=True, text=True, timeout=120)
     except subprocess.TimeoutExpired:
-        pytest.fail("process hung on a read that never returns")
+        pytest.fail(f"process hung on {doing} that never returns")
     assert done.returncode == 2, (done.returncode, done.stderr)
     lines = done.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("soundstage: error: input file "), done.stderr
-    assert repr(str(source)) in lines[0] and "reading it has run" in lines[0] and "without returning" in lines[0]
+    assert repr(str(source)) in lines[0] and f"{doing} it has run" in lines[0] and "without returning" in lines[0]
     assert list(output.parent.iterdir()) == []
     assert time.monotonic() - started < 60
+
+
+def test_sigterm_while_library_messages_are_held_is_said(tmp_path: Path) -> None:
+    """SIGTERM while an open loops with the libraries' messages held (the limit far off): the process ends with its
+    one line, not in silence (before: status 143 and nothing said)."""
+    command, _, output = _looping_process(tmp_path, limit_s=600.0, loop_in="opens")
+    child = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        assert child.stdout is not None and child.stdout.readline() == "looping\n"
+        time.sleep(0.5)  # inside the looping open
+        child.send_signal(signal.SIGTERM)
+        _, err = child.communicate(timeout=30)
+    finally:
+        child.kill()
+    assert child.returncode == 143, (child.returncode, err)
+    assert err == "soundstage: terminated by SIGTERM; no output was written\n", err
+    assert list(output.parent.iterdir()) == []
 
 
 def test_a_batch_item_whose_read_never_returns_fails_alone_with_the_reason(tmp_path: Path) -> None:

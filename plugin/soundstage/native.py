@@ -27,7 +27,7 @@ import tempfile
 import threading
 from collections.abc import Callable, Iterator
 
-__all__ = ["keep", "messages_dropped", "messages_held", "release_order_dropped", "released_at_end"]
+__all__ = ["keep", "last_word", "messages_dropped", "messages_held", "release_order_dropped", "released_at_end"]
 
 #: DPF's check of the order a host releases a VST3 plugin's parts in, which JUCE's host (pedalboard's) does not keep.
 RELEASE_ORDER = re.compile(rb"DPF warning: asked to delete component while [a-z ]+ still active \(refcount -?\d+\)\r?\n")
@@ -36,6 +36,8 @@ RELEASE_ORDER = re.compile(rb"DPF warning: asked to delete component while [a-z 
 _kept: list[object] | None = None
 _lock = threading.Lock()
 _swapping = threading.RLock()
+#: The process's own stderr, copied aside by each block holding descriptor 2 in turn (the first: the real one).
+_terminals: list[int] = []
 
 
 @contextlib.contextmanager
@@ -54,6 +56,18 @@ def messages_dropped() -> Iterator[None]:
     by trial (the channel layouts it takes), whose refusals are answers, not news for the user."""
     with _stderr_held(lambda text, succeeded: b""):
         yield
+
+
+def last_word(line: str) -> None:
+    """Print ``line`` on the process's stderr, even inside a block that holds what C libraries print there: the line a
+    command ends the process with (:func:`os._exit`, from another thread: a decoder that never returns, a signal)
+    would go to the held messages, which an ended process never writes out."""
+    terminals = list(_terminals)
+    if not terminals:
+        print(line, file=sys.stderr, flush=True)
+        return
+    sys.stderr.flush()
+    os.write(terminals[0], (line + "\n").encode(sys.stderr.encoding or "utf-8", "backslashreplace"))
 
 
 def _collapsed(text: bytes) -> bytes:
@@ -121,6 +135,7 @@ def _stderr_held(written: Callable[[bytes, bool], bytes]) -> Iterator[None]:
             yield
             return
         sys.stderr.flush()
+        _terminals.append(saved)
         os.dup2(held.fileno(), 2)
         succeeded = False
         try:
@@ -129,6 +144,7 @@ def _stderr_held(written: Callable[[bytes, bool], bytes]) -> Iterator[None]:
         finally:
             sys.stderr.flush()
             os.dup2(saved, 2)
+            _terminals.remove(saved)
             os.close(saved)
             size = os.lseek(held.fileno(), 0, os.SEEK_END)
             kept = written(os.pread(held.fileno(), size, 0) if size else b"", succeeded)

@@ -160,21 +160,21 @@ def main(argv: Sequence[str] | None = None) -> int:
 def _end_on_stall(stall: Any) -> None:
     """A decoder that never returns (:mod:`soundstage.stalls`): the error, the run's temporaries removed, and the
     process ended, as nothing else ends a call in C (Ctrl-C and SIGTERM wait for it)."""
-    from soundstage import stalls
+    from soundstage import native, stalls
 
     stalls.remove_temporaries()
-    print(f"soundstage: error: {stall}", file=sys.stderr, flush=True)
+    native.last_word(f"soundstage: error: {stall}")
     os._exit(2)
 
 
 def _end_on_signal(signum: int) -> None:
     """Ctrl-C, SIGTERM or SIGHUP while the main thread waits on a call into C (:func:`soundstage.stalls.
     signals_reach_calls`): what the exceptions they raise would do (main's handlers), from here."""
-    from soundstage import stalls
+    from soundstage import native, stalls
 
     stalls.remove_temporaries()
     what = "interrupted" if signum == signal.SIGINT else f"terminated by {signal.Signals(signum).name}"
-    print(f"soundstage: {what}; no output was written", file=sys.stderr, flush=True)
+    native.last_word(f"soundstage: {what}; no output was written")
     os._exit(128 + signum)
 
 

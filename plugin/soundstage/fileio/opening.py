@@ -29,6 +29,7 @@ from soundstage.fileio.readers import (
     within_reason,
 )
 from soundstage.files import library_path, missing_hint, on_disk
+from soundstage.native import messages_held
 from soundstage.signatures import kind_of_file
 
 __all__ = ["AUDIO_SUFFIXES", "audio_files", "open_audio", "READ_FORMATS", "DECODED_FORMATS", "daw_project", "MPEG_SUFFIXES"]
@@ -82,7 +83,8 @@ def _opened(file: Path, allow_truncated: bool) -> Any:
         return _mpeg_reader(file, stream, allow_truncated)
     _refuse_if_libsndfile_loops(file)
     try:
-        info: Any = soundfile.info(str(file))
+        with messages_held():  # libsndfile's mpg123 prints its search for a frame in what is no MP3: dropped
+            info: Any = soundfile.info(str(file))
     except Exception as error:
         if suffix in _LIBSNDFILE_SUFFIXES:  # pedalboard would decode another format's data behind such a name
             if _is_text(file):
@@ -248,7 +250,8 @@ def _libsndfile_reader(file: Path) -> Any:
     """libsndfile's reader of ``file``; FFmpeg's for the files libsndfile reads wrong without a word: a stereo 8SVX
     (sox's: its channels one after the other, which libsndfile takes for interleaved, and reads as noise) and a VOC
     of more than one block of sound (ffmpeg's: libsndfile reads the blocks' headers as samples)."""
-    reader = SoundfileReader(file)
+    with messages_held():
+        reader = SoundfileReader(file)
     if reader.format == "VOC":
         with file.open("rb") as stream:
             misread = (containers.voc_sound_blocks(stream) or 0) > 1

@@ -484,6 +484,11 @@ class DecodedReader(_StreamedReader):
             why = str(error.strerror or error)
             if why.startswith("Error number"):  # a decoder's own code, which FFmpeg has no words for (AC-3's sync)
                 why = f"FFmpeg's error {error.errno}"
+            if position == 0:  # not a sample: no audio of this kind at all (a file of another kind under its name)
+                raise AudioFileError(
+                    f"input file {self.name!r} holds no audio that decodes (FFmpeg takes it for "
+                    f"{container.format.long_name}: {why}); export it again"
+                ) from None
             raise AudioFileError(
                 f"input file {self.name!r} cannot be decoded at sample {position}: {why}; export it again"
             ) from None
