@@ -101,7 +101,7 @@ def test_a_dask_cluster_matches_serial_process(job: tuple[Path, Path, dict[str, 
     root, chain, serial = job
     out = root / "dask"
     # two threads in each worker, as `dask worker` runs one per core: two items at once in one process
-    with distributed.LocalCluster(n_workers=2, threads_per_worker=2, processes=True, dashboard_address=None) as cluster:
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=2, processes=True, dashboard_address=":0") as cluster:
         done = _batch(str(root / "in"), "--chain", str(chain), "-o", str(out), "--scheduler", cluster.scheduler_address)
     assert done.returncode == 3, done.stderr
     _check(out, serial)
@@ -119,7 +119,7 @@ def test_items_on_two_threads_of_one_dask_worker_give_the_bytes_of_process(tmp_p
     for file in files:
         assert main(["process", str(file), str(tmp_path / "serial" / file.name), "--chain", "mastering"]) == 0
     out = tmp_path / "out"
-    with distributed.LocalCluster(n_workers=1, threads_per_worker=2, processes=True, dashboard_address=None) as cluster:
+    with distributed.LocalCluster(n_workers=1, threads_per_worker=2, processes=True, dashboard_address=":0") as cluster:
         done = _batch(str(tmp_path / "in"), "--chain", "mastering", "-o", str(out), "--scheduler", cluster.scheduler_address)
     assert done.returncode == 0, done.stderr
     workers = {e["worker"] for e in _manifest(out)}
@@ -254,7 +254,7 @@ def test_ctrl_c_on_a_dask_cluster_leaves_no_output_the_manifest_does_not_hold(tm
 
     recorded_before: list[object] = []
 
-    with distributed.LocalCluster(n_workers=1, threads_per_worker=2, processes=True, dashboard_address=None) as cluster:
+    with distributed.LocalCluster(n_workers=1, threads_per_worker=2, processes=True, dashboard_address=":0") as cluster:
         items = load_jobs(tmp_path / "in", chain="mastering")
         result = run_batch(
             items, out, scheduler=cluster.scheduler_address, on_entry=ctrl_c_at_the_first, work=batch_crash.wait_for_go

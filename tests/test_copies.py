@@ -124,7 +124,7 @@ def test_a_chain_goes_to_a_dask_worker(music: np.ndarray) -> None:
     distributed = pytest.importorskip("distributed")
     chain = load_chain("mastering")
     with (
-        distributed.LocalCluster(n_workers=1, threads_per_worker=1, processes=True, dashboard_address=None) as cluster,
+        distributed.LocalCluster(n_workers=1, threads_per_worker=1, processes=True, dashboard_address=":0") as cluster,
         distributed.Client(cluster) as client,
     ):
         output = client.submit(_run, chain, music).result(timeout=120)

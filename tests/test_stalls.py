@@ -242,7 +242,7 @@ def test_a_dask_item_whose_read_never_returns_fails_with_the_reason(tmp_path: Pa
     (tmp_path / "damaged").mkdir()
     stalling.looping_wav(tmp_path / "damaged" / "looping.wav")
     out = tmp_path / "out"
-    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None) as cluster:
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=":0") as cluster:
         items, address = load_jobs(folder, chain="mastering"), cluster.scheduler_address
         result = _within(240, lambda: run_batch(items, out, scheduler=address, work=stalling.loop_in_item01))
     assert sorted(result.done) == ["item00", "item02"]
