@@ -430,6 +430,11 @@ CASES: dict[str, tuple[Callable[[W], list[str]], str, int]] = {
         2,
     ),
     "chain_unknown_type": (chain_case('[[stages]]\ntype = "Upmixx"\n'), r"unknown stage type 'Upmixx'; did you mean 'Upmix'", 2),
+    "chain_type_under_another_key": (  # before: "stages[0].type: missing or not a string (got None); stage types: ..."
+        chain_case('[[stages]]\nkind = "pedalboard.Reverb"\n'),
+        r"c.toml: stages\[0\]\.kind: a stage's type goes under 'type': write type = \"pedalboard.Reverb\", not kind = \.\.\.$",
+        2,
+    ),
     "chain_builtin_parameter_misspelt": (  # before: no suggestion for a built-in's parameter
         chain_case('[[stages]]\ntype = "pedalboard.Reverb"\nparameters = { roomsize = 0.5 }\n'),
         r"pedalboard\.Reverb has no parameter 'roomsize'; did you mean 'room_size'\? \(parameters: ",
@@ -663,6 +668,11 @@ CASES: dict[str, tuple[Callable[[W], list[str]], str, int]] = {
     "map_unknown_target": (
         midi_case('[[bindings]]\ntarget = "0.volume"\nkind = "cc"\nnumber = 7\n', good_midi()),
         r"0.volume",
+        2,
+    ),
+    "map_target_under_another_key": (  # before: "bindings[0].target: target is required", and no word of 'param'
+        midi_case('[[bindings]]\nparam = "0.gain_db"\nkind = "cc"\nnumber = 7\n', good_midi()),
+        r"map.toml: bindings\[0\]\.target: target is required; 'param' is no key here \(allowed: channel, curve, .*target\)$",
         2,
     ),
     "map_cc_200": (midi_case('[[bindings]]\ntarget = "0.gain_db"\nkind = "cc"\nnumber = 200\n', good_midi()), r"number", 2),

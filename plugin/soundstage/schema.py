@@ -147,8 +147,11 @@ def _describe(problem: ValidationError, model: type[Table], file: str, error: ty
         close = difflib.get_close_matches(str(loc[-1]), allowed, n=1)
         hint = f"; did you mean {close[0]!r}?" if close else ""
         return fail(error, file, key, f"unknown key {loc[-1]!r}{hint} (allowed: {', '.join(allowed)})")
-    if kind == "missing":
-        return fail(error, file, key, f"{name} is required")
+    if kind == "missing":  # and a key written beside it that is none: say both (param = ... for target = ...)
+        beside = [str(e["loc"][-1]) for e in errors if e["type"] == "extra_forbidden" and tuple(e["loc"][:-1]) == loc[:-1]]
+        said = " and ".join(map(repr, beside)) + (" is no key" if len(beside) == 1 else " are no keys")
+        unknown = f"; {said} here (allowed: {', '.join(sorted(_fields_at(model, loc[:-1])))})"
+        return fail(error, file, key, f"{name} is required" + (unknown if beside else ""))
     if kind == "list_type" and isinstance(value, dict):  # [stages] for [[stages]]: one table where a list is meant
         return fail(
             error,

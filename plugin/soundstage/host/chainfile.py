@@ -338,9 +338,7 @@ def _build_node(table: object, key: str, context: _Context) -> tuple[Node, str |
         )
     if not isinstance(table, dict):
         raise context.error(key, f"expected a table with a 'type' key, got {table!r}")
-    kind = table.get("type")
-    if not isinstance(kind, str):
-        raise context.error(f"{key}.type", f"missing or not a string (got {kind!r}); {_type_help(context)}")
+    kind = _stage_type(table, key, context)
     name = table.get("name")
     if name is not None and not isinstance(name, str):
         raise context.error(f"{key}.name", f"name = {name!r} must be a string")
@@ -379,6 +377,25 @@ def _beside(value: Any, base: Path) -> Any:
     if not path.is_absolute() and found.is_file():
         return str(found)
     return str(path) if value.startswith("~") else value
+
+
+def _stage_type(table: Mapping[str, Any], key: str, context: _Context) -> str:
+    """A stage table's ``type``; refused where it is missing (with where it goes, if it is written under another key:
+    ``kind = "Gain"``, ``stage = "Gain"``; not its ``name``, which may well be a type's) or no text."""
+    kind = table.get("type")
+    for written, value in table.items() if kind is None else ():
+        if written != "name" and isinstance(value, str) and _names_a_type(value, context):
+            raise context.error(
+                f"{key}.{written}", f"a stage's type goes under 'type': write type = {_toml_value(value)}, not {written} = ..."
+            )
+    if not isinstance(kind, str):
+        raise context.error(f"{key}.type", f"missing or not a string (got {kind!r}); {_type_help(context)}")
+    return kind
+
+
+def _names_a_type(text: str, context: _Context) -> bool:
+    """Whether ``text`` is what a stage's ``type`` holds: a stage, a routing node, a plugin or a built-in."""
+    return text in context.stages or text in _ROUTING_TYPES or text == "plugin" or text.startswith("pedalboard.")
 
 
 def _type_help(context: _Context) -> str:
