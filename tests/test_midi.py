@@ -442,6 +442,41 @@ def test_type_1_file_with_a_tempo_track_and_track_and_channel_filters(tmp_path: 
     assert [e.sample for e in automation_events(tmp_path / "type1.mid", midi_map, target, SR, channels=[2])] == [1 * SR]
 
 
+@pytest.mark.parametrize("where", ["after the header", "between the tracks", "at the end", "in an RMID"])
+def test_chunks_of_a_kind_no_reader_knows_are_passed_over(tmp_path: Path, where: str) -> None:
+    """The SMF specification has readers pass over chunks of a type they do not know ("alien chunks": Yamaha's XF
+    files hold XFIH and XFKM, other sequencers their own). mido refuses them ("no MTrk header at start of track"), and
+    such a file was refused as unreadable; it reads as the same file without them (mido wrote it: a tempo track and
+    a track of CC 7 in a type 1 file)."""
+    import struct
+
+    midi = mido.MidiFile(type=1, ticks_per_beat=960)
+    tempo, faders = mido.MidiTrack(), mido.MidiTrack()
+    midi.tracks += [tempo, faders]
+    tempo.append(mido.MetaMessage("set_tempo", tempo=mido.bpm2tempo(90), time=0))
+    faders.append(mido.Message("control_change", control=7, value=0, time=960))
+    faders.append(mido.Message("control_change", control=7, value=127, time=3 * 960))
+    midi.save(str(tmp_path / "plain.mid"))
+    target = chain()
+    midi_map = map_from_dict({"bindings": [{"target": "level.gain_db", "number": 7, "min": -20.0, "max": 0.0}]}, target)
+    expected = automation_events(tmp_path / "plain.mid", midi_map, target, SR)
+    assert [(e.sample, e.value) for e in expected] == [(SR * 2 // 3, -20.0), (SR * 8 // 3, 0.0)]  # beats 1 and 4 at 90 BPM
+    data = (tmp_path / "plain.mid").read_bytes()
+    alien = b"XFIH" + struct.pack(">I", 5) + b"XF02\x00"
+    second_track = data.rindex(b"MTrk")
+    with_alien = {
+        "after the header": data[:14] + alien + data[14:],
+        "between the tracks": data[:second_track] + alien + data[second_track:],
+        "at the end": data + alien,
+        "in an RMID": data[:14] + alien + data[14:],
+    }[where]
+    if where == "in an RMID":
+        size = len(with_alien)
+        with_alien = b"RIFF" + struct.pack("<I", 12 + size) + b"RMID" + b"data" + struct.pack("<I", size) + with_alien
+    (tmp_path / "xf.mid").write_bytes(with_alien)
+    assert automation_events(tmp_path / "xf.mid", midi_map, target, SR) == expected
+
+
 def test_a_cc_jump_ramps_without_zipper_noise(tmp_path: Path) -> None:
     """CC 7 jumps 127 -> 0 (0 dB -> -20 dB): the gain ramps over its 20 ms, no step larger than the ramp implies."""
     tempo_change_file(tmp_path / "automation.mid")

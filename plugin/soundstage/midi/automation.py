@@ -77,10 +77,27 @@ def _read(file: Path) -> Any:
         while position + 8 <= len(data):
             size = int.from_bytes(data[position + 4 : position + 8], "little")
             if data[position : position + 4] == b"data":
-                return mido.MidiFile(file=io.BytesIO(data[position + 8 : position + 8 + size]))
+                return mido.MidiFile(file=io.BytesIO(_without_alien_chunks(data[position + 8 : position + 8 + size])))
             position += 8 + size + (size & 1)
         raise ValueError("an RMID file without a data chunk")
-    return mido.MidiFile(file=io.BytesIO(data))
+    return mido.MidiFile(file=io.BytesIO(_without_alien_chunks(data)))
+
+
+def _without_alien_chunks(data: bytes) -> bytes:
+    """A Standard MIDI File's bytes without the chunks that are neither its header nor a track: the SMF 1.0
+    specification has readers pass over chunk types they do not know ("alien chunks", as Yamaha's XF files and other
+    sequencers write them: ``XFIH``, ``XFKM``), which mido refuses ("no MTrk header at start of track"). A chunk
+    that runs past the end is kept: mido says the file ends early."""
+    if data[:4] != b"MThd":
+        return data
+    kept, position = [data[: 8 + int.from_bytes(data[4:8], "big")]], 8 + int.from_bytes(data[4:8], "big")
+    while position + 8 <= len(data):
+        end = position + 8 + int.from_bytes(data[position + 4 : position + 8], "big")
+        if data[position : position + 4] == b"MTrk" or end > len(data):
+            kept.append(data[position:end])
+        position = end
+    kept.append(data[position:])  # fewer than a chunk header's 8 bytes: as they are
+    return b"".join(kept)
 
 
 #: SMPTE frame rates by the header's (negative) frames-per-second byte; -29 is 29.97 drop-frame.
