@@ -134,6 +134,8 @@ def test_a_track_written_with_spaces_after_the_commas_reads_the_same(tmp_path: P
         '\ufeff"time_s","yaw_deg","y_m"\r\n0,0,0\r\n0.5,12.5,0.04\r\n',  # Excel's "CSV UTF-8": BOM, quotes, CRLF
         "Time_s,Yaw_deg,Y_m\n0,0,0\n0.5,12.5,0.04\n",  # capitalized names (before: refused, "needs a header")
         "time_s,yaw_deg,y_m\n0,0,0\n\n0.5,12.5,0.04\n,,\n , ,\n",  # blank and empty rows (before: ",," was refused)
+        "time_ms,yaw_deg,y_m\n0,0,0\n500,12.5,0.04\n",  # a tracker's milliseconds (before: refused, "needs a header")
+        "time_ms;yaw_deg;y_m\n0;0;0\n500;12,5;0,04\n",
     ],
 )
 def test_a_track_exported_by_other_programs_reads_the_same(tmp_path: Path, text: str) -> None:
@@ -164,7 +166,9 @@ def test_what_a_track_gives_and_nothing_uses_is_said(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("text", "message"),
     [
-        ("time,yaw\n0,1\n", "needs a header with time_s and yaw_deg"),
+        ("time,yaw\n0,1\n", r"needs a header with time_s \(or time_ms\) and yaw_deg"),
+        ("time_ms,yaw_deg\n1000,1\n500,2\n", r"line 3: time_ms = 500 goes back in time"),
+        ("time_ms,yaw_deg\n0,1\n1e305,2\n", r"line 3: time_ms = 1e\+305 is past the end of any session; times are milliseconds"),
         ("time_s,yaw_deg\n0,1\n1e305,2\n", r"line 3: time_s = 1e\+305 is past the end of any session"),
         ("time_s;yaw_deg\n0;1\n1.234,5;2\n", r"line 3: time_s = '1.234,5' is not a number"),
         ("time_s,yaw_deg\n0,1\n0.5,left\n", r"line 3: yaw_deg = 'left' is not a number"),

@@ -25,7 +25,7 @@ raises into the audio loop. A pose that redesigns filters is applied at most onc
 per ``COST_SPACING`` times its cost, like a MIDI knob.
 
 **Offline** (:func:`read_head_track`): a CSV file with a header naming
-``time_s`` and ``yaw_deg`` and, if wanted, ``x_m`` and ``y_m``; each row becomes
+``time_s`` (or ``time_ms``) and ``yaw_deg`` and, if wanted, ``x_m`` and ``y_m``; each row becomes
 automation of the chain's listener parameters at its sample. Commas, semicolons
 or tabs separate the columns (the header says which); between semicolons or
 tabs a decimal comma is read too, as spreadsheets in many locales export.
@@ -264,14 +264,17 @@ class HeadTracker:
 
 #: Samples a head track's times may reach (a year at 192 kHz is 6e12): beyond, a time is a mistake, not a pose.
 _LAST_SAMPLE = 2.0**53
+#: A head track's time columns, and their units per second: seconds, or the milliseconds trackers log.
+_CLOCKS = {"time_s": 1.0, "time_ms": 1000.0}
 
 
 def _delimiter(header: str) -> str:
     """The separator a head track's header is written with: the first of comma, semicolon and tab that gives both
-    ``time_s`` and ``yaw_deg`` as column names (a comma when none does: the error then shows the header as read)."""
+    a time (``time_s`` or ``time_ms``) and ``yaw_deg`` as column names (a comma when none does: the error then shows
+    the header as read)."""
     for candidate in (",", ";", "\t"):
         names = {name.strip().strip('"').lower() for name in header.split(candidate)}
-        if {"time_s", "yaw_deg"} <= names:
+        if "yaw_deg" in names and names & _CLOCKS.keys():
             return candidate
     return ","
 
@@ -313,7 +316,8 @@ def _row_numbers(row: Mapping[str, str | None], columns: list[str], delimiter: s
 
 
 def read_head_track(path: str | Path, parameters: Mapping[str, Parameter], sample_rate: float) -> list[AutomationEvent]:
-    """A recorded head trajectory (CSV: ``time_s``, ``yaw_deg``, optional ``x_m``, ``y_m``) as automation events.
+    """A recorded head trajectory (CSV: ``time_s`` or ``time_ms``, ``yaw_deg``, optional ``x_m``, ``y_m``) as
+    automation events.
 
     Raises
     ------
@@ -331,13 +335,14 @@ def read_head_track(path: str | Path, parameters: Mapping[str, Parameter], sampl
     delimiter = _delimiter(lines[0] if lines else "")
     rows = csv.DictReader(lines, delimiter=delimiter)
     columns = [c.strip().lower() for c in rows.fieldnames or []]  # "Time_s", as a spreadsheet capitalizes it
-    if "time_s" not in columns or "yaw_deg" not in columns:
+    clock = next((c for c in _CLOCKS if c in columns), None)  # seconds, or a tracker's milliseconds
+    if clock is None or "yaw_deg" not in columns:
         raise HeadTrackError(
-            f"{file}: line 1: a head track needs a header with time_s and yaw_deg (and x_m, y_m if wanted), "
-            f"separated by commas, semicolons or tabs; got {columns}"
+            f"{file}: line 1: a head track needs a header with time_s (or time_ms) and yaw_deg (and x_m, y_m if "
+            f"wanted), separated by commas, semicolons or tabs; got {columns}"
         )
     fields = [c for c in ("yaw_deg", "x_m", "y_m") if c in columns]
-    unused = [c for c in columns if c and c not in ("time_s", *fields)]
+    unused = [c for c in columns if c and c not in (clock, *fields)]
     if unused:  # a tracker's pitch_deg and roll_deg, a frame counter: said, as a key a file gives and nothing reads
         warnings.warn(
             f"{file}: column(s) {', '.join(unused)} not used: a head track moves the listener by time_s, yaw_deg, "
@@ -352,18 +357,18 @@ def read_head_track(path: str | Path, parameters: Mapping[str, Parameter], sampl
         row = {(key or "").strip().lower(): value for key, value in raw_row.items()}  # "time_s, yaw_deg": as stripped
         if not any(isinstance(value, str) and value.strip() for value in row.values()):
             continue  # ",,": a row a spreadsheet exports for cells formatted but left empty
-        values = _row_numbers(row, ["time_s", *fields], delimiter, f"{file}: line {number}")
-        if values["time_s"] < 0 or values["time_s"] < last:
+        values = _row_numbers(row, [clock, *fields], delimiter, f"{file}: line {number}")
+        if values[clock] < 0 or values[clock] < last:
             raise HeadTrackError(
-                f"{file}: line {number}: time_s = {values['time_s']:g} goes back in time; sort the rows by time, from 0"
+                f"{file}: line {number}: {clock} = {values[clock]:g} goes back in time; sort the rows by time, from 0"
             )
-        if not values["time_s"] * sample_rate < _LAST_SAMPLE:
+        if not values[clock] / _CLOCKS[clock] * sample_rate < _LAST_SAMPLE:
             raise HeadTrackError(
-                f"{file}: line {number}: time_s = {values['time_s']:g} is past the end of any session; "
-                "times are seconds from the start (e.g. 12.5)"
+                f"{file}: line {number}: {clock} = {values[clock]:g} is past the end of any session; "
+                f"times are {'seconds' if clock == 'time_s' else 'milliseconds'} from the start (e.g. 12.5)"
             )
-        last = values["time_s"]
-        sample = round(values["time_s"] * sample_rate)
+        last = values[clock]
+        sample = round(values[clock] / _CLOCKS[clock] * sample_rate)
         for target, field in targets.items():
             if field in values:
                 spec = parameters[target].spec
