@@ -161,6 +161,10 @@ def test_what_a_track_gives_and_nothing_uses_is_said(tmp_path: Path) -> None:
         f"{path}: yaw_deg beyond the chain's -90..90 deg on 2 line(s) (first: line 3); held at the limit",
     ]
     assert events == read_head_track(plain, parameters, SR)  # the values held at +-90 deg; no warning for this one
+    timed = tmp_path / "timed.csv"  # a tracker's milliseconds: the warning names the clock the file uses
+    timed.write_text("time_ms,yaw_deg,pitch_deg\n0,0,4\n500,10,2\n")
+    with pytest.warns(UserWarning, match=r"not used: a head track moves the listener by time_ms, yaw_deg, x_m and y_m"):
+        read_head_track(timed, parameters, SR)
 
 
 @pytest.mark.parametrize(

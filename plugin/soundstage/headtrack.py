@@ -264,8 +264,8 @@ class HeadTracker:
 
 #: Samples a head track's times may reach (a year at 192 kHz is 6e12): beyond, a time is a mistake, not a pose.
 _LAST_SAMPLE = 2.0**53
-#: A head track's time columns, and their units per second: seconds, or the milliseconds trackers log.
-_CLOCKS = {"time_s": 1.0, "time_ms": 1000.0}
+#: A head track's time columns: their units per second and the word for them (seconds, or the milliseconds trackers log).
+_CLOCKS = {"time_s": (1.0, "seconds"), "time_ms": (1000.0, "milliseconds")}
 
 
 def _delimiter(header: str) -> str:
@@ -341,11 +341,12 @@ def read_head_track(path: str | Path, parameters: Mapping[str, Parameter], sampl
             f"{file}: line 1: a head track needs a header with time_s (or time_ms) and yaw_deg (and x_m, y_m if "
             f"wanted), separated by commas, semicolons or tabs; got {columns}"
         )
+    per_second, unit = _CLOCKS[clock]
     fields = [c for c in ("yaw_deg", "x_m", "y_m") if c in columns]
     unused = [c for c in columns if c and c not in (clock, *fields)]
     if unused:  # a tracker's pitch_deg and roll_deg, a frame counter: said, as a key a file gives and nothing reads
         warnings.warn(
-            f"{file}: column(s) {', '.join(unused)} not used: a head track moves the listener by time_s, yaw_deg, "
+            f"{file}: column(s) {', '.join(unused)} not used: a head track moves the listener by {clock}, yaw_deg, "
             "x_m and y_m (the designs keep the head level)",
             stacklevel=2,
         )
@@ -362,13 +363,13 @@ def read_head_track(path: str | Path, parameters: Mapping[str, Parameter], sampl
             raise HeadTrackError(
                 f"{file}: line {number}: {clock} = {values[clock]:g} goes back in time; sort the rows by time, from 0"
             )
-        if not values[clock] / _CLOCKS[clock] * sample_rate < _LAST_SAMPLE:
+        if not values[clock] / per_second * sample_rate < _LAST_SAMPLE:
             raise HeadTrackError(
                 f"{file}: line {number}: {clock} = {values[clock]:g} is past the end of any session; "
-                f"times are {'seconds' if clock == 'time_s' else 'milliseconds'} from the start (e.g. 12.5)"
+                f"times are {unit} from the start (e.g. 12.5)"
             )
         last = values[clock]
-        sample = round(values[clock] / _CLOCKS[clock] * sample_rate)
+        sample = round(values[clock] / per_second * sample_rate)
         for target, field in targets.items():
             if field in values:
                 spec = parameters[target].spec

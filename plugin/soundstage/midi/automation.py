@@ -90,7 +90,8 @@ def _without_alien_chunks(data: bytes) -> bytes:
     that runs past the end is kept: mido says the file ends early."""
     if data[:4] != b"MThd":
         return data
-    kept, position = [data[: 8 + int.from_bytes(data[4:8], "big")]], 8 + int.from_bytes(data[4:8], "big")
+    position = 8 + int.from_bytes(data[4:8], "big")  # past the header chunk
+    kept = [data[:position]]
     while position + 8 <= len(data):
         end = position + 8 + int.from_bytes(data[position + 4 : position + 8], "big")
         if data[position : position + 4] == b"MTrk" or end > len(data):
