@@ -527,6 +527,34 @@ def test_a_job_lists_tail_renders_each_items_chain_tail(tmp_path: Path) -> None:
     assert [e["tail_s"] for e in _manifest(out)] == [0.5, 0.0, 0.25]
 
 
+def test_a_catalog_folder_of_album_folders_names_the_glob_that_takes_them(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """``soundstage batch catalog`` where the tracks are in album folders: a folder's items are its own files, so this
+    was "holds no audio files", and with one track beside the albums the albums were left out without a word. Now the
+    error and the warning count them and give the glob that takes them, which, run, renders every track."""
+    catalog = tmp_path / "catalog"
+    for album in ("album-1", "album two"):
+        (catalog / album).mkdir(parents=True)
+        soundfile.write(catalog / album / "01.wav", np.full((SR // 10, 2), 0.01), SR, subtype="PCM_24")
+    out = tmp_path / "out"
+    assert main(["batch", str(catalog), "--chain", "stereo-reference", "-o", str(out)]) == 2
+    error = capsys.readouterr().err
+    glob_text = f"'{catalog}/**/*'"
+    assert error.count("\n") == 1 and "holds no audio files itself, its folders hold 2 (the first 'album two/01.wav')" in error
+    assert f"give the glob {glob_text} in place of" in error and not out.exists(), error
+
+    soundfile.write(catalog / "single.wav", np.full((SR // 10, 2), 0.01), SR, subtype="PCM_24")
+    assert main(["batch", str(catalog), "--chain", "stereo-reference", "-o", str(out)]) == 0
+    warning = capsys.readouterr().err
+    assert "left out 2 audio file(s) in the folders of" in warning and glob_text in warning, warning
+    assert {e["item"] for e in _manifest(out)} == {"single"}
+
+    assert main(["batch", glob_text.strip("'"), "--chain", "stereo-reference", "-o", str(out), "--resume"]) == 0
+    assert {e["item"] for e in _manifest(out) if e["status"] == "done"} == {"single", "album-1/01", "album two/01"}
+    assert "left out" not in capsys.readouterr().err
+
+
 def test_a_folder_of_formats_other_programs_write_is_processed(tmp_path: Path) -> None:
     """CAF (Logic), Wave64 (Reaper) and MP3 files in a folder are items like WAVs (were skipped: "holds no audio files");
     macOS's ._ file beside one is left out and said (it stopped the batch: "item name '._logic' is not a plain file name");

@@ -3,7 +3,8 @@
 ``soundstage batch JOBS`` takes:
 
 - a folder: every audio file directly in it (:data:`~soundstage.fileio.AUDIO_SUFFIXES`: what
-  ``soundstage process`` reads), through ``--chain``;
+  ``soundstage process`` reads), through ``--chain``; audio in its folders is left out, and said so
+  with the glob that takes it;
 - a glob (``"masters/*.wav"``), the same way; ``**`` matches folders at any depth
   (``"catalog/**/*.flac"``), and the outputs mirror the folders below the glob's
   fixed part (``catalog/album-1/01.flac`` -> ``album-1/01.wav``, item ``album-1/01``),
@@ -46,6 +47,7 @@ from __future__ import annotations
 
 import glob
 import os
+import shlex
 import warnings
 from collections import Counter
 from collections.abc import Sequence
@@ -163,7 +165,7 @@ def load_jobs(
         items = _job_list(path, chain, head, tail_s)
     else:
         if path.is_dir():
-            files = audio_files(path)[0]  # not the hidden ones: macOS's ._kick.wav beside kick.wav is metadata
+            files = _folder_files(path, text)
             where, base = f"folder {text!r}", path
         elif any(c in text for c in "*?["):
             matched = (Path(p) for p in glob_any_form(text))
@@ -194,6 +196,37 @@ def load_jobs(
         ]
     _check_unique(items)
     return items
+
+
+def _folder_files(folder: Path, text: str) -> list[Path]:
+    """A folder's items: its own audio files, not the hidden ones (macOS's ``._kick.wav`` beside ``kick.wav`` is
+    metadata). Audio in its folders is left out with a warning, or, where it is all there is, refused, either with
+    the glob that takes it."""
+    files = audio_files(folder)[0]
+    below = _below(folder, files)
+    if below:
+        glob_text = shlex.quote(os.path.join(text, "**", "*"))
+        if not files:
+            raise BatchError(
+                f"batch: the folder {text!r} holds no audio files itself, its folders hold {len(below)} "
+                f"(the first {below[0]!r}); a folder's items are its own files: to take those below, give the "
+                f"glob {glob_text} in place of {text!r} (the outputs mirror the folders)"
+            )
+        warnings.warn(
+            f"batch: left out {len(below)} audio file(s) in the folders of {text!r} (the first {below[0]!r}): "
+            f"a folder's items are its own files; to take those below too, give the glob {glob_text} in place "
+            f"of {text!r}",
+            stacklevel=3,
+        )
+    return files
+
+
+def _below(folder: Path, files: list[Path]) -> list[str]:
+    """The audio files in the folders of ``folder`` (not in it: ``files``; not what soundstage wrote, nor hidden), as
+    paths below it: what a folder's batch leaves out, said so a catalog's albums are not missed unheard."""
+    nested = without_outputs(folder, audio_files(folder, below=True)[0])[0]
+    own = set(files)
+    return [path.relative_to(folder).as_posix() for path in nested if path not in own]
 
 
 def _plain(name: str, what: str) -> str:
