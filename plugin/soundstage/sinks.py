@@ -17,7 +17,8 @@ adds audio on top:
   command line has turned them into exceptions with :func:`signals_as_exceptions`)
   the temporary is removed and nothing appears under the final name. After a
   SIGKILL the final name is still untouched: only a hidden ``.*.partial*`` file
-  can be left.
+  can be left, which the command line's watcher removes once a plugin is loaded
+  (:mod:`soundstage.crashes`).
 - **Permissions.** The file gets the mode of the file it replaces, else
   ``0o666`` less the umask, as ``open()`` would give it (``mkstemp`` alone gives
   ``0o600``).

@@ -34,6 +34,8 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+from soundstage import crashes
+
 __all__ = [
     "READ_LIMIT_S",
     "Stall",
@@ -230,12 +232,14 @@ def add_temporary(path: Path) -> None:
     """List ``path`` as a temporary file being written, for :func:`remove_temporaries` to remove."""
     with _WATCH.lock:
         _WATCH.temporaries.add(path)
+    crashes.temporary(path, written=True)  # a crash that ends the process removes it too
 
 
 def discard_temporary(path: Path) -> None:
     """Take ``path`` off the list (it was renamed onto its output, or removed)."""
     with _WATCH.lock:
         _WATCH.temporaries.discard(path)
+    crashes.temporary(path, written=False)
 
 
 def remove_temporaries() -> int:

@@ -20,7 +20,7 @@ from soundstage.export.build import compile_command
 
 HERE = Path(__file__).resolve().parent
 DPF = Path(os.environ.get("SOUNDSTAGE_DPF", "/usr/share/dpf"))
-PLUGINS = {"ssgain": "SSGain", "ssmono": "SSMono", "sssynth": "SSSynth", "ssprograms": "SSPrograms"}
+PLUGINS = {"ssgain": "SSGain", "ssmono": "SSMono", "sssynth": "SSSynth", "ssprograms": "SSPrograms", "sscrash": "SSCrash"}
 
 
 def missing_tools() -> str | None:

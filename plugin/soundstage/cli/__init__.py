@@ -129,7 +129,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     from soundstage.files import Terminated, signals_as_exceptions
 
     args = build_parser().parse_args(argv)
-    from soundstage import stalls
+    from soundstage import crashes, stalls
+
+    crashes.report_in_this_process()  # a plugin that crashes the process is named, its temporaries removed
     from soundstage.native import released_at_end
 
     outside = stalls.on_stall(_end_on_stall)
@@ -160,21 +162,23 @@ def main(argv: Sequence[str] | None = None) -> int:
 def _end_on_stall(stall: Any) -> None:
     """A decoder that never returns (:mod:`soundstage.stalls`): the error, the run's temporaries removed, and the
     process ended, as nothing else ends a call in C (Ctrl-C and SIGTERM wait for it)."""
-    from soundstage import native, stalls
+    from soundstage import crashes, native, stalls
 
     stalls.remove_temporaries()
     native.last_word(f"soundstage: error: {stall}")
+    crashes.ended()
     os._exit(2)
 
 
 def _end_on_signal(signum: int) -> None:
     """Ctrl-C, SIGTERM or SIGHUP while the main thread waits on a call into C (:func:`soundstage.stalls.
     signals_reach_calls`): what the exceptions they raise would do (main's handlers), from here."""
-    from soundstage import native, stalls
+    from soundstage import crashes, native, stalls
 
     stalls.remove_temporaries()
     what = "interrupted" if signum == signal.SIGINT else f"terminated by {signal.Signals(signum).name}"
     native.last_word(f"soundstage: {what}; no output was written")
+    crashes.ended()
     os._exit(128 + signum)
 
 

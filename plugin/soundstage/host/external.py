@@ -26,6 +26,7 @@ from typing import TypeGuard
 import numpy as np
 import pedalboard
 
+from soundstage import crashes
 from soundstage.errors import ParameterError, PluginError
 from soundstage.exported import EmbeddedProgram, exported_program, resampled_rates
 from soundstage.files import atomic_path, on_disk
@@ -50,6 +51,7 @@ __all__ = [
     "load_vstpreset",
     "plugin_source",
     "restore_state",
+    "running",
     "save_vstpreset",
     "saved_state",
     "supported_channel_counts",
@@ -163,6 +165,7 @@ def load_plugin(
     not_one = _not_a_plugin(file)
     if not_one:
         raise PluginError(f"cannot load plugin {str(file)!r}: {not_one}")
+    crashes.doing(f"plugin {str(file)!r} was loading")
     with messages_held():  # what the plugin prints while it loads is dropped if it is refused
         try:
             with parameters_read_after_load():
@@ -259,7 +262,22 @@ def supported_channel_counts(plugin: ExternalPlugin) -> frozenset[int]:
 
 def _silence(plugin: ExternalPlugin, channels: int) -> None:
     """One 64-sample block of silence through ``plugin`` in ``channels`` channels at 48 kHz, from a reset."""
+    crashes.doing(running([plugin]) or "a plugin was processing")
     plugin.process(np.zeros((channels, 64), np.float32), 48000.0, buffer_size=64, reset=True)
+
+
+def running(plugins: list[pedalboard.Plugin]) -> str | None:
+    """Which of ``plugins`` are external, as the end of "the process crashed while ..." (:func:`soundstage.crashes.doing`);
+    None where none is."""
+    named = []
+    for plugin in plugins:
+        if is_external(plugin):
+            external: ExternalPlugin = plugin
+            source = plugin_source(external)
+            named.append(f"{external.name!r} ({str(source.path)!r})" if source else repr(external.name))
+    if not named:
+        return None
+    return f"plugin {named[0]} was processing" if len(named) == 1 else f"one of the plugins {', '.join(named)} was processing"
 
 
 def _sync_processor(plugin: ExternalPlugin) -> None:

@@ -14,12 +14,14 @@ from typing import Protocol, TypeGuard, runtime_checkable
 import numpy as np
 import pedalboard
 
+from soundstage import crashes
 from soundstage.errors import ChannelError
 from soundstage.host.builtins import BuiltinParameter, builtin_specs, builtin_type_name, is_builtin, native_name
 from soundstage.host.external import (
     check_plays_at,
     external_parameters,
     is_external,
+    running,
     supported_channel_counts,
 )
 from soundstage.host.parameters import Parameter
@@ -221,6 +223,7 @@ class PedalboardStep:
         self.plugins = plugins
         self.board = pedalboard.Pedalboard(plugins)
         self._first_order = [plugin for plugin in plugins if isinstance(plugin, FIRST_ORDER_FILTERS)]
+        self._running = running(plugins)  # what a crash in its calls is put on (soundstage.crashes)
         self._cutoff_limit = 0.0
         self.latency = 0
         self.plugin_latency = 0
@@ -236,6 +239,8 @@ class PedalboardStep:
         self._cutoff_limit = float(np.float32(np.float32(sample_rate) / 2 - np.float32(100.0)))
         # one block of silence lets the plugins report their latency; then a clean start. pedalboard makes a VST3
         # plugin again for a new channel count, and DPF's remark on how the old one is let go is dropped
+        if self._running:
+            crashes.doing(self._running)
         with release_order_dropped():
             self.board.process(np.zeros((num_channels, self.BLOCK), np.float32), sample_rate, buffer_size=self.BLOCK, reset=True)
             self.board.reset()
@@ -264,6 +269,8 @@ class PedalboardStep:
         over = [(plugin, plugin.cutoff_frequency_hz) for plugin in self._first_order if plugin.cutoff_frequency_hz > limit]
         for plugin, _ in over:
             plugin.cutoff_frequency_hz = limit
+        if self._running:
+            crashes.doing(self._running)
         try:
             return self.board.process(queue, self.sample_rate, buffer_size=self.BLOCK, reset=False)
         finally:

@@ -1,0 +1,252 @@
+"""A process a plugin crashes, and what is said and cleaned up when it does.
+
+A third-party plugin that dereferences a null pointer or fails an assertion takes the whole process down with it
+(SIGSEGV, SIGABRT): no Python code runs after, so the shell says "Segmentation fault" and nothing else, and the
+hidden temporary of the output being written (:func:`soundstage.files.atomic_path`, hundreds of MB for a long file)
+stays on the disk. So once the command line has asked for it (:func:`report_in_this_process`) and the first plugin
+is about to run (:func:`doing`), a watcher is started: a small Python process reading a pipe from this one. Through
+the pipe it learns the temporaries being written and, per thread, which plugin that thread is running; Python's
+:mod:`faulthandler` writes the crash into a file it reads. When the pipe closes without the word this process says on
+every way out Python takes (:func:`ended`, at exit, and before :func:`os._exit`), the watcher removes the
+temporaries and prints one line: which plugin crashed the process and how, or that it was killed (SIGKILL: ``kill
+-9``, or the system when memory ran out).
+
+A crash is put on a plugin where the crashing thread's innermost soundstage frame is the call :func:`doing` was
+called from (the plugin's own frames, and pedalboard's, are inside it); elsewhere the line names that frame.
+A developer's own ``PYTHONFAULTHANDLER`` wins: the trace goes where they set it, and the watcher only cleans up.
+Forked children do not report (their parent's watcher is not theirs).
+"""
+
+from __future__ import annotations
+
+import atexit
+import contextlib
+import faulthandler
+import inspect
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import threading
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import CodeType
+
+__all__ = ["doing", "ended", "report_in_this_process", "temporary"]
+
+#: The watcher's program (``python -I -S -c``): what it reads, and the line it prints.
+_WATCHER = r"""
+import json, os, re, signal, sys
+for number in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+    signal.signal(number, signal.SIG_IGN)  # the process group's signals are for the command, which says bye
+temporaries, doing, bye, elsewhere, pending = {}, {}, False, False, b""
+while True:
+    data = os.read(0, 65536)
+    if not data:
+        break
+    pending += data
+    *lines, pending = pending.split(b"\n")
+    for line in lines:
+        kind, value = json.loads(line)
+        if kind == "+":
+            temporaries[value[0]] = value[1]
+        elif kind == "-":
+            temporaries.pop(value, None)
+        elif kind == "=":
+            doing[value[0]] = value[1:]
+        elif kind == "bye":
+            bye = True
+        elif kind == "traced elsewhere":
+            elsewhere = True
+if bye:
+    sys.exit(0)
+removed = []
+for path, target in temporaries.items():
+    try:
+        os.unlink(path)
+        removed.append(target)
+    except OSError:
+        pass
+trace = int(sys.argv[1])
+text = os.pread(trace, os.fstat(trace).st_size, 0).decode("utf-8", "replace")
+fatal = re.search(r"Fatal Python error: ([^\n]+)", text)
+if elsewhere:
+    line = "the process ended before it finished (a crash, or killed; PYTHONFAULTHANDLER shows which)"
+elif fatal is None:
+    line = "the process was killed before it finished (SIGKILL: kill -9, or the system when memory ran out)"
+else:
+    kind = fatal.group(1).strip().lower()
+    report = "run it again with PYTHONFAULTHANDLER=1 for the trace, and report it with soundstage --version"
+    current = re.search(r"Current thread (0x[0-9a-fA-F]+)[^\n]*\n((?:  [^\n]*\n?)*)", text)
+    frames = re.findall(r'File "([^"]+)", line \d+ in (\S+)', current.group(2)) if current else []
+    ours = next((frame for frame in frames if "/soundstage/" in frame[0].replace(os.sep, "/")), None)
+    said = doing.get(int(current.group(1), 16)) if current else None
+    if said is not None and ours is not None and list(ours) == said[:2]:
+        line = f"the process crashed ({kind}) while {said[2]}: the plugin's fault, not soundstage's nor the input's; "
+        line += "leave it out of the chain, or report it to its maker"
+    elif ours is not None:
+        where = ours[0].replace(os.sep, "/").split("/soundstage/")[-1]
+        line = f"the process crashed ({kind}) in soundstage's {where} ({ours[1]}); {report}"
+    else:
+        line = f"the process crashed ({kind}); {report}"
+if removed:
+    named = [name if os.path.relpath(name).startswith("..") else os.path.relpath(name) for name in removed]
+    shown = ", ".join(repr(name) for name in named[:3]) + (f" and {len(named) - 3} more" if len(named) > 3 else "")
+    line += f"; its unfinished output{'s' if len(named) > 1 else ''} {shown} {'were' if len(named) > 1 else 'was'} removed"
+os.write(2, ("soundstage: error: " + line + "\n").encode("utf-8", "backslashreplace"))
+"""
+
+
+@dataclass
+class _Watch:
+    allowed: bool = False
+    terminal: int | None = None  # the command's stderr as it began, for the watcher's line (fd 2 may be held then)
+    started: bool = False
+    trace: int | None = None  # the file faulthandler writes into (None: a developer's own PYTHONFAULTHANDLER's)
+    pipe: int | None = None
+    process: subprocess.Popen[bytes] | None = None
+    temporaries: set[Path] = field(default_factory=set)
+    said: dict[int, tuple[CodeType | None, str]] = field(default_factory=dict)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+
+_WATCH = _Watch()
+
+
+def report_in_this_process() -> None:
+    """Have a crash of this process reported on its stderr as it is now (the command line calls this as it starts,
+    before any C library's messages are held; a library does not start processes). POSIX only: the watcher is
+    handed its files by descriptor."""
+    if os.name != "posix":
+        return
+    if _WATCH.terminal is None:
+        try:
+            _WATCH.terminal = os.dup(2)
+        except OSError:  # no stderr to report on
+            return
+    _WATCH.allowed = True
+
+
+def doing(what: str) -> None:
+    """The calling thread is about to run a plugin: ``what`` says which and how, as the end of "the process crashed
+    while ...", e.g. ``"plugin 'Limiter' ('/x/Limiter.vst3') was processing"``. A crash of this thread with the
+    caller's frame innermost among soundstage's is put on it. Cheap when ``what`` is what the thread said last."""
+    if not _WATCH.allowed:
+        return
+    frame = inspect.currentframe()
+    ident, caller = threading.get_ident(), frame.f_back.f_code if frame and frame.f_back else None
+    if _WATCH.said.get(ident) == (caller, what):
+        return
+    with _WATCH.lock:
+        _WATCH.said[ident] = (caller, what)
+        _start()
+        _send("=", [ident, caller and caller.co_filename, caller and caller.co_name, what])
+
+
+def temporary(path: Path, *, written: bool) -> None:
+    """``path`` is a temporary being written (``written``), or no longer one: a crash removes those still listed."""
+    with _WATCH.lock:
+        if written:
+            _WATCH.temporaries.add(path)
+            _send("+", [os.path.abspath(path), _target_name(path)])
+        else:
+            _WATCH.temporaries.discard(path)
+            _send("-", os.path.abspath(path))
+
+
+def ended() -> None:
+    """Say the process ends as it means to (at exit; the command line before :func:`os._exit`): the watcher says
+    nothing, and goes."""
+    with _WATCH.lock:
+        _send("bye", None)
+        pipe, process = _WATCH.pipe, _WATCH.process
+        _WATCH.pipe = _WATCH.process = None
+    if pipe is not None:
+        if _WATCH.trace is not None:
+            faulthandler.disable()
+            os.close(_WATCH.trace)
+            _WATCH.trace = None
+        with contextlib.suppress(OSError):
+            os.close(pipe)
+    if process is not None:
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            process.wait(timeout=5)
+
+
+def _target_name(path: Path) -> str:
+    """The output a temporary is written for (``.mix.wav.k3j2.partial`` -> ``mix.wav``), as a path beside it."""
+    name = path.name.removeprefix(".")
+    for suffix in (".partial.w64", ".partial"):
+        if name.endswith(suffix):
+            name = name.removesuffix(suffix).rsplit(".", 1)[0]
+            break
+    return os.path.abspath(path.with_name(name))
+
+
+def _start() -> None:
+    """Start the watcher (under the lock), once; if it cannot start, crashes go unreported as before."""
+    if _WATCH.started:
+        return
+    _WATCH.started = True
+    try:
+        trace = tempfile.TemporaryFile()  # faulthandler's: a file, which takes a whole trace without waiting
+        read, write = os.pipe()
+    except OSError:
+        return
+    with trace:
+        try:
+            process = subprocess.Popen(
+                [sys.executable, "-I", "-S", "-c", _WATCHER, str(trace.fileno())],
+                stdin=read,
+                stdout=subprocess.DEVNULL,
+                stderr=_WATCH.terminal,
+                pass_fds=(trace.fileno(),),
+            )
+        except OSError:
+            os.close(write)
+            return
+        finally:
+            os.close(read)
+        if not faulthandler.is_enabled():
+            _WATCH.trace = os.dup(trace.fileno())
+            faulthandler.enable(file=_WATCH.trace, all_threads=True)
+    os.set_blocking(write, False)  # an audio thread saying which plugin it runs never waits on the watcher
+    _WATCH.pipe, _WATCH.process = write, process
+    atexit.register(ended)
+    if _WATCH.trace is None:
+        _send("traced elsewhere", None)
+    for path in _WATCH.temporaries:
+        _send("+", [os.path.abspath(path), _target_name(path)])
+
+
+def _send(kind: str, value: object) -> None:
+    """One message to the watcher, if it runs (under the lock); a watcher gone is no reason to fail the command."""
+    if _WATCH.pipe is None:
+        return
+    data = (json.dumps([kind, value]) + "\n").encode()
+    try:
+        os.write(_WATCH.pipe, data)
+    except BlockingIOError:  # the watcher is behind by a pipe's worth: this message goes unsaid
+        pass
+    except OSError:
+        with contextlib.suppress(OSError):
+            os.close(_WATCH.pipe)
+        _WATCH.pipe = None
+
+
+def _forget_after_fork() -> None:
+    """A forked child reports nothing: the watcher is its parent's (its crash would read as the parent's)."""
+    _WATCH.lock = threading.Lock()
+    _WATCH.allowed = False
+    if _WATCH.trace is not None:
+        faulthandler.disable()
+        _WATCH.trace = None
+    if _WATCH.pipe is not None:
+        with contextlib.suppress(OSError):
+            os.close(_WATCH.pipe)
+    _WATCH.pipe = _WATCH.process = None
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_forget_after_fork)

@@ -1,0 +1,159 @@
+"""A plugin that crashes the process: one line naming it, and no unfinished output left on the disk.
+
+A third-party plugin that writes through a null pointer or fails an assertion takes soundstage's process down with
+it. The shell said "Segmentation fault" and nothing else, and the hidden temporary of the output being written
+stayed beside it (half a GB for a 15-minute file, under a name starting with a dot, never seen and never removed).
+The test plugin (tests/vst3/sscrash) passes audio through and crashes after ``crash_after_s`` seconds of it, by a
+null pointer (SIGSEGV) or by abort (SIGABRT), or, with SSCRASH_ON_LOAD set, as it is made.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+import soundfile
+
+SR = 48000
+
+
+@pytest.fixture
+def session(tmp_path: Path, vst3_dir: Path) -> tuple[Path, Path]:
+    """20 s of stereo noise, and a chain file template with the crashing plugin after a built-in."""
+    source = tmp_path / "in" / "mix.wav"
+    source.parent.mkdir()
+    noise = np.random.default_rng(3).normal(0.0, 0.1, (20 * SR, 2))
+    soundfile.write(source, noise, SR, subtype="PCM_24")
+    (tmp_path / "out").mkdir()
+    return source, vst3_dir / "SSCrash.vst3"
+
+
+def _chain(tmp_path: Path, plugin: Path, parameters: str) -> Path:
+    chain = tmp_path / "in" / "chain.toml"
+    chain.write_text(
+        'format = 1\n[[stages]]\ntype = "pedalboard.HighpassFilter"\nparameters = { cutoff_frequency_hz = 25.0 }\n'
+        f'[[stages]]\ntype = "plugin"\npath = "{plugin}"\nparameters = {{ {parameters} }}\n'
+    )
+    return chain
+
+
+def _process(chain: Path, source: Path, output: Path, **env: str) -> subprocess.Popen[str]:
+    return subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "soundstage.cli",
+            "process",
+            str(source),
+            str(output),
+            "--chain",
+            str(chain),
+            "--buffer-size",
+            "4096",
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**os.environ, **env},
+    )
+
+
+def _left(folder: Path) -> list[str]:
+    return sorted(path.name for path in folder.iterdir())
+
+
+@pytest.mark.parametrize(
+    ("parameters", "signum", "how"),
+    [
+        ("crash_after_s = 8.0", signal.SIGSEGV, "segmentation fault"),
+        ("crash_after_s = 8.0, abort = true", signal.SIGABRT, "aborted"),
+    ],
+)
+def test_a_plugin_that_crashes_while_processing_is_named_and_its_unfinished_output_removed(
+    tmp_path: Path, session: tuple[Path, Path], parameters: str, signum: int, how: str
+) -> None:
+    source, plugin = session
+    chain = _chain(tmp_path, plugin, parameters)
+    run = _process(chain, source, tmp_path / "out" / "mix.wav")
+    _, error = run.communicate(timeout=300)
+    assert run.returncode == -signum, error
+    assert error.count("\n") == 1, error
+    assert error.startswith(f"soundstage: error: the process crashed ({how}) while plugin 'SS Test Crash' ({str(plugin)!r})"), (
+        error
+    )
+    assert "was processing: the plugin's fault" in error and "its unfinished output" in error and "mix.wav' was removed" in error
+    assert _left(tmp_path / "out") == [], "the crash left the output's temporary (8 s of 20 had been written)"
+    assert _left(tmp_path / "in") == ["chain.toml", "mix.wav"]
+
+
+def test_a_plugin_that_crashes_as_it_loads_is_named(tmp_path: Path, session: tuple[Path, Path]) -> None:
+    source, plugin = session
+    chain = _chain(tmp_path, plugin, "crash_after_s = -1.0")
+    run = _process(chain, source, tmp_path / "out" / "mix.wav", SSCRASH_ON_LOAD="1")
+    _, error = run.communicate(timeout=300)
+    assert run.returncode == -signal.SIGSEGV, error
+    assert error == (
+        f"soundstage: error: the process crashed (segmentation fault) while plugin {str(plugin)!r} was loading: the "
+        "plugin's fault, not soundstage's nor the input's; leave it out of the chain, or report it to its maker\n"
+    )
+    assert _left(tmp_path / "out") == []
+
+
+def test_a_process_killed_midway_says_so_and_leaves_no_unfinished_output(tmp_path: Path, session: tuple[Path, Path]) -> None:
+    """SIGKILL (``kill -9``, the system's out-of-memory killer): no Python code runs, as in a crash."""
+    source, plugin = session
+    chain = _chain(tmp_path, plugin, "crash_after_s = -1.0")
+    run = _process(chain, source, tmp_path / "out" / "mix.wav")
+    deadline = time.monotonic() + 120
+    while not any(name.endswith(".partial") for name in _left(tmp_path / "out")):  # killed while writing its output
+        assert run.poll() is None and time.monotonic() < deadline, run.communicate()
+        time.sleep(0.005)
+    run.kill()
+    _, error = run.communicate(timeout=60)
+    assert run.returncode == -signal.SIGKILL
+    assert error == (
+        "soundstage: error: the process was killed before it finished (SIGKILL: kill -9, or the system when memory ran "
+        f"out); its unfinished output {str(tmp_path / 'out' / 'mix.wav')!r} was removed\n"
+    )
+    assert _left(tmp_path / "out") == []
+
+
+def test_a_plugin_that_does_not_crash_says_nothing_more(tmp_path: Path, session: tuple[Path, Path]) -> None:
+    source, plugin = session
+    chain = _chain(tmp_path, plugin, "crash_after_s = -1.0")
+    run = _process(chain, source, tmp_path / "out" / "mix.wav")
+    out, error = run.communicate(timeout=300)
+    assert run.returncode == 0 and error == "", error
+    assert _left(tmp_path / "out") == ["mix.wav"]
+    written, rate = soundfile.read(tmp_path / "out" / "mix.wav")
+    assert rate == SR and written.shape == (20 * SR, 2)
+
+
+def test_a_render_a_plugin_crashes_leaves_none_of_its_outputs_unfinished(tmp_path: Path, session: tuple[Path, Path]) -> None:
+    """Every render of the session was being written (the A/B pair as hidden W64 first passes): all are removed."""
+    source, plugin = session
+    chain = _chain(tmp_path, plugin, "crash_after_s = 8.0")
+    made = subprocess.run(
+        [sys.executable, "-m", "soundstage.cli", "session", "new", str(source.parent), "-o", str(tmp_path / "out" / "s.toml")],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert made.returncode == 0
+    text = (tmp_path / "out" / "s.toml").read_text()
+    assert 'chain = "studio-5"\n' in text
+    (tmp_path / "out" / "s.toml").write_text(text.replace('chain = "studio-5"\n', f'chain = "{chain}"\n'))
+    run = subprocess.run(
+        [sys.executable, "-m", "soundstage.cli", "render", str(tmp_path / "out" / "s.toml")], capture_output=True, text=True
+    )
+    assert run.returncode == -signal.SIGSEGV, run.stderr
+    assert run.stderr.count("\n") == 1 and "while plugin 'SS Test Crash'" in run.stderr, run.stderr
+    assert re.search(r"; its unfinished outputs '[^']+', '[^']+', '[^']+' and \d+ more were removed\n$", run.stderr), run.stderr
+    assert [path.name for path in (tmp_path / "out" / "renders").iterdir()] == []
