@@ -44,6 +44,7 @@ except ImportError:  # Windows
     fcntl = None  # type: ignore[assignment]
 
 from soundstage.acoustics.hrtf import HEAD_MODELS, HeadChoice, HrtfError
+from soundstage.batch.cluster import check_workers_see, on_cluster, output_patience_s, unseen_output
 from soundstage.batch.jobs import BatchError, BatchItem
 from soundstage.batch.manifest import Manifest, sha256_path
 from soundstage.batch.worker import Task, chain_plugins, run_task, stall_note
@@ -464,6 +465,7 @@ def _run_dask(
             return set()
 
     with client, _ctrl_c_at_safe_points() as asked:
+        check_workers_see(client, tasks)
         _run_on_cluster(client, first_done, deque(tasks), record, work, asked)
 
 
@@ -484,14 +486,19 @@ def _run_on_cluster(
     (a running task cannot be stopped), which the manifest then never held. Now a Ctrl-C (``asked``) is raised at
     the loop's top: nothing more is handed out, and the tasks in flight finish and are recorded, as locally."""
     running: dict[Any, Task] = {}
+    patience = [output_patience_s()]
 
     def finish(future: Any) -> None:
         task = running.pop(future)
         try:
-            entry = future.result()
+            entry = {**future.result(), "input": task.input}  # the manifest's input as given, as a local run's
         except Exception as error:  # the cluster gave up on it (workers died twice)
             reason = _stall_reason(task) or f"the cluster could not run it: {' '.join(str(error).split())}"
             entry = {**_crashed(task), "reason": reason}
+        unseen = unseen_output(entry, Path(task.output_dir), patience[0]) if entry["status"] == "done" else None
+        if unseen:
+            patience[0] = 0.0  # a worker writes elsewhere: its next items fail at once
+            entry = {**entry, "status": "failed", "reason": unseen}
         record(entry)
 
     threads, counted = 0, -math.inf
@@ -503,7 +510,7 @@ def _run_on_cluster(
             while pending and len(running) < threads:
                 task = pending.popleft()
                 key = f"soundstage-batch-{task.item}-{id(task)}"
-                running[client.submit(work, task, key=key, pure=False, retries=1)] = task
+                running[client.submit(work, on_cluster(task), key=key, pure=False, retries=1)] = task
             for future in first_done(list(running)):
                 finish(future)
     except KeyboardInterrupt:

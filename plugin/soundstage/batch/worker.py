@@ -44,7 +44,7 @@ from soundstage.host.routing import external_plugins
 from soundstage.session.render import render_session
 from soundstage.tomlfile import parse_toml
 
-__all__ = ["Task", "chain_plugins", "run_task", "stall_note"]
+__all__ = ["Task", "chain_plugins", "run_task", "stall_note", "what_it_sees"]
 
 #: Chains built in this worker, per thread (a Dask worker runs an item in each of its threads at once, and a chain
 #: holds the state of its filters and plugins), by chain-file sha256 and head: plugins load once per worker thread.
@@ -226,7 +226,27 @@ def _chain(task: Task) -> Chain:
 
 
 def _output(folder: Path, path: Path) -> dict[str, Any]:
-    return {"path": str(Path(path).relative_to(folder)), "sha256": sha256_path(Path(path))}
+    file = Path(path)
+    return {"path": str(file.relative_to(folder)), "sha256": sha256_path(file), "bytes": file.stat().st_size}
+
+
+def what_it_sees(marker: str, token: str, paths: list[str]) -> dict[str, Any]:
+    """A cluster worker's view of the batch's files (run on each by ``Client.run`` before any item): its host;
+    whether ``marker`` (written into the output folder by the batch) holds ``token`` here, and the name of a file this
+    worker wrote beside it for the batch to find (None where it cannot write there); which of ``paths`` (an input,
+    the chain files, the plugins) it does not find."""
+    try:
+        sees_folder = Path(marker).read_text(encoding="utf-8") == token
+    except (OSError, UnicodeDecodeError):
+        sees_folder = False
+    answer = Path(f"{marker}-{socket.gethostname()}-{os.getpid()}")
+    try:
+        answer.write_text(token, encoding="utf-8")
+        wrote: str | None = answer.name
+    except OSError:
+        wrote = None
+    missing = [path for path in paths if not os.path.exists(path)]
+    return {"host": socket.gethostname(), "output_folder": sees_folder, "wrote": wrote, "missing": missing}
 
 
 def _plugin_versions(node: Any) -> dict[str, str]:

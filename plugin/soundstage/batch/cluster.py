@@ -1,0 +1,118 @@
+"""A batch on a Dask cluster whose workers are other machines: what they see of the batch's files.
+
+A worker has its own disks and its own working folder. So a task goes to it with its paths absolute
+(:func:`on_cluster`); before any item, each worker is asked what it sees (:func:`check_workers_see`: a file written
+into the output folder here, read there, and one it writes there, found here; the first input, the chain files and
+the plugins); and an item said done whose output this machine does not find as the worker wrote it is not done
+(:func:`unseen_output`). A folder only a name alike on a worker's own disk took every output, and the batch said
+them all done.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import os
+import time
+from pathlib import Path
+from typing import Any
+
+from soundstage.batch.jobs import BatchError
+from soundstage.batch.worker import Task, what_it_sees
+
+__all__ = ["check_workers_see", "on_cluster", "output_patience_s", "unseen_output"]
+
+
+def on_cluster(task: Task) -> Task:
+    """``task`` as a worker on another machine reads it: its paths absolute (a worker's working folder is its own,
+    where ``in/a.wav`` and ``-o out`` name other files, or none)."""
+    chain = os.path.abspath(task.chain) if task.chain is not None else None
+    return dataclasses.replace(task, input=os.path.abspath(task.input), output_dir=os.path.abspath(task.output_dir), chain=chain)
+
+
+def check_workers_see(client: Any, tasks: list[Task]) -> None:
+    """Before any item: every worker of the cluster sees the output folder as this machine does (a file written
+    into it here, read there) and finds the first item's input, the chain files and the plugins at their paths; else
+    BatchError naming the worker and what it does not see. A folder only a name alike on a worker's own disk took
+    every output, and the batch said them done."""
+    if not tasks:
+        return
+    folder = Path(on_cluster(tasks[0]).output_dir)
+    token = os.urandom(8).hex()
+    marker = folder / f".soundstage-batch-{token}"
+    chains = {os.path.abspath(task.chain) for task in tasks if task.chain is not None}
+    paths = sorted({on_cluster(tasks[0]).input, *chains, *(path for task in tasks for path, _ in task.plugins)})
+    try:
+        marker.write_text(token, encoding="utf-8")
+        views = client.run(what_it_sees, str(marker), token, paths)
+    except OSError as error:  # the output folder, which the batch made or found writable, refused the file
+        raise BatchError(f"batch: cannot write into the output folder {str(folder)!r}: {error.strerror or error}") from None
+    except Exception as error:  # a worker that cannot run soundstage (another version; none installed)
+        raise BatchError(
+            f"batch: the cluster's workers cannot run soundstage's check of what they see: {' '.join(str(error).split())}; "
+            "install this soundstage on every worker (soundstage --version says which) and start them again"
+        ) from None
+    finally:
+        marker.unlink(missing_ok=True)
+    for address, view in sorted(views.items()):
+        where = f"worker {address} (on {view['host']})"
+        answer = folder / view["wrote"] if view["wrote"] else None
+        seen = answer is not None and answer.is_file()  # what the worker wrote there, found here
+        if answer is not None:
+            answer.unlink(missing_ok=True)
+        if view["output_folder"] and view["wrote"] is None:
+            raise BatchError(
+                f"batch: {where} cannot write into the output folder {str(folder)!r} (it sees it read-only, or "
+                "not as its user may write): give -o a folder the workers may write into"
+            )
+        if not view["output_folder"] or not seen:
+            raise BatchError(
+                f"batch: {where} does not see the output folder {str(folder)!r} as this machine does (a folder of "
+                "that name there is another, or none): give -o a folder on a drive the workers share, at the same path"
+            )
+        if view["missing"]:
+            shown = ", ".join(repr(p) for p in view["missing"][:3]) + (", ..." if len(view["missing"]) > 3 else "")
+            raise BatchError(
+                f"batch: {where} does not find {shown}: the workers need the inputs, chain files and plugins at the "
+                "same paths as this machine (a drive they share)"
+            )
+
+
+#: Seconds a cluster item's output is looked for here before its item fails (once a batch: then at once). A network
+#: drive's client may take a name it looked up before for absent until it reads the folder again (NFS: up to 60 s);
+#: a slower drive's users set SOUNDSTAGE_CLUSTER_PATIENCE_S.
+_OUTPUT_PATIENCE_S = 90.0
+
+
+def output_patience_s() -> float:
+    try:
+        value = float(os.environ.get("SOUNDSTAGE_CLUSTER_PATIENCE_S", _OUTPUT_PATIENCE_S))
+    except ValueError:
+        value = _OUTPUT_PATIENCE_S
+    return value if math.isfinite(value) and value >= 0 else _OUTPUT_PATIENCE_S
+
+
+def unseen_output(entry: dict[str, Any], folder: Path, patience_s: float) -> str | None:
+    """Why a cluster item recorded done is not: an output this machine does not find as its worker wrote it, looked
+    for up to ``patience_s`` (a worker that joined after the check, writing to its own disk); else None."""
+    deadline = time.monotonic() + patience_s
+    for output in entry.get("outputs", []):
+        file = folder / str(output.get("path", ""))
+        while not _as_written(file, output) and time.monotonic() < deadline:
+            time.sleep(0.5)
+        if not _as_written(file, output):
+            return (
+                f"worker {entry.get('worker', '?')} wrote {str(file)!r}, which this machine does not find as written "
+                "(the worker's own disk): give -o a folder on a drive the workers share, at the same path"
+            )
+    return None
+
+
+def _as_written(file: Path, output: dict[str, Any]) -> bool:
+    """Whether ``file`` is here as its manifest output says it was written (its size; its existence alone where an
+    entry does not say)."""
+    try:
+        size = file.stat().st_size
+    except OSError:
+        return False
+    return "bytes" not in output or size == output["bytes"]
