@@ -9,6 +9,7 @@ null pointer (SIGSEGV) or by abort (SIGABRT), or, with SSCRASH_ON_LOAD set, as i
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import signal
@@ -119,8 +120,8 @@ def test_a_process_killed_midway_says_so_and_leaves_no_unfinished_output(tmp_pat
     _, error = run.communicate(timeout=60)
     assert run.returncode == -signal.SIGKILL
     assert error == (
-        "soundstage: error: the process was killed before it finished (SIGKILL: kill -9, or the system when memory ran "
-        f"out); its unfinished output {str(tmp_path / 'out' / 'mix.wav')!r} was removed\n"
+        "soundstage: error: the process ended before it finished, saying nothing (killed: kill -9, the system out of "
+        f"memory; or a plugin ended it); its unfinished output {str(tmp_path / 'out' / 'mix.wav')!r} was removed\n"
     )
     assert _left(tmp_path / "out") == []
 
@@ -157,3 +158,28 @@ def test_a_render_a_plugin_crashes_leaves_none_of_its_outputs_unfinished(tmp_pat
     assert run.stderr.count("\n") == 1 and "while plugin 'SS Test Crash'" in run.stderr, run.stderr
     assert re.search(r"; its unfinished outputs '[^']+', '[^']+', '[^']+' and \d+ more were removed\n$", run.stderr), run.stderr
     assert [path.name for path in (tmp_path / "out" / "renders").iterdir()] == []
+
+
+def test_a_batch_item_whose_plugin_crashes_its_worker_names_the_plugin(tmp_path: Path, session: tuple[Path, Path]) -> None:
+    """A batch's worker crashed by a plugin was "its worker process died twice (a plugin crashed it, or it was
+    killed)": now the item's reason says which plugin and how, from the worker's crash watcher; the other item is done
+    and nothing is left in the output folder but the outputs and the manifest."""
+    source, plugin = session
+    chain = _chain(tmp_path, plugin, "crash_after_s = 8.0")  # the 20 s item crashes; a 1 s one does not
+    soundfile.write(source.parent / "short.wav", np.zeros((SR, 2)), SR, subtype="PCM_24")
+    out = tmp_path / "out" / "batch"
+    done = subprocess.run(
+        [sys.executable, "-m", "soundstage.cli", "batch", str(source.parent), "--chain", str(chain), "-o", str(out)],
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert done.returncode == 3, done.stderr
+    entries = {entry["item"]: entry for entry in map(json.loads, (out / "batch-manifest.jsonl").read_text().splitlines())}
+    assert entries["short"]["status"] == "done"
+    reason = entries["mix"]["reason"]
+    assert reason.startswith("its worker process died twice; the second time the process crashed (segmentation fault) ")
+    assert f"while plugin 'SS Test Crash' ({str(plugin)!r}) was processing" in reason and reason.endswith(
+        "the item was not written"
+    )
+    assert sorted(path.name for path in out.iterdir()) == ["batch-manifest.jsonl", "short.wav"]

@@ -8,8 +8,8 @@ is about to run (:func:`doing`), a watcher is started: a small Python process re
 the pipe it learns the temporaries being written and, per thread, which plugin that thread is running; Python's
 :mod:`faulthandler` writes the crash into a file it reads. When the pipe closes without the word this process says on
 every way out Python takes (:func:`ended`, at exit, and before :func:`os._exit`), the watcher removes the
-temporaries and prints one line: which plugin crashed the process and how, or that it was killed (SIGKILL: ``kill
--9``, or the system when memory ran out).
+temporaries and prints one line: which plugin crashed the process and how, or that it ended saying nothing
+(SIGKILL: ``kill -9``, the system out of memory; a plugin that calls ``exit``).
 
 A crash is put on a plugin where the crashing thread's innermost soundstage frame is the call :func:`doing` was
 called from (the plugin's own frames, and pedalboard's, are inside it); elsewhere the line names that frame.
@@ -33,7 +33,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from types import CodeType
 
-__all__ = ["doing", "ended", "report_in_this_process", "temporary"]
+__all__ = ["doing", "ended", "report_in_this_process", "report_into", "temporary"]
 
 #: The watcher's program (``python -I -S -c``): what it reads, and the line it prints.
 _WATCHER = r"""
@@ -74,7 +74,8 @@ fatal = re.search(r"Fatal Python error: ([^\n]+)", text)
 if elsewhere:
     line = "the process ended before it finished (a crash, or killed; PYTHONFAULTHANDLER shows which)"
 elif fatal is None:
-    line = "the process was killed before it finished (SIGKILL: kill -9, or the system when memory ran out)"
+    line = "the process ended before it finished, saying nothing (killed: kill -9, the system out of memory; "
+    line += "or a plugin ended it)"
 else:
     kind = fatal.group(1).strip().lower()
     report = "run it again with PYTHONFAULTHANDLER=1 for the trace, and report it with soundstage --version"
@@ -94,13 +95,19 @@ if removed:
     named = [name if os.path.relpath(name).startswith("..") else os.path.relpath(name) for name in removed]
     shown = ", ".join(repr(name) for name in named[:3]) + (f" and {len(named) - 3} more" if len(named) > 3 else "")
     line += f"; its unfinished output{'s' if len(named) > 1 else ''} {shown} {'were' if len(named) > 1 else 'was'} removed"
-os.write(2, ("soundstage: error: " + line + "\n").encode("utf-8", "backslashreplace"))
+if len(sys.argv) > 2:  # a batch's worker: the line goes to the batch, for its manifest
+    with open(sys.argv[2] + ".partial", "w", encoding="utf-8", errors="backslashreplace") as report:
+        report.write(line + "\n")
+    os.replace(sys.argv[2] + ".partial", sys.argv[2])  # whole, or not there
+else:
+    os.write(2, ("soundstage: error: " + line + "\n").encode("utf-8", "backslashreplace"))
 """
 
 
 @dataclass
 class _Watch:
     allowed: bool = False
+    report: str | None = None  # the file the line goes into (a batch's worker), else the command's stderr
     terminal: int | None = None  # the command's stderr as it began, for the watcher's line (fd 2 may be held then)
     started: bool = False
     trace: int | None = None  # the file faulthandler writes into (None: a developer's own PYTHONFAULTHANDLER's)
@@ -125,6 +132,15 @@ def report_in_this_process() -> None:
             _WATCH.terminal = os.dup(2)
         except OSError:  # no stderr to report on
             return
+    _WATCH.allowed = True
+
+
+def report_into(path: Path) -> None:
+    """Have a crash of this process reported into the file ``path`` (written only if the process crashes or is
+    killed), not on stderr: a batch's local worker, whose batch puts the line in its manifest. Once per process."""
+    if os.name != "posix" or _WATCH.allowed:
+        return
+    _WATCH.report = os.path.abspath(path)
     _WATCH.allowed = True
 
 
@@ -197,7 +213,7 @@ def _start() -> None:
     with trace:
         try:
             process = subprocess.Popen(
-                [sys.executable, "-I", "-S", "-c", _WATCHER, str(trace.fileno())],
+                [sys.executable, "-I", "-S", "-c", _WATCHER, str(trace.fileno()), *([_WATCH.report] if _WATCH.report else [])],
                 stdin=read,
                 stdout=subprocess.DEVNULL,
                 stderr=_WATCH.terminal,

@@ -47,7 +47,7 @@ from soundstage.acoustics.hrtf import HEAD_MODELS, HeadChoice, HrtfError
 from soundstage.batch.cluster import check_workers_see, on_cluster, output_patience_s, unseen_output
 from soundstage.batch.jobs import BatchError, BatchItem
 from soundstage.batch.manifest import Manifest, sha256_path
-from soundstage.batch.worker import Task, chain_plugins, run_task, stall_note
+from soundstage.batch.worker import Task, chain_plugins, report_crashes, run_task, stall_note
 from soundstage.errors import warnings_as_lines
 from soundstage.files import remove_temporaries, why_not_made
 from soundstage.host.chainfile import NoHeadStageError, with_head
@@ -263,9 +263,10 @@ def _head_hashes(item: BatchItem, heads: dict[tuple[str, ...], tuple[tuple[str, 
 
 def _ignore_sigint() -> None:
     """Worker initializer: Ctrl-C is the batch's to handle (the item in flight finishes whole); warnings print as
-    the command line's do."""
+    the command line's do; a plugin that crashes the worker is named to the batch (:func:`_crash_reason`)."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     warnings_as_lines()
+    report_crashes()
 
 
 def _run_local(
@@ -337,9 +338,10 @@ def _run_pools(
             # a task in flight when the pool broke may have finished its output before its result came back:
             # the retry replaces that output, written by this batch, but never one that was there before it
             again = dataclasses.replace(task, attempt=task.attempt + 1, overwrite=task.overwrite or not task.output_existed)
+            _crash_reports(Path(task.output_dir), wait_s=0.5)  # the first round's (its bystanders killed too): not this one's
             if _pool_round(deque([again]), record, 1, context, options, work, asked):
                 remove_temporaries(Path(task.output_dir) / task.output)
-                record({**_crashed(again), "reason": _stall_reason(again) or _crashed(again)["reason"]})
+                record({**_crashed(again), "reason": _stall_reason(again) or _crash_reason(again)})
 
 
 def _pool_round(
@@ -419,6 +421,33 @@ def _stall_reason(task: Task) -> str | None:
         return None
     note.unlink(missing_ok=True)
     return reason or None
+
+
+def _crash_reason(task: Task) -> str:
+    """Why an item's worker died on its second try, alone: what the worker's crash watcher reported (the plugin and
+    how it crashed the process), else that it died."""
+    reports = _crash_reports(Path(task.output_dir), wait_s=3.0)
+    if not reports:
+        return str(_crashed(task)["reason"])
+    return f"its worker process died twice; the second time {reports[-1]}; the item was not written"
+
+
+def _crash_reports(folder: Path, *, wait_s: float = 0.0) -> list[str]:
+    """The lines crashed local workers reported into ``folder`` (:func:`~soundstage.batch.worker.crash_report`),
+    taken away; looked for up to ``wait_s`` (a worker's watcher writes as the worker ends, a moment after the pool has
+    seen it go)."""
+    deadline = time.monotonic() + wait_s
+    while True:
+        files = [path for path in folder.glob(".soundstage-crash-*") if path.name.rsplit("-", 1)[-1].isdigit()]
+        if files or time.monotonic() >= deadline:
+            break
+        time.sleep(0.05)
+    lines = []
+    for path in sorted(files, key=lambda p: p.stat().st_mtime if p.exists() else 0.0):
+        with contextlib.suppress(OSError, UnicodeDecodeError):
+            lines.append(path.read_text(encoding="utf-8").strip())
+        path.unlink(missing_ok=True)
+    return [line for line in lines if line]
 
 
 def _crashed(task: Task) -> dict[str, Any]:

@@ -33,7 +33,7 @@ try:
 except ImportError:  # pragma: no cover - Windows
     resource = None  # type: ignore[assignment]
 
-from soundstage import stalls
+from soundstage import crashes, stalls
 from soundstage.batch.manifest import sha256_path
 from soundstage.errors import AudioFileError, ChainFileError, SoundstageError
 from soundstage.fileio import process_file
@@ -44,7 +44,7 @@ from soundstage.host.routing import external_plugins
 from soundstage.session.render import render_session
 from soundstage.tomlfile import parse_toml
 
-__all__ = ["Task", "chain_plugins", "run_task", "stall_note", "what_it_sees"]
+__all__ = ["Task", "chain_plugins", "crash_report", "report_crashes", "run_task", "stall_note", "what_it_sees"]
 
 #: Chains built in this worker, per thread (a Dask worker runs an item in each of its threads at once, and a chain
 #: holds the state of its filters and plugins), by chain-file sha256 and head: plugins load once per worker thread.
@@ -55,6 +55,8 @@ _BUILDING = threading.Lock()
 #: The one thread of a worker process that loads plugins and runs the items holding them (see :func:`run_task`).
 _PLUGIN_THREAD: list[ThreadPoolExecutor] = []
 _PLUGIN_THREAD_LOCK = threading.Lock()
+#: Holds True in a batch's local worker process (:func:`report_crashes`).
+_CRASH_REPORTS: list[bool] = []
 #: Block size of a batch item: the same as `soundstage process`, so the outputs are the same bytes.
 BUFFER_SIZE = 65536
 
@@ -102,9 +104,21 @@ def run_task(task: Task) -> dict[str, Any]:
     JUCE, pedalboard's plugin host, makes (and remakes, at a reset) a plugin only on the thread that made the first,
     and refused the others ("must be reloaded on the main thread"). Other items run where they are called, each
     thread with chains of its own."""
+    if _CRASH_REPORTS:  # a local worker: a plugin that crashes it is named to the batch (soundstage.crashes)
+        crashes.report_into(crash_report(Path(task.output_dir)))
     if (task.kind == "render" or task.plugins) and threading.current_thread() is not threading.main_thread():
         return _plugin_thread().submit(_run_task, task).result()
     return _run_task(task)
+
+
+def report_crashes() -> None:
+    """In a local worker process (its pool's initializer): a crash of it is reported into :func:`crash_report`."""
+    _CRASH_REPORTS.append(True)
+
+
+def crash_report(folder: Path, pid: int | None = None) -> Path:
+    """Where a local worker's crash is reported, in the output folder, hidden (``pid``: this process's)."""
+    return folder / f".soundstage-crash-{os.getpid() if pid is None else pid}"
 
 
 def _plugin_thread() -> ThreadPoolExecutor:
@@ -167,6 +181,7 @@ def _end_worker(stall: stalls.Stall) -> None:
             stall_note(task).write_text(str(stall) + "\n", encoding="utf-8")
     stalls.remove_temporaries()
     print(f"soundstage: batch: error: {stall}", file=sys.stderr, flush=True)
+    crashes.ended()  # an end it means: no crash report
     os._exit(70)  # EX_SOFTWARE
 
 
