@@ -35,7 +35,9 @@ from types import CodeType
 
 __all__ = ["doing", "ended", "report_in_this_process", "report_into", "temporary"]
 
-#: The watcher's program (``python -I -S -c``): what it reads, and the line it prints.
+#: soundstage's own folder, with a separator at its end: a frame of a file in it is soundstage's.
+_PACKAGE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "")
+#: The watcher's program (``python -I -S -c TRACE_FD PACKAGE [REPORT]``): what it reads, and the line it prints.
 _WATCHER = r"""
 import json, os, re, signal, sys
 for number in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
@@ -48,7 +50,10 @@ while True:
     pending += data
     *lines, pending = pending.split(b"\n")
     for line in lines:
-        kind, value = json.loads(line)
+        try:
+            kind, value = json.loads(line)
+        except ValueError:  # a message cut short (the pipe was full): passed over
+            continue
         if kind == "+":
             temporaries[value[0]] = value[1]
         elif kind == "-":
@@ -81,13 +86,13 @@ else:
     report = "run it again with PYTHONFAULTHANDLER=1 for the trace, and report it with soundstage --version"
     current = re.search(r"Current thread (0x[0-9a-fA-F]+)[^\n]*\n((?:  [^\n]*\n?)*)", text)
     frames = re.findall(r'File "([^"]+)", line \d+ in (\S+)', current.group(2)) if current else []
-    ours = next((frame for frame in frames if "/soundstage/" in frame[0].replace(os.sep, "/")), None)
+    ours = next((frame for frame in frames if frame[0].startswith(sys.argv[2])), None)  # in soundstage's package
     said = doing.get(int(current.group(1), 16)) if current else None
     if said is not None and ours is not None and list(ours) == said[:2]:
         line = f"the process crashed ({kind}) while {said[2]}: the plugin's fault, not soundstage's nor the input's; "
         line += "leave it out of the chain, or report it to its maker"
     elif ours is not None:
-        where = ours[0].replace(os.sep, "/").split("/soundstage/")[-1]
+        where = os.path.relpath(ours[0], sys.argv[2]).replace(os.sep, "/")
         line = f"the process crashed ({kind}) in soundstage's {where} ({ours[1]}); {report}"
     else:
         line = f"the process crashed ({kind}); {report}"
@@ -95,10 +100,10 @@ if removed:
     named = [name if os.path.relpath(name).startswith("..") else os.path.relpath(name) for name in removed]
     shown = ", ".join(repr(name) for name in named[:3]) + (f" and {len(named) - 3} more" if len(named) > 3 else "")
     line += f"; its unfinished output{'s' if len(named) > 1 else ''} {shown} {'were' if len(named) > 1 else 'was'} removed"
-if len(sys.argv) > 2:  # a batch's worker: the line goes to the batch, for its manifest
-    with open(sys.argv[2] + ".partial", "w", encoding="utf-8", errors="backslashreplace") as report:
+if len(sys.argv) > 3:  # a batch's worker: the line goes to the batch, for its manifest
+    with open(sys.argv[3] + ".partial", "w", encoding="utf-8", errors="backslashreplace") as report:
         report.write(line + "\n")
-    os.replace(sys.argv[2] + ".partial", sys.argv[2])  # whole, or not there
+    os.replace(sys.argv[3] + ".partial", sys.argv[3])  # whole, or not there
 else:
     os.write(2, ("soundstage: error: " + line + "\n").encode("utf-8", "backslashreplace"))
 """
@@ -213,7 +218,16 @@ def _start() -> None:
     with trace:
         try:
             process = subprocess.Popen(
-                [sys.executable, "-I", "-S", "-c", _WATCHER, str(trace.fileno()), *([_WATCH.report] if _WATCH.report else [])],
+                [
+                    sys.executable,
+                    "-I",
+                    "-S",
+                    "-c",
+                    _WATCHER,
+                    str(trace.fileno()),
+                    _PACKAGE,
+                    *([_WATCH.report] if _WATCH.report else []),
+                ],
                 stdin=read,
                 stdout=subprocess.DEVNULL,
                 stderr=_WATCH.terminal,
@@ -242,7 +256,8 @@ def _send(kind: str, value: object) -> None:
         return
     data = (json.dumps([kind, value]) + "\n").encode()
     try:
-        os.write(_WATCH.pipe, data)
+        if os.write(_WATCH.pipe, data) < len(data):  # the pipe filled midway: the rest goes unsaid, the line is ended
+            os.write(_WATCH.pipe, b"\n")
     except BlockingIOError:  # the watcher is behind by a pipe's worth: this message goes unsaid
         pass
     except OSError:
