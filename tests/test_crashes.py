@@ -22,6 +22,9 @@ import numpy as np
 import pytest
 import soundfile
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import stalling  # noqa: E402  (tests/stalling.py: importable in spawned batch workers too)
+
 SR = 48000
 
 
@@ -182,4 +185,46 @@ def test_a_batch_item_whose_plugin_crashes_its_worker_names_the_plugin(tmp_path:
     assert f"while plugin 'SS Test Crash' ({str(plugin)!r}) was processing" in reason and reason.endswith(
         "the item was not written"
     )
+    assert sorted(path.name for path in out.iterdir()) == ["batch-manifest.jsonl", "short.wav"]
+
+
+#: ``soundstage`` with 3 s for a call into plugins (stalls.PLUGIN_LIMIT_S, 5 minutes): a hung plugin seen soon.
+CLI_3_S = "import sys; from soundstage import stalls; stalls.PLUGIN_LIMIT_S = 3.0; from soundstage.cli import main; sys.exit(main(sys.argv[1:]))"
+
+
+def test_a_plugin_that_hangs_is_named_in_one_line_and_leaves_nothing(tmp_path: Path, session: tuple[Path, Path]) -> None:
+    """A plugin that never returns from processing a block (waiting for what never comes: no CPU spent) hung the
+    command for ever, Ctrl-C the only way out. Past the limit for one call into plugins: one line naming it, exit 2,
+    no unfinished output left."""
+    source, plugin = session
+    chain = _chain(tmp_path, plugin, "crash_after_s = 5.0, hang = true")
+    output = tmp_path / "out" / "mix.wav"
+    run = subprocess.run(
+        [sys.executable, "-c", CLI_3_S, "process", str(source), str(output), "--chain", str(chain)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert run.returncode == 2, run.stderr
+    assert run.stderr == (
+        f"soundstage: error: plugin 'SS Test Crash' ({str(plugin)!r}) has run 3 s processing one block without "
+        "returning: it hangs (in a loop, or waiting for what never comes); leave it out of the chain, or report it to "
+        "its maker\n"
+    )
+    assert _left(tmp_path / "out") == []
+
+
+def test_a_batch_item_whose_plugin_hangs_fails_with_its_name_and_the_others_are_done(
+    tmp_path: Path, session: tuple[Path, Path]
+) -> None:
+    from soundstage.batch import load_jobs
+    from soundstage.batch.run import run_batch
+
+    source, plugin = session
+    chain = _chain(tmp_path, plugin, "crash_after_s = 5.0, hang = true")  # the 20 s item hangs; a 1 s one does not
+    soundfile.write(source.parent / "short.wav", np.zeros((SR, 2)), SR, subtype="PCM_24")
+    out = tmp_path / "out" / "batch"
+    result = run_batch(load_jobs(str(source.parent), chain=str(chain)), out, workers=2, work=stalling.hang_limit_3_s)
+    assert result.done == ["short"] and list(result.failed) == ["mix"], result
+    assert result.failed["mix"].startswith(f"plugin 'SS Test Crash' ({str(plugin)!r}) has run 3 s processing one block")
     assert sorted(path.name for path in out.iterdir()) == ["batch-manifest.jsonl", "short.wav"]

@@ -37,6 +37,7 @@ from pathlib import Path
 from soundstage import crashes
 
 __all__ = [
+    "PLUGIN_LIMIT_S",
     "READ_LIMIT_S",
     "Stall",
     "add_temporary",
@@ -46,11 +47,15 @@ __all__ = [
     "remove_temporaries",
     "signals_reach_calls",
     "watched",
+    "watched_plugins",
 ]
 
 #: CPU seconds one call that reads a block of audio may spend. A block of 65536 frames decodes in milliseconds
 #: (an MP3's in 3 ms here, a FLAC's in less); a minute is a loop, on the slowest machine that runs soundstage.
 READ_LIMIT_S = 60.0
+#: Seconds (of the wall clock: a plugin that waits for what never comes spends no CPU) one call into plugins may take
+#: to process a block of at most 65536 frames: a heavy plugin takes a second or two; five minutes is a hang.
+PLUGIN_LIMIT_S = 300.0
 #: CPU seconds opening a file may spend per MB of it, beyond READ_LIMIT_S: a WAV of a codec libsndfile lacks (G.726
 #: from a dictation recorder) is decoded whole when opened, 0.25 s per MB on this project's machines.
 _OPEN_S_PER_MB = 10.0
@@ -84,8 +89,14 @@ class Stall:
     cpu_s: float
     thread: int
     library: str = "its decoder"
+    plugin: bool = False  # a call into a plugin (``library`` names it), timed by the wall clock
 
     def __str__(self) -> str:
+        if self.plugin:
+            return (
+                f"{self.library} has run {self.cpu_s:.0f} s {self.doing} one block without returning: it hangs (in a "
+                "loop, or waiting for what never comes); leave it out of the chain, or report it to its maker"
+            )
         name = self.path.name
         return (
             f"input file {str(self.path)!r}: {self.doing} it has run {self.cpu_s:.0f} s of CPU in one call into "
@@ -111,13 +122,13 @@ def open_limit_s(path: Path) -> float:
 class _Call:
     """One watched call: the thread's CPU clock (or the wall clock) when it began."""
 
-    def __init__(self, path: Path, doing: str, limit_s: float, library: str) -> None:
-        self.path, self.doing, self.limit_s, self.library = path, doing, limit_s, library
+    def __init__(self, path: Path, doing: str, limit_s: float, library: str, plugin: bool = False) -> None:
+        self.path, self.doing, self.limit_s, self.library, self.plugin = path, doing, limit_s, library, plugin
         self.seen = False
         self.began = time.monotonic()
         self.thread = threading.get_ident()
         self._clock: int | None = None
-        if hasattr(time, "pthread_getcpuclockid"):  # Linux and the BSDs; macOS and Windows time the wall clock
+        if not plugin and hasattr(time, "pthread_getcpuclockid"):  # Linux, the BSDs; macOS, Windows: the wall clock
             with contextlib.suppress(OSError):
                 self._clock = time.pthread_getcpuclockid(self.thread)
         self._start = self._now()
@@ -162,7 +173,7 @@ class _Watch:
                     if spent < call.limit_s or token not in self.calls:
                         continue
                     call.seen = True
-                stall = Stall(call.path, call.doing, spent, call.thread, call.library)
+                stall = Stall(call.path, call.doing, spent, call.thread, call.library, call.plugin)
                 if action is None:
                     warnings.warn(f"{stall}; the process cannot interrupt it: stop it (kill)", RuntimeWarning, stacklevel=1)
                 else:
@@ -206,6 +217,21 @@ def watched(path: Path, doing: str, *, limit_s: float | None = None, library: st
     ...     pass
     """
     call = _Call(path, doing, READ_LIMIT_S if limit_s is None else limit_s, library)
+    with _watching(call):
+        yield
+
+
+@contextlib.contextmanager
+def watched_plugins(path: Path, names: str) -> Iterator[None]:
+    """Run the block (one call into plugins, processing a block of audio) under the watch: past
+    :data:`PLUGIN_LIMIT_S` seconds of the wall clock it is a :class:`Stall` naming them (``names``, e.g. ``plugin
+    'Limiter' ('/x/Limiter.vst3')``; ``path``: the first one's file)."""
+    with _watching(_Call(path, "processing", PLUGIN_LIMIT_S, names, plugin=True)):
+        yield
+
+
+@contextlib.contextmanager
+def _watching(call: _Call) -> Iterator[None]:
     with _WATCH.lock:
         token = next(_WATCH.tokens)
         _WATCH.calls[token] = call

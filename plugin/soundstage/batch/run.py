@@ -326,6 +326,24 @@ def _run_pools(
 ) -> None:
     context = multiprocessing.get_context("spawn")
     options: dict[str, Any] = {"max_tasks_per_child": recycle_after} if sys.version_info >= (3, 11) else {}
+    folders = {Path(task.output_dir) for task in pending}
+    try:
+        _rounds(pending, record, asked, workers, context, options, work)
+    finally:  # what the workers a broken pool took down reported (no item's own: those are taken as they come)
+        for folder in folders:
+            _crash_reports(folder, wait_s=0.5 if any(folder.glob(".soundstage-crash-*")) else 0.0)
+
+
+def _rounds(
+    pending: deque[Task],
+    record: Callable[[dict[str, Any]], None],
+    asked: threading.Event,
+    workers: int,
+    context: Any,
+    options: dict[str, Any],
+    work: Callable[[Task], dict[str, Any]],
+) -> None:
+    """The pool's rounds: the items, then each one in flight when a worker died, alone (see :func:`_run_pools`)."""
     while pending:
         _stop_if_asked(asked)
         crashed = _pool_round(pending, record, workers, context, options, work, asked)

@@ -49,6 +49,7 @@ __all__ = [
     "is_external",
     "load_plugin",
     "load_vstpreset",
+    "plugin_names",
     "plugin_source",
     "restore_state",
     "running",
@@ -266,18 +267,26 @@ def _silence(plugin: ExternalPlugin, channels: int) -> None:
     plugin.process(np.zeros((channels, 64), np.float32), 48000.0, buffer_size=64, reset=True)
 
 
-def running(plugins: list[pedalboard.Plugin]) -> str | None:
-    """Which of ``plugins`` are external, as the end of "the process crashed while ..." (:func:`soundstage.crashes.doing`);
-    None where none is."""
-    named = []
+def plugin_names(plugins: list[pedalboard.Plugin]) -> tuple[str, Path] | None:
+    """Which of ``plugins`` are external, in words (``plugin 'Limiter' ('/x/Limiter.vst3')``, ``one of the plugins
+    'A' (...), 'B' (...)``), and the file of the first; None where none is."""
+    named, files = [], []
     for plugin in plugins:
         if is_external(plugin):
             external: ExternalPlugin = plugin
             source = plugin_source(external)
             named.append(f"{external.name!r} ({str(source.path)!r})" if source else repr(external.name))
+            files.append(source.path if source else Path(str(external.name)))
     if not named:
         return None
-    return f"plugin {named[0]} was processing" if len(named) == 1 else f"one of the plugins {', '.join(named)} was processing"
+    return (f"plugin {named[0]}" if len(named) == 1 else f"one of the plugins {', '.join(named)}"), files[0]
+
+
+def running(plugins: list[pedalboard.Plugin]) -> str | None:
+    """Which of ``plugins`` are external, as the end of "the process crashed while ..." (:func:`soundstage.crashes.doing`);
+    None where none is."""
+    names = plugin_names(plugins)
+    return f"{names[0]} was processing" if names else None
 
 
 def _sync_processor(plugin: ExternalPlugin) -> None:

@@ -9,19 +9,21 @@ into *steps*: objects that process the raw stream one block at a time,
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
 from typing import Protocol, TypeGuard, runtime_checkable
 
 import numpy as np
 import pedalboard
 
-from soundstage import crashes
+from soundstage import crashes, stalls
 from soundstage.errors import ChannelError
 from soundstage.host.builtins import BuiltinParameter, builtin_specs, builtin_type_name, is_builtin, native_name
 from soundstage.host.external import (
     check_plays_at,
     external_parameters,
     is_external,
-    running,
+    plugin_names,
     supported_channel_counts,
 )
 from soundstage.host.parameters import Parameter
@@ -223,7 +225,7 @@ class PedalboardStep:
         self.plugins = plugins
         self.board = pedalboard.Pedalboard(plugins)
         self._first_order = [plugin for plugin in plugins if isinstance(plugin, FIRST_ORDER_FILTERS)]
-        self._running = running(plugins)  # what a crash in its calls is put on (soundstage.crashes)
+        self._names = plugin_names(plugins)  # the external ones, named in a crash or a hang of a call into them
         self._cutoff_limit = 0.0
         self.latency = 0
         self.plugin_latency = 0
@@ -239,9 +241,9 @@ class PedalboardStep:
         self._cutoff_limit = float(np.float32(np.float32(sample_rate) / 2 - np.float32(100.0)))
         # one block of silence lets the plugins report their latency; then a clean start. pedalboard makes a VST3
         # plugin again for a new channel count, and DPF's remark on how the old one is let go is dropped
-        if self._running:
-            crashes.doing(self._running)
-        with release_order_dropped():
+        if self._names:  # from the frame that calls the board: a crash inside it is put on them
+            crashes.doing(f"{self._names[0]} was processing")
+        with release_order_dropped(), self._watched():
             self.board.process(np.zeros((num_channels, self.BLOCK), np.float32), sample_rate, buffer_size=self.BLOCK, reset=True)
             self.board.reset()
         self.plugin_latency = sum(int(getattr(p, "reported_latency_samples", 0) or 0) for p in self.plugins)
@@ -269,10 +271,22 @@ class PedalboardStep:
         over = [(plugin, plugin.cutoff_frequency_hz) for plugin in self._first_order if plugin.cutoff_frequency_hz > limit]
         for plugin, _ in over:
             plugin.cutoff_frequency_hz = limit
-        if self._running:
-            crashes.doing(self._running)
+        if self._names:
+            crashes.doing(f"{self._names[0]} was processing")
         try:
-            return self.board.process(queue, self.sample_rate, buffer_size=self.BLOCK, reset=False)
+            with self._watched():
+                return self.board.process(queue, self.sample_rate, buffer_size=self.BLOCK, reset=False)
         finally:
             for plugin, cutoff in over:
                 plugin.cutoff_frequency_hz = cutoff
+
+    @contextlib.contextmanager
+    def _watched(self) -> Iterator[None]:
+        """A call into the board, with its external plugins named to a hang (:func:`soundstage.stalls.
+        watched_plugins`); as it is where it holds none."""
+        if self._names is None:
+            yield
+            return
+        names, path = self._names
+        with stalls.watched_plugins(path, names):
+            yield

@@ -1,25 +1,31 @@
 // A stereo test effect that crashes its host, as a faulty third-party plugin does: after "Crash after" seconds of
-// audio it writes through a null pointer (SIGSEGV) or aborts (SIGABRT, a failed assertion); with the environment
-// variable SSCRASH_ON_LOAD set it crashes as it is made. Until then it passes its input through. Used by tests/ to
-// check what soundstage says and leaves when a plugin takes the process down.
+// audio it writes through a null pointer (SIGSEGV), aborts (SIGABRT, a failed assertion) or hangs (waits for ever,
+// as a plugin waiting for a message loop the host does not run); with the environment variable SSCRASH_ON_LOAD set
+// it crashes as it is made. Until then it passes its input through. Used by tests/ to check what soundstage says
+// and leaves when a plugin takes the process down or never returns.
 #include "DistrhoPlugin.hpp"
+#include <chrono>
 #include <cstdlib>
+#include <thread>
 
 START_NAMESPACE_DISTRHO
 
-static void crash(bool abortInstead) {
-    if (abortInstead)
+static void crash(int how) {
+    if (how == 1)
         std::abort();
+    if (how == 2)
+        for (;;)
+            std::this_thread::sleep_for(std::chrono::seconds(1));
     *static_cast<volatile int*>(nullptr) = 1;
 }
 
 class SsCrash : public Plugin {
 public:
-    enum { kAfter = 0, kAbort, kParamCount };
+    enum { kAfter = 0, kAbort, kHang, kParamCount };
 
-    SsCrash() : Plugin(kParamCount, 0, 0), fAfter(-1.0f), fAbort(0.0f), fDone(0) {
+    SsCrash() : Plugin(kParamCount, 0, 0), fAfter(-1.0f), fAbort(0.0f), fHang(0.0f), fDone(0) {
         if (std::getenv("SSCRASH_ON_LOAD") != nullptr)
-            crash(false);
+            crash(0);
     }
 
 protected:
@@ -41,20 +47,27 @@ protected:
             p.name = "Abort"; p.symbol = "abort"; p.unit = "";
             p.ranges.min = 0.0f; p.ranges.max = 1.0f; p.ranges.def = 0.0f;
             break;
+        case kHang:
+            p.hints |= kParameterIsBoolean | kParameterIsInteger;
+            p.name = "Hang"; p.symbol = "hang"; p.unit = "";
+            p.ranges.min = 0.0f; p.ranges.max = 1.0f; p.ranges.def = 0.0f;
+            break;
         }
     }
 
-    float getParameterValue(uint32_t index) const override { return index == kAfter ? fAfter : fAbort; }
+    float getParameterValue(uint32_t index) const override {
+        return index == kAfter ? fAfter : index == kAbort ? fAbort : fHang;
+    }
 
     void setParameterValue(uint32_t index, float value) override {
-        if (index == kAfter) fAfter = value; else fAbort = value;
+        if (index == kAfter) fAfter = value; else if (index == kAbort) fAbort = value; else fHang = value;
     }
 
     void activate() override { fDone = 0; }
 
     void run(const float** inputs, float** outputs, uint32_t frames) override {
         if (fAfter >= 0.0f && double(fDone) >= double(fAfter) * getSampleRate())
-            crash(fAbort >= 0.5f);
+            crash(fHang >= 0.5f ? 2 : fAbort >= 0.5f ? 1 : 0);
         fDone += frames;
         for (uint32_t c = 0; c < 2; ++c)
             for (uint32_t i = 0; i < frames; ++i)
@@ -62,7 +75,7 @@ protected:
     }
 
 private:
-    float fAfter, fAbort;
+    float fAfter, fAbort, fHang;
     uint64_t fDone;
     DISTRHO_DECLARE_NON_COPYABLE_WITH_LEAK_DETECTOR(SsCrash)
 };
