@@ -1,4 +1,4 @@
-"""Calls into a decoder that never return, and what is done about them.
+"""Calls into a decoder or a plugin that never return, and what is done about them.
 
 A damaged file can send a decoder into a loop that never ends: JUCE's WAV reader
 (pedalboard's) on a list of labels cut short, libsndfile on a tag entry that steps
@@ -16,6 +16,10 @@ then is the program's choice (:func:`on_stall`): by default a warning, once per 
 error, removes the temporary files of the outputs being written (the writers list
 them here: :func:`add_temporary`) and ends the process, as nothing else can end a
 call in C.
+
+A plugin that never returns from a block (in a loop, or waiting for a message loop
+the host does not run, which spends no CPU) is timed by the wall clock instead
+(:func:`watched_plugins`, :data:`PLUGIN_LIMIT_S`), and its stall names it.
 
 This is process-wide state by nature (one watch thread for the calls of every
 thread); nothing in it is configured at import.
@@ -67,17 +71,17 @@ SIGNAL_GRACE_S = 1.0
 
 @dataclass(frozen=True)
 class Stall:
-    """A call into a decoder that has run past its limit without returning.
+    """A call into a decoder or plugins that has run past its limit without returning.
 
     Attributes
     ----------
     path : Path
-        The input file it reads.
+        The input file it reads (the plugin's file).
     doing : str
-        ``"opening"`` or ``"reading"``.
+        ``"opening"``, ``"reading"`` (``"processing"``).
     cpu_s : float
         CPU seconds the call had spent when it was seen (wall-clock seconds where the
-        platform has no clock per thread).
+        platform has no clock per thread, and for a plugin).
     thread : int
         The thread making the call (:func:`threading.get_ident`).
     library : str
