@@ -40,6 +40,31 @@ def song(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return folder / "song.wav"
 
 
+def test_a_plugin_that_prints_on_standard_output_leaves_the_audio_stream_clean(
+    song: Path, tmp_path: Path, vst3_dir: Path
+) -> None:
+    """A plugin printing on standard output (DPF's d_stdout, a printf; the test plugin with SSCRASH_STDOUT set) wrote
+    into the WAV of ``process IN -``: the stream began with "SS Test Crash: made" before its RIFF header, and a reader
+    (ffmpeg) refused it. Its lines go to standard error now; the stream is the bytes the same run writes to a file."""
+    chain = tmp_path / "chatty.toml"
+    chain.write_text(f'format = 1\n[[stages]]\ntype = "plugin"\npath = "{vst3_dir / "SSCrash.vst3"}"\n')
+    env = {**os.environ, "PYTHONPATH": str(ROOT / "plugin"), "SSCRASH_STDOUT": "1"}
+    piped = subprocess.run(
+        [sys.executable, "-c", CLI, "process", str(song), "-", "--chain", str(chain)], capture_output=True, env=env, timeout=600
+    )
+    assert piped.returncode == 0, piped.stderr.decode()
+    assert piped.stdout[:4] == b"RIFF", piped.stdout[:80]
+    assert b"SS Test Crash: made" in piped.stderr and b"SS Test Crash:" not in piped.stdout
+    to_file = subprocess.run(
+        [sys.executable, "-c", CLI, "process", str(song), str(tmp_path / "file.wav"), "--chain", str(chain)],
+        capture_output=True,
+        env=env,
+        timeout=600,
+    )
+    assert to_file.returncode == 0, to_file.stderr.decode()
+    assert piped.stdout == (tmp_path / "file.wav").read_bytes()
+
+
 @pytest.mark.parametrize("codec", [("-c:a", "pcm_f32le", "-f", "wav"), ("-c:a", "flac", "-f", "flac")])
 def test_a_pipe_in_and_out_gives_the_bytes_of_the_same_files_run(song: Path, tmp_path: Path, codec: tuple[str, ...]) -> None:
     """ffmpeg's pipe into `process - -` (a WAV with its sizes left open, or FLAC), read back from standard output: the

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import ctypes
 import os
 import shutil
 import stat
 import sys
 import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -88,6 +90,7 @@ def _cmd_process(args: argparse.Namespace) -> int:
                 )
             target = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="soundstage-stdout-"))) / "out.wav"
             named[str(target)] = "standard output"
+            audio_out = stack.enter_context(_standard_output_for_audio())
         try:
             written = _process(args, source, target, said=sys.stderr if args.output == "-" else sys.stdout, named=named)
         except SoundstageError as error:
@@ -99,10 +102,28 @@ def _cmd_process(args: argparse.Namespace) -> int:
                     message = message.replace(said, name)
             raise SoundstageError(message) from None  # printed as its one line, as any of the hierarchy
         if args.output == "-":
-            with open(written, "rb") as audio:
-                shutil.copyfileobj(audio, sys.stdout.buffer, 1 << 20)
-            sys.stdout.buffer.flush()
+            with open(written, "rb") as audio, open(audio_out, "wb", closefd=False) as out:
+                shutil.copyfileobj(audio, out, 1 << 20)
     return 0
+
+
+@contextlib.contextmanager
+def _standard_output_for_audio() -> Iterator[int]:
+    """Standard output kept for the audio alone while the block runs: a descriptor of it yielded, and descriptor 1
+    pointed at standard error meanwhile. A plugin that prints on standard output (DPF's d_stdout, a printf) wrote into
+    the WAV stream: ``soundstage process IN - | ffmpeg -i - ...`` began with "SS Test Crash: made" before its RIFF
+    header. What C libraries keep buffered is flushed to standard error before descriptor 1 is given back."""
+    sys.stdout.flush()
+    audio = os.dup(1)
+    os.dup2(2, 1)
+    try:
+        yield audio
+    finally:
+        sys.stdout.flush()
+        with contextlib.suppress(OSError, AttributeError):
+            ctypes.CDLL(None).fflush(None)  # C's stdio buffers, on descriptor 1 (standard error now)
+        os.dup2(audio, 1)
+        os.close(audio)
 
 
 def _spooled_stdin(stack: contextlib.ExitStack) -> Path:

@@ -1,10 +1,12 @@
 // A stereo test effect that crashes its host, as a faulty third-party plugin does: after "Crash after" seconds of
 // audio it writes through a null pointer (SIGSEGV), aborts (SIGABRT, a failed assertion) or hangs (waits for ever,
 // as a plugin waiting for a message loop the host does not run); with the environment variable SSCRASH_ON_LOAD set
-// it crashes as it is made. Until then it passes its input through. Used by tests/ to check what soundstage says
+// it crashes as it is made; with SSCRASH_STDOUT set it prints on standard output as it is made and runs. Until then
+// it passes its input through. Used by tests/ to check what soundstage says
 // and leaves when a plugin takes the process down or never returns.
 #include "DistrhoPlugin.hpp"
 #include <chrono>
+#include <cstdio>
 #include <cstdlib>
 #include <thread>
 
@@ -26,6 +28,9 @@ public:
     SsCrash() : Plugin(kParamCount, 0, 0), fAfter(-1.0f), fAbort(0.0f), fHang(0.0f), fDone(0) {
         if (std::getenv("SSCRASH_ON_LOAD") != nullptr)
             crash(0);
+        fChatty = std::getenv("SSCRASH_STDOUT") != nullptr;  // prints on standard output, as some plugins do
+        if (fChatty)
+            std::printf("SS Test Crash: made\n"), std::fflush(stdout);
     }
 
 protected:
@@ -69,6 +74,8 @@ protected:
         if (fAfter >= 0.0f && double(fDone) >= double(fAfter) * getSampleRate())
             crash(fHang >= 0.5f ? 2 : fAbort >= 0.5f ? 1 : 0);
         fDone += frames;
+        if (fChatty)
+            std::printf("SS Test Crash: %u frames\n", frames), std::fflush(stdout);
         for (uint32_t c = 0; c < 2; ++c)
             for (uint32_t i = 0; i < frames; ++i)
                 outputs[c][i] = inputs[c][i];
@@ -77,6 +84,7 @@ protected:
 private:
     float fAfter, fAbort, fHang;
     uint64_t fDone;
+    bool fChatty = false;
     DISTRHO_DECLARE_NON_COPYABLE_WITH_LEAK_DETECTOR(SsCrash)
 };
 
