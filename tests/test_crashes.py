@@ -1,10 +1,11 @@
-"""A plugin that crashes the process: one line naming it, and no unfinished output left on the disk.
+"""A plugin that crashes the process, hangs or puts out NaN: one line naming it, and no unfinished output left.
 
 A third-party plugin that writes through a null pointer or fails an assertion takes soundstage's process down with
 it. The shell said "Segmentation fault" and nothing else, and the hidden temporary of the output being written
 stayed beside it (half a GB for a 15-minute file, under a name starting with a dot, never seen and never removed).
 The test plugin (tests/vst3/sscrash) passes audio through and crashes after ``crash_after_s`` seconds of it, by a
-null pointer (SIGSEGV) or by abort (SIGABRT), or, with SSCRASH_ON_LOAD set, as it is made.
+null pointer (SIGSEGV) or by abort (SIGABRT), or, with SSCRASH_ON_LOAD set, as it is made; or then hangs, or puts out
+NaN.
 """
 
 from __future__ import annotations
@@ -228,3 +229,20 @@ def test_a_batch_item_whose_plugin_hangs_fails_with_its_name_and_the_others_are_
     assert result.done == ["short"] and list(result.failed) == ["mix"], result
     assert result.failed["mix"].startswith(f"plugin 'SS Test Crash' ({str(plugin)!r}) has run 3 s processing one block")
     assert sorted(path.name for path in out.iterdir()) == ["batch-manifest.jsonl", "short.wav"]
+
+
+def test_a_plugin_that_puts_out_nan_is_named_with_where(tmp_path: Path, session: tuple[Path, Path]) -> None:
+    """A plugin whose output turns to NaN after 5 s (an unstable setting, a bug) was refused at the output as "a stage
+    ran unstable or a plugin misbehaved there": in a chain of several, which one? Now the plugin is named, with the
+    time in its input, and nothing is written (in `live`, the take so far is kept, as it says)."""
+    source, plugin = session
+    chain = _chain(tmp_path, plugin, "crash_after_s = 5.0, nan = true")
+    run = _process(chain, source, tmp_path / "out" / "mix.wav")
+    _, error = run.communicate(timeout=300)
+    assert run.returncode == 2, error
+    assert error == (
+        f"soundstage: error: plugin 'SS Test Crash' ({str(plugin)!r}) put nan into the audio, channel 0, near 5.000 s "
+        "of its input: the plugin misbehaved (an unstable setting, a bug); change its settings, leave it out of the "
+        "chain, or report it to its maker\n"
+    )
+    assert _left(tmp_path / "out") == []

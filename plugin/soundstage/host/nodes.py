@@ -17,7 +17,7 @@ import numpy as np
 import pedalboard
 
 from soundstage import crashes, stalls
-from soundstage.errors import ChannelError
+from soundstage.errors import ChannelError, PluginError
 from soundstage.host.builtins import BuiltinParameter, builtin_specs, builtin_type_name, is_builtin, native_name
 from soundstage.host.external import (
     check_plays_at,
@@ -226,6 +226,7 @@ class PedalboardStep:
         self.board = pedalboard.Pedalboard(plugins)
         self._first_order = [plugin for plugin in plugins if isinstance(plugin, FIRST_ORDER_FILTERS)]
         self._names = plugin_names(plugins)  # the external ones, named in a crash or a hang of a call into them
+        self._fed = 0  # frames given to the board since it was prepared
         self._cutoff_limit = 0.0
         self.latency = 0
         self.plugin_latency = 0
@@ -250,6 +251,7 @@ class PedalboardStep:
         self.latency = self.BLOCK - 1 + self.plugin_latency
         self._queue = np.zeros((num_channels, 0), np.float32)
         self._ready = np.zeros((num_channels, self.BLOCK - 1), np.float32)
+        self._fed = 0
         return num_channels
 
     def process_block(self, block: np.ndarray) -> np.ndarray:
@@ -275,10 +277,24 @@ class PedalboardStep:
             crashes.doing(f"{self._names[0]} was processing")
         try:
             with self._watched():
-                return self.board.process(queue, self.sample_rate, buffer_size=self.BLOCK, reset=False)
+                out = self.board.process(queue, self.sample_rate, buffer_size=self.BLOCK, reset=False)
         finally:
             for plugin, cutoff in over:
                 plugin.cutoff_frequency_hz = cutoff
+        if self._names and not np.isfinite(out).all():  # named here, not as "a stage ran unstable" at the output
+            raise PluginError(self._not_finite(out))
+        self._fed += queue.shape[1]
+        return out
+
+    def _not_finite(self, out: np.ndarray) -> str:
+        """Why the audio stops at a plugin that put inf or NaN into it."""
+        channel, sample = (int(i) for i in np.argwhere(~np.isfinite(out))[0])
+        at = (self._fed + sample) / self.sample_rate
+        return (
+            f"{self._names[0] if self._names else 'a plugin'} put {out[channel, sample]} into the audio, channel "
+            f"{channel}, near {at:.3f} s of its input: the plugin misbehaved (an unstable setting, a bug); change its "
+            "settings, leave it out of the chain, or report it to its maker"
+        )
 
     @contextlib.contextmanager
     def _watched(self) -> Iterator[None]:

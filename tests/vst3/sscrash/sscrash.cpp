@@ -1,12 +1,13 @@
 // A stereo test effect that crashes its host, as a faulty third-party plugin does: after "Crash after" seconds of
-// audio it writes through a null pointer (SIGSEGV), aborts (SIGABRT, a failed assertion) or hangs (waits for ever,
-// as a plugin waiting for a message loop the host does not run); with the environment variable SSCRASH_ON_LOAD set
+// audio it writes through a null pointer (SIGSEGV), aborts (SIGABRT, a failed assertion), hangs (waits for ever,
+// as a plugin waiting for a message loop the host does not run) or puts out NaN; with the environment variable SSCRASH_ON_LOAD set
 // it crashes as it is made; with SSCRASH_STDOUT set it prints on standard output as it is made and runs. Until then
 // it passes its input through. Used by tests/ to check what soundstage says
 // and leaves when a plugin takes the process down or never returns.
 #include "DistrhoPlugin.hpp"
 #include <chrono>
 #include <cstdio>
+#include <cmath>
 #include <cstdlib>
 #include <thread>
 
@@ -23,9 +24,9 @@ static void crash(int how) {
 
 class SsCrash : public Plugin {
 public:
-    enum { kAfter = 0, kAbort, kHang, kParamCount };
+    enum { kAfter = 0, kAbort, kHang, kNan, kParamCount };
 
-    SsCrash() : Plugin(kParamCount, 0, 0), fAfter(-1.0f), fAbort(0.0f), fHang(0.0f), fDone(0) {
+    SsCrash() : Plugin(kParamCount, 0, 0), fAfter(-1.0f), fAbort(0.0f), fHang(0.0f), fNan(0.0f), fDone(0) {
         if (std::getenv("SSCRASH_ON_LOAD") != nullptr)
             crash(0);
         fChatty = std::getenv("SSCRASH_STDOUT") != nullptr;  // prints on standard output, as some plugins do
@@ -57,32 +58,39 @@ protected:
             p.name = "Hang"; p.symbol = "hang"; p.unit = "";
             p.ranges.min = 0.0f; p.ranges.max = 1.0f; p.ranges.def = 0.0f;
             break;
+        case kNan:
+            p.hints |= kParameterIsBoolean | kParameterIsInteger;
+            p.name = "NaN"; p.symbol = "nan"; p.unit = "";
+            p.ranges.min = 0.0f; p.ranges.max = 1.0f; p.ranges.def = 0.0f;
+            break;
         }
     }
 
     float getParameterValue(uint32_t index) const override {
-        return index == kAfter ? fAfter : index == kAbort ? fAbort : fHang;
+        return index == kAfter ? fAfter : index == kAbort ? fAbort : index == kHang ? fHang : fNan;
     }
 
     void setParameterValue(uint32_t index, float value) override {
-        if (index == kAfter) fAfter = value; else if (index == kAbort) fAbort = value; else fHang = value;
+        if (index == kAfter) fAfter = value; else if (index == kAbort) fAbort = value;
+        else if (index == kHang) fHang = value; else fNan = value;
     }
 
     void activate() override { fDone = 0; }
 
     void run(const float** inputs, float** outputs, uint32_t frames) override {
-        if (fAfter >= 0.0f && double(fDone) >= double(fAfter) * getSampleRate())
+        const bool due = fAfter >= 0.0f && double(fDone) >= double(fAfter) * getSampleRate();
+        if (due && fNan < 0.5f)
             crash(fHang >= 0.5f ? 2 : fAbort >= 0.5f ? 1 : 0);
         fDone += frames;
         if (fChatty)
             std::printf("SS Test Crash: %u frames\n", frames), std::fflush(stdout);
         for (uint32_t c = 0; c < 2; ++c)
             for (uint32_t i = 0; i < frames; ++i)
-                outputs[c][i] = inputs[c][i];
+                outputs[c][i] = due ? std::nanf("") : inputs[c][i];
     }
 
 private:
-    float fAfter, fAbort, fHang;
+    float fAfter, fAbort, fHang, fNan;
     uint64_t fDone;
     bool fChatty = false;
     DISTRHO_DECLARE_NON_COPYABLE_WITH_LEAK_DETECTOR(SsCrash)
