@@ -116,9 +116,9 @@ def report_crashes() -> None:
     _CRASH_REPORTS.append(True)
 
 
-def crash_report(folder: Path, pid: int | None = None) -> Path:
-    """Where a local worker's crash is reported, in the output folder, hidden (``pid``: this process's)."""
-    return folder / f".soundstage-crash-{os.getpid() if pid is None else pid}"
+def crash_report(folder: Path) -> Path:
+    """Where this local worker's crash is reported: in the output folder, hidden, by its process id."""
+    return folder / f".soundstage-crash-{os.getpid()}"
 
 
 def _plugin_thread() -> ThreadPoolExecutor:
@@ -248,18 +248,18 @@ def _output(folder: Path, path: Path) -> dict[str, Any]:
 def what_it_sees(marker: str, token: str, paths: list[str]) -> dict[str, Any]:
     """A cluster worker's view of the batch's files (run on each by ``Client.run`` before any item): its host;
     whether ``marker`` (written into the output folder by the batch) holds ``token`` here, and the name of a file this
-    worker wrote beside it for the batch to find (None where it cannot write there); which of ``paths`` (an input,
-    the chain files, the plugins) it does not find."""
+    worker wrote beside it for the batch to find (None where it cannot write there, or does not see it); which of
+    ``paths`` (an input, the chain files, the plugins) it does not find."""
     try:
         sees_folder = Path(marker).read_text(encoding="utf-8") == token
     except (OSError, UnicodeDecodeError):
         sees_folder = False
     answer = Path(f"{marker}-{socket.gethostname()}-{os.getpid()}")
-    try:
-        answer.write_text(token, encoding="utf-8")
-        wrote: str | None = answer.name
-    except OSError:
-        wrote = None
+    wrote: str | None = None
+    if sees_folder:  # else the answer would stay on a disk of the worker's own, where the batch cannot remove it
+        with contextlib.suppress(OSError):
+            answer.write_text(token, encoding="utf-8")
+            wrote = answer.name
     missing = [path for path in paths if not os.path.exists(path)]
     return {"host": socket.gethostname(), "output_folder": sees_folder, "wrote": wrote, "missing": missing}
 
