@@ -246,3 +246,33 @@ def test_a_plugin_that_puts_out_nan_is_named_with_where(tmp_path: Path, session:
         "chain, or report it to its maker\n"
     )
     assert _left(tmp_path / "out") == []
+
+
+def test_a_plugin_whose_latency_moves_mid_stream_is_said_once_with_where(tmp_path: Path, stereo_gain_path: Path) -> None:
+    """A lookahead or an oversampling automated changes a plugin's latency mid-stream; the stream compensates the one
+    it had at its start, so what follows comes that much later, which nothing said (clicks every 0.1 s came 100
+    samples late from 1 s on). Now a warning says which plugin, by how much and where; the shift itself stays (a
+    stream cannot take back what it has given)."""
+    from soundstage import load_chain
+
+    chain_file = tmp_path / "chain.toml"
+    chain_file.write_text(f'format = 1\n[[stages]]\ntype = "plugin"\nname = "g"\npath = "{stereo_gain_path}"\n')
+    chain = load_chain(chain_file)
+    clicks = np.zeros((2, 2 * SR), np.float32)
+    clicks[:, :: SR // 10] = 1.0
+    block = SR // 10
+    with pytest.warns(UserWarning) as caught:
+        out = []
+        for start in range(0, clicks.shape[1], block):
+            if start == SR:
+                chain.parameters["g.delay_samples"].value = 100
+            out.append(chain.process(clicks[:, start : start + block], SR, reset=False))
+    said = [str(w.message) for w in caught if "changed its latency" in str(w.message)]
+    assert said == [
+        f"plugin 'SS Test Gain' ({str(stereo_gain_path)!r}) changed its latency from 0 to 100 samples near 1.000 s of its "
+        "input: what follows is 100 samples later than what came before (the latency is compensated as the stream "
+        "begins); set what moves it in the chain file, not by automation"
+    ]
+    heard = np.flatnonzero(np.abs(np.concatenate(out, axis=1)[0]) > 0.5)
+    late = heard - np.arange(heard.size) * block  # the stream is compensated for the latency it began with
+    assert set(late[:9]) == {0} and set(late[10:]) == {100}  # the shift the warning names

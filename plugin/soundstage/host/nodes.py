@@ -10,6 +10,7 @@ into *steps*: objects that process the raw stream one block at a time,
 from __future__ import annotations
 
 import contextlib
+import warnings
 from collections.abc import Iterator
 from typing import Protocol, TypeGuard, runtime_checkable
 
@@ -227,6 +228,7 @@ class PedalboardStep:
         self._first_order = [plugin for plugin in plugins if isinstance(plugin, FIRST_ORDER_FILTERS)]
         self._names = plugin_names(plugins)  # the external ones, named in a crash or a hang of a call into them
         self._fed = 0  # frames given to the board since it was prepared
+        self._moved = False  # a plugin's latency moved in this stream (said once)
         self._cutoff_limit = 0.0
         self.latency = 0
         self.plugin_latency = 0
@@ -252,6 +254,7 @@ class PedalboardStep:
         self._queue = np.zeros((num_channels, 0), np.float32)
         self._ready = np.zeros((num_channels, self.BLOCK - 1), np.float32)
         self._fed = 0
+        self._moved = False
         return num_channels
 
     def process_block(self, block: np.ndarray) -> np.ndarray:
@@ -283,8 +286,27 @@ class PedalboardStep:
                 plugin.cutoff_frequency_hz = cutoff
         if self._names and not np.isfinite(out).all():  # named here, not as "a stage ran unstable" at the output
             raise PluginError(self._not_finite(out))
+        if self._names:
+            self._latency_moved()
         self._fed += queue.shape[1]
         return out
+
+    def _latency_moved(self) -> None:
+        """Warn, once, where a plugin's latency is not the one it had when the stream began (a lookahead or an
+        oversampling automated): what follows comes that much later or earlier, as the stream's compensation is
+        fixed at its start (a DAW re-aligns with a jump; a stream cannot take back samples it has given)."""
+        now = sum(int(getattr(p, "reported_latency_samples", 0) or 0) for p in self.plugins)
+        if now == self.plugin_latency or self._moved:
+            return
+        self._moved = True
+        assert self._names is not None
+        warnings.warn(
+            f"{self._names[0]} changed its latency from {self.plugin_latency} to {now} samples near "
+            f"{self._fed / self.sample_rate:.3f} s of its input: what follows is {abs(now - self.plugin_latency)} samples "
+            f"{'later' if now > self.plugin_latency else 'earlier'} than what came before (the latency is compensated "
+            "as the stream begins); set what moves it in the chain file, not by automation",
+            stacklevel=2,
+        )
 
     def _not_finite(self, out: np.ndarray) -> str:
         """Why the audio stops at a plugin that put inf or NaN into it."""
