@@ -183,9 +183,9 @@ def test_a_batch_item_whose_plugin_crashes_its_worker_names_the_plugin(tmp_path:
     assert entries["short"]["status"] == "done"
     reason = entries["mix"]["reason"]
     assert reason.startswith("its worker process died twice; the second time the process crashed (segmentation fault) ")
-    assert f"while plugin 'SS Test Crash' ({str(plugin)!r}) was processing" in reason and reason.endswith(
-        "the item was not written"
-    )
+    # "while plugin ..." from its frame; "in a thread of no soundstage code, as plugin ..." where the trace showed the
+    # crash on a thread with no soundstage frame (seen once, on a machine running two suites at once)
+    assert f"plugin 'SS Test Crash' ({str(plugin)!r}) was processing" in reason and reason.endswith("the item was not written")
     assert sorted(path.name for path in out.iterdir()) == ["batch-manifest.jsonl", "short.wav"]
 
 

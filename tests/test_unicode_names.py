@@ -213,7 +213,9 @@ def test_a_glob_matches_in_either_form_what_the_standard_glob_matches_in_one(dat
     pattern = data.draw(_glob_over(tree))
     with tempfile.TemporaryDirectory() as root:
         _make_tree(root, tree, nfc)
-        expected = sorted(os.path.relpath(p, root) for p in glob.glob(os.path.join(root, nfc(pattern)), recursive=True))
+        matched = glob.glob(os.path.join(root, nfc(pattern)), recursive=True)
+        # Python's glob gives "aé/" for "aé/**" where aé is a file: a folder name of no folder, which is left out
+        expected = sorted(os.path.relpath(p, root) for p in matched if not (p.endswith(os.sep) and not os.path.isdir(p)))
         for typed in (nfc(pattern), nfd(pattern)):
             got = sorted(os.path.relpath(p, root) for p in glob_any_form(os.path.join(root, typed)))
             assert got == expected, ("NFC tree", typed, tree)

@@ -12,7 +12,8 @@ temporaries and prints one line: which plugin crashed the process and how, or th
 (SIGKILL: ``kill -9``, the system out of memory; a plugin that calls ``exit``).
 
 A crash is put on a plugin where the crashing thread's innermost soundstage frame is the call :func:`doing` was
-called from (the plugin's own frames, and pedalboard's, are inside it); elsewhere the line names that frame.
+called from (the plugin's own frames, and pedalboard's, are inside it); elsewhere the line names that frame; in a
+thread of no soundstage code (a plugin's own, its host's), the plugin last said to run is named as the likely cause.
 A developer's own ``PYTHONFAULTHANDLER`` wins: the trace goes where they set it, and the watcher only cleans up.
 Forked children do not report (their parent's watcher is not theirs).
 """
@@ -42,7 +43,7 @@ _WATCHER = r"""
 import json, os, re, signal, sys
 for number in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
     signal.signal(number, signal.SIG_IGN)  # the process group's signals are for the command, which says bye
-temporaries, doing, bye, elsewhere, pending = {}, {}, False, False, b""
+temporaries, doing, bye, elsewhere, pending, last = {}, {}, False, False, b"", None
 while True:
     data = os.read(0, 65536)
     if not data:
@@ -60,6 +61,7 @@ while True:
             temporaries.pop(value, None)
         elif kind == "=":
             doing[value[0]] = value[1:]
+            last = value[3]
         elif kind == "bye":
             bye = True
         elif kind == "traced elsewhere":
@@ -94,6 +96,9 @@ else:
     elif ours is not None:
         where = os.path.relpath(ours[0], sys.argv[2]).replace(os.sep, "/")
         line = f"the process crashed ({kind}) in soundstage's {where} ({ours[1]}); {report}"
+    elif last is not None:  # a thread of no soundstage code (a plugin's, its host's): the plugin last run
+        line = f"the process crashed ({kind}) in a thread of no soundstage code, as {last}: most likely the plugin's "
+        line += "fault; leave it out of the chain, or report it to its maker"
     else:
         line = f"the process crashed ({kind}); {report}"
 if removed:
