@@ -137,8 +137,14 @@ def test_a_plugin_that_does_not_crash_says_nothing_more(tmp_path: Path, session:
     out, error = run.communicate(timeout=300)
     assert run.returncode == 0 and error == "", error
     assert _left(tmp_path / "out") == ["mix.wav"]
+    alone = tmp_path / "in" / "alone.toml"  # the chain without the plugin, which passes audio through as it is
+    alone.write_text(chain.read_text().split("[[stages]]\ntype = \"plugin\"")[0])
+    assert "plugin" not in alone.read_text()
+    _process(alone, source, tmp_path / "alone.wav").communicate(timeout=300)
     written, rate = soundfile.read(tmp_path / "out" / "mix.wav")
-    assert rate == SR and written.shape == (20 * SR, 2)
+    expected, _ = soundfile.read(tmp_path / "alone.wav")
+    assert rate == SR and written.shape == expected.shape == (20 * SR, 2)
+    assert np.max(np.abs(written - expected)) < 2**-23, "the samples are the built-in's alone, to the last bit"
 
 
 def test_a_render_a_plugin_crashes_leaves_none_of_its_outputs_unfinished(tmp_path: Path, session: tuple[Path, Path]) -> None:

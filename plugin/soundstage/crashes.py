@@ -123,7 +123,7 @@ class _Watch:
     trace: int | None = None  # the file faulthandler writes into (None: a developer's own PYTHONFAULTHANDLER's)
     pipe: int | None = None
     process: subprocess.Popen[bytes] | None = None
-    temporaries: set[Path] = field(default_factory=set)
+    temporaries: dict[Path, Path] = field(default_factory=dict)  # temporary -> the output it is written for
     said: dict[int, tuple[CodeType | None, str]] = field(default_factory=dict)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -170,14 +170,15 @@ def doing(what: str) -> None:
         _send("=", [ident, caller and caller.co_filename, caller and caller.co_name, what])
 
 
-def temporary(path: Path, *, written: bool) -> None:
-    """``path`` is a temporary being written (``written``), or no longer one: a crash removes those still listed."""
+def temporary(path: Path, target: Path | None = None) -> None:
+    """``path`` is a temporary being written for the output ``target``, or no longer one (``target`` None): a crash
+    removes those still listed, and names their outputs."""
     with _WATCH.lock:
-        if written:
-            _WATCH.temporaries.add(path)
-            _send("+", [os.path.abspath(path), _target_name(path)])
+        if target is not None:
+            _WATCH.temporaries[path] = target
+            _send("+", [os.path.abspath(path), os.path.abspath(target)])
         else:
-            _WATCH.temporaries.discard(path)
+            _WATCH.temporaries.pop(path, None)
             _send("-", os.path.abspath(path))
 
 
@@ -198,16 +199,6 @@ def ended() -> None:
     if process is not None:
         with contextlib.suppress(subprocess.TimeoutExpired):
             process.wait(timeout=5)
-
-
-def _target_name(path: Path) -> str:
-    """The output a temporary is written for (``.mix.wav.k3j2.partial`` -> ``mix.wav``), as a path beside it."""
-    name = path.name.removeprefix(".")
-    for suffix in (".partial.w64", ".partial"):
-        if name.endswith(suffix):
-            name = name.removesuffix(suffix).rsplit(".", 1)[0]
-            break
-    return os.path.abspath(path.with_name(name))
 
 
 def _start() -> None:
@@ -251,8 +242,8 @@ def _start() -> None:
     atexit.register(ended)
     if _WATCH.trace is None:
         _send("traced elsewhere", None)
-    for path in _WATCH.temporaries:
-        _send("+", [os.path.abspath(path), _target_name(path)])
+    for path, target in _WATCH.temporaries.items():
+        _send("+", [os.path.abspath(path), os.path.abspath(target)])
 
 
 def _send(kind: str, value: object) -> None:

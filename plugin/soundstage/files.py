@@ -324,7 +324,7 @@ def atomic_path(target: Path, *, mode: int | None = None, replace: bool = True) 
         raise OutputError(f"cannot write {str(target)!r}: {name_refused(target, error) or error.strerror or error}") from None
     os.close(handle)
     temporary = Path(name)
-    stalls.add_temporary(temporary)
+    stalls.add_temporary(temporary, target)
     try:
         yield temporary
         set_mode(temporary, permissions)

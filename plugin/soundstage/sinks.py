@@ -356,7 +356,7 @@ class AudioSink:
             handle, name = tempfile.mkstemp(prefix=f".{self.target.path.name}.", suffix=".partial", dir=folder)
             os.close(handle)
             self._temporary = Path(name)
-            stalls.add_temporary(self._temporary)
+            stalls.add_temporary(self._temporary, self.target.path)
             self._file = soundfile.SoundFile(
                 library_path(name),
                 "w",

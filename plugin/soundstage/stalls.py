@@ -258,18 +258,19 @@ def on_stall(action: Callable[[Stall], None] | None) -> Callable[[Stall], None] 
     return previous
 
 
-def add_temporary(path: Path) -> None:
-    """List ``path`` as a temporary file being written, for :func:`remove_temporaries` to remove."""
+def add_temporary(path: Path, target: Path) -> None:
+    """List ``path`` as a temporary file being written for the output ``target``, for :func:`remove_temporaries`
+    to remove."""
     with _WATCH.lock:
         _WATCH.temporaries.add(path)
-    crashes.temporary(path, written=True)  # a crash that ends the process removes it too
+    crashes.temporary(path, target)  # a crash that ends the process removes it too, and names ``target``
 
 
 def discard_temporary(path: Path) -> None:
     """Take ``path`` off the list (it was renamed onto its output, or removed)."""
     with _WATCH.lock:
         _WATCH.temporaries.discard(path)
-    crashes.temporary(path, written=False)
+    crashes.temporary(path)
 
 
 def remove_temporaries() -> int:

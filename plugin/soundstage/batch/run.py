@@ -47,7 +47,7 @@ from soundstage.acoustics.hrtf import HEAD_MODELS, HeadChoice, HrtfError
 from soundstage.batch.cluster import check_workers_see, on_cluster, output_patience_s, unseen_output
 from soundstage.batch.jobs import BatchError, BatchItem
 from soundstage.batch.manifest import Manifest, sha256_path
-from soundstage.batch.worker import Task, chain_plugins, report_crashes, run_task, stall_note
+from soundstage.batch.worker import Task, chain_plugins, crash_reports_in, report_crashes, run_task, stall_note
 from soundstage.errors import warnings_as_lines
 from soundstage.files import remove_temporaries, why_not_made
 from soundstage.host.chainfile import NoHeadStageError, with_head
@@ -331,7 +331,7 @@ def _run_pools(
         _rounds(pending, record, asked, workers, context, options, work)
     finally:  # what the workers a broken pool took down reported (no item's own: those are taken as they come)
         for folder in folders:
-            _crash_reports(folder, wait_s=0.5 if any(folder.glob(".soundstage-crash-*")) else 0.0)
+            _crash_reports(folder, wait_s=0.5 if crash_reports_in(folder) else 0.0)
 
 
 def _rounds(
@@ -456,7 +456,7 @@ def _crash_reports(folder: Path, *, wait_s: float = 0.0) -> list[str]:
     seen it go)."""
     deadline = time.monotonic() + wait_s
     while True:
-        files = [path for path in folder.glob(".soundstage-crash-*") if path.name.rsplit("-", 1)[-1].isdigit()]
+        files = crash_reports_in(folder)
         if files or time.monotonic() >= deadline:
             break
         time.sleep(0.05)

@@ -44,7 +44,16 @@ from soundstage.host.routing import external_plugins
 from soundstage.session.render import render_session
 from soundstage.tomlfile import parse_toml
 
-__all__ = ["Task", "chain_plugins", "crash_report", "report_crashes", "run_task", "stall_note", "what_it_sees"]
+__all__ = [
+    "Task",
+    "chain_plugins",
+    "crash_report",
+    "crash_reports_in",
+    "report_crashes",
+    "run_task",
+    "stall_note",
+    "what_it_sees",
+]
 
 #: Chains built in this worker, per thread (a Dask worker runs an item in each of its threads at once, and a chain
 #: holds the state of its filters and plugins), by chain-file sha256 and head: plugins load once per worker thread.
@@ -116,9 +125,18 @@ def report_crashes() -> None:
     _CRASH_REPORTS.append(True)
 
 
+#: The start of a crash report's name; the worker's process id ends it.
+_CRASH_REPORT_PREFIX = ".soundstage-crash-"
+
+
 def crash_report(folder: Path) -> Path:
     """Where this local worker's crash is reported: in the output folder, hidden, by its process id."""
-    return folder / f".soundstage-crash-{os.getpid()}"
+    return folder / f"{_CRASH_REPORT_PREFIX}{os.getpid()}"
+
+
+def crash_reports_in(folder: Path) -> list[Path]:
+    """The crash reports local workers left in ``folder`` (:func:`crash_report`)."""
+    return [path for path in folder.glob(f"{_CRASH_REPORT_PREFIX}*") if path.name.removeprefix(_CRASH_REPORT_PREFIX).isdigit()]
 
 
 def _plugin_thread() -> ThreadPoolExecutor:

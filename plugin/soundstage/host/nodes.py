@@ -25,6 +25,7 @@ from soundstage.host.external import (
     external_parameters,
     is_external,
     plugin_names,
+    running,
     supported_channel_counts,
 )
 from soundstage.host.parameters import Parameter
@@ -227,6 +228,7 @@ class PedalboardStep:
         self.board = pedalboard.Pedalboard(plugins)
         self._first_order = [plugin for plugin in plugins if isinstance(plugin, FIRST_ORDER_FILTERS)]
         self._names = plugin_names(plugins)  # the external ones, named in a crash or a hang of a call into them
+        self._running = running(plugins)  # what a crash inside the board is put on (None: no external plugin)
         self._fed = 0  # frames given to the board since it was prepared
         self._moved = False  # a plugin's latency moved in this stream (said once)
         self._cutoff_limit = 0.0
@@ -244,8 +246,8 @@ class PedalboardStep:
         self._cutoff_limit = float(np.float32(np.float32(sample_rate) / 2 - np.float32(100.0)))
         # one block of silence lets the plugins report their latency; then a clean start. pedalboard makes a VST3
         # plugin again for a new channel count, and DPF's remark on how the old one is let go is dropped
-        if self._names:  # from the frame that calls the board: a crash inside it is put on them
-            crashes.doing(f"{self._names[0]} was processing")
+        if self._running:  # from the frame that calls the board: a crash inside it is put on them
+            crashes.doing(self._running)
         with release_order_dropped(), self._watched():
             self.board.process(np.zeros((num_channels, self.BLOCK), np.float32), sample_rate, buffer_size=self.BLOCK, reset=True)
             self.board.reset()
@@ -276,8 +278,8 @@ class PedalboardStep:
         over = [(plugin, plugin.cutoff_frequency_hz) for plugin in self._first_order if plugin.cutoff_frequency_hz > limit]
         for plugin, _ in over:
             plugin.cutoff_frequency_hz = limit
-        if self._names:
-            crashes.doing(f"{self._names[0]} was processing")
+        if self._running:
+            crashes.doing(self._running)
         try:
             with self._watched():
                 out = self.board.process(queue, self.sample_rate, buffer_size=self.BLOCK, reset=False)

@@ -80,7 +80,7 @@ class Output:
         handle, name = tempfile.mkstemp(prefix=f".{self.target.path.name}.", suffix=".partial.w64", dir=folder)
         os.close(handle)
         self.first_pass = Path(name)
-        stalls.add_temporary(self.first_pass)
+        stalls.add_temporary(self.first_pass, self.target.path)
         self.writer = soundfile.SoundFile(
             library_path(name), "w", samplerate=self.target.sample_rate, channels=self.channels, subtype="FLOAT", format="W64"
         )

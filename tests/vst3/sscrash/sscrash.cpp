@@ -41,6 +41,12 @@ protected:
     uint32_t getVersion() const override { return d_version(1, 0, 0); }
     int64_t getUniqueId() const override { return d_cconst('S', 's', 'C', 'r'); }
 
+    static void switchParameter(Parameter& p, const char* name, const char* symbol) {  // off (0) or on (1)
+        p.hints |= kParameterIsBoolean | kParameterIsInteger;
+        p.name = name; p.symbol = symbol; p.unit = "";
+        p.ranges.min = 0.0f; p.ranges.max = 1.0f; p.ranges.def = 0.0f;
+    }
+
     void initParameter(uint32_t index, Parameter& p) override {
         p.hints = kParameterIsAutomatable;
         switch (index) {
@@ -48,21 +54,9 @@ protected:
             p.name = "Crash after"; p.symbol = "crash_after"; p.unit = "s";
             p.ranges.min = -1.0f; p.ranges.max = 3600.0f; p.ranges.def = -1.0f;  // -1: never
             break;
-        case kAbort:
-            p.hints |= kParameterIsBoolean | kParameterIsInteger;
-            p.name = "Abort"; p.symbol = "abort"; p.unit = "";
-            p.ranges.min = 0.0f; p.ranges.max = 1.0f; p.ranges.def = 0.0f;
-            break;
-        case kHang:
-            p.hints |= kParameterIsBoolean | kParameterIsInteger;
-            p.name = "Hang"; p.symbol = "hang"; p.unit = "";
-            p.ranges.min = 0.0f; p.ranges.max = 1.0f; p.ranges.def = 0.0f;
-            break;
-        case kNan:
-            p.hints |= kParameterIsBoolean | kParameterIsInteger;
-            p.name = "NaN"; p.symbol = "nan"; p.unit = "";
-            p.ranges.min = 0.0f; p.ranges.max = 1.0f; p.ranges.def = 0.0f;
-            break;
+        case kAbort: switchParameter(p, "Abort", "abort"); break;
+        case kHang: switchParameter(p, "Hang", "hang"); break;
+        case kNan: switchParameter(p, "NaN", "nan"); break;
         }
     }
 
