@@ -78,7 +78,7 @@ class Stall:
     path : Path
         The input file it reads (the plugin's file).
     doing : str
-        ``"opening"``, ``"reading"`` (``"processing"``).
+        ``"opening"``, ``"reading"`` (a plugin: ``"processing"``, ``"loading"``).
     cpu_s : float
         CPU seconds the call had spent when it was seen (wall-clock seconds where the
         platform has no clock per thread, and for a plugin).
@@ -96,6 +96,13 @@ class Stall:
     plugin: bool = False  # a call into a plugin (``library`` names it), timed by the wall clock
 
     def __str__(self) -> str:
+        if self.plugin and self.doing == "loading":  # a plugin's license check waits for a window no one sees
+            return (
+                f"{self.library} has run {self.cpu_s:.0f} s loading without returning: it hangs (waiting for what "
+                "never comes: an authorization or license window a command line cannot show, a license server out of "
+                "reach; or in a loop); open it once in a DAW on this machine to authorize it, or leave it out of the "
+                "chain, or report it to its maker"
+            )
         if self.plugin:
             return (
                 f"{self.library} has run {self.cpu_s:.0f} s {self.doing} one block without returning: it hangs (in a "
@@ -226,11 +233,11 @@ def watched(path: Path, doing: str, *, limit_s: float | None = None, library: st
 
 
 @contextlib.contextmanager
-def watched_plugins(path: Path, names: str) -> Iterator[None]:
-    """Run the block (one call into plugins, processing a block of audio) under the watch: past
-    :data:`PLUGIN_LIMIT_S` seconds of the wall clock it is a :class:`Stall` naming them (``names``, e.g. ``plugin
-    'Limiter' ('/x/Limiter.vst3')``; ``path``: the first one's file)."""
-    with _watching(_Call(path, "processing", PLUGIN_LIMIT_S, names, plugin=True)):
+def watched_plugins(path: Path, names: str, doing: str = "processing") -> Iterator[None]:
+    """Run the block (one call into plugins: ``doing`` ``"processing"`` a block of audio, or ``"loading"`` one)
+    under the watch: past :data:`PLUGIN_LIMIT_S` seconds of the wall clock it is a :class:`Stall` naming them
+    (``names``, e.g. ``plugin 'Limiter' ('/x/Limiter.vst3')``; ``path``: the first one's file)."""
+    with _watching(_Call(path, doing, PLUGIN_LIMIT_S, names, plugin=True)):
         yield
 
 

@@ -47,7 +47,7 @@ from soundstage.acoustics.hrtf import HEAD_MODELS, HeadChoice, HrtfError
 from soundstage.batch.cluster import check_workers_see, on_cluster, output_patience_s, unseen_output
 from soundstage.batch.jobs import BatchError, BatchItem
 from soundstage.batch.manifest import Manifest, sha256_path
-from soundstage.batch.worker import Task, chain_plugins, crash_reports_in, report_crashes, run_task, stall_note
+from soundstage.batch.worker import Stalled, Task, chain_plugins, crash_reports_in, report_crashes, run_task, stalled
 from soundstage.errors import warnings_as_lines
 from soundstage.files import remove_temporaries, why_not_made
 from soundstage.host.chainfile import NoHeadStageError, with_head
@@ -344,14 +344,18 @@ def _rounds(
     work: Callable[[Task], dict[str, Any]],
 ) -> None:
     """The pool's rounds: the items, then each one in flight when a worker died, alone (see :func:`_run_pools`)."""
+    hung: list[tuple[Task, Stalled]] = []  # plugins that hung as they loaded: each item of theirs would wait as long
     while pending:
         _stop_if_asked(asked)
         crashed = _pool_round(pending, record, workers, context, options, work, asked)
-        for task in crashed:  # each alone on a fresh worker: a second death is that item's, not a bystander's
+        notes = [(task, stalled(task)) for task in crashed]  # all first: a bystander of a plugin that hung is not tried
+        hung += [(task, note) for task, note in notes if note and note.loading]
+        for task, note in notes:  # each alone on a fresh worker: a second death is that item's, not a bystander's
             remove_temporaries(Path(task.output_dir) / task.output)
-            stalled = _stall_reason(task)
-            if stalled is not None:  # its worker ended itself on a decoder that never returns: once is enough
-                record({**_crashed(task), "reason": stalled})
+            if note is not None:  # its worker ended itself on a call that never returns: once is enough
+                record({**_crashed(task), "reason": note.reason})
+                continue
+            if _not_tried(task, hung, record):
                 continue
             # a task in flight when the pool broke may have finished its output before its result came back:
             # the retry replaces that output, written by this batch, but never one that was there before it
@@ -359,7 +363,22 @@ def _rounds(
             _crash_reports(Path(task.output_dir), wait_s=0.5)  # the first round's (its bystanders killed too): not this one's
             if _pool_round(deque([again]), record, 1, context, options, work, asked):
                 remove_temporaries(Path(task.output_dir) / task.output)
-                record({**_crashed(again), "reason": _stall_reason(again) or _crash_reason(again)})
+                note = stalled(again)
+                record({**_crashed(again), "reason": note.reason if note else _crash_reason(again)})
+                hung += [(again, note)] if note and note.loading else []
+        for task in list(pending):
+            if _not_tried(task, hung, record):
+                pending.remove(task)
+
+
+def _not_tried(task: Task, hung: list[tuple[Task, Stalled]], record: Callable[[dict[str, Any]], None]) -> bool:
+    """Record ``task`` as failed, not tried, where its chain holds a plugin that hung as it loaded for another item
+    (``hung``); whether it did."""
+    first = next(((other, note) for other, note in hung if note.holds_plugin(task)), None)
+    if first is None:
+        return False
+    record({**_crashed(task), "reason": f"not tried: for item {first[0].item!r}, {first[1].reason}"})
+    return True
 
 
 def _pool_round(
@@ -427,18 +446,6 @@ def _pool(workers: int, context: Any, options: dict[str, Any]) -> Iterator[Proce
                 os.environ.pop(name, None)
             else:
                 os.environ[name] = value
-
-
-def _stall_reason(task: Task) -> str | None:
-    """The reason a worker left when it ended itself on ``task`` (:func:`~soundstage.batch.worker.stall_note`),
-    taken away; None where it left none."""
-    note = stall_note(task)
-    try:
-        reason = note.read_text(encoding="utf-8").strip()
-    except (OSError, UnicodeDecodeError):
-        return None
-    note.unlink(missing_ok=True)
-    return reason or None
 
 
 def _crash_reason(task: Task) -> str:
@@ -534,13 +541,16 @@ def _run_on_cluster(
     the loop's top: nothing more is handed out, and the tasks in flight finish and are recorded, as locally."""
     running: dict[Any, Task] = {}
     patience = [output_patience_s()]
+    hung: list[tuple[Task, Stalled]] = []  # plugins that hung as they loaded: each item of theirs would wait as long
 
     def finish(future: Any) -> None:
         task = running.pop(future)
         try:
             entry = {**future.result(), "input": task.input}  # the manifest's input as given, as a local run's
         except Exception as error:  # the cluster gave up on it (workers died twice)
-            reason = _stall_reason(task) or f"the cluster could not run it: {' '.join(str(error).split())}"
+            note = stalled(task)
+            reason = note.reason if note else f"the cluster could not run it: {' '.join(str(error).split())}"
+            hung.extend([(task, note)] if note and note.loading else [])
             entry = {**_crashed(task), "reason": reason}
         unseen = unseen_output(entry, Path(task.output_dir), patience[0]) if entry["status"] == "done" else None
         if unseen:
@@ -556,6 +566,8 @@ def _run_on_cluster(
                 threads, counted = max(1, sum(client.nthreads().values())), time.monotonic()
             while pending and len(running) < threads:
                 task = pending.popleft()
+                if _not_tried(task, hung, record):
+                    continue
                 key = f"soundstage-batch-{task.item}-{id(task)}"
                 running[client.submit(work, on_cluster(task), key=key, pure=False, retries=1)] = task
             for future in first_done(list(running)):

@@ -51,7 +51,9 @@ __all__ = [
     "crash_reports_in",
     "report_crashes",
     "run_task",
+    "Stalled",
     "stall_note",
+    "stalled",
     "what_it_sees",
 ]
 
@@ -190,13 +192,46 @@ def stall_note(task: Task) -> Path:
     return Path(task.output_dir) / f".{task.output}.stalled"
 
 
+#: Begins the note's second line where the call that never returned was a plugin loading; the plugin's file ends it.
+_LOADING = "plugin loading: "
+
+
+@dataclass(frozen=True)
+class Stalled:
+    """What a worker that ended itself on an item left (:func:`stall_note`): the item's reason, and where a plugin
+    hung as it loaded (a license check waiting for a window), its file: every item whose chain holds it would wait
+    as long."""
+
+    reason: str
+    loading: Path | None = None
+
+    def holds_plugin(self, task: Task) -> bool:
+        """Whether ``task``'s chain holds the plugin that hung as it loaded."""
+        return self.loading is not None and any(Path(path).resolve() == self.loading for path, _ in task.plugins)
+
+
+def stalled(task: Task) -> Stalled | None:
+    """What a worker left when it ended itself on ``task`` (:func:`stall_note`), taken away; None where it left none."""
+    note = stall_note(task)
+    try:
+        lines = note.read_text(encoding="utf-8").splitlines()
+    except (OSError, UnicodeDecodeError):
+        return None
+    note.unlink(missing_ok=True)
+    if not lines or not lines[0].strip():
+        return None
+    loading = next((Path(line.removeprefix(_LOADING)).resolve() for line in lines[1:] if line.startswith(_LOADING)), None)
+    return Stalled(lines[0].strip(), loading)
+
+
 def _end_worker(stall: stalls.Stall) -> None:
     """A stall's action in a worker: the call cannot end, so neither can the worker; the item's reason is left for
     the batch (:func:`stall_note`), the temporaries removed, and the process ended (its executor replaces it)."""
     task = _TASKS.get(stall.thread)
     if task is not None:
         with contextlib.suppress(OSError):
-            stall_note(task).write_text(str(stall) + "\n", encoding="utf-8")
+            loading = f"{_LOADING}{stall.path}\n" if stall.plugin and stall.doing == "loading" else ""
+            stall_note(task).write_text(f"{stall}\n{loading}", encoding="utf-8")
     stalls.remove_temporaries()
     print(f"soundstage: batch: error: {stall}", file=sys.stderr, flush=True)
     crashes.ended()  # an end it means: no crash report

@@ -15,6 +15,7 @@ plays at) and its state; its parameters are :mod:`soundstage.host.plugin_paramet
 from __future__ import annotations
 
 import base64
+import contextlib
 import gc
 import os
 import re
@@ -26,7 +27,7 @@ from typing import TypeGuard
 import numpy as np
 import pedalboard
 
-from soundstage import crashes
+from soundstage import crashes, stalls
 from soundstage.errors import ParameterError, PluginError
 from soundstage.exported import EmbeddedProgram, exported_program, resampled_rates
 from soundstage.files import atomic_path, on_disk
@@ -169,7 +170,7 @@ def load_plugin(
     crashes.doing(f"plugin {str(file)!r} was loading")
     with messages_held():  # what the plugin prints while it loads is dropped if it is refused
         try:
-            with parameters_read_after_load():
+            with parameters_read_after_load(), stalls.watched_plugins(file, f"plugin {str(file)!r}", "loading"):
                 plugin: ExternalPlugin = pedalboard.load_plugin(str(file), plugin_name=plugin_name)
         except Exception as error:  # pedalboard raises ImportError/ValueError/RuntimeError here
             lines = [line.strip() for line in str(error).splitlines() if line.strip()]  # "... Errors were:", then why
@@ -264,7 +265,9 @@ def supported_channel_counts(plugin: ExternalPlugin) -> frozenset[int]:
 def _silence(plugin: ExternalPlugin, channels: int) -> None:
     """One 64-sample block of silence through ``plugin`` in ``channels`` channels at 48 kHz, from a reset."""
     crashes.doing(running([plugin]) or "a plugin was processing")
-    plugin.process(np.zeros((channels, 64), np.float32), 48000.0, buffer_size=64, reset=True)
+    names = plugin_names([plugin])
+    with stalls.watched_plugins(names[1], names[0]) if names else contextlib.nullcontext():
+        plugin.process(np.zeros((channels, 64), np.float32), 48000.0, buffer_size=64, reset=True)
 
 
 def plugin_names(plugins: list[pedalboard.Plugin]) -> tuple[str, Path] | None:

@@ -1,7 +1,7 @@
 // A stereo test effect that crashes its host, as a faulty third-party plugin does: after "Crash after" seconds of
 // audio it writes through a null pointer (SIGSEGV), aborts (SIGABRT, a failed assertion), hangs (waits for ever,
 // as a plugin waiting for a message loop the host does not run) or puts out NaN; with the environment variable SSCRASH_ON_LOAD set
-// it crashes as it is made; with SSCRASH_STDOUT set it prints on standard output as it is made and runs. Until then
+// it crashes as it is made (SSCRASH_ON_LOAD=hang: it waits for ever as it is made, as a license check waiting for a window); with SSCRASH_STDOUT set it prints on standard output as it is made and runs. Until then
 // it passes its input through. Used by tests/ to check what soundstage says
 // and leaves when a plugin takes the process down or never returns.
 #include "DistrhoPlugin.hpp"
@@ -9,6 +9,7 @@
 #include <cstdio>
 #include <cmath>
 #include <cstdlib>
+#include <string>
 #include <thread>
 
 START_NAMESPACE_DISTRHO
@@ -27,8 +28,8 @@ public:
     enum { kAfter = 0, kAbort, kHang, kNan, kParamCount };
 
     SsCrash() : Plugin(kParamCount, 0, 0), fAfter(-1.0f), fAbort(0.0f), fHang(0.0f), fNan(0.0f), fDone(0) {
-        if (std::getenv("SSCRASH_ON_LOAD") != nullptr)
-            crash(0);
+        if (const char* onLoad = std::getenv("SSCRASH_ON_LOAD"))  // "hang": waits for ever, as a license check may
+            crash(std::string(onLoad) == "hang" ? 2 : 0);
         fChatty = std::getenv("SSCRASH_STDOUT") != nullptr;  // prints on standard output, as some plugins do
         if (fChatty)
             std::printf("SS Test Crash: made\n"), std::fflush(stdout);
