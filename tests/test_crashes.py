@@ -138,7 +138,7 @@ def test_a_plugin_that_does_not_crash_says_nothing_more(tmp_path: Path, session:
     assert run.returncode == 0 and error == "", error
     assert _left(tmp_path / "out") == ["mix.wav"]
     alone = tmp_path / "in" / "alone.toml"  # the chain without the plugin, which passes audio through as it is
-    alone.write_text(chain.read_text().split("[[stages]]\ntype = \"plugin\"")[0])
+    alone.write_text(chain.read_text().split('[[stages]]\ntype = "plugin"')[0])
     assert "plugin" not in alone.read_text()
     _process(alone, source, tmp_path / "alone.wav").communicate(timeout=300)
     written, rate = soundfile.read(tmp_path / "out" / "mix.wav")
@@ -192,6 +192,34 @@ def test_a_batch_item_whose_plugin_crashes_its_worker_names_the_plugin(tmp_path:
     # "while plugin ..." from its frame; "in a thread of no soundstage code, as plugin ..." where the trace showed the
     # crash on a thread with no soundstage frame (seen once, on a machine running two suites at once)
     assert f"plugin 'SS Test Crash' ({str(plugin)!r}) was processing" in reason and reason.endswith("the item was not written")
+    assert sorted(path.name for path in out.iterdir()) == ["batch-manifest.jsonl", "short.wav"]
+
+
+def test_a_cluster_item_whose_plugin_crashes_its_workers_is_named_and_the_one_beside_it_done(
+    tmp_path: Path, session: tuple[Path, Path]
+) -> None:
+    """On a Dask cluster the item's reason was Dask's "Attempted to run task ... on 4 different workers, but all those
+    workers died" (inspect the worker logs), four of its unfinished temporaries stayed in the output folder, and an
+    item that ran in the same worker process died with it each time and failed too."""
+    distributed = pytest.importorskip("distributed", reason="the cluster extra: pip install 'soundstage[cluster]'")
+    source, plugin = session
+    chain = _chain(tmp_path, plugin, "crash_after_s = 5.0")
+    soundfile.write(source.parent / "short.wav", np.zeros((SR // 10, 2)), SR, subtype="PCM_24")
+    out = tmp_path / "out" / "batch"
+    # one worker process of two threads: the short item runs beside the one that crashes it
+    with distributed.LocalCluster(n_workers=1, threads_per_worker=2, processes=True, dashboard_address=":0") as cluster:
+        done = subprocess.run(
+            [sys.executable, "-m", "soundstage.cli", "batch", str(source.parent), "--chain", str(chain), "-o", str(out),
+             "--scheduler", cluster.scheduler_address],
+            capture_output=True, text=True, timeout=600,
+        )  # fmt: skip
+    assert done.returncode == 3, done.stderr
+    entries = {entry["item"]: entry for entry in map(json.loads, (out / "batch-manifest.jsonl").read_text().splitlines())}
+    assert entries["short"]["status"] == "done"
+    assert entries["mix"]["reason"].startswith(
+        "the cluster's workers died running it, each time; the last time the process crashed (segmentation fault) "
+        f"while plugin 'SS Test Crash' ({str(plugin)!r}) was processing: the plugin's fault"
+    ), entries["mix"]["reason"]
     assert sorted(path.name for path in out.iterdir()) == ["batch-manifest.jsonl", "short.wav"]
 
 

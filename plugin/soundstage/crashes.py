@@ -44,6 +44,7 @@ import json, os, re, signal, sys
 for number in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
     signal.signal(number, signal.SIG_IGN)  # the process group's signals are for the command, which says bye
 temporaries, doing, bye, elsewhere, pending, last = {}, {}, False, False, b"", None
+report = sys.argv[3] if len(sys.argv) > 3 else None  # a batch's worker: the file the line goes into
 while True:
     data = os.read(0, 65536)
     if not data:
@@ -66,6 +67,8 @@ while True:
             bye = True
         elif kind == "traced elsewhere":
             elsewhere = True
+        elif kind == "report":
+            report = value
 if bye:
     sys.exit(0)
 removed = []
@@ -85,7 +88,7 @@ elif fatal is None:
     line += "or a plugin ended it)"
 else:
     kind = fatal.group(1).strip().lower()
-    report = "run it again with PYTHONFAULTHANDLER=1 for the trace, and report it with soundstage --version"
+    advice = "run it again with PYTHONFAULTHANDLER=1 for the trace, and report it with soundstage --version"
     current = re.search(r"Current thread (0x[0-9a-fA-F]+)[^\n]*\n((?:  [^\n]*\n?)*)", text)
     frames = re.findall(r'File "([^"]+)", line \d+ in (\S+)', current.group(2)) if current else []
     ours = next((frame for frame in frames if frame[0].startswith(sys.argv[2])), None)  # in soundstage's package
@@ -95,20 +98,20 @@ else:
         line += "leave it out of the chain, or report it to its maker"
     elif ours is not None:
         where = os.path.relpath(ours[0], sys.argv[2]).replace(os.sep, "/")
-        line = f"the process crashed ({kind}) in soundstage's {where} ({ours[1]}); {report}"
+        line = f"the process crashed ({kind}) in soundstage's {where} ({ours[1]}); {advice}"
     elif last is not None:  # a thread of no soundstage code (a plugin's, its host's): the plugin last run
         line = f"the process crashed ({kind}) in a thread of no soundstage code, as {last}: most likely the plugin's "
         line += "fault; leave it out of the chain, or report it to its maker"
     else:
-        line = f"the process crashed ({kind}); {report}"
+        line = f"the process crashed ({kind}); {advice}"
 if removed:
     named = [name if os.path.relpath(name).startswith("..") else os.path.relpath(name) for name in removed]
     shown = ", ".join(repr(name) for name in named[:3]) + (f" and {len(named) - 3} more" if len(named) > 3 else "")
     line += f"; its unfinished output{'s' if len(named) > 1 else ''} {shown} {'were' if len(named) > 1 else 'was'} removed"
-if len(sys.argv) > 3:  # a batch's worker: the line goes to the batch, for its manifest
-    with open(sys.argv[3] + ".partial", "w", encoding="utf-8", errors="backslashreplace") as report:
-        report.write(line + "\n")
-    os.replace(sys.argv[3] + ".partial", sys.argv[3])  # whole, or not there
+if report:  # a batch's worker: the line goes to the batch, for its manifest
+    with open(report + ".partial", "w", encoding="utf-8", errors="backslashreplace") as file:
+        file.write(line + "\n")
+    os.replace(report + ".partial", report)  # whole, or not there
 else:
     os.write(2, ("soundstage: error: " + line + "\n").encode("utf-8", "backslashreplace"))
 """
@@ -145,13 +148,16 @@ def report_in_this_process() -> None:
     _WATCH.allowed = True
 
 
-def report_into(path: Path) -> None:
+def report_into(path: Path | None) -> None:
     """Have a crash of this process reported into the file ``path`` (written only if the process crashes or is
-    killed), not on stderr: a batch's local worker, whose batch puts the line in its manifest. Once per process."""
-    if os.name != "posix" or _WATCH.allowed:
+    killed), not on stderr: a batch's worker, whose batch puts the line in its manifest; None: on stderr again (a
+    cluster's worker between items, its log). Not where the command line reports (:func:`report_in_this_process`)."""
+    if os.name != "posix" or _WATCH.terminal is not None:
         return
-    _WATCH.report = os.path.abspath(path)
-    _WATCH.allowed = True
+    with _WATCH.lock:
+        _WATCH.report = os.path.abspath(path) if path is not None else None
+        _WATCH.allowed = True
+        _send("report", _WATCH.report)
 
 
 def doing(what: str) -> None:

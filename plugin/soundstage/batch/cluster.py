@@ -5,7 +5,7 @@ A worker has its own disks and its own working folder. So a task goes to it with
 into the output folder here, read there, and one it writes there, found here; the first input, the chain files and
 the plugins); and an item said done whose output this machine does not find as the worker wrote it is not done
 (:func:`unseen_output`). A folder only a name alike on a worker's own disk took every output, and the batch said
-them all done.
+them all done. The items go to the cluster as its threads come free (:func:`run_on_cluster`).
 """
 
 from __future__ import annotations
@@ -13,21 +13,30 @@ from __future__ import annotations
 import dataclasses
 import math
 import os
+import threading
 import time
+from collections import deque
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from soundstage.batch.failures import cluster_death, crash_lines, died, not_tried
 from soundstage.batch.jobs import BatchError
-from soundstage.batch.worker import Task, what_it_sees
+from soundstage.batch.worker import Stalled, Task, crash_reports_in, what_it_sees
 
-__all__ = ["check_workers_see", "on_cluster", "output_patience_s", "unseen_output"]
+__all__ = ["check_workers_see", "on_cluster", "output_patience_s", "run_on_cluster", "unseen_output"]
+
+#: How often the batch asks the cluster how many worker threads it has (seconds): workers join and leave.
+_CLUSTER_RECOUNT_S = 2.0
 
 
 def on_cluster(task: Task) -> Task:
     """``task`` as a worker on another machine reads it: its paths absolute (a worker's working folder is its own,
     where ``in/a.wav`` and ``-o out`` name other files, or none)."""
     chain = os.path.abspath(task.chain) if task.chain is not None else None
-    return dataclasses.replace(task, input=os.path.abspath(task.input), output_dir=os.path.abspath(task.output_dir), chain=chain)
+    return dataclasses.replace(
+        task, input=os.path.abspath(task.input), output_dir=os.path.abspath(task.output_dir), chain=chain, cluster=True
+    )
 
 
 def check_workers_see(client: Any, tasks: list[Task]) -> None:
@@ -116,3 +125,86 @@ def _as_written(file: Path, output: dict[str, Any]) -> bool:
     except OSError:
         return False
     return "bytes" not in output or size == output["bytes"]
+
+
+def run_on_cluster(
+    client: Any,
+    first_done: Callable[[list[Any]], set[Any]],
+    pending: deque[Task],
+    record: Callable[[dict[str, Any]], None],
+    work: Callable[[Task], dict[str, Any]],
+    asked: threading.Event,
+) -> None:
+    """Hand the tasks to the cluster as its worker threads come free, each finished one recorded at once. Handed out
+    all at once, a Ctrl-C canceled the ones not done, but a task a worker had started runs on to write its output
+    (a running task cannot be stopped), which the manifest then never held. Now a Ctrl-C (``asked``) is raised at
+    the loop's top: nothing more is handed out, and the tasks in flight finish and are recorded, as locally.
+
+    An item the cluster gives up on (its workers died each time) is named by their crash reports; one that only
+    died beside it is tried once more, alone, at the end (:func:`~soundstage.batch.failures.cluster_death`)."""
+    run = _ClusterRun(client, record, work)
+    threads, counted = 0, -math.inf
+    try:
+        while pending or run.running or run.alone:
+            if asked.is_set():
+                raise KeyboardInterrupt
+            if pending and time.monotonic() - counted > _CLUSTER_RECOUNT_S:  # workers join and leave
+                threads, counted = max(1, sum(client.nthreads().values())), time.monotonic()
+            while pending and len(run.running) < threads:
+                run.submit(pending.popleft())
+            if run.alone and not pending and not run.running:
+                run.submit(run.alone.popleft())
+            for future in first_done(list(run.running)):
+                run.finish(future)
+    except KeyboardInterrupt:
+        pending.clear()
+        run.alone.clear()
+        for future in list(run.running):  # the items in flight finish whole, and are recorded (result() waits)
+            run.finish(future)
+        raise
+    finally:
+        run.sweep()
+
+
+class _ClusterRun:
+    """The items in flight on a cluster, and what their deaths taught (see :func:`run_on_cluster`)."""
+
+    def __init__(self, client: Any, record: Callable[[dict[str, Any]], None], work: Callable[[Task], dict[str, Any]]):
+        self.client, self.record, self.work = client, record, work
+        self.running: dict[Any, Task] = {}
+        self.patience = output_patience_s()
+        self.hung: list[tuple[Task, Stalled]] = []  # plugins that hung as they loaded: each item of theirs would wait
+        self.crashes_seen: list[str] = []  # what the watchers of workers that died reported
+        self.alone: deque[Task] = deque()  # items that died beside one that crashed their workers
+        self.folders: set[Path] = set()
+
+    def submit(self, task: Task) -> None:
+        if not not_tried(task, self.hung, self.record):
+            self.folders.add(Path(task.output_dir))
+            key = f"soundstage-batch-{task.item}-{id(task)}"
+            self.running[self.client.submit(self.work, on_cluster(task), key=key, pure=False, retries=1)] = task
+
+    def finish(self, future: Any) -> None:
+        task = self.running.pop(future)
+        try:
+            entry = {**future.result(), "input": task.input}  # the manifest's input as given, as a local run's
+        except Exception as error:  # the cluster gave up on it (its workers died each time)
+            note, reason = cluster_death(task, error, self.crashes_seen)
+            self.hung.extend([(task, note)] if note and note.loading else [])
+            if reason is None:  # it died beside the item that crashed the workers: once more, alone
+                self.alone.append(dataclasses.replace(task, attempt=2, overwrite=task.overwrite or not task.output_existed))
+                return
+            entry = {**died(task), "reason": reason}
+        unseen = unseen_output(entry, Path(task.output_dir), self.patience) if entry["status"] == "done" else None
+        if unseen:
+            self.patience = 0.0  # a worker writes elsewhere: its next items fail at once
+            entry = {**entry, "status": "failed", "reason": unseen}
+        self.record(entry)
+
+    def sweep(self) -> None:
+        """Take away what the watchers of workers that died reported beyond what the items took (those of items
+        retried elsewhere; late ones too)."""
+        if self.crashes_seen or any(crash_reports_in(folder) for folder in self.folders):
+            time.sleep(1.0)
+        for folder in self.folders:
+            crash_lines(folder)

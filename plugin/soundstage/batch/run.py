@@ -12,8 +12,10 @@ Executors:
   batch handing out items, the items in flight finish whole, and the batch ends.
 - **Dask** (``scheduler="tcp://HOST:PORT"``, the ``cluster`` extra): the same
   tasks submitted to an existing ``dask.distributed`` cluster, which retries an
-  item whose worker died. Workers need soundstage, and every plugin a chain
-  names at the same path; chain files travel as text, never plugin objects.
+  item whose worker died; when it gives up, the workers' crash reports name the
+  plugin, and an item that died only beside the one that crashed is tried once
+  more. Workers need soundstage, and every plugin a chain names at the same path;
+  chain files travel as text, never plugin objects.
 
 Either way an item's outputs are the bytes ``soundstage process`` (or ``render``)
 writes for it, and each finished item's entry is appended to the manifest at once.
@@ -23,13 +25,11 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
-import math
 import multiprocessing
 import os
 import signal
 import sys
 import threading
-import time
 from collections import deque
 from collections.abc import Callable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
@@ -44,7 +44,8 @@ except ImportError:  # Windows
     fcntl = None  # type: ignore[assignment]
 
 from soundstage.acoustics.hrtf import HEAD_MODELS, HeadChoice, HrtfError
-from soundstage.batch.cluster import check_workers_see, on_cluster, output_patience_s, unseen_output
+from soundstage.batch.cluster import check_workers_see, run_on_cluster
+from soundstage.batch.failures import crash_lines, crash_reason, died, not_tried
 from soundstage.batch.jobs import BatchError, BatchItem
 from soundstage.batch.manifest import Manifest, sha256_path
 from soundstage.batch.worker import Stalled, Task, chain_plugins, crash_reports_in, report_crashes, run_task, stalled
@@ -331,7 +332,7 @@ def _run_pools(
         _rounds(pending, record, asked, workers, context, options, work)
     finally:  # what the workers a broken pool took down reported (no item's own: those are taken as they come)
         for folder in folders:
-            _crash_reports(folder, wait_s=0.5 if crash_reports_in(folder) else 0.0)
+            crash_lines(folder, wait_s=0.5 if crash_reports_in(folder) else 0.0)
 
 
 def _rounds(
@@ -353,32 +354,22 @@ def _rounds(
         for task, note in notes:  # each alone on a fresh worker: a second death is that item's, not a bystander's
             remove_temporaries(Path(task.output_dir) / task.output)
             if note is not None:  # its worker ended itself on a call that never returns: once is enough
-                record({**_crashed(task), "reason": note.reason})
+                record({**died(task), "reason": note.reason})
                 continue
-            if _not_tried(task, hung, record):
+            if not_tried(task, hung, record):
                 continue
             # a task in flight when the pool broke may have finished its output before its result came back:
             # the retry replaces that output, written by this batch, but never one that was there before it
             again = dataclasses.replace(task, attempt=task.attempt + 1, overwrite=task.overwrite or not task.output_existed)
-            _crash_reports(Path(task.output_dir), wait_s=0.5)  # the first round's (its bystanders killed too): not this one's
+            crash_lines(Path(task.output_dir), wait_s=0.5)  # the first round's (its bystanders killed too): not this one's
             if _pool_round(deque([again]), record, 1, context, options, work, asked):
                 remove_temporaries(Path(task.output_dir) / task.output)
                 note = stalled(again)
-                record({**_crashed(again), "reason": note.reason if note else _crash_reason(again)})
+                record({**died(again), "reason": note.reason if note else crash_reason(again)})
                 hung += [(again, note)] if note and note.loading else []
         for task in list(pending):
-            if _not_tried(task, hung, record):
+            if not_tried(task, hung, record):
                 pending.remove(task)
-
-
-def _not_tried(task: Task, hung: list[tuple[Task, Stalled]], record: Callable[[dict[str, Any]], None]) -> bool:
-    """Record ``task`` as failed, not tried, where its chain holds a plugin that hung as it loaded for another item
-    (``hung``); whether it did."""
-    first = next(((other, note) for other, note in hung if note.holds_plugin(task)), None)
-    if first is None:
-        return False
-    record({**_crashed(task), "reason": f"not tried: for item {first[0].item!r}, {first[1].reason}"})
-    return True
 
 
 def _pool_round(
@@ -448,48 +439,6 @@ def _pool(workers: int, context: Any, options: dict[str, Any]) -> Iterator[Proce
                 os.environ[name] = value
 
 
-def _crash_reason(task: Task) -> str:
-    """Why an item's worker died on its second try, alone: what the worker's crash watcher reported (the plugin and
-    how it crashed the process), else that it died."""
-    reports = _crash_reports(Path(task.output_dir), wait_s=3.0)
-    if not reports:
-        return str(_crashed(task)["reason"])
-    return f"its worker process died twice; the second time {reports[-1]}; the item was not written"
-
-
-def _crash_reports(folder: Path, *, wait_s: float = 0.0) -> list[str]:
-    """The lines crashed local workers reported into ``folder`` (:func:`~soundstage.batch.worker.crash_report`),
-    taken away; looked for up to ``wait_s`` (a worker's watcher writes as the worker ends, a moment after the pool has
-    seen it go)."""
-    deadline = time.monotonic() + wait_s
-    while True:
-        files = crash_reports_in(folder)
-        if files or time.monotonic() >= deadline:
-            break
-        time.sleep(0.05)
-    lines = []
-    for path in sorted(files, key=lambda p: p.stat().st_mtime if p.exists() else 0.0):
-        with contextlib.suppress(OSError, UnicodeDecodeError):
-            lines.append(path.read_text(encoding="utf-8").strip())
-        path.unlink(missing_ok=True)
-    return [line for line in lines if line]
-
-
-def _crashed(task: Task) -> dict[str, Any]:
-    return {
-        "item": task.item,
-        "kind": task.kind,
-        "input": task.input,
-        "chain": task.chain,
-        "chain_sha256": task.chain_sha256,
-        "plugins": [{"path": p, "sha256": d} for p, d in task.plugins],
-        "hrtf": [{"path": p, "sha256": d} for p, d in task.hrtf],
-        "status": "failed",
-        "attempt": task.attempt,
-        "reason": "its worker process died twice (a plugin crashed it, or it was killed); the item was not written",
-    }
-
-
 def _run_dask(
     tasks: list[Task],
     record: Callable[[dict[str, Any]], None],
@@ -520,60 +469,4 @@ def _run_dask(
 
     with client, _ctrl_c_at_safe_points() as asked:
         check_workers_see(client, tasks)
-        _run_on_cluster(client, first_done, deque(tasks), record, work, asked)
-
-
-#: How often the batch asks the cluster how many worker threads it has (seconds): workers join and leave.
-_CLUSTER_RECOUNT_S = 2.0
-
-
-def _run_on_cluster(
-    client: Any,
-    first_done: Callable[[list[Any]], set[Any]],
-    pending: deque[Task],
-    record: Callable[[dict[str, Any]], None],
-    work: Callable[[Task], dict[str, Any]],
-    asked: threading.Event,
-) -> None:
-    """Hand the tasks to the cluster as its worker threads come free, each finished one recorded at once. Handed out
-    all at once, a Ctrl-C canceled the ones not done, but a task a worker had started runs on to write its output
-    (a running task cannot be stopped), which the manifest then never held. Now a Ctrl-C (``asked``) is raised at
-    the loop's top: nothing more is handed out, and the tasks in flight finish and are recorded, as locally."""
-    running: dict[Any, Task] = {}
-    patience = [output_patience_s()]
-    hung: list[tuple[Task, Stalled]] = []  # plugins that hung as they loaded: each item of theirs would wait as long
-
-    def finish(future: Any) -> None:
-        task = running.pop(future)
-        try:
-            entry = {**future.result(), "input": task.input}  # the manifest's input as given, as a local run's
-        except Exception as error:  # the cluster gave up on it (workers died twice)
-            note = stalled(task)
-            reason = note.reason if note else f"the cluster could not run it: {' '.join(str(error).split())}"
-            hung.extend([(task, note)] if note and note.loading else [])
-            entry = {**_crashed(task), "reason": reason}
-        unseen = unseen_output(entry, Path(task.output_dir), patience[0]) if entry["status"] == "done" else None
-        if unseen:
-            patience[0] = 0.0  # a worker writes elsewhere: its next items fail at once
-            entry = {**entry, "status": "failed", "reason": unseen}
-        record(entry)
-
-    threads, counted = 0, -math.inf
-    try:
-        while pending or running:
-            _stop_if_asked(asked)
-            if pending and time.monotonic() - counted > _CLUSTER_RECOUNT_S:  # workers join and leave
-                threads, counted = max(1, sum(client.nthreads().values())), time.monotonic()
-            while pending and len(running) < threads:
-                task = pending.popleft()
-                if _not_tried(task, hung, record):
-                    continue
-                key = f"soundstage-batch-{task.item}-{id(task)}"
-                running[client.submit(work, on_cluster(task), key=key, pure=False, retries=1)] = task
-            for future in first_done(list(running)):
-                finish(future)
-    except KeyboardInterrupt:
-        pending.clear()
-        for future in list(running):  # the items in flight finish whole, and are recorded (result() waits)
-            finish(future)
-        raise
+        run_on_cluster(client, first_done, deque(tasks), record, work, asked)

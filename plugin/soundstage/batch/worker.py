@@ -54,6 +54,7 @@ __all__ = [
     "Stalled",
     "stall_note",
     "stalled",
+    "task_entry",
     "what_it_sees",
 ]
 
@@ -68,6 +69,8 @@ _PLUGIN_THREAD: list[ThreadPoolExecutor] = []
 _PLUGIN_THREAD_LOCK = threading.Lock()
 #: Holds True in a batch's local worker process (:func:`report_crashes`).
 _CRASH_REPORTS: list[bool] = []
+#: How many items of this worker run reporting crashes now (:func:`_crashes_reported`).
+_REPORTING = [0]
 #: Block size of a batch item: the same as `soundstage process`, so the outputs are the same bytes.
 BUFFER_SIZE = 65536
 
@@ -91,6 +94,9 @@ class Task:
     attempt: int = 1
     #: The output was there before the batch started (a retry may replace only what this batch wrote).
     output_existed: bool = True
+    #: Run by a cluster's worker (:func:`soundstage.batch.cluster.on_cluster`), which runs one batch's items after
+    #: another's: a crash is reported into this item's output folder while it runs, into the worker's log between.
+    cluster: bool = False
 
 
 def chain_plugins(data: Any, base: Path) -> list[Path]:
@@ -115,11 +121,29 @@ def run_task(task: Task) -> dict[str, Any]:
     JUCE, pedalboard's plugin host, makes (and remakes, at a reset) a plugin only on the thread that made the first,
     and refused the others ("must be reloaded on the main thread"). Other items run where they are called, each
     thread with chains of its own."""
-    if _CRASH_REPORTS:  # a local worker: a plugin that crashes it is named to the batch (soundstage.crashes)
+    with _crashes_reported(task):
+        if (task.kind == "render" or task.plugins) and threading.current_thread() is not threading.main_thread():
+            return _plugin_thread().submit(_run_task, task).result()
+        return _run_task(task)
+
+
+@contextlib.contextmanager
+def _crashes_reported(task: Task) -> Iterator[None]:
+    """In a batch's worker, a plugin that crashes it is named to the batch (:mod:`soundstage.crashes`): in a local
+    worker (one batch's) for good, in a cluster's worker while one of its items runs."""
+    if not (_CRASH_REPORTS or task.cluster):
+        yield
+        return
+    with _TASKS_LOCK:
+        _REPORTING[0] += 1
         crashes.report_into(crash_report(Path(task.output_dir)))
-    if (task.kind == "render" or task.plugins) and threading.current_thread() is not threading.main_thread():
-        return _plugin_thread().submit(_run_task, task).result()
-    return _run_task(task)
+    try:
+        yield
+    finally:
+        with _TASKS_LOCK:
+            _REPORTING[0] -= 1
+            if task.cluster and not _REPORTING[0]:
+                crashes.report_into(None)
 
 
 def report_crashes() -> None:
@@ -148,9 +172,9 @@ def _plugin_thread() -> ThreadPoolExecutor:
         return _PLUGIN_THREAD[0]
 
 
-def _run_task(task: Task) -> dict[str, Any]:
-    started = time.perf_counter()
-    entry: dict[str, Any] = {
+def task_entry(task: Task) -> dict[str, Any]:
+    """What an item's manifest entry says of the task, however it ended: the item, its input, chain, plugins, head."""
+    return {
         "item": task.item,
         "kind": task.kind,
         "input": task.input,
@@ -158,6 +182,13 @@ def _run_task(task: Task) -> dict[str, Any]:
         "chain_sha256": task.chain_sha256,
         "plugins": [{"path": path, "sha256": digest} for path, digest in task.plugins],
         "hrtf": [{"path": path, "sha256": digest} for path, digest in task.hrtf],
+    }
+
+
+def _run_task(task: Task) -> dict[str, Any]:
+    started = time.perf_counter()
+    entry: dict[str, Any] = {
+        **task_entry(task),
         "tail_s": task.tail_s,
         "worker": f"{socket.gethostname()}:{os.getpid()}",
         "attempt": task.attempt,
