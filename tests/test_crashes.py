@@ -111,6 +111,34 @@ def test_a_plugin_that_crashes_as_it_loads_is_named(tmp_path: Path, session: tup
     assert _left(tmp_path / "out") == []
 
 
+@pytest.mark.parametrize("kept", ["state", "preset"])
+def test_a_plugin_that_crashes_as_its_saved_state_is_restored_is_named(
+    tmp_path: Path, session: tuple[Path, Path], kept: str
+) -> None:
+    """A chain file's saved state or .vstpreset a plugin cannot take (as one saved by another version of it): the
+    crash was put on soundstage's own frame, and the line asked for a report to soundstage."""
+    from soundstage.host.external import external_parameters, load_plugin, save_vstpreset, saved_state
+
+    source, plugin = session
+    loaded = load_plugin(plugin)
+    external_parameters(loaded)["crash_after_s"].value = 1234.5  # the value the plugin crashes on, with SSCRASH_ON_STATE
+    preset = tmp_path / "in" / "kept.vstpreset"
+    save_vstpreset(loaded, preset)
+    chain = tmp_path / "in" / "chain.toml"
+    stored = f'state = "{saved_state(loaded)}"' if kept == "state" else f'preset = "{preset}"'
+    chain.write_text(f'format = 1\n[[stages]]\ntype = "plugin"\npath = "{plugin}"\n{stored}\n')
+    run = _process(chain, source, tmp_path / "out" / "mix.wav", SSCRASH_ON_STATE="1")
+    _, error = run.communicate(timeout=300)
+    assert run.returncode == -signal.SIGSEGV, error
+    doing = "was restoring its saved state" if kept == "state" else f"was loading the preset {str(preset)!r}"
+    assert error == (
+        f"soundstage: error: the process crashed (segmentation fault) while plugin 'SS Test Crash' ({str(plugin)!r}) "
+        f"{doing}: the plugin's fault, not soundstage's nor the input's; leave it out of the chain, or report it to "
+        "its maker\n"
+    )
+    assert _left(tmp_path / "out") == []
+
+
 def test_a_process_killed_midway_says_so_and_leaves_no_unfinished_output(tmp_path: Path, session: tuple[Path, Path]) -> None:
     """SIGKILL (``kill -9``, the system's out-of-memory killer): no Python code runs, as in a crash."""
     source, plugin = session

@@ -73,7 +73,7 @@ def names_output(report: str, task: Task) -> bool:
 
 
 def crash_lines(folder: Path, *, wait_s: float = 0.0) -> list[str]:
-    """The lines crashed local workers reported into ``folder`` (:func:`~soundstage.batch.worker.crash_report`),
+    """The lines crashed workers reported into ``folder`` (:func:`~soundstage.batch.worker.crash_report`),
     taken away; looked for up to ``wait_s`` (a worker's watcher writes as the worker ends, a moment after the pool has
     seen it go)."""
     deadline = time.monotonic() + wait_s

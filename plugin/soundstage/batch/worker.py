@@ -156,12 +156,13 @@ _CRASH_REPORT_PREFIX = ".soundstage-crash-"
 
 
 def crash_report(folder: Path) -> Path:
-    """Where this local worker's crash is reported: in the output folder, hidden, by its process id."""
+    """Where this worker's crash is reported (a local worker's; a cluster worker's while an item runs): in the
+    output folder, hidden, by its process id."""
     return folder / f"{_CRASH_REPORT_PREFIX}{os.getpid()}"
 
 
 def crash_reports_in(folder: Path) -> list[Path]:
-    """The crash reports local workers left in ``folder`` (:func:`crash_report`)."""
+    """The crash reports workers left in ``folder`` (:func:`crash_report`)."""
     return [path for path in folder.glob(f"{_CRASH_REPORT_PREFIX}*") if path.name.removeprefix(_CRASH_REPORT_PREFIX).isdigit()]
 
 

@@ -285,6 +285,12 @@ def plugin_names(plugins: list[pedalboard.Plugin]) -> tuple[str, Path] | None:
     return (f"plugin {named[0]}" if len(named) == 1 else f"one of the plugins {', '.join(named)}"), files[0]
 
 
+def _named(plugin: ExternalPlugin) -> str:
+    """``plugin 'Limiter' ('/x/Limiter.vst3')``: as :func:`plugin_names` names one."""
+    names = plugin_names([plugin])
+    return names[0] if names else f"plugin {plugin.name!r}"
+
+
 def running(plugins: list[pedalboard.Plugin]) -> str | None:
     """Which of ``plugins`` are external, as the end of "the process crashed while ..." (:func:`soundstage.crashes.doing`);
     None where none is."""
@@ -318,6 +324,7 @@ def restore_state(plugin: ExternalPlugin, state: str, *, owner: str) -> None:
         data = base64.b64decode(state.encode("ascii"), validate=True)
     except (ValueError, UnicodeEncodeError) as error:
         raise PluginError(f"{owner}: state is not valid base64 ({error}); re-save the chain to regenerate it") from None
+    crashes.doing(f"{_named(plugin)} was restoring its saved state")  # from this frame, which calls into it
     try:
         with release_order_dropped():
             plugin.raw_state = data
@@ -362,6 +369,7 @@ def load_vstpreset(plugin: ExternalPlugin, path: str | os.PathLike[str]) -> None
             f"{plugin.name}: preset {str(source)!r} is of another plugin{which}, class {_preset_class(data)}, not "
             f"{plugin.name}'s {_preset_class(bytes(own))}; give it to the stage of the plugin it was saved from"
         )
+    crashes.doing(f"{_named(plugin)} was loading the preset {str(source)!r}")  # from this frame, which calls into it
     try:
         plugin.preset_data = data
     except Exception as error:
