@@ -49,6 +49,21 @@ def _chain(tmp_path: Path, plugin: Path, parameters: str) -> Path:
     return chain
 
 
+def _chain_keeping(tmp_path: Path, plugin: Path, kept: str) -> tuple[Path, Path]:
+    """A chain file of the plugin alone, its "Crash after" at 1234.5 (what it crashes or hangs on, with
+    SSCRASH_ON_STATE set) in its saved ``state`` or in a ``preset`` beside it; and the preset."""
+    from soundstage.host.external import external_parameters, load_plugin, save_vstpreset, saved_state
+
+    loaded = load_plugin(plugin)
+    external_parameters(loaded)["crash_after_s"].value = 1234.5
+    preset = tmp_path / "in" / "kept.vstpreset"
+    save_vstpreset(loaded, preset)
+    chain = tmp_path / "in" / "chain.toml"
+    stored = f'state = "{saved_state(loaded)}"' if kept == "state" else f'preset = "{preset}"'
+    chain.write_text(f'format = 1\n[[stages]]\ntype = "plugin"\npath = "{plugin}"\n{stored}\n')
+    return chain, preset
+
+
 def _process(chain: Path, source: Path, output: Path, **env: str) -> subprocess.Popen[str]:
     return subprocess.Popen(
         [
@@ -117,16 +132,8 @@ def test_a_plugin_that_crashes_as_its_saved_state_is_restored_is_named(
 ) -> None:
     """A chain file's saved state or .vstpreset a plugin cannot take (as one saved by another version of it): the
     crash was put on soundstage's own frame, and the line asked for a report to soundstage."""
-    from soundstage.host.external import external_parameters, load_plugin, save_vstpreset, saved_state
-
     source, plugin = session
-    loaded = load_plugin(plugin)
-    external_parameters(loaded)["crash_after_s"].value = 1234.5  # the value the plugin crashes on, with SSCRASH_ON_STATE
-    preset = tmp_path / "in" / "kept.vstpreset"
-    save_vstpreset(loaded, preset)
-    chain = tmp_path / "in" / "chain.toml"
-    stored = f'state = "{saved_state(loaded)}"' if kept == "state" else f'preset = "{preset}"'
-    chain.write_text(f'format = 1\n[[stages]]\ntype = "plugin"\npath = "{plugin}"\n{stored}\n')
+    chain, preset = _chain_keeping(tmp_path, plugin, kept)
     run = _process(chain, source, tmp_path / "out" / "mix.wav", SSCRASH_ON_STATE="1")
     _, error = run.communicate(timeout=300)
     assert run.returncode == -signal.SIGSEGV, error
@@ -255,6 +262,17 @@ def test_a_cluster_item_whose_plugin_crashes_its_workers_is_named_and_the_one_be
 CLI_3_S = "import sys; from soundstage import stalls; stalls.PLUGIN_LIMIT_S = 3.0; from soundstage.cli import main; sys.exit(main(sys.argv[1:]))"
 
 
+def _process_3_s(chain: Path, source: Path, output: Path, **env: str) -> subprocess.CompletedProcess[str]:
+    """``soundstage process`` with 3 s for a call into plugins."""
+    return subprocess.run(
+        [sys.executable, "-c", CLI_3_S, "process", str(source), str(output), "--chain", str(chain)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={**os.environ, **env},
+    )
+
+
 def test_a_plugin_that_hangs_is_named_in_one_line_and_leaves_nothing(tmp_path: Path, session: tuple[Path, Path]) -> None:
     """A plugin that never returns from processing a block (waiting for what never comes: no CPU spent) hung the
     command for ever, Ctrl-C the only way out. Past the limit for one call into plugins: one line naming it, exit 2,
@@ -262,12 +280,7 @@ def test_a_plugin_that_hangs_is_named_in_one_line_and_leaves_nothing(tmp_path: P
     source, plugin = session
     chain = _chain(tmp_path, plugin, "crash_after_s = 5.0, hang = true")
     output = tmp_path / "out" / "mix.wav"
-    run = subprocess.run(
-        [sys.executable, "-c", CLI_3_S, "process", str(source), str(output), "--chain", str(chain)],
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    run = _process_3_s(chain, source, output)
     assert run.returncode == 2, run.stderr
     assert run.stderr == (
         f"soundstage: error: plugin 'SS Test Crash' ({str(plugin)!r}) has run 3 s processing one block without "
@@ -282,13 +295,7 @@ def test_a_plugin_that_hangs_as_it_loads_is_named_with_what_to_do(tmp_path: Path
     hung the command for ever as the chain was made, saying nothing."""
     source, plugin = session
     chain = _chain(tmp_path, plugin, "crash_after_s = -1.0")
-    run = subprocess.run(
-        [sys.executable, "-c", CLI_3_S, "process", str(source), str(tmp_path / "out" / "mix.wav"), "--chain", str(chain)],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        env={**os.environ, "SSCRASH_ON_LOAD": "hang"},
-    )
+    run = _process_3_s(chain, source, tmp_path / "out" / "mix.wav", SSCRASH_ON_LOAD="hang")
     assert run.returncode == 2, run.stderr
     assert run.stderr == (
         f"soundstage: error: plugin {str(plugin)!r} has run 3 s loading without returning: it hangs (waiting for what "
@@ -297,6 +304,20 @@ def test_a_plugin_that_hangs_as_it_loads_is_named_with_what_to_do(tmp_path: Path
         "it to its maker\n"
     )
     assert _left(tmp_path / "out") == []
+
+
+def test_a_plugin_that_hangs_as_its_saved_state_is_restored_is_named(tmp_path: Path, session: tuple[Path, Path]) -> None:
+    """pedalboard sets a plugin's state holding Python's interpreter lock, so no thread of the process can time the
+    call: faulthandler's timer (a thread of C) ends the process, and the crash watcher says why."""
+    source, plugin = session
+    chain, _ = _chain_keeping(tmp_path, plugin, "state")
+    run = _process_3_s(chain, source, tmp_path / "out" / "mix.wav", SSCRASH_ON_STATE="hang")
+    assert run.returncode == 1, run.stderr
+    assert run.stderr == (
+        f"soundstage: error: plugin 'SS Test Crash' ({str(plugin)!r}) has run 3 s restoring its saved state without "
+        "returning: it hangs (in a loop, or waiting for what never comes); leave it out of the chain, or report it to "
+        "its maker\n"
+    )
 
 
 def test_a_batch_item_whose_plugin_hangs_fails_with_its_name_and_the_others_are_done(

@@ -30,11 +30,12 @@ import subprocess
 import sys
 import tempfile
 import threading
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import CodeType
 
-__all__ = ["doing", "ended", "report_in_this_process", "report_into", "temporary"]
+__all__ = ["doing", "ended", "limited", "report_in_this_process", "report_into", "temporary"]
 
 #: soundstage's own folder, with a separator at its end: a frame of a file in it is soundstage's.
 _PACKAGE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "")
@@ -43,7 +44,7 @@ _WATCHER = r"""
 import json, os, re, signal, sys
 for number in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
     signal.signal(number, signal.SIG_IGN)  # the process group's signals are for the command, which says bye
-temporaries, doing, bye, elsewhere, pending, last = {}, {}, False, False, b"", None
+temporaries, doing, bye, elsewhere, pending, last, limit = {}, {}, False, False, b"", None, None
 report = sys.argv[3] if len(sys.argv) > 3 else None  # a batch's worker: the file the line goes into
 while True:
     data = os.read(0, 65536)
@@ -69,6 +70,8 @@ while True:
             elsewhere = True
         elif kind == "report":
             report = value
+        elif kind == "limit":  # a call holding the interpreter is timed by faulthandler, which ends the process
+            limit = value
 if bye:
     sys.exit(0)
 removed = []
@@ -83,6 +86,8 @@ text = os.pread(trace, os.fstat(trace).st_size, 0).decode("utf-8", "replace")
 fatal = re.search(r"Fatal Python error: ([^\n]+)", text)
 if elsewhere:
     line = "the process ended before it finished (a crash, or killed; PYTHONFAULTHANDLER shows which)"
+elif fatal is None and limit is not None and re.match(r"Timeout \(", text):
+    line = limit
 elif fatal is None:
     line = "the process ended before it finished, saying nothing (killed: kill -9, the system out of memory; "
     line += "or a plugin ended it)"
@@ -174,6 +179,27 @@ def doing(what: str) -> None:
         _WATCH.said[ident] = (caller, what)
         _start()
         _send("=", [ident, caller and caller.co_filename, caller and caller.co_name, what])
+
+
+@contextlib.contextmanager
+def limited(seconds: float, line: str) -> Iterator[None]:
+    """Run the block (a call into a plugin that holds Python's interpreter lock, which no thread of the process can
+    time) with the process ended past ``seconds``, and ``line`` said: :mod:`faulthandler`'s timer, a thread of C,
+    writes into the watcher's trace and exits; the watcher removes the temporaries and prints ``line``. As it is
+    where no watcher runs (a library's process) or the trace is a developer's own."""
+    with _WATCH.lock:
+        trace = _WATCH.trace if _WATCH.pipe is not None else None
+        armed = trace is not None
+        if trace is not None:
+            _send("limit", line)
+            faulthandler.dump_traceback_later(seconds, exit=True, file=trace)
+    try:
+        yield
+    finally:
+        if armed:
+            faulthandler.cancel_dump_traceback_later()
+            with _WATCH.lock:
+                _send("limit", None)
 
 
 def temporary(path: Path, target: Path | None = None) -> None:

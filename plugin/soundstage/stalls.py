@@ -51,6 +51,7 @@ __all__ = [
     "remove_temporaries",
     "signals_reach_calls",
     "watched",
+    "watched_holding",
     "watched_plugins",
 ]
 
@@ -78,7 +79,7 @@ class Stall:
     path : Path
         The input file it reads (the plugin's file).
     doing : str
-        ``"opening"``, ``"reading"`` (a plugin: ``"processing"``, ``"loading"``).
+        ``"opening"``, ``"reading"`` (a plugin: ``"processing one block"``, ``"loading"``, ...).
     cpu_s : float
         CPU seconds the call had spent when it was seen (wall-clock seconds where the
         platform has no clock per thread, and for a plugin).
@@ -105,8 +106,8 @@ class Stall:
             )
         if self.plugin:
             return (
-                f"{self.library} has run {self.cpu_s:.0f} s {self.doing} one block without returning: it hangs (in a "
-                "loop, or waiting for what never comes); leave it out of the chain, or report it to its maker"
+                f"{self.library} has run {self.cpu_s:.0f} s {self.doing} without returning: it hangs (in a loop, or "
+                "waiting for what never comes); leave it out of the chain, or report it to its maker"
             )
         name = self.path.name
         return (
@@ -233,12 +234,19 @@ def watched(path: Path, doing: str, *, limit_s: float | None = None, library: st
 
 
 @contextlib.contextmanager
-def watched_plugins(path: Path, names: str, doing: str = "processing") -> Iterator[None]:
-    """Run the block (one call into plugins: ``doing`` ``"processing"`` a block of audio, or ``"loading"`` one)
-    under the watch: past :data:`PLUGIN_LIMIT_S` seconds of the wall clock it is a :class:`Stall` naming them
-    (``names``, e.g. ``plugin 'Limiter' ('/x/Limiter.vst3')``; ``path``: the first one's file)."""
+def watched_plugins(path: Path, names: str, doing: str = "processing one block") -> Iterator[None]:
+    """Run the block (one call into plugins, ``doing`` what the stall says: ``"processing one block"`` of audio, or
+    ``"loading"`` one) under the watch: past :data:`PLUGIN_LIMIT_S` seconds of the wall clock it is a :class:`Stall`
+    naming them (``names``, e.g. ``plugin 'Limiter' ('/x/Limiter.vst3')``; ``path``: the first one's file)."""
     with _watching(_Call(path, doing, PLUGIN_LIMIT_S, names, plugin=True)):
         yield
+
+
+def watched_holding(path: Path, names: str, doing: str) -> contextlib.AbstractContextManager[None]:
+    """:func:`watched_plugins` for a call that holds Python's interpreter lock (pedalboard's setters of a plugin's
+    state and preset), which the watch thread cannot run beside: past :data:`PLUGIN_LIMIT_S` the process ends, the
+    crash watcher saying the stall (:func:`soundstage.crashes.limited`), where one runs."""
+    return crashes.limited(PLUGIN_LIMIT_S, str(Stall(path, doing, PLUGIN_LIMIT_S, threading.get_ident(), names, True)))
 
 
 @contextlib.contextmanager

@@ -291,6 +291,12 @@ def _named(plugin: ExternalPlugin) -> str:
     return names[0] if names else f"plugin {plugin.name!r}"
 
 
+def _held(plugin: ExternalPlugin, doing: str) -> contextlib.AbstractContextManager[None]:
+    """A call into ``plugin`` that holds the interpreter lock, timed (:func:`soundstage.stalls.watched_holding`)."""
+    names = plugin_names([plugin])
+    return stalls.watched_holding(names[1], names[0], doing) if names else contextlib.nullcontext()
+
+
 def running(plugins: list[pedalboard.Plugin]) -> str | None:
     """Which of ``plugins`` are external, as the end of "the process crashed while ..." (:func:`soundstage.crashes.doing`);
     None where none is."""
@@ -326,7 +332,7 @@ def restore_state(plugin: ExternalPlugin, state: str, *, owner: str) -> None:
         raise PluginError(f"{owner}: state is not valid base64 ({error}); re-save the chain to regenerate it") from None
     crashes.doing(f"{_named(plugin)} was restoring its saved state")  # from this frame, which calls into it
     try:
-        with release_order_dropped():
+        with release_order_dropped(), _held(plugin, "restoring its saved state"):
             plugin.raw_state = data
     except Exception as error:
         raise PluginError(f"{owner}: the plugin rejected the saved state: {error}") from None
@@ -371,7 +377,8 @@ def load_vstpreset(plugin: ExternalPlugin, path: str | os.PathLike[str]) -> None
         )
     crashes.doing(f"{_named(plugin)} was loading the preset {str(source)!r}")  # from this frame, which calls into it
     try:
-        plugin.preset_data = data
+        with _held(plugin, f"loading the preset {str(source)!r}"):
+            plugin.preset_data = data
     except Exception as error:
         raise PluginError(f"{plugin.name}: cannot load preset {str(source)!r}: {error}") from None
 

@@ -2,10 +2,10 @@
 // audio it writes through a null pointer (SIGSEGV), aborts (SIGABRT, a failed assertion), hangs (waits for ever, as a
 // plugin waiting for a message loop the host does not run) or puts out NaN. With the environment variable
 // SSCRASH_ON_LOAD set it crashes as it is made (SSCRASH_ON_LOAD=hang: it waits for ever there, as a license check
-// waiting for a window); with SSCRASH_ON_STATE set it crashes as "Crash after" is set to 1234.5 (a saved state
-// holding that value); with SSCRASH_STDOUT set it prints on standard output as it is made and runs. Until then it
-// passes its input through. Used by tests/ to check what soundstage says and leaves when a plugin takes the process
-// down or never returns.
+// waiting for a window); with SSCRASH_ON_STATE set it crashes (=hang: waits for ever) as "Crash after" is set to
+// 1234.5 (a saved state holding that value); with SSCRASH_STDOUT set it prints on standard output as it is made and
+// runs. Until then it passes its input through. Used by tests/ to check what soundstage says and leaves when a
+// plugin takes the process down or never returns.
 #include "DistrhoPlugin.hpp"
 #include <chrono>
 #include <cstdio>
@@ -68,8 +68,9 @@ protected:
     }
 
     void setParameterValue(uint32_t index, float value) override {
-        if (index == kAfter && value == 1234.5f && std::getenv("SSCRASH_ON_STATE") != nullptr)
-            crash(0);  // a saved state it cannot take (SSCRASH_ON_STATE set, "Crash after" 1234.5 in it)
+        if (index == kAfter && value == 1234.5f)
+            if (const char* onState = std::getenv("SSCRASH_ON_STATE"))  // a saved state it cannot take
+                crash(std::string(onState) == "hang" ? 2 : 0);
         if (index == kAfter) fAfter = value; else if (index == kAbort) fAbort = value;
         else if (index == kHang) fHang = value; else fNan = value;
     }
