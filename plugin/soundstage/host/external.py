@@ -265,8 +265,7 @@ def supported_channel_counts(plugin: ExternalPlugin) -> frozenset[int]:
 def _silence(plugin: ExternalPlugin, channels: int) -> None:
     """One 64-sample block of silence through ``plugin`` in ``channels`` channels at 48 kHz, from a reset."""
     crashes.doing(running([plugin]) or "a plugin was processing")
-    names = plugin_names([plugin])
-    with stalls.watched_plugins(names[1], names[0]) if names else contextlib.nullcontext():
+    with _timed(plugin, "processing one block"):
         plugin.process(np.zeros((channels, 64), np.float32), 48000.0, buffer_size=64, reset=True)
 
 
@@ -291,10 +290,13 @@ def _named(plugin: ExternalPlugin) -> str:
     return names[0] if names else f"plugin {plugin.name!r}"
 
 
-def _held(plugin: ExternalPlugin, doing: str) -> contextlib.AbstractContextManager[None]:
-    """A call into ``plugin`` that holds the interpreter lock, timed (:func:`soundstage.stalls.watched_holding`)."""
+def _timed(plugin: ExternalPlugin, doing: str, *, holding: bool = False) -> contextlib.AbstractContextManager[None]:
+    """A call into ``plugin`` (``doing``, as a hang says it) timed: :func:`soundstage.stalls.watched_plugins`, or
+    where it holds the interpreter lock (``holding``) :func:`soundstage.stalls.watched_holding`."""
     names = plugin_names([plugin])
-    return stalls.watched_holding(names[1], names[0], doing) if names else contextlib.nullcontext()
+    if names is None:
+        return contextlib.nullcontext()
+    return (stalls.watched_holding if holding else stalls.watched_plugins)(names[1], names[0], doing)
 
 
 def running(plugins: list[pedalboard.Plugin]) -> str | None:
@@ -332,7 +334,7 @@ def restore_state(plugin: ExternalPlugin, state: str, *, owner: str) -> None:
         raise PluginError(f"{owner}: state is not valid base64 ({error}); re-save the chain to regenerate it") from None
     crashes.doing(f"{_named(plugin)} was restoring its saved state")  # from this frame, which calls into it
     try:
-        with release_order_dropped(), _held(plugin, "restoring its saved state"):
+        with release_order_dropped(), _timed(plugin, "restoring its saved state", holding=True):
             plugin.raw_state = data
     except Exception as error:
         raise PluginError(f"{owner}: the plugin rejected the saved state: {error}") from None
@@ -377,7 +379,7 @@ def load_vstpreset(plugin: ExternalPlugin, path: str | os.PathLike[str]) -> None
         )
     crashes.doing(f"{_named(plugin)} was loading the preset {str(source)!r}")  # from this frame, which calls into it
     try:
-        with _held(plugin, f"loading the preset {str(source)!r}"):
+        with _timed(plugin, f"loading the preset {str(source)!r}", holding=True):
             plugin.preset_data = data
     except Exception as error:
         raise PluginError(f"{plugin.name}: cannot load preset {str(source)!r}: {error}") from None
