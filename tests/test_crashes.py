@@ -336,32 +336,39 @@ def test_a_batch_item_whose_plugin_hangs_fails_with_its_name_and_the_others_are_
     assert sorted(path.name for path in out.iterdir()) == ["batch-manifest.jsonl", "short.wav"]
 
 
+@pytest.mark.parametrize("when", ["loading", "restoring its saved state"])
 def test_a_batch_whose_plugin_hangs_as_it_loads_does_not_wait_for_it_on_every_item(
-    tmp_path: Path, session: tuple[Path, Path], monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, session: tuple[Path, Path], monkeypatch: pytest.MonkeyPatch, when: str
 ) -> None:
-    """A catalog through a plugin whose license check waits for a window: every item would wait the limit (5 minutes
-    each, days for a catalog). The items in flight when it is seen fail with it; the others of its chain are not
-    tried, and say why; an item of another chain is done."""
+    """A catalog through a plugin whose license check waits for a window, or which hangs on the state the chain gives
+    it: every item would wait the limit (5 minutes each, days for a catalog). The items in flight when it is seen fail
+    with it; the others of its chain are not tried, and say why; an item of another chain is done."""
     from soundstage.batch import load_jobs
     from soundstage.batch.run import run_batch
 
     source, plugin = session
-    chain = _chain(tmp_path, plugin, "crash_after_s = -1.0")
+    if when == "loading":
+        chain, hangs = _chain(tmp_path, plugin, "crash_after_s = -1.0"), f"plugin {str(plugin)!r} has run 3 s loading"
+        monkeypatch.setenv("SSCRASH_ON_LOAD", "hang")  # in the spawned workers
+    else:
+        chain, _ = _chain_keeping(tmp_path, plugin, "state")
+        hangs = f"plugin 'SS Test Crash' ({str(plugin)!r}) has run 3 s restoring its saved state"
+        monkeypatch.setenv("SSCRASH_ON_STATE", "hang")
     for name in "bcdef":
         soundfile.write(source.parent / f"{name}.wav", np.zeros((SR // 10, 2)), SR, subtype="PCM_24")
     jobs = tmp_path / "in" / "jobs.toml"
     items = "".join(f'[[items]]\ninput = "{name}.wav"\n' for name in ("mix", "b", "c", "d", "e"))
     jobs.write_text(f'format = 1\nchain = "{chain}"\n{items}[[items]]\ninput = "f.wav"\nchain = "stereo-reference"\n')
-    monkeypatch.setenv("SSCRASH_ON_LOAD", "hang")  # in the spawned workers
     out = tmp_path / "out" / "batch"
     result = run_batch(load_jobs(str(jobs)), out, workers=2, work=stalling.hang_limit_3_s)
     assert result.done == ["f"], result
-    hangs = f"plugin {str(plugin)!r} has run 3 s loading without returning: it hangs"
+    hangs += " without returning: it hangs"
     own = [item for item, reason in result.failed.items() if reason.startswith(hangs)]
     assert 1 <= len(own) <= 2, result.failed  # the items in flight on the two workers
     for item, reason in result.failed.items():
         assert item in own or re.fullmatch(rf"not tried: for item '({'|'.join(own)})', {re.escape(hangs)}.*", reason), reason
     assert sorted(result.failed) == ["b", "c", "d", "e", "mix"]
+    assert sorted(path.name for path in out.iterdir()) == ["batch-manifest.jsonl", "f.wav"]
 
 
 def test_a_plugin_that_puts_out_nan_is_named_with_where(tmp_path: Path, session: tuple[Path, Path]) -> None:

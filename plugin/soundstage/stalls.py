@@ -46,6 +46,7 @@ __all__ = [
     "Stall",
     "add_temporary",
     "discard_temporary",
+    "on_holding",
     "on_stall",
     "open_limit_s",
     "remove_temporaries",
@@ -164,6 +165,7 @@ class _Watch:
         self.calls: dict[int, _Call] = {}
         self.temporaries: set[Path] = set()
         self.action: Callable[[Stall], None] | None = None
+        self.holding: Callable[[Stall], contextlib.AbstractContextManager[None]] | None = None
         self.thread: threading.Thread | None = None
         self.tokens = itertools.count()
 
@@ -242,11 +244,17 @@ def watched_plugins(path: Path, names: str, doing: str = "processing one block")
         yield
 
 
-def watched_holding(path: Path, names: str, doing: str) -> contextlib.AbstractContextManager[None]:
+@contextlib.contextmanager
+def watched_holding(path: Path, names: str, doing: str) -> Iterator[None]:
     """:func:`watched_plugins` for a call that holds Python's interpreter lock (pedalboard's setters of a plugin's
     state and preset), which the watch thread cannot run beside: past :data:`PLUGIN_LIMIT_S` the process ends, the
-    crash watcher saying the stall (:func:`soundstage.crashes.limited`), where one runs."""
-    return crashes.limited(PLUGIN_LIMIT_S, str(Stall(path, doing, PLUGIN_LIMIT_S, threading.get_ident(), names, True)))
+    crash watcher saying the stall (:func:`soundstage.crashes.limited`), where one runs. No Python code runs then, so
+    what the program does on such a stall (:func:`on_holding`) is done before the call, and undone as it returns."""
+    stall = Stall(path, doing, PLUGIN_LIMIT_S, threading.get_ident(), names, True)
+    with _WATCH.lock:
+        around = _WATCH.holding
+    with around(stall) if around is not None else contextlib.nullcontext(), crashes.limited(PLUGIN_LIMIT_S, str(stall)):
+        yield
 
 
 @contextlib.contextmanager
@@ -270,6 +278,16 @@ def on_stall(action: Callable[[Stall], None] | None) -> Callable[[Stall], None] 
     """
     with _WATCH.lock:
         previous, _WATCH.action = _WATCH.action, action
+    return previous
+
+
+def on_holding(
+    action: Callable[[Stall], contextlib.AbstractContextManager[None]] | None,
+) -> Callable[[Stall], contextlib.AbstractContextManager[None]] | None:
+    """Set what runs around a call that holds the interpreter lock (:func:`watched_holding`), given the stall it would
+    be (a batch's worker leaves the item's reason there beforehand); returns what ran before. ``None``: nothing."""
+    with _WATCH.lock:
+        previous, _WATCH.holding = _WATCH.holding, action
     return previous
 
 

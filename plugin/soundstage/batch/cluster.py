@@ -173,7 +173,7 @@ class _ClusterRun:
         self.client, self.record, self.work = client, record, work
         self.running: dict[Any, Task] = {}
         self.patience = output_patience_s()
-        self.hung: list[tuple[Task, Stalled]] = []  # plugins that hung as they loaded: each item of theirs would wait
+        self.hung: list[tuple[Task, Stalled]] = []  # plugins (chains) that hung as they loaded (were built): each item would wait
         self.crashes_seen: list[str] = []  # what the watchers of workers that died reported
         self.alone: deque[Task] = deque()  # items that died beside one that crashed their workers
         self.folders: set[Path] = set()
@@ -190,7 +190,7 @@ class _ClusterRun:
             entry = {**future.result(), "input": task.input}  # the manifest's input as given, as a local run's
         except Exception as error:  # the cluster gave up on it (its workers died each time)
             note, reason = cluster_death(task, error, self.crashes_seen)
-            self.hung.extend([(task, note)] if note and note.loading else [])
+            self.hung.extend([(task, note)] if note and note.every_item_waits else [])
             if reason is None:  # it died beside the item that crashed the workers: once more, alone
                 self.alone.append(dataclasses.replace(task, attempt=2, overwrite=task.overwrite or not task.output_existed))
                 return

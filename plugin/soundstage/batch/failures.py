@@ -18,9 +18,9 @@ __all__ = ["cluster_death", "crash_lines", "crash_reason", "died", "names_output
 
 
 def not_tried(task: Task, hung: list[tuple[Task, Stalled]], record: Callable[[dict[str, Any]], None]) -> bool:
-    """Record ``task`` as failed, not tried, where its chain holds a plugin that hung as it loaded for another item
-    (``hung``); whether it did."""
-    first = next(((other, note) for other, note in hung if note.holds_plugin(task)), None)
+    """Record ``task`` as failed, not tried, where it would wait as long as an item whose plugin hung (``hung``: see
+    :meth:`~soundstage.batch.worker.Stalled.holds`); whether it did."""
+    first = next(((other, note) for other, note in hung if note.holds(task)), None)
     if first is None:
         return False
     record({**died(task), "reason": f"not tried: for item {first[0].item!r}, {first[1].reason}"})

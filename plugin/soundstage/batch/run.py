@@ -345,12 +345,14 @@ def _rounds(
     work: Callable[[Task], dict[str, Any]],
 ) -> None:
     """The pool's rounds: the items, then each one in flight when a worker died, alone (see :func:`_run_pools`)."""
-    hung: list[tuple[Task, Stalled]] = []  # plugins that hung as they loaded: each item of theirs would wait as long
+    hung: list[
+        tuple[Task, Stalled]
+    ] = []  # plugins (chains) that hung as they loaded (were built): each item of theirs would wait as long
     while pending:
         _stop_if_asked(asked)
         crashed = _pool_round(pending, record, workers, context, options, work, asked)
         notes = [(task, stalled(task)) for task in crashed]  # all first: a bystander of a plugin that hung is not tried
-        hung += [(task, note) for task, note in notes if note and note.loading]
+        hung += [(task, note) for task, note in notes if note and note.every_item_waits]
         for task, note in notes:  # each alone on a fresh worker: a second death is that item's, not a bystander's
             remove_temporaries(Path(task.output_dir) / task.output)
             if note is not None:  # its worker ended itself on a call that never returns: once is enough
@@ -366,7 +368,7 @@ def _rounds(
                 remove_temporaries(Path(task.output_dir) / task.output)
                 note = stalled(again)
                 record({**died(again), "reason": note.reason if note else crash_reason(again)})
-                hung += [(again, note)] if note and note.loading else []
+                hung += [(again, note)] if note and note.every_item_waits else []
         for task in list(pending):
             if not_tried(task, hung, record):
                 pending.remove(task)

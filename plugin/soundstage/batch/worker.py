@@ -213,8 +213,11 @@ def _run_task(task: Task) -> dict[str, Any]:
 
 #: The task each thread of this worker runs (a Dask worker runs several at once), for a stall's note.
 _TASKS: dict[int, Task] = {}
-#: What a stall did in this process before its first task began (restored when no task runs).
-_OUTSIDE: list[Callable[[stalls.Stall], None] | None] = []
+#: What runs around a call holding the interpreter lock (:func:`soundstage.stalls.on_holding`).
+_Around = Callable[[stalls.Stall], contextlib.AbstractContextManager[None]]
+#: What a stall did in this process, and what ran around a call holding the interpreter lock, before its first task
+#: began (restored when no task runs).
+_OUTSIDE: list[tuple[Callable[[stalls.Stall], None] | None, _Around | None]] = []
 _TASKS_LOCK = threading.Lock()
 
 
@@ -224,21 +227,34 @@ def stall_note(task: Task) -> Path:
     return Path(task.output_dir) / f".{task.output}.stalled"
 
 
-#: Begins the note's second line where the call that never returned was a plugin loading; the plugin's file ends it.
+#: Begins the note's line where the call that never returned was a plugin loading; the plugin's file ends it.
 _LOADING = "plugin loading: "
+#: Begins the note's line where it was a plugin restoring a state or a preset of the chain; the chain's sha256 ends it.
+_CHAIN = "chain: "
+#: Begins the line of a note left before a call holding the interpreter lock: it holds only where the worker ended
+#: after the time that ends it (before, it was killed beside another item, and the call may not have hung).
+_PAST = "hung if ended past: "
 
 
 @dataclass(frozen=True)
 class Stalled:
-    """What a worker that ended itself on an item left (:func:`stall_note`): the item's reason, and where a plugin
-    hung as it loaded (a license check waiting for a window), its file: every item whose chain holds it would wait
-    as long."""
+    """What a worker that ended itself on an item left (:func:`stall_note`): the item's reason, and where every item of
+    a plugin or of a chain would wait as long, which: the file of a plugin that hung as it loaded (a license check
+    waiting for a window), the sha256 of a chain whose plugin hung restoring the state or the preset it gives."""
 
     reason: str
     loading: Path | None = None
+    chain: str | None = None
 
-    def holds_plugin(self, task: Task) -> bool:
-        """Whether ``task``'s chain holds the plugin that hung as it loaded."""
+    @property
+    def every_item_waits(self) -> bool:
+        """Whether other items would wait as long (:meth:`holds`)."""
+        return self.loading is not None or self.chain is not None
+
+    def holds(self, task: Task) -> bool:
+        """Whether ``task`` would wait as long: its chain holds the plugin that hung as it loaded, or is the chain."""
+        if self.chain is not None:
+            return task.chain_sha256 == self.chain
         return self.loading is not None and any(Path(path).resolve() == self.loading for path, _ in task.plugins)
 
 
@@ -252,8 +268,19 @@ def stalled(task: Task) -> Stalled | None:
     note.unlink(missing_ok=True)
     if not lines or not lines[0].strip():
         return None
-    loading = next((Path(line.removeprefix(_LOADING)).resolve() for line in lines[1:] if line.startswith(_LOADING)), None)
-    return Stalled(lines[0].strip(), loading)
+    fields = {
+        prefix: line.removeprefix(prefix) for line in lines[1:] for prefix in (_LOADING, _CHAIN, _PAST) if line.startswith(prefix)
+    }
+    with contextlib.suppress(ValueError):
+        if _PAST in fields and time.time() < float(fields[_PAST]):
+            return None
+    loading = Path(fields[_LOADING]).resolve() if _LOADING in fields else None
+    return Stalled(lines[0].strip(), loading, fields.get(_CHAIN))
+
+
+def _leave_note(task: Task, stall: stalls.Stall, *lines: str) -> None:
+    with contextlib.suppress(OSError):
+        stall_note(task).write_text("".join(f"{line}\n" for line in (str(stall), *lines)), encoding="utf-8")
 
 
 def _end_worker(stall: stalls.Stall) -> None:
@@ -261,9 +288,7 @@ def _end_worker(stall: stalls.Stall) -> None:
     the batch (:func:`stall_note`), the temporaries removed, and the process ended (its executor replaces it)."""
     task = _TASKS.get(stall.thread)
     if task is not None:
-        with contextlib.suppress(OSError):
-            loading = f"{_LOADING}{stall.path}\n" if stall.plugin and stall.doing == "loading" else ""
-            stall_note(task).write_text(f"{stall}\n{loading}", encoding="utf-8")
+        _leave_note(task, stall, *([f"{_LOADING}{stall.path}"] if stall.plugin and stall.doing == "loading" else []))
     stalls.remove_temporaries()
     print(f"soundstage: batch: error: {stall}", file=sys.stderr, flush=True)
     crashes.ended()  # an end it means: no crash report
@@ -271,11 +296,30 @@ def _end_worker(stall: stalls.Stall) -> None:
 
 
 @contextlib.contextmanager
+def _noted_while_held(stall: stalls.Stall) -> Iterator[None]:
+    """Around a call into a plugin holding the interpreter lock (restoring a chain's state or preset): past its limit
+    the process ends with no Python code run (:func:`soundstage.stalls.watched_holding`), so the item's reason is
+    left before, as :func:`_end_worker` leaves it, and taken away as the call returns."""
+    task = _TASKS.get(stall.thread)
+    if task is None:
+        yield
+        return
+    _leave_note(
+        task, stall, f"{_PAST}{time.time() + stall.cpu_s}", *([f"{_CHAIN}{task.chain_sha256}"] if task.chain_sha256 else [])
+    )
+    try:
+        yield
+    finally:
+        with contextlib.suppress(OSError):
+            stall_note(task).unlink(missing_ok=True)
+
+
+@contextlib.contextmanager
 def _stall_ends_worker(task: Task) -> Iterator[None]:
     """Run an item with a stall ending this worker process (see :func:`_end_worker`)."""
     with _TASKS_LOCK:
         if not _TASKS:
-            _OUTSIDE[:] = [stalls.on_stall(_end_worker)]
+            _OUTSIDE[:] = [(stalls.on_stall(_end_worker), stalls.on_holding(_noted_while_held))]
         _TASKS[threading.get_ident()] = task
     with contextlib.suppress(OSError):  # a note a killed batch left is not this run's
         stall_note(task).unlink(missing_ok=True)
@@ -285,7 +329,9 @@ def _stall_ends_worker(task: Task) -> Iterator[None]:
         with _TASKS_LOCK:
             _TASKS.pop(threading.get_ident(), None)
             if not _TASKS and _OUTSIDE:
-                stalls.on_stall(_OUTSIDE.pop())
+                action, holding = _OUTSIDE.pop()
+                stalls.on_stall(action)
+                stalls.on_holding(holding)
 
 
 def _render(task: Task) -> tuple[list[dict[str, Any]], dict[str, str]]:
