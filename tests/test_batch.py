@@ -144,6 +144,28 @@ def test_a_scheduler_that_cannot_be_reached_leaves_no_folder(tmp_path: Path) -> 
     assert done.returncode == 2 and (tmp_path / "kept").is_dir()  # the user's folder stays
 
 
+def test_items_that_fail_for_one_reason_are_said_in_one_line(tmp_path: Path) -> None:
+    """A catalog whose items all fail alike (a chain that does not take their channels; a plugin that hung, leaving
+    the rest untried) printed the reason once per item: 10 000 lines. Now once, with the count and the first items;
+    an item failing for a reason of its own keeps its line."""
+    (tmp_path / "in").mkdir()
+    for index in range(7):
+        soundfile.write(tmp_path / "in" / f"t{index}.wav", np.zeros((SR // 10, 3)), SR, subtype="PCM_24")
+    soundfile.write(tmp_path / "in" / "u.wav", np.zeros((SR // 10, 2)), SR, subtype="PCM_24")
+    (tmp_path / "in" / "v.wav").write_bytes(b"RIFF")
+    done = _batch(str(tmp_path / "in"), "--chain", "studio-5", "-o", str(tmp_path / "out"), "--workers", "1")
+    assert done.returncode == 2 + 8, done.stderr
+    lines = done.stderr.splitlines()
+    assert len(lines) == 2, lines
+    assert lines[0].startswith(
+        "soundstage: error: 7 items ('t0', 't1', 't2', 't3', 't4' and 2 more) failed: 'device' (chain[0]) takes 2 "
+        "channel(s), but gets 3 from the chain input; "
+    ), lines[0]
+    assert 'in a chain file: type = "on_channels", channels = [0, 1]' in lines[0]  # the fix as a chain file writes it
+    assert lines[1].startswith(f"soundstage: error: item 'v' failed: input file '{tmp_path / 'in' / 'v.wav'}'"), lines[1]
+    assert len({entry["reason"] for entry in _manifest(tmp_path / "out") if entry["status"] == "failed"}) == 2
+
+
 def test_an_item_whose_input_is_not_there_fails_in_words(tmp_path: Path) -> None:
     """A job list's input or session that is not there failed as "FileNotFoundError: [Errno 2] No such file or
     directory: ..."; it fails as process and render say it, with a name in another case pointed out, and the other

@@ -76,14 +76,31 @@ def _cmd_batch(args: argparse.Namespace) -> int:
             f"batch: {len(clipped)} item(s) went past full scale, samples clipped (or over, in float files): {named}{more}; "
             "lower the level at the chain's end, or write float WAVs (see the manifest's clipped_samples)"
         )
-    for name, reason in result.failed.items():
-        print(f"soundstage: error: item {name!r} failed: {reason}", file=sys.stderr)
+    for reason, names in _by_reason(result.failed).items():
+        print(f"soundstage: error: {_items(names)} failed: {reason}", file=sys.stderr)
     if result.interrupted:
         print(
             "soundstage: interrupted; the items in flight finished, the rest were not started (--resume goes on)", file=sys.stderr
         )
         return 130
     return min(2 + len(result.failed), 99) if result.failed else 0
+
+
+def _by_reason(failed: dict[str, str]) -> dict[str, list[str]]:
+    """The failed items by their reason, in the order they failed: one line for the items a plugin that hung left
+    untried, or a full output drive failed, not one each (10 000 in a catalog)."""
+    grouped: dict[str, list[str]] = {}
+    for name, reason in failed.items():
+        grouped.setdefault(reason, []).append(name)
+    return grouped
+
+
+def _items(names: list[str], shown: int = 5) -> str:
+    """``item 'a'``, or ``7 items ('a', 'b', 'c', 'd', 'e' and 2 more)``."""
+    if len(names) == 1:
+        return f"item {names[0]!r}"
+    more = f" and {len(names) - shown} more" if len(names) > shown else ""
+    return f"{len(names)} items ({', '.join(map(repr, names[:shown]))}{more})"
 
 
 def _cmd_demo(args: argparse.Namespace) -> int:

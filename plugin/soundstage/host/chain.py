@@ -61,12 +61,13 @@ def channel_fix(node: Node, wanted: int | None, got: int) -> str:
     if wanted is not None and wanted < got:
         picks = list(range(wanted))
         return (
-            f"run it on {wanted} of the {got} channels with OnChannels({label}, channels={picks}), "
-            f"or keep {wanted} with Route(channels={picks}) first"
+            f"run it on {wanted} of the {got} channels with OnChannels({label}, channels={picks}) (in a chain file: "
+            f'type = "on_channels", channels = {picks}, its table as the stage), or keep {wanted} with '
+            f'Route(channels={picks}) first (type = "route", channels = {picks})'
         )
     if wanted is not None and wanted > got:
         picks = [min(i, got - 1) for i in range(wanted)]
-        return f"make {wanted} channels first, e.g. Route(channels={picks})"
+        return f'make {wanted} channels first, e.g. Route(channels={picks}) (in a chain file: type = "route", channels = {picks})'
     return "route the channels it accepts with Route(...) or OnChannels(...)"
 
 
