@@ -83,6 +83,7 @@ def test_local_workers_match_serial_process(job: tuple[Path, Path, dict[str, byt
     assert done.returncode == 3, done.stderr  # 2 + one failed item
     assert "19 done, 0 already done, 1 failed of 20" in done.stdout
     assert "item 'item19' failed: input file" in done.stderr
+    assert len(done.stderr.splitlines()) == 1, done.stderr  # the plugin's lines as the workers let go of it: not shown
     _check(out, serial)
     workers = {e["worker"] for e in _manifest(out)}
     print(f"local: {len(workers)} worker process(es) used")
@@ -164,6 +165,28 @@ def test_items_that_fail_for_one_reason_are_said_in_one_line(tmp_path: Path) -> 
     assert 'in a chain file: type = "on_channels", channels = [0, 1]' in lines[0]  # the fix as a chain file writes it
     assert lines[1].startswith(f"soundstage: error: item 'v' failed: input file '{tmp_path / 'in' / 'v.wav'}'"), lines[1]
     assert len({entry["reason"] for entry in _manifest(tmp_path / "out") if entry["status"] == "failed"}) == 2
+
+
+def test_a_session_item_that_fails_after_loading_a_plugin_says_only_why(tmp_path: Path, stereo_gain_path: Path) -> None:
+    """A session whose master chain holds a plugin and whose render names a chain file that is not there failed in
+    one line, but the plugin, let go of as the item failed, added DPF's two release-order lines to the batch's
+    terminal (as every worker's plugins did as it ended); a command drops those (soundstage.native)."""
+    _write_items(tmp_path / "in", 1, 0.1)
+    master = tmp_path / "master.toml"
+    master.write_text(f'format = 1\n[[stages]]\ntype = "plugin"\npath = "{stereo_gain_path}"\n')
+    session = tmp_path / "album.toml"
+    session.write_text(
+        f'format = 1\n[[stems]]\npath = "in/item00.wav"\n[master]\nchain = "{master}"\n'
+        '[[renders]]\nname = "mixdown"\nkind = "mixdown"\n[[renders]]\nname = "dev"\nkind = "device"\nchain = "gone.toml"\n'
+    )
+    jobs = tmp_path / "jobs.toml"
+    jobs.write_text(f'format = 1\n[[items]]\nsession = "{session}"\noutput = "album"\n')
+    done = _batch(str(jobs), "-o", str(tmp_path / "out"), "--workers", "1")
+    assert done.returncode == 3, done.stderr
+    assert done.stderr.splitlines() == [
+        f"soundstage: error: item 'album' failed: {session}: renders[1].chain: chain file '{tmp_path / 'gone.toml'}' "
+        "does not exist"
+    ]
 
 
 def test_an_item_whose_input_is_not_there_fails_in_words(tmp_path: Path) -> None:

@@ -183,7 +183,8 @@ def test_a_plugin_that_does_not_crash_says_nothing_more(tmp_path: Path, session:
 
 
 def test_a_render_a_plugin_crashes_leaves_none_of_its_outputs_unfinished(tmp_path: Path, session: tuple[Path, Path]) -> None:
-    """Every render of the session was being written (the A/B pair as hidden W64 first passes): all are removed."""
+    """Every render of the session was being written (the A/B pair as hidden W64 first passes): all are removed, and
+    the folder the render made for them (it was left empty)."""
     source, plugin = session
     chain = _chain(tmp_path, plugin, "crash_after_s = 8.0")
     made = subprocess.run(
@@ -202,7 +203,7 @@ def test_a_render_a_plugin_crashes_leaves_none_of_its_outputs_unfinished(tmp_pat
     assert run.returncode == -signal.SIGSEGV, run.stderr
     assert run.stderr.count("\n") == 1 and "while plugin 'SS Test Crash'" in run.stderr, run.stderr
     assert re.search(r"; its unfinished outputs '[^']+', '[^']+', '[^']+' and \d+ more were removed\n$", run.stderr), run.stderr
-    assert [path.name for path in (tmp_path / "out" / "renders").iterdir()] == []
+    assert not (tmp_path / "out" / "renders").exists()  # made for the renders: none is left, nor is it
 
 
 def test_a_batch_item_whose_plugin_crashes_its_worker_names_the_plugin(tmp_path: Path, session: tuple[Path, Path]) -> None:
@@ -230,31 +231,45 @@ def test_a_batch_item_whose_plugin_crashes_its_worker_names_the_plugin(tmp_path:
     assert sorted(path.name for path in out.iterdir()) == ["batch-manifest.jsonl", "short.wav"]
 
 
+@pytest.mark.parametrize("kind", ["process", "render"])
 def test_a_cluster_item_whose_plugin_crashes_its_workers_is_named_and_the_one_beside_it_done(
-    tmp_path: Path, session: tuple[Path, Path]
+    tmp_path: Path, session: tuple[Path, Path], kind: str
 ) -> None:
     """On a Dask cluster the item's reason was Dask's "Attempted to run task ... on 4 different workers, but all those
     workers died" (inspect the worker logs), four of its unfinished temporaries stayed in the output folder, and an
-    item that ran in the same worker process died with it each time and failed too."""
+    item that ran in the same worker process died with it each time and failed too. A session's render item, whose
+    outputs are files in its own folder, is named as well, and its folder not left."""
     distributed = pytest.importorskip("distributed", reason="the cluster extra: pip install 'soundstage[cluster]'")
     source, plugin = session
     chain = _chain(tmp_path, plugin, "crash_after_s = 5.0")
-    soundfile.write(source.parent / "short.wav", np.zeros((SR // 10, 2)), SR, subtype="PCM_24")
+    soundfile.write(tmp_path / "in" / "short.wav", np.zeros((SR // 10, 2)), SR, subtype="PCM_24")
+    given, crashing = [str(source.parent), "--chain", str(chain)], "mix"
+    if kind == "render":
+        session_file = tmp_path / "in" / "album.toml"
+        session_file.write_text(
+            f'format = 1\n[[stems]]\npath = "{source}"\n[master]\nchain = "{chain}"\n'
+            '[[renders]]\nname = "mixdown"\nkind = "mixdown"\n[[renders]]\nname = "reference"\nkind = "reference"\n'
+        )
+        jobs = tmp_path / "in" / "jobs.toml"
+        jobs.write_text(
+            f'format = 1\n[[items]]\nsession = "{session_file}"\noutput = "album"\n'
+            f'[[items]]\ninput = "{tmp_path / "in" / "short.wav"}"\nchain = "{chain}"\n'
+        )
+        given, crashing = [str(jobs)], "album"
     out = tmp_path / "out" / "batch"
     # one worker process of two threads: the short item runs beside the one that crashes it
     with distributed.LocalCluster(n_workers=1, threads_per_worker=2, processes=True, dashboard_address=":0") as cluster:
         done = subprocess.run(
-            [sys.executable, "-m", "soundstage.cli", "batch", str(source.parent), "--chain", str(chain), "-o", str(out),
-             "--scheduler", cluster.scheduler_address],
+            [sys.executable, "-m", "soundstage.cli", "batch", *given, "-o", str(out), "--scheduler", cluster.scheduler_address],
             capture_output=True, text=True, timeout=600,
         )  # fmt: skip
     assert done.returncode == 3, done.stderr
     entries = {entry["item"]: entry for entry in map(json.loads, (out / "batch-manifest.jsonl").read_text().splitlines())}
     assert entries["short"]["status"] == "done"
-    assert entries["mix"]["reason"].startswith(
+    assert entries[crashing]["reason"].startswith(
         "the cluster's workers died running it, each time; the last time the process crashed (segmentation fault) "
         f"while plugin 'SS Test Crash' ({str(plugin)!r}) was processing: the plugin's fault"
-    ), entries["mix"]["reason"]
+    ), entries[crashing]["reason"]
     assert sorted(path.name for path in out.iterdir()) == ["batch-manifest.jsonl", "short.wav"]
 
 

@@ -35,7 +35,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from types import CodeType
 
-__all__ = ["doing", "ended", "limited", "report_in_this_process", "report_into", "temporary"]
+__all__ = ["doing", "ended", "limited", "made_folder", "report_in_this_process", "report_into", "temporary"]
 
 #: soundstage's own folder, with a separator at its end: a frame of a file in it is soundstage's.
 _PACKAGE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "")
@@ -44,7 +44,7 @@ _WATCHER = r"""
 import json, os, re, signal, sys
 for number in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
     signal.signal(number, signal.SIG_IGN)  # the process group's signals are for the command, which says bye
-temporaries, doing, bye, elsewhere, pending, last, limit = {}, {}, False, False, b"", None, None
+temporaries, doing, bye, elsewhere, pending, last, limit, folders = {}, {}, False, False, b"", None, None, {}
 report = sys.argv[3] if len(sys.argv) > 3 else None  # a batch's worker: the file the line goes into
 while True:
     data = os.read(0, 65536)
@@ -61,6 +61,8 @@ while True:
             temporaries[value[0]] = value[1]
         elif kind == "-":
             temporaries.pop(value, None)
+        elif kind == "folder":  # made by the command for its outputs: removed if a crash leaves it empty
+            folders[value[0]] = value[1]
         elif kind == "=":
             doing[value[0]] = value[1:]
             last = value[3]
@@ -79,6 +81,11 @@ for path, target in temporaries.items():
     try:
         os.unlink(path)
         removed.append(target)
+    except OSError:
+        pass
+for folder in sorted((path for path, made in folders.items() if made), key=len, reverse=True):
+    try:
+        os.rmdir(folder)  # only where empty
     except OSError:
         pass
 trace = int(sys.argv[1])
@@ -132,6 +139,7 @@ class _Watch:
     pipe: int | None = None
     process: subprocess.Popen[bytes] | None = None
     temporaries: dict[Path, Path] = field(default_factory=dict)  # temporary -> the output it is written for
+    folders: set[str] = field(default_factory=set)  # made for outputs, removed if a crash leaves them empty
     said: dict[int, tuple[CodeType | None, str]] = field(default_factory=dict)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -214,6 +222,15 @@ def temporary(path: Path, target: Path | None = None) -> None:
             _send("-", os.path.abspath(path))
 
 
+def made_folder(path: Path, made: bool = True) -> None:
+    """``path`` is a folder this process made for its outputs (a session's renders), or its outputs are done with it
+    (``made`` False): a crash that leaves it empty removes it, as the command would have."""
+    name = os.path.abspath(path)
+    with _WATCH.lock:
+        (_WATCH.folders.add if made else _WATCH.folders.discard)(name)
+        _send("folder", [name, made])
+
+
 def ended() -> None:
     """Say the process ends as it means to (at exit; the command line before :func:`os._exit`): the watcher says
     nothing, and goes."""
@@ -276,6 +293,8 @@ def _start() -> None:
         _send("traced elsewhere", None)
     for path, target in _WATCH.temporaries.items():
         _send("+", [os.path.abspath(path), os.path.abspath(target)])
+    for name in _WATCH.folders:
+        _send("folder", [name, True])
 
 
 def _send(kind: str, value: object) -> None:

@@ -68,8 +68,10 @@ def _naming_output(task: Task, seen: list[str], *, wait_s: float) -> list[str]:
 
 def names_output(report: str, task: Task) -> bool:
     """Whether a crash report names ``task``'s output among the unfinished ones its watcher removed (as a path from
-    the worker's folder, or whole): the item whose plugin crashed the worker, not one beside it."""
-    return re.search(rf"['/]{re.escape(task.output)}'", report) is not None
+    the worker's folder, or whole; a file in it, where the output is a session's render folder): the item whose
+    plugin crashed the worker, not one beside it."""
+    end = "/" if task.kind == "render" else "'"
+    return re.search(rf"['/]{re.escape(task.output)}{end}", report) is not None
 
 
 def crash_lines(folder: Path, *, wait_s: float = 0.0) -> list[str]:

@@ -13,7 +13,9 @@ except a crash of the process itself, which the executor handles.
 
 from __future__ import annotations
 
+import atexit
 import contextlib
+import gc
 import os
 import socket
 import sys
@@ -41,6 +43,7 @@ from soundstage.files import missing_hint, on_disk, referenced_path
 from soundstage.host.chain import Chain
 from soundstage.host.chainfile import chain_from_dict, with_head
 from soundstage.host.routing import external_plugins
+from soundstage.native import release_order_dropped, released_at_end
 from soundstage.session.render import render_session
 from soundstage.tomlfile import parse_toml
 
@@ -147,8 +150,21 @@ def _crashes_reported(task: Task) -> Iterator[None]:
 
 
 def report_crashes() -> None:
-    """In a local worker process (its pool's initializer): a crash of it is reported into :func:`crash_report`."""
+    """In a local worker process (its pool's initializer): a crash of it is reported into :func:`crash_report`, and
+    its chains are let go of at its exit as a command lets go of its plugins (:func:`_let_go_of_chains`)."""
     _CRASH_REPORTS.append(True)
+    atexit.register(_let_go_of_chains)
+
+
+def _let_go_of_chains() -> None:
+    """The chains a local worker built (on its main thread, where it runs its items) let go of with DPF's
+    release-order lines dropped from what their plugins print (:mod:`soundstage.native`): freed as the interpreter
+    ends, they printed them on the batch's terminal, two lines for each plugin of each worker."""
+    built = _CHAINS.__dict__.pop("built", None)
+    if built:
+        with release_order_dropped():
+            built.clear()
+            gc.collect()
 
 
 #: The start of a crash report's name; the worker's process id ends it.
@@ -195,16 +211,17 @@ def _run_task(task: Task) -> dict[str, Any]:
         "attempt": task.attempt,
         "versions": {"soundstage": _version(), "pedalboard": pedalboard.__version__, "python": sys.version.split()[0]},
     }
-    try:
-        with _stall_ends_worker(task):
-            _check_input(task)
-            entry["input_sha256"] = sha256_path(Path(task.input))
-            entry["outputs"], plugin_versions = _render(task)
-        entry["versions"]["plugins"] = plugin_versions
-        entry["status"] = "done"
-    except (SoundstageError, OSError, ValueError, RuntimeError, TypeError) as error:
-        entry["status"] = "failed"
-        entry["reason"] = _reason(error)
+    with released_at_end():  # the plugins the item loaded and holds no more let go of quietly (the error's too)
+        try:
+            with _stall_ends_worker(task):
+                _check_input(task)
+                entry["input_sha256"] = sha256_path(Path(task.input))
+                entry["outputs"], plugin_versions = _render(task)
+            entry["versions"]["plugins"] = plugin_versions
+            entry["status"] = "done"
+        except (SoundstageError, OSError, ValueError, RuntimeError, TypeError) as error:
+            entry["status"] = "failed"
+            entry["reason"] = _reason(error)
     entry["seconds"] = round(time.perf_counter() - started, 3)
     entry["peak_rss_mb"] = _peak_rss_mb()
     entry["finished_at"] = time.strftime("%Y-%m-%dT%H:%M:%S%z")

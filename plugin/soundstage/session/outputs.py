@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 import soundfile
 
-from soundstage import stalls
+from soundstage import crashes, stalls
 from soundstage.analysis.loudness import LoudnessMeter, TruePeakMeter
 from soundstage.errors import OutputError, SoundstageError
 from soundstage.files import amount, appeared_message, library_path, output_name, room_left, why_not_made
@@ -163,12 +163,16 @@ def output_folder(folder: Path) -> Iterator[None]:
     or every render was refused), it is removed again: a render that wrote nothing leaves nothing."""
     made = not folder.exists()
     _prepare_folder(folder)
+    if made:
+        crashes.made_folder(folder)  # and where a plugin crashes the process
     try:
         yield
     finally:
         with contextlib.suppress(OSError):
             if made and not any(folder.iterdir()):
                 folder.rmdir()
+        if made:
+            crashes.made_folder(folder, made=False)
 
 
 def _prepare_folder(folder: Path) -> None:
