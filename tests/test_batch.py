@@ -5,11 +5,13 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
 import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import numpy as np
@@ -127,6 +129,42 @@ def test_items_on_two_threads_of_one_dask_worker_give_the_bytes_of_process(tmp_p
     assert len(workers) == 1  # one process ran them all, on its two threads
     for file in files:
         assert (out / file.name).read_bytes() == (tmp_path / "serial" / file.name).read_bytes(), file.name
+
+
+def test_a_cluster_with_no_workers_is_said_while_the_items_wait(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A cluster whose workers all died and were not restarted (or none started yet) kept the batch waiting for ever,
+    saying nothing. The items still wait, as an adaptive cluster starts workers as work comes, but the batch says
+    so once a spell (60 s; 1 s here), with what to do; a worker that joins then renders them."""
+    distributed = pytest.importorskip("distributed", reason="the cluster extra: pip install 'soundstage[cluster]'")
+    import warnings
+
+    from soundstage.batch import cluster as cluster_module
+    from soundstage.batch import load_jobs
+    from soundstage.batch.run import run_batch
+
+    monkeypatch.setattr(cluster_module, "NO_WORKERS_NOTICE_S", 1.0)
+    _write_items(tmp_path / "in", 2, 0.1)
+    with (
+        distributed.LocalCluster(n_workers=0, threads_per_worker=1, processes=True, dashboard_address=":0") as cluster,
+        warnings.catch_warnings(record=True) as said,
+        ThreadPoolExecutor(1) as thread,
+    ):
+        warnings.simplefilter("always")
+        batch = thread.submit(
+            run_batch, load_jobs(str(tmp_path / "in"), chain="mastering"), tmp_path / "out", scheduler=cluster.scheduler_address
+        )
+        deadline = time.monotonic() + 60
+        while not said and time.monotonic() < deadline and not batch.done():
+            time.sleep(0.2)
+        notices = [str(warning.message) for warning in said]
+        cluster.scale(1)
+        result = batch.result(timeout=120)
+    assert result.done == ["item00", "item01"], result
+    assert len(notices) == 1 and re.fullmatch(
+        rf"batch: the cluster has had no workers for \d+ s and 2 item\(s\) wait for one: start workers \(dask worker "
+        rf"{re.escape(cluster.scheduler_address)}\), or stop with Ctrl-C \(--resume goes on from there\)",
+        notices[0],
+    ), notices
 
 
 def test_a_scheduler_that_cannot_be_reached_leaves_no_folder(tmp_path: Path) -> None:

@@ -15,6 +15,7 @@ import math
 import os
 import threading
 import time
+import warnings
 from collections import deque
 from collections.abc import Callable
 from pathlib import Path
@@ -24,7 +25,7 @@ from soundstage.batch.failures import cluster_death, crash_lines, died, not_trie
 from soundstage.batch.jobs import BatchError
 from soundstage.batch.worker import Stalled, Task, crash_reports_in, what_it_sees
 
-__all__ = ["check_workers_see", "on_cluster", "output_patience_s", "run_on_cluster", "unseen_output"]
+__all__ = ["NO_WORKERS_NOTICE_S", "check_workers_see", "on_cluster", "output_patience_s", "run_on_cluster", "unseen_output"]
 
 #: How often the batch asks the cluster how many worker threads it has (seconds): workers join and leave.
 _CLUSTER_RECOUNT_S = 2.0
@@ -143,14 +144,13 @@ def run_on_cluster(
     An item the cluster gives up on (its workers died each time) is named by their crash reports; one that only
     died beside it is tried once more, alone, at the end (:func:`~soundstage.batch.failures.cluster_death`)."""
     run = _ClusterRun(client, record, work)
-    threads, counted = 0, -math.inf
+    threads = _Threads(client)
     try:
         while pending or run.running or run.alone:
             if asked.is_set():
                 raise KeyboardInterrupt
-            if pending and time.monotonic() - counted > _CLUSTER_RECOUNT_S:  # workers join and leave
-                threads, counted = max(1, sum(client.nthreads().values())), time.monotonic()
-            while pending and len(run.running) < threads:
+            free = threads.count(len(pending) + len(run.running) + len(run.alone))
+            while pending and len(run.running) < free:
                 run.submit(pending.popleft())
             if run.alone and not pending and not run.running:
                 run.submit(run.alone.popleft())
@@ -164,6 +164,40 @@ def run_on_cluster(
         raise
     finally:
         run.sweep()
+
+
+#: How long the cluster may have no workers while items wait before the batch says so (seconds).
+NO_WORKERS_NOTICE_S = 60.0
+
+
+class _Threads:
+    """The cluster's worker threads, counted every :data:`_CLUSTER_RECOUNT_S` (workers join and leave); a spell of
+    :data:`NO_WORKERS_NOTICE_S` with none is said, once a spell. The items wait for workers as Dask does (an adaptive
+    cluster starts some as work comes), but not in silence: a cluster whose workers all died and were not restarted
+    kept the batch waiting for ever, saying nothing."""
+
+    def __init__(self, client: Any):
+        self.client = client
+        self.threads, self.counted = 0, -math.inf
+        self.none_since: float | None = None
+        self.said = False
+
+    def count(self, waiting: int) -> int:
+        """How many items the cluster can run at once (at least one, which waits where no worker is)."""
+        now = time.monotonic()
+        if now - self.counted > _CLUSTER_RECOUNT_S:
+            self.threads, self.counted = sum(self.client.nthreads().values()), now
+            self.none_since = None if self.threads else (self.none_since or now)
+            self.said = self.said and not self.threads
+        if self.none_since is not None and not self.said and now - self.none_since >= NO_WORKERS_NOTICE_S:
+            self.said = True
+            address = getattr(self.client.scheduler, "address", None) or "the scheduler's address"
+            warnings.warn(
+                f"batch: the cluster has had no workers for {now - self.none_since:.0f} s and {waiting} item(s) wait for "
+                f"one: start workers (dask worker {address}), or stop with Ctrl-C (--resume goes on from there)",
+                stacklevel=1,
+            )
+        return max(1, self.threads)
 
 
 class _ClusterRun:
