@@ -759,6 +759,32 @@ def test_clap_nulls_in_a_host(bundles: dict[str, dict[str, Path]], clap_host: Pa
     assert np.array_equal(outputs[("defaults", 256)], outputs[("defaults", 1000)])
 
 
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_a_host_calling_with_buffers_of_any_size_hears_what_fixed_buffers_give(
+    bundles: dict[str, dict[str, Path]], clap_host: Path, tmp_path: Path, seed: int
+) -> None:
+    """DAWs do not always call a plugin with its maximum buffer: at loop points, around automation, at the transport's
+    start they give fewer frames, one, or none. Buffers of sizes drawn from 0..1024 (a quarter of them 0 or 1 frame)
+    give the samples buffers of 1024 give, to the bit, knobs set or not."""
+    chain_file = ROOT / "chains" / "studio-5-binaural.toml"
+    names = [parameter.name for parameter in _program_parameters(chain_file)]
+    make_test_mix(3.0, int(RATE)).astype("<f4").tofile(tmp_path / "in.f32")
+    setting = [str(names.index("device.width")), "0.4", str(names.index("device.center_level_db")), "-4.5"]
+    for knobs in ([], setting):
+        outputs = []
+        for variable in (None, str(seed)):
+            env = {**os.environ, **({"CLAP_VARIABLE_BLOCKS": variable} if variable else {})}
+            out = tmp_path / f"out-{variable}.f32"
+            subprocess.run(
+                [str(clap_host), str(bundles["studio-5-binaural"]["clap"]), str(RATE), "1024", str(tmp_path / "in.f32"), "2",
+                 str(out), *knobs],
+                capture_output=True, text=True, check=True, env=env,
+            )  # fmt: skip
+            outputs.append(np.fromfile(out, "<f4").reshape(2, -1))
+        assert outputs[0].shape == outputs[1].shape and np.abs(outputs[0]).max() > 0.01
+        assert np.array_equal(outputs[0], outputs[1]), (knobs, null_db(outputs[1], outputs[0]))
+
+
 def test_a_clap_host_at_twice_the_baked_rate_hears_what_pedalboard_hears(
     bundles: dict[str, dict[str, Path]], clap_host: Path, tmp_path: Path
 ) -> None:
@@ -918,7 +944,8 @@ def test_a_plugin_exported_with_a_midi_map_moves_its_knobs_on_the_messages_sampl
 ) -> None:
     """`export-plugin --map`: the plugin takes MIDI in, and the map moves its knobs as `soundstage process --midi --map`
     moves the chain's, each on the sample its stage hears the message's (after the upmix's latency for the Gain and
-    the filter). A CLAP host sends the messages of a MIDI file at their samples, in blocks of 256, 1000 and 37, and an
+    the filter). A CLAP host sends the messages of a MIDI file at their samples, in blocks of 256, 1000 and 37 (and of
+    any size up to 1024, 0 and 1 frame among them, as DAWs call plugins), and an
     LV2 host as an atom sequence in blocks of 256 and 1000: the output nulls against the chain's render of the file to
     -90 dB, the same samples at every block size and in both formats, and the messages move it (against the render
     without them: above -20 dB). The VST3 of the same export takes no MIDI (DPF would put 2080 hidden controller
@@ -942,17 +969,19 @@ def test_a_plugin_exported_with_a_midi_map_moves_its_knobs_on_the_messages_sampl
         assert main(["process", str(tmp_path / "in.wav"), str(tmp_path / f"{name}.wav"), "--chain", str(chain), *extra]) == 0
         renders[name] = soundfile.read(tmp_path / f"{name}.wav", dtype="float32", always_2d=True)[0].T
     played = []
-    for block in (256, 1000, 37):
+    for block, sizes in ((256, {}), (1000, {}), (37, {}), (1024, {"CLAP_VARIABLE_BLOCKS": "7"})):  # the last: 0..1024
         result = subprocess.run(
             [str(clap_host), str(made.bundles["clap"]), str(RATE), str(block), str(tmp_path / "in.f32"), "2"]
             + [str(tmp_path / "out.f32")],
-            env={**os.environ, "CLAP_MIDI": str(tmp_path / "moves.txt"), "CLAP_OUTPUTS": "3"},
+            env={**os.environ, "CLAP_MIDI": str(tmp_path / "moves.txt"), "CLAP_OUTPUTS": "3", **sizes},
             capture_output=True, text=True, check=True,
         )  # fmt: skip
         latency = int(result.stdout.split()[1])
         played.append(np.fromfile(tmp_path / "out.f32", "<f4").reshape(3, -1)[:, latency:])
         figure = null_db(played[-1], renders["moved"])
-        print(f"\nMIDI-moved CLAP, blocks of {block}: {figure:.1f} dB against soundstage process --midi --map")
+        print(
+            f"\nMIDI-moved CLAP, blocks of {block}{' or fewer' if sizes else ''}: {figure:.1f} dB against soundstage process --midi --map"
+        )
         assert figure <= -90.0
     for block in (256, 1000):
         report = _harness(

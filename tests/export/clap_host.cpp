@@ -9,6 +9,8 @@
 // Prints "latency L outputs N parameters P" (the latency and params extensions).
 // CLAP_MIDI=FILE: MIDI messages to send, one a line, "FRAME BYTE BYTE [BYTE]" (the frame counted from the input's
 // start), as CLAP_EVENT_MIDI events in the block that holds the frame, at its offset there.
+// CLAP_VARIABLE_BLOCKS=SEED: each block of a size drawn from 0..BLOCK (0 and 1 frames among them), as DAWs call a
+// plugin at loop points, around automation and at a transport's start, not always BLOCK frames.
 #include "clap/entry.h"
 #include "clap/events.h"
 #include "clap/ext/latency.h"
@@ -127,14 +129,23 @@ int main(int argc, char** argv) {
     std::vector<float*> in_pointers, out_pointers;
     for (auto& b : in_buffers) in_pointers.push_back(b.data());
     for (auto& b : out_buffers) out_pointers.push_back(b.data());
-    for (size_t done = 0; done < frames; done += block) {
-        const uint32_t count = uint32_t(std::min<size_t>(block, frames - done));
+    const char* variable = std::getenv("CLAP_VARIABLE_BLOCKS");
+    uint64_t seed = variable ? std::strtoull(variable, nullptr, 10) : 0;
+    auto next_size = [&]() -> uint32_t {  // a linear congruential draw: the same sizes for the same seed
+        if (!variable) return block;
+        seed = seed * 6364136223846793005ULL + 1442695040888963407ULL;
+        const uint32_t draw = uint32_t(seed >> 33) % 8;
+        return draw == 0 ? 0 : draw == 1 ? 1 : draw == 2 ? block : 1 + uint32_t(seed >> 40) % block;
+    };
+    bool sent = false;
+    for (size_t done = 0, count = 0; done < frames; done += count) {
+        count = std::min<size_t>(next_size(), frames - done);
         for (uint32_t c = 0; c < inputs; ++c) std::memcpy(in_pointers[c], &raw[c * frames + done], count * sizeof(float));
         clap_audio_buffer_t in_audio{in_pointers.data(), nullptr, inputs, 0, 0};
         clap_audio_buffer_t out_audio{out_pointers.data(), nullptr, outputs, 0, 0};
         clap_process_t process{};
         process.steady_time = int64_t(done);
-        process.frames_count = count;
+        process.frames_count = uint32_t(count);
         process.audio_inputs = &in_audio;
         process.audio_outputs = &out_audio;
         process.audio_inputs_count = 1;
@@ -145,8 +156,9 @@ int main(int argc, char** argv) {
             block_midi.back().header.time -= uint32_t(done);
         }
         events.list.clear();
-        if (done == 0)
+        if (!sent && count > 0)  // with the first block that has frames, where the events' times lie
             for (const auto& value : values) events.list.push_back(&value.header);
+        sent = sent || count > 0;
         for (const auto& event : block_midi) events.list.push_back(&event.header);
         process.in_events = &in_events;
         process.out_events = &out_events;
