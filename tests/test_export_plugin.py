@@ -785,6 +785,32 @@ def test_a_host_calling_with_buffers_of_any_size_hears_what_fixed_buffers_give(
         assert np.array_equal(outputs[0], outputs[1]), (knobs, null_db(outputs[1], outputs[0]))
 
 
+@pytest.mark.parametrize("rates", [(48000, 96000), (96000, 48000), (48000, 48000)])
+def test_a_plugin_activated_again_at_another_rate_plays_as_one_made_at_that_rate(
+    bundles: dict[str, dict[str, Path]], clap_host: Path, tmp_path: Path, rates: tuple[int, int]
+) -> None:
+    """A DAW whose project rate changes (or that stops and starts its engine) deactivates the plugin and activates it
+    again, without making it anew and without sending its knobs again: it plays the mix, from its start, as a plugin
+    made at the new rate with the knobs set does, to the bit (nothing of the first pass left in it: delay lines,
+    filter states, the resampler's)."""
+    first, second = rates
+    chain_file = ROOT / "chains" / "studio-5-binaural.toml"
+    names = [parameter.name for parameter in _program_parameters(chain_file)]
+    make_test_mix(2.0, int(RATE)).astype("<f4").tofile(tmp_path / "in.f32")
+    knobs = [str(names.index("device.width")), "0.3", str(names.index("device.center_level_db")), "-5.0"]
+    outputs = []
+    for rate, again in ((second, None), (first, str(second))):
+        env = {**os.environ, **({"CLAP_REACTIVATE": again} if again else {})}
+        subprocess.run(
+            [str(clap_host), str(bundles["studio-5-binaural"]["clap"]), str(rate), "512", str(tmp_path / "in.f32"), "2",
+             str(tmp_path / "out.f32"), *knobs],
+            capture_output=True, text=True, check=True, env=env,
+        )  # fmt: skip
+        outputs.append(np.fromfile(tmp_path / "out.f32", "<f4").reshape(2, -1))
+    assert np.abs(outputs[0]).max() > 0.01
+    assert np.array_equal(outputs[0], outputs[1]), null_db(outputs[1], outputs[0])
+
+
 def test_a_clap_host_at_twice_the_baked_rate_hears_what_pedalboard_hears(
     bundles: dict[str, dict[str, Path]], clap_host: Path, tmp_path: Path
 ) -> None:

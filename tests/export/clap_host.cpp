@@ -9,6 +9,9 @@
 // Prints "latency L outputs N parameters P" (the latency and params extensions).
 // CLAP_MIDI=FILE: MIDI messages to send, one a line, "FRAME BYTE BYTE [BYTE]" (the frame counted from the input's
 // start), as CLAP_EVENT_MIDI events in the block that holds the frame, at its offset there.
+// CLAP_REACTIVATE=RATE2: after IN has played, the plugin is deactivated and activated again at RATE2 (a DAW's
+// project rate changed), and IN plays again; OUT holds that second pass. The knobs' values are sent once, with the
+// first pass.
 // CLAP_VARIABLE_BLOCKS=SEED: each block of a size drawn from 0..BLOCK (0 and 1 frames among them), as DAWs call a
 // plugin at loop points, around automation and at a transport's start, not always BLOCK frames.
 #include "clap/entry.h"
@@ -129,41 +132,53 @@ int main(int argc, char** argv) {
     std::vector<float*> in_pointers, out_pointers;
     for (auto& b : in_buffers) in_pointers.push_back(b.data());
     for (auto& b : out_buffers) out_pointers.push_back(b.data());
-    const char* variable = std::getenv("CLAP_VARIABLE_BLOCKS");
-    uint64_t seed = variable ? std::strtoull(variable, nullptr, 10) : 0;
-    auto next_size = [&]() -> uint32_t {  // a linear congruential draw: the same sizes for the same seed
-        if (!variable) return block;
-        seed = seed * 6364136223846793005ULL + 1442695040888963407ULL;
-        const uint32_t draw = uint32_t(seed >> 33) % 8;
-        return draw == 0 ? 0 : draw == 1 ? 1 : draw == 2 ? block : 1 + uint32_t(seed >> 40) % block;
-    };
-    bool sent = false;
-    for (size_t done = 0, count = 0; done < frames; done += count) {
-        count = std::min<size_t>(next_size(), frames - done);
-        for (uint32_t c = 0; c < inputs; ++c) std::memcpy(in_pointers[c], &raw[c * frames + done], count * sizeof(float));
-        clap_audio_buffer_t in_audio{in_pointers.data(), nullptr, inputs, 0, 0};
-        clap_audio_buffer_t out_audio{out_pointers.data(), nullptr, outputs, 0, 0};
-        clap_process_t process{};
-        process.steady_time = int64_t(done);
-        process.frames_count = uint32_t(count);
-        process.audio_inputs = &in_audio;
-        process.audio_outputs = &out_audio;
-        process.audio_inputs_count = 1;
-        process.audio_outputs_count = 1;
-        std::vector<clap_event_midi_t> block_midi;
-        for (; next_midi < midi.size() && midi[next_midi].header.time < done + count; ++next_midi) {
-            block_midi.push_back(midi[next_midi]);
-            block_midi.back().header.time -= uint32_t(done);
+    const char* reactivate = std::getenv("CLAP_REACTIVATE");
+    bool sent = false;  // the knobs' values go once: a host does not send them again as it activates the plugin again
+    for (int pass = 0; pass < (reactivate ? 2 : 1); ++pass) {
+        if (pass == 1) {
+            plugin->stop_processing(plugin);
+            plugin->deactivate(plugin);
+            if (!plugin->activate(plugin, std::atof(reactivate), 1, block) || !plugin->start_processing(plugin)) {
+                std::puts("activate again failed");
+                return 3;
+            }
+            next_midi = 0;
         }
-        events.list.clear();
-        if (!sent && count > 0)  // with the first block that has frames, where the events' times lie
-            for (const auto& value : values) events.list.push_back(&value.header);
-        sent = sent || count > 0;
-        for (const auto& event : block_midi) events.list.push_back(&event.header);
-        process.in_events = &in_events;
-        process.out_events = &out_events;
-        if (plugin->process(plugin, &process) == CLAP_PROCESS_ERROR) { std::puts("process failed"); return 4; }
-        for (uint32_t c = 0; c < outputs; ++c) std::memcpy(&result[c * frames + done], out_pointers[c], count * sizeof(float));
+        const char* variable = std::getenv("CLAP_VARIABLE_BLOCKS");
+        uint64_t seed = variable ? std::strtoull(variable, nullptr, 10) : 0;
+        auto next_size = [&]() -> uint32_t {  // a linear congruential draw: the same sizes for the same seed
+            if (!variable) return block;
+            seed = seed * 6364136223846793005ULL + 1442695040888963407ULL;
+            const uint32_t draw = uint32_t(seed >> 33) % 8;
+            return draw == 0 ? 0 : draw == 1 ? 1 : draw == 2 ? block : 1 + uint32_t(seed >> 40) % block;
+        };
+        for (size_t done = 0, count = 0; done < frames; done += count) {
+            count = std::min<size_t>(next_size(), frames - done);
+            for (uint32_t c = 0; c < inputs; ++c) std::memcpy(in_pointers[c], &raw[c * frames + done], count * sizeof(float));
+            clap_audio_buffer_t in_audio{in_pointers.data(), nullptr, inputs, 0, 0};
+            clap_audio_buffer_t out_audio{out_pointers.data(), nullptr, outputs, 0, 0};
+            clap_process_t process{};
+            process.steady_time = int64_t(done + size_t(pass) * frames);
+            process.frames_count = uint32_t(count);
+            process.audio_inputs = &in_audio;
+            process.audio_outputs = &out_audio;
+            process.audio_inputs_count = 1;
+            process.audio_outputs_count = 1;
+            std::vector<clap_event_midi_t> block_midi;
+            for (; next_midi < midi.size() && midi[next_midi].header.time < done + count; ++next_midi) {
+                block_midi.push_back(midi[next_midi]);
+                block_midi.back().header.time -= uint32_t(done);
+            }
+            events.list.clear();
+            if (!sent && count > 0)  // with the first block that has frames, where the events' times lie
+                for (const auto& value : values) events.list.push_back(&value.header);
+            sent = sent || count > 0;
+            for (const auto& event : block_midi) events.list.push_back(&event.header);
+            process.in_events = &in_events;
+            process.out_events = &out_events;
+            if (plugin->process(plugin, &process) == CLAP_PROCESS_ERROR) { std::puts("process failed"); return 4; }
+            for (uint32_t c = 0; c < outputs; ++c) std::memcpy(&result[c * frames + done], out_pointers[c], count * sizeof(float));
+        }
     }
     std::ofstream out(argv[6], std::ios::binary);
     out.write(reinterpret_cast<const char*>(result.data()), std::streamsize(result.size() * sizeof(float)));
