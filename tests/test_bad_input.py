@@ -9,8 +9,13 @@ Python API where there is no file.
 from __future__ import annotations
 
 import hashlib
+import os
 import re
-from collections.abc import Callable
+import shutil
+import subprocess
+import sys
+import tempfile
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import numpy as np
@@ -46,6 +51,11 @@ def run_cli(args: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, s
 
 
 # (name, setup(workspace) -> cli args, expected message regex)
+#: A name longer than any drive takes (255 bytes on most).
+LONG = "n" * 300
+TOO_LONG = r"a name in it is %d bytes, more than the drive takes \(255 on most\): give a shorter one"
+
+
 CLI_CASES: dict[str, tuple[Callable[[Path], list[str]], str]] = {
     "nan_in_input_file": (
         lambda w: [
@@ -180,6 +190,27 @@ CLI_CASES: dict[str, tuple[Callable[[Path], list[str]], str]] = {
         lambda w: ["process", str(w / "in.wav"), str(w / "out.wav"), "--chain", "no-such-preset"],
         r"no chain file 'no-such-preset' and no preset of that name \(presets: .*mastering",
     ),
+    # a name longer than a drive takes (a generated name, a pasted path) was a traceback where a path is only looked at
+    "output name too long": (
+        lambda w: ["process", str(w / "in.wav"), str(w / f"{LONG}.wav"), "--chain", str(w / "gain.toml")],
+        rf"^soundstage: error: '[^']*/{LONG}\.wav': File name too long; {TOO_LONG % 304}\n$",
+    ),
+    "input name too long": (
+        lambda w: ["process", str(w / f"{LONG}.wav"), str(w / "out.wav"), "--chain", str(w / "gain.toml")],
+        rf"^soundstage: error: '[^']*/{LONG}\.wav': File name too long; {TOO_LONG % 304}\n$",
+    ),
+    "chain name too long": (
+        lambda w: ["process", str(w / "in.wav"), str(w / "out.wav"), "--chain", f"{LONG}.toml"],
+        rf"^soundstage: error: '{LONG}\.toml': File name too long; {TOO_LONG % 305}\n$",
+    ),
+    "session name too long": (
+        lambda w: ["render", str(w / f"{LONG}.toml")],
+        rf"^soundstage: error: '[^']*/{LONG}\.toml': File name too long; {TOO_LONG % 305}\n$",
+    ),
+    "stems folder name too long": (
+        lambda w: ["session", "new", str(w / LONG)],
+        rf"^soundstage: error: '[^']*/{LONG}': File name too long; {TOO_LONG % 300}\n$",
+    ),
 }
 
 
@@ -264,3 +295,52 @@ def test_the_name_in_another_case_is_found_only_where_one_is(tmp_path: Path) -> 
     assert missing_hint(tmp_path / "a.wav") == (
         f"; {str(tmp_path / 'a.wav')!r} is a link to 'b.wav', which leads back to it (a loop of links): link the file"
     )
+
+
+@pytest.fixture
+def as_nobody() -> Iterator[tuple[Path, Callable[..., subprocess.CompletedProcess[str]]]]:
+    """A folder outside pytest's own (which only root may enter), and a function running ``soundstage`` there as the
+    user nobody; skipped where this is no root or setpriv (util-linux) is not installed."""
+    if not hasattr(os, "geteuid") or os.geteuid() != 0:
+        pytest.skip("needs root, to run the command as another user (nobody)")
+    if shutil.which("setpriv") is None:
+        pytest.skip("setpriv (util-linux) is not installed")
+    as_user = ["setpriv", "--reuid", "65534", "--regid", "65534", "--clear-groups"]
+    if subprocess.run([*as_user, sys.executable, "-c", "import soundstage"], capture_output=True).returncode != 0:
+        pytest.skip(f"the user nobody cannot run {sys.executable} with soundstage (a folder on the way only root enters)")
+    folder = Path(tempfile.mkdtemp(prefix="soundstage-nobody-"))
+    folder.chmod(0o755)
+
+    def run(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [*as_user, sys.executable, "-m", "soundstage.cli", *args], capture_output=True, text=True, cwd=folder, timeout=120
+        )
+
+    try:
+        yield folder, run
+    finally:
+        shutil.rmtree(folder)
+
+
+def test_files_this_user_may_not_read_are_said_in_one_line(
+    as_nobody: tuple[Path, Callable[..., subprocess.CompletedProcess[str]]],
+) -> None:
+    """A folder the user may not enter (another user's, a mount's root) made each command a PermissionError traceback:
+    Python's look at whether a path is there raises it. Now one line names the path and what to check."""
+    folder, run = as_nobody
+    secret = folder / "secret"
+    secret.mkdir()
+    write_wav(secret / "x.wav", np.zeros((2, 480), np.float32))
+    write_wav(folder / "in.wav", np.zeros((2, 480), np.float32))
+    (folder / "in.wav").chmod(0o644)
+    secret.chmod(0o700)
+    said = "Permission denied; this user may not read or write there: check the permissions of the file and its folders"
+    for args, path in (
+        (["process", str(secret / "x.wav"), "out.wav", "--chain", "mastering"], secret / "x.wav"),
+        (["process", "in.wav", "out.wav", "--chain", str(secret / "c.toml")], secret / "c.toml"),
+        (["render", str(secret / "s.toml")], secret / "s.toml"),
+        (["batch", str(secret), "-o", "out", "--chain", "mastering"], secret),
+    ):
+        done = run(*args)
+        assert done.returncode == 2 and done.stderr == f"soundstage: error: '{path}': {said} (ls -ld)\n", (args, done.stderr)
+    assert sorted(path.name for path in folder.iterdir()) == ["in.wav", "secret"]

@@ -8,6 +8,8 @@ each message says what was passed, what is allowed and how to fix it.
 
 from __future__ import annotations
 
+import errno
+import os
 import re
 import sys
 import warnings
@@ -26,6 +28,7 @@ __all__ = [
     "AudioFileError",
     "OutputError",
     "SoundstageDeprecationWarning",
+    "os_error_line",
     "value_hint",
     "warnings_as_lines",
 ]
@@ -176,3 +179,26 @@ def _pan(value: object) -> float | None:
         return None
     side, amount = (found.group(1), found.group(2)) if found.group(1) else (found.group(4), found.group(3))
     return (-1 if side == "L" else 1) * min(int(amount), 100) / 100
+
+
+def os_error_line(error: OSError) -> str:
+    """An error of the system about a file that nothing nearer named (a name too long where a path is only looked at,
+    a folder this user may not read): the file, the system's words, and what to do, in one line."""
+    names: list[str | bytes] = [name for name in (error.filename, error.filename2) if name is not None]
+    where = " -> ".join(repr(os.fsdecode(name)) for name in names)
+    words = error.strerror or str(error)
+    fix = {
+        errno.ENAMETOOLONG: _too_long(names),
+        errno.EACCES: "this user may not read or write there: check the permissions of the file and its folders (ls -ld)",
+        errno.EPERM: "this user may not do that there: check the permissions of the file and its folders (ls -ld)",
+        errno.EROFS: "the drive is mounted read-only: give a place on another drive",
+        errno.EIO: "the drive failed to read or write it (a failing disk, a network share gone): copy it elsewhere and try again",
+        errno.ELOOP: "a symbolic link in the path points back to itself: fix or remove the link",
+    }.get(error.errno or 0, "")
+    return f"{where + ': ' if where else ''}{words}" + (f"; {fix}" if fix else "")
+
+
+def _too_long(names: list[str | bytes]) -> str:
+    parts = [part for name in names for part in os.fsdecode(name).split(os.sep)]
+    longest = max((len(os.fsencode(part)) for part in parts), default=0)
+    return f"a name in it is {longest} bytes, more than the drive takes (255 on most): give a shorter one"

@@ -37,7 +37,7 @@ except ImportError:  # pragma: no cover - Windows
 
 from soundstage import crashes, stalls
 from soundstage.batch.manifest import sha256_path
-from soundstage.errors import AudioFileError, ChainFileError, SoundstageError
+from soundstage.errors import AudioFileError, ChainFileError, SoundstageError, os_error_line
 from soundstage.fileio import process_file
 from soundstage.files import missing_hint, on_disk, referenced_path
 from soundstage.host.chain import Chain
@@ -441,6 +441,8 @@ def _check_input(task: Task) -> None:
 
 
 def _reason(error: BaseException) -> str:
+    if isinstance(error, OSError):
+        return os_error_line(error)
     text = " ".join(str(error).split())
     return text if isinstance(error, SoundstageError) else f"{type(error).__name__}: {text}"
 

@@ -50,7 +50,7 @@ from typing import Any
 from soundstage.cli import analyze, batch, live, plugin, process, session
 from soundstage.cli.arguments import CommandParser
 from soundstage.cli.report import one_line
-from soundstage.errors import SoundstageError
+from soundstage.errors import SoundstageError, os_error_line
 
 __all__ = ["main", "build_parser"]
 
@@ -150,6 +150,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             return 141  # 128 + SIGPIPE (13), as a shell reports a tool that signal stopped
         except SoundstageError as error:
             print(f"soundstage: error: {one_line(error)}", file=sys.stderr)
+            return 2
+        except OSError as error:  # the system's, on a file nothing nearer named (a name too long, a folder not readable)
+            print(f"soundstage: error: {os_error_line(error)}", file=sys.stderr)
             return 2
         except KeyboardInterrupt:
             print("soundstage: interrupted; no output was written", file=sys.stderr)
