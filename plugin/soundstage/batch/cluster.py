@@ -207,7 +207,7 @@ class _ClusterRun:
         self.client, self.record, self.work = client, record, work
         self.running: dict[Any, Task] = {}
         self.patience = output_patience_s()
-        self.hung: list[tuple[Task, Stalled]] = []  # plugins (chains) that hung as they loaded (were built): each item would wait
+        self.hung: list[tuple[Task, Stalled]] = []  # plugins, or chains, that hung: each item of theirs would wait as long
         self.crashes_seen: list[str] = []  # what the watchers of workers that died reported
         self.alone: deque[Task] = deque()  # items that died beside one that crashed their workers
         self.folders: set[Path] = set()

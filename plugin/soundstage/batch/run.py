@@ -345,9 +345,7 @@ def _rounds(
     work: Callable[[Task], dict[str, Any]],
 ) -> None:
     """The pool's rounds: the items, then each one in flight when a worker died, alone (see :func:`_run_pools`)."""
-    hung: list[
-        tuple[Task, Stalled]
-    ] = []  # plugins (chains) that hung as they loaded (were built): each item of theirs would wait as long
+    hung: list[tuple[Task, Stalled]] = []  # plugins, or chains, that hung: each item of theirs would wait as long
     while pending:
         _stop_if_asked(asked)
         crashed = _pool_round(pending, record, workers, context, options, work, asked)

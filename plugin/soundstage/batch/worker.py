@@ -321,9 +321,8 @@ def _noted_while_held(stall: stalls.Stall) -> Iterator[None]:
     if task is None:
         yield
         return
-    _leave_note(
-        task, stall, f"{_PAST}{time.time() + stall.cpu_s}", *([f"{_CHAIN}{task.chain_sha256}"] if task.chain_sha256 else [])
-    )
+    limit_s = stall.cpu_s  # the stall it would be: the limit
+    _leave_note(task, stall, f"{_PAST}{time.time() + limit_s}", *([f"{_CHAIN}{task.chain_sha256}"] if task.chain_sha256 else []))
     try:
         yield
     finally:
