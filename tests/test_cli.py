@@ -11,6 +11,7 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -814,3 +815,34 @@ def test_every_option_and_argument_says_what_it_is_in_the_help(capsys: pytest.Ca
                 has_help = len(line.strip().split("  ")) > 1 or following.startswith(" " * 10)
                 bare += [] if has_help else [f"{' '.join(command)}: {line.strip()}"]
     assert seen > 20 and bare == []
+
+
+def _closing(*descriptors: int) -> Callable[[], None]:
+    """What a child runs before soundstage starts: ``descriptors`` closed, as a program that starts it may leave them."""
+
+    def close() -> None:
+        for descriptor in descriptors:
+            os.close(descriptor)
+
+    return close
+
+
+@pytest.mark.parametrize("closed", [(1,), (2,), (0, 1, 2)])
+def test_a_command_started_with_its_standard_streams_closed_runs(tmp_path: Path, closed: tuple[int, ...]) -> None:
+    """A program that starts soundstage with standard output or error closed (a GUI, a service manager, `2>&-`):
+    Python leaves sys.stderr None, and `process` failed with a traceback no one saw (status 1), writing nothing; with
+    standard output closed it wrote the file, then failed the same way. Now it runs as with them open: the same bytes,
+    status 0; a missing input still exits 2."""
+    source = tmp_path / "in.wav"
+    with AudioFile(str(source), "w", 48000, 2, bit_depth=24) as writer:
+        writer.write((0.1 * np.random.default_rng(3).standard_normal((2, 48000))).astype(np.float32))
+    command = [sys.executable, "-m", "soundstage.cli", "process", str(source)]
+    subprocess.run([*command, str(tmp_path / "open.wav"), "--chain", "mastering"], check=True, capture_output=True)
+    done = subprocess.run([*command, str(tmp_path / "closed.wav"), "--chain", "mastering"], preexec_fn=_closing(*closed))
+    assert done.returncode == 0
+    assert (tmp_path / "closed.wav").read_bytes() == (tmp_path / "open.wav").read_bytes()
+    missing = subprocess.run(
+        [*command[:-1], str(tmp_path / "gone.wav"), str(tmp_path / "x.wav"), "--chain", "mastering"], preexec_fn=_closing(*closed)
+    )
+    assert missing.returncode == 2 and not (tmp_path / "x.wav").exists()
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["closed.wav", "in.wav", "open.wav"]

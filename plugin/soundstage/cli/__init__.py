@@ -121,6 +121,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     the output that goes away (``soundstage session check S | head -3``) ends it
     quietly with 141, as a command-line tool killed by SIGPIPE.
     """
+    _standard_streams_open()
     _one_numerical_thread()
     _names_print()
     from soundstage.errors import warnings_as_lines
@@ -192,6 +193,23 @@ def _restored(setter: Callable[[Any], Any], value: Any) -> Iterator[None]:
         yield
     finally:
         setter(value)
+
+
+def _standard_streams_open() -> None:
+    """Standard input, output or error that the program starting the command closed (a GUI, a service manager,
+    ``2>&-``) is opened on the null device. Python leaves ``sys.stderr`` None there, and the command failed with a
+    traceback no one saw, writing nothing; and the first file opened would take the descriptor, so that what a plugin
+    prints on standard error would go into an output being written."""
+    for descriptor, name, mode in ((0, "stdin", "r"), (1, "stdout", "w"), (2, "stderr", "w")):
+        try:
+            os.fstat(descriptor)
+        except OSError:
+            null = os.open(os.devnull, os.O_RDWR)
+            if null != descriptor:
+                os.dup2(null, descriptor)
+                os.close(null)
+        if getattr(sys, name) is None:
+            setattr(sys, name, open(descriptor, mode, encoding="utf-8", errors="backslashreplace", closefd=False))  # noqa: SIM115
 
 
 def _names_print() -> None:
