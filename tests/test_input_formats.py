@@ -322,6 +322,52 @@ def test_an_aac_file_in_adts_frames_reads_as_ffmpeg_decodes_it(tmp_path: Path) -
     assert soundfile.info(str(tmp_path / "out.wav")).frames == frames
 
 
+@pytest.mark.parametrize(("seconds", "rate"), [(0.5, 44100), (3.3, 48000), (7.01, 44100)])
+def test_a_wma_file_reads_as_ffmpeg_decodes_it_and_a_cut_one_is_truncated(tmp_path: Path, seconds: float, rate: int) -> None:
+    """A WMA file (an old Windows DAW's, Windows Media Player's; here ffmpeg's) was refused as truncated: its ASF
+    header states a length past what FFmpeg decodes from it, by the decoder's delay of a 2048-sample frame and the
+    header's millisecond's rounding ("declares 96288 samples (2.006 s) but it holds 94208"). It reads as many samples
+    as the ffmpeg command decodes, the same samples; one cut in half is still truncated."""
+    tool("ffmpeg")
+    source = tmp_path / "source.wav"
+    soundfile.write(str(source), 0.1 * np.random.default_rng(7).standard_normal((round(seconds * rate), 2)), rate)
+    wma = ffmpeg(source, tmp_path / "take.wma")
+    decoded = subprocess.run(
+        ["ffmpeg", "-loglevel", "error", "-i", str(wma), "-f", "f32le", "-"], capture_output=True, check=True
+    )
+    frames = len(decoded.stdout) // 8
+    with open_audio(wma) as reader:
+        assert reader.frames == frames and reader.samplerate == rate
+        got = reader.read(frames + 10)
+        assert np.abs(got - np.frombuffer(decoded.stdout, np.float32).reshape(-1, 2).T).max() < 1e-6
+    cut = tmp_path / "cut.wma"
+    cut.write_bytes(wma.read_bytes()[: wma.stat().st_size // 2])
+    from soundstage.errors import AudioFileError
+
+    with pytest.raises(AudioFileError, match=r"cut.wma' is truncated: its header declares"):
+        open_audio(cut)
+
+
+def test_a_folder_of_stems_in_formats_ffmpeg_writes_is_taken_whole(tmp_path: Path) -> None:
+    """`session new` and a batch of a folder took only the suffixes soundstage listed: WMA, FLAC in Ogg (.oga),
+    Matroska audio (.mka) and True Audio (.tta) stems, which `process` reads, were left out in silence (a stem missing
+    from the mix; "holds no audio files")."""
+    tool("ffmpeg")
+    source = tmp_path / "source.wav"
+    soundfile.write(str(source), 0.1 * np.random.default_rng(8).standard_normal((SR, 2)), SR, subtype="PCM_24")
+    stems = tmp_path / "stems"
+    stems.mkdir()
+    for name in ("a.wma", "b.oga", "c.mka", "d.tta"):
+        ffmpeg(source, stems / name)
+    assert main(["session", "new", str(stems)]) == 0
+    listed = [line for line in (stems / "session.toml").read_text().splitlines() if line.startswith("path = ")]
+    assert [line.split('"')[1] for line in listed] == ["a.wma", "b.oga", "c.mka", "d.tta"]
+    assert main(["batch", str(stems), "-o", str(tmp_path / "out"), "--chain", "stereo-reference"]) == 0
+    assert sorted(path.name for path in (tmp_path / "out").iterdir()) == [
+        "a.wav", "b.wav", "batch-manifest.jsonl", "c.wav", "d.wav"
+    ]  # fmt: skip
+
+
 def test_a_cut_m4a_is_truncated_and_a_damaged_one_refused(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     """An .m4a cut short in transfer (its index at the front, so it still opens) is refused as a cut WAV is, or read
     to where it ends with --allow-truncated; one whose index is lost (at the end, cut off) is refused in one line."""

@@ -40,6 +40,7 @@ AUDIO_SUFFIXES = (
     *(".wav", ".wave", ".bwf", ".rf64", ".flac", ".aiff", ".aif", ".aifc", ".caf", ".w64", ".mp3", ".ogg", ".opus", ".au"),
     *(".mp2", ".mpga"),  # MPEG audio layer II: broadcast archives
     *(".m4a", ".wv", ".aac", ".ac3"),  # read with the "formats" extra (DecodedReader): AAC, ALAC, WavPack, raw AAC, AC-3
+    *(".wma", ".oga", ".mka", ".tta"),  # and Windows Media Audio, FLAC in Ogg, Matroska audio, True Audio
 )
 
 

@@ -382,10 +382,11 @@ class DecodedReader(_StreamedReader):
             raw = self._container.format.name in _RAW_STREAMS  # no container: FFmpeg guesses a length from the bitrate
             if not raw and stream.duration is not None and stream.time_base is not None and stream.duration > 0:
                 stated = int(round(float(stream.duration * stream.time_base) * self.samplerate))
-            held, broken = 0, None
+            held, broken, largest = 0, None, 0
             try:
                 for block in self._blocks():
                     held += block.shape[1]
+                    largest = max(largest, block.shape[1])
             except AudioFileError as error:  # undecodable from here on: cut short in transfer, or damaged
                 if stated is None:  # a bare stream (AC-3): damaged where a later packet decodes
                     raise self._damaged(held) if self._damaged_inside(stream, held) else error from None
@@ -395,6 +396,8 @@ class DecodedReader(_StreamedReader):
             # a container may state its packets' length (a CAF: up to a packet more than the music) or, shorter, the
             # music's (an MP4's edit list); fewer samples than a packet short of it is a file cut short
             packet = max(int(stream.codec_context.frame_size or 0), 1)
+            if self._container.format.name == "asf":  # WMA: an ASF file states a length past what FFmpeg decodes, by
+                packet = 2 * max(packet, largest)  # its decoder's delay of a frame and a millisecond's rounding
             cut = stated is not None and (broken is not None or held < stated - packet)
             if cut and broken is None and stated is not None and self._timeline_end >= stated - packet:
                 # every packet to the end of what the container states was there, and fewer samples decoded: the
