@@ -95,6 +95,25 @@ def test_a_folder_other_programs_exported_renders_with_each_stem_in_place(
     assert int(np.argmax(np.abs(mix[:, 0]))) == int(2.5 * SR)
 
 
+def test_files_it_does_not_take_as_stems_are_said(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """A stem in a format it does not list (Monkey's Audio, DSD) was left out of the session in silence: a mix without
+    it. What it leaves out is said (notes and artwork too), but not the hidden files, its own outputs, nor the
+    session file written again."""
+    stems = tmp_path / "export"
+    (stems / "renders").mkdir(parents=True)
+    soundfile.write(stems / "vox.wav", np.zeros((SR // 10, 2)), SR, subtype="PCM_24")
+    for name in ("bass.ape", "notes.txt", "Cover.PNG", "renders/render-report.json", "._vox.wav"):
+        (stems / name).write_bytes(b"x")
+    assert main(["session", "new", str(stems)]) == 0
+    said = [line for line in capsys.readouterr().out.splitlines() if "of no audio format" in line]
+    assert said == [
+        "left out 3 file(s) of no audio format it takes as a stem (bass.ape, Cover.PNG, notes.txt); one that is audio: "
+        "convert it to WAV or FLAC, or give it as a stem's path in the session file (FFmpeg may read it)"
+    ]
+    assert main(["session", "new", str(stems), "--overwrite"]) == 0
+    assert "(bass.ape, Cover.PNG, notes.txt)" in capsys.readouterr().out  # not its own session.toml
+
+
 def test_wavs_named_wave_and_rf64_are_stems(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     """A Broadcast Wave named ``.wave`` and an RF64 named ``.rf64`` (as recorders and ffmpeg name them) are read, but a
     folder's scan left them out: "holds no audio files". They are stems now, the ``.wave`` placed by its stamp."""

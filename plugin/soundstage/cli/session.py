@@ -78,6 +78,12 @@ def _cmd_session_new(args: argparse.Namespace) -> int:
         else:
             print(f"stems {left}, {others} are a bed exported as mono files: panned and folded down as ITU-R BS.775 does")
     say_hidden(list(made.skipped), "stems")
+    if made.others:
+        shown = ", ".join(made.others[:4]) + (", ..." if len(made.others) > 4 else "")
+        print(
+            f"left out {len(made.others)} file(s) of no audio format it takes as a stem ({shown}); one that is audio: "
+            "convert it to WAV or FLAC, or give it as a stem's path in the session file (FFmpeg may read it)"
+        )
     if made.outputs:
         shown = ", ".join(made.outputs[:4]) + (", ..." if len(made.outputs) > 4 else "")
         print(f"left out what soundstage wrote ({shown}): renders and batch outputs, not stems")

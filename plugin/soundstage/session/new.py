@@ -112,6 +112,7 @@ class NewSession:
     pairs: tuple[tuple[str, str], ...] = ()  # multiple-mono tracks: (the left part, the others), each panned and folded
     unstamped: tuple[str, ...] = ()  # stems without a time reference where others have one: they start at 0
     unread: tuple[tuple[str, str], ...] = ()  # stems whose time reference is not read (an Opus file's): (stem, why)
+    others: tuple[str, ...] = ()  # files of no audio format it takes as a stem (notes, artwork, an .ape): left out
 
 
 def new_session(
@@ -173,7 +174,26 @@ def new_session(
     pairs = tuple((found[i].relative, ", ".join(p.others)) for i, p in _multiple_mono(found).items() if p.channel == "l")
     unstamped = tuple(stem.relative for stem in found if stem.time_reference is None) if stamped else ()
     unread = tuple((stem.relative, stem.unread) for stem in found if stem.unread is not None)
-    return NewSession(target, session, rate, stamped, truncated, tuple(skipped), wide, tuple(outputs), pairs, unstamped, unread)
+    others = _other_files(base, target)
+    return NewSession(
+        target, session, rate, stamped, truncated, tuple(skipped), wide, tuple(outputs), pairs, unstamped, unread, others
+    )
+
+
+def _other_files(base: Path, target: Path) -> tuple[str, ...]:
+    """The files below ``base`` that are no stem it takes (no audio suffix of :data:`AUDIO_SUFFIXES`), but the hidden
+    ones, soundstage's own and the session file: said, so that a stem in a format it does not list (an .ape, a .dsf) is
+    not missing from the mix in silence."""
+    renders = (target.parent / RENDERS_FOLDER).resolve()
+    others = []
+    for path in sorted(base.rglob("*"), key=lambda p: p.relative_to(base).as_posix().lower()):
+        relative = path.relative_to(base)
+        if any(part.startswith(".") for part in relative.parts) or path.suffix.lower() in AUDIO_SUFFIXES:
+            continue
+        if path.name in OUTPUT_MARKERS or path == target or path.resolve().is_relative_to(renders) or not path.is_file():
+            continue
+        others.append(relative.as_posix())
+    return tuple(others)
 
 
 #: The files by which a folder is known to hold what soundstage wrote: a render's report, a batch's manifest
