@@ -26,10 +26,11 @@ def die_after_writing_item01(task: Task) -> dict[str, Any]:
 
 
 def wait_for_go(task: Task) -> dict[str, Any]:
-    """Say the item started (``ITEM.started`` beside the input), then hold it until a file ``go`` is there too."""
+    """Say the item started (``.ITEM.started`` beside the input), then hold it until a file ``.go`` is there too (both
+    hidden: a batch of the folder says what else it holds)."""
     folder = Path(task.input).parent
-    (folder / f"{task.item}.started").touch()
+    (folder / f".{task.item}.started").touch()
     deadline = time.monotonic() + 120
-    while not (folder / "go").exists() and time.monotonic() < deadline:
+    while not (folder / ".go").exists() and time.monotonic() < deadline:
         time.sleep(0.02)
     return run_task(task)

@@ -227,6 +227,22 @@ def test_a_session_item_that_fails_after_loading_a_plugin_says_only_why(tmp_path
     ]
 
 
+def test_files_of_a_folder_that_are_no_items_are_said(tmp_path: Path) -> None:
+    """A catalog folder's files of a format it does not take (Monkey's Audio, DSD; a rip's log and cue sheet) were
+    left out in silence: a track missing from the delivery. They are said in one warning; hidden files, what
+    soundstage wrote and its own TOML files (a chain, a job list) are not."""
+    _write_items(tmp_path / "in", 1, 0.1)
+    for name in ("02 Song.ape", "rip.log", "album.cue", ".DS_Store", "batch-manifest.jsonl", "chain.toml"):
+        (tmp_path / "in" / name).write_bytes(b"x")
+    done = _batch(str(tmp_path / "in"), "--chain", "mastering", "-o", str(tmp_path / "out"), "--workers", "1")
+    assert done.returncode == 0, done.stderr
+    assert done.stderr.splitlines() == [
+        f"soundstage: warning: batch: left out 3 file(s) of no audio format it takes in the folder '{tmp_path / 'in'}' "
+        "(02 Song.ape, album.cue, rip.log); one that is audio: convert it to WAV or FLAC, or give it as an item's input "
+        "in a job list (FFmpeg may read it)"
+    ]
+
+
 def test_an_item_whose_input_is_not_there_fails_in_words(tmp_path: Path) -> None:
     """A job list's input or session that is not there failed as "FileNotFoundError: [Errno 2] No such file or
     directory: ..."; it fails as process and render say it, with a name in another case pointed out, and the other
@@ -290,7 +306,7 @@ def test_ctrl_c_as_an_item_is_handed_out_leaves_no_output_the_manifest_does_not_
     from soundstage.batch.run import run_batch
 
     _write_items(tmp_path / "in", 3, 0.3)
-    (tmp_path / "in" / "go").touch()  # batch_crash.wait_for_go: each item says it started, then runs
+    (tmp_path / "in" / ".go").touch()  # batch_crash.wait_for_go: each item says it started, then runs
     out = tmp_path / "out"
     real_submit = ProcessPoolExecutor.submit
     handed: list[str] = []
@@ -302,7 +318,7 @@ def test_ctrl_c_as_an_item_is_handed_out_leaves_no_output_the_manifest_does_not_
             signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
             os.kill(os.getpid(), signal.SIGINT)
             deadline = time.monotonic() + 60
-            while not (tmp_path / "in" / "item01.started").exists() and time.monotonic() < deadline:
+            while not (tmp_path / "in" / ".item01.started").exists() and time.monotonic() < deadline:
                 time.sleep(0.01)
             signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
         return future
@@ -327,7 +343,7 @@ def test_ctrl_c_on_a_dask_cluster_leaves_no_output_the_manifest_does_not_hold(tm
     from soundstage.batch.run import run_batch
 
     _write_items(tmp_path / "in", 3, 0.3)
-    (tmp_path / "in" / "go").touch()
+    (tmp_path / "in" / ".go").touch()
     out = tmp_path / "out"
 
     def ctrl_c_at_the_first(entry: dict[str, object]) -> None:
@@ -342,7 +358,7 @@ def test_ctrl_c_on_a_dask_cluster_leaves_no_output_the_manifest_does_not_hold(tm
         result = run_batch(
             items, out, scheduler=cluster.scheduler_address, on_entry=ctrl_c_at_the_first, work=batch_crash.wait_for_go
         )
-        started = sorted(p.name.split(".")[0] for p in (tmp_path / "in").glob("*.started"))
+        started = sorted(p.name.split(".")[1] for p in (tmp_path / "in").glob(".*.started"))
         deadline = time.monotonic() + 60  # what the cluster still runs writes its output (the old code's leftovers)
         while time.monotonic() < deadline and any(not (out / f"{item}.wav").exists() for item in started):
             time.sleep(0.05)
@@ -373,9 +389,9 @@ def test_a_second_batch_into_a_folder_a_batch_is_writing_is_refused_and_writes_n
     first.start()
     try:
         deadline = time.monotonic() + 120
-        while not (tmp_path / "in" / "item00.started").exists() and time.monotonic() < deadline:
+        while not (tmp_path / "in" / ".item00.started").exists() and time.monotonic() < deadline:
             time.sleep(0.02)
-        assert (tmp_path / "in" / "item00.started").exists(), "the first batch never started its first item"
+        assert (tmp_path / "in" / ".item00.started").exists(), "the first batch never started its first item"
         command = [sys.executable, "-m", "soundstage.cli", "batch", str(tmp_path / "in"), "--chain", "mastering", "-o", str(out)]
         for extra in ([], ["--resume"], ["--overwrite"]):
             second = subprocess.run([*command, *extra], capture_output=True, text=True, timeout=300)
@@ -384,7 +400,7 @@ def test_a_second_batch_into_a_folder_a_batch_is_writing_is_refused_and_writes_n
             assert str(out) in second.stderr and "batch:" not in second.stdout
             assert sorted(p.name for p in out.iterdir() if not p.name.startswith(".")) == []  # nothing of its own
     finally:
-        (tmp_path / "in" / "go").touch()
+        (tmp_path / "in" / ".go").touch()
         first.join(timeout=300)
     assert [sorted(result.done) for result in results] == [["item00", "item01", "item02"]]  # type: ignore[attr-defined]
     assert sorted(e["item"] for e in _manifest(out)) == ["item00", "item01", "item02"]  # each rendered once

@@ -63,7 +63,7 @@ from soundstage.files import glob_any_form, moved_hint, on_disk, output_name, re
 from soundstage.host.chainfile import find_chain, head_setting
 from soundstage.schema import Table, validate
 from soundstage.session.model import Tail
-from soundstage.session.new import without_outputs
+from soundstage.session.new import OUTPUT_MARKERS, without_outputs
 from soundstage.tomlfile import read_toml
 
 __all__ = ["AUDIO_SUFFIXES", "BatchError", "BatchItem", "load_jobs"]
@@ -200,9 +200,18 @@ def load_jobs(
 
 def _folder_files(folder: Path, text: str) -> list[Path]:
     """A folder's items: its own audio files, not the hidden ones (macOS's ``._kick.wav`` beside ``kick.wav`` is
-    metadata). Audio in its folders is left out with a warning, or, where it is all there is, refused, either with
-    the glob that takes it."""
+    metadata); its other files are left out with a warning. Audio in its folders is left out with a warning, or, where
+    it is all there is, refused, either with the glob that takes it."""
     files = audio_files(folder)[0]
+    # a catalog's .ape or .dsf is no item: said, not left out in silence
+    others = sorted((path.name for path in folder.iterdir() if _no_audio_it_takes(path)), key=str.lower)
+    if others:
+        shown = ", ".join(others[:4]) + (", ..." if len(others) > 4 else "")
+        warnings.warn(
+            f"batch: left out {len(others)} file(s) of no audio format it takes in the folder {text!r} ({shown}); one "
+            "that is audio: convert it to WAV or FLAC, or give it as an item's input in a job list (FFmpeg may read it)",
+            stacklevel=3,
+        )
     below = _below(folder, files)
     if below:
         glob_text = shlex.quote(os.path.join(text, "**", "*"))
@@ -219,6 +228,14 @@ def _folder_files(folder: Path, text: str) -> list[Path]:
             stacklevel=3,
         )
     return files
+
+
+def _no_audio_it_takes(path: Path) -> bool:
+    """A file in a batch's folder that is no item: not hidden, of no suffix of :data:`AUDIO_SUFFIXES`, and neither
+    soundstage's own (a report or manifest it wrote; a chain, job list, session or map: TOML)."""
+    if path.name.startswith(".") or path.suffix.lower() in (*AUDIO_SUFFIXES, ".toml") or path.name in OUTPUT_MARKERS:
+        return False
+    return path.is_file()
 
 
 def _below(folder: Path, files: list[Path]) -> list[str]:

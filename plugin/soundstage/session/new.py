@@ -182,13 +182,13 @@ def new_session(
 
 def _other_files(base: Path, target: Path) -> tuple[str, ...]:
     """The files below ``base`` that are no stem it takes (no audio suffix of :data:`AUDIO_SUFFIXES`), but the hidden
-    ones, soundstage's own and the session file: said, so that a stem in a format it does not list (an .ape, a .dsf) is
-    not missing from the mix in silence."""
+    ones and soundstage's own (its outputs; chains, maps, sessions: TOML): said, so that a stem in a format it does
+    not list (an .ape, a .dsf) is not missing from the mix in silence."""
     renders = (target.parent / RENDERS_FOLDER).resolve()
     others = []
     for path in sorted(base.rglob("*"), key=lambda p: p.relative_to(base).as_posix().lower()):
         relative = path.relative_to(base)
-        if any(part.startswith(".") for part in relative.parts) or path.suffix.lower() in AUDIO_SUFFIXES:
+        if any(part.startswith(".") for part in relative.parts) or path.suffix.lower() in (*AUDIO_SUFFIXES, ".toml"):
             continue
         if path.name in OUTPUT_MARKERS or path == target or path.resolve().is_relative_to(renders) or not path.is_file():
             continue
