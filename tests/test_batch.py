@@ -227,17 +227,20 @@ def test_a_session_item_that_fails_after_loading_a_plugin_says_only_why(tmp_path
     ]
 
 
-def test_files_of_a_folder_that_are_no_items_are_said(tmp_path: Path) -> None:
+@pytest.mark.parametrize("pattern", ["", "*"])
+def test_files_of_a_folder_that_are_no_items_are_said(tmp_path: Path, pattern: str) -> None:
     """A catalog folder's files of a format it does not take (Monkey's Audio, DSD; a rip's log and cue sheet) were
-    left out in silence: a track missing from the delivery. They are said in one warning; hidden files, what
-    soundstage wrote and its own TOML files (a chain, a job list) are not."""
+    left out in silence: a track missing from the delivery; so were a glob's. They are said in one warning; hidden
+    files, what soundstage wrote and its own TOML files (a chain, a job list) are not."""
     _write_items(tmp_path / "in", 1, 0.1)
     for name in ("02 Song.ape", "rip.log", "album.cue", ".DS_Store", "batch-manifest.jsonl", "chain.toml"):
         (tmp_path / "in" / name).write_bytes(b"x")
-    done = _batch(str(tmp_path / "in"), "--chain", "mastering", "-o", str(tmp_path / "out"), "--workers", "1")
+    given = os.path.join(tmp_path / "in", pattern)
+    done = _batch(given, "--chain", "mastering", "-o", str(tmp_path / "out"), "--workers", "1")
     assert done.returncode == 0, done.stderr
+    where = f"glob {given!r}" if pattern else f"folder {given!r}"
     assert done.stderr.splitlines() == [
-        f"soundstage: warning: batch: left out 3 file(s) of no audio format it takes in the folder '{tmp_path / 'in'}' "
+        f"soundstage: warning: batch: left out 3 file(s) of no audio format it takes in the {where} "
         "(02 Song.ape, album.cue, rip.log); one that is audio: convert it to WAV or FLAC, or give it as an item's input "
         "in a job list (FFmpeg may read it)"
     ]

@@ -107,6 +107,37 @@ def test_caf_written_by_ffmpeg_is_read(tmp_path: Path) -> None:
     assert np.abs(got - audio).max() <= 2.0**-23  # 24-bit: within one step
 
 
+@pytest.mark.parametrize(("codec", "bytes_per_sample"), [("pcm_f32le", 4), ("pcm_f64le", 8), ("pcm_s24le", 3)])
+def test_a_wave64_ffmpeg_writes_reads_as_ffmpeg_decodes_it_and_a_cut_one_is_truncated(
+    tmp_path: Path, codec: str, bytes_per_sample: int
+) -> None:
+    """FFmpeg writes a Wave64's ``fmt`` as WAVE_FORMAT_EXTENSIBLE. libsndfile read its 32-bit floats as 32-bit integers:
+    noise, the samples up to 0.56 off, without a word (its 64-bit ones it refuses: those were read by FFmpeg's
+    decoders). Each reads as the ffmpeg command decodes it, every sample; cut inside its audio it is truncated, and
+    with allow_truncated what it holds is read."""
+    tool("ffmpeg")
+    wav = write(tmp_path / "in.wav", program())
+    w64 = ffmpeg(wav, tmp_path / "take.w64", "-c:a", codec)
+    decoded = subprocess.run(
+        ["ffmpeg", "-loglevel", "error", "-i", str(w64), "-f", "f32le", "-"], capture_output=True, check=True
+    )
+    expected = np.frombuffer(decoded.stdout, np.float32).reshape(-1, 2).T
+    with open_audio(w64) as reader:
+        assert (reader.samplerate, reader.num_channels, reader.frames) == (SR, 2, expected.shape[1])
+        got = np.concatenate([reader.read(5000) for _ in range(-(-reader.frames // 5000))], axis=1)
+    assert np.array_equal(got, expected)
+    cut = tmp_path / "cut.w64"
+    whole = w64.read_bytes()
+    cut.write_bytes(whole[: len(whole) - 1000 * 2 * bytes_per_sample - 3])  # 1000 frames and a part of one short
+    from soundstage.errors import AudioFileError
+
+    with pytest.raises(AudioFileError, match=r"cut.w64' is truncated"):
+        open_audio(cut)
+    with open_audio(cut, allow_truncated=True) as reader:
+        held = expected.shape[1] - 1001
+        assert reader.frames == held and np.array_equal(reader.read(held), expected[:, :held])
+
+
 def ffmpeg(source: Path, target: Path, *codec: str) -> Path:
     subprocess.run(["ffmpeg", "-loglevel", "error", "-y", "-i", str(source), *codec, str(target)], check=True)
     return target

@@ -114,6 +114,26 @@ def test_files_it_does_not_take_as_stems_are_said(tmp_path: Path, capsys: pytest
     assert "(bass.ape, Cover.PNG, notes.txt)" in capsys.readouterr().out  # not its own session.toml
 
 
+def test_a_render_written_among_the_stems_is_not_said(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """A render written into a folder among the stems (``-o export/mixes``) or into the stems' folder itself leaves its
+    audition page there: ``session new`` run again named it as a file of no audio format (it knew ``renders/`` only).
+    What a render wrote is soundstage's, said as such; the notes beside the stems are still said."""
+    stems = tmp_path / "export"
+    stems.mkdir()
+    soundfile.write(stems / "vox.wav", np.zeros((SR // 10, 2)), SR, subtype="PCM_24")
+    (stems / "notes.txt").write_text("mix notes")
+    assert main(["session", "new", str(stems)]) == 0
+    for folder in (stems / "mixes", stems):
+        assert main(["render", str(stems), "--only", "mixdown", "-o", str(folder)]) == 0
+        assert (folder / "index.html").is_file()
+        capsys.readouterr()
+        assert main(["session", "new", str(stems), "--overwrite"]) == 0
+        said = [line for line in capsys.readouterr().out.splitlines() if line.startswith("left out")]
+        assert said[0].startswith("left out 1 file(s) of no audio format it takes as a stem (notes.txt); "), said
+        assert len(said) == 2 and "renders and batch outputs, not stems" in said[1], said
+        assert [stem.name for stem in load_session(stems).stems] == ["vox"]
+
+
 def test_wavs_named_wave_and_rf64_are_stems(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     """A Broadcast Wave named ``.wave`` and an RF64 named ``.rf64`` (as recorders and ffmpeg name them) are read, but a
     folder's scan left them out: "holds no audio files". They are stems now, the ``.wave`` placed by its stamp."""

@@ -55,6 +55,8 @@ __all__ = [
     "ogg_comments",
     "ogg_ended",
     "voc_sound_blocks",
+    "Wave64Audio",
+    "wave64_audio",
 ]
 
 
@@ -124,8 +126,28 @@ def _wav_size(stream: BinaryIO, length: int) -> AudioSize | None:
     return None
 
 
-def _w64_size(stream: BinaryIO, length: int) -> AudioSize | None:
-    """A Wave64's ``data`` chunk: chunks of a 16-byte GUID and a 64-bit size (header included), 8-byte aligned."""
+@dataclass(frozen=True)
+class Wave64Audio:
+    """Where a Sony Wave64's audio is: its ``fmt`` chunk (the first 26 bytes), the position of its first sample and the
+    bytes of audio its header declares, and its ``fact`` chunk's count of samples (None where it has none)."""
+
+    fmt: bytes
+    start: int
+    size: int
+    fact: int | None
+
+
+def wave64_audio(file: Path) -> Wave64Audio | None:
+    """Where the audio of ``file`` is, if it is a Sony Wave64 with a ``data`` chunk after its ``fmt``; else None."""
+    with open(file, "rb") as stream:
+        head = stream.read(40)
+        if head[:16] != _W64_RIFF or head[24:40] != b"wave" + _W64_TAIL:
+            return None
+        return _w64_walk(stream, stream.seek(0, os.SEEK_END))
+
+
+def _w64_walk(stream: BinaryIO, length: int) -> Wave64Audio | None:
+    """A Wave64's chunks, to its ``data``: each a 16-byte GUID and a 64-bit size (header included), 8-byte aligned."""
     position, fmt, fact = 40, b"", None
     while position + 24 <= length:
         stream.seek(position)
@@ -138,10 +160,17 @@ def _w64_size(stream: BinaryIO, length: int) -> AudioSize | None:
         elif kind == b"fact" and size >= 28:
             fact = int.from_bytes(stream.read(8), "little")
         elif kind == b"data":
-            body = size - 24
-            return AudioSize(body, min(body, max(0, length - position - 24)), _frames(fmt, body, fact))
+            return Wave64Audio(fmt, position + 24, size - 24, fact) if len(fmt) >= 16 else None
         position += (size + 7) & ~7
     return None
+
+
+def _w64_size(stream: BinaryIO, length: int) -> AudioSize | None:
+    """A Wave64's ``data`` chunk against what the file holds of it."""
+    audio = _w64_walk(stream, length)
+    if audio is None:
+        return None
+    return AudioSize(audio.size, min(audio.size, max(0, length - audio.start)), _frames(audio.fmt, audio.size, audio.fact))
 
 
 def _caf_size(stream: BinaryIO, length: int) -> AudioSize | None:

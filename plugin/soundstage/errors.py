@@ -13,6 +13,7 @@ import os
 import re
 import sys
 import warnings
+from collections.abc import Sequence
 from pathlib import Path
 from typing import TextIO
 
@@ -28,6 +29,7 @@ __all__ = [
     "AudioFileError",
     "OutputError",
     "SoundstageDeprecationWarning",
+    "first_of",
     "os_error_line",
     "value_hint",
     "warnings_as_lines",
@@ -179,6 +181,12 @@ def _pan(value: object) -> float | None:
         return None
     side, amount = (found.group(1), found.group(2)) if found.group(1) else (found.group(4), found.group(3))
     return (-1 if side == "L" else 1) * min(int(amount), 100) / 100
+
+
+def first_of(names: Sequence[str], shown: int = 4) -> str:
+    """The first ``shown`` of ``names`` for a message, and how many more: ``a, b, c, d and 3 more``."""
+    more = f" and {len(names) - shown} more" if len(names) > shown else ""
+    return ", ".join(names[:shown]) + more
 
 
 def os_error_line(error: OSError) -> str:

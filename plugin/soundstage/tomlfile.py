@@ -10,7 +10,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from soundstage.errors import SoundstageError
+from soundstage.errors import SoundstageError, first_of
 from soundstage.files import missing_hint, on_disk
 from soundstage.signatures import HEAD_BYTES, file_kind
 
@@ -79,8 +79,7 @@ def _tomls_in(folder: Path, shown: int = 5) -> str:
         return "it cannot be listed"
     if not names:
         return "it holds none"
-    more = f" and {len(names) - shown} more" if len(names) > shown else ""
-    return "it holds " + ", ".join(names[:shown]) + more
+    return "it holds " + first_of(names, shown)
 
 
 def parse_toml(text: str, file: str | Path, error: type[SoundstageError] = SoundstageError) -> dict[str, Any]:

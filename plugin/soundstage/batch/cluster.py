@@ -24,6 +24,7 @@ from typing import Any
 from soundstage.batch.failures import cluster_death, crash_lines, died, not_tried
 from soundstage.batch.jobs import BatchError
 from soundstage.batch.worker import Stalled, Task, crash_reports_in, what_it_sees
+from soundstage.errors import first_of
 
 __all__ = ["NO_WORKERS_NOTICE_S", "check_workers_see", "on_cluster", "output_patience_s", "run_on_cluster", "unseen_output"]
 
@@ -81,7 +82,7 @@ def check_workers_see(client: Any, tasks: list[Task]) -> None:
                 "that name there is another, or none): give -o a folder on a drive the workers share, at the same path"
             )
         if view["missing"]:
-            shown = ", ".join(repr(p) for p in view["missing"][:3]) + (", ..." if len(view["missing"]) > 3 else "")
+            shown = first_of([repr(path) for path in view["missing"]], 3)
             raise BatchError(
                 f"batch: {where} does not find {shown}: the workers need the inputs, chain files and plugins at the "
                 "same paths as this machine (a drive they share)"

@@ -57,13 +57,13 @@ from typing import Annotated, Literal
 
 from pydantic import Field
 
-from soundstage.errors import ParameterError, SoundstageError
+from soundstage.errors import ParameterError, SoundstageError, first_of
 from soundstage.fileio import AUDIO_SUFFIXES, audio_files, check_tail
 from soundstage.files import glob_any_form, moved_hint, on_disk, output_name, referenced_path
 from soundstage.host.chainfile import find_chain, head_setting
 from soundstage.schema import Table, validate
 from soundstage.session.model import Tail
-from soundstage.session.new import OUTPUT_MARKERS, without_outputs
+from soundstage.session.new import without_outputs
 from soundstage.tomlfile import read_toml
 
 __all__ = ["AUDIO_SUFFIXES", "BatchError", "BatchItem", "load_jobs"]
@@ -164,26 +164,36 @@ def load_jobs(
     if path.suffix == ".toml" and path.is_file():
         items = _job_list(path, chain, head, tail_s)
     else:
+        others: list[Path] = []
         if path.is_dir():
-            files = _folder_files(path, text)
+            files, others = _folder_files(path, text)
             where, base = f"folder {text!r}", path
         elif any(c in text for c in "*?["):
-            matched = (Path(p) for p in glob_any_form(text))
-            files = sorted(p for p in matched if p.is_file() and p.suffix.lower() in AUDIO_SUFFIXES)
+            matched = sorted(path for path in map(Path, glob_any_form(text)) if path.is_file())
+            files = [path for path in matched if path.suffix.lower() in AUDIO_SUFFIXES]
+            others = [path for path in matched if path.suffix.lower() not in AUDIO_SUFFIXES]
             where, base = f"glob {text!r}", on_disk(_fixed_part(text))  # as the matches spell it
         else:
             raise BatchError(f"batch: {text!r} is not a folder, a glob or a .toml job list")
         if not files:
             hint = _bracket_hint(text) if where.startswith("glob") else ""
             raise BatchError(f"batch: the {where} holds no audio files ({', '.join(AUDIO_SUFFIXES)}){hint}")
-        files, outputs = without_outputs(base, files)  # a batch run again over its folder: not its own outputs
-        shown = ", ".join(outputs[:4]) + (", ..." if len(outputs) > 4 else "")
+        files, outputs, others = without_outputs(base, files, others=others)  # run again over its folder: not its outputs
+        shown = first_of(outputs)
         if not files:
             raise BatchError(f"batch: the {where} holds only what soundstage wrote ({shown}); to process that, give its folder")
         if outputs:
             warnings.warn(
                 f"batch: left out what soundstage wrote in the {where} ({shown}): a render's or a batch's outputs, "
                 "not items; to process them, give their folder itself",
+                stacklevel=2,
+            )
+        if others:  # a catalog's .ape or .dsf is no item: said, not left out in silence
+            names = [Path(os.path.relpath(path, base)).as_posix() for path in others]
+            warnings.warn(
+                f"batch: left out {len(others)} file(s) of no audio format it takes in the {where} ({first_of(names)}); "
+                "one that is audio: convert it to WAV or FLAC, or give it as an item's input in a job list (FFmpeg may "
+                "read it)",
                 stacklevel=2,
             )
         if chain is None:
@@ -198,21 +208,15 @@ def load_jobs(
     return items
 
 
-def _folder_files(folder: Path, text: str) -> list[Path]:
+def _folder_files(folder: Path, text: str) -> tuple[list[Path], list[Path]]:
     """A folder's items: its own audio files, not the hidden ones (macOS's ``._kick.wav`` beside ``kick.wav`` is
-    metadata); its other files are left out with a warning. Audio in its folders is left out with a warning, or, where
-    it is all there is, refused, either with the glob that takes it."""
-    files = audio_files(folder)[0]
-    # a catalog's .ape or .dsf is no item: said, not left out in silence
-    others = sorted((path.name for path in folder.iterdir() if _no_audio_it_takes(path)), key=str.lower)
-    if others:
-        shown = ", ".join(others[:4]) + (", ..." if len(others) > 4 else "")
-        warnings.warn(
-            f"batch: left out {len(others)} file(s) of no audio format it takes in the folder {text!r} ({shown}); one "
-            "that is audio: convert it to WAV or FLAC, or give it as an item's input in a job list (FFmpeg may read it)",
-            stacklevel=3,
-        )
-    below = _below(folder, files)
+    metadata), and its other files (left out, with a warning). Audio in its folders is left out with a warning, or,
+    where it is all there is, refused, either with the glob that takes it."""
+    listing = audio_files(folder, below=True)
+    files = [path for path in listing.files if path.parent == folder]
+    others = [path for path in listing.others if path.parent == folder]
+    nested = without_outputs(folder, [path for path in listing.files if path.parent != folder]).files
+    below = [path.relative_to(folder).as_posix() for path in nested]  # a catalog's albums: not missed unheard
     if below:
         glob_text = shlex.quote(os.path.join(text, "**", "*"))
         if not files:
@@ -227,23 +231,7 @@ def _folder_files(folder: Path, text: str) -> list[Path]:
             f"of {text!r}",
             stacklevel=3,
         )
-    return files
-
-
-def _no_audio_it_takes(path: Path) -> bool:
-    """A file in a batch's folder that is no item: not hidden, of no suffix of :data:`AUDIO_SUFFIXES`, and neither
-    soundstage's own (a report or manifest it wrote; a chain, job list, session or map: TOML)."""
-    if path.name.startswith(".") or path.suffix.lower() in (*AUDIO_SUFFIXES, ".toml") or path.name in OUTPUT_MARKERS:
-        return False
-    return path.is_file()
-
-
-def _below(folder: Path, files: list[Path]) -> list[str]:
-    """The audio files in the folders of ``folder`` (not in it: ``files``; not what soundstage wrote, nor hidden), as
-    paths below it: what a folder's batch leaves out, said so a catalog's albums are not missed unheard."""
-    nested = without_outputs(folder, audio_files(folder, below=True)[0])[0]
-    own = set(files)
-    return [path.relative_to(folder).as_posix() for path in nested if path not in own]
+    return files, others
 
 
 def _plain(name: str, what: str) -> str:

@@ -10,7 +10,7 @@ from typing import Any
 
 from soundstage.cli.arguments import TAIL, given_heads, hrtf_argument, ranged
 from soundstage.cli.report import say_hidden
-from soundstage.errors import SoundstageError
+from soundstage.errors import SoundstageError, first_of
 
 __all__ = ["add_batch", "add_demo", "add_designs"]
 
@@ -33,7 +33,7 @@ def _cmd_batch(args: argparse.Namespace) -> int:
             )
     items = load_jobs(args.jobs, chain=args.chain, hrtf=given_heads(args.hrtf), tail_s=args.tail)
     if Path(args.jobs).is_dir():
-        say_hidden([path.name for path in audio_files(Path(args.jobs))[1]], "items")
+        say_hidden([path.name for path in audio_files(Path(args.jobs)).hidden], "items")
     out = Path(args.output) if args.output else Path("batch-out")
     terminal = sys.stderr.isatty()
     bar = tqdm(total=len(items), unit="item", disable=not terminal, leave=False)
@@ -70,10 +70,9 @@ def _cmd_batch(args: argparse.Namespace) -> int:
         f"item(s); {result.seconds_of_audio / 3600:.2f} h of audio; manifest {out / 'batch-manifest.jsonl'}"
     )
     if clipped:
-        named = ", ".join(f"{name} ({count})" for name, count in list(clipped.items())[:5])
-        more = f" and {len(clipped) - 5} more" if len(clipped) > 5 else ""
+        named = first_of([f"{name} ({count})" for name, count in clipped.items()], 5)
         print(
-            f"batch: {len(clipped)} item(s) went past full scale, samples clipped (or over, in float files): {named}{more}; "
+            f"batch: {len(clipped)} item(s) went past full scale, samples clipped (or over, in float files): {named}; "
             "lower the level at the chain's end, or write float WAVs (see the manifest's clipped_samples)"
         )
     for reason, names in _by_reason(result.failed).items():
@@ -99,8 +98,7 @@ def _items(names: list[str], shown: int = 5) -> str:
     """``item 'a'``, or ``7 items ('a', 'b', 'c', 'd', 'e' and 2 more)``."""
     if len(names) == 1:
         return f"item {names[0]!r}"
-    more = f" and {len(names) - shown} more" if len(names) > shown else ""
-    return f"{len(names)} items ({', '.join(map(repr, names[:shown]))}{more})"
+    return f"{len(names)} items ({first_of([repr(name) for name in names], shown)})"
 
 
 def _cmd_demo(args: argparse.Namespace) -> int:

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from soundstage.cli.arguments import BLOCK, RATE, TAIL, given_heads, hrtf_argument, ranged
 from soundstage.cli.report import progress_bar
-from soundstage.errors import SoundstageError
+from soundstage.errors import SoundstageError, first_of
 
 if TYPE_CHECKING:
     from soundstage.host.chain import Chain
@@ -41,10 +41,9 @@ def _one_input(args: argparse.Namespace) -> None:
     batch = f"soundstage batch FOLDER (or a quoted 'GLOB') --chain {args.chain} -o OUT_FOLDER"
     if args.more:
         given = [args.input, args.output, *args.more]
-        shown = ", ".join(given[:3]) + (f" and {len(given) - 3} more" if len(given) > 3 else "")
         raise SoundstageError(
-            f"soundstage process takes one input and one output, but {len(given)} files were given ({shown}; a shell's "
-            f"*.wav?); to put many files through a chain: {batch}"
+            f"soundstage process takes one input and one output, but {len(given)} files were given ({first_of(given, 3)}; "
+            f"a shell's *.wav?); to put many files through a chain: {batch}"
         )
     if Path(args.input).is_dir() and not _is_daw_project(Path(args.input)):
         raise SoundstageError(

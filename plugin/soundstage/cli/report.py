@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import sys
 
+from soundstage.errors import first_of
+
 __all__ = ["one_line", "progress_bar", "say_hidden"]
 
 
@@ -23,5 +25,4 @@ def one_line(error: BaseException) -> str:
 def say_hidden(names: list[str], what: str) -> None:
     """A line naming the hidden audio files a folder's listing left out, if any."""
     if names:
-        shown = ", ".join(names[:3]) + (", ..." if len(names) > 3 else "")
-        print(f"left out {len(names)} hidden file(s) ({shown}): not {what} (macOS writes ._ files beside audio)")
+        print(f"left out {len(names)} hidden file(s) ({first_of(names, 3)}): not {what} (macOS writes ._ files beside audio)")

@@ -10,7 +10,7 @@ from typing import Any
 
 from soundstage.cli.arguments import hrtf_argument, ranged
 from soundstage.cli.report import progress_bar, say_hidden
-from soundstage.errors import SoundstageError
+from soundstage.errors import SoundstageError, first_of
 
 __all__ = ["add_audition", "add_render", "add_session"]
 
@@ -79,14 +79,13 @@ def _cmd_session_new(args: argparse.Namespace) -> int:
             print(f"stems {left}, {others} are a bed exported as mono files: panned and folded down as ITU-R BS.775 does")
     say_hidden(list(made.skipped), "stems")
     if made.others:
-        shown = ", ".join(made.others[:4]) + (", ..." if len(made.others) > 4 else "")
         print(
-            f"left out {len(made.others)} file(s) of no audio format it takes as a stem ({shown}); one that is audio: "
+            f"left out {len(made.others)} file(s) of no audio format it takes as a stem ({first_of(made.others)}); one "
+            "that is audio: "
             "convert it to WAV or FLAC, or give it as a stem's path in the session file (FFmpeg may read it)"
         )
     if made.outputs:
-        shown = ", ".join(made.outputs[:4]) + (", ..." if len(made.outputs) > 4 else "")
-        print(f"left out what soundstage wrote ({shown}): renders and batch outputs, not stems")
+        print(f"left out what soundstage wrote ({first_of(made.outputs)}): renders and batch outputs, not stems")
     quoted = shlex.quote(str(made.file))  # a folder a DAW named "My Song - stems" pastes into a shell as one word
     print(f"check it: soundstage session check {quoted}; render it: soundstage render {quoted}")
     return 0

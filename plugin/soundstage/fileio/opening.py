@@ -9,7 +9,7 @@ import subprocess
 import sys
 import tempfile
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import soundfile
 from pedalboard.io import AudioFile, ReadableAudioFile
@@ -25,6 +25,7 @@ from soundstage.fileio.readers import (
     SoundfileReader,
     beyond_its_sizes,
     decoders_installed,
+    float_wave64,
     unpadded_wav,
     within_reason,
 )
@@ -32,7 +33,16 @@ from soundstage.files import library_path, missing_hint, on_disk
 from soundstage.native import messages_held
 from soundstage.signatures import kind_of_file
 
-__all__ = ["AUDIO_SUFFIXES", "audio_files", "open_audio", "READ_FORMATS", "DECODED_FORMATS", "daw_project", "MPEG_SUFFIXES"]
+__all__ = [
+    "AUDIO_SUFFIXES",
+    "Listing",
+    "audio_files",
+    "open_audio",
+    "READ_FORMATS",
+    "DECODED_FORMATS",
+    "daw_project",
+    "MPEG_SUFFIXES",
+]
 
 
 #: The audio files a folder contributes (a batch's items, a new session's stems): what :func:`open_audio` reads.
@@ -44,20 +54,29 @@ AUDIO_SUFFIXES = (
 )
 
 
-def audio_files(folder: Path, *, below: bool = False) -> tuple[list[Path], list[Path]]:
-    """The audio files (:data:`AUDIO_SUFFIXES`) in ``folder`` (``below``: in its folders too), in path order, and
-    the hidden ones left out: a name or folder starting with ``.`` (macOS writes ``._kick.wav`` beside
-    ``kick.wav`` on drives it did not format: metadata, not audio)."""
+class Listing(NamedTuple):
+    """A folder's files as :func:`audio_files` sorts them, each list in path order."""
+
+    files: list[Path]  #: the audio files (:data:`AUDIO_SUFFIXES`)
+    hidden: list[Path]  #: audio files left out as hidden
+    others: list[Path]  #: the files of no audio suffix, but the hidden ones
+
+
+def audio_files(folder: Path, *, below: bool = False) -> Listing:
+    """The files in ``folder`` (``below``: in its folders too), in path order: the audio files
+    (:data:`AUDIO_SUFFIXES`), the hidden audio files left out (a name or folder starting with ``.``: macOS writes
+    ``._kick.wav`` beside ``kick.wav`` on drives it did not format: metadata, not audio), and the other files that are
+    not hidden (notes, artwork, or audio of a format not listed: a caller says those, not to leave one out in silence)."""
+    if below:
+        os.scandir(folder).close()  # a folder this user may not read: said (rglob finds nothing in it, in silence)
     found = folder.rglob("*") if below else folder.iterdir()
-    files, hidden = [], []
+    listing = Listing([], [], [])
     for path in sorted(found, key=lambda p: p.relative_to(folder).as_posix().lower()):
-        if path.suffix.lower() not in AUDIO_SUFFIXES or not path.is_file():
-            continue
-        if any(part.startswith(".") for part in path.relative_to(folder).parts):
-            hidden.append(path)
-        else:
-            files.append(path)
-    return files, hidden
+        hidden = any(part.startswith(".") for part in path.relative_to(folder).parts)
+        audio = path.suffix.lower() in AUDIO_SUFFIXES
+        if (audio or not hidden) and path.is_file():
+            (listing.others if not audio else listing.hidden if hidden else listing.files).append(path)
+    return listing
 
 
 def open_audio(path: str | os.PathLike[str], *, allow_truncated: bool = False) -> Any:
@@ -79,9 +98,9 @@ def _opened(file: Path, allow_truncated: bool) -> Any:
     if isinstance(library_path(file), bytes):
         return _through_plain_name(file, allow_truncated)
     suffix = file.suffix.lower()
-    stream = mpeg.scan(file) if suffix in MPEG_SUFFIXES else None
-    if stream is not None:  # before libsndfile, whose mpg123 prints its doubts of a cut-short stream on stderr
-        return _mpeg_reader(file, stream, allow_truncated)
+    apart = _read_apart(file, suffix, allow_truncated)
+    if apart is not None:
+        return apart
     _refuse_if_libsndfile_loops(file)
     try:
         with messages_held():  # libsndfile's mpg123 prints its search for a frame in what is no MP3: dropped
@@ -118,6 +137,16 @@ def _opened(file: Path, allow_truncated: bool) -> Any:
     if unsized is not None:
         return unsized
     return _closed_if_refused(file, _decoder(file, libsndfile_frames=None if info is None else int(info.frames)), allow_truncated)
+
+
+def _read_apart(file: Path, suffix: str, allow_truncated: bool) -> Any:
+    """A reader of a file libsndfile must not be asked about, or None: an MPEG stream (its mpg123 prints its doubts
+    of one cut short on stderr), a Wave64 of floats as FFmpeg writes it (read as integers: noise)."""
+    stream = mpeg.scan(file) if suffix in MPEG_SUFFIXES else None
+    if stream is not None:
+        return _mpeg_reader(file, stream, allow_truncated)
+    floats = float_wave64(file)
+    return None if floats is None else _closed_if_refused(file, within_reason(file, floats), allow_truncated)
 
 
 def _closed_if_refused(file: Path, reader: Any, allow_truncated: bool) -> Any:

@@ -18,12 +18,13 @@ try:
 except ImportError:  # the "formats" extra is not installed: AAC, ALAC, WavPack, AC-3 are refused with the conversion
     av = None  # type: ignore[assignment]
 
-from soundstage import riff
+from soundstage import containers, riff
 from soundstage.errors import AudioFileError
 from soundstage.fileio.cut import CUT_CAUSE, TruncatedReader, format_tag
 
 __all__ = [
     "decoders_installed",
+    "float_wave64",
     "within_reason",
     "JUCE_SCALED",
     "FullScaleReader",
@@ -225,6 +226,17 @@ def unpadded_wav(file: Path) -> SoundfileReader | None:
         return None
     fmt, data, _ = found
     return _raw_samples(file, fmt, data.body, data.body + data.size)
+
+
+def float_wave64(file: Path) -> SoundfileReader | None:
+    """A reader of a Sony Wave64 of float samples in a WAVE_FORMAT_EXTENSIBLE ``fmt`` chunk (as FFmpeg writes one:
+    ``ffmpeg -i x -c:a pcm_f32le x.w64``), or None for any other file. libsndfile 1.2 reads such 32-bit floats as
+    32-bit integers (loud noise, without a word) and refuses 64-bit ones; their samples are read raw, as the ``fmt``
+    chunk describes them."""
+    audio = containers.wave64_audio(file)
+    if audio is None or int.from_bytes(audio.fmt[:2], "little") != 0xFFFE or format_tag(audio.fmt) != 3:
+        return None
+    return _raw_samples(file, audio.fmt, audio.start, audio.start + audio.size)
 
 
 def _wav_audio(file: Path) -> tuple[bytes, riff.Chunk, bool] | None:

@@ -31,8 +31,10 @@ import json
 import os
 import re
 from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path, PureWindowsPath
+from typing import NamedTuple
 
 import tomlkit
 
@@ -54,10 +56,11 @@ from soundstage.fileio import (
 from soundstage.files import atomic_path, library_path, on_disk
 from soundstage.session.model import MAX_STEMS, SESSION_FILE_NAME, Session, SessionError, daw_project_words, load_session
 from soundstage.session.outputs import REPORT_NAME
+from soundstage.session.page import PAGE_NAME
 from soundstage.session.stems import inspect_stems
 from soundstage.sinks import wav_chunk
 
-__all__ = ["OUTPUT_MARKERS", "NewSession", "new_session", "wav_channel_mask", "without_outputs"]
+__all__ = ["OUTPUT_MARKERS", "Kept", "NewSession", "new_session", "wav_channel_mask", "without_outputs"]
 
 #: The renders a new session asks for: (name, kind, chain, per_driver, bit depth).
 RENDERS = (
@@ -146,7 +149,7 @@ def new_session(
         raise SessionError(f"session new: the folder of {str(target)!r} {what}")
     if target.exists() and not overwrite:
         raise SessionError(f"session new: {str(target)!r} already exists; pass --overwrite to replace it, or -o another file")
-    files, skipped, outputs = _audio_files(base, target)
+    files, skipped, outputs, others = _audio_files(base, target)
     if not files:
         raise SessionError(
             f"session new: the folder {str(base)!r} holds no audio files ({', '.join(AUDIO_SUFFIXES)}); export the stems there"
@@ -174,26 +177,9 @@ def new_session(
     pairs = tuple((found[i].relative, ", ".join(p.others)) for i, p in _multiple_mono(found).items() if p.channel == "l")
     unstamped = tuple(stem.relative for stem in found if stem.time_reference is None) if stamped else ()
     unread = tuple((stem.relative, stem.unread) for stem in found if stem.unread is not None)
-    others = _other_files(base, target)
     return NewSession(
         target, session, rate, stamped, truncated, tuple(skipped), wide, tuple(outputs), pairs, unstamped, unread, others
     )
-
-
-def _other_files(base: Path, target: Path) -> tuple[str, ...]:
-    """The files below ``base`` that are no stem it takes (no audio suffix of :data:`AUDIO_SUFFIXES`), but the hidden
-    ones and soundstage's own (its outputs; chains, maps, sessions: TOML): said, so that a stem in a format it does
-    not list (an .ape, a .dsf) is not missing from the mix in silence."""
-    renders = (target.parent / RENDERS_FOLDER).resolve()
-    others = []
-    for path in sorted(base.rglob("*"), key=lambda p: p.relative_to(base).as_posix().lower()):
-        relative = path.relative_to(base)
-        if any(part.startswith(".") for part in relative.parts) or path.suffix.lower() in (*AUDIO_SUFFIXES, ".toml"):
-            continue
-        if path.name in OUTPUT_MARKERS or path == target or path.resolve().is_relative_to(renders) or not path.is_file():
-            continue
-        others.append(relative.as_posix())
-    return tuple(others)
 
 
 #: The files by which a folder is known to hold what soundstage wrote: a render's report, a batch's manifest
@@ -201,22 +187,34 @@ def _other_files(base: Path, target: Path) -> tuple[str, ...]:
 OUTPUT_MARKERS = (REPORT_NAME, "batch-manifest.jsonl")
 
 
-def _audio_files(base: Path, target: Path) -> tuple[list[Path], list[str], list[str]]:
+def _audio_files(base: Path, target: Path) -> tuple[list[Path], list[str], tuple[str, ...], tuple[str, ...]]:
     """The audio files below ``base`` in path order but those soundstage wrote (:func:`without_outputs`, and the
-    session's renders folder); the hidden ones left out; what was left out as soundstage's."""
-    files, hidden = audio_files(base, below=True)
-    kept, outputs = without_outputs(base, files, also=(target.parent / RENDERS_FOLDER).resolve())
-    return kept, [path.relative_to(base).as_posix() for path in hidden], outputs
+    session's renders folder); the hidden ones left out; what was left out as soundstage's; the other files, said so
+    that a stem in a format it does not list (an .ape, a .dsf) is not missing from the mix in silence."""
+    listing = audio_files(base, below=True)
+    kept = without_outputs(base, listing.files, also=(target.parent / RENDERS_FOLDER).resolve(), others=listing.others)
+    hidden = [path.relative_to(base).as_posix() for path in listing.hidden]
+    return kept.files, hidden, tuple(kept.outputs), tuple(path.relative_to(base).as_posix() for path in kept.others)
 
 
-def without_outputs(base: Path, files: list[Path], *, also: Path | None = None) -> tuple[list[Path], list[str]]:
+class Kept(NamedTuple):
+    """What :func:`without_outputs` keeps of what a folder holds."""
+
+    files: list[Path]  #: the audio files that are not soundstage's
+    outputs: list[str]  #: what was left out as soundstage's: its folders (``mastered/``), and files in the one given
+    others: list[Path]  #: the other files that are not soundstage's, nor a TOML file (its chains, job lists, sessions)
+
+
+def without_outputs(base: Path, files: list[Path], *, also: Path | None = None, others: Sequence[Path] = ()) -> Kept:
     """``files`` (found below ``base``) but those soundstage wrote, and what was left out as soundstage's
-    (``mastered/``, ``mixdown.wav``), so that a folder searched again does not take last time's outputs as input.
+    (``mastered/``, ``mixdown.wav``), so that a folder searched again does not take last time's outputs as input;
+    and ``others`` (files of no audio format below ``base``) but soundstage's, judged alike, and its TOML files.
 
     soundstage's are every file of a folder below ``base`` that holds a render's report or a batch's manifest
     (:data:`OUTPUT_MARKERS`), the files under ``also`` (a session's renders folder), and in ``base`` itself the
     files its own report or manifest names (a render written into the stems' folder: the stems beside them are the
-    user's), unless those are all there is (a folder of outputs, given itself). A file not below ``base`` is kept.
+    user's; its report, manifest and audition page), unless those are all the audio there is (a folder of outputs,
+    given itself). A file not below ``base`` is kept.
     """
     known: dict[Path, bool] = {}
 
@@ -232,17 +230,21 @@ def without_outputs(base: Path, files: list[Path], *, also: Path | None = None) 
                 return f"{folder.as_posix()}/"
         return relative.as_posix() if relative.as_posix() in listed else None
 
+    def theirs(paths: Sequence[Path]) -> list[Path]:
+        return [path for path in paths if output_folder(path) is None and not (also and path.resolve().is_relative_to(also))]
+
     def sort() -> tuple[list[Path], list[str]]:
         left = {path: output_folder(path) for path in files}
-        kept = [path for path in files if left[path] is None and not (also and path.resolve().is_relative_to(also))]
-        return kept, sorted({name for name in left.values() if name})
+        return theirs(files), sorted({name for name in left.values() if name})
 
     listed = _outputs_listed_in(base)
     kept, outputs = sort()
     if not kept and listed:  # nothing but what its report or manifest names: a folder of outputs, given itself
         listed.clear()
         kept, outputs = sort()
-    return kept, outputs
+    own = (*OUTPUT_MARKERS, PAGE_NAME) if (base / REPORT_NAME).is_file() else OUTPUT_MARKERS
+    others = [path for path in others if path.suffix.lower() != ".toml" and not (path.parent == base and path.name in own)]
+    return Kept(kept, outputs, theirs(others))
 
 
 def _outputs_listed_in(folder: Path) -> set[str]:
