@@ -4,6 +4,7 @@ with their item; a batch stopped by SIGINT resumes without re-rendering; a kille
 from __future__ import annotations
 
 import json
+import math
 import os
 import re
 import signal
@@ -932,3 +933,31 @@ def test_inputs_whose_outputs_differ_only_in_case_are_refused_naming_them(tmp_pa
     done = _batch(str(jobs), "-o", str(tmp_path / "out2"))
     assert done.returncode == 2 and "would write 'Mix.wav', 'mix.wav', names that differ only in case" in done.stderr, done.stderr
     assert not (tmp_path / "out2").exists()
+
+
+def test_items_whose_tail_is_cut_where_they_end_are_said_once(tmp_path: Path) -> None:
+    """A batch through a reverb cut every item's tail at its end, without a word. Each output's manifest entry says
+    how long past its end the chain stays within 60 dB of its peak (``ringing_s``), and the batch says in one line
+    which items ring and the ``--tail`` that renders them: with it, none rings and nothing is said."""
+    folder = tmp_path / "in"
+    folder.mkdir()
+    for index, seconds in enumerate((0.1, 0.3)):
+        note = np.zeros((int(SR * (seconds + 0.05)), 2))
+        note[: int(SR * seconds)] = 0.3 * np.sin(2 * np.pi * 440 * np.arange(int(SR * seconds)) / SR)[:, None]
+        soundfile.write(folder / f"note{index}.wav", note, SR, subtype="PCM_24")
+    chain = tmp_path / "verb.toml"
+    chain.write_text('[[stages]]\ntype = "pedalboard.Reverb"\nparameters = { room_size = 0.9 }\n')
+    done = _batch(str(folder), "--chain", str(chain), "-o", str(tmp_path / "cut"), "--workers", "1")
+    assert done.returncode == 0, done.stderr
+    rings = {entry["item"]: entry["outputs"][0]["ringing_s"] for entry in _manifest(tmp_path / "cut")}
+    assert all(1.0 < seconds < 10.0 for seconds in rings.values()), rings
+    said = [line for line in done.stdout.splitlines() if "rings" in line]
+    wanted = math.ceil(max(rings.values()) * 10) / 10
+    assert said == [
+        "batch: the chain still rings where 2 item(s) end (a reverb's or a delay's tail, cut), within 60 dB of the "
+        f"output's peak for: note0 ({rings['note0']:.1f} s), note1 ({rings['note1']:.1f} s); pass --tail {wanted:g} to "
+        "render it (a job list's items: a tail that much longer; see the manifest's ringing_s)"
+    ]
+    done = _batch(str(folder), "--chain", str(chain), "-o", str(tmp_path / "whole"), "--workers", "1", "--tail", f"{wanted:g}")
+    assert done.returncode == 0 and "rings" not in done.stdout, done.stdout
+    assert [entry["outputs"][0]["ringing_s"] for entry in _manifest(tmp_path / "whole")] == [0.0, 0.0]

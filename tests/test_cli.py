@@ -658,6 +658,47 @@ def test_process_renders_the_chains_tail_when_asked(tmp_path: Path, capsys: pyte
     assert read(tmp_path / "cut.wav").shape == (2, SR)
 
 
+def test_a_tail_cut_where_the_file_ends_is_said_with_the_tail_that_renders_it(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A reverb's or a delay's tail cut at the input's end (pedalboard's same-length rule) was cut without a word. The
+    chain is heard on past the end: where it stays within 60 dB of the output's peak for over 0.1 s, a line says for
+    how long and the ``--tail`` that renders it, the same at any block size; rendered with that tail, the file's
+    last 10 ms are 60 dB (within 6) below its peak and nothing is said. A delay fed back on itself rings past the
+    30 s it is heard for. Chains that ring no longer than a filter (the presets, on a file that ends loud) say
+    nothing."""
+    note = np.zeros((2, SR // 2), np.float32)
+    note[:, : SR // 10] = 0.3 * np.sin(2 * np.pi * 440 * np.arange(SR // 10) / SR)
+    source = write_wav(tmp_path / "note.wav", note)
+    verb = tmp_path / "verb.toml"
+    verb.write_text('[[stages]]\ntype = "pedalboard.Reverb"\nparameters = { room_size = 0.9 }\n')
+    said = set()
+    for block in ("65536", "8192", "1000"):
+        assert (
+            main(["process", str(source), str(tmp_path / "cut.wav"), "--chain", str(verb), "--buffer-size", block, "--overwrite"])
+            == 0
+        )
+        said.add(capsys.readouterr().out.splitlines()[-1])
+    assert len(said) == 1, said
+    found = re.search(r"cut.wav: the chain still rings where it ends \(a reverb's or a delay's tail, cut\): it stays within "
+                      r"60 dB of the output's peak ([\d.]+) s longer; pass --tail ([\d.]+) to render it$", said.pop())  # fmt: skip
+    assert found is not None and 1.0 < float(found[1]) <= float(found[2]) < 10.0, found
+    assert main(["process", str(source), str(tmp_path / "whole.wav"), "--chain", str(verb), "--tail", found[2]]) == 0
+    assert "rings" not in capsys.readouterr().out
+    whole = read(tmp_path / "whole.wav")
+    end_db = 20 * np.log10(np.abs(whole[:, -SR // 100 :]).max() / np.abs(whole).max())
+    print(f"rings {found[1]} s past the end; with --tail {found[2]} the last 10 ms are at {end_db:.1f} dB re the peak")
+    assert -66.0 < end_db < -54.0
+    fed_back = tmp_path / "delay.toml"
+    fed_back.write_text('[[stages]]\ntype = "pedalboard.Delay"\nparameters = { delay_seconds = 0.5, feedback = 0.99 }\n')
+    assert main(["process", str(source), str(tmp_path / "d.wav"), "--chain", str(fed_back)]) == 0
+    assert "the chain still rings where it ends, and 30 s later (a delay fed back on itself?)" in capsys.readouterr().out
+    loud = write_wav(tmp_path / "loud.wav", (0.3 * np.random.default_rng(3).standard_normal((2, SR))).astype(np.float32))
+    for preset in ("mastering", "studio-5-binaural", "stereo-reference"):
+        assert main(["process", str(loud), str(tmp_path / f"{preset}.wav"), "--chain", preset]) == 0
+        assert "rings" not in capsys.readouterr().out, preset
+
+
 def test_a_reader_that_goes_away_ends_the_command_quietly(tmp_path: Path) -> None:
     """``soundstage session check S | head -1``: when the reader of the output has gone, the command ends with 141
     (a tool stopped by SIGPIPE) and nothing on stderr. (Was: a BrokenPipeError traceback.)"""

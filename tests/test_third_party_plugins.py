@@ -363,3 +363,32 @@ def test_per_channel_copies_of_a_plugin_follow_its_state_restoring_each_once(tmp
         found["first"] == 3
     )  # the chain is prepared twice as it first runs: the copies made at the first, restored at the second
     assert np.ptp(found["gains"]) < 0.05 and min(found["gains"]) > 4.0
+
+
+def test_a_reverbs_tail_cut_at_the_files_end_is_said_with_the_tail_that_renders_it(tmp_path: Path, zam_dir: Path) -> None:
+    """ZamVerb on a note that ends 20 ms before the file does: the render stopped at the input's length, its tail cut
+    mid-ring (the last 10 ms within 30 dB of its peak), without a word. The note names the ``--tail`` that renders it;
+    rendered with it, the file ends 60 dB (within 6) below its peak and nothing is said. A chain that does not ring
+    (the maximizer) says nothing."""
+    rate = 44100
+    note = np.zeros((round(0.12 * rate), 2), np.float32)
+    note[: round(0.1 * rate)] = 0.3 * np.sin(2 * np.pi * 440 * np.arange(round(0.1 * rate)) / rate)[:, None]
+    source = tmp_path / "note.wav"
+    soundfile.write(str(source), note, rate, subtype="FLOAT")
+    chain = tmp_path / "verb.toml"
+    chain.write_text(f'[[stages]]\ntype = "plugin"\npath = "{zam_dir / "ZamVerb.vst3"}"\n')
+    cut = soundstage("process", "--chain", str(chain), str(source), str(tmp_path / "cut.wav"))
+    said = re.search(r"stays within 60 dB of the output's peak ([\d.]+) s longer; pass --tail ([\d.]+) to render it", cut.stdout)
+    assert cut.returncode == 0 and said is not None, cut.stdout
+    out, _ = soundfile.read(str(tmp_path / "cut.wav"), dtype="float32")
+    end_db = 20 * np.log10(np.abs(out[-rate // 100 :]).max() / np.abs(out).max())
+    print(f"cut: the last 10 ms at {end_db:.1f} dB re its peak; rings {said[1]} s on; --tail {said[2]}")
+    assert end_db > -30 and 0.1 <= float(said[1]) <= float(said[2]) < 10
+    whole = soundstage("process", "--chain", str(chain), str(source), str(tmp_path / "whole.wav"), "--tail", said[2])
+    assert whole.returncode == 0 and "rings" not in whole.stdout, whole.stdout
+    out, _ = soundfile.read(str(tmp_path / "whole.wav"), dtype="float32")
+    end_db = 20 * np.log10(np.abs(out[-rate // 100 :]).max() / np.abs(out).max())
+    print(f"with the tail: the last 10 ms at {end_db:.1f} dB re its peak")
+    assert end_db < -54
+    dry = soundstage("process", "--chain", str(bus_chain(tmp_path, zam_dir)), str(source), str(tmp_path / "dry.wav"))
+    assert dry.returncode == 0 and "rings" not in dry.stdout, dry.stdout

@@ -38,7 +38,7 @@ except ImportError:  # pragma: no cover - Windows
 from soundstage import crashes, stalls
 from soundstage.batch.manifest import sha256_path
 from soundstage.errors import AudioFileError, ChainFileError, SoundstageError, os_error_line
-from soundstage.fileio import process_file
+from soundstage.fileio import RING_CAP_S, process_file
 from soundstage.files import missing_hint, on_disk, referenced_path
 from soundstage.host.chain import Chain
 from soundstage.host.chainfile import chain_from_dict, with_head
@@ -366,6 +366,7 @@ def _render(task: Task) -> tuple[list[dict[str, Any]], dict[str, str]]:
     output["integrated_lufs"] = _finite(info["integrated_lufs"])
     output["true_peak_dbtp"] = _finite(info["true_peak_dbtp"])
     output["clipped_samples"] = int(info["clipped_samples"])
+    output["ringing_s"] = round(min(info["ringing_s"], RING_CAP_S), 3)  # its tail, cut where it ends (30: 30 or more)
     output["seconds_of_audio"] = info["frames"] / info["sample_rate"]
     return [output], _plugin_versions(chain)
 

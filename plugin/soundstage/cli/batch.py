@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import math
 import os
 import sys
 from pathlib import Path
@@ -39,12 +40,16 @@ def _cmd_batch(args: argparse.Namespace) -> int:
     bar = tqdm(total=len(items), unit="item", disable=not terminal, leave=False)
     hours = [0.0]
     clipped: dict[str, int] = {}
+    ringing: dict[str, float] = {}
 
     def progress(entry: dict[str, Any]) -> None:
         seconds = sum(float(o.get("seconds_of_audio", 0.0)) for o in entry.get("outputs", []))
         over = sum(int(o.get("clipped_samples", 0)) for o in entry.get("outputs", []))
         if over:
             clipped[entry["item"]] = over
+        rings = max((float(o.get("ringing_s", 0.0)) for o in entry.get("outputs", [])), default=0.0)
+        if rings:
+            ringing[entry["item"]] = rings
         hours[0] += seconds / 3600
         bar.update(1)
         bar.set_postfix_str(f"{hours[0]:.2f} h of audio")
@@ -74,6 +79,14 @@ def _cmd_batch(args: argparse.Namespace) -> int:
         print(
             f"batch: {len(clipped)} item(s) went past full scale, samples clipped (or over, in float files): {named}; "
             "lower the level at the chain's end, or write float WAVs (see the manifest's clipped_samples)"
+        )
+    if ringing:
+        named = first_of([f"{name} ({seconds:.1f} s)" for name, seconds in ringing.items()], 5)
+        wanted = math.ceil(((args.tail or 0.0) + max(ringing.values())) * 10) / 10
+        print(
+            f"batch: the chain still rings where {len(ringing)} item(s) end (a reverb's or a delay's tail, cut), within "
+            f"60 dB of the output's peak for: {named}; pass --tail {wanted:g} to render it (a job list's items: a tail that much "
+            "longer; see the manifest's ringing_s)"
         )
     for reason, names in _by_reason(result.failed).items():
         print(f"soundstage: error: {_items(names)} failed: {reason}", file=sys.stderr)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import ctypes
+import math
 import os
 import shutil
 import stat
@@ -191,7 +192,6 @@ def _suffix_of(head: bytes) -> str:
 def _process(args: argparse.Namespace, source: str | Path, target: str | Path, *, said: Any, named: dict[str, str]) -> Path:
     """``process`` from ``source`` to ``target``, its lines printed to ``said``; returns the file written. ``named``:
     the words for a file that stands in for a pipe (standard input and output), by its path."""
-    import math
 
     from soundstage.fileio import missing_words, open_audio, process_file
     from soundstage.host.chainfile import find_chain, load_chain
@@ -246,10 +246,27 @@ def _process(args: argparse.Namespace, source: str | Path, target: str | Path, *
         f"{int(info['latency_samples'])} samples, compensated",
         file=said,
     )
+    if info["ringing_s"]:
+        print(_ringing_note(shown_output, info["ringing_s"], args.tail), file=said)
     if info["clipped_samples"]:
         note = _clipping_note(shown_output, int(info["clipped_samples"]), info["signal_peak_dbfs"], int(info["bit_depth"]))
         print(note, file=said)
     return Path(target)
+
+
+def _ringing_note(output: str, ringing_s: float, tail_s: float) -> str:
+    """The line saying that the chain still rang where ``output`` ends (a reverb's tail, cut), and the ``--tail`` that
+    renders it."""
+    if math.isinf(ringing_s):
+        return (
+            f"{output}: the chain still rings where it ends, and 30 s later (a delay fed back on itself?): its tail is "
+            "cut; pass --tail SECONDS to render as much of it as you want"
+        )
+    wanted = math.ceil((tail_s + ringing_s) * 10) / 10
+    return (
+        f"{output}: the chain still rings where it ends (a reverb's or a delay's tail, cut): it stays within 60 dB of "
+        f"the output's peak {ringing_s:.1f} s longer; pass --tail {wanted:g} to render it"
+    )
 
 
 def _check_not_late(source: str, events: list[Any], frames: int, rate: float) -> None:

@@ -65,6 +65,7 @@ __all__ = [
     "FlacCheck",
     "FullScaleReader",
     "MAX_TAIL_S",
+    "RING_CAP_S",
     "SoundfileReader",
     "TruncatedReader",
     "WAV_SUFFIXES",
@@ -193,6 +194,60 @@ def _silence(channels: int, frames: int, buffer_size: int) -> Iterator[np.ndarra
         yield np.zeros((channels, min(buffer_size, frames - start)), np.float32)
 
 
+class PastTheEnd:
+    """The sink of a render that goes on past its end, silence in, to hear whether the chain still rings there (a
+    reverb's or a delay's tail, cut): the first ``frames`` samples go to ``write``; of those after, only how long the
+    output stays within :data:`RING_DB` of its peak is kept (``ringing_s``, counted from the end; 0.0 where that is
+    under :data:`RING_MIN_S`, an EQ's or a filter's ring; infinite past :data:`RING_CAP_S`, a delay fed back on itself).
+    :meth:`silence` gives the blocks to feed it: until the output has been quiet for :data:`RING_QUIET_S`."""
+
+    def __init__(self, write: Callable[[np.ndarray], Any], frames: int, rate: float) -> None:
+        self.write, self.left, self.rate = write, frames, rate
+        self.peak = 0.0
+        self.past = self.loud = 0  # samples past the end heard; the last of them within RING_DB of the peak
+        self.quiet, self.ended = round(RING_QUIET_S * rate), False
+
+    def __call__(self, block: np.ndarray) -> None:
+        kept = block[:, : self.left]
+        if kept.shape[1]:
+            self.write(kept)
+            self.left -= kept.shape[1]
+            self.peak = max(self.peak, float(np.max(np.abs(kept), initial=0.0)))
+        after = block[:, kept.shape[1] :]
+        if after.shape[1] and not self.ended:
+            loud = self.past + np.flatnonzero(np.max(np.abs(after), axis=0) > self.peak * 10 ** (-RING_DB / 20))
+            # where it was quiet for RING_QUIET_S it has ended, whatever comes after in the same block
+            gaps = np.flatnonzero(np.diff(loud, prepend=self.loud - 1) > self.quiet)
+            heard = loud[: gaps[0]] if gaps.size else loud
+            if heard.size:
+                self.loud = int(heard[-1]) + 1
+            self.past += after.shape[1]
+            self.ended = bool(gaps.size) or self.past - self.loud >= self.quiet
+
+    def silence(self, channels: int, buffer_size: int) -> Iterator[np.ndarray]:
+        """Blocks of silence past the end, as long as the chain may still ring."""
+        while not self.ended and self.past < round(RING_CAP_S * self.rate):
+            yield np.zeros((channels, buffer_size), np.float32)
+
+    @property
+    def ringing_s(self) -> float:
+        """How long past the end the output stays within :data:`RING_DB` of its peak (s)."""
+        if self.loud >= round(RING_CAP_S * self.rate):
+            return math.inf
+        seconds = self.loud / self.rate
+        return seconds if seconds >= RING_MIN_S else 0.0
+
+
+#: A chain rings past an output's end while it is within this many dB of the output's peak (RT60's measure).
+RING_DB = 60.0
+#: Ringing shorter than this (s) is a filter's, not a tail: not said.
+RING_MIN_S = 0.1
+#: How long the output past its end must stay quiet (s) before the ringing is taken to have ended (a delay's repeats).
+RING_QUIET_S = 2.0
+#: How long past its end a chain is heard at most (s).
+RING_CAP_S = 30.0
+
+
 def _progress_steps(progress: Callable[[int], None]) -> Callable[[int], None]:
     """``progress(samples done since the last call)`` from the engine's ``after_block(position)``."""
     done = 0
@@ -237,8 +292,9 @@ def process_file(
         ``latency_samples``, ``bit_depth``, ``missing_seconds`` (of a truncated
         input read with ``allow_truncated``; NaN for one cut short that does not say how long it was to be, see
         :func:`missing_frames`), ``dual_mono`` (1.0 if a mono input
-        played on two channels, else 0.0), and ``integrated_lufs`` and
-        ``true_peak_dbtp`` of the file as written.
+        played on two channels, else 0.0), ``integrated_lufs`` and
+        ``true_peak_dbtp`` of the file as written, and ``ringing_s`` (see :class:`PastTheEnd`: 0.0 where the chain does
+        not ring past the output's end).
     """
     source = on_disk(Path(input_path))
     target = check_output_path(output_path, inputs=[source], overwrite=overwrite)
@@ -262,12 +318,18 @@ def process_file(
         stream = ChainStream(processor, rate, events, buffer_size=buffer_size)
         chunks, comments = carried_stamp(source, checked)
         with AudioSink(checked, replace=overwrite, chunks=chunks, comments=comments) as writer:
-            blocks = itertools.chain(_checked_blocks(reader, source, frames, buffer_size), _silence(channels, tail, buffer_size))
+            end = PastTheEnd(writer.write, frames + tail, rate)
+            blocks = itertools.chain(
+                _checked_blocks(reader, source, frames, buffer_size),
+                _silence(channels, tail, buffer_size),
+                end.silence(channels, buffer_size),
+            )
+            steps = None if progress is None else _progress_steps(progress)
             pump(
                 (np.repeat(block, 2, axis=0) for block in blocks) if dual_mono else blocks,
                 stream,
-                [writer.write],
-                after_block=None if progress is None else _progress_steps(progress),
+                [end],
+                after_block=None if steps is None else lambda position: steps(min(position, frames + tail)),
             )
     return {
         "frames": float(frames + tail),
@@ -282,5 +344,6 @@ def process_file(
         "integrated_lufs": writer.loudness.integrated_lufs(),
         "true_peak_dbtp": writer.peak.true_peak_dbtp,
         "clipped_samples": float(writer.clipped),
+        "ringing_s": end.ringing_s,
         "signal_peak_dbfs": float(20 * np.log10(writer.signal_peak)) if writer.signal_peak > 0 else -np.inf,
     }
