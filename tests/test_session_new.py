@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import shlex
+import shutil
 import subprocess
 import tempfile
 from pathlib import Path
@@ -112,6 +113,39 @@ def test_files_it_does_not_take_as_stems_are_said(tmp_path: Path, capsys: pytest
     ]
     assert main(["session", "new", str(stems), "--overwrite"]) == 0
     assert "(bass.ape, Cover.PNG, notes.txt)" in capsys.readouterr().out  # not its own session.toml
+
+
+def test_audio_among_the_files_it_does_not_take_is_named_with_what_to_do(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Among the files left out, those that are audio by how they begin are named: a WAV sox wrote without a suffix
+    and a backup copy (``mix.wav.bak``), which it reads once named for their format, and a Monkey's Audio file, which
+    it does not read and which ffmpeg converts; notes are only listed. ``process`` of the Monkey's Audio file, named
+    .ape or .wav, says the same (was: "is a Monkey's Audio file, not audio")."""
+    stems = tmp_path / "export"
+    stems.mkdir()
+    run(tool("sox"), "-n", "-r", str(SR), "-c", "2", "-b", "24", "-t", "wav", str(stems / "take"), "synth", "0.1", "sine", "440")
+    shutil.copy(stems / "take", stems / "vox.wav")
+    shutil.copy(stems / "take", stems / "mix.wav.bak")
+    ape = b"MAC \x96\x0f4\x00" + bytes(64)  # Monkey's Audio 3.99's descriptor: "MAC ", its version, its size
+    (stems / "bass.ape").write_bytes(ape)
+    (stems / "notes.txt").write_text("mix notes")
+    assert main(["session", "new", str(stems)]) == 0
+    said = [line for line in capsys.readouterr().out.splitlines() if "of no audio format" in line]
+    assert said == [
+        "left out 4 file(s) of no audio format it takes as a stem (bass.ape, mix.wav.bak, notes.txt, take); audio it "
+        "reads under another name: mix.wav.bak (a WAV file), take (a WAV file); name it for its format (.wav, .flac "
+        "...); audio of a format it does not read: bass.ape (a Monkey's Audio file); convert it to WAV or FLAC (e.g. "
+        "ffmpeg -i IN -c:a pcm_s24le OUT.wav)"
+    ]
+    (tmp_path / "bass.wav").write_bytes(ape)
+    for name in ("bass.ape", "bass.wav"):
+        source = stems / name if name.endswith(".ape") else tmp_path / name
+        assert main(["process", str(source), str(tmp_path / "out.wav"), "--chain", "mastering"]) == 2
+        assert capsys.readouterr().err == (
+            f"soundstage: error: input file {str(source)!r} is a Monkey's Audio file, a format soundstage does not read; "
+            f"convert it to WAV or FLAC (e.g. ffmpeg -i {name} -c:a pcm_s24le bass-pcm.wav) and give that\n"
+        )
 
 
 def test_a_render_written_among_the_stems_is_not_said(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -12,9 +12,10 @@ from typing import NamedTuple
 
 __all__ = ["CATEGORIES", "HDF5_SIGNATURE", "HEAD_BYTES", "FileKind", "file_kind", "kind_of_file"]
 
-#: What a file can be: audio, MIDI, a head-related set's container (HDF5, netCDF), other numeric data, a plugin's
-#: preset, an archive, a document, an image, a program or a video.
-CATEGORIES = ("audio", "midi", "head", "data", "preset", "archive", "document", "image", "program", "video")
+#: What a file can be: audio, audio in a format soundstage does not read ("other audio": Monkey's Audio, DSD, ...),
+#: MIDI, a head-related set's container (HDF5, netCDF), other numeric data, a plugin's preset, an archive, a document,
+#: an image, a program or a video.
+CATEGORIES = ("audio", "other audio", "midi", "head", "data", "preset", "archive", "document", "image", "program", "video")
 #: How many of a file's first bytes :func:`file_kind` needs.
 HEAD_BYTES = 20
 #: An HDF5 file's signature (netCDF-4, so SOFA, is HDF5), at its start or after a user block of 512, 1024, 2048 ...
@@ -76,6 +77,33 @@ _FORMS = {
 }
 
 
+#: Audio in formats no reader here takes, by a signature and how many bytes after it hold one no text does.
+_OTHER_AUDIO = (
+    (b"MAC ", 2, "a Monkey's Audio file"),  # its version, e.g. 3990
+    (b"DSD ", 8, "a DSD stream file (DSF)"),  # its 64-bit chunk size, 28
+    (b"tBaK", 4, "a TAK file"),
+    (b"OFR ", 4, "an OptimFROG file"),
+    (b"MPCKSH", 4, "a Musepack file"),
+    (b"MP+", 1, "a Musepack file"),  # stream version 7
+    (b"ajkg", 1, "a Shorten file"),  # its version, 1..3
+)
+
+
+def _binary(part: bytes) -> bool:
+    """Whether ``part`` holds a byte no text holds (a control character but tab and line ends, or one past ASCII that
+    does not begin UTF-8's two-byte form of a Latin letter)."""
+    return any(b < 0x09 or 0x0E <= b < 0x20 or b == 0x7F for b in part) or (bool(part) and not _decodes(part))
+
+
+def _decodes(part: bytes) -> bool:
+    """Whether ``part`` is UTF-8 text, but for a character cut at its end."""
+    try:
+        part.decode("utf-8")
+    except UnicodeDecodeError as error:
+        return error.start > len(part) - 4 and error.reason == "unexpected end of data"
+    return True
+
+
 def file_kind(head: bytes) -> FileKind | None:
     """What a file beginning with ``head`` (its first :data:`HEAD_BYTES` bytes, or more) is, or None.
 
@@ -97,6 +125,11 @@ def file_kind(head: bytes) -> FileKind | None:
     for start, kind in _STARTS:
         if head.startswith(start):
             return kind
+    for start, length, name in _OTHER_AUDIO:  # their four letters are text: a byte after them is not
+        if head.startswith(start) and _binary(head[len(start) : len(start) + length]):
+            return FileKind(name, "other audio")
+    if head[:4] == b"FRM8" and head[12:16] == b"DSD " and _binary(head[4:12]):
+        return FileKind("a DSDIFF file", "other audio")
     if head.startswith(b"MATLAB ") and b" MAT-file" in head:  # MATLAB 5.0 and 7.3 (HDF5 behind a text header)
         return FileKind("a MATLAB file", "data")
     if head[:2] == b"MZ" and b"\x00" in head[2:HEAD_BYTES]:  # a Windows program's DOS header

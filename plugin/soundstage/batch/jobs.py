@@ -63,7 +63,7 @@ from soundstage.files import glob_any_form, moved_hint, on_disk, output_name, re
 from soundstage.host.chainfile import find_chain, head_setting
 from soundstage.schema import Table, validate
 from soundstage.session.model import Tail
-from soundstage.session.new import without_outputs
+from soundstage.session.new import audio_among, without_outputs
 from soundstage.tomlfile import read_toml
 
 __all__ = ["AUDIO_SUFFIXES", "BatchError", "BatchItem", "load_jobs"]
@@ -192,8 +192,11 @@ def load_jobs(
             names = [Path(os.path.relpath(path, base)).as_posix() for path in others]
             warnings.warn(
                 f"batch: left out {len(others)} file(s) of no audio format it takes in the {where} ({first_of(names)}); "
-                "one that is audio: convert it to WAV or FLAC, or give it as an item's input in a job list (FFmpeg may "
-                "read it)",
+                + (
+                    audio_among(base, others)
+                    or "one that is audio: convert it to WAV or FLAC, or give it as an item's input in a job list "
+                    "(FFmpeg may read it)"
+                ),
                 stacklevel=2,
             )
         if chain is None:

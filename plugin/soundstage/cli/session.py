@@ -80,9 +80,12 @@ def _cmd_session_new(args: argparse.Namespace) -> int:
     say_hidden(list(made.skipped), "stems")
     if made.others:
         print(
-            f"left out {len(made.others)} file(s) of no audio format it takes as a stem ({first_of(made.others)}); one "
-            "that is audio: "
-            "convert it to WAV or FLAC, or give it as a stem's path in the session file (FFmpeg may read it)"
+            f"left out {len(made.others)} file(s) of no audio format it takes as a stem ({first_of(made.others)}); "
+            + (
+                made.audio_among_others
+                or "one that is audio: convert it to WAV or FLAC, or give it as a stem's path in the session file (FFmpeg "
+                "may read it)"
+            )
         )
     if made.outputs:
         print(f"left out what soundstage wrote ({first_of(made.outputs)}): renders and batch outputs, not stems")

@@ -415,6 +415,9 @@ _NOT_AUDIO_HINTS = {
 def _refuse_if_not_audio(file: Path) -> None:
     """Refuse, naming what it is, a file that begins as no audio does (a MIDI file, an archive, a document)."""
     kind = kind_of_file(file)
+    if kind is not None and kind.category == "other audio":
+        fix = f"convert it to WAV or FLAC (e.g. ffmpeg -i {file.name} -c:a pcm_s24le {file.stem}-pcm.wav) and give that"
+        raise AudioFileError(f"input file {str(file)!r} is {kind.name}, a format soundstage does not read; {fix}")
     if kind is not None and not kind.audio:
         hint = _NOT_AUDIO_HINTS.get(kind.category, "")
         raise AudioFileError(f"input file {str(file)!r} is {kind.name}, not audio{hint}; give the audio file")

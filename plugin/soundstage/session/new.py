@@ -38,7 +38,7 @@ from typing import NamedTuple
 
 import tomlkit
 
-from soundstage.errors import AudioFileError, OutputError
+from soundstage.errors import AudioFileError, OutputError, first_of
 from soundstage.fileio import (
     AUDIO_SUFFIXES,
     BED_MASKS,
@@ -58,9 +58,10 @@ from soundstage.session.model import MAX_STEMS, SESSION_FILE_NAME, Session, Sess
 from soundstage.session.outputs import REPORT_NAME
 from soundstage.session.page import PAGE_NAME
 from soundstage.session.stems import inspect_stems
+from soundstage.signatures import kind_of_file
 from soundstage.sinks import wav_chunk
 
-__all__ = ["OUTPUT_MARKERS", "Kept", "NewSession", "new_session", "wav_channel_mask", "without_outputs"]
+__all__ = ["OUTPUT_MARKERS", "Kept", "NewSession", "audio_among", "new_session", "wav_channel_mask", "without_outputs"]
 
 #: The renders a new session asks for: (name, kind, chain, per_driver, bit depth).
 RENDERS = (
@@ -116,6 +117,7 @@ class NewSession:
     unstamped: tuple[str, ...] = ()  # stems without a time reference where others have one: they start at 0
     unread: tuple[tuple[str, str], ...] = ()  # stems whose time reference is not read (an Opus file's): (stem, why)
     others: tuple[str, ...] = ()  # files of no audio format it takes as a stem (notes, artwork, an .ape): left out
+    audio_among_others: str = ""  # what is audio among them (audio_among)
 
 
 def new_session(
@@ -149,7 +151,8 @@ def new_session(
         raise SessionError(f"session new: the folder of {str(target)!r} {what}")
     if target.exists() and not overwrite:
         raise SessionError(f"session new: {str(target)!r} already exists; pass --overwrite to replace it, or -o another file")
-    files, skipped, outputs, others = _audio_files(base, target)
+    files, skipped, outputs, other_files = _audio_files(base, target)
+    others = tuple(path.relative_to(base).as_posix() for path in other_files)
     if not files:
         raise SessionError(
             f"session new: the folder {str(base)!r} holds no audio files ({', '.join(AUDIO_SUFFIXES)}); export the stems there"
@@ -178,7 +181,19 @@ def new_session(
     unstamped = tuple(stem.relative for stem in found if stem.time_reference is None) if stamped else ()
     unread = tuple((stem.relative, stem.unread) for stem in found if stem.unread is not None)
     return NewSession(
-        target, session, rate, stamped, truncated, tuple(skipped), wide, tuple(outputs), pairs, unstamped, unread, others
+        target,
+        session,
+        rate,
+        stamped,
+        truncated,
+        tuple(skipped),
+        wide,
+        tuple(outputs),
+        pairs,
+        unstamped,
+        unread,
+        others,
+        audio_among(base, other_files),
     )
 
 
@@ -187,14 +202,32 @@ def new_session(
 OUTPUT_MARKERS = (REPORT_NAME, "batch-manifest.jsonl")
 
 
-def _audio_files(base: Path, target: Path) -> tuple[list[Path], list[str], tuple[str, ...], tuple[str, ...]]:
+def _audio_files(base: Path, target: Path) -> tuple[list[Path], list[str], tuple[str, ...], list[Path]]:
     """The audio files below ``base`` in path order but those soundstage wrote (:func:`without_outputs`, and the
     session's renders folder); the hidden ones left out; what was left out as soundstage's; the other files, said so
     that a stem in a format it does not list (an .ape, a .dsf) is not missing from the mix in silence."""
     listing = audio_files(base, below=True)
     kept = without_outputs(base, listing.files, also=(target.parent / RENDERS_FOLDER).resolve(), others=listing.others)
     hidden = [path.relative_to(base).as_posix() for path in listing.hidden]
-    return kept.files, hidden, tuple(kept.outputs), tuple(path.relative_to(base).as_posix() for path in kept.others)
+    return kept.files, hidden, tuple(kept.outputs), kept.others
+
+
+def audio_among(base: Path, others: Sequence[Path]) -> str:
+    """What is audio, by how it begins, among files below ``base`` left out as of no audio format it takes: audio it
+    reads under another name (a WAV named ``take`` or ``take.wav.bak``), audio of a format it does not read (Monkey's
+    Audio, DSD, TAK ...), each named with what to do; empty where none is."""
+    kinds = [(Path(os.path.relpath(path, base)).as_posix(), kind_of_file(path)) for path in others]
+    misnamed = [f"{name} ({kind.name})" for name, kind in kinds if kind is not None and kind.audio]
+    unread = [f"{name} ({kind.name})" for name, kind in kinds if kind is not None and kind.category == "other audio"]
+    words = []
+    if misnamed:
+        words.append(f"audio it reads under another name: {first_of(misnamed)}; name it for its format (.wav, .flac ...)")
+    if unread:
+        words.append(
+            f"audio of a format it does not read: {first_of(unread)}; convert it to WAV or FLAC "
+            "(e.g. ffmpeg -i IN -c:a pcm_s24le OUT.wav)"
+        )
+    return "; ".join(words)
 
 
 class Kept(NamedTuple):
