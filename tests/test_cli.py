@@ -699,6 +699,23 @@ def test_a_tail_cut_where_the_file_ends_is_said_with_the_tail_that_renders_it(
         assert "rings" not in capsys.readouterr().out, preset
 
 
+class HumsFaintly(Processor):
+    """Adds -180 dBFS of DC (a plugin's offset, a denormal guard): on digital silence, all there is."""
+
+    def _process_block(self, block: np.ndarray) -> np.ndarray:
+        return block + np.float32(1e-9)
+
+
+def test_a_silent_output_with_a_faint_offset_does_not_ring(tmp_path: Path) -> None:
+    """On a silent input the output's peak is the offset itself, and 60 dB below it the offset went on past the end
+    for ever: 30 s of silence were processed and a delay "fed back on itself" said. Nothing rings below -120 dBFS."""
+    from soundstage.fileio import process_file
+
+    source = write_wav(tmp_path / "silence.wav", np.zeros((2, SR // 2), np.float32))
+    info = process_file(HumsFaintly(), source, tmp_path / "out.wav")
+    assert info["ringing_s"] == 0.0 and info["frames"] == SR // 2
+
+
 def test_a_reader_that_goes_away_ends_the_command_quietly(tmp_path: Path) -> None:
     """``soundstage session check S | head -1``: when the reader of the output has gone, the command ends with 141
     (a tool stopped by SIGPIPE) and nothing on stderr. (Was: a BrokenPipeError traceback.)"""

@@ -215,7 +215,8 @@ class PastTheEnd:
             self.peak = max(self.peak, float(np.max(np.abs(kept), initial=0.0)))
         after = block[:, kept.shape[1] :]
         if after.shape[1] and not self.ended:
-            loud = self.past + np.flatnonzero(np.max(np.abs(after), axis=0) > self.peak * 10 ** (-RING_DB / 20))
+            floor = max(self.peak * 10 ** (-RING_DB / 20), 10 ** (RING_FLOOR_DBFS / 20))  # a silent output rings not
+            loud = self.past + np.flatnonzero(np.max(np.abs(after), axis=0) > floor)
             # where it was quiet for RING_QUIET_S it has ended, whatever comes after in the same block
             gaps = np.flatnonzero(np.diff(loud, prepend=self.loud - 1) > self.quiet)
             heard = loud[: gaps[0]] if gaps.size else loud
@@ -240,6 +241,8 @@ class PastTheEnd:
 
 #: A chain rings past an output's end while it is within this many dB of the output's peak (RT60's measure).
 RING_DB = 60.0
+#: Below this level (dBFS) nothing rings, whatever the output's peak: a silent input's output is not heard for noise.
+RING_FLOOR_DBFS = -120.0
 #: Ringing shorter than this (s) is a filter's, not a tail: not said.
 RING_MIN_S = 0.1
 #: How long the output past its end must stay quiet (s) before the ringing is taken to have ended (a delay's repeats).
