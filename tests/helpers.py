@@ -109,14 +109,14 @@ def colored_copy(source: str, path: str) -> str:
     return path
 
 
-def tool(name: str) -> str:
+def tool(name: str, package: str | None = None) -> str:
     """The path of a command-line tool the test needs (ffmpeg, sox): a failure in CI, where .ci/run installs it, else a
-    skip that says how to install it."""
+    skip that says how to install it (the Debian ``package`` that has it; by default the tool's name)."""
     path = shutil.which(name)
     if path is None:
         if os.environ.get("CI") == "true":
             pytest.fail(f"{name} missing in CI: .ci/run must install it")
-        pytest.skip(f"{name} is not installed (Debian: apt-get install {name}); .ci/run installs it")
+        pytest.skip(f"{name} is not installed (Debian: apt-get install {package or name}); .ci/run installs it")
     return path
 
 

@@ -230,7 +230,7 @@ def test_a_session_item_that_fails_after_loading_a_plugin_says_only_why(tmp_path
 
 @pytest.mark.parametrize("pattern", ["", "*"])
 def test_files_of_a_folder_that_are_no_items_are_said(tmp_path: Path, pattern: str) -> None:
-    """A catalog folder's files of a format it does not take (Monkey's Audio, DSD; a rip's log and cue sheet) were
+    """A catalog folder's files of a format it does not take (Monkey's Audio, TAK; a rip's log and cue sheet) were
     left out in silence: a track missing from the delivery; so were a glob's. They are said in one warning; hidden
     files, what soundstage wrote and its own TOML files (a chain, a job list) are not."""
     _write_items(tmp_path / "in", 1, 0.1)
@@ -956,8 +956,18 @@ def test_items_whose_tail_is_cut_where_they_end_are_said_once(tmp_path: Path) ->
     assert said == [
         "batch: the chain still rings where 2 item(s) end (a reverb's or a delay's tail, cut), within 60 dB of the "
         f"output's peak for: note0 ({rings['note0']:.1f} s), note1 ({rings['note1']:.1f} s); pass --tail {wanted:g} to "
-        "render it (a job list's items: a tail that much longer; see the manifest's ringing_s)"
+        "render it (a job list's items: a tail that much longer; a session's: its tail_s; see the manifest's ringing_s)"
     ]
     done = _batch(str(folder), "--chain", str(chain), "-o", str(tmp_path / "whole"), "--workers", "1", "--tail", f"{wanted:g}")
     assert done.returncode == 0 and "rings" not in done.stdout, done.stdout
     assert [entry["outputs"][0]["ringing_s"] for entry in _manifest(tmp_path / "whole")] == [0.0, 0.0]
+    # a session item whose master chain rings: its output's entry says so, as the render's report does
+    (folder / "album.toml").write_text(
+        '[[stems]]\npath = "note1.wav"\n[master]\nchain = "../verb.toml"\n[[renders]]\nname = "mix"\nkind = "mixdown"\n'
+    )
+    (tmp_path / "jobs.toml").write_text('[[items]]\nsession = "in/album.toml"\n')
+    done = _batch(str(tmp_path / "jobs.toml"), "-o", str(tmp_path / "album"), "--workers", "1")
+    assert done.returncode == 0, done.stderr
+    (entry,) = _manifest(tmp_path / "album")
+    assert entry["outputs"][0]["ringing_s"] == pytest.approx(rings["note1"], abs=0.01)
+    assert "1 item(s) end" in done.stdout

@@ -977,7 +977,7 @@ def test_a_plugin_exported_with_a_midi_map_moves_its_knobs_on_the_messages_sampl
     without them: above -20 dB). The VST3 of the same export takes no MIDI (DPF would put 2080 hidden controller
     parameters ahead of its knobs), and the summary says so. Before, a map went into the web page only."""
     plugin_toolchain()
-    tool("lv2info")  # the LV2 host reads the ports with it
+    tool("lv2info", "lilv-utils")  # the LV2 host reads the ports with it
     chain, midi_map = _midi_chain_files(tmp_path)
     out = tmp_path / "out"
     assert main(["export-plugin", str(chain), "-o", str(out), "--rates", "48000", "--map", str(midi_map)]) == 0

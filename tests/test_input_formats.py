@@ -219,11 +219,11 @@ def test_without_the_formats_extra_a_stereo_8svx_is_refused_not_read_as_noise(
 ) -> None:
     tool("sox")
     from soundstage.errors import AudioFileError
-    from soundstage.fileio import readers
+    from soundstage.fileio import decoded
 
     made = tmp_path / "amiga.8svx"
     subprocess.run(["sox", str(write(tmp_path / "source.wav", program(1.0))), str(made)], check=True)
-    monkeypatch.setattr(readers, "av", None)  # as if the formats extra were not installed
+    monkeypatch.setattr(decoded, "av", None)  # as if the formats extra were not installed
     with pytest.raises(
         AudioFileError,
         match=r"amiga.8svx' is a stereo 8SVX file, which libsndfile reads wrong; pip install 'soundstage\[formats\]' "
@@ -428,7 +428,7 @@ def test_without_the_formats_extra_an_m4a_is_refused_with_the_conversion_and_the
 ) -> None:
     tool("ffmpeg")
     from soundstage.errors import AudioFileError
-    from soundstage.fileio import readers
+    from soundstage.fileio import decoded
 
     m4a = ffmpeg(write(tmp_path / "in.wav", program()), tmp_path / "song.m4a", "-c:a", "aac")
     try:
@@ -436,7 +436,7 @@ def test_without_the_formats_extra_an_m4a_is_refused_with_the_conversion_and_the
         pytest.skip("this pedalboard reads .m4a (macOS)")
     except Exception:
         pass
-    monkeypatch.setattr(readers, "av", None)  # as if the formats extra were not installed
+    monkeypatch.setattr(decoded, "av", None)  # as if the formats extra were not installed
     with pytest.raises(
         AudioFileError,
         match=r"song.m4a' cannot be read as audio: .*ffmpeg -i song.m4a -c:a pcm_s24le song.wav\), or pip install "
@@ -591,9 +591,9 @@ def test_a_bw64_file_reads_as_the_rf64_it_is(tmp_path: Path, monkeypatch: pytest
         assert (reader.num_channels, reader.frames) == (channels, SR)
         assert np.array_equal(np.concatenate([reader.read(5000) for _ in range(10)], axis=1), expected)
     from soundstage.errors import AudioFileError
-    from soundstage.fileio import readers
+    from soundstage.fileio import decoded
 
-    monkeypatch.setattr(readers, "av", None)  # as if the formats extra were not installed
+    monkeypatch.setattr(decoded, "av", None)  # as if the formats extra were not installed
     with pytest.raises(AudioFileError, match=r"atmos.wav' is a BW64 file .*pip install 'soundstage\[formats\]'.*-rf64 auto"):
         open_audio(bw64)
 

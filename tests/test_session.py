@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import math
 import os
 import signal
 import subprocess
@@ -18,11 +19,13 @@ from pedalboard.io import AudioFile
 from bwf import write_stem
 from soundstage import AudioFileError, Chain, ChannelError, OutputError, SoundstageError, load_chain, load_plugin, save_chain
 from soundstage.analysis.loudness import LoudnessMeter, TruePeakMeter
+from soundstage.fileio import process_file
 from soundstage.host.chainfile import find_chain
 from soundstage.host.external import external_parameters
 from soundstage.session import SessionError, load_session, render_session
 from soundstage.session import streams as stream_module
 from soundstage.session.graph import SessionGraph
+from soundstage.session.render import render_summary
 
 SR = 48000
 
@@ -759,6 +762,45 @@ def test_tail_s_renders_the_chains_tails_past_the_last_stem(tmp_path: Path) -> N
         assert np.abs(audio - expected).max() <= 1e-6
         tail_rms = 20 * np.log10(np.sqrt(np.mean(audio[:, SR:] ** 2)))
         assert tail_rms > -40.0, f"{name}: the tail is at {tail_rms:.1f} dBFS: no reverb in it"
+
+
+@pytest.mark.parametrize("block", [65536, 4096, 1000])
+def test_a_session_whose_chains_still_ring_where_it_ends_says_the_tail_s_that_renders_them(tmp_path: Path, block: int) -> None:
+    """A reverb on the master was cut where the last stem ends (a session renders no tail unless tail_s says so), in
+    silence. The render goes on past its end, silence in, heard and not written, and says how long its chains still
+    ring (within 60 dB of each file's peak), the same at any block size and as ``process`` hears the same mix through
+    the same chain; rendered again with the tail_s it says, nothing is said and the mix ends near 60 dB below its
+    peak (the tail rounded up to 0.1 s)."""
+    note = np.zeros((2, SR // 5), np.float32)
+    note[:, : SR // 10] = 0.5 * np.sin(2 * np.pi * 440 * np.arange(SR // 10) / SR)
+    write_stem(tmp_path / "a.wav", note, SR, bit_depth=32)
+    (tmp_path / "verb.toml").write_text('[[stages]]\ntype = "pedalboard.Reverb"\nparameters = { room_size = 0.9 }\n')
+    renders = (
+        '[[stems]]\npath = "a.wav"\n[master]\nchain = "verb.toml"\n'
+        '[[renders]]\nname = "mix"\nkind = "mixdown"\nbit_depth = 32\n'
+        '[[renders]]\nname = "device"\nkind = "device"\nchain = "studio-5"\nbit_depth = 32\n'
+    )
+    (tmp_path / "s.toml").write_text(renders)
+    result = render_session(tmp_path / "s.toml", tmp_path / "out", block=block)
+    rings = {render["name"]: render["ringing_s"] for render in result.report["renders"]}
+    # the same mix through the same chain, heard by process: the stem itself, the master's reverb on it
+    heard = process_file(load_chain(tmp_path / "verb.toml"), tmp_path / "a.wav", tmp_path / "p.wav", buffer_size=block)
+    assert rings["mix"] == pytest.approx(heard["ringing_s"], abs=0.002) and 4.0 < rings["mix"] < 5.5
+    assert 4.0 < rings["device"] < 5.5
+    wanted = math.ceil(max(rings.values()) * 10) / 10
+    assert render_summary(result, tmp_path / "out")[-2] == (
+        "renders mix, device: the chains still ring where they end (a reverb's or a delay's tail, cut): they stay "
+        f"within 60 dB of their peaks up to {max(rings.values()):.1f} s longer; set tail_s = {wanted:g} in the session "
+        "file to render it"
+    )
+    assert read(tmp_path / "out" / "mix.wav").shape[1] == SR // 5  # heard past its end, not written
+    (tmp_path / "s.toml").write_text(f"tail_s = {wanted}\n" + renders)
+    again = render_session(tmp_path / "s.toml", tmp_path / "tailed", block=block)
+    assert all(render["ringing_s"] == 0.0 for render in again.report["renders"])
+    assert not any("still ring" in line for line in render_summary(again, tmp_path / "tailed"))
+    mix = read(tmp_path / "tailed" / "mix.wav")
+    end_db = 20 * np.log10(np.abs(mix[:, -SR // 100 :]).max() / np.abs(mix).max())
+    assert -72.0 < end_db < -57.0  # rendered to within 0.1 s of where it fell 60 dB below the peak
 
 
 def test_an_ab_of_one_chain_against_itself_is_said(tmp_path: Path) -> None:

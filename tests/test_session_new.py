@@ -97,7 +97,7 @@ def test_a_folder_other_programs_exported_renders_with_each_stem_in_place(
 
 
 def test_files_it_does_not_take_as_stems_are_said(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    """A stem in a format it does not list (Monkey's Audio, DSD) was left out of the session in silence: a mix without
+    """A stem in a format it does not list (Monkey's Audio, TAK) was left out of the session in silence: a mix without
     it. What it leaves out is said (notes and artwork too), but not the hidden files, its own outputs, nor the
     session file written again."""
     stems = tmp_path / "export"

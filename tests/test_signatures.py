@@ -130,22 +130,23 @@ def test_every_container_the_netcdf_library_writes_is_known_as_a_head(tmp_path: 
 
 
 @pytest.mark.parametrize(
-    ("head", "kind"),
+    ("head", "kind", "category"),
     [
-        (b"MAC \x96\x0f4\x00\x00\x00", "a Monkey's Audio file"),  # 3.99: "MAC ", version 3990, descriptor size 52
-        (b"DSD \x1c\x00\x00\x00\x00\x00\x00\x00", "a DSD stream file (DSF)"),  # its DSD chunk: 28 bytes
-        (b"FRM8\x00\x00\x00\x00\x00\x00\x10\x00DSD FVER", "a DSDIFF file"),
-        (b"tBaK\x00\x00\x00\x24", "a TAK file"),
-        (b"MPCKSH\x10\x08\x00\x00", "a Musepack file"),
-        (b"MP+\x17\x00\x00", "a Musepack file"),
-        (b"ajkg\x02\x05", "a Shorten file"),
+        (b"MAC \x96\x0f4\x00\x00\x00", "a Monkey's Audio file", "other audio"),  # 3.99: "MAC ", version 3990, size 52
+        (b"DSD \x1c\x00\x00\x00\x00\x00\x00\x00", "a DSD stream file (DSF)", "audio"),  # its DSD chunk: 28 bytes
+        (b"FRM8\x00\x00\x00\x00\x00\x00\x10\x00DSD FVER", "a DSDIFF file", "audio"),
+        (b"tBaK\x00\x00\x00\x24", "a TAK file", "other audio"),
+        (b"MPCKSH\x10\x08\x00\x00", "a Musepack file", "audio"),
+        (b"MP+\x17\x00\x00", "a Musepack file (stream version 7)", "other audio"),
+        (b"ajkg\x02\x05", "a Shorten file", "other audio"),
     ],
 )
-def test_audio_of_formats_it_does_not_read_is_known_as_audio(head: bytes, kind: str) -> None:
-    """A catalog's Monkey's Audio, DSD, TAK, Musepack or Shorten file is audio soundstage does not read: named as such
-    (it was "not audio"), so that it is converted, not thrown away; the same four letters in text are not."""
+def test_audio_of_formats_in_four_letters_is_known_as_audio(head: bytes, kind: str, category: str) -> None:
+    """A catalog's Monkey's Audio, DSD, TAK, Musepack or Shorten file is audio: named as such (it was "not audio"),
+    as audio it reads (DSD, Musepack 8: FFmpeg's decoders) or as audio of a format it does not read, so that it is
+    converted, not thrown away; the same four letters in text are not."""
     found = file_kind(head)
-    assert found is not None and (found.name, found.category, found.audio) == (kind, "other audio", False)
+    assert found is not None and (found.name, found.category, found.audio) == (kind, category, category == "audio")
     letters = head[: next(i for i, b in enumerate(head) if not 0x20 <= b < 0x7F)]  # "MAC ", "MP+", "MPCKSH"
     assert file_kind(letters + b"address = 1\n") is None
 

@@ -52,6 +52,8 @@ __all__ = [
     "flac_signature",
     "hdf5_size",
     "hdf5_superblock",
+    "dsd_samples",
+    "musepack_samples",
     "ogg_comments",
     "ogg_ended",
     "voc_sound_blocks",
@@ -348,3 +350,65 @@ def voc_sound_blocks(stream: BinaryIO) -> int | None:
             return count
         count += int(block[0] in _VOC_SOUND)
         at += 4 + int.from_bytes(block[1:4], "little")
+
+
+def dsd_samples(file: Path) -> tuple[int, int] | None:
+    """A DSD file's one-bit samples per channel and their rate, as its header declares them: a DSF's (Sony's "DSF File
+    Format Specification" 1.01: its ``fmt`` chunk) or an uncompressed DSDIFF's (Philips' "DSDIFF" 1.5: its ``DSD ``
+    chunk's size, its ``PROP`` chunk's rate and channels); None for another file (a DST-compressed DSDIFF too)."""
+    with open(file, "rb") as stream:
+        head = stream.read(72)
+        if len(head) >= 72 and head[:4] == b"DSD " and head[28:32] == b"fmt ":
+            return int.from_bytes(head[64:72], "little"), int.from_bytes(head[56:60], "little")
+        if head[:4] == b"FRM8" and head[12:16] == b"DSD ":
+            return _dsdiff_samples(stream, min(16 + int.from_bytes(head[4:12], "big"), stream.seek(0, os.SEEK_END)))
+    return None
+
+
+def _dsdiff_samples(stream: BinaryIO, end: int) -> tuple[int, int] | None:
+    """A DSDIFF's chunks after its form header, to its ``DSD `` sound data: each a four-letter ID and a 64-bit
+    big-endian size, padded to an even length; ``PROP`` holds ``FS  `` (the rate) and ``CHNL`` (the channels)."""
+    position, rate, channels = 16, 0, 0
+    while position + 12 <= end:
+        stream.seek(position)
+        header = stream.read(12)
+        kind, size = header[:4], int.from_bytes(header[4:12], "big")
+        if kind == b"PROP":
+            body = stream.read(min(size, 4096))
+            at = 4  # past its property type, "SND "
+            while at + 12 <= len(body):
+                local, length = body[at : at + 4], int.from_bytes(body[at + 4 : at + 12], "big")
+                if local == b"FS  " and length >= 4:
+                    rate = int.from_bytes(body[at + 12 : at + 16], "big")
+                elif local == b"CHNL" and length >= 2:
+                    channels = int.from_bytes(body[at + 12 : at + 14], "big")
+                at += 12 + length + (length & 1)
+        elif kind == b"DSD ":
+            return (size * 8 // channels, rate) if channels and rate else None
+        elif kind == b"DST ":  # compressed: its frames, not its size, tell the length
+            return None
+        position += 12 + size + (size & 1)
+    return None
+
+
+def musepack_samples(file: Path) -> tuple[int, int] | None:
+    """A Musepack file's samples per channel and the silence before its music, in samples, as its stream header
+    declares them (stream version 8: "MPCK", then packets of a two-letter key and a size; the ``SH`` packet holds a
+    CRC, the version, and the two counts as numbers of seven bits a byte, the highest bit set in all but the last);
+    None for another file."""
+    with open(file, "rb") as stream:
+        head = stream.read(64)
+    if head[:6] != b"MPCKSH":
+        return None
+    at, numbers = 6, list[int]()
+    while len(numbers) < 3 and at < len(head):  # the packet's size, the sample count, the beginning silence
+        value = 0
+        while at < len(head):
+            value, at = (value << 7) | (head[at] & 0x7F), at + 1
+            if not head[at - 1] & 0x80:
+                break
+        numbers.append(value)
+        at += 5 if len(numbers) == 1 else 0  # past the CRC and the stream version
+    if len(numbers) < 3 or at > len(head) or numbers[2] > numbers[1]:
+        return None
+    return numbers[1], numbers[2]

@@ -12,7 +12,7 @@ from typing import NamedTuple
 
 __all__ = ["CATEGORIES", "HDF5_SIGNATURE", "HEAD_BYTES", "FileKind", "file_kind", "kind_of_file"]
 
-#: What a file can be: audio, audio in a format soundstage does not read ("other audio": Monkey's Audio, DSD, ...),
+#: What a file can be: audio, audio in a format soundstage does not read ("other audio": Monkey's Audio, TAK, ...),
 #: MIDI, a head-related set's container (HDF5, netCDF), other numeric data, a plugin's preset, an archive, a document,
 #: an image, a program or a video.
 CATEGORIES = ("audio", "other audio", "midi", "head", "data", "preset", "archive", "document", "image", "program", "video")
@@ -77,21 +77,23 @@ _FORMS = {
 }
 
 
-#: Audio in formats no reader here takes, by a signature and how many bytes after it hold one no text does.
-_OTHER_AUDIO = (
-    (b"MAC ", 2, "a Monkey's Audio file"),  # its version, e.g. 3990
-    (b"DSD ", 8, "a DSD stream file (DSF)"),  # its 64-bit chunk size, 28
-    (b"tBaK", 4, "a TAK file"),
-    (b"OFR ", 4, "an OptimFROG file"),
-    (b"MPCKSH", 4, "a Musepack file"),
-    (b"MP+", 1, "a Musepack file"),  # stream version 7
-    (b"ajkg", 1, "a Shorten file"),  # its version, 1..3
+#: Audio whose signature is text (four letters), by the signature, how many bytes after it hold one no text does, what
+#: it is, and its category: "audio" (FFmpeg's decoders read it, the "formats" extra) or "other audio" (no reader here
+#: takes it: no encoder of it is at hand to test one against).
+_LETTERED_AUDIO = (
+    (b"DSD ", 8, "a DSD stream file (DSF)", "audio"),  # its 64-bit chunk size, 28
+    (b"MPCKSH", 4, "a Musepack file", "audio"),  # stream version 8
+    (b"MP+", 1, "a Musepack file (stream version 7)", "other audio"),
+    (b"MAC ", 2, "a Monkey's Audio file", "other audio"),  # its version, e.g. 3990
+    (b"tBaK", 4, "a TAK file", "other audio"),
+    (b"OFR ", 4, "an OptimFROG file", "other audio"),
+    (b"ajkg", 1, "a Shorten file", "other audio"),  # its version, 1..3
 )
 
 
 def _binary(part: bytes) -> bool:
-    """Whether ``part`` holds a byte no text holds (a control character but tab and line ends, or one past ASCII that
-    does not begin UTF-8's two-byte form of a Latin letter)."""
+    """Whether ``part`` holds a byte no text holds: a control character but tab and line ends, or bytes that are not
+    UTF-8 (but for a character cut at the end of ``part``)."""
     return any(b < 0x09 or 0x0E <= b < 0x20 or b == 0x7F for b in part) or (bool(part) and not _decodes(part))
 
 
@@ -125,11 +127,11 @@ def file_kind(head: bytes) -> FileKind | None:
     for start, kind in _STARTS:
         if head.startswith(start):
             return kind
-    for start, length, name in _OTHER_AUDIO:  # their four letters are text: a byte after them is not
+    for start, length, name, category in _LETTERED_AUDIO:  # their four letters are text: a byte after them is not
         if head.startswith(start) and _binary(head[len(start) : len(start) + length]):
-            return FileKind(name, "other audio")
+            return FileKind(name, category)
     if head[:4] == b"FRM8" and head[12:16] == b"DSD " and _binary(head[4:12]):
-        return FileKind("a DSDIFF file", "other audio")
+        return FileKind("a DSDIFF file", "audio")
     if head.startswith(b"MATLAB ") and b" MAT-file" in head:  # MATLAB 5.0 and 7.3 (HDF5 behind a text header)
         return FileKind("a MATLAB file", "data")
     if head[:2] == b"MZ" and b"\x00" in head[2:HEAD_BYTES]:  # a Windows program's DOS header

@@ -357,7 +357,12 @@ def _render(task: Task) -> tuple[list[dict[str, Any]], dict[str, str]]:
         result = render_session(task.input, folder / task.output, overwrite=task.overwrite, hrtf=head)
         if result.failures:
             raise SoundstageError("; ".join(f"render {name!r}: {reason}" for name, reason in result.failures.items()))
-        return [_output(folder, path) for path in result.outputs], {}
+        rings = {render["name"]: render.get("ringing_s", 0.0) for render in result.report["renders"]}
+        renders = {output["file"]: output["render"] for output in result.report["outputs"]}
+        outputs = [_output(folder, path) for path in result.outputs]
+        for output, path in zip(outputs, result.outputs, strict=True):
+            output["ringing_s"] = rings.get(renders.get(path.name, ""), 0.0)  # its render's chains, cut where it ends
+        return outputs, {}
     chain = _chain(task)
     target = folder / task.output
     target.parent.mkdir(parents=True, exist_ok=True)  # an item of a recursive glob mirrors its folders (batch.jobs)

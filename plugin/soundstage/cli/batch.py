@@ -86,7 +86,7 @@ def _cmd_batch(args: argparse.Namespace) -> int:
         print(
             f"batch: the chain still rings where {len(ringing)} item(s) end (a reverb's or a delay's tail, cut), within "
             f"60 dB of the output's peak for: {named}; pass --tail {wanted:g} to render it (a job list's items: a tail that much "
-            "longer; see the manifest's ringing_s)"
+            "longer; a session's: its tail_s; see the manifest's ringing_s)"
         )
     for reason, names in _by_reason(result.failed).items():
         print(f"soundstage: error: {_items(names)} failed: {reason}", file=sys.stderr)

@@ -65,7 +65,7 @@ def _one_input(args: argparse.Namespace) -> None:
 
 def _is_daw_project(folder: Path) -> bool:
     """Whether a folder is a DAW's project (Logic's ``.logicx``), which the reader names with how to export it."""
-    from soundstage.fileio.opening import daw_project
+    from soundstage.fileio import daw_project
 
     return daw_project(folder) is not None
 
@@ -193,7 +193,7 @@ def _process(args: argparse.Namespace, source: str | Path, target: str | Path, *
     """``process`` from ``source`` to ``target``, its lines printed to ``said``; returns the file written. ``named``:
     the words for a file that stands in for a pipe (standard input and output), by its path."""
 
-    from soundstage.fileio import missing_words, open_audio, process_file
+    from soundstage.fileio import missing_words, open_audio, process_file, ringing_note
     from soundstage.host.chainfile import find_chain, load_chain
 
     shown_input = named.get(str(source), f"input {source}")  # "input song.wav is mono", "standard input is mono"
@@ -247,26 +247,11 @@ def _process(args: argparse.Namespace, source: str | Path, target: str | Path, *
         file=said,
     )
     if info["ringing_s"]:
-        print(_ringing_note(shown_output, info["ringing_s"], args.tail), file=said)
+        print(ringing_note(shown_output, info["ringing_s"], args.tail, lambda tail: f"pass --tail {tail}"), file=said)
     if info["clipped_samples"]:
         note = _clipping_note(shown_output, int(info["clipped_samples"]), info["signal_peak_dbfs"], int(info["bit_depth"]))
         print(note, file=said)
     return Path(target)
-
-
-def _ringing_note(output: str, ringing_s: float, tail_s: float) -> str:
-    """The line saying that the chain still rang where ``output`` ends (a reverb's tail, cut), and the ``--tail`` that
-    renders it."""
-    if math.isinf(ringing_s):
-        return (
-            f"{output}: the chain still rings where it ends, and 30 s later (a delay fed back on itself?): its tail is "
-            "cut; pass --tail SECONDS to render as much of it as you want"
-        )
-    wanted = math.ceil((tail_s + ringing_s) * 10) / 10
-    return (
-        f"{output}: the chain still rings where it ends (a reverb's or a delay's tail, cut): it stays within 60 dB of "
-        f"the output's peak {ringing_s:.1f} s longer; pass --tail {wanted:g} to render it"
-    )
 
 
 def _check_not_late(source: str, events: list[Any], frames: int, rate: float) -> None:

@@ -15,9 +15,12 @@ an input is never opened for writing.
 
 Here: :func:`process_file` and what it checks of its output and tail. Beside it:
 :mod:`~soundstage.fileio.opening` (which reader an input needs, and what is refused
-before any audio is read), :mod:`~soundstage.fileio.readers` (the readers),
-:mod:`~soundstage.fileio.cut` (files cut short) and :mod:`~soundstage.fileio.metadata`
-(time stamps, channel masks). Every public name of the four is offered here too.
+before any audio is read), :mod:`~soundstage.fileio.readers` (the readers), :mod:`~soundstage.fileio.decoded`
+(FFmpeg's decoders, the ``formats`` extra),
+:mod:`~soundstage.fileio.cut` (files cut short), :mod:`~soundstage.fileio.metadata`
+(time stamps, channel masks), :mod:`~soundstage.fileio.listing` (what a folder holds to read, a DAW's project) and
+:mod:`~soundstage.fileio.ringing` (a chain still ringing where its output ends).
+The names the rest of soundstage uses are offered here too.
 """
 
 from __future__ import annotations
@@ -36,6 +39,8 @@ from soundstage import containers, mpeg, riff, stalls
 from soundstage.engine import ChainStream, pump
 from soundstage.errors import AudioFileError, AudioInputError, OutputError, ParameterError
 from soundstage.fileio.cut import CUT_UNKNOWN, FlacCheck, TruncatedReader, held_frames, missing_frames, missing_words
+from soundstage.fileio.decoded import DecodedReader
+from soundstage.fileio.listing import AUDIO_SUFFIXES, Listing, audio_files, daw_project
 from soundstage.fileio.metadata import (
     BED_MASKS,
     WAV_SUFFIXES,
@@ -48,8 +53,9 @@ from soundstage.fileio.metadata import (
     unread_stamp,
     wav_channel_mask,
 )
-from soundstage.fileio.opening import AUDIO_SUFFIXES, audio_files, daw_project, open_audio
-from soundstage.fileio.readers import DecodedReader, FullScaleReader, SoundfileReader
+from soundstage.fileio.opening import open_audio
+from soundstage.fileio.readers import FullScaleReader, SoundfileReader
+from soundstage.fileio.ringing import RING_CAP_S, PastTheEnd, RingMeter, ringing_note
 from soundstage.files import library_path, missing_hint, on_disk
 from soundstage.host.audio import sample_problem
 from soundstage.host.chain import Chain
@@ -59,6 +65,7 @@ from soundstage.sinks import AudioSink, AudioTarget, audio_target, bext_body, be
 
 __all__ = [
     "AUDIO_SUFFIXES",
+    "Listing",
     "BED_MASKS",
     "CUT_UNKNOWN",
     "DecodedReader",
@@ -66,6 +73,8 @@ __all__ = [
     "FullScaleReader",
     "MAX_TAIL_S",
     "RING_CAP_S",
+    "RingMeter",
+    "ringing_note",
     "SoundfileReader",
     "TruncatedReader",
     "WAV_SUFFIXES",
@@ -194,63 +203,6 @@ def _silence(channels: int, frames: int, buffer_size: int) -> Iterator[np.ndarra
         yield np.zeros((channels, min(buffer_size, frames - start)), np.float32)
 
 
-class PastTheEnd:
-    """The sink of a render that goes on past its end, silence in, to hear whether the chain still rings there (a
-    reverb's or a delay's tail, cut): the first ``frames`` samples go to ``write``; of those after, only how long the
-    output stays within :data:`RING_DB` of its peak is kept (``ringing_s``, counted from the end; 0.0 where that is
-    under :data:`RING_MIN_S`, an EQ's or a filter's ring; infinite past :data:`RING_CAP_S`, a delay fed back on itself).
-    :meth:`silence` gives the blocks to feed it: until the output has been quiet for :data:`RING_QUIET_S`."""
-
-    def __init__(self, write: Callable[[np.ndarray], Any], frames: int, rate: float) -> None:
-        self.write, self.left, self.rate = write, frames, rate
-        self.peak = 0.0
-        self.past = self.loud = 0  # samples past the end heard; the last of them within RING_DB of the peak
-        self.quiet, self.ended = round(RING_QUIET_S * rate), False
-
-    def __call__(self, block: np.ndarray) -> None:
-        kept = block[:, : self.left]
-        if kept.shape[1]:
-            self.write(kept)
-            self.left -= kept.shape[1]
-            self.peak = max(self.peak, float(np.max(np.abs(kept), initial=0.0)))
-        after = block[:, kept.shape[1] :]
-        if after.shape[1] and not self.ended:
-            floor = max(self.peak * 10 ** (-RING_DB / 20), 10 ** (RING_FLOOR_DBFS / 20))  # a silent output rings not
-            loud = self.past + np.flatnonzero(np.max(np.abs(after), axis=0) > floor)
-            # where it was quiet for RING_QUIET_S it has ended, whatever comes after in the same block
-            gaps = np.flatnonzero(np.diff(loud, prepend=self.loud - 1) > self.quiet)
-            heard = loud[: gaps[0]] if gaps.size else loud
-            if heard.size:
-                self.loud = int(heard[-1]) + 1
-            self.past += after.shape[1]
-            self.ended = bool(gaps.size) or self.past - self.loud >= self.quiet
-
-    def silence(self, channels: int, buffer_size: int) -> Iterator[np.ndarray]:
-        """Blocks of silence past the end, as long as the chain may still ring."""
-        while not self.ended and self.past < round(RING_CAP_S * self.rate):
-            yield np.zeros((channels, buffer_size), np.float32)
-
-    @property
-    def ringing_s(self) -> float:
-        """How long past the end the output stays within :data:`RING_DB` of its peak (s)."""
-        if self.loud >= round(RING_CAP_S * self.rate):
-            return math.inf
-        seconds = self.loud / self.rate
-        return seconds if seconds >= RING_MIN_S else 0.0
-
-
-#: A chain rings past an output's end while it is within this many dB of the output's peak (RT60's measure).
-RING_DB = 60.0
-#: Below this level (dBFS) nothing rings, whatever the output's peak: a silent input's output is not heard for noise.
-RING_FLOOR_DBFS = -120.0
-#: Ringing shorter than this (s) is a filter's, not a tail: not said.
-RING_MIN_S = 0.1
-#: How long the output past its end must stay quiet (s) before the ringing is taken to have ended (a delay's repeats).
-RING_QUIET_S = 2.0
-#: How long past its end a chain is heard at most (s).
-RING_CAP_S = 30.0
-
-
 def _progress_steps(progress: Callable[[int], None]) -> Callable[[int], None]:
     """``progress(samples done since the last call)`` from the engine's ``after_block(position)``."""
     done = 0
@@ -321,7 +273,7 @@ def process_file(
         stream = ChainStream(processor, rate, events, buffer_size=buffer_size)
         chunks, comments = carried_stamp(source, checked)
         with AudioSink(checked, replace=overwrite, chunks=chunks, comments=comments) as writer:
-            end = PastTheEnd(writer.write, frames + tail, rate)
+            end = PastTheEnd(writer, frames + tail, rate)
             blocks = itertools.chain(
                 _checked_blocks(reader, source, frames, buffer_size),
                 _silence(channels, tail, buffer_size),

@@ -215,7 +215,7 @@ def _audio_files(base: Path, target: Path) -> tuple[list[Path], list[str], tuple
 def audio_among(base: Path, others: Sequence[Path]) -> str:
     """What is audio, by how it begins, among files below ``base`` left out as of no audio format it takes: audio it
     reads under another name (a WAV named ``take`` or ``take.wav.bak``), audio of a format it does not read (Monkey's
-    Audio, DSD, TAK ...), each named with what to do; empty where none is."""
+    Audio, TAK ...), each named with what to do; empty where none is."""
     kinds = [(Path(os.path.relpath(path, base)).as_posix(), kind_of_file(path)) for path in others]
     misnamed = [f"{name} ({kind.name})" for name, kind in kinds if kind is not None and kind.audio]
     unread = [f"{name} ({kind.name})" for name, kind in kinds if kind is not None and kind.category == "other audio"]
@@ -263,12 +263,12 @@ def without_outputs(base: Path, files: list[Path], *, also: Path | None = None, 
                 return f"{folder.as_posix()}/"
         return relative.as_posix() if relative.as_posix() in listed else None
 
-    def theirs(paths: Sequence[Path]) -> list[Path]:
-        return [path for path in paths if output_folder(path) is None and not (also and path.resolve().is_relative_to(also))]
+    def theirs(judged: dict[Path, str | None]) -> list[Path]:
+        return [path for path, name in judged.items() if name is None and not (also and path.resolve().is_relative_to(also))]
 
     def sort() -> tuple[list[Path], list[str]]:
         left = {path: output_folder(path) for path in files}
-        return theirs(files), sorted({name for name in left.values() if name})
+        return theirs(left), sorted({name for name in left.values() if name})
 
     listed = _outputs_listed_in(base)
     kept, outputs = sort()
@@ -277,7 +277,7 @@ def without_outputs(base: Path, files: list[Path], *, also: Path | None = None, 
         kept, outputs = sort()
     own = (*OUTPUT_MARKERS, PAGE_NAME) if (base / REPORT_NAME).is_file() else OUTPUT_MARKERS
     others = [path for path in others if path.suffix.lower() != ".toml" and not (path.parent == base and path.name in own)]
-    return Kept(kept, outputs, theirs(others))
+    return Kept(kept, outputs, theirs({path: output_folder(path) for path in others}))
 
 
 def _outputs_listed_in(folder: Path) -> set[str]:

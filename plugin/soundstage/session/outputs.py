@@ -16,6 +16,7 @@ import soundfile
 from soundstage import crashes, stalls
 from soundstage.analysis.loudness import LoudnessMeter, TruePeakMeter
 from soundstage.errors import OutputError, SoundstageError
+from soundstage.fileio import RingMeter
 from soundstage.files import amount, appeared_message, library_path, output_name, room_left, why_not_made
 from soundstage.host.chain import Chain
 from soundstage.session.bwf import bext_body
@@ -65,6 +66,9 @@ class Output:
     chunks: tuple[tuple[bytes, bytes], ...] = ()
     #: Vorbis comments the finished FLAC gets (its ``TIME_REFERENCE``, as the WAV's ``bext``).
     comments: tuple[tuple[str, str], ...] = ()
+    #: Samples the file holds (the timeline's); what the render gives past them is heard by ``ring``, not written.
+    end: int = field(kw_only=True)
+    ring: RingMeter | None = None
 
     @property
     def channels(self) -> int:
@@ -87,10 +91,22 @@ class Output:
         self.loudness = LoudnessMeter(self.target.sample_rate, self.channels)
         self.peak = TruePeakMeter(self.channels)
 
-    def write(self, piece: np.ndarray) -> None:
-        if self.sink is not None:
+    @property
+    def listening(self) -> bool:
+        """Whether the render is still to go on for this file: short of its end, or heard ringing past it."""
+        return self.frames < self.end or (self.ring is not None and self.ring.listening)
+
+    @property
+    def room(self) -> int:
+        """How many more samples the file takes."""
+        return max(self.end - self.frames, 0)
+
+    def write(self, block: np.ndarray) -> None:
+        """Append the render's next samples: up to :attr:`end` to the file, those past it to :attr:`ring`."""
+        piece, after = block[:, : self.room], block[:, self.room :]
+        if piece.shape[1] and self.sink is not None:
             self.sink.write(piece)
-        else:
+        elif piece.shape[1]:
             assert self.writer is not None and self.loudness is not None and self.peak is not None
             try:
                 self.writer.write(np.ascontiguousarray(piece.T))
@@ -99,6 +115,9 @@ class Output:
             self.loudness.add(piece)
             self.peak.add(piece)
         self.frames += piece.shape[1]
+        if after.shape[1] and self.ring is not None:
+            peak = self.sink.signal_peak if self.sink is not None else self.peak.sample_peak if self.peak else 0.0
+            self.ring.hear(after, peak)
 
     def finish_first_pass(self) -> None:
         if self.sink is not None:
@@ -263,7 +282,18 @@ def plan_outputs(
                 break
             stamp = () if origin is None or checked.file_format not in ("WAV", "RF64") else _stamp(render, origin)
             comments = (("TIME_REFERENCE", str(origin)),) if origin is not None and checked.file_format == "FLAC" else ()
-            outputs.append(Output(checked, render.name, role, replace=overwrite, chunks=stamp, comments=comments))
+            outputs.append(
+                Output(
+                    checked,
+                    render.name,
+                    role,
+                    replace=overwrite,
+                    chunks=stamp,
+                    comments=comments,
+                    end=total,
+                    ring=RingMeter(rate),
+                )
+            )
         else:
             plan.outputs[render.name] = outputs
             if render.kind == "device" and sum(output.channels for output in outputs) > 1:

@@ -4,6 +4,7 @@ of each render's device chain) and the summary the command prints."""
 from __future__ import annotations
 
 import copy
+import math
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -14,10 +15,11 @@ import wcwidth
 
 from soundstage.analysis.device import device_stages, stages_device_figures
 from soundstage.analysis.loudness import short_term_lufs
-from soundstage.fileio import missing_words
+from soundstage.errors import first_of
+from soundstage.fileio import RING_CAP_S, missing_words, ringing_note
 from soundstage.host.chain import Chain
 from soundstage.session.graph import SessionGraph, playing_buses
-from soundstage.session.outputs import REPORT_NAME, OutputPlan, failure_reason
+from soundstage.session.outputs import REPORT_NAME, Output, OutputPlan, failure_reason
 from soundstage.stages.device import Spatializer
 from soundstage.stages.monitors import BinauralMonitor
 
@@ -126,6 +128,7 @@ def report_of(graph: SessionGraph, plan: OutputPlan, total: int, started: float,
                     if render.name in plan.summed
                     else {}
                 ),
+                "ringing_s": _ringing_s(plan.outputs[render.name]),
             }
             for render in renders
             if render.name not in plan.failures
@@ -150,6 +153,12 @@ def report_of(graph: SessionGraph, plan: OutputPlan, total: int, started: float,
             for name, role, sink in outputs
         ],
     }
+
+
+def _ringing_s(outputs: list[Output]) -> float:
+    """How long past its end a render's chains still ring (s; 0.0: they do not, RING_CAP_S: that long or longer)."""
+    heard = [output.ring.ringing_s for output in outputs if output.ring is not None]
+    return round(min(max(heard, default=0.0), RING_CAP_S), 3)
 
 
 def _stem_lines(stem: dict[str, Any]) -> list[str]:
@@ -202,5 +211,12 @@ def render_summary(result: RenderResult, folder: Path) -> list[str]:
             )
         if render.get("device_figures_error"):
             lines.append(f"{render['name']}: no device figures ({render['device_figures_error']})")
+    ringing = {render["name"]: render["ringing_s"] for render in report["renders"] if render.get("ringing_s")}
+    if ringing:
+        longest = max(ringing.values())
+        seconds = math.inf if longest >= RING_CAP_S else longest
+        what = f"render {next(iter(ringing))!r}" if len(ringing) == 1 else f"renders {first_of(list(ringing), 6)}"
+        asked = "set tail_s = {} in the session file".format
+        lines.append(ringing_note(what, seconds, report.get("tail_s") or 0.0, asked, many=len(ringing) > 1))
     lines.append(f"report: {folder / REPORT_NAME}")
     return lines

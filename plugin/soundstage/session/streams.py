@@ -16,6 +16,7 @@ import numpy as np
 from soundstage.analysis.loudness import LoudnessMeter
 from soundstage.engine import ChainStream
 from soundstage.errors import ChainError, ChannelError, OutputError
+from soundstage.fileio import RING_CAP_S
 from soundstage.host.chain import Chain, ChainTap
 from soundstage.host.chainfile import chain_to_dict
 from soundstage.host.routing import external_plugins
@@ -52,28 +53,33 @@ def run_audio(
     buses = playing_buses(session, stems)
     direct = _Mixer([info.stem.name for info in stems if info.stem.bus is None] + [bus.name for bus in buses], pans)
     grouped = {bus.name: _Mixer([info.stem.name for info in stems if info.stem.bus == bus.name], pans) for bus in buses}
+    # the render goes on past the timeline's end, silence in, while a file may still ring there (heard, not written:
+    # Output.write); the chains are flushed at the cap alone, the files being whole once they are heard past their end
+    limit = total + round(RING_CAP_S * rate) + block
     finished = False
     stem_blocks = _StemBlocks(readers, stem_streams)
     writing = _RenderBlocks()
     try:
-        stem_blocks.start(min(block, total), block >= total)
+        stem_blocks.start(min(block, limit), block >= limit)
         while not finished:
-            count = min(block, total - position)
-            finished = position + count >= total
+            count = min(block, limit - position)
+            final = position + count >= limit
+            # as of the block written before this one (written a block behind): one more block is heard, no harm
+            finished = final or (position >= total and not _listening(renders, plan))
             outs = stem_blocks.collect()
             if not finished:  # the stems' next block runs while this one is mixed, mastered and written
-                following = min(block, total - position - count)
-                stem_blocks.start(following, position + count + following >= total)
+                following = min(block, limit - position - count)
+                stem_blocks.start(following, position + count + following >= limit)
             for info, out in zip(stems, outs, strict=True):
                 (grouped[info.stem.bus] if info.stem.bus else direct).put(info.stem.name, out)
             for bus in buses:
-                summed = grouped[bus.name].take(final=finished)
-                direct.put(bus.name, _stage(bus_streams[bus.name], summed, finished))
-            master_out = _stage(master_stream, direct.take(final=finished), finished)
-            writing.start(renders, render_streams, plan, master_out, finished)
+                summed = grouped[bus.name].take(final=final)
+                direct.put(bus.name, _stage(bus_streams[bus.name], summed, final))
+            master_out = _stage(master_stream, direct.take(final=final), final)
+            writing.start(renders, render_streams, plan, master_out, final)
             position += count
             if progress is not None:
-                progress(position, total)
+                progress(min(position, total), total)
         writing.wait()
     finally:
         writing.close()
@@ -88,6 +94,11 @@ def run_audio(
                 output.finish_first_pass()
         except Exception as error:
             plan.fail(render.name, OutputError(f"render {render.name!r}: {failure_reason(error)}"))
+
+
+def _listening(renders: list[Render], plan: OutputPlan) -> bool:
+    """Whether a render still running is to go on: a file of it short of its end, or heard ringing past it."""
+    return any(output.listening for render in renders if render.name not in plan.failures for output in plan.outputs[render.name])
 
 
 @dataclass
@@ -359,8 +370,9 @@ def _write_render(
         return result
 
     results = [step(stream) for stream in streams]
-    if summed is not None and results[0].shape[1]:
-        summed.add(results[0].sum(axis=0, keepdims=True))
+    kept = results[0][:, : outputs[0].room]  # what is past the end is heard, not written nor metered
+    if summed is not None and kept.shape[1]:
+        summed.add(kept.sum(axis=0, keepdims=True))
     if render.kind == "ab":
         pieces = results
     elif len(outputs) > 1:
