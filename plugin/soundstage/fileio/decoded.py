@@ -24,21 +24,25 @@ __all__ = ["DecodedReader", "decoders_installed"]
 
 def decoders_installed() -> bool:
     """True where PyAV (the ``formats`` extra) is installed: :class:`DecodedReader` reads what FFmpeg decodes (AAC,
-    ALAC, WavPack, AC-3, BW64); without it those are refused with the conversion to make."""
+    ALAC, WavPack, AC-3, BW64, DSD, Musepack ...); without it those are refused with the conversion to make."""
     return av is not None
 
 
+#: The codecs FFmpeg decodes here, as their makers write them.
+_CODEC_NAMES = {
+    **{"wavpack": "WavPack", "ac3": "AC-3", "eac3": "E-AC-3", "vorbis": "Vorbis", "opus": "Opus", "speex": "Speex"},
+    **{name: "DSD" for name in ("dsd_lsbf", "dsd_msbf", "dsd_lsbf_planar", "dsd_msbf_planar")},
+    "mpc8": "Musepack",
+}
 #: FFmpeg's names of the raw streams it reads (no container): the length it gives them is guessed from the bitrate, so
 #: a variable-rate AAC in ADTS frames (an .aac file, or `ffmpeg -f adts -`) read as cut short of its guess. A Creative
 #: VOC file's blocks state no sample count either: FFmpeg guesses one from the file's size, headers included.
-#: The codecs FFmpeg decodes here, as their makers write them.
-_CODEC_NAMES = {"wavpack": "WavPack", "ac3": "AC-3", "eac3": "E-AC-3", "vorbis": "Vorbis", "opus": "Opus", "speex": "Speex"}
 _RAW_STREAMS = frozenset({"aac", "ac3", "eac3", "dts", "truehd", "mlp", "voc"})
+#: Samples Musepack's synthesis filter gives before the music (its decoder's MPC_DECODER_SYNTH_DELAY).
+_MUSEPACK_DELAY = 481
 #: FFmpeg's demuxers of the files music comes in, each known by a header or a run of frames. Any other is a guess
 #: FFmpeg makes of bytes it cannot place (a headerless dual-mono .raw file probes as a console game's ADPCM, "adp": 1 s
 #: of 16-bit stereo read as 3.5 s of noise), so it is not read: the file is refused as no audio soundstage reads.
-#: Samples Musepack's synthesis filter gives before the music (its decoder's MPC_DECODER_SYNTH_DELAY).
-_MUSEPACK_DELAY = 481
 _DEMUXERS = frozenset(
     {
         *("aac", "ac3", "aiff", "amr", "amrnb", "amrwb", "ape", "asf", "au", "avi", "caf", "dsf", "dts", "dtshd"),
