@@ -29,6 +29,19 @@ if "SOUNDSTAGE_TESTS_CCACHE" not in os.environ:
     atexit.register(shutil.rmtree, os.environ["CCACHE_DIR"], ignore_errors=True)
 
 
+# Where the environment turns Python's bytecode cache off (PYTHONDONTWRITEBYTECODE, as some containers do), each of the
+# hundreds of soundstage processes the suite starts (commands, batch workers) would compile the package's modules from
+# source again: a tenth of a batch test's time. The run compiles them once, into the __pycache__ folders Python itself
+# would write (.gitignore leaves them out), and only what changed since the last run.
+if sys.dont_write_bytecode and "SOUNDSTAGE_TESTS_COMPILED" not in os.environ:
+    import compileall
+
+    import soundstage
+
+    os.environ["SOUNDSTAGE_TESTS_COMPILED"] = "1"
+    compileall.compile_dir(Path(soundstage.__file__).parent, quiet=2)
+
+
 def _ignored_here_only(_signum: int, _frame: object) -> None:
     """Ignores a signal in the test process, as it was started; its children start with the default (see below)."""
 

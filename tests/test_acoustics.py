@@ -150,6 +150,20 @@ def test_sample_rate_mismatch_is_resampled_and_said(kemar: HrtfSet) -> None:
     assert np.abs(20 * np.log10(np.abs(a) / np.abs(b))).max() < 0.2
 
 
+@pytest.mark.parametrize("size", [8192, 1024, 1000, 300, 7])
+def test_ear_responses_on_a_dfts_bins_are_the_sum_at_each_frequency(kemar: HrtfSet, size: int) -> None:
+    """On a DFT's bins (as designs ask, ``rfftfreq``) the ear responses come from one FFT (the responses folded when
+    the DFT is shorter than they are): the same, within 1e-12 of the largest, as each frequency asked alone (a sum
+    over the taps), at measured and interpolated directions."""
+    directions = np.stack([direction(azimuth, elevation) for azimuth, elevation in ((30.0, 0.0), (-7.3, 0.0), (95.0, 12.5))])
+    f = np.fft.rfftfreq(size, 1 / kemar.sample_rate)
+    together = kemar.ear_responses(f, directions)
+    some = np.unique(np.linspace(0, len(f) - 1, 41).astype(int))
+    alone = np.stack([kemar.ear_responses(f[k : k + 1], directions)[..., 0] for k in some], axis=-1)
+    assert together.shape == (2, 3, len(f))
+    assert np.max(np.abs(together[..., some] - alone)) <= 1e-12 * np.max(np.abs(alone))
+
+
 def test_interpolation_leave_one_out(kemar: HrtfSet) -> None:
     """The 5 deg HRIR predicted from 0 and 10 deg matches the measured one within -20 dB (100 Hz-8 kHz)."""
     predicted = kemar.without(5.0).hrir(5.0)

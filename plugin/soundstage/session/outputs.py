@@ -103,7 +103,8 @@ class Output:
 
     def write(self, block: np.ndarray) -> None:
         """Append the render's next samples: up to :attr:`end` to the file, those past it to :attr:`ring`."""
-        piece, after = block[:, : self.room], block[:, self.room :]
+        room = self.room
+        piece, after = block[:, :room], block[:, room:]
         if piece.shape[1] and self.sink is not None:
             self.sink.write(piece)
         elif piece.shape[1]:
