@@ -59,6 +59,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parent / "vst3"))
 import build as vst3_build  # noqa: E402  (tests/vst3/build.py)
 
 from realtime_lock import pytest_runtest_protocol  # noqa: E402, F401  (a hook: realtime tests run alone)
+from worker_groups import (  # noqa: E402, F401  (hooks: tests sharing a fixture share a worker, the rest spread)
+    pytest_collection_modifyitems,
+    pytest_configure,
+    pytest_xdist_make_scheduler,
+)
 
 
 @pytest.fixture(scope="module")

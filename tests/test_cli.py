@@ -453,6 +453,27 @@ def test_the_command_line_parses_without_loading_the_processing_layers() -> None
     assert soundstage.Spatializer.type_name == "Spatializer" and "Spatializer" in dir(soundstage)  # still there on use
 
 
+@pytest.mark.parametrize(
+    ("command", "said"),
+    [
+        (["process", "in.wav", "out.wav", "--chain", "nochain"], "no chain file 'nochain'"),
+        (["render", "nothere.toml", "-o", "renders"], "session file 'nothere.toml' does not exist"),
+        (["batch", "nofolder", "--chain", "studio-5", "-o", "out"], "'nofolder' is not a folder, a glob"),
+        (["session", "new", "nofolder"], "'nofolder' does not exist"),
+    ],
+)
+def test_a_refused_command_says_so_without_loading_the_signal_libraries(tmp_path: Path, command: list[str], said: str) -> None:
+    """A mistake is said at once: a command refused before any audio is read says so before scipy.signal, pyloudnorm,
+    sofar or scipy.spatial load (together a second or two: such a refusal took 2.4-3.0 s)."""
+    probe = (
+        f"import sys; from soundstage.cli import main; code = main({command!r}); "
+        "print(code, sorted(m for m in ('scipy.signal', 'pyloudnorm', 'sofar', 'scipy.spatial') if m in sys.modules))"
+    )
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True, cwd=tmp_path)
+    assert done.stdout.strip() == "2 []", done.stdout
+    assert said in done.stderr and len(done.stderr.strip().splitlines()) == 1, done.stderr
+
+
 def test_help_reads_as_prose(capsys: pytest.CaptureFixture[str]) -> None:
     """``soundstage --help`` says what the tool does, with no reST markup from a docstring (it said
     "The ``soundstage`` command.")."""

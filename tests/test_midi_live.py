@@ -18,8 +18,9 @@ from soundstage import Chain, Gain
 from soundstage.midi.live import LiveControl, open_port
 from soundstage.midi.maps import map_from_dict
 
-#: These tests assert real-time pace: under pytest-xdist no other test runs beside them (tests/conftest.py).
-pytestmark = pytest.mark.realtime
+#: The tests that time messages against audio assert real-time pace: under pytest-xdist no other test runs beside
+#: them (tests/realtime_lock.py). The parser's and the feedback's tests do not wait for the other worker.
+REALTIME = pytest.mark.realtime
 
 SR = 48000
 #: The sender's flood: 10 000 CC 7 messages per second for 5 s, then the value 100.
@@ -54,6 +55,7 @@ def live_setup(body: str, *, feedback: bool = False) -> tuple[Chain, LiveControl
     return chain, control, process, feedback_server
 
 
+@REALTIME
 def test_messages_from_another_process_move_parameters_and_come_back_as_feedback() -> None:
     chain, control, process, feedback_server = live_setup(
         "out.send(mido.Message('control_change', control=7, value=64))\ntime.sleep(0.3)\n"
@@ -96,6 +98,7 @@ def test_feedback_messages_for_each_kind() -> None:
     assert isinstance(feedback_messages(Binding("x", "note", number=60), 1.0)[0], mido.Message)
 
 
+@REALTIME
 def test_a_flood_of_10000_messages_per_second_keeps_the_audio_loop_at_real_time_pace() -> None:
     """5 s of 10 000 CC messages per second from another process; 256-sample blocks in real-time pacing. Every
     message arrives and the last value wins; the pace is asserted loosely here (100 ms, 1.05x: a shared CI machine),
@@ -143,6 +146,7 @@ def test_byte_stream_parser(data: list[int], expected: list[tuple[int, ...]], di
     assert [tuple(m.bytes()) for m in parser] == expected and parser.discarded == discarded
 
 
+@REALTIME
 def test_over_jack_ports_with_feedback(jack_server: None) -> None:
     """Virtual JACK ports (rtmidi's JACK API): a controller in another process moves a parameter and sees feedback."""
     chain = Chain([Gain(gain_db=-30.0)], names=["level"])
@@ -180,6 +184,7 @@ def test_over_jack_ports_with_feedback(jack_server: None) -> None:
     assert out.strip() == "[64, 127]"  # feedback reached the controller's input
 
 
+@REALTIME
 def test_a_costly_parameter_is_rate_limited_and_the_last_value_still_wins() -> None:
     """A stage whose parameter change takes 20 ms (a filter redesign): 50 changes in a row never stall the loop
     by more than one change, at most one application per 4 x 20 ms, and the last value is applied at the end."""
@@ -211,6 +216,7 @@ def test_a_costly_parameter_is_rate_limited_and_the_last_value_still_wins() -> N
     assert chain.parameter("slow.amount").value == pytest.approx(0.49)  # the last value wins
 
 
+@REALTIME
 def test_a_one_off_stall_does_not_rate_limit_a_cheap_parameter() -> None:
     """A cheap parameter whose third change happens to take 30 ms (a GC pause) is applied at once next time;
     one that is slow every time is held."""
@@ -241,6 +247,7 @@ def test_a_one_off_stall_does_not_rate_limit_a_cheap_parameter() -> None:
     assert [("s.slow" in applied) for applied in outcomes] == [True, False, False, False, False]  # held: 4 x 30 ms
 
 
+@REALTIME
 @pytest.mark.parametrize(("target", "last"), [("device.width", 100 / 127), ("device.listener_yaw_deg", -90 + 180 * 100 / 127)])
 def test_a_flood_on_a_knob_that_redesigns_keeps_real_time_pace(target: str, last: float) -> None:
     """10 000 CC messages per second for 5 s on a device-chain knob whose every change redesigns its filters,

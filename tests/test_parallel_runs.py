@@ -49,3 +49,46 @@ def test_a_realtime_test_has_no_other_test_beside_it_on_another_worker(tmp_path:
     start, end = float(realtime[2]), float(realtime[3])
     for row in others:
         assert float(row[3]) <= start or float(row[2]) >= end, (row, realtime)
+
+
+SHARED = """
+import os, time, pytest
+def log(what):
+    with open("log.txt", "a") as log: log.write(f"{what} {os.environ['PYTEST_XDIST_WORKER']}\\n")
+@pytest.fixture(scope="module")
+def made():
+    time.sleep(0.5); log("fixture-made"); yield
+@pytest.fixture(scope="module")
+def beside():
+    log("fixture-beside"); yield
+@pytest.mark.parametrize("number", range(4))
+def test_made(made, number):
+    time.sleep(0.2); log("made")
+def test_both(made, beside):
+    log("made")
+def test_beside(beside):
+    log("beside")
+@pytest.mark.parametrize("number", range(12))
+def test_plain(number):
+    time.sleep(0.3); log("plain")
+"""
+
+
+def test_tests_sharing_a_module_fixture_share_a_worker_and_the_rest_are_spread(tmp_path: Path) -> None:
+    """On two workers (``--dist loadgroup``, pyproject's addopts) the tests that use a module-scoped fixture, or use
+    one together with another's users, run on one worker, which makes each fixture once (tests/worker_groups.py; with
+    xdist's own loadgroup under pytest 9.2 each worker made it); the module's other tests are spread over both
+    workers, not kept on one while the other waits (as ``--dist loadscope`` kept them)."""
+    hooks = "pytest_collection_modifyitems, pytest_configure, pytest_xdist_make_scheduler"
+    (tmp_path / "conftest.py").write_text(f"from worker_groups import {hooks}  # noqa: F401\n")
+    (tmp_path / "test_shared.py").write_text(SHARED)
+    env = {**os.environ, "PYTHONPATH": str(TESTS)}
+    command = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-n", "2", "--dist", "loadgroup"]
+    run = subprocess.run([*command, str(tmp_path)], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120)
+    assert run.returncode == 0, run.stdout[-2000:]
+    rows = [line.split() for line in (tmp_path / "log.txt").read_text().splitlines()]
+    workers = {what: [worker for name, worker in rows if name == what] for what, _ in rows}
+    assert len(workers["fixture-made"]) == len(workers["fixture-beside"]) == 1, rows  # each made once
+    assert set(workers["made"]) == set(workers["beside"]) == set(workers["fixture-made"]), rows  # on its worker
+    assert len(workers["made"]) == 5 and len(workers["plain"]) == 12
+    assert len(set(workers["plain"])) == 2, rows  # the module's other tests on both workers

@@ -48,7 +48,6 @@ from typing import Protocol
 
 import numpy as np
 import scipy.special
-from scipy.signal import bilinear
 
 from soundstage.acoustics.geometry import SPEED_OF_SOUND_M_S, direction
 
@@ -153,6 +152,7 @@ class SphericalHead:
 
     def shadow_ba(self, theta: float, sample_rate: float) -> tuple[np.ndarray, np.ndarray]:
         """Digital (bilinear) coefficients of the shadow filter at incidence ``theta`` radians."""
+        from scipy.signal import bilinear  # noqa: PLC0415 (slow to load: on first use)
 
         alpha = float(self.alpha(np.asarray(theta)))
         tau = 1 / (2 * self.w0)

@@ -49,8 +49,6 @@ from pathlib import Path
 
 import numpy as np
 import scipy.fft
-import scipy.signal
-import scipy.spatial
 
 from soundstage import stalls
 from soundstage.acoustics.geometry import azimuth_elevation_deg, direction
@@ -193,6 +191,7 @@ class HrtfSet:
 
     def resampled(self, sample_rate: float) -> HrtfSet:
         """The same set at another sample rate (polyphase resampling, scipy)."""
+        import scipy.signal  # noqa: PLC0415 (slow to load: on first use)
 
         ratio = Fraction(int(round(sample_rate)), int(round(self.sample_rate))).limit_denominator(1000)
         irs = scipy.signal.resample_poly(self.irs, ratio.numerator, ratio.denominator, axis=-1)
@@ -348,6 +347,8 @@ class _Triangulation:
         _, first = np.unique(np.round(units, 9), axis=0, return_index=True)  # one measurement per direction
         self._index = np.sort(first)
         points = units[self._index]
+        import scipy.spatial  # noqa: PLC0415 (slow to load: on first use)
+
         try:
             hull = scipy.spatial.ConvexHull(points)
             # the faces the origin lies inside of: a grid that leaves a cap out (no measurement below some

@@ -9,15 +9,18 @@ import os
 import shutil
 import tempfile
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import scipy.fft
-import sofar
 
 from soundstage import containers
 from soundstage.acoustics.geometry import azimuth_elevation_deg, direction
 from soundstage.errors import SoundstageError
 from soundstage.signatures import HEAD_BYTES, file_kind
+
+if TYPE_CHECKING:
+    import sofar
 
 __all__ = [
     "DEFAULT_SOFA",
@@ -279,6 +282,8 @@ def _sofar_read(path: Path, file: Path) -> sofar.Sofa:
     """The set at ``path`` (``file``, as the user named it, for messages). A convention or version sofar does not
     know (SimpleFreeFieldHRIR 0.6 from an early SOFA API, a newer AES69 revision) is read as plain netCDF data:
     the variables soundstage reads keep their names across versions, and are checked below as in any set."""
+    import sofar  # noqa: PLC0415 (slow to load: on first use)
+
     try:
         try:
             return sofar.read_sofa(str(path), verify=False, verbose=False)

@@ -7,7 +7,6 @@ band values are power averages over the band's bins.
 from __future__ import annotations
 
 import numpy as np
-import scipy.signal
 
 __all__ = ["band_power", "fractional_octave_bands", "iacc", "ild_db", "itd_s", "nominal_hz"]
 
@@ -75,6 +74,8 @@ def itd_s(
     Cross-correlation of the two ear signals (band-limited, 100-1500 Hz by default,
     where ITD is the localization cue), peak refined by parabolic interpolation.
     """
+    import scipy.signal  # noqa: PLC0415 (slow to load: on first use)
+
     a, b = np.asarray(left, float), np.asarray(right, float)
     if band_hz is not None:
         sos = scipy.signal.butter(4, band_hz, btype="bandpass", fs=sample_rate, output="sos")
@@ -96,6 +97,8 @@ def iacc(ears: np.ndarray, sample_rate: float, band_hz: tuple[float, float], *, 
     normalized cross-correlation over lags of +-``max_lag_s`` (1 ms), after a 4th-order Butterworth band-pass run
     forwards and backwards. 1: one signal at both ears (a source ahead, or one delayed copy); near 0: unrelated ones
     (a wide, diffuse image)."""
+    import scipy.signal  # noqa: PLC0415 (slow to load: on first use)
+
     sos = scipy.signal.butter(4, band_hz, btype="bandpass", fs=sample_rate, output="sos")
     left, right = scipy.signal.sosfiltfilt(sos, np.asarray(ears, float), axis=-1)
     lag = int(max_lag_s * sample_rate)

@@ -27,7 +27,6 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
-import scipy.signal
 
 from soundstage import designstore
 from soundstage.acoustics.hrtf import HeadChoice
@@ -224,6 +223,8 @@ def region_width_cues(
     programs = _width_programs(sample_rate)
     feeds = {source: device(stereo, sample_rate) for source, stereo in programs.items()}
     distance, offset, yaw = (monitor.float_value(name) for name in ("distance_m", "listener_offset_m", "listener_yaw_deg"))
+    import scipy.signal  # noqa: PLC0415 (slow to load: on first use)
+
     seats = region.positions()
     pair = load_profile("stereo-pair", distance_m=distance)
     center = replace(pair, drivers=(Driver("center", "mid", (20.0, 20000.0), azimuth_deg=0.0),))

@@ -15,9 +15,6 @@ from __future__ import annotations
 import math
 
 import numpy as np
-import pyloudnorm
-import scipy.fft
-import scipy.signal
 
 __all__ = ["LoudnessMeter", "SpectrumMeter", "TruePeakMeter", "short_term_lufs"]
 
@@ -30,6 +27,10 @@ class LoudnessMeter:
     """Integrated loudness of a stream, ``(channels, n)`` blocks in, LUFS out."""
 
     def __init__(self, sample_rate: float, channels: int) -> None:
+        # pyloudnorm and scipy load on first use (a second or more): a command refused before any audio is read
+        # says so without waiting for them
+        import pyloudnorm  # noqa: PLC0415 (slow to load: on first use)
+
         rate = int(round(sample_rate))
         # a stage whose corner is at or above Nyquist (the shelf at rates below 3 kHz) has no digital form: the
         # cookbook biquad is unstable there (LUFS came out inf). Its effect below Nyquist is the shelf's lower
@@ -60,6 +61,8 @@ class LoudnessMeter:
 
     def add(self, block: np.ndarray) -> None:
         """Feed ``(channels, n)`` samples."""
+        import scipy.signal  # noqa: PLC0415 (slow to load: on first use)
+
         weighted, self._state = scipy.signal.sosfilt(self._sos, np.asarray(block, float), axis=1, zi=self._state)
         squares = np.concatenate([self._partial, weighted**2], axis=1)
         whole = squares.shape[1] // self._unit * self._unit
@@ -123,6 +126,8 @@ class TruePeakMeter:
     CHUNK = 4096
 
     def __init__(self, channels: int) -> None:
+        import scipy.signal  # noqa: PLC0415 (slow to load: on first use)
+
         taps = self.UP * self.TAPS_PER_PHASE
         # in float32 (the audio's own precision; 3-4x faster): the peak is exact to about 1e-6
         design = scipy.signal.firwin(taps, 1.0 / self.UP, window=("kaiser", 8.0)) * self.UP
@@ -174,6 +179,8 @@ class SpectrumMeter:
 
     def __init__(self, sample_rate: float, channels: int) -> None:
         self.sample_rate = float(sample_rate)
+        import scipy.signal  # noqa: PLC0415 (slow to load: on first use)
+
         self._window = scipy.signal.get_window("hann", self.FRAME).astype(np.float32)
         self._pending = np.zeros((channels, 0), np.float32)
         self._power = np.zeros(self.FRAME // 2 + 1)
@@ -181,6 +188,8 @@ class SpectrumMeter:
 
     def add(self, block: np.ndarray) -> None:
         """Feed ``(channels, n)`` samples."""
+        import scipy.fft  # noqa: PLC0415 (slow to load: on first use)
+
         pending = np.concatenate([self._pending, np.asarray(block, np.float32)], axis=1)
         hop = self.FRAME // 2
         count = (pending.shape[1] - self.FRAME) // hop + 1 if pending.shape[1] >= self.FRAME else 0

@@ -30,7 +30,6 @@ from functools import partial
 from typing import Any
 
 import numpy as np
-from scipy.signal import fftconvolve
 
 from soundstage import designstore
 from soundstage.acoustics.feeds import DriverFilters
@@ -293,6 +292,8 @@ class Spatializer(DriverFeeds, Processor):  # type: ignore[misc]  # output_chann
         ears = virtual.ear_filters(self.float_value("width"))  # (2 ears, 2 inputs, taps)
         canceller = self.canceller_design(sample_rate)
         beam = self.beam_design(sample_rate)
+        from scipy.signal import fftconvolve  # noqa: PLC0415 (slow to load: on first use)
+
         lr = fftconvolve(canceller.impulse[:, :, None, :], ears[None, :, :, :], axes=-1).sum(axis=1)  # (N, 2, T)
         profile = self._profile.at_distance(self.float_value("distance_m"))
         mids = profile.indices("mid")
