@@ -343,12 +343,12 @@ class _Triangulation:
     """The spherical Delaunay triangulation of a set's directions, for barycentric interpolation."""
 
     def __init__(self, hrtf: HrtfSet) -> None:
+        import scipy.spatial  # noqa: PLC0415 (slow to load: on first use)
+
         units = np.stack([direction(a, e) for a, e in zip(hrtf.azimuth_deg, hrtf.elevation_deg)])
         _, first = np.unique(np.round(units, 9), axis=0, return_index=True)  # one measurement per direction
         self._index = np.sort(first)
         points = units[self._index]
-        import scipy.spatial  # noqa: PLC0415 (slow to load: on first use)
-
         try:
             hull = scipy.spatial.ConvexHull(points)
             # the faces the origin lies inside of: a grid that leaves a cap out (no measurement below some

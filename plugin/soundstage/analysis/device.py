@@ -219,12 +219,12 @@ def region_width_cues(
     A seat's fore-aft step shortens the monitor's (and the pair's) distance, its lateral step adds to
     ``listener_offset_m``, its yaw to ``listener_yaw_deg``. The device's feeds are computed once per source.
     """
+    import scipy.signal  # noqa: PLC0415 (slow to load: on first use)
+
     device = copy.deepcopy(spatializer)
     programs = _width_programs(sample_rate)
     feeds = {source: device(stereo, sample_rate) for source, stereo in programs.items()}
     distance, offset, yaw = (monitor.float_value(name) for name in ("distance_m", "listener_offset_m", "listener_yaw_deg"))
-    import scipy.signal  # noqa: PLC0415 (slow to load: on first use)
-
     seats = region.positions()
     pair = load_profile("stereo-pair", distance_m=distance)
     center = replace(pair, drivers=(Driver("center", "mid", (20.0, 20000.0), azimuth_deg=0.0),))
