@@ -165,6 +165,44 @@ def test_a_process_killed_midway_says_so_and_leaves_no_unfinished_output(tmp_pat
     assert _left(tmp_path / "out") == []
 
 
+KILLED_AS_THE_TEMPORARY_IS_MADE = """
+import os, signal, sys
+from pathlib import Path
+import numpy as np
+from soundstage import crashes
+from soundstage.files import atomic_path
+from soundstage.sinks import AudioSink, audio_target
+crashes.report_in_this_process()
+crashes.doing("plugin 'X' was processing")  # the watcher starts as the first plugin runs
+target, how = Path(sys.argv[1]), sys.argv[2]
+real_open = os.open
+def open_then_die(path, flags, *args, **kwargs):  # the system kills the process the moment the file is there
+    handle = real_open(path, flags, *args, **kwargs)
+    if str(path).endswith(".partial"):
+        os.kill(os.getpid(), signal.SIGKILL)
+    return handle
+os.open = open_then_die
+if how == "sink":
+    AudioSink(audio_target(target, channels=2, sample_rate=48000, bit_depth=24, frames=480)).open()
+else:
+    with atomic_path(target) as path:
+        path.write_bytes(b"x")
+"""
+
+
+@pytest.mark.parametrize("how", ["sink", "atomic"])
+def test_a_process_killed_the_moment_its_temporary_is_made_leaves_it_not(tmp_path: Path, how: str) -> None:
+    """The temporary is listed for the watcher before it is made: a kill between the two (a moment, which a busy
+    machine stretches) left it, unnamed, beside the output (CI saw it once)."""
+    target = tmp_path / "mix.wav"
+    run = subprocess.run(
+        [sys.executable, "-c", KILLED_AS_THE_TEMPORARY_IS_MADE, str(target), how], capture_output=True, text=True, timeout=120
+    )
+    assert run.returncode == -signal.SIGKILL, run.stderr
+    assert run.stderr.endswith(f"; its unfinished output {str(target)!r} was removed\n"), run.stderr
+    assert _left(tmp_path) == []
+
+
 def test_a_plugin_that_does_not_crash_says_nothing_more(tmp_path: Path, session: tuple[Path, Path]) -> None:
     source, plugin = session
     chain = _chain(tmp_path, plugin, "crash_after_s = -1.0")

@@ -29,6 +29,7 @@ import errno
 import fnmatch
 import glob
 import os
+import secrets
 import shutil
 import signal
 import stat
@@ -60,6 +61,7 @@ __all__ = [
     "moved_hint",
     "moved_path",
     "name_refused",
+    "new_temporary",
     "on_disk",
     "output_name",
     "publish",
@@ -306,6 +308,29 @@ def appeared_message(target: Path) -> str:
     )
 
 
+def new_temporary(target: Path, suffix: str = ".partial") -> Path:
+    """Make an empty hidden temporary beside ``target`` (``.NAME.XXXXXXXX.partial``, mode 0600, as
+    :func:`tempfile.mkstemp` makes one), listed as ``target``'s (:func:`soundstage.stalls.add_temporary`) before it
+    is made: a process killed in between leaves nothing unlisted for its crash watcher to miss. Raises the
+    :class:`OSError` of a folder that takes no new file; the caller takes it off the list when done with it."""
+    folder = target.resolve().parent
+    for _ in range(tempfile.TMP_MAX):
+        path = folder / f".{target.name}.{secrets.token_hex(4)}{suffix}"
+        if os.path.lexists(path):
+            continue
+        stalls.add_temporary(path, target)
+        try:
+            os.close(os.open(path, os.O_RDWR | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0), 0o600))
+        except FileExistsError:  # made by another process since: not this one's
+            stalls.discard_temporary(path)
+            continue
+        except OSError:
+            stalls.discard_temporary(path)
+            raise
+        return path
+    raise FileExistsError(errno.EEXIST, f"no free temporary name beside {str(target)!r}")
+
+
 @contextlib.contextmanager
 def atomic_path(target: Path, *, mode: int | None = None, replace: bool = True) -> Iterator[Path]:
     """Yield a temporary path beside ``target``; rename it onto ``target`` when the block succeeds.
@@ -316,15 +341,11 @@ def atomic_path(target: Path, *, mode: int | None = None, replace: bool = True) 
     a file that appeared at ``target`` meanwhile is kept, and
     :class:`~soundstage.errors.OutputError` raised (see :func:`publish`).
     """
-    folder = target.resolve().parent
     permissions = file_mode(target) if mode is None else mode
     try:
-        handle, name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".partial", dir=folder)
+        temporary = new_temporary(target)
     except OSError as error:
         raise OutputError(f"cannot write {str(target)!r}: {name_refused(target, error) or error.strerror or error}") from None
-    os.close(handle)
-    temporary = Path(name)
-    stalls.add_temporary(temporary, target)
     try:
         yield temporary
         set_mode(temporary, permissions)

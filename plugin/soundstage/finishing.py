@@ -8,12 +8,12 @@ from __future__ import annotations
 import os
 import shutil
 import struct
-import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 from typing import BinaryIO
 
-from soundstage import containers, riff
+from soundstage import containers, riff, stalls
+from soundstage.files import new_temporary
 
 __all__ = [
     "clear_peak_timestamp",
@@ -76,18 +76,21 @@ def insert_wav_chunks(path: Path, chunks: Sequence[tuple[bytes, bytes]], *, in_p
             source.seek(4)
             source.write(struct.pack("<I", size + len(blob) - 8))
             return True
-        handle, name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".partial", dir=path.parent)
+        temporary = new_temporary(path)
         try:
-            with os.fdopen(handle, "wb") as out:
+            with open(temporary, "wb") as out:
                 out.write(b"RIFF" + struct.pack("<I", size + len(blob) - 8) + b"WAVE")
                 source.seek(12)
                 out.write(source.read(data.position - 12))
                 out.write(blob)
                 shutil.copyfileobj(source, out, 1 << 20)
-            os.replace(name, path)
+            shutil.copymode(path, temporary)  # the file keeps its permissions (the temporary is made 0600)
+            os.replace(temporary, path)
         except BaseException:
-            Path(name).unlink(missing_ok=True)
+            temporary.unlink(missing_ok=True)
             raise
+        finally:
+            stalls.discard_temporary(temporary)
     return True
 
 

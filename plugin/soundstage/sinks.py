@@ -45,7 +45,6 @@ import collections
 import contextlib
 import errno
 import os
-import tempfile
 from collections.abc import Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
@@ -67,6 +66,7 @@ from soundstage.files import (
     free_space,
     library_path,
     name_refused,
+    new_temporary,
     publish,
     room_left,
     set_mode,
@@ -350,15 +350,11 @@ class AudioSink:
             self.discard()
 
     def open(self) -> AudioSink:
-        """Create the temporary file (``.NAME.XXXX.partial`` beside the target)."""
-        folder = self.target.path.resolve().parent
+        """Create the temporary file (``.NAME.XXXXXXXX.partial`` beside the target)."""
         try:
-            handle, name = tempfile.mkstemp(prefix=f".{self.target.path.name}.", suffix=".partial", dir=folder)
-            os.close(handle)
-            self._temporary = Path(name)
-            stalls.add_temporary(self._temporary, self.target.path)
+            self._temporary = new_temporary(self.target.path)
             self._file = soundfile.SoundFile(
-                library_path(name),
+                library_path(self._temporary),
                 "w",
                 samplerate=self.target.sample_rate,
                 channels=self.target.channels,

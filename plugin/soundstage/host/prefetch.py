@@ -40,6 +40,11 @@ STARTUP_TIMEOUT_S = 120.0
 
 def _serve(connection: Any, shadows: list[Processor]) -> None:
     """The worker process: apply each request to its shadow, send back the designs it memoised anew."""
+    # the designs' libraries, which the package loads on first use: loaded here, before "ready", not while the
+    # audio runs (their second or more of loading, niced, held the first designs back for seconds behind the audio)
+    import scipy.signal  # noqa: F401, PLC0415 (slow to load: on first use)
+    import scipy.spatial  # noqa: F401, PLC0415 (slow to load: on first use)
+
     sent: list[set[Any]] = [set() for _ in shadows]
     with contextlib.suppress(OSError):
         os.nice(DESIGN_NICENESS)  # the audio loop comes first when the cores are busy

@@ -17,7 +17,7 @@ from soundstage import crashes, stalls
 from soundstage.analysis.loudness import LoudnessMeter, TruePeakMeter
 from soundstage.errors import OutputError, SoundstageError
 from soundstage.fileio import RingMeter
-from soundstage.files import amount, appeared_message, library_path, output_name, room_left, why_not_made
+from soundstage.files import amount, appeared_message, library_path, new_temporary, output_name, room_left, why_not_made
 from soundstage.host.chain import Chain
 from soundstage.session.bwf import bext_body
 from soundstage.session.model import Render, Session
@@ -74,19 +74,21 @@ class Output:
     def channels(self) -> int:
         return self.target.channels
 
-    def open(self, folder: Path, seed: int) -> None:
+    def open(self, seed: int) -> None:
         """Open the file (an A/B side: a hidden 32-bit float W64 first pass, no 4 GiB limit, in the output folder)."""
         if not self.role:
             self.sink = AudioSink(
                 self.target, seed=seed, commit=False, replace=self.replace, chunks=self.chunks, comments=self.comments
             ).open()
             return
-        handle, name = tempfile.mkstemp(prefix=f".{self.target.path.name}.", suffix=".partial.w64", dir=folder)
-        os.close(handle)
-        self.first_pass = Path(name)
-        stalls.add_temporary(self.first_pass, self.target.path)
+        self.first_pass = new_temporary(self.target.path, ".partial.w64")
         self.writer = soundfile.SoundFile(
-            library_path(name), "w", samplerate=self.target.sample_rate, channels=self.channels, subtype="FLOAT", format="W64"
+            library_path(self.first_pass),
+            "w",
+            samplerate=self.target.sample_rate,
+            channels=self.channels,
+            subtype="FLOAT",
+            format="W64",
         )
         self.loudness = LoudnessMeter(self.target.sample_rate, self.channels)
         self.peak = TruePeakMeter(self.channels)
@@ -330,7 +332,7 @@ def open_outputs(renders: list[Render], plan: OutputPlan, seed: int) -> None:
     for index, (render, output) in enumerate((r, o) for r in renders for o in plan.outputs[r.name]):
         if render.name not in plan.failures:
             try:
-                output.open(output.target.path.parent, seed * 1000 + index)
+                output.open(seed * 1000 + index)
             except OutputError as error:
                 plan.fail(render.name, error)
             except (OSError, RuntimeError, soundfile.LibsndfileError) as error:
