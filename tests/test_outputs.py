@@ -285,6 +285,22 @@ def test_files_take_their_mode_from_the_umask_and_a_replaced_file_keeps_its_mode
         os.umask(previous)
 
 
+def test_a_bext_added_to_a_wav_written_elsewhere_keeps_its_mode_and_audio(tmp_path: Path) -> None:
+    """The chunk goes in through a copy that replaces the file: the file keeps its permissions (the copy is made
+    0600), its audio and no temporary beside it."""
+    from bwf import add_bext
+
+    stem = tmp_path / "stem.wav"
+    audio = tone_pair(48000).T
+    soundfile.write(str(stem), audio, 48000, subtype="PCM_24")
+    os.chmod(stem, 0o644)
+    add_bext(stem, 96000)
+    assert stat.S_IMODE(stem.stat().st_mode) == 0o644
+    assert wavinfo.WavInfoReader(str(stem)).bext.time_reference == 96000
+    np.testing.assert_allclose(soundfile.read(str(stem))[0], audio, atol=2**-22)
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["stem.wav"]
+
+
 @pytest.mark.parametrize(
     ("name", "message"),
     [
